@@ -1,0 +1,103 @@
+"""Per-game tenancy in the Django admin: each operator sees only the games they were given,
+and what they may change follows their role there (owners > operators > analysts)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
+
+from apps.accounts.selectors import READ_ROLES, WRITE_ROLES, games_for_user
+
+
+class GameScopedAdmin(admin.ModelAdmin):
+    """For models with a path to their game (`game_path`, e.g. "game" or "player__game")."""
+
+    game_path = "game"
+    write_roles = WRITE_ROLES
+
+    def _game_ids(self, request: HttpRequest, roles: frozenset[str]) -> set[int]:
+        cache_attr = f"_gp_games_{'_'.join(sorted(roles))}"
+        if not hasattr(request, cache_attr):
+            setattr(
+                request,
+                cache_attr,
+                set(games_for_user(request.user, roles=roles).values_list("pk", flat=True)),
+            )
+        return getattr(request, cache_attr)
+
+    def _game_id_of(self, obj: Model) -> int | None:
+        target: Any = obj
+        for part in self.game_path.split("__"):
+            target = getattr(target, part, None)
+            if target is None:
+                return None
+        return target.pk
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(**{f"{self.game_path}__in": self._game_ids(request, READ_ROLES)})
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return bool(self._game_ids(request, READ_ROLES))
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        allowed = self._game_ids(request, READ_ROLES)
+        return bool(allowed) if obj is None else self._game_id_of(obj) in allowed
+
+    def _can_write(self, request: HttpRequest, obj: Model | None) -> bool:
+        allowed = self._game_ids(request, self.write_roles)
+        return bool(allowed) if obj is None else self._game_id_of(obj) in allowed
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return self._can_write(request, None)
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return self._can_write(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return self._can_write(request, obj)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "game" and not request.user.is_superuser:
+            kwargs["queryset"] = games_for_user(request.user, roles=self.write_roles)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class ScopedInline(admin.TabularInline):
+    """Inlines follow their parent's permissions (the parent admin already checked the game)."""
+
+    extra = 0
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return True
+
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return self.parent_can_write(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return self.parent_can_write(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return self.parent_can_write(request, obj)
+
+    def parent_can_write(self, request: HttpRequest, obj: Model | None) -> bool:
+        parent = self.admin_site._registry[self.parent_model]
+        return parent.has_change_permission(request, obj)
+
+
+class ReadOnlyScopedAdmin(GameScopedAdmin):
+    """Ledgers, purchases, matches: visible to the game's people, changed only by services."""
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False

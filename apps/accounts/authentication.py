@@ -1,0 +1,91 @@
+"""Who is calling: a game server (X-Server-Key), a client before login (X-Game-Key)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils import timezone
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+from apps.accounts.errors import InvalidGameKey, InvalidServerKey, WrongCredentialKind
+from apps.accounts.models import Game, Player, ServerKey
+from apps.accounts.selectors import active_server_key, game_by_client_key
+
+
+@dataclass(frozen=True)
+class GameServer:
+    """The principal of a call made with a server key."""
+
+    game: Game
+    server_key: ServerKey
+    is_authenticated: bool = True
+
+    @property
+    def game_id(self) -> int:
+        return self.game.pk
+
+
+class ServerKeyAuthentication(BaseAuthentication):
+    header = "X-Server-Key"
+
+    def authenticate(self, request: Request) -> tuple[GameServer, ServerKey] | None:
+        raw_key = request.headers.get(self.header)
+        if raw_key is None:
+            return None
+        server_key = active_server_key(raw_key)
+        if server_key is None:
+            raise InvalidServerKey("The X-Server-Key is unknown or revoked.")
+        now = timezone.now()
+        # Write the usage stamp at most once a minute: validation is a hot path.
+        if server_key.last_used_at is None or (now - server_key.last_used_at).seconds > 60:
+            ServerKey.objects.filter(pk=server_key.pk).update(last_used_at=now)
+        return GameServer(game=server_key.game, server_key=server_key), server_key
+
+    def authenticate_header(self, request: Request) -> str:
+        return self.header
+
+
+def require_game(request: Request) -> Game:
+    """The game named by X-Game-Key (login, before any token exists)."""
+    game = game_by_client_key(request.headers.get("X-Game-Key", ""))
+    if game is None:
+        raise InvalidGameKey("Send the game's client key in the X-Game-Key header.")
+    return game
+
+
+class IsGameServer(BasePermission):
+    def has_permission(self, request: Request, view: object) -> bool:
+        if isinstance(request.user, Player):
+            raise WrongCredentialKind(
+                "This endpoint takes a server key (X-Server-Key), not a player token."
+            )
+        return isinstance(request.user, GameServer)
+
+
+class IsPlayer(BasePermission):
+    def has_permission(self, request: Request, view: object) -> bool:
+        if isinstance(request.user, GameServer):
+            raise WrongCredentialKind("This endpoint takes a player token, not a server key.")
+        return isinstance(request.user, Player)
+
+
+class PlayerTokenAuthentication(BaseAuthentication):
+    """`Authorization: Bearer <access token>`; the token layer lives in apps.accounts.tokens."""
+
+    keyword = "Bearer"
+
+    def authenticate(self, request: Request) -> tuple[Player, object] | None:
+        header = request.headers.get("Authorization", "")
+        if not header:
+            return None
+        scheme, _, raw_token = header.partition(" ")
+        if scheme != self.keyword or not raw_token.strip():
+            return None
+        from apps.accounts.tokens import authenticate_access_token
+
+        return authenticate_access_token(raw_token.strip())
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'

@@ -1,0 +1,56 @@
+"""`manage.py seed_demo`: the sandbox demo game, idempotently. Each app seeds its part in
+`apps/<app>/demo.py`, in dependency order."""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from apps.accounts.demo import DEMO_ADMIN_PASSWORD, DEMO_ADMIN_USERNAME, demo_game
+
+SEED_ORDER = [
+    "accounts",
+    "platforms",
+    "inventory",
+    "stats",
+    "shop",
+    "payments",
+    "battlepass",
+    "events",
+    "multiplayer",
+    "analytics",
+]
+
+
+class Command(BaseCommand):
+    help = "Create or update the sandbox demo game (local development only)."
+
+    def add_arguments(self, parser: object) -> None:
+        parser.add_argument("--quiet", action="store_true")
+
+    def handle(self, *args: object, quiet: bool = False, **options: object) -> None:
+        if not (settings.DEBUG or settings.TESTING):
+            raise CommandError("The demo game has public keys: seed it only with DJANGO_DEBUG=1.")
+        with transaction.atomic():
+            game = demo_game()
+            for app in SEED_ORDER:
+                try:
+                    module = importlib.import_module(f"apps.{app}.demo")
+                except ModuleNotFoundError:
+                    continue
+                module.seed(game)
+        if quiet:
+            return
+        port = os.environ.get("PORT", "8000")
+        self.stdout.write(
+            self.style.SUCCESS("Demo game ready.")
+            + f"\n  Panel:       http://127.0.0.1:{port}/panel/  (admin: http://127.0.0.1:{port}/admin/)"
+            + f"\n  Login:       {DEMO_ADMIN_USERNAME} / {DEMO_ADMIN_PASSWORD}"
+            + f"\n  Client key:  {game.client_key}   (X-Game-Key)"
+            + f"\n  Server key:  {settings.DEMO_SERVER_KEY}   (X-Server-Key)"
+            + f"\n  API docs:    http://127.0.0.1:{port}/api/v1/docs/"
+        )

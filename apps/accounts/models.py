@@ -1,0 +1,143 @@
+"""Tenancy (games, server keys, operator access) and players with their platform identities."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+def hash_key(raw_key: str) -> str:
+    """Server keys are long random values, so a fast hash is enough (no password stretching)."""
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def new_client_key() -> str:
+    return f"gk_{secrets.token_urlsafe(24)}"
+
+
+class Game(models.Model):
+    """The tenant: every player, item, offer, event and metric belongs to exactly one game."""
+
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=60, unique=True)
+    client_key = models.CharField(
+        max_length=80,
+        unique=True,
+        default=new_client_key,
+        help_text="Public key the game client sends as X-Game-Key when logging in.",
+    )
+    sandbox = models.BooleanField(
+        default=False, help_text="Sandbox games accept the dev platform and sandbox payments."
+    )
+    rate_limit_per_hour = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Requests per hour per access token (empty: default)."
+    )
+    starting_grant = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Currencies a new player starts with, e.g. {"gold": 100}.',
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ServerKey(models.Model):
+    """A game server's secret; only its hash is stored, the raw value is shown once."""
+
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="server_keys")
+    name = models.CharField(max_length=100)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(
+        max_length=12, editable=False, help_text="First characters, to tell keys apart."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["game", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class GameAccess(models.Model):
+    """What one operator may do in one game."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner — manages operators and keys"
+        OPERATOR = "operator", "Operator — manages content and players"
+        ANALYST = "analyst", "Analyst — reads dashboards, changes nothing"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="game_accesses"
+    )
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="accesses")
+    role = models.CharField(max_length=10, choices=Role.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "game"], name="one_role_per_game")]
+        verbose_name_plural = "game accesses"
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.game} ({self.role})"
+
+
+class Player(models.Model):
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="players")
+    display_name = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    last_login_at = models.DateTimeField(null=True, blank=True)
+    banned_until = models.DateTimeField(null=True, blank=True)
+    ban_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["game", "display_name"])]
+
+    def __str__(self) -> str:
+        return f"{self.display_name or 'player'} #{self.pk}"
+
+    # DRF treats request.user as authenticated when this is true.
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_banned(self) -> bool:
+        return self.banned_until is not None and self.banned_until > timezone.now()
+
+
+class PlatformIdentity(models.Model):
+    """One platform account (Steam id, Epic PUID, …) linked to one player of one game."""
+
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="+")
+    player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="identities")
+    platform = models.CharField(max_length=20)
+    platform_user_id = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_login_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["game", "platform", "platform_user_id"], name="one_player_per_identity"
+            ),
+            models.CheckConstraint(condition=~Q(platform_user_id=""), name="identity_id_not_empty"),
+        ]
+        verbose_name_plural = "platform identities"
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.platform_user_id}"

@@ -1,0 +1,42 @@
+"""Writes for games, server keys and operator access."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts.models import Game, GameAccess, ServerKey, hash_key
+
+
+@dataclass(frozen=True)
+class IssuedServerKey:
+    server_key: ServerKey
+    raw_key: str  # shown once, never stored
+
+
+def create_server_key(*, game: Game, name: str, raw_key: str | None = None) -> IssuedServerKey:
+    """Make a server key; pass raw_key only for seeded demo data."""
+    raw_key = raw_key or f"sk_{secrets.token_urlsafe(32)}"
+    server_key = ServerKey.objects.create(
+        game=game, name=name, key_hash=hash_key(raw_key), prefix=raw_key[:8]
+    )
+    return IssuedServerKey(server_key=server_key, raw_key=raw_key)
+
+
+def revoke_server_key(*, server_key: ServerKey) -> None:
+    ServerKey.objects.filter(pk=server_key.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def set_game_access(*, user: AbstractBaseUser, game: Game, role: str) -> GameAccess:
+    access, _ = GameAccess.objects.update_or_create(user=user, game=game, defaults={"role": role})
+    if not user.is_staff:
+        user.is_staff = True  # the admin only lets staff in; what they see is scoped per game
+        user.save(update_fields=["is_staff"])
+    return access

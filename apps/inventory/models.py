@@ -1,0 +1,145 @@
+"""Currencies, items, what each player holds, and the append-only ledger behind every change."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from apps.accounts.models import Game, Player
+
+
+class Currency(models.Model):
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="currencies")
+    code = models.SlugField(max_length=32)
+    name = models.CharField(max_length=100)
+    cap = models.BigIntegerField(
+        null=True, blank=True, help_text="Most a player may hold; empty = no cap."
+    )
+
+    class Meta:
+        verbose_name_plural = "currencies"
+        ordering = ["game", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["game", "code"], name="currency_code_per_game"),
+            models.CheckConstraint(
+                condition=Q(cap__isnull=True) | Q(cap__gte=0), name="currency_cap_gte_0"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class ItemDefinition(models.Model):
+    class Kind(models.TextChoices):
+        CONSUMABLE = "consumable", "Consumable"
+        DURABLE = "durable", "Durable (owned once)"
+        STACKABLE = "stackable", "Stackable"
+
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="items")
+    sku = models.SlugField(max_length=64)
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.CONSUMABLE)
+    max_stack = models.PositiveIntegerField(null=True, blank=True, help_text="Empty = unlimited.")
+    properties = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["game", "sku"]
+        constraints = [models.UniqueConstraint(fields=["game", "sku"], name="item_sku_per_game")]
+
+    def __str__(self) -> str:
+        return self.sku
+
+    @property
+    def holding_limit(self) -> int | None:
+        return 1 if self.kind == self.Kind.DURABLE else self.max_stack
+
+
+class Wallet(models.Model):
+    player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="wallets")
+    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="wallets")
+    balance = models.BigIntegerField(default=0)
+    # A copy of the currency's cap, so the database itself can refuse an overfull wallet.
+    cap = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["player", "currency"], name="one_wallet_per_currency"),
+            models.CheckConstraint(condition=Q(balance__gte=0), name="wallet_balance_gte_0"),
+            models.CheckConstraint(
+                condition=Q(cap__isnull=True) | Q(balance__lte=F("cap")),
+                name="wallet_balance_lte_cap",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.player_id}:{self.currency_id}={self.balance}"
+
+
+class PlayerItem(models.Model):
+    player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="items")
+    item = models.ForeignKey(ItemDefinition, on_delete=models.PROTECT, related_name="holdings")
+    quantity = models.BigIntegerField(default=0)
+    limit = models.BigIntegerField(null=True, blank=True)  # copy of the item's holding limit
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["player", "item"], name="one_holding_per_item"),
+            models.CheckConstraint(condition=Q(quantity__gte=0), name="item_quantity_gte_0"),
+            models.CheckConstraint(
+                condition=Q(limit__isnull=True) | Q(quantity__lte=F("limit")),
+                name="item_quantity_lte_limit",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.player_id}:{self.item_id}x{self.quantity}"
+
+
+class LedgerEntry(models.Model):
+    """Append-only: one row per change of one balance or item count, written in the same
+    transaction as the change. Balances can always be recomputed by summing `delta`."""
+
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="+")
+    player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="ledger_entries")
+    currency = models.ForeignKey(
+        Currency, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    item = models.ForeignKey(
+        ItemDefinition, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    delta = models.BigIntegerField()
+    balance_after = models.BigIntegerField()
+    reason = models.CharField(max_length=40)
+    reference = models.CharField(max_length=120, blank=True)
+    idempotency_key = models.CharField(max_length=200)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name_plural = "ledger entries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["player", "idempotency_key"], name="ledger_once_per_key"
+            ),
+            models.CheckConstraint(
+                condition=Q(currency__isnull=False, item__isnull=True)
+                | Q(currency__isnull=True, item__isnull=False),
+                name="ledger_currency_xor_item",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["game", "created_at"]),
+            models.Index(fields=["player", "-id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reason} {self.delta:+d} → {self.balance_after}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None:
+            raise ValueError("Ledger entries are append-only.")
+        super().save(*args, **kwargs)

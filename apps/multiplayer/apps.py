@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MultiplayerConfig(AppConfig):
+    name = "apps.multiplayer"
+    verbose_name = "Multiplayer"

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.html import format_html_join
+
+from apps.accounts.admin_scoping import GameScopedAdmin
+from apps.platforms.models import PlatformCredential
+from gamingpanel.crypto import mask
+
+
+class PlatformCredentialForm(forms.ModelForm):
+    new_secrets = forms.JSONField(
+        required=False,
+        label="Secrets",
+        help_text=(
+            'Write-only JSON, e.g. {"publisher_key": "…"}. Leave empty to keep the stored secrets; '
+            "entered keys replace the stored ones with the same name, null removes one."
+        ),
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off"}),
+    )
+
+    class Meta:
+        model = PlatformCredential
+        fields = ["game", "platform", "enabled", "config"]
+
+    def clean_new_secrets(self) -> dict[str, Any]:
+        value = self.cleaned_data.get("new_secrets") or {}
+        if not isinstance(value, dict):
+            raise forms.ValidationError("Secrets must be a JSON object.")
+        return value
+
+    def save(self, commit: bool = True) -> PlatformCredential:
+        credential = super().save(commit=False)
+        if changes := self.cleaned_data.get("new_secrets"):
+            merged = {**(credential.secrets if credential.secrets_encrypted else {}), **changes}
+            credential.set_secrets({k: v for k, v in merged.items() if v is not None})
+        if commit:
+            credential.save()
+        return credential
+
+
+@admin.register(PlatformCredential)
+class PlatformCredentialAdmin(GameScopedAdmin):
+    form = PlatformCredentialForm
+    list_display = ["game", "platform", "enabled", "updated_at"]
+    list_filter = ["platform", "enabled", "game"]
+    readonly_fields = ["stored_secrets"]
+    fields = ["game", "platform", "enabled", "config", "new_secrets", "stored_secrets"]
+
+    @admin.display(description="Stored secrets (masked)")
+    def stored_secrets(self, obj: PlatformCredential) -> str:
+        if not obj.pk or not obj.secrets_encrypted:
+            return "—"
+        return format_html_join(
+            "",
+            "<div><code>{}</code>: {}</div>",
+            ((k, mask(str(v))) for k, v in obj.secrets.items()),
+        )
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: PlatformCredential | None = None
+    ) -> list[str]:
+        return self.readonly_fields

@@ -1,0 +1,50 @@
+"""Each game's credentials for each login platform; secrets are encrypted at rest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from apps.accounts.models import Game
+from gamingpanel import crypto
+
+
+class PlatformCredential(models.Model):
+    class Platform(models.TextChoices):
+        STEAM = "steam", "Steam"
+        EPIC = "epic", "Epic Online Services"
+        IDCGAMES = "idcgames", "IDCGames"
+        GOOGLE_PLAY = "google_play", "Google Play Games"
+        APPLE = "apple", "Apple (Game Center / Sign in with Apple)"
+        PLAYSTATION = "playstation", "PlayStation Network"
+        NINTENDO = "nintendo", "Nintendo Switch"
+        DEV = "dev", "Dev sandbox"
+
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="platform_credentials")
+    platform = models.CharField(max_length=20, choices=Platform.choices)
+    enabled = models.BooleanField(default=True)
+    config = models.JSONField(
+        default=dict, blank=True, help_text="Non-secret settings: app ids, client ids, URLs, flags."
+    )
+    secrets_encrypted = models.TextField(blank=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["game", "platform"], name="one_credential_per_platform")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.game} — {self.get_platform_display()}"
+
+    @property
+    def secrets(self) -> dict[str, Any]:
+        return crypto.decrypt_json(self.secrets_encrypted)
+
+    def set_secrets(self, values: dict[str, Any]) -> None:
+        self.secrets_encrypted = crypto.encrypt_json(values) if values else ""
+
+    def verifier_config(self) -> dict[str, Any]:
+        """The one mapping a verifier reads: config, decrypted secrets and the game's sandbox flag."""
+        return {**self.config, **self.secrets, "sandbox": self.game.sandbox}

@@ -1,0 +1,36 @@
+"""One error hierarchy for the whole API; the handler turns it into RFC 9457 problem JSON."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error a service raises on purpose. `code` is contract: never renamed or reused."""
+
+    status: int = 400
+    code: str = "bad_request"
+    title: str = "Bad request"
+
+    def __init__(self, detail: str = "", **extra: object) -> None:
+        self.detail = detail or self.title
+        self.extra = extra
+        super().__init__(self.detail)
+
+
+class NotFound(DomainError):
+    status, code, title = 404, "not_found", "Not found"
+
+
+class Conflict(DomainError):
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class InvalidInput(DomainError):
+    status, code, title = 400, "validation_error", "Invalid input"
+
+
+class PermissionDenied(DomainError):
+    status, code, title = 403, "permission_denied", "Permission denied"
+
+
+class NotImplementedYet(DomainError):
+    status, code, title = 501, "not_implemented", "Not implemented"

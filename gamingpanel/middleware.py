@@ -1,0 +1,78 @@
+"""Request ids on every response, and problem JSON for API errors Django answers itself."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from gamingpanel.logging import request_id_var
+from gamingpanel.problems import PROBLEM_CONTENT_TYPE, problem_response
+
+logger = logging.getLogger("gamingpanel.request")
+REQUEST_ID_HEADER = "X-Request-ID"
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+class RequestIdMiddleware:
+    """Takes a sane X-Request-ID from the caller or makes one, and echoes it back."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        given = request.headers.get(REQUEST_ID_HEADER, "")
+        request_id = given if _SAFE_REQUEST_ID.match(given) else uuid.uuid4().hex
+        request.request_id = request_id
+        token = request_id_var.set(request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id_var.reset(token)
+        response[REQUEST_ID_HEADER] = request_id
+        return response
+
+
+def is_api_request(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+class ApiProblemMiddleware:
+    """Django answers unrouted paths and crashes with HTML; the API answers problem JSON instead."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not is_api_request(request) or response.get("Content-Type", "").startswith(
+            (PROBLEM_CONTENT_TYPE, "application/json", "application/vnd.oai")
+        ):
+            return response
+        if response.status_code == 404:
+            return problem_response(
+                status=404, code="not_found", title="Not found", detail="No such endpoint."
+            )
+        if response.status_code == 405:
+            return problem_response(
+                status=405,
+                code="method_not_allowed",
+                title="Method not allowed",
+                detail=f"{request.method} is not allowed here.",
+            )
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not is_api_request(request):
+            return None
+        logger.exception("unhandled error on %s %s", request.method, request.path)
+        return problem_response(
+            status=500,
+            code="internal_error",
+            title="Internal server error",
+            detail="Something went wrong on our side; quote the request id to support.",
+            request_id=getattr(request, "request_id", ""),
+        )

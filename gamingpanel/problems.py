@@ -1,0 +1,72 @@
+"""RFC 9457 problem JSON for every API error: DRF's, our DomainError, and Django's own 404/500."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler, set_rollback
+
+from gamingpanel.errors import DomainError
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+def problem_body(*, status: int, code: str, title: str, detail: str, **extra: Any) -> dict:
+    return {
+        "type": f"/docs/errors#{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **extra,
+    }
+
+
+def problem_response(
+    *, status: int, code: str, title: str, detail: str, **extra: Any
+) -> JsonResponse:
+    """A problem answer outside DRF (middleware, plain Django views)."""
+    body = problem_body(status=status, code=code, title=title, detail=detail, **extra)
+    return JsonResponse(body, status=status, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def _drf_code(exc: exceptions.APIException, data: Any) -> str:
+    if isinstance(exc, exceptions.NotAuthenticated):
+        return "not_authenticated"
+    if isinstance(exc, exceptions.Throttled):
+        return "rate_limited"
+    if isinstance(exc, exceptions.ParseError):
+        return "malformed_json"
+    detail = data.get("detail") if isinstance(data, dict) else None
+    return getattr(detail, "code", None) or exc.default_code
+
+
+def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
+    headers: dict[str, str] = {}
+    if isinstance(exc, DomainError):
+        set_rollback()
+        status, code, title, detail, extra = exc.status, exc.code, exc.title, exc.detail, exc.extra
+        headers = dict(getattr(exc, "headers", {}) or {})
+        response = Response(status=status, headers=headers)
+    elif isinstance(exc, Http404):
+        set_rollback()
+        response = Response(status=404)
+        code, title, detail, extra = "not_found", "Not found", str(exc) or "Not found.", {}
+    elif (response := exception_handler(exc, context)) is None:
+        return None  # a bug: Django logs it and the middleware answers a problem 500
+    elif isinstance(exc, exceptions.ValidationError):
+        code, title, detail = "validation_error", "Invalid input", "See errors."
+        extra = {"errors": response.data}
+    else:  # DRF's 401, 403, 404, 405, 415, 429…
+        code = _drf_code(exc, response.data)
+        title = response.status_text
+        detail = str(response.data.get("detail", "")) if isinstance(response.data, dict) else ""
+        extra = {}
+    response.data = problem_body(
+        status=response.status_code, code=code, title=title, detail=detail, **extra
+    )
+    response.content_type = PROBLEM_CONTENT_TYPE
+    return response

@@ -1,0 +1,293 @@
+"""Settings for every environment, read from the environment with django-environ.
+
+Local defaults need no setup (SQLite, eager Celery, a local secret). Production values have no
+default: with DJANGO_DEBUG off a missing or demo value stops start-up (see `check_production`).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+env.read_env(BASE_DIR / ".env")  # optional, git-ignored; real environment variables win
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
+TESTING = env.bool("GP_TESTING", default=False)
+LOCAL_SECRET_KEY = "local-only-insecure-secret-key-change-me"
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=LOCAL_SECRET_KEY if DEBUG else env.NOTSET)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "apps.accounts",
+    "apps.platforms",
+    "apps.inventory",
+    "apps.stats",
+    "apps.shop",
+    "apps.payments",
+    "apps.events",
+    "apps.battlepass",
+    "apps.multiplayer",
+    "apps.analytics",
+    "apps.panel",
+]
+
+MIDDLEWARE = [
+    "gamingpanel.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "gamingpanel.middleware.ApiProblemMiddleware",
+]
+
+ROOT_URLCONF = "gamingpanel.urls"
+WSGI_APPLICATION = "gamingpanel.wsgi.application"
+ASGI_APPLICATION = "gamingpanel.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="gp"),
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = True
+LOGIN_URL = "/admin/login/"
+
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- API -----------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "gamingpanel.problems.problem_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Gaming Panel API",
+    "DESCRIPTION": "Player login, tokens, economy, live-ops and game-server API (contract v1).",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+}
+
+# --- Secrets at rest -----------------------------------------------------------------------
+# Fernet keys (urlsafe base64, 32 bytes), newest first. Add a new key in front to rotate; old
+# values stay readable and `manage.py rotate_secrets` re-encrypts them with the newest key.
+LOCAL_FIELD_KEY = "bG9jYWwtb25seS1maWVsZC1lbmNyeXB0aW9uLWtleSE="
+FIELD_ENCRYPTION_KEYS = env.list(
+    "FIELD_ENCRYPTION_KEYS", default=[LOCAL_FIELD_KEY] if DEBUG else env.NOTSET
+)
+
+# --- Tokens --------------------------------------------------------------------------------
+ACCESS_TOKEN_LIFETIME = timedelta(seconds=env.int("ACCESS_TOKEN_LIFETIME_SECONDS", default=7200))
+REFRESH_TOKEN_LIFETIME = timedelta(
+    seconds=env.int("REFRESH_TOKEN_LIFETIME_SECONDS", default=30 * 24 * 3600)
+)
+REFRESH_REUSE_GRACE_SECONDS = env.int("REFRESH_REUSE_GRACE_SECONDS", default=30)
+LOCAL_TOKEN_KEY = "bG9jYWwtb25seS10b2tlbi1lbmNyeXB0aW9uLWtleS0="
+# JWE (dir, A256GCM) keys as "kid:base64url-32-bytes", newest first; the first encrypts.
+TOKEN_ENCRYPTION_KEYS = env.list(
+    "TOKEN_ENCRYPTION_KEYS", default=[f"local1:{LOCAL_TOKEN_KEY}"] if DEBUG else env.NOTSET
+)
+TOKEN_SIGNING_KEY = env.str("TOKEN_SIGNING_KEY", default=SECRET_KEY)
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": ACCESS_TOKEN_LIFETIME,
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": TOKEN_SIGNING_KEY,
+    "USER_ID_CLAIM": "sub",
+    "USER_ID_FIELD": "id",
+}
+RATE_LIMIT_PER_HOUR = env.int("RATE_LIMIT_PER_HOUR", default=1000)
+AUTH_RATE_LIMIT_PER_MINUTE = env.int("AUTH_RATE_LIMIT_PER_MINUTE", default=60)
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+
+# --- Platforms (server-to-server login verification) ---------------------------------------
+PLATFORM_HTTP_TIMEOUT = (
+    env.float("PLATFORM_CONNECT_TIMEOUT", default=2.0),
+    env.float("PLATFORM_READ_TIMEOUT", default=5.0),
+)
+PLATFORM_DEV_ENABLED = env.bool("PLATFORM_DEV_ENABLED", default=True)
+PLATFORM_JWKS_MIN_REFETCH_SECONDS = env.int("PLATFORM_JWKS_MIN_REFETCH_SECONDS", default=60)
+STEAM_API_BASE_URL = env.str("STEAM_API_BASE_URL", default="https://partner.steam-api.com")
+EPIC_API_BASE_URL = env.str("EPIC_API_BASE_URL", default="https://api.epicgames.dev")
+GOOGLE_OAUTH_TOKEN_URL = env.str(
+    "GOOGLE_OAUTH_TOKEN_URL", default="https://oauth2.googleapis.com/token"
+)
+GOOGLE_GAMES_API_BASE_URL = env.str(
+    "GOOGLE_GAMES_API_BASE_URL", default="https://games.googleapis.com/games/v1"
+)
+APPLE_ID_BASE_URL = env.str("APPLE_ID_BASE_URL", default="https://appleid.apple.com")
+APPLE_GAME_CENTER_KEY_HOSTS = env.list(
+    "APPLE_GAME_CENTER_KEY_HOSTS", default=["static.gc.apple.com"]
+)
+IDCGAMES_VERIFY_URL = env.str(
+    "IDCGAMES_VERIFY_URL", default="https://www.idcgames.com/unilogin/getAccessData.php"
+)
+IDCGAMES_PROFILE_URL = env.str(
+    "IDCGAMES_PROFILE_URL", default="https://www.idcgames.com/unilogin/getUserProfileInfo.php"
+)
+
+# --- Payments ------------------------------------------------------------------------------
+PAYMENT_HTTP_TIMEOUT = (
+    env.float("PAYMENT_CONNECT_TIMEOUT", default=2.0),
+    env.float("PAYMENT_READ_TIMEOUT", default=10.0),
+)
+STRIPE_API_BASE_URL = env.str("STRIPE_API_BASE_URL", default="https://api.stripe.com")
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)
+SANDBOX_PAYMENT_SECRET = env.str("SANDBOX_PAYMENT_SECRET", default=SECRET_KEY)
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+GOOGLE_PLAY_API_BASE_URL = env.str(
+    "GOOGLE_PLAY_API_BASE_URL", default="https://androidpublisher.googleapis.com"
+)
+APPLE_APP_STORE_ROOT_CERTS = env.list("APPLE_APP_STORE_ROOT_CERTS", default=[])
+
+# --- Multiplayer ---------------------------------------------------------------------------
+SERVER_HEARTBEAT_TTL_SECONDS = env.int("SERVER_HEARTBEAT_TTL_SECONDS", default=30)
+
+# --- Analytics -----------------------------------------------------------------------------
+ANALYTICS_RAW_RETENTION_DAYS = env.int("ANALYTICS_RAW_RETENTION_DAYS", default=400)
+ANALYTICS_MAX_CLOCK_SKEW_SECONDS = env.int("ANALYTICS_MAX_CLOCK_SKEW_SECONDS", default=86400)
+
+# --- Celery --------------------------------------------------------------------------------
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL or "cache+memory://")
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=TESTING or not REDIS_URL)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="gamingpanel")
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "aggregate-analytics": {
+        "task": "apps.analytics.tasks.aggregate_recent_days",
+        "schedule": 300.0,
+    },
+    "prune-analytics": {"task": "apps.analytics.tasks.prune_raw_events", "schedule": 86400.0},
+}
+
+# --- Logging: structured JSON lines, secrets scrubbed --------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {
+        "request_id": {"()": "gamingpanel.logging.RequestIdFilter"},
+        "scrub": {"()": "gamingpanel.logging.ScrubSecretsFilter"},
+    },
+    "formatters": {"json": {"()": "gamingpanel.logging.JsonFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["request_id", "scrub"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+
+DEMO_CLIENT_KEY = "demo-client-key"
+DEMO_SERVER_KEY = "demo-server-key"
+
+
+def check_production() -> None:
+    """Refuse to run in production with a value meant only for a laptop."""
+    if DEBUG or TESTING:
+        return
+    problems = []
+    if SECRET_KEY == LOCAL_SECRET_KEY or len(SECRET_KEY) < 32:
+        problems.append("DJANGO_SECRET_KEY is the local default or shorter than 32 characters")
+    if "*" in ALLOWED_HOSTS:
+        problems.append("DJANGO_ALLOWED_HOSTS must list host names, not '*'")
+    if LOCAL_FIELD_KEY in FIELD_ENCRYPTION_KEYS:
+        problems.append("FIELD_ENCRYPTION_KEYS still holds the local key")
+    if any(key.endswith(LOCAL_TOKEN_KEY) for key in TOKEN_ENCRYPTION_KEYS):
+        problems.append("TOKEN_ENCRYPTION_KEYS still holds the local key")
+    if problems:
+        raise ImproperlyConfigured("Unsafe production settings: " + "; ".join(problems))
+
+
+check_production()

@@ -1,0 +1,155 @@
+"""Fixtures every app's tests share: games (alice's and bob's), players, API clients, services."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from rest_framework.test import APIClient
+
+from apps.accounts.models import Game, Player
+from apps.accounts.services import create_server_key
+
+ROOT = Path(__file__).resolve().parent.parent
+HAS_POSTGRES = settings.IS_POSTGRES
+HAS_REDIS = bool(settings.REDIS_URL)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("GP_REQUIRE_SERVICES") and not (HAS_POSTGRES and HAS_REDIS):
+        raise pytest.UsageError("GP_REQUIRE_SERVICES is set but DATABASE_URL/REDIS_URL are not.")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    skip_pg = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://…")
+    skip_redis = pytest.mark.skip(reason="needs Redis: set REDIS_URL=redis://…")
+    for item in items:
+        if "postgres" in item.keywords and not HAS_POSTGRES:
+            item.add_marker(skip_pg)
+        if "redis" in item.keywords and not HAS_REDIS:
+            item.add_marker(skip_redis)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache() -> Iterator[None]:
+    """Each test starts with an empty cache (rate limits, revocations, JWKS)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def game(db: None) -> Game:
+    return Game.objects.create(
+        name="Alpha", slug="alpha", client_key="alpha-client-key", sandbox=True
+    )
+
+
+@pytest.fixture
+def other_game(db: None) -> Game:
+    return Game.objects.create(name="Beta", slug="beta", client_key="beta-client-key", sandbox=True)
+
+
+@pytest.fixture
+def player(game: Game) -> Player:
+    return Player.objects.create(game=game, display_name="alice")
+
+
+@pytest.fixture
+def other_player(other_game: Game) -> Player:
+    return Player.objects.create(game=other_game, display_name="bob")
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def player_client(player: Player) -> APIClient:
+    """A client acting as `player`, without going through tokens (tested in tests/accounts)."""
+    client = APIClient()
+    client.force_authenticate(user=player)
+    return client
+
+
+@pytest.fixture
+def server_key(game: Game) -> str:
+    return create_server_key(game=game, name="test server").raw_key
+
+
+@pytest.fixture
+def server_client(server_key: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_X_SERVER_KEY=server_key)
+    return client
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db: None) -> Iterator[subprocess.Popen]:
+    """A real Celery worker (not eager) on the Redis broker, reading this test's database."""
+    if not (HAS_REDIS and HAS_POSTGRES):
+        pytest.skip("needs PostgreSQL and Redis for a real worker")
+    from gamingpanel.celery import app as celery_app
+
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
+        "GP_TESTING": "1",
+    }
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "gamingpanel",
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            "-Q",
+            queue,
+            "--loglevel=WARNING",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    previous = (celery_app.conf.task_always_eager, celery_app.conf.task_default_queue)
+    celery_app.conf.task_always_eager = False
+    celery_app.conf.task_default_queue = queue
+    try:
+        _wait_for_worker(celery_app, worker)
+        yield worker
+    finally:
+        celery_app.conf.task_always_eager, celery_app.conf.task_default_queue = previous
+        worker.terminate()
+        try:
+            worker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+def _wait_for_worker(celery_app: object, worker: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if worker.poll() is not None:
+            raise RuntimeError("Celery worker exited during start-up")
+        if celery_app.control.ping(timeout=0.5):
+            return
+    raise RuntimeError("Celery worker did not answer a ping within 30 s")

@@ -1,0 +1,85 @@
+"""Operators see only their games; analysts read and never change."""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from apps.accounts.models import GameAccess, Player
+from apps.accounts.services import set_game_access
+
+
+@pytest.fixture
+def make_operator(db):
+    def make(username: str, game, role: str):
+        user = get_user_model().objects.create_user(username=username, password="pw-long-enough-1")
+        set_game_access(user=user, game=game, role=role)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def alice(make_operator, game):
+    return make_operator("alice", game, GameAccess.Role.OPERATOR)
+
+
+@pytest.fixture
+def charlie(make_operator, game):
+    return make_operator("charlie", game, GameAccess.Role.ANALYST)
+
+
+def test_operator_of_game_a_lists_only_game_a_players(client, alice, player, other_player):
+    client.force_login(alice)
+
+    response = client.get("/admin/accounts/player/")
+
+    assert response.status_code == 200
+    shown = {p.pk for p in response.context["cl"].result_list}
+    assert shown == {player.pk}
+
+
+def test_operator_of_game_a_cannot_open_game_b_player_by_url(client, alice, other_player):
+    client.force_login(alice)
+
+    response = client.get(f"/admin/accounts/player/{other_player.pk}/change/")
+
+    assert response.status_code == 302  # the admin's "does not exist" redirect, no data shown
+    assert other_player.display_name not in response.content.decode()
+
+
+def test_operator_can_change_own_game_player(client, alice, player):
+    client.force_login(alice)
+
+    response = client.post(
+        f"/admin/accounts/player/{player.pk}/change/",
+        {
+            "display_name": "alice-renamed",
+            "ban_reason": "",
+            "identities-TOTAL_FORMS": "0",
+            "identities-INITIAL_FORMS": "0",
+        },
+    )
+
+    assert response.status_code == 302
+    player.refresh_from_db()
+    assert player.display_name == "alice-renamed"
+
+
+def test_analyst_sees_but_cannot_change(client, charlie, player):
+    client.force_login(charlie)
+
+    assert client.get(f"/admin/accounts/player/{player.pk}/change/").status_code == 200
+    response = client.post(
+        f"/admin/accounts/player/{player.pk}/change/",
+        {"display_name": "hacked", "identities-TOTAL_FORMS": "0", "identities-INITIAL_FORMS": "0"},
+    )
+
+    assert response.status_code == 403
+    assert Player.objects.get(pk=player.pk).display_name == "alice"
+
+
+def test_operator_sees_only_own_games_in_game_list(client, alice, game, other_game):
+    client.force_login(alice)
+
+    response = client.get("/admin/accounts/game/")
+
+    assert [g.pk for g in response.context["cl"].result_list] == [game.pk]

@@ -1,0 +1,79 @@
+import subprocess
+import sys
+
+import pytest
+from django.core.management import call_command
+
+from apps.accounts.models import Game, ServerKey, hash_key
+from apps.inventory.models import Currency
+from apps.platforms.models import PlatformCredential
+from tests.conftest import ROOT
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_idempotent():
+    call_command("seed_demo", quiet=True)
+    call_command("seed_demo", quiet=True)
+
+    game = Game.objects.get(slug="demo")
+    assert game.client_key == "demo-client-key" and game.sandbox
+    assert ServerKey.objects.filter(key_hash=hash_key("demo-server-key")).count() == 1
+    assert PlatformCredential.objects.filter(game=game, platform="dev").count() == 1
+    assert Currency.objects.filter(game=game).count() >= 2
+
+
+def _start_django(env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "gamingpanel.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_production_refuses_default_secret_and_wildcard_hosts():
+    result = _start_django(
+        {
+            "DJANGO_DEBUG": "0",
+            "DJANGO_SECRET_KEY": "local-only-insecure-secret-key-change-me",
+            "DJANGO_ALLOWED_HOSTS": "*",
+            "FIELD_ENCRYPTION_KEYS": "bG9jYWwtb25seS1maWVsZC1lbmNyeXB0aW9uLWtleSE=",
+            "TOKEN_ENCRYPTION_KEYS": "k1:bG9jYWwtb25seS10b2tlbi1lbmNyeXB0aW9uLWtleS0=",
+        }
+    )
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+    assert "ALLOWED_HOSTS" in result.stderr
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = _start_django({"DJANGO_DEBUG": "0"})
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_production_starts_with_real_values():
+    result = _start_django(
+        {
+            "DJANGO_DEBUG": "0",
+            "DJANGO_SECRET_KEY": "x" * 50,
+            "DJANGO_ALLOWED_HOSTS": "panel.example.com",
+            "FIELD_ENCRYPTION_KEYS": "cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy0xMjM=",
+            "TOKEN_ENCRYPTION_KEYS": "k1:cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy0xMjM=",
+        }
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.django_db
+def test_deploy_check_flags_live_demo_keys(settings):
+    from apps.accounts.checks import demo_keys_absent
+
+    call_command("seed_demo", quiet=True)
+    settings.DEBUG = False
+
+    errors = demo_keys_absent(None)
+
+    assert [e.id for e in errors] == ["gamingpanel.E001"]

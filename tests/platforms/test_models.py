@@ -1,0 +1,58 @@
+"""Platform secrets are encrypted at rest and survive a key rotation."""
+
+import pytest
+from cryptography.fernet import Fernet
+from django.db import connection
+from django.test import override_settings
+
+from apps.platforms.models import PlatformCredential
+from gamingpanel import crypto
+
+
+@pytest.mark.django_db
+def test_secrets_are_not_stored_in_clear(game):
+    credential = PlatformCredential(game=game, platform="steam", config={"app_id": "480"})
+    credential.set_secrets({"publisher_key": "SUPERSECRET-123456"})
+    credential.save()
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT secrets_encrypted, config FROM platforms_platformcredential WHERE id = %s",
+            [credential.pk],
+        )
+        raw_secret, raw_config = cursor.fetchone()
+    assert "SUPERSECRET" not in raw_secret
+    assert "SUPERSECRET" not in str(raw_config)
+    assert PlatformCredential.objects.get(pk=credential.pk).secrets == {
+        "publisher_key": "SUPERSECRET-123456"
+    }
+
+
+@pytest.mark.django_db
+def test_old_secrets_stay_readable_after_key_rotation(game, settings):
+    credential = PlatformCredential(game=game, platform="steam")
+    credential.set_secrets({"publisher_key": "k1"})
+    credential.save()
+    new_key = Fernet.generate_key().decode()
+
+    with override_settings(FIELD_ENCRYPTION_KEYS=[new_key, *settings.FIELD_ENCRYPTION_KEYS]):
+        stored = PlatformCredential.objects.get(pk=credential.pk)
+        assert stored.secrets == {"publisher_key": "k1"}
+        rotated = crypto.rotate(stored.secrets_encrypted)
+    with override_settings(FIELD_ENCRYPTION_KEYS=[new_key]):
+        assert crypto.decrypt_json(rotated) == {"publisher_key": "k1"}
+        with pytest.raises(ValueError):
+            crypto.decrypt_json(stored.secrets_encrypted)
+
+
+@pytest.mark.django_db
+def test_verifier_config_merges_config_secrets_and_sandbox(game):
+    credential = PlatformCredential(game=game, platform="steam", config={"app_id": "480"})
+    credential.set_secrets({"publisher_key": "k"})
+
+    assert credential.verifier_config() == {"app_id": "480", "publisher_key": "k", "sandbox": True}
+
+
+def test_mask_shows_only_the_ends():
+    assert crypto.mask("abcdefghijklmnop") == "ab••••mnop"
+    assert "cdefgh" not in crypto.mask("abcdefghijklmnop")
