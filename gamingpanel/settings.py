@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "apps.battlepass",
     "apps.multiplayer",
     "apps.analytics",
+    "apps.audit",
     "apps.panel",
 ]
 

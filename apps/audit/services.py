@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Model
+
+from apps.accounts.models import Game
+from apps.audit.models import AuditLogEntry
+
+
+def record_action(
+    *,
+    actor: AbstractBaseUser | None,
+    game: Game | None,
+    action: str,
+    target: Model,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str = "",
+) -> AuditLogEntry:
+    """Call inside the same transaction as the change it describes."""
+    return AuditLogEntry.objects.create(
+        actor=actor,
+        actor_name=getattr(actor, "get_username", lambda: "system")() if actor else "system",
+        game=game,
+        action=action,
+        target_type=target._meta.label_lower,
+        target_id=str(target.pk),
+        target_repr=str(target)[:200],
+        before=before or {},
+        after=after or {},
+        reason=reason,
+    )
