@@ -1,9 +1,7 @@
 from django.urls import path
 
-from gamingpanel.views import not_implemented_view
+from apps.stats.api import PlayerStatsApi
 
 urlpatterns = [
-    path(
-        "player/stats", not_implemented_view("Player stats", "get").as_view(), name="player-stats"
-    ),
+    path("player/stats", PlayerStatsApi.as_view(), name="player-stats"),
 ]

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.utils.html import format_html_join
+
+from apps.accounts.admin_scoping import GameScopedAdmin, ReadOnlyScopedAdmin
+from apps.stats.levels import Curve
+from apps.stats.models import LevelCurve, PlayerProgress, PlayerStat, StatDefinition
+
+PREVIEW_LEVELS = 10
+
+
+@admin.register(StatDefinition)
+class StatDefinitionAdmin(GameScopedAdmin):
+    list_display = ["key", "name", "combine", "game"]
+    list_filter = ["game", "combine"]
+    search_fields = ["key", "name"]
+
+
+@admin.register(LevelCurve)
+class LevelCurveAdmin(GameScopedAdmin):
+    list_display = ["game", "xp_per_level", "growth_percent", "max_level"]
+    readonly_fields = ["preview"]
+
+    @admin.display(description=f"XP to reach the first {PREVIEW_LEVELS} levels")
+    def preview(self, obj: LevelCurve) -> str:
+        if obj.pk is None:
+            return "Save to see the curve."
+        thresholds = Curve(obj.xp_per_level, obj.growth_percent, obj.max_level).thresholds()
+        return format_html_join(
+            ", ", "level {}: {}", ((n + 1, xp) for n, xp in enumerate(thresholds[:PREVIEW_LEVELS]))
+        )
+
+
+@admin.register(PlayerProgress)
+class PlayerProgressAdmin(ReadOnlyScopedAdmin):
+    game_path = "player__game"
+    list_display = ["player", "level", "xp", "updated_at"]
+    list_filter = ["player__game"]
+    search_fields = ["player__display_name", "=player__id"]
+    list_select_related = ["player"]
+
+
+@admin.register(PlayerStat)
+class PlayerStatAdmin(ReadOnlyScopedAdmin):
+    game_path = "player__game"
+    list_display = ["player", "definition", "value", "updated_at"]
+    list_filter = ["definition__game", "definition"]
+    search_fields = ["player__display_name", "=player__id"]
+    list_select_related = ["player", "definition"]

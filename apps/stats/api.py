@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.accounts.api_base import PlayerApi
+from apps.stats.selectors import get_player_stats
+
+
+class PlayerStatsApi(PlayerApi):
+    class OutputSerializer(serializers.Serializer):
+        player_id = serializers.IntegerField()
+        level = serializers.IntegerField()
+        xp = serializers.IntegerField()
+        xp_to_next_level = serializers.IntegerField(
+            allow_null=True, help_text="Null at the level curve's last level."
+        )
+        stats = serializers.DictField(child=serializers.IntegerField())
+
+    @extend_schema(summary="The player's level, XP and stats", responses=OutputSerializer)
+    def get(self, request: Request) -> Response:
+        stats = get_player_stats(player=request.user)
+        return Response(self.OutputSerializer(stats).data)

@@ -1,0 +1,93 @@
+"""Stat definitions per game, each player's stat values, and levels from XP on a per-game curve."""
+
+from __future__ import annotations
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from apps.accounts.models import Game, Player
+
+
+class StatDefinition(models.Model):
+    class Combine(models.TextChoices):
+        SUM = "sum", "Sum (add each reported value)"
+        MAX = "max", "Maximum (keep the best)"
+        MIN = "min", "Minimum (keep the lowest, e.g. fastest lap)"
+        LATEST = "latest", "Latest (replace)"
+
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="stat_definitions")
+    key = models.SlugField(max_length=64, help_text="What game servers send, e.g. kills.")
+    name = models.CharField(max_length=100)
+    combine = models.CharField(max_length=6, choices=Combine.choices, default=Combine.SUM)
+
+    class Meta:
+        ordering = ["game", "key"]
+        constraints = [models.UniqueConstraint(fields=["game", "key"], name="stat_key_per_game")]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class PlayerStat(models.Model):
+    """One value per player and stat; written only by `apps.stats.services.apply_stats`."""
+
+    player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="stats")
+    definition = models.ForeignKey(StatDefinition, on_delete=models.CASCADE, related_name="values")
+    value = models.BigIntegerField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["player", "definition"], name="one_value_per_stat")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.player_id}:{self.definition_id}={self.value}"
+
+
+class LevelCurve(models.Model):
+    """XP needed from level n to n+1 is `xp_per_level` grown by `growth_percent` per level."""
+
+    game = models.OneToOneField(Game, on_delete=models.CASCADE, related_name="level_curve")
+    xp_per_level = models.PositiveIntegerField(
+        default=1000, validators=[MinValueValidator(1)], help_text="XP from level 1 to 2."
+    )
+    growth_percent = models.PositiveSmallIntegerField(
+        default=10,
+        validators=[MaxValueValidator(100)],
+        help_text="Each next level needs this much more XP than the one before (0 = linear).",
+    )
+    max_level = models.PositiveSmallIntegerField(
+        default=100, validators=[MinValueValidator(1), MaxValueValidator(1000)]
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(xp_per_level__gte=1), name="curve_step_gte_1"),
+            models.CheckConstraint(
+                condition=Q(max_level__gte=1, max_level__lte=1000), name="curve_max_level_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Level curve of {self.game}"
+
+
+class PlayerProgress(models.Model):
+    """Total XP and the level it reached; written only by `apps.stats.services.add_xp`."""
+
+    player = models.OneToOneField(Player, on_delete=models.CASCADE, related_name="progress")
+    xp = models.BigIntegerField(default=0)
+    level = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "player progress"
+        constraints = [
+            models.CheckConstraint(condition=Q(xp__gte=0), name="progress_xp_gte_0"),
+            models.CheckConstraint(condition=Q(level__gte=1), name="progress_level_gte_1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.player_id}: level {self.level} ({self.xp} XP)"

@@ -1,0 +1,47 @@
+"""Reads of stats and levels (the player's own page and the services' bulk lookups)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apps.accounts.models import Player
+from apps.stats.levels import Curve
+from apps.stats.models import LevelCurve, PlayerProgress, PlayerStat, StatDefinition
+
+
+def level_curve(*, game_id: int) -> Curve:
+    """The game's curve, or the documented default when operators have not set one."""
+    row = (
+        LevelCurve.objects.filter(game_id=game_id)
+        .values_list("xp_per_level", "growth_percent", "max_level")
+        .first()
+    )
+    return Curve(*row) if row else Curve()
+
+
+def stat_definitions(*, game_id: int) -> dict[str, StatDefinition]:
+    return {d.key: d for d in StatDefinition.objects.filter(game_id=game_id)}
+
+
+def player_levels(*, game_id: int, player_ids: list[int]) -> dict[int, int]:
+    """Level per player id (two queries), from XP on the current curve, so a curve an operator
+    changed applies at once; players without progress are level 1."""
+    rows = PlayerProgress.objects.filter(player_id__in=player_ids).values_list("player_id", "xp")
+    xp_by_player = {player_id: 0 for player_id in player_ids} | dict(rows)
+    curve = level_curve(game_id=game_id)
+    return {player_id: curve.level_for(xp) for player_id, xp in xp_by_player.items()}
+
+
+def get_player_stats(*, player: Player) -> dict[str, Any]:
+    """Three queries: progress, stat values with their keys, the level curve."""
+    progress = PlayerProgress.objects.filter(player=player).values_list("xp", flat=True).first()
+    xp = progress or 0
+    values = PlayerStat.objects.filter(player=player).values_list("definition__key", "value")
+    curve = level_curve(game_id=player.game_id)
+    return {
+        "player_id": player.pk,
+        "level": curve.level_for(xp),
+        "xp": xp,
+        "xp_to_next_level": curve.xp_to_next_level(xp),
+        "stats": dict(values.order_by("definition__key")),
+    }

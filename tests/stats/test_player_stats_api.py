@@ -1,0 +1,65 @@
+import pytest
+
+from apps.stats.models import LevelCurve
+from apps.stats.services import add_xp, apply_stats
+
+URL = "/api/v1/player/stats"
+
+
+@pytest.mark.django_db
+def test_new_player_is_level_one_with_no_stats(player_client, player):
+    response = player_client.get(URL)
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "player_id": player.pk,
+        "level": 1,
+        "xp": 0,
+        "xp_to_next_level": 1000,
+        "stats": {},
+    }
+
+
+@pytest.mark.django_db
+def test_player_sees_own_level_xp_and_stats(
+    player_client, game, player, other_player, stat_defs, django_assert_max_num_queries
+):
+    LevelCurve.objects.create(game=game, xp_per_level=100, growth_percent=0, max_level=10)
+    add_xp(game_id=game.pk, xp_by_player={player.pk: 250})
+    apply_stats(game_id=game.pk, stats_by_player={player.pk: {"kills": 7, "last_rank": 2}})
+
+    with django_assert_max_num_queries(3):
+        response = player_client.get(URL)
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["level"], body["xp"], body["xp_to_next_level"]) == (3, 250, 50)
+    assert body["stats"] == {"kills": 7, "last_rank": 2}
+
+
+@pytest.mark.django_db
+def test_a_changed_curve_applies_to_the_level_at_once(player_client, game, player):
+    curve = LevelCurve.objects.create(game=game, xp_per_level=100, growth_percent=0, max_level=3)
+    add_xp(game_id=game.pk, xp_by_player={player.pk: 250})
+    curve.xp_per_level = 1000
+    curve.save()
+
+    body = player_client.get(URL).json()
+
+    assert (body["level"], body["xp_to_next_level"]) == (1, 750)
+
+
+@pytest.mark.django_db
+def test_server_key_on_player_stats_is_403_wrong_credential_kind(server_client):
+    response = server_client.get(URL)
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "wrong_credential_kind"
+
+
+@pytest.mark.django_db
+def test_anonymous_player_stats_is_401(api_client):
+    response = api_client.get(URL)
+
+    assert response.status_code in (401, 403)
+    assert response["Content-Type"].startswith("application/problem+json")

@@ -1,0 +1,75 @@
+import pytest
+
+from apps.accounts.models import Player
+from apps.stats.errors import UnknownStat
+from apps.stats.models import LevelCurve, PlayerProgress, PlayerStat
+from apps.stats.services import add_xp, apply_stats
+
+
+def values(player):
+    return dict(PlayerStat.objects.filter(player=player).values_list("definition__key", "value"))
+
+
+@pytest.mark.django_db
+def test_each_stat_combines_by_its_definition(game, player, stat_defs):
+    first = {"kills": 3, "best_score": 50, "fastest_lap": 900, "last_rank": 4}
+    second = {"kills": 2, "best_score": 40, "fastest_lap": 950, "last_rank": 7}
+
+    apply_stats(game_id=game.pk, stats_by_player={player.pk: first})
+    apply_stats(game_id=game.pk, stats_by_player={player.pk: second})
+
+    assert values(player) == {"kills": 5, "best_score": 50, "fastest_lap": 900, "last_rank": 7}
+
+
+@pytest.mark.django_db
+def test_unknown_stat_key_is_refused_and_nothing_is_written(game, player, stat_defs):
+    with pytest.raises(UnknownStat) as error:
+        apply_stats(game_id=game.pk, stats_by_player={player.pk: {"kills": 1, "headshots": 2}})
+
+    assert error.value.extra == {"stats": ["headshots"]}
+    assert not PlayerStat.objects.exists()
+
+
+@pytest.mark.django_db
+def test_stats_of_another_game_are_unknown_here(game, other_game, player, stat_defs):
+    with pytest.raises(UnknownStat):
+        apply_stats(game_id=other_game.pk, stats_by_player={player.pk: {"kills": 1}})
+
+
+@pytest.mark.django_db
+def test_many_players_and_stats_cost_a_fixed_number_of_queries(
+    game, stat_defs, django_assert_max_num_queries
+):
+    players = Player.objects.bulk_create([Player(game=game) for _ in range(40)])
+    stats = {"kills": 1, "best_score": 2, "fastest_lap": 3, "last_rank": 4}
+
+    # definitions + one upsert per combine kind (+ savepoint pair)
+    with django_assert_max_num_queries(7):
+        apply_stats(game_id=game.pk, stats_by_player={p.pk: stats for p in players})
+
+    assert PlayerStat.objects.count() == 160
+
+
+@pytest.mark.django_db
+def test_xp_raises_the_level_on_the_games_curve(game, player):
+    LevelCurve.objects.create(game=game, xp_per_level=100, growth_percent=0, max_level=10)
+
+    first = add_xp(game_id=game.pk, xp_by_player={player.pk: 150})
+    second = add_xp(game_id=game.pk, xp_by_player={player.pk: 30})
+
+    assert (first[player.pk].level_before, first[player.pk].level_after) == (1, 2)
+    assert first[player.pk].leveled_up
+    assert not second[player.pk].leveled_up
+    progress = PlayerProgress.objects.get(player=player)
+    assert (progress.xp, progress.level) == (180, 2)
+
+
+@pytest.mark.django_db
+def test_xp_for_many_players_costs_a_fixed_number_of_queries(game, django_assert_max_num_queries):
+    players = Player.objects.bulk_create([Player(game=game) for _ in range(50)])
+
+    with django_assert_max_num_queries(6):
+        changes = add_xp(game_id=game.pk, xp_by_player={p.pk: 2500 for p in players})
+
+    assert {c.level_after for c in changes.values()} == {3}
+    assert PlayerProgress.objects.filter(xp=2500, level=3).count() == 50
