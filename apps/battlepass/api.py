@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.accounts.api_base import PlayerApi
+from apps.battlepass.models import TierClaim
+from apps.battlepass.selectors import get_progress
+from apps.battlepass.services import claim_tier
+
+
+class ContentLineSerializer(serializers.Serializer):
+    currency = serializers.CharField(required=False)
+    sku = serializers.CharField(required=False)
+    quantity = serializers.IntegerField()
+
+
+class SeasonSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+
+
+class TierSerializer(serializers.Serializer):
+    level = serializers.IntegerField()
+    xp_required = serializers.IntegerField()
+    free_reward = ContentLineSerializer(many=True)
+    premium_reward = ContentLineSerializer(many=True)
+    free_claimed = serializers.BooleanField()
+    premium_claimed = serializers.BooleanField()
+
+
+class BattlePassProgressApi(PlayerApi):
+    class OutputSerializer(serializers.Serializer):
+        season = SeasonSerializer(allow_null=True)
+        xp = serializers.IntegerField()
+        tier = serializers.IntegerField(help_text="Highest tier reached; 0 before the first.")
+        premium = serializers.BooleanField()
+        tiers = TierSerializer(many=True)
+
+    @extend_schema(
+        summary="The player's progress in the running season", responses=OutputSerializer
+    )
+    def get(self, request: Request) -> Response:
+        progress = get_progress(player=request.user)
+        return Response(self.OutputSerializer(progress).data)
+
+
+class BattlePassClaimApi(PlayerApi):
+    class InputSerializer(serializers.Serializer):
+        level = serializers.IntegerField(min_value=1, max_value=32767)
+        track = serializers.ChoiceField(choices=TierClaim.Track.choices)
+
+    class OutputSerializer(serializers.Serializer):
+        season_id = serializers.IntegerField()
+        level = serializers.IntegerField()
+        track = serializers.CharField()
+        granted = ContentLineSerializer(many=True)
+
+    @extend_schema(
+        summary="Claim a reached tier's reward on one track",
+        request=InputSerializer,
+        responses={201: OutputSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        given = self.InputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        result = claim_tier(player=request.user, **given.validated_data)
+        return Response(self.OutputSerializer(result).data, status=201)

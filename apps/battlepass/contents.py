@@ -1,0 +1,28 @@
+"""Reward contents as operators type them in the admin: [{"currency"|"sku": code, "quantity": n}],
+the shape `apps.inventory.services.grant_contents` takes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+MAX_LINES = 20
+
+
+def validate_contents(value: Any) -> None:
+    if not isinstance(value, list):
+        raise ValidationError('A list of lines like {"currency": "gold", "quantity": 100}.')
+    if len(value) > MAX_LINES:
+        raise ValidationError(f"At most {MAX_LINES} lines.")
+    for line in value:
+        if not isinstance(line, dict) or len({"currency", "sku"} & line.keys()) != 1:
+            raise ValidationError(f'Each line names one "currency" or one "sku": {line!r}.')
+        if set(line) - {"currency", "sku", "quantity"}:
+            raise ValidationError(f"Unknown keys in {line!r}.")
+        code = line.get("currency", line.get("sku"))
+        quantity = line.get("quantity")
+        if not isinstance(code, str) or not code:
+            raise ValidationError(f"The code in {line!r} must be a non-empty string.")
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+            raise ValidationError(f"The quantity in {line!r} must be a positive integer.")

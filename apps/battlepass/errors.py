@@ -1,0 +1,25 @@
+from gamingpanel.errors import DomainError
+
+
+class NoActiveSeason(DomainError):
+    status, code, title = 409, "no_active_season", "No battle-pass season is running"
+
+
+class SeasonNotFound(DomainError):
+    status, code, title = 404, "season_not_found", "No such season in this game"
+
+
+class TierNotFound(DomainError):
+    status, code, title = 404, "tier_not_found", "No such tier in the running season"
+
+
+class TierLocked(DomainError):
+    status, code, title = 409, "tier_locked", "Not enough season XP for this tier"
+
+
+class PremiumRequired(DomainError):
+    status, code, title = 409, "premium_required", "The premium track needs the premium pass"
+
+
+class AlreadyClaimed(DomainError):
+    status, code, title = 409, "already_claimed", "Already claimed"

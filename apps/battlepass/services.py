@@ -1,0 +1,118 @@
+"""Writes of the battle pass: season XP (in bulk, from matches and event rewards), premium
+passes (from the shop), and tier claims (once, enforced by the database)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.accounts.models import Player
+from apps.analytics.services import record_server_event
+from apps.battlepass.errors import (
+    AlreadyClaimed,
+    NoActiveSeason,
+    PremiumRequired,
+    SeasonNotFound,
+    TierLocked,
+    TierNotFound,
+)
+from apps.battlepass.models import Season, SeasonPass, Tier, TierClaim
+from apps.battlepass.selectors import running_season
+from apps.inventory.services import grant_contents
+
+
+@dataclass(frozen=True)
+class TierClaimResult:
+    season_id: int
+    level: int
+    track: str
+    granted: list[dict]
+
+
+@transaction.atomic
+def add_season_xp(*, game_id: int, xp_by_player: Mapping[int, int]) -> int | None:
+    """Add XP to each player's pass in the running season; returns the season id, or None when
+    no season runs (the XP then only counts towards levels). A fixed number of queries: one
+    UPDATE per distinct amount, and a match has at most three (win, draw, loss)."""
+    xp_by_player = {p: xp for p, xp in xp_by_player.items() if xp > 0}
+    season = running_season(game_id=game_id)
+    if season is None or not xp_by_player:
+        return season.pk if season else None
+    player_ids = sorted(xp_by_player)
+    SeasonPass.objects.bulk_create(
+        [SeasonPass(player_id=p, season=season) for p in player_ids], ignore_conflicts=True
+    )
+    # Take every row lock up front in player id order, so two matches sharing players never
+    # deadlock whatever their grouping by amount.
+    list(
+        SeasonPass.objects.select_for_update()
+        .filter(season=season, player_id__in=player_ids)
+        .order_by("player_id")
+        .values_list("pk", flat=True)
+    )
+    by_amount: dict[int, list[int]] = defaultdict(list)
+    for player_id, xp in xp_by_player.items():
+        by_amount[xp].append(player_id)
+    for xp, ids in sorted(by_amount.items()):
+        SeasonPass.objects.filter(season=season, player_id__in=ids).update(xp=F("xp") + xp)
+    return season.pk
+
+
+@transaction.atomic
+def grant_premium(*, player: Player, season_id: int, idempotency_key: str) -> None:
+    """Give the player the season's premium track; granting it again changes nothing."""
+    season = Season.objects.filter(pk=season_id, game_id=player.game_id).first()
+    if season is None:
+        raise SeasonNotFound(f"No season {season_id} in this game.")
+    SeasonPass.objects.bulk_create(
+        [SeasonPass(player=player, season=season)], ignore_conflicts=True
+    )
+    SeasonPass.objects.filter(player=player, season=season, premium=False).update(
+        premium=True, premium_granted_at=timezone.now(), premium_key=idempotency_key
+    )
+
+
+@transaction.atomic
+def claim_tier(*, player: Player, level: int, track: str) -> TierClaimResult:
+    season = running_season(game_id=player.game_id)
+    if season is None:
+        raise NoActiveSeason("No battle-pass season is running.")
+    tier = Tier.objects.filter(season=season, level=level).first()
+    if tier is None:
+        raise TierNotFound(f"The running season has no tier {level}.")
+    season_pass = SeasonPass.objects.filter(player=player, season=season).first()
+    xp = season_pass.xp if season_pass else 0
+    if xp < tier.xp_required:
+        raise TierLocked(
+            f"Tier {level} needs {tier.xp_required} season XP; you have {xp}.",
+            xp=xp,
+            xp_required=tier.xp_required,
+        )
+    if track == TierClaim.Track.PREMIUM and not (season_pass and season_pass.premium):
+        raise PremiumRequired("Buy the premium pass to claim premium rewards.")
+    try:
+        with transaction.atomic():
+            TierClaim.objects.create(player=player, tier=tier, track=track)
+    except IntegrityError:
+        raise AlreadyClaimed(f"Tier {level} ({track}) is already claimed.")
+    contents = tier.free_reward if track == TierClaim.Track.FREE else tier.premium_reward
+    if contents:
+        grant_contents(
+            player=player,
+            contents=contents,
+            reason="battlepass_tier",
+            idempotency_key=f"battlepass:{tier.pk}:{track}",
+            reference=f"season:{season.pk}",
+        )
+    record_server_event(
+        game_id=player.game_id,
+        player_id=player.pk,
+        name="battlepass_tier_claimed",
+        properties={"season_id": season.pk, "level": level, "track": track},
+    )
+    return TierClaimResult(season_id=season.pk, level=level, track=track, granted=contents)

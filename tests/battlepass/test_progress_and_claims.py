@@ -1,0 +1,161 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from apps.analytics.models import RawEvent
+from apps.battlepass.models import Season, SeasonPass, TierClaim
+from apps.battlepass.services import add_season_xp, grant_premium
+from apps.inventory.models import LedgerEntry, PlayerItem, Wallet
+
+PROGRESS = "/api/v1/battlepass/progress"
+CLAIM = "/api/v1/battlepass/claim"
+
+
+def gold(player):
+    wallet = Wallet.objects.filter(player=player, currency__code="gold").first()
+    return wallet.balance if wallet else 0
+
+
+@pytest.mark.django_db
+def test_progress_without_a_running_season_is_empty(player_client, game):
+    response = player_client.get(PROGRESS)
+
+    assert response.status_code == 200
+    assert response.json() == {"season": None, "xp": 0, "tier": 0, "premium": False, "tiers": []}
+
+
+@pytest.mark.django_db
+def test_progress_shows_xp_tier_and_claim_state_in_four_queries(
+    player_client, game, player, season, django_assert_max_num_queries
+):
+    add_season_xp(game_id=game.pk, xp_by_player={player.pk: 150})
+    player_client.post(CLAIM, {"level": 1, "track": "free"})
+
+    with django_assert_max_num_queries(4):
+        response = player_client.get(PROGRESS)
+
+    body = response.json()
+    assert body["season"]["id"] == season.pk
+    assert (body["xp"], body["tier"], body["premium"]) == (150, 2, False)
+    assert [(t["level"], t["free_claimed"], t["premium_claimed"]) for t in body["tiers"]] == [
+        (1, True, False),
+        (2, False, False),
+        (3, False, False),
+    ]
+    assert body["tiers"][0]["premium_reward"] == [
+        {"currency": "gems", "quantity": 1},
+        {"sku": "potion", "quantity": 2},
+    ]
+
+
+@pytest.mark.django_db
+def test_claiming_a_reached_free_tier_grants_through_the_ledger_once(
+    player_client, game, player, season
+):
+    add_season_xp(game_id=game.pk, xp_by_player={player.pk: 100})
+
+    first = player_client.post(CLAIM, {"level": 2, "track": "free"})
+    second = player_client.post(CLAIM, {"level": 2, "track": "free"})
+
+    assert first.status_code == 201
+    assert first.json()["granted"] == [{"currency": "gold", "quantity": 20}]
+    assert second.status_code == 409
+    assert second.json()["code"] == "already_claimed"
+    assert gold(player) == 20
+    assert LedgerEntry.objects.filter(player=player, reason="battlepass_tier").count() == 1
+    assert RawEvent.objects.filter(name="battlepass_tier_claimed", player=player).count() == 1
+
+
+@pytest.mark.django_db
+def test_tier_above_the_players_xp_is_409_tier_locked(player_client, player, season):
+    response = player_client.post(CLAIM, {"level": 3, "track": "free"})
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "tier_locked"
+    assert response.json()["xp_required"] == 300
+    assert not TierClaim.objects.exists()
+    assert gold(player) == 0
+
+
+@pytest.mark.django_db
+def test_premium_track_without_the_pass_is_409_premium_required(player_client, player, season):
+    response = player_client.post(CLAIM, {"level": 1, "track": "premium"})
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "premium_required"
+    assert not TierClaim.objects.exists()
+
+
+@pytest.mark.django_db
+def test_premium_pass_unlocks_the_premium_track(player_client, player, season):
+    grant_premium(player=player, season_id=season.pk, idempotency_key="purchase:1")
+
+    response = player_client.post(CLAIM, {"level": 1, "track": "premium"})
+
+    assert response.status_code == 201
+    assert PlayerItem.objects.get(player=player, item__sku="potion").quantity == 2
+    assert Wallet.objects.get(player=player, currency__code="gems").balance == 1
+
+
+@pytest.mark.django_db
+def test_granting_premium_twice_changes_nothing(player, season):
+    grant_premium(player=player, season_id=season.pk, idempotency_key="purchase:1")
+    first = SeasonPass.objects.get(player=player)
+
+    grant_premium(player=player, season_id=season.pk, idempotency_key="purchase:2")
+
+    again = SeasonPass.objects.get(player=player)
+    assert SeasonPass.objects.count() == 1
+    assert again.premium
+    assert (again.premium_key, again.premium_granted_at) == ("purchase:1", first.premium_granted_at)
+
+
+@pytest.mark.django_db
+def test_premium_for_another_games_season_is_refused(other_player, season):
+    from apps.battlepass.errors import SeasonNotFound
+
+    with pytest.raises(SeasonNotFound):
+        grant_premium(player=other_player, season_id=season.pk, idempotency_key="k")
+    assert not SeasonPass.objects.exists()
+
+
+@pytest.mark.django_db
+def test_unknown_tier_is_404_and_bad_track_is_400(player_client, season):
+    unknown = player_client.post(CLAIM, {"level": 9, "track": "free"})
+    bad_track = player_client.post(CLAIM, {"level": 1, "track": "gold"})
+
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "tier_not_found")
+    assert (bad_track.status_code, bad_track.json()["code"]) == (400, "validation_error")
+    assert not TierClaim.objects.exists()
+
+
+@pytest.mark.django_db
+def test_claim_without_a_running_season_is_409(player_client, season):
+    Season.objects.filter(pk=season.pk).update(ends_at=timezone.now() - timedelta(seconds=1))
+
+    response = player_client.post(CLAIM, {"level": 1, "track": "free"})
+
+    assert (response.status_code, response.json()["code"]) == (409, "no_active_season")
+
+
+@pytest.mark.django_db
+def test_season_xp_goes_only_to_the_running_season(game, player, season):
+    Season.objects.create(
+        game=game,
+        name="S2",
+        starts_at=timezone.now() + timedelta(days=40),
+        ends_at=timezone.now() + timedelta(days=70),
+    )
+
+    assert add_season_xp(game_id=game.pk, xp_by_player={player.pk: 40}) == season.pk
+    add_season_xp(game_id=game.pk, xp_by_player={player.pk: 2})
+
+    assert SeasonPass.objects.get().xp == 42
+
+
+@pytest.mark.django_db
+def test_server_key_on_battlepass_is_403_wrong_credential_kind(server_client):
+    response = server_client.get(PROGRESS)
+
+    assert (response.status_code, response.json()["code"]) == (403, "wrong_credential_kind")
