@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "apps.multiplayer",
     "apps.analytics",
     "apps.audit",
+    "apps.devdocs",
     "apps.panel",
 ]
 
@@ -148,6 +149,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Auth schemes, the shared Problem schema and the generic errors (apps/devdocs/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.devdocs.schema.polish_schema",
+    ],
 }
 
 # --- Secrets at rest -----------------------------------------------------------------------

@@ -27,5 +27,6 @@ api_v1 = [
 urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
+    path("docs/", include("apps.devdocs.urls")),
     path("", include("apps.panel.urls")),
 ]

@@ -1,0 +1,223 @@
+"""What the generated Postman collection sends and remembers, per operation, for the demo game.
+
+The OpenAPI schema says what each endpoint takes and answers; this module adds what a schema
+cannot know: a run order in which every request can succeed against a freshly seeded demo, demo
+bodies that use values stored by earlier requests, and what to store from a response.
+
+Inside a body, "{{name}}" is a string variable and "{{#name}}" a number (written unquoted).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Operation = tuple[str, str]  # (method, path without /api/v1)
+
+# Folders per layer of the architecture overview, in run order, with the paths they hold.
+FOLDERS: list[tuple[str, tuple[str, ...]]] = [
+    ("Authentication", ("auth/",)),
+    ("Game Data", ("player/", "shop/")),
+    ("Multiplayer", ("multiplayer/",)),
+    ("Events & Progression", ("events/", "battlepass/")),
+    ("Analytics", ("analytics/",)),
+    ("Payments", ("payments/",)),
+    ("Other", ("",)),
+]
+
+# Run order inside a folder: a request that stores a value comes before the ones that use it,
+# and logout comes last in its folder (the collection logs in again by itself when needed).
+RUN_ORDER: list[Operation] = [
+    ("post", "auth/third-party/login"),
+    ("post", "auth/refresh"),
+    ("post", "auth/validate"),
+    ("post", "auth/link"),
+    ("post", "auth/unlink"),
+    ("post", "auth/logout"),
+    ("get", "player/stats"),
+    ("get", "player/inventory"),
+    ("get", "shop/categories"),
+    ("post", "shop/purchase"),
+    ("get", "shop/purchases"),
+    ("post", "shop/receipts"),
+    ("post", "multiplayer/servers/heartbeat"),
+    ("get", "multiplayer/server-info"),
+    ("post", "multiplayer/validate-token"),
+    ("post", "multiplayer/match-result"),
+    ("get", "events/active"),
+    ("post", "events/claim-reward"),
+    ("get", "battlepass/progress"),
+    ("post", "battlepass/claim"),
+    ("post", "analytics/events"),
+]
+
+DEV_LOGIN_BODY: dict[str, Any] = {
+    "platform": "dev",
+    "credentials": {"user_id": "{{dev_user_id}}", "display_name": "Postman Demo"},
+}
+
+DEMO_BODIES: dict[Operation, Any] = {
+    ("post", "auth/third-party/login"): DEV_LOGIN_BODY,
+    ("post", "auth/refresh"): {"refresh_token": "{{refresh_token}}"},
+    ("post", "auth/validate"): {"token": "{{access_token}}"},
+    ("post", "auth/link"): {
+        "platform": "dev",
+        "credentials": {"user_id": "{{dev_user_id}}-alt", "display_name": "Postman Alt"},
+    },
+    ("post", "auth/unlink"): {"platform": "dev", "platform_user_id": "{{dev_user_id}}-alt"},
+    ("post", "auth/logout"): {},
+    ("post", "shop/purchase"): {"offer_id": "{{#offer_id}}", "quantity": 1},
+    ("post", "shop/receipts"): {
+        "store": "google_play",
+        "product_id": "gems_100",
+        "receipt": "sandbox-receipt-not-valid",
+    },
+    ("post", "multiplayer/servers/heartbeat"): {
+        "server_id": "{{server_id}}",
+        "region": "eu-west",
+        "address": "10.0.0.12",
+        "port": 7777,
+        "players": 1,
+        "capacity": 16,
+        "mode": "deathmatch",
+        "version": "1.0.0",
+    },
+    ("post", "multiplayer/validate-token"): {"token": "{{access_token}}"},
+    ("post", "multiplayer/match-result"): {
+        "match_id": "{{match_id}}",
+        "players": [
+            {
+                "player_id": "{{#player_id}}",
+                "outcome": "win",
+                "stats": {"kills": 7, "deaths": 2},
+            }
+        ],
+    },
+    ("post", "events/claim-reward"): {"event_id": "{{#event_id}}", "reward_id": "{{#reward_id}}"},
+    ("post", "battlepass/claim"): {"tier": 1, "track": "free"},
+    ("post", "analytics/events"): {
+        "events": [
+            {
+                "event_id": "{{$guid}}",
+                "name": "level_started",
+                "occurred_at": "{{now_iso}}",
+                "properties": {"level": 3, "difficulty": "normal"},
+            }
+        ]
+    },
+}
+
+# Headers a request sends besides auth and Content-Type (a value or a Postman expression).
+DEMO_HEADERS: dict[Operation, dict[str, str]] = {
+    ("post", "shop/purchase"): {"Idempotency-Key": "{{$guid}}"},
+}
+
+# What an endpoint answers for the demo when that is not its documented success, and why.
+EXPECTED_STATUS: dict[Operation, tuple[list[int], str]] = {
+    ("post", "shop/receipts"): ([400, 401, 402, 409, 422], "a made-up receipt must be refused"),
+    ("post", "payments/webhooks/stripe"): (
+        [400, 401, 403],
+        "an unsigned processor callback must be refused",
+    ),
+}
+
+_STORE_TOKENS = [
+    "pm.collectionVariables.set('access_token', body.access_token);",
+    "pm.collectionVariables.set('refresh_token', body.refresh_token);",
+    "pm.collectionVariables.set('access_expires_at', String(Date.now() + body.expires_in * 1000));",
+]
+
+# JavaScript run after a successful (2xx) answer, with `body` the parsed JSON.
+CAPTURES: dict[Operation, list[str]] = {
+    ("post", "auth/third-party/login"): [
+        *_STORE_TOKENS,
+        "pm.collectionVariables.set('player_id', String(body.player.id));",
+    ],
+    ("post", "auth/refresh"): _STORE_TOKENS,
+    ("get", "shop/categories"): [
+        "const offers = body.flatMap((category) => category.offers || []);",
+        "const virtual = offers.find((offer) => offer.price && !offer.price.real_money);",
+        "if (virtual) { pm.collectionVariables.set('offer_id', String(virtual.id)); }",
+    ],
+    ("get", "events/active"): [
+        "for (const event of body) {",
+        "  const reward = (event.rewards || []).find((r) => r.claimable && !r.claimed);",
+        "  if (reward) {",
+        "    pm.collectionVariables.set('event_id', String(event.id));",
+        "    pm.collectionVariables.set('reward_id', String(reward.id));",
+        "    break;",
+        "  }",
+        "}",
+    ],
+}
+
+# After these succeed the stored tokens are dead; the next request that needs one logs in.
+ENDS_SESSION: set[Operation] = {("post", "auth/logout")}
+
+# Collection variables: the five a studio sets, then values the requests store as they run.
+VARIABLES: list[tuple[str, str, str]] = [
+    ("base_url", "http://127.0.0.1:8000", "Where the panel runs (no trailing slash)."),
+    ("game_key", "demo-client-key", "X-Game-Key: the game's public client key (login only)."),
+    ("server_key", "demo-server-key", "X-Server-Key: a game server's secret key."),
+    ("access_token", "", "Stored by login/refresh; sent as Authorization: Bearer."),
+    ("refresh_token", "", "Stored by login/refresh; rotates on every use."),
+    ("access_expires_at", "", "Epoch ms when access_token expires (for automatic refresh)."),
+    ("dev_user_id", "", "The dev-platform user; set once per run when empty."),
+    ("player_id", "", "Stored by login."),
+    ("offer_id", "", "Stored by Shop categories: the first virtual-currency offer."),
+    ("event_id", "", "Stored by Active events: an event with a claimable reward."),
+    ("reward_id", "", "Stored by Active events."),
+    ("server_id", "postman-server-1", "The game server this collection pretends to be."),
+    ("match_id", "", "A fresh id per run, set by the collection pre-request script."),
+    ("now_iso", "", "The current time, set by the collection pre-request script."),
+]
+
+ENVIRONMENT = [
+    ("base_url", "http://127.0.0.1:8000", "default"),
+    ("game_key", "demo-client-key", "default"),
+    ("server_key", "demo-server-key", "secret"),
+]
+
+# Runs before every request: per-run values, then a token when the request needs one and none
+# is held (or it expires within a minute) — the same automatic refresh a game client does.
+COLLECTION_PRE_REQUEST = r"""
+if (!pm.collectionVariables.get('dev_user_id')) {
+  pm.collectionVariables.set('dev_user_id', 'postman-' + Date.now());
+}
+if (!pm.collectionVariables.get('match_id')) {
+  pm.collectionVariables.set('match_id', 'postman-match-' + Date.now());
+}
+pm.collectionVariables.set('now_iso', new Date().toISOString());
+
+const raw = (pm.request.body && pm.request.body.raw) || '';
+const usesToken = (pm.request.auth && pm.request.auth.type === 'bearer')
+  || raw.includes('{{access_token}}') || raw.includes('{{refresh_token}}');
+const isLogin = pm.request.url.getPath().endsWith('/auth/third-party/login');
+const base = pm.variables.replaceIn('{{base_url}}');
+const store = (body) => {
+  pm.collectionVariables.set('access_token', body.access_token);
+  pm.collectionVariables.set('refresh_token', body.refresh_token);
+  pm.collectionVariables.set('access_expires_at', String(Date.now() + body.expires_in * 1000));
+  if (body.player) { pm.collectionVariables.set('player_id', String(body.player.id)); }
+};
+const post = (path, headers, payload, done) => pm.sendRequest({
+  url: base + '/api/v1/' + path,
+  method: 'POST',
+  header: Object.assign({'Content-Type': 'application/json'}, headers),
+  body: {mode: 'raw', raw: JSON.stringify(payload)},
+}, (err, res) => done(!err && res.code === 200 ? res.json() : null));
+const login = () => post('auth/third-party/login',
+  {'X-Game-Key': pm.variables.replaceIn('{{game_key}}')},
+  {platform: 'dev', credentials: {
+    user_id: pm.collectionVariables.get('dev_user_id'), display_name: 'Postman Demo'}},
+  (body) => { if (body) { store(body); } });
+
+if (usesToken && !isLogin) {
+  const expiresAt = Number(pm.collectionVariables.get('access_expires_at') || 0);
+  if (!pm.collectionVariables.get('access_token')) {
+    login();
+  } else if (expiresAt && Date.now() > expiresAt - 60000 && !raw.includes('{{refresh_token}}')) {
+    post('auth/refresh', {}, {refresh_token: pm.collectionVariables.get('refresh_token')},
+      (body) => { if (body) { store(body); } else { login(); } });
+  }
+}
+""".strip()

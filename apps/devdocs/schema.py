@@ -1,0 +1,163 @@
+"""OpenAPI polish that needs no change in the endpoint apps.
+
+- Security schemes for the two authentication classes (bearer access token, `X-Server-Key`) and
+  the client key (`X-Game-Key`) that login takes before any token exists.
+- One `Problem` schema (RFC 9457) that every 4xx/5xx response of the API points at, and the
+  errors the foundation itself answers for every endpoint of a kind (bad JSON, missing or wrong
+  credential, rate limit), added where the endpoint does not already document that status.
+
+The hook runs after drf-spectacular built the schema (`POSTPROCESSING_HOOKS` in settings).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+from apps.accounts.authentication import IsGameServer, IsPlayer
+
+BEARER, SERVER_KEY, GAME_KEY = "playerToken", "serverKey", "gameKey"
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+# Login runs before a token exists and names its game by the client key. The view reads the
+# header itself (`require_game`), so no authentication class tells drf-spectacular about it.
+GAME_KEY_OPERATIONS = {("post", "/api/v1/auth/third-party/login")}
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "An RFC 9457 problem. `code` is stable: branch on it, never on `title`.",
+    "properties": {
+        "type": {"type": "string", "example": "/docs/errors#insufficient_funds"},
+        "title": {"type": "string", "example": "Insufficient funds"},
+        "status": {"type": "integer", "example": 409},
+        "detail": {"type": "string", "example": "Needs 120 gold, has 80."},
+        "code": {"type": "string", "example": "insufficient_funds"},
+        "errors": {
+            "type": "object",
+            "additionalProperties": True,
+            "description": "Field errors (only with code `validation_error`).",
+        },
+        "request_id": {"type": "string", "description": "Only on 500: quote it to support."},
+    },
+    "required": ["type", "title", "status", "detail", "code"],
+    "additionalProperties": True,
+}
+
+SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
+    BEARER: {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWE",
+        "description": "The player's access token from `auth/third-party/login` (2 hours).",
+    },
+    SERVER_KEY: {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Server-Key",
+        "description": "A game server's secret key. Never ship it in a game client.",
+    },
+    GAME_KEY: {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Game-Key",
+        "description": "The game's public client key; only login takes it.",
+    },
+}
+
+# Errors the shared layers answer, by what an operation requires: (status, description).
+GENERIC_ERRORS: dict[str, list[tuple[int, str]]] = {
+    "body": [(400, "`validation_error` (see `errors`) or `malformed_json`.")],
+    BEARER: [
+        (
+            401,
+            "`not_authenticated` (no token), `token_expired` (refresh, then retry once), "
+            "`token_invalid` or `token_revoked` (log in again).",
+        ),
+        (403, "`wrong_credential_kind`: a server key was sent where a player token belongs."),
+        (429, "`rate_limited`: wait `Retry-After` seconds (1000 requests/hour per token)."),
+    ],
+    SERVER_KEY: [
+        (401, "`not_authenticated` (no key) or `invalid_server_key` (unknown or revoked)."),
+        (403, "`wrong_credential_kind`: a player token was sent where a server key belongs."),
+    ],
+    GAME_KEY: [
+        (401, "`invalid_game_key`: X-Game-Key missing or unknown."),
+        (429, "`rate_limited`: too many logins from this address; wait `Retry-After`."),
+    ],
+}
+
+
+def _view_permissions(auto_schema: Any) -> list[type]:
+    return list(getattr(auto_schema.view, "permission_classes", []) or [])
+
+
+def _only_for(auto_schema: Any, permission: type) -> bool:
+    """The view authenticates both kinds (to answer wrong_credential_kind) but admits one."""
+    perms = _view_permissions(auto_schema)
+    return any(issubclass(p, permission) for p in perms if isinstance(p, type))
+
+
+class PlayerTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "apps.accounts.authentication.PlayerTokenAuthentication"
+    name = BEARER
+
+    def get_security_requirement(self, auto_schema: Any) -> dict[str, list] | None:
+        if _only_for(auto_schema, IsGameServer):
+            return None
+        return {self.name: []}
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return SECURITY_SCHEMES[BEARER]
+
+
+class ServerKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "apps.accounts.authentication.ServerKeyAuthentication"
+    name = SERVER_KEY
+
+    def get_security_requirement(self, auto_schema: Any) -> dict[str, list] | None:
+        if _only_for(auto_schema, IsPlayer):
+            return None
+        return {self.name: []}
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return SECURITY_SCHEMES[SERVER_KEY]
+
+
+def _problem_content() -> dict[str, Any]:
+    return {PROBLEM_CONTENT_TYPE: {"schema": PROBLEM_REF}}
+
+
+def _schemes_of(operation: dict[str, Any]) -> set[str]:
+    return {name for requirement in operation.get("security", []) for name in requirement}
+
+
+def polish_operation(method: str, path: str, operation: dict[str, Any]) -> None:
+    if (method, path) in GAME_KEY_OPERATIONS and not operation.get("security"):
+        operation["security"] = [{GAME_KEY: []}]
+    responses = operation.setdefault("responses", {})
+    needs = [name for name in (BEARER, SERVER_KEY, GAME_KEY) if name in _schemes_of(operation)]
+    if "requestBody" in operation:
+        needs.append("body")
+    for need in needs:
+        for status, description in GENERIC_ERRORS[need]:
+            responses.setdefault(str(status), {"description": description})
+    for status, response in responses.items():
+        if status[0] in "45":
+            # Whatever the endpoint documented (often only a description), the body is a problem.
+            response["content"] = _problem_content()
+
+
+def polish_schema(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict:
+    """drf-spectacular post-processing hook (listed after the default enum hook)."""
+    components = result.setdefault("components", {})
+    components.setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    schemes = components.setdefault("securitySchemes", {})
+    for name, definition in SECURITY_SCHEMES.items():
+        schemes.setdefault(name, definition)
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            if isinstance(operation, dict) and "responses" in operation:
+                polish_operation(method, path, operation)
+    return result
