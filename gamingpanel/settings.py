@@ -184,7 +184,10 @@ SIMPLE_JWT = {
     "USER_ID_FIELD": "id",
 }
 RATE_LIMIT_PER_HOUR = env.int("RATE_LIMIT_PER_HOUR", default=1000)
-AUTH_RATE_LIMIT_PER_MINUTE = env.int("AUTH_RATE_LIMIT_PER_MINUTE", default=60)
+AUTH_RATE_LIMIT_PER_MINUTE = env.int("AUTH_RATE_LIMIT_PER_MINUTE", default=60)  # per address
+AUTH_GAME_RATE_LIMIT_PER_MINUTE = env.int("AUTH_GAME_RATE_LIMIT_PER_MINUTE", default=3000)
+# Behind a proxy, the META key (or dotted path of a function) holding the client address.
+RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="") or None
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 
@@ -234,6 +237,12 @@ SERVER_HEARTBEAT_TTL_SECONDS = env.int("SERVER_HEARTBEAT_TTL_SECONDS", default=3
 # --- Analytics -----------------------------------------------------------------------------
 ANALYTICS_RAW_RETENTION_DAYS = env.int("ANALYTICS_RAW_RETENTION_DAYS", default=400)
 ANALYTICS_MAX_CLOCK_SKEW_SECONDS = env.int("ANALYTICS_MAX_CLOCK_SKEW_SECONDS", default=86400)
+# Client events may be buffered offline (up to the skew above) but not dated in the future.
+ANALYTICS_MAX_FUTURE_SECONDS = env.int("ANALYTICS_MAX_FUTURE_SECONDS", default=300)
+ANALYTICS_MAX_BATCH = env.int("ANALYTICS_MAX_BATCH", default=100)
+ANALYTICS_MAX_PROPERTIES_BYTES = env.int("ANALYTICS_MAX_PROPERTIES_BYTES", default=4096)
+ANALYTICS_AGGREGATION_WORK_MEM = env.str("ANALYTICS_AGGREGATION_WORK_MEM", default="256MB")
+ANALYTICS_DASHBOARD_DEFAULT_DAYS = env.int("ANALYTICS_DASHBOARD_DEFAULT_DAYS", default=30)
 
 # --- Celery --------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")

@@ -1,26 +1,42 @@
 """Recording analytics facts. Other apps call `record_server_event` for what the panel itself
-knows (logins, purchases, matches, claims); clients cannot send these names."""
+knows (logins, purchases, matches, claims); clients send their own events in batches through
+`ingest_client_events` and cannot use the panel's names."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
-from apps.analytics.models import RawEvent
+from apps.accounts.models import Player
+from apps.analytics.errors import (
+    BatchTooLarge,
+    EventOutOfRange,
+    PropertiesTooLarge,
+    ReservedEventName,
+)
+from apps.analytics.models import DirtyDay, RawEvent
 
 SERVER_EVENT_NAMES = frozenset(
     {
         "session_start",  # login or refresh; properties: {"kind": "login"|"refresh", "platform"}
         "player_created",
-        "purchase_completed",  # {"offer_id", "currency", "amount", "real_money"}
-        "purchase_refunded",
+        # {"offer_id", "purchase_id", "currency", "amount", "real_money"}; amount in minor units
+        "purchase_completed",
+        "purchase_refunded",  # the same properties as the purchase it refunds
         "match_played",  # {"match_id", "mode", "outcome"}
         "event_reward_claimed",  # {"event_id", "reward_id"}
         "battlepass_tier_claimed",  # {"season_id", "level", "track"}
     }
 )
+# Days the recent-days aggregation recomputes on every run; older days are marked dirty.
+RECENT_DAYS = 2
 
 
 def record_server_event(
@@ -35,12 +51,112 @@ def record_server_event(
     if name not in SERVER_EVENT_NAMES:
         raise ValueError(f"Unknown server event {name!r}; add it to SERVER_EVENT_NAMES.")
     occurred_at = occurred_at or timezone.now()
-    return RawEvent.objects.create(
+    event = RawEvent.objects.create(
         game_id=game_id,
         player_id=player_id,
         source=RawEvent.Source.SERVER,
         name=name,
         occurred_at=occurred_at,
-        day=occurred_at.date(),
+        day=utc_day(occurred_at),
         properties=properties or {},
     )
+    mark_late_days(game_id=game_id, days=[event.day])
+    return event
+
+
+@dataclass(frozen=True)
+class ClientEvent:
+    name: str
+    occurred_at: datetime
+    properties: dict[str, Any]
+    event_id: str | None = None
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    accepted: int
+    duplicates: int
+
+
+@transaction.atomic
+def ingest_client_events(*, player: Player, events: Sequence[ClientEvent]) -> IngestResult:
+    """Store a client's batch append-only, all or nothing. An event_id already stored for this
+    player (a retry) or repeated in the batch is stored once."""
+    _check_batch(events)
+    unique: dict[str, ClientEvent] = {}
+    anonymous: list[ClientEvent] = []
+    for event in events:
+        if event.event_id is None:
+            anonymous.append(event)
+        else:
+            unique.setdefault(event.event_id, event)
+    stored = set(
+        RawEvent.objects.filter(
+            game_id=player.game_id, player=player, event_id__in=list(unique)
+        ).values_list("event_id", flat=True)
+    )
+    fresh = [*anonymous, *(e for key, e in unique.items() if key not in stored)]
+    RawEvent.objects.bulk_create(
+        [
+            RawEvent(
+                game_id=player.game_id,
+                player=player,
+                source=RawEvent.Source.CLIENT,
+                name=event.name,
+                event_id=event.event_id,
+                occurred_at=event.occurred_at,
+                day=utc_day(event.occurred_at),
+                properties=event.properties,
+            )
+            for event in fresh
+        ],
+        # A concurrent retry of the same batch may insert between our look-up and here.
+        ignore_conflicts=True,
+    )
+    mark_late_days(game_id=player.game_id, days={utc_day(e.occurred_at) for e in fresh})
+    return IngestResult(accepted=len(fresh), duplicates=len(events) - len(fresh))
+
+
+def _check_batch(events: Sequence[ClientEvent]) -> None:
+    if len(events) > settings.ANALYTICS_MAX_BATCH:
+        raise BatchTooLarge(f"At most {settings.ANALYTICS_MAX_BATCH} events per batch.")
+    now = timezone.now()
+    earliest = now - timedelta(seconds=settings.ANALYTICS_MAX_CLOCK_SKEW_SECONDS)
+    latest = now + timedelta(seconds=settings.ANALYTICS_MAX_FUTURE_SECONDS)
+    for index, event in enumerate(events):
+        if event.name in SERVER_EVENT_NAMES:
+            raise ReservedEventName(
+                f"events[{index}]: {event.name!r} is recorded by the panel itself.", index=index
+            )
+        if not earliest <= event.occurred_at <= latest:
+            raise EventOutOfRange(
+                f"events[{index}]: occurred_at must be between {earliest:%Y-%m-%dT%H:%M:%SZ} "
+                f"and {latest:%Y-%m-%dT%H:%M:%SZ}.",
+                index=index,
+            )
+        size = len(json.dumps(event.properties, separators=(",", ":")).encode())
+        if size > settings.ANALYTICS_MAX_PROPERTIES_BYTES:
+            raise PropertiesTooLarge(
+                f"events[{index}]: properties are {size} bytes, at most "
+                f"{settings.ANALYTICS_MAX_PROPERTIES_BYTES}.",
+                index=index,
+            )
+
+
+def mark_late_days(*, game_id: int, days: Iterable[date], today: date | None = None) -> None:
+    """Days older than the recent window get re-aggregated by the next beat run. Recent days
+    are recomputed on every run anyway, so the common case writes nothing here."""
+    today = today or timezone.now().date()
+    oldest_recent = today - timedelta(days=RECENT_DAYS - 1)
+    late = sorted({day for day in days if day < oldest_recent})
+    if late:
+        DirtyDay.objects.bulk_create(
+            [DirtyDay(game_id=game_id, day=day, marked_at=timezone.now()) for day in late],
+            update_conflicts=True,
+            unique_fields=["game", "day"],
+            update_fields=["marked_at"],
+        )
+
+
+def utc_day(moment: datetime) -> date:
+    return moment.astimezone(UTC).date() if timezone.is_aware(moment) else moment.date()

@@ -1,11 +1,7 @@
 from django.urls import path
 
-from gamingpanel.views import not_implemented_view
+from apps.analytics.api import IngestEventsApi
 
 urlpatterns = [
-    path(
-        "analytics/events",
-        not_implemented_view("Ingest client events", "post").as_view(),
-        name="analytics-events",
-    ),
+    path("analytics/events", IngestEventsApi.as_view(), name="analytics-events"),
 ]

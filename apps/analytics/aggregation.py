@@ -1,0 +1,351 @@
+# ruff: noqa: S608 - only table names and constants are interpolated; values are parameters.
+"""Daily metrics per game, computed with set-based SQL: one statement per table and range of days,
+never a Python loop over rows. Every statement recomputes its rows from the raw events (and the
+ledger), so rerunning a range gives the same numbers and a late event re-aggregates its day.
+
+Order within a range: player-days and the panel's facts first, then what depends on other days
+(MAU over the 30 days to each day, retention of the cohorts up to 30 days before the range).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from apps.analytics.models import (
+    DailyMetrics,
+    EconomyDay,
+    OfferDay,
+    PlayerDay,
+    RawEvent,
+    RetentionCell,
+    RevenueDay,
+)
+from apps.analytics.sql import Dialect, dialect
+from apps.inventory.models import Currency, LedgerEntry
+
+MAU_WINDOW_DAYS = 30
+RETENTION_OFFSETS = (0, 1, 3, 7, 14, 30)  # 0 is the cohort itself
+ADVISORY_LOCK_NAMESPACE = 7_301  # pg_advisory_xact_lock(namespace, game_id)
+
+RAW = RawEvent._meta.db_table
+PLAYER_DAY = PlayerDay._meta.db_table
+DAILY = DailyMetrics._meta.db_table
+RETENTION = RetentionCell._meta.db_table
+REVENUE = RevenueDay._meta.db_table
+OFFERS = OfferDay._meta.db_table
+ECONOMY = EconomyDay._meta.db_table
+FACT_NAMES = (
+    "player_created",
+    "purchase_completed",
+    "purchase_refunded",
+    "match_played",
+    "event_reward_claimed",
+    "battlepass_tier_claimed",
+)
+
+
+def aggregate_days(
+    *,
+    game_id: int,
+    start: date,
+    end: date,
+    today: date | None = None,
+    chunk_days: int = 31,
+    on_chunk: Callable[[date, date], None] | None = None,
+) -> None:
+    """Recompute every daily metric of one game for start..end (days after today are skipped).
+
+    Days older than the raw-event retention keep the numbers they have. Long ranges commit
+    chunk by chunk; MAU and retention, which read across days, are
+    recomputed once at the end, in the last chunk's transaction."""
+    today = today or timezone.now().date()
+    end = min(end, today)
+    # Raw events before the retention are gone: recomputing those days would zero them.
+    start = max(start, today - timedelta(days=settings.ANALYTICS_RAW_RETENTION_DAYS))
+    if start > end:
+        return
+    chunks = list(_chunks(start, end, chunk_days))
+    for number, (lo, hi) in enumerate(chunks, start=1):
+        with transaction.atomic():
+            sql = _begin(game_id)
+            _ensure_daily_rows(game_id, lo, hi)
+            _roll_player_days(sql, game_id, lo, hi)
+            _daily_from_player_days(game_id, lo, hi)
+            _daily_from_facts(sql, game_id, lo, hi)
+            _revenue(sql, game_id, lo, hi)
+            _offers(sql, game_id, lo, hi)
+            _economy(sql, game_id, lo, hi)
+            if number == len(chunks):
+                _mau(sql, game_id, start, min(end + timedelta(days=MAU_WINDOW_DAYS - 1), today))
+                _retention(sql, game_id, start - timedelta(days=max(RETENTION_OFFSETS)), end, today)
+        if on_chunk:
+            on_chunk(lo, hi)
+
+
+def _chunks(start: date, end: date, size: int) -> Iterator[tuple[date, date]]:
+    lo = start
+    while lo <= end:
+        hi = min(lo + timedelta(days=size - 1), end)
+        yield lo, hi
+        lo = hi + timedelta(days=1)
+
+
+def _begin(game_id: int) -> Dialect:
+    sql = dialect()
+    if sql.postgres:
+        with connection.cursor() as cursor:
+            # One aggregation per game at a time (beat and a manual rebuild may overlap).
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)", [ADVISORY_LOCK_NAMESPACE, game_id]
+            )
+            cursor.execute(f"SET LOCAL work_mem = '{settings.ANALYTICS_AGGREGATION_WORK_MEM}'")
+    return sql
+
+
+def _run(statement: str, params: list) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+
+
+def _d(value: date) -> object:
+    return connection.ops.adapt_datefield_value(value)
+
+
+def _ensure_daily_rows(game_id: int, lo: date, hi: date) -> None:
+    """A row for every day (zero when nothing happened), reset before it is recomputed."""
+    days = [lo + timedelta(days=n) for n in range((hi - lo).days + 1)]
+    DailyMetrics.objects.bulk_create(
+        [DailyMetrics(game_id=game_id, day=day) for day in days], ignore_conflicts=True
+    )
+    zero = {field: 0 for field in _DAILY_COUNTS}
+    DailyMetrics.objects.filter(game_id=game_id, day__range=(lo, hi)).update(
+        **zero, updated_at=timezone.now()
+    )
+
+
+_DAILY_COUNTS = (
+    "dau",
+    "new_players",
+    "sessions",
+    "events",
+    "paying_users",
+    "purchases",
+    "refunds",
+    "matches",
+    "match_players",
+    "event_claims",
+    "battlepass_claims",
+)
+
+
+def _roll_player_days(sql: Dialect, game_id: int, lo: date, hi: date) -> None:
+    _run(
+        f"""
+        INSERT INTO {PLAYER_DAY} (game_id, player_id, day, events, sessions)
+        SELECT game_id, player_id, day, count(*),
+               sum(CASE WHEN name = 'session_start' THEN 1 ELSE 0 END)
+        FROM {RAW}
+        WHERE game_id = %s AND day BETWEEN %s AND %s AND player_id IS NOT NULL
+        GROUP BY game_id, player_id, day
+        ON CONFLICT (game_id, player_id, day)
+        DO UPDATE SET events = excluded.events, sessions = excluded.sessions
+        """,
+        [game_id, _d(lo), _d(hi)],
+    )
+
+
+def _daily_from_player_days(game_id: int, lo: date, hi: date) -> None:
+    _run(
+        f"""
+        UPDATE {DAILY} AS m
+        SET dau = s.dau, sessions = s.sessions, events = s.events
+        FROM (
+            SELECT day, count(*) AS dau, sum(sessions) AS sessions, sum(events) AS events
+            FROM {PLAYER_DAY}
+            WHERE game_id = %s AND day BETWEEN %s AND %s
+            GROUP BY day
+        ) AS s
+        WHERE m.game_id = %s AND m.day = s.day
+        """,
+        [game_id, _d(lo), _d(hi), game_id],
+    )
+
+
+def _daily_from_facts(sql: Dialect, game_id: int, lo: date, hi: date) -> None:
+    def count(name: str) -> str:
+        return f"sum(CASE WHEN name = '{name}' THEN 1 ELSE 0 END)"
+
+    real = sql.json_true("properties", "real_money")
+    match_id = sql.json_text("properties", "match_id")
+    names = ", ".join(f"'{name}'" for name in FACT_NAMES)
+    _run(
+        f"""
+        UPDATE {DAILY} AS m
+        SET new_players = s.new_players, purchases = s.purchases, refunds = s.refunds,
+            paying_users = s.paying_users, matches = s.matches, match_players = s.match_players,
+            event_claims = s.event_claims, battlepass_claims = s.battlepass_claims
+        FROM (
+            SELECT day,
+                count(DISTINCT CASE WHEN name = 'player_created' THEN player_id END) AS new_players,
+                {count("purchase_completed")} AS purchases,
+                {count("purchase_refunded")} AS refunds,
+                count(DISTINCT CASE WHEN name = 'purchase_completed' AND {real}
+                      THEN player_id END) AS paying_users,
+                count(DISTINCT CASE WHEN name = 'match_played' THEN {match_id} END) AS matches,
+                {count("match_played")} AS match_players,
+                {count("event_reward_claimed")} AS event_claims,
+                {count("battlepass_tier_claimed")} AS battlepass_claims
+            FROM {RAW}
+            WHERE game_id = %s AND name IN ({names}) AND day BETWEEN %s AND %s
+            GROUP BY day
+        ) AS s
+        WHERE m.game_id = %s AND m.day = s.day
+        """,
+        [game_id, _d(lo), _d(hi), game_id],
+    )
+
+
+def _purchases(sql: Dialect, names: str) -> str:
+    """Purchase facts with their properties as columns (bad or missing values: NULL or 0)."""
+    return f"""
+        SELECT game_id, day, player_id, name,
+               substr({sql.json_text("properties", "currency")}, 1, 32) AS currency,
+               substr({sql.json_text("properties", "offer_id")}, 1, 64) AS offer_id,
+               CASE WHEN {sql.json_true("properties", "real_money")} THEN 1 ELSE 0 END AS real,
+               {sql.json_int("properties", "amount")} AS amount
+        FROM {RAW}
+        WHERE game_id = %s AND name IN ({names}) AND day BETWEEN %s AND %s
+    """
+
+
+def _revenue(sql: Dialect, game_id: int, lo: date, hi: date) -> None:
+    real = "(p.real = 1)"  # a boolean on PostgreSQL, 0/1 on SQLite
+    completed = "p.name = 'purchase_completed'"
+    refunded = "p.name = 'purchase_refunded'"
+    _run(
+        f"""
+        INSERT INTO {REVENUE}
+            (game_id, day, currency, real_money, purchases, gross, refunds, refunded, paying_users)
+        SELECT p.game_id, p.day, p.currency, {real},
+               sum(CASE WHEN {completed} THEN 1 ELSE 0 END),
+               sum(CASE WHEN {completed} THEN p.amount ELSE 0 END),
+               sum(CASE WHEN {refunded} THEN 1 ELSE 0 END),
+               sum(CASE WHEN {refunded} THEN p.amount ELSE 0 END),
+               count(DISTINCT CASE WHEN {completed} THEN p.player_id END)
+        FROM ({_purchases(sql, "'purchase_completed', 'purchase_refunded'")}) AS p
+        WHERE p.currency IS NOT NULL
+        GROUP BY p.game_id, p.day, p.currency, p.real
+        ON CONFLICT (game_id, day, currency, real_money) DO UPDATE
+        SET purchases = excluded.purchases, gross = excluded.gross, refunds = excluded.refunds,
+            refunded = excluded.refunded, paying_users = excluded.paying_users
+        """,
+        [game_id, _d(lo), _d(hi)],
+    )
+
+
+def _offers(sql: Dialect, game_id: int, lo: date, hi: date) -> None:
+    _run(
+        f"""
+        INSERT INTO {OFFERS} (game_id, day, offer_id, currency, purchases, amount)
+        SELECT p.game_id, p.day, p.offer_id, coalesce(p.currency, ''), count(*), sum(p.amount)
+        FROM ({_purchases(sql, "'purchase_completed'")}) AS p
+        WHERE p.offer_id IS NOT NULL
+        GROUP BY p.game_id, p.day, p.offer_id, coalesce(p.currency, '')
+        ON CONFLICT (game_id, day, offer_id, currency) DO UPDATE
+        SET purchases = excluded.purchases, amount = excluded.amount
+        """,
+        [game_id, _d(lo), _d(hi)],
+    )
+
+
+def _economy(sql: Dialect, game_id: int, lo: date, hi: date) -> None:
+    """Sources and sinks of virtual currencies, read from the ledger (the source of truth)."""
+    ledger, currencies = LedgerEntry._meta.db_table, Currency._meta.db_table
+    created = "l.created_at"
+    day = f"CAST(({created} AT TIME ZONE 'UTC') AS date)" if sql.postgres else f"date({created})"
+    since = datetime.combine(lo, time.min, tzinfo=UTC)
+    until = datetime.combine(hi + timedelta(days=1), time.min, tzinfo=UTC)
+    adapt = connection.ops.adapt_datetimefield_value
+    _run(
+        f"""
+        INSERT INTO {ECONOMY} (game_id, day, currency, reason, source, sink, entries)
+        SELECT l.game_id, {day}, c.code, l.reason,
+               sum(CASE WHEN l.delta > 0 THEN l.delta ELSE 0 END),
+               sum(CASE WHEN l.delta < 0 THEN -l.delta ELSE 0 END),
+               count(*)
+        FROM {ledger} AS l JOIN {currencies} AS c ON c.id = l.currency_id
+        WHERE l.game_id = %s AND {created} >= %s AND {created} < %s
+        GROUP BY l.game_id, {day}, c.code, l.reason
+        ON CONFLICT (game_id, day, currency, reason) DO UPDATE
+        SET source = excluded.source, sink = excluded.sink, entries = excluded.entries
+        """,
+        [game_id, adapt(since), adapt(until)],
+    )
+
+
+def _mau(sql: Dialect, game_id: int, lo: date, hi: date) -> None:
+    """Distinct players active in the 30 days to each day, from one pass over player-days.
+
+    Each player-day covers itself and the next 29 days. Clipping each row's cover to start
+    after the previous row's cover ends (LAG) makes one player's covers disjoint, so MAU of a day
+    is the number of covers containing it: a running sum of +1 at each start, -1 after each end.
+    """
+    window = MAU_WINDOW_DAYS
+    _run(
+        f"""
+        WITH pd AS (
+            SELECT day, LAG(day) OVER (PARTITION BY player_id ORDER BY day) AS prev
+            FROM {PLAYER_DAY}
+            WHERE game_id = %s AND day BETWEEN %s AND %s
+        ),
+        marks AS (
+            SELECT CASE WHEN prev IS NULL OR day > {sql.add_days("prev", str(window - 1))}
+                        THEN day ELSE {sql.add_days("prev", str(window))} END AS d,
+                   1 AS delta
+            FROM pd
+            UNION ALL
+            SELECT {sql.add_days("day", str(window))} AS d, -1 AS delta FROM pd
+        ),
+        per_day AS (SELECT d, sum(delta) AS delta FROM marks GROUP BY d),
+        running AS (SELECT d, sum(delta) OVER (ORDER BY d) AS mau FROM per_day)
+        UPDATE {DAILY} AS m
+        SET mau = coalesce(
+            (SELECT r.mau FROM running AS r WHERE r.d <= m.day ORDER BY r.d DESC LIMIT 1), 0
+        )
+        WHERE m.game_id = %s AND m.day BETWEEN %s AND %s
+        """,
+        [game_id, _d(lo - timedelta(days=window - 1)), _d(hi), game_id, _d(lo), _d(hi)],
+    )
+
+
+def _retention(sql: Dialect, game_id: int, lo: date, hi: date, today: date) -> None:
+    """Cohorts are the players created on a day (the panel's `player_created` fact); a cell is
+    written once its day has come, so an unfinished cell is missing rather than zero."""
+    offsets = " UNION ALL ".join(f"SELECT {k} AS k" for k in RETENTION_OFFSETS)
+    target_day = sql.add_days("c.day", "o.k")
+    _run(
+        f"""
+        INSERT INTO {RETENTION} (game_id, cohort_day, day_offset, retained)
+        SELECT c.game_id, c.day, o.k, count(pd.player_id)
+        FROM (
+            SELECT game_id, player_id, min(day) AS day
+            FROM {RAW}
+            WHERE game_id = %s AND name = 'player_created' AND day BETWEEN %s AND %s
+                  AND player_id IS NOT NULL
+            GROUP BY game_id, player_id
+        ) AS c
+        CROSS JOIN ({offsets}) AS o
+        LEFT JOIN {PLAYER_DAY} AS pd
+               ON pd.game_id = c.game_id AND pd.player_id = c.player_id
+              AND pd.day = {target_day}
+        WHERE {target_day} <= %s
+        GROUP BY c.game_id, c.day, o.k
+        ON CONFLICT (game_id, cohort_day, day_offset) DO UPDATE SET retained = excluded.retained
+        """,
+        [game_id, _d(lo), _d(hi), _d(today)],
+    )

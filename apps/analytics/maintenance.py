@@ -1,0 +1,76 @@
+"""What Celery beat runs: re-aggregate recent and late days, prune old raw events."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts.models import Game
+from apps.analytics.aggregation import aggregate_days
+from apps.analytics.models import DirtyDay, RawEvent
+from apps.analytics.services import RECENT_DAYS
+
+PRUNE_BATCH = 10_000
+
+
+def aggregate_recent(*, today: date | None = None) -> int:
+    """Recompute today and yesterday for every game, and every day a late event dirtied.
+    Returns how many (game, run of days) ranges were aggregated."""
+    today = today or timezone.now().date()
+    recent = {today - timedelta(days=n) for n in range(RECENT_DAYS)}
+    dirty: dict[int, list[DirtyDay]] = {}
+    for row in DirtyDay.objects.order_by("game_id", "day"):
+        dirty.setdefault(row.game_id, []).append(row)
+    ranges = 0
+    for game_id in Game.objects.order_by("pk").values_list("pk", flat=True):
+        rows = dirty.get(game_id, [])
+        for start, end in _runs(recent | {row.day for row in rows}):
+            aggregate_days(game_id=game_id, start=start, end=end, today=today)
+            ranges += 1
+        for row in rows:
+            # Keep a day that got another late event while we aggregated it.
+            DirtyDay.objects.filter(pk=row.pk, marked_at__lte=row.marked_at).delete()
+    return ranges
+
+
+def rebuild(
+    *, game_ids: list[int], start: date, end: date, on_chunk=None, chunk_days: int = 7
+) -> None:
+    for game_id in game_ids:
+        aggregate_days(
+            game_id=game_id, start=start, end=end, chunk_days=chunk_days, on_chunk=on_chunk
+        )
+
+
+def prune_raw_events(*, today: date | None = None) -> int:
+    """Delete raw events older than the retention, in short batches (aggregates are kept)."""
+    today = today or timezone.now().date()
+    cutoff = today - timedelta(days=settings.ANALYTICS_RAW_RETENTION_DAYS)
+    deleted = 0
+    for game_id in Game.objects.order_by("pk").values_list("pk", flat=True):
+        while True:
+            with transaction.atomic():
+                batch = list(
+                    RawEvent.objects.filter(game_id=game_id, day__lt=cutoff).values_list(
+                        "pk", flat=True
+                    )[:PRUNE_BATCH]
+                )
+                if not batch:
+                    break
+                deleted += RawEvent.objects.filter(pk__in=batch).delete()[0]
+    DirtyDay.objects.filter(day__lt=cutoff).delete()
+    return deleted
+
+
+def _runs(days: set[date]) -> list[tuple[date, date]]:
+    """Consecutive days grouped into (first, last) runs."""
+    runs: list[tuple[date, date]] = []
+    for day in sorted(days):
+        if runs and day == runs[-1][1] + timedelta(days=1):
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs

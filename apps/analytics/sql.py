@@ -1,0 +1,42 @@
+"""The few spots where PostgreSQL and SQLite spell SQL differently, so aggregation is one set of
+statements on both (PostgreSQL in production, SQLite for `make run`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import connection
+
+
+@dataclass(frozen=True)
+class Dialect:
+    postgres: bool
+
+    def add_days(self, expr: str, days: str) -> str:
+        """`expr` (a date) plus `days` (an integer expression)."""
+        if self.postgres:
+            return f"({expr} + ({days}))"
+        return f"date(julianday({expr}) + ({days}))"
+
+    def json_text(self, column: str, key: str) -> str:
+        if self.postgres:
+            return f"({column} ->> '{key}')"
+        return f"CAST(json_extract({column}, '$.{key}') AS TEXT)"
+
+    def json_int(self, column: str, key: str) -> str:
+        """An integer property, 0 when missing or not an integer (never a failed cast)."""
+        if self.postgres:
+            text = self.json_text(column, key)
+            return f"(CASE WHEN {text} ~ '^-?[0-9]{{1,18}}$' THEN {text}::bigint ELSE 0 END)"
+        value = f"json_extract({column}, '$.{key}')"
+        return f"(CASE WHEN json_type({column}, '$.{key}') = 'integer' THEN {value} ELSE 0 END)"
+
+    def json_true(self, column: str, key: str) -> str:
+        """A condition: the property is JSON true."""
+        if self.postgres:
+            return f"(({column} -> '{key}') = 'true'::jsonb)"
+        return f"(json_type({column}, '$.{key}') = 'true')"
+
+
+def dialect() -> Dialect:
+    return Dialect(postgres=connection.vendor == "postgresql")

@@ -1,0 +1,285 @@
+"""Aggregation on a hand-made data set: every expected number below is counted by hand.
+
+Day B is 40 days ago. Players:
+  p1: created B; sessions B (x2), B+1, B+7; a client event on B+30; buys o1 (4.99 USD) on B,
+      refunded on B+1; plays matches m1 and m2 on B+7.
+  p2: created B; session B and B+7; buys o1 (4.99 USD) and o2 (100 gold) on B; plays m1.
+  p3: created B+1; sessions B+1 and B+2; buys o2 (9.99 EUR) on B+1.
+  p4: created before analytics existed (no player_created); session B+1.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+from django.utils import timezone
+
+from apps.accounts.models import Game, Player
+from apps.analytics.aggregation import aggregate_days
+from apps.analytics.maintenance import aggregate_recent
+from apps.analytics.models import (
+    DailyMetrics,
+    DirtyDay,
+    EconomyDay,
+    OfferDay,
+    PlayerDay,
+    RawEvent,
+    RetentionCell,
+    RevenueDay,
+)
+from apps.analytics.services import record_server_event
+from apps.inventory.models import Currency
+from apps.inventory.services import Change, apply_changes
+
+TODAY = timezone.now().date()
+B = TODAY - timedelta(days=40)
+
+
+def at(offset: int, hour: int = 12) -> datetime:
+    return datetime.combine(B + timedelta(days=offset), time(hour), tzinfo=UTC)
+
+
+def day(offset: int) -> date:
+    return B + timedelta(days=offset)
+
+
+def fact(player: Player, name: str, offset: int, **properties: object) -> None:
+    record_server_event(
+        game_id=player.game_id,
+        player_id=player.pk,
+        name=name,
+        properties=properties,
+        occurred_at=at(offset),
+    )
+
+
+def client_event(player: Player, name: str, offset: int) -> None:
+    RawEvent.objects.create(
+        game_id=player.game_id,
+        player=player,
+        source=RawEvent.Source.CLIENT,
+        name=name,
+        occurred_at=at(offset),
+        day=day(offset),
+    )
+
+
+USD_499 = {"currency": "USD", "amount": 499, "real_money": True}
+
+
+@pytest.fixture
+def players(game: Game) -> dict[str, Player]:
+    p1, p2, p3, p4 = (Player.objects.create(game=game, display_name=f"p{n}") for n in range(1, 5))
+    fact(p1, "player_created", 0)
+    fact(p1, "session_start", 0)
+    fact(p1, "session_start", 0)
+    fact(p1, "session_start", 1)
+    fact(p1, "session_start", 7)
+    client_event(p1, "level_up", 30)
+    fact(p1, "purchase_completed", 0, offer_id="o1", purchase_id=1, **USD_499)
+    fact(p1, "purchase_refunded", 1, offer_id="o1", purchase_id=1, **USD_499)
+    fact(p1, "match_played", 7, match_id="m1", outcome="win")
+    fact(p1, "match_played", 7, match_id="m2", outcome="loss")
+    fact(p2, "player_created", 0)
+    fact(p2, "session_start", 0)
+    fact(p2, "session_start", 7)
+    fact(p2, "purchase_completed", 0, offer_id="o1", purchase_id=2, **USD_499)
+    fact(p2, "purchase_completed", 0, offer_id="o2", currency="gold", amount=100, real_money=False)
+    fact(p2, "match_played", 7, match_id="m1", outcome="loss")
+    fact(p3, "player_created", 1)
+    fact(p3, "session_start", 1)
+    fact(p3, "session_start", 2)
+    fact(p3, "purchase_completed", 1, offer_id="o2", currency="EUR", amount=999, real_money=True)
+    fact(p4, "session_start", 1)
+    return {"p1": p1, "p2": p2, "p3": p3, "p4": p4}
+
+
+def metrics(game: Game) -> dict[int, DailyMetrics]:
+    return {(m.day - B).days: m for m in DailyMetrics.objects.filter(game=game)}
+
+
+def retention(game: Game) -> dict[tuple[int, int], int]:
+    return {
+        ((c.cohort_day - B).days, c.day_offset): c.retained
+        for c in RetentionCell.objects.filter(game=game)
+    }
+
+
+def snapshot(game: Game) -> list:
+    models = [DailyMetrics, PlayerDay, RetentionCell, RevenueDay, OfferDay, EconomyDay]
+    return [
+        sorted(model.objects.filter(game=game).values_list(*_fields(model))) for model in models
+    ]
+
+
+def _fields(model: type) -> list[str]:
+    return [f.attname for f in model._meta.concrete_fields if f.attname not in {"id", "updated_at"}]
+
+
+def test_dau_sessions_and_new_players_per_day(game, players):
+    aggregate_days(game_id=game.pk, start=day(0), end=day(40))
+
+    m = metrics(game)
+    assert [m[d].dau for d in (0, 1, 2, 3, 7, 30)] == [2, 3, 1, 0, 2, 1]
+    assert [m[d].sessions for d in (0, 1, 2, 7, 30)] == [3, 3, 1, 2, 0]
+    assert [m[d].new_players for d in (0, 1, 2)] == [2, 1, 0]
+    assert m[0].events == 4 + 4  # p1: created, 2 sessions, purchase; p2: created, session, 2 buys
+    assert len(m) == 41  # one row per day, zero when nothing happened
+
+
+def test_mau_counts_distinct_players_in_the_30_days_to_each_day(game, players):
+    aggregate_days(game_id=game.pk, start=day(0), end=day(40))
+
+    m = metrics(game)
+    expected = {0: 2, 1: 4, 7: 4, 29: 4, 30: 4, 31: 3, 32: 2, 36: 2, 37: 1, 40: 1}
+    assert {d: m[d].mau for d in expected} == expected
+
+
+def test_retention_cohorts_by_creation_day(game, players):
+    aggregate_days(game_id=game.pk, start=day(0), end=day(40))
+
+    cells = retention(game)
+    assert {k: cells[(0, k)] for k in (0, 1, 3, 7, 14, 30)} == {
+        0: 2,
+        1: 1,
+        3: 0,
+        7: 2,
+        14: 0,
+        30: 1,
+    }
+    assert {k: cells[(1, k)] for k in (0, 1, 3, 7, 14, 30)} == {
+        0: 1,
+        1: 1,
+        3: 0,
+        7: 0,
+        14: 0,
+        30: 0,
+    }
+    assert not any(cohort > 1 for cohort, _ in cells)  # p4 was not created in the range
+
+
+def test_revenue_paying_users_and_refunds_per_currency(game, players):
+    aggregate_days(game_id=game.pk, start=day(0), end=day(40))
+
+    rows = {
+        ((r.day - B).days, r.currency, r.real_money): (
+            r.purchases,
+            r.gross,
+            r.refunds,
+            r.refunded,
+            r.paying_users,
+        )
+        for r in RevenueDay.objects.filter(game=game)
+    }
+    assert rows == {
+        (0, "USD", True): (2, 998, 0, 0, 2),
+        (0, "gold", False): (1, 100, 0, 0, 1),
+        (1, "EUR", True): (1, 999, 0, 0, 1),
+        (1, "USD", True): (0, 0, 1, 499, 0),
+    }
+    m = metrics(game)
+    assert (m[0].purchases, m[0].paying_users, m[0].refunds) == (3, 2, 0)
+    assert (m[1].purchases, m[1].paying_users, m[1].refunds) == (1, 1, 1)
+
+
+def test_matches_count_distinct_match_ids(game, players):
+    aggregate_days(game_id=game.pk, start=day(0), end=day(40))
+
+    m = metrics(game)
+    assert (m[7].matches, m[7].match_players) == (2, 3)
+    assert sum(row.matches for row in m.values()) == 2
+
+
+def test_top_offers_per_day_and_currency(game, players):
+    aggregate_days(game_id=game.pk, start=day(0), end=day(40))
+
+    rows = {
+        ((o.day - B).days, o.offer_id, o.currency): (o.purchases, o.amount)
+        for o in OfferDay.objects.filter(game=game)
+    }
+    assert rows == {
+        (0, "o1", "USD"): (2, 998),
+        (0, "o2", "gold"): (1, 100),
+        (1, "o2", "EUR"): (1, 999),
+    }
+
+
+def test_sources_and_sinks_come_from_the_ledger(game, player):
+    Currency.objects.create(game=game, code="gold", name="Gold")
+    apply_changes(
+        player=player,
+        changes=[Change("currency", "gold", 100)],
+        reason="grant",
+        idempotency_key="a",
+    )
+    apply_changes(
+        player=player, changes=[Change("currency", "gold", 25)], reason="grant", idempotency_key="b"
+    )
+    apply_changes(
+        player=player, changes=[Change("currency", "gold", -30)], reason="shop", idempotency_key="c"
+    )
+
+    aggregate_days(game_id=game.pk, start=TODAY, end=TODAY)
+
+    rows = {
+        (e.currency, e.reason): (e.source, e.sink, e.entries)
+        for e in EconomyDay.objects.filter(game=game, day=TODAY)
+    }
+    assert rows == {("gold", "grant"): (125, 0, 2), ("gold", "shop"): (0, 30, 1)}
+
+
+def test_rerunning_a_range_gives_the_same_numbers(game, players):
+    aggregate_days(game_id=game.pk, start=day(0), end=day(40))
+    first = snapshot(game)
+
+    aggregate_days(game_id=game.pk, start=day(0), end=day(40))
+    aggregate_days(game_id=game.pk, start=day(1), end=day(2), chunk_days=1)
+
+    assert snapshot(game) == first
+
+
+def test_a_late_event_reaggregates_its_day_and_the_cohorts_it_touches(game, players):
+    aggregate_days(game_id=game.pk, start=day(0), end=day(40))
+    before = metrics(game)
+
+    fact(players["p2"], "session_start", 1)  # arrives 39 days late
+    assert DirtyDay.objects.filter(game=game, day=day(1)).exists()
+    aggregate_recent()
+
+    after = metrics(game)
+    assert (after[1].dau, after[1].sessions) == (4, 4)
+    assert retention(game)[(0, 1)] == 2
+    assert {d: after[d].dau for d in after if d != 1} == {
+        d: before[d].dau for d in before if d != 1
+    }
+    assert not DirtyDay.objects.filter(game=game).exists()
+
+
+def test_aggregation_stays_inside_its_game(game, other_game, players, other_player):
+    record_server_event(
+        game_id=other_game.pk, player_id=other_player.pk, name="session_start", occurred_at=at(0)
+    )
+    aggregate_days(game_id=game.pk, start=day(0), end=day(0))
+    aggregate_days(game_id=other_game.pk, start=day(0), end=day(0))
+
+    assert metrics(game)[0].dau == 2
+    assert DailyMetrics.objects.get(game=other_game, day=day(0)).dau == 1
+    assert not RevenueDay.objects.filter(game=other_game).exists()
+
+
+def test_bad_purchase_properties_do_not_break_aggregation(game, player):
+    fact(player, "purchase_completed", 0, currency="USD", amount="lots", real_money="yes")
+    fact(player, "purchase_completed", 0, amount=5)  # no currency: counted, not in revenue
+
+    aggregate_days(game_id=game.pk, start=day(0), end=day(0))
+
+    assert metrics(game)[0].purchases == 2
+    row = RevenueDay.objects.get(game=game)
+    assert (row.currency, row.real_money, row.gross) == ("USD", False, 0)
+
+
+def test_days_after_today_are_not_aggregated(game, player):
+    aggregate_days(game_id=game.pk, start=TODAY, end=TODAY + timedelta(days=3))
+
+    assert list(DailyMetrics.objects.filter(game=game).values_list("day", flat=True)) == [TODAY]

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from apps.analytics import tasks
+from apps.analytics.models import DailyMetrics, DirtyDay, PlayerDay, RawEvent
+from apps.analytics.services import record_server_event
+
+TODAY = timezone.now().date()
+
+
+def session(player, days_ago: int) -> None:
+    when = datetime.combine(TODAY - timedelta(days=days_ago), time(9), tzinfo=UTC)
+    record_server_event(
+        game_id=player.game_id, player_id=player.pk, name="session_start", occurred_at=when
+    )
+
+
+def test_beat_task_aggregates_today_and_yesterday_of_every_game(player, other_player):
+    session(player, 0)
+    session(player, 1)
+    session(other_player, 0)
+    session(player, 5)  # late: marked dirty
+
+    tasks.aggregate_recent_days.delay()
+
+    dau = dict(DailyMetrics.objects.filter(game=player.game).values_list("day", "dau"))
+    assert dau == {TODAY: 1, TODAY - timedelta(days=1): 1, TODAY - timedelta(days=5): 1}
+    assert DailyMetrics.objects.get(game=other_player.game, day=TODAY).dau == 1
+    assert not DirtyDay.objects.exists()
+
+
+def test_prune_deletes_raw_events_older_than_the_retention_and_keeps_aggregates(player, settings):
+    session(player, 11)
+    session(player, 10)
+    call_command("aggregate_analytics", "--from", str(TODAY - timedelta(days=11)), "--no-progress")
+    settings.ANALYTICS_RAW_RETENTION_DAYS = 10
+
+    deleted = tasks.prune_raw_events.delay().get()
+
+    assert deleted == 1
+    assert list(RawEvent.objects.values_list("day", flat=True)) == [TODAY - timedelta(days=10)]
+    assert PlayerDay.objects.filter(day=TODAY - timedelta(days=11)).exists()
+    assert DailyMetrics.objects.get(day=TODAY - timedelta(days=11)).dau == 1
+
+
+def test_days_before_the_retention_keep_their_numbers_when_rebuilt(player, settings):
+    session(player, 20)
+    call_command("aggregate_analytics", "--from", str(TODAY - timedelta(days=20)), "--no-progress")
+    RawEvent.objects.all().delete()  # as pruning would, once they are older than the retention
+    settings.ANALYTICS_RAW_RETENTION_DAYS = 15
+
+    call_command("aggregate_analytics", "--from", str(TODAY - timedelta(days=20)), "--no-progress")
+
+    assert DailyMetrics.objects.get(day=TODAY - timedelta(days=20)).dau == 1
+
+
+def test_command_rebuilds_a_range_for_one_game_with_a_progress_bar(player, other_player):
+    session(player, 3)
+    session(other_player, 3)
+    out, err = StringIO(), StringIO()
+
+    call_command(
+        "aggregate_analytics",
+        "--from",
+        str(TODAY - timedelta(days=6)),
+        "--to",
+        str(TODAY - timedelta(days=2)),
+        "--game",
+        player.game.slug,
+        "--chunk-days",
+        "2",
+        stdout=out,
+        stderr=err,
+    )
+
+    assert "Aggregated 5 day(s) for 1 game(s)." in out.getvalue()
+    assert "3/3" in err.getvalue()  # three chunks of at most two days
+    assert DailyMetrics.objects.filter(game=player.game).count() == 5
+    assert not DailyMetrics.objects.filter(game=other_player.game).exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--from", "2026-13-01"],
+        ["--from", "2026-02-02", "--to", "2026-02-01"],
+        ["--game", "nope"],
+        ["--chunk-days", "0"],
+    ],
+)
+def test_command_refuses_bad_arguments(db, args):
+    with pytest.raises(CommandError):
+        call_command("aggregate_analytics", *args, "--no-progress")
+    assert not DailyMetrics.objects.exists()
