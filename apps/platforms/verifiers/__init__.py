@@ -1,0 +1,42 @@
+"""Server-to-server login verification, one verifier per platform (see docs/platforms.md)."""
+
+from __future__ import annotations
+
+from apps.platforms.errors import UnsupportedPlatform
+from apps.platforms.verifiers import (
+    apple,
+    dev,
+    epic,
+    google_play,
+    idcgames,
+    nintendo,
+    playstation,
+    steam,
+)
+from apps.platforms.verifiers.base import VerifiedIdentity, Verifier
+
+__all__ = ["PLATFORMS", "VerifiedIdentity", "Verifier", "get_verifier"]
+
+PLATFORMS: tuple[str, ...] = (
+    "steam",
+    "epic",
+    "idcgames",
+    "google_play",
+    "apple",
+    "playstation",
+    "nintendo",
+    "dev",
+)
+
+_VERIFIERS: dict[str, Verifier] = {
+    module.verifier.name: module.verifier
+    for module in (steam, epic, idcgames, google_play, apple, playstation, nintendo, dev)
+}
+
+
+def get_verifier(platform: str) -> Verifier:
+    """The verifier for a platform name; anything else is 400 unsupported_platform."""
+    verifier = _VERIFIERS.get(platform) if isinstance(platform, str) else None
+    if verifier is None:
+        raise UnsupportedPlatform(f"Unsupported platform. Use one of: {', '.join(PLATFORMS)}.")
+    return verifier

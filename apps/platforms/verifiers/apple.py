@@ -1,0 +1,257 @@
+"""Apple: Game Center identity signatures and Sign in with Apple tokens (PLATFORMS.md §6).
+
+The flow is picked by the credentials: `identity_token` means Sign in with Apple, the Game
+Center fields (`public_key_url`, `signature`, ...) mean Game Center.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import re
+import struct
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.oid import NameOID
+from django.conf import settings
+from django.core.cache import cache
+
+from apps.platforms.errors import InvalidCredentials, PlatformNotConfigured
+from apps.platforms.verifiers.base import (
+    VerifiedIdentity,
+    client_display_name,
+    config_flag,
+    config_int,
+    config_list,
+    config_str,
+    first_use,
+    invalid_input,
+    optional_credential,
+    require_config,
+    require_object,
+    required_credential,
+)
+from apps.platforms.verifiers.keys import LEEWAY_SECONDS, cache_seconds, url_cache_key, verify_jwt
+from apps.platforms.verifiers.upstream import call, read_limited, unavailable
+
+NAME = "apple"
+GAME_CENTER_CONFIG = ("bundle_ids", "trust_anchor")
+SIGN_IN_CONFIG = ("client_ids",)
+# Apple's current id first; game_player_id for Arcade; player_id only on the deprecated API.
+PLAYER_ID_KEYS = ("team_player_id", "game_player_id", "player_id")
+KEY_PATH = re.compile(r"/[A-Za-z0-9._/-]+\.cer")
+MAX_CERTIFICATE_BYTES = 16 * 1024
+APPLE_ORGANIZATION = "Apple Inc."
+
+
+class AppleVerifier:
+    name = NAME
+    # Each flow has its own keys (GAME_CENTER_CONFIG, SIGN_IN_CONFIG); a game may use only one.
+    required_config: tuple[str, ...] = ()
+
+    def verify(self, config: Mapping[str, Any], credentials: Mapping[str, Any]) -> VerifiedIdentity:
+        credentials = require_object(credentials)
+        if "identity_token" in credentials:
+            return verify_sign_in(config, credentials)
+        if "public_key_url" in credentials or "signature" in credentials:
+            return verify_game_center(config, credentials)
+        raise invalid_input(
+            "identity_token",
+            "Send credentials.identity_token (Sign in with Apple) or the Game Center "
+            "identity fields (public_key_url, signature, salt, timestamp, team_player_id, "
+            "bundle_id).",
+        )
+
+
+def verify_game_center(
+    config: Mapping[str, Any], credentials: Mapping[str, Any]
+) -> VerifiedIdentity:
+    require_config(NAME, config, GAME_CENTER_CONFIG)
+    bundle_ids = config_list(NAME, config, "bundle_ids")
+    hosts = config_list(NAME, config, "key_hosts") or tuple(settings.APPLE_GAME_CENTER_KEY_HOSTS)
+    max_age = config_int(NAME, config, "max_age_seconds", 300)
+    anchors = _trust_anchors(config_str(NAME, config, "trust_anchor"))
+
+    key_url = required_credential(credentials, "public_key_url", max_length=2048)
+    signature = _base64(credentials, "signature")
+    salt = _base64(credentials, "salt")
+    timestamp = _timestamp(credentials)
+    bundle_id = required_credential(credentials, "bundle_id", max_length=256)
+    player_id = next(
+        (found for key in PLAYER_ID_KEYS if (found := optional_credential(credentials, key))),
+        None,
+    )
+    if player_id is None:
+        raise invalid_input("team_player_id", "credentials.team_player_id is required.")
+
+    if bundle_id not in bundle_ids:
+        raise InvalidCredentials("This Game Center signature is for another app.")
+    key_url = _allowed_key_url(key_url, hosts)
+    age_ms = time.time() * 1000 - timestamp
+    if age_ms > max_age * 1000 or age_ms < -LEEWAY_SECONDS * 1000:
+        raise InvalidCredentials("This Game Center signature has expired; fetch a new one.")
+
+    certificate = _certificate(key_url)
+    _check_certificate(certificate, anchors)
+    public_key = certificate.public_key()
+    if not isinstance(public_key, rsa.RSAPublicKey):
+        raise InvalidCredentials("The Game Center key is not an RSA key.")
+    # The order Apple documents for fetchItems(forIdentityVerificationSignature:).
+    signed = player_id.encode() + bundle_id.encode() + struct.pack(">Q", timestamp) + salt
+    try:
+        public_key.verify(signature, signed, padding.PKCS1v15(), hashes.SHA256())
+    except InvalidSignature:
+        raise InvalidCredentials("The Game Center signature is invalid.") from None
+    # Checked last so that made-up signatures cannot fill the cache.
+    if not first_use("gc-signature", signature, seconds=max_age + LEEWAY_SECONDS):
+        raise InvalidCredentials("This Game Center signature was already used.")
+    return VerifiedIdentity(
+        platform_user_id=player_id,
+        display_name=client_display_name(credentials),  # unsigned: cosmetic only
+        entitlement_checked=True,
+    )
+
+
+def verify_sign_in(config: Mapping[str, Any], credentials: Mapping[str, Any]) -> VerifiedIdentity:
+    require_config(NAME, config, SIGN_IN_CONFIG)
+    client_ids = config_list(NAME, config, "client_ids")
+    require_nonce = config_flag(NAME, config, "require_nonce", default=True)
+    # Apple's samples send SHA-256(raw nonce) to Apple and keep the raw one: then the token holds
+    # the hash, and only the app that made the nonce knows the raw value it sends us.
+    nonce_hashed = config_flag(NAME, config, "nonce_hashed", default=True)
+    token = required_credential(credentials, "identity_token")
+    if require_nonce:
+        nonce: str | None = required_credential(credentials, "nonce", max_length=512)
+    else:
+        nonce = optional_credential(credentials, "nonce", max_length=512)
+
+    issuer = settings.APPLE_ID_BASE_URL.rstrip("/")
+    claims = verify_jwt(
+        token,
+        platform=NAME,
+        jwks_url=f"{issuer}/auth/keys",
+        issuer=issuer,
+        audience=list(client_ids),
+        require=("exp", "iat", "sub", "iss", "aud"),
+    )
+    if nonce is not None:
+        expected = hashlib.sha256(nonce.encode()).hexdigest() if nonce_hashed else nonce
+        claimed = claims.get("nonce")
+        if not isinstance(claimed, str) or not hmac.compare_digest(
+            claimed.encode(), expected.encode()
+        ):
+            raise InvalidCredentials("The Sign in with Apple nonce does not match.")
+    # Remember the nonce (or, without one, the token) until the token expires.
+    seen = f"nonce:{claims['nonce']}" if nonce is not None else f"token:{token}"
+    if not first_use("siwa", seen, seconds=float(claims["exp"]) - time.time() + LEEWAY_SECONDS):
+        raise InvalidCredentials("This Sign in with Apple token was already used.")
+    return VerifiedIdentity(
+        platform_user_id=claims["sub"],
+        display_name=client_display_name(credentials),  # Apple sends it once, unsigned
+        entitlement_checked=True,
+    )
+
+
+def _base64(credentials: Mapping[str, Any], key: str) -> bytes:
+    try:
+        decoded = base64.b64decode(
+            required_credential(credentials, key, max_length=4096), validate=True
+        )
+    except (binascii.Error, ValueError):
+        raise invalid_input(key, f"credentials.{key} must be base64.") from None
+    if not decoded:
+        raise invalid_input(key, f"credentials.{key} is required.")
+    return decoded
+
+
+def _timestamp(credentials: Mapping[str, Any]) -> int:
+    value = credentials.get("timestamp")
+    if value is None or value == "":
+        raise invalid_input("timestamp", "credentials.timestamp is required.")
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**64:
+        raise invalid_input("timestamp", "credentials.timestamp must be milliseconds since 1970.")
+    return value
+
+
+def _allowed_key_url(url: str, hosts: tuple[str, ...]) -> str:
+    """Only https, an allow-listed Apple host and a .cer path: the URL comes from the client."""
+    refused = InvalidCredentials("The Game Center public key URL is not an Apple key URL.")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise refused from None
+    if (
+        parts.scheme != "https"
+        or (parts.hostname or "") not in {host.lower() for host in hosts}
+        or port not in (None, 443)
+        or parts.username is not None
+        or parts.query
+        or parts.fragment
+        or not KEY_PATH.fullmatch(parts.path)
+    ):
+        raise refused
+    return f"https://{parts.hostname}{parts.path}"  # rebuilt, so nothing odd reaches requests
+
+
+def _certificate(url: str) -> x509.Certificate:
+    cache_key = url_cache_key("gc-certificate", url)
+    der = cache.get(cache_key)
+    if der is None:
+        response = call("GET", url, stream=True, platform=NAME, operation="Game Center key")
+        if response.status_code != 200:
+            response.close()
+            raise unavailable(NAME, "Game Center key", f"HTTP {response.status_code}")
+        der = read_limited(
+            response, limit=MAX_CERTIFICATE_BYTES, platform=NAME, operation="Game Center key"
+        )
+        try:
+            certificate = x509.load_der_x509_certificate(der)
+        except ValueError:
+            raise unavailable(NAME, "Game Center key", "not a DER certificate") from None
+        cache.set(cache_key, der, cache_seconds(response.headers.get("Cache-Control")))
+        return certificate
+    return x509.load_der_x509_certificate(der)
+
+
+def _trust_anchors(pem: str) -> list[x509.Certificate]:
+    try:
+        return x509.load_pem_x509_certificates(pem.encode())
+    except ValueError:
+        raise PlatformNotConfigured(
+            "apple config 'trust_anchor' must be PEM certificates."
+        ) from None
+
+
+def _check_certificate(certificate: x509.Certificate, anchors: list[x509.Certificate]) -> None:
+    """Valid now, issued to Apple Inc., and signed by one of the configured CA certificates."""
+    now = datetime.now(UTC)
+    if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
+        raise InvalidCredentials("The Game Center key certificate is expired or not yet valid.")
+    organizations = certificate.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
+    if [attribute.value for attribute in organizations] != [APPLE_ORGANIZATION]:
+        raise InvalidCredentials("The Game Center key certificate was not issued to Apple.")
+    for anchor in anchors:
+        if not anchor.not_valid_before_utc <= now <= anchor.not_valid_after_utc:
+            continue
+        try:
+            certificate.verify_directly_issued_by(anchor)
+        except (ValueError, TypeError, InvalidSignature):
+            continue
+        return
+    raise InvalidCredentials("The Game Center key certificate is not from a trusted CA.")
+
+
+verifier = AppleVerifier()

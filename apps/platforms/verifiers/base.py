@@ -1,0 +1,172 @@
+"""What every verifier returns and the small checks they share: config, credentials, replay."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from django.core.cache import cache
+
+from apps.platforms.errors import PlatformNotConfigured
+from gamingpanel.errors import InvalidInput
+
+MAX_CREDENTIAL_LENGTH = 16_384  # a JWT or a Steam ticket is a few KB; anything bigger is junk
+MAX_DISPLAY_NAME_LENGTH = 64
+
+
+@dataclass(frozen=True)
+class VerifiedIdentity:
+    platform_user_id: str
+    display_name: str | None
+    entitlement_checked: bool
+
+
+class Verifier(Protocol):
+    name: str
+    required_config: tuple[str, ...]
+
+    def verify(
+        self, config: Mapping[str, Any], credentials: Mapping[str, Any]
+    ) -> VerifiedIdentity: ...
+
+
+def _is_blank(value: object) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def require_config(platform: str, config: Mapping[str, Any], keys: tuple[str, ...]) -> None:
+    """Refuse before any outbound call when the game's config lacks a key we need."""
+    missing = [key for key in keys if _is_blank(config.get(key))]
+    if missing:
+        raise PlatformNotConfigured(
+            f"{platform} is not configured for this game: missing {', '.join(missing)}."
+        )
+
+
+def config_str(platform: str, config: Mapping[str, Any], key: str, default: str = "") -> str:
+    value = config.get(key)
+    if _is_blank(value):
+        return default
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise PlatformNotConfigured(f"{platform} config {key!r} must be text.")
+    return str(value).strip()
+
+
+def config_url(platform: str, config: Mapping[str, Any], key: str, default: str = "") -> str:
+    """A per-game URL: https only, since the game's operators (not ours) type it in."""
+    value = config_str(platform, config, key)
+    if not value:
+        return default
+    if not value.lower().startswith("https://"):
+        raise PlatformNotConfigured(f"{platform} config {key!r} must be an https:// URL.")
+    return value
+
+
+def config_flag(platform: str, config: Mapping[str, Any], key: str, default: bool) -> bool:
+    """A boolean, also accepted as "true"/"false"/"1"/"0" from a form or an env file."""
+    value = config.get(key)
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise PlatformNotConfigured(f"{platform} config {key!r} must be true or false.")
+
+
+def config_int(platform: str, config: Mapping[str, Any], key: str, default: int) -> int:
+    value = config.get(key)
+    if value is None or value == "":
+        return default
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        return int(value)
+    except (TypeError, ValueError):
+        raise PlatformNotConfigured(f"{platform} config {key!r} must be a whole number.") from None
+
+
+def config_list(platform: str, config: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    """A list of strings, also accepted as one comma- or space-separated string."""
+    value = config.get(key)
+    if _is_blank(value):
+        return ()
+    if isinstance(value, str):
+        return tuple(part for part in value.replace(",", " ").split() if part)
+    if isinstance(value, list | tuple) and all(
+        isinstance(item, str | int) and not isinstance(item, bool) for item in value
+    ):
+        return tuple(str(item).strip() for item in value if str(item).strip())
+    raise PlatformNotConfigured(f"{platform} config {key!r} must be a list of text values.")
+
+
+def value_at(data: Mapping[str, Any], path: str) -> Any:
+    """`user.userid` → data["user"]["userid"]; a literal dotted key wins. None when absent."""
+    if path in data:
+        return data[path]
+    value: Any = data
+    for part in path.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def invalid_input(key: str, message: str) -> InvalidInput:
+    return InvalidInput(message, errors={"credentials": {key: [message]}})
+
+
+def require_object(credentials: object) -> Mapping[str, Any]:
+    if not isinstance(credentials, Mapping):
+        raise InvalidInput("credentials must be an object.")
+    return credentials
+
+
+def optional_credential(
+    credentials: Mapping[str, Any], key: str, *, max_length: int = MAX_CREDENTIAL_LENGTH
+) -> str | None:
+    """One credential as a non-empty string, None when absent, else a 400 naming the key."""
+    value = require_object(credentials).get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise invalid_input(key, f"credentials.{key} must be a string.")
+    if len(value) > max_length:
+        raise invalid_input(key, f"credentials.{key} is longer than {max_length} characters.")
+    return value
+
+
+def required_credential(
+    credentials: Mapping[str, Any], key: str, *, max_length: int = MAX_CREDENTIAL_LENGTH
+) -> str:
+    value = optional_credential(credentials, key, max_length=max_length)
+    if value is None:
+        raise invalid_input(key, f"credentials.{key} is required.")
+    return value
+
+
+def clean_display_name(value: object) -> str | None:
+    """A platform's display name, trimmed to what we store; None when absent or not text."""
+    if not isinstance(value, str):
+        return None
+    return value.strip()[:MAX_DISPLAY_NAME_LENGTH] or None
+
+
+def client_display_name(credentials: Mapping[str, Any]) -> str | None:
+    """An unsigned, cosmetic name the client may send; trimmed, never trusted for identity."""
+    return clean_display_name(optional_credential(credentials, "display_name", max_length=1024))
+
+
+def first_use(kind: str, value: str | bytes, *, seconds: float) -> bool:
+    """True the first time `value` is seen within `seconds` (shared across processes).
+
+    Only a hash is stored, so the cache never holds a token, nonce or signature.
+    """
+    raw = value.encode() if isinstance(value, str) else value
+    key = f"platforms:seen:{kind}:{hashlib.sha256(raw).hexdigest()}"
+    return cache.add(key, 1, timeout=max(1, int(seconds)))

@@ -1,0 +1,123 @@
+"""Epic Online Services: an EOS Connect or Epic Account ID token (PLATFORMS.md §3)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+from django.conf import settings
+
+from apps.platforms.errors import InvalidCredentials, PlatformNotConfigured
+from apps.platforms.verifiers.base import (
+    VerifiedIdentity,
+    clean_display_name,
+    config_str,
+    require_config,
+    required_credential,
+)
+from apps.platforms.verifiers.keys import verify_jwt
+from apps.platforms.verifiers.upstream import call, json_body, json_object, unavailable
+
+NAME = "epic"
+JWKS_PATHS = {
+    "connect": "/auth/v1/oauth/jwks",  # Product User ID tokens (EOS_Connect_CopyIdToken)
+    "eas": "/epic/oauth/v2/.well-known/jwks.json",  # Epic Account tokens (EOS_Auth_CopyIdToken)
+}
+# The token must belong to this game's product, sandbox and deployment, not just its client.
+DEPLOYMENT_CLAIMS = {"pfpid": "product_id", "pfsid": "sandbox_id", "pfdid": "deployment_id"}
+
+
+class EpicVerifier:
+    name = NAME
+    required_config = ("client_id", "product_id", "sandbox_id", "deployment_id")
+
+    def verify(self, config: Mapping[str, Any], credentials: Mapping[str, Any]) -> VerifiedIdentity:
+        require_config(NAME, config, self.required_config)
+        mode = config_str(NAME, config, "mode", "connect").lower()
+        if mode not in JWKS_PATHS:
+            raise PlatformNotConfigured("epic config 'mode' must be 'connect' or 'eas'.")
+        catalog_item_id = config_str(NAME, config, "catalog_item_id")
+        if catalog_item_id and mode != "eas":
+            raise PlatformNotConfigured(
+                "epic ownership (catalog_item_id) needs mode 'eas': it is checked per Epic account."
+            )
+        id_token = required_credential(credentials, "id_token")
+        # EAS mode may also send an access_token; it is only used (and then required) for ownership.
+        access_token = required_credential(credentials, "access_token") if catalog_item_id else ""
+
+        base = settings.EPIC_API_BASE_URL.rstrip("/")
+        claims = verify_jwt(
+            id_token,
+            platform=NAME,
+            jwks_url=base + JWKS_PATHS[mode],
+            audience=config_str(NAME, config, "client_id"),
+            require=("exp", "iat", "sub", "iss", "aud"),
+        )
+        issuer = claims["iss"]
+        if not isinstance(issuer, str) or not (issuer == base or issuer.startswith(base + "/")):
+            raise InvalidCredentials("The epic token has the wrong issuer.")
+        for claim, key in DEPLOYMENT_CLAIMS.items():
+            if claims.get(claim) != config_str(NAME, config, key):
+                raise InvalidCredentials("The epic token was issued for another deployment.")
+
+        user_id = claims["sub"]
+        if catalog_item_id:
+            self._check_ownership(
+                base, user_id, access_token, config_str(NAME, config, "sandbox_id"), catalog_item_id
+            )
+        return VerifiedIdentity(
+            platform_user_id=user_id,
+            display_name=clean_display_name(claims.get("dn")),  # EAS only: Connect has no name
+            entitlement_checked=True,
+        )
+
+    @staticmethod
+    def _check_ownership(
+        base: str, account_id: str, access_token: str, sandbox_id: str, item_id: str
+    ) -> None:
+        # The access token must be live and belong to the account the ID token names, or a
+        # player could borrow an owner's token to pass the ownership check.
+        response = call(
+            "POST",
+            f"{base}/epic/oauth/v2/tokenInfo",
+            data={"token": access_token},
+            platform=NAME,
+            operation="tokenInfo",
+        )
+        if response.status_code in (400, 401):
+            raise InvalidCredentials("Epic rejected the access token.")
+        if response.status_code != 200:
+            raise unavailable(NAME, "tokenInfo", f"HTTP {response.status_code}")
+        info = json_object(response, platform=NAME, operation="tokenInfo")
+        if info.get("active") is not True:
+            raise InvalidCredentials("The epic access token is not active.")
+        if info.get("account_id", account_id) != account_id:
+            raise InvalidCredentials("The epic access token belongs to another account.")
+
+        response = call(
+            "GET",
+            f"{base}/epic/ecom/v1/platforms/EPIC/identities/{quote(account_id, safe='')}/ownership",
+            params={"nsCatalogItemId": f"{sandbox_id}:{item_id}"},
+            headers={"Authorization": f"Bearer {access_token}"},
+            platform=NAME,
+            operation="ownership",
+        )
+        if response.status_code in (401, 403):
+            raise InvalidCredentials("Epic refused the ownership check for this account.")
+        if response.status_code != 200:
+            raise unavailable(NAME, "ownership", f"HTTP {response.status_code}")
+        records = json_body(response, platform=NAME, operation="ownership")
+        if not isinstance(records, list):
+            raise unavailable(NAME, "ownership", "JSON is not a list")
+        owned = any(
+            isinstance(record, dict)
+            and record.get("itemId") == item_id
+            and record.get("owned") is True
+            for record in records
+        )
+        if not owned:
+            raise InvalidCredentials("This Epic account does not own the game.")
+
+
+verifier = EpicVerifier()

@@ -1,0 +1,110 @@
+"""PlayStation Network: an auth code or ID token, checked against config from Sony's (NDA) docs.
+
+Nothing here is public (PLATFORMS.md §7): the studio enters URLs, issuer and client from Sony's
+documentation. The shape is plain OAuth 2 / OIDC: code → id_token at `token_url`, then the
+id_token's signature, issuer, audience and expiry against `jwks_url`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from apps.platforms.errors import InvalidCredentials
+from apps.platforms.verifiers.base import (
+    VerifiedIdentity,
+    config_list,
+    config_str,
+    config_url,
+    invalid_input,
+    require_config,
+    require_object,
+    required_credential,
+    value_at,
+)
+from apps.platforms.verifiers.keys import verify_jwt
+from apps.platforms.verifiers.upstream import call, json_object, our_key_rejected, unavailable
+
+NAME = "playstation"
+CODE_FLOW_CONFIG = ("token_url", "client_secret", "redirect_uri")
+
+
+class PlayStationVerifier:
+    name = NAME
+    required_config = ("client_id", "jwks_url", "issuer")
+
+    def verify(self, config: Mapping[str, Any], credentials: Mapping[str, Any]) -> VerifiedIdentity:
+        require_config(NAME, config, self.required_config)
+        client_id = config_str(NAME, config, "client_id")
+        jwks_url = config_url(NAME, config, "jwks_url")
+        credentials = require_object(credentials)
+        if "auth_code" in credentials:
+            require_config(NAME, config, CODE_FLOW_CONFIG)
+            token_url = config_url(NAME, config, "token_url")
+            code = required_credential(credentials, "auth_code", max_length=2048)
+            self._check_environment(config, credentials)
+            id_token = self._exchange(config, token_url, client_id, code)
+        elif "id_token" in credentials:
+            id_token = required_credential(credentials, "id_token")
+        else:
+            raise invalid_input("auth_code", "Send credentials.auth_code or credentials.id_token.")
+
+        claims = verify_jwt(
+            id_token,
+            platform=NAME,
+            jwks_url=jwks_url,
+            issuer=config_str(NAME, config, "issuer"),
+            # The "may play" check: the token was issued to this game's client.
+            audience=config_str(NAME, config, "audience", client_id),
+            require=("exp", "iat", "iss", "aud"),
+        )
+        user_id = value_at(claims, config_str(NAME, config, "user_id_claim", "sub"))
+        if isinstance(user_id, bool) or not isinstance(user_id, str | int) or user_id == "":
+            raise InvalidCredentials("The playstation token names no user.")
+        return VerifiedIdentity(
+            platform_user_id=str(user_id), display_name=None, entitlement_checked=True
+        )
+
+    @staticmethod
+    def _check_environment(config: Mapping[str, Any], credentials: Mapping[str, Any]) -> None:
+        """A code from a non-production environment is accepted only if the game allows it."""
+        issuer_id = credentials.get("issuer_id")
+        if issuer_id is None or issuer_id == "":
+            return  # absent = production
+        if isinstance(issuer_id, bool) or not isinstance(issuer_id, str | int):
+            raise invalid_input("issuer_id", "credentials.issuer_id must be a number.")
+        if str(issuer_id) not in config_list(NAME, config, "allowed_issuer_ids"):
+            raise InvalidCredentials("This PlayStation environment is not allowed for this game.")
+
+    @staticmethod
+    def _exchange(config: Mapping[str, Any], token_url: str, client_id: str, code: str) -> str:
+        # Never retried: the code is single-use.
+        response = call(
+            "POST",
+            token_url,
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": config_str(NAME, config, "redirect_uri"),
+            },
+            auth=(client_id, config_str(NAME, config, "client_secret")),
+            platform=NAME,
+            operation="token",
+        )
+        if response.status_code in (400, 401):
+            try:
+                error = response.json().get("error")
+            except (ValueError, AttributeError):
+                error = None
+            if error == "invalid_client":  # our client secret: every login fails until fixed
+                raise our_key_rejected(NAME, "token", response.status_code)
+            raise InvalidCredentials("PlayStation rejected the auth code.")
+        if response.status_code != 200:
+            raise unavailable(NAME, "token", f"HTTP {response.status_code}")
+        id_token = json_object(response, platform=NAME, operation="token").get("id_token")
+        if not isinstance(id_token, str) or not id_token:
+            raise unavailable(NAME, "token", "no id_token")
+        return id_token
+
+
+verifier = PlayStationVerifier()

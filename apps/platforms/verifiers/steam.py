@@ -1,0 +1,131 @@
+"""Steam: a Web API auth ticket, checked by Valve with the game's publisher key (PLATFORMS.md §2)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+
+from apps.platforms.errors import InvalidCredentials, PlatformUnavailable
+from apps.platforms.verifiers.base import (
+    VerifiedIdentity,
+    clean_display_name,
+    config_flag,
+    config_str,
+    invalid_input,
+    require_config,
+    required_credential,
+)
+from apps.platforms.verifiers.upstream import call, json_object, our_key_rejected, unavailable
+
+NAME = "steam"
+TICKET = re.compile(r"[0-9A-Fa-f]+")
+STEAM_ID = re.compile(r"[0-9]{1,20}")
+
+
+def _get(path: str, params: dict[str, str], operation: str) -> dict[str, Any]:
+    # The publisher key rides in the query string: `call` never logs URLs or exception text.
+    response = call(
+        "GET",
+        f"{settings.STEAM_API_BASE_URL.rstrip('/')}{path}",
+        params=params,
+        platform=NAME,
+        operation=operation,
+    )
+    if response.status_code in (401, 403):
+        raise our_key_rejected(NAME, operation, response.status_code)
+    if response.status_code != 200:
+        raise unavailable(NAME, operation, f"HTTP {response.status_code}")
+    return json_object(response, platform=NAME, operation=operation)
+
+
+class SteamVerifier:
+    name = NAME
+    required_config = ("app_id", "publisher_key")
+
+    def verify(self, config: Mapping[str, Any], credentials: Mapping[str, Any]) -> VerifiedIdentity:
+        require_config(NAME, config, self.required_config)
+        app_id = config_str(NAME, config, "app_id")
+        key = config_str(NAME, config, "publisher_key")
+        identity = config_str(NAME, config, "identity")
+        allow_sharing = config_flag(NAME, config, "allow_family_sharing", default=True)
+        check_ownership = config_flag(NAME, config, "check_ownership", default=False)
+        ticket = required_credential(credentials, "ticket", max_length=8192)
+        if not TICKET.fullmatch(ticket):
+            raise invalid_input("ticket", "credentials.ticket must be the ticket's hex bytes.")
+
+        params = {"key": key, "appid": app_id, "ticket": ticket}
+        if identity:
+            params["identity"] = identity  # must be the string the game passed to Steam
+        answer = _get(
+            "/ISteamUserAuth/AuthenticateUserTicket/v1/", params, "AuthenticateUserTicket"
+        )
+        steam_id, owner_id = self._authenticated(answer.get("response"))
+
+        if owner_id != steam_id and not allow_sharing:
+            raise InvalidCredentials("This game does not accept Steam Family Sharing.")
+        if check_ownership:
+            self._check_ownership(key, app_id, steam_id, allow_sharing=allow_sharing)
+        return VerifiedIdentity(
+            platform_user_id=steam_id,
+            display_name=self._persona_name(key, steam_id),
+            entitlement_checked=True,
+        )
+
+    @staticmethod
+    def _authenticated(payload: object) -> tuple[str, str]:
+        if not isinstance(payload, dict):
+            raise unavailable(NAME, "AuthenticateUserTicket", "no response object")
+        error = payload.get("error")
+        if isinstance(error, dict):
+            code = error.get("errorcode")
+            raise InvalidCredentials(
+                f"Steam rejected the ticket (error {code}).", platform_code=code
+            )
+        params = payload.get("params")
+        if not isinstance(params, dict):
+            raise unavailable(NAME, "AuthenticateUserTicket", "neither params nor error")
+        steam_id = str(params.get("steamid", ""))
+        if params.get("result") != "OK" or not STEAM_ID.fullmatch(steam_id):
+            raise InvalidCredentials("Steam did not confirm the ticket.")
+        if params.get("publisherbanned") is True:
+            raise InvalidCredentials("This Steam account is banned from this publisher's games.")
+        owner_id = str(params.get("ownersteamid") or steam_id)
+        return steam_id, owner_id
+
+    @staticmethod
+    def _check_ownership(key: str, app_id: str, steam_id: str, *, allow_sharing: bool) -> None:
+        answer = _get(
+            "/ISteamUser/CheckAppOwnership/v4/",
+            {"key": key, "steamid": steam_id, "appid": app_id},
+            "CheckAppOwnership",
+        )
+        ownership = answer.get("appownership")
+        if not isinstance(ownership, dict) or not isinstance(ownership.get("ownsapp"), bool):
+            raise unavailable(NAME, "CheckAppOwnership", "no appownership.ownsapp")
+        if not ownership["ownsapp"]:
+            raise InvalidCredentials("This Steam account does not own the game.")
+        if not allow_sharing and ownership.get("permanent") is False:
+            raise InvalidCredentials("This game does not accept Steam Family Sharing.")
+
+    @staticmethod
+    def _persona_name(key: str, steam_id: str) -> str | None:
+        """The public persona name; cosmetic, so any failure just leaves the name empty."""
+        try:
+            answer = _get(
+                "/ISteamUser/GetPlayerSummaries/v2/",
+                {"key": key, "steamids": steam_id},
+                "GetPlayerSummaries",
+            )
+        except PlatformUnavailable:
+            return None
+        summaries = answer.get("response")
+        players = summaries.get("players") if isinstance(summaries, dict) else None
+        if not isinstance(players, list) or not players or not isinstance(players[0], dict):
+            return None
+        return clean_display_name(players[0].get("personaname"))
+
+
+verifier = SteamVerifier()

@@ -1,0 +1,98 @@
+"""The one HTTP client every verifier uses: pooled, time-bounded, never retried, quiet about URLs.
+
+Anything that is not a usable answer from a healthy platform (timeout, connection or TLS error,
+redirect, 429, 5xx, a body that is not JSON) becomes `503 platform_unavailable`. Callers decide
+what a 4xx means for their platform.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import requests
+from django.conf import settings
+from requests.adapters import HTTPAdapter
+
+from apps.platforms.errors import PlatformUnavailable
+
+logger = logging.getLogger("apps.platforms")
+
+# max_retries=0: a login ticket or an auth code is single-use, so a blind retry can only fail or,
+# worse, spend the code twice. The client asks the player's SDK for a fresh one instead.
+SESSION = requests.Session()
+SESSION.mount("https://", HTTPAdapter(pool_maxsize=32, max_retries=0))
+SESSION.mount("http://", HTTPAdapter(pool_maxsize=32, max_retries=0))
+
+
+def _timeout() -> float | tuple[float, float]:
+    timeout = settings.PLATFORM_HTTP_TIMEOUT
+    return tuple(timeout) if isinstance(timeout, list | tuple) else timeout
+
+
+def unavailable(platform: str, operation: str, reason: str) -> PlatformUnavailable:
+    """Log why (never the URL or a credential) and return the error for the caller to raise."""
+    logger.warning("%s %s unusable: %s", platform, operation, reason)
+    return PlatformUnavailable(f"{platform} is unavailable right now; try again later.")
+
+
+def our_key_rejected(platform: str, operation: str, status: int) -> PlatformUnavailable:
+    """Our own key or client secret was refused: every login of the game fails until fixed."""
+    logger.error(
+        "ALERT %s %s answered HTTP %s: check the game's %s credentials",
+        platform,
+        operation,
+        status,
+        platform,
+    )
+    return PlatformUnavailable(f"{platform} is unavailable right now; try again later.")
+
+
+def call(
+    method: str, url: str, *, platform: str, operation: str, **kwargs: Any
+) -> requests.Response:
+    """Send one request with the configured timeout; 503 unless the platform really answered."""
+    try:
+        response = SESSION.request(method, url, timeout=_timeout(), allow_redirects=False, **kwargs)
+    except requests.RequestException as exc:
+        # str(exc) carries the full URL, and Steam and IDC put secrets in the query string:
+        # log the exception type only, and drop the chain so no handler prints it later.
+        raise unavailable(platform, operation, type(exc).__name__) from None
+    status = response.status_code
+    if status == 429 or status >= 500 or 300 <= status < 400:
+        response.close()
+        raise unavailable(platform, operation, f"HTTP {status}")
+    return response
+
+
+def json_body(response: requests.Response, *, platform: str, operation: str) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise unavailable(platform, operation, f"HTTP {response.status_code}, not JSON") from None
+
+
+def json_object(response: requests.Response, *, platform: str, operation: str) -> dict[str, Any]:
+    body = json_body(response, platform=platform, operation=operation)
+    if not isinstance(body, dict):
+        raise unavailable(platform, operation, "JSON is not an object")
+    return body
+
+
+def read_limited(
+    response: requests.Response, *, limit: int, platform: str, operation: str
+) -> bytes:
+    """Read a streamed body, refusing one larger than `limit` bytes (the URL came from a client)."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in response.iter_content(chunk_size=8192):
+            size += len(chunk)
+            if size > limit:
+                raise unavailable(platform, operation, f"body larger than {limit} bytes")
+            chunks.append(chunk)
+    except requests.RequestException as exc:
+        raise unavailable(platform, operation, type(exc).__name__) from None
+    finally:
+        response.close()
+    return b"".join(chunks)

@@ -1,0 +1,269 @@
+"""Apple Game Center identity signatures (Sign in with Apple: test_apple_sign_in.py)."""
+
+from __future__ import annotations
+
+import base64
+import struct
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+
+from apps.platforms.verifiers import get_verifier
+from apps.platforms.verifiers.base import VerifiedIdentity
+from tests.platforms.helpers import (
+    ATTACKER_KEY,
+    PLATFORM_KEY,
+    der,
+    expect_error,
+    make_ca,
+    make_leaf,
+    pem,
+)
+
+pytestmark = pytest.mark.usefixtures("upstream")
+
+CA = make_ca()
+ROGUE_CA = make_ca("Rogue CA")
+KEY_URL = "https://static.gc.test/public-key/gc-prod-10.cer"
+BUNDLE = "com.studio.game"
+CONFIG = {"bundle_ids": [BUNDLE, "com.studio.lite"], "trust_anchor": pem(CA[0])}
+
+
+def b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+def signed_in(
+    *, key=PLATFORM_KEY, player="T:_team1", bundle=BUNDLE, timestamp=None, salt=b"salt-1", **extra
+):
+    """What GameKit hands the game: a signature over player ‖ bundle ‖ timestamp ‖ salt."""
+    timestamp = int(time.time() * 1000) if timestamp is None else timestamp
+    message = player.encode() + bundle.encode() + struct.pack(">Q", timestamp) + salt
+    signature = key.sign(message, padding.PKCS1v15(), hashes.SHA256())
+    return {
+        "public_key_url": KEY_URL,
+        "signature": b64(signature),
+        "salt": b64(salt),
+        "timestamp": timestamp,
+        "team_player_id": player,
+        "bundle_id": bundle,
+        **extra,
+    }
+
+
+def serve_certificate(upstream, certificate=None):
+    certificate = certificate or make_leaf(CA, PLATFORM_KEY)
+    upstream.get(KEY_URL, body=der(certificate), content_type="application/x-x509-ca-cert")
+
+
+def verify(credentials, config=CONFIG):
+    return get_verifier("apple").verify(config, credentials)
+
+
+def test_valid_signature_is_the_team_player_id(upstream):
+    serve_certificate(upstream)
+
+    identity = verify(signed_in(display_name="  Tim  "))
+
+    assert identity == VerifiedIdentity("T:_team1", "Tim", entitlement_checked=True)
+
+
+def test_arcade_game_player_id_is_accepted(upstream):
+    serve_certificate(upstream)
+    credentials = signed_in(player="A:_arcade1")
+    credentials["game_player_id"] = credentials.pop("team_player_id")
+
+    assert verify(credentials).platform_user_id == "A:_arcade1"
+
+
+def test_timestamp_may_come_as_text(upstream):
+    serve_certificate(upstream)
+    credentials = signed_in()
+
+    assert verify({**credentials, "timestamp": str(credentials["timestamp"])}).entitlement_checked
+
+
+def test_certificate_is_fetched_once_and_cached(upstream):
+    serve_certificate(upstream)
+
+    verify(signed_in(salt=b"first"))
+    verify(signed_in(salt=b"second"))
+
+    assert len(upstream.calls) == 1
+
+
+def test_forged_signature_is_401(upstream):
+    serve_certificate(upstream)
+
+    with expect_error("invalid_credentials", 401):
+        verify(signed_in(key=ATTACKER_KEY))
+
+
+def test_signature_of_another_player_is_401(upstream):
+    serve_certificate(upstream)
+
+    with expect_error("invalid_credentials", 401):
+        verify({**signed_in(), "team_player_id": "T:_victim"})
+
+
+def test_signature_for_another_app_is_401_before_any_fetch(upstream):
+    with expect_error("invalid_credentials", 401):
+        verify(signed_in(bundle="com.other.game"))
+    assert not upstream.calls
+
+
+def test_signature_made_for_one_configured_bundle_is_401_for_the_other(upstream):
+    serve_certificate(upstream)
+
+    with expect_error("invalid_credentials", 401):
+        verify({**signed_in(bundle=BUNDLE), "bundle_id": "com.studio.lite"})
+
+
+@pytest.mark.parametrize("age_seconds", [301, 3600, -120])
+def test_stale_or_future_timestamp_is_401(upstream, age_seconds):
+    timestamp = int((time.time() - age_seconds) * 1000)
+
+    with expect_error("invalid_credentials", 401) as caught:
+        verify(signed_in(timestamp=timestamp))
+    assert "expired" in caught.value.detail
+    assert not upstream.calls
+
+
+def test_replayed_signature_is_401(upstream):
+    serve_certificate(upstream)
+    credentials = signed_in()
+    verify(credentials)
+
+    with expect_error("invalid_credentials", 401) as caught:
+        verify(credentials)
+    assert "already used" in caught.value.detail
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://static.gc.test/public-key/gc-prod-10.cer",
+        "https://evil.test/public-key/gc-prod-10.cer",
+        "https://static.gc.test.evil.test/gc-prod-10.cer",
+        "https://static.gc.test@evil.test/gc-prod-10.cer",
+        "https://static.gc.test:8443/public-key/gc-prod-10.cer",
+        "https://static.gc.test/public-key/gc-prod-10.pem",
+        "https://static.gc.test/public-key/gc-prod-10.cer?x=1",
+        "https://static.gc.test/../admin\\x.cer",
+        "file:///etc/passwd.cer",
+    ],
+)
+def test_key_url_off_the_allow_list_is_401_and_never_fetched(upstream, url):
+    with expect_error("invalid_credentials", 401):
+        verify(signed_in(public_key_url=url))
+    assert not upstream.calls
+
+
+def test_key_hosts_can_be_configured_per_game(upstream):
+    url = "https://keys.gc.test/k.cer"
+    upstream.get(url, body=der(make_leaf(CA, PLATFORM_KEY)))
+
+    identity = verify(signed_in(public_key_url=url), {**CONFIG, "key_hosts": ["keys.gc.test"]})
+
+    assert identity.platform_user_id == "T:_team1"
+
+
+def test_certificate_from_an_untrusted_ca_is_401(upstream):
+    serve_certificate(upstream, make_leaf(ROGUE_CA, PLATFORM_KEY))
+
+    with expect_error("invalid_credentials", 401):
+        verify(signed_in())
+
+
+def test_certificate_not_issued_to_apple_is_401(upstream):
+    serve_certificate(upstream, make_leaf(CA, PLATFORM_KEY, organization="Evil Corp"))
+
+    with expect_error("invalid_credentials", 401):
+        verify(signed_in())
+
+
+def test_expired_certificate_is_401(upstream):
+    now = datetime.now(UTC)
+    expired = make_leaf(
+        CA, PLATFORM_KEY, not_before=now - timedelta(days=60), not_after=now - timedelta(days=1)
+    )
+    serve_certificate(upstream, expired)
+
+    with expect_error("invalid_credentials", 401):
+        verify(signed_in())
+
+
+def test_several_trust_anchors_may_be_configured(upstream):
+    serve_certificate(upstream, make_leaf(ROGUE_CA, PLATFORM_KEY))
+    config = {**CONFIG, "trust_anchor": pem(CA[0]) + pem(ROGUE_CA[0])}
+
+    assert verify(signed_in(), config).platform_user_id == "T:_team1"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"body": requests.exceptions.ReadTimeout()},
+        {"body": requests.exceptions.SSLError()},
+        {"status": 500, "body": ""},
+        {"status": 404, "body": ""},
+        {"body": b"<html>not a certificate</html>"},
+        {"body": b"x" * 20_000},
+    ],
+    ids=["timeout", "tls", "5xx", "404", "not-der", "too-big"],
+)
+def test_certificate_that_cannot_be_fetched_is_503(upstream, answer):
+    upstream.get(KEY_URL, **answer)
+
+    with expect_error("platform_unavailable", 503):
+        verify(signed_in())
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"trust_anchor": pem(CA[0])},
+        {"bundle_ids": [BUNDLE]},
+        {"bundle_ids": [BUNDLE], "trust_anchor": "not a certificate"},
+    ],
+    ids=["no-bundle-ids", "no-trust-anchor", "bad-trust-anchor"],
+)
+def test_missing_config_is_platform_not_configured(upstream, config):
+    with expect_error("platform_not_configured", 400):
+        verify(signed_in(), config)
+    assert not upstream.calls
+
+
+@pytest.mark.parametrize(
+    "key", ["public_key_url", "signature", "salt", "timestamp", "team_player_id", "bundle_id"]
+)
+def test_missing_game_center_field_is_validation_error(upstream, key):
+    credentials = {name: value for name, value in signed_in().items() if name != key}
+
+    with expect_error("validation_error", 400):
+        verify(credentials)
+    assert not upstream.calls
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"signature": "%%% not base64 %%%"},
+        {"salt": 12},
+        {"timestamp": "yesterday"},
+        {"timestamp": -5},
+        {"timestamp": True},
+    ],
+)
+def test_ill_typed_game_center_field_is_validation_error(upstream, bad):
+    with expect_error("validation_error", 400):
+        verify({**signed_in(), **bad})
+
+
+def test_credentials_of_neither_apple_flow_are_validation_error(upstream):
+    with expect_error("validation_error", 400):
+        verify({"user": "tim"})

@@ -1,0 +1,231 @@
+from __future__ import annotations
+
+import pytest
+import requests
+from responses import matchers
+
+from apps.platforms.verifiers import get_verifier
+from apps.platforms.verifiers.base import VerifiedIdentity
+from tests.platforms.helpers import (
+    ATTACKER_KEY,
+    PLATFORM_KEY,
+    claims,
+    expect_error,
+    expired_claims,
+    jwks,
+    sign,
+)
+
+pytestmark = pytest.mark.usefixtures("upstream")
+
+EPIC = "https://epic.test"
+CONNECT_KEYS = f"{EPIC}/auth/v1/oauth/jwks"
+ACCOUNT_KEYS = f"{EPIC}/epic/oauth/v2/.well-known/jwks.json"
+TOKEN_INFO = f"{EPIC}/epic/oauth/v2/tokenInfo"
+ACCOUNT = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
+OWNERSHIP = f"{EPIC}/epic/ecom/v1/platforms/EPIC/identities/{ACCOUNT}/ownership"
+CONFIG = {
+    "client_id": "xyza7891client",
+    "product_id": "prod-1",
+    "sandbox_id": "sandbox-1",
+    "deployment_id": "deploy-1",
+}
+EAS_CONFIG = {**CONFIG, "mode": "eas"}
+OWNERSHIP_CONFIG = {**EAS_CONFIG, "catalog_item_id": "item-1"}
+
+
+def epic_claims(**overrides):
+    body = {
+        "iss": f"{EPIC}/auth/v1/oauth",
+        "aud": CONFIG["client_id"],
+        "sub": "0002puid",
+        "pfpid": "prod-1",
+        "pfsid": "sandbox-1",
+        "pfdid": "deploy-1",
+        "act": {"eat": "epicgames", "eaid": ACCOUNT, "pltfm": "other"},
+        **overrides,
+    }
+    return claims(**body)
+
+
+def account_claims(**overrides):
+    return epic_claims(
+        iss=f"{EPIC}/epic/oauth/v1", sub=ACCOUNT, dn="Jazz Jackrabbit", act=None, **overrides
+    )
+
+
+def verify(config, credentials):
+    return get_verifier("epic").verify(config, credentials)
+
+
+def test_connect_token_is_the_product_user_id(upstream):
+    upstream.get(CONNECT_KEYS, json=jwks(("key-1", PLATFORM_KEY)))
+
+    identity = verify(CONFIG, {"id_token": sign(epic_claims())})
+
+    assert identity == VerifiedIdentity("0002puid", None, entitlement_checked=True)
+
+
+def test_account_token_is_the_epic_account_with_its_display_name(upstream):
+    upstream.get(ACCOUNT_KEYS, json=jwks(("key-1", PLATFORM_KEY)))
+
+    identity = verify(EAS_CONFIG, {"id_token": sign(account_claims())})
+
+    assert identity == VerifiedIdentity(ACCOUNT, "Jazz Jackrabbit", entitlement_checked=True)
+
+
+def test_token_for_another_client_is_401(upstream):
+    upstream.get(CONNECT_KEYS, json=jwks(("key-1", PLATFORM_KEY)))
+
+    with expect_error("invalid_credentials", 401):
+        verify(CONFIG, {"id_token": sign(epic_claims(aud="someone-elses-client"))})
+
+
+@pytest.mark.parametrize("claim", ["pfpid", "pfsid", "pfdid"])
+def test_token_for_another_product_sandbox_or_deployment_is_401(upstream, claim):
+    upstream.get(CONNECT_KEYS, json=jwks(("key-1", PLATFORM_KEY)))
+
+    with expect_error("invalid_credentials", 401):
+        verify(CONFIG, {"id_token": sign(epic_claims(**{claim: "other"}))})
+
+
+@pytest.mark.parametrize(
+    "issuer", ["https://evil.test/auth/v1/oauth", "https://epic.test.evil.test/x", None]
+)
+def test_token_from_another_issuer_is_401(upstream, issuer):
+    upstream.get(CONNECT_KEYS, json=jwks(("key-1", PLATFORM_KEY)))
+
+    with expect_error("invalid_credentials", 401):
+        verify(CONFIG, {"id_token": sign(epic_claims(iss=issuer))})
+
+
+def test_expired_token_is_401(upstream):
+    upstream.get(CONNECT_KEYS, json=jwks(("key-1", PLATFORM_KEY)))
+    body = epic_claims()
+    body.update(expired_claims())
+
+    with expect_error("invalid_credentials", 401):
+        verify(CONFIG, {"id_token": sign(body)})
+
+
+def test_token_with_a_forged_signature_is_401(upstream):
+    upstream.get(CONNECT_KEYS, json=jwks(("key-1", PLATFORM_KEY)))
+
+    with expect_error("invalid_credentials", 401):
+        verify(CONFIG, {"id_token": sign(epic_claims(), key=ATTACKER_KEY)})
+
+
+def test_connect_token_is_not_checked_against_account_keys(upstream):
+    upstream.get(ACCOUNT_KEYS, json=jwks(("key-1", ATTACKER_KEY)))
+    upstream.get(CONNECT_KEYS, json=jwks(("key-1", PLATFORM_KEY)))
+
+    with expect_error("invalid_credentials", 401):
+        verify(CONFIG, {"id_token": sign(epic_claims(), key=ATTACKER_KEY)})
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"body": requests.exceptions.ReadTimeout()},
+        {"status": 503, "json": {}},
+        {"body": "<html>", "content_type": "text/html"},
+    ],
+    ids=["timeout", "5xx", "html"],
+)
+def test_key_set_unavailable_is_503(upstream, answer):
+    upstream.get(CONNECT_KEYS, **answer)
+
+    with expect_error("platform_unavailable", 503):
+        verify(CONFIG, {"id_token": sign(epic_claims())})
+
+
+def ownership_ok(upstream, owned=True, account=ACCOUNT):
+    upstream.get(ACCOUNT_KEYS, json=jwks(("key-1", PLATFORM_KEY)))
+    upstream.post(
+        TOKEN_INFO,
+        json={"active": True, "account_id": account, "client_id": CONFIG["client_id"]},
+        match=[matchers.urlencoded_params_matcher({"token": "access-1"})],
+    )
+    upstream.get(
+        OWNERSHIP,
+        json=[{"namespace": "sandbox-1", "itemId": "item-1", "owned": owned}],
+        match=[
+            matchers.query_param_matcher({"nsCatalogItemId": "sandbox-1:item-1"}),
+            matchers.header_matcher({"Authorization": "Bearer access-1"}),
+        ],
+    )
+
+
+def test_owner_passes_the_ownership_check(upstream):
+    ownership_ok(upstream)
+
+    identity = verify(
+        OWNERSHIP_CONFIG, {"id_token": sign(account_claims()), "access_token": "access-1"}
+    )
+
+    assert identity.platform_user_id == ACCOUNT
+    assert len(upstream.calls) == 3
+
+
+def test_non_owner_is_401(upstream):
+    ownership_ok(upstream, owned=False)
+
+    with expect_error("invalid_credentials", 401):
+        verify(OWNERSHIP_CONFIG, {"id_token": sign(account_claims()), "access_token": "access-1"})
+
+
+def test_access_token_of_another_account_is_401(upstream):
+    ownership_ok(upstream, account="someone-else")
+
+    with expect_error("invalid_credentials", 401):
+        verify(OWNERSHIP_CONFIG, {"id_token": sign(account_claims()), "access_token": "access-1"})
+    assert len(upstream.calls) == 2  # never asked about ownership
+
+
+def test_inactive_access_token_is_401(upstream):
+    upstream.get(ACCOUNT_KEYS, json=jwks(("key-1", PLATFORM_KEY)))
+    upstream.post(TOKEN_INFO, json={"active": False})
+
+    with expect_error("invalid_credentials", 401):
+        verify(OWNERSHIP_CONFIG, {"id_token": sign(account_claims()), "access_token": "access-1"})
+
+
+def test_ownership_service_down_is_503(upstream):
+    upstream.get(ACCOUNT_KEYS, json=jwks(("key-1", PLATFORM_KEY)))
+    upstream.post(TOKEN_INFO, json={"active": True, "account_id": ACCOUNT})
+    upstream.get(OWNERSHIP, status=502, body="bad gateway")
+
+    with expect_error("platform_unavailable", 503):
+        verify(OWNERSHIP_CONFIG, {"id_token": sign(account_claims()), "access_token": "access-1"})
+
+
+def test_ownership_needs_the_access_token(upstream):
+    with expect_error("validation_error", 400):
+        verify(OWNERSHIP_CONFIG, {"id_token": sign(account_claims())})
+    assert not upstream.calls
+
+
+def test_ownership_in_connect_mode_is_not_configured(upstream):
+    with expect_error("platform_not_configured", 400):
+        verify({**CONFIG, "catalog_item_id": "item-1"}, {"id_token": "x"})
+
+
+@pytest.mark.parametrize("missing", ["client_id", "product_id", "sandbox_id", "deployment_id"])
+def test_missing_config_is_platform_not_configured(upstream, missing):
+    config = {key: value for key, value in CONFIG.items() if key != missing}
+
+    with expect_error("platform_not_configured", 400):
+        verify(config, {"id_token": sign(epic_claims())})
+    assert not upstream.calls
+
+
+def test_unknown_mode_is_platform_not_configured(upstream):
+    with expect_error("platform_not_configured", 400):
+        verify({**CONFIG, "mode": "magic"}, {"id_token": sign(epic_claims())})
+
+
+@pytest.mark.parametrize("credentials", [{}, {"id_token": ""}, {"id_token": ["a", "b"]}])
+def test_missing_id_token_is_validation_error(upstream, credentials):
+    with expect_error("validation_error", 400):
+        verify(CONFIG, credentials)
+    assert not upstream.calls

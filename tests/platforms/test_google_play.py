@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+import logging
+
+import pytest
+import requests
+from responses import matchers
+
+from apps.platforms.verifiers import get_verifier
+from apps.platforms.verifiers.base import VerifiedIdentity
+from tests.platforms.helpers import expect_error
+
+pytestmark = pytest.mark.usefixtures("upstream")
+
+TOKEN_URL = "https://oauth.google.test/token"
+GAMES = "https://games.google.test/games/v1"
+VERIFY_URL = f"{GAMES}/applications/123456789012/verify"
+ME_URL = f"{GAMES}/players/me"
+CONFIG = {
+    "client_id": "web-client.apps.googleusercontent.com",
+    "client_secret": "GOCSPX-secret",
+    "application_id": "123456789012",
+}
+CODE = {"server_auth_code": "4/0AX4XfWh-code"}
+GAMES_SCOPE = "https://www.googleapis.com/auth/games_lite"
+BEARER = [matchers.header_matcher({"Authorization": "Bearer ya29.access"})]
+
+
+def verify(config=CONFIG, credentials=CODE):
+    return get_verifier("google_play").verify(config, credentials)
+
+
+def token_ok(upstream, scope=GAMES_SCOPE):
+    upstream.post(
+        TOKEN_URL,
+        json={"access_token": "ya29.access", "expires_in": 3599, "scope": scope},
+        match=[
+            matchers.urlencoded_params_matcher(
+                {
+                    "grant_type": "authorization_code",
+                    "code": CODE["server_auth_code"],
+                    "client_id": CONFIG["client_id"],
+                    "client_secret": CONFIG["client_secret"],
+                    "redirect_uri": "",
+                },
+                allow_blank=True,
+            )
+        ],
+    )
+
+
+def test_valid_code_is_the_play_player_id_with_display_name(upstream):
+    token_ok(upstream, scope=f"openid {GAMES_SCOPE}")
+    upstream.get(VERIFY_URL, json={"player_id": "g1234", "kind": "x"}, match=BEARER)
+    upstream.get(ME_URL, json={"playerId": "g1234", "displayName": "Ace"}, match=BEARER)
+
+    assert verify() == VerifiedIdentity("g1234", "Ace", entitlement_checked=True)
+
+
+@pytest.mark.parametrize("description", ["Bad Request", "Code was already redeemed.", "expired"])
+def test_used_expired_or_foreign_code_is_401(upstream, description):
+    upstream.post(
+        TOKEN_URL,
+        status=400,
+        json={"error": "invalid_grant", "error_description": description},
+    )
+
+    with expect_error("invalid_credentials", 401):
+        verify()
+    assert len(upstream.calls) == 1
+
+
+def test_code_without_the_games_scope_is_401(upstream):
+    token_ok(upstream, scope="openid email")
+
+    with expect_error("invalid_credentials", 401):
+        verify()
+    assert len(upstream.calls) == 1
+
+
+@pytest.mark.parametrize("status", [401, 403, 404])
+def test_code_for_another_application_is_401(upstream, status):
+    token_ok(upstream)
+    upstream.get(
+        VERIFY_URL, status=status, json={"error": {"code": status, "status": "PERMISSION_DENIED"}}
+    )
+
+    with expect_error("invalid_credentials", 401):
+        verify()
+
+
+def test_players_me_naming_another_player_is_401(upstream):
+    token_ok(upstream)
+    upstream.get(VERIFY_URL, json={"player_id": "g1234"})
+    upstream.get(ME_URL, json={"playerId": "g9999", "displayName": "Mallory"})
+
+    with expect_error("invalid_credentials", 401):
+        verify()
+
+
+def test_our_client_refused_is_503_and_alerts(upstream, caplog):
+    upstream.post(TOKEN_URL, status=401, json={"error": "invalid_client"})
+
+    with (
+        caplog.at_level(logging.ERROR, logger="apps.platforms"),
+        expect_error("platform_unavailable", 503),
+    ):
+        verify()
+    assert "ALERT" in caplog.text
+    assert "GOCSPX-secret" not in caplog.text
+
+
+def test_timeout_is_503_and_the_code_is_never_sent_twice(upstream):
+    upstream.post(TOKEN_URL, body=requests.exceptions.ReadTimeout())
+
+    with expect_error("platform_unavailable", 503):
+        verify()
+    assert len(upstream.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "answer"),
+    [
+        (TOKEN_URL, {"status": 500, "json": {"error": "internal"}}),
+        (TOKEN_URL, {"status": 429, "json": {}}),
+        (TOKEN_URL, {"body": "<html>", "content_type": "text/html"}),
+        (TOKEN_URL, {"json": {"token_type": "Bearer"}}),
+        (VERIFY_URL, {"status": 503, "json": {}}),
+        (VERIFY_URL, {"body": requests.exceptions.ConnectTimeout()}),
+        (ME_URL, {"body": "oops", "content_type": "text/plain"}),
+    ],
+    ids=[
+        "token-5xx",
+        "token-429",
+        "token-html",
+        "token-no-access-token",
+        "verify-5xx",
+        "verify-timeout",
+        "me-garbage",
+    ],
+)
+def test_unusable_answer_is_503(upstream, url, answer):
+    if url != TOKEN_URL:
+        token_ok(upstream)
+    if url == ME_URL:
+        upstream.get(VERIFY_URL, json={"player_id": "g1234"})
+    method = upstream.post if url == TOKEN_URL else upstream.get
+    method(url, **answer)
+
+    with expect_error("platform_unavailable", 503):
+        verify()
+
+
+@pytest.mark.parametrize("missing", ["client_id", "client_secret", "application_id"])
+def test_missing_config_is_platform_not_configured(upstream, missing):
+    config = {key: value for key, value in CONFIG.items() if key != missing}
+
+    with expect_error("platform_not_configured", 400):
+        verify(config)
+    assert not upstream.calls
+
+
+@pytest.mark.parametrize("credentials", [{}, {"server_auth_code": None}, {"code": "x"}])
+def test_missing_code_is_validation_error(upstream, credentials):
+    with expect_error("validation_error", 400):
+        verify(CONFIG, credentials)
+    assert not upstream.calls

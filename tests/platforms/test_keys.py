@@ -1,0 +1,202 @@
+"""The shared JWT check and key-set cache every token-based verifier relies on."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+from django.core.cache import cache
+
+from apps.platforms.verifiers.keys import cache_seconds, url_cache_key, verify_jwt
+from tests.platforms.helpers import (
+    ATTACKER_KEY,
+    PLATFORM_KEY,
+    claims,
+    expect_error,
+    expired_claims,
+    hmac_token,
+    jwks,
+    sign,
+    unsigned_token,
+)
+
+pytestmark = pytest.mark.usefixtures("upstream")
+
+KEYS_URL = "https://keys.test/jwks"
+ISSUER = "https://issuer.test"
+AUDIENCE = "client-1"
+
+
+def check(token):
+    return verify_jwt(token, platform="test", jwks_url=KEYS_URL, issuer=ISSUER, audience=AUDIENCE)
+
+
+def good_claims(**overrides):
+    return claims(**{"iss": ISSUER, "aud": AUDIENCE, **overrides})
+
+
+def key_fetches(upstream):
+    return sum(call.request.url == KEYS_URL for call in upstream.calls)
+
+
+def test_valid_token_returns_its_claims(upstream):
+    upstream.get(KEYS_URL, json=jwks(("key-1", PLATFORM_KEY)))
+
+    assert check(sign(good_claims(sub="player-9")))["sub"] == "player-9"
+
+
+def test_key_set_is_fetched_once_and_then_cached(upstream):
+    upstream.get(KEYS_URL, json=jwks(("key-1", PLATFORM_KEY)))
+
+    check(sign(good_claims()))
+    check(sign(good_claims()))
+
+    assert key_fetches(upstream) == 1
+
+
+def test_unknown_kid_right_after_a_fetch_is_401_without_refetch(upstream):
+    upstream.get(KEYS_URL, json=jwks(("key-1", PLATFORM_KEY)))
+    check(sign(good_claims()))
+
+    with expect_error("invalid_credentials", 401):
+        check(sign(good_claims(), kid="key-2"))
+    assert key_fetches(upstream) == 1
+
+
+def test_unknown_kid_refetches_once_the_window_has_passed(upstream, settings):
+    settings.PLATFORM_JWKS_MIN_REFETCH_SECONDS = 0  # every unknown kid may refetch
+    upstream.get(KEYS_URL, json=jwks(("key-1", PLATFORM_KEY)))
+    check(sign(good_claims()))
+    upstream.replace("GET", KEYS_URL, json=jwks(("key-2", PLATFORM_KEY)))  # the platform rotated
+
+    assert check(sign(good_claims(), kid="key-2"))["sub"] == "user-1"
+    assert key_fetches(upstream) == 2
+
+
+def test_a_flood_of_made_up_kids_refetches_only_once_per_window(upstream):
+    upstream.get(KEYS_URL, json=jwks(("key-1", PLATFORM_KEY)))
+    check(sign(good_claims()))
+    cache.delete(url_cache_key("jwks-fetched", KEYS_URL))  # the 60 s window has passed
+
+    for kid in ("made-up-1", "made-up-2", "made-up-3"):
+        with expect_error("invalid_credentials", 401):
+            check(sign(good_claims(), kid=kid))
+
+    assert key_fetches(upstream) == 2
+
+
+def test_token_signed_by_another_key_under_a_known_kid_is_401(upstream):
+    upstream.get(KEYS_URL, json=jwks(("key-1", PLATFORM_KEY)))
+
+    with expect_error("invalid_credentials", 401) as caught:
+        check(sign(good_claims(), key=ATTACKER_KEY))
+    assert "signature" in caught.value.detail
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        lambda body: unsigned_token(body),
+        lambda body: hmac_token(body, "a-secret-long-enough-for-hs256-32b"),
+        lambda body: sign(body, kid=None),
+        lambda body: "not.a.jwt",
+        lambda body: "garbage",
+    ],
+    ids=["alg-none", "hs256", "no-kid", "bad-segments", "not-a-jwt"],
+)
+def test_unpinned_or_malformed_tokens_are_401_before_any_key_fetch(upstream, forge):
+    with expect_error("invalid_credentials", 401):
+        check(forge(good_claims()))
+    assert key_fetches(upstream) == 0
+
+
+def test_expired_token_is_401(upstream):
+    upstream.get(KEYS_URL, json=jwks(("key-1", PLATFORM_KEY)))
+
+    with expect_error("invalid_credentials", 401) as caught:
+        check(sign(expired_claims(iss=ISSUER, aud=AUDIENCE)))
+    assert "expired" in caught.value.detail
+
+
+def test_sixty_seconds_of_clock_skew_are_tolerated(upstream):
+    upstream.get(KEYS_URL, json=jwks(("key-1", PLATFORM_KEY)))
+    now = int(time.time())
+
+    check(sign(good_claims(exp=now - 30)))
+    check(sign(good_claims(iat=now + 30)))
+
+
+def test_token_issued_in_the_future_is_401(upstream):
+    upstream.get(KEYS_URL, json=jwks(("key-1", PLATFORM_KEY)))
+
+    with expect_error("invalid_credentials", 401):
+        check(sign(good_claims(iat=int(time.time()) + 600)))
+
+
+@pytest.mark.parametrize(
+    "overrides", [{"aud": "another-client"}, {"iss": "https://evil.test"}, {"exp": None}]
+)
+def test_wrong_audience_issuer_or_missing_expiry_is_401(upstream, overrides):
+    upstream.get(KEYS_URL, json=jwks(("key-1", PLATFORM_KEY)))
+
+    with expect_error("invalid_credentials", 401):
+        check(sign(good_claims(**overrides)))
+
+
+def test_key_url_in_the_token_is_never_followed(upstream):
+    upstream.get(KEYS_URL, json=jwks(("key-1", PLATFORM_KEY)))
+    upstream.get("https://evil.test/jwks", json=jwks(("key-1", ATTACKER_KEY)))
+    token = sign(good_claims(), key=ATTACKER_KEY, jku="https://evil.test/jwks")
+
+    with expect_error("invalid_credentials", 401):
+        check(token)
+    assert [call.request.url for call in upstream.calls] == [KEYS_URL]
+
+
+def test_keys_of_other_types_or_uses_are_skipped(upstream):
+    key_set = jwks(("key-1", PLATFORM_KEY))
+    key_set["keys"] = [
+        {"kty": "EC", "kid": "ec", "crv": "P-256", "x": "AA", "y": "AA"},
+        {**key_set["keys"][0], "kid": "enc", "use": "enc"},
+        *key_set["keys"],
+    ]
+    upstream.get(KEYS_URL, json=key_set)
+
+    assert check(sign(good_claims()))["sub"] == "user-1"
+    with expect_error("invalid_credentials", 401):
+        check(sign(good_claims(), kid="enc"))
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"body": requests.exceptions.ReadTimeout()},
+        {"body": requests.exceptions.ConnectionError()},
+        {"status": 500, "json": {}},
+        {"status": 404, "json": {}},
+        {"body": "<html>", "content_type": "text/html"},
+        {"json": {"keys": []}},
+        {"json": ["not", "a", "key", "set"]},
+    ],
+    ids=["timeout", "connection", "5xx", "404", "html", "no-keys", "not-object"],
+)
+def test_key_set_that_cannot_be_fetched_is_503(upstream, answer):
+    upstream.get(KEYS_URL, **answer)
+
+    with expect_error("platform_unavailable", 503):
+        check(sign(good_claims()))
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        (None, 3600),
+        ("public, max-age=7200", 7200),
+        ("max-age=5", 60),
+        ("max-age=999999", 86400),
+        ("no-cache", 3600),
+    ],
+)
+def test_cache_time_follows_max_age_within_bounds(header, seconds):
+    assert cache_seconds(header) == seconds

@@ -1,0 +1,140 @@
+"""Nintendo: no public spec, so these pin our JWT checks against made-up NSA-like tokens."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from apps.platforms.verifiers import get_verifier
+from apps.platforms.verifiers.base import VerifiedIdentity
+from tests.platforms.helpers import (
+    ATTACKER_KEY,
+    PLATFORM_KEY,
+    claims,
+    expect_error,
+    expired_claims,
+    jwks,
+    sign,
+)
+
+pytestmark = pytest.mark.usefixtures("upstream")
+
+ISSUER = "https://e0d67c509fb203858ebcb2fe3f88c2aa.baas.nintendo.test"
+KEYS_URL = f"{ISSUER}/1.0.0/certificates"
+CONFIG = {"jwks_url": KEYS_URL, "issuer": ISSUER, "application_id": "0100ABCD12345000"}
+
+
+def nsa_claims(**overrides):
+    body = {
+        "iss": ISSUER,
+        "sub": "a1b2c3d4e5f60718",
+        "aud": "ed9e2f05d286f7b8",
+        "nintendo": {"ai": "0100abcd12345000", "av": "0001"},
+        **overrides,
+    }
+    return claims(**body)
+
+
+def verify(token, config=CONFIG):
+    return get_verifier("nintendo").verify(config, {"id_token": token})
+
+
+@pytest.fixture
+def nintendo_keys(upstream):
+    upstream.get(KEYS_URL, json=jwks(("key-1", PLATFORM_KEY)))
+    return upstream
+
+
+def test_valid_token_is_the_nsa_id(nintendo_keys):
+    identity = verify(sign(nsa_claims(), jku=KEYS_URL))
+
+    assert identity == VerifiedIdentity("a1b2c3d4e5f60718", None, entitlement_checked=True)
+
+
+def test_token_for_another_application_is_401(nintendo_keys):
+    with expect_error("invalid_credentials", 401):
+        verify(sign(nsa_claims(nintendo={"ai": "0100ffff00000000"})))
+
+
+def test_token_without_the_application_claim_is_401(nintendo_keys):
+    with expect_error("invalid_credentials", 401):
+        verify(sign(nsa_claims(nintendo=None)))
+
+
+def test_application_id_claim_path_is_configurable(nintendo_keys):
+    token = sign(nsa_claims(app="0100ABCD12345000"))
+
+    assert verify(token, {**CONFIG, "application_id_claim": "app"}).platform_user_id
+
+
+def test_audience_is_checked_only_when_configured(nintendo_keys):
+    token = sign(nsa_claims())
+
+    assert verify(token).platform_user_id
+    assert verify(token, {**CONFIG, "audience": "ed9e2f05d286f7b8"}).platform_user_id
+    with expect_error("invalid_credentials", 401):
+        verify(token, {**CONFIG, "audience": "another-audience"})
+
+
+def test_foreign_jku_header_is_401_and_never_fetched(nintendo_keys):
+    token = sign(nsa_claims(), jku="https://evil.test/certificates")
+
+    with expect_error("invalid_credentials", 401):
+        verify(token)
+    assert not nintendo_keys.calls
+
+
+def test_wrong_issuer_is_401(nintendo_keys):
+    with expect_error("invalid_credentials", 401):
+        verify(sign(nsa_claims(iss="https://evil.test")))
+
+
+def test_expired_token_is_401(nintendo_keys):
+    body = nsa_claims()
+    body.update(expired_claims())
+
+    with expect_error("invalid_credentials", 401):
+        verify(sign(body))
+
+
+def test_forged_signature_is_401(nintendo_keys):
+    with expect_error("invalid_credentials", 401):
+        verify(sign(nsa_claims(), key=ATTACKER_KEY))
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"body": requests.exceptions.ReadTimeout()},
+        {"status": 500, "json": {}},
+        {"body": "<html>", "content_type": "text/html"},
+    ],
+    ids=["timeout", "5xx", "html"],
+)
+def test_key_set_unavailable_is_503(upstream, answer):
+    upstream.get(KEYS_URL, **answer)
+
+    with expect_error("platform_unavailable", 503):
+        verify(sign(nsa_claims()))
+
+
+@pytest.mark.parametrize("missing", ["jwks_url", "issuer", "application_id"])
+def test_missing_config_is_platform_not_configured(upstream, missing):
+    config = {key: value for key, value in CONFIG.items() if key != missing}
+
+    with expect_error("platform_not_configured", 400):
+        verify(sign(nsa_claims()), config)
+    assert not upstream.calls
+
+
+@pytest.mark.parametrize("credentials", [{}, {"id_token": None}, {"id_token": {"a": 1}}])
+def test_missing_id_token_is_validation_error(upstream, credentials):
+    with expect_error("validation_error", 400):
+        get_verifier("nintendo").verify(CONFIG, credentials)
+    assert not upstream.calls
+
+
+def test_key_url_must_be_https(upstream):
+    with expect_error("platform_not_configured", 400):
+        verify(sign(nsa_claims()), {**CONFIG, "jwks_url": "http://10.0.0.1/keys"})
+    assert not upstream.calls

@@ -1,0 +1,205 @@
+"""PlayStation: no public spec, so these pin our OAuth/OIDC shape against made-up Sony config."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import requests
+from responses import matchers
+
+from apps.platforms.verifiers import get_verifier
+from apps.platforms.verifiers.base import VerifiedIdentity
+from tests.platforms.helpers import (
+    ATTACKER_KEY,
+    PLATFORM_KEY,
+    claims,
+    expect_error,
+    expired_claims,
+    jwks,
+    sign,
+)
+
+pytestmark = pytest.mark.usefixtures("upstream")
+
+TOKEN_URL = "https://psn.test/oauth/token"
+KEYS_URL = "https://psn.test/oauth/jwks"
+ISSUER = "https://psn.test"
+CONFIG = {
+    "client_id": "ps-client",
+    "client_secret": "ps-secret",
+    "redirect_uri": "orbis://games",
+    "token_url": TOKEN_URL,
+    "jwks_url": KEYS_URL,
+    "issuer": ISSUER,
+}
+TOKEN_ONLY_CONFIG = {"client_id": "ps-client", "jwks_url": KEYS_URL, "issuer": ISSUER}
+
+
+def psn_claims(**overrides):
+    return claims(**{"iss": ISSUER, "aud": "ps-client", "sub": "7799112233", **overrides})
+
+
+def verify(credentials, config=CONFIG):
+    return get_verifier("playstation").verify(config, credentials)
+
+
+def exchange(upstream, **answer):
+    upstream.post(
+        TOKEN_URL,
+        match=[
+            matchers.urlencoded_params_matcher(
+                {
+                    "grant_type": "authorization_code",
+                    "code": "ps-code",
+                    "redirect_uri": "orbis://games",
+                }
+            ),
+            # Basic base64("ps-client:ps-secret")
+            matchers.header_matcher({"Authorization": "Basic cHMtY2xpZW50OnBzLXNlY3JldA=="}),
+        ],
+        **(answer or {"json": {"id_token": sign(psn_claims()), "token_type": "bearer"}}),
+    )
+
+
+def test_auth_code_is_exchanged_and_its_id_token_verified(upstream):
+    exchange(upstream)
+    upstream.get(KEYS_URL, json=jwks(("key-1", PLATFORM_KEY)))
+
+    identity = verify({"auth_code": "ps-code"})
+
+    assert identity == VerifiedIdentity("7799112233", None, entitlement_checked=True)
+
+
+def test_id_token_alone_needs_no_client_secret(upstream):
+    upstream.get(KEYS_URL, json=jwks(("key-1", PLATFORM_KEY)))
+
+    identity = verify({"id_token": sign(psn_claims())}, TOKEN_ONLY_CONFIG)
+
+    assert identity.platform_user_id == "7799112233"
+
+
+def test_user_id_claim_is_configurable(upstream):
+    upstream.get(KEYS_URL, json=jwks(("key-1", PLATFORM_KEY)))
+    token = sign(psn_claims(account={"id": 4242}))
+
+    identity = verify({"id_token": token}, {**TOKEN_ONLY_CONFIG, "user_id_claim": "account.id"})
+
+    assert identity.platform_user_id == "4242"
+
+
+@pytest.mark.parametrize("status", [400, 401])
+def test_rejected_auth_code_is_401(upstream, status):
+    exchange(upstream, status=status, json={"error": "invalid_grant"})
+
+    with expect_error("invalid_credentials", 401):
+        verify({"auth_code": "ps-code"})
+
+
+def test_our_client_refused_is_503_and_alerts(upstream, caplog):
+    exchange(upstream, status=401, json={"error": "invalid_client"})
+
+    with caplog.at_level(logging.ERROR), expect_error("platform_unavailable", 503):
+        verify({"auth_code": "ps-code"})
+    assert "ALERT" in caplog.text
+
+
+def test_token_for_another_client_is_401(upstream):
+    upstream.get(KEYS_URL, json=jwks(("key-1", PLATFORM_KEY)))
+
+    with expect_error("invalid_credentials", 401):
+        verify({"id_token": sign(psn_claims(aud="other-game"))}, TOKEN_ONLY_CONFIG)
+
+
+def test_configured_audience_wins_over_client_id(upstream):
+    upstream.get(KEYS_URL, json=jwks(("key-1", PLATFORM_KEY)))
+    config = {**TOKEN_ONLY_CONFIG, "audience": "ps-audience"}
+
+    assert verify({"id_token": sign(psn_claims(aud="ps-audience"))}, config).platform_user_id
+    with expect_error("invalid_credentials", 401):
+        verify({"id_token": sign(psn_claims())}, config)
+
+
+def test_expired_token_is_401(upstream):
+    upstream.get(KEYS_URL, json=jwks(("key-1", PLATFORM_KEY)))
+    body = psn_claims()
+    body.update(expired_claims())
+
+    with expect_error("invalid_credentials", 401):
+        verify({"id_token": sign(body)}, TOKEN_ONLY_CONFIG)
+
+
+def test_forged_signature_is_401(upstream):
+    upstream.get(KEYS_URL, json=jwks(("key-1", PLATFORM_KEY)))
+
+    with expect_error("invalid_credentials", 401):
+        verify({"id_token": sign(psn_claims(), key=ATTACKER_KEY)}, TOKEN_ONLY_CONFIG)
+
+
+def test_allowed_issuer_id_passes_and_others_are_401(upstream):
+    exchange(upstream)
+    upstream.get(KEYS_URL, json=jwks(("key-1", PLATFORM_KEY)))
+    config = {**CONFIG, "allowed_issuer_ids": ["256"]}
+
+    assert verify({"auth_code": "ps-code", "issuer_id": 256}, config).platform_user_id
+    with expect_error("invalid_credentials", 401):
+        verify({"auth_code": "ps-code", "issuer_id": 8}, config)
+    assert len(upstream.calls) == 2  # the refused environment never reached Sony
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"body": requests.exceptions.ReadTimeout()},
+        {"status": 500, "json": {}},
+        {"status": 429, "json": {}},
+        {"body": "<html>", "content_type": "text/html"},
+        {"json": {"access_token": "only"}},
+    ],
+    ids=["timeout", "5xx", "429", "html", "no-id-token"],
+)
+def test_unusable_token_endpoint_is_503(upstream, answer):
+    exchange(upstream, **answer)
+
+    with expect_error("platform_unavailable", 503):
+        verify({"auth_code": "ps-code"})
+    assert len(upstream.calls) == 1
+
+
+def test_key_set_timeout_is_503(upstream):
+    upstream.get(KEYS_URL, body=requests.exceptions.ReadTimeout())
+
+    with expect_error("platform_unavailable", 503):
+        verify({"id_token": sign(psn_claims())}, TOKEN_ONLY_CONFIG)
+
+
+@pytest.mark.parametrize("missing", ["client_id", "jwks_url", "issuer"])
+def test_missing_config_is_platform_not_configured(upstream, missing):
+    config = {key: value for key, value in CONFIG.items() if key != missing}
+
+    with expect_error("platform_not_configured", 400):
+        verify({"id_token": sign(psn_claims())}, config)
+    assert not upstream.calls
+
+
+def test_auth_code_without_token_url_or_secret_is_platform_not_configured(upstream):
+    with expect_error("platform_not_configured", 400):
+        verify({"auth_code": "ps-code"}, TOKEN_ONLY_CONFIG)
+    assert not upstream.calls
+
+
+@pytest.mark.parametrize(
+    "credentials",
+    [{}, {"auth_code": ""}, {"id_token": 7}, {"auth_code": "c", "issuer_id": [1]}],
+)
+def test_missing_or_ill_typed_credential_is_validation_error(upstream, credentials):
+    with expect_error("validation_error", 400):
+        verify(credentials)
+    assert not upstream.calls
+
+
+@pytest.mark.parametrize("key", ["token_url", "jwks_url"])
+def test_per_game_url_must_be_https(upstream, key):
+    with expect_error("platform_not_configured", 400):
+        verify({"auth_code": "ps-code"}, {**CONFIG, key: "http://10.0.0.1/internal"})
+    assert not upstream.calls

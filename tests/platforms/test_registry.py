@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import pytest
+
+from apps.platforms.verifiers import PLATFORMS, get_verifier
+from tests.platforms.helpers import expect_error
+
+
+def test_every_platform_has_a_verifier_under_its_own_name():
+    assert PLATFORMS == (
+        "steam",
+        "epic",
+        "idcgames",
+        "google_play",
+        "apple",
+        "playstation",
+        "nintendo",
+        "dev",
+    )
+    for platform in PLATFORMS:
+        verifier = get_verifier(platform)
+        assert verifier.name == platform
+        assert isinstance(verifier.required_config, tuple)
+        assert callable(verifier.verify)
+
+
+@pytest.mark.parametrize("platform", ["xbox", "", "STEAM", None, ["steam"]])
+def test_unknown_platform_is_unsupported(platform):
+    with expect_error("unsupported_platform", 400):
+        get_verifier(platform)
+
+
+@pytest.mark.usefixtures("upstream")
+@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("credentials", [["ticket"], "ticket", None])
+def test_credentials_that_are_not_an_object_are_validation_error(platform, credentials):
+    verifier = get_verifier(platform)
+    config = {
+        key: "https://dummy.test" if key.endswith("_url") else "dummy"
+        for key in verifier.required_config
+    }
+
+    with expect_error("validation_error", 400):
+        verifier.verify({**config, "sandbox": True}, credentials)

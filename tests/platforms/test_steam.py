@@ -1,0 +1,248 @@
+from __future__ import annotations
+
+import json
+import logging
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+import responses
+from responses import matchers
+
+from apps.platforms.verifiers import get_verifier
+from apps.platforms.verifiers.base import VerifiedIdentity
+from tests.platforms.helpers import expect_error
+
+pytestmark = pytest.mark.usefixtures("upstream")
+
+STEAM = "https://steam.test"
+AUTH_URL = f"{STEAM}/ISteamUserAuth/AuthenticateUserTicket/v1/"
+OWNERSHIP_URL = f"{STEAM}/ISteamUser/CheckAppOwnership/v4/"
+SUMMARIES_URL = f"{STEAM}/ISteamUser/GetPlayerSummaries/v2/"
+PUBLISHER_KEY = "PUBLISHERKEY0123456789"
+CONFIG = {"app_id": "480", "publisher_key": PUBLISHER_KEY}
+TICKET = "140000006a7f1e0c"
+PLAYER = "76561197960287930"
+LENDER = "76561197960287931"
+
+
+def verify(config=CONFIG, credentials=None):
+    credentials = {"ticket": TICKET} if credentials is None else credentials
+    return get_verifier("steam").verify(config, credentials)
+
+
+def authenticated(**params):
+    return {
+        "response": {
+            "params": {
+                "result": "OK",
+                "steamid": PLAYER,
+                "ownersteamid": PLAYER,
+                "vacbanned": False,
+                "publisherbanned": False,
+                **params,
+            }
+        }
+    }
+
+
+def rejected(code=101, description="Invalid ticket"):
+    return {"response": {"error": {"errorcode": code, "errordesc": description}}}
+
+
+def persona(upstream, name="Gabe"):
+    upstream.get(SUMMARIES_URL, json={"response": {"players": [{"personaname": name}]}})
+
+
+def test_valid_ticket_is_the_steam_id_with_persona_name(upstream):
+    upstream.get(
+        AUTH_URL,
+        json=authenticated(),
+        match=[
+            matchers.query_param_matcher({"key": PUBLISHER_KEY, "appid": "480", "ticket": TICKET})
+        ],
+    )
+    persona(upstream)
+
+    assert verify() == VerifiedIdentity(PLAYER, "Gabe", entitlement_checked=True)
+
+
+def test_configured_identity_is_sent_with_the_ticket(upstream):
+    expected = {"key": PUBLISHER_KEY, "appid": "480", "ticket": TICKET, "identity": "gp-login"}
+    upstream.get(AUTH_URL, json=authenticated(), match=[matchers.query_param_matcher(expected)])
+    persona(upstream)
+
+    assert verify({**CONFIG, "identity": "gp-login"}).platform_user_id == PLAYER
+
+
+@pytest.mark.parametrize(
+    ("code", "description"),
+    [(101, "Invalid ticket"), (102, "Ticket for other app"), (100, "Expired ticket")],
+)
+def test_ticket_steam_rejects_is_401(upstream, code, description):
+    upstream.get(AUTH_URL, json=rejected(code, description))
+
+    with expect_error("invalid_credentials", 401) as caught:
+        verify()
+    assert caught.value.extra["platform_code"] == code
+    assert len(upstream.calls) == 1  # no name lookup for a rejected ticket
+
+
+def test_ticket_for_another_app_is_401(upstream):
+    def steam(request):  # like Steam: the ticket was made for app 480 only
+        appid = parse_qs(urlsplit(request.url).query)["appid"]
+        return 200, {}, json.dumps(authenticated() if appid == ["480"] else rejected())
+
+    upstream.add_callback(responses.GET, AUTH_URL, callback=steam)
+
+    with expect_error("invalid_credentials", 401):
+        verify({**CONFIG, "app_id": "999"})
+
+
+def test_publisher_banned_account_is_401(upstream):
+    upstream.get(AUTH_URL, json=authenticated(publisherbanned=True))
+
+    with expect_error("invalid_credentials", 401):
+        verify()
+
+
+def test_vac_ban_alone_does_not_refuse(upstream):
+    upstream.get(AUTH_URL, json=authenticated(vacbanned=True))
+    persona(upstream)
+
+    assert verify().platform_user_id == PLAYER
+
+
+def test_family_sharing_borrower_is_accepted_by_default(upstream):
+    upstream.get(AUTH_URL, json=authenticated(ownersteamid=LENDER))
+    persona(upstream)
+
+    assert verify().platform_user_id == PLAYER  # the player, never the lender
+
+
+def test_family_sharing_borrower_is_401_when_the_game_refuses_sharing(upstream):
+    upstream.get(AUTH_URL, json=authenticated(ownersteamid=LENDER))
+
+    with expect_error("invalid_credentials", 401):
+        verify({**CONFIG, "allow_family_sharing": False})
+
+
+def test_check_ownership_accepts_an_owner(upstream):
+    upstream.get(AUTH_URL, json=authenticated())
+    upstream.get(
+        OWNERSHIP_URL,
+        json={"appownership": {"ownsapp": True, "permanent": True, "result": "OK"}},
+        match=[
+            matchers.query_param_matcher({"key": PUBLISHER_KEY, "steamid": PLAYER, "appid": "480"})
+        ],
+    )
+    persona(upstream)
+
+    assert verify({**CONFIG, "check_ownership": True}).entitlement_checked is True
+
+
+def test_check_ownership_refuses_a_non_owner(upstream):
+    upstream.get(AUTH_URL, json=authenticated())
+    upstream.get(OWNERSHIP_URL, json={"appownership": {"ownsapp": False, "permanent": False}})
+
+    with expect_error("invalid_credentials", 401):
+        verify({**CONFIG, "check_ownership": "true"})
+
+
+def test_check_ownership_refuses_a_shared_license_when_sharing_is_off(upstream):
+    upstream.get(AUTH_URL, json=authenticated())
+    upstream.get(OWNERSHIP_URL, json={"appownership": {"ownsapp": True, "permanent": False}})
+
+    with expect_error("invalid_credentials", 401):
+        verify({**CONFIG, "check_ownership": True, "allow_family_sharing": False})
+
+
+def test_ownership_is_not_checked_unless_configured(upstream):
+    upstream.get(AUTH_URL, json=authenticated())
+    persona(upstream)
+
+    verify()
+
+    assert [call.request.url.split("?")[0] for call in upstream.calls] == [AUTH_URL, SUMMARIES_URL]
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_our_publisher_key_refused_is_503_and_alerts(upstream, caplog, status):
+    upstream.get(AUTH_URL, status=status, body="Forbidden")
+
+    with (
+        caplog.at_level(logging.ERROR, logger="apps.platforms"),
+        expect_error("platform_unavailable", 503),
+    ):
+        verify()
+    assert "ALERT" in caplog.text
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503])
+def test_rate_limit_and_server_errors_are_503(upstream, status):
+    upstream.get(AUTH_URL, status=status, json={})
+
+    with expect_error("platform_unavailable", 503):
+        verify()
+
+
+def test_timeout_is_503_and_not_retried(upstream):
+    upstream.get(AUTH_URL, body=requests.exceptions.ReadTimeout())
+
+    with expect_error("platform_unavailable", 503):
+        verify()
+    assert len(upstream.calls) == 1
+
+
+def test_html_instead_of_json_is_503(upstream):
+    upstream.get(AUTH_URL, body="<html>maintenance</html>", content_type="text/html")
+
+    with expect_error("platform_unavailable", 503):
+        verify()
+
+
+def test_answer_without_params_or_error_is_503(upstream):
+    upstream.get(AUTH_URL, json={"response": {}})
+
+    with expect_error("platform_unavailable", 503):
+        verify()
+
+
+def test_publisher_key_never_reaches_logs_or_the_error(upstream, caplog):
+    # Nothing registered: the fake raises ConnectionError whose text holds the full URL.
+    with (
+        caplog.at_level(logging.DEBUG, logger="apps.platforms"),
+        expect_error("platform_unavailable", 503) as caught,
+    ):
+        verify()
+    assert PUBLISHER_KEY not in caplog.text
+    assert TICKET not in caplog.text
+    assert PUBLISHER_KEY not in str(caught.value)
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def test_persona_name_failure_does_not_fail_the_login(upstream):
+    upstream.get(AUTH_URL, json=authenticated())
+    upstream.get(SUMMARIES_URL, body=requests.exceptions.ReadTimeout())
+
+    assert verify() == VerifiedIdentity(PLAYER, None, entitlement_checked=True)
+
+
+@pytest.mark.parametrize("missing", ["app_id", "publisher_key"])
+def test_missing_config_is_platform_not_configured(upstream, missing):
+    config = {key: value for key, value in CONFIG.items() if key != missing}
+
+    with expect_error("platform_not_configured", 400) as caught:
+        verify(config)
+    assert missing in caught.value.detail
+    assert not upstream.calls
+
+
+@pytest.mark.parametrize(
+    "credentials", [{}, {"ticket": ""}, {"ticket": 1234}, {"ticket": "not hex!"}]
+)
+def test_missing_or_malformed_ticket_is_validation_error(upstream, credentials):
+    with expect_error("validation_error", 400) as caught:
+        verify(CONFIG, credentials)
+    assert "ticket" in caught.value.extra["errors"]["credentials"]
+    assert not upstream.calls
