@@ -1,5 +1,7 @@
 """Platform secrets are encrypted at rest and survive a key rotation."""
 
+import io
+
 import pytest
 from cryptography.fernet import Fernet
 from django.db import connection
@@ -56,3 +58,18 @@ def test_verifier_config_merges_config_secrets_and_sandbox(game):
 def test_mask_shows_only_the_ends():
     assert crypto.mask("abcdefghijklmnop") == "ab••••mnop"
     assert "cdefgh" not in crypto.mask("abcdefghijklmnop")
+
+
+@pytest.mark.django_db
+def test_rotate_secrets_command_moves_every_secret_to_the_new_key(game, settings):
+    from django.core.management import call_command
+
+    credential = PlatformCredential(game=game, platform="steam")
+    credential.set_secrets({"publisher_key": "k1"})
+    credential.save()
+    new_key = Fernet.generate_key().decode()
+
+    with override_settings(FIELD_ENCRYPTION_KEYS=[new_key, *settings.FIELD_ENCRYPTION_KEYS]):
+        call_command("rotate_secrets", stdout=io.StringIO())
+    with override_settings(FIELD_ENCRYPTION_KEYS=[new_key]):
+        assert PlatformCredential.objects.get(pk=credential.pk).secrets == {"publisher_key": "k1"}
