@@ -1,0 +1,132 @@
+"""The integration guide at /docs/: every page renders, links resolve, every error code is there."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+from django.contrib.staticfiles import finders
+
+from apps.devdocs.pages import GUIDE_DIR, GUIDE_PAGES
+
+ROOT = Path(__file__).resolve().parents[2]
+DIAGRAMS = ["system-flow.svg", "login-token-flow.svg", "data-flows.svg"]
+
+# How a code is declared: `status, code, title = 409, "x"`, `code, title = "x", …`,
+# `code = "x"`, `default_code = "x"`, or `code="x"` passed to problem_response.
+_CODE_PATTERNS = [
+    re.compile(r"\bcode, title = (?:\d+, )?\"([a-z0-9_]+)\""),
+    re.compile(r"\b(?:default_)?code\s*=\s*\"([a-z0-9_]+)\""),
+]
+# Codes the exception handler maps DRF's own exceptions to (gamingpanel/problems.py).
+_HANDLER_RETURNS = re.compile(r"return \"([a-z0-9_]+)\"")
+
+
+def codes_in_code_base() -> set[str]:
+    sources = [*ROOT.glob("apps/*/errors.py"), *ROOT.glob("gamingpanel/*.py")]
+    codes = set()
+    for source in sources:
+        text = source.read_text(encoding="utf-8")
+        for pattern in _CODE_PATTERNS:
+            codes.update(pattern.findall(text))
+        if source.name == "problems.py":
+            codes.update(_HANDLER_RETURNS.findall(text))
+    return codes
+
+
+def _page_url(name: str) -> str:
+    return "/docs/" if name == "index" else f"/docs/{name}"
+
+
+def test_the_code_base_declares_the_contract_codes():
+    codes = codes_in_code_base()
+
+    assert {"validation_error", "token_expired", "insufficient_funds", "rate_limited"} <= codes
+    assert {"not_authenticated", "malformed_json", "internal_error"} <= codes
+
+
+def test_every_error_code_in_the_code_base_is_in_the_error_guide(client):
+    html = client.get("/docs/errors").content.decode()
+
+    missing = sorted(code for code in codes_in_code_base() if f'id="{code}"' not in html)
+    assert missing == [], f"add these codes to docs/guide/errors.md: {missing}"
+
+
+@pytest.mark.parametrize("name", [name for name, _ in GUIDE_PAGES])
+def test_every_guide_page_renders_as_html(client, name):
+    response = client.get(_page_url(name))
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<h1" in html and "</article>" in html
+    assert 'href="/static/devdocs/guide.css"' in html
+
+
+def test_every_markdown_file_in_the_guide_is_in_the_navigation():
+    files = {path.stem for path in GUIDE_DIR.glob("*.md")}
+
+    assert files == {name for name, _ in GUIDE_PAGES}
+
+
+def test_unknown_page_is_404(client):
+    assert client.get("/docs/no-such-page").status_code == 404
+    assert client.get("/docs/ref/no-such-page").status_code == 404
+
+
+def test_links_between_pages_resolve(client):
+    broken = []
+    for name, _ in GUIDE_PAGES:
+        html = client.get(_page_url(name)).content.decode()
+        for target in set(re.findall(r'href="(/docs/[^"#]*)', html)):
+            if client.get(target).status_code != 200:
+                broken.append(f"{name} → {target}")
+        assert ".md" not in "".join(re.findall(r'href="([^"]+)"', html)), name
+
+    assert broken == []
+
+
+def test_platform_reference_is_linked_and_served(client):
+    html = client.get("/docs/authentication").content.decode()
+
+    assert 'href="/docs/ref/platforms"' in html
+    assert client.get("/docs/ref/platforms").status_code == 200
+
+
+def test_architecture_page_shows_the_three_diagrams(client):
+    html = client.get("/docs/architecture").content.decode()
+
+    for diagram in DIAGRAMS:
+        assert f'src="/static/devdocs/{diagram}"' in html
+        path = finders.find(f"devdocs/{diagram}")
+        assert path is not None
+        root = ElementTree.parse(path).getroot()
+        assert root.tag == "{http://www.w3.org/2000/svg}svg"
+        assert root.find("{http://www.w3.org/2000/svg}title").text
+
+
+def test_diagrams_draw_the_seed_flows():
+    login = Path(finders.find("devdocs/login-token-flow.svg")).read_text()
+    flows = Path(finders.find("devdocs/data-flows.svg")).read_text()
+
+    assert "/api/v1/auth/third-party/login" in login
+    assert "/api/v1/multiplayer/validate-token" in login
+    for flow in ["Player login", "Game data", "Multiplayer", "Analytics", "Purchases"]:
+        assert flow in flows
+
+
+def test_guide_loads_nothing_from_another_host(client):
+    for name, _ in GUIDE_PAGES:
+        html = client.get(_page_url(name)).content.decode()
+        assert not re.search(r'(src|href)="(https?:)?//', html.split("<article>")[0]), name
+        assert "<script" not in html
+
+
+@pytest.mark.django_db
+def test_problem_type_links_to_its_code_in_the_guide(client, api_client):
+    problem = api_client.get("/api/v1/player/stats").json()
+
+    page, _, anchor = problem["type"].partition("#")
+    assert page == "/docs/errors"
+    assert f'id="{anchor}"' in client.get(page).content.decode()
