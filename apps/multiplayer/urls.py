@@ -1,26 +1,27 @@
 from django.urls import path
 
-from gamingpanel.views import not_implemented_view
+from apps.multiplayer.api import (
+    DeregisterApi,
+    HeartbeatApi,
+    MatchResultApi,
+    ServerInfoApi,
+    ValidateTokenApi,
+)
 
 urlpatterns = [
     path(
-        "multiplayer/validate-token",
-        not_implemented_view("Validate a player token", "post").as_view(),
-        name="multiplayer-validate-token",
+        "multiplayer/validate-token", ValidateTokenApi.as_view(), name="multiplayer-validate-token"
     ),
-    path(
-        "multiplayer/match-result",
-        not_implemented_view("Post a match result", "post").as_view(),
-        name="multiplayer-match-result",
-    ),
-    path(
-        "multiplayer/server-info",
-        not_implemented_view("Live servers", "get").as_view(),
-        name="multiplayer-server-info",
-    ),
+    path("multiplayer/match-result", MatchResultApi.as_view(), name="multiplayer-match-result"),
+    path("multiplayer/server-info", ServerInfoApi.as_view(), name="multiplayer-server-info"),
     path(
         "multiplayer/servers/heartbeat",
-        not_implemented_view("Server heartbeat", "post").as_view(),
+        HeartbeatApi.as_view(),
         name="multiplayer-servers-heartbeat",
+    ),
+    path(
+        "multiplayer/servers/deregister",
+        DeregisterApi.as_view(),
+        name="multiplayer-servers-deregister",
     ),
 ]

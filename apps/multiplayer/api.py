@@ -1,0 +1,216 @@
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.accounts.api_base import GameServerApi, PlayerApi
+from apps.multiplayer.models import Outcome
+from apps.multiplayer.selectors import live_server, live_servers, validate_token_with_profile
+from apps.multiplayer.services.matches import PlayerLine, record_match_result
+from apps.multiplayer.services.registry import deregister, heartbeat
+
+MAX_PLAYERS_PER_MATCH = 256
+MAX_STATS_PER_PLAYER = 64
+MAX_VALUE = 10**12  # far below BIGINT, so sums of many matches never overflow
+NAME = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
+
+
+class ValidateTokenApi(GameServerApi):
+    class InputSerializer(serializers.Serializer):
+        token = serializers.CharField(max_length=8192)
+
+    class ProfileSerializer(serializers.Serializer):
+        display_name = serializers.CharField()
+        level = serializers.IntegerField()
+        banned = serializers.BooleanField()
+
+    class OutputSerializer(serializers.Serializer):
+        valid = serializers.BooleanField()
+        reason = serializers.CharField(required=False)
+        player_id = serializers.IntegerField(required=False)
+        game_id = serializers.IntegerField(required=False)
+        permissions = serializers.ListField(child=serializers.CharField(), required=False)
+        expires_at = serializers.DateTimeField(required=False)
+        player = serializers.DictField(required=False)
+
+    @extend_schema(
+        summary="Validate a player's token and get their public profile",
+        request=InputSerializer,
+        responses=OutputSerializer,
+    )
+    def post(self, request: Request) -> Response:
+        given = self.InputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        answer = validate_token_with_profile(
+            game=request.user.game, raw_token=given.validated_data["token"]
+        )
+        return Response(self.OutputSerializer(answer).data)
+
+
+class MatchPlayerSerializer(serializers.Serializer):
+    player_id = serializers.IntegerField(min_value=1)
+    outcome = serializers.ChoiceField(choices=Outcome.choices)
+    score = serializers.IntegerField(default=0, min_value=-MAX_VALUE, max_value=MAX_VALUE)
+    stats = serializers.DictField(
+        child=serializers.IntegerField(min_value=-MAX_VALUE, max_value=MAX_VALUE), default=dict
+    )
+
+    def validate_stats(self, stats: dict) -> dict:
+        if len(stats) > MAX_STATS_PER_PLAYER:
+            raise serializers.ValidationError(f"At most {MAX_STATS_PER_PLAYER} stats per player.")
+        return stats
+
+
+class MatchResultLineSerializer(serializers.Serializer):
+    player_id = serializers.IntegerField()
+    outcome = serializers.CharField()
+    score = serializers.IntegerField()
+    xp_awarded = serializers.IntegerField()
+    season_xp_awarded = serializers.IntegerField()
+    level_before = serializers.IntegerField()
+    level_after = serializers.IntegerField()
+
+
+class MatchResultApi(GameServerApi):
+    class InputSerializer(serializers.Serializer):
+        match_id = serializers.RegexField(NAME, max_length=100)
+        mode = serializers.RegexField(NAME, max_length=32)
+        started_at = serializers.DateTimeField()
+        ended_at = serializers.DateTimeField()
+        players = MatchPlayerSerializer(
+            many=True, allow_empty=False, max_length=MAX_PLAYERS_PER_MATCH
+        )
+
+        def validate(self, data: dict) -> dict:
+            if data["ended_at"] < data["started_at"]:
+                raise serializers.ValidationError({"ended_at": "A match ends after it starts."})
+            ids = [p["player_id"] for p in data["players"]]
+            if len(ids) != len(set(ids)):
+                raise serializers.ValidationError({"players": "Each player appears once."})
+            return data
+
+    class OutputSerializer(serializers.Serializer):
+        match_id = serializers.CharField(source="match.match_id")
+        mode = serializers.CharField(source="match.mode")
+        started_at = serializers.DateTimeField(source="match.started_at")
+        ended_at = serializers.DateTimeField(source="match.ended_at")
+        recorded_at = serializers.DateTimeField(source="match.recorded_at")
+        players = MatchResultLineSerializer(many=True, source="results")
+
+    @extend_schema(
+        summary="Record a match once: stats, XP, battle pass, analytics",
+        request=InputSerializer,
+        responses={201: OutputSerializer, 200: OutputSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        given = self.InputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        recorded = record_match_result(
+            game=request.user.game,
+            match_id=data["match_id"],
+            mode=data["mode"],
+            started_at=data["started_at"],
+            ended_at=data["ended_at"],
+            players=[PlayerLine(**line) for line in data["players"]],
+            server_key=request.user.server_key,
+        )
+        body = self.OutputSerializer(recorded).data
+        return Response(body, status=201 if recorded.created else 200)
+
+
+class ServerSerializer(serializers.Serializer):
+    server_id = serializers.CharField()
+    region = serializers.CharField()
+    address = serializers.CharField()
+    port = serializers.IntegerField()
+    players = serializers.IntegerField()
+    capacity = serializers.IntegerField()
+    free_slots = serializers.IntegerField()
+    mode = serializers.CharField()
+    version = serializers.CharField()
+    last_heartbeat_at = serializers.DateTimeField()
+
+
+class HeartbeatApi(GameServerApi):
+    class InputSerializer(serializers.Serializer):
+        server_id = serializers.RegexField(NAME, max_length=100)
+        region = serializers.RegexField(NAME, max_length=32)
+        address = serializers.CharField(max_length=255)
+        port = serializers.IntegerField(min_value=1, max_value=65535)
+        capacity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+        players = serializers.IntegerField(min_value=0)
+        mode = serializers.CharField(max_length=32, allow_blank=True, default="")
+        version = serializers.CharField(max_length=32, allow_blank=True, default="")
+
+        def validate(self, data: dict) -> dict:
+            if data["players"] > data["capacity"]:
+                raise serializers.ValidationError({"players": "More players than capacity."})
+            return data
+
+    class OutputSerializer(serializers.Serializer):
+        server_id = serializers.CharField()
+        ttl_seconds = serializers.IntegerField(help_text="Beat again within this many seconds.")
+
+    @extend_schema(
+        summary="Register or refresh a game server",
+        request=InputSerializer,
+        responses=OutputSerializer,
+    )
+    def post(self, request: Request) -> Response:
+        given = self.InputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        heartbeat(
+            game=request.user.game, server_key=request.user.server_key, **given.validated_data
+        )
+        body = {
+            "server_id": given.validated_data["server_id"],
+            "ttl_seconds": settings.SERVER_HEARTBEAT_TTL_SECONDS,
+        }
+        return Response(self.OutputSerializer(body).data)
+
+
+class DeregisterApi(GameServerApi):
+    class InputSerializer(serializers.Serializer):
+        server_id = serializers.CharField(max_length=100)
+
+    @extend_schema(
+        summary="Take a server off the list at once (shutdown)",
+        request=InputSerializer,
+        responses={204: None},
+    )
+    def post(self, request: Request) -> Response:
+        given = self.InputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        deregister(game=request.user.game, server_id=given.validated_data["server_id"])
+        return Response(status=204)
+
+
+class ServerInfoApi(PlayerApi):
+    class FilterSerializer(serializers.Serializer):
+        id = serializers.CharField(max_length=100, required=False)
+        region = serializers.CharField(max_length=32, required=False, default="")
+        mode = serializers.CharField(max_length=32, required=False, default="")
+
+    @extend_schema(
+        summary="The game's live servers, most free slots first (or one with ?id=)",
+        parameters=[
+            OpenApiParameter("id", str, description="One server; 404 server_not_found if stale"),
+            OpenApiParameter("region", str),
+            OpenApiParameter("mode", str),
+        ],
+        responses=ServerSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        given = self.FilterSerializer(data=request.query_params)
+        given.is_valid(raise_exception=True)
+        filters = given.validated_data
+        game_id = request.user.game_id
+        if "id" in filters:
+            server = live_server(game_id=game_id, server_id=filters["id"])
+            return Response(ServerSerializer(server).data)
+        servers = live_servers(game_id=game_id, region=filters["region"], mode=filters["mode"])
+        return Response(ServerSerializer(servers, many=True).data)

@@ -1,0 +1,9 @@
+from gamingpanel.errors import DomainError
+
+
+class PlayersNotInGame(DomainError):
+    status, code, title = 422, "players_not_in_game", "Players unknown in this game"
+
+
+class ServerNotFound(DomainError):
+    status, code, title = 404, "server_not_found", "No live server with this id"

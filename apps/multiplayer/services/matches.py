@@ -1,0 +1,112 @@
+"""A match result, in one transaction and once per match id: stats, XP to levels and to the
+battle pass, analytics. Every step is a bulk statement, so 64 players cost what 4 do."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+
+from apps.accounts.models import Game, Player, ServerKey
+from apps.analytics.services import record_server_event
+from apps.battlepass.services import add_season_xp
+from apps.multiplayer.errors import PlayersNotInGame
+from apps.multiplayer.models import Match, MatchResult
+from apps.multiplayer.selectors import match_xp, recorded_match
+from apps.stats.services import add_xp, apply_stats
+
+
+@dataclass(frozen=True)
+class PlayerLine:
+    player_id: int
+    outcome: str
+    score: int = 0
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RecordedMatch:
+    match: Match
+    results: list[MatchResult]  # in player id order
+    created: bool  # False: this match id was already recorded, nothing changed
+
+
+@transaction.atomic
+def record_match_result(
+    *,
+    game: Game,
+    match_id: str,
+    mode: str,
+    started_at: datetime,
+    ended_at: datetime,
+    players: list[PlayerLine],
+    server_key: ServerKey | None = None,
+) -> RecordedMatch:
+    if (first := recorded_match(game_id=game.pk, match_id=match_id)) is not None:
+        return RecordedMatch(first, _in_player_order(first.results.all()), created=False)
+    _check_players_of_game(game=game, player_ids=[line.player_id for line in players])
+    try:
+        with transaction.atomic():
+            match = Match.objects.create(
+                game=game,
+                match_id=match_id,
+                mode=mode,
+                started_at=started_at,
+                ended_at=ended_at,
+                server_key=server_key,
+            )
+    except IntegrityError:
+        # The same match posted concurrently: we waited on the unique index until the first
+        # post committed; answer with its result and change nothing.
+        first = recorded_match(game_id=game.pk, match_id=match_id)
+        if first is None:
+            raise
+        return RecordedMatch(first, _in_player_order(first.results.all()), created=False)
+
+    xp_for = match_xp(game_id=game.pk, mode=mode)
+    xp_by_player = {line.player_id: xp_for[line.outcome] for line in players}
+    apply_stats(game_id=game.pk, stats_by_player={line.player_id: line.stats for line in players})
+    levels = add_xp(game_id=game.pk, xp_by_player=xp_by_player)
+    season_id = add_season_xp(game_id=game.pk, xp_by_player=xp_by_player)
+    results = MatchResult.objects.bulk_create(
+        [
+            MatchResult(
+                match=match,
+                player_id=line.player_id,
+                outcome=line.outcome,
+                score=line.score,
+                stats=line.stats,
+                xp_awarded=xp_by_player[line.player_id],
+                season_xp_awarded=xp_by_player[line.player_id] if season_id else 0,
+                level_before=levels[line.player_id].level_before,
+                level_after=levels[line.player_id].level_after,
+                recorded_at=match.recorded_at,
+            )
+            for line in players
+        ]
+    )
+    # One row per player: the only step that grows with players, as analytics has no bulk call.
+    for line in players:
+        record_server_event(
+            game_id=game.pk,
+            player_id=line.player_id,
+            name="match_played",
+            properties={"match_id": match_id, "mode": mode, "outcome": line.outcome},
+            occurred_at=match.recorded_at,  # our clock: a server's clock cannot backdate facts
+        )
+    return RecordedMatch(match, _in_player_order(results), created=True)
+
+
+def _check_players_of_game(*, game: Game, player_ids: list[int]) -> None:
+    known = set(Player.objects.filter(game=game, pk__in=player_ids).values_list("pk", flat=True))
+    if missing := sorted(set(player_ids) - known):
+        # Another game's player and no player at all look the same: nothing leaks across games.
+        raise PlayersNotInGame(
+            f"No player {', '.join(map(str, missing))} in this game.", player_ids=missing
+        )
+
+
+def _in_player_order(results: Iterable[MatchResult]) -> list[MatchResult]:
+    return sorted(results, key=lambda result: result.player_id)

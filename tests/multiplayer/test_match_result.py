@@ -1,0 +1,246 @@
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from apps.analytics.models import RawEvent
+from apps.battlepass.models import SeasonPass
+from apps.multiplayer.models import Match, MatchResult, XpRule
+from apps.stats.models import PlayerProgress, PlayerStat, StatDefinition
+from tests.multiplayer.conftest import URL, match_body
+
+
+def stat_values(player):
+    return dict(PlayerStat.objects.filter(player=player).values_list("definition__key", "value"))
+
+
+@pytest.mark.django_db
+def test_match_result_records_stats_xp_battle_pass_and_analytics(
+    server_client, game, make_players, stat_defs, curve, season
+):
+    alice, bob = make_players(2)
+
+    response = server_client.post(URL, match_body("m-1", [alice, bob]), format="json")
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["match_id"] == "m-1"
+    assert [(p["player_id"], p["outcome"], p["xp_awarded"]) for p in body["players"]] == [
+        (alice.pk, "win", 100),
+        (bob.pk, "loss", 25),
+    ]
+    assert body["players"][0]["level_after"] == 2
+    assert stat_values(alice) == {"kills": 1, "best_score": 0}
+    assert stat_values(bob) == {"kills": 2, "best_score": 10}
+    assert PlayerProgress.objects.get(player=alice).xp == 100
+    assert SeasonPass.objects.get(player=bob, season=season).xp == 25
+    events = RawEvent.objects.filter(name="match_played").order_by("player_id")
+    assert [(e.player_id, e.properties) for e in events] == [
+        (alice.pk, {"match_id": "m-1", "mode": "duel", "outcome": "win"}),
+        (bob.pk, {"match_id": "m-1", "mode": "duel", "outcome": "loss"}),
+    ]
+
+
+@pytest.mark.django_db
+def test_repeated_match_id_is_200_with_the_first_result_and_changes_nothing(
+    server_client, make_players, stat_defs
+):
+    alice, bob = make_players(2)
+    first = server_client.post(URL, match_body("m-1", [alice, bob]), format="json")
+
+    changed = match_body("m-1", [alice, bob], stats={"kills": 50})
+    changed["players"][0]["outcome"] = "loss"
+    repeat = server_client.post(URL, changed, format="json")
+
+    assert repeat.status_code == 200
+    assert repeat.json() == first.json()
+    assert stat_values(alice)["kills"] == 1
+    assert PlayerProgress.objects.get(player=alice).xp == 100
+    assert Match.objects.count() == 1
+    assert MatchResult.objects.count() == 2
+    assert RawEvent.objects.filter(name="match_played").count() == 2
+
+
+@pytest.mark.django_db
+def test_same_match_id_in_another_game_is_another_match(
+    server_client, game, other_game, make_players, stat_defs
+):
+    from apps.accounts.services import create_server_key
+
+    other_client = server_client.__class__()
+    other_client.credentials(HTTP_X_SERVER_KEY=create_server_key(game=other_game, name="b").raw_key)
+    (mine,) = make_players(1)
+    (theirs,) = make_players(1, of=other_game)
+
+    assert server_client.post(URL, match_body("m-1", [mine], stats={})).status_code == 201
+    assert other_client.post(URL, match_body("m-1", [theirs], stats={})).status_code == 201
+    assert Match.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_player_of_another_game_is_refused_and_nothing_is_written(
+    server_client, make_players, stat_defs, season
+):
+    (alice,) = make_players(1)
+    (stranger,) = make_players(1, of=season.game.__class__.objects.create(name="B", slug="b"))
+
+    response = server_client.post(URL, match_body("m-1", [alice, stranger]), format="json")
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "players_not_in_game"
+    assert response.json()["player_ids"] == [stranger.pk]
+    assert not Match.objects.exists()
+    assert not PlayerStat.objects.exists()
+    assert not PlayerProgress.objects.exists()
+    assert not SeasonPass.objects.exists()
+    assert not RawEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_unknown_stat_is_400_and_nothing_is_written(server_client, make_players, stat_defs):
+    alice, bob = make_players(2)
+
+    response = server_client.post(
+        URL, match_body("m-1", [alice, bob], stats={"kills": 1, "hats": 3}), format="json"
+    )
+
+    assert response.status_code == 400
+    assert (response.json()["code"], response.json()["stats"]) == ("unknown_stat", ["hats"])
+    assert not Match.objects.exists()
+    assert not PlayerStat.objects.exists()
+    assert not PlayerProgress.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"players": []},
+        {"match_id": ""},
+        {"match_id": "x" * 101},
+        {"ended_at": "2025-01-01T09:00:00Z"},
+        {"started_at": "yesterday"},
+    ],
+)
+@pytest.mark.django_db
+def test_malformed_match_is_400_validation_error(server_client, make_players, change):
+    body = match_body("m-1", make_players(1), stats={}) | change
+
+    response = server_client.post(URL, body, format="json")
+
+    assert (response.status_code, response.json()["code"]) == (400, "validation_error")
+    assert not Match.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        {"outcome": "victory"},
+        {"stats": {"kills": 1.5}},
+        {"stats": {"kills": "many"}},
+        {"stats": {"kills": 10**13}},
+        {"score": True},
+        {"player_id": "abc"},
+    ],
+)
+@pytest.mark.django_db
+def test_malformed_player_line_is_400_validation_error(
+    server_client, make_players, stat_defs, line
+):
+    body = match_body("m-1", make_players(1))
+    body["players"][0] |= line
+
+    response = server_client.post(URL, body, format="json")
+
+    assert (response.status_code, response.json()["code"]) == (400, "validation_error")
+    assert not Match.objects.exists()
+    assert not PlayerStat.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_player_twice_in_one_match_is_400(server_client, make_players):
+    (alice,) = make_players(1)
+
+    response = server_client.post(URL, match_body("m-1", [alice, alice], stats={}), format="json")
+
+    assert (response.status_code, response.json()["code"]) == (400, "validation_error")
+
+
+@pytest.mark.django_db
+def test_xp_follows_the_games_rules_by_mode_and_outcome(server_client, game, make_players):
+    XpRule.objects.create(game=game, mode="", outcome="win", xp=70)
+    XpRule.objects.create(game=game, mode="ranked", outcome="win", xp=200)
+    alice, bob, carol = make_players(3)
+
+    ranked = server_client.post(URL, match_body("m-1", [alice], mode="ranked", stats={}))
+    casual = server_client.post(URL, match_body("m-2", [bob, carol], mode="casual", stats={}))
+
+    assert ranked.json()["players"][0]["xp_awarded"] == 200
+    assert [p["xp_awarded"] for p in casual.json()["players"]] == [70, 25]
+
+
+@pytest.mark.django_db
+def test_player_token_on_match_result_is_403_wrong_credential_kind(player_client, player):
+    response = player_client.post(URL, match_body("m-1", [player], stats={}), format="json")
+
+    assert (response.status_code, response.json()["code"]) == (403, "wrong_credential_kind")
+    assert not Match.objects.exists()
+
+
+@pytest.mark.django_db
+def test_match_result_without_a_server_key_is_refused(api_client, player):
+    response = api_client.post(URL, match_body("m-1", [player], stats={}), format="json")
+
+    assert response.status_code in (401, 403)
+    assert not Match.objects.exists()
+
+
+def count_queries(client, body) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.post(URL, body, format="json").status_code == 201
+    return len(queries)
+
+
+ALL_STATS = {"kills": 3, "deaths": 1, "best_score": 40, "fastest_lap": 900, "last_rank": 2}
+
+
+@pytest.fixture
+def many_stat_defs(game, stat_defs):
+    """Twenty stats over the four kinds of combine."""
+    StatDefinition.objects.bulk_create(
+        StatDefinition(game=game, key=f"extra{n}", name=f"extra{n}", combine=combine)
+        for n, combine in enumerate(StatDefinition.Combine.values * 4)
+    )
+    return [key for key in StatDefinition.objects.values_list("key", flat=True)]
+
+
+@pytest.mark.django_db
+def test_queries_do_not_grow_with_the_number_of_stats(
+    server_client, make_players, many_stat_defs, season, django_assert_max_num_queries
+):
+    server_client.post(URL, match_body("warm-up", make_players(1), stats={}))  # key last_used_at
+    few = count_queries(server_client, match_body("a", make_players(64), stats=ALL_STATS))
+    body = match_body("b", make_players(64), stats={key: 5 for key in many_stat_defs})
+
+    with django_assert_max_num_queries(few):
+        response = server_client.post(URL, body)
+
+    assert response.status_code == 201
+    assert len(body["players"][0]["stats"]) == 21
+    assert PlayerStat.objects.count() == 64 * 5 + 64 * 21
+
+
+@pytest.mark.django_db
+def test_players_add_only_their_analytics_row_to_the_query_count(
+    server_client, make_players, stat_defs, season, django_assert_max_num_queries
+):
+    server_client.post(URL, match_body("warm-up", make_players(1), stats={}))  # key last_used_at
+    four = count_queries(server_client, match_body("a", make_players(4), stats=ALL_STATS))
+
+    body = match_body("b", make_players(64), stats=ALL_STATS)
+
+    # Everything else is bulk: 60 more players cost exactly their 60 match_played rows.
+    with django_assert_max_num_queries(four + 60):
+        response = server_client.post(URL, body)
+
+    assert response.status_code == 201
+    assert four <= 35
+    assert MatchResult.objects.count() == 1 + 4 + 64

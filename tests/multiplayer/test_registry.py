@@ -1,0 +1,179 @@
+import time
+
+import pytest
+from rest_framework.test import APIClient
+
+from apps.accounts.services import create_server_key
+from apps.multiplayer.models import RegisteredServer
+
+HEARTBEAT = "/api/v1/multiplayer/servers/heartbeat"
+DEREGISTER = "/api/v1/multiplayer/servers/deregister"
+SERVER_INFO = "/api/v1/multiplayer/server-info"
+
+
+def beat(client, name: str, **fields) -> object:
+    body = {
+        "server_id": name,
+        "region": "eu-west",
+        "address": "10.0.0.1",
+        "port": 7777,
+        "capacity": 16,
+        "players": 0,
+        "mode": "duel",
+        "version": "1.2.0",
+    } | fields
+    return client.post(HEARTBEAT, body, format="json")
+
+
+@pytest.mark.django_db
+def test_heartbeat_registers_then_refreshes_one_entry(server_client, game):
+    first = beat(server_client, "eu-1", players=2)
+    second = beat(server_client, "eu-1", players=9, version="1.3.0")
+
+    assert first.status_code == 200
+    assert first.json() == {"server_id": "eu-1", "ttl_seconds": 30}
+    assert second.status_code == 200
+    server = RegisteredServer.objects.get()
+    assert (server.game, server.players, server.version) == (game, 9, "1.3.0")
+    assert server.last_heartbeat_at > server.registered_at
+
+
+@pytest.mark.django_db
+def test_server_info_lists_most_free_capacity_first(server_client, player_client):
+    beat(server_client, "full-ish", capacity=16, players=15)
+    beat(server_client, "empty", capacity=8, players=0)
+    beat(server_client, "half", capacity=32, players=20)
+
+    response = player_client.get(SERVER_INFO)
+
+    assert response.status_code == 200
+    assert [(s["server_id"], s["free_slots"]) for s in response.json()] == [
+        ("half", 12),
+        ("empty", 8),
+        ("full-ish", 1),
+    ]
+    assert set(response.json()[0]) == {
+        "server_id",
+        "region",
+        "address",
+        "port",
+        "players",
+        "capacity",
+        "free_slots",
+        "mode",
+        "version",
+        "last_heartbeat_at",
+    }
+
+
+@pytest.mark.django_db
+def test_server_info_filters_by_region_and_mode(server_client, player_client):
+    beat(server_client, "eu-duel", region="eu-west", mode="duel")
+    beat(server_client, "eu-ffa", region="eu-west", mode="ffa")
+    beat(server_client, "us-duel", region="us-east", mode="duel")
+
+    eu = player_client.get(SERVER_INFO, {"region": "eu-west"}).json()
+    eu_duel = player_client.get(SERVER_INFO, {"region": "eu-west", "mode": "duel"}).json()
+
+    assert {s["server_id"] for s in eu} == {"eu-duel", "eu-ffa"}
+    assert [s["server_id"] for s in eu_duel] == ["eu-duel"]
+
+
+@pytest.mark.django_db
+def test_server_info_by_id_returns_one_or_404(server_client, player_client):
+    beat(server_client, "eu-1")
+
+    found = player_client.get(SERVER_INFO, {"id": "eu-1"})
+    missing = player_client.get(SERVER_INFO, {"id": "nope"})
+
+    assert (found.status_code, found.json()["server_id"]) == (200, "eu-1")
+    assert (missing.status_code, missing.json()["code"]) == (404, "server_not_found")
+
+
+@pytest.mark.django_db
+def test_servers_of_another_game_are_not_listed(player_client, other_game):
+    other = APIClient()
+    other.credentials(HTTP_X_SERVER_KEY=create_server_key(game=other_game, name="b").raw_key)
+    beat(other, "theirs")
+
+    assert player_client.get(SERVER_INFO).json() == []
+    assert player_client.get(SERVER_INFO, {"id": "theirs"}).status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_server_that_stops_beating_drops_out_after_the_ttl(
+    server_client, player_client, settings
+):
+    settings.SERVER_HEARTBEAT_TTL_SECONDS = 1
+    beat(server_client, "quiet")
+    beat(server_client, "alive")
+    assert {s["server_id"] for s in player_client.get(SERVER_INFO).json()} == {"quiet", "alive"}
+
+    time.sleep(0.7)
+    beat(server_client, "alive")
+    time.sleep(0.5)
+
+    listed = player_client.get(SERVER_INFO).json()
+    assert [s["server_id"] for s in listed] == ["alive"]
+    assert player_client.get(SERVER_INFO, {"id": "quiet"}).status_code == 404
+    assert RegisteredServer.objects.filter(server_id="quiet").exists()  # kept, just not listed
+
+
+@pytest.mark.django_db
+def test_deregistered_server_leaves_the_list_at_once(server_client, player_client):
+    beat(server_client, "eu-1")
+
+    response = server_client.post(DEREGISTER, {"server_id": "eu-1"}, format="json")
+
+    assert response.status_code == 204
+    assert player_client.get(SERVER_INFO).json() == []
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"players": 17},
+        {"port": 0},
+        {"port": 70000},
+        {"capacity": 0},
+        {"server_id": ""},
+        {"server_id": "has space"},
+        {"region": "r" * 33},
+        {"players": -1},
+    ],
+)
+@pytest.mark.django_db
+def test_malformed_heartbeat_is_400_and_registers_nothing(server_client, fields):
+    response = beat(server_client, "eu-1", **fields)
+
+    assert (response.status_code, response.json()["code"]) == (400, "validation_error")
+    assert not RegisteredServer.objects.exists()
+
+
+@pytest.mark.django_db
+def test_player_token_on_heartbeat_is_403_wrong_credential_kind(player_client):
+    response = beat(player_client, "eu-1")
+
+    assert (response.status_code, response.json()["code"]) == (403, "wrong_credential_kind")
+    assert not RegisteredServer.objects.exists()
+
+
+@pytest.mark.django_db
+def test_server_key_on_server_info_is_403_wrong_credential_kind(server_client):
+    response = server_client.get(SERVER_INFO)
+
+    assert (response.status_code, response.json()["code"]) == (403, "wrong_credential_kind")
+
+
+@pytest.mark.django_db
+def test_revoked_server_key_cannot_beat(api_client, game):
+    from apps.accounts.services import revoke_server_key
+
+    issued = create_server_key(game=game, name="old")
+    revoke_server_key(server_key=issued.server_key)
+    api_client.credentials(HTTP_X_SERVER_KEY=issued.raw_key)
+
+    response = beat(api_client, "eu-1")
+
+    assert (response.status_code, response.json()["code"]) == (401, "invalid_server_key")
+    assert not RegisteredServer.objects.exists()
