@@ -1,0 +1,136 @@
+// Gaming Panel Unity example: the one exception type every call throws.
+//
+// The server answers every error as application/problem+json (RFC 9457):
+//   {"type": "/docs/errors#insufficient_funds", "title": "Insufficient funds", "status": 409,
+//    "detail": "Needs 500 gold, has 120.", "code": "insufficient_funds"}
+// Branch on Code (a stable machine string), show Detail to players only after mapping it to your own
+// localised text. When the request never got an answer (no network, DNS, TLS, timeout) Status is 0 and
+// Code is "network_error": nothing changed on the server as far as the client can know, so tokens and
+// caches are kept and the call can be retried later.
+using System;
+using System.Collections.Generic;
+
+namespace GamingPanel
+{
+    public static class ErrorCodes
+    {
+        // Sent by the server.
+        public const string InvalidCredentials = "invalid_credentials";
+        public const string TokenExpired = "token_expired";
+        public const string TokenRevoked = "token_revoked";
+        public const string InvalidToken = "invalid_token";
+        public const string RefreshTokenReused = "refresh_token_reused";
+        public const string PlayerBanned = "player_banned";
+        public const string InsufficientFunds = "insufficient_funds";
+        public const string AlreadyClaimed = "already_claimed";
+        public const string RateLimited = "rate_limited";
+        public const string PlatformUnavailable = "platform_unavailable";
+        public const string PlatformNotConfigured = "platform_not_configured";
+        public const string ValidationError = "validation_error";
+        public const string IdempotencyKeyReused = "idempotency_key_reused";
+
+        // Made up on the client for failures that have no server answer.
+        public const string NetworkError = "network_error";
+        public const string InvalidResponse = "invalid_response";
+        public const string NotLoggedIn = "not_logged_in";
+        public const string CredentialsUnavailable = "credentials_unavailable";
+    }
+
+    public class ApiError : Exception
+    {
+        /// <summary>HTTP status, or 0 when no response arrived.</summary>
+        public int Status { get; private set; }
+
+        /// <summary>Stable machine code, e.g. "insufficient_funds". Never null.</summary>
+        public string Code { get; private set; }
+
+        public string Title { get; private set; }
+        public string Detail { get; private set; }
+        public string Type { get; private set; }
+
+        /// <summary>Seconds to wait before retrying (from Retry-After on 429 and 503), or null.</summary>
+        public float? RetryAfterSeconds { get; private set; }
+
+        /// <summary>The whole problem document, including extension members such as "errors" for validation_error.</summary>
+        public Dictionary<string, object> Problem { get; private set; }
+
+        public ApiError(int status, string code, string title, string detail, string type = null,
+            float? retryAfterSeconds = null, Dictionary<string, object> problem = null)
+            : base(string.IsNullOrEmpty(detail) ? (title ?? code) : detail)
+        {
+            Status = status;
+            Code = string.IsNullOrEmpty(code) ? FallbackCode(status) : code;
+            Title = title ?? "";
+            Detail = detail ?? "";
+            Type = type ?? "";
+            RetryAfterSeconds = retryAfterSeconds;
+            Problem = problem ?? new Dictionary<string, object>();
+        }
+
+        /// <summary>No answer from the server: offline, DNS, TLS or timeout.</summary>
+        public bool IsNetworkError { get { return Status == 0; } }
+
+        /// <summary>
+        /// Worth trying again later with the very same request (and the same Idempotency-Key): no answer,
+        /// 429, or a 5xx. A 4xx other than 429 will fail again until something changes.
+        /// </summary>
+        public bool IsTransient { get { return Status == 0 || Status == 429 || Status >= 500; } }
+
+        public static ApiError Network(string message)
+        {
+            return new ApiError(0, ErrorCodes.NetworkError, "Network error", message);
+        }
+
+        /// <summary>Builds the error from a non-2xx response; tolerates bodies that are not problem JSON (proxies, load balancers).</summary>
+        public static ApiError FromResponse(int status, string body, string retryAfterHeader)
+        {
+            float? retryAfter = ParseRetryAfter(retryAfterHeader);
+            Dictionary<string, object> problem = Json.ParseObject(body);
+            if (problem == null)
+            {
+                return new ApiError(status, FallbackCode(status), "HTTP " + status,
+                    "The server answered " + status + " without a problem document.", null, retryAfter);
+            }
+            return new ApiError(
+                (int)Json.GetLong(problem, "status", status),
+                Json.GetString(problem, "code"),
+                Json.GetString(problem, "title"),
+                Json.GetString(problem, "detail"),
+                Json.GetString(problem, "type"),
+                retryAfter,
+                problem);
+        }
+
+        static float? ParseRetryAfter(string header)
+        {
+            if (string.IsNullOrEmpty(header)) return null;
+            float seconds;
+            if (float.TryParse(header, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out seconds))
+                return Math.Max(0f, seconds);
+            DateTime when; // Retry-After may also be an HTTP date
+            if (DateTime.TryParse(header, System.Globalization.CultureInfo.InvariantCulture,
+                    System.Globalization.DateTimeStyles.AdjustToUniversal, out when))
+                return (float)Math.Max(0, (when - DateTime.UtcNow).TotalSeconds);
+            return null;
+        }
+
+        static string FallbackCode(int status)
+        {
+            switch (status)
+            {
+                case 0: return ErrorCodes.NetworkError;
+                case 400: return ErrorCodes.ValidationError;
+                case 401: return "not_authenticated";
+                case 403: return "permission_denied";
+                case 404: return "not_found";
+                case 429: return ErrorCodes.RateLimited;
+                default: return status >= 500 ? "server_error" : "http_" + status;
+            }
+        }
+
+        public override string ToString()
+        {
+            return "ApiError " + Status + " " + Code + ": " + Message;
+        }
+    }
+}

@@ -1,0 +1,125 @@
+// Gaming Panel Unity example: the entry point a game holds on to.
+//
+//   var client = new GamingPanelClient(config);
+//   if (!client.Auth.HasSession) await client.LoginAsync(new SteamCredentialProvider());
+//   Cached<PlayerStats> stats = await client.Player.GetStatsAsync();
+//
+// Every authorised call goes through SendAuthorizedAsync, which
+//   - gets a fresh access token from TokenManager (refreshing shortly before expiry),
+//   - on 401 token_expired / token_revoked / invalid_token refreshes (or logs in again) and retries the call exactly once,
+//   - for requests that are safe to repeat (GET, keyed purchase, claim) retries 429 / 5xx / network errors a
+//     few times, honouring Retry-After, with the *same* body and headers (so the same Idempotency-Key).
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using UnityEngine;
+
+namespace GamingPanel
+{
+    public sealed class GamingPanelClient
+    {
+        const float MaxRetryAfterSeconds = 30f; // past this, give the error to the game instead of stalling it
+
+        readonly IGamingPanelTransport _http;
+        readonly int _maxTransientRetries;
+
+        /// <param name="storage">Where the session is kept; PlayerPrefs when null (see PlayerPrefsTokenStorage about secure storage).</param>
+        /// <param name="transport">The HTTP stack; UnityWebRequest when null.</param>
+        /// <param name="cache">The offline copy; Application.persistentDataPath/GamingPanelCache when null.</param>
+        public GamingPanelClient(GamingPanelConfig config, ITokenStorage storage = null,
+            IGamingPanelTransport transport = null, LocalCache cache = null)
+        {
+            if (config == null) throw new ArgumentNullException("config");
+            Config = config;
+            _http = transport ?? new GamingPanelHttp(config.baseUrl, config.requestTimeoutSeconds);
+            _maxTransientRetries = Math.Max(0, config.maxTransientRetries);
+            Auth = new TokenManager(_http, storage ?? new PlayerPrefsTokenStorage(config.gameKey), config.gameKey,
+                TimeSpan.FromSeconds(config.refreshMarginSeconds));
+            Cache = cache ?? new LocalCache();
+            Player = new PlayerService(this);
+            Shop = new ShopService(this);
+            Events = new EventsService(this);
+        }
+
+        public GamingPanelConfig Config { get; private set; }
+        public TokenManager Auth { get; private set; }
+        public LocalCache Cache { get; private set; }
+        public PlayerService Player { get; private set; }
+        public ShopService Shop { get; private set; }
+        public EventsService Events { get; private set; }
+
+        /// <summary>Logs in with a platform and remembers the provider for silent re-login.</summary>
+        public Task<LoginResult> LoginAsync(ICredentialProvider provider, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            return Auth.LoginAsync(provider, cancellationToken);
+        }
+
+        public Task LogoutAsync(CancellationToken cancellationToken = default(CancellationToken))
+        {
+            return Auth.LogoutAsync(cancellationToken);
+        }
+
+        /// <param name="retrySafe">
+        /// True only when repeating the request cannot do anything twice: reads, and writes the server
+        /// de-duplicates (purchase with Idempotency-Key, reward claim, match result).
+        /// </param>
+        public async Task<HttpResult> SendAuthorizedAsync(string method, string path, object body,
+            IDictionary<string, string> extraHeaders, bool retrySafe, CancellationToken cancellationToken)
+        {
+            int attempt = 0;
+            while (true)
+            {
+                ApiError failure;
+                try
+                {
+                    return await SendWithTokenAsync(method, path, body, extraHeaders, cancellationToken);
+                }
+                catch (ApiError error)
+                {
+                    failure = error;
+                }
+
+                if (!retrySafe || !failure.IsTransient || attempt >= _maxTransientRetries) throw failure;
+                float delay = failure.RetryAfterSeconds.HasValue
+                    ? failure.RetryAfterSeconds.Value
+                    : (float)Math.Min(8.0, Math.Pow(2, attempt)); // 1 s, 2 s, 4 s...
+                if (delay > MaxRetryAfterSeconds) throw failure;
+                attempt++;
+                await Task.Delay(TimeSpan.FromSeconds(delay), cancellationToken);
+            }
+        }
+
+        async Task<HttpResult> SendWithTokenAsync(string method, string path, object body,
+            IDictionary<string, string> extraHeaders, CancellationToken cancellationToken)
+        {
+            string accessToken = await Auth.GetAccessTokenAsync(cancellationToken);
+            ApiError unauthorized;
+            try
+            {
+                return await _http.SendAsync(method, path, body, WithBearer(extraHeaders, accessToken), cancellationToken);
+            }
+            catch (ApiError error)
+            {
+                // invalid_token too: e.g. the server rotated its token keys; a refresh fixes that as well.
+                bool tokenProblem = error.Status == 401 && (error.Code == ErrorCodes.TokenExpired ||
+                    error.Code == ErrorCodes.TokenRevoked || error.Code == ErrorCodes.InvalidToken);
+                if (!tokenProblem) throw;
+                unauthorized = error;
+            }
+
+            // The token died early (device clock wrong, session revoked elsewhere): refresh or log in again,
+            // then retry once. A second 401 goes to the caller.
+            Debug.Log("[GamingPanel] " + unauthorized.Code + " on " + path + "; renewing the session and retrying once.");
+            accessToken = await Auth.RecoverFromUnauthorizedAsync(accessToken, cancellationToken);
+            return await _http.SendAsync(method, path, body, WithBearer(extraHeaders, accessToken), cancellationToken);
+        }
+
+        static Dictionary<string, string> WithBearer(IDictionary<string, string> extraHeaders, string accessToken)
+        {
+            var headers = extraHeaders != null ? new Dictionary<string, string>(extraHeaders) : new Dictionary<string, string>();
+            headers["Authorization"] = "Bearer " + accessToken;
+            return headers;
+        }
+    }
+}

@@ -1,0 +1,125 @@
+// Gaming Panel Unity example: last good server responses on disk, per player, for offline play.
+//
+// The cache is read-only from the game's point of view: it shows what the server last said. Never grant or
+// spend from it; the server is the only authority on balances and items.
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Text;
+using UnityEngine;
+
+namespace GamingPanel
+{
+    public sealed class LocalCache
+    {
+        readonly string _root;
+
+        public LocalCache(string root = null)
+        {
+            _root = root ?? Path.Combine(Application.persistentDataPath, "GamingPanelCache");
+        }
+
+        public void Save(string playerId, string name, string body)
+        {
+            if (string.IsNullOrEmpty(playerId)) return;
+            string path = PathFor(playerId, name);
+            try
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(path));
+                string document = Json.Serialize(new Dictionary<string, object>
+                {
+                    { "fetched_at", DateTime.UtcNow },
+                    { "body", body },
+                });
+                // Write then move, so a crash mid-write never leaves a half file as the only copy.
+                string temporary = path + ".tmp";
+                File.WriteAllText(temporary, document, Encoding.UTF8);
+                if (File.Exists(path)) File.Delete(path);
+                File.Move(temporary, path);
+            }
+            catch (Exception e)
+            {
+                Debug.LogWarning("[GamingPanel] Could not write cache " + name + ": " + e.Message);
+            }
+        }
+
+        public bool TryLoad(string playerId, string name, out string body, out DateTime fetchedAtUtc)
+        {
+            body = null;
+            fetchedAtUtc = DateTime.MinValue;
+            if (string.IsNullOrEmpty(playerId)) return false;
+            string path = PathFor(playerId, name);
+            try
+            {
+                if (!File.Exists(path)) return false;
+                Dictionary<string, object> document = Json.ParseObject(File.ReadAllText(path, Encoding.UTF8));
+                body = Json.GetString(document, "body");
+                DateTime? fetched = Json.GetDateTime(document, "fetched_at");
+                fetchedAtUtc = fetched.HasValue ? fetched.Value : DateTime.MinValue;
+                return body != null;
+            }
+            catch (Exception e)
+            {
+                Debug.LogWarning("[GamingPanel] Could not read cache " + name + ": " + e.Message);
+                return false;
+            }
+        }
+
+        /// <summary>Forget one player's cached data (e.g. on logout from a shared device).</summary>
+        public void Clear(string playerId)
+        {
+            if (string.IsNullOrEmpty(playerId)) return;
+            string folder = Path.Combine(_root, Safe(playerId));
+            try
+            {
+                if (Directory.Exists(folder)) Directory.Delete(folder, true);
+            }
+            catch (Exception e)
+            {
+                Debug.LogWarning("[GamingPanel] Could not clear cache: " + e.Message);
+            }
+        }
+
+        string PathFor(string playerId, string name)
+        {
+            return Path.Combine(Path.Combine(_root, Safe(playerId)), Safe(name) + ".json");
+        }
+
+        static string Safe(string text)
+        {
+            var safe = new StringBuilder(text.Length);
+            foreach (char c in text) safe.Append(char.IsLetterOrDigit(c) || c == '-' || c == '_' ? c : '_');
+            return safe.ToString();
+        }
+    }
+
+    public static class CachedFetch
+    {
+        /// <summary>
+        /// GETs path; on success saves the body and returns it parsed. When the server cannot be reached
+        /// (network error, 429, 5xx) returns the last saved copy with FromCache = true instead of failing.
+        /// </summary>
+        public static async System.Threading.Tasks.Task<Cached<T>> GetAsync<T>(GamingPanelClient client, string path,
+            string cacheName, Func<object, T> parse, System.Threading.CancellationToken cancellationToken)
+        {
+            ApiError failure;
+            try
+            {
+                HttpResult response = await client.SendAuthorizedAsync("GET", path, null, null, true, cancellationToken);
+                T value = parse(response.Json);
+                client.Cache.Save(client.Auth.PlayerId, cacheName, response.Body);
+                return new Cached<T> { Value = value, FetchedAtUtc = DateTime.UtcNow };
+            }
+            catch (ApiError error)
+            {
+                if (!error.IsTransient) throw;
+                failure = error;
+            }
+
+            string body;
+            DateTime fetchedAt;
+            if (!client.Cache.TryLoad(client.Auth.PlayerId, cacheName, out body, out fetchedAt)) throw failure;
+            return new Cached<T> { Value = parse(Json.Parse(body)), FromCache = true, FetchedAtUtc = fetchedAt, Error = failure };
+        }
+    }
+}

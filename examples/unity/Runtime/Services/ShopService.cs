@@ -1,0 +1,186 @@
+// Gaming Panel Unity example: the shop, with purchases that are never charged twice.
+//
+// Every purchase attempt gets an Idempotency-Key (a GUID) that is written to disk *before* the request is
+// sent and reused for every retry of that attempt: automatic retries after a timeout or a 5xx, the retry
+// after a token refresh, and ResumePendingPurchasesAsync after the game was closed mid-purchase. The server
+// answers a repeated key with the first result, so a purchase whose response was lost is completed, not
+// bought again. The key is forgotten only once the server has given a definitive answer.
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using UnityEngine;
+
+namespace GamingPanel
+{
+    public sealed class ShopService
+    {
+        const string CategoriesCache = "shop_categories";
+        static readonly TimeSpan PendingLifetime = TimeSpan.FromHours(24);
+
+        readonly GamingPanelClient _client;
+        readonly string _pendingKey;
+
+        public ShopService(GamingPanelClient client)
+        {
+            _client = client;
+            _pendingKey = "gamingpanel.pending_purchases." + client.Config.gameKey;
+        }
+
+        /// <summary>GET shop/categories: what this player can buy now (cached for display when offline).</summary>
+        public Task<Cached<List<ShopCategory>>> GetCategoriesAsync(CancellationToken cancellationToken = default(CancellationToken))
+        {
+            return CachedFetch.GetAsync(_client, "shop/categories", CategoriesCache, json =>
+            {
+                var array = json as List<object>;
+                if (array == null) throw new ApiError(200, ErrorCodes.InvalidResponse, "Invalid response", "Expected a JSON array.");
+                return ShopCategory.ListFromJson(array);
+            }, cancellationToken);
+        }
+
+        /// <summary>
+        /// POST shop/purchase. Virtual-currency offers complete at once (Completed, new Balances); real-money
+        /// offers come back Pending with a CheckoutUrl to open (Application.OpenURL or an in-game browser).
+        /// Throws ApiError: insufficient_funds, validation_error... (definitive), or a transient error after
+        /// which the purchase stays pending and is resumed with the same key.
+        /// </summary>
+        public async Task<PurchaseResult> PurchaseAsync(string offerId, int quantity = 1, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            if (string.IsNullOrEmpty(offerId)) throw new ArgumentException("offerId is required.");
+            if (quantity < 1) throw new ArgumentOutOfRangeException("quantity", "quantity must be at least 1.");
+            string playerId = _client.Auth.PlayerId;
+            if (playerId == null) throw new ApiError(401, ErrorCodes.NotLoggedIn, "Not logged in", "Log in before buying.");
+
+            // A tap on "Buy" while an earlier identical attempt is unresolved continues that attempt.
+            List<Dictionary<string, object>> pending = LoadPending();
+            Dictionary<string, object> attempt = pending.Find(p =>
+                Json.GetString(p, "player_id") == playerId && Json.GetString(p, "offer_id") == offerId &&
+                Json.GetLong(p, "quantity") == quantity);
+            if (attempt == null)
+            {
+                attempt = new Dictionary<string, object>
+                {
+                    { "key", Guid.NewGuid().ToString() },
+                    { "player_id", playerId },
+                    { "offer_id", offerId },
+                    { "quantity", (long)quantity },
+                    { "created_at", DateTime.UtcNow },
+                };
+                pending.Add(attempt);
+                SavePending(pending);
+            }
+            return await SendAsync(attempt, cancellationToken);
+        }
+
+        /// <summary>
+        /// Re-sends purchases left unresolved by a lost connection or a closed game, with their original keys.
+        /// Call after login / when back online. Returns the results the server confirmed.
+        /// </summary>
+        public async Task<List<PurchaseResult>> ResumePendingPurchasesAsync(CancellationToken cancellationToken = default(CancellationToken))
+        {
+            var results = new List<PurchaseResult>();
+            string playerId = _client.Auth.PlayerId;
+            foreach (Dictionary<string, object> attempt in LoadPending())
+            {
+                if (Json.GetString(attempt, "player_id") != playerId) continue;
+                try
+                {
+                    results.Add(await SendAsync(attempt, cancellationToken));
+                }
+                catch (ApiError error)
+                {
+                    if (error.IsTransient) break; // still offline: try again later
+                    Debug.LogWarning("[GamingPanel] Pending purchase of " + Json.GetString(attempt, "offer_id") + " failed: " + error.Code);
+                }
+            }
+            return results;
+        }
+
+        public bool HasPendingPurchases
+        {
+            get
+            {
+                string playerId = _client.Auth.PlayerId;
+                return LoadPending().Exists(p => Json.GetString(p, "player_id") == playerId);
+            }
+        }
+
+        async Task<PurchaseResult> SendAsync(Dictionary<string, object> attempt, CancellationToken cancellationToken)
+        {
+            string key = Json.GetString(attempt, "key");
+            var body = new Dictionary<string, object>
+            {
+                { "offer_id", Json.IdValue(Json.GetString(attempt, "offer_id")) },
+                { "quantity", Json.GetLong(attempt, "quantity", 1) },
+            };
+            var headers = new Dictionary<string, string> { { "Idempotency-Key", key } };
+
+            HttpResult response = null;
+            ApiError failure = null;
+            try
+            {
+                response = await _client.SendAuthorizedAsync("POST", "shop/purchase", body, headers, true, cancellationToken);
+            }
+            catch (ApiError error)
+            {
+                failure = error;
+            }
+
+            if (failure != null)
+            {
+                // A 4xx about the purchase itself (insufficient_funds, validation_error, idempotency_key_reused,
+                // offer gone) is final. No answer, 429, 5xx or an auth problem: the server may not have seen it,
+                // or may have completed it; keep the key so the next try gets the same outcome.
+                bool definitive = failure.Status >= 400 && failure.Status < 500 &&
+                    failure.Status != 401 && failure.Status != 403 && failure.Status != 429;
+                if (definitive) RemovePending(key);
+                throw failure;
+            }
+
+            RemovePending(key);
+            PurchaseResult result = PurchaseResult.FromResponse(response, key);
+            if (result.Status == PurchaseStatus.Completed) _client.Player.ApplyBalancesToCache(result.Balances);
+            return result;
+        }
+
+        List<Dictionary<string, object>> LoadPending()
+        {
+            var pending = new List<Dictionary<string, object>>();
+            object parsed = null;
+            try
+            {
+                if (PlayerPrefs.HasKey(_pendingKey)) parsed = Json.Parse(PlayerPrefs.GetString(_pendingKey));
+            }
+            catch (FormatException)
+            {
+                parsed = null;
+            }
+            var list = parsed as List<object>;
+            if (list == null) return pending;
+            DateTime cutoff = DateTime.UtcNow - PendingLifetime;
+            foreach (object item in list)
+            {
+                var attempt = item as Dictionary<string, object>;
+                if (attempt == null) continue;
+                DateTime? created = Json.GetDateTime(attempt, "created_at");
+                // Past a day the server no longer remembers the key; a new tap is a new purchase.
+                if (created.HasValue && created.Value < cutoff) continue;
+                pending.Add(attempt);
+            }
+            return pending;
+        }
+
+        void SavePending(List<Dictionary<string, object>> pending)
+        {
+            PlayerPrefs.SetString(_pendingKey, Json.Serialize(pending));
+            PlayerPrefs.Save();
+        }
+
+        void RemovePending(string key)
+        {
+            List<Dictionary<string, object>> pending = LoadPending();
+            pending.RemoveAll(p => Json.GetString(p, "key") == key);
+            SavePending(pending);
+        }
+    }
+}

@@ -1,0 +1,123 @@
+// Gaming Panel Unity example: a headless dedicated server that admits only validated players, heartbeats,
+// and reports the match. Wire OnClientConnecting / OnMatchFinished to your netcode (Netcode for GameObjects'
+// ConnectionApprovalCallback, Mirror's OnServerConnect, Fish-Net, Photon Fusion...). Server builds only.
+#if UNITY_SERVER || UNITY_EDITOR || !UNITY_5_3_OR_NEWER
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.Threading.Tasks;
+using GamingPanel.Server;
+using UnityEngine;
+
+namespace GamingPanel.Samples
+{
+    public class DedicatedServerSample : MonoBehaviour
+    {
+        [SerializeField] string baseUrl = "http://localhost:8000/api/v1/";
+        [SerializeField] string serverId = "eu-1";
+        [SerializeField] string region = "eu-west";
+        [SerializeField] string publicAddress = "127.0.0.1";
+        [SerializeField] int port = 7777;
+        [SerializeField] int capacity = 16;
+        [SerializeField] string mode = "deathmatch";
+
+        GamingPanelServerApi _api;
+        readonly Dictionary<string, TokenValidation> _admitted = new Dictionary<string, TokenValidation>();
+        readonly HashSet<string> _connected = new HashSet<string>();
+        string _matchId;
+        DateTime _matchStartedUtc;
+
+        void Start()
+        {
+            _api = GamingPanelServerApi.FromEnvironment(baseUrl); // GAMINGPANEL_SERVER_KEY=... ./Server.x86_64
+            _matchId = Guid.NewGuid().ToString();
+            _matchStartedUtc = DateTime.UtcNow;
+            StartCoroutine(HeartbeatLoop());
+        }
+
+        /// <summary>
+        /// Call when a client connects with the access token it got from GamingPanelClient
+        /// (client side: <c>await client.Auth.GetAccessTokenAsync(ct)</c>, sent in the connection payload).
+        /// </summary>
+        public async Task<bool> OnClientConnecting(string connectionId, string accessToken)
+        {
+            try
+            {
+                TokenValidation validation = await _api.ValidateTokenAsync(accessToken);
+                if (!validation.MayJoin)
+                {
+                    Debug.Log("[GamingPanel] Refused " + connectionId + ": " + (validation.Banned ? "banned" : validation.Reason));
+                    return false;
+                }
+                _admitted[connectionId] = validation;
+                _connected.Add(connectionId);
+                Debug.Log("[GamingPanel] Admitted " + validation.DisplayName + " (level " + validation.Level + ")");
+                return true;
+            }
+            catch (ApiError error)
+            {
+                // The panel is unreachable. Refusing is the safe default; a studio may choose to admit and
+                // re-validate later for casual modes.
+                Debug.LogWarning("[GamingPanel] Could not validate " + connectionId + ": " + error.Code);
+                return false;
+            }
+        }
+
+        public void OnClientDisconnected(string connectionId)
+        {
+            // Keep the _admitted entry: a player who left still appears in the result (as a loss by default).
+            _connected.Remove(connectionId);
+        }
+
+        /// <summary>Call once when the match ends with each connection's outcome and score.</summary>
+        public async Task OnMatchFinished(Dictionary<string, MatchOutcome> outcomes, Dictionary<string, long> scores)
+        {
+            var result = new MatchResult
+            {
+                MatchId = _matchId,
+                Mode = mode,
+                StartedAtUtc = _matchStartedUtc,
+                EndedAtUtc = DateTime.UtcNow,
+            };
+            foreach (KeyValuePair<string, TokenValidation> entry in _admitted)
+            {
+                MatchOutcome outcome;
+                long score;
+                result.Players.Add(new MatchPlayerResult
+                {
+                    PlayerId = entry.Value.PlayerId,
+                    Outcome = outcomes.TryGetValue(entry.Key, out outcome) ? outcome : MatchOutcome.Loss,
+                    Score = scores.TryGetValue(entry.Key, out score) ? score : 0,
+                    Stats = new Dictionary<string, long> { { "score", scores.TryGetValue(entry.Key, out score) ? score : 0 } },
+                });
+            }
+            try
+            {
+                await _api.PostMatchResultAsync(result);
+                Debug.Log("[GamingPanel] Match " + _matchId + " reported.");
+            }
+            catch (ApiError error)
+            {
+                // Same match id = applied once, so saving it and re-sending at the next start is safe.
+                Debug.LogError("[GamingPanel] Match result not delivered (" + error.Code + "); keep it and resend.");
+            }
+        }
+
+        IEnumerator HeartbeatLoop()
+        {
+            var wait = new WaitForSecondsRealtime(20f);
+            while (true)
+            {
+                var status = new ServerStatus
+                {
+                    ServerId = serverId, Region = region, Address = publicAddress, Port = port,
+                    Capacity = capacity, Players = _connected.Count, Mode = mode, Version = Application.version,
+                };
+                yield return _api.SendHeartbeatAsync(status).AsCoroutine(null,
+                    error => Debug.LogWarning("[GamingPanel] Heartbeat failed: " + error.Code));
+                yield return wait;
+            }
+        }
+    }
+}
+#endif

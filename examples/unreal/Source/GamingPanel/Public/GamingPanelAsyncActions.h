@@ -1,0 +1,118 @@
+// Gaming Panel Unreal example: Blueprint async nodes (Login, Get Player Stats, Get Inventory, Purchase Offer).
+//
+// Each node has On Success / On Failure pins; On Failure carries an FGamingPanelError (branch on Code).
+#pragma once
+
+#include "CoreMinimal.h"
+#include "Kismet/BlueprintAsyncActionBase.h"
+#include "GamingPanelTypes.h"
+#include "GamingPanelAsyncActions.generated.h"
+
+class UGamingPanelSubsystem;
+class IGamingPanelCredentialProvider;
+
+DECLARE_DYNAMIC_MULTICAST_DELEGATE_TwoParams(FGamingPanelLoginPin, const FGamingPanelLoginResult&, Result, const FGamingPanelError&, Error);
+DECLARE_DYNAMIC_MULTICAST_DELEGATE_TwoParams(FGamingPanelStatsPin, const FGamingPanelPlayerStats&, Stats, const FGamingPanelError&, Error);
+DECLARE_DYNAMIC_MULTICAST_DELEGATE_TwoParams(FGamingPanelInventoryPin, const FGamingPanelInventory&, Inventory, const FGamingPanelError&, Error);
+DECLARE_DYNAMIC_MULTICAST_DELEGATE_TwoParams(FGamingPanelPurchasePin, const FGamingPanelPurchaseResult&, Result, const FGamingPanelError&, Error);
+
+UCLASS()
+class GAMINGPANEL_API UGamingPanelLoginAction : public UBlueprintAsyncActionBase
+{
+	GENERATED_BODY()
+
+public:
+	UPROPERTY(BlueprintAssignable)
+	FGamingPanelLoginPin OnSuccess;
+
+	UPROPERTY(BlueprintAssignable)
+	FGamingPanelLoginPin OnFailure;
+
+	/** Sandbox login (games in sandbox mode only, e.g. the local demo game). */
+	UFUNCTION(BlueprintCallable, Category = "Gaming Panel|Auth", meta = (BlueprintInternalUseOnly = "true", WorldContext = "WorldContextObject"))
+	static UGamingPanelLoginAction* LoginWithDev(UObject* WorldContextObject, const FString& UserId, const FString& DisplayName);
+
+	/** Steam login with a Web API ticket (identity from Project Settings). Fails with credentials_unavailable without Steam. */
+	UFUNCTION(BlueprintCallable, Category = "Gaming Panel|Auth", meta = (BlueprintInternalUseOnly = "true", WorldContext = "WorldContextObject"))
+	static UGamingPanelLoginAction* LoginWithSteam(UObject* WorldContextObject);
+
+	/** Continues the session saved by an earlier launch; On Failure (not_logged_in) means: show the login screen. */
+	UFUNCTION(BlueprintCallable, Category = "Gaming Panel|Auth", meta = (BlueprintInternalUseOnly = "true", WorldContext = "WorldContextObject"))
+	static UGamingPanelLoginAction* ResumeSession(UObject* WorldContextObject);
+
+	virtual void Activate() override;
+
+private:
+	void Finish(bool bOk, const FGamingPanelLoginResult& Result, const FGamingPanelError& Error);
+
+	TWeakObjectPtr<UGamingPanelSubsystem> Subsystem;
+	TSharedPtr<IGamingPanelCredentialProvider> Provider;
+	FGamingPanelError SetupError;
+};
+
+UCLASS()
+class GAMINGPANEL_API UGamingPanelGetStatsAction : public UBlueprintAsyncActionBase
+{
+	GENERATED_BODY()
+
+public:
+	UPROPERTY(BlueprintAssignable)
+	FGamingPanelStatsPin OnSuccess;
+
+	UPROPERTY(BlueprintAssignable)
+	FGamingPanelStatsPin OnFailure;
+
+	UFUNCTION(BlueprintCallable, Category = "Gaming Panel|Player", meta = (BlueprintInternalUseOnly = "true", WorldContext = "WorldContextObject"))
+	static UGamingPanelGetStatsAction* GetPlayerStats(UObject* WorldContextObject);
+
+	virtual void Activate() override;
+
+private:
+	TWeakObjectPtr<UGamingPanelSubsystem> Subsystem;
+};
+
+UCLASS()
+class GAMINGPANEL_API UGamingPanelGetInventoryAction : public UBlueprintAsyncActionBase
+{
+	GENERATED_BODY()
+
+public:
+	UPROPERTY(BlueprintAssignable)
+	FGamingPanelInventoryPin OnSuccess;
+
+	UPROPERTY(BlueprintAssignable)
+	FGamingPanelInventoryPin OnFailure;
+
+	UFUNCTION(BlueprintCallable, Category = "Gaming Panel|Player", meta = (BlueprintInternalUseOnly = "true", WorldContext = "WorldContextObject"))
+	static UGamingPanelGetInventoryAction* GetInventory(UObject* WorldContextObject);
+
+	virtual void Activate() override;
+
+private:
+	TWeakObjectPtr<UGamingPanelSubsystem> Subsystem;
+};
+
+UCLASS()
+class GAMINGPANEL_API UGamingPanelPurchaseAction : public UBlueprintAsyncActionBase
+{
+	GENERATED_BODY()
+
+public:
+	/** Completed: new Balances. Pending (real money): open Checkout Url (Launch URL node). */
+	UPROPERTY(BlueprintAssignable)
+	FGamingPanelPurchasePin OnSuccess;
+
+	/** insufficient_funds, validation_error... or a transient error (network_error, rate_limited): buying again resumes the same attempt. */
+	UPROPERTY(BlueprintAssignable)
+	FGamingPanelPurchasePin OnFailure;
+
+	UFUNCTION(BlueprintCallable, Category = "Gaming Panel|Shop", meta = (BlueprintInternalUseOnly = "true", WorldContext = "WorldContextObject"))
+	static UGamingPanelPurchaseAction* PurchaseOffer(UObject* WorldContextObject, const FString& OfferId, int32 Quantity = 1);
+
+	virtual void Activate() override;
+
+private:
+	TWeakObjectPtr<UGamingPanelSubsystem> Subsystem;
+	FString OfferId;
+	int32 Quantity = 1;
+};

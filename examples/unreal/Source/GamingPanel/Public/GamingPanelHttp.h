@@ -1,0 +1,87 @@
+// Gaming Panel Unreal example: one HTTP exchange over FHttpModule, JSON helpers and the error codes.
+#pragma once
+
+#include "CoreMinimal.h"
+#include "Dom/JsonObject.h"
+#include "Dom/JsonValue.h"
+#include "GamingPanelTypes.h"
+
+/** Stable machine codes (the problem JSON "code"), plus the ones the client makes up. */
+namespace GamingPanelErrorCodes
+{
+	inline const TCHAR* InvalidCredentials = TEXT("invalid_credentials");
+	inline const TCHAR* TokenExpired = TEXT("token_expired");
+	inline const TCHAR* TokenRevoked = TEXT("token_revoked");
+	inline const TCHAR* InvalidToken = TEXT("invalid_token");
+	inline const TCHAR* RefreshTokenReused = TEXT("refresh_token_reused");
+	inline const TCHAR* PlayerBanned = TEXT("player_banned");
+	inline const TCHAR* InsufficientFunds = TEXT("insufficient_funds");
+	inline const TCHAR* AlreadyClaimed = TEXT("already_claimed");
+	inline const TCHAR* RateLimited = TEXT("rate_limited");
+	inline const TCHAR* PlatformUnavailable = TEXT("platform_unavailable");
+	inline const TCHAR* ValidationError = TEXT("validation_error");
+	inline const TCHAR* IdempotencyKeyReused = TEXT("idempotency_key_reused");
+	// Client side, no server answer behind them:
+	inline const TCHAR* NetworkError = TEXT("network_error");
+	inline const TCHAR* InvalidResponse = TEXT("invalid_response");
+	inline const TCHAR* NotLoggedIn = TEXT("not_logged_in");
+	inline const TCHAR* CredentialsUnavailable = TEXT("credentials_unavailable");
+}
+
+/** A finished exchange: bOk for a 2xx (Json holds the body), otherwise Error says why. */
+struct GAMINGPANEL_API FGamingPanelResponse
+{
+	bool bOk = false;
+	int32 Status = 0;
+	FString Body;
+	/** The parsed body (object or array); invalid for an empty body. */
+	TSharedPtr<FJsonValue> Json;
+	FGamingPanelError Error;
+
+	/** The body as an object, or nullptr. */
+	TSharedPtr<FJsonObject> JsonObject() const;
+
+	static FGamingPanelResponse Failure(const FGamingPanelError& InError);
+};
+
+using FGamingPanelResponseCallback = TFunction<void(const FGamingPanelResponse&)>;
+
+class GAMINGPANEL_API FGamingPanelHttp
+{
+public:
+	/**
+	 * Sends one request. OnComplete runs on the game thread, exactly once. Never logs headers or bodies:
+	 * they hold tokens, tickets and server keys.
+	 */
+	static void Send(const FString& Verb, const FString& Url, const TMap<FString, FString>& Headers,
+		const TSharedPtr<FJsonObject>& Body, float TimeoutSeconds, FGamingPanelResponseCallback OnComplete);
+
+	/** Like Send, retrying network errors, 429 and 5xx up to MaxRetries times (Retry-After or 1, 2, 4 s). Only for requests that are safe to repeat. */
+	static void SendWithRetries(const FString& Verb, const FString& Url, const TMap<FString, FString>& Headers,
+		const TSharedPtr<FJsonObject>& Body, float TimeoutSeconds, int32 MaxRetries, FGamingPanelResponseCallback OnComplete);
+
+	/** Runs Callback on the game thread after Seconds (core ticker). */
+	static void Delay(float Seconds, TFunction<void()> Callback);
+
+	static FString JoinUrl(const FString& BaseUrl, const FString& Path);
+	static FString ToJsonString(const TSharedRef<FJsonObject>& Object);
+	static TSharedPtr<FJsonValue> ParseJson(const FString& Text);
+	/** Seconds to wait before retry attempt number Attempt (0-based). */
+	static float RetryDelaySeconds(const FGamingPanelError& Error, int32 Attempt);
+};
+
+/** Lenient readers: a missing or mistyped field gives the fallback instead of failing the whole response. */
+namespace GamingPanelJson
+{
+	GAMINGPANEL_API FString GetString(const FJsonObject& Object, const FString& Field, const FString& Fallback = FString());
+	GAMINGPANEL_API int64 GetInt(const FJsonObject& Object, const FString& Field, int64 Fallback = 0);
+	GAMINGPANEL_API double GetNumber(const FJsonObject& Object, const FString& Field, double Fallback = 0.0);
+	GAMINGPANEL_API bool GetBool(const FJsonObject& Object, const FString& Field, bool bFallback = false);
+	/** Ids may be numbers or strings on the wire; both come back as a string ("7"). */
+	GAMINGPANEL_API FString GetId(const FJsonObject& Object, const FString& Field);
+	/** Writes an id back the way the server sent it: digits as a number, anything else as a string. */
+	GAMINGPANEL_API void SetId(FJsonObject& Object, const FString& Field, const FString& Id);
+	GAMINGPANEL_API TSharedPtr<FJsonObject> GetObject(const FJsonObject& Object, const FString& Field);
+	GAMINGPANEL_API const TArray<TSharedPtr<FJsonValue>>* GetArray(const FJsonObject& Object, const FString& Field);
+	GAMINGPANEL_API FString ValueToString(const TSharedPtr<FJsonValue>& Value);
+}

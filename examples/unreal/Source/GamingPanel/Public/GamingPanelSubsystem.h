@@ -1,0 +1,130 @@
+// Gaming Panel Unreal example: the player's session and the calls made with it.
+//
+// One per game instance: UGameInstance::GetSubsystem<UGamingPanelSubsystem>() or, from anywhere with a world,
+// UGamingPanelSubsystem::Get(this). Blueprint users use the async nodes in GamingPanelAsyncActions.h.
+//
+// Token rules:
+//  - The access token (2 h) is refreshed shortly before it expires (RefreshMarginSeconds), lazily before a
+//    request and by a 30-second ticker, so long offline stretches don't end with an expired token.
+//  - Refresh tokens rotate; one refresh runs at a time (callers queue), and the new pair is saved at once.
+//  - A 401 token_expired / token_revoked / invalid_token refreshes (or logs in again) and retries the request exactly once.
+//  - Network errors, 429 and 5xx never drop the session: tokens are kept for the next try.
+//  - Only when the server refuses the refresh token is the session dropped; the last credential provider
+//    then logs in again silently, and OnSessionLost fires only if that is impossible.
+#pragma once
+
+#include "CoreMinimal.h"
+#include "Subsystems/GameInstanceSubsystem.h"
+#include "Containers/Ticker.h"
+#include "GamingPanelCredentials.h"
+#include "GamingPanelHttp.h"
+#include "GamingPanelTypes.h"
+#include "GamingPanelSubsystem.generated.h"
+
+DECLARE_DYNAMIC_MULTICAST_DELEGATE_OneParam(FGamingPanelSessionLostSignature, const FGamingPanelError&, Error);
+
+UCLASS()
+class GAMINGPANEL_API UGamingPanelSubsystem : public UGameInstanceSubsystem
+{
+	GENERATED_BODY()
+
+public:
+	using FOnLogin = TFunction<void(bool bOk, const FGamingPanelLoginResult& Result, const FGamingPanelError& Error)>;
+	using FOnAccessToken = TFunction<void(bool bOk, const FString& AccessToken, const FGamingPanelError& Error)>;
+	using FOnDone = TFunction<void(bool bOk, const FGamingPanelError& Error)>;
+	using FOnStats = TFunction<void(bool bOk, const FGamingPanelPlayerStats& Stats, const FGamingPanelError& Error)>;
+	using FOnInventory = TFunction<void(bool bOk, const FGamingPanelInventory& Inventory, const FGamingPanelError& Error)>;
+	using FOnPurchase = TFunction<void(bool bOk, const FGamingPanelPurchaseResult& Result, const FGamingPanelError& Error)>;
+
+	/** The subsystem of the game instance that owns WorldContextObject, or nullptr. */
+	static UGamingPanelSubsystem* Get(const UObject* WorldContextObject);
+
+	virtual void Initialize(FSubsystemCollectionBase& Collection) override;
+	virtual void Deinitialize() override;
+
+	/** Logs in with a platform and keeps the provider for silent re-login. */
+	void Login(TSharedPtr<IGamingPanelCredentialProvider> Provider, FOnLogin OnComplete);
+
+	/** Sets the provider used to log in again when the refresh token is refused, without logging in now. */
+	void SetCredentialProvider(TSharedPtr<IGamingPanelCredentialProvider> Provider) { CredentialProvider = Provider; }
+
+	/** Makes sure a saved session is still usable (refreshing it if due). Fails with not_logged_in when there is none. */
+	void ResumeSession(FOnLogin OnComplete);
+
+	/** A usable access token, refreshed first when due. Also what a client hands to a dedicated server. */
+	void GetAccessToken(FOnAccessToken OnComplete);
+
+	/**
+	 * Any authorised call: path relative to the API root ("player/stats"). bRetrySafe only for requests the
+	 * server de-duplicates or that change nothing (GET, purchase with Idempotency-Key, claims).
+	 */
+	void SendAuthorized(const FString& Verb, const FString& Path, TSharedPtr<FJsonObject> Body,
+		const TMap<FString, FString>& ExtraHeaders, bool bRetrySafe, FGamingPanelResponseCallback OnComplete);
+
+	void GetPlayerStats(FOnStats OnComplete);
+	void GetInventory(FOnInventory OnComplete);
+
+	/**
+	 * POST shop/purchase with an Idempotency-Key that is saved before sending and reused for every retry of this
+	 * attempt (timeouts, 5xx, the retry after a token refresh, and the next Purchase of the same offer and
+	 * quantity after a failure or restart). The key is forgotten once the server gives a definitive answer.
+	 */
+	void Purchase(const FString& OfferId, int32 Quantity, FOnPurchase OnComplete);
+
+	/** Ends the session on the server (best effort) and forgets it locally; no silent re-login afterwards. */
+	UFUNCTION(BlueprintCallable, Category = "Gaming Panel|Auth")
+	void Logout();
+
+	UFUNCTION(BlueprintPure, Category = "Gaming Panel|Auth")
+	bool HasSession() const { return !RefreshToken.IsEmpty(); }
+
+	UFUNCTION(BlueprintPure, Category = "Gaming Panel|Auth")
+	FString GetPlayerId() const { return PlayerId; }
+
+	UFUNCTION(BlueprintPure, Category = "Gaming Panel|Auth")
+	FString GetDisplayName() const { return DisplayName; }
+
+	/** Fires when the session is gone and could not be re-created: show the login screen. */
+	UPROPERTY(BlueprintAssignable, Category = "Gaming Panel|Auth")
+	FGamingPanelSessionLostSignature OnSessionLost;
+
+private:
+	struct FCall;
+
+	bool IsRefreshDue() const;
+	void Refresh(FOnDone OnComplete);
+	void FinishRefresh(bool bOk, const FGamingPanelError& Error);
+	void RecoverFromUnauthorized(const FString& FailedAccessToken, FOnAccessToken OnComplete);
+	void StartCall(TSharedRef<FCall> Call);
+	void SendWithToken(TSharedRef<FCall> Call, const FString& Token, bool bMayRecover);
+	void FinishCall(TSharedRef<FCall> Call, const FGamingPanelResponse& Response);
+	void ApplyTokens(const FJsonObject& Json);
+	void ClearSession();
+	void LoseSession(const FGamingPanelError& Error);
+	bool TickRefresh(float DeltaSeconds);
+
+	void SaveState() const;
+	void LoadState();
+	FString StateFilePath() const;
+	FString PendingPurchaseSlot(const FString& OfferId, int32 Quantity) const;
+
+	FString Url(const FString& Path) const;
+
+	FString AccessToken;
+	FString RefreshToken;
+	FDateTime AccessExpiresAt;
+	FDateTime RefreshExpiresAt;
+	FString PlayerId;
+	FString DisplayName;
+
+	TSharedPtr<IGamingPanelCredentialProvider> CredentialProvider;
+	bool bLoginInFlight = false;
+	TArray<FOnLogin> LoginWaiters;
+	bool bRefreshInFlight = false;
+	TArray<FOnDone> RefreshWaiters;
+
+	/** "player|offer|quantity" -> Idempotency-Key of an attempt without a definitive answer yet. */
+	TMap<FString, FString> PendingPurchaseKeys;
+
+	FTSTicker::FDelegateHandle RefreshTickerHandle;
+};

@@ -1,0 +1,691 @@
+// COMPILE-ONLY STAND-INS FOR UNREAL ENGINE TYPES. NOT PART OF THE PLUGIN. NEVER ADD THIS FOLDER TO A UE PROJECT.
+//
+// The smallest declarations of exactly the engine types, functions and macros the GamingPanel plugin uses,
+// so CI can run `g++ -std=c++17 -fsyntax-only` on the plugin's sources without an Unreal Engine install
+// (scripts/check_examples.sh). Signatures follow UE 5.1+; bodies are placeholders and nothing here is meant to
+// link or run. The reflection macros (UCLASS, UPROPERTY, GENERATED_BODY...) expand to nothing; the
+// "X.generated.h" files beside this one are empty shims standing in for UnrealHeaderTool's output, and
+// `Super` is provided by each stub base class naming itself (UHT's GENERATED_BODY does it for real classes).
+// The engine header paths the plugin includes ("CoreMinimal.h", "HttpModule.h"...) exist here as one-line
+// files that include this one. When the plugin starts using a new engine member, declare it here with the
+// engine's real signature, so the check keeps meaning something.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+// ------------------------------------------------------------------------------------------------ basics
+
+using int8 = std::int8_t;
+using uint8 = std::uint8_t;
+using int16 = std::int16_t;
+using uint16 = std::uint16_t;
+using int32 = std::int32_t;
+using uint32 = std::uint32_t;
+using int64 = std::int64_t;
+using uint64 = std::uint64_t;
+using TCHAR = wchar_t;
+using ANSICHAR = char;
+
+#define TEXT(x) L##x
+
+#ifndef GAMINGPANEL_API
+#define GAMINGPANEL_API // UnrealBuildTool defines <MODULE>_API as the DLL export/import attribute
+#endif
+
+#define THIRD_PARTY_INCLUDES_START
+#define THIRD_PARTY_INCLUDES_END
+
+// Reflection markup: read by UnrealHeaderTool, nothing for the C++ compiler.
+#define UCLASS(...)
+#define USTRUCT(...)
+#define UENUM(...)
+#define UPROPERTY(...)
+#define UFUNCTION(...)
+#define UMETA(...)
+#define GENERATED_BODY(...)
+
+template <typename T>
+typename std::remove_reference<T>::type&& MoveTemp(T&& Value) { return static_cast<typename std::remove_reference<T>::type&&>(Value); }
+
+template <typename FuncType>
+using TFunction = std::function<FuncType>;
+
+class FString;
+
+namespace UnrealStubs
+{
+	/** UE's printf-style formatting takes TCHAR* for %s: passing an FString itself is a real bug (use *String). */
+	template <typename... ArgTypes>
+	void CheckFormatArgs(const TCHAR* /*Format*/, ArgTypes&&... /*Args*/)
+	{
+		static_assert(!std::disjunction<std::is_same<std::decay_t<ArgTypes>, FString>...>::value,
+			"Pass *MyString (const TCHAR*), not an FString, to UE_LOG / FString::Printf.");
+		static_assert(std::conjunction<std::is_scalar<std::decay_t<ArgTypes>>...>::value,
+			"UE_LOG / FString::Printf arguments must be numbers, enums or pointers.");
+	}
+}
+
+// ------------------------------------------------------------------------------------------------ strings
+
+class FString
+{
+public:
+	FString() = default;
+	FString(const TCHAR* Text) : Data(Text ? Text : L"") {}
+	explicit FString(const std::wstring& Text) : Data(Text) {}
+
+	const TCHAR* operator*() const { return Data.c_str(); }
+	bool IsEmpty() const { return Data.empty(); }
+	int32 Len() const { return static_cast<int32>(Data.size()); }
+	void Reset() { Data.clear(); }
+	void Empty() { Data.clear(); }
+
+	FString& operator+=(const FString& Other) { Data += Other.Data; return *this; }
+	FString& operator+=(const TCHAR* Other) { Data += Other; return *this; }
+	FString& operator+=(TCHAR Other) { Data += Other; return *this; }
+	friend FString operator+(const FString& A, const FString& B) { return FString(A.Data + B.Data); }
+	friend FString operator+(const FString& A, const TCHAR* B) { return FString(A.Data + B); }
+	friend FString operator+(const TCHAR* A, const FString& B) { return FString(A + B.Data); }
+	friend bool operator==(const FString& A, const FString& B) { return A.Data == B.Data; }
+	friend bool operator==(const FString& A, const TCHAR* B) { return A.Data == B; }
+	friend bool operator==(const TCHAR* A, const FString& B) { return B.Data == A; }
+	friend bool operator!=(const FString& A, const FString& B) { return !(A == B); }
+	friend bool operator!=(const FString& A, const TCHAR* B) { return !(A == B); }
+	friend bool operator!=(const TCHAR* A, const FString& B) { return !(A == B); }
+
+	bool Equals(const FString& Other) const { return Data == Other.Data; }
+	bool StartsWith(const FString& Prefix) const { return Data.rfind(Prefix.Data, 0) == 0; }
+	bool EndsWith(const FString& Suffix) const;
+	bool Contains(const FString& Sub) const { return Data.find(Sub.Data) != std::wstring::npos; }
+	bool IsNumeric() const;
+	FString ToLower() const;
+	FString ToUpper() const;
+	FString Left(int32 Count) const { return FString(Data.substr(0, Count < 0 ? 0 : static_cast<size_t>(Count))); }
+	void RightChopInline(int32 Count) { Data.erase(0, static_cast<size_t>(Count)); }
+
+	template <typename... ArgTypes>
+	static FString Printf(const TCHAR* Format, ArgTypes&&... Args)
+	{
+		UnrealStubs::CheckFormatArgs(Format, std::forward<ArgTypes>(Args)...);
+		return FString(Format);
+	}
+	static FString SanitizeFloat(double Value, int32 MinFractionalDigits = 1);
+	static FString FromInt(int32 Value);
+
+private:
+	std::wstring Data;
+};
+
+struct FCString
+{
+	static float Atof(const TCHAR* Text);
+	static double Atod(const TCHAR* Text);
+	static int32 Atoi(const TCHAR* Text);
+};
+
+/** TCHAR -> UTF-8 for C APIs (TCHAR_TO_UTF8's class form). */
+class FTCHARToUTF8
+{
+public:
+	explicit FTCHARToUTF8(const TCHAR* Source);
+	const ANSICHAR* Get() const;
+	int32 Length() const;
+};
+
+FString BytesToHex(const uint8* Bytes, int32 Count);
+
+// ------------------------------------------------------------------------------------------------ containers
+
+template <typename KeyType, typename ValueType>
+struct TPair
+{
+	KeyType Key;
+	ValueType Value;
+};
+
+template <typename ElementType>
+class TArray
+{
+public:
+	TArray() = default;
+	TArray(std::initializer_list<ElementType> Init) : Items(Init) {}
+
+	int32 Add(const ElementType& Item) { Items.push_back(Item); return Num() - 1; }
+	int32 Add(ElementType&& Item) { Items.push_back(std::move(Item)); return Num() - 1; }
+	template <typename... ArgTypes>
+	int32 Emplace(ArgTypes&&... Args) { Items.emplace_back(std::forward<ArgTypes>(Args)...); return Num() - 1; }
+	int32 Num() const { return static_cast<int32>(Items.size()); }
+	bool IsEmpty() const { return Items.empty(); }
+	void Reset() { Items.clear(); }
+	void Empty() { Items.clear(); }
+	void RemoveAt(int32 Index) { Items.erase(Items.begin() + Index); }
+	ElementType& operator[](int32 Index) { return Items[static_cast<size_t>(Index)]; }
+	const ElementType& operator[](int32 Index) const { return Items[static_cast<size_t>(Index)]; }
+	template <typename PredicateType>
+	ElementType* FindByPredicate(PredicateType Predicate)
+	{
+		for (ElementType& Item : Items) { if (Predicate(Item)) return &Item; }
+		return nullptr;
+	}
+
+	typename std::vector<ElementType>::iterator begin() { return Items.begin(); }
+	typename std::vector<ElementType>::iterator end() { return Items.end(); }
+	typename std::vector<ElementType>::const_iterator begin() const { return Items.begin(); }
+	typename std::vector<ElementType>::const_iterator end() const { return Items.end(); }
+
+private:
+	std::vector<ElementType> Items;
+};
+
+template <typename KeyType, typename ValueType>
+class TMap
+{
+public:
+	using ElementType = TPair<KeyType, ValueType>;
+
+	ValueType& Add(const KeyType& Key, const ValueType& Value);
+	ValueType* Find(const KeyType& Key);
+	const ValueType* Find(const KeyType& Key) const;
+	ValueType& FindOrAdd(const KeyType& Key);
+	bool Contains(const KeyType& Key) const;
+	int32 Remove(const KeyType& Key);
+	int32 Num() const { return static_cast<int32>(Pairs.size()); }
+	void Reset() { Pairs.clear(); }
+	void Empty() { Pairs.clear(); }
+
+	typename std::vector<ElementType>::iterator begin() { return Pairs.begin(); }
+	typename std::vector<ElementType>::iterator end() { return Pairs.end(); }
+	typename std::vector<ElementType>::const_iterator begin() const { return Pairs.begin(); }
+	typename std::vector<ElementType>::const_iterator end() const { return Pairs.end(); }
+
+private:
+	std::vector<ElementType> Pairs;
+};
+
+// ------------------------------------------------------------------------------------------------ smart pointers
+
+enum class ESPMode : uint8 { NotThreadSafe, ThreadSafe };
+
+template <typename ObjectType, ESPMode Mode = ESPMode::ThreadSafe> class TSharedRef;
+template <typename ObjectType, ESPMode Mode = ESPMode::ThreadSafe> class TSharedPtr;
+template <typename ObjectType, ESPMode Mode = ESPMode::ThreadSafe> class TWeakPtr;
+
+template <typename ObjectType, ESPMode Mode>
+class TSharedRef
+{
+public:
+	template <typename OtherType, typename = std::enable_if_t<std::is_convertible<OtherType*, ObjectType*>::value>>
+	TSharedRef(const TSharedRef<OtherType, Mode>& Other) : Object(Other.Object) {}
+
+	ObjectType* operator->() const { return Object.get(); }
+	ObjectType& operator*() const { return *Object; }
+	ObjectType& Get() const { return *Object; }
+	bool IsValid() const { return true; }
+
+private:
+	explicit TSharedRef(std::shared_ptr<ObjectType> InObject) : Object(std::move(InObject)) {}
+	std::shared_ptr<ObjectType> Object;
+
+	template <typename, ESPMode> friend class TSharedRef;
+	template <typename, ESPMode> friend class TSharedPtr;
+	template <typename, ESPMode> friend class TWeakPtr;
+	template <typename T, ESPMode M, typename... A> friend TSharedRef<T, M> MakeShared(A&&...);
+};
+
+template <typename ObjectType, ESPMode Mode>
+class TSharedPtr
+{
+public:
+	TSharedPtr() = default;
+	TSharedPtr(std::nullptr_t) {}
+	template <typename OtherType, typename = std::enable_if_t<std::is_convertible<OtherType*, ObjectType*>::value>>
+	TSharedPtr(const TSharedRef<OtherType, Mode>& Other) : Object(Other.Object) {}
+	template <typename OtherType, typename = std::enable_if_t<std::is_convertible<OtherType*, ObjectType*>::value>>
+	TSharedPtr(const TSharedPtr<OtherType, Mode>& Other) : Object(Other.Object) {}
+
+	bool IsValid() const { return Object != nullptr; }
+	explicit operator bool() const { return IsValid(); }
+	ObjectType* Get() const { return Object.get(); }
+	ObjectType* operator->() const { return Object.get(); }
+	ObjectType& operator*() const { return *Object; }
+	void Reset() { Object.reset(); }
+	TSharedRef<ObjectType, Mode> ToSharedRef() const { return TSharedRef<ObjectType, Mode>(Object); }
+
+	friend bool operator==(const TSharedPtr& A, std::nullptr_t) { return !A.IsValid(); }
+	friend bool operator!=(const TSharedPtr& A, std::nullptr_t) { return A.IsValid(); }
+
+private:
+	std::shared_ptr<ObjectType> Object;
+
+	template <typename, ESPMode> friend class TSharedPtr;
+	template <typename, ESPMode> friend class TWeakPtr;
+};
+
+template <typename ObjectType, ESPMode Mode>
+class TWeakPtr
+{
+public:
+	TWeakPtr() = default;
+	TWeakPtr(const TSharedRef<ObjectType, Mode>& Shared) : Object(Shared.Object) {}
+	TWeakPtr(const TSharedPtr<ObjectType, Mode>& Shared) : Object(Shared.Object) {}
+	TSharedPtr<ObjectType, Mode> Pin() const;
+	bool IsValid() const { return !Object.expired(); }
+	void Reset() { Object.reset(); }
+
+private:
+	std::weak_ptr<ObjectType> Object;
+};
+
+template <typename ObjectType, ESPMode Mode = ESPMode::ThreadSafe, typename... ArgTypes>
+TSharedRef<ObjectType, Mode> MakeShared(ArgTypes&&... Args)
+{
+	return TSharedRef<ObjectType, Mode>(std::make_shared<ObjectType>(std::forward<ArgTypes>(Args)...));
+}
+
+template <typename ObjectType, ESPMode Mode = ESPMode::ThreadSafe>
+class TSharedFromThis
+{
+public:
+	TSharedRef<ObjectType, Mode> AsShared();
+};
+
+// ------------------------------------------------------------------------------------------------ math, time, ids
+
+struct FMath
+{
+	template <typename T> static T Max(T A, T B) { return A < B ? B : A; }
+	template <typename T> static T Min(T A, T B) { return A < B ? A : B; }
+	template <typename T> static T Clamp(T X, T Lo, T Hi) { return X < Lo ? Lo : (Hi < X ? Hi : X); }
+	static double RoundToDouble(double Value);
+	static double Frac(double Value);
+};
+
+struct FTimespan
+{
+	static FTimespan FromSeconds(double Seconds);
+	double GetTotalSeconds() const;
+};
+
+struct FDateTime
+{
+	FDateTime() = default;
+	static FDateTime UtcNow();
+	static FDateTime FromUnixTimestamp(int64 Seconds);
+	static bool ParseIso8601(const TCHAR* Text, FDateTime& OutDateTime);
+	int64 ToUnixTimestamp() const;
+	FString ToIso8601() const;
+
+	FDateTime operator+(const FTimespan& Span) const;
+	FDateTime operator-(const FTimespan& Span) const;
+	FTimespan operator-(const FDateTime& Other) const;
+	bool operator<(const FDateTime& Other) const;
+	bool operator<=(const FDateTime& Other) const;
+	bool operator>(const FDateTime& Other) const;
+	bool operator>=(const FDateTime& Other) const;
+	bool operator==(const FDateTime& Other) const;
+	bool operator!=(const FDateTime& Other) const;
+};
+
+enum class EGuidFormats { Digits, DigitsWithHyphens, DigitsWithHyphensLower, DigitsWithHyphensInBraces };
+
+struct FGuid
+{
+	static FGuid NewGuid();
+	FString ToString(EGuidFormats Format = EGuidFormats::Digits) const;
+};
+
+struct FMD5
+{
+	static FString HashAnsiString(const TCHAR* Text);
+};
+
+// ------------------------------------------------------------------------------------------------ logging
+
+#define DECLARE_LOG_CATEGORY_EXTERN(CategoryName, DefaultVerbosity, CompileTimeVerbosity) \
+	extern struct FLogCategory##CategoryName { } CategoryName
+#define DEFINE_LOG_CATEGORY(CategoryName) FLogCategory##CategoryName CategoryName
+#define UE_LOG(CategoryName, Verbosity, Format, ...) \
+	((void)(CategoryName), ::UnrealStubs::CheckFormatArgs(Format, ##__VA_ARGS__))
+
+// ------------------------------------------------------------------------------------------------ delegates
+
+template <typename FuncType> class TDelegate;
+
+template <typename RetType, typename... ArgTypes>
+class TDelegate<RetType(ArgTypes...)>
+{
+public:
+	// Bodies only where a lambda (a local type) is passed: C++ needs those defined, not just declared.
+	template <typename FunctorType>
+	static TDelegate CreateLambda(FunctorType&& Functor) { TDelegate Result; Result.Bound = std::forward<FunctorType>(Functor); return Result; }
+	template <typename UserClass>
+	static TDelegate CreateUObject(UserClass* Object, RetType (UserClass::*Method)(ArgTypes...));
+	template <typename UserClass>
+	static TDelegate CreateUObject(const UserClass* Object, RetType (UserClass::*Method)(ArgTypes...) const);
+	template <typename UserClass, typename FunctorType>
+	static TDelegate CreateWeakLambda(UserClass* /*Object*/, FunctorType&& Functor) { return CreateLambda(std::forward<FunctorType>(Functor)); }
+
+	template <typename FunctorType>
+	void BindLambda(FunctorType&& Functor) { Bound = std::forward<FunctorType>(Functor); }
+	bool IsBound() const { return static_cast<bool>(Bound); }
+	void Unbind() { Bound = nullptr; }
+	RetType Execute(ArgTypes... Args) const { return Bound(Args...); }
+	bool ExecuteIfBound(ArgTypes... Args) const;
+
+private:
+	std::function<RetType(ArgTypes...)> Bound;
+};
+
+namespace UnrealStubs
+{
+	template <typename... ArgTypes>
+	class TDynamicMulticastDelegate
+	{
+	public:
+		void Broadcast(ArgTypes... Args) const;
+		bool IsBound() const;
+		void Clear();
+	};
+}
+
+#define DECLARE_DYNAMIC_MULTICAST_DELEGATE(DelegateName) \
+	class DelegateName : public ::UnrealStubs::TDynamicMulticastDelegate<> {}
+#define DECLARE_DYNAMIC_MULTICAST_DELEGATE_OneParam(DelegateName, Param1Type, Param1Name) \
+	class DelegateName : public ::UnrealStubs::TDynamicMulticastDelegate<Param1Type> {}
+#define DECLARE_DYNAMIC_MULTICAST_DELEGATE_TwoParams(DelegateName, Param1Type, Param1Name, Param2Type, Param2Name) \
+	class DelegateName : public ::UnrealStubs::TDynamicMulticastDelegate<Param1Type, Param2Type> {}
+
+// ------------------------------------------------------------------------------------------------ core ticker
+
+using FTickerDelegate = TDelegate<bool(float)>;
+
+class FTSTicker
+{
+public:
+	struct FDelegateHandle
+	{
+		void Reset();
+	};
+
+	static FTSTicker& GetCoreTicker();
+	FDelegateHandle AddTicker(const FTickerDelegate& Delegate, float Delay = 0.0f);
+	static void RemoveTicker(FDelegateHandle Handle);
+};
+
+// ------------------------------------------------------------------------------------------------ platform, files
+
+struct FPaths
+{
+	static FString ProjectSavedDir();
+	template <typename... PathTypes>
+	static FString Combine(PathTypes&&... Paths);
+};
+
+struct FFileHelper
+{
+	static bool SaveStringToFile(const FString& String, const TCHAR* Filename);
+	static bool LoadFileToString(FString& Result, const TCHAR* Filename);
+};
+
+struct FCommandLine
+{
+	static const TCHAR* Get();
+};
+
+struct FParse
+{
+	static bool Value(const TCHAR* Stream, const TCHAR* Match, FString& Value, bool bShouldStopOnSeparator = true);
+	static bool Param(const TCHAR* Stream, const TCHAR* Param);
+};
+
+struct FPlatformMisc
+{
+	static FString GetEnvironmentVariable(const TCHAR* VariableName);
+};
+
+bool IsRunningDedicatedServer();
+
+class IModuleInterface
+{
+public:
+	virtual ~IModuleInterface() = default;
+};
+
+class FDefaultModuleImpl : public IModuleInterface {};
+
+#define IMPLEMENT_MODULE(ModuleImplClass, ModuleName) static ModuleImplClass ModuleName##ModuleInstance
+
+// ------------------------------------------------------------------------------------------------ UObject world
+
+class UObject
+{
+public:
+	using Super = UObject; // each stand-in base names itself, so a derived class's Super:: is its direct base
+	virtual ~UObject() = default;
+	class UWorld* GetWorld() const;
+};
+
+template <typename T>
+T* NewObject(UObject* Outer = nullptr);
+
+template <typename T>
+const T* GetDefault();
+
+template <typename T>
+class TWeakObjectPtr
+{
+public:
+	TWeakObjectPtr() = default;
+	TWeakObjectPtr(T* InObject) : Object(InObject) {}
+	T* Get() const { return Object; }
+	bool IsValid() const { return Object != nullptr; }
+	T* operator->() const { return Object; }
+
+private:
+	T* Object = nullptr;
+};
+
+class UGameInstance : public UObject
+{
+public:
+	using Super = UGameInstance;
+	template <typename TSubsystemClass>
+	TSubsystemClass* GetSubsystem() const;
+};
+
+class UWorld : public UObject
+{
+public:
+	using Super = UWorld;
+	UGameInstance* GetGameInstance() const;
+};
+
+enum class EGetWorldErrorMode { ReturnNull, LogAndReturnNull, Assert };
+
+class UEngine : public UObject
+{
+public:
+	using Super = UEngine;
+	UWorld* GetWorldFromContextObject(const UObject* Object, EGetWorldErrorMode ErrorMode) const;
+};
+
+extern UEngine* GEngine;
+
+class FSubsystemCollectionBase {};
+
+class USubsystem : public UObject
+{
+public:
+	using Super = USubsystem;
+	virtual bool ShouldCreateSubsystem(UObject* Outer) const;
+	virtual void Initialize(FSubsystemCollectionBase& Collection);
+	virtual void Deinitialize();
+};
+
+class UGameInstanceSubsystem : public USubsystem
+{
+public:
+	using Super = UGameInstanceSubsystem;
+	UGameInstance* GetGameInstance() const;
+};
+
+class UBlueprintAsyncActionBase : public UObject
+{
+public:
+	using Super = UBlueprintAsyncActionBase;
+	virtual void Activate();
+	virtual void SetReadyToDestroy();
+	void RegisterWithGameInstance(const UObject* WorldContextObject);
+};
+
+class UDeveloperSettings : public UObject
+{
+public:
+	using Super = UDeveloperSettings;
+};
+
+class UGameplayStatics : public UObject
+{
+public:
+	using Super = UGameplayStatics;
+	static FString ParseOption(FString Options, const FString& Key);
+};
+
+// ------------------------------------------------------------------------------------------------ JSON (module "Json")
+
+class FJsonObject;
+
+enum class EJson { None, Null, String, Number, Boolean, Array, Object };
+
+class FJsonValue
+{
+public:
+	virtual ~FJsonValue() = default;
+	EJson Type = EJson::None;
+
+	virtual FString AsString() const;
+	virtual double AsNumber() const;
+	virtual bool AsBool() const;
+	virtual TSharedPtr<FJsonObject> AsObject() const;
+	virtual const TArray<TSharedPtr<FJsonValue>>& AsArray() const;
+	virtual bool TryGetString(FString& OutString) const;
+	virtual bool TryGetNumber(double& OutNumber) const;
+	virtual bool TryGetNumber(int64& OutNumber) const;
+	virtual bool TryGetBool(bool& OutBool) const;
+	bool IsNull() const { return Type == EJson::Null || Type == EJson::None; }
+};
+
+class FJsonValueString : public FJsonValue { public: explicit FJsonValueString(const FString& InValue); };
+class FJsonValueNumber : public FJsonValue { public: explicit FJsonValueNumber(double InValue); };
+class FJsonValueBoolean : public FJsonValue { public: explicit FJsonValueBoolean(bool InValue); };
+class FJsonValueNull : public FJsonValue { public: FJsonValueNull(); };
+class FJsonValueObject : public FJsonValue { public: explicit FJsonValueObject(TSharedPtr<FJsonObject> InValue); };
+class FJsonValueArray : public FJsonValue { public: explicit FJsonValueArray(const TArray<TSharedPtr<FJsonValue>>& InValue); };
+
+class FJsonObject
+{
+public:
+	TMap<FString, TSharedPtr<FJsonValue>> Values;
+
+	TSharedPtr<FJsonValue> TryGetField(const FString& FieldName) const;
+	bool HasField(const FString& FieldName) const;
+	void SetField(const FString& FieldName, const TSharedPtr<FJsonValue>& Value);
+	void RemoveField(const FString& FieldName);
+
+	void SetStringField(const FString& FieldName, const FString& StringValue);
+	void SetNumberField(const FString& FieldName, double Number);
+	void SetBoolField(const FString& FieldName, bool InValue);
+	void SetObjectField(const FString& FieldName, const TSharedPtr<FJsonObject>& JsonObject);
+	void SetArrayField(const FString& FieldName, const TArray<TSharedPtr<FJsonValue>>& Array);
+
+	bool TryGetStringField(const FString& FieldName, FString& OutString) const;
+	bool TryGetNumberField(const FString& FieldName, double& OutNumber) const;
+	bool TryGetNumberField(const FString& FieldName, int32& OutNumber) const;
+	bool TryGetNumberField(const FString& FieldName, int64& OutNumber) const;
+	bool TryGetBoolField(const FString& FieldName, bool& OutBool) const;
+	bool TryGetObjectField(const FString& FieldName, const TSharedPtr<FJsonObject>*& OutObject) const;
+	bool TryGetArrayField(const FString& FieldName, const TArray<TSharedPtr<FJsonValue>>*& OutArray) const;
+};
+
+template <typename CharType = TCHAR>
+class TJsonReader {};
+
+template <typename CharType = TCHAR>
+class TJsonReaderFactory
+{
+public:
+	static TSharedRef<TJsonReader<CharType>> Create(const FString& JsonString);
+};
+
+template <typename CharType = TCHAR> struct TPrettyJsonPrintPolicy {};
+template <typename CharType = TCHAR> struct TCondensedJsonPrintPolicy {};
+
+template <typename CharType = TCHAR, typename PrintPolicy = TPrettyJsonPrintPolicy<CharType>>
+class TJsonWriter
+{
+public:
+	bool Close();
+};
+
+template <typename CharType = TCHAR, typename PrintPolicy = TPrettyJsonPrintPolicy<CharType>>
+class TJsonWriterFactory
+{
+public:
+	static TSharedRef<TJsonWriter<CharType, PrintPolicy>> Create(FString* const Stream);
+};
+
+class FJsonSerializer
+{
+public:
+	template <typename CharType>
+	static bool Deserialize(const TSharedRef<TJsonReader<CharType>>& Reader, TSharedPtr<FJsonObject>& OutObject);
+	template <typename CharType>
+	static bool Deserialize(const TSharedRef<TJsonReader<CharType>>& Reader, TSharedPtr<FJsonValue>& OutValue);
+	template <typename CharType, typename PrintPolicy>
+	static bool Serialize(const TSharedRef<FJsonObject>& Object, const TSharedRef<TJsonWriter<CharType, PrintPolicy>>& Writer, bool bCloseWriter = true);
+};
+
+// ------------------------------------------------------------------------------------------------ HTTP (module "HTTP")
+
+class IHttpRequest;
+class IHttpResponse;
+using FHttpRequestPtr = TSharedPtr<IHttpRequest, ESPMode::ThreadSafe>;
+using FHttpResponsePtr = TSharedPtr<IHttpResponse, ESPMode::ThreadSafe>;
+using FHttpRequestCompleteDelegate = TDelegate<void(FHttpRequestPtr, FHttpResponsePtr, bool)>;
+
+class IHttpResponse
+{
+public:
+	virtual ~IHttpResponse() = default;
+	virtual int32 GetResponseCode() const = 0;
+	virtual FString GetContentAsString() const = 0;
+	virtual FString GetHeader(const FString& HeaderName) const = 0;
+};
+
+class IHttpRequest
+{
+public:
+	virtual ~IHttpRequest() = default;
+	virtual void SetURL(const FString& URL) = 0;
+	virtual void SetVerb(const FString& Verb) = 0;
+	virtual void SetHeader(const FString& HeaderName, const FString& HeaderValue) = 0;
+	virtual void SetContentAsString(const FString& ContentString) = 0;
+	virtual void SetTimeout(float InTimeoutSecs) = 0;
+	virtual bool ProcessRequest() = 0;
+	virtual void CancelRequest() = 0;
+	virtual FHttpRequestCompleteDelegate& OnProcessRequestComplete() = 0;
+};
+
+class FHttpModule
+{
+public:
+	static FHttpModule& Get();
+	TSharedRef<IHttpRequest, ESPMode::ThreadSafe> CreateRequest();
+};

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Checks the engine examples without Unity or Unreal installed:
+#   1. examples/unity:  compiles every .cs with Mono's mcs (engine types from examples/unity/Stubs), then builds
+#      the same sources as an executable and runs the SDK behaviour tests (examples/unity/Tests) with mono.
+#   2. examples/unreal: validates GamingPanel.uplugin, type-checks GamingPanel.Build.cs with mcs, and runs
+#      g++ -std=c++17 -fsyntax-only on every public header and every .cpp (engine types from
+#      examples/unreal/Stubs), with and without the Steam code path.
+# Installs mono-mcs through apt-get when mcs is missing. Exits non-zero on the first failure.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+UNITY="$ROOT/examples/unity"
+UNREAL="$ROOT/examples/unreal"
+MODULE="$UNREAL/Source/GamingPanel"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+
+step() { printf '\n== %s\n' "$*"; }
+fail() { printf 'FAILED: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------------------------------------- tools
+
+install_mcs() {
+    local sudo=""
+    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+    export DEBIAN_FRONTEND=noninteractive
+    # Try with the package lists the machine already has; refresh them only if that fails.
+    if ! $sudo apt-get install -y -q mono-mcs >"$WORK/apt.log" 2>&1; then
+        $sudo apt-get update -q >>"$WORK/apt.log" 2>&1 || true
+        $sudo apt-get install -y -q mono-mcs >>"$WORK/apt.log" 2>&1 || { cat "$WORK/apt.log" >&2; fail "apt-get install mono-mcs"; }
+    fi
+}
+
+if ! command -v mcs >/dev/null 2>&1; then
+    step "mcs not found: installing mono-mcs"
+    install_mcs
+fi
+command -v mcs >/dev/null 2>&1 || fail "mcs is still missing after installing mono-mcs"
+command -v g++ >/dev/null 2>&1 || fail "g++ is missing (apt-get install g++)"
+echo "mcs: $(mcs --version)"
+echo "g++: $(g++ --version | head -n 1)"
+
+# ---------------------------------------------------------------------------------------------- Unity
+
+mapfile -t UNITY_SOURCES < <(find "$UNITY" -name '*.cs' | sort)
+[ "${#UNITY_SOURCES[@]}" -gt 0 ] || fail "no C# sources under examples/unity"
+
+step "Unity: compiling ${#UNITY_SOURCES[@]} C# files with mcs"
+printf '  %s\n' "${UNITY_SOURCES[@]#$ROOT/}"
+mcs -target:library -warn:4 -out:"$WORK/GamingPanel.Unity.dll" "${UNITY_SOURCES[@]}" \
+    || fail "Unity scripts do not compile"
+echo "Unity: compiled with 0 errors"
+
+step "Unity: SDK behaviour tests (fake server, run with mono)"
+mcs -warn:4 -out:"$WORK/GamingPanel.Unity.Tests.exe" "${UNITY_SOURCES[@]}" || fail "Unity tests do not compile"
+mono "$WORK/GamingPanel.Unity.Tests.exe" || fail "Unity SDK behaviour tests"
+
+# ---------------------------------------------------------------------------------------------- Unreal
+
+step "Unreal: GamingPanel.uplugin is valid JSON"
+if command -v python3 >/dev/null 2>&1; then
+    python3 -m json.tool "$UNREAL/GamingPanel.uplugin" >/dev/null || fail "GamingPanel.uplugin is not valid JSON"
+    echo "  ok"
+else
+    echo "  skipped (no python3)"
+fi
+
+step "Unreal: type-checking GamingPanel.Build.cs with mcs (UnrealBuildTool stand-ins)"
+mcs -target:library -warn:4 -out:"$WORK/GamingPanel.Build.dll" "$MODULE/GamingPanel.Build.cs" "$UNREAL/Stubs/UnrealBuildToolStubs.cs" \
+    || fail "GamingPanel.Build.cs does not compile"
+echo "  ok"
+
+step "Unreal: every reflected header has a .generated.h shim in examples/unreal/Stubs"
+while IFS= read -r generated; do
+    [ -f "$UNREAL/Stubs/$generated" ] || fail "missing shim examples/unreal/Stubs/$generated (add an empty one like the others)"
+    echo "  $generated"
+done < <(grep -ho '"[A-Za-z0-9_]*\.generated\.h"' "$MODULE"/Public/*.h "$MODULE"/Private/*.cpp 2>/dev/null | tr -d '"' | sort -u)
+
+CXXFLAGS=(-std=c++17 -fsyntax-only -Wall -Wextra -I "$UNREAL/Stubs" -I "$MODULE/Public")
+
+step "Unreal: g++ -fsyntax-only on each public header (must be self-contained)"
+for header in "$MODULE"/Public/*.h; do
+    echo "  ${header#$ROOT/}"
+    printf '#include "%s"\n' "$(basename "$header")" | g++ "${CXXFLAGS[@]}" -x c++ - || fail "$header"
+done
+
+for steam in 0 1; do
+    step "Unreal: g++ -fsyntax-only on each .cpp (GAMINGPANEL_WITH_STEAM=$steam)"
+    for source in "$MODULE"/Private/*.cpp; do
+        echo "  ${source#$ROOT/}"
+        g++ "${CXXFLAGS[@]}" -DGAMINGPANEL_WITH_STEAM=$steam "$source" || fail "$source"
+    done
+done
+
+step "All example checks passed"
