@@ -1,16 +1,8 @@
 from django.urls import path
 
-from gamingpanel.views import not_implemented_view
+from apps.events.api import ActiveEventsApi, ClaimRewardApi
 
 urlpatterns = [
-    path(
-        "events/active",
-        not_implemented_view("Active events", "get").as_view(),
-        name="events-active",
-    ),
-    path(
-        "events/claim-reward",
-        not_implemented_view("Claim an event reward", "post").as_view(),
-        name="events-claim-reward",
-    ),
+    path("events/active", ActiveEventsApi.as_view(), name="events-active"),
+    path("events/claim-reward", ClaimRewardApi.as_view(), name="events-claim-reward"),
 ]

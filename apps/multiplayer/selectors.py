@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -11,7 +12,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Game, Player
 from apps.multiplayer.errors import ServerNotFound
-from apps.multiplayer.models import Match, RegisteredServer, XpRule
+from apps.multiplayer.models import Match, MatchResult, RegisteredServer, XpRule
 from apps.stats.selectors import player_levels
 
 DEFAULT_MATCH_XP = {"win": 100, "draw": 50, "loss": 25}
@@ -32,6 +33,23 @@ def recorded_match(*, game_id: int, match_id: str) -> Match | None:
     return (
         Match.objects.filter(game_id=game_id, match_id=match_id).prefetch_related("results").first()
     )
+
+
+@dataclass(frozen=True)
+class MatchLine:
+    recorded_at: datetime
+    outcome: str
+    stats: dict[str, int]
+
+
+def match_lines(*, player_id: int, since: datetime) -> list[MatchLine]:
+    """The player's matches recorded since a moment, oldest first (one indexed query)."""
+    rows = (
+        MatchResult.objects.filter(player_id=player_id, recorded_at__gte=since)
+        .order_by("recorded_at", "id")
+        .values_list("recorded_at", "outcome", "stats")
+    )
+    return [MatchLine(*row) for row in rows]
 
 
 def live_servers(*, game_id: int, region: str = "", mode: str = "") -> QuerySet[RegisteredServer]:

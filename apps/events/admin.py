@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from apps.accounts.admin_scoping import GameScopedAdmin, ReadOnlyScopedAdmin, ScopedInline
+from apps.events.models import Event, EventReward, EventRewardClaim
+
+
+class ScheduleFilter(admin.SimpleListFilter):
+    title = "schedule"
+    parameter_name = "schedule"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        return [("running", "Running now"), ("upcoming", "Upcoming"), ("ended", "Ended")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        now = timezone.now()
+        if self.value() == "running":
+            return queryset.filter(starts_at__lte=now, ends_at__gt=now)
+        if self.value() == "upcoming":
+            return queryset.filter(starts_at__gt=now)
+        if self.value() == "ended":
+            return queryset.filter(ends_at__lte=now)
+        return queryset
+
+
+class EventRewardInline(ScopedInline):
+    model = EventReward
+    fields = [
+        "position",
+        "name",
+        "requirement",
+        "stat_key",
+        "target",
+        "contents",
+        "battlepass_xp",
+    ]
+    ordering = ["position", "id"]
+
+
+@admin.register(Event)
+class EventAdmin(GameScopedAdmin):
+    list_display = ["name", "game", "starts_at", "ends_at", "state"]
+    list_filter = [ScheduleFilter, "game"]
+    search_fields = ["name"]
+    date_hierarchy = "starts_at"
+    ordering = ["starts_at"]  # a calendar: what comes first is listed first
+    inlines = [EventRewardInline]
+
+    @admin.display(description="State")
+    def state(self, obj: Event) -> str:
+        now = timezone.now()
+        if now < obj.starts_at:
+            return "upcoming"
+        return "running" if now < obj.ends_at else "ended"
+
+
+@admin.register(EventRewardClaim)
+class EventRewardClaimAdmin(ReadOnlyScopedAdmin):
+    game_path = "reward__event__game"
+    list_display = ["player", "reward", "claimed_at"]
+    list_filter = ["reward__event__game", "reward__event"]
+    search_fields = ["player__display_name", "=player__id"]
+    list_select_related = ["player", "reward__event"]

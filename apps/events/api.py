@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.accounts.api_base import PlayerApi
+from apps.battlepass.api import ContentLineSerializer
+from apps.events.selectors import get_active_events
+from apps.events.services import claim_event_reward
+
+
+class RequirementSerializer(serializers.Serializer):
+    kind = serializers.CharField(source="requirement")
+    stat = serializers.CharField(source="stat_key", allow_null=True)
+    target = serializers.IntegerField()
+
+    def to_representation(self, reward: object) -> dict:
+        body = super().to_representation(reward)
+        body["stat"] = body["stat"] or None
+        return body
+
+
+class GrantSerializer(serializers.Serializer):
+    contents = ContentLineSerializer(many=True)
+    battlepass_xp = serializers.IntegerField()
+
+
+class RewardEntrySerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="reward.id")
+    name = serializers.CharField(source="reward.name")
+    requirement = RequirementSerializer(source="reward")
+    progress = serializers.IntegerField(allow_null=True)
+    claimable = serializers.BooleanField()
+    claimed = serializers.BooleanField()
+    grant = GrantSerializer(source="reward")
+
+
+class ActiveEventsApi(PlayerApi):
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField(source="event.id")
+        name = serializers.CharField(source="event.name")
+        description = serializers.CharField(source="event.description")
+        starts_at = serializers.DateTimeField(source="event.starts_at")
+        ends_at = serializers.DateTimeField(source="event.ends_at")
+        rewards = RewardEntrySerializer(many=True)
+
+    @extend_schema(
+        summary="Running events with the player's progress per reward",
+        responses=OutputSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        events = get_active_events(player=request.user)
+        return Response(self.OutputSerializer(events, many=True).data)
+
+
+class ClaimRewardApi(PlayerApi):
+    class InputSerializer(serializers.Serializer):
+        event_id = serializers.IntegerField(min_value=1)
+        reward_id = serializers.IntegerField(min_value=1)
+
+    class OutputSerializer(serializers.Serializer):
+        event_id = serializers.IntegerField()
+        reward_id = serializers.IntegerField()
+        claimed_at = serializers.DateTimeField()
+        granted = GrantSerializer(source="*")
+
+    @extend_schema(
+        summary="Claim an event reward (once)",
+        request=InputSerializer,
+        responses={201: OutputSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        given = self.InputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        claim = claim_event_reward(player=request.user, **given.validated_data)
+        return Response(self.OutputSerializer(claim).data, status=201)

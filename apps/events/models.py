@@ -1,0 +1,93 @@
+"""Timed events per game and their rewards: a requirement met during the event, and a grant."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+
+from apps.accounts.models import Game, Player
+from apps.battlepass.contents import validate_contents
+
+
+class Event(models.Model):
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="events")
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["starts_at", "name"]
+        indexes = [models.Index(fields=["game", "starts_at", "ends_at"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="event_ends_after")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValidationError({"ends_at": "An event ends after it starts."})
+
+
+class EventReward(models.Model):
+    class Requirement(models.TextChoices):
+        NONE = "none", "None (log in during the event)"
+        STAT = "stat", "A stat reaches the target in matches during the event"
+        MATCHES_PLAYED = "matches_played", "Matches played during the event"
+        MATCHES_WON = "matches_won", "Matches won during the event"
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="rewards")
+    name = models.CharField(max_length=100)
+    requirement = models.CharField(
+        max_length=14, choices=Requirement.choices, default=Requirement.NONE
+    )
+    stat_key = models.SlugField(
+        max_length=64, blank=True, help_text="For a stat requirement: the stat's key."
+    )
+    target = models.PositiveIntegerField(
+        default=1, help_text="Matches, or the stat's value (for a min stat: at most this)."
+    )
+    contents = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_contents],
+        help_text='Granted through the ledger, e.g. [{"currency": "gold", "quantity": 100}].',
+    )
+    battlepass_xp = models.PositiveIntegerField(default=0, help_text="Season XP granted.")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["event", "position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(requirement="stat") | ~Q(stat_key=""), name="stat_reward_names_stat"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event}: {self.name}"
+
+    def clean(self) -> None:
+        if self.requirement == self.Requirement.STAT and not self.stat_key:
+            raise ValidationError({"stat_key": "A stat requirement names its stat."})
+        if not self.contents and not self.battlepass_xp:
+            raise ValidationError("A reward grants contents, battle-pass XP, or both.")
+
+
+class EventRewardClaim(models.Model):
+    player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="event_claims")
+    reward = models.ForeignKey(EventReward, on_delete=models.CASCADE, related_name="claims")
+    claimed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # The database, not Python, makes a reward grant once per player.
+            models.UniqueConstraint(fields=["player", "reward"], name="claim_reward_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.player_id} claimed {self.reward_id}"

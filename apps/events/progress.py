@@ -1,0 +1,60 @@
+"""How far a player is towards a reward, from the matches they played during its event."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from apps.events.models import Event, EventReward
+from apps.multiplayer.models import Outcome
+from apps.multiplayer.selectors import MatchLine
+from apps.stats.models import StatDefinition
+
+Combine = StatDefinition.Combine
+
+
+@dataclass(frozen=True)
+class Progress:
+    value: int | None  # None: a stat not reported yet during the event
+    met: bool
+
+
+def reward_progress(
+    *,
+    reward: EventReward,
+    event: Event,
+    lines: Sequence[MatchLine],
+    combines: dict[str, str],
+) -> Progress:
+    """`lines` may reach before the event; only those recorded inside its window count."""
+    during = [line for line in lines if event.starts_at <= line.recorded_at < event.ends_at]
+    kind = reward.requirement
+    if kind == EventReward.Requirement.NONE:
+        return Progress(value=1, met=True)
+    if kind == EventReward.Requirement.MATCHES_PLAYED:
+        count = len(during)
+        return Progress(value=count, met=count >= reward.target)
+    if kind == EventReward.Requirement.MATCHES_WON:
+        count = sum(1 for line in during if line.outcome == Outcome.WIN)
+        return Progress(value=count, met=count >= reward.target)
+    combine = combines.get(reward.stat_key, Combine.SUM)
+    value = _combine(
+        [line.stats[reward.stat_key] for line in during if reward.stat_key in line.stats], combine
+    )
+    if value is None:
+        return Progress(value=0 if combine == Combine.SUM else None, met=False)
+    # A "min" stat (a fastest lap) reaches its target by going down to it.
+    met = value <= reward.target if combine == Combine.MIN else value >= reward.target
+    return Progress(value=value, met=met)
+
+
+def _combine(values: list[int], combine: str) -> int | None:
+    if not values:
+        return None
+    if combine == Combine.MAX:
+        return max(values)
+    if combine == Combine.MIN:
+        return min(values)
+    if combine == Combine.LATEST:
+        return values[-1]
+    return sum(values)

@@ -1,0 +1,86 @@
+"""Claiming an event reward: once per player and reward (a database constraint), granted through
+the economy ledger and the battle pass, recorded for analytics, all in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.accounts.models import Player
+from apps.analytics.services import record_server_event
+from apps.battlepass.services import add_season_xp
+from apps.events.errors import (
+    AlreadyClaimed,
+    EventEnded,
+    EventNotStarted,
+    RequirementNotMet,
+    RewardNotFound,
+)
+from apps.events.models import EventRewardClaim
+from apps.events.selectors import progress_of, reward_for_claim
+from apps.inventory.services import grant_contents
+
+
+@dataclass(frozen=True)
+class RewardClaim:
+    event_id: int
+    reward_id: int
+    claimed_at: datetime
+    contents: list[dict]
+    battlepass_xp: int  # 0 when no season runs
+
+
+@transaction.atomic
+def claim_event_reward(*, player: Player, event_id: int, reward_id: int) -> RewardClaim:
+    reward = reward_for_claim(player=player, event_id=event_id, reward_id=reward_id)
+    if reward is None:
+        raise RewardNotFound(f"Event {event_id} has no reward {reward_id}.")
+    event, now = reward.event, timezone.now()
+    if now < event.starts_at:
+        raise EventNotStarted(f"{event.name} starts at {event.starts_at:%Y-%m-%d %H:%M} UTC.")
+    if now >= event.ends_at:
+        raise EventEnded(f"{event.name} ended at {event.ends_at:%Y-%m-%d %H:%M} UTC.")
+    if EventRewardClaim.objects.filter(player=player, reward=reward).exists():
+        raise AlreadyClaimed(f"{reward.name} is already claimed.")
+    progress = progress_of(player=player, reward=reward)
+    if not progress.met:
+        raise RequirementNotMet(
+            f"{reward.name}: {progress.value or 0} of {reward.target}.",
+            progress=progress.value,
+            target=reward.target,
+        )
+    try:
+        with transaction.atomic():
+            claim = EventRewardClaim.objects.create(player=player, reward=reward)
+    except IntegrityError:
+        # A concurrent claim committed first: we waited on the unique index, and grant nothing.
+        raise AlreadyClaimed(f"{reward.name} is already claimed.")
+    if reward.contents:
+        grant_contents(
+            player=player,
+            contents=reward.contents,
+            reason="event_reward",
+            idempotency_key=f"event-reward:{reward.pk}",
+            reference=f"event:{event.pk}",
+        )
+    season_id = None
+    if reward.battlepass_xp:
+        season_id = add_season_xp(
+            game_id=player.game_id, xp_by_player={player.pk: reward.battlepass_xp}
+        )
+    record_server_event(
+        game_id=player.game_id,
+        player_id=player.pk,
+        name="event_reward_claimed",
+        properties={"event_id": event.pk, "reward_id": reward.pk},
+    )
+    return RewardClaim(
+        event_id=event.pk,
+        reward_id=reward.pk,
+        claimed_at=claim.claimed_at,
+        contents=reward.contents,
+        battlepass_xp=reward.battlepass_xp if season_id else 0,
+    )

@@ -1,0 +1,39 @@
+from concurrent.futures import ThreadPoolExecutor
+from threading import Barrier
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from apps.events.models import EventRewardClaim
+from apps.inventory.models import LedgerEntry, Wallet
+from tests.events.conftest import Requirement
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def test_8_concurrent_claims_of_one_reward_grant_once(player, make_reward):
+    reward = make_reward(Requirement.NONE)
+    start = Barrier(8)
+
+    def claim(_: int) -> tuple[int, str]:
+        client = APIClient()
+        client.force_authenticate(user=player)
+        try:
+            start.wait()
+            response = client.post(
+                "/api/v1/events/claim-reward",
+                {"event_id": reward.event_id, "reward_id": reward.pk},
+                format="json",
+            )
+            return response.status_code, response.json().get("code", "")
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(claim, range(8)))
+
+    assert sorted(answers) == [(201, "")] + [(409, "already_claimed")] * 7
+    assert EventRewardClaim.objects.count() == 1
+    assert LedgerEntry.objects.filter(player=player).count() == 1
+    assert Wallet.objects.get(player=player, currency__code="gold").balance == 100
