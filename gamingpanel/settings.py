@@ -230,6 +230,11 @@ GOOGLE_PLAY_API_BASE_URL = env.str(
     "GOOGLE_PLAY_API_BASE_URL", default="https://androidpublisher.googleapis.com"
 )
 APPLE_APP_STORE_ROOT_CERTS = env.list("APPLE_APP_STORE_ROOT_CERTS", default=[])
+# Tests only (honoured when GP_TESTING is set): hold fulfilment open so a test can kill a worker.
+PAYMENTS_TEST_FULFILMENT_PAUSE_SECONDS = env.float(
+    "PAYMENTS_TEST_FULFILMENT_PAUSE_SECONDS", default=0.0
+)
+PAYMENTS_TEST_FULFILMENT_MARKER = env.str("PAYMENTS_TEST_FULFILMENT_MARKER", default="")
 
 # --- Multiplayer ---------------------------------------------------------------------------
 SERVER_HEARTBEAT_TTL_SECONDS = env.int("SERVER_HEARTBEAT_TTL_SECONDS", default=30)
@@ -253,7 +258,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="gamingpanel")
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
+# Seconds before Redis hands an unacknowledged task (its worker died) to another worker.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=300)
+}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "aggregate-analytics": {

@@ -27,6 +27,7 @@ api_v1 = [
 urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
+    path("payments/", include("apps.payments.page_urls")),
     path("docs/", include("apps.devdocs.urls")),
     path("", include("apps.panel.urls")),
 ]

@@ -19,3 +19,7 @@ class UnknownCurrency(DomainError):
 
 class UnknownItem(DomainError):
     status, code, title = 400, "unknown_item", "Unknown item"
+
+
+class InvalidContents(DomainError):
+    status, code, title = 400, "invalid_contents", "Invalid contents"

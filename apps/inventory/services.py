@@ -6,17 +6,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from apps.accounts.models import Player
+from apps.audit.services import record_action
 from apps.inventory.errors import (
     HoldingLimitReached,
     InsufficientFunds,
     InsufficientItems,
+    InvalidContents,
     UnknownCurrency,
     UnknownItem,
 )
@@ -30,8 +32,18 @@ class Change:
     delta: int
 
 
+@dataclass
+class ClawBack:
+    """What a reversal took back, and what it could not (already spent) for operators."""
+
+    entries: list[LedgerEntry]
+    shortfall: list[dict] = field(default_factory=list)
+    replayed: bool = False  # the key was used before: these are the entries written then
+
+
 def changes_from_contents(contents: Iterable[dict], *, multiplier: int = 1) -> list[Change]:
-    """Shop offers, rewards and grants describe contents as [{"currency"|"sku", "quantity"}]."""
+    """Shop offers, rewards and grants describe contents as [{"currency"|"sku", "quantity"}].
+    Lines of other kinds (e.g. {"battlepass_premium": 3}) are for their own services."""
     changes = []
     for line in contents:
         if "currency" in line:
@@ -52,55 +64,38 @@ def apply_changes(
     actor: AbstractBaseUser | None = None,
 ) -> list[LedgerEntry]:
     """Apply all changes or none. A key already used returns the entries it wrote then."""
-    merged: dict[tuple[str, str], int] = defaultdict(int)
-    for change in changes:
-        merged[(change.kind, change.code)] += change.delta
-    merged = {key: delta for key, delta in merged.items() if delta != 0}
-    if not merged:
-        return []
+    return _apply(
+        player=player,
+        changes=changes,
+        reason=reason,
+        idempotency_key=idempotency_key,
+        reference=reference,
+        actor=actor,
+        clamp_debits=False,
+    ).entries
 
-    wallets = _locked_wallets(player, sorted(code for kind, code in merged if kind == "currency"))
-    holdings = _locked_holdings(player, sorted(code for kind, code in merged if kind == "item"))
 
-    # Look for the key only after taking the locks: a concurrent retry waits above, then sees ours.
-    done = list(
-        LedgerEntry.objects.filter(player=player, idempotency_key__startswith=f"{idempotency_key}:")
+@transaction.atomic
+def claw_back(
+    *,
+    player: Player,
+    changes: Sequence[Change],
+    reason: str,
+    idempotency_key: str,
+    reference: str = "",
+    actor: AbstractBaseUser | None = None,
+) -> ClawBack:
+    """Take back (negative deltas) as much as the player still holds, never below zero; the
+    rest is returned as `shortfall` lines for an operator to look at."""
+    return _apply(
+        player=player,
+        changes=changes,
+        reason=reason,
+        idempotency_key=idempotency_key,
+        reference=reference,
+        actor=actor,
+        clamp_debits=True,
     )
-    if done:
-        return done
-
-    entries = []
-    for (kind, code), delta in sorted(merged.items()):
-        row = wallets[code] if kind == "currency" else holdings[code]
-        new_amount = (row.balance if kind == "currency" else row.quantity) + delta
-        limit = row.cap if kind == "currency" else row.limit
-        if new_amount < 0:
-            error = InsufficientFunds if kind == "currency" else InsufficientItems
-            have = new_amount - delta
-            raise error(f"Needs {-delta} {code}, has {have}.", needed=-delta, available=have)
-        if limit is not None and new_amount > limit:
-            raise HoldingLimitReached(f"{code} would reach {new_amount}, above its limit {limit}.")
-        if kind == "currency":
-            row.balance = new_amount
-            row.save(update_fields=["balance"])
-        else:
-            row.quantity = new_amount
-            row.save(update_fields=["quantity"])
-        entries.append(
-            LedgerEntry(
-                game_id=player.game_id,
-                player=player,
-                currency_id=row.currency_id if kind == "currency" else None,
-                item_id=row.item_id if kind == "item" else None,
-                delta=delta,
-                balance_after=new_amount,
-                reason=reason,
-                reference=reference,
-                idempotency_key=f"{idempotency_key}:{kind}:{code}",
-                actor=actor,
-            )
-        )
-    return LedgerEntry.objects.bulk_create(entries)
 
 
 def change_balance(
@@ -145,42 +140,160 @@ def grant_contents(
     )
 
 
+@transaction.atomic
+def operator_adjust(
+    *,
+    actor: AbstractBaseUser,
+    player: Player,
+    change: Change,
+    note: str,
+    idempotency_key: str,
+) -> list[LedgerEntry]:
+    """An operator's grant (delta > 0) or revoke (delta < 0), with the operator as the actor on
+    the ledger entry and in the audit log, in one transaction."""
+    if change.delta == 0:
+        raise InvalidContents("A grant or revoke needs a non-zero amount.")
+    action = "inventory.grant" if change.delta > 0 else "inventory.revoke"
+    result = _apply(
+        player=player,
+        changes=[change],
+        reason="operator_grant" if change.delta > 0 else "operator_revoke",
+        idempotency_key=idempotency_key,
+        reference=note[:120],
+        actor=actor,
+        clamp_debits=False,
+    )
+    if result.replayed:
+        return result.entries
+    for entry in result.entries:
+        record_action(
+            actor=actor,
+            game=player.game,
+            action=action,
+            target=player,
+            before={change.code: entry.balance_after - entry.delta},
+            after={change.code: entry.balance_after},
+            reason=note,
+        )
+    return result.entries
+
+
+def _apply(
+    *,
+    player: Player,
+    changes: Sequence[Change],
+    reason: str,
+    idempotency_key: str,
+    reference: str,
+    actor: AbstractBaseUser | None,
+    clamp_debits: bool,
+) -> ClawBack:
+    merged: dict[tuple[str, str], int] = defaultdict(int)
+    for change in changes:
+        merged[(change.kind, change.code)] += change.delta
+    merged = {key: delta for key, delta in merged.items() if delta != 0}
+    if not merged:
+        return ClawBack(entries=[])
+
+    wallets = _locked_wallets(player, sorted(code for kind, code in merged if kind == "currency"))
+    holdings = _locked_holdings(player, sorted(code for kind, code in merged if kind == "item"))
+
+    # Look for the key only after taking the locks: a concurrent retry waits above, then sees ours.
+    done = list(LedgerEntry.objects.filter(player=player, operation_key=idempotency_key))
+    if done:
+        return ClawBack(entries=done, replayed=True)
+
+    entries, shortfall = [], []
+    for (kind, code), wanted in sorted(merged.items()):
+        row = wallets[code] if kind == "currency" else holdings[code]
+        have = row.balance if kind == "currency" else row.quantity
+        delta = max(wanted, -have) if clamp_debits else wanted
+        if delta != wanted:
+            shortfall.append(
+                {"currency" if kind == "currency" else "sku": code, "quantity": delta - wanted}
+            )
+        if delta == 0:
+            continue
+        new_amount = have + delta
+        limit = row.cap if kind == "currency" else row.limit
+        if new_amount < 0:
+            error = InsufficientFunds if kind == "currency" else InsufficientItems
+            raise error(f"Needs {-delta} {code}, has {have}.", needed=-delta, available=have)
+        if limit is not None and new_amount > limit:
+            raise HoldingLimitReached(f"{code} would reach {new_amount}, above its limit {limit}.")
+        if kind == "currency":
+            row.balance = new_amount
+            row.save(update_fields=["balance"])
+        else:
+            row.quantity = new_amount
+            row.save(update_fields=["quantity"])
+        entries.append(
+            LedgerEntry(
+                game_id=player.game_id,
+                player=player,
+                currency_id=row.currency_id if kind == "currency" else None,
+                item_id=row.item_id if kind == "item" else None,
+                delta=delta,
+                balance_after=new_amount,
+                reason=reason,
+                reference=reference,
+                idempotency_key=f"{idempotency_key}:{kind}:{code}",
+                operation_key=idempotency_key,
+                actor=actor,
+            )
+        )
+    return ClawBack(entries=LedgerEntry.objects.bulk_create(entries), shortfall=shortfall)
+
+
 def _locked_wallets(player: Player, codes: list[str]) -> dict[str, Wallet]:
     if not codes:
         return {}
-    currencies = {
-        c.code: c for c in Currency.objects.filter(game_id=player.game_id, code__in=codes)
-    }
-    if missing := set(codes) - currencies.keys():
-        raise UnknownCurrency(f"No currency {', '.join(sorted(missing))} in this game.")
-    Wallet.objects.bulk_create(
-        [Wallet(player=player, currency=c, cap=c.cap) for c in currencies.values()],
-        ignore_conflicts=True,
-    )
-    # Lock in currency id order so two multi-wallet changes never deadlock.
-    locked = (
-        Wallet.objects.select_for_update()
-        .filter(player=player, currency__in=currencies.values())
+    locked = _lock_wallet_rows(player, codes)
+    if missing := set(codes) - locked.keys():
+        currencies = list(Currency.objects.filter(game_id=player.game_id, code__in=missing))
+        if unknown := missing - {c.code for c in currencies}:
+            raise UnknownCurrency(f"No currency {', '.join(sorted(unknown))} in this game.")
+        Wallet.objects.bulk_create(
+            [Wallet(player=player, currency=c, cap=c.cap) for c in currencies],
+            ignore_conflicts=True,
+        )
+        locked = _lock_wallet_rows(player, codes)
+    return locked
+
+
+def _lock_wallet_rows(player: Player, codes: list[str]) -> dict[str, Wallet]:
+    # Lock in currency id order so two multi-wallet changes never deadlock; `of` keeps the
+    # lock on the wallet rows, not on the (shared) currency rows joined for their codes.
+    rows = (
+        Wallet.objects.select_for_update(of=("self",))
+        .select_related("currency")
+        .filter(player=player, currency__game_id=player.game_id, currency__code__in=codes)
         .order_by("currency_id")
     )
-    by_id = {c.pk: code for code, c in currencies.items()}
-    return {by_id[w.currency_id]: w for w in locked}
+    return {w.currency.code: w for w in rows}
 
 
 def _locked_holdings(player: Player, skus: list[str]) -> dict[str, PlayerItem]:
     if not skus:
         return {}
-    items = {i.sku: i for i in ItemDefinition.objects.filter(game_id=player.game_id, sku__in=skus)}
-    if missing := set(skus) - items.keys():
-        raise UnknownItem(f"No item {', '.join(sorted(missing))} in this game.")
-    PlayerItem.objects.bulk_create(
-        [PlayerItem(player=player, item=i, limit=i.holding_limit) for i in items.values()],
-        ignore_conflicts=True,
-    )
-    locked = (
-        PlayerItem.objects.select_for_update()
-        .filter(player=player, item__in=items.values())
+    locked = _lock_holding_rows(player, skus)
+    if missing := set(skus) - locked.keys():
+        items = list(ItemDefinition.objects.filter(game_id=player.game_id, sku__in=missing))
+        if unknown := missing - {i.sku for i in items}:
+            raise UnknownItem(f"No item {', '.join(sorted(unknown))} in this game.")
+        PlayerItem.objects.bulk_create(
+            [PlayerItem(player=player, item=i, limit=i.holding_limit) for i in items],
+            ignore_conflicts=True,
+        )
+        locked = _lock_holding_rows(player, skus)
+    return locked
+
+
+def _lock_holding_rows(player: Player, skus: list[str]) -> dict[str, PlayerItem]:
+    rows = (
+        PlayerItem.objects.select_for_update(of=("self",))
+        .select_related("item")
+        .filter(player=player, item__game_id=player.game_id, item__sku__in=skus)
         .order_by("item_id")
     )
-    by_id = {i.pk: sku for sku, i in items.items()}
-    return {by_id[h.item_id]: h for h in locked}
+    return {h.item.sku: h for h in rows}

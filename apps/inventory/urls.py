@@ -1,11 +1,7 @@
 from django.urls import path
 
-from gamingpanel.views import not_implemented_view
+from apps.inventory.api import InventoryApi
 
 urlpatterns = [
-    path(
-        "player/inventory",
-        not_implemented_view("Player inventory", "get").as_view(),
-        name="player-inventory",
-    ),
+    path("player/inventory", InventoryApi.as_view(), name="player-inventory"),
 ]

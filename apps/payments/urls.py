@@ -1,11 +1,21 @@
 from django.urls import path
 
-from gamingpanel.views import not_implemented_view
+from apps.payments.api import (
+    AppleWebhookApi,
+    GooglePlayWebhookApi,
+    SandboxWebhookApi,
+    StripeWebhookApi,
+)
 
 urlpatterns = [
+    path("payments/webhooks/stripe", StripeWebhookApi.as_view(), name="payments-webhooks-stripe"),
     path(
-        "payments/webhooks/stripe",
-        not_implemented_view("Stripe webhook", "post").as_view(),
-        name="payments-webhooks-stripe",
+        "payments/webhooks/sandbox", SandboxWebhookApi.as_view(), name="payments-webhooks-sandbox"
+    ),
+    path("payments/webhooks/apple", AppleWebhookApi.as_view(), name="payments-webhooks-apple"),
+    path(
+        "payments/webhooks/google-play",
+        GooglePlayWebhookApi.as_view(),
+        name="payments-webhooks-google-play",
     ),
 ]

@@ -1,26 +1,19 @@
 from django.urls import path
 
-from gamingpanel.views import not_implemented_view
+from apps.shop.api import (
+    CategoriesApi,
+    PurchaseApi,
+    PurchaseDetailApi,
+    PurchaseListApi,
+    ReceiptApi,
+)
 
 urlpatterns = [
+    path("shop/categories", CategoriesApi.as_view(), name="shop-categories"),
+    path("shop/purchase", PurchaseApi.as_view(), name="shop-purchase"),
+    path("shop/purchases", PurchaseListApi.as_view(), name="shop-purchases"),
     path(
-        "shop/categories",
-        not_implemented_view("Shop categories", "get").as_view(),
-        name="shop-categories",
+        "shop/purchases/<int:purchase_id>", PurchaseDetailApi.as_view(), name="shop-purchase-detail"
     ),
-    path(
-        "shop/purchase",
-        not_implemented_view("Purchase an offer", "post").as_view(),
-        name="shop-purchase",
-    ),
-    path(
-        "shop/purchases",
-        not_implemented_view("List purchases", "get").as_view(),
-        name="shop-purchases",
-    ),
-    path(
-        "shop/receipts",
-        not_implemented_view("Redeem a store receipt", "post").as_view(),
-        name="shop-receipts",
-    ),
+    path("shop/receipts", ReceiptApi.as_view(), name="shop-receipts"),
 ]

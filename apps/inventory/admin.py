@@ -1,0 +1,149 @@
+"""Currencies and items (operators edit), wallets, holdings and the ledger (read-only), and the
+"grant or revoke" form, which goes through the ledger service with the operator as the actor."""
+
+from __future__ import annotations
+
+import uuid
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from apps.accounts.admin_scoping import GameScopedAdmin, ReadOnlyScopedAdmin
+from apps.accounts.models import Player
+from apps.accounts.selectors import WRITE_ROLES, games_for_user
+from apps.inventory.models import Currency, ItemDefinition, LedgerEntry, PlayerItem, Wallet
+from apps.inventory.services import Change, operator_adjust
+from gamingpanel.errors import DomainError
+
+
+@admin.register(Currency)
+class CurrencyAdmin(GameScopedAdmin):
+    list_display = ["code", "name", "cap", "game"]
+    list_filter = ["game"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(ItemDefinition)
+class ItemDefinitionAdmin(GameScopedAdmin):
+    list_display = ["sku", "name", "kind", "max_stack", "game"]
+    list_filter = ["game", "kind"]
+    search_fields = ["sku", "name"]
+
+
+class GrantForm(forms.Form):
+    player = forms.IntegerField(label="Player id", min_value=1)
+    kind = forms.ChoiceField(choices=[("currency", "Currency"), ("item", "Item")])
+    code = forms.SlugField(label="Currency code or item SKU", max_length=64)
+    delta = forms.IntegerField(
+        label="Amount", help_text="Positive grants, negative revokes (never below zero)."
+    )
+    note = forms.CharField(label="Reason", max_length=300)
+    nonce = forms.CharField(widget=forms.HiddenInput)  # one submission, one ledger change
+
+
+@admin.register(Wallet)
+class WalletAdmin(ReadOnlyScopedAdmin):
+    game_path = "player__game"
+    list_display = ["player", "currency", "balance", "cap", "grant_link"]
+    list_filter = ["currency__game", "currency"]
+    search_fields = ["player__display_name", "=player__id"]
+    list_select_related = ["player", "currency"]
+    actions = ["grant_or_revoke"]
+
+    def get_urls(self) -> list:
+        view = self.admin_site.admin_view(self.grant_view)
+        return [path("grant/", view, name="inventory_wallet_grant"), *super().get_urls()]
+
+    @admin.display(description="")
+    def grant_link(self, obj: Wallet) -> str:
+        url = reverse("admin:inventory_wallet_grant")
+        return format_html('<a href="{}?player={}">Grant or revoke…</a>', url, obj.player_id)
+
+    @admin.action(description="Grant or revoke for the selected wallet's player")
+    def grant_or_revoke(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
+        wallet = queryset.first()
+        url = reverse("admin:inventory_wallet_grant")
+        return HttpResponseRedirect(f"{url}?player={wallet.player_id}&code={wallet.currency.code}")
+
+    def grant_view(self, request: HttpRequest) -> HttpResponse:
+        if not games_for_user(request.user, roles=WRITE_ROLES).exists():
+            raise PermissionDenied
+        if request.method == "POST":
+            form = GrantForm(request.POST)
+            if form.is_valid() and self._grant(request, form):
+                player_id = form.cleaned_data["player"]
+                url = reverse("admin:inventory_ledgerentry_changelist")
+                return HttpResponseRedirect(f"{url}?player__id__exact={player_id}")
+        else:
+            form = GrantForm(
+                initial={
+                    "player": request.GET.get("player"),
+                    "code": request.GET.get("code"),
+                    "nonce": uuid.uuid4().hex,
+                }
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Grant or revoke",
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/inventory/grant.html", context)
+
+    def _grant(self, request: HttpRequest, form: GrantForm) -> bool:
+        data = form.cleaned_data
+        writable = games_for_user(request.user, roles=WRITE_ROLES)
+        player = Player.objects.filter(pk=data["player"], game__in=writable).first()
+        if player is None:
+            form.add_error("player", "No such player in a game you may change.")
+            return False
+        try:
+            operator_adjust(
+                actor=request.user,
+                player=player,
+                change=Change(data["kind"], data["code"], data["delta"]),
+                note=data["note"],
+                idempotency_key=f"operator:{data['nonce']}",
+            )
+        except DomainError as error:
+            form.add_error(None, error.detail)
+            return False
+        self.message_user(request, f"Done: {data['delta']:+d} {data['code']} for {player}.")
+        return True
+
+
+@admin.register(PlayerItem)
+class PlayerItemAdmin(ReadOnlyScopedAdmin):
+    game_path = "player__game"
+    list_display = ["player", "item", "quantity", "limit"]
+    list_filter = ["item__game", "item"]
+    search_fields = ["player__display_name", "=player__id"]
+    list_select_related = ["player", "item"]
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyScopedAdmin):
+    list_display = [
+        "created_at",
+        "player",
+        "what",
+        "delta",
+        "balance_after",
+        "reason",
+        "reference",
+        "actor",
+    ]
+    list_filter = ["game", "reason"]
+    search_fields = ["=player__id", "reference", "idempotency_key"]
+    list_select_related = ["player", "currency", "item", "actor"]
+    date_hierarchy = "created_at"
+
+    @admin.display(description="Currency / item")
+    def what(self, obj: LedgerEntry) -> str:
+        return obj.currency.code if obj.currency_id else obj.item.sku

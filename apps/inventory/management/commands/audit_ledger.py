@@ -1,0 +1,34 @@
+"""`manage.py audit_ledger`: recompute every balance from the ledger; exit 1 on any difference."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from apps.accounts.models import Game
+from apps.inventory.selectors import ledger_discrepancies
+
+
+class Command(BaseCommand):
+    help = "Check that every wallet balance and item count equals the sum of its ledger entries."
+
+    def add_arguments(self, parser: object) -> None:
+        parser.add_argument("--game", help="Only this game (slug).")
+
+    def handle(self, *args: object, game: str | None = None, **options: object) -> None:
+        game_id = None
+        if game is not None:
+            found = Game.objects.filter(slug=game).values_list("pk", flat=True).first()
+            if found is None:
+                raise CommandError(f"No game with slug {game!r}.")
+            game_id = found
+        checked, differences = ledger_discrepancies(game_id=game_id)
+        for d in differences:
+            self.stdout.write(
+                f"MISMATCH player={d.player_id} {d.kind}={d.code} stored={d.stored} "
+                f"ledger_sum={d.from_ledger} last_balance_after={d.last_balance_after}"
+            )
+        if differences:
+            raise CommandError(
+                f"{len(differences)} of {checked} balances disagree with the ledger.", returncode=1
+            )
+        self.stdout.write(self.style.SUCCESS(f"OK: {checked} balances agree with the ledger."))

@@ -1,0 +1,101 @@
+"""Reads of balances, holdings and the ledger (API, admin, audit)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import F, FilteredRelation, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from apps.accounts.models import Player
+from apps.inventory.models import Currency, ItemDefinition, LedgerEntry, PlayerItem, Wallet
+
+
+def get_inventory(*, player: Player) -> dict[str, object]:
+    """Two queries, however many currencies and items: every currency of the game (0 when the
+    player has no wallet yet) and the items the player holds."""
+    currencies = (
+        Currency.objects.filter(game_id=player.game_id)
+        .annotate(own=FilteredRelation("wallets", condition=Q(wallets__player_id=player.pk)))
+        .order_by("code")
+        .values_list("code", Coalesce(F("own__balance"), Value(0)))
+    )
+    items = (
+        PlayerItem.objects.filter(player_id=player.pk, quantity__gt=0)
+        .select_related("item")
+        .order_by("item__sku")
+    )
+    return {
+        "currencies": dict(currencies),
+        "items": [
+            {
+                "sku": held.item.sku,
+                "name": held.item.name,
+                "kind": held.item.kind,
+                "quantity": held.quantity,
+                "properties": held.item.properties,
+            }
+            for held in items
+        ],
+    }
+
+
+def balances(*, player: Player, codes: list[str] | None = None) -> dict[str, int]:
+    wallets = Wallet.objects.filter(player_id=player.pk)
+    if codes is not None:
+        wallets = wallets.filter(currency__code__in=codes)
+    return dict(wallets.values_list("currency__code", "balance"))
+
+
+def ledger_for_reference(*, reference: str) -> QuerySet[LedgerEntry]:
+    return (
+        LedgerEntry.objects.filter(reference=reference)
+        .select_related("currency", "item")
+        .order_by("id")
+    )
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    player_id: int
+    kind: str  # "currency" | "item"
+    code: str
+    stored: int
+    from_ledger: int
+    last_balance_after: int | None
+
+
+def ledger_discrepancies(*, game_id: int | None = None) -> tuple[int, list[Discrepancy]]:
+    """Recompute every balance and item count from the ledger; return how many rows were
+    checked and those that disagree (with their sum, or with their last entry's balance_after)."""
+    checked, found = 0, []
+    for model, kind, fk, amount, code_path in (
+        (Wallet, "currency", "currency", "balance", "currency__code"),
+        (PlayerItem, "item", "item", "quantity", "item__sku"),
+    ):
+        entries = LedgerEntry.objects.filter(player_id=OuterRef("player_id"), **{fk: OuterRef(fk)})
+        total = entries.order_by().values(fk).annotate(total=Sum("delta")).values("total")
+        last = entries.order_by("-id").values("balance_after")[:1]
+        rows = model.objects.annotate(
+            from_ledger=Coalesce(Subquery(total), Value(0)), last_after=Subquery(last)
+        )
+        if game_id is not None:
+            rows = rows.filter(player__game_id=game_id)
+        checked += rows.count()
+        bad = rows.filter(
+            ~Q(**{amount: F("from_ledger")})
+            | (Q(last_after__isnull=False) & ~Q(**{amount: F("last_after")}))
+        ).values_list("player_id", code_path, amount, "from_ledger", "last_after")
+        found += [Discrepancy(p, kind, c, s, t, last_after) for p, c, s, t, last_after in bad]
+    return checked, found
+
+
+def unknown_codes(*, game_id: int, currencies: set[str], skus: set[str]) -> dict[str, set[str]]:
+    """Which of these currency codes and item SKUs this game does not define."""
+    known_currencies = set(
+        Currency.objects.filter(game_id=game_id, code__in=currencies).values_list("code", flat=True)
+    )
+    known_skus = set(
+        ItemDefinition.objects.filter(game_id=game_id, sku__in=skus).values_list("sku", flat=True)
+    )
+    return {"currencies": currencies - known_currencies, "skus": skus - known_skus}

@@ -1,0 +1,86 @@
+"""Provider accounts (owners only: they hold payment secrets), payments and every received
+notification (read-only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.utils.html import format_html_join
+
+from apps.accounts.admin_scoping import GameScopedAdmin, ReadOnlyScopedAdmin
+from apps.accounts.selectors import OWNER_ROLES
+from apps.payments.models import Payment, ProviderAccount, ProviderEvent
+from gamingpanel.crypto import mask
+
+
+class ProviderAccountForm(forms.ModelForm):
+    new_secrets = forms.JSONField(
+        required=False,
+        label="Secrets",
+        help_text=(
+            'Write-only JSON. Stripe: {"secret_key", "webhook_secret"}; Google Play: '
+            '{"service_account": {...}, "rtdn_token"}. Empty keeps the stored secrets; null '
+            "removes one."
+        ),
+        widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "off"}),
+    )
+
+    class Meta:
+        model = ProviderAccount
+        fields = ["game", "provider", "enabled", "config"]
+        help_texts = {
+            "config": 'Apple: {"bundle_id", "accept_sandbox"}; Google Play: {"package_name", '
+            '"accept_test_purchases"}; Stripe: {"success_url", "cancel_url"} (optional).'
+        }
+
+    def clean_new_secrets(self) -> dict[str, Any]:
+        value = self.cleaned_data.get("new_secrets") or {}
+        if not isinstance(value, dict):
+            raise forms.ValidationError("Secrets must be a JSON object.")
+        return value
+
+    def save(self, commit: bool = True) -> ProviderAccount:
+        account = super().save(commit=False)
+        if changes := self.cleaned_data.get("new_secrets"):
+            merged = {**(account.secrets if account.secrets_encrypted else {}), **changes}
+            account.set_secrets({k: v for k, v in merged.items() if v is not None})
+        if commit:
+            account.save()
+        return account
+
+
+@admin.register(ProviderAccount)
+class ProviderAccountAdmin(GameScopedAdmin):
+    form = ProviderAccountForm
+    write_roles = OWNER_ROLES
+    list_display = ["game", "provider", "enabled", "updated_at"]
+    list_filter = ["provider", "enabled", "game"]
+    readonly_fields = ["stored_secrets"]
+    fields = ["game", "provider", "enabled", "config", "new_secrets", "stored_secrets"]
+
+    @admin.display(description="Stored secrets (masked)")
+    def stored_secrets(self, account: ProviderAccount) -> str:
+        if not account.pk or not account.secrets_encrypted:
+            return "—"
+        return format_html_join(
+            "",
+            "<div><code>{}</code>: {}</div>",
+            ((k, mask(v if isinstance(v, str) else "•" * 12)) for k, v in account.secrets.items()),
+        )
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyScopedAdmin):
+    list_display = ["id", "created_at", "provider", "status", "amount", "currency", "purchase"]
+    list_filter = ["game", "provider", "status"]
+    search_fields = ["=id", "external_id", "payment_reference", "=purchase__id"]
+    list_select_related = ["purchase"]
+
+
+@admin.register(ProviderEvent)
+class ProviderEventAdmin(ReadOnlyScopedAdmin):
+    list_display = ["received_at", "provider", "event_type", "event_id", "status", "outcome"]
+    list_filter = ["provider", "status", "game"]
+    search_fields = ["event_id", "event_type"]

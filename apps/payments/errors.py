@@ -1,0 +1,45 @@
+from gamingpanel.errors import DomainError
+
+
+class ProviderNotConfigured(DomainError):
+    status, code, title = 409, "payment_provider_not_configured", "Payment provider not configured"
+
+
+class ProviderUnavailable(DomainError):
+    status, code, title = 503, "payment_provider_unavailable", "Payment provider unavailable"
+
+
+class InvalidSignature(DomainError):
+    status, code, title = 400, "invalid_signature", "Invalid signature"
+
+
+class InvalidNotification(DomainError):
+    status, code, title = 400, "invalid_notification", "Invalid notification"
+
+
+class InvalidReceipt(DomainError):
+    status, code, title = 400, "invalid_receipt", "Invalid receipt"
+
+
+class ReceiptProductMismatch(DomainError):
+    status, code, title = 400, "receipt_product_mismatch", "Receipt is for another product"
+
+
+class ReceiptNotPaid(DomainError):
+    status, code, title = 409, "receipt_not_paid", "Receipt is not a completed payment"
+
+
+class ReceiptAlreadyUsed(DomainError):
+    status, code, title = 409, "receipt_already_used", "Receipt already redeemed by another player"
+
+
+class UnknownProvider(DomainError):
+    status, code, title = 400, "unknown_provider", "Unknown payment provider"
+
+
+class PaymentNotFound(DomainError):
+    status, code, title = 404, "payment_not_found", "Payment not found"
+
+
+class SandboxOnly(DomainError):
+    status, code, title = 403, "sandbox_only", "Only for sandbox games"

@@ -1,0 +1,124 @@
+"""Payment processors and platform stores: each game's accounts with them, one payment per
+real-money purchase, and every notification they sent us, stored as received."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.db.models import Q
+
+from apps.accounts.models import Game
+from gamingpanel import crypto
+
+
+class Provider(models.TextChoices):
+    STRIPE = "stripe", "Stripe"
+    SANDBOX = "sandbox", "Sandbox (test payments)"
+    APPLE = "apple", "Apple App Store"
+    GOOGLE_PLAY = "google_play", "Google Play"
+
+
+class ProviderAccount(models.Model):
+    """A game's credentials with one provider. Non-secret settings in `config` (Apple:
+    bundle_id; Google: package_name), secrets encrypted (Stripe: secret_key, webhook_secret;
+    Google: service_account, rtdn_token)."""
+
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="payment_accounts")
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    enabled = models.BooleanField(default=True)
+    config = models.JSONField(default=dict, blank=True)
+    secrets_encrypted = models.TextField(blank=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["game", "provider"], name="one_account_per_provider")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.game} — {self.get_provider_display()}"
+
+    @property
+    def secrets(self) -> dict[str, Any]:
+        return crypto.decrypt_json(self.secrets_encrypted)
+
+    def set_secrets(self, values: dict[str, Any]) -> None:
+        self.secrets_encrypted = crypto.encrypt_json(values) if values else ""
+
+
+class Payment(models.Model):
+    class Status(models.TextChoices):
+        CREATED = "created", "Checkout created"
+        SUCCEEDED = "succeeded", "Paid"
+        FAILED = "failed", "Failed"
+        EXPIRED = "expired", "Expired"
+        REFUNDED = "refunded", "Refunded"
+        DISPUTED = "disputed", "Disputed (chargeback)"
+
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="+")
+    purchase = models.OneToOneField(
+        "shop.Purchase", on_delete=models.PROTECT, related_name="payment"
+    )
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    # Checkout session id (Stripe, sandbox) or store transaction id (Apple, Google order id).
+    external_id = models.CharField(max_length=200, blank=True)
+    # The processor's id of the money movement (Stripe payment intent; Google purchase token).
+    payment_reference = models.CharField(max_length=500, blank=True)
+    checkout_url = models.URLField(max_length=1000, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.CREATED)
+    amount = models.BigIntegerField(default=0, help_text="Minor units.")
+    currency = models.CharField(max_length=3, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            # One grant per store transaction / checkout, however often it is reported.
+            models.UniqueConstraint(
+                fields=["game", "provider", "external_id"],
+                condition=~Q(external_id=""),
+                name="payment_once_per_external_id",
+            ),
+        ]
+        indexes = [models.Index(fields=["provider", "payment_reference"])]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.external_id or self.pk} ({self.status})"
+
+
+class ProviderEvent(models.Model):
+    """A notification exactly as a processor or store sent it (unknown types too), then what we
+    made of it. Unique per provider and event id, so a redelivery is recognised."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received, not processed yet"
+        PROCESSED = "processed", "Processed"
+        IGNORED = "ignored", "Stored, nothing to do"
+        FAILED = "failed", "Failed (see error)"
+
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, null=True, related_name="+")
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    event_id = models.CharField(max_length=200)
+    event_type = models.CharField(max_length=100)
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
+    payment = models.ForeignKey(
+        Payment, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+    outcome = models.CharField(max_length=200, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "event_id"], name="event_once_per_provider")
+        ]
+        indexes = [models.Index(fields=["status", "received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.event_type} {self.event_id}"

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import requests
+from django.conf import settings
+
+from apps.payments.errors import ProviderUnavailable
+
+Action = Literal["paid", "refund", "chargeback", "expired", "failed", "flag", "none"]
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A verified notification, before we look at what it means."""
+
+    event_id: str
+    event_type: str
+    payload: dict[str, Any]
+    game_id: int | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a notification means for one of our payments, found by any of the ids given."""
+
+    action: Action
+    external_id: str = ""
+    payment_reference: str = ""
+    purchase_id: int | None = None
+    note: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def call(method: str, url: str, **kwargs: Any) -> requests.Response:
+    """One outbound call with the payment timeout; network trouble and 5xx become a 503."""
+    try:
+        response = requests.request(method, url, timeout=settings.PAYMENT_HTTP_TIMEOUT, **kwargs)
+    except requests.RequestException as exc:
+        raise ProviderUnavailable(f"{url.split('/')[2]} did not answer: {type(exc).__name__}.")
+    if response.status_code >= 500 or response.status_code == 429:
+        raise ProviderUnavailable(f"{url.split('/')[2]} answered {response.status_code}.")
+    return response
+
+
+@dataclass(frozen=True)
+class VerifiedReceipt:
+    """A store purchase the store itself confirmed."""
+
+    transaction_id: str
+    product_id: str
+    payment_reference: str = ""
+    environment: str = ""
+    details: dict[str, Any] = field(default_factory=dict)

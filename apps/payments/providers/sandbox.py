@@ -1,0 +1,75 @@
+"""The sandbox processor: a checkout page of the panel where "Pay" simulates the buyer paying;
+it then calls its own webhook with a signed event, exactly as a real processor would."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.urls import reverse
+
+from apps.payments.errors import InvalidNotification
+from apps.payments.models import Payment
+from apps.payments.providers import signing
+from apps.payments.providers.base import Notification, Outcome
+
+SIGNATURE_HEADER = "Sandbox-Signature"
+EVENT_TYPES = {
+    "paid": "payment.succeeded",
+    "refund": "payment.refunded",
+    "expired": "payment.expired",
+}
+
+
+def checkout_url(payment: Payment) -> str:
+    path = reverse("payments-sandbox-checkout", args=[payment.pk])
+    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}{path}"
+
+
+def webhook_url() -> str:
+    path = reverse("payments-webhooks-sandbox")
+    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}{path}"
+
+
+def build_event(*, payment: Payment, action: str) -> tuple[bytes, str]:
+    """The callback body and its signature header."""
+    event = {
+        "id": f"sbxevt_{uuid.uuid4().hex}",
+        "type": EVENT_TYPES[action],
+        "created": int(time.time()),
+        "data": {
+            "game_id": payment.game_id,
+            "payment_id": payment.pk,
+            "external_id": payment.external_id,
+            "purchase_id": payment.purchase_id,
+            "amount": payment.amount,
+            "currency": payment.currency,
+        },
+    }
+    body = json.dumps(event, separators=(",", ":")).encode()
+    return body, signing.sign(secret=settings.SANDBOX_PAYMENT_SECRET, body=body)
+
+
+def parse_notification(*, body: bytes, headers: dict[str, str]) -> Notification:
+    signing.verify(
+        secrets=[settings.SANDBOX_PAYMENT_SECRET],
+        body=body,
+        header=headers.get(SIGNATURE_HEADER, ""),
+        tolerance=settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
+    )
+    try:
+        event = json.loads(body)
+        data = event["data"]
+        return Notification(str(event["id"]), str(event["type"]), event, int(data["game_id"]))
+    except (ValueError, KeyError, TypeError):
+        raise InvalidNotification("Not a sandbox event.")
+
+
+def interpret(event_type: str, payload: dict[str, Any]) -> Outcome:
+    data = payload.get("data") or {}
+    external_id = str(data.get("external_id") or "")
+    actions = {value: key for key, value in EVENT_TYPES.items()}
+    return Outcome(actions.get(event_type, "none"), external_id=external_id)

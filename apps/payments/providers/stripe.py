@@ -1,0 +1,134 @@
+"""Stripe: Checkout Sessions through the REST API, and its signed webhook events."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.conf import settings
+
+from apps.payments.errors import InvalidNotification, ProviderNotConfigured, ProviderUnavailable
+from apps.payments.models import Payment, ProviderAccount
+from apps.payments.providers import signing
+from apps.payments.providers.base import Notification, Outcome, call
+
+
+def create_checkout_session(
+    *, account: ProviderAccount, payment: Payment, name: str, quantity: int, unit_amount: int
+) -> dict[str, Any]:
+    secret_key = account.secrets.get("secret_key")
+    if not secret_key:
+        raise ProviderNotConfigured("This game's Stripe account has no secret_key.")
+    purchase_id = str(payment.purchase_id)
+    base = settings.PUBLIC_BASE_URL.rstrip("/")
+    done = account.config.get("success_url") or f"{base}/payments/return/{payment.pk}"
+    form = {
+        "mode": "payment",
+        "client_reference_id": purchase_id,
+        "success_url": done,
+        "cancel_url": account.config.get("cancel_url") or done,
+        "line_items[0][quantity]": quantity,
+        "line_items[0][price_data][currency]": payment.currency.lower(),
+        "line_items[0][price_data][unit_amount]": unit_amount,
+        "line_items[0][price_data][product_data][name]": name,
+        "metadata[purchase_id]": purchase_id,
+        "metadata[payment_id]": str(payment.pk),
+        "metadata[game_id]": str(payment.game_id),
+        "payment_intent_data[metadata][purchase_id]": purchase_id,
+    }
+    response = call(
+        "POST",
+        f"{settings.STRIPE_API_BASE_URL.rstrip('/')}/v1/checkout/sessions",
+        data=form,
+        auth=(secret_key, ""),
+        # Stripe's own idempotency: retrying the same payment never opens a second session.
+        headers={"Idempotency-Key": f"gp-payment-{payment.pk}"},
+    )
+    if response.status_code != 200:
+        message = _error_message(response)
+        raise ProviderUnavailable(f"Stripe refused the checkout session: {message}")
+    return response.json()
+
+
+def parse_notification(*, body: bytes, headers: dict[str, str]) -> Notification:
+    """Verify `Stripe-Signature` against every enabled Stripe account's webhook secret (the
+    endpoint is shared by all games); the one that matches names the game."""
+    header = headers.get("Stripe-Signature", "")
+    accounts = {
+        account.secrets.get("webhook_secret"): account.game_id
+        for account in ProviderAccount.objects.filter(provider="stripe", enabled=True)
+    }
+    accounts.pop(None, None)
+    secret = signing.verify(
+        secrets=accounts,
+        body=body,
+        header=header,
+        tolerance=settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
+    )
+    event = _json_object(body)
+    if not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str):
+        raise InvalidNotification("A Stripe event has an id and a type.")
+    return Notification(event["id"], event["type"], event, accounts[secret])
+
+
+def interpret(event_type: str, payload: dict[str, Any]) -> Outcome:
+    obj = (payload.get("data") or {}).get("object") or {}
+    metadata = obj.get("metadata") or {}
+    purchase_id = _int(metadata.get("purchase_id") or obj.get("client_reference_id"))
+    if event_type in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
+        if obj.get("payment_status") not in ("paid", "no_payment_required"):
+            return Outcome("none", external_id=obj.get("id", ""), note="awaiting async payment")
+        return Outcome(
+            "paid",
+            external_id=obj.get("id", ""),
+            purchase_id=purchase_id,
+            details={"payment_reference": obj.get("payment_intent") or ""},
+        )
+    if event_type == "checkout.session.expired":
+        return Outcome("expired", external_id=obj.get("id", ""), purchase_id=purchase_id)
+    if event_type == "checkout.session.async_payment_failed":
+        return Outcome("failed", external_id=obj.get("id", ""), purchase_id=purchase_id)
+    if event_type == "charge.refunded":
+        reference = obj.get("payment_intent") or ""
+        if obj.get("refunded"):
+            return Outcome("refund", payment_reference=reference, purchase_id=purchase_id)
+        refunded, amount = obj.get("amount_refunded"), obj.get("amount")
+        return Outcome(
+            "flag",
+            payment_reference=reference,
+            purchase_id=purchase_id,
+            note=f"Partial refund of {refunded} of {amount}: review the grant.",
+        )
+    if event_type == "charge.dispute.created":
+        return Outcome("chargeback", payment_reference=obj.get("payment_intent") or "")
+    if event_type == "charge.dispute.closed":
+        return Outcome(
+            "flag",
+            payment_reference=obj.get("payment_intent") or "",
+            note=f"Dispute closed: {obj.get('status')}; the chargeback reversal stays.",
+        )
+    return Outcome("none", note=f"{event_type} needs no action")
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        event = json.loads(body)
+    except ValueError:
+        raise InvalidNotification("The body is not JSON.")
+    if not isinstance(event, dict):
+        raise InvalidNotification("The body is not a JSON object.")
+    return event
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def _error_message(response: Any) -> str:
+    try:
+        return response.json()["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        return f"HTTP {response.status_code}"

@@ -1,0 +1,73 @@
+"""Starting a real-money payment: which processor, the payment row, the checkout session."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+
+from apps.accounts.models import Game
+from apps.payments.errors import ProviderNotConfigured, ProviderUnavailable
+from apps.payments.models import Payment, Provider, ProviderAccount
+from apps.payments.providers import sandbox, stripe
+
+if TYPE_CHECKING:
+    from apps.shop.models import Purchase
+
+
+def provider_for(*, game: Game) -> str:
+    """A game with an enabled Stripe account pays with Stripe; a sandbox game without one uses
+    the sandbox processor; anything else cannot sell for real money through checkout."""
+    if ProviderAccount.objects.filter(game=game, provider=Provider.STRIPE, enabled=True).exists():
+        return Provider.STRIPE
+    if game.sandbox:
+        return Provider.SANDBOX
+    raise ProviderNotConfigured("This game has no payment processor for real-money offers.")
+
+
+def create_payment(*, purchase: Purchase, provider: str) -> Payment:
+    """Inside the purchase's transaction."""
+    return Payment.objects.create(
+        game_id=purchase.game_id,
+        purchase=purchase,
+        provider=provider,
+        amount=purchase.price_amount,
+        currency=purchase.price_currency,
+    )
+
+
+def open_checkout(*, purchase: Purchase) -> Payment:
+    """Open (or find again) the processor's checkout for this purchase's payment. Idempotent:
+    Stripe gets an Idempotency-Key per payment, the sandbox's session id is the payment's."""
+    payment = Payment.objects.select_related("purchase__offer").get(purchase_id=purchase.pk)
+    if payment.checkout_url:
+        return payment
+    if payment.provider == Provider.SANDBOX:
+        external_id, url = f"sbx_{payment.pk}", sandbox.checkout_url(payment)
+    else:
+        account = ProviderAccount.objects.filter(
+            game_id=payment.game_id, provider=payment.provider, enabled=True
+        ).first()
+        if account is None:
+            raise ProviderNotConfigured(f"This game's {payment.provider} account is disabled.")
+        offer = payment.purchase.offer
+        session = stripe.create_checkout_session(
+            account=account,
+            payment=payment,
+            name=offer.name,
+            quantity=payment.purchase.quantity,
+            unit_amount=offer.price_amount,
+        )
+        external_id, url = session["id"], session["url"]
+    Payment.objects.filter(pk=payment.pk, checkout_url="").update(
+        external_id=external_id, checkout_url=url
+    )
+    payment.refresh_from_db()
+    return payment
+
+
+@transaction.atomic
+def mark_checkout_failed(*, purchase: Purchase, error: ProviderUnavailable) -> None:
+    Payment.objects.filter(purchase_id=purchase.pk, checkout_url="").update(
+        status=Payment.Status.FAILED, details={"error": error.detail}
+    )

@@ -1,0 +1,61 @@
+"""Celery: ids in, one service call, retries with backoff. Tasks run with acks_late, so a
+worker that dies mid-task leaves the message to be delivered again; the services are
+idempotent, so running one twice changes nothing."""
+
+from __future__ import annotations
+
+import logging
+
+import requests
+from celery import shared_task
+from django.conf import settings
+
+from apps.payments.errors import ProviderUnavailable
+from apps.payments.models import Payment
+from apps.payments.providers import google_play, sandbox
+from apps.payments.selectors import enabled_account
+from apps.payments.services import events
+
+logger = logging.getLogger(__name__)
+RETRY = {"max_retries": 8, "retry_backoff": 2, "retry_backoff_max": 600, "retry_jitter": True}
+
+
+@shared_task(bind=True, acks_late=True, autoretry_for=(Exception,), **RETRY)
+def process_provider_event(self: object, event_pk: int) -> str:
+    try:
+        return events.process_event(event_pk=event_pk).status
+    except Exception as exc:
+        if self.request.retries >= self.max_retries:  # type: ignore[attr-defined]
+            events.mark_failed(event_pk=event_pk, error=f"{type(exc).__name__}: {exc}")
+        raise
+
+
+@shared_task(bind=True, acks_late=True, autoretry_for=(requests.RequestException,), **RETRY)
+def deliver_sandbox_callback(self: object, payment_pk: int, action: str) -> int:
+    payment = Payment.objects.get(pk=payment_pk)
+    body, signature = sandbox.build_event(payment=payment, action=action)
+    response = requests.post(
+        sandbox.webhook_url(),
+        data=body,
+        headers={"Content-Type": "application/json", sandbox.SIGNATURE_HEADER: signature},
+        timeout=settings.PAYMENT_HTTP_TIMEOUT,
+    )
+    if response.status_code >= 300:
+        raise requests.HTTPError(f"sandbox webhook answered {response.status_code}")
+    return response.status_code
+
+
+@shared_task(bind=True, acks_late=True, autoretry_for=(ProviderUnavailable,), **RETRY)
+def finish_google_purchase(self: object, payment_pk: int) -> None:
+    payment = Payment.objects.select_related("purchase__offer").get(pk=payment_pk)
+    account = enabled_account(game_id=payment.game_id, provider="google_play")
+    if account is None:
+        logger.warning("google purchase %s not acknowledged: account disabled", payment_pk)
+        return
+    offer = payment.purchase.offer
+    google_play.finish_purchase(
+        account=account,
+        product_id=offer.google_product_id,
+        token=payment.payment_reference,
+        consume=offer.store_consumable,
+    )

@@ -1,0 +1,120 @@
+"""Catalogue (operators edit, with a preview of what a player sees) and purchases (read-only,
+with their ledger entries)."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import admin
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from apps.accounts.admin_scoping import GameScopedAdmin, ReadOnlyScopedAdmin
+from apps.inventory.selectors import ledger_for_reference
+from apps.shop.models import Category, Offer, Purchase
+
+
+@admin.register(Category)
+class CategoryAdmin(GameScopedAdmin):
+    list_display = ["name", "game", "position", "active", "visible_from", "visible_until"]
+    list_filter = ["game", "active"]
+    list_editable = ["position", "active"]
+    search_fields = ["name"]
+
+
+@admin.register(Offer)
+class OfferAdmin(GameScopedAdmin):
+    list_display = [
+        "name",
+        "category",
+        "price",
+        "real_money",
+        "active",
+        "available_until",
+        "per_player_limit",
+        "stock",
+        "game",
+    ]
+    list_filter = ["game", "category", "real_money", "active"]
+    search_fields = ["name", "apple_product_id", "google_product_id"]
+    readonly_fields = ["player_preview"]
+    fieldsets = [
+        (None, {"fields": ["game", "category", "name", "description", "position", "active"]}),
+        ("Price", {"fields": ["real_money", "price_currency", "price_amount"]}),
+        ("Contents", {"fields": ["contents"]}),
+        (
+            "Availability",
+            {"fields": ["available_from", "available_until", "per_player_limit", "stock"]},
+        ),
+        (
+            "Platform stores",
+            {"fields": ["apple_product_id", "google_product_id", "store_consumable"]},
+        ),
+        ("What a player sees", {"fields": ["player_preview"]}),
+    ]
+
+    @admin.display(description="Price")
+    def price(self, offer: Offer) -> str:
+        return f"{offer.price_amount} {offer.price_currency}"
+
+    @admin.display(description="Preview (GET shop/categories)")
+    def player_preview(self, offer: Offer) -> str:
+        if offer.pk is None:
+            return "Save the offer to preview it."
+        shown = {
+            "id": offer.pk,
+            "name": offer.name,
+            "price": {
+                "currency": offer.price_currency,
+                "amount": offer.price_amount,
+                "real_money": offer.real_money,
+            },
+            "contents": offer.contents,
+            "remaining_purchases": offer.per_player_limit,
+            "available_until": offer.available_until.isoformat() if offer.available_until else None,
+        }
+        state = "listed now" if offer.is_open(timezone.now()) else "NOT listed now (closed)"
+        return format_html("<p>{}</p><pre>{}</pre>", state, json.dumps(shown, indent=2))
+
+
+@admin.register(Purchase)
+class PurchaseAdmin(ReadOnlyScopedAdmin):
+    list_display = [
+        "id",
+        "created_at",
+        "player",
+        "offer",
+        "quantity",
+        "status",
+        "price_amount",
+        "price_currency",
+        "provider",
+        "needs_attention",
+    ]
+    list_filter = ["game", "status", "needs_attention", "real_money", "provider", "source"]
+    search_fields = ["=id", "=player__id", "idempotency_key"]
+    list_select_related = ["player", "offer"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["ledger_entries"]
+
+    @admin.display(description="Ledger entries")
+    def ledger_entries(self, purchase: Purchase) -> str:
+        entries = ledger_for_reference(reference=purchase.ledger_reference)
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{:+d}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    e.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    e.currency.code if e.currency_id else e.item.sku,
+                    e.delta,
+                    e.balance_after,
+                    e.reason,
+                )
+                for e in entries
+            ),
+        )
+        if not rows:
+            return "—"
+        head = "<tr><th>When</th><th>What</th><th>Delta</th><th>After</th><th>Reason</th></tr>"
+        return format_html("<table>{}{}</table>", format_html(head), rows)

@@ -1,0 +1,37 @@
+from gamingpanel.errors import DomainError
+
+
+class OfferNotFound(DomainError):
+    status, code, title = 404, "offer_not_found", "Offer not found"
+
+
+class PurchaseNotFound(DomainError):
+    status, code, title = 404, "purchase_not_found", "Purchase not found"
+
+
+class OfferUnavailable(DomainError):
+    status, code, title = 409, "offer_unavailable", "Offer not available"
+
+
+class PurchaseLimitReached(DomainError):
+    status, code, title = 409, "purchase_limit_reached", "Purchase limit reached"
+
+
+class InvalidQuantity(DomainError):
+    status, code, title = 400, "invalid_quantity", "Invalid quantity"
+
+
+class IdempotencyKeyRequired(DomainError):
+    status, code, title = 400, "idempotency_key_required", "Idempotency-Key header required"
+
+
+class IdempotencyKeyReused(DomainError):
+    status, code, title = 422, "idempotency_key_reused", "Idempotency key reused"
+
+
+class NotARealMoneyOffer(DomainError):
+    status, code, title = 409, "not_a_store_offer", "Offer is not sold through this store"
+
+
+class ContentsUnavailable(DomainError):
+    status, code, title = 503, "contents_unavailable", "Part of the offer cannot be granted yet"

@@ -1,0 +1,165 @@
+"""The catalogue (categories, offers) and what players bought (purchases)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.accounts.models import Game, Player
+
+
+class Category(models.Model):
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="shop_categories")
+    name = models.CharField(max_length=100)
+    position = models.IntegerField(default=0, help_text="Lower comes first.")
+    active = models.BooleanField(default=True)
+    visible_from = models.DateTimeField(null=True, blank=True)
+    visible_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "categories"
+        ordering = ["game", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Offer(models.Model):
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="offers")
+    category = models.ForeignKey(
+        Category, on_delete=models.SET_NULL, null=True, blank=True, related_name="offers"
+    )
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    position = models.IntegerField(default=0)
+    active = models.BooleanField(default=True)
+    real_money = models.BooleanField(
+        default=False, help_text="Paid through a payment processor or a platform store."
+    )
+    price_currency = models.CharField(
+        max_length=32, help_text="A virtual currency code, or an ISO 4217 code for real money."
+    )
+    price_amount = models.BigIntegerField(
+        help_text="Units of the currency; real money: minor units."
+    )
+    contents = models.JSONField(
+        default=list,
+        help_text='[{"currency": "gold", "quantity": 100}, {"sku": "sword", "quantity": 1}, '
+        '{"battlepass_premium": <season id>}]',
+    )
+    available_from = models.DateTimeField(null=True, blank=True)
+    available_until = models.DateTimeField(null=True, blank=True)
+    per_player_limit = models.PositiveIntegerField(null=True, blank=True, help_text="Empty = none.")
+    stock = models.BigIntegerField(
+        null=True, blank=True, help_text="Units left; empty = unlimited."
+    )
+    apple_product_id = models.CharField(max_length=200, blank=True)
+    google_product_id = models.CharField(max_length=200, blank=True)
+    store_consumable = models.BooleanField(
+        default=True,
+        help_text="Google Play: consume after granting (buyable again); off = acknowledge only.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["game", "position", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(price_amount__gte=0), name="offer_price_gte_0"),
+            models.CheckConstraint(
+                condition=Q(stock__isnull=True) | Q(stock__gte=0), name="offer_stock_gte_0"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def is_open(self, now: datetime | None = None) -> bool:
+        now = now or timezone.now()
+        return (
+            self.active
+            and (self.available_from is None or self.available_from <= now)
+            and (self.available_until is None or now < self.available_until)
+            and (self.stock is None or self.stock > 0)
+        )
+
+    def clean(self) -> None:
+        from apps.shop.validation import validate_offer
+
+        errors = validate_offer(self)
+        if errors:
+            raise ValidationError(errors)
+
+
+class Purchase(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending payment"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+        EXPIRED = "expired", "Expired (never paid)"
+        REFUNDED = "refunded", "Refunded"
+
+    class Source(models.TextChoices):
+        SHOP = "shop", "Shop API"
+        RECEIPT = "receipt", "Store receipt"
+
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="+")
+    player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="purchases")
+    offer = models.ForeignKey(Offer, on_delete=models.PROTECT, related_name="purchases")
+    quantity = models.PositiveIntegerField(default=1)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.SHOP)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    idempotency_key = models.CharField(max_length=200, blank=True)
+    request_hash = models.CharField(max_length=64, blank=True)
+    real_money = models.BooleanField(default=False)
+    price_currency = models.CharField(max_length=32)
+    price_amount = models.BigIntegerField(help_text="Total for the quantity bought.")
+    provider = models.CharField(max_length=20, blank=True)
+    granted = models.JSONField(default=list, blank=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    refund_shortfall = models.JSONField(default=list, blank=True)
+    needs_attention = models.BooleanField(default=False, db_index=True)
+    note = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["player", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="purchase_once_per_key",
+            ),
+            models.CheckConstraint(condition=Q(price_amount__gte=0), name="purchase_price_gte_0"),
+        ]
+        indexes = [models.Index(fields=["player", "-id"]), models.Index(fields=["game", "status"])]
+
+    def __str__(self) -> str:
+        return f"Purchase #{self.pk} ({self.status})"
+
+    @property
+    def ledger_reference(self) -> str:
+        return f"purchase:{self.pk}"
+
+
+class OfferPurchaseCount(models.Model):
+    """How many units of a limited offer a player has bought or is paying for: the row a
+    purchase locks, so two concurrent purchases cannot both pass the limit."""
+
+    player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="+")
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="+")
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["player", "offer"], name="one_count_per_player_offer")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.player_id}:{self.offer_id}x{self.count}"

@@ -1,0 +1,189 @@
+"""Granting what a purchase bought, and taking it back on a refund: always through the ledger,
+once per purchase, with the analytics fact in the same transaction."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts.models import Player
+from apps.analytics.services import record_server_event
+from apps.inventory.services import Change, apply_changes, changes_from_contents, claw_back
+from apps.shop.errors import ContentsUnavailable
+from apps.shop.models import Offer, Purchase
+from apps.shop.services.limits import release
+from gamingpanel.errors import DomainError
+
+
+def granted_lines(offer: Offer, quantity: int) -> list[dict]:
+    lines = []
+    for line in offer.contents:
+        if "battlepass_premium" in line:
+            lines.append({"battlepass_premium": line["battlepass_premium"]})
+        else:
+            lines.append({**line, "quantity": line["quantity"] * quantity})
+    return lines
+
+
+def grant_offer(
+    *, purchase: Purchase, offer: Offer, player: Player, debit: Change | None = None
+) -> dict[str, int]:
+    """Inside the caller's transaction: the optional price debit and the contents in one ledger
+    operation, then any battle-pass premium. Returns the balances of the currencies touched."""
+    changes = changes_from_contents(offer.contents, multiplier=purchase.quantity)
+    entries = apply_changes(
+        player=player,
+        changes=[debit, *changes] if debit else changes,
+        reason="purchase",
+        idempotency_key=purchase.ledger_reference,
+        reference=purchase.ledger_reference,
+    )
+    for line in offer.contents:
+        if "battlepass_premium" in line:
+            _grant_premium(player, line["battlepass_premium"], purchase)
+    return {entry.currency.code: entry.balance_after for entry in entries if entry.currency_id}
+
+
+def mark_completed(*, purchase: Purchase, offer: Offer, player: Player) -> None:
+    purchase.status = Purchase.Status.COMPLETED
+    purchase.completed_at = timezone.now()
+    purchase.granted = granted_lines(offer, purchase.quantity)
+    record_server_event(
+        game_id=player.game_id,
+        player_id=player.pk,
+        name="purchase_completed",
+        properties={
+            "offer_id": offer.pk,
+            "purchase_id": purchase.pk,
+            "currency": purchase.price_currency,
+            "amount": purchase.price_amount,
+            "real_money": purchase.real_money,
+        },
+    )
+
+
+@transaction.atomic
+def fulfil_purchase(*, purchase_id: int) -> tuple[Purchase, dict[str, int]]:
+    """Grant a paid purchase once, however often the payment is reported. A grant the player
+    cannot hold (e.g. a durable item already owned) keeps the payment and flags the purchase."""
+    purchase = (
+        Purchase.objects.select_for_update(of=("self",))
+        .select_related("offer", "player")
+        .get(pk=purchase_id)
+    )
+    if purchase.status in (Purchase.Status.COMPLETED, Purchase.Status.REFUNDED):
+        return purchase, {}
+    try:
+        with transaction.atomic():
+            balances = grant_offer(purchase=purchase, offer=purchase.offer, player=purchase.player)
+    except DomainError as error:
+        purchase.needs_attention = True
+        purchase.note = f"Paid but not granted: {error.detail}"[:300]
+        purchase.save(update_fields=["needs_attention", "note"])
+        return purchase, {}
+    _pause_for_crash_test()
+    mark_completed(purchase=purchase, offer=purchase.offer, player=purchase.player)
+    purchase.save(update_fields=["status", "completed_at", "granted"])
+    return purchase, balances
+
+
+@transaction.atomic
+def close_unpaid(*, purchase_id: int, status: str, note: str = "") -> Purchase:
+    """A checkout that expired or failed: the purchase ends and its reservation is released."""
+    purchase = (
+        Purchase.objects.select_for_update(of=("self",)).select_related("offer").get(pk=purchase_id)
+    )
+    if purchase.status != Purchase.Status.PENDING:
+        return purchase
+    release(purchase=purchase, offer=purchase.offer)
+    purchase.status = status
+    purchase.note = note[:300]
+    purchase.save(update_fields=["status", "note"])
+    return purchase
+
+
+@transaction.atomic
+def refund_purchase(*, purchase_id: int, kind: str, note: str = "") -> Purchase:
+    """Reverse a purchase (kind: "refund" or "chargeback") through the ledger. Balances never go
+    negative: what is still there is clawed back, the rest is recorded on the purchase and
+    flagged for operators."""
+    purchase = (
+        Purchase.objects.select_for_update(of=("self",))
+        .select_related("offer", "player")
+        .get(pk=purchase_id)
+    )
+    if purchase.status == Purchase.Status.REFUNDED:
+        return purchase
+    shortfall: list[dict] = []
+    if purchase.status == Purchase.Status.COMPLETED:
+        taken = [Change(c.kind, c.code, -c.delta) for c in changes_from_contents(purchase.granted)]
+        result = claw_back(
+            player=purchase.player,
+            changes=taken,
+            reason=kind,
+            idempotency_key=f"refund:{purchase.pk}",
+            reference=purchase.ledger_reference,
+        )
+        shortfall = result.shortfall + [
+            {**line, "note": "premium pass is not revoked automatically"}
+            for line in purchase.granted
+            if "battlepass_premium" in line
+        ]
+    elif purchase.status == Purchase.Status.PENDING:
+        release(purchase=purchase, offer=purchase.offer)
+    purchase.status = Purchase.Status.REFUNDED
+    purchase.refunded_at = timezone.now()
+    purchase.refund_shortfall = shortfall
+    purchase.needs_attention = purchase.needs_attention or bool(shortfall)
+    purchase.note = (note or kind)[:300]
+    purchase.save(
+        update_fields=["status", "refunded_at", "refund_shortfall", "needs_attention", "note"]
+    )
+    record_server_event(
+        game_id=purchase.game_id,
+        player_id=purchase.player_id,
+        name="purchase_refunded",
+        properties={
+            "offer_id": purchase.offer_id,
+            "purchase_id": purchase.pk,
+            "currency": purchase.price_currency,
+            "amount": purchase.price_amount,
+            "real_money": purchase.real_money,
+            "kind": kind,
+            "shortfall": bool(shortfall),
+        },
+    )
+    return purchase
+
+
+@transaction.atomic
+def flag_purchase(*, purchase_id: int, note: str) -> None:
+    """Something an operator must look at (partial refund, dispute closed, reversed refund)."""
+    Purchase.objects.filter(pk=purchase_id).update(needs_attention=True, note=note[:300])
+
+
+def _grant_premium(player: Player, season_id: int, purchase: Purchase) -> None:
+    try:  # the battle pass sits above the shop: imported here, not at module level
+        from apps.battlepass.services import grant_premium
+    except ImportError as exc:
+        raise ContentsUnavailable("Battle-pass premium cannot be granted yet.") from exc
+    grant_premium(
+        player=player,
+        season_id=int(season_id),
+        idempotency_key=f"{purchase.ledger_reference}:premium:{season_id}",
+    )
+
+
+def _pause_for_crash_test() -> None:
+    """Tests only: hold the fulfilment transaction open so a test can kill the worker in it."""
+    pause = settings.PAYMENTS_TEST_FULFILMENT_PAUSE_SECONDS
+    if not (settings.TESTING and pause > 0):
+        return
+    if marker := settings.PAYMENTS_TEST_FULFILMENT_MARKER:
+        Path(marker).write_text(str(os.getpid()))
+    time.sleep(pause)

@@ -1,0 +1,43 @@
+"""Per-player limits and stock: reserved when a purchase starts, released if it never pays."""
+
+from __future__ import annotations
+
+from django.db.models import F
+
+from apps.accounts.models import Player
+from apps.shop.errors import OfferUnavailable, PurchaseLimitReached
+from apps.shop.models import Offer, OfferPurchaseCount, Purchase
+
+
+def reserve(*, player: Player, offer: Offer, quantity: int) -> None:
+    """Call inside the purchase's transaction (the caller's atomic block)."""
+    if offer.per_player_limit is not None:
+        OfferPurchaseCount.objects.bulk_create(
+            [OfferPurchaseCount(player=player, offer=offer)], ignore_conflicts=True
+        )
+        # The counter row is what serialises two purchases of one limited offer by one player.
+        counter = OfferPurchaseCount.objects.select_for_update().get(player=player, offer=offer)
+        remaining = max(offer.per_player_limit - counter.count, 0)
+        if quantity > remaining:
+            raise PurchaseLimitReached(
+                f"This offer can be bought {offer.per_player_limit} times; {remaining} left.",
+                remaining_purchases=remaining,
+            )
+        OfferPurchaseCount.objects.filter(pk=counter.pk).update(count=F("count") + quantity)
+    if offer.stock is not None:
+        # An atomic conditional update: no read-then-write window for two buyers of the last one.
+        taken = Offer.objects.filter(pk=offer.pk, stock__gte=quantity).update(
+            stock=F("stock") - quantity
+        )
+        if not taken:
+            raise OfferUnavailable("This offer is sold out.", reason="sold_out")
+
+
+def release(*, purchase: Purchase, offer: Offer) -> None:
+    """Give back what `reserve` took, for a purchase that was never paid."""
+    if offer.per_player_limit is not None:
+        OfferPurchaseCount.objects.filter(
+            player_id=purchase.player_id, offer=offer, count__gte=purchase.quantity
+        ).update(count=F("count") - purchase.quantity)
+    if offer.stock is not None:
+        Offer.objects.filter(pk=offer.pk).update(stock=F("stock") + purchase.quantity)

@@ -1,0 +1,218 @@
+"""`purchase_offer`: one purchase per Idempotency-Key. Virtual prices debit and grant in one
+transaction; real-money offers start a payment and complete when the processor says so."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.accounts.models import Player
+from apps.inventory.services import Change
+from apps.payments.services import checkout
+from apps.shop.errors import (
+    IdempotencyKeyReused,
+    InvalidQuantity,
+    OfferNotFound,
+    OfferUnavailable,
+)
+from apps.shop.models import Offer, Purchase
+from apps.shop.services.fulfilment import grant_offer, mark_completed
+from apps.shop.services.limits import reserve
+from gamingpanel.errors import DomainError
+from gamingpanel.problems import problem_body
+
+
+@dataclass(frozen=True)
+class PurchaseResult:
+    status_code: int
+    body: dict[str, Any]
+
+    @property
+    def is_problem(self) -> bool:
+        return self.status_code >= 400
+
+
+def request_fingerprint(*, offer_id: int, quantity: int) -> str:
+    return hashlib.sha256(f"{offer_id}:{quantity}".encode()).hexdigest()
+
+
+def purchase_offer(
+    *, player: Player, offer_id: int, quantity: int, idempotency_key: str
+) -> PurchaseResult:
+    """The first answer for a key is stored and returned again for the same key (failures too),
+    so a retried request never charges twice; the same key with another body is a 422."""
+    fingerprint = request_fingerprint(offer_id=offer_id, quantity=quantity)
+    offer = Offer.objects.filter(pk=offer_id, game_id=player.game_id).first()
+    try:
+        if offer is None:
+            raise OfferNotFound(f"No offer {offer_id} in this game.")
+        if offer.real_money:
+            return _buy_with_money(player, offer, quantity, idempotency_key, fingerprint)
+        return _buy_with_virtual(player, offer, quantity, idempotency_key, fingerprint)
+    except IntegrityError:
+        # The key's row exists: another request with this key committed first (its insert is
+        # what we waited on). Answer what it answered.
+        replay = _replay(player, idempotency_key, fingerprint)
+        if replay is None:
+            raise
+        return replay
+    except DomainError as error:
+        replay = _replay(player, idempotency_key, fingerprint)
+        if replay is not None:
+            return replay
+        if offer is not None and error.status == 409:
+            _remember_failure(player, offer, quantity, idempotency_key, fingerprint, error)
+        raise
+
+
+def _buy_with_virtual(
+    player: Player, offer: Offer, quantity: int, key: str, fingerprint: str
+) -> PurchaseResult:
+    total = offer.price_amount * quantity
+    with transaction.atomic():
+        # First statement of the transaction: a concurrent request with the same key blocks on
+        # this insert until we commit, then fails on the unique key and replays our answer.
+        purchase = Purchase.objects.create(
+            game_id=player.game_id,
+            player=player,
+            offer=offer,
+            quantity=quantity,
+            idempotency_key=key,
+            request_hash=fingerprint,
+            price_currency=offer.price_currency,
+            price_amount=total,
+        )
+        _check_sellable(offer, quantity)
+        reserve(player=player, offer=offer, quantity=quantity)
+        debit = Change("currency", offer.price_currency, -total)
+        balances = grant_offer(purchase=purchase, offer=offer, player=player, debit=debit)
+        mark_completed(purchase=purchase, offer=offer, player=player)
+        body = {
+            "purchase_id": purchase.pk,
+            "status": purchase.status,
+            "balances": balances,
+            "granted": purchase.granted,
+        }
+        purchase.response_status, purchase.response_body = 201, body
+        purchase.save(
+            update_fields=["status", "completed_at", "granted", "response_status", "response_body"]
+        )
+    return PurchaseResult(201, body)
+
+
+def _buy_with_money(
+    player: Player, offer: Offer, quantity: int, key: str, fingerprint: str
+) -> PurchaseResult:
+    provider = checkout.provider_for(game=player.game)
+    with transaction.atomic():
+        purchase = Purchase.objects.create(
+            game_id=player.game_id,
+            player=player,
+            offer=offer,
+            quantity=quantity,
+            idempotency_key=key,
+            request_hash=fingerprint,
+            real_money=True,
+            provider=provider,
+            price_currency=offer.price_currency,
+            price_amount=offer.price_amount * quantity,
+        )
+        _check_sellable(offer, quantity)
+        reserve(player=player, offer=offer, quantity=quantity)
+        checkout.create_payment(purchase=purchase, provider=provider)
+    # The processor is called outside any transaction: no row lock waits on the network.
+    return _open_checkout(purchase)
+
+
+def _open_checkout(purchase: Purchase) -> PurchaseResult:
+    payment = checkout.open_checkout(purchase=purchase)
+    body = {
+        "purchase_id": purchase.pk,
+        "status": Purchase.Status.PENDING.value,
+        "payment": {
+            "provider": payment.provider,
+            "payment_id": payment.pk,
+            "checkout_url": payment.checkout_url,
+            "external_id": payment.external_id,
+            "amount": payment.amount,
+            "currency": payment.currency,
+        },
+    }
+    Purchase.objects.filter(pk=purchase.pk, response_body__isnull=True).update(
+        response_status=202, response_body=body
+    )
+    return PurchaseResult(202, body)
+
+
+def _check_sellable(offer: Offer, quantity: int) -> None:
+    if not offer.is_open(timezone.now()):
+        raise OfferUnavailable("This offer cannot be bought now.")
+    if quantity > 1 and any("battlepass_premium" in line for line in offer.contents):
+        raise InvalidQuantity("A battle-pass offer is bought one at a time.")
+
+
+def _replay(player: Player, key: str, fingerprint: str) -> PurchaseResult | None:
+    purchase = Purchase.objects.filter(player=player, idempotency_key=key).first()
+    if purchase is None:
+        return None
+    if purchase.request_hash != fingerprint:
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was used with a different request; use a new key."
+        )
+    if purchase.response_body is None:
+        # A real-money purchase whose checkout was not opened yet (a crash or a concurrent
+        # first request): opening it is idempotent with the processor, so do it here.
+        return _open_checkout(purchase)
+    return PurchaseResult(purchase.response_status, purchase.response_body)
+
+
+def _remember_failure(
+    player: Player, offer: Offer, quantity: int, key: str, fingerprint: str, error: DomainError
+) -> None:
+    """Store a refused purchase so the same key answers the same refusal again."""
+    body = problem_body(
+        status=error.status, code=error.code, title=error.title, detail=error.detail, **error.extra
+    )
+    try:
+        with transaction.atomic():
+            Purchase.objects.create(
+                game_id=player.game_id,
+                player=player,
+                offer=offer,
+                quantity=quantity,
+                idempotency_key=key,
+                request_hash=fingerprint,
+                status=Purchase.Status.FAILED,
+                real_money=offer.real_money,
+                price_currency=offer.price_currency,
+                price_amount=offer.price_amount * quantity,
+                response_status=error.status,
+                response_body=body,
+                note=error.code,
+            )
+    except IntegrityError:
+        pass  # a concurrent request with this key stored its answer; ours is replaced by it
+
+
+def record_store_purchase(*, player: Player, offer: Offer, provider: str, key: str) -> Purchase:
+    """Inside the caller's transaction: a purchase the platform store already charged for.
+    No availability, limit or stock check: the buyer has paid, so the grant is owed."""
+    return Purchase.objects.create(
+        game_id=player.game_id,
+        player=player,
+        offer=offer,
+        source=Purchase.Source.RECEIPT,
+        idempotency_key=key,
+        real_money=True,
+        provider=provider,
+        price_currency=offer.price_currency,
+        price_amount=offer.price_amount,
+    )
+
+
+def store_response(*, purchase: Purchase, status_code: int, body: dict[str, Any]) -> None:
+    Purchase.objects.filter(pk=purchase.pk).update(response_status=status_code, response_body=body)

@@ -1,0 +1,71 @@
+"""What makes an offer sellable: well-formed contents and prices this game understands."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from apps.inventory.selectors import unknown_codes
+
+if TYPE_CHECKING:
+    from apps.shop.models import Offer
+
+ISO_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+def contents_errors(contents: object) -> list[str]:
+    """Shape only: a list of lines, each a currency, an item or a battle-pass premium grant."""
+    if not isinstance(contents, list) or not contents:
+        return ["Contents must be a non-empty list of lines."]
+    errors = []
+    for number, line in enumerate(contents, start=1):
+        if not isinstance(line, dict):
+            errors.append(f"Line {number} is not an object.")
+        elif "battlepass_premium" in line:
+            season = line["battlepass_premium"]
+            if set(line) != {"battlepass_premium"} or not _positive_int(season):
+                errors.append(f"Line {number}: battlepass_premium takes a season id only.")
+        elif len({"currency", "sku"} & set(line)) != 1 or set(line) - {
+            "currency",
+            "sku",
+            "quantity",
+        }:
+            errors.append(f"Line {number}: give exactly one of currency or sku, and quantity.")
+        elif not _positive_int(line.get("quantity")):
+            errors.append(f"Line {number}: quantity must be a positive integer.")
+    return errors
+
+
+def validate_offer(offer: Offer) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    currencies: set[str] = set()
+    skus: set[str] = set()
+    if shape := contents_errors(offer.contents):
+        errors["contents"] = shape
+    else:
+        currencies = {line["currency"] for line in offer.contents if "currency" in line}
+        skus = {line["sku"] for line in offer.contents if "sku" in line}
+    if offer.real_money:
+        price_code: set[str] = set()
+        if not ISO_CURRENCY.match(offer.price_currency or ""):
+            errors["price_currency"] = ["Real-money prices take an ISO 4217 code, e.g. USD."]
+        if not offer.price_amount or offer.price_amount <= 0:
+            errors["price_amount"] = ["A real-money price must be above zero (minor units)."]
+    else:
+        price_code = {offer.price_currency}
+    unknown = unknown_codes(game_id=offer.game_id, currencies=currencies | price_code, skus=skus)
+    if price_code & unknown["currencies"]:
+        errors["price_currency"] = [f"This game has no currency {offer.price_currency!r}."]
+    if missing := sorted((unknown["currencies"] & currencies) | unknown["skus"]):
+        errors.setdefault("contents", []).append(f"Unknown in this game: {', '.join(missing)}.")
+    if (
+        offer.available_from
+        and offer.available_until
+        and offer.available_until <= offer.available_from
+    ):
+        errors["available_until"] = ["Must be after available_from."]
+    return errors
+
+
+def _positive_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0

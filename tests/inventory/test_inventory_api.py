@@ -1,0 +1,73 @@
+from apps.inventory.services import Change, apply_changes
+from tests.shop.helpers import make_economy
+
+
+def test_inventory_lists_every_currency_and_held_items(player_client, player, game):
+    make_economy(game)
+    apply_changes(
+        player=player,
+        changes=[Change("currency", "gold", 40), Change("item", "potion", 3)],
+        reason="t",
+        idempotency_key="k",
+    )
+
+    response = player_client.get("/api/v1/player/inventory")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "currencies": {"gems": 0, "gold": 40},
+        "items": [
+            {
+                "sku": "potion",
+                "name": "Potion",
+                "kind": "stackable",
+                "quantity": 3,
+                "properties": {},
+            }
+        ],
+    }
+
+
+def test_inventory_read_is_two_queries_whatever_its_size(
+    player_client, player, game, django_assert_num_queries
+):
+    make_economy(game)
+    from apps.inventory.models import ItemDefinition
+
+    for n in range(20):
+        ItemDefinition.objects.create(game=game, sku=f"gem-{n}", name=f"Gem {n}")
+    apply_changes(
+        player=player,
+        changes=[Change("item", f"gem-{n}", 1) for n in range(20)],
+        reason="t",
+        idempotency_key="k",
+    )
+
+    with django_assert_num_queries(2):
+        response = player_client.get("/api/v1/player/inventory")
+
+    assert len(response.json()["items"]) == 20
+
+
+def test_inventory_never_shows_another_games_holdings(
+    player_client, other_player, other_game, game
+):
+    make_economy(game)
+    make_economy(other_game)
+    apply_changes(
+        player=other_player,
+        changes=[Change("currency", "gold", 99)],
+        reason="t",
+        idempotency_key="k",
+    )
+
+    body = player_client.get("/api/v1/player/inventory").json()
+
+    assert body == {"currencies": {"gems": 0, "gold": 0}, "items": []}
+
+
+def test_inventory_needs_a_player(api_client):
+    response = api_client.get("/api/v1/player/inventory")
+
+    assert response.status_code in (401, 403)
+    assert response["Content-Type"] == "application/problem+json"

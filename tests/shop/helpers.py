@@ -1,0 +1,49 @@
+"""Catalogue builders shared by the economy tests (inventory, shop, payments)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apps.accounts.models import Game, Player
+from apps.inventory.models import Currency, ItemDefinition, Wallet
+from apps.inventory.services import change_balance
+from apps.shop.models import Category, Offer
+
+
+def make_economy(game: Game) -> None:
+    Currency.objects.create(game=game, code="gold", name="Gold")
+    Currency.objects.create(game=game, code="gems", name="Gems", cap=100_000)
+    ItemDefinition.objects.create(
+        game=game, sku="potion", name="Potion", kind=ItemDefinition.Kind.STACKABLE, max_stack=99
+    )
+    ItemDefinition.objects.create(
+        game=game, sku="sword", name="Sword", kind=ItemDefinition.Kind.DURABLE
+    )
+
+
+def make_offer(game: Game, **fields: Any) -> Offer:
+    category = Category.objects.get_or_create(game=game, name="Main")[0]
+    values = {
+        "category": category,
+        "name": "Gem pack",
+        "price_currency": "gold",
+        "price_amount": 100,
+        "contents": [{"currency": "gems", "quantity": 10}],
+        **fields,
+    }
+    return Offer.objects.create(game=game, **values)
+
+
+def fund(player: Player, amount: int, currency: str = "gold") -> None:
+    change_balance(
+        player=player,
+        currency=currency,
+        delta=amount,
+        reason="test",
+        idempotency_key=f"fund-{amount}",
+    )
+
+
+def balance(player: Player, currency: str) -> int:
+    wallet = Wallet.objects.filter(player=player, currency__code=currency).first()
+    return wallet.balance if wallet else 0

@@ -1,0 +1,131 @@
+"""GET shop/categories (what this player can buy now) and the player's purchases."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from apps.shop.models import Category, Offer
+from tests.shop.helpers import fund, make_economy, make_offer
+
+
+@pytest.fixture
+def economy(game):
+    make_economy(game)
+
+
+def test_categories_list_open_offers_with_prices_and_remaining_limits(
+    player_client, player, game, economy
+):
+    until = timezone.now() + timedelta(days=2)
+    limited = make_offer(game, name="Once", per_player_limit=2, available_until=until)
+    make_offer(game, name="Closed", active=False)
+    make_offer(game, name="Later", available_from=timezone.now() + timedelta(days=1))
+    make_offer(game, name="Gone", stock=0)
+    hidden = Category.objects.create(game=game, name="Hidden", active=False)
+    make_offer(game, name="In hidden category", category=hidden)
+    fund(player, 100)
+    player_client.post("/api/v1/shop/purchase", {"offer_id": limited.pk}, HTTP_IDEMPOTENCY_KEY="k")
+
+    response = player_client.get("/api/v1/shop/categories")
+
+    assert response.status_code == 200
+    [category] = response.json()
+    assert category["name"] == "Main"
+    [offer] = category["offers"]
+    assert offer["id"] == limited.pk
+    assert offer["price"] == {"currency": "gold", "amount": 100, "real_money": False}
+    assert offer["contents"] == [{"currency": "gems", "quantity": 10}]
+    assert offer["remaining_purchases"] == 1
+    assert offer["available_until"].startswith(until.strftime("%Y-%m-%dT%H:%M"))
+
+
+def test_offers_bought_up_to_the_limit_disappear(player_client, player, game, economy):
+    offer = make_offer(game, per_player_limit=1)
+    fund(player, 100)
+    player_client.post("/api/v1/shop/purchase", {"offer_id": offer.pk}, HTTP_IDEMPOTENCY_KEY="k")
+
+    assert player_client.get("/api/v1/shop/categories").json() == []
+
+
+def test_categories_never_show_another_game(player_client, other_game):
+    make_economy(other_game)
+    make_offer(other_game)
+
+    assert player_client.get("/api/v1/shop/categories").json() == []
+
+
+def test_categories_read_is_a_fixed_number_of_queries(
+    player_client, game, economy, django_assert_num_queries
+):
+    for n in range(10):
+        make_offer(game, name=f"Offer {n}", per_player_limit=5)
+
+    with django_assert_num_queries(3):
+        response = player_client.get("/api/v1/shop/categories")
+
+    assert len(response.json()[0]["offers"]) == 10
+
+
+def test_purchase_history_and_detail_are_the_players_own(
+    player_client, player, other_player, game, other_game, economy
+):
+    offer = make_offer(game)
+    fund(player, 300)
+    ids = [
+        player_client.post(
+            "/api/v1/shop/purchase", {"offer_id": offer.pk}, HTTP_IDEMPOTENCY_KEY=f"k{n}"
+        ).json()["purchase_id"]
+        for n in range(2)
+    ]
+
+    listed = player_client.get("/api/v1/shop/purchases").json()
+    detail = player_client.get(f"/api/v1/shop/purchases/{ids[0]}").json()
+    page = player_client.get(f"/api/v1/shop/purchases?before_id={ids[1]}").json()
+
+    assert [p["purchase_id"] for p in listed] == ids[::-1]
+    assert detail["status"] == "completed"
+    assert detail["granted"] == [{"currency": "gems", "quantity": 10}]
+    assert [p["purchase_id"] for p in page] == [ids[0]]
+
+
+def test_someone_elses_purchase_is_404(player_client, other_player, other_game):
+    make_economy(other_game)
+    offer = make_offer(other_game)
+    fund(other_player, 100)
+    from apps.shop.services.purchase import purchase_offer
+
+    theirs = purchase_offer(player=other_player, offer_id=offer.pk, quantity=1, idempotency_key="k")
+
+    response = player_client.get(f"/api/v1/shop/purchases/{theirs.body['purchase_id']}")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "purchase_not_found"
+
+
+@pytest.mark.parametrize(
+    "fields,field",
+    [
+        ({"contents": []}, "contents"),
+        ({"contents": [{"currency": "gold"}]}, "contents"),
+        ({"contents": [{"currency": "silver", "quantity": 1}]}, "contents"),
+        ({"contents": [{"sku": "sword", "currency": "gold", "quantity": 1}]}, "contents"),
+        ({"price_currency": "silver"}, "price_currency"),
+        ({"real_money": True, "price_currency": "usd"}, "price_currency"),
+        ({"real_money": True, "price_currency": "USD", "price_amount": 0}, "price_amount"),
+    ],
+)
+def test_offer_validation_names_the_bad_field(game, economy, fields, field):
+    values = {
+        "price_currency": "gold",
+        "price_amount": 10,
+        "contents": [{"currency": "gems", "quantity": 1}],
+        **fields,
+    }
+    offer = Offer(game=game, name="x", **values)
+
+    with pytest.raises(ValidationError) as error:
+        offer.full_clean()
+
+    assert field in error.value.message_dict
