@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 
 from apps.accounts.models import Game
-from apps.payments.errors import ProviderNotConfigured, ProviderUnavailable
+from apps.payments.errors import ProviderNotConfigured
 from apps.payments.models import Payment, Provider, ProviderAccount
 from apps.payments.providers import sandbox, stripe
+from gamingpanel.errors import DomainError
 
 if TYPE_CHECKING:
     from apps.shop.models import Purchase
@@ -67,7 +68,7 @@ def open_checkout(*, purchase: Purchase) -> Payment:
 
 
 @transaction.atomic
-def mark_checkout_failed(*, purchase: Purchase, error: ProviderUnavailable) -> None:
+def mark_checkout_failed(*, purchase: Purchase, error: DomainError) -> None:
     Payment.objects.filter(purchase_id=purchase.pk, checkout_url="").update(
         status=Payment.Status.FAILED, details={"error": error.detail}
     )

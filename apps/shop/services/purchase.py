@@ -20,7 +20,7 @@ from apps.shop.errors import (
     OfferUnavailable,
 )
 from apps.shop.models import Offer, Purchase
-from apps.shop.services.fulfilment import grant_offer, mark_completed
+from apps.shop.services.fulfilment import close_unpaid, grant_offer, mark_completed
 from apps.shop.services.limits import reserve
 from gamingpanel.errors import DomainError
 from gamingpanel.problems import problem_body
@@ -129,7 +129,14 @@ def _buy_with_money(
 
 
 def _open_checkout(purchase: Purchase) -> PurchaseResult:
-    payment = checkout.open_checkout(purchase=purchase)
+    try:
+        payment = checkout.open_checkout(purchase=purchase)
+    except DomainError as error:
+        # Nothing was charged: the purchase ends here, and its key answers this error again.
+        checkout.mark_checkout_failed(purchase=purchase, error=error)
+        close_unpaid(purchase_id=purchase.pk, status=Purchase.Status.FAILED, note=error.code)
+        store_response(purchase=purchase, status_code=error.status, body=_problem(error))
+        raise
     body = {
         "purchase_id": purchase.pk,
         "status": Purchase.Status.PENDING.value,
@@ -142,9 +149,7 @@ def _open_checkout(purchase: Purchase) -> PurchaseResult:
             "currency": payment.currency,
         },
     }
-    Purchase.objects.filter(pk=purchase.pk, response_body__isnull=True).update(
-        response_status=202, response_body=body
-    )
+    store_response(purchase=purchase, status_code=202, body=body)
     return PurchaseResult(202, body)
 
 
@@ -174,9 +179,7 @@ def _remember_failure(
     player: Player, offer: Offer, quantity: int, key: str, fingerprint: str, error: DomainError
 ) -> None:
     """Store a refused purchase so the same key answers the same refusal again."""
-    body = problem_body(
-        status=error.status, code=error.code, title=error.title, detail=error.detail, **error.extra
-    )
+    body = _problem(error)
     try:
         with transaction.atomic():
             Purchase.objects.create(
@@ -215,4 +218,13 @@ def record_store_purchase(*, player: Player, offer: Offer, provider: str, key: s
 
 
 def store_response(*, purchase: Purchase, status_code: int, body: dict[str, Any]) -> None:
-    Purchase.objects.filter(pk=purchase.pk).update(response_status=status_code, response_body=body)
+    """The first answer wins: a stored answer is never replaced."""
+    Purchase.objects.filter(pk=purchase.pk, response_body__isnull=True).update(
+        response_status=status_code, response_body=body
+    )
+
+
+def _problem(error: DomainError) -> dict[str, Any]:
+    return problem_body(
+        status=error.status, code=error.code, title=error.title, detail=error.detail, **error.extra
+    )

@@ -1,0 +1,184 @@
+"""Stripe: Checkout Session through its REST API; signed webhooks; refunds and disputes."""
+
+import time
+
+import pytest
+import responses
+
+from apps.inventory.models import LedgerEntry
+from apps.payments.models import Payment, ProviderEvent
+from apps.shop.models import Offer, OfferPurchaseCount, Purchase
+from tests.payments.conftest import post_stripe, stripe_event
+from tests.shop.helpers import balance
+
+SESSIONS = "https://api.stripe.com/v1/checkout/sessions"
+
+
+@pytest.fixture
+def checkout(mocked_http, stripe_account):
+    mocked_http.add(
+        responses.POST,
+        SESSIONS,
+        json={"id": "cs_test_1", "url": "https://checkout.stripe.com/c/pay/cs_test_1"},
+    )
+    return mocked_http
+
+
+def start(player_client, offer, key="k1"):
+    return player_client.post(
+        "/api/v1/shop/purchase", {"offer_id": offer.pk}, HTTP_IDEMPOTENCY_KEY=key
+    )
+
+
+def completed(session="cs_test_1", purchase_id=1, event_id="evt_1"):
+    return stripe_event(
+        "checkout.session.completed",
+        {
+            "id": session,
+            "payment_status": "paid",
+            "payment_intent": "pi_1",
+            "client_reference_id": str(purchase_id),
+            "metadata": {"purchase_id": str(purchase_id)},
+        },
+        event_id=event_id,
+    )
+
+
+def test_checkout_session_is_created_with_amount_and_an_idempotency_key(
+    player_client, real_offer, checkout
+):
+    response = start(player_client, real_offer)
+
+    assert response.status_code == 202
+    assert (
+        response.json()["payment"]["checkout_url"] == "https://checkout.stripe.com/c/pay/cs_test_1"
+    )
+    [call] = checkout.calls
+    payment = Payment.objects.get()
+    assert call.request.headers["Idempotency-Key"] == f"gp-payment-{payment.pk}"
+    assert call.request.headers["Authorization"].startswith("Basic ")
+    form = call.request.body
+    assert "line_items%5B0%5D%5Bprice_data%5D%5Bunit_amount%5D=199" in form
+    assert "line_items%5B0%5D%5Bprice_data%5D%5Bcurrency%5D=usd" in form
+    assert (payment.provider, payment.external_id) == ("stripe", "cs_test_1")
+
+
+def test_signed_completion_grants_once(api_client, player_client, player, real_offer, checkout):
+    purchase_id = start(player_client, real_offer).json()["purchase_id"]
+
+    first = post_stripe(api_client, completed(purchase_id=purchase_id))
+    again = post_stripe(api_client, completed(purchase_id=purchase_id))
+    other_id = post_stripe(api_client, completed(purchase_id=purchase_id, event_id="evt_2"))
+
+    assert first.status_code == again.status_code == other_id.status_code == 200
+    assert again.json()["duplicate"] is True
+    assert Purchase.objects.get().status == "completed"
+    assert balance(player, "gems") == 100
+    assert LedgerEntry.objects.filter(reason="purchase").count() == 1
+    assert Payment.objects.get().payment_reference == "pi_1"
+    assert ProviderEvent.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"secret": "whsec_wrong"}, {"timestamp": int(time.time()) - 301}],
+    ids=["wrong secret", "older than 5 minutes"],
+)
+def test_bad_signature_or_stale_timestamp_is_400_and_changes_nothing(
+    api_client, player_client, player, real_offer, checkout, kwargs
+):
+    purchase_id = start(player_client, real_offer).json()["purchase_id"]
+
+    response = post_stripe(api_client, completed(purchase_id=purchase_id), **kwargs)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_signature"
+    assert not ProviderEvent.objects.exists()
+    assert balance(player, "gems") == 0
+
+
+def test_missing_signature_header_is_400(api_client, stripe_account):
+    response = api_client.post("/api/v1/payments/webhooks/stripe", {"id": "evt"}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_signature"
+
+
+def test_unknown_event_types_are_stored_for_operators(api_client, stripe_account):
+    response = post_stripe(api_client, stripe_event("customer.created", {"id": "cus_1"}))
+
+    assert response.status_code == 200
+    event = ProviderEvent.objects.get()
+    assert (event.event_type, event.status) == ("customer.created", "ignored")
+    assert event.payload["data"]["object"]["id"] == "cus_1"
+
+
+def test_charge_refunded_reverses_the_grant(
+    api_client, player_client, player, real_offer, checkout
+):
+    purchase_id = start(player_client, real_offer).json()["purchase_id"]
+    post_stripe(api_client, completed(purchase_id=purchase_id))
+
+    refund = stripe_event(
+        "charge.refunded",
+        {"id": "ch_1", "payment_intent": "pi_1", "refunded": True, "amount": 199},
+        event_id="evt_r",
+    )
+    response = post_stripe(api_client, refund)
+
+    assert response.status_code == 200
+    purchase = Purchase.objects.get()
+    assert (purchase.status, purchase.needs_attention) == ("refunded", False)
+    assert balance(player, "gems") == 0
+    assert LedgerEntry.objects.get(reason="refund").delta == -100
+
+
+def test_dispute_is_a_chargeback_and_partial_refund_is_flagged(
+    api_client, player_client, player, real_offer, checkout
+):
+    purchase_id = start(player_client, real_offer).json()["purchase_id"]
+    post_stripe(api_client, completed(purchase_id=purchase_id))
+    partial = {"id": "ch_1", "payment_intent": "pi_1", "refunded": False, "amount": 199}
+    post_stripe(
+        api_client, stripe_event("charge.refunded", {**partial, "amount_refunded": 50}, "e2")
+    )
+
+    assert Purchase.objects.get().needs_attention is True
+    assert balance(player, "gems") == 100
+
+    dispute = {"id": "dp_1", "charge": "ch_1", "payment_intent": "pi_1"}
+    post_stripe(api_client, stripe_event("charge.dispute.created", dispute, "e3"))
+
+    assert Purchase.objects.get().status == "refunded"
+    assert Payment.objects.get().status == "disputed"
+    assert LedgerEntry.objects.get(reason="chargeback").delta == -100
+
+
+def test_expired_checkout_ends_the_purchase_and_frees_the_limit(
+    api_client, player_client, player, real_offer, checkout
+):
+    Offer.objects.filter(pk=real_offer.pk).update(per_player_limit=1)
+    purchase_id = start(player_client, real_offer).json()["purchase_id"]
+
+    expired = stripe_event("checkout.session.expired", {"id": "cs_test_1"}, "evt_x")
+    post_stripe(api_client, expired)
+
+    assert Purchase.objects.get(pk=purchase_id).status == "expired"
+    assert OfferPurchaseCount.objects.get().count == 0
+    assert Payment.objects.get().status == "expired"
+
+
+def test_stripe_down_is_503_and_nothing_is_charged(
+    player_client, player, real_offer, stripe_account, mocked_http
+):
+    mocked_http.add(responses.POST, SESSIONS, status=502)
+
+    response = start(player_client, real_offer)
+    replay = start(player_client, real_offer)
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "payment_provider_unavailable"
+    assert replay.status_code == 503
+    assert Purchase.objects.get().status == "failed"
+    assert Payment.objects.get().status == "failed"
+    assert len(mocked_http.calls) == 1

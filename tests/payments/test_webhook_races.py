@@ -1,0 +1,62 @@
+"""The same processor callback delivered five times at once grants once (PostgreSQL)."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from apps.inventory.models import LedgerEntry
+from apps.payments.models import Payment, ProviderEvent
+from apps.payments.providers import sandbox
+from apps.shop.models import Purchase
+from apps.shop.services.purchase import purchase_offer
+from tests.shop.helpers import balance
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def deliver(body: bytes, signature: str) -> int:
+    try:
+        response = APIClient().generic(
+            "POST",
+            "/api/v1/payments/webhooks/sandbox",
+            body,
+            content_type="application/json",
+            HTTP_SANDBOX_SIGNATURE=signature,
+        )
+        return response.status_code
+    finally:
+        connection.close()
+
+
+def pending_payment(player, offer) -> Payment:
+    purchase_offer(player=player, offer_id=offer.pk, quantity=1, idempotency_key="k")
+    return Payment.objects.get()
+
+
+def test_one_webhook_delivered_five_times_at_once_grants_once(player, real_offer):
+    payment = pending_payment(player, real_offer)
+    body, signature = sandbox.build_event(payment=payment, action="paid")
+
+    with ThreadPoolExecutor(5) as pool:
+        statuses = list(pool.map(lambda _: deliver(body, signature), range(5)))
+
+    assert statuses == [200] * 5
+    assert ProviderEvent.objects.count() == 1
+    assert Purchase.objects.get().status == "completed"
+    assert balance(player, "gems") == 100
+    assert LedgerEntry.objects.filter(reason="purchase").count() == 1
+
+
+def test_five_different_events_for_one_payment_at_once_grant_once(player, real_offer):
+    payment = pending_payment(player, real_offer)
+    events = [sandbox.build_event(payment=payment, action="paid") for _ in range(5)]
+
+    with ThreadPoolExecutor(5) as pool:
+        statuses = list(pool.map(lambda event: deliver(*event), events))
+
+    assert statuses == [200] * 5
+    assert ProviderEvent.objects.filter(status="processed").count() == 5
+    assert balance(player, "gems") == 100
+    assert LedgerEntry.objects.filter(reason="purchase").count() == 1
