@@ -1,0 +1,190 @@
+"""App Store receipts (StoreKit 2 signed transactions) and Server Notifications v2."""
+
+import json
+import uuid
+
+import pytest
+
+from apps.inventory.models import LedgerEntry
+from apps.payments.models import Payment, ProviderAccount, ProviderEvent
+from apps.shop.models import Purchase
+from tests.payments.apple_chain import make_chain
+from tests.payments.conftest import committed
+from tests.shop.helpers import balance
+
+BUNDLE = "com.example.game"
+
+
+@pytest.fixture(scope="module")
+def chain():
+    return make_chain()
+
+
+@pytest.fixture
+def apple(game, chain, settings):
+    settings.APPLE_APP_STORE_ROOT_CERTS = [chain.root_pem]
+    return ProviderAccount.objects.create(game=game, provider="apple", config={"bundle_id": BUNDLE})
+
+
+def transaction(**overrides):
+    return {
+        "transactionId": "2000000123",
+        "originalTransactionId": "2000000123",
+        "bundleId": BUNDLE,
+        "productId": "com.example.gems100",
+        "environment": "Sandbox",
+        "quantity": 1,
+        "type": "Consumable",
+        **overrides,
+    }
+
+
+def redeem(client, receipt, offer):
+    return client.post(
+        "/api/v1/shop/receipts",
+        {"provider": "apple", "offer_id": offer.pk, "receipt": receipt},
+        format="json",
+    )
+
+
+def test_verified_transaction_grants_once_however_often_it_is_sent(
+    player_client, player, real_offer, apple, chain
+):
+    jws = chain.sign(transaction())
+
+    first = redeem(player_client, jws, real_offer)
+    again = redeem(player_client, jws, real_offer)
+
+    assert first.status_code == 201
+    assert first.json()["status"] == "completed"
+    assert first.json()["balances"] == {"gems": 100}
+    assert again.status_code == 200
+    assert again.json() == first.json()
+    assert balance(player, "gems") == 100
+    payment = Payment.objects.get()
+    assert (payment.provider, payment.external_id, payment.status) == (
+        "apple",
+        "2000000123",
+        "succeeded",
+    )
+    assert Purchase.objects.get().source == "receipt"
+
+
+def test_another_player_cannot_redeem_the_same_transaction(
+    api_client, player_client, player, game, real_offer, apple, chain
+):
+    from apps.accounts.models import Player
+
+    jws = chain.sign(transaction())
+    redeem(player_client, jws, real_offer)
+    mallory = Player.objects.create(game=game, display_name="mallory")
+    api_client.force_authenticate(user=mallory)
+
+    response = redeem(api_client, jws, real_offer)
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "receipt_already_used"
+    assert balance(mallory, "gems") == 0
+
+
+@pytest.mark.parametrize(
+    "overrides,code",
+    [
+        ({"bundleId": "com.other.app"}, "invalid_receipt"),
+        ({"productId": "com.example.other"}, "receipt_product_mismatch"),
+        ({"revocationDate": 1700000000000}, "receipt_not_paid"),
+    ],
+)
+def test_mismatched_or_revoked_transactions_are_refused(
+    player_client, player, real_offer, apple, chain, overrides, code
+):
+    response = redeem(player_client, chain.sign(transaction(**overrides)), real_offer)
+
+    assert response.json()["code"] == code
+    assert response.status_code in (400, 409)
+    assert not Purchase.objects.exists()
+    assert balance(player, "gems") == 0
+
+
+def test_production_only_game_refuses_sandbox_transactions(
+    player_client, game, real_offer, apple, chain
+):
+    game.sandbox = False
+    game.save()
+
+    response = redeem(player_client, chain.sign(transaction()), real_offer)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_receipt"
+
+
+def test_chain_from_an_untrusted_root_is_refused(player_client, player, real_offer, apple):
+    forged = make_chain("Mallory Root CA")
+
+    response = redeem(player_client, forged.sign(transaction()), real_offer)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_receipt"
+    assert balance(player, "gems") == 0
+
+
+def test_leaf_without_apples_marker_is_refused(player_client, real_offer, apple, chain):
+    response = redeem(
+        player_client,
+        chain.sign(transaction(), chain=[chain.intermediate, chain.intermediate, chain.root]),
+        real_offer,
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_receipt"
+
+
+@pytest.mark.parametrize("receipt", ["not-a-jws", 12, {"jws": "x"}])
+def test_garbage_receipts_are_400(player_client, real_offer, apple, receipt):
+    response = redeem(player_client, receipt, real_offer)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_receipt"
+
+
+def test_refund_notification_claws_the_grant_back(
+    api_client, player_client, player, real_offer, apple, chain
+):
+    redeem(player_client, chain.sign(transaction()), real_offer)
+    notification = {
+        "notificationType": "REFUND",
+        "notificationUUID": str(uuid.uuid4()),
+        "data": {
+            "bundleId": BUNDLE,
+            "environment": "Sandbox",
+            "signedTransactionInfo": chain.sign(transaction(revocationDate=1)),
+        },
+    }
+    body = json.dumps({"signedPayload": chain.sign(notification)})
+
+    with committed():
+        response = api_client.post(
+            "/api/v1/payments/webhooks/apple", body, content_type="application/json"
+        )
+
+    assert response.status_code == 200
+    assert Purchase.objects.get().status == "refunded"
+    assert balance(player, "gems") == 0
+    assert LedgerEntry.objects.get(reason="refund").delta == -100
+    event = ProviderEvent.objects.get()
+    assert (event.event_type, event.status) == ("REFUND", "processed")
+
+
+def test_notification_signed_by_someone_else_is_400(api_client, apple):
+    forged = make_chain("Mallory Root CA")
+    body = json.dumps(
+        {"signedPayload": forged.sign({"notificationType": "REFUND", "notificationUUID": "u"})}
+    )
+
+    response = api_client.post(
+        "/api/v1/payments/webhooks/apple", body, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_notification"
+    assert not ProviderEvent.objects.exists()

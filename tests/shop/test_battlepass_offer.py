@@ -1,0 +1,76 @@
+"""A premium battle-pass offer: bought with gems, fulfilled by the battle pass's grant_premium."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from apps.battlepass.models import Season, SeasonPass
+from tests.shop.helpers import balance, fund, make_economy, make_offer
+
+
+@pytest.fixture
+def premium_offer(game):
+    make_economy(game)
+    now = timezone.now()
+    season = Season.objects.create(
+        game=game, name="S1", starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=30)
+    )
+    offer = make_offer(
+        game,
+        price_currency="gems",
+        price_amount=80,
+        contents=[{"battlepass_premium": season.pk}],
+        per_player_limit=1,
+    )
+    return season, offer
+
+
+def test_buying_the_premium_offer_grants_the_premium_track(player_client, player, premium_offer):
+    season, offer = premium_offer
+    fund(player, 100, "gems")
+
+    response = player_client.post(
+        "/api/v1/shop/purchase", {"offer_id": offer.pk}, HTTP_IDEMPOTENCY_KEY="k"
+    )
+
+    assert response.status_code == 201
+    assert response.json()["granted"] == [{"battlepass_premium": season.pk}]
+    assert SeasonPass.objects.get(player=player, season=season).premium is True
+    assert balance(player, "gems") == 20
+
+
+def test_premium_offer_is_bought_one_at_a_time(player_client, player, premium_offer):
+    _, offer = premium_offer
+    fund(player, 1000, "gems")
+
+    response = player_client.post(
+        "/api/v1/shop/purchase", {"offer_id": offer.pk, "quantity": 2}, HTTP_IDEMPOTENCY_KEY="k"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_quantity"
+    assert balance(player, "gems") == 1000
+    assert not SeasonPass.objects.filter(premium=True).exists()
+
+
+def test_premium_for_another_games_season_is_refused_and_nothing_is_debited(
+    player_client, player, game, other_game
+):
+    make_economy(game)
+    now = timezone.now()
+    foreign = Season.objects.create(
+        game=other_game, name="B", starts_at=now, ends_at=now + timedelta(days=1)
+    )
+    offer = make_offer(
+        game, price_currency="gems", price_amount=10, contents=[{"battlepass_premium": foreign.pk}]
+    )
+    fund(player, 100, "gems")
+
+    response = player_client.post(
+        "/api/v1/shop/purchase", {"offer_id": offer.pk}, HTTP_IDEMPOTENCY_KEY="k"
+    )
+
+    assert response.status_code == 404
+    assert balance(player, "gems") == 100
+    assert not SeasonPass.objects.exists()
