@@ -43,6 +43,7 @@ RUN_ORDER: list[Operation] = [
     ("get", "multiplayer/server-info"),
     ("post", "multiplayer/validate-token"),
     ("post", "multiplayer/match-result"),
+    ("post", "multiplayer/servers/deregister"),
     ("get", "events/active"),
     ("post", "events/claim-reward"),
     ("get", "battlepass/progress"),
@@ -63,7 +64,7 @@ DEMO_BODIES: dict[Operation, Any] = {
         "platform": "dev",
         "credentials": {"user_id": "{{dev_user_id}}-alt", "display_name": "Postman Alt"},
     },
-    ("post", "auth/unlink"): {"platform": "dev", "platform_user_id": "{{dev_user_id}}-alt"},
+    ("post", "auth/unlink"): {"platform": "dev"},
     ("post", "auth/logout"): {},
     ("post", "shop/purchase"): {"offer_id": "{{#offer_id}}", "quantity": 1},
     ("post", "shop/receipts"): {
@@ -84,16 +85,21 @@ DEMO_BODIES: dict[Operation, Any] = {
     ("post", "multiplayer/validate-token"): {"token": "{{access_token}}"},
     ("post", "multiplayer/match-result"): {
         "match_id": "{{match_id}}",
+        "mode": "deathmatch",
+        "started_at": "{{match_started_iso}}",
+        "ended_at": "{{now_iso}}",
         "players": [
             {
                 "player_id": "{{#player_id}}",
                 "outcome": "win",
+                "score": 1200,
                 "stats": {"kills": 7, "deaths": 2},
             }
         ],
     },
     ("post", "events/claim-reward"): {"event_id": "{{#event_id}}", "reward_id": "{{#reward_id}}"},
-    ("post", "battlepass/claim"): {"tier": 1, "track": "free"},
+    ("post", "battlepass/claim"): {"level": "{{#bp_level}}", "track": "free"},
+    ("post", "multiplayer/servers/deregister"): {"server_id": "{{server_id}}"},
     ("post", "analytics/events"): {
         "events": [
             {
@@ -113,11 +119,12 @@ DEMO_HEADERS: dict[Operation, dict[str, str]] = {
 
 # What an endpoint answers for the demo when that is not its documented success, and why.
 EXPECTED_STATUS: dict[Operation, tuple[list[int], str]] = {
+    # The demo game has only the dev platform, which the player is logged in with already.
+    ("post", "auth/link"): ([409], "the demo player already has its only platform linked"),
+    ("post", "auth/unlink"): ([409], "the only identity cannot be unlinked"),
     ("post", "shop/receipts"): ([400, 401, 402, 409, 422], "a made-up receipt must be refused"),
-    ("post", "payments/webhooks/stripe"): (
-        [400, 401, 403],
-        "an unsigned processor callback must be refused",
-    ),
+    # A key ending in "/" covers every path under it.
+    ("post", "payments/webhooks/"): ([400, 401, 403], "an unsigned callback must be refused"),
 }
 
 _STORE_TOKENS = [
@@ -133,10 +140,20 @@ CAPTURES: dict[Operation, list[str]] = {
         "pm.collectionVariables.set('player_id', String(body.player.id));",
     ],
     ("post", "auth/refresh"): _STORE_TOKENS,
+    ("get", "player/inventory"): [
+        "pm.collectionVariables.set('balances', JSON.stringify(body.currencies || {}));",
+    ],
     ("get", "shop/categories"): [
-        "const offers = body.flatMap((category) => category.offers || []);",
-        "const virtual = offers.find((offer) => offer.price && !offer.price.real_money);",
-        "if (virtual) { pm.collectionVariables.set('offer_id', String(virtual.id)); }",
+        "// The first virtual-currency offer the player can afford and may still buy.",
+        "const balances = JSON.parse(pm.collectionVariables.get('balances') || '{}');",
+        "const offer = body.flatMap((category) => category.offers || []).find((o) =>",
+        "  o.price && !o.price.real_money && o.remaining_purchases !== 0",
+        "  && (balances[o.price.currency] || 0) >= o.price.amount);",
+        "if (offer) { pm.collectionVariables.set('offer_id', String(offer.id)); }",
+    ],
+    ("get", "battlepass/progress"): [
+        "const tier = (body.tiers || []).find((t) => t.level <= body.tier && !t.free_claimed);",
+        "if (tier) { pm.collectionVariables.set('bp_level', String(tier.level)); }",
     ],
     ("get", "events/active"): [
         "for (const event of body) {",
@@ -163,12 +180,15 @@ VARIABLES: list[tuple[str, str, str]] = [
     ("access_expires_at", "", "Epoch ms when access_token expires (for automatic refresh)."),
     ("dev_user_id", "", "The dev-platform user; set once per run when empty."),
     ("player_id", "", "Stored by login."),
-    ("offer_id", "", "Stored by Shop categories: the first virtual-currency offer."),
+    ("balances", "{}", "Stored by Inventory: the player's currency balances (JSON)."),
+    ("offer_id", "", "Stored by Shop categories: an affordable virtual-currency offer."),
     ("event_id", "", "Stored by Active events: an event with a claimable reward."),
     ("reward_id", "", "Stored by Active events."),
+    ("bp_level", "1", "Stored by Battle pass progress: a reached, unclaimed free tier."),
     ("server_id", "postman-server-1", "The game server this collection pretends to be."),
     ("match_id", "", "A fresh id per run, set by the collection pre-request script."),
     ("now_iso", "", "The current time, set by the collection pre-request script."),
+    ("match_started_iso", "", "Ten minutes ago, set by the collection pre-request script."),
 ]
 
 ENVIRONMENT = [
@@ -187,6 +207,7 @@ if (!pm.collectionVariables.get('match_id')) {
   pm.collectionVariables.set('match_id', 'postman-match-' + Date.now());
 }
 pm.collectionVariables.set('now_iso', new Date().toISOString());
+pm.collectionVariables.set('match_started_iso', new Date(Date.now() - 600000).toISOString());
 
 const raw = (pm.request.body && pm.request.body.raw) || '';
 const usesToken = (pm.request.auth && pm.request.auth.type === 'bearer')

@@ -1,5 +1,7 @@
 """OpenAPI polish that needs no change in the endpoint apps.
 
+- Component names for serializers nested in views (`PurchaseApi.OutputSerializer` →
+  `PurchaseApiOutput`), so two views' `OutputSerializer`s never overwrite each other.
 - Security schemes for the two authentication classes (bearer access token, `X-Server-Key`) and
   the client key (`X-Game-Key`) that login takes before any token exists.
 - One `Problem` schema (RFC 9457) that every 4xx/5xx response of the API points at, and the
@@ -13,7 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
+from drf_spectacular.plumbing import get_class
 
 from apps.accounts.authentication import IsGameServer, IsPlayer
 
@@ -123,6 +126,27 @@ class ServerKeyScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
         return SECURITY_SCHEMES[SERVER_KEY]
+
+
+class NestedSerializerNames(OpenApiSerializerExtension):
+    """Names a view's nested serializers after the view: `PurchaseApi.OutputSerializer` becomes
+    the component `PurchaseApiOutput`. The house style nests `InputSerializer`/`OutputSerializer` in
+    every view; named by class alone they would all be "Output" and overwrite each other."""
+
+    target_class = "rest_framework.serializers.Serializer"
+    match_subclasses = True
+    priority = -1  # an extension written for one serializer wins
+
+    @classmethod
+    def _matches(cls, target: Any) -> bool:
+        return super()._matches(target) and "." in get_class(target).__qualname__
+
+    def get_name(self, auto_schema: Any, direction: str) -> str | None:
+        parts = get_class(self.target).__qualname__.split(".")
+        return "".join(part.removesuffix("Serializer") for part in parts)
+
+    def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        return auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
 
 
 def _problem_content() -> dict[str, Any]:

@@ -31,10 +31,15 @@ def collection(schema) -> dict:
 
 def _requests(collection: dict) -> dict[tuple[str, str], dict]:
     return {
-        (item["request"]["method"].lower(), "/" + "/".join(item["request"]["url"]["path"])): item
+        (item["request"]["method"].lower(), _schema_path(item["request"]["url"]["path"])): item
         for folder in collection["item"]
         for item in folder["item"]
     }
+
+
+def _schema_path(segments: list[str]) -> str:
+    """Postman's `:name` path variables back to OpenAPI's `{name}`."""
+    return "/" + "/".join(f"{{{s[1:]}}}" if s.startswith(":") else s for s in segments)
 
 
 def test_committed_postman_files_match_the_schema():
