@@ -293,7 +293,8 @@ def _mau(sql: Dialect, game_id: int, lo: date, hi: date) -> None:
 
     Each player-day covers itself and the next 29 days. Clipping each row's cover to start
     after the previous row's cover ends (LAG) makes one player's covers disjoint, so MAU of a day
-    is the number of covers containing it: a running sum of +1 at each start, -1 after each end.
+    is the number of covers containing it: the sum of +1 at each start, -1 after each end, up to
+    that day. (Days in range always have a row: _ensure_daily_rows made them.)
     """
     window = MAU_WINDOW_DAYS
     _run(
@@ -311,15 +312,18 @@ def _mau(sql: Dialect, game_id: int, lo: date, hi: date) -> None:
             UNION ALL
             SELECT {sql.add_days("day", str(window))} AS d, -1 AS delta FROM pd
         ),
-        per_day AS (SELECT d, sum(delta) AS delta FROM marks GROUP BY d),
-        running AS (SELECT d, sum(delta) OVER (ORDER BY d) AS mau FROM per_day)
+        per_day AS MATERIALIZED (SELECT d, sum(delta) AS delta FROM marks GROUP BY d)
         UPDATE {DAILY} AS m
-        SET mau = coalesce(
-            (SELECT r.mau FROM running AS r WHERE r.d <= m.day ORDER BY r.d DESC LIMIT 1), 0
-        )
-        WHERE m.game_id = %s AND m.day BETWEEN %s AND %s
+        SET mau = s.mau
+        FROM (
+            SELECT t.day, sum(p.delta) AS mau
+            FROM {DAILY} AS t JOIN per_day AS p ON p.d <= t.day
+            WHERE t.game_id = %s AND t.day BETWEEN %s AND %s
+            GROUP BY t.day
+        ) AS s
+        WHERE m.game_id = %s AND m.day = s.day
         """,
-        [game_id, _d(lo - timedelta(days=window - 1)), _d(hi), game_id, _d(lo), _d(hi)],
+        [game_id, _d(lo - timedelta(days=window - 1)), _d(hi), game_id, _d(lo), _d(hi), game_id],
     )
 
 

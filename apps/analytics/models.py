@@ -17,7 +17,8 @@ class RawEvent(models.Model):
         CLIENT = "client", "Client"
         SERVER = "server", "Panel"
 
-    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="+")
+    # The composite indexes below start with game: a single-column one would only slow inserts.
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="+", db_index=False)
     player = models.ForeignKey(Player, null=True, on_delete=models.SET_NULL, related_name="+")
     source = models.CharField(max_length=6, choices=Source.choices)
     name = models.CharField(max_length=64)
@@ -61,20 +62,17 @@ class DirtyDay(models.Model):
 
 
 class PlayerDay(models.Model):
-    """One row per player active on a day: the base of DAU, MAU and retention."""
+    """One row per player active on a day: the base of DAU, MAU and retention.
 
-    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="+")
-    # No foreign key: millions of rows, and a deleted player's history still counts.
+    Millions of rows, written in bulk by aggregation: the composite key is the only index, and
+    neither column is a database foreign key (a deleted player's history still counts)."""
+
+    pk = models.CompositePrimaryKey("game_id", "player_id", "day")
+    game_id = models.BigIntegerField()
     player_id = models.BigIntegerField()
     day = models.DateField()
     events = models.IntegerField(default=0)
     sessions = models.IntegerField(default=0)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["game", "player_id", "day"], name="player_day_once")
-        ]
-        indexes = [models.Index(fields=["game", "day"], name="player_day_game_day")]
 
     def __str__(self) -> str:
         return f"player {self.player_id} on {self.day}"

@@ -1,6 +1,29 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
+from apps.panel.views import dashboard, exports, players
+
+app_name = "panel"
+
 urlpatterns = [
-    path("", RedirectView.as_view(url="/admin/", permanent=False), name="home"),
+    path("", RedirectView.as_view(url="/panel/", permanent=False), name="root"),
+    path("panel/", dashboard.home, name="home"),
+    path("panel/players/", players.players_home, name="players-home"),
+    path("panel/games/<int:game_id>/", dashboard.dashboard, name="dashboard"),
+    path(
+        "panel/games/<int:game_id>/export/<slug:table>.csv",
+        exports.export_csv,
+        name="export",
+    ),
+    path("panel/games/<int:game_id>/players/", players.player_search, name="players"),
+    path(
+        "panel/games/<int:game_id>/players/<int:player_id>/",
+        players.player_detail,
+        name="player",
+    ),
+    path(
+        "panel/games/<int:game_id>/players/<int:player_id>/<slug:action>",
+        players.player_action,
+        name="player-action",
+    ),
 ]

@@ -109,12 +109,17 @@ def retention(game: Game) -> dict[tuple[int, int], int]:
 def snapshot(game: Game) -> list:
     models = [DailyMetrics, PlayerDay, RetentionCell, RevenueDay, OfferDay, EconomyDay]
     return [
-        sorted(model.objects.filter(game=game).values_list(*_fields(model))) for model in models
+        sorted(model.objects.filter(game_id=game.pk).values_list(*_fields(model)))
+        for model in models
     ]
 
 
 def _fields(model: type) -> list[str]:
-    return [f.attname for f in model._meta.concrete_fields if f.attname not in {"id", "updated_at"}]
+    return [
+        f.attname
+        for f in model._meta.concrete_fields
+        if f.attname not in {"id", "pk", "updated_at"}
+    ]
 
 
 def test_dau_sessions_and_new_players_per_day(game, players):

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django import forms
+from django.conf import settings
+from django.utils import timezone
+
+from apps.analytics.selectors import DayRange
+
+MAX_RANGE_DAYS = 366
+
+
+class DateRangeForm(forms.Form):
+    start = forms.DateField(required=False, label="From", widget=forms.DateInput({"type": "date"}))
+    end = forms.DateField(required=False, label="To", widget=forms.DateInput({"type": "date"}))
+
+    def day_range(self, today: date | None = None) -> DayRange:
+        """The chosen range; the last N days when nothing, or something unusable, was given."""
+        today = today or timezone.now().date()
+        default_days = settings.ANALYTICS_DASHBOARD_DEFAULT_DAYS
+        data = self.cleaned_data if self.is_valid() else {}
+        end = data.get("end") or today
+        start = data.get("start") or end - timedelta(days=default_days - 1)
+        if start > end or (end - start).days >= MAX_RANGE_DAYS:
+            return DayRange(start=today - timedelta(days=default_days - 1), end=today)
+        return DayRange(start=start, end=end)
+
+
+class PlayerSearchForm(forms.Form):
+    q = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Search",
+        widget=forms.TextInput({"placeholder": "Player id, platform id or display name"}),
+    )
+
+
+class BanForm(forms.Form):
+    reason = forms.CharField(max_length=300)
+    until = forms.DateTimeField(
+        required=False,
+        help_text="Empty: until unbanned.",
+        widget=forms.DateTimeInput({"type": "datetime-local"}),
+    )
+
+    def clean_until(self):
+        until = self.cleaned_data.get("until")
+        if until is not None and until <= timezone.now():
+            raise forms.ValidationError("A ban must end in the future.")
+        return until
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(max_length=300, required=False)
+
+
+class GrantForm(forms.Form):
+    """Grant or revoke one currency or item through the ledger."""
+
+    DIRECTIONS = [("grant", "Grant"), ("revoke", "Revoke")]
+
+    direction = forms.ChoiceField(choices=DIRECTIONS)
+    target = forms.ChoiceField(label="Currency or item")
+    quantity = forms.IntegerField(min_value=1, max_value=10**12)
+    reason = forms.CharField(max_length=300)
+    idempotency_key = forms.CharField(max_length=64, widget=forms.HiddenInput)
+
+    def __init__(self, *args, currencies: list[str], items: list[str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["target"].choices = [
+            ("Currencies", [(f"currency:{code}", code) for code in currencies]),
+            ("Items", [(f"item:{sku}", sku) for sku in items]),
+        ]
+
+    def change(self) -> tuple[str, str, int]:
+        kind, code = self.cleaned_data["target"].split(":", 1)
+        sign = 1 if self.cleaned_data["direction"] == "grant" else -1
+        return kind, code, sign * self.cleaned_data["quantity"]

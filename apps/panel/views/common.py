@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from apps.accounts.models import Game
+from apps.accounts.selectors import READ_ROLES, games_for_user, user_role
+from apps.panel.access import can_write
+
+
+def page_context(request: HttpRequest, game: Game | None, **extra: Any) -> dict[str, Any]:
+    """What every panel page needs: the admin's header and navigation, the game picker."""
+    return {
+        **admin.site.each_context(request),
+        "game": game,
+        "games": games_for_user(request.user, roles=READ_ROLES).order_by("name"),
+        "role": user_role(request.user, game) if game else None,
+        "can_write": can_write(request, game) if game else False,
+        **extra,
+    }

@@ -1,0 +1,95 @@
+"""CSV of every dashboard table, for the same game and date range (analysts may export)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import Http404, HttpRequest, HttpResponse
+
+from apps.analytics import selectors as metrics
+from apps.panel.access import readable_game
+from apps.panel.forms import DateRangeForm
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _daily(game_id: int, days: metrics.DayRange) -> Iterable[list]:
+    yield [
+        "day", "dau", "mau", "new_players", "sessions", "sessions_per_user", "paying_users",
+        "purchases", "refunds", "matches", "match_players", "event_claims", "battlepass_claims",
+    ]  # fmt: skip
+    for row in metrics.daily_series(game_id=game_id, days=days):
+        per_user = f"{row.sessions / row.dau:.2f}" if row.dau else ""
+        yield [
+            row.day, row.dau, row.mau, row.new_players, row.sessions, per_user, row.paying_users,
+            row.purchases, row.refunds, row.matches, row.match_players, row.event_claims,
+            row.battlepass_claims,
+        ]  # fmt: skip
+
+
+def _retention(game_id: int, days: metrics.DayRange) -> Iterable[list]:
+    offsets, cohorts = metrics.retention_table(game_id=game_id, days=days)
+    yield ["cohort_day", "cohort_size", *(f"day_{k}" for k in offsets)]
+    for cohort in cohorts:
+        yield [cohort.day, cohort.size, *("" if r is None else r for _, r, _ in cohort.cells)]
+
+
+def _revenue(game_id: int, days: metrics.DayRange) -> Iterable[list]:
+    yield [
+        "day", "currency", "purchases", "gross_minor", "refunded_minor", "net_minor",
+        "paying_users", "dau", "arpdau_minor", "arppu_minor",
+    ]  # fmt: skip
+    for line in metrics.revenue_lines(game_id=game_id, days=days):
+        yield [
+            line.day, line.currency, line.purchases, line.gross, line.refunded, line.net,
+            line.paying_users, line.dau, _decimal(line.arpdau), _decimal(line.arppu),
+        ]  # fmt: skip
+
+
+def _economy(game_id: int, days: metrics.DayRange) -> Iterable[list]:
+    yield ["day", "currency", "reason", "source", "sink", "entries"]
+    for line in metrics.economy_lines(game_id=game_id, days=days):
+        yield [line.day, line.currency, line.reason, line.source, line.sink, line.entries]
+
+
+def _offers(game_id: int, days: metrics.DayRange) -> Iterable[list]:
+    yield ["offer_id", "currency", "purchases", "amount"]
+    for offer in metrics.top_offers(game_id=game_id, days=days, limit=1000):
+        yield [offer["offer_id"], offer["currency"], offer["purchases"], offer["amount"]]
+
+
+TABLES = {
+    "daily": _daily,
+    "retention": _retention,
+    "revenue": _revenue,
+    "economy": _economy,
+    "offers": _offers,
+}
+
+
+@staff_member_required
+def export_csv(request: HttpRequest, game_id: int, table: str) -> HttpResponse:
+    game = readable_game(request, game_id)
+    if table not in TABLES:
+        raise Http404("No such table.")
+    days = DateRangeForm(request.GET or None).day_range()
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    filename = f"{game.slug}-{table}-{days.start}-{days.end}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    for row in TABLES[table](game.pk, days):
+        writer.writerow([_safe(value) for value in row])
+    return response
+
+
+def _decimal(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+def _safe(value: object) -> object:
+    """Spreadsheets run cells that start like a formula: offer ids and reasons come from games."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return f"'{value}"
+    return value

@@ -1,0 +1,168 @@
+"""Player search, the player page, and the operator actions on it (POST, operators and owners).
+
+Actions go through the owning app's services, which write the audit log in their transaction:
+accounts' ban_player / unban_player / end_sessions, inventory's operator_adjust (the ledger)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from apps.accounts.models import Game, Player
+from apps.accounts.selectors import READ_ROLES, games_for_user
+from apps.inventory.services import Change, operator_adjust
+from apps.panel.access import readable_game, writable_game
+from apps.panel.forms import BanForm, GrantForm, PlayerSearchForm, ReasonForm
+from apps.panel.selectors import grant_targets, player_in_game, player_page, search_players
+from apps.panel.views.common import page_context
+from gamingpanel.errors import DomainError
+
+
+@staff_member_required
+def players_home(request: HttpRequest) -> HttpResponse:
+    game = games_for_user(request.user, roles=READ_ROLES).order_by("name").first()
+    if game is None:
+        return redirect("panel:home")
+    return redirect("panel:players", game_id=game.pk)
+
+
+@staff_member_required
+def player_search(request: HttpRequest, game_id: int) -> HttpResponse:
+    game = readable_game(request, game_id)
+    form = PlayerSearchForm(request.GET or None)
+    query = form.cleaned_data["q"] if form.is_valid() else ""
+    context = page_context(
+        request,
+        game,
+        title=f"{game.name} players",
+        gp_section="players",
+        form=form,
+        query=query,
+        players=search_players(game=game, query=query),
+    )
+    return render(request, "panel/players.html", context)
+
+
+def _player(game: Game, player_id: int) -> Player:
+    player = player_in_game(game=game, player_id=player_id)
+    if player is None:
+        raise Http404("No such player in this game.")
+    return player
+
+
+@staff_member_required
+def player_detail(request: HttpRequest, game_id: int, player_id: int) -> HttpResponse:
+    game = readable_game(request, game_id)
+    player = _player(game, player_id)
+    currencies, items = grant_targets(game=game)
+    context = page_context(
+        request,
+        game,
+        title=str(player),
+        gp_section="players",
+        player=player,
+        ban_form=BanForm(),
+        reason_form=ReasonForm(),
+        grant_form=GrantForm(
+            currencies=currencies, items=items, initial={"idempotency_key": uuid.uuid4().hex}
+        ),
+        **player_page(player=player),
+    )
+    return render(request, "panel/player.html", context)
+
+
+@require_POST
+@staff_member_required
+def player_action(request: HttpRequest, game_id: int, player_id: int, action: str) -> HttpResponse:
+    game = writable_game(request, game_id)  # 404 for another game, 403 for an analyst
+    player = _player(game, player_id)
+    handler = ACTIONS.get(action)
+    if handler is None:
+        raise Http404("No such action.")
+    try:
+        handler(request, game, player)
+    except DomainError as error:
+        messages.error(request, f"Nothing changed: {error.detail}")
+    return redirect("panel:player", game_id=game.pk, player_id=player.pk)
+
+
+def _ban(request: HttpRequest, game: Game, player: Player) -> None:
+    from apps.accounts.services.bans import ban_player
+
+    form = BanForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, form)
+    until: datetime | None = form.cleaned_data["until"]
+    ban_player(player=player, reason=form.cleaned_data["reason"], until=until, actor=request.user)
+    messages.success(
+        request, f"{player} is banned" + (f" until {until:%Y-%m-%d %H:%M}." if until else ".")
+    )
+
+
+def _unban(request: HttpRequest, game: Game, player: Player) -> None:
+    from apps.accounts.services.bans import unban_player
+
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, form)
+    unban_player(player=player, reason=form.cleaned_data["reason"], actor=request.user)
+    messages.success(request, f"{player} is no longer banned.")
+
+
+def _revoke_sessions(request: HttpRequest, game: Game, player: Player) -> None:
+    from apps.accounts.models import AuthSession
+    from apps.accounts.services.bans import end_sessions
+
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, form)
+    ended = end_sessions(
+        sessions=AuthSession.objects.filter(player=player),
+        actor=request.user,
+        reason=form.cleaned_data["reason"],
+    )
+    messages.success(request, f"Ended {ended} session(s); the player must log in again.")
+
+
+def _grant(request: HttpRequest, game: Game, player: Player) -> None:
+    currencies, items = grant_targets(game=game)
+    form = GrantForm(request.POST, currencies=currencies, items=items)
+    if not form.is_valid():
+        return _invalid(request, form)
+    kind, code, delta = form.change()
+    started = timezone.now()
+    entries = operator_adjust(
+        actor=request.user,
+        player=player,
+        change=Change(kind, code, delta),
+        note=form.cleaned_data["reason"].strip(),
+        idempotency_key=f"panel:{form.cleaned_data['idempotency_key']}",
+    )
+    if entries and entries[0].created_at < started:
+        messages.info(request, "That form was already submitted; nothing changed.")
+    elif entries:
+        verb = "Granted" if delta > 0 else "Revoked"
+        messages.success(request, f"{verb} {abs(delta)} {code}; now {entries[0].balance_after}.")
+
+
+def _invalid(request: HttpRequest, form) -> None:
+    problems = "; ".join(
+        f"{name}: {' '.join(errors)}" if name != "__all__" else " ".join(errors)
+        for name, errors in form.errors.items()
+    )
+    messages.error(request, f"Nothing changed: {problems}")
+
+
+ACTIONS = {
+    "ban": _ban,
+    "unban": _unban,
+    "revoke-sessions": _revoke_sessions,
+    "grant": _grant,
+}

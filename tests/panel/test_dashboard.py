@@ -1,0 +1,186 @@
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from apps.accounts.models import Player
+from apps.analytics.aggregation import aggregate_days
+from apps.analytics.models import DailyMetrics
+from apps.analytics.services import record_server_event
+from tests.panel.conftest import client_for
+
+TODAY = timezone.now().date()
+
+
+def url(game, suffix: str = "") -> str:
+    return f"/panel/games/{game.pk}/{suffix}"
+
+
+@pytest.fixture
+def activity(game, player):
+    """Two days of facts: alice logs in today and yesterday, buys for 4.99 USD today."""
+    for days_ago in (0, 1):
+        when = datetime.combine(TODAY - timedelta(days=days_ago), time(8), tzinfo=UTC)
+        record_server_event(
+            game_id=game.pk, player_id=player.pk, name="session_start", occurred_at=when
+        )
+    record_server_event(
+        game_id=game.pk,
+        player_id=player.pk,
+        name="purchase_completed",
+        properties={"offer_id": "7", "currency": "USD", "amount": 499, "real_money": True},
+    )
+    aggregate_days(game_id=game.pk, start=TODAY - timedelta(days=1), end=TODAY)
+
+
+def test_anonymous_is_sent_to_the_admin_login(game):
+    response = Client().get(url(game))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/?next=")
+
+
+def test_root_and_panel_home_lead_to_the_first_game_dashboard(operator_client, game):
+    assert Client().get("/")["Location"] == "/panel/"
+    assert operator_client.get("/panel/")["Location"] == url(game)
+    assert operator_client.get(f"/panel/?game={game.pk}")["Location"] == url(game)
+
+
+def test_dashboard_shows_today_and_the_charts_data(operator_client, game, activity):
+    response = operator_client.get(url(game))
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'id="kpi-dau">1<' in page
+    assert "4.99 USD" in page
+    for chart in ("chart-activity", "chart-revenue", "chart-economy", "chart-offers"):
+        assert f'id="{chart}"' in page
+    assert "vendor/chartjs/chart.umd.min.js" in page
+    charts = response.context["charts"]
+    assert charts["activity"]["dau"][-2:] == [1, 1]
+    assert charts["revenue"]["series"] == [{"currency": "USD", "values": [0] * 29 + [4.99]}]
+
+
+def test_dashboard_reads_only_aggregates(
+    operator_client, game, activity, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(25):
+        assert operator_client.get(url(game)).status_code == 200
+
+
+def test_a_bad_date_range_falls_back_to_the_default_not_a_500(operator_client, game, activity):
+    for query in ("start=2026-13-01", "start=2026-02-02&end=2026-01-01", "start=2020-01-01"):
+        response = operator_client.get(url(game) + "?" + query)
+        assert response.status_code == 200
+        assert len(response.context["series"]) == 30
+
+
+def test_a_chosen_range_is_used(operator_client, game, activity):
+    start = TODAY - timedelta(days=6)
+    response = operator_client.get(url(game) + f"?start={start}&end={TODAY}")
+
+    assert [row.day for row in response.context["series"]][0] == start
+    assert len(response.context["series"]) == 7
+
+
+def test_game_picker_lists_only_the_users_games(operator_client, game, other_game):
+    page = operator_client.get(url(game)).content.decode()
+
+    assert f'<option value="{game.pk}"' in page
+    assert f'<option value="{other_game.pk}"' not in page
+
+
+def test_another_games_pages_are_404_not_403(operator_client, other_game, other_player):
+    for path in (
+        url(other_game),
+        url(other_game, "players/"),
+        url(other_game, f"players/{other_player.pk}/"),
+        url(other_game, "export/daily.csv"),
+        f"/panel/?game={other_game.pk}",
+    ):
+        assert operator_client.get(path).status_code == 404, path
+
+
+def test_csv_export_of_the_daily_table(analyst_client, game, activity):
+    response = analyst_client.get(url(game, "export/daily.csv") + f"?start={TODAY}&end={TODAY}")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert f'filename="alpha-daily-{TODAY}-{TODAY}.csv"' in response["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert len(rows) == 1
+    assert (rows[0]["day"], rows[0]["dau"], rows[0]["purchases"], rows[0]["paying_users"]) == (
+        str(TODAY),
+        "1",
+        "1",
+        "1",
+    )
+
+
+@pytest.mark.parametrize("table", ["daily", "retention", "revenue", "economy", "offers"])
+def test_every_table_exports(analyst_client, game, activity, table):
+    response = analyst_client.get(url(game, f"export/{table}.csv"))
+
+    assert response.status_code == 200
+    assert response.content.decode().splitlines()[0]
+
+
+def test_revenue_csv_has_minor_units_and_arpdau(analyst_client, game, activity):
+    body = analyst_client.get(url(game, "export/revenue.csv")).content.decode()
+
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert [(r["currency"], r["net_minor"], r["dau"], r["arpdau_minor"]) for r in rows] == [
+        ("USD", "499", "1", "499.00")
+    ]
+
+
+def test_unknown_export_is_404(analyst_client, game):
+    assert analyst_client.get(url(game, "export/passwords.csv")).status_code == 404
+
+
+def test_csv_cells_that_look_like_formulas_are_defused(analyst_client, game, player):
+    record_server_event(
+        game_id=game.pk,
+        player_id=player.pk,
+        name="purchase_completed",
+        properties={"offer_id": "=HYPERLINK(1)", "currency": "USD", "amount": 1},
+    )
+    aggregate_days(game_id=game.pk, start=TODAY, end=TODAY)
+
+    body = analyst_client.get(url(game, "export/offers.csv")).content.decode()
+
+    assert "'=HYPERLINK(1)" in body
+
+
+def test_staff_without_a_game_sees_an_empty_panel(db):
+    from tests.panel.conftest import make_user
+
+    user = make_user("nobody", None, None)
+    user.is_staff = True
+    user.save()
+
+    response = client_for(user).get("/panel/")
+
+    assert response.status_code == 200
+    assert b"You have no game yet" in response.content
+    assert not DailyMetrics.objects.exists()
+
+
+def test_admin_pages_carry_the_panel_navigation(owner_client, game):
+    page = owner_client.get("/admin/").content.decode()
+
+    assert 'class="gp-nav"' in page
+    assert "/panel/players/" in page
+
+
+def test_dashboard_without_data_renders_zeros(owner_client, game):
+    response = owner_client.get(url(game))
+
+    assert response.status_code == 200
+    assert "No real-money purchases in this range." in response.content.decode()
+    assert not Player.objects.exists()
