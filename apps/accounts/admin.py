@@ -2,14 +2,28 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
 
 from apps.accounts.admin_scoping import GameScopedAdmin, ReadOnlyScopedAdmin, ScopedInline
-from apps.accounts.models import Game, GameAccess, PlatformIdentity, Player, ServerKey
+from apps.accounts.models import (
+    AuthSession,
+    Game,
+    GameAccess,
+    PlatformIdentity,
+    Player,
+    ServerKey,
+)
 from apps.accounts.selectors import OWNER_ROLES
 from apps.accounts.services import create_server_key, revoke_server_key
+from apps.accounts.services.bans import ban_player, end_sessions, unban_player
+from gamingpanel.errors import DomainError
 
 admin.site.site_header = "Gaming Panel"
 admin.site.site_title = "Gaming Panel"
@@ -88,16 +102,109 @@ class PlatformIdentityInline(ScopedInline):
         return False
 
 
+class ModerationActionForm(ActionForm):
+    """Shown beside the action menu: what a ban (or unban, or session end) needs."""
+
+    reason = forms.CharField(required=False, max_length=300, label="Reason")
+    until = forms.DateTimeField(
+        required=False,
+        label="Ban until (empty: permanent)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+
+
+def _moderation_form(request: HttpRequest) -> ModerationActionForm:
+    form = ModerationActionForm(request.POST, auto_id=None)
+    form.is_valid()  # the admin validated the action already; the extra fields are optional
+    return form
+
+
 @admin.register(Player)
 class PlayerAdmin(GameScopedAdmin):
     list_display = ["id", "display_name", "game", "created_at", "last_login_at", "banned_until"]
     list_filter = ["game"]
     search_fields = ["=id", "display_name", "identities__platform_user_id"]
-    readonly_fields = ["game", "created_at", "last_login_at"]
+    # A ban goes through the actions (audited, ends sessions), never by editing these fields.
+    readonly_fields = [
+        "game",
+        "created_at",
+        "last_login_at",
+        "banned_until",
+        "ban_reason",
+        "sessions",
+    ]
     inlines = [PlatformIdentityInline]
+    action_form = ModerationActionForm
+    actions = ["ban_selected", "unban_selected"]
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return False  # players come from platform logins
+
+    def has_delete_permission(self, request: HttpRequest, obj: Player | None = None) -> bool:
+        return False  # their ledger must stay; ban instead
+
+    @admin.display(description="Sessions")
+    def sessions(self, player: Player) -> str:
+        live = player.sessions.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
+        url = reverse("admin:accounts_authsession_changelist") + f"?player__id__exact={player.pk}"
+        return format_html('<a href="{}">{} live — all sessions</a>', url, live.count())
+
+    @admin.action(description="Ban selected players (reason required; ends their sessions)")
+    def ban_selected(self, request: HttpRequest, queryset: QuerySet[Player]) -> None:
+        form = _moderation_form(request)
+        reason, until = form.cleaned_data.get("reason", ""), form.cleaned_data.get("until")
+        banned = 0
+        for player in queryset:
+            if not self.has_change_permission(request, player):
+                continue
+            try:
+                ban_player(player=player, reason=reason, until=until, actor=request.user)
+            except DomainError as refused:
+                self.message_user(request, refused.detail, messages.ERROR)
+                return
+            banned += 1
+        self.message_user(request, f"Banned {banned} player(s).")
+
+    @admin.action(description="Unban selected players")
+    def unban_selected(self, request: HttpRequest, queryset: QuerySet[Player]) -> None:
+        reason = _moderation_form(request).cleaned_data.get("reason", "")
+        players = [p for p in queryset if self.has_change_permission(request, p)]
+        for player in players:
+            unban_player(player=player, reason=reason, actor=request.user)
+        self.message_user(request, f"Unbanned {len(players)} player(s).")
+
+
+@admin.register(AuthSession)
+class AuthSessionAdmin(ReadOnlyScopedAdmin):
+    list_display = [
+        "id",
+        "player",
+        "game",
+        "platform",
+        "created_at",
+        "last_refreshed_at",
+        "expires_at",
+        "revoked_at",
+        "revoke_reason",
+    ]
+    list_filter = ["game", "platform", "revoke_reason"]
+    search_fields = ["=player__id", "player__display_name"]
+    list_select_related = ["player", "game"]
+    exclude = ["grace_token", "grace_until"]
+    action_form = ModerationActionForm
+    actions = ["end_selected"]
+
+    def has_end_permission(self, request: HttpRequest) -> bool:
+        return self._can_write(request, None)
+
+    @admin.action(
+        description="End selected sessions (players must log in again)", permissions=["end"]
+    )
+    def end_selected(self, request: HttpRequest, queryset: QuerySet[AuthSession]) -> None:
+        queryset = queryset.filter(game_id__in=self._game_ids(request, self.write_roles))
+        reason = _moderation_form(request).cleaned_data.get("reason", "")
+        ended = end_sessions(sessions=queryset, actor=request.user, reason=reason)
+        self.message_user(request, f"Ended {ended} session(s).")
 
 
 @admin.register(PlatformIdentity)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.authentication import (
@@ -10,13 +14,37 @@ from apps.accounts.authentication import (
     PlayerTokenAuthentication,
     ServerKeyAuthentication,
 )
+from apps.accounts.ratelimit import enforce, spend_token_budget
+from apps.accounts.tokens import AccessClaims
 
 
 class PlayerApi(APIView):
-    """Called by a game client with `Authorization: Bearer <access token>`."""
+    """Called by a game client with `Authorization: Bearer <access token>`.
+
+    Each request spends one from the access token's hourly budget (shared by every process);
+    every answer to a token carries the RateLimit-* headers, and over budget it is a 429.
+    """
 
     authentication_classes = [PlayerTokenAuthentication, ServerKeyAuthentication]
     permission_classes = [IsPlayer]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        # After authentication and permissions: a refused token spends nothing.
+        if isinstance(request.auth, AccessClaims):
+            request.rate_budget = spend_token_budget(
+                request._request, token_id=request.auth.jti, game=request.user.game
+            )
+            enforce(request.rate_budget)
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if budget := getattr(request, "rate_budget", None):
+            for name, value in budget.headers().items():
+                response[name] = value
+        return response
 
 
 class GameServerApi(APIView):

@@ -1,3 +1,7 @@
+"""Errors of tenancy keys, tokens, sessions and identities (codes are contract: docs/auth.md)."""
+
+from __future__ import annotations
+
 from gamingpanel.errors import DomainError
 
 
@@ -11,3 +15,60 @@ class InvalidServerKey(DomainError):
 
 class WrongCredentialKind(DomainError):
     status, code, title = 403, "wrong_credential_kind", "Wrong kind of credential"
+
+
+class TokenError(DomainError):
+    """A bearer or refresh token we refuse; clients log in again (or refresh, when expired)."""
+
+    status, code, title = 401, "invalid_token", "Invalid token"
+    headers = {"WWW-Authenticate": 'Bearer realm="api", error="invalid_token"'}
+
+
+class InvalidToken(TokenError):
+    pass
+
+
+class TokenExpired(TokenError):
+    code, title = "token_expired", "Token expired"
+
+
+class TokenRevoked(TokenError):
+    code, title = "token_revoked", "Token revoked"
+
+
+class RefreshTokenReused(TokenError):
+    code, title = "refresh_token_reused", "Refresh token reused"
+
+
+class PlayerBanned(DomainError):
+    status, code, title = 403, "player_banned", "Player banned"
+
+
+class NotEntitled(DomainError):
+    """The platform verified the user but did not confirm they may play this game."""
+
+    status, code, title = 403, "not_entitled", "Ownership not confirmed"
+
+
+class IdentityTaken(DomainError):
+    status, code, title = 409, "identity_taken", "Identity belongs to another player"
+
+
+class PlatformAlreadyLinked(DomainError):
+    status, code, title = 409, "platform_already_linked", "Platform already linked"
+
+
+class LastIdentity(DomainError):
+    status, code, title = 409, "last_identity", "Cannot unlink the last identity"
+
+
+class IdentityNotLinked(DomainError):
+    status, code, title = 404, "identity_not_linked", "Identity not linked"
+
+
+class RateLimited(DomainError):
+    status, code, title = 429, "rate_limited", "Too many requests"
+
+    def __init__(self, detail: str = "", *, headers: dict[str, str]) -> None:
+        super().__init__(detail)
+        self.headers = headers

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import models
@@ -141,3 +142,67 @@ class PlatformIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.platform}:{self.platform_user_id}"
+
+
+# Far enough to mean "until unbanned"; Player.banned_until is the one place a ban lives.
+PERMANENT_BAN_UNTIL = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+class AuthSession(models.Model):
+    """One login. Its refresh tokens rotate inside it and its access tokens carry its id, so
+    revoking the session ends every token it ever issued."""
+
+    class RevokeReason(models.TextChoices):
+        LOGOUT = "logout", "Logged out"
+        REFRESH_TOKEN_REUSED = "refresh_token_reused", "Refresh token reused"
+        PLAYER_BANNED = "player_banned", "Player banned"
+        OPERATOR = "operator", "Revoked by an operator"
+
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="+")
+    player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="sessions")
+    platform = models.CharField(max_length=20, help_text="The platform the player logged in with.")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_refreshed_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(help_text="When the live refresh token expires.")
+    revoked_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    revoke_reason = models.CharField(max_length=30, blank=True, choices=RevokeReason.choices)
+    # The token whose use made the live one, and until when presenting it again is a retry.
+    grace_token = models.ForeignKey(
+        "SessionRefreshToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    grace_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["player", "revoked_at"])]
+
+    def __str__(self) -> str:
+        return f"session #{self.pk} of {self.player_id} ({self.platform})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class SessionRefreshToken(models.Model):
+    """Every refresh token a session handed out, by hash only. Retired ones are kept while the
+    session lives: presenting one again is how reuse is detected."""
+
+    session = models.ForeignKey(AuthSession, on_delete=models.CASCADE, related_name="tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # At most one usable refresh token per session: two racing refreshes can never leave
+            # two live token families behind, whatever the code above this does.
+            models.UniqueConstraint(
+                fields=["session"],
+                condition=Q(retired_at__isnull=True),
+                name="one_live_refresh_token_per_session",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"refresh token #{self.pk} of session #{self.session_id}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
-from apps.accounts.models import Game, GameAccess, ServerKey, hash_key
+from apps.accounts.models import Game, GameAccess, PlatformIdentity, Player, ServerKey, hash_key
 
 READ_ROLES = frozenset(GameAccess.Role.values)
 WRITE_ROLES = frozenset({GameAccess.Role.OWNER, GameAccess.Role.OPERATOR})
@@ -42,3 +42,7 @@ def user_role(user: AbstractBaseUser, game: Game | int) -> str | None:
     return (
         GameAccess.objects.filter(user=user, game_id=game_id).values_list("role", flat=True).first()
     )
+
+
+def identities_of(*, player: Player) -> list[PlatformIdentity]:
+    return list(PlatformIdentity.objects.filter(player=player).order_by("platform", "created_at"))

@@ -1,10 +1,209 @@
-"""Access tokens: filled in by the authentication work (issue 4)."""
+"""Access tokens: a JWT signed by djangorestframework-simplejwt, inside a compact JWE (`dir`,
+`A256GCM`, joserfc) so clients can neither read nor alter it. The JWE header names its key
+(`kid`); the first of TOKEN_ENCRYPTION_KEYS encrypts, all of them decrypt, so a rotated-out key
+keeps its tokens valid until they expire."""
 
 from __future__ import annotations
 
-from apps.accounts.models import Player
-from gamingpanel.errors import NotImplementedYet
+import base64
+import binascii
+import functools
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
+from joserfc import jwe
+from joserfc.errors import JoseError
+from joserfc.jwk import OctKey
+from rest_framework_simplejwt import settings as simplejwt_settings
+from rest_framework_simplejwt.backends import TokenBackend
+from rest_framework_simplejwt.exceptions import ExpiredTokenError
+from rest_framework_simplejwt.exceptions import TokenError as JwtError
+from rest_framework_simplejwt.tokens import AccessToken
+
+from apps.accounts.errors import (
+    InvalidToken,
+    PlayerBanned,
+    TokenError,
+    TokenExpired,
+    TokenRevoked,
+)
+from apps.accounts.models import AuthSession, Player
+from apps.accounts.revocation import revocation_reason
+
+PLAYER_PERMISSIONS = ("player",)
+ENCRYPTION = {"alg": "dir", "enc": "A256GCM"}
+# Only our own algorithms: a token naming any other `alg`/`enc` is refused before decryption.
+JWE_REGISTRY = jwe.JWERegistry(algorithms=list(ENCRYPTION.values()))
+MAX_TOKEN_LENGTH = 4096
 
 
-def authenticate_access_token(raw_token: str) -> tuple[Player, object]:
-    raise NotImplementedYet("Player tokens are not available yet.")
+@dataclass(frozen=True)
+class AccessClaims:
+    """What an access token says; `request.auth` on every player endpoint."""
+
+    player_id: int
+    game_id: int
+    session_id: int
+    permissions: tuple[str, ...]
+    jti: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class IssuedAccessToken:
+    token: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    current_kid: str
+    keys: dict[str, OctKey]
+
+
+class PanelAccessToken(AccessToken):
+    """simplejwt's access token, its backend following SIMPLE_JWT as it is now (simplejwt's own
+    module-level backend is built once, at import)."""
+
+    def get_token_backend(self) -> TokenBackend:
+        jwt_settings = simplejwt_settings.api_settings  # rebound when SIMPLE_JWT changes
+        return _signing_backend(jwt_settings.ALGORITHM, jwt_settings.SIGNING_KEY)
+
+
+@functools.lru_cache(maxsize=4)
+def _signing_backend(algorithm: str, signing_key: str) -> TokenBackend:
+    return TokenBackend(algorithm, signing_key)
+
+
+def key_ring() -> KeyRing:
+    return _parse_key_ring(tuple(settings.TOKEN_ENCRYPTION_KEYS))
+
+
+@functools.lru_cache(maxsize=4)
+def _parse_key_ring(entries: tuple[str, ...]) -> KeyRing:
+    keys: dict[str, OctKey] = {}
+    for entry in entries:
+        kid, _, encoded = entry.strip().partition(":")
+        try:
+            raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+        except (binascii.Error, ValueError):
+            raw = b""
+        if not kid or len(raw) != 32 or kid in keys:
+            raise ImproperlyConfigured(
+                "TOKEN_ENCRYPTION_KEYS entries must be distinct 'kid:base64url(32 bytes)'."
+            )
+        keys[kid] = OctKey.import_key(raw)
+    if not keys:
+        raise ImproperlyConfigured("TOKEN_ENCRYPTION_KEYS is empty.")
+    return KeyRing(current_kid=next(iter(keys)), keys=keys)
+
+
+def issue_access_token(
+    *,
+    player_id: int,
+    game_id: int,
+    session_id: int,
+    permissions: tuple[str, ...] = PLAYER_PERMISSIONS,
+    now: datetime | None = None,
+) -> IssuedAccessToken:
+    issued_at = now or timezone.now()
+    jwt = PanelAccessToken()
+    jwt.set_iat(at_time=issued_at)
+    jwt.set_exp(from_time=issued_at, lifetime=settings.ACCESS_TOKEN_LIFETIME)
+    jwt["sub"] = str(player_id)
+    jwt["gid"] = game_id
+    jwt["sid"] = session_id
+    jwt["perms"] = list(permissions)
+    ring = key_ring()
+    token = jwe.encrypt_compact(
+        {**ENCRYPTION, "kid": ring.current_kid},
+        str(jwt),
+        ring.keys[ring.current_kid],
+        registry=JWE_REGISTRY,
+    )
+    return IssuedAccessToken(token=token, expires_at=datetime.fromtimestamp(jwt["exp"], tz=UTC))
+
+
+def decode_access_token(raw_token: str) -> AccessClaims:
+    """Decrypt, verify signature and expiry. Says nothing yet about revocation."""
+    if not isinstance(raw_token, str) or not raw_token or len(raw_token) > MAX_TOKEN_LENGTH:
+        raise InvalidToken("The token is malformed.")
+    ring = key_ring()
+    try:
+        encrypted = jwe.decrypt_compact(
+            raw_token, lambda obj: ring.keys[obj.headers()["kid"]], registry=JWE_REGISTRY
+        )
+        payload = PanelAccessToken(encrypted.plaintext.decode()).payload
+        return AccessClaims(
+            player_id=int(payload["sub"]),
+            game_id=int(payload["gid"]),
+            session_id=int(payload["sid"]),
+            permissions=tuple(payload["perms"]),
+            jti=str(payload["jti"]),
+            expires_at=datetime.fromtimestamp(payload["exp"], tz=UTC),
+        )
+    except ExpiredTokenError:
+        raise TokenExpired("The access token has expired; refresh it.") from None
+    except (JoseError, JwtError, KeyError, ValueError, TypeError, UnicodeDecodeError):
+        # Wrong key, tampered, truncated, not ours, or missing a claim: all the same to a client.
+        raise InvalidToken("The access token is not valid.") from None
+
+
+def ensure_not_revoked(claims: AccessClaims) -> None:
+    reason = revocation_reason(claims.session_id)
+    if reason == AuthSession.RevokeReason.PLAYER_BANNED:
+        raise PlayerBanned("This player is banned.")
+    if reason is not None:
+        raise TokenRevoked("This session has ended; log in again.")
+
+
+def authenticate_access_token(raw_token: str) -> tuple[Player, AccessClaims]:
+    """The player behind a bearer token, or a token error (401) / player_banned (403)."""
+    claims = decode_access_token(raw_token)
+    ensure_not_revoked(claims)
+    player = (
+        Player.objects.select_related("game")
+        .filter(pk=claims.player_id, game_id=claims.game_id)
+        .first()
+    )
+    if player is None:
+        raise InvalidToken("The access token's player no longer exists.")
+    if player.is_banned:
+        raise PlayerBanned("This player is banned.", banned_until=player.banned_until.isoformat())
+    return player, claims
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    """The answer of auth/validate (and multiplayer/validate-token) for one token."""
+
+    valid: bool
+    claims: AccessClaims | None = None
+    reason: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        if self.claims is None:
+            return {"valid": False, "reason": self.reason}
+        return {
+            "valid": True,
+            "player_id": self.claims.player_id,
+            "game_id": self.claims.game_id,
+            "permissions": list(self.claims.permissions),
+            "expires_at": self.claims.expires_at.isoformat().replace("+00:00", "Z"),
+        }
+
+
+def validate_access_token(raw_token: str, *, game_id: int) -> TokenCheck:
+    """For game servers: no exception, no player query, a reason when invalid. A token of
+    another game is never valid for this one."""
+    try:
+        claims = decode_access_token(raw_token)
+        if claims.game_id != game_id:
+            return TokenCheck(valid=False, reason="wrong_game")
+        ensure_not_revoked(claims)
+    except (TokenError, PlayerBanned) as refused:
+        return TokenCheck(valid=False, reason=refused.code)
+    return TokenCheck(valid=True, claims=claims)

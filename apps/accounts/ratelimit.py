@@ -1,0 +1,117 @@
+"""Request budgets, counted with django-ratelimit in the shared cache (Redis: atomic INCR), so
+every web process spends from the same count.
+
+- Player endpoints: RATE_LIMIT_PER_HOUR per access token, or the game's own `rate_limit_per_hour`.
+  Every answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds).
+- Login and refresh: AUTH_RATE_LIMIT_PER_MINUTE per client address and
+  AUTH_GAME_RATE_LIMIT_PER_MINUTE per game, against credential stuffing.
+
+Over a budget: `429 rate_limited` with `Retry-After`. Cache down: requests are let through
+(logged), since refusing every player is worse than not counting for a while.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.http import HttpRequest
+from django_ratelimit.core import get_usage
+
+from apps.accounts.errors import RateLimited
+from apps.accounts.models import Game
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Budget:
+    limit: int
+    remaining: int
+    reset_seconds: int
+    exceeded: bool
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.reset_seconds),
+        }
+
+
+def spend(
+    request: HttpRequest,
+    *,
+    group: str,
+    key: str | Callable[[str, HttpRequest], str],
+    limit: int,
+    period: str,
+) -> Budget | None:
+    """Count one request against `limit` per `period` ("m", "h"); None when not counted.
+
+    `key` is a django-ratelimit key: "ip", or a callable giving the value to count by.
+    """
+    try:
+        usage = get_usage(
+            request,
+            group=group,
+            key=key,
+            rate=f"{limit}/{period}",
+            increment=True,
+        )
+    except Exception:
+        logger.exception("rate limit cache unavailable; request not counted")
+        return None
+    if usage is None or usage["time_left"] < 0:  # disabled, or the cache answered nothing
+        return None
+    return Budget(
+        limit=limit,
+        remaining=max(0, limit - usage["count"]),
+        reset_seconds=max(1, usage["time_left"]),
+        exceeded=usage["should_limit"],
+    )
+
+
+def enforce(*budgets: Budget | None) -> Budget | None:
+    """Raise 429 for the first exhausted budget; else return the one closest to running out."""
+    counted = [budget for budget in budgets if budget is not None]
+    for budget in counted:
+        if budget.exceeded:
+            raise RateLimited(
+                f"Too many requests; retry in {budget.reset_seconds} s.",
+                headers={**budget.headers(), "Retry-After": str(budget.reset_seconds)},
+            )
+    return min(counted, key=lambda budget: budget.remaining, default=None)
+
+
+def spend_token_budget(request: HttpRequest, *, token_id: str, game: Game) -> Budget | None:
+    per_hour = game.rate_limit_per_hour or settings.RATE_LIMIT_PER_HOUR
+    return spend(
+        request,
+        group="api:access-token",
+        key=lambda _group, _request: token_id,
+        limit=per_hour,
+        period="h",
+    )
+
+
+def spend_address_budget(request: HttpRequest) -> Budget | None:
+    return spend(
+        request,
+        group="auth:address",
+        key="ip",
+        limit=settings.AUTH_RATE_LIMIT_PER_MINUTE,
+        period="m",
+    )
+
+
+def spend_game_budget(request: HttpRequest, *, game_id: int) -> Budget | None:
+    return spend(
+        request,
+        group="auth:game",
+        key=lambda _group, _request: str(game_id),
+        limit=settings.AUTH_GAME_RATE_LIMIT_PER_MINUTE,
+        period="m",
+    )

@@ -1,0 +1,111 @@
+"""Is a session revoked? Asked on every authenticated request, by every web process.
+
+The database is the truth (`AuthSession.revoked_at`). Redis holds a marker per revoked session
+for as long as that session's access tokens can live, written right after the revoking
+transaction commits, so all processes see a logout, a reuse or a ban within one round trip.
+Nothing is cached per process, so nothing lags.
+
+A `ready` key says the markers are complete. Redis restarted empty or flushed: `ready` is gone,
+so the request asks the database and the markers are rebuilt from it. Redis down: every request
+asks the database. In neither case is a token assumed valid without the database's word. Redis
+must not evict keys (`maxmemory-policy noeviction`, its default; Celery needs the same).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from apps.accounts.models import AuthSession
+
+logger = logging.getLogger(__name__)
+
+READY_KEY = "auth:revocations:ready"
+RELOAD_LOCK_KEY = "auth:revocations:reloading"
+UNKNOWN_SESSION = "unknown_session"
+
+
+def marker_key(session_id: int) -> str:
+    return f"auth:revoked:{session_id}"
+
+
+def _marker_seconds() -> int:
+    # After this no access token of the session is unexpired, so the marker can go.
+    return int(settings.ACCESS_TOKEN_LIFETIME.total_seconds()) + 60
+
+
+def publish_revocations(reasons: dict[int, str]) -> None:
+    """Call after the revoking transaction committed (`transaction.on_commit`)."""
+    if not reasons:
+        return
+    try:
+        cache.set_many(
+            {marker_key(pk): reason for pk, reason in reasons.items()}, timeout=_marker_seconds()
+        )
+    except Exception:
+        logger.exception("revocation markers not written; forcing a rebuild from the database")
+        forget_markers()
+
+
+def forget_markers() -> None:
+    """Make every process ask the database and rebuild the markers (e.g. after a failed write)."""
+    try:
+        cache.delete(READY_KEY)
+    except Exception:
+        logger.exception("could not reset revocation markers either")
+
+
+def revocation_reason(session_id: int) -> str | None:
+    """None while the session may be used; otherwise why not (an AuthSession.RevokeReason)."""
+    marker = marker_key(session_id)
+    try:
+        found = cache.get_many([READY_KEY, marker])
+    except Exception:
+        logger.warning("revocation markers unreadable; asking the database", exc_info=True)
+        return reasons_from_database([session_id]).get(session_id)
+    if marker in found:
+        return found[marker]
+    if READY_KEY in found:
+        return None
+    rebuild_markers()
+    return reasons_from_database([session_id]).get(session_id)
+
+
+def reasons_from_database(session_ids: Iterable[int]) -> dict[int, str]:
+    """Revoked (or unknown) sessions among these ids, with the reason."""
+    wanted = set(session_ids)
+    rows = AuthSession.objects.filter(pk__in=wanted).values_list(
+        "pk", "revoked_at", "revoke_reason"
+    )
+    reasons = {pk: reason or "revoked" for pk, revoked_at, reason in rows if revoked_at}
+    known = {pk for pk, _, _ in rows}
+    return reasons | dict.fromkeys(wanted - known, UNKNOWN_SESSION)
+
+
+def rebuild_markers() -> bool:
+    """Write a marker for every session revoked within an access token's lifetime, then `ready`.
+
+    A revocation committing meanwhile writes its own marker after its commit, so none is lost.
+    """
+    try:
+        if not cache.add(RELOAD_LOCK_KEY, 1, timeout=30):
+            return False  # another process is at it; until then we ask the database
+        since = timezone.now() - settings.ACCESS_TOKEN_LIFETIME
+        revoked = list(
+            AuthSession.objects.filter(revoked_at__gte=since).values_list("pk", "revoke_reason")
+        )
+        for offset in range(0, len(revoked), 1000):
+            chunk = revoked[offset : offset + 1000]
+            cache.set_many(
+                {marker_key(pk): reason for pk, reason in chunk}, timeout=_marker_seconds()
+            )
+        cache.set(READY_KEY, timezone.now().isoformat(), timeout=None)
+        cache.delete(RELOAD_LOCK_KEY)
+        return True
+    except Exception:
+        logger.exception("could not rebuild revocation markers")
+        return False

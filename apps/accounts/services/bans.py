@@ -1,0 +1,95 @@
+"""Operators ban and unban players and end sessions; each act lands in the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from apps.accounts.models import PERMANENT_BAN_UNTIL, AuthSession, Player
+from apps.accounts.services.sessions import revoke_sessions
+from apps.audit.services import record_action
+from gamingpanel.errors import InvalidInput
+
+MAX_REASON_LENGTH = 300
+
+
+def _ban_state(player: Player) -> dict[str, Any]:
+    until = player.banned_until
+    return {"banned_until": until.isoformat() if until else None, "ban_reason": player.ban_reason}
+
+
+@transaction.atomic
+def ban_player(
+    *, player: Player, reason: str, until: datetime | None, actor: AbstractBaseUser | None
+) -> Player:
+    """Ban until `until` (None: until unbanned). Ends every session of the player at once."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("A ban needs a reason.")
+    until = until or PERMANENT_BAN_UNTIL
+    if until <= timezone.now():
+        raise InvalidInput("A ban must end in the future.")
+    # Lock the player: a login racing the ban either sees it or has its session revoked below.
+    locked = Player.objects.select_for_update().select_related("game").get(pk=player.pk)
+    before = _ban_state(locked)
+    locked.banned_until, locked.ban_reason = until, reason[:MAX_REASON_LENGTH]
+    locked.save(update_fields=["banned_until", "ban_reason"])
+    revoke_sessions(
+        sessions=AuthSession.objects.filter(player=locked),
+        reason=AuthSession.RevokeReason.PLAYER_BANNED,
+    )
+    record_action(
+        actor=actor,
+        game=locked.game,
+        action="player.ban",
+        target=locked,
+        before=before,
+        after=_ban_state(locked),
+        reason=locked.ban_reason,
+    )
+    return locked
+
+
+@transaction.atomic
+def unban_player(*, player: Player, reason: str = "", actor: AbstractBaseUser | None) -> Player:
+    locked = Player.objects.select_for_update().select_related("game").get(pk=player.pk)
+    if locked.banned_until is None:
+        return locked
+    before = _ban_state(locked)
+    locked.banned_until, locked.ban_reason = None, ""
+    locked.save(update_fields=["banned_until", "ban_reason"])
+    record_action(
+        actor=actor,
+        game=locked.game,
+        action="player.unban",
+        target=locked,
+        before=before,
+        after=_ban_state(locked),
+        reason=(reason or "").strip()[:MAX_REASON_LENGTH],
+    )
+    return locked
+
+
+@transaction.atomic
+def end_sessions(
+    *, sessions: QuerySet[AuthSession], actor: AbstractBaseUser | None, reason: str = ""
+) -> int:
+    """An operator ends sessions (a stolen device, say); the players log in again."""
+    ended = AuthSession.objects.filter(
+        pk__in=revoke_sessions(sessions=sessions, reason=AuthSession.RevokeReason.OPERATOR)
+    ).select_related("game")
+    for session in ended:
+        record_action(
+            actor=actor,
+            game=session.game,
+            action="session.revoke",
+            target=session,
+            after={"revoke_reason": session.revoke_reason},
+            reason=reason,
+        )
+    return len(ended)

@@ -1,0 +1,61 @@
+"""Linking and unlinking platform identities of a logged-in player."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from apps.accounts.errors import (
+    IdentityNotLinked,
+    IdentityTaken,
+    LastIdentity,
+    PlatformAlreadyLinked,
+)
+from apps.accounts.models import PlatformIdentity, Player
+from apps.accounts.services.login import verify_platform_user
+from apps.platforms.verifiers import VerifiedIdentity
+
+
+def link_identity(
+    *, player: Player, platform: str, credentials: Mapping[str, Any]
+) -> PlatformIdentity:
+    """Attach the platform account these credentials prove; linking it again changes nothing."""
+    verified = verify_platform_user(game=player.game, platform=platform, credentials=credentials)
+    return _attach(player, platform, verified)
+
+
+@transaction.atomic
+def _attach(player: Player, platform: str, verified: VerifiedIdentity) -> PlatformIdentity:
+    # One link or unlink at a time per player, so "never the last one" holds under races.
+    Player.objects.select_for_update().only("pk").get(pk=player.pk)
+    lookup = {"game_id": player.game_id, "platform": platform}
+    owned = PlatformIdentity.objects.filter(
+        **lookup, platform_user_id=verified.platform_user_id
+    ).first()
+    if owned is not None and owned.player_id == player.pk:
+        return owned
+    if owned is not None:
+        raise IdentityTaken(f"This {platform} account belongs to another player of this game.")
+    if PlatformIdentity.objects.filter(player=player, platform=platform).exists():
+        raise PlatformAlreadyLinked(f"Another {platform} account is linked; unlink it first.")
+    try:
+        with transaction.atomic():  # savepoint: a first login of that account may race us
+            return PlatformIdentity.objects.create(
+                player=player, platform_user_id=verified.platform_user_id, **lookup
+            )
+    except IntegrityError:
+        raise IdentityTaken(f"This {platform} account belongs to another player of this game.")
+
+
+@transaction.atomic
+def unlink_identity(*, player: Player, platform: str) -> None:
+    Player.objects.select_for_update().only("pk").get(pk=player.pk)
+    identities = list(PlatformIdentity.objects.filter(player=player))
+    linked = [identity for identity in identities if identity.platform == platform]
+    if not linked:
+        raise IdentityNotLinked(f"No {platform} account is linked to this player.")
+    if len(identities) == len(linked):
+        raise LastIdentity("This is the player's only identity; link another one first.")
+    PlatformIdentity.objects.filter(pk__in=[identity.pk for identity in linked]).delete()

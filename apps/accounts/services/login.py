@@ -1,0 +1,121 @@
+"""Platform login: the platform vouches for the user, we find or create the player and open a
+session. The platform call happens before any transaction: it is a network call, however short
+its timeout, and no row lock may wait on it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.accounts.errors import NotEntitled, PlayerBanned
+from apps.accounts.models import Game, PlatformIdentity, Player
+from apps.accounts.services.sessions import IssuedTokens, open_session
+from apps.analytics.services import record_server_event
+from apps.inventory.services import grant_contents
+from apps.platforms.errors import PlatformNotConfigured
+from apps.platforms.models import PlatformCredential
+from apps.platforms.verifiers import VerifiedIdentity, get_verifier
+
+STARTING_GRANT_KEY = "starting-grant"
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    player: Player
+    created: bool
+    tokens: IssuedTokens
+
+
+def verify_platform_user(
+    *, game: Game, platform: str, credentials: Mapping[str, Any]
+) -> VerifiedIdentity:
+    """Who the platform says this is, for this game's configuration, entitlement confirmed."""
+    verifier = get_verifier(platform)
+    credential = PlatformCredential.objects.filter(game=game, platform=platform).first()
+    if credential is None or not credential.enabled:
+        raise PlatformNotConfigured(f"{platform} login is not enabled for this game.")
+    credential.game = game  # verifier_config reads the sandbox flag from it
+    identity = verifier.verify(credential.verifier_config(), credentials)
+    if not identity.entitlement_checked:
+        raise NotEntitled(f"{platform} did not confirm that this user may play this game.")
+    return identity
+
+
+def log_in(*, game: Game, platform: str, credentials: Mapping[str, Any]) -> LoginResult:
+    identity = verify_platform_user(game=game, platform=platform, credentials=credentials)
+    return _open_for_identity(game=game, platform=platform, identity=identity)
+
+
+@transaction.atomic
+def _open_for_identity(*, game: Game, platform: str, identity: VerifiedIdentity) -> LoginResult:
+    now = timezone.now()
+    player_id, created = _find_or_create_player(game, platform, identity, now)
+    # Lock the player: a ban committing meanwhile either is seen here or revokes this session.
+    player = Player.objects.select_for_update().get(pk=player_id)
+    player.game = game
+    if player.is_banned:
+        raise PlayerBanned("This player is banned.", banned_until=player.banned_until.isoformat())
+    player.last_login_at = now
+    player.save(update_fields=["last_login_at"])
+    PlatformIdentity.objects.filter(
+        game=game, platform=platform, platform_user_id=identity.platform_user_id
+    ).update(last_login_at=now)
+    if created:
+        _welcome(player, platform)
+    tokens = open_session(player=player, platform=platform, now=now)
+    record_server_event(
+        game_id=game.pk,
+        player_id=player.pk,
+        name="session_start",
+        properties={"kind": "login", "platform": platform},
+        occurred_at=now,
+    )
+    return LoginResult(player=player, created=created, tokens=tokens)
+
+
+def _find_or_create_player(
+    game: Game, platform: str, identity: VerifiedIdentity, now: datetime
+) -> tuple[int, bool]:
+    lookup = {"game": game, "platform": platform, "platform_user_id": identity.platform_user_id}
+    existing = PlatformIdentity.objects.filter(**lookup).values_list("player_id", flat=True)
+    if (player_id := existing.first()) is not None:
+        return player_id, False
+    try:
+        # A savepoint: when the same identity's first login races us, its insert wins, ours rolls
+        # back to here and we log in to the player it created.
+        with transaction.atomic():
+            player = Player.objects.create(
+                game=game, display_name=identity.display_name or "", created_at=now
+            )
+            PlatformIdentity.objects.create(player=player, **lookup)
+    except IntegrityError:
+        return existing.get(), False
+    return player.pk, True
+
+
+def _welcome(player: Player, platform: str) -> None:
+    """A new player's starting grant (through the ledger, once) and the analytics fact."""
+    grant = player.game.starting_grant or {}
+    contents = (
+        grant
+        if isinstance(grant, list)
+        else [{"currency": code, "quantity": amount} for code, amount in grant.items()]
+    )
+    if contents:
+        grant_contents(
+            player=player,
+            contents=contents,
+            reason="starting_grant",
+            idempotency_key=STARTING_GRANT_KEY,
+        )
+    record_server_event(
+        game_id=player.game_id,
+        player_id=player.pk,
+        name="player_created",
+        properties={"platform": platform},
+    )

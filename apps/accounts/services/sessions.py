@@ -1,0 +1,169 @@
+"""Sessions and their tokens: opened at login, rotated on refresh, revoked on logout, reuse or ban.
+
+Refresh tokens are opaque random values stored only as a SHA-256 hash. Each refresh retires the
+presented token and hands out a new one. The token retired last may be presented again for
+REFRESH_REUSE_GRACE_SECONDS (a client whose answer was lost retries): that retry gets a fresh
+pair and the pair it lost is retired. Any other retired token, or that one after the window, is
+reuse: the whole session is revoked, and with it every access token it issued.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from apps.accounts.errors import (
+    InvalidToken,
+    PlayerBanned,
+    RefreshTokenReused,
+    TokenExpired,
+    TokenRevoked,
+)
+from apps.accounts.models import AuthSession, Player, SessionRefreshToken, hash_key
+from apps.accounts.revocation import publish_revocations
+from apps.accounts.tokens import issue_access_token
+from apps.analytics.services import record_server_event
+
+REFRESH_TOKEN_PREFIX = "rt_"
+MAX_REFRESH_TOKEN_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    session: AuthSession
+    access_token: str
+    access_expires_at: datetime
+    refresh_token: str  # shown once, never stored
+    refresh_expires_at: datetime
+
+
+def open_session(*, player: Player, platform: str, now: datetime) -> IssuedTokens:
+    """A new session with its first pair; call inside the login's transaction."""
+    session = AuthSession.objects.create(
+        game_id=player.game_id,
+        player=player,
+        platform=platform,
+        created_at=now,
+        expires_at=now + settings.REFRESH_TOKEN_LIFETIME,
+    )
+    return _issue_pair(session, now)
+
+
+def refresh_session(*, raw_refresh_token: str) -> IssuedTokens:
+    found = find_refresh_token(raw_refresh_token)
+    if found is None:
+        raise InvalidToken("Unknown refresh token.")
+    token_id, session_id, _ = found
+    issued = _rotate(token_id=token_id, session_id=session_id)
+    if issued is None:  # raised only now: the revocation above had to commit first
+        raise RefreshTokenReused(
+            "This refresh token was already used; the session is revoked. Log in again."
+        )
+    return issued
+
+
+def find_refresh_token(raw_refresh_token: str) -> tuple[int, int, int] | None:
+    """(token id, session id, game id) of a refresh token we issued, whatever its state."""
+    if not raw_refresh_token or len(raw_refresh_token) > MAX_REFRESH_TOKEN_LENGTH:
+        return None
+    return (
+        SessionRefreshToken.objects.filter(token_hash=hash_key(raw_refresh_token))
+        .values_list("pk", "session_id", "session__game_id")
+        .first()
+    )
+
+
+@transaction.atomic
+def _rotate(*, token_id: int, session_id: int) -> IssuedTokens | None:
+    # Lock the session: a second refresh racing with the same token waits here, then finds that
+    # token retired and is answered by the grace rule, so one token never makes two live pairs.
+    session = AuthSession.objects.select_for_update().select_related("player").get(pk=session_id)
+    token = SessionRefreshToken.objects.get(pk=token_id)
+    now = timezone.now()
+    if session.revoked_at is not None:
+        if session.revoke_reason == AuthSession.RevokeReason.PLAYER_BANNED:
+            raise PlayerBanned("This player is banned.")
+        raise TokenRevoked("This session has ended; log in again.")
+    if session.player.is_banned:
+        raise PlayerBanned("This player is banned.")
+
+    if token.retired_at is None:
+        if token.expires_at <= now:
+            raise TokenExpired("The refresh token has expired; log in again.")
+        token.retired_at = now
+        token.save(update_fields=["retired_at"])
+        session.grace_token = token
+        session.grace_until = now + timedelta(seconds=settings.REFRESH_REUSE_GRACE_SECONDS)
+        record_server_event(
+            game_id=session.game_id,
+            player_id=session.player_id,
+            name="session_start",
+            properties={"kind": "refresh", "platform": session.platform},
+        )
+    elif token.pk == session.grace_token_id and session.grace_until and now <= session.grace_until:
+        # A retry of the last refresh: the pair it never received is retired, never reused.
+        session.tokens.filter(retired_at__isnull=True).update(retired_at=now)
+    else:
+        _revoke(
+            AuthSession.objects.filter(pk=session.pk),
+            reason=AuthSession.RevokeReason.REFRESH_TOKEN_REUSED,
+            now=now,
+        )
+        return None
+
+    session.last_refreshed_at = now
+    session.expires_at = now + settings.REFRESH_TOKEN_LIFETIME
+    session.save(update_fields=["grace_token", "grace_until", "last_refreshed_at", "expires_at"])
+    return _issue_pair(session, now)
+
+
+def _issue_pair(session: AuthSession, now: datetime) -> IssuedTokens:
+    raw_refresh = REFRESH_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    refresh = SessionRefreshToken.objects.create(
+        session=session,
+        token_hash=hash_key(raw_refresh),
+        created_at=now,
+        expires_at=now + settings.REFRESH_TOKEN_LIFETIME,
+    )
+    access = issue_access_token(
+        player_id=session.player_id, game_id=session.game_id, session_id=session.pk, now=now
+    )
+    return IssuedTokens(
+        session=session,
+        access_token=access.token,
+        access_expires_at=access.expires_at,
+        refresh_token=raw_refresh,
+        refresh_expires_at=refresh.expires_at,
+    )
+
+
+def revoke_sessions(*, sessions: QuerySet[AuthSession], reason: str) -> list[int]:
+    """Revoke these sessions (those still live); every process refuses their tokens at once."""
+    with transaction.atomic():
+        return _revoke(sessions, reason=reason, now=timezone.now())
+
+
+def _revoke(sessions: QuerySet[AuthSession], *, reason: str, now: datetime) -> list[int]:
+    ids = list(
+        sessions.filter(revoked_at__isnull=True)
+        .select_for_update()
+        .order_by("pk")  # lock in id order so two revocations never deadlock
+        .values_list("pk", flat=True)
+    )
+    AuthSession.objects.filter(pk__in=ids).update(revoked_at=now, revoke_reason=reason)
+    # Markers only after commit: a marker for a revocation that rolled back would be a lie.
+    transaction.on_commit(lambda: publish_revocations(dict.fromkeys(ids, reason)))
+    return ids
+
+
+def log_out(*, session_id: int) -> None:
+    revoke_sessions(
+        sessions=AuthSession.objects.filter(pk=session_id),
+        reason=AuthSession.RevokeReason.LOGOUT,
+    )

@@ -1,0 +1,136 @@
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
+from unittest import mock
+
+import pytest
+from django.db import connection
+
+from apps.accounts.errors import LastIdentity
+from apps.accounts.models import PlatformIdentity, Player
+from apps.accounts.services.identities import unlink_identity
+from apps.platforms.models import PlatformCredential
+from apps.platforms.verifiers import VerifiedIdentity
+from tests.accounts.conftest import assert_problem, bearer
+
+LINK, UNLINK = "/api/v1/auth/link", "/api/v1/auth/unlink"
+STEAM = {"platform": "steam", "credentials": {"ticket": "14000000"}}
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def steam(game):
+    PlatformCredential.objects.create(game=game, platform="steam", config={"app_id": "480"})
+    verifier = mock.Mock(required_config=())
+    verifier.verify.return_value = VerifiedIdentity("7656119", "Gabe", entitlement_checked=True)
+    with mock.patch("apps.accounts.services.login.get_verifier", return_value=verifier):
+        yield verifier
+
+
+def platforms_of(response) -> list[str]:
+    return [identity["platform"] for identity in response.json()["identities"]]
+
+
+def test_link_attaches_a_second_identity(tokens, steam):
+    response = bearer(tokens["access_token"]).post(LINK, STEAM)
+
+    assert response.status_code == 200
+    assert platforms_of(response) == ["dev", "steam"]
+    steam_identity = response.json()["identities"][1]
+    assert steam_identity["platform_user_id"] == "7656119" and steam_identity["linked_at"]
+    assert PlatformIdentity.objects.get(platform="steam").player_id == tokens["player"]["id"]
+
+
+def test_the_linked_identity_logs_in_to_the_same_player(tokens, steam, api_client):
+    bearer(tokens["access_token"]).post(LINK, STEAM)
+
+    response = api_client.post(
+        "/api/v1/auth/third-party/login", STEAM, HTTP_X_GAME_KEY="alpha-client-key"
+    )
+
+    assert response.json()["player"] == {**tokens["player"], "created": False}
+
+
+def test_linking_the_same_identity_again_changes_nothing(tokens, steam):
+    client = bearer(tokens["access_token"])
+    client.post(LINK, STEAM)
+
+    response = client.post(LINK, STEAM)
+
+    assert response.status_code == 200
+    assert PlatformIdentity.objects.count() == 2
+
+
+def test_an_identity_of_another_player_is_409_identity_taken(login, steam, api_client):
+    api_client.post("/api/v1/auth/third-party/login", STEAM, HTTP_X_GAME_KEY="alpha-client-key")
+    alice = login("alice")
+
+    response = bearer(alice["access_token"]).post(LINK, STEAM)
+
+    assert_problem(response, 409, "identity_taken")
+    assert PlatformIdentity.objects.filter(player_id=alice["player"]["id"]).count() == 1
+
+
+def test_a_second_account_on_a_linked_platform_is_409(tokens, steam):
+    client = bearer(tokens["access_token"])
+    client.post(LINK, STEAM)
+    steam.verify.return_value = VerifiedIdentity("999", "Other", entitlement_checked=True)
+
+    assert_problem(client.post(LINK, STEAM), 409, "platform_already_linked")
+
+
+def test_link_checks_ownership_like_login(tokens, steam):
+    steam.verify.return_value = VerifiedIdentity("7656119", "Gabe", entitlement_checked=False)
+    assert_problem(bearer(tokens["access_token"]).post(LINK, STEAM), 403, "not_entitled")
+    assert PlatformIdentity.objects.count() == 1
+
+
+def test_link_needs_the_platform_configured(tokens):
+    response = bearer(tokens["access_token"]).post(LINK, STEAM)
+    assert_problem(response, 400, "platform_not_configured")
+
+
+def test_unlink_detaches_one_identity(tokens, steam):
+    client = bearer(tokens["access_token"])
+    client.post(LINK, STEAM)
+
+    response = client.post(UNLINK, {"platform": "dev"})
+
+    assert response.status_code == 200
+    assert platforms_of(response) == ["steam"]
+
+
+def test_the_last_identity_cannot_be_unlinked(tokens):
+    response = bearer(tokens["access_token"]).post(UNLINK, {"platform": "dev"})
+
+    assert_problem(response, 409, "last_identity")
+    assert PlatformIdentity.objects.count() == 1
+
+
+def test_unlinking_a_platform_not_linked_is_404(tokens):
+    response = bearer(tokens["access_token"]).post(UNLINK, {"platform": "steam"})
+    assert_problem(response, 404, "identity_not_linked")
+
+
+def test_link_and_unlink_need_a_player_token(api_client, server_client):
+    assert_problem(api_client.post(LINK, STEAM), 401, "not_authenticated")
+    assert_problem(server_client.post(UNLINK, {"platform": "dev"}), 403, "wrong_credential_kind")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_racing_unlinks_never_leave_a_player_without_identity(tokens, steam):
+    bearer(tokens["access_token"]).post(LINK, STEAM)  # dev + steam
+    player = Player.objects.get()
+
+    def unlink(platform: str) -> None:
+        try:
+            with suppress(LastIdentity):
+                unlink_identity(player=player, platform=platform)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(unlink, ["dev", "steam"]))
+
+    assert PlatformIdentity.objects.filter(player=player).count() == 1

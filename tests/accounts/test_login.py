@@ -1,0 +1,215 @@
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from apps.accounts.models import AuthSession, Game, PlatformIdentity, Player
+from apps.accounts.services.login import log_in
+from apps.analytics.models import RawEvent
+from apps.inventory.models import Currency, LedgerEntry, Wallet
+from apps.platforms.errors import InvalidCredentials, PlatformUnavailable
+from apps.platforms.models import PlatformCredential
+from apps.platforms.verifiers import VerifiedIdentity
+from tests.accounts.conftest import LOGIN, assert_problem
+
+
+def post_login(api_client, body, game_key="alpha-client-key"):
+    return api_client.post(LOGIN, body, HTTP_X_GAME_KEY=game_key)
+
+
+DEV_ALICE = {"platform": "dev", "credentials": {"user_id": "alice", "display_name": "Alice"}}
+
+
+@pytest.fixture
+def gold(game):
+    return Currency.objects.create(game=game, code="gold", name="Gold")
+
+
+@pytest.mark.django_db
+def test_first_login_creates_the_player_with_starting_grant_and_events(
+    api_client, game, dev_platform, gold
+):
+    game.starting_grant = {"gold": 500}
+    game.save()
+
+    response = post_login(api_client, DEV_ALICE)
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["token_type"] == "Bearer"
+    assert body["expires_in"] == 7200 and body["refresh_expires_in"] == 2592000
+    assert body["player"]["created"] is True and body["player"]["display_name"] == "Alice"
+    player = Player.objects.get(pk=body["player"]["id"])
+    assert player.game == game and player.last_login_at is not None
+    assert player.identities.get().platform_user_id == "alice"
+    assert Wallet.objects.get(player=player, currency=gold).balance == 500
+    assert LedgerEntry.objects.filter(player=player, reason="starting_grant").count() == 1
+    names = list(RawEvent.objects.filter(player=player).values_list("name", flat=True))
+    assert sorted(names) == ["player_created", "session_start"]
+    assert AuthSession.objects.filter(player=player, platform="dev").count() == 1
+
+
+@pytest.mark.django_db
+def test_second_login_finds_the_same_player_and_grants_nothing_again(
+    api_client, game, dev_platform, gold
+):
+    game.starting_grant = {"gold": 500}
+    game.save()
+    first = post_login(api_client, DEV_ALICE).json()
+
+    second = post_login(api_client, DEV_ALICE).json()
+
+    assert second["player"] == {**first["player"], "created": False}
+    assert Player.objects.count() == 1
+    assert LedgerEntry.objects.count() == 1
+    assert RawEvent.objects.filter(name="session_start").count() == 2
+    assert RawEvent.objects.filter(name="player_created").count() == 1
+
+
+@pytest.mark.django_db
+def test_same_platform_user_in_another_game_is_another_player(api_client, game, other_game):
+    for g in (game, other_game):
+        PlatformCredential.objects.create(game=g, platform="dev")
+
+    in_alpha = post_login(api_client, DEV_ALICE).json()
+    in_beta = post_login(api_client, DEV_ALICE, game_key="beta-client-key").json()
+
+    assert in_alpha["player"]["id"] != in_beta["player"]["id"]
+    assert Player.objects.get(pk=in_beta["player"]["id"]).game == other_game
+
+
+@pytest.mark.django_db
+def test_banned_player_cannot_log_in(api_client, dev_platform):
+    player_id = post_login(api_client, DEV_ALICE).json()["player"]["id"]
+    Player.objects.filter(pk=player_id).update(banned_until=timezone.now() + timedelta(days=1))
+
+    body = assert_problem(post_login(api_client, DEV_ALICE), 403, "player_banned")
+
+    assert "banned_until" in body
+    assert AuthSession.objects.count() == 1  # only the session from before the ban
+
+
+@pytest.mark.django_db
+def test_platform_without_credentials_is_400_platform_not_configured(api_client, game):
+    assert_problem(post_login(api_client, DEV_ALICE), 400, "platform_not_configured")
+    assert Player.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_disabled_platform_is_400_platform_not_configured(api_client, game):
+    PlatformCredential.objects.create(game=game, platform="dev", enabled=False)
+    assert_problem(post_login(api_client, DEV_ALICE), 400, "platform_not_configured")
+
+
+@pytest.mark.django_db
+def test_dev_platform_is_refused_for_a_production_game(api_client, game, dev_platform):
+    Game.objects.filter(pk=game.pk).update(sandbox=False)
+    assert_problem(post_login(api_client, DEV_ALICE), 400, "platform_not_configured")
+    assert Player.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_unknown_platform_is_400_unsupported_platform(api_client, game):
+    body = {"platform": "gameboy", "credentials": {}}
+    assert_problem(post_login(api_client, body), 400, "unsupported_platform")
+
+
+@pytest.mark.django_db
+def test_unknown_game_key_is_401(api_client, game):
+    assert_problem(post_login(api_client, DEV_ALICE, game_key="nope"), 401, "invalid_game_key")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"platform": "dev"},
+        {"platform": "dev", "credentials": "alice"},
+        {"platform": ["dev"], "credentials": {}},
+        {"platform": "dev", "credentials": {"user_id": 7}},
+        {"platform": "dev", "credentials": {"user_id": "no spaces please"}},
+    ],
+)
+def test_malformed_login_is_400_validation_error(api_client, dev_platform, body):
+    assert_problem(post_login(api_client, body), 400, "validation_error")
+    assert Player.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_malformed_json_is_a_problem_not_a_500(api_client, dev_platform):
+    response = api_client.post(
+        LOGIN, b"{nope", content_type="application/json", HTTP_X_GAME_KEY="alpha-client-key"
+    )
+    assert_problem(response, 400, "malformed_json")
+
+
+def fake_verifier(result=None, error=None):
+    verifier = mock.Mock(required_config=())
+    verifier.verify.side_effect = error
+    verifier.verify.return_value = result
+    return mock.patch("apps.accounts.services.login.get_verifier", return_value=verifier)
+
+
+@pytest.fixture
+def steam(game):
+    return PlatformCredential.objects.create(game=game, platform="steam", config={"app_id": "480"})
+
+
+STEAM_BODY = {"platform": "steam", "credentials": {"ticket": "14000000"}}
+
+
+@pytest.mark.django_db
+def test_login_passes_the_games_platform_config_to_the_verifier(api_client, steam):
+    identity = VerifiedIdentity("76561197960287930", "Gabe", entitlement_checked=True)
+    with fake_verifier(result=identity) as get_verifier:
+        response = post_login(api_client, STEAM_BODY)
+
+    assert response.status_code == 200
+    config, credentials = get_verifier.return_value.verify.call_args.args
+    assert config["app_id"] == "480" and config["sandbox"] is True
+    assert credentials == {"ticket": "14000000"}
+    assert PlatformIdentity.objects.get().platform_user_id == "76561197960287930"
+
+
+@pytest.mark.django_db
+def test_ownership_not_confirmed_is_403_and_creates_nobody(api_client, steam):
+    identity = VerifiedIdentity("76561197960287930", "Gabe", entitlement_checked=False)
+    with fake_verifier(result=identity):
+        assert_problem(post_login(api_client, STEAM_BODY), 403, "not_entitled")
+    assert Player.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("error", "status", "code"),
+    [
+        (InvalidCredentials("ticket refused"), 401, "invalid_credentials"),
+        (PlatformUnavailable("timeout"), 503, "platform_unavailable"),
+    ],
+)
+def test_platform_refusals_pass_through_as_problems(api_client, steam, error, status, code):
+    with fake_verifier(error=error):
+        assert_problem(post_login(api_client, STEAM_BODY), status, code)
+    assert Player.objects.count() == 0 and AuthSession.objects.count() == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_racing_first_logins_of_one_identity_make_one_player(game, dev_platform):
+    def first_login(_: int) -> int:
+        try:
+            return log_in(game=game, platform="dev", credentials={"user_id": "alice"}).player.pk
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(8) as pool:
+        player_ids = set(pool.map(first_login, range(8)))
+
+    assert len(player_ids) == 1
+    assert Player.objects.count() == 1 and PlatformIdentity.objects.count() == 1
+    assert AuthSession.objects.count() == 8
+    assert RawEvent.objects.filter(name="player_created").count() == 1

@@ -1,0 +1,126 @@
+import pytest
+from rest_framework.test import APIClient
+
+from apps.accounts.models import Game
+from tests.accounts.conftest import LOGIN, REFRESH, assert_problem, bearer
+from tests.accounts.server_urls import WHOAMI
+
+pytestmark = pytest.mark.urls("tests.accounts.server_urls")
+
+
+def budget_headers(response) -> tuple[int, int, int]:
+    return (
+        int(response["RateLimit-Limit"]),
+        int(response["RateLimit-Remaining"]),
+        int(response["RateLimit-Reset"]),
+    )
+
+
+@pytest.mark.django_db
+def test_every_player_response_carries_the_budget(tokens):
+    client = bearer(tokens["access_token"])
+
+    first, second = client.get(WHOAMI), client.get(WHOAMI)
+
+    limit, remaining, reset = budget_headers(first)
+    assert (limit, remaining) == (1000, 999)
+    assert 0 < reset <= 3600
+    assert budget_headers(second)[1] == 998
+
+
+@pytest.mark.django_db
+def test_error_answers_to_a_token_carry_the_budget_too(tokens):
+    response = bearer(tokens["access_token"]).post("/api/v1/auth/unlink", {})
+    assert response.status_code == 400
+    assert budget_headers(response)[:2] == (1000, 999)
+
+
+@pytest.mark.django_db
+def test_over_budget_is_429_rate_limited_with_retry_after(tokens, game):
+    Game.objects.filter(pk=game.pk).update(rate_limit_per_hour=3)
+    client = bearer(tokens["access_token"])
+    assert [client.get(WHOAMI).status_code for _ in range(3)] == [200, 200, 200]
+
+    response = client.get(WHOAMI)
+
+    assert_problem(response, 429, "rate_limited")
+    assert budget_headers(response)[:2] == (3, 0)
+    assert 0 < int(response["Retry-After"]) <= 3600
+
+
+@pytest.mark.django_db
+def test_each_access_token_has_its_own_budget(login, game):
+    Game.objects.filter(pk=game.pk).update(rate_limit_per_hour=1)
+    first, second = login("alice"), login("bob")
+
+    assert bearer(first["access_token"]).get(WHOAMI).status_code == 200
+    assert bearer(first["access_token"]).get(WHOAMI).status_code == 429
+    assert bearer(second["access_token"]).get(WHOAMI).status_code == 200
+
+
+@pytest.mark.django_db
+def test_refused_tokens_spend_nothing(tokens):
+    assert bearer("garbage").get(WHOAMI).status_code == 401
+    assert budget_headers(bearer(tokens["access_token"]).get(WHOAMI))[1] == 999
+
+
+@pytest.mark.django_db
+def test_logins_are_limited_per_address(dev_platform, settings):
+    settings.AUTH_RATE_LIMIT_PER_MINUTE = 2
+    body = {"platform": "dev", "credentials": {"user_id": "alice"}}
+    client = APIClient()
+
+    statuses = [
+        client.post(LOGIN, body, HTTP_X_GAME_KEY="alpha-client-key").status_code for _ in range(2)
+    ]
+    # A wrong game key still spends from the address budget: guessing keys is limited too.
+    refused = client.post(LOGIN, body, HTTP_X_GAME_KEY="guess")
+
+    assert statuses == [200, 200]
+    assert_problem(refused, 429, "rate_limited")
+    assert "Retry-After" in refused
+    other_address = client.post(
+        LOGIN, body, HTTP_X_GAME_KEY="alpha-client-key", REMOTE_ADDR="10.0.0.2"
+    )
+    assert other_address.status_code == 200
+
+
+@pytest.mark.django_db
+def test_logins_and_refreshes_are_limited_per_game(login, settings):
+    settings.AUTH_GAME_RATE_LIMIT_PER_MINUTE = 2
+    tokens = login("alice")
+
+    refreshed = APIClient().post(REFRESH, {"refresh_token": tokens["refresh_token"]})
+    refused = APIClient().post(
+        REFRESH, {"refresh_token": refreshed.json()["refresh_token"]}, REMOTE_ADDR="10.0.0.3"
+    )
+
+    assert refreshed.status_code == 200
+    assert budget_headers(refreshed)[:2] == (2, 0)
+    assert_problem(refused, 429, "rate_limited")
+
+
+@pytest.mark.django_db
+def test_a_cache_outage_lets_requests_through(tokens, monkeypatch):
+    from django.core.cache import cache
+
+    monkeypatch.setattr(cache, "add", lambda *a, **k: (_ for _ in ()).throw(ConnectionError()))
+    response = bearer(tokens["access_token"]).get(WHOAMI)
+    assert response.status_code == 200
+    assert "RateLimit-Limit" not in response
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_two_processes_spend_from_one_budget(start_web, tokens, game):
+    Game.objects.filter(pk=game.pk).update(rate_limit_per_hour=6)
+    first, second = start_web(), start_web()
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+
+    answers = [web.request("GET", WHOAMI, headers=headers) for web in (first, second) * 4]
+
+    remaining = [int(h["ratelimit-remaining"]) for _, h, _ in answers[:6]]
+    assert remaining == [5, 4, 3, 2, 1, 0]
+    assert [status for status, _, _ in answers] == [200] * 6 + [429, 429]
+    assert answers[7][2]["code"] == "rate_limited" and "retry-after" in answers[7][1]

@@ -1,0 +1,191 @@
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from apps.accounts.models import AuthSession, Player, SessionRefreshToken, hash_key
+from apps.accounts.services.sessions import refresh_session
+from apps.analytics.models import RawEvent
+from tests.accounts.conftest import LOGOUT, REFRESH, VALIDATE, assert_problem, bearer
+from tests.accounts.server_urls import WHOAMI
+
+pytestmark = pytest.mark.urls("tests.accounts.server_urls")
+
+
+def refresh(raw: str):
+    return APIClient().post(REFRESH, {"refresh_token": raw})
+
+
+def session_of(tokens: dict) -> AuthSession:
+    return SessionRefreshToken.objects.get(token_hash=hash_key(tokens["refresh_token"])).session
+
+
+def back_in_time(seconds: int) -> None:
+    """Move the last rotation into the past, as if the client retried that much later."""
+    AuthSession.objects.update(grace_until=timezone.now() - timedelta(seconds=seconds))
+
+
+@pytest.mark.django_db
+def test_refresh_rotates_into_a_new_pair(tokens):
+    response = refresh(tokens["refresh_token"])
+
+    assert response.status_code == 200
+    pair = response.json()
+    assert pair["refresh_token"] != tokens["refresh_token"]
+    assert pair["access_token"] != tokens["access_token"]
+    assert pair["expires_in"] == 7200 and pair["refresh_expires_in"] == 2592000
+    assert bearer(pair["access_token"]).get(WHOAMI).status_code == 200
+    session = session_of(pair)
+    assert session.tokens.filter(retired_at__isnull=True).count() == 1
+    assert session_of(tokens) == session  # same session, new token
+    assert RawEvent.objects.filter(name="session_start").count() == 2
+
+
+@pytest.mark.django_db
+def test_refresh_tokens_are_stored_only_as_hashes(tokens):
+    stored = list(SessionRefreshToken.objects.values_list("token_hash", flat=True))
+    assert stored == [hash_key(tokens["refresh_token"])]
+    assert tokens["refresh_token"] not in stored
+
+
+@pytest.mark.django_db
+def test_retry_inside_the_grace_window_gets_a_valid_pair_and_revokes_nothing(tokens):
+    lost = refresh(tokens["refresh_token"]).json()  # the client never saw this answer
+
+    retry = refresh(tokens["refresh_token"])
+
+    assert retry.status_code == 200
+    pair = retry.json()
+    assert bearer(pair["access_token"]).get(WHOAMI).status_code == 200
+    assert refresh(pair["refresh_token"]).status_code == 200
+    assert session_of(pair).revoked_at is None
+    # The pair that was lost is retired, not left alive as a second family.
+    assert SessionRefreshToken.objects.filter(retired_at__isnull=True).count() == 1
+    assert lost["refresh_token"] != pair["refresh_token"]
+
+
+@pytest.mark.django_db
+def test_the_last_token_after_the_grace_window_is_reuse(tokens, django_capture_on_commit_callbacks):
+    newer = refresh(tokens["refresh_token"]).json()
+    back_in_time(1)
+    assert bearer(newer["access_token"]).get(WHOAMI).status_code == 200
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert_problem(refresh(tokens["refresh_token"]), 401, "refresh_token_reused")
+
+    assert session_of(newer).revoke_reason == "refresh_token_reused"
+    assert_problem(refresh(newer["refresh_token"]), 401, "token_revoked")
+    assert_problem(bearer(newer["access_token"]).get(WHOAMI), 401, "token_revoked")
+
+
+@pytest.mark.django_db
+def test_an_older_token_is_reuse_even_inside_the_window(tokens, django_capture_on_commit_callbacks):
+    second = refresh(tokens["refresh_token"]).json()
+    third = refresh(second["refresh_token"]).json()
+    assert bearer(third["access_token"]).get(WHOAMI).status_code == 200
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert_problem(refresh(tokens["refresh_token"]), 401, "refresh_token_reused")
+
+    assert_problem(refresh(third["refresh_token"]), 401, "token_revoked")
+    assert_problem(bearer(third["access_token"]).get(WHOAMI), 401, "token_revoked")
+    assert_problem(bearer(tokens["access_token"]).get(WHOAMI), 401, "token_revoked")
+
+
+@pytest.mark.django_db
+def test_the_pair_lost_to_a_retry_is_reuse_when_it_shows_up(tokens):
+    lost = refresh(tokens["refresh_token"]).json()
+    refresh(tokens["refresh_token"])  # the retry replaced it
+
+    assert_problem(refresh(lost["refresh_token"]), 401, "refresh_token_reused")
+
+
+@pytest.mark.django_db
+def test_reuse_revokes_only_that_session(login):
+    first = login("alice")
+    second_device = login("alice")
+    refresh(first["refresh_token"])
+    back_in_time(60)
+
+    refresh(first["refresh_token"])
+
+    assert bearer(second_device["access_token"]).get(WHOAMI).status_code == 200
+    assert AuthSession.objects.filter(revoked_at__isnull=True).count() == 1
+    assert refresh(second_device["refresh_token"]).status_code == 200
+
+
+@pytest.mark.django_db
+def test_expired_refresh_token_is_401_token_expired(tokens):
+    SessionRefreshToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    assert_problem(refresh(tokens["refresh_token"]), 401, "token_expired")
+    assert session_of(tokens).revoked_at is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("raw", ["rt_unknown", "x" * 201, ""])
+def test_unknown_or_malformed_refresh_token_is_refused(tokens, raw):
+    response = refresh(raw)
+    assert response.status_code in (400, 401)
+    assert response.json()["code"] in ("invalid_token", "validation_error")
+    assert AuthSession.objects.get().revoked_at is None
+
+
+@pytest.mark.django_db
+def test_banned_player_cannot_refresh(tokens):
+    Player.objects.update(banned_until=timezone.now() + timedelta(days=1))
+    assert_problem(refresh(tokens["refresh_token"]), 403, "player_banned")
+
+
+@pytest.mark.django_db
+def test_logout_revokes_the_session_and_its_tokens(tokens, django_capture_on_commit_callbacks):
+    client = bearer(tokens["access_token"])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(LOGOUT)
+
+    assert response.status_code == 204
+    assert session_of(tokens).revoke_reason == "logout"
+    assert_problem(client.get(WHOAMI), 401, "token_revoked")
+    assert_problem(refresh(tokens["refresh_token"]), 401, "token_revoked")
+
+
+@pytest.mark.django_db
+def test_logout_needs_a_token(api_client):
+    assert_problem(api_client.post(LOGOUT), 401, "not_authenticated")
+
+
+@pytest.mark.django_db
+def test_validate_says_revoked_after_logout(
+    tokens, server_client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        bearer(tokens["access_token"]).post(LOGOUT)
+    response = server_client.post(VALIDATE, {"token": tokens["access_token"]})
+    assert response.json() == {"valid": False, "reason": "token_revoked"}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_racing_refreshes_with_one_token_leave_one_live_family(tokens):
+    raw = tokens["refresh_token"]
+
+    def refresh_once(_: int) -> str:
+        try:
+            return refresh_session(raw_refresh_token=raw).refresh_token
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(6) as pool:
+        issued = list(pool.map(refresh_once, range(6)))
+
+    # Every racer got an answer (one rotation, the rest retries), yet one token lives.
+    assert len(set(issued)) == 6
+    live = SessionRefreshToken.objects.filter(retired_at__isnull=True)
+    assert live.count() == 1
+    assert [raw_token for raw_token in issued if hash_key(raw_token) == live.get().token_hash]
+    assert AuthSession.objects.get().revoked_at is None
+    assert RawEvent.objects.filter(name="session_start").count() == 2  # login + one rotation
