@@ -204,6 +204,8 @@ def _apply(
         return ClawBack(entries=done, replayed=True)
 
     entries, shortfall = [], []
+    changed_wallets: list[Wallet] = []
+    changed_holdings: list[PlayerItem] = []
     for (kind, code), wanted in sorted(merged.items()):
         row = wallets[code] if kind == "currency" else holdings[code]
         have = row.balance if kind == "currency" else row.quantity
@@ -223,16 +225,16 @@ def _apply(
             raise HoldingLimitReached(f"{code} would reach {new_amount}, above its limit {limit}.")
         if kind == "currency":
             row.balance = new_amount
-            row.save(update_fields=["balance"])
+            changed_wallets.append(row)
         else:
             row.quantity = new_amount
-            row.save(update_fields=["quantity"])
+            changed_holdings.append(row)
         entries.append(
             LedgerEntry(
                 game_id=player.game_id,
                 player=player,
-                currency_id=row.currency_id if kind == "currency" else None,
-                item_id=row.item_id if kind == "item" else None,
+                currency=row.currency if kind == "currency" else None,
+                item=row.item if kind == "item" else None,
                 delta=delta,
                 balance_after=new_amount,
                 reason=reason,
@@ -242,6 +244,12 @@ def _apply(
                 actor=actor,
             )
         )
+    # One UPDATE per table, however many rows: the locks are held until commit, so every round
+    # trip saved here is throughput on a player whose purchases queue on the same wallets.
+    if changed_wallets:
+        Wallet.objects.bulk_update(changed_wallets, ["balance"])
+    if changed_holdings:
+        PlayerItem.objects.bulk_update(changed_holdings, ["quantity"])
     return ClawBack(entries=LedgerEntry.objects.bulk_create(entries), shortfall=shortfall)
 
 

@@ -49,10 +49,18 @@ def grant_offer(
     return {entry.currency.code: entry.balance_after for entry in entries if entry.currency_id}
 
 
-def mark_completed(*, purchase: Purchase, offer: Offer, player: Player) -> None:
+def mark_completed(
+    *, purchase: Purchase, offer: Offer, player: Player, event_recorded: bool = False
+) -> None:
     purchase.status = Purchase.Status.COMPLETED
     purchase.completed_at = timezone.now()
     purchase.granted = granted_lines(offer, purchase.quantity)
+    if not event_recorded:
+        record_completion(purchase=purchase, offer=offer, player=player)
+
+
+def record_completion(*, purchase: Purchase, offer: Offer, player: Player) -> None:
+    """The analytics fact, in the purchase's transaction (it commits or rolls back with it)."""
     record_server_event(
         game_id=player.game_id,
         player_id=player.pk,

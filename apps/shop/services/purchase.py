@@ -20,7 +20,12 @@ from apps.shop.errors import (
     OfferUnavailable,
 )
 from apps.shop.models import Offer, Purchase
-from apps.shop.services.fulfilment import close_unpaid, grant_offer, mark_completed
+from apps.shop.services.fulfilment import (
+    close_unpaid,
+    grant_offer,
+    mark_completed,
+    record_completion,
+)
 from apps.shop.services.limits import reserve
 from gamingpanel.errors import DomainError
 from gamingpanel.problems import problem_body
@@ -88,9 +93,11 @@ def _buy_with_virtual(
         )
         _check_sellable(offer, quantity)
         reserve(player=player, offer=offer, quantity=quantity)
+        # Written before the wallet locks are taken, so they are held for fewer statements.
+        record_completion(purchase=purchase, offer=offer, player=player)
         debit = Change("currency", offer.price_currency, -total)
         balances = grant_offer(purchase=purchase, offer=offer, player=player, debit=debit)
-        mark_completed(purchase=purchase, offer=offer, player=player)
+        mark_completed(purchase=purchase, offer=offer, player=player, event_recorded=True)
         body = {
             "purchase_id": purchase.pk,
             "status": purchase.status,
