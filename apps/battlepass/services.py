@@ -3,12 +3,10 @@ passes (from the shop), and tier claims (once, enforced by the database)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from apps.accounts.models import Player
@@ -24,6 +22,7 @@ from apps.battlepass.errors import (
 from apps.battlepass.models import Season, SeasonPass, Tier, TierClaim
 from apps.battlepass.selectors import running_season
 from apps.inventory.services import grant_contents
+from apps.stats.bulk import upsert
 
 
 @dataclass(frozen=True)
@@ -34,32 +33,21 @@ class TierClaimResult:
     granted: list[dict]
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # part of the caller's match or claim, all or nothing
 def add_season_xp(*, game_id: int, xp_by_player: Mapping[int, int]) -> int | None:
-    """Add XP to each player's pass in the running season; returns the season id, or None when
-    no season runs (the XP then only counts towards levels). A fixed number of queries: one
-    UPDATE per distinct amount, and a match has at most three (win, draw, loss)."""
+    """Add XP to each player's pass in the running season, in one upsert; returns the season
+    id, or None when no season runs (the XP then only counts towards levels)."""
     xp_by_player = {p: xp for p, xp in xp_by_player.items() if xp > 0}
     season = running_season(game_id=game_id)
     if season is None or not xp_by_player:
         return season.pk if season else None
-    player_ids = sorted(xp_by_player)
-    SeasonPass.objects.bulk_create(
-        [SeasonPass(player_id=p, season=season) for p in player_ids], ignore_conflicts=True
+    upsert(
+        model=SeasonPass,
+        columns=["player_id", "season_id", "xp", "premium", "premium_key"],
+        rows=sorted((p, season.pk, xp, False, "") for p, xp in xp_by_player.items()),
+        conflict=["player_id", "season_id"],
+        assignments="xp = {t}.xp + excluded.xp",
     )
-    # Take every row lock up front in player id order, so two matches sharing players never
-    # deadlock whatever their grouping by amount.
-    list(
-        SeasonPass.objects.select_for_update()
-        .filter(season=season, player_id__in=player_ids)
-        .order_by("player_id")
-        .values_list("pk", flat=True)
-    )
-    by_amount: dict[int, list[int]] = defaultdict(list)
-    for player_id, xp in xp_by_player.items():
-        by_amount[xp].append(player_id)
-    for xp, ids in sorted(by_amount.items()):
-        SeasonPass.objects.filter(season=season, player_id__in=ids).update(xp=F("xp") + xp)
     return season.pk
 
 

@@ -6,6 +6,7 @@ from django.utils.html import format_html_join
 from apps.accounts.admin_scoping import GameScopedAdmin, ReadOnlyScopedAdmin
 from apps.stats.levels import Curve
 from apps.stats.models import LevelCurve, PlayerProgress, PlayerStat, StatDefinition
+from apps.stats.selectors import level_curve
 
 PREVIEW_LEVELS = 10
 
@@ -35,10 +36,20 @@ class LevelCurveAdmin(GameScopedAdmin):
 @admin.register(PlayerProgress)
 class PlayerProgressAdmin(ReadOnlyScopedAdmin):
     game_path = "player__game"
-    list_display = ["player", "level", "xp", "updated_at"]
+    list_display = ["player", "xp", "level", "updated_at"]
     list_filter = ["player__game"]
     search_fields = ["player__display_name", "=player__id"]
     list_select_related = ["player"]
+    ordering = ["-xp"]
+
+    @admin.display(description="Level (current curve)")
+    def level(self, obj: PlayerProgress) -> int:
+        # One curve read per game per page, not per row.
+        curves = self.__dict__.setdefault("_curves", {})
+        game_id = obj.player.game_id
+        if game_id not in curves:
+            curves[game_id] = level_curve(game_id=game_id)
+        return curves[game_id].level_for(obj.xp)
 
 
 @admin.register(PlayerStat)

@@ -75,19 +75,16 @@ class LevelCurve(models.Model):
 
 
 class PlayerProgress(models.Model):
-    """Total XP and the level it reached; written only by `apps.stats.services.add_xp`."""
+    """Total XP; written only by `apps.stats.services.add_xp`. The level is not stored: it
+    follows from XP on the game's current curve (`apps.stats.levels`)."""
 
     player = models.OneToOneField(Player, on_delete=models.CASCADE, related_name="progress")
     xp = models.BigIntegerField(default=0)
-    level = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name_plural = "player progress"
-        constraints = [
-            models.CheckConstraint(condition=Q(xp__gte=0), name="progress_xp_gte_0"),
-            models.CheckConstraint(condition=Q(level__gte=1), name="progress_level_gte_1"),
-        ]
+        constraints = [models.CheckConstraint(condition=Q(xp__gte=0), name="progress_xp_gte_0")]
 
     def __str__(self) -> str:
-        return f"{self.player_id}: level {self.level} ({self.xp} XP)"
+        return f"{self.player_id}: {self.xp} XP"

@@ -2,30 +2,25 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.utils import timezone
 
+from apps.stats.bulk import upsert
 from apps.stats.errors import UnknownStat
 from apps.stats.models import PlayerProgress, PlayerStat, StatDefinition
 from apps.stats.selectors import level_curve, stat_definitions
 
-# The stored value and the reported one, combined inside the upsert itself, so concurrent
-# matches of the same players add up without a read-modify-write race.
-_COMBINE_SQL = {
-    StatDefinition.Combine.SUM: "{t}.value + excluded.value",
-    StatDefinition.Combine.MAX: (
-        "CASE WHEN excluded.value > {t}.value THEN excluded.value ELSE {t}.value END"
-    ),
-    StatDefinition.Combine.MIN: (
-        "CASE WHEN excluded.value < {t}.value THEN excluded.value ELSE {t}.value END"
-    ),
-    StatDefinition.Combine.LATEST: "excluded.value",
-}
-_ROWS_PER_STATEMENT = 1000
+# The stored value and the reported one, combined inside the upsert by the stat's definition, so
+# concurrent matches of the same players add up without a read-modify-write race.
+_COMBINE_SQL = """value = CASE (SELECT combine FROM {defs} WHERE id = excluded.definition_id)
+    WHEN 'sum' THEN {t}.value + excluded.value
+    WHEN 'max' THEN CASE WHEN excluded.value > {t}.value THEN excluded.value ELSE {t}.value END
+    WHEN 'min' THEN CASE WHEN excluded.value < {t}.value THEN excluded.value ELSE {t}.value END
+    ELSE excluded.value END,
+    updated_at = excluded.updated_at"""
 
 
 @dataclass(frozen=True)
@@ -49,65 +44,55 @@ def check_stat_keys(*, game_id: int, keys: set[str]) -> dict[str, StatDefinition
     return definitions
 
 
-@transaction.atomic
 def apply_stats(*, game_id: int, stats_by_player: Mapping[int, Mapping[str, int]]) -> None:
-    """Combine reported values into each player's stats: one definitions read plus one upsert per
-    kind of combine (at most four statements), however many players and stats."""
+    """Combine reported values into each player's stats: one definitions read and one upsert,
+    however many players and stats."""
     keys = {key for stats in stats_by_player.values() for key in stats}
     if not keys:
         return
     definitions = check_stat_keys(game_id=game_id, keys=keys)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    rows_by_combine: dict[str, list[tuple]] = defaultdict(list)
-    for player_id, stats in stats_by_player.items():
-        for key, value in stats.items():
-            definition = definitions[key]
-            rows_by_combine[definition.combine].append((player_id, definition.pk, value, now))
-    # Same order in every transaction (combine kind, then player, then stat): two matches of the
-    # same players take their row locks in one order and never deadlock.
-    for combine in _COMBINE_SQL:
-        rows = sorted(rows_by_combine.get(combine, []))
-        for start in range(0, len(rows), _ROWS_PER_STATEMENT):
-            _upsert(combine, rows[start : start + _ROWS_PER_STATEMENT])
-
-
-def _upsert(combine: str, rows: list[tuple]) -> None:
-    table = connection.ops.quote_name(PlayerStat._meta.db_table)
-    placeholders = ", ".join(["(%s, %s, %s, %s)"] * len(rows))
-    sql = (
-        f"INSERT INTO {table} (player_id, definition_id, value, updated_at) "  # noqa: S608
-        f"VALUES {placeholders} ON CONFLICT (player_id, definition_id) DO UPDATE SET "
-        f"value = {_COMBINE_SQL[combine].format(t=table)}, updated_at = excluded.updated_at"
+    rows = sorted(
+        (player_id, definitions[key].pk, value, now)
+        for player_id, stats in stats_by_player.items()
+        for key, value in stats.items()
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [param for row in rows for param in row])
+    defs_table = connection.ops.quote_name(StatDefinition._meta.db_table)
+    # savepoint=False: this runs inside a match transaction, all or nothing with it, and a
+    # savepoint would cost two more round trips. Refusals are raised above, before it opens.
+    with transaction.atomic(savepoint=False):
+        upsert(
+            model=PlayerStat,
+            columns=["player_id", "definition_id", "value", "updated_at"],
+            rows=rows,
+            conflict=["player_id", "definition_id"],
+            assignments=_COMBINE_SQL.replace("{defs}", defs_table),
+        )
 
 
-@transaction.atomic
 def add_xp(*, game_id: int, xp_by_player: Mapping[int, int]) -> dict[int, LevelChange]:
-    """Add XP and recompute levels on the game's curve: four queries for any number of players."""
+    """Add XP in one upsert that returns the new totals; levels follow from the game's curve
+    (one more read), so they are never stored stale."""
     if any(xp < 0 for xp in xp_by_player.values()):
         raise ValueError("XP only grows.")
-    player_ids = sorted(xp_by_player)
-    if not player_ids:
+    if not xp_by_player:
         return {}
-    PlayerProgress.objects.bulk_create(
-        [PlayerProgress(player_id=player_id) for player_id in player_ids], ignore_conflicts=True
-    )
-    # Lock in player id order so two matches sharing players never deadlock.
-    rows = list(
-        PlayerProgress.objects.select_for_update()
-        .filter(player_id__in=player_ids)
-        .order_by("player_id")
-    )
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with transaction.atomic(savepoint=False):  # as in apply_stats
+        totals = upsert(
+            model=PlayerProgress,
+            columns=["player_id", "xp", "updated_at"],
+            rows=sorted((player_id, xp, now) for player_id, xp in xp_by_player.items()),
+            conflict=["player_id"],
+            assignments="xp = {t}.xp + excluded.xp, updated_at = excluded.updated_at",
+            returning=["player_id", "xp"],
+        )
     curve = level_curve(game_id=game_id)
-    now = timezone.now()
-    changes = {}
-    for row in rows:
-        before = row.level
-        row.xp += xp_by_player[row.player_id]
-        row.level = curve.level_for(row.xp)
-        row.updated_at = now
-        changes[row.player_id] = LevelChange(xp=row.xp, level_before=before, level_after=row.level)
-    PlayerProgress.objects.bulk_update(rows, ["xp", "level", "updated_at"])
-    return changes
+    return {
+        player_id: LevelChange(
+            xp=xp,
+            level_before=curve.level_for(xp - xp_by_player[player_id]),
+            level_after=curve.level_for(xp),
+        )
+        for player_id, xp in totals
+    }

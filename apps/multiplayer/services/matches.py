@@ -44,9 +44,8 @@ def record_match_result(
     players: list[PlayerLine],
     server_key: ServerKey | None = None,
 ) -> RecordedMatch:
-    if (first := recorded_match(game_id=game.pk, match_id=match_id)) is not None:
-        return RecordedMatch(first, _in_player_order(first.results.all()), created=False)
-    _check_players_of_game(game=game, player_ids=[line.player_id for line in players])
+    # Insert first, check after: a new match (the common case) costs no look-up, a repeat meets
+    # the unique index, and a refused one rolls back with everything else.
     try:
         with transaction.atomic():
             match = Match.objects.create(
@@ -64,6 +63,7 @@ def record_match_result(
         if first is None:
             raise
         return RecordedMatch(first, _in_player_order(first.results.all()), created=False)
+    _check_players_of_game(game=game, player_ids=[line.player_id for line in players])
 
     xp_for = match_xp(game_id=game.pk, mode=mode)
     xp_by_player = {line.player_id: xp_for[line.outcome] for line in players}
