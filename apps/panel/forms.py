@@ -15,16 +15,27 @@ class DateRangeForm(forms.Form):
     start = forms.DateField(required=False, label="From", widget=forms.DateInput({"type": "date"}))
     end = forms.DateField(required=False, label="To", widget=forms.DateInput({"type": "date"}))
 
+    def clean(self) -> dict:
+        data = super().clean()
+        start, end = self._resolve(data, timezone.now().date())
+        if start > end:
+            raise forms.ValidationError("From must not be after To.")
+        if (end - start).days >= MAX_RANGE_DAYS:
+            raise forms.ValidationError(f"At most {MAX_RANGE_DAYS} days at once.")
+        return data
+
     def day_range(self, today: date | None = None) -> DayRange:
         """The chosen range; the last N days when nothing, or something unusable, was given."""
         today = today or timezone.now().date()
-        default_days = settings.ANALYTICS_DASHBOARD_DEFAULT_DAYS
-        data = self.cleaned_data if self.is_valid() else {}
-        end = data.get("end") or today
-        start = data.get("start") or end - timedelta(days=default_days - 1)
-        if start > end or (end - start).days >= MAX_RANGE_DAYS:
-            return DayRange(start=today - timedelta(days=default_days - 1), end=today)
+        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        start, end = self._resolve(data, today)
         return DayRange(start=start, end=end)
+
+    @staticmethod
+    def _resolve(data: dict, today: date) -> tuple[date, date]:
+        end = data.get("end") or today
+        default = timedelta(days=settings.ANALYTICS_DASHBOARD_DEFAULT_DAYS - 1)
+        return data.get("start") or end - default, end
 
 
 class PlayerSearchForm(forms.Form):

@@ -3,6 +3,7 @@ with its table (the tables are the no-JavaScript view, and every table exports t
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -34,6 +35,10 @@ def dashboard(request: HttpRequest, game_id: int) -> HttpResponse:
     today = timezone.now().date()
     form = DateRangeForm(request.GET or None)
     days = form.day_range(today)
+    if not (form.is_bound and form.is_valid()):
+        if form.is_bound:
+            messages.warning(request, "That date range cannot be shown; here are the last days.")
+        form = DateRangeForm(initial={"start": days.start, "end": days.end})
     series = metrics.daily_series(game_id=game.pk, days=days)
     offsets, cohorts = metrics.retention_table(game_id=game.pk, days=days)
     revenue = metrics.revenue_lines(game_id=game.pk, days=days)
