@@ -153,7 +153,10 @@ def _url(path: str, operation: dict) -> dict[str, Any]:
         url["query"] = query
         url["raw"] += "?" + "&".join(f"{q['key']}={q['value']}" for q in query if not q["disabled"])
     variables = [
-        {"key": parameter["name"], "value": str(parameter.get("example", "1"))}
+        {
+            "key": parameter["name"],
+            "value": demo.PATH_VALUES.get(parameter["name"], str(parameter.get("example", "1"))),
+        }
         for parameter in operation.get("parameters", [])
         if parameter.get("in") == "path"
     ]

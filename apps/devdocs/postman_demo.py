@@ -38,6 +38,7 @@ RUN_ORDER: list[Operation] = [
     ("get", "shop/categories"),
     ("post", "shop/purchase"),
     ("get", "shop/purchases"),
+    ("get", "shop/purchases/{purchase_id}"),
     ("post", "shop/receipts"),
     ("post", "multiplayer/servers/heartbeat"),
     ("get", "multiplayer/server-info"),
@@ -117,6 +118,9 @@ DEMO_HEADERS: dict[Operation, dict[str, str]] = {
     ("post", "shop/purchase"): {"Idempotency-Key": "{{$guid}}"},
 }
 
+# Values of path parameters ({name} in the schema's path), usually stored by an earlier request.
+PATH_VALUES: dict[str, str] = {"purchase_id": "{{purchase_id}}"}
+
 # What an endpoint answers for the demo when that is not its documented success, and why.
 EXPECTED_STATUS: dict[Operation, tuple[list[int], str]] = {
     # The demo game has only the dev platform, which the player is logged in with already.
@@ -151,6 +155,9 @@ CAPTURES: dict[Operation, list[str]] = {
         "  && (balances[o.price.currency] || 0) >= o.price.amount);",
         "if (offer) { pm.collectionVariables.set('offer_id', String(offer.id)); }",
     ],
+    ("post", "shop/purchase"): [
+        "pm.collectionVariables.set('purchase_id', String(body.purchase_id));",
+    ],
     ("get", "battlepass/progress"): [
         "const tier = (body.tiers || []).find((t) => t.level <= body.tier && !t.free_claimed);",
         "if (tier) { pm.collectionVariables.set('bp_level', String(tier.level)); }",
@@ -184,6 +191,7 @@ VARIABLES: list[tuple[str, str, str]] = [
     ("offer_id", "", "Stored by Shop categories: an affordable virtual-currency offer."),
     ("event_id", "", "Stored by Active events: an event with a claimable reward."),
     ("reward_id", "", "Stored by Active events."),
+    ("purchase_id", "", "Stored by Purchase: the purchase just made."),
     ("bp_level", "1", "Stored by Battle pass progress: a reached, unclaimed free tier."),
     ("server_id", "postman-server-1", "The game server this collection pretends to be."),
     ("match_id", "", "A fresh id per run, set by the collection pre-request script."),
