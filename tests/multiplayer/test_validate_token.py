@@ -1,97 +1,56 @@
-"""multiplayer/validate-token = auth/validate + the public profile. The token layer is the auth
-engineer's (apps.accounts.tokens.validate_access_token); here it is replaced by a stand-in that
-answers like it, so these tests pin what this endpoint adds."""
+"""multiplayer/validate-token answers exactly what auth/validate answers, plus the public profile,
+with real access tokens from apps.accounts."""
 
-from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from rest_framework.test import APIClient
 
-from apps.accounts import tokens
+from apps.accounts.services.bans import ban_player
+from apps.accounts.services.sessions import open_session
 from apps.stats.services import add_xp
 
 URL = "/api/v1/multiplayer/validate-token"
+AUTH_VALIDATE = "/api/v1/auth/validate"
 
 
-@dataclass
-class FakeClaims:
-    player_id: int
-    game_id: int
-
-
-@dataclass
-class FakeCheck:
-    valid: bool
-    claims: FakeClaims | None = None
-    reason: str = ""
-
-    def as_dict(self) -> dict:
-        if not self.valid:
-            return {"valid": False, "reason": self.reason}
-        return {
-            "valid": True,
-            "player_id": self.claims.player_id,
-            "game_id": self.claims.game_id,
-            "permissions": ["player"],
-            "expires_at": "2030-01-01T00:00:00Z",
-        }
-
-
-@pytest.fixture
-def token_for(monkeypatch):
-    """token_for(player) -> a raw token the stand-in validates for the player's game only."""
-    issued: dict[str, object] = {}
-
-    def validate(raw_token: str, *, game_id: int) -> FakeCheck:
-        player = issued.get(raw_token)
-        if player is None:
-            return FakeCheck(valid=False, reason="invalid_token")
-        if player.game_id != game_id:
-            return FakeCheck(valid=False, reason="wrong_game")
-        return FakeCheck(valid=True, claims=FakeClaims(player.pk, player.game_id))
-
-    monkeypatch.setattr(tokens, "validate_access_token", validate, raising=False)
-
-    def token_for(player) -> str:
-        raw = f"token-{player.pk}"
-        issued[raw] = player
-        return raw
-
-    return token_for
+def access_token(player) -> str:
+    return open_session(player=player, platform="dev", now=timezone.now()).access_token
 
 
 @pytest.mark.django_db
-def test_valid_token_answers_as_auth_validate_plus_the_public_profile(
-    server_client, game, player, token_for
-):
+def test_valid_token_answers_as_auth_validate_plus_the_public_profile(server_client, game, player):
     add_xp(game_id=game.pk, xp_by_player={player.pk: 2500})
+    token = access_token(player)
 
-    response = server_client.post(URL, {"token": token_for(player)}, format="json")
+    response = server_client.post(URL, {"token": token}, format="json")
+    plain = server_client.post(AUTH_VALIDATE, {"token": token}, format="json").json()
 
     assert response.status_code == 200
-    assert response.json() == {
-        "valid": True,
-        "player_id": player.pk,
-        "game_id": game.pk,
-        "permissions": ["player"],
-        "expires_at": "2030-01-01T00:00:00Z",
-        "player": {"display_name": "alice", "level": 3, "banned": False},
-    }
+    body = response.json()
+    assert body == plain | {"player": {"display_name": "alice", "level": 3, "banned": False}}
+    assert (body["valid"], body["player_id"], body["game_id"]) == (True, player.pk, game.pk)
 
 
 @pytest.mark.django_db
-def test_banned_flag_comes_from_the_player(server_client, player, token_for):
-    player.banned_until = timezone.now() + timedelta(days=1)
-    player.save()
+def test_banned_players_token_is_refused_like_auth_validate(server_client, player):
+    token = access_token(player)
+    ban_player(
+        player=player, reason="cheating", until=timezone.now() + timedelta(days=1), actor=None
+    )
 
-    response = server_client.post(URL, {"token": token_for(player)}, format="json")
+    response = server_client.post(URL, {"token": token}, format="json")
+    plain = server_client.post(AUTH_VALIDATE, {"token": token}, format="json").json()
 
-    assert response.json()["player"]["banned"] is True
+    assert response.status_code == 200
+    assert response.json() == plain
+    assert response.json()["valid"] is False
+    assert "player" not in response.json()
 
 
 @pytest.mark.django_db
-def test_invalid_token_is_200_valid_false_without_a_profile(server_client, token_for):
+def test_garbage_token_is_200_valid_false_without_a_profile(server_client):
     response = server_client.post(URL, {"token": "garbage"}, format="json")
 
     assert response.status_code == 200
@@ -99,21 +58,35 @@ def test_invalid_token_is_200_valid_false_without_a_profile(server_client, token
 
 
 @pytest.mark.django_db
-def test_token_of_another_game_is_not_valid_here(server_client, other_player, token_for):
-    response = server_client.post(URL, {"token": token_for(other_player)}, format="json")
+def test_token_of_another_game_is_not_valid_here(server_client, other_player):
+    response = server_client.post(URL, {"token": access_token(other_player)}, format="json")
 
     assert response.json() == {"valid": False, "reason": "wrong_game"}
 
 
 @pytest.mark.django_db
-def test_missing_token_is_400_validation_error(server_client, token_for):
+def test_missing_token_is_400_validation_error(server_client):
     response = server_client.post(URL, {}, format="json")
 
     assert (response.status_code, response.json()["code"]) == (400, "validation_error")
 
 
 @pytest.mark.django_db
-def test_player_credential_on_validate_token_is_403_wrong_credential_kind(player_client, player):
-    response = player_client.post(URL, {"token": "x"}, format="json")
+def test_player_bearer_token_on_validate_token_is_403_wrong_credential_kind(player):
+    client = APIClient()
+    token = access_token(player)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    response = client.post(URL, {"token": token}, format="json")
 
     assert (response.status_code, response.json()["code"]) == (403, "wrong_credential_kind")
+
+
+@pytest.mark.django_db
+def test_player_bearer_token_reads_server_info_but_not_match_result(player):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token(player)}")
+
+    assert client.get("/api/v1/multiplayer/server-info").status_code == 200
+    refused = client.post("/api/v1/multiplayer/match-result", {}, format="json")
+    assert (refused.status_code, refused.json()["code"]) == (403, "wrong_credential_kind")

@@ -63,3 +63,17 @@ def test_anonymous_player_stats_is_401(api_client):
 
     assert response.status_code in (401, 403)
     assert response["Content-Type"].startswith("application/problem+json")
+
+
+@pytest.mark.django_db
+def test_real_bearer_token_reads_own_stats(api_client, player):
+    from django.utils import timezone
+
+    from apps.accounts.services.sessions import open_session
+
+    token = open_session(player=player, platform="dev", now=timezone.now()).access_token
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    response = api_client.get(URL)
+
+    assert (response.status_code, response.json()["player_id"]) == (200, player.pk)
