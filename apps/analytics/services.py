@@ -65,6 +65,39 @@ def record_server_event(
 
 
 @dataclass(frozen=True)
+class ServerFact:
+    player_id: int | None
+    name: str
+    properties: dict[str, Any] | None = None
+    occurred_at: datetime | None = None
+
+
+def record_server_events(*, game_id: int, facts: Sequence[ServerFact]) -> int:
+    """Many facts of one game in one INSERT (a match's players, say). Same rules as
+    `record_server_event`; call it inside the transaction of what it records."""
+    if unknown := {fact.name for fact in facts} - SERVER_EVENT_NAMES:
+        raise ValueError(
+            f"Unknown server events {sorted(unknown)}; add them to SERVER_EVENT_NAMES."
+        )
+    now = timezone.now()
+    rows = [
+        RawEvent(
+            game_id=game_id,
+            player_id=fact.player_id,
+            source=RawEvent.Source.SERVER,
+            name=fact.name,
+            occurred_at=fact.occurred_at or now,
+            day=utc_day(fact.occurred_at or now),
+            properties=fact.properties or {},
+        )
+        for fact in facts
+    ]
+    RawEvent.objects.bulk_create(rows)
+    mark_late_days(game_id=game_id, days={row.day for row in rows})
+    return len(rows)
+
+
+@dataclass(frozen=True)
 class ClientEvent:
     name: str
     occurred_at: datetime

@@ -288,3 +288,23 @@ def test_days_after_today_are_not_aggregated(game, player):
     aggregate_days(game_id=game.pk, start=TODAY, end=TODAY + timedelta(days=3))
 
     assert list(DailyMetrics.objects.filter(game=game).values_list("day", flat=True)) == [TODAY]
+
+
+def test_bulk_server_facts_count_like_single_ones(game, player, other_player):
+    from apps.analytics.services import ServerFact, record_server_events
+
+    late = at(0)
+    stored = record_server_events(
+        game_id=game.pk,
+        facts=[
+            ServerFact(player.pk, "match_played", {"match_id": "m9"}, late),
+            ServerFact(None, "match_played", {"match_id": "m9"}, late),
+        ],
+    )
+    aggregate_days(game_id=game.pk, start=day(0), end=day(0))
+
+    assert stored == 2
+    assert (metrics(game)[0].matches, metrics(game)[0].match_players) == (1, 2)
+    assert DirtyDay.objects.filter(game=game, day=day(0)).exists()
+    with pytest.raises(ValueError):
+        record_server_events(game_id=game.pk, facts=[ServerFact(player.pk, "level_up")])

@@ -98,3 +98,18 @@ def test_command_refuses_bad_arguments(db, args):
     with pytest.raises(CommandError):
         call_command("aggregate_analytics", *args, "--no-progress")
     assert not DailyMetrics.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_a_real_celery_worker_runs_the_beat_aggregation(celery_worker_process, player):
+    import time as clock
+
+    session(player, 0)
+
+    tasks.aggregate_recent_days.delay()
+
+    deadline = clock.monotonic() + 30
+    while not DailyMetrics.objects.filter(game=player.game, day=TODAY, dau=1).exists():
+        assert clock.monotonic() < deadline, "the worker did not aggregate within 30 s"
+        clock.sleep(0.2)
