@@ -102,12 +102,12 @@ class PurchaseAdmin(ReadOnlyScopedAdmin):
         entries = ledger_for_reference(reference=purchase.ledger_reference)
         rows = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td>{:+d}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
                     e.created_at.strftime("%Y-%m-%d %H:%M:%S"),
                     e.currency.code if e.currency_id else e.item.sku,
-                    e.delta,
+                    f"{e.delta:+d}",
                     e.balance_after,
                     e.reason,
                 )
@@ -116,5 +116,12 @@ class PurchaseAdmin(ReadOnlyScopedAdmin):
         )
         if not rows:
             return "—"
-        head = "<tr><th>When</th><th>What</th><th>Delta</th><th>After</th><th>Reason</th></tr>"
-        return format_html("<table>{}{}</table>", format_html(head), rows)
+        return format_html(
+            "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>",
+            "When",
+            "What",
+            "Delta",
+            "After",
+            "Reason",
+            rows,
+        )
