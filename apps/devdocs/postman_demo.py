@@ -9,6 +9,7 @@ Inside a body, "{{name}}" is a string variable and "{{#name}}" a number (written
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 Operation = tuple[str, str]  # (method, path without /api/v1)
@@ -54,7 +55,7 @@ RUN_ORDER: list[Operation] = [
 
 DEV_LOGIN_BODY: dict[str, Any] = {
     "platform": "dev",
-    "credentials": {"user_id": "{{dev_user_id}}", "display_name": "Postman Demo"},
+    "credentials": {"user_id": "{{dev_user_id}}", "display_name": "Alice"},
 }
 
 DEMO_BODIES: dict[Operation, Any] = {
@@ -63,15 +64,15 @@ DEMO_BODIES: dict[Operation, Any] = {
     ("post", "auth/validate"): {"token": "{{access_token}}"},
     ("post", "auth/link"): {
         "platform": "dev",
-        "credentials": {"user_id": "{{dev_user_id}}-alt", "display_name": "Postman Alt"},
+        "credentials": {"user_id": "{{dev_user_id}}-alt", "display_name": "Alice"},
     },
     ("post", "auth/unlink"): {"platform": "dev"},
     ("post", "auth/logout"): {},
     ("post", "shop/purchase"): {"offer_id": "{{#offer_id}}", "quantity": 1},
     ("post", "shop/receipts"): {
-        "store": "google_play",
-        "product_id": "gems_100",
-        "receipt": "sandbox-receipt-not-valid",
+        "provider": "google_play",
+        "offer_id": "{{#real_offer_id}}",
+        "receipt": {"purchase_token": "made-up-purchase-token"},
     },
     ("post", "multiplayer/servers/heartbeat"): {
         "server_id": "{{server_id}}",
@@ -113,6 +114,45 @@ DEMO_BODIES: dict[Operation, Any] = {
     },
 }
 
+# What the variables stand for in the schema's examples (Swagger UI "Try it out", Redoc).
+EXAMPLE_VALUES: dict[str, object] = {
+    "dev_user_id": "alice",
+    "access_token": "<the player's access token>",
+    "refresh_token": "rt_<the refresh token from login or the last refresh>",
+    "offer_id": 4,
+    "real_offer_id": 3,
+    "player_id": 1,
+    "event_id": 1,
+    "reward_id": 1,
+    "bp_level": 1,
+    "server_id": "eu-1",
+    "match_id": "eu-1-000123",
+    "match_started_iso": "2026-01-01T10:00:00Z",
+    "now_iso": "2026-01-01T10:12:00Z",
+    "$guid": "3f1c2a9e-8d1b-4c55-9a57-0b6f3f0d2e11",
+}
+_VARIABLE = re.compile(r"\{\{(#?)([$a-z_]+)\}\}")
+
+
+def example_body(operation: Operation) -> Any:
+    """The demo body of an operation with its variables filled in, for the OpenAPI schema."""
+    if operation not in DEMO_BODIES:
+        return None
+    return _fill(DEMO_BODIES[operation])
+
+
+def _fill(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _fill(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_fill(item) for item in value]
+    if isinstance(value, str) and (whole := _VARIABLE.fullmatch(value)):
+        return EXAMPLE_VALUES[whole[2]]
+    if isinstance(value, str):
+        return _VARIABLE.sub(lambda match: str(EXAMPLE_VALUES[match[2]]), value)
+    return value
+
+
 # Headers a request sends besides auth and Content-Type (a value or a Postman expression).
 DEMO_HEADERS: dict[Operation, dict[str, str]] = {
     ("post", "shop/purchase"): {"Idempotency-Key": "{{$guid}}"},
@@ -126,7 +166,7 @@ EXPECTED_STATUS: dict[Operation, tuple[list[int], str]] = {
     # The demo game has only the dev platform, which the player is logged in with already.
     ("post", "auth/link"): ([409], "the demo player already has its only platform linked"),
     ("post", "auth/unlink"): ([409], "the only identity cannot be unlinked"),
-    ("post", "shop/receipts"): ([400, 401, 402, 409, 422], "a made-up receipt must be refused"),
+    ("post", "shop/receipts"): ([400, 409, 422, 503], "a made-up receipt must be refused"),
     # A key ending in "/" covers every path under it.
     ("post", "payments/webhooks/"): ([400, 401, 403], "an unsigned callback must be refused"),
 }
@@ -154,6 +194,9 @@ CAPTURES: dict[Operation, list[str]] = {
         "  o.price && !o.price.real_money && o.remaining_purchases !== 0",
         "  && (balances[o.price.currency] || 0) >= o.price.amount);",
         "if (offer) { pm.collectionVariables.set('offer_id', String(offer.id)); }",
+        "const store = body.flatMap((category) => category.offers || [])",
+        "  .find((o) => o.price && o.price.real_money);",
+        "if (store) { pm.collectionVariables.set('real_offer_id', String(store.id)); }",
     ],
     ("post", "shop/purchase"): [
         "pm.collectionVariables.set('purchase_id', String(body.purchase_id));",
@@ -191,6 +234,7 @@ VARIABLES: list[tuple[str, str, str]] = [
     ("offer_id", "", "Stored by Shop categories: an affordable virtual-currency offer."),
     ("event_id", "", "Stored by Active events: an event with a claimable reward."),
     ("reward_id", "", "Stored by Active events."),
+    ("real_offer_id", "", "Stored by Shop categories: a real-money offer (store receipts)."),
     ("purchase_id", "", "Stored by Purchase: the purchase just made."),
     ("bp_level", "1", "Stored by Battle pass progress: a reached, unclaimed free tier."),
     ("server_id", "postman-server-1", "The game server this collection pretends to be."),
@@ -237,7 +281,7 @@ const post = (path, headers, payload, done) => pm.sendRequest({
 const login = () => post('auth/third-party/login',
   {'X-Game-Key': pm.variables.replaceIn('{{game_key}}')},
   {platform: 'dev', credentials: {
-    user_id: pm.collectionVariables.get('dev_user_id'), display_name: 'Postman Demo'}},
+    user_id: pm.collectionVariables.get('dev_user_id'), display_name: 'Alice'}},
   (body) => { if (body) { store(body); } });
 
 if (usesToken && !isLogin) {

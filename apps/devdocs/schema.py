@@ -4,6 +4,7 @@
   `PurchaseApiOutput`), so two views' `OutputSerializer`s never overwrite each other.
 - Security schemes for the two authentication classes (bearer access token, `X-Server-Key`) and
   the client key (`X-Game-Key`) that login takes before any token exists.
+- Request examples with the demo game's data (from `postman_demo`) where a view has none.
 - One `Problem` schema (RFC 9457) that every 4xx/5xx response of the API points at, and the
   errors the foundation itself answers for every endpoint of a kind (bad JSON, missing or wrong
   credential, rate limit), added where the endpoint does not already document that status.
@@ -19,6 +20,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSe
 from drf_spectacular.plumbing import get_class
 
 from apps.accounts.authentication import IsGameServer, IsPlayer
+from apps.devdocs.postman_demo import example_body
 
 BEARER, SERVER_KEY, GAME_KEY = "playerToken", "serverKey", "gameKey"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -167,6 +169,10 @@ def polish_operation(method: str, path: str, operation: dict[str, Any]) -> None:
     for need in needs:
         for status, description in GENERIC_ERRORS[need]:
             responses.setdefault(str(status), {"description": description})
+    body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+    example = example_body((method, path.removeprefix("/api/v1/")))
+    if body is not None and example is not None and not ("example" in body or "examples" in body):
+        body["examples"] = {"demo": {"summary": "The demo game", "value": example}}
     for status, response in responses.items():
         if status[0] in "45":
             # Whatever the endpoint documented (often only a description), the body is a problem.
