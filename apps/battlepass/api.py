@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -63,7 +63,18 @@ class BattlePassClaimApi(PlayerApi):
     @extend_schema(
         summary="Claim a reached tier's reward on one track",
         request=InputSerializer,
-        responses={201: OutputSerializer},
+        responses={
+            201: OutputSerializer,
+            400: OpenApiResponse(
+                description="`validation_error`, or `unknown_currency`/`unknown_item` when the "
+                "tier's reward names something the economy does not define."
+            ),
+            404: OpenApiResponse(description="`tier_not_found` in the running season."),
+            409: OpenApiResponse(
+                description="`already_claimed`, `tier_locked` (not enough season XP), "
+                "`premium_required`, `no_active_season` or `holding_limit_reached`."
+            ),
+        },
     )
     def post(self, request: Request) -> Response:
         given = self.InputSerializer(data=request.data)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -69,7 +69,18 @@ class ClaimRewardApi(PlayerApi):
     @extend_schema(
         summary="Claim an event reward (once)",
         request=InputSerializer,
-        responses={201: OutputSerializer},
+        responses={
+            201: OutputSerializer,
+            400: OpenApiResponse(
+                description="`validation_error`, or `unknown_currency`/`unknown_item` when the "
+                "reward names something the economy does not define."
+            ),
+            404: OpenApiResponse(description="`reward_not_found` (in this event of this game)."),
+            409: OpenApiResponse(
+                description="`already_claimed`, `requirement_not_met` (with `progress` and "
+                "`target`), `event_ended`, `event_not_started` or `holding_limit_reached`."
+            ),
+        },
     )
     def post(self, request: Request) -> Response:
         given = self.InputSerializer(data=request.data)

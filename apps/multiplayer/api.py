@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -103,7 +103,19 @@ class MatchResultApi(GameServerApi):
     @extend_schema(
         summary="Record a match once: stats, XP, battle pass, analytics",
         request=InputSerializer,
-        responses={201: OutputSerializer, 200: OutputSerializer},
+        responses={
+            201: OutputSerializer,
+            200: OpenApiResponse(
+                OutputSerializer, description="This match id was already recorded: its result."
+            ),
+            400: OpenApiResponse(
+                description="`validation_error`, or `unknown_stat` (with `stats`) for a stat "
+                "the game does not define."
+            ),
+            422: OpenApiResponse(
+                description="`players_not_in_game` (with `player_ids`): nothing was recorded."
+            ),
+        },
     )
     def post(self, request: Request) -> Response:
         given = self.InputSerializer(data=request.data)
@@ -202,7 +214,10 @@ class ServerInfoApi(PlayerApi):
             OpenApiParameter("region", str),
             OpenApiParameter("mode", str),
         ],
-        responses=ServerSerializer(many=True),
+        responses={
+            200: ServerSerializer(many=True),
+            404: OpenApiResponse(description="`server_not_found` (with `?id=`): gone or stale."),
+        },
     )
     def get(self, request: Request) -> Response:
         given = self.FilterSerializer(data=request.query_params)
