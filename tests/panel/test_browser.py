@@ -1,7 +1,8 @@
 """The panel in a real browser: Debian's Chromium driven by Playwright against a live server.
 
 Installed by `scripts/install_browser.sh` (never a downloaded browser build). Screenshots of the
-dashboard and the player page are written to docs/screenshots/ for the README."""
+dashboard and the player page go to docs/screenshots/ for the README when missing or with
+GP_UPDATE_SCREENSHOTS=1."""
 
 from __future__ import annotations
 
@@ -68,6 +69,18 @@ def world(transactional_db, game, other_game, player, other_player):
     }
 
 
+@pytest.fixture
+def shots(tmp_path) -> Path:
+    """docs/screenshots when asked (GP_UPDATE_SCREENSHOTS=1) or missing, else a temp dir, so a
+    test run does not rewrite committed images."""
+    wanted = ("dashboard.png", "player.png")
+    update = os.environ.get("GP_UPDATE_SCREENSHOTS") == "1"
+    if update or not all((SCREENSHOTS / name).exists() for name in wanted):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        return SCREENSHOTS
+    return tmp_path
+
+
 def log_in(browser, live_server, username: str):
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     context.set_default_timeout(15_000)
@@ -93,7 +106,7 @@ def charts_drawn(page) -> int:
 
 
 def test_operator_sees_charts_bans_and_grants_and_the_audit_log_shows_both(
-    browser, live_server, world, game, player
+    browser, live_server, world, game, player, shots
 ):
     page = log_in(browser, live_server, "oscar")
 
@@ -101,8 +114,7 @@ def test_operator_sees_charts_bans_and_grants_and_the_audit_log_shows_both(
     page.wait_for_function("document.querySelectorAll('canvas[data-drawn=\"true\"]').length === 4")
     assert charts_drawn(page) == 4
     assert page.locator("#retention table td[style]").count() > 0
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "dashboard.png"), full_page=True)
+    page.screenshot(path=str(shots / "dashboard.png"), full_page=True)
 
     page.click("nav.gp-nav >> text=Players")
     page.fill("input[name=q]", "alice")
@@ -117,7 +129,7 @@ def test_operator_sees_charts_bans_and_grants_and_the_audit_log_shows_both(
     page.click("#grant-form button")
     assert "Granted 250 gold" in page.locator("ul.messagelist").inner_text()
     assert page.locator('#wallet [data-currency="gold"]').inner_text() == "250"
-    page.screenshot(path=str(SCREENSHOTS / "player.png"), full_page=True)
+    page.screenshot(path=str(shots / "player.png"), full_page=True)
 
     player.refresh_from_db()
     assert player.is_banned
