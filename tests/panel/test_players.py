@@ -126,13 +126,21 @@ def test_unban_is_audited(operator_client, game, player):
     ]
 
 
-def test_revoke_sessions_answers_and_audits_each_session(operator_client, game, player):
+def test_revoke_sessions_ends_them_and_audits_each(operator_client, operator, game, player):
+    from apps.accounts.models import AuthSession
+    from apps.accounts.services.sessions import open_session
+
+    for _ in range(2):
+        open_session(player=player, platform="dev", now=timezone.now())
+
     response = operator_client.post(
         url(game, player, "revoke-sessions"), {"reason": "Stolen phone"}, follow=True
     )
 
-    assert response.status_code == 200
-    assert "Ended 0 session(s)" in response.content.decode()
+    assert "Ended 2 session(s)" in response.content.decode()
+    assert not AuthSession.objects.filter(player=player, revoked_at__isnull=True).exists()
+    audit = AuditLogEntry.objects.filter(action="session.revoke")
+    assert [(a.actor, a.reason) for a in audit] == [(operator, "Stolen phone")] * 2
 
 
 def test_grant_and_revoke_currency_through_the_ledger(

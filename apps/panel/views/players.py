@@ -15,8 +15,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from apps.accounts.models import Game, Player
+from apps.accounts.models import AuthSession, Game, Player
 from apps.accounts.selectors import READ_ROLES, games_for_user
+from apps.accounts.services.bans import ban_player, end_sessions, unban_player
 from apps.inventory.services import Change, operator_adjust
 from apps.panel.access import readable_game, writable_game
 from apps.panel.forms import BanForm, GrantForm, PlayerSearchForm, ReasonForm
@@ -94,8 +95,6 @@ def player_action(request: HttpRequest, game_id: int, player_id: int, action: st
 
 
 def _ban(request: HttpRequest, game: Game, player: Player) -> None:
-    from apps.accounts.services.bans import ban_player
-
     form = BanForm(request.POST)
     if not form.is_valid():
         return _invalid(request, form)
@@ -107,8 +106,6 @@ def _ban(request: HttpRequest, game: Game, player: Player) -> None:
 
 
 def _unban(request: HttpRequest, game: Game, player: Player) -> None:
-    from apps.accounts.services.bans import unban_player
-
     form = ReasonForm(request.POST)
     if not form.is_valid():
         return _invalid(request, form)
@@ -117,9 +114,6 @@ def _unban(request: HttpRequest, game: Game, player: Player) -> None:
 
 
 def _revoke_sessions(request: HttpRequest, game: Game, player: Player) -> None:
-    from apps.accounts.models import AuthSession
-    from apps.accounts.services.bans import end_sessions
-
     form = ReasonForm(request.POST)
     if not form.is_valid():
         return _invalid(request, form)
