@@ -39,7 +39,6 @@ KNOWN_DRIFT = {
     "payment_webhooks": "payments: webhooks document no error response",
     "game_data": "shop: available_until and refunded_at answer null but are not declared "
     "nullable; shop/receipts does not document its 409",
-    "progression": "battlepass/claim and events/claim-reward do not document their 409s",
 }
 ROUTE_CONVERTER = re.compile(r"<(?:\w+:)?(\w+)>")
 PROBLEM = "application/problem+json"
