@@ -69,6 +69,19 @@ def _related(player: Player, name: str, order: str, *joins: str) -> list | None:
     return list(manager.select_related(*joins).order_by(order)[:HISTORY_LIMIT])
 
 
+def actions_on_player(*, player: Player) -> list:
+    """The audit trail of one player (bans, grants, revocations): for owners, as the log is."""
+    from apps.audit.models import AuditLogEntry
+
+    return list(
+        AuditLogEntry.objects.filter(
+            game_id=player.game_id,
+            target_type=Player._meta.label_lower,
+            target_id=str(player.pk),
+        ).order_by("-created_at", "-id")[:HISTORY_LIMIT]
+    )
+
+
 def grant_targets(*, game: Game) -> tuple[list[str], list[str]]:
     currencies = list(
         Currency.objects.filter(game=game).order_by("code").values_list("code", flat=True)

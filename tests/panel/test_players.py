@@ -222,3 +222,17 @@ def test_analyst_reads_the_player_page_without_action_forms(analyst_client, game
 def test_unknown_action_is_404_and_get_is_405(operator_client, game, player):
     assert operator_client.post(url(game, player, "delete")).status_code == 404
     assert operator_client.get(url(game, player, "ban")).status_code == 405
+
+
+def test_owners_see_the_players_ban_history_and_operators_do_not(
+    owner_client, operator_client, game, player
+):
+    operator_client.post(url(game, player, "ban"), {"reason": "Cheating"})
+    operator_client.post(url(game, player, "unban"), {"reason": "Appeal"})
+
+    owner_page = owner_client.get(url(game, player)).content.decode()
+    operator_page = operator_client.get(url(game, player)).content.decode()
+
+    assert 'id="audit"' in owner_page
+    assert "player.ban" in owner_page and "player.unban" in owner_page
+    assert 'id="audit"' not in operator_page

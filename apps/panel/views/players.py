@@ -16,12 +16,18 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from apps.accounts.models import AuthSession, Game, Player
-from apps.accounts.selectors import READ_ROLES, games_for_user
+from apps.accounts.selectors import OWNER_ROLES, READ_ROLES, games_for_user, user_role
 from apps.accounts.services.bans import ban_player, end_sessions, unban_player
 from apps.inventory.services import Change, operator_adjust
 from apps.panel.access import readable_game, writable_game
 from apps.panel.forms import BanForm, GrantForm, PlayerSearchForm, ReasonForm
-from apps.panel.selectors import grant_targets, player_in_game, player_page, search_players
+from apps.panel.selectors import (
+    actions_on_player,
+    grant_targets,
+    player_in_game,
+    player_page,
+    search_players,
+)
 from apps.panel.views.common import page_context
 from gamingpanel.errors import DomainError
 
@@ -74,6 +80,9 @@ def player_detail(request: HttpRequest, game_id: int, player_id: int) -> HttpRes
         grant_form=GrantForm(
             currencies=currencies, items=items, initial={"idempotency_key": uuid.uuid4().hex}
         ),
+        audit=actions_on_player(player=player)
+        if user_role(request.user, game) in OWNER_ROLES
+        else None,
         **player_page(player=player),
     )
     return render(request, "panel/player.html", context)
