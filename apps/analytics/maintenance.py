@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 
 from django.conf import settings
@@ -37,7 +38,12 @@ def aggregate_recent(*, today: date | None = None) -> int:
 
 
 def rebuild(
-    *, game_ids: list[int], start: date, end: date, on_chunk=None, chunk_days: int = 7
+    *,
+    game_ids: list[int],
+    start: date,
+    end: date,
+    on_chunk: Callable[[date, date], None] | None = None,
+    chunk_days: int = 7,
 ) -> None:
     for game_id in game_ids:
         aggregate_days(

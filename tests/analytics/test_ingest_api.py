@@ -128,3 +128,29 @@ def test_without_a_player_token_nothing_is_stored(api_client, server_client):
     assert post(api_client, [event()]).status_code == 401
     assert post(server_client, [event()]).status_code in {401, 403}
     assert not RawEvent.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_parallel_retries_of_a_batch_store_each_event_once(player):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    from apps.analytics.services import ClientEvent, ingest_client_events
+
+    batch = [
+        ClientEvent(name="level_up", occurred_at=timezone.now(), properties={}, event_id=f"e{n}")
+        for n in range(20)
+    ]
+
+    def send(_: int) -> int:
+        try:
+            return ingest_client_events(player=player, events=batch).accepted
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(send, range(6)))
+
+    assert RawEvent.objects.filter(player=player).count() == 20
