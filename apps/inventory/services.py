@@ -53,7 +53,6 @@ def changes_from_contents(contents: Iterable[dict], *, multiplier: int = 1) -> l
     return changes
 
 
-@transaction.atomic
 def apply_changes(
     *,
     player: Player,
@@ -62,17 +61,22 @@ def apply_changes(
     idempotency_key: str,
     reference: str = "",
     actor: AbstractBaseUser | None = None,
+    savepoint: bool = True,
 ) -> list[LedgerEntry]:
-    """Apply all changes or none. A key already used returns the entries it wrote then."""
-    return _apply(
-        player=player,
-        changes=changes,
-        reason=reason,
-        idempotency_key=idempotency_key,
-        reference=reference,
-        actor=actor,
-        clamp_debits=False,
-    ).entries
+    """Apply all changes or none. A key already used returns the entries it wrote then.
+
+    Inside a caller's transaction that rolls back whole on any error (a purchase), pass
+    `savepoint=False` to save the SAVEPOINT/RELEASE round trips while the wallets are locked."""
+    with transaction.atomic(savepoint=savepoint):
+        return _apply(
+            player=player,
+            changes=changes,
+            reason=reason,
+            idempotency_key=idempotency_key,
+            reference=reference,
+            actor=actor,
+            clamp_debits=False,
+        ).entries
 
 
 @transaction.atomic

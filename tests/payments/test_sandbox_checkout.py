@@ -165,3 +165,26 @@ def test_sandbox_is_refused_for_a_live_game(player_client, game, real_offer):
     assert response.status_code == 409
     assert response.json()["code"] == "payment_provider_not_configured"
     assert not Payment.objects.exists()
+
+
+def test_paid_contents_the_player_cannot_hold_keep_the_payment_and_flag_the_purchase(
+    client, player_client, player, game, real_offer, django_capture_on_commit_callbacks
+):
+    from apps.inventory.services import Change, apply_changes
+    from apps.shop.models import Offer
+
+    Offer.objects.filter(pk=real_offer.pk).update(contents=[{"sku": "sword", "quantity": 1}])
+    apply_changes(
+        player=player, changes=[Change("item", "sword", 1)], reason="t", idempotency_key="s"
+    )
+    payment_id = start(player_client, real_offer).json()["payment"]["payment_id"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        pay(client, payment_id)
+
+    purchase = Purchase.objects.get()
+    assert (purchase.status, purchase.needs_attention) == ("pending", True)
+    assert "Paid but not granted" in purchase.note
+    assert Payment.objects.get().status == "succeeded"
+    assert ProviderEvent.objects.get().status == "processed"
+    assert not LedgerEntry.objects.filter(reason="purchase").exists()

@@ -42,6 +42,8 @@ def grant_offer(
         reason="purchase",
         idempotency_key=purchase.ledger_reference,
         reference=purchase.ledger_reference,
+        savepoint=False,  # any error rolls the whole purchase back; callers wanting to
+        # survive one (fulfil_purchase) open their own savepoint around this call
     )
     for line in offer.contents:
         if "battlepass_premium" in line:
