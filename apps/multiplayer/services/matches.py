@@ -10,7 +10,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 
 from apps.accounts.models import Game, Player, ServerKey
-from apps.analytics.services import record_server_event
+from apps.analytics.services import ServerFact, record_server_events
 from apps.battlepass.services import add_season_xp
 from apps.multiplayer.errors import PlayersNotInGame
 from apps.multiplayer.models import Match, MatchResult
@@ -87,15 +87,18 @@ def record_match_result(
             for line in players
         ]
     )
-    # One row per player: the only step that grows with players, as analytics has no bulk call.
-    for line in players:
-        record_server_event(
-            game_id=game.pk,
-            player_id=line.player_id,
-            name="match_played",
-            properties={"match_id": match_id, "mode": mode, "outcome": line.outcome},
-            occurred_at=match.recorded_at,  # our clock: a server's clock cannot backdate facts
-        )
+    record_server_events(
+        game_id=game.pk,
+        facts=[
+            ServerFact(
+                player_id=line.player_id,
+                name="match_played",
+                properties={"match_id": match_id, "mode": mode, "outcome": line.outcome},
+                occurred_at=match.recorded_at,  # our clock: a server's clock cannot backdate facts
+            )
+            for line in players
+        ],
+    )
     return RecordedMatch(match, _in_player_order(results), created=True)
 
 
