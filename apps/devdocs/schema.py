@@ -4,7 +4,8 @@
   `PurchaseApiOutput`), so two views' `OutputSerializer`s never overwrite each other.
 - Security schemes for the two authentication classes (bearer access token, `X-Server-Key`) and
   the client key (`X-Game-Key`) that login takes before any token exists.
-- Request examples with the demo game's data (from `postman_demo`) where a view has none.
+- Request examples with the demo game's data (from `postman_demo`) and response examples
+  recorded from the demo (`manage.py record_api_examples`), where a view has none.
 - One `Problem` schema (RFC 9457) that every 4xx/5xx response of the API points at, and the
   errors the foundation itself answers for every endpoint of a kind (bad JSON, missing or wrong
   credential, rate limit), added where the endpoint does not already document that status.
@@ -14,6 +15,9 @@ The hook runs after drf-spectacular built the schema (`POSTPROCESSING_HOOKS` in 
 
 from __future__ import annotations
 
+import json
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
@@ -25,6 +29,7 @@ from apps.devdocs.postman_demo import example_body
 BEARER, SERVER_KEY, GAME_KEY = "playerToken", "serverKey", "gameKey"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+EXAMPLES_FILE = Path(__file__).resolve().parent / "api_examples.json"
 
 # Login runs before a token exists and names its game by the client key. The view reads the
 # header itself (`require_game`), so no authentication class tells drf-spectacular about it.
@@ -151,6 +156,14 @@ class NestedSerializerNames(OpenApiSerializerExtension):
         return auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
 
 
+@cache
+def recorded_examples() -> dict[str, dict[str, Any]]:
+    """Real answers of the demo (`manage.py record_api_examples`), by operation and status."""
+    if not EXAMPLES_FILE.exists():
+        return {}
+    return json.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))
+
+
 def _problem_content() -> dict[str, Any]:
     return {PROBLEM_CONTENT_TYPE: {"schema": PROBLEM_REF}}
 
@@ -173,7 +186,15 @@ def polish_operation(method: str, path: str, operation: dict[str, Any]) -> None:
     example = example_body((method, path.removeprefix("/api/v1/")))
     if body is not None and example is not None and not ("example" in body or "examples" in body):
         body["examples"] = {"demo": {"summary": "The demo game", "value": example}}
+    answers = recorded_examples().get(f"{method} {path}", {})
     for status, response in responses.items():
+        media = response.get("content", {}).get("application/json")
+        if (
+            status in answers
+            and media is not None
+            and not ("example" in media or "examples" in media)
+        ):
+            media["examples"] = {"demo": {"summary": "The demo game", "value": answers[status]}}
         if status[0] in "45":
             # Whatever the endpoint documented (often only a description), the body is a problem.
             response["content"] = _problem_content()

@@ -1,0 +1,174 @@
+"""A walk through every endpoint of the demo game, success and typical refusals, with Django's
+test client. The schema contract test checks each answer against the schema; `manage.py
+record_api_examples` keeps them as the schema's response examples."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from rest_framework.test import APIClient
+
+API = "/api/v1/"
+
+
+@dataclass
+class Demo:
+    client: APIClient
+    login: dict
+    seen: list[tuple[str, str, object]] = field(default_factory=list)
+
+    @property
+    def token(self) -> str:
+        return self.login["access_token"]
+
+    def call(self, method: str, path: str, body: object = None, **headers: str) -> object:
+        response = getattr(self.client, method)(API + path, body, format="json", **headers)
+        self.seen.append((method, API + path, response))
+        return response
+
+    def as_player(self, method: str, path: str, body: object = None, **headers: str) -> object:
+        return self.call(method, path, body, HTTP_AUTHORIZATION=f"Bearer {self.token}", **headers)
+
+    def as_server(self, method: str, path: str, body: object = None) -> object:
+        return self.call(method, path, body, HTTP_X_SERVER_KEY=settings.DEMO_SERVER_KEY)
+
+
+def _match(demo: Demo, match_id: str) -> dict:
+    ended = datetime.now(UTC)
+    return {
+        "match_id": match_id,
+        "mode": "deathmatch",
+        "started_at": (ended - timedelta(minutes=10)).isoformat(),
+        "ended_at": ended.isoformat(),
+        "players": [{"player_id": demo.login["player"]["id"], "outcome": "win", "score": 10}],
+    }
+
+
+def _affordable_offer(demo: Demo) -> int:
+    balances = demo.as_player("get", "player/inventory").json()["currencies"]
+    offers = [o for c in demo.as_player("get", "shop/categories").json() for o in c["offers"]]
+    return next(
+        o["id"]
+        for o in offers
+        if not o["price"]["real_money"]
+        and balances.get(o["price"]["currency"], 0) >= o["price"]["amount"]
+    )
+
+
+def _claimable_reward(demo: Demo) -> dict | None:
+    for event in demo.as_player("get", "events/active").json():
+        for reward in event["rewards"]:
+            if reward["claimable"] and not reward["claimed"]:
+                return {"event_id": event["id"], "reward_id": reward["id"]}
+    return None
+
+
+def _scenario_auth(demo: Demo) -> None:
+    demo.call("get", "health")
+    demo.call("post", "auth/third-party/login", {"platform": "dev"}, HTTP_X_GAME_KEY="nope")
+    demo.call(
+        "post",
+        "auth/third-party/login",
+        {"platform": "dev"},
+        HTTP_X_GAME_KEY=settings.DEMO_CLIENT_KEY,
+    )
+    demo.as_server("post", "auth/validate", {"token": demo.token})
+    demo.call("post", "auth/refresh", {"refresh_token": demo.login["refresh_token"]})
+    demo.call("post", "auth/refresh", {"refresh_token": "rt_not-a-token"})
+    # The demo has only the dev platform: linking it again and unlinking the last one are 409s.
+    demo.as_player("post", "auth/link", {"platform": "dev", "credentials": {"user_id": "x"}})
+    demo.as_player("post", "auth/unlink", {"platform": "dev"})
+
+
+def _scenario_game_data(demo: Demo) -> None:
+    demo.call("get", "player/stats")
+    demo.as_player("get", "player/stats")
+    offer_id = _affordable_offer(demo)
+    demo.as_player("post", "shop/purchase", {"offer_id": offer_id, "quantity": 1})
+    demo.as_player(
+        "post",
+        "shop/purchase",
+        {"offer_id": offer_id, "quantity": 1},
+        HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
+    )
+    store_offer = next(
+        o["id"]
+        for c in demo.as_player("get", "shop/categories").json()
+        for o in c["offers"]
+        if o["price"]["real_money"]
+    )
+    real_money = {"offer_id": store_offer, "quantity": 1}
+    demo.as_player("post", "shop/purchase", real_money, HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
+    demo.as_player("get", "shop/purchases")
+    receipt = {"purchase_token": "made-up"}
+    demo.as_player(
+        "post",
+        "shop/receipts",
+        {"provider": "google_play", "offer_id": store_offer, "receipt": receipt},
+    )
+
+
+def _scenario_multiplayer(demo: Demo) -> None:
+    server = {"server_id": "eu-1", "region": "eu-west", "address": "203.0.113.10", "port": 7777}
+    demo.as_server("post", "multiplayer/servers/heartbeat", {**server, "capacity": 8, "players": 1})
+    demo.as_player("get", "multiplayer/server-info")
+    demo.as_server("post", "multiplayer/validate-token", {"token": demo.token})
+    demo.as_server("post", "multiplayer/validate-token", {"token": "forged"})
+    demo.as_server("post", "multiplayer/match-result", _match(demo, "eu-1-000123"))
+    demo.as_server("post", "multiplayer/match-result", _match(demo, "eu-1-000123"))
+    demo.as_player("post", "multiplayer/match-result", _match(demo, "eu-1-000124"))
+    demo.as_server("post", "multiplayer/servers/deregister", {"server_id": "eu-1"})
+
+
+def _scenario_progression(demo: Demo) -> None:
+    demo.as_player("get", "battlepass/progress")
+    demo.as_player("post", "battlepass/claim", {"level": 1, "track": "free"})
+    demo.as_player("post", "battlepass/claim", {"level": 1, "track": "free"})
+    demo.as_player("get", "events/active")
+    reward = _claimable_reward(demo)
+    if reward is not None:  # claimed twice: the second answer is 409 already_claimed
+        demo.as_player("post", "events/claim-reward", reward)
+        demo.as_player("post", "events/claim-reward", reward)
+
+
+def _scenario_analytics_and_logout(demo: Demo) -> None:
+    event = {"event_id": str(uuid.uuid4()), "name": "level_started", "properties": {"level": 1}}
+    event["occurred_at"] = datetime.now(UTC).isoformat()
+    demo.as_player("post", "analytics/events", {"events": [event]})
+    demo.as_player("post", "analytics/events", {"events": "not-a-list"})
+    demo.as_player("post", "auth/logout")
+    demo.as_player("get", "player/inventory")
+
+
+def _scenario_payment_webhooks(demo: Demo) -> None:
+    for provider in ("stripe", "apple", "google-play", "sandbox"):
+        demo.call("post", f"payments/webhooks/{provider}", {"unsigned": True})
+
+
+SCENARIOS: dict[str, Callable[[Demo], None]] = {
+    "auth": _scenario_auth,
+    "game_data": _scenario_game_data,
+    "multiplayer": _scenario_multiplayer,
+    "progression": _scenario_progression,
+    "analytics_and_logout": _scenario_analytics_and_logout,
+    "payment_webhooks": _scenario_payment_webhooks,
+}
+
+
+def start_walk(user_id: str) -> Demo:
+    """A new demo player, logged in with the dev platform (the login is the walk's first call)."""
+    demo = Demo(client=APIClient(), login={})
+    response = demo.call(
+        "post",
+        "auth/third-party/login",
+        {"platform": "dev", "credentials": {"user_id": user_id, "display_name": user_id.title()}},
+        HTTP_X_GAME_KEY=settings.DEMO_CLIENT_KEY,
+    )
+    if response.status_code != 200:
+        raise RuntimeError(f"demo login failed: {response.status_code} {response.content!r}")
+    demo.login = response.json()
+    return demo
