@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from django.conf import settings
+from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.accounts import hotcache
 from apps.accounts.api_base import GameServerApi, PlayerApi, PublicApi
-from apps.accounts.authentication import require_game
-from apps.accounts.errors import InvalidToken
-from apps.accounts.models import PlatformIdentity
+from apps.accounts.authentication import require_game, stamp_use
+from apps.accounts.errors import InvalidToken, TokenError
+from apps.accounts.models import PlatformIdentity, hash_key
 from apps.accounts.ratelimit import enforce, spend_address_budget, spend_game_budget
-from apps.accounts.selectors import identities_of
+from apps.accounts.revocation import revocation_keys
+from apps.accounts.selectors import identities_of, server_key_cache_key
 from apps.accounts.services.identities import link_identity, unlink_identity
 from apps.accounts.services.login import log_in
 from apps.accounts.services.sessions import (
@@ -23,7 +30,13 @@ from apps.accounts.services.sessions import (
     log_out,
     refresh_session,
 )
-from apps.accounts.tokens import MAX_TOKEN_LENGTH, validate_access_token
+from apps.accounts.tokens import (
+    MAX_TOKEN_LENGTH,
+    TokenCheck,
+    check_claims,
+    decode_access_token,
+    validate_access_token,
+)
 
 
 def problems(**described: str) -> dict[int, OpenApiResponse]:
@@ -155,6 +168,40 @@ class LogoutApi(PlayerApi):
         return Response(status=204)
 
 
+def is_token_shaped(token: object) -> bool:
+    return isinstance(token, str) and 0 < len(token) <= MAX_TOKEN_LENGTH and token.strip() == token
+
+
+def quick_validation(request: HttpRequest) -> JsonResponse | None:
+    """auth/validate in one cache round trip: the server key and the session's revocation
+    state read together. None when the full path must answer."""
+    raw_key = request.META.get("HTTP_X_SERVER_KEY")
+    if request.method != "POST" or not raw_key or "HTTP_AUTHORIZATION" in request.META:
+        return None
+    try:
+        token = json.loads(request.body).get("token")
+    except (ValueError, AttributeError, RecursionError):
+        return None
+    if not is_token_shaped(token):
+        return None
+    keys = [server_key_cache_key(hash_key(raw_key))]
+    try:
+        claims = decode_access_token(token)
+        keys += revocation_keys(claims.session_id)
+    except TokenError as refused:
+        claims, answer = None, TokenCheck(valid=False, reason=refused.code)
+    try:
+        server_key, *revocation = hotcache.get_many(keys)
+    except Exception:  # the full path falls back to the database
+        return None
+    if server_key is None:  # unknown, revoked or not cached yet
+        return None
+    stamp_use(server_key)
+    if claims is not None:
+        answer = check_claims(claims, game_id=server_key.game_id, cached=revocation)
+    return JsonResponse(answer.as_dict())
+
+
 class ValidateApi(GameServerApi):
     class InputSerializer(serializers.Serializer):
         token = serializers.CharField(max_length=MAX_TOKEN_LENGTH)
@@ -171,15 +218,27 @@ class ValidateApi(GameServerApi):
             "invalid_token or wrong_game (a token of another game).",
         )
 
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        # Game servers call this for every player they admit. The common case (a server key
+        # already in the shared cache, a JSON body with a token) is answered without DRF's
+        # request, negotiation and rendering machinery, which cost more than the token check.
+        # Anything else (no key, an unknown or uncached key, a bad body, a player token as
+        # caller) takes the full path below, which answers the same way.
+        quick = quick_validation(request)
+        return quick if quick is not None else super().dispatch(request, *args, **kwargs)
+
     @extend_schema(
         summary="Validate a player's access token (game servers)",
         request=InputSerializer,
         responses={200: OutputSerializer, **problems(_400="`validation_error`.")},
     )
     def post(self, request: Request) -> Response:
-        given = self.InputSerializer(data=request.data)
-        given.is_valid(raise_exception=True)
-        check = validate_access_token(given.validated_data["token"], game_id=request.user.game_id)
+        token = request.data.get("token") if isinstance(request.data, dict) else None
+        if not is_token_shaped(token):
+            raise ValidationError(
+                {"token": [f"A token string of at most {MAX_TOKEN_LENGTH} characters."]}
+            )
+        check = validate_access_token(token, game_id=request.user.game_id)
         return Response(check.as_dict())
 
 

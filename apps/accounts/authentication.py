@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from django.utils import timezone
@@ -11,7 +12,7 @@ from rest_framework.request import Request
 
 from apps.accounts.errors import InvalidGameKey, InvalidServerKey, WrongCredentialKind
 from apps.accounts.models import Game, Player, ServerKey
-from apps.accounts.selectors import active_server_key, game_by_client_key
+from apps.accounts.selectors import cached_server_key, game_by_client_key
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,19 @@ class GameServer:
         return self.game.pk
 
 
+USE_STAMP_SECONDS = 60
+_stamped_at: dict[int, float] = {}  # key id -> monotonic time this process last wrote it
+
+
+def stamp_use(server_key: ServerKey) -> None:
+    """Write last_used_at at most once a minute per process: validation is a hot path."""
+    now = time.monotonic()
+    if now - _stamped_at.get(server_key.pk, -USE_STAMP_SECONDS) < USE_STAMP_SECONDS:
+        return
+    _stamped_at[server_key.pk] = now
+    ServerKey.objects.filter(pk=server_key.pk).update(last_used_at=timezone.now())
+
+
 class ServerKeyAuthentication(BaseAuthentication):
     header = "X-Server-Key"
 
@@ -34,13 +48,10 @@ class ServerKeyAuthentication(BaseAuthentication):
         raw_key = request.headers.get(self.header)
         if raw_key is None:
             return None
-        server_key = active_server_key(raw_key)
+        server_key = cached_server_key(raw_key)
         if server_key is None:
             raise InvalidServerKey("The X-Server-Key is unknown or revoked.")
-        now = timezone.now()
-        # Write the usage stamp at most once a minute: validation is a hot path.
-        if server_key.last_used_at is None or (now - server_key.last_used_at).seconds > 60:
-            ServerKey.objects.filter(pk=server_key.pk).update(last_used_at=now)
+        stamp_use(server_key)
         return GameServer(game=server_key.game, server_key=server_key), server_key
 
     def authenticate_header(self, request: Request) -> str:

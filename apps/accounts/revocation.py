@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from apps.accounts import hotcache
 from apps.accounts.models import AuthSession
 
 logger = logging.getLogger(__name__)
@@ -59,17 +60,24 @@ def forget_markers() -> None:
         logger.exception("could not reset revocation markers either")
 
 
-def revocation_reason(session_id: int) -> str | None:
-    """None while the session may be used; otherwise why not (an AuthSession.RevokeReason)."""
-    marker = marker_key(session_id)
+def revocation_keys(session_id: int) -> list[str]:
+    return [READY_KEY, marker_key(session_id)]
+
+
+def revocation_reason(session_id: int, *, cached: list[object] | None = None) -> str | None:
+    """None while the session may be used; otherwise why not (an AuthSession.RevokeReason).
+
+    `cached`: the values of `revocation_keys(session_id)`, when the caller read them already
+    (in one round trip with its own keys).
+    """
     try:
-        found = cache.get_many([READY_KEY, marker])
+        ready, reason = cached or hotcache.get_many(revocation_keys(session_id))
     except Exception:
         logger.warning("revocation markers unreadable; asking the database", exc_info=True)
         return reasons_from_database([session_id]).get(session_id)
-    if marker in found:
-        return found[marker]
-    if READY_KEY in found:
+    if reason is not None:
+        return reason
+    if ready is not None:
         return None
     rebuild_markers()
     return reasons_from_database([session_id]).get(session_id)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from django.db.models import QuerySet
 
+from apps.accounts import hotcache
 from apps.accounts.models import Game, GameAccess, PlatformIdentity, Player, ServerKey, hash_key
+
+logger = logging.getLogger(__name__)
 
 READ_ROLES = frozenset(GameAccess.Role.values)
 WRITE_ROLES = frozenset({GameAccess.Role.OWNER, GameAccess.Role.OPERATOR})
@@ -24,6 +30,35 @@ def active_server_key(raw_key: str) -> ServerKey | None:
         .filter(key_hash=hash_key(raw_key), revoked_at__isnull=True)
         .first()
     )
+
+
+SERVER_KEY_CACHE_SECONDS = 60
+
+
+def server_key_cache_key(key_hash: str) -> str:
+    return f"auth:server-key:{key_hash}"
+
+
+def cached_server_key(raw_key: str) -> ServerKey | None:
+    """active_server_key, kept in the shared cache: game servers call on every token check.
+
+    Revoking a key deletes its entry at once (`revoke_server_key`); edits to the game reach the
+    cached copy within SERVER_KEY_CACHE_SECONDS. Unknown keys are never cached.
+    """
+    if not raw_key:
+        return None
+    cache_key = server_key_cache_key(hash_key(raw_key))
+    try:
+        (server_key,) = hotcache.get_many([cache_key])
+    except Exception:
+        logger.warning("server key cache unreadable; asking the database", exc_info=True)
+        return active_server_key(raw_key)
+    if server_key is None and (server_key := active_server_key(raw_key)) is not None:
+        try:
+            cache.set(cache_key, server_key, SERVER_KEY_CACHE_SECONDS)
+        except Exception:
+            logger.warning("server key not cached", exc_info=True)
+    return server_key
 
 
 def games_for_user(user: AbstractBaseUser, *, roles: frozenset[str] = READ_ROLES) -> QuerySet[Game]:

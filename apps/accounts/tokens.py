@@ -152,8 +152,8 @@ def decode_access_token(raw_token: str) -> AccessClaims:
         raise InvalidToken("The access token is not valid.") from None
 
 
-def ensure_not_revoked(claims: AccessClaims) -> None:
-    reason = revocation_reason(claims.session_id)
+def ensure_not_revoked(claims: AccessClaims, *, cached: list[object] | None = None) -> None:
+    reason = revocation_reason(claims.session_id, cached=cached)
     if reason == AuthSession.RevokeReason.PLAYER_BANNED:
         raise PlayerBanned("This player is banned.")
     if reason is not None:
@@ -201,9 +201,19 @@ def validate_access_token(raw_token: str, *, game_id: int) -> TokenCheck:
     another game is never valid for this one."""
     try:
         claims = decode_access_token(raw_token)
-        if claims.game_id != game_id:
-            return TokenCheck(valid=False, reason="wrong_game")
-        ensure_not_revoked(claims)
+    except TokenError as refused:
+        return TokenCheck(valid=False, reason=refused.code)
+    return check_claims(claims, game_id=game_id)
+
+
+def check_claims(
+    claims: AccessClaims, *, game_id: int, cached: list[object] | None = None
+) -> TokenCheck:
+    """The second half of validate_access_token; `cached` as for revocation_reason."""
+    if claims.game_id != game_id:
+        return TokenCheck(valid=False, reason="wrong_game")
+    try:
+        ensure_not_revoked(claims, cached=cached)
     except (TokenError, PlayerBanned) as refused:
         return TokenCheck(valid=False, reason=refused.code)
     return TokenCheck(valid=True, claims=claims)

@@ -53,7 +53,7 @@ def test_a_live_session_is_not_refused_after_a_rebuild(tokens):
 @pytest.mark.django_db
 def test_an_unreadable_cache_means_asking_the_database(tokens):
     AuthSession.objects.update(revoked_at="2026-01-01T00:00:00Z", revoke_reason="operator")
-    with mock.patch.object(cache, "get_many", side_effect=ConnectionError("redis down")):
+    with mock.patch("apps.accounts.hotcache.get_many", side_effect=ConnectionError("down")):
         assert revocation_reason(session_id()) == "operator"
 
 

@@ -6,10 +6,12 @@ import secrets
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import Game, GameAccess, ServerKey, hash_key
+from apps.accounts.selectors import server_key_cache_key
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,9 @@ def revoke_server_key(*, server_key: ServerKey) -> None:
     ServerKey.objects.filter(pk=server_key.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
+    # Every process reads keys through the shared cache: drop ours once the revocation is in.
+    cache_key = server_key_cache_key(server_key.key_hash)
+    transaction.on_commit(lambda: cache.delete(cache_key))
 
 
 @transaction.atomic

@@ -1,0 +1,241 @@
+"""Token validation for game servers, over HTTP, in one run: POST auth/validate and POST
+multiplayer/validate-token (server key + player token) against two baselines served by the same
+processes:
+
+(a) a plain Django view doing the same JWE + JWT verification, with no database and no cache;
+(b) simplejwt's stock TokenVerifyView (a plain signed JWT, no encryption).
+
+    .venv/bin/python bench/auth_validate.py [--workers 2] [--rounds 3] [--requests 2500]
+
+Needs PostgreSQL and Redis (DATABASE_URL, REDIS_URL), as in production. Creates a throwaway
+database next to $DATABASE_URL, migrates it, opens real sessions with apps.accounts, serves the
+panel with granian (WSGI) on 127.0.0.1 with production settings (DEBUG off, fresh keys), checks
+each endpoint's answer once, then runs the cases in rotating order for a few rounds from
+keep-alive connections. Targets: auth/validate >= 60 % of (a) and >= 1.0x (b).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import http.client
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(BENCH))
+from loadgen import LoadResult, print_table, run_load, wait_for_port  # noqa: E402
+
+PORT = 8797
+SESSIONS = 64
+SERVER_KEY = "sk_bench_" + secrets.token_urlsafe(24)
+TARGET_VS_PLAIN, TARGET_VS_STOCK = 0.60, 1.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--blocking-threads", type=int, default=1, help="per granian worker")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--requests", type=int, default=2500, help="per case and round")
+    parser.add_argument("--seconds", type=float, default=8.0, help="at most, per case and round")
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args()
+
+    import psycopg
+
+    base = os.environ.get("DATABASE_URL", "")
+    if not base.startswith("postgres") or not os.environ.get("REDIS_URL"):
+        sys.exit("This benchmark needs PostgreSQL and Redis: set DATABASE_URL and REDIS_URL.")
+    parts = urlsplit(base)
+    name = f"gp_bench_auth_{os.getpid()}"
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    os.environ.update(production_env(urlunsplit(parts._replace(path=f"/{name}"))))
+    try:
+        ok = run(args)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    sys.exit(0 if ok else 1)
+
+
+def production_env(database_url: str) -> dict[str, str]:
+    """DEBUG off with fresh secrets, as a deployment runs; the same for this process and granian."""
+
+    def key32() -> str:
+        return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+    return {
+        "DATABASE_URL": database_url,
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),
+        "FIELD_ENCRYPTION_KEYS": key32(),
+        "TOKEN_ENCRYPTION_KEYS": f"bench:{key32().rstrip('=')}",
+        "TOKEN_SIGNING_KEY": secrets.token_urlsafe(48),
+        "DJANGO_SETTINGS_MODULE": "auth_settings",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(BENCH), os.environ.get("PYTHONPATH")])),
+        "CACHE_KEY_PREFIX": f"gp-bench-{os.getpid()}",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def seed() -> tuple[list[str], list[str]]:
+    """Access tokens of real sessions, and plain simplejwt tokens for baseline (b)."""
+    from django.db import transaction
+    from django.utils import timezone
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from apps.accounts.models import Game, Player
+    from apps.accounts.services import create_server_key
+    from apps.accounts.services.sessions import open_session
+
+    with transaction.atomic():
+        game = Game.objects.create(name="Bench", slug="bench-auth")
+        create_server_key(game=game, name="bench", raw_key=SERVER_KEY)
+        players = Player.objects.bulk_create(
+            Player(game=game, display_name=f"p{n}") for n in range(SESSIONS)
+        )
+        now = timezone.now()
+        panel = [open_session(player=p, platform="dev", now=now).access_token for p in players]
+    plain = []
+    for player in players:
+        token = AccessToken()
+        token["sub"], token["gid"], token["perms"] = str(player.pk), game.pk, ["player"]
+        plain.append(str(token))
+    return panel, plain
+
+
+def post_token(path: str, tokens: list[str], headers: dict[str, str]) -> Callable:
+    bodies = [json.dumps({"token": token}).encode() for token in tokens]
+    all_headers = {"Content-Type": "application/json", **headers}
+
+    def make(i: int) -> tuple[str, str, bytes, dict[str, str]]:
+        return "POST", path, bodies[i % len(bodies)], all_headers
+
+    return make
+
+
+def answer_of(make: Callable) -> tuple[int, dict]:
+    method, path, body, headers = make(0)
+    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
+    try:
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        return response.status, json.loads(response.read() or b"{}")
+    finally:
+        conn.close()
+
+
+def run(args: argparse.Namespace) -> bool:
+    import django
+
+    django.setup()
+    from auth_baseline import PLAIN_VIEW, STOCK_VIEW
+    from django.core.cache import cache
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    panel_tokens, plain_tokens = seed()
+    server_key = {"X-Server-Key": SERVER_KEY}
+    cases = {
+        "POST auth/validate": post_token("/api/v1/auth/validate", panel_tokens, server_key),
+        "POST multiplayer/validate-token": post_token(
+            "/api/v1/multiplayer/validate-token", panel_tokens, server_key
+        ),
+        "(a) plain view, same JWE+JWT check": post_token(PLAIN_VIEW, panel_tokens, {}),
+        "(b) simplejwt TokenVerifyView": post_token(STOCK_VIEW, plain_tokens, {}),
+    }
+
+    server = subprocess.Popen(
+        [
+            *(str(Path(sys.executable).parent / "granian"), "--interface", "wsgi", "--no-ws"),
+            *("--host", "127.0.0.1", "--port", str(PORT), "--workers", str(args.workers)),
+            *("--blocking-threads", str(args.blocking_threads), "--log-level", "warning"),
+            "gamingpanel.wsgi:application",
+        ],
+        cwd=ROOT,
+        env=dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    results: dict[str, list[LoadResult]] = {label: [] for label in cases}
+    try:
+        wait_for_port(PORT)
+        answers = {label: answer_of(make) for label, make in cases.items()}
+        for label, (status, body) in answers.items():
+            print(f"  check {label}: {status} {json.dumps(body)[:110]}", flush=True)
+        if not all(status == 200 and body.get("valid", True) for status, body in answers.values()):
+            print("an endpoint did not accept a valid token; not measuring")
+            return False
+        labels = list(cases)
+        for label in labels:
+            run_load(label="warm-up", port=PORT, make_request=cases[label], total_requests=400)
+        for round_no in range(args.rounds):
+            order = labels[round_no % len(labels) :] + labels[: round_no % len(labels)]
+            for label in order:
+                result = run_load(
+                    label=label,
+                    port=PORT,
+                    make_request=cases[label],
+                    concurrency=args.concurrency,
+                    total_requests=args.requests,
+                    max_seconds=args.seconds,
+                )
+                results[label].append(result)
+                print(f"  round {round_no + 1}: {label}: {result.rps:.0f} req/s", flush=True)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=10)
+        cache.clear()  # this run's own key prefix: rate-limit and revocation keys
+
+    merged = {label: merge(label, runs) for label, runs in results.items()}
+    validate, validate_token, plain, stock = merged.values()
+    print()
+    print(
+        f"token validation over HTTP: granian WSGI x{args.workers} "
+        f"(blocking threads {args.blocking_threads}), PostgreSQL + Redis, DEBUG off, "
+        f"{args.concurrency} keep-alive connections, {args.rounds} rounds, ratio vs (a)"
+    )
+    print_table(list(merged.values()), baseline=plain)
+    print()
+    errors = sum(r.errors for r in merged.values())
+    met = True
+    for result in (validate, validate_token):
+        vs_plain, vs_stock = result.rps / plain.rps, result.rps / stock.rps
+        ok = vs_plain >= TARGET_VS_PLAIN and vs_stock >= TARGET_VS_STOCK
+        met = met and ok
+        print(
+            f"{result.label}: {vs_plain:.0%} of (a) (target >= {TARGET_VS_PLAIN:.0%}), "
+            f"{vs_stock:.2f}x (b) (target >= {TARGET_VS_STOCK:.1f}x): "
+            f"{'met' if ok else 'NOT met'}"
+        )
+    print(f"errors: {errors}")
+    return met and errors == 0
+
+
+def merge(label: str, runs: list[LoadResult]) -> LoadResult:
+    return LoadResult(
+        label=label,
+        requests=sum(r.requests for r in runs),
+        errors=sum(r.errors for r in runs),
+        seconds=sum(r.seconds for r in runs),
+        latencies_ms=[ms for r in runs for ms in r.latencies_ms],
+    )
+
+
+if __name__ == "__main__":
+    main()
