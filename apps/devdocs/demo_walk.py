@@ -25,8 +25,11 @@ class Demo:
     def token(self) -> str:
         return self.login["access_token"]
 
-    def call(self, method: str, path: str, body: object = None, **headers: str) -> object:
-        response = getattr(self.client, method)(API + path, body, format="json", **headers)
+    def call(
+        self, method: str, path: str, body: object = None, *, form: bool = False, **headers: str
+    ) -> object:
+        encoding = "multipart" if form else "json"
+        response = getattr(self.client, method)(API + path, body, format=encoding, **headers)
         self.seen.append((method, API + path, response))
         return response
 
@@ -74,6 +77,13 @@ def _scenario_auth(demo: Demo) -> None:
         "post",
         "auth/third-party/login",
         {"platform": "dev"},
+        HTTP_X_GAME_KEY=settings.DEMO_CLIENT_KEY,
+    )
+    demo.call(
+        "post",
+        "auth/third-party/login",
+        {"platform": "dev"},
+        form=True,
         HTTP_X_GAME_KEY=settings.DEMO_CLIENT_KEY,
     )
     demo.as_server("post", "auth/validate", {"token": demo.token})

@@ -78,7 +78,10 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
 
 # Errors the shared layers answer, by what an operation requires: (status, description).
 GENERIC_ERRORS: dict[str, list[tuple[int, str]]] = {
-    "body": [(400, "`validation_error` (see `errors`) or `malformed_json`.")],
+    "body": [
+        (400, "`validation_error` (see `errors`) or `malformed_json`."),
+        (415, "`unsupported_media_type`: send `Content-Type: application/json`."),
+    ],
     BEARER: [
         (
             401,
