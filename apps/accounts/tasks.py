@@ -1,9 +1,16 @@
 from celery import shared_task
 
 from apps.accounts.models import Game
+from apps.accounts.services.sessions import prune_ended_sessions
 
 
 @shared_task
 def count_games() -> int:
     """Smallest real task: proves a worker reads the same database the web side writes."""
     return Game.objects.count()
+
+
+@shared_task
+def prune_sessions() -> int:
+    """Daily: ended sessions and their refresh tokens (see prune_ended_sessions)."""
+    return prune_ended_sessions()

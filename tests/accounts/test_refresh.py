@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 
 from apps.accounts.models import AuthSession, Player, SessionRefreshToken, hash_key
 from apps.accounts.services.sessions import refresh_session
+from apps.accounts.tasks import prune_sessions
 from apps.analytics.models import RawEvent
 from tests.accounts.conftest import LOGOUT, REFRESH, VALIDATE, assert_problem, bearer
 from tests.accounts.server_urls import WHOAMI
@@ -189,3 +190,24 @@ def test_racing_refreshes_with_one_token_leave_one_live_family(tokens):
     assert [raw_token for raw_token in issued if hash_key(raw_token) == live.get().token_hash]
     assert AuthSession.objects.get().revoked_at is None
     assert RawEvent.objects.filter(name="session_start").count() == 2  # login + one rotation
+
+
+@pytest.mark.django_db
+def test_pruning_deletes_only_sessions_no_token_can_use(login, server_client):
+    live, expired, revoked_long_ago, revoked_now = (login(name) for name in "abcd")
+    now = timezone.now()
+    session_of(expired).tokens.update(expires_at=now)
+    AuthSession.objects.filter(pk=session_of(expired).pk).update(expires_at=now)
+    AuthSession.objects.filter(pk=session_of(revoked_long_ago).pk).update(
+        revoked_at=now - timedelta(hours=3), revoke_reason="logout"
+    )
+    AuthSession.objects.filter(pk=session_of(revoked_now).pk).update(
+        revoked_at=now, revoke_reason="logout"
+    )
+
+    assert prune_sessions() == 2
+
+    assert AuthSession.objects.count() == 2
+    assert refresh(live["refresh_token"]).status_code == 200
+    check = server_client.post(VALIDATE, {"token": revoked_long_ago["access_token"]}).json()
+    assert check == {"valid": False, "reason": "token_revoked"}

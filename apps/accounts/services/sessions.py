@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from apps.accounts.errors import (
@@ -167,3 +167,15 @@ def log_out(*, session_id: int) -> None:
         sessions=AuthSession.objects.filter(pk=session_id),
         reason=AuthSession.RevokeReason.LOGOUT,
     )
+
+
+def prune_ended_sessions() -> int:
+    """Delete sessions no token of which can work any more, with their refresh tokens: expired
+    ones, and revoked ones whose access tokens (and revocation markers) have run out. A token of
+    a deleted session still fails: an unknown session counts as revoked."""
+    now = timezone.now()
+    ended = AuthSession.objects.filter(
+        Q(expires_at__lt=now) | Q(revoked_at__lt=now - settings.ACCESS_TOKEN_LIFETIME)
+    )
+    _, deleted = ended.delete()
+    return deleted.get(AuthSession._meta.label, 0)
