@@ -35,6 +35,12 @@ EXAMPLES_FILE = Path(__file__).resolve().parent / "api_examples.json"
 # header itself (`require_game`), so no authentication class tells drf-spectacular about it.
 GAME_KEY_OPERATIONS = {("post", "/api/v1/auth/third-party/login")}
 
+GUIDE_LINKS = (
+    "\n\nStart with the [integration guide](/docs/): login and tokens, "
+    "[every error code](/docs/errors), game servers, rate limits. "
+    "The demo game's client key is `demo-client-key`, its server key `demo-server-key`."
+)
+
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "An RFC 9457 problem. `code` is stable: branch on it, never on `title`.",
@@ -205,6 +211,9 @@ def polish_operation(method: str, path: str, operation: dict[str, Any]) -> None:
 
 def polish_schema(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict:
     """drf-spectacular post-processing hook (listed after the default enum hook)."""
+    info = result.setdefault("info", {})
+    if GUIDE_LINKS not in info.get("description", ""):
+        info["description"] = info.get("description", "") + GUIDE_LINKS
     components = result.setdefault("components", {})
     components.setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
     schemes = components.setdefault("securitySchemes", {})
