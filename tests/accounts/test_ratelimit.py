@@ -1,3 +1,6 @@
+import time
+from types import SimpleNamespace
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -6,6 +9,15 @@ from tests.accounts.conftest import LOGIN, REFRESH, assert_problem, bearer
 from tests.accounts.server_urls import WHOAMI
 
 pytestmark = pytest.mark.urls("tests.accounts.server_urls")
+
+
+@pytest.fixture(autouse=True)
+def one_window(monkeypatch):
+    """Counts live in fixed windows; a test crossing a window's end would see them reset."""
+    import django_ratelimit.core
+
+    frozen = time.time()
+    monkeypatch.setattr(django_ratelimit.core, "time", SimpleNamespace(time=lambda: frozen))
 
 
 def budget_headers(response) -> tuple[int, int, int]:
