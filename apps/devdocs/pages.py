@@ -35,6 +35,9 @@ GUIDE_TITLES = dict(GUIDE_PAGES)
 
 _GUIDE_LINK = re.compile(r'href="(?:\./)?([a-z0-9-]+)\.md(#[^"]*)?"')
 _REFERENCE_LINK = re.compile(r'href="\.\./([a-z0-9_-]+)\.md(#[^"]*)?"')
+# Seen from docs/<name>.md: a sibling reference page, or a guide page under guide/.
+_SIBLING_LINK = re.compile(r'href="(?:\./)?([a-z0-9_-]+)\.md(#[^"]*)?"')
+_INTO_GUIDE_LINK = re.compile(r'href="(?:\./)?guide/([a-z0-9-]+)\.md(#[^"]*)?"')
 _STATIC_SRC = re.compile(r'(src|href)="(?:\.\./)*apps/devdocs/static/([^"]+)"')
 
 
@@ -45,14 +48,19 @@ class RenderedPage:
     toc: str
 
 
-def render_markdown(text: str) -> RenderedPage:
+def render_markdown(text: str, *, reference: bool = False) -> RenderedPage:
+    """HTML of a guide page (docs/guide/) or, with `reference`, of an area's page (docs/)."""
     md = markdown.Markdown(
         extensions=["tables", "fenced_code", "toc", "attr_list", "sane_lists"],
         extension_configs={"toc": {"permalink": False, "toc_depth": "2-3"}},
     )
     html = md.convert(text)
-    html = _GUIDE_LINK.sub(lambda m: f'href="/docs/{_page_url(m[1])}{m[2] or ""}"', html)
-    html = _REFERENCE_LINK.sub(lambda m: f'href="/docs/ref/{m[1]}{m[2] or ""}"', html)
+    if reference:
+        html = _INTO_GUIDE_LINK.sub(lambda m: f'href="/docs/{_page_url(m[1])}{m[2] or ""}"', html)
+        html = _SIBLING_LINK.sub(lambda m: f'href="/docs/ref/{m[1]}{m[2] or ""}"', html)
+    else:
+        html = _GUIDE_LINK.sub(lambda m: f'href="/docs/{_page_url(m[1])}{m[2] or ""}"', html)
+        html = _REFERENCE_LINK.sub(lambda m: f'href="/docs/ref/{m[1]}{m[2] or ""}"', html)
     html = _STATIC_SRC.sub(lambda m: f'{m[1]}="{static(m[2])}"', html)
     title_match = re.search(r"^# (.+)$", text, flags=re.MULTILINE)
     return RenderedPage(title=title_match[1] if title_match else "", html=html, toc=md.toc)

@@ -21,20 +21,25 @@ def guide_page(request: HttpRequest, page: str) -> HttpResponse:
     names = [name for name, _ in GUIDE_PAGES]
     position = names.index(page)
     following = GUIDE_PAGES[position + 1] if position + 1 < len(GUIDE_PAGES) else None
-    return _render(request, path, current=page, following=following)
+    return _render(request, path, current=page, following=following, reference=False)
 
 
 def reference_page(request: HttpRequest, name: str) -> HttpResponse:
     path = reference_page_path(name)
     if path is None:
         raise Http404("No such reference page.")
-    return _render(request, path, current=None, following=None)
+    return _render(request, path, current=None, following=None, reference=True)
 
 
 def _render(
-    request: HttpRequest, path: Path, *, current: str | None, following: tuple | None
+    request: HttpRequest,
+    path: Path,
+    *,
+    current: str | None,
+    following: tuple | None,
+    reference: bool,
 ) -> HttpResponse:
-    rendered = render_markdown(path.read_text(encoding="utf-8"))
+    rendered = render_markdown(path.read_text(encoding="utf-8"), reference=reference)
     context = {
         "page": rendered,
         "title": rendered.title or GUIDE_TITLES.get(current or "", path.stem),
