@@ -72,6 +72,7 @@ class SeasonPass(models.Model):
     )
 
     class Meta:
+        verbose_name_plural = "season passes"
         constraints = [
             models.UniqueConstraint(fields=["player", "season"], name="one_pass_per_season"),
             models.CheckConstraint(condition=Q(xp__gte=0), name="pass_xp_gte_0"),
