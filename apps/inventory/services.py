@@ -62,11 +62,14 @@ def apply_changes(
     reference: str = "",
     actor: AbstractBaseUser | None = None,
     savepoint: bool = True,
+    new_key: bool = False,
 ) -> list[LedgerEntry]:
     """Apply all changes or none. A key already used returns the entries it wrote then.
 
-    Inside a caller's transaction that rolls back whole on any error (a purchase), pass
-    `savepoint=False` to save the SAVEPOINT/RELEASE round trips while the wallets are locked."""
+    For a hot path while the wallets are locked: inside a caller's transaction that rolls back
+    whole on any error, `savepoint=False` saves the SAVEPOINT/RELEASE round trips; a caller whose
+    key cannot have been used (derived from a row it inserted in this transaction) passes
+    `new_key=True` to skip the replay lookup; the unique key constraint still refuses a reuse."""
     with transaction.atomic(savepoint=savepoint):
         return _apply(
             player=player,
@@ -76,6 +79,7 @@ def apply_changes(
             reference=reference,
             actor=actor,
             clamp_debits=False,
+            new_key=new_key,
         ).entries
 
 
@@ -191,6 +195,7 @@ def _apply(
     reference: str,
     actor: AbstractBaseUser | None,
     clamp_debits: bool,
+    new_key: bool = False,
 ) -> ClawBack:
     merged: dict[tuple[str, str], int] = defaultdict(int)
     for change in changes:
@@ -203,7 +208,11 @@ def _apply(
     holdings = _locked_holdings(player, sorted(code for kind, code in merged if kind == "item"))
 
     # Look for the key only after taking the locks: a concurrent retry waits above, then sees ours.
-    done = list(LedgerEntry.objects.filter(player=player, operation_key=idempotency_key))
+    done = (
+        []
+        if new_key
+        else list(LedgerEntry.objects.filter(player=player, operation_key=idempotency_key))
+    )
     if done:
         return ClawBack(entries=done, replayed=True)
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Player
 from apps.analytics.services import record_server_event
+from apps.inventory.selectors import ledger_for_reference
 from apps.inventory.services import Change, apply_changes, changes_from_contents, claw_back
 from apps.shop.errors import ContentsUnavailable
 from apps.shop.models import Offer, Purchase
@@ -31,7 +32,12 @@ def granted_lines(offer: Offer, quantity: int) -> list[dict]:
 
 
 def grant_offer(
-    *, purchase: Purchase, offer: Offer, player: Player, debit: Change | None = None
+    *,
+    purchase: Purchase,
+    offer: Offer,
+    player: Player,
+    debit: Change | None = None,
+    new_purchase: bool = False,
 ) -> dict[str, int]:
     """Inside the caller's transaction: the optional price debit and the contents in one ledger
     operation, then any battle-pass premium. Returns the balances of the currencies touched."""
@@ -44,6 +50,7 @@ def grant_offer(
         reference=purchase.ledger_reference,
         savepoint=False,  # any error rolls the whole purchase back; callers wanting to
         # survive one (fulfil_purchase) open their own savepoint around this call
+        new_key=new_purchase,  # the purchase row was inserted in this very transaction
     )
     for line in offer.contents:
         if "battlepass_premium" in line:
@@ -51,14 +58,19 @@ def grant_offer(
     return {entry.currency.code: entry.balance_after for entry in entries if entry.currency_id}
 
 
-def mark_completed(
-    *, purchase: Purchase, offer: Offer, player: Player, event_recorded: bool = False
-) -> None:
+def purchase_balances(*, purchase: Purchase) -> dict[str, int]:
+    """The balances a purchase left, from its own ledger entries (for a replayed answer)."""
+    entries = ledger_for_reference(reference=purchase.ledger_reference).filter(
+        reason="purchase", currency__isnull=False
+    )
+    return {entry.currency.code: entry.balance_after for entry in entries}
+
+
+def mark_completed(*, purchase: Purchase, offer: Offer, player: Player) -> None:
     purchase.status = Purchase.Status.COMPLETED
     purchase.completed_at = timezone.now()
     purchase.granted = granted_lines(offer, purchase.quantity)
-    if not event_recorded:
-        record_completion(purchase=purchase, offer=offer, player=player)
+    record_completion(purchase=purchase, offer=offer, player=player)
 
 
 def record_completion(*, purchase: Purchase, offer: Offer, player: Player) -> None:

@@ -23,7 +23,8 @@ from apps.shop.models import Offer, Purchase
 from apps.shop.services.fulfilment import (
     close_unpaid,
     grant_offer,
-    mark_completed,
+    granted_lines,
+    purchase_balances,
     record_completion,
 )
 from apps.shop.services.limits import reserve
@@ -81,6 +82,7 @@ def _buy_with_virtual(
     with transaction.atomic():
         # First statement of the transaction: a concurrent request with the same key blocks on
         # this insert until we commit, then fails on the unique key and replays our answer.
+        # The row is written complete; any refusal below rolls it back with everything else.
         purchase = Purchase.objects.create(
             game_id=player.game_id,
             player=player,
@@ -90,25 +92,29 @@ def _buy_with_virtual(
             request_hash=fingerprint,
             price_currency=offer.price_currency,
             price_amount=total,
+            status=Purchase.Status.COMPLETED,
+            completed_at=timezone.now(),
+            granted=granted_lines(offer, quantity),
+            response_status=201,
         )
         _check_sellable(offer, quantity)
         reserve(player=player, offer=offer, quantity=quantity)
         # Written before the wallet locks are taken, so they are held for fewer statements.
         record_completion(purchase=purchase, offer=offer, player=player)
         debit = Change("currency", offer.price_currency, -total)
-        balances = grant_offer(purchase=purchase, offer=offer, player=player, debit=debit)
-        mark_completed(purchase=purchase, offer=offer, player=player, event_recorded=True)
-        body = {
-            "purchase_id": purchase.pk,
-            "status": purchase.status,
-            "balances": balances,
-            "granted": purchase.granted,
-        }
-        purchase.response_status, purchase.response_body = 201, body
-        purchase.save(
-            update_fields=["status", "completed_at", "granted", "response_status", "response_body"]
+        balances = grant_offer(
+            purchase=purchase, offer=offer, player=player, debit=debit, new_purchase=True
         )
-    return PurchaseResult(201, body)
+    return PurchaseResult(201, _completed_body(purchase, balances))
+
+
+def _completed_body(purchase: Purchase, balances: dict[str, int]) -> dict[str, Any]:
+    return {
+        "purchase_id": purchase.pk,
+        "status": purchase.status,
+        "balances": balances,
+        "granted": purchase.granted,
+    }
 
 
 def _buy_with_money(
@@ -175,6 +181,9 @@ def _replay(player: Player, key: str, fingerprint: str) -> PurchaseResult | None
         raise IdempotencyKeyReused(
             "This Idempotency-Key was used with a different request; use a new key."
         )
+    if purchase.response_body is None and not purchase.real_money:
+        # A virtual purchase stores no body: its first answer is rebuilt from its ledger.
+        return PurchaseResult(201, _completed_body(purchase, purchase_balances(purchase=purchase)))
     if purchase.response_body is None:
         # A real-money purchase whose checkout was not opened yet (a crash or a concurrent
         # first request): opening it is idempotent with the processor, so do it here.
