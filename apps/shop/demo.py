@@ -3,8 +3,6 @@ processor, and the running season's premium battle pass."""
 
 from __future__ import annotations
 
-import importlib
-
 from apps.accounts.models import Game
 from apps.shop.models import Category, Offer
 
@@ -52,12 +50,9 @@ def seed(game: Game) -> None:
 
 
 def _seed_premium_pass(game: Game, category: Category) -> None:
-    """The battle pass seeds after the shop; its seed is idempotent, so run it first here."""
-    try:
-        importlib.import_module("apps.battlepass.demo").seed(game)
-        from apps.battlepass.selectors import running_season
-    except ImportError:
-        return
+    """seed_demo seeds the battle pass before the shop, so the running season exists here."""
+    from apps.battlepass.selectors import running_season
+
     season = running_season(game_id=game.pk)
     if season is None:
         return
