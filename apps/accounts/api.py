@@ -18,7 +18,13 @@ from apps.accounts.api_base import GameServerApi, PlayerApi, PublicApi
 from apps.accounts.authentication import require_game, stamp_use
 from apps.accounts.errors import InvalidToken, TokenError
 from apps.accounts.models import PlatformIdentity, hash_key
-from apps.accounts.ratelimit import enforce, spend_address_budget, spend_game_budget
+from apps.accounts.ratelimit import (
+    Budget,
+    enforce,
+    spend_address_budget,
+    spend_game_budget,
+    tightest,
+)
 from apps.accounts.revocation import revocation_keys
 from apps.accounts.selectors import identities_of, server_key_cache_key
 from apps.accounts.services.identities import link_identity, unlink_identity
@@ -81,10 +87,10 @@ def token_pair(tokens: IssuedTokens) -> dict[str, object]:
     }
 
 
-def with_budget_headers(response: Response, *budgets: object) -> Response:
+def with_budget_headers(response: Response, *budgets: Budget | None) -> Response:
     """Login and refresh spend from the address and game budgets; show the tighter one."""
-    if tightest := enforce(*budgets):
-        for name, value in tightest.headers().items():
+    if budget := tightest(*budgets):
+        for name, value in budget.headers().items():
             response[name] = value
     return response
 

@@ -1,4 +1,4 @@
-"""Deployment checks: `manage.py check --deploy` fails while demo keys could let anyone in."""
+"""System checks: token keys must be usable; `check --deploy` fails while demo keys are live."""
 
 from django.conf import settings
 from django.core.checks import Error, Tags, register
@@ -26,4 +26,18 @@ def demo_keys_absent(app_configs: object, **kwargs: object) -> list[Error]:
                 id="gamingpanel.E001",
             )
         ]
+    return []
+
+
+@register(Tags.security)
+def token_keys_usable(app_configs: object, **kwargs: object) -> list[Error]:
+    """A malformed TOKEN_ENCRYPTION_KEYS stops start-up, not the first login."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from apps.accounts.tokens import key_ring
+
+    try:
+        key_ring()
+    except ImproperlyConfigured as problem:
+        return [Error(str(problem), id="gamingpanel.E002")]
     return []

@@ -74,15 +74,19 @@ def spend(
     )
 
 
-def enforce(*budgets: Budget | None) -> Budget | None:
-    """Raise 429 for the first exhausted budget; else return the one closest to running out."""
-    counted = [budget for budget in budgets if budget is not None]
-    for budget in counted:
-        if budget.exceeded:
+def enforce(*budgets: Budget | None) -> None:
+    """429 for the first exhausted budget."""
+    for budget in budgets:
+        if budget is not None and budget.exceeded:
             raise RateLimited(
                 f"Too many requests; retry in {budget.reset_seconds} s.",
                 headers={**budget.headers(), "Retry-After": str(budget.reset_seconds)},
             )
+
+
+def tightest(*budgets: Budget | None) -> Budget | None:
+    """The budget closest to running out: the one whose headers an answer shows."""
+    counted = [budget for budget in budgets if budget is not None]
     return min(counted, key=lambda budget: budget.remaining, default=None)
 
 

@@ -146,3 +146,21 @@ def test_token_of_game_a_never_validates_for_game_b(tokens, other_game):
     response = client.post(VALIDATE, {"token": tokens["access_token"]})
 
     assert response.json() == {"valid": False, "reason": "wrong_game"}
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [[], ["no-colon"], ["k1:c2hvcnQ"], [NEW_KEY, NEW_KEY], [":" + NEW_KEY.split(":")[1]]],
+)
+def test_malformed_encryption_keys_fail_the_system_check(settings, keys):
+    from apps.accounts.checks import token_keys_usable
+
+    settings.TOKEN_ENCRYPTION_KEYS = keys
+    assert [error.id for error in token_keys_usable(None)] == ["gamingpanel.E002"]
+
+
+def test_configured_keys_pass_the_system_check(settings):
+    from apps.accounts.checks import token_keys_usable
+
+    settings.TOKEN_ENCRYPTION_KEYS = [NEW_KEY, OLD_KEY]
+    assert token_keys_usable(None) == []
