@@ -3,8 +3,11 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
+import requests
+import responses
 from django.db import connection
 from django.utils import timezone
+from responses import matchers
 
 from apps.accounts.models import AuthSession, Game, PlatformIdentity, Player
 from apps.accounts.services.login import log_in
@@ -213,3 +216,54 @@ def test_racing_first_logins_of_one_identity_make_one_player(game, dev_platform)
     assert Player.objects.count() == 1 and PlatformIdentity.objects.count() == 1
     assert AuthSession.objects.count() == 8
     assert RawEvent.objects.filter(name="player_created").count() == 1
+
+
+STEAM_AUTH = "https://steam.test/ISteamUserAuth/AuthenticateUserTicket/v1/"
+STEAM_NAMES = "https://steam.test/ISteamUser/GetPlayerSummaries/v2/"
+
+
+@pytest.fixture
+def real_steam(game, settings):
+    """The real Steam verifier, the game's encrypted publisher key, Steam faked by responses."""
+    settings.STEAM_API_BASE_URL = "https://steam.test"
+    credential = PlatformCredential(game=game, platform="steam", config={"app_id": "480"})
+    credential.set_secrets({"publisher_key": "PUBLISHERKEY0123456789"})
+    credential.save()
+    with responses.RequestsMock() as steam:
+        yield steam
+
+
+@pytest.mark.django_db
+def test_steam_login_end_to_end(api_client, real_steam):
+    real_steam.get(
+        STEAM_AUTH,
+        json={
+            "response": {
+                "params": {
+                    "result": "OK",
+                    "steamid": "76561197960287930",
+                    "ownersteamid": "76561197960287930",
+                }
+            }
+        },
+        match=[
+            matchers.query_param_matcher(
+                {"key": "PUBLISHERKEY0123456789", "appid": "480", "ticket": "14000000"}
+            )
+        ],
+    )
+    real_steam.get(STEAM_NAMES, json={"response": {"players": [{"personaname": "Gabe"}]}})
+
+    response = post_login(api_client, STEAM_BODY)
+
+    assert response.status_code == 200
+    assert response.json()["player"]["display_name"] == "Gabe"
+    assert PlatformIdentity.objects.get(platform="steam").platform_user_id == "76561197960287930"
+
+
+@pytest.mark.django_db
+def test_steam_down_is_503_and_creates_nobody(api_client, real_steam):
+    real_steam.get(STEAM_AUTH, body=requests.ConnectTimeout("slow"))
+
+    assert_problem(post_login(api_client, STEAM_BODY), 503, "platform_unavailable")
+    assert Player.objects.count() == 0
