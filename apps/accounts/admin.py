@@ -23,6 +23,7 @@ from apps.accounts.models import (
 from apps.accounts.selectors import OWNER_ROLES
 from apps.accounts.services import create_server_key, revoke_server_key
 from apps.accounts.services.bans import ban_player, end_sessions, unban_player
+from apps.inventory.selectors import unknown_codes
 from gamingpanel.errors import DomainError
 
 admin.site.site_header = "Gaming Panel"
@@ -30,8 +31,40 @@ admin.site.site_title = "Gaming Panel"
 admin.site.index_title = "Operate your games"
 
 
+class GameForm(forms.ModelForm):
+    class Meta:
+        model = Game
+        fields = ["name", "slug", "client_key", "sandbox", "rate_limit_per_hour", "starting_grant"]
+
+    def clean_starting_grant(self) -> dict[str, int]:
+        """Checked here, not at a new player's first login, which it would otherwise fail."""
+        grant = self.cleaned_data.get("starting_grant") or {}
+        if not isinstance(grant, dict) or not all(
+            isinstance(code, str) and type(amount) is int and amount > 0
+            for code, amount in grant.items()
+        ):
+            raise forms.ValidationError(
+                'Currency codes with positive whole amounts, e.g. {"gold": 100}.'
+            )
+        if grant and self.instance.pk is None:
+            raise forms.ValidationError("Save the game and add its currencies first.")
+        if (
+            grant
+            and (
+                unknown := unknown_codes(
+                    game_id=self.instance.pk, currencies=set(grant), skus=set()
+                )
+            )["currencies"]
+        ):
+            raise forms.ValidationError(
+                f"This game has no currency {', '.join(sorted(unknown['currencies']))}."
+            )
+        return grant
+
+
 @admin.register(Game)
 class GameAdmin(GameScopedAdmin):
+    form = GameForm
     game_path = "pk"
     write_roles = OWNER_ROLES
     list_display = ["name", "slug", "sandbox", "client_key", "created_at"]

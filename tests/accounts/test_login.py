@@ -187,6 +187,13 @@ def test_ownership_not_confirmed_is_403_and_creates_nobody(api_client, steam):
 
 
 @pytest.mark.django_db
+def test_a_verifier_answer_without_user_id_is_503_not_a_500(api_client, steam):
+    with fake_verifier(result=VerifiedIdentity("", "Nobody", entitlement_checked=True)):
+        assert_problem(post_login(api_client, STEAM_BODY), 503, "platform_unavailable")
+    assert Player.objects.count() == 0
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     ("error", "status", "code"),
     [

@@ -17,7 +17,7 @@ from apps.accounts.models import Game, PlatformIdentity, Player
 from apps.accounts.services.sessions import IssuedTokens, open_session
 from apps.analytics.services import record_server_event
 from apps.inventory.services import grant_contents
-from apps.platforms.errors import PlatformNotConfigured
+from apps.platforms.errors import PlatformNotConfigured, PlatformUnavailable
 from apps.platforms.models import PlatformCredential
 from apps.platforms.verifiers import VerifiedIdentity, get_verifier
 
@@ -41,6 +41,8 @@ def verify_platform_user(
         raise PlatformNotConfigured(f"{platform} login is not enabled for this game.")
     credential.game = game  # verifier_config reads the sandbox flag from it
     identity = verifier.verify(credential.verifier_config(), credentials)
+    if not identity.platform_user_id:
+        raise PlatformUnavailable(f"{platform} answered without a user id.")
     if not identity.entitlement_checked:
         raise NotEntitled(f"{platform} did not confirm that this user may play this game.")
     return identity
@@ -100,12 +102,8 @@ def _find_or_create_player(
 
 def _welcome(player: Player, platform: str) -> None:
     """A new player's starting grant (through the ledger, once) and the analytics fact."""
-    grant = player.game.starting_grant or {}
-    contents = (
-        grant
-        if isinstance(grant, list)
-        else [{"currency": code, "quantity": amount} for code, amount in grant.items()]
-    )
+    grant = player.game.starting_grant or {}  # {"gold": 500}, checked in the game's admin form
+    contents = [{"currency": code, "quantity": amount} for code, amount in grant.items()]
     if contents:
         grant_contents(
             player=player,
