@@ -44,7 +44,7 @@ TARGET_VS_PLAIN, TARGET_VS_STOCK = 0.60, 1.0
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--blocking-threads", type=int, default=4, help="per granian worker")
+    parser.add_argument("--blocking-threads", type=int, default=1, help="per granian worker")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--requests", type=int, default=2500, help="per case and round")
     parser.add_argument("--seconds", type=float, default=8.0, help="at most, per case and round")
@@ -173,6 +173,7 @@ def run(args: argparse.Namespace) -> bool:
         start_new_session=True,
     )
     results: dict[str, list[LoadResult]] = {label: [] for label in cases}
+    cpu_seconds: dict[str, float] = dict.fromkeys(cases, 0.0)
     try:
         wait_for_port(PORT)
         answers = {label: answer_of(make) for label, make in cases.items()}
@@ -187,6 +188,7 @@ def run(args: argparse.Namespace) -> bool:
         for round_no in range(args.rounds):
             order = labels[round_no % len(labels) :] + labels[: round_no % len(labels)]
             for label in order:
+                cpu_before = group_cpu_seconds(server.pid)
                 result = run_load(
                     label=label,
                     port=PORT,
@@ -195,6 +197,7 @@ def run(args: argparse.Namespace) -> bool:
                     total_requests=args.requests,
                     max_seconds=args.seconds,
                 )
+                cpu_seconds[label] += group_cpu_seconds(server.pid) - cpu_before
                 results[label].append(result)
                 print(f"  round {round_no + 1}: {label}: {result.rps:.0f} req/s", flush=True)
     finally:
@@ -212,6 +215,15 @@ def run(args: argparse.Namespace) -> bool:
     )
     print_table(list(merged.values()), baseline=plain)
     print()
+    # Throughput on a shared machine swings with everyone else's load; the web processes' own
+    # CPU per request does much less, and at saturation capacity is its inverse.
+    cpu_ms = {label: 1000 * cpu_seconds[label] / merged[label].requests for label in merged}
+    print(f"{'web-process CPU per request':44} {'ms':>7} {'capacity vs (a)':>16} {'vs (b)':>7}")
+    for label, ms in cpu_ms.items():
+        print(
+            f"{label:44} {ms:7.3f} {cpu_ms[plain.label] / ms:16.2f} {cpu_ms[stock.label] / ms:7.2f}"
+        )
+    print()
     errors = sum(r.errors for r in merged.values())
     met = True
     for result in (validate, validate_token):
@@ -225,6 +237,19 @@ def run(args: argparse.Namespace) -> bool:
         )
     print(f"errors: {errors}")
     return met and errors == 0
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU of every process in the server's process group (granian and workers)."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        if int(fields[2]) == pgid:  # fields after "(comm)": state, ppid, pgrp, ...
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def merge(label: str, runs: list[LoadResult]) -> LoadResult:

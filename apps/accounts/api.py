@@ -205,7 +205,7 @@ def quick_validation(request: HttpRequest) -> JsonResponse | None:
     stamp_use(server_key)
     if claims is not None:
         answer = check_claims(claims, game_id=server_key.game_id, cached=revocation)
-    return JsonResponse(answer.as_dict())
+    return JsonResponse(answer.as_dict(), json_dumps_params={"separators": (",", ":")})
 
 
 class ValidateApi(GameServerApi):

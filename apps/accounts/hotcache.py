@@ -14,32 +14,38 @@ import re
 
 import redis
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.core.cache.backends.redis import RedisSerializer
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 REDIS_BACKEND = "django.core.cache.backends.redis.RedisCache"
 _serializer = RedisSerializer()
 
 
-@functools.lru_cache(maxsize=4)
-def _client(location: str) -> redis.Redis:
-    return redis.Redis.from_url(location)  # its own pool: thread-safe, one per process
-
-
-def _write_server() -> str | None:
+@functools.cache
+def _redis_client() -> redis.Redis | None:
+    """A client of the first (write) server, its own pool: thread-safe, one per process."""
     config = settings.CACHES["default"]
     if config["BACKEND"] != REDIS_BACKEND:
         return None
     location = config["LOCATION"]
     servers = re.split("[;,]", location) if isinstance(location, str) else location
-    return servers[0]
+    return redis.Redis.from_url(servers[0])
+
+
+@receiver(setting_changed)
+def _forget_client(*, setting: str, **kwargs: object) -> None:
+    if setting == "CACHES":
+        _redis_client.cache_clear()
 
 
 def get_many(keys: list[str]) -> list[object | None]:
     """Values (None when absent) in the order of `keys`; raises when the cache is unreachable."""
-    server = _write_server()
-    if server is None:
-        found = cache.get_many(keys)
+    default_cache = caches["default"]
+    client = _redis_client()
+    if client is None:
+        found = default_cache.get_many(keys)
         return [found.get(key) for key in keys]
-    raw_values = _client(server).mget([cache.make_key(key) for key in keys])
+    raw_values = client.mget([default_cache.make_key(key) for key in keys])
     return [None if raw is None else _serializer.loads(raw) for raw in raw_values]

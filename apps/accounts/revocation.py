@@ -14,6 +14,7 @@ must not evict keys (`maxmemory-policy noeviction`, its default; Celery needs th
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -111,7 +112,7 @@ def rebuild_markers() -> bool:
             cache.set_many(
                 {marker_key(pk): reason for pk, reason in chunk}, timeout=_marker_seconds()
             )
-        cache.set(READY_KEY, timezone.now().isoformat(), timeout=None)
+        cache.set(READY_KEY, int(time.time()), timeout=None)  # an int: read without unpickling
         cache.delete(RELOAD_LOCK_KEY)
         return True
     except Exception:
