@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -32,7 +32,17 @@ class IngestEventsApi(PlayerApi):
     @extend_schema(
         summary="Send a batch of client analytics events",
         request=InputSerializer,
-        responses={202: OutputSerializer},
+        responses={
+            202: OutputSerializer,
+            400: OpenApiResponse(
+                description="The whole batch is refused, nothing is stored: `validation_error` "
+                "(see `errors`), `malformed_json`, `batch_too_large` (more than "
+                f"{settings.ANALYTICS_MAX_BATCH} events), or, for the first bad event (with "
+                "`index`), `reserved_event_name` (a name the panel records itself), "
+                "`event_out_of_range` (`occurred_at` too far in the past or future) or "
+                f"`properties_too_large` (over {settings.ANALYTICS_MAX_PROPERTIES_BYTES} bytes)."
+            ),
+        },
     )
     def post(self, request: Request) -> Response:
         events = request.data.get("events") if isinstance(request.data, dict) else None

@@ -18,14 +18,17 @@ MAX_VALUE = 10**12  # far below BIGINT, so sums of many matches never overflow
 NAME = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
 
 
+class PlayerProfileSerializer(serializers.Serializer):
+    """The public profile a game server gets with a valid token."""
+
+    display_name = serializers.CharField()
+    level = serializers.IntegerField()
+    banned = serializers.BooleanField()
+
+
 class ValidateTokenApi(GameServerApi):
     class InputSerializer(serializers.Serializer):
         token = serializers.CharField(max_length=8192)
-
-    class ProfileSerializer(serializers.Serializer):
-        display_name = serializers.CharField()
-        level = serializers.IntegerField()
-        banned = serializers.BooleanField()
 
     class OutputSerializer(serializers.Serializer):
         valid = serializers.BooleanField()
@@ -34,7 +37,7 @@ class ValidateTokenApi(GameServerApi):
         game_id = serializers.IntegerField(required=False)
         permissions = serializers.ListField(child=serializers.CharField(), required=False)
         expires_at = serializers.DateTimeField(required=False)
-        player = serializers.DictField(required=False)
+        player = PlayerProfileSerializer(required=False, help_text="Only when `valid`.")
 
     @extend_schema(
         summary="Validate a player's token and get their public profile",
