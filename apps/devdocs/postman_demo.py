@@ -168,7 +168,8 @@ EXPECTED_STATUS: dict[Operation, tuple[list[int], str]] = {
     ("post", "auth/unlink"): ([409], "the only identity cannot be unlinked"),
     ("post", "shop/receipts"): ([400, 409, 422, 503], "a made-up receipt must be refused"),
     # A key ending in "/" covers every path under it.
-    ("post", "payments/webhooks/"): ([400, 401, 403], "an unsigned callback must be refused"),
+    # 409 from Apple's while the panel trusts no Apple root certificate (the demo's default).
+    ("post", "payments/webhooks/"): ([400, 401, 403, 409], "an unsigned callback must be refused"),
 }
 
 _STORE_TOKENS = [

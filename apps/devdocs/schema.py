@@ -34,6 +34,9 @@ EXAMPLES_FILE = Path(__file__).resolve().parent / "api_examples.json"
 # Login runs before a token exists and names its game by the client key. The view reads the
 # header itself (`require_game`), so no authentication class tells drf-spectacular about it.
 GAME_KEY_OPERATIONS = {("post", "/api/v1/auth/third-party/login")}
+# Webhooks read the raw bytes (no parser: the signature covers them), so they never answer the
+# foundation's body errors (`malformed_json`, `unsupported_media_type`); they document their own.
+RAW_BODY_PATH_PREFIX = "/api/v1/payments/webhooks/"
 
 GUIDE_LINKS = (
     "\n\nStart with the [integration guide](/docs/): login and tokens, "
@@ -92,7 +95,7 @@ GENERIC_ERRORS: dict[str, list[tuple[int, str]]] = {
         (
             401,
             "`not_authenticated` (no token), `token_expired` (refresh, then retry once), "
-            "`token_invalid` or `token_revoked` (log in again).",
+            "`invalid_token` or `token_revoked` (log in again).",
         ),
         (403, "`wrong_credential_kind`: a server key was sent where a player token belongs."),
         (429, "`rate_limited`: wait `Retry-After` seconds (1000 requests/hour per token)."),
@@ -186,7 +189,7 @@ def polish_operation(method: str, path: str, operation: dict[str, Any]) -> None:
         operation["security"] = [{GAME_KEY: []}]
     responses = operation.setdefault("responses", {})
     needs = [name for name in (BEARER, SERVER_KEY, GAME_KEY) if name in _schemes_of(operation)]
-    if "requestBody" in operation:
+    if "requestBody" in operation and not path.startswith(RAW_BODY_PATH_PREFIX):
         needs.append("body")
     for need in needs:
         for status, description in GENERIC_ERRORS[need]:

@@ -3,14 +3,52 @@ rest. A bad signature is a 400 and stores nothing."""
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.api_base import PublicApi
+from apps.payments.providers.sandbox import SIGNATURE_HEADER as SANDBOX_SIGNATURE_HEADER
 from apps.payments.services.events import receive_notification
+
+STORED = (
+    " Verified, then stored once per event id and answered at once; the payment it reports is "
+    "processed in the background. A notification that fails verification stores nothing."
+)
+
+
+def _signature_header(name: str, scheme: str) -> OpenApiParameter:
+    return OpenApiParameter(
+        name,
+        str,
+        OpenApiParameter.HEADER,
+        required=True,
+        description=f"{scheme} Missing, malformed, stale or wrong: 400 `invalid_signature`.",
+    )
+
+
+def _webhook_schema(
+    *, summary: str, description: str, request: type, errors: dict[int, str], **extra: object
+) -> dict:
+    return {
+        "post": extend_schema(
+            summary=summary,
+            description=description + STORED,
+            request={"application/json": request},
+            responses={
+                200: WebhookApi.OutputSerializer,
+                **{status: OpenApiResponse(description=text) for status, text in errors.items()},
+            },
+            auth=[],
+            **extra,
+        )
+    }
 
 
 class WebhookApi(PublicApi):
@@ -20,9 +58,8 @@ class WebhookApi(PublicApi):
     class OutputSerializer(serializers.Serializer):
         received = serializers.BooleanField()
         event_id = serializers.CharField()
-        duplicate = serializers.BooleanField()
+        duplicate = serializers.BooleanField(help_text="This event id was received before.")
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=OutputSerializer, auth=[])
     def post(self, request: Request) -> Response:
         event, created = receive_notification(
             provider=self.provider,
@@ -34,17 +71,111 @@ class WebhookApi(PublicApi):
         return Response(body, status=200)
 
 
+class SignedEventSerializer(serializers.Serializer):
+    """A Stripe-style event, signed with `t=<unix time>,v1=<HMAC-SHA256>` over the raw body."""
+
+    id = serializers.CharField()
+    type = serializers.CharField(help_text="e.g. `checkout.session.completed`.")
+    created = serializers.IntegerField(required=False)
+    data = serializers.DictField(help_text="The event's object; ids of the payment it reports.")
+
+
+@extend_schema_view(
+    **_webhook_schema(
+        summary="Stripe webhook (checkout and charge events)",
+        description="Stripe's endpoint for every game: the webhook secret that verifies the "
+        "signature names the game.",
+        request=SignedEventSerializer,
+        parameters=[
+            _signature_header("Stripe-Signature", "Stripe's `t=…,v1=…` signature of the raw body.")
+        ],
+        errors={
+            400: "`invalid_signature` (no game's webhook secret matches, or the timestamp is "
+            "outside the tolerance) or `invalid_notification` (not a JSON event with an `id` "
+            "and a `type`).",
+        },
+    )
+)
 class StripeWebhookApi(WebhookApi):
     provider = "stripe"
 
 
+@extend_schema_view(
+    **_webhook_schema(
+        summary="Sandbox processor webhook",
+        description="Where the sandbox checkout page reports paid, failed or expired payments, "
+        "signed like Stripe's webhooks with the panel's sandbox secret.",
+        request=SignedEventSerializer,
+        parameters=[
+            _signature_header(
+                SANDBOX_SIGNATURE_HEADER, "The sandbox's `t=…,v1=…` signature of the raw body."
+            )
+        ],
+        errors={
+            400: "`invalid_signature` or `invalid_notification` (not a sandbox event with a "
+            "`data.game_id`).",
+        },
+    )
+)
 class SandboxWebhookApi(WebhookApi):
     provider = "sandbox"
 
 
+class AppleNotificationSerializer(serializers.Serializer):
+    signedPayload = serializers.CharField(  # noqa: N815 (Apple's name)
+        help_text="App Store Server Notifications V2: a JWS signed by Apple's certificate chain."
+    )
+
+
+@extend_schema_view(
+    **_webhook_schema(
+        summary="App Store server notification (refunds and revocations)",
+        description="App Store Server Notifications V2. No signature header: the body is a JWS "
+        "whose certificate chain must end at a trusted Apple root; its bundle id names the game.",
+        request=AppleNotificationSerializer,
+        errors={
+            400: "`invalid_notification`: no `signedPayload`, a JWS that does not verify "
+            "against Apple's chain, or one without `notificationUUID` or type.",
+            409: "`payment_provider_not_configured`: the panel trusts no Apple root certificate "
+            "yet (`APPLE_APP_STORE_ROOT_CERTS`).",
+        },
+    )
+)
 class AppleWebhookApi(WebhookApi):
     provider = "apple"
 
 
+class PubSubPushSerializer(serializers.Serializer):
+    class MessageSerializer(serializers.Serializer):
+        data = serializers.CharField(help_text="Base64 of the Play developer notification JSON.")
+        messageId = serializers.CharField()  # noqa: N815 (Pub/Sub's name)
+
+    message = MessageSerializer()
+    subscription = serializers.CharField(required=False)
+
+
+@extend_schema_view(
+    **_webhook_schema(
+        summary="Google Play real-time developer notification (Pub/Sub push)",
+        description="The Pub/Sub push subscription of a game's Play developer notifications "
+        "(voided purchases). Pub/Sub sends no signature: the push URL carries the game's "
+        "secret `token`.",
+        request=PubSubPushSerializer,
+        parameters=[
+            OpenApiParameter(
+                "token",
+                str,
+                OpenApiParameter.QUERY,
+                required=True,
+                description="The `rtdn_token` of the game's Google Play account, in the push "
+                "subscription's URL. Wrong or missing: 400 `invalid_signature`.",
+            )
+        ],
+        errors={
+            400: "`invalid_notification` (not a Pub/Sub push of a Play developer notification) "
+            "or `invalid_signature` (unknown package, or a wrong `token` for it).",
+        },
+    )
+)
 class GooglePlayWebhookApi(WebhookApi):
     provider = "google_play"

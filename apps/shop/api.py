@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from django.core.exceptions import ObjectDoesNotExist
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,8 +26,11 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     str,
     OpenApiParameter.HEADER,
     required=True,
-    description="A unique key per purchase attempt (e.g. a UUID); retries reuse it.",
+    description="A unique key per purchase attempt (e.g. a UUID), 1 to 150 characters; retries "
+    "reuse it. Missing or too long: 400 `idempotency_key_required`.",
 )
+# What a provider's failure answers, shared by checkouts and store receipts.
+PROVIDER_UNAVAILABLE = "`payment_provider_unavailable`: the processor or store did not answer."
 
 
 def require_idempotency_key(request: Request) -> str:
@@ -35,6 +43,43 @@ def require_idempotency_key(request: Request) -> str:
 def result_response(result: PurchaseResult) -> Response:
     content_type = PROBLEM_CONTENT_TYPE if result.is_problem else None
     return Response(result.body, status=result.status_code, content_type=content_type)
+
+
+class OfferLineSerializer(serializers.Serializer):
+    """One line of an offer's contents, or of what a purchase granted: a currency or an item
+    with its quantity, or a season's battle-pass premium."""
+
+    currency = serializers.CharField(required=False, help_text="A currency code of the game.")
+    sku = serializers.CharField(required=False, help_text="An item of the game.")
+    quantity = serializers.IntegerField(required=False, help_text="With `currency` or `sku`.")
+    battlepass_premium = serializers.IntegerField(
+        required=False, help_text="A season id: that season's premium pass (a line of its own)."
+    )
+
+
+@extend_schema_field(OfferLineSerializer(many=True))
+class OfferLinesField(serializers.ListField):
+    """Contents lines answered as they are stored; typed as `OfferLine`s in the schema."""
+
+    child = serializers.DictField()
+
+
+class CheckoutSerializer(serializers.Serializer):
+    """The checkout a real-money purchase opened: send the player to `checkout_url`."""
+
+    provider = serializers.CharField()
+    payment_id = serializers.IntegerField()
+    checkout_url = serializers.URLField()
+    external_id = serializers.CharField()
+    amount = serializers.IntegerField(help_text="Minor units (cents).")
+    currency = serializers.CharField()
+
+
+class PurchasePaymentSerializer(serializers.Serializer):
+    provider = serializers.CharField()
+    status = serializers.CharField()
+    checkout_url = serializers.CharField(help_text="Empty for a store receipt.")
+    external_id = serializers.CharField()
 
 
 class PriceSerializer(serializers.Serializer):
@@ -50,10 +95,12 @@ class CategoriesApi(PlayerApi):
             name = serializers.CharField(source="offer.name")
             description = serializers.CharField(source="offer.description")
             price = PriceSerializer(source="offer")
-            contents = serializers.ListField(child=serializers.DictField(), source="offer.contents")
+            contents = OfferLinesField(source="offer.contents")
             remaining_purchases = serializers.IntegerField(allow_null=True)
             stock = serializers.IntegerField(source="offer.stock", allow_null=True)
-            available_until = serializers.DateTimeField(source="offer.available_until")
+            available_until = serializers.DateTimeField(
+                source="offer.available_until", allow_null=True
+            )
             store_products = serializers.SerializerMethodField()
 
             def get_store_products(self, entry: dict) -> dict[str, str]:
@@ -79,15 +126,53 @@ class PurchaseApi(PlayerApi):
     class OutputSerializer(serializers.Serializer):
         purchase_id = serializers.IntegerField()
         status = serializers.CharField()
-        balances = serializers.DictField(child=serializers.IntegerField(), required=False)
-        granted = serializers.ListField(child=serializers.DictField(), required=False)
-        payment = serializers.DictField(required=False)
+        balances = serializers.DictField(
+            child=serializers.IntegerField(),
+            required=False,
+            help_text="Completed: the new balance of each currency the purchase touched.",
+        )
+        granted = OfferLineSerializer(many=True, required=False, help_text="Completed only.")
+        payment = CheckoutSerializer(required=False, help_text="Real money (202) only.")
 
     @extend_schema(
         summary="Buy an offer (virtual: 201 at once; real money: 202 with a checkout)",
+        description="Each Idempotency-Key answers its first answer again, refusals included: a "
+        "409 (or a failed checkout) is stored with the key, so a new attempt takes a new key.",
         parameters=[IDEMPOTENCY_HEADER],
         request=InputSerializer,
-        responses={201: OutputSerializer, 202: OutputSerializer},
+        responses={
+            201: OpenApiResponse(OutputSerializer, description="Virtual price: paid and granted."),
+            202: OpenApiResponse(
+                OutputSerializer,
+                description="Real money: send the player to `payment.checkout_url`; the grant "
+                "follows the processor's webhook (poll `shop/purchases/{purchase_id}`).",
+            ),
+            400: OpenApiResponse(
+                description="`idempotency_key_required`, `validation_error` (see `errors`), "
+                "`malformed_json`, `invalid_quantity` (a battle-pass offer is bought one at a "
+                "time), or `unknown_currency`/`unknown_item` when the offer names something the "
+                "economy does not define."
+            ),
+            404: OpenApiResponse(
+                description="`offer_not_found` in this game, or `season_not_found` when a "
+                "battle-pass offer names a season that no longer exists."
+            ),
+            409: OpenApiResponse(
+                description="`insufficient_funds` (with `needed` and `available`), "
+                "`offer_unavailable` (inactive, outside its dates, or sold out: `reason` "
+                "`sold_out`), `purchase_limit_reached` (with `remaining_purchases`), "
+                "`holding_limit_reached`, or `payment_provider_not_configured` (real money: the "
+                "game has no enabled processor)."
+            ),
+            422: OpenApiResponse(
+                description="`idempotency_key_reused`: this key came with another offer or "
+                "quantity; use a new key."
+            ),
+            503: OpenApiResponse(
+                description=f"{PROVIDER_UNAVAILABLE} Nothing was charged. Or "
+                "`contents_unavailable`: part of the offer cannot be granted yet."
+            ),
+        },
     )
     def post(self, request: Request) -> Response:
         key = require_idempotency_key(request)
@@ -104,12 +189,13 @@ class PurchaseOutputSerializer(serializers.Serializer):
     status = serializers.CharField()
     source = serializers.CharField()
     price = PriceSerializer(source="*")
-    granted = serializers.ListField(child=serializers.DictField())
+    granted = OfferLinesField()
     payment = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
-    completed_at = serializers.DateTimeField()
-    refunded_at = serializers.DateTimeField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+    refunded_at = serializers.DateTimeField(allow_null=True)
 
+    @extend_schema_field(PurchasePaymentSerializer(allow_null=True))
     def get_payment(self, purchase: Purchase) -> dict | None:
         try:
             payment = purchase.payment
@@ -131,7 +217,12 @@ class PurchaseListApi(PlayerApi):
     @extend_schema(
         summary="The player's purchases, newest first",
         parameters=[FilterSerializer],
-        responses=PurchaseOutputSerializer(many=True),
+        responses={
+            200: PurchaseOutputSerializer(many=True),
+            400: OpenApiResponse(
+                description="`validation_error` (see `errors`): `before_id` or `limit` out of range."
+            ),
+        },
     )
     def get(self, request: Request) -> Response:
         given = self.FilterSerializer(data=request.query_params)
@@ -141,7 +232,13 @@ class PurchaseListApi(PlayerApi):
 
 
 class PurchaseDetailApi(PlayerApi):
-    @extend_schema(summary="One of the player's purchases", responses=PurchaseOutputSerializer)
+    @extend_schema(
+        summary="One of the player's purchases",
+        responses={
+            200: PurchaseOutputSerializer,
+            404: OpenApiResponse(description="`purchase_not_found`: no purchase of this player."),
+        },
+    )
     def get(self, request: Request, purchase_id: int) -> Response:
         purchase = purchase_of(player=request.user, purchase_id=purchase_id)
         return Response(PurchaseOutputSerializer(purchase).data)
@@ -156,10 +253,47 @@ class ReceiptApi(PlayerApi):
             '{"purchase_token": "..."}.'
         )
 
+    class OutputSerializer(serializers.Serializer):
+        purchase_id = serializers.IntegerField()
+        status = serializers.CharField()
+        balances = serializers.DictField(
+            child=serializers.IntegerField(),
+            help_text="The new balance of each currency the grant touched.",
+        )
+        granted = OfferLineSerializer(many=True)
+        transaction_id = serializers.CharField(help_text="The store's transaction (order) id.")
+
     @extend_schema(
         summary="Redeem a platform store receipt (granted once per store transaction)",
         request=InputSerializer,
-        responses={201: PurchaseApi.OutputSerializer, 200: PurchaseApi.OutputSerializer},
+        responses={
+            201: OpenApiResponse(
+                OutputSerializer, description="Verified with the store and granted."
+            ),
+            200: OpenApiResponse(
+                OutputSerializer,
+                description="This player redeemed this store transaction before: that answer again.",
+            ),
+            202: OpenApiResponse(
+                OutputSerializer,
+                description="Paid, but the grant could not be made (e.g. a holding limit): the "
+                "purchase stays `pending` and is flagged for the game's support.",
+            ),
+            400: OpenApiResponse(
+                description="`validation_error` (see `errors`), `malformed_json`, "
+                "`invalid_receipt` (not a valid receipt of this app or product, or a test "
+                "purchase this game does not accept) or `receipt_product_mismatch` (the receipt "
+                "is for another product)."
+            ),
+            404: OpenApiResponse(description="`offer_not_found` in this game."),
+            409: OpenApiResponse(
+                description="`not_a_store_offer` (the offer has no product id in that store), "
+                "`payment_provider_not_configured` (no enabled, complete account for that "
+                "store), `receipt_not_paid` (revoked, refunded, pending or cancelled) or "
+                "`receipt_already_used` (another player redeemed this store transaction)."
+            ),
+            503: OpenApiResponse(description=PROVIDER_UNAVAILABLE),
+        },
     )
     def post(self, request: Request) -> Response:
         given = self.InputSerializer(data=request.data)
