@@ -34,6 +34,11 @@ def start_worker(queue: str, name: str, **extra_env: str) -> subprocess.Popen:
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "CELERY_TASK_DEFAULT_QUEUE": queue,
         "CELERY_VISIBILITY_TIMEOUT_SECONDS": "2",
+        # Sweep for abandoned tasks every second, and never wait long on a mutex that a killed
+        # worker may have held: the defaults would let a redelivery take minutes.
+        "CELERY_UNACKED_RESTORE_INTERVAL_SECONDS": "1",
+        "CELERY_UNACKED_RESTORE_THROTTLE": "1",
+        "CELERY_UNACKED_MUTEX_EXPIRE_SECONDS": "5",
         "GP_TESTING": "1",
         **extra_env,
     }
