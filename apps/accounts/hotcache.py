@@ -1,9 +1,9 @@
 """Cache reads on the token-validation hot path: one MGET on the shared Redis, values decoded
 as Django's RedisCache wrote them (writes stay on the cache API).
 
-Django's cache API costs three times a raw MGET here (key validation per key, a client per
-call) and reads from a replica when several servers are configured; revocation markers must be
-read where they were written, so this reads the first (write) server. Any other backend (local
+Django's cache API costs three times a raw MGET here (key validation per key, a pooled client
+per call) and reads from a replica when several servers are configured; revocation markers must
+be read where they were written, so this reads the first (write) server. Any other backend (local
 memory when REDIS_URL is unset) goes through the cache API.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 
 import redis
 from django.conf import settings
@@ -24,20 +25,33 @@ _serializer = RedisSerializer()
 
 
 @functools.cache
-def _redis_client() -> redis.Redis | None:
-    """A client of the first (write) server, its own pool: thread-safe, one per process."""
+def _write_server() -> str | None:
     config = settings.CACHES["default"]
     if config["BACKEND"] != REDIS_BACKEND:
         return None
     location = config["LOCATION"]
-    servers = re.split("[;,]", location) if isinstance(location, str) else location
-    return redis.Redis.from_url(servers[0])
+    return (re.split("[;,]", location) if isinstance(location, str) else location)[0]
 
 
 @receiver(setting_changed)
-def _forget_client(*, setting: str, **kwargs: object) -> None:
+def _forget_server(*, setting: str, **kwargs: object) -> None:
     if setting == "CACHES":
-        _redis_client.cache_clear()
+        _write_server.cache_clear()
+
+
+_per_thread = threading.local()
+
+
+def _redis_client() -> redis.Redis | None:
+    """One connection per thread, held: a pooled client checks each connection out and back
+    (with a readiness poll), which costs more than the MGET itself."""
+    server = _write_server()
+    if server is None:
+        return None
+    if getattr(_per_thread, "server", None) != server:
+        _per_thread.client = redis.Redis.from_url(server, single_connection_client=True)
+        _per_thread.server = server
+    return _per_thread.client
 
 
 def get_many(keys: list[str]) -> list[object | None]:
