@@ -157,13 +157,12 @@ class RefreshApi(PublicApi):
         enforce(address_budget)
         given = self.InputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        raw = given.validated_data["refresh_token"]
-        found = find_refresh_token(raw)
+        found = find_refresh_token(given.validated_data["refresh_token"])
         if found is None:
             raise InvalidToken("Unknown refresh token.")
-        game_budget = spend_game_budget(request._request, game_id=found[2])
+        game_budget = spend_game_budget(request._request, game_id=found.game_id)
         enforce(game_budget)
-        tokens = refresh_session(raw_refresh_token=raw)
+        tokens = refresh_session(token=found)
         return with_budget_headers(Response(token_pair(tokens)), address_budget, game_budget)
 
 

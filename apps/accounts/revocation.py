@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from contextlib import suppress
 
 from django.conf import settings
 from django.core.cache import cache
@@ -75,34 +75,36 @@ def revocation_reason(session_id: int, *, cached: list[object] | None = None) ->
         ready, reason = cached or hotcache.get_many(revocation_keys(session_id))
     except Exception:
         logger.warning("revocation markers unreadable; asking the database", exc_info=True)
-        return reasons_from_database([session_id]).get(session_id)
+        return reason_from_database(session_id)
     if reason is not None:
         return reason
     if ready is not None:
         return None
     rebuild_markers()
-    return reasons_from_database([session_id]).get(session_id)
+    return reason_from_database(session_id)
 
 
-def reasons_from_database(session_ids: Iterable[int]) -> dict[int, str]:
-    """Revoked (or unknown) sessions among these ids, with the reason."""
-    wanted = set(session_ids)
-    rows = AuthSession.objects.filter(pk__in=wanted).values_list(
-        "pk", "revoked_at", "revoke_reason"
-    )
-    reasons = {pk: reason or "revoked" for pk, revoked_at, reason in rows if revoked_at}
-    known = {pk for pk, _, _ in rows}
-    return reasons | dict.fromkeys(wanted - known, UNKNOWN_SESSION)
+def reason_from_database(session_id: int) -> str | None:
+    """The database's answer; a session it does not know (deleted, made up) is refused."""
+    row = AuthSession.objects.filter(pk=session_id).values_list("revoked_at", "revoke_reason")
+    if (found := row.first()) is None:
+        return UNKNOWN_SESSION
+    revoked_at, reason = found
+    return (reason or "revoked") if revoked_at else None
 
 
-def rebuild_markers() -> bool:
+def rebuild_markers() -> None:
     """Write a marker for every session revoked within an access token's lifetime, then `ready`.
 
     A revocation committing meanwhile writes its own marker after its commit, so none is lost.
     """
     try:
         if not cache.add(RELOAD_LOCK_KEY, 1, timeout=30):
-            return False  # another process is at it; until then we ask the database
+            return  # another process is at it; until then we ask the database
+    except Exception:
+        logger.exception("could not rebuild revocation markers")
+        return
+    try:
         since = timezone.now() - settings.ACCESS_TOKEN_LIFETIME
         revoked = list(
             AuthSession.objects.filter(revoked_at__gte=since).values_list("pk", "revoke_reason")
@@ -113,8 +115,8 @@ def rebuild_markers() -> bool:
                 {marker_key(pk): reason for pk, reason in chunk}, timeout=_marker_seconds()
             )
         cache.set(READY_KEY, int(time.time()), timeout=None)  # an int: read without unpickling
-        cache.delete(RELOAD_LOCK_KEY)
-        return True
     except Exception:
         logger.exception("could not rebuild revocation markers")
-        return False
+    finally:
+        with suppress(Exception):
+            cache.delete(RELOAD_LOCK_KEY)

@@ -7,7 +7,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.accounts.models import AuthSession, Player, SessionRefreshToken, hash_key
-from apps.accounts.services.sessions import refresh_session
+from apps.accounts.services.sessions import find_refresh_token, refresh_session
 from apps.accounts.tasks import prune_sessions
 from apps.analytics.models import RawEvent
 from tests.accounts.conftest import LOGOUT, REFRESH, VALIDATE, assert_problem, bearer
@@ -172,11 +172,11 @@ def test_validate_says_revoked_after_logout(
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_racing_refreshes_with_one_token_leave_one_live_family(tokens):
-    raw = tokens["refresh_token"]
+    found = find_refresh_token(tokens["refresh_token"])
 
     def refresh_once(_: int) -> str:
         try:
-            return refresh_session(raw_refresh_token=raw).refresh_token
+            return refresh_session(token=found).refresh_token
         finally:
             connection.close()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import transaction
@@ -19,7 +20,6 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from apps.accounts.errors import (
-    InvalidToken,
     PlayerBanned,
     RefreshTokenReused,
     TokenExpired,
@@ -55,28 +55,32 @@ def open_session(*, player: Player, platform: str, now: datetime) -> IssuedToken
     return _issue_pair(session, now)
 
 
-def refresh_session(*, raw_refresh_token: str) -> IssuedTokens:
-    found = find_refresh_token(raw_refresh_token)
-    if found is None:
-        raise InvalidToken("Unknown refresh token.")
-    token_id, session_id, _ = found
-    issued = _rotate(token_id=token_id, session_id=session_id)
-    if issued is None:  # raised only now: the revocation above had to commit first
-        raise RefreshTokenReused(
-            "This refresh token was already used; the session is revoked. Log in again."
-        )
-    return issued
+class RefreshTokenRef(NamedTuple):
+    token_id: int
+    session_id: int
+    game_id: int
 
 
-def find_refresh_token(raw_refresh_token: str) -> tuple[int, int, int] | None:
-    """(token id, session id, game id) of a refresh token we issued, whatever its state."""
+def find_refresh_token(raw_refresh_token: str) -> RefreshTokenRef | None:
+    """A refresh token we issued, whatever its state (live, retired, expired)."""
     if not raw_refresh_token or len(raw_refresh_token) > MAX_REFRESH_TOKEN_LENGTH:
         return None
-    return (
+    found = (
         SessionRefreshToken.objects.filter(token_hash=hash_key(raw_refresh_token))
         .values_list("pk", "session_id", "session__game_id")
         .first()
     )
+    return RefreshTokenRef(*found) if found else None
+
+
+def refresh_session(*, token: RefreshTokenRef) -> IssuedTokens:
+    """Rotate (or answer a retry of) the refresh token `find_refresh_token` found."""
+    issued = _rotate(token_id=token.token_id, session_id=token.session_id)
+    if issued is None:  # raised only now: the revocation in _rotate had to commit first
+        raise RefreshTokenReused(
+            "This refresh token was already used; the session is revoked. Log in again."
+        )
+    return issued
 
 
 @transaction.atomic
