@@ -17,7 +17,6 @@ keep-alive connections. Targets: auth/validate >= 60 % of (a) and >= 1.0x (b).
 from __future__ import annotations
 
 import argparse
-import base64
 import http.client
 import json
 import os
@@ -33,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
-from loadgen import LoadResult, print_table, run_load, wait_for_port  # noqa: E402
+from loadgen import LoadResult, print_table, production_env, run_load, wait_for_port  # noqa: E402
 
 PORT = 8797
 SESSIONS = 64
@@ -61,7 +60,9 @@ def main() -> None:
     admin_url = urlunsplit(parts._replace(path="/postgres"))
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
-    os.environ.update(production_env(urlunsplit(parts._replace(path=f"/{name}"))))
+    os.environ.update(
+        production_env(urlunsplit(parts._replace(path=f"/{name}")), settings_module="auth_settings")
+    )
     try:
         ok = run(args)
     finally:
@@ -71,26 +72,6 @@ def main() -> None:
         with psycopg.connect(admin_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     sys.exit(0 if ok else 1)
-
-
-def production_env(database_url: str) -> dict[str, str]:
-    """DEBUG off with fresh secrets, as a deployment runs; the same for this process and granian."""
-
-    def key32() -> str:
-        return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
-
-    return {
-        "DATABASE_URL": database_url,
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),
-        "FIELD_ENCRYPTION_KEYS": key32(),
-        "TOKEN_ENCRYPTION_KEYS": f"bench:{key32().rstrip('=')}",
-        "TOKEN_SIGNING_KEY": secrets.token_urlsafe(48),
-        "DJANGO_SETTINGS_MODULE": "auth_settings",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(BENCH), os.environ.get("PYTHONPATH")])),
-        "CACHE_KEY_PREFIX": f"gp-bench-{os.getpid()}",
-        "LOG_LEVEL": "WARNING",
-    }
 
 
 def seed() -> tuple[list[str], list[str]]:

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import base64
 import http.client
+import os
+import secrets
 import statistics
 import threading
 import time
@@ -116,3 +119,24 @@ def print_table(results: list[LoadResult], baseline: LoadResult) -> None:
             f"{r.label:44} {r.requests:7d} {r.errors:5d} {r.rps:9.0f} {r.p50_ms:8.2f} "
             f"{r.p99_ms:8.2f} {ratio:7.2f}"
         )
+
+
+def production_env(database_url: str, *, settings_module: str = "gamingpanel.settings") -> dict:
+    """DEBUG off with fresh secrets, as a deployment runs; the same for the bench and its server."""
+
+    def key32() -> str:
+        return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+    bench_dir = os.path.dirname(os.path.abspath(__file__))
+    return {
+        "DATABASE_URL": database_url,
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),
+        "FIELD_ENCRYPTION_KEYS": key32(),
+        "TOKEN_ENCRYPTION_KEYS": f"bench:{key32().rstrip('=')}",
+        "TOKEN_SIGNING_KEY": secrets.token_urlsafe(48),
+        "DJANGO_SETTINGS_MODULE": settings_module,
+        "PYTHONPATH": os.pathsep.join(filter(None, [bench_dir, os.environ.get("PYTHONPATH")])),
+        "CACHE_KEY_PREFIX": f"gp-bench-{os.getpid()}",
+        "LOG_LEVEL": "WARNING",
+    }

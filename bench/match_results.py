@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from loadgen import LoadResult, print_table, run_load, wait_for_port  # noqa: E402
+from loadgen import LoadResult, print_table, production_env, run_load, wait_for_port  # noqa: E402
 
 PORT = 8795
 SERVER_KEY = "bench-match-results-server-key"
@@ -55,11 +55,7 @@ def main() -> None:
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     os.environ.update(
-        DATABASE_URL=urlunsplit(parts._replace(path=f"/{name}")),
-        DJANGO_DEBUG="1",
-        DJANGO_SETTINGS_MODULE="gamingpanel.settings",
-        LOG_LEVEL="WARNING",
-        RATELIMIT_ENABLE="0",
+        production_env(urlunsplit(parts._replace(path=f"/{name}"))), RATELIMIT_ENABLE="0"
     )
     try:
         run(args.workers, args.seconds)

@@ -274,6 +274,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 300.0,
     },
     "prune-analytics": {"task": "apps.analytics.tasks.prune_raw_events", "schedule": 86400.0},
+    "prune-sessions": {"task": "apps.accounts.tasks.prune_sessions", "schedule": 86400.0},
 }
 
 # --- Logging: structured JSON lines, secrets scrubbed --------------------------------------
