@@ -17,7 +17,7 @@ from apps.accounts import hotcache
 from apps.accounts.api_base import GameServerApi, PlayerApi, PublicApi
 from apps.accounts.authentication import require_game, stamp_use
 from apps.accounts.errors import InvalidToken, TokenError
-from apps.accounts.models import PlatformIdentity, hash_key
+from apps.accounts.models import PlatformIdentity, ServerKey, hash_key
 from apps.accounts.ratelimit import (
     Budget,
     enforce,
@@ -177,17 +177,11 @@ def is_token_shaped(token: object) -> bool:
     return isinstance(token, str) and 0 < len(token) <= MAX_TOKEN_LENGTH and token.strip() == token
 
 
-def quick_validation(request: HttpRequest) -> JsonResponse | None:
-    """auth/validate in one cache round trip: the server key and the session's revocation
-    state read together. None when the full path must answer."""
-    raw_key = request.META.get("HTTP_X_SERVER_KEY")
-    if request.method != "POST" or not raw_key or "HTTP_AUTHORIZATION" in request.META:
-        return None
-    try:
-        token = json.loads(request.body).get("token")
-    except (ValueError, AttributeError, RecursionError):
-        return None
-    if not is_token_shaped(token):
+def quick_token_check(raw_key: str, token: object) -> tuple[ServerKey, TokenCheck] | None:
+    """A server key and a token checked in one cache round trip: the key and the session's
+    revocation state read together. None when the full path must answer (a token not
+    token-shaped, the cache unreadable, the key unknown, revoked or not cached yet)."""
+    if not raw_key or not is_token_shaped(token):
         return None
     keys = [server_key_cache_key(hash_key(raw_key))]
     try:
@@ -204,7 +198,23 @@ def quick_validation(request: HttpRequest) -> JsonResponse | None:
     stamp_use(server_key)
     if claims is not None:
         answer = check_claims(claims, game_id=server_key.game_id, cached=revocation)
-    return JsonResponse(answer.as_dict(), json_dumps_params={"separators": (",", ":")})
+    return server_key, answer
+
+
+def quick_validation(request: HttpRequest) -> JsonResponse | None:
+    """auth/validate in one cache round trip (quick_token_check). None when the full path
+    must answer."""
+    raw_key = request.META.get("HTTP_X_SERVER_KEY")
+    if request.method != "POST" or not raw_key or "HTTP_AUTHORIZATION" in request.META:
+        return None
+    try:
+        token = json.loads(request.body).get("token")
+    except (ValueError, AttributeError, RecursionError):
+        return None
+    checked = quick_token_check(raw_key, token)
+    if checked is None:
+        return None
+    return JsonResponse(checked[1].as_dict(), json_dumps_params={"separators": (",", ":")})
 
 
 class ValidateApi(GameServerApi):

@@ -6,7 +6,7 @@ import logging
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.db.models import Expression, F, QuerySet
 
 from apps.accounts import hotcache
 from apps.accounts.models import Game, GameAccess, PlatformIdentity, Player, ServerKey, hash_key
@@ -59,6 +59,17 @@ def cached_server_key(raw_key: str) -> ServerKey | None:
         except Exception:
             logger.warning("server key not cached", exc_info=True)
     return server_key
+
+
+def public_player(*, game_id: int, player_id: int, **columns: Expression | F) -> Player | None:
+    """The game's player with only its public fields loaded (display_name, banned_until), plus
+    `columns` annotated (another app's columns in the same query); None when it is gone."""
+    return (
+        Player.objects.filter(pk=player_id, game_id=game_id)
+        .only("display_name", "banned_until")
+        .annotate(**columns)
+        .first()
+    )
 
 
 def games_for_user(user: AbstractBaseUser, *, roles: frozenset[str] = READ_ROLES) -> QuerySet[Game]:

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from apps.accounts.models import Game, Player
+from apps.accounts.models import Game
+from apps.accounts.selectors import public_player
 from apps.multiplayer.errors import ServerNotFound
 from apps.multiplayer.models import Match, MatchResult, RegisteredServer, XpRule
-from apps.stats.selectors import player_levels
+from apps.stats.selectors import level_columns, level_of
+
+if TYPE_CHECKING:
+    from apps.accounts.tokens import TokenCheck
 
 DEFAULT_MATCH_XP = {"win": 100, "draw": 50, "loss": 25}
 
@@ -72,26 +76,32 @@ def live_server(*, game_id: int, server_id: str) -> RegisteredServer:
     return server
 
 
+def public_profile(*, game_id: int, player_id: int) -> dict[str, Any] | None:
+    """The profile a game server gets with a valid token (one query: the player, its XP and
+    the game's level curve); None when the player is gone."""
+    player = public_player(game_id=game_id, player_id=player_id, **level_columns())
+    if player is None:
+        return None
+    return {
+        "display_name": player.display_name,
+        "level": level_of(player),
+        "banned": player.is_banned,
+    }
+
+
+def with_profile(check: TokenCheck, *, game_id: int) -> dict[str, Any]:
+    """A token check's answer, plus the player's public profile when the token is valid."""
+    if not check.valid:
+        return check.as_dict()
+    profile = public_profile(game_id=game_id, player_id=check.claims.player_id)
+    if profile is None:
+        return {"valid": False, "reason": "invalid_token"}  # as auth/validate for a gone player
+    return {**check.as_dict(), "player": profile}
+
+
 def validate_token_with_profile(*, game: Game, raw_token: str) -> dict[str, Any]:
     """What auth/validate answers, plus the player's public profile, so a game server admits a
     player in one call. Never raises for a bad token: {"valid": false, "reason"}."""
     from apps.accounts.tokens import validate_access_token
 
-    check = validate_access_token(raw_token, game_id=game.pk)
-    if not check.valid:
-        return check.as_dict()
-    player = (
-        Player.objects.filter(pk=check.claims.player_id, game=game)
-        .only("display_name", "banned_until")
-        .first()
-    )
-    if player is None:
-        return {"valid": False, "reason": "invalid_token"}  # as auth/validate for a gone player
-    return {
-        **check.as_dict(),
-        "player": {
-            "display_name": player.display_name,
-            "level": player_levels(game_id=game.pk, player_ids=[player.pk])[player.pk],
-            "banned": player.is_banned,
-        },
-    }
+    return with_profile(validate_access_token(raw_token, game_id=game.pk), game_id=game.pk)

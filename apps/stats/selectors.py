@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import F
+
 from apps.accounts.models import Player
 from apps.stats.levels import Curve
 from apps.stats.models import LevelCurve, PlayerProgress, PlayerStat, StatDefinition
@@ -17,6 +19,29 @@ def level_curve(*, game_id: int) -> Curve:
         .first()
     )
     return Curve(*row) if row else Curve()
+
+
+def level_columns() -> dict[str, F]:
+    """Annotations for a Player queryset that bring the player's XP and the game's curve into
+    the player's own row (outer joins), so a level costs no query of its own: `level_of`."""
+    return {
+        "progress_xp": F("progress__xp"),
+        "curve_xp_per_level": F("game__level_curve__xp_per_level"),
+        "curve_growth_percent": F("game__level_curve__growth_percent"),
+        "curve_max_level": F("game__level_curve__max_level"),
+    }
+
+
+def level_of(player: Player) -> int:
+    """The level of a player loaded with `level_columns`: as player_levels, on the game's
+    current curve (the default without one), level 1 without progress."""
+    if player.curve_xp_per_level is None:
+        curve = Curve()
+    else:
+        curve = Curve(
+            player.curve_xp_per_level, player.curve_growth_percent, player.curve_max_level
+        )
+    return curve.level_for(player.progress_xp or 0)
 
 
 def stat_definitions(*, game_id: int) -> dict[str, StatDefinition]:
