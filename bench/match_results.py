@@ -136,8 +136,8 @@ def run(workers: int, seconds: float) -> None:
     for size, result in ((4, four), (64, sixty_four)):
         print(f"{size:>18} {queries[size]:>19} {result.rps:>10.0f} {result.rps * size:>17.0f}")
     print(
-        "\nqueries: in-process service call, no HTTP auth; all but one per player (the analytics "
-        "match_played row) are bulk statements"
+        "\nqueries: in-process service call, no HTTP auth; every step is a bulk statement, so the "
+        "count does not grow with players or stats"
     )
     verify(game, player_ids, [(4, four), (64, sixty_four)])
 
