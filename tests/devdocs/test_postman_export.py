@@ -136,4 +136,5 @@ def test_bodies_are_valid_json_once_numeric_variables_are_filled(collection):
         if raw is None:
             continue
         # Numeric variables are written bare ({{offer_id}}); string ones sit inside quotes.
-        json.loads(re.sub(r'(?<!")\{\{[a-z_]+\}\}(?!")', "1", raw))
+        body = json.loads(re.sub(r'(?<!")\{\{[a-z_]+\}\}(?!")', "1", raw))
+        assert isinstance(body, dict | list), raw

@@ -34,7 +34,7 @@ ATTACKER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 @contextmanager
-def expect_error(code: str, status: int) -> Iterator[pytest.ExceptionInfo[DomainError]]:
+def raises_problem(code: str, status: int) -> Iterator[pytest.ExceptionInfo[DomainError]]:
     """The block must raise a DomainError with exactly this problem code and HTTP status."""
     with pytest.raises(DomainError) as caught:
         yield caught

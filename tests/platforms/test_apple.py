@@ -18,10 +18,10 @@ from tests.platforms.helpers import (
     ATTACKER_KEY,
     PLATFORM_KEY,
     der,
-    expect_error,
     make_ca,
     make_leaf,
     pem,
+    raises_problem,
 )
 
 pytestmark = pytest.mark.usefixtures("upstream")
@@ -99,19 +99,19 @@ def test_certificate_is_fetched_once_and_cached(upstream):
 def test_forged_signature_is_401(upstream):
     serve_certificate(upstream)
 
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify(signed_in(key=ATTACKER_KEY))
 
 
 def test_signature_of_another_player_is_401(upstream):
     serve_certificate(upstream)
 
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify({**signed_in(), "team_player_id": "T:_victim"})
 
 
 def test_signature_for_another_app_is_401_before_any_fetch(upstream):
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify(signed_in(bundle="com.other.game"))
     assert not upstream.calls
 
@@ -119,7 +119,7 @@ def test_signature_for_another_app_is_401_before_any_fetch(upstream):
 def test_signature_made_for_one_configured_bundle_is_401_for_the_other(upstream):
     serve_certificate(upstream)
 
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify({**signed_in(bundle=BUNDLE), "bundle_id": "com.studio.lite"})
 
 
@@ -127,7 +127,7 @@ def test_signature_made_for_one_configured_bundle_is_401_for_the_other(upstream)
 def test_stale_or_future_timestamp_is_401(upstream, age_seconds):
     timestamp = int((time.time() - age_seconds) * 1000)
 
-    with expect_error("invalid_credentials", 401) as caught:
+    with raises_problem("invalid_credentials", 401) as caught:
         verify(signed_in(timestamp=timestamp))
     assert "expired" in caught.value.detail
     assert not upstream.calls
@@ -138,7 +138,7 @@ def test_replayed_signature_is_401(upstream):
     credentials = signed_in()
     verify(credentials)
 
-    with expect_error("invalid_credentials", 401) as caught:
+    with raises_problem("invalid_credentials", 401) as caught:
         verify(credentials)
     assert "already used" in caught.value.detail
 
@@ -158,7 +158,7 @@ def test_replayed_signature_is_401(upstream):
     ],
 )
 def test_key_url_off_the_allow_list_is_401_and_never_fetched(upstream, url):
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify(signed_in(public_key_url=url))
     assert not upstream.calls
 
@@ -175,14 +175,14 @@ def test_key_hosts_can_be_configured_per_game(upstream):
 def test_certificate_from_an_untrusted_ca_is_401(upstream):
     serve_certificate(upstream, make_leaf(ROGUE_CA, PLATFORM_KEY))
 
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify(signed_in())
 
 
 def test_certificate_not_issued_to_apple_is_401(upstream):
     serve_certificate(upstream, make_leaf(CA, PLATFORM_KEY, organization="Evil Corp"))
 
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify(signed_in())
 
 
@@ -193,7 +193,7 @@ def test_expired_certificate_is_401(upstream):
     )
     serve_certificate(upstream, expired)
 
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify(signed_in())
 
 
@@ -219,7 +219,7 @@ def test_several_trust_anchors_may_be_configured(upstream):
 def test_certificate_that_cannot_be_fetched_is_503(upstream, answer):
     upstream.get(KEY_URL, **answer)
 
-    with expect_error("platform_unavailable", 503):
+    with raises_problem("platform_unavailable", 503):
         verify(signed_in())
 
 
@@ -233,7 +233,7 @@ def test_certificate_that_cannot_be_fetched_is_503(upstream, answer):
     ids=["no-bundle-ids", "no-trust-anchor", "bad-trust-anchor"],
 )
 def test_missing_config_is_platform_not_configured(upstream, config):
-    with expect_error("platform_not_configured", 400):
+    with raises_problem("platform_not_configured", 400):
         verify(signed_in(), config)
     assert not upstream.calls
 
@@ -244,7 +244,7 @@ def test_missing_config_is_platform_not_configured(upstream, config):
 def test_missing_game_center_field_is_validation_error(upstream, key):
     credentials = {name: value for name, value in signed_in().items() if name != key}
 
-    with expect_error("validation_error", 400):
+    with raises_problem("validation_error", 400):
         verify(credentials)
     assert not upstream.calls
 
@@ -260,10 +260,10 @@ def test_missing_game_center_field_is_validation_error(upstream, key):
     ],
 )
 def test_ill_typed_game_center_field_is_validation_error(upstream, bad):
-    with expect_error("validation_error", 400):
+    with raises_problem("validation_error", 400):
         verify({**signed_in(), **bad})
 
 
 def test_credentials_of_neither_apple_flow_are_validation_error(upstream):
-    with expect_error("validation_error", 400):
+    with raises_problem("validation_error", 400):
         verify({"user": "tim"})

@@ -13,9 +13,9 @@ from tests.platforms.helpers import (
     ATTACKER_KEY,
     PLATFORM_KEY,
     claims,
-    expect_error,
     expired_claims,
     jwks,
+    raises_problem,
     sign,
 )
 
@@ -68,12 +68,12 @@ def test_any_configured_client_id_is_accepted(apple_keys):
 
 
 def test_token_for_another_app_is_401(apple_keys):
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify(login(apple_claims(aud="com.other.app")))
 
 
 def test_token_from_another_issuer_is_401(apple_keys):
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify(login(apple_claims(iss="https://appleid.apple.com.evil.test")))
 
 
@@ -81,25 +81,25 @@ def test_expired_token_is_401(apple_keys):
     body = apple_claims()
     body.update(expired_claims())
 
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify(login(body))
 
 
 def test_forged_signature_is_401(apple_keys):
     token = sign(apple_claims(), kid="apple-1", key=ATTACKER_KEY)
 
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify({"identity_token": token, "nonce": NONCE})
 
 
 def test_wrong_nonce_is_401(apple_keys):
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify(login(nonce="another-nonce"))
 
 
 def test_the_hash_from_the_token_is_not_accepted_as_the_nonce(apple_keys):
     # Whoever copied the token knows the hash; only the app knows the raw nonce.
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify(login(nonce=hashed(NONCE)))
 
 
@@ -113,7 +113,7 @@ def test_replayed_token_is_401(apple_keys):
     credentials = login()
     verify(credentials)
 
-    with expect_error("invalid_credentials", 401) as caught:
+    with raises_problem("invalid_credentials", 401) as caught:
         verify(credentials)
     assert "already used" in caught.value.detail
 
@@ -121,7 +121,7 @@ def test_replayed_token_is_401(apple_keys):
 def test_second_token_with_a_used_nonce_is_401(apple_keys):
     verify(login())
 
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify(login(apple_claims(sub="001234.abcdef.1234", iat=claims()["iat"] - 1)))
 
 
@@ -130,12 +130,12 @@ def test_without_required_nonce_the_token_itself_is_single_use(apple_keys):
     credentials = {"identity_token": sign(apple_claims(nonce=None), kid="apple-1")}
 
     assert verify(credentials, config).platform_user_id
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify(credentials, config)
 
 
 def test_nonce_is_required_by_default(upstream):
-    with expect_error("validation_error", 400):
+    with raises_problem("validation_error", 400):
         verify({"identity_token": sign(apple_claims(), kid="apple-1")})
     assert not upstream.calls
 
@@ -152,17 +152,17 @@ def test_nonce_is_required_by_default(upstream):
 def test_apple_keys_unavailable_is_503(upstream, answer):
     upstream.get(KEYS_URL, **answer)
 
-    with expect_error("platform_unavailable", 503):
+    with raises_problem("platform_unavailable", 503):
         verify(login())
 
 
 def test_missing_client_ids_is_platform_not_configured(upstream):
-    with expect_error("platform_not_configured", 400):
+    with raises_problem("platform_not_configured", 400):
         verify(login(), {"require_nonce": True})
     assert not upstream.calls
 
 
 @pytest.mark.parametrize("credentials", [{"identity_token": ""}, {"identity_token": 42}])
 def test_missing_identity_token_is_validation_error(upstream, credentials):
-    with expect_error("validation_error", 400):
+    with raises_problem("validation_error", 400):
         verify({**credentials, "nonce": NONCE})

@@ -4,7 +4,7 @@ import pytest
 
 from apps.platforms.verifiers import get_verifier
 from apps.platforms.verifiers.base import VerifiedIdentity
-from tests.platforms.helpers import expect_error
+from tests.platforms.helpers import raises_problem
 
 pytestmark = pytest.mark.usefixtures("upstream")
 
@@ -28,14 +28,14 @@ def test_display_name_is_optional(upstream):
 
 @pytest.mark.parametrize("config", [{"sandbox": False}, {}, {"sandbox": "true"}])
 def test_game_not_in_sandbox_is_refused(upstream, config):
-    with expect_error("platform_not_configured", 400):
+    with raises_problem("platform_not_configured", 400):
         verify(config, {"user_id": "alice"})
 
 
 def test_disabled_on_the_server_is_refused_even_in_sandbox(upstream, settings):
     settings.PLATFORM_DEV_ENABLED = False
 
-    with expect_error("platform_not_configured", 400):
+    with raises_problem("platform_not_configured", 400):
         verify(SANDBOX, {"user_id": "alice"})
 
 
@@ -45,5 +45,5 @@ def test_disabled_on_the_server_is_refused_even_in_sandbox(upstream, settings):
 def test_invalid_user_id_is_validation_error(upstream, user_id):
     credentials = {} if user_id is None else {"user_id": user_id}
 
-    with expect_error("validation_error", 400):
+    with raises_problem("validation_error", 400):
         verify(SANDBOX, credentials)

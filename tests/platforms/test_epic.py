@@ -10,9 +10,9 @@ from tests.platforms.helpers import (
     ATTACKER_KEY,
     PLATFORM_KEY,
     claims,
-    expect_error,
     expired_claims,
     jwks,
+    raises_problem,
     sign,
 )
 
@@ -77,7 +77,7 @@ def test_account_token_is_the_epic_account_with_its_display_name(upstream):
 def test_token_for_another_client_is_401(upstream):
     upstream.get(CONNECT_KEYS, json=jwks(("key-1", PLATFORM_KEY)))
 
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify(CONFIG, {"id_token": sign(epic_claims(aud="someone-elses-client"))})
 
 
@@ -85,7 +85,7 @@ def test_token_for_another_client_is_401(upstream):
 def test_token_for_another_product_sandbox_or_deployment_is_401(upstream, claim):
     upstream.get(CONNECT_KEYS, json=jwks(("key-1", PLATFORM_KEY)))
 
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify(CONFIG, {"id_token": sign(epic_claims(**{claim: "other"}))})
 
 
@@ -95,7 +95,7 @@ def test_token_for_another_product_sandbox_or_deployment_is_401(upstream, claim)
 def test_token_from_another_issuer_is_401(upstream, issuer):
     upstream.get(CONNECT_KEYS, json=jwks(("key-1", PLATFORM_KEY)))
 
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify(CONFIG, {"id_token": sign(epic_claims(iss=issuer))})
 
 
@@ -104,14 +104,14 @@ def test_expired_token_is_401(upstream):
     body = epic_claims()
     body.update(expired_claims())
 
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify(CONFIG, {"id_token": sign(body)})
 
 
 def test_token_with_a_forged_signature_is_401(upstream):
     upstream.get(CONNECT_KEYS, json=jwks(("key-1", PLATFORM_KEY)))
 
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify(CONFIG, {"id_token": sign(epic_claims(), key=ATTACKER_KEY)})
 
 
@@ -119,7 +119,7 @@ def test_connect_token_is_not_checked_against_account_keys(upstream):
     upstream.get(ACCOUNT_KEYS, json=jwks(("key-1", ATTACKER_KEY)))
     upstream.get(CONNECT_KEYS, json=jwks(("key-1", PLATFORM_KEY)))
 
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify(CONFIG, {"id_token": sign(epic_claims(), key=ATTACKER_KEY)})
 
 
@@ -135,7 +135,7 @@ def test_connect_token_is_not_checked_against_account_keys(upstream):
 def test_key_set_unavailable_is_503(upstream, answer):
     upstream.get(CONNECT_KEYS, **answer)
 
-    with expect_error("platform_unavailable", 503):
+    with raises_problem("platform_unavailable", 503):
         verify(CONFIG, {"id_token": sign(epic_claims())})
 
 
@@ -170,14 +170,14 @@ def test_owner_passes_the_ownership_check(upstream):
 def test_non_owner_is_401(upstream):
     ownership_ok(upstream, owned=False)
 
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify(OWNERSHIP_CONFIG, {"id_token": sign(account_claims()), "access_token": "access-1"})
 
 
 def test_access_token_of_another_account_is_401(upstream):
     ownership_ok(upstream, account="someone-else")
 
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify(OWNERSHIP_CONFIG, {"id_token": sign(account_claims()), "access_token": "access-1"})
     assert len(upstream.calls) == 2  # never asked about ownership
 
@@ -186,7 +186,7 @@ def test_inactive_access_token_is_401(upstream):
     upstream.get(ACCOUNT_KEYS, json=jwks(("key-1", PLATFORM_KEY)))
     upstream.post(TOKEN_INFO, json={"active": False})
 
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify(OWNERSHIP_CONFIG, {"id_token": sign(account_claims()), "access_token": "access-1"})
 
 
@@ -195,18 +195,18 @@ def test_ownership_service_down_is_503(upstream):
     upstream.post(TOKEN_INFO, json={"active": True, "account_id": ACCOUNT})
     upstream.get(OWNERSHIP, status=502, body="bad gateway")
 
-    with expect_error("platform_unavailable", 503):
+    with raises_problem("platform_unavailable", 503):
         verify(OWNERSHIP_CONFIG, {"id_token": sign(account_claims()), "access_token": "access-1"})
 
 
 def test_ownership_needs_the_access_token(upstream):
-    with expect_error("validation_error", 400):
+    with raises_problem("validation_error", 400):
         verify(OWNERSHIP_CONFIG, {"id_token": sign(account_claims())})
     assert not upstream.calls
 
 
 def test_ownership_in_connect_mode_is_not_configured(upstream):
-    with expect_error("platform_not_configured", 400):
+    with raises_problem("platform_not_configured", 400):
         verify({**CONFIG, "catalog_item_id": "item-1"}, {"id_token": "x"})
 
 
@@ -214,18 +214,18 @@ def test_ownership_in_connect_mode_is_not_configured(upstream):
 def test_missing_config_is_platform_not_configured(upstream, missing):
     config = {key: value for key, value in CONFIG.items() if key != missing}
 
-    with expect_error("platform_not_configured", 400):
+    with raises_problem("platform_not_configured", 400):
         verify(config, {"id_token": sign(epic_claims())})
     assert not upstream.calls
 
 
 def test_unknown_mode_is_platform_not_configured(upstream):
-    with expect_error("platform_not_configured", 400):
+    with raises_problem("platform_not_configured", 400):
         verify({**CONFIG, "mode": "magic"}, {"id_token": sign(epic_claims())})
 
 
 @pytest.mark.parametrize("credentials", [{}, {"id_token": ""}, {"id_token": ["a", "b"]}])
 def test_missing_id_token_is_validation_error(upstream, credentials):
-    with expect_error("validation_error", 400):
+    with raises_problem("validation_error", 400):
         verify(CONFIG, credentials)
     assert not upstream.calls

@@ -8,7 +8,7 @@ from responses import matchers
 
 from apps.platforms.verifiers import get_verifier
 from apps.platforms.verifiers.base import VerifiedIdentity
-from tests.platforms.helpers import expect_error
+from tests.platforms.helpers import raises_problem
 
 pytestmark = pytest.mark.usefixtures("upstream")
 
@@ -65,7 +65,7 @@ def test_used_expired_or_foreign_code_is_401(upstream, description):
         json={"error": "invalid_grant", "error_description": description},
     )
 
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify()
     assert len(upstream.calls) == 1
 
@@ -73,7 +73,7 @@ def test_used_expired_or_foreign_code_is_401(upstream, description):
 def test_code_without_the_games_scope_is_401(upstream):
     token_ok(upstream, scope="openid email")
 
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify()
     assert len(upstream.calls) == 1
 
@@ -85,7 +85,7 @@ def test_code_for_another_application_is_401(upstream, status):
         VERIFY_URL, status=status, json={"error": {"code": status, "status": "PERMISSION_DENIED"}}
     )
 
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify()
 
 
@@ -94,7 +94,7 @@ def test_players_me_naming_another_player_is_401(upstream):
     upstream.get(VERIFY_URL, json={"player_id": "g1234"})
     upstream.get(ME_URL, json={"playerId": "g9999", "displayName": "Mallory"})
 
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify()
 
 
@@ -103,7 +103,7 @@ def test_our_client_refused_is_503_and_alerts(upstream, caplog):
 
     with (
         caplog.at_level(logging.ERROR, logger="apps.platforms"),
-        expect_error("platform_unavailable", 503),
+        raises_problem("platform_unavailable", 503),
     ):
         verify()
     assert "ALERT" in caplog.text
@@ -113,7 +113,7 @@ def test_our_client_refused_is_503_and_alerts(upstream, caplog):
 def test_timeout_is_503_and_the_code_is_never_sent_twice(upstream):
     upstream.post(TOKEN_URL, body=requests.exceptions.ReadTimeout())
 
-    with expect_error("platform_unavailable", 503):
+    with raises_problem("platform_unavailable", 503):
         verify()
     assert len(upstream.calls) == 1
 
@@ -147,7 +147,7 @@ def test_unusable_answer_is_503(upstream, url, answer):
     method = upstream.post if url == TOKEN_URL else upstream.get
     method(url, **answer)
 
-    with expect_error("platform_unavailable", 503):
+    with raises_problem("platform_unavailable", 503):
         verify()
 
 
@@ -155,13 +155,13 @@ def test_unusable_answer_is_503(upstream, url, answer):
 def test_missing_config_is_platform_not_configured(upstream, missing):
     config = {key: value for key, value in CONFIG.items() if key != missing}
 
-    with expect_error("platform_not_configured", 400):
+    with raises_problem("platform_not_configured", 400):
         verify(config)
     assert not upstream.calls
 
 
 @pytest.mark.parametrize("credentials", [{}, {"server_auth_code": None}, {"code": "x"}])
 def test_missing_code_is_validation_error(upstream, credentials):
-    with expect_error("validation_error", 400):
+    with raises_problem("validation_error", 400):
         verify(CONFIG, credentials)
     assert not upstream.calls

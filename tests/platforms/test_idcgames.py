@@ -10,7 +10,7 @@ from responses import matchers
 
 from apps.platforms.verifiers import get_verifier
 from apps.platforms.verifiers.base import VerifiedIdentity
-from tests.platforms.helpers import expect_error
+from tests.platforms.helpers import raises_problem
 
 pytestmark = pytest.mark.usefixtures("upstream")
 
@@ -52,7 +52,7 @@ def test_documented_success_is_the_idc_user_with_nick(upstream):
 def test_rejected_or_expired_token_is_401(upstream, answer):
     upstream.get(VERIFY_URL, json=answer)
 
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify()
     assert len(upstream.calls) == 1  # no profile lookup
 
@@ -71,7 +71,7 @@ def test_token_for_another_game_is_401(upstream):
 
     upstream.add_callback(responses.GET, VERIFY_URL, callback=idc)
 
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify({**CONFIG, "app_id": "9999"})
 
 
@@ -104,7 +104,7 @@ def test_per_game_urls_and_post_method_with_remapped_fields(upstream):
 def test_owns_field_false_is_401(upstream):
     upstream.get(VERIFY_URL, json={**DOCUMENTED_OK, "owns": 0})
 
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify({**CONFIG, "owns_field": "owns"})
 
 
@@ -138,7 +138,7 @@ def test_profile_lookup_can_be_turned_off(upstream):
 def test_unusable_answer_is_503(upstream, answer):
     upstream.get(VERIFY_URL, **answer)
 
-    with expect_error("platform_unavailable", 503):
+    with raises_problem("platform_unavailable", 503):
         verify()
 
 
@@ -156,25 +156,25 @@ def test_app_secret_never_reaches_the_logs(upstream, caplog):
 def test_missing_config_is_platform_not_configured(upstream, missing):
     config = {key: value for key, value in CONFIG.items() if key != missing}
 
-    with expect_error("platform_not_configured", 400):
+    with raises_problem("platform_not_configured", 400):
         verify(config)
     assert not upstream.calls
 
 
 def test_unknown_method_is_platform_not_configured(upstream):
-    with expect_error("platform_not_configured", 400):
+    with raises_problem("platform_not_configured", 400):
         verify({**CONFIG, "method": "PUT"})
 
 
 @pytest.mark.parametrize("credentials", [{"token": "t"}, {"uuid": "u"}, {"token": 5, "uuid": "u"}])
 def test_missing_credential_is_validation_error(upstream, credentials):
-    with expect_error("validation_error", 400):
+    with raises_problem("validation_error", 400):
         verify(CONFIG, credentials)
     assert not upstream.calls
 
 
 @pytest.mark.parametrize("key", ["verify_url", "profile_url"])
 def test_per_game_url_must_be_https(upstream, key):
-    with expect_error("platform_not_configured", 400):
+    with raises_problem("platform_not_configured", 400):
         verify({**CONFIG, key: "http://10.0.0.1/internal"})
     assert not upstream.calls

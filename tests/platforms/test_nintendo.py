@@ -11,9 +11,9 @@ from tests.platforms.helpers import (
     ATTACKER_KEY,
     PLATFORM_KEY,
     claims,
-    expect_error,
     expired_claims,
     jwks,
+    raises_problem,
     sign,
 )
 
@@ -52,12 +52,12 @@ def test_valid_token_is_the_nsa_id(nintendo_keys):
 
 
 def test_token_for_another_application_is_401(nintendo_keys):
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify(sign(nsa_claims(nintendo={"ai": "0100ffff00000000"})))
 
 
 def test_token_without_the_application_claim_is_401(nintendo_keys):
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify(sign(nsa_claims(nintendo=None)))
 
 
@@ -72,20 +72,20 @@ def test_audience_is_checked_only_when_configured(nintendo_keys):
 
     assert verify(token).platform_user_id
     assert verify(token, {**CONFIG, "audience": "ed9e2f05d286f7b8"}).platform_user_id
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify(token, {**CONFIG, "audience": "another-audience"})
 
 
 def test_foreign_jku_header_is_401_and_never_fetched(nintendo_keys):
     token = sign(nsa_claims(), jku="https://evil.test/certificates")
 
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify(token)
     assert not nintendo_keys.calls
 
 
 def test_wrong_issuer_is_401(nintendo_keys):
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify(sign(nsa_claims(iss="https://evil.test")))
 
 
@@ -93,12 +93,12 @@ def test_expired_token_is_401(nintendo_keys):
     body = nsa_claims()
     body.update(expired_claims())
 
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify(sign(body))
 
 
 def test_forged_signature_is_401(nintendo_keys):
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify(sign(nsa_claims(), key=ATTACKER_KEY))
 
 
@@ -114,7 +114,7 @@ def test_forged_signature_is_401(nintendo_keys):
 def test_key_set_unavailable_is_503(upstream, answer):
     upstream.get(KEYS_URL, **answer)
 
-    with expect_error("platform_unavailable", 503):
+    with raises_problem("platform_unavailable", 503):
         verify(sign(nsa_claims()))
 
 
@@ -122,19 +122,19 @@ def test_key_set_unavailable_is_503(upstream, answer):
 def test_missing_config_is_platform_not_configured(upstream, missing):
     config = {key: value for key, value in CONFIG.items() if key != missing}
 
-    with expect_error("platform_not_configured", 400):
+    with raises_problem("platform_not_configured", 400):
         verify(sign(nsa_claims()), config)
     assert not upstream.calls
 
 
 @pytest.mark.parametrize("credentials", [{}, {"id_token": None}, {"id_token": {"a": 1}}])
 def test_missing_id_token_is_validation_error(upstream, credentials):
-    with expect_error("validation_error", 400):
+    with raises_problem("validation_error", 400):
         get_verifier("nintendo").verify(CONFIG, credentials)
     assert not upstream.calls
 
 
 def test_key_url_must_be_https(upstream):
-    with expect_error("platform_not_configured", 400):
+    with raises_problem("platform_not_configured", 400):
         verify(sign(nsa_claims()), {**CONFIG, "jwks_url": "http://10.0.0.1/keys"})
     assert not upstream.calls

@@ -14,9 +14,9 @@ from tests.platforms.helpers import (
     ATTACKER_KEY,
     PLATFORM_KEY,
     claims,
-    expect_error,
     expired_claims,
     jwks,
+    raises_problem,
     sign,
 )
 
@@ -92,14 +92,14 @@ def test_user_id_claim_is_configurable(upstream):
 def test_rejected_auth_code_is_401(upstream, status):
     exchange(upstream, status=status, json={"error": "invalid_grant"})
 
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify({"auth_code": "ps-code"})
 
 
 def test_our_client_refused_is_503_and_alerts(upstream, caplog):
     exchange(upstream, status=401, json={"error": "invalid_client"})
 
-    with caplog.at_level(logging.ERROR), expect_error("platform_unavailable", 503):
+    with caplog.at_level(logging.ERROR), raises_problem("platform_unavailable", 503):
         verify({"auth_code": "ps-code"})
     assert "ALERT" in caplog.text
 
@@ -107,7 +107,7 @@ def test_our_client_refused_is_503_and_alerts(upstream, caplog):
 def test_token_for_another_client_is_401(upstream):
     upstream.get(KEYS_URL, json=jwks(("key-1", PLATFORM_KEY)))
 
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify({"id_token": sign(psn_claims(aud="other-game"))}, TOKEN_ONLY_CONFIG)
 
 
@@ -116,7 +116,7 @@ def test_configured_audience_wins_over_client_id(upstream):
     config = {**TOKEN_ONLY_CONFIG, "audience": "ps-audience"}
 
     assert verify({"id_token": sign(psn_claims(aud="ps-audience"))}, config).platform_user_id
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify({"id_token": sign(psn_claims())}, config)
 
 
@@ -125,14 +125,14 @@ def test_expired_token_is_401(upstream):
     body = psn_claims()
     body.update(expired_claims())
 
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify({"id_token": sign(body)}, TOKEN_ONLY_CONFIG)
 
 
 def test_forged_signature_is_401(upstream):
     upstream.get(KEYS_URL, json=jwks(("key-1", PLATFORM_KEY)))
 
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify({"id_token": sign(psn_claims(), key=ATTACKER_KEY)}, TOKEN_ONLY_CONFIG)
 
 
@@ -142,7 +142,7 @@ def test_allowed_issuer_id_passes_and_others_are_401(upstream):
     config = {**CONFIG, "allowed_issuer_ids": ["256"]}
 
     assert verify({"auth_code": "ps-code", "issuer_id": 256}, config).platform_user_id
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify({"auth_code": "ps-code", "issuer_id": 8}, config)
     assert len(upstream.calls) == 2  # the refused environment never reached Sony
 
@@ -161,7 +161,7 @@ def test_allowed_issuer_id_passes_and_others_are_401(upstream):
 def test_unusable_token_endpoint_is_503(upstream, answer):
     exchange(upstream, **answer)
 
-    with expect_error("platform_unavailable", 503):
+    with raises_problem("platform_unavailable", 503):
         verify({"auth_code": "ps-code"})
     assert len(upstream.calls) == 1
 
@@ -169,7 +169,7 @@ def test_unusable_token_endpoint_is_503(upstream, answer):
 def test_key_set_timeout_is_503(upstream):
     upstream.get(KEYS_URL, body=requests.exceptions.ReadTimeout())
 
-    with expect_error("platform_unavailable", 503):
+    with raises_problem("platform_unavailable", 503):
         verify({"id_token": sign(psn_claims())}, TOKEN_ONLY_CONFIG)
 
 
@@ -177,13 +177,13 @@ def test_key_set_timeout_is_503(upstream):
 def test_missing_config_is_platform_not_configured(upstream, missing):
     config = {key: value for key, value in CONFIG.items() if key != missing}
 
-    with expect_error("platform_not_configured", 400):
+    with raises_problem("platform_not_configured", 400):
         verify({"id_token": sign(psn_claims())}, config)
     assert not upstream.calls
 
 
 def test_auth_code_without_token_url_or_secret_is_platform_not_configured(upstream):
-    with expect_error("platform_not_configured", 400):
+    with raises_problem("platform_not_configured", 400):
         verify({"auth_code": "ps-code"}, TOKEN_ONLY_CONFIG)
     assert not upstream.calls
 
@@ -193,13 +193,13 @@ def test_auth_code_without_token_url_or_secret_is_platform_not_configured(upstre
     [{}, {"auth_code": ""}, {"id_token": 7}, {"auth_code": "c", "issuer_id": [1]}],
 )
 def test_missing_or_ill_typed_credential_is_validation_error(upstream, credentials):
-    with expect_error("validation_error", 400):
+    with raises_problem("validation_error", 400):
         verify(credentials)
     assert not upstream.calls
 
 
 @pytest.mark.parametrize("key", ["token_url", "jwks_url"])
 def test_per_game_url_must_be_https(upstream, key):
-    with expect_error("platform_not_configured", 400):
+    with raises_problem("platform_not_configured", 400):
         verify({"auth_code": "ps-code"}, {**CONFIG, key: "http://10.0.0.1/internal"})
     assert not upstream.calls

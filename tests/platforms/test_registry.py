@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from apps.platforms.verifiers import PLATFORMS, get_verifier
-from tests.platforms.helpers import expect_error
+from tests.platforms.helpers import raises_problem
 
 
 def test_every_platform_has_a_verifier_under_its_own_name():
@@ -26,7 +26,7 @@ def test_every_platform_has_a_verifier_under_its_own_name():
 
 @pytest.mark.parametrize("platform", ["xbox", "", "STEAM", None, ["steam"]])
 def test_unknown_platform_is_unsupported(platform):
-    with expect_error("unsupported_platform", 400):
+    with raises_problem("unsupported_platform", 400):
         get_verifier(platform)
 
 
@@ -40,5 +40,5 @@ def test_credentials_that_are_not_an_object_are_validation_error(platform, crede
         for key in verifier.required_config
     }
 
-    with expect_error("validation_error", 400):
+    with raises_problem("validation_error", 400):
         verifier.verify({**config, "sandbox": True}, credentials)

@@ -11,7 +11,7 @@ from responses import matchers
 
 from apps.platforms.verifiers import get_verifier
 from apps.platforms.verifiers.base import VerifiedIdentity
-from tests.platforms.helpers import expect_error
+from tests.platforms.helpers import raises_problem
 
 pytestmark = pytest.mark.usefixtures("upstream")
 
@@ -82,7 +82,7 @@ def test_configured_identity_is_sent_with_the_ticket(upstream):
 def test_ticket_steam_rejects_is_401(upstream, code, description):
     upstream.get(AUTH_URL, json=rejected(code, description))
 
-    with expect_error("invalid_credentials", 401) as caught:
+    with raises_problem("invalid_credentials", 401) as caught:
         verify()
     assert caught.value.extra["platform_code"] == code
     assert len(upstream.calls) == 1  # no name lookup for a rejected ticket
@@ -95,14 +95,14 @@ def test_ticket_for_another_app_is_401(upstream):
 
     upstream.add_callback(responses.GET, AUTH_URL, callback=steam)
 
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify({**CONFIG, "app_id": "999"})
 
 
 def test_publisher_banned_account_is_401(upstream):
     upstream.get(AUTH_URL, json=authenticated(publisherbanned=True))
 
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify()
 
 
@@ -123,7 +123,7 @@ def test_family_sharing_borrower_is_accepted_by_default(upstream):
 def test_family_sharing_borrower_is_401_when_the_game_refuses_sharing(upstream):
     upstream.get(AUTH_URL, json=authenticated(ownersteamid=LENDER))
 
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify({**CONFIG, "allow_family_sharing": False})
 
 
@@ -145,7 +145,7 @@ def test_check_ownership_refuses_a_non_owner(upstream):
     upstream.get(AUTH_URL, json=authenticated())
     upstream.get(OWNERSHIP_URL, json={"appownership": {"ownsapp": False, "permanent": False}})
 
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify({**CONFIG, "check_ownership": "true"})
 
 
@@ -153,7 +153,7 @@ def test_check_ownership_refuses_a_shared_license_when_sharing_is_off(upstream):
     upstream.get(AUTH_URL, json=authenticated())
     upstream.get(OWNERSHIP_URL, json={"appownership": {"ownsapp": True, "permanent": False}})
 
-    with expect_error("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
         verify({**CONFIG, "check_ownership": True, "allow_family_sharing": False})
 
 
@@ -172,7 +172,7 @@ def test_our_publisher_key_refused_is_503_and_alerts(upstream, caplog, status):
 
     with (
         caplog.at_level(logging.ERROR, logger="apps.platforms"),
-        expect_error("platform_unavailable", 503),
+        raises_problem("platform_unavailable", 503),
     ):
         verify()
     assert "ALERT" in caplog.text
@@ -182,14 +182,14 @@ def test_our_publisher_key_refused_is_503_and_alerts(upstream, caplog, status):
 def test_rate_limit_and_server_errors_are_503(upstream, status):
     upstream.get(AUTH_URL, status=status, json={})
 
-    with expect_error("platform_unavailable", 503):
+    with raises_problem("platform_unavailable", 503):
         verify()
 
 
 def test_timeout_is_503_and_not_retried(upstream):
     upstream.get(AUTH_URL, body=requests.exceptions.ReadTimeout())
 
-    with expect_error("platform_unavailable", 503):
+    with raises_problem("platform_unavailable", 503):
         verify()
     assert len(upstream.calls) == 1
 
@@ -197,14 +197,14 @@ def test_timeout_is_503_and_not_retried(upstream):
 def test_html_instead_of_json_is_503(upstream):
     upstream.get(AUTH_URL, body="<html>maintenance</html>", content_type="text/html")
 
-    with expect_error("platform_unavailable", 503):
+    with raises_problem("platform_unavailable", 503):
         verify()
 
 
 def test_answer_without_params_or_error_is_503(upstream):
     upstream.get(AUTH_URL, json={"response": {}})
 
-    with expect_error("platform_unavailable", 503):
+    with raises_problem("platform_unavailable", 503):
         verify()
 
 
@@ -212,7 +212,7 @@ def test_publisher_key_never_reaches_logs_or_the_error(upstream, caplog):
     # Nothing registered: the fake raises ConnectionError whose text holds the full URL.
     with (
         caplog.at_level(logging.DEBUG, logger="apps.platforms"),
-        expect_error("platform_unavailable", 503) as caught,
+        raises_problem("platform_unavailable", 503) as caught,
     ):
         verify()
     assert PUBLISHER_KEY not in caplog.text
@@ -232,7 +232,7 @@ def test_persona_name_failure_does_not_fail_the_login(upstream):
 def test_missing_config_is_platform_not_configured(upstream, missing):
     config = {key: value for key, value in CONFIG.items() if key != missing}
 
-    with expect_error("platform_not_configured", 400) as caught:
+    with raises_problem("platform_not_configured", 400) as caught:
         verify(config)
     assert missing in caught.value.detail
     assert not upstream.calls
@@ -242,7 +242,7 @@ def test_missing_config_is_platform_not_configured(upstream, missing):
     "credentials", [{}, {"ticket": ""}, {"ticket": 1234}, {"ticket": "not hex!"}]
 )
 def test_missing_or_malformed_ticket_is_validation_error(upstream, credentials):
-    with expect_error("validation_error", 400) as caught:
+    with raises_problem("validation_error", 400) as caught:
         verify(CONFIG, credentials)
     assert "ticket" in caught.value.extra["errors"]["credentials"]
     assert not upstream.calls
