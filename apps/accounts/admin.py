@@ -77,8 +77,8 @@ class GameAdmin(GameScopedAdmin):
             return queryset
         return queryset.filter(pk__in=self._game_ids(request, frozenset(GameAccess.Role.values)))
 
-    def _game_id_of(self, obj: Game) -> int:
-        return obj.pk
+    def _game_of(self, obj: Game) -> Game:
+        return obj
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return request.user.is_superuser  # a new tenant is the deployment owner's decision

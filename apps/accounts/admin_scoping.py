@@ -3,13 +3,22 @@ and what they may change follows their role there (owners > operators > analysts
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib import admin
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Model, QuerySet
+from django.forms.models import model_to_dict
 from django.http import HttpRequest
 
 from apps.accounts.selectors import READ_ROLES, WRITE_ROLES, games_for_user
+
+
+def audit_snapshot(obj: Model) -> dict[str, Any]:
+    """The editable fields of a row as JSON (secrets are non-editable fields, so never in it)."""
+    return json.loads(json.dumps(model_to_dict(obj), cls=DjangoJSONEncoder, default=str))
 
 
 class GameScopedAdmin(admin.ModelAdmin):
@@ -28,13 +37,52 @@ class GameScopedAdmin(admin.ModelAdmin):
             )
         return getattr(request, cache_attr)
 
-    def _game_id_of(self, obj: Model) -> int | None:
+    def _game_of(self, obj: Model) -> Any:
         target: Any = obj
         for part in self.game_path.split("__"):
             target = getattr(target, part, None)
             if target is None:
                 return None
-        return target.pk
+        return target
+
+    def _game_id_of(self, obj: Model) -> int | None:
+        game = self._game_of(obj)
+        return None if game is None else game.pk
+
+    # Every add, change and delete made in the admin lands in the audit log too, with the row
+    # before and after, beside Django's own LogEntry.
+    def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None:
+            request._audit_before = audit_snapshot(obj)
+        return obj
+
+    def log_addition(self, request: HttpRequest, obj: Model, message: Any) -> Any:
+        self._audit(request, obj, "admin_add", before={}, after=audit_snapshot(obj))
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request: HttpRequest, obj: Model, message: Any) -> Any:
+        before = getattr(request, "_audit_before", {})
+        after = audit_snapshot(obj)
+        if before != after:
+            self._audit(request, obj, "admin_change", before=before, after=after)
+        return super().log_change(request, obj, message)
+
+    def log_deletions(self, request: HttpRequest, queryset: Iterable[Model]) -> Any:
+        for obj in queryset:
+            self._audit(request, obj, "admin_delete", before=audit_snapshot(obj), after={})
+        return super().log_deletions(request, queryset)
+
+    def _audit(self, request: HttpRequest, obj: Model, action: str, **change: Any) -> None:
+        from apps.audit.services import record_action
+
+        record_action(
+            actor=request.user,
+            game=self._game_of(obj),
+            action=action,
+            target=obj,
+            **change,
+        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         queryset = super().get_queryset(request)

@@ -1,0 +1,64 @@
+"""Changes made in the Django admin land in the audit log with the row before and after."""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from apps.accounts.models import GameAccess
+from apps.accounts.services import set_game_access
+from apps.audit.models import AuditLogEntry
+from apps.inventory.models import Currency
+
+
+@pytest.fixture
+def operator(game):
+    user = get_user_model().objects.create_user("opal", password="pw-long-enough-1")
+    set_game_access(user=user, game=game, role=GameAccess.Role.OPERATOR)
+    return user
+
+
+@pytest.fixture
+def gold(game):
+    return Currency.objects.create(game=game, code="gold", name="Gold", cap=None)
+
+
+def test_admin_change_is_audited_with_before_and_after(client, operator, game, gold):
+    client.force_login(operator)
+
+    response = client.post(
+        f"/admin/inventory/currency/{gold.pk}/change/",
+        {"game": game.pk, "code": "gold", "name": "Shiny gold", "cap": "5000"},
+    )
+
+    assert response.status_code == 302
+    entry = AuditLogEntry.objects.get(action="admin_change")
+    assert (entry.actor, entry.game, entry.target_id) == (operator, game, str(gold.pk))
+    assert (entry.before["name"], entry.after["name"]) == ("Gold", "Shiny gold")
+    assert (entry.before["cap"], entry.after["cap"]) == (None, 5000)
+
+
+def test_admin_add_and_delete_are_audited(client, operator, game):
+    client.force_login(operator)
+
+    client.post("/admin/inventory/currency/add/", {"game": game.pk, "code": "gems", "name": "Gems"})
+    gems = Currency.objects.get(code="gems")
+    client.post(f"/admin/inventory/currency/{gems.pk}/delete/", {"post": "yes"})
+
+    assert not Currency.objects.filter(code="gems").exists()
+    actions = list(
+        AuditLogEntry.objects.filter(target_id=str(gems.pk))
+        .order_by("id")
+        .values_list("action", "game")
+    )
+    assert actions == [("admin_add", game.pk), ("admin_delete", game.pk)]
+    assert AuditLogEntry.objects.get(action="admin_delete").before["name"] == "Gems"
+
+
+def test_saving_without_changes_writes_no_entry(client, operator, game, gold):
+    client.force_login(operator)
+
+    client.post(
+        f"/admin/inventory/currency/{gold.pk}/change/",
+        {"game": game.pk, "code": "gold", "name": "Gold", "cap": ""},
+    )
+
+    assert not AuditLogEntry.objects.filter(action="admin_change").exists()
