@@ -34,3 +34,9 @@ class PermissionDenied(DomainError):
 
 class NotImplementedYet(DomainError):
     status, code, title = 501, "not_implemented", "Not implemented"
+
+
+class ServiceUnavailable(DomainError):
+    """A backing service (the shared cache) is unreachable: retry later, nothing was changed."""
+
+    status, code, title = 503, "service_unavailable", "Service unavailable"

@@ -10,7 +10,12 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 from gamingpanel.logging import request_id_var
-from gamingpanel.problems import PROBLEM_CONTENT_TYPE, problem_response
+from gamingpanel.problems import (
+    BACKING_SERVICE_ERRORS,
+    PROBLEM_CONTENT_TYPE,
+    backing_service_down,
+    problem_response,
+)
 
 logger = logging.getLogger("gamingpanel.request")
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -68,6 +73,15 @@ class ApiProblemMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not is_api_request(request):
             return None
+        if isinstance(exception, BACKING_SERVICE_ERRORS):
+            logger.error("backing service unreachable: %s", type(exception).__name__)
+            down = backing_service_down()
+            response = problem_response(
+                status=down.status, code=down.code, title=down.title, detail=down.detail
+            )
+            for name, value in down.headers.items():
+                response[name] = value
+            return response
         logger.exception("unhandled error on %s %s", request.method, request.path)
         return problem_response(
             status=500,

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.http import Http404, JsonResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
 
-from gamingpanel.errors import DomainError
+from gamingpanel.errors import DomainError, ServiceUnavailable
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+logger = logging.getLogger(__name__)
 
 
 def problem_body(*, status: int, code: str, title: str, detail: str, **extra: Any) -> dict:
@@ -44,8 +48,20 @@ def _drf_code(exc: exceptions.APIException, data: Any) -> str:
     return getattr(detail, "code", None) or exc.default_code
 
 
+BACKING_SERVICE_ERRORS = (RedisConnectionError, RedisTimeoutError)
+
+
+def backing_service_down() -> ServiceUnavailable:
+    error = ServiceUnavailable("A backing service is unreachable; retry shortly.")
+    error.headers = {"Retry-After": "5"}
+    return error
+
+
 def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
     headers: dict[str, str] = {}
+    if isinstance(exc, BACKING_SERVICE_ERRORS):
+        logger.error("backing service unreachable: %s", type(exc).__name__)
+        exc = backing_service_down()
     if isinstance(exc, DomainError):
         set_rollback()
         status, code, title, detail, extra = exc.status, exc.code, exc.title, exc.detail, exc.extra

@@ -3,6 +3,7 @@
 import pytest
 from django.test import override_settings
 from django.urls import path
+from redis.exceptions import ConnectionError as RedisConnectionError
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -41,8 +42,22 @@ class Domain(APIView):
         raise InsufficientFunds("Needs 5 gold, has 3.", available=3)
 
 
+class CacheDown(APIView):
+    authentication_classes: list = []
+    permission_classes: list = []
+
+    def get(self, request):
+        raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+
+def plain_cache_down(request):
+    raise RedisConnectionError("Connection refused.")
+
+
 urlpatterns = [
     path("api/v1/boom", Boom.as_view()),
+    path("api/v1/cache-down", CacheDown.as_view()),
+    path("api/v1/plain-cache-down", plain_cache_down),
     path("api/v1/echo", Echo.as_view()),
     path("api/v1/domain", Domain.as_view()),
     path("api/v1/later", not_implemented_view("Later").as_view()),
@@ -105,3 +120,15 @@ def test_unbuilt_endpoint_is_501_not_404(api_client):
 def test_domain_error_keeps_its_code_and_extra_fields(api_client):
     body = assert_problem(api_client.get("/api/v1/domain"), 409, "insufficient_funds")
     assert body["available"] == 3
+
+
+@pytest.mark.django_db
+@override_settings(ROOT_URLCONF=__name__)
+@pytest.mark.parametrize("url", ["/api/v1/cache-down", "/api/v1/plain-cache-down"])
+def test_unreachable_redis_is_503_service_unavailable_not_500(client, url):
+    client.raise_request_exception = False
+
+    response = client.get(url)
+
+    assert_problem(response, 503, "service_unavailable")
+    assert response["Retry-After"] == "5"
