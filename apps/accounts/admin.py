@@ -93,6 +93,9 @@ class ServerKeyAdmin(GameScopedAdmin):
     readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
     actions = ["revoke_selected"]
 
+    def has_delete_permission(self, request: HttpRequest, obj: ServerKey | None = None) -> bool:
+        return False  # keys are revoked, which also drops them from the shared cache at once
+
     def save_model(self, request: HttpRequest, obj: ServerKey, form: Any, change: bool) -> None:
         if change:
             obj.save(update_fields=["name"])

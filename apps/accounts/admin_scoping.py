@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Model, QuerySet
 from django.forms.models import model_to_dict
@@ -110,10 +111,33 @@ class GameScopedAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return self._can_write(request, obj)
 
+    def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
+        # The changelist's list_editable save asks has_change_permission without an object, so
+        # each saved row is checked here: a game the user may only read is never written.
+        if not self._can_write(request, obj):
+            raise PermissionDenied
+        super().save_model(request, obj, form, change)
+
+    def delete_model(self, request: HttpRequest, obj: Model) -> None:
+        if not self._can_write(request, obj):
+            raise PermissionDenied
+        super().delete_model(request, obj)
+
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        if db_field.name == "game" and not request.user.is_superuser:
-            kwargs["queryset"] = games_for_user(request.user, roles=self.write_roles)
+        if not request.user.is_superuser:
+            writable = games_for_user(request.user, roles=self.write_roles)
+            if db_field.name == "game":
+                kwargs["queryset"] = writable
+            elif _belongs_to_a_game(db_field.related_model):
+                # A category, season or event of another tenant is never offered as a choice.
+                kwargs["queryset"] = db_field.related_model._default_manager.filter(
+                    game__in=writable
+                )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+def _belongs_to_a_game(model: type[Model]) -> bool:
+    return any(field.name == "game" and field.is_relation for field in model._meta.get_fields())
 
 
 class ScopedInline(admin.TabularInline):

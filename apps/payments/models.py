@@ -82,6 +82,13 @@ class Payment(models.Model):
                 condition=~Q(external_id=""),
                 name="payment_once_per_external_id",
             ),
+            # App Store and Google Play transaction ids are global: a receipt is granted in one
+            # game only, even when two games' settings name the same bundle or package.
+            models.UniqueConstraint(
+                fields=["provider", "external_id"],
+                condition=Q(provider__in=["apple", "google_play"]) & ~Q(external_id=""),
+                name="store_transaction_once",
+            ),
         ]
         indexes = [models.Index(fields=["provider", "payment_reference"])]
 

@@ -35,7 +35,11 @@ def shop_for_player(*, player: Player) -> list[dict]:
         .filter(Q(visible_from__isnull=True) | Q(visible_from__lte=now))
         .filter(Q(visible_until__isnull=True) | Q(visible_until__gt=now))
         .prefetch_related(
-            Prefetch("offers", queryset=Offer.objects.filter(open_offers_q(now)), to_attr="open")
+            Prefetch(
+                "offers",
+                queryset=Offer.objects.filter(open_offers_q(now), game_id=player.game_id),
+                to_attr="open",
+            )
         )
     )
     categories = list(categories)

@@ -40,6 +40,8 @@ def validate_offer(offer: Offer) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     currencies: set[str] = set()
     skus: set[str] = set()
+    if offer.category_id and offer.category.game_id != offer.game_id:
+        errors["category"] = ["The category belongs to another game."]
     if shape := contents_errors(offer.contents):
         errors["contents"] = shape
     else:

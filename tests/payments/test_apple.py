@@ -188,3 +188,49 @@ def test_notification_signed_by_someone_else_is_400(api_client, apple):
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_notification"
     assert not ProviderEvent.objects.exists()
+
+
+def test_one_store_transaction_is_granted_in_one_game_only(
+    player_client, player, other_game, real_offer, apple, chain, settings
+):
+    from rest_framework.test import APIClient
+
+    from apps.accounts.models import Player
+    from apps.inventory.models import Currency
+    from apps.shop.models import Offer
+
+    jws = chain.sign(transaction())
+    assert redeem(player_client, jws, real_offer).status_code == 201
+    # A second game whose settings name the same bundle id accepts the signature offline.
+    ProviderAccount.objects.create(game=other_game, provider="apple", config={"bundle_id": BUNDLE})
+    Currency.objects.create(game=other_game, code="gems", name="Gems")
+    their_offer = Offer.objects.create(
+        game=other_game,
+        name="Gems",
+        real_money=True,
+        price_currency="USD",
+        price_amount=199,
+        contents=[{"currency": "gems", "quantity": 100}],
+        apple_product_id=real_offer.apple_product_id,
+    )
+    bob = Player.objects.create(game=other_game, display_name="bob")
+    client = APIClient()
+    client.force_authenticate(user=bob)
+
+    response = redeem(client, jws, their_offer)
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "receipt_already_used"
+    assert balance(bob, "gems") == 0
+    assert Payment.objects.count() == 1
+
+
+def test_a_transaction_of_three_units_grants_and_prices_three(
+    player_client, player, real_offer, apple, chain
+):
+    response = redeem(player_client, chain.sign(transaction(quantity=3)), real_offer)
+
+    assert response.status_code == 201
+    assert balance(player, "gems") == 300
+    purchase = Purchase.objects.get()
+    assert (purchase.quantity, purchase.price_amount) == (3, real_offer.price_amount * 3)

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 
 from apps.accounts.models import Player
 from apps.payments.errors import (
+    InvalidReceipt,
     ProviderNotConfigured,
     ReceiptAlreadyUsed,
     ReceiptProductMismatch,
@@ -55,7 +56,15 @@ def redeem_receipt(
         # The same transaction, sent twice at once: the other request granted it.
         if (replay := _replay(player, provider, verified)) is not None:
             return replay
-        raise
+        # Store transaction ids are global: one already granted in another game stays there.
+        raise ReceiptAlreadyUsed("This store transaction was already redeemed in another game.")
+
+
+def _store_quantity(verified: VerifiedReceipt) -> int:
+    quantity = verified.details.get("quantity", 1)
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
+        raise InvalidReceipt("The store transaction has no valid quantity.")
+    return quantity
 
 
 def _grant(
@@ -67,6 +76,7 @@ def _grant(
             offer=offer,
             provider=provider,
             key=f"{provider}:{verified.transaction_id}",
+            quantity=_store_quantity(verified),
         )
         # Unique per game, provider and store transaction id: the grant happens once.
         payment = Payment.objects.create(

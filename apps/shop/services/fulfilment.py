@@ -100,6 +100,13 @@ def fulfil_purchase(*, purchase_id: int) -> tuple[Purchase, dict[str, int]]:
     )
     if purchase.status in (Purchase.Status.COMPLETED, Purchase.Status.REFUNDED):
         return purchase, {}
+    if purchase.status != Purchase.Status.PENDING:
+        # Paid after the checkout was closed: its stock and limit slot went back, so an operator
+        # decides (grant or refund) rather than a grant nothing was reserved for.
+        purchase.needs_attention = True
+        purchase.note = f"Paid after the purchase was {purchase.status}; not granted."[:300]
+        purchase.save(update_fields=["needs_attention", "note"])
+        return purchase, {}
     try:
         with transaction.atomic():
             balances = grant_offer(purchase=purchase, offer=purchase.offer, player=purchase.player)
@@ -156,7 +163,8 @@ def refund_purchase(*, purchase_id: int, kind: str, note: str = "") -> Purchase:
             for line in purchase.granted
             if "battlepass_premium" in line
         ]
-    elif purchase.status == Purchase.Status.PENDING:
+    elif purchase.status == Purchase.Status.PENDING and purchase.source == Purchase.Source.SHOP:
+        # Only shop purchases reserved stock and a limit slot; store receipts took neither.
         release(purchase=purchase, offer=purchase.offer)
     purchase.status = Purchase.Status.REFUNDED
     purchase.refunded_at = timezone.now()

@@ -217,19 +217,23 @@ def _remember_failure(
         pass  # a concurrent request with this key stored its answer; ours is replaced by it
 
 
-def record_store_purchase(*, player: Player, offer: Offer, provider: str, key: str) -> Purchase:
-    """Inside the caller's transaction: a purchase the platform store already charged for.
-    No availability, limit or stock check: the buyer has paid, so the grant is owed."""
+def record_store_purchase(
+    *, player: Player, offer: Offer, provider: str, key: str, quantity: int = 1
+) -> Purchase:
+    """Inside the caller's transaction: a purchase the platform store already charged for
+    (`quantity` units in one store transaction). No availability, limit or stock check: the
+    buyer has paid, so the grant is owed."""
     return Purchase.objects.create(
         game_id=player.game_id,
         player=player,
         offer=offer,
+        quantity=quantity,
         source=Purchase.Source.RECEIPT,
         idempotency_key=key,
         real_money=True,
         provider=provider,
         price_currency=offer.price_currency,
-        price_amount=offer.price_amount,
+        price_amount=offer.price_amount * quantity,
     )
 
 
