@@ -6,7 +6,7 @@ import pytest
 import responses
 
 from apps.inventory.models import LedgerEntry
-from apps.payments.models import Payment, ProviderEvent
+from apps.payments.models import Payment, ProviderAccount, ProviderEvent
 from apps.shop.models import Offer, OfferPurchaseCount, Purchase
 from tests.payments.conftest import post_stripe, stripe_event
 from tests.shop.helpers import balance
@@ -182,3 +182,26 @@ def test_stripe_down_is_503_and_nothing_is_charged(
     assert Purchase.objects.get().status == "failed"
     assert Payment.objects.get().status == "failed"
     assert len(mocked_http.calls) == 1
+
+
+def test_games_sharing_one_webhook_secret_are_told_apart_by_the_signed_metadata(
+    other_game, stripe_account, game
+):
+    from apps.payments.providers import signing as signing_module
+    from apps.payments.providers.stripe import parse_notification
+    from tests.payments.conftest import WEBHOOK_SECRET
+
+    shared = ProviderAccount(game=other_game, provider="stripe")
+    shared.set_secrets({"secret_key": "sk_test_b", "webhook_secret": WEBHOOK_SECRET})
+    shared.save()
+
+    def notification_for(metadata_game_id):
+        body = stripe_event(
+            "checkout.session.completed",
+            {"id": "cs_1", "metadata": {"game_id": str(metadata_game_id)}},
+        )
+        header = signing_module.sign(secret=WEBHOOK_SECRET, body=body, timestamp=int(time.time()))
+        return parse_notification(body=body, headers={"Stripe-Signature": header})
+
+    assert notification_for(game.pk).game_id == game.pk
+    assert notification_for(other_game.pk).game_id == other_game.pk

@@ -35,6 +35,7 @@ def create_checkout_session(
         "metadata[payment_id]": str(payment.pk),
         "metadata[game_id]": str(payment.game_id),
         "payment_intent_data[metadata][purchase_id]": purchase_id,
+        "payment_intent_data[metadata][game_id]": str(payment.game_id),
     }
     response = call(
         "POST",
@@ -54,13 +55,13 @@ def parse_notification(*, body: bytes, headers: dict[str, str]) -> Notification:
     """Verify `Stripe-Signature` against every enabled Stripe account's webhook secret (the
     endpoint is shared by all games); the one that matches names the game."""
     header = headers.get("Stripe-Signature", "")
-    accounts = {
-        account.secrets.get("webhook_secret"): account.game_id
-        for account in ProviderAccount.objects.filter(provider="stripe", enabled=True)
-    }
-    accounts.pop(None, None)
+    # One Stripe account (one endpoint secret) may serve several games.
+    games_by_secret: dict[str, list[int]] = {}
+    for account in ProviderAccount.objects.filter(provider="stripe", enabled=True).order_by("id"):
+        if secret := account.secrets.get("webhook_secret"):
+            games_by_secret.setdefault(secret, []).append(account.game_id)
     secret = signing.verify(
-        secrets=accounts,
+        secrets=games_by_secret,
         body=body,
         header=header,
         tolerance=settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
@@ -68,7 +69,14 @@ def parse_notification(*, body: bytes, headers: dict[str, str]) -> Notification:
     event = _json_object(body)
     if not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str):
         raise InvalidNotification("A Stripe event has an id and a type.")
-    return Notification(event["id"], event["type"], event, accounts[secret])
+    return Notification(event["id"], event["type"], event, _game_of(event, games_by_secret[secret]))
+
+
+def _game_of(event: dict[str, Any], game_ids: list[int]) -> int:
+    """The signed metadata names the game when games share an endpoint secret."""
+    obj = (event.get("data") or {}).get("object") or {}
+    named = _int((obj.get("metadata") or {}).get("game_id"))
+    return named if named in game_ids else game_ids[0]
 
 
 def interpret(event_type: str, payload: dict[str, Any]) -> Outcome:
