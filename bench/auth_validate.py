@@ -21,8 +21,6 @@ import http.client
 import json
 import os
 import secrets
-import signal
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -32,7 +30,15 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
-from loadgen import LoadResult, print_table, production_env, run_load, wait_for_port  # noqa: E402
+from loadgen import (  # noqa: E402
+    LoadResult,
+    print_table,
+    production_env,
+    run_load,
+    serve_granian,
+    stop_server,
+    wait_for_port,
+)
 
 PORT = 8797
 SESSIONS = 64
@@ -141,18 +147,7 @@ def run(args: argparse.Namespace) -> bool:
         "(b) simplejwt TokenVerifyView": post_token(STOCK_VIEW, plain_tokens, {}),
     }
 
-    server = subprocess.Popen(
-        [
-            *(str(Path(sys.executable).parent / "granian"), "--interface", "wsgi", "--no-ws"),
-            *("--host", "127.0.0.1", "--port", str(PORT), "--workers", str(args.workers)),
-            *("--blocking-threads", str(args.blocking_threads), "--log-level", "warning"),
-            "gamingpanel.wsgi:application",
-        ],
-        cwd=ROOT,
-        env=dict(os.environ),
-        stdout=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    server = serve_granian(port=PORT, workers=args.workers, blocking_threads=args.blocking_threads)
     results: dict[str, list[LoadResult]] = {label: [] for label in cases}
     cpu_seconds: dict[str, float] = dict.fromkeys(cases, 0.0)
     try:
@@ -182,8 +177,7 @@ def run(args: argparse.Namespace) -> bool:
                 results[label].append(result)
                 print(f"  round {round_no + 1}: {label}: {result.rps:.0f} req/s", flush=True)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=10)
+        stop_server(server)
         cache.clear()  # this run's own key prefix: rate-limit and revocation keys
 
     merged = {label: merge(label, runs) for label, runs in results.items()}

@@ -7,11 +7,15 @@ import base64
 import http.client
 import os
 import secrets
+import signal
 import statistics
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass
@@ -140,3 +144,25 @@ def production_env(database_url: str, *, settings_module: str = "gamingpanel.set
         "CACHE_KEY_PREFIX": f"gp-bench-{os.getpid()}",
         "LOG_LEVEL": "WARNING",
     }
+
+
+def serve_granian(*, port: int, workers: int, blocking_threads: int = 4) -> subprocess.Popen:
+    """The panel under its production server, in a process group of its own (see stop_server),
+    with this process's environment (the bench's database and settings)."""
+    granian = str(Path(sys.executable).parent / "granian")
+    return subprocess.Popen(
+        [
+            *(granian, "--interface", "wsgi", "--no-ws", "--log-level", "warning"),
+            *("--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)),
+            *("--blocking-threads", str(blocking_threads), "gamingpanel.wsgi:application"),
+        ],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    os.killpg(server.pid, signal.SIGTERM)
+    server.wait(timeout=10)

@@ -17,18 +17,23 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from loadgen import LoadResult, print_table, production_env, run_load, wait_for_port  # noqa: E402
+from loadgen import (  # noqa: E402
+    LoadResult,
+    print_table,
+    production_env,
+    run_load,
+    serve_granian,
+    stop_server,
+    wait_for_port,
+)
 
 PORT = 8795
 SERVER_KEY = "bench-match-results-server-key"
@@ -77,27 +82,7 @@ def run(workers: int, seconds: float) -> None:
     game, player_ids = seed()
     queries = {size: count_queries(game, player_ids, size) for size in (1, 4, 64)}
 
-    server = subprocess.Popen(
-        [
-            str(BIN / "granian"),
-            "--interface",
-            "wsgi",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(PORT),
-            "--workers",
-            str(workers),
-            "--blocking-threads",
-            "4",
-            "gamingpanel.wsgi:application",
-        ],
-        cwd=ROOT,
-        env=dict(os.environ),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    server = serve_granian(port=PORT, workers=workers)
     try:
         wait_for_port(PORT)
         load(label="warm-up", request=heartbeat_request, total=200, seconds=seconds)
@@ -122,8 +107,7 @@ def run(workers: int, seconds: float) -> None:
             expect=(201,),
         )
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=10)
+        stop_server(server)
 
     print()
     print(f"match results over HTTP, granian WSGI x{workers}, PostgreSQL, 8 connections")

@@ -19,17 +19,22 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from loadgen import LoadResult, print_table, production_env, run_load, wait_for_port  # noqa: E402
+from loadgen import (  # noqa: E402
+    LoadResult,
+    print_table,
+    production_env,
+    run_load,
+    serve_granian,
+    stop_server,
+    wait_for_port,
+)
 
 PORT = 8796
 PLAYERS = 200
@@ -78,27 +83,7 @@ def run(workers: int, seconds: float, concurrency: int) -> bool:
     call_command("migrate", verbosity=0)
     offer_id, player_ids, tokens = seed()
 
-    server = subprocess.Popen(
-        [
-            str(BIN / "granian"),
-            "--interface",
-            "wsgi",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(PORT),
-            "--workers",
-            str(workers),
-            "--blocking-threads",
-            "4",
-            "gamingpanel.wsgi:application",
-        ],
-        cwd=ROOT,
-        env=dict(os.environ),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    server = serve_granian(port=PORT, workers=workers)
 
     def load(label: str, request, total: int, expect=(200,)) -> LoadResult:  # noqa: ANN001
         result = run_load(
@@ -128,8 +113,7 @@ def run(workers: int, seconds: float, concurrency: int) -> bool:
             (201,),
         )
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=10)
+        stop_server(server)
 
     print()
     print(
