@@ -17,6 +17,7 @@ from apps.accounts import hotcache
 from apps.accounts.api_base import GameServerApi, PlayerApi, PublicApi
 from apps.accounts.authentication import require_game, stamp_use
 from apps.accounts.errors import InvalidToken, TokenError
+from apps.accounts.mirror import MISS, mirror
 from apps.accounts.models import PlatformIdentity, ServerKey, hash_key
 from apps.accounts.ratelimit import (
     Budget,
@@ -178,23 +179,31 @@ def is_token_shaped(token: object) -> bool:
 
 
 def quick_token_check(raw_key: str, token: object) -> tuple[ServerKey, TokenCheck] | None:
-    """A server key and a token checked in one cache round trip: the key and the session's
-    revocation state read together. None when the full path must answer (a token not
-    token-shaped, the cache unreadable, the key unknown, revoked or not cached yet)."""
+    """A server key and a token checked by this process's mirror (no round trip), or else in
+    one cache round trip: the key and the session's revocation state read together. None when
+    the full path must answer (a token not token-shaped, the cache unreadable, the key unknown,
+    revoked or not cached yet)."""
     if not raw_key or not is_token_shaped(token):
         return None
-    keys = [server_key_cache_key(hash_key(raw_key))]
+    key_hash = hash_key(raw_key)
     try:
         claims = decode_access_token(token)
-        keys += revocation_keys(claims.session_id)
     except TokenError as refused:
         claims, answer = None, TokenCheck(valid=False, reason=refused.code)
-    try:
-        server_key, *revocation = hotcache.get_many(keys)
-    except Exception:  # the full path falls back to the database
-        return None
-    if server_key is None:  # unknown, revoked or not cached yet
-        return None
+    server_key = mirror.server_key(key_hash)
+    revocation: list[object] | None = None  # None: check_claims asks the mirror
+    if server_key is None or (claims is not None and mirror.revocation(claims.session_id) is MISS):
+        generation = mirror.generation()
+        keys = [server_key_cache_key(key_hash)]
+        if claims is not None:
+            keys += revocation_keys(claims.session_id)
+        try:
+            server_key, *revocation = hotcache.get_many(keys)
+        except Exception:  # the full path falls back to the database
+            return None
+        if server_key is None:  # unknown, revoked or not cached yet
+            return None
+        mirror.remember_server_key(key_hash, server_key, since=generation)
     stamp_use(server_key)
     if claims is not None:
         answer = check_claims(claims, game_id=server_key.game_id, cached=revocation)

@@ -25,7 +25,7 @@ _serializer = RedisSerializer()
 
 
 @functools.cache
-def _write_server() -> str | None:
+def write_server() -> str | None:
     config = settings.CACHES["default"]
     if config["BACKEND"] != REDIS_BACKEND:
         return None
@@ -36,16 +36,16 @@ def _write_server() -> str | None:
 @receiver(setting_changed)
 def _forget_server(*, setting: str, **kwargs: object) -> None:
     if setting == "CACHES":
-        _write_server.cache_clear()
+        write_server.cache_clear()
 
 
 _per_thread = threading.local()
 
 
-def _redis_client() -> redis.Redis | None:
+def redis_client() -> redis.Redis | None:
     """One connection per thread, held: a pooled client checks each connection out and back
     (with a readiness poll), which costs more than the MGET itself."""
-    server = _write_server()
+    server = write_server()
     if server is None:
         return None
     if getattr(_per_thread, "server", None) != server:
@@ -54,10 +54,15 @@ def _redis_client() -> redis.Redis | None:
     return _per_thread.client
 
 
+def dumps(value: object) -> bytes:
+    """A value as Django's RedisCache stores it, for writes made with the raw client."""
+    return _serializer.dumps(value)
+
+
 def get_many(keys: list[str]) -> list[object | None]:
     """Values (None when absent) in the order of `keys`; raises when the cache is unreachable."""
     default_cache = caches["default"]
-    client = _redis_client()
+    client = redis_client()
     if client is None:
         found = default_cache.get_many(keys)
         return [found.get(key) for key in keys]

@@ -3,7 +3,8 @@
 The database is the truth (`AuthSession.revoked_at`). Redis holds a marker per revoked session
 for as long as that session's access tokens can live, written right after the revoking
 transaction commits, so all processes see a logout, a reuse or a ban within one round trip.
-Nothing is cached per process, so nothing lags.
+The same write publishes the change to every process's mirror (apps.accounts.mirror), which
+answers without a round trip while it provably is current; otherwise the markers are read.
 
 A `ready` key says the markers are complete. Redis restarted empty or flushed: `ready` is gone,
 so the request asks the database and the markers are rebuilt from it. Redis down: every request
@@ -22,6 +23,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from apps.accounts import hotcache
+from apps.accounts.mirror import MISS, mirror, publish
 from apps.accounts.models import AuthSession
 
 logger = logging.getLogger(__name__)
@@ -45,8 +47,20 @@ def publish_revocations(reasons: dict[int, str]) -> None:
     if not reasons:
         return
     try:
-        cache.set_many(
-            {marker_key(pk): reason for pk, reason in reasons.items()}, timeout=_marker_seconds()
+        if (client := hotcache.redis_client()) is None:  # no Redis: no other process either
+            cache.set_many(
+                {marker_key(pk): reason for pk, reason in reasons.items()},
+                timeout=_marker_seconds(),
+            )
+            return
+        publish(
+            client,
+            markers={
+                cache.make_key(marker_key(pk)): hotcache.dumps(reason)
+                for pk, reason in reasons.items()
+            },
+            deleted=[],
+            message={"sessions": {str(pk): reason for pk, reason in reasons.items()}},
         )
     except Exception:
         logger.exception("revocation markers not written; forcing a rebuild from the database")
@@ -71,6 +85,8 @@ def revocation_reason(session_id: int, *, cached: list[object] | None = None) ->
     `cached`: the values of `revocation_keys(session_id)`, when the caller read them already
     (in one round trip with its own keys).
     """
+    if cached is None and (mirrored := mirror.revocation(session_id)) is not MISS:
+        return mirrored
     try:
         ready, reason = cached or hotcache.get_many(revocation_keys(session_id))
     except Exception:

@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.db.models import Expression, F, QuerySet
 
 from apps.accounts import hotcache
+from apps.accounts.mirror import mirror
 from apps.accounts.models import Game, GameAccess, PlatformIdentity, Player, ServerKey, hash_key
 
 logger = logging.getLogger(__name__)
@@ -40,14 +41,20 @@ def server_key_cache_key(key_hash: str) -> str:
 
 
 def cached_server_key(raw_key: str) -> ServerKey | None:
-    """active_server_key, kept in the shared cache: game servers call on every token check.
+    """active_server_key, kept in the shared cache and in this process's mirror: game servers
+    call on every token check.
 
-    Revoking a key deletes its entry at once (`revoke_server_key`); edits to the game reach the
-    cached copy within SERVER_KEY_CACHE_SECONDS. Unknown keys are never cached.
+    Revoking a key deletes its entry and tells every mirror at once (`revoke_server_key`); edits
+    to the game reach the cached copies within SERVER_KEY_CACHE_SECONDS. Unknown keys are never
+    cached.
     """
     if not raw_key:
         return None
-    cache_key = server_key_cache_key(hash_key(raw_key))
+    key_hash = hash_key(raw_key)
+    if (server_key := mirror.server_key(key_hash)) is not None:
+        return server_key
+    generation = mirror.generation()
+    cache_key = server_key_cache_key(key_hash)
     try:
         (server_key,) = hotcache.get_many([cache_key])
     except Exception:
@@ -58,17 +65,24 @@ def cached_server_key(raw_key: str) -> ServerKey | None:
             cache.set(cache_key, server_key, SERVER_KEY_CACHE_SECONDS)
         except Exception:
             logger.warning("server key not cached", exc_info=True)
+    if server_key is not None:
+        mirror.remember_server_key(key_hash, server_key, since=generation)
     return server_key
 
 
 def public_player(*, game_id: int, player_id: int, **columns: Expression | F) -> Player | None:
     """The game's player with only its public fields loaded (display_name, banned_until), plus
     `columns` annotated (another app's columns in the same query); None when it is gone."""
+    return public_player_query(game_id=game_id, player_id=player_id, **columns).first()
+
+
+def public_player_query(
+    *, game_id: int, player_id: int, **columns: Expression | F
+) -> QuerySet[Player]:
     return (
         Player.objects.filter(pk=player_id, game_id=game_id)
         .only("display_name", "banned_until")
         .annotate(**columns)
-        .first()
     )
 
 

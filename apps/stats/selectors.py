@@ -32,15 +32,15 @@ def level_columns() -> dict[str, F]:
     }
 
 
+def curve_of(xp_per_level: int | None, growth_percent: int, max_level: int) -> Curve:
+    """The curve from `level_columns` values: the default when the game has none."""
+    return Curve() if xp_per_level is None else Curve(xp_per_level, growth_percent, max_level)
+
+
 def level_of(player: Player) -> int:
     """The level of a player loaded with `level_columns`: as player_levels, on the game's
     current curve (the default without one), level 1 without progress."""
-    if player.curve_xp_per_level is None:
-        curve = Curve()
-    else:
-        curve = Curve(
-            player.curve_xp_per_level, player.curve_growth_percent, player.curve_max_level
-        )
+    curve = curve_of(player.curve_xp_per_level, player.curve_growth_percent, player.curve_max_level)
     return curve.level_for(player.progress_xp or 0)
 
 

@@ -65,6 +65,7 @@ def test_a_failed_marker_write_makes_every_process_ask_the_database(
     assert cache.get(READY_KEY) is not None
     with (
         mock.patch.object(cache, "set_many", side_effect=ConnectionError("blip")),
+        mock.patch("apps.accounts.revocation.publish", side_effect=ConnectionError("blip")),
         django_capture_on_commit_callbacks(execute=True),
     ):
         log_out(session_id=session_id())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 
@@ -10,8 +11,12 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from apps.accounts import hotcache
+from apps.accounts.mirror import publish
 from apps.accounts.models import Game, GameAccess, ServerKey, hash_key
 from apps.accounts.selectors import server_key_cache_key
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -33,9 +38,30 @@ def revoke_server_key(*, server_key: ServerKey) -> None:
     ServerKey.objects.filter(pk=server_key.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
-    # Every process reads keys through the shared cache: drop ours once the revocation is in.
-    cache_key = server_key_cache_key(server_key.key_hash)
-    transaction.on_commit(lambda: cache.delete(cache_key))
+    # Every process reads keys through the shared cache and its mirror: drop both once the
+    # revocation is in.
+    transaction.on_commit(lambda: _forget_server_key(server_key.key_hash))
+
+
+def _forget_server_key(key_hash: str) -> None:
+    cache_key = server_key_cache_key(key_hash)
+    client = hotcache.redis_client()
+    if client is None:
+        cache.delete(cache_key)
+        return
+    try:
+        publish(
+            client,
+            markers={},
+            deleted=[cache.make_key(cache_key)],
+            message={"server_keys": [key_hash]},
+        )
+    except Exception:
+        logger.exception("server key revocation not published; making every mirror reload")
+        from apps.accounts.revocation import forget_markers
+
+        forget_markers()
+        cache.delete(cache_key)
 
 
 @transaction.atomic

@@ -1,0 +1,333 @@
+"""A per-process mirror of what every token check asks: which sessions are revoked, and which
+server keys are live. Redis pub/sub keeps it current, so the common check costs no round trip.
+
+It is used only while it provably is current (docs/auth.md, "Revocation"):
+
+- Every change (a revoked session, a revoked server key) runs one Lua script after its commit.
+  The script writes the Redis markers the per-request path reads, increments a version and
+  publishes the change with that version, all at once. So messages arrive in version order.
+- A process subscribes first, then reads the version and loads the revoked sessions from the
+  database (the truth). Changes with a later version arrive through the subscription. A gap in
+  the versions means a message was lost, and the mirror reloads.
+- Every CHECK_SECONDS the process's thread compares the published version and the `ready`
+  stamp of the markers with its own. Only when they agree is the mirror trusted, and only for
+  TRUST_SECONDS after that check. A lost message, a dropped connection, Redis restarting empty,
+  a failed publish (it deletes `ready`) or a stalled thread therefore stops the mirror from
+  being used within TRUST_SECONDS. Requests then ask Redis, and the database, on every request,
+  exactly as they do with the mirror off (REVOCATION_MIRROR=0, or no Redis).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import redis
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.utils import timezone
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+if TYPE_CHECKING:
+    from apps.accounts.models import ServerKey
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "auth:changes"
+VERSION_KEY = "auth:changes:version"
+CHECK_SECONDS = 0.2
+TRUST_SECONDS = 0.6  # after a check: with CHECK_SECONDS, a change is seen within 0.8 s at worst
+SERVER_KEY_SECONDS = 60  # edits to a key's game reach the mirrored copy within this
+RETRY_SECONDS = 1.0
+MISS = object()  # "the mirror cannot say": ask Redis
+
+# KEYS: version, then the markers to write, then the keys to delete.
+# ARGV: channel, marker seconds, message, number of markers, then the marker values.
+PUBLISH_SCRIPT = """
+local version = redis.call('INCR', KEYS[1])
+local markers = tonumber(ARGV[4])
+for i = 1, markers do
+  redis.call('SET', KEYS[i + 1], ARGV[i + 4], 'EX', ARGV[2])
+end
+for i = markers + 2, #KEYS do
+  redis.call('DEL', KEYS[i])
+end
+redis.call('PUBLISH', ARGV[1], version .. '|' .. ARGV[3])
+return version
+"""
+
+
+class Resync(Exception):
+    """The mirror missed something: reload it."""
+
+
+@dataclass
+class MirrorState:
+    revoked: dict[int, tuple[str, float]] = field(default_factory=dict)  # id -> reason, until
+    server_keys: dict[str, tuple[ServerKey, float]] = field(default_factory=dict)
+    revoked_server_keys: set[str] = field(default_factory=set)
+    trusted_until: float = 0.0  # time.monotonic()
+    generation: int = 0  # moves on every change applied: guards filling in server keys
+    version: int = 0
+    ready: bytes | None = None
+    next_prune: float = 0.0
+
+
+class Mirror:
+    def __init__(self) -> None:
+        self.state = MirrorState()
+        self._lock = threading.Lock()  # starting and stopping the thread
+        self._changing = threading.Lock()  # applying a change vs. keeping a server key
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        os.register_at_fork(after_in_child=self._forget_thread)
+
+    # --- read on every request ---------------------------------------------------------------
+
+    def revocation(self, session_id: int) -> str | None | object:
+        """Why the session is revoked, None while it is live, or MISS."""
+        if not self._trusted():
+            return MISS
+        entry = self.state.revoked.get(session_id)
+        return None if entry is None else entry[0]
+
+    def server_key(self, key_hash: str) -> ServerKey | None:
+        """The live key with this hash, or None when the mirror cannot say (ask Redis)."""
+        if not self._trusted():
+            return None
+        state = self.state
+        entry = state.server_keys.get(key_hash)
+        if entry is None or entry[1] < time.monotonic() or key_hash in state.revoked_server_keys:
+            return None
+        return entry[0]
+
+    def generation(self) -> int:
+        return self.state.generation
+
+    def remember_server_key(self, key_hash: str, server_key: ServerKey, *, since: int) -> None:
+        """Keep a key read from Redis or the database, unless a change was applied since
+        `since` (a generation read before that read): it could be what revoked the key."""
+        if not settings.REVOCATION_MIRROR:
+            return
+        with self._changing:
+            if self.state.generation == since:
+                until = time.monotonic() + SERVER_KEY_SECONDS
+                self.state.server_keys[key_hash] = (server_key, until)
+
+    def _trusted(self) -> bool:
+        if not settings.REVOCATION_MIRROR:
+            return False
+        if self._thread is None:
+            self.start()
+        return time.monotonic() < self.state.trusted_until
+
+    # --- the thread that keeps it current ------------------------------------------------------
+
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="revocation-mirror", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Tests: stop following and forget everything."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+            self._stop.set()
+        if thread is not None:
+            thread.join(timeout=5)
+        self.state = MirrorState()
+
+    def _forget_thread(self) -> None:
+        # A forked child has no thread of its parent's, and no reason to trust its copy.
+        self._thread = None
+        self._lock = threading.Lock()
+        self._changing = threading.Lock()
+        self.state = MirrorState()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._follow()
+            except Exception:
+                logger.warning(
+                    "revocation mirror lost Redis; token checks ask Redis until it is back",
+                    exc_info=True,
+                )
+            finally:
+                self.state.trusted_until = 0.0
+                connection.close()  # this thread's own, opened only to reload
+            self._stop.wait(RETRY_SECONDS)
+
+    def _follow(self) -> None:
+        client = redis.Redis.from_url(
+            _redis_server(),
+            socket_timeout=5,
+            socket_connect_timeout=2,
+            socket_keepalive=True,
+            retry=Retry(NoBackoff(), 0),  # a lost connection ends _follow; _run reconnects
+        )
+        pubsub = client.pubsub()
+        try:
+            pubsub.subscribe(cache.make_key(CHANNEL))
+            _await_subscribed(pubsub)
+            self._reload(client)
+            behind_target: int | None = None
+            next_check = 0.0
+            while not self._stop.is_set():
+                message = pubsub.get_message(timeout=CHECK_SECONDS)
+                try:
+                    if message is not None and message["type"] == "message":
+                        self._apply(message["data"])
+                    if time.monotonic() >= next_check:
+                        next_check = time.monotonic() + CHECK_SECONDS
+                        behind_target = self._check(client, pubsub, behind_target)
+                except Resync:
+                    self.state.trusted_until = 0.0
+                    self._reload(client)
+                    behind_target = None
+        finally:
+            pubsub.close()
+            client.close()
+
+    def _reload(self, client: redis.Redis) -> None:
+        """Load the revoked sessions from the database, as of a version read before."""
+        from apps.accounts.revocation import READY_KEY, rebuild_markers
+
+        version, ready = client.mget(cache.make_key(VERSION_KEY), cache.make_key(READY_KEY))
+        if ready is None:
+            rebuild_markers()  # the per-request path needs them too
+            version, ready = client.mget(cache.make_key(VERSION_KEY), cache.make_key(READY_KEY))
+            if ready is None:
+                raise RuntimeError("revocation markers are being rebuilt elsewhere; retrying")
+        revoked = _revoked_in_database()
+        connection.close()
+        with self._changing:
+            self.state = MirrorState(
+                revoked=revoked,
+                generation=self.state.generation + 1,
+                version=int(version or 0),
+                ready=ready,
+            )
+
+    def _apply(self, data: bytes) -> None:
+        raw_version, _, body = data.partition(b"|")
+        version = int(raw_version)
+        if version <= self.state.version:
+            return  # already in what the database said
+        if version != self.state.version + 1:
+            raise Resync(f"expected change {self.state.version + 1}, got {version}")
+        change = json.loads(body)
+        until = time.monotonic() + _marker_seconds()
+        state = self.state
+        with self._changing:
+            for session_id, reason in change.get("sessions", {}).items():
+                state.revoked[int(session_id)] = (reason, until)
+            for key_hash in change.get("server_keys", []):
+                state.revoked_server_keys.add(key_hash)
+                state.server_keys.pop(key_hash, None)
+            state.generation += 1
+            state.version = version
+
+    def _check(self, client: redis.Redis, pubsub: object, behind_target: int | None) -> int | None:
+        """Trust the mirror for TRUST_SECONDS if Redis agrees with it; returns the version it
+        is still waiting for, if any. Waiting twice for the same version means it was lost."""
+        from apps.accounts.revocation import READY_KEY
+
+        checked_at = time.monotonic()
+        version, ready = client.mget(cache.make_key(VERSION_KEY), cache.make_key(READY_KEY))
+        version = int(version or 0)
+        if ready != self.state.ready or version < self.state.version:
+            raise Resync("Redis restarted, was flushed, or lost the markers")
+        while self.state.version < version:  # published before our read: its message is due
+            message = pubsub.get_message(timeout=0.05)
+            if message is None:
+                break
+            if message["type"] == "message":
+                self._apply(message["data"])
+        if self.state.version < version:
+            if behind_target is not None and self.state.version < behind_target:
+                raise Resync(f"change {behind_target} never arrived")
+            return version
+        self.state.trusted_until = checked_at + TRUST_SECONDS
+        if checked_at >= self.state.next_prune:
+            self._prune(checked_at)
+        return None
+
+    def _prune(self, now: float) -> None:
+        """Forget sessions whose tokens have all expired, and stale server keys."""
+        state = self.state
+        with self._changing:
+            state.revoked = {pk: entry for pk, entry in state.revoked.items() if entry[1] > now}
+            state.server_keys = {h: e for h, e in state.server_keys.items() if e[1] > now}
+            state.next_prune = now + 60
+
+
+def _await_subscribed(pubsub: redis.client.PubSub) -> None:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        message = pubsub.get_message(timeout=1)
+        if message is not None and message["type"] == "subscribe":
+            return
+    raise RuntimeError("Redis did not confirm the subscription")
+
+
+def _revoked_in_database() -> dict[int, tuple[str, float]]:
+    from apps.accounts.models import AuthSession
+
+    now = timezone.now()
+    lifetime = timedelta(seconds=_marker_seconds())
+    rows = AuthSession.objects.filter(revoked_at__gte=now - lifetime).values_list(
+        "pk", "revoke_reason", "revoked_at"
+    )
+    monotonic_now = time.monotonic()
+    return {
+        pk: (reason or "revoked", monotonic_now + (revoked_at + lifetime - now).total_seconds())
+        for pk, reason, revoked_at in rows
+    }
+
+
+def _marker_seconds() -> int:
+    return int(settings.ACCESS_TOKEN_LIFETIME.total_seconds()) + 60
+
+
+def _redis_server() -> str:
+    from apps.accounts.hotcache import write_server
+
+    server = write_server()
+    if server is None:
+        raise RuntimeError("the revocation mirror needs Redis (REDIS_URL)")
+    return server
+
+
+def publish(
+    client: redis.Redis,
+    *,
+    markers: dict[str, bytes],
+    deleted: list[str],
+    message: dict[str, object],
+) -> int:
+    """Write the markers, delete the keys, and publish the change under the next version, in
+    one atomic script; returns that version. Keys are full Redis keys (cache.make_key)."""
+    keys = [cache.make_key(VERSION_KEY), *markers, *deleted]
+    args = [
+        cache.make_key(CHANNEL),
+        _marker_seconds(),
+        json.dumps(message, separators=(",", ":")),
+        len(markers),
+        *markers.values(),
+    ]
+    return client.eval(PUBLISH_SCRIPT, len(keys), *keys, *args)
+
+
+mirror = Mirror()

@@ -1,0 +1,171 @@
+"""The per-process revocation mirror: answers without Redis while it provably is current, hears
+every revocation within a second, and stops being used (or reloads from the database) when it
+could have missed one."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from unittest import mock
+
+import pytest
+import redis
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from apps.accounts import hotcache
+from apps.accounts.mirror import MISS, VERSION_KEY, mirror
+from apps.accounts.models import AuthSession, ServerKey
+from apps.accounts.revocation import READY_KEY, revocation_reason
+from apps.accounts.selectors import cached_server_key
+from apps.accounts.services.sessions import log_out
+from apps.accounts.services.tenancy import revoke_server_key
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+
+SECOND = 1.0
+
+
+@pytest.fixture
+def running_mirror(settings) -> Iterator[None]:  # noqa: ANN001
+    settings.REVOCATION_MIRROR = True
+    mirror.stop()
+    mirror.start()
+    yield
+    mirror.stop()
+
+
+def eventually(condition: Callable[[], bool], *, within: float) -> float:
+    """Seconds until `condition` held; fails when it did not within `within` seconds."""
+    started = time.monotonic()
+    while time.monotonic() - started < within:
+        if condition():
+            return time.monotonic() - started
+        time.sleep(0.005)
+    pytest.fail(f"not within {within} s")
+
+
+def session_id() -> int:
+    return AuthSession.objects.get().pk
+
+
+def trusted() -> bool:
+    return mirror.revocation(session_id()) is not MISS
+
+
+def raw_redis() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+def redis_unreachable() -> mock._patch:
+    return mock.patch.object(hotcache, "get_many", side_effect=ConnectionError("no Redis"))
+
+
+def test_a_current_mirror_answers_without_asking_redis(running_mirror, tokens):
+    eventually(trusted, within=3)
+
+    with redis_unreachable() as get_many:
+        assert revocation_reason(session_id()) is None
+
+    assert get_many.call_count == 0
+
+
+def test_a_logout_reaches_the_mirror_within_a_second(running_mirror, tokens):
+    eventually(trusted, within=3)
+
+    log_out(session_id=session_id())
+
+    with redis_unreachable():  # only the push can tell it
+        took = eventually(lambda: revocation_reason(session_id()) == "logout", within=SECOND)
+    assert took < SECOND
+
+
+def test_sessions_revoked_before_the_process_started_come_from_the_database(settings, tokens):
+    AuthSession.objects.update(revoked_at=timezone.now(), revoke_reason="operator")
+    settings.REVOCATION_MIRROR = True
+    mirror.stop()
+    try:
+        mirror.start()
+        eventually(trusted, within=3)
+        assert mirror.revocation(session_id()) == "operator"
+    finally:
+        mirror.stop()
+
+
+def test_a_lost_message_makes_the_mirror_reload_from_the_database(running_mirror, tokens):
+    eventually(trusted, within=3)
+    # A revocation committed and counted, whose message never arrived.
+    AuthSession.objects.update(revoked_at=timezone.now(), revoke_reason="operator")
+    raw_redis().incr(cache.make_key(VERSION_KEY))
+
+    eventually(lambda: mirror.revocation(session_id()) == "operator", within=SECOND)
+
+
+def test_a_message_missed_while_disconnected_is_not_lost(running_mirror, tokens):
+    eventually(trusted, within=3)
+    client = raw_redis()
+
+    client.client_kill_filter(_type="pubsub")
+    log_out(session_id=session_id())  # published while the mirror may not be listening
+
+    eventually(lambda: mirror.revocation(session_id()) == "logout", within=2 * SECOND)
+
+
+def test_redis_restarting_empty_makes_the_mirror_reload_and_rebuild_the_markers(
+    running_mirror, tokens
+):
+    eventually(trusted, within=3)
+    AuthSession.objects.update(revoked_at=timezone.now(), revoke_reason="operator")
+    cache.clear()  # FLUSHDB: the version, `ready` and every marker are gone
+
+    eventually(lambda: mirror.revocation(session_id()) == "operator", within=SECOND)
+    assert cache.get(READY_KEY) is not None
+
+
+def test_a_failed_publish_stops_the_mirror_being_trusted(running_mirror, tokens):
+    eventually(trusted, within=3)
+    with mock.patch("apps.accounts.revocation.publish", side_effect=ConnectionError("blip")):
+        log_out(session_id=session_id())  # committed; neither marker nor message went out
+
+    # `ready` was deleted: the mirror reloads from the database.
+    eventually(lambda: mirror.revocation(session_id()) == "logout", within=SECOND)
+
+
+def test_a_stopped_mirror_is_not_used(running_mirror, tokens):
+    eventually(trusted, within=3)
+    mirror.stop()
+    with mock.patch.object(mirror, "start"):  # not restarted by the next request
+        assert mirror.revocation(session_id()) is MISS
+
+
+def test_server_keys_are_mirrored_until_revoked(running_mirror, game):
+    from apps.accounts.services import create_server_key
+
+    issued = create_server_key(game=game, name="main")
+    eventually(lambda: mirror.revocation(0) is not MISS, within=3)
+    assert cached_server_key(issued.raw_key) is not None  # read once, then mirrored
+
+    with redis_unreachable() as get_many:
+        assert cached_server_key(issued.raw_key).pk == issued.server_key.pk
+    assert get_many.call_count == 0
+
+    revoke_server_key(server_key=ServerKey.objects.get())
+
+    eventually(lambda: cached_server_key(issued.raw_key) is None, within=SECOND)
+
+
+def test_a_key_read_before_its_revocation_is_not_mirrored_after_it(running_mirror, game):
+    from apps.accounts.services import create_server_key
+
+    issued = create_server_key(game=game, name="main")
+    eventually(lambda: mirror.revocation(0) is not MISS, within=3)
+    generation = mirror.generation()
+    stale = ServerKey.objects.get()  # read, then the key is revoked before it is kept
+
+    revoke_server_key(server_key=stale)
+    eventually(lambda: mirror.generation() != generation, within=SECOND)
+    mirror.remember_server_key(stale.key_hash, stale, since=generation)
+
+    assert mirror.server_key(stale.key_hash) is None
+    assert cached_server_key(issued.raw_key) is None
