@@ -26,11 +26,11 @@ def premium_offer(game):
     return season, offer
 
 
-def test_buying_the_premium_offer_grants_the_premium_track(player_client, player, premium_offer):
+def test_buying_the_premium_offer_grants_the_premium_track(buyer_client, player, premium_offer):
     season, offer = premium_offer
     fund(player, 100, "gems")
 
-    response = player_client.post(
+    response = buyer_client.post(
         "/api/v1/shop/purchase", {"offer_id": offer.pk}, HTTP_IDEMPOTENCY_KEY="k"
     )
 
@@ -40,11 +40,11 @@ def test_buying_the_premium_offer_grants_the_premium_track(player_client, player
     assert balance(player, "gems") == 20
 
 
-def test_premium_offer_is_bought_one_at_a_time(player_client, player, premium_offer):
+def test_premium_offer_is_bought_one_at_a_time(buyer_client, player, premium_offer):
     _, offer = premium_offer
     fund(player, 1000, "gems")
 
-    response = player_client.post(
+    response = buyer_client.post(
         "/api/v1/shop/purchase", {"offer_id": offer.pk, "quantity": 2}, HTTP_IDEMPOTENCY_KEY="k"
     )
 
@@ -55,7 +55,7 @@ def test_premium_offer_is_bought_one_at_a_time(player_client, player, premium_of
 
 
 def test_premium_for_another_games_season_is_refused_and_nothing_is_debited(
-    player_client, player, game, other_game
+    buyer_client, player, game, other_game
 ):
     make_economy(game)
     now = timezone.now()
@@ -67,7 +67,7 @@ def test_premium_for_another_games_season_is_refused_and_nothing_is_debited(
     )
     fund(player, 100, "gems")
 
-    response = player_client.post(
+    response = buyer_client.post(
         "/api/v1/shop/purchase", {"offer_id": offer.pk}, HTTP_IDEMPOTENCY_KEY="k"
     )
 

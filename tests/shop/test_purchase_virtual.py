@@ -23,10 +23,10 @@ def buy(client, offer_id, key="key-1", quantity=1):
     return client.post(URL, {"offer_id": offer_id, "quantity": quantity}, HTTP_IDEMPOTENCY_KEY=key)
 
 
-def test_virtual_purchase_debits_grants_and_records_the_fact(player_client, player, offer):
+def test_virtual_purchase_debits_grants_and_records_the_fact(buyer_client, player, offer):
     fund(player, 250)
 
-    response = buy(player_client, offer.pk, quantity=2)
+    response = buy(buyer_client, offer.pk, quantity=2)
 
     assert response.status_code == 201
     body = response.json()
@@ -50,11 +50,11 @@ def test_virtual_purchase_debits_grants_and_records_the_fact(player_client, play
     }
 
 
-def test_same_key_returns_the_first_response_and_charges_once(player_client, player, offer):
+def test_same_key_returns_the_first_response_and_charges_once(buyer_client, player, offer):
     fund(player, 1000)
 
-    first = buy(player_client, offer.pk)
-    second = buy(player_client, offer.pk)
+    first = buy(buyer_client, offer.pk)
+    second = buy(buyer_client, offer.pk)
 
     assert (first.status_code, second.status_code) == (201, 201)
     assert second.json() == first.json()
@@ -62,22 +62,22 @@ def test_same_key_returns_the_first_response_and_charges_once(player_client, pla
     assert Purchase.objects.count() == 1
 
 
-def test_same_key_with_another_body_is_422_and_changes_nothing(player_client, player, offer):
+def test_same_key_with_another_body_is_422_and_changes_nothing(buyer_client, player, offer):
     fund(player, 1000)
-    buy(player_client, offer.pk, quantity=1)
+    buy(buyer_client, offer.pk, quantity=1)
 
-    response = buy(player_client, offer.pk, quantity=3)
+    response = buy(buyer_client, offer.pk, quantity=3)
 
     assert response.status_code == 422
     assert response.json()["code"] == "idempotency_key_reused"
     assert balance(player, "gold") == 900
 
 
-def test_not_enough_funds_is_409_and_nothing_moves(player_client, player, offer):
+def test_not_enough_funds_is_409_and_nothing_moves(buyer_client, player, offer):
     fund(player, 99)
 
-    response = buy(player_client, offer.pk)
-    retried = buy(player_client, offer.pk)
+    response = buy(buyer_client, offer.pk)
+    retried = buy(buyer_client, offer.pk)
 
     assert response.status_code == 409
     assert response["Content-Type"] == "application/problem+json"
@@ -89,12 +89,12 @@ def test_not_enough_funds_is_409_and_nothing_moves(player_client, player, offer)
     assert not RawEvent.objects.filter(name="purchase_completed").exists()
 
 
-def test_purchase_limit_reached_is_409(player_client, player, game, offer):
+def test_purchase_limit_reached_is_409(buyer_client, player, game, offer):
     fund(player, 1000)
     Offer.objects.filter(pk=offer.pk).update(per_player_limit=2)
 
-    assert buy(player_client, offer.pk, "a", quantity=2).status_code == 201
-    response = buy(player_client, offer.pk, "b")
+    assert buy(buyer_client, offer.pk, "a", quantity=2).status_code == 201
+    response = buy(buyer_client, offer.pk, "b")
 
     assert response.status_code == 409
     assert response.json()["code"] == "purchase_limit_reached"
@@ -111,29 +111,29 @@ def test_purchase_limit_reached_is_409(player_client, player, game, offer):
         {"stock": 0},
     ],
 )
-def test_closed_or_sold_out_offer_is_409_offer_unavailable(player_client, player, offer, change):
+def test_closed_or_sold_out_offer_is_409_offer_unavailable(buyer_client, player, offer, change):
     fund(player, 1000)
     Offer.objects.filter(pk=offer.pk).update(**change)
 
-    response = buy(player_client, offer.pk)
+    response = buy(buyer_client, offer.pk)
 
     assert response.status_code == 409
     assert response.json()["code"] == "offer_unavailable"
     assert balance(player, "gold") == 1000
 
 
-def test_stock_is_taken_per_unit(player_client, player, offer):
+def test_stock_is_taken_per_unit(buyer_client, player, offer):
     fund(player, 1000)
     Offer.objects.filter(pk=offer.pk).update(stock=3)
 
-    assert buy(player_client, offer.pk, "a", quantity=2).status_code == 201
-    response = buy(player_client, offer.pk, "b", quantity=2)
+    assert buy(buyer_client, offer.pk, "a", quantity=2).status_code == 201
+    response = buy(buyer_client, offer.pk, "b", quantity=2)
 
     assert response.json()["code"] == "offer_unavailable"
     assert Offer.objects.get(pk=offer.pk).stock == 1
 
 
-def test_bundle_grants_items_and_currency_together(player_client, player, game):
+def test_bundle_grants_items_and_currency_together(buyer_client, player, game):
     make_economy(game)
     bundle = make_offer(
         game,
@@ -142,8 +142,8 @@ def test_bundle_grants_items_and_currency_together(player_client, player, game):
     )
     fund(player, 300)
 
-    response = buy(player_client, bundle.pk)
-    again = buy(player_client, bundle.pk, key="key-2")  # a durable sword is owned once
+    response = buy(buyer_client, bundle.pk)
+    again = buy(buyer_client, bundle.pk, key="key-2")  # a durable sword is owned once
 
     assert response.status_code == 201
     held = dict(PlayerItem.objects.filter(player=player).values_list("item__sku", "quantity"))
@@ -161,27 +161,27 @@ def test_bundle_grants_items_and_currency_together(player_client, player, game):
         ({"HTTP_IDEMPOTENCY_KEY": "k" * 151}, {"offer_id": 1}, "idempotency_key_required"),
     ],
 )
-def test_bad_input_is_400_problem(player_client, offer, headers, body, code):
-    response = player_client.post(URL, body, **headers)
+def test_bad_input_is_400_problem(buyer_client, offer, headers, body, code):
+    response = buyer_client.post(URL, body, **headers)
 
     assert response.status_code == 400
     assert response.json()["code"] == code
     assert Purchase.objects.count() == 0
 
 
-def test_another_games_offer_is_404(player_client, player, other_game):
+def test_another_games_offer_is_404(buyer_client, player, other_game):
     make_economy(other_game)
     foreign = make_offer(other_game)
 
-    response = buy(player_client, foreign.pk)
+    response = buy(buyer_client, foreign.pk)
 
     assert response.status_code == 404
     assert response.json()["code"] == "offer_not_found"
     assert Purchase.objects.count() == 0
 
 
-def test_malformed_json_is_400(player_client, offer):
-    response = player_client.post(
+def test_malformed_json_is_400(buyer_client, offer):
+    response = buyer_client.post(
         URL, data="{nope", content_type="application/json", HTTP_IDEMPOTENCY_KEY="k"
     )
 

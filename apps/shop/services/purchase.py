@@ -109,12 +109,16 @@ def _buy_with_virtual(
 
 
 def _completed_body(purchase: Purchase, balances: dict[str, int]) -> dict[str, Any]:
-    return {
-        "purchase_id": purchase.pk,
-        "status": purchase.status,
-        "balances": balances,
-        "granted": purchase.granted,
-    }
+    return virtual_purchase_body(
+        purchase_id=purchase.pk, status=purchase.status, balances=balances, granted=purchase.granted
+    )
+
+
+def virtual_purchase_body(
+    *, purchase_id: int, status: str, balances: dict[str, int], granted: list[dict]
+) -> dict[str, Any]:
+    """The 201 of a virtual purchase: its first answer, and every replay of it."""
+    return {"purchase_id": purchase_id, "status": status, "balances": balances, "granted": granted}
 
 
 def _buy_with_money(
