@@ -40,7 +40,7 @@ SPENT_BUDGET = "shop_fast_path_budget"
 # Each game's rate_limit_per_hour, per process: an operator's change reaches the fast path
 # within this many seconds (the DRF path reads it on every request).
 RATE_LIMIT_TTL_SECONDS = 10.0
-_rate_limits: dict[int, tuple[float, int | None]] = {}
+_games: dict[int, tuple[float, Game]] = {}
 
 
 def fast_purchase_response(view: APIView, request: HttpRequest) -> HttpResponse | None:
@@ -55,13 +55,11 @@ def fast_purchase_response(view: APIView, request: HttpRequest) -> HttpResponse 
     except DomainError:
         return None
     try:
-        per_hour = _rate_limit_per_hour(claims)
+        game = _game_limits(claims)
     except PlayerGone:
         return None
     # Spent as PlayerApi.initial spends it, before anything is bought.
-    budget = spend_token_budget(
-        request, token_id=claims.jti, game=Game(pk=claims.game_id, rate_limit_per_hour=per_hour)
-    )
+    budget = spend_token_budget(request, token_id=claims.jti, game=game)
     setattr(request, SPENT_BUDGET, budget)
     if budget is not None and budget.exceeded:
         return None
@@ -135,10 +133,11 @@ class PlayerGone(Exception):
     """The token's player no longer exists: the DRF path answers that."""
 
 
-def _rate_limit_per_hour(claims: AccessClaims) -> int | None:
-    """The token's game's rate_limit_per_hour, cached RATE_LIMIT_TTL_SECONDS per process."""
+def _game_limits(claims: AccessClaims) -> Game:
+    """The token's game with its rate_limit_per_hour (the only field loaded), cached
+    RATE_LIMIT_TTL_SECONDS per process."""
     now = time.monotonic()
-    cached = _rate_limits.get(claims.game_id)
+    cached = _games.get(claims.game_id)
     if cached is not None and now - cached[0] < RATE_LIMIT_TTL_SECONDS:
         return cached[1]
     player = public_player(
@@ -148,5 +147,6 @@ def _rate_limit_per_hour(claims: AccessClaims) -> int | None:
     )
     if player is None:
         raise PlayerGone
-    _rate_limits[claims.game_id] = (now, player.rate_limit_per_hour)
-    return player.rate_limit_per_hour
+    game = Game(pk=claims.game_id, rate_limit_per_hour=player.rate_limit_per_hour)
+    _games[claims.game_id] = (now, game)
+    return game

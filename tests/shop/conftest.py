@@ -31,4 +31,4 @@ def buyer_client(player: Player) -> APIClient:
 @pytest.fixture(autouse=True)
 def _fresh_rate_limit_cache() -> None:
     """Game ids repeat across tests: no game's cached rate limit outlives its test."""
-    fastpath._rate_limits.clear()
+    fastpath._games.clear()

@@ -9,9 +9,10 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import psycopg
 import pytest
 from django.core.cache import cache
-from django.db import transaction
+from django.db import OperationalError, connection, transaction
 from django.test import override_settings
 from django.utils import timezone
 
@@ -21,6 +22,7 @@ from apps.accounts.services.sessions import log_out
 from apps.analytics.models import DirtyDay, RawEvent
 from apps.inventory.models import Currency, LedgerEntry, PlayerItem, Wallet
 from apps.shop.models import Offer, OfferPurchaseCount, Purchase
+from apps.shop.services import quick_purchase as quick_purchase_service
 from apps.shop.services.purchase import purchase_offer
 from tests.shop.conftest import access_token, bearer
 from tests.shop.helpers import fund, make_economy, make_offer
@@ -30,6 +32,7 @@ pytestmark = pytest.mark.postgres
 URL = "/api/v1/shop/purchase"
 ID_IN_BODY = re.compile(rb'"purchase_id":\d+')
 PURCHASE_REF = re.compile(r"^purchase:\d+")
+RETRY_IN = re.compile(rb"retry in \d+ s")
 
 
 def python_path_fails(*args: Any, **kwargs: Any) -> None:
@@ -85,15 +88,17 @@ def rows(player: Player) -> dict[str, list[dict]]:
 
 
 def answer(response: Any) -> tuple[int, bytes, list[tuple[str, str]]]:
-    """Status, body (purchase id masked) and headers in order; the request id, the reset (it
-    counts down between two requests) and the length (of the purchase id too) left out."""
+    """Status, body (purchase id and retry delay masked) and headers in order; the request id,
+    the reset and retry delay (they count down between two requests) and the length (of the
+    purchase id too) left out."""
     assert int(response.get("Content-Length", len(response.content))) == len(response.content)
     headers = [
         (name, value)
         for name, value in response.items()
-        if name not in ("X-Request-ID", "RateLimit-Reset", "Content-Length")
+        if name not in ("X-Request-ID", "RateLimit-Reset", "Retry-After", "Content-Length")
     ]
-    return response.status_code, ID_IN_BODY.sub(b'"purchase_id":P', response.content), headers
+    body = ID_IN_BODY.sub(b'"purchase_id":P', response.content)
+    return response.status_code, RETRY_IN.sub(b"retry in N s", body), headers
 
 
 def run_rolled_back(action: Callable[[], Any], player: Player) -> tuple[tuple, dict]:
@@ -424,3 +429,60 @@ def test_game_rate_limit_is_used(monkeypatch, player, game):
     response = post(access_token(player), {"offer_id": offer.pk})
 
     assert (response.status_code, response["RateLimit-Limit"]) == (201, "7")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_found_broken_is_replaced_and_the_purchase_made_once(
+    python_path_calls, player, game
+):
+    make_economy(game)
+    offer = make_offer(game)
+    fund(player, 1000)
+    token = access_token(player)
+    assert post(token, {"offer_id": offer.pk}, key="first").status_code == 201  # game cached
+    with psycopg.connect(connection_url(), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [connection.connection.info.backend_pid])
+    connection.health_check_done = False  # as each request starts (the test client skips it)
+
+    response = post(token, {"offer_id": offer.pk}, key="second")  # no query before the fast path
+
+    assert response.status_code == 201
+    assert Purchase.objects.count() == 2
+    assert python_path_calls == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_retry_after_a_lost_answer_replays_the_committed_purchase(
+    monkeypatch, python_path_calls, player, game
+):
+    make_economy(game)
+    offer = make_offer(game)
+    fund(player, 1000)
+    token = access_token(player)
+    assert post(token, {"offer_id": offer.pk}, key="first").status_code == 201  # game cached
+    real_execute = quick_purchase_service._execute
+    attempts = []
+
+    def committed_then_lost(params: tuple) -> tuple:
+        attempts.append(params)
+        row = real_execute(params)
+        if len(attempts) == 1:  # the statement committed, then the connection went away
+            connection.connection.close()
+            raise OperationalError("server closed the connection unexpectedly")
+        return row
+
+    monkeypatch.setattr(quick_purchase_service, "_execute", committed_then_lost)
+    connection.health_check_done = False  # as each request starts (the test client skips it)
+
+    response = post(token, {"offer_id": offer.pk}, key="second")
+
+    assert response.status_code == 201
+    assert len(attempts) == 2 and len(python_path_calls) == 1  # the second attempt replayed
+    assert response.json()["purchase_id"] == Purchase.objects.get(idempotency_key="second").pk
+    assert Purchase.objects.count() == 2
+    assert LedgerEntry.objects.filter(reason="purchase").count() == 4
+
+
+def connection_url() -> str:
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"

@@ -30,8 +30,7 @@ CREATE OR REPLACE FUNCTION shop_quick_purchase(
 LANGUAGE plpgsql
 AS $function$
 DECLARE
-    v_max_bigint CONSTANT numeric := 9223372036854775807;
-    v_reference text;
+    max_bigint CONSTANT numeric := 9223372036854775807;
     v_price_currency text;
     v_price_amount bigint;
     v_contents jsonb;
@@ -39,8 +38,6 @@ DECLARE
     v_stock bigint;
     v_total numeric;
     v_line jsonb;
-    v_kind text;
-    v_code jsonb;
     v_kinds text[];
     v_codes text[];
     v_deltas numeric[];
@@ -49,81 +46,74 @@ DECLARE
     v_counted bigint;
     v_counter_id bigint;
     v_counter_count integer;
-    v_event_day date;
-    v_row_id bigint;
-    v_amount_after bigint;
+    v_day date;
+    v_reference text;
+    v_too_large boolean;
+    v_plain boolean;
 BEGIN
-    -- What authentication checks (apps.accounts.tokens.authenticate_access_token).
-    PERFORM 1 FROM accounts_player
-     WHERE id = p_player_id AND game_id = p_game_id
-       AND (banned_until IS NULL OR banned_until <= p_now);
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'fall back: player' USING ERRCODE = 'GP001';
-    END IF;
-
-    -- The offer, read before the transaction's writes as purchase_offer reads it; open now
-    -- (Offer.is_open) and priced in a virtual currency.
+    -- The player as authentication checks it (exists in the token's game, not banned), and
+    -- the offer as purchase_offer reads it before its transaction: of this game, open now
+    -- (Offer.is_open), priced in a virtual currency.
     SELECT o.price_currency, o.price_amount, o.contents, o.per_player_limit, o.stock
       INTO v_price_currency, v_price_amount, v_contents, v_per_player_limit, v_stock
       FROM shop_offer o
+      JOIN accounts_player p ON p.id = p_player_id AND p.game_id = o.game_id
      WHERE o.id = p_offer_id AND o.game_id = p_game_id
+       AND (p.banned_until IS NULL OR p.banned_until <= p_now)
        AND NOT o.real_money AND o.active
        AND (o.available_from IS NULL OR o.available_from <= p_now)
        AND (o.available_until IS NULL OR p_now < o.available_until)
        AND (o.stock IS NULL OR o.stock > 0)
        AND jsonb_typeof(o.contents) = 'array';
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'fall back: offer' USING ERRCODE = 'GP001';
+        RAISE EXCEPTION 'fall back: player or offer' USING ERRCODE = 'GP001';
     END IF;
     v_total := v_price_amount::numeric * p_quantity;
-    IF v_total > v_max_bigint THEN
+    IF v_total > max_bigint THEN
         RAISE EXCEPTION 'fall back: total' USING ERRCODE = 'GP001';
     END IF;
 
-    -- granted_lines() and changes_from_contents(), for plain currency and item lines only:
-    -- {"currency"|"sku": <string>, "quantity": <positive integer>}. A battle-pass line or any
-    -- other shape falls back.
-    v_kinds := ARRAY['currency'];
-    v_codes := ARRAY[v_price_currency];
-    v_deltas := ARRAY[-v_total];
-    granted := '[]'::jsonb;
+    -- granted_lines() and changes_from_contents() for plain lines only, each exactly
+    -- {"currency"|"sku": <string>, "quantity": <positive integer>}: a battle-pass line, or any
+    -- other shape, falls back.
     FOR v_line IN SELECT value FROM jsonb_array_elements(v_contents) LOOP
-        IF jsonb_typeof(v_line) <> 'object' THEN
-            RAISE EXCEPTION 'fall back: contents' USING ERRCODE = 'GP001';
-        ELSIF v_line ? 'currency' THEN
-            v_kind := 'currency';
-            v_code := v_line -> 'currency';
-        ELSIF v_line ? 'sku' THEN
-            v_kind := 'item';
-            v_code := v_line -> 'sku';
-        ELSE
-            RAISE EXCEPTION 'fall back: contents' USING ERRCODE = 'GP001';
-        END IF;
-        IF jsonb_typeof(v_code) <> 'string'
-           OR jsonb_typeof(v_line -> 'quantity') IS DISTINCT FROM 'number'
-           OR (v_line ->> 'quantity') !~ '^[1-9][0-9]{0,15}$'
-           OR (SELECT count(*) FROM jsonb_object_keys(v_line)) <> 2 THEN
+        v_plain := CASE WHEN jsonb_typeof(v_line) = 'object' THEN
+                (v_line ? 'currency') <> (v_line ? 'sku')
+                AND v_line - 'currency' - 'sku' - 'quantity' = '{}'::jsonb
+                AND jsonb_typeof(coalesce(v_line -> 'currency', v_line -> 'sku')) = 'string'
+                AND jsonb_typeof(v_line -> 'quantity') = 'number'
+                AND (v_line ->> 'quantity') ~ '^[1-9][0-9]{0,15}$'
+            ELSE false END;
+        IF NOT v_plain THEN
             RAISE EXCEPTION 'fall back: contents' USING ERRCODE = 'GP001';
         END IF;
-        v_kinds := v_kinds || v_kind;
-        v_codes := v_codes || (v_code #>> '{}');
-        v_deltas := v_deltas || ((v_line ->> 'quantity')::numeric * p_quantity);
-        granted := granted || jsonb_build_array(
-            v_line || jsonb_build_object('quantity', (v_line ->> 'quantity')::bigint * p_quantity)
-        );
     END LOOP;
+    granted := coalesce(
+        (SELECT jsonb_agg(l.line || jsonb_build_object(
+                              'quantity', (l.line ->> 'quantity')::bigint * p_quantity)
+                          ORDER BY l.n)
+           FROM jsonb_array_elements(v_contents) WITH ORDINALITY AS l(line, n)),
+        '[]'::jsonb);
 
-    -- apply_changes: one change per (kind, code), zero sums dropped, in (kind, code) order
-    -- (COLLATE "C": Python's code point order).
+    -- apply_changes: the price debit and the contents as one change per (kind, code), zero
+    -- sums dropped, in (kind, code) order (COLLATE "C": Python's code point order).
     SELECT coalesce(array_agg(m.kind ORDER BY m.kind COLLATE "C", m.code COLLATE "C"), '{}'),
            coalesce(array_agg(m.code ORDER BY m.kind COLLATE "C", m.code COLLATE "C"), '{}'),
-           coalesce(array_agg(m.delta ORDER BY m.kind COLLATE "C", m.code COLLATE "C"), '{}')
-      INTO v_kinds, v_codes, v_deltas
+           coalesce(array_agg(m.delta ORDER BY m.kind COLLATE "C", m.code COLLATE "C"), '{}'),
+           coalesce(array_agg(m.code) FILTER (WHERE m.kind = 'currency'), '{}'),
+           coalesce(array_agg(m.code) FILTER (WHERE m.kind = 'item'), '{}'),
+           coalesce(bool_or(abs(m.delta) > max_bigint), false)
+      INTO v_kinds, v_codes, v_deltas, v_wallet_codes, v_item_skus, v_too_large
       FROM (SELECT c.kind, c.code, sum(c.delta) AS delta
-              FROM unnest(v_kinds, v_codes, v_deltas) AS c(kind, code, delta)
+              FROM (SELECT 'currency' AS kind, v_price_currency AS code, -v_total AS delta
+                    UNION ALL
+                    SELECT CASE WHEN l ? 'currency' THEN 'currency' ELSE 'item' END,
+                           coalesce(l ->> 'currency', l ->> 'sku'),
+                           (l ->> 'quantity')::numeric * p_quantity
+                      FROM jsonb_array_elements(v_contents) AS l) AS c
              GROUP BY c.kind, c.code
             HAVING sum(c.delta) <> 0) AS m;
-    IF EXISTS (SELECT 1 FROM unnest(v_deltas) AS d WHERE abs(d) > v_max_bigint) THEN
+    IF v_too_large THEN
         RAISE EXCEPTION 'fall back: amount' USING ERRCODE = 'GP001';
     END IF;
 
@@ -164,35 +154,32 @@ BEGIN
         UPDATE shop_offerpurchasecount SET count = count + p_quantity WHERE id = v_counter_id;
     END IF;
     IF v_stock IS NOT NULL THEN
-        UPDATE shop_offer SET stock = shop_offer.stock - p_quantity
-         WHERE id = p_offer_id AND shop_offer.stock >= p_quantity;
+        UPDATE shop_offer SET stock = stock - p_quantity
+         WHERE id = p_offer_id AND stock >= p_quantity;
         IF NOT FOUND THEN
             RAISE EXCEPTION 'fall back: sold out' USING ERRCODE = 'GP001';
         END IF;
     END IF;
 
     -- record_completion (record_server_event, then mark_late_days), before the wallet locks.
-    v_event_day := (p_now AT TIME ZONE 'UTC')::date;
+    v_day := (p_now AT TIME ZONE 'UTC')::date;
     INSERT INTO analytics_rawevent (
         game_id, player_id, source, name, event_id, occurred_at, day, received_at, properties
     ) VALUES (
-        p_game_id, p_player_id, 'server', 'purchase_completed', NULL, p_now, v_event_day, p_now,
+        p_game_id, p_player_id, 'server', 'purchase_completed', NULL, p_now, v_day, p_now,
         jsonb_build_object(
             'offer_id', p_offer_id, 'purchase_id', purchase_id, 'currency', v_price_currency,
             'amount', v_total, 'real_money', false
         )
     );
-    IF v_event_day < (p_now AT TIME ZONE 'UTC')::date - (p_recent_days - 1) THEN
+    IF v_day < (p_now AT TIME ZONE 'UTC')::date - (p_recent_days - 1) THEN
         INSERT INTO analytics_dirtyday (game_id, day, marked_at)
-        VALUES (p_game_id, v_event_day, p_now)
+        VALUES (p_game_id, v_day, p_now)
         ON CONFLICT (game_id, day) DO UPDATE SET marked_at = EXCLUDED.marked_at;
     END IF;
 
     -- _locked_wallets then _locked_holdings: existing rows locked in currency (item) id order,
-    -- missing ones created (cap and limit copied) and everything locked again.
-    v_wallet_codes := ARRAY(
-        SELECT c FROM unnest(v_kinds, v_codes) AS m(k, c) WHERE k = 'currency');
-    v_item_skus := ARRAY(SELECT c FROM unnest(v_kinds, v_codes) AS m(k, c) WHERE k = 'item');
+    -- missing ones created (cap and limit copied) and all of them locked again.
     IF cardinality(v_wallet_codes) > 0 THEN
         PERFORM 1 FROM inventory_wallet w JOIN inventory_currency c ON c.id = w.currency_id
          WHERE w.player_id = p_player_id AND c.game_id = p_game_id
@@ -252,51 +239,52 @@ BEGIN
         END IF;
     END IF;
 
-    -- _apply: each change within funds and cap (stack limit), then its ledger entry.
-    currencies := '{}';
-    balances := '{}';
-    FOR n IN 1 .. cardinality(v_kinds) LOOP
-        IF v_kinds[n] = 'currency' THEN
-            UPDATE inventory_wallet w SET balance = w.balance + v_deltas[n]
-              FROM inventory_currency c
-             WHERE c.id = w.currency_id AND w.player_id = p_player_id
-               AND c.game_id = p_game_id AND c.code = v_codes[n]
-               AND w.balance + v_deltas[n] >= 0
-               AND (w.cap IS NULL OR w.balance + v_deltas[n] <= w.cap)
-            RETURNING w.currency_id, w.balance INTO v_row_id, v_amount_after;
-            IF v_row_id IS NULL THEN
-                RAISE EXCEPTION 'fall back: funds or cap' USING ERRCODE = 'GP001';
-            END IF;
-            INSERT INTO inventory_ledgerentry (
-                game_id, player_id, currency_id, item_id, delta, balance_after, reason,
-                reference, idempotency_key, operation_key, actor_id, created_at
-            ) VALUES (
-                p_game_id, p_player_id, v_row_id, NULL, v_deltas[n], v_amount_after, 'purchase',
-                v_reference, v_reference || ':currency:' || v_codes[n], v_reference, NULL, p_now
-            );
-            currencies := currencies || v_codes[n];
-            balances := balances || v_amount_after;
-        ELSE
-            UPDATE inventory_playeritem h SET quantity = h.quantity + v_deltas[n]
-              FROM inventory_itemdefinition it
-             WHERE it.id = h.item_id AND h.player_id = p_player_id
-               AND it.game_id = p_game_id AND it.sku = v_codes[n]
-               AND h.quantity + v_deltas[n] >= 0
-               AND (h."limit" IS NULL OR h.quantity + v_deltas[n] <= h."limit")
-            RETURNING h.item_id, h.quantity INTO v_row_id, v_amount_after;
-            IF v_row_id IS NULL THEN
-                RAISE EXCEPTION 'fall back: items or holding limit' USING ERRCODE = 'GP001';
-            END IF;
-            INSERT INTO inventory_ledgerentry (
-                game_id, player_id, currency_id, item_id, delta, balance_after, reason,
-                reference, idempotency_key, operation_key, actor_id, created_at
-            ) VALUES (
-                p_game_id, p_player_id, NULL, v_row_id, v_deltas[n], v_amount_after, 'purchase',
-                v_reference, v_reference || ':item:' || v_codes[n], v_reference, NULL, p_now
-            );
-        END IF;
-        v_row_id := NULL;
-    END LOOP;
+    -- _apply: every change within funds and cap (stack limit), one UPDATE per table, then the
+    -- ledger entries in (kind, code) order. A change that does not fit updates no row: the
+    -- count falls short and everything is rolled back.
+    WITH changes AS (
+        SELECT m.kind, m.code, m.delta
+          FROM unnest(v_kinds, v_codes, v_deltas) AS m(kind, code, delta)
+    ), wallets AS (
+        UPDATE inventory_wallet w SET balance = w.balance + m.delta
+          FROM changes m, inventory_currency c
+         WHERE m.kind = 'currency' AND c.game_id = p_game_id AND c.code = m.code
+           AND w.player_id = p_player_id AND w.currency_id = c.id
+           AND w.balance + m.delta >= 0 AND (w.cap IS NULL OR w.balance + m.delta <= w.cap)
+        RETURNING m.kind, m.code, m.delta, w.currency_id AS ref_id, w.balance AS amount
+    ), holdings AS (
+        UPDATE inventory_playeritem h SET quantity = h.quantity + m.delta
+          FROM changes m, inventory_itemdefinition i
+         WHERE m.kind = 'item' AND i.game_id = p_game_id AND i.sku = m.code
+           AND h.player_id = p_player_id AND h.item_id = i.id
+           AND h.quantity + m.delta >= 0
+           AND (h."limit" IS NULL OR h.quantity + m.delta <= h."limit")
+        RETURNING m.kind, m.code, m.delta, h.item_id AS ref_id, h.quantity AS amount
+    ), changed AS (
+        SELECT * FROM wallets UNION ALL SELECT * FROM holdings
+    ), entries AS (
+        INSERT INTO inventory_ledgerentry (
+            game_id, player_id, currency_id, item_id, delta, balance_after, reason,
+            reference, idempotency_key, operation_key, actor_id, created_at
+        )
+        SELECT p_game_id, p_player_id,
+               CASE WHEN kind = 'currency' THEN ref_id END,
+               CASE WHEN kind = 'item' THEN ref_id END,
+               delta, amount, 'purchase', v_reference,
+               v_reference || ':' || kind || ':' || code, v_reference, NULL, p_now
+          FROM changed
+         ORDER BY kind COLLATE "C", code COLLATE "C"
+    )
+    SELECT count(*),
+           coalesce(array_agg(code ORDER BY code COLLATE "C") FILTER (WHERE kind = 'currency'),
+                    '{}'),
+           coalesce(array_agg(amount ORDER BY code COLLATE "C") FILTER (WHERE kind = 'currency'),
+                    '{}')
+      INTO v_counted, currencies, balances
+      FROM changed;
+    IF v_counted < cardinality(v_kinds) THEN
+        RAISE EXCEPTION 'fall back: funds, cap or holding limit' USING ERRCODE = 'GP001';
+    END IF;
 END;
 $function$
 """

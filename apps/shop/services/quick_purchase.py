@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 
 import psycopg
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from apps.analytics.services import RECENT_DAYS
@@ -74,10 +74,28 @@ def quick_purchase(
 
 
 def _call(params: tuple) -> tuple:
-    connection.close_if_health_check_failed()
+    # No health check first (Django's costs a round trip of its own on each request): a
+    # connection the statement finds broken is replaced and the statement sent once more. That
+    # is safe: if the first attempt did commit, the second finds its key used and falls back,
+    # and purchase_offer answers with the first attempt's purchase.
+    may_be_stale = connection.health_check_enabled and not connection.health_check_done
     connection.ensure_connection()
-    # A plain psycopg cursor binds on the server, so the statement is prepared once per
-    # connection (Django's own cursor interpolates on the client and prepares nothing).
+    try:
+        row = _execute(params)
+    except OperationalError:
+        if not (may_be_stale and connection.connection.closed):
+            raise
+        connection.close()
+        connection.ensure_connection()
+        row = _execute(params)
+    connection.health_check_done = True  # as close_if_health_check_failed leaves it
+    return row
+
+
+def _execute(params: tuple) -> tuple:
+    # A plain psycopg cursor binds parameters on the server, so where the deployment allows
+    # prepared statements (Django's OPTIONS "prepare_threshold"; off by default for poolers)
+    # this one is prepared once per connection. Django's own cursor binds on the client.
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         try:
             cursor.execute(QUICK_PURCHASE_SQL, params, prepare=True)
