@@ -204,12 +204,14 @@ class Mirror:
         """Load the revoked sessions from the database, as of a version read before."""
         from apps.accounts.revocation import READY_KEY, rebuild_markers
 
-        version, ready = client.mget(cache.make_key(VERSION_KEY), cache.make_key(READY_KEY))
-        if ready is None:
-            rebuild_markers()  # the per-request path needs them too
-            version, ready = client.mget(cache.make_key(VERSION_KEY), cache.make_key(READY_KEY))
-            if ready is None:
-                raise RuntimeError("revocation markers are being rebuilt elsewhere; retrying")
+        keys = (cache.make_key(VERSION_KEY), cache.make_key(READY_KEY))
+        version, ready = client.mget(*keys)
+        deadline = time.monotonic() + 30
+        while ready is None:  # the per-request path needs the markers too
+            rebuild_markers()  # or another process is at it: wait for its `ready`
+            version, ready = client.mget(*keys)
+            if ready is None and (time.monotonic() > deadline or self._stop.wait(0.1)):
+                raise RuntimeError("revocation markers were not rebuilt; retrying")
         revoked = _revoked_in_database()
         connection.close()
         with self._changing:
