@@ -116,7 +116,11 @@ def test_logins_and_refreshes_are_limited_per_game(login, settings):
 def test_a_cache_outage_lets_requests_through(tokens, monkeypatch):
     from django.core.cache import cache
 
-    monkeypatch.setattr(cache, "add", lambda *a, **k: (_ for _ in ()).throw(ConnectionError()))
+    def unreachable(*args: object, **kwargs: object) -> None:
+        raise ConnectionError("no Redis")
+
+    monkeypatch.setattr(cache, "add", unreachable)  # django-ratelimit's path (no Redis client)
+    monkeypatch.setattr("apps.accounts.ratelimit._count_in_redis", unreachable)
     response = bearer(tokens["access_token"]).get(WHOAMI)
     assert response.status_code == 200
     assert "RateLimit-Limit" not in response
@@ -136,3 +140,26 @@ def test_two_processes_spend_from_one_budget(start_web, tokens, game):
     assert remaining == [5, 4, 3, 2, 1, 0]
     assert [status for status, _, _ in answers] == [200] * 6 + [429, 429]
     assert answers[7][2]["code"] == "rate_limited" and "retry-after" in answers[7][1]
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_the_one_round_trip_count_is_django_ratelimits_own(rf, game):
+    """Budgets are counted in one Redis round trip, on the very keys and windows
+    django-ratelimit's get_usage reads, so both count the same requests."""
+    from django_ratelimit.core import get_usage
+
+    from apps.accounts.ratelimit import spend_token_budget
+
+    request = rf.get("/")
+    spent = [spend_token_budget(request, token_id="jti-1", game=game) for _ in range(3)]
+    seen = get_usage(
+        request,
+        group="api:access-token",
+        key=lambda _group, _request: "jti-1",
+        rate="1000/h",
+        increment=False,
+    )
+
+    assert [budget.remaining for budget in spent] == [999, 998, 997]
+    assert seen["count"] == 3
