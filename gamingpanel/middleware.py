@@ -7,7 +7,11 @@ import re
 import uuid
 from collections.abc import Callable
 
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import CsrfViewMiddleware
 
 from gamingpanel.logging import request_id_var
 from gamingpanel.problems import (
@@ -42,7 +46,40 @@ class RequestIdMiddleware:
 
 
 def is_api_request(request: HttpRequest) -> bool:
-    return request.path.startswith("/api/")
+    return request.path_info.startswith("/api/")
+
+
+class PanelOnly:
+    """For the middleware only the panel and the admin need (sessions, the logged-in operator,
+    messages, CSRF): API requests skip it. The API authenticates every request by token or key
+    and sets no cookies, so there these layers only cost time (about 0.3 ms a request, a tenth
+    of a purchase's web CPU); with no session under /api/, there is nothing for CSRF to guard."""
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if is_api_request(request):
+            return self.get_response(request)
+        return super().__call__(request)
+
+
+class PanelSessionMiddleware(PanelOnly, SessionMiddleware):
+    pass
+
+
+class PanelAuthenticationMiddleware(PanelOnly, AuthenticationMiddleware):
+    pass
+
+
+class PanelMessageMiddleware(PanelOnly, MessageMiddleware):
+    pass
+
+
+class PanelCsrfViewMiddleware(PanelOnly, CsrfViewMiddleware):
+    def process_view(
+        self, request: HttpRequest, callback: Callable, callback_args: tuple, callback_kwargs: dict
+    ) -> HttpResponse | None:
+        if is_api_request(request):
+            return None
+        return super().process_view(request, callback, callback_args, callback_kwargs)
 
 
 class ApiProblemMiddleware:

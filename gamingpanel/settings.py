@@ -54,11 +54,12 @@ MIDDLEWARE = [
     "gamingpanel.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, operators, messages and CSRF for the panel and the admin only: /api/ skips them.
+    "gamingpanel.middleware.PanelSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "gamingpanel.middleware.PanelCsrfViewMiddleware",
+    "gamingpanel.middleware.PanelAuthenticationMiddleware",
+    "gamingpanel.middleware.PanelMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "gamingpanel.middleware.ApiProblemMiddleware",
 ]
