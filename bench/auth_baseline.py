@@ -18,8 +18,9 @@ from apps.accounts.errors import TokenError
 from apps.accounts.tokens import decode_access_token
 from gamingpanel.urls import urlpatterns as panel_urlpatterns
 
-PLAIN_VIEW = "/bench/plain-validate"
-STOCK_VIEW = "/bench/simplejwt-verify"
+# Under /api/, as the endpoints they are compared with: the same middleware runs for all four.
+PLAIN_VIEW = "/api/bench/plain-validate"
+STOCK_VIEW = "/api/bench/simplejwt-verify"
 
 
 @csrf_exempt

@@ -51,7 +51,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--blocking-threads", type=int, default=1, help="per granian worker")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--requests", type=int, default=2500, help="per case and round")
+    parser.add_argument("--requests", type=int, default=6000, help="per case and round")
     parser.add_argument("--seconds", type=float, default=8.0, help="at most, per case and round")
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
