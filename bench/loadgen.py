@@ -97,7 +97,7 @@ def run_load(
             latencies.append((time.perf_counter() - conn.sent_at) * 1000)
             if status not in expect_status:
                 errors += 1
-            if status == -1:  # the server closed the connection: open another
+            if status == -1 or conn.closing:  # the server closed (or will close) it: reopen
                 selector.unregister(conn.sock)
                 conn.sock.close()
                 conn.reconnect()
@@ -129,6 +129,7 @@ class _Connection:
         self.sock.setblocking(False)
         self.buffer = b""
         self.sent_at = 0.0
+        self.closing = False
 
     def send(self, request: bytes) -> None:
         self.buffer = b""
@@ -147,6 +148,7 @@ class _Connection:
         if head_end < 0:
             return None
         head = self.buffer[:head_end].decode("latin-1").lower()
+        self.closing = "connection: close" in head  # gunicorn's sync workers, for one
         body = self.buffer[head_end + 4 :]
         status = int(head[9:12])
         if "content-length:" in head:

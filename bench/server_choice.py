@@ -3,7 +3,9 @@ same view (GET /api/v1/health: one SELECT 1 and one cache round trip), in one ru
 
     .venv/bin/python bench/server_choice.py [--workers 2] [--requests 6000]
 
-Uses DATABASE_URL / REDIS_URL when set (PostgreSQL + Redis, as in production)."""
+Uses DATABASE_URL / REDIS_URL when set (PostgreSQL + Redis, as in production); on PostgreSQL it
+serves a throwaway database next to DATABASE_URL's, dropped at the end. Any answer but 200 (say,
+503 from a health check that cannot reach its database) counts as an error."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loadgen import print_table, run_load, wait_for_port  # noqa: E402
@@ -59,6 +62,26 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--requests", type=int, default=6000)
     args = parser.parse_args()
+    base = os.environ.get("DATABASE_URL", "")
+    if not base.startswith("postgres"):
+        compare(args)
+        return
+    import psycopg
+
+    parts = urlsplit(base)
+    name = f"gp_bench_server_{os.getpid()}"
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
+    try:
+        compare(args)
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def compare(args: argparse.Namespace) -> None:
     w = str(args.workers)
     gunicorn = measure(
         f"gunicorn sync x{w}",
