@@ -201,7 +201,7 @@ def quick_token_check(raw_key: str, token: object) -> tuple[ServerKey, TokenChec
             server_key, *revocation = hotcache.get_many(keys)
         except Exception:  # the full path falls back to the database
             return None
-        if server_key is None:  # unknown, revoked or not cached yet
+        if not isinstance(server_key, ServerKey):  # unknown, revoked or not cached yet
             return None
         mirror.remember_server_key(key_hash, server_key, since=generation)
     stamp_use(server_key)

@@ -49,7 +49,14 @@ def redis_client() -> redis.Redis | None:
     if server is None:
         return None
     if getattr(_per_thread, "server", None) != server:
-        _per_thread.client = redis.Redis.from_url(server, single_connection_client=True)
+        _per_thread.client = redis.Redis.from_url(
+            server,
+            single_connection_client=True,
+            socket_timeout=2,  # a half-open connection must not hang a request
+            socket_connect_timeout=2,
+            socket_keepalive=True,
+            health_check_interval=30,
+        )
         _per_thread.server = server
     return _per_thread.client
 

@@ -36,6 +36,8 @@ from django.utils import timezone
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from apps.accounts import hotcache
+
 if TYPE_CHECKING:
     from apps.accounts.models import ServerKey
 
@@ -47,6 +49,10 @@ CHECK_SECONDS = 0.2
 TRUST_SECONDS = 0.6  # after a check: with CHECK_SECONDS, a change is seen within 0.8 s at worst
 SERVER_KEY_SECONDS = 60  # edits to a key's game reach the mirrored copy within this
 RETRY_SECONDS = 1.0
+SWEEP_SECONDS = 0.5
+# How far back a sweep looks: longer than a revoking transaction takes to commit after stamping
+# revoked_at, and than the clocks of two web hosts differ.
+SWEEP_WINDOW = timedelta(seconds=5)
 MISS = object()  # "the mirror cannot say": ask Redis
 
 # KEYS: version, then the markers to write, then the keys to delete.
@@ -183,12 +189,15 @@ class Mirror:
             _await_subscribed(pubsub)
             self._reload(client)
             behind_target: int | None = None
-            next_check = 0.0
+            next_check = next_sweep = 0.0
             while not self._stop.is_set():
                 message = pubsub.get_message(timeout=CHECK_SECONDS)
                 try:
                     if message is not None and message["type"] == "message":
                         self._apply(message["data"])
+                    if time.monotonic() >= next_sweep:
+                        next_sweep = time.monotonic() + SWEEP_SECONDS
+                        self._sweep(client)
                     if time.monotonic() >= next_check:
                         next_check = time.monotonic() + CHECK_SECONDS
                         behind_target = self._check(client, pubsub, behind_target)
@@ -240,6 +249,41 @@ class Mirror:
                 state.server_keys.pop(key_hash, None)
             state.generation += 1
             state.version = version
+
+    def _sweep(self, client: redis.Redis) -> None:
+        """The database is the truth: a session it says was revoked in the last SWEEP_WINDOW
+        that no message brought (its publish failed, its process died between commit and
+        publish, or it was revoked in plain SQL) is applied here, and its marker written for
+        the per-request path. A message racing this sweep makes it apply one twice, harmlessly.
+        """
+        from apps.accounts.models import AuthSession
+        from apps.accounts.revocation import marker_key
+
+        try:
+            rows = list(
+                AuthSession.objects.filter(
+                    revoked_at__gte=timezone.now() - SWEEP_WINDOW
+                ).values_list("pk", "revoke_reason")
+            )
+        except Exception:
+            logger.warning("revocation sweep could not read the database", exc_info=True)
+            connection.close()
+            return
+        state = self.state
+        missing = {pk: reason or "revoked" for pk, reason in rows if pk not in state.revoked}
+        if not missing:
+            return
+        until = time.monotonic() + _marker_seconds()
+        with self._changing:
+            for pk, reason in missing.items():
+                state.revoked[pk] = (reason, until)
+            state.generation += 1
+        pipeline = client.pipeline(transaction=False)
+        for pk, reason in missing.items():
+            pipeline.set(
+                cache.make_key(marker_key(pk)), hotcache.dumps(reason), ex=_marker_seconds()
+            )
+        pipeline.execute()
 
     def _check(self, client: redis.Redis, pubsub: object, behind_target: int | None) -> int | None:
         """Trust the mirror for TRUST_SECONDS if Redis agrees with it; returns the version it
@@ -304,9 +348,7 @@ def _marker_seconds() -> int:
 
 
 def _redis_server() -> str:
-    from apps.accounts.hotcache import write_server
-
-    server = write_server()
+    server = hotcache.write_server()
     if server is None:
         raise RuntimeError("the revocation mirror needs Redis (REDIS_URL)")
     return server

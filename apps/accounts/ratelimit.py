@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.http import HttpRequest
 from django_ratelimit import core as ratelimit_core
 from django_ratelimit.core import get_usage
@@ -81,6 +81,14 @@ def spend(
     )
 
 
+# get_usage's cache.add(key, 1) then cache.incr(key), as one atomic script on the held
+# connection (a pipeline would check out a second one).
+COUNT_SCRIPT = """
+redis.call('SET', KEYS[1], 0, 'EX', ARGV[1], 'NX')
+return redis.call('INCR', KEYS[1])
+"""
+
+
 def _count_in_redis(
     client: Redis,
     request: HttpRequest,
@@ -97,13 +105,10 @@ def _count_in_redis(
     limit, period = ratelimit_core._split_rate(rate)
     value = key(group, request)
     window = ratelimit_core._get_window(value, period)
-    cache_key = cache.make_key(
+    cache_key = caches[settings.RATELIMIT_USE_CACHE].make_key(
         ratelimit_core._make_cache_key(group, window, rate, value, ratelimit_core.ALL)
     )
-    pipeline = client.pipeline(transaction=True)
-    pipeline.set(cache_key, 0, ex=period + ratelimit_core.EXPIRATION_FUDGE, nx=True)
-    pipeline.incr(cache_key)
-    _, count = pipeline.execute()
+    count = client.eval(COUNT_SCRIPT, 1, cache_key, period + ratelimit_core.EXPIRATION_FUDGE)
     return {
         "count": count,
         "limit": limit,

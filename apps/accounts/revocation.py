@@ -15,7 +15,7 @@ must not evict keys (`maxmemory-policy noeviction`, its default; Celery needs th
 from __future__ import annotations
 
 import logging
-import time
+import secrets
 from contextlib import suppress
 
 from django.conf import settings
@@ -130,7 +130,9 @@ def rebuild_markers() -> None:
             cache.set_many(
                 {marker_key(pk): reason for pk, reason in chunk}, timeout=_marker_seconds()
             )
-        cache.set(READY_KEY, int(time.time()), timeout=None)  # an int: read without unpickling
+        # A stamp no other rebuild writes (an int: read without unpickling): a mirror that saw
+        # one rebuild can tell the next, even one in the same second after a failed publish.
+        cache.set(READY_KEY, secrets.randbits(62), timeout=None)
     except Exception:
         logger.exception("could not rebuild revocation markers")
     finally:

@@ -34,6 +34,10 @@ def active_server_key(raw_key: str) -> ServerKey | None:
 
 
 SERVER_KEY_CACHE_SECONDS = 60
+# What a revoked key's cache entry holds (for longer than any fill could live): a reader that
+# fetched the key from the database just before its revocation cannot cache it again, because
+# entries are only ever added (SET NX), never overwritten.
+REVOKED_SERVER_KEY = "revoked"
 
 
 def server_key_cache_key(key_hash: str) -> str:
@@ -56,16 +60,19 @@ def cached_server_key(raw_key: str) -> ServerKey | None:
     generation = mirror.generation()
     cache_key = server_key_cache_key(key_hash)
     try:
-        (server_key,) = hotcache.get_many([cache_key])
+        (cached,) = hotcache.get_many([cache_key])
     except Exception:
         logger.warning("server key cache unreadable; asking the database", exc_info=True)
         return active_server_key(raw_key)
-    if server_key is None and (server_key := active_server_key(raw_key)) is not None:
+    if isinstance(cached, ServerKey):
+        mirror.remember_server_key(key_hash, cached, since=generation)
+        return cached
+    server_key = active_server_key(raw_key)
+    if server_key is not None and cached != REVOKED_SERVER_KEY:
         try:
-            cache.set(cache_key, server_key, SERVER_KEY_CACHE_SECONDS)
+            cache.add(cache_key, server_key, SERVER_KEY_CACHE_SECONDS)
         except Exception:
             logger.warning("server key not cached", exc_info=True)
-    if server_key is not None:
         mirror.remember_server_key(key_hash, server_key, since=generation)
     return server_key
 

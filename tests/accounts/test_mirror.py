@@ -17,7 +17,7 @@ from django.utils import timezone
 from apps.accounts import hotcache
 from apps.accounts.mirror import MISS, VERSION_KEY, mirror
 from apps.accounts.models import AuthSession, ServerKey
-from apps.accounts.revocation import READY_KEY, revocation_reason
+from apps.accounts.revocation import READY_KEY, marker_key, rebuild_markers, revocation_reason
 from apps.accounts.selectors import cached_server_key
 from apps.accounts.services.sessions import log_out
 from apps.accounts.services.tenancy import revoke_server_key
@@ -168,4 +168,44 @@ def test_a_key_read_before_its_revocation_is_not_mirrored_after_it(running_mirro
     mirror.remember_server_key(stale.key_hash, stale, since=generation)
 
     assert mirror.server_key(stale.key_hash) is None
+    assert cached_server_key(issued.raw_key) is None
+
+
+def test_a_revocation_made_in_plain_sql_reaches_the_mirror_and_redis_within_a_second(
+    running_mirror, tokens
+):
+    """No publish at all (a crash between commit and publish, an incident script): the
+    database is swept for recent revocations, applied here and written as markers."""
+    eventually(trusted, within=3)
+
+    AuthSession.objects.update(revoked_at=timezone.now(), revoke_reason="operator")
+
+    eventually(lambda: mirror.revocation(session_id()) == "operator", within=SECOND)
+    eventually(lambda: cache.get(marker_key(session_id())) == "operator", within=SECOND)
+
+
+def test_every_rebuild_of_the_markers_has_its_own_ready_stamp(tokens):
+    """A mirror tells two rebuilds apart even within one second (a failed publish deletes
+    `ready` and the next request rebuilds it at once)."""
+    stamps = set()
+    for _ in range(3):
+        cache.delete(READY_KEY)
+        rebuild_markers()
+        stamps.add(cache.get(READY_KEY))
+
+    assert len(stamps) == 3
+
+
+def test_a_key_read_just_before_its_revocation_is_not_cached_again(game):
+    from apps.accounts import selectors
+    from apps.accounts.services import create_server_key
+
+    issued = create_server_key(game=game, name="main")
+    stale = ServerKey.objects.get()  # read by a request while the revocation commits
+    revoke_server_key(server_key=stale)
+
+    with mock.patch.object(selectors, "active_server_key", return_value=stale):
+        selectors.cached_server_key(issued.raw_key)  # this one request may still pass
+
+    assert cache.get(selectors.server_key_cache_key(stale.key_hash)) == "revoked"
     assert cached_server_key(issued.raw_key) is None

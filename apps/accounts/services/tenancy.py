@@ -14,7 +14,11 @@ from django.utils import timezone
 from apps.accounts import hotcache
 from apps.accounts.mirror import publish
 from apps.accounts.models import Game, GameAccess, ServerKey, hash_key
-from apps.accounts.selectors import server_key_cache_key
+from apps.accounts.selectors import (
+    REVOKED_SERVER_KEY,
+    SERVER_KEY_CACHE_SECONDS,
+    server_key_cache_key,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -44,16 +48,17 @@ def revoke_server_key(*, server_key: ServerKey) -> None:
 
 
 def _forget_server_key(key_hash: str) -> None:
+    """Replace the key's cache entry by a tombstone and tell every mirror."""
     cache_key = server_key_cache_key(key_hash)
     client = hotcache.redis_client()
     if client is None:
-        cache.delete(cache_key)
+        cache.set(cache_key, REVOKED_SERVER_KEY, SERVER_KEY_CACHE_SECONDS)
         return
     try:
         publish(
             client,
-            markers={},
-            deleted=[cache.make_key(cache_key)],
+            markers={cache.make_key(cache_key): hotcache.dumps(REVOKED_SERVER_KEY)},
+            deleted=[],
             message={"server_keys": [key_hash]},
         )
     except Exception:
@@ -61,7 +66,7 @@ def _forget_server_key(key_hash: str) -> None:
         from apps.accounts.revocation import forget_markers
 
         forget_markers()
-        cache.delete(cache_key)
+        cache.set(cache_key, REVOKED_SERVER_KEY, SERVER_KEY_CACHE_SECONDS)
 
 
 @transaction.atomic
