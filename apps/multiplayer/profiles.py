@@ -9,7 +9,9 @@ listening connection. Each process's thread LISTENs, drops what changed, and eve
 runs a query on that connection; only for TRUST_SECONDS after such a round trip is the mirror
 used. So a lost connection or a stalled thread sends every request back to the database within
 TRUST_SECONDS, and a change reaches every process within milliseconds (TRUST_SECONDS at worst).
-Only PostgreSQL has LISTEN: elsewhere, and with PROFILE_MIRROR=0, every profile is a query.
+Only PostgreSQL has LISTEN: elsewhere, and with PROFILE_MIRROR=0, every profile is a query. The
+listener needs a session of its own: behind a transaction-pooling proxy (PgBouncer) the check
+finds it not listening, and the mirror stays unused.
 """
 
 from __future__ import annotations
@@ -122,7 +124,13 @@ class ProfileMirror:
             self._stop.wait(RETRY_SECONDS)
 
     def _listen(self) -> None:
-        with psycopg.connect(**_connection_params(), autocommit=True) as listener:
+        params = {
+            "connect_timeout": 5,
+            "keepalives": 1,
+            "keepalives_idle": 30,
+            **_connection_params(),
+        }
+        with psycopg.connect(**params, autocommit=True) as listener:
             listener.execute(f"LISTEN {CHANNEL}")
             # Anything may have changed while nobody listened.
             self._forget_everything()
@@ -130,7 +138,14 @@ class ProfileMirror:
                 for notify in listener.notifies(timeout=CHECK_SECONDS):
                     self._apply(notify.payload)
                 checked_at = time.monotonic()
-                listener.execute("SELECT 1")  # delivers every notification committed before
+                # Delivers every notification committed before it, and proves this session
+                # still listens (a transaction-pooling proxy would answer, but not notify).
+                listening = listener.execute(
+                    "SELECT 1 FROM pg_listening_channels() AS channel WHERE channel = %s",
+                    [CHANNEL],
+                ).fetchone()
+                if listening is None:
+                    raise RuntimeError("the profile listener's session does not LISTEN")
                 for notify in listener.notifies(timeout=0):
                     self._apply(notify.payload)
                 self._trusted_until = checked_at + TRUST_SECONDS

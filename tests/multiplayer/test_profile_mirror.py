@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.db import connection
@@ -170,3 +171,13 @@ def test_another_process_serves_a_changed_profile_within_a_second(
     Player.objects.update(display_name="alice2")
 
     eventually(lambda: display_name() == "alice2", within=SECOND)
+
+
+def test_a_listener_that_stopped_listening_is_not_trusted(running_mirror, game, player):
+    """Behind a transaction-pooling proxy a session answers queries but gets no notifications:
+    the check asks PostgreSQL whether it listens on the channel, and drops the mirror if not
+    (here: the channel it checks is not the one it listens on)."""
+    mirrored(game, player)
+
+    with mock.patch("apps.multiplayer.profiles.CHANNEL", "gp_nobody_listens_here"):
+        eventually(lambda: profiles.row(game.pk, player.pk) is None, within=SECOND)

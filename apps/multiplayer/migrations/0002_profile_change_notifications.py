@@ -1,5 +1,8 @@
 """PostgreSQL only: NOTIFY gp_profile_changes when a column of a public profile changes, for the
-per-process profile mirror (apps/multiplayer/profiles.py). Other databases have no LISTEN."""
+per-process profile mirror (apps/multiplayer/profiles.py). Other databases have no LISTEN.
+
+A later migration that alters the type of a column named here (display_name, banned_until,
+game_id, xp, player_id) must drop these triggers first and create them again after."""
 
 from django.db import migrations
 
