@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,17 @@ from apps.accounts.services import create_server_key
 ROOT = Path(__file__).resolve().parent.parent
 HAS_POSTGRES = settings.IS_POSTGRES
 HAS_REDIS = bool(settings.REDIS_URL)
+
+
+def eventually(condition: Callable[[], bool], *, within: float) -> float:
+    """Seconds until `condition` held, polled every 5 ms; fails the test when it did not hold
+    within `within` seconds."""
+    started = time.monotonic()
+    while time.monotonic() - started < within:
+        if condition():
+            return time.monotonic() - started
+        time.sleep(0.005)
+    pytest.fail(f"not within {within} s")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -37,6 +35,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from apps.accounts import hotcache
+from gamingpanel.followers import Follower
 
 if TYPE_CHECKING:
     from apps.accounts.models import ServerKey
@@ -87,14 +86,12 @@ class MirrorState:
     next_prune: float = 0.0
 
 
-class Mirror:
+class Mirror(Follower):
+    thread_name = "revocation-mirror"
+
     def __init__(self) -> None:
         self.state = MirrorState()
-        self._lock = threading.Lock()  # starting and stopping the thread
-        self._changing = threading.Lock()  # applying a change vs. keeping a server key
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-        os.register_at_fork(after_in_child=self._forget_thread)
+        super().__init__()
 
     # --- read on every request ---------------------------------------------------------------
 
@@ -137,28 +134,7 @@ class Mirror:
 
     # --- the thread that keeps it current ------------------------------------------------------
 
-    def start(self) -> None:
-        with self._lock:
-            if self._thread is not None:
-                return
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="revocation-mirror", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        """Tests: stop following and forget everything."""
-        with self._lock:
-            thread, self._thread = self._thread, None
-            self._stop.set()
-        if thread is not None:
-            thread.join(timeout=5)
-        self.state = MirrorState()
-
-    def _forget_thread(self) -> None:
-        # A forked child has no thread of its parent's, and no reason to trust its copy.
-        self._thread = None
-        self._lock = threading.Lock()
-        self._changing = threading.Lock()
+    def forget(self) -> None:
         self.state = MirrorState()
 
     def _run(self) -> None:

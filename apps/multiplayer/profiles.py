@@ -17,14 +17,14 @@ finds it not listening, and the mirror stays unused.
 from __future__ import annotations
 
 import logging
-import os
-import threading
 import time
 from typing import Any
 
 import psycopg
 from django.conf import settings
 from django.db import connection
+
+from gamingpanel.followers import Follower
 
 logger = logging.getLogger(__name__)
 
@@ -40,16 +40,14 @@ BUCKETS = 1024  # generations per player-id bucket: a change elsewhere keeps fil
 ProfileRow = tuple[Any, ...]
 
 
-class ProfileMirror:
+class ProfileMirror(Follower):
+    thread_name = "profile-mirror"
+
     def __init__(self) -> None:
         self._rows: dict[int, tuple[int, ProfileRow]] = {}  # player id -> game id, row
         self._generations = [0] * BUCKETS
         self._trusted_until = 0.0
-        self._changing = threading.Lock()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-        os.register_at_fork(after_in_child=self._forget_thread)
+        super().__init__()
 
     def row(self, game_id: int, player_id: int) -> ProfileRow | None:
         """The player's profile row, or None when the database must be asked."""
@@ -80,27 +78,7 @@ class ProfileMirror:
             self.start()
         return time.monotonic() < self._trusted_until
 
-    def start(self) -> None:
-        with self._lock:
-            if self._thread is not None:
-                return
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="profile-mirror", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        """Tests: stop listening and forget everything."""
-        with self._lock:
-            thread, self._thread = self._thread, None
-            self._stop.set()
-        if thread is not None:
-            thread.join(timeout=5)
-        self._forget_everything()
-
-    def _forget_thread(self) -> None:
-        self._thread = None
-        self._lock = threading.Lock()
-        self._changing = threading.Lock()
+    def forget(self) -> None:
         self._forget_everything()
 
     def _forget_everything(self) -> None:

@@ -4,8 +4,7 @@ could have missed one."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from unittest import mock
 
 import pytest
@@ -21,6 +20,7 @@ from apps.accounts.revocation import READY_KEY, marker_key, rebuild_markers, rev
 from apps.accounts.selectors import cached_server_key
 from apps.accounts.services.sessions import log_out
 from apps.accounts.services.tenancy import revoke_server_key
+from tests.conftest import eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -34,16 +34,6 @@ def running_mirror(settings) -> Iterator[None]:  # noqa: ANN001
     mirror.start()
     yield
     mirror.stop()
-
-
-def eventually(condition: Callable[[], bool], *, within: float) -> float:
-    """Seconds until `condition` held; fails when it did not within `within` seconds."""
-    started = time.monotonic()
-    while time.monotonic() - started < within:
-        if condition():
-            return time.monotonic() - started
-        time.sleep(0.005)
-    pytest.fail(f"not within {within} s")
 
 
 def session_id() -> int:

@@ -5,7 +5,7 @@ NOTIFY, so a game server never keeps getting an old name, level or ban."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from unittest import mock
 
@@ -19,6 +19,7 @@ from apps.multiplayer.selectors import public_profile
 from apps.stats.models import LevelCurve
 from apps.stats.services import add_xp
 from tests.accounts.conftest import dev_platform, login, start_web, tokens  # noqa: F401
+from tests.conftest import eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -32,15 +33,6 @@ def running_mirror(settings) -> Iterator[None]:  # noqa: ANN001
     profiles.start()
     yield
     profiles.stop()
-
-
-def eventually(condition: Callable[[], bool], *, within: float) -> None:
-    started = time.monotonic()
-    while time.monotonic() - started < within:
-        if condition():
-            return
-        time.sleep(0.005)
-    pytest.fail(f"not within {within} s")
 
 
 def mirrored(game, player) -> dict:  # noqa: ANN001
