@@ -19,10 +19,12 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from loadgen import throwaway_database  # noqa: E402
+
 DAYS = 90
 EVENTS_PER_PLAYER = 200
 TARGET_SECONDS_10M = 60.0
@@ -33,31 +35,18 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000000,10000000")
     sizes = [int(size) for size in parser.parse_args().sizes.split(",")]
 
-    import psycopg
-
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     if not base.startswith("postgres"):
         sys.exit("This benchmark needs PostgreSQL: set DATABASE_URL=postgres://…")
-    parts = urlsplit(base)
-    name = f"gp_bench_analytics_{os.getpid()}"
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
+    with throwaway_database(base, "analytics") as database_url:
         os.environ.update(
-            DATABASE_URL=urlunsplit(parts._replace(path=f"/{name}")),
+            DATABASE_URL=database_url,
             GP_TESTING="1",
             DJANGO_DEBUG="1",
             DJANGO_SETTINGS_MODULE="gamingpanel.settings",
             LOG_LEVEL="WARNING",
         )
         results = run(sizes)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     report(results)
 
 

@@ -24,7 +24,6 @@ import secrets
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
@@ -37,6 +36,7 @@ from loadgen import (  # noqa: E402
     run_load,
     serve_granian,
     stop_server,
+    throwaway_database,
     wait_for_port,
 )
 
@@ -56,27 +56,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
 
-    import psycopg
-
     base = os.environ.get("DATABASE_URL", "")
     if not base.startswith("postgres") or not os.environ.get("REDIS_URL"):
         sys.exit("This benchmark needs PostgreSQL and Redis: set DATABASE_URL and REDIS_URL.")
-    parts = urlsplit(base)
-    name = f"gp_bench_auth_{os.getpid()}"
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    os.environ.update(
-        production_env(urlunsplit(parts._replace(path=f"/{name}")), settings_module="auth_settings")
-    )
-    try:
+    with throwaway_database(base, "auth") as database_url:
+        os.environ.update(production_env(database_url, settings_module="auth_settings"))
         ok = run(args)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     sys.exit(0 if ok else 1)
 
 

@@ -14,9 +14,11 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 
 @dataclass
@@ -225,3 +227,31 @@ def serve_granian(*, port: int, workers: int, blocking_threads: int = 4) -> subp
 def stop_server(server: subprocess.Popen) -> None:
     os.killpg(server.pid, signal.SIGTERM)
     server.wait(timeout=10)
+
+
+@contextmanager
+def throwaway_database(
+    base_url: str, label: str, *, settings: dict[str, str] | None = None
+) -> Iterator[str]:
+    """A new PostgreSQL database next to `base_url`'s (with these per-database settings), as a
+    URL; dropped afterwards, once this process's Django connections to it are closed."""
+    import psycopg
+
+    parts = urlsplit(base_url)
+    name = f"gp_bench_{label}_{os.getpid()}"
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        for setting, value in (settings or {}).items():
+            admin.execute(f"ALTER DATABASE \"{name}\" SET {setting} = '{value}'")
+    try:
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        from django.apps import apps
+
+        if apps.ready:
+            from django.db import connections
+
+            connections.close_all()
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -20,7 +20,6 @@ import os
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -32,6 +31,7 @@ from loadgen import (  # noqa: E402
     run_load,
     serve_granian,
     stop_server,
+    throwaway_database,
     wait_for_port,
 )
 
@@ -49,27 +49,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="at most, per case")
     args = parser.parse_args()
 
-    import psycopg
-
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     if not base.startswith("postgres"):
         sys.exit("This benchmark needs PostgreSQL: set DATABASE_URL=postgres://…")
-    parts = urlsplit(base)
-    name = f"gp_bench_matches_{os.getpid()}"
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    os.environ.update(
-        production_env(urlunsplit(parts._replace(path=f"/{name}"))), RATELIMIT_ENABLE="0"
-    )
-    try:
+    with throwaway_database(base, "matches") as database_url:
+        os.environ.update(production_env(database_url), RATELIMIT_ENABLE="0")
         run(args.workers, args.seconds)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def run(workers: int, seconds: float) -> None:

@@ -25,7 +25,6 @@ import os
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -37,6 +36,7 @@ from loadgen import (  # noqa: E402
     run_load,
     serve_granian,
     stop_server,
+    throwaway_database,
     wait_for_port,
 )
 
@@ -55,32 +55,18 @@ def main() -> None:
     parser.add_argument("--blocking-threads", type=int, default=4, help="per granian worker")
     args = parser.parse_args()
 
-    import psycopg
-
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     if not base.startswith("postgres"):
         sys.exit("This benchmark needs PostgreSQL: set DATABASE_URL=postgres://…")
-    parts = urlsplit(base)
-    name = f"gp_bench_purchases_{os.getpid()}"
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        # Count calls of PL/pgSQL functions: verify() checks the fast path made every purchase.
-        admin.execute(f"ALTER DATABASE \"{name}\" SET track_functions = 'pl'")
-    os.environ.update(
-        production_env(urlunsplit(parts._replace(path=f"/{name}"))),
-        # Counted as in production (one Redis round trip per request), with a budget the bench
-        # cannot exhaust: it sends far more than 1000 requests per token.
-        RATE_LIMIT_PER_HOUR=str(10**9),
-    )
-    try:
+    # Count calls of PL/pgSQL functions: verify() checks the fast path made every purchase.
+    with throwaway_database(base, "purchases", settings={"track_functions": "pl"}) as url:
+        os.environ.update(
+            production_env(url),
+            # Counted as in production (one Redis round trip per request), with a budget the
+            # bench cannot exhaust: it sends far more than 1000 requests per token.
+            RATE_LIMIT_PER_HOUR=str(10**9),
+        )
         ok = run(args.workers, args.seconds, args.concurrency, args.blocking_threads)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     sys.exit(0 if ok else 1)
 
 

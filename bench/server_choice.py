@@ -15,10 +15,9 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loadgen import print_table, run_load, wait_for_port  # noqa: E402
+from loadgen import print_table, run_load, throwaway_database, wait_for_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -66,19 +65,9 @@ def main() -> None:
     if not base.startswith("postgres"):
         compare(args)
         return
-    import psycopg
-
-    parts = urlsplit(base)
-    name = f"gp_bench_server_{os.getpid()}"
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
-    try:
+    with throwaway_database(base, "server") as database_url:
+        os.environ["DATABASE_URL"] = database_url
         compare(args)
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def compare(args: argparse.Namespace) -> None:
