@@ -1,12 +1,14 @@
-from django.urls import path
+from django.urls import include, path
 
 from apps.accounts.api import LinkApi, LoginApi, LogoutApi, RefreshApi, UnlinkApi, ValidateApi
 
-urlpatterns = [
-    path("auth/third-party/login", LoginApi.as_view(), name="auth-third-party-login"),
-    path("auth/refresh", RefreshApi.as_view(), name="auth-refresh"),
-    path("auth/validate", ValidateApi.as_view(), name="auth-validate"),
-    path("auth/logout", LogoutApi.as_view(), name="auth-logout"),
-    path("auth/link", LinkApi.as_view(), name="auth-link"),
-    path("auth/unlink", UnlinkApi.as_view(), name="auth-unlink"),
+routes = [
+    path("third-party/login", LoginApi.as_view(), name="auth-third-party-login"),
+    path("refresh", RefreshApi.as_view(), name="auth-refresh"),
+    path("validate", ValidateApi.as_view(), name="auth-validate"),
+    path("logout", LogoutApi.as_view(), name="auth-logout"),
+    path("link", LinkApi.as_view(), name="auth-link"),
+    path("unlink", UnlinkApi.as_view(), name="auth-unlink"),
 ]
+
+urlpatterns = [path("auth/", include(routes))]

@@ -1,7 +1,9 @@
-from django.urls import path
+from django.urls import include, path
 
 from apps.analytics.api import IngestEventsApi
 
-urlpatterns = [
-    path("analytics/events", IngestEventsApi.as_view(), name="analytics-events"),
+routes = [
+    path("events", IngestEventsApi.as_view(), name="analytics-events"),
 ]
+
+urlpatterns = [path("analytics/", include(routes))]

@@ -1,8 +1,10 @@
-from django.urls import path
+from django.urls import include, path
 
 from apps.battlepass.api import BattlePassClaimApi, BattlePassProgressApi
 
-urlpatterns = [
-    path("battlepass/progress", BattlePassProgressApi.as_view(), name="battlepass-progress"),
-    path("battlepass/claim", BattlePassClaimApi.as_view(), name="battlepass-claim"),
+routes = [
+    path("progress", BattlePassProgressApi.as_view(), name="battlepass-progress"),
+    path("claim", BattlePassClaimApi.as_view(), name="battlepass-claim"),
 ]
+
+urlpatterns = [path("battlepass/", include(routes))]

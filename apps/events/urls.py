@@ -1,8 +1,10 @@
-from django.urls import path
+from django.urls import include, path
 
 from apps.events.api import ActiveEventsApi, ClaimRewardApi
 
-urlpatterns = [
-    path("events/active", ActiveEventsApi.as_view(), name="events-active"),
-    path("events/claim-reward", ClaimRewardApi.as_view(), name="events-claim-reward"),
+routes = [
+    path("active", ActiveEventsApi.as_view(), name="events-active"),
+    path("claim-reward", ClaimRewardApi.as_view(), name="events-claim-reward"),
 ]
+
+urlpatterns = [path("events/", include(routes))]

@@ -1,7 +1,9 @@
-from django.urls import path
+from django.urls import include, path
 
 from apps.inventory.api import InventoryApi
 
-urlpatterns = [
-    path("player/inventory", InventoryApi.as_view(), name="player-inventory"),
+routes = [
+    path("inventory", InventoryApi.as_view(), name="player-inventory"),
 ]
+
+urlpatterns = [path("player/", include(routes))]

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from apps.multiplayer.api import (
     DeregisterApi,
@@ -8,20 +8,20 @@ from apps.multiplayer.api import (
     ValidateTokenApi,
 )
 
-urlpatterns = [
+routes = [
+    path("validate-token", ValidateTokenApi.as_view(), name="multiplayer-validate-token"),
+    path("match-result", MatchResultApi.as_view(), name="multiplayer-match-result"),
+    path("server-info", ServerInfoApi.as_view(), name="multiplayer-server-info"),
     path(
-        "multiplayer/validate-token", ValidateTokenApi.as_view(), name="multiplayer-validate-token"
-    ),
-    path("multiplayer/match-result", MatchResultApi.as_view(), name="multiplayer-match-result"),
-    path("multiplayer/server-info", ServerInfoApi.as_view(), name="multiplayer-server-info"),
-    path(
-        "multiplayer/servers/heartbeat",
+        "servers/heartbeat",
         HeartbeatApi.as_view(),
         name="multiplayer-servers-heartbeat",
     ),
     path(
-        "multiplayer/servers/deregister",
+        "servers/deregister",
         DeregisterApi.as_view(),
         name="multiplayer-servers-deregister",
     ),
 ]
+
+urlpatterns = [path("multiplayer/", include(routes))]

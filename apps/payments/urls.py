@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from apps.payments.api import (
     AppleWebhookApi,
@@ -7,15 +7,15 @@ from apps.payments.api import (
     StripeWebhookApi,
 )
 
-urlpatterns = [
-    path("payments/webhooks/stripe", StripeWebhookApi.as_view(), name="payments-webhooks-stripe"),
+routes = [
+    path("webhooks/stripe", StripeWebhookApi.as_view(), name="payments-webhooks-stripe"),
+    path("webhooks/sandbox", SandboxWebhookApi.as_view(), name="payments-webhooks-sandbox"),
+    path("webhooks/apple", AppleWebhookApi.as_view(), name="payments-webhooks-apple"),
     path(
-        "payments/webhooks/sandbox", SandboxWebhookApi.as_view(), name="payments-webhooks-sandbox"
-    ),
-    path("payments/webhooks/apple", AppleWebhookApi.as_view(), name="payments-webhooks-apple"),
-    path(
-        "payments/webhooks/google-play",
+        "webhooks/google-play",
         GooglePlayWebhookApi.as_view(),
         name="payments-webhooks-google-play",
     ),
 ]
+
+urlpatterns = [path("payments/", include(routes))]

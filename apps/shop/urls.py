@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from apps.shop.api import (
     CategoriesApi,
@@ -8,12 +8,12 @@ from apps.shop.api import (
     ReceiptApi,
 )
 
-urlpatterns = [
-    path("shop/categories", CategoriesApi.as_view(), name="shop-categories"),
-    path("shop/purchase", PurchaseApi.as_view(), name="shop-purchase"),
-    path("shop/purchases", PurchaseListApi.as_view(), name="shop-purchases"),
-    path(
-        "shop/purchases/<int:purchase_id>", PurchaseDetailApi.as_view(), name="shop-purchase-detail"
-    ),
-    path("shop/receipts", ReceiptApi.as_view(), name="shop-receipts"),
+routes = [
+    path("categories", CategoriesApi.as_view(), name="shop-categories"),
+    path("purchase", PurchaseApi.as_view(), name="shop-purchase"),
+    path("purchases", PurchaseListApi.as_view(), name="shop-purchases"),
+    path("purchases/<int:purchase_id>", PurchaseDetailApi.as_view(), name="shop-purchase-detail"),
+    path("receipts", ReceiptApi.as_view(), name="shop-receipts"),
 ]
+
+urlpatterns = [path("shop/", include(routes))]

@@ -1,7 +1,9 @@
-from django.urls import path
+from django.urls import include, path
 
 from apps.stats.api import PlayerStatsApi
 
-urlpatterns = [
-    path("player/stats", PlayerStatsApi.as_view(), name="player-stats"),
+routes = [
+    path("stats", PlayerStatsApi.as_view(), name="player-stats"),
 ]
+
+urlpatterns = [path("player/", include(routes))]
