@@ -115,6 +115,30 @@ def make_ca(
     return certificate, key
 
 
+def make_intermediate(
+    root: tuple[x509.Certificate, rsa.RSAPrivateKey],
+    name: str = "Test Code Signing Intermediate CA",
+    *,
+    ca: bool = True,
+) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
+    """A CA certificate signed by `root`, as DigiCert's code-signing CA is by its root."""
+    root_certificate, root_key = root
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(_name(name, "Test CA Inc."))
+        .issuer_name(root_certificate.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), critical=True)
+        .sign(root_key, hashes.SHA256())
+    )
+    return certificate, key
+
+
 def make_leaf(
     ca: tuple[x509.Certificate, rsa.RSAPrivateKey],
     key: rsa.RSAPrivateKey,

@@ -19,6 +19,7 @@ from tests.platforms.helpers import (
     PLATFORM_KEY,
     der,
     make_ca,
+    make_intermediate,
     make_leaf,
     pem,
     raises_problem,
@@ -204,6 +205,46 @@ def test_several_trust_anchors_may_be_configured(upstream):
     assert verify(signed_in(), config).platform_user_id == "T:_team1"
 
 
+ROOT = make_ca("Test Root CA")
+INTERMEDIATE = make_intermediate(ROOT)
+
+
+def test_certificate_chaining_to_the_anchor_through_an_intermediate_is_accepted(upstream):
+    serve_certificate(upstream, make_leaf(INTERMEDIATE, PLATFORM_KEY))
+    config = {**CONFIG, "trust_anchor": pem(ROOT[0]), "intermediates": pem(INTERMEDIATE[0])}
+
+    assert verify(signed_in(), config).platform_user_id == "T:_team1"
+
+
+def test_certificate_of_an_intermediate_not_configured_is_401(upstream):
+    serve_certificate(upstream, make_leaf(INTERMEDIATE, PLATFORM_KEY))
+
+    with raises_problem("invalid_credentials", 401):
+        verify(signed_in(), {**CONFIG, "trust_anchor": pem(ROOT[0])})
+
+
+def test_intermediate_that_is_not_a_ca_is_401(upstream):
+    not_a_ca = make_intermediate(ROOT, "Not a CA", ca=False)
+    serve_certificate(upstream, make_leaf(not_a_ca, PLATFORM_KEY))
+    config = {**CONFIG, "trust_anchor": pem(ROOT[0]), "intermediates": pem(not_a_ca[0])}
+
+    with raises_problem("invalid_credentials", 401):
+        verify(signed_in(), config)
+
+
+def test_intermediate_of_another_root_is_401(upstream):
+    serve_certificate(upstream, make_leaf(INTERMEDIATE, PLATFORM_KEY))
+    config = {**CONFIG, "trust_anchor": pem(ROGUE_CA[0]), "intermediates": pem(INTERMEDIATE[0])}
+
+    with raises_problem("invalid_credentials", 401):
+        verify(signed_in(), config)
+
+
+def test_malformed_intermediates_are_platform_not_configured(upstream):
+    with raises_problem("platform_not_configured", 400):
+        verify(signed_in(), {**CONFIG, "intermediates": "not a certificate"})
+
+
 @pytest.mark.parametrize(
     "answer",
     [
@@ -257,6 +298,9 @@ def test_missing_game_center_field_is_validation_error(upstream, key):
         {"timestamp": "yesterday"},
         {"timestamp": -5},
         {"timestamp": True},
+        {"timestamp": "²"},  # a digit to str.isdigit, not to int()
+        {"timestamp": "１２３"},  # fullwidth digits
+        {"timestamp": "1" * 30},
     ],
 )
 def test_ill_typed_game_center_field_is_validation_error(upstream, bad):

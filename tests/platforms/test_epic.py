@@ -229,3 +229,105 @@ def test_missing_id_token_is_validation_error(upstream, credentials):
     with raises_problem("validation_error", 400):
         verify(CONFIG, credentials)
     assert not upstream.calls
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        account_claims(aud="another-client"),
+        {**account_claims(), **expired_claims()},
+        account_claims(pfdid="another-deployment"),
+    ],
+    ids=["another-client", "expired", "another-deployment"],
+)
+def test_account_token_failing_a_check_is_401(upstream, body):
+    upstream.get(ACCOUNT_KEYS, json=jwks(("key-1", PLATFORM_KEY)))
+
+    with raises_problem("invalid_credentials", 401):
+        verify(EAS_CONFIG, {"id_token": sign(body)})
+
+
+def test_account_token_with_a_forged_signature_is_401(upstream):
+    upstream.get(ACCOUNT_KEYS, json=jwks(("key-1", PLATFORM_KEY)))
+
+    with raises_problem("invalid_credentials", 401):
+        verify(EAS_CONFIG, {"id_token": sign(account_claims(), key=ATTACKER_KEY)})
+
+
+def with_token_info(upstream, **answer):
+    upstream.get(ACCOUNT_KEYS, json=jwks(("key-1", PLATFORM_KEY)))
+    upstream.post(TOKEN_INFO, **answer)
+    return {"id_token": sign(account_claims()), "access_token": "access-1"}
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"body": requests.exceptions.ReadTimeout()},
+        {"status": 500, "json": {}},
+        {"body": "<html>", "content_type": "text/html"},
+        {"json": ["active"]},
+        {"json": {"active": True}},
+        {"json": {"active": True, "account_id": 7}},
+    ],
+    ids=["timeout", "5xx", "html", "not-an-object", "no-account", "account-not-text"],
+)
+def test_token_info_unavailable_or_malformed_is_503(upstream, answer):
+    credentials = with_token_info(upstream, **answer)
+
+    with raises_problem("platform_unavailable", 503):
+        verify(OWNERSHIP_CONFIG, credentials)
+    assert len(upstream.calls) == 2  # never asked about ownership
+
+
+def test_access_token_of_another_client_is_401(upstream):
+    answer = {"active": True, "account_id": ACCOUNT, "client_id": "another-game-client"}
+    credentials = with_token_info(upstream, json=answer)
+
+    with raises_problem("invalid_credentials", 401):
+        verify(OWNERSHIP_CONFIG, credentials)
+    assert len(upstream.calls) == 2
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"body": requests.exceptions.ConnectTimeout()},
+        {"body": "<html>", "content_type": "text/html"},
+        {"json": {"items": []}},
+    ],
+    ids=["timeout", "html", "not-a-list"],
+)
+def test_ownership_answer_unavailable_or_malformed_is_503(upstream, answer):
+    upstream.get(ACCOUNT_KEYS, json=jwks(("key-1", PLATFORM_KEY)))
+    upstream.post(TOKEN_INFO, json={"active": True, "account_id": ACCOUNT})
+    upstream.get(OWNERSHIP, **answer)
+
+    with raises_problem("platform_unavailable", 503):
+        verify(OWNERSHIP_CONFIG, {"id_token": sign(account_claims()), "access_token": "access-1"})
+
+
+@pytest.mark.parametrize("access_token", ["eg1~abc\r\nX-Injected: 1", "with space", "tab\t"])
+def test_access_token_that_is_not_a_bearer_token_is_validation_error(upstream, access_token):
+    with raises_problem("validation_error", 400):
+        verify(OWNERSHIP_CONFIG, {"id_token": sign(account_claims()), "access_token": access_token})
+    assert not upstream.calls
+
+
+def test_a_token_is_accepted_once(upstream):
+    upstream.get(CONNECT_KEYS, json=jwks(("key-1", PLATFORM_KEY)))
+    token = sign(epic_claims())
+    verify(CONFIG, {"id_token": token})
+
+    with raises_problem("invalid_credentials", 401):
+        verify(CONFIG, {"id_token": token})
+    assert verify({**CONFIG, "allow_token_reuse": "true"}, {"id_token": token}).platform_user_id
+
+
+def test_a_token_refused_for_ownership_is_not_remembered(upstream):
+    ownership_ok(upstream, owned=False)
+    credentials = {"id_token": sign(account_claims()), "access_token": "access-1"}
+    with raises_problem("invalid_credentials", 401):
+        verify(OWNERSHIP_CONFIG, credentials)
+
+    assert verify(EAS_CONFIG, credentials).platform_user_id == ACCOUNT

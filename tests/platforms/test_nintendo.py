@@ -35,6 +35,11 @@ def nsa_claims(**overrides):
     return claims(**body)
 
 
+def nsa_token(body, **header):
+    """Signed as Nintendo's tokens are, naming their key set in `jku`."""
+    return sign(body, **{"jku": KEYS_URL, **header})
+
+
 def verify(token, config=CONFIG):
     return get_verifier("nintendo").verify(config, {"id_token": token})
 
@@ -46,47 +51,78 @@ def nintendo_keys(upstream):
 
 
 def test_valid_token_is_the_nsa_id(nintendo_keys):
-    identity = verify(sign(nsa_claims(), jku=KEYS_URL))
+    identity = verify(nsa_token(nsa_claims()))
 
     assert identity == VerifiedIdentity("a1b2c3d4e5f60718", None, entitlement_checked=True)
 
 
 def test_token_for_another_application_is_401(nintendo_keys):
     with raises_problem("invalid_credentials", 401):
-        verify(sign(nsa_claims(nintendo={"ai": "0100ffff00000000"})))
+        verify(nsa_token(nsa_claims(nintendo={"ai": "0100ffff00000000"})))
 
 
 def test_token_without_the_application_claim_is_401(nintendo_keys):
     with raises_problem("invalid_credentials", 401):
-        verify(sign(nsa_claims(nintendo=None)))
+        verify(nsa_token(nsa_claims(nintendo=None)))
 
 
 def test_application_id_claim_path_is_configurable(nintendo_keys):
-    token = sign(nsa_claims(app="0100ABCD12345000"))
+    token = nsa_token(nsa_claims(app="0100ABCD12345000"))
 
     assert verify(token, {**CONFIG, "application_id_claim": "app"}).platform_user_id
 
 
 def test_audience_is_checked_only_when_configured(nintendo_keys):
-    token = sign(nsa_claims())
+    def token(n):  # each login its own token: a token is accepted once
+        return nsa_token(nsa_claims(jti=f"token-{n}"))
 
-    assert verify(token).platform_user_id
-    assert verify(token, {**CONFIG, "audience": "ed9e2f05d286f7b8"}).platform_user_id
+    assert verify(token(1)).platform_user_id
+    assert verify(token(2), {**CONFIG, "audience": "ed9e2f05d286f7b8"}).platform_user_id
+    with raises_problem("invalid_credentials", 401):
+        verify(token(3), {**CONFIG, "audience": "another-audience"})
+
+
+def test_a_token_is_accepted_once(nintendo_keys):
+    token = nsa_token(nsa_claims())
+    verify(token)
+
+    with raises_problem("invalid_credentials", 401):
+        verify(token)
+    assert verify(nsa_token(nsa_claims(jti="another"))).platform_user_id
+
+
+def test_a_game_may_accept_a_token_again(nintendo_keys):
+    token = nsa_token(nsa_claims())
+    config = {**CONFIG, "allow_token_reuse": True}
+
+    assert verify(token, config) == verify(token, config)
+
+
+def test_a_refused_token_is_not_remembered(nintendo_keys):
+    token = nsa_token(nsa_claims())
+
     with raises_problem("invalid_credentials", 401):
         verify(token, {**CONFIG, "audience": "another-audience"})
+    assert verify(token).platform_user_id
 
 
 def test_foreign_jku_header_is_401_and_never_fetched(nintendo_keys):
-    token = sign(nsa_claims(), jku="https://evil.test/certificates")
+    token = nsa_token(nsa_claims(), jku="https://evil.test/certificates")
 
     with raises_problem("invalid_credentials", 401):
         verify(token)
     assert not nintendo_keys.calls
 
 
+def test_token_naming_no_key_set_is_401_and_never_fetched(nintendo_keys):
+    with raises_problem("invalid_credentials", 401):
+        verify(sign(nsa_claims()))
+    assert not nintendo_keys.calls
+
+
 def test_wrong_issuer_is_401(nintendo_keys):
     with raises_problem("invalid_credentials", 401):
-        verify(sign(nsa_claims(iss="https://evil.test")))
+        verify(nsa_token(nsa_claims(iss="https://evil.test")))
 
 
 def test_expired_token_is_401(nintendo_keys):
@@ -94,12 +130,12 @@ def test_expired_token_is_401(nintendo_keys):
     body.update(expired_claims())
 
     with raises_problem("invalid_credentials", 401):
-        verify(sign(body))
+        verify(nsa_token(body))
 
 
 def test_forged_signature_is_401(nintendo_keys):
     with raises_problem("invalid_credentials", 401):
-        verify(sign(nsa_claims(), key=ATTACKER_KEY))
+        verify(nsa_token(nsa_claims(), key=ATTACKER_KEY))
 
 
 @pytest.mark.parametrize(
@@ -115,7 +151,7 @@ def test_key_set_unavailable_is_503(upstream, answer):
     upstream.get(KEYS_URL, **answer)
 
     with raises_problem("platform_unavailable", 503):
-        verify(sign(nsa_claims()))
+        verify(nsa_token(nsa_claims()))
 
 
 @pytest.mark.parametrize("missing", ["jwks_url", "issuer", "application_id"])
@@ -123,7 +159,7 @@ def test_missing_config_is_platform_not_configured(upstream, missing):
     config = {key: value for key, value in CONFIG.items() if key != missing}
 
     with raises_problem("platform_not_configured", 400):
-        verify(sign(nsa_claims()), config)
+        verify(nsa_token(nsa_claims()), config)
     assert not upstream.calls
 
 
@@ -136,5 +172,5 @@ def test_missing_id_token_is_validation_error(upstream, credentials):
 
 def test_key_url_must_be_https(upstream):
     with raises_problem("platform_not_configured", 400):
-        verify(sign(nsa_claims()), {**CONFIG, "jwks_url": "http://10.0.0.1/keys"})
+        verify(nsa_token(nsa_claims()), {**CONFIG, "jwks_url": "http://10.0.0.1/keys"})
     assert not upstream.calls

@@ -203,3 +203,67 @@ def test_per_game_url_must_be_https(upstream, key):
     with raises_problem("platform_not_configured", 400):
         verify({"auth_code": "ps-code"}, {**CONFIG, key: "http://10.0.0.1/internal"})
     assert not upstream.calls
+
+
+@pytest.fixture
+def psn_keys(upstream):
+    upstream.get(KEYS_URL, json=jwks(("key-1", PLATFORM_KEY)))
+    return upstream
+
+
+def test_token_from_another_issuer_is_401(psn_keys):
+    with raises_problem("invalid_credentials", 401):
+        verify({"id_token": sign(psn_claims(iss="https://evil.test"))}, TOKEN_ONLY_CONFIG)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"status": 500, "json": {}},
+        {"body": "<html>", "content_type": "text/html"},
+        {"json": {"keys": []}},
+        {"json": {"keys": [{"kty": "EC", "kid": "key-1"}]}},
+    ],
+    ids=["5xx", "html", "no-keys", "no-rsa-key"],
+)
+def test_key_set_unusable_is_503(upstream, answer):
+    upstream.get(KEYS_URL, **answer)
+
+    with raises_problem("platform_unavailable", 503):
+        verify({"id_token": sign(psn_claims())}, TOKEN_ONLY_CONFIG)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [psn_claims(aud="other-game"), {**psn_claims(), **expired_claims()}],
+    ids=["another-client", "expired"],
+)
+def test_exchanged_token_failing_a_check_is_401(psn_keys, body):
+    exchange(psn_keys, json={"id_token": sign(body), "token_type": "bearer"})
+
+    with raises_problem("invalid_credentials", 401):
+        verify({"auth_code": "ps-code"})
+
+
+def test_exchanged_token_signed_by_another_key_is_401(psn_keys):
+    exchange(psn_keys, json={"id_token": sign(psn_claims(), key=ATTACKER_KEY)})
+
+    with raises_problem("invalid_credentials", 401):
+        verify({"auth_code": "ps-code"})
+
+
+def test_a_client_token_is_accepted_once(psn_keys):
+    token = sign(psn_claims())
+    verify({"id_token": token}, TOKEN_ONLY_CONFIG)
+
+    with raises_problem("invalid_credentials", 401):
+        verify({"id_token": token}, TOKEN_ONLY_CONFIG)
+    config = {**TOKEN_ONLY_CONFIG, "allow_token_reuse": True}
+    assert verify({"id_token": token}, config).platform_user_id == "7799112233"
+
+
+def test_each_code_exchange_stands_on_its_own(psn_keys):
+    """Sony's code is single-use; the token it gives us is never seen by the client."""
+    exchange(psn_keys)
+
+    assert verify({"auth_code": "ps-code"}) == verify({"auth_code": "ps-code"})

@@ -106,11 +106,46 @@ def test_publisher_banned_account_is_401(upstream):
         verify()
 
 
-def test_vac_ban_alone_does_not_refuse(upstream):
+def test_vac_ban_does_not_refuse_by_default(upstream):
     upstream.get(AUTH_URL, json=authenticated(vacbanned=True))
     persona(upstream)
 
     assert verify().platform_user_id == PLAYER
+
+
+def test_vac_banned_account_is_401_when_the_game_refuses_them(upstream):
+    upstream.get(AUTH_URL, json=authenticated(vacbanned=True))
+
+    with raises_problem("invalid_credentials", 401):
+        verify({**CONFIG, "refuse_vac_banned": True})
+    assert len(upstream.calls) == 1
+
+
+def test_a_game_refusing_vac_bans_still_admits_the_unbanned(upstream):
+    upstream.get(AUTH_URL, json=authenticated(vacbanned=False))
+    persona(upstream)
+
+    assert verify({**CONFIG, "refuse_vac_banned": "true"}).platform_user_id == PLAYER
+
+
+def test_answer_without_the_vac_flag_is_503_when_the_game_refuses_vac_bans(upstream):
+    answer = authenticated()
+    del answer["response"]["params"]["vacbanned"]
+    upstream.get(AUTH_URL, json=answer)
+
+    with raises_problem("platform_unavailable", 503):
+        verify({**CONFIG, "refuse_vac_banned": True})
+
+
+@pytest.mark.parametrize("owner", [None, "", "not-an-id"], ids=["absent", "empty", "junk"])
+def test_answer_without_an_owner_is_503_when_the_game_refuses_sharing(upstream, owner):
+    answer = authenticated(ownersteamid=owner)
+    if owner is None:
+        del answer["response"]["params"]["ownersteamid"]
+    upstream.get(AUTH_URL, json=answer)
+
+    with raises_problem("platform_unavailable", 503):
+        verify({**CONFIG, "allow_family_sharing": False})
 
 
 def test_family_sharing_borrower_is_accepted_by_default(upstream):
@@ -246,3 +281,34 @@ def test_missing_or_malformed_ticket_is_validation_error(upstream, credentials):
         verify(CONFIG, credentials)
     assert "ticket" in caught.value.extra["errors"]["credentials"]
     assert not upstream.calls
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"body": requests.exceptions.ReadTimeout()},
+        {"status": 500, "json": {}},
+        {"body": "<html>", "content_type": "text/html"},
+        {"json": {"appownership": {"result": "OK"}}},
+        {"json": {"appownership": "yes"}},
+    ],
+    ids=["timeout", "5xx", "html", "no-ownsapp", "not-an-object"],
+)
+def test_ownership_check_unavailable_or_malformed_is_503(upstream, answer):
+    upstream.get(AUTH_URL, json=authenticated())
+    upstream.get(OWNERSHIP_URL, **answer)
+
+    with raises_problem("platform_unavailable", 503):
+        verify({**CONFIG, "check_ownership": True})
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"result": "FAIL"}, {"steamid": "not-a-steam-id"}, {"steamid": ""}],
+    ids=["result-not-ok", "junk-steamid", "empty-steamid"],
+)
+def test_params_that_do_not_confirm_the_ticket_are_401(upstream, params):
+    upstream.get(AUTH_URL, json=authenticated(**params))
+
+    with raises_problem("invalid_credentials", 401):
+        verify()

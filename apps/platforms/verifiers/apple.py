@@ -50,7 +50,9 @@ SIGN_IN_CONFIG = ("client_ids",)
 # Apple's current id first; game_player_id for Arcade; player_id only on the deprecated API.
 PLAYER_ID_KEYS = ("team_player_id", "game_player_id", "player_id")
 KEY_PATH = re.compile(r"/[A-Za-z0-9._/-]+\.cer")
+DIGITS = re.compile(r"[0-9]{1,20}")  # ASCII only: "²".isdigit() is True, int("²") fails
 MAX_CERTIFICATE_BYTES = 16 * 1024
+MAX_CHAIN_LENGTH = 4  # key certificate, intermediates, anchor: Apple's chain has one intermediate
 APPLE_ORGANIZATION = "Apple Inc."
 
 
@@ -80,7 +82,8 @@ def verify_game_center(
     bundle_ids = config_list(NAME, config, "bundle_ids")
     hosts = config_list(NAME, config, "key_hosts") or tuple(settings.APPLE_GAME_CENTER_KEY_HOSTS)
     max_age = config_int(NAME, config, "max_age_seconds", 300)
-    anchors = _trust_anchors(config_str(NAME, config, "trust_anchor"))
+    anchors = _certificates(config_str(NAME, config, "trust_anchor"), "trust_anchor")
+    intermediates = _certificates(config_str(NAME, config, "intermediates"), "intermediates")
 
     key_url = required_credential(credentials, "public_key_url", max_length=2048)
     signature = _base64(credentials, "signature")
@@ -102,7 +105,7 @@ def verify_game_center(
         raise InvalidCredentials("This Game Center signature has expired; fetch a new one.")
 
     certificate = _certificate(key_url)
-    _check_certificate(certificate, anchors)
+    _check_certificate(certificate, anchors, intermediates)
     public_key = certificate.public_key()
     if not isinstance(public_key, rsa.RSAPublicKey):
         raise InvalidCredentials("The Game Center key is not an RSA key.")
@@ -178,7 +181,7 @@ def _timestamp(credentials: Mapping[str, Any]) -> int:
     value = credentials.get("timestamp")
     if value is None or value == "":
         raise invalid_input("timestamp", "credentials.timestamp is required.")
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and DIGITS.fullmatch(value):
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**64:
         raise invalid_input("timestamp", "credentials.timestamp must be milliseconds since 1970.")
@@ -226,32 +229,68 @@ def _certificate(url: str) -> x509.Certificate:
     return x509.load_der_x509_certificate(der)
 
 
-def _trust_anchors(pem: str) -> list[x509.Certificate]:
+def _certificates(pem: str, key: str) -> list[x509.Certificate]:
+    if not pem:
+        return []
     try:
         return x509.load_pem_x509_certificates(pem.encode())
     except ValueError:
-        raise PlatformNotConfigured(
-            "apple config 'trust_anchor' must be PEM certificates."
-        ) from None
+        raise PlatformNotConfigured(f"apple config {key!r} must be PEM certificates.") from None
 
 
-def _check_certificate(certificate: x509.Certificate, anchors: list[x509.Certificate]) -> None:
-    """Valid now, issued to Apple Inc., and signed by one of the configured CA certificates."""
+def _check_certificate(
+    certificate: x509.Certificate,
+    anchors: list[x509.Certificate],
+    intermediates: list[x509.Certificate],
+) -> None:
+    """Valid now, issued to Apple Inc., and chained to one of the configured trust anchors,
+    directly or through the configured intermediate CAs (Apple serves the key certificate
+    alone, so the CAs between it and a root must come from config)."""
     now = datetime.now(UTC)
-    if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
+    if not _valid_at(certificate, now):
         raise InvalidCredentials("The Game Center key certificate is expired or not yet valid.")
     organizations = certificate.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
     if [attribute.value for attribute in organizations] != [APPLE_ORGANIZATION]:
         raise InvalidCredentials("The Game Center key certificate was not issued to Apple.")
-    for anchor in anchors:
-        if not anchor.not_valid_before_utc <= now <= anchor.not_valid_after_utc:
+    current = certificate
+    for _ in range(MAX_CHAIN_LENGTH):
+        if _issuer_among(current, anchors, now, must_be_ca=False) is not None:
+            return
+        issuer = _issuer_among(current, intermediates, now, must_be_ca=True)
+        if issuer is None or issuer is current:
+            break
+        current = issuer
+    raise InvalidCredentials("The Game Center key certificate is not from a trusted CA.")
+
+
+def _valid_at(certificate: x509.Certificate, now: datetime) -> bool:
+    return certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc
+
+
+def _issuer_among(
+    certificate: x509.Certificate,
+    candidates: list[x509.Certificate],
+    now: datetime,
+    *,
+    must_be_ca: bool,
+) -> x509.Certificate | None:
+    """The candidate, valid now, whose key signed `certificate`; an intermediate must be a CA."""
+    for candidate in candidates:
+        if not _valid_at(candidate, now) or (must_be_ca and not _is_ca(candidate)):
             continue
         try:
-            certificate.verify_directly_issued_by(anchor)
+            certificate.verify_directly_issued_by(candidate)
         except (ValueError, TypeError, InvalidSignature):
             continue
-        return
-    raise InvalidCredentials("The Game Center key certificate is not from a trusted CA.")
+        return candidate
+    return None
+
+
+def _is_ca(certificate: x509.Certificate) -> bool:
+    try:
+        return certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        return False
 
 
 verifier = AppleVerifier()

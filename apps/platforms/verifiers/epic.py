@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -13,10 +14,11 @@ from apps.platforms.verifiers.base import (
     VerifiedIdentity,
     clean_display_name,
     config_str,
+    invalid_input,
     require_config,
     required_credential,
 )
-from apps.platforms.verifiers.keys import verify_jwt
+from apps.platforms.verifiers.keys import accept_once, verify_jwt
 from apps.platforms.verifiers.upstream import call, json_body, json_object, unavailable
 
 NAME = "epic"
@@ -24,6 +26,9 @@ JWKS_PATHS = {
     "connect": "/auth/v1/oauth/jwks",  # Product User ID tokens (EOS_Connect_CopyIdToken)
     "eas": "/epic/oauth/v2/.well-known/jwks.json",  # Epic Account tokens (EOS_Auth_CopyIdToken)
 }
+# What an EOS access token is made of ("eg1~" then JWT-like text); anything else, a CR or LF
+# above all, must not reach an Authorization header.
+BEARER_TOKEN = re.compile(r"[A-Za-z0-9._~+/=-]+")
 # The token must belong to this game's product, sandbox and deployment, not just its client.
 DEPLOYMENT_CLAIMS = {"pfpid": "product_id", "pfsid": "sandbox_id", "pfdid": "deployment_id"}
 
@@ -45,6 +50,8 @@ class EpicVerifier:
         id_token = required_credential(credentials, "id_token")
         # EAS mode may also send an access_token; it is only used (and then required) for ownership.
         access_token = required_credential(credentials, "access_token") if catalog_item_id else ""
+        if access_token and not BEARER_TOKEN.fullmatch(access_token):
+            raise invalid_input("access_token", "credentials.access_token is not a bearer token.")
 
         base = settings.EPIC_API_BASE_URL.rstrip("/")
         claims = verify_jwt(
@@ -64,8 +71,14 @@ class EpicVerifier:
         user_id = claims["sub"]
         if catalog_item_id:
             self._check_ownership(
-                base, user_id, access_token, config_str(NAME, config, "sandbox_id"), catalog_item_id
+                base,
+                user_id,
+                access_token,
+                config_str(NAME, config, "client_id"),
+                config_str(NAME, config, "sandbox_id"),
+                catalog_item_id,
             )
+        accept_once(id_token, claims, platform=NAME, config=config)
         return VerifiedIdentity(
             platform_user_id=user_id,
             display_name=clean_display_name(claims.get("dn")),  # EAS only: Connect has no name
@@ -74,7 +87,7 @@ class EpicVerifier:
 
     @staticmethod
     def _check_ownership(
-        base: str, account_id: str, access_token: str, sandbox_id: str, item_id: str
+        base: str, account_id: str, access_token: str, client_id: str, sandbox_id: str, item_id: str
     ) -> None:
         # The access token must be live and belong to the account the ID token names, or a
         # player could borrow an owner's token to pass the ownership check.
@@ -92,8 +105,12 @@ class EpicVerifier:
         info = json_object(response, platform=NAME, operation="tokenInfo")
         if info.get("active") is not True:
             raise InvalidCredentials("The epic access token is not active.")
-        if info.get("account_id", account_id) != account_id:
+        if not isinstance(info.get("account_id"), str):
+            raise unavailable(NAME, "tokenInfo", "no account_id")
+        if info["account_id"] != account_id:
             raise InvalidCredentials("The epic access token belongs to another account.")
+        if info.get("client_id", client_id) != client_id:  # a token of another game's client
+            raise InvalidCredentials("The epic access token was issued to another client.")
 
         response = call(
             "GET",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,6 +13,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from apps.platforms.errors import InvalidCredentials
+from apps.platforms.verifiers.base import config_flag, first_use
 from apps.platforms.verifiers.upstream import call, json_object, unavailable
 
 ALGORITHM = "RS256"  # pinned: never "none", never HMAC (a public key must not become a secret)
@@ -87,7 +89,7 @@ def verify_jwt(
     """Check signature (RS256, key by kid from `jwks_url`), exp/iat with leeway, iss and aud.
 
     `audience=None` skips the audience check. The key URL is always ours: a `jku` header is
-    never followed, and when `expected_jku` is given a different one is refused.
+    never followed, and when `expected_jku` is given the header must name exactly that URL.
     """
     try:
         header = jwt.get_unverified_header(token)
@@ -98,8 +100,8 @@ def verify_jwt(
     kid = header.get("kid")
     if not isinstance(kid, str) or not kid:
         raise InvalidCredentials(f"The {platform} token names no signing key.")
-    if expected_jku is not None and header.get("jku", expected_jku) != expected_jku:
-        raise InvalidCredentials(f"The {platform} token points at a key set we do not trust.")
+    if expected_jku is not None and header.get("jku") != expected_jku:
+        raise InvalidCredentials(f"The {platform} token does not name the key set we trust.")
     key = jwt.PyJWK(signing_key(jwks_url, kid, platform), algorithm=ALGORITHM)
     options: dict[str, Any] = {"require": list(require), "verify_aud": audience is not None}
     try:
@@ -127,3 +129,17 @@ def verify_jwt(
     except jwt.PyJWTError:
         reason = "is invalid"
     raise InvalidCredentials(f"The {platform} token {reason}.")
+
+
+def accept_once(token: str, claims: dict[str, Any], *, platform: str, config: Any) -> None:
+    """A token we verify ourselves is accepted once, until it expires (PLATFORMS.md §1): a
+    copied token cannot log in a second time. Called after every other check, so made-up
+    tokens never reach the cache. A game whose clients log in again with the token the SDK
+    cached can opt out with `allow_token_reuse`."""
+    if config_flag(platform, config, "allow_token_reuse", default=False):
+        return
+    seconds = float(claims["exp"]) - time.time() + LEEWAY_SECONDS
+    if not first_use(f"{platform}-token", token, seconds=seconds):
+        raise InvalidCredentials(
+            f"This {platform} token was already used; ask the SDK for a fresh one."
+        )

@@ -18,7 +18,7 @@ from apps.platforms.verifiers.base import (
     required_credential,
     value_at,
 )
-from apps.platforms.verifiers.keys import verify_jwt
+from apps.platforms.verifiers.keys import accept_once, verify_jwt
 
 NAME = "nintendo"
 
@@ -46,6 +46,7 @@ class NintendoVerifier:
         expected = config_str(NAME, config, "application_id")
         if not isinstance(application_id, str) or application_id.lower() != expected.lower():
             raise InvalidCredentials("The nintendo token was issued for another application.")
+        accept_once(token, claims, platform=NAME, config=config)
         return VerifiedIdentity(
             platform_user_id=claims["sub"], display_name=None, entitlement_checked=True
         )

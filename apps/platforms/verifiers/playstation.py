@@ -22,7 +22,7 @@ from apps.platforms.verifiers.base import (
     required_credential,
     value_at,
 )
-from apps.platforms.verifiers.keys import verify_jwt
+from apps.platforms.verifiers.keys import accept_once, verify_jwt
 from apps.platforms.verifiers.upstream import call, json_object, our_key_rejected, unavailable
 
 NAME = "playstation"
@@ -38,6 +38,7 @@ class PlayStationVerifier:
         client_id = config_str(NAME, config, "client_id")
         jwks_url = config_url(NAME, config, "jwks_url")
         credentials = require_object(credentials)
+        from_client = "auth_code" not in credentials
         if "auth_code" in credentials:
             require_config(NAME, config, CODE_FLOW_CONFIG)
             token_url = config_url(NAME, config, "token_url")
@@ -61,6 +62,8 @@ class PlayStationVerifier:
         user_id = value_at(claims, config_str(NAME, config, "user_id_claim", "sub"))
         if isinstance(user_id, bool) or not isinstance(user_id, str | int) or user_id == "":
             raise InvalidCredentials("The playstation token names no user.")
+        if from_client:  # a code is single-use at Sony already, and so is the token it gave us
+            accept_once(id_token, claims, platform=NAME, config=config)
         return VerifiedIdentity(
             platform_user_id=str(user_id), display_name=None, entitlement_checked=True
         )

@@ -52,6 +52,7 @@ class SteamVerifier:
         identity = config_str(NAME, config, "identity")
         allow_sharing = config_flag(NAME, config, "allow_family_sharing", default=True)
         check_ownership = config_flag(NAME, config, "check_ownership", default=False)
+        refuse_vac_banned = config_flag(NAME, config, "refuse_vac_banned", default=False)
         ticket = required_credential(credentials, "ticket", max_length=8192)
         if not TICKET.fullmatch(ticket):
             raise invalid_input("ticket", "credentials.ticket must be the ticket's hex bytes.")
@@ -62,10 +63,19 @@ class SteamVerifier:
         answer = _get(
             "/ISteamUserAuth/AuthenticateUserTicket/v1/", params, "AuthenticateUserTicket"
         )
-        steam_id, owner_id = self._authenticated(answer.get("response"))
-
-        if owner_id != steam_id and not allow_sharing:
-            raise InvalidCredentials("This game does not accept Steam Family Sharing.")
+        params = self._authenticated(answer.get("response"))
+        steam_id = params["steamid"]
+        if refuse_vac_banned:
+            if not isinstance(params.get("vacbanned"), bool):
+                raise unavailable(NAME, "AuthenticateUserTicket", "no vacbanned flag")
+            if params["vacbanned"]:
+                raise InvalidCredentials("This Steam account has a VAC ban.")
+        if not allow_sharing:
+            owner_id = str(params.get("ownersteamid", ""))
+            if not STEAM_ID.fullmatch(owner_id):
+                raise unavailable(NAME, "AuthenticateUserTicket", "no ownersteamid")
+            if owner_id != steam_id:  # a Family Sharing borrower
+                raise InvalidCredentials("This game does not accept Steam Family Sharing.")
         if check_ownership:
             self._check_ownership(key, app_id, steam_id, allow_sharing=allow_sharing)
         return VerifiedIdentity(
@@ -75,7 +85,8 @@ class SteamVerifier:
         )
 
     @staticmethod
-    def _authenticated(payload: object) -> tuple[str, str]:
+    def _authenticated(payload: object) -> dict[str, Any]:
+        """The ticket's params, with `steamid` checked; refusals and bans raise."""
         if not isinstance(payload, dict):
             raise unavailable(NAME, "AuthenticateUserTicket", "no response object")
         error = payload.get("error")
@@ -92,8 +103,7 @@ class SteamVerifier:
             raise InvalidCredentials("Steam did not confirm the ticket.")
         if params.get("publisherbanned") is True:
             raise InvalidCredentials("This Steam account is banned from this publisher's games.")
-        owner_id = str(params.get("ownersteamid") or steam_id)
-        return steam_id, owner_id
+        return {**params, "steamid": steam_id}
 
     @staticmethod
     def _check_ownership(key: str, app_id: str, steam_id: str, *, allow_sharing: bool) -> None:

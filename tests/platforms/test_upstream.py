@@ -1,0 +1,53 @@
+"""The one HTTP client every verifier goes through: pooled, time-bounded, never retried."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.platforms.verifiers import upstream as client
+from apps.platforms.verifiers.upstream import SESSION, call
+from tests.platforms.helpers import raises_problem
+
+pytestmark = pytest.mark.usefixtures("upstream")
+
+URL = "https://platform.test/check"
+
+
+def test_every_call_carries_the_configured_timeout_through_the_shared_session(upstream, settings):
+    settings.PLATFORM_HTTP_TIMEOUT = [1.5, 4.0]  # as a list from the environment
+    upstream.get(URL, json={})
+
+    call("GET", URL, platform="steam", operation="check")
+
+    sent = upstream.calls[0].request
+    assert sent.req_kwargs["timeout"] == (1.5, 4.0)
+
+
+def test_the_session_is_one_pooled_client_that_never_retries():
+    assert client.SESSION is SESSION
+    for prefix in ("https://", "http://"):
+        adapter = SESSION.get_adapter(prefix + "platform.test")
+        assert adapter.max_retries.total == 0
+        assert adapter._pool_maxsize >= 8
+
+
+def test_a_redirect_is_not_followed_and_is_503(upstream):
+    upstream.get(URL, status=302, headers={"Location": "https://elsewhere.test/"})
+
+    with raises_problem("platform_unavailable", 503):
+        call("GET", URL, platform="epic", operation="check")
+    assert len(upstream.calls) == 1
+
+
+def test_a_header_a_client_smuggled_in_is_never_sent(upstream):
+    """requests refuses CR/LF in a header value before anything leaves; the verifiers refuse
+    such credentials before calling (test_epic), and this is the last line."""
+    with raises_problem("platform_unavailable", 503):
+        call(
+            "GET",
+            URL,
+            headers={"Authorization": "Bearer a\r\nX: 1"},
+            platform="epic",
+            operation="x",
+        )
+    assert not upstream.calls
