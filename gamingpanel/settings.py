@@ -203,6 +203,9 @@ PLATFORM_HTTP_TIMEOUT = (
     env.float("PLATFORM_CONNECT_TIMEOUT", default=2.0),
     env.float("PLATFORM_READ_TIMEOUT", default=5.0),
 )
+# All platform calls of one login together (up to three in a row): a slow platform is a 503
+# within this, never three full timeouts.
+PLATFORM_LOGIN_DEADLINE_SECONDS = env.float("PLATFORM_LOGIN_DEADLINE_SECONDS", default=8.0)
 PLATFORM_DEV_ENABLED = env.bool("PLATFORM_DEV_ENABLED", default=True)
 PLATFORM_JWKS_MIN_REFETCH_SECONDS = env.int("PLATFORM_JWKS_MIN_REFETCH_SECONDS", default=60)
 STEAM_API_BASE_URL = env.str("STEAM_API_BASE_URL", default="https://partner.steam-api.com")

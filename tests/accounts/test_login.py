@@ -1,3 +1,5 @@
+import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from unittest import mock
@@ -62,10 +64,13 @@ def test_second_login_finds_the_same_player_and_grants_nothing_again(
     game.starting_grant = {"gold": 500}
     game.save()
     first = post_login(api_client, DEV_ALICE).json()
+    first_login_at = Player.objects.get().last_login_at
 
     second = post_login(api_client, DEV_ALICE).json()
 
     assert second["player"] == {**first["player"], "created": False}
+    assert Player.objects.get().last_login_at > first_login_at
+    assert PlatformIdentity.objects.get().last_login_at > first_login_at
     assert Player.objects.count() == 1
     assert LedgerEntry.objects.count() == 1
     assert RawEvent.objects.filter(name="session_start").count() == 2
@@ -273,4 +278,25 @@ def test_steam_down_is_503_and_creates_nobody(api_client, real_steam):
     real_steam.get(STEAM_AUTH, body=requests.ConnectTimeout("slow"))
 
     assert_problem(post_login(api_client, STEAM_BODY), 503, "platform_unavailable")
+    assert Player.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_slow_platform_is_503_within_the_logins_time_budget(api_client, real_steam, settings):
+    """The ticket check answers, but too late: the ownership check that would follow is never
+    started, so the client hears within the budget, not after two full timeouts."""
+    settings.PLATFORM_LOGIN_DEADLINE_SECONDS = 0.25
+    PlatformCredential.objects.filter(platform="steam").update(
+        config={"app_id": "480", "check_ownership": True}
+    )
+    ticket_ok = {"response": {"params": {"result": "OK", "steamid": "76561197960287930"}}}
+
+    def slow_steam(request):
+        time.sleep(0.3)
+        return 200, {}, json.dumps(ticket_ok)
+
+    real_steam.add_callback(responses.GET, STEAM_AUTH, callback=slow_steam)
+
+    assert_problem(post_login(api_client, STEAM_BODY), 503, "platform_unavailable")
+    assert len(real_steam.calls) == 1
     assert Player.objects.count() == 0

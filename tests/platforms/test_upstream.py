@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
+import responses
 
 from apps.platforms.verifiers import upstream as client
-from apps.platforms.verifiers.upstream import SESSION, call
+from apps.platforms.verifiers.upstream import SESSION, call, login_deadline
 from tests.platforms.helpers import raises_problem
 
 pytestmark = pytest.mark.usefixtures("upstream")
@@ -51,3 +54,28 @@ def test_a_header_a_client_smuggled_in_is_never_sent(upstream):
             operation="x",
         )
     assert not upstream.calls
+
+
+def test_inside_a_login_each_call_gets_only_what_is_left_of_its_budget(upstream):
+    upstream.get(URL, json={})
+
+    with login_deadline(1.0):
+        call("GET", URL, platform="steam", operation="check")
+
+    connect, read = upstream.calls[0].request.req_kwargs["timeout"]
+    assert 0.5 < connect <= 1.0 and 0.5 < read <= 1.0  # not the configured (2, 5)
+
+
+def test_a_call_once_the_budget_is_spent_is_503_and_never_sent(upstream):
+    def slow(request):
+        time.sleep(0.3)
+        return 200, {}, "{}"
+
+    upstream.add_callback(responses.GET, URL, callback=slow)
+
+    with login_deadline(0.25):
+        call("GET", URL, platform="steam", operation="first")
+        with raises_problem("platform_unavailable", 503):
+            call("GET", URL, platform="steam", operation="second")
+    assert len(upstream.calls) == 1
+    call("GET", URL, platform="steam", operation="after the login")  # no budget outside

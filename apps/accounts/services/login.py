@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -20,6 +21,7 @@ from apps.inventory.services import grant_contents
 from apps.platforms.errors import PlatformNotConfigured, PlatformUnavailable
 from apps.platforms.models import PlatformCredential
 from apps.platforms.verifiers import VerifiedIdentity, get_verifier
+from apps.platforms.verifiers.upstream import login_deadline
 
 STARTING_GRANT_KEY = "starting-grant"
 
@@ -40,7 +42,8 @@ def verify_platform_user(
     if credential is None or not credential.enabled:
         raise PlatformNotConfigured(f"{platform} login is not enabled for this game.")
     credential.game = game  # verifier_config reads the sandbox flag from it
-    identity = verifier.verify(credential.verifier_config(), credentials)
+    with login_deadline(settings.PLATFORM_LOGIN_DEADLINE_SECONDS):
+        identity = verifier.verify(credential.verifier_config(), credentials)
     if not identity.platform_user_id:
         raise PlatformUnavailable(f"{platform} answered without a user id.")
     if not identity.entitlement_checked:

@@ -8,6 +8,10 @@ what a 4xx means for their platform.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import requests
@@ -25,9 +29,34 @@ SESSION.mount("https://", HTTPAdapter(pool_maxsize=32, max_retries=0))
 SESSION.mount("http://", HTTPAdapter(pool_maxsize=32, max_retries=0))
 
 
-def _timeout() -> float | tuple[float, float]:
+# When the calls of one login must be done (time.monotonic()); None outside a login.
+_deadline: ContextVar[float | None] = ContextVar("platform_deadline", default=None)
+MIN_CALL_SECONDS = 0.05  # less left than this: answer 503 now rather than start a call
+
+
+@contextmanager
+def login_deadline(seconds: float) -> Iterator[None]:
+    """Every platform call inside shares one budget of `seconds`: a login makes up to three
+    calls in a row (Steam, Google Play, Epic with ownership), and a slow platform must give the
+    client a 503 within the budget, not after three full timeouts."""
+    token = _deadline.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def _timeout(platform: str, operation: str) -> tuple[float, float]:
+    """(connect, read) from PLATFORM_HTTP_TIMEOUT, cut to what is left of the login's budget."""
     timeout = settings.PLATFORM_HTTP_TIMEOUT
-    return tuple(timeout) if isinstance(timeout, list | tuple) else timeout
+    connect, read = tuple(timeout) if isinstance(timeout, list | tuple) else (timeout, timeout)
+    deadline = _deadline.get()
+    if deadline is None:
+        return connect, read
+    left = deadline - time.monotonic()
+    if left < MIN_CALL_SECONDS:
+        raise unavailable(platform, operation, "the login's time budget is spent")
+    return min(connect, left), min(read, left)
 
 
 def unavailable(platform: str, operation: str, reason: str) -> PlatformUnavailable:
@@ -52,8 +81,9 @@ def call(
     method: str, url: str, *, platform: str, operation: str, **kwargs: Any
 ) -> requests.Response:
     """Send one request with the configured timeout; 503 unless the platform really answered."""
+    timeout = _timeout(platform, operation)
     try:
-        response = SESSION.request(method, url, timeout=_timeout(), allow_redirects=False, **kwargs)
+        response = SESSION.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
     except requests.RequestException as exc:
         # str(exc) carries the full URL, and Steam and IDC put secrets in the query string:
         # log the exception type only, and drop the chain so no handler prints it later.
