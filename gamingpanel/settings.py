@@ -183,6 +183,9 @@ TOKEN_ENCRYPTION_KEYS = env.list(
     "TOKEN_ENCRYPTION_KEYS", default=[f"local1:{LOCAL_TOKEN_KEY}"] if DEBUG else env.NOTSET
 )
 TOKEN_SIGNING_KEY = env.str("TOKEN_SIGNING_KEY", default=SECRET_KEY)
+# Signing keys retired within the last access-token lifetime: their tokens still verify (as
+# Django's SECRET_KEY_FALLBACKS), new ones are signed with TOKEN_SIGNING_KEY only.
+TOKEN_SIGNING_KEY_FALLBACKS = env.list("TOKEN_SIGNING_KEY_FALLBACKS", default=[])
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": ACCESS_TOKEN_LIFETIME,
     "ALGORITHM": "HS256",

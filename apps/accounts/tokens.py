@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from joserfc import jwe, jwt
-from joserfc.errors import JoseError
+from joserfc.errors import BadSignatureError, JoseError
 from joserfc.jwk import OctKey
 from rest_framework_simplejwt import settings as simplejwt_settings
 from rest_framework_simplejwt.backends import TokenBackend
@@ -76,15 +76,21 @@ class PanelAccessToken(AccessToken):
 
     def get_token_backend(self) -> TokenBackend:
         jwt_settings = simplejwt_settings.api_settings  # rebound when SIMPLE_JWT changes
-        return _signing_backend(jwt_settings.ALGORITHM, jwt_settings.SIGNING_KEY)
+        return _signing_backend(
+            jwt_settings.ALGORITHM,
+            jwt_settings.SIGNING_KEY,
+            tuple(settings.TOKEN_SIGNING_KEY_FALLBACKS),
+        )
 
 
 HMAC = frozenset({"HS256", "HS384", "HS512"})
 
 
 @functools.lru_cache(maxsize=4)
-def _signing_backend(algorithm: str, signing_key: str) -> TokenBackend:
-    return JoseCheckingBackend(algorithm, signing_key)
+def _signing_backend(
+    algorithm: str, signing_key: str, fallback_keys: tuple[str, ...] = ()
+) -> TokenBackend:
+    return JoseCheckingBackend(algorithm, signing_key, fallback_keys)
 
 
 class JoseCheckingBackend(TokenBackend):
@@ -92,21 +98,31 @@ class JoseCheckingBackend(TokenBackend):
     library of the envelope, under PyJWT's rules: the same HMAC, then exp, nbf and iat against
     the clock, a string sub and jti (no aud, iss: simplejwt sets none). It costs less than half of PyJWT's check, which
     tests every character of the token in Python, and every token validation pays it.
-    tests/accounts/test_jwt_backend.py holds the two to the same answers."""
+    tests/accounts/test_jwt_backend.py holds the two to the same answers. Fallback keys
+    (TOKEN_SIGNING_KEY_FALLBACKS) verify the tokens they signed before a rotation."""
 
-    def __init__(self, algorithm: str, signing_key: str) -> None:
+    def __init__(
+        self, algorithm: str, signing_key: str, fallback_keys: tuple[str, ...] = ()
+    ) -> None:
         if algorithm not in HMAC:
             raise ImproperlyConfigured("Access tokens are signed with HS256, HS384 or HS512.")
         super().__init__(algorithm, signing_key)
-        self.jose_key = OctKey.import_key(signing_key.encode())
+        # The current key first: a rotated-out key is tried only for its own older tokens.
+        self.jose_keys = [OctKey.import_key(key.encode()) for key in (signing_key, *fallback_keys)]
 
     def decode(self, token: Any, verify: bool = True) -> dict[str, Any]:
         if not verify:
             return super().decode(token, verify=False)
-        try:
-            claims = jwt.decode(token, self.jose_key, algorithms=[self.algorithm]).claims
-        except (JoseError, ValueError, TypeError) as refused:
-            raise TokenBackendError("Token is invalid") from refused
+        for key in self.jose_keys:
+            try:
+                claims = jwt.decode(token, key, algorithms=[self.algorithm]).claims
+                break
+            except BadSignatureError:
+                continue  # perhaps signed with a fallback key
+            except (JoseError, ValueError, TypeError) as refused:
+                raise TokenBackendError("Token is invalid") from refused
+        else:
+            raise TokenBackendError("Token is invalid")
         _check_registered_claims(claims, now=time.time())
         return claims
 

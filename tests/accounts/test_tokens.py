@@ -136,6 +136,35 @@ def test_key_rotation_keeps_old_tokens_valid_until_they_expire(player, settings)
     assert decode_access_token(new).player_id == player.pk
 
 
+def test_signing_key_rotation_keeps_old_tokens_valid_while_the_old_key_is_a_fallback(
+    player, settings
+):
+    def issue() -> str:
+        return issue_access_token(player_id=player.pk, game_id=player.game_id, session_id=1).token
+
+    def sign_with(key: str) -> None:
+        settings.SIMPLE_JWT = {**settings.SIMPLE_JWT, "SIGNING_KEY": key}
+
+    old_key, new_key = "old-signing-key-" + "o" * 32, "new-signing-key-" + "n" * 32
+    sign_with(old_key)
+    old = issue()
+
+    sign_with(new_key)  # rotate: the old key stays a fallback for its tokens' lifetime
+    settings.TOKEN_SIGNING_KEY_FALLBACKS = [old_key]
+    new = issue()
+    assert decode_access_token(old).player_id == decode_access_token(new).player_id == player.pk
+
+    settings.TOKEN_SIGNING_KEY_FALLBACKS = []  # retired
+    with pytest.raises(InvalidToken):
+        decode_access_token(old)
+    assert decode_access_token(new).player_id == player.pk
+
+    sign_with(old_key)  # a fallback never signs: tokens of the new key need the new key
+    settings.TOKEN_SIGNING_KEY_FALLBACKS = [old_key]
+    with pytest.raises(InvalidToken):
+        decode_access_token(new)
+
+
 def test_token_of_game_a_never_validates_for_game_b(tokens, other_game):
     from apps.accounts.services import create_server_key
 
