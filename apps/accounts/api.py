@@ -20,11 +20,9 @@ from apps.accounts.errors import InvalidToken, TokenError
 from apps.accounts.mirror import MISS, mirror
 from apps.accounts.models import PlatformIdentity, ServerKey, hash_key
 from apps.accounts.ratelimit import (
-    Budget,
     enforce,
     spend_address_budget,
     spend_game_budget,
-    tightest,
 )
 from apps.accounts.revocation import revocation_keys
 from apps.accounts.selectors import identities_of, server_key_cache_key
@@ -88,14 +86,6 @@ def token_pair(tokens: IssuedTokens) -> dict[str, object]:
     }
 
 
-def with_budget_headers(response: Response, *budgets: Budget | None) -> Response:
-    """Login and refresh spend from the address and game budgets; show the tighter one."""
-    if budget := tightest(*budgets):
-        for name, value in budget.headers().items():
-            response[name] = value
-    return response
-
-
 class LoginApi(PublicApi):
     class OutputSerializer(TokenPairOutput):
         class PlayerOutput(serializers.Serializer):
@@ -118,9 +108,11 @@ class LoginApi(PublicApi):
     )
     def post(self, request: Request) -> Response:
         address_budget = spend_address_budget(request._request)
+        request.rate_budgets = [address_budget]
         enforce(address_budget)  # before the key lookup: guessing game keys costs budget too
         game = require_game(request)
         game_budget = spend_game_budget(request._request, game_id=game.pk)
+        request.rate_budgets.append(game_budget)
         enforce(game_budget)
         given = PlatformCredentialsInput(data=request.data)
         given.is_valid(raise_exception=True)
@@ -133,7 +125,7 @@ class LoginApi(PublicApi):
                 "created": result.created,
             },
         }
-        return with_budget_headers(Response(body), address_budget, game_budget)
+        return Response(body)
 
 
 class RefreshApi(PublicApi):
@@ -155,6 +147,7 @@ class RefreshApi(PublicApi):
     )
     def post(self, request: Request) -> Response:
         address_budget = spend_address_budget(request._request)
+        request.rate_budgets = [address_budget]
         enforce(address_budget)
         given = self.InputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
@@ -162,9 +155,9 @@ class RefreshApi(PublicApi):
         if found is None:
             raise InvalidToken("Unknown refresh token.")
         game_budget = spend_game_budget(request._request, game_id=found.game_id)
+        request.rate_budgets.append(game_budget)
         enforce(game_budget)
-        tokens = refresh_session(token=found)
-        return with_budget_headers(Response(token_pair(tokens)), address_budget, game_budget)
+        return Response(token_pair(refresh_session(token=found)))
 
 
 class LogoutApi(PlayerApi):

@@ -14,7 +14,7 @@ from apps.accounts.authentication import (
     PlayerTokenAuthentication,
     ServerKeyAuthentication,
 )
-from apps.accounts.ratelimit import enforce, spend_token_budget
+from apps.accounts.ratelimit import Budget, enforce, spend_token_budget, tightest
 from apps.accounts.tokens import AccessClaims
 
 
@@ -41,10 +41,15 @@ class PlayerApi(APIView):
         self, request: Request, response: Response, *args: Any, **kwargs: Any
     ) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)
-        if budget := getattr(request, "rate_budget", None):
-            for name, value in budget.headers().items():
-                response[name] = value
-        return response
+        return with_budget_headers(response, getattr(request, "rate_budget", None))
+
+
+def with_budget_headers(response: Response, *budgets: Budget | None) -> Response:
+    """The RateLimit-* headers of the budget closest to running out, on any answer."""
+    if budget := tightest(*budgets):
+        for name, value in budget.headers().items():
+            response[name] = value
+    return response
 
 
 class GameServerApi(APIView):
@@ -55,5 +60,14 @@ class GameServerApi(APIView):
 
 
 class PublicApi(APIView):
+    """Called with no token (login, refresh, webhooks). A view that spends budgets lists them
+    in `request.rate_budgets`; every answer, refusals included, then shows the tightest."""
+
     authentication_classes: list = []
     permission_classes: list = []
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        return with_budget_headers(response, *getattr(request, "rate_budgets", ()))

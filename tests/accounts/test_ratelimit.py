@@ -98,6 +98,41 @@ def test_logins_are_limited_per_address(dev_platform, settings):
 
 
 @pytest.mark.django_db
+def test_refreshes_are_limited_per_address(login, settings):
+    first = login("alice")
+    second = login("bob")
+    settings.AUTH_RATE_LIMIT_PER_MINUTE = 1  # the logins above came from another address
+    client = APIClient(REMOTE_ADDR="10.0.0.7")
+
+    refreshed = client.post(REFRESH, {"refresh_token": first["refresh_token"]})
+    refused = client.post(REFRESH, {"refresh_token": second["refresh_token"]})
+    elsewhere = APIClient(REMOTE_ADDR="10.0.0.8").post(
+        REFRESH, {"refresh_token": second["refresh_token"]}
+    )
+
+    assert refreshed.status_code == 200
+    assert_problem(refused, 429, "rate_limited")
+    assert "Retry-After" in refused
+    assert elsewhere.status_code == 200  # bob's token was never spent by the refused call
+
+
+@pytest.mark.django_db
+def test_refused_logins_and_refreshes_carry_the_budget_too(dev_platform, settings):
+    settings.AUTH_RATE_LIMIT_PER_MINUTE = 5
+    client = APIClient(REMOTE_ADDR="10.0.0.9")
+
+    bad_body = client.post(LOGIN, {"platform": "dev"}, HTTP_X_GAME_KEY="alpha-client-key")
+    unknown_game = client.post(
+        LOGIN, {"platform": "dev", "credentials": {}}, HTTP_X_GAME_KEY="guess"
+    )
+    unknown_token = client.post(REFRESH, {"refresh_token": "rt_made_up"})
+
+    assert bad_body.status_code == 400 and budget_headers(bad_body)[:2] == (5, 4)
+    assert unknown_game.status_code == 401 and budget_headers(unknown_game)[:2] == (5, 3)
+    assert unknown_token.status_code == 401 and budget_headers(unknown_token)[:2] == (5, 2)
+
+
+@pytest.mark.django_db
 def test_logins_and_refreshes_are_limited_per_game(login, settings):
     settings.AUTH_GAME_RATE_LIMIT_PER_MINUTE = 2
     tokens = login("alice")
