@@ -182,3 +182,47 @@ def test_starting_grant_is_checked_in_the_game_form(game, grant, accepted):
     form = GameForm({**data, "starting_grant": json.dumps(grant)}, instance=game)
 
     assert form.is_valid() is accepted, form.errors
+
+
+def test_operator_unbans_from_the_admin_and_the_player_logs_in_again(
+    client, tokens, operator, api_client
+):
+    player = logged_in_player(tokens)
+    ban_player(player=player, reason="wallhack", until=None, actor=operator)
+    client.force_login(operator)
+
+    response = client.post(
+        CHANGELIST,
+        {"action": "unban_selected", "_selected_action": [player.pk], "reason": "appeal won"},
+    )
+
+    assert response.status_code == 302
+    player.refresh_from_db()
+    assert player.banned_until is None and not player.is_banned
+    assert AuditLogEntry.objects.get(action="player.unban").actor == operator
+    login = api_client.post(
+        LOGIN,
+        {"platform": "dev", "credentials": {"user_id": "alice"}},
+        HTTP_X_GAME_KEY="alpha-client-key",
+    )
+    assert login.status_code == 200
+
+
+def test_a_game_sets_its_own_rate_limit_in_the_admin(client, game):
+    owner = get_user_model().objects.create_user("owen", password="pw-long-enough-1")
+    set_game_access(user=owner, game=game, role=GameAccess.Role.OWNER)
+    client.force_login(owner)
+    form = {
+        "name": game.name,
+        "slug": game.slug,
+        "client_key": game.client_key,
+        "sandbox": "on",
+        "rate_limit_per_hour": "250",
+        "starting_grant": "{}",
+    }
+
+    response = client.post(f"/admin/accounts/game/{game.pk}/change/", form)
+
+    assert response.status_code == 302, response.content[:2000]
+    game.refresh_from_db()
+    assert game.rate_limit_per_hour == 250

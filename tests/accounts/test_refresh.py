@@ -211,3 +211,24 @@ def test_pruning_deletes_only_sessions_no_token_can_use(login, server_client):
     assert refresh(live["refresh_token"]).status_code == 200
     check = server_client.post(VALIDATE, {"token": revoked_long_ago["access_token"]}).json()
     assert check == {"valid": False, "reason": "token_revoked"}
+
+
+@pytest.mark.django_db
+def test_the_grace_window_is_the_setting_30_seconds_by_default(tokens, settings):
+    assert settings.REFRESH_REUSE_GRACE_SECONDS == 30
+    before = timezone.now()
+    refresh(tokens["refresh_token"])
+
+    grace_until = session_of(tokens).grace_until
+    assert before + timedelta(seconds=30) <= grace_until <= timezone.now() + timedelta(seconds=30)
+
+
+@pytest.mark.django_db
+def test_with_no_grace_window_a_retry_is_reuse(tokens, settings):
+    settings.REFRESH_REUSE_GRACE_SECONDS = 0
+    refresh(tokens["refresh_token"])
+
+    retry = refresh(tokens["refresh_token"])
+
+    assert_problem(retry, 401, "refresh_token_reused")
+    assert session_of(tokens).revoked_at is not None
