@@ -267,3 +267,44 @@ def test_each_code_exchange_stands_on_its_own(psn_keys):
     exchange(psn_keys)
 
     assert verify({"auth_code": "ps-code"}) == verify({"auth_code": "ps-code"})
+
+
+def test_the_exchange_fields_are_configurable(psn_keys):
+    """Sony's endpoint is under NDA: client auth, extra form fields and where the answer keeps
+    the token are per-game settings."""
+    psn_keys.post(
+        TOKEN_URL,
+        match=[
+            matchers.urlencoded_params_matcher(
+                {
+                    "grant_type": "authorization_code",
+                    "code": "ps-code",
+                    "redirect_uri": "orbis://games",
+                    "scope": "psn:s2s openid",
+                    "client_id": "ps-client",
+                    "client_secret": "ps-secret",
+                }
+            )
+        ],
+        json={"result": {"idToken": sign(psn_claims())}},
+    )
+    config = {
+        **CONFIG,
+        "client_auth": "body",
+        "token_params": {"scope": "psn:s2s openid", "grant_type": "not-overridable"},
+        "id_token_field": "result.idToken",
+    }
+
+    assert verify({"auth_code": "ps-code"}, config).platform_user_id == "7799112233"
+    assert "Authorization" not in psn_keys.calls[0].request.headers
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"client_auth": "mtls"}, {"token_params": {"scope": 5}}, {"token_params": "scope=x"}],
+    ids=["client-auth", "param-not-text", "params-not-an-object"],
+)
+def test_ill_formed_exchange_settings_are_platform_not_configured(upstream, bad):
+    with raises_problem("platform_not_configured", 400):
+        verify({"auth_code": "ps-code"}, {**CONFIG, **bad})
+    assert not upstream.calls

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from apps.platforms.errors import InvalidCredentials
+from apps.platforms.errors import InvalidCredentials, PlatformNotConfigured
 from apps.platforms.verifiers.base import (
     VerifiedIdentity,
     config_list,
@@ -81,19 +81,21 @@ class PlayStationVerifier:
 
     @staticmethod
     def _exchange(config: Mapping[str, Any], token_url: str, client_id: str, code: str) -> str:
+        form = {
+            **_extra_token_params(config),
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": config_str(NAME, config, "redirect_uri"),
+        }
+        secret = config_str(NAME, config, "client_secret")
+        client_auth = config_str(NAME, config, "client_auth", "basic").lower()
+        if client_auth not in ("basic", "body"):
+            raise PlatformNotConfigured("playstation config 'client_auth' must be basic or body.")
+        auth = (client_id, secret) if client_auth == "basic" else None
+        if client_auth == "body":
+            form |= {"client_id": client_id, "client_secret": secret}
         # Never retried: the code is single-use.
-        response = call(
-            "POST",
-            token_url,
-            data={
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": config_str(NAME, config, "redirect_uri"),
-            },
-            auth=(client_id, config_str(NAME, config, "client_secret")),
-            platform=NAME,
-            operation="token",
-        )
+        response = call("POST", token_url, data=form, auth=auth, platform=NAME, operation="token")
         if response.status_code in (400, 401):
             try:
                 error = response.json().get("error")
@@ -104,10 +106,21 @@ class PlayStationVerifier:
             raise InvalidCredentials("PlayStation rejected the auth code.")
         if response.status_code != 200:
             raise unavailable(NAME, "token", f"HTTP {response.status_code}")
-        id_token = json_object(response, platform=NAME, operation="token").get("id_token")
+        answer = json_object(response, platform=NAME, operation="token")
+        id_token = value_at(answer, config_str(NAME, config, "id_token_field", "id_token"))
         if not isinstance(id_token, str) or not id_token:
             raise unavailable(NAME, "token", "no id_token")
         return id_token
+
+
+def _extra_token_params(config: Mapping[str, Any]) -> dict[str, str]:
+    """Form fields Sony's token endpoint wants besides the OAuth ones (a `scope`, say)."""
+    extra = config.get("token_params") or {}
+    if not isinstance(extra, Mapping) or not all(
+        isinstance(name, str) and isinstance(value, str) for name, value in extra.items()
+    ):
+        raise PlatformNotConfigured("playstation config 'token_params' must map text to text.")
+    return dict(extra)
 
 
 verifier = PlayStationVerifier()
