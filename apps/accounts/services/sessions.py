@@ -175,8 +175,9 @@ def log_out(*, session_id: int) -> None:
 
 def prune_ended_sessions() -> int:
     """Delete sessions no token of which can work any more, with their refresh tokens: expired
-    ones, and revoked ones whose access tokens (and revocation markers) have run out. A token of
-    a deleted session still fails: an unknown session counts as revoked."""
+    ones, and revoked ones whose access tokens (and revocation markers) have run out. Every
+    access token of a deleted session has expired already, so deleting it changes no answer;
+    a check that asks the database counts an unknown session as revoked besides."""
     now = timezone.now()
     ended = AuthSession.objects.filter(
         Q(expires_at__lt=now) | Q(revoked_at__lt=now - settings.ACCESS_TOKEN_LIFETIME)
