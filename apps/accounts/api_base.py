@@ -59,10 +59,10 @@ class GameServerApi(APIView):
     permission_classes = [IsGameServer]
 
 
+# Called with no token (login, refresh, webhooks). A view that spends budgets lists them in
+# `request.rate_budgets`; every answer, refusals included, then shows the tightest. (A comment,
+# not a docstring: drf-spectacular would publish a docstring as every subclass's description.)
 class PublicApi(APIView):
-    """Called with no token (login, refresh, webhooks). A view that spends budgets lists them
-    in `request.rate_budgets`; every answer, refusals included, then shows the tightest."""
-
     authentication_classes: list = []
     permission_classes: list = []
 

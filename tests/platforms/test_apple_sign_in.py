@@ -97,6 +97,28 @@ def test_wrong_nonce_is_401(apple_keys):
         verify(login(nonce="another-nonce"))
 
 
+def test_token_without_a_nonce_claim_is_401_when_the_client_sent_one(apple_keys):
+    with raises_problem("invalid_credentials", 401):
+        verify(login(apple_claims(nonce=None)))
+
+
+@pytest.mark.parametrize(
+    "claimed",
+    [12345, True, ["raw-nonce-0f9a"], {"nonce": "raw-nonce-0f9a"}],
+    ids=["number", "bool", "list", "object"],
+)
+def test_nonce_claim_that_is_not_a_string_is_401(apple_keys, claimed):
+    with raises_problem("invalid_credentials", 401):
+        verify(login(apple_claims(nonce=claimed)))
+
+
+def test_numeric_nonce_claim_is_not_the_same_nonce_as_text_in_raw_mode(apple_keys):
+    credentials = login(apple_claims(nonce=12345), nonce="12345")
+
+    with raises_problem("invalid_credentials", 401):
+        verify(credentials, {**CONFIG, "nonce_hashed": False})
+
+
 def test_the_hash_from_the_token_is_not_accepted_as_the_nonce(apple_keys):
     # Whoever copied the token knows the hash; only the app knows the raw nonce.
     with raises_problem("invalid_credentials", 401):

@@ -98,6 +98,41 @@ def test_players_me_naming_another_player_is_401(upstream):
         verify()
 
 
+@pytest.mark.parametrize("status", [401, 403])
+def test_players_me_refusing_the_token_is_401(upstream, status):
+    token_ok(upstream)
+    upstream.get(VERIFY_URL, json={"player_id": "g1234"})
+    upstream.get(
+        ME_URL, status=status, json={"error": {"code": status, "status": "PERMISSION_DENIED"}}
+    )
+
+    with raises_problem("invalid_credentials", 401):
+        verify()
+
+
+@pytest.mark.parametrize(
+    "me",
+    [{"displayName": "Ace"}, {"playerId": ""}, {"playerId": None}, {"playerId": 1234}],
+    ids=["no-player-id", "empty", "null", "number"],
+)
+def test_players_me_without_a_player_id_is_503(upstream, me):
+    token_ok(upstream)
+    upstream.get(VERIFY_URL, json={"player_id": "1234"})
+    upstream.get(ME_URL, json=me)
+
+    with raises_problem("platform_unavailable", 503):
+        verify()
+
+
+def test_players_me_game_player_id_is_not_the_player_id(upstream):
+    token_ok(upstream)
+    upstream.get(VERIFY_URL, json={"player_id": "g1234"})
+    upstream.get(ME_URL, json={"playerId": "g9999", "gamePlayerId": "g1234"})
+
+    with raises_problem("invalid_credentials", 401):
+        verify()
+
+
 def test_our_client_refused_is_503_and_alerts(upstream, caplog):
     upstream.post(TOKEN_URL, status=401, json={"error": "invalid_client"})
 
@@ -108,6 +143,19 @@ def test_our_client_refused_is_503_and_alerts(upstream, caplog):
         verify()
     assert "ALERT" in caplog.text
     assert "GOCSPX-secret" not in caplog.text
+
+
+@pytest.mark.parametrize("error", ["unauthorized_client", "invalid_request", None])
+def test_other_oauth_error_is_503_and_alerts(upstream, caplog, error):
+    upstream.post(TOKEN_URL, status=400, json={"error": error} if error else {})
+
+    with (
+        caplog.at_level(logging.ERROR, logger="apps.platforms"),
+        raises_problem("platform_unavailable", 503),
+    ):
+        verify()
+    assert "ALERT" in caplog.text
+    assert len(upstream.calls) == 1
 
 
 def test_timeout_is_503_and_the_code_is_never_sent_twice(upstream):
@@ -127,7 +175,14 @@ def test_timeout_is_503_and_the_code_is_never_sent_twice(upstream):
         (TOKEN_URL, {"json": {"token_type": "Bearer"}}),
         (VERIFY_URL, {"status": 503, "json": {}}),
         (VERIFY_URL, {"body": requests.exceptions.ConnectTimeout()}),
+        (VERIFY_URL, {"body": "<html>", "content_type": "text/html"}),
+        (VERIFY_URL, {"json": {"kind": "games#applicationVerifyResponse"}}),
+        (VERIFY_URL, {"json": {"player_id": ""}}),
+        (VERIFY_URL, {"json": ["g1234"]}),
         (ME_URL, {"body": "oops", "content_type": "text/plain"}),
+        (ME_URL, {"status": 500, "json": {}}),
+        (ME_URL, {"status": 429, "json": {}}),
+        (ME_URL, {"body": requests.exceptions.ReadTimeout()}),
     ],
     ids=[
         "token-5xx",
@@ -136,7 +191,14 @@ def test_timeout_is_503_and_the_code_is_never_sent_twice(upstream):
         "token-no-access-token",
         "verify-5xx",
         "verify-timeout",
+        "verify-html",
+        "verify-no-player-id",
+        "verify-empty-player-id",
+        "verify-not-an-object",
         "me-garbage",
+        "me-5xx",
+        "me-429",
+        "me-timeout",
     ],
 )
 def test_unusable_answer_is_503(upstream, url, answer):

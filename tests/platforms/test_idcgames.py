@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -101,6 +102,55 @@ def test_per_game_urls_and_post_method_with_remapped_fields(upstream):
     assert len(upstream.calls) == 1  # the name came with the answer
 
 
+POST_CONFIG = {**CONFIG, "method": "POST"}
+POST_MATCH = [
+    matchers.json_params_matcher(
+        {"app_id": "1234", "user_token": "idctk-abc", "user_id": "uuid-1"}
+    ),
+    matchers.header_matcher({"Authorization": f"Bearer {SECRET}"}),
+]
+
+
+def test_post_method_sends_json_and_the_bearer_secret(upstream):
+    upstream.post(VERIFY_URL, json=DOCUMENTED_OK, match=POST_MATCH)
+    upstream.get(PROFILE_URL, json={"nick": "Paco"})
+
+    assert verify(POST_CONFIG) == VerifiedIdentity("987654", "Paco", entitlement_checked=True)
+    assert upstream.calls[0].request.method == "POST"
+    assert "idctk-abc" not in upstream.calls[0].request.url  # in the body, not the query
+
+
+def test_post_method_rejected_token_is_401(upstream):
+    upstream.post(VERIFY_URL, json={"status": 1}, match=POST_MATCH)
+
+    with raises_problem("invalid_credentials", 401):
+        verify(POST_CONFIG)
+    assert len(upstream.calls) == 1
+
+
+def test_post_method_timeout_is_503(upstream):
+    upstream.post(VERIFY_URL, body=requests.exceptions.ReadTimeout(), match=POST_MATCH)
+
+    with raises_problem("platform_unavailable", 503):
+        verify(POST_CONFIG)
+    assert len(upstream.calls) == 1  # never retried
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize("status", [401, 403])
+def test_verify_refusing_us_is_503_and_alerts(upstream, caplog, method, status):
+    upstream.add(method, VERIFY_URL, status=status, json={"error": "forbidden"})
+
+    with (
+        caplog.at_level(logging.ERROR, logger="apps.platforms"),
+        raises_problem("platform_unavailable", 503),
+    ):
+        verify({**CONFIG, "method": method})
+    assert "ALERT" in caplog.text
+    assert SECRET not in caplog.text
+    assert len(upstream.calls) == 1  # no profile lookup
+
+
 def test_owns_field_false_is_401(upstream):
     upstream.get(VERIFY_URL, json={**DOCUMENTED_OK, "owns": 0})
 
@@ -132,14 +182,43 @@ def test_profile_lookup_can_be_turned_off(upstream):
         {"body": "Warning: mysql_connect() failed", "content_type": "text/html"},
         {"json": {"user": {"userid": 1}}},  # no status at all
         {"json": {"status": 0}},  # success without a user
+        {"json": [DOCUMENTED_OK]},
+        {"json": "OK"},
+        {"json": 0},
+        {"body": "null", "content_type": "application/json"},
     ],
-    ids=["timeout", "connection", "5xx", "429", "php-error", "no-status", "no-user"],
+    ids=[
+        "timeout",
+        "connection",
+        "5xx",
+        "429",
+        "php-error",
+        "no-status",
+        "no-user",
+        "json-list",
+        "json-string",
+        "json-number",
+        "json-null",
+    ],
 )
 def test_unusable_answer_is_503(upstream, answer):
     upstream.get(VERIFY_URL, **answer)
 
     with raises_problem("platform_unavailable", 503):
         verify()
+
+
+@pytest.mark.parametrize(
+    "user_id",
+    [{"id": 1}, True, False, ["987654"], 9876.5, ""],
+    ids=["dict", "true", "false", "list", "float", "empty"],
+)
+def test_user_id_of_the_wrong_type_is_503(upstream, user_id):
+    upstream.get(VERIFY_URL, json={"status": 0, "user": {"userid": user_id}})
+
+    with raises_problem("platform_unavailable", 503):
+        verify()
+    assert len(upstream.calls) == 1  # no profile lookup
 
 
 def test_app_secret_never_reaches_the_logs(upstream, caplog):

@@ -49,8 +49,11 @@ class GooglePlayVerifier:
             raise unavailable(NAME, "verify", "no player_id")
 
         me = self._get(f"{games}/players/me", headers, "players/me")
+        me_id = me.get("playerId")
+        if not isinstance(me_id, str) or not me_id:  # a malformed answer, as for verify
+            raise unavailable(NAME, "players/me", "no playerId")
         # Both calls must name the same player (playerId, not gamePlayerId: never mix id types).
-        if me.get("playerId") != player_id:
+        if me_id != player_id:
             raise InvalidCredentials("Google Play named two different players for one code.")
         return VerifiedIdentity(
             platform_user_id=player_id,
