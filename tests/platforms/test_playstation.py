@@ -34,6 +34,11 @@ CONFIG = {
     "issuer": ISSUER,
 }
 TOKEN_ONLY_CONFIG = {"client_id": "ps-client", "jwks_url": KEYS_URL, "issuer": ISSUER}
+OAUTH_FORM = {
+    "grant_type": "authorization_code",
+    "code": "ps-code",
+    "redirect_uri": "orbis://games",
+}
 
 
 def psn_claims(**overrides):
@@ -48,13 +53,7 @@ def exchange(upstream, **answer):
     upstream.post(
         TOKEN_URL,
         match=[
-            matchers.urlencoded_params_matcher(
-                {
-                    "grant_type": "authorization_code",
-                    "code": "ps-code",
-                    "redirect_uri": "orbis://games",
-                }
-            ),
+            matchers.urlencoded_params_matcher(OAUTH_FORM),
             # Basic base64("ps-client:ps-secret")
             matchers.header_matcher({"Authorization": "Basic cHMtY2xpZW50OnBzLXNlY3JldA=="}),
         ],
@@ -277,9 +276,7 @@ def test_the_exchange_fields_are_configurable(psn_keys):
         match=[
             matchers.urlencoded_params_matcher(
                 {
-                    "grant_type": "authorization_code",
-                    "code": "ps-code",
-                    "redirect_uri": "orbis://games",
+                    **OAUTH_FORM,
                     "scope": "psn:s2s openid",
                     "client_id": "ps-client",
                     "client_secret": "ps-secret",
