@@ -128,9 +128,10 @@ def enforce(*budgets: Budget | None) -> None:
 
 
 def tightest(*budgets: Budget | None) -> Budget | None:
-    """The budget closest to running out: the one whose headers an answer shows."""
+    """The budget closest to running out: the one whose headers an answer shows. An exceeded
+    budget wins a tie, so a 429's RateLimit-* headers agree with its Retry-After."""
     counted = [budget for budget in budgets if budget is not None]
-    return min(counted, key=lambda budget: budget.remaining, default=None)
+    return min(counted, key=lambda budget: (not budget.exceeded, budget.remaining), default=None)
 
 
 def spend_token_budget(request: HttpRequest, *, token_id: str, game: Game) -> Budget | None:

@@ -84,6 +84,7 @@ class PanelAccessToken(AccessToken):
 
 
 HMAC = frozenset({"HS256", "HS384", "HS512"})
+UNSUPPORTED_HEADERS = frozenset({"crit", "b64"})
 
 
 @functools.lru_cache(maxsize=4)
@@ -115,7 +116,7 @@ class JoseCheckingBackend(TokenBackend):
             return super().decode(token, verify=False)
         for key in self.jose_keys:
             try:
-                claims = jwt.decode(token, key, algorithms=[self.algorithm]).claims
+                found = jwt.decode(token, key, algorithms=[self.algorithm])
                 break
             except BadSignatureError:
                 continue  # perhaps signed with a fallback key
@@ -123,8 +124,12 @@ class JoseCheckingBackend(TokenBackend):
                 raise TokenBackendError("Token is invalid") from refused
         else:
             raise TokenBackendError("Token is invalid")
-        _check_registered_claims(claims, now=time.time())
-        return claims
+        # joserfc honours RFC 7797 (`b64: false`, an unencoded payload) and an empty `crit`;
+        # PyJWT refuses both, and simplejwt never writes either.
+        if not UNSUPPORTED_HEADERS.isdisjoint(found.header):
+            raise TokenBackendError("Token is invalid")
+        _check_registered_claims(found.claims, now=time.time())
+        return found.claims
 
 
 def _check_registered_claims(claims: dict[str, Any], *, now: float) -> None:

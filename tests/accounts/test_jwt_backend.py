@@ -76,6 +76,14 @@ def with_header(payload: dict, **header: object) -> str:
     return f"{head}.{body}.{b64(mac.digest())}"
 
 
+def unencoded_payload(payload: dict) -> str:
+    """RFC 7797: `b64: false`, the payload attached as it is and signed as it is."""
+    head = b64(json.dumps({"alg": "HS256", "b64": False, "crit": ["b64"]}).encode())
+    body = json.dumps(payload)
+    mac = hmac.new(signing_key().encode(), f"{head}.{body}".encode(), hashlib.sha256)
+    return f"{head}.{body}.{b64(mac.digest())}"
+
+
 def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
@@ -121,6 +129,10 @@ CASES = {
     "crit not a list": lambda: with_header(claims(), crit="x"),
     "jku": lambda: with_header(claims(), jku="https://example.com/keys"),
     "b64 false": lambda: with_header(claims(), b64=False, crit=["b64"]),
+    "b64 false, payload unencoded": lambda: unencoded_payload(claims()),
+    "b64 true": lambda: with_header(claims(), b64=True, crit=["b64"]),
+    "b64 false without crit": lambda: with_header(claims(), b64=False),
+    "crit empty": lambda: with_header(claims(), crit=[]),
     "payload a list": lambda: signed([1, 2]),
     "payload a string": lambda: signed("claims"),
     "payload not JSON": lambda: pyjwt.api_jws.encode(b"not json", signing_key(), algorithm="HS256"),
@@ -134,8 +146,8 @@ CASES = {
 }
 
 
-# Stricter than PyJWT by design: a header no token of ours has.
-STRICTER = {"typ a number"}
+# Stricter than PyJWT by design: headers no token of ours has.
+STRICTER = {"typ a number", "b64 true"}
 
 
 @pytest.mark.parametrize("case", list(CASES))

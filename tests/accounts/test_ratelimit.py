@@ -198,3 +198,14 @@ def test_the_one_round_trip_count_is_django_ratelimits_own(rf, game):
 
     assert [budget.remaining for budget in spent] == [999, 998, 997]
     assert seen["count"] == 3
+
+
+def test_the_headers_shown_are_the_exceeded_budgets_on_a_tie():
+    from apps.accounts.ratelimit import Budget, tightest
+
+    address = Budget(limit=60, remaining=0, reset_seconds=10, exceeded=False)  # its last one
+    game = Budget(limit=3000, remaining=0, reset_seconds=50, exceeded=True)
+
+    assert tightest(address, game) is game
+    assert tightest(address, None) is address
+    assert tightest(Budget(60, 5, 10, False), Budget(3000, 7, 50, False)).limit == 60

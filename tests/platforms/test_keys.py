@@ -102,8 +102,10 @@ def test_token_signed_by_another_key_under_a_known_kid_is_401(upstream):
         lambda body: sign(body, kid=None),
         lambda body: "not.a.jwt",
         lambda body: "garbage",
+        lambda body: sign(body) + "==",  # PyJWT alone would accept it, as another string
+        lambda body: sign(body) + "\n",
     ],
-    ids=["alg-none", "hs256", "no-kid", "bad-segments", "not-a-jwt"],
+    ids=["alg-none", "hs256", "no-kid", "bad-segments", "not-a-jwt", "padded", "newline"],
 )
 def test_unpinned_or_malformed_tokens_are_401_before_any_key_fetch(upstream, forge):
     with raises_problem("invalid_credentials", 401):

@@ -91,6 +91,15 @@ def test_a_token_is_accepted_once(nintendo_keys):
     assert verify(nsa_token(nsa_claims(jti="another"))).platform_user_id
 
 
+def test_a_used_token_cannot_come_back_padded(nintendo_keys):
+    token = nsa_token(nsa_claims())
+    verify(token)
+
+    for padded in (token + "=", token + "=="):
+        with raises_problem("invalid_credentials", 401):
+            verify(padded)
+
+
 def test_a_game_may_accept_a_token_again(nintendo_keys):
     token = nsa_token(nsa_claims())
     config = {**CONFIG, "allow_token_reuse": True}

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import pytest
 import responses
 
 from apps.platforms.verifiers import upstream as client
-from apps.platforms.verifiers.upstream import SESSION, call, login_deadline
+from apps.platforms.verifiers.upstream import SESSION, call, login_deadline, read_limited
 from tests.platforms.helpers import raises_problem
 
 pytestmark = pytest.mark.usefixtures("upstream")
@@ -62,8 +63,9 @@ def test_inside_a_login_each_call_gets_only_what_is_left_of_its_budget(upstream)
     with login_deadline(1.0):
         call("GET", URL, platform="steam", operation="check")
 
-    connect, read = upstream.calls[0].request.req_kwargs["timeout"]
-    assert 0.5 < connect <= 1.0 and 0.5 < read <= 1.0  # not the configured (2, 5)
+    timeout = upstream.calls[0].request.req_kwargs["timeout"]
+    assert 0.5 < timeout.total <= 1.0  # connect and reads together, not the configured (2, 5)
+    assert timeout.connect_timeout <= timeout.total and timeout.read_timeout <= timeout.total
 
 
 def test_a_call_once_the_budget_is_spent_is_503_and_never_sent(upstream):
@@ -79,3 +81,15 @@ def test_a_call_once_the_budget_is_spent_is_503_and_never_sent(upstream):
             call("GET", URL, platform="steam", operation="second")
     assert len(upstream.calls) == 1
     call("GET", URL, platform="steam", operation="after the login")  # no budget outside
+
+
+def test_a_streamed_body_stops_at_the_deadline(upstream, monkeypatch):
+    upstream.get(URL, body=b"x" * 40_000)
+    # The login starts at 0; the body's third chunk arrives at 5 s, past the 1 s budget.
+    clock = itertools.chain([0.0, 0.0, 0.1, 0.2], itertools.repeat(5.0))
+    monkeypatch.setattr(client.time, "monotonic", lambda: next(clock))
+
+    with login_deadline(1.0):
+        response = call("GET", URL, stream=True, platform="apple", operation="key")
+        with raises_problem("platform_unavailable", 503):
+            read_limited(response, limit=100_000, platform="apple", operation="key")

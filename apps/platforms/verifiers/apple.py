@@ -41,7 +41,13 @@ from apps.platforms.verifiers.base import (
     require_object,
     required_credential,
 )
-from apps.platforms.verifiers.keys import LEEWAY_SECONDS, cache_seconds, url_cache_key, verify_jwt
+from apps.platforms.verifiers.keys import (
+    LEEWAY_SECONDS,
+    MAX_REPLAY_SECONDS,
+    cache_seconds,
+    url_cache_key,
+    verify_jwt,
+)
 from apps.platforms.verifiers.upstream import call, read_limited, unavailable
 
 NAME = "apple"
@@ -156,7 +162,8 @@ def verify_sign_in(config: Mapping[str, Any], credentials: Mapping[str, Any]) ->
             raise InvalidCredentials("The Sign in with Apple nonce does not match.")
     # Remember the nonce (or, without one, the token) until the token expires.
     seen = f"nonce:{claims['nonce']}" if nonce is not None else f"token:{token}"
-    if not first_use("siwa", seen, seconds=float(claims["exp"]) - time.time() + LEEWAY_SECONDS):
+    seconds = min(int(claims["exp"]) - time.time() + LEEWAY_SECONDS, MAX_REPLAY_SECONDS)
+    if not first_use("siwa", seen, seconds=seconds):
         raise InvalidCredentials("This Sign in with Apple token was already used.")
     return VerifiedIdentity(
         platform_user_id=claims["sub"],

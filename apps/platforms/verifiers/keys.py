@@ -21,6 +21,8 @@ LEEWAY_SECONDS = 60
 DEFAULT_CACHE_SECONDS = 3600
 MIN_CACHE_SECONDS = 60
 MAX_CACHE_SECONDS = 86400
+COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+MAX_REPLAY_SECONDS = 86400  # longer than any platform ID token lives
 
 
 def cache_seconds(cache_control: str | None) -> int:
@@ -91,6 +93,11 @@ def verify_jwt(
     `audience=None` skips the audience check. The key URL is always ours: a `jku` header is
     never followed, and when `expected_jku` is given the header must name exactly that URL.
     """
+    # Unpadded base64url only. PyJWT tolerates trailing "=" on the signature, which the
+    # signature does not cover: `token + "=="` would verify as a different string, and slip
+    # past a replay check keyed on the token.
+    if not COMPACT_JWS.fullmatch(token):
+        raise InvalidCredentials(f"The {platform} token is malformed.")
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:
@@ -138,7 +145,7 @@ def accept_once(token: str, claims: dict[str, Any], *, platform: str, config: An
     cached can opt out with `allow_token_reuse`."""
     if config_flag(platform, config, "allow_token_reuse", default=False):
         return
-    seconds = float(claims["exp"]) - time.time() + LEEWAY_SECONDS
+    seconds = min(int(claims["exp"]) - time.time() + LEEWAY_SECONDS, MAX_REPLAY_SECONDS)
     if not first_use(f"{platform}-token", token, seconds=seconds):
         raise InvalidCredentials(
             f"This {platform} token was already used; ask the SDK for a fresh one."

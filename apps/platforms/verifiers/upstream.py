@@ -17,6 +17,7 @@ from typing import Any
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
+from urllib3.util import Timeout
 
 from apps.platforms.errors import PlatformUnavailable
 
@@ -46,17 +47,25 @@ def login_deadline(seconds: float) -> Iterator[None]:
         _deadline.reset(token)
 
 
-def _timeout(platform: str, operation: str) -> tuple[float, float]:
-    """(connect, read) from PLATFORM_HTTP_TIMEOUT, cut to what is left of the login's budget."""
+def _timeout(platform: str, operation: str) -> tuple[float, float] | Timeout:
+    """(connect, read) from PLATFORM_HTTP_TIMEOUT; inside a login, also a total for the call
+    (connect and reads together) of what is left of the login's budget."""
     timeout = settings.PLATFORM_HTTP_TIMEOUT
     connect, read = tuple(timeout) if isinstance(timeout, list | tuple) else (timeout, timeout)
+    left = _seconds_left(platform, operation)
+    if left is None:
+        return connect, read
+    return Timeout(connect=min(connect, left), read=min(read, left), total=left)
+
+
+def _seconds_left(platform: str, operation: str) -> float | None:
     deadline = _deadline.get()
     if deadline is None:
-        return connect, read
+        return None
     left = deadline - time.monotonic()
     if left < MIN_CALL_SECONDS:
         raise unavailable(platform, operation, "the login's time budget is spent")
-    return min(connect, left), min(read, left)
+    return left
 
 
 def unavailable(platform: str, operation: str, reason: str) -> PlatformUnavailable:
@@ -117,6 +126,7 @@ def read_limited(
     size = 0
     try:
         for chunk in response.iter_content(chunk_size=8192):
+            _seconds_left(platform, operation)  # a body that trickles in stops at the deadline
             size += len(chunk)
             if size > limit:
                 raise unavailable(platform, operation, f"body larger than {limit} bytes")
