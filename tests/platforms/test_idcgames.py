@@ -158,6 +158,13 @@ def test_owns_field_false_is_401(upstream):
         verify({**CONFIG, "owns_field": "owns"})
 
 
+def test_owns_field_missing_from_the_answer_is_503(upstream):
+    upstream.get(VERIFY_URL, json=DOCUMENTED_OK)
+
+    with raises_problem("platform_unavailable", 503):
+        verify({**CONFIG, "owns_field": "owns"})
+
+
 def test_profile_failure_leaves_the_name_empty(upstream):
     upstream.get(VERIFY_URL, json=DOCUMENTED_OK)
     upstream.get(PROFILE_URL, body=requests.exceptions.ReadTimeout())

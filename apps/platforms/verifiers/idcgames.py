@@ -75,8 +75,12 @@ class IdcGamesVerifier:
         if isinstance(user_id, bool) or not isinstance(user_id, str | int) or user_id == "":
             raise unavailable(NAME, "verify", "success without a user id")
         owns_field = config_str(NAME, config, "owns_field")
-        if owns_field and str(value_at(body, owns_field)).lower() not in TRUE_VALUES:
-            raise InvalidCredentials("IDC Games says this account may not play the game.")
+        if owns_field:
+            owns = value_at(body, owns_field)
+            if owns is None:  # a malformed answer, not a "no"
+                raise unavailable(NAME, "verify", "no ownership flag")
+            if str(owns).lower() not in TRUE_VALUES:
+                raise InvalidCredentials("IDC Games says this account may not play the game.")
 
         name_field = config_str(NAME, config, "display_name_field")
         if name_field:
