@@ -300,3 +300,47 @@ def test_a_slow_platform_is_503_within_the_logins_time_budget(api_client, real_s
     assert_problem(post_login(api_client, STEAM_BODY), 503, "platform_unavailable")
     assert len(real_steam.calls) == 1
     assert Player.objects.count() == 0
+
+
+def single_use_verifier():
+    """Accepts each credential once, as the Epic, Nintendo and Apple verifiers do."""
+    from apps.platforms.verifiers.base import first_use
+
+    def verify(config, credentials):
+        if not first_use("test-token", credentials["ticket"], seconds=600):
+            raise InvalidCredentials("already used")
+        return VerifiedIdentity("76561197960287930", "Gabe", entitlement_checked=True)
+
+    verifier = mock.Mock()
+    verifier.verify.side_effect = verify
+    return mock.patch("apps.accounts.services.login.get_verifier", return_value=verifier)
+
+
+@pytest.mark.django_db
+def test_a_login_the_database_failed_gives_its_single_use_token_back(api_client, steam):
+    from django.db import OperationalError
+
+    down = mock.patch(
+        "apps.accounts.services.login._open_for_identity", side_effect=OperationalError("down")
+    )
+    with single_use_verifier(), down:
+        failed = post_login(api_client, STEAM_BODY)
+    assert failed.status_code >= 500 and Player.objects.count() == 0
+
+    with single_use_verifier():
+        assert post_login(api_client, STEAM_BODY).status_code == 200  # the retry
+        assert_problem(post_login(api_client, STEAM_BODY), 401, "invalid_credentials")
+
+
+@pytest.mark.django_db
+def test_a_login_refused_after_verification_keeps_the_token_spent(api_client, steam, game):
+    from apps.accounts.services.bans import ban_player
+
+    with single_use_verifier():
+        player = Player.objects.get(pk=post_login(api_client, STEAM_BODY).json()["player"]["id"])
+    ban_player(player=player, reason="cheating", until=None, actor=None)
+    body = {"platform": "steam", "credentials": {"ticket": "15000000"}}
+
+    with single_use_verifier():
+        assert_problem(post_login(api_client, body), 403, "player_banned")
+        assert_problem(post_login(api_client, body), 401, "invalid_credentials")

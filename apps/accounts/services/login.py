@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from apps.accounts.errors import NotEntitled, PlayerBanned
@@ -21,7 +21,9 @@ from apps.inventory.services import grant_contents
 from apps.platforms.errors import PlatformNotConfigured, PlatformUnavailable
 from apps.platforms.models import PlatformCredential
 from apps.platforms.verifiers import VerifiedIdentity, get_verifier
+from apps.platforms.verifiers.base import spending_credentials
 from apps.platforms.verifiers.upstream import login_deadline
+from gamingpanel.problems import BACKING_SERVICE_ERRORS
 
 STARTING_GRANT_KEY = "starting-grant"
 
@@ -52,8 +54,15 @@ def verify_platform_user(
 
 
 def log_in(*, game: Game, platform: str, credentials: Mapping[str, Any]) -> LoginResult:
-    identity = verify_platform_user(game=game, platform=platform, credentials=credentials)
-    return _open_for_identity(game=game, platform=platform, identity=identity)
+    with spending_credentials() as give_back:
+        identity = verify_platform_user(game=game, platform=platform, credentials=credentials)
+        try:
+            return _open_for_identity(game=game, platform=platform, identity=identity)
+        except (DatabaseError, *BACKING_SERVICE_ERRORS):
+            # No session was opened: a retry with the same single-use token must not be
+            # refused as a replay. (A refusal, such as a ban, keeps it spent.)
+            give_back()
+            raise
 
 
 @transaction.atomic

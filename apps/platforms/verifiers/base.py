@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -11,6 +14,8 @@ from django.core.cache import cache
 
 from apps.platforms.errors import PlatformNotConfigured
 from gamingpanel.errors import InvalidInput
+
+logger = logging.getLogger("apps.platforms")
 
 MAX_CREDENTIAL_LENGTH = 16_384  # a JWT or a Steam ticket is a few KB; anything bigger is junk
 MAX_DISPLAY_NAME_LENGTH = 64
@@ -162,6 +167,11 @@ def client_display_name(credentials: Mapping[str, Any]) -> str | None:
     return clean_display_name(optional_credential(credentials, "display_name", max_length=1024))
 
 
+# The replay marks made inside `spending_credentials()`, so a login that fails after the
+# platform vouched (say, the database is down) can give the client its credential back.
+_marks_made: ContextVar[list[str] | None] = ContextVar("replay_marks", default=None)
+
+
 def first_use(kind: str, value: str | bytes, *, seconds: float) -> bool:
     """True the first time `value` is seen within `seconds` (shared across processes).
 
@@ -169,4 +179,26 @@ def first_use(kind: str, value: str | bytes, *, seconds: float) -> bool:
     """
     raw = value.encode() if isinstance(value, str) else value
     key = f"platforms:seen:{kind}:{hashlib.sha256(raw).hexdigest()}"
-    return cache.add(key, 1, timeout=max(1, int(seconds)))
+    first = cache.add(key, 1, timeout=max(1, int(seconds)))
+    if first and (made := _marks_made.get()) is not None:
+        made.append(key)
+    return first
+
+
+@contextmanager
+def spending_credentials() -> Iterator[Callable[[], None]]:
+    """Inside, replay marks are remembered; the callable it gives forgets them again, for a
+    login that failed after its credential was accepted (nothing was made with it)."""
+    made: list[str] = []
+
+    def give_back() -> None:
+        try:
+            cache.delete_many(made)
+        except Exception:  # the cache may be what failed: the client then gets a fresh token
+            logger.warning("could not give back %d replay mark(s)", len(made), exc_info=True)
+
+    token = _marks_made.set(made)
+    try:
+        yield give_back
+    finally:
+        _marks_made.reset(token)
