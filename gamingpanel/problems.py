@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -48,7 +49,10 @@ def _drf_code(exc: exceptions.APIException, data: Any) -> str:
     return getattr(detail, "code", None) or exc.default_code
 
 
-BACKING_SERVICE_ERRORS = (RedisConnectionError, RedisTimeoutError)
+# Redis or PostgreSQL out of reach (a refused or dropped connection, a statement cancelled, a
+# deadlock): the client should retry shortly, so a 503, not a 500. Bugs (IntegrityError, a
+# ProgrammingError) stay 500s.
+BACKING_SERVICE_ERRORS = (RedisConnectionError, RedisTimeoutError, OperationalError, InterfaceError)
 
 
 def backing_service_down() -> ServiceUnavailable:

@@ -325,7 +325,8 @@ def test_a_login_the_database_failed_gives_its_single_use_token_back(api_client,
     )
     with single_use_verifier(), down:
         failed = post_login(api_client, STEAM_BODY)
-    assert failed.status_code >= 500 and Player.objects.count() == 0
+    assert_problem(failed, 503, "service_unavailable")
+    assert Player.objects.count() == 0
 
     with single_use_verifier():
         assert post_login(api_client, STEAM_BODY).status_code == 200  # the retry

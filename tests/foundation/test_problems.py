@@ -1,6 +1,7 @@
 """Every API error is application/problem+json with a stable code."""
 
 import pytest
+from django.db import InterfaceError, OperationalError
 from django.test import override_settings
 from django.urls import path
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -54,10 +55,24 @@ def plain_cache_down(request):
     raise RedisConnectionError("Connection refused.")
 
 
+class DatabaseDown(APIView):
+    authentication_classes: list = []
+    permission_classes: list = []
+
+    def get(self, request):
+        raise OperationalError("connection to server at 127.0.0.1, port 5432 failed")
+
+
+def plain_database_down(request):
+    raise InterfaceError("connection already closed")
+
+
 urlpatterns = [
     path("api/v1/boom", Boom.as_view()),
     path("api/v1/cache-down", CacheDown.as_view()),
     path("api/v1/plain-cache-down", plain_cache_down),
+    path("api/v1/database-down", DatabaseDown.as_view()),
+    path("api/v1/plain-database-down", plain_database_down),
     path("api/v1/echo", Echo.as_view()),
     path("api/v1/domain", Domain.as_view()),
     path("api/v1/later", not_implemented_view("Later").as_view()),
@@ -124,8 +139,16 @@ def test_domain_error_keeps_its_code_and_extra_fields(api_client):
 
 @pytest.mark.django_db
 @override_settings(ROOT_URLCONF=__name__)
-@pytest.mark.parametrize("url", ["/api/v1/cache-down", "/api/v1/plain-cache-down"])
-def test_unreachable_redis_is_503_service_unavailable_not_500(client, url):
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/cache-down",
+        "/api/v1/plain-cache-down",
+        "/api/v1/database-down",
+        "/api/v1/plain-database-down",
+    ],
+)
+def test_unreachable_redis_or_database_is_503_service_unavailable_not_500(client, url):
     client.raise_request_exception = False
 
     response = client.get(url)
