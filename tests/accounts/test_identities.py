@@ -134,3 +134,26 @@ def test_racing_unlinks_never_leave_a_player_without_identity(tokens, steam):
         list(pool.map(unlink, ["dev", "steam"]))
 
     assert PlatformIdentity.objects.filter(player=player).count() == 1
+
+
+def test_a_link_the_database_failed_gives_its_single_use_token_back(tokens, steam):
+    from django.db import OperationalError
+
+    from apps.platforms.errors import InvalidCredentials
+    from apps.platforms.verifiers.base import first_use
+
+    def single_use(config, credentials):
+        if not first_use("test-token", credentials["ticket"], seconds=600):
+            raise InvalidCredentials("already used")
+        return VerifiedIdentity("7656119", "Gabe", entitlement_checked=True)
+
+    steam.verify.side_effect = single_use
+    client = bearer(tokens["access_token"])
+    down = mock.patch(
+        "apps.accounts.services.identities._attach", side_effect=OperationalError("down")
+    )
+    with down:
+        assert_problem(client.post(LINK, STEAM), 503, "service_unavailable")
+
+    assert platforms_of(client.post(LINK, STEAM)) == ["dev", "steam"]  # the retry
+    assert_problem(client.post(LINK, STEAM), 401, "invalid_credentials")

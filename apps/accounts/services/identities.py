@@ -14,7 +14,10 @@ from apps.accounts.errors import (
     PlatformAlreadyLinked,
 )
 from apps.accounts.models import PlatformIdentity, Player
-from apps.accounts.services.login import verify_platform_user
+from apps.accounts.services.login import (
+    credentials_spent_unless_an_outage,
+    verify_platform_user,
+)
 from apps.platforms.verifiers import VerifiedIdentity
 
 
@@ -22,8 +25,11 @@ def link_identity(
     *, player: Player, platform: str, credentials: Mapping[str, Any]
 ) -> PlatformIdentity:
     """Attach the platform account these credentials prove; linking it again changes nothing."""
-    verified = verify_platform_user(game=player.game, platform=platform, credentials=credentials)
-    return _attach(player, platform, verified)
+    with credentials_spent_unless_an_outage():
+        verified = verify_platform_user(
+            game=player.game, platform=platform, credentials=credentials
+        )
+        return _attach(player, platform, verified)
 
 
 @transaction.atomic

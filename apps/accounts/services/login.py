@@ -4,7 +4,8 @@ its timeout, and no row lock may wait on it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -53,16 +54,23 @@ def verify_platform_user(
     return identity
 
 
-def log_in(*, game: Game, platform: str, credentials: Mapping[str, Any]) -> LoginResult:
+@contextmanager
+def credentials_spent_unless_an_outage() -> Iterator[None]:
+    """Single-use credentials accepted inside stay spent, unless the database or Redis fails
+    before the work is done: then nothing was made with them, and a retry with the same token
+    must not be refused as a replay. (A refusal, such as a ban, keeps them spent.)"""
     with spending_credentials() as give_back:
-        identity = verify_platform_user(game=game, platform=platform, credentials=credentials)
         try:
-            return _open_for_identity(game=game, platform=platform, identity=identity)
+            yield
         except (DatabaseError, *BACKING_SERVICE_ERRORS):
-            # No session was opened: a retry with the same single-use token must not be
-            # refused as a replay. (A refusal, such as a ban, keeps it spent.)
             give_back()
             raise
+
+
+def log_in(*, game: Game, platform: str, credentials: Mapping[str, Any]) -> LoginResult:
+    with credentials_spent_unless_an_outage():
+        identity = verify_platform_user(game=game, platform=platform, credentials=credentials)
+        return _open_for_identity(game=game, platform=platform, identity=identity)
 
 
 @transaction.atomic
