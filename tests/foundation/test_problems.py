@@ -43,36 +43,39 @@ class Domain(APIView):
         raise InsufficientFunds("Needs 5 gold, has 3.", available=3)
 
 
-class CacheDown(APIView):
-    authentication_classes: list = []
-    permission_classes: list = []
+def failing_api(error: Exception) -> type[APIView]:
+    class Failing(APIView):
+        authentication_classes: list = []
+        permission_classes: list = []
 
-    def get(self, request):
-        raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+        def get(self, request):
+            raise error
 
-
-def plain_cache_down(request):
-    raise RedisConnectionError("Connection refused.")
-
-
-class DatabaseDown(APIView):
-    authentication_classes: list = []
-    permission_classes: list = []
-
-    def get(self, request):
-        raise OperationalError("connection to server at 127.0.0.1, port 5432 failed")
+    return Failing
 
 
-def plain_database_down(request):
-    raise InterfaceError("connection already closed")
+def failing_view(error: Exception):
+    def view(request):
+        raise error
+
+    return view
 
 
 urlpatterns = [
     path("api/v1/boom", Boom.as_view()),
-    path("api/v1/cache-down", CacheDown.as_view()),
-    path("api/v1/plain-cache-down", plain_cache_down),
-    path("api/v1/database-down", DatabaseDown.as_view()),
-    path("api/v1/plain-database-down", plain_database_down),
+    path(
+        "api/v1/cache-down",
+        failing_api(RedisConnectionError("Error 111 connecting to 127.0.0.1:6379.")).as_view(),
+    ),
+    path("api/v1/plain-cache-down", failing_view(RedisConnectionError("Connection refused."))),
+    path(
+        "api/v1/database-down",
+        failing_api(OperationalError("connection to 127.0.0.1:5432 failed")).as_view(),
+    ),
+    path(
+        "api/v1/plain-database-down",
+        failing_view(InterfaceError("connection already closed")),
+    ),
     path("api/v1/echo", Echo.as_view()),
     path("api/v1/domain", Domain.as_view()),
     path("api/v1/later", not_implemented_view("Later").as_view()),

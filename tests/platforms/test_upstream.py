@@ -28,7 +28,6 @@ def test_every_call_carries_the_configured_timeout_through_the_shared_session(up
 
 
 def test_the_session_is_one_pooled_client_that_never_retries():
-    assert client.SESSION is SESSION
     for prefix in ("https://", "http://"):
         adapter = SESSION.get_adapter(prefix + "platform.test")
         assert adapter.max_retries.total == 0

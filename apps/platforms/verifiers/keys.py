@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jwt
@@ -138,7 +138,9 @@ def verify_jwt(
     raise InvalidCredentials(f"The {platform} token {reason}.")
 
 
-def accept_once(token: str, claims: dict[str, Any], *, platform: str, config: Any) -> None:
+def accept_once(
+    token: str, claims: dict[str, Any], *, platform: str, config: Mapping[str, Any]
+) -> None:
     """A token we verify ourselves is accepted once, until it expires (PLATFORMS.md §1): a
     copied token cannot log in a second time. Called after every other check, so made-up
     tokens never reach the cache. A game whose clients log in again with the token the SDK

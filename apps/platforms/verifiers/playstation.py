@@ -38,8 +38,8 @@ class PlayStationVerifier:
         client_id = config_str(NAME, config, "client_id")
         jwks_url = config_url(NAME, config, "jwks_url")
         credentials = require_object(credentials)
-        from_client = "auth_code" not in credentials
-        if "auth_code" in credentials:
+        exchanged = "auth_code" in credentials
+        if exchanged:
             require_config(NAME, config, CODE_FLOW_CONFIG)
             token_url = config_url(NAME, config, "token_url")
             code = required_credential(credentials, "auth_code", max_length=2048)
@@ -62,7 +62,7 @@ class PlayStationVerifier:
         user_id = value_at(claims, config_str(NAME, config, "user_id_claim", "sub"))
         if isinstance(user_id, bool) or not isinstance(user_id, str | int) or user_id == "":
             raise InvalidCredentials("The playstation token names no user.")
-        if from_client:  # a code is single-use at Sony already, and so is the token it gave us
+        if not exchanged:  # a code is single-use at Sony already, and so is the token it gave us
             accept_once(id_token, claims, platform=NAME, config=config)
         return VerifiedIdentity(
             platform_user_id=str(user_id), display_name=None, entitlement_checked=True
@@ -92,7 +92,7 @@ class PlayStationVerifier:
         if client_auth not in ("basic", "body"):
             raise PlatformNotConfigured("playstation config 'client_auth' must be basic or body.")
         auth = (client_id, secret) if client_auth == "basic" else None
-        if client_auth == "body":
+        if auth is None:
             form |= {"client_id": client_id, "client_secret": secret}
         # Never retried: the code is single-use.
         response = call("POST", token_url, data=form, auth=auth, platform=NAME, operation="token")
