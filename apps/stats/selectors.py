@@ -8,7 +8,7 @@ from django.db.models import F
 
 from apps.accounts.models import Player
 from apps.stats.levels import Curve
-from apps.stats.models import LevelCurve, PlayerProgress, PlayerStat, StatDefinition
+from apps.stats.models import LevelCurve, PlayerProgress, StatDefinition
 
 
 def level_curve(*, game_id: int) -> Curve:
@@ -57,16 +57,21 @@ def player_levels(*, game_id: int, player_ids: list[int]) -> dict[int, int]:
     return {player_id: curve.level_for(xp) for player_id, xp in xp_by_player.items()}
 
 
-def get_player_stats(*, player: Player) -> dict[str, Any]:
-    """Three queries: progress, stat values with their keys, the level curve."""
-    progress = PlayerProgress.objects.filter(player=player).values_list("xp", flat=True).first()
-    xp = progress or 0
-    values = PlayerStat.objects.filter(player=player).values_list("definition__key", "value")
-    curve = level_curve(game_id=player.game_id)
+def get_player_stats(*, player_id: int) -> dict[str, Any]:
+    """One query: the player's row with its XP and the game's curve (outer joins, as
+    `level_columns`) and one row per stat value, by key."""
+    rows = list(
+        Player.objects.filter(pk=player_id)
+        .order_by("stats__definition__key")
+        .values_list(*level_columns().values(), "stats__definition__key", "stats__value")
+    )
+    progress_xp, xp_per_level, growth_percent, max_level = rows[0][:4] if rows else (None, None, 0, 0)
+    xp = progress_xp or 0
+    curve = curve_of(xp_per_level, growth_percent, max_level)
     return {
-        "player_id": player.pk,
+        "player_id": player_id,
         "level": curve.level_for(xp),
         "xp": xp,
         "xp_to_next_level": curve.xp_to_next_level(xp),
-        "stats": dict(values.order_by("definition__key")),
+        "stats": {key: value for *_, key, value in rows if key is not None},
     }

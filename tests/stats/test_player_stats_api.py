@@ -1,6 +1,9 @@
 import pytest
+from django.utils import timezone
 
+from apps.accounts.services.sessions import open_session
 from apps.stats.models import LevelCurve
+from apps.stats.selectors import get_player_stats
 from apps.stats.services import add_xp, apply_stats
 
 URL = "/api/v1/player/stats"
@@ -38,6 +41,61 @@ def test_player_sees_own_level_xp_and_stats(
 
 
 @pytest.mark.django_db
+def test_stats_are_read_in_one_query_however_many_stats(
+    game, player, other_player, stat_defs, django_assert_num_queries
+):
+    LevelCurve.objects.create(game=game, xp_per_level=100, growth_percent=0, max_level=10)
+    add_xp(game_id=game.pk, xp_by_player={player.pk: 250})
+    apply_stats(game_id=game.pk, stats_by_player={player.pk: {k: 3 for k in stat_defs}})
+
+    with django_assert_num_queries(1):
+        stats = get_player_stats(player_id=player.pk)
+
+    assert stats == {
+        "player_id": player.pk,
+        "level": 3,
+        "xp": 250,
+        "xp_to_next_level": 50,
+        "stats": {"best_score": 3, "fastest_lap": 3, "kills": 3, "last_rank": 3},
+    }
+    assert list(stats["stats"]) == sorted(stat_defs)  # the body lists stats by key
+
+
+@pytest.mark.django_db
+def test_another_players_xp_and_stats_do_not_count(game, player, stat_defs):
+    other = player.__class__.objects.create(game=game, display_name="carol")
+    add_xp(game_id=game.pk, xp_by_player={other.pk: 5000})
+    apply_stats(game_id=game.pk, stats_by_player={other.pk: {"kills": 9}})
+
+    assert get_player_stats(player_id=other.pk)["stats"] == {"kills": 9}
+    assert get_player_stats(player_id=player.pk) == {
+        "player_id": player.pk,
+        "level": 1,
+        "xp": 0,
+        "xp_to_next_level": 1000,
+        "stats": {},
+    }
+
+
+@pytest.mark.django_db
+def test_a_whole_stats_request_with_a_real_token_costs_at_most_three_queries(
+    api_client, game, player, stat_defs, django_assert_max_num_queries
+):
+    # The request pipeline (token, revocation, budget, player) costs one query until it is
+    # served from memory; this endpoint's own read is one.
+    add_xp(game_id=game.pk, xp_by_player={player.pk: 250})
+    apply_stats(game_id=game.pk, stats_by_player={player.pk: {"kills": 7}})
+    token = open_session(player=player, platform="dev", now=timezone.now()).access_token
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert api_client.get(URL).status_code == 200  # warm
+
+    with django_assert_max_num_queries(3):
+        response = api_client.get(URL)
+
+    assert (response.status_code, response.json()["stats"]) == (200, {"kills": 7})
+
+
+@pytest.mark.django_db
 def test_a_changed_curve_applies_to_the_level_at_once(player_client, game, player):
     curve = LevelCurve.objects.create(game=game, xp_per_level=100, growth_percent=0, max_level=3)
     add_xp(game_id=game.pk, xp_by_player={player.pk: 250})
@@ -67,10 +125,6 @@ def test_anonymous_player_stats_is_401(api_client):
 
 @pytest.mark.django_db
 def test_real_bearer_token_reads_own_stats(api_client, player):
-    from django.utils import timezone
-
-    from apps.accounts.services.sessions import open_session
-
     token = open_session(player=player, platform="dev", now=timezone.now()).access_token
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
 
