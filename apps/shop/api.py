@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.core.exceptions import ObjectDoesNotExist
-from django.http import HttpRequest, HttpResponseBase
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -15,14 +12,10 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from apps.accounts.api_base import PlayerApi
-from apps.accounts.ratelimit import enforce
-from apps.accounts.tokens import AccessClaims
 from apps.payments.services.receipts import redeem_receipt
 from apps.shop.errors import IdempotencyKeyRequired
-from apps.shop.fastpath import SPENT_BUDGET, fast_purchase_response
 from apps.shop.models import Purchase
 from apps.shop.selectors import purchase_of, purchases_of, shop_for_player
 from apps.shop.services.purchase import PurchaseResult, purchase_offer
@@ -140,24 +133,6 @@ class PurchaseApi(PlayerApi):
         )
         granted = OfferLineSerializer(many=True, required=False, help_text="Completed only.")
         payment = CheckoutSerializer(required=False, help_text="Real money (202) only.")
-
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        # Players buy on one wallet in bursts, and every round trip of the DRF path is spent
-        # holding that wallet's locks. A virtual purchase that succeeds is answered by the fast
-        # path (one statement, without DRF); anything else, every refusal and replay included,
-        # by the DRF path below, which answers as it always has.
-        fast = fast_purchase_response(self, request)
-        return fast if fast is not None else super().dispatch(request, *args, **kwargs)
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        if not hasattr(request._request, SPENT_BUDGET):
-            return super().initial(request, *args, **kwargs)
-        # The fast path spent this request's budget, then fell back: count the request once.
-        APIView.initial(self, request, *args, **kwargs)
-        if isinstance(request.auth, AccessClaims):
-            request.rate_budget = getattr(request._request, SPENT_BUDGET)
-            enforce(request.rate_budget)
-        return None
 
     @extend_schema(
         summary="Buy an offer (virtual: 201 at once; real money: 202 with a checkout)",

@@ -1,5 +1,5 @@
-"""Purchases made with real access tokens: on PostgreSQL they go through the fast path
-(apps/shop/fastpath.py), which a force-authenticated client never reaches."""
+"""Purchases made with real access tokens, through the whole request pipeline (token check,
+revocation, rate-limit budget) as a game client calls, not a force-authenticated client."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from rest_framework.test import APIClient
 
 from apps.accounts.models import Player
 from apps.accounts.services.sessions import open_session
-from apps.shop import fastpath
 
 
 def access_token(player: Player) -> str:
@@ -27,8 +26,3 @@ def buyer_client(player: Player) -> APIClient:
     """`player` with a real access token, as a game client calls."""
     return bearer(access_token(player))
 
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limit_cache() -> None:
-    """Game ids repeat across tests: no game's cached rate limit outlives its test."""
-    fastpath._games.clear()
