@@ -45,7 +45,7 @@ class BattlePassProgressApi(PlayerApi):
         summary="The player's progress in the running season", responses=OutputSerializer
     )
     def get(self, request: Request) -> Response:
-        progress = get_progress(player=request.user)
+        progress = get_progress(player_id=request.user.pk, game_id=request.user.game_id)
         return Response(self.OutputSerializer(progress).data)
 
 

@@ -65,7 +65,9 @@ def get_player_stats(*, player_id: int) -> dict[str, Any]:
         .order_by("stats__definition__key")
         .values_list(*level_columns().values(), "stats__definition__key", "stats__value")
     )
-    progress_xp, xp_per_level, growth_percent, max_level = rows[0][:4] if rows else (None, None, 0, 0)
+    progress_xp, xp_per_level, growth_percent, max_level = (
+        rows[0][:4] if rows else (None, None, 0, 0)
+    )
     xp = progress_xp or 0
     curve = curve_of(xp_per_level, growth_percent, max_level)
     return {
