@@ -11,10 +11,10 @@ apps.accounts (rate limits counted, with a budget of 10^9 per hour: the bench se
 1000 requests per token), then
 serves the app with granian on 127.0.0.1 and posts purchases with distinct Idempotency-Keys from
 keep-alive connections. Afterwards every purchase is checked: one completed purchase per 201,
-stored as the Python path stores it, three ledger entries each, one analytics event each,
-balances equal to funding minus spending, the ledger audit clean, and every purchase made by the
-fast path's database function (apps/shop/fastpath.py; PostgreSQL counts its calls). The database
-is dropped at the end. Target: >= 300 purchases/s on one hot player.
+stored as purchase_offer stores it, three ledger entries each, one analytics event each,
+balances equal to funding minus spending, and the ledger audit clean. Every purchase takes the
+one Python path (apps/shop/services/purchase.py and the inventory's shared ledger write). The
+database is dropped at the end. Target: >= 300 purchases/s on one hot player.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,8 +57,7 @@ def main() -> None:
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     if not base.startswith("postgres"):
         sys.exit("This benchmark needs PostgreSQL: set DATABASE_URL=postgres://…")
-    # Count calls of PL/pgSQL functions: verify() checks the fast path made every purchase.
-    with throwaway_database(base, "purchases", settings={"track_functions": "pl"}) as url:
+    with throwaway_database(base, "purchases") as url:
         os.environ.update(
             production_env(url),
             # Counted as in production (one Redis round trip per request), with a budget the
@@ -208,12 +206,9 @@ def verify(offer_id: int, player_ids: list[int], hot: LoadResult, many: LoadResu
     if differences:
         problems.append(f"ledger audit: {len(differences)} of {checked} balances disagree")
     problems += verify_rows(offer_id, completed, expected)
-    calls = fast_path_calls(expected)
-    if calls != expected:
-        problems.append(f"the fast path's function ran {calls} times for {expected} purchases")
     print(
-        f"\nverified: {expected} purchases (hot player {bought.get(player_ids[0], 0)}, "
-        f"{calls} by the fast path), {entries} ledger entries, ledger audit of {checked} "
+        f"\nverified: {expected} purchases (hot player {bought.get(player_ids[0], 0)}), "
+        f"{entries} ledger entries, ledger audit of {checked} "
         "balances: " + ("all correct" if not problems else "; ".join(problems[:5]))
     )
     return not problems
@@ -248,24 +243,6 @@ def verify_rows(offer_id: int, completed, expected: int) -> list[str]:  # noqa: 
     if DirtyDay.objects.exists():
         problems.append("days marked dirty by today's purchases")
     return problems
-
-
-def fast_path_calls(expected: int) -> int:
-    """Calls of shop_quick_purchase (each one a purchase it made: it never fell back when that
-    equals the purchases), as the server's backends reported them on exit."""
-    from django.db import connection
-
-    for _ in range(50):  # the stopped server's backends flush their counts as they exit
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT coalesce(sum(calls), 0) FROM pg_stat_user_functions "
-                "WHERE funcname = 'shop_quick_purchase'"
-            )
-            calls = cursor.fetchone()[0]
-        if calls >= expected:
-            break
-        time.sleep(0.1)
-    return calls
 
 
 if __name__ == "__main__":

@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from apps.accounts.models import Player
 from apps.audit.services import record_action
@@ -197,6 +198,7 @@ def _apply(
     clamp_debits: bool,
     new_key: bool = False,
 ) -> ClawBack:
+    """The one guarded ledger write behind every value move: lock, check, write."""
     merged: dict[tuple[str, str], int] = defaultdict(int)
     for change in changes:
         merged[(change.kind, change.code)] += change.delta
@@ -204,8 +206,7 @@ def _apply(
     if not merged:
         return ClawBack(entries=[])
 
-    wallets = _locked_wallets(player, sorted(code for kind, code in merged if kind == "currency"))
-    holdings = _locked_holdings(player, sorted(code for kind, code in merged if kind == "item"))
+    held = _locked_rows(player, sorted(merged))
 
     # Look for the key only after taking the locks: a concurrent retry waits above, then sees ours.
     done = (
@@ -216,105 +217,231 @@ def _apply(
     if done:
         return ClawBack(entries=done, replayed=True)
 
-    entries, shortfall = [], []
-    changed_wallets: list[Wallet] = []
-    changed_holdings: list[PlayerItem] = []
-    for (kind, code), wanted in sorted(merged.items()):
-        row = wallets[code] if kind == "currency" else holdings[code]
-        have = row.balance if kind == "currency" else row.quantity
-        delta = max(wanted, -have) if clamp_debits else wanted
+    entries: list[dict[str, Any]] = []
+    shortfall: list[dict] = []
+    writes: list[tuple[_Held, int]] = []
+    now = timezone.now()
+    for kind, code in sorted(merged):
+        wanted = merged[(kind, code)]
+        row = held[(kind, code)]
+        delta = max(wanted, -row.amount) if clamp_debits else wanted
         if delta != wanted:
             shortfall.append(
                 {"currency" if kind == "currency" else "sku": code, "quantity": delta - wanted}
             )
         if delta == 0:
             continue
-        new_amount = have + delta
-        limit = row.cap if kind == "currency" else row.limit
+        new_amount = row.amount + delta
+        # The balance guard and the cap guard; the CHECK constraints on the rows have the last
+        # word should anything ever bypass this function.
         if new_amount < 0:
             error = InsufficientFunds if kind == "currency" else InsufficientItems
-            raise error(f"Needs {-delta} {code}, has {have}.", needed=-delta, available=have)
-        if limit is not None and new_amount > limit:
-            raise HoldingLimitReached(f"{code} would reach {new_amount}, above its limit {limit}.")
-        if kind == "currency":
-            row.balance = new_amount
-            changed_wallets.append(row)
-        else:
-            row.quantity = new_amount
-            changed_holdings.append(row)
-        entries.append(
-            LedgerEntry(
-                game_id=player.game_id,
-                player=player,
-                currency=row.currency if kind == "currency" else None,
-                item=row.item if kind == "item" else None,
-                delta=delta,
-                balance_after=new_amount,
-                reason=reason,
-                reference=reference,
-                idempotency_key=f"{idempotency_key}:{kind}:{code}",
-                operation_key=idempotency_key,
-                actor=actor,
+            raise error(
+                f"Needs {-delta} {code}, has {row.amount}.", needed=-delta, available=row.amount
             )
+        if row.limit is not None and new_amount > row.limit:
+            raise HoldingLimitReached(
+                f"{code} would reach {new_amount}, above its limit {row.limit}."
+            )
+        writes.append((row, delta))
+        entries.append(
+            {
+                "game_id": player.game_id,
+                "player_id": player.pk,
+                "currency_id": row.definition.pk if kind == "currency" else None,
+                "item_id": row.definition.pk if kind == "item" else None,
+                "delta": delta,
+                "balance_after": new_amount,
+                "reason": reason,
+                "reference": reference,
+                "idempotency_key": f"{idempotency_key}:{kind}:{code}",
+                "operation_key": idempotency_key,
+                "actor_id": actor.pk if actor is not None else None,
+                "created_at": now,
+            }
         )
-    # One UPDATE per table, however many rows: the locks are held until commit, so every round
-    # trip saved here is throughput on a player whose purchases queue on the same wallets.
-    if changed_wallets:
-        Wallet.objects.bulk_update(changed_wallets, ["balance"])
-    if changed_holdings:
-        PlayerItem.objects.bulk_update(changed_holdings, ["quantity"])
-    return ClawBack(entries=LedgerEntry.objects.bulk_create(entries), shortfall=shortfall)
+    if not entries:
+        return ClawBack(entries=[], shortfall=shortfall)
+    return ClawBack(
+        entries=_write(player=player, writes=writes, entries=entries, actor=actor),
+        shortfall=shortfall,
+    )
 
 
-def _locked_wallets(player: Player, codes: list[str]) -> dict[str, Wallet]:
-    if not codes:
-        return {}
-    locked = _lock_wallet_rows(player, codes)
-    if missing := set(codes) - locked.keys():
-        currencies = list(Currency.objects.filter(game_id=player.game_id, code__in=missing))
-        if unknown := missing - {c.code for c in currencies}:
+@dataclass
+class _Held:
+    """A locked wallet or holding: its row, amount now, limit, and its currency or item."""
+
+    kind: Literal["currency", "item"]
+    row_id: int
+    amount: int
+    limit: int | None
+    definition: Currency | ItemDefinition
+
+
+def _locked_rows(player: Player, keys: list[tuple[str, str]]) -> dict[tuple[str, str], _Held]:
+    """Lock the player's wallets and holdings for these (kind, code) keys, in one statement;
+    a first use creates the missing rows (cap or holding limit copied) and locks again."""
+    codes = [code for kind, code in keys if kind == "currency"]
+    skus = [code for kind, code in keys if kind == "item"]
+    held = _lock(player, codes, skus)
+    if missing := [key for key in keys if key not in held]:
+        _create_rows(
+            player,
+            codes=[code for kind, code in missing if kind == "currency"],
+            skus=[code for kind, code in missing if kind == "item"],
+        )
+        held = _lock(player, codes, skus)
+    return held
+
+
+def _create_rows(player: Player, *, codes: list[str], skus: list[str]) -> None:
+    if codes:
+        currencies = list(Currency.objects.filter(game_id=player.game_id, code__in=codes))
+        if unknown := set(codes) - {c.code for c in currencies}:
             raise UnknownCurrency(f"No currency {', '.join(sorted(unknown))} in this game.")
         Wallet.objects.bulk_create(
             [Wallet(player=player, currency=c, cap=c.cap) for c in currencies],
             ignore_conflicts=True,
         )
-        locked = _lock_wallet_rows(player, codes)
-    return locked
-
-
-def _lock_wallet_rows(player: Player, codes: list[str]) -> dict[str, Wallet]:
-    # Lock in currency id order so two multi-wallet changes never deadlock; `of` keeps the
-    # lock on the wallet rows, not on the (shared) currency rows joined for their codes.
-    rows = (
-        Wallet.objects.select_for_update(of=("self",))
-        .select_related("currency")
-        .filter(player=player, currency__game_id=player.game_id, currency__code__in=codes)
-        .order_by("currency_id")
-    )
-    return {w.currency.code: w for w in rows}
-
-
-def _locked_holdings(player: Player, skus: list[str]) -> dict[str, PlayerItem]:
-    if not skus:
-        return {}
-    locked = _lock_holding_rows(player, skus)
-    if missing := set(skus) - locked.keys():
-        items = list(ItemDefinition.objects.filter(game_id=player.game_id, sku__in=missing))
-        if unknown := missing - {i.sku for i in items}:
+    if skus:
+        items = list(ItemDefinition.objects.filter(game_id=player.game_id, sku__in=skus))
+        if unknown := set(skus) - {i.sku for i in items}:
             raise UnknownItem(f"No item {', '.join(sorted(unknown))} in this game.")
         PlayerItem.objects.bulk_create(
             [PlayerItem(player=player, item=i, limit=i.holding_limit) for i in items],
             ignore_conflicts=True,
         )
-        locked = _lock_holding_rows(player, skus)
-    return locked
 
 
-def _lock_holding_rows(player: Player, skus: list[str]) -> dict[str, PlayerItem]:
-    rows = (
-        PlayerItem.objects.select_for_update(of=("self",))
-        .select_related("item")
-        .filter(player=player, item__game_id=player.game_id, item__sku__in=skus)
-        .order_by("item_id")
+# Wallets first, then holdings, each in id order, in every value move: two moves that need the
+# same rows queue for them in the same order, so they never deadlock. Each locking SELECT is a
+# materialized CTE and the UNION ALL reads one after the other, so the order is the statement's,
+# not the planner's. `FOR UPDATE OF` locks the player's rows, not the shared currency and item
+# rows joined for their codes.
+LOCK_SQL = """
+WITH wallets AS MATERIALIZED (
+    SELECT 'currency' AS kind, w.id, w.balance AS amount, w.cap AS cap, c.id AS definition_id,
+           c.code AS code
+      FROM inventory_wallet w JOIN inventory_currency c ON c.id = w.currency_id
+     WHERE w.player_id = %s AND c.game_id = %s AND c.code IN ({codes})
+     ORDER BY w.currency_id {lock_wallets}
+), holdings AS MATERIALIZED (
+    SELECT 'item' AS kind, h.id, h.quantity AS amount, h.{limit} AS cap, i.id AS definition_id,
+           i.sku AS code
+      FROM inventory_playeritem h JOIN inventory_itemdefinition i ON i.id = h.item_id
+     WHERE h.player_id = %s AND i.game_id = %s AND i.sku IN ({skus})
+     ORDER BY h.item_id {lock_holdings}
+)
+SELECT * FROM wallets UNION ALL SELECT * FROM holdings
+"""
+# The balances and counts change by their deltas in one UPDATE per table (rows locked above).
+UPDATE_SQL = (
+    "UPDATE {table} SET {column} = {table}.{column} + v.column2 "
+    "FROM (VALUES {values}) AS v WHERE {table}.id = v.column1"
+)
+INSERT_LEDGER_SQL = (
+    "INSERT INTO inventory_ledgerentry (game_id, player_id, currency_id, item_id, delta, "
+    "balance_after, reason, reference, idempotency_key, operation_key, actor_id, created_at) "
+    "VALUES {values} RETURNING id"
+)
+LEDGER_COLUMNS = (
+    "game_id",
+    "player_id",
+    "currency_id",
+    "item_id",
+    "delta",
+    "balance_after",
+    "reason",
+    "reference",
+    "idempotency_key",
+    "operation_key",
+    "actor_id",
+    "created_at",
+)
+
+
+def _lock(player: Player, codes: list[str], skus: list[str]) -> dict[tuple[str, str], _Held]:
+    # SQLite has no row locks: it serialises writers on the whole database instead.
+    locks = connection.features.has_select_for_update_of
+    sql = LOCK_SQL.format(
+        codes=", ".join(["%s"] * len(codes)) or "NULL",
+        skus=", ".join(["%s"] * len(skus)) or "NULL",
+        limit=connection.ops.quote_name("limit"),
+        lock_wallets="FOR UPDATE OF w" if locks else "",
+        lock_holdings="FOR UPDATE OF h" if locks else "",
     )
-    return {h.item.sku: h for h in rows}
+    params = [player.pk, player.game_id, *codes, player.pk, player.game_id, *skus]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    held = {}
+    for kind, row_id, amount, limit, definition_id, code in rows:
+        definition: Currency | ItemDefinition
+        # Loaded with the fields read here; any other field is deferred (loaded if asked for).
+        if kind == "currency":
+            definition = Currency.from_db(
+                connection.alias, ["id", "game_id", "code"], [definition_id, player.game_id, code]
+            )
+        else:
+            definition = ItemDefinition.from_db(
+                connection.alias, ["id", "game_id", "sku"], [definition_id, player.game_id, code]
+            )
+        held[(kind, code)] = _Held(kind, row_id, amount, limit, definition)
+    return held
+
+
+def _write(
+    *,
+    player: Player,
+    writes: list[tuple[_Held, int]],
+    entries: list[dict[str, Any]],
+    actor: AbstractBaseUser | None,
+) -> list[LedgerEntry]:
+    """The deltas and their ledger entries. On PostgreSQL in one statement (the UPDATEs are
+    CTEs of the ledger INSERT), so the locks are held for this round trip and the COMMIT only;
+    SQLite runs the same statements one by one."""
+    statements: list[tuple[str, list]] = []
+    for kind, table, column in (
+        ("currency", "inventory_wallet", "balance"),
+        ("item", "inventory_playeritem", "quantity"),
+    ):
+        deltas = [(row.row_id, delta) for row, delta in writes if row.kind == kind]
+        if deltas:
+            values = ", ".join(["(CAST(%s AS bigint), CAST(%s AS bigint))"] * len(deltas))
+            sql = UPDATE_SQL.format(table=table, column=column, values=values)
+            statements.append((sql, [value for pair in deltas for value in pair]))
+    row_values = "(" + ", ".join(["%s"] * len(LEDGER_COLUMNS)) + ")"
+    insert = INSERT_LEDGER_SQL.format(values=", ".join([row_values] * len(entries)))
+    adapt = connection.ops.adapt_datetimefield_value
+    insert_params = [
+        adapt(entry[column]) if column == "created_at" else entry[column]
+        for entry in entries
+        for column in LEDGER_COLUMNS
+    ]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            ctes = ", ".join(f"change_{n} AS ({sql})" for n, (sql, _) in enumerate(statements))
+            cursor.execute(
+                f"WITH {ctes} {insert}" if ctes else insert,
+                [value for _, params in statements for value in params] + insert_params,
+            )
+        else:
+            for sql, params in statements:
+                cursor.execute(sql, params)
+            cursor.execute(insert, insert_params)
+        ids = [row[0] for row in cursor.fetchall()]
+    definitions = {(row.kind, row.definition.pk): row.definition for row, _ in writes}
+    written = []
+    for entry, pk in zip(entries, ids, strict=True):
+        ledger_entry = LedgerEntry.from_db(
+            connection.alias, ["id", *LEDGER_COLUMNS], [pk, *(entry[c] for c in LEDGER_COLUMNS)]
+        )
+        if entry["currency_id"] is not None:
+            ledger_entry.currency = definitions[("currency", entry["currency_id"])]
+        else:
+            ledger_entry.item = definitions[("item", entry["item_id"])]
+        ledger_entry.player = player
+        ledger_entry.actor = actor
+        written.append(ledger_entry)
+    return written
