@@ -51,7 +51,7 @@ class ActiveEventsApi(PlayerApi):
         responses=OutputSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
-        events = get_active_events(player=request.user)
+        events = get_active_events(player_id=request.user.pk, game_id=request.user.game_id)
         return Response(self.OutputSerializer(events, many=True).data)
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from apps.events.models import Event, EventReward
+from apps.events.models import EventReward
 from apps.multiplayer.models import Outcome
 from apps.multiplayer.selectors import MatchLine
 from apps.stats.models import StatDefinition
@@ -19,32 +20,38 @@ class Progress:
     met: bool
 
 
-def reward_progress(
-    *,
-    reward: EventReward,
-    event: Event,
-    lines: Sequence[MatchLine],
-    combines: dict[str, str],
-) -> Progress:
+@dataclass(frozen=True)
+class Goal:
+    """What a reward asks of the matches played during its event."""
+
+    requirement: str
+    target: int
+    stat_key: str
+    combine: str | None  # the stat's rule in its game; None: the game does not define it (sum)
+    starts_at: datetime
+    ends_at: datetime
+
+
+def reward_progress(*, goal: Goal, lines: Sequence[MatchLine]) -> Progress:
     """`lines` may reach before the event; only those recorded inside its window count."""
-    during = [line for line in lines if event.starts_at <= line.recorded_at < event.ends_at]
-    kind = reward.requirement
+    during = [line for line in lines if goal.starts_at <= line.recorded_at < goal.ends_at]
+    kind = goal.requirement
     if kind == EventReward.Requirement.NONE:
         return Progress(value=1, met=True)
     if kind == EventReward.Requirement.MATCHES_PLAYED:
         count = len(during)
-        return Progress(value=count, met=count >= reward.target)
+        return Progress(value=count, met=count >= goal.target)
     if kind == EventReward.Requirement.MATCHES_WON:
         count = sum(1 for line in during if line.outcome == Outcome.WIN)
-        return Progress(value=count, met=count >= reward.target)
-    combine = combines.get(reward.stat_key, Combine.SUM)
+        return Progress(value=count, met=count >= goal.target)
+    combine = goal.combine or Combine.SUM
     value = _combine(
-        [line.stats[reward.stat_key] for line in during if reward.stat_key in line.stats], combine
+        [line.stats[goal.stat_key] for line in during if goal.stat_key in line.stats], combine
     )
     if value is None:
         return Progress(value=0 if combine == Combine.SUM else None, met=False)
     # A "min" stat (a fastest lap) reaches its target by going down to it.
-    met = value <= reward.target if combine == Combine.MIN else value >= reward.target
+    met = value <= goal.target if combine == Combine.MIN else value >= goal.target
     return Progress(value=value, met=met)
 
 

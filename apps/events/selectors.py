@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Prefetch
+from django.db.models import FilteredRelation, OuterRef, Prefetch, Q
 from django.utils import timezone
 
 from apps.accounts.models import Player
-from apps.events.models import Event, EventReward, EventRewardClaim
-from apps.events.progress import reward_progress
+from apps.events.models import Event, EventReward
+from apps.events.progress import Goal, Progress, reward_progress
 from apps.multiplayer.selectors import match_lines
-from apps.stats.selectors import stat_definitions
+from apps.stats.selectors import stat_combine, stat_definitions
 
 NEEDS_MATCHES = {
     EventReward.Requirement.STAT,
@@ -31,43 +31,68 @@ def running_events(*, game_id: int, at: datetime | None = None) -> list[Event]:
     )
 
 
-def get_active_events(*, player: Player) -> list[dict[str, Any]]:
-    """At most five queries: events, rewards, claims, the player's matches since the earliest
-    event that counts matches, and the stat definitions."""
-    events = running_events(game_id=player.game_id)
-    rewards = [reward for event in events for reward in event.rewards.all()]
-    claimed = (
-        set(
-            EventRewardClaim.objects.filter(player=player, reward__in=rewards).values_list(
-                "reward_id", flat=True
-            )
+EVENT_FIELDS = ("id", "name", "description", "starts_at", "ends_at")
+REWARD_FIELDS = ("id", "name", "requirement", "stat_key", "target", "contents", "battlepass_xp")
+
+
+def get_active_events(*, player_id: int, game_id: int) -> list[dict[str, Any]]:
+    """Two queries, however many events and rewards: the running events with their rewards, the
+    player's claims and each stat's combine rule (outer joins and a subquery); then, when a
+    reward counts matches, the player's matches since the earliest such event."""
+    at = timezone.now()
+    rows = (
+        Event.objects.filter(game_id=game_id, starts_at__lte=at, ends_at__gt=at)
+        .annotate(
+            own_claim=FilteredRelation(
+                "rewards__claims", condition=Q(rewards__claims__player_id=player_id)
+            ),
+            combine=stat_combine(game_id=game_id, key=OuterRef("rewards__stat_key")),
         )
-        if rewards
-        else set()
+        .order_by("ends_at", "id", "rewards__position", "rewards__id")
+        .values_list(
+            *EVENT_FIELDS,
+            *(f"rewards__{name}" for name in REWARD_FIELDS),
+            "own_claim__id",
+            "combine",
+        )
     )
-    counting = [e for e in events if any(r.requirement in NEEDS_MATCHES for r in e.rewards.all())]
-    lines = (
-        match_lines(player_id=player.pk, since=min(e.starts_at for e in counting))
-        if counting
-        else []
-    )
-    needs_stats = any(r.requirement == EventReward.Requirement.STAT for r in rewards)
-    combines = (
-        {key: d.combine for key, d in stat_definitions(game_id=player.game_id).items()}
-        if needs_stats
-        else {}
-    )
+    listed: dict[int, tuple[dict[str, Any], list[tuple[dict[str, Any], Goal, bool]]]] = {}
+    rewards_from = len(EVENT_FIELDS)
+    for row in rows:
+        if row[0] not in listed:
+            listed[row[0]] = (dict(zip(EVENT_FIELDS, row[:rewards_from], strict=True)), [])
+        event, rewards = listed[row[0]]
+        reward = dict(zip(REWARD_FIELDS, row[rewards_from:-2], strict=True))
+        if reward["id"] is None:
+            continue  # an event without rewards
+        claim_id, combine = row[-2:]
+        goal = Goal(
+            requirement=reward["requirement"],
+            target=reward["target"],
+            stat_key=reward["stat_key"],
+            combine=combine,
+            starts_at=event["starts_at"],
+            ends_at=event["ends_at"],
+        )
+        rewards.append((reward, goal, claim_id is not None))
+    counting = [
+        goal.starts_at
+        for _, rewards in listed.values()
+        for _, goal, _ in rewards
+        if goal.requirement in NEEDS_MATCHES
+    ]
+    lines = match_lines(player_id=player_id, since=min(counting)) if counting else []
     answer = []
-    for event in events:
+    for event, rewards in listed.values():
         entries = []
-        for reward in event.rewards.all():
-            progress = reward_progress(reward=reward, event=event, lines=lines, combines=combines)
+        for reward, goal, claimed in rewards:
+            progress = reward_progress(goal=goal, lines=lines)
             entries.append(
                 {
                     "reward": reward,
                     "progress": progress.value,
-                    "claimed": reward.pk in claimed,
-                    "claimable": progress.met and reward.pk not in claimed,
+                    "claimed": claimed,
+                    "claimable": progress.met and not claimed,
                 }
             )
         answer.append({"event": event, "rewards": entries})
@@ -82,7 +107,7 @@ def reward_for_claim(*, player: Player, event_id: int, reward_id: int) -> EventR
     )
 
 
-def progress_of(*, player: Player, reward: EventReward) -> Any:
+def progress_of(*, player: Player, reward: EventReward) -> Progress:
     """One reward's progress for a claim (at most two queries)."""
     event = reward.event
     lines = (
@@ -90,9 +115,17 @@ def progress_of(*, player: Player, reward: EventReward) -> Any:
         if reward.requirement in NEEDS_MATCHES
         else []
     )
-    combines = (
-        {key: d.combine for key, d in stat_definitions(game_id=player.game_id).items()}
+    definition = (
+        stat_definitions(game_id=player.game_id).get(reward.stat_key)
         if reward.requirement == EventReward.Requirement.STAT
-        else {}
+        else None
     )
-    return reward_progress(reward=reward, event=event, lines=lines, combines=combines)
+    goal = Goal(
+        requirement=reward.requirement,
+        target=reward.target,
+        stat_key=reward.stat_key,
+        combine=definition.combine if definition else None,
+        starts_at=event.starts_at,
+        ends_at=event.ends_at,
+    )
+    return reward_progress(goal=goal, lines=lines)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
 
 from apps.accounts.models import Player
 from apps.stats.levels import Curve
@@ -46,6 +46,13 @@ def level_of(player: Player) -> int:
 
 def stat_definitions(*, game_id: int) -> dict[str, StatDefinition]:
     return {d.key: d for d in StatDefinition.objects.filter(game_id=game_id)}
+
+
+def stat_combine(*, game_id: int, key: OuterRef) -> Subquery:
+    """How the game combines the stat an outer query's column names, as a subquery for that
+    query's rows: null for a stat the game does not define."""
+    definitions = StatDefinition.objects.filter(game_id=game_id, key=key).order_by()
+    return Subquery(definitions.values("combine"))
 
 
 def player_levels(*, game_id: int, player_ids: list[int]) -> dict[int, int]:
