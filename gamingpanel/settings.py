@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "apps.accounts",
     "apps.platforms",
+    "apps.login",
     "apps.inventory",
     "apps.stats",
     "apps.shop",

@@ -9,10 +9,11 @@ from gamingpanel.views import HealthApi
 # Each app's urls.py puts its routes under one prefix ("auth/", "multiplayer/", ...), listed here
 # directly: resolving a path tries one prefix per app, not every route of every app before it.
 # The busiest first: game servers call auth/validate or multiplayer/validate-token for every
-# player they admit.
+# player they admit; players log in (login) and read their state.
 API_APPS = [
     "accounts",
     "multiplayer",
+    "login",
     "shop",
     "inventory",
     "stats",

@@ -1,11 +1,11 @@
-"""Authentication endpoints: login, refresh, logout, validate, link and unlink (docs/auth.md)."""
+"""Authentication endpoints: logout and validate (docs/auth.md); login, refresh, link and unlink
+are in apps/login/api.py."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -14,27 +14,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts import hotcache
-from apps.accounts.api_base import GameServerApi, PlayerApi, PublicApi
-from apps.accounts.authentication import require_game, stamp_use
-from apps.accounts.errors import InvalidToken, TokenError
+from apps.accounts.api_base import GameServerApi, PlayerApi
+from apps.accounts.authentication import stamp_use
+from apps.accounts.errors import TokenError
 from apps.accounts.mirror import MISS, mirror
-from apps.accounts.models import PlatformIdentity, ServerKey, hash_key
-from apps.accounts.ratelimit import (
-    enforce,
-    spend_address_budget,
-    spend_game_budget,
-)
+from apps.accounts.models import ServerKey, hash_key
 from apps.accounts.revocation import revocation_keys
-from apps.accounts.selectors import identities_of, server_key_cache_key
-from apps.accounts.services.identities import link_identity, unlink_identity
-from apps.accounts.services.login import log_in
-from apps.accounts.services.sessions import (
-    MAX_REFRESH_TOKEN_LENGTH,
-    IssuedTokens,
-    find_refresh_token,
-    log_out,
-    refresh_session,
-)
+from apps.accounts.selectors import server_key_cache_key
+from apps.accounts.services.sessions import log_out
 from apps.accounts.tokens import (
     MAX_TOKEN_LENGTH,
     TokenCheck,
@@ -49,115 +36,6 @@ def problems(**described: str) -> dict[int, OpenApiResponse]:
     return {
         int(status[1:]): OpenApiResponse(description=text) for status, text in described.items()
     }
-
-
-VERIFY_PROBLEMS = {
-    "_400": "`validation_error`, `unsupported_platform` or `platform_not_configured`.",
-    "_401": "`invalid_credentials`: the platform refused the credential.",
-    "_403": "`not_entitled` (the platform did not confirm ownership) or `player_banned`.",
-    "_503": "`platform_unavailable`: the platform is down or slow; retry later.",
-}
-REFUSED_TOKEN = (
-    "`token_expired`, `token_revoked`, `invalid_token` or `refresh_token_reused` "
-    "(the session is revoked)."
-)
-
-
-class PlatformCredentialsInput(serializers.Serializer):
-    platform = serializers.CharField(max_length=20)
-    credentials = serializers.DictField(help_text="Per platform: see docs/platforms.md.")
-
-
-class TokenPairOutput(serializers.Serializer):
-    access_token = serializers.CharField()
-    refresh_token = serializers.CharField()
-    token_type = serializers.CharField(default="Bearer")
-    expires_in = serializers.IntegerField(help_text="Seconds the access token lives (7200).")
-    refresh_expires_in = serializers.IntegerField(help_text="Seconds the refresh token lives.")
-
-
-def token_pair(tokens: IssuedTokens) -> dict[str, object]:
-    return {
-        "access_token": tokens.access_token,
-        "refresh_token": tokens.refresh_token,
-        "token_type": "Bearer",
-        "expires_in": int(settings.ACCESS_TOKEN_LIFETIME.total_seconds()),
-        "refresh_expires_in": int(settings.REFRESH_TOKEN_LIFETIME.total_seconds()),
-    }
-
-
-class LoginApi(PublicApi):
-    class OutputSerializer(TokenPairOutput):
-        class PlayerOutput(serializers.Serializer):
-            id = serializers.IntegerField()
-            display_name = serializers.CharField()
-            created = serializers.BooleanField(help_text="True on this player's first login.")
-
-        player = PlayerOutput()
-
-    @extend_schema(
-        summary="Log in with a platform credential",
-        request=PlatformCredentialsInput,
-        responses={
-            200: OutputSerializer,
-            **problems(
-                **VERIFY_PROBLEMS,
-                _429="`rate_limited`: too many logins from this address or for this game.",
-            ),
-        },
-    )
-    def post(self, request: Request) -> Response:
-        address_budget = spend_address_budget(request._request)
-        request.rate_budgets = [address_budget]
-        enforce(address_budget)  # before the key lookup: guessing game keys costs budget too
-        game = require_game(request)
-        game_budget = spend_game_budget(request._request, game_id=game.pk)
-        request.rate_budgets.append(game_budget)
-        enforce(game_budget)
-        given = PlatformCredentialsInput(data=request.data)
-        given.is_valid(raise_exception=True)
-        result = log_in(game=game, **given.validated_data)
-        body = {
-            **token_pair(result.tokens),
-            "player": {
-                "id": result.player.pk,
-                "display_name": result.player.display_name,
-                "created": result.created,
-            },
-        }
-        return Response(body)
-
-
-class RefreshApi(PublicApi):
-    class InputSerializer(serializers.Serializer):
-        refresh_token = serializers.CharField(max_length=MAX_REFRESH_TOKEN_LENGTH)
-
-    @extend_schema(
-        summary="Rotate a refresh token into a new pair",
-        request=InputSerializer,
-        responses={
-            200: TokenPairOutput,
-            **problems(
-                _400="`validation_error`.",
-                _401=REFUSED_TOKEN,
-                _403="`player_banned`.",
-                _429="`rate_limited`: too many refreshes from this address or for this game.",
-            ),
-        },
-    )
-    def post(self, request: Request) -> Response:
-        address_budget = spend_address_budget(request._request)
-        request.rate_budgets = [address_budget]
-        enforce(address_budget)
-        given = self.InputSerializer(data=request.data)
-        given.is_valid(raise_exception=True)
-        found = find_refresh_token(given.validated_data["refresh_token"])
-        if found is None:
-            raise InvalidToken("Unknown refresh token.")
-        game_budget = spend_game_budget(request._request, game_id=found.game_id)
-        request.rate_budgets.append(game_budget)
-        enforce(game_budget)
-        return Response(token_pair(refresh_session(token=found)))
 
 
 class LogoutApi(PlayerApi):
@@ -257,57 +135,3 @@ class ValidateApi(GameServerApi):
             )
         check = validate_access_token(token, game_id=request.user.game_id)
         return Response(check.as_dict())
-
-
-class IdentitiesOutput(serializers.Serializer):
-    class IdentityOutput(serializers.Serializer):
-        platform = serializers.CharField()
-        platform_user_id = serializers.CharField()
-        linked_at = serializers.DateTimeField(source="created_at")
-
-    identities = IdentityOutput(many=True)
-
-
-def identities_response(identities: list[PlatformIdentity]) -> Response:
-    return Response(IdentitiesOutput({"identities": identities}).data)
-
-
-class LinkApi(PlayerApi):
-    @extend_schema(
-        summary="Link another platform identity to this player",
-        request=PlatformCredentialsInput,
-        responses={
-            200: IdentitiesOutput,
-            **problems(
-                **VERIFY_PROBLEMS,
-                _409="`identity_taken` (another player has it) or `platform_already_linked`.",
-            ),
-        },
-    )
-    def post(self, request: Request) -> Response:
-        given = PlatformCredentialsInput(data=request.data)
-        given.is_valid(raise_exception=True)
-        link_identity(player=request.user, **given.validated_data)
-        return identities_response(identities_of(player=request.user))
-
-
-class UnlinkApi(PlayerApi):
-    class InputSerializer(serializers.Serializer):
-        platform = serializers.CharField(max_length=20)
-
-    @extend_schema(
-        summary="Unlink a platform identity (never the last one)",
-        request=InputSerializer,
-        responses={
-            200: IdentitiesOutput,
-            **problems(
-                _404="`identity_not_linked`.",
-                _409="`last_identity`: a player keeps at least one identity.",
-            ),
-        },
-    )
-    def post(self, request: Request) -> Response:
-        given = self.InputSerializer(data=request.data)
-        given.is_valid(raise_exception=True)
-        unlink_identity(player=request.user, **given.validated_data)
-        return identities_response(identities_of(player=request.user))

@@ -10,6 +10,7 @@ reuse: the whole session is revoked, and with it every access token it issued.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -28,7 +29,6 @@ from apps.accounts.errors import (
 from apps.accounts.models import AuthSession, Player, SessionRefreshToken, hash_key
 from apps.accounts.revocation import publish_revocations
 from apps.accounts.tokens import issue_access_token
-from apps.analytics.services import record_server_event
 
 REFRESH_TOKEN_PREFIX = "rt_"
 MAX_REFRESH_TOKEN_LENGTH = 200
@@ -73,9 +73,13 @@ def find_refresh_token(raw_refresh_token: str) -> RefreshTokenRef | None:
     return RefreshTokenRef(*found) if found else None
 
 
-def refresh_session(*, token: RefreshTokenRef) -> IssuedTokens:
-    """Rotate (or answer a retry of) the refresh token `find_refresh_token` found."""
-    issued = _rotate(token_id=token.token_id, session_id=token.session_id)
+def refresh_session(
+    *, token: RefreshTokenRef, on_rotation: Callable[[AuthSession], object] | None = None
+) -> IssuedTokens:
+    """Rotate (or answer a retry of) the refresh token `find_refresh_token` found.
+    `on_rotation(session)` runs inside the rotation's transaction when a live token is rotated
+    (not on a retry within the grace window): what a refresh starts lands with it or not at all."""
+    issued = _rotate(token_id=token.token_id, session_id=token.session_id, on_rotation=on_rotation)
     if issued is None:  # raised only now: the revocation in _rotate had to commit first
         raise RefreshTokenReused(
             "This refresh token was already used; the session is revoked. Log in again."
@@ -84,7 +88,9 @@ def refresh_session(*, token: RefreshTokenRef) -> IssuedTokens:
 
 
 @transaction.atomic
-def _rotate(*, token_id: int, session_id: int) -> IssuedTokens | None:
+def _rotate(
+    *, token_id: int, session_id: int, on_rotation: Callable[[AuthSession], object] | None
+) -> IssuedTokens | None:
     # Lock the session: a second refresh racing with the same token waits here, then finds that
     # token retired and is answered by the grace rule, so one token never makes two live pairs.
     session = AuthSession.objects.select_for_update().select_related("player").get(pk=session_id)
@@ -104,12 +110,8 @@ def _rotate(*, token_id: int, session_id: int) -> IssuedTokens | None:
         token.save(update_fields=["retired_at"])
         session.grace_token = token
         session.grace_until = now + timedelta(seconds=settings.REFRESH_REUSE_GRACE_SECONDS)
-        record_server_event(
-            game_id=session.game_id,
-            player_id=session.player_id,
-            name="session_start",
-            properties={"kind": "refresh", "platform": session.platform},
-        )
+        if on_rotation is not None:
+            on_rotation(session)
     elif token.pk == session.grace_token_id and session.grace_until and now <= session.grace_until:
         # A retry of the last refresh: the pair it never received is retired, never reused.
         session.tokens.filter(retired_at__isnull=True).update(retired_at=now)

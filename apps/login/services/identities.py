@@ -14,7 +14,7 @@ from apps.accounts.errors import (
     PlatformAlreadyLinked,
 )
 from apps.accounts.models import PlatformIdentity, Player
-from apps.accounts.services.login import (
+from apps.login.services.login import (
     credentials_spent_unless_an_outage,
     verify_platform_user,
 )

@@ -7,7 +7,7 @@ from django.db import connection
 
 from apps.accounts.errors import LastIdentity
 from apps.accounts.models import PlatformIdentity, Player
-from apps.accounts.services.identities import unlink_identity
+from apps.login.services.identities import unlink_identity
 from apps.platforms.models import PlatformCredential
 from apps.platforms.verifiers import VerifiedIdentity
 from tests.accounts.conftest import assert_problem, bearer
@@ -23,7 +23,7 @@ def steam(game):
     PlatformCredential.objects.create(game=game, platform="steam", config={"app_id": "480"})
     verifier = mock.Mock(required_config=())
     verifier.verify.return_value = VerifiedIdentity("7656119", "Gabe", entitlement_checked=True)
-    with mock.patch("apps.accounts.services.login.get_verifier", return_value=verifier):
+    with mock.patch("apps.login.services.login.get_verifier", return_value=verifier):
         yield verifier
 
 
@@ -150,7 +150,7 @@ def test_a_link_the_database_failed_gives_its_single_use_token_back(tokens, stea
     steam.verify.side_effect = single_use
     client = bearer(tokens["access_token"])
     down = mock.patch(
-        "apps.accounts.services.identities._attach", side_effect=OperationalError("down")
+        "apps.login.services.identities._attach", side_effect=OperationalError("down")
     )
     with down:
         assert_problem(client.post(LINK, STEAM), 503, "service_unavailable")

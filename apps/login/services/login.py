@@ -15,8 +15,13 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from apps.accounts.errors import NotEntitled, PlayerBanned
-from apps.accounts.models import Game, PlatformIdentity, Player
-from apps.accounts.services.sessions import IssuedTokens, open_session
+from apps.accounts.models import AuthSession, Game, PlatformIdentity, Player
+from apps.accounts.services.sessions import (
+    IssuedTokens,
+    RefreshTokenRef,
+    open_session,
+    refresh_session,
+)
 from apps.analytics.services import record_server_event
 from apps.inventory.services import grant_contents
 from apps.platforms.errors import PlatformNotConfigured, PlatformUnavailable
@@ -90,14 +95,27 @@ def _open_for_identity(*, game: Game, platform: str, identity: VerifiedIdentity)
     if created:
         _welcome(player, platform)
     tokens = open_session(player=player, platform=platform, now=now)
-    record_server_event(
-        game_id=game.pk,
-        player_id=player.pk,
-        name="session_start",
-        properties={"kind": "login", "platform": platform},
-        occurred_at=now,
-    )
+    _record_session_start(tokens.session, kind="login", occurred_at=now)
     return LoginResult(player=player, created=created, tokens=tokens)
+
+
+def refresh_tokens(*, token: RefreshTokenRef) -> IssuedTokens:
+    """A refresh: accounts rotates the token, a rotation is a session start for analytics."""
+    return refresh_session(
+        token=token, on_rotation=lambda session: _record_session_start(session, kind="refresh")
+    )
+
+
+def _record_session_start(
+    session: AuthSession, *, kind: str, occurred_at: datetime | None = None
+) -> None:
+    record_server_event(
+        game_id=session.game_id,
+        player_id=session.player_id,
+        name="session_start",
+        properties={"kind": kind, "platform": session.platform},
+        occurred_at=occurred_at,
+    )
 
 
 def _find_or_create_player(

@@ -12,9 +12,9 @@ from django.utils import timezone
 from responses import matchers
 
 from apps.accounts.models import AuthSession, Game, PlatformIdentity, Player
-from apps.accounts.services.login import log_in
 from apps.analytics.models import RawEvent
 from apps.inventory.models import Currency, LedgerEntry, Wallet
+from apps.login.services.login import log_in
 from apps.platforms.errors import InvalidCredentials, PlatformUnavailable
 from apps.platforms.models import PlatformCredential
 from apps.platforms.verifiers import VerifiedIdentity
@@ -159,7 +159,7 @@ def fake_verifier(result=None, error=None):
     verifier = mock.Mock(required_config=())
     verifier.verify.side_effect = error
     verifier.verify.return_value = result
-    return mock.patch("apps.accounts.services.login.get_verifier", return_value=verifier)
+    return mock.patch("apps.login.services.login.get_verifier", return_value=verifier)
 
 
 @pytest.fixture
@@ -313,7 +313,7 @@ def single_use_verifier():
 
     verifier = mock.Mock()
     verifier.verify.side_effect = verify
-    return mock.patch("apps.accounts.services.login.get_verifier", return_value=verifier)
+    return mock.patch("apps.login.services.login.get_verifier", return_value=verifier)
 
 
 @pytest.mark.django_db
@@ -321,7 +321,7 @@ def test_a_login_the_database_failed_gives_its_single_use_token_back(api_client,
     from django.db import OperationalError
 
     down = mock.patch(
-        "apps.accounts.services.login._open_for_identity", side_effect=OperationalError("down")
+        "apps.login.services.login._open_for_identity", side_effect=OperationalError("down")
     )
     with single_use_verifier(), down:
         failed = post_login(api_client, STEAM_BODY)

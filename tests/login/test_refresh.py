@@ -7,9 +7,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.accounts.models import AuthSession, Player, SessionRefreshToken, hash_key
-from apps.accounts.services.sessions import find_refresh_token, refresh_session
+from apps.accounts.services.sessions import find_refresh_token
 from apps.accounts.tasks import prune_sessions
 from apps.analytics.models import RawEvent
+from apps.login.services.login import refresh_tokens
 from tests.accounts.conftest import LOGOUT, REFRESH, VALIDATE, assert_problem, bearer
 from tests.accounts.server_urls import WHOAMI
 
@@ -176,7 +177,7 @@ def test_racing_refreshes_with_one_token_leave_one_live_family(tokens):
 
     def refresh_once(_: int) -> str:
         try:
-            return refresh_session(token=found).refresh_token
+            return refresh_tokens(token=found).refresh_token
         finally:
             connection.close()
 

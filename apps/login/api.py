@@ -1,0 +1,187 @@
+"""Login, refresh, link and unlink (docs/auth.md): the endpoints that start sessions or attach
+platform identities. Validate and logout stay in accounts."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.accounts.api import problems
+from apps.accounts.api_base import PlayerApi, PublicApi
+from apps.accounts.authentication import require_game
+from apps.accounts.errors import InvalidToken
+from apps.accounts.models import PlatformIdentity
+from apps.accounts.ratelimit import enforce, spend_address_budget, spend_game_budget
+from apps.accounts.selectors import identities_of
+from apps.accounts.services.sessions import (
+    MAX_REFRESH_TOKEN_LENGTH,
+    IssuedTokens,
+    find_refresh_token,
+)
+from apps.login.services.identities import link_identity, unlink_identity
+from apps.login.services.login import log_in, refresh_tokens
+
+VERIFY_PROBLEMS = {
+    "_400": "`validation_error`, `unsupported_platform` or `platform_not_configured`.",
+    "_401": "`invalid_credentials`: the platform refused the credential.",
+    "_403": "`not_entitled` (the platform did not confirm ownership) or `player_banned`.",
+    "_503": "`platform_unavailable`: the platform is down or slow; retry later.",
+}
+REFUSED_TOKEN = (
+    "`token_expired`, `token_revoked`, `invalid_token` or `refresh_token_reused` "
+    "(the session is revoked)."
+)
+
+
+class PlatformCredentialsInput(serializers.Serializer):
+    platform = serializers.CharField(max_length=20)
+    credentials = serializers.DictField(help_text="Per platform: see docs/platforms.md.")
+
+
+class TokenPairOutput(serializers.Serializer):
+    access_token = serializers.CharField()
+    refresh_token = serializers.CharField()
+    token_type = serializers.CharField(default="Bearer")
+    expires_in = serializers.IntegerField(help_text="Seconds the access token lives (7200).")
+    refresh_expires_in = serializers.IntegerField(help_text="Seconds the refresh token lives.")
+
+
+def token_pair(tokens: IssuedTokens) -> dict[str, object]:
+    return {
+        "access_token": tokens.access_token,
+        "refresh_token": tokens.refresh_token,
+        "token_type": "Bearer",
+        "expires_in": int(settings.ACCESS_TOKEN_LIFETIME.total_seconds()),
+        "refresh_expires_in": int(settings.REFRESH_TOKEN_LIFETIME.total_seconds()),
+    }
+
+
+class LoginApi(PublicApi):
+    class OutputSerializer(TokenPairOutput):
+        class PlayerOutput(serializers.Serializer):
+            id = serializers.IntegerField()
+            display_name = serializers.CharField()
+            created = serializers.BooleanField(help_text="True on this player's first login.")
+
+        player = PlayerOutput()
+
+    @extend_schema(
+        summary="Log in with a platform credential",
+        request=PlatformCredentialsInput,
+        responses={
+            200: OutputSerializer,
+            **problems(
+                **VERIFY_PROBLEMS,
+                _429="`rate_limited`: too many logins from this address or for this game.",
+            ),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        address_budget = spend_address_budget(request._request)
+        request.rate_budgets = [address_budget]
+        enforce(address_budget)  # before the key lookup: guessing game keys costs budget too
+        game = require_game(request)
+        game_budget = spend_game_budget(request._request, game_id=game.pk)
+        request.rate_budgets.append(game_budget)
+        enforce(game_budget)
+        given = PlatformCredentialsInput(data=request.data)
+        given.is_valid(raise_exception=True)
+        result = log_in(game=game, **given.validated_data)
+        body = {
+            **token_pair(result.tokens),
+            "player": {
+                "id": result.player.pk,
+                "display_name": result.player.display_name,
+                "created": result.created,
+            },
+        }
+        return Response(body)
+
+
+class RefreshApi(PublicApi):
+    class InputSerializer(serializers.Serializer):
+        refresh_token = serializers.CharField(max_length=MAX_REFRESH_TOKEN_LENGTH)
+
+    @extend_schema(
+        summary="Rotate a refresh token into a new pair",
+        request=InputSerializer,
+        responses={
+            200: TokenPairOutput,
+            **problems(
+                _400="`validation_error`.",
+                _401=REFUSED_TOKEN,
+                _403="`player_banned`.",
+                _429="`rate_limited`: too many refreshes from this address or for this game.",
+            ),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        address_budget = spend_address_budget(request._request)
+        request.rate_budgets = [address_budget]
+        enforce(address_budget)
+        given = self.InputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        found = find_refresh_token(given.validated_data["refresh_token"])
+        if found is None:
+            raise InvalidToken("Unknown refresh token.")
+        game_budget = spend_game_budget(request._request, game_id=found.game_id)
+        request.rate_budgets.append(game_budget)
+        enforce(game_budget)
+        return Response(token_pair(refresh_tokens(token=found)))
+
+
+class IdentitiesOutput(serializers.Serializer):
+    class IdentityOutput(serializers.Serializer):
+        platform = serializers.CharField()
+        platform_user_id = serializers.CharField()
+        linked_at = serializers.DateTimeField(source="created_at")
+
+    identities = IdentityOutput(many=True)
+
+
+def identities_response(identities: list[PlatformIdentity]) -> Response:
+    return Response(IdentitiesOutput({"identities": identities}).data)
+
+
+class LinkApi(PlayerApi):
+    @extend_schema(
+        summary="Link another platform identity to this player",
+        request=PlatformCredentialsInput,
+        responses={
+            200: IdentitiesOutput,
+            **problems(
+                **VERIFY_PROBLEMS,
+                _409="`identity_taken` (another player has it) or `platform_already_linked`.",
+            ),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        given = PlatformCredentialsInput(data=request.data)
+        given.is_valid(raise_exception=True)
+        link_identity(player=request.user, **given.validated_data)
+        return identities_response(identities_of(player=request.user))
+
+
+class UnlinkApi(PlayerApi):
+    class InputSerializer(serializers.Serializer):
+        platform = serializers.CharField(max_length=20)
+
+    @extend_schema(
+        summary="Unlink a platform identity (never the last one)",
+        request=InputSerializer,
+        responses={
+            200: IdentitiesOutput,
+            **problems(
+                _404="`identity_not_linked`.",
+                _409="`last_identity`: a player keeps at least one identity.",
+            ),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        given = self.InputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        unlink_identity(player=request.user, **given.validated_data)
+        return identities_response(identities_of(player=request.user))

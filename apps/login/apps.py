@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class LoginConfig(AppConfig):
+    name = "apps.login"
+    verbose_name = "Platform login"
