@@ -1,5 +1,5 @@
-"""A daemon thread per process that keeps an in-memory mirror current (apps.accounts.mirror,
-apps.multiplayer.profiles): started on first use, reset in a forked child, stoppable in tests."""
+"""A daemon thread per process that keeps an in-memory mirror current (apps.accounts.mirror):
+started on first use, reset in a forked child, stoppable in tests."""
 
 from __future__ import annotations
 

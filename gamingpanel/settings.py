@@ -175,9 +175,6 @@ REFRESH_REUSE_GRACE_SECONDS = env.int("REFRESH_REUSE_GRACE_SECONDS", default=30)
 # Each web process mirrors revoked sessions and live server keys, kept current by Redis pub/sub,
 # so a token check costs no round trip (apps/accounts/mirror.py). Needs REDIS_URL.
 REVOCATION_MIRROR = env.bool("REVOCATION_MIRROR", default=not TESTING) and bool(REDIS_URL)
-# Each web process mirrors the public profiles game servers get with token checks, kept current
-# by PostgreSQL NOTIFY triggers (apps/multiplayer/profiles.py). PostgreSQL only.
-PROFILE_MIRROR = env.bool("PROFILE_MIRROR", default=not TESTING) and IS_POSTGRES
 LOCAL_TOKEN_KEY = "bG9jYWwtb25seS10b2tlbi1lbmNyeXB0aW9uLWtleS0="
 # JWE (dir, A256GCM) keys as "kid:base64url-32-bytes", newest first; the first encrypts.
 TOKEN_ENCRYPTION_KEYS = env.list(

@@ -51,10 +51,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(autouse=True)
 def _isolated_cache() -> Iterator[None]:
-    """Each test starts with an empty cache (rate limits, revocations, JWKS)."""
+    """Each test starts with an empty cache (rate limits, revocations, JWKS) and nothing in this
+    process's short caches (the players behind tokens)."""
     from django.core.cache import cache
 
+    from gamingpanel.shortcache import clear_every_cache
+
     cache.clear()
+    clear_every_cache()
     yield
 
 

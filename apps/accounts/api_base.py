@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,7 +16,7 @@ from apps.accounts.authentication import (
     ServerKeyAuthentication,
 )
 from apps.accounts.ratelimit import Budget, enforce, spend_token_budget, tightest
-from apps.accounts.tokens import AccessClaims
+from apps.accounts.tokens import MAX_TOKEN_LENGTH, AccessClaims, TokenCheck, validate_access_token
 
 
 class PlayerApi(APIView):
@@ -33,7 +34,7 @@ class PlayerApi(APIView):
         # After authentication and permissions: a refused token spends nothing.
         if isinstance(request.auth, AccessClaims):
             request.rate_budget = spend_token_budget(
-                request._request, token_id=request.auth.jti, game=request.user.game
+                token_id=request.auth.jti, game=request.user.game
             )
             enforce(request.rate_budget)
 
@@ -57,6 +58,19 @@ class GameServerApi(APIView):
 
     authentication_classes = [ServerKeyAuthentication, PlayerTokenAuthentication]
     permission_classes = [IsGameServer]
+
+
+class TokenValidationApi(GameServerApi):
+    """What auth/validate and multiplayer/validate-token share: the body, and the check of a
+    player's token for the calling server's game (never an error for a bad token)."""
+
+    class InputSerializer(serializers.Serializer):
+        token = serializers.CharField(max_length=MAX_TOKEN_LENGTH)
+
+    def checked_token(self, request: Request) -> TokenCheck:
+        given = self.InputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        return validate_access_token(given.validated_data["token"], game_id=request.user.game_id)
 
 
 # Called with no token (login, refresh, webhooks). A view that spends budgets lists them in

@@ -1,4 +1,5 @@
-"""Who is calling: a game server (X-Server-Key), a client before login (X-Game-Key)."""
+"""Who is calling: a player (Bearer access token), a game server (X-Server-Key), a client before
+login (X-Game-Key). The first steps of every API request (docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,16 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from apps.accounts.errors import InvalidGameKey, InvalidServerKey, WrongCredentialKind
+from apps.accounts.errors import (
+    InvalidGameKey,
+    InvalidServerKey,
+    InvalidToken,
+    PlayerBanned,
+    WrongCredentialKind,
+)
 from apps.accounts.models import Game, Player, ServerKey
-from apps.accounts.selectors import cached_server_key, game_by_client_key
+from apps.accounts.selectors import cached_server_key, game_by_client_key, token_player
+from apps.accounts.tokens import AccessClaims, decode_access_token, ensure_not_revoked
 
 
 @dataclass(frozen=True)
@@ -87,16 +95,28 @@ class PlayerTokenAuthentication(BaseAuthentication):
 
     keyword = "Bearer"
 
-    def authenticate(self, request: Request) -> tuple[Player, object] | None:
+    def authenticate(self, request: Request) -> tuple[Player, AccessClaims] | None:
         header = request.META.get("HTTP_AUTHORIZATION", "")
         if not header:
             return None
         scheme, _, raw_token = header.partition(" ")
         if scheme != self.keyword or not raw_token.strip():
             return None
-        from apps.accounts.tokens import authenticate_access_token
-
         return authenticate_access_token(raw_token.strip())
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'
+
+
+def authenticate_access_token(raw_token: str) -> tuple[Player, AccessClaims]:
+    """The player behind a bearer token, or a token error (401) / player_banned (403): decrypt
+    and verify, then revocation (this process's mirror, else one cache round trip), then the
+    player and game (token_player: a query at most once a second per process)."""
+    claims = decode_access_token(raw_token)
+    ensure_not_revoked(claims)
+    player = token_player(game_id=claims.game_id, player_id=claims.player_id)
+    if player is None:
+        raise InvalidToken("The access token's player no longer exists.")
+    if player.is_banned:
+        raise PlayerBanned("This player is banned.", banned_until=player.banned_until.isoformat())
+    return player, claims

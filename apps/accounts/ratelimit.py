@@ -1,5 +1,5 @@
-"""Request budgets, counted with django-ratelimit's keys and windows in the shared cache (Redis:
-one atomic SET NX + INCR), so every web process spends from the same count.
+"""Request budgets: fixed windows counted in the shared cache (Redis: one atomic script, one round
+trip), so every web process spends from the same count.
 
 - Player endpoints: RATE_LIMIT_PER_HOUR per access token, or the game's own `rate_limit_per_hour`.
   Every answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds).
@@ -8,26 +8,37 @@ one atomic SET NX + INCR), so every web process spends from the same count.
 
 Over a budget: `429 rate_limited` with `Retry-After`. Cache down: requests are let through
 (logged), since refusing every player is worse than not counting for a while.
+
+The counter is written here rather than taken from django-ratelimit: its public `get_usage` costs
+three cache round trips per count, and every player request pays for one count.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
-from collections.abc import Callable
+import time
+import zlib
 from dataclasses import dataclass
+from typing import Protocol
 
 from django.conf import settings
 from django.core.cache import caches
-from django.http import HttpRequest
-from django_ratelimit import core as ratelimit_core
-from django_ratelimit.core import get_usage
-from redis import Redis
+from django.core.exceptions import ImproperlyConfigured
 
 from apps.accounts import hotcache
 from apps.accounts.errors import RateLimited
 from apps.accounts.models import Game
 
 logger = logging.getLogger(__name__)
+
+MINUTE, HOUR = 60, 3600
+EXPIRY_MARGIN_SECONDS = 5  # a count outlives its window a little, never a whole one
+IPV6_PREFIX = 64  # one household or host gets one IPv6 /64: count it as one address
+
+
+class HasMeta(Protocol):
+    META: dict  # Django's HttpRequest and DRF's Request both carry it
 
 
 @dataclass(frozen=True)
@@ -45,76 +56,48 @@ class Budget:
         }
 
 
-def spend(
-    request: HttpRequest,
-    *,
-    group: str,
-    key: str | Callable[[str, HttpRequest], str],
-    limit: int,
-    period: str,
-) -> Budget | None:
-    """Count one request against `limit` per `period` ("m", "h"); None when not counted.
-
-    `key` is a django-ratelimit key: "ip", or a callable giving the value to count by.
-    """
-    try:
-        if callable(key) and (client := hotcache.redis_client()) is not None:
-            usage = _count_in_redis(client, request, group=group, key=key, rate=f"{limit}/{period}")
-        else:
-            usage = get_usage(
-                request,
-                group=group,
-                key=key,
-                rate=f"{limit}/{period}",
-                increment=True,
-            )
-    except Exception:
-        logger.exception("rate limit cache unavailable; request not counted")
-        return None
-    if usage is None or usage["time_left"] < 0:  # disabled, or the cache answered nothing
-        return None
-    return Budget(
-        limit=limit,
-        remaining=max(0, limit - usage["count"]),
-        reset_seconds=max(1, usage["time_left"]),
-        exceeded=usage["should_limit"],
-    )
-
-
-# get_usage's cache.add(key, 1) then cache.incr(key), as one atomic script on the held
-# connection (a pipeline would check out a second one).
+# Create the count with the window's expiry if it is new, then add one: atomic, one round trip.
 COUNT_SCRIPT = """
 redis.call('SET', KEYS[1], 0, 'EX', ARGV[1], 'NX')
 return redis.call('INCR', KEYS[1])
 """
 
 
-def _count_in_redis(
-    client: Redis,
-    request: HttpRequest,
-    *,
-    group: str,
-    key: Callable[[str, HttpRequest], str],
-    rate: str,
-) -> dict | None:
-    """django-ratelimit's get_usage(increment=True), with the same key, window and count, in
-    one round trip: its cache calls take three (SET NX, then EXISTS and INCR), on every
-    request of every player."""
+def window_end(value: str, period_seconds: int, now: float) -> int:
+    """The end of the fixed window `now` falls in, for this counted value. Each value's windows
+    are shifted by a hash of it, so not every budget resets at the same moment."""
+    shift = zlib.crc32(value.encode()) % period_seconds
+    return int((now - shift) // period_seconds + 1) * period_seconds + shift
+
+
+def spend(*, group: str, value: str, limit: int, period_seconds: int) -> Budget | None:
+    """Count one request against `limit` per window of `period_seconds` for `value`; None when
+    not counted (RATELIMIT_ENABLE off, or the cache unreachable)."""
     if not settings.RATELIMIT_ENABLE:
         return None
-    limit, period = ratelimit_core._split_rate(rate)
-    value = key(group, request)
-    window = ratelimit_core._get_window(value, period)
-    cache_key = caches[settings.RATELIMIT_USE_CACHE].make_key(
-        ratelimit_core._make_cache_key(group, window, rate, value, ratelimit_core.ALL)
+    now = time.time()
+    ends_at = window_end(value, period_seconds, now)
+    expires_in = int(ends_at - now) + EXPIRY_MARGIN_SECONDS
+    try:
+        count = _count(f"rl:{group}:{ends_at}:{value}", expires_in)
+    except Exception:
+        logger.exception("rate limit cache unavailable; request not counted")
+        return None
+    return Budget(
+        limit=limit,
+        remaining=max(0, limit - count),
+        reset_seconds=max(1, int(ends_at - now)),
+        exceeded=count > limit,
     )
-    count = client.eval(COUNT_SCRIPT, 1, cache_key, period + ratelimit_core.EXPIRATION_FUDGE)
-    return {
-        "count": count,
-        "limit": limit,
-        "should_limit": count > limit,
-        "time_left": window - int(ratelimit_core.time.time()),  # the clock of its windows
-    }
+
+
+def _count(key: str, expires_in: int) -> int:
+    cache = caches[settings.RATELIMIT_USE_CACHE]
+    if settings.RATELIMIT_USE_CACHE == "default" and (client := hotcache.redis_client()):
+        return int(client.eval(COUNT_SCRIPT, 1, cache.make_key(key), expires_in))
+    # Any other cache (local memory without REDIS_URL): add, then increment, through its API.
+    cache.add(key, 0, timeout=expires_in)
+    return cache.incr(key)
 
 
 def enforce(*budgets: Budget | None) -> None:
@@ -134,32 +117,40 @@ def tightest(*budgets: Budget | None) -> Budget | None:
     return min(counted, key=lambda budget: (not budget.exceeded, budget.remaining), default=None)
 
 
-def spend_token_budget(request: HttpRequest, *, token_id: str, game: Game) -> Budget | None:
+def client_address(request: HasMeta) -> str:
+    """The caller's address as the budget counts it: REMOTE_ADDR, or the META key a trusted
+    proxy sets (RATELIMIT_IP_META_KEY, e.g. HTTP_X_REAL_IP); an IPv6 address as its /64."""
+    meta_key = settings.RATELIMIT_IP_META_KEY or "REMOTE_ADDR"
+    raw = request.META.get(meta_key, "")
+    try:
+        address = ipaddress.ip_address(raw.strip())
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"No client address in {meta_key!r}: behind a proxy set RATELIMIT_IP_META_KEY."
+        ) from None
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/{IPV6_PREFIX}", strict=False).network_address)
+    return str(address)
+
+
+def spend_token_budget(*, token_id: str, game: Game) -> Budget | None:
     per_hour = game.rate_limit_per_hour or settings.RATE_LIMIT_PER_HOUR
-    return spend(
-        request,
-        group="api:access-token",
-        key=lambda _group, _request: token_id,
-        limit=per_hour,
-        period="h",
-    )
+    return spend(group="api:access-token", value=token_id, limit=per_hour, period_seconds=HOUR)
 
 
-def spend_address_budget(request: HttpRequest) -> Budget | None:
+def spend_address_budget(request: HasMeta) -> Budget | None:
     return spend(
-        request,
         group="auth:address",
-        key="ip",
+        value=client_address(request),
         limit=settings.AUTH_RATE_LIMIT_PER_MINUTE,
-        period="m",
+        period_seconds=MINUTE,
     )
 
 
-def spend_game_budget(request: HttpRequest, *, game_id: int) -> Budget | None:
+def spend_game_budget(*, game_id: int) -> Budget | None:
     return spend(
-        request,
         group="auth:game",
-        key=lambda _group, _request: str(game_id),
+        value=str(game_id),
         limit=settings.AUTH_GAME_RATE_LIMIT_PER_MINUTE,
-        period="m",
+        period_seconds=MINUTE,
     )

@@ -6,11 +6,13 @@ import logging
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
-from django.db.models import Expression, F, QuerySet
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models import Expression, F, Model, QuerySet
 
 from apps.accounts import hotcache
 from apps.accounts.mirror import mirror
 from apps.accounts.models import Game, GameAccess, PlatformIdentity, Player, ServerKey, hash_key
+from gamingpanel.shortcache import ShortCache
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +23,46 @@ OWNER_ROLES = frozenset({GameAccess.Role.OWNER})
 
 def game_by_client_key(client_key: str) -> Game | None:
     return Game.objects.filter(client_key=client_key).first() if client_key else None
+
+
+# How stale the player and game behind a token may be, in each process: a ban still takes
+# effect at once (it revokes the player's sessions, which every request checks), so this bounds
+# only edits to a game's settings (its rate limit) and to a player's own columns made without
+# the services, e.g. in plain SQL.
+TOKEN_PLAYER_SECONDS = 1.0
+RowValues = tuple[tuple[object, ...], tuple[object, ...]]
+_token_players: ShortCache[RowValues] = ShortCache(seconds=TOKEN_PLAYER_SECONDS)
+
+
+def token_player(*, game_id: int, player_id: int) -> Player | None:
+    """The player a valid access token names, its game loaded: on every player request, so read
+    from the database at most once per TOKEN_PLAYER_SECONDS per process (one indexed query).
+    A new instance each call: a request may change its own copy."""
+    rows = _token_players.get_or_load(
+        (game_id, player_id), lambda: _player_rows(game_id=game_id, player_id=player_id)
+    )
+    if rows is None:
+        return None
+    player_values, game_values = rows
+    player = _instance(Player, player_values)
+    player.game = _instance(Game, game_values)
+    return player
+
+
+def _player_rows(*, game_id: int, player_id: int) -> RowValues | None:
+    found = Player.objects.select_related("game").filter(pk=player_id, game_id=game_id).first()
+    if found is None:
+        return None
+    return _values_of(found), _values_of(found.game)
+
+
+def _values_of(instance: Model) -> tuple[object, ...]:
+    return tuple(getattr(instance, field.attname) for field in instance._meta.concrete_fields)
+
+
+def _instance(model: type[Model], values: tuple[object, ...]) -> Model:
+    names = [field.attname for field in model._meta.concrete_fields]
+    return model.from_db(DEFAULT_DB_ALIAS, names, values)
 
 
 def active_server_key(raw_key: str) -> ServerKey | None:

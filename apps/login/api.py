@@ -80,11 +80,11 @@ class LoginApi(PublicApi):
         },
     )
     def post(self, request: Request) -> Response:
-        address_budget = spend_address_budget(request._request)
+        address_budget = spend_address_budget(request)
         request.rate_budgets = [address_budget]
         enforce(address_budget)  # before the key lookup: guessing game keys costs budget too
         game = require_game(request)
-        game_budget = spend_game_budget(request._request, game_id=game.pk)
+        game_budget = spend_game_budget(game_id=game.pk)
         request.rate_budgets.append(game_budget)
         enforce(game_budget)
         given = PlatformCredentialsInput(data=request.data)
@@ -119,7 +119,7 @@ class RefreshApi(PublicApi):
         },
     )
     def post(self, request: Request) -> Response:
-        address_budget = spend_address_budget(request._request)
+        address_budget = spend_address_budget(request)
         request.rate_budgets = [address_budget]
         enforce(address_budget)
         given = self.InputSerializer(data=request.data)
@@ -127,7 +127,7 @@ class RefreshApi(PublicApi):
         found = find_refresh_token(given.validated_data["refresh_token"])
         if found is None:
             raise InvalidToken("Unknown refresh token.")
-        game_budget = spend_game_budget(request._request, game_id=found.game_id)
+        game_budget = spend_game_budget(game_id=found.game_id)
         request.rate_budgets.append(game_budget)
         enforce(game_budget)
         return Response(token_pair(refresh_tokens(token=found)))

@@ -1,23 +1,16 @@
 from __future__ import annotations
 
-import json
-import re
-from typing import Any
-
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.accounts.api import quick_token_check
-from apps.accounts.api_base import GameServerApi, PlayerApi
+from apps.accounts.api_base import GameServerApi, PlayerApi, TokenValidationApi
 from apps.multiplayer.models import Outcome
 from apps.multiplayer.selectors import (
     live_server,
     live_servers,
-    validate_token_with_profile,
     with_profile,
 )
 from apps.multiplayer.services.matches import PlayerLine, record_match_result
@@ -37,54 +30,7 @@ class PlayerProfileSerializer(serializers.Serializer):
     banned = serializers.BooleanField()
 
 
-# What a compact JWE is made of; any other token (or body, or request) takes the DRF path,
-# whose serializer refuses some strings (NUL, surrogates) and whose parser and negotiation
-# refuse some requests (another media type, NaN, a byte-order mark, an Accept it cannot meet).
-TOKEN_CHARACTERS = re.compile(r"[A-Za-z0-9_.-]+")
-PLAIN_ACCEPT = frozenset({"", "*/*", "application/json"})
-ALLOW = {"Allow": "POST, OPTIONS"}  # DRF's header on this view's answers
-
-
-def _refuse_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")  # as DRF's strict JSONParser
-
-
-def quick_validate_token(request: HttpRequest) -> HttpResponse | None:
-    """validate-token for the common case, without DRF's request, negotiation and rendering:
-    auth/validate's quick check (one cache round trip), then one query for the profile. The
-    body is byte for byte what the DRF path renders. None when the DRF path must answer."""
-    meta = request.META
-    raw_key = meta.get("HTTP_X_SERVER_KEY")
-    if (
-        request.method != "POST"
-        or not raw_key
-        or "HTTP_AUTHORIZATION" in meta
-        or meta.get("QUERY_STRING")
-        or meta.get("HTTP_ACCEPT", "") not in PLAIN_ACCEPT
-        or request.content_type != "application/json"
-        or request.content_params.get("charset", "utf-8").lower() != "utf-8"
-    ):
-        return None
-    try:
-        token = json.loads(request.body.decode(), parse_constant=_refuse_constant).get("token")
-    except (ValueError, AttributeError, RecursionError):
-        return None
-    if not isinstance(token, str) or not TOKEN_CHARACTERS.fullmatch(token):
-        return None
-    checked = quick_token_check(raw_key, token)
-    if checked is None:
-        return None
-    server_key, check = checked
-    answer = with_profile(check, game_id=server_key.game_id)
-    body = json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
-    body = body.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")  # as DRF renders
-    return HttpResponse(body.encode(), content_type="application/json", headers=ALLOW)
-
-
-class ValidateTokenApi(GameServerApi):
-    class InputSerializer(serializers.Serializer):
-        token = serializers.CharField(max_length=8192)
-
+class ValidateTokenApi(TokenValidationApi):
     class OutputSerializer(serializers.Serializer):
         valid = serializers.BooleanField()
         reason = serializers.CharField(required=False)
@@ -94,25 +40,15 @@ class ValidateTokenApi(GameServerApi):
         expires_at = serializers.DateTimeField(required=False)
         player = PlayerProfileSerializer(required=False, help_text="Only when `valid`.")
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        # Game servers call this for every player they admit: the common case is answered
-        # without DRF (quick_validate_token); anything else takes the full path, which answers
-        # the same way.
-        quick = quick_validate_token(request)
-        return quick if quick is not None else super().dispatch(request, *args, **kwargs)
-
     @extend_schema(
         summary="Validate a player's token and get their public profile",
-        request=InputSerializer,
+        request=TokenValidationApi.InputSerializer,
         responses=OutputSerializer,
     )
     def post(self, request: Request) -> Response:
-        given = self.InputSerializer(data=request.data)
-        given.is_valid(raise_exception=True)
-        answer = validate_token_with_profile(
-            game=request.user.game, raw_token=given.validated_data["token"]
-        )
-        return Response(self.OutputSerializer(answer).data)
+        # The answer is shaped by with_profile in OutputSerializer's order; running it through
+        # the serializer would only copy it, on the call every server makes per player.
+        return Response(with_profile(self.checked_token(request), game_id=request.user.game_id))
 
 
 class MatchPlayerSerializer(serializers.Serializer):

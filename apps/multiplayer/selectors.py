@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from apps.accounts.models import Game
-from apps.accounts.selectors import public_player_query
+from apps.accounts.selectors import public_player
+from apps.accounts.tokens import TokenCheck
 from apps.multiplayer.errors import ServerNotFound
 from apps.multiplayer.models import Match, MatchResult, RegisteredServer, XpRule
-from apps.multiplayer.profiles import profiles
-from apps.stats.selectors import curve_of, level_columns
-
-if TYPE_CHECKING:
-    from apps.accounts.tokens import TokenCheck
+from apps.stats.selectors import level_columns, level_of
+from gamingpanel.shortcache import ShortCache
 
 DEFAULT_MATCH_XP = {"win": 100, "draw": 50, "loss": 25}
 
@@ -59,66 +54,73 @@ def match_lines(*, player_id: int, since: datetime) -> list[MatchLine]:
     return [MatchLine(*row) for row in rows]
 
 
-def live_servers(*, game_id: int, region: str = "", mode: str = "") -> QuerySet[RegisteredServer]:
-    """Servers that beat within the TTL, most free slots first."""
+SERVER_FIELDS = (
+    "server_id",
+    "region",
+    "address",
+    "port",
+    "players",
+    "capacity",
+    "mode",
+    "version",
+    "last_heartbeat_at",
+)
+
+
+def live_servers(
+    *, game_id: int, region: str = "", mode: str = ""
+) -> QuerySet[RegisteredServer, dict[str, Any]]:
+    """Servers that beat within the TTL, most free slots first: rows of what a client sees
+    (one query)."""
     fresh_since = timezone.now() - timedelta(seconds=settings.SERVER_HEARTBEAT_TTL_SECONDS)
     servers = RegisteredServer.objects.filter(game_id=game_id, last_heartbeat_at__gte=fresh_since)
     if region:
         servers = servers.filter(region=region)
     if mode:
         servers = servers.filter(mode=mode)
-    return servers.annotate(free=F("capacity") - F("players")).order_by(
-        "-free", "region", "server_id"
+    return servers.values(*SERVER_FIELDS, free_slots=F("capacity") - F("players")).order_by(
+        "-free_slots", "region", "server_id"
     )
 
 
-def live_server(*, game_id: int, server_id: str) -> RegisteredServer:
+def live_server(*, game_id: int, server_id: str) -> dict[str, Any]:
+    """One live server's row (one query), or ServerNotFound."""
     server = live_servers(game_id=game_id).filter(server_id=server_id).first()
     if server is None:
         raise ServerNotFound(f"No live server {server_id!r} in this game.")
     return server
 
 
-PROFILE_COLUMNS = ("display_name", "banned_until", *level_columns())
-
-
-@functools.cache
-def _profile_query(vendor: str) -> tuple[str, tuple[str, ...]]:
-    """public_player's query with the level columns, compiled by the ORM once per process:
-    the SQL, and which argument goes in each placeholder. Game servers ask for a profile with
-    every token they check; compiling the query each time cost more than running it."""
-    game_marker, player_marker = -7_000_001, -7_000_002
-    query = (
-        public_player_query(game_id=game_marker, player_id=player_marker, **level_columns())
-        .values_list(*PROFILE_COLUMNS)
-        .query
-    )
-    sql, params = query.get_compiler(connection=connection).as_sql()
-    names = {game_marker: "game_id", player_marker: "player_id"}
-    return sql, tuple(names[param] for param in params)
+# How stale a profile a game server gets may be, in each process: a level, a name or a ban
+# reaches every token check within this. (A ban ends the player's sessions at once, so the
+# token itself is refused sooner.)
+PROFILE_SECONDS = 1.0
+ProfileRow = tuple[str, datetime | None, int]  # display name, banned until, level
+_profiles: ShortCache[ProfileRow] = ShortCache(seconds=PROFILE_SECONDS)
 
 
 def public_profile(*, game_id: int, player_id: int) -> dict[str, Any] | None:
     """The profile a game server gets with a valid token (one query: the player, its XP and
-    the game's level curve); None when the player is gone."""
-    if (row := profiles.row(game_id, player_id)) is None:
-        generation = profiles.generation(player_id)
-        sql, arguments = _profile_query(connection.vendor)
-        given = {"game_id": game_id, "player_id": player_id}
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [given[name] for name in arguments])
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        profiles.remember(game_id, player_id, row, since=generation)
-    display_name, banned_until, xp, xp_per_level, growth_percent, max_level = row
-    if banned_until is not None and timezone.is_naive(banned_until):
-        banned_until = banned_until.replace(tzinfo=UTC)  # SQLite's raw rows: naive, in UTC
+    the game's level curve, at most once per PROFILE_SECONDS per process); None when the
+    player is gone."""
+    row = _profiles.get_or_load(
+        (game_id, player_id), lambda: _profile_row(game_id=game_id, player_id=player_id)
+    )
+    if row is None:
+        return None
+    display_name, banned_until, level = row
     return {
         "display_name": display_name,
-        "level": curve_of(xp_per_level, growth_percent, max_level).level_for(xp or 0),
+        "level": level,
         "banned": banned_until is not None and banned_until > timezone.now(),
     }
+
+
+def _profile_row(*, game_id: int, player_id: int) -> ProfileRow | None:
+    player = public_player(game_id=game_id, player_id=player_id, **level_columns())
+    if player is None:
+        return None
+    return player.display_name, player.banned_until, level_of(player)
 
 
 def with_profile(check: TokenCheck, *, game_id: int) -> dict[str, Any]:
@@ -129,11 +131,3 @@ def with_profile(check: TokenCheck, *, game_id: int) -> dict[str, Any]:
     if profile is None:
         return {"valid": False, "reason": "invalid_token"}  # as auth/validate for a gone player
     return {**check.as_dict(), "player": profile}
-
-
-def validate_token_with_profile(*, game: Game, raw_token: str) -> dict[str, Any]:
-    """What auth/validate answers, plus the player's public profile, so a game server admits a
-    player in one call. Never raises for a bad token: {"valid": false, "reason"}."""
-    from apps.accounts.tokens import validate_access_token
-
-    return with_profile(validate_access_token(raw_token, game_id=game.pk), game_id=game.pk)

@@ -127,9 +127,8 @@ def start_web(transactional_db: None) -> Iterator[Callable[[], WebProcess]]:
         "DJANGO_SETTINGS_MODULE": "tests.accounts.server_settings",
         "GP_TESTING": "1",
         "LOG_LEVEL": "ERROR",
-        # As in production: web processes mirror revocations and public profiles.
+        # As in production: web processes mirror revocations.
         "REVOCATION_MIRROR": "1",
-        "PROFILE_MIRROR": "1",
     }
 
     def start() -> WebProcess:

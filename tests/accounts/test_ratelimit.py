@@ -4,6 +4,7 @@ from types import SimpleNamespace
 import pytest
 from rest_framework.test import APIClient
 
+from apps.accounts import ratelimit
 from apps.accounts.models import Game
 from tests.accounts.conftest import LOGIN, REFRESH, assert_problem, bearer
 from tests.accounts.server_urls import WHOAMI
@@ -14,10 +15,8 @@ pytestmark = pytest.mark.urls("tests.accounts.server_urls")
 @pytest.fixture(autouse=True)
 def one_window(monkeypatch):
     """Counts live in fixed windows; a test crossing a window's end would see them reset."""
-    import django_ratelimit.core
-
     frozen = time.time()
-    monkeypatch.setattr(django_ratelimit.core, "time", SimpleNamespace(time=lambda: frozen))
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: frozen))
 
 
 def budget_headers(response) -> tuple[int, int, int]:
@@ -154,8 +153,10 @@ def test_a_cache_outage_lets_requests_through(tokens, monkeypatch):
     def unreachable(*args: object, **kwargs: object) -> None:
         raise ConnectionError("no Redis")
 
-    monkeypatch.setattr(cache, "add", unreachable)  # django-ratelimit's path (no Redis client)
-    monkeypatch.setattr("apps.accounts.ratelimit._count_in_redis", unreachable)
+    monkeypatch.setattr(cache, "add", unreachable)  # the path without a Redis client
+    monkeypatch.setattr(
+        ratelimit.hotcache, "redis_client", lambda: SimpleNamespace(eval=unreachable)
+    )
     response = bearer(tokens["access_token"]).get(WHOAMI)
     assert response.status_code == 200
     assert "RateLimit-Limit" not in response
@@ -179,25 +180,48 @@ def test_two_processes_spend_from_one_budget(start_web, tokens, game):
 
 @pytest.mark.redis
 @pytest.mark.django_db
-def test_the_one_round_trip_count_is_django_ratelimits_own(rf, game):
-    """Budgets are counted in one Redis round trip, on the very keys and windows
-    django-ratelimit's get_usage reads, so both count the same requests."""
-    from django_ratelimit.core import get_usage
+def test_a_count_is_one_redis_key_that_expires_with_its_window(game):
+    from django.core.cache import cache
 
-    from apps.accounts.ratelimit import spend_token_budget
+    from apps.accounts.hotcache import redis_client
 
-    request = rf.get("/")
-    spent = [spend_token_budget(request, token_id="jti-1", game=game) for _ in range(3)]
-    seen = get_usage(
-        request,
-        group="api:access-token",
-        key=lambda _group, _request: "jti-1",
-        rate="1000/h",
-        increment=False,
+    spent = [ratelimit.spend_token_budget(token_id="jti-1", game=game) for _ in range(3)]
+
+    keys = redis_client().keys(cache.make_key("rl:api:access-token:*"))
+    assert [budget.remaining for budget in spent] == [999, 998, 997]
+    assert len(keys) == 1 and int(redis_client().get(keys[0])) == 3
+    ttl = redis_client().ttl(keys[0])
+    assert (
+        spent[-1].reset_seconds < ttl <= spent[-1].reset_seconds + ratelimit.EXPIRY_MARGIN_SECONDS
     )
 
-    assert [budget.remaining for budget in spent] == [999, 998, 997]
-    assert seen["count"] == 3
+
+def test_windows_are_fixed_and_shifted_per_counted_value():
+    ends = {value: ratelimit.window_end(value, 3600, 1_000_000.0) for value in ("a", "b", "c")}
+
+    assert len(set(ends.values())) == 3  # not every budget resets at the same moment
+    for value, end in ends.items():
+        assert 1_000_000 < end <= 1_000_000 + 3600
+        assert ratelimit.window_end(value, 3600, end - 0.5) == end  # the same window
+        assert ratelimit.window_end(value, 3600, end) == end + 3600  # the next one
+
+
+@pytest.mark.parametrize(
+    ("meta", "counted_as"),
+    [
+        ({"REMOTE_ADDR": "203.0.113.9"}, "203.0.113.9"),
+        ({"REMOTE_ADDR": "2001:db8:1:2:3:4:5:6"}, "2001:db8:1:2::"),
+    ],
+)
+def test_an_address_is_counted_as_itself_or_its_ipv6_64(meta, counted_as):
+    assert ratelimit.client_address(SimpleNamespace(META=meta)) == counted_as
+
+
+def test_the_address_comes_from_the_proxy_header_when_configured(settings):
+    settings.RATELIMIT_IP_META_KEY = "HTTP_X_REAL_IP"
+    request = SimpleNamespace(META={"REMOTE_ADDR": "10.0.0.1", "HTTP_X_REAL_IP": "198.51.100.4"})
+
+    assert ratelimit.client_address(request) == "198.51.100.4"
 
 
 def test_the_headers_shown_are_the_exceeded_budgets_on_a_tie():

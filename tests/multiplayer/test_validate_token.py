@@ -7,9 +7,13 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from apps.accounts.models import Player
 from apps.accounts.services.bans import ban_player
 from apps.accounts.services.sessions import open_session
+from apps.multiplayer.selectors import PROFILE_SECONDS
 from apps.stats.services import add_xp
+from gamingpanel import shortcache
+from gamingpanel.shortcache import clear_every_cache
 
 URL = "/api/v1/multiplayer/validate-token"
 AUTH_VALIDATE = "/api/v1/auth/validate"
@@ -90,3 +94,53 @@ def test_player_bearer_token_reads_server_info_but_not_match_result(player):
     assert client.get("/api/v1/multiplayer/server-info").status_code == 200
     refused = client.post("/api/v1/multiplayer/match-result", {}, format="json")
     assert (refused.status_code, refused.json()["code"]) == (403, "wrong_credential_kind")
+
+
+@pytest.mark.django_db
+def test_a_valid_token_costs_at_most_the_profile_query_once_the_key_is_cached(
+    server_client, player, django_assert_max_num_queries
+):
+    token = access_token(player)
+    server_client.post(URL, {"token": token}, format="json")  # caches the key and the profile
+    clear_every_cache()  # the profile only: the server key stays in the shared cache
+
+    with django_assert_max_num_queries(1):
+        first = server_client.post(URL, {"token": token}, format="json")
+    with django_assert_max_num_queries(0):
+        again = server_client.post(URL, {"token": token}, format="json")
+
+    assert first.json() == again.json()
+    assert again.json()["player"]["display_name"] == "alice"
+
+
+@pytest.mark.django_db
+def test_a_profile_is_at_most_profile_seconds_stale(server_client, game, player, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(shortcache.time, "monotonic", lambda: clock[0])
+    token = access_token(player)
+    assert server_client.post(URL, {"token": token}, format="json").json()["player"]["level"] == 1
+
+    Player.objects.filter(pk=player.pk).update(display_name="Alice\u2028the Great")
+    add_xp(game_id=game.pk, xp_by_player={player.pk: 2500})
+    clock[0] += PROFILE_SECONDS * 0.9
+    cached = server_client.post(URL, {"token": token}, format="json").json()["player"]
+    clock[0] += PROFILE_SECONDS * 0.2
+    fresh = server_client.post(URL, {"token": token}, format="json")
+
+    assert cached == {"display_name": "alice", "level": 1, "banned": False}
+    assert fresh.json()["player"] == {
+        "display_name": "Alice\u2028the Great",
+        "level": 3,
+        "banned": False,
+    }
+    assert b"Alice\\u2028the Great" in fresh.content  # JSON escapes what JavaScript cannot take
+
+
+@pytest.mark.django_db
+def test_a_deleted_players_token_is_not_valid(server_client, player):
+    token = access_token(player)
+    Player.objects.filter(pk=player.pk).delete()
+
+    body = server_client.post(URL, {"token": token}, format="json").json()
+
+    assert body["valid"] is False and "player" not in body
