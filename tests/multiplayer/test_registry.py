@@ -1,10 +1,13 @@
 import time
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.accounts.services import create_server_key
+from apps.accounts.services.sessions import open_session
 from apps.multiplayer.models import RegisteredServer
+from apps.multiplayer.selectors import live_server, live_servers
 
 HEARTBEAT = "/api/v1/multiplayer/servers/heartbeat"
 DEREGISTER = "/api/v1/multiplayer/servers/deregister"
@@ -88,6 +91,39 @@ def test_server_info_by_id_returns_one_or_404(server_client, player_client):
 
     assert (found.status_code, found.json()["server_id"]) == (200, "eu-1")
     assert (missing.status_code, missing.json()["code"]) == (404, "server_not_found")
+
+
+@pytest.mark.django_db
+def test_live_servers_and_one_live_server_are_one_query_each(
+    server_client, game, django_assert_num_queries
+):
+    for n in range(5):
+        beat(server_client, f"eu-{n}", players=n)
+
+    with django_assert_num_queries(1):
+        servers = list(live_servers(game_id=game.pk, region="eu-west"))
+    with django_assert_num_queries(1):
+        server = live_server(game_id=game.pk, server_id="eu-3")
+
+    assert [(s["server_id"], s["free_slots"]) for s in servers][:2] == [("eu-0", 16), ("eu-1", 15)]
+    assert (server["server_id"], server["players"], server["free_slots"]) == ("eu-3", 3, 13)
+
+
+@pytest.mark.django_db
+def test_a_whole_server_info_request_with_a_real_token_costs_at_most_three_queries(
+    server_client, api_client, player, django_assert_max_num_queries
+):
+    # The request pipeline (token, revocation, budget, player) costs one query until it is
+    # served from memory; this endpoint's own read is one.
+    beat(server_client, "eu-1")
+    token = open_session(player=player, platform="dev", now=timezone.now()).access_token
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert api_client.get(SERVER_INFO).status_code == 200  # warm
+
+    with django_assert_max_num_queries(3):
+        response = api_client.get(SERVER_INFO)
+
+    assert [s["server_id"] for s in response.json()] == ["eu-1"]
 
 
 @pytest.mark.django_db
