@@ -23,7 +23,6 @@ from apps.accounts.models import (
 from apps.accounts.selectors import OWNER_ROLES
 from apps.accounts.services import create_server_key, revoke_server_key
 from apps.accounts.services.bans import ban_player, end_sessions, unban_player
-from apps.inventory.selectors import unknown_codes
 from gamingpanel.errors import DomainError
 
 admin.site.site_header = "Gaming Panel"
@@ -37,7 +36,8 @@ class GameForm(forms.ModelForm):
         fields = ["name", "slug", "client_key", "sandbox", "rate_limit_per_hour", "starting_grant"]
 
     def clean_starting_grant(self) -> dict[str, int]:
-        """Checked here, not at a new player's first login, which it would otherwise fail."""
+        """Checked here, not at a new player's first login, which it would otherwise fail (that
+        its currencies exist is checked by the login app's form: apps/login/admin.py)."""
         grant = self.cleaned_data.get("starting_grant") or {}
         if not isinstance(grant, dict) or not all(
             isinstance(code, str) and type(amount) is int and amount > 0
@@ -48,17 +48,6 @@ class GameForm(forms.ModelForm):
             )
         if grant and self.instance.pk is None:
             raise forms.ValidationError("Save the game and add its currencies first.")
-        if (
-            grant
-            and (
-                unknown := unknown_codes(
-                    game_id=self.instance.pk, currencies=set(grant), skus=set()
-                )
-            )["currencies"]
-        ):
-            raise forms.ValidationError(
-                f"This game has no currency {', '.join(sorted(unknown['currencies']))}."
-            )
         return grant
 
 

@@ -14,6 +14,7 @@ from django.db.models import Model, QuerySet
 from django.forms.models import model_to_dict
 from django.http import HttpRequest
 
+from apps.accounts.operator_actions import announce_action
 from apps.accounts.selectors import READ_ROLES, WRITE_ROLES, games_for_user
 
 
@@ -75,9 +76,7 @@ class GameScopedAdmin(admin.ModelAdmin):
         return super().log_deletions(request, queryset)
 
     def _audit(self, request: HttpRequest, obj: Model, action: str, **change: Any) -> None:
-        from apps.audit.services import record_action
-
-        record_action(
+        announce_action(
             actor=request.user,
             game=self._game_of(obj),
             action=action,

@@ -32,3 +32,9 @@ def record_action(
         after=after or {},
         reason=reason,
     )
+
+
+def record_announced_action(sender: type[Model], **action: Any) -> AuditLogEntry:
+    """The receiver of accounts' `operator_acted`: what accounts announces, recorded here."""
+    action.pop("signal", None)
+    return record_action(**action)

@@ -1,4 +1,3 @@
-import json
 from datetime import timedelta
 
 import pytest
@@ -161,27 +160,6 @@ def test_operators_of_another_game_cannot_end_sessions(client, tokens, other_gam
     )
 
     assert AuthSession.objects.get().revoked_at is None
-
-
-@pytest.mark.parametrize(
-    ("grant", "accepted"),
-    [
-        ({"gold": 100}, True),
-        ({}, True),
-        ({"gems": 5}, False),
-        ({"gold": -1}, False),
-        (["gold"], False),
-    ],
-)
-def test_starting_grant_is_checked_in_the_game_form(game, grant, accepted):
-    from apps.accounts.admin import GameForm
-    from apps.inventory.models import Currency
-
-    Currency.objects.create(game=game, code="gold", name="Gold")
-    data = {"name": game.name, "slug": game.slug, "client_key": game.client_key, "sandbox": True}
-    form = GameForm({**data, "starting_grant": json.dumps(grant)}, instance=game)
-
-    assert form.is_valid() is accepted, form.errors
 
 
 def test_operator_unbans_from_the_admin_and_the_player_logs_in_again(

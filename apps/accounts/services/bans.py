@@ -11,8 +11,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.accounts.models import PERMANENT_BAN_UNTIL, AuthSession, Player
+from apps.accounts.operator_actions import announce_action
 from apps.accounts.services.sessions import revoke_sessions
-from apps.audit.services import record_action
 from gamingpanel.errors import InvalidInput
 
 MAX_REASON_LENGTH = 300
@@ -43,7 +43,7 @@ def ban_player(
         sessions=AuthSession.objects.filter(player=locked),
         reason=AuthSession.RevokeReason.PLAYER_BANNED,
     )
-    record_action(
+    announce_action(
         actor=actor,
         game=locked.game,
         action="player.ban",
@@ -63,7 +63,7 @@ def unban_player(*, player: Player, reason: str = "", actor: AbstractBaseUser | 
     before = _ban_state(locked)
     locked.banned_until, locked.ban_reason = None, ""
     locked.save(update_fields=["banned_until", "ban_reason"])
-    record_action(
+    announce_action(
         actor=actor,
         game=locked.game,
         action="player.unban",
@@ -84,7 +84,7 @@ def end_sessions(
         pk__in=revoke_sessions(sessions=sessions, reason=AuthSession.RevokeReason.OPERATOR)
     ).select_related("game")
     for session in ended:
-        record_action(
+        announce_action(
             actor=actor,
             game=session.game,
             action="session.revoke",

@@ -1,0 +1,40 @@
+"""What operators do (admin adds, changes and deletes, bans, ended sessions) is announced here;
+the audit log records it (apps.audit connects its recorder when the app is ready). accounts sits
+below audit, so it names no recorder. Receivers run synchronously in the caller's transaction:
+the record lands with the change or not at all, and a failing recorder undoes the change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Model
+from django.dispatch import Signal
+
+from apps.accounts.models import Game
+
+# sender: the target's model; arguments: those of `announce_action`
+operator_acted = Signal()
+
+
+def announce_action(
+    *,
+    actor: AbstractBaseUser | None,
+    game: Game | None,
+    action: str,
+    target: Model,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str = "",
+) -> None:
+    """Call inside the same transaction as the change it describes."""
+    operator_acted.send(
+        sender=type(target),
+        actor=actor,
+        game=game,
+        action=action,
+        target=target,
+        before=before,
+        after=after,
+        reason=reason,
+    )

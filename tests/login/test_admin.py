@@ -1,0 +1,50 @@
+import json
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from apps.accounts.models import GameAccess
+from apps.accounts.services import set_game_access
+from apps.inventory.models import Currency
+from apps.login.admin import StartingGrantGameForm
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    ("grant", "accepted"),
+    [
+        ({"gold": 100}, True),
+        ({}, True),
+        ({"gems": 5}, False),
+        ({"gold": -1}, False),
+        (["gold"], False),
+    ],
+)
+def test_starting_grant_is_checked_in_the_game_form(game, grant, accepted):
+    Currency.objects.create(game=game, code="gold", name="Gold")
+    data = {"name": game.name, "slug": game.slug, "client_key": game.client_key, "sandbox": True}
+    form = StartingGrantGameForm({**data, "starting_grant": json.dumps(grant)}, instance=game)
+
+    assert form.is_valid() is accepted, form.errors
+
+
+def test_the_admins_game_page_refuses_a_grant_of_an_unknown_currency(client, game):
+    owner = get_user_model().objects.create_user("owen", password="pw-long-enough-1")
+    set_game_access(user=owner, game=game, role=GameAccess.Role.OWNER)
+    client.force_login(owner)
+    form = {
+        "name": game.name,
+        "slug": game.slug,
+        "client_key": game.client_key,
+        "sandbox": "on",
+        "rate_limit_per_hour": "250",
+        "starting_grant": '{"gems": 5}',
+    }
+
+    response = client.post(f"/admin/accounts/game/{game.pk}/change/", form)
+
+    assert response.status_code == 200
+    assert b"This game has no currency gems." in response.content
+    game.refresh_from_db()
+    assert game.starting_grant in ({}, None)
