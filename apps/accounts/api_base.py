@@ -10,13 +10,30 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.authentication import (
+    GameServer,
     IsGameServer,
     IsPlayer,
     PlayerTokenAuthentication,
     ServerKeyAuthentication,
 )
+from apps.accounts.models import Player, ServerKey
 from apps.accounts.ratelimit import Budget, enforce, spend_token_budget, tightest
 from apps.accounts.tokens import MAX_TOKEN_LENGTH, AccessClaims, TokenCheck, validate_access_token
+
+
+class PlayerRequest(Request):
+    """The request a PlayerApi view gets (for type checking; DRF's Request at run time)."""
+
+    user: Player  # type: ignore[assignment]
+    auth: AccessClaims
+    rate_budget: Budget | None
+
+
+class ServerRequest(Request):
+    """The request a GameServerApi view gets (for type checking; DRF's Request at run time)."""
+
+    user: GameServer  # type: ignore[assignment]
+    auth: ServerKey
 
 
 class PlayerApi(APIView):
