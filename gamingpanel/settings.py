@@ -1,7 +1,8 @@
 """Settings for every environment, read from the environment with django-environ.
 
-Local defaults need no setup (SQLite, eager Celery, a local secret). Production values have no
-default: with DJANGO_DEBUG off a missing or demo value stops start-up (see `check_production`).
+DEBUG is off unless DJANGO_DEBUG=1, which `make run` and `make test` set. Local defaults need no
+setup (SQLite, eager Celery, a local secret); production values have no default: with DEBUG off a
+missing or demo value stops start-up (see `check_production`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 env.read_env(BASE_DIR / ".env")  # optional, git-ignored; real environment variables win
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 TESTING = env.bool("GP_TESTING", default=False)
 LOCAL_SECRET_KEY = "local-only-insecure-secret-key-change-me"
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=LOCAL_SECRET_KEY if DEBUG else env.NOTSET)

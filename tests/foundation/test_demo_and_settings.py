@@ -22,9 +22,9 @@ def test_seed_demo_is_idempotent():
     assert Currency.objects.filter(game=game).count() >= 2
 
 
-def _start_django(env: dict) -> subprocess.CompletedProcess:
+def _start_django(env: dict, *, then: str = "") -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
+        [sys.executable, "-c", f"import django; django.setup(); {then}"],
         cwd=ROOT,
         env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "gamingpanel.settings", **env},
         capture_output=True,
@@ -52,6 +52,22 @@ def test_production_refuses_to_start_without_a_secret_key():
     result = _start_django({"DJANGO_DEBUG": "0"})
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_debug_is_off_unless_asked_for():
+    production = {
+        "DJANGO_SECRET_KEY": "x" * 50,
+        "FIELD_ENCRYPTION_KEYS": "cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy0xMjM=",
+        "TOKEN_ENCRYPTION_KEYS": "k1:cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy0xMjM=",
+    }
+
+    def debug_with(env: dict) -> str:
+        result = _start_django(env, then="from django.conf import settings; print(settings.DEBUG)")
+        return result.stdout.strip() or result.stderr
+
+    assert debug_with(production) == "False"
+    assert debug_with({"DJANGO_DEBUG": "1"}) == "True"
+    assert "DJANGO_SECRET_KEY" in debug_with({})  # no DEBUG, no secret: it refuses to start
 
 
 def test_production_starts_with_real_values():
