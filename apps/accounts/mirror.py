@@ -24,7 +24,6 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 import redis
 from django.conf import settings
@@ -35,10 +34,9 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from apps.accounts import hotcache
+from apps.accounts.markers import READY_KEY, marker_key, marker_seconds, rebuild_markers
+from apps.accounts.models import AuthSession, ServerKey
 from gamingpanel.followers import Follower
-
-if TYPE_CHECKING:
-    from apps.accounts.models import ServerKey
 
 logger = logging.getLogger(__name__)
 
@@ -187,8 +185,6 @@ class Mirror(Follower):
 
     def _reload(self, client: redis.Redis) -> None:
         """Load the revoked sessions from the database, as of a version read before."""
-        from apps.accounts.revocation import READY_KEY, rebuild_markers
-
         keys = (cache.make_key(VERSION_KEY), cache.make_key(READY_KEY))
         version, ready = client.mget(*keys)
         deadline = time.monotonic() + 30
@@ -215,7 +211,7 @@ class Mirror(Follower):
         if version != self.state.version + 1:
             raise Resync(f"expected change {self.state.version + 1}, got {version}")
         change = json.loads(body)
-        until = time.monotonic() + _marker_seconds()
+        until = time.monotonic() + marker_seconds()
         state = self.state
         with self._changing:
             for session_id, reason in change.get("sessions", {}).items():
@@ -232,9 +228,6 @@ class Mirror(Follower):
         publish, or it was revoked in plain SQL) is applied here, and its marker written for
         the per-request path. A message racing this sweep makes it apply one twice, harmlessly.
         """
-        from apps.accounts.models import AuthSession
-        from apps.accounts.revocation import marker_key
-
         try:
             rows = list(
                 AuthSession.objects.filter(
@@ -249,7 +242,7 @@ class Mirror(Follower):
         missing = {pk: reason or "revoked" for pk, reason in rows if pk not in state.revoked}
         if not missing:
             return
-        until = time.monotonic() + _marker_seconds()
+        until = time.monotonic() + marker_seconds()
         with self._changing:
             for pk, reason in missing.items():
                 state.revoked[pk] = (reason, until)
@@ -257,15 +250,13 @@ class Mirror(Follower):
         pipeline = client.pipeline(transaction=False)
         for pk, reason in missing.items():
             pipeline.set(
-                cache.make_key(marker_key(pk)), hotcache.dumps(reason), ex=_marker_seconds()
+                cache.make_key(marker_key(pk)), hotcache.dumps(reason), ex=marker_seconds()
             )
         pipeline.execute()
 
     def _check(self, client: redis.Redis, pubsub: object, behind_target: int | None) -> int | None:
         """Trust the mirror for TRUST_SECONDS if Redis agrees with it; returns the version it
         is still waiting for, if any. Waiting twice for the same version means it was lost."""
-        from apps.accounts.revocation import READY_KEY
-
         checked_at = time.monotonic()
         version, ready = client.mget(cache.make_key(VERSION_KEY), cache.make_key(READY_KEY))
         version = int(version or 0)
@@ -305,10 +296,8 @@ def _await_subscribed(pubsub: redis.client.PubSub) -> None:
 
 
 def _revoked_in_database() -> dict[int, tuple[str, float]]:
-    from apps.accounts.models import AuthSession
-
     now = timezone.now()
-    lifetime = timedelta(seconds=_marker_seconds())
+    lifetime = timedelta(seconds=marker_seconds())
     rows = AuthSession.objects.filter(revoked_at__gte=now - lifetime).values_list(
         "pk", "revoke_reason", "revoked_at"
     )
@@ -317,10 +306,6 @@ def _revoked_in_database() -> dict[int, tuple[str, float]]:
         pk: (reason or "revoked", monotonic_now + (revoked_at + lifetime - now).total_seconds())
         for pk, reason, revoked_at in rows
     }
-
-
-def _marker_seconds() -> int:
-    return int(settings.ACCESS_TOKEN_LIFETIME.total_seconds()) + 60
 
 
 def _redis_server() -> str:
@@ -342,7 +327,7 @@ def publish(
     keys = [cache.make_key(VERSION_KEY), *markers, *deleted]
     args = [
         cache.make_key(CHANNEL),
-        _marker_seconds(),
+        marker_seconds(),
         json.dumps(message, separators=(",", ":")),
         len(markers),
         *markers.values(),

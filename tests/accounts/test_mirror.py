@@ -14,9 +14,10 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from apps.accounts import hotcache
+from apps.accounts.markers import READY_KEY, marker_key, rebuild_markers
 from apps.accounts.mirror import MISS, VERSION_KEY, mirror
 from apps.accounts.models import AuthSession, ServerKey
-from apps.accounts.revocation import READY_KEY, marker_key, rebuild_markers, revocation_reason
+from apps.accounts.revocation import revocation_reason
 from apps.accounts.selectors import cached_server_key
 from apps.accounts.services.sessions import log_out
 from apps.accounts.services.tenancy import revoke_server_key

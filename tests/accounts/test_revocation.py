@@ -6,8 +6,9 @@ from unittest import mock
 import pytest
 from django.core.cache import cache
 
+from apps.accounts.markers import READY_KEY, marker_key
 from apps.accounts.models import AuthSession, Player
-from apps.accounts.revocation import READY_KEY, marker_key, revocation_reason
+from apps.accounts.revocation import revocation_reason
 from apps.accounts.services.bans import ban_player
 from apps.accounts.services.sessions import log_out
 from tests.accounts.conftest import REFRESH, VALIDATE

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts import hotcache
+from apps.accounts.markers import forget_markers
 from apps.accounts.mirror import publish
 from apps.accounts.models import Game, GameAccess, ServerKey, hash_key
 from apps.accounts.selectors import (
@@ -63,8 +64,6 @@ def _forget_server_key(key_hash: str) -> None:
         )
     except Exception:
         logger.exception("server key revocation not published; making every mirror reload")
-        from apps.accounts.revocation import forget_markers
-
         forget_markers()
         cache.set(cache_key, REVOKED_SERVER_KEY, SERVER_KEY_CACHE_SECONDS)
 
