@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import F, FilteredRelation, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    F,
+    FilteredRelation,
+    JSONField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 
 from apps.accounts.models import Player
@@ -12,30 +22,36 @@ from apps.inventory.models import Currency, ItemDefinition, LedgerEntry, PlayerI
 
 
 def get_inventory(*, player: Player) -> dict[str, object]:
-    """Two queries, however many currencies and items: every currency of the game (0 when the
-    player has no wallet yet) and the items the player holds."""
+    """One query, however many currencies and items: the items the player holds and every
+    currency of the game (0 when the player has no wallet yet), as one UNION ALL."""
+    # No ORDER BY inside a UNION (SQLite refuses it): the rows are sorted here.
+    items = (
+        PlayerItem.objects.filter(player_id=player.pk, quantity__gt=0)
+        .order_by()
+        .values_list(
+            Value("item"), "item__sku", "quantity", "item__name", "item__kind", "item__properties"
+        )
+    )
     currencies = (
         Currency.objects.filter(game_id=player.game_id)
         .annotate(own=FilteredRelation("wallets", condition=Q(wallets__player_id=player.pk)))
-        .order_by("code")
-        .values_list("code", Coalesce(F("own__balance"), Value(0)))
+        .order_by()
+        .values_list(
+            Value("currency"),
+            "code",
+            Coalesce(F("own__balance"), Value(0)),
+            Value(""),
+            Value(""),
+            Value(None, output_field=JSONField()),
+        )
     )
-    items = (
-        PlayerItem.objects.filter(player_id=player.pk, quantity__gt=0)
-        .select_related("item")
-        .order_by("item__sku")
-    )
+    rows = sorted(items.union(currencies, all=True), key=lambda row: (row[0], row[1]))
     return {
-        "currencies": dict(currencies),
+        "currencies": {code: amount for kind, code, amount, *_ in rows if kind == "currency"},
         "items": [
-            {
-                "sku": held.item.sku,
-                "name": held.item.name,
-                "kind": held.item.kind,
-                "quantity": held.quantity,
-                "properties": held.item.properties,
-            }
-            for held in items
+            {"sku": sku, "name": name, "kind": item_kind, "quantity": amount, "properties": props}
+            for kind, sku, amount, name, item_kind, props in rows
+            if kind == "item"
         ],
     }
 

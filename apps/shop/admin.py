@@ -12,6 +12,7 @@ from django.utils.html import format_html, format_html_join
 from apps.accounts.admin_scoping import GameScopedAdmin, ReadOnlyScopedAdmin
 from apps.inventory.selectors import ledger_for_reference
 from apps.shop.models import Category, Offer, Purchase
+from apps.shop.services import rules
 
 
 @admin.register(Category)
@@ -73,7 +74,9 @@ class OfferAdmin(GameScopedAdmin):
             "remaining_purchases": offer.per_player_limit,
             "available_until": offer.available_until.isoformat() if offer.available_until else None,
         }
-        state = "listed now" if offer.is_open(timezone.now()) else "NOT listed now (closed)"
+        # A first unit for a player who bought none yet, as the catalogue asks the rules.
+        refused = rules.refusal(rules.Sale(offer=offer, quantity=1, bought=0, now=timezone.now()))
+        state = "listed now" if refused is None else f"NOT listed now ({refused.detail})"
         return format_html("<p>{}</p><pre>{}</pre>", state, json.dumps(shown, indent=2))
 
 

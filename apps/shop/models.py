@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 
 from apps.accounts.models import Game, Player
+from apps.shop.validation import validate_offer
 
 
 class Category(models.Model):
@@ -77,18 +75,7 @@ class Offer(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def is_open(self, now: datetime | None = None) -> bool:
-        now = now or timezone.now()
-        return (
-            self.active
-            and (self.available_from is None or self.available_from <= now)
-            and (self.available_until is None or now < self.available_until)
-            and (self.stock is None or self.stock > 0)
-        )
-
     def clean(self) -> None:
-        from apps.shop.validation import validate_offer
-
         errors = validate_offer(self)
         if errors:
             raise ValidationError(errors)

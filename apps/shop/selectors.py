@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from apps.accounts.models import Player
 from apps.shop.errors import OfferNotFound, PurchaseNotFound
-from apps.shop.models import Category, Offer, OfferPurchaseCount, Purchase
+from apps.shop.models import Offer, OfferPurchaseCount, Purchase
+from apps.shop.services import rules
 
 
 def offer_in_game(*, game_id: int, offer_id: int) -> Offer:
@@ -17,49 +18,35 @@ def offer_in_game(*, game_id: int, offer_id: int) -> Offer:
     return offer
 
 
-def open_offers_q(now: object, prefix: str = "") -> Q:
-    p = prefix
-    return (
-        Q(**{f"{p}active": True})
-        & (Q(**{f"{p}available_from__isnull": True}) | Q(**{f"{p}available_from__lte": now}))
-        & (Q(**{f"{p}available_until__isnull": True}) | Q(**{f"{p}available_until__gt": now}))
-        & (Q(**{f"{p}stock__isnull": True}) | Q(**{f"{p}stock__gt": 0}))
-    )
-
-
 def shop_for_player(*, player: Player) -> list[dict]:
-    """Visible categories with the offers this player can buy now, in three queries."""
+    """Visible categories with the offers this player can buy now, in one query: every offer of
+    the game that sits in a category, with its category and this player's count, is read, and
+    the offer rules (`services.rules`, the purchase's own) decide what is listed."""
     now = timezone.now()
-    categories = (
-        Category.objects.filter(game_id=player.game_id, active=True)
-        .filter(Q(visible_from__isnull=True) | Q(visible_from__lte=now))
-        .filter(Q(visible_until__isnull=True) | Q(visible_until__gt=now))
-        .prefetch_related(
-            Prefetch(
-                "offers",
-                queryset=Offer.objects.filter(open_offers_q(now), game_id=player.game_id),
-                to_attr="open",
-            )
+    bought = OfferPurchaseCount.objects.filter(player_id=player.pk, offer_id=OuterRef("pk"))
+    offers = (
+        Offer.objects.filter(game_id=player.game_id, category__isnull=False)
+        .select_related("category")
+        .annotate(bought=Subquery(bought.values("count")[:1]))
+        .order_by("category__position", "category_id", "position", "id")
+    )
+    shop: list[dict] = []
+    for offer in offers:
+        if not rules.category_visible(offer.category, now):
+            continue
+        sale = rules.Sale(offer=offer, quantity=1, bought=offer.bought or 0, now=now)
+        if rules.refusal(sale) is not None:
+            continue
+        if not shop or shop[-1]["category"].pk != offer.category_id:
+            shop.append({"category": offer.category, "offers": []})
+        shop[-1]["offers"].append(
+            {
+                "offer": offer,
+                "remaining_purchases": rules.remaining_purchases(
+                    offer=offer, bought=offer.bought or 0
+                ),
+            }
         )
-    )
-    categories = list(categories)
-    bought = dict(
-        OfferPurchaseCount.objects.filter(
-            player=player, offer__category__in=[c.pk for c in categories]
-        ).values_list("offer_id", "count")
-    )
-    shop = []
-    for category in categories:
-        offers = []
-        for offer in category.open:
-            remaining = None
-            if offer.per_player_limit is not None:
-                remaining = max(offer.per_player_limit - bought.get(offer.pk, 0), 0)
-                if remaining == 0:
-                    continue
-            offers.append({"offer": offer, "remaining_purchases": remaining})
-        if offers:
-            shop.append({"category": category, "offers": offers})
     return shop
 
 

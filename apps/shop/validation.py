@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import Any, Protocol
 
 from apps.inventory.selectors import unknown_codes
 
-if TYPE_CHECKING:
-    from apps.shop.models import Offer
-
 ISO_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+class OfferFields(Protocol):
+    """What validation reads of an offer (`models.Offer` calls it from `clean`, so this module
+    knows no model: the import goes one way)."""
+
+    game_id: int
+    category_id: int | None
+    category: Any
+    contents: Any
+    real_money: bool
+    price_currency: str
+    price_amount: int
+    available_from: datetime | None
+    available_until: datetime | None
 
 
 def contents_errors(contents: object) -> list[str]:
@@ -36,7 +49,7 @@ def contents_errors(contents: object) -> list[str]:
     return errors
 
 
-def validate_offer(offer: Offer) -> dict[str, list[str]]:
+def validate_offer(offer: OfferFields) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     currencies: set[str] = set()
     skus: set[str] = set()

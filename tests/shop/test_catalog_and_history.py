@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from apps.shop.models import Category, Offer
+from apps.shop.selectors import shop_for_player
 from tests.shop.helpers import fund, make_economy, make_offer
 
 
@@ -56,16 +57,24 @@ def test_categories_never_show_another_game(player_client, other_game):
     assert player_client.get("/api/v1/shop/categories").json() == []
 
 
-def test_categories_read_is_a_fixed_number_of_queries(
-    player_client, game, economy, django_assert_num_queries
+def test_categories_read_is_one_query_with_the_players_counts(
+    player_client, player, game, economy, django_assert_num_queries, django_assert_max_num_queries
 ):
-    for n in range(10):
-        make_offer(game, name=f"Offer {n}", per_player_limit=5)
+    offers = [make_offer(game, name=f"Offer {n}", per_player_limit=5) for n in range(10)]
+    fund(player, 300)
+    for n in range(3):
+        player_client.post(
+            "/api/v1/shop/purchase", {"offer_id": offers[0].pk}, HTTP_IDEMPOTENCY_KEY=f"k{n}"
+        )
 
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(1):
+        shop = shop_for_player(player=player)
+    with django_assert_max_num_queries(2):  # the whole request, pipeline included
         response = player_client.get("/api/v1/shop/categories")
 
-    assert len(response.json()[0]["offers"]) == 10
+    listed = response.json()[0]["offers"]
+    assert len(listed) == len(shop[0]["offers"]) == 10
+    assert [o["remaining_purchases"] for o in listed] == [2] + [5] * 9
 
 
 def test_purchase_history_and_detail_are_the_players_own(

@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from apps.accounts.models import Player
 from apps.analytics.services import record_server_event
+from apps.battlepass.services import grant_premium
 from apps.inventory.selectors import ledger_for_reference
 from apps.inventory.services import Change, apply_changes, changes_from_contents, claw_back
-from apps.shop.errors import ContentsUnavailable
 from apps.shop.models import Offer, Purchase
 from apps.shop.services.limits import release
 from gamingpanel.errors import DomainError
@@ -198,10 +198,6 @@ def flag_purchase(*, purchase_id: int, note: str) -> None:
 
 
 def _grant_premium(player: Player, season_id: int, purchase: Purchase) -> None:
-    try:  # the battle pass sits above the shop: imported here, not at module level
-        from apps.battlepass.services import grant_premium
-    except ImportError as exc:
-        raise ContentsUnavailable("Battle-pass premium cannot be granted yet.") from exc
     grant_premium(
         player=player,
         season_id=int(season_id),

@@ -1,28 +1,30 @@
-"""Per-player limits and stock: reserved when a purchase starts, released if it never pays."""
+"""Per-player limits and stock: reserved when a purchase starts, released if it never pays.
+`reserve` is where a purchase asks the offer rules (`rules.check`), with the player's count
+read under its row lock."""
 
 from __future__ import annotations
 
 from django.db.models import F
+from django.utils import timezone
 
 from apps.accounts.models import Player
-from apps.shop.errors import OfferUnavailable, PurchaseLimitReached
 from apps.shop.models import Offer, OfferPurchaseCount, Purchase
+from apps.shop.services import rules
 
 
 def reserve(*, player: Player, offer: Offer, quantity: int) -> None:
-    """Call inside the purchase's transaction (the caller's atomic block)."""
+    """Call inside the purchase's transaction (the caller's atomic block): checks the offer
+    rules, then takes a limit slot and the stock."""
+    counter = None
     if offer.per_player_limit is not None:
         OfferPurchaseCount.objects.bulk_create(
             [OfferPurchaseCount(player=player, offer=offer)], ignore_conflicts=True
         )
         # The counter row is what serialises two purchases of one limited offer by one player.
         counter = OfferPurchaseCount.objects.select_for_update().get(player=player, offer=offer)
-        remaining = max(offer.per_player_limit - counter.count, 0)
-        if quantity > remaining:
-            raise PurchaseLimitReached(
-                f"This offer can be bought {offer.per_player_limit} times; {remaining} left.",
-                remaining_purchases=remaining,
-            )
+    bought = counter.count if counter is not None else 0
+    rules.check(rules.Sale(offer=offer, quantity=quantity, bought=bought, now=timezone.now()))
+    if counter is not None:
         OfferPurchaseCount.objects.filter(pk=counter.pk).update(count=F("count") + quantity)
     if offer.stock is not None:
         # An atomic conditional update: no read-then-write window for two buyers of the last one.
@@ -30,7 +32,7 @@ def reserve(*, player: Player, offer: Offer, quantity: int) -> None:
             stock=F("stock") - quantity
         )
         if not taken:
-            raise OfferUnavailable("This offer is sold out.", reason="sold_out")
+            raise rules.sold_out()
 
 
 def release(*, purchase: Purchase, offer: Offer) -> None:

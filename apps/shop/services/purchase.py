@@ -13,12 +13,7 @@ from django.utils import timezone
 from apps.accounts.models import Player
 from apps.inventory.services import Change
 from apps.payments.services import checkout
-from apps.shop.errors import (
-    IdempotencyKeyReused,
-    InvalidQuantity,
-    OfferNotFound,
-    OfferUnavailable,
-)
+from apps.shop.errors import IdempotencyKeyReused, OfferNotFound
 from apps.shop.models import Offer, Purchase
 from apps.shop.services.fulfilment import (
     close_unpaid,
@@ -97,7 +92,6 @@ def _buy_with_virtual(
             granted=granted_lines(offer, quantity),
             response_status=201,
         )
-        _check_sellable(offer, quantity)
         reserve(player=player, offer=offer, quantity=quantity)
         # Written before the wallet locks are taken, so they are held for fewer statements.
         record_completion(purchase=purchase, offer=offer, player=player)
@@ -138,7 +132,6 @@ def _buy_with_money(
             price_currency=offer.price_currency,
             price_amount=offer.price_amount * quantity,
         )
-        _check_sellable(offer, quantity)
         reserve(player=player, offer=offer, quantity=quantity)
         checkout.create_payment(purchase=purchase, provider=provider)
     # The processor is called outside any transaction: no row lock waits on the network.
@@ -168,13 +161,6 @@ def _open_checkout(purchase: Purchase) -> PurchaseResult:
     }
     store_response(purchase=purchase, status_code=202, body=body)
     return PurchaseResult(202, body)
-
-
-def _check_sellable(offer: Offer, quantity: int) -> None:
-    if not offer.is_open(timezone.now()):
-        raise OfferUnavailable("This offer cannot be bought now.")
-    if quantity > 1 and any("battlepass_premium" in line for line in offer.contents):
-        raise InvalidQuantity("A battle-pass offer is bought one at a time.")
 
 
 def _replay(player: Player, key: str, fingerprint: str) -> PurchaseResult | None:

@@ -1,0 +1,121 @@
+"""Offer rules, in one place: whether this player may buy this offer now, in this quantity.
+
+Every path that sells or lists an offer asks `refusal` (or `check`): a virtual or real-money
+purchase (`purchase.py`, after `limits.reserve` has locked the player's counter) and the
+catalogue (`selectors.shop_for_player`, which lists what passes for one unit). A new rule is
+one more function in `OFFER_RULES`; nothing else decides. The database has the last word where
+two buyers race: `limits.reserve` takes the stock with a conditional UPDATE and the limit
+under the counter's row lock, and refuses with this module's errors.
+
+Store receipts (`receipts.py`) skip these rules on purpose: the store has already charged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from apps.shop.errors import (
+    ContentsUnavailable,
+    InvalidQuantity,
+    OfferUnavailable,
+    PurchaseLimitReached,
+)
+from apps.shop.models import Category, Offer
+from gamingpanel.errors import DomainError
+
+# The lines a purchase knows how to grant: through the ledger, or the battle pass's premium.
+GRANTABLE_LINES = ("currency", "sku", "battlepass_premium")
+
+
+@dataclass(frozen=True)
+class Sale:
+    """What the rules look at: an offer, how many units, how many this player already bought
+    (or is paying for) of it, and when."""
+
+    offer: Offer
+    quantity: int
+    bought: int
+    now: datetime
+
+
+Rule = Callable[[Sale], DomainError | None]
+
+
+def is_open(sale: Sale) -> DomainError | None:
+    offer, now = sale.offer, sale.now
+    if not offer.active:
+        return OfferUnavailable("This offer cannot be bought now.")
+    if offer.available_from is not None and now < offer.available_from:
+        return OfferUnavailable("This offer cannot be bought now.")
+    if offer.available_until is not None and now >= offer.available_until:
+        return OfferUnavailable("This offer cannot be bought now.")
+    return None
+
+
+def in_stock(sale: Sale) -> DomainError | None:
+    stock = sale.offer.stock
+    if stock is not None and stock < max(sale.quantity, 1):
+        return sold_out()
+    return None
+
+
+def contents_available(sale: Sale) -> DomainError | None:
+    """Every line must be one the shop can grant: a line of another kind (stored without the
+    admin's validation) would be paid for and never granted."""
+    for line in sale.offer.contents if isinstance(sale.offer.contents, list) else [None]:
+        if not isinstance(line, dict) or not any(kind in line for kind in GRANTABLE_LINES):
+            return ContentsUnavailable("Part of this offer cannot be granted yet.")
+    return None
+
+
+def one_pass_at_a_time(sale: Sale) -> DomainError | None:
+    if sale.quantity > 1 and any("battlepass_premium" in line for line in sale.offer.contents):
+        return InvalidQuantity("A battle-pass offer is bought one at a time.")
+    return None
+
+
+def within_limit(sale: Sale) -> DomainError | None:
+    remaining = remaining_purchases(offer=sale.offer, bought=sale.bought)
+    if remaining is not None and sale.quantity > remaining:
+        return PurchaseLimitReached(
+            f"This offer can be bought {sale.offer.per_player_limit} times; {remaining} left.",
+            remaining_purchases=remaining,
+        )
+    return None
+
+
+OFFER_RULES: list[Rule] = [is_open, in_stock, contents_available, one_pass_at_a_time, within_limit]
+
+
+def refusal(sale: Sale) -> DomainError | None:
+    """The first rule this sale breaks, or None when it may go ahead."""
+    for rule in OFFER_RULES:
+        if (error := rule(sale)) is not None:
+            return error
+    return None
+
+
+def check(sale: Sale) -> None:
+    if (error := refusal(sale)) is not None:
+        raise error
+
+
+def remaining_purchases(*, offer: Offer, bought: int) -> int | None:
+    """Units this player may still buy; None when the offer has no per-player limit."""
+    if offer.per_player_limit is None:
+        return None
+    return max(offer.per_player_limit - bought, 0)
+
+
+def sold_out() -> OfferUnavailable:
+    return OfferUnavailable("This offer is sold out.", reason="sold_out")
+
+
+def category_visible(category: Category, now: datetime) -> bool:
+    return (
+        category.active
+        and (category.visible_from is None or category.visible_from <= now)
+        and (category.visible_until is None or now < category.visible_until)
+    )

@@ -1,0 +1,78 @@
+"""The offer rules live in one place (apps/shop/services/rules.py): a rule added there is obeyed
+by every purchase and by the catalogue, and each rule's refusal reaches the client."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.inventory.models import LedgerEntry
+from apps.shop.errors import OfferUnavailable
+from apps.shop.models import Purchase
+from apps.shop.services import rules
+from gamingpanel.errors import DomainError
+from tests.shop.conftest import access_token, bearer
+from tests.shop.helpers import balance, fund, make_economy, make_offer
+
+HIDDEN = "#hidden"
+
+
+def hidden_offer(sale: rules.Sale) -> DomainError | None:
+    """The rule a new engineer adds: an offer flagged hidden cannot be bought."""
+    if HIDDEN in sale.offer.description:
+        return OfferUnavailable("This offer is hidden.", reason="hidden")
+    return None
+
+
+@pytest.mark.postgres
+def test_a_rule_added_in_the_one_place_refuses_the_purchase_over_http(monkeypatch, player, game):
+    monkeypatch.setattr(rules, "OFFER_RULES", [*rules.OFFER_RULES, hidden_offer])
+    make_economy(game)
+    hidden = make_offer(game, name="Secret", description=f"staff only {HIDDEN}")
+    visible = make_offer(game, name="Open")
+    fund(player, 1000)
+    client = bearer(access_token(player))  # a real token: the whole pipeline, as clients call
+
+    refused = client.post(
+        "/api/v1/shop/purchase", {"offer_id": hidden.pk}, HTTP_IDEMPOTENCY_KEY="h"
+    )
+    sold = client.post("/api/v1/shop/purchase", {"offer_id": visible.pk}, HTTP_IDEMPOTENCY_KEY="v")
+    listed = client.get("/api/v1/shop/categories").json()
+
+    assert refused.status_code == 409
+    assert refused["Content-Type"] == "application/problem+json"
+    assert (refused.json()["code"], refused.json()["reason"]) == ("offer_unavailable", "hidden")
+    assert sold.status_code == 201
+    assert balance(player, "gold") == 900  # the visible offer's price only
+    assert balance(player, "gems") == 10
+    assert Purchase.objects.get(offer=hidden).status == "failed"  # stored so the key replays it
+    assert not Purchase.objects.filter(offer=hidden, status="completed").exists()
+    assert not LedgerEntry.objects.filter(
+        reason="purchase",
+        reference__in=[f"purchase:{p.pk}" for p in Purchase.objects.filter(offer=hidden)],
+    ).exists()
+    assert [o["id"] for c in listed for o in c["offers"]] == [visible.pk]
+
+
+def test_an_offer_with_a_line_nobody_can_grant_is_503_contents_unavailable(
+    buyer_client, player, game
+):
+    make_economy(game)
+    # Saved without the admin's validation (as a script or an old row might): the "skin" line
+    # has no grant, so selling it would take the price and give part of the offer.
+    offer = make_offer(
+        game, contents=[{"currency": "gems", "quantity": 10}, {"skin": "red", "quantity": 1}]
+    )
+    fund(player, 1000)
+
+    response = buyer_client.post(
+        "/api/v1/shop/purchase", {"offer_id": offer.pk}, HTTP_IDEMPOTENCY_KEY="k"
+    )
+    listed = buyer_client.get("/api/v1/shop/categories").json()
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "contents_unavailable"
+    assert balance(player, "gold") == 1000
+    assert balance(player, "gems") == 0
+    assert not Purchase.objects.filter(status="completed").exists()
+    assert listed == []
+
