@@ -34,9 +34,6 @@ KNOWN_VIOLATIONS: frozenset[str] = frozenset(
         "layer: apps.analytics.demo -> apps.inventory.errors",
         "layer: apps.analytics.demo -> apps.inventory.services",
         "layer: apps.analytics.demo -> apps.shop.models",
-        "layer: apps.events.progress -> apps.multiplayer.models",
-        "layer: apps.events.progress -> apps.multiplayer.selectors",
-        "layer: apps.events.selectors -> apps.multiplayer.selectors",
         # the economy engineer's: payments is the provider library under shop (issue 13)
         "cycle: apps.payments.services.events <-> apps.payments.tasks",
         "layer: apps.payments.services.checkout -> apps.shop.models",
