@@ -14,7 +14,7 @@ from apps.payments.errors import ProviderUnavailable
 from apps.payments.models import Payment
 from apps.payments.providers import google_play, sandbox
 from apps.payments.selectors import enabled_account
-from apps.payments.services import events
+from apps.payments.services import processing
 
 logger = logging.getLogger(__name__)
 RETRY = {"max_retries": 8, "retry_backoff": 2, "retry_backoff_max": 600, "retry_jitter": True}
@@ -23,10 +23,10 @@ RETRY = {"max_retries": 8, "retry_backoff": 2, "retry_backoff_max": 600, "retry_
 @shared_task(bind=True, acks_late=True, autoretry_for=(Exception,), **RETRY)
 def process_provider_event(self: object, event_pk: int) -> str:
     try:
-        return events.process_event(event_pk=event_pk).status
+        return processing.process_event(event_pk=event_pk).status
     except Exception as exc:
         if self.request.retries >= self.max_retries:  # type: ignore[attr-defined]
-            events.mark_failed(event_pk=event_pk, error=f"{type(exc).__name__}: {exc}")
+            processing.mark_failed(event_pk=event_pk, error=f"{type(exc).__name__}: {exc}")
         raise
 
 
@@ -46,16 +46,14 @@ def deliver_sandbox_callback(self: object, payment_pk: int, action: str) -> int:
 
 
 @shared_task(bind=True, acks_late=True, autoretry_for=(ProviderUnavailable,), **RETRY)
-def finish_google_purchase(self: object, payment_pk: int) -> None:
-    payment = Payment.objects.select_related("purchase__offer").get(pk=payment_pk)
+def finish_google_purchase(self: object, payment_pk: int, product_id: str, consume: bool) -> None:
+    """Consume (or acknowledge) a granted Google Play purchase; the shop says which product
+    and whether it is consumable."""
+    payment = Payment.objects.get(pk=payment_pk)
     account = enabled_account(game_id=payment.game_id, provider="google_play")
     if account is None:
         logger.warning("google purchase %s not acknowledged: account disabled", payment_pk)
         return
-    offer = payment.purchase.offer
     google_play.finish_purchase(
-        account=account,
-        product_id=offer.google_product_id,
-        token=payment.payment_reference,
-        consume=offer.store_consumable,
+        account=account, product_id=product_id, token=payment.payment_reference, consume=consume
     )

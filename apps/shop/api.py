@@ -14,11 +14,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.api_base import PlayerApi
-from apps.payments.services.receipts import redeem_receipt
 from apps.shop.errors import IdempotencyKeyRequired
 from apps.shop.models import Purchase
 from apps.shop.selectors import purchase_of, purchases_of, shop_for_player
 from apps.shop.services.purchase import PurchaseResult, purchase_offer
+from apps.shop.services.receipts import redeem_receipt
 from gamingpanel.problems import PROBLEM_CONTENT_TYPE
 
 IDEMPOTENCY_HEADER = OpenApiParameter(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from django.db import transaction
 
 from apps.accounts.models import Game
@@ -11,9 +9,6 @@ from apps.payments.errors import ProviderNotConfigured
 from apps.payments.models import Payment, Provider, ProviderAccount
 from apps.payments.providers import sandbox, stripe
 from gamingpanel.errors import DomainError
-
-if TYPE_CHECKING:
-    from apps.shop.models import Purchase
 
 
 def provider_for(*, game: Game) -> str:
@@ -26,21 +21,24 @@ def provider_for(*, game: Game) -> str:
     raise ProviderNotConfigured("This game has no payment processor for real-money offers.")
 
 
-def create_payment(*, purchase: Purchase, provider: str) -> Payment:
+def create_payment(
+    *, game_id: int, purchase_id: int, provider: str, amount: int, currency: str
+) -> Payment:
     """Inside the purchase's transaction."""
     return Payment.objects.create(
-        game_id=purchase.game_id,
-        purchase=purchase,
+        game_id=game_id,
+        purchase_id=purchase_id,
         provider=provider,
-        amount=purchase.price_amount,
-        currency=purchase.price_currency,
+        amount=amount,
+        currency=currency,
     )
 
 
-def open_checkout(*, purchase: Purchase) -> Payment:
-    """Open (or find again) the processor's checkout for this purchase's payment. Idempotent:
-    Stripe gets an Idempotency-Key per payment, the sandbox's session id is the payment's."""
-    payment = Payment.objects.select_related("purchase__offer").get(purchase_id=purchase.pk)
+def open_checkout(*, purchase_id: int, name: str, quantity: int, unit_amount: int) -> Payment:
+    """Open (or find again) the processor's checkout for this purchase's payment (`name`,
+    `quantity` and `unit_amount` are what the buyer sees). Idempotent: Stripe gets an
+    Idempotency-Key per payment, the sandbox's session id is the payment's."""
+    payment = Payment.objects.get(purchase_id=purchase_id)
     if payment.checkout_url:
         return payment
     if payment.provider == Provider.SANDBOX:
@@ -51,13 +49,8 @@ def open_checkout(*, purchase: Purchase) -> Payment:
         ).first()
         if account is None:
             raise ProviderNotConfigured(f"This game's {payment.provider} account is disabled.")
-        offer = payment.purchase.offer
         session = stripe.create_checkout_session(
-            account=account,
-            payment=payment,
-            name=offer.name,
-            quantity=payment.purchase.quantity,
-            unit_amount=offer.price_amount,
+            account=account, payment=payment, name=name, quantity=quantity, unit_amount=unit_amount
         )
         external_id, url = session["id"], session["url"]
     Payment.objects.filter(pk=payment.pk, checkout_url="").update(
@@ -68,7 +61,7 @@ def open_checkout(*, purchase: Purchase) -> Payment:
 
 
 @transaction.atomic
-def mark_checkout_failed(*, purchase: Purchase, error: DomainError) -> None:
-    Payment.objects.filter(purchase_id=purchase.pk, checkout_url="").update(
+def mark_checkout_failed(*, purchase_id: int, error: DomainError) -> None:
+    Payment.objects.filter(purchase_id=purchase_id, checkout_url="").update(
         status=Payment.Status.FAILED, details={"error": error.detail}
     )

@@ -7,6 +7,7 @@ from django.db import transaction
 from apps.payments.errors import PaymentNotFound, SandboxOnly
 from apps.payments.models import Payment, Provider
 from apps.payments.selectors import sandbox_payment
+from apps.payments.tasks import deliver_sandbox_callback
 
 ACTIONS = {"paid": Payment.Status.CREATED, "refund": Payment.Status.SUCCEEDED}
 
@@ -23,7 +24,5 @@ def simulate(*, payment_pk: int, action: str = "paid") -> Payment:
         raise SandboxOnly(f"The sandbox simulates {', '.join(ACTIONS)}, not {action!r}.")
     if payment.status != ACTIONS[action]:
         raise SandboxOnly(f"A {payment.status} payment cannot be {action}.")
-    from apps.payments.tasks import deliver_sandbox_callback
-
     transaction.on_commit(lambda: deliver_sandbox_callback.delay(payment.pk, action), robust=True)
     return payment

@@ -133,17 +133,28 @@ def _buy_with_money(
             price_amount=offer.price_amount * quantity,
         )
         reserve(player=player, offer=offer, quantity=quantity)
-        checkout.create_payment(purchase=purchase, provider=provider)
+        checkout.create_payment(
+            game_id=player.game_id,
+            purchase_id=purchase.pk,
+            provider=provider,
+            amount=purchase.price_amount,
+            currency=purchase.price_currency,
+        )
     # The processor is called outside any transaction: no row lock waits on the network.
     return _open_checkout(purchase)
 
 
 def _open_checkout(purchase: Purchase) -> PurchaseResult:
     try:
-        payment = checkout.open_checkout(purchase=purchase)
+        payment = checkout.open_checkout(
+            purchase_id=purchase.pk,
+            name=purchase.offer.name,
+            quantity=purchase.quantity,
+            unit_amount=purchase.offer.price_amount,
+        )
     except DomainError as error:
         # Nothing was charged: the purchase ends here, and its key answers this error again.
-        checkout.mark_checkout_failed(purchase=purchase, error=error)
+        checkout.mark_checkout_failed(purchase_id=purchase.pk, error=error)
         close_unpaid(purchase_id=purchase.pk, status=Purchase.Status.FAILED, note=error.code)
         store_response(purchase=purchase, status_code=error.status, body=_problem(error))
         raise

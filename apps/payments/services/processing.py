@@ -1,0 +1,119 @@
+"""Processing a stored notification (a Celery task): what it means for the payment, then for
+its purchase, through the handler the shop registers (`register_purchase_outcomes`). Payments
+is the provider library under the shop: it knows payments, never how a purchase is granted."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.payments.models import Payment, ProviderEvent
+from apps.payments.providers import apple, google_play, sandbox, stripe
+from apps.payments.providers.base import Outcome
+
+INTERPRETERS: dict[str, Callable[[str, dict[str, Any]], Outcome]] = {
+    "stripe": stripe.interpret,
+    "sandbox": sandbox.interpret,
+    "apple": apple.interpret,
+    "google_play": google_play.interpret,
+}
+
+
+class PurchaseOutcomes(Protocol):
+    """What a payment's news means for its purchase; called inside the event's transaction."""
+
+    def paid(self, *, purchase_id: int) -> None: ...
+
+    def reversed(self, *, purchase_id: int, kind: str, note: str) -> None: ...
+
+    def closed(self, *, purchase_id: int, outcome: str, note: str) -> None: ...
+
+    def flagged(self, *, purchase_id: int, note: str) -> None: ...
+
+
+class NoPurchaseHandler(RuntimeError):
+    """No app registered what payments mean for purchases (the shop does, in its ready())."""
+
+
+_outcomes: list[PurchaseOutcomes] = []
+
+
+def register_purchase_outcomes(handler: PurchaseOutcomes) -> None:
+    """The shop registers its handler once, at start-up; a second registration replaces it."""
+    _outcomes[:] = [handler]
+
+
+def _purchase_outcomes() -> PurchaseOutcomes:
+    if not _outcomes:
+        raise NoPurchaseHandler("No purchase handler registered: is apps.shop installed?")
+    return _outcomes[0]
+
+
+@transaction.atomic
+def process_event(*, event_pk: int) -> ProviderEvent:
+    """Idempotent: the event row is locked and marked processed in the same transaction as the
+    grant or reversal it causes, so a redelivered task finds it done."""
+    event = ProviderEvent.objects.select_for_update().get(pk=event_pk)
+    if event.status in (ProviderEvent.Status.PROCESSED, ProviderEvent.Status.IGNORED):
+        return event
+    outcome = INTERPRETERS[event.provider](event.event_type, event.payload)
+    payment = _find_payment(event, outcome) if outcome.action != "none" else None
+    if payment is None:
+        event.status = ProviderEvent.Status.IGNORED
+        event.outcome = outcome.note or "no payment of ours matches this notification"
+    else:
+        _apply(outcome, payment)
+        event.status = ProviderEvent.Status.PROCESSED
+        event.outcome = f"{outcome.action} {outcome.note}".strip()[:200]
+    event.payment = payment
+    event.attempts += 1
+    event.processed_at = timezone.now()
+    event.save(update_fields=["status", "outcome", "payment", "attempts", "processed_at"])
+    return event
+
+
+@transaction.atomic
+def mark_failed(*, event_pk: int, error: str) -> None:
+    ProviderEvent.objects.filter(pk=event_pk).exclude(status=ProviderEvent.Status.PROCESSED).update(
+        status=ProviderEvent.Status.FAILED, outcome=error[:200]
+    )
+
+
+def _find_payment(event: ProviderEvent, outcome: Outcome) -> Payment | None:
+    if event.game_id is None:
+        return None
+    payments = Payment.objects.filter(game_id=event.game_id, provider=event.provider)
+    if outcome.external_id:
+        return payments.filter(external_id=outcome.external_id).first()
+    if outcome.payment_reference:
+        return payments.filter(payment_reference=outcome.payment_reference).first()
+    if outcome.purchase_id:
+        return payments.filter(purchase_id=outcome.purchase_id).first()
+    return None
+
+
+def _apply(outcome: Outcome, payment: Payment) -> None:
+    purchase_id, purchases = payment.purchase_id, _purchase_outcomes()
+    if outcome.action == "paid":
+        payment.status = Payment.Status.SUCCEEDED
+        payment.payment_reference = outcome.details.get("payment_reference") or (
+            payment.payment_reference
+        )
+        payment.save(update_fields=["status", "payment_reference", "updated_at"])
+        purchases.paid(purchase_id=purchase_id)
+    elif outcome.action in ("refund", "chargeback"):
+        status = Payment.Status.REFUNDED if outcome.action == "refund" else Payment.Status.DISPUTED
+        Payment.objects.filter(pk=payment.pk).update(status=status, updated_at=timezone.now())
+        purchases.reversed(purchase_id=purchase_id, kind=outcome.action, note=outcome.note)
+    elif outcome.action in ("expired", "failed"):
+        Payment.objects.filter(pk=payment.pk, status=Payment.Status.CREATED).update(
+            status=outcome.action, updated_at=timezone.now()
+        )
+        purchases.closed(
+            purchase_id=purchase_id, outcome=outcome.action, note=f"checkout {outcome.action}"
+        )
+    elif outcome.action == "flag":
+        purchases.flagged(purchase_id=purchase_id, note=outcome.note)

@@ -1,0 +1,28 @@
+"""What a payment's news means for its purchase: the handler the shop registers with payments
+(`apps.shop.apps.ShopConfig.ready`), so payments, the library below, never imports the shop."""
+
+from __future__ import annotations
+
+from apps.shop.models import Purchase
+from apps.shop.services.fulfilment import (
+    close_unpaid,
+    flag_purchase,
+    fulfil_purchase,
+    refund_purchase,
+)
+
+CLOSED_STATUS = {"expired": Purchase.Status.EXPIRED, "failed": Purchase.Status.FAILED}
+
+
+class ShopPurchaseOutcomes:
+    def paid(self, *, purchase_id: int) -> None:
+        fulfil_purchase(purchase_id=purchase_id)
+
+    def reversed(self, *, purchase_id: int, kind: str, note: str) -> None:
+        refund_purchase(purchase_id=purchase_id, kind=kind, note=note)
+
+    def closed(self, *, purchase_id: int, outcome: str, note: str) -> None:
+        close_unpaid(purchase_id=purchase_id, status=CLOSED_STATUS[outcome], note=note)
+
+    def flagged(self, *, purchase_id: int, note: str) -> None:
+        flag_purchase(purchase_id=purchase_id, note=note)

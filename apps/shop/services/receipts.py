@@ -1,0 +1,99 @@
+"""Store purchases (App Store, Google Play): the client sends the store's receipt; payments
+verifies it with the store, and the offer is granted once per store transaction id, however
+often it is sent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from apps.accounts.models import Player
+from apps.payments.errors import ReceiptAlreadyUsed, UnknownProvider
+from apps.payments.models import Provider
+from apps.payments.providers.base import VerifiedReceipt
+from apps.payments.selectors import payment_by_external_id
+from apps.payments.services.receipts import (
+    finish_with_store_after_commit,
+    record_store_payment,
+    store_quantity,
+    verify_receipt,
+)
+from apps.shop.errors import NotARealMoneyOffer
+from apps.shop.models import Offer, Purchase
+from apps.shop.selectors import offer_in_game
+from apps.shop.services.fulfilment import fulfil_purchase
+from apps.shop.services.purchase import PurchaseResult, record_store_purchase, store_response
+
+PRODUCT_FIELDS = {Provider.APPLE: "apple_product_id", Provider.GOOGLE_PLAY: "google_product_id"}
+
+
+def redeem_receipt(
+    *, player: Player, provider: str, offer_id: int, receipt: object
+) -> PurchaseResult:
+    if provider not in PRODUCT_FIELDS:
+        raise UnknownProvider(f"Receipts come from {', '.join(PRODUCT_FIELDS)}, not {provider!r}.")
+    offer = offer_in_game(game_id=player.game_id, offer_id=offer_id)
+    product_id = getattr(offer, PRODUCT_FIELDS[provider])
+    if not product_id:
+        raise NotARealMoneyOffer(f"This offer has no {provider} product id.")
+    verified = verify_receipt(
+        game_id=player.game_id, provider=provider, product_id=product_id, receipt=receipt
+    )
+    if (replay := _replay(player, provider, verified)) is not None:
+        return replay
+    try:
+        return _grant(player, offer, provider, verified)
+    except IntegrityError:
+        # The same transaction, sent twice at once: the other request granted it.
+        if (replay := _replay(player, provider, verified)) is not None:
+            return replay
+        # Store transaction ids are global: one already granted in another game stays there.
+        raise ReceiptAlreadyUsed("This store transaction was already redeemed in another game.")
+
+
+def _grant(
+    player: Player, offer: Offer, provider: str, verified: VerifiedReceipt
+) -> PurchaseResult:
+    with transaction.atomic():
+        purchase = record_store_purchase(
+            player=player,
+            offer=offer,
+            provider=provider,
+            key=f"{provider}:{verified.transaction_id}",
+            quantity=store_quantity(verified),
+        )
+        payment = record_store_payment(
+            game_id=player.game_id,
+            purchase_id=purchase.pk,
+            provider=provider,
+            verified=verified,
+            amount=purchase.price_amount,
+            currency=purchase.price_currency,
+        )
+        purchase, balances = fulfil_purchase(purchase_id=purchase.pk)
+        body: dict[str, Any] = {
+            "purchase_id": purchase.pk,
+            "status": purchase.status,
+            "balances": balances,
+            "granted": purchase.granted,
+            "transaction_id": verified.transaction_id,
+        }
+        status_code = 201 if purchase.status == "completed" else 202
+        store_response(purchase=purchase, status_code=status_code, body=body)
+        finish_with_store_after_commit(
+            payment=payment, product_id=offer.google_product_id, consume=offer.store_consumable
+        )
+    return PurchaseResult(status_code, body)
+
+
+def _replay(player: Player, provider: str, verified: VerifiedReceipt) -> PurchaseResult | None:
+    payment = payment_by_external_id(
+        game_id=player.game_id, provider=provider, external_id=verified.transaction_id
+    )
+    if payment is None:
+        return None
+    purchase = Purchase.objects.get(pk=payment.purchase_id)
+    if purchase.player_id != player.pk:
+        raise ReceiptAlreadyUsed("Another player already redeemed this store transaction.")
+    return PurchaseResult(200, purchase.response_body or {})
