@@ -1,7 +1,8 @@
 """Four weeks of plausible demo activity, aggregated, so a newcomer's dashboard has a shape.
 
-Idempotent: demo players and events are made once (events carry `demo:` ids), ledger grants
-use fixed idempotency keys, and aggregation recomputes the same numbers on every run."""
+Idempotent: demo players and events are made once (events carry `demo:` ids), and aggregation
+recomputes the same numbers on every run. The demo seed (apps/devdocs/demo_seed.py) passes the
+shop's offers in and writes ledger activity for the players between `seed` and `aggregate`."""
 
 from __future__ import annotations
 
@@ -24,13 +25,19 @@ CLIENT_EVENTS = ["level_start", "level_complete", "tutorial_step", "item_used"]
 FALLBACK_OFFERS = [("1", "USD", 199), ("2", "USD", 499), ("3", "EUR", 999)]
 
 
-def seed(game: Game) -> None:
-    today = timezone.now().date()
-    start = today - timedelta(days=DAYS - 1)
+def seed(game: Game, *, offers: list[tuple[str, str, int]] | None = None) -> list[Player]:
+    """The demo players (returned) and their events; `offers`: (offer id, price currency,
+    amount) for purchase events, so top offers show the shop's names."""
+    start = timezone.now().date() - timedelta(days=DAYS - 1)
+    players = _players(game, start)
     if not RawEvent.objects.filter(game=game, event_id__startswith="demo:").exists():
-        _events(game, _players(game, start), start)
-    _ledger(game)
-    aggregate_days(game_id=game.pk, start=start, end=today)
+        _events(game, players, start, offers or FALLBACK_OFFERS)
+    return [player for player, _ in players]
+
+
+def aggregate(game: Game) -> None:
+    today = timezone.now().date()
+    aggregate_days(game_id=game.pk, start=today - timedelta(days=DAYS - 1), end=today)
 
 
 def _players(game: Game, start) -> list[tuple[Player, int]]:
@@ -46,9 +53,10 @@ def _players(game: Game, start) -> list[tuple[Player, int]]:
     return players
 
 
-def _events(game: Game, players: list[tuple[Player, int]], start) -> None:
+def _events(
+    game: Game, players: list[tuple[Player, int]], start, offers: list[tuple[str, str, int]]
+) -> None:
     rng = random.Random(f"events-{game.pk}")  # noqa: S311 - demo data
-    offers = _offers(game)
     rows = []
     for player, created_day in players:
         for day in range(created_day, DAYS):
@@ -101,37 +109,3 @@ def _properties(name: str, rng: random.Random, offers, player: Player, day: int,
     if name == "level_complete":
         return {"level": rng.randint(1, 30)}
     return {}
-
-
-def _offers(game: Game) -> list[tuple[str, str, int]]:
-    """The demo shop's offers when it is seeded, so top offers show their names."""
-    try:
-        from apps.shop.models import Offer
-    except ImportError:
-        return FALLBACK_OFFERS
-    rows = Offer.objects.filter(game=game).values_list("pk", "price_currency", "price_amount")
-    return [(str(pk), currency, amount) for pk, currency, amount in rows] or FALLBACK_OFFERS
-
-
-def _ledger(game: Game) -> None:
-    """A few sources and sinks through the ledger service (they land today, as ledger rows do)."""
-    from apps.inventory.errors import InsufficientFunds, UnknownCurrency
-    from apps.inventory.services import Change, apply_changes
-
-    rng = random.Random(f"ledger-{game.pk}")  # noqa: S311 - demo data
-    players = list(Player.objects.filter(game=game, display_name__startswith="Demo player")[:12])
-    for n, player in enumerate(players):
-        for reason, code, delta in [
-            ("match_reward", "gold", rng.randint(20, 120)),
-            ("daily_login", "gems", rng.randint(1, 5)),
-            ("shop_purchase", "gold", -rng.randint(5, 20)),
-        ]:
-            try:
-                apply_changes(
-                    player=player,
-                    changes=[Change("currency", code, delta)],
-                    reason=reason,
-                    idempotency_key=f"demo-analytics:{n}:{reason}",
-                )
-            except (InsufficientFunds, UnknownCurrency):
-                continue

@@ -4,6 +4,7 @@ processor, and the running season's premium battle pass."""
 from __future__ import annotations
 
 from apps.accounts.models import Game
+from apps.battlepass.selectors import running_season
 from apps.shop.models import Category, Offer
 
 CATEGORIES = [("Featured", 0), ("Currency", 10), ("Items", 20)]
@@ -51,8 +52,6 @@ def seed(game: Game) -> None:
 
 def _seed_premium_pass(game: Game, category: Category) -> None:
     """seed_demo seeds the battle pass before the shop, so the running season exists here."""
-    from apps.battlepass.selectors import running_season
-
     season = running_season(game_id=game.pk)
     if season is None:
         return
@@ -68,3 +67,9 @@ def _seed_premium_pass(game: Game, category: Category) -> None:
             "per_player_limit": 1,
         },
     )
+
+
+def offer_prices(game: Game) -> list[tuple[str, str, int]]:
+    """(offer id, price currency, amount) of the game's offers, for the demo's analytics."""
+    rows = Offer.objects.filter(game=game).values_list("pk", "price_currency", "price_amount")
+    return [(str(pk), currency, amount) for pk, currency, amount in rows]

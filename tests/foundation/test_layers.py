@@ -28,22 +28,8 @@ ARCHITECTURE = ROOT / "docs" / "architecture.md"
 KNOWN_VIOLATIONS: frozenset[str] = frozenset(
     [
         # layers/cycles being moved by this change (issue 13, part 3)
-        "dynamic: apps.accounts.management.commands.seed_demo",
         "dynamic: apps.panel.selectors",
         "layer: apps.analytics.aggregation -> apps.inventory.models",
-        "layer: apps.analytics.demo -> apps.inventory.errors",
-        "layer: apps.analytics.demo -> apps.inventory.services",
-        "layer: apps.analytics.demo -> apps.shop.models",
-        # the economy engineer's: payments is the provider library under shop (issue 13)
-        "cycle: apps.payments.services.events <-> apps.payments.tasks",
-        "layer: apps.payments.services.checkout -> apps.shop.models",
-        "layer: apps.payments.services.events -> apps.shop.models",
-        "layer: apps.payments.services.events -> apps.shop.services.fulfilment",
-        "layer: apps.payments.services.receipts -> apps.shop.errors",
-        "layer: apps.payments.services.receipts -> apps.shop.models",
-        "layer: apps.payments.services.receipts -> apps.shop.selectors",
-        "layer: apps.payments.services.receipts -> apps.shop.services.fulfilment",
-        "layer: apps.payments.services.receipts -> apps.shop.services.purchase",
     ]
 )
 

@@ -1,29 +1,14 @@
-"""`manage.py seed_demo`: the sandbox demo game, idempotently. Each app seeds its part in
-`apps/<app>/demo.py`, in dependency order."""
+"""`manage.py seed_demo`: the sandbox demo game, idempotently (apps/devdocs/demo_seed.py)."""
 
 from __future__ import annotations
 
-import importlib
 import os
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
-from apps.accounts.demo import DEMO_ADMIN_PASSWORD, DEMO_ADMIN_USERNAME, demo_game
-
-SEED_ORDER = [
-    "accounts",
-    "platforms",
-    "inventory",
-    "stats",
-    "battlepass",
-    "shop",
-    "payments",
-    "events",
-    "multiplayer",
-    "analytics",
-]
+from apps.accounts.demo import DEMO_ADMIN_PASSWORD, DEMO_ADMIN_USERNAME
+from apps.devdocs.demo_seed import seed_demo_game
 
 
 class Command(BaseCommand):
@@ -35,14 +20,7 @@ class Command(BaseCommand):
     def handle(self, *args: object, quiet: bool = False, **options: object) -> None:
         if not (settings.DEBUG or settings.TESTING):
             raise CommandError("The demo game has public keys: seed it only with DJANGO_DEBUG=1.")
-        with transaction.atomic():
-            game = demo_game()
-            for app in SEED_ORDER:
-                try:
-                    module = importlib.import_module(f"apps.{app}.demo")
-                except ModuleNotFoundError:
-                    continue
-                module.seed(game)
+        game = seed_demo_game()
         if quiet:
             return
         port = os.environ.get("PORT", "8000")
