@@ -1,0 +1,257 @@
+"""Every authenticated GET of the seed, and platform login, over HTTP in one run, against
+baseline (a): a plain Django view doing the same token check (JWE + JWT) with no database, no
+cache and no DRF (bench/auth_baseline.py), served by the same processes.
+
+    .venv/bin/python bench/player_requests.py [--workers 2] [--rounds 2] [--requests 3000]
+
+Needs PostgreSQL and Redis (DATABASE_URL, REDIS_URL). Creates a throwaway database next to
+$DATABASE_URL, migrates it, seeds the demo game (`seed_demo`: stats, wallets and items, the shop,
+a running event, a battle-pass season), serves the panel with granian (WSGI) with production
+settings (DEBUG off, fresh keys, the revocation mirror on), logs PLAYERS players in through the
+dev platform, registers live servers, checks each answer once, then runs the cases in rotating
+order for a few rounds from keep-alive connections. Rate limits are counted as in production,
+with budgets the bench cannot exhaust.
+
+Targets (issue 13): each GET >= 40 % of (a); login is measured and reported beside (a) (aim:
+>= 600 logins/s), for new players (each login creates one) and returning ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import itertools
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(BENCH))
+from auth_validate import group_cpu_seconds, merge  # noqa: E402
+from loadgen import (  # noqa: E402
+    LoadResult,
+    print_table,
+    production_env,
+    run_load,
+    serve_granian,
+    stop_server,
+    throwaway_database,
+    wait_for_port,
+)
+
+PORT = 8795
+PLAYERS = 64
+SERVERS = 12
+GAME_KEY = "demo-client-key"
+SERVER_KEY = "demo-server-key"
+TARGET_GET_VS_PLAIN = 0.40
+AIM_LOGINS_PER_SECOND = 600
+GETS = [
+    "player/stats",
+    "player/inventory",
+    "shop/categories",
+    "events/active",
+    "battlepass/progress",
+    "multiplayer/server-info",
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--blocking-threads", type=int, default=1, help="per granian worker")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--requests", type=int, default=3000, help="per case and round")
+    parser.add_argument("--seconds", type=float, default=8.0, help="at most, per case and round")
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args()
+
+    base = os.environ.get("DATABASE_URL", "")
+    if not base.startswith("postgres") or not os.environ.get("REDIS_URL"):
+        sys.exit("This benchmark needs PostgreSQL and Redis: set DATABASE_URL and REDIS_URL.")
+    with throwaway_database(base, "reads") as database_url:
+        os.environ.update(
+            production_env(database_url, settings_module="auth_settings"),
+            REVOCATION_MIRROR="1",
+            RATE_LIMIT_PER_HOUR=str(10**9),
+            AUTH_RATE_LIMIT_PER_MINUTE=str(10**9),
+            AUTH_GAME_RATE_LIMIT_PER_MINUTE=str(10**9),
+        )
+        ok = run(args)
+    sys.exit(0 if ok else 1)
+
+
+def call(method: str, path: str, body: dict | None, headers: dict[str, str]) -> tuple[int, dict]:
+    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
+    try:
+        payload = json.dumps(body).encode() if body is not None else None
+        conn.request(
+            method, path, body=payload, headers={"Content-Type": "application/json", **headers}
+        )
+        response = conn.getresponse()
+        return response.status, json.loads(response.read() or b"null")
+    finally:
+        conn.close()
+
+
+def log_in(user_id: str) -> dict:
+    status, body = call(
+        "POST",
+        "/api/v1/auth/third-party/login",
+        {"platform": "dev", "credentials": {"user_id": user_id, "display_name": user_id}},
+        {"X-Game-Key": GAME_KEY},
+    )
+    if status != 200:
+        raise RuntimeError(f"login of {user_id} answered {status}: {body}")
+    return body
+
+
+def register_servers() -> None:
+    for n in range(SERVERS):
+        server = {
+            "server_id": f"bench-{n}",
+            "region": ("eu", "us", "asia")[n % 3],
+            "address": f"10.0.0.{n}",
+            "port": 7000 + n,
+            "capacity": 16,
+            "players": n % 16,
+        }
+        status, body = call(
+            "POST", "/api/v1/multiplayer/servers/heartbeat", server, {"X-Server-Key": SERVER_KEY}
+        )
+        if status not in (200, 201):
+            raise RuntimeError(f"heartbeat answered {status}: {body}")
+
+
+def get_case(path: str, tokens: list[str]) -> Callable:
+    def make(i: int) -> tuple[str, str, None, dict[str, str]]:
+        return (
+            "GET",
+            f"/api/v1/{path}",
+            None,
+            {"Authorization": f"Bearer {tokens[i % len(tokens)]}"},
+        )
+
+    return make
+
+
+def plain_case(tokens: list[str]) -> Callable:
+    from auth_baseline import PLAIN_VIEW
+
+    bodies = [json.dumps({"token": token}).encode() for token in tokens]
+
+    def make(i: int) -> tuple[str, str, bytes, dict[str, str]]:
+        return "POST", PLAIN_VIEW, bodies[i % len(bodies)], {"Content-Type": "application/json"}
+
+    return make
+
+
+def login_case(user_ids: Callable[[int], str]) -> Callable:
+    headers = {"Content-Type": "application/json", "X-Game-Key": GAME_KEY}
+
+    def make(i: int) -> tuple[str, str, bytes, dict[str, str]]:
+        user_id = user_ids(i)
+        body = {"platform": "dev", "credentials": {"user_id": user_id, "display_name": user_id}}
+        return "POST", "/api/v1/auth/third-party/login", json.dumps(body).encode(), headers
+
+    return make
+
+
+def run(args: argparse.Namespace) -> bool:
+    import django
+
+    seed_env = {**os.environ, "DJANGO_DEBUG": "1", "DJANGO_SETTINGS_MODULE": "gamingpanel.settings"}
+    for command in (["migrate", "--noinput", "-v0"], ["seed_demo"]):
+        subprocess.run(
+            [sys.executable, "manage.py", *command],
+            cwd=ROOT,
+            env=seed_env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    django.setup()
+    from django.core.cache import cache
+
+    server = serve_granian(port=PORT, workers=args.workers, blocking_threads=args.blocking_threads)
+    new_players = itertools.count()
+    try:
+        wait_for_port(PORT)
+        tokens = [log_in(f"reader-{n}")["access_token"] for n in range(PLAYERS)]
+        register_servers()
+        cases = {"(a) plain view, same JWE+JWT check": plain_case(tokens)}
+        cases |= {f"GET {path}": get_case(path, tokens) for path in GETS}
+        cases["POST login, new player"] = login_case(lambda _i: f"new-{next(new_players)}")
+        cases["POST login, returning player"] = login_case(lambda i: f"reader-{i % PLAYERS}")
+        for label, make in cases.items():
+            method, path, body, headers = make(0)
+            status, answer = call(method, path, json.loads(body) if body else None, headers)
+            print(f"  check {label}: {status} {json.dumps(answer)[:90]}", flush=True)
+            if status != 200:
+                print("an endpoint did not answer 200; not measuring")
+                return False
+        results: dict[str, list[LoadResult]] = {label: [] for label in cases}
+        cpu_seconds = dict.fromkeys(cases, 0.0)
+        labels = list(cases)
+        for label in labels:
+            run_load(label="warm-up", port=PORT, make_request=cases[label], total_requests=300)
+        for round_no in range(args.rounds):
+            order = labels[round_no % len(labels) :] + labels[: round_no % len(labels)]
+            for label in order:
+                cpu_before = group_cpu_seconds(server.pid)
+                result = run_load(
+                    label=label,
+                    port=PORT,
+                    make_request=cases[label],
+                    concurrency=args.concurrency,
+                    total_requests=args.requests,
+                    max_seconds=args.seconds,
+                )
+                cpu_seconds[label] += group_cpu_seconds(server.pid) - cpu_before
+                results[label].append(result)
+                print(f"  round {round_no + 1}: {label}: {result.rps:.0f} req/s", flush=True)
+    finally:
+        stop_server(server)
+        cache.clear()
+
+    merged = {label: merge(label, runs) for label, runs in results.items()}
+    plain = merged[labels[0]]
+    print()
+    print(
+        f"player requests over HTTP: granian WSGI x{args.workers} (blocking threads "
+        f"{args.blocking_threads}), PostgreSQL + Redis, DEBUG off, {args.concurrency} keep-alive "
+        f"connections, {args.rounds} rounds, ratio vs (a)"
+    )
+    print_table(list(merged.values()), baseline=plain)
+    print()
+    cpu_ms = {label: 1000 * cpu_seconds[label] / merged[label].requests for label in merged}
+    print(f"{'web-process CPU per request':44} {'ms':>7} {'capacity vs (a)':>16}")
+    for label, ms in cpu_ms.items():
+        print(f"{label:44} {ms:7.3f} {cpu_ms[plain.label] / ms:16.2f}")
+    print()
+    met = True
+    for path in GETS:
+        result = merged[f"GET {path}"]
+        ok = result.rps / plain.rps >= TARGET_GET_VS_PLAIN
+        met = met and ok
+        print(
+            f"GET {path}: {result.rps / plain.rps:.0%} of (a) "
+            f"(target >= {TARGET_GET_VS_PLAIN:.0%}): {'met' if ok else 'NOT met'}"
+        )
+    for label in ("POST login, new player", "POST login, returning player"):
+        result = merged[label]
+        print(
+            f"{label}: {result.rps:.0f}/s, {result.rps / plain.rps:.0%} of (a) "
+            f"(aim >= {AIM_LOGINS_PER_SECOND}/s)"
+        )
+    errors = sum(result.errors for result in merged.values())
+    print(f"errors: {errors}")
+    return met and errors == 0
+
+
+if __name__ == "__main__":
+    main()
