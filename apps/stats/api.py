@@ -21,5 +21,5 @@ class PlayerStatsApi(PlayerApi):
 
     @extend_schema(summary="The player's level, XP and stats", responses=OutputSerializer)
     def get(self, request: Request) -> Response:
-        stats = get_player_stats(player_id=request.user.pk)
+        stats = get_player_stats(player_id=request.user.pk, game_id=request.user.game_id)
         return Response(self.OutputSerializer(stats).data)

@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import F, OuterRef, Subquery
 
 from apps.accounts.models import Player
+from apps.accounts.selectors import public_player_query
 from apps.stats.levels import Curve
 from apps.stats.models import LevelCurve, PlayerProgress, StatDefinition
 
@@ -64,11 +65,11 @@ def player_levels(*, game_id: int, player_ids: list[int]) -> dict[int, int]:
     return {player_id: curve.level_for(xp) for player_id, xp in xp_by_player.items()}
 
 
-def get_player_stats(*, player_id: int) -> dict[str, Any]:
+def get_player_stats(*, player_id: int, game_id: int) -> dict[str, Any]:
     """One query: the player's row with its XP and the game's curve (outer joins, as
     `level_columns`) and one row per stat value, by key."""
     rows = list(
-        Player.objects.filter(pk=player_id)
+        public_player_query(game_id=game_id, player_id=player_id)
         .order_by("stats__definition__key")
         .values_list(*level_columns().values(), "stats__definition__key", "stats__value")
     )

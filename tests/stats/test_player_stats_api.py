@@ -49,7 +49,7 @@ def test_stats_are_read_in_one_query_however_many_stats(
     apply_stats(game_id=game.pk, stats_by_player={player.pk: {k: 3 for k in stat_defs}})
 
     with django_assert_num_queries(1):
-        stats = get_player_stats(player_id=player.pk)
+        stats = get_player_stats(player_id=player.pk, game_id=game.pk)
 
     assert stats == {
         "player_id": player.pk,
@@ -67,8 +67,8 @@ def test_another_players_xp_and_stats_do_not_count(game, player, stat_defs):
     add_xp(game_id=game.pk, xp_by_player={other.pk: 5000})
     apply_stats(game_id=game.pk, stats_by_player={other.pk: {"kills": 9}})
 
-    assert get_player_stats(player_id=other.pk)["stats"] == {"kills": 9}
-    assert get_player_stats(player_id=player.pk) == {
+    assert get_player_stats(player_id=other.pk, game_id=game.pk)["stats"] == {"kills": 9}
+    assert get_player_stats(player_id=player.pk, game_id=game.pk) == {
         "player_id": player.pk,
         "level": 1,
         "xp": 0,
