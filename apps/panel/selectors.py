@@ -1,27 +1,23 @@
-"""Reads for the player pages, through each app's selectors. Sections whose app has not landed
-(or lacks the selector) are simply absent: `_optional` finds them when they arrive."""
+"""Reads for the player pages and the dashboard, through each app's selectors."""
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Q, QuerySet
 
 from apps.accounts.models import Game, PlatformIdentity, Player
+from apps.accounts.selectors import identities_of
+from apps.audit.selectors import actions_on
+from apps.events.selectors import running_events
 from apps.inventory.models import Currency, ItemDefinition
+from apps.inventory.selectors import get_inventory
+from apps.multiplayer.selectors import live_servers
+from apps.shop.selectors import offer_in_game, purchases_of
 from gamingpanel.errors import DomainError
 
 SEARCH_LIMIT = 50
 HISTORY_LIMIT = 50
-
-
-def _optional(module: str, name: str) -> Callable[..., Any] | None:
-    try:
-        return getattr(importlib.import_module(module), name, None)
-    except ImportError:
-        return None
 
 
 def search_players(*, game: Game, query: str) -> QuerySet[Player]:
@@ -43,43 +39,29 @@ def player_in_game(*, game: Game, player_id: int) -> Player | None:
 
 
 def player_page(*, player: Player) -> dict[str, Any]:
-    identities = _optional("apps.accounts.selectors", "identities_of")
-    inventory = _optional("apps.inventory.selectors", "get_inventory")
-    purchases = _optional("apps.shop.selectors", "purchases_of")
     page: dict[str, Any] = {
-        "identities": identities(player=player) if identities else list(player.identities.all()),
-        "inventory": inventory(player=player) if inventory else None,
+        "identities": identities_of(player=player),
+        "inventory": get_inventory(player=player),
         "ledger": list(
             player.ledger_entries.select_related("currency", "item", "actor").order_by("-id")[
                 :HISTORY_LIMIT
             ]
         ),
-        "purchases": list(purchases(player=player, limit=HISTORY_LIMIT)) if purchases else None,
+        "purchases": list(purchases_of(player=player, limit=HISTORY_LIMIT)),
         "sessions": _related(player, "sessions", "-created_at"),
         "matches": _related(player, "match_results", "-recorded_at", "match"),
     }
     return page
 
 
-def _related(player: Player, name: str, order: str, *joins: str) -> list | None:
-    """A reverse relation another app adds to Player (sessions, match results), if it exists."""
-    manager = getattr(player, name, None)
-    if manager is None:
-        return None
-    return list(manager.select_related(*joins).order_by(order)[:HISTORY_LIMIT])
+def _related(player: Player, name: str, order: str, *joins: str) -> list:
+    """A reverse relation another app adds to Player (sessions, match results)."""
+    return list(getattr(player, name).select_related(*joins).order_by(order)[:HISTORY_LIMIT])
 
 
 def actions_on_player(*, player: Player) -> list:
     """The audit trail of one player (bans, grants, revocations): for owners, as the log is."""
-    from apps.audit.models import AuditLogEntry
-
-    return list(
-        AuditLogEntry.objects.filter(
-            game_id=player.game_id,
-            target_type=Player._meta.label_lower,
-            target_id=str(player.pk),
-        ).order_by("-created_at", "-id")[:HISTORY_LIMIT]
-    )
+    return actions_on(game_id=player.game_id, target=player, limit=HISTORY_LIMIT)
 
 
 def grant_targets(*, game: Game) -> tuple[list[str], list[str]]:
@@ -92,22 +74,19 @@ def grant_targets(*, game: Game) -> tuple[list[str], list[str]]:
     return currencies, items
 
 
-def live_server_count(*, game: Game) -> int | None:
-    live_servers = _optional("apps.multiplayer.selectors", "live_servers")
-    return live_servers(game_id=game.pk).count() if live_servers else None
+def live_server_count(*, game: Game) -> int:
+    return live_servers(game_id=game.pk).count()
 
 
-def running_event_names(*, game: Game) -> list[str] | None:
-    running_events = _optional("apps.events.selectors", "running_events")
-    return [event.name for event in running_events(game_id=game.pk)] if running_events else None
+def running_event_names(*, game: Game) -> list[str]:
+    return [event.name for event in running_events(game_id=game.pk)]
 
 
 def offer_names(*, game: Game, offer_ids: list[str]) -> dict[str, str]:
     """Shop offer names for the ids analytics recorded (ids stay as they are if unknown)."""
-    offer_in_game = _optional("apps.shop.selectors", "offer_in_game")
     names: dict[str, str] = {}
     for offer_id in offer_ids:
-        if offer_in_game is None or not offer_id.isdigit():
+        if not offer_id.isdigit():
             continue
         try:
             names[offer_id] = offer_in_game(game_id=game.pk, offer_id=int(offer_id)).name
