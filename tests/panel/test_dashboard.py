@@ -12,9 +12,12 @@ from apps.accounts.models import Player
 from apps.analytics.aggregation import aggregate_days
 from apps.analytics.models import DailyMetrics
 from apps.analytics.services import record_server_event
+from apps.events.models import Event
+from apps.multiplayer.models import RegisteredServer
 from tests.panel.conftest import client_for
 
 TODAY = timezone.now().date()
+ONE_DAY = timedelta(days=1)
 
 
 def url(game, suffix: str = "") -> str:
@@ -184,3 +187,21 @@ def test_dashboard_without_data_renders_zeros(owner_client, game):
     assert response.status_code == 200
     assert "No real-money purchases in this range." in response.content.decode()
     assert not Player.objects.exists()
+
+
+def test_dashboard_counts_live_servers_and_names_running_events(operator_client, game, other_game):
+    now = timezone.now()
+    Event.objects.create(game=game, name="Launch week", starts_at=now, ends_at=now + ONE_DAY)
+    Event.objects.create(game=game, name="Over", starts_at=now - 2 * ONE_DAY, ends_at=now)
+    Event.objects.create(game=other_game, name="Elsewhere", starts_at=now, ends_at=now + ONE_DAY)
+    server = {"region": "eu", "address": "10.0.0.1", "port": 7777, "capacity": 8}
+    for name, beat in [("fresh", now), ("silent", now - timedelta(hours=1))]:
+        RegisteredServer.objects.create(
+            game=game, server_id=name, registered_at=beat, last_heartbeat_at=beat, **server
+        )
+
+    response = operator_client.get(url(game))
+
+    assert response.status_code == 200
+    assert response.context["live_servers"] == 1
+    assert response.context["running_events"] == ["Launch week"]
