@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.accounts.api_base import PlayerApi, TokenValidationApi
+from apps.accounts.api_base import PlayerApi, PlayerRequest, ServerRequest, TokenValidationApi
 from apps.accounts.services.sessions import log_out
 
 
@@ -21,7 +20,7 @@ def problems(**described: str) -> dict[int, OpenApiResponse]:
 
 class LogoutApi(PlayerApi):
     @extend_schema(summary="Log out: revoke this session", request=None, responses={204: None})
-    def post(self, request: Request) -> Response:
+    def post(self, request: PlayerRequest) -> Response:
         log_out(session_id=request.auth.session_id)
         return Response(status=204)
 
@@ -44,5 +43,5 @@ class ValidateApi(TokenValidationApi):
         request=TokenValidationApi.InputSerializer,
         responses={200: OutputSerializer, **problems(_400="`validation_error`.")},
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: ServerRequest) -> Response:
         return Response(self.checked_token(request).as_dict())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -50,10 +50,12 @@ class PlayerApi(APIView):
         super().initial(request, *args, **kwargs)
         # After authentication and permissions: a refused token spends nothing.
         if isinstance(request.auth, AccessClaims):
-            request.rate_budget = spend_token_budget(
-                token_id=request.auth.jti, game=request.user.game
+            # IsPlayer has let it through, and only a player's token carries AccessClaims.
+            player_request = cast(PlayerRequest, request)
+            player_request.rate_budget = spend_token_budget(
+                token_id=request.auth.jti, game=player_request.user.game
             )
-            enforce(request.rate_budget)
+            enforce(player_request.rate_budget)
 
     def finalize_response(
         self, request: Request, response: Response, *args: Any, **kwargs: Any
@@ -84,7 +86,7 @@ class TokenValidationApi(GameServerApi):
     class InputSerializer(serializers.Serializer):
         token = serializers.CharField(max_length=MAX_TOKEN_LENGTH)
 
-    def checked_token(self, request: Request) -> TokenCheck:
+    def checked_token(self, request: ServerRequest) -> TokenCheck:
         given = self.InputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         return validate_access_token(given.validated_data["token"], game_id=request.user.game_id)

@@ -118,5 +118,6 @@ def authenticate_access_token(raw_token: str) -> tuple[Player, AccessClaims]:
     if player is None:
         raise InvalidToken("The access token's player no longer exists.")
     if player.is_banned:
+        assert player.banned_until is not None  # is_banned says so
         raise PlayerBanned("This player is banned.", banned_until=player.banned_until.isoformat())
     return player, claims

@@ -20,7 +20,7 @@ import logging
 import time
 import zlib
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 
 from django.conf import settings
 from django.core.cache import caches
@@ -94,7 +94,8 @@ def spend(*, group: str, value: str, limit: int, period_seconds: int) -> Budget 
 def _count(key: str, expires_in: int) -> int:
     cache = caches[settings.RATELIMIT_USE_CACHE]
     if settings.RATELIMIT_USE_CACHE == "default" and (client := hotcache.redis_client()):
-        return int(client.eval(COUNT_SCRIPT, 1, cache.make_key(key), expires_in))
+        # INCR answers an integer (redis-py types any script's answer as a maybe-awaitable str).
+        return cast(int, client.eval(COUNT_SCRIPT, 1, cache.make_key(key), str(expires_in)))
     # Any other cache (local memory without REDIS_URL): add, then increment, through its API.
     cache.add(key, 0, timeout=expires_in)
     return cache.incr(key)

@@ -194,7 +194,10 @@ def decode_access_token(raw_token: str) -> AccessClaims:
         encrypted = jwe.decrypt_compact(
             raw_token, lambda obj: ring.keys[obj.headers()["kid"]], registry=JWE_REGISTRY
         )
-        payload = PanelAccessToken(encrypted.plaintext.decode()).payload
+        assert encrypted.plaintext is not None  # a decrypted message has its plaintext
+        # simplejwt annotates its argument as a Token; what it takes is the encoded str.
+        inner = PanelAccessToken(encrypted.plaintext.decode())  # type: ignore[arg-type]
+        payload = inner.payload
         return AccessClaims(
             player_id=int(payload["sub"]),
             game_id=int(payload["gid"]),
