@@ -2,10 +2,9 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.accounts.api_base import PlayerApi
+from apps.accounts.api_base import PlayerApi, PlayerRequest
 from apps.battlepass.models import TierClaim
 from apps.battlepass.selectors import get_progress
 from apps.battlepass.services import claim_tier
@@ -44,7 +43,7 @@ class BattlePassProgressApi(PlayerApi):
     @extend_schema(
         summary="The player's progress in the running season", responses=OutputSerializer
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: PlayerRequest) -> Response:
         progress = get_progress(player_id=request.user.pk, game_id=request.user.game_id)
         return Response(self.OutputSerializer(progress).data)
 
@@ -76,7 +75,7 @@ class BattlePassClaimApi(PlayerApi):
             ),
         },
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: PlayerRequest) -> Response:
         given = self.InputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         result = claim_tier(player=request.user, **given.validated_data)

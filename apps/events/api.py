@@ -2,10 +2,9 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.accounts.api_base import PlayerApi
+from apps.accounts.api_base import PlayerApi, PlayerRequest
 from apps.battlepass.api import ContentLineSerializer
 from apps.events.selectors import get_active_events
 from apps.events.services import claim_event_reward
@@ -50,7 +49,7 @@ class ActiveEventsApi(PlayerApi):
         summary="Running events with the player's progress per reward",
         responses=OutputSerializer(many=True),
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: PlayerRequest) -> Response:
         events = get_active_events(player_id=request.user.pk, game_id=request.user.game_id)
         return Response(self.OutputSerializer(events, many=True).data)
 
@@ -82,7 +81,7 @@ class ClaimRewardApi(PlayerApi):
             ),
         },
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: PlayerRequest) -> Response:
         given = self.InputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         claim = claim_event_reward(player=request.user, **given.validated_data)

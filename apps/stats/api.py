@@ -2,10 +2,9 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.accounts.api_base import PlayerApi
+from apps.accounts.api_base import PlayerApi, PlayerRequest
 from apps.stats.selectors import get_player_stats
 
 
@@ -20,6 +19,6 @@ class PlayerStatsApi(PlayerApi):
         stats = serializers.DictField(child=serializers.IntegerField())
 
     @extend_schema(summary="The player's level, XP and stats", responses=OutputSerializer)
-    def get(self, request: Request) -> Response:
+    def get(self, request: PlayerRequest) -> Response:
         stats = get_player_stats(player_id=request.user.pk, game_id=request.user.game_id)
         return Response(self.OutputSerializer(stats).data)
