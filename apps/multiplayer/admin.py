@@ -55,19 +55,22 @@ class RegisteredServerAdmin(ReadOnlyScopedAdmin):
         return obj.last_heartbeat_at >= _fresh_since()
 
 
+RESULT_FIELDS = (
+    "player",
+    "outcome",
+    "score",
+    "stats",
+    "xp_awarded",
+    "season_xp_awarded",
+    "level_before",
+    "level_after",
+)
+
+
 class MatchResultInline(ScopedInline):
     model = MatchResult
-    fields = [
-        "player",
-        "outcome",
-        "score",
-        "stats",
-        "xp_awarded",
-        "season_xp_awarded",
-        "level_before",
-        "level_after",
-    ]
-    readonly_fields = fields
+    fields = RESULT_FIELDS
+    readonly_fields = RESULT_FIELDS
 
 
 @admin.register(Match)

@@ -3,10 +3,15 @@ from __future__ import annotations
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.accounts.api_base import GameServerApi, PlayerApi, TokenValidationApi
+from apps.accounts.api_base import (
+    GameServerApi,
+    PlayerApi,
+    PlayerRequest,
+    ServerRequest,
+    TokenValidationApi,
+)
 from apps.multiplayer.models import Outcome
 from apps.multiplayer.selectors import (
     live_server,
@@ -45,7 +50,7 @@ class ValidateTokenApi(TokenValidationApi):
         request=TokenValidationApi.InputSerializer,
         responses=OutputSerializer,
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: ServerRequest) -> Response:
         # The answer is shaped by with_profile in OutputSerializer's order; running it through
         # the serializer would only copy it, on the call every server makes per player.
         return Response(with_profile(self.checked_token(request), game_id=request.user.game_id))
@@ -118,7 +123,7 @@ class MatchResultApi(GameServerApi):
             ),
         },
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: ServerRequest) -> Response:
         given = self.InputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
@@ -173,7 +178,7 @@ class HeartbeatApi(GameServerApi):
         request=InputSerializer,
         responses=OutputSerializer,
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: ServerRequest) -> Response:
         given = self.InputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         heartbeat(
@@ -195,7 +200,7 @@ class DeregisterApi(GameServerApi):
         request=InputSerializer,
         responses={204: None},
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: ServerRequest) -> Response:
         given = self.InputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         deregister(game=request.user.game, server_id=given.validated_data["server_id"])
@@ -220,7 +225,7 @@ class ServerInfoApi(PlayerApi):
             404: OpenApiResponse(description="`server_not_found` (with `?id=`): gone or stale."),
         },
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: PlayerRequest) -> Response:
         given = self.FilterSerializer(data=request.query_params)
         given.is_valid(raise_exception=True)
         filters = given.validated_data
