@@ -34,7 +34,12 @@ def _signature_header(name: str, scheme: str) -> OpenApiParameter:
 
 
 def _webhook_schema(
-    *, summary: str, description: str, request: type, errors: dict[int, str], **extra: object
+    *,
+    summary: str,
+    description: str,
+    request: type,
+    errors: dict[int, str],
+    parameters: list[OpenApiParameter] | None = None,
 ) -> dict:
     return {
         "post": extend_schema(
@@ -46,7 +51,7 @@ def _webhook_schema(
                 **{status: OpenApiResponse(description=text) for status, text in errors.items()},
             },
             auth=[],
-            **extra,
+            parameters=parameters,
         )
     }
 
@@ -77,7 +82,10 @@ class SignedEventSerializer(serializers.Serializer):
     id = serializers.CharField()
     type = serializers.CharField(help_text="e.g. `checkout.session.completed`.")
     created = serializers.IntegerField(required=False)
-    data = serializers.DictField(help_text="The event's object; ids of the payment it reports.")
+    # DRF moves declared fields off the class, so `data` does not shadow Serializer.data.
+    data = serializers.DictField(  # type: ignore[assignment]
+        help_text="The event's object; ids of the payment it reports."
+    )
 
 
 @extend_schema_view(
@@ -147,7 +155,10 @@ class AppleWebhookApi(WebhookApi):
 
 class PubSubPushSerializer(serializers.Serializer):
     class MessageSerializer(serializers.Serializer):
-        data = serializers.CharField(help_text="Base64 of the Play developer notification JSON.")
+        # A declared field, moved off the class by DRF: it does not shadow Serializer.data.
+        data = serializers.CharField(  # type: ignore[assignment]
+            help_text="Base64 of the Play developer notification JSON."
+        )
         messageId = serializers.CharField()  # noqa: N815 (Pub/Sub's name)
 
     message = MessageSerializer()

@@ -15,6 +15,7 @@ import jwt
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature as BadCertificateSignature
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 
 from apps.payments.errors import (
@@ -77,7 +78,10 @@ def parse_notification(*, body: bytes) -> Notification:
     if not event_id or not event_type:
         raise InvalidNotification("The notification has no notificationUUID or type.")
     return Notification(
-        str(event_id), event_type, {**received, "decoded": decoded}, account and account.game_id
+        str(event_id),
+        event_type,
+        {**received, "decoded": decoded},
+        account.game_id if account is not None else None,
     )
 
 
@@ -106,10 +110,11 @@ def verify_jws(token: str, *, error: type[Exception]) -> dict[str, Any]:
     if header.get("alg") != "ES256" or len(chain) < 2:
         raise error("Apple signs with ES256 and a leaf, intermediate and root certificate.")
     _verify_chain(chain, roots, error)
+    leaf_key = chain[0].public_key()
+    if not isinstance(leaf_key, ec.EllipticCurvePublicKey):
+        raise error("The JWS signature does not verify: the leaf's key is not an ES256 key.")
     try:
-        return jwt.decode(
-            token, key=chain[0].public_key(), algorithms=["ES256"], options={"verify_aud": False}
-        )
+        return jwt.decode(token, key=leaf_key, algorithms=["ES256"], options={"verify_aud": False})
     except jwt.PyJWTError as exc:
         raise error(f"The JWS signature does not verify: {exc}.")
 

@@ -14,14 +14,15 @@ from django.urls import reverse
 from apps.payments.errors import InvalidNotification
 from apps.payments.models import Payment
 from apps.payments.providers import signing
-from apps.payments.providers.base import Notification, Outcome
+from apps.payments.providers.base import Action, Notification, Outcome
 
 SIGNATURE_HEADER = "Sandbox-Signature"
-EVENT_TYPES = {
-    "paid": "payment.succeeded",
-    "refund": "payment.refunded",
-    "expired": "payment.expired",
+ACTIONS: dict[str, Action] = {
+    "payment.succeeded": "paid",
+    "payment.refunded": "refund",
+    "payment.expired": "expired",
 }
+EVENT_TYPES: dict[str, str] = {action: event_type for event_type, action in ACTIONS.items()}
 
 
 def checkout_url(payment: Payment) -> str:
@@ -71,5 +72,4 @@ def parse_notification(*, body: bytes, headers: dict[str, str]) -> Notification:
 def interpret(event_type: str, payload: dict[str, Any]) -> Outcome:
     data = payload.get("data") or {}
     external_id = str(data.get("external_id") or "")
-    actions = {value: key for key, value in EVENT_TYPES.items()}
-    return Outcome(actions.get(event_type, "none"), external_id=external_id)
+    return Outcome(ACTIONS.get(event_type, "none"), external_id=external_id)

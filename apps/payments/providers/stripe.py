@@ -128,9 +128,10 @@ def _json_object(body: bytes) -> dict[str, Any]:
     return event
 
 
-def _int(value: object) -> int | None:
+def _int(value: Any) -> int | None:
+    """A JSON value as an id, or None."""
     try:
-        return int(value)  # type: ignore[arg-type]
+        return int(value)
     except (TypeError, ValueError):
         return None
 
