@@ -43,7 +43,8 @@ def _fetch_key_set(url: str, platform: str) -> dict[str, dict[str, Any]]:
         raise unavailable(platform, "key set", f"HTTP {response.status_code}")
     body = json_object(response, platform=platform, operation="key set")
     keys: dict[str, dict[str, Any]] = {}
-    for jwk in body.get("keys") if isinstance(body.get("keys"), list) else []:
+    listed = body.get("keys")
+    for jwk in listed if isinstance(listed, list) else []:
         if not isinstance(jwk, dict) or not isinstance(jwk.get("kid"), str):
             continue
         if jwk.get("kty") != "RSA" or jwk.get("use", "sig") != "sig":
@@ -110,7 +111,7 @@ def verify_jwt(
     if expected_jku is not None and header.get("jku") != expected_jku:
         raise InvalidCredentials(f"The {platform} token does not name the key set we trust.")
     key = jwt.PyJWK(signing_key(jwks_url, kid, platform), algorithm=ALGORITHM)
-    options: dict[str, Any] = {"require": list(require), "verify_aud": audience is not None}
+    options: jwt.types.Options = {"require": list(require), "verify_aud": audience is not None}
     try:
         return jwt.decode(
             token,

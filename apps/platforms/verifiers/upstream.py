@@ -92,7 +92,14 @@ def call(
     """Send one request with the configured timeout; 503 unless the platform really answered."""
     timeout = _timeout(platform, operation)
     try:
-        response = SESSION.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
+        response = SESSION.request(
+            method,
+            url,
+            # requests hands a urllib3 Timeout to its adapter, as documented; its stubs omit it.
+            timeout=timeout,  # type: ignore[arg-type]
+            allow_redirects=False,
+            **kwargs,
+        )
     except requests.RequestException as exc:
         # str(exc) carries the full URL, and Steam and IDC put secrets in the query string:
         # log the exception type only, and drop the chain so no handler prints it later.
