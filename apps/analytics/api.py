@@ -3,10 +3,9 @@ from __future__ import annotations
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.accounts.api_base import PlayerApi
+from apps.accounts.api_base import PlayerApi, PlayerRequest
 from apps.analytics.errors import BatchTooLarge
 from apps.analytics.services import ClientEvent, ingest_client_events
 
@@ -44,7 +43,7 @@ class IngestEventsApi(PlayerApi):
             ),
         },
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: PlayerRequest) -> Response:
         events = request.data.get("events") if isinstance(request.data, dict) else None
         if isinstance(events, list) and len(events) > settings.ANALYTICS_MAX_BATCH:
             # Refused before validating thousands of events one by one.

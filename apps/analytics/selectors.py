@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import TypedDict
 
 from django.db.models import Sum
 
@@ -56,9 +57,9 @@ def retention_table(*, game_id: int, days: DayRange) -> tuple[list[int], list[Co
         size = cells[cohort_day].get(0, 0)
         cohort = Cohort(day=cohort_day, size=size)
         for k in offsets:
-            retained = cells[cohort_day].get(k)
-            share = retained / size if retained is not None and size else None
-            cohort.cells.append((k, retained, share))
+            kept = cells[cohort_day].get(k)
+            share = kept / size if kept is not None and size else None
+            cohort.cells.append((k, kept, share))
         cohorts.append(cohort)
     return offsets, cohorts
 
@@ -151,13 +152,29 @@ def economy_by_reason(lines: list[EconomyDay]) -> list[dict[str, object]]:
     ]
 
 
-def top_offers(*, game_id: int, days: DayRange, limit: int = 10) -> list[dict[str, object]]:
-    return list(
+class OfferSales(TypedDict):
+    offer_id: str
+    currency: str
+    purchases: int
+    amount: int
+
+
+def top_offers(*, game_id: int, days: DayRange, limit: int = 10) -> list[OfferSales]:
+    rows = (
         OfferDay.objects.filter(game_id=game_id, day__range=(days.start, days.end))
         .values("offer_id", "currency")
         .annotate(purchases=Sum("purchases"), amount=Sum("amount"))
         .order_by("-purchases", "-amount", "offer_id")[:limit]
     )
+    return [
+        OfferSales(
+            offer_id=row["offer_id"],
+            currency=row["currency"],
+            purchases=row["purchases"],
+            amount=row["amount"],
+        )
+        for row in rows
+    ]
 
 
 def today_metrics(*, game_id: int, today: date) -> DailyMetrics:

@@ -25,31 +25,41 @@ class Command(BaseCommand):
         parser.add_argument("--chunk-days", type=int, default=7, help="Days per transaction.")
         parser.add_argument("--no-progress", action="store_true")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(
+        self,
+        *args: object,
+        start: date | None,
+        end: date | None,
+        game: list[str],
+        chunk_days: int,
+        no_progress: bool,
+        **options: object,
+    ) -> None:
         today = timezone.now().date()
-        end: date = options["end"] or today
-        start: date = options["start"] or end - timedelta(days=29)
+        end = end or today
+        start = start or end - timedelta(days=29)
         if start > end:
             raise CommandError("--from must not be after --to.")
-        if options["chunk_days"] < 1:
+        if chunk_days < 1:
             raise CommandError("--chunk-days must be at least 1.")
-        games = _games(options["game"])
+        games = _games(game)
         end = min(end, today)
         days = max((end - start).days + 1, 0)
-        chunk = options["chunk_days"]
-        total = len(games) * -(-days // chunk)
-        with tqdm(
-            total=total, unit="chunk", disable=options["no_progress"], file=self.stderr
-        ) as bar:
+        total = len(games) * -(-days // chunk_days)
+        with tqdm(total=total, unit="chunk", disable=no_progress, file=self.stderr) as bar:
 
             def advance(lo: date, hi: date) -> None:
                 bar.set_postfix_str(f"{lo}..{hi}")
                 bar.update(1)
 
-            for game in games:
-                bar.set_description(game.slug)
+            for each in games:
+                bar.set_description(each.slug)
                 rebuild(
-                    game_ids=[game.pk], start=start, end=end, on_chunk=advance, chunk_days=chunk
+                    game_ids=[each.pk],
+                    start=start,
+                    end=end,
+                    on_chunk=advance,
+                    chunk_days=chunk_days,
                 )
         self.stdout.write(self.style.SUCCESS(f"Aggregated {days} day(s) for {len(games)} game(s)."))
 
@@ -66,7 +76,7 @@ def _games(names: list[str]) -> list[Game]:
         return list(Game.objects.order_by("pk"))
     games = []
     for name in names:
-        lookup = {"pk": int(name)} if name.isdigit() else {"slug": name}
+        lookup: dict[str, int | str] = {"pk": int(name)} if name.isdigit() else {"slug": name}
         game = Game.objects.filter(**lookup).first()
         if game is None:
             raise CommandError(f"No game {name!r}.")
