@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.utils import timezone
 
 from apps.analytics.selectors import DayRange
+from apps.inventory.services import Change
 
 MAX_RANGE_DAYS = 366
 
@@ -15,8 +17,9 @@ class DateRangeForm(forms.Form):
     start = forms.DateField(required=False, label="From", widget=forms.DateInput({"type": "date"}))
     end = forms.DateField(required=False, label="To", widget=forms.DateInput({"type": "date"}))
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         start, end = self._resolve(data, timezone.now().date())
         if start > end:
             raise forms.ValidationError("From must not be after To.")
@@ -79,12 +82,18 @@ class GrantForm(forms.Form):
 
     def __init__(self, *args, currencies: list[str], items: list[str], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["target"].choices = [
+        target = self.fields["target"]
+        assert isinstance(target, forms.ChoiceField)
+        target.choices = [
             ("Currencies", [(f"currency:{code}", code) for code in currencies]),
             ("Items", [(f"item:{sku}", sku) for sku in items]),
         ]
 
-    def change(self) -> tuple[str, str, int]:
+    def change(self) -> Change:
         kind, code = self.cleaned_data["target"].split(":", 1)
         sign = 1 if self.cleaned_data["direction"] == "grant" else -1
-        return kind, code, sign * self.cleaned_data["quantity"]
+        delta = sign * self.cleaned_data["quantity"]
+        # The target's choices are currency:<code> and item:<sku> only.
+        return (
+            Change("currency", code, delta) if kind == "currency" else Change("item", code, delta)
+        )

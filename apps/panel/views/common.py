@@ -3,14 +3,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
 
 from apps.accounts.models import Game
 from apps.accounts.selectors import READ_ROLES, games_for_user, user_role
-from apps.panel.access import can_write
+from apps.panel.access import StaffRequest, can_write
 
 
-def page_context(request: HttpRequest, game: Game | None, **extra: Any) -> dict[str, Any]:
+def page_context(request: StaffRequest, game: Game | None, **extra: Any) -> dict[str, Any]:
     """What every panel page needs: the admin's header and navigation, the game picker."""
     return {
         **admin.site.each_context(request),

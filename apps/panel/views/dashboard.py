@@ -5,20 +5,24 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from apps.accounts.selectors import READ_ROLES, games_for_user
 from apps.analytics import selectors as metrics
-from apps.panel.access import readable_game
+from apps.panel.access import StaffRequest, readable_game
 from apps.panel.forms import DateRangeForm
 from apps.panel.selectors import live_server_count, offer_names, running_event_names
 from apps.panel.views.common import page_context
 
 
+class NamedOfferSales(metrics.OfferSales):
+    name: str  # the shop offer's name, or "" when the shop no longer knows it
+
+
 @staff_member_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: StaffRequest) -> HttpResponse:
     """The first of the user's games, or the one the game picker names (?game=<id>)."""
     chosen = request.GET.get("game", "")
     if chosen.isdigit():
@@ -30,7 +34,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @staff_member_required
-def dashboard(request: HttpRequest, game_id: int) -> HttpResponse:
+def dashboard(request: StaffRequest, game_id: int) -> HttpResponse:
     game = readable_game(request, game_id)
     today = timezone.now().date()
     form = DateRangeForm(request.GET or None)
@@ -43,10 +47,9 @@ def dashboard(request: HttpRequest, game_id: int) -> HttpResponse:
     offsets, cohorts = metrics.retention_table(game_id=game.pk, days=days)
     revenue = metrics.revenue_lines(game_id=game.pk, days=days)
     economy = metrics.economy_lines(game_id=game.pk, days=days)
-    offers = metrics.top_offers(game_id=game.pk, days=days)
-    names = offer_names(game=game, offer_ids=[offer["offer_id"] for offer in offers])
-    for offer in offers:
-        offer["name"] = names.get(offer["offer_id"], "")
+    sales = metrics.top_offers(game_id=game.pk, days=days)
+    names = offer_names(game=game, offer_ids=[offer["offer_id"] for offer in sales])
+    offers = [NamedOfferSales(**offer, name=names.get(offer["offer_id"], "")) for offer in sales]
     context = page_context(
         request,
         game,

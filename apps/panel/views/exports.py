@@ -6,10 +6,10 @@ import csv
 from collections.abc import Iterable
 
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 
 from apps.analytics import selectors as metrics
-from apps.panel.access import readable_game
+from apps.panel.access import StaffRequest, readable_game
 from apps.panel.forms import DateRangeForm
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -70,7 +70,7 @@ TABLES = {
 
 
 @staff_member_required
-def export_csv(request: HttpRequest, game_id: int, table: str) -> HttpResponse:
+def export_csv(request: StaffRequest, game_id: int, table: str) -> HttpResponse:
     game = readable_game(request, game_id)
     if table not in TABLES:
         raise Http404("No such table.")

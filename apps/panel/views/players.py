@@ -10,7 +10,7 @@ from datetime import datetime
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -18,8 +18,8 @@ from django.views.decorators.http import require_POST
 from apps.accounts.models import AuthSession, Game, Player
 from apps.accounts.selectors import OWNER_ROLES, READ_ROLES, games_for_user, user_role
 from apps.accounts.services.bans import ban_player, end_sessions, unban_player
-from apps.inventory.services import Change, operator_adjust
-from apps.panel.access import readable_game, writable_game
+from apps.inventory.services import operator_adjust
+from apps.panel.access import StaffRequest, readable_game, writable_game
 from apps.panel.forms import BanForm, GrantForm, PlayerSearchForm, ReasonForm
 from apps.panel.selectors import (
     actions_on_player,
@@ -33,7 +33,7 @@ from gamingpanel.errors import DomainError
 
 
 @staff_member_required
-def players_home(request: HttpRequest) -> HttpResponse:
+def players_home(request: StaffRequest) -> HttpResponse:
     game = games_for_user(request.user, roles=READ_ROLES).order_by("name").first()
     if game is None:
         return redirect("panel:home")
@@ -41,7 +41,7 @@ def players_home(request: HttpRequest) -> HttpResponse:
 
 
 @staff_member_required
-def player_search(request: HttpRequest, game_id: int) -> HttpResponse:
+def player_search(request: StaffRequest, game_id: int) -> HttpResponse:
     game = readable_game(request, game_id)
     form = PlayerSearchForm(request.GET or None)
     query = form.cleaned_data["q"] if form.is_valid() else ""
@@ -65,7 +65,7 @@ def _player(game: Game, player_id: int) -> Player:
 
 
 @staff_member_required
-def player_detail(request: HttpRequest, game_id: int, player_id: int) -> HttpResponse:
+def player_detail(request: StaffRequest, game_id: int, player_id: int) -> HttpResponse:
     game = readable_game(request, game_id)
     player = _player(game, player_id)
     currencies, items = grant_targets(game=game)
@@ -90,7 +90,7 @@ def player_detail(request: HttpRequest, game_id: int, player_id: int) -> HttpRes
 
 @require_POST
 @staff_member_required
-def player_action(request: HttpRequest, game_id: int, player_id: int, action: str) -> HttpResponse:
+def player_action(request: StaffRequest, game_id: int, player_id: int, action: str) -> HttpResponse:
     game = writable_game(request, game_id)  # 404 for another game, 403 for an analyst
     player = _player(game, player_id)
     handler = ACTIONS.get(action)
@@ -103,7 +103,7 @@ def player_action(request: HttpRequest, game_id: int, player_id: int, action: st
     return redirect("panel:player", game_id=game.pk, player_id=player.pk)
 
 
-def _ban(request: HttpRequest, game: Game, player: Player) -> None:
+def _ban(request: StaffRequest, game: Game, player: Player) -> None:
     form = BanForm(request.POST)
     if not form.is_valid():
         return _invalid(request, form)
@@ -114,7 +114,7 @@ def _ban(request: HttpRequest, game: Game, player: Player) -> None:
     )
 
 
-def _unban(request: HttpRequest, game: Game, player: Player) -> None:
+def _unban(request: StaffRequest, game: Game, player: Player) -> None:
     form = ReasonForm(request.POST)
     if not form.is_valid():
         return _invalid(request, form)
@@ -122,7 +122,7 @@ def _unban(request: HttpRequest, game: Game, player: Player) -> None:
     messages.success(request, f"{player} is no longer banned.")
 
 
-def _revoke_sessions(request: HttpRequest, game: Game, player: Player) -> None:
+def _revoke_sessions(request: StaffRequest, game: Game, player: Player) -> None:
     form = ReasonForm(request.POST)
     if not form.is_valid():
         return _invalid(request, form)
@@ -134,28 +134,30 @@ def _revoke_sessions(request: HttpRequest, game: Game, player: Player) -> None:
     messages.success(request, f"Ended {ended} session(s); the player must log in again.")
 
 
-def _grant(request: HttpRequest, game: Game, player: Player) -> None:
+def _grant(request: StaffRequest, game: Game, player: Player) -> None:
     currencies, items = grant_targets(game=game)
     form = GrantForm(request.POST, currencies=currencies, items=items)
     if not form.is_valid():
         return _invalid(request, form)
-    kind, code, delta = form.change()
+    change = form.change()
     started = timezone.now()
     entries = operator_adjust(
         actor=request.user,
         player=player,
-        change=Change(kind, code, delta),
+        change=change,
         note=form.cleaned_data["reason"].strip(),
         idempotency_key=f"panel:{form.cleaned_data['idempotency_key']}",
     )
     if entries and entries[0].created_at < started:
         messages.info(request, "That form was already submitted; nothing changed.")
     elif entries:
-        verb = "Granted" if delta > 0 else "Revoked"
-        messages.success(request, f"{verb} {abs(delta)} {code}; now {entries[0].balance_after}.")
+        verb = "Granted" if change.delta > 0 else "Revoked"
+        messages.success(
+            request, f"{verb} {abs(change.delta)} {change.code}; now {entries[0].balance_after}."
+        )
 
 
-def _invalid(request: HttpRequest, form) -> None:
+def _invalid(request: StaffRequest, form) -> None:
     problems = "; ".join(
         f"{name}: {' '.join(errors)}" if name != "__all__" else " ".join(errors)
         for name, errors in form.errors.items()
