@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from apps.devdocs.postman import build_collection, build_environment, dump, openapi_schema
 
@@ -25,7 +25,7 @@ def exported_files() -> dict[str, str]:
 class Command(BaseCommand):
     help = "Generate docs/postman/ (collection and demo environment) from the OpenAPI schema."
 
-    def add_arguments(self, parser: object) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--output-dir", default=str(POSTMAN_DIR))
 
     def handle(self, *args: object, output_dir: str, **options: object) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.accounts.models import Game
 from apps.inventory.selectors import ledger_discrepancies
@@ -11,7 +11,7 @@ from apps.inventory.selectors import ledger_discrepancies
 class Command(BaseCommand):
     help = "Check that every wallet balance and item count equals the sum of its ledger entries."
 
-    def add_arguments(self, parser: object) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--game", help="Only this game (slug).")
 
     def handle(self, *args: object, game: str | None = None, **options: object) -> None:
