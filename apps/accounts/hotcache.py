@@ -1,10 +1,10 @@
-"""Cache reads on the token-validation hot path: one MGET on the shared Redis, values decoded
-as Django's RedisCache wrote them (writes stay on the cache API).
+"""The shared Redis as the token-validation hot path uses it: one held connection per thread for
+the scripts that count budgets and publish revocations, and reads of cached values through
+Django's cache API, which wrote them.
 
-Django's cache API costs three times a raw MGET here (key validation per key, a pooled client
-per call) and reads from a replica when several servers are configured; revocation markers must
-be read where they were written, so this reads the first (write) server. Any other backend (local
-memory when REDIS_URL is unset) goes through the cache API.
+Revocation markers must be read where they were written: configure the cache with one Redis
+server (or its primary), not a replica list. Without REDIS_URL there is no client, and values
+live in the local-memory cache.
 """
 
 from __future__ import annotations
@@ -16,12 +16,10 @@ import threading
 import redis
 from django.conf import settings
 from django.core.cache import caches
-from django.core.cache.backends.redis import RedisSerializer
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 REDIS_BACKEND = "django.core.cache.backends.redis.RedisCache"
-_serializer = RedisSerializer()
 
 
 @functools.cache
@@ -61,17 +59,8 @@ def redis_client() -> redis.Redis | None:
     return _per_thread.client
 
 
-def dumps(value: object) -> bytes:
-    """A value as Django's RedisCache stores it, for writes made with the raw client."""
-    return _serializer.dumps(value)
-
-
 def get_many(keys: list[str]) -> list[object | None]:
-    """Values (None when absent) in the order of `keys`; raises when the cache is unreachable."""
-    default_cache = caches["default"]
-    client = redis_client()
-    if client is None:
-        found = default_cache.get_many(keys)
-        return [found.get(key) for key in keys]
-    raw_values = client.mget([default_cache.make_key(key) for key in keys])
-    return [None if raw is None else _serializer.loads(raw) for raw in raw_values]
+    """Values (None when absent) in the order of `keys`, in one round trip; raises when the
+    cache is unreachable."""
+    found = caches["default"].get_many(keys)
+    return [found.get(key) for key in keys]

@@ -59,8 +59,8 @@ def rebuild_markers() -> None:
             cache.set_many(
                 {marker_key(pk): reason for pk, reason in chunk}, timeout=marker_seconds()
             )
-        # A stamp no other rebuild writes (an int: read without unpickling): a mirror that saw
-        # one rebuild can tell the next, even one in the same second after a failed publish.
+        # A stamp no other rebuild writes: a mirror that saw one rebuild can tell the next,
+        # even one in the same second after a failed publish.
         cache.set(READY_KEY, secrets.randbits(62), timeout=None)
     except Exception:
         logger.exception("could not rebuild revocation markers")

@@ -54,16 +54,11 @@ MISS = object()  # "the mirror cannot say": ask Redis
 
 # KEYS: version, then the markers to write, then the keys to delete.
 # ARGV: channel, marker seconds, message, number of markers, then the marker values.
+# The next version and its message, atomically: no two changes share a version, and each
+# message leaves in version order.
 PUBLISH_SCRIPT = """
 local version = redis.call('INCR', KEYS[1])
-local markers = tonumber(ARGV[4])
-for i = 1, markers do
-  redis.call('SET', KEYS[i + 1], ARGV[i + 4], 'EX', ARGV[2])
-end
-for i = markers + 2, #KEYS do
-  redis.call('DEL', KEYS[i])
-end
-redis.call('PUBLISH', ARGV[1], version .. '|' .. ARGV[3])
+redis.call('PUBLISH', ARGV[1], version .. '|' .. ARGV[2])
 return version
 """
 
@@ -80,7 +75,7 @@ class MirrorState:
     trusted_until: float = 0.0  # time.monotonic()
     generation: int = 0  # moves on every change applied: guards filling in server keys
     version: int = 0
-    ready: bytes | None = None
+    ready: object = None
     next_prune: float = 0.0
 
 
@@ -185,12 +180,11 @@ class Mirror(Follower):
 
     def _reload(self, client: redis.Redis) -> None:
         """Load the revoked sessions from the database, as of a version read before."""
-        keys = (cache.make_key(VERSION_KEY), cache.make_key(READY_KEY))
-        version, ready = client.mget(*keys)
+        version, ready = _version_and_ready(client)
         deadline = time.monotonic() + 30
         while ready is None:  # the per-request path needs the markers too
             rebuild_markers()  # or another process is at it: wait for its `ready`
-            version, ready = client.mget(*keys)
+            version, ready = _version_and_ready(client)
             if ready is None and (time.monotonic() > deadline or self._stop.wait(0.1)):
                 raise RuntimeError("revocation markers were not rebuilt; retrying")
         revoked = _revoked_in_database()
@@ -199,7 +193,7 @@ class Mirror(Follower):
             self.state = MirrorState(
                 revoked=revoked,
                 generation=self.state.generation + 1,
-                version=int(version or 0),
+                version=version,
                 ready=ready,
             )
 
@@ -247,19 +241,15 @@ class Mirror(Follower):
             for pk, reason in missing.items():
                 state.revoked[pk] = (reason, until)
             state.generation += 1
-        pipeline = client.pipeline(transaction=False)
-        for pk, reason in missing.items():
-            pipeline.set(
-                cache.make_key(marker_key(pk)), hotcache.dumps(reason), ex=marker_seconds()
-            )
-        pipeline.execute()
+        cache.set_many(
+            {marker_key(pk): reason for pk, reason in missing.items()}, timeout=marker_seconds()
+        )
 
     def _check(self, client: redis.Redis, pubsub: object, behind_target: int | None) -> int | None:
         """Trust the mirror for TRUST_SECONDS if Redis agrees with it; returns the version it
         is still waiting for, if any. Waiting twice for the same version means it was lost."""
         checked_at = time.monotonic()
-        version, ready = client.mget(cache.make_key(VERSION_KEY), cache.make_key(READY_KEY))
-        version = int(version or 0)
+        version, ready = _version_and_ready(client)
         if ready != self.state.ready or version < self.state.version:
             raise Resync("Redis restarted, was flushed, or lost the markers")
         while self.state.version < version:  # published before our read: its message is due
@@ -315,24 +305,27 @@ def _redis_server() -> str:
     return server
 
 
-def publish(
-    client: redis.Redis,
-    *,
-    markers: dict[str, bytes],
-    deleted: list[str],
-    message: dict[str, object],
-) -> int:
-    """Write the markers, delete the keys, and publish the change under the next version, in
-    one atomic script; returns that version. Keys are full Redis keys (cache.make_key)."""
-    keys = [cache.make_key(VERSION_KEY), *markers, *deleted]
-    args = [
-        cache.make_key(CHANNEL),
-        marker_seconds(),
-        json.dumps(message, separators=(",", ":")),
-        len(markers),
-        *markers.values(),
-    ]
-    return client.eval(PUBLISH_SCRIPT, len(keys), *keys, *args)
+def _version_and_ready(client: redis.Redis) -> tuple[int, object]:
+    """The last published version (a counter only our script writes) and the markers' `ready`
+    stamp (written through the cache API, so read through it)."""
+    version = client.get(cache.make_key(VERSION_KEY))
+    return int(version or 0), cache.get(READY_KEY)
+
+
+def publish(client: redis.Redis, *, markers: dict[str, object], message: dict[str, object]) -> int:
+    """Write the markers (cache keys to values, for marker_seconds()), then publish the change
+    under the next version; returns that version. A process that reads a marker before the
+    message arrives only learns of the change sooner."""
+    cache.set_many(markers, timeout=marker_seconds())
+    return int(
+        client.eval(
+            PUBLISH_SCRIPT,
+            1,
+            cache.make_key(VERSION_KEY),
+            cache.make_key(CHANNEL),
+            json.dumps(message, separators=(",", ":")),
+        )
+    )
 
 
 mirror = Mirror()

@@ -39,19 +39,13 @@ def publish_revocations(reasons: dict[int, str]) -> None:
     if not reasons:
         return
     try:
+        markers = {marker_key(pk): reason for pk, reason in reasons.items()}
         if (client := hotcache.redis_client()) is None:  # no Redis: no other process either
-            cache.set_many(
-                {marker_key(pk): reason for pk, reason in reasons.items()},
-                timeout=marker_seconds(),
-            )
+            cache.set_many(markers, timeout=marker_seconds())
             return
         publish(
             client,
-            markers={
-                cache.make_key(marker_key(pk)): hotcache.dumps(reason)
-                for pk, reason in reasons.items()
-            },
-            deleted=[],
+            markers=markers,
             message={"sessions": {str(pk): reason for pk, reason in reasons.items()}},
         )
     except Exception:

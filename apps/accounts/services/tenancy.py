@@ -57,10 +57,7 @@ def _forget_server_key(key_hash: str) -> None:
         return
     try:
         publish(
-            client,
-            markers={cache.make_key(cache_key): hotcache.dumps(REVOKED_SERVER_KEY)},
-            deleted=[],
-            message={"server_keys": [key_hash]},
+            client, markers={cache_key: REVOKED_SERVER_KEY}, message={"server_keys": [key_hash]}
         )
     except Exception:
         logger.exception("server key revocation not published; making every mirror reload")
