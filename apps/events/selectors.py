@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import FilteredRelation, OuterRef, Prefetch, Q
+from django.db.models import OuterRef, Prefetch
 from django.utils import timezone
 
 from apps.accounts.models import Player
-from apps.events.models import Event, EventReward
+from apps.events.models import Event, EventReward, EventRewardClaim
 from apps.events.progress import Goal, Progress, reward_progress
 from apps.multiplayer.selectors import match_lines
 from apps.stats.selectors import stat_combine, stat_definitions
+from gamingpanel.shortcache import ShortCache
 
 NEEDS_MATCHES = {
     EventReward.Requirement.STAT,
@@ -34,68 +36,105 @@ def running_events(*, game_id: int, at: datetime | None = None) -> list[Event]:
 EVENT_FIELDS = ("id", "name", "description", "starts_at", "ends_at")
 REWARD_FIELDS = ("id", "name", "requirement", "stat_key", "target", "contents", "battlepass_xp")
 
+# How stale the events' definitions may be in each process: an event, a reward or a stat's
+# combine rule that an operator adds or edits reaches players within this many seconds. Whether
+# an event runs is decided on every request from the kept windows (events that start within
+# this are kept too), so events start and end on time; claims and matches are never kept.
+DEFINITIONS_SECONDS = 2.0
 
-def get_active_events(*, player_id: int, game_id: int) -> list[dict[str, Any]]:
-    """Two queries, however many events and rewards: the running events with their rewards, the
-    player's claims and each stat's combine rule (outer joins and a subquery); then, when a
-    reward counts matches, the player's matches since the earliest such event."""
+
+@dataclass(frozen=True)
+class EventDefinition:
+    event: dict[str, Any]  # EVENT_FIELDS
+    rewards: list[tuple[dict[str, Any], Goal]]  # REWARD_FIELDS, and what each asks
+
+
+_definitions: ShortCache[list[EventDefinition]] = ShortCache(seconds=DEFINITIONS_SECONDS)
+
+
+def event_definitions(*, game_id: int) -> list[EventDefinition]:
+    """The game's events that run now or start within DEFINITIONS_SECONDS, by end, with their
+    rewards: one query, kept DEFINITIONS_SECONDS in this process."""
+    return _definitions.get_or_load(game_id, lambda: _load_definitions(game_id=game_id)) or []
+
+
+def _load_definitions(*, game_id: int) -> list[EventDefinition]:
     at = timezone.now()
     rows = (
-        Event.objects.filter(game_id=game_id, starts_at__lte=at, ends_at__gt=at)
-        .annotate(
-            own_claim=FilteredRelation(
-                "rewards__claims", condition=Q(rewards__claims__player_id=player_id)
-            ),
-            combine=stat_combine(game_id=game_id, key=OuterRef("rewards__stat_key")),
+        Event.objects.filter(
+            game_id=game_id,
+            starts_at__lte=at + timedelta(seconds=DEFINITIONS_SECONDS),
+            ends_at__gt=at,
         )
+        .annotate(combine=stat_combine(game_id=game_id, key=OuterRef("rewards__stat_key")))
         .order_by("ends_at", "id", "rewards__position", "rewards__id")
-        .values_list(
-            *EVENT_FIELDS,
-            *(f"rewards__{name}" for name in REWARD_FIELDS),
-            "own_claim__id",
-            "combine",
-        )
+        .values_list(*EVENT_FIELDS, *(f"rewards__{name}" for name in REWARD_FIELDS), "combine")
     )
-    listed: dict[int, tuple[dict[str, Any], list[tuple[dict[str, Any], Goal, bool]]]] = {}
+    definitions: dict[int, EventDefinition] = {}
     rewards_from = len(EVENT_FIELDS)
     for row in rows:
-        if row[0] not in listed:
-            listed[row[0]] = (dict(zip(EVENT_FIELDS, row[:rewards_from], strict=True)), [])
-        event, rewards = listed[row[0]]
-        reward = dict(zip(REWARD_FIELDS, row[rewards_from:-2], strict=True))
+        if row[0] not in definitions:
+            event = dict(zip(EVENT_FIELDS, row[:rewards_from], strict=True))
+            definitions[row[0]] = EventDefinition(event=event, rewards=[])
+        definition = definitions[row[0]]
+        reward = dict(zip(REWARD_FIELDS, row[rewards_from:-1], strict=True))
         if reward["id"] is None:
             continue  # an event without rewards
-        claim_id, combine = row[-2:]
         goal = Goal(
             requirement=reward["requirement"],
             target=reward["target"],
             stat_key=reward["stat_key"],
-            combine=combine,
-            starts_at=event["starts_at"],
-            ends_at=event["ends_at"],
+            combine=row[-1],
+            starts_at=definition.event["starts_at"],
+            ends_at=definition.event["ends_at"],
         )
-        rewards.append((reward, goal, claim_id is not None))
+        definition.rewards.append((reward, goal))
+    return list(definitions.values())
+
+
+def get_active_events(*, player_id: int, game_id: int) -> list[dict[str, Any]]:
+    """The running events with the player's progress and claims per reward. Two queries at most
+    however many events and rewards, once this process knows the game's `event_definitions`
+    (one more query every DEFINITIONS_SECONDS): the player's claims of the listed rewards, and
+    when a reward counts matches, the player's matches since the earliest such event."""
+    at = timezone.now()
+    running = [
+        definition
+        for definition in event_definitions(game_id=game_id)
+        if definition.event["starts_at"] <= at < definition.event["ends_at"]
+    ]
+    reward_ids = [reward["id"] for definition in running for reward, _ in definition.rewards]
+    claimed = (
+        set(
+            EventRewardClaim.objects.filter(
+                player_id=player_id, reward_id__in=reward_ids
+            ).values_list("reward_id", flat=True)
+        )
+        if reward_ids
+        else set()
+    )
     counting = [
         goal.starts_at
-        for _, rewards in listed.values()
-        for _, goal, _ in rewards
+        for definition in running
+        for _, goal in definition.rewards
         if goal.requirement in NEEDS_MATCHES
     ]
     lines = match_lines(player_id=player_id, since=min(counting)) if counting else []
     answer = []
-    for event, rewards in listed.values():
+    for definition in running:
         entries = []
-        for reward, goal, claimed in rewards:
+        for reward, goal in definition.rewards:
             progress = reward_progress(goal=goal, lines=lines)
+            is_claimed = reward["id"] in claimed
             entries.append(
                 {
                     "reward": reward,
                     "progress": progress.value,
-                    "claimed": claimed,
-                    "claimable": progress.met and not claimed,
+                    "claimed": is_claimed,
+                    "claimable": progress.met and not is_claimed,
                 }
             )
-        answer.append({"event": event, "rewards": entries})
+        answer.append({"event": definition.event, "rewards": entries})
     return answer
 
 

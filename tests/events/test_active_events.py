@@ -1,3 +1,4 @@
+import time
 from datetime import timedelta
 
 import pytest
@@ -5,13 +6,16 @@ from django.utils import timezone
 
 from apps.accounts.models import Player
 from apps.accounts.services.sessions import open_session
-from apps.events.models import Event, EventRewardClaim
-from apps.events.selectors import get_active_events
+from apps.events.models import Event, EventReward, EventRewardClaim
+from apps.events.selectors import DEFINITIONS_SECONDS, get_active_events
 from apps.multiplayer.services.matches import PlayerLine, record_match_result
 from apps.stats.models import StatDefinition
+from tests.conftest import eventually
 from tests.events.conftest import Requirement
 
 URL = "/api/v1/events/active"
+SOON = timedelta(seconds=0.6)
+GOLD = {"currency": "gold", "quantity": 100}
 
 
 def play(game, player, match_id: str, outcome: str = "win", **stats) -> None:
@@ -125,6 +129,7 @@ def test_active_events_cost_two_queries_however_many_events_rewards_and_claims(
         EventRewardClaim.objects.create(player=player, reward=reward)
     for n in range(5):
         play(game, player, f"m{n}", kills=1)
+    get_active_events(player_id=player.pk, game_id=game.pk)  # this process learns the events
 
     with django_assert_num_queries(2):
         listed = get_active_events(player_id=player.pk, game_id=game.pk)
@@ -141,11 +146,72 @@ def test_events_whose_rewards_count_no_matches_cost_one_query(
 ):
     make_reward(Requirement.NONE)
     play(game, player, "m1")
+    with django_assert_num_queries(2):  # the events' definitions, then the claims
+        get_active_events(player_id=player.pk, game_id=game.pk)
 
     with django_assert_num_queries(1):
         (listed,) = get_active_events(player_id=player.pk, game_id=game.pk)
 
     assert [(r["progress"], r["claimable"]) for r in listed["rewards"]] == [(1, True)]
+
+
+@pytest.mark.django_db
+def test_an_operators_edit_reaches_players_within_the_stated_bound(
+    player_client, game, event, make_reward
+):
+    login = make_reward(Requirement.NONE, name="Welcome")
+    assert [r["name"] for r in player_client.get(URL).json()[0]["rewards"]] == ["Welcome"]
+    EventReward.objects.filter(pk=login.pk).update(name="Welcome back")
+    make_reward(Requirement.NONE, name="Second gift", position=2)
+
+    def names() -> list[str]:
+        return [r["name"] for r in player_client.get(URL).json()[0]["rewards"]]
+
+    assert names() == ["Welcome"]  # this process still answers from the kept definitions
+    eventually(lambda: names() == ["Welcome back", "Second gift"], within=DEFINITIONS_SECONDS + 0.5)
+
+
+@pytest.mark.django_db
+def test_claims_and_matches_count_at_once_while_the_definitions_are_kept(
+    player_client, game, player, make_reward
+):
+    login = make_reward(Requirement.NONE, position=1)
+    make_reward(Requirement.MATCHES_PLAYED, target=1, position=2)
+    before = player_client.get(URL).json()[0]["rewards"]
+    EventRewardClaim.objects.create(player=player, reward=login)
+    play(game, player, "m1")
+
+    after = player_client.get(URL).json()[0]["rewards"]
+
+    assert [(r["claimed"], r["progress"]) for r in before] == [(False, 1), (False, 0)]
+    assert [(r["claimed"], r["progress"], r["claimable"]) for r in after] == [
+        (True, 1, False),
+        (False, 1, True),
+    ]
+
+
+@pytest.mark.django_db
+def test_events_start_and_end_on_time_while_the_definitions_are_kept(
+    game, player, economy, django_assert_num_queries
+):
+    now = timezone.now()
+    ending = Event.objects.create(
+        game=game, name="Ending", starts_at=now - timedelta(hours=1), ends_at=now + SOON
+    )
+    starting = Event.objects.create(
+        game=game, name="Starting", starts_at=now + SOON, ends_at=now + timedelta(days=1)
+    )
+    for listed_event in (ending, starting):
+        EventReward.objects.create(event=listed_event, name="gift", contents=[GOLD])
+    assert [
+        e["event"]["name"] for e in get_active_events(player_id=player.pk, game_id=game.pk)
+    ] == ["Ending"]
+
+    time.sleep((now + SOON - timezone.now()).total_seconds() + 0.05)
+    with django_assert_num_queries(1):  # the claims: the definitions were kept
+        listed = get_active_events(player_id=player.pk, game_id=game.pk)
+
+    assert [e["event"]["name"] for e in listed] == ["Starting"]
 
 
 @pytest.mark.django_db
