@@ -157,7 +157,7 @@ class ScopedInline(admin.TabularInline):
         return self.parent_can_write(request, obj)
 
     def parent_can_write(self, request: HttpRequest, obj: Model | None) -> bool:
-        parent = self.admin_site._registry[self.parent_model]
+        parent = self.admin_site.get_model_admin(self.parent_model)
         return parent.has_change_permission(request, obj)
 
 
