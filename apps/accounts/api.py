@@ -3,19 +3,18 @@ are in apps/login/api.py."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from apps.accounts.api_base import PlayerApi, PlayerRequest, ServerRequest, TokenValidationApi
+from apps.accounts.api_base import (
+    PlayerApi,
+    PlayerRequest,
+    ServerRequest,
+    TokenValidationApi,
+    problems,
+)
 from apps.accounts.services.sessions import log_out
-
-
-def problems(**described: str) -> dict[int, OpenApiResponse]:
-    """Error answers for the schema: status -> which codes (the body is always a problem)."""
-    return {
-        int(status[1:]): OpenApiResponse(description=text) for status, text in described.items()
-    }
 
 
 class LogoutApi(PlayerApi):

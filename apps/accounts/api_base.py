@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,6 +20,13 @@ from apps.accounts.authentication import (
 from apps.accounts.models import Player, ServerKey
 from apps.accounts.ratelimit import Budget, enforce, spend_token_budget, tightest
 from apps.accounts.tokens import MAX_TOKEN_LENGTH, AccessClaims, TokenCheck, validate_access_token
+
+
+def problems(**described: str) -> dict[int, OpenApiResponse]:
+    """Error answers for the schema: status -> which codes (the body is always a problem)."""
+    return {
+        int(status[1:]): OpenApiResponse(description=text) for status, text in described.items()
+    }
 
 
 class PlayerRequest(Request):
@@ -79,10 +87,10 @@ class GameServerApi(APIView):
     permission_classes = [IsGameServer]
 
 
+# What auth/validate and multiplayer/validate-token share: the body, and the check of a player's
+# token for the calling server's game (never an error for a bad token). A comment: drf-spectacular
+# would publish a docstring as both endpoints' description.
 class TokenValidationApi(GameServerApi):
-    """What auth/validate and multiplayer/validate-token share: the body, and the check of a
-    player's token for the calling server's game (never an error for a bad token)."""
-
     class InputSerializer(serializers.Serializer):
         token = serializers.CharField(max_length=MAX_TOKEN_LENGTH)
 

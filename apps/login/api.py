@@ -9,8 +9,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.accounts.api import problems
-from apps.accounts.api_base import PlayerApi, PublicApi
+from apps.accounts.api_base import PlayerApi, PublicApi, problems
 from apps.accounts.authentication import require_game
 from apps.accounts.errors import InvalidToken
 from apps.accounts.models import PlatformIdentity
