@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class DomainError(Exception):
     """Base of every error a service raises on purpose. `code` is contract: never renamed or reused."""
@@ -9,6 +11,7 @@ class DomainError(Exception):
     status: int = 400
     code: str = "bad_request"
     title: str = "Bad request"
+    headers: Mapping[str, str] = {}  # sent with the problem answer (Retry-After, …)
 
     def __init__(self, detail: str = "", **extra: object) -> None:
         self.detail = detail or self.title

@@ -38,7 +38,7 @@ def problem_response(
     return JsonResponse(body, status=status, content_type=PROBLEM_CONTENT_TYPE)
 
 
-def _drf_code(exc: exceptions.APIException, data: Any) -> str:
+def _drf_code(exc: Exception, data: Any) -> str:
     if isinstance(exc, exceptions.NotAuthenticated):
         return "not_authenticated"
     if isinstance(exc, exceptions.Throttled):
@@ -46,7 +46,12 @@ def _drf_code(exc: exceptions.APIException, data: Any) -> str:
     if isinstance(exc, exceptions.ParseError):
         return "malformed_json"
     detail = data.get("detail") if isinstance(data, dict) else None
-    return getattr(detail, "code", None) or exc.default_code
+    code: str | None = getattr(detail, "code", None)
+    if isinstance(exc, exceptions.APIException):
+        return code or exc.default_code
+    # Django's PermissionDenied, which DRF answers as its own: the detail carries the code.
+    assert code is not None
+    return code
 
 
 # Redis or PostgreSQL out of reach (a refused or dropped connection, a statement cancelled, a
@@ -62,15 +67,14 @@ def backing_service_down() -> ServiceUnavailable:
 
 
 def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
-    headers: dict[str, str] = {}
+    response: Response | None
     if isinstance(exc, BACKING_SERVICE_ERRORS):
         logger.error("backing service unreachable: %s", type(exc).__name__)
         exc = backing_service_down()
     if isinstance(exc, DomainError):
         set_rollback()
         status, code, title, detail, extra = exc.status, exc.code, exc.title, exc.detail, exc.extra
-        headers = dict(getattr(exc, "headers", {}) or {})
-        response = Response(status=status, headers=headers)
+        response = Response(status=status, headers=dict(exc.headers))
     elif isinstance(exc, Http404):
         set_rollback()
         response = Response(status=404)
