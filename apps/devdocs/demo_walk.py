@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 from django.conf import settings
 from rest_framework.test import APIClient
@@ -15,11 +16,22 @@ from rest_framework.test import APIClient
 API = "/api/v1/"
 
 
+class Answer(Protocol):
+    """What the walk reads of a test client's response."""
+
+    status_code: int
+    content: bytes
+
+    def __getitem__(self, header: str) -> str: ...
+
+    def json(self) -> Any: ...
+
+
 @dataclass
 class Demo:
     client: APIClient
     login: dict
-    seen: list[tuple[str, str, object]] = field(default_factory=list)
+    seen: list[tuple[str, str, Answer]] = field(default_factory=list)
 
     @property
     def token(self) -> str:
@@ -27,16 +39,18 @@ class Demo:
 
     def call(
         self, method: str, path: str, body: object = None, *, form: bool = False, **headers: str
-    ) -> object:
+    ) -> Answer:
         encoding = "multipart" if form else "json"
         response = getattr(self.client, method)(API + path, body, format=encoding, **headers)
         self.seen.append((method, API + path, response))
         return response
 
-    def as_player(self, method: str, path: str, body: object = None, **headers: str) -> object:
-        return self.call(method, path, body, HTTP_AUTHORIZATION=f"Bearer {self.token}", **headers)
+    def as_player(self, method: str, path: str, body: object = None, **headers: str) -> Answer:
+        return self.call(
+            method, path, body, form=False, HTTP_AUTHORIZATION=f"Bearer {self.token}", **headers
+        )
 
-    def as_server(self, method: str, path: str, body: object = None) -> object:
+    def as_server(self, method: str, path: str, body: object = None) -> Answer:
         return self.call(method, path, body, HTTP_X_SERVER_KEY=settings.DEMO_SERVER_KEY)
 
 

@@ -63,7 +63,8 @@ def render_markdown(text: str, *, reference: bool = False) -> RenderedPage:
         html = _REFERENCE_LINK.sub(lambda m: f'href="/docs/ref/{m[1]}{m[2] or ""}"', html)
     html = _STATIC_SRC.sub(lambda m: f'{m[1]}="{static(m[2])}"', html)
     title_match = re.search(r"^# (.+)$", text, flags=re.MULTILINE)
-    return RenderedPage(title=title_match[1] if title_match else "", html=html, toc=md.toc)
+    toc = md.toc  # type: ignore[attr-defined]  # set by the toc extension, as its docs say
+    return RenderedPage(title=title_match[1] if title_match else "", html=html, toc=toc)
 
 
 def _page_url(page: str) -> str:

@@ -249,7 +249,7 @@ def _resolve(schema: dict, node: dict) -> dict:
 
 def documented_responses(schema: dict, operation: dict) -> dict[int, dict[str, Any]]:
     """Per documented status: its content type (or None) and the fields a body must have."""
-    documented = {}
+    documented: dict[int, dict[str, Any]] = {}
     for status, response in operation.get("responses", {}).items():
         if not status.isdigit():
             continue

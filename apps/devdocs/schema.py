@@ -125,9 +125,9 @@ class PlayerTokenScheme(OpenApiAuthenticationExtension):
     target_class = "apps.accounts.authentication.PlayerTokenAuthentication"
     name = BEARER
 
-    def get_security_requirement(self, auto_schema: Any) -> dict[str, list] | None:
+    def get_security_requirement(self, auto_schema: Any) -> dict[str, list] | list[dict[str, list]]:
         if _only_for(auto_schema, IsGameServer):
-            return None
+            return []  # no requirement of this scheme
         return {self.name: []}
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
@@ -138,9 +138,9 @@ class ServerKeyScheme(OpenApiAuthenticationExtension):
     target_class = "apps.accounts.authentication.ServerKeyAuthentication"
     name = SERVER_KEY
 
-    def get_security_requirement(self, auto_schema: Any) -> dict[str, list] | None:
+    def get_security_requirement(self, auto_schema: Any) -> dict[str, list] | list[dict[str, list]]:
         if _only_for(auto_schema, IsPlayer):
-            return None
+            return []  # no requirement of this scheme
         return {self.name: []}
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:

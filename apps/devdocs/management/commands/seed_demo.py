@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.accounts.demo import DEMO_ADMIN_PASSWORD, DEMO_ADMIN_USERNAME
 from apps.devdocs.demo_seed import seed_demo_game
@@ -14,7 +14,7 @@ from apps.devdocs.demo_seed import seed_demo_game
 class Command(BaseCommand):
     help = "Create or update the sandbox demo game (local development only)."
 
-    def add_arguments(self, parser: object) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--quiet", action="store_true")
 
     def handle(self, *args: object, quiet: bool = False, **options: object) -> None:
