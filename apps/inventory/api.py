@@ -2,10 +2,9 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.accounts.api_base import PlayerApi
+from apps.accounts.api_base import PlayerApi, PlayerRequest
 from apps.inventory.selectors import get_inventory
 
 
@@ -22,5 +21,5 @@ class InventoryApi(PlayerApi):
         items = ItemSerializer(many=True)
 
     @extend_schema(summary="The player's currencies and items", responses=OutputSerializer)
-    def get(self, request: Request) -> Response:
+    def get(self, request: PlayerRequest) -> Response:
         return Response(self.OutputSerializer(get_inventory(player=request.user)).data)
