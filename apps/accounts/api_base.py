@@ -44,6 +44,12 @@ class ServerRequest(Request):
     auth: ServerKey
 
 
+class PublicRequest(Request):
+    """The request a PublicApi view gets (for type checking): the budgets it spent, if any."""
+
+    rate_budgets: list[Budget | None]
+
+
 class PlayerApi(APIView):
     """Called by a game client with `Authorization: Bearer <access token>`.
 
