@@ -1,7 +1,9 @@
 # ruff: noqa: S608 - only table names and constants are interpolated; values are parameters.
 """Daily metrics per game, computed with set-based SQL: one statement per table and range of days,
-never a Python loop over rows. Every statement recomputes its rows from the raw events (and the
-ledger), so rerunning a range gives the same numbers and a late event re-aggregates its day.
+never a Python loop over rows. Every statement recomputes its rows from the raw events, so
+rerunning a range gives the same numbers and a late event re-aggregates its day. Currency sources
+and sinks come from the ledger, which analytics does not read: inventory, above it, registers the
+selector that sums them (`register_economy_source`, in its ready()) and the day's rows are upserted.
 
 Order within a range: player-days and the panel's facts first, then what depends on other days
 (MAU over the 30 days to each day, retention of the cohorts up to 30 days before the range).
@@ -9,8 +11,9 @@ Order within a range: player-days and the panel's facts first, then what depends
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date, timedelta
+from typing import Protocol
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -26,7 +29,6 @@ from apps.analytics.models import (
     RevenueDay,
 )
 from apps.analytics.sql import Dialect, dialect
-from apps.inventory.models import Currency, LedgerEntry
 
 MAU_WINDOW_DAYS = 30
 RETENTION_OFFSETS = (0, 1, 3, 7, 14, 30)  # 0 is the cohort itself
@@ -38,7 +40,6 @@ DAILY = DailyMetrics._meta.db_table
 RETENTION = RetentionCell._meta.db_table
 REVENUE = RevenueDay._meta.db_table
 OFFERS = OfferDay._meta.db_table
-ECONOMY = EconomyDay._meta.db_table
 FACT_NAMES = (
     "player_created",
     "purchase_completed",
@@ -47,6 +48,47 @@ FACT_NAMES = (
     "event_reward_claimed",
     "battlepass_tier_claimed",
 )
+
+
+class EconomyFlow(Protocol):
+    """Currency created (source) and destroyed (sink) on one UTC day for one ledger reason."""
+
+    @property
+    def day(self) -> date: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def source(self) -> int: ...
+    @property
+    def sink(self) -> int: ...
+    @property
+    def entries(self) -> int: ...
+
+
+class EconomySource(Protocol):
+    """Every flow of one game's currencies on the days start..end."""
+
+    def __call__(self, *, game_id: int, start: date, end: date) -> Iterable[EconomyFlow]: ...
+
+
+class NoEconomySource(RuntimeError):
+    """No app registered where currency flows come from (inventory does, in its ready())."""
+
+
+_economy_sources: list[EconomySource] = []
+
+
+def register_economy_source(source: EconomySource) -> None:
+    """The ledger's owner registers its selector once, at start-up; a second one replaces it."""
+    _economy_sources[:] = [source]
+
+
+def _economy_source() -> EconomySource:
+    if not _economy_sources:
+        raise NoEconomySource("No economy source registered: is apps.inventory installed?")
+    return _economy_sources[0]
 
 
 def aggregate_days(
@@ -79,7 +121,7 @@ def aggregate_days(
             _daily_from_facts(sql, game_id, lo, hi)
             _revenue(sql, game_id, lo, hi)
             _offers(sql, game_id, lo, hi)
-            _economy(sql, game_id, lo, hi)
+            _economy(game_id, lo, hi)
             if number == len(chunks):
                 _mau(sql, game_id, start, min(end + timedelta(days=MAU_WINDOW_DAYS - 1), today))
                 _retention(sql, game_id, start - timedelta(days=max(RETENTION_OFFSETS)), end, today)
@@ -263,28 +305,24 @@ def _offers(sql: Dialect, game_id: int, lo: date, hi: date) -> None:
     )
 
 
-def _economy(sql: Dialect, game_id: int, lo: date, hi: date) -> None:
-    """Sources and sinks of virtual currencies, read from the ledger (the source of truth)."""
-    ledger, currencies = LedgerEntry._meta.db_table, Currency._meta.db_table
-    created = "l.created_at"
-    day = f"CAST(({created} AT TIME ZONE 'UTC') AS date)" if sql.postgres else f"date({created})"
-    since = datetime.combine(lo, time.min, tzinfo=UTC)
-    until = datetime.combine(hi + timedelta(days=1), time.min, tzinfo=UTC)
-    adapt = connection.ops.adapt_datetimefield_value
-    _run(
-        f"""
-        INSERT INTO {ECONOMY} (game_id, day, currency, reason, source, sink, entries)
-        SELECT l.game_id, {day}, c.code, l.reason,
-               sum(CASE WHEN l.delta > 0 THEN l.delta ELSE 0 END),
-               sum(CASE WHEN l.delta < 0 THEN -l.delta ELSE 0 END),
-               count(*)
-        FROM {ledger} AS l JOIN {currencies} AS c ON c.id = l.currency_id
-        WHERE l.game_id = %s AND {created} >= %s AND {created} < %s
-        GROUP BY l.game_id, {day}, c.code, l.reason
-        ON CONFLICT (game_id, day, currency, reason) DO UPDATE
-        SET source = excluded.source, sink = excluded.sink, entries = excluded.entries
-        """,
-        [game_id, adapt(since), adapt(until)],
+def _economy(game_id: int, lo: date, hi: date) -> None:
+    """Sources and sinks of virtual currencies, from the ledger (the source of truth)."""
+    EconomyDay.objects.bulk_create(
+        [
+            EconomyDay(
+                game_id=game_id,
+                day=flow.day,
+                currency=flow.currency,
+                reason=flow.reason,
+                source=flow.source,
+                sink=flow.sink,
+                entries=flow.entries,
+            )
+            for flow in _economy_source()(game_id=game_id, start=lo, end=hi)
+        ],
+        update_conflicts=True,
+        unique_fields=["game", "day", "currency", "reason"],
+        update_fields=["source", "sink", "entries"],
     )
 
 

@@ -23,15 +23,6 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("apps", "gamingpanel")
 ARCHITECTURE = ROOT / "docs" / "architecture.md"
 
-# Violations being fixed elsewhere right now: the test stays green on exactly these, and fails as
-# soon as one disappears, so whoever fixes one deletes its line. Temporary: empty it, then drop it.
-KNOWN_VIOLATIONS: frozenset[str] = frozenset(
-    [
-        # layers/cycles being moved by this change (issue 13, part 3)
-        "layer: apps.analytics.aggregation -> apps.inventory.models",
-    ]
-)
-
 
 @dataclass(frozen=True)
 class Import:
@@ -268,13 +259,7 @@ def found() -> dict[str, str]:
 
 
 def test_imports_go_down_the_layers_without_cycles(found):
-    new = {key: why for key, why in found.items() if key not in KNOWN_VIOLATIONS}
-    assert not new, "imports that break docs/architecture.md:\n" + explain(new)
-
-
-def test_known_violations_are_still_there(found):
-    fixed = sorted(KNOWN_VIOLATIONS - found.keys())
-    assert not fixed, "fixed, so remove from KNOWN_VIOLATIONS:\n  " + "\n  ".join(fixed)
+    assert not found, "imports that break docs/architecture.md:\n" + explain(found)
 
 
 def test_every_app_is_placed_once():
