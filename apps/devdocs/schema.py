@@ -1,7 +1,8 @@
 """OpenAPI polish that needs no change in the endpoint apps.
 
 - Component names for serializers nested in views (`PurchaseApi.OutputSerializer` →
-  `PurchaseApiOutput`), so two views' `OutputSerializer`s never overwrite each other.
+  `PurchaseApiOutput`), so two views' `OutputSerializer`s never overwrite each other: the schema
+  class `NestedNamesAutoSchema` (`DEFAULT_SCHEMA_CLASS`).
 - Security schemes for the two authentication classes (bearer access token, `X-Server-Key`) and
   the client key (`X-Game-Key`) that login takes before any token exists.
 - Request examples with the demo game's data (from `postman_demo`) and response examples
@@ -20,8 +21,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import get_class
+from drf_spectacular.utils import Direction
+from rest_framework.serializers import Serializer
 
 from apps.accounts.authentication import IsGameServer, IsPlayer
 from apps.devdocs.postman_demo import example_body
@@ -147,25 +151,17 @@ class ServerKeyScheme(OpenApiAuthenticationExtension):
         return SECURITY_SCHEMES[SERVER_KEY]
 
 
-class NestedSerializerNames(OpenApiSerializerExtension):
+class NestedNamesAutoSchema(AutoSchema):
     """Names a view's nested serializers after the view: `PurchaseApi.OutputSerializer` becomes
     the component `PurchaseApiOutput`. The house style nests `InputSerializer`/`OutputSerializer` in
-    every view; named by class alone they would all be "Output" and overwrite each other."""
+    every view; named by class alone they would all be "Output" and overwrite each other.
+    (`DEFAULT_SCHEMA_CLASS` in settings.)"""
 
-    target_class = "rest_framework.serializers.Serializer"
-    match_subclasses = True
-    priority = -1  # an extension written for one serializer wins
-
-    @classmethod
-    def _matches(cls, target: Any) -> bool:
-        return super()._matches(target) and "." in get_class(target).__qualname__
-
-    def get_name(self, auto_schema: Any, direction: str) -> str | None:
-        parts = get_class(self.target).__qualname__.split(".")
+    def get_serializer_name(self, serializer: Serializer, direction: Direction) -> str:
+        parts = get_class(serializer).__qualname__.split(".")
+        if len(parts) == 1:
+            return super().get_serializer_name(serializer, direction)
         return "".join(part.removesuffix("Serializer") for part in parts)
-
-    def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
-        return auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
 
 
 @cache
