@@ -9,6 +9,7 @@ import binascii
 import hmac
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -79,7 +80,7 @@ def finish_purchase(
         raise ProviderUnavailable(f"Google Play {action} answered {response.status_code}.")
 
 
-def parse_notification(*, body: bytes, query: dict[str, str]) -> Notification:
+def parse_notification(*, body: bytes, query: Mapping[str, str]) -> Notification:
     """A Pub/Sub push. The push subscription's URL carries `?token=<rtdn_token>`, a secret
     stored on the game's Google Play account, which is checked before anything is trusted."""
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -54,7 +55,7 @@ def build_event(*, payment: Payment, action: str) -> tuple[bytes, str]:
     return body, signing.sign(secret=settings.SANDBOX_PAYMENT_SECRET, body=body)
 
 
-def parse_notification(*, body: bytes, headers: dict[str, str]) -> Notification:
+def parse_notification(*, body: bytes, headers: Mapping[str, str]) -> Notification:
     signing.verify(
         secrets=[settings.SANDBOX_PAYMENT_SECRET],
         body=body,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -51,7 +52,7 @@ def create_checkout_session(
     return response.json()
 
 
-def parse_notification(*, body: bytes, headers: dict[str, str]) -> Notification:
+def parse_notification(*, body: bytes, headers: Mapping[str, str]) -> Notification:
     """Verify `Stripe-Signature` against every enabled Stripe account's webhook secret (the
     endpoint is shared by all games); the one that matches names the game."""
     header = headers.get("Stripe-Signature", "")
