@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from apps.accounts.selectors import public_player
@@ -16,6 +15,7 @@ from apps.multiplayer.errors import ServerNotFound
 from apps.multiplayer.models import Match, MatchResult, RegisteredServer, XpRule
 from apps.stats.selectors import level_columns, level_of
 from gamingpanel.shortcache import ShortCache
+from gamingpanel.sql import CompiledQuery, aware
 
 DEFAULT_MATCH_XP = {"win": 100, "draw": 50, "loss": 25}
 
@@ -54,41 +54,52 @@ def match_lines(*, player_id: int, since: datetime) -> list[MatchLine]:
     return [MatchLine(*row) for row in rows]
 
 
-SERVER_FIELDS = (
+LIVE_SERVER_COLUMNS = (
     "server_id",
     "region",
     "address",
     "port",
     "players",
     "capacity",
+    "free_slots",
     "mode",
     "version",
     "last_heartbeat_at",
 )
+# One compiled query (gamingpanel.sql): every client polls it. Live means a heartbeat within
+# SERVER_HEARTBEAT_TTL_SECONDS; an empty region or mode filters nothing.
+LIVE_SERVERS = CompiledQuery.compile(
+    """
+    SELECT server_id, region, address, port, players, capacity, capacity - players AS free_slots,
+           mode, version, last_heartbeat_at
+      FROM {server}
+     WHERE game_id = %s AND last_heartbeat_at >= %s
+       AND (%s = '' OR region = %s) AND (%s = '' OR mode = %s) AND (%s = '' OR server_id = %s)
+     ORDER BY free_slots DESC, region, server_id
+    """,
+    server=RegisteredServer,
+)
 
 
 def live_servers(
-    *, game_id: int, region: str = "", mode: str = ""
-) -> QuerySet[RegisteredServer, dict[str, Any]]:
-    """Servers that beat within the TTL, most free slots first: rows of what a client sees
-    (one query)."""
+    *, game_id: int, region: str = "", mode: str = "", server_id: str = ""
+) -> list[dict[str, Any]]:
+    """Servers that beat within the TTL, most free slots first, as a client sees them (one
+    query); `region`, `mode` and `server_id` narrow them when given."""
     fresh_since = timezone.now() - timedelta(seconds=settings.SERVER_HEARTBEAT_TTL_SECONDS)
-    servers = RegisteredServer.objects.filter(game_id=game_id, last_heartbeat_at__gte=fresh_since)
-    if region:
-        servers = servers.filter(region=region)
-    if mode:
-        servers = servers.filter(mode=mode)
-    return servers.values(*SERVER_FIELDS, free_slots=F("capacity") - F("players")).order_by(
-        "-free_slots", "region", "server_id"
+    rows = LIVE_SERVERS.rows(
+        [game_id, fresh_since, region, region, mode, mode, server_id, server_id]
     )
+    return [
+        dict(zip(LIVE_SERVER_COLUMNS, (*row[:-1], aware(row[-1])), strict=True)) for row in rows
+    ]
 
 
 def live_server(*, game_id: int, server_id: str) -> dict[str, Any]:
-    """One live server's row (one query), or ServerNotFound."""
-    server = live_servers(game_id=game_id).filter(server_id=server_id).first()
-    if server is None:
+    found = live_servers(game_id=game_id, server_id=server_id)
+    if not found:
         raise ServerNotFound(f"No live server {server_id!r} in this game.")
-    return server
+    return found[0]
 
 
 # How stale a profile a game server gets may be, in each process: a level, a name or a ban

@@ -75,7 +75,7 @@ def grant_targets(*, game: Game) -> tuple[list[str], list[str]]:
 
 
 def live_server_count(*, game: Game) -> int:
-    return live_servers(game_id=game.pk).count()
+    return len(live_servers(game_id=game.pk))
 
 
 def running_event_names(*, game: Game) -> list[str]:
