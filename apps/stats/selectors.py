@@ -7,9 +7,9 @@ from typing import Any
 from django.db.models import F, OuterRef, Subquery
 
 from apps.accounts.models import Player
-from apps.accounts.selectors import public_player_query
 from apps.stats.levels import Curve
-from apps.stats.models import LevelCurve, PlayerProgress, StatDefinition
+from apps.stats.models import LevelCurve, PlayerProgress, PlayerStat, StatDefinition
+from gamingpanel.sql import CompiledQuery
 
 
 def level_curve(*, game_id: int) -> Curve:
@@ -65,14 +65,31 @@ def player_levels(*, game_id: int, player_ids: list[int]) -> dict[int, int]:
     return {player_id: curve.level_for(xp) for player_id, xp in xp_by_player.items()}
 
 
+# One compiled query (gamingpanel.sql): the player's own row with its XP and the game's curve
+# (outer joins, as `level_columns`), and one row per stat value, by key.
+PLAYER_STATS = CompiledQuery.compile(
+    """
+    SELECT progress.xp, curve.xp_per_level, curve.growth_percent, curve.max_level,
+           definition.key, stat.value
+      FROM {player} player
+      LEFT JOIN {progress} progress ON progress.player_id = player.id
+      LEFT JOIN {curve} curve ON curve.game_id = player.game_id
+      LEFT JOIN {stat} stat ON stat.player_id = player.id
+      LEFT JOIN {definition} definition ON definition.id = stat.definition_id
+     WHERE player.id = %s AND player.game_id = %s
+     ORDER BY definition.key
+    """,
+    player=Player,
+    progress=PlayerProgress,
+    curve=LevelCurve,
+    stat=PlayerStat,
+    definition=StatDefinition,
+)
+
+
 def get_player_stats(*, player_id: int, game_id: int) -> dict[str, Any]:
-    """One query: the player's row with its XP and the game's curve (outer joins, as
-    `level_columns`) and one row per stat value, by key."""
-    rows = list(
-        public_player_query(game_id=game_id, player_id=player_id)
-        .order_by("stats__definition__key")
-        .values_list(*level_columns().values(), "stats__definition__key", "stats__value")
-    )
+    """One query, however many stats; in the order of the body the player API answers."""
+    rows = PLAYER_STATS.rows([player_id, game_id])
     progress_xp, xp_per_level, growth_percent, max_level = (
         rows[0][:4] if rows else (None, None, 0, 0)
     )

@@ -1,7 +1,9 @@
 import pytest
 from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
 
 from apps.accounts.services.sessions import open_session
+from apps.stats.api import PlayerStatsApi
 from apps.stats.models import LevelCurve
 from apps.stats.selectors import get_player_stats
 from apps.stats.services import add_xp, apply_stats
@@ -131,3 +133,25 @@ def test_real_bearer_token_reads_own_stats(api_client, player):
     response = api_client.get(URL)
 
     assert (response.status_code, response.json()["player_id"]) == (200, player.pk)
+
+
+@pytest.mark.django_db
+def test_body_bytes_at_the_curves_last_level_are_what_the_serializer_renders(
+    player_client, game, player, stat_defs
+):
+    # The view answers the selector's dict as it is: the same bytes OutputSerializer would give,
+    # stats by key and a null xp_to_next_level past the last level.
+    LevelCurve.objects.create(game=game, xp_per_level=100, growth_percent=0, max_level=3)
+    add_xp(game_id=game.pk, xp_by_player={player.pk: 250})
+    apply_stats(game_id=game.pk, stats_by_player={player.pk: {"kills": 7, "best_score": -2}})
+
+    response = player_client.get(URL)
+
+    serialized = PlayerStatsApi.OutputSerializer(
+        get_player_stats(player_id=player.pk, game_id=game.pk)
+    ).data
+    assert response.content == JSONRenderer().render(serialized)
+    assert response.content == (
+        b'{"player_id":%d,"level":3,"xp":250,"xp_to_next_level":null,'
+        b'"stats":{"best_score":-2,"kills":7}}' % player.pk
+    )
