@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
@@ -21,8 +22,27 @@ WRITE_ROLES = frozenset({GameAccess.Role.OWNER, GameAccess.Role.OPERATOR})
 OWNER_ROLES = frozenset({GameAccess.Role.OWNER})
 
 
+# How stale the game behind a client key may be, in each process: every login reads it first.
+# An edit to the game (its sandbox flag, starting grant, a changed client key) reaches logins
+# within this bound; a key that names no game is never kept, so a new game logs in at once.
+GAME_BY_CLIENT_KEY_SECONDS = 2.0
+_games_by_client_key: ShortCache[tuple[object, ...]] = ShortCache(
+    seconds=GAME_BY_CLIENT_KEY_SECONDS
+)
+
+
 def game_by_client_key(client_key: str) -> Game | None:
-    return Game.objects.filter(client_key=client_key).first() if client_key else None
+    """The game a client key names, read from the database at most once per
+    GAME_BY_CLIENT_KEY_SECONDS per process; a new instance each call."""
+    if not client_key:
+        return None
+    values = _games_by_client_key.get_or_load(client_key, lambda: _game_values(client_key))
+    return None if values is None else _instance(Game, values)
+
+
+def _game_values(client_key: str) -> tuple[object, ...] | None:
+    found = Game.objects.filter(client_key=client_key).first()
+    return None if found is None else _values_of(found)
 
 
 # How stale the player and game behind a token may be, in each process: a ban still takes
@@ -31,6 +51,7 @@ def game_by_client_key(client_key: str) -> Game | None:
 # the services, e.g. in plain SQL.
 TOKEN_PLAYER_SECONDS = 1.0
 RowValues = tuple[tuple[object, ...], tuple[object, ...]]
+ModelT = TypeVar("ModelT", bound=Model)
 _token_players: ShortCache[RowValues] = ShortCache(seconds=TOKEN_PLAYER_SECONDS)
 
 
@@ -60,7 +81,7 @@ def _values_of(instance: Model) -> tuple[object, ...]:
     return tuple(getattr(instance, field.attname) for field in instance._meta.concrete_fields)
 
 
-def _instance(model: type[Model], values: tuple[object, ...]) -> Model:
+def _instance(model: type[ModelT], values: tuple[object, ...]) -> ModelT:
     names = [field.attname for field in model._meta.concrete_fields]
     return model.from_db(DEFAULT_DB_ALIAS, names, values)
 

@@ -1,4 +1,5 @@
 import json
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -345,3 +346,83 @@ def test_a_login_refused_after_verification_keeps_the_token_spent(api_client, st
     with single_use_verifier():
         assert_problem(post_login(api_client, body), 403, "player_banned")
         assert_problem(post_login(api_client, body), 401, "invalid_credentials")
+
+
+def _in_thread(work):
+    """Run `work` on its own thread and database connection; the future gives its outcome."""
+
+    def run():
+        try:
+            return work()
+        finally:
+            connection.close()
+
+    pool = ThreadPoolExecutor(1)
+    future = pool.submit(run)
+    pool.shutdown(wait=False)
+    return future
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_login_waiting_on_a_ban_in_progress_sees_the_ban(game, dev_platform):
+    from django.db import transaction
+
+    from apps.accounts.errors import PlayerBanned
+    from apps.accounts.services.bans import ban_player
+
+    player = log_in(game=game, platform="dev", credentials={"user_id": "alice"}).player
+    last_login_at = Player.objects.get().last_login_at
+    banned, release = threading.Event(), threading.Event()
+
+    def ban_and_hold():
+        with transaction.atomic():  # the ban's lock on the player is held until release
+            ban_player(player=player, reason="cheating", until=None, actor=None)
+            banned.set()
+            release.wait(10)
+
+    ban = _in_thread(ban_and_hold)
+    assert banned.wait(10)
+    login = _in_thread(lambda: log_in(game=game, platform="dev", credentials={"user_id": "alice"}))
+    time.sleep(0.3)
+    assert not login.done()  # waiting for the player's lock
+    release.set()
+    ban.result(10)
+
+    with pytest.raises(PlayerBanned):
+        login.result(10)
+    assert Player.objects.get().last_login_at == last_login_at
+    assert not AuthSession.objects.filter(revoked_at__isnull=True).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_ban_waiting_on_a_login_in_progress_revokes_its_session(game, dev_platform):
+    from apps.accounts.services import sessions
+    from apps.accounts.services.bans import ban_player
+
+    player = log_in(game=game, platform="dev", credentials={"user_id": "alice"}).player
+    locked, release = threading.Event(), threading.Event()
+
+    def open_session_and_hold(**kwargs):
+        locked.set()  # the login holds the player's lock from here to its commit
+        release.wait(10)
+        return sessions.open_session(**kwargs)
+
+    with mock.patch("apps.login.services.login.open_session", open_session_and_hold):
+        login = _in_thread(
+            lambda: log_in(game=game, platform="dev", credentials={"user_id": "alice"})
+        )
+        assert locked.wait(10)
+        ban = _in_thread(
+            lambda: ban_player(player=player, reason="cheating", until=None, actor=None)
+        )
+        time.sleep(0.3)
+        assert not ban.done()  # waiting for the player's lock
+        release.set()
+        session = login.result(10).tokens.session
+    ban.result(10)
+
+    revoked = AuthSession.objects.get(pk=session.pk)
+    assert revoked.revoke_reason == AuthSession.RevokeReason.PLAYER_BANNED
+    assert not AuthSession.objects.filter(revoked_at__isnull=True).exists()

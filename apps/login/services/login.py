@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.accounts.errors import NotEntitled, PlayerBanned
@@ -22,16 +22,28 @@ from apps.accounts.services.sessions import (
     open_session,
     refresh_session,
 )
-from apps.analytics.services import record_server_event
+from apps.analytics.services import ServerFact, record_server_events
 from apps.inventory.services import grant_contents
 from apps.platforms.errors import PlatformNotConfigured, PlatformUnavailable
-from apps.platforms.models import PlatformCredential
+from apps.platforms.selectors import platform_credential
 from apps.platforms.verifiers import VerifiedIdentity, get_verifier
 from apps.platforms.verifiers.base import spending_credentials
 from apps.platforms.verifiers.upstream import login_deadline
 from gamingpanel.problems import BACKING_SERVICE_ERRORS
 
 STARTING_GRANT_KEY = "starting-grant"
+# One statement finds the identity's player, locks it (as SELECT ... FOR UPDATE did), stamps
+# last_login_at and reads the row back; Django's update() cannot return rows. A ban committed
+# while it waited for the lock is in the row it returns: under READ COMMITTED an UPDATE that
+# waited for a row re-reads it.
+STAMP_PLAYER_SQL = """
+    UPDATE accounts_player SET last_login_at = %s
+    WHERE id = (
+        SELECT player_id FROM accounts_platformidentity
+        WHERE game_id = %s AND platform = %s AND platform_user_id = %s
+    )
+    RETURNING *
+"""
 
 
 @dataclass(frozen=True)
@@ -46,10 +58,9 @@ def verify_platform_user(
 ) -> VerifiedIdentity:
     """Who the platform says this is, for this game's configuration, entitlement confirmed."""
     verifier = get_verifier(platform)
-    credential = PlatformCredential.objects.filter(game=game, platform=platform).first()
+    credential = platform_credential(game=game, platform=platform)
     if credential is None or not credential.enabled:
         raise PlatformNotConfigured(f"{platform} login is not enabled for this game.")
-    credential.game = game  # verifier_config reads the sandbox flag from it
     with login_deadline(settings.PLATFORM_LOGIN_DEADLINE_SECONDS):
         identity = verifier.verify(credential.verifier_config(), credentials)
     if not identity.platform_user_id:
@@ -81,65 +92,80 @@ def log_in(*, game: Game, platform: str, credentials: Mapping[str, Any]) -> Logi
 @transaction.atomic
 def _open_for_identity(*, game: Game, platform: str, identity: VerifiedIdentity) -> LoginResult:
     now = timezone.now()
-    player_id, created = _find_or_create_player(game, platform, identity, now)
-    # Lock the player: a ban committing meanwhile either is seen here or revokes this session.
-    player = Player.objects.select_for_update().get(pk=player_id)
+    player, created = _find_or_create_player(game, platform, identity, now)
     player.game = game
-    if player.is_banned:
-        raise PlayerBanned("This player is banned.", banned_until=player.banned_until.isoformat())
-    player.last_login_at = now
-    player.save(update_fields=["last_login_at"])
-    PlatformIdentity.objects.filter(
-        game=game, platform=platform, platform_user_id=identity.platform_user_id
-    ).update(last_login_at=now)
+    if (until := player.banned_until) is not None and player.is_banned:
+        raise PlayerBanned("This player is banned.", banned_until=until.isoformat())
+    facts = []
     if created:
-        _welcome(player, platform)
+        _grant_starting_contents(player)
+        facts.append(ServerFact(player.pk, "player_created", {"platform": platform}, now))
     tokens = open_session(player=player, platform=platform, now=now)
-    _record_session_start(tokens.session, kind="login", occurred_at=now)
+    facts.append(_session_start(tokens.session, kind="login", occurred_at=now))
+    record_server_events(game_id=game.pk, facts=facts)
     return LoginResult(player=player, created=created, tokens=tokens)
 
 
 def refresh_tokens(*, token: RefreshTokenRef) -> IssuedTokens:
     """A refresh: accounts rotates the token, a rotation is a session start for analytics."""
     return refresh_session(
-        token=token, on_rotation=lambda session: _record_session_start(session, kind="refresh")
+        token=token,
+        on_rotation=lambda session: record_server_events(
+            game_id=session.game_id, facts=[_session_start(session, kind="refresh")]
+        ),
     )
 
 
-def _record_session_start(
+def _session_start(
     session: AuthSession, *, kind: str, occurred_at: datetime | None = None
-) -> None:
-    record_server_event(
-        game_id=session.game_id,
-        player_id=session.player_id,
-        name="session_start",
-        properties={"kind": kind, "platform": session.platform},
-        occurred_at=occurred_at,
-    )
+) -> ServerFact:
+    properties = {"kind": kind, "platform": session.platform}
+    return ServerFact(session.player_id, "session_start", properties, occurred_at)
 
 
 def _find_or_create_player(
     game: Game, platform: str, identity: VerifiedIdentity, now: datetime
-) -> tuple[int, bool]:
+) -> tuple[Player, bool]:
+    """The identity's player, locked, with last_login_at stamped on it and on the identity."""
     lookup = {"game": game, "platform": platform, "platform_user_id": identity.platform_user_id}
-    existing = PlatformIdentity.objects.filter(**lookup).values_list("player_id", flat=True)
-    if (player_id := existing.first()) is not None:
-        return player_id, False
+    if (player := _stamp_returning_player(lookup, now)) is not None:
+        return player, False
     try:
         # A savepoint: when the same identity's first login races us, its insert wins, ours rolls
-        # back to here and we log in to the player it created.
+        # back to here and we log in to the player it created. No lock is needed on our own
+        # player: nobody else can see it, let alone ban it, before we commit.
         with transaction.atomic():
             player = Player.objects.create(
-                game=game, display_name=identity.display_name or "", created_at=now
+                game=game,
+                display_name=identity.display_name or "",
+                created_at=now,
+                last_login_at=now,
             )
-            PlatformIdentity.objects.create(player=player, **lookup)
+            PlatformIdentity.objects.create(player=player, last_login_at=now, **lookup)
     except IntegrityError:
-        return existing.get(), False
-    return player.pk, True
+        if (player := _stamp_returning_player(lookup, now)) is None:
+            raise  # not a racing login (the game was deleted, say)
+        return player, False
+    return player, True
 
 
-def _welcome(player: Player, platform: str) -> None:
-    """A new player's starting grant (through the ledger, once) and the analytics fact."""
+def _stamp_returning_player(lookup: dict[str, Any], now: datetime) -> Player | None:
+    """Two statements; the player is locked before its identity, as link and unlink lock."""
+    params = [
+        connection.ops.adapt_datetimefield_value(now),  # stored as the ORM stores it
+        lookup["game"].pk,
+        lookup["platform"],
+        lookup["platform_user_id"],
+    ]
+    found = list(Player.objects.raw(STAMP_PLAYER_SQL, params))
+    if not found:
+        return None
+    PlatformIdentity.objects.filter(**lookup).update(last_login_at=now)
+    return found[0]
+
+
+def _grant_starting_contents(player: Player) -> None:
+    """A new player's starting grant, through the ledger, once."""
     grant = player.game.starting_grant or {}  # {"gold": 500}, checked in the game's admin form
     contents = [{"currency": code, "quantity": amount} for code, amount in grant.items()]
     if contents:
@@ -149,9 +175,3 @@ def _welcome(player: Player, platform: str) -> None:
             reason="starting_grant",
             idempotency_key=STARTING_GRANT_KEY,
         )
-    record_server_event(
-        game_id=player.game_id,
-        player_id=player.pk,
-        name="player_created",
-        properties={"platform": platform},
-    )

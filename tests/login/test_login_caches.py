@@ -1,0 +1,148 @@
+"""What login keeps per process, and for how long: the game behind a client key and the game's
+platform credential, each at most its stated seconds."""
+
+from unittest import mock
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from apps.accounts.models import AuthSession, Game, Player
+from apps.accounts.selectors import GAME_BY_CLIENT_KEY_SECONDS
+from apps.platforms.models import PlatformCredential
+from apps.platforms.selectors import CREDENTIAL_SECONDS
+from apps.platforms.verifiers import VerifiedIdentity
+from gamingpanel import shortcache
+from tests.accounts.conftest import LOGIN, assert_problem
+
+pytestmark = pytest.mark.django_db
+
+DEV_ALICE = {"platform": "dev", "credentials": {"user_id": "alice", "display_name": "Alice"}}
+STEAM_BODY = {"platform": "steam", "credentials": {"ticket": "14000000"}}
+
+
+@pytest.fixture
+def clock(monkeypatch) -> list[float]:
+    now = [5000.0]
+    monkeypatch.setattr(shortcache.time, "monotonic", lambda: now[0])
+    return now
+
+
+def post_login(api_client, body=DEV_ALICE, game_key="alpha-client-key"):
+    return api_client.post(LOGIN, body, HTTP_X_GAME_KEY=game_key)
+
+
+def test_a_disabled_credential_stops_logins_within_the_bound(api_client, dev_platform, clock):
+    assert post_login(api_client).status_code == 200
+
+    PlatformCredential.objects.filter(pk=dev_platform.pk).update(enabled=False)
+    clock[0] += CREDENTIAL_SECONDS * 0.9
+    stale = post_login(api_client)
+    clock[0] += CREDENTIAL_SECONDS * 0.2
+    fresh = post_login(api_client)
+
+    assert stale.status_code == 200
+    assert_problem(fresh, 400, "platform_not_configured")
+    assert AuthSession.objects.count() == 2  # the first login and the stale one, not the third
+
+
+def test_a_rotated_secret_reaches_the_verifier_within_the_bound(api_client, game, clock):
+    credential = PlatformCredential(game=game, platform="steam", config={"app_id": "480"})
+    credential.set_secrets({"publisher_key": "OLD-KEY"})
+    credential.save()
+    identity = VerifiedIdentity("76561197960287930", "Gabe", entitlement_checked=True)
+    verifier = mock.Mock(required_config=())
+    verifier.verify.return_value = identity
+    with mock.patch("apps.login.services.login.get_verifier", return_value=verifier):
+        post_login(api_client, STEAM_BODY)
+        credential.set_secrets({"publisher_key": "NEW-KEY"})
+        credential.save()
+        clock[0] += CREDENTIAL_SECONDS * 0.9
+        post_login(api_client, STEAM_BODY)
+        clock[0] += CREDENTIAL_SECONDS * 0.2
+        post_login(api_client, STEAM_BODY)
+
+    keys = [call.args[0]["publisher_key"] for call in verifier.verify.call_args_list]
+    assert keys == ["OLD-KEY", "OLD-KEY", "NEW-KEY"]
+
+
+def test_a_missing_credential_is_not_kept(api_client, game, clock):
+    assert_problem(post_login(api_client), 400, "platform_not_configured")
+
+    PlatformCredential.objects.create(game=game, platform="dev")
+
+    assert post_login(api_client).status_code == 200  # at once, the clock never moved
+
+
+def test_a_game_leaving_sandbox_refuses_dev_logins_within_the_bound(
+    api_client, game, dev_platform, clock
+):
+    assert post_login(api_client).status_code == 200
+
+    Game.objects.filter(pk=game.pk).update(sandbox=False)
+    clock[0] += GAME_BY_CLIENT_KEY_SECONDS * 0.9
+    stale = post_login(api_client)
+    clock[0] += GAME_BY_CLIENT_KEY_SECONDS * 0.2
+    fresh = post_login(api_client)
+
+    assert stale.status_code == 200
+    assert_problem(fresh, 400, "platform_not_configured")
+
+
+def test_a_changed_client_key_stops_the_old_one_within_the_bound(
+    api_client, game, dev_platform, clock
+):
+    assert post_login(api_client).status_code == 200
+
+    Game.objects.filter(pk=game.pk).update(client_key="alpha-rotated-key")
+    new_key = post_login(api_client, game_key="alpha-rotated-key")  # never kept as unknown
+    clock[0] += GAME_BY_CLIENT_KEY_SECONDS * 0.9
+    stale = post_login(api_client)
+    clock[0] += GAME_BY_CLIENT_KEY_SECONDS * 0.2
+    fresh = post_login(api_client)
+
+    assert new_key.status_code == 200 and stale.status_code == 200
+    assert_problem(fresh, 401, "invalid_game_key")
+
+
+def test_an_unknown_client_key_is_not_kept(api_client, dev_platform, clock):
+    assert_problem(post_login(api_client, game_key="gamma-client-key"), 401, "invalid_game_key")
+
+    gamma = Game.objects.create(name="Gamma", slug="gamma", client_key="gamma-client-key")
+    PlatformCredential.objects.create(game=gamma, platform="dev")
+    Game.objects.filter(pk=gamma.pk).update(sandbox=True)
+
+    assert post_login(api_client, game_key="gamma-client-key").status_code == 200
+
+
+def test_each_login_gets_its_own_game_and_credential(game, dev_platform):
+    from apps.accounts.selectors import game_by_client_key
+    from apps.platforms.selectors import platform_credential
+
+    first = game_by_client_key("alpha-client-key")
+    first.name = "changed by one request"
+    second = game_by_client_key("alpha-client-key")
+    credential = platform_credential(game=second, platform="dev")
+    credential.enabled = False
+
+    assert second.name == "Alpha" and second is not first
+    assert platform_credential(game=second, platform="dev").enabled is True
+
+
+def statements(queries: CaptureQueriesContext) -> list[str]:
+    """What a login sends besides transaction control."""
+    control = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE SAVEPOINT")
+    return [q["sql"].strip() for q in queries if not q["sql"].strip().startswith(control)]
+
+
+def test_a_warm_returning_login_sends_five_statements(api_client, dev_platform):
+    assert post_login(api_client).status_code == 200  # creates alice, keeps game and credential
+
+    with CaptureQueriesContext(connection) as queries:
+        response = post_login(api_client)
+
+    assert response.status_code == 200 and response.json()["player"]["created"] is False
+    sent = statements(queries)
+    assert [sql.split()[0] for sql in sent] == ["UPDATE", "UPDATE", "INSERT", "INSERT", "INSERT"]
+    assert not any("accounts_game" in sql or "platformcredential" in sql for sql in sent)
+    assert Player.objects.get().last_login_at == AuthSession.objects.latest("pk").created_at
