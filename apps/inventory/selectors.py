@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -9,8 +10,6 @@ from django.db.models import (
     Case,
     Count,
     F,
-    FilteredRelation,
-    JSONField,
     OuterRef,
     Q,
     QuerySet,
@@ -23,37 +22,47 @@ from django.db.models.functions import Coalesce, TruncDate
 
 from apps.accounts.models import Player
 from apps.inventory.models import Currency, ItemDefinition, LedgerEntry, PlayerItem, Wallet
+from gamingpanel.sql import CompiledQuery
+
+# One compiled query (gamingpanel.sql), however many currencies and items: the items the player
+# holds and every currency of the game (0 when the player has no wallet yet), as one UNION ALL.
+INVENTORY = CompiledQuery.compile(
+    """
+    SELECT 'item', item.sku, held.quantity, item.name, item.kind, item.properties
+      FROM {held} held
+      JOIN {item} item ON item.id = held.item_id
+     WHERE held.player_id = %s AND held.quantity > 0
+     UNION ALL
+    SELECT 'currency', currency.code, COALESCE(own.balance, 0), '', '', NULL
+      FROM {currency} currency
+      LEFT JOIN {wallet} own ON own.currency_id = currency.id AND own.player_id = %s
+     WHERE currency.game_id = %s
+    """,
+    held=PlayerItem,
+    item=ItemDefinition,
+    currency=Currency,
+    wallet=Wallet,
+)
 
 
 def get_inventory(*, player: Player) -> dict[str, object]:
-    """One query, however many currencies and items: the items the player holds and every
-    currency of the game (0 when the player has no wallet yet), as one UNION ALL."""
-    # No ORDER BY inside a UNION (SQLite refuses it): the rows are sorted here.
-    items = (
-        PlayerItem.objects.filter(player_id=player.pk, quantity__gt=0)
-        .order_by()
-        .values_list(
-            Value("item"), "item__sku", "quantity", "item__name", "item__kind", "item__properties"
-        )
+    """One query: the player's currencies by code and held items by SKU, in the order of the
+    body the player API answers."""
+    # Sorted here, not by the database's collation, so both backends list them alike.
+    rows = sorted(
+        INVENTORY.rows([player.pk, player.pk, player.game_id]), key=lambda row: (row[0], row[1])
     )
-    currencies = (
-        Currency.objects.filter(game_id=player.game_id)
-        .annotate(own=FilteredRelation("wallets", condition=Q(wallets__player_id=player.pk)))
-        .order_by()
-        .values_list(
-            Value("currency"),
-            "code",
-            Coalesce(F("own__balance"), Value(0)),
-            Value(""),
-            Value(""),
-            Value(None, output_field=JSONField()),
-        )
-    )
-    rows = sorted(items.union(currencies, all=True), key=lambda row: (row[0], row[1]))
     return {
         "currencies": {code: amount for kind, code, amount, *_ in rows if kind == "currency"},
         "items": [
-            {"sku": sku, "name": name, "kind": item_kind, "quantity": amount, "properties": props}
+            # properties is a JSONField without a decoder: both backends hand back its text.
+            {
+                "sku": sku,
+                "name": name,
+                "kind": item_kind,
+                "quantity": amount,
+                "properties": json.loads(props),
+            }
             for kind, sku, amount, name, item_kind, props in rows
             if kind == "item"
         ],
