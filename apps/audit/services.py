@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Model
 
 from apps.accounts.models import Game
@@ -11,7 +11,7 @@ from apps.audit.models import AuditLogEntry
 
 def record_action(
     *,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     game: Game | None,
     action: str,
     target: Model,
@@ -22,7 +22,7 @@ def record_action(
     """Call inside the same transaction as the change it describes."""
     return AuditLogEntry.objects.create(
         actor=actor,
-        actor_name=getattr(actor, "get_username", lambda: "system")() if actor else "system",
+        actor_name=actor.get_username() if actor else "system",
         game=game,
         action=action,
         target_type=target._meta.label_lower,
