@@ -30,10 +30,9 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 from loadgen import (  # noqa: E402
-    LoadResult,
+    measure_rounds,
     print_table,
     production_env,
-    run_load,
     serve_granian,
     stop_server,
     throwaway_database,
@@ -133,8 +132,6 @@ def run(args: argparse.Namespace) -> bool:
     }
 
     server = serve_granian(port=PORT, workers=args.workers, blocking_threads=args.blocking_threads)
-    results: dict[str, list[LoadResult]] = {label: [] for label in cases}
-    cpu_seconds: dict[str, float] = dict.fromkeys(cases, 0.0)
     try:
         wait_for_port(PORT)
         answers = {label: answer_of(make) for label, make in cases.items()}
@@ -143,29 +140,21 @@ def run(args: argparse.Namespace) -> bool:
         if not all(status == 200 and body.get("valid", True) for status, body in answers.values()):
             print("an endpoint did not accept a valid token; not measuring")
             return False
-        labels = list(cases)
-        for label in labels:
-            run_load(label="warm-up", port=PORT, make_request=cases[label], total_requests=400)
-        for round_no in range(args.rounds):
-            order = labels[round_no % len(labels) :] + labels[: round_no % len(labels)]
-            for label in order:
-                cpu_before = group_cpu_seconds(server.pid)
-                result = run_load(
-                    label=label,
-                    port=PORT,
-                    make_request=cases[label],
-                    concurrency=args.concurrency,
-                    total_requests=args.requests,
-                    max_seconds=args.seconds,
-                )
-                cpu_seconds[label] += group_cpu_seconds(server.pid) - cpu_before
-                results[label].append(result)
-                print(f"  round {round_no + 1}: {label}: {result.rps:.0f} req/s", flush=True)
+        measured = measure_rounds(
+            cases,
+            port=PORT,
+            server_pid=server.pid,
+            rounds=args.rounds,
+            requests=args.requests,
+            seconds=args.seconds,
+            concurrency=args.concurrency,
+            warm_up=400,
+        )
     finally:
         stop_server(server)
         cache.clear()  # this run's own key prefix: rate-limit and revocation keys
 
-    merged = {label: merge(label, runs) for label, runs in results.items()}
+    merged, cpu_ms = measured.results, measured.cpu_ms
     validate, validate_token, plain, stock = merged.values()
     print()
     print(
@@ -175,9 +164,6 @@ def run(args: argparse.Namespace) -> bool:
     )
     print_table(list(merged.values()), baseline=plain)
     print()
-    # Throughput on a shared machine swings with everyone else's load; the web processes' own
-    # CPU per request does much less, and at saturation capacity is its inverse.
-    cpu_ms = {label: 1000 * cpu_seconds[label] / merged[label].requests for label in merged}
     print(f"{'web-process CPU per request':44} {'ms':>7} {'capacity vs (a)':>16} {'vs (b)':>7}")
     for label, ms in cpu_ms.items():
         print(
@@ -197,29 +183,6 @@ def run(args: argparse.Namespace) -> bool:
         )
     print(f"errors: {errors}")
     return met and errors == 0
-
-
-def group_cpu_seconds(pgid: int) -> float:
-    """User + system CPU of every process in the server's process group (granian and workers)."""
-    ticks = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # the process ended meanwhile
-        if int(fields[2]) == pgid:  # fields after "(comm)": state, ppid, pgrp, ...
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def merge(label: str, runs: list[LoadResult]) -> LoadResult:
-    return LoadResult(
-        label=label,
-        requests=sum(r.requests for r in runs),
-        errors=sum(r.errors for r in runs),
-        seconds=sum(r.seconds for r in runs),
-        latencies_ms=[ms for r in runs for ms in r.latencies_ms],
-    )
 
 
 if __name__ == "__main__":

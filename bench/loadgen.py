@@ -161,6 +161,77 @@ class _Connection:
         return status  # no body (204, 304)
 
 
+@dataclass
+class Measured:
+    """Each case's requests over all rounds, and the web processes' CPU per request (ms)."""
+
+    results: dict[str, LoadResult]
+    cpu_ms: dict[str, float]
+
+
+def measure_rounds(
+    cases: dict[str, RequestFactory],
+    *,
+    port: int,
+    server_pid: int,
+    rounds: int,
+    requests: int,
+    seconds: float,
+    concurrency: int,
+    warm_up: int = 300,
+) -> Measured:
+    """Warm every case up, then run the cases in rotating order for `rounds` rounds, so a
+    machine getting busier or quieter moves every case alike. Throughput on a shared machine
+    swings with everyone else's load; the web processes' own CPU per request does much less."""
+    labels = list(cases)
+    for label in labels:
+        run_load(label="warm-up", port=port, make_request=cases[label], total_requests=warm_up)
+    runs: dict[str, list[LoadResult]] = {label: [] for label in labels}
+    cpu_seconds = dict.fromkeys(labels, 0.0)
+    for round_no in range(rounds):
+        for label in labels[round_no % len(labels) :] + labels[: round_no % len(labels)]:
+            cpu_before = group_cpu_seconds(server_pid)
+            result = run_load(
+                label=label,
+                port=port,
+                make_request=cases[label],
+                concurrency=concurrency,
+                total_requests=requests,
+                max_seconds=seconds,
+            )
+            cpu_seconds[label] += group_cpu_seconds(server_pid) - cpu_before
+            runs[label].append(result)
+            print(f"  round {round_no + 1}: {label}: {result.rps:.0f} req/s", flush=True)
+    results = {label: merge(label, label_runs) for label, label_runs in runs.items()}
+    return Measured(
+        results=results,
+        cpu_ms={label: 1000 * cpu_seconds[label] / results[label].requests for label in labels},
+    )
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU of every process in the server's process group (granian and workers)."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        if int(fields[2]) == pgid:  # fields after "(comm)": state, ppid, pgrp, ...
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def merge(label: str, runs: list[LoadResult]) -> LoadResult:
+    return LoadResult(
+        label=label,
+        requests=sum(r.requests for r in runs),
+        errors=sum(r.errors for r in runs),
+        seconds=sum(r.seconds for r in runs),
+        latencies_ms=[ms for r in runs for ms in r.latencies_ms],
+    )
+
+
 def wait_for_port(port: int, path: str = "/api/v1/health", timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -32,12 +32,10 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
-from auth_validate import group_cpu_seconds, merge  # noqa: E402
 from loadgen import (  # noqa: E402
-    LoadResult,
+    measure_rounds,
     print_table,
     production_env,
-    run_load,
     serve_granian,
     stop_server,
     throwaway_database,
@@ -194,32 +192,21 @@ def run(args: argparse.Namespace) -> bool:
             if status != 200:
                 print("an endpoint did not answer 200; not measuring")
                 return False
-        results: dict[str, list[LoadResult]] = {label: [] for label in cases}
-        cpu_seconds = dict.fromkeys(cases, 0.0)
-        labels = list(cases)
-        for label in labels:
-            run_load(label="warm-up", port=PORT, make_request=cases[label], total_requests=300)
-        for round_no in range(args.rounds):
-            order = labels[round_no % len(labels) :] + labels[: round_no % len(labels)]
-            for label in order:
-                cpu_before = group_cpu_seconds(server.pid)
-                result = run_load(
-                    label=label,
-                    port=PORT,
-                    make_request=cases[label],
-                    concurrency=args.concurrency,
-                    total_requests=args.requests,
-                    max_seconds=args.seconds,
-                )
-                cpu_seconds[label] += group_cpu_seconds(server.pid) - cpu_before
-                results[label].append(result)
-                print(f"  round {round_no + 1}: {label}: {result.rps:.0f} req/s", flush=True)
+        measured = measure_rounds(
+            cases,
+            port=PORT,
+            server_pid=server.pid,
+            rounds=args.rounds,
+            requests=args.requests,
+            seconds=args.seconds,
+            concurrency=args.concurrency,
+        )
     finally:
         stop_server(server)
         cache.clear()
 
-    merged = {label: merge(label, runs) for label, runs in results.items()}
-    plain = merged[labels[0]]
+    merged, cpu_ms = measured.results, measured.cpu_ms
+    plain = next(iter(merged.values()))
     print()
     print(
         f"player requests over HTTP: granian WSGI x{args.workers} (blocking threads "
@@ -228,7 +215,6 @@ def run(args: argparse.Namespace) -> bool:
     )
     print_table(list(merged.values()), baseline=plain)
     print()
-    cpu_ms = {label: 1000 * cpu_seconds[label] / merged[label].requests for label in merged}
     print(f"{'web-process CPU per request':44} {'ms':>7} {'capacity vs (a)':>16}")
     for label, ms in cpu_ms.items():
         print(f"{label:44} {ms:7.3f} {cpu_ms[plain.label] / ms:16.2f}")
