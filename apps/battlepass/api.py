@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -14,6 +16,18 @@ class ContentLineSerializer(serializers.Serializer):
     currency = serializers.CharField(required=False)
     sku = serializers.CharField(required=False)
     quantity = serializers.IntegerField()
+
+
+LINE_KEYS = tuple(ContentLineSerializer().fields)
+# A timestamp as DRF's DateTimeField answers it (ISO 8601 in UTC, "Z"), for the bodies built
+# without their serializer.
+TIMESTAMP = serializers.DateTimeField()
+
+
+def content_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Stored reward lines (`contents.validate_contents`) as ContentLineSerializer answers them:
+    the code, then the quantity, whatever order an operator typed the keys in."""
+    return [{key: line[key] for key in LINE_KEYS if key in line} for line in lines]
 
 
 class SeasonSerializer(serializers.Serializer):
@@ -44,8 +58,26 @@ class BattlePassProgressApi(PlayerApi):
         summary="The player's progress in the running season", responses=OutputSerializer
     )
     def get(self, request: PlayerRequest) -> Response:
+        # get_progress shapes the body in OutputSerializer's order; only the season's timestamps
+        # and the reward lines take their API form here (the serializer, for hundreds of
+        # fields, would copy the rest).
         progress = get_progress(player_id=request.user.pk, game_id=request.user.game_id)
-        return Response(self.OutputSerializer(progress).data)
+        season = progress["season"]
+        if season is not None:
+            season = {
+                **season,
+                "starts_at": TIMESTAMP.to_representation(season["starts_at"]),
+                "ends_at": TIMESTAMP.to_representation(season["ends_at"]),
+            }
+        tiers = [
+            {
+                **tier,
+                "free_reward": content_lines(tier["free_reward"]),
+                "premium_reward": content_lines(tier["premium_reward"]),
+            }
+            for tier in progress["tiers"]
+        ]
+        return Response({**progress, "season": season, "tiers": tiers})
 
 
 class BattlePassClaimApi(PlayerApi):

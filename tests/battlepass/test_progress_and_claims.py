@@ -1,11 +1,13 @@
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
 
 from apps.accounts.models import Player
 from apps.accounts.services.sessions import open_session
 from apps.analytics.models import RawEvent
+from apps.battlepass.api import BattlePassProgressApi
 from apps.battlepass.models import Season, SeasonPass, Tier, TierClaim
 from apps.battlepass.selectors import get_progress
 from apps.battlepass.services import add_season_xp, grant_premium
@@ -229,3 +231,53 @@ def test_server_key_on_battlepass_is_403_wrong_credential_kind(server_client):
     response = server_client.get(PROGRESS)
 
     assert (response.status_code, response.json()["code"]) == (403, "wrong_credential_kind")
+
+
+@pytest.mark.django_db
+def test_progress_body_bytes_are_what_the_serializer_renders(player_client, game, player):
+    # The view answers the selector's dict with only the timestamps and reward lines put in
+    # their API form: the same bytes OutputSerializer gives, microseconds and "Z" included, a
+    # line's keys in the serializer's order whatever order they were stored in.
+    starts_at = datetime(2020, 1, 2, 3, 4, 5, 60, tzinfo=UTC)
+    season = Season.objects.create(
+        game=game, name="Ünïcode S1", starts_at=starts_at, ends_at=datetime(2999, 1, 1, tzinfo=UTC)
+    )
+    tier = Tier.objects.create(
+        season=season,
+        level=1,
+        xp_required=0,
+        free_reward=[{"quantity": 5, "currency": "gold"}],
+        premium_reward=[{"quantity": 2, "sku": "potion"}, {"currency": "gems", "quantity": 1}],
+    )
+    Tier.objects.create(season=season, level=2, xp_required=100)
+    SeasonPass.objects.create(player=player, season=season, xp=40, premium=True)
+    TierClaim.objects.create(player=player, tier=tier, track="premium")
+
+    response = player_client.get(PROGRESS)
+
+    serialized = BattlePassProgressApi.OutputSerializer(
+        get_progress(player_id=player.pk, game_id=game.pk)
+    ).data
+    assert response.content == JSONRenderer().render(serialized)
+    body = (
+        '{"season":{"id":%d,"name":"Ünïcode S1","starts_at":"2020-01-02T03:04:05.000060Z",'
+        '"ends_at":"2999-01-01T00:00:00Z"},"xp":40,"tier":1,"premium":true,"tiers":['
+        '{"level":1,"xp_required":0,"free_reward":[{"currency":"gold","quantity":5}],'
+        '"premium_reward":[{"sku":"potion","quantity":2},{"currency":"gems","quantity":1}],'
+        '"free_claimed":false,"premium_claimed":true},'
+        '{"level":2,"xp_required":100,"free_reward":[],"premium_reward":[],'
+        '"free_claimed":false,"premium_claimed":false}]}'
+    ).encode()
+    assert response.content == body % season.pk
+
+
+@pytest.mark.django_db
+def test_a_season_runs_from_its_first_instant_until_its_last(game, player, monkeypatch):
+    at = datetime(2030, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
+    ending = Season.objects.create(game=game, name="S1", starts_at=at - timedelta(1), ends_at=at)
+    starting = Season.objects.create(game=game, name="S2", starts_at=at, ends_at=at + timedelta(1))
+    monkeypatch.setattr(timezone, "now", lambda: at)
+
+    assert get_progress(player_id=player.pk, game_id=game.pk)["season"]["id"] == starting.pk
+    monkeypatch.setattr(timezone, "now", lambda: at - timedelta(microseconds=1))
+    assert get_progress(player_id=player.pk, game_id=game.pk)["season"]["id"] == ending.pk
