@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 from django.db import connection
 from django.db.models import Model
@@ -36,21 +36,33 @@ class CompiledQuery:
 
     def rows(self, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with connection.cursor() as cursor:
-            cursor.execute(self.sql, params)
+            cursor.execute(self.sql, adapted(params))
             return cursor.fetchall()
 
     def row(self, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
         with connection.cursor() as cursor:
-            cursor.execute(self.sql, params)
+            cursor.execute(self.sql, adapted(params))
             return cursor.fetchone()
 
     def execute(self, params: Sequence[Any] = ()) -> int:
         """For a write: the number of rows it touched."""
         with connection.cursor() as cursor:
-            cursor.execute(self.sql, params)
+            cursor.execute(self.sql, adapted(params))
             return cursor.rowcount
 
 
+def adapted(params: Sequence[Any]) -> list[Any]:
+    """Timestamps passed as the ORM passes a DateTimeField's: SQLite compares them as text, and
+    an aware one would carry a '+00:00' that the stored values lack (so `>=` missed an equal
+    one)."""
+    adapt = connection.ops.adapt_datetimefield_value
+    return [adapt(value) if isinstance(value, datetime) else value for value in params]
+
+
+@overload
+def aware(moment: datetime) -> datetime: ...
+@overload
+def aware(moment: None) -> None: ...
 def aware(moment: datetime | None) -> datetime | None:
     """A timestamp from a raw row, aware: SQLite hands back naive UTC, PostgreSQL aware."""
     if moment is not None and moment.tzinfo is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from django.db.models import OuterRef, Prefetch
@@ -15,6 +16,7 @@ from apps.events.progress import Goal, Progress, reward_progress
 from apps.multiplayer.selectors import match_lines
 from apps.stats.selectors import stat_combine, stat_definitions
 from gamingpanel.shortcache import ShortCache
+from gamingpanel.sql import CompiledQuery
 
 NEEDS_MATCHES = {
     EventReward.Requirement.STAT,
@@ -92,6 +94,18 @@ def _load_definitions(*, game_id: int) -> list[EventDefinition]:
     return list(definitions.values())
 
 
+@lru_cache(maxsize=64)
+def claims_among(count: int) -> CompiledQuery:
+    """A compiled query (gamingpanel.sql), one per number of rewards listed: which of `count`
+    rewards the player claimed."""
+    among = ", ".join(["%s"] * count)
+    # Only placeholders are interpolated; every id is a parameter.
+    return CompiledQuery.compile(
+        f"SELECT reward_id FROM {{claim}} WHERE player_id = %s AND reward_id IN ({among})",  # noqa: S608
+        claim=EventRewardClaim,
+    )
+
+
 def get_active_events(*, player_id: int, game_id: int) -> list[dict[str, Any]]:
     """The running events with the player's progress and claims per reward. Two queries at most
     however many events and rewards, once this process knows the game's `event_definitions`
@@ -105,11 +119,7 @@ def get_active_events(*, player_id: int, game_id: int) -> list[dict[str, Any]]:
     ]
     reward_ids = [reward["id"] for definition in running for reward, _ in definition.rewards]
     claimed = (
-        set(
-            EventRewardClaim.objects.filter(
-                player_id=player_id, reward_id__in=reward_ids
-            ).values_list("reward_id", flat=True)
-        )
+        {reward_id for (reward_id,) in claims_among(len(reward_ids)).rows([player_id, *reward_ids])}
         if reward_ids
         else set()
     )

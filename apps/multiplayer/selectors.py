@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,14 +45,26 @@ class MatchLine:
     stats: dict[str, int]
 
 
+# One compiled query (gamingpanel.sql): events/active runs it for every player with a reward
+# that counts matches.
+MATCH_LINES = CompiledQuery.compile(
+    """
+    SELECT recorded_at, outcome, stats
+      FROM {result}
+     WHERE player_id = %s AND recorded_at >= %s
+     ORDER BY recorded_at, id
+    """,
+    result=MatchResult,
+)
+
+
 def match_lines(*, player_id: int, since: datetime) -> list[MatchLine]:
     """The player's matches recorded since a moment, oldest first (one indexed query)."""
-    rows = (
-        MatchResult.objects.filter(player_id=player_id, recorded_at__gte=since)
-        .order_by("recorded_at", "id")
-        .values_list("recorded_at", "outcome", "stats")
-    )
-    return [MatchLine(*row) for row in rows]
+    # stats is a JSONField without a decoder: both backends hand back its text.
+    return [
+        MatchLine(aware(recorded_at), outcome, json.loads(stats))
+        for recorded_at, outcome, stats in MATCH_LINES.rows([player_id, since])
+    ]
 
 
 LIVE_SERVER_COLUMNS = (

@@ -1,13 +1,16 @@
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
 
 from apps.accounts.models import Player
 from apps.accounts.services.sessions import open_session
+from apps.events.api import ActiveEventsApi
 from apps.events.models import Event, EventReward, EventRewardClaim
 from apps.events.selectors import DEFINITIONS_SECONDS, get_active_events
+from apps.multiplayer.models import MatchResult
 from apps.multiplayer.services.matches import PlayerLine, record_match_result
 from apps.stats.models import StatDefinition
 from tests.conftest import eventually
@@ -65,8 +68,6 @@ def test_running_events_list_rewards_with_progress(
 def test_only_matches_during_the_event_count(player_client, game, player, event, make_reward):
     make_reward(Requirement.MATCHES_PLAYED, target=1)
     play(game, player, "before")
-    from apps.multiplayer.models import MatchResult
-
     MatchResult.objects.update(recorded_at=event.starts_at - timedelta(minutes=1))
 
     (listed,) = player_client.get(URL).json()
@@ -293,3 +294,67 @@ def test_server_key_on_active_events_is_403_wrong_credential_kind(server_client)
     response = server_client.get(URL)
 
     assert (response.status_code, response.json()["code"]) == (403, "wrong_credential_kind")
+
+
+@pytest.mark.django_db
+def test_a_match_recorded_at_the_events_first_instant_counts(
+    player_client, game, player, event, make_reward
+):
+    make_reward(Requirement.MATCHES_PLAYED, target=1)
+    play(game, player, "opening")
+    MatchResult.objects.update(recorded_at=event.starts_at)
+
+    (listed,) = player_client.get(URL).json()
+
+    assert (listed["rewards"][0]["progress"], listed["rewards"][0]["claimable"]) == (1, True)
+
+
+@pytest.mark.django_db
+def test_active_events_body_bytes_are_what_the_serializer_renders(
+    player_client, game, player, economy, lap_and_kills
+):
+    # The view builds the body in OutputSerializer's shape: the same bytes it gives, timestamps
+    # with microseconds and "Z", no stat as null, a stat not reported yet as a null progress,
+    # claimable before claimed, a line's keys in order whatever order they were stored in.
+    event = Event.objects.create(
+        game=game,
+        name="Lünch week",
+        description="Play, win.",
+        starts_at=datetime(2020, 1, 2, 3, 4, 5, 60, tzinfo=UTC),
+        ends_at=datetime(2999, 1, 1, tzinfo=UTC),
+    )
+    login = EventReward.objects.create(
+        event=event,
+        name="Welcome",
+        position=1,
+        battlepass_xp=50,
+        contents=[{"quantity": 100, "currency": "gold"}, {"quantity": 2, "sku": "potion"}],
+    )
+    lap = EventReward.objects.create(
+        event=event,
+        name="Fast lap",
+        position=2,
+        requirement=Requirement.STAT,
+        stat_key="lap_ms",
+        target=60_000,
+        contents=[GOLD],
+    )
+    EventRewardClaim.objects.create(player=player, reward=login)
+
+    response = player_client.get(URL)
+
+    serialized = ActiveEventsApi.OutputSerializer(
+        get_active_events(player_id=player.pk, game_id=game.pk), many=True
+    ).data
+    assert response.content == JSONRenderer().render(serialized)
+    body = (
+        '[{"id":%d,"name":"Lünch week","description":"Play, win.",'
+        '"starts_at":"2020-01-02T03:04:05.000060Z","ends_at":"2999-01-01T00:00:00Z","rewards":['
+        '{"id":%d,"name":"Welcome","requirement":{"kind":"none","stat":null,"target":1},'
+        '"progress":1,"claimable":false,"claimed":true,"grant":{"contents":['
+        '{"currency":"gold","quantity":100},{"sku":"potion","quantity":2}],"battlepass_xp":50}},'
+        '{"id":%d,"name":"Fast lap","requirement":{"kind":"stat","stat":"lap_ms","target":60000},'
+        '"progress":null,"claimable":false,"claimed":false,"grant":{"contents":['
+        '{"currency":"gold","quantity":100}],"battlepass_xp":0}}]}]'
+    ).encode()
+    assert response.content == body % (event.pk, login.pk, lap.pk)
