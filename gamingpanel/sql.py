@@ -11,13 +11,14 @@ Every query here runs on PostgreSQL and SQLite (`make run`'s database) alike.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, overload
+from typing import Any, Generic, TypeVar, overload
 
 from django.db import connection
-from django.db.models import Model
+from django.db.models import Field, Model
+from django.db.models.signals import post_save, pre_save
 
 
 @dataclass(frozen=True)
@@ -68,3 +69,83 @@ def aware(moment: datetime | None) -> datetime | None:
     if moment is not None and moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment
+
+
+Converter = Callable[[Any, Any, Any], Any]
+Row = TypeVar("Row", bound=Model)
+
+
+@dataclass(frozen=True)
+class CompiledInstances(Generic[Row]):
+    """A compiled SELECT of every column of one model, answered as instances of it, each value
+    converted as the ORM converts it (JSON decoded, SQLite's datetimes made aware...), so code
+    that reads the instance cannot tell it from one the ORM loaded. `{columns}` in the text
+    given to `compile` is the model's column list, in field order."""
+
+    query: CompiledQuery
+    model: type[Row]
+    names: tuple[str, ...]
+    converters: tuple[tuple[int, tuple[Converter, ...], Any], ...]
+
+    @classmethod
+    def compile(cls, text: str, model: type[Row], **tables: type[Model]) -> CompiledInstances[Row]:
+        fields = model._meta.concrete_fields
+        quote = connection.ops.quote_name
+        columns = ", ".join(f"{quote(model._meta.db_table)}.{quote(f.column)}" for f in fields)
+        converters = []
+        for index, field in enumerate(fields):
+            column = field.get_col(model._meta.db_table)
+            found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+            if found:
+                converters.append((index, tuple(found), column))
+        query = CompiledQuery.compile(text.replace("{columns}", columns), **tables)
+        return cls(query, model, tuple(f.attname for f in fields), tuple(converters))
+
+    def first(self, params: Sequence[Any] = ()) -> Row | None:
+        row = self.query.row(params)
+        if row is None:
+            return None
+        values = list(row)
+        for index, converters, column in self.converters:
+            for convert in converters:
+                values[index] = convert(values[index], column, connection)
+        return self.model.from_db(connection.alias, list(self.names), values)
+
+
+@dataclass(frozen=True)
+class CompiledInsert:
+    """One model's INSERT of every column (the auto primary key comes back), compiled once:
+    `insert` stores an unsaved instance as `save()` would (the fields' own `pre_save`, such as
+    `auto_now_add`, and their database preparation), without building the statement again.
+    A model with a `pre_save` or `post_save` receiver is stored by `save()` instead, so its
+    receivers still run."""
+
+    sql: str
+    fields: tuple[Field, ...]
+
+    @classmethod
+    def compile(cls, model: type[Model]) -> CompiledInsert:
+        meta = model._meta
+        fields = tuple(field for field in meta.concrete_fields if field is not meta.auto_field)
+        quote = connection.ops.quote_name
+        table, columns = quote(meta.db_table), ", ".join(quote(field.column) for field in fields)
+        values, returned = ", ".join(["%s"] * len(fields)), quote(meta.pk.column)
+        # Only the model's own names are interpolated; every value is a parameter.
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING {returned}"  # noqa: S608
+        return cls(sql, fields)
+
+    def insert(self, instance: Model) -> None:
+        model = type(instance)
+        if pre_save.has_listeners(model) or post_save.has_listeners(model):
+            instance.save(force_insert=True)
+            return
+        values = [
+            field.get_db_prep_save(field.pre_save(instance, True), connection)
+            for field in self.fields
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, values)
+            instance.pk = cursor.fetchone()[0]
+        # As `save()` leaves it (Django documents both flags on `Model._state`).
+        instance._state.adding = False
+        instance._state.db = connection.alias

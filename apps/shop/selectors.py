@@ -9,10 +9,22 @@ from apps.accounts.models import Player
 from apps.shop.errors import OfferNotFound, PurchaseNotFound
 from apps.shop.models import Offer, OfferPurchaseCount, Purchase
 from apps.shop.services import rules
+from gamingpanel.sql import CompiledInstances
+
+# One compiled query (gamingpanel.sql): every purchase starts here. Every column is read, so
+# the offer rules see the offer as the ORM would load it.
+OFFER_IN_GAME = CompiledInstances.compile(
+    "SELECT {columns} FROM {offer} WHERE id = %s AND game_id = %s", Offer, offer=Offer
+)
+
+
+def find_offer(*, game_id: int, offer_id: int) -> Offer | None:
+    """The game's offer with this id, or None (one query)."""
+    return OFFER_IN_GAME.first([offer_id, game_id])
 
 
 def offer_in_game(*, game_id: int, offer_id: int) -> Offer:
-    offer = Offer.objects.filter(pk=offer_id, game_id=game_id).first()
+    offer = find_offer(game_id=game_id, offer_id=offer_id)
     if offer is None:
         raise OfferNotFound(f"No offer {offer_id} in this game.")
     return offer

@@ -8,6 +8,7 @@ from django.utils import timezone
 from apps.analytics.models import RawEvent
 from apps.inventory.models import LedgerEntry, PlayerItem
 from apps.shop.models import Offer, Purchase
+from apps.shop.services.purchase import request_fingerprint
 from tests.shop.helpers import balance, fund, make_economy, make_offer
 
 URL = "/api/v1/shop/purchase"
@@ -48,6 +49,41 @@ def test_virtual_purchase_debits_grants_and_records_the_fact(buyer_client, playe
         "amount": 200,
         "real_money": False,
     }
+
+
+def test_the_purchase_row_is_stored_whole(buyer_client, player, offer):
+    fund(player, 250)
+    before = timezone.now()
+
+    body = buy(buyer_client, offer.pk, key="whole", quantity=2).json()
+
+    stored = Purchase.objects.values().get()
+    assert stored == {
+        "id": body["purchase_id"],
+        "game_id": player.game_id,
+        "player_id": player.pk,
+        "offer_id": offer.pk,
+        "quantity": 2,
+        "source": "shop",
+        "status": "completed",
+        "idempotency_key": "whole",
+        "request_hash": request_fingerprint(offer_id=offer.pk, quantity=2),
+        "real_money": False,
+        "price_currency": "gold",
+        "price_amount": 200,
+        "provider": "",
+        "granted": [{"currency": "gems", "quantity": 20}],
+        "response_status": 201,
+        "response_body": None,
+        "refund_shortfall": [],
+        "needs_attention": False,
+        "note": "",
+        "created_at": stored["created_at"],
+        "completed_at": stored["completed_at"],
+        "refunded_at": None,
+    }
+    assert before <= stored["created_at"] <= timezone.now()
+    assert before <= stored["completed_at"] <= timezone.now()
 
 
 def test_same_key_returns_the_first_response_and_charges_once(buyer_client, player, offer):

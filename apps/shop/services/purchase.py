@@ -15,6 +15,7 @@ from apps.inventory.services import Change
 from apps.payments.services import checkout
 from apps.shop.errors import IdempotencyKeyReused, OfferNotFound
 from apps.shop.models import Offer, Purchase
+from apps.shop.selectors import find_offer
 from apps.shop.services.fulfilment import (
     close_unpaid,
     grant_offer,
@@ -25,6 +26,11 @@ from apps.shop.services.fulfilment import (
 from apps.shop.services.limits import reserve
 from gamingpanel.errors import DomainError
 from gamingpanel.problems import problem_body
+from gamingpanel.sql import CompiledInsert
+
+# Compiled once (gamingpanel.sql): a virtual purchase's row is the first statement of its
+# transaction, on every purchase.
+INSERT_PURCHASE = CompiledInsert.compile(Purchase)
 
 
 @dataclass(frozen=True)
@@ -47,7 +53,7 @@ def purchase_offer(
     """The first answer for a key is stored and returned again for the same key (failures too),
     so a retried request never charges twice; the same key with another body is a 422."""
     fingerprint = request_fingerprint(offer_id=offer_id, quantity=quantity)
-    offer = Offer.objects.filter(pk=offer_id, game_id=player.game_id).first()
+    offer = find_offer(game_id=player.game_id, offer_id=offer_id)
     try:
         if offer is None:
             raise OfferNotFound(f"No offer {offer_id} in this game.")
@@ -78,7 +84,7 @@ def _buy_with_virtual(
         # First statement of the transaction: a concurrent request with the same key blocks on
         # this insert until we commit, then fails on the unique key and replays our answer.
         # The row is written complete; any refusal below rolls it back with everything else.
-        purchase = Purchase.objects.create(
+        purchase = Purchase(
             game_id=player.game_id,
             player=player,
             offer=offer,
@@ -92,6 +98,7 @@ def _buy_with_virtual(
             granted=granted_lines(offer, quantity),
             response_status=201,
         )
+        INSERT_PURCHASE.insert(purchase)
         reserve(player=player, offer=offer, quantity=quantity)
         # Written before the wallet locks are taken, so they are held for fewer statements.
         record_completion(purchase=purchase, offer=offer, player=player)
