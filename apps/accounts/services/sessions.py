@@ -29,9 +29,13 @@ from apps.accounts.errors import (
 from apps.accounts.models import AuthSession, Player, SessionRefreshToken, hash_key
 from apps.accounts.revocation import publish_revocations
 from apps.accounts.tokens import issue_access_token
+from gamingpanel.sql import CompiledInsert
 
 REFRESH_TOKEN_PREFIX = "rt_"
 MAX_REFRESH_TOKEN_LENGTH = 200
+# Compiled once (gamingpanel.sql): every login and refresh writes these rows.
+INSERT_SESSION = CompiledInsert.compile(AuthSession)
+INSERT_REFRESH_TOKEN = CompiledInsert.compile(SessionRefreshToken)
 
 
 @dataclass(frozen=True)
@@ -45,13 +49,14 @@ class IssuedTokens:
 
 def open_session(*, player: Player, platform: str, now: datetime) -> IssuedTokens:
     """A new session with its first pair; call inside the login's transaction."""
-    session = AuthSession.objects.create(
+    session = AuthSession(
         game_id=player.game_id,
         player=player,
         platform=platform,
         created_at=now,
         expires_at=now + settings.REFRESH_TOKEN_LIFETIME,
     )
+    INSERT_SESSION.insert(session)
     return _issue_pair(session, now)
 
 
@@ -131,12 +136,13 @@ def _rotate(
 
 def _issue_pair(session: AuthSession, now: datetime) -> IssuedTokens:
     raw_refresh = REFRESH_TOKEN_PREFIX + secrets.token_urlsafe(32)
-    refresh = SessionRefreshToken.objects.create(
+    refresh = SessionRefreshToken(
         session=session,
         token_hash=hash_key(raw_refresh),
         created_at=now,
         expires_at=now + settings.REFRESH_TOKEN_LIFETIME,
     )
+    INSERT_REFRESH_TOKEN.insert(refresh)
     access = issue_access_token(
         player_id=session.player_id, game_id=session.game_id, session_id=session.pk, now=now
     )

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
@@ -22,7 +22,7 @@ from apps.accounts.services.sessions import (
     open_session,
     refresh_session,
 )
-from apps.analytics.services import ServerFact, record_server_events
+from apps.analytics.services import record_server_event
 from apps.inventory.services import grant_contents
 from apps.platforms.errors import PlatformNotConfigured, PlatformUnavailable
 from apps.platforms.selectors import platform_credential
@@ -30,20 +30,36 @@ from apps.platforms.verifiers import VerifiedIdentity, get_verifier
 from apps.platforms.verifiers.base import spending_credentials
 from apps.platforms.verifiers.upstream import login_deadline
 from gamingpanel.problems import BACKING_SERVICE_ERRORS
+from gamingpanel.sql import CompiledInsert, CompiledInstances, CompiledQuery
 
 STARTING_GRANT_KEY = "starting-grant"
-# One statement finds the identity's player, locks it (as SELECT ... FOR UPDATE did), stamps
-# last_login_at and reads the row back; Django's update() cannot return rows. A ban committed
-# while it waited for the lock is in the row it returns: under READ COMMITTED an UPDATE that
-# waited for a row re-reads it.
-STAMP_PLAYER_SQL = """
-    UPDATE accounts_player SET last_login_at = %s
-    WHERE id = (
-        SELECT player_id FROM accounts_platformidentity
-        WHERE game_id = %s AND platform = %s AND platform_user_id = %s
-    )
-    RETURNING *
-"""
+# The player's UPDATE finds the identity's player, locks it (as SELECT ... FOR UPDATE did), stamps
+# last_login_at and returns the row, compiled once (gamingpanel.sql): Django's update() returns
+# no rows. A ban committed while it waited for the lock is in the row it returns: under READ
+# COMMITTED an UPDATE that waited for a row re-reads it.
+PLAYER_OF_IDENTITY_SQL = (
+    "UPDATE {player} SET last_login_at = %s WHERE id = ("
+    "SELECT player_id FROM {identity} WHERE game_id = %s AND platform = %s AND platform_user_id = %s"
+    ") RETURNING {columns}"
+)
+IDENTITY_SQL = (
+    "UPDATE {identity} SET last_login_at = %s"
+    " WHERE game_id = %s AND platform = %s AND platform_user_id = %s"
+)
+TABLES = {"player": Player, "identity": PlatformIdentity}
+STAMP_PLAYER = CompiledInstances.compile(PLAYER_OF_IDENTITY_SQL, Player, **TABLES)
+STAMP_IDENTITY = CompiledQuery.compile(IDENTITY_SQL, **TABLES)
+# PostgreSQL runs both in one round trip. The identity's UPDATE reads the player's result, so it
+# runs after it: the player is locked before its identity, as link and unlink lock them.
+STAMP_BOTH = CompiledInstances.compile(
+    # Only the two statements above are interpolated; every value is a parameter.
+    f"WITH stamped AS ({PLAYER_OF_IDENTITY_SQL}), identity_stamped AS ("  # noqa: S608
+    f"{IDENTITY_SQL} AND EXISTS (SELECT 1 FROM stamped)) SELECT * FROM stamped",
+    Player,
+    **TABLES,
+)
+INSERT_PLAYER = CompiledInsert.compile(Player)
+INSERT_IDENTITY = CompiledInsert.compile(PlatformIdentity)
 
 
 @dataclass(frozen=True)
@@ -96,31 +112,30 @@ def _open_for_identity(*, game: Game, platform: str, identity: VerifiedIdentity)
     player.game = game
     if (until := player.banned_until) is not None and player.is_banned:
         raise PlayerBanned("This player is banned.", banned_until=until.isoformat())
-    facts = []
     if created:
-        _grant_starting_contents(player)
-        facts.append(ServerFact(player.pk, "player_created", {"platform": platform}, now))
+        _welcome(player, platform)
     tokens = open_session(player=player, platform=platform, now=now)
-    facts.append(_session_start(tokens.session, kind="login", occurred_at=now))
-    record_server_events(game_id=game.pk, facts=facts)
+    _record_session_start(tokens.session, kind="login", occurred_at=now)
     return LoginResult(player=player, created=created, tokens=tokens)
 
 
 def refresh_tokens(*, token: RefreshTokenRef) -> IssuedTokens:
     """A refresh: accounts rotates the token, a rotation is a session start for analytics."""
     return refresh_session(
-        token=token,
-        on_rotation=lambda session: record_server_events(
-            game_id=session.game_id, facts=[_session_start(session, kind="refresh")]
-        ),
+        token=token, on_rotation=lambda session: _record_session_start(session, kind="refresh")
     )
 
 
-def _session_start(
+def _record_session_start(
     session: AuthSession, *, kind: str, occurred_at: datetime | None = None
-) -> ServerFact:
-    properties = {"kind": kind, "platform": session.platform}
-    return ServerFact(session.player_id, "session_start", properties, occurred_at)
+) -> None:
+    record_server_event(
+        game_id=session.game_id,
+        player_id=session.player_id,
+        name="session_start",
+        properties={"kind": kind, "platform": session.platform},
+        occurred_at=occurred_at,
+    )
 
 
 def _find_or_create_player(
@@ -135,13 +150,10 @@ def _find_or_create_player(
         # back to here and we log in to the player it created. No lock is needed on our own
         # player: nobody else can see it, let alone ban it, before we commit.
         with transaction.atomic():
-            player = Player.objects.create(
-                game=game,
-                display_name=identity.display_name or "",
-                created_at=now,
-                last_login_at=now,
-            )
-            PlatformIdentity.objects.create(player=player, last_login_at=now, **lookup)
+            name = identity.display_name or ""
+            player = Player(game=game, display_name=name, created_at=now, last_login_at=now)
+            INSERT_PLAYER.insert(player)
+            INSERT_IDENTITY.insert(PlatformIdentity(player=player, last_login_at=now, **lookup))
     except IntegrityError:
         if (player := _stamp_returning_player(lookup, now)) is None:
             raise  # not a racing login (the game was deleted, say)
@@ -150,22 +162,22 @@ def _find_or_create_player(
 
 
 def _stamp_returning_player(lookup: dict[str, Any], now: datetime) -> Player | None:
-    """Two statements; the player is locked before its identity, as link and unlink lock."""
+    """The identity's player, locked, with last_login_at stamped on it and on the identity."""
     params = [
         connection.ops.adapt_datetimefield_value(now),  # stored as the ORM stores it
         lookup["game"].pk,
         lookup["platform"],
         lookup["platform_user_id"],
     ]
-    found = list(Player.objects.raw(STAMP_PLAYER_SQL, params))
-    if not found:
-        return None
-    PlatformIdentity.objects.filter(**lookup).update(last_login_at=now)
-    return found[0]
+    if connection.vendor == "postgresql":
+        return cast(Player | None, STAMP_BOTH.first(params * 2))
+    if (player := STAMP_PLAYER.first(params)) is not None:
+        STAMP_IDENTITY.execute(params)
+    return cast(Player | None, player)
 
 
-def _grant_starting_contents(player: Player) -> None:
-    """A new player's starting grant, through the ledger, once."""
+def _welcome(player: Player, platform: str) -> None:
+    """A new player's starting grant (through the ledger, once) and the analytics fact."""
     grant = player.game.starting_grant or {}  # {"gold": 500}, checked in the game's admin form
     contents = [{"currency": code, "quantity": amount} for code, amount in grant.items()]
     if contents:
@@ -175,3 +187,9 @@ def _grant_starting_contents(player: Player) -> None:
             reason="starting_grant",
             idempotency_key=STARTING_GRANT_KEY,
         )
+    record_server_event(
+        game_id=player.game_id,
+        player_id=player.pk,
+        name="player_created",
+        properties={"platform": platform},
+    )
