@@ -1,11 +1,13 @@
 """GET shop/categories (what this player can buy now) and the player's purchases."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
 
+from apps.shop.api import CategoriesApi
 from apps.shop.models import Category, Offer
 from apps.shop.selectors import shop_for_player
 from tests.shop.helpers import fund, make_economy, make_offer
@@ -75,6 +77,47 @@ def test_categories_read_is_one_query_with_the_players_counts(
     listed = response.json()[0]["offers"]
     assert len(listed) == len(shop[0]["offers"]) == 10
     assert [o["remaining_purchases"] for o in listed] == [2] + [5] * 9
+
+
+def test_categories_body_bytes_are_what_the_serializer_renders(
+    player_client, player, game, economy
+):
+    # The view builds the body in OutputSerializer's shape: the same bytes it gives, categories
+    # by position, contents as stored, nulls for no limit, stock or end, "Z" timestamps with
+    # microseconds, only the stores that sell an offer.
+    until = datetime(2999, 1, 2, 3, 4, 5, 60, tzinfo=UTC)
+    deals = Category.objects.create(game=game, name="Dëals", position=-1)
+    limited = make_offer(
+        game,
+        name="Once",
+        description="Twice at most.",
+        per_player_limit=2,
+        stock=7,
+        available_until=until,
+        apple_product_id="com.example.once",
+        contents=[{"sku": "potion", "quantity": 2}, {"currency": "gems", "quantity": 1}],
+    )
+    plain = make_offer(game, name="Plain", category=deals, google_product_id="once_gp")
+    fund(player, 100)
+    player_client.post("/api/v1/shop/purchase", {"offer_id": limited.pk}, HTTP_IDEMPOTENCY_KEY="k")
+
+    response = player_client.get("/api/v1/shop/categories")
+
+    serialized = CategoriesApi.OutputSerializer(shop_for_player(player=player), many=True).data
+    assert response.content == JSONRenderer().render(serialized)
+    body = (
+        '[{"id":%d,"name":"Dëals","offers":[{"id":%d,"name":"Plain","description":"",'
+        '"price":{"currency":"gold","amount":100,"real_money":false},'
+        '"contents":[{"currency":"gems","quantity":10}],"remaining_purchases":null,'
+        '"stock":null,"available_until":null,"store_products":{"google_play":"once_gp"}}]},'
+        '{"id":%d,"name":"Main","offers":[{"id":%d,"name":"Once",'
+        '"description":"Twice at most.","price":{"currency":"gold","amount":100,'
+        '"real_money":false},"contents":[{"sku":"potion","quantity":2},'
+        '{"currency":"gems","quantity":1}],"remaining_purchases":1,"stock":6,'
+        '"available_until":"2999-01-02T03:04:05.000060Z",'
+        '"store_products":{"apple":"com.example.once"}}]}]'
+    ).encode()
+    assert response.content == body % (deals.pk, plain.pk, limited.category_id, limited.pk)
 
 
 def test_purchase_history_and_detail_are_the_players_own(
