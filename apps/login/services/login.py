@@ -108,6 +108,8 @@ def log_in(*, game: Game, platform: str, credentials: Mapping[str, Any]) -> Logi
 @transaction.atomic
 def _open_for_identity(*, game: Game, platform: str, identity: VerifiedIdentity) -> LoginResult:
     now = timezone.now()
+    # The player is locked from here to the commit: a ban committing meanwhile either is seen
+    # here or waits for the commit and then revokes this session.
     player, created = _find_or_create_player(game, platform, identity, now)
     player.game = game
     if (until := player.banned_until) is not None and player.is_banned:
@@ -162,7 +164,7 @@ def _find_or_create_player(
 
 
 def _stamp_returning_player(lookup: dict[str, Any], now: datetime) -> Player | None:
-    """The identity's player, locked, with last_login_at stamped on it and on the identity."""
+    """As _find_or_create_player, for an identity that exists; None for one that does not."""
     params = [
         connection.ops.adapt_datetimefield_value(now),  # stored as the ORM stores it
         lookup["game"].pk,
