@@ -24,6 +24,8 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
+from enum import Enum
+from typing import Literal, cast
 
 import redis
 from django.conf import settings
@@ -50,7 +52,13 @@ SWEEP_SECONDS = 0.5
 # How far back a sweep looks: longer than a revoking transaction takes to commit after stamping
 # revoked_at, and than the clocks of two web hosts differ.
 SWEEP_WINDOW = timedelta(seconds=5)
-MISS = object()  # "the mirror cannot say": ask Redis
+
+
+class Miss(Enum):
+    MISS = "miss"
+
+
+MISS = Miss.MISS  # "the mirror cannot say": ask Redis
 
 # KEYS: version, then the markers to write, then the keys to delete.
 # ARGV: channel, marker seconds, message, number of markers, then the marker values.
@@ -88,7 +96,7 @@ class Mirror(Follower):
 
     # --- read on every request ---------------------------------------------------------------
 
-    def revocation(self, session_id: int) -> str | None | object:
+    def revocation(self, session_id: int) -> str | None | Literal[Miss.MISS]:
         """Why the session is revoked, None while it is live, or MISS."""
         if not self._trusted():
             return MISS
@@ -245,7 +253,9 @@ class Mirror(Follower):
             {marker_key(pk): reason for pk, reason in missing.items()}, timeout=marker_seconds()
         )
 
-    def _check(self, client: redis.Redis, pubsub: object, behind_target: int | None) -> int | None:
+    def _check(
+        self, client: redis.Redis, pubsub: redis.client.PubSub, behind_target: int | None
+    ) -> int | None:
         """Trust the mirror for TRUST_SECONDS if Redis agrees with it; returns the version it
         is still waiting for, if any. Waiting twice for the same version means it was lost."""
         checked_at = time.monotonic()
@@ -295,6 +305,7 @@ def _revoked_in_database() -> dict[int, tuple[str, float]]:
     return {
         pk: (reason or "revoked", monotonic_now + (revoked_at + lifetime - now).total_seconds())
         for pk, reason, revoked_at in rows
+        if revoked_at is not None  # the filter says so
     }
 
 
@@ -308,23 +319,26 @@ def _redis_server() -> str:
 def _version_and_ready(client: redis.Redis) -> tuple[int, object]:
     """The last published version (a counter only our script writes) and the markers' `ready`
     stamp (written through the cache API, so read through it)."""
-    version = client.get(cache.make_key(VERSION_KEY))
+    # redis-py types every answer as maybe-awaitable; this client is synchronous.
+    version = cast(bytes | None, client.get(cache.make_key(VERSION_KEY)))
     return int(version or 0), cache.get(READY_KEY)
 
 
-def publish(client: redis.Redis, *, markers: dict[str, object], message: dict[str, object]) -> int:
+def publish(client: redis.Redis, *, markers: dict[str, str], message: dict[str, object]) -> int:
     """Write the markers (cache keys to values, for marker_seconds()), then publish the change
     under the next version; returns that version. A process that reads a marker before the
     message arrives only learns of the change sooner."""
     cache.set_many(markers, timeout=marker_seconds())
-    return int(
+    # INCR answers an integer (redis-py types any script's answer as a maybe-awaitable str).
+    return cast(
+        int,
         client.eval(
             PUBLISH_SCRIPT,
             1,
             cache.make_key(VERSION_KEY),
             cache.make_key(CHANNEL),
             json.dumps(message, separators=(",", ":")),
-        )
+        ),
     )
 
 

@@ -71,7 +71,7 @@ def revocation_reason(session_id: int, *, cached: list[object] | None = None) ->
         logger.warning("revocation markers unreadable; asking the database", exc_info=True)
         return reason_from_database(session_id)
     if reason is not None:
-        return reason
+        return str(reason)
     if ready is not None:
         return None
     rebuild_markers()
