@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar, overload
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Field, Model
 from django.db.models.signals import post_save, pre_save
 
@@ -105,11 +105,12 @@ class CompiledInstances(Generic[Row]):
         row = self.query.row(params)
         if row is None:
             return None
+        db = connections[DEFAULT_DB_ALIAS]
         values = list(row)
         for index, converters, column in self.converters:
             for convert in converters:
-                values[index] = convert(values[index], column, connection)
-        return self.model.from_db(connection.alias, list(self.names), values)
+                values[index] = convert(values[index], column, db)
+        return self.model.from_db(db.alias, list(self.names), values)
 
 
 @dataclass(frozen=True)
@@ -139,13 +140,13 @@ class CompiledInsert:
         if pre_save.has_listeners(model) or post_save.has_listeners(model):
             instance.save(force_insert=True)
             return
+        db = connections[DEFAULT_DB_ALIAS]  # this thread's connection, looked up once
         values = [
-            field.get_db_prep_save(field.pre_save(instance, True), connection)
-            for field in self.fields
+            field.get_db_prep_save(field.pre_save(instance, True), db) for field in self.fields
         ]
-        with connection.cursor() as cursor:
+        with db.cursor() as cursor:
             cursor.execute(self.sql, values)
             instance.pk = cursor.fetchone()[0]
         # As `save()` leaves it (Django documents both flags on `Model._state`).
         instance._state.adding = False
-        instance._state.db = connection.alias
+        instance._state.db = db.alias
