@@ -5,13 +5,18 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from apps.accounts.admin_scoping import GameScopedAdmin, ReadOnlyScopedAdmin, ScopedInline
+from apps.accounts.admin_scoping import (
+    GameScopedAdmin,
+    ReadOnlyScopedAdmin,
+    ScopedInline,
+    operator,
+)
 from apps.accounts.models import (
     AuthSession,
     Game,
@@ -66,8 +71,8 @@ class GameAdmin(GameScopedAdmin):
             return queryset
         return queryset.filter(pk__in=self._game_ids(request, frozenset(GameAccess.Role.values)))
 
-    def _game_of(self, obj: Game) -> Game:
-        return obj
+    def _game_of(self, obj: Model) -> Model:
+        return obj  # a game is its own game
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return request.user.is_superuser  # a new tenant is the deployment owner's decision
@@ -82,10 +87,11 @@ class ServerKeyAdmin(GameScopedAdmin):
     readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
     actions = ["revoke_selected"]
 
-    def has_delete_permission(self, request: HttpRequest, obj: ServerKey | None = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False  # keys are revoked, which also drops them from the shared cache at once
 
-    def save_model(self, request: HttpRequest, obj: ServerKey, form: Any, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
+        assert isinstance(obj, ServerKey)  # this admin's model
         if change:
             obj.save(update_fields=["name"])
             return
@@ -120,10 +126,9 @@ class GameAccessAdmin(GameScopedAdmin):
 
 class PlatformIdentityInline(ScopedInline):
     model = PlatformIdentity
-    fields = ["platform", "platform_user_id", "created_at", "last_login_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("platform", "platform_user_id", "created_at", "last_login_at")
 
-    def has_add_permission(self, request: HttpRequest, obj: Player | None = None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
@@ -139,7 +144,7 @@ class ModerationActionForm(ActionForm):
 
 
 def _moderation_form(request: HttpRequest) -> ModerationActionForm:
-    form = ModerationActionForm(request.POST, auto_id=None)
+    form = ModerationActionForm(request.POST, auto_id=False)
     form.is_valid()  # the admin validated the action already; the extra fields are optional
     return form
 
@@ -165,7 +170,7 @@ class PlayerAdmin(GameScopedAdmin):
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return False  # players come from platform logins
 
-    def has_delete_permission(self, request: HttpRequest, obj: Player | None = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False  # their ledger must stay; ban instead
 
     @admin.display(description="Sessions")
@@ -183,7 +188,7 @@ class PlayerAdmin(GameScopedAdmin):
             if not self.has_change_permission(request, player):
                 continue
             try:
-                ban_player(player=player, reason=reason, until=until, actor=request.user)
+                ban_player(player=player, reason=reason, until=until, actor=operator(request))
             except DomainError as refused:
                 self.message_user(request, refused.detail, messages.ERROR)
                 return
@@ -195,7 +200,7 @@ class PlayerAdmin(GameScopedAdmin):
         reason = _moderation_form(request).cleaned_data.get("reason", "")
         players = [p for p in queryset if self.has_change_permission(request, p)]
         for player in players:
-            unban_player(player=player, reason=reason, actor=request.user)
+            unban_player(player=player, reason=reason, actor=operator(request))
         self.message_user(request, f"Unbanned {len(players)} player(s).")
 
 
@@ -228,7 +233,7 @@ class AuthSessionAdmin(ReadOnlyScopedAdmin):
     def end_selected(self, request: HttpRequest, queryset: QuerySet[AuthSession]) -> None:
         queryset = queryset.filter(game_id__in=self._game_ids(request, self.write_roles))
         reason = _moderation_form(request).cleaned_data.get("reason", "")
-        ended = end_sessions(sessions=queryset, actor=request.user, reason=reason)
+        ended = end_sessions(sessions=queryset, actor=operator(request), reason=reason)
         self.message_user(request, f"Ended {ended} session(s).")
 
 

@@ -4,10 +4,10 @@ and what they may change follows their role there (owners > operators > analysts
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Model, QuerySet
@@ -16,6 +16,20 @@ from django.http import HttpRequest
 
 from apps.accounts.operator_actions import announce_action
 from apps.accounts.selectors import READ_ROLES, WRITE_ROLES, games_for_user
+
+
+def operator(request: HttpRequest) -> User:
+    """Who is acting in the admin: its views let only signed-in, active staff users in."""
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+class AuditedRequest(HttpRequest):
+    """An admin request that loaded a row to change (for type checking; HttpRequest at run time):
+    the row as it was, for the audit log."""
+
+    _audit_before: dict[str, Any]
 
 
 def audit_snapshot(obj: Model) -> dict[str, Any]:
@@ -56,7 +70,7 @@ class GameScopedAdmin(admin.ModelAdmin):
     def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
         obj = super().get_object(request, object_id, from_field)
         if obj is not None:
-            request._audit_before = audit_snapshot(obj)
+            cast(AuditedRequest, request)._audit_before = audit_snapshot(obj)
         return obj
 
     def log_addition(self, request: HttpRequest, obj: Model, message: Any) -> Any:
@@ -70,14 +84,14 @@ class GameScopedAdmin(admin.ModelAdmin):
             self._audit(request, obj, "admin_change", before=before, after=after)
         return super().log_change(request, obj, message)
 
-    def log_deletions(self, request: HttpRequest, queryset: Iterable[Model]) -> Any:
+    def log_deletions(self, request: HttpRequest, queryset: QuerySet) -> Any:
         for obj in queryset:
             self._audit(request, obj, "admin_delete", before=audit_snapshot(obj), after={})
         return super().log_deletions(request, queryset)
 
     def _audit(self, request: HttpRequest, obj: Model, action: str, **change: Any) -> None:
         announce_action(
-            actor=request.user,
+            actor=operator(request),
             game=self._game_of(obj),
             action=action,
             target=obj,

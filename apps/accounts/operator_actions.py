@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Model
 from django.dispatch import Signal
 
@@ -19,7 +19,7 @@ operator_acted = Signal()
 
 def announce_action(
     *,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     game: Game | None,
     action: str,
     target: Model,

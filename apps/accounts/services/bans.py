@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -25,7 +25,7 @@ def _ban_state(player: Player) -> dict[str, Any]:
 
 @transaction.atomic
 def ban_player(
-    *, player: Player, reason: str, until: datetime | None, actor: AbstractBaseUser | None
+    *, player: Player, reason: str, until: datetime | None, actor: User | None
 ) -> Player:
     """Ban until `until` (None: until unbanned). Ends every session of the player at once."""
     reason = (reason or "").strip()
@@ -56,7 +56,7 @@ def ban_player(
 
 
 @transaction.atomic
-def unban_player(*, player: Player, reason: str = "", actor: AbstractBaseUser | None) -> Player:
+def unban_player(*, player: Player, reason: str = "", actor: User | None) -> Player:
     locked = Player.objects.select_for_update().select_related("game").get(pk=player.pk)
     if locked.banned_until is None:
         return locked
@@ -76,9 +76,7 @@ def unban_player(*, player: Player, reason: str = "", actor: AbstractBaseUser | 
 
 
 @transaction.atomic
-def end_sessions(
-    *, sessions: QuerySet[AuthSession], actor: AbstractBaseUser | None, reason: str = ""
-) -> int:
+def end_sessions(*, sessions: QuerySet[AuthSession], actor: User | None, reason: str = "") -> int:
     """An operator ends sessions (a stolen device, say); the players log in again."""
     ended = AuthSession.objects.filter(
         pk__in=revoke_sessions(sessions=sessions, reason=AuthSession.RevokeReason.OPERATOR)

@@ -6,7 +6,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
@@ -66,7 +66,7 @@ def _forget_server_key(key_hash: str) -> None:
 
 
 @transaction.atomic
-def set_game_access(*, user: AbstractBaseUser, game: Game, role: str) -> GameAccess:
+def set_game_access(*, user: User, game: Game, role: str) -> GameAccess:
     access, _ = GameAccess.objects.update_or_create(user=user, game=game, defaults={"role": role})
     if not user.is_staff:
         user.is_staff = True  # the admin only lets staff in; what they see is scoped per game
