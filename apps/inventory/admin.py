@@ -14,7 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from apps.accounts.admin_scoping import GameScopedAdmin, ReadOnlyScopedAdmin
+from apps.accounts.admin_scoping import GameScopedAdmin, ReadOnlyScopedAdmin, operator
 from apps.accounts.models import Player
 from apps.accounts.selectors import WRITE_ROLES, games_for_user
 from apps.inventory.models import Currency, ItemDefinition, LedgerEntry, PlayerItem, Wallet
@@ -68,6 +68,7 @@ class WalletAdmin(ReadOnlyScopedAdmin):
     @admin.action(description="Grant or revoke for the selected wallet's player")
     def grant_or_revoke(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
         wallet = queryset.first()
+        assert wallet is not None  # the admin runs an action on a selection only
         url = reverse("admin:inventory_wallet_grant")
         return HttpResponseRedirect(f"{url}?player={wallet.player_id}&code={wallet.currency.code}")
 
@@ -105,7 +106,7 @@ class WalletAdmin(ReadOnlyScopedAdmin):
             return False
         try:
             operator_adjust(
-                actor=request.user,
+                actor=operator(request),
                 player=player,
                 change=Change(data["kind"], data["code"], data["delta"]),
                 note=data["note"],
@@ -146,4 +147,7 @@ class LedgerEntryAdmin(ReadOnlyScopedAdmin):
 
     @admin.display(description="Currency / item")
     def what(self, obj: LedgerEntry) -> str:
-        return obj.currency.code if obj.currency_id else obj.item.sku
+        if obj.currency is not None:
+            return obj.currency.code
+        assert obj.item is not None  # a ledger entry moves a currency or an item
+        return obj.item.sku

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -61,7 +61,7 @@ def apply_changes(
     reason: str,
     idempotency_key: str,
     reference: str = "",
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     savepoint: bool = True,
     new_key: bool = False,
 ) -> list[LedgerEntry]:
@@ -92,7 +92,7 @@ def claw_back(
     reason: str,
     idempotency_key: str,
     reference: str = "",
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
 ) -> ClawBack:
     """Take back (negative deltas) as much as the player still holds, never below zero; the
     rest is returned as `shortfall` lines for an operator to look at."""
@@ -115,7 +115,7 @@ def change_balance(
     reason: str,
     idempotency_key: str,
     reference: str = "",
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
 ) -> LedgerEntry | None:
     """Add delta (negative to spend) to one wallet, once per idempotency key."""
     entries = apply_changes(
@@ -137,7 +137,7 @@ def grant_contents(
     idempotency_key: str,
     reference: str = "",
     multiplier: int = 1,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
 ) -> list[LedgerEntry]:
     return apply_changes(
         player=player,
@@ -152,7 +152,7 @@ def grant_contents(
 @transaction.atomic
 def operator_adjust(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     player: Player,
     change: Change,
     note: str,
@@ -194,7 +194,7 @@ def _apply(
     reason: str,
     idempotency_key: str,
     reference: str,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     clamp_debits: bool,
     new_key: bool = False,
 ) -> ClawBack:
@@ -371,7 +371,7 @@ def _lock(player: Player, codes: list[str], skus: list[str]) -> dict[tuple[str, 
         lock_wallets="FOR UPDATE OF w" if locks else "",
         lock_holdings="FOR UPDATE OF h" if locks else "",
     )
-    params = [player.pk, player.game_id, *codes, player.pk, player.game_id, *skus]
+    params: list[int | str] = [player.pk, player.game_id, *codes, player.pk, player.game_id, *skus]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -396,7 +396,7 @@ def _write(
     player: Player,
     writes: list[tuple[_Held, int]],
     entries: list[dict[str, Any]],
-    actor: AbstractBaseUser | None,
+    actor: User | None,
 ) -> list[LedgerEntry]:
     """The deltas and their ledger entries. On PostgreSQL in one statement (the UPDATEs are
     CTEs of the ledger INSERT), so the locks are held for this round trip and the COMMIT only;
@@ -431,16 +431,21 @@ def _write(
                 cursor.execute(sql, params)
             cursor.execute(insert, insert_params)
         ids = [row[0] for row in cursor.fetchall()]
-    definitions = {(row.kind, row.definition.pk): row.definition for row, _ in writes}
+    currencies = {
+        r.definition.pk: r.definition for r, _ in writes if isinstance(r.definition, Currency)
+    }
+    items = {
+        r.definition.pk: r.definition for r, _ in writes if isinstance(r.definition, ItemDefinition)
+    }
     written = []
     for entry, pk in zip(entries, ids, strict=True):
         ledger_entry = LedgerEntry.from_db(
             connection.alias, ["id", *LEDGER_COLUMNS], [pk, *(entry[c] for c in LEDGER_COLUMNS)]
         )
         if entry["currency_id"] is not None:
-            ledger_entry.currency = definitions[("currency", entry["currency_id"])]
+            ledger_entry.currency = currencies[entry["currency_id"]]
         else:
-            ledger_entry.item = definitions[("item", entry["item_id"])]
+            ledger_entry.item = items[entry["item_id"]]
         ledger_entry.player = player
         ledger_entry.actor = actor
         written.append(ledger_entry)
