@@ -41,8 +41,11 @@ def curve_of(xp_per_level: int | None, growth_percent: int, max_level: int) -> C
 def level_of(player: Player) -> int:
     """The level of a player loaded with `level_columns`: as player_levels, on the game's
     current curve (the default without one), level 1 without progress."""
-    curve = curve_of(player.curve_xp_per_level, player.curve_growth_percent, player.curve_max_level)
-    return curve.level_for(player.progress_xp or 0)
+    columns: dict[str, Any] = vars(player)  # the annotations are set on the instance
+    curve = curve_of(
+        columns["curve_xp_per_level"], columns["curve_growth_percent"], columns["curve_max_level"]
+    )
+    return curve.level_for(columns["progress_xp"] or 0)
 
 
 def stat_definitions(*, game_id: int) -> dict[str, StatDefinition]:
