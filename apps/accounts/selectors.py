@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TypeVar
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Expression, F, Model, QuerySet
@@ -156,7 +156,9 @@ def public_player_query(
     )
 
 
-def games_for_user(user: AbstractBaseUser, *, roles: frozenset[str] = READ_ROLES) -> QuerySet[Game]:
+def games_for_user(
+    user: User | AnonymousUser, *, roles: frozenset[str] = READ_ROLES
+) -> QuerySet[Game]:
     """Games this operator may act on in one of `roles`; superusers act on all of them."""
     if not (user.is_authenticated and user.is_active):
         return Game.objects.none()
@@ -165,7 +167,7 @@ def games_for_user(user: AbstractBaseUser, *, roles: frozenset[str] = READ_ROLES
     return Game.objects.filter(accesses__user=user, accesses__role__in=roles).distinct()
 
 
-def user_role(user: AbstractBaseUser, game: Game | int) -> str | None:
+def user_role(user: User, game: Game | int) -> str | None:
     if user.is_superuser:
         return GameAccess.Role.OWNER
     game_id = game if isinstance(game, int) else game.pk
