@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -86,8 +88,8 @@ class MatchResultApi(GameServerApi):
         mode = serializers.RegexField(NAME, max_length=32)
         started_at = serializers.DateTimeField()
         ended_at = serializers.DateTimeField()
-        players = MatchPlayerSerializer(
-            many=True, allow_empty=False, max_length=MAX_PLAYERS_PER_MATCH
+        players: serializers.ListSerializer[dict[str, Any]] = serializers.ListSerializer(
+            child=MatchPlayerSerializer(), allow_empty=False, max_length=MAX_PLAYERS_PER_MATCH
         )
 
         def validate(self, data: dict) -> dict:

@@ -149,7 +149,7 @@ def _profile_row(*, game_id: int, player_id: int) -> ProfileRow | None:
 
 def with_profile(check: TokenCheck, *, game_id: int) -> dict[str, Any]:
     """A token check's answer, plus the player's public profile when the token is valid."""
-    if not check.valid:
+    if check.claims is None:  # not valid
         return check.as_dict()
     profile = public_profile(game_id=game_id, player_id=check.claims.player_id)
     if profile is None:
