@@ -147,7 +147,4 @@ class LedgerEntryAdmin(ReadOnlyScopedAdmin):
 
     @admin.display(description="Currency / item")
     def what(self, obj: LedgerEntry) -> str:
-        if obj.currency is not None:
-            return obj.currency.code
-        assert obj.item is not None  # a ledger entry moves a currency or an item
-        return obj.item.sku
+        return obj.code

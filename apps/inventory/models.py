@@ -148,3 +148,11 @@ class LedgerEntry(models.Model):
         if self.pk is not None:
             raise ValueError("Ledger entries are append-only.")
         super().save(*args, **kwargs)
+
+    @property
+    def code(self) -> str:
+        """The currency's code or the item's sku: exactly one of them is set."""
+        if self.currency is not None:
+            return self.currency.code
+        assert self.item is not None  # ledger_currency_xor_item
+        return self.item.sku
