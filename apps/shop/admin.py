@@ -109,7 +109,7 @@ class PurchaseAdmin(ReadOnlyScopedAdmin):
             (
                 (
                     e.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-                    e.currency.code if e.currency_id else e.item.sku,
+                    e.code,
                     f"{e.delta:+d}",
                     e.balance_after,
                     e.reason,

@@ -15,7 +15,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.accounts.api_base import PlayerApi
+from apps.accounts.api_base import PlayerApi, PlayerRequest
 from apps.shop.errors import IdempotencyKeyRequired
 from apps.shop.models import Offer, Purchase
 from apps.shop.selectors import purchase_of, purchases_of, shop_for_player
@@ -113,7 +113,7 @@ class CategoriesApi(PlayerApi):
         offers = OfferSerializer(many=True)
 
     @extend_schema(summary="What this player can buy now", responses=OutputSerializer(many=True))
-    def get(self, request: Request) -> Response:
+    def get(self, request: PlayerRequest) -> Response:
         # Built here in OutputSerializer's shape and order rather than through it: the
         # serializer, for every offer listed, cost about as much as the read.
         shop = shop_for_player(player=request.user)
@@ -216,7 +216,7 @@ class PurchaseApi(PlayerApi):
             ),
         },
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: PlayerRequest) -> Response:
         key = require_idempotency_key(request)
         given = self.InputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
@@ -229,7 +229,8 @@ class PurchaseOutputSerializer(serializers.Serializer):
     offer_id = serializers.IntegerField()
     quantity = serializers.IntegerField()
     status = serializers.CharField()
-    source = serializers.CharField()
+    # A declared field, moved off the class by DRF: it does not shadow Field.source.
+    source = serializers.CharField()  # type: ignore[assignment]
     price = PriceSerializer(source="*")
     granted = OfferLinesField()
     payment = serializers.SerializerMethodField()
@@ -266,7 +267,7 @@ class PurchaseListApi(PlayerApi):
             ),
         },
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: PlayerRequest) -> Response:
         given = self.FilterSerializer(data=request.query_params)
         given.is_valid(raise_exception=True)
         purchases = purchases_of(player=request.user, **given.validated_data)
@@ -281,7 +282,7 @@ class PurchaseDetailApi(PlayerApi):
             404: OpenApiResponse(description="`purchase_not_found`: no purchase of this player."),
         },
     )
-    def get(self, request: Request, purchase_id: int) -> Response:
+    def get(self, request: PlayerRequest, purchase_id: int) -> Response:
         purchase = purchase_of(player=request.user, purchase_id=purchase_id)
         return Response(PurchaseOutputSerializer(purchase).data)
 
@@ -337,7 +338,7 @@ class ReceiptApi(PlayerApi):
             503: OpenApiResponse(description=PROVIDER_UNAVAILABLE),
         },
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: PlayerRequest) -> Response:
         given = self.InputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         return result_response(redeem_receipt(player=request.user, **given.validated_data))

@@ -44,6 +44,7 @@ def shop_for_player(*, player: Player) -> list[dict]:
     )
     shop: list[dict] = []
     for offer in offers:
+        assert offer.category is not None  # the filter says so
         if not rules.category_visible(offer.category, now):
             continue
         sale = rules.Sale(offer=offer, quantity=1, bought=offer.bought or 0, now=now)

@@ -55,7 +55,9 @@ def grant_offer(
     for line in offer.contents:
         if "battlepass_premium" in line:
             _grant_premium(player, line["battlepass_premium"], purchase)
-    return {entry.currency.code: entry.balance_after for entry in entries if entry.currency_id}
+    return {
+        entry.currency.code: entry.balance_after for entry in entries if entry.currency is not None
+    }
 
 
 def purchase_balances(*, purchase: Purchase) -> dict[str, int]:
@@ -63,7 +65,11 @@ def purchase_balances(*, purchase: Purchase) -> dict[str, int]:
     entries = ledger_for_reference(reference=purchase.ledger_reference).filter(
         reason="purchase", currency__isnull=False
     )
-    return {entry.currency.code: entry.balance_after for entry in entries}
+    return {
+        entry.currency.code: entry.balance_after
+        for entry in entries
+        if entry.currency is not None  # the filter says so
+    }
 
 
 def mark_completed(*, purchase: Purchase, offer: Offer, player: Player) -> None:

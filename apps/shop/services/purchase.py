@@ -196,6 +196,7 @@ def _replay(player: Player, key: str, fingerprint: str) -> PurchaseResult | None
         # A real-money purchase whose checkout was not opened yet (a crash or a concurrent
         # first request): opening it is idempotent with the processor, so do it here.
         return _open_checkout(purchase)
+    assert purchase.response_status is not None  # stored with the body
     return PurchaseResult(purchase.response_status, purchase.response_body)
 
 

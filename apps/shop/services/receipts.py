@@ -25,7 +25,10 @@ from apps.shop.selectors import offer_in_game
 from apps.shop.services.fulfilment import fulfil_purchase
 from apps.shop.services.purchase import PurchaseResult, record_store_purchase, store_response
 
-PRODUCT_FIELDS = {Provider.APPLE: "apple_product_id", Provider.GOOGLE_PLAY: "google_product_id"}
+PRODUCT_FIELDS: dict[str, str] = {
+    Provider.APPLE: "apple_product_id",
+    Provider.GOOGLE_PLAY: "google_product_id",
+}
 
 
 def redeem_receipt(
