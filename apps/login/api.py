@@ -6,10 +6,15 @@ from __future__ import annotations
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.accounts.api_base import PlayerApi, PublicApi, problems
+from apps.accounts.api_base import (
+    PlayerApi,
+    PlayerRequest,
+    PublicApi,
+    PublicRequest,
+    problems,
+)
 from apps.accounts.authentication import require_game
 from apps.accounts.errors import InvalidToken
 from apps.accounts.models import PlatformIdentity
@@ -78,7 +83,7 @@ class LoginApi(PublicApi):
             ),
         },
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: PublicRequest) -> Response:
         address_budget = spend_address_budget(request)
         request.rate_budgets = [address_budget]
         enforce(address_budget)  # before the key lookup: guessing game keys costs budget too
@@ -117,7 +122,7 @@ class RefreshApi(PublicApi):
             ),
         },
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: PublicRequest) -> Response:
         address_budget = spend_address_budget(request)
         request.rate_budgets = [address_budget]
         enforce(address_budget)
@@ -157,7 +162,7 @@ class LinkApi(PlayerApi):
             ),
         },
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: PlayerRequest) -> Response:
         given = PlatformCredentialsInput(data=request.data)
         given.is_valid(raise_exception=True)
         link_identity(player=request.user, **given.validated_data)
@@ -179,7 +184,7 @@ class UnlinkApi(PlayerApi):
             ),
         },
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: PlayerRequest) -> Response:
         given = self.InputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         unlink_identity(player=request.user, **given.validated_data)
