@@ -75,4 +75,3 @@ def test_an_offer_with_a_line_nobody_can_grant_is_503_contents_unavailable(
     assert balance(player, "gems") == 0
     assert not Purchase.objects.filter(status="completed").exists()
     assert listed == []
-
