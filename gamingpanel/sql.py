@@ -11,12 +11,12 @@ Every query here runs on PostgreSQL and SQLite (`make run`'s database) alike.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar, overload
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.models import Field, Model
 from django.db.models.signals import post_save, pre_save
 
@@ -71,46 +71,66 @@ def aware(moment: datetime | None) -> datetime | None:
     return moment
 
 
-Converter = Callable[[Any, Any, Any], Any]
 Row = TypeVar("Row", bound=Model)
 
 
 @dataclass(frozen=True)
 class CompiledInstances(Generic[Row]):
-    """A compiled SELECT of every column of one model, answered as instances of it, each value
-    converted as the ORM converts it (JSON decoded, SQLite's datetimes made aware...), so code
-    that reads the instance cannot tell it from one the ORM loaded. `{columns}` in the text
+    """A compiled SELECT of every column of one model, answered as instances of it. Each value
+    is made what the model's field holds, through public field APIs only (`from_db_value` of
+    JSON and custom fields, aware timestamps, booleans), for the kinds of field the compiled
+    models have; `compile` refuses any other kind rather than guess. `{columns}` in the text
     given to `compile` is the model's column list, in field order."""
 
     query: CompiledQuery
     model: type[Row]
-    names: tuple[str, ...]
-    converters: tuple[tuple[int, tuple[Converter, ...], Any], ...]
+    fields: tuple[Field, ...]
 
     @classmethod
     def compile(cls, text: str, model: type[Row], **tables: type[Model]) -> CompiledInstances[Row]:
-        fields = model._meta.concrete_fields
+        fields = tuple(model._meta.concrete_fields)
+        unknown = [field.name for field in fields if not isinstance(field, LOADABLE)]
+        if unknown:
+            raise TypeError(f"{model.__name__}.{unknown}: no compiled load for these fields")
         quote = connection.ops.quote_name
         columns = ", ".join(f"{quote(model._meta.db_table)}.{quote(f.column)}" for f in fields)
-        converters = []
-        for index, field in enumerate(fields):
-            column = field.get_col(model._meta.db_table)
-            found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-            if found:
-                converters.append((index, tuple(found), column))
         query = CompiledQuery.compile(text.replace("{columns}", columns), **tables)
-        return cls(query, model, tuple(f.attname for f in fields), tuple(converters))
+        return cls(query, model, fields)
 
     def first(self, params: Sequence[Any] = ()) -> Row | None:
         row = self.query.row(params)
         if row is None:
             return None
-        db = connections[DEFAULT_DB_ALIAS]
-        values = list(row)
-        for index, converters, column in self.converters:
-            for convert in converters:
-                values[index] = convert(values[index], column, db)
-        return self.model.from_db(db.alias, list(self.names), values)
+        db = connections[DEFAULT_DB_ALIAS]  # this thread's connection, looked up once
+        values = [_loaded(field, value, db) for field, value in zip(self.fields, row, strict=True)]
+        return self.model.from_db(db.alias, [field.attname for field in self.fields], values)
+
+
+# For these kinds of field a raw row holds what the field holds, but for the cases _loaded
+# handles; any other kind (a decimal, a UUID on SQLite...) needs thought before it is added.
+LOADABLE = (
+    models.AutoField,
+    models.BigAutoField,
+    models.IntegerField,
+    models.CharField,
+    models.TextField,
+    models.BooleanField,
+    models.DateTimeField,
+    models.JSONField,
+    models.ForeignKey,
+)
+
+
+def _loaded(field: Field, value: Any, db: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(field, models.DateTimeField):
+        return aware(value)  # SQLite keeps them naive, in UTC
+    if isinstance(field, models.BooleanField):
+        return bool(value)  # SQLite keeps 0 and 1
+    if hasattr(field, "from_db_value"):  # JSON (a string from either database), custom fields
+        return field.from_db_value(value, None, db)
+    return value
 
 
 @dataclass(frozen=True)
