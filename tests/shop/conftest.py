@@ -25,4 +25,3 @@ def bearer(token: str) -> APIClient:
 def buyer_client(player: Player) -> APIClient:
     """`player` with a real access token, as a game client calls."""
     return bearer(access_token(player))
-

@@ -113,9 +113,7 @@ def test_concurrent_purchases_never_pass_the_per_player_limit(player, game, toke
         results = list(pool.map(lambda n: post_purchase(token, offer.pk, f"k{n}"), range(10)))
 
     assert sorted(status for status, _ in results) == [201] * 3 + [409] * 7
-    assert {body["code"] for status, body in results if status == 409} == {
-        "purchase_limit_reached"
-    }
+    assert {body["code"] for status, body in results if status == 409} == {"purchase_limit_reached"}
     assert Purchase.objects.filter(status="completed").count() == 3
     assert OfferPurchaseCount.objects.get(player=player, offer=offer).count == 3
     assert Wallet.objects.get(player=player, currency__code="gold").balance == 10_000 - 300
