@@ -21,6 +21,10 @@ from apps.accounts.models import Player, ServerKey
 from apps.accounts.ratelimit import Budget, enforce, spend_token_budget, tightest
 from apps.accounts.tokens import MAX_TOKEN_LENGTH, AccessClaims, TokenCheck, validate_access_token
 
+# A timestamp as DRF's DateTimeField answers it (ISO 8601 in UTC, "Z"), for the hot bodies a view
+# builds in its serializer's shape without running the serializer.
+TIMESTAMP = serializers.DateTimeField()
+
 
 def problems(**described: str) -> dict[int, OpenApiResponse]:
     """Error answers for the schema: status -> which codes (the body is always a problem)."""

@@ -6,7 +6,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from apps.accounts.api_base import PlayerApi, PlayerRequest
+from apps.accounts.api_base import TIMESTAMP, PlayerApi, PlayerRequest
 from apps.battlepass.models import TierClaim
 from apps.battlepass.selectors import get_progress
 from apps.battlepass.services import claim_tier
@@ -19,9 +19,6 @@ class ContentLineSerializer(serializers.Serializer):
 
 
 LINE_KEYS = tuple(ContentLineSerializer().fields)
-# A timestamp as DRF's DateTimeField answers it (ISO 8601 in UTC, "Z"), for the bodies built
-# without their serializer.
-TIMESTAMP = serializers.DateTimeField()
 
 
 def content_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -6,8 +6,8 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from apps.accounts.api_base import PlayerApi, PlayerRequest
-from apps.battlepass.api import TIMESTAMP, ContentLineSerializer, content_lines
+from apps.accounts.api_base import TIMESTAMP, PlayerApi, PlayerRequest
+from apps.battlepass.api import ContentLineSerializer, content_lines
 from apps.events.selectors import get_active_events
 from apps.events.services import claim_event_reward
 

@@ -8,6 +8,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from apps.accounts.api_base import (
+    TIMESTAMP,
     GameServerApi,
     PlayerApi,
     PlayerRequest,
@@ -155,6 +156,13 @@ class ServerSerializer(serializers.Serializer):
     last_heartbeat_at = serializers.DateTimeField()
 
 
+def server_body(server: dict[str, Any]) -> dict[str, Any]:
+    """A live server as ServerSerializer shapes it: the selector's row is already in its order
+    and types but for the heartbeat's time, which DRF's DateTimeField renders. Clients poll this
+    list, so it is not run through the serializer's per-field machinery."""
+    return {**server, "last_heartbeat_at": TIMESTAMP.to_representation(server["last_heartbeat_at"])}
+
+
 class HeartbeatApi(GameServerApi):
     class InputSerializer(serializers.Serializer):
         server_id = serializers.RegexField(NAME, max_length=100)
@@ -233,7 +241,6 @@ class ServerInfoApi(PlayerApi):
         filters = given.validated_data
         game_id = request.user.game_id
         if "id" in filters:
-            server = live_server(game_id=game_id, server_id=filters["id"])
-            return Response(ServerSerializer(server).data)
+            return Response(server_body(live_server(game_id=game_id, server_id=filters["id"])))
         servers = live_servers(game_id=game_id, region=filters["region"], mode=filters["mode"])
-        return Response(ServerSerializer(servers, many=True).data)
+        return Response([server_body(server) for server in servers])

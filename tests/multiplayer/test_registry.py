@@ -213,3 +213,22 @@ def test_revoked_server_key_cannot_beat(api_client, game):
 
     assert (response.status_code, response.json()["code"]) == (401, "invalid_server_key")
     assert not RegisteredServer.objects.exists()
+
+
+@pytest.mark.django_db
+def test_server_info_bytes_are_what_the_server_serializer_renders(server_client, player_client):
+    from rest_framework.renderers import JSONRenderer
+
+    from apps.multiplayer.api import ServerSerializer
+
+    beat(server_client, "eu-1", players=3, version="1.2.0")
+    beat(server_client, "us-1", region="us-east", mode="duel")
+
+    listed = player_client.get("/api/v1/multiplayer/server-info")
+    one = player_client.get("/api/v1/multiplayer/server-info?id=us-1")
+
+    rows = [RegisteredServer.objects.get(server_id=s) for s in ("us-1", "eu-1")]  # most free
+    render = JSONRenderer().render
+    assert listed.content == render(ServerSerializer(rows, many=True).data)
+    assert one.content == render(ServerSerializer(rows[0]).data)
+    assert listed.json()[0]["last_heartbeat_at"].endswith("Z")
