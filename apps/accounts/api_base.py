@@ -18,7 +18,7 @@ from apps.accounts.authentication import (
     ServerKeyAuthentication,
 )
 from apps.accounts.models import Player, ServerKey
-from apps.accounts.ratelimit import Budget, enforce, spend_token_budget, tightest
+from apps.accounts.ratelimit import Budget, enforce, spend_session_budget, tightest
 from apps.accounts.tokens import MAX_TOKEN_LENGTH, AccessClaims, TokenCheck, validate_access_token
 
 # A timestamp as DRF's DateTimeField answers it (ISO 8601 in UTC, "Z"), for the hot bodies a view
@@ -70,8 +70,8 @@ class PlayerApi(APIView):
         if isinstance(request.auth, AccessClaims):
             # IsPlayer has let it through, and only a player's token carries AccessClaims.
             player_request = cast(PlayerRequest, request)
-            player_request.rate_budget = spend_token_budget(
-                token_id=request.auth.jti, game=player_request.user.game
+            player_request.rate_budget = spend_session_budget(
+                session_id=request.auth.session_id, game=player_request.user.game
             )
             enforce(player_request.rate_budget)
 

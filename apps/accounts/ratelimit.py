@@ -1,7 +1,8 @@
 """Request budgets: fixed windows counted in the shared cache (Redis: one atomic script, one round
 trip), so every web process spends from the same count.
 
-- Player endpoints: RATE_LIMIT_PER_HOUR per access token, or the game's own `rate_limit_per_hour`.
+- Player endpoints: RATE_LIMIT_PER_HOUR per login session (every access token its refreshes mint
+  spends from the same count), or the game's own `rate_limit_per_hour`.
   Every answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds).
 - Login and refresh: AUTH_RATE_LIMIT_PER_MINUTE per client address and
   AUTH_GAME_RATE_LIMIT_PER_MINUTE per game, against credential stuffing.
@@ -134,9 +135,10 @@ def client_address(request: HasMeta) -> str:
     return str(address)
 
 
-def spend_token_budget(*, token_id: str, game: Game) -> Budget | None:
+def spend_session_budget(*, session_id: int, game: Game) -> Budget | None:
+    """Per login session, not per access token: a refresh mints a new token, not a new budget."""
     per_hour = game.rate_limit_per_hour or settings.RATE_LIMIT_PER_HOUR
-    return spend(group="api:access-token", value=token_id, limit=per_hour, period_seconds=HOUR)
+    return spend(group="api:session", value=str(session_id), limit=per_hour, period_seconds=HOUR)
 
 
 def spend_address_budget(request: HasMeta) -> Budget | None:

@@ -60,13 +60,24 @@ def test_over_budget_is_429_rate_limited_with_retry_after(tokens, game):
 
 
 @pytest.mark.django_db
-def test_each_access_token_has_its_own_budget(login, game):
+def test_each_login_session_has_its_own_budget(login, game):
     Game.objects.filter(pk=game.pk).update(rate_limit_per_hour=1)
     first, second = login("alice"), login("bob")
 
     assert bearer(first["access_token"]).get(WHOAMI).status_code == 200
     assert bearer(first["access_token"]).get(WHOAMI).status_code == 429
     assert bearer(second["access_token"]).get(WHOAMI).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_refreshed_token_spends_from_its_sessions_budget(tokens):
+    assert budget_headers(bearer(tokens["access_token"]).get(WHOAMI))[1] == 999
+
+    refreshed = APIClient().post(REFRESH, {"refresh_token": tokens["refresh_token"]}).json()
+    after_refresh = bearer(refreshed["access_token"]).get(WHOAMI)
+
+    assert after_refresh.status_code == 200
+    assert budget_headers(after_refresh)[1] == 998  # not a fresh 999
 
 
 @pytest.mark.django_db
@@ -185,9 +196,9 @@ def test_a_count_is_one_redis_key_that_expires_with_its_window(game):
 
     from apps.accounts.hotcache import redis_client
 
-    spent = [ratelimit.spend_token_budget(token_id="jti-1", game=game) for _ in range(3)]
+    spent = [ratelimit.spend_session_budget(session_id=41, game=game) for _ in range(3)]
 
-    keys = redis_client().keys(cache.make_key("rl:api:access-token:*"))
+    keys = redis_client().keys(cache.make_key("rl:api:session:*"))
     assert [budget.remaining for budget in spent] == [999, 998, 997]
     assert len(keys) == 1 and int(redis_client().get(keys[0])) == 3
     ttl = redis_client().ttl(keys[0])
