@@ -201,3 +201,47 @@ def test_test_notification_is_stored_and_ignored(api_client, google):
 
     assert response.status_code == 200
     assert ProviderEvent.objects.get().status == "ignored"
+
+
+def voided_notice() -> str:
+    return rtdn(
+        {
+            "packageName": "com.example.game",
+            "voidedPurchaseNotification": {
+                "purchaseToken": "tok-1",
+                "orderId": "GPA.1234-5678",
+                "productType": 2,
+                "refundType": 1,
+            },
+        }
+    )
+
+
+@pytest.mark.parametrize("configured", [None, ""])
+@pytest.mark.parametrize("query", ["", "?token=", "?token=guess"])
+def test_rtdn_for_an_account_without_a_push_token_is_refused_and_changes_nothing(
+    api_client, player_client, player, real_offer, google, play, configured, query
+):
+    purchase_state(play)
+    redeem(player_client, real_offer)
+    secrets = dict(google.secrets)
+    if configured is None:
+        secrets.pop("rtdn_token")
+    else:
+        secrets["rtdn_token"] = configured
+    google.set_secrets(secrets)
+    google.save()
+
+    with committed():
+        response = api_client.post(
+            f"/api/v1/payments/webhooks/google-play{query}",
+            voided_notice(),
+            content_type="application/json",
+        )
+
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("application/problem+json")
+    assert response.json()["code"] == "invalid_signature"
+    assert Purchase.objects.get().status != "refunded"
+    assert balance(player, "gems") == 100
+    assert not ProviderEvent.objects.exists()

@@ -82,7 +82,8 @@ def finish_purchase(
 
 def parse_notification(*, body: bytes, query: Mapping[str, str]) -> Notification:
     """A Pub/Sub push. The push subscription's URL carries `?token=<rtdn_token>`, a secret
-    stored on the game's Google Play account, which is checked before anything is trusted."""
+    stored on the game's Google Play account, which is checked before anything is trusted; an
+    account without that secret accepts no push."""
     try:
         envelope = json.loads(body)
         message = envelope["message"]
@@ -97,7 +98,7 @@ def parse_notification(*, body: bytes, query: Mapping[str, str]) -> Notification
             for a in ProviderAccount.objects.filter(
                 provider="google_play", enabled=True, config__package_name=package
             ).select_related("game")
-            if hmac.compare_digest(str(a.secrets.get("rtdn_token") or ""), query.get("token", ""))
+            if _push_token_matches(a, query.get("token", ""))
         ),
         None,
     )
@@ -108,6 +109,15 @@ def parse_notification(*, body: bytes, query: Mapping[str, str]) -> Notification
     if event_type == "voidedPurchaseNotification":
         event_type = f"{event_type}/{data[event_type].get('refundType', '')}"
     return Notification(message_id, event_type, {**envelope, "decoded": data}, account.game_id)
+
+
+def _push_token_matches(account: ProviderAccount, sent: str) -> bool:
+    """An account with no `rtdn_token` accepts no push at all: comparing "" with "" would let
+    anyone post a voided-purchase notice for its package."""
+    expected = account.secrets.get("rtdn_token")
+    if not isinstance(expected, str) or not expected or not sent:
+        return False
+    return hmac.compare_digest(expected.encode(), sent.encode())
 
 
 def interpret(event_type: str, payload: dict[str, Any]) -> Outcome:
