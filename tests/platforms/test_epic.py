@@ -331,3 +331,34 @@ def test_a_token_refused_for_ownership_is_not_remembered(upstream):
         verify(OWNERSHIP_CONFIG, credentials)
 
     assert verify(EAS_CONFIG, credentials).platform_user_id == ACCOUNT
+
+
+@pytest.mark.parametrize(
+    "act",
+    [None, {}, {"eat": ""}, {"eat": "deviceid"}, {"eat": "DeviceID", "pltfm": "other"}],
+)
+def test_anonymous_device_id_token_is_refused_by_default_and_not_spent(upstream, act):
+    upstream.get(CONNECT_KEYS, json=jwks(("key-1", PLATFORM_KEY)))
+    token = sign(epic_claims(act=act))
+
+    with raises_problem("invalid_credentials", 401):
+        verify(CONFIG, {"id_token": token})
+
+    allowing = {**CONFIG, "allowed_account_types": ["steam", "deviceid"]}
+    assert verify(allowing, {"id_token": token}).platform_user_id == "0002puid"
+
+
+def test_only_the_configured_identity_providers_are_accepted(upstream):
+    upstream.get(CONNECT_KEYS, json=jwks(("key-1", PLATFORM_KEY)))
+    config = {**CONFIG, "allowed_account_types": "steam, psn"}
+    steam = sign(epic_claims(act={"eat": "steam", "eaid": "76561197960287930"}))
+    epic = sign(epic_claims(act={"eat": "epicgames", "eaid": ACCOUNT}))
+
+    assert verify(config, {"id_token": steam}).platform_user_id == "0002puid"
+    with raises_problem("invalid_credentials", 401):
+        verify(config, {"id_token": epic})
+
+
+def test_allowed_account_types_of_the_wrong_type_is_not_configured(upstream):
+    with raises_problem("platform_not_configured", 400):
+        verify({**CONFIG, "allowed_account_types": {"steam": True}}, {"id_token": "a.b.c"})

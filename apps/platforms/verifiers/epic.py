@@ -13,6 +13,7 @@ from apps.platforms.errors import InvalidCredentials, PlatformNotConfigured
 from apps.platforms.verifiers.base import (
     VerifiedIdentity,
     clean_display_name,
+    config_list,
     config_str,
     invalid_input,
     require_config,
@@ -31,6 +32,9 @@ JWKS_PATHS = {
 BEARER_TOKEN = re.compile(r"[A-Za-z0-9._~+/=-]+")
 # The token must belong to this game's product, sandbox and deployment, not just its client.
 DEPLOYMENT_CLAIMS = {"pfpid": "product_id", "pfsid": "sandbox_id", "pfdid": "deployment_id"}
+# A Connect token from EOS_Connect_CreateDeviceId carries no account info (`act`): anyone holding
+# the client credentials shipped in the game can mint one, so it proves no identity.
+DEVICE_ID = "deviceid"
 
 
 class EpicVerifier:
@@ -42,6 +46,7 @@ class EpicVerifier:
         mode = config_str(NAME, config, "mode", "connect").lower()
         if mode not in JWKS_PATHS:
             raise PlatformNotConfigured("epic config 'mode' must be 'connect' or 'eas'.")
+        account_types = config_list(NAME, config, "allowed_account_types")
         catalog_item_id = config_str(NAME, config, "catalog_item_id")
         if catalog_item_id and mode != "eas":
             raise PlatformNotConfigured(
@@ -68,6 +73,9 @@ class EpicVerifier:
             if claims.get(claim) != config_str(NAME, config, key):
                 raise InvalidCredentials("The epic token was issued for another deployment.")
 
+        if mode == "connect":
+            self._check_account_type(claims, account_types)
+
         user_id = claims["sub"]
         if catalog_item_id:
             self._check_ownership(
@@ -84,6 +92,22 @@ class EpicVerifier:
             display_name=clean_display_name(claims.get("dn")),  # EAS only: Connect has no name
             entitlement_checked=True,
         )
+
+    @staticmethod
+    def _check_account_type(claims: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
+        """`act.eat` names the identity provider the player logged in to EOS with. With no
+        allow-list configured every provider but the anonymous Device ID is accepted."""
+        account = claims.get("act")
+        account_type = account.get("eat") if isinstance(account, Mapping) else None
+        if not isinstance(account_type, str) or not account_type:
+            account_type = DEVICE_ID
+        account_type = account_type.lower()
+        if allowed:
+            accepted = account_type in {item.lower() for item in allowed}
+        else:
+            accepted = account_type != DEVICE_ID
+        if not accepted:
+            raise InvalidCredentials("This game does not accept this epic identity provider.")
 
     @staticmethod
     def _check_ownership(
