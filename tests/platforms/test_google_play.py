@@ -78,15 +78,34 @@ def test_code_without_the_games_scope_is_401(upstream):
     assert len(upstream.calls) == 1
 
 
-@pytest.mark.parametrize("status", [401, 403, 404])
-def test_code_for_another_application_is_401(upstream, status):
+def test_token_refused_by_verify_is_401(upstream):
     token_ok(upstream)
-    upstream.get(
-        VERIFY_URL, status=status, json={"error": {"code": status, "status": "PERMISSION_DENIED"}}
-    )
+    upstream.get(VERIFY_URL, status=401, json={"error": {"code": 401, "status": "UNAUTHENTICATED"}})
 
     with raises_problem("invalid_credentials", 401):
         verify()
+
+
+@pytest.mark.parametrize(
+    ("status", "google_status"), [(403, "PERMISSION_DENIED"), (404, "NOT_FOUND")]
+)
+def test_application_refused_or_unknown_is_a_configuration_error_503_and_alerts(
+    upstream, caplog, status, google_status
+):
+    token_ok(upstream)
+    upstream.get(
+        VERIFY_URL,
+        status=status,
+        json={"error": {"code": status, "message": "denied", "status": google_status}},
+    )
+
+    with (
+        caplog.at_level(logging.ERROR, logger="apps.platforms"),
+        raises_problem("platform_unavailable", 503),
+    ):
+        verify()
+    assert "ALERT" in caplog.text and f"HTTP {status}" in caplog.text
+    assert not any(call.request.url.startswith(ME_URL) for call in upstream.calls)
 
 
 def test_players_me_naming_another_player_is_401(upstream):

@@ -92,6 +92,11 @@ class GooglePlayVerifier:
     @staticmethod
     def _get(url: str, headers: dict[str, str], operation: str) -> dict[str, Any]:
         response = call("GET", url, headers=headers, platform=NAME, operation=operation)
+        # The token was granted to our own client, so verify refusing it (403) or not knowing
+        # the application (404) means the game's application_id or client is misconfigured:
+        # every player would fail, which must alert rather than look like bad credentials.
+        if operation == "verify" and response.status_code in (403, 404):
+            raise our_key_rejected(NAME, operation, response.status_code)
         if response.status_code in (401, 403, 404):
             raise InvalidCredentials("Google Play did not confirm this player for this game.")
         if response.status_code != 200:
