@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import time
 
+import jwt
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric import ec
 from django.core.cache import cache
+from jwt.algorithms import ECAlgorithm
 
 from apps.platforms.verifiers.keys import cache_seconds, url_cache_key, verify_jwt
 from tests.platforms.helpers import (
@@ -55,13 +58,28 @@ def test_key_set_is_fetched_once_and_then_cached(upstream):
     assert key_fetches(upstream) == 1
 
 
-def test_unknown_kid_right_after_a_fetch_is_401_without_refetch(upstream):
+def test_unknown_kid_in_a_set_fetched_just_now_is_401(upstream):
     upstream.get(KEYS_URL, json=jwks(("key-1", PLATFORM_KEY)))
-    check(sign(good_claims()))
 
     with raises_problem("invalid_credentials", 401):
         check(sign(good_claims(), kid="key-2"))
     assert key_fetches(upstream) == 1
+
+
+def test_unknown_kid_while_a_refetch_is_throttled_is_a_retryable_503(upstream, settings):
+    settings.PLATFORM_JWKS_MIN_REFETCH_SECONDS = 60
+    upstream.get(KEYS_URL, json=jwks(("key-1", PLATFORM_KEY)))
+    check(sign(good_claims()))
+    upstream.replace("GET", KEYS_URL, json=jwks(("key-2", PLATFORM_KEY)))  # rotated since
+
+    with raises_problem("platform_unavailable", 503) as caught:
+        check(sign(good_claims(), kid="key-2"))
+    assert 55 <= int(caught.value.headers["Retry-After"]) <= 60
+    assert key_fetches(upstream) == 1
+
+    cache.delete(url_cache_key("jwks-fetched", KEYS_URL))  # the client retries after the window
+    assert check(sign(good_claims(), kid="key-2"))["sub"] == "user-1"
+    assert key_fetches(upstream) == 2
 
 
 def test_unknown_kid_refetches_once_the_window_has_passed(upstream, settings):
@@ -79,8 +97,10 @@ def test_a_flood_of_made_up_kids_refetches_only_once_per_window(upstream):
     check(sign(good_claims()))
     cache.delete(url_cache_key("jwks-fetched", KEYS_URL))  # the 60 s window has passed
 
-    for kid in ("made-up-1", "made-up-2", "made-up-3"):
-        with raises_problem("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):
+        check(sign(good_claims(), kid="made-up-1"))
+    for kid in ("made-up-2", "made-up-3"):
+        with raises_problem("platform_unavailable", 503):
             check(sign(good_claims(), kid=kid))
 
     assert key_fetches(upstream) == 2
@@ -165,9 +185,9 @@ def test_keys_of_other_types_or_uses_are_skipped(upstream):
     ]
     upstream.get(KEYS_URL, json=key_set)
 
-    assert check(sign(good_claims()))["sub"] == "user-1"
-    with raises_problem("invalid_credentials", 401):
+    with raises_problem("invalid_credentials", 401):  # not in the set fetched just now
         check(sign(good_claims(), kid="enc"))
+    assert check(sign(good_claims()))["sub"] == "user-1"
 
 
 @pytest.mark.parametrize(
@@ -202,3 +222,51 @@ def test_key_set_that_cannot_be_fetched_is_503(upstream, answer):
 )
 def test_cache_time_follows_max_age_within_bounds(header, seconds):
     assert cache_seconds(header) == seconds
+
+
+EC_KEY = ec.generate_private_key(ec.SECP256R1())
+EC_P384_KEY = ec.generate_private_key(ec.SECP384R1())
+
+
+def ec_jwk(kid, key):
+    return {**ECAlgorithm.to_jwk(key.public_key(), as_dict=True), "kid": kid, "use": "sig"}
+
+
+def check_allowing(token, algorithms):
+    return verify_jwt(
+        token,
+        platform="test",
+        jwks_url=KEYS_URL,
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        algorithms=algorithms,
+    )
+
+
+def test_es256_is_accepted_only_where_allowed(upstream):
+    key_set = jwks(("key-1", PLATFORM_KEY))
+    key_set["keys"].append(ec_jwk("ec-1", EC_KEY))
+    upstream.get(KEYS_URL, json=key_set)
+    token = jwt.encode(good_claims(), EC_KEY, algorithm="ES256", headers={"kid": "ec-1"})
+
+    assert check_allowing(token, ("RS256", "ES256"))["sub"] == "user-1"
+    assert check_allowing(sign(good_claims()), ("RS256", "ES256"))["sub"] == "user-1"
+    with raises_problem("invalid_credentials", 401):
+        check(token)  # RS256 only, the default
+    with raises_problem("invalid_credentials", 401):
+        check_allowing(sign(good_claims()), ("ES256",))
+
+
+@pytest.mark.parametrize(
+    ("alg", "kid", "key"),
+    [("ES256", "key-1", EC_KEY), ("RS256", "ec-1", PLATFORM_KEY), ("ES256", "p384", EC_KEY)],
+    ids=["es256-under-an-rsa-kid", "rs256-under-an-ec-kid", "es256-under-a-p384-kid"],
+)
+def test_a_token_whose_algorithm_does_not_match_its_key_is_401(upstream, alg, kid, key):
+    key_set = jwks(("key-1", PLATFORM_KEY))
+    key_set["keys"] += [ec_jwk("ec-1", EC_KEY), ec_jwk("p384", EC_P384_KEY)]
+    upstream.get(KEYS_URL, json=key_set)
+    token = jwt.encode(good_claims(), key, algorithm=alg, headers={"kid": kid})
+
+    with raises_problem("invalid_credentials", 401):
+        check_allowing(token, ("RS256", "ES256"))

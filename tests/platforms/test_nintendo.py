@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import jwt
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric import ec
+from jwt.algorithms import ECAlgorithm
 
+from apps.accounts.models import Player
+from apps.platforms.models import PlatformCredential
 from apps.platforms.verifiers import get_verifier
 from apps.platforms.verifiers.base import VerifiedIdentity
 from tests.platforms.helpers import (
@@ -182,4 +187,47 @@ def test_missing_id_token_is_validation_error(upstream, credentials):
 def test_key_url_must_be_https(upstream):
     with raises_problem("platform_not_configured", 400):
         verify(nsa_token(nsa_claims()), {**CONFIG, "jwks_url": "http://10.0.0.1/keys"})
+    assert not upstream.calls
+
+
+@pytest.mark.django_db
+def test_a_new_kid_while_a_refetch_is_throttled_is_503_with_retry_after_and_no_player(
+    nintendo_keys, game, api_client
+):
+    PlatformCredential.objects.create(game=game, platform="nintendo", config=CONFIG)
+    verify(nsa_token(nsa_claims()))  # the key set is fetched and cached
+    nintendo_keys.replace("GET", KEYS_URL, json=jwks(("key-2", PLATFORM_KEY)))  # Nintendo rotated
+
+    response = api_client.post(
+        "/api/v1/auth/third-party/login",
+        {"platform": "nintendo", "credentials": {"id_token": nsa_token(nsa_claims(), kid="key-2")}},
+        format="json",
+        HTTP_X_GAME_KEY="alpha-client-key",
+    )
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "platform_unavailable"
+    assert 1 <= int(response["Retry-After"]) <= 60
+    assert not Player.objects.exists()
+    assert sum(call.request.url == KEYS_URL for call in nintendo_keys.calls) == 1
+
+
+def test_es256_tokens_only_when_the_game_allows_them(upstream):
+    key = ec.generate_private_key(ec.SECP256R1())
+    jwk = {**ECAlgorithm.to_jwk(key.public_key(), as_dict=True), "kid": "ec-1", "use": "sig"}
+    upstream.get(KEYS_URL, json={"keys": [jwk]})
+    token = jwt.encode(
+        nsa_claims(), key, algorithm="ES256", headers={"kid": "ec-1", "jku": KEYS_URL}
+    )
+
+    with raises_problem("invalid_credentials", 401):
+        verify(token)  # RS256 only by default
+    allowing = {**CONFIG, "algorithms": ["RS256", "ES256"]}
+    assert verify(token, allowing).platform_user_id == "a1b2c3d4e5f60718"
+
+
+@pytest.mark.parametrize("algorithms", [["HS256"], ["none"], ["RS256", "ES512"], {"a": 1}])
+def test_algorithms_other_than_rs256_or_es256_are_not_configured(upstream, algorithms):
+    with raises_problem("platform_not_configured", 400):
+        verify(nsa_token(nsa_claims()), {**CONFIG, "algorithms": algorithms})
     assert not upstream.calls

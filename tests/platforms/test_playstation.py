@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 
+import jwt
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric import ec
+from jwt.algorithms import ECAlgorithm
 from responses import matchers
 
 from apps.platforms.verifiers import get_verifier
@@ -305,3 +308,33 @@ def test_ill_formed_exchange_settings_are_platform_not_configured(upstream, bad)
     with raises_problem("platform_not_configured", 400):
         verify({"auth_code": "ps-code"}, {**CONFIG, **bad})
     assert not upstream.calls
+
+
+def test_es256_id_token_from_the_exchange_only_when_the_game_allows_it(upstream):
+    key = ec.generate_private_key(ec.SECP256R1())
+    jwk = {**ECAlgorithm.to_jwk(key.public_key(), as_dict=True), "kid": "ec-1", "use": "sig"}
+    upstream.get(KEYS_URL, json={"keys": [jwk]})
+    token = jwt.encode(psn_claims(), key, algorithm="ES256", headers={"kid": "ec-1"})
+    exchange(upstream, json={"id_token": token})
+
+    identity = verify({"auth_code": "ps-code"}, {**CONFIG, "algorithms": "RS256 ES256"})
+
+    assert identity.platform_user_id == "7799112233"
+    with raises_problem("invalid_credentials", 401):
+        verify({"id_token": token}, TOKEN_ONLY_CONFIG)  # RS256 only by default
+
+
+def test_unsupported_algorithms_are_refused_before_the_code_is_spent(upstream):
+    with raises_problem("platform_not_configured", 400):
+        verify({"auth_code": "ps-code"}, {**CONFIG, "algorithms": ["RS256", "HS256"]})
+    assert not upstream.calls
+
+
+def test_a_new_kid_while_a_refetch_is_throttled_is_503_with_retry_after(upstream):
+    upstream.get(KEYS_URL, json=jwks(("key-1", PLATFORM_KEY)))
+    verify({"id_token": sign(psn_claims())}, TOKEN_ONLY_CONFIG)
+    upstream.replace("GET", KEYS_URL, json=jwks(("key-2", PLATFORM_KEY)))
+
+    with raises_problem("platform_unavailable", 503) as caught:
+        verify({"id_token": sign(psn_claims(), kid="key-2")}, TOKEN_ONLY_CONFIG)
+    assert 1 <= int(caught.value.headers["Retry-After"]) <= 60

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -12,11 +13,13 @@ import jwt
 from django.conf import settings
 from django.core.cache import cache
 
-from apps.platforms.errors import InvalidCredentials
-from apps.platforms.verifiers.base import config_flag, first_use
+from apps.platforms.errors import InvalidCredentials, PlatformNotConfigured, PlatformUnavailable
+from apps.platforms.verifiers.base import config_flag, config_list, first_use
 from apps.platforms.verifiers.upstream import call, json_object, unavailable
 
-ALGORITHM = "RS256"  # pinned: never "none", never HMAC (a public key must not become a secret)
+ALGORITHM = "RS256"  # the default pin: never "none", never HMAC (a public key is no secret)
+# The asymmetric algorithms a game may allow, with the key type and curve each one needs.
+KEY_TYPES = {"RS256": ("RSA", None), "ES256": ("EC", "P-256")}
 LEEWAY_SECONDS = 60
 DEFAULT_CACHE_SECONDS = 3600
 MIN_CACHE_SECONDS = 60
@@ -47,20 +50,56 @@ def _fetch_key_set(url: str, platform: str) -> dict[str, dict[str, Any]]:
     for jwk in listed if isinstance(listed, list) else []:
         if not isinstance(jwk, dict) or not isinstance(jwk.get("kid"), str):
             continue
-        if jwk.get("kty") != "RSA" or jwk.get("use", "sig") != "sig":
+        algorithm = _algorithm_for(jwk)
+        if algorithm is None or jwk.get("use", "sig") != "sig":
             continue
         try:
-            jwt.PyJWK(jwk, algorithm=ALGORITHM)
+            jwt.PyJWK(jwk, algorithm=algorithm)
         except jwt.PyJWTError:
             continue  # one broken key must not hide the others
         keys[jwk["kid"]] = jwk
     if not keys:
-        raise unavailable(platform, "key set", "no usable RSA signing key")
+        raise unavailable(platform, "key set", "no usable signing key")
     cache.set(
         url_cache_key("jwks", url), keys, cache_seconds(response.headers.get("Cache-Control"))
     )
-    cache.set(url_cache_key("jwks-fetched", url), 1, settings.PLATFORM_JWKS_MIN_REFETCH_SECONDS)
+    cache.set(
+        url_cache_key("jwks-fetched", url), time.time(), settings.PLATFORM_JWKS_MIN_REFETCH_SECONDS
+    )
     return keys
+
+
+def _algorithm_for(jwk: Mapping[str, Any]) -> str | None:
+    """The one algorithm this key may verify, from its type and curve; None for any other key."""
+    return next(
+        (
+            algorithm
+            for algorithm, (kty, curve) in KEY_TYPES.items()
+            if jwk.get("kty") == kty and (curve is None or jwk.get("crv") == curve)
+        ),
+        None,
+    )
+
+
+def config_algorithms(platform: str, config: Mapping[str, Any]) -> tuple[str, ...]:
+    """The game's `algorithms` (default RS256 only), each one of KEY_TYPES."""
+    algorithms = tuple(item.upper() for item in config_list(platform, config, "algorithms"))
+    if not set(algorithms) <= KEY_TYPES.keys():
+        raise PlatformNotConfigured(
+            f"{platform} config 'algorithms' may only list {', '.join(KEY_TYPES)}."
+        )
+    return algorithms or (ALGORITHM,)
+
+
+def _refetch_throttled(url: str, platform: str) -> PlatformUnavailable:
+    """A kid we do not know yet, while another request fetched the set moments ago: the
+    platform may have published it since, so the client retries once the window is over."""
+    window = settings.PLATFORM_JWKS_MIN_REFETCH_SECONDS
+    fetched = cache.get(url_cache_key("jwks-fetched", url))
+    left = fetched + window - time.time() if isinstance(fetched, int | float) else window
+    error = unavailable(platform, "key set", "unknown kid while a refetch is throttled")
+    error.headers = {"Retry-After": str(min(max(math.ceil(left), 1), max(window, 1)))}
+    return error
 
 
 def signing_key(url: str, kid: str, platform: str) -> dict[str, Any]:
@@ -68,13 +107,17 @@ def signing_key(url: str, kid: str, platform: str) -> dict[str, Any]:
     keys = cache.get(url_cache_key("jwks", url))
     if keys is None:
         keys = _fetch_key_set(url, platform)
-    elif kid not in keys and cache.add(
-        url_cache_key("jwks-fetched", url), 1, settings.PLATFORM_JWKS_MIN_REFETCH_SECONDS
-    ):
+    elif kid not in keys:
         # The platform may have rotated keys. cache.add is atomic, so across all workers only
         # one request per window goes out, and a flood of made-up kids cannot amplify traffic.
+        if not cache.add(
+            url_cache_key("jwks-fetched", url),
+            time.time(),
+            settings.PLATFORM_JWKS_MIN_REFETCH_SECONDS,
+        ):
+            raise _refetch_throttled(url, platform)
         keys = _fetch_key_set(url, platform)
-    if kid not in keys:
+    if kid not in keys:  # not in a set fetched just now: no such key
         raise InvalidCredentials(f"The {platform} token is signed with an unknown key.")
     return keys[kid]
 
@@ -88,8 +131,10 @@ def verify_jwt(
     audience: str | Sequence[str] | None = None,
     require: Sequence[str] = ("exp", "iat", "sub"),
     expected_jku: str | None = None,
+    algorithms: Sequence[str] = (ALGORITHM,),
 ) -> dict[str, Any]:
-    """Check signature (RS256, key by kid from `jwks_url`), exp/iat with leeway, iss and aud.
+    """Check signature (one of `algorithms`, key by kid from `jwks_url`, of the type that
+    algorithm needs), exp/iat with leeway, iss and aud.
 
     `audience=None` skips the audience check. The key URL is always ours: a `jku` header is
     never followed, and when `expected_jku` is given the header must name exactly that URL.
@@ -103,20 +148,27 @@ def verify_jwt(
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:
         raise InvalidCredentials(f"The {platform} token is malformed.") from None
-    if header.get("alg") != ALGORITHM:
-        raise InvalidCredentials(f"The {platform} token must be signed with {ALGORITHM}.")
+    algorithm = header.get("alg")
+    if algorithm not in algorithms or algorithm not in KEY_TYPES:
+        raise InvalidCredentials(
+            f"The {platform} token must be signed with {', '.join(algorithms)}."
+        )
     kid = header.get("kid")
     if not isinstance(kid, str) or not kid:
         raise InvalidCredentials(f"The {platform} token names no signing key.")
     if expected_jku is not None and header.get("jku") != expected_jku:
         raise InvalidCredentials(f"The {platform} token does not name the key set we trust.")
-    key = jwt.PyJWK(signing_key(jwks_url, kid, platform), algorithm=ALGORITHM)
+    jwk = signing_key(jwks_url, kid, platform)
+    # The header's alg must be the one the key is for: an RSA key never checks an ES256 token.
+    if _algorithm_for(jwk) != algorithm or jwk.get("alg", algorithm) != algorithm:
+        raise InvalidCredentials(f"The {platform} token's algorithm does not match its key.")
+    key = jwt.PyJWK(jwk, algorithm=algorithm)
     options: jwt.types.Options = {"require": list(require), "verify_aud": audience is not None}
     try:
         return jwt.decode(
             token,
             key,
-            algorithms=[ALGORITHM],
+            algorithms=[algorithm],
             audience=audience,
             issuer=issuer,
             leeway=LEEWAY_SECONDS,

@@ -18,7 +18,7 @@ from apps.platforms.verifiers.base import (
     required_credential,
     value_at,
 )
-from apps.platforms.verifiers.keys import accept_once, verify_jwt
+from apps.platforms.verifiers.keys import accept_once, config_algorithms, verify_jwt
 
 NAME = "nintendo"
 
@@ -29,6 +29,7 @@ class NintendoVerifier:
 
     def verify(self, config: Mapping[str, Any], credentials: Mapping[str, Any]) -> VerifiedIdentity:
         require_config(NAME, config, self.required_config)
+        algorithms = config_algorithms(NAME, config)
         token = required_credential(credentials, "id_token")
         jwks_url = config_url(NAME, config, "jwks_url")
         claims = verify_jwt(
@@ -39,6 +40,7 @@ class NintendoVerifier:
             audience=config_str(NAME, config, "audience") or None,  # empty: not checked
             require=("exp", "iat", "sub", "iss"),
             expected_jku=jwks_url,
+            algorithms=algorithms,
         )
         # The "may play" check: the token was minted for this game's application id.
         claim = config_str(NAME, config, "application_id_claim", "nintendo.ai")

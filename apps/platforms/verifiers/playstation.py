@@ -22,7 +22,7 @@ from apps.platforms.verifiers.base import (
     required_credential,
     value_at,
 )
-from apps.platforms.verifiers.keys import accept_once, verify_jwt
+from apps.platforms.verifiers.keys import accept_once, config_algorithms, verify_jwt
 from apps.platforms.verifiers.upstream import call, json_object, our_key_rejected, unavailable
 
 NAME = "playstation"
@@ -35,6 +35,7 @@ class PlayStationVerifier:
 
     def verify(self, config: Mapping[str, Any], credentials: Mapping[str, Any]) -> VerifiedIdentity:
         require_config(NAME, config, self.required_config)
+        algorithms = config_algorithms(NAME, config)
         client_id = config_str(NAME, config, "client_id")
         jwks_url = config_url(NAME, config, "jwks_url")
         credentials = require_object(credentials)
@@ -58,6 +59,7 @@ class PlayStationVerifier:
             # The "may play" check: the token was issued to this game's client.
             audience=config_str(NAME, config, "audience", client_id),
             require=("exp", "iat", "iss", "aud"),
+            algorithms=algorithms,
         )
         user_id = value_at(claims, config_str(NAME, config, "user_id_claim", "sub"))
         if isinstance(user_id, bool) or not isinstance(user_id, str | int) or user_id == "":
