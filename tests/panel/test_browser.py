@@ -6,10 +6,8 @@ GP_UPDATE_SCREENSHOTS=1."""
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Iterator
-from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -17,8 +15,10 @@ import pytest
 from apps.accounts.models import GameAccess, Player
 from apps.analytics import demo as analytics_demo
 from apps.audit.models import AuditLogEntry
+from apps.battlepass import demo as battlepass_demo
 from apps.inventory import demo as inventory_demo
 from apps.inventory.models import Wallet
+from apps.shop import demo as shop_demo
 from tests.panel.conftest import PASSWORD, make_user
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -58,9 +58,11 @@ def browser() -> Iterator[object]:
 @pytest.fixture
 def world(transactional_db, game, other_game, player, other_player):
     inventory_demo.seed(game)
-    with suppress(ImportError):  # offers give the top-offers chart its names
-        importlib.import_module("apps.shop.demo").seed(game)
-    analytics_demo.seed(game)
+    battlepass_demo.seed(game)  # before the shop: its premium pass is an offer
+    shop_demo.seed(game)  # offers give the top-offers chart its names
+    players = analytics_demo.seed(game, offers=shop_demo.offer_prices(game))
+    inventory_demo.seed_ledger_activity(game=game, players=players[:12])
+    analytics_demo.aggregate(game)  # the dashboards read the aggregates
     return {
         "operator": make_user("oscar", game, GameAccess.Role.OPERATOR),
         "analyst": make_user("anna", game, GameAccess.Role.ANALYST),
