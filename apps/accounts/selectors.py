@@ -70,6 +70,15 @@ def token_player(*, game_id: int, player_id: int) -> Player | None:
     return player
 
 
+def token_player_exists(*, game_id: int, player_id: int) -> bool:
+    """Whether the player a token names still exists, as token_player sees it (the same rows,
+    at most TOKEN_PLAYER_SECONDS old): a deleted player's tokens stop validating within it."""
+    rows = _token_players.get_or_load(
+        (game_id, player_id), lambda: _player_rows(game_id=game_id, player_id=player_id)
+    )
+    return rows is not None
+
+
 def _player_rows(*, game_id: int, player_id: int) -> RowValues | None:
     found = Player.objects.select_related("game").filter(pk=player_id, game_id=game_id).first()
     if found is None:

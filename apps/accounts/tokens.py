@@ -37,6 +37,7 @@ from apps.accounts.errors import (
 )
 from apps.accounts.models import AuthSession
 from apps.accounts.revocation import revocation_reason
+from apps.accounts.selectors import token_player_exists
 
 PLAYER_PERMISSIONS = ("player",)
 ENCRYPTION = {"alg": "dir", "enc": "A256GCM"}
@@ -261,4 +262,7 @@ def check_claims(
         ensure_not_revoked(claims, cached=cached)
     except (TokenError, PlayerBanned) as refused:
         return TokenCheck(valid=False, reason=refused.code)
+    if not token_player_exists(game_id=claims.game_id, player_id=claims.player_id):
+        # Deleting a player (or its game) deletes its sessions rather than revoking them.
+        return TokenCheck(valid=False, reason=InvalidToken.code)
     return TokenCheck(valid=True, claims=claims)

@@ -134,3 +134,22 @@ def test_a_revoked_server_key_stops_at_once_even_when_cached(
     assert_problem(
         api_client.post(VALIDATE, {"token": tokens["access_token"]}), 401, "invalid_server_key"
     )
+
+
+def test_a_deleted_players_token_stops_validating_within_the_bound(
+    tokens, server_client, monkeypatch
+):
+    from types import SimpleNamespace
+
+    from apps.accounts.selectors import TOKEN_PLAYER_SECONDS
+    from gamingpanel import shortcache
+
+    now = [100.0]
+    monkeypatch.setattr(shortcache, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    assert server_client.post(VALIDATE, {"token": tokens["access_token"]}).json()["valid"]
+
+    Player.objects.filter(pk=tokens["player"]["id"]).delete()  # its sessions go with it
+    now[0] += TOKEN_PLAYER_SECONDS * 1.01
+
+    answer = server_client.post(VALIDATE, {"token": tokens["access_token"]}).json()
+    assert answer == {"valid": False, "reason": "invalid_token"}

@@ -97,14 +97,14 @@ def test_player_bearer_token_reads_server_info_but_not_match_result(player):
 
 
 @pytest.mark.django_db
-def test_a_valid_token_costs_at_most_the_profile_query_once_the_key_is_cached(
+def test_a_valid_token_costs_two_queries_cold_and_none_warm_once_the_key_is_cached(
     server_client, player, django_assert_max_num_queries
 ):
     token = access_token(player)
     server_client.post(URL, {"token": token}, format="json")  # caches the key and the profile
-    clear_every_cache()  # the profile only: the server key stays in the shared cache
+    clear_every_cache()  # the player and profile only: the server key stays in the shared cache
 
-    with django_assert_max_num_queries(1):
+    with django_assert_max_num_queries(2):  # the player still exists; its profile
         first = server_client.post(URL, {"token": token}, format="json")
     with django_assert_max_num_queries(0):
         again = server_client.post(URL, {"token": token}, format="json")
