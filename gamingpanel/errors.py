@@ -43,3 +43,9 @@ class ServiceUnavailable(DomainError):
     """A backing service (the shared cache) is unreachable: retry later, nothing was changed."""
 
     status, code, title = 503, "service_unavailable", "Service unavailable"
+
+
+class PayloadTooLarge(DomainError):
+    """The declared body is over DATA_UPLOAD_MAX_MEMORY_SIZE: refused before anything reads it."""
+
+    status, code, title = 413, "payload_too_large", "Payload too large"

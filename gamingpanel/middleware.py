@@ -7,6 +7,7 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable
 
+from django.conf import settings
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
@@ -14,11 +15,13 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpRespons
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.deprecation import MiddlewareMixin
 
+from gamingpanel.errors import PayloadTooLarge
 from gamingpanel.logging import request_id_var
 from gamingpanel.problems import (
     BACKING_SERVICE_ERRORS,
     PROBLEM_CONTENT_TYPE,
     backing_service_down,
+    domain_problem_response,
     problem_response,
 )
 
@@ -85,13 +88,29 @@ class PanelCsrfViewMiddleware(PanelOnly, CsrfViewMiddleware):
         return super().process_view(request, callback, callback_args, callback_kwargs)
 
 
+def declares_too_large_a_body(request: HttpRequest) -> bool:
+    """Django's own test for RequestDataTooBig, made before anything reads the body: DRF's parser
+    reads the stream itself and would not apply it, and webhooks read request.body."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    return limit is not None and declared > limit
+
+
 class ApiProblemMiddleware:
-    """Django answers unrouted paths and crashes with HTML; the API answers problem JSON instead."""
+    """Django answers unrouted paths, crashes and oversized bodies with HTML; the API answers
+    problem JSON instead."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if is_api_request(request) and declares_too_large_a_body(request):
+            return domain_problem_response(
+                PayloadTooLarge(f"The body is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
+            )
         response = self.get_response(request)
         if not is_api_request(request) or response.get("Content-Type", "").startswith(
             (PROBLEM_CONTENT_TYPE, "application/json", "application/vnd.oai")
@@ -115,13 +134,7 @@ class ApiProblemMiddleware:
             return None
         if isinstance(exception, BACKING_SERVICE_ERRORS):
             logger.error("backing service unreachable: %s", type(exception).__name__)
-            down = backing_service_down()
-            response = problem_response(
-                status=down.status, code=down.code, title=down.title, detail=down.detail
-            )
-            for name, value in down.headers.items():
-                response[name] = value
-            return response
+            return domain_problem_response(backing_service_down())
         logger.exception("unhandled error on %s %s", request.method, request.path)
         return problem_response(
             status=500,

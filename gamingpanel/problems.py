@@ -38,6 +38,16 @@ def problem_response(
     return JsonResponse(body, status=status, content_type=PROBLEM_CONTENT_TYPE)
 
 
+def domain_problem_response(error: DomainError) -> JsonResponse:
+    """A DomainError answered outside DRF, as the exception handler answers it inside."""
+    response = problem_response(
+        status=error.status, code=error.code, title=error.title, detail=error.detail, **error.extra
+    )
+    for name, value in error.headers.items():
+        response[name] = value
+    return response
+
+
 def _drf_code(exc: Exception, data: Any) -> str:
     if isinstance(exc, exceptions.NotAuthenticated):
         return "not_authenticated"

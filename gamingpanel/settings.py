@@ -137,7 +137,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["gamingpanel.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "gamingpanel.problems.problem_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "apps.devdocs.schema.NestedNamesAutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",

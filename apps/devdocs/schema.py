@@ -95,6 +95,8 @@ GENERIC_ERRORS: dict[str, list[tuple[int, str]]] = {
         (400, "`validation_error` (see `errors`) or `malformed_json`."),
         (415, "`unsupported_media_type`: send `Content-Type: application/json`."),
     ],
+    # Refused before anything reads the body, webhooks included (gamingpanel/middleware.py).
+    "sized body": [(413, "`payload_too_large`: the body is over 2.5 MB.")],
     BEARER: [
         (
             401,
@@ -185,6 +187,8 @@ def polish_operation(method: str, path: str, operation: dict[str, Any]) -> None:
         operation["security"] = [{GAME_KEY: []}]
     responses = operation.setdefault("responses", {})
     needs = [name for name in (BEARER, SERVER_KEY, GAME_KEY) if name in _schemes_of(operation)]
+    if "requestBody" in operation:
+        needs.append("sized body")
     if "requestBody" in operation and not path.startswith(RAW_BODY_PATH_PREFIX):
         needs.append("body")
     for need in needs:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
@@ -13,6 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 from apps.payments.selectors import sandbox_payment
 from apps.payments.services.sandbox import simulate
 from gamingpanel.errors import DomainError
+from gamingpanel.parsers import loads as loads_json
 from gamingpanel.problems import problem_response
 
 
@@ -33,7 +32,7 @@ class SandboxCheckoutPage(View):
         action = request.POST.get("action", "paid")
         if wants_json:
             try:
-                action = (json.loads(request.body or b"{}") or {}).get("action", "paid")
+                action = (loads_json(request.body or b"{}") or {}).get("action", "paid")
             except (ValueError, AttributeError):
                 action = ""
         try:

@@ -5,7 +5,6 @@ configured Apple root certificates (APPLE_APP_STORE_ROOT_CERTS)."""
 from __future__ import annotations
 
 import base64
-import json
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -26,6 +25,7 @@ from apps.payments.errors import (
 )
 from apps.payments.models import ProviderAccount
 from apps.payments.providers.base import Notification, Outcome, VerifiedReceipt
+from gamingpanel.parsers import loads as loads_json
 
 # Apple marks its App Store receipt-signing leaf and its WWDR intermediate with these OIDs.
 LEAF_OID = x509.ObjectIdentifier("1.2.840.113635.100.6.11.1")
@@ -58,7 +58,7 @@ def verify_transaction(*, account: ProviderAccount, receipt: object) -> Verified
 
 def parse_notification(*, body: bytes) -> Notification:
     try:
-        received = json.loads(body)
+        received = loads_json(body)
         signed = received["signedPayload"]
     except (ValueError, KeyError, TypeError):
         raise InvalidNotification("An App Store notification has a signedPayload.")

@@ -27,6 +27,7 @@ from apps.payments.errors import (
 )
 from apps.payments.models import ProviderAccount
 from apps.payments.providers.base import Notification, Outcome, VerifiedReceipt, call
+from gamingpanel.parsers import loads as loads_json
 
 SCOPE = "https://www.googleapis.com/auth/androidpublisher"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -85,9 +86,9 @@ def parse_notification(*, body: bytes, query: Mapping[str, str]) -> Notification
     stored on the game's Google Play account, which is checked before anything is trusted; an
     account without that secret accepts no push."""
     try:
-        envelope = json.loads(body)
+        envelope = loads_json(body)
         message = envelope["message"]
-        data = json.loads(base64.b64decode(message["data"]))
+        data = loads_json(base64.b64decode(message["data"]))
         message_id = str(message.get("messageId") or message["message_id"])
         package = data["packageName"]
     except (ValueError, KeyError, TypeError, binascii.Error):
