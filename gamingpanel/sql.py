@@ -11,7 +11,7 @@ Every query here runs on PostgreSQL and SQLite (`make run`'s database) alike.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar, overload
@@ -76,34 +76,62 @@ Row = TypeVar("Row", bound=Model)
 
 @dataclass(frozen=True)
 class CompiledInstances(Generic[Row]):
-    """A compiled SELECT of every column of one model, answered as instances of it. Each value
-    is made what the model's field holds, through public field APIs only (`from_db_value` of
-    JSON and custom fields, aware timestamps, booleans), for the kinds of field the compiled
-    models have; `compile` refuses any other kind rather than guess. `{columns}` in the text
-    given to `compile` is the model's column list, in field order."""
+    """A compiled SELECT of every column of one model (or of several, joined), answered as
+    instances of them. Each value is made what the model's field holds, through public field
+    APIs only (`from_db_value` of JSON and custom fields, aware timestamps, booleans), for the
+    kinds of field the compiled models have; `compile` refuses any other kind rather than guess.
+    `{columns}` in the text given to `compile` is the models' column lists, in model and field
+    order; `extra` more columns after them come back as they are."""
 
     query: CompiledQuery
-    model: type[Row]
-    fields: tuple[Field, ...]
+    models: tuple[type[Model], ...]
+    fields: tuple[tuple[Field, ...], ...]
+    extra: int
 
     @classmethod
     def compile(cls, text: str, model: type[Row], **tables: type[Model]) -> CompiledInstances[Row]:
-        fields = tuple(model._meta.concrete_fields)
-        unknown = [field.name for field in fields if not isinstance(field, LOADABLE)]
-        if unknown:
-            raise TypeError(f"{model.__name__}.{unknown}: no compiled load for these fields")
+        return cls.compile_joined(text, (model,), extra=0, tables=tables)
+
+    @classmethod
+    def compile_joined(
+        cls,
+        text: str,
+        models: tuple[type[Model], ...],
+        *,
+        extra: int,
+        tables: Mapping[str, type[Model]],
+    ) -> CompiledInstances[Any]:
+        fields = tuple(tuple(model._meta.concrete_fields) for model in models)
+        for model, its_fields in zip(models, fields, strict=True):
+            unknown = [field.name for field in its_fields if not isinstance(field, LOADABLE)]
+            if unknown:
+                raise TypeError(f"{model.__name__}.{unknown}: no compiled load for these fields")
         quote = connection.ops.quote_name
-        columns = ", ".join(f"{quote(model._meta.db_table)}.{quote(f.column)}" for f in fields)
+        columns = ", ".join(
+            f"{quote(model._meta.db_table)}.{quote(field.column)}"
+            for model, its_fields in zip(models, fields, strict=True)
+            for field in its_fields
+        )
         query = CompiledQuery.compile(text.replace("{columns}", columns), **tables)
-        return cls(query, model, fields)
+        return cls(query, models, fields, extra)
 
     def first(self, params: Sequence[Any] = ()) -> Row | None:
         row = self.query.row(params)
-        if row is None:
-            return None
+        return None if row is None else self._loaded(row)[0]
+
+    def rows(self, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Each row as (an instance per model..., the extra columns...)."""
+        return [self._loaded(row) for row in self.query.rows(params)]
+
+    def _loaded(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
         db = connections[DEFAULT_DB_ALIAS]  # this thread's connection, looked up once
-        values = [_loaded(field, value, db) for field, value in zip(self.fields, row, strict=True)]
-        return self.model.from_db(db.alias, [field.attname for field in self.fields], values)
+        loaded: list[Any] = []
+        start = 0
+        for model, fields in zip(self.models, self.fields, strict=True):
+            values = [_loaded(f, v, db) for f, v in zip(fields, row[start:], strict=False)]
+            loaded.append(model.from_db(db.alias, [f.attname for f in fields], values))
+            start += len(fields)
+        return (*loaded, *row[start : start + self.extra])
 
 
 # For these kinds of field a raw row holds what the field holds, but for the cases _loaded

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.accounts.models import Player
 from apps.shop.errors import OfferNotFound, PurchaseNotFound
-from apps.shop.models import Offer, OfferPurchaseCount, Purchase
+from apps.shop.models import Category, Offer, OfferPurchaseCount, Purchase
 from apps.shop.services import rules
 from gamingpanel.sql import CompiledInstances
 
@@ -30,24 +30,34 @@ def offer_in_game(*, game_id: int, offer_id: int) -> Offer:
     return offer
 
 
+# Every offer of the game that sits in a category, its category and this player's count, in the
+# catalogue's order: one compiled query (gamingpanel.sql) on every shop visit.
+SHOP_ROWS = CompiledInstances.compile_joined(
+    """
+    SELECT {columns},
+           (SELECT counted."count" FROM {count} counted
+             WHERE counted.player_id = %s AND counted.offer_id = {offer}.id) AS bought
+      FROM {offer} JOIN {category} ON {category}.id = {offer}.category_id
+     WHERE {offer}.game_id = %s
+     ORDER BY {category}.position, {offer}.category_id, {offer}.position, {offer}.id
+    """,
+    (Offer, Category),
+    extra=1,
+    tables={"offer": Offer, "category": Category, "count": OfferPurchaseCount},
+)
+
+
 def shop_for_player(*, player: Player) -> list[dict]:
     """Visible categories with the offers this player can buy now, in one query: every offer of
     the game that sits in a category, with its category and this player's count, is read, and
     the offer rules (`services.rules`, the purchase's own) decide what is listed."""
     now = timezone.now()
-    bought = OfferPurchaseCount.objects.filter(player_id=player.pk, offer_id=OuterRef("pk"))
-    offers = (
-        Offer.objects.filter(game_id=player.game_id, category__isnull=False)
-        .select_related("category")
-        .annotate(bought=Subquery(bought.values("count")[:1]))
-        .order_by("category__position", "category_id", "position", "id")
-    )
     shop: list[dict] = []
-    for offer in offers:
-        assert offer.category is not None  # the filter says so
-        if not rules.category_visible(offer.category, now):
+    for offer, category, bought in SHOP_ROWS.rows([player.pk, player.game_id]):
+        offer.category = category
+        if not rules.category_visible(category, now):
             continue
-        sale = rules.Sale(offer=offer, quantity=1, bought=offer.bought or 0, now=now)
+        sale = rules.Sale(offer=offer, quantity=1, bought=bought or 0, now=now)
         if rules.refusal(sale) is not None:
             continue
         if not shop or shop[-1]["category"].pk != offer.category_id:
@@ -55,9 +65,7 @@ def shop_for_player(*, player: Player) -> list[dict]:
         shop[-1]["offers"].append(
             {
                 "offer": offer,
-                "remaining_purchases": rules.remaining_purchases(
-                    offer=offer, bought=offer.bought or 0
-                ),
+                "remaining_purchases": rules.remaining_purchases(offer=offer, bought=bought or 0),
             }
         )
     return shop
