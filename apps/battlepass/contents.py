@@ -7,6 +7,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
+from apps.inventory.models import MAX_LINE_QUANTITY
+
 MAX_LINES = 20
 
 
@@ -24,5 +26,11 @@ def validate_contents(value: Any) -> None:
         quantity = line.get("quantity")
         if not isinstance(code, str) or not code:
             raise ValidationError(f"The code in {line!r} must be a non-empty string.")
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
-            raise ValidationError(f"The quantity in {line!r} must be a positive integer.")
+        if (
+            isinstance(quantity, bool)
+            or not isinstance(quantity, int)
+            or not 1 <= quantity <= MAX_LINE_QUANTITY
+        ):
+            raise ValidationError(
+                f"The quantity in {line!r} must be a positive integer up to {MAX_LINE_QUANTITY:,}."
+            )

@@ -8,6 +8,12 @@ from django.db.models import F, Q
 
 from apps.accounts.models import Game, Player
 
+# The most a balance, holding or ledger delta can be: the range of their BIGINT columns.
+MAX_AMOUNT = 2**63 - 1
+# The most one line of authored contents (an offer, an event reward, a battle-pass tier) or an
+# offer's price may name: far below MAX_AMOUNT, so a purchase of many units stays in range.
+MAX_LINE_QUANTITY = 10**12
+
 
 class Currency(models.Model):
     game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="currencies")

@@ -23,7 +23,14 @@ from apps.inventory.errors import (
     UnknownCurrency,
     UnknownItem,
 )
-from apps.inventory.models import Currency, ItemDefinition, LedgerEntry, PlayerItem, Wallet
+from apps.inventory.models import (
+    MAX_AMOUNT,
+    Currency,
+    ItemDefinition,
+    LedgerEntry,
+    PlayerItem,
+    Wallet,
+)
 
 
 @dataclass(frozen=True)
@@ -239,10 +246,10 @@ def _apply(
             raise error(
                 f"Needs {-delta} {code}, has {row.amount}.", needed=-delta, available=row.amount
             )
-        if row.limit is not None and new_amount > row.limit:
-            raise HoldingLimitReached(
-                f"{code} would reach {new_amount}, above its limit {row.limit}."
-            )
+        # Without a cap, the column's range is the limit: past it the write would fail as a 500.
+        limit = MAX_AMOUNT if row.limit is None else min(row.limit, MAX_AMOUNT)
+        if new_amount > limit:
+            raise HoldingLimitReached(f"{code} would reach {new_amount}, above its limit {limit}.")
         writes.append((row, delta))
         entries.append(
             {

@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 from typing import Any, Protocol
 
+from apps.inventory.models import MAX_LINE_QUANTITY
 from apps.inventory.selectors import unknown_codes
 
 ISO_CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -44,8 +45,10 @@ def contents_errors(contents: object) -> list[str]:
             "quantity",
         }:
             errors.append(f"Line {number}: give exactly one of currency or sku, and quantity.")
-        elif not _positive_int(line.get("quantity")):
-            errors.append(f"Line {number}: quantity must be a positive integer.")
+        elif not _positive_int(line.get("quantity")) or line["quantity"] > MAX_LINE_QUANTITY:
+            errors.append(
+                f"Line {number}: quantity must be a positive integer up to {MAX_LINE_QUANTITY:,}."
+            )
     return errors
 
 
@@ -68,6 +71,8 @@ def validate_offer(offer: OfferFields) -> dict[str, list[str]]:
             errors["price_amount"] = ["A real-money price must be above zero (minor units)."]
     else:
         price_code = {offer.price_currency}
+    if (offer.price_amount or 0) > MAX_LINE_QUANTITY:
+        errors["price_amount"] = [f"At most {MAX_LINE_QUANTITY:,}."]
     unknown = unknown_codes(game_id=offer.game_id, currencies=currencies | price_code, skus=skus)
     if price_code & unknown["currencies"]:
         errors["price_currency"] = [f"This game has no currency {offer.price_currency!r}."]
