@@ -11,6 +11,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Player
+from apps.inventory.errors import InsufficientFunds
+from apps.inventory.models import MAX_AMOUNT
 from apps.inventory.services import Change
 from apps.payments.services import checkout
 from apps.shop.errors import IdempotencyKeyReused, OfferNotFound
@@ -57,6 +59,9 @@ def purchase_offer(
     try:
         if offer is None:
             raise OfferNotFound(f"No offer {offer_id} in this game.")
+        if offer.price_amount * quantity > MAX_AMOUNT:
+            # Only an offer priced before authoring was bounded can get here; no balance holds it.
+            raise InsufficientFunds("No balance can hold the price of this many units.")
         if offer.real_money:
             return _buy_with_money(player, offer, quantity, idempotency_key, fingerprint)
         return _buy_with_virtual(player, offer, quantity, idempotency_key, fingerprint)
@@ -217,7 +222,7 @@ def _remember_failure(
                 status=Purchase.Status.FAILED,
                 real_money=offer.real_money,
                 price_currency=offer.price_currency,
-                price_amount=offer.price_amount * quantity,
+                price_amount=min(offer.price_amount * quantity, MAX_AMOUNT),  # fits the column
                 response_status=error.status,
                 response_body=body,
                 note=error.code,
