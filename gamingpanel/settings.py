@@ -328,6 +328,10 @@ def check_production() -> None:
         problems.append("FIELD_ENCRYPTION_KEYS still holds the local key")
     if any(key.endswith(LOCAL_TOKEN_KEY) for key in TOKEN_ENCRYPTION_KEYS):
         problems.append("TOKEN_ENCRYPTION_KEYS still holds the local key")
+    if not REDIS_URL:
+        # Rate limits, revocations and replay marks live in the shared cache: per-process memory
+        # would let every web process count and forget on its own.
+        problems.append("REDIS_URL is required: rate limits and revocations need a shared cache")
     if problems:
         raise ImproperlyConfigured("Unsafe production settings: " + "; ".join(problems))
 
