@@ -62,7 +62,12 @@ GETS = [
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--blocking-threads", type=int, default=1, help="per granian worker")
+    parser.add_argument(
+        "--blocking-threads",
+        type=int,
+        default=4,
+        help="per granian worker, as docker-compose runs it",
+    )
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--requests", type=int, default=3000, help="per case and round")
     parser.add_argument("--seconds", type=float, default=8.0, help="at most, per case and round")
