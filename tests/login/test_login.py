@@ -233,13 +233,16 @@ def test_racing_first_logins_of_one_identity_make_one_player(game, dev_platform)
 
 STEAM_AUTH = "https://steam.test/ISteamUserAuth/AuthenticateUserTicket/v1/"
 STEAM_NAMES = "https://steam.test/ISteamUser/GetPlayerSummaries/v2/"
+STEAM_OWNS = "https://steam.test/ISteamUser/CheckAppOwnership/v4/"
+STEAM_CONFIG = {"app_id": "480", "identity": "gp-login"}
+TICKET_OK = {"response": {"params": {"result": "OK", "steamid": "76561197960287930"}}}
 
 
 @pytest.fixture
 def real_steam(game, settings):
     """The real Steam verifier, the game's encrypted publisher key, Steam faked by responses."""
     settings.STEAM_API_BASE_URL = "https://steam.test"
-    credential = PlatformCredential(game=game, platform="steam", config={"app_id": "480"})
+    credential = PlatformCredential(game=game, platform="steam", config=STEAM_CONFIG)
     credential.set_secrets({"publisher_key": "PUBLISHERKEY0123456789"})
     credential.save()
     with responses.RequestsMock() as steam:
@@ -261,10 +264,16 @@ def test_steam_login_end_to_end(api_client, real_steam):
         },
         match=[
             matchers.query_param_matcher(
-                {"key": "PUBLISHERKEY0123456789", "appid": "480", "ticket": "14000000"}
+                {
+                    "key": "PUBLISHERKEY0123456789",
+                    "appid": "480",
+                    "ticket": "14000000",
+                    "identity": "gp-login",
+                }
             )
         ],
     )
+    real_steam.get(STEAM_OWNS, json={"appownership": {"ownsapp": True, "permanent": True}})
     real_steam.get(STEAM_NAMES, json={"response": {"players": [{"personaname": "Gabe"}]}})
 
     response = post_login(api_client, STEAM_BODY)
@@ -272,6 +281,30 @@ def test_steam_login_end_to_end(api_client, real_steam):
     assert response.status_code == 200
     assert response.json()["player"]["display_name"] == "Gabe"
     assert PlatformIdentity.objects.get(platform="steam").platform_user_id == "76561197960287930"
+
+
+@pytest.mark.django_db
+def test_a_steam_user_who_does_not_own_the_game_is_403_and_creates_nobody(api_client, real_steam):
+    real_steam.get(STEAM_AUTH, json=TICKET_OK)
+    real_steam.get(STEAM_OWNS, json={"appownership": {"ownsapp": False, "permanent": False}})
+
+    assert_problem(post_login(api_client, STEAM_BODY), 403, "not_entitled")
+    assert Player.objects.count() == 0 and AuthSession.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_game_opting_out_of_steam_ownership_logs_in_without_the_check(api_client, real_steam):
+    PlatformCredential.objects.filter(platform="steam").update(
+        config={**STEAM_CONFIG, "check_ownership": False}
+    )
+    real_steam.get(STEAM_AUTH, json=TICKET_OK)
+    real_steam.get(STEAM_NAMES, json={"response": {"players": []}})
+
+    response = post_login(api_client, STEAM_BODY)
+
+    assert response.status_code == 200
+    assert PlatformIdentity.objects.get(platform="steam").platform_user_id == "76561197960287930"
+    assert STEAM_OWNS not in [call.request.url.split("?")[0] for call in real_steam.calls]
 
 
 @pytest.mark.django_db
@@ -288,13 +321,12 @@ def test_a_slow_platform_is_503_within_the_logins_time_budget(api_client, real_s
     started, so the client hears within the budget, not after two full timeouts."""
     settings.PLATFORM_LOGIN_DEADLINE_SECONDS = 0.25
     PlatformCredential.objects.filter(platform="steam").update(
-        config={"app_id": "480", "check_ownership": True}
+        config={**STEAM_CONFIG, "check_ownership": True}
     )
-    ticket_ok = {"response": {"params": {"result": "OK", "steamid": "76561197960287930"}}}
 
     def slow_steam(request):
         time.sleep(0.3)
-        return 200, {}, json.dumps(ticket_ok)
+        return 200, {}, json.dumps(TICKET_OK)
 
     real_steam.add_callback(responses.GET, STEAM_AUTH, callback=slow_steam)
 

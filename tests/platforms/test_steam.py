@@ -20,7 +20,9 @@ AUTH_URL = f"{STEAM}/ISteamUserAuth/AuthenticateUserTicket/v1/"
 OWNERSHIP_URL = f"{STEAM}/ISteamUser/CheckAppOwnership/v4/"
 SUMMARIES_URL = f"{STEAM}/ISteamUser/GetPlayerSummaries/v2/"
 PUBLISHER_KEY = "PUBLISHERKEY0123456789"
-CONFIG = {"app_id": "480", "publisher_key": PUBLISHER_KEY}
+IDENTITY = "gp-login"
+CONFIG = {"app_id": "480", "publisher_key": PUBLISHER_KEY, "identity": IDENTITY}
+OPTED_OUT = {**CONFIG, "check_ownership": False}
 TICKET = "140000006a7f1e0c"
 PLAYER = "76561197960287930"
 LENDER = "76561197960287931"
@@ -54,25 +56,69 @@ def persona(upstream, name="Gabe"):
     upstream.get(SUMMARIES_URL, json={"response": {"players": [{"personaname": name}]}})
 
 
-def test_valid_ticket_is_the_steam_id_with_persona_name(upstream):
+def owns(upstream, *, ownsapp=True, permanent=True):
+    """CheckAppOwnership v4's answer, as Valve documents it."""
     upstream.get(
-        AUTH_URL,
-        json=authenticated(),
-        match=[
-            matchers.query_param_matcher({"key": PUBLISHER_KEY, "appid": "480", "ticket": TICKET})
-        ],
+        OWNERSHIP_URL,
+        json={
+            "appownership": {
+                "ownsapp": ownsapp,
+                "permanent": permanent,
+                "timestamp": "2024-05-01T10:00:00Z",
+                "ownersteamid": PLAYER,
+                "sitelicense": False,
+                "result": "OK",
+            }
+        },
     )
+
+
+def paths(upstream):
+    return [call.request.url.split("?")[0] for call in upstream.calls]
+
+
+def test_valid_ticket_of_an_owner_is_the_steam_id_with_persona_name(upstream):
+    expected = {"key": PUBLISHER_KEY, "appid": "480", "ticket": TICKET, "identity": IDENTITY}
+    upstream.get(AUTH_URL, json=authenticated(), match=[matchers.query_param_matcher(expected)])
+    owns(upstream)
     persona(upstream)
 
     assert verify() == VerifiedIdentity(PLAYER, "Gabe", entitlement_checked=True)
 
 
-def test_configured_identity_is_sent_with_the_ticket(upstream):
-    expected = {"key": PUBLISHER_KEY, "appid": "480", "ticket": TICKET, "identity": "gp-login"}
-    upstream.get(AUTH_URL, json=authenticated(), match=[matchers.query_param_matcher(expected)])
+def test_ownership_is_checked_by_default_for_the_ticket_s_steam_id(upstream):
+    upstream.get(AUTH_URL, json=authenticated())
+    upstream.get(
+        OWNERSHIP_URL,
+        json={"appownership": {"ownsapp": True, "permanent": True, "result": "OK"}},
+        match=[
+            matchers.query_param_matcher({"key": PUBLISHER_KEY, "steamid": PLAYER, "appid": "480"})
+        ],
+    )
     persona(upstream)
 
-    assert verify({**CONFIG, "identity": "gp-login"}).platform_user_id == PLAYER
+    identity = verify()
+
+    assert identity.entitlement_checked is True and identity.entitlement_waived is False
+    assert paths(upstream) == [AUTH_URL, OWNERSHIP_URL, SUMMARIES_URL]
+
+
+def test_configured_identity_is_sent_with_the_ticket(upstream):
+    def steam(request):  # like Steam: the ticket was made with the identity "studio-backend"
+        identity = parse_qs(urlsplit(request.url).query).get("identity")
+        return (
+            200,
+            {},
+            json.dumps(authenticated() if identity == ["studio-backend"] else rejected()),
+        )
+
+    upstream.add_callback(responses.GET, AUTH_URL, callback=steam)
+    owns(upstream)
+    persona(upstream)
+
+    assert verify({**CONFIG, "identity": "studio-backend"}).platform_user_id == PLAYER
+    with raises_problem("invalid_credentials", 401):
+        verify({**CONFIG, "identity": "another-service"})
 
 
 @pytest.mark.parametrize(
@@ -108,6 +154,7 @@ def test_publisher_banned_account_is_401(upstream):
 
 def test_vac_ban_does_not_refuse_by_default(upstream):
     upstream.get(AUTH_URL, json=authenticated(vacbanned=True))
+    owns(upstream)
     persona(upstream)
 
     assert verify().platform_user_id == PLAYER
@@ -123,6 +170,7 @@ def test_vac_banned_account_is_401_when_the_game_refuses_them(upstream):
 
 def test_a_game_refusing_vac_bans_still_admits_the_unbanned(upstream):
     upstream.get(AUTH_URL, json=authenticated(vacbanned=False))
+    owns(upstream)
     persona(upstream)
 
     assert verify({**CONFIG, "refuse_vac_banned": "true"}).platform_user_id == PLAYER
@@ -150,6 +198,7 @@ def test_answer_without_an_owner_is_503_when_the_game_refuses_sharing(upstream, 
 
 def test_family_sharing_borrower_is_accepted_by_default(upstream):
     upstream.get(AUTH_URL, json=authenticated(ownersteamid=LENDER))
+    owns(upstream, permanent=False)  # a borrower owns the game, not permanently
     persona(upstream)
 
     assert verify().platform_user_id == PLAYER  # the player, never the lender
@@ -162,26 +211,14 @@ def test_family_sharing_borrower_is_401_when_the_game_refuses_sharing(upstream):
         verify({**CONFIG, "allow_family_sharing": False})
 
 
-def test_check_ownership_accepts_an_owner(upstream):
+@pytest.mark.parametrize("config", [CONFIG, {**CONFIG, "check_ownership": "true"}])
+def test_a_non_owner_is_403_not_entitled(upstream, config):
     upstream.get(AUTH_URL, json=authenticated())
-    upstream.get(
-        OWNERSHIP_URL,
-        json={"appownership": {"ownsapp": True, "permanent": True, "result": "OK"}},
-        match=[
-            matchers.query_param_matcher({"key": PUBLISHER_KEY, "steamid": PLAYER, "appid": "480"})
-        ],
-    )
-    persona(upstream)
+    owns(upstream, ownsapp=False, permanent=False)
 
-    assert verify({**CONFIG, "check_ownership": True}).entitlement_checked is True
-
-
-def test_check_ownership_refuses_a_non_owner(upstream):
-    upstream.get(AUTH_URL, json=authenticated())
-    upstream.get(OWNERSHIP_URL, json={"appownership": {"ownsapp": False, "permanent": False}})
-
-    with raises_problem("invalid_credentials", 401):
-        verify({**CONFIG, "check_ownership": "true"})
+    with raises_problem("not_entitled", 403):
+        verify(config)
+    assert paths(upstream) == [AUTH_URL, OWNERSHIP_URL]  # no name lookup for a non-owner
 
 
 def test_check_ownership_refuses_a_shared_license_when_sharing_is_off(upstream):
@@ -192,13 +229,23 @@ def test_check_ownership_refuses_a_shared_license_when_sharing_is_off(upstream):
         verify({**CONFIG, "check_ownership": True, "allow_family_sharing": False})
 
 
-def test_ownership_is_not_checked_unless_configured(upstream):
+@pytest.mark.parametrize("opt_out", [False, "false", "0"])
+def test_a_game_that_opts_out_is_not_marked_entitlement_checked(upstream, opt_out):
     upstream.get(AUTH_URL, json=authenticated())
     persona(upstream)
 
-    verify()
+    identity = verify({**CONFIG, "check_ownership": opt_out})
 
-    assert [call.request.url.split("?")[0] for call in upstream.calls] == [AUTH_URL, SUMMARIES_URL]
+    assert identity == VerifiedIdentity(
+        PLAYER, "Gabe", entitlement_checked=False, entitlement_waived=True
+    )
+    assert paths(upstream) == [AUTH_URL, SUMMARIES_URL]  # CheckAppOwnership never called
+
+
+def test_an_unreadable_ownership_flag_is_platform_not_configured(upstream):
+    with raises_problem("platform_not_configured", 400):
+        verify({**CONFIG, "check_ownership": "maybe"})
+    assert not upstream.calls
 
 
 @pytest.mark.parametrize("status", [401, 403])
@@ -258,12 +305,13 @@ def test_publisher_key_never_reaches_logs_or_the_error(upstream, caplog):
 
 def test_persona_name_failure_does_not_fail_the_login(upstream):
     upstream.get(AUTH_URL, json=authenticated())
+    owns(upstream)
     upstream.get(SUMMARIES_URL, body=requests.exceptions.ReadTimeout())
 
     assert verify() == VerifiedIdentity(PLAYER, None, entitlement_checked=True)
 
 
-@pytest.mark.parametrize("missing", ["app_id", "publisher_key"])
+@pytest.mark.parametrize("missing", ["app_id", "publisher_key", "identity"])
 def test_missing_config_is_platform_not_configured(upstream, missing):
     config = {key: value for key, value in CONFIG.items() if key != missing}
 

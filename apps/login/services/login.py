@@ -72,7 +72,8 @@ class LoginResult:
 def verify_platform_user(
     *, game: Game, platform: str, credentials: Mapping[str, Any]
 ) -> VerifiedIdentity:
-    """Who the platform says this is, for this game's configuration, entitlement confirmed."""
+    """Who the platform says this is, for this game's configuration, entitlement confirmed
+    (or explicitly waived by that configuration)."""
     verifier = get_verifier(platform)
     credential = platform_credential(game=game, platform=platform)
     if credential is None or not credential.enabled:
@@ -81,7 +82,7 @@ def verify_platform_user(
         identity = verifier.verify(credential.verifier_config(), credentials)
     if not identity.platform_user_id:
         raise PlatformUnavailable(f"{platform} answered without a user id.")
-    if not identity.entitlement_checked:
+    if not identity.may_play:
         raise NotEntitled(f"{platform} did not confirm that this user may play this game.")
     return identity
 

@@ -26,6 +26,13 @@ class VerifiedIdentity:
     platform_user_id: str
     display_name: str | None
     entitlement_checked: bool
+    # The game's config explicitly turned the "may play" check off (Steam `check_ownership:
+    # false`): `entitlement_checked` stays False, and login lets it through as the studio chose.
+    entitlement_waived: bool = False
+
+    @property
+    def may_play(self) -> bool:
+        return self.entitlement_checked or self.entitlement_waived
 
 
 class Verifier(Protocol):

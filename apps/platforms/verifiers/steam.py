@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 
+from apps.accounts.errors import NotEntitled
 from apps.platforms.errors import InvalidCredentials, PlatformUnavailable
 from apps.platforms.verifiers.base import (
     VerifiedIdentity,
@@ -43,7 +44,8 @@ def _get(path: str, params: dict[str, str], operation: str) -> dict[str, Any]:
 
 class SteamVerifier:
     name = NAME
-    required_config = ("app_id", "publisher_key")
+    # `identity` is required: a ticket made for another service (another string) then fails.
+    required_config = ("app_id", "publisher_key", "identity")
 
     def verify(self, config: Mapping[str, Any], credentials: Mapping[str, Any]) -> VerifiedIdentity:
         require_config(NAME, config, self.required_config)
@@ -51,15 +53,14 @@ class SteamVerifier:
         key = config_str(NAME, config, "publisher_key")
         identity = config_str(NAME, config, "identity")
         allow_sharing = config_flag(NAME, config, "allow_family_sharing", default=True)
-        check_ownership = config_flag(NAME, config, "check_ownership", default=False)
+        check_ownership = config_flag(NAME, config, "check_ownership", default=True)
         refuse_vac_banned = config_flag(NAME, config, "refuse_vac_banned", default=False)
         ticket = required_credential(credentials, "ticket", max_length=8192)
         if not TICKET.fullmatch(ticket):
             raise invalid_input("ticket", "credentials.ticket must be the ticket's hex bytes.")
 
-        params = {"key": key, "appid": app_id, "ticket": ticket}
-        if identity:
-            params["identity"] = identity  # must be the string the game passed to Steam
+        # `identity` must be the string the game passed to GetAuthTicketForWebApi.
+        params = {"key": key, "appid": app_id, "ticket": ticket, "identity": identity}
         answer = _get(
             "/ISteamUserAuth/AuthenticateUserTicket/v1/", params, "AuthenticateUserTicket"
         )
@@ -81,7 +82,8 @@ class SteamVerifier:
         return VerifiedIdentity(
             platform_user_id=steam_id,
             display_name=self._persona_name(key, steam_id),
-            entitlement_checked=True,
+            entitlement_checked=check_ownership,
+            entitlement_waived=not check_ownership,
         )
 
     @staticmethod
@@ -116,7 +118,7 @@ class SteamVerifier:
         if not isinstance(ownership, dict) or not isinstance(ownership.get("ownsapp"), bool):
             raise unavailable(NAME, "CheckAppOwnership", "no appownership.ownsapp")
         if not ownership["ownsapp"]:
-            raise InvalidCredentials("This Steam account does not own the game.")
+            raise NotEntitled("This Steam account does not own the game.")
         if not allow_sharing and ownership.get("permanent") is False:
             raise InvalidCredentials("This game does not accept Steam Family Sharing.")
 
