@@ -92,12 +92,17 @@ IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
+# Every Redis key and pub/sub channel (cache, rate limits, revocation markers and channel,
+# Celery's queues and results) carries this prefix, so deployments sharing one Redis server stay
+# apart: pub/sub ignores the DB number. Defaults to the database's name.
+DEPLOYMENT_NAME = env.str("DEPLOYMENT_NAME", default=Path(str(DATABASES["default"]["NAME"])).name)
+CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default=f"gp-{DEPLOYMENT_NAME}")
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="gp"),
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
         }
     }
 else:
@@ -237,7 +242,10 @@ PAYMENT_HTTP_TIMEOUT = (
 STRIPE_API_BASE_URL = env.str("STRIPE_API_BASE_URL", default="https://api.stripe.com")
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)
 SANDBOX_PAYMENT_SECRET = env.str("SANDBOX_PAYMENT_SECRET", default=SECRET_KEY)
-PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+# Checkout links and the sandbox's signed callbacks point here: by default, the local server's port.
+PUBLIC_BASE_URL = env.str(
+    "PUBLIC_BASE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}"
+)
 GOOGLE_PLAY_API_BASE_URL = env.str(
     "GOOGLE_PLAY_API_BASE_URL", default="https://androidpublisher.googleapis.com"
 )
@@ -278,7 +286,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL_SECONDS", default=10),
     "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
     "unacked_mutex_expire": env.int("CELERY_UNACKED_MUTEX_EXPIRE_SECONDS", default=300),
+    "global_keyprefix": f"{CACHE_KEY_PREFIX}:",
 }
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": f"{CACHE_KEY_PREFIX}:"}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "aggregate-analytics": {

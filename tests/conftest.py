@@ -37,6 +37,9 @@ def eventually(condition: Callable[[], bool], *, within: float) -> float:
 def pytest_configure(config: pytest.Config) -> None:
     if os.environ.get("GP_REQUIRE_SERVICES") and not (HAS_POSTGRES and HAS_REDIS):
         raise pytest.UsageError("GP_REQUIRE_SERVICES is set but DATABASE_URL/REDIS_URL are not.")
+    # Processes the tests start read the test database (another name): they must still share
+    # this process's Redis prefix to see its revocations and queues.
+    os.environ.setdefault("DEPLOYMENT_NAME", settings.DEPLOYMENT_NAME)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -1,0 +1,120 @@
+"""Deployments sharing one Redis server stay apart: every key and channel carries the prefix."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+import redis
+from django.conf import settings
+from django.core.cache import cache
+from django.test import override_settings
+from kombu import Connection
+
+from apps.accounts import hotcache
+from apps.accounts.markers import marker_key
+from apps.accounts.mirror import CHANNEL, publish
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.redis
+
+
+def _settings_for(**env: str) -> dict:
+    """The Redis prefixes a process configured by `env` (and nothing inherited) would use."""
+    script = (
+        "import json; from django.conf import settings as s; print(json.dumps({"
+        "'cache': s.CACHES['default'].get('KEY_PREFIX'),"
+        "'broker': s.CELERY_BROKER_TRANSPORT_OPTIONS['global_keyprefix'],"
+        "'results': s.CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS['global_keyprefix']}))"
+    )
+    inherited = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DEPLOYMENT_NAME", "CACHE_KEY_PREFIX", "DATABASE_URL"}
+    }
+    run = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**inherited, "DJANGO_SETTINGS_MODULE": "gamingpanel.settings", **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(run.stdout)
+
+
+def test_the_prefix_defaults_to_the_database_name_and_reaches_celery():
+    first = _settings_for(DATABASE_URL="postgres://u@db:5432/studio_a")
+    second = _settings_for(DATABASE_URL="postgres://u@db:5432/studio_b")
+    named = _settings_for(DATABASE_URL="postgres://u@db:5432/studio_a", DEPLOYMENT_NAME="eu-live")
+
+    assert first == {"cache": "gp-studio_a", "broker": "gp-studio_a:", "results": "gp-studio_a:"}
+    assert second["cache"] == "gp-studio_b"
+    assert named["cache"] == "gp-eu-live"
+
+
+def _prefixed(prefix: str) -> dict:
+    return {"default": {**settings.CACHES["default"], "KEY_PREFIX": prefix}}
+
+
+def _subscribed(client: redis.Redis) -> redis.client.PubSub:
+    pubsub = client.pubsub()
+    pubsub.subscribe(cache.make_key(CHANNEL))
+    assert pubsub.get_message(timeout=1)["type"] == "subscribe"
+    return pubsub
+
+
+def _published(pubsub: redis.client.PubSub, *, within: float) -> dict | None:
+    """The next published message (confirmations of the subscription skipped), or None."""
+    deadline = time.monotonic() + within
+    while (left := deadline - time.monotonic()) > 0:
+        message = pubsub.get_message(timeout=left)
+        if message is not None and message["type"] == "message":
+            return message
+    return None
+
+
+def test_two_deployments_do_not_see_each_others_revocations_or_keys():
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    with override_settings(CACHES=_prefixed("gp-studio_a")):
+        own = _subscribed(client)
+    with override_settings(CACHES=_prefixed("gp-studio_b")):
+        other = _subscribed(client)
+        publish(
+            hotcache.redis_client(),
+            markers={marker_key(7): "logout"},
+            message={"sessions": {"7": "logout"}},
+        )
+        assert cache.get(marker_key(7)) == "logout"
+    try:
+        with override_settings(CACHES=_prefixed("gp-studio_a")):
+            assert cache.get(marker_key(7)) is None
+            assert _published(own, within=0.5) is None
+        message = _published(other, within=1)
+        assert message is not None
+        assert message["data"].endswith(b'{"sessions":{"7":"logout"}}')
+    finally:
+        own.close()
+        other.close()
+
+
+def test_celery_queues_carry_the_prefix():
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    prefix = settings.CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"]
+    queue_name = "prefix-check"
+    with Connection(
+        settings.REDIS_URL, transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    ) as connection:
+        queue = connection.SimpleQueue(queue_name)
+        queue.put({"n": 1})
+        try:
+            assert client.llen(f"{prefix}{queue_name}") == 1
+            assert not client.exists(queue_name)
+            assert queue.get(timeout=1).payload == {"n": 1}
+        finally:
+            queue.close()
+    assert prefix == f"{settings.CACHE_KEY_PREFIX}:"
