@@ -5,6 +5,8 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
@@ -117,8 +119,49 @@ class ServerKeyAdmin(GameScopedAdmin):
         self.message_user(request, "Revoked.")
 
 
+class GameAccessForm(forms.ModelForm):
+    """The operator is named by their exact username: a list of every account of the deployment
+    would show one tenant the others' people."""
+
+    username = forms.CharField(max_length=150, help_text="The operator's exact username.")
+
+    class Meta:
+        model = GameAccess
+        fields = ["game", "role"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["username"].initial = self.instance.user.get_username()
+
+    def clean_username(self) -> str:
+        username = self.cleaned_data["username"]
+        user_model = get_user_model()
+        user = user_model._default_manager.filter(
+            **{user_model.USERNAME_FIELD: username}, is_active=True
+        ).first()
+        if user is None:
+            raise forms.ValidationError(
+                f"No active user is named “{username}” (usernames must match exactly)."
+            )
+        self.instance.user = user
+        return username
+
+    def validate_unique(self) -> None:
+        super().validate_unique()
+        # Django leaves out constraints on fields the form does not edit, and `user` comes from
+        # the username: one role per operator and game is checked here, not left to the database.
+        if self.instance.user_id is not None and self.instance.game_id is not None:
+            try:
+                self.instance.validate_constraints()
+            except ValidationError as refused:
+                self.add_error(None, refused)
+
+
 @admin.register(GameAccess)
 class GameAccessAdmin(GameScopedAdmin):
+    form = GameAccessForm
+    fields = ["username", "game", "role"]
     write_roles = OWNER_ROLES
     list_display = ["user", "game", "role"]
     list_filter = ["game", "role"]

@@ -4,9 +4,12 @@ and what they may change follows their role there (owners > operators > analysts
 from __future__ import annotations
 
 import json
+from collections import deque
+from functools import cache
 from typing import Any, cast
 
 from django.contrib import admin
+from django.contrib.admin.utils import get_fields_from_path
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
@@ -14,6 +17,7 @@ from django.db.models import Model, QuerySet
 from django.forms.models import model_to_dict
 from django.http import HttpRequest
 
+from apps.accounts.models import Game
 from apps.accounts.operator_actions import announce_action
 from apps.accounts.selectors import READ_ROLES, WRITE_ROLES, games_for_user
 
@@ -138,19 +142,68 @@ class GameScopedAdmin(admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if not request.user.is_superuser:
-            writable = games_for_user(request.user, roles=self.write_roles)
-            if db_field.name == "game":
-                kwargs["queryset"] = writable
-            elif _belongs_to_a_game(db_field.related_model):
-                # A category, season or event of another tenant is never offered as a choice.
-                kwargs["queryset"] = db_field.related_model._default_manager.filter(
-                    game__in=writable
-                )
+            # A game, category, season or player of another tenant is never offered as a choice.
+            scoped = objects_of_games(
+                db_field.related_model, games_for_user(request.user, roles=self.write_roles)
+            )
+            if scoped is not None:
+                kwargs["queryset"] = scoped
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        return [self._scoped_filter(entry) for entry in super().get_list_filter(request)]
 
-def _belongs_to_a_game(model: type[Model]) -> bool:
-    return any(field.name == "game" and field.is_relation for field in model._meta.get_fields())
+    def _scoped_filter(self, entry: Any) -> Any:
+        if isinstance(entry, str) and get_fields_from_path(self.model, entry)[-1].is_relation:
+            return (entry, ScopedRelatedFilter)
+        return entry
+
+
+@cache
+def game_path_of(model: type[Model]) -> str | None:
+    """The lookup from a model to its game ("pk" for a game, "season__game" for a tier), along
+    foreign keys, shortest first; None when the model belongs to no game (e.g. a user)."""
+    queue: deque[tuple[type[Model], str, int]] = deque([(model, "", 0)])
+    while queue:
+        current, path, depth = queue.popleft()
+        if current is Game:
+            return path or "pk"
+        if depth == 3:
+            continue
+        for field in current._meta.get_fields():
+            if field.many_to_one and field.concrete and field.related_model is not None:
+                step = f"{path}__{field.name}" if path else field.name
+                queue.append((field.related_model, step, depth + 1))
+    return None
+
+
+def objects_of_games(model: type[Model], games: QuerySet[Game]) -> QuerySet | None:
+    """The rows of `model` that belong to one of `games`; None for a model outside any game."""
+    path = game_path_of(model)
+    if path is None:
+        return None
+    return model._default_manager.filter(**{f"{path}__in": games})
+
+
+class ScopedRelatedFilter(admin.RelatedFieldListFilter):
+    """A list filter on a relation that offers only the user's games and their objects: Django's
+    own offers every row of the related table, other tenants' names included."""
+
+    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> Any:
+        if request.user.is_superuser:
+            return super().field_choices(field, request, model_admin)
+        scoped = objects_of_games(field.related_model, games_for_user(request.user))
+        if scoped is None:  # not a game's object: only what the rows the user sees point at
+            pks: Any = model_admin.get_queryset(request).values(
+                f"{self.field_path}__{field.target_field.name}"
+            )
+        else:
+            pks = scoped.values("pk")
+        return field.get_choices(
+            include_blank=False,
+            limit_choices_to={"pk__in": pks},
+            ordering=self.field_admin_ordering(field, request, model_admin),
+        )
 
 
 class ScopedInline(admin.TabularInline):
