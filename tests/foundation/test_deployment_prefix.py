@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import time
 
 import pytest
@@ -18,39 +14,24 @@ from kombu import Connection
 from apps.accounts import hotcache
 from apps.accounts.markers import marker_key
 from apps.accounts.mirror import CHANNEL, publish
-from tests.conftest import ROOT
+from tests.foundation.probe import configured
 
 pytestmark = pytest.mark.redis
 
 
-def _settings_for(**env: str) -> dict:
-    """The Redis prefixes a process configured by `env` (and nothing inherited) would use."""
-    script = (
-        "import json; from django.conf import settings as s; print(json.dumps({"
-        "'cache': s.CACHES['default'].get('KEY_PREFIX'),"
-        "'broker': s.CELERY_BROKER_TRANSPORT_OPTIONS['global_keyprefix'],"
-        "'results': s.CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS['global_keyprefix']}))"
-    )
-    inherited = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DEPLOYMENT_NAME", "CACHE_KEY_PREFIX", "DATABASE_URL"}
-    }
-    run = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env={**inherited, "DJANGO_SETTINGS_MODULE": "gamingpanel.settings", **env},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(run.stdout)
+PREFIXES = (
+    "{'cache': settings.CACHES['default'].get('KEY_PREFIX'),"
+    " 'broker': settings.CELERY_BROKER_TRANSPORT_OPTIONS['global_keyprefix'],"
+    " 'results': settings.CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS['global_keyprefix']}"
+)
 
 
 def test_the_prefix_defaults_to_the_database_name_and_reaches_celery():
-    first = _settings_for(DATABASE_URL="postgres://u@db:5432/studio_a")
-    second = _settings_for(DATABASE_URL="postgres://u@db:5432/studio_b")
-    named = _settings_for(DATABASE_URL="postgres://u@db:5432/studio_a", DEPLOYMENT_NAME="eu-live")
+    first = configured(PREFIXES, DATABASE_URL="postgres://u@db:5432/studio_a")
+    second = configured(PREFIXES, DATABASE_URL="postgres://u@db:5432/studio_b")
+    named = configured(
+        PREFIXES, DATABASE_URL="postgres://u@db:5432/studio_a", DEPLOYMENT_NAME="eu-live"
+    )
 
     assert first == {"cache": "gp-studio_a", "broker": "gp-studio_a:", "results": "gp-studio_a:"}
     assert second["cache"] == "gp-studio_b"
