@@ -171,9 +171,11 @@ def game_path_of(model: type[Model]) -> str | None:
         if depth == 3:
             continue
         for field in current._meta.get_fields():
-            if field.many_to_one and field.concrete and field.related_model is not None:
+            target = field.related_model
+            # A concrete foreign key's target is a model class ("self" is resolved by then).
+            if field.many_to_one and field.concrete and isinstance(target, type):
                 step = f"{path}__{field.name}" if path else field.name
-                queue.append((field.related_model, step, depth + 1))
+                queue.append((target, step, depth + 1))
     return None
 
 
