@@ -246,3 +246,31 @@ def test_missing_code_is_validation_error(upstream, credentials):
     with raises_problem("validation_error", 400):
         verify(CONFIG, credentials)
     assert not upstream.calls
+
+
+def test_a_changed_player_id_names_the_original_one(upstream):
+    token_ok(upstream)
+    upstream.get(VERIFY_URL, json={"player_id": "a_new"}, match=BEARER)
+    upstream.get(ME_URL, json={"playerId": "a_new", "originalPlayerId": "g_old"}, match=BEARER)
+
+    identity = verify()
+
+    assert identity.platform_user_id == "a_new"
+    assert identity.previous_platform_user_id == "g_old"
+
+
+def test_verify_alternate_player_id_is_the_original_one_too(upstream):
+    token_ok(upstream)
+    upstream.get(VERIFY_URL, json={"player_id": "a_new", "alternate_player_id": "g_old"})
+    upstream.get(ME_URL, json={"playerId": "a_new"})
+
+    assert verify().previous_platform_user_id == "g_old"
+
+
+@pytest.mark.parametrize("original", ["g1234", "", None, 42])
+def test_an_original_id_that_is_the_same_or_not_text_is_no_change(upstream, original):
+    token_ok(upstream)
+    upstream.get(VERIFY_URL, json={"player_id": "g1234"})
+    upstream.get(ME_URL, json={"playerId": "g1234", "originalPlayerId": original})
+
+    assert verify().previous_platform_user_id is None

@@ -16,6 +16,7 @@ from apps.accounts.errors import (
 from apps.accounts.models import PlatformIdentity, Player
 from apps.login.services.login import (
     credentials_spent_unless_an_outage,
+    move_to_new_id,
     verify_platform_user,
 )
 from apps.platforms.verifiers import VerifiedIdentity
@@ -36,6 +37,7 @@ def link_identity(
 def _attach(player: Player, platform: str, verified: VerifiedIdentity) -> PlatformIdentity:
     # One link or unlink at a time per player, so "never the last one" holds under races.
     Player.objects.select_for_update().only("pk").get(pk=player.pk)
+    move_to_new_id(game=player.game, platform=platform, identity=verified)
     lookup = {"game_id": player.game_id, "platform": platform}
     owned = PlatformIdentity.objects.filter(
         **lookup, platform_user_id=verified.platform_user_id

@@ -4,6 +4,7 @@ its timeout, and no row lock may wait on it."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ from apps.platforms.verifiers.base import spending_credentials
 from apps.platforms.verifiers.upstream import login_deadline
 from gamingpanel.problems import BACKING_SERVICE_ERRORS
 from gamingpanel.sql import CompiledInsert, CompiledInstances, CompiledQuery
+
+logger = logging.getLogger(__name__)
 
 STARTING_GRANT_KEY = "starting-grant"
 # The player's UPDATE finds the identity's player, locks it (as SELECT ... FOR UPDATE did), stamps
@@ -146,6 +149,7 @@ def _find_or_create_player(
 ) -> tuple[Player, bool]:
     """The identity's player, locked, with last_login_at stamped on it and on the identity."""
     lookup = {"game": game, "platform": platform, "platform_user_id": identity.platform_user_id}
+    move_to_new_id(game=game, platform=platform, identity=identity)
     if (player := _stamp_returning_player(lookup, now)) is not None:
         return player, False
     try:
@@ -162,6 +166,36 @@ def _find_or_create_player(
             raise  # not a racing login (the game was deleted, say)
         return player, False
     return player, True
+
+
+def move_to_new_id(*, game: Game, platform: str, identity: VerifiedIdentity) -> None:
+    """When the platform changed the user's id, the identity stored under the old one now
+    carries the new one, so the user keeps their player. Runs in the caller's transaction."""
+    previous = identity.previous_platform_user_id
+    if not previous or previous == identity.platform_user_id:
+        return
+    stored = PlatformIdentity.objects.filter(
+        game=game, platform=platform, platform_user_id=previous
+    )
+    # The player is locked before its identity, as login, link and unlink lock them. A racing
+    # login that moved it first leaves nothing here to move.
+    player = (
+        Player.objects.select_for_update()
+        .filter(pk__in=stored.values("player_id"))
+        .only("pk")
+        .first()
+    )
+    if player is None:
+        return
+    try:
+        with transaction.atomic():  # savepoint: the new id may already have an identity
+            stored.filter(player=player).update(platform_user_id=identity.platform_user_id)
+    except IntegrityError:
+        # The new id logged in before we learnt of the change and got a player of its own:
+        # that one stays, and the old identity is left alone for an operator to merge.
+        logger.warning(
+            "%s identity %s not moved: its new id already has a player", platform, player.pk
+        )
 
 
 def _stamp_returning_player(lookup: dict[str, Any], now: datetime) -> Player | None:

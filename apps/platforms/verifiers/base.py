@@ -29,6 +29,9 @@ class VerifiedIdentity:
     # The game's config explicitly turned the "may play" check off (Steam `check_ownership:
     # false`): `entitlement_checked` stays False, and login lets it through as the studio chose.
     entitlement_waived: bool = False
+    # The id the platform knew this user by before it changed it (Google Play's player-id
+    # migration, `originalPlayerId`): login moves an identity stored under it to the new id.
+    previous_platform_user_id: str | None = None
 
     @property
     def may_play(self) -> bool:

@@ -55,10 +55,17 @@ class GooglePlayVerifier:
         # Both calls must name the same player (playerId, not gamePlayerId: never mix id types).
         if me_id != player_id:
             raise InvalidCredentials("Google Play named two different players for one code.")
+        # After Google changed a player's id, players/me names the id the game first saw
+        # (`originalPlayerId`; verify's `alternate_player_id` says the same); our identity is
+        # still stored under it.
+        original = me.get("originalPlayerId") or verified.get("alternate_player_id")
         return VerifiedIdentity(
             platform_user_id=player_id,
             display_name=clean_display_name(me.get("displayName")),
             entitlement_checked=True,
+            previous_platform_user_id=(
+                original if isinstance(original, str) and original not in ("", player_id) else None
+            ),
         )
 
     @staticmethod
