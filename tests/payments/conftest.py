@@ -16,6 +16,7 @@ from apps.payments.providers import signing
 from tests.shop.helpers import make_economy, make_offer
 
 WEBHOOK_SECRET = "whsec_test_secret"
+SESSIONS = "https://api.stripe.com/v1/checkout/sessions"
 
 
 @pytest.fixture
@@ -45,6 +46,17 @@ def stripe_account(game):
 def mocked_http():
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         yield mock
+
+
+@pytest.fixture
+def checkout(mocked_http, stripe_account):
+    """Stripe's API opens checkout session cs_test_1."""
+    mocked_http.add(
+        responses.POST,
+        SESSIONS,
+        json={"id": "cs_test_1", "url": "https://checkout.stripe.com/c/pay/cs_test_1"},
+    )
+    return mocked_http
 
 
 @pytest.fixture

@@ -8,20 +8,8 @@ import responses
 from apps.inventory.models import LedgerEntry
 from apps.payments.models import Payment, ProviderAccount, ProviderEvent
 from apps.shop.models import Offer, OfferPurchaseCount, Purchase
-from tests.payments.conftest import post_stripe, stripe_event
+from tests.payments.conftest import SESSIONS, post_stripe, stripe_event
 from tests.shop.helpers import balance
-
-SESSIONS = "https://api.stripe.com/v1/checkout/sessions"
-
-
-@pytest.fixture
-def checkout(mocked_http, stripe_account):
-    mocked_http.add(
-        responses.POST,
-        SESSIONS,
-        json={"id": "cs_test_1", "url": "https://checkout.stripe.com/c/pay/cs_test_1"},
-    )
-    return mocked_http
 
 
 def start(player_client, offer, key="k1"):
@@ -30,13 +18,17 @@ def start(player_client, offer, key="k1"):
     )
 
 
-def completed(session="cs_test_1", purchase_id=1, event_id="evt_1"):
+def completed(
+    session="cs_test_1", purchase_id=1, event_id="evt_1", amount_total=199, currency="usd"
+):
     return stripe_event(
         "checkout.session.completed",
         {
             "id": session,
             "payment_status": "paid",
             "payment_intent": "pi_1",
+            "amount_total": amount_total,
+            "currency": currency,
             "client_reference_id": str(purchase_id),
             "metadata": {"purchase_id": str(purchase_id)},
         },

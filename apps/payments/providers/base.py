@@ -22,6 +22,27 @@ class Notification:
 
 
 @dataclass(frozen=True)
+class PaidAmount:
+    """What the processor says it charged: minor units and the ISO 4217 code (any case).
+    `amount` is None when a processor that always reports it left it out: that cannot match."""
+
+    amount: int | None
+    currency: str
+
+    @classmethod
+    def reported(cls, *, amount: object, currency: object) -> PaidAmount:
+        """From a processor's JSON: an amount that is not a JSON integer is no amount."""
+        whole = amount if isinstance(amount, int) and not isinstance(amount, bool) else None
+        return cls(whole, str(currency or ""))
+
+    def matches(self, *, amount: int, currency: str) -> bool:
+        return self.amount == amount and self.currency.upper() == currency.upper()
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency.upper()}"
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What a notification means for one of our payments, found by any of the ids given."""
 
@@ -31,6 +52,9 @@ class Outcome:
     purchase_id: int | None = None
     note: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+    # "paid" only: what was charged, reconciled with the purchase's price before any grant;
+    # None when the processor does not report it.
+    paid: PaidAmount | None = None
 
 
 def call(method: str, url: str, **kwargs: Any) -> requests.Response:

@@ -15,7 +15,7 @@ from django.urls import reverse
 from apps.payments.errors import InvalidNotification
 from apps.payments.models import Payment
 from apps.payments.providers import signing
-from apps.payments.providers.base import Action, Notification, Outcome
+from apps.payments.providers.base import Action, Notification, Outcome, PaidAmount
 
 SIGNATURE_HEADER = "Sandbox-Signature"
 ACTIONS: dict[str, Action] = {
@@ -73,4 +73,9 @@ def parse_notification(*, body: bytes, headers: Mapping[str, str]) -> Notificati
 def interpret(event_type: str, payload: dict[str, Any]) -> Outcome:
     data = payload.get("data") or {}
     external_id = str(data.get("external_id") or "")
-    return Outcome(ACTIONS.get(event_type, "none"), external_id=external_id)
+    action = ACTIONS.get(event_type, "none")
+    if action != "paid":
+        return Outcome(action, external_id=external_id)
+    # Our own callback always carries the amount and currency, like a real processor.
+    paid = PaidAmount.reported(amount=data.get("amount"), currency=data.get("currency"))
+    return Outcome(action, external_id=external_id, paid=paid)

@@ -11,7 +11,7 @@ from django.conf import settings
 from apps.payments.errors import InvalidNotification, ProviderNotConfigured, ProviderUnavailable
 from apps.payments.models import Payment, ProviderAccount
 from apps.payments.providers import signing
-from apps.payments.providers.base import Notification, Outcome, call
+from apps.payments.providers.base import Notification, Outcome, PaidAmount, call
 
 
 def create_checkout_session(
@@ -92,6 +92,8 @@ def interpret(event_type: str, payload: dict[str, Any]) -> Outcome:
             external_id=obj.get("id", ""),
             purchase_id=purchase_id,
             details={"payment_reference": obj.get("payment_intent") or ""},
+            # A Checkout Session always carries both; a missing total cannot match the price.
+            paid=PaidAmount.reported(amount=obj.get("amount_total"), currency=obj.get("currency")),
         )
     if event_type == "checkout.session.expired":
         return Outcome("expired", external_id=obj.get("id", ""), purchase_id=purchase_id)

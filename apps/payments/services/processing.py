@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from apps.payments.models import Payment, ProviderEvent
 from apps.payments.providers import apple, google_play, sandbox, stripe
-from apps.payments.providers.base import Outcome
+from apps.payments.providers.base import Outcome, PaidAmount
 
 INTERPRETERS: dict[str, Callable[[str, dict[str, Any]], Outcome]] = {
     "stripe": stripe.interpret,
@@ -25,7 +25,10 @@ INTERPRETERS: dict[str, Callable[[str, dict[str, Any]], Outcome]] = {
 class PurchaseOutcomes(Protocol):
     """What a payment's news means for its purchase; called inside the event's transaction."""
 
-    def paid(self, *, purchase_id: int) -> None: ...
+    def paid(self, *, purchase_id: int, paid: PaidAmount | None) -> str:
+        """Grant once if `paid` (None: not reported) matches the price; returns why it was
+        not granted, or ""."""
+        ...
 
     def reversed(self, *, purchase_id: int, kind: str, note: str) -> None: ...
 
@@ -65,9 +68,9 @@ def process_event(*, event_pk: int) -> ProviderEvent:
         event.status = ProviderEvent.Status.IGNORED
         event.outcome = outcome.note or "no payment of ours matches this notification"
     else:
-        _apply(outcome, payment)
+        note = _apply(outcome, payment) or outcome.note
         event.status = ProviderEvent.Status.PROCESSED
-        event.outcome = f"{outcome.action} {outcome.note}".strip()[:200]
+        event.outcome = f"{outcome.action} {note}".strip()[:200]
     event.payment = payment
     event.attempts += 1
     event.processed_at = timezone.now()
@@ -95,7 +98,8 @@ def _find_payment(event: ProviderEvent, outcome: Outcome) -> Payment | None:
     return None
 
 
-def _apply(outcome: Outcome, payment: Payment) -> None:
+def _apply(outcome: Outcome, payment: Payment) -> str:
+    """Returns what the purchase side said, when it did not do as told (or "")."""
     purchase_id, purchases = payment.purchase_id, _purchase_outcomes()
     if outcome.action == "paid":
         payment.status = Payment.Status.SUCCEEDED
@@ -103,7 +107,8 @@ def _apply(outcome: Outcome, payment: Payment) -> None:
             payment.payment_reference
         )
         payment.save(update_fields=["status", "payment_reference", "updated_at"])
-        purchases.paid(purchase_id=purchase_id)
+        # The processor did take the money, so the payment succeeded even if it is not granted.
+        return purchases.paid(purchase_id=purchase_id, paid=outcome.paid)
     elif outcome.action in ("refund", "chargeback"):
         status = Payment.Status.REFUNDED if outcome.action == "refund" else Payment.Status.DISPUTED
         Payment.objects.filter(pk=payment.pk).update(status=status, updated_at=timezone.now())
@@ -117,3 +122,4 @@ def _apply(outcome: Outcome, payment: Payment) -> None:
         )
     elif outcome.action == "flag":
         purchases.flagged(purchase_id=purchase_id, note=outcome.note)
+    return ""

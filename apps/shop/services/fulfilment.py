@@ -3,6 +3,7 @@ once per purchase, with the analytics fact in the same transaction."""
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
@@ -16,9 +17,12 @@ from apps.analytics.services import record_server_event
 from apps.battlepass.services import grant_premium
 from apps.inventory.selectors import ledger_for_reference
 from apps.inventory.services import Change, apply_changes, changes_from_contents, claw_back
+from apps.payments.providers.base import PaidAmount
 from apps.shop.models import Offer, Purchase
 from apps.shop.services.limits import release
 from gamingpanel.errors import DomainError
+
+logger = logging.getLogger(__name__)
 
 
 def granted_lines(offer: Offer, quantity: int) -> list[dict]:
@@ -96,9 +100,14 @@ def record_completion(*, purchase: Purchase, offer: Offer, player: Player) -> No
 
 
 @transaction.atomic
-def fulfil_purchase(*, purchase_id: int) -> tuple[Purchase, dict[str, int]]:
-    """Grant a paid purchase once, however often the payment is reported. A grant the player
-    cannot hold (e.g. a durable item already owned) keeps the payment and flags the purchase."""
+def fulfil_purchase(
+    *, purchase_id: int, paid: PaidAmount | None = None
+) -> tuple[Purchase, dict[str, int]]:
+    """Grant a paid purchase once, however often the payment is reported. Every processor's
+    and store's fulfilment passes here, so this is where what was charged (`paid`; None when
+    the provider does not report it) is reconciled with the price: a mismatch is not granted.
+    A grant the player cannot hold (e.g. a durable item already owned) keeps the payment and
+    flags the purchase."""
     purchase = (
         Purchase.objects.select_for_update(of=("self",))
         .select_related("offer", "player")
@@ -112,6 +121,15 @@ def fulfil_purchase(*, purchase_id: int) -> tuple[Purchase, dict[str, int]]:
         purchase.needs_attention = True
         purchase.note = f"Paid after the purchase was {purchase.status}; not granted."[:300]
         purchase.save(update_fields=["needs_attention", "note"])
+        return purchase, {}
+    if paid is not None and not paid.matches(
+        amount=purchase.price_amount, currency=purchase.price_currency
+    ):
+        price = f"{purchase.price_amount} {purchase.price_currency.upper()}"
+        purchase.needs_attention = True
+        purchase.note = f"Paid {paid} but the price is {price}; not granted."[:300]
+        purchase.save(update_fields=["needs_attention", "note"])
+        logger.error("ALERT purchase %s: %s", purchase.pk, purchase.note)
         return purchase, {}
     try:
         with transaction.atomic():

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from apps.payments.providers.base import PaidAmount
 from apps.shop.models import Purchase
 from apps.shop.services.fulfilment import (
     close_unpaid,
@@ -15,8 +16,10 @@ CLOSED_STATUS = {"expired": Purchase.Status.EXPIRED, "failed": Purchase.Status.F
 
 
 class ShopPurchaseOutcomes:
-    def paid(self, *, purchase_id: int) -> None:
-        fulfil_purchase(purchase_id=purchase_id)
+    def paid(self, *, purchase_id: int, paid: PaidAmount | None) -> str:
+        purchase, _ = fulfil_purchase(purchase_id=purchase_id, paid=paid)
+        flagged = purchase.needs_attention and purchase.status != Purchase.Status.COMPLETED
+        return purchase.note if flagged else ""
 
     def reversed(self, *, purchase_id: int, kind: str, note: str) -> None:
         refund_purchase(purchase_id=purchase_id, kind=kind, note=note)
