@@ -46,5 +46,11 @@ class PlatformCredential(models.Model):
         self.secrets_encrypted = crypto.encrypt_json(values) if values else ""
 
     def verifier_config(self) -> dict[str, Any]:
-        """The one mapping a verifier reads: config, decrypted secrets and the game's sandbox flag."""
-        return {**self.config, **self.secrets, "sandbox": self.game.sandbox}
+        """The one mapping a verifier reads: config, decrypted secrets, the game's sandbox flag
+        and its id (what a credential is bound to)."""
+        return {
+            **self.config,
+            **self.secrets,
+            "sandbox": self.game.sandbox,
+            "game_id": self.game_id,
+        }

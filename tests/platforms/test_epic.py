@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 import requests
 from responses import matchers
 
-from apps.platforms.verifiers import get_verifier
+from apps.platforms.verifiers import base, get_verifier
 from apps.platforms.verifiers.base import VerifiedIdentity
 from tests.platforms.helpers import (
     ATTACKER_KEY,
@@ -314,14 +316,67 @@ def test_access_token_that_is_not_a_bearer_token_is_validation_error(upstream, a
     assert not upstream.calls
 
 
-def test_a_token_is_accepted_once(upstream):
+def test_a_token_is_accepted_once_when_the_game_allows_no_reuse(upstream):
     upstream.get(CONNECT_KEYS, json=jwks(("key-1", PLATFORM_KEY)))
     token = sign(epic_claims())
-    verify(CONFIG, {"id_token": token})
+    single_use = {**CONFIG, "reuse_window_seconds": 0}
+    verify(single_use, {"id_token": token})
 
     with raises_problem("invalid_credentials", 401):
-        verify(CONFIG, {"id_token": token})
+        verify(single_use, {"id_token": token})
     assert verify({**CONFIG, "allow_token_reuse": "true"}, {"id_token": token}).platform_user_id
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The replay marks' clock (apps.platforms.verifiers.base) alone, in seconds."""
+    now = [1_000_000.0]
+    monkeypatch.setattr(base, "time", SimpleNamespace(time=lambda: now[0]))
+    return now
+
+
+GAME_A = {**CONFIG, "game_id": 1}
+
+
+def test_a_token_again_within_the_window_is_the_same_user_later_a_replay(upstream, clock):
+    upstream.get(CONNECT_KEYS, json=jwks(("key-1", PLATFORM_KEY)))
+    token = sign(epic_claims())
+    first = verify(GAME_A, {"id_token": token})
+
+    clock[0] += 59
+    assert verify(GAME_A, {"id_token": token}) == first  # the client's retry
+    clock[0] += 2  # 61 s after the first use; the retry did not extend the window
+    with raises_problem("invalid_credentials", 401):
+        verify(GAME_A, {"id_token": token})
+
+
+def test_the_window_is_per_game_setting(upstream, clock):
+    upstream.get(CONNECT_KEYS, json=jwks(("key-1", PLATFORM_KEY)))
+    token = sign(epic_claims())
+    config = {**GAME_A, "reuse_window_seconds": "5"}
+    verify(config, {"id_token": token})
+
+    clock[0] += 5
+    assert verify(config, {"id_token": token}).platform_user_id == "0002puid"
+    clock[0] += 1
+    with raises_problem("invalid_credentials", 401):
+        verify(config, {"id_token": token})
+
+
+def test_a_token_used_by_one_game_is_a_replay_for_another_even_within_the_window(upstream, clock):
+    upstream.get(CONNECT_KEYS, json=jwks(("key-1", PLATFORM_KEY)))
+    token = sign(epic_claims())
+    verify(GAME_A, {"id_token": token})
+
+    with raises_problem("invalid_credentials", 401):
+        verify({**CONFIG, "game_id": 2}, {"id_token": token})
+
+
+@pytest.mark.parametrize("window", [-1, "soon", True])
+def test_a_bad_reuse_window_is_not_configured(upstream, window):
+    with raises_problem("platform_not_configured", 400):
+        verify({**CONFIG, "reuse_window_seconds": window}, {"id_token": sign(epic_claims())})
+    assert not upstream.calls
 
 
 def test_a_token_refused_for_ownership_is_not_remembered(upstream):

@@ -52,7 +52,12 @@ def test_verifier_config_merges_config_secrets_and_sandbox(game):
     credential = PlatformCredential(game=game, platform="steam", config={"app_id": "480"})
     credential.set_secrets({"publisher_key": "k"})
 
-    assert credential.verifier_config() == {"app_id": "480", "publisher_key": "k", "sandbox": True}
+    assert credential.verifier_config() == {
+        "app_id": "480",
+        "publisher_key": "k",
+        "sandbox": True,
+        "game_id": credential.game_id,
+    }
 
 
 def test_mask_shows_only_the_ends():

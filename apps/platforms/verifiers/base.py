@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -182,17 +183,29 @@ def client_display_name(credentials: Mapping[str, Any]) -> str | None:
 _marks_made: ContextVar[list[str] | None] = ContextVar("replay_marks", default=None)
 
 
-def first_use(kind: str, value: str | bytes, *, seconds: float) -> bool:
-    """True the first time `value` is seen within `seconds` (shared across processes).
+def first_use(
+    kind: str, value: str | bytes, *, seconds: float, reuse_window: float = 0, holder: str = ""
+) -> bool:
+    """True the first time `value` is seen within `seconds` (shared across processes), and
+    again within `reuse_window` seconds of that first time when presented for the same
+    `holder` (a client retrying after a lost answer).
 
     Only a hash is stored, so the cache never holds a token, nonce or signature.
     """
     raw = value.encode() if isinstance(value, str) else value
     key = f"platforms:seen:{kind}:{hashlib.sha256(raw).hexdigest()}"
-    first = cache.add(key, 1, timeout=max(1, int(seconds)))
+    now = time.time()
+    first = cache.add(key, (now, holder), timeout=max(1, int(seconds)))
     if first and (made := _marks_made.get()) is not None:
         made.append(key)
-    return first
+    if first or reuse_window <= 0:
+        return first
+    # The window runs from the first use and is never extended by a reuse.
+    mark = cache.get(key)
+    if not isinstance(mark, tuple) or len(mark) != 2:
+        return False
+    first_at, first_holder = mark
+    return first_holder == holder and 0 <= now - first_at <= reuse_window
 
 
 @contextmanager

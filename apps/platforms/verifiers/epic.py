@@ -13,6 +13,7 @@ from apps.platforms.errors import InvalidCredentials, PlatformNotConfigured
 from apps.platforms.verifiers.base import (
     VerifiedIdentity,
     clean_display_name,
+    config_int,
     config_list,
     config_str,
     invalid_input,
@@ -35,6 +36,9 @@ DEPLOYMENT_CLAIMS = {"pfpid": "product_id", "pfsid": "sandbox_id", "pfdid": "dep
 # A Connect token from EOS_Connect_CreateDeviceId carries no account info (`act`): anyone holding
 # the client credentials shipped in the game can mint one, so it proves no identity.
 DEVICE_ID = "deviceid"
+# The EOS SDK hands back the ID token it cached, so a client retrying a login whose answer was
+# lost presents the same token again: accepted for this long after its first use.
+DEFAULT_REUSE_WINDOW_SECONDS = 60
 
 
 class EpicVerifier:
@@ -47,6 +51,11 @@ class EpicVerifier:
         if mode not in JWKS_PATHS:
             raise PlatformNotConfigured("epic config 'mode' must be 'connect' or 'eas'.")
         account_types = config_list(NAME, config, "allowed_account_types")
+        reuse_window = config_int(
+            NAME, config, "reuse_window_seconds", DEFAULT_REUSE_WINDOW_SECONDS
+        )
+        if reuse_window < 0:
+            raise PlatformNotConfigured("epic config 'reuse_window_seconds' must not be negative.")
         catalog_item_id = config_str(NAME, config, "catalog_item_id")
         if catalog_item_id and mode != "eas":
             raise PlatformNotConfigured(
@@ -86,7 +95,7 @@ class EpicVerifier:
                 config_str(NAME, config, "sandbox_id"),
                 catalog_item_id,
             )
-        accept_once(id_token, claims, platform=NAME, config=config)
+        accept_once(id_token, claims, platform=NAME, config=config, reuse_window=reuse_window)
         return VerifiedIdentity(
             platform_user_id=user_id,
             display_name=clean_display_name(claims.get("dn")),  # EAS only: Connect has no name

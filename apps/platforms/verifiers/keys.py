@@ -192,16 +192,25 @@ def verify_jwt(
 
 
 def accept_once(
-    token: str, claims: dict[str, Any], *, platform: str, config: Mapping[str, Any]
+    token: str,
+    claims: dict[str, Any],
+    *,
+    platform: str,
+    config: Mapping[str, Any],
+    reuse_window: float = 0,
 ) -> None:
     """A token we verify ourselves is accepted once, until it expires (PLATFORMS.md §1): a
     copied token cannot log in a second time. Called after every other check, so made-up
-    tokens never reach the cache. A game whose clients log in again with the token the SDK
-    cached can opt out with `allow_token_reuse`."""
+    tokens never reach the cache. Within `reuse_window` seconds of its first use it is
+    accepted again for the same game and user (the client's retry). A game whose clients log
+    in again with the token the SDK cached can opt out with `allow_token_reuse`."""
     if config_flag(platform, config, "allow_token_reuse", default=False):
         return
     seconds = min(int(claims["exp"]) - time.time() + LEEWAY_SECONDS, MAX_REPLAY_SECONDS)
-    if not first_use(f"{platform}-token", token, seconds=seconds):
+    holder = f"{config.get('game_id', '')}:{claims.get('sub', '')}"
+    if not first_use(
+        f"{platform}-token", token, seconds=seconds, reuse_window=reuse_window, holder=holder
+    ):
         raise InvalidCredentials(
             f"This {platform} token was already used; ask the SDK for a fresh one."
         )
