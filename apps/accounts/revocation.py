@@ -53,20 +53,12 @@ def publish_revocations(reasons: dict[int, str]) -> None:
         forget_markers()
 
 
-def revocation_keys(session_id: int) -> list[str]:
-    return [READY_KEY, marker_key(session_id)]
-
-
-def revocation_reason(session_id: int, *, cached: list[object] | None = None) -> str | None:
-    """None while the session may be used; otherwise why not (an AuthSession.RevokeReason).
-
-    `cached`: the values of `revocation_keys(session_id)`, when the caller read them already
-    (in one round trip with its own keys).
-    """
-    if cached is None and (mirrored := mirror.revocation(session_id)) is not MISS:
+def revocation_reason(session_id: int) -> str | None:
+    """None while the session may be used; otherwise why not (an AuthSession.RevokeReason)."""
+    if (mirrored := mirror.revocation(session_id)) is not MISS:
         return mirrored
     try:
-        ready, reason = cached or hotcache.get_many(revocation_keys(session_id))
+        ready, reason = hotcache.get_many([READY_KEY, marker_key(session_id)])
     except Exception:
         logger.warning("revocation markers unreadable; asking the database", exc_info=True)
         return reason_from_database(session_id)

@@ -59,9 +59,7 @@ def token_player(*, game_id: int, player_id: int) -> Player | None:
     """The player a valid access token names, its game loaded: on every player request, so read
     from the database at most once per TOKEN_PLAYER_SECONDS per process (one indexed query).
     A new instance each call: a request may change its own copy."""
-    rows = _token_players.get_or_load(
-        (game_id, player_id), lambda: _player_rows(game_id=game_id, player_id=player_id)
-    )
+    rows = _token_player_rows(game_id=game_id, player_id=player_id)
     if rows is None:
         return None
     player_values, game_values = rows
@@ -73,10 +71,13 @@ def token_player(*, game_id: int, player_id: int) -> Player | None:
 def token_player_exists(*, game_id: int, player_id: int) -> bool:
     """Whether the player a token names still exists, as token_player sees it (the same rows,
     at most TOKEN_PLAYER_SECONDS old): a deleted player's tokens stop validating within it."""
-    rows = _token_players.get_or_load(
+    return _token_player_rows(game_id=game_id, player_id=player_id) is not None
+
+
+def _token_player_rows(*, game_id: int, player_id: int) -> RowValues | None:
+    return _token_players.get_or_load(
         (game_id, player_id), lambda: _player_rows(game_id=game_id, player_id=player_id)
     )
-    return rows is not None
 
 
 def _player_rows(*, game_id: int, player_id: int) -> RowValues | None:

@@ -214,8 +214,8 @@ def decode_access_token(raw_token: str) -> AccessClaims:
         raise InvalidToken("The access token is not valid.") from None
 
 
-def ensure_not_revoked(claims: AccessClaims, *, cached: list[object] | None = None) -> None:
-    reason = revocation_reason(claims.session_id, cached=cached)
+def ensure_not_revoked(claims: AccessClaims) -> None:
+    reason = revocation_reason(claims.session_id)
     if reason == AuthSession.RevokeReason.PLAYER_BANNED:
         raise PlayerBanned("This player is banned.")
     if reason is not None:
@@ -243,23 +243,16 @@ class TokenCheck:
 
 
 def validate_access_token(raw_token: str, *, game_id: int) -> TokenCheck:
-    """For game servers: no exception, no player query, a reason when invalid. A token of
-    another game is never valid for this one."""
+    """For game servers: no exception, a reason when invalid. A token of another game is never
+    valid for this one; a deleted player's within TOKEN_PLAYER_SECONDS."""
     try:
         claims = decode_access_token(raw_token)
     except TokenError as refused:
         return TokenCheck(valid=False, reason=refused.code)
-    return check_claims(claims, game_id=game_id)
-
-
-def check_claims(
-    claims: AccessClaims, *, game_id: int, cached: list[object] | None = None
-) -> TokenCheck:
-    """The second half of validate_access_token; `cached` as for revocation_reason."""
     if claims.game_id != game_id:
         return TokenCheck(valid=False, reason="wrong_game")
     try:
-        ensure_not_revoked(claims, cached=cached)
+        ensure_not_revoked(claims)
     except (TokenError, PlayerBanned) as refused:
         return TokenCheck(valid=False, reason=refused.code)
     if not token_player_exists(game_id=claims.game_id, player_id=claims.player_id):

@@ -6,6 +6,8 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit log"
 
     def ready(self) -> None:
+        # Imported here, not at the top: apps.py loads before the models do. Both imports point
+        # down (audit -> accounts) or into audit itself, so no cycle hides here.
         from apps.accounts.operator_actions import operator_acted
         from apps.audit.services import record_announced_action
 
