@@ -13,7 +13,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 
 from gamingpanel.errors import DomainError
 
@@ -24,6 +24,7 @@ FAKE_HOSTS = {
     "GOOGLE_GAMES_API_BASE_URL": "https://games.google.test/games/v1",
     "APPLE_ID_BASE_URL": "https://appleid.test",
     "APPLE_GAME_CENTER_KEY_HOSTS": ["static.gc.test"],
+    "APPLE_GAME_CENTER_CA_ISSUER_HOSTS": ["cacerts.ca.test"],
     "IDCGAMES_VERIFY_URL": "https://idc.test/unilogin/getAccessData.php",
     "IDCGAMES_PROFILE_URL": "https://idc.test/unilogin/getUserProfileInfo.php",
 }
@@ -146,10 +147,13 @@ def make_leaf(
     organization: str = "Apple Inc.",
     not_before: datetime | None = None,
     not_after: datetime | None = None,
+    ca_issuers: tuple[str, ...] = (),
 ) -> x509.Certificate:
+    """Apple's key certificate; `ca_issuers` are its AIA links to the issuing CA, as
+    DigiCert's `http://cacerts.digicert.com/….crt`."""
     ca_certificate, ca_key = ca
     now = datetime.now(UTC)
-    return (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(_name("Game Center key", organization))
         .issuer_name(ca_certificate.subject)
@@ -157,8 +161,21 @@ def make_leaf(
         .serial_number(x509.random_serial_number())
         .not_valid_before(not_before or now - timedelta(days=1))
         .not_valid_after(not_after or now + timedelta(days=30))
-        .sign(ca_key, hashes.SHA256())
     )
+    if ca_issuers:
+        builder = builder.add_extension(
+            x509.AuthorityInformationAccess(
+                [
+                    x509.AccessDescription(
+                        AuthorityInformationAccessOID.CA_ISSUERS,
+                        x509.UniformResourceIdentifier(url),
+                    )
+                    for url in ca_issuers
+                ]
+            ),
+            critical=False,
+        )
+    return builder.sign(ca_key, hashes.SHA256())
 
 
 def pem(certificate: x509.Certificate) -> str:

@@ -6,13 +6,16 @@ import base64
 import struct
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import requests
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from apps.platforms.verifiers import get_verifier
+from apps.accounts.models import Player
+from apps.platforms.models import PlatformCredential
+from apps.platforms.verifiers import apple, get_verifier
 from apps.platforms.verifiers.base import VerifiedIdentity
 from tests.platforms.helpers import (
     ATTACKER_KEY,
@@ -173,11 +176,14 @@ def test_key_hosts_can_be_configured_per_game(upstream):
     assert identity.platform_user_id == "T:_team1"
 
 
-def test_certificate_from_an_untrusted_ca_is_401(upstream):
+def test_certificate_from_an_untrusted_ca_is_503_and_an_alert(upstream, caplog):
+    """Apple's own host served it: not a player's forgery but a wrong anchor (or Apple's new
+    CA), which would refuse every player; the operator must hear of it."""
     serve_certificate(upstream, make_leaf(ROGUE_CA, PLATFORM_KEY))
 
-    with raises_problem("invalid_credentials", 401):
+    with raises_problem("platform_unavailable", 503):
         verify(signed_in())
+    assert "ALERT" in caplog.text and "Rogue CA" in caplog.text
 
 
 def test_certificate_not_issued_to_apple_is_401(upstream):
@@ -216,28 +222,31 @@ def test_certificate_chaining_to_the_anchor_through_an_intermediate_is_accepted(
     assert verify(signed_in(), config).platform_user_id == "T:_team1"
 
 
-def test_certificate_of_an_intermediate_not_configured_is_401(upstream):
+def test_certificate_of_an_intermediate_neither_configured_nor_linked_is_503(upstream, caplog):
     serve_certificate(upstream, make_leaf(INTERMEDIATE, PLATFORM_KEY))
 
-    with raises_problem("invalid_credentials", 401):
+    with raises_problem("platform_unavailable", 503):
         verify(signed_in(), {**CONFIG, "trust_anchor": pem(ROOT[0])})
+    assert "ALERT" in caplog.text
 
 
-def test_intermediate_that_is_not_a_ca_is_401(upstream):
+def test_intermediate_that_is_not_a_ca_is_503(upstream, caplog):
     not_a_ca = make_intermediate(ROOT, "Not a CA", ca=False)
     serve_certificate(upstream, make_leaf(not_a_ca, PLATFORM_KEY))
     config = {**CONFIG, "trust_anchor": pem(ROOT[0]), "intermediates": pem(not_a_ca[0])}
 
-    with raises_problem("invalid_credentials", 401):
+    with raises_problem("platform_unavailable", 503):
         verify(signed_in(), config)
+    assert "ALERT" in caplog.text
 
 
-def test_intermediate_of_another_root_is_401(upstream):
+def test_intermediate_of_another_root_is_503(upstream, caplog):
     serve_certificate(upstream, make_leaf(INTERMEDIATE, PLATFORM_KEY))
     config = {**CONFIG, "trust_anchor": pem(ROGUE_CA[0]), "intermediates": pem(INTERMEDIATE[0])}
 
-    with raises_problem("invalid_credentials", 401):
+    with raises_problem("platform_unavailable", 503):
         verify(signed_in(), config)
+    assert "ALERT" in caplog.text
 
 
 def test_malformed_intermediates_are_platform_not_configured(upstream):
@@ -268,10 +277,9 @@ def test_certificate_that_cannot_be_fetched_is_503(upstream, answer):
     "config",
     [
         {"trust_anchor": pem(CA[0])},
-        {"bundle_ids": [BUNDLE]},
         {"bundle_ids": [BUNDLE], "trust_anchor": "not a certificate"},
     ],
-    ids=["no-bundle-ids", "no-trust-anchor", "bad-trust-anchor"],
+    ids=["no-bundle-ids", "bad-trust-anchor"],
 )
 def test_missing_config_is_platform_not_configured(upstream, config):
     with raises_problem("platform_not_configured", 400):
@@ -311,3 +319,170 @@ def test_ill_typed_game_center_field_is_validation_error(upstream, bad):
 def test_credentials_of_neither_apple_flow_are_validation_error(upstream):
     with raises_problem("validation_error", 400):
         verify({"user": "tim"})
+
+
+# --- The default anchor and the issuing CA fetched from the key certificate's AIA link ------
+
+CA_ISSUER_URL = "http://cacerts.ca.test/TestCodeSigningCA1.crt"  # DigiCert's links are http
+CA_ISSUER_FETCHED = "https://cacerts.ca.test/TestCodeSigningCA1.crt"  # always fetched over https
+ROOT_ONLY = {**CONFIG, "trust_anchor": pem(ROOT[0])}
+ROOT_G4_SHA256 = "552f7bdcf1a7af9e6ce672017f4f12abf77240c78e761ac203d1d9d20ac89988"
+
+
+def serve_linked_chain(upstream, *, issuer=INTERMEDIATE, ca_issuers=(CA_ISSUER_URL,), **served):
+    """Apple's key certificate naming its issuer by AIA, and the issuer served there."""
+    serve_certificate(upstream, make_leaf(issuer, PLATFORM_KEY, ca_issuers=ca_issuers))
+    upstream.get(
+        CA_ISSUER_FETCHED,
+        **(served or {"body": der(issuer[0]), "content_type": "application/pkix-cert"}),
+    )
+
+
+def fetched(upstream, url):
+    return sum(call.request.url == url for call in upstream.calls)
+
+
+def test_the_issuing_ca_is_fetched_from_the_aia_link_over_https_and_cached(upstream):
+    serve_linked_chain(upstream)
+
+    assert verify(signed_in(salt=b"first"), ROOT_ONLY).platform_user_id == "T:_team1"
+    assert verify(signed_in(salt=b"second"), ROOT_ONLY).platform_user_id == "T:_team1"
+
+    assert fetched(upstream, CA_ISSUER_FETCHED) == 1
+    assert all(call.request.url.startswith("https://") for call in upstream.calls)
+
+
+def test_the_issuing_ca_may_be_served_as_pem(upstream):
+    serve_linked_chain(upstream, body=pem(INTERMEDIATE[0]))
+
+    assert verify(signed_in(), ROOT_ONLY).platform_user_id == "T:_team1"
+
+
+def test_a_configured_intermediate_needs_no_fetch(upstream):
+    serve_linked_chain(upstream)
+
+    verify(signed_in(), {**ROOT_ONLY, "intermediates": pem(INTERMEDIATE[0])})
+
+    assert fetched(upstream, CA_ISSUER_FETCHED) == 0
+
+
+def test_a_forged_signature_with_a_good_chain_is_still_401(upstream):
+    serve_linked_chain(upstream)
+
+    with raises_problem("invalid_credentials", 401):
+        verify(signed_in(key=ATTACKER_KEY), ROOT_ONLY)
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "http://cacerts.evil.test/TestCodeSigningCA1.crt",
+        "http://cacerts.ca.test.evil.test/TestCodeSigningCA1.crt",
+        "http://cacerts.ca.test@evil.test/TestCodeSigningCA1.crt",
+        "http://cacerts.ca.test:8080/TestCodeSigningCA1.crt",
+        "http://cacerts.ca.test/TestCodeSigningCA1.crt?x=1",
+        "ftp://cacerts.ca.test/TestCodeSigningCA1.crt",
+        "http://169.254.169.254/latest/meta-data.crt",
+    ],
+)
+def test_an_aia_link_off_the_ca_hosts_is_503_an_alert_and_never_fetched(upstream, caplog, link):
+    serve_linked_chain(upstream, ca_issuers=(link,))
+
+    with raises_problem("platform_unavailable", 503):
+        verify(signed_in(), ROOT_ONLY)
+    assert "ALERT" in caplog.text
+    assert [call.request.url for call in upstream.calls] == [KEY_URL]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"body": requests.exceptions.ConnectTimeout()},
+        {"status": 404, "body": ""},
+        {"status": 500, "body": ""},
+        {"body": b"<html>moved</html>"},
+        {"body": b"x" * 20_000},
+    ],
+    ids=["timeout", "404", "5xx", "not-a-certificate", "too-big"],
+)
+def test_an_issuing_ca_that_cannot_be_fetched_is_503_and_an_alert(upstream, caplog, answer):
+    serve_linked_chain(upstream, **answer)
+
+    with raises_problem("platform_unavailable", 503):
+        verify(signed_in(), ROOT_ONLY)
+    assert "ALERT" in caplog.text
+
+
+def test_a_linked_ca_that_did_not_sign_the_key_certificate_is_503(upstream, caplog):
+    other = make_intermediate(ROOT, "Another Code Signing CA")
+    serve_certificate(upstream, make_leaf(INTERMEDIATE, PLATFORM_KEY, ca_issuers=(CA_ISSUER_URL,)))
+    upstream.get(CA_ISSUER_FETCHED, body=der(other[0]))
+
+    with raises_problem("platform_unavailable", 503):
+        verify(signed_in(), ROOT_ONLY)
+    assert "ALERT" in caplog.text
+
+
+def test_a_linked_ca_under_another_root_is_503(upstream, caplog):
+    serve_linked_chain(upstream)
+
+    with raises_problem("platform_unavailable", 503):
+        verify(signed_in(), {**CONFIG, "trust_anchor": pem(ROGUE_CA[0])})
+    assert "ALERT" in caplog.text
+
+
+def test_a_linked_ca_that_is_not_a_ca_is_503(upstream):
+    not_a_ca = make_intermediate(ROOT, "Not a CA", ca=False)
+    serve_linked_chain(upstream, issuer=not_a_ca)
+
+    with raises_problem("platform_unavailable", 503):
+        verify(signed_in(), ROOT_ONLY)
+
+
+def test_without_a_trust_anchor_the_shipped_digicert_root_is_the_anchor(upstream, caplog):
+    """Our test chain is not DigiCert's: with the default anchor it does not chain (503)."""
+    serve_linked_chain(upstream)
+
+    with raises_problem("platform_unavailable", 503):
+        verify(signed_in(), {"bundle_ids": [BUNDLE]})
+    assert "ALERT" in caplog.text and "Test Root CA" in caplog.text
+
+
+def test_the_shipped_anchor_is_digicert_trusted_root_g4_with_the_documented_fingerprint(settings):
+    anchors = apple._default_anchors(settings.APPLE_GAME_CENTER_TRUST_ANCHORS_FILE)
+
+    assert [anchor.subject.rfc4514_string() for anchor in anchors] == [
+        "CN=DigiCert Trusted Root G4,OU=www.digicert.com,O=DigiCert Inc,C=US"
+    ]
+    assert anchors[0].fingerprint(hashes.SHA256()).hex() == ROOT_G4_SHA256
+    documented = ROOT_G4_SHA256.upper()
+    text = Path(settings.APPLE_GAME_CENTER_TRUST_ANCHORS_FILE).read_text()
+    docs = (Path(settings.BASE_DIR) / "docs" / "platforms.md").read_text()
+    for place in (text, docs):
+        assert ":".join(documented[i : i + 2] for i in range(0, 64, 2)) in place
+
+
+def test_an_unreadable_anchor_file_is_503_and_an_alert(upstream, settings, caplog, tmp_path):
+    serve_linked_chain(upstream)
+    settings.APPLE_GAME_CENTER_TRUST_ANCHORS_FILE = str(tmp_path / "missing.pem")
+
+    with raises_problem("platform_unavailable", 503):
+        verify(signed_in(), {"bundle_ids": [BUNDLE]})
+    assert "ALERT" in caplog.text
+
+
+@pytest.mark.django_db
+def test_a_chain_failure_answers_the_client_503_platform_unavailable(upstream, game, api_client):
+    PlatformCredential.objects.create(game=game, platform="apple", config=ROOT_ONLY)
+    serve_certificate(upstream, make_leaf(ROGUE_CA, PLATFORM_KEY))
+
+    response = api_client.post(
+        "/api/v1/auth/third-party/login",
+        {"platform": "apple", "credentials": signed_in()},
+        format="json",
+        HTTP_X_GAME_KEY="alpha-client-key",
+    )
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "platform_unavailable"
+    assert not Player.objects.exists()

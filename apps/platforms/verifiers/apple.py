@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
+import logging
 import re
 import struct
 import time
@@ -20,13 +22,13 @@ from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 from django.conf import settings
 from django.core.cache import cache
 
-from apps.platforms.errors import InvalidCredentials, PlatformNotConfigured
+from apps.platforms.errors import InvalidCredentials, PlatformNotConfigured, PlatformUnavailable
 from apps.platforms.verifiers.base import (
     VerifiedIdentity,
     client_display_name,
@@ -50,12 +52,16 @@ from apps.platforms.verifiers.keys import (
 )
 from apps.platforms.verifiers.upstream import call, read_limited, unavailable
 
+logger = logging.getLogger("apps.platforms")
+
 NAME = "apple"
-GAME_CENTER_CONFIG = ("bundle_ids", "trust_anchor")
+# `trust_anchor` may be left empty: the project's default anchor is used then.
+GAME_CENTER_CONFIG = ("bundle_ids",)
 SIGN_IN_CONFIG = ("client_ids",)
 # Apple's current id first; game_player_id for Arcade; player_id only on the deprecated API.
 PLAYER_ID_KEYS = ("team_player_id", "game_player_id", "player_id")
 KEY_PATH = re.compile(r"/[A-Za-z0-9._/-]+\.cer")
+CA_ISSUER_PATH = re.compile(r"/[A-Za-z0-9._/-]+\.(?:crt|cer|pem)")
 DIGITS = re.compile(r"[0-9]{1,20}")  # ASCII only: "²".isdigit() is True, int("²") fails
 MAX_CERTIFICATE_BYTES = 16 * 1024
 MAX_CHAIN_LENGTH = 4  # key certificate, intermediates, anchor: Apple's chain has one intermediate
@@ -88,7 +94,9 @@ def verify_game_center(
     bundle_ids = config_list(NAME, config, "bundle_ids")
     hosts = config_list(NAME, config, "key_hosts") or tuple(settings.APPLE_GAME_CENTER_KEY_HOSTS)
     max_age = config_int(NAME, config, "max_age_seconds", 300)
-    anchors = _certificates(config_str(NAME, config, "trust_anchor"), "trust_anchor")
+    anchors = _certificates(
+        config_str(NAME, config, "trust_anchor"), "trust_anchor"
+    ) or _default_anchors(settings.APPLE_GAME_CENTER_TRUST_ANCHORS_FILE)
     intermediates = _certificates(config_str(NAME, config, "intermediates"), "intermediates")
 
     key_url = required_credential(credentials, "public_key_url", max_length=2048)
@@ -250,9 +258,13 @@ def _check_certificate(
     anchors: list[x509.Certificate],
     intermediates: list[x509.Certificate],
 ) -> None:
-    """Valid now, issued to Apple Inc., and chained to one of the configured trust anchors,
-    directly or through the configured intermediate CAs (Apple serves the key certificate
-    alone, so the CAs between it and a root must come from config)."""
+    """Valid now, issued to Apple Inc., and chained to one of the trust anchors, directly or
+    through CAs from the game's `intermediates` or fetched from each certificate's AIA
+    caIssuers link (Apple serves the key certificate alone).
+
+    The key certificate comes from an allow-listed Apple host, so one that does not chain is
+    not a player's forgery but our configuration (a wrong anchor, or Apple's new CA): an
+    ALERT and a 503, not a 401 that would silently refuse every player."""
     now = datetime.now(UTC)
     if not _valid_at(certificate, now):
         raise InvalidCredentials("The Game Center key certificate is expired or not yet valid.")
@@ -264,10 +276,114 @@ def _check_certificate(
         if _issuer_among(current, anchors, now, must_be_ca=False) is not None:
             return
         issuer = _issuer_among(current, intermediates, now, must_be_ca=True)
-        if issuer is None or issuer is current:
+        if issuer is None:
+            issuer = _fetched_issuer(current, now)
+        if issuer is None or issuer == current:
             break
         current = issuer
-    raise InvalidCredentials("The Game Center key certificate is not from a trusted CA.")
+    raise chain_failure(f"no trusted anchor above {current.issuer.rfc4514_string()!r}")
+
+
+def chain_failure(reason: str) -> PlatformUnavailable:
+    """Every Game Center login fails until an operator acts: say so loudly (no credential in
+    the reason: certificate names and hosts only)."""
+    logger.error(
+        "ALERT apple Game Center key certificate chain: %s; check the game's trust_anchor "
+        "(default APPLE_GAME_CENTER_TRUST_ANCHORS_FILE) and APPLE_GAME_CENTER_CA_ISSUER_HOSTS",
+        reason,
+    )
+    return PlatformUnavailable(f"{NAME} is unavailable right now; try again later.")
+
+
+@functools.lru_cache(maxsize=4)
+def _default_anchors(path: str) -> list[x509.Certificate]:
+    """The project's default anchor file, read once per path."""
+    try:
+        with open(path, "rb") as file:
+            anchors = x509.load_pem_x509_certificates(file.read())
+    except (OSError, ValueError):
+        raise chain_failure("the default trust anchor file cannot be read") from None
+    return anchors
+
+
+def _fetched_issuer(certificate: x509.Certificate, now: datetime) -> x509.Certificate | None:
+    """The CA named by the certificate's AIA caIssuers link, when it really signed it; None
+    when the certificate names no such link or the CA found there did not sign it."""
+    url = _ca_issuer_url(certificate)
+    if url is None:
+        return None
+    return _issuer_among(certificate, [_ca_certificate(url)], now, must_be_ca=True)
+
+
+def _ca_issuer_url(certificate: x509.Certificate) -> str | None:
+    """The certificate's caIssuers URL on an allowed CA host, rebuilt as https (the link is
+    usually http: what it serves is checked by signature, and https keeps it private)."""
+    try:
+        access = certificate.extensions.get_extension_for_class(
+            x509.AuthorityInformationAccess
+        ).value
+    except x509.ExtensionNotFound:
+        return None
+    urls = [
+        description.access_location.value
+        for description in access
+        if description.access_method == AuthorityInformationAccessOID.CA_ISSUERS
+        and isinstance(description.access_location, x509.UniformResourceIdentifier)
+    ]
+    if not urls:
+        return None
+    hosts = {host.lower() for host in settings.APPLE_GAME_CENTER_CA_ISSUER_HOSTS}
+    for url in urls:
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            continue
+        if (
+            parts.scheme in ("http", "https")
+            and (parts.hostname or "") in hosts
+            and port in (None, 80, 443)
+            and parts.username is None
+            and not parts.query
+            and not parts.fragment
+            and CA_ISSUER_PATH.fullmatch(parts.path)
+        ):
+            return f"https://{parts.hostname}{parts.path}"
+    hosts_named = sorted({urlsplit(url).hostname or "?" for url in urls})
+    raise chain_failure(f"the issuing CA is published on a host not allowed: {hosts_named}")
+
+
+def _ca_certificate(url: str) -> x509.Certificate:
+    """The CA certificate at `url` (DER or PEM), cached per URL like key certificates."""
+    cache_key = url_cache_key("gc-ca-issuer", url)
+    der = cache.get(cache_key)
+    if der is not None:
+        return x509.load_der_x509_certificate(der)
+    operation = "Game Center issuing CA"
+    try:
+        response = call("GET", url, stream=True, platform=NAME, operation=operation)
+        if response.status_code != 200:
+            response.close()
+            raise unavailable(NAME, operation, f"HTTP {response.status_code}")
+        body = read_limited(
+            response, limit=MAX_CERTIFICATE_BYTES, platform=NAME, operation=operation
+        )
+    except PlatformUnavailable:
+        host = urlsplit(url).hostname
+        raise chain_failure(f"the issuing CA could not be fetched from {host}") from None
+    try:
+        if body.lstrip().startswith(b"-----BEGIN"):
+            certificate = x509.load_pem_x509_certificate(body)
+        else:
+            certificate = x509.load_der_x509_certificate(body)
+    except ValueError:
+        raise chain_failure("the issuing CA's download is not a certificate") from None
+    cache.set(
+        cache_key,
+        certificate.public_bytes(serialization.Encoding.DER),
+        cache_seconds(response.headers.get("Cache-Control")),
+    )
+    return certificate
 
 
 def _valid_at(certificate: x509.Certificate, now: datetime) -> bool:
