@@ -36,7 +36,6 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "corsheaders",
     "apps.accounts",
     "apps.platforms",
     "apps.login",
@@ -45,20 +44,16 @@ INSTALLED_APPS = [
     "apps.shop",
     "apps.payments",
     "apps.events",
-    "apps.leaderboards",
     "apps.battlepass",
     "apps.multiplayer",
     "apps.analytics",
     "apps.audit",
-    "apps.cloudsave",
     "apps.devdocs",
     "apps.panel",
 ]
 
 MIDDLEWARE = [
     "gamingpanel.middleware.RequestIdMiddleware",
-    "gamingpanel.access.AccessLogMiddleware",  # one access line and latency sample a request
-    "apps.accounts.cors.GameCorsMiddleware",  # /api/ only; origins per game (django-cors-headers)
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Sessions, operators, messages and CSRF for the panel and the admin only: /api/ skips them.
@@ -139,18 +134,7 @@ LOGIN_URL = "/admin/login/"
 
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-# HTTPS behind a proxy (deploy/Caddyfile): the header the proxy sets to "https", trusted only
-# because nothing reaches the web server but the proxy. Empty: no proxy, trust no header.
-_PROXY_SSL_HEADER = env.str("DJANGO_SECURE_PROXY_SSL_HEADER", default="X-Forwarded-Proto")
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https") if _PROXY_SSL_HEADER else None
-)
-SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
-# The container's own health check asks over plain HTTP (gamingpanel/healthcheck.py).
-SECURE_REDIRECT_EXEMPT = [r"^api/v1/health$"]
-SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
-SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -275,25 +259,12 @@ PUBLIC_BASE_URL = env.str(
 GOOGLE_PLAY_API_BASE_URL = env.str(
     "GOOGLE_PLAY_API_BASE_URL", default="https://androidpublisher.googleapis.com"
 )
-# Google's certificates for the OIDC tokens Pub/Sub push sends (Play notifications).
-GOOGLE_OIDC_CERTS_URL = env.str(
-    "GOOGLE_OIDC_CERTS_URL", default="https://www.googleapis.com/oauth2/v1/certs"
-)
 APPLE_APP_STORE_ROOT_CERTS = env.list("APPLE_APP_STORE_ROOT_CERTS", default=[])
 # Tests only (honoured when GP_TESTING is set): hold fulfilment open so a test can kill a worker.
 PAYMENTS_TEST_FULFILMENT_PAUSE_SECONDS = env.float(
     "PAYMENTS_TEST_FULFILMENT_PAUSE_SECONDS", default=0.0
 )
 PAYMENTS_TEST_FULFILMENT_MARKER = env.str("PAYMENTS_TEST_FULFILMENT_MARKER", default="")
-# The payments sweeper (a beat task): re-queues notifications left received or failed and sandbox
-# callbacks left undelivered, each at most MAX_ATTEMPTS times, waiting BACKOFF × 2^n seconds
-# between tries (capped at an hour); after the last it flags the row and logs an ALERT. GRACE:
-# how old a row must be before the sweeper touches it (the normal path had its chance).
-PAYMENTS_SWEEP_INTERVAL_SECONDS = env.float("PAYMENTS_SWEEP_INTERVAL_SECONDS", default=60.0)
-PAYMENTS_SWEEP_GRACE_SECONDS = env.int("PAYMENTS_SWEEP_GRACE_SECONDS", default=120)
-PAYMENTS_SWEEP_BACKOFF_SECONDS = env.int("PAYMENTS_SWEEP_BACKOFF_SECONDS", default=60)
-PAYMENTS_SWEEP_MAX_ATTEMPTS = env.int("PAYMENTS_SWEEP_MAX_ATTEMPTS", default=8)
-PAYMENTS_SWEEP_BATCH = env.int("PAYMENTS_SWEEP_BATCH", default=200)
 
 # --- Multiplayer ---------------------------------------------------------------------------
 SERVER_HEARTBEAT_TTL_SECONDS = env.int("SERVER_HEARTBEAT_TTL_SECONDS", default=30)
@@ -327,24 +298,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_mutex_expire": env.int("CELERY_UNACKED_MUTEX_EXPIRE_SECONDS", default=300),
     "global_keyprefix": f"{CACHE_KEY_PREFIX}:",
 }
-CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
-    "global_keyprefix": f"{CACHE_KEY_PREFIX}:",
-    # Celery's default (20 reconnects a second apart) held a web request ~19 s when Redis was
-    # down, then left the process's result consumer broken for good.
-    "retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.2},
-}
-# An enqueue from a web request never waits long on a broker that is down or hung: one connect of
-# at most 0.4 s, one retry (a pooled connection may be stale after a Redis restart). What was not
-# queued is found again by the payments sweeper (the notification or callback row is committed).
-CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=0.4)
-CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = CELERY_BROKER_CONNECTION_TIMEOUT
-CELERY_TASK_PUBLISH_RETRY_POLICY = {
-    "max_retries": 1,
-    "interval_start": 0,
-    "interval_step": 0.1,
-    "interval_max": 0.1,
-}
-CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = CELERY_BROKER_CONNECTION_TIMEOUT
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": f"{CACHE_KEY_PREFIX}:"}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "aggregate-analytics": {
@@ -353,52 +307,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     },
     "prune-analytics": {"task": "apps.analytics.tasks.prune_raw_events", "schedule": 86400.0},
     "prune-sessions": {"task": "apps.accounts.tasks.prune_sessions", "schedule": 86400.0},
-    # Leaderboard periods end on time (within this interval); their payouts follow in a task.
-    "close-leaderboard-periods": {
-        "task": "apps.leaderboards.tasks.close_due_periods",
-        "schedule": 30.0,
-    },
-    "sweep-payments": {
-        "task": "apps.payments.tasks.sweep_payments",
-        "schedule": PAYMENTS_SWEEP_INTERVAL_SECONDS,
-    },
 }
-
-# --- Monitoring (docs/guide/monitoring.md, docs/operations/) -------------------------------
-# GET /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; empty: no endpoint (404).
-# Several processes: set PROMETHEUS_MULTIPROC_DIR (an empty directory) in their environment.
-METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
-ACCESS_LOG = env.bool("ACCESS_LOG", default=True)  # one JSON line per request
-# Opt-in, off when empty: errors to Sentry, traces over OTLP/HTTP (gamingpanel/observability.py).
-SENTRY_DSN = env.str("SENTRY_DSN", default="")
-SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default=DEPLOYMENT_NAME)
-SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
-OTEL_EXPORTER_OTLP_ENDPOINT = env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
-OTEL_SERVICE_NAME = env.str("OTEL_SERVICE_NAME", default="gamingpanel")
-OTEL_TRACES_SAMPLE_RATE = env.float("OTEL_TRACES_SAMPLE_RATE", default=1.0)
-
-# --- CORS: browser builds (WebGL, HTML5) call /api/ from the origins each game lists --------
-# The game's `cors_allowed_origins` (admin) decide (apps/accounts/cors.py); CORS_ALLOWED_ORIGINS
-# adds origins allowed for every game. No cookies: the API authenticates by header only.
-CORS_URLS_REGEX = r"^/api/"
-CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
-CORS_ALLOW_CREDENTIALS = False
-CORS_ALLOW_HEADERS = (
-    "accept",
-    "authorization",
-    "content-type",
-    "x-game-key",
-    "idempotency-key",
-    "x-request-id",
-)
-CORS_EXPOSE_HEADERS = (
-    "x-request-id",
-    "ratelimit-limit",
-    "ratelimit-remaining",
-    "ratelimit-reset",
-    "retry-after",
-)
-CORS_PREFLIGHT_MAX_AGE = 3600
 
 # --- Logging: structured JSON lines, secrets scrubbed --------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
