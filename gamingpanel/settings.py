@@ -134,7 +134,21 @@ LOGIN_URL = "/admin/login/"
 
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# HTTPS behind a proxy (deploy/Caddyfile): the header the proxy sets to "https", trusted only
+# because nothing reaches the web server but the proxy. Empty: no proxy, trust no header.
+_PROXY_SSL_HEADER = env.str("DJANGO_SECURE_PROXY_SSL_HEADER", default="X-Forwarded-Proto")
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https") if _PROXY_SSL_HEADER else None
+)
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+# The container's own health check asks over plain HTTP (gamingpanel/healthcheck.py).
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/health$"]
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+# security.W003 looks for CsrfViewMiddleware by its dotted name; PanelCsrfViewMiddleware is that
+# middleware for every page outside /api/ (tests/foundation/test_panel_only_middleware.py).
+SILENCED_SYSTEM_CHECKS = ["security.W003"]
 
 # --- API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {

