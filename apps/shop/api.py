@@ -259,24 +259,8 @@ class PurchaseListApi(PlayerApi):
 
     @extend_schema(
         operation_id="shop_purchases_list",  # not "_retrieve", the name of purchases/{id}
-        summary="The player's purchases, newest first (cursor pages)",
-        parameters=[
-            FilterSerializer,
-            OpenApiParameter(
-                "Link",
-                str,
-                OpenApiParameter.HEADER,
-                response=[200],
-                description='`<url>; rel="next"` when more purchases follow.',
-            ),
-            OpenApiParameter(
-                "X-Next-Cursor",
-                str,
-                OpenApiParameter.HEADER,
-                response=[200],
-                description="The next page's `cursor`, when more purchases follow.",
-            ),
-        ],
+        summary="The player's purchases, newest first",
+        parameters=[FilterSerializer],
         responses={
             200: PurchaseOutputSerializer(many=True),
             400: OpenApiResponse(
