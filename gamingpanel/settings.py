@@ -273,6 +273,10 @@ PUBLIC_BASE_URL = env.str(
 GOOGLE_PLAY_API_BASE_URL = env.str(
     "GOOGLE_PLAY_API_BASE_URL", default="https://androidpublisher.googleapis.com"
 )
+# Google's certificates for the OIDC tokens Pub/Sub push sends (Play notifications).
+GOOGLE_OIDC_CERTS_URL = env.str(
+    "GOOGLE_OIDC_CERTS_URL", default="https://www.googleapis.com/oauth2/v1/certs"
+)
 APPLE_APP_STORE_ROOT_CERTS = env.list("APPLE_APP_STORE_ROOT_CERTS", default=[])
 # Tests only (honoured when GP_TESTING is set): hold fulfilment open so a test can kill a worker.
 PAYMENTS_TEST_FULFILMENT_PAUSE_SECONDS = env.float(

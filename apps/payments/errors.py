@@ -33,6 +33,10 @@ class ReceiptAlreadyUsed(DomainError):
     status, code, title = 409, "receipt_already_used", "Receipt already redeemed by another player"
 
 
+class ReceiptAccountMismatch(DomainError):
+    status, code, title = 403, "receipt_account_mismatch", "Receipt belongs to another player"
+
+
 class UnknownProvider(DomainError):
     status, code, title = 400, "unknown_provider", "Unknown payment provider"
 

@@ -64,6 +64,33 @@ def purchase_state(play, **fields):
     play.add(responses.GET, PRODUCT, json=body)
 
 
+VOIDED = (
+    "https://androidpublisher.googleapis.com/androidpublisher/v3/applications/com.example.game"
+    "/purchases/voidedpurchases"
+)
+# purchases.voidedpurchases.list's VoidedPurchase resource, as Google documents it.
+VOIDED_ENTRY = {
+    "kind": "androidpublisher#voidedPurchase",
+    "purchaseToken": "tok-1",
+    "purchaseTimeMillis": "1700000000000",
+    "voidedTimeMillis": "1700000500000",
+    "orderId": "GPA.1234-5678",
+    "voidedSource": 0,
+    "voidedReason": 1,
+    "voidedQuantity": 1,
+}
+
+
+def voided_list(play, entries, *, status=200, next_page=None, match=None):
+    body = {
+        "pageInfo": {"totalResults": len(entries), "resultPerPage": 1000, "startIndex": 0},
+        "voidedPurchases": entries,
+    }
+    if next_page:
+        body["tokenPagination"] = {"nextPageToken": next_page}
+    play.add(responses.GET, VOIDED, json=body, status=status, match=match or [])
+
+
 def redeem(client, offer, token="tok-1"):
     with committed():
         return client.post(
@@ -85,7 +112,7 @@ def test_token_is_checked_as_the_service_account_granted_once_and_consumed(
     assert again.status_code == 200
     assert balance(player, "gems") == 100
     token_call = next(c for c in play.calls if c.request.url == TOKEN_URL)
-    form = parse_qs(token_call.request.body)
+    form = parse_qs(token_call.request.body.decode())
     assert form["grant_type"] == ["urn:ietf:params:oauth:grant-type:jwt-bearer"]
     claims = jwt.decode(
         form["assertion"][0], service_key.public_key(), algorithms=["RS256"], audience=TOKEN_URL
@@ -152,6 +179,7 @@ def test_voided_purchase_notification_refunds(
 ):
     purchase_state(play)
     redeem(player_client, real_offer)
+    voided_list(play, [VOIDED_ENTRY])
     body = rtdn(
         {
             "packageName": "com.example.game",
@@ -245,3 +273,444 @@ def test_rtdn_for_an_account_without_a_push_token_is_refused_and_changes_nothing
     assert Purchase.objects.get().status != "refunded"
     assert balance(player, "gems") == 100
     assert not ProviderEvent.objects.exists()
+
+
+# --- voided purchases are confirmed with the Play Developer API before anything is revoked ---
+
+
+def post_rtdn(client, body, *, query=f"?token={RTDN_TOKEN}", **headers):
+    with committed():
+        return client.post(
+            f"/api/v1/payments/webhooks/google-play{query}",
+            body,
+            content_type="application/json",
+            **headers,
+        )
+
+
+def test_voided_notice_the_api_does_not_list_revokes_nothing_and_is_logged(
+    api_client, player_client, player, real_offer, google, play, caplog
+):
+    purchase_state(play)
+    redeem(player_client, real_offer)
+    voided_list(play, [{**VOIDED_ENTRY, "purchaseToken": "someone-elses"}])
+
+    response = post_rtdn(api_client, voided_notice())
+
+    assert response.status_code == 200
+    assert Purchase.objects.get().status == "completed"
+    assert balance(player, "gems") == 100
+    event = ProviderEvent.objects.get()
+    assert event.status == "ignored"
+    assert "not revoked" in event.outcome
+    assert event.payload["confirmation"]["voided"] is False
+    assert "not confirmed by the Play Developer API" in caplog.text
+    listing = next(c for c in play.calls if c.request.url.startswith(VOIDED))
+    assert listing.request.headers["Authorization"] == "Bearer ya29.x"
+
+
+def test_voided_list_is_paged_until_the_token_is_found(
+    api_client, player_client, player, real_offer, google, play
+):
+    purchase_state(play)
+    redeem(player_client, real_offer)
+    voided_list(
+        play,
+        [{**VOIDED_ENTRY, "purchaseToken": "other"}],
+        next_page="page-2",
+        match=[responses.matchers.query_param_matcher({"type": "0"}, strict_match=False)],
+    )
+    voided_list(
+        play,
+        [VOIDED_ENTRY],
+        match=[responses.matchers.query_param_matcher({"token": "page-2"}, strict_match=False)],
+    )
+
+    response = post_rtdn(api_client, voided_notice())
+
+    assert response.status_code == 200
+    assert Purchase.objects.get().status == "refunded"
+    assert balance(player, "gems") == 0
+
+
+def test_voided_list_asks_from_shortly_before_the_notice_within_thirty_days(
+    api_client, player_client, real_offer, google, play
+):
+    import time
+
+    purchase_state(play)
+    redeem(player_client, real_offer)
+    voided_list(play, [VOIDED_ENTRY])
+    event_time = int(time.time() * 1000) - 3_600_000
+    body = rtdn(
+        {
+            "version": "1.0",
+            "packageName": "com.example.game",
+            "eventTimeMillis": str(event_time),
+            "voidedPurchaseNotification": {
+                "purchaseToken": "tok-1",
+                "orderId": "GPA.1234-5678",
+                "productType": 2,
+                "refundType": 1,
+            },
+        }
+    )
+
+    post_rtdn(api_client, body)
+
+    listing = next(c for c in play.calls if c.request.url.startswith(VOIDED))
+    query = parse_qs(listing.request.url.split("?", 1)[1])
+    assert int(query["startTime"][0]) == event_time - 24 * 3600 * 1000
+    assert query["type"] == ["0"]
+
+
+@pytest.mark.parametrize("status", [500, 503, 429])
+def test_play_api_unreachable_answers_503_so_pubsub_redelivers(
+    api_client, player_client, player, real_offer, google, play, status
+):
+    purchase_state(play)
+    redeem(player_client, real_offer)
+    voided_list(play, [], status=status)
+
+    first = post_rtdn(api_client, voided_notice())
+
+    assert first.status_code == 503
+    assert first.json()["code"] == "payment_provider_unavailable"
+    assert not ProviderEvent.objects.exists()
+    assert balance(player, "gems") == 100
+
+    # Pub/Sub delivers the same message again once Google answers.
+    play.replace(responses.GET, VOIDED, json={"voidedPurchases": [VOIDED_ENTRY]})
+    again = post_rtdn(api_client, voided_notice())
+
+    assert again.status_code == 200
+    assert Purchase.objects.get().status == "refunded"
+    assert balance(player, "gems") == 0
+
+
+def test_play_api_connection_error_is_503(api_client, player_client, real_offer, google, play):
+    import requests
+
+    purchase_state(play)
+    redeem(player_client, real_offer)
+    play.add(responses.GET, VOIDED, body=requests.ConnectionError("down"))
+
+    response = post_rtdn(api_client, voided_notice())
+
+    assert response.status_code == 503
+    assert not ProviderEvent.objects.exists()
+
+
+def test_play_api_refusing_the_service_account_is_409_and_stores_nothing(
+    api_client, player_client, real_offer, google, play
+):
+    purchase_state(play)
+    redeem(player_client, real_offer)
+    voided_list(play, [], status=403)
+
+    response = post_rtdn(api_client, voided_notice())
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "payment_provider_not_configured"
+    assert not ProviderEvent.objects.exists()
+
+
+def test_token_endpoint_refusing_the_key_is_409(player_client, real_offer, google, mocked_http):
+    mocked_http.add(
+        responses.POST,
+        TOKEN_URL,
+        status=400,
+        json={"error": "invalid_grant", "error_description": "Invalid JWT Signature."},
+    )
+
+    response = redeem(player_client, real_offer)
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "payment_provider_not_configured"
+    assert not Purchase.objects.exists()
+
+
+# --- the buyer a purchase names (setObfuscatedAccountId) must be the redeeming player ---
+
+
+def test_purchase_made_for_this_player_is_granted(player_client, player, real_offer, google, play):
+    from apps.payments.providers.base import player_account_token
+
+    purchase_state(play, obfuscatedExternalAccountId=player_account_token(player.pk))
+
+    response = redeem(player_client, real_offer)
+
+    assert response.status_code == 201
+    assert balance(player, "gems") == 100
+
+
+def test_purchase_made_for_another_player_is_403_and_grants_nothing(
+    player_client, player, real_offer, google, play
+):
+    from apps.payments.providers.base import player_account_token
+
+    purchase_state(play, obfuscatedExternalAccountId=player_account_token(player.pk + 1))
+
+    response = redeem(player_client, real_offer)
+
+    assert response.status_code == 403
+    assert response["Content-Type"].startswith("application/problem+json")
+    assert response.json()["code"] == "receipt_account_mismatch"
+    assert not Purchase.objects.exists()
+    assert not Payment.objects.exists()
+    assert balance(player, "gems") == 0
+
+
+# --- Pub/Sub push authentication with Google-signed OIDC tokens ---
+
+CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
+AUDIENCE = "https://panel.example.com/api/v1/payments/webhooks/google-play"
+PUSHER = "pubsub-push@example-project.iam.gserviceaccount.com"
+
+
+class GoogleSigner:
+    """A stand-in for Google's OIDC signing keys, served in v1/certs' {kid: PEM} shape."""
+
+    def __init__(self, kid="google-kid-1"):
+        from datetime import UTC, datetime, timedelta
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.x509.oid import NameOID
+
+        self.kid = kid
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "accounts.google.com")])
+        now = datetime.now(UTC)
+        self.cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(self.key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=10))
+            .sign(self.key, hashes.SHA256())
+        )
+
+    def certs(self) -> dict:
+        return {self.kid: self.cert.public_bytes(serialization.Encoding.PEM).decode()}
+
+    def token(self, **overrides) -> str:
+        import time
+
+        now = int(time.time())
+        claims = {
+            "aud": AUDIENCE,
+            "azp": "113774264463038321964",
+            "email": PUSHER,
+            "sub": "113774264463038321964",
+            "email_verified": True,
+            "exp": now + 3600,
+            "iat": now,
+            "iss": "https://accounts.google.com",
+            **overrides,
+        }
+        claims = {k: v for k, v in claims.items() if v is not None}
+        return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": self.kid})
+
+
+@pytest.fixture(scope="module")
+def google_signer():
+    return GoogleSigner()
+
+
+@pytest.fixture
+def oidc_google(google):
+    """The game's Play account authenticates pushes with OIDC only (no URL token)."""
+    google.config = {**google.config, "push_audience": AUDIENCE, "push_service_account": PUSHER}
+    secrets = dict(google.secrets)
+    secrets.pop("rtdn_token")
+    google.set_secrets(secrets)
+    google.save()
+    return google
+
+
+@pytest.fixture
+def certs(mocked_http, google_signer):
+    mocked_http.add(responses.GET, CERTS_URL, json=google_signer.certs())
+    return mocked_http
+
+
+def test_push_with_a_valid_oidc_token_is_accepted_and_certs_are_fetched_once(
+    api_client, oidc_google, certs, google_signer
+):
+    body = rtdn({"packageName": "com.example.game", "testNotification": {"version": "1.0"}})
+
+    first = post_rtdn(
+        api_client, body, query="", HTTP_AUTHORIZATION=f"Bearer {google_signer.token()}"
+    )
+    second = post_rtdn(
+        api_client,
+        rtdn({"packageName": "com.example.game", "testNotification": {}}, message_id="m-2"),
+        query="",
+        HTTP_AUTHORIZATION=f"Bearer {google_signer.token()}",
+    )
+
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert ProviderEvent.objects.count() == 2
+    assert sum(c.request.url == CERTS_URL for c in certs.calls) == 1
+
+
+def test_oidc_voided_notice_confirmed_by_the_api_refunds(
+    api_client, player_client, player, real_offer, oidc_google, play, certs, google_signer
+):
+    purchase_state(play)
+    redeem(player_client, real_offer)
+    voided_list(play, [VOIDED_ENTRY])
+
+    response = post_rtdn(
+        api_client,
+        voided_notice(),
+        query="",
+        HTTP_AUTHORIZATION=f"Bearer {google_signer.token()}",
+    )
+
+    assert response.status_code == 200
+    assert Purchase.objects.get().status == "refunded"
+    assert balance(player, "gems") == 0
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"aud": "https://elsewhere.example.com/push"},
+        {"email": "mallory@evil-project.iam.gserviceaccount.com"},
+        {"email_verified": False},
+        {"email_verified": None},
+        {"iss": "https://evil.example.com"},
+        {"exp": 1_600_000_000, "iat": 1_599_996_400},
+    ],
+    ids=["audience", "email", "unverified-email", "no-email-verified", "issuer", "expired"],
+)
+def test_push_whose_oidc_token_does_not_match_the_game_is_400(
+    api_client, player_client, player, real_offer, oidc_google, play, certs, google_signer, claims
+):
+    purchase_state(play)
+    redeem(player_client, real_offer)
+    voided_list(play, [VOIDED_ENTRY])
+
+    response = post_rtdn(
+        api_client,
+        voided_notice(),
+        query="",
+        HTTP_AUTHORIZATION=f"Bearer {google_signer.token(**claims)}",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_signature"
+    assert not ProviderEvent.objects.exists()
+    assert balance(player, "gems") == 100
+
+
+@pytest.mark.parametrize("header", [None, "Bearer ", "Bearer not-a-jwt", "Basic abc"])
+def test_push_without_a_usable_oidc_token_is_400(api_client, oidc_google, certs, header):
+    extra = {"HTTP_AUTHORIZATION": header} if header is not None else {}
+
+    response = post_rtdn(api_client, voided_notice(), query="", **extra)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_signature"
+    assert not ProviderEvent.objects.exists()
+
+
+def test_token_signed_by_another_key_is_400_even_with_googles_kid(
+    api_client, oidc_google, certs, google_signer
+):
+    forger = GoogleSigner(kid=google_signer.kid)
+
+    response = post_rtdn(
+        api_client, voided_notice(), query="", HTTP_AUTHORIZATION=f"Bearer {forger.token()}"
+    )
+
+    assert response.status_code == 400
+    assert not ProviderEvent.objects.exists()
+
+
+def test_a_rotated_google_key_is_fetched_again(api_client, oidc_google, certs, google_signer):
+    body = rtdn({"packageName": "com.example.game", "testNotification": {"version": "1.0"}})
+    assert (
+        post_rtdn(
+            api_client, body, query="", HTTP_AUTHORIZATION=f"Bearer {google_signer.token()}"
+        ).status_code
+        == 200
+    )
+    rotated = GoogleSigner(kid="google-kid-2")
+    certs.replace(responses.GET, CERTS_URL, json={**google_signer.certs(), **rotated.certs()})
+
+    response = post_rtdn(
+        api_client,
+        rtdn({"packageName": "com.example.game", "testNotification": {}}, message_id="m-2"),
+        query="",
+        HTTP_AUTHORIZATION=f"Bearer {rotated.token()}",
+    )
+
+    assert response.status_code == 200
+    assert sum(c.request.url == CERTS_URL for c in certs.calls) == 2
+
+
+def test_googles_certificates_unreachable_is_503(
+    api_client, oidc_google, mocked_http, google_signer
+):
+    mocked_http.add(responses.GET, CERTS_URL, status=503)
+
+    response = post_rtdn(
+        api_client, voided_notice(), query="", HTTP_AUTHORIZATION=f"Bearer {google_signer.token()}"
+    )
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "payment_provider_unavailable"
+    assert not ProviderEvent.objects.exists()
+
+
+def test_half_configured_oidc_refuses_every_push(api_client, oidc_google, certs, google_signer):
+    oidc_google.config = {"package_name": "com.example.game", "push_audience": AUDIENCE}
+    oidc_google.save()
+
+    response = post_rtdn(
+        api_client, voided_notice(), query="", HTTP_AUTHORIZATION=f"Bearer {google_signer.token()}"
+    )
+
+    assert response.status_code == 400
+    assert not ProviderEvent.objects.exists()
+
+
+@pytest.mark.parametrize("token_ok,oidc_ok", [(True, False), (False, True)])
+def test_with_both_methods_configured_both_must_pass(
+    api_client, google, certs, google_signer, token_ok, oidc_ok
+):
+    google.config = {**google.config, "push_audience": AUDIENCE, "push_service_account": PUSHER}
+    google.save()
+    token = google_signer.token() if oidc_ok else google_signer.token(aud="https://other")
+    query = f"?token={RTDN_TOKEN}" if token_ok else "?token=guess"
+
+    response = post_rtdn(
+        api_client,
+        rtdn({"packageName": "com.example.game", "testNotification": {}}),
+        query=query,
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+
+    assert response.status_code == 400
+    assert not ProviderEvent.objects.exists()
+
+
+def test_unknown_key_ids_fetch_googles_certificates_again_at_most_once_a_minute(
+    api_client, oidc_google, certs, google_signer
+):
+    body = rtdn({"packageName": "com.example.game", "testNotification": {}})
+    post_rtdn(api_client, body, query="", HTTP_AUTHORIZATION=f"Bearer {google_signer.token()}")
+
+    for n in range(3):
+        made_up = GoogleSigner(kid=f"made-up-{n}")
+        response = post_rtdn(
+            api_client, body, query="", HTTP_AUTHORIZATION=f"Bearer {made_up.token()}"
+        )
+        assert response.status_code == 400
+
+    assert sum(c.request.url == CERTS_URL for c in certs.calls) == 2

@@ -24,7 +24,12 @@ from apps.payments.errors import (
     ReceiptNotPaid,
 )
 from apps.payments.models import ProviderAccount
-from apps.payments.providers.base import Notification, Outcome, VerifiedReceipt
+from apps.payments.providers.base import (
+    Notification,
+    Outcome,
+    VerifiedReceipt,
+    check_account_token,
+)
 from gamingpanel.parsers import loads as loads_json
 
 # Apple marks its App Store receipt-signing leaf and its WWDR intermediate with these OIDs.
@@ -32,7 +37,9 @@ LEAF_OID = x509.ObjectIdentifier("1.2.840.113635.100.6.11.1")
 INTERMEDIATE_OID = x509.ObjectIdentifier("1.2.840.113635.100.6.2.1")
 
 
-def verify_transaction(*, account: ProviderAccount, receipt: object) -> VerifiedReceipt:
+def verify_transaction(
+    *, account: ProviderAccount, receipt: object, player_id: int | None = None
+) -> VerifiedReceipt:
     """`receipt` is the JWS string of a StoreKit 2 Transaction (`jwsRepresentation`)."""
     if not isinstance(receipt, str):
         raise InvalidReceipt("An App Store receipt is the signed transaction (a JWS string).")
@@ -47,6 +54,7 @@ def verify_transaction(*, account: ProviderAccount, receipt: object) -> Verified
         raise ReceiptNotPaid("Apple revoked or refunded this transaction.")
     if not info.get("transactionId") or not info.get("productId"):
         raise InvalidReceipt("The transaction has no transactionId or productId.")
+    check_account_token(info.get("appAccountToken"), player_id=player_id)
     return VerifiedReceipt(
         transaction_id=str(info["transactionId"]),
         product_id=str(info["productId"]),

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import requests
 from django.conf import settings
 
-from apps.payments.errors import ProviderUnavailable
+from apps.payments.errors import ProviderUnavailable, ReceiptAccountMismatch
 
 Action = Literal["paid", "refund", "chargeback", "expired", "failed", "flag", "none"]
 
@@ -77,3 +78,24 @@ class VerifiedReceipt:
     payment_reference: str = ""
     environment: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+
+
+# The namespace of store account tokens: uuid5(NAMESPACE_URL, "https://gamingpanel/store-account").
+ACCOUNT_TOKEN_NAMESPACE = uuid.UUID("30e9ef35-f03c-5ad2-a865-50d1cf91596e")
+
+
+def player_account_token(player_id: int) -> str:
+    """What a game kit passes to the store as the buyer: Apple's `appAccountToken` and Google's
+    `obfuscatedExternalAccountId`. A name-based UUID (RFC 9562 version 5: SHA-1) of the decimal
+    player id that login returned, so a kit derives it without asking the server, and the
+    store never sees the player id itself."""
+    return str(uuid.uuid5(ACCOUNT_TOKEN_NAMESPACE, str(player_id)))
+
+
+def check_account_token(given: object, *, player_id: int | None) -> None:
+    """A store purchase that names its buyer must name this player; one that names nobody
+    (an older client, a purchase made outside the game) is not refused for that."""
+    if player_id is None or given in (None, ""):
+        return
+    if str(given).lower() != player_account_token(player_id):
+        raise ReceiptAccountMismatch("The store purchase was made for another player.")

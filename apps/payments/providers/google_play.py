@@ -8,14 +8,21 @@ import base64
 import binascii
 import hmac
 import json
+import logging
 import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 import jwt
+import requests
 from django.conf import settings
 from django.core.cache import cache
+from google.auth import exceptions as google_errors
+from google.auth import transport as google_transport
+from google.auth.transport import requests as google_requests
+from google.oauth2 import id_token, service_account
 
 from apps.payments.errors import (
     InvalidNotification,
@@ -26,18 +33,39 @@ from apps.payments.errors import (
     ReceiptNotPaid,
 )
 from apps.payments.models import ProviderAccount
-from apps.payments.providers.base import Notification, Outcome, VerifiedReceipt, call
+from apps.payments.providers.base import (
+    Notification,
+    Outcome,
+    VerifiedReceipt,
+    call,
+    check_account_token,
+)
 from gamingpanel.parsers import loads as loads_json
 
+logger = logging.getLogger(__name__)
+
 SCOPE = "https://www.googleapis.com/auth/androidpublisher"
-JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+# Pub/Sub push tokens are Google-signed OIDC ID tokens with this issuer.
+PUSH_ISSUERS = ("accounts.google.com", "https://accounts.google.com")
+CLOCK_SKEW_SECONDS = 10
+CERTS_CACHE_KEY = "payments:google-oidc-certs"
+CERTS_CACHE_SECONDS = 3600
+CERTS_REFETCH_KEY = "payments:google-oidc-certs-refetch"
+CERTS_REFETCH_SECONDS = 60
+# purchases.voidedpurchases.list looks back at most 30 days.
+VOIDED_LIST_WINDOW_MS = 30 * 24 * 3600 * 1000 - 60_000
+VOID_MARGIN_MS = 24 * 3600 * 1000
+VOIDED_LIST_MAX_PAGES = 20
+_SESSION = requests.Session()
 
 
 def verify_purchase(
-    *, account: ProviderAccount, receipt: object, product_id: str
+    *, account: ProviderAccount, receipt: object, product_id: str, player_id: int | None = None
 ) -> VerifiedReceipt:
     """`receipt` is {"purchase_token": "..."} (or the token string) from the Play Billing
-    Library; the product id comes from the offer, so a token for another product fails."""
+    Library; the product id comes from the offer, so a token for another product fails. A
+    purchase made with `setObfuscatedAccountId` names its buyer: it must be `player_id`'s
+    store account token (`base.player_account_token`)."""
     token = receipt.get("purchase_token") if isinstance(receipt, dict) else receipt
     if not isinstance(token, str) or not token or len(token) > 500:
         raise InvalidReceipt('A Google Play receipt is {"purchase_token": "..."}.')
@@ -55,6 +83,7 @@ def verify_purchase(
         account.game.sandbox or account.config.get("accept_test_purchases")
     ):
         raise InvalidReceipt("Test purchases are not accepted for this game.")
+    check_account_token(purchase.get("obfuscatedExternalAccountId"), player_id=player_id)
     return VerifiedReceipt(
         transaction_id=str(purchase.get("orderId") or token),
         product_id=product_id,
@@ -81,10 +110,15 @@ def finish_purchase(
         raise ProviderUnavailable(f"Google Play {action} answered {response.status_code}.")
 
 
-def parse_notification(*, body: bytes, query: Mapping[str, str]) -> Notification:
-    """A Pub/Sub push. The push subscription's URL carries `?token=<rtdn_token>`, a secret
-    stored on the game's Google Play account, which is checked before anything is trusted; an
-    account without that secret accepts no push."""
+def parse_notification(
+    *, body: bytes, query: Mapping[str, str], headers: Mapping[str, str] | None = None
+) -> Notification:
+    """A Pub/Sub push, authenticated before anything in it is trusted: with the push
+    subscription's Google-signed OIDC token (`Authorization: Bearer`, checked with google-auth
+    against the account's `push_audience` and `push_service_account`), with the secret
+    `?token=<rtdn_token>` in the push URL, or both; every method the account configures must
+    pass, and an account that configures none accepts no push. A voided purchase is then
+    confirmed with the Play Developer API before it can revoke anything."""
     try:
         envelope = loads_json(body)
         message = envelope["message"]
@@ -93,38 +127,212 @@ def parse_notification(*, body: bytes, query: Mapping[str, str]) -> Notification
         package = data["packageName"]
     except (ValueError, KeyError, TypeError, binascii.Error):
         raise InvalidNotification("Not a Pub/Sub push of a Play developer notification.")
+    bearer = _bearer((headers or {}).get("Authorization", ""))
     account = next(
         (
             a
             for a in ProviderAccount.objects.filter(
                 provider="google_play", enabled=True, config__package_name=package
             ).select_related("game")
-            if _push_token_matches(a, query.get("token", ""))
+            if _push_authenticated(a, token=query.get("token", ""), bearer=bearer)
         ),
         None,
     )
     if account is None:
-        raise InvalidSignature("Unknown package or wrong token for this push endpoint.")
+        raise InvalidSignature("Unknown package, or the push is not authenticated for it.")
     kinds = [k for k in data if k.endswith("Notification")]
     event_type = kinds[0] if kinds else "unknown"
+    payload: dict[str, Any] = {**envelope, "decoded": data}
     if event_type == "voidedPurchaseNotification":
-        event_type = f"{event_type}/{data[event_type].get('refundType', '')}"
-    return Notification(message_id, event_type, {**envelope, "decoded": data}, account.game_id)
+        voided = data[event_type] if isinstance(data[event_type], dict) else {}
+        event_type = f"{event_type}/{voided.get('refundType', '')}"
+        payload["confirmation"] = confirm_voided(
+            account=account, voided=voided, event_time_millis=data.get("eventTimeMillis")
+        )
+        if not payload["confirmation"]["voided"]:
+            logger.warning(
+                "google play voided-purchase notice %s for %s not confirmed by the Play "
+                "Developer API: nothing is revoked",
+                message_id,
+                package,
+            )
+    return Notification(message_id, event_type, payload, account.game_id)
 
 
-def _push_token_matches(account: ProviderAccount, sent: str) -> bool:
-    """An account with no `rtdn_token` accepts no push at all: comparing "" with "" would let
-    anyone post a voided-purchase notice for its package."""
+def _bearer(header: str) -> str:
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""
+
+
+def _push_authenticated(account: ProviderAccount, *, token: str, bearer: str) -> bool:
+    """Every configured method must pass; none configured accepts nothing (comparing "" with ""
+    would let anyone post a voided-purchase notice for the package)."""
     expected = account.secrets.get("rtdn_token")
-    if not isinstance(expected, str) or not expected or not sent:
+    audience = account.config.get("push_audience")
+    service_account_email = account.config.get("push_service_account")
+    uses_token = isinstance(expected, str) and bool(expected)
+    uses_oidc = bool(audience or service_account_email)
+    if not uses_token and not uses_oidc:
         return False
-    return hmac.compare_digest(expected.encode(), sent.encode())
+    if uses_token and not (token and hmac.compare_digest(str(expected).encode(), token.encode())):
+        return False
+    if uses_oidc:
+        if not (audience and service_account_email and bearer):
+            return False
+        claims = push_token_claims(bearer, audience=str(audience))
+        if claims is None or claims.get("iss") not in PUSH_ISSUERS:
+            return False
+        if claims.get("email") != service_account_email or claims.get("email_verified") is not True:
+            return False
+    return True
+
+
+def push_token_claims(token: str, *, audience: str) -> Mapping[str, Any] | None:
+    """The claims of a Google-signed OIDC token for `audience` (signature, expiry and audience
+    checked by google-auth against Google's certificates at GOOGLE_OIDC_CERTS_URL), or None.
+    Google's certificates are cached; a token naming a key id the cache lacks fetches them
+    again (at most once a minute), so a rotation is picked up at once."""
+    try:
+        kid = jwt.get_unverified_header(token).get("kid")
+    except jwt.PyJWTError:
+        return None
+    transport = _CertsTransport(fresh=False)
+    known = transport.cached_key_ids()
+    try:
+        if known and kid not in known and cache.add(CERTS_REFETCH_KEY, 1, CERTS_REFETCH_SECONDS):
+            transport = _CertsTransport(fresh=True)
+        return id_token.verify_token(
+            token,
+            transport,
+            audience=audience,
+            certs_url=settings.GOOGLE_OIDC_CERTS_URL,
+            clock_skew_in_seconds=CLOCK_SKEW_SECONDS,
+        )
+    except google_errors.TransportError:
+        raise ProviderUnavailable("Google's token certificates could not be fetched.")
+    except (ValueError, google_errors.GoogleAuthError):
+        return None
+
+
+class _Transport(google_requests.Request):
+    """google-auth's `requests` transport, on one pooled session, with the payment timeout."""
+
+    def __init__(self) -> None:
+        super().__init__(session=_SESSION)
+
+    def __call__(  # type: ignore[override]
+        self,
+        url: str,
+        method: str = "GET",
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        return super().__call__(
+            url,
+            method=method,
+            body=body,
+            headers=headers,
+            timeout=settings.PAYMENT_HTTP_TIMEOUT,
+            **kwargs,
+        )
+
+
+class _CachedResponse(google_transport.Response):
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    @property
+    def status(self) -> int:
+        return 200
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return {"content-type": "application/json"}
+
+    @property
+    def data(self) -> bytes:
+        return self._data
+
+
+class _CertsTransport(_Transport):
+    """Serves Google's OIDC certificates from the shared cache (CERTS_CACHE_SECONDS), unless
+    `fresh`; any other call goes out as usual."""
+
+    def __init__(self, *, fresh: bool) -> None:
+        super().__init__()
+        self.fresh = fresh
+
+    def cached_key_ids(self) -> set[str]:
+        data = cache.get(CERTS_CACHE_KEY)
+        try:
+            return set(json.loads(data)) if data else set()
+        except (ValueError, TypeError):
+            return set()
+
+    def __call__(  # type: ignore[override]
+        self, url: str, method: str = "GET", *args: Any, **kwargs: Any
+    ) -> Any:
+        if method != "GET" or url != settings.GOOGLE_OIDC_CERTS_URL:
+            return super().__call__(url, method, *args, **kwargs)
+        if not self.fresh and (data := cache.get(CERTS_CACHE_KEY)):
+            return _CachedResponse(data)
+        response = super().__call__(url, method, *args, **kwargs)
+        if response.status == 200:
+            cache.set(CERTS_CACHE_KEY, response.data, CERTS_CACHE_SECONDS)
+        return response
+
+
+def confirm_voided(
+    *, account: ProviderAccount, voided: Mapping[str, Any], event_time_millis: object
+) -> dict[str, Any]:
+    """Ask the Play Developer API (`purchases.voidedpurchases.list`) whether this purchase
+    token really was voided. Google down, throttling or a 5xx: ProviderUnavailable (a 503, so
+    Pub/Sub delivers the push again later); refused credentials: ProviderNotConfigured."""
+    token = voided.get("purchaseToken")
+    if not isinstance(token, str) or not token:
+        return {"voided": False, "reason": "the notice names no purchaseToken"}
+    url = f"{_package_url(account)}/purchases/voidedpurchases"
+    now_ms = int(time.time() * 1000)
+    oldest = now_ms - VOIDED_LIST_WINDOW_MS
+    params: dict[str, Any] = {
+        "maxResults": 1000,
+        "type": 1 if voided.get("productType") == 1 else 0,
+    }
+    try:
+        # Voided shortly before Google told us; never older than the API's 30-day window.
+        params["startTime"] = max(int(str(event_time_millis)) - VOID_MARGIN_MS, oldest)
+    except ValueError:
+        params["startTime"] = oldest
+    for _page in range(VOIDED_LIST_MAX_PAGES):
+        response = call("GET", url, params=params, headers=_auth(account))
+        if response.status_code in (401, 403, 404):
+            raise ProviderNotConfigured(
+                f"Google Play refused the voided-purchases list ({response.status_code}): check "
+                "the service account's access to this app."
+            )
+        if response.status_code != 200:
+            raise ProviderUnavailable(f"Google Play answered {response.status_code}.")
+        body = response.json()
+        for entry in body.get("voidedPurchases") or []:
+            if isinstance(entry, dict) and entry.get("purchaseToken") == token:
+                return {"voided": True, "voidedPurchase": entry}
+        next_page = (body.get("tokenPagination") or {}).get("nextPageToken")
+        if not next_page:
+            break
+        params = {"token": next_page, "maxResults": 1000, "type": params["type"]}
+    return {"voided": False, "reason": "not in the Play Developer API's voided purchases"}
 
 
 def interpret(event_type: str, payload: dict[str, Any]) -> Outcome:
     data = payload.get("decoded") or {}
     if event_type.startswith("voidedPurchaseNotification"):
         voided = data["voidedPurchaseNotification"]
+        confirmation = payload.get("confirmation") or {}
+        if confirmation.get("voided") is not True:
+            reason = confirmation.get("reason") or "not confirmed with the Play Developer API"
+            return Outcome("none", note=f"{event_type} not revoked: {reason}")
         return Outcome(
             "refund",
             external_id=str(voided.get("orderId") or ""),
@@ -134,13 +342,17 @@ def interpret(event_type: str, payload: dict[str, Any]) -> Outcome:
     return Outcome("none", note=f"{event_type} needs no action")
 
 
-def _product_url(account: ProviderAccount, product_id: str, token: str) -> str:
+def _package_url(account: ProviderAccount) -> str:
     package = account.config.get("package_name")
     if not package:
         raise ProviderNotConfigured("This game's Google Play account has no package_name.")
     base = settings.GOOGLE_PLAY_API_BASE_URL.rstrip("/")
+    return f"{base}/androidpublisher/v3/applications/{quote(package, safe='')}"
+
+
+def _product_url(account: ProviderAccount, product_id: str, token: str) -> str:
     return (
-        f"{base}/androidpublisher/v3/applications/{quote(package, safe='')}/purchases/products/"
+        f"{_package_url(account)}/purchases/products/"
         f"{quote(product_id, safe='')}/tokens/{quote(token, safe='')}"
     )
 
@@ -150,38 +362,35 @@ def _auth(account: ProviderAccount) -> dict[str, str]:
 
 
 def access_token(account: ProviderAccount) -> str:
-    """An OAuth access token for the service account, cached until shortly before it expires."""
-    service_account = account.secrets.get("service_account")
-    if isinstance(service_account, str):
-        service_account = json.loads(service_account)
-    if not isinstance(service_account, dict) or not service_account.get("private_key"):
+    """An OAuth access token for the game's service account (google-auth's service-account
+    credentials: a JWT-bearer grant at GOOGLE_OAUTH_TOKEN_URL), cached until shortly before it
+    expires. The service-account JSON is one of the account's encrypted secrets."""
+    info = account.secrets.get("service_account")
+    if isinstance(info, str):
+        try:
+            info = json.loads(info)
+        except ValueError:
+            info = None
+    if not isinstance(info, dict) or not info.get("private_key") or not info.get("client_email"):
         raise ProviderNotConfigured("This game's Google Play account has no service_account.")
-    email = service_account["client_email"]
-    cache_key = f"payments:google-token:{email}"
+    cache_key = f"payments:google-token:{info['client_email']}"
     if cached := cache.get(cache_key):
         return cached
-    now = int(time.time())
-    assertion = jwt.encode(
-        {
-            "iss": email,
-            "scope": SCOPE,
-            "aud": settings.GOOGLE_OAUTH_TOKEN_URL,
-            "iat": now,
-            "exp": now + 3600,
-        },
-        service_account["private_key"],
-        algorithm="RS256",
-        headers={"kid": service_account.get("private_key_id", "")},
-    )
-    response = call(
-        "POST",
-        settings.GOOGLE_OAUTH_TOKEN_URL,
-        data={"grant_type": JWT_BEARER, "assertion": assertion},
-    )
-    if response.status_code != 200:
-        raise ProviderNotConfigured(
-            f"Google refused the service account ({response.status_code}); check its key."
+    try:
+        credentials = service_account.Credentials.from_service_account_info(
+            {**info, "token_uri": settings.GOOGLE_OAUTH_TOKEN_URL}, scopes=[SCOPE]
         )
-    body = response.json()
-    cache.set(cache_key, body["access_token"], max(int(body.get("expires_in", 3600)) - 60, 1))
-    return body["access_token"]
+        credentials.refresh(_Transport())
+    except google_errors.TransportError:
+        raise ProviderUnavailable("Google's token endpoint did not answer.")
+    except google_errors.RefreshError as exc:
+        if exc.retryable:
+            raise ProviderUnavailable("Google's token endpoint is unavailable; try again.")
+        raise ProviderNotConfigured("Google refused the service account; check its key.")
+    except ValueError:
+        raise ProviderNotConfigured("This game's Google Play service_account is not usable.")
+    token = str(credentials.token)
+    expiry = credentials.expiry  # naive UTC, as google-auth keeps it
+    lifetime = (expiry - datetime.now(UTC).replace(tzinfo=None)).total_seconds() if expiry else 0
+    cache.set(cache_key, token, max(int(lifetime) - 60, 1))
+    return token

@@ -20,7 +20,7 @@ PARSERS: dict[str, Parser] = {
     "sandbox": lambda body, headers, query: sandbox.parse_notification(body=body, headers=headers),
     "apple": lambda body, headers, query: apple.parse_notification(body=body),
     "google_play": lambda body, headers, query: google_play.parse_notification(
-        body=body, query=query
+        body=body, query=query, headers=headers
     ),
 }
 

@@ -22,19 +22,20 @@ STORES = (Provider.APPLE, Provider.GOOGLE_PLAY)
 
 
 def verify_receipt(
-    *, game_id: int, provider: str, product_id: str, receipt: object
+    *, game_id: int, provider: str, product_id: str, receipt: object, player_id: int | None = None
 ) -> VerifiedReceipt:
-    """The store's word on this receipt, for this product of this game's app."""
+    """The store's word on this receipt, for this product of this game's app (and, when the
+    purchase names its buyer, for `player_id`)."""
     if provider not in STORES:
         raise UnknownProvider(f"Receipts come from {', '.join(STORES)}, not {provider!r}.")
     account = enabled_account(game_id=game_id, provider=provider)
     if account is None:
         raise ProviderNotConfigured(f"This game has no enabled {provider} account.")
     if provider == Provider.APPLE:
-        verified = apple.verify_transaction(account=account, receipt=receipt)
+        verified = apple.verify_transaction(account=account, receipt=receipt, player_id=player_id)
     else:
         verified = google_play.verify_purchase(
-            account=account, receipt=receipt, product_id=product_id
+            account=account, receipt=receipt, product_id=product_id, player_id=player_id
         )
     if verified.product_id != product_id:
         raise ReceiptProductMismatch(f"The receipt is for {verified.product_id}, not this offer.")

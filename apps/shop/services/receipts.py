@@ -41,7 +41,11 @@ def redeem_receipt(
     if not product_id:
         raise NotARealMoneyOffer(f"This offer has no {provider} product id.")
     verified = verify_receipt(
-        game_id=player.game_id, provider=provider, product_id=product_id, receipt=receipt
+        game_id=player.game_id,
+        provider=provider,
+        product_id=product_id,
+        receipt=receipt,
+        player_id=player.pk,
     )
     if (replay := _replay(player, provider, verified)) is not None:
         return replay
