@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "apps.shop",
     "apps.payments",
     "apps.events",
+    "apps.leaderboards",
     "apps.battlepass",
     "apps.multiplayer",
     "apps.analytics",
@@ -273,10 +274,6 @@ PUBLIC_BASE_URL = env.str(
 GOOGLE_PLAY_API_BASE_URL = env.str(
     "GOOGLE_PLAY_API_BASE_URL", default="https://androidpublisher.googleapis.com"
 )
-# Google's certificates for the OIDC tokens Pub/Sub push sends (Play notifications).
-GOOGLE_OIDC_CERTS_URL = env.str(
-    "GOOGLE_OIDC_CERTS_URL", default="https://www.googleapis.com/oauth2/v1/certs"
-)
 APPLE_APP_STORE_ROOT_CERTS = env.list("APPLE_APP_STORE_ROOT_CERTS", default=[])
 # Tests only (honoured when GP_TESTING is set): hold fulfilment open so a test can kill a worker.
 PAYMENTS_TEST_FULFILMENT_PAUSE_SECONDS = env.float(
@@ -325,6 +322,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     },
     "prune-analytics": {"task": "apps.analytics.tasks.prune_raw_events", "schedule": 86400.0},
     "prune-sessions": {"task": "apps.accounts.tasks.prune_sessions", "schedule": 86400.0},
+    # Leaderboard periods end on time (within this interval); their payouts follow in a task.
+    "close-leaderboard-periods": {
+        "task": "apps.leaderboards.tasks.close_due_periods",
+        "schedule": 30.0,
+    },
 }
 
 # --- Logging: structured JSON lines, secrets scrubbed --------------------------------------

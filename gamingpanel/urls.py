@@ -19,6 +19,7 @@ API_APPS = [
     "stats",
     "payments",
     "events",
+    "leaderboards",
     "battlepass",
     "analytics",
 ]

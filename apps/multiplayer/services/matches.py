@@ -3,7 +3,7 @@ battle pass, analytics. Every step is a bulk statement, so 64 players cost what 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -24,6 +24,18 @@ class PlayerLine:
     outcome: str
     score: int = 0
     stats: dict[str, int] = field(default_factory=dict)
+
+
+# Apps above multiplayer that act on each new match (leaderboards fed by stats) register here at
+# start-up (their AppConfig.ready); each is called inside the match's transaction, with keywords
+# game_id, match_id, stats_by_player and recorded_at.
+MatchListener = Callable[..., None]
+_match_listeners: list[MatchListener] = []
+
+
+def register_match_listener(listener: MatchListener) -> None:
+    if listener not in _match_listeners:
+        _match_listeners.append(listener)
 
 
 @dataclass(frozen=True)
@@ -87,6 +99,16 @@ def record_match_result(
             for line in players
         ]
     )
+    stats_by_player: Mapping[int, Mapping[str, int]] = {
+        line.player_id: line.stats for line in players if line.stats
+    }
+    for listener in _match_listeners:
+        listener(
+            game_id=game.pk,
+            match_id=match_id,
+            stats_by_player=stats_by_player,
+            recorded_at=match.recorded_at,
+        )
     record_server_events(
         game_id=game.pk,
         facts=[

@@ -1,0 +1,370 @@
+"""Leaderboard endpoints: a game's boards, the top of the open period, the player's rank and the
+entries around it, a player's rank, closed periods' final standings (player token; a game
+server's key reads too), and score submissions (server key; a player's token where the board
+allows it)."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.accounts.api_base import (
+    TIMESTAMP,
+    GameServerApi,
+    PlayerApi,
+    PlayerRequest,
+    ServerRequest,
+    problems,
+)
+from apps.accounts.authentication import GameServer
+from apps.accounts.models import Player
+from apps.leaderboards.errors import PlayerNotInGame
+from apps.leaderboards.models import MAX_SCORE, Board, Period
+from apps.leaderboards.selectors import (
+    MAX_LIMIT,
+    MAX_RADIUS,
+    Page,
+    Ranked,
+    around_player,
+    board_for,
+    boards_of_game,
+    closed_period,
+    closed_periods,
+    current_period,
+    player_entry,
+    top_entries,
+)
+from apps.leaderboards.services.submit import Submitted, submit_score
+
+
+class IsPlayerOrGameServer(BasePermission):
+    def has_permission(self, request: Request, view: object) -> bool:
+        return isinstance(request.user, Player | GameServer)
+
+
+def game_of(request: Request) -> int:
+    """The caller's game: a player's (token) or a game server's (key)."""
+    return cast(Player | GameServer, request.user).game_id
+
+
+class ReadApi(PlayerApi):
+    """Reads a player makes with their token (spending its budget) and a game server with its
+    key."""
+
+    permission_classes = [IsPlayerOrGameServer]
+
+
+SLUG = OpenApiParameter("slug", str, OpenApiParameter.PATH, description="The board's slug.")
+
+
+@extend_schema_field({"type": "integer", "minimum": -MAX_SCORE, "maximum": MAX_SCORE})
+class ScoreField(serializers.Field):
+    """Taken as sent: the service refuses anything but a whole number in range with
+    `invalid_score` (a string or 1.5 included)."""
+
+    def to_internal_value(self, data: object) -> object:
+        return data
+
+    def to_representation(self, value: int) -> int:
+        return value
+
+
+@extend_schema_field({"type": "object", "additionalProperties": True, "nullable": True})
+class MetadataField(serializers.Field):
+    def to_internal_value(self, data: object) -> object:
+        return data
+
+    def to_representation(self, value: dict) -> dict:
+        return value
+
+
+class PeriodSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField(allow_null=True, help_text="Null: the board never resets.")
+    state = serializers.ChoiceField(choices=Period.State.choices)
+
+
+class EntrySerializer(serializers.Serializer):
+    rank = serializers.IntegerField(help_text="1 is the best; ties: first to reach ranks higher.")
+    player_id = serializers.IntegerField()
+    display_name = serializers.CharField()
+    score = serializers.IntegerField()
+    metadata = serializers.DictField()
+
+
+class StandingsSerializer(serializers.Serializer):
+    board = serializers.CharField()
+    period = PeriodSerializer()
+    results = EntrySerializer(many=True)
+    next = serializers.CharField(allow_null=True, help_text="Pass as `cursor` for the next page.")
+
+
+class PageQuery(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=10)
+    cursor = serializers.CharField(required=False, max_length=200)
+
+
+def period_body(period: Period) -> dict[str, Any]:
+    return {
+        "number": period.number,
+        "starts_at": TIMESTAMP.to_representation(period.starts_at),
+        "ends_at": TIMESTAMP.to_representation(period.ends_at) if period.ends_at else None,
+        "state": period.state,
+    }
+
+
+def entry_body(entry: Ranked) -> dict[str, Any]:
+    return {
+        "rank": entry.rank,
+        "player_id": entry.player_id,
+        "display_name": entry.display_name,
+        "score": entry.score,
+        "metadata": entry.metadata,
+    }
+
+
+def page_body(board: Board, page: Page) -> dict[str, Any]:
+    # Built in StandingsSerializer's shape (a test pins it): the serializer, for 100 entries,
+    # cost more than the read.
+    return {
+        "board": board.slug,
+        "period": period_body(page.period),
+        "results": [entry_body(entry) for entry in page.results],
+        "next": page.next_cursor,
+    }
+
+
+def query(serializer: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    given = serializer(data=request.query_params)
+    given.is_valid(raise_exception=True)
+    return dict(given.validated_data)
+
+
+class BoardListApi(ReadApi):
+    class OutputSerializer(serializers.Serializer):
+        slug = serializers.SlugField()
+        name = serializers.CharField()
+        source = serializers.ChoiceField(choices=Board.Source.choices)  # type: ignore[assignment]
+        stat = serializers.CharField(allow_null=True)
+        order = serializers.ChoiceField(choices=Board.Order.choices)
+        operator = serializers.ChoiceField(choices=Board.Operator.choices)
+        reset = serializers.ChoiceField(choices=Board.Reset.choices)
+        time_zone = serializers.CharField()
+        client_submissions = serializers.BooleanField()
+        period = PeriodSerializer()
+        period_ends_at = serializers.DateTimeField(
+            allow_null=True, help_text="When the open period ends (null: never resets)."
+        )
+
+    @extend_schema(
+        summary="The game's leaderboards and their open periods",
+        responses=OutputSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        return Response(
+            [
+                {
+                    "slug": board.slug,
+                    "name": board.name,
+                    "source": board.source,
+                    "stat": board.stat_key or None,
+                    "order": board.order,
+                    "operator": board.operator,
+                    "reset": board.reset,
+                    "time_zone": board.time_zone,
+                    "client_submissions": board.allow_client_submissions,
+                    "period": period_body(period),
+                    "period_ends_at": period_body(period)["ends_at"],
+                }
+                for board, period in boards_of_game(game_id=game_of(request))
+            ]
+        )
+
+
+class TopApi(ReadApi):
+    @extend_schema(
+        summary="The top of the open period, from a cursor",
+        parameters=[SLUG, PageQuery],
+        responses={
+            200: StandingsSerializer,
+            **problems(e400="`validation_error`, `invalid_cursor`.", e404="`board_not_found`."),
+        },
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        given = query(PageQuery, request)
+        board = board_for(game_id=game_of(request), slug=slug)
+        page = top_entries(period=current_period(board), **given)
+        return Response(page_body(board, page))
+
+
+class AroundMeApi(PlayerApi):
+    class RadiusQuery(serializers.Serializer):
+        radius = serializers.IntegerField(min_value=0, max_value=MAX_RADIUS, default=5)
+
+    class OutputSerializer(serializers.Serializer):
+        board = serializers.CharField()
+        period = PeriodSerializer()
+        entry = EntrySerializer(allow_null=True, help_text="Null: no score in this period yet.")
+        results = EntrySerializer(many=True, help_text="Up to `radius` above, the player, below.")
+
+    @extend_schema(
+        summary="The player's rank and the entries around it",
+        parameters=[SLUG, RadiusQuery],
+        responses={
+            200: OutputSerializer,
+            **problems(e400="`validation_error`.", e404="`board_not_found`."),
+        },
+    )
+    def get(self, request: PlayerRequest, slug: str) -> Response:
+        given = query(self.RadiusQuery, request)
+        board = board_for(game_id=game_of(request), slug=slug)
+        around = around_player(
+            period=current_period(board), player_id=request.user.pk, radius=given["radius"]
+        )
+        return Response(
+            {
+                "board": board.slug,
+                "period": period_body(around.period),
+                "entry": entry_body(around.entry) if around.entry else None,
+                "results": [entry_body(entry) for entry in around.results],
+            }
+        )
+
+
+class PlayerRankApi(ReadApi):
+    class OutputSerializer(serializers.Serializer):
+        board = serializers.CharField()
+        period = PeriodSerializer()
+        entry = EntrySerializer(allow_null=True, help_text="Null: no score in this period yet.")
+
+    @extend_schema(
+        summary="A given player's rank in the open period",
+        parameters=[SLUG],
+        responses={
+            200: OutputSerializer,
+            **problems(e404="`board_not_found`, `player_not_found`."),
+        },
+    )
+    def get(self, request: Request, slug: str, player_id: int) -> Response:
+        board = board_for(game_id=game_of(request), slug=slug)
+        if not Player.objects.filter(pk=player_id, game_id=board.game_id).exists():
+            raise PlayerNotInGame(f"No player {player_id} in this game.", player_id=player_id)
+        period = current_period(board)
+        entry = player_entry(period=period, player_id=player_id)
+        return Response(
+            {
+                "board": board.slug,
+                "period": period_body(period),
+                "entry": entry_body(entry) if entry else None,
+            }
+        )
+
+
+class PeriodListApi(ReadApi):
+    @extend_schema(
+        summary="The board's closed periods, latest first",
+        parameters=[SLUG],
+        responses={200: PeriodSerializer(many=True), **problems(e404="`board_not_found`.")},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        board = board_for(game_id=game_of(request), slug=slug)
+        return Response([period_body(period) for period in closed_periods(board=board)[:100]])
+
+
+class StandingsApi(ReadApi):
+    @extend_schema(
+        summary="A closed period's final standings, from a cursor",
+        parameters=[SLUG, PageQuery],
+        responses={
+            200: StandingsSerializer,
+            **problems(
+                e400="`validation_error`, `invalid_cursor`.",
+                e404="`board_not_found`, `period_not_found` (unknown or still open).",
+            ),
+        },
+    )
+    def get(self, request: Request, slug: str, number: int) -> Response:
+        given = query(PageQuery, request)
+        board = board_for(game_id=game_of(request), slug=slug)
+        page = top_entries(period=closed_period(board=board, number=number), **given)
+        return Response(page_body(board, page))
+
+
+class SubmittedSerializer(serializers.Serializer):
+    submission_id = serializers.CharField()
+    board = serializers.CharField()
+    period = serializers.IntegerField(help_text="The number of the period the score landed in.")
+    player_id = serializers.IntegerField()
+    submitted = serializers.IntegerField()
+    score = serializers.IntegerField(help_text="The entry's score after this submission.")
+    improved = serializers.BooleanField(help_text="The entry changed.")
+    replayed = serializers.BooleanField(help_text="This submission id was recorded before.")
+
+
+def submitted_body(board: Board, result: Submitted) -> dict[str, Any]:
+    return {
+        "submission_id": result.submission_id,
+        "board": board.slug,
+        "period": result.period_number,
+        "player_id": result.player_id,
+        "submitted": result.submitted,
+        "score": result.score,
+        "improved": result.improved,
+        "replayed": result.replayed,
+    }
+
+
+SUBMIT_PROBLEMS = problems(
+    e400="`validation_error`, `invalid_score`, `invalid_metadata`.",
+    e403="`client_submissions_not_allowed`, `player_banned`.",
+    e404="`board_not_found`, `player_not_found`.",
+    e409="`submission_id_reused` (another player or score), `board_fed_by_stat`.",
+    e413="`metadata_too_large` (with `limit` and `size`).",
+)
+
+
+class ClientScoreInput(serializers.Serializer):
+    submission_id = serializers.CharField(max_length=100)
+    score = ScoreField(allow_null=True)
+    metadata = MetadataField(required=False, allow_null=True)
+
+
+class ServerScoreApi(GameServerApi):
+    class InputSerializer(ClientScoreInput):
+        player_id = serializers.IntegerField(min_value=1)
+
+    @extend_schema(
+        summary="Submit a player's score (game server; once per submission id)",
+        parameters=[SLUG],
+        request=InputSerializer,
+        responses={201: SubmittedSerializer, 200: SubmittedSerializer, **SUBMIT_PROBLEMS},
+    )
+    def post(self, request: ServerRequest, slug: str) -> Response:
+        given = self.InputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        board = board_for(game_id=game_of(request), slug=slug)
+        result = submit_score(board=board, **given.validated_data)
+        return Response(submitted_body(board, result), status=200 if result.replayed else 201)
+
+
+class ClientScoreApi(PlayerApi):
+    @extend_schema(
+        summary="Submit the player's own score (only where the board allows it)",
+        parameters=[SLUG],
+        request=ClientScoreInput,
+        responses={201: SubmittedSerializer, 200: SubmittedSerializer, **SUBMIT_PROBLEMS},
+    )
+    def post(self, request: PlayerRequest, slug: str) -> Response:
+        given = ClientScoreInput(data=request.data)
+        given.is_valid(raise_exception=True)
+        board = board_for(game_id=game_of(request), slug=slug)
+        result = submit_score(
+            board=board, player_id=request.user.pk, from_client=True, **given.validated_data
+        )
+        return Response(submitted_body(board, result), status=200 if result.replayed else 201)

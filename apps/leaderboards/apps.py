@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+
+
+class LeaderboardsConfig(AppConfig):
+    name = "apps.leaderboards"
+    verbose_name = "Leaderboards"
+
+    def ready(self) -> None:
+        # Imported here: models must be loaded first. Both apps we register with sit below us
+        # and never import the leaderboards: multiplayer calls what we register for each
+        # recorded match; accounts announces bans on its signal.
+        from apps.accounts.operator_actions import operator_acted
+        from apps.leaderboards.receivers import on_operator_action
+        from apps.leaderboards.services.stat_boards import record_match_stats
+        from apps.multiplayer.services.matches import register_match_listener
+
+        register_match_listener(record_match_stats)
+        operator_acted.connect(on_operator_action, dispatch_uid="leaderboards.bans")

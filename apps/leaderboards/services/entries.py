@@ -1,0 +1,43 @@
+"""Operators remove (reset) a player's entry: audited, and taken out of the rank index."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from apps.audit.services import record_action
+from apps.leaderboards import index
+from apps.leaderboards.models import Entry
+from apps.leaderboards.services.ranking import removal_for
+
+
+@transaction.atomic
+def remove_entry(*, entry: Entry, actor: User | None, reason: str = "") -> None:
+    """Remove the entry from its period: the player is no longer ranked there, and their next
+    score starts a new entry."""
+    locked = (
+        Entry.objects.select_for_update().select_related("period__board__game").get(pk=entry.pk)
+    )
+    board = locked.period.board
+    record_action(
+        actor=actor,
+        game=board.game,
+        action="leaderboard.remove_entry",
+        target=locked,
+        before={
+            "board": board.slug,
+            "period": locked.period.number,
+            "player_id": locked.player_id,
+            "score": locked.score,
+            "metadata": locked.metadata,
+        },
+        after={},
+        reason=reason,
+    )
+    period_id, player_id = locked.period_id, locked.player_id
+    # A version no later entry of this player can be below (versions are microsecond times).
+    version = max(locked.version + 1, index.version_at(timezone.now()))
+    locked.delete()
+    change = removal_for(player_id=player_id, version=version)
+    transaction.on_commit(lambda: index.apply(period_id, [change]))

@@ -1,0 +1,152 @@
+"""Bracket rewards of a closed period: who gets what (the same for the panel's dry-run preview
+and the payout), and the payout itself, once per period and player.
+
+Paying is two steps, each safe to repeat: the payout rows are written once (unique per period
+and player, under the period's row lock), then each unpaid row is locked and granted through the
+ledger (`inventory.services.grant_contents`, the one guarded write) with an idempotency key of
+the period and the player, and marked paid in the same transaction. Two workers paying the same
+period at once (a retried task, "end now" racing the schedule) grant each reward once."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts.models import Player
+from apps.inventory.services import grant_contents
+from apps.leaderboards.errors import PeriodNotClosed
+from apps.leaderboards.models import BracketReward, Entry, Payout, Period
+from gamingpanel.errors import DomainError
+from gamingpanel.sql import CompiledQuery
+
+log = logging.getLogger(__name__)
+
+# The period's visible entries (players not banned now) in rank order, best first.
+STANDINGS = CompiledQuery.compile(
+    """
+    SELECT e.player_id, e.score
+      FROM {entry} e JOIN {player} p ON p.id = e.player_id
+     WHERE e.period_id = %s AND (p.banned_until IS NULL OR p.banned_until <= %s)
+     ORDER BY e.rank_key, e.reached_at, e.player_id
+     LIMIT %s
+    """,
+    entry=Entry,
+    player=Player,
+)
+
+VISIBLE_COUNT = CompiledQuery.compile(
+    """
+    SELECT COUNT(*) FROM {entry} e JOIN {player} p ON p.id = e.player_id
+     WHERE e.period_id = %s AND (p.banned_until IS NULL OR p.banned_until <= %s)
+    """,
+    entry=Entry,
+    player=Player,
+)
+
+
+@dataclass(frozen=True)
+class PayoutLine:
+    rank: int
+    player_id: int
+    score: int
+    bracket: BracketReward
+    contents: list[dict]
+
+
+def brackets_of(period: Period) -> list[BracketReward]:
+    """The period's own brackets if it has any, else the board's brackets for every period."""
+    own = list(BracketReward.objects.filter(period=period))
+    return own or list(BracketReward.objects.filter(board_id=period.board_id, period=None))
+
+
+def payout_lines(period: Period) -> list[PayoutLine]:
+    """Who gets what, by final rank (ties already broken: first to reach ranks higher). A player
+    gets the first bracket, by position, whose ranks hold them."""
+    brackets = brackets_of(period)
+    if not brackets:
+        return []
+    now = timezone.now()
+    ranked = VISIBLE_COUNT.row([period.pk, now])
+    total = ranked[0] if ranked else 0
+    last_rank_of = {
+        bracket.pk: (
+            math.ceil(total * bracket.top_percent / 100)
+            if bracket.top_percent is not None
+            else bracket.rank_to or 0
+        )
+        for bracket in brackets
+    }
+    deepest = max(last_rank_of.values(), default=0)
+    lines = []
+    for rank, (player_id, score) in enumerate(STANDINGS.rows([period.pk, now, deepest]), 1):
+        for bracket in brackets:
+            first = bracket.rank_from or 1
+            if first <= rank <= last_rank_of[bracket.pk]:
+                lines.append(PayoutLine(rank, player_id, score, bracket, bracket.contents))
+                break
+    return lines
+
+
+def preview_payouts(*, period: Period) -> list[PayoutLine]:
+    """The dry run: what paying would grant now, writing nothing (an open period too)."""
+    return payout_lines(period)
+
+
+def pay_period(*, period_id: int) -> int:
+    """Write the period's payouts once, then pay each unpaid one. Returns how many this call
+    paid."""
+    with transaction.atomic():
+        period = Period.objects.select_for_update().get(pk=period_id)
+        if period.state != Period.State.CLOSED:
+            raise PeriodNotClosed(f"{period} is still open.")
+        if period.payouts_computed_at is None:
+            Payout.objects.bulk_create(
+                [
+                    Payout(
+                        period=period,
+                        player_id=line.player_id,
+                        rank=line.rank,
+                        score=line.score,
+                        bracket=line.bracket,
+                        contents=line.contents,
+                    )
+                    for line in payout_lines(period)
+                ],
+                ignore_conflicts=True,
+                batch_size=1000,
+            )
+            period.payouts_computed_at = timezone.now()
+            period.save(update_fields=["payouts_computed_at"])
+    paid = 0
+    for payout_id in Payout.objects.filter(period_id=period_id, paid_at=None).values_list(
+        "pk", flat=True
+    ):
+        try:
+            paid += pay_one(payout_id=payout_id)
+        except DomainError as error:
+            # A reward naming what the economy does not define, or over a holding limit: the
+            # row stays unpaid for an operator to see; the others are paid.
+            log.warning("leaderboard payout %s not paid: %s", payout_id, error.code)
+    return paid
+
+
+@transaction.atomic
+def pay_one(*, payout_id: int) -> int:
+    # The row lock: a second payer waits here, then finds it paid.
+    payout = Payout.objects.select_for_update().select_related("player", "period").get(pk=payout_id)
+    if payout.paid_at is not None:
+        return 0
+    grant_contents(
+        player=payout.player,
+        contents=payout.contents,
+        reason="leaderboard_reward",
+        idempotency_key=f"leaderboard-payout:{payout.period_id}:{payout.player_id}",
+        reference=f"leaderboard-period:{payout.period_id}",
+    )
+    payout.paid_at = timezone.now()
+    payout.save(update_fields=["paid_at"])
+    return 1

@@ -1,0 +1,109 @@
+"""Periods: the open one of a board (created on first use), and closing it, on schedule by the
+beat task or at once by an operator ("end now"). Closing takes the period's row lock FOR UPDATE;
+every score submission holds it FOR SHARE while it writes, so a score lands in exactly one
+period: the closing one (committed before the close read it) or the next."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.audit.services import record_action
+from apps.leaderboards import index
+from apps.leaderboards.models import Board, Period
+from apps.leaderboards.queued import pay_period
+from apps.leaderboards.schedule import window_at
+
+
+def open_period(*, board: Board, now: datetime | None = None) -> Period:
+    """The board's open period; the first one is created here (a concurrent first use meets
+    the one-open-period constraint and reads the winner's)."""
+    found = Period.objects.filter(board=board, state=Period.State.OPEN).first()
+    if found is not None:
+        return found
+    now = now or timezone.now()
+    window = window_at(board, now)
+    last = Period.objects.filter(board=board).order_by("-number").first()
+    try:
+        with transaction.atomic():
+            period = Period.objects.create(
+                board=board,
+                number=(last.number + 1) if last else 1,
+                starts_at=min(window.starts_at, now),
+                ends_at=window.ends_at,
+                season=window.season,
+            )
+    except IntegrityError:
+        return Period.objects.get(board=board, state=Period.State.OPEN)
+    transaction.on_commit(lambda: index.mark_empty_ready(period.pk))
+    return period
+
+
+def close_period(
+    *,
+    period_id: int,
+    actor: User | None = None,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Period | None:
+    """Close the period (due, or now when an operator ends it) and open the next one. None when
+    it was closed already: a second close changes nothing. Its payouts follow in a task."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        # FOR UPDATE waits for every submission holding the row FOR SHARE; submissions that
+        # come after wait for this commit, then find the period closed and use the next one.
+        period = Period.objects.select_for_update().select_related("board").get(pk=period_id)
+        if period.state != Period.State.OPEN:
+            return None
+        ended_early = period.ends_at is None or period.ends_at > now
+        before = {"state": period.state, "ends_at": _iso(period.ends_at)}
+        if ended_early:
+            period.ends_at = now
+        period.state = Period.State.CLOSED
+        period.closed_at = now
+        period.closed_by = actor.get_username() if actor else "schedule"
+        period.save(update_fields=["ends_at", "state", "closed_at", "closed_by"])
+        board = period.board
+        assert period.ends_at is not None
+        window = window_at(board, period.ends_at)
+        following = Period.objects.create(
+            board=board,
+            number=period.number + 1,
+            starts_at=period.ends_at,
+            ends_at=window.ends_at,
+            season=window.season,
+        )
+        if actor is not None:
+            record_action(
+                actor=actor,
+                game=board.game,
+                action="leaderboard.end_period",
+                target=period,
+                before=before,
+                after={"state": period.state, "ends_at": _iso(period.ends_at)},
+                reason=reason,
+            )
+
+        def after_commit() -> None:
+            index.forget(period.pk)
+            index.mark_empty_ready(following.pk)
+            pay_period.delay(period.pk)
+
+        transaction.on_commit(after_commit)
+    return period
+
+
+def close_due_periods(*, now: datetime | None = None) -> int:
+    """The beat task's work: close every open period whose end has passed."""
+    now = now or timezone.now()
+    due = Period.objects.filter(state=Period.State.OPEN, ends_at__lte=now).values_list(
+        "pk", flat=True
+    )
+    return sum(close_period(period_id=pk, now=now) is not None for pk in list(due))
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None

@@ -1,0 +1,67 @@
+"""The rank index (apps.leaderboards.index) kept from PostgreSQL: what one entry change means for
+it, and the rebuild of a period's index from the entries (after Redis lost it)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import connection
+from django.utils import timezone
+
+from apps.accounts.models import Player
+from apps.leaderboards import index
+from apps.leaderboards.models import Entry
+from gamingpanel.sql import CompiledQuery, aware
+
+REBUILD_BATCH = 5000
+
+# Entries of players not banned now, as the index holds them.
+INDEXABLE = CompiledQuery.compile(
+    """
+    SELECT e.player_id, e.version, e.rank_key, e.reached_at
+      FROM {entry} e JOIN {player} p ON p.id = e.player_id
+     WHERE e.period_id = %s AND (p.banned_until IS NULL OR p.banned_until <= %s)
+    """,
+    entry=Entry,
+    player=Player,
+)
+
+
+def change_for(
+    *, player_id: int, version: int, rank_key: int, reached_at: datetime
+) -> index.Change:
+    member = index.member_of(rank_key=rank_key, reached_at=reached_at, player_id=player_id)
+    return index.Change(player_id=player_id, version=version, member=member)
+
+
+def removal_for(*, player_id: int, version: int) -> index.Change:
+    return index.Change(player_id=player_id, version=version, member="")
+
+
+def rebuild_index(*, period_id: int) -> int:
+    """Put every indexable entry of the period into its emptied index, then mark it ready. Runs
+    while scores arrive: those committed after the emptying carry newer versions and win."""
+    index.start_build(period_id)
+    count = 0
+    batch: list[index.Change] = []
+    with connection.cursor() as cursor:
+        # A plain cursor: on PostgreSQL psycopg fetches the rows as they are asked for in
+        # batches, without Django's model machinery (a million entries take seconds, not a
+        # minute).
+        cursor.execute(
+            INDEXABLE.sql, [period_id, connection.ops.adapt_datetimefield_value(timezone.now())]
+        )
+        while rows := cursor.fetchmany(REBUILD_BATCH):
+            batch = [
+                change_for(
+                    player_id=player_id,
+                    version=version,
+                    rank_key=rank_key,
+                    reached_at=aware(reached_at),
+                )
+                for player_id, version, rank_key, reached_at in rows
+            ]
+            index.apply(period_id, batch)
+            count += len(batch)
+    index.finish_build(period_id)
+    return count

@@ -1,0 +1,51 @@
+"""Stat boards follow match results: each value a match reports for a board's stat is a score
+submission (once per match and player), combined by the board's operator. Multiplayer calls
+`record_match_stats` inside the match's transaction (registered in LeaderboardsConfig.ready)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from apps.leaderboards.errors import InvalidScore, PlayerBanned
+from apps.leaderboards.models import Board
+from apps.leaderboards.services.submit import submit_score
+from gamingpanel.shortcache import ShortCache
+
+# A game's stat boards, read by every match: a board added or changed is followed within 2 s.
+_stat_boards: ShortCache[list[Board]] = ShortCache(seconds=2)
+
+
+def stat_boards(game_id: int) -> list[Board]:
+    return (
+        _stat_boards.get_or_load(
+            game_id,
+            lambda: list(Board.objects.filter(game_id=game_id, source=Board.Source.STAT)),
+        )
+        or []
+    )
+
+
+def record_match_stats(
+    *,
+    game_id: int,
+    match_id: str,
+    stats_by_player: Mapping[int, Mapping[str, int]],
+    recorded_at: datetime,
+) -> None:
+    for board in stat_boards(game_id):
+        for player_id, stats in sorted(stats_by_player.items()):
+            if board.stat_key not in stats:
+                continue
+            try:
+                submit_score(
+                    board=board,
+                    player_id=player_id,
+                    score=stats[board.stat_key],
+                    submission_id=f"match:{match_id}:{player_id}",
+                    via_stat=True,
+                )
+            except (PlayerBanned, InvalidScore):
+                # A banned player's match still counts for the others; a stat value past a
+                # board's range is kept in the stats but not ranked.
+                continue

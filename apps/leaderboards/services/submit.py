@@ -1,0 +1,261 @@
+# ruff: noqa: S608 - only table names and constants are interpolated; values are parameters.
+"""A score submission: once per submission id, into the board's open period, combined with the
+player's entry by the board's operator, in one transaction that holds the period FOR SHARE (so
+a close waits for it, and it never lands in a period that closed under it). The rank index is
+told after the commit."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from apps.accounts.models import Player
+from apps.leaderboards import index
+from apps.leaderboards.errors import (
+    ClientSubmissionsNotAllowed,
+    InvalidMetadata,
+    InvalidScore,
+    MetadataTooLarge,
+    PlayerBanned,
+    PlayerNotInGame,
+    StatBoardTakesNoScores,
+    SubmissionConflict,
+)
+from apps.leaderboards.models import MAX_SCORE, MAX_TOTAL, Board, Entry, Period, Submission
+from apps.leaderboards.services.periods import close_period, open_period
+from apps.leaderboards.services.ranking import change_for
+from gamingpanel.sql import CompiledQuery, aware
+
+POSTGRES = connection.vendor == "postgresql"
+LEAST, GREATEST = ("LEAST", "GREATEST") if POSTGRES else ("MIN", "MAX")
+JSONB = "::jsonb" if POSTGRES else ""
+
+OPEN_PERIOD = CompiledQuery.compile(
+    "SELECT id, number, ends_at FROM {period} WHERE board_id = %s AND state = 'open'"
+    + (" FOR SHARE" if POSTGRES else ""),
+    period=Period,
+)
+
+# The submission row, only for a player of this game who is not banned now; nothing when the id
+# was used before (or the player is not eligible: told apart on that rare path).
+RECORD_SUBMISSION = CompiledQuery.compile(
+    """
+    INSERT INTO {submission} (board_id, submission_id, period_id, player_id, score, from_client,
+                              created_at)
+    SELECT %s, %s, %s, p.id, %s, %s, %s FROM {player} p
+     WHERE p.id = %s AND p.game_id = %s AND (p.banned_until IS NULL OR p.banned_until <= %s)
+    ON CONFLICT (board_id, submission_id) DO NOTHING
+    RETURNING id
+    """,
+    submission=Submission,
+    player=Player,
+)
+
+# The new score of an existing entry, per operator; `excluded` is the submitted one.
+_NEW_SCORE: dict[str, str] = {
+    Board.Operator.BEST: "excluded.score",
+    Board.Operator.LATEST: "excluded.score",
+    Board.Operator.SUM: f"{LEAST}({GREATEST}(e.score + excluded.score, -{MAX_TOTAL}), {MAX_TOTAL})",
+}
+# When an existing entry changes: best only when better; latest and sum always.
+_CHANGES: dict[str, str] = {
+    Board.Operator.BEST: "WHERE excluded.rank_key < e.rank_key",
+    Board.Operator.LATEST: "",
+    Board.Operator.SUM: "",
+}
+
+
+def _upsert(operator: str, sign: int) -> CompiledQuery:
+    score = _NEW_SCORE[operator]
+    return CompiledQuery.compile(
+        f"""
+        INSERT INTO {{entry}} AS e (period_id, player_id, score, rank_key, reached_at, metadata,
+                                   version)
+        VALUES (%s, %s, %s, %s, %s, %s{JSONB}, %s)
+        ON CONFLICT (period_id, player_id) DO UPDATE SET
+            score = {score},
+            rank_key = {sign} * ({score}),
+            reached_at = excluded.reached_at,
+            metadata = COALESCE(%s{JSONB}, e.metadata),
+            version = {GREATEST}(e.version + 1, excluded.version)
+        {_CHANGES[operator]}
+        RETURNING score, rank_key, reached_at, version
+        """,
+        entry=Entry,
+    )
+
+
+UPSERTS = {(op, sign): _upsert(op, sign) for op in Board.Operator.values for sign in (1, -1)}
+
+ENTRY = CompiledQuery.compile(
+    "SELECT score, rank_key, reached_at, version FROM {entry} WHERE period_id = %s AND player_id = %s",
+    entry=Entry,
+)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    submission_id: str
+    period_id: int
+    period_number: int
+    player_id: int
+    submitted: int
+    score: int  # the entry's score after this submission
+    rank_key: int
+    reached_at: datetime
+    version: int
+    improved: bool  # the entry changed
+    replayed: bool  # this submission id was recorded before: nothing changed now
+
+
+def check_metadata(board: Board, metadata: Any) -> str | None:
+    """The metadata as compact JSON, or None when none was sent."""
+    if metadata is None:
+        return None
+    if not isinstance(metadata, dict):
+        raise InvalidMetadata("Send metadata as a JSON object, or leave it out.")
+    text = json.dumps(metadata, separators=(",", ":"), ensure_ascii=False)
+    size = len(text.encode())
+    if size > board.metadata_max_bytes:
+        raise MetadataTooLarge(
+            f"Metadata of {size} bytes; this board takes at most {board.metadata_max_bytes}.",
+            limit=board.metadata_max_bytes,
+            size=size,
+        )
+    return text
+
+
+def check_score(score: Any) -> int:
+    if (
+        isinstance(score, bool)
+        or not isinstance(score, int)
+        or not -MAX_SCORE <= score <= MAX_SCORE
+    ):
+        raise InvalidScore(f"A score is a whole number from -{MAX_SCORE} to {MAX_SCORE}.")
+    return score
+
+
+def submit_score(
+    *,
+    board: Board,
+    player_id: int,
+    score: int,
+    submission_id: str,
+    metadata: dict[str, Any] | None = None,
+    from_client: bool = False,
+    via_stat: bool = False,
+) -> Submitted:
+    """Record a score once per (board, submission id). Servers submit to server boards, players
+    only where the board allows it; stat boards take what match results report."""
+    if via_stat != (board.source == Board.Source.STAT):
+        raise StatBoardTakesNoScores(f"{board.name} follows the stat {board.stat_key}.")
+    if from_client and not board.allow_client_submissions:
+        raise ClientSubmissionsNotAllowed(f"{board.name} takes scores from game servers only.")
+    score = check_score(score)
+    metadata_json = check_metadata(board, metadata)
+    for _ in range(3):
+        result = _submit_once(board, player_id, score, submission_id, metadata_json, from_client)
+        if isinstance(result, Submitted):
+            if result.improved and not result.replayed:
+                change = change_for(
+                    player_id=player_id,
+                    version=result.version,
+                    rank_key=result.rank_key,
+                    reached_at=result.reached_at,
+                )
+                transaction.on_commit(partial(index.apply, result.period_id, [change]))
+            return result
+        # The open period was missing or past its end: open or close it, then try again.
+        if result is None:
+            open_period(board=board)
+        else:
+            close_period(period_id=result)
+    raise RuntimeError("the board's period kept changing")  # pragma: no cover
+
+
+def _submit_once(
+    board: Board,
+    player_id: int,
+    score: int,
+    submission_id: str,
+    metadata_json: str | None,
+    from_client: bool,
+) -> Submitted | int | None:
+    """The submission, or the id of a due period to close first, or None without an open one."""
+    now = timezone.now()
+    with transaction.atomic():
+        period = OPEN_PERIOD.row([board.pk])
+        if period is None:
+            return None
+        period_id, number, ends_at = period
+        if ends_at is not None and aware(ends_at) <= now:
+            return period_id
+        recorded = RECORD_SUBMISSION.row(
+            [board.pk, submission_id, period_id, score, from_client, now]
+            + [player_id, board.game_id, now]
+        )
+        if recorded is None:
+            return _replay(board, player_id, score, submission_id)
+        sign = -1 if board.higher_is_better else 1
+        version = index.version_at(now)
+        row = UPSERTS[(board.operator, sign)].row(
+            [period_id, player_id, score, sign * score, now, metadata_json or "{}", version]
+            + [metadata_json]
+        )
+        improved = row is not None
+        if row is None:  # not better than the best: the entry as it is
+            row = ENTRY.row([period_id, player_id])
+            assert row is not None
+        total, rank_key, reached_at, stored_version = row
+    return Submitted(
+        submission_id=submission_id,
+        period_id=period_id,
+        period_number=number,
+        player_id=player_id,
+        submitted=score,
+        score=total,
+        rank_key=rank_key,
+        reached_at=aware(reached_at),
+        version=stored_version,
+        improved=improved,
+        replayed=False,
+    )
+
+
+def _replay(board: Board, player_id: int, score: int, submission_id: str) -> Submitted:
+    """Nothing was inserted: the id was used before (answer as then, if it is the same
+    submission), or the player cannot take part."""
+    first = (
+        Submission.objects.filter(board=board, submission_id=submission_id)
+        .select_related("period")
+        .first()
+    )
+    if first is None:
+        player = Player.objects.filter(pk=player_id, game_id=board.game_id).first()
+        if player is None:
+            raise PlayerNotInGame(f"No player {player_id} in this game.", player_id=player_id)
+        raise PlayerBanned(f"Player {player_id} is banned.", player_id=player_id)
+    if first.player_id != player_id or first.score != score:
+        raise SubmissionConflict(
+            f"Submission {submission_id} was player {first.player_id} scoring {first.score}."
+        )
+    entry = Entry.objects.filter(period=first.period, player_id=player_id).first()
+    return Submitted(
+        submission_id=submission_id,
+        period_id=first.period_id,
+        period_number=first.period.number,
+        player_id=player_id,
+        submitted=score,
+        score=entry.score if entry else score,
+        rank_key=entry.rank_key if entry else 0,
+        reached_at=entry.reached_at if entry else first.created_at,
+        version=entry.version if entry else 0,
+        improved=False,
+        replayed=True,
+    )

@@ -1,0 +1,15 @@
+"""Celery beat entry points (settings.CELERY_BEAT_SCHEDULE); each calls one service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from apps.leaderboards.queued import pay_period, rebuild_rank_index
+from apps.leaderboards.services import periods
+
+__all__ = ["close_due_periods", "pay_period", "rebuild_rank_index"]
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def close_due_periods() -> int:
+    return periods.close_due_periods()

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from apps.accounts.models import Game, Player
+from apps.leaderboards import index
+from apps.leaderboards.models import Board, Period
+from apps.leaderboards.services.periods import open_period
+
+
+@pytest.fixture
+def make_board(game: Game) -> Callable[..., Board]:
+    def make(slug: str = "high", **fields: object) -> Board:
+        return Board.objects.create(
+            game=fields.pop("game", game), slug=slug, name=slug.title(), **fields
+        )
+
+    return make
+
+
+@pytest.fixture
+def board(make_board: Callable[..., Board]) -> Board:
+    return make_board()
+
+
+@pytest.fixture
+def make_players(game: Game) -> Callable[..., list[Player]]:
+    def make(count: int, *, of: Game | None = None, prefix: str = "p") -> list[Player]:
+        return [
+            Player.objects.create(game=of or game, display_name=f"{prefix}{n}")
+            for n in range(count)
+        ]
+
+    return make
+
+
+def current(board: Board) -> Period:
+    return open_period(board=board)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_index(db: None) -> None:
+    """Each test's periods start at id 1 again (a fresh database): drop what an earlier test left
+    in this deployment's Redis keys."""
+    client = index._client()
+    if client is not None:
+        keys = list(client.scan_iter(match=f"{index.Keys.of(0).members.rsplit(':', 2)[0]}:*"))
+        if keys:
+            client.delete(*keys)

@@ -1,0 +1,191 @@
+"""POST leaderboards/{slug}/scores (server key) and my-score (player token): once per submission
+id, combined by the board's operator, every refusal a problem with a stable code."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from apps.leaderboards.models import Board, Entry, Submission
+from tests.leaderboards.conftest import current
+
+pytestmark = pytest.mark.django_db
+
+
+def post(client: APIClient, slug: str, body: dict) -> tuple[int, dict]:
+    response = client.post(f"/api/v1/leaderboards/{slug}/scores", body, format="json")
+    return response.status_code, response.json()
+
+
+def score(player_id: int, value: object, sid: str, **more: object) -> dict:
+    return {"submission_id": sid, "player_id": player_id, "score": value, **more}
+
+
+def test_server_submission_creates_the_entry(server_client, board, player):
+    status, body = post(server_client, "high", score(player.pk, 120, "s1", metadata={"car": "red"}))
+
+    assert status == 201
+    assert body == {
+        "submission_id": "s1",
+        "board": "high",
+        "period": 1,
+        "player_id": player.pk,
+        "submitted": 120,
+        "score": 120,
+        "improved": True,
+        "replayed": False,
+    }
+    entry = Entry.objects.get(player=player)
+    assert (entry.score, entry.rank_key, entry.metadata) == (120, -120, {"car": "red"})
+
+
+def test_same_submission_id_twice_changes_nothing_the_second_time(server_client, board, player):
+    post(server_client, "high", score(player.pk, 50, "s1"))
+    status, body = post(server_client, "high", score(player.pk, 50, "s1"))
+
+    assert status == 200
+    assert body["replayed"] is True and body["score"] == 50
+    assert Submission.objects.count() == 1
+    assert Entry.objects.get(player=player).version == Entry.objects.get(player=player).version
+
+
+def test_submission_id_reused_for_another_score_is_409(server_client, board, player):
+    post(server_client, "high", score(player.pk, 50, "s1"))
+    status, body = post(server_client, "high", score(player.pk, 60, "s1"))
+
+    assert (status, body["code"]) == (409, "submission_id_reused")
+    assert Entry.objects.get(player=player).score == 50
+
+
+def test_best_keeps_the_best_and_its_first_time(server_client, board, player):
+    post(server_client, "high", score(player.pk, 50, "a"))
+    first = Entry.objects.get(player=player)
+    _, lower = post(server_client, "high", score(player.pk, 40, "b"))
+    _, equal = post(server_client, "high", score(player.pk, 50, "c"))
+    _, higher = post(server_client, "high", score(player.pk, 70, "d"))
+
+    assert (lower["score"], lower["improved"]) == (50, False)
+    assert (equal["score"], equal["improved"]) == (50, False)
+    assert (higher["score"], higher["improved"]) == (70, True)
+    assert Entry.objects.get(player=player).reached_at > first.reached_at
+
+
+def test_lower_is_better_keeps_the_lowest(server_client, make_board, player):
+    make_board("laps", order=Board.Order.LOWER)
+    post(server_client, "laps", score(player.pk, 61_000, "a"))
+    post(server_client, "laps", score(player.pk, 65_000, "b"))
+    post(server_client, "laps", score(player.pk, 59_500, "c"))
+
+    entry = Entry.objects.get(player=player)
+    assert (entry.score, entry.rank_key) == (59_500, 59_500)
+
+
+def test_latest_replaces_and_sum_adds(server_client, make_board, player):
+    make_board("last", operator=Board.Operator.LATEST)
+    make_board("total", operator=Board.Operator.SUM)
+    for n, value in enumerate([30, 10, 20]):
+        post(server_client, "last", score(player.pk, value, f"l{n}"))
+        post(server_client, "total", score(player.pk, value, f"t{n}"))
+
+    assert Entry.objects.get(period__board__slug="last").score == 20
+    assert Entry.objects.get(period__board__slug="total").score == 60
+
+
+@pytest.mark.parametrize("bad", ["12", 1.5, True, None, 10**16, -(10**16), [1]])
+def test_a_score_that_is_not_a_whole_number_in_range_is_400_invalid_score(
+    server_client, board, player, bad
+):
+    status, body = post(server_client, "high", score(player.pk, bad, "s1"))
+
+    assert (status, body["code"]) == (400, "invalid_score")
+    assert not Submission.objects.exists()
+
+
+def test_metadata_over_the_board_limit_is_413(server_client, make_board, player):
+    make_board("small", metadata_max_bytes=20)
+    status, body = post(
+        server_client, "small", score(player.pk, 1, "s1", metadata={"note": "x" * 30})
+    )
+
+    assert (status, body["code"]) == (413, "metadata_too_large")
+    assert body["limit"] == 20 and body["size"] > 20
+    assert not Entry.objects.exists()
+
+
+def test_metadata_that_is_not_an_object_is_400(server_client, board, player):
+    status, body = post(server_client, "high", score(player.pk, 1, "s1", metadata=[1, 2]))
+
+    assert (status, body["code"]) == (400, "invalid_metadata")
+
+
+def test_missing_submission_id_is_400_validation_error(server_client, board, player):
+    status, body = post(server_client, "high", {"player_id": player.pk, "score": 1})
+
+    assert (status, body["code"]) == (400, "validation_error")
+
+
+def test_unknown_board_is_404(server_client, player):
+    status, body = post(server_client, "nope", score(player.pk, 1, "s1"))
+
+    assert (status, body["code"]) == (404, "board_not_found")
+
+
+def test_another_games_board_is_404(server_client, make_board, other_game, player):
+    make_board("theirs", game=other_game)
+    status, body = post(server_client, "theirs", score(player.pk, 1, "s1"))
+
+    assert (status, body["code"]) == (404, "board_not_found")
+
+
+def test_another_games_player_is_404_and_nothing_is_stored(server_client, board, other_player):
+    status, body = post(server_client, "high", score(other_player.pk, 1, "s1"))
+
+    assert (status, body["code"]) == (404, "player_not_found")
+    assert not Submission.objects.exists() and not Entry.objects.exists()
+
+
+def test_a_banned_player_is_403(server_client, board, player):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    player.banned_until = timezone.now() + timedelta(days=1)
+    player.save()
+    status, body = post(server_client, "high", score(player.pk, 1, "s1"))
+
+    assert (status, body["code"]) == (403, "player_banned")
+
+
+def test_a_stat_board_takes_no_submitted_scores(server_client, make_board, player):
+    make_board("kills", source=Board.Source.STAT, stat_key="kills")
+    status, body = post(server_client, "kills", score(player.pk, 1, "s1"))
+
+    assert (status, body["code"]) == (409, "board_fed_by_stat")
+
+
+def test_a_player_token_cannot_post_server_scores(player_client, board, player):
+    status, body = post(player_client, "high", score(player.pk, 1, "s1"))
+
+    assert status == 403 and body["code"] == "wrong_credential_kind"
+
+
+def test_client_submission_refused_unless_the_board_allows_it(player_client, make_board, player):
+    make_board("closed")
+    make_board("open", allow_client_submissions=True)
+    refused = player_client.post(
+        "/api/v1/leaderboards/closed/my-score", {"submission_id": "c1", "score": 5}, format="json"
+    )
+    taken = player_client.post(
+        "/api/v1/leaderboards/open/my-score", {"submission_id": "c1", "score": 5}, format="json"
+    )
+
+    assert (refused.status_code, refused.json()["code"]) == (403, "client_submissions_not_allowed")
+    assert taken.status_code == 201 and taken.json()["player_id"] == player.pk
+    assert Submission.objects.get().from_client is True
+
+
+def test_the_score_lands_in_the_open_period(server_client, board, player):
+    period = current(board)
+    post(server_client, "high", score(player.pk, 1, "s1"))
+
+    assert Entry.objects.get(player=player).period == period
