@@ -1,7 +1,9 @@
 from django.contrib import admin
+from django.utils.html import format_html, format_html_join
 
 from apps.accounts.admin_scoping import ReadOnlyScopedAdmin
 from apps.accounts.selectors import OWNER_ROLES
+from apps.audit.diffs import changes_text, field_changes
 from apps.audit.models import AuditLogEntry
 
 
@@ -10,7 +12,9 @@ class AuditLogEntryAdmin(ReadOnlyScopedAdmin):
     """Owners read the log; nobody edits or deletes it from the panel."""
 
     write_roles = OWNER_ROLES
-    list_display = ["created_at", "actor_name", "game", "action", "target_repr", "reason"]
+    list_display = ["created_at", "actor_name", "game", "action", "target_repr", "change_summary"]
+    exclude = ["before", "after"]
+    readonly_fields = ["changes"]
     list_filter = ["game", "action"]
     search_fields = ["actor_name", "target_repr", "reason", "target_id"]
     date_hierarchy = "created_at"
@@ -27,3 +31,20 @@ class AuditLogEntryAdmin(ReadOnlyScopedAdmin):
         if request.user.is_superuser:
             return queryset
         return queryset.filter(game__in=self._game_ids(request, OWNER_ROLES))
+
+    @admin.display(description="Changes")
+    def change_summary(self, entry: AuditLogEntry) -> str:
+        return changes_text(entry)[:200]
+
+    @admin.display(description="Changes")
+    def changes(self, entry: AuditLogEntry) -> str:
+        rows = format_html_join(
+            "",
+            "<tr><th>{}</th><td>{}</td><td>{}</td></tr>",
+            ((c.name, c.before, c.after) for c in field_changes(entry)),
+        )
+        return format_html(
+            '<table class="gp-diff"><thead><tr><th>Field</th><th>Before</th><th>After</th>'
+            "</tr></thead><tbody>{}</tbody></table>",
+            rows or format_html("<tr><td colspan=3>No field changed.</td></tr>"),
+        )

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
@@ -9,6 +9,8 @@ from django.utils import timezone
 
 from apps.analytics.selectors import DayRange
 from apps.inventory.services import Change
+from apps.panel.selectors import PlayerFilters
+from apps.platforms.models import PlatformCredential
 
 MAX_RANGE_DAYS = 366
 
@@ -41,13 +43,88 @@ class DateRangeForm(forms.Form):
         return data.get("start") or end - default, end
 
 
-class PlayerSearchForm(forms.Form):
+class PlayerFilterForm(forms.Form):
+    """The player list's search, filters and sort; the same filters pick a segment."""
+
+    BANNED = [("", "Any"), ("yes", "Banned"), ("no", "Not banned")]
+    SORTS = [
+        ("newest", "Newest first"),
+        ("oldest", "Oldest first"),
+        ("last_seen", "Last seen"),
+        ("name", "Name"),
+        ("id", "Id"),
+        ("level", "Level (highest first)"),
+        ("spend", "Spend (highest first)"),
+    ]
+
     q = forms.CharField(
         required=False,
         max_length=200,
         label="Search",
         widget=forms.TextInput({"placeholder": "Player id, platform id or display name"}),
     )
+    platform = forms.ChoiceField(
+        required=False, choices=[("", "Any"), *PlatformCredential.Platform.choices]
+    )
+    banned = forms.ChoiceField(required=False, choices=BANNED)
+    created_after = forms.DateField(required=False, widget=forms.DateInput({"type": "date"}))
+    created_before = forms.DateField(required=False, widget=forms.DateInput({"type": "date"}))
+    seen_after = forms.DateField(
+        required=False, label="Last seen after", widget=forms.DateInput({"type": "date"})
+    )
+    seen_before = forms.DateField(
+        required=False, label="Last seen before", widget=forms.DateInput({"type": "date"})
+    )
+    min_level = forms.IntegerField(required=False, min_value=1, max_value=1000)
+    max_level = forms.IntegerField(required=False, min_value=1, max_value=1000)
+    spend_currency = forms.CharField(
+        required=False, max_length=32, label="Spend currency", help_text="e.g. USD"
+    )
+    min_spend = forms.DecimalField(
+        required=False, min_value=0, max_digits=14, decimal_places=2, label="Spent at least"
+    )
+    sort = forms.ChoiceField(required=False, choices=SORTS)
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        if data.get("min_spend") is not None and not data.get("spend_currency"):
+            self.add_error("spend_currency", "Say which currency the spend is counted in.")
+        low, high = data.get("min_level"), data.get("max_level")
+        if low and high and low > high:
+            self.add_error("max_level", "The highest level must not be below the lowest.")
+        return data
+
+    def filters(self) -> PlayerFilters:
+        """What was asked; an invalid form filters on nothing it could not read."""
+        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        banned = {"yes": True, "no": False}.get(data.get("banned") or "")
+        return PlayerFilters(
+            query=data.get("q") or "",
+            platform=data.get("platform") or "",
+            banned=banned,
+            created_after=_day_start(data.get("created_after")),
+            created_before=_day_start(data.get("created_before"), next_day=True),
+            seen_after=_day_start(data.get("seen_after")),
+            seen_before=_day_start(data.get("seen_before"), next_day=True),
+            min_level=data.get("min_level"),
+            max_level=data.get("max_level"),
+            spend_currency=(data.get("spend_currency") or "").strip().upper(),
+            min_spend=data.get("min_spend"),
+        )
+
+    def sort_order(self) -> str:
+        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        return data.get("sort") or "newest"
+
+
+def _day_start(day: date | None, next_day: bool = False) -> datetime | None:
+    """Dates are whole days in the deployment's time zone; "before" includes the day itself."""
+    if day is None:
+        return None
+    if next_day:
+        day += timedelta(days=1)
+    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 class BanForm(forms.Form):
@@ -94,6 +171,62 @@ class GrantForm(forms.Form):
         sign = 1 if self.cleaned_data["direction"] == "grant" else -1
         delta = sign * self.cleaned_data["quantity"]
         # The target's choices are currency:<code> and item:<sku> only.
+        return (
+            Change("currency", code, delta) if kind == "currency" else Change("item", code, delta)
+        )
+
+
+class SegmentActionForm(forms.Form):
+    """One action for every player of a segment: grant or revoke a currency or item, ban, unban."""
+
+    KINDS = [
+        ("grant", "Grant currency or items"),
+        ("revoke", "Revoke currency or items"),
+        ("ban", "Ban"),
+        ("unban", "Unban"),
+    ]
+
+    kind = forms.ChoiceField(choices=KINDS, label="Action")
+    target = forms.ChoiceField(label="Currency or item", required=False)
+    quantity = forms.IntegerField(min_value=1, max_value=10**12, required=False)
+    ban_until = forms.DateTimeField(
+        required=False,
+        label="Ban until",
+        help_text="Empty: until unbanned.",
+        widget=forms.DateTimeInput({"type": "datetime-local"}),
+    )
+    reason = forms.CharField(max_length=300)
+    idempotency_key = forms.CharField(max_length=64, widget=forms.HiddenInput)
+
+    def __init__(self, *args, currencies: list[str], items: list[str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        target = self.fields["target"]
+        assert isinstance(target, forms.ChoiceField)
+        target.choices = [
+            ("", "—"),
+            ("Currencies", [(f"currency:{code}", code) for code in currencies]),
+            ("Items", [(f"item:{sku}", sku) for sku in items]),
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        if data.get("kind") in ("grant", "revoke"):
+            if not data.get("target"):
+                self.add_error("target", "Pick the currency or item.")
+            if not data.get("quantity"):
+                self.add_error("quantity", "Say how many.")
+        until = data.get("ban_until")
+        if data.get("kind") == "ban" and until is not None and until <= timezone.now():
+            self.add_error("ban_until", "A ban must end in the future.")
+        return data
+
+    def change(self) -> Change | None:
+        if self.cleaned_data["kind"] not in ("grant", "revoke"):
+            return None
+        kind, code = self.cleaned_data["target"].split(":", 1)
+        sign = 1 if self.cleaned_data["kind"] == "grant" else -1
+        delta = sign * self.cleaned_data["quantity"]
         return (
             Change("currency", code, delta) if kind == "currency" else Change("item", code, delta)
         )

@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from apps.panel.views import dashboard, exports, players
+from apps.panel.views import dashboard, exports, players, records, segments
 
 app_name = "panel"
 
@@ -16,6 +16,17 @@ urlpatterns = [
         name="export",
     ),
     path("panel/games/<int:game_id>/players/", players.player_search, name="players"),
+    path(
+        "panel/games/<int:game_id>/records/<slug:table>.csv",
+        records.export_records,
+        name="records",
+    ),
+    path("panel/games/<int:game_id>/segment/", segments.segment_action, name="segment"),
+    path(
+        "panel/games/<int:game_id>/segment/runs/<int:run_id>/",
+        segments.segment_run,
+        name="segment-run",
+    ),
     path(
         "panel/games/<int:game_id>/players/<int:player_id>/",
         players.player_detail,

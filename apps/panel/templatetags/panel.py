@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django import template
 
 from apps.analytics.selectors import minor_to_major
+from apps.audit import diffs
+from apps.audit.diffs import FieldChange
+from apps.audit.models import AuditLogEntry
 
 register = template.Library()
 
@@ -29,3 +34,17 @@ def percent(share: float | None) -> str:
 @register.filter
 def per(total: int, count: int) -> str:
     return f"{total / count:.2f}" if count else "–"
+
+
+@register.filter
+def field_changes(entry: AuditLogEntry) -> list[FieldChange]:
+    """An audit entry's before/after as named fields that changed."""
+    return diffs.field_changes(entry)
+
+
+@register.filter
+def ban_end(until: datetime | None) -> str:
+    """When a ban ends, as people read it: a permanent ban is "permanent"."""
+    if until is None:
+        return "–"
+    return diffs.readable_value("banned_until", until.isoformat())

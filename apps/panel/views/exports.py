@@ -80,7 +80,7 @@ def export_csv(request: StaffRequest, game_id: int, table: str) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(response)
     for row in TABLES[table](game.pk, days):
-        writer.writerow([_safe(value) for value in row])
+        writer.writerow([safe_cell(value) for value in row])
     return response
 
 
@@ -88,7 +88,7 @@ def _decimal(value: float | None) -> str:
     return "" if value is None else f"{value:.2f}"
 
 
-def _safe(value: object) -> object:
+def safe_cell(value: object) -> object:
     """Spreadsheets run cells that start like a formula: offer ids and reasons come from games."""
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return f"'{value}"

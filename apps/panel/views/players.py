@@ -10,6 +10,7 @@ from datetime import datetime
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -18,18 +19,23 @@ from django.views.decorators.http import require_POST
 from apps.accounts.models import AuthSession, Game, Player
 from apps.accounts.selectors import OWNER_ROLES, READ_ROLES, games_for_user, user_role
 from apps.accounts.services.bans import ban_player, end_sessions, unban_player
+from apps.cloudsave.selectors import saves_for_operator
 from apps.inventory.services import operator_adjust
 from apps.panel.access import StaffRequest, readable_game, writable_game
-from apps.panel.forms import BanForm, GrantForm, PlayerSearchForm, ReasonForm
+from apps.panel.forms import BanForm, GrantForm, PlayerFilterForm, ReasonForm
 from apps.panel.selectors import (
     actions_on_player,
     grant_targets,
     player_in_game,
     player_page,
-    search_players,
+    players_matching,
+    spend_currencies,
 )
 from apps.panel.views.common import page_context
+from apps.panel.views.saves import restore_save
 from gamingpanel.errors import DomainError
+
+PAGE_SIZE = 50
 
 
 @staff_member_required
@@ -43,16 +49,19 @@ def players_home(request: StaffRequest) -> HttpResponse:
 @staff_member_required
 def player_search(request: StaffRequest, game_id: int) -> HttpResponse:
     game = readable_game(request, game_id)
-    form = PlayerSearchForm(request.GET or None)
-    query = form.cleaned_data["q"] if form.is_valid() else ""
+    form = PlayerFilterForm(request.GET or None)
+    players = players_matching(game=game, filters=form.filters(), sort=form.sort_order())
+    page = Paginator(players, PAGE_SIZE).get_page(request.GET.get("page"))
     context = page_context(
         request,
         game,
         title=f"{game.name} players",
         gp_section="players",
         form=form,
-        query=query,
-        players=search_players(game=game, query=query),
+        query=form.filters().query,
+        page=page,
+        players=page.object_list,
+        spend_currencies=spend_currencies(game=game),
     )
     return render(request, "panel/players.html", context)
 
@@ -83,6 +92,7 @@ def player_detail(request: StaffRequest, game_id: int, player_id: int) -> HttpRe
         audit=actions_on_player(player=player)
         if user_role(request.user, game) in OWNER_ROLES
         else None,
+        saves=saves_for_operator(player=player),
         **player_page(player=player),
     )
     return render(request, "panel/player.html", context)
@@ -170,4 +180,5 @@ ACTIONS = {
     "unban": _unban,
     "revoke-sessions": _revoke_sessions,
     "grant": _grant,
+    "restore-save": restore_save,
 }

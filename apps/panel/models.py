@@ -1,0 +1,70 @@
+"""Segment actions: one operator action (grant, revoke, ban, unban) for every player a filter
+picks, run in Celery with its progress kept here."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from apps.accounts.models import Game
+
+
+class SegmentAction(models.Model):
+    class Kind(models.TextChoices):
+        GRANT = "grant", "Grant currency or items"
+        REVOKE = "revoke", "Revoke currency or items"
+        BAN = "ban", "Ban"
+        UNBAN = "unban", "Unban"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by_name = models.CharField(max_length=150)
+    # The form's key: a resubmitted form finds this row and changes nothing.
+    idempotency_key = models.CharField(max_length=64)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    # The player list's query parameters, read again by the same form when the task runs.
+    filters = models.JSONField(default=dict, blank=True)
+    # Players who join after the action was submitted are not part of it.
+    max_player_id = models.BigIntegerField()
+    target_kind = models.CharField(max_length=10, blank=True)  # currency | item
+    target_code = models.CharField(max_length=64, blank=True)
+    quantity = models.BigIntegerField(default=0)
+    ban_until = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=300)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    last_player_id = models.BigIntegerField(default=0)
+    problems = models.JSONField(default=list, blank=True)  # the first few per-player refusals
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["game", "idempotency_key"], name="segment_action_once_per_key"
+            ),
+            models.CheckConstraint(condition=Q(quantity__gte=0), name="segment_quantity_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for a segment of {self.game} (#{self.pk})"
+
+    @property
+    def percent_done(self) -> int:
+        if self.status == self.Status.DONE or not self.total:
+            return 100 if self.status == self.Status.DONE else 0
+        return min(99, self.processed * 100 // self.total)

@@ -1,0 +1,188 @@
+"""Segment actions: submit once per form, then run in chunks (a Celery task), each player's
+change through the owning app's service: grants and revokes through the one guarded ledger
+write (`inventory.apply_changes`, one ledger row per player, keyed by the action so a rerun
+changes nothing), bans through accounts' ban service. The action itself is one audit entry."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.http import QueryDict
+from django.utils import timezone
+
+from apps.accounts.models import Game, Player
+from apps.accounts.services.bans import ban_player, unban_player
+from apps.audit.services import record_action
+from apps.inventory.services import Change, apply_changes
+from apps.panel.forms import PlayerFilterForm
+from apps.panel.models import SegmentAction
+from apps.panel.selectors import players_matching
+from gamingpanel.errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+CHUNK_SIZE = 500
+MAX_PROBLEMS = 20
+FILTER_FIELDS = tuple(PlayerFilterForm.base_fields)
+
+
+def segment_filters(query: QueryDict) -> dict[str, str]:
+    """The filter parameters of a player-list query string (paging and blanks left out)."""
+    return {
+        name: str(query.get(name)) for name in FILTER_FIELDS if query.get(name) and name != "sort"
+    }
+
+
+def segment_players(*, game: Game, filters: dict[str, str], max_player_id: int | None = None):
+    form = PlayerFilterForm(filters or None)
+    players = players_matching(game=game, filters=form.filters(), sort="id")
+    if max_player_id is not None:
+        players = players.filter(pk__lte=max_player_id)
+    return players
+
+
+def submit_segment_action(
+    *,
+    game: Game,
+    actor: User,
+    idempotency_key: str,
+    kind: str,
+    filters: dict[str, str],
+    reason: str,
+    change: Change | None = None,
+    ban_until: datetime | None = None,
+) -> tuple[SegmentAction, bool]:
+    """Record the action (or find the one this form already submitted); the caller queues its
+    run (`apps.panel.tasks.run_segment_action`). Returns the action and whether it is new."""
+    existing = SegmentAction.objects.filter(game=game, idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing, False
+    last = Player.objects.filter(game=game).order_by("-pk").values_list("pk", flat=True).first()
+    try:
+        with transaction.atomic():
+            action = SegmentAction.objects.create(
+                game=game,
+                created_by=actor,
+                created_by_name=actor.get_username(),
+                idempotency_key=idempotency_key,
+                kind=kind,
+                filters=filters,
+                max_player_id=last or 0,
+                target_kind=change.kind if change else "",
+                target_code=change.code if change else "",
+                quantity=abs(change.delta) if change else 0,
+                ban_until=ban_until,
+                reason=reason,
+            )
+            action.total = segment_players(
+                game=game, filters=filters, max_player_id=action.max_player_id
+            ).count()
+            action.save(update_fields=["total"])
+            record_action(
+                actor=actor,
+                game=game,
+                action=f"segment.{kind}",
+                target=action,
+                after=_described(action),
+                reason=reason,
+            )
+    except IntegrityError:  # the same form submitted twice at once: the other one won
+        return SegmentAction.objects.get(game=game, idempotency_key=idempotency_key), False
+    return action, True
+
+
+def _described(action: SegmentAction) -> dict:
+    described = {"players": action.total, "filters": action.filters or "all players"}
+    if action.target_code:
+        described[action.target_kind] = action.target_code
+        described["quantity"] = action.quantity
+    if action.ban_until:
+        described["banned_until"] = action.ban_until.isoformat()
+    return described
+
+
+def run_segment_action(*, action_id: int) -> SegmentAction:
+    """Run (or resume) the action from the last player it finished, a chunk per transaction."""
+    action = SegmentAction.objects.select_related("game", "created_by").get(pk=action_id)
+    if action.status == SegmentAction.Status.DONE:
+        return action
+    if action.started_at is None:
+        SegmentAction.objects.filter(pk=action.pk).update(
+            status=SegmentAction.Status.RUNNING, started_at=timezone.now()
+        )
+    players = segment_players(
+        game=action.game, filters=action.filters, max_player_id=action.max_player_id
+    ).select_related("game")
+    while True:
+        chunk = list(players.filter(pk__gt=action.last_player_id)[:CHUNK_SIZE])
+        if not chunk:
+            break
+        _run_chunk(action, chunk)
+        action.refresh_from_db()
+    SegmentAction.objects.filter(pk=action.pk).update(
+        status=SegmentAction.Status.DONE, finished_at=timezone.now()
+    )
+    action.refresh_from_db()
+    return action
+
+
+@transaction.atomic
+def _run_chunk(action: SegmentAction, chunk: list[Player]) -> None:
+    changed, skipped = 0, 0
+    problems: list[dict] = []
+    for player in chunk:
+        try:
+            with transaction.atomic():
+                if _apply_to(action, player):
+                    changed += 1
+                else:
+                    skipped += 1
+        except DomainError as error:
+            skipped += 1
+            if len(action.problems) + len(problems) < MAX_PROBLEMS:
+                problems.append({"player": player.pk, "code": error.code, "detail": error.detail})
+    SegmentAction.objects.filter(pk=action.pk).update(
+        processed=F("processed") + len(chunk),
+        changed=F("changed") + changed,
+        skipped=F("skipped") + skipped,
+        last_player_id=chunk[-1].pk,
+    )
+    if problems:
+        action.problems = [*action.problems, *problems]
+        action.save(update_fields=["problems"])
+
+
+def _apply_to(action: SegmentAction, player: Player) -> bool:
+    """One player's share of the action; False when there was nothing to change."""
+    actor = action.created_by
+    if action.kind in (SegmentAction.Kind.GRANT, SegmentAction.Kind.REVOKE):
+        sign = 1 if action.kind == SegmentAction.Kind.GRANT else -1
+        delta = sign * action.quantity
+        change = (
+            Change("currency", action.target_code, delta)
+            if action.target_kind == "currency"
+            else Change("item", action.target_code, delta)
+        )
+        apply_changes(
+            player=player,
+            changes=[change],
+            reason="operator_grant" if sign > 0 else "operator_revoke",
+            idempotency_key=f"segment:{action.pk}",
+            reference=f"segment #{action.pk}: {action.reason}"[:120],
+            actor=actor,
+            savepoint=False,
+        )
+        return True
+    if action.kind == SegmentAction.Kind.BAN:
+        if player.is_banned and player.banned_until == action.ban_until:
+            return False
+        ban_player(player=player, reason=action.reason, until=action.ban_until, actor=actor)
+        return True
+    if not player.is_banned:
+        return False
+    unban_player(player=player, reason=action.reason, actor=actor)
+    return True

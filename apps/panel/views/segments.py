@@ -1,0 +1,88 @@
+"""Segment actions: the player list's filters pick the players, the page previews how many,
+an operator submits one action for all of them, and the run's progress is shown as it goes."""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+
+from apps.panel.access import StaffRequest, readable_game, writable_game
+from apps.panel.forms import PlayerFilterForm, SegmentActionForm
+from apps.panel.models import SegmentAction
+from apps.panel.selectors import grant_targets
+from apps.panel.services import segment_filters, segment_players, submit_segment_action
+from apps.panel.tasks import run_segment_action
+from apps.panel.views.common import page_context
+
+
+@staff_member_required
+def segment_action(request: StaffRequest, game_id: int) -> HttpResponse:
+    game = writable_game(request, game_id)  # 404 for another game, 403 for an analyst
+    source = request.POST if request.method == "POST" else request.GET
+    filters = segment_filters(source)
+    filter_form = PlayerFilterForm(filters or None)
+    currencies, items = grant_targets(game=game)
+    if request.method == "POST":
+        form = SegmentActionForm(request.POST, currencies=currencies, items=items)
+        if form.is_valid() and (not filters or filter_form.is_valid()):
+            action, created = submit_segment_action(
+                game=game,
+                actor=request.user,
+                idempotency_key=form.cleaned_data["idempotency_key"],
+                kind=form.cleaned_data["kind"],
+                filters=filters,
+                reason=form.cleaned_data["reason"].strip(),
+                change=form.change(),
+                ban_until=form.cleaned_data.get("ban_until"),
+            )
+            if created:
+                run_segment_action.delay(action.pk)
+                messages.success(request, f"Started for {action.total} player(s).")
+            else:
+                messages.info(request, "That form was already submitted; nothing changed.")
+            return redirect("panel:segment-run", game_id=game.pk, run_id=action.pk)
+    else:
+        form = SegmentActionForm(
+            currencies=currencies, items=items, initial={"idempotency_key": uuid.uuid4().hex}
+        )
+    context = page_context(
+        request,
+        game,
+        title=f"Act on a segment of {game.name}",
+        gp_section="players",
+        form=form,
+        filter_form=filter_form,
+        filters=filters,
+        filters_query=urlencode(filters),
+        size=segment_players(game=game, filters=filters).count(),
+        recent=SegmentAction.objects.filter(game=game)[:10],
+    )
+    return render(request, "panel/segment.html", context)
+
+
+@staff_member_required
+def segment_run(request: StaffRequest, game_id: int, run_id: int) -> HttpResponse:
+    game = readable_game(request, game_id)
+    action = SegmentAction.objects.filter(game=game, pk=run_id).first()
+    if action is None:
+        raise Http404("No such segment action.")
+    if request.method == "POST":
+        writable_game(request, game_id)
+        if action.status != SegmentAction.Status.DONE:
+            run_segment_action.delay(action.pk)  # resumes where it stopped; nothing twice
+            messages.info(request, "Queued again; it resumes where it stopped.")
+        return redirect("panel:segment-run", game_id=game.pk, run_id=action.pk)
+    context = page_context(
+        request,
+        game,
+        title=f"Segment action #{action.pk}",
+        gp_section="players",
+        action=action,
+        refresh=action.status in (SegmentAction.Status.QUEUED, SegmentAction.Status.RUNNING),
+    )
+    return render(request, "panel/segment_run.html", context)

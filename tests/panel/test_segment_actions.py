@@ -1,0 +1,158 @@
+"""Segment actions: preview the size, run once for every player the filters pick (a ledger row
+per player, one audit entry for the action), resubmission changes nothing, analysts 403."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.accounts.models import PlatformIdentity, Player
+from apps.audit.models import AuditLogEntry
+from apps.inventory.models import Currency, LedgerEntry, Wallet
+from apps.panel import services
+from apps.panel.models import SegmentAction
+
+
+def url(game, query: str = "") -> str:
+    return f"/panel/games/{game.pk}/segment/{query}"
+
+
+@pytest.fixture
+def gold(game):
+    return Currency.objects.create(game=game, code="gold", name="Gold", cap=1000)
+
+
+@pytest.fixture
+def steam_players(game):
+    players = Player.objects.bulk_create(
+        [Player(game=game, display_name=f"s{n}") for n in range(7)]
+    )
+    PlatformIdentity.objects.bulk_create(
+        [
+            PlatformIdentity(game=game, player=p, platform="steam", platform_user_id=str(p.pk))
+            for p in players
+        ]
+    )
+    return players
+
+
+def grant_form(**extra) -> dict:
+    return {
+        "kind": "grant",
+        "target": "currency:gold",
+        "quantity": 100,
+        "reason": "Outage on Tuesday",
+        "idempotency_key": "form-1",
+        "platform": "steam",
+        **extra,
+    }
+
+
+def test_preview_counts_the_segment(operator_client, game, player, steam_players):
+    page = operator_client.get(url(game, "?platform=steam"))
+    assert page.status_code == 200
+    assert page.context["size"] == 7
+    assert operator_client.get(url(game)).context["size"] == 8
+
+
+def test_grant_reaches_every_player_of_the_segment_once(
+    operator_client, operator, game, player, steam_players, gold
+):
+    response = operator_client.post(url(game), grant_form())
+    action = SegmentAction.objects.get()
+    assert response.status_code == 302
+    assert response["Location"].endswith(f"/segment/runs/{action.pk}/")
+    assert (action.status, action.total, action.processed, action.changed) == ("done", 7, 7, 7)
+
+    balances = dict(Wallet.objects.filter(currency=gold).values_list("player_id", "balance"))
+    assert balances == {p.pk: 100 for p in steam_players}  # alice (not on steam) got nothing
+    entries = LedgerEntry.objects.filter(currency=gold)
+    assert entries.count() == 7
+    assert {e.actor_id for e in entries} == {operator.pk}
+    assert AuditLogEntry.objects.filter(action="segment.grant").count() == 1
+
+    again = operator_client.post(url(game), grant_form())  # the same form again
+    assert again["Location"] == response["Location"]
+    assert SegmentAction.objects.count() == 1
+    assert LedgerEntry.objects.filter(currency=gold).count() == 7
+
+
+def test_a_rerun_of_an_interrupted_action_grants_nobody_twice(
+    operator, game, steam_players, gold, monkeypatch
+):
+    monkeypatch.setattr(services, "CHUNK_SIZE", 3)
+    action, _ = services.submit_segment_action(
+        game=game, actor=operator, idempotency_key="k", kind="grant", filters={},
+        reason="r", change=services.Change("currency", "gold", 10),
+    )  # fmt: skip
+    calls = {"n": 0}
+    real_chunk = services._run_chunk
+
+    def crash_on_second_chunk(*args):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("worker lost")
+        return real_chunk(*args)
+
+    monkeypatch.setattr(services, "_run_chunk", crash_on_second_chunk)
+    with pytest.raises(RuntimeError):
+        services.run_segment_action(action_id=action.pk)
+    assert Wallet.objects.filter(currency=gold).count() == 3
+    monkeypatch.setattr(services, "_run_chunk", real_chunk)
+    done = services.run_segment_action(action_id=action.pk)
+    assert (done.status, done.processed) == ("done", 7)
+    assert (
+        sorted(Wallet.objects.filter(currency=gold).values_list("balance", flat=True)) == [10] * 7
+    )
+    assert LedgerEntry.objects.filter(currency=gold).count() == 7
+
+
+def test_refusals_are_counted_and_listed_not_fatal(operator_client, game, steam_players, gold):
+    Wallet.objects.create(player=steam_players[0], currency=gold, balance=950, cap=1000)
+    operator_client.post(url(game), grant_form())
+    action = SegmentAction.objects.get()
+    assert (action.changed, action.skipped) == (6, 1)
+    assert action.problems[0]["player"] == steam_players[0].pk
+    assert Wallet.objects.get(player=steam_players[0], currency=gold).balance == 950
+    page = operator_client.get(f"/panel/games/{game.pk}/segment/runs/{action.pk}/")
+    assert "6 changed" in page.content.decode()
+
+
+def test_ban_and_unban_a_segment(operator_client, game, player, steam_players):
+    operator_client.post(
+        url(game),
+        {"kind": "ban", "reason": "bot wave", "idempotency_key": "b", "platform": "steam"},
+    )
+    assert Player.objects.filter(banned_until__isnull=False).count() == 7
+    assert not Player.objects.get(pk=player.pk).is_banned
+    operator_client.post(
+        url(game),
+        {"kind": "unban", "reason": "false alarm", "idempotency_key": "u", "platform": "steam"},
+    )
+    assert Player.objects.filter(banned_until__isnull=False).count() == 0
+
+
+def test_bad_forms_change_nothing(operator_client, game, steam_players, gold):
+    response = operator_client.post(url(game), grant_form(quantity="", target=""))
+    assert response.status_code == 200
+    assert "Pick the currency or item" in response.content.decode()
+    assert not SegmentAction.objects.exists()
+
+
+def test_analysts_read_progress_but_cannot_act(
+    analyst_client, operator_client, game, steam_players, gold
+):
+    assert analyst_client.get(url(game)).status_code == 403
+    assert analyst_client.post(url(game), grant_form()).status_code == 403
+    operator_client.post(url(game), grant_form())
+    action = SegmentAction.objects.get()
+    run_url = f"/panel/games/{game.pk}/segment/runs/{action.pk}/"
+    assert analyst_client.get(run_url).status_code == 200
+    assert analyst_client.post(run_url).status_code == 403
+
+
+def test_another_games_operator_sees_nothing(other_operator, game, steam_players, gold):
+    from tests.panel.conftest import client_for
+
+    client = client_for(other_operator)
+    assert client.get(url(game)).status_code == 404
+    assert client.post(url(game), grant_form()).status_code == 404
