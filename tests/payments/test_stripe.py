@@ -1,6 +1,7 @@
 """Stripe: Checkout Session through its REST API; signed webhooks; refunds and disputes."""
 
 import time
+from urllib.parse import parse_qs
 
 import pytest
 import responses
@@ -48,10 +49,13 @@ def test_checkout_session_is_created_with_amount_and_an_idempotency_key(
     [call] = checkout.calls
     payment = Payment.objects.get()
     assert call.request.headers["Idempotency-Key"] == f"gp-payment-{payment.pk}"
-    assert call.request.headers["Authorization"].startswith("Basic ")
-    form = call.request.body
-    assert "line_items%5B0%5D%5Bprice_data%5D%5Bunit_amount%5D=199" in form
-    assert "line_items%5B0%5D%5Bprice_data%5D%5Bcurrency%5D=usd" in form
+    assert call.request.headers["Authorization"] == "Bearer sk_test_123"
+    form = parse_qs(call.request.body)
+    assert form["line_items[0][price_data][unit_amount]"] == ["199"]
+    assert form["line_items[0][price_data][currency]"] == ["usd"]
+    assert form["line_items[0][quantity]"] == ["1"]
+    assert form["metadata[purchase_id]"] == [str(payment.purchase_id)]
+    assert form["payment_intent_data[metadata][game_id]"] == [str(payment.game_id)]
     assert (payment.provider, payment.external_id) == ("stripe", "cs_test_1")
 
 
@@ -197,3 +201,105 @@ def test_games_sharing_one_webhook_secret_are_told_apart_by_the_signed_metadata(
 
     assert notification_for(game.pk).game_id == game.pk
     assert notification_for(other_game.pk).game_id == other_game.pk
+
+
+def test_the_stripe_api_base_url_is_a_setting(player_client, real_offer, stripe_account, settings):
+    settings.STRIPE_API_BASE_URL = "http://stripe-mock.test:12111"
+    with responses.RequestsMock() as mock:
+        mock.add(
+            responses.POST,
+            "http://stripe-mock.test:12111/v1/checkout/sessions",
+            json={
+                "id": "cs_test_2",
+                "object": "checkout.session",
+                "url": "https://checkout.stripe.com/c/pay/cs_test_2",
+            },
+        )
+
+        response = start(player_client, real_offer)
+
+    assert response.status_code == 202
+    assert Payment.objects.get().external_id == "cs_test_2"
+
+
+def test_stripe_refusing_the_session_is_503_with_its_message(
+    player_client, real_offer, stripe_account, mocked_http
+):
+    # Stripe's documented error object.
+    mocked_http.add(
+        responses.POST,
+        SESSIONS,
+        status=400,
+        json={
+            "error": {
+                "type": "invalid_request_error",
+                "code": "parameter_invalid_integer",
+                "param": "line_items[0][price_data][unit_amount]",
+                "message": "Invalid integer: abc",
+            }
+        },
+    )
+
+    response = start(player_client, real_offer)
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "payment_provider_unavailable"
+    assert "Invalid integer: abc" in response.json()["detail"]
+    assert len(mocked_http.calls) == 1  # the SDK's own retries are off
+
+
+def test_stripe_unreachable_is_503(player_client, real_offer, stripe_account, mocked_http):
+    import requests
+
+    mocked_http.add(responses.POST, SESSIONS, body=requests.ConnectionError("refused"))
+
+    response = start(player_client, real_offer)
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "payment_provider_unavailable"
+
+
+def test_a_header_with_several_signatures_verifies_by_any_of_them(api_client, stripe_account):
+    # During a secret roll Stripe signs with the old and the new secret.
+    from apps.payments.providers import signing as signing_module
+    from tests.payments.conftest import WEBHOOK_SECRET
+
+    body = stripe_event("customer.created", {"id": "cus_1"}, event_id="evt_roll")
+    now = int(time.time())
+    old = signing_module.sign(secret="whsec_old", body=body, timestamp=now)
+    new = signing_module.sign(secret=WEBHOOK_SECRET, body=body, timestamp=now)
+    header = f"{old},v1={new.split('v1=')[1]}"
+
+    response = api_client.generic(
+        "POST",
+        "/api/v1/payments/webhooks/stripe",
+        body,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=header,
+    )
+
+    assert response.status_code == 200
+    assert ProviderEvent.objects.get().event_id == "evt_roll"
+
+
+@pytest.mark.parametrize(
+    "body,code",
+    [(b"\xff\xfe not utf-8", "invalid_signature"), (b"not json", "invalid_notification")],
+)
+def test_bodies_that_are_not_events_store_nothing(api_client, stripe_account, body, code):
+    from apps.payments.providers import signing as signing_module
+    from tests.payments.conftest import WEBHOOK_SECRET
+
+    header = signing_module.sign(secret=WEBHOOK_SECRET, body=body)
+
+    response = api_client.generic(
+        "POST",
+        "/api/v1/payments/webhooks/stripe",
+        body,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=header,
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == code
+    assert not ProviderEvent.objects.exists()

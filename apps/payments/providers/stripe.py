@@ -1,4 +1,5 @@
-"""Stripe: Checkout Sessions through the REST API, and its signed webhook events."""
+"""Stripe: Checkout Sessions and signed webhook events through Stripe's own SDK (`stripe`), its
+HTTP calls made with `requests` (stripe.RequestsClient) to STRIPE_API_BASE_URL."""
 
 from __future__ import annotations
 
@@ -6,12 +7,17 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import stripe as stripe_sdk
 from django.conf import settings
 
-from apps.payments.errors import InvalidNotification, ProviderNotConfigured, ProviderUnavailable
+from apps.payments.errors import (
+    InvalidNotification,
+    InvalidSignature,
+    ProviderNotConfigured,
+    ProviderUnavailable,
+)
 from apps.payments.models import Payment, ProviderAccount
-from apps.payments.providers import signing
-from apps.payments.providers.base import Notification, Outcome, PaidAmount, call
+from apps.payments.providers.base import Notification, Outcome, PaidAmount
 
 
 def create_checkout_session(
@@ -23,54 +29,86 @@ def create_checkout_session(
     purchase_id = str(payment.purchase_id)
     base = settings.PUBLIC_BASE_URL.rstrip("/")
     done = account.config.get("success_url") or f"{base}/payments/return/{payment.pk}"
-    form = {
+    params: dict[str, Any] = {
         "mode": "payment",
         "client_reference_id": purchase_id,
         "success_url": done,
         "cancel_url": account.config.get("cancel_url") or done,
-        "line_items[0][quantity]": quantity,
-        "line_items[0][price_data][currency]": payment.currency.lower(),
-        "line_items[0][price_data][unit_amount]": unit_amount,
-        "line_items[0][price_data][product_data][name]": name,
-        "metadata[purchase_id]": purchase_id,
-        "metadata[payment_id]": str(payment.pk),
-        "metadata[game_id]": str(payment.game_id),
-        "payment_intent_data[metadata][purchase_id]": purchase_id,
-        "payment_intent_data[metadata][game_id]": str(payment.game_id),
+        "line_items": [
+            {
+                "quantity": quantity,
+                "price_data": {
+                    "currency": payment.currency.lower(),
+                    "unit_amount": unit_amount,
+                    "product_data": {"name": name},
+                },
+            }
+        ],
+        "metadata": {
+            "purchase_id": purchase_id,
+            "payment_id": str(payment.pk),
+            "game_id": str(payment.game_id),
+        },
+        "payment_intent_data": {
+            "metadata": {"purchase_id": purchase_id, "game_id": str(payment.game_id)}
+        },
     }
-    response = call(
-        "POST",
-        f"{settings.STRIPE_API_BASE_URL.rstrip('/')}/v1/checkout/sessions",
-        data=form,
-        auth=(secret_key, ""),
-        # Stripe's own idempotency: retrying the same payment never opens a second session.
-        headers={"Idempotency-Key": f"gp-payment-{payment.pk}"},
+    try:
+        session = _client(secret_key).v1.checkout.sessions.create(
+            params,  # type: ignore[arg-type]
+            # Stripe's own idempotency: retrying the same payment never opens a second session.
+            options={"idempotency_key": f"gp-payment-{payment.pk}"},
+        )
+    except stripe_sdk.StripeError as exc:
+        raise ProviderUnavailable(f"Stripe refused the checkout session: {_error_message(exc)}")
+    return session.to_dict()
+
+
+def _client(secret_key: str) -> stripe_sdk.StripeClient:
+    """One client per call (the key is the game's); the SDK's own retries are off: the
+    purchase's idempotency key makes the caller's retry safe."""
+    return stripe_sdk.StripeClient(
+        secret_key,
+        base_addresses={"api": settings.STRIPE_API_BASE_URL.rstrip("/")},
+        http_client=stripe_sdk.RequestsClient(timeout=settings.PAYMENT_HTTP_TIMEOUT),
+        max_network_retries=0,
     )
-    if response.status_code != 200:
-        message = _error_message(response)
-        raise ProviderUnavailable(f"Stripe refused the checkout session: {message}")
-    return response.json()
 
 
 def parse_notification(*, body: bytes, headers: Mapping[str, str]) -> Notification:
-    """Verify `Stripe-Signature` against every enabled Stripe account's webhook secret (the
-    endpoint is shared by all games); the one that matches names the game."""
+    """Verify `Stripe-Signature` with the SDK (`stripe.Webhook.construct_event`) against every
+    enabled Stripe account's webhook secret (the endpoint is shared by all games); the one that
+    matches names the game."""
     header = headers.get("Stripe-Signature", "")
+    if not header:
+        raise InvalidSignature("The Stripe-Signature header is missing.")
     # One Stripe account (one endpoint secret) may serve several games.
     games_by_secret: dict[str, list[int]] = {}
     for account in ProviderAccount.objects.filter(provider="stripe", enabled=True).order_by("id"):
         if secret := account.secrets.get("webhook_secret"):
             games_by_secret.setdefault(secret, []).append(account.game_id)
-    secret = signing.verify(
-        secrets=games_by_secret,
-        body=body,
-        header=header,
-        tolerance=settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
+    secret = next(
+        (s for s in games_by_secret if _signed_with(body, header, s)),
+        None,
     )
+    if secret is None:
+        raise InvalidSignature("No webhook secret's signature matches, or it is too old.")
     event = _json_object(body)
     if not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str):
         raise InvalidNotification("A Stripe event has an id and a type.")
     return Notification(event["id"], event["type"], event, _game_of(event, games_by_secret[secret]))
+
+
+def _signed_with(body: bytes, header: str, secret: str) -> bool:
+    try:
+        stripe_sdk.Webhook.construct_event(
+            body, header, secret, tolerance=settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS
+        )
+    except (stripe_sdk.SignatureVerificationError, UnicodeDecodeError):
+        return False
+    except ValueError:  # signed, but not JSON: _json_object says so
+        return True
+    return True
 
 
 def _game_of(event: dict[str, Any], game_ids: list[int]) -> int:
@@ -139,8 +177,9 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def _error_message(response: Any) -> str:
-    try:
-        return response.json()["error"]["message"]
-    except (ValueError, KeyError, TypeError):
-        return f"HTTP {response.status_code}"
+def _error_message(exc: stripe_sdk.StripeError) -> str:
+    if exc.user_message:
+        return str(exc.user_message)
+    if exc.http_status:
+        return f"HTTP {exc.http_status}"
+    return type(exc).__name__
