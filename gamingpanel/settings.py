@@ -252,6 +252,23 @@ APPLE_GAME_CENTER_TRUST_ANCHORS_FILE = env.str(
 APPLE_GAME_CENTER_CA_ISSUER_HOSTS = env.list(
     "APPLE_GAME_CENTER_CA_ISSUER_HOSTS", default=["cacerts.digicert.com"]
 )
+# Hosts a game's own platform URLs may name (jwks_url, token_url, verify_url, key_hosts...):
+# each platform's real hosts; "*.example.com" is any name under it (docs/platforms.md).
+APPLE_URL_HOSTS = env.list("APPLE_URL_HOSTS", default=["*.apple.com"])
+IDCGAMES_URL_HOSTS = env.list("IDCGAMES_URL_HOSTS", default=["idcgames.com", "*.idcgames.com"])
+NINTENDO_URL_HOSTS = env.list("NINTENDO_URL_HOSTS", default=["*.nintendo.com", "*.nintendo.net"])
+PLAYSTATION_URL_HOSTS = env.list(
+    "PLAYSTATION_URL_HOSTS",
+    default=[
+        "*.playstation.com",
+        "*.playstation.net",
+        "*.sonyentertainmentnetwork.com",
+        "*.sony.com",
+    ],
+)
+# Outbound calls never reach loopback, private or link-local addresses (cloud metadata, the
+# database...) unless this is on: only for local fakes and tests (gamingpanel/outbound.py).
+OUTBOUND_ALLOW_PRIVATE = env.bool("OUTBOUND_ALLOW_PRIVATE", default=False)
 IDCGAMES_VERIFY_URL = env.str(
     "IDCGAMES_VERIFY_URL", default="https://www.idcgames.com/unilogin/getAccessData.php"
 )

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html_join
 
 from apps.accounts.admin_scoping import GameScopedAdmin
+from apps.platforms.hosts import config_problems
 from apps.platforms.models import PlatformCredential
 from gamingpanel.crypto import mask
 
@@ -31,6 +32,9 @@ class PlatformCredentialForm(forms.ModelForm):
         value = self.cleaned_data.get("new_secrets") or {}
         if not isinstance(value, dict):
             raise forms.ValidationError("Secrets must be a JSON object.")
+        platform = self.data.get("platform") or getattr(self.instance, "platform", "")
+        if problems := config_problems(str(platform), value):
+            raise forms.ValidationError([f"{key}: {problem}." for key, problem in problems.items()])
         return value
 
     def save(self, commit: bool = True) -> PlatformCredential:

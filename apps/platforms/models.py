@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from apps.accounts.models import Game
+from apps.platforms.hosts import config_problems
 from gamingpanel import crypto
 
 
@@ -37,6 +39,14 @@ class PlatformCredential(models.Model):
 
     def __str__(self) -> str:
         return f"{self.game} — {self.get_platform_display()}"
+
+    def clean(self) -> None:
+        """Per-game URLs are https, on the platform's hosts, and not internal addresses."""
+        super().clean()
+        if problems := config_problems(self.platform, self.config):
+            raise ValidationError(
+                {"config": [f"{key}: {problem}." for key, problem in problems.items()]}
+            )
 
     @property
     def secrets(self) -> dict[str, Any]:

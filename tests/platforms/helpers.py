@@ -27,6 +27,14 @@ FAKE_HOSTS = {
     "APPLE_GAME_CENTER_CA_ISSUER_HOSTS": ["cacerts.ca.test"],
     "IDCGAMES_VERIFY_URL": "https://idc.test/unilogin/getAccessData.php",
     "IDCGAMES_PROFILE_URL": "https://idc.test/unilogin/getUserProfileInfo.php",
+    # Per-game URLs in these tests name fake hosts under .test.
+    "APPLE_URL_HOSTS": ["*.test"],
+    "IDCGAMES_URL_HOSTS": ["*.test"],
+    "NINTENDO_URL_HOSTS": ["*.test"],
+    "PLAYSTATION_URL_HOSTS": ["*.test"],
+    # `responses` answers before any connection: no name is resolved or address checked
+    # (tests/platforms/test_outbound.py tests the guard with its own resolver).
+    "OUTBOUND_ALLOW_PRIVATE": True,
 }
 
 # Generated once per run: 2048-bit keys take a moment each.

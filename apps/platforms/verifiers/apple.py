@@ -29,6 +29,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from apps.platforms.errors import InvalidCredentials, PlatformNotConfigured, PlatformUnavailable
+from apps.platforms.hosts import per_game_hosts
 from apps.platforms.verifiers.base import (
     VerifiedIdentity,
     client_display_name,
@@ -92,7 +93,9 @@ def verify_game_center(
 ) -> VerifiedIdentity:
     require_config(NAME, config, GAME_CENTER_CONFIG)
     bundle_ids = config_list(NAME, config, "bundle_ids")
-    hosts = config_list(NAME, config, "key_hosts") or tuple(settings.APPLE_GAME_CENTER_KEY_HOSTS)
+    hosts = per_game_hosts(NAME, "key_hosts", config_list(NAME, config, "key_hosts")) or tuple(
+        settings.APPLE_GAME_CENTER_KEY_HOSTS
+    )
     max_age = config_int(NAME, config, "max_age_seconds", 300)
     anchors = _certificates(
         config_str(NAME, config, "trust_anchor"), "trust_anchor"

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from django.core.cache import cache
 
 from apps.platforms.errors import PlatformNotConfigured
+from apps.platforms.hosts import per_game_url
 from gamingpanel.errors import InvalidInput
 
 logger = logging.getLogger("apps.platforms")
@@ -71,13 +72,12 @@ def config_str(platform: str, config: Mapping[str, Any], key: str, default: str 
 
 
 def config_url(platform: str, config: Mapping[str, Any], key: str, default: str = "") -> str:
-    """A per-game URL: https only, since the game's operators (not ours) type it in."""
+    """A per-game URL: https, on the platform's hosts (apps/platforms/hosts.py), since the
+    game's operators (not ours) type it in. The default is a server setting, not checked."""
     value = config_str(platform, config, key)
     if not value:
         return default
-    if not value.lower().startswith("https://"):
-        raise PlatformNotConfigured(f"{platform} config {key!r} must be an https:// URL.")
-    return value
+    return per_game_url(platform, key, value)
 
 
 def config_flag(platform: str, config: Mapping[str, Any], key: str, default: bool) -> bool:

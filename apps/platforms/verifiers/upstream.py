@@ -16,18 +16,20 @@ from typing import Any
 
 import requests
 from django.conf import settings
-from requests.adapters import HTTPAdapter
 from urllib3.util import Timeout
 
 from apps.platforms.errors import PlatformUnavailable
+from gamingpanel.outbound import GuardedAdapter, RefusedDestination, check_destination, check_url
 
 logger = logging.getLogger("apps.platforms")
 
 # max_retries=0: a login ticket or an auth code is single-use, so a blind retry can only fail or,
 # worse, spend the code twice. The client asks the player's SDK for a fresh one instead.
+# GuardedAdapter: a connection goes only to an address checked in the same step
+# (gamingpanel/outbound.py), so DNS rebinding cannot reach an internal address.
 SESSION = requests.Session()
-SESSION.mount("https://", HTTPAdapter(pool_maxsize=32, max_retries=0))
-SESSION.mount("http://", HTTPAdapter(pool_maxsize=32, max_retries=0))
+SESSION.mount("https://", GuardedAdapter(pool_maxsize=32, max_retries=0))
+SESSION.mount("http://", GuardedAdapter(pool_maxsize=32, max_retries=0))
 
 
 # When the calls of one login must be done (time.monotonic()); None outside a login.
@@ -89,7 +91,19 @@ def our_key_rejected(platform: str, operation: str, status: int) -> PlatformUnav
 def call(
     method: str, url: str, *, platform: str, operation: str, **kwargs: Any
 ) -> requests.Response:
-    """Send one request with the configured timeout; 503 unless the platform really answered."""
+    """Send one request with the configured timeout; 503 unless the platform really answered.
+
+    The URL must be https and its host must not resolve to an internal address (unless
+    OUTBOUND_ALLOW_PRIVATE): a refusal is a 503 and an ALERT, since only a configuration (a
+    per-game URL, a server setting, or DNS) can send us there."""
+    try:
+        check_url(url)
+        check_destination(url)
+    except RefusedDestination as refused:
+        logger.error("ALERT %s %s refused before sending: %s", platform, operation, refused)
+        raise PlatformUnavailable(
+            f"{platform} is unavailable right now; try again later."
+        ) from None
     timeout = _timeout(platform, operation)
     try:
         response = SESSION.request(
