@@ -297,6 +297,15 @@ PAYMENTS_TEST_FULFILMENT_PAUSE_SECONDS = env.float(
     "PAYMENTS_TEST_FULFILMENT_PAUSE_SECONDS", default=0.0
 )
 PAYMENTS_TEST_FULFILMENT_MARKER = env.str("PAYMENTS_TEST_FULFILMENT_MARKER", default="")
+# The payments sweeper (a beat task): re-queues notifications left received or failed and sandbox
+# callbacks left undelivered, each at most MAX_ATTEMPTS times, waiting BACKOFF × 2^n seconds
+# between tries (capped at an hour); after the last it flags the row and logs an ALERT. GRACE:
+# how old a row must be before the sweeper touches it (the normal path had its chance).
+PAYMENTS_SWEEP_INTERVAL_SECONDS = env.float("PAYMENTS_SWEEP_INTERVAL_SECONDS", default=60.0)
+PAYMENTS_SWEEP_GRACE_SECONDS = env.int("PAYMENTS_SWEEP_GRACE_SECONDS", default=120)
+PAYMENTS_SWEEP_BACKOFF_SECONDS = env.int("PAYMENTS_SWEEP_BACKOFF_SECONDS", default=60)
+PAYMENTS_SWEEP_MAX_ATTEMPTS = env.int("PAYMENTS_SWEEP_MAX_ATTEMPTS", default=8)
+PAYMENTS_SWEEP_BATCH = env.int("PAYMENTS_SWEEP_BATCH", default=200)
 
 # --- Multiplayer ---------------------------------------------------------------------------
 SERVER_HEARTBEAT_TTL_SECONDS = env.int("SERVER_HEARTBEAT_TTL_SECONDS", default=30)
@@ -330,7 +339,24 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_mutex_expire": env.int("CELERY_UNACKED_MUTEX_EXPIRE_SECONDS", default=300),
     "global_keyprefix": f"{CACHE_KEY_PREFIX}:",
 }
-CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": f"{CACHE_KEY_PREFIX}:"}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
+    "global_keyprefix": f"{CACHE_KEY_PREFIX}:",
+    # Celery's default (20 reconnects a second apart) held a web request ~19 s when Redis was
+    # down, then left the process's result consumer broken for good.
+    "retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.2},
+}
+# An enqueue from a web request never waits long on a broker that is down or hung: one connect of
+# at most 0.4 s, one retry (a pooled connection may be stale after a Redis restart). What was not
+# queued is found again by the payments sweeper (the notification or callback row is committed).
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=0.4)
+CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = CELERY_BROKER_CONNECTION_TIMEOUT
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.1,
+    "interval_max": 0.1,
+}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = CELERY_BROKER_CONNECTION_TIMEOUT
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "aggregate-analytics": {
@@ -339,6 +365,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     },
     "prune-analytics": {"task": "apps.analytics.tasks.prune_raw_events", "schedule": 86400.0},
     "prune-sessions": {"task": "apps.accounts.tasks.prune_sessions", "schedule": 86400.0},
+    "sweep-payments": {
+        "task": "apps.payments.tasks.sweep_payments",
+        "schedule": PAYMENTS_SWEEP_INTERVAL_SECONDS,
+    },
     # Leaderboard periods end on time (within this interval); their payouts follow in a task.
     "close-leaderboard-periods": {
         "task": "apps.leaderboards.tasks.close_due_periods",

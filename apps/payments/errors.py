@@ -47,3 +47,19 @@ class PaymentNotFound(DomainError):
 
 class SandboxOnly(DomainError):
     status, code, title = 403, "sandbox_only", "Only for sandbox games"
+
+
+class UnknownCheckoutAction(DomainError):
+    status, code, title = 400, "unknown_checkout_action", "Unknown checkout action"
+
+
+class RefundByOperatorOnly(DomainError):
+    status, code, title = 403, "refund_by_operator_only", "Refunds are made by an operator"
+
+
+class CheckoutAlreadySubmitted(DomainError):
+    status, code, title = 409, "checkout_already_submitted", "Checkout already submitted"
+
+
+class PaymentNotRefundable(DomainError):
+    status, code, title = 409, "payment_not_refundable", "Payment cannot be refunded here"

@@ -3,8 +3,10 @@ real-money purchase, and every notification they sent us, stored as received."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -47,6 +49,11 @@ class ProviderAccount(models.Model):
         self.secrets_encrypted = crypto.encrypt_json(values) if values else ""
 
 
+def new_public_token() -> str:
+    """256 random bits, URL-safe: the buyer's capability for the pages of one payment."""
+    return secrets.token_urlsafe(32)
+
+
 class Payment(models.Model):
     class Status(models.TextChoices):
         CREATED = "created", "Checkout created"
@@ -66,6 +73,11 @@ class Payment(models.Model):
     # The processor's id of the money movement (Stripe payment intent; Google purchase token).
     payment_reference = models.CharField(max_length=500, blank=True)
     checkout_url = models.URLField(max_length=1000, blank=True)
+    # Names this payment in the buyer's pages (sandbox checkout, return page) instead of its
+    # sequential id: only the paying player's purchase answer carries it.
+    public_token = models.CharField(
+        max_length=64, unique=True, default=new_public_token, editable=False
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.CREATED)
     amount = models.BigIntegerField(default=0, help_text="Minor units.")
     currency = models.CharField(max_length=3, blank=True)
@@ -117,6 +129,11 @@ class ProviderEvent(models.Model):
     )
     outcome = models.CharField(max_length=200, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # The sweeper's bookkeeping (services/recovery.py): how often it re-queued this event, when
+    # it may next, and whether it gave up (then an operator must look).
+    sweeps = models.PositiveIntegerField(default=0)
+    next_sweep_at = models.DateTimeField(null=True, blank=True)
+    needs_attention = models.BooleanField(default=False)
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 
@@ -129,3 +146,44 @@ class ProviderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.event_type} {self.event_id}"
+
+
+class SandboxCallback(models.Model):
+    """The sandbox processor's outbox: a signed callback it owes our webhook (the buyer paid or
+    cancelled, an operator refunded), written in the transaction that asked for it and
+    delivered by a task; the sweeper re-queues one left pending. Its event id is fixed here,
+    so however often it is delivered the webhook stores it once."""
+
+    class Action(models.TextChoices):
+        PAID = "paid", "Paid"
+        CANCEL = "cancel", "Cancelled by the buyer"
+        REFUND = "refund", "Refunded by an operator"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending delivery"
+        DELIVERED = "delivered", "Delivered"
+
+    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="callbacks")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    event_id = models.CharField(max_length=100, unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    attempts = models.PositiveIntegerField(default=0, help_text="Deliveries tried.")
+    last_error = models.CharField(max_length=200, blank=True)
+    sweeps = models.PositiveIntegerField(default=0)
+    next_sweep_at = models.DateTimeField(null=True, blank=True)
+    needs_attention = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["payment", "action"], name="sandbox_callback_once")
+        ]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"sandbox {self.action} of payment {self.payment_id} ({self.status})"

@@ -1,4 +1,5 @@
-"""HTML pages under /payments/: the sandbox checkout and the page buyers return to."""
+"""HTML pages under /payments/: the sandbox checkout and the page buyers return to, each named
+by the payment's public token."""
 
 from django.urls import path
 
@@ -6,9 +7,9 @@ from apps.payments.views import ReturnPage, SandboxCheckoutPage
 
 urlpatterns = [
     path(
-        "sandbox/checkout/<int:payment_id>",
+        "sandbox/checkout/<str:token>",
         SandboxCheckoutPage.as_view(),
         name="payments-sandbox-checkout",
     ),
-    path("return/<int:payment_id>", ReturnPage.as_view(), name="payments-return"),
+    path("return/<str:token>", ReturnPage.as_view(), name="payments-return"),
 ]

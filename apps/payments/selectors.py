@@ -2,9 +2,24 @@ from __future__ import annotations
 
 from apps.payments.models import Payment, ProviderAccount
 
+TOKEN_LENGTH = (32, 64)
 
-def sandbox_payment(*, payment_pk: int) -> Payment | None:
-    return Payment.objects.select_related("game", "purchase__offer").filter(pk=payment_pk).first()
+
+def payment_by_token(*, token: str) -> Payment | None:
+    """The payment a buyer's page names by its public token (never by its sequential id)."""
+    if not TOKEN_LENGTH[0] <= len(token) <= TOKEN_LENGTH[1]:
+        return None
+    return (
+        Payment.objects.select_related("game", "purchase__offer").filter(public_token=token).first()
+    )
+
+
+def payment_of_purchase(*, game_id: int, purchase_id: int) -> Payment | None:
+    return (
+        Payment.objects.select_related("game")
+        .filter(game_id=game_id, purchase_id=purchase_id)
+        .first()
+    )
 
 
 def enabled_account(*, game_id: int, provider: str) -> ProviderAccount | None:

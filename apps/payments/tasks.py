@@ -1,26 +1,27 @@
 """Celery: ids in, one service call, retries with backoff. Tasks run with acks_late, so a
 worker that dies mid-task leaves the message to be delivered again; the services are
-idempotent, so running one twice changes nothing."""
+idempotent, so running one twice changes nothing. No task keeps a result (`ignore_result`):
+sending one then never waits on the result store. What a task never got to do is found again
+by `sweep_payments` (services/recovery.py), run by beat."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 
-import requests
 from celery import shared_task
-from django.conf import settings
 
 from apps.payments.errors import ProviderUnavailable
 from apps.payments.models import Payment
-from apps.payments.providers import google_play, sandbox
+from apps.payments.providers import google_play
 from apps.payments.selectors import enabled_account
-from apps.payments.services import processing
+from apps.payments.services import callbacks, processing, recovery
 
 logger = logging.getLogger(__name__)
 RETRY = {"max_retries": 8, "retry_backoff": 2, "retry_backoff_max": 600, "retry_jitter": True}
 
 
-@shared_task(bind=True, acks_late=True, autoretry_for=(Exception,), **RETRY)
+@shared_task(bind=True, acks_late=True, ignore_result=True, autoretry_for=(Exception,), **RETRY)
 def process_provider_event(self: object, event_pk: int) -> str:
     try:
         return processing.process_event(event_pk=event_pk).status
@@ -30,22 +31,23 @@ def process_provider_event(self: object, event_pk: int) -> str:
         raise
 
 
-@shared_task(bind=True, acks_late=True, autoretry_for=(requests.RequestException,), **RETRY)
-def deliver_sandbox_callback(self: object, payment_pk: int, action: str) -> int:
-    payment = Payment.objects.get(pk=payment_pk)
-    body, signature = sandbox.build_event(payment=payment, action=action)
-    response = requests.post(
-        sandbox.webhook_url(),
-        data=body,
-        headers={"Content-Type": "application/json", sandbox.SIGNATURE_HEADER: signature},
-        timeout=settings.PAYMENT_HTTP_TIMEOUT,
+@shared_task(bind=True, acks_late=True, ignore_result=True, autoretry_for=(Exception,), **RETRY)
+def deliver_sandbox_callback(self: object, callback_pk: int) -> bool:
+    """Any error is retried (the network, our webhook's answer, the database alike)."""
+    return callbacks.deliver(callback_pk=callback_pk)
+
+
+@shared_task(ignore_result=True)
+def sweep_payments() -> dict[str, int]:
+    report = recovery.sweep(
+        event_task=process_provider_event, callback_task=deliver_sandbox_callback
     )
-    if response.status_code >= 300:
-        raise requests.HTTPError(f"sandbox webhook answered {response.status_code}")
-    return response.status_code
+    return asdict(report)
 
 
-@shared_task(bind=True, acks_late=True, autoretry_for=(ProviderUnavailable,), **RETRY)
+@shared_task(
+    bind=True, acks_late=True, ignore_result=True, autoretry_for=(ProviderUnavailable,), **RETRY
+)
 def finish_google_purchase(self: object, payment_pk: int, product_id: str, consume: bool) -> None:
     """Consume (or acknowledge) a granted Google Play purchase; the shop says which product
     and whether it is consumable."""

@@ -1,4 +1,6 @@
-"""Pages a buyer sees in a browser (not the JSON API)."""
+"""Pages a buyer sees in a browser (not the JSON API). Each names its payment by the payment's
+unguessable `public_token` (only the paying player's purchase answer carries it), never by id:
+an unknown token is a 404 whatever the payment ids are."""
 
 from __future__ import annotations
 
@@ -8,51 +10,67 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from apps.payments.selectors import sandbox_payment
-from apps.payments.services.sandbox import simulate
+from apps.payments.models import Payment
+from apps.payments.selectors import payment_by_token
+from apps.payments.services.sandbox import buyer_action
 from gamingpanel.errors import DomainError
 from gamingpanel.parsers import loads as loads_json
-from gamingpanel.problems import problem_response
+from gamingpanel.problems import domain_problem_response, problem_response
 
 
-# The page holds no session or cookie-based authority (anyone with the link may press Pay, as
-# with a real processor's hosted checkout), so there is nothing for CSRF to protect; tests and
-# tools POST an empty JSON body.
+def _sandbox_checkout(token: str) -> Payment:
+    payment = payment_by_token(token=token)
+    if payment is None or payment.provider != "sandbox" or not payment.game.sandbox:
+        raise Http404("No sandbox checkout here.")
+    return payment
+
+
+# The page holds no session or cookie-based authority: its unguessable link is the authority
+# (anyone with it may press Pay or Cancel, as with a real processor's hosted checkout), so there
+# is nothing for CSRF to protect; tests and tools POST a JSON body. Refunds are not here: an
+# operator of the game makes them from the panel.
 @method_decorator(csrf_exempt, name="dispatch")
 class SandboxCheckoutPage(View):
-    def get(self, request: HttpRequest, payment_id: int) -> HttpResponse:
-        payment = sandbox_payment(payment_pk=payment_id)
-        if payment is None or payment.provider != "sandbox" or not payment.game.sandbox:
-            raise Http404("No sandbox checkout here.")
+    def get(self, request: HttpRequest, token: str) -> HttpResponse:
+        payment = _sandbox_checkout(token)
         context = {"payment": payment, "offer": payment.purchase.offer}
         return render(request, "payments/sandbox_checkout.html", context)
 
-    def post(self, request: HttpRequest, payment_id: int) -> HttpResponse:
+    def post(self, request: HttpRequest, token: str) -> HttpResponse:
         wants_json = request.content_type == "application/json"
-        action = request.POST.get("action", "paid")
+        action: object = request.POST.get("action", "paid")
         if wants_json:
             try:
-                action = (loads_json(request.body or b"{}") or {}).get("action", "paid")
-            except (ValueError, AttributeError):
-                action = ""
+                body = loads_json(request.body or b"{}")
+            except ValueError:
+                body = None
+            if not isinstance(body, dict):
+                return problem_response(
+                    status=400,
+                    code="malformed_json",
+                    title="Malformed JSON",
+                    detail='The body is a JSON object such as {"action": "paid"}.',
+                )
+            action = body.get("action", "paid")
         try:
-            payment = simulate(payment_pk=payment_id, action=action)
+            callback = buyer_action(token=token, action=action if isinstance(action, str) else "")
         except DomainError as error:
-            if not wants_json:
-                raise Http404(error.detail)
-            return problem_response(
-                status=error.status, code=error.code, title=error.title, detail=error.detail
-            )
+            if wants_json:
+                return domain_problem_response(error)
+            payment = _sandbox_checkout(token)  # an unknown token is a 404 page
+            context = {"payment": payment, "offer": payment.purchase.offer, "error": error}
+            return render(request, "payments/sandbox_checkout.html", context, status=error.status)
         if wants_json:
-            return JsonResponse(
-                {"payment_id": payment.pk, "action": action, "callback": "scheduled"}, status=202
-            )
-        return redirect("payments-sandbox-checkout", payment_id=payment.pk)
+            body = {"action": callback.action, "callback": "scheduled"}
+            return JsonResponse(body, status=202)
+        return redirect("payments-sandbox-checkout", token=token)
 
 
 class ReturnPage(View):
-    def get(self, request: HttpRequest, payment_id: int) -> HttpResponse:
-        payment = sandbox_payment(payment_pk=payment_id)
+    """Where a processor sends the buyer back (Stripe's success and cancel URL)."""
+
+    def get(self, request: HttpRequest, token: str) -> HttpResponse:
+        payment = payment_by_token(token=token)
         if payment is None:
             raise Http404("No such payment.")
         return render(request, "payments/return.html", {"payment": payment})

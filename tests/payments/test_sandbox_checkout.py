@@ -19,11 +19,14 @@ def start(player_client, offer, key="k1"):
     )
 
 
+def checkout_path(payment_id: int) -> str:
+    """The checkout page's path: it names the payment by its public token, never by its id."""
+    return f"/payments/sandbox/checkout/{Payment.objects.get(pk=payment_id).public_token}"
+
+
 def pay(client, payment_id, action="paid"):
     return client.post(
-        f"/payments/sandbox/checkout/{payment_id}",
-        {"action": action},
-        content_type="application/json",
+        checkout_path(payment_id), {"action": action}, content_type="application/json"
     )
 
 
@@ -39,7 +42,7 @@ def test_real_money_purchase_is_202_pending_with_a_sandbox_checkout(player_clien
         "payment": {
             "provider": "sandbox",
             "payment_id": payment.pk,
-            "checkout_url": f"http://panel.test/payments/sandbox/checkout/{payment.pk}",
+            "checkout_url": f"http://panel.test/payments/sandbox/checkout/{payment.public_token}",
             "external_id": f"sbx_{payment.pk}",
             "amount": 199,
             "currency": "USD",
@@ -54,7 +57,7 @@ def test_pay_sends_a_signed_callback_and_the_purchase_completes_once(
 ):
     payment_id = start(player_client, real_offer).json()["payment"]["payment_id"]
 
-    assert client.get(f"/payments/sandbox/checkout/{payment_id}").status_code == 200
+    assert client.get(checkout_path(payment_id)).status_code == 200
     with django_capture_on_commit_callbacks(execute=True):
         response = pay(client, payment_id)
 
@@ -121,19 +124,27 @@ def test_same_key_returns_the_same_checkout(player_client, real_offer):
 
 
 def test_refund_claws_back_what_is_left_and_flags_the_rest(
-    client, player_client, player, real_offer, django_capture_on_commit_callbacks
+    client, player_client, player, game, real_offer, django_capture_on_commit_callbacks
 ):
+    from django.contrib.auth import get_user_model
+
+    from apps.inventory.services import change_balance
+    from apps.payments.services.sandbox import operator_refund
+
     payment_id = start(player_client, real_offer).json()["payment"]["payment_id"]
     with django_capture_on_commit_callbacks(execute=True):
         pay(client, payment_id)
-    from apps.inventory.services import change_balance
-
     change_balance(player=player, currency="gems", delta=-60, reason="spent", idempotency_key="s")
+    operator = get_user_model().objects.create_user(username="oscar")
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = pay(client, payment_id, action="refund")
+        operator_refund(
+            game_id=game.pk,
+            purchase_id=Purchase.objects.get().pk,
+            actor=operator,
+            reason="asked by mail",
+        )
 
-    assert response.status_code == 202
     purchase = Purchase.objects.get()
     assert purchase.status == "refunded"
     assert purchase.needs_attention is True
@@ -141,6 +152,24 @@ def test_refund_claws_back_what_is_left_and_flags_the_rest(
     assert balance(player, "gems") == 0
     assert Payment.objects.get().status == "refunded"
     assert RawEvent.objects.filter(name="purchase_refunded").count() == 1
+
+
+def test_the_checkout_page_cannot_refund(
+    client, player_client, player, real_offer, django_capture_on_commit_callbacks
+):
+    payment_id = start(player_client, real_offer).json()["payment"]["payment_id"]
+    with django_capture_on_commit_callbacks(execute=True):
+        pay(client, payment_id)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = pay(client, payment_id, action="refund")
+
+    assert response.status_code == 403
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "refund_by_operator_only"
+    assert not callbacks
+    assert Purchase.objects.get().status == "completed"
+    assert balance(player, "gems") == 100
 
 
 def test_paying_twice_is_refused(

@@ -1,5 +1,7 @@
-"""The sandbox processor: a checkout page of the panel where "Pay" simulates the buyer paying;
-it then calls its own webhook with a signed event, exactly as a real processor would."""
+"""The sandbox processor: a checkout page of the panel where "Pay" simulates the buyer paying
+(or "Cancel", giving up); it then calls its own webhook with a signed event, exactly as a real
+processor would. Refunds are an operator's, from the panel. Pages name a payment by its
+unguessable `public_token`, never by its id."""
 
 from __future__ import annotations
 
@@ -22,13 +24,24 @@ ACTIONS: dict[str, Action] = {
     "payment.succeeded": "paid",
     "payment.refunded": "refund",
     "payment.expired": "expired",
+    "payment.canceled": "failed",
 }
-EVENT_TYPES: dict[str, str] = {action: event_type for event_type, action in ACTIONS.items()}
+# The callback each request sends: the buyer paid or cancelled, an operator refunded.
+EVENT_TYPES: dict[str, str] = {
+    "paid": "payment.succeeded",
+    "cancel": "payment.canceled",
+    "refund": "payment.refunded",
+    "expired": "payment.expired",
+}
 
 
 def checkout_url(payment: Payment) -> str:
-    path = reverse("payments-sandbox-checkout", args=[payment.pk])
+    path = reverse("payments-sandbox-checkout", args=[payment.public_token])
     return f"{settings.PUBLIC_BASE_URL.rstrip('/')}{path}"
+
+
+def new_event_id() -> str:
+    return f"sbxevt_{uuid.uuid4().hex}"
 
 
 def webhook_url() -> str:
@@ -36,10 +49,11 @@ def webhook_url() -> str:
     return f"{settings.PUBLIC_BASE_URL.rstrip('/')}{path}"
 
 
-def build_event(*, payment: Payment, action: str) -> tuple[bytes, str]:
-    """The callback body and its signature header."""
+def build_event(*, payment: Payment, action: str, event_id: str = "") -> tuple[bytes, str]:
+    """The callback body and its signature header (signed now). A callback delivered again
+    keeps its `event_id`, so the webhook recognises it."""
     event = {
-        "id": f"sbxevt_{uuid.uuid4().hex}",
+        "id": event_id or new_event_id(),
         "type": EVENT_TYPES[action],
         "created": int(time.time()),
         "data": {

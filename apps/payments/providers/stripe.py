@@ -28,7 +28,7 @@ def create_checkout_session(
         raise ProviderNotConfigured("This game's Stripe account has no secret_key.")
     purchase_id = str(payment.purchase_id)
     base = settings.PUBLIC_BASE_URL.rstrip("/")
-    done = account.config.get("success_url") or f"{base}/payments/return/{payment.pk}"
+    done = account.config.get("success_url") or f"{base}/payments/return/{payment.public_token}"
     params: dict[str, Any] = {
         "mode": "payment",
         "client_reference_id": purchase_id,

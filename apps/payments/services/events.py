@@ -1,5 +1,7 @@
 """Processor and store notifications: verified, stored once as received (unknown types too),
-answered at once, and processed by a Celery task (`processing.process_event`) after commit."""
+answered at once, and processed by a Celery task (`processing.process_event`) after commit. The
+stored row is the outbox: when the broker is down the enqueue fails within about a second, the
+answer is still 200, and the sweeper (`recovery.sweep`) queues the event once it is back."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from apps.payments.errors import UnknownProvider
 from apps.payments.models import ProviderEvent
 from apps.payments.providers import apple, google_play, sandbox, stripe
 from apps.payments.providers.base import Notification
+from apps.payments.services.queueing import enqueue_after_commit
 from apps.payments.tasks import process_provider_event
 
 Parser = Callable[[bytes, Mapping[str, str], Mapping[str, str]], Notification]
@@ -44,5 +47,5 @@ def receive_notification(
             },
         )
         if created or event.status in (ProviderEvent.Status.RECEIVED, ProviderEvent.Status.FAILED):
-            transaction.on_commit(lambda: process_provider_event.delay(event.pk), robust=True)
+            enqueue_after_commit(process_provider_event, event.pk)
     return event, created

@@ -1,28 +1,110 @@
-"""The sandbox processor's side: the buyer pressed Pay (or an operator simulates a refund)."""
+"""The sandbox processor's side: the buyer pressed Pay or Cancel on the checkout page, or an
+operator of the game refunded from the panel. Each asks the processor for one signed callback
+(`SandboxCallback`, written in this transaction, delivered by a task after commit)."""
 
 from __future__ import annotations
 
+from django.contrib.auth.models import User
 from django.db import transaction
 
-from apps.payments.errors import PaymentNotFound, SandboxOnly
-from apps.payments.models import Payment, Provider
-from apps.payments.selectors import sandbox_payment
+from apps.audit.services import record_action
+from apps.payments.errors import (
+    CheckoutAlreadySubmitted,
+    PaymentNotFound,
+    PaymentNotRefundable,
+    RefundByOperatorOnly,
+    SandboxOnly,
+    UnknownCheckoutAction,
+)
+from apps.payments.models import Payment, Provider, SandboxCallback
+from apps.payments.providers import sandbox
+from apps.payments.selectors import payment_by_token
+from apps.payments.services.queueing import enqueue_after_commit
 from apps.payments.tasks import deliver_sandbox_callback
 
-ACTIONS = {"paid": Payment.Status.CREATED, "refund": Payment.Status.SUCCEEDED}
+BUYER_ACTIONS = (SandboxCallback.Action.PAID, SandboxCallback.Action.CANCEL)
+# The payment status each action needs.
+NEEDS = {
+    SandboxCallback.Action.PAID: Payment.Status.CREATED,
+    SandboxCallback.Action.CANCEL: Payment.Status.CREATED,
+    SandboxCallback.Action.REFUND: Payment.Status.SUCCEEDED,
+}
 
 
-def simulate(*, payment_pk: int, action: str = "paid") -> Payment:
-    """Schedule the processor's signed callback for `action` ("paid" or "refund"), as the
-    processor would send it after the buyer paid: asynchronously, with retries."""
-    payment = sandbox_payment(payment_pk=payment_pk)
+def buyer_action(*, token: str, action: str) -> SandboxCallback:
+    """The checkout page's buttons: pay or cancel the payment its token names. Idempotent:
+    pressing the same button again returns the callback already on its way."""
+    payment = payment_by_token(token=token)
     if payment is None:
-        raise PaymentNotFound("No sandbox payment with this id.")
+        raise PaymentNotFound("No sandbox checkout here.")
+    _check_sandbox(payment)
+    if action == SandboxCallback.Action.REFUND:
+        raise RefundByOperatorOnly(
+            "A buyer cannot refund: an operator of the game refunds from the panel."
+        )
+    if action not in BUYER_ACTIONS:
+        raise UnknownCheckoutAction(
+            f"The checkout page can {' or '.join(BUYER_ACTIONS)}, not {action!r}."
+        )
+    return _request(payment, action, actor=None)
+
+
+def operator_refund(*, game_id: int, purchase_id: int, actor: User, reason: str) -> SandboxCallback:
+    """An operator of the game refunds a paid sandbox payment from the panel: the processor
+    sends its `payment.refunded` callback, which reverses the purchase as a real refund would.
+    Audited (`payments.refund`) in the same transaction."""
+    payment = (
+        Payment.objects.select_related("game")
+        .filter(game_id=game_id, purchase_id=purchase_id)
+        .first()
+    )
+    if payment is None:
+        raise PaymentNotFound("This purchase has no payment to refund.")
+    if payment.provider != Provider.SANDBOX:
+        raise PaymentNotRefundable(
+            f"Refund {payment.get_provider_display()} payments with {payment.provider} itself; "
+            "its refund notification reverses the purchase here."
+        )
+    _check_sandbox(payment)
+    with transaction.atomic():
+        callback = _request(payment, SandboxCallback.Action.REFUND, actor=actor)
+        record_action(
+            actor=actor,
+            game=payment.game,
+            action="payments.refund",
+            target=payment,
+            before={"status": payment.status},
+            after={"refund": "requested", "callback": callback.event_id},
+            reason=reason,
+        )
+    return callback
+
+
+def _check_sandbox(payment: Payment) -> None:
     if payment.provider != Provider.SANDBOX or not payment.game.sandbox:
         raise SandboxOnly("Only sandbox payments of sandbox games can be simulated.")
-    if action not in ACTIONS:
-        raise SandboxOnly(f"The sandbox simulates {', '.join(ACTIONS)}, not {action!r}.")
-    if payment.status != ACTIONS[action]:
-        raise SandboxOnly(f"A {payment.status} payment cannot be {action}.")
-    transaction.on_commit(lambda: deliver_sandbox_callback.delay(payment.pk, action), robust=True)
-    return payment
+
+
+@transaction.atomic
+def _request(payment: Payment, action: str, *, actor: User | None) -> SandboxCallback:
+    locked = Payment.objects.select_for_update().get(pk=payment.pk)
+    if locked.status != NEEDS[SandboxCallback.Action(action)]:
+        raise SandboxOnly(f"A {locked.get_status_display().lower()} payment cannot be {action}.")
+    pending = SandboxCallback.objects.filter(payment=locked, action__in=_same_step(action))
+    existing = pending.first()
+    if existing is not None:
+        if existing.action != action:
+            raise CheckoutAlreadySubmitted(
+                f"This checkout was already submitted ({existing.get_action_display().lower()})."
+            )
+        return existing
+    callback = SandboxCallback.objects.create(
+        payment=locked, action=action, event_id=sandbox.new_event_id(), requested_by=actor
+    )
+    enqueue_after_commit(deliver_sandbox_callback, callback.pk)
+    return callback
+
+
+def _same_step(action: str) -> tuple[str, ...]:
+    """Pay and cancel answer the same checkout: only one of them is ever sent."""
+    return BUYER_ACTIONS if action in BUYER_ACTIONS else (action,)

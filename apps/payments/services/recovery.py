@@ -1,0 +1,117 @@
+"""The payments sweeper (`tasks.sweep_payments`, run by beat): nothing accepted is lost when the
+broker was down or a task gave up.
+
+- Notifications left `received` (never queued: the broker was down when they arrived) or
+  `failed` (the task's retries ran out) are queued again.
+- Sandbox callbacks left `pending` (the buyer pressed Pay, an operator refunded, and the
+  delivery was never queued or kept failing) are queued again.
+
+Each row is touched only once it is older than PAYMENTS_SWEEP_GRACE_SECONDS, then at most
+PAYMENTS_SWEEP_MAX_ATTEMPTS times, PAYMENTS_SWEEP_BACKOFF_SECONDS × 2^n apart (capped at an
+hour). After the last attempt the row is flagged `needs_attention` and an `ALERT` error line is
+logged. Re-queueing is safe: processing locks the event and does nothing for one already
+processed, and a callback keeps its event id, so the webhook stores it once."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.payments.models import ProviderEvent, SandboxCallback
+from apps.payments.services.queueing import enqueue_after_commit
+
+logger = logging.getLogger(__name__)
+MAX_BACKOFF_SECONDS = 3600
+
+
+@dataclass
+class SweepReport:
+    events_requeued: int = 0
+    events_abandoned: int = 0
+    callbacks_requeued: int = 0
+    callbacks_abandoned: int = 0
+
+
+def backoff(sweeps: int) -> timedelta:
+    """The wait after the `sweeps`-th re-queue."""
+    base = settings.PAYMENTS_SWEEP_BACKOFF_SECONDS
+    return timedelta(seconds=min(base * 2 ** max(sweeps - 1, 0), MAX_BACKOFF_SECONDS))
+
+
+def sweep(*, event_task: Any, callback_task: Any, now: datetime | None = None) -> SweepReport:
+    """`event_task` processes a notification by pk, `callback_task` delivers a sandbox callback
+    by pk (the tasks module passes its own: it imports this one)."""
+    now = now or timezone.now()
+    due = Q(next_sweep_at__isnull=True) | Q(next_sweep_at__lte=now)
+    settled_before = now - timedelta(seconds=settings.PAYMENTS_SWEEP_GRACE_SECONDS)
+    report = SweepReport()
+    events = ProviderEvent.objects.filter(
+        due,
+        status__in=[ProviderEvent.Status.RECEIVED, ProviderEvent.Status.FAILED],
+        needs_attention=False,
+        received_at__lte=settled_before,
+    )
+    report.events_requeued, report.events_abandoned = _sweep_rows(
+        events, now=now, task=event_task, describe=_describe_event
+    )
+    callbacks = SandboxCallback.objects.filter(
+        due,
+        status=SandboxCallback.Status.PENDING,
+        needs_attention=False,
+        created_at__lte=settled_before,
+    )
+    report.callbacks_requeued, report.callbacks_abandoned = _sweep_rows(
+        callbacks, now=now, task=callback_task, describe=_describe_callback
+    )
+    if report.events_requeued or report.callbacks_requeued:
+        logger.info("payments sweep: %s", report)
+    return report
+
+
+def _sweep_rows(
+    rows: models.QuerySet[Any], *, now: datetime, task: Any, describe: Any
+) -> tuple[int, int]:
+    """Lock one batch (skipping rows a worker holds right now), and for each either queue it
+    again after commit or give up on it."""
+    requeued = abandoned = 0
+    with transaction.atomic():
+        batch = rows.select_for_update(skip_locked=True).order_by("pk")
+        for row in batch[: settings.PAYMENTS_SWEEP_BATCH]:
+            if row.sweeps >= settings.PAYMENTS_SWEEP_MAX_ATTEMPTS:
+                row.needs_attention = True
+                row.save(update_fields=["needs_attention"])
+                logger.error(
+                    "ALERT payments: %s still not done after %s re-queues; an operator must "
+                    "look (flagged needs_attention)",
+                    describe(row),
+                    row.sweeps,
+                )
+                abandoned += 1
+                continue
+            row.sweeps += 1
+            row.next_sweep_at = now + backoff(row.sweeps)
+            row.save(update_fields=["sweeps", "next_sweep_at"])
+            enqueue_after_commit(task, row.pk)
+            requeued += 1
+    return requeued, abandoned
+
+
+def _describe_event(event: ProviderEvent) -> str:
+    return (
+        f"{event.provider} notification {event.event_id} ({event.event_type}, "
+        f"{event.status}: {event.outcome or 'never processed'})"
+    )
+
+
+def _describe_callback(callback: SandboxCallback) -> str:
+    return (
+        f"sandbox {callback.action} callback of payment {callback.payment_id} "
+        f"({callback.attempts} deliveries, last error: {callback.last_error or 'never sent'})"
+    )
