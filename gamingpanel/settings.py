@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "apps.multiplayer",
     "apps.analytics",
     "apps.audit",
+    "apps.cloudsave",
     "apps.devdocs",
     "apps.panel",
 ]

@@ -22,6 +22,7 @@ API_APPS = [
     "leaderboards",
     "battlepass",
     "analytics",
+    "cloudsave",
 ]
 
 api_v1 = [

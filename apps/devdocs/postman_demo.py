@@ -17,7 +17,7 @@ Operation = tuple[str, str]  # (method, path without /api/v1)
 # Folders per layer of the architecture overview, in run order, with the paths they hold.
 FOLDERS: list[tuple[str, tuple[str, ...]]] = [
     ("Authentication", ("auth/",)),
-    ("Game Data", ("player/", "shop/")),
+    ("Game Data", ("player/", "shop/", "saves/")),
     ("Multiplayer", ("multiplayer/",)),
     ("Events & Progression", ("events/", "battlepass/")),
     ("Analytics", ("analytics/",)),
@@ -41,6 +41,18 @@ RUN_ORDER: list[Operation] = [
     ("get", "shop/purchases"),
     ("get", "shop/purchases/{purchase_id}"),
     ("post", "shop/receipts"),
+    ("put", "player/saves/{key}"),
+    ("get", "player/saves/{key}"),
+    ("get", "player/saves"),
+    ("post", "player/saves"),
+    ("get", "saves/public/{player_id}"),
+    ("get", "saves/public/{player_id}/{key}"),
+    ("delete", "player/saves/{key}"),
+    ("put", "saves/players/{player_id}/{key}"),
+    ("get", "saves/players/{player_id}/{key}"),
+    ("get", "saves/players/{player_id}"),
+    ("post", "saves/players/{player_id}"),
+    ("delete", "saves/players/{player_id}/{key}"),
     ("post", "multiplayer/servers/heartbeat"),
     ("get", "multiplayer/server-info"),
     ("post", "multiplayer/validate-token"),
@@ -100,6 +112,17 @@ DEMO_BODIES: dict[Operation, Any] = {
         ],
     },
     ("post", "events/claim-reward"): {"event_id": "{{#event_id}}", "reward_id": "{{#reward_id}}"},
+    ("put", "player/saves/{key}"): {"value": {"chapter": 1, "checkpoint": "gate"}},
+    ("post", "player/saves"): {
+        "writes": [
+            {"key": "slot1", "value": {"chapter": 2}, "version": "{{#save_version}}"},
+            {"key": "settings", "value": {"music": 0.8}},
+        ]
+    },
+    ("put", "saves/players/{player_id}/{key}"): {"value": {"chapter": 3}},
+    ("post", "saves/players/{player_id}"): {
+        "writes": [{"key": "slot1", "value": {"chapter": 4}, "version": "{{#save_version}}"}]
+    },
     ("post", "battlepass/claim"): {"level": "{{#bp_level}}", "track": "free"},
     ("post", "multiplayer/servers/deregister"): {"server_id": "{{server_id}}"},
     ("post", "analytics/events"): {
@@ -125,6 +148,7 @@ EXAMPLE_VALUES: dict[str, object] = {
     "event_id": 1,
     "reward_id": 1,
     "bp_level": 1,
+    "save_version": 1,
     "server_id": "eu-1",
     "match_id": "eu-1-000123",
     "match_started_iso": "2026-01-01T10:00:00Z",
@@ -156,10 +180,19 @@ def _fill(value: Any) -> Any:
 # Headers a request sends besides auth and Content-Type (a value or a Postman expression).
 DEMO_HEADERS: dict[Operation, dict[str, str]] = {
     ("post", "shop/purchase"): {"Idempotency-Key": "{{$guid}}"},
+    ("put", "player/saves/{key}"): {"If-None-Match": "*", "Idempotency-Key": "{{$guid}}"},
+    ("post", "player/saves"): {"Idempotency-Key": "{{$guid}}"},
+    ("delete", "player/saves/{key}"): {"If-Match": '"{{save_version}}"'},
+    ("put", "saves/players/{player_id}/{key}"): {"If-None-Match": "*"},
+    ("delete", "saves/players/{player_id}/{key}"): {"If-Match": '"{{save_version}}"'},
 }
 
 # Values of path parameters ({name} in the schema's path), usually stored by an earlier request.
-PATH_VALUES: dict[str, str] = {"purchase_id": "{{purchase_id}}"}
+PATH_VALUES: dict[str, str] = {
+    "purchase_id": "{{purchase_id}}",
+    "player_id": "{{player_id}}",
+    "key": "slot1",
+}
 
 # What an endpoint answers for the demo when that is not its documented success, and why.
 EXPECTED_STATUS: dict[Operation, tuple[list[int], str]] = {
@@ -167,6 +200,8 @@ EXPECTED_STATUS: dict[Operation, tuple[list[int], str]] = {
     ("post", "auth/link"): ([409], "the demo player already has its only platform linked"),
     ("post", "auth/unlink"): ([409], "the only identity cannot be unlinked"),
     ("post", "shop/receipts"): ([400, 409, 422, 503], "a made-up receipt must be refused"),
+    # The player's own slot1 is private; the demo's public key is `profile`.
+    ("get", "saves/public/{player_id}/{key}"): ([200, 404], "slot1 is a private key"),
     # A key ending in "/" covers every path under it.
     # 409 from Apple's while the panel trusts no Apple root certificate (the demo's default).
     ("post", "payments/webhooks/"): ([400, 401, 403, 409], "an unsigned callback must be refused"),
@@ -201,6 +236,21 @@ CAPTURES: dict[Operation, list[str]] = {
     ],
     ("post", "shop/purchase"): [
         "pm.collectionVariables.set('purchase_id', String(body.purchase_id));",
+    ],
+    ("put", "player/saves/{key}"): [
+        "pm.collectionVariables.set('save_version', String(body.version));"
+    ],
+    ("get", "player/saves/{key}"): [
+        "pm.collectionVariables.set('save_version', String(body.version));"
+    ],
+    ("post", "player/saves"): [
+        "pm.collectionVariables.set('save_version', String(body.saves.find((d) => d.key === 'slot1').version));",
+    ],
+    ("put", "saves/players/{player_id}/{key}"): [
+        "pm.collectionVariables.set('save_version', String(body.version));",
+    ],
+    ("post", "saves/players/{player_id}"): [
+        "pm.collectionVariables.set('save_version', String(body.saves.find((d) => d.key === 'slot1').version));",
     ],
     ("get", "battlepass/progress"): [
         "const tier = (body.tiers || []).find((t) => t.level <= body.tier && !t.free_claimed);",
@@ -238,6 +288,7 @@ VARIABLES: list[tuple[str, str, str]] = [
     ("real_offer_id", "", "Stored by Shop categories: a real-money offer (store receipts)."),
     ("purchase_id", "", "Stored by Purchase: the purchase just made."),
     ("bp_level", "1", "Stored by Battle pass progress: a reached, unclaimed free tier."),
+    ("save_version", "1", "Stored by the cloud-save writes: slot1's version (If-Match)."),
     ("server_id", "postman-server-1", "The game server this collection pretends to be."),
     ("match_id", "", "A fresh id per run, set by the collection pre-request script."),
     ("now_iso", "", "The current time, set by the collection pre-request script."),

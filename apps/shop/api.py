@@ -12,15 +12,14 @@ from drf_spectacular.utils import (
     extend_schema_field,
 )
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.api_base import PlayerApi, PlayerRequest
-from apps.shop.errors import IdempotencyKeyRequired
 from apps.shop.models import Offer, Purchase
 from apps.shop.selectors import purchase_of, purchases_of, shop_for_player
 from apps.shop.services.purchase import PurchaseResult, purchase_offer
 from apps.shop.services.receipts import redeem_receipt
+from gamingpanel.idempotency import require_idempotency_key
 from gamingpanel.problems import PROBLEM_CONTENT_TYPE
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
@@ -33,13 +32,6 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 )
 # What a provider's failure answers, shared by checkouts and store receipts.
 PROVIDER_UNAVAILABLE = "`payment_provider_unavailable`: the processor or store did not answer."
-
-
-def require_idempotency_key(request: Request) -> str:
-    key = request.headers.get("Idempotency-Key", "").strip()
-    if not key or len(key) > 150:
-        raise IdempotencyKeyRequired("Send an Idempotency-Key header (1 to 150 characters).")
-    return key
 
 
 def result_response(result: PurchaseResult) -> Response:

@@ -21,14 +21,6 @@ class InvalidQuantity(DomainError):
     status, code, title = 400, "invalid_quantity", "Invalid quantity"
 
 
-class IdempotencyKeyRequired(DomainError):
-    status, code, title = 400, "idempotency_key_required", "Idempotency-Key header required"
-
-
-class IdempotencyKeyReused(DomainError):
-    status, code, title = 422, "idempotency_key_reused", "Idempotency key reused"
-
-
 class NotARealMoneyOffer(DomainError):
     status, code, title = 409, "not_a_store_offer", "Offer is not sold through this store"
 

@@ -15,7 +15,7 @@ from apps.inventory.errors import InsufficientFunds
 from apps.inventory.models import MAX_AMOUNT
 from apps.inventory.services import Change
 from apps.payments.services import checkout
-from apps.shop.errors import IdempotencyKeyReused, OfferNotFound
+from apps.shop.errors import OfferNotFound
 from apps.shop.models import Offer, Purchase
 from apps.shop.selectors import find_offer
 from apps.shop.services.fulfilment import (
@@ -27,6 +27,7 @@ from apps.shop.services.fulfilment import (
 )
 from apps.shop.services.limits import reserve
 from gamingpanel.errors import DomainError
+from gamingpanel.idempotency import IdempotencyKeyReused
 from gamingpanel.problems import problem_body
 from gamingpanel.sql import CompiledInsert
 

@@ -1,0 +1,469 @@
+"""Cloud-save endpoints: the player's own documents (`player/saves`), other players' public
+ones (`saves/public/{player_id}`) and a game server's view of any player of its game
+(`saves/players/{player_id}`). Writes take If-Match (the version) or If-None-Match: * and an
+optional Idempotency-Key; answers carry `ETag: "<version>"`."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.accounts.api_base import GameServerApi, PlayerApi, PlayerRequest, ServerRequest, problems
+from apps.accounts.models import Player
+from apps.accounts.selectors import public_player
+from apps.cloudsave.errors import (
+    InvalidPrecondition,
+    InvalidSaveKey,
+    PreconditionRequired,
+    SaveNotFound,
+    SavePlayerNotFound,
+)
+from apps.cloudsave.models import KEY_PATTERN, DocumentVersion
+from apps.cloudsave.policy import save_policy
+from apps.cloudsave.selectors import document_of, documents_of, public_documents_of
+from apps.cloudsave.services import (
+    MAX_BATCH_WRITES,
+    Precondition,
+    Write,
+    WriteResult,
+    delete_document,
+    put_document,
+    write_batch,
+)
+from gamingpanel.idempotency import optional_idempotency_key
+
+Source = DocumentVersion.Source
+KEY = re.compile(KEY_PATTERN)
+MAX_VERSION = 2**31 - 1
+
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description='The version the device last read, as its ETag (`"3"`): the write applies only '
+    "to that version. Send this or If-None-Match.",
+)
+IF_NONE_MATCH_WRITE = OpenApiParameter(
+    "If-None-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description="`*`: create only; refused (412) when the document exists.",
+)
+IF_NONE_MATCH_READ = OpenApiParameter(
+    "If-None-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description="The ETag the device holds: 304 with no body while it is still the version.",
+)
+IDEMPOTENCY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    description="Optional, 1 to 150 characters: a retry with the same key and body answers the "
+    "first success again; with another body it is 422 `idempotency_key_reused`.",
+)
+KEY_PARAM = OpenApiParameter(
+    "key", str, OpenApiParameter.PATH, description="1 to 64 letters, digits, `_`, `.` or `-`."
+)
+
+STALE = (
+    "`precondition_failed` (with `current`, the document as it is now, null when there is "
+    "none): the document is at another version, exists (If-None-Match: *) or is gone; merge "
+    "and retry with its version."
+)
+STALE_BATCH = (
+    "`precondition_failed` (with `conflicts`, each stale key with its current document): "
+    "nothing was written."
+)
+TOO_LARGE = (
+    "`document_too_large` (with `key`, `size`, `limit`): over the game's limit per document; "
+    "`player_storage_full` (with `limit`): the player's saves together would pass the game's "
+    "limit; `payload_too_large`: the body is over 2.5 MB. Nothing was written."
+)
+NOT_WRITABLE = (
+    "`save_key_not_writable`: the game's rule for this key lets only game servers write it (or "
+    "the game takes declared keys only)."
+)
+BAD_WRITE = (
+    "`validation_error`, `malformed_json`, `invalid_save_key`, `invalid_precondition` (an "
+    "If-Match that is not a version, or both headers), `idempotency_key_required` (an empty or "
+    "too long Idempotency-Key)."
+)
+
+
+class DocumentSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    version = serializers.IntegerField(help_text="Raised by one on every write, deletes too.")
+    value = serializers.JSONField()
+    updated_at = serializers.DateTimeField()
+
+
+class PutInputSerializer(serializers.Serializer):
+    value = serializers.JSONField(help_text="Any JSON but null.")
+
+
+class BatchInputSerializer(serializers.Serializer):
+    class WriteSerializer(serializers.Serializer):
+        key = serializers.RegexField(KEY_PATTERN)
+        value = serializers.JSONField(help_text="Any JSON but null.")
+        version = serializers.IntegerField(
+            required=False,
+            allow_null=True,
+            min_value=1,
+            max_value=MAX_VERSION,
+            help_text="The version written against (as If-Match); absent or null: create only.",
+        )
+
+    writes = WriteSerializer(many=True, max_length=MAX_BATCH_WRITES, min_length=1)
+
+    def validate_writes(self, writes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        keys = [write["key"] for write in writes]
+        if len(set(keys)) != len(keys):
+            raise serializers.ValidationError("Each key at most once per batch.")
+        return writes
+
+
+class BatchOutputSerializer(serializers.Serializer):
+    saves = DocumentSerializer(many=True)
+
+
+def checked_key(key: str) -> str:
+    if not KEY.match(key):
+        raise InvalidSaveKey("A key is 1 to 64 letters, digits, '_', '.' or '-'.")
+    return key
+
+
+def parse_version(header: str) -> int:
+    tag = header.strip().removeprefix("W/").strip('"')
+    if not tag.isdigit() or not 1 <= int(tag) <= MAX_VERSION:
+        raise InvalidPrecondition('If-Match takes a document version as its ETag: "3".')
+    return int(tag)
+
+
+def precondition_of(request: Request) -> Precondition:
+    if_match = request.headers.get("If-Match")
+    if_none_match = request.headers.get("If-None-Match")
+    if if_match is not None and if_none_match is not None:
+        raise InvalidPrecondition("Send If-Match or If-None-Match, not both.")
+    if if_none_match is not None:
+        if if_none_match.strip() != "*":
+            raise InvalidPrecondition("A write takes If-None-Match: * only (create if absent).")
+        return Precondition(create_only=True)
+    if if_match is not None:
+        return Precondition(version=parse_version(if_match))
+    raise PreconditionRequired(
+        'Send If-Match: "<version>" to change a document, or If-None-Match: * to create one.'
+    )
+
+
+def document_response(body: dict[str, Any] | None, request: Request, status: int = 200) -> Response:
+    if body is None:
+        raise SaveNotFound("No such document.")
+    etag = f'"{body["version"]}"'
+    if status == 200 and request.method == "GET" and request.headers.get("If-None-Match") == etag:
+        response = Response(status=304)
+    else:
+        response = Response(body, status=status)
+    response["ETag"] = etag
+    return response
+
+
+def result_response(result: WriteResult, request: Request) -> Response:
+    if result.status == 204:
+        return Response(status=204)
+    if "version" in result.body:
+        return document_response(result.body, request, status=result.status)
+    return Response(result.body, status=result.status)
+
+
+def batch_writes(request: Request) -> list[Write]:
+    given = BatchInputSerializer(data=request.data)
+    given.is_valid(raise_exception=True)
+    return [
+        Write(
+            write["key"],
+            write["value"],
+            Precondition(version=write["version"])
+            if write.get("version") is not None
+            else Precondition(create_only=True),
+        )
+        for write in given.validated_data["writes"]
+    ]
+
+
+def put_value(request: Request) -> Any:
+    given = PutInputSerializer(data=request.data)
+    given.is_valid(raise_exception=True)
+    return given.validated_data["value"]
+
+
+class PlayerSavesApi(PlayerApi):
+    @extend_schema(
+        summary="The player's saved documents",
+        responses={200: DocumentSerializer(many=True)},
+    )
+    def get(self, request: PlayerRequest) -> Response:
+        return Response(documents_of(player_id=request.user.pk))
+
+    @extend_schema(
+        summary="Write several documents at once, all or none",
+        parameters=[IDEMPOTENCY],
+        request=BatchInputSerializer,
+        responses={
+            200: BatchOutputSerializer,
+            **problems(
+                _400=BAD_WRITE,
+                _403=NOT_WRITABLE,
+                _412=STALE_BATCH,
+                _413=TOO_LARGE,
+                _422="`idempotency_key_reused`: this key came with another body.",
+            ),
+        },
+    )
+    def post(self, request: PlayerRequest) -> Response:
+        key = optional_idempotency_key(request)
+        result = write_batch(
+            player=request.user,
+            writes=batch_writes(request),
+            source=Source.PLAYER,
+            idempotency_key=key,
+        )
+        return result_response(result, request)
+
+
+class PlayerSaveApi(PlayerApi):
+    @extend_schema(
+        summary="One saved document, with its version as ETag",
+        parameters=[KEY_PARAM, IF_NONE_MATCH_READ],
+        responses={
+            200: DocumentSerializer,
+            304: OpenApiResponse(description="The device's copy is current."),
+            **problems(_400="`invalid_save_key`.", _404="`save_not_found`."),
+        },
+    )
+    def get(self, request: PlayerRequest, key: str) -> Response:
+        return document_response(
+            document_of(player_id=request.user.pk, key=checked_key(key)), request
+        )
+
+    @extend_schema(
+        summary="Create or change one document against the version the device last read",
+        parameters=[KEY_PARAM, IF_MATCH, IF_NONE_MATCH_WRITE, IDEMPOTENCY],
+        request=PutInputSerializer,
+        responses={
+            200: OpenApiResponse(DocumentSerializer, description="Changed: the new version."),
+            201: OpenApiResponse(DocumentSerializer, description="Created, at version 1."),
+            **problems(
+                _400=BAD_WRITE,
+                _403=NOT_WRITABLE,
+                _412=STALE,
+                _413=TOO_LARGE,
+                _422="`idempotency_key_reused`: this key came with another body.",
+                _428="`precondition_required`: send If-Match or If-None-Match: *.",
+            ),
+        },
+    )
+    def put(self, request: PlayerRequest, key: str) -> Response:
+        result = put_document(
+            player=request.user,
+            key=checked_key(key),
+            value=put_value(request),
+            precondition=precondition_of(request),
+            source=Source.PLAYER,
+            idempotency_key=optional_idempotency_key(request),
+        )
+        return result_response(result, request)
+
+    @extend_schema(
+        summary="Delete one document at the version the device last read",
+        parameters=[KEY_PARAM, IF_MATCH, IDEMPOTENCY],
+        responses={
+            204: OpenApiResponse(description="Deleted; its version rose by one."),
+            **problems(
+                _400=BAD_WRITE,
+                _403=NOT_WRITABLE,
+                _404="`save_not_found`: no such document.",
+                _412=STALE,
+                _422="`idempotency_key_reused`: this key came with another request.",
+                _428="`precondition_required`: send If-Match.",
+            ),
+        },
+    )
+    def delete(self, request: PlayerRequest, key: str) -> Response:
+        result = delete_document(
+            player=request.user,
+            key=checked_key(key),
+            precondition=precondition_of(request),
+            source=Source.PLAYER,
+            idempotency_key=optional_idempotency_key(request),
+        )
+        return result_response(result, request)
+
+
+def _same_game_player(game_id: int, player_id: int) -> Player:
+    player = public_player(game_id=game_id, player_id=player_id)
+    if player is None:
+        raise SavePlayerNotFound(f"No player {player_id} in this game.")
+    return player
+
+
+class PublicSavesApi(PlayerApi):
+    @extend_schema(
+        summary="Another player's public documents (the game's public keys)",
+        responses={200: DocumentSerializer(many=True)},
+    )
+    def get(self, request: PlayerRequest, player_id: int) -> Response:
+        keys = save_policy(game_id=request.user.game_id).public_keys
+        documents = public_documents_of(
+            game_id=request.user.game_id, player_id=player_id, public_keys=keys
+        )
+        return Response(documents)
+
+
+class PublicSaveApi(PlayerApi):
+    @extend_schema(
+        summary="One public document of another player",
+        parameters=[KEY_PARAM, IF_NONE_MATCH_READ],
+        responses={
+            200: DocumentSerializer,
+            304: OpenApiResponse(description="The device's copy is current."),
+            **problems(
+                _400="`invalid_save_key`.",
+                _404="`save_not_found`: no such document, or its key is not public.",
+            ),
+        },
+    )
+    def get(self, request: PlayerRequest, player_id: int, key: str) -> Response:
+        keys = save_policy(game_id=request.user.game_id).public_keys
+        found = public_documents_of(
+            game_id=request.user.game_id,
+            player_id=player_id,
+            public_keys=keys,
+            key=checked_key(key),
+        )
+        return document_response(found[0] if found else None, request)
+
+
+PLAYER_PARAM = OpenApiParameter(
+    "player_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="A player of this game."
+)
+
+
+class ServerSavesApi(GameServerApi):
+    @extend_schema(
+        summary="A player's documents, for a game server",
+        parameters=[PLAYER_PARAM],
+        responses={
+            200: DocumentSerializer(many=True),
+            **problems(_404="`player_not_found` in this game."),
+        },
+    )
+    def get(self, request: ServerRequest, player_id: int) -> Response:
+        player = _same_game_player(request.user.game_id, player_id)
+        return Response(documents_of(player_id=player.pk))
+
+    @extend_schema(
+        summary="Write several of a player's documents at once (server-only keys too)",
+        parameters=[PLAYER_PARAM, IDEMPOTENCY],
+        request=BatchInputSerializer,
+        responses={
+            200: BatchOutputSerializer,
+            **problems(
+                _400=BAD_WRITE,
+                _403="`save_key_not_writable`: the game takes declared keys only.",
+                _404="`player_not_found` in this game.",
+                _412=STALE_BATCH,
+                _413=TOO_LARGE,
+                _422="`idempotency_key_reused`: this key came with another body.",
+            ),
+        },
+    )
+    def post(self, request: ServerRequest, player_id: int) -> Response:
+        player = _same_game_player(request.user.game_id, player_id)
+        result = write_batch(
+            player=player,
+            writes=batch_writes(request),
+            source=Source.SERVER,
+            idempotency_key=optional_idempotency_key(request),
+        )
+        return result_response(result, request)
+
+
+class ServerSaveApi(GameServerApi):
+    @extend_schema(
+        summary="One of a player's documents, for a game server",
+        parameters=[PLAYER_PARAM, KEY_PARAM, IF_NONE_MATCH_READ],
+        responses={
+            200: DocumentSerializer,
+            304: OpenApiResponse(description="The server's copy is current."),
+            **problems(
+                _400="`invalid_save_key`.",
+                _404="`player_not_found` in this game, or `save_not_found`.",
+            ),
+        },
+    )
+    def get(self, request: ServerRequest, player_id: int, key: str) -> Response:
+        player = _same_game_player(request.user.game_id, player_id)
+        return document_response(document_of(player_id=player.pk, key=checked_key(key)), request)
+
+    @extend_schema(
+        summary="Create or change one of a player's documents (server-only keys too)",
+        parameters=[PLAYER_PARAM, KEY_PARAM, IF_MATCH, IF_NONE_MATCH_WRITE, IDEMPOTENCY],
+        request=PutInputSerializer,
+        responses={
+            200: OpenApiResponse(DocumentSerializer, description="Changed: the new version."),
+            201: OpenApiResponse(DocumentSerializer, description="Created, at version 1."),
+            **problems(
+                _400=BAD_WRITE,
+                _403="`save_key_not_writable`: the game takes declared keys only.",
+                _404="`player_not_found` in this game.",
+                _412=STALE,
+                _413=TOO_LARGE,
+                _422="`idempotency_key_reused`: this key came with another body.",
+                _428="`precondition_required`: send If-Match or If-None-Match: *.",
+            ),
+        },
+    )
+    def put(self, request: ServerRequest, player_id: int, key: str) -> Response:
+        player = _same_game_player(request.user.game_id, player_id)
+        result = put_document(
+            player=player,
+            key=checked_key(key),
+            value=put_value(request),
+            precondition=precondition_of(request),
+            source=Source.SERVER,
+            idempotency_key=optional_idempotency_key(request),
+        )
+        return result_response(result, request)
+
+    @extend_schema(
+        summary="Delete one of a player's documents",
+        parameters=[PLAYER_PARAM, KEY_PARAM, IF_MATCH, IDEMPOTENCY],
+        responses={
+            204: OpenApiResponse(description="Deleted; its version rose by one."),
+            **problems(
+                _400=BAD_WRITE,
+                _403="`save_key_not_writable`: the game takes declared keys only.",
+                _404="`player_not_found` in this game, or `save_not_found`.",
+                _412=STALE,
+                _422="`idempotency_key_reused`: this key came with another request.",
+                _428="`precondition_required`: send If-Match.",
+            ),
+        },
+    )
+    def delete(self, request: ServerRequest, player_id: int, key: str) -> Response:
+        player = _same_game_player(request.user.game_id, player_id)
+        result = delete_document(
+            player=player,
+            key=checked_key(key),
+            precondition=precondition_of(request),
+            source=Source.SERVER,
+            idempotency_key=optional_idempotency_key(request),
+        )
+        return result_response(result, request)

@@ -1,0 +1,40 @@
+from gamingpanel.errors import DomainError
+
+
+class SaveNotFound(DomainError):
+    status, code, title = 404, "save_not_found", "No such saved document"
+
+
+class InvalidSaveKey(DomainError):
+    status, code, title = 400, "invalid_save_key", "Invalid save key"
+
+
+class InvalidPrecondition(DomainError):
+    status, code, title = 400, "invalid_precondition", "Invalid If-Match or If-None-Match"
+
+
+class PreconditionRequired(DomainError):
+    status, code, title = 428, "precondition_required", "If-Match or If-None-Match required"
+
+
+class PreconditionFailed(DomainError):
+    """The document changed since the version the client wrote against: the body carries the
+    current document (`current`, null when there is none) or, for a batch, every `conflicts`."""
+
+    status, code, title = 412, "precondition_failed", "The document has another version"
+
+
+class SaveKeyNotWritable(DomainError):
+    status, code, title = 403, "save_key_not_writable", "This caller may not write this key"
+
+
+class DocumentTooLarge(DomainError):
+    status, code, title = 413, "document_too_large", "Document over the game's size limit"
+
+
+class PlayerStorageFull(DomainError):
+    status, code, title = 413, "player_storage_full", "Player's saves over the game's limit"
+
+
+class SavePlayerNotFound(DomainError):
+    status, code, title = 404, "player_not_found", "No such player in this game"

@@ -1,0 +1,357 @@
+"""Writes of cloud save. Every write — a player's PUT, DELETE or batch, a game server's, an
+operator's restore — goes through `_apply`: check the rules and sizes, lock the documents in key
+order, check each precondition against the locked version, then write documents, the player's
+byte count and the version history in the same transaction. A refusal changes nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.accounts.models import Player
+from apps.audit.services import record_action
+from apps.cloudsave.errors import (
+    DocumentTooLarge,
+    PlayerStorageFull,
+    PreconditionFailed,
+    SaveKeyNotWritable,
+    SaveNotFound,
+)
+from apps.cloudsave.models import Document, DocumentVersion, SaveKey, SaveReceipt, SaveUsage
+from apps.cloudsave.policy import SavePolicy, save_policy
+from apps.cloudsave.selectors import document_body
+from gamingpanel.idempotency import IdempotencyKeyReused, request_fingerprint
+
+Source = DocumentVersion.Source
+MAX_BATCH_WRITES = 25
+
+
+@dataclass(frozen=True)
+class Precondition:
+    """What the writer last saw: the document at `version` (If-Match), or no document
+    (`create_only`, If-None-Match: *)."""
+
+    version: int | None = None
+    create_only: bool = False
+
+    def holds(self, document: Document | None) -> bool:
+        live = document is not None and not document.deleted
+        if self.create_only:
+            return not live
+        return live and document is not None and document.version == self.version
+
+    def as_json(self) -> dict[str, Any]:
+        return {"version": self.version, "create_only": self.create_only}
+
+
+@dataclass(frozen=True)
+class Write:
+    key: str
+    value: Any  # None deletes the document
+    precondition: Precondition
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """An answer of a write, as first given and as replayed for its Idempotency-Key."""
+
+    status: int
+    body: Any
+
+
+def encoded_size(value: Any) -> int:
+    """Bytes of a value as it is counted against the limits: compact JSON in UTF-8."""
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def put_document(
+    *,
+    player: Player,
+    key: str,
+    value: Any,
+    precondition: Precondition,
+    source: str,
+    idempotency_key: str | None,
+) -> WriteResult:
+    """200 with the new version, 201 when it created the document."""
+    write = Write(key, value, precondition)
+
+    def answer() -> WriteResult:
+        [document] = _apply(player=player, writes=[write], source=source, batch=False)
+        return WriteResult(201 if precondition.create_only else 200, document_body(document))
+
+    request = {"put": key, "value": value, **precondition.as_json()}
+    return _once(player, source, idempotency_key, request, answer)
+
+
+def delete_document(
+    *,
+    player: Player,
+    key: str,
+    precondition: Precondition,
+    source: str,
+    idempotency_key: str | None,
+) -> WriteResult:
+    """204; the document stays as a tombstone whose version the next write continues."""
+    write = Write(key, None, precondition)
+
+    def answer() -> WriteResult:
+        _apply(player=player, writes=[write], source=source, batch=False)
+        return WriteResult(204, None)
+
+    request = {"delete": key, **precondition.as_json()}
+    return _once(player, source, idempotency_key, request, answer)
+
+
+def write_batch(
+    *, player: Player, writes: list[Write], source: str, idempotency_key: str | None
+) -> WriteResult:
+    """All the writes or none: one stale precondition refuses the batch (412 with every
+    conflict)."""
+
+    def answer() -> WriteResult:
+        documents = _apply(player=player, writes=writes, source=source, batch=True)
+        return WriteResult(200, {"saves": [document_body(d) for d in documents]})
+
+    request = {
+        "batch": [
+            {"key": w.key, "value": w.value, **w.precondition.as_json()}
+            for w in sorted(writes, key=lambda w: w.key)
+        ]
+    }
+    return _once(player, source, idempotency_key, request, answer)
+
+
+def restore_version(
+    *, actor: User, player: Player, key: str, version: int, reason: str
+) -> Document:
+    """An operator writes a kept version back as the document's newest version (audited)."""
+    with transaction.atomic():
+        document = Document.objects.filter(player=player, key=key).first()
+        kept = DocumentVersion.objects.filter(document=document, version=version).first()
+        if document is None or kept is None:
+            raise SaveNotFound(f"No kept version {version} of {key!r}.")
+        before = {"version": document.version, "deleted": document.deleted}
+        # Against the version just read: a player's write in between makes this a 412.
+        precondition = (
+            Precondition(create_only=True)
+            if document.deleted
+            else Precondition(version=document.version)
+        )
+        write = Write(key, kept.value, precondition)
+        [restored] = _apply(player=player, writes=[write], source=Source.OPERATOR, batch=False)
+        record_action(
+            actor=actor,
+            game=player.game,
+            action="cloudsave.restore_version",
+            target=restored,
+            before=before,
+            after={"version": restored.version, "restored_from": version},
+            reason=reason,
+        )
+    return restored
+
+
+def _once(
+    player: Player,
+    source: str,
+    idempotency_key: str | None,
+    request: dict[str, Any],
+    answer: Callable[[], WriteResult],
+) -> WriteResult:
+    """Run `answer` in one transaction; under an Idempotency-Key its first successful answer
+    is stored with it and answered again to every retry. A refusal stores nothing, so its
+    retry is judged again."""
+    if idempotency_key is None:
+        with transaction.atomic():
+            return answer()
+    key = f"{source}:{idempotency_key}"  # a server's keys never meet its players'
+    fingerprint = request_fingerprint(request)
+    try:
+        with transaction.atomic():
+            # First statement: a concurrent request with this key waits on this insert until
+            # we commit, then fails on the unique key and answers what we answered.
+            receipt = SaveReceipt.objects.create(
+                player=player, idempotency_key=key, request_hash=fingerprint
+            )
+            result = answer()
+            SaveReceipt.objects.filter(pk=receipt.pk).update(status=result.status, body=result.body)
+            return result
+    except IntegrityError:
+        receipt = SaveReceipt.objects.filter(player=player, idempotency_key=key).first()
+        if receipt is None:
+            raise
+        if receipt.request_hash != fingerprint:
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key was used with a different request; use a new key."
+            ) from None
+        return WriteResult(receipt.status, receipt.body)
+
+
+def _apply(*, player: Player, writes: list[Write], source: str, batch: bool) -> list[Document]:
+    """Call inside a transaction. The written documents, in key order."""
+    policy = save_policy(game_id=player.game_id)
+    sizes = _checked_sizes(policy, writes, source)
+    writes = sorted(writes, key=lambda w: w.key)
+    # Lock in key order, so two batches of one player never deadlock.
+    locked = Document.objects.select_for_update().filter(
+        player_id=player.pk, key__in=[w.key for w in writes]
+    )
+    existing = {document.key: document for document in locked.order_by("key")}
+    _check_preconditions(writes, existing, batch=batch)
+
+    now = timezone.now()
+    delta = 0
+    created: list[Document] = []
+    changed: list[Document] = []
+    for write in writes:
+        document = existing.get(write.key)
+        size = sizes[write.key]
+        if document is None:
+            if write.value is None:
+                raise SaveNotFound(f"No document {write.key!r} to delete.")
+            document = Document(
+                game_id=player.game_id,
+                player_id=player.pk,
+                key=write.key,
+                version=1,
+                value=write.value,
+                size=size,
+                created_at=now,
+                updated_at=now,
+            )
+            created.append(document)
+        else:
+            if document.deleted and write.value is None:
+                raise SaveNotFound(f"No document {write.key!r} to delete.")
+            delta -= 0 if document.deleted else document.size
+            document.version += 1
+            document.value = write.value
+            document.size = size
+            document.deleted = write.value is None
+            document.updated_at = now
+            changed.append(document)
+        delta += size
+
+    if created:
+        _insert(player, created, batch=batch)
+    if len(changed) == 1:
+        changed[0].save(update_fields=["version", "value", "size", "deleted", "updated_at"])
+    elif changed:
+        Document.objects.bulk_update(changed, ["version", "value", "size", "deleted", "updated_at"])
+    if delta:
+        _count_bytes(player_id=player.pk, delta=delta, limit=policy.max_player_bytes)
+    written = sorted(created + changed, key=lambda d: d.key)
+    _keep_history(written, source=source, now=now, versions_kept=policy.versions_kept)
+    return written
+
+
+def _checked_sizes(policy: SavePolicy, writes: list[Write], source: str) -> dict[str, int]:
+    sizes = {}
+    for write in writes:
+        rule = policy.rule(write.key)
+        if source != Source.OPERATOR and (
+            rule is None or (rule.writer == SaveKey.Writer.SERVER and source != Source.SERVER)
+        ):
+            who = "game servers" if rule is not None else "nobody: the game declares its keys"
+            raise SaveKeyNotWritable(f"{write.key!r} is written by {who}.", key=write.key)
+        size = 0 if write.value is None else encoded_size(write.value)
+        if size > policy.max_document_bytes:
+            raise DocumentTooLarge(
+                f"{write.key!r} is {size} bytes; this game takes at most "
+                f"{policy.max_document_bytes} per document.",
+                key=write.key,
+                size=size,
+                limit=policy.max_document_bytes,
+            )
+        sizes[write.key] = size
+    return sizes
+
+
+def _check_preconditions(
+    writes: list[Write], existing: dict[str, Document], *, batch: bool
+) -> None:
+    stale = [w.key for w in writes if not w.precondition.holds(existing.get(w.key))]
+    if stale:
+        raise _precondition_failed(stale, existing, batch=batch)
+
+
+def _precondition_failed(
+    keys: list[str], existing: dict[str, Document], *, batch: bool
+) -> PreconditionFailed:
+    def current(key: str) -> dict[str, Any] | None:
+        document = existing.get(key)
+        return None if document is None or document.deleted else document_body(document)
+
+    detail = "The document changed since the version you sent; merge with `current` and retry."
+    if batch:
+        conflicts = [{"key": key, "current": current(key)} for key in keys]
+        return PreconditionFailed(
+            "Some documents changed; nothing was written.", conflicts=conflicts
+        )
+    return PreconditionFailed(detail, current=current(keys[0]))
+
+
+def _insert(player: Player, documents: list[Document], *, batch: bool) -> None:
+    try:
+        with transaction.atomic():  # a savepoint: a lost race leaves the transaction usable
+            Document.objects.bulk_create(documents)
+    except IntegrityError:
+        # Another device created one of these keys after we looked: it wins, we are stale.
+        keys = [d.key for d in documents]
+        now_there = Document.objects.filter(player_id=player.pk, key__in=keys)
+        raise _precondition_failed(keys, {d.key: d for d in now_there}, batch=batch) from None
+
+
+_COUNT_BYTES = """
+    INSERT INTO {table} (player_id, bytes) VALUES (%s, %s)
+    ON CONFLICT (player_id) DO UPDATE SET bytes = {table}.bytes + %s
+     WHERE %s <= 0 OR {table}.bytes + %s <= %s
+    RETURNING bytes
+"""
+
+
+def _count_bytes(*, player_id: int, delta: int, limit: int) -> None:
+    """One statement: add `delta` to the player's bytes unless that passes `limit` (shrinking
+    is always allowed). Its row lock serialises concurrent writes of one player."""
+    if delta > limit:
+        raise _storage_full(limit)
+    sql = _COUNT_BYTES.format(table=connection.ops.quote_name(SaveUsage._meta.db_table))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [player_id, max(delta, 0), delta, delta, delta, limit])
+        if cursor.fetchone() is None:
+            raise _storage_full(limit)
+
+
+def _storage_full(limit: int) -> PlayerStorageFull:
+    return PlayerStorageFull(
+        f"This write would take the player's saves past {limit} bytes; delete or shrink some.",
+        limit=limit,
+    )
+
+
+def _keep_history(documents: list[Document], *, source: str, now: Any, versions_kept: int) -> None:
+    DocumentVersion.objects.bulk_create(
+        DocumentVersion(
+            document_id=d.pk,
+            version=d.version,
+            value=None if d.deleted else d.value,
+            size=d.size,
+            source=source,
+            created_at=now,
+        )
+        for d in documents
+    )
+    too_old = Q()
+    for d in documents:
+        if d.version > versions_kept:
+            too_old |= Q(document_id=d.pk, version__lte=d.version - versions_kept)
+    if too_old:
+        DocumentVersion.objects.filter(too_old).delete()

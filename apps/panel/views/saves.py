@@ -1,0 +1,38 @@
+"""The player page's cloud saves: each document with its kept versions, and restoring one
+(cloudsave's restore_version, which writes the audit log in its transaction)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+
+from apps.accounts.models import Game, Player
+from apps.cloudsave.services import restore_version
+from apps.panel.access import StaffRequest
+
+
+class RestoreSaveForm(forms.Form):
+    key = forms.CharField(max_length=64)
+    version = forms.IntegerField(min_value=1)
+    reason = forms.CharField(max_length=300)
+
+
+def restore_save(request: StaffRequest, game: Game, player: Player) -> None:
+    form = RestoreSaveForm(request.POST)
+    if not form.is_valid():
+        problems = "; ".join(f"{name}: {' '.join(e)}" for name, e in form.errors.items())
+        messages.error(request, f"Nothing changed: {problems}")
+        return
+    data = form.cleaned_data
+    restored = restore_version(
+        actor=request.user,
+        player=player,
+        key=data["key"],
+        version=data["version"],
+        reason=data["reason"].strip(),
+    )
+    messages.success(
+        request,
+        f"Restored {restored.key} from version {data['version']}; it is now version "
+        f"{restored.version}.",
+    )

@@ -1,0 +1,292 @@
+"""A player's own documents: versions, preconditions, ETags, deletes, batches, limits."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.cloudsave.models import Document, DocumentVersion, SaveKey, SaveSettings, SaveUsage
+from apps.cloudsave.services import encoded_size
+from tests.cloudsave.conftest import URL, create, put
+
+pytestmark = pytest.mark.django_db
+
+
+def test_create_only_makes_version_one_with_its_etag(alice, player):
+    response = create(alice, "slot1", {"level": 3, "name": "Ünïcode"})
+
+    assert response.status_code == 201
+    assert response["ETag"] == '"1"'
+    body = response.json()
+    assert body["key"] == "slot1" and body["version"] == 1
+    assert body["value"] == {"level": 3, "name": "Ünïcode"}
+    document = Document.objects.get(player=player, key="slot1")
+    assert document.size == encoded_size(body["value"])
+    assert SaveUsage.objects.get(player=player).bytes == document.size
+
+
+def test_get_one_answers_etag_and_304_when_the_device_is_current(alice):
+    create(alice, "slot1", {"a": 1})
+
+    response = alice.get(f"{URL}/slot1")
+    assert response.status_code == 200 and response["ETag"] == '"1"'
+    assert response.json()["value"] == {"a": 1}
+
+    again = alice.get(f"{URL}/slot1", HTTP_IF_NONE_MATCH='"1"')
+    assert again.status_code == 304 and again.content == b""
+    assert again["ETag"] == '"1"'
+
+
+def test_put_with_the_current_version_raises_it(alice):
+    create(alice, "slot1", {"a": 1})
+
+    response = put(alice, "slot1", {"a": 2}, HTTP_IF_MATCH='"1"')
+
+    assert response.status_code == 200
+    assert response["ETag"] == '"2"'
+    assert response.json()["version"] == 2
+    assert alice.get(f"{URL}/slot1").json()["value"] == {"a": 2}
+
+
+def test_stale_put_is_412_with_the_current_document_and_changes_nothing(alice, player):
+    create(alice, "slot1", {"a": 1})
+    put(alice, "slot1", {"a": 2}, HTTP_IF_MATCH='"1"')
+
+    response = put(alice, "slot1", {"a": "lost?"}, HTTP_IF_MATCH='"1"')
+
+    assert response.status_code == 412
+    assert response["Content-Type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["code"] == "precondition_failed"
+    assert problem["current"]["version"] == 2 and problem["current"]["value"] == {"a": 2}
+    document = Document.objects.get(player=player, key="slot1")
+    assert (document.version, document.value) == (2, {"a": 2})
+    assert DocumentVersion.objects.filter(document=document).count() == 2
+
+
+def test_create_only_on_an_existing_document_is_412_with_it(alice):
+    create(alice, "slot1", {"a": 1})
+
+    response = create(alice, "slot1", {"b": 1})
+
+    assert response.status_code == 412
+    assert response.json()["current"]["value"] == {"a": 1}
+
+
+def test_if_match_on_a_missing_document_is_412_with_current_null(alice):
+    response = put(alice, "nothing", {"a": 1}, HTTP_IF_MATCH='"4"')
+
+    assert response.status_code == 412
+    assert response.json()["current"] is None
+    assert not Document.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "code"),
+    [
+        ({}, 428, "precondition_required"),
+        ({"HTTP_IF_MATCH": "abc"}, 400, "invalid_precondition"),
+        ({"HTTP_IF_MATCH": '"0"'}, 400, "invalid_precondition"),
+        ({"HTTP_IF_NONE_MATCH": '"3"'}, 400, "invalid_precondition"),
+        ({"HTTP_IF_MATCH": '"1"', "HTTP_IF_NONE_MATCH": "*"}, 400, "invalid_precondition"),
+        ({"HTTP_IF_NONE_MATCH": "*", "HTTP_IDEMPOTENCY_KEY": " "}, 400, "idempotency_key_required"),
+    ],
+)
+def test_bad_preconditions_are_refused_with_codes(alice, headers, status, code):
+    response = put(alice, "slot1", {"a": 1}, **headers)
+
+    assert response.status_code == status
+    assert response.json()["code"] == code
+    assert not Document.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("key", "body", "code"),
+    [
+        ("bad key!", {"value": 1}, "invalid_save_key"),
+        ("k" * 65, {"value": 1}, "invalid_save_key"),
+        ("slot1", {"value": None}, "validation_error"),
+        ("slot1", {}, "validation_error"),
+        ("slot1", [1, 2], "validation_error"),
+    ],
+)
+def test_bad_input_is_a_problem_and_stores_nothing(alice, key, body, code):
+    response = alice.put(f"{URL}/{key}", body, format="json", HTTP_IF_NONE_MATCH="*")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == code
+    assert not Document.objects.exists() and not SaveUsage.objects.exists()
+
+
+def test_malformed_json_is_a_problem(alice):
+    response = alice.put(
+        f"{URL}/slot1", b"{nope", content_type="application/json", HTTP_IF_NONE_MATCH="*"
+    )
+
+    assert response.status_code == 400 and response.json()["code"] == "malformed_json"
+
+
+def test_delete_leaves_a_tombstone_whose_version_the_next_create_continues(alice, player):
+    create(alice, "slot1", {"a": 1})
+
+    deleted = alice.delete(f"{URL}/slot1", HTTP_IF_MATCH='"1"')
+    assert deleted.status_code == 204
+    assert alice.get(f"{URL}/slot1").json()["code"] == "save_not_found"
+    assert alice.get(URL).json() == []
+    assert SaveUsage.objects.get(player=player).bytes == 0
+
+    again = create(alice, "slot1", {"a": 3})
+    assert again.status_code == 201 and again.json()["version"] == 3
+
+
+def test_delete_needs_if_match_and_the_current_version(alice):
+    create(alice, "slot1", {"a": 1})
+
+    assert alice.delete(f"{URL}/slot1").json()["code"] == "precondition_required"
+    stale = alice.delete(f"{URL}/slot1", HTTP_IF_MATCH='"7"')
+    assert stale.status_code == 412 and stale.json()["current"]["version"] == 1
+    assert alice.get(f"{URL}/slot1").status_code == 200
+
+
+def test_list_answers_every_live_document_by_key(alice):
+    create(alice, "b-slot", [1, 2])
+    create(alice, "a-slot", "text")
+
+    body = alice.get(URL).json()
+
+    assert [(d["key"], d["version"], d["value"]) for d in body] == [
+        ("a-slot", 1, "text"),
+        ("b-slot", 1, [1, 2]),
+    ]
+    assert set(body[0]) == {"key", "version", "value", "updated_at"}
+
+
+def test_batch_writes_all_at_once(alice):
+    create(alice, "progress", {"chapter": 1})
+
+    response = alice.post(
+        URL,
+        {
+            "writes": [
+                {"key": "progress", "value": {"chapter": 2}, "version": 1},
+                {"key": "settings", "value": {"music": 0.5}},
+            ]
+        },
+        format="json",
+    )
+
+    assert response.status_code == 200
+    saves = response.json()["saves"]
+    assert [(d["key"], d["version"]) for d in saves] == [("progress", 2), ("settings", 1)]
+
+
+def test_a_stale_batch_writes_nothing_and_names_every_conflict(alice, player):
+    create(alice, "progress", {"chapter": 1})
+    create(alice, "settings", {"music": 1})
+
+    response = alice.post(
+        URL,
+        {
+            "writes": [
+                {"key": "fresh", "value": 1},
+                {"key": "progress", "value": {"chapter": 9}, "version": 1},
+                {"key": "settings", "value": {}},  # create only, but it exists
+            ]
+        },
+        format="json",
+    )
+
+    assert response.status_code == 412
+    conflicts = response.json()["conflicts"]
+    assert [c["key"] for c in conflicts] == ["settings"]
+    assert conflicts[0]["current"]["value"] == {"music": 1}
+    assert not Document.objects.filter(key="fresh").exists()
+    assert Document.objects.get(player=player, key="progress").version == 1
+
+
+@pytest.mark.parametrize(
+    "writes",
+    [
+        [],
+        [{"key": "a", "value": 1}, {"key": "a", "value": 2}],
+        [{"key": "bad key", "value": 1}],
+        [{"key": f"k{n}", "value": n} for n in range(26)],
+        [{"key": "a", "value": 1, "version": 0}],
+    ],
+)
+def test_bad_batches_are_validation_errors(alice, writes):
+    response = alice.post(URL, {"writes": writes}, format="json")
+
+    assert response.status_code == 400 and response.json()["code"] == "validation_error"
+    assert not Document.objects.exists()
+
+
+def test_history_keeps_the_games_last_n_versions(alice, player, game):
+    SaveSettings.objects.create(game=game, versions_kept=3)
+    create(alice, "slot1", 1)
+    for version in range(1, 6):
+        put(alice, "slot1", version + 1, HTTP_IF_MATCH=f'"{version}"')
+
+    kept = DocumentVersion.objects.filter(document__player=player).order_by("version")
+    assert [(v.version, v.value, v.source) for v in kept] == [
+        (4, 4, "player"),
+        (5, 5, "player"),
+        (6, 6, "player"),
+    ]
+
+
+def test_a_document_over_the_games_limit_is_413_and_stores_nothing(alice, game):
+    SaveSettings.objects.create(game=game, max_document_bytes=20)
+
+    response = create(alice, "slot1", "x" * 30)
+
+    assert response.status_code == 413
+    problem = response.json()
+    assert problem["code"] == "document_too_large"
+    assert (problem["size"], problem["limit"]) == (32, 20)
+    assert not Document.objects.exists()
+
+
+def test_the_players_total_is_limited_and_shrinking_is_always_allowed(alice, player, game):
+    SaveSettings.objects.create(game=game, max_document_bytes=100, max_player_bytes=50)
+    create(alice, "a", "x" * 38)  # 40 bytes
+
+    full = create(alice, "b", "y" * 10)  # 12 more: 52 > 50
+    assert full.status_code == 413 and full.json()["code"] == "player_storage_full"
+    assert not Document.objects.filter(key="b").exists()
+    assert SaveUsage.objects.get(player=player).bytes == 40
+
+    shrunk = put(alice, "a", "x", HTTP_IF_MATCH='"1"')
+    assert shrunk.status_code == 200
+    assert create(alice, "b", "y" * 10).status_code == 201
+    assert SaveUsage.objects.get(player=player).bytes == 3 + 12
+
+
+def test_a_server_only_key_is_read_but_not_written_by_the_player(alice, game, player):
+    SaveKey.objects.create(game=game, key="rank", writer=SaveKey.Writer.SERVER)
+
+    refused = create(alice, "rank", {"tier": "gold"})
+
+    assert refused.status_code == 403 and refused.json()["code"] == "save_key_not_writable"
+    assert not Document.objects.exists()
+
+
+def test_a_game_may_take_declared_keys_only(alice, game):
+    SaveSettings.objects.create(game=game, undeclared_keys=False)
+    SaveKey.objects.create(game=game, key="slot1")
+
+    assert create(alice, "slot1", 1).status_code == 201
+    refused = create(alice, "other", 1)
+    assert refused.status_code == 403 and refused.json()["code"] == "save_key_not_writable"
+
+
+def test_gets_and_puts_take_few_queries(alice, django_assert_max_num_queries):
+    create(alice, "slot1", {"a": 1})
+    alice.get(f"{URL}/slot1")  # warm: the token's player and the game's rules are cached
+
+    with django_assert_max_num_queries(1):
+        assert alice.get(f"{URL}/slot1").status_code == 200
+    with django_assert_max_num_queries(1):
+        assert alice.get(URL).status_code == 200
+    # savepoint-free: lock, update, byte count, history row (+ the test's own savepoints)
+    with django_assert_max_num_queries(6):
+        assert put(alice, "slot1", {"a": 2}, HTTP_IF_MATCH='"1"').status_code == 200

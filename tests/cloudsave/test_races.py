@@ -1,0 +1,88 @@
+"""Two devices of one player writing at once, on PostgreSQL with real threads, over HTTP with
+real access tokens: the row lock and the unique key decide, and nothing is lost."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection
+
+from apps.cloudsave.models import Document, DocumentVersion, SaveSettings, SaveUsage
+from tests.cloudsave.conftest import URL
+from tests.shop.conftest import access_token, bearer
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def _race(player, bodies: list, headers: dict[str, str]) -> list[tuple[int, dict]]:
+    start = threading.Barrier(len(bodies))
+    tokens = [access_token(player) for _ in bodies]  # one session per device
+
+    def write(n: int) -> tuple[int, dict]:
+        try:
+            client = bearer(tokens[n])
+            start.wait()
+            response = client.put(f"{URL}/slot1", {"value": bodies[n]}, format="json", **headers)
+            return response.status_code, response.json()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(len(bodies)) as pool:
+        return list(pool.map(write, range(len(bodies))))
+
+
+def test_two_devices_writing_one_version_one_wins_one_gets_412_with_the_winner(player):
+    bearer(access_token(player)).put(
+        f"{URL}/slot1", {"value": {"device": "first"}}, format="json", HTTP_IF_NONE_MATCH="*"
+    )
+
+    results = _race(player, [{"device": "A"}, {"device": "B"}], {"HTTP_IF_MATCH": '"1"'})
+
+    assert sorted(status for status, _ in results) == [200, 412]
+    (won,) = [body for status, body in results if status == 200]
+    (lost,) = [body for status, body in results if status == 412]
+    assert lost["code"] == "precondition_failed"
+    assert lost["current"] == won  # the loser is handed the winner's document to merge
+    document = Document.objects.get(player=player, key="slot1")
+    assert (document.version, document.value) == (2, won["value"])
+    assert [v.value for v in DocumentVersion.objects.order_by("version")] == [
+        {"device": "first"},
+        won["value"],
+    ]
+
+
+def test_two_devices_creating_one_key_one_creates_one_gets_412(player):
+    results = _race(player, [{"device": "A"}, {"device": "B"}], {"HTTP_IF_NONE_MATCH": "*"})
+
+    assert sorted(status for status, _ in results) == [201, 412]
+    (won,) = [body for status, body in results if status == 201]
+    (lost,) = [body for status, body in results if status == 412]
+    assert lost["current"] == won
+    assert Document.objects.get(player=player).value == won["value"]
+    assert SaveUsage.objects.get(player=player).bytes == Document.objects.get(player=player).size
+
+
+def test_concurrent_writes_of_many_keys_never_pass_the_players_limit(player, game):
+    SaveSettings.objects.create(game=game, max_document_bytes=100, max_player_bytes=100)
+    tokens = [access_token(player) for _ in range(8)]
+    start = threading.Barrier(8)
+
+    def write(n: int) -> int:
+        try:
+            client = bearer(tokens[n])
+            start.wait()
+            value = "x" * 28  # 30 bytes: three fit in 100, four do not
+            return client.put(
+                f"{URL}/k{n}", {"value": value}, format="json", HTTP_IF_NONE_MATCH="*"
+            ).status_code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = sorted(pool.map(write, range(8)))
+
+    assert statuses == [201] * 3 + [413] * 5
+    assert SaveUsage.objects.get(player=player).bytes == 90
+    assert Document.objects.filter(player=player).count() == 3
