@@ -293,6 +293,16 @@ GOOGLE_PLAY_API_BASE_URL = env.str(
     "GOOGLE_PLAY_API_BASE_URL", default="https://androidpublisher.googleapis.com"
 )
 APPLE_APP_STORE_ROOT_CERTS = env.list("APPLE_APP_STORE_ROOT_CERTS", default=[])
+# The App Store Server API (StoreKit 1 transaction lookups); production first, then sandbox.
+APPLE_APP_STORE_API_BASE_URL = env.str(
+    "APPLE_APP_STORE_API_BASE_URL", default="https://api.storekit.apple.com"
+)
+APPLE_APP_STORE_SANDBOX_API_BASE_URL = env.str(
+    "APPLE_APP_STORE_SANDBOX_API_BASE_URL", default="https://api.storekit-sandbox.apple.com"
+)
+# OCSP revocation checks of Apple's signing certificates (app-store-server-library's online
+# checks: the OCSP responder named in each certificate, over requests).
+APPLE_APP_STORE_ONLINE_CHECKS = env.bool("APPLE_APP_STORE_ONLINE_CHECKS", default=False)
 # Tests only (honoured when GP_TESTING is set): hold fulfilment open so a test can kill a worker.
 PAYMENTS_TEST_FULFILMENT_PAUSE_SECONDS = env.float(
     "PAYMENTS_TEST_FULFILMENT_PAUSE_SECONDS", default=0.0

@@ -1,26 +1,37 @@
-"""Apple App Store: StoreKit 2 signed transactions and App Store Server Notifications v2 are
-JWS (ES256) whose `x5c` header carries the certificate chain; the chain must end at one of the
-configured Apple root certificates (APPLE_APP_STORE_ROOT_CERTS)."""
+"""Apple App Store, through Apple's own `app-store-server-library`: StoreKit 2 signed
+transactions and App Store Server Notifications v2 are JWS (ES256) whose `x5c` chain must end at
+one of the configured Apple roots (APPLE_APP_STORE_ROOT_CERTS), checked by the library's
+`SignedDataVerifier`; a StoreKit 1 transaction id is looked up with the App Store Server API's
+Get Transaction Info (the library's `AppStoreServerAPIClient`, authenticated with the game's
+In-App Purchase key as an ES256 JWT), and the signed transaction it returns is verified the same
+way. Both make their HTTP calls with `requests`; the API's base URLs are settings."""
 
 from __future__ import annotations
 
-import base64
-from datetime import UTC, datetime
+import re
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jwt
+import requests
+from appstoreserverlibrary.api_client import APIError, APIException, AppStoreServerAPIClient
+from appstoreserverlibrary.models.Environment import Environment
+from appstoreserverlibrary.signed_data_verifier import (
+    SignedDataVerifier,
+    VerificationException,
+    VerificationStatus,
+)
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature as BadCertificateSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 
 from apps.payments.errors import (
     InvalidNotification,
     InvalidReceipt,
     ProviderNotConfigured,
+    ProviderUnavailable,
     ReceiptNotPaid,
 )
 from apps.payments.models import ProviderAccount
@@ -32,24 +43,35 @@ from apps.payments.providers.base import (
 )
 from gamingpanel.parsers import loads as loads_json
 
-# Apple marks its App Store receipt-signing leaf and its WWDR intermediate with these OIDs.
+# Apple marks its App Store receipt-signing leaf and its WWDR intermediate with these OIDs
+# (the library checks both).
 LEAF_OID = x509.ObjectIdentifier("1.2.840.113635.100.6.11.1")
 INTERMEDIATE_OID = x509.ObjectIdentifier("1.2.840.113635.100.6.2.1")
+# Apple's transaction ids are decimal numbers.
+TRANSACTION_ID = re.compile(r"[0-9]{1,40}")
+# Signed by Apple: only these. Xcode and LocalTesting data is unsigned (the library skips the
+# signature for them), so it is never accepted.
+SIGNED_ENVIRONMENTS = {"Production": Environment.PRODUCTION, "Sandbox": Environment.SANDBOX}
 
 
 def verify_transaction(
     *, account: ProviderAccount, receipt: object, player_id: int | None = None
 ) -> VerifiedReceipt:
-    """`receipt` is the JWS string of a StoreKit 2 Transaction (`jwsRepresentation`)."""
-    if not isinstance(receipt, str):
-        raise InvalidReceipt("An App Store receipt is the signed transaction (a JWS string).")
-    info = verify_jws(receipt, error=InvalidReceipt)
-    bundle_id = account.config.get("bundle_id")
-    if not bundle_id:
-        raise ProviderNotConfigured("This game's App Store account has no bundle_id.")
-    if info.get("bundleId") != bundle_id:
-        raise InvalidReceipt("The transaction belongs to another app.")
-    _check_environment(account, info.get("environment"), InvalidReceipt)
+    """`receipt` is a StoreKit 2 Transaction's `jwsRepresentation` (a string), or a StoreKit 1
+    purchase's {"transaction_id": "..."} (`SKPaymentTransaction.transactionIdentifier`), which
+    is looked up with the App Store Server API. A transaction that carries an `appAccountToken`
+    (StoreKit 2 `appAccountToken`, StoreKit 1 `applicationUsername` set to a UUID) must carry
+    `player_id`'s store account token."""
+    if isinstance(receipt, str):
+        signed = receipt
+    elif isinstance(receipt, dict) and isinstance(receipt.get("transaction_id"), str):
+        signed = look_up_transaction(account=account, transaction_id=receipt["transaction_id"])
+    else:
+        raise InvalidReceipt(
+            'An App Store receipt is the signed transaction (a JWS string), or {"transaction_id": '
+            '"..."} for a StoreKit 1 purchase.'
+        )
+    info = verify_signed_transaction(account=account, signed=signed)
     if info.get("revocationDate"):
         raise ReceiptNotPaid("Apple revoked or refunded this transaction.")
     if not info.get("transactionId") or not info.get("productId"):
@@ -64,23 +86,140 @@ def verify_transaction(
     )
 
 
+def verify_signed_transaction(*, account: ProviderAccount, signed: str) -> dict[str, Any]:
+    """A JWSTransaction of this game's app, verified by the library's SignedDataVerifier (chain
+    to a configured root, Apple's marker OIDs, ES256 signature, bundle id, environment)."""
+    bundle_id = account.config.get("bundle_id")
+    if not bundle_id:
+        raise ProviderNotConfigured("This game's App Store account has no bundle_id.")
+    claims = _unverified_claims(signed, InvalidReceipt)
+    environment = _environment(account, claims.get("environment"), InvalidReceipt)
+    verifier = _verifier(
+        bundle_id=str(bundle_id),
+        environment=environment,
+        # Only notifications compare the app's Apple id; the library wants one for Production.
+        app_apple_id=_app_apple_id(account) or 0,
+    )
+    _verified(lambda: verifier.verify_and_decode_signed_transaction(signed), InvalidReceipt)
+    return claims
+
+
+def look_up_transaction(*, account: ProviderAccount, transaction_id: str) -> str:
+    """Get Transaction Info: the signed transaction of a StoreKit 1 purchase. Production first;
+    Apple's TransactionIdNotFoundError there means a sandbox purchase, asked of the sandbox
+    only when the game accepts sandbox transactions."""
+    if not TRANSACTION_ID.fullmatch(transaction_id):
+        raise InvalidReceipt("An App Store transaction id is a decimal number.")
+    bases = [(settings.APPLE_APP_STORE_API_BASE_URL, Environment.PRODUCTION)]
+    if _accepts_sandbox(account):
+        bases.append((settings.APPLE_APP_STORE_SANDBOX_API_BASE_URL, Environment.SANDBOX))
+    for base_url, environment in bases:
+        client = _api_client(account, base_url=base_url, environment=environment)
+        try:
+            signed = client.get_transaction_info(transaction_id).signedTransactionInfo
+        except requests.RequestException as exc:
+            raise ProviderUnavailable(
+                f"The App Store Server API did not answer: {type(exc).__name__}."
+            )
+        except APIException as exc:
+            if exc.api_error == APIError.TRANSACTION_ID_NOT_FOUND or exc.http_status_code == 404:
+                continue
+            raise _api_problem(exc)
+        if not signed:
+            raise ProviderUnavailable("The App Store Server API returned no signed transaction.")
+        return signed
+    raise InvalidReceipt("The App Store does not know this transaction id.")
+
+
+class _ServerApiClient(AppStoreServerAPIClient):
+    """Apple's client, pointed at a base URL from the settings and given the payment timeout
+    (the library fixes both per environment: the base URL in `_base_url`, the call in
+    `_execute_request`, which is a plain `requests.request`)."""
+
+    def __init__(self, *, base_url: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._base_url = base_url.rstrip("/")
+
+    def _execute_request(
+        self,
+        method: str,
+        url: str,
+        params: Any,
+        headers: dict[str, str],
+        json: Any,
+        data: bytes | None,
+    ) -> requests.Response:
+        return requests.request(
+            method,
+            url,
+            params=params,
+            headers=headers,
+            json=json,
+            data=data,
+            timeout=settings.PAYMENT_HTTP_TIMEOUT,
+        )
+
+
+def _api_client(
+    account: ProviderAccount, *, base_url: str, environment: Environment
+) -> _ServerApiClient:
+    key = account.secrets.get("private_key")
+    issuer_id, key_id = account.config.get("issuer_id"), account.config.get("key_id")
+    if not key or not issuer_id or not key_id:
+        raise ProviderNotConfigured(
+            "StoreKit 1 transaction ids need the game's In-App Purchase key: private_key "
+            "(secret), issuer_id and key_id."
+        )
+    try:
+        return _ServerApiClient(
+            base_url=base_url,
+            signing_key=str(key).encode(),
+            key_id=str(key_id),
+            issuer_id=str(issuer_id),
+            bundle_id=str(account.config.get("bundle_id") or ""),
+            environment=environment,
+        )
+    except (ValueError, TypeError):
+        raise ProviderNotConfigured("The game's In-App Purchase private_key is not a PEM key.")
+
+
+def _api_problem(exc: APIException) -> Exception:
+    status = exc.http_status_code
+    if status == 401:
+        return ProviderNotConfigured(
+            "The App Store Server API refused the In-App Purchase key (401): check private_key, "
+            "key_id, issuer_id and bundle_id."
+        )
+    if status == 429 or status >= 500:
+        return ProviderUnavailable(f"The App Store Server API answered {status}.")
+    return InvalidReceipt(f"The App Store Server API refused the transaction id ({status}).")
+
+
 def parse_notification(*, body: bytes) -> Notification:
     try:
         received = loads_json(body)
         signed = received["signedPayload"]
+        if not isinstance(signed, str):
+            raise TypeError
     except (ValueError, KeyError, TypeError):
         raise InvalidNotification("An App Store notification has a signedPayload.")
-    decoded = verify_jws(signed, error=InvalidNotification)
-    data = decoded.get("data") or {}
-    if signed_transaction := data.get("signedTransactionInfo"):
-        data["transactionInfo"] = verify_jws(signed_transaction, error=InvalidNotification)
+    decoded = _unverified_claims(signed, InvalidNotification)
+    data: dict[str, Any] = decoded["data"] if isinstance(decoded.get("data"), dict) else {}
     account = (
         ProviderAccount.objects.filter(
             provider="apple", enabled=True, config__bundle_id=data.get("bundleId")
         )
-        .only("game_id")
+        .select_related("game")
         .first()
     )
+    verifier = _notification_verifier(account, data)
+    _verified(lambda: verifier.verify_and_decode_notification(signed), InvalidNotification)
+    if signed_transaction := data.get("signedTransactionInfo"):
+        _verified(
+            lambda: verifier.verify_and_decode_signed_transaction(signed_transaction),
+            InvalidNotification,
+        )
+        data["transactionInfo"] = _unverified_claims(signed_transaction, InvalidNotification)
     event_type = "/".join(filter(None, [decoded.get("notificationType"), decoded.get("subtype")]))
     event_id = decoded.get("notificationUUID")
     if not event_id or not event_type:
@@ -90,6 +229,34 @@ def parse_notification(*, body: bytes) -> Notification:
         event_type,
         {**received, "decoded": decoded},
         account.game_id if account is not None else None,
+    )
+
+
+def _notification_verifier(
+    account: ProviderAccount | None, data: Mapping[str, Any]
+) -> SignedDataVerifier:
+    """For a game's app: its bundle id and Apple id. For an app no game configures, the
+    notification's own, so only Apple's signature decides (it is stored, and matches nothing)."""
+    environment = SIGNED_ENVIRONMENTS.get(str(data.get("environment")))
+    if environment is None:
+        raise InvalidNotification("Only Production and Sandbox notifications are signed by Apple.")
+    if account is None:
+        app_apple_id = data.get("appAppleId")
+        return _verifier(
+            bundle_id=str(data.get("bundleId")),
+            environment=environment,
+            app_apple_id=app_apple_id if isinstance(app_apple_id, int) else 0,
+        )
+    app_apple_id = _app_apple_id(account)
+    if environment == Environment.PRODUCTION and app_apple_id is None:
+        raise ProviderNotConfigured(
+            "Production App Store notifications need the game's app_apple_id (its Apple ID in "
+            "App Store Connect)."
+        )
+    return _verifier(
+        bundle_id=str(account.config.get("bundle_id")),
+        environment=environment,
+        app_apple_id=app_apple_id or 0,
     )
 
 
@@ -106,25 +273,67 @@ def interpret(event_type: str, payload: dict[str, Any]) -> Outcome:
     return Outcome("none", note=f"{event_type} needs no action")
 
 
-def verify_jws(token: str, *, error: type[Exception]) -> dict[str, Any]:
+def _verifier(*, bundle_id: str, environment: Environment, app_apple_id: int) -> SignedDataVerifier:
     roots = trusted_roots()
     if not roots:
         raise ProviderNotConfigured("APPLE_APP_STORE_ROOT_CERTS is empty: no Apple root to trust.")
+    return SignedDataVerifier(
+        [root.public_bytes(serialization.Encoding.DER) for root in roots],
+        settings.APPLE_APP_STORE_ONLINE_CHECKS,
+        environment,
+        bundle_id,
+        app_apple_id,
+    )
+
+
+def _verified(check: Any, error: type[Exception]) -> None:
     try:
-        header = jwt.get_unverified_header(token)
-        chain = [x509.load_der_x509_certificate(base64.b64decode(c)) for c in header["x5c"]]
-    except (jwt.PyJWTError, KeyError, TypeError, ValueError):
-        raise error("Not a JWS with an x5c certificate chain.")
-    if header.get("alg") != "ES256" or len(chain) < 2:
-        raise error("Apple signs with ES256 and a leaf, intermediate and root certificate.")
-    _verify_chain(chain, roots, error)
-    leaf_key = chain[0].public_key()
-    if not isinstance(leaf_key, ec.EllipticCurvePublicKey):
-        raise error("The JWS signature does not verify: the leaf's key is not an ES256 key.")
+        check()
+    except VerificationException as exc:
+        if exc.status == VerificationStatus.RETRYABLE_VERIFICATION_FAILURE:
+            raise ProviderUnavailable("Apple's certificate status (OCSP) could not be checked.")
+        raise error(_WHY.get(exc.status, "The JWS does not verify against Apple's chain."))
+
+
+_WHY = {
+    VerificationStatus.INVALID_APP_IDENTIFIER: "The signed data belongs to another app.",
+    VerificationStatus.INVALID_ENVIRONMENT: "The signed data is from another environment.",
+    VerificationStatus.INVALID_CHAIN_LENGTH: "Apple signs with a leaf, intermediate and root.",
+    VerificationStatus.INVALID_CERTIFICATE: "The JWS carries no usable certificate chain.",
+}
+
+
+def _unverified_claims(token: str, error: type[Exception]) -> dict[str, Any]:
+    """The claims, read before the library verifies them, to choose the app and environment
+    to verify against; nothing in them is trusted until it has."""
     try:
-        return jwt.decode(token, key=leaf_key, algorithms=["ES256"], options={"verify_aud": False})
-    except jwt.PyJWTError as exc:
-        raise error(f"The JWS signature does not verify: {exc}.")
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        raise error("Not a JWS.")
+    if not isinstance(claims, dict):
+        raise error("Not a JWS of a JSON object.")
+    return claims
+
+
+def _environment(
+    account: ProviderAccount, environment: object, error: type[Exception]
+) -> Environment:
+    allowed = {"Production"} | ({"Sandbox"} if _accepts_sandbox(account) else set())
+    if environment not in allowed:
+        raise error(f"Transactions from the {environment} environment are not accepted here.")
+    return SIGNED_ENVIRONMENTS[str(environment)]
+
+
+def _accepts_sandbox(account: ProviderAccount) -> bool:
+    return bool(account.game.sandbox or account.config.get("accept_sandbox"))
+
+
+def _app_apple_id(account: ProviderAccount) -> int | None:
+    value = account.config.get("app_apple_id")
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        raise ProviderNotConfigured("The App Store account's app_apple_id is not a number.")
 
 
 def trusted_roots() -> list[x509.Certificate]:
@@ -144,48 +353,3 @@ def _load_roots(entries: tuple[str, ...]) -> list[x509.Certificate]:
         else:
             roots.append(x509.load_der_x509_certificate(data))
     return roots
-
-
-def _verify_chain(
-    chain: list[x509.Certificate], roots: list[x509.Certificate], error: type[Exception]
-) -> None:
-    now = datetime.now(UTC)
-    root_prints = {root.fingerprint(hashes.SHA256()) for root in roots}
-    # The chain's last certificate must be a trusted root itself, or be issued by one.
-    anchor = chain[-1]
-    if anchor.fingerprint(hashes.SHA256()) in root_prints:
-        links = list(zip(chain, chain[1:], strict=False))
-    else:
-        issuers = [r for r in roots if r.subject == anchor.issuer]
-        if not issuers:
-            raise error("The certificate chain does not end at a trusted Apple root.")
-        links = [*zip(chain, chain[1:], strict=False), (anchor, issuers[0])]
-    for child, parent in links:
-        try:
-            child.verify_directly_issued_by(parent)
-        except (BadCertificateSignature, ValueError, TypeError):
-            raise error("A certificate in the chain is not signed by the next one.")
-    for cert in chain:
-        if not (cert.not_valid_before_utc <= now <= cert.not_valid_after_utc):
-            raise error("A certificate in the chain is expired or not yet valid.")
-    for cert, oid in ((chain[0], LEAF_OID), (chain[1], INTERMEDIATE_OID)):
-        try:
-            cert.extensions.get_extension_for_oid(oid)
-        except x509.ExtensionNotFound:
-            raise error("The chain is not Apple's App Store signing chain.")
-    try:
-        constraints = chain[1].extensions.get_extension_for_class(x509.BasicConstraints).value
-    except x509.ExtensionNotFound:
-        constraints = None
-    if constraints is None or not constraints.ca:
-        raise error("The intermediate certificate is not a certificate authority.")
-
-
-def _check_environment(
-    account: ProviderAccount, environment: object, error: type[Exception]
-) -> None:
-    allowed = {"Production"}
-    if account.game.sandbox or account.config.get("accept_sandbox"):
-        allowed |= {"Sandbox", "Xcode", "LocalTesting"}
-    if environment not in allowed:
-        raise error(f"Transactions from the {environment} environment are not accepted here.")

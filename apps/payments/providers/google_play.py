@@ -220,7 +220,7 @@ class _Transport(google_requests.Request):
     def __init__(self) -> None:
         super().__init__(session=_SESSION)
 
-    def __call__(  # type: ignore[override]
+    def __call__(
         self,
         url: str,
         method: str = "GET",
@@ -271,9 +271,7 @@ class _CertsTransport(_Transport):
         except (ValueError, TypeError):
             return set()
 
-    def __call__(  # type: ignore[override]
-        self, url: str, method: str = "GET", *args: Any, **kwargs: Any
-    ) -> Any:
+    def __call__(self, url: str, method: str = "GET", *args: Any, **kwargs: Any) -> Any:
         if method != "GET" or url != settings.GOOGLE_OIDC_CERTS_URL:
             return super().__call__(url, method, *args, **kwargs)
         if not self.fresh and (data := cache.get(CERTS_CACHE_KEY)):
