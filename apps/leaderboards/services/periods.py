@@ -51,11 +51,12 @@ def close_period(
 ) -> Period | None:
     """Close the period (due, or now when an operator ends it) and open the next one. None when
     it was closed already: a second close changes nothing. Its payouts follow in a task."""
-    now = now or timezone.now()
     with transaction.atomic():
         # FOR UPDATE waits for every submission holding the row FOR SHARE; submissions that
         # come after wait for this commit, then find the period closed and use the next one.
         period = Period.objects.select_for_update().select_related("board").get(pk=period_id)
+        # The time is read once the lock is held: every score in the period came before it.
+        now = now or timezone.now()
         if period.state != Period.State.OPEN:
             return None
         ended_early = period.ends_at is None or period.ends_at > now

@@ -1,0 +1,198 @@
+"""Periods reset on schedule in the board's time zone; closing (by the beat task or "end now")
+opens the next, a later score lands there, standings of the closed period stay readable, and
+bracket rewards are paid once through the ledger; the dry run writes nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from apps.audit.models import AuditLogEntry
+from apps.battlepass.models import Season
+from apps.inventory import demo as inventory_demo
+from apps.inventory.models import LedgerEntry, Wallet
+from apps.leaderboards.models import Board, BracketReward, Entry, Payout, Period
+from apps.leaderboards.schedule import window_at
+from apps.leaderboards.services.payouts import pay_period, preview_payouts
+from apps.leaderboards.services.periods import close_due_periods, close_period
+from apps.leaderboards.tasks import close_due_periods as close_due_task
+from tests.leaderboards.conftest import current
+from tests.leaderboards.helpers import scores
+
+pytestmark = pytest.mark.django_db
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+@pytest.mark.parametrize(
+    ("reset", "zone", "moment", "start", "end"),
+    [
+        ("daily", "UTC", "2026-03-10T15:00:00+00:00", "2026-03-10T00:00:00+00:00", "2026-03-11T00:00:00+00:00"),
+        ("daily", "Asia/Tokyo", "2026-03-10T15:30:00+00:00", "2026-03-10T15:00:00+00:00", "2026-03-11T15:00:00+00:00"),
+        ("weekly", "Europe/Madrid", "2026-03-12T10:00:00+00:00", "2026-03-08T23:00:00+00:00", "2026-03-15T23:00:00+00:00"),
+        ("monthly", "America/New_York", "2026-03-31T12:00:00+00:00", "2026-03-01T05:00:00+00:00", "2026-04-01T04:00:00+00:00"),
+        ("monthly", "UTC", "2026-12-31T23:59:00+00:00", "2026-12-01T00:00:00+00:00", "2027-01-01T00:00:00+00:00"),
+    ],
+)  # fmt: skip
+def test_reset_windows_follow_midnight_in_the_boards_time_zone(
+    make_board, reset, zone, moment, start, end
+):
+    board = make_board(reset=reset, time_zone=zone)
+
+    window = window_at(board, at(moment))
+
+    assert (window.starts_at, window.ends_at) == (at(start), at(end))
+
+
+def test_a_season_board_runs_with_the_battle_pass_season(make_board, game):
+    now = timezone.now()
+    season = Season.objects.create(
+        game=game, name="S1", starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=5)
+    )
+    board = make_board(reset=Board.Reset.SEASON)
+
+    period = current(board)
+
+    assert (period.starts_at, period.ends_at, period.season) == (
+        season.starts_at,
+        season.ends_at,
+        season,
+    )
+
+
+def test_the_beat_task_closes_due_periods_and_a_later_score_lands_in_the_next(
+    make_board, make_players, django_capture_on_commit_callbacks
+):
+    board = make_board(reset=Board.Reset.DAILY)
+    a, b = make_players(2)
+    scores(board, [(a, 10)])
+    first = current(board)
+    Period.objects.filter(pk=first.pk).update(ends_at=timezone.now() - timedelta(seconds=1))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert close_due_task() == 1
+    assert close_due_periods() == 0
+    scores(board, [(b, 20)], prefix="later")
+
+    first.refresh_from_db()
+    following = current(board)
+    assert first.state == "closed" and first.closed_by == "schedule"
+    assert following.number == 2 and following.starts_at == first.ends_at
+    assert list(Entry.objects.filter(period=first).values_list("player", flat=True)) == [a.pk]
+    assert list(Entry.objects.filter(period=following).values_list("player", flat=True)) == [b.pk]
+
+
+def test_a_score_for_a_period_past_its_end_closes_it_first(make_board, make_players):
+    board = make_board(reset=Board.Reset.DAILY)
+    a, b = make_players(2)
+    scores(board, [(a, 10)])
+    first = current(board)
+    Period.objects.filter(pk=first.pk).update(ends_at=timezone.now() - timedelta(seconds=1))
+
+    (late,) = scores(board, [(b, 20)], prefix="late")
+
+    assert late.period_number == 2
+    assert Period.objects.get(pk=first.pk).state == "closed"
+
+
+def test_end_now_closes_at_once_is_audited_and_changes_nothing_twice(board, admin_user):
+    period = current(board)
+
+    closed = close_period(period_id=period.pk, actor=admin_user, reason="finals")
+    again = close_period(period_id=period.pk, actor=admin_user)
+
+    assert closed is not None and closed.closed_by == admin_user.username
+    assert again is None
+    assert Period.objects.filter(board=board).count() == 2
+    entry = AuditLogEntry.objects.get(action="leaderboard.end_period")
+    assert entry.reason == "finals" and entry.after["state"] == "closed"
+
+
+def test_closed_standings_and_history_are_readable(player_client, board, make_players):
+    a, b = make_players(2)
+    scores(board, [(a, 10), (b, 30)])
+    close_period(period_id=current(board).pk)
+
+    history = player_client.get("/api/v1/leaderboards/high/periods").json()
+    standings = player_client.get("/api/v1/leaderboards/high/periods/1").json()
+    open_one = player_client.get("/api/v1/leaderboards/high/periods/2")
+
+    assert [p["number"] for p in history] == [1] and history[0]["state"] == "closed"
+    assert [(e["rank"], e["player_id"]) for e in standings["results"]] == [(1, b.pk), (2, a.pk)]
+    assert (open_one.status_code, open_one.json()["code"]) == (404, "period_not_found")
+    top_now = player_client.get("/api/v1/leaderboards/high").json()
+    assert top_now["period"]["number"] == 2 and top_now["results"] == []
+
+
+@pytest.fixture
+def tournament(board, game, make_players):
+    inventory_demo.seed(game)  # gold, gems, potion …
+    BracketReward.objects.create(
+        board=board, position=1, rank_from=1, rank_to=1,
+        contents=[{"currency": "gems", "quantity": 50}],
+    )  # fmt: skip
+    BracketReward.objects.create(
+        board=board, position=2, rank_from=2, rank_to=3,
+        contents=[{"currency": "gold", "quantity": 20}, {"sku": "potion", "quantity": 1}],
+    )  # fmt: skip
+    BracketReward.objects.create(
+        board=board, position=3, top_percent=50, contents=[{"currency": "gold", "quantity": 5}]
+    )
+    players = make_players(10)
+    scores(board, [(p, 100 - n) for n, p in enumerate(players)])
+    return players
+
+
+def test_the_dry_run_previews_the_payouts_and_writes_nothing(board, tournament):
+    period = current(board)
+
+    lines = preview_payouts(period=period)
+
+    assert [(line.rank, line.player_id) for line in lines] == [
+        (n + 1, p.pk) for n, p in enumerate(tournament[:5])
+    ]
+    assert [line.contents for line in lines][0] == [{"currency": "gems", "quantity": 50}]
+    assert [line.bracket.position for line in lines] == [1, 2, 2, 3, 3]
+    assert not Payout.objects.exists() and not LedgerEntry.objects.exists()
+
+
+def test_closing_pays_each_bracket_once_through_the_ledger(
+    board, tournament, django_capture_on_commit_callbacks
+):
+    period = current(board)
+    with django_capture_on_commit_callbacks(execute=True):
+        close_period(period_id=period.pk)
+    assert pay_period(period_id=period.pk) == 0  # a second run pays nothing
+
+    payouts = Payout.objects.filter(period=period).order_by("rank")
+    assert [(p.rank, p.player_id) for p in payouts] == [
+        (n + 1, p.pk) for n, p in enumerate(tournament[:5])
+    ]
+    assert all(p.paid_at for p in payouts)
+    first, second, sixth = tournament[0], tournament[1], tournament[5]
+    assert Wallet.objects.get(player=first, currency__code="gems").balance == 50
+    assert Wallet.objects.get(player=second, currency__code="gold").balance == 20
+    assert not LedgerEntry.objects.filter(player=sixth).exists()
+    assert set(
+        LedgerEntry.objects.filter(player=first).values_list("operation_key", flat=True)
+    ) == {f"leaderboard-payout:{period.pk}:{first.pk}"}
+    assert LedgerEntry.objects.filter(reason="leaderboard_reward").count() == 1 + 2 * 2 + 2
+
+
+def test_a_period_bracket_replaces_the_boards_for_that_period(board, tournament, game):
+    period = current(board)
+    BracketReward.objects.create(
+        board=board, period=period, rank_from=1, rank_to=2,
+        contents=[{"currency": "gems", "quantity": 1}],
+    )  # fmt: skip
+
+    lines = preview_payouts(period=period)
+
+    assert [(line.rank, line.contents) for line in lines] == [
+        (1, [{"currency": "gems", "quantity": 1}]),
+        (2, [{"currency": "gems", "quantity": 1}]),
+    ]

@@ -1,0 +1,141 @@
+"""Races on PostgreSQL with real threads: concurrent submissions for one player keep the best,
+concurrent closes pay each reward once, and scores arriving while a period closes each land in
+exactly one period."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection
+
+from apps.inventory import demo as inventory_demo
+from apps.inventory.models import LedgerEntry, Wallet
+from apps.leaderboards import index
+from apps.leaderboards.models import BracketReward, Entry, Payout, Period, Submission
+from apps.leaderboards.selectors import player_entry
+from apps.leaderboards.services.payouts import pay_period
+from apps.leaderboards.services.periods import close_period
+from apps.leaderboards.services.submit import submit_score
+from tests.leaderboards.conftest import current
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def in_thread(work):
+    def run(arg):
+        try:
+            return work(arg)
+        finally:
+            connection.close()  # each thread opened its own
+
+    return run
+
+
+def test_concurrent_submissions_for_one_player_keep_the_best(board, player):
+    values = [17, 99, 3, 64, 99, 12, 88, 41, 99, 5, 70, 23, 56, 91, 8, 99]
+
+    with ThreadPoolExecutor(8) as pool:
+        list(
+            pool.map(
+                in_thread(
+                    lambda n: submit_score(
+                        board=board, player_id=player.pk, score=values[n], submission_id=f"s{n}"
+                    )
+                ),
+                range(len(values)),
+            )
+        )
+
+    entry = Entry.objects.get(player=player)
+    assert (entry.score, entry.rank_key) == (99, -99)
+    assert Submission.objects.count() == len(values)
+    # One 99 set reached_at (its arrival); the equal ones after it did not move it.
+    assert entry.reached_at in set(
+        Submission.objects.filter(score=99).values_list("created_at", flat=True)
+    )
+    if index._client() is not None:
+        members = index._client().zrange(index.Keys.of(entry.period_id).members, 0, -1)
+        assert len(members) == 1
+        assert player_entry(period=current(board), player_id=player.pk).rank == 1
+
+
+def test_concurrent_sums_for_one_player_add_up(make_board, player):
+    totals = make_board("total", operator="sum")
+
+    with ThreadPoolExecutor(8) as pool:
+        list(
+            pool.map(
+                in_thread(
+                    lambda n: submit_score(
+                        board=totals, player_id=player.pk, score=n, submission_id=f"s{n}"
+                    )
+                ),
+                range(1, 41),
+            )
+        )
+
+    assert Entry.objects.get(player=player).score == sum(range(1, 41))
+
+
+def test_concurrent_closes_pay_out_once(board, game, make_players):
+    inventory_demo.seed(game)
+    BracketReward.objects.create(
+        board=board, rank_from=1, rank_to=5, contents=[{"currency": "gold", "quantity": 10}]
+    )
+    players = make_players(8)
+    for n, p in enumerate(players):
+        submit_score(board=board, player_id=p.pk, score=n, submission_id=f"s{n}")
+    period = current(board)
+
+    def close_and_pay(n: int) -> None:
+        if n % 2:
+            close_period(period_id=period.pk)  # queues pay_period (eager here) on commit
+        else:
+            try:
+                pay_period(period_id=period.pk)
+            except Exception as error:  # still open when this one looked: fine
+                assert getattr(error, "code", "") == "period_not_closed"
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(in_thread(close_and_pay), range(16)))
+    pay_period(period_id=period.pk)
+
+    assert Period.objects.filter(board=board).count() == 2
+    assert Payout.objects.filter(period=period).count() == 5
+    assert LedgerEntry.objects.filter(reason="leaderboard_reward").count() == 5
+    assert (
+        sorted(Wallet.objects.filter(currency__code="gold").values_list("balance", flat=True))
+        == [10] * 5
+    )
+    paid = {w.player_id for w in Wallet.objects.filter(currency__code="gold", balance=10)}
+    assert paid == {p.pk for p in players[3:]}
+
+
+def test_scores_arriving_while_the_period_closes_land_in_exactly_one_period(board, make_players):
+    players = make_players(30)
+    first = current(board)
+
+    def submit(n: int) -> int:
+        if n == 10:
+            close_period(period_id=first.pk)
+            return 0
+        return submit_score(
+            board=board, player_id=players[n].pk, score=n, submission_id=f"s{n}"
+        ).period_id
+
+    with ThreadPoolExecutor(8) as pool:
+        landed = list(pool.map(in_thread(submit), range(30)))
+
+    following = Period.objects.get(board=board, state="open")
+    for n, period_id in enumerate(landed):
+        if n == 10:
+            continue
+        entries = list(Entry.objects.filter(player=players[n]).values_list("period_id", flat=True))
+        assert entries == [period_id]
+        assert period_id in (first.pk, following.pk)
+        submission = Submission.objects.get(submission_id=f"s{n}")
+        assert submission.period_id == period_id
+    # Every entry of the closed period was committed before it closed.
+    closed = Period.objects.get(pk=first.pk)
+    assert not Submission.objects.filter(period=closed, created_at__gt=closed.closed_at).exists()

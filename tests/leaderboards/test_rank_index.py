@@ -1,0 +1,110 @@
+"""The Redis rank index is a copy: ranks from it equal counts in PostgreSQL, losing its keys loses
+nothing (they are rebuilt from the entries), its keys carry the deployment's prefix, and updates
+arriving out of order keep the newer."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from django.conf import settings
+
+from apps.leaderboards import index
+from apps.leaderboards.models import Entry
+from apps.leaderboards.selectors import player_entry
+from apps.leaderboards.services.ranking import change_for
+from tests.leaderboards.conftest import current
+from tests.leaderboards.helpers import scores
+
+pytestmark = [pytest.mark.django_db, pytest.mark.redis]
+
+
+@pytest.fixture
+def filled(board, make_players, django_capture_on_commit_callbacks):
+    players = make_players(40)
+    rng = random.Random(7)
+    with django_capture_on_commit_callbacks(execute=True):
+        # Few distinct scores: many ties, broken by who reached them first.
+        scores(board, [(rng.choice(players), rng.randint(0, 8)) for _ in range(150)])
+    return players
+
+
+def ranks_by_player(board, players) -> dict[int, int | None]:
+    period = current(board)
+    found = {p.pk: player_entry(period=period, player_id=p.pk) for p in players}
+    return {pk: entry.rank if entry else None for pk, entry in found.items()}
+
+
+def counted_in_postgres(board, players, monkeypatch) -> dict[int, int | None]:
+    with monkeypatch.context() as patched:
+        patched.setattr(index, "_client", lambda: None)
+        return ranks_by_player(board, players)
+
+
+def test_ranks_from_the_index_equal_counts_in_postgres(board, filled, monkeypatch):
+    period = current(board)
+    assert index.is_ready(period.pk)
+    client = index._client()
+    assert client.zcard(index.Keys.of(period.pk).members) == Entry.objects.count()
+
+    from_index = ranks_by_player(board, filled)
+    assert from_index == counted_in_postgres(board, filled, monkeypatch)
+    ranked = sorted(rank for rank in from_index.values() if rank)
+    assert ranked == list(range(1, Entry.objects.count() + 1))
+
+
+def test_flushed_keys_are_rebuilt_from_postgres_and_nothing_is_lost(board, filled, monkeypatch):
+    period = current(board)
+    before = ranks_by_player(board, filled)
+    client = index._client()
+    keys = index.Keys.of(period.pk)
+    client.delete(keys.members, keys.versions, keys.ready)
+
+    after = ranks_by_player(board, filled)  # the first read rebuilds (eager task)
+
+    assert after == before == counted_in_postgres(board, filled, monkeypatch)
+    assert index.is_ready(period.pk)
+    assert client.zcard(keys.members) == Entry.objects.count()
+
+
+def test_every_key_carries_the_deployment_prefix(board, filled):
+    client = index._client()
+    period = current(board)
+    mine = [key.decode() for key in client.scan_iter(match=f"*:lb:{period.pk}:*")]
+
+    assert mine and all(key.startswith(f"{settings.CACHE_KEY_PREFIX}:lb:") for key in mine)
+
+
+def test_an_older_update_arriving_late_does_not_undo_a_newer_one(board, player):
+    period = current(board)
+    index.mark_empty_ready(period.pk)
+    entry_at = Entry(reached_at=period.starts_at)
+    newer = change_for(
+        player_id=player.pk, version=20, rank_key=-90, reached_at=entry_at.reached_at
+    )
+    older = change_for(
+        player_id=player.pk, version=10, rank_key=-50, reached_at=entry_at.reached_at
+    )
+
+    index.apply(period.pk, [newer])
+    index.apply(period.pk, [older])
+
+    members = index._client().zrange(index.Keys.of(period.pk).members, 0, -1)
+    assert [m.decode() for m in members] == [newer.member]
+
+
+def test_the_member_order_is_the_boards_order():
+    from datetime import UTC, datetime
+
+    early, late = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC)
+    members = [
+        index.member_of(rank_key=-(2**62), reached_at=late, player_id=9),
+        index.member_of(rank_key=-5, reached_at=early, player_id=9),
+        index.member_of(rank_key=-5, reached_at=late, player_id=1),
+        index.member_of(rank_key=-5, reached_at=late, player_id=2),
+        index.member_of(rank_key=0, reached_at=early, player_id=1),
+        index.member_of(rank_key=2**62, reached_at=early, player_id=1),
+    ]
+
+    assert sorted(members) == members
+    assert index.player_of(members[3]) == 2

@@ -1,0 +1,181 @@
+"""GET leaderboards, leaderboards/{slug} (top, cursor), around-me, players/{id}: ranks with ties
+broken by who reached the score first, banned players left out, other games' boards unseen."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from apps.accounts.services.bans import ban_player, unban_player
+from apps.leaderboards.api import StandingsSerializer, page_body
+from apps.leaderboards.models import Board
+from apps.leaderboards.selectors import top_entries
+from tests.leaderboards.conftest import current
+from tests.leaderboards.helpers import scores
+
+pytestmark = pytest.mark.django_db
+
+
+def as_player(player) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user=player)
+    return client
+
+
+def ranks(body: dict) -> list[tuple[int, str, int]]:
+    return [(e["rank"], e["display_name"], e["score"]) for e in body["results"]]
+
+
+def test_board_list_shows_the_open_periods_end(player_client, make_board, other_game):
+    make_board("daily", reset=Board.Reset.DAILY, time_zone="Europe/Madrid")
+    make_board("forever")
+    make_board("theirs", game=other_game)
+
+    body = player_client.get("/api/v1/leaderboards").json()
+
+    assert [b["slug"] for b in body] == ["daily", "forever"]
+    daily, forever = body
+    assert daily["period"]["number"] == 1 and daily["period"]["state"] == "open"
+    assert daily["period_ends_at"] == daily["period"]["ends_at"]
+    assert daily["period_ends_at"].endswith(("T23:00:00Z", "T22:00:00Z"))  # Madrid midnight
+    assert forever["period_ends_at"] is None
+
+
+def test_top_ranks_ties_by_who_reached_the_score_first(player_client, board, make_players):
+    a, b, c, d = make_players(4)
+    scores(board, [(b, 50), (a, 50), (c, 70), (d, 10)])
+
+    body = player_client.get("/api/v1/leaderboards/high?limit=10").json()
+
+    assert ranks(body) == [(1, "p2", 70), (2, "p1", 50), (3, "p0", 50), (4, "p3", 10)]
+    assert body["next"] is None and body["board"] == "high"
+
+
+def test_lower_is_better_ranks_the_lowest_first(player_client, make_board, make_players):
+    laps = make_board("laps", order=Board.Order.LOWER)
+    a, b = make_players(2)
+    scores(laps, [(a, 70), (b, 60)])
+
+    body = player_client.get("/api/v1/leaderboards/laps").json()
+
+    assert ranks(body) == [(1, "p1", 60), (2, "p0", 70)]
+
+
+def test_the_cursor_walks_every_entry_once_in_order(player_client, board, make_players):
+    players = make_players(7)
+    scores(board, [(p, 10 * n) for n, p in enumerate(players)])
+
+    seen, url = [], "/api/v1/leaderboards/high?limit=3"
+    while url:
+        body = player_client.get(url).json()
+        seen += ranks(body)
+        url = f"/api/v1/leaderboards/high?limit=3&cursor={body['next']}" if body["next"] else ""
+
+    assert [rank for rank, _, _ in seen] == [1, 2, 3, 4, 5, 6, 7]
+    assert [score for _, _, score in seen] == [60, 50, 40, 30, 20, 10, 0]
+
+
+def test_a_forged_cursor_is_400_invalid_cursor(player_client, board):
+    response = player_client.get("/api/v1/leaderboards/high?cursor=bm90LWEtY3Vyc29y")
+
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_cursor")
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=x"])
+def test_a_bad_limit_is_400(player_client, board, query):
+    response = player_client.get(f"/api/v1/leaderboards/high?{query}")
+
+    assert (response.status_code, response.json()["code"]) == (400, "validation_error")
+
+
+def test_around_me_gives_the_rank_and_the_neighbours(board, make_players):
+    players = make_players(9)
+    scores(board, [(p, 100 - n) for n, p in enumerate(players)])  # p0 first … p8 last
+
+    body = as_player(players[4]).get("/api/v1/leaderboards/high/around-me?radius=2").json()
+
+    assert body["entry"]["rank"] == 5 and body["entry"]["display_name"] == "p4"
+    assert ranks(body) == [
+        (3, "p2", 98),
+        (4, "p3", 97),
+        (5, "p4", 96),
+        (6, "p5", 95),
+        (7, "p6", 94),
+    ]
+
+
+def test_around_me_at_the_top_has_no_one_above(board, make_players):
+    players = make_players(3)
+    scores(board, [(p, 10 - n) for n, p in enumerate(players)])
+
+    body = as_player(players[0]).get("/api/v1/leaderboards/high/around-me?radius=5").json()
+
+    assert ranks(body) == [(1, "p0", 10), (2, "p1", 9), (3, "p2", 8)]
+
+
+def test_around_me_without_a_score_is_a_null_entry(player_client, board):
+    body = player_client.get("/api/v1/leaderboards/high/around-me").json()
+
+    assert body["entry"] is None and body["results"] == []
+
+
+def test_a_given_players_rank_for_a_player_and_a_server(
+    player_client, server_client, board, make_players, other_player
+):
+    a, b = make_players(2)
+    scores(board, [(a, 5), (b, 9)])
+
+    for client in (player_client, server_client):
+        body = client.get(f"/api/v1/leaderboards/high/players/{a.pk}").json()
+        assert body["entry"]["rank"] == 2 and body["entry"]["score"] == 5
+    unknown = player_client.get(f"/api/v1/leaderboards/high/players/{other_player.pk}")
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "player_not_found")
+
+
+def test_banned_players_are_hidden_and_ranks_close_up(
+    player_client, board, make_players, django_capture_on_commit_callbacks
+):
+    a, b, c = make_players(3)
+    with django_capture_on_commit_callbacks(execute=True):
+        scores(board, [(a, 30), (b, 20), (c, 10)])
+    assert as_player(c).get("/api/v1/leaderboards/high/around-me").json()["entry"]["rank"] == 3
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ban_player(
+            player=a, reason="cheating", until=timezone.now() + timedelta(days=3), actor=None
+        )
+    body = player_client.get("/api/v1/leaderboards/high").json()
+    mine = as_player(c).get("/api/v1/leaderboards/high/around-me?radius=1").json()
+
+    assert ranks(body) == [(1, "p1", 20), (2, "p2", 10)]
+    assert mine["entry"]["rank"] == 2
+    assert player_client.get(f"/api/v1/leaderboards/high/players/{a.pk}").json()["entry"] is None
+
+    with django_capture_on_commit_callbacks(execute=True):
+        unban_player(player=a, actor=None)
+    assert as_player(c).get("/api/v1/leaderboards/high/around-me").json()["entry"]["rank"] == 3
+
+
+def test_another_games_board_is_404_for_reads(player_client, make_board, other_game):
+    make_board("theirs", game=other_game)
+
+    for path in ["theirs", "theirs/around-me", "theirs/periods", "theirs/periods/1"]:
+        response = player_client.get(f"/api/v1/leaderboards/{path}")
+        assert (response.status_code, response.json()["code"]) == (404, "board_not_found")
+
+
+def test_the_page_body_is_what_the_serializer_renders(board, make_players):
+    a, b = make_players(2)
+    scores(board, [(a, 5), (b, 9)])
+    page = top_entries(period=current(board), limit=1)
+    serializer_view = {
+        "board": board.slug,
+        "period": page.period,
+        "results": page.results,
+        "next": page.next_cursor,
+    }
+
+    assert page_body(board, page) == StandingsSerializer(serializer_view).data
