@@ -94,6 +94,8 @@ namespace GamingPanel.Tests
             Run("already_claimed is reported, not thrown", AlreadyClaimedIsReported);
             Run("problem JSON becomes a typed ApiError", ProblemJsonIsTyped);
             Run("server helper validates tokens and posts match results", ServerHelper);
+            Run("store account token is the server's UUIDv5 of the player id", StoreAccountTokenMatchesServer);
+            Run("receipts are redeemed in the store's shape and retried when transient", ReceiptsAreRedeemed);
             try { if (Directory.Exists(TempRoot)) Directory.Delete(TempRoot, true); } catch (IOException) { }
             Console.WriteLine("unity sdk: " + _passed + " passed, " + _failed + " failed");
             return _failed == 0 ? 0 : 1;
@@ -334,6 +336,40 @@ namespace GamingPanel.Tests
             ApiError html = ApiError.FromResponse(502, "<html>bad gateway</html>", null);
             Check(html.Code == "server_error" && html.IsTransient, "non-JSON error body handled");
             return Task.FromResult(0);
+        }
+
+        static Task StoreAccountTokenMatchesServer()
+        {
+            // Values from the server's apps.payments.providers.base.player_account_token.
+            Check(StoreAccountToken.ForPlayer("42") == "899409a3-857b-5c2f-af3e-a4322d42bee8", "token of player 42");
+            Check(StoreAccountToken.ForPlayer("123456789") == "0eabb5ca-b35f-5361-b2be-5b0ba01f7daf", "token of player 123456789");
+            GamingPanelClient client = NewClient(new FakeServer(), StoredSession(3600));
+            Check(client.Shop.AccountToken == "34e9da76-33d4-59f4-a54e-360b4ed42d19", "logged-in player 7's token");
+            Check(NewClient(new FakeServer()).Shop.AccountToken == null, "no token before login");
+            return Task.FromResult(0);
+        }
+
+        static async Task ReceiptsAreRedeemed()
+        {
+            var server = new FakeServer();
+            int calls = 0;
+            server.Handler = r => ++calls == 1
+                ? FakeResponse.Problem(503, "payment_provider_unavailable", "0")
+                : FakeResponse.Ok(201, "{\"purchase_id\":9,\"status\":\"completed\",\"balances\":{\"gems\":100},\"granted\":[],\"transaction_id\":\"2000000123\"}");
+            GamingPanelClient client = NewClient(server, StoredSession(3600));
+            PurchaseResult result = await client.Shop.RedeemReceiptAsync("apple", "12", StoreReceipts.AppleTransactionId("2000000123"));
+            Check(result.Status == PurchaseStatus.Completed && result.Balances["gems"] == 100, "granted");
+            List<FakeRequest> sent = server.To("shop/receipts");
+            Check(sent.Count == 2, "retried once after the 503");
+            Check(Json.GetString(sent[1].Body, "provider") == "apple", "provider");
+            Check(Json.GetString(Json.GetObject(sent[1].Body, "receipt"), "transaction_id") == "2000000123", "StoreKit 1 receipt shape");
+
+            server.Handler = r => FakeResponse.Problem(403, ErrorCodes.ReceiptAccountMismatch);
+            ApiError error = null;
+            try { await client.Shop.RedeemReceiptAsync("google_play", "12", StoreReceipts.GooglePlayPurchaseToken("tok-1")); }
+            catch (ApiError e) { error = e; }
+            Check(error != null && error.Code == ErrorCodes.ReceiptAccountMismatch && !error.IsTransient, "mismatch is final");
+            Check(Json.GetString(Json.GetObject(server.To("shop/receipts")[2].Body, "receipt"), "purchase_token") == "tok-1", "Google receipt shape");
         }
 
         static async Task ServerHelper()

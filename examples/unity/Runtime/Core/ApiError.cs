@@ -28,6 +28,7 @@ namespace GamingPanel
         public const string PlatformNotConfigured = "platform_not_configured";
         public const string ValidationError = "validation_error";
         public const string IdempotencyKeyReused = "idempotency_key_reused";
+        public const string ReceiptAccountMismatch = "receipt_account_mismatch";
 
         // Made up on the client for failures that have no server answer.
         public const string NetworkError = "network_error";

@@ -96,6 +96,46 @@ namespace GamingPanel
             return results;
         }
 
+        /// <summary>
+        /// The logged-in player's store account token (StoreAccountToken.ForPlayer of the id login returned), or
+        /// null before login. Pass it to the store when a purchase starts: appAccountToken / applicationUsername
+        /// (Apple), setObfuscatedAccountId (Google Play); the server refuses the receipt for anyone else.
+        /// </summary>
+        public string AccountToken
+        {
+            get
+            {
+                string playerId = _client.Auth.PlayerId;
+                return playerId == null ? null : StoreAccountToken.ForPlayer(playerId);
+            }
+        }
+
+        /// <summary>
+        /// POST shop/receipts: redeem a store purchase for offerId ("apple" or "google_play"; receipt from
+        /// StoreReceipts). Granted once per store transaction, so retrying after a lost answer returns the first
+        /// result (200); call it again until it succeeds or fails definitively before finishing the purchase
+        /// with the store. Throws ApiError: invalid_receipt, receipt_not_paid, receipt_already_used,
+        /// receipt_account_mismatch (bought for another player) are final.
+        /// </summary>
+        public async Task<PurchaseResult> RedeemReceiptAsync(string provider, string offerId, object receipt,
+            CancellationToken cancellationToken = default(CancellationToken))
+        {
+            if (provider != "apple" && provider != "google_play") throw new ArgumentException("provider is apple or google_play.");
+            if (string.IsNullOrEmpty(offerId)) throw new ArgumentException("offerId is required.");
+            if (receipt == null) throw new ArgumentException("receipt is required.");
+            var body = new Dictionary<string, object>
+            {
+                { "provider", provider },
+                { "offer_id", Json.IdValue(offerId) },
+                { "receipt", receipt },
+            };
+            // The server grants a store transaction once, so repeating the request is safe.
+            HttpResult response = await _client.SendAuthorizedAsync("POST", "shop/receipts", body, null, true, cancellationToken);
+            PurchaseResult result = PurchaseResult.FromResponse(response, null);
+            if (result.Status == PurchaseStatus.Completed) _client.Player.ApplyBalancesToCache(result.Balances);
+            return result;
+        }
+
         public bool HasPendingPurchases
         {
             get
