@@ -4,7 +4,8 @@
 #      the same sources as an executable and runs the SDK behaviour tests (examples/unity/Tests) with mono.
 #   2. examples/unreal: validates GamingPanel.uplugin, type-checks GamingPanel.Build.cs with mcs, and runs
 #      g++ -std=c++17 -fsyntax-only on every public header and every .cpp (engine types from
-#      examples/unreal/Stubs), with and without the Steam code path.
+#      examples/unreal/Stubs), with and without the Steam code path; builds and runs the store account token
+#      check (examples/unreal/Tests) against the server's values.
 # Installs mono-mcs through apt-get when mcs is missing. Exits non-zero on the first failure.
 set -euo pipefail
 
@@ -91,5 +92,10 @@ for steam in 0 1; do
         g++ "${CXXFLAGS[@]}" -DGAMINGPANEL_WITH_STEAM=$steam "$source" || fail "$source"
     done
 done
+
+step "Unreal: the store account token matches the server's (built and run with g++)"
+g++ -std=c++17 -Wall -Wextra -I "$UNREAL/Stubs" -I "$MODULE/Public" "$MODULE/Private/GamingPanelStore.cpp" \
+    "$UNREAL/Tests/StoreAccountTokenTest.cpp" -o "$WORK/store_account_token" || fail "store account token test does not build"
+"$WORK/store_account_token" || fail "Unreal store account token"
 
 step "All example checks passed"

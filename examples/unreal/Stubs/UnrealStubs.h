@@ -108,6 +108,7 @@ public:
 	FString ToLower() const;
 	FString ToUpper() const;
 	FString Left(int32 Count) const { return FString(Data.substr(0, Count < 0 ? 0 : static_cast<size_t>(Count))); }
+	FString Mid(int32 Start, int32 Count) const { return FString(Data.substr(static_cast<size_t>(Start), static_cast<size_t>(Count))); }
 	void RightChopInline(int32 Count) { Data.erase(0, static_cast<size_t>(Count)); }
 
 	template <typename... ArgTypes>
@@ -344,6 +345,16 @@ struct FGuid
 struct FMD5
 {
 	static FString HashAnsiString(const TCHAR* Text);
+};
+
+struct FMemory
+{
+	static void* Memcpy(void* Dest, const void* Src, std::size_t Count);
+};
+
+struct FSHA1
+{
+	static void HashBuffer(const void* Data, uint64 DataSize, uint8* OutHash);
 };
 
 // ------------------------------------------------------------------------------------------------ logging

@@ -580,6 +580,61 @@ void UGamingPanelSubsystem::Purchase(const FString& OfferId, int32 Quantity, FOn
 		});
 }
 
+void UGamingPanelSubsystem::RedeemReceipt(const FString& Provider, const FString& OfferId, TSharedPtr<FJsonValue> Receipt, FOnPurchase OnComplete)
+{
+	if ((Provider != TEXT("apple") && Provider != TEXT("google_play")) || OfferId.IsEmpty() || !Receipt.IsValid())
+	{
+		OnComplete(false, FGamingPanelPurchaseResult(), FGamingPanelError::Make(400, GamingPanelErrorCodes::ValidationError, TEXT("A provider (apple or google_play), an offer id and a receipt are required.")));
+		return;
+	}
+	if (!HasSession())
+	{
+		OnComplete(false, FGamingPanelPurchaseResult(), FGamingPanelError::Make(401, GamingPanelErrorCodes::NotLoggedIn, TEXT("Log in before redeeming.")));
+		return;
+	}
+	TSharedPtr<FJsonObject> Body = MakeShared<FJsonObject>();
+	Body->SetStringField(TEXT("provider"), Provider);
+	GamingPanelJson::SetId(*Body, TEXT("offer_id"), OfferId);
+	Body->SetField(TEXT("receipt"), Receipt);
+	// The server grants a store transaction once: repeating the request is safe.
+	SendAuthorized(TEXT("POST"), TEXT("shop/receipts"), Body, TMap<FString, FString>(), true,
+		[OnComplete](const FGamingPanelResponse& Response)
+		{
+			const TSharedPtr<FJsonObject> Json = Response.JsonObject();
+			if (Response.bOk && Json.IsValid())
+			{
+				OnComplete(true, FGamingPanelPurchaseResult::FromJson(Response.Status, *Json, FString()), FGamingPanelError());
+				return;
+			}
+			OnComplete(false, FGamingPanelPurchaseResult(), Response.bOk
+				? FGamingPanelError::Make(Response.Status, GamingPanelErrorCodes::InvalidResponse, TEXT("Expected an object.")) : Response.Error);
+		});
+}
+
+FString UGamingPanelSubsystem::GetStoreAccountToken() const
+{
+	return PlayerId.IsEmpty() ? FString() : GamingPanelStore::AccountTokenFor(PlayerId);
+}
+
+TSharedPtr<FJsonValue> GamingPanelStoreReceipts::AppleSignedTransaction(const FString& JwsRepresentation)
+{
+	return MakeShared<FJsonValueString>(JwsRepresentation);
+}
+
+TSharedPtr<FJsonValue> GamingPanelStoreReceipts::AppleTransactionId(const FString& TransactionIdentifier)
+{
+	TSharedPtr<FJsonObject> Receipt = MakeShared<FJsonObject>();
+	Receipt->SetStringField(TEXT("transaction_id"), TransactionIdentifier);
+	return MakeShared<FJsonValueObject>(Receipt);
+}
+
+TSharedPtr<FJsonValue> GamingPanelStoreReceipts::GooglePlayPurchaseToken(const FString& PurchaseToken)
+{
+	TSharedPtr<FJsonObject> Receipt = MakeShared<FJsonObject>();
+	Receipt->SetStringField(TEXT("purchase_token"), PurchaseToken);
+	return MakeShared<FJsonValueObject>(Receipt);
+}
+
 // ------------------------------------------------------------------------------------------------ persistence
 
 FString UGamingPanelSubsystem::StateFilePath() const

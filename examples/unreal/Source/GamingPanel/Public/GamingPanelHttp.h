@@ -21,11 +21,34 @@ namespace GamingPanelErrorCodes
 	inline const TCHAR* PlatformUnavailable = TEXT("platform_unavailable");
 	inline const TCHAR* ValidationError = TEXT("validation_error");
 	inline const TCHAR* IdempotencyKeyReused = TEXT("idempotency_key_reused");
+	inline const TCHAR* ReceiptAccountMismatch = TEXT("receipt_account_mismatch");
 	// Client side, no server answer behind them:
 	inline const TCHAR* NetworkError = TEXT("network_error");
 	inline const TCHAR* InvalidResponse = TEXT("invalid_response");
 	inline const TCHAR* NotLoggedIn = TEXT("not_logged_in");
 	inline const TCHAR* CredentialsUnavailable = TEXT("credentials_unavailable");
+}
+
+/**
+ * Store purchases. The account token ties a purchase to its player: RFC 9562 UUID version 5 (SHA-1) of the
+ * player id login returned (decimal text, e.g. "7") in the namespace 30e9ef35-f03c-5ad2-a865-50d1cf91596e
+ * (= uuid5(NAMESPACE_URL, "https://gamingpanel/store-account")), lower-case 8-4-4-4-12 hex; the server
+ * derives the same value from the player it knows.
+ */
+namespace GamingPanelStore
+{
+	GAMINGPANEL_API FString AccountTokenFor(const FString& PlayerId);
+}
+
+/** The `receipt` of POST shop/receipts, per store. */
+namespace GamingPanelStoreReceipts
+{
+	/** StoreKit 2: Transaction.jwsRepresentation. */
+	GAMINGPANEL_API TSharedPtr<FJsonValue> AppleSignedTransaction(const FString& JwsRepresentation);
+	/** StoreKit 1: SKPaymentTransaction.transactionIdentifier (the server looks it up with Apple). */
+	GAMINGPANEL_API TSharedPtr<FJsonValue> AppleTransactionId(const FString& TransactionIdentifier);
+	/** Google Play Billing: Purchase.getPurchaseToken(). */
+	GAMINGPANEL_API TSharedPtr<FJsonValue> GooglePlayPurchaseToken(const FString& PurchaseToken);
 }
 
 /** A finished exchange: bOk for a 2xx (Json holds the body), otherwise Error says why. */

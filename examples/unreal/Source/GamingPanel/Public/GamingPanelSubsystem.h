@@ -71,6 +71,23 @@ public:
 	 */
 	void Purchase(const FString& OfferId, int32 Quantity, FOnPurchase OnComplete);
 
+	/**
+	 * POST shop/receipts: redeems a store purchase for OfferId. Provider is "apple" or "google_play"; Receipt is
+	 * the store's proof (GamingPanelStoreReceipts). The server grants a store transaction once, so the call is
+	 * retried when transient; finish the purchase with the store (finishTransaction / consume) after it succeeds.
+	 * Final errors: invalid_receipt, receipt_not_paid, receipt_already_used, receipt_account_mismatch.
+	 */
+	void RedeemReceipt(const FString& Provider, const FString& OfferId, TSharedPtr<FJsonValue> Receipt, FOnPurchase OnComplete);
+
+	/**
+	 * The logged-in player's store account token (empty before login): a UUIDv5 of the player id login
+	 * returned. Give it to the store when a purchase starts: appAccountToken (StoreKit 2) or applicationUsername
+	 * (StoreKit 1) on Apple, BillingFlowParams.setObfuscatedAccountId on Google Play. The server refuses a
+	 * receipt bought with another player's token (403 receipt_account_mismatch).
+	 */
+	UFUNCTION(BlueprintPure, Category = "Gaming Panel|Shop")
+	FString GetStoreAccountToken() const;
+
 	/** Ends the session on the server (best effort) and forgets it locally; no silent re-login afterwards. */
 	UFUNCTION(BlueprintCallable, Category = "Gaming Panel|Auth")
 	void Logout();
