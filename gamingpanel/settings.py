@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "axes",  # operator login limits (AXES_* below)
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
@@ -70,6 +71,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "gamingpanel.urls"
 WSGI_APPLICATION = "gamingpanel.wsgi.application"
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into its 429 page
 ASGI_APPLICATION = "gamingpanel.asgi.application"
 
 TEMPLATES = [
@@ -156,6 +158,26 @@ SILENCED_SYSTEM_CHECKS = ["security.W003"]
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
+# --- Operator logins (the admin's login form, which the panel uses): django-axes -----------
+# After AXES_FAILURE_LIMIT failures for one username (from anywhere) or from one address (any
+# usernames), logins there are refused with a 429 page for AXES_COOLOFF_MINUTES; each attempt
+# during the pause starts it again. `manage.py axes_reset_username NAME` lifts it sooner.
+# Failures and lock-outs are written to the audit log (apps/audit/receivers.py).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # successful logins: not a row each
+# The address the API's rate limits count (RATELIMIT_IP_META_KEY behind a proxy).
+AXES_CLIENT_IP_CALLABLE = "apps.accounts.ratelimit.login_client_address"
+AXES_LOCKOUT_CALLABLE = "gamingpanel.security.login_locked_out"
+# Masked in axes' log lines and its stored request data (the password always is).
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken", "token", "code"]
+
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["gamingpanel.parsers.JSONParser"],

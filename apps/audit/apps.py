@@ -13,3 +13,13 @@ class AuditConfig(AppConfig):
 
         # accounts (below audit) announces admin edits, bans and ended sessions; we record them.
         operator_acted.connect(record_announced_action, dispatch_uid="audit.record_action")
+
+        # Operator login failures and lock-outs (django-axes). Connected after axes' own
+        # receivers (axes is installed before audit), so a request already says if it is locked out.
+        from axes.signals import user_locked_out
+        from django.contrib.auth.signals import user_login_failed
+
+        from apps.audit.receivers import locked_out, login_failed
+
+        user_login_failed.connect(login_failed, dispatch_uid="audit.login_failed")
+        user_locked_out.connect(locked_out, dispatch_uid="audit.login_locked_out")

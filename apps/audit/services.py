@@ -38,3 +38,24 @@ def record_announced_action(sender: type[Model], **action: Any) -> AuditLogEntry
     """The receiver of accounts' `operator_acted`: what accounts announces, recorded here."""
     action.pop("signal", None)
     return record_action(**action)
+
+
+LOGIN_FAILED = "login_failed"
+LOGIN_LOCKED_OUT = "login_locked_out"
+
+
+def record_login_failure(*, username: str, address: str | None, locked_out: bool) -> AuditLogEntry:
+    """A failed operator login (admin or panel), or the failure that locked the username or the
+    address out. The actor is unknown: whoever typed `username`; the target is that account if
+    it exists. Never the password."""
+    user = User.objects.filter(username=username).first() if username else None
+    return AuditLogEntry.objects.create(
+        actor=None,
+        actor_name="anonymous",
+        game=None,
+        action=LOGIN_LOCKED_OUT if locked_out else LOGIN_FAILED,
+        target_type=User._meta.label_lower,
+        target_id=str(user.pk) if user else "",
+        target_repr=username[:200],
+        after={"address": address or "", "known_user": user is not None},
+    )
