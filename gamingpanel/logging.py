@@ -52,13 +52,15 @@ class ScrubSecretsFilter(logging.Filter):
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        line = {
+        line: dict[str, object] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname,
             "logger": record.name,
             "request_id": getattr(record, "request_id", "-"),
             "message": record.getMessage(),
         }
+        if access := getattr(record, "access", None):  # gamingpanel.access: the request's fields
+            line.update(access)
         if record.exc_text:
             line["exception"] = record.exc_text
         return json.dumps(line)

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "corsheaders",
     "apps.accounts",
     "apps.platforms",
     "apps.login",
@@ -57,6 +58,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "gamingpanel.middleware.RequestIdMiddleware",
+    "gamingpanel.access.AccessLogMiddleware",  # one access line and latency sample a request
+    "apps.accounts.cors.GameCorsMiddleware",  # /api/ only; origins per game (django-cors-headers)
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Sessions, operators, messages and CSRF for the panel and the admin only: /api/ skips them.
@@ -68,10 +71,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "gamingpanel.middleware.ApiProblemMiddleware",
 ]
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into its 429 page
 
 ROOT_URLCONF = "gamingpanel.urls"
 WSGI_APPLICATION = "gamingpanel.wsgi.application"
-    "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into its 429 page
 ASGI_APPLICATION = "gamingpanel.asgi.application"
 
 TEMPLATES = [
@@ -155,9 +158,6 @@ SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
 SILENCED_SYSTEM_CHECKS = ["security.W003"]
 
 # --- API -----------------------------------------------------------------------------------
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": [],
 # --- Operator logins (the admin's login form, which the panel uses): django-axes -----------
 # After AXES_FAILURE_LIMIT failures for one username (from anywhere) or from one address (any
 # usernames), logins there are refused with a 429 page for AXES_COOLOFF_MINUTES; each attempt
@@ -178,6 +178,9 @@ AXES_LOCKOUT_CALLABLE = "gamingpanel.security.login_locked_out"
 # Masked in axes' log lines and its stored request data (the password always is).
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken", "token", "code"]
 
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["gamingpanel.parsers.JSONParser"],
@@ -408,6 +411,42 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 30.0,
     },
 }
+
+# --- Monitoring (docs/guide/monitoring.md, docs/operations/) -------------------------------
+# GET /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; empty: no endpoint (404).
+# Several processes: set PROMETHEUS_MULTIPROC_DIR (an empty directory) in their environment.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+ACCESS_LOG = env.bool("ACCESS_LOG", default=True)  # one JSON line per request
+# Opt-in, off when empty: errors to Sentry, traces over OTLP/HTTP (gamingpanel/observability.py).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default=DEPLOYMENT_NAME)
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+OTEL_EXPORTER_OTLP_ENDPOINT = env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+OTEL_SERVICE_NAME = env.str("OTEL_SERVICE_NAME", default="gamingpanel")
+OTEL_TRACES_SAMPLE_RATE = env.float("OTEL_TRACES_SAMPLE_RATE", default=1.0)
+
+# --- CORS: browser builds (WebGL, HTML5) call /api/ from the origins each game lists --------
+# The game's `cors_allowed_origins` (admin) decide (apps/accounts/cors.py); CORS_ALLOWED_ORIGINS
+# adds origins allowed for every game. No cookies: the API authenticates by header only.
+CORS_URLS_REGEX = r"^/api/"
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_HEADERS = (
+    "accept",
+    "authorization",
+    "content-type",
+    "x-game-key",
+    "idempotency-key",
+    "x-request-id",
+)
+CORS_EXPOSE_HEADERS = (
+    "x-request-id",
+    "ratelimit-limit",
+    "ratelimit-remaining",
+    "ratelimit-reset",
+    "retry-after",
+)
+CORS_PREFLIGHT_MAX_AGE = 3600
 
 # --- Logging: structured JSON lines, secrets scrubbed --------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from gamingpanel.monitoring import metrics_view
 from gamingpanel.views import HealthApi
 
 # Each app's urls.py puts its routes under one prefix ("auth/", "multiplayer/", ...), listed here
@@ -35,6 +36,7 @@ api_v1 = [
 
 urlpatterns = [
     path("api/v1/", include(api_v1)),
+    path("metrics", metrics_view, name="metrics"),  # Prometheus, behind METRICS_TOKEN
     path("admin/", admin.site.urls),
     path("payments/", include("apps.payments.page_urls")),
     path("docs/", include("apps.devdocs.urls")),

@@ -26,6 +26,7 @@ from apps.accounts.models import (
     PlatformIdentity,
     Player,
     ServerKey,
+    parse_origins,
 )
 from apps.accounts.selectors import OWNER_ROLES
 from apps.accounts.services import create_server_key, revoke_server_key
@@ -40,7 +41,21 @@ admin.site.index_title = "Operate your games"
 class GameForm(forms.ModelForm):
     class Meta:
         model = Game
-        fields = ["name", "slug", "client_key", "sandbox", "rate_limit_per_hour", "starting_grant"]
+        fields = [
+            "name",
+            "slug",
+            "client_key",
+            "sandbox",
+            "rate_limit_per_hour",
+            "starting_grant",
+            "cors_allowed_origins",
+        ]
+
+    def clean_cors_allowed_origins(self) -> str:
+        try:
+            return "\n".join(parse_origins(self.cleaned_data.get("cors_allowed_origins") or ""))
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from None
 
     def clean_starting_grant(self) -> dict[str, int]:
         """Checked here, not at a new player's first login, which it would otherwise fail (that

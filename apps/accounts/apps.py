@@ -6,4 +6,5 @@ class AccountsConfig(AppConfig):
     verbose_name = "Games, players and operators"
 
     def ready(self) -> None:
-        from apps.accounts import checks  # noqa: F401  (registers system checks)
+        # System checks; the per-game origins django-cors-headers asks (a signal receiver).
+        from apps.accounts import checks, cors  # noqa: F401

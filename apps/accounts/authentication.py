@@ -21,6 +21,7 @@ from apps.accounts.errors import (
 from apps.accounts.models import Game, Player, ServerKey
 from apps.accounts.selectors import cached_server_key, game_by_client_key, token_player
 from apps.accounts.tokens import AccessClaims, decode_access_token, ensure_not_revoked
+from gamingpanel.access import tag_request
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class ServerKeyAuthentication(BaseAuthentication):
         if server_key is None:
             raise InvalidServerKey("The X-Server-Key is unknown or revoked.")
         stamp_use(server_key)
+        tag_request(request, game_id=server_key.game_id)
         return GameServer(game=server_key.game, server_key=server_key), server_key
 
     def authenticate_header(self, request: Request) -> str:
@@ -71,6 +73,7 @@ def require_game(request: Request) -> Game:
     game = game_by_client_key(request.META.get("HTTP_X_GAME_KEY", ""))
     if game is None:
         raise InvalidGameKey("Send the game's client key in the X-Game-Key header.")
+    tag_request(request, game_id=game.pk)
     return game
 
 
@@ -102,7 +105,9 @@ class PlayerTokenAuthentication(BaseAuthentication):
         scheme, _, raw_token = header.partition(" ")
         if scheme != self.keyword or not raw_token.strip():
             return None
-        return authenticate_access_token(raw_token.strip())
+        player, claims = authenticate_access_token(raw_token.strip())
+        tag_request(request, game_id=player.game_id, player_id=player.pk)
+        return player, claims
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'

@@ -39,6 +39,7 @@ from apps.accounts import hotcache
 from apps.accounts.markers import READY_KEY, marker_key, marker_seconds, rebuild_markers
 from apps.accounts.models import AuthSession, ServerKey
 from gamingpanel.followers import Follower
+from gamingpanel.metrics import mirror_checked
 
 logger = logging.getLogger(__name__)
 
@@ -273,6 +274,7 @@ class Mirror(Follower):
                 raise Resync(f"change {behind_target} never arrived")
             return version
         self.state.trusted_until = checked_at + TRUST_SECONDS
+        mirror_checked()
         if checked_at >= self.state.next_prune:
             self._prune(checked_at)
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import UTC, datetime
 
@@ -19,6 +20,20 @@ def hash_key(raw_key: str) -> str:
 
 def new_client_key() -> str:
     return f"gk_{secrets.token_urlsafe(24)}"
+
+
+ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")
+
+
+def parse_origins(text: str) -> list[str]:
+    """Origins one per line (or comma-separated), as a browser sends them: scheme://host[:port],
+    no path (lower-cased). Raises ValueError naming the first that is not one."""
+    parts = [part.strip().rstrip("/").lower() for part in re.split(r"[\s,]+", text)]
+    origins = [part for part in parts if part]
+    for origin in origins:
+        if not ORIGIN.match(origin):
+            raise ValueError(f"{origin!r} is not an origin like https://game.example.com[:port]")
+    return origins
 
 
 class Game(models.Model):
@@ -42,6 +57,12 @@ class Game(models.Model):
         default=dict,
         blank=True,
         help_text='Currencies a new player starts with, e.g. {"gold": 100}.',
+    )
+    cors_allowed_origins = models.TextField(
+        blank=True,
+        default="",
+        help_text="Web origins whose browser builds (WebGL, HTML5) may call the API for this game, "
+        "one per line, e.g. https://play.example.com. Empty: none.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

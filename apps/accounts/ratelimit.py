@@ -30,6 +30,7 @@ from django.core.exceptions import ImproperlyConfigured
 from apps.accounts import hotcache
 from apps.accounts.errors import RateLimited
 from apps.accounts.models import Game
+from gamingpanel.metrics import RATE_LIMIT_REFUSALS
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class Budget:
     remaining: int
     reset_seconds: int
     exceeded: bool
+    group: str = ""  # api:session, auth:address or auth:game: gp_rate_limit_refusals_total's label
 
     def headers(self) -> dict[str, str]:
         return {
@@ -85,6 +87,7 @@ def spend(*, group: str, value: str, limit: int, period_seconds: int) -> Budget 
         logger.exception("rate limit cache unavailable; request not counted")
         return None
     return Budget(
+        group=group,
         limit=limit,
         remaining=max(0, limit - count),
         reset_seconds=max(1, int(ends_at - now)),
@@ -106,6 +109,7 @@ def enforce(*budgets: Budget | None) -> None:
     """429 for the first exhausted budget."""
     for budget in budgets:
         if budget is not None and budget.exceeded:
+            RATE_LIMIT_REFUSALS.labels(budget.group).inc()
             raise RateLimited(
                 f"Too many requests; retry in {budget.reset_seconds} s.",
                 headers={**budget.headers(), "Retry-After": str(budget.reset_seconds)},
@@ -135,10 +139,6 @@ def client_address(request: HasMeta) -> str:
     return str(address)
 
 
-def spend_session_budget(*, session_id: int, game: Game) -> Budget | None:
-    """Per login session, not per access token: a refresh mints a new token, not a new budget."""
-    per_hour = game.rate_limit_per_hour or settings.RATE_LIMIT_PER_HOUR
-    return spend(group="api:session", value=str(session_id), limit=per_hour, period_seconds=HOUR)
 def login_client_address(request: HasMeta) -> str | None:
     """django-axes' AXES_CLIENT_IP_CALLABLE: the address operator logins are counted by, as the
     API's budgets count it; None for a request that came through no server (a test's
@@ -151,6 +151,10 @@ def login_client_address(request: HasMeta) -> str | None:
         return None
 
 
+def spend_session_budget(*, session_id: int, game: Game) -> Budget | None:
+    """Per login session, not per access token: a refresh mints a new token, not a new budget."""
+    per_hour = game.rate_limit_per_hour or settings.RATE_LIMIT_PER_HOUR
+    return spend(group="api:session", value=str(session_id), limit=per_hour, period_seconds=HOUR)
 
 
 def spend_address_budget(request: HasMeta) -> Budget | None:

@@ -38,6 +38,7 @@ from apps.accounts.errors import (
 from apps.accounts.models import AuthSession
 from apps.accounts.revocation import revocation_reason
 from apps.accounts.selectors import token_player_exists
+from gamingpanel.metrics import TOKEN_VALIDATIONS
 
 PLAYER_PERMISSIONS = ("player",)
 ENCRYPTION = {"alg": "dir", "enc": "A256GCM"}
@@ -244,7 +245,14 @@ class TokenCheck:
 
 def validate_access_token(raw_token: str, *, game_id: int) -> TokenCheck:
     """For game servers: no exception, a reason when invalid. A token of another game is never
-    valid for this one; a deleted player's within TOKEN_PLAYER_SECONDS."""
+    valid for this one; a deleted player's within TOKEN_PLAYER_SECONDS. Counted in
+    gp_token_validations_total by outcome (valid, or the reason)."""
+    check = _check_access_token(raw_token, game_id=game_id)
+    TOKEN_VALIDATIONS.labels("valid" if check.valid else check.reason).inc()
+    return check
+
+
+def _check_access_token(raw_token: str, *, game_id: int) -> TokenCheck:
     try:
         claims = decode_access_token(raw_token)
     except TokenError as refused:

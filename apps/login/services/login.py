@@ -27,9 +27,11 @@ from apps.analytics.services import record_server_event
 from apps.inventory.services import grant_contents
 from apps.platforms.errors import PlatformNotConfigured, PlatformUnavailable
 from apps.platforms.selectors import platform_credential
-from apps.platforms.verifiers import VerifiedIdentity, get_verifier
+from apps.platforms.verifiers import PLATFORMS, VerifiedIdentity, get_verifier
 from apps.platforms.verifiers.base import spending_credentials
 from apps.platforms.verifiers.upstream import login_deadline
+from gamingpanel.errors import DomainError
+from gamingpanel.metrics import LOGINS, bounded
 from gamingpanel.problems import BACKING_SERVICE_ERRORS
 from gamingpanel.sql import CompiledInsert, CompiledInstances, CompiledQuery
 
@@ -104,9 +106,16 @@ def credentials_spent_unless_an_outage() -> Iterator[None]:
 
 
 def log_in(*, game: Game, platform: str, credentials: Mapping[str, Any]) -> LoginResult:
-    with credentials_spent_unless_an_outage():
-        identity = verify_platform_user(game=game, platform=platform, credentials=credentials)
-        return _open_for_identity(game=game, platform=platform, identity=identity)
+    """Counted in gp_logins_total by platform and outcome (ok, or the problem's code)."""
+    try:
+        with credentials_spent_unless_an_outage():
+            identity = verify_platform_user(game=game, platform=platform, credentials=credentials)
+            result = _open_for_identity(game=game, platform=platform, identity=identity)
+    except DomainError as refused:
+        LOGINS.labels(bounded(platform, PLATFORMS), refused.code).inc()
+        raise
+    LOGINS.labels(bounded(platform, PLATFORMS), "ok").inc()
+    return result
 
 
 @transaction.atomic

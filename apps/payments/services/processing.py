@@ -13,6 +13,7 @@ from django.utils import timezone
 from apps.payments.models import Payment, ProviderEvent
 from apps.payments.providers import apple, google_play, sandbox, stripe
 from apps.payments.providers.base import Outcome, PaidAmount
+from gamingpanel.metrics import PAYMENT_EVENTS, UNKNOWN
 
 INTERPRETERS: dict[str, Callable[[str, dict[str, Any]], Outcome]] = {
     "stripe": stripe.interpret,
@@ -75,14 +76,20 @@ def process_event(*, event_pk: int) -> ProviderEvent:
     event.attempts += 1
     event.processed_at = timezone.now()
     event.save(update_fields=["status", "outcome", "payment", "attempts", "processed_at"])
+    PAYMENT_EVENTS.labels(event.provider, event.status).inc()
     return event
 
 
 @transaction.atomic
 def mark_failed(*, event_pk: int, error: str) -> None:
-    ProviderEvent.objects.filter(pk=event_pk).exclude(status=ProviderEvent.Status.PROCESSED).update(
-        status=ProviderEvent.Status.FAILED, outcome=error[:200]
+    failed = (
+        ProviderEvent.objects.filter(pk=event_pk)
+        .exclude(status=ProviderEvent.Status.PROCESSED)
+        .update(status=ProviderEvent.Status.FAILED, outcome=error[:200])
     )
+    if failed:
+        provider = ProviderEvent.objects.filter(pk=event_pk).values_list("provider", flat=True)
+        PAYMENT_EVENTS.labels(provider.first() or UNKNOWN, ProviderEvent.Status.FAILED).inc()
 
 
 def _find_payment(event: ProviderEvent, outcome: Outcome) -> Payment | None:

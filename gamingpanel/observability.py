@@ -1,0 +1,84 @@
+"""Error reporting (Sentry) and tracing (OpenTelemetry over OTLP/HTTP): both opt-in, off unless
+their setting names where to send (SENTRY_DSN, OTEL_EXPORTER_OTLP_ENDPOINT). Nothing is imported
+or started otherwise. Called by the WSGI/ASGI entry points and the Celery app, after settings
+and before the first request (docs/guide/monitoring.md).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+# Headers whose values are credentials here, on top of what Sentry already strips by default.
+SECRET_HEADERS = ["x-game-key", "x-server-key", "idempotency-key", "stripe-signature"]
+
+_started: set[str] = set()
+
+
+def setup() -> set[str]:
+    """Start what the settings ask for, once per process; returns what is running."""
+    if settings.SENTRY_DSN and "sentry" not in _started:
+        init_sentry()
+        _started.add("sentry")
+    if settings.OTEL_EXPORTER_OTLP_ENDPOINT and "otel" not in _started:
+        init_tracing()
+        _started.add("otel")
+    return set(_started)
+
+
+def sentry_options() -> dict[str, Any]:
+    from sentry_sdk.scrubber import DEFAULT_DENYLIST, EventScrubber
+
+    return {
+        "dsn": settings.SENTRY_DSN,
+        "environment": settings.SENTRY_ENVIRONMENT,
+        "traces_sample_rate": settings.SENTRY_TRACES_SAMPLE_RATE,
+        # No user, IP, cookies or request bodies: tokens and credentials travel in them.
+        "send_default_pii": False,
+        "max_request_body_size": "never",
+        "event_scrubber": EventScrubber(denylist=[*DEFAULT_DENYLIST, *SECRET_HEADERS]),
+    }
+
+
+def init_sentry() -> None:
+    import sentry_sdk
+
+    # The Django, Celery, Redis and logging integrations turn themselves on when importable.
+    sentry_sdk.init(**sentry_options())
+    logger.info("sentry error reporting on (environment %s)", settings.SENTRY_ENVIRONMENT)
+
+
+def tracing_endpoint() -> str:
+    """The OTLP/HTTP traces URL: the endpoint as the OpenTelemetry specification reads
+    OTEL_EXPORTER_OTLP_ENDPOINT (a base URL), with /v1/traces added."""
+    return settings.OTEL_EXPORTER_OTLP_ENDPOINT.rstrip("/") + "/v1/traces"
+
+
+def init_tracing() -> None:
+    from opentelemetry import trace
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.instrumentation.django import DjangoInstrumentor
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from opentelemetry.sdk.trace.sampling import ParentBasedTraceIdRatio
+
+    provider = TracerProvider(
+        resource=Resource.create(
+            {
+                "service.name": settings.OTEL_SERVICE_NAME,
+                "deployment.environment": settings.DEPLOYMENT_NAME,
+            }
+        ),
+        sampler=ParentBasedTraceIdRatio(settings.OTEL_TRACES_SAMPLE_RATE),
+    )
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=tracing_endpoint())))
+    trace.set_tracer_provider(provider)
+    # A span per request named by its route; no header is recorded (the instrumentation's
+    # default), so neither are tokens or keys.
+    DjangoInstrumentor().instrument(tracer_provider=provider)
+    logger.info("tracing on: OTLP to %s", tracing_endpoint())

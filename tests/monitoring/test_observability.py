@@ -1,0 +1,84 @@
+"""Sentry and OpenTelemetry are opt-in: nothing starts without their settings, and with them the
+SDKs are started with the configured values. No network: the SDK entry points are replaced."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from unittest import mock
+
+import pytest
+import sentry_sdk
+from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.http import trace_exporter
+from opentelemetry.instrumentation.django import DjangoInstrumentor
+
+from gamingpanel import observability
+
+
+@pytest.fixture(autouse=True)
+def fresh() -> Iterator[None]:
+    observability._started.clear()
+    with (
+        mock.patch.object(sentry_sdk, "init") as sentry_init,
+        mock.patch.object(trace_exporter, "OTLPSpanExporter") as exporter,
+        mock.patch.object(trace, "set_tracer_provider") as set_provider,
+        mock.patch.object(DjangoInstrumentor, "instrument") as instrument,
+    ):
+        fresh.calls = {  # type: ignore[attr-defined]
+            "sentry": sentry_init,
+            "exporter": exporter,
+            "provider": set_provider,
+            "instrument": instrument,
+        }
+        yield
+    observability._started.clear()
+
+
+def calls() -> dict[str, mock.MagicMock]:
+    return fresh.calls  # type: ignore[attr-defined]
+
+
+def test_nothing_starts_without_settings(settings):
+    settings.SENTRY_DSN = ""
+    settings.OTEL_EXPORTER_OTLP_ENDPOINT = ""
+
+    assert observability.setup() == set()
+    for entry_point in calls().values():
+        entry_point.assert_not_called()
+
+
+def test_sentry_starts_with_the_dsn_and_sends_no_personal_data(settings):
+    settings.SENTRY_DSN = "https://public@sentry.example/1"
+    settings.SENTRY_ENVIRONMENT = "staging"
+    settings.SENTRY_TRACES_SAMPLE_RATE = 0.25
+    settings.OTEL_EXPORTER_OTLP_ENDPOINT = ""
+
+    assert observability.setup() == {"sentry"}
+    assert observability.setup() == {"sentry"}  # once per process
+
+    calls()["sentry"].assert_called_once()
+    options = calls()["sentry"].call_args.kwargs
+    assert options["dsn"] == "https://public@sentry.example/1"
+    assert options["environment"] == "staging"
+    assert options["traces_sample_rate"] == 0.25
+    assert options["send_default_pii"] is False
+    assert options["max_request_body_size"] == "never"
+    denied = options["event_scrubber"].denylist
+    assert {"x-game-key", "x-server-key", "authorization"} <= set(denied)
+    calls()["exporter"].assert_not_called()
+
+
+def test_tracing_starts_with_the_otlp_endpoint(settings):
+    settings.SENTRY_DSN = ""
+    settings.OTEL_EXPORTER_OTLP_ENDPOINT = "http://collector.internal:4318/"
+    settings.OTEL_SERVICE_NAME = "panel-eu"
+    settings.OTEL_TRACES_SAMPLE_RATE = 0.5
+
+    assert observability.setup() == {"otel"}
+
+    calls()["exporter"].assert_called_once_with(endpoint="http://collector.internal:4318/v1/traces")
+    provider = calls()["provider"].call_args.args[0]
+    assert provider.resource.attributes["service.name"] == "panel-eu"
+    assert "0.5" in provider.sampler.get_description()
+    calls()["instrument"].assert_called_once()
+    calls()["sentry"].assert_not_called()
