@@ -385,3 +385,21 @@ def test_the_rebinding_test_would_see_a_connection_if_the_guard_let_it_through(
         call("GET", f"https://localhost:{port}/x", platform="nintendo", operation="key set")
 
     assert len(accepted) == 1
+
+
+@pytest.mark.django_db
+def test_the_admin_page_shows_why_and_saves_nothing(admin_client, game, guarded, hosts):
+    response = admin_client.post(
+        "/admin/platforms/platformcredential/add/",
+        {
+            "game": game.pk,
+            "platform": "nintendo",
+            "enabled": "on",
+            "config": '{"jwks_url": "https://169.254.169.254/latest/meta-data"}',
+            "new_secrets": "",
+        },
+    )
+
+    assert response.status_code == 200  # the form again, not a redirect
+    assert "jwks_url: the host 169.254.169.254 is not an allowed host" in response.content.decode()
+    assert not PlatformCredential.objects.exists()
