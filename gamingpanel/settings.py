@@ -70,8 +70,8 @@ MIDDLEWARE = [
     "gamingpanel.middleware.PanelMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "gamingpanel.middleware.ApiProblemMiddleware",
-]
     "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into its 429 page
+]
 
 ROOT_URLCONF = "gamingpanel.urls"
 WSGI_APPLICATION = "gamingpanel.wsgi.application"
@@ -157,7 +157,6 @@ SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
 # middleware for every page outside /api/ (tests/foundation/test_panel_only_middleware.py).
 SILENCED_SYSTEM_CHECKS = ["security.W003"]
 
-# --- API -----------------------------------------------------------------------------------
 # --- Operator logins (the admin's login form, which the panel uses): django-axes -----------
 # After AXES_FAILURE_LIMIT failures for one username (from anywhere) or from one address (any
 # usernames), logins there are refused with a 429 page for AXES_COOLOFF_MINUTES; each attempt
@@ -178,6 +177,7 @@ AXES_LOCKOUT_CALLABLE = "gamingpanel.security.login_locked_out"
 # Masked in axes' log lines and its stored request data (the password always is).
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken", "token", "code"]
 
+# --- API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
