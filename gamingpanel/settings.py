@@ -381,11 +381,15 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
     # down, then left the process's result consumer broken for good.
     "retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.2},
 }
-# An enqueue from a web request never waits long on a broker that is down or hung: one connect of
-# at most 0.4 s, one retry (a pooled connection may be stale after a Redis restart). What was not
-# queued is found again by the payments sweeper (the notification or callback row is committed).
+# An enqueue from a web request never waits long on a broker that is down or hung: connects and
+# commands of at most 0.4 / 0.5 s, one retry (a pooled connection may be stale after a Redis
+# restart), so about a second in the worst case. What was not queued is found again by the
+# payments sweeper (the notification or callback row is committed first).
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=0.4)
 CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = CELERY_BROKER_CONNECTION_TIMEOUT
+CELERY_BROKER_TRANSPORT_OPTIONS["socket_timeout"] = env.float(
+    "CELERY_BROKER_SOCKET_TIMEOUT", default=0.5
+)
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 1,
     "interval_start": 0,

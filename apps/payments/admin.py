@@ -11,7 +11,7 @@ from django.utils.html import format_html_join
 
 from apps.accounts.admin_scoping import GameScopedAdmin, ReadOnlyScopedAdmin
 from apps.accounts.selectors import OWNER_ROLES
-from apps.payments.models import Payment, ProviderAccount, ProviderEvent
+from apps.payments.models import Payment, ProviderAccount, ProviderEvent, SandboxCallback
 from gamingpanel.crypto import mask
 
 
@@ -81,6 +81,25 @@ class PaymentAdmin(ReadOnlyScopedAdmin):
 
 @admin.register(ProviderEvent)
 class ProviderEventAdmin(ReadOnlyScopedAdmin):
-    list_display = ["received_at", "provider", "event_type", "event_id", "status", "outcome"]
-    list_filter = ["provider", "status", "game"]
+    list_display = [
+        "received_at",
+        "provider",
+        "event_type",
+        "event_id",
+        "status",
+        "outcome",
+        "sweeps",
+        "needs_attention",
+    ]
+    list_filter = ["provider", "status", "needs_attention", "game"]
     search_fields = ["event_id", "event_type"]
+
+
+@admin.register(SandboxCallback)
+class SandboxCallbackAdmin(ReadOnlyScopedAdmin):
+    """The sandbox processor's callbacks: pending ones are delivered by the sweeper."""
+
+    list_display = ["created_at", "payment", "action", "status", "attempts", "needs_attention"]
+    game_path = "payment__game"
+    list_filter = ["action", "status", "needs_attention"]
+    search_fields = ["event_id", "=payment__id"]
