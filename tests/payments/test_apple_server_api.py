@@ -176,8 +176,11 @@ def test_the_server_api_base_urls_are_settings(
         )
 
         response = redeem(player_client, {"transaction_id": "2000000123"}, real_offer)
+        timeouts = [call.request.req_kwargs["timeout"] for call in mock.calls]
 
     assert response.status_code == 201
+    # The library's own 30 s timeout is replaced by the payment timeout.
+    assert timeouts == [settings.PAYMENT_HTTP_TIMEOUT] * 2
 
 
 @pytest.mark.parametrize(
