@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from apps.panel.views import dashboard, exports, players, records, segments
+from apps.panel.views import dashboard, exports, players, purchases, records, segments
 
 app_name = "panel"
 
@@ -16,6 +16,11 @@ urlpatterns = [
         name="export",
     ),
     path("panel/games/<int:game_id>/players/", players.player_search, name="players"),
+    path(
+        "panel/games/<int:game_id>/purchases/<int:purchase_id>/refund",
+        purchases.refund_purchase,
+        name="purchase-refund",
+    ),
     path(
         "panel/games/<int:game_id>/records/<slug:table>.csv",
         records.export_records,

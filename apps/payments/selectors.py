@@ -15,8 +15,9 @@ def payment_by_token(*, token: str) -> Payment | None:
 
 
 def payment_of_purchase(*, game_id: int, purchase_id: int) -> Payment | None:
+    """The payment of a purchase of this game (None for another game's purchase)."""
     return (
-        Payment.objects.select_related("game")
+        Payment.objects.select_related("game", "purchase")
         .filter(game_id=game_id, purchase_id=purchase_id)
         .first()
     )

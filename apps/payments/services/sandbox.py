@@ -18,7 +18,7 @@ from apps.payments.errors import (
 )
 from apps.payments.models import Payment, Provider, SandboxCallback
 from apps.payments.providers import sandbox
-from apps.payments.selectors import payment_by_token
+from apps.payments.selectors import payment_by_token, payment_of_purchase
 from apps.payments.services.queueing import enqueue_after_commit
 from apps.payments.tasks import deliver_sandbox_callback
 
@@ -53,11 +53,7 @@ def operator_refund(*, game_id: int, purchase_id: int, actor: User, reason: str)
     """An operator of the game refunds a paid sandbox payment from the panel: the processor
     sends its `payment.refunded` callback, which reverses the purchase as a real refund would.
     Audited (`payments.refund`) in the same transaction."""
-    payment = (
-        Payment.objects.select_related("game")
-        .filter(game_id=game_id, purchase_id=purchase_id)
-        .first()
-    )
+    payment = payment_of_purchase(game_id=game_id, purchase_id=purchase_id)
     if payment is None:
         raise PaymentNotFound("This purchase has no payment to refund.")
     if payment.provider != Provider.SANDBOX:
