@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "gamingpanel.middleware.PanelMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "gamingpanel.middleware.ApiProblemMiddleware",
+    "gamingpanel.pages.PageUnavailableMiddleware",  # PostgreSQL/Redis down: the 503 page
     "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into its 429 page
 ]
 

@@ -34,6 +34,9 @@ api_v1 = [
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
 ]
 
+# A middleware's own failure outside any view (DEBUG off): PostgreSQL or Redis down is a 503.
+handler500 = "gamingpanel.pages.server_error"
+
 urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("metrics", metrics_view, name="metrics"),  # Prometheus, behind METRICS_TOKEN
