@@ -349,8 +349,10 @@ SERVER_HEARTBEAT_TTL_SECONDS = env.int("SERVER_HEARTBEAT_TTL_SECONDS", default=3
 
 # --- Analytics -----------------------------------------------------------------------------
 ANALYTICS_RAW_RETENTION_DAYS = env.int("ANALYTICS_RAW_RETENTION_DAYS", default=400)
-ANALYTICS_MAX_CLOCK_SKEW_SECONDS = env.int("ANALYTICS_MAX_CLOCK_SKEW_SECONDS", default=86400)
-# Client events may be buffered offline (up to the skew above) but not dated in the future.
+# How old a client event may be: a game buffers events while offline (7 days by default); each
+# lands in the aggregates of the day it happened (older than yesterday: re-aggregated next run).
+ANALYTICS_MAX_CLOCK_SKEW_SECONDS = env.int("ANALYTICS_MAX_CLOCK_SKEW_SECONDS", default=7 * 86400)
+# Client events may be buffered offline (up to the age above) but not dated in the future.
 ANALYTICS_MAX_FUTURE_SECONDS = env.int("ANALYTICS_MAX_FUTURE_SECONDS", default=300)
 ANALYTICS_MAX_BATCH = env.int("ANALYTICS_MAX_BATCH", default=100)
 ANALYTICS_MAX_PROPERTIES_BYTES = env.int("ANALYTICS_MAX_PROPERTIES_BYTES", default=4096)

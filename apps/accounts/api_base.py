@@ -119,6 +119,29 @@ class AccessTokenField(serializers.Field):
         return value
 
 
+class StrictCharField(serializers.CharField):
+    """A CharField that takes only a JSON string: DRF's CharField turns `0` or `true` into
+    `"0"`/`"True"`, so a client sending the wrong type would be silently accepted."""
+
+    default_error_messages = {"not_a_string": "Not a valid string."}
+
+    def to_internal_value(self, data: object) -> str:
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(data)
+
+
+class StrictRegexField(serializers.RegexField):
+    """A RegexField that takes only a JSON string (see StrictCharField)."""
+
+    default_error_messages = {"not_a_string": "Not a valid string."}
+
+    def to_internal_value(self, data: object) -> str:
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(data)
+
+
 # What auth/validate and multiplayer/validate-token share: the body, and the check of a player's
 # token for the calling server's game (never an error for a bad token). A comment: drf-spectacular
 # would publish a docstring as both endpoints' description.

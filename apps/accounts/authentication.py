@@ -15,12 +15,18 @@ from apps.accounts.errors import (
     InvalidGameKey,
     InvalidServerKey,
     InvalidToken,
+    PermissionMissing,
     PlayerBanned,
     WrongCredentialKind,
 )
 from apps.accounts.models import Game, Player, ServerKey
 from apps.accounts.selectors import cached_server_key, game_by_client_key, token_player
-from apps.accounts.tokens import AccessClaims, decode_access_token, ensure_not_revoked
+from apps.accounts.tokens import (
+    PLAYER,
+    AccessClaims,
+    decode_access_token,
+    ensure_not_revoked,
+)
 from gamingpanel.access import tag_request
 
 
@@ -90,6 +96,9 @@ class IsPlayer(BasePermission):
     def has_permission(self, request: Request, view: object) -> bool:
         if isinstance(request.user, GameServer):
             raise WrongCredentialKind("This endpoint takes a player token, not a server key.")
+        if isinstance(request.auth, AccessClaims) and PLAYER not in request.auth.permissions:
+            # The token's `perms` claim is what it may do: player endpoints need "player".
+            raise PermissionMissing("This token does not carry the `player` permission.")
         return isinstance(request.user, Player)
 
 

@@ -17,6 +17,12 @@ class WrongCredentialKind(DomainError):
     status, code, title = 403, "wrong_credential_kind", "Wrong kind of credential"
 
 
+class PermissionMissing(DomainError):
+    """The token is valid but its `perms` claim lacks what the endpoint requires."""
+
+    status, code, title = 403, "permission_missing", "Permission missing"
+
+
 class TokenError(DomainError):
     """A bearer or refresh token we refuse; clients log in again (or refresh, when expired)."""
 

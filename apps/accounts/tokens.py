@@ -40,7 +40,8 @@ from apps.accounts.revocation import revocation_reason
 from apps.accounts.selectors import token_player_exists
 from gamingpanel.metrics import TOKEN_VALIDATIONS
 
-PLAYER_PERMISSIONS = ("player",)
+PLAYER = "player"  # the permission every player endpoint requires (IsPlayer)
+PLAYER_PERMISSIONS = (PLAYER,)
 ENCRYPTION = {"alg": "dir", "enc": "A256GCM"}
 # Only our own algorithms: a token naming any other `alg`/`enc` is refused before decryption.
 JWE_REGISTRY = jwe.JWERegistry(algorithms=list(ENCRYPTION.values()))

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -7,39 +9,79 @@ from rest_framework.response import Response
 
 from apps.accounts.api_base import PlayerApi, PlayerRequest
 from apps.analytics.errors import BatchTooLarge
-from apps.analytics.services import ClientEvent, ingest_client_events
+from apps.analytics.services import ClientEvent, Rejection, ingest_client_events
+from gamingpanel.errors import InvalidInput
+
+
+class EventSerializer(serializers.Serializer):
+    event_id = serializers.RegexField(r"^[A-Za-z0-9_.:\-]{1,64}$", required=False, allow_null=True)
+    name = serializers.RegexField(r"^[a-z][a-z0-9_]{0,63}$")
+    occurred_at = serializers.DateTimeField(
+        help_text="When it happened (not when it was sent): at most "
+        f"{settings.ANALYTICS_MAX_CLOCK_SKEW_SECONDS // 86400} days back (the "
+        "`ANALYTICS_MAX_CLOCK_SKEW_SECONDS` setting) and "
+        f"{settings.ANALYTICS_MAX_FUTURE_SECONDS} seconds ahead."
+    )
+    properties = serializers.DictField(
+        required=False,
+        default=dict,
+        help_text=f"At most {settings.ANALYTICS_MAX_PROPERTIES_BYTES} bytes as compact JSON.",
+    )
+
+
+class RejectionSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="The event's place in the batch, from 0.")
+    code = serializers.CharField(
+        help_text="`validation_error` (see `errors`), `reserved_event_name`, "
+        "`event_out_of_range` or `properties_too_large`."
+    )
+    detail = serializers.CharField()
+    # A declared field, moved off the class by DRF: it does not shadow Serializer.errors.
+    errors = serializers.DictField(  # type: ignore[assignment]
+        required=False, help_text="With `validation_error` only."
+    )
+
+
+class BatchSerializer(serializers.Serializer):
+    """The batch as the schema documents it; the view checks each event on its own."""
+
+    events: serializers.ListSerializer[dict[str, Any]] = serializers.ListSerializer(
+        child=EventSerializer(),
+        min_length=1,
+        max_length=settings.ANALYTICS_MAX_BATCH,
+        help_text="An event that breaks these rules is rejected on its own (see the 207 answer); "
+        "the rest of the batch is stored.",
+    )
 
 
 class IngestEventsApi(PlayerApi):
     """A batch of client events; the panel's own facts (sessions, purchases…) are refused."""
 
-    class InputSerializer(serializers.Serializer):
-        class EventSerializer(serializers.Serializer):
-            event_id = serializers.RegexField(
-                r"^[A-Za-z0-9_.:\-]{1,64}$", required=False, allow_null=True
-            )
-            name = serializers.RegexField(r"^[a-z][a-z0-9_]{0,63}$")
-            occurred_at = serializers.DateTimeField()
-            properties = serializers.DictField(required=False, default=dict)
-
-        events = EventSerializer(many=True, allow_empty=False)
-
     class OutputSerializer(serializers.Serializer):
         accepted = serializers.IntegerField(help_text="Events stored by this call.")
         duplicates = serializers.IntegerField(help_text="Events already stored (same event_id).")
+        rejected = RejectionSerializer(
+            many=True,
+            required=False,
+            help_text="Only in a 207: the events not stored, and why. Do not send them again.",
+        )
 
     @extend_schema(
         summary="Send a batch of client analytics events",
-        request=InputSerializer,
+        request=BatchSerializer,
         responses={
-            202: OutputSerializer,
+            202: OpenApiResponse(
+                OutputSerializer, description="Every event was stored (or already was)."
+            ),
+            207: OpenApiResponse(
+                OutputSerializer,
+                description="Some events were refused, each on its own: the others were stored. "
+                "`rejected` names each refused event by `index` with its `code`.",
+            ),
             400: OpenApiResponse(
-                description="The whole batch is refused, nothing is stored: `validation_error` "
-                "(see `errors`), `malformed_json`, `batch_too_large` (more than "
-                f"{settings.ANALYTICS_MAX_BATCH} events), or, for the first bad event (with "
-                "`index`), `reserved_event_name` (a name the panel records itself), "
-                "`event_out_of_range` (`occurred_at` too far in the past or future) or "
-                f"`properties_too_large` (over {settings.ANALYTICS_MAX_PROPERTIES_BYTES} bytes)."
+                description="The batch itself is refused, nothing is stored: `validation_error` "
+                "(no `events` list, or an empty one; see `errors`), `malformed_json` or "
+                f"`batch_too_large` (more than {settings.ANALYTICS_MAX_BATCH} events)."
             ),
         },
     )
@@ -48,10 +90,43 @@ class IngestEventsApi(PlayerApi):
         if isinstance(events, list) and len(events) > settings.ANALYTICS_MAX_BATCH:
             # Refused before validating thousands of events one by one.
             raise BatchTooLarge(f"At most {settings.ANALYTICS_MAX_BATCH} events per batch.")
-        given = self.InputSerializer(data=request.data)
-        given.is_valid(raise_exception=True)
-        result = ingest_client_events(
-            player=request.user,
-            events=[ClientEvent(**event) for event in given.validated_data["events"]],
-        )
-        return Response(self.OutputSerializer(result).data, status=202)
+        if not isinstance(events, list) or not events:
+            raise InvalidInput("See errors.", errors={"events": ["A non-empty list of events."]})
+        valid: list[ClientEvent] = []
+        rejected: list[Rejection] = []
+        for index, raw in enumerate(events):
+            given = EventSerializer(data=raw)
+            if given.is_valid():
+                valid.append(ClientEvent(**given.validated_data, index=index))
+            else:
+                rejected.append(
+                    Rejection(
+                        index=index,
+                        code="validation_error",
+                        detail="See errors.",
+                        errors=_plain(given.errors),
+                    )
+                )
+        result = ingest_client_events(player=request.user, events=valid, rejected=rejected)
+        body: dict[str, Any] = {"accepted": result.accepted, "duplicates": result.duplicates}
+        if not result.rejected:
+            return Response(body, status=202)  # v1's answer to a batch of valid events
+        body["rejected"] = [
+            {
+                "index": rejection.index,
+                "code": rejection.code,
+                "detail": rejection.detail,
+                **({"errors": rejection.errors} if rejection.errors is not None else {}),
+            }
+            for rejection in result.rejected
+        ]
+        return Response(body, status=207)
+
+
+def _plain(errors: Any) -> Any:
+    """DRF's error structure as plain JSON values (ErrorDetail is a str subclass)."""
+    if isinstance(errors, dict):
+        return {key: _plain(value) for key, value in errors.items()}
+    if isinstance(errors, list):
+        return [_plain(value) for value in errors]
+    return str(errors)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ from apps.analytics.errors import (
     ReservedEventName,
 )
 from apps.analytics.models import DirtyDay, RawEvent
+from gamingpanel.errors import DomainError
 from gamingpanel.sql import CompiledInsert
 
 SERVER_EVENT_NAMES = frozenset(
@@ -107,19 +108,42 @@ class ClientEvent:
     occurred_at: datetime
     properties: dict[str, Any]
     event_id: str | None = None
+    index: int = 0  # its place in the batch the client sent, to name it in a rejection
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """An event of a batch that was not stored, and why (a problem code)."""
+
+    index: int
+    code: str
+    detail: str
+    errors: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
 class IngestResult:
     accepted: int
     duplicates: int
+    rejected: list[Rejection] = field(default_factory=list)
 
 
 @transaction.atomic
-def ingest_client_events(*, player: Player, events: Sequence[ClientEvent]) -> IngestResult:
-    """Store a client's batch append-only, all or nothing. An event_id already stored for this
-    player (a retry) or repeated in the batch is stored once."""
-    _check_batch(events)
+def ingest_client_events(
+    *,
+    player: Player,
+    events: Sequence[ClientEvent],
+    rejected: Sequence[Rejection] = (),
+) -> IngestResult:
+    """Store a client's batch append-only: every event that passes the rules, and a rejection
+    for each one that does not (`rejected` brings those the caller already refused, e.g. for
+    their shape). An event_id already stored for this player (a retry) or repeated in the batch
+    is stored once."""
+    if len(events) + len(rejected) > settings.ANALYTICS_MAX_BATCH:
+        raise BatchTooLarge(f"At most {settings.ANALYTICS_MAX_BATCH} events per batch.")
+    refused = [*rejected, *_rejections(events)]
+    refused_at = {rejection.index for rejection in refused}
+    events = [event for event in events if event.index not in refused_at]
     unique: dict[str, ClientEvent] = {}
     anonymous: list[ClientEvent] = []
     for event in events:
@@ -151,33 +175,40 @@ def ingest_client_events(*, player: Player, events: Sequence[ClientEvent]) -> In
         ignore_conflicts=True,
     )
     mark_late_days(game_id=player.game_id, days={utc_day(e.occurred_at) for e in fresh})
-    return IngestResult(accepted=len(fresh), duplicates=len(events) - len(fresh))
+    return IngestResult(
+        accepted=len(fresh),
+        duplicates=len(events) - len(fresh),
+        rejected=sorted(refused, key=lambda rejection: rejection.index),
+    )
 
 
-def _check_batch(events: Sequence[ClientEvent]) -> None:
-    if len(events) > settings.ANALYTICS_MAX_BATCH:
-        raise BatchTooLarge(f"At most {settings.ANALYTICS_MAX_BATCH} events per batch.")
+def _rejections(events: Sequence[ClientEvent]) -> list[Rejection]:
+    """Each event the rules refuse: a name the panel records itself, a time outside the window
+    (ANALYTICS_MAX_CLOCK_SKEW_SECONDS back, ANALYTICS_MAX_FUTURE_SECONDS ahead), properties over
+    ANALYTICS_MAX_PROPERTIES_BYTES."""
     now = timezone.now()
     earliest = now - timedelta(seconds=settings.ANALYTICS_MAX_CLOCK_SKEW_SECONDS)
     latest = now + timedelta(seconds=settings.ANALYTICS_MAX_FUTURE_SECONDS)
-    for index, event in enumerate(events):
+    refused = []
+    for event in events:
+        problem: DomainError | None = None
         if event.name in SERVER_EVENT_NAMES:
-            raise ReservedEventName(
-                f"events[{index}]: {event.name!r} is recorded by the panel itself.", index=index
+            problem = ReservedEventName(f"{event.name!r} is recorded by the panel itself.")
+        elif not earliest <= event.occurred_at <= latest:
+            problem = EventOutOfRange(
+                f"occurred_at must be between {earliest:%Y-%m-%dT%H:%M:%SZ} "
+                f"and {latest:%Y-%m-%dT%H:%M:%SZ}."
             )
-        if not earliest <= event.occurred_at <= latest:
-            raise EventOutOfRange(
-                f"events[{index}]: occurred_at must be between {earliest:%Y-%m-%dT%H:%M:%SZ} "
-                f"and {latest:%Y-%m-%dT%H:%M:%SZ}.",
-                index=index,
-            )
-        size = len(json.dumps(event.properties, separators=(",", ":")).encode())
-        if size > settings.ANALYTICS_MAX_PROPERTIES_BYTES:
-            raise PropertiesTooLarge(
-                f"events[{index}]: properties are {size} bytes, at most "
-                f"{settings.ANALYTICS_MAX_PROPERTIES_BYTES}.",
-                index=index,
-            )
+        else:
+            size = len(json.dumps(event.properties, separators=(",", ":")).encode())
+            if size > settings.ANALYTICS_MAX_PROPERTIES_BYTES:
+                problem = PropertiesTooLarge(
+                    f"properties are {size} bytes, at most "
+                    f"{settings.ANALYTICS_MAX_PROPERTIES_BYTES}."
+                )
+        if problem is not None:
+            refused.append(Rejection(index=event.index, code=problem.code, detail=str(problem)))
+    return refused
 
 
 def mark_late_days(*, game_id: int, days: Iterable[date], today: date | None = None) -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -10,21 +10,16 @@ from apps.accounts.api_base import TIMESTAMP, PlayerApi, PlayerRequest
 from apps.battlepass.models import TierClaim
 from apps.battlepass.selectors import get_progress
 from apps.battlepass.services import claim_tier
+from apps.inventory.lines import GrantLineSerializer, grant_lines
 
-
-class ContentLineSerializer(serializers.Serializer):
-    currency = serializers.CharField(required=False)
-    sku = serializers.CharField(required=False)
-    quantity = serializers.IntegerField()
-
-
-LINE_KEYS = tuple(ContentLineSerializer().fields)
+# Reward lines in the one shape every grant has (apps.inventory.lines).
+ContentLineSerializer = GrantLineSerializer
 
 
 def content_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Stored reward lines (`contents.validate_contents`) as ContentLineSerializer answers them:
+    """Stored reward lines (`contents.validate_contents`) as GrantLineSerializer answers them:
     the code, then the quantity, whatever order an operator typed the keys in."""
-    return [{key: line[key] for key in LINE_KEYS if key in line} for line in lines]
+    return grant_lines(lines)
 
 
 class SeasonSerializer(serializers.Serializer):
@@ -34,8 +29,16 @@ class SeasonSerializer(serializers.Serializer):
     ends_at = serializers.DateTimeField()
 
 
+@extend_schema_field(
+    {"type": "integer", "deprecated": True, "description": "Deprecated: read `tier` (the same)."}
+)
+class DeprecatedLevelField(serializers.IntegerField):
+    """`level` was the tier's number before `tier` named it everywhere; kept for v1 clients."""
+
+
 class TierSerializer(serializers.Serializer):
-    level = serializers.IntegerField()
+    tier = serializers.IntegerField(help_text="The tier's number, from 1.")
+    level = DeprecatedLevelField()
     xp_required = serializers.IntegerField()
     free_reward = ContentLineSerializer(many=True)
     premium_reward = ContentLineSerializer(many=True)
@@ -79,12 +82,30 @@ class BattlePassProgressApi(PlayerApi):
 
 class BattlePassClaimApi(PlayerApi):
     class InputSerializer(serializers.Serializer):
-        level = serializers.IntegerField(min_value=1, max_value=32767)
+        tier = serializers.IntegerField(
+            min_value=1, max_value=32767, required=False, help_text="The tier to claim."
+        )
+        level = serializers.IntegerField(
+            min_value=1,
+            max_value=32767,
+            required=False,
+            help_text="Deprecated: send `tier` (the same number). One of the two is required.",
+        )
         track = serializers.ChoiceField(choices=TierClaim.Track.choices)
+
+        def validate(self, data: dict) -> dict:
+            tier, level = data.get("tier"), data.pop("level", None)
+            if tier is None and level is None:
+                raise serializers.ValidationError({"tier": "This field is required."})
+            if tier is not None and level is not None and tier != level:
+                raise serializers.ValidationError({"tier": "`tier` and `level` differ."})
+            data["tier"] = tier if tier is not None else level
+            return data
 
     class OutputSerializer(serializers.Serializer):
         season_id = serializers.IntegerField()
-        level = serializers.IntegerField()
+        tier = serializers.IntegerField(source="level")
+        level = DeprecatedLevelField()
         track = serializers.CharField()
         granted = ContentLineSerializer(many=True)
 
@@ -107,5 +128,6 @@ class BattlePassClaimApi(PlayerApi):
     def post(self, request: PlayerRequest) -> Response:
         given = self.InputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        result = claim_tier(player=request.user, **given.validated_data)
+        data = given.validated_data
+        result = claim_tier(player=request.user, level=data["tier"], track=data["track"])
         return Response(self.OutputSerializer(result).data, status=201)

@@ -69,7 +69,8 @@ def get_progress(*, player_id: int, game_id: int) -> dict[str, Any]:
         if level not in tiers:
             xp_required, free_reward, premium_reward = tier
             tiers[level] = {
-                "level": level,
+                "tier": level,
+                "level": level,  # deprecated: the same as "tier", for v1 clients
                 "xp_required": xp_required,
                 # JSONFields without a decoder: both backends hand back their text.
                 "free_reward": json.loads(free_reward),

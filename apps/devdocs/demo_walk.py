@@ -150,8 +150,8 @@ def _scenario_multiplayer(demo: Demo) -> None:
 
 def _scenario_progression(demo: Demo) -> None:
     demo.as_player("get", "battlepass/progress")
-    demo.as_player("post", "battlepass/claim", {"level": 1, "track": "free"})
-    demo.as_player("post", "battlepass/claim", {"level": 1, "track": "free"})
+    demo.as_player("post", "battlepass/claim", {"tier": 1, "track": "free"})
+    demo.as_player("post", "battlepass/claim", {"tier": 1, "track": "free"})
     demo.as_player("get", "events/active")
     reward = _claimable_reward(demo)
     if reward is not None:  # claimed twice: the second answer is 409 already_claimed

@@ -10,7 +10,10 @@ Inside a body, "{{name}}" is a string variable and "{{#name}}" a number (written
 from __future__ import annotations
 
 import re
+from datetime import UTC, timedelta
 from typing import Any
+
+from django.utils import timezone
 
 Operation = tuple[str, str]  # (method, path without /api/v1)
 
@@ -123,7 +126,7 @@ DEMO_BODIES: dict[Operation, Any] = {
     ("post", "saves/players/{player_id}"): {
         "writes": [{"key": "slot1", "value": {"chapter": 4}, "version": "{{#save_version}}"}]
     },
-    ("post", "battlepass/claim"): {"level": "{{#bp_level}}", "track": "free"},
+    ("post", "battlepass/claim"): {"tier": "{{#bp_level}}", "track": "free"},
     ("post", "multiplayer/servers/deregister"): {"server_id": "{{server_id}}"},
     ("post", "analytics/events"): {
         "events": [
@@ -171,13 +174,25 @@ def _fill(value: Any) -> Any:
     if isinstance(value, list):
         return [_fill(item) for item in value]
     if isinstance(value, str) and (whole := _VARIABLE.fullmatch(value)):
-        return EXAMPLE_VALUES[whole[2]]
+        return _example_value(whole[2])
     if isinstance(value, str):
-        return _VARIABLE.sub(lambda match: str(EXAMPLE_VALUES[match[2]]), value)
+        return _VARIABLE.sub(lambda match: str(_example_value(match[2])), value)
     return value
 
 
 # Headers a request sends besides auth and Content-Type (a value or a Postman expression).
+# Times the server checks against its clock (an analytics event may be at most days old) are
+# made when the schema is built, so an example copied from the docs is accepted.
+RELATIVE_TIMES = {"now_iso": timedelta(minutes=1), "match_started_iso": timedelta(minutes=13)}
+
+
+def _example_value(name: str) -> object:
+    if name in RELATIVE_TIMES:
+        moment = timezone.now().replace(microsecond=0) - RELATIVE_TIMES[name]
+        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return EXAMPLE_VALUES[name]
+
+
 DEMO_HEADERS: dict[Operation, dict[str, str]] = {
     ("post", "shop/purchase"): {"Idempotency-Key": "{{$guid}}"},
     ("put", "player/saves/{key}"): {"If-None-Match": "*", "Idempotency-Key": "{{$guid}}"},

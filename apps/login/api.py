@@ -4,7 +4,7 @@ platform identities. Validate and logout stay in accounts."""
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -27,6 +27,7 @@ from apps.accounts.services.sessions import (
 )
 from apps.login.services.identities import link_identity, unlink_identity
 from apps.login.services.login import log_in, refresh_tokens
+from apps.platforms.verifiers import PLATFORMS, get_verifier
 
 VERIFY_PROBLEMS = {
     "_400": "`validation_error`, `unsupported_platform` or `platform_not_configured`.",
@@ -40,8 +41,26 @@ REFUSED_TOKEN = (
 )
 
 
+@extend_schema_field({"type": "string", "enum": list(PLATFORMS)})
+class PlatformField(serializers.Field):
+    """A platform name, an enum in the schema. Any other value is refused by the verifier
+    registry as 400 `unsupported_platform` (the code v1 clients know); a value that is not a
+    string is a `validation_error`."""
+
+    default_error_messages = {"not_a_string": "Not a valid string."}
+
+    def to_internal_value(self, data: object) -> str:
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        get_verifier(data)  # 400 unsupported_platform for a name that is not a platform's
+        return data
+
+    def to_representation(self, value: str) -> str:
+        return value
+
+
 class PlatformCredentialsInput(serializers.Serializer):
-    platform = serializers.CharField(max_length=20)
+    platform = PlatformField()
     credentials = serializers.DictField(help_text="Per platform: see docs/platforms.md.")
 
 
@@ -152,6 +171,14 @@ def identities_response(identities: list[PlatformIdentity]) -> Response:
 
 class LinkApi(PlayerApi):
     @extend_schema(
+        summary="The platform identities linked to this player",
+        request=None,
+        responses={200: IdentitiesOutput},
+    )
+    def get(self, request: PlayerRequest) -> Response:
+        return identities_response(identities_of(player=request.user))
+
+    @extend_schema(
         summary="Link another platform identity to this player",
         request=PlatformCredentialsInput,
         responses={
@@ -171,7 +198,7 @@ class LinkApi(PlayerApi):
 
 class UnlinkApi(PlayerApi):
     class InputSerializer(serializers.Serializer):
-        platform = serializers.CharField(max_length=20)
+        platform = serializers.ChoiceField(choices=PLATFORMS)
 
     @extend_schema(
         summary="Unlink a platform identity (never the last one)",

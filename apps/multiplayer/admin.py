@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from apps.accounts.admin_scoping import GameScopedAdmin, ReadOnlyScopedAdmin, ScopedInline
-from apps.multiplayer.models import Match, MatchResult, RegisteredServer, XpRule
+from apps.multiplayer.models import Match, MatchResult, MatchSettings, RegisteredServer, XpRule
 
 
 def _fresh_since() -> datetime:
@@ -60,6 +60,7 @@ RESULT_FIELDS = (
     "outcome",
     "score",
     "stats",
+    "ignored_stats",
     "xp_awarded",
     "season_xp_awarded",
     "level_before",
@@ -87,3 +88,9 @@ class MatchAdmin(ReadOnlyScopedAdmin):
 class XpRuleAdmin(GameScopedAdmin):
     list_display = ["game", "mode", "outcome", "xp"]
     list_filter = ["game", "outcome"]
+
+
+@admin.register(MatchSettings)
+class MatchSettingsAdmin(GameScopedAdmin):
+    list_display = ["game", "undeclared_stats"]
+    list_filter = ["game", "undeclared_stats"]

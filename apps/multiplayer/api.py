@@ -3,7 +3,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from django.utils import timezone
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+)
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -13,6 +17,8 @@ from apps.accounts.api_base import (
     PlayerApi,
     PlayerRequest,
     ServerRequest,
+    StrictCharField,
+    StrictRegexField,
     TokenValidationApi,
 )
 from apps.multiplayer.models import Outcome
@@ -81,19 +87,39 @@ class MatchResultLineSerializer(serializers.Serializer):
     season_xp_awarded = serializers.IntegerField()
     level_before = serializers.IntegerField()
     level_after = serializers.IntegerField()
+    ignored_stats = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Stats of this line the game does not define, left out (only under the "
+        "game's `ignore` rule for undeclared stats; empty otherwise).",
+    )
 
 
 class MatchResultApi(GameServerApi):
     class InputSerializer(serializers.Serializer):
-        match_id = serializers.RegexField(NAME, max_length=100)
-        mode = serializers.RegexField(NAME, max_length=32)
-        started_at = serializers.DateTimeField()
-        ended_at = serializers.DateTimeField()
+        match_id = StrictRegexField(NAME, max_length=100)
+        mode = StrictRegexField(
+            NAME,
+            max_length=32,
+            required=False,
+            help_text='Default `""` (no mode: only the XP rules for every mode apply).',
+        )
+        started_at = serializers.DateTimeField(
+            required=False, help_text="Default `ended_at` (a match of no length)."
+        )
+        ended_at = serializers.DateTimeField(
+            required=False, help_text="Default the time the panel receives the result."
+        )
         players: serializers.ListSerializer[dict[str, Any]] = serializers.ListSerializer(
-            child=MatchPlayerSerializer(), allow_empty=False, max_length=MAX_PLAYERS_PER_MATCH
+            child=MatchPlayerSerializer(),
+            allow_empty=False,
+            min_length=1,
+            max_length=MAX_PLAYERS_PER_MATCH,
         )
 
         def validate(self, data: dict) -> dict:
+            data.setdefault("mode", "")
+            data.setdefault("ended_at", max(timezone.now(), data.get("started_at", timezone.now())))
+            data.setdefault("started_at", data["ended_at"])
             if data["ended_at"] < data["started_at"]:
                 raise serializers.ValidationError({"ended_at": "A match ends after it starts."})
             ids = [p["player_id"] for p in data["players"]]
@@ -119,7 +145,9 @@ class MatchResultApi(GameServerApi):
             ),
             400: OpenApiResponse(
                 description="`validation_error`, or `unknown_stat` (with `stats`) for a stat "
-                "the game does not define."
+                "the game does not define when the game's rule for undeclared stats is "
+                "`refuse` (the default; under `ignore` the match is recorded without them and "
+                "each line lists them in `ignored_stats`)."
             ),
             422: OpenApiResponse(
                 description="`players_not_in_game` (with `player_ids`): nothing was recorded."
@@ -156,6 +184,9 @@ class ServerSerializer(serializers.Serializer):
     last_heartbeat_at = serializers.DateTimeField()
 
 
+SERVER_REF = {"$ref": "#/components/schemas/Server"}  # ServerSerializer (ServerDetailApi's)
+
+
 def server_body(server: dict[str, Any]) -> dict[str, Any]:
     """A live server as ServerSerializer shapes it: the selector's row is already in its order
     and types but for the heartbeat's time, which DRF's DateTimeField renders. Clients poll this
@@ -165,14 +196,14 @@ def server_body(server: dict[str, Any]) -> dict[str, Any]:
 
 class HeartbeatApi(GameServerApi):
     class InputSerializer(serializers.Serializer):
-        server_id = serializers.RegexField(NAME, max_length=100)
-        region = serializers.RegexField(NAME, max_length=32)
-        address = serializers.CharField(max_length=255)
+        server_id = StrictRegexField(NAME, max_length=100)
+        region = StrictRegexField(NAME, max_length=32)
+        address = StrictCharField(max_length=255)
         port = serializers.IntegerField(min_value=1, max_value=65535)
         capacity = serializers.IntegerField(min_value=1, max_value=1_000_000)
         players = serializers.IntegerField(min_value=0)
-        mode = serializers.CharField(max_length=32, allow_blank=True, default="")
-        version = serializers.CharField(max_length=32, allow_blank=True, default="")
+        mode = StrictCharField(max_length=32, allow_blank=True, default="")
+        version = StrictCharField(max_length=32, allow_blank=True, default="")
 
         def validate(self, data: dict) -> dict:
             if data["players"] > data["capacity"]:
@@ -203,7 +234,7 @@ class HeartbeatApi(GameServerApi):
 
 class DeregisterApi(GameServerApi):
     class InputSerializer(serializers.Serializer):
-        server_id = serializers.CharField(max_length=100)
+        server_id = StrictCharField(max_length=100)
 
     @extend_schema(
         summary="Take a server off the list at once (shutdown)",
@@ -219,19 +250,28 @@ class DeregisterApi(GameServerApi):
 
 class ServerInfoApi(PlayerApi):
     class FilterSerializer(serializers.Serializer):
-        id = serializers.CharField(max_length=100, required=False)
+        id = serializers.CharField(
+            max_length=100,
+            required=False,
+            help_text="One server, answered as an object (not a list); 404 `server_not_found` "
+            "when it is gone or stale.",
+        )
         region = serializers.CharField(max_length=32, required=False, default="")
         mode = serializers.CharField(max_length=32, required=False, default="")
 
     @extend_schema(
         summary="The game's live servers, most free slots first (or one with ?id=)",
-        parameters=[
-            OpenApiParameter("id", str, description="One server; 404 server_not_found if stale"),
-            OpenApiParameter("region", str),
-            OpenApiParameter("mode", str),
-        ],
+        parameters=[FilterSerializer],
         responses={
-            200: ServerSerializer(many=True),
+            200: OpenApiResponse(
+                {"oneOf": [{"type": "array", "items": SERVER_REF}, SERVER_REF]},
+                description="A list of servers, or with `?id=` that one server (an object; "
+                "`server-info/{server_id}` answers the same).",
+            ),
+            400: OpenApiResponse(
+                description="`validation_error`: `id` over 100, `region` or `mode` over 32 "
+                "characters."
+            ),
             404: OpenApiResponse(description="`server_not_found` (with `?id=`): gone or stale."),
         },
     )
@@ -244,3 +284,16 @@ class ServerInfoApi(PlayerApi):
             return Response(server_body(live_server(game_id=game_id, server_id=filters["id"])))
         servers = live_servers(game_id=game_id, region=filters["region"], mode=filters["mode"])
         return Response([server_body(server) for server in servers])
+
+
+class ServerDetailApi(PlayerApi):
+    @extend_schema(
+        summary="One live server of the game",
+        operation_id="multiplayer_server_detail",
+        responses={
+            200: ServerSerializer,
+            404: OpenApiResponse(description="`server_not_found`: gone or stale."),
+        },
+    )
+    def get(self, request: PlayerRequest, server_id: str) -> Response:
+        return Response(server_body(live_server(game_id=request.user.game_id, server_id=server_id)))

@@ -33,6 +33,29 @@ class XpRule(models.Model):
         return f"{self.mode or 'any mode'} {self.outcome}: {self.xp} XP"
 
 
+class MatchSettings(models.Model):
+    """A game's rules for match results (a game without a row gets the defaults)."""
+
+    class UndeclaredStats(models.TextChoices):
+        REFUSE = "refuse", "Refuse the match (400 unknown_stat)"
+        IGNORE = "ignore", "Record the match without them and report them per player"
+
+    game = models.OneToOneField(Game, on_delete=models.CASCADE, related_name="match_settings")
+    undeclared_stats = models.CharField(
+        max_length=6,
+        choices=UndeclaredStats.choices,
+        default=UndeclaredStats.REFUSE,
+        help_text="What a match result's stat that the game does not define does.",
+    )
+
+    class Meta:
+        verbose_name = "match settings"
+        verbose_name_plural = "match settings"
+
+    def __str__(self) -> str:
+        return f"Match settings of {self.game}"
+
+
 class Match(models.Model):
     game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="matches")
     match_id = models.CharField(max_length=100)
@@ -63,6 +86,8 @@ class MatchResult(models.Model):
     outcome = models.CharField(max_length=4, choices=Outcome.choices)
     score = models.BigIntegerField(default=0)
     stats = models.JSONField(default=dict, blank=True)
+    # Stats the game does not define, left out under MatchSettings' "ignore" rule.
+    ignored_stats = models.JSONField(default=list, blank=True)
     xp_awarded = models.PositiveIntegerField(default=0)
     season_xp_awarded = models.PositiveIntegerField(default=0)
     level_before = models.PositiveIntegerField(default=1)

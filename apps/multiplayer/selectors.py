@@ -13,7 +13,7 @@ from django.utils import timezone
 from apps.accounts.selectors import public_player
 from apps.accounts.tokens import TokenCheck
 from apps.multiplayer.errors import ServerNotFound
-from apps.multiplayer.models import Match, MatchResult, RegisteredServer, XpRule
+from apps.multiplayer.models import Match, MatchResult, MatchSettings, RegisteredServer, XpRule
 from apps.stats.selectors import level_columns, level_of
 from gamingpanel.shortcache import ShortCache
 from gamingpanel.sql import CompiledQuery, aware
@@ -29,6 +29,12 @@ def match_xp(*, game_id: int, mode: str) -> dict[str, int]:
     for rule in rules:  # "" sorts first, so the mode's own rules overwrite the any-mode ones
         xp[rule.outcome] = rule.xp
     return xp
+
+
+def undeclared_stats_rule(*, game_id: int) -> str:
+    """The game's MatchSettings.undeclared_stats, "refuse" when it has none."""
+    rule = MatchSettings.objects.filter(game_id=game_id).values_list("undeclared_stats", flat=True)
+    return rule.first() or MatchSettings.UndeclaredStats.REFUSE
 
 
 def recorded_match(*, game_id: int, match_id: str) -> Match | None:

@@ -4,6 +4,7 @@ from apps.multiplayer.api import (
     DeregisterApi,
     HeartbeatApi,
     MatchResultApi,
+    ServerDetailApi,
     ServerInfoApi,
     ValidateTokenApi,
 )
@@ -12,6 +13,11 @@ routes = [
     path("validate-token", ValidateTokenApi.as_view(), name="multiplayer-validate-token"),
     path("match-result", MatchResultApi.as_view(), name="multiplayer-match-result"),
     path("server-info", ServerInfoApi.as_view(), name="multiplayer-server-info"),
+    path(
+        "server-info/<str:server_id>",
+        ServerDetailApi.as_view(),
+        name="multiplayer-server-detail",
+    ),
     path(
         "servers/heartbeat",
         HeartbeatApi.as_view(),

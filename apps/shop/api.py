@@ -15,16 +15,23 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from apps.accounts.api_base import PlayerApi, PlayerRequest
+from apps.inventory.lines import GrantLineSerializer, grant_lines
 from apps.shop.models import Offer, Purchase
 from apps.shop.selectors import purchase_of, purchases_of, shop_for_player
 from apps.shop.services.purchase import PurchaseResult, purchase_offer
 from apps.shop.services.receipts import redeem_receipt
-from gamingpanel.idempotency import require_idempotency_key
+from gamingpanel.idempotency import MAX_IDEMPOTENCY_KEY_LENGTH, require_idempotency_key
 from gamingpanel.problems import PROBLEM_CONTENT_TYPE
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
-    str,
+    # The server strips surrounding spaces, then takes 1 to 150 characters.
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_IDEMPOTENCY_KEY_LENGTH,
+        "pattern": r"\S",
+    },
     OpenApiParameter.HEADER,
     required=True,
     description="A unique key per purchase attempt (e.g. a UUID), 1 to 150 characters; retries "
@@ -39,23 +46,18 @@ def result_response(result: PurchaseResult) -> Response:
     return Response(result.body, status=result.status_code, content_type=content_type)
 
 
-class OfferLineSerializer(serializers.Serializer):
-    """One line of an offer's contents, or of what a purchase granted: a currency or an item
-    with its quantity, or a season's battle-pass premium."""
-
-    currency = serializers.CharField(required=False, help_text="A currency code of the game.")
-    sku = serializers.CharField(required=False, help_text="An item of the game.")
-    quantity = serializers.IntegerField(required=False, help_text="With `currency` or `sku`.")
-    battlepass_premium = serializers.IntegerField(
-        required=False, help_text="A season id: that season's premium pass (a line of its own)."
-    )
+# One line of an offer's contents or of what a purchase granted (apps.inventory.lines).
+OfferLineSerializer = GrantLineSerializer
 
 
 @extend_schema_field(OfferLineSerializer(many=True))
 class OfferLinesField(serializers.ListField):
-    """Contents lines answered as they are stored; typed as `OfferLine`s in the schema."""
+    """Stored contents lines answered in the one grant-line shape (`GrantLine` in the schema)."""
 
     child = serializers.DictField()
+
+    def to_representation(self, data: Any) -> list[dict[str, Any]]:
+        return grant_lines(data)
 
 
 class CheckoutSerializer(serializers.Serializer):
@@ -137,8 +139,8 @@ def offer_body(entry: dict) -> dict[str, Any]:
             "amount": offer.price_amount,
             "real_money": offer.real_money,
         },
-        # As stored: the catalogue lists only offers whose lines are all objects (the rules).
-        "contents": offer.contents,
+        # The catalogue lists only offers whose lines are all objects (the rules).
+        "contents": grant_lines(offer.contents),
         "remaining_purchases": entry["remaining_purchases"],
         "stock": offer.stock,
         "available_until": TIMESTAMP.to_representation(offer.available_until),
@@ -246,25 +248,68 @@ class PurchaseOutputSerializer(serializers.Serializer):
 
 class PurchaseListApi(PlayerApi):
     class FilterSerializer(serializers.Serializer):
-        before_id = serializers.IntegerField(min_value=1, required=False)
+        cursor = serializers.RegexField(
+            r"^[1-9][0-9]{0,17}$",
+            required=False,
+            help_text='The next page: the `cursor` of the previous page\'s `Link: rel="next"` '
+            "(or `X-Next-Cursor`) header. Opaque; omit it for the newest purchases.",
+        )
+        before_id = serializers.IntegerField(
+            min_value=1,
+            max_value=2**63 - 1,
+            required=False,
+            help_text="Deprecated: use `cursor`. Purchases with a smaller id.",
+        )
         limit = serializers.IntegerField(min_value=1, max_value=100, default=50)
 
     @extend_schema(
         operation_id="shop_purchases_list",  # not "_retrieve", the name of purchases/{id}
-        summary="The player's purchases, newest first",
-        parameters=[FilterSerializer],
+        summary="The player's purchases, newest first (cursor pages)",
+        parameters=[
+            FilterSerializer,
+            OpenApiParameter(
+                "Link",
+                str,
+                OpenApiParameter.HEADER,
+                response=[200],
+                description='`<url>; rel="next"` when more purchases follow.',
+            ),
+            OpenApiParameter(
+                "X-Next-Cursor",
+                str,
+                OpenApiParameter.HEADER,
+                response=[200],
+                description="The next page's `cursor`, when more purchases follow.",
+            ),
+        ],
         responses={
-            200: PurchaseOutputSerializer(many=True),
+            200: OpenApiResponse(
+                PurchaseOutputSerializer(many=True),
+                description="One page. When more follow, `Link: <…?cursor=…&limit=…>; "
+                'rel="next"` and `X-Next-Cursor` name the next page; the last page has neither.',
+            ),
             400: OpenApiResponse(
-                description="`validation_error` (see `errors`): `before_id` or `limit` out of range."
+                description="`validation_error` (see `errors`): `cursor`, `before_id` or "
+                "`limit` out of range."
             ),
         },
     )
     def get(self, request: PlayerRequest) -> Response:
         given = self.FilterSerializer(data=request.query_params)
         given.is_valid(raise_exception=True)
-        purchases = purchases_of(player=request.user, **given.validated_data)
-        return Response(PurchaseOutputSerializer(purchases, many=True).data)
+        filters = given.validated_data
+        before_id = int(filters["cursor"]) if "cursor" in filters else filters.get("before_id")
+        limit = filters["limit"]
+        # One more than asked tells whether another page follows, without a count.
+        purchases = list(purchases_of(player=request.user, before_id=before_id, limit=limit + 1))
+        page = purchases[:limit]
+        response = Response(PurchaseOutputSerializer(page, many=True).data)
+        if len(purchases) > limit:
+            cursor = str(page[-1].pk)
+            url = request.build_absolute_uri(f"{request.path}?cursor={cursor}&limit={limit}")
+            response["Link"] = f'<{url}>; rel="next"'
+            response["X-Next-Cursor"] = cursor
+        return response
 
 
 class PurchaseDetailApi(PlayerApi):

@@ -59,32 +59,59 @@ def test_same_event_id_from_another_player_is_a_different_event(
 @pytest.mark.parametrize(
     "name", ["session_start", "purchase_completed", "match_played", "player_created"]
 )
-def test_client_cannot_send_the_panels_own_facts(player_client, name):
-    response = post(player_client, [event(), event(name)])
+def test_the_panels_own_facts_are_rejected_one_by_one_and_the_rest_is_stored(
+    player_client, player, name
+):
+    response = post(player_client, [event(), event(name), event("tutorial_done")])
 
-    assert response.status_code == 400
-    assert response.json()["code"] == "reserved_event_name"
-    assert response.json()["index"] == 1
-    assert not RawEvent.objects.exists()  # the valid event of the batch is not stored either
+    assert response.status_code == 207
+    body = response.json()
+    assert (body["accepted"], body["duplicates"]) == (2, 0)
+    assert [(r["index"], r["code"]) for r in body["rejected"]] == [(1, "reserved_event_name")]
+    assert sorted(RawEvent.objects.filter(player=player).values_list("name", flat=True)) == [
+        "level_up",
+        "tutorial_done",
+    ]
 
 
 @pytest.mark.parametrize(
     ("delta", "accepted"),
-    [(timedelta(hours=-23), True), (timedelta(days=-2), False), (timedelta(hours=1), False)],
+    [
+        (timedelta(hours=-23), True),
+        (timedelta(days=-2), True),
+        (timedelta(days=-6, hours=-23), True),
+        (timedelta(days=-7, minutes=-1), False),
+        (timedelta(hours=1), False),
+    ],
 )
-def test_clock_skew_is_bounded(player_client, delta, accepted):
+def test_events_up_to_seven_days_old_are_accepted(player_client, delta, accepted):
     when = (timezone.now() + delta).isoformat()
 
     response = post(player_client, [event(occurred_at=when)])
 
-    assert response.status_code == (202 if accepted else 400)
-    if not accepted:
-        assert response.json()["code"] == "event_out_of_range"
+    if accepted:
+        assert (response.status_code, response.json()) == (202, {"accepted": 1, "duplicates": 0})
+    else:
+        assert response.status_code == 207
+        assert response.json()["accepted"] == 0
+        assert [r["code"] for r in response.json()["rejected"]] == ["event_out_of_range"]
     assert RawEvent.objects.count() == int(accepted)
 
 
-def test_only_events_older_than_yesterday_mark_their_day_dirty(player_client, settings):
-    settings.ANALYTICS_MAX_CLOCK_SKEW_SECONDS = 5 * 86400
+def test_the_age_limit_is_a_setting(player_client, settings):
+    settings.ANALYTICS_MAX_CLOCK_SKEW_SECONDS = 86400
+    two_days_ago = (timezone.now() - timedelta(days=2)).isoformat()
+
+    response = post(player_client, [event(occurred_at=two_days_ago), event()])
+
+    assert response.status_code == 207
+    assert [(r["index"], r["code"]) for r in response.json()["rejected"]] == [
+        (0, "event_out_of_range")
+    ]
+    assert RawEvent.objects.count() == 1
+
+
+def test_only_events_older_than_yesterday_mark_their_day_dirty(player_client):
     three_days_ago = timezone.now() - timedelta(days=3)
 
     post(player_client, [event(), event(occurred_at=three_days_ago.isoformat())])
@@ -92,23 +119,77 @@ def test_only_events_older_than_yesterday_mark_their_day_dirty(player_client, se
     assert list(DirtyDay.objects.values_list("day", flat=True)) == [three_days_ago.date()]
 
 
+def test_an_offline_players_week_old_events_land_in_their_days_aggregates(player_client, player):
+    from django.core.management import call_command
+
+    from apps.analytics.models import DailyMetrics, PlayerDay
+
+    days_ago = {5: timezone.now() - timedelta(days=5), 6: timezone.now() - timedelta(days=6)}
+    response = post(
+        player_client,
+        [
+            event(occurred_at=days_ago[5].isoformat(), event_id="a"),
+            event(occurred_at=days_ago[5].isoformat(), event_id="b"),
+            event(occurred_at=days_ago[6].isoformat(), event_id="c"),
+        ],
+    )
+    assert response.status_code == 202
+
+    call_command("aggregate_analytics", "--from", str(days_ago[6].date()), "--no-progress")
+
+    counted = dict(
+        PlayerDay.objects.filter(game_id=player.game_id, player_id=player.pk).values_list(
+            "day", "events"
+        )
+    )
+    assert counted == {days_ago[5].date(): 2, days_ago[6].date(): 1}
+    daily = dict(DailyMetrics.objects.filter(game_id=player.game_id).values_list("day", "events"))
+    assert (daily[days_ago[5].date()], daily[days_ago[6].date()]) == (2, 1)
+    assert daily[timezone.now().date()] == 0
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        (event("Bad Name"), "name"),
+        (event("x" * 65), "name"),
+        (event(occurred_at="yesterday"), "occurred_at"),
+        (event(properties=[1, 2]), "properties"),
+        (event(event_id="has space"), "event_id"),
+        (event(name=7), "name"),
+        ("not an event", "non_field_errors"),
+    ],
+)
+def test_a_malformed_event_is_rejected_on_its_own(player_client, player, raw, field):
+    response = post(player_client, [event(event_id="ok"), raw])
+
+    assert response.status_code == 207
+    assert response["Content-Type"] == "application/json"
+    (rejection,) = response.json()["rejected"]
+    assert (rejection["index"], rejection["code"]) == (1, "validation_error")
+    assert field in rejection["errors"]
+    assert list(RawEvent.objects.values_list("event_id", flat=True)) == ["ok"]
+
+
+def test_properties_too_large_are_rejected_per_event(player_client):
+    response = post(player_client, [event(properties={"blob": "x" * 5000})])
+
+    assert response.status_code == 207
+    assert response.json()["rejected"][0]["code"] == "properties_too_large"
+    assert not RawEvent.objects.exists()
+
+
 @pytest.mark.parametrize(
     ("body", "code"),
     [
-        ({"events": [event("Bad Name")]}, "validation_error"),
-        ({"events": [event("x" * 65)]}, "validation_error"),
-        ({"events": [event(occurred_at="yesterday")]}, "validation_error"),
-        ({"events": [event(properties=[1, 2])]}, "validation_error"),
-        ({"events": [event(event_id="has space")]}, "validation_error"),
         ({"events": []}, "validation_error"),
         ({"events": "nope"}, "validation_error"),
         ({}, "validation_error"),
         ([event()], "validation_error"),
-        ({"events": [event(properties={"blob": "x" * 5000})]}, "properties_too_large"),
         ({"events": [event()] * 101}, "batch_too_large"),
     ],
 )
-def test_bad_input_is_a_problem_and_stores_nothing(player_client, body, code):
+def test_a_malformed_batch_is_a_problem_and_stores_nothing(player_client, body, code):
     response = player_client.post(URL, body, format="json")
 
     assert response.status_code == 400

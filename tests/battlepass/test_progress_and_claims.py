@@ -262,10 +262,10 @@ def test_progress_body_bytes_are_what_the_serializer_renders(player_client, game
     body = (
         '{"season":{"id":%d,"name":"Ünïcode S1","starts_at":"2020-01-02T03:04:05.000060Z",'
         '"ends_at":"2999-01-01T00:00:00Z"},"xp":40,"tier":1,"premium":true,"tiers":['
-        '{"level":1,"xp_required":0,"free_reward":[{"currency":"gold","quantity":5}],'
+        '{"tier":1,"level":1,"xp_required":0,"free_reward":[{"currency":"gold","quantity":5}],'
         '"premium_reward":[{"sku":"potion","quantity":2},{"currency":"gems","quantity":1}],'
         '"free_claimed":false,"premium_claimed":true},'
-        '{"level":2,"xp_required":100,"free_reward":[],"premium_reward":[],'
+        '{"tier":2,"level":2,"xp_required":100,"free_reward":[],"premium_reward":[],'
         '"free_claimed":false,"premium_claimed":false}]}'
     ).encode()
     assert response.content == body % season.pk
@@ -281,3 +281,30 @@ def test_a_season_runs_from_its_first_instant_until_its_last(game, player, monke
     assert get_progress(player_id=player.pk, game_id=game.pk)["season"]["id"] == starting.pk
     monkeypatch.setattr(timezone, "now", lambda: at - timedelta(microseconds=1))
     assert get_progress(player_id=player.pk, game_id=game.pk)["season"]["id"] == ending.pk
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"tier": 1, "track": "free"}, 201),
+        ({"level": 1, "track": "free"}, 201),  # deprecated, still read
+        ({"tier": 1, "level": 1, "track": "free"}, 201),
+        ({"tier": 1, "level": 2, "track": "free"}, 400),
+        ({"track": "free"}, 400),
+    ],
+)
+def test_a_claim_names_its_tier_and_answers_tier_and_level(player_client, game, body, status):
+    season = Season.objects.create(
+        game=game,
+        name="S",
+        starts_at=timezone.now() - timedelta(days=1),
+        ends_at=timezone.now() + timedelta(days=1),
+    )
+    Tier.objects.create(season=season, level=1, xp_required=0)
+
+    response = player_client.post(CLAIM, body, format="json")
+
+    assert response.status_code == status, response.content
+    if status == 201:
+        assert (response.json()["tier"], response.json()["level"]) == (1, 1)

@@ -157,3 +157,25 @@ def test_a_link_the_database_failed_gives_its_single_use_token_back(tokens, stea
 
     assert platforms_of(client.post(LINK, STEAM)) == ["dev", "steam"]  # the retry
     assert_problem(client.post(LINK, STEAM), 401, "invalid_credentials")
+
+
+def test_get_link_lists_the_players_identities(tokens, steam, api_client):
+    client = bearer(tokens["access_token"])
+    before = client.get(LINK)
+    client.post(LINK, STEAM)
+
+    after = client.get(LINK)
+
+    assert (before.status_code, platforms_of(before)) == (200, ["dev"])
+    assert platforms_of(after) == ["dev", "steam"]
+    assert after.json() == client.post(LINK, STEAM).json()  # the shape link answers
+    assert api_client.get(LINK).status_code == 401
+
+
+@pytest.mark.parametrize("platform", ["xbox", "STEAM", ""])
+def test_a_platform_outside_the_enum_is_unsupported_platform(tokens, platform):
+    response = bearer(tokens["access_token"]).post(
+        LINK, {"platform": platform, "credentials": {}}, format="json"
+    )
+
+    assert (response.status_code, response.json()["code"]) == (400, "unsupported_platform")

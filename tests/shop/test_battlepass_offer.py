@@ -29,15 +29,43 @@ def premium_offer(game):
 def test_buying_the_premium_offer_grants_the_premium_track(buyer_client, player, premium_offer):
     season, offer = premium_offer
     fund(player, 100, "gems")
+    listed = buyer_client.get("/api/v1/shop/categories").json()
 
     response = buyer_client.post(
         "/api/v1/shop/purchase", {"offer_id": offer.pk}, HTTP_IDEMPOTENCY_KEY="k"
     )
 
     assert response.status_code == 201
-    assert response.json()["granted"] == [{"battlepass_premium": season.pk}]
+    # One line shape for every grant: the premium pass with its quantity, and the v1 key kept.
+    line = {"premium_pass": season.pk, "quantity": 1, "battlepass_premium": season.pk}
+    assert response.json()["granted"] == [line]
     assert SeasonPass.objects.get(player=player, season=season).premium is True
     assert balance(player, "gems") == 20
+    purchase_id = response.json()["purchase_id"]
+    assert buyer_client.get(f"/api/v1/shop/purchases/{purchase_id}").json()["granted"] == [line]
+    contents = [o["contents"] for c in listed for o in c["offers"] if o["id"] == offer.pk]
+    assert contents == [[line]]
+
+
+def test_a_premium_line_stored_before_the_one_shape_is_answered_in_it(
+    buyer_client, player, premium_offer
+):
+    from apps.shop.models import Purchase
+
+    season, offer = premium_offer
+    fund(player, 100, "gems")
+    response = buyer_client.post(
+        "/api/v1/shop/purchase", {"offer_id": offer.pk}, HTTP_IDEMPOTENCY_KEY="k"
+    )
+    Purchase.objects.filter(pk=response.json()["purchase_id"]).update(
+        granted=[{"battlepass_premium": season.pk}]  # as purchases stored it before
+    )
+
+    listed = buyer_client.get("/api/v1/shop/purchases").json()
+
+    assert listed[0]["granted"] == [
+        {"premium_pass": season.pk, "quantity": 1, "battlepass_premium": season.pk}
+    ]
 
 
 def test_premium_offer_is_bought_one_at_a_time(buyer_client, player, premium_offer):

@@ -142,6 +142,38 @@ def test_purchase_history_and_detail_are_the_players_own(
     assert [p["purchase_id"] for p in page] == [ids[0]]
 
 
+def test_purchases_page_by_cursor_with_a_next_link(player_client, player, game, economy):
+    offer = make_offer(game)
+    fund(player, 1000)
+    ids = [
+        player_client.post(
+            "/api/v1/shop/purchase", {"offer_id": offer.pk}, HTTP_IDEMPOTENCY_KEY=f"k{n}"
+        ).json()["purchase_id"]
+        for n in range(5)
+    ]
+
+    seen, url, pages = [], "/api/v1/shop/purchases?limit=2", 0
+    while url:
+        response = player_client.get(url)
+        assert response.status_code == 200
+        seen += [p["purchase_id"] for p in response.json()]
+        pages += 1
+        link = response.headers.get("Link")
+        if link is None:
+            assert "X-Next-Cursor" not in response.headers
+            url = None
+        else:
+            assert link.endswith('>; rel="next"')
+            url = link[1 : -len('>; rel="next"')]
+            assert f"cursor={response.headers['X-Next-Cursor']}" in url
+
+    assert seen == ids[::-1]
+    assert pages == 3
+    exact = player_client.get("/api/v1/shop/purchases?limit=5")
+    assert "Link" not in exact.headers  # a full last page names no next one
+    assert player_client.get("/api/v1/shop/purchases?cursor=abc").status_code == 400
+
+
 def test_someone_elses_purchase_is_404(player_client, other_player, other_game):
     make_economy(other_game)
     offer = make_offer(other_game)

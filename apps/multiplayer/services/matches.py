@@ -4,7 +4,7 @@ battle pass, analytics. Every step is a bulk statement, so 64 players cost what 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
@@ -13,8 +13,9 @@ from apps.accounts.models import Game, Player, ServerKey
 from apps.analytics.services import ServerFact, record_server_events
 from apps.battlepass.services import add_season_xp
 from apps.multiplayer.errors import PlayersNotInGame
-from apps.multiplayer.models import Match, MatchResult
-from apps.multiplayer.selectors import match_xp, recorded_match
+from apps.multiplayer.models import Match, MatchResult, MatchSettings
+from apps.multiplayer.selectors import match_xp, recorded_match, undeclared_stats_rule
+from apps.stats.selectors import stat_definitions
 from apps.stats.services import add_xp, apply_stats
 
 
@@ -76,6 +77,7 @@ def record_match_result(
             raise
         return RecordedMatch(first, _in_player_order(first.results.all()), created=False)
     _check_players_of_game(game=game, player_ids=[line.player_id for line in players])
+    players, ignored = _without_undeclared_stats(game_id=game.pk, players=players)
 
     xp_for = match_xp(game_id=game.pk, mode=mode)
     xp_by_player = {line.player_id: xp_for[line.outcome] for line in players}
@@ -90,6 +92,7 @@ def record_match_result(
                 outcome=line.outcome,
                 score=line.score,
                 stats=line.stats,
+                ignored_stats=ignored.get(line.player_id, []),
                 xp_awarded=xp_by_player[line.player_id],
                 season_xp_awarded=xp_by_player[line.player_id] if season_id else 0,
                 level_before=levels[line.player_id].level_before,
@@ -122,6 +125,28 @@ def record_match_result(
         ],
     )
     return RecordedMatch(match, _in_player_order(results), created=True)
+
+
+def _without_undeclared_stats(
+    *, game_id: int, players: list[PlayerLine]
+) -> tuple[list[PlayerLine], dict[int, list[str]]]:
+    """Under the game's "ignore" rule, each line without the stats the game does not define,
+    and those names per player; under "refuse" (the default) the lines as sent, and
+    apply_stats refuses an undeclared stat with 400 unknown_stat."""
+    reported = {key for line in players for key in line.stats}
+    if (
+        not reported
+        or undeclared_stats_rule(game_id=game_id) != MatchSettings.UndeclaredStats.IGNORE
+    ):
+        return players, {}
+    defined = stat_definitions(game_id=game_id).keys()
+    kept, ignored = [], {}
+    for line in players:
+        if unknown := sorted(line.stats.keys() - defined):
+            ignored[line.player_id] = unknown
+            line = replace(line, stats={k: v for k, v in line.stats.items() if k in defined})
+        kept.append(line)
+    return kept, ignored
 
 
 def _check_players_of_game(*, game: Game, player_ids: list[int]) -> None:

@@ -34,7 +34,7 @@ _VERIFIERS: dict[str, Verifier] = {
 }
 
 
-def get_verifier(platform: str) -> Verifier:
+def get_verifier(platform: object) -> Verifier:
     """The verifier for a platform name; anything else is 400 unsupported_platform."""
     verifier = _VERIFIERS.get(platform) if isinstance(platform, str) else None
     if verifier is None:

@@ -15,6 +15,7 @@ from django.utils import timezone
 from apps.accounts.models import Player
 from apps.analytics.services import record_server_event
 from apps.battlepass.services import grant_premium
+from apps.inventory.lines import grant_line
 from apps.inventory.selectors import ledger_for_reference
 from apps.inventory.services import Change, apply_changes, changes_from_contents, claw_back
 from apps.payments.providers.base import PaidAmount
@@ -29,7 +30,7 @@ def granted_lines(offer: Offer, quantity: int) -> list[dict]:
     lines = []
     for line in offer.contents:
         if "battlepass_premium" in line:
-            lines.append({"battlepass_premium": line["battlepass_premium"]})
+            lines.append(grant_line(line))  # premium_pass, quantity 1, and the v1 key
         else:
             lines.append({**line, "quantity": line["quantity"] * quantity})
     return lines
