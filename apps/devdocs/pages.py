@@ -51,7 +51,9 @@ class RenderedPage:
 def render_markdown(text: str, *, reference: bool = False) -> RenderedPage:
     """HTML of a guide page (docs/guide/) or, with `reference`, of an area's page (docs/)."""
     md = markdown.Markdown(
-        extensions=["tables", "fenced_code", "toc", "attr_list", "sane_lists"],
+        # superfences, not fenced_code: fences inside list items (the walkthrough's steps) are
+        # code blocks too, not inline code (tests/devdocs/test_docs_pages.py).
+        extensions=["tables", "pymdownx.superfences", "toc", "attr_list", "sane_lists"],
         extension_configs={"toc": {"permalink": False, "toc_depth": "2-3"}},
     )
     html = md.convert(text)
