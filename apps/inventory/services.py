@@ -294,7 +294,7 @@ def _locked_rows(player: Player, keys: list[tuple[str, str]]) -> dict[tuple[str,
     held = _lock(player, codes, skus)
     if missing := [key for key in keys if key not in held]:
         _create_rows(
-            player,
+            [player],
             codes=[code for kind, code in missing if kind == "currency"],
             skus=[code for kind, code in missing if kind == "item"],
         )
@@ -302,21 +302,38 @@ def _locked_rows(player: Player, keys: list[tuple[str, str]]) -> dict[tuple[str,
     return held
 
 
-def _create_rows(player: Player, *, codes: list[str], skus: list[str]) -> None:
+def prepare_holdings(*, players: Sequence[Player], changes: Sequence[Change]) -> None:
+    """Create, in two statements, the wallets and holdings `changes` will need for each of
+    `players` (those that exist are left alone), so that a batch of value moves (a segment
+    grant) does not create them one player at a time. Nothing moves here: each player's change
+    still goes through `apply_changes`."""
+    if len({player.game_id for player in players}) > 1:
+        raise ValueError("prepare_holdings takes the players of one game.")
+    if players:
+        _create_rows(
+            players,
+            codes=sorted({c.code for c in changes if c.kind == "currency"}),
+            skus=sorted({c.code for c in changes if c.kind == "item"}),
+        )
+
+
+def _create_rows(players: Sequence[Player], *, codes: list[str], skus: list[str]) -> None:
+    """The missing rows get the currency's cap or the item's holding limit as they are now."""
+    game_id = players[0].game_id
     if codes:
-        currencies = list(Currency.objects.filter(game_id=player.game_id, code__in=codes))
+        currencies = list(Currency.objects.filter(game_id=game_id, code__in=codes))
         if unknown := set(codes) - {c.code for c in currencies}:
             raise UnknownCurrency(f"No currency {', '.join(sorted(unknown))} in this game.")
         Wallet.objects.bulk_create(
-            [Wallet(player=player, currency=c, cap=c.cap) for c in currencies],
+            [Wallet(player=p, currency=c, cap=c.cap) for p in players for c in currencies],
             ignore_conflicts=True,
         )
     if skus:
-        items = list(ItemDefinition.objects.filter(game_id=player.game_id, sku__in=skus))
+        items = list(ItemDefinition.objects.filter(game_id=game_id, sku__in=skus))
         if unknown := set(skus) - {i.sku for i in items}:
             raise UnknownItem(f"No item {', '.join(sorted(unknown))} in this game.")
         PlayerItem.objects.bulk_create(
-            [PlayerItem(player=player, item=i, limit=i.holding_limit) for i in items],
+            [PlayerItem(player=p, item=i, limit=i.holding_limit) for p in players for i in items],
             ignore_conflicts=True,
         )
 

@@ -10,14 +10,13 @@ from datetime import datetime
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.http import QueryDict
 from django.utils import timezone
 
-from apps.accounts.models import Game, Player
+from apps.accounts.models import PERMANENT_BAN_UNTIL, Game, Player
 from apps.accounts.services.bans import ban_player, unban_player
 from apps.audit.services import record_action
-from apps.inventory.services import Change, apply_changes
+from apps.inventory.services import Change, apply_changes, prepare_holdings
 from apps.panel.forms import PlayerFilterForm
 from apps.panel.models import SegmentAction
 from apps.panel.selectors import players_matching
@@ -106,23 +105,16 @@ def _described(action: SegmentAction) -> dict:
 
 
 def run_segment_action(*, action_id: int) -> SegmentAction:
-    """Run (or resume) the action from the last player it finished, a chunk per transaction."""
-    action = SegmentAction.objects.select_related("game", "created_by").get(pk=action_id)
+    """Run (or resume) the action from the last player it finished, a chunk per transaction.
+    Two workers running the same action (a re-queue while it runs) take turns chunk by chunk."""
+    action = SegmentAction.objects.get(pk=action_id)
     if action.status == SegmentAction.Status.DONE:
         return action
-    if action.started_at is None:
-        SegmentAction.objects.filter(pk=action.pk).update(
-            status=SegmentAction.Status.RUNNING, started_at=timezone.now()
-        )
-    players = segment_players(
-        game=action.game, filters=action.filters, max_player_id=action.max_player_id
-    ).select_related("game")
-    while True:
-        chunk = list(players.filter(pk__gt=action.last_player_id)[:CHUNK_SIZE])
-        if not chunk:
-            break
-        _run_chunk(action, chunk)
-        action.refresh_from_db()
+    SegmentAction.objects.filter(pk=action.pk, started_at__isnull=True).update(
+        status=SegmentAction.Status.RUNNING, started_at=timezone.now()
+    )
+    while _run_chunk(action_id):
+        pass
     SegmentAction.objects.filter(pk=action.pk).update(
         status=SegmentAction.Status.DONE, finished_at=timezone.now()
     )
@@ -131,54 +123,78 @@ def run_segment_action(*, action_id: int) -> SegmentAction:
 
 
 @transaction.atomic
-def _run_chunk(action: SegmentAction, chunk: list[Player]) -> None:
+def _run_chunk(action_id: int) -> int:
+    """The next players after the action's last one: each player's change in a savepoint (a
+    refusal, say a cap, skips that player only); the progress in the same transaction, so a
+    crash redoes the whole chunk or none of it. Returns how many players it took."""
+    action = (
+        SegmentAction.objects.select_for_update(of=("self",))
+        .select_related("game", "created_by")
+        .get(pk=action_id)
+    )
+    chunk = list(
+        segment_players(
+            game=action.game, filters=action.filters, max_player_id=action.max_player_id
+        )
+        .filter(pk__gt=action.last_player_id)
+        .select_related("game")[:CHUNK_SIZE]
+    )
+    if not chunk:
+        return 0
+    change = _change_of(action)
+    if change is not None:
+        prepare_holdings(players=chunk, changes=[change])
     changed, skipped = 0, 0
     problems: list[dict] = []
     for player in chunk:
         try:
-            with transaction.atomic():
-                if _apply_to(action, player):
-                    changed += 1
-                else:
-                    skipped += 1
+            # Each player's change runs in its own savepoint (apply_changes', ban_player's): a
+            # refusal (a cap, too little to revoke) undoes that player's change only.
+            if _apply_to(action, player, change):
+                changed += 1
+            else:
+                skipped += 1
         except DomainError as error:
             skipped += 1
             if len(action.problems) + len(problems) < MAX_PROBLEMS:
                 problems.append({"player": player.pk, "code": error.code, "detail": error.detail})
-    SegmentAction.objects.filter(pk=action.pk).update(
-        processed=F("processed") + len(chunk),
-        changed=F("changed") + changed,
-        skipped=F("skipped") + skipped,
-        last_player_id=chunk[-1].pk,
-    )
-    if problems:
-        action.problems = [*action.problems, *problems]
-        action.save(update_fields=["problems"])
+    action.processed += len(chunk)
+    action.changed += changed
+    action.skipped += skipped
+    action.last_player_id = chunk[-1].pk
+    action.problems = [*action.problems, *problems]
+    action.save(update_fields=["processed", "changed", "skipped", "last_player_id", "problems"])
+    return len(chunk)
 
 
-def _apply_to(action: SegmentAction, player: Player) -> bool:
+def _change_of(action: SegmentAction) -> Change | None:
+    if action.kind not in (SegmentAction.Kind.GRANT, SegmentAction.Kind.REVOKE):
+        return None
+    sign = 1 if action.kind == SegmentAction.Kind.GRANT else -1
+    delta = sign * action.quantity
+    if action.target_kind == "currency":
+        return Change("currency", action.target_code, delta)
+    return Change("item", action.target_code, delta)
+
+
+def _apply_to(action: SegmentAction, player: Player, change: Change | None) -> bool:
     """One player's share of the action; False when there was nothing to change."""
     actor = action.created_by
-    if action.kind in (SegmentAction.Kind.GRANT, SegmentAction.Kind.REVOKE):
-        sign = 1 if action.kind == SegmentAction.Kind.GRANT else -1
-        delta = sign * action.quantity
-        change = (
-            Change("currency", action.target_code, delta)
-            if action.target_kind == "currency"
-            else Change("item", action.target_code, delta)
-        )
+    if change is not None:
+        # The key is the action's: a player's chunk commits with the progress past that player,
+        # so no earlier call can have used it (the unique key would refuse it anyway).
         apply_changes(
             player=player,
             changes=[change],
-            reason="operator_grant" if sign > 0 else "operator_revoke",
+            reason="operator_grant" if change.delta > 0 else "operator_revoke",
             idempotency_key=f"segment:{action.pk}",
             reference=f"segment #{action.pk}: {action.reason}"[:120],
             actor=actor,
-            savepoint=False,
+            new_key=True,
         )
         return True
     if action.kind == SegmentAction.Kind.BAN:
-        if player.is_banned and player.banned_until == action.ban_until:
+        if player.is_banned and player.banned_until == (action.ban_until or PERMANENT_BAN_UNTIL):
             return False
         ban_player(player=player, reason=action.reason, until=action.ban_until, actor=actor)
         return True
