@@ -343,6 +343,9 @@ PAYMENTS_SWEEP_GRACE_SECONDS = env.int("PAYMENTS_SWEEP_GRACE_SECONDS", default=1
 PAYMENTS_SWEEP_BACKOFF_SECONDS = env.int("PAYMENTS_SWEEP_BACKOFF_SECONDS", default=60)
 PAYMENTS_SWEEP_MAX_ATTEMPTS = env.int("PAYMENTS_SWEEP_MAX_ATTEMPTS", default=8)
 PAYMENTS_SWEEP_BATCH = env.int("PAYMENTS_SWEEP_BATCH", default=200)
+# A Stripe checkout still open this long after it was opened (Stripe expires sessions within 24 h
+# and says so) means its notification was lost: the sweeper flags it and alerts.
+PAYMENTS_STALE_CHECKOUT_SECONDS = env.int("PAYMENTS_STALE_CHECKOUT_SECONDS", default=2 * 86400)
 
 # --- Multiplayer ---------------------------------------------------------------------------
 SERVER_HEARTBEAT_TTL_SECONDS = env.int("SERVER_HEARTBEAT_TTL_SECONDS", default=30)

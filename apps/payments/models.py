@@ -82,6 +82,9 @@ class Payment(models.Model):
     amount = models.BigIntegerField(default=0, help_text="Minor units.")
     currency = models.CharField(max_length=3, blank=True)
     details = models.JSONField(default=dict, blank=True)
+    # Set by the sweeper when a checkout stayed open past PAYMENTS_STALE_CHECKOUT_SECONDS with no
+    # word from its processor (its purchase is flagged too).
+    needs_attention = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

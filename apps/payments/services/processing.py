@@ -50,6 +50,11 @@ def register_purchase_outcomes(handler: PurchaseOutcomes) -> None:
     _outcomes[:] = [handler]
 
 
+def purchase_outcomes() -> PurchaseOutcomes:
+    """The registered handler, for payments code outside processing (the sweeper)."""
+    return _purchase_outcomes()
+
+
 def _purchase_outcomes() -> PurchaseOutcomes:
     if not _outcomes:
         raise NoPurchaseHandler("No purchase handler registered: is apps.shop installed?")

@@ -5,6 +5,10 @@ broker was down or a task gave up.
   `failed` (the task's retries ran out) are queued again.
 - Sandbox callbacks left `pending` (the buyer pressed Pay, an operator refunded, and the
   delivery was never queued or kept failing) are queued again.
+- Checkouts of a processor whose sessions expire (Stripe: at most 24 h, then it reports
+  `checkout.session.expired`) still open PAYMENTS_STALE_CHECKOUT_SECONDS after they were opened:
+  the processor's word was lost, so the payment and its purchase are flagged `needs_attention`
+  with an ALERT, once, for an operator to look the session up.
 
 Each row is touched only once it is older than PAYMENTS_SWEEP_GRACE_SECONDS, then at most
 PAYMENTS_SWEEP_MAX_ATTEMPTS times, PAYMENTS_SWEEP_BACKOFF_SECONDS × 2^n apart (capped at an
@@ -24,11 +28,14 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.payments.models import ProviderEvent, SandboxCallback
+from apps.payments.models import Payment, Provider, ProviderEvent, SandboxCallback
+from apps.payments.services.processing import purchase_outcomes
 from apps.payments.services.queueing import enqueue_after_commit
 
 logger = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 3600
+# Processors whose open checkouts end by themselves, with a notification.
+EXPIRING_CHECKOUTS = (Provider.STRIPE,)
 
 
 @dataclass
@@ -37,6 +44,7 @@ class SweepReport:
     events_abandoned: int = 0
     callbacks_requeued: int = 0
     callbacks_abandoned: int = 0
+    stale_checkouts: int = 0
 
 
 def backoff(sweeps: int) -> timedelta:
@@ -70,9 +78,38 @@ def sweep(*, event_task: Any, callback_task: Any, now: datetime | None = None) -
     report.callbacks_requeued, report.callbacks_abandoned = _sweep_rows(
         callbacks, now=now, task=callback_task, describe=_describe_callback
     )
+    report.stale_checkouts = _flag_stale_checkouts(now=now)
     if report.events_requeued or report.callbacks_requeued:
         logger.info("payments sweep: %s", report)
     return report
+
+
+def _flag_stale_checkouts(*, now: datetime) -> int:
+    opened_before = now - timedelta(seconds=settings.PAYMENTS_STALE_CHECKOUT_SECONDS)
+    flagged = 0
+    with transaction.atomic():
+        stale = (
+            Payment.objects.select_for_update(skip_locked=True)
+            .filter(
+                provider__in=EXPIRING_CHECKOUTS,
+                status=Payment.Status.CREATED,
+                needs_attention=False,
+                created_at__lte=opened_before,
+            )
+            .exclude(checkout_url="")
+            .order_by("pk")
+        )
+        for payment in stale[: settings.PAYMENTS_SWEEP_BATCH]:
+            note = (
+                f"No word from {payment.provider} on checkout {payment.external_id} since "
+                f"{payment.created_at:%Y-%m-%d %H:%M} UTC; look the session up."
+            )
+            payment.needs_attention = True
+            payment.save(update_fields=["needs_attention", "updated_at"])
+            purchase_outcomes().flagged(purchase_id=payment.purchase_id, note=note)
+            logger.error("ALERT payments: purchase %s: %s", payment.purchase_id, note)
+            flagged += 1
+    return flagged
 
 
 def _sweep_rows(
