@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "apps.analytics",
     "apps.audit",
     "apps.cloudsave",
+    "apps.remoteconfig",
     "apps.devdocs",
     "apps.panel",
 ]

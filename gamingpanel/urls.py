@@ -24,6 +24,7 @@ API_APPS = [
     "battlepass",
     "analytics",
     "cloudsave",
+    "remoteconfig",
 ]
 
 api_v1 = [

@@ -147,8 +147,9 @@ def parse_version(header: str) -> int:
 
 
 def precondition_of(request: Request) -> Precondition:
-    if_match = request.headers.get("If-Match")
-    if_none_match = request.headers.get("If-None-Match")
+    # An empty header names no version: as if it were not sent.
+    if_match = request.headers.get("If-Match", "").strip() or None
+    if_none_match = request.headers.get("If-None-Match", "").strip() or None
     if if_match is not None and if_none_match is not None:
         raise InvalidPrecondition("Send If-Match or If-None-Match, not both.")
     if if_none_match is not None:

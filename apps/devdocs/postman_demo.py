@@ -20,7 +20,7 @@ Operation = tuple[str, str]  # (method, path without /api/v1)
 # Folders per layer of the architecture overview, in run order, with the paths they hold.
 FOLDERS: list[tuple[str, tuple[str, ...]]] = [
     ("Authentication", ("auth/",)),
-    ("Game Data", ("player/", "shop/", "saves/")),
+    ("Game Data", ("player/", "shop/", "saves/", "config")),
     ("Multiplayer", ("multiplayer/",)),
     ("Events & Progression", ("events/", "battlepass/")),
     ("Analytics", ("analytics/",)),
@@ -56,6 +56,7 @@ RUN_ORDER: list[Operation] = [
     ("get", "saves/players/{player_id}"),
     ("post", "saves/players/{player_id}"),
     ("delete", "saves/players/{player_id}/{key}"),
+    ("get", "config"),
     ("post", "multiplayer/servers/heartbeat"),
     ("get", "multiplayer/server-info"),
     ("post", "multiplayer/validate-token"),
@@ -200,6 +201,7 @@ DEMO_HEADERS: dict[Operation, dict[str, str]] = {
     ("delete", "player/saves/{key}"): {"If-Match": '"{{save_version}}"'},
     ("put", "saves/players/{player_id}/{key}"): {"If-None-Match": "*"},
     ("delete", "saves/players/{player_id}/{key}"): {"If-Match": '"{{save_version}}"'},
+    ("get", "config"): {"X-Client-Version": "1.4.2", "X-Client-Platform": "ios"},
 }
 
 # Values of path parameters ({name} in the schema's path), usually stored by an earlier request.

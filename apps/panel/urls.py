@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from apps.panel.views import dashboard, exports, players, purchases, records, segments
+from apps.panel.views import config, dashboard, exports, players, purchases, records, segments
 
 app_name = "panel"
 
@@ -16,6 +16,12 @@ urlpatterns = [
         name="export",
     ),
     path("panel/games/<int:game_id>/players/", players.player_search, name="players"),
+    path("panel/games/<int:game_id>/config/", config.config_page, name="config"),
+    path(
+        "panel/games/<int:game_id>/config/<slug:action>",
+        config.config_action,
+        name="config-action",
+    ),
     path(
         "panel/games/<int:game_id>/purchases/<int:purchase_id>/refund",
         purchases.refund_purchase,

@@ -85,3 +85,11 @@ def purchase_of(*, player: Player, purchase_id: int) -> Purchase:
     if purchase is None:
         raise PurchaseNotFound(f"No purchase {purchase_id} of yours.")
     return purchase
+
+
+def has_paid_real_money(*, player_id: int) -> bool:
+    """Whether the player has a completed real-money purchase (remote config's "payer"); one
+    indexed query."""
+    return Purchase.objects.filter(
+        player_id=player_id, real_money=True, status=Purchase.Status.COMPLETED
+    ).exists()

@@ -84,6 +84,7 @@ def test_if_match_on_a_missing_document_is_412_with_current_null(alice):
     ("headers", "status", "code"),
     [
         ({}, 428, "precondition_required"),
+        ({"HTTP_IF_MATCH": "", "HTTP_IF_NONE_MATCH": " "}, 428, "precondition_required"),
         ({"HTTP_IF_MATCH": "abc"}, 400, "invalid_precondition"),
         ({"HTTP_IF_MATCH": '"0"'}, 400, "invalid_precondition"),
         ({"HTTP_IF_NONE_MATCH": '"3"'}, 400, "invalid_precondition"),

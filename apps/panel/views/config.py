@@ -1,0 +1,188 @@
+"""Remote config in the panel: operators edit the draft (keys and their overrides), publish it,
+see the releases and roll back to one. Every change goes through remoteconfig's services,
+which write the audit log in their transaction."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from apps.accounts.models import Game
+from apps.panel.access import StaffRequest, readable_game, writable_game
+from apps.panel.views.common import page_context
+from apps.remoteconfig.selectors import draft_keys, releases_of
+from apps.remoteconfig.services import (
+    add_override,
+    delete_key,
+    delete_override,
+    publish,
+    rollback,
+    set_key,
+)
+from gamingpanel.errors import DomainError
+
+
+class JsonField(forms.CharField):
+    widget = forms.Textarea({"rows": 2, "cols": 40})
+
+    def to_python(self, value: Any) -> Any:
+        text = super().to_python(value)
+        try:
+            return json.loads(text)
+        except ValueError as error:
+            raise ValidationError(f"Not JSON: {error}") from None
+
+
+class KeyForm(forms.Form):
+    key = forms.RegexField(r"^[A-Za-z0-9_.-]{1,64}$", max_length=64)
+    value = JsonField(help_text='JSON: 1.5, "text", true, {"a": 1}…')
+    description = forms.CharField(max_length=300, required=False)
+
+
+class OverrideForm(forms.Form):
+    key = forms.CharField(max_length=64, widget=forms.HiddenInput)
+    position = forms.IntegerField(min_value=0, max_value=999, initial=0)
+    value = JsonField()
+    platforms = forms.CharField(
+        required=False, max_length=200, help_text="Comma-separated, e.g. ios, android"
+    )
+    min_client_version = forms.CharField(required=False, max_length=30, label="From version")
+    max_client_version = forms.CharField(required=False, max_length=30, label="Below version")
+    min_level = forms.IntegerField(required=False, min_value=1)
+    max_level = forms.IntegerField(required=False, min_value=1)
+    payer = forms.NullBooleanField(
+        required=False,
+        widget=forms.Select(
+            choices=[("unknown", "Anyone"), ("true", "Payers"), ("false", "Non-payers")]
+        ),
+    )
+    created_after = forms.DateTimeField(
+        required=False, widget=forms.DateTimeInput({"type": "datetime-local"})
+    )
+    created_before = forms.DateTimeField(
+        required=False, widget=forms.DateTimeInput({"type": "datetime-local"})
+    )
+    rollout_percent = forms.IntegerField(min_value=0, max_value=100, initial=100)
+    rollout_salt = forms.CharField(required=False, max_length=64)
+
+    def override_fields(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        data.pop("key")
+        data["platforms"] = [p.strip().lower() for p in data["platforms"].split(",") if p.strip()]
+        return data
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(max_length=300, required=False)
+    version = forms.IntegerField(min_value=1, required=False)
+
+
+@staff_member_required
+def config_page(request: StaffRequest, game_id: int) -> HttpResponse:
+    game = readable_game(request, game_id)
+    context = page_context(
+        request,
+        game,
+        title=f"{game.name} remote config",
+        gp_section="config",
+        keys=draft_keys(game_id=game.pk),
+        releases=releases_of(game_id=game.pk),
+        key_form=KeyForm(),
+        override_form=OverrideForm(),
+    )
+    return render(request, "panel/config.html", context)
+
+
+@require_POST
+@staff_member_required
+def config_action(request: StaffRequest, game_id: int, action: str) -> HttpResponse:
+    game = writable_game(request, game_id)  # 404 for another game, 403 for an analyst
+    handler = ACTIONS.get(action)
+    if handler is None:
+        raise Http404("No such action.")
+    try:
+        handler(request, game)
+    except DomainError as error:
+        messages.error(request, f"Nothing changed: {error.detail}")
+    return redirect("panel:config", game_id=game.pk)
+
+
+def _invalid(request: StaffRequest, form: forms.Form) -> None:
+    problems = "; ".join(f"{name}: {' '.join(e)}" for name, e in form.errors.items())
+    messages.error(request, f"Nothing changed: {problems}")
+
+
+def _set_key(request: StaffRequest, game: Game) -> None:
+    form = KeyForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, form)
+    set_key(game=game, actor=request.user, **form.cleaned_data)
+    messages.success(request, f"Draft key {form.cleaned_data['key']} saved; publish to go live.")
+
+
+def _delete_key(request: StaffRequest, game: Game) -> None:
+    delete_key(game=game, actor=request.user, key=request.POST.get("key", ""))
+    messages.success(request, "Draft key deleted; publish to go live.")
+
+
+def _add_override(request: StaffRequest, game: Game) -> None:
+    form = OverrideForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, form)
+    add_override(
+        game=game, actor=request.user, key=form.cleaned_data["key"], **form.override_fields()
+    )
+    messages.success(request, "Override added to the draft; publish to go live.")
+
+
+def _delete_override(request: StaffRequest, game: Game) -> None:
+    try:
+        override_id = int(request.POST.get("override_id", ""))
+    except ValueError:
+        raise Http404("No such override.") from None
+    delete_override(game=game, actor=request.user, override_id=override_id)
+    messages.success(request, "Override removed from the draft; publish to go live.")
+
+
+def _publish(request: StaffRequest, game: Game) -> None:
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, form)
+    release = publish(game=game, actor=request.user, note=form.cleaned_data["note"])
+    messages.success(request, f"Published version {release.version}; clients get it within 2 s.")
+
+
+def _rollback(request: StaffRequest, game: Game) -> None:
+    form = NoteForm(request.POST)
+    if not form.is_valid() or form.cleaned_data["version"] is None:
+        messages.error(request, "Nothing changed: choose a version.")
+        return
+    release = rollback(
+        game=game,
+        actor=request.user,
+        version=form.cleaned_data["version"],
+        note=form.cleaned_data["note"],
+    )
+    messages.success(
+        request,
+        f"Version {release.rolled_back_to} is live again as version {release.version}; the "
+        "draft is now that version.",
+    )
+
+
+ACTIONS = {
+    "set-key": _set_key,
+    "delete-key": _delete_key,
+    "add-override": _add_override,
+    "delete-override": _delete_override,
+    "publish": _publish,
+    "rollback": _rollback,
+}

@@ -1,0 +1,97 @@
+"""`GET config`: the player's remote config, resolved, in one call with an ETag."""
+
+from __future__ import annotations
+
+import re
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.accounts.api_base import PlayerApi, PlayerRequest, problems
+from apps.remoteconfig.errors import InvalidClientVersion, InvalidPlatform
+from apps.remoteconfig.resolver import Version, parse_version
+from apps.remoteconfig.selectors import resolved_config
+
+# How long a client may use its copy before asking again (with If-None-Match: a 304 is cheap).
+MAX_AGE_SECONDS = 60
+PLATFORM = re.compile(r"^[a-z0-9_-]{1,20}$")
+
+CLIENT_VERSION_HEADER = OpenApiParameter(
+    "X-Client-Version",
+    str,
+    OpenApiParameter.HEADER,
+    description="The game build, e.g. `1.4.2` (up to four numbers); or the query parameter "
+    "`client_version`. Without it, overrides bound to a version range do not apply.",
+)
+PLATFORM_HEADER = OpenApiParameter(
+    "X-Client-Platform",
+    str,
+    OpenApiParameter.HEADER,
+    description="Where the game runs: `ios`, `android`, `windows`, `macos`, `linux`, `switch`, "
+    "`playstation`, `xbox`, `web`… (lower case); or the query parameter `platform`.",
+)
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description="The ETag of the copy the client holds: 304 with no body while it is current.",
+)
+
+
+def client_version_of(request: Request) -> Version | None:
+    raw = request.headers.get("X-Client-Version") or request.query_params.get("client_version")
+    if raw is None or raw == "":
+        return None
+    version = parse_version(raw.strip())
+    if version is None:
+        raise InvalidClientVersion("X-Client-Version is a version like 1.4.2 (numbers and dots).")
+    return version
+
+
+def platform_of(request: Request) -> str | None:
+    raw = request.headers.get("X-Client-Platform") or request.query_params.get("platform")
+    if raw is None or raw == "":
+        return None
+    platform = raw.strip().lower()
+    if not PLATFORM.match(platform):
+        raise InvalidPlatform("X-Client-Platform is a short name such as ios, android, windows.")
+    return platform
+
+
+class ConfigApi(PlayerApi):
+    class OutputSerializer(serializers.Serializer):
+        version = serializers.IntegerField(
+            help_text="The published release the values come from (0: nothing published)."
+        )
+        values = serializers.DictField(
+            child=serializers.JSONField(), help_text="Every key, resolved for this player."
+        )
+
+    @extend_schema(
+        summary="The player's remote config, resolved",
+        parameters=[CLIENT_VERSION_HEADER, PLATFORM_HEADER, IF_NONE_MATCH],
+        responses={
+            200: OutputSerializer,
+            304: OpenApiResponse(description="The client's copy (its ETag) is current."),
+            **problems(
+                _400="`invalid_client_version` or `invalid_platform`: fix what the client sends."
+            ),
+        },
+    )
+    def get(self, request: PlayerRequest) -> Response:
+        resolved = resolved_config(
+            player=request.user,
+            platform=platform_of(request),
+            client_version=client_version_of(request),
+        )
+        if request.headers.get("If-None-Match") == resolved.etag:
+            response = Response(status=304)
+        else:
+            # Built in OutputSerializer's shape: the values are already JSON.
+            response = Response({"version": resolved.version, "values": resolved.values})
+        response["ETag"] = resolved.etag
+        response["Cache-Control"] = f"private, max-age={MAX_AGE_SECONDS}"
+        response["Vary"] = "Authorization, X-Client-Version, X-Client-Platform"
+        return response

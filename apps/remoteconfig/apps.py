@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RemoteconfigConfig(AppConfig):
+    name = "apps.remoteconfig"
+    verbose_name = "Remote config"

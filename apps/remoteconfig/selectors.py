@@ -1,0 +1,98 @@
+"""Reads of remote config: the live release (cached per process for 2 s), a player's resolved
+values, the draft and the history for the panel."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Prefetch
+
+from apps.accounts.models import Player
+from apps.remoteconfig.models import ConfigKey, ConfigOverride, ConfigRelease
+from apps.remoteconfig.resolver import Context, KeyRules, needed_attributes, resolve
+from apps.remoteconfig.resolver import Version as ClientVersion
+from apps.remoteconfig.rules import compiled_rules
+from apps.shop.selectors import has_paid_real_money
+from apps.stats.selectors import get_player_stats
+from gamingpanel.shortcache import ShortCache
+
+
+@dataclass(frozen=True)
+class LiveConfig:
+    version: int
+    rules: dict[str, KeyRules]
+    needs: frozenset[str]
+
+
+NOTHING_PUBLISHED = LiveConfig(version=0, rules={}, needs=frozenset())
+
+# Bound: a publish or rollback reaches every process within 2 s.
+_live: ShortCache[LiveConfig] = ShortCache(seconds=2)
+
+
+def live_config(*, game_id: int) -> LiveConfig:
+    found = _live.get_or_load(game_id, lambda: _load_live(game_id))
+    return found or NOTHING_PUBLISHED
+
+
+def _load_live(game_id: int) -> LiveConfig:
+    row = (
+        ConfigRelease.objects.filter(game_id=game_id)
+        .order_by("-version")
+        .values_list("version", "rules")
+        .first()
+    )
+    if row is None:
+        return NOTHING_PUBLISHED  # cached too: a game without config costs no query either
+    rules = compiled_rules(row[1])
+    return LiveConfig(version=row[0], rules=rules, needs=needed_attributes(rules))
+
+
+@dataclass(frozen=True)
+class ResolvedConfig:
+    version: int
+    values: dict[str, Any]
+    etag: str
+
+
+def resolved_config(
+    *, player: Player, platform: str | None, client_version: ClientVersion | None
+) -> ResolvedConfig:
+    """The player's values under the live release. Only the attributes its rules ask about
+    are read: level (one query, apps.stats), payer (one query, apps.shop)."""
+    live = live_config(game_id=player.game_id)
+    level = (
+        get_player_stats(player_id=player.pk, game_id=player.game_id)["level"]
+        if "level" in live.needs
+        else None
+    )
+    payer = has_paid_real_money(player_id=player.pk) if "payer" in live.needs else None
+    context = Context(
+        player_id=player.pk,
+        platform=platform,
+        client_version=client_version,
+        level=level,
+        payer=payer,
+        created_at=player.created_at,
+    )
+    values = resolve(live.rules, context)
+    canonical = json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    digest = hashlib.sha256(canonical.encode()).hexdigest()[:16]
+    return ResolvedConfig(version=live.version, values=values, etag=f'"{live.version}-{digest}"')
+
+
+def draft_keys(*, game_id: int) -> list[ConfigKey]:
+    """The draft, two queries: keys by name, each with its overrides in order."""
+    overrides = Prefetch("overrides", queryset=ConfigOverride.objects.order_by("position", "id"))
+    return list(ConfigKey.objects.filter(game_id=game_id).prefetch_related(overrides))
+
+
+def releases_of(*, game_id: int, limit: int = 50) -> list[ConfigRelease]:
+    return list(
+        ConfigRelease.objects.filter(game_id=game_id)
+        .select_related("published_by")
+        .order_by("-version")[:limit]
+    )

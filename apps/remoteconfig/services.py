@@ -1,0 +1,179 @@
+"""Writes of remote config, each audited in its transaction: draft edits, publish (the draft
+becomes the next release), rollback (an earlier release is published again as the next one,
+and the draft becomes it)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from apps.accounts.models import Game
+from apps.audit.services import record_action
+from apps.remoteconfig.errors import InvalidConfigRule, ReleaseNotFound
+from apps.remoteconfig.models import ConfigKey, ConfigOverride, ConfigRelease
+from apps.remoteconfig.resolver import VERSION, parse_version
+from apps.remoteconfig.rules import draft_snapshot, override_snapshot
+from apps.remoteconfig.selectors import draft_keys
+from gamingpanel.errors import Conflict
+
+KEY_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+
+
+@transaction.atomic
+def set_key(
+    *, game: Game, actor: User | None, key: str, value: Any, description: str = ""
+) -> ConfigKey:
+    if not 1 <= len(key) <= 64 or not set(key) <= KEY_CHARS:
+        raise InvalidConfigRule("A key is 1 to 64 letters, digits, '_', '.' or '-'.")
+    found = ConfigKey.objects.select_for_update().filter(game=game, key=key).first()
+    before = {"value": found.value, "description": found.description} if found else {}
+    if found is None:
+        found = ConfigKey(game=game, key=key)
+    found.value, found.description, found.updated_at = value, description, timezone.now()
+    found.save()
+    record_action(
+        actor=actor,
+        game=game,
+        action="remoteconfig.set_key",
+        target=found,
+        before=before,
+        after={"value": value, "description": description},
+    )
+    return found
+
+
+@transaction.atomic
+def delete_key(*, game: Game, actor: User | None, key: str) -> None:
+    found = ConfigKey.objects.filter(game=game, key=key).first()
+    if found is None:
+        raise InvalidConfigRule(f"No draft key {key!r}.")
+    record_action(
+        actor=actor,
+        game=game,
+        action="remoteconfig.delete_key",
+        target=found,
+        before={"value": found.value},
+    )
+    found.delete()
+
+
+def validate_override(fields: dict[str, Any]) -> None:
+    """The rules an override must keep, whoever writes it (panel form, admin, rollback)."""
+    for name in ("min_client_version", "max_client_version"):
+        if fields.get(name) and not VERSION.match(fields[name]):
+            raise InvalidConfigRule(f"{name} is a version like 1.4.2.")
+    low, high = fields.get("min_client_version"), fields.get("max_client_version")
+    if low and high and parse_version(low) >= parse_version(high):  # type: ignore[operator]
+        raise InvalidConfigRule("min_client_version must be below max_client_version.")
+    if (
+        fields.get("min_level") is not None
+        and fields.get("max_level") is not None
+        and fields["min_level"] > fields["max_level"]
+    ):
+        raise InvalidConfigRule("min_level must not be above max_level.")
+    after, before = fields.get("created_after"), fields.get("created_before")
+    if isinstance(after, datetime) and isinstance(before, datetime) and after >= before:
+        raise InvalidConfigRule("created_after must be before created_before.")
+    if not 0 <= fields.get("rollout_percent", 100) <= 100:
+        raise InvalidConfigRule("rollout_percent is 0 to 100.")
+    platforms = fields.get("platforms") or []
+    if not isinstance(platforms, list) or not all(
+        isinstance(p, str) and 0 < len(p) <= 20 for p in platforms
+    ):
+        raise InvalidConfigRule("platforms is a list of platform names.")
+
+
+@transaction.atomic
+def add_override(*, game: Game, actor: User | None, key: str, **fields: Any) -> ConfigOverride:
+    config_key = ConfigKey.objects.filter(game=game, key=key).first()
+    if config_key is None:
+        raise InvalidConfigRule(f"No draft key {key!r}.")
+    validate_override(fields)
+    override = ConfigOverride.objects.create(config_key=config_key, **fields)
+    record_action(
+        actor=actor,
+        game=game,
+        action="remoteconfig.add_override",
+        target=config_key,
+        after=override_snapshot(override),
+    )
+    return override
+
+
+@transaction.atomic
+def delete_override(*, game: Game, actor: User | None, override_id: int) -> None:
+    override = ConfigOverride.objects.filter(pk=override_id, config_key__game=game).first()
+    if override is None:
+        raise InvalidConfigRule("No such override in this game's draft.")
+    record_action(
+        actor=actor,
+        game=game,
+        action="remoteconfig.delete_override",
+        target=override.config_key,
+        before=override_snapshot(override),
+    )
+    override.delete()
+
+
+def publish(*, game: Game, actor: User | None, note: str = "") -> ConfigRelease:
+    """The draft as it is becomes the next release: clients see it within 2 s."""
+    rules = draft_snapshot(draft_keys(game_id=game.pk))
+    return _release(game=game, actor=actor, rules=rules, note=note, rolled_back_to=None)
+
+
+def rollback(*, game: Game, actor: User | None, version: int, note: str = "") -> ConfigRelease:
+    """Publish release `version` again, as the next release, and make the draft that release,
+    so the next publish starts from what is live."""
+    earlier = ConfigRelease.objects.filter(game=game, version=version).first()
+    if earlier is None:
+        raise ReleaseNotFound(f"No release {version} of this game's config.")
+    with transaction.atomic():
+        _replace_draft(game, earlier.rules)
+        return _release(
+            game=game, actor=actor, rules=earlier.rules, note=note, rolled_back_to=version
+        )
+
+
+def _release(
+    *, game: Game, actor: User | None, rules: dict, note: str, rolled_back_to: int | None
+) -> ConfigRelease:
+    try:
+        with transaction.atomic():
+            latest = ConfigRelease.objects.filter(game=game).aggregate(v=Max("version"))["v"]
+            # Two publishes at once: the unique (game, version) lets one through.
+            release = ConfigRelease.objects.create(
+                game=game,
+                version=(latest or 0) + 1,
+                rules=rules,
+                note=note,
+                published_by=actor,
+                rolled_back_to=rolled_back_to,
+            )
+            record_action(
+                actor=actor,
+                game=game,
+                action="remoteconfig.rollback" if rolled_back_to else "remoteconfig.publish",
+                target=release,
+                before={"version": latest or 0},
+                after={"version": release.version, "keys": sorted(rules)},
+                reason=note,
+            )
+    except IntegrityError:
+        raise Conflict("Another publish came first; reload and publish again.") from None
+    return release
+
+
+def _replace_draft(game: Game, rules: dict[str, Any]) -> None:
+    ConfigKey.objects.filter(game=game).delete()
+    for key, entry in rules.items():
+        config_key = ConfigKey.objects.create(
+            game=game, key=key, value=entry["value"], description=entry.get("description", "")
+        )
+        for position, item in enumerate(entry.get("overrides", [])):
+            fields = {**item, "position": position}
+            ConfigOverride.objects.create(config_key=config_key, **fields)

@@ -1,0 +1,110 @@
+"""Operators edit remote config in the panel: draft, publish, history, rollback; analysts read."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.accounts.models import GameAccess
+from apps.audit.models import AuditLogEntry
+from apps.remoteconfig.models import ConfigKey, ConfigOverride, ConfigRelease
+from gamingpanel.shortcache import clear_every_cache
+from tests.panel.conftest import client_for, make_user
+from tests.shop.conftest import access_token, bearer
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def page(game) -> str:
+    return f"/panel/games/{game.pk}/config/"
+
+
+@pytest.fixture
+def operator_client(game):
+    return client_for(make_user("oscar", game, GameAccess.Role.OPERATOR))
+
+
+def test_an_operator_drafts_publishes_and_players_get_it(operator_client, game, player):
+    operator_client.post(page(game) + "set-key", {"key": "speed", "value": "1.5"})
+    operator_client.post(
+        page(game) + "add-override",
+        {"key": "speed", "position": 0, "value": "2", "platforms": "iOS, android",
+         "rollout_percent": 100, "payer": "unknown"},
+    )  # fmt: skip
+    response = operator_client.post(page(game) + "publish", {"note": "faster on mobile"})
+
+    assert response.status_code == 302
+    override = ConfigOverride.objects.get()
+    assert override.platforms == ["ios", "android"] and override.payer is None
+    release = ConfigRelease.objects.get(game=game)
+    assert release.note == "faster on mobile" and release.published_by.username == "oscar"
+    clear_every_cache()
+    client = bearer(access_token(player))
+    assert client.get("/api/v1/config", HTTP_X_CLIENT_PLATFORM="ios").json() == {
+        "version": 1,
+        "values": {"speed": 2},
+    }
+    html = operator_client.get(page(game)).content.decode()
+    assert "speed" in html and "faster on mobile" in html
+    assert set(AuditLogEntry.objects.filter(game=game).values_list("action", flat=True)) == {
+        "remoteconfig.set_key",
+        "remoteconfig.add_override",
+        "remoteconfig.publish",
+    }
+
+
+def test_rollback_from_the_history(operator_client, game):
+    for value in ("1", "2"):
+        operator_client.post(page(game) + "set-key", {"key": "speed", "value": value})
+        operator_client.post(page(game) + "publish", {"note": f"speed {value}"})
+
+    operator_client.post(page(game) + "rollback", {"version": 1, "note": "too fast"})
+
+    live = ConfigRelease.objects.filter(game=game).first()
+    assert (live.version, live.rolled_back_to, live.rules["speed"]["value"]) == (3, 1, 1)
+    assert ConfigKey.objects.get(game=game).value == 1
+    assert AuditLogEntry.objects.filter(action="remoteconfig.rollback").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("action", "form"),
+    [
+        ("set-key", {"key": "speed", "value": "not json"}),
+        ("set-key", {"key": "bad key", "value": "1"}),
+        ("add-override", {"key": "missing", "position": 0, "value": "1", "rollout_percent": 100}),
+        ("add-override", {"key": "speed", "position": 0, "value": "1", "rollout_percent": 100,
+                          "min_client_version": "2.0", "max_client_version": "1.0"}),
+        ("add-override", {"key": "speed", "position": 0, "value": "1", "rollout_percent": 101}),
+        ("rollback", {"version": 7}),
+    ],
+)  # fmt: skip
+def test_bad_forms_change_nothing(operator_client, game, action, form):
+    operator_client.post(page(game) + "set-key", {"key": "speed", "value": "1"})
+    before = AuditLogEntry.objects.count()
+
+    response = operator_client.post(page(game) + action, form, follow=True)
+
+    assert "Nothing changed" in response.content.decode()
+    assert AuditLogEntry.objects.count() == before
+    assert ConfigKey.objects.get().value == 1 and not ConfigOverride.objects.exists()
+    assert not ConfigRelease.objects.exists()
+
+
+def test_an_analyst_reads_but_cannot_change(game):
+    client = client_for(make_user("anna", game, GameAccess.Role.ANALYST))
+
+    assert client.get(page(game)).status_code == 200
+    assert client.post(page(game) + "set-key", {"key": "k", "value": "1"}).status_code == 403
+    assert not ConfigKey.objects.exists()
+
+
+def test_another_games_operator_gets_404(game, other_game):
+    client = client_for(make_user("bob", other_game, GameAccess.Role.OPERATOR))
+
+    assert client.get(page(game)).status_code == 404
+    assert client.post(page(game) + "publish", {}).status_code == 404
+    assert not ConfigRelease.objects.exists()
