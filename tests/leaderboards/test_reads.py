@@ -3,6 +3,7 @@ broken by who reached the score first, banned players left out, other games' boa
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -10,9 +11,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.accounts.services.bans import ban_player, unban_player
-from apps.leaderboards.api import StandingsSerializer, page_body
+from apps.leaderboards.api import StandingsSerializer
 from apps.leaderboards.models import Board
-from apps.leaderboards.selectors import top_entries
+from apps.leaderboards.selectors import entry_body, top_entries, top_entries_json
 from tests.leaderboards.conftest import current
 from tests.leaderboards.helpers import scores
 
@@ -167,15 +168,33 @@ def test_another_games_board_is_404_for_reads(player_client, make_board, other_g
         assert (response.status_code, response.json()["code"]) == (404, "board_not_found")
 
 
-def test_the_page_body_is_what_the_serializer_renders(board, make_players):
-    a, b = make_players(2)
-    scores(board, [(a, 5), (b, 9)])
-    page = top_entries(period=current(board), limit=1)
-    serializer_view = {
-        "board": board.slug,
-        "period": page.period,
-        "results": page.results,
-        "next": page.next_cursor,
-    }
+@pytest.mark.parametrize("limit", [1, 2, 5])
+def test_the_json_page_is_what_the_serializer_renders_of_the_rows(
+    board, make_players, player_client, limit
+):
+    players = make_players(4)
+    scores(board, [(p, n % 2) for n, p in enumerate(players)])  # ties
+    scores(board, [(players[0], 7)], prefix="again")
+    period = current(board)
+    rows_page = top_entries(period=period, limit=limit)
+    json_page = top_entries_json(period=period, limit=limit)
+    after = top_entries(period=period, limit=limit, cursor=rows_page.next_cursor)
 
-    assert page_body(board, page) == StandingsSerializer(serializer_view).data
+    assert json.loads(json_page.results_json) == [entry_body(e) for e in rows_page.results]
+    assert json_page.next_cursor == rows_page.next_cursor
+    if json_page.next_cursor:
+        following = top_entries_json(period=period, limit=limit, cursor=json_page.next_cursor)
+        assert json.loads(following.results_json) == [entry_body(e) for e in after.results]
+        assert following.next_cursor == after.next_cursor
+    answered = player_client.get(f"/api/v1/leaderboards/high?limit={limit}").json()
+    assert (
+        answered
+        == StandingsSerializer(
+            {
+                "board": "high",
+                "period": period,
+                "results": rows_page.results,
+                "next": rows_page.next_cursor,
+            }
+        ).data
+    )
