@@ -362,6 +362,8 @@ ANALYTICS_MAX_BATCH = env.int("ANALYTICS_MAX_BATCH", default=100)
 ANALYTICS_MAX_PROPERTIES_BYTES = env.int("ANALYTICS_MAX_PROPERTIES_BYTES", default=4096)
 ANALYTICS_AGGREGATION_WORK_MEM = env.str("ANALYTICS_AGGREGATION_WORK_MEM", default="256MB")
 ANALYTICS_DASHBOARD_DEFAULT_DAYS = env.int("ANALYTICS_DASHBOARD_DEFAULT_DAYS", default=30)
+# Repeating events (weekly, monthly) are created this many days before they start.
+EVENT_REPEAT_HORIZON_DAYS = env.int("EVENT_REPEAT_HORIZON_DAYS", default=35)
 
 # --- Celery --------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
@@ -412,6 +414,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     },
     "prune-analytics": {"task": "apps.analytics.tasks.prune_raw_events", "schedule": 86400.0},
     "prune-sessions": {"task": "apps.accounts.tasks.prune_sessions", "schedule": 86400.0},
+    "schedule-event-repeats": {
+        "task": "apps.events.tasks.schedule_event_repeats",
+        "schedule": 3600.0,
+    },
     "sweep-payments": {
         "task": "apps.payments.tasks.sweep_payments",
         "schedule": PAYMENTS_SWEEP_INTERVAL_SECONDS,

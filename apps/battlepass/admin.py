@@ -1,10 +1,20 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from apps.accounts.admin_scoping import GameScopedAdmin, ReadOnlyScopedAdmin, ScopedInline
+from apps.battlepass.authoring import clone_season, generate_tiers, tier_plan
+from apps.battlepass.forms import GenerateTiersForm
 from apps.battlepass.models import Season, SeasonPass, Tier, TierClaim
+from apps.inventory.models import Currency, ItemDefinition
+from gamingpanel.errors import DomainError
 
 
 class TierInline(ScopedInline):
@@ -15,12 +25,81 @@ class TierInline(ScopedInline):
 
 @admin.register(Season)
 class SeasonAdmin(GameScopedAdmin):
-    list_display = ["name", "game", "starts_at", "ends_at", "running_now"]
+    list_display = ["name", "game", "starts_at", "ends_at", "running_now", "tier_tools"]
     list_filter = ["game"]
     search_fields = ["name"]
     date_hierarchy = "starts_at"
     ordering = ["-starts_at"]
     inlines = [TierInline]
+    actions = ["clone_selected"]
+
+    def get_urls(self) -> list:
+        return [
+            path(
+                "<int:season_id>/generate-tiers/",
+                self.admin_site.admin_view(self.generate_tiers_view),
+                name="battlepass_season_generate_tiers",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="Tiers")
+    def tier_tools(self, obj: Season) -> str:
+        url = reverse("admin:battlepass_season_generate_tiers", args=[obj.pk])
+        return format_html('<a href="{}">Generate tiers…</a>', url)
+
+    @admin.action(
+        description="Clone the selected seasons as next seasons (tiers included)",
+        permissions=["change"],
+    )
+    def clone_selected(self, request: HttpRequest, queryset) -> None:
+        copies = [
+            clone_season(season=season, actor=request.user)  # type: ignore[arg-type]
+            for season in queryset.order_by("starts_at")
+            if self.has_change_permission(request, season)
+        ]
+        self.message_user(request, f"Cloned {len(copies)} season(s), each after the last season.")
+
+    def generate_tiers_view(self, request: HttpRequest, season_id: int) -> HttpResponse:
+        season = self.get_queryset(request).filter(pk=season_id).first()
+        if season is None:
+            raise Http404("No such season.")
+        if not self.has_change_permission(request, season):
+            raise PermissionDenied
+        targets = {
+            "currencies": list(
+                Currency.objects.filter(game_id=season.game_id).values_list("code", flat=True)
+            ),
+            "items": list(
+                ItemDefinition.objects.filter(game_id=season.game_id).values_list("sku", flat=True)
+            ),
+        }
+        form = GenerateTiersForm(request.POST or None, **targets)
+        plan = None
+        if request.method == "POST" and form.is_valid():
+            if "generate" in request.POST:
+                try:
+                    tiers = generate_tiers(
+                        season=season,
+                        pattern=form.pattern(),
+                        actor=request.user,  # type: ignore[arg-type]
+                    )
+                except (DomainError, ValidationError) as error:
+                    messages.error(request, f"Nothing changed: {getattr(error, 'detail', error)}")
+                else:
+                    messages.success(request, f"{season} now has {len(tiers)} tiers.")
+                    return redirect("admin:battlepass_season_change", season.pk)
+            plan = tier_plan(form.pattern())
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Generate tiers for {season}",
+            "season": season,
+            "form": form,
+            "plan": plan,
+            "existing": season.tiers.count(),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/battlepass/season/generate_tiers.html", context)
 
     @admin.display(boolean=True, description="Running now")
     def running_now(self, obj: Season) -> bool:

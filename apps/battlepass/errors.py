@@ -23,3 +23,7 @@ class PremiumRequired(DomainError):
 
 class AlreadyClaimed(DomainError):
     status, code, title = 409, "already_claimed", "Already claimed"
+
+
+class SeasonHasClaims(DomainError):
+    status, code, title = 409, "season_has_claims", "Players have claimed tiers of this season"

@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from apps.accounts.admin_scoping import GameScopedAdmin, ReadOnlyScopedAdmin, ScopedInline
+from apps.events.authoring import clone_event
 from apps.events.models import Event, EventReward, EventRewardClaim
 
 
@@ -43,12 +44,24 @@ class EventRewardInline(ScopedInline):
 
 @admin.register(Event)
 class EventAdmin(GameScopedAdmin):
-    list_display = ["name", "game", "starts_at", "ends_at", "state"]
-    list_filter = [ScheduleFilter, "game"]
+    list_display = ["name", "game", "starts_at", "ends_at", "state", "recurrence"]
+    list_filter = [ScheduleFilter, "game", "recurrence"]
+    actions = ["clone_selected"]
     search_fields = ["name"]
     date_hierarchy = "starts_at"
     ordering = ["starts_at"]  # a calendar: what comes first is listed first
     inlines = [EventRewardInline]
+
+    @admin.action(
+        description="Clone the selected events (rewards included)", permissions=["change"]
+    )
+    def clone_selected(self, request, queryset) -> None:
+        copies = [
+            clone_event(event=event, actor=request.user)
+            for event in queryset
+            if self.has_change_permission(request, event)
+        ]
+        self.message_user(request, f"Cloned {len(copies)} event(s) with their rewards.")
 
     @admin.display(description="State")
     def state(self, obj: Event) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
@@ -11,18 +13,41 @@ from apps.battlepass.contents import validate_contents
 
 
 class Event(models.Model):
+    class Recurrence(models.TextChoices):
+        NONE = "none", "Does not repeat"
+        WEEKLY = "weekly", "Every week"
+        MONTHLY = "monthly", "Every month (same day; the month's last day if shorter)"
+
     game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="events")
     name = models.CharField(max_length=100)
     description = models.TextField(blank=True)
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
+    recurrence = models.CharField(
+        max_length=8,
+        choices=Recurrence.choices,
+        default=Recurrence.NONE,
+        help_text="Repeats are created ahead by a scheduled task, rewards included.",
+    )
+    repeat_until = models.DateTimeField(
+        null=True, blank=True, help_text="No repeat starts after this. Empty: keeps repeating."
+    )
+    # The event a repeat was made from (its series' first event); empty for an original.
+    series = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="repeats",
+        editable=False,
+    )  # fmt: skip
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["starts_at", "name"]
         indexes = [models.Index(fields=["game", "starts_at", "ends_at"])]
         constraints = [
-            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="event_ends_after")
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="event_ends_after"
+            ),
+            # A series repeats once per start, however often the scheduler runs.
+            models.UniqueConstraint(fields=["series", "starts_at"], name="one_repeat_per_start"),
         ]
 
     def __str__(self) -> str:
@@ -31,6 +56,12 @@ class Event(models.Model):
     def clean(self) -> None:
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
             raise ValidationError({"ends_at": "An event ends after it starts."})
+        if self.recurrence != self.Recurrence.NONE and self.starts_at and self.ends_at:
+            longest = timedelta(days=7 if self.recurrence == self.Recurrence.WEEKLY else 28)
+            if self.ends_at - self.starts_at > longest:
+                raise ValidationError(
+                    {"recurrence": "A repeating event must end before its next repeat starts."}
+                )
 
 
 class EventReward(models.Model):

@@ -13,6 +13,7 @@ from apps.accounts.admin_scoping import GameScopedAdmin, ReadOnlyScopedAdmin
 from apps.inventory.selectors import ledger_for_reference
 from apps.shop.models import Category, Offer, Purchase
 from apps.shop.services import rules
+from apps.shop.services.authoring import clone_offer
 
 
 @admin.register(Category)
@@ -39,6 +40,7 @@ class OfferAdmin(GameScopedAdmin):
     list_filter = ["game", "category", "real_money", "active"]
     search_fields = ["name", "apple_product_id", "google_product_id"]
     readonly_fields = ["player_preview"]
+    actions = ["clone_selected"]
     fieldsets = [
         (None, {"fields": ["game", "category", "name", "description", "position", "active"]}),
         ("Price", {"fields": ["real_money", "price_currency", "price_amount"]}),
@@ -57,6 +59,17 @@ class OfferAdmin(GameScopedAdmin):
     @admin.display(description="Price")
     def price(self, offer: Offer) -> str:
         return f"{offer.price_amount} {offer.price_currency}"
+
+    @admin.action(
+        description="Clone the selected offers (copies start inactive)", permissions=["change"]
+    )
+    def clone_selected(self, request, queryset) -> None:
+        copies = [
+            clone_offer(offer=offer, actor=request.user)
+            for offer in queryset
+            if self.has_change_permission(request, offer)
+        ]
+        self.message_user(request, f"Cloned {len(copies)} offer(s); the copies are inactive.")
 
     @admin.display(description="Preview (GET shop/categories)")
     def player_preview(self, offer: Offer) -> str:

@@ -1,0 +1,128 @@
+"""What operators do to seasons besides editing them: clone one as the next season (tiers
+included), and generate N tiers from an XP curve and a reward pattern."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+
+from apps.audit.services import record_action
+from apps.battlepass.contents import validate_contents
+from apps.battlepass.errors import SeasonHasClaims
+from apps.battlepass.models import Season, Tier
+from apps.inventory.models import MAX_LINE_QUANTITY
+
+MAX_TIERS = 500
+
+
+@transaction.atomic
+def clone_season(*, season: Season, actor: User | None) -> Season:
+    """A copy with the same tiers, placed right after the game's last season (seasons may not
+    overlap) and as long as the original; named "<name> (copy)"."""
+    duration = season.ends_at - season.starts_at
+    last_end = Season.objects.filter(game_id=season.game_id).aggregate(end=Max("ends_at"))["end"]
+    starts_at = max(last_end or season.ends_at, season.ends_at)
+    copy = Season.objects.create(
+        game_id=season.game_id,
+        name=f"{season.name} (copy)"[:100],
+        starts_at=starts_at,
+        ends_at=starts_at + duration,
+    )
+    Tier.objects.bulk_create(
+        [
+            Tier(
+                season=copy,
+                level=t.level,
+                xp_required=t.xp_required,
+                free_reward=t.free_reward,
+                premium_reward=t.premium_reward,
+            )
+            for t in season.tiers.order_by("level")
+        ]
+    )
+    record_action(
+        actor=actor,
+        game=season.game,
+        action="season.clone",
+        target=copy,
+        after={
+            "name": copy.name,
+            "cloned_from": season.pk,
+            "starts_at": copy.starts_at.isoformat(),
+        },
+    )
+    return copy
+
+
+@dataclass(frozen=True)
+class TierPattern:
+    """Tier n (1-based) needs first_xp grown by xp_growth_percent per tier, cumulatively; its
+    rewards are the pattern's lines with quantities grown by reward_growth_percent per tier.
+    Every `premium_every`-th tier alone carries the premium lines (1 = every tier)."""
+
+    count: int
+    first_xp: int
+    xp_growth_percent: int = 0
+    free_lines: tuple[dict, ...] = ()
+    premium_lines: tuple[dict, ...] = ()
+    reward_growth_percent: int = 0
+    premium_every: int = 1
+
+
+def tier_plan(pattern: TierPattern) -> list[dict]:
+    """The tiers the pattern makes, as plain values (a preview needs no database)."""
+    tiers, total, step = [], 0, float(pattern.first_xp)
+    for level in range(1, pattern.count + 1):
+        total += round(step)
+        step *= 1 + pattern.xp_growth_percent / 100
+        scale = (1 + pattern.reward_growth_percent / 100) ** (level - 1)
+        premium = pattern.premium_lines if level % pattern.premium_every == 0 else ()
+        tiers.append(
+            {
+                "level": level,
+                "xp_required": total,
+                "free_reward": _scaled(pattern.free_lines, scale),
+                "premium_reward": _scaled(premium, scale),
+            }
+        )
+    return tiers
+
+
+def _scaled(lines: tuple[dict, ...], scale: float) -> list[dict]:
+    return [
+        {**line, "quantity": min(MAX_LINE_QUANTITY, max(1, round(line["quantity"] * scale)))}
+        for line in lines
+    ]
+
+
+@transaction.atomic
+def generate_tiers(*, season: Season, pattern: TierPattern, actor: User | None) -> list[Tier]:
+    """Replace the season's tiers by the pattern's. Refused once a player claimed a tier of it:
+    changing what was claimed would rewrite history."""
+    if not 1 <= pattern.count <= MAX_TIERS:
+        raise ValidationError(f"Between 1 and {MAX_TIERS} tiers.")
+    plan = tier_plan(pattern)
+    if plan[-1]["xp_required"] > 2**31 - 1:
+        raise ValidationError("That curve needs more XP than a tier can hold; lower the growth.")
+    for tier in plan:
+        validate_contents(tier["free_reward"])
+        validate_contents(tier["premium_reward"])
+    locked = Season.objects.select_for_update().get(pk=season.pk)
+    if Tier.objects.filter(season=locked, claims__isnull=False).exists():
+        raise SeasonHasClaims("Players have claimed tiers of this season; its tiers stay.")
+    before = locked.tiers.count()
+    locked.tiers.all().delete()
+    tiers = Tier.objects.bulk_create([Tier(season=locked, **tier) for tier in plan])
+    record_action(
+        actor=actor,
+        game=season.game,
+        action="season.generate_tiers",
+        target=locked,
+        before={"tiers": before},
+        after={"tiers": len(tiers), "last_tier_xp": plan[-1]["xp_required"]},
+    )
+    return tiers
