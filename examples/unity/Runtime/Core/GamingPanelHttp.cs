@@ -10,6 +10,8 @@ using System.Threading;
 using System.Threading.Tasks;
 using UnityEngine.Networking;
 
+using GamingPanel.Internal;
+
 namespace GamingPanel
 {
     public sealed class HttpResult

@@ -1,6 +1,7 @@
 // Gaming Panel Unity example: glue between UnityWebRequest, async/await and coroutines.
 //
-// - `await request.SendWebRequest()` works through the small awaiter below (no package needed). Unity runs
+// - `await request.SendWebRequest()` works inside the SDK through the small internal awaiter below (no package
+//   needed, and no public GetAwaiter to collide with UniTask's). Unity runs
 //   await continuations on the main thread through its SynchronizationContext, so results can touch
 //   GameObjects directly.
 // - Teams that prefer coroutines wrap any Task from this SDK with AsCoroutine(...).
@@ -11,9 +12,12 @@ using System.Threading.Tasks;
 using UnityEngine;
 using UnityEngine.Networking;
 
-namespace GamingPanel
+namespace GamingPanel.Internal
 {
-    public struct UnityWebRequestAwaiter : INotifyCompletion
+    // Internal and in a namespace of its own: UniTask (Cysharp.Threading.Tasks) declares a public
+    // GetAwaiter for the same type, and a second public one in scope would make `await` ambiguous
+    // in a game that uses both.
+    internal struct UnityWebRequestAwaiter : INotifyCompletion
     {
         readonly UnityWebRequestAsyncOperation _operation;
 
@@ -35,12 +39,19 @@ namespace GamingPanel
         }
     }
 
-    public static class UnityAsyncExtensions
+    internal static class UnityWebRequestAwaitExtensions
     {
-        public static UnityWebRequestAwaiter GetAwaiter(this UnityWebRequestAsyncOperation operation)
+        internal static UnityWebRequestAwaiter GetAwaiter(this UnityWebRequestAsyncOperation operation)
         {
             return new UnityWebRequestAwaiter(operation);
         }
+    }
+}
+
+namespace GamingPanel
+{
+    public static class UnityAsyncExtensions
+    {
 
         /// <summary>
         /// Runs a Task from a coroutine: <c>yield return client.Player.GetStatsAsync().AsCoroutine(OnStats, OnError);</c>
