@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hmac
 import logging
+import os
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
+from pathlib import Path
 
 import redis
 from django.conf import settings
@@ -17,7 +19,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Min, OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -59,11 +61,26 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
 def scrape_registry() -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     if metrics.MULTIPROCESS:
+        forget_dead_processes(os.environ["PROMETHEUS_MULTIPROC_DIR"])
         MultiProcessCollector(registry)  # every process's files in PROMETHEUS_MULTIPROC_DIR
     else:
         registry.register(_ThisProcess())
     registry.register(ScrapeTimeCollector())
     return registry
+
+
+def forget_dead_processes(directory: str) -> None:
+    """Drop the live gauges of web processes that died without running their exit hook (killed,
+    crashed): a dead worker's mirror stamp would otherwise stay the oldest until a restart. Only
+    web processes keep live gauges, and they share this host's process ids."""
+    for path in Path(directory).glob("gauge_live*_*.db"):
+        pid = int(path.stem.rsplit("_", 1)[1])
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            multiprocess.mark_process_dead(pid, directory)
+        except PermissionError:
+            pass  # alive, another user's
 
 
 class _ThisProcess:

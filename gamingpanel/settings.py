@@ -434,6 +434,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
 # Several processes: set PROMETHEUS_MULTIPROC_DIR (an empty directory) in their environment.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 ACCESS_LOG = env.bool("ACCESS_LOG", default=True)  # one JSON line per request
+# Read by prometheus-client itself at import (gamingpanel/metrics.py); here for the record.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 # Opt-in, off when empty: errors to Sentry, traces over OTLP/HTTP (gamingpanel/observability.py).
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default=DEPLOYMENT_NAME)

@@ -55,3 +55,21 @@ def test_counts_of_every_process_are_added_up_at_scrape(tmp_path):
     )
     # Both processes have exited: their mirror stamps are not reported as the stalest mirror.
     assert "gp_revocation_mirror_checked_timestamp_seconds{" not in text
+
+
+def test_a_killed_process_is_not_reported_as_the_stalest_mirror(tmp_path):
+    stamp = """
+import os, signal
+from gamingpanel import metrics
+metrics.mirror_checked()
+os.kill(os.getpid(), signal.SIGKILL)  # no exit hook runs
+"""
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    killed = subprocess.run([sys.executable, "-c", stamp], cwd=ROOT, env=env, timeout=60)
+    assert killed.returncode == -9
+    assert list(tmp_path.glob("gauge_livemin_*.db"))  # what it left behind
+
+    text = run(SCRAPE, tmp_path)
+
+    assert "gp_revocation_mirror_checked_timestamp_seconds{" not in text
+    assert not list(tmp_path.glob("gauge_livemin_*.db"))
