@@ -18,7 +18,10 @@ PLAYERS = ["alice", "bob", "carol", "dave", "erin", "frank", "grace"]
 HIDDEN = {
     "access_token": "eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..(encrypted)",
     "refresh_token": "rt_(opaque)",
-    "checkout_url": "http://127.0.0.1:8000/payments/sandbox/checkout/1",
+    # The checkout link names the payment by its random public token (an example one).
+    "checkout_url": (
+        "http://127.0.0.1:8000/payments/sandbox/checkout/q8TnJx0WmV2yLk4hR9sPa7cDfE1gUoB3iZ5vXtN6wYs"
+    ),
 }
 
 
