@@ -4,7 +4,7 @@
 #      the same sources as an executable and runs the SDK behaviour tests (examples/unity/Tests) with mono.
 #   2. examples/unreal: validates GamingPanel.uplugin, type-checks GamingPanel.Build.cs with mcs, and runs
 #      g++ -std=c++17 -fsyntax-only on every public header and every .cpp (engine types from
-#      examples/unreal/Stubs), with and without the Steam code path; builds and runs the store account token
+#      examples/unreal/Stubs), as UE 5.1 to 5.4, with and without the Steam code path; builds and runs the store account token
 #      check (examples/unreal/Tests) against the server's values.
 # Installs mono-mcs through apt-get when mcs is missing. Exits non-zero on the first failure.
 set -euo pipefail
@@ -85,13 +85,25 @@ for header in "$MODULE"/Public/*.h; do
     printf '#include "%s"\n' "$(basename "$header")" | g++ "${CXXFLAGS[@]}" -x c++ - || fail "$header"
 done
 
-for steam in 0 1; do
-    step "Unreal: g++ -fsyntax-only on each .cpp (GAMINGPANEL_WITH_STEAM=$steam)"
-    for source in "$MODULE"/Private/*.cpp; do
-        echo "  ${source#$ROOT/}"
-        g++ "${CXXFLAGS[@]}" -DGAMINGPANEL_WITH_STEAM=$steam "$source" || fail "$source"
+# As each engine the plugin supports (UE 5.1 to 5.4: the stand-in Steamworks SDK is the one that engine
+# ships, 1.53a before 5.4 and 1.57 from it), with and without the Steam code path.
+for minor in 1 2 3 4; do
+    for steam in 0 1; do
+        step "Unreal: g++ -fsyntax-only on each .cpp (UE 5.$minor, GAMINGPANEL_WITH_STEAM=$steam)"
+        for source in "$MODULE"/Private/*.cpp; do
+            echo "  ${source#$ROOT/}"
+            g++ "${CXXFLAGS[@]}" -DENGINE_MAJOR_VERSION=5 -DENGINE_MINOR_VERSION=$minor \
+                -DGAMINGPANEL_WITH_STEAM=$steam "$source" || fail "$source (UE 5.$minor, steam=$steam)"
+        done
     done
 done
+
+step "Unreal: the Steam path without the version guard does not compile as UE 5.1 (the stand-in is honest)"
+if g++ "${CXXFLAGS[@]}" -DENGINE_MAJOR_VERSION=5 -DENGINE_MINOR_VERSION=1 -DGAMINGPANEL_WITH_STEAM=1 \
+    -DGAMINGPANEL_STEAM_WEB_API_TICKETS=1 "$MODULE/Private/GamingPanelCredentials.cpp" 2>/dev/null; then
+    fail "the UE 5.1 Steamworks stand-in accepts the 1.57 API: the version guard is not checked"
+fi
+echo "  ok: GetAuthTicketForWebApi is refused as Steamworks 1.53a"
 
 step "Unreal: the store account token matches the server's (built and run with g++)"
 g++ -std=c++17 -Wall -Wextra -I "$UNREAL/Stubs" -I "$MODULE/Public" "$MODULE/Private/GamingPanelStore.cpp" \

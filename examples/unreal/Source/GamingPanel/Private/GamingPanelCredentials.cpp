@@ -3,8 +3,19 @@
 #include "GamingPanelHttp.h"
 #include "GamingPanelModule.h"
 #include "Containers/Ticker.h"
+#include "Runtime/Launch/Resources/Version.h"
 
-#if GAMINGPANEL_WITH_STEAM
+// Steam login asks for a Web API ticket bound to an identity (GetAuthTicketForWebApi and its
+// GetTicketForWebApiResponse_t callback), which first ships with Steamworks 1.57: the SDK of UE 5.4. UE 5.1 to
+// 5.3 ship Steamworks 1.53a, so there the provider compiles out and Login With Steam answers
+// credentials_unavailable. A project that updated its engine's Steamworks to 1.57 sets
+// GAMINGPANEL_STEAM_WEB_API_TICKETS=1 in its Build.cs.
+#ifndef GAMINGPANEL_STEAM_WEB_API_TICKETS
+#define GAMINGPANEL_STEAM_WEB_API_TICKETS (ENGINE_MAJOR_VERSION > 5 || (ENGINE_MAJOR_VERSION == 5 && ENGINE_MINOR_VERSION >= 4))
+#endif
+#define GAMINGPANEL_STEAM_LOGIN (GAMINGPANEL_WITH_STEAM && GAMINGPANEL_STEAM_WEB_API_TICKETS)
+
+#if GAMINGPANEL_STEAM_LOGIN
 THIRD_PARTY_INCLUDES_START
 #include "steam/steam_api.h"
 THIRD_PARTY_INCLUDES_END
@@ -32,7 +43,7 @@ void FGamingPanelDevCredentials::GetCredentials(FOnCredentials OnReady)
 	OnReady(true, Credentials, FGamingPanelError());
 }
 
-#if GAMINGPANEL_WITH_STEAM
+#if GAMINGPANEL_STEAM_LOGIN
 
 /**
  * Steam: ISteamUser::GetAuthTicketForWebApi(identity), sent hex-encoded as {"ticket": "..."}; the backend checks
