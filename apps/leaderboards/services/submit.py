@@ -71,13 +71,16 @@ _CHANGES: dict[str, str] = {
 }
 
 
-def _upsert(operator: str, sign: int) -> CompiledQuery:
+_VALUES = f"VALUES (%s, %s, %s, %s, %s, %s{JSONB}, %s)"
+
+
+def _upsert_sql(operator: str, sign: int, rows: str = _VALUES) -> str:
+    """The entry's upsert, combined by the operator; `rows` gives the new row."""
     score = _NEW_SCORE[operator]
-    return CompiledQuery.compile(
-        f"""
+    return f"""
         INSERT INTO {{entry}} AS e (period_id, player_id, score, rank_key, reached_at, metadata,
                                    version)
-        VALUES (%s, %s, %s, %s, %s, %s{JSONB}, %s)
+        {rows}
         ON CONFLICT (period_id, player_id) DO UPDATE SET
             score = {score},
             rank_key = {sign} * ({score}),
@@ -86,12 +89,56 @@ def _upsert(operator: str, sign: int) -> CompiledQuery:
             version = {GREATEST}(e.version + 1, excluded.version)
         {_CHANGES[operator]}
         RETURNING score, rank_key, reached_at, version
-        """,
+        """
+
+
+UPSERTS = {
+    (op, sign): CompiledQuery.compile(_upsert_sql(op, sign), entry=Entry)
+    for op in Board.Operator.values
+    for sign in (1, -1)
+}
+
+# On PostgreSQL the whole submission is one statement, atomic by itself (no BEGIN/COMMIT
+# round trips): the open period locked FOR SHARE, the submission recorded (only into a period
+# not past its end, for an eligible player, once per id), the entry upserted from it. It answers
+# the period (none: no open one), whether the submission was recorded, and the entry if it
+# changed. SQLite runs the same steps one by one in a transaction.
+_IN_ONE_STATEMENT = """
+    WITH open_period AS (
+        SELECT id, number, ends_at FROM {period} WHERE board_id = %s AND state = 'open'
+           FOR SHARE),
+    live AS (SELECT id FROM open_period WHERE ends_at IS NULL OR ends_at > %s),
+    recorded AS (
+        INSERT INTO {submission} (board_id, submission_id, period_id, player_id, score,
+                                  from_client, created_at)
+        SELECT %s, %s, live.id, p.id, %s, %s, %s FROM {player} p, live
+         WHERE p.id = %s AND p.game_id = %s AND (p.banned_until IS NULL OR p.banned_until <= %s)
+        ON CONFLICT (board_id, submission_id) DO NOTHING
+        RETURNING period_id, player_id),
+    changed AS ({upsert})
+    SELECT open_period.id, open_period.number, open_period.ends_at,
+           (SELECT count(*) FROM recorded),
+           changed.score, changed.rank_key, changed.reached_at, changed.version
+      FROM open_period LEFT JOIN changed ON true
+"""
+IN_ONE_STATEMENT = {
+    (op, sign): CompiledQuery.compile(
+        _IN_ONE_STATEMENT.replace(
+            "{upsert}",
+            _upsert_sql(
+                op,
+                sign,
+                "SELECT period_id, player_id, %s, %s, %s, %s::jsonb, %s FROM recorded",
+            ),
+        ),
+        period=Period,
+        submission=Submission,
+        player=Player,
         entry=Entry,
     )
-
-
-UPSERTS = {(op, sign): _upsert(op, sign) for op in Board.Operator.values for sign in (1, -1)}
+    for op in Board.Operator.values
+    for sign in (1, -1)
+}
 
 ENTRY = CompiledQuery.compile(
     "SELECT score, rank_key, reached_at, version FROM {entry} WHERE period_id = %s AND player_id = %s",
@@ -189,6 +236,38 @@ def _submit_once(
 ) -> Submitted | int | None:
     """The submission, or the id of a due period to close first, or None without an open one."""
     now = timezone.now()
+    sign = -1 if board.higher_is_better else 1
+    version = index.version_at(now)
+    if POSTGRES:
+        found = IN_ONE_STATEMENT[(board.operator, sign)].row(
+            [board.pk, now, board.pk, submission_id, score, from_client, now]
+            + [player_id, board.game_id, now]
+            + [score, sign * score, now, metadata_json or "{}", version, metadata_json]
+        )
+        if found is None:
+            return None
+        period_id, number, ends_at, recorded_count, *changed = found
+        if not recorded_count:
+            if ends_at is not None and aware(ends_at) <= now:
+                return period_id
+            return _replay(board, player_id, score, submission_id)
+        improved = changed[0] is not None
+        row = tuple(changed) if improved else ENTRY.row([period_id, player_id])
+        assert row is not None
+        total, rank_key, reached_at, stored_version = row
+        return Submitted(
+            submission_id=submission_id,
+            period_id=period_id,
+            period_number=number,
+            player_id=player_id,
+            submitted=score,
+            score=total,
+            rank_key=rank_key,
+            reached_at=aware(reached_at),
+            version=stored_version,
+            improved=improved,
+            replayed=False,
+        )
     with transaction.atomic():
         period = OPEN_PERIOD.row([board.pk])
         if period is None:
@@ -202,8 +281,6 @@ def _submit_once(
         )
         if recorded is None:
             return _replay(board, player_id, score, submission_id)
-        sign = -1 if board.higher_is_better else 1
-        version = index.version_at(now)
         row = UPSERTS[(board.operator, sign)].row(
             [period_id, player_id, score, sign * score, now, metadata_json or "{}", version]
             + [metadata_json]
