@@ -104,3 +104,24 @@ def test_a_refund_needs_a_post(operator_client, game, player):
 
     assert operator_client.get(refund_url(game, purchase)).status_code == 405
     assert Purchase.objects.get().status == "completed"
+
+
+def test_a_paid_purchase_flagged_instead_of_granted_can_be_refunded(operator_client, game, player):
+    """Paid but not granted (the processor reported another amount): the money was taken, so
+    the operator can give it back from the same table."""
+    make_economy(game)
+    offer = make_offer(game, real_money=True, price_currency="USD", price_amount=199, contents=[])
+    purchase_offer(player=player, offer_id=offer.pk, quantity=1, idempotency_key="k")
+    Payment.objects.update(amount=1)  # what the sandbox will report having charged
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        buyer_action(token=Payment.objects.get().public_token, action="paid")
+    purchase = Purchase.objects.get()
+    assert (purchase.status, purchase.needs_attention) == ("pending", True)
+    page = operator_client.get(f"/panel/games/{game.pk}/players/{player.pk}/")
+    assert refund_url(game, purchase) in page.content.decode()
+
+    refund(operator_client, game, purchase)
+
+    assert Purchase.objects.get().status == "refunded"
+    assert Payment.objects.get().status == "refunded"
+    assert not LedgerEntry.objects.exists()
