@@ -32,6 +32,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "axes",  # operator login limits (AXES_* below)
+    "django_otp",  # operators' optional second factor (TOTP); games may require it
+    "django_otp.plugins.otp_totp",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
@@ -68,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "gamingpanel.middleware.PanelCsrfViewMiddleware",
     "gamingpanel.middleware.PanelAuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): signed in with a code
     "gamingpanel.middleware.PanelMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "gamingpanel.middleware.ApiProblemMiddleware",
@@ -158,6 +161,9 @@ SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
 # security.W003 looks for CsrfViewMiddleware by its dotted name; PanelCsrfViewMiddleware is that
 # middleware for every page outside /api/ (tests/foundation/test_panel_only_middleware.py).
 SILENCED_SYSTEM_CHECKS = ["security.W003"]
+
+# Operators' authenticator apps show their codes under this name (django-otp TOTP).
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Gaming Panel")
 
 # --- Operator logins (the admin's login form, which the panel uses): django-axes -----------
 # After AXES_FAILURE_LIMIT failures for one username (from anywhere) or from one address (any

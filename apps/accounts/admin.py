@@ -28,7 +28,8 @@ from apps.accounts.models import (
     ServerKey,
     parse_origins,
 )
-from apps.accounts.selectors import OWNER_ROLES
+from apps.accounts.operator_login import OperatorLoginForm
+from apps.accounts.selectors import OWNER_ROLES, operator_verified
 from apps.accounts.services import create_server_key, revoke_server_key
 from apps.accounts.services.bans import ban_player, end_sessions, unban_player
 from gamingpanel.errors import DomainError
@@ -36,6 +37,7 @@ from gamingpanel.errors import DomainError
 admin.site.site_header = "Gaming Panel"
 admin.site.site_title = "Gaming Panel"
 admin.site.index_title = "Operate your games"
+admin.site.login_form = OperatorLoginForm  # the password, then a code for those who set one up
 
 
 class GameForm(forms.ModelForm):
@@ -49,7 +51,20 @@ class GameForm(forms.ModelForm):
             "rate_limit_per_hour",
             "starting_grant",
             "cors_allowed_origins",
+            "require_operator_otp",
         ]
+
+    # Set by GameAdmin.get_form: whether the editing operator signed in with a code.
+    operator_is_verified = True
+
+    def clean_require_operator_otp(self) -> bool:
+        required = bool(self.cleaned_data.get("require_operator_otp"))
+        if required and not self.operator_is_verified:
+            raise forms.ValidationError(
+                "Set up two-factor sign-in (Panel › Two-factor sign-in) and sign in with a code "
+                "first: otherwise the game disappears from your own panel."
+            )
+        return required
 
     def clean_cors_allowed_origins(self) -> str:
         try:
@@ -90,6 +105,11 @@ class GameAdmin(GameScopedAdmin):
 
     def _game_of(self, obj: Model) -> Model:
         return obj  # a game is its own game
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):
+        form = super().get_form(request, obj, change, **kwargs)
+        form.operator_is_verified = operator_verified(request.user)  # type: ignore[attr-defined]
+        return form
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return request.user.is_superuser  # a new tenant is the deployment owner's decision

@@ -58,6 +58,12 @@ class Game(models.Model):
         blank=True,
         help_text='Currencies a new player starts with, e.g. {"gold": 100}.',
     )
+    require_operator_otp = models.BooleanField(
+        default=False,
+        verbose_name="Require two-factor sign-in",
+        help_text="The game's operators and analysts see it only after signing in with a code "
+        "from their authenticator app (set up under Panel › Two-factor sign-in).",
+    )
     cors_allowed_origins = models.TextField(
         blank=True,
         default="",

@@ -169,12 +169,26 @@ def public_player_query(
 def games_for_user(
     user: User | AnonymousUser, *, roles: frozenset[str] = READ_ROLES
 ) -> QuerySet[Game]:
-    """Games this operator may act on in one of `roles`; superusers act on all of them."""
+    """Games this operator may act on in one of `roles`; superusers act on all of them. A game
+    that requires two-factor sign-in is left out until this sign-in was verified with a code
+    (django-otp's middleware gives the request's user `is_verified`)."""
     if not (user.is_authenticated and user.is_active):
         return Game.objects.none()
-    if user.is_superuser:
-        return Game.objects.all()
-    return Game.objects.filter(accesses__user=user, accesses__role__in=roles).distinct()
+    games = (
+        Game.objects.all()
+        if user.is_superuser
+        else Game.objects.filter(accesses__user=user, accesses__role__in=roles).distinct()
+    )
+    if not operator_verified(user):
+        games = games.filter(require_operator_otp=False)
+    return games
+
+
+def operator_verified(user: User | AnonymousUser) -> bool:
+    """Whether this sign-in passed a second factor (False outside a request through the
+    OTP middleware, e.g. a management command's user)."""
+    is_verified = getattr(user, "is_verified", None)
+    return bool(is_verified()) if callable(is_verified) else False
 
 
 def user_role(user: User, game: Game | int) -> str | None:

@@ -12,7 +12,9 @@ class AuditLogEntryAdmin(ReadOnlyScopedAdmin):
     """Owners read the log; nobody edits or deletes it from the panel."""
 
     write_roles = OWNER_ROLES
-    list_display = ["created_at", "actor_name", "game", "action", "target_repr", "change_summary"]
+    list_display = [
+        "created_at", "actor_name", "game", "action", "target_repr", "change_summary", "reason"
+    ]  # fmt: skip
     exclude = ["before", "after"]
     readonly_fields = ["changes"]
     list_filter = ["game", "action"]

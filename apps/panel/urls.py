@@ -1,7 +1,16 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from apps.panel.views import config, dashboard, exports, players, purchases, records, segments
+from apps.panel.views import (
+    account,
+    config,
+    dashboard,
+    exports,
+    players,
+    purchases,
+    records,
+    segments,
+)
 
 app_name = "panel"
 
@@ -9,6 +18,7 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/panel/", permanent=False), name="root"),
     path("panel/", dashboard.home, name="home"),
     path("panel/players/", players.players_home, name="players-home"),
+    path("panel/account/two-factor/", account.two_factor_page, name="two-factor"),
     path("panel/games/<int:game_id>/", dashboard.dashboard, name="dashboard"),
     path(
         "panel/games/<int:game_id>/export/<slug:table>.csv",
@@ -16,16 +26,16 @@ urlpatterns = [
         name="export",
     ),
     path("panel/games/<int:game_id>/players/", players.player_search, name="players"),
+    path(
+        "panel/games/<int:game_id>/purchases/<int:purchase_id>/refund",
+        purchases.refund_purchase,
+        name="purchase-refund",
+    ),
     path("panel/games/<int:game_id>/config/", config.config_page, name="config"),
     path(
         "panel/games/<int:game_id>/config/<slug:action>",
         config.config_action,
         name="config-action",
-    ),
-    path(
-        "panel/games/<int:game_id>/purchases/<int:purchase_id>/refund",
-        purchases.refund_purchase,
-        name="purchase-refund",
     ),
     path(
         "panel/games/<int:game_id>/records/<slug:table>.csv",

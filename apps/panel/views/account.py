@@ -1,0 +1,65 @@
+"""The operator's own account: two-factor sign-in with an authenticator app (TOTP)."""
+
+from __future__ import annotations
+
+import base64
+
+import qrcode
+import qrcode.image.svg
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django_otp import login as otp_login
+
+from apps.accounts.selectors import operator_verified
+from apps.accounts.services import two_factor
+from apps.panel.access import StaffRequest
+from apps.panel.views.common import page_context
+from gamingpanel.errors import DomainError
+
+
+@never_cache
+@staff_member_required
+def two_factor_page(request: StaffRequest) -> HttpResponse:
+    user = request.user
+    if request.method == "POST":
+        step = request.POST.get("step")
+        token = request.POST.get("token", "")
+        try:
+            if step == "start":
+                two_factor.start_setup(user=user)
+            elif step == "confirm":
+                device = two_factor.confirm_setup(user=user, token=token)
+                otp_login(request, device)  # this sign-in has just shown a code
+                messages.success(request, "Two-factor sign-in is on: sign-ins now ask for a code.")
+            elif step == "remove":
+                two_factor.remove(user=user, token=token)
+                messages.success(request, "Two-factor sign-in is off.")
+        except DomainError as error:
+            messages.error(request, f"Nothing changed: {error.detail}")
+        return redirect("panel:two-factor")
+    pending = two_factor.pending_device(user)
+    context = page_context(
+        request,
+        None,
+        title="Two-factor sign-in",
+        gp_section="account",
+        enabled=two_factor.confirmed_device(user) is not None,
+        verified=operator_verified(user),
+        pending=pending,
+        secret=pending and _base32(pending.bin_key),
+        qr_svg=pending and _qr_svg(pending.config_url),
+    )
+    return render(request, "panel/two_factor.html", context)
+
+
+def _base32(key: bytes) -> str:
+    return base64.b32encode(key).decode().rstrip("=")
+
+
+def _qr_svg(url: str) -> str:
+    """The otpauth:// link as an inline SVG QR code (no image request, nothing external)."""
+    image = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+    return image.to_string(encoding="unicode")
