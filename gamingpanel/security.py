@@ -1,14 +1,17 @@
-"""Answers for the HTML pages when something refuses them: an operator's login locked out by
-django-axes (429 with Retry-After)."""
+"""The HTML pages' own protections: the Content-Security-Policy header (django-csp) on every HTML
+answer, and the page an operator's login locked out by django-axes gets (429, Retry-After)."""
 
 from __future__ import annotations
 
 import math
 
 from axes.helpers import get_client_username, get_cool_off
+from csp.middleware import CSPMiddleware
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
+
+from gamingpanel.middleware import is_api_request
 
 LOCKED_OUT_TEMPLATE = "admin/locked_out.html"
 
@@ -35,3 +38,27 @@ def login_locked_out(
     if cool_off:
         response["Retry-After"] = str(math.ceil(cool_off.total_seconds()))
     return response
+
+
+def _is_html(response: HttpResponseBase) -> bool:
+    return response.get("Content-Type", "").startswith("text/html")
+
+
+class PageCspMiddleware(CSPMiddleware):
+    """CONTENT_SECURITY_POLICY on the pages (panel, admin, docs, the API reference, checkout
+    pages): every text/html answer. JSON answers skip it, and API requests skip the nonce set-up
+    (the policy uses no nonce)."""
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if is_api_request(request):
+            response = self.get_response(request)
+            assert isinstance(response, HttpResponseBase)
+            return self.process_response(request, response)
+        return super().__call__(request)  # type: ignore[return-value]
+
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        if not _is_html(response):
+            return response
+        return super().process_response(request, response)

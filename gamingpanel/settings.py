@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): signed in with a code
     "gamingpanel.middleware.PanelMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "gamingpanel.security.PageCspMiddleware",  # Content-Security-Policy on HTML answers
     "gamingpanel.middleware.ApiProblemMiddleware",
     "gamingpanel.pages.PageUnavailableMiddleware",  # PostgreSQL/Redis down: the 503 page
     "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into its 429 page
@@ -161,6 +162,25 @@ SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
 # security.W003 looks for CsrfViewMiddleware by its dotted name; PanelCsrfViewMiddleware is that
 # middleware for every page outside /api/ (tests/foundation/test_panel_only_middleware.py).
 SILENCED_SYSTEM_CHECKS = ["security.W003"]
+
+# Content-Security-Policy of every HTML page (gamingpanel.security.PageCspMiddleware): scripts
+# and everything else only from this site; inline style allowed (the panel's charts set CSS
+# variables in style attributes, Swagger UI and ReDoc inject their styles), inline script not.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],  # ReDoc's search
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # Operators' authenticator apps show their codes under this name (django-otp TOTP).
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Gaming Panel")

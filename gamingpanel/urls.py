@@ -2,7 +2,11 @@ from importlib import import_module
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
 
 from gamingpanel.monitoring import metrics_view
 from gamingpanel.views import HealthApi
@@ -31,7 +35,8 @@ api_v1 = [
     *(route for app in API_APPS for route in import_module(f"apps.{app}.urls").urlpatterns),
     path("health", HealthApi.as_view(), name="health"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # Swagger UI's start-up script from its own URL (?script), not inline: the pages' CSP.
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
 ]
 
