@@ -12,7 +12,6 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from apps.accounts.models import Player
@@ -28,6 +27,7 @@ from apps.cloudsave.models import Document, DocumentVersion, SaveKey, SaveReceip
 from apps.cloudsave.policy import SavePolicy, save_policy
 from apps.cloudsave.selectors import document_body
 from gamingpanel.idempotency import IdempotencyKeyReused, request_fingerprint
+from gamingpanel.sql import CompiledInsert, CompiledInstances, CompiledQuery
 
 Source = DocumentVersion.Source
 MAX_BATCH_WRITES = 25
@@ -195,16 +195,43 @@ def _once(
         return WriteResult(receipt.status, receipt.body)
 
 
+# The statements of every write, compiled once (gamingpanel.sql): a PUT runs each of them.
+# SQLite has no row locks (its writes are serialised whole); the ORM leaves FOR UPDATE out too.
+_FOR_UPDATE = " FOR UPDATE" if connection.features.has_select_for_update else ""
+LOCK_DOCUMENT = CompiledInstances.compile(
+    "SELECT {columns} FROM {document} WHERE player_id = %s AND key = %s" + _FOR_UPDATE,  # noqa: S608
+    Document,
+    document=Document,
+)
+UPDATE_DOCUMENT = CompiledQuery.compile(
+    "UPDATE {document} SET version = %s, value = %s, size = %s, deleted = %s, updated_at = %s"
+    " WHERE id = %s",
+    document=Document,
+)
+INSERT_DOCUMENT = CompiledInsert.compile(Document)
+INSERT_VERSION = CompiledInsert.compile(DocumentVersion)
+PRUNE_VERSIONS = CompiledQuery.compile(
+    "DELETE FROM {version} WHERE document_id = %s AND version <= %s", version=DocumentVersion
+)
+INSERT_RECEIPT = CompiledInsert.compile(SaveReceipt)
+STORE_ANSWER = CompiledQuery.compile(
+    "UPDATE {receipt} SET status = %s, body = %s WHERE id = %s", receipt=SaveReceipt
+)
+_VALUE = Document._meta.get_field("value")
+_BODY = SaveReceipt._meta.get_field("body")
+
+
 def _apply(*, player: Player, writes: list[Write], source: str, batch: bool) -> list[Document]:
     """Call inside a transaction. The written documents, in key order."""
     policy = save_policy(game_id=player.game_id)
     sizes = _checked_sizes(policy, writes, source)
     writes = sorted(writes, key=lambda w: w.key)
     # Lock in key order, so two batches of one player never deadlock.
-    locked = Document.objects.select_for_update().filter(
-        player_id=player.pk, key__in=[w.key for w in writes]
-    )
-    existing = {document.key: document for document in locked.order_by("key")}
+    existing = {}
+    for write in writes:
+        document = LOCK_DOCUMENT.first([player.pk, write.key])
+        if document is not None:
+            existing[write.key] = document
     _check_preconditions(writes, existing, batch=batch)
 
     now = timezone.now()
@@ -242,10 +269,17 @@ def _apply(*, player: Player, writes: list[Write], source: str, batch: bool) -> 
 
     if created:
         _insert(player, created, batch=batch)
-    if len(changed) == 1:
-        changed[0].save(update_fields=["version", "value", "size", "deleted", "updated_at"])
-    elif changed:
-        Document.objects.bulk_update(changed, ["version", "value", "size", "deleted", "updated_at"])
+    for document in changed:
+        UPDATE_DOCUMENT.execute(
+            [
+                document.version,
+                _VALUE.get_db_prep_save(document.value, connection),
+                document.size,
+                document.deleted,
+                now,
+                document.pk,
+            ]
+        )
     if delta:
         _count_bytes(player_id=player.pk, delta=delta, limit=policy.max_player_bytes)
     written = sorted(created + changed, key=lambda d: d.key)
@@ -302,7 +336,8 @@ def _precondition_failed(
 def _insert(player: Player, documents: list[Document], *, batch: bool) -> None:
     try:
         with transaction.atomic():  # a savepoint: a lost race leaves the transaction usable
-            Document.objects.bulk_create(documents)
+            for document in documents:
+                INSERT_DOCUMENT.insert(document)
     except IntegrityError:
         # Another device created one of these keys after we looked: it wins, we are stale.
         keys = [d.key for d in documents]
@@ -338,20 +373,16 @@ def _storage_full(limit: int) -> PlayerStorageFull:
 
 
 def _keep_history(documents: list[Document], *, source: str, now: Any, versions_kept: int) -> None:
-    DocumentVersion.objects.bulk_create(
-        DocumentVersion(
-            document_id=d.pk,
-            version=d.version,
-            value=None if d.deleted else d.value,
-            size=d.size,
-            source=source,
-            created_at=now,
+    for document in documents:
+        INSERT_VERSION.insert(
+            DocumentVersion(
+                document_id=document.pk,
+                version=document.version,
+                value=None if document.deleted else document.value,
+                size=document.size,
+                source=source,
+                created_at=now,
+            )
         )
-        for d in documents
-    )
-    too_old = Q()
-    for d in documents:
-        if d.version > versions_kept:
-            too_old |= Q(document_id=d.pk, version__lte=d.version - versions_kept)
-    if too_old:
-        DocumentVersion.objects.filter(too_old).delete()
+        if document.version > versions_kept:
+            PRUNE_VERSIONS.execute([document.pk, document.version - versions_kept])

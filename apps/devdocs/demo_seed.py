@@ -11,10 +11,12 @@ from apps.accounts import demo as accounts_demo
 from apps.accounts.models import Game
 from apps.analytics import demo as analytics_demo
 from apps.battlepass import demo as battlepass_demo
+from apps.cloudsave import demo as cloudsave_demo
 from apps.events import demo as events_demo
 from apps.inventory import demo as inventory_demo
 from apps.multiplayer import demo as multiplayer_demo
 from apps.platforms import demo as platforms_demo
+from apps.remoteconfig import demo as remoteconfig_demo
 from apps.shop import demo as shop_demo
 from apps.stats import demo as stats_demo
 
@@ -33,6 +35,8 @@ def seed_demo_game() -> Game:
         shop_demo,
         events_demo,
         multiplayer_demo,
+        cloudsave_demo,
+        remoteconfig_demo,
     ):
         app_demo.seed(game)
     players = analytics_demo.seed(game, offers=shop_demo.offer_prices(game))
