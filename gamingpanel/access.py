@@ -50,6 +50,9 @@ class AccessLogMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
         self.log_every_request = settings.ACCESS_LOG
+        # Each (route, method, status)'s histogram child, looked up once: labels() costs more
+        # than the observation itself.
+        self._histograms: dict[tuple[str, str, int], Callable[[float], None]] = {}
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
@@ -58,26 +61,36 @@ class AccessLogMiddleware:
         route = route_name(request)
         status = response.status_code
         method = request.method if request.method in METHODS else "other"
-        REQUESTS.labels(route, method, str(status)).observe(duration)
+        key = (route, method, status)
+        if (observe := self._histograms.get(key)) is None:
+            observe = self._histograms[key] = REQUESTS.labels(route, method, str(status)).observe
+        observe(duration)
         if status >= 400:
             log_response(
                 "%s: %s", response.reason_phrase, request.path, response=response, request=request
             )
-        if self.log_every_request:
-            access_logger.info(
-                "%s %s %s",
-                method,
-                route,
-                status,
-                extra={
-                    "access": {
-                        "method": method,
-                        "route": route,
-                        "status": status,
-                        "duration_ms": round(duration * 1000, 2),
-                        "game_id": getattr(request, GAME_ATTRIBUTE, None),
-                        "player_id": getattr(request, PLAYER_ATTRIBUTE, None),
-                    }
-                },
+        if self.log_every_request and access_logger.isEnabledFor(logging.INFO):
+            # makeRecord and handle, as Logger.info would, without its walk up the stack for
+            # the caller's file and line (the same for every line: this one).
+            access_logger.handle(
+                access_logger.makeRecord(
+                    access_logger.name,
+                    logging.INFO,
+                    __file__,
+                    0,
+                    "%s %s %s",
+                    (method, route, status),
+                    None,
+                    extra={
+                        "access": {
+                            "method": method,
+                            "route": route,
+                            "status": status,
+                            "duration_ms": round(duration * 1000, 2),
+                            "game_id": getattr(request, GAME_ATTRIBUTE, None),
+                            "player_id": getattr(request, PLAYER_ATTRIBUTE, None),
+                        }
+                    },
+                )
             )
         return response

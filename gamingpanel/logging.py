@@ -42,6 +42,8 @@ class ScrubSecretsFilter(logging.Filter):
     """Last line of defence: code should not log secrets, but exception text may carry URLs."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "access", None) is not None:
+            return True  # an access line: method, route name and status only (gamingpanel.access)
         record.msg = scrub(record.getMessage())
         record.args = ()
         if record.exc_info and record.exc_info[1] is not None:
