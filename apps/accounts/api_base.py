@@ -97,7 +97,20 @@ class GameServerApi(APIView):
     permission_classes = [IsGameServer]
 
 
-@extend_schema_field({"type": "string", "maxLength": MAX_TOKEN_LENGTH})
+# The characters str.strip() removes (str.isspace), as a regex class both Python and JSON Schema
+# (ECMA 262) read the same way: a token may not start or end with one.
+STRIPPED = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NO_SURROUNDING_SPACE = rf"^[^{STRIPPED}]([\s\S]*[^{STRIPPED}])?$"
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_TOKEN_LENGTH,
+        "pattern": NO_SURROUNDING_SPACE,
+    }
+)
 class AccessTokenField(serializers.Field):
     """An access token as a game server posts it: a string of at most MAX_TOKEN_LENGTH
     characters with no surrounding space. Not a CharField: its validators walk every character

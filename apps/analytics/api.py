@@ -45,7 +45,7 @@ class RejectionSerializer(serializers.Serializer):
 class BatchSerializer(serializers.Serializer):
     """The batch as the schema documents it; the view checks each event on its own."""
 
-    events: serializers.ListSerializer[dict[str, Any]] = serializers.ListSerializer(
+    events = serializers.ListField(
         child=EventSerializer(),
         min_length=1,
         max_length=settings.ANALYTICS_MAX_BATCH,
@@ -80,7 +80,7 @@ class IngestEventsApi(PlayerApi):
             ),
             400: OpenApiResponse(
                 description="The batch itself is refused, nothing is stored: `validation_error` "
-                "(no `events` list, or an empty one; see `errors`), `malformed_json` or "
+                "(no events list, or an empty one; see `errors`), `malformed_json` or "
                 f"`batch_too_large` (more than {settings.ANALYTICS_MAX_BATCH} events)."
             ),
         },

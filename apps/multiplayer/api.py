@@ -145,9 +145,9 @@ class MatchResultApi(GameServerApi):
             ),
             400: OpenApiResponse(
                 description="`validation_error`, or `unknown_stat` (with `stats`) for a stat "
-                "the game does not define when the game's rule for undeclared stats is "
-                "`refuse` (the default; under `ignore` the match is recorded without them and "
-                "each line lists them in `ignored_stats`)."
+                "the game does not define when the game's rule for undeclared stats is to "
+                "refuse (the default; under the ignore rule the match is recorded without them "
+                "and each line lists them in ignored_stats)."
             ),
             422: OpenApiResponse(
                 description="`players_not_in_game` (with `player_ids`): nothing was recorded."
@@ -250,14 +250,20 @@ class DeregisterApi(GameServerApi):
 
 class ServerInfoApi(PlayerApi):
     class FilterSerializer(serializers.Serializer):
+        # Empty values mean "not given" (as v1 read them): no id, no filter.
         id = serializers.CharField(
             max_length=100,
             required=False,
+            allow_blank=True,
             help_text="One server, answered as an object (not a list); 404 `server_not_found` "
-            "when it is gone or stale.",
+            "when it is gone or stale. Empty: the list.",
         )
-        region = serializers.CharField(max_length=32, required=False, default="")
-        mode = serializers.CharField(max_length=32, required=False, default="")
+        region = serializers.CharField(
+            max_length=32, required=False, allow_blank=True, default="", help_text="Empty: any."
+        )
+        mode = serializers.CharField(
+            max_length=32, required=False, allow_blank=True, default="", help_text="Empty: any."
+        )
 
     @extend_schema(
         summary="The game's live servers, most free slots first (or one with ?id=)",
@@ -269,8 +275,8 @@ class ServerInfoApi(PlayerApi):
                 "`server-info/{server_id}` answers the same).",
             ),
             400: OpenApiResponse(
-                description="`validation_error`: `id` over 100, `region` or `mode` over 32 "
-                "characters."
+                description="`validation_error` (see `errors`): id over 100, region or mode "
+                "over 32 characters."
             ),
             404: OpenApiResponse(description="`server_not_found` (with `?id=`): gone or stale."),
         },
@@ -280,7 +286,7 @@ class ServerInfoApi(PlayerApi):
         given.is_valid(raise_exception=True)
         filters = given.validated_data
         game_id = request.user.game_id
-        if "id" in filters:
+        if filters.get("id"):
             return Response(server_body(live_server(game_id=game_id, server_id=filters["id"])))
         servers = live_servers(game_id=game_id, region=filters["region"], mode=filters["mode"])
         return Response([server_body(server) for server in servers])

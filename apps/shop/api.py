@@ -20,6 +20,7 @@ from apps.shop.models import Offer, Purchase
 from apps.shop.selectors import purchase_of, purchases_of, shop_for_player
 from apps.shop.services.purchase import PurchaseResult, purchase_offer
 from apps.shop.services.receipts import redeem_receipt
+from gamingpanel.errors import InvalidInput
 from gamingpanel.idempotency import MAX_IDEMPOTENCY_KEY_LENGTH, require_idempotency_key
 from gamingpanel.problems import PROBLEM_CONTENT_TYPE
 
@@ -289,12 +290,16 @@ class PurchaseListApi(PlayerApi):
                 'rel="next"` and `X-Next-Cursor` name the next page; the last page has neither.',
             ),
             400: OpenApiResponse(
-                description="`validation_error` (see `errors`): `cursor`, `before_id` or "
-                "`limit` out of range."
+                description="`validation_error` (see `errors`): cursor, `before_id` or "
+                "`limit` out of range or blank."
             ),
         },
     )
     def get(self, request: PlayerRequest) -> Response:
+        # DRF reads `?cursor=` as no cursor at all; the schema says a cursor is never empty.
+        declared = self.FilterSerializer().fields
+        if blank := sorted(k for k, v in request.query_params.items() if v == "" and k in declared):
+            raise InvalidInput("See errors.", errors={k: ["May not be blank."] for k in blank})
         given = self.FilterSerializer(data=request.query_params)
         given.is_valid(raise_exception=True)
         filters = given.validated_data

@@ -149,6 +149,10 @@ def test_server_info_by_path_answers_the_same_object_as_by_id(server_client, pla
     assert by_path.json() == by_query.json()
     assert isinstance(by_path.json(), dict)
     assert (missing.status_code, missing.json()["code"]) == (404, "server_not_found")
+    # Empty query values read as not given, as in v1: the list.
+    assert player_client.get(SERVER_INFO, {"id": "", "region": "", "mode": ""}).json() == [
+        by_query.json()
+    ]
 
 
 def test_a_token_without_the_player_permission_is_refused_on_player_endpoints(game, player):

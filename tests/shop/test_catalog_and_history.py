@@ -172,6 +172,8 @@ def test_purchases_page_by_cursor_with_a_next_link(player_client, player, game, 
     exact = player_client.get("/api/v1/shop/purchases?limit=5")
     assert "Link" not in exact.headers  # a full last page names no next one
     assert player_client.get("/api/v1/shop/purchases?cursor=abc").status_code == 400
+    blank = player_client.get("/api/v1/shop/purchases?cursor=")
+    assert (blank.status_code, list(blank.json()["errors"])) == (400, ["cursor"])
 
 
 def test_someone_elses_purchase_is_404(player_client, other_player, other_game):
