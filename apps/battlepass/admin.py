@@ -14,10 +14,12 @@ from apps.battlepass.authoring import clone_season, generate_tiers, tier_plan
 from apps.battlepass.forms import GenerateTiersForm
 from apps.battlepass.models import Season, SeasonPass, Tier, TierClaim
 from apps.inventory.models import Currency, ItemDefinition
+from apps.inventory.widgets import ContentsEditorMixin
 from gamingpanel.errors import DomainError
 
 
-class TierInline(ScopedInline):
+class TierInline(ContentsEditorMixin, ScopedInline):
+    contents_fields = ("free_reward", "premium_reward")
     model = Tier
     fields = ["level", "xp_required", "free_reward", "premium_reward"]
     ordering = ["level"]

@@ -8,6 +8,7 @@ from django.utils import timezone
 from apps.accounts.admin_scoping import GameScopedAdmin, ReadOnlyScopedAdmin, ScopedInline
 from apps.events.authoring import clone_event
 from apps.events.models import Event, EventReward, EventRewardClaim
+from apps.inventory.widgets import ContentsEditorMixin
 
 
 class ScheduleFilter(admin.SimpleListFilter):
@@ -28,8 +29,11 @@ class ScheduleFilter(admin.SimpleListFilter):
         return queryset
 
 
-class EventRewardInline(ScopedInline):
+class EventRewardInline(ContentsEditorMixin, ScopedInline):
+    """Stacked: a reward has seven fields and a contents editor, too wide for a table row."""
+
     model = EventReward
+    template = "admin/edit_inline/stacked.html"
     fields = [
         "position",
         "name",

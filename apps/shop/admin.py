@@ -4,6 +4,7 @@ with their ledger entries)."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 from django.contrib import admin
 from django.utils import timezone
@@ -11,6 +12,8 @@ from django.utils.html import format_html, format_html_join
 
 from apps.accounts.admin_scoping import GameScopedAdmin, ReadOnlyScopedAdmin
 from apps.inventory.selectors import ledger_for_reference
+from apps.inventory.widgets import ContentsEditorMixin
+from apps.shop.forms import OfferAdminForm, currency_exponent
 from apps.shop.models import Category, Offer, Purchase
 from apps.shop.services import rules
 from apps.shop.services.authoring import clone_offer
@@ -25,11 +28,11 @@ class CategoryAdmin(GameScopedAdmin):
 
 
 @admin.register(Offer)
-class OfferAdmin(GameScopedAdmin):
+class OfferAdmin(ContentsEditorMixin, GameScopedAdmin):
     list_display = [
         "name",
         "category",
-        "price",
+        "price_shown",
         "real_money",
         "active",
         "available_until",
@@ -39,11 +42,12 @@ class OfferAdmin(GameScopedAdmin):
     ]
     list_filter = ["game", "category", "real_money", "active"]
     search_fields = ["name", "apple_product_id", "google_product_id"]
+    form = OfferAdminForm
     readonly_fields = ["player_preview"]
     actions = ["clone_selected"]
     fieldsets = [
         (None, {"fields": ["game", "category", "name", "description", "position", "active"]}),
-        ("Price", {"fields": ["real_money", "price_currency", "price_amount"]}),
+        ("Price", {"fields": ["real_money", "price_currency", "price", "price_amount"]}),
         ("Contents", {"fields": ["contents"]}),
         (
             "Availability",
@@ -57,8 +61,9 @@ class OfferAdmin(GameScopedAdmin):
     ]
 
     @admin.display(description="Price")
-    def price(self, offer: Offer) -> str:
-        return f"{offer.price_amount} {offer.price_currency}"
+    def price_shown(self, offer: Offer) -> str:
+        exponent = currency_exponent(offer.price_currency, real_money=offer.real_money)
+        return f"{Decimal(offer.price_amount).scaleb(-exponent)} {offer.price_currency}"
 
     @admin.action(
         description="Clone the selected offers (copies start inactive)", permissions=["change"]

@@ -92,6 +92,7 @@ def test_operator_adds_an_event_with_a_reward(client, operator, game):
             "starts_at_1": "00:00:00",
             "ends_at_0": (now + timedelta(days=2)).strftime("%Y-%m-%d"),
             "ends_at_1": "00:00:00",
+            "recurrence": "none",
             "rewards-TOTAL_FORMS": "1",
             "rewards-INITIAL_FORMS": "0",
             "rewards-0-position": "1",

@@ -1,0 +1,67 @@
+"""The offer's admin form: the price typed in the currency's own units (4.99 USD, 500 JPY, 120
+gold), stored as the contract's integer amount (minor units for real money)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+
+from apps.analytics.selectors import ZERO_DECIMAL_CURRENCIES
+from apps.shop.models import Offer
+
+
+def currency_exponent(currency: str, *, real_money: bool) -> int:
+    """Decimals of a price: real money has the ISO currency's (2, or 0 for JPY, KRW…);
+    a virtual currency counts whole units."""
+    if not real_money:
+        return 0
+    return 0 if currency.upper() in ZERO_DECIMAL_CURRENCIES else 2
+
+
+class OfferAdminForm(forms.ModelForm):
+    price = forms.DecimalField(
+        min_value=Decimal(0),
+        max_digits=18,
+        help_text="In the currency's units: 4.99 for USD, 500 for JPY, 120 for a virtual "
+        "currency. Stored as minor units for real money.",
+    )
+
+    class Meta:
+        model = Offer
+        fields = [
+            "game", "category", "name", "description", "position", "active", "real_money",
+            "price_currency", "price_amount", "contents", "available_from", "available_until",
+            "per_player_limit", "stock", "apple_product_id", "google_product_id",
+            "store_consumable",
+        ]  # fmt: skip
+        widgets = {"price_amount": forms.HiddenInput}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["price_amount"].required = False
+        offer = self.instance
+        if offer.pk is not None and offer.price_amount is not None:
+            exponent = currency_exponent(offer.price_currency, real_money=offer.real_money)
+            self.initial["price"] = Decimal(offer.price_amount).scaleb(-exponent)
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        price: Decimal | None = data.get("price")
+        if price is None:
+            return data
+        currency = (data.get("price_currency") or "").strip()
+        real_money = bool(data.get("real_money"))
+        if real_money:
+            currency = currency.upper()
+            data["price_currency"] = currency
+        exponent = currency_exponent(currency, real_money=real_money)
+        amount = price.scaleb(exponent)
+        if amount != amount.to_integral_value():
+            unit = f"{currency} has {exponent} decimals" if exponent else "whole units only"
+            self.add_error("price", f"Too many decimals: {unit}.")
+            return data
+        data["price_amount"] = int(amount)
+        return data
