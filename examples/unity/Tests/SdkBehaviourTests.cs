@@ -41,7 +41,7 @@ namespace GamingPanel.Tests
             lock (Requests) Requests.Add(request);
             FakeResponse response = Handler(request);
             if (response.Network) throw ApiError.Network("fake: connection refused");
-            if (response.Status >= 200 && response.Status < 300) return new HttpResult(response.Status, response.Body, new Dictionary<string, string>());
+            if (response.Status >= 200 && response.Status < 300) return new HttpResult(response.Status, response.Body, response.Headers ?? new Dictionary<string, string>());
             throw ApiError.FromResponse(response.Status, response.Body, response.RetryAfter);
         }
 
@@ -60,6 +60,7 @@ namespace GamingPanel.Tests
     sealed class FakeResponse
     {
         public int Status; public string Body = ""; public string RetryAfter; public bool Network;
+        public Dictionary<string, string> Headers; // lower-case names, as GamingPanelHttp keeps them
         public static FakeResponse Ok(int status, string body) { return new FakeResponse { Status = status, Body = body }; }
         public static FakeResponse Problem(int status, string code, string retryAfter = null)
         {
@@ -96,6 +97,7 @@ namespace GamingPanel.Tests
             Run("server helper validates tokens and posts match results", ServerHelper);
             Run("store account token is the server's UUIDv5 of the player id", StoreAccountTokenMatchesServer);
             Run("receipts are redeemed in the store's shape and retried when transient", ReceiptsAreRedeemed);
+            foreach (KeyValuePair<string, Func<Task>> offline in OfflineSaveTests.Cases()) Run(offline.Key, offline.Value);
             try { if (Directory.Exists(TempRoot)) Directory.Delete(TempRoot, true); } catch (IOException) { }
             Console.WriteLine("unity sdk: " + _passed + " passed, " + _failed + " failed");
             return _failed == 0 ? 0 : 1;

@@ -1,0 +1,120 @@
+// Gaming Panel Unity example: remote config with an offline copy.
+//
+// GET config answers every key resolved for this player, with an ETag. The last answer is kept on disk with its ETag:
+// the next fetch sends If-None-Match and a 304 keeps the copy; offline (network error, 429, 5xx) the copy is used.
+// The client tells the server its build (X-Client-Version, Application.version) and platform (X-Client-Platform),
+// which overrides may target.
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using UnityEngine;
+
+namespace GamingPanel
+{
+    public sealed class RemoteConfigValues
+    {
+        public long Version;
+        public string ETag;
+        public Dictionary<string, object> Values = new Dictionary<string, object>();
+
+        public bool Has(string key) { return Values.ContainsKey(key); }
+        public string GetString(string key, string fallback = null) { return Json.GetString(Values, key, fallback); }
+        public long GetLong(string key, long fallback = 0) { return Json.GetLong(Values, key, fallback); }
+        public double GetDouble(string key, double fallback = 0) { return Json.GetDouble(Values, key, fallback); }
+        public bool GetBool(string key, bool fallback = false) { return Json.GetBool(Values, key, fallback); }
+        public Dictionary<string, object> GetObject(string key) { return Json.GetObject(Values, key); }
+    }
+
+    public sealed class RemoteConfigService
+    {
+        const string ConfigCache = "remote_config";
+        readonly GamingPanelClient _client;
+
+        /// <param name="clientVersion">Sent as X-Client-Version; Application.version when null.</param>
+        /// <param name="platform">Sent as X-Client-Platform; the build target's name when null.</param>
+        public RemoteConfigService(GamingPanelClient client, string clientVersion = null, string platform = null)
+        {
+            _client = client;
+            ClientVersion = clientVersion ?? Application.version;
+            Platform = platform ?? BuildPlatform();
+        }
+
+        public string ClientVersion { get; set; }
+        public string Platform { get; set; }
+
+        /// <summary>The config, from the server when it answers (a 304 keeps the saved copy), else the saved copy.</summary>
+        public async Task<Cached<RemoteConfigValues>> GetAsync(CancellationToken cancellationToken = default(CancellationToken))
+        {
+            RemoteConfigValues saved = LoadCached();
+            var headers = new Dictionary<string, string>();
+            if (!string.IsNullOrEmpty(ClientVersion)) headers["X-Client-Version"] = ClientVersion;
+            if (!string.IsNullOrEmpty(Platform)) headers["X-Client-Platform"] = Platform;
+            if (saved != null && !string.IsNullOrEmpty(saved.ETag)) headers["If-None-Match"] = saved.ETag;
+            try
+            {
+                HttpResult response = await _client.SendAuthorizedAsync("GET", "config", null, headers, true, cancellationToken);
+                Dictionary<string, object> json = response.JsonObject ?? new Dictionary<string, object>();
+                var config = new RemoteConfigValues
+                {
+                    Version = Json.GetLong(json, "version"),
+                    ETag = response.Header("ETag"),
+                    Values = Json.GetObject(json, "values") ?? new Dictionary<string, object>(),
+                };
+                _client.Cache.Save(_client.Auth.PlayerId, ConfigCache, Json.Serialize(new Dictionary<string, object>
+                {
+                    { "version", config.Version }, { "etag", config.ETag }, { "values", config.Values },
+                }));
+                return new Cached<RemoteConfigValues> { Value = config, FetchedAtUtc = DateTime.UtcNow };
+            }
+            catch (ApiError error)
+            {
+                if (error.Status == 304 && saved != null)
+                    return new Cached<RemoteConfigValues> { Value = saved, FetchedAtUtc = DateTime.UtcNow };
+                if (!error.IsTransient || saved == null) throw;
+                return new Cached<RemoteConfigValues> { Value = saved, FromCache = true, Error = error };
+            }
+        }
+
+        /// <summary>The saved copy without the network (first frame, or offline at start-up); null when none.</summary>
+        public RemoteConfigValues LoadCached()
+        {
+            string body;
+            DateTime fetchedAt;
+            if (!_client.Cache.TryLoad(_client.Auth.PlayerId, ConfigCache, out body, out fetchedAt)) return null;
+            Dictionary<string, object> json = Json.ParseObject(body);
+            if (json == null) return null;
+            return new RemoteConfigValues
+            {
+                Version = Json.GetLong(json, "version"),
+                ETag = Json.GetString(json, "etag"),
+                Values = Json.GetObject(json, "values") ?? new Dictionary<string, object>(),
+            };
+        }
+
+        static string BuildPlatform()
+        {
+#if UNITY_IOS
+            return "ios";
+#elif UNITY_ANDROID
+            return "android";
+#elif UNITY_STANDALONE_WIN
+            return "windows";
+#elif UNITY_STANDALONE_OSX
+            return "macos";
+#elif UNITY_STANDALONE_LINUX
+            return "linux";
+#elif UNITY_SWITCH
+            return "switch";
+#elif UNITY_PS4 || UNITY_PS5
+            return "playstation";
+#elif UNITY_GAMECORE || UNITY_XBOXONE
+            return "xbox";
+#elif UNITY_WEBGL
+            return "web";
+#else
+            return null;
+#endif
+        }
+    }
+}

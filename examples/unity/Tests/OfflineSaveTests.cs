@@ -1,0 +1,273 @@
+// Behaviour tests of the offline-first cloud save and remote config clients, run with the SDK tests
+// (scripts/check_examples.sh). The fake server below keeps documents with versions as the panel does.
+#if !UNITY_5_3_OR_NEWER
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Threading.Tasks;
+
+namespace GamingPanel.Tests
+{
+    /// <summary>The panel's cloud-save rules, in memory: versions, If-Match, If-None-Match: *, 412 with current.</summary>
+    sealed class FakeSaves
+    {
+        public readonly Dictionary<string, KeyValuePair<long, string>> Documents = new Dictionary<string, KeyValuePair<long, string>>();
+        public readonly HashSet<string> SeenKeys = new HashSet<string>();
+        public bool Online = true;
+        public int Writes;
+
+        public FakeResponse Handle(FakeRequest r)
+        {
+            if (!Online) return FakeResponse.Offline();
+            if (r.Path == "player/saves" && r.Method == "GET")
+            {
+                var items = new List<string>();
+                foreach (KeyValuePair<string, KeyValuePair<long, string>> d in Documents) items.Add(Body(d.Key));
+                return FakeResponse.Ok(200, "[" + string.Join(",", items.ToArray()) + "]");
+            }
+            string key = r.Path.Substring("player/saves/".Length);
+            string idempotency = r.Header("Idempotency-Key");
+            KeyValuePair<long, string> current;
+            bool exists = Documents.TryGetValue(key, out current);
+            string ifMatch = r.Header("If-Match");
+            bool holds = r.Header("If-None-Match") == "*" ? !exists : exists && ifMatch == "\"" + current.Key + "\"";
+            if (!holds)
+            {
+                return new FakeResponse
+                {
+                    Status = 412,
+                    Body = "{\"type\":\"/docs/errors#precondition_failed\",\"title\":\"t\",\"status\":412,\"detail\":\"d\"," +
+                        "\"code\":\"precondition_failed\",\"current\":" + (exists ? Body(key) : "null") + "}",
+                };
+            }
+            Writes++;
+            if (idempotency != null) SeenKeys.Add(idempotency);
+            if (r.Method == "DELETE")
+            {
+                Documents.Remove(key);
+                return FakeResponse.Ok(204, "");
+            }
+            string value = Json.Serialize(r.Body["value"]);
+            Documents[key] = new KeyValuePair<long, string>(exists ? current.Key + 1 : 1, value);
+            return FakeResponse.Ok(exists ? 200 : 201, Body(key));
+        }
+
+        /// <summary>Another device writes the key.</summary>
+        public void WriteElsewhere(string key, string valueJson)
+        {
+            KeyValuePair<long, string> current;
+            long version = Documents.TryGetValue(key, out current) ? current.Key + 1 : 1;
+            Documents[key] = new KeyValuePair<long, string>(version, valueJson);
+        }
+
+        string Body(string key)
+        {
+            KeyValuePair<long, string> d = Documents[key];
+            return "{\"key\":\"" + key + "\",\"version\":" + d.Key + ",\"value\":" + d.Value + ",\"updated_at\":\"2026-01-01T00:00:00Z\"}";
+        }
+    }
+
+    static class OfflineSaveTests
+    {
+        static readonly string TempRoot = Path.Combine(Path.GetTempPath(), "gp-unity-saves-" + Guid.NewGuid().ToString("N"));
+
+        public static IEnumerable<KeyValuePair<string, Func<Task>>> Cases()
+        {
+            yield return Case("cloud save: offline saves are queued, read locally and synced with If-Match", QueuedWhileOffline);
+            yield return Case("cloud save: a write from another device is a conflict with both copies, never overwritten", ConflictKeepsBoth);
+            yield return Case("cloud save: conflict resolved as merged writes over the server's version", ConflictMerged);
+            yield return Case("cloud save: keep the server's copy drops the local write", ConflictKeepServer);
+            yield return Case("cloud save: a retried write keeps its Idempotency-Key", RetryKeepsIdempotencyKey);
+            yield return Case("cloud save: a refused write (413) is dropped and reported", RejectedIsDropped);
+            yield return Case("cloud save: the queue survives a restart", QueueSurvivesRestart);
+            yield return Case("remote config: ETag 304 keeps the copy, offline serves it", ConfigCachedWithETag);
+        }
+
+        static KeyValuePair<string, Func<Task>> Case(string name, Func<Task> test)
+        {
+            return new KeyValuePair<string, Func<Task>>(name, test);
+        }
+
+        static void Check(bool condition, string what)
+        {
+            if (!condition) throw new Exception("expected " + what);
+        }
+
+        static GamingPanelClient NewClient(FakeServer server, string cacheDir = null)
+        {
+            var config = GamingPanelConfig.Create("http://panel.test/api/v1/", "demo-client-key");
+            var storage = new MemoryTokenStorage();
+            storage.Save(new TokenSet
+            {
+                AccessToken = "access", RefreshToken = "refresh", PlayerId = "7", DisplayName = "Tess",
+                AccessExpiresAtUtc = DateTime.UtcNow.AddHours(1), RefreshExpiresAtUtc = DateTime.UtcNow.AddDays(20),
+            });
+            var cache = new LocalCache(cacheDir ?? Path.Combine(TempRoot, Guid.NewGuid().ToString("N")));
+            return new GamingPanelClient(config, storage, server, cache);
+        }
+
+        static FakeServer Serving(FakeSaves saves)
+        {
+            var server = new FakeServer();
+            server.Handler = saves.Handle;
+            return server;
+        }
+
+        static async Task QueuedWhileOffline()
+        {
+            var saves = new FakeSaves();
+            FakeServer server = Serving(saves);
+            GamingPanelClient client = NewClient(server);
+            client.CloudSaves.Save("slot1", new Dictionary<string, object> { { "chapter", 1 } });
+            await client.CloudSaves.SyncAsync();
+            Check(saves.Documents["slot1"].Key == 1, "created at version 1");
+            Check(server.To("player/saves/slot1")[0].Header("If-None-Match") == "*", "a new key is created with If-None-Match: *");
+
+            saves.Online = false;
+            client.CloudSaves.Save("slot1", new Dictionary<string, object> { { "chapter", 2 } });
+            client.CloudSaves.Save("slot1", new Dictionary<string, object> { { "chapter", 3 } });
+            SyncReport offline = await client.CloudSaves.SyncAsync();
+            Check(offline.Offline && offline.StillQueued == 1, "offline: one write (the newest) stays queued");
+            string local;
+            Check(client.CloudSaves.TryGet("slot1", out local) && local == "{\"chapter\":3}", "the local read is the queued value");
+
+            saves.Online = true;
+            SyncReport back = await client.CloudSaves.SyncAsync();
+            Check(back.Written.Count == 1 && back.StillQueued == 0, "synced once back online");
+            Check(saves.Documents["slot1"].Key == 2 && saves.Documents["slot1"].Value == "{\"chapter\":3}", "the newest value at version 2");
+            List<FakeRequest> puts = server.To("player/saves/slot1");
+            Check(puts[puts.Count - 1].Header("If-Match") == "\"1\"", "written against version 1");
+        }
+
+        static async Task ConflictKeepsBoth()
+        {
+            var saves = new FakeSaves();
+            FakeServer server = Serving(saves);
+            GamingPanelClient client = NewClient(server);
+            client.CloudSaves.Save("slot1", new Dictionary<string, object> { { "chapter", 1 } });
+            await client.CloudSaves.SyncAsync();
+            saves.Online = false;
+            client.CloudSaves.Save("slot1", new Dictionary<string, object> { { "chapter", 5 } });
+            saves.WriteElsewhere("slot1", "{\"chapter\":4}"); // the player's other device, meanwhile
+            saves.Online = true;
+
+            SaveConflict raised = null;
+            client.CloudSaves.ConflictDetected += c => raised = c;
+            SyncReport report = await client.CloudSaves.SyncAsync();
+
+            Check(report.Conflicts.Count == 1 && raised != null, "the conflict is reported and raised");
+            Check(raised.LocalValueJson == "{\"chapter\":5}", "with the local copy");
+            Check(raised.Server.Version == 2 && raised.Server.ValueJson == "{\"chapter\":4}", "and the server's copy");
+            Check(saves.Documents["slot1"].Value == "{\"chapter\":4}", "the other device's write is not overwritten");
+            Check(client.CloudSaves.Conflicts.Count == 1, "the conflict waits for the game");
+            int sent = server.To("player/saves/slot1").Count;
+            SyncReport again = await client.CloudSaves.SyncAsync();
+            Check(again.Conflicts.Count == 1 && server.To("player/saves/slot1").Count == sent, "an unresolved conflict is not sent again");
+            Check(saves.Writes == 1, "the server took only the first create");
+        }
+
+        static async Task ConflictMerged()
+        {
+            var saves = new FakeSaves();
+            GamingPanelClient client = NewClient(Serving(saves));
+            client.CloudSaves.Save("slot1", new Dictionary<string, object> { { "chapter", 1 } });
+            await client.CloudSaves.SyncAsync();
+            client.CloudSaves.Save("slot1", new Dictionary<string, object> { { "chapter", 5 } });
+            saves.WriteElsewhere("slot1", "{\"chapter\":4}");
+            await client.CloudSaves.SyncAsync();
+
+            client.CloudSaves.Resolve("slot1", ConflictResolution.UseMerged, new Dictionary<string, object> { { "chapter", 5 }, { "merged", true } });
+            SyncReport report = await client.CloudSaves.SyncAsync();
+
+            Check(report.Written.Count == 1 && report.Conflicts.Count == 0, "the merged value is written");
+            Check(saves.Documents["slot1"].Key == 3 && saves.Documents["slot1"].Value == "{\"chapter\":5,\"merged\":true}", "over version 2");
+        }
+
+        static async Task ConflictKeepServer()
+        {
+            var saves = new FakeSaves();
+            GamingPanelClient client = NewClient(Serving(saves));
+            client.CloudSaves.Save("slot1", "mine");
+            await client.CloudSaves.SyncAsync();
+            client.CloudSaves.Save("slot1", "mine again");
+            saves.WriteElsewhere("slot1", "\"theirs\"");
+            await client.CloudSaves.SyncAsync();
+
+            client.CloudSaves.Resolve("slot1", ConflictResolution.KeepServer);
+            SyncReport report = await client.CloudSaves.SyncAsync();
+            string local;
+            Check(report.StillQueued == 0 && report.Written.Count == 0, "nothing left to send");
+            Check(client.CloudSaves.TryGet("slot1", out local) && local == "\"theirs\"", "the server's copy is the local one");
+            Check(saves.Documents["slot1"].Value == "\"theirs\"", "the server is unchanged");
+        }
+
+        static async Task RetryKeepsIdempotencyKey()
+        {
+            var saves = new FakeSaves();
+            var server = new FakeServer();
+            int failures = 1;
+            server.Handler = r => failures-- > 0 ? FakeResponse.Problem(503, "service_unavailable") : saves.Handle(r);
+            GamingPanelClient client = NewClient(server);
+            client.CloudSaves.Save("slot1", 1);
+            SyncReport first = await client.CloudSaves.SyncAsync();
+            if (first.StillQueued > 0) await client.CloudSaves.SyncAsync();
+            List<FakeRequest> puts = server.To("player/saves/slot1");
+            Check(puts.Count == 2 && puts[0].Header("Idempotency-Key") == puts[1].Header("Idempotency-Key"), "one key for both attempts");
+            Check(saves.Documents["slot1"].Key == 1, "written once");
+        }
+
+        static async Task RejectedIsDropped()
+        {
+            var server = new FakeServer();
+            server.Handler = r => FakeResponse.Problem(413, "document_too_large");
+            GamingPanelClient client = NewClient(server);
+            client.CloudSaves.Save("slot1", "huge");
+            SyncReport report = await client.CloudSaves.SyncAsync();
+            Check(report.Rejected.Count == 1 && report.Rejected[0].Value.Code == "document_too_large", "reported with its code");
+            Check(report.StillQueued == 0, "dropped from the queue");
+        }
+
+        static async Task QueueSurvivesRestart()
+        {
+            var saves = new FakeSaves { Online = false };
+            string dir = Path.Combine(TempRoot, Guid.NewGuid().ToString("N"));
+            GamingPanelClient before = NewClient(Serving(saves), dir);
+            before.CloudSaves.Save("slot1", 42);
+            await before.CloudSaves.SyncAsync();
+
+            saves.Online = true;
+            GamingPanelClient after = NewClient(Serving(saves), dir); // the game started again
+            SyncReport report = await after.CloudSaves.SyncAsync();
+            Check(report.Written.Count == 1 && saves.Documents["slot1"].Value == "42", "the queued write is sent after the restart");
+        }
+
+        static async Task ConfigCachedWithETag()
+        {
+            var server = new FakeServer();
+            bool online = true;
+            server.Handler = r =>
+            {
+                if (!online) return FakeResponse.Offline();
+                if (r.Header("If-None-Match") == "\"1-abc\"") return new FakeResponse { Status = 304 };
+                var ok = FakeResponse.Ok(200, "{\"version\":1,\"values\":{\"daily_bonus\":150,\"motd\":{\"text\":\"hi\"}}}");
+                ok.Headers = new Dictionary<string, string> { { "etag", "\"1-abc\"" } };
+                return ok;
+            };
+            GamingPanelClient client = NewClient(server);
+            var config = new RemoteConfigService(client, "1.4.2", "ios");
+
+            Cached<RemoteConfigValues> first = await config.GetAsync();
+            Check(first.Value.GetLong("daily_bonus") == 150 && !first.FromCache, "values from the server");
+            Check(server.To("config")[0].Header("X-Client-Version") == "1.4.2" && server.To("config")[0].Header("X-Client-Platform") == "ios", "client version and platform sent");
+
+            Cached<RemoteConfigValues> second = await config.GetAsync();
+            Check(server.To("config")[1].Header("If-None-Match") == "\"1-abc\"", "the ETag is sent back");
+            Check(second.Value.GetLong("daily_bonus") == 150 && !second.FromCache, "a 304 keeps the copy");
+
+            online = false;
+            Cached<RemoteConfigValues> offline = await config.GetAsync();
+            Check(offline.FromCache && offline.Value.GetObject("motd") != null, "offline: the saved copy");
+        }
+    }
+}
+#endif
