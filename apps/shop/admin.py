@@ -5,15 +5,22 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from typing import Any
 
 from django.contrib import admin
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from apps.accounts.admin_scoping import GameScopedAdmin, ReadOnlyScopedAdmin
+from apps.inventory.models import Currency
 from apps.inventory.selectors import ledger_for_reference
 from apps.inventory.widgets import ContentsEditorMixin
-from apps.shop.forms import OfferAdminForm, currency_exponent
+from apps.shop.forms import (
+    COMMON_ISO_CURRENCIES,
+    CurrencyCodeInput,
+    OfferAdminForm,
+    currency_exponent,
+)
 from apps.shop.models import Category, Offer, Purchase
 from apps.shop.services import rules
 from apps.shop.services.authoring import clone_offer
@@ -64,6 +71,14 @@ class OfferAdmin(ContentsEditorMixin, GameScopedAdmin):
     def price_shown(self, offer: Offer) -> str:
         exponent = currency_exponent(offer.price_currency, real_money=offer.real_money)
         return f"{Decimal(offer.price_amount).scaleb(-exponent)} {offer.price_currency}"
+
+    def formfield_for_dbfield(self, db_field: Any, request: Any, **kwargs: Any) -> Any:
+        if db_field.name == "price_currency":
+            games = self._game_ids(request, self.write_roles)
+            virtual = Currency.objects.filter(game_id__in=games).order_by("code")
+            codes = [*virtual.values_list("code", flat=True), *COMMON_ISO_CURRENCIES]
+            kwargs["widget"] = CurrencyCodeInput(list(dict.fromkeys(codes)))
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     @admin.action(
         description="Clone the selected offers (copies start inactive)", permissions=["change"]

@@ -7,6 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from apps.analytics.selectors import ZERO_DECIMAL_CURRENCIES
 from apps.shop.models import Offer
@@ -18,6 +20,30 @@ def currency_exponent(currency: str, *, real_money: bool) -> int:
     if not real_money:
         return 0
     return 0 if currency.upper() in ZERO_DECIMAL_CURRENCIES else 2
+
+
+# Offered in the price currency's picker besides the game's own currencies (any ISO 4217 code
+# may be typed).
+COMMON_ISO_CURRENCIES = (
+    "USD", "EUR", "GBP", "JPY", "KRW", "CNY", "BRL", "CAD", "AUD", "MXN", "INR", "TRY", "PLN",
+    "SEK", "NOK", "DKK", "CHF", "RUB", "IDR", "THB",
+)  # fmt: skip
+
+
+class CurrencyCodeInput(forms.TextInput):
+    """A text box with suggestions: the game's virtual currencies and common ISO codes."""
+
+    def __init__(self, codes: list[str]) -> None:
+        super().__init__(attrs={"list": "gp-price-currencies", "autocomplete": "off", "size": 10})
+        self.codes = codes
+
+    def render(self, name: str, value: Any, attrs: Any = None, renderer: Any = None) -> SafeString:
+        options = format_html_join("", '<option value="{}">', ((code,) for code in self.codes))
+        return format_html(
+            '{}<datalist id="gp-price-currencies">{}</datalist>',
+            super().render(name, value, attrs, renderer),
+            options,
+        )
 
 
 class OfferAdminForm(forms.ModelForm):

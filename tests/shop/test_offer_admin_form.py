@@ -69,5 +69,7 @@ def test_the_change_page_shows_the_price_in_major_units(client, game, gold):
     assert page.context["adminform"].form.initial["price"] == Decimal("4.99")
     body = page.content.decode()
     assert 'data-gp-contents="1"' in body and "contents-editor.js" in body
+    # The price currency suggests the game's currencies and ISO codes.
+    assert '<datalist id="gp-price-currencies"><option value="gold"><option value="USD">' in body
     # The row editor's picker knows the game's codes.
     assert "&quot;currency&quot;:[&quot;gold&quot;]" in body
