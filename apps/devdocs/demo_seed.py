@@ -14,6 +14,7 @@ from apps.battlepass import demo as battlepass_demo
 from apps.cloudsave import demo as cloudsave_demo
 from apps.events import demo as events_demo
 from apps.inventory import demo as inventory_demo
+from apps.leaderboards import demo as leaderboards_demo
 from apps.multiplayer import demo as multiplayer_demo
 from apps.platforms import demo as platforms_demo
 from apps.remoteconfig import demo as remoteconfig_demo
@@ -34,6 +35,7 @@ def seed_demo_game() -> Game:
         battlepass_demo,  # before the shop: its premium pass is an offer
         shop_demo,
         events_demo,
+        leaderboards_demo,
         multiplayer_demo,
         cloudsave_demo,
         remoteconfig_demo,

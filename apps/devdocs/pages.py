@@ -24,14 +24,13 @@ GUIDE_PAGES: list[tuple[str, str]] = [
     ("authentication", "Authentication per platform"),
     ("tokens", "Token management and refresh"),
     ("errors", "Error handling"),
-    ("cloud-save", "Cloud save"),
-    ("remote-config", "Remote config"),
     ("offline", "Offline support"),
     ("game-servers", "Game servers"),
     ("security", "Security"),
     ("testing", "Testing: sandbox and Postman"),
     ("monitoring", "Monitoring"),
     ("rate-limits", "Rate limits and headers"),
+    ("leaderboards", "Leaderboards and tournaments"),
 ]
 GUIDE_TITLES = dict(GUIDE_PAGES)
 

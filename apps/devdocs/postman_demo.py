@@ -22,7 +22,7 @@ FOLDERS: list[tuple[str, tuple[str, ...]]] = [
     ("Authentication", ("auth/",)),
     ("Game Data", ("player/", "shop/", "saves/", "config")),
     ("Multiplayer", ("multiplayer/",)),
-    ("Events & Progression", ("events/", "battlepass/")),
+    ("Events & Progression", ("events/", "battlepass/", "leaderboards")),
     ("Analytics", ("analytics/",)),
     ("Payments", ("payments/",)),
     ("Other", ("",)),
@@ -66,6 +66,14 @@ RUN_ORDER: list[Operation] = [
     ("post", "events/claim-reward"),
     ("get", "battlepass/progress"),
     ("post", "battlepass/claim"),
+    ("get", "leaderboards"),
+    ("post", "leaderboards/{slug}/scores"),
+    ("get", "leaderboards/{slug}"),
+    ("get", "leaderboards/{slug}/around-me"),
+    ("get", "leaderboards/{slug}/players/{player_id}"),
+    ("get", "leaderboards/{slug}/periods"),
+    ("get", "leaderboards/{slug}/periods/{number}"),
+    ("post", "leaderboards/{slug}/my-score"),
     ("post", "analytics/events"),
 ]
 
@@ -128,6 +136,13 @@ DEMO_BODIES: dict[Operation, Any] = {
         "writes": [{"key": "slot1", "value": {"chapter": 4}, "version": "{{#save_version}}"}]
     },
     ("post", "battlepass/claim"): {"tier": "{{#bp_level}}", "track": "free"},
+    ("post", "leaderboards/{slug}/scores"): {
+        "submission_id": "{{$guid}}",
+        "player_id": "{{#player_id}}",
+        "score": 1234,
+        "metadata": {"mode": "ranked"},
+    },
+    ("post", "leaderboards/{slug}/my-score"): {"submission_id": "{{$guid}}", "score": 1234},
     ("post", "multiplayer/servers/deregister"): {"server_id": "{{server_id}}"},
     ("post", "analytics/events"): {
         "events": [
@@ -181,7 +196,6 @@ def _fill(value: Any) -> Any:
     return value
 
 
-# Headers a request sends besides auth and Content-Type (a value or a Postman expression).
 # Times the server checks against its clock (an analytics event may be at most days old) are
 # made when the schema is built, so an example copied from the docs is accepted.
 RELATIVE_TIMES = {"now_iso": timedelta(minutes=1), "match_started_iso": timedelta(minutes=13)}
@@ -194,6 +208,7 @@ def _example_value(name: str) -> object:
     return EXAMPLE_VALUES[name]
 
 
+# Headers a request sends besides auth and Content-Type (a value or a Postman expression).
 DEMO_HEADERS: dict[Operation, dict[str, str]] = {
     ("post", "shop/purchase"): {"Idempotency-Key": "{{$guid}}"},
     ("put", "player/saves/{key}"): {"If-None-Match": "*", "Idempotency-Key": "{{$guid}}"},
@@ -209,6 +224,8 @@ PATH_VALUES: dict[str, str] = {
     "purchase_id": "{{purchase_id}}",
     "player_id": "{{player_id}}",
     "key": "slot1",
+    "slug": "weekly-score",  # the demo's weekly board
+    "number": "1",
 }
 
 # What an endpoint answers for the demo when that is not its documented success, and why.
@@ -219,6 +236,10 @@ EXPECTED_STATUS: dict[Operation, tuple[list[int], str]] = {
     ("post", "shop/receipts"): ([400, 409, 422, 503], "a made-up receipt must be refused"),
     # The player's own slot1 is private; the demo's public key is `profile`.
     ("get", "saves/public/{player_id}/{key}"): ([200, 404], "slot1 is a private key"),
+    # The demo's weekly board takes scores from game servers only.
+    ("post", "leaderboards/{slug}/my-score"): ([403], "the demo board is server-only"),
+    # Period 1 of the demo board is still open in its first week.
+    ("get", "leaderboards/{slug}/periods/{number}"): ([200, 404], "period 1 may still be open"),
     # A key ending in "/" covers every path under it.
     # 409 from Apple's while the panel trusts no Apple root certificate (the demo's default).
     ("post", "payments/webhooks/"): ([400, 401, 403, 409], "an unsigned callback must be refused"),

@@ -207,7 +207,7 @@ class TopApi(ReadApi):
             **problems(e400="`validation_error`, `invalid_cursor`.", e404="`board_not_found`."),
         },
     )
-    def get(self, request: Request, slug: str) -> Response:
+    def get(self, request: Request, slug: str) -> HttpResponse:
         given = page_params(request)
         board = board_for(game_id=game_of(request), slug=slug)
         return page_response(board, top_entries_json(period=current_period(board), **given))
@@ -299,7 +299,7 @@ class StandingsApi(ReadApi):
             ),
         },
     )
-    def get(self, request: Request, slug: str, number: int) -> Response:
+    def get(self, request: Request, slug: str, number: int) -> HttpResponse:
         given = page_params(request)
         board = board_for(game_id=game_of(request), slug=slug)
         period = closed_period(board=board, number=number)

@@ -9,10 +9,6 @@ class PeriodNotFound(DomainError):
     status, code, title = 404, "period_not_found", "No such closed period of this leaderboard"
 
 
-class EntryNotFound(DomainError):
-    status, code, title = 404, "entry_not_found", "The player has no entry on this leaderboard"
-
-
 class PlayerNotInGame(DomainError):
     status, code, title = 404, "player_not_found", "No such player in this game"
 
@@ -30,27 +26,15 @@ class MetadataTooLarge(DomainError):
 
 
 class ClientSubmissionsNotAllowed(DomainError):
-    status, code, title = (
-        403,
-        "client_submissions_not_allowed",
-        ("This leaderboard takes scores from game servers only"),
-    )
+    status, code, title = 403, "client_submissions_not_allowed", "Scores come from game servers"
 
 
 class StatBoardTakesNoScores(DomainError):
-    status, code, title = (
-        409,
-        "board_fed_by_stat",
-        ("This leaderboard follows a stat: match results feed it"),
-    )
+    status, code, title = 409, "board_fed_by_stat", "Match results feed this leaderboard"
 
 
 class SubmissionConflict(DomainError):
-    status, code, title = (
-        409,
-        "submission_id_reused",
-        ("This submission id was already used with another player or score"),
-    )
+    status, code, title = 409, "submission_id_reused", "Submission id used for another score"
 
 
 class PlayerBanned(DomainError):

@@ -6,6 +6,7 @@ from apps.panel.views import (
     config,
     dashboard,
     exports,
+    leaderboards,
     players,
     purchases,
     records,
@@ -26,6 +27,17 @@ urlpatterns = [
         name="export",
     ),
     path("panel/games/<int:game_id>/players/", players.player_search, name="players"),
+    path("panel/games/<int:game_id>/leaderboards/", leaderboards.boards_page, name="leaderboards"),
+    path(
+        "panel/games/<int:game_id>/leaderboards/<int:board_id>/",
+        leaderboards.board_page,
+        name="leaderboard",
+    ),
+    path(
+        "panel/games/<int:game_id>/leaderboards/<int:board_id>/<slug:action>",
+        leaderboards.board_action,
+        name="leaderboard-action",
+    ),
     path(
         "panel/games/<int:game_id>/purchases/<int:purchase_id>/refund",
         purchases.refund_purchase,

@@ -41,9 +41,10 @@ def current(board: Board) -> Period:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_index(db: None) -> None:
-    """Each test's periods start at id 1 again (a fresh database): drop what an earlier test left
-    in this deployment's Redis keys."""
+def _fresh_index(db: None, settings: object, worker_id: str) -> None:
+    """Each test's periods start at id 1 again (a fresh database): the index's keys get a prefix
+    of this test worker's own (parallel workers share the Redis database), emptied first."""
+    settings.CACHE_KEY_PREFIX = f"{settings.CACHE_KEY_PREFIX}-{worker_id}"  # type: ignore[attr-defined]
     client = index._client()
     if client is not None:
         keys = list(client.scan_iter(match=f"{index.Keys.of(0).members.rsplit(':', 2)[0]}:*"))

@@ -40,8 +40,7 @@ namespace GamingPanel
             Player = new PlayerService(this);
             Shop = new ShopService(this);
             Events = new EventsService(this);
-            CloudSaves = new CloudSaveService(this);
-            RemoteConfig = new RemoteConfigService(this);
+            Leaderboards = new LeaderboardsService(this);
         }
 
         public GamingPanelConfig Config { get; private set; }
@@ -50,10 +49,7 @@ namespace GamingPanel
         public PlayerService Player { get; private set; }
         public ShopService Shop { get; private set; }
         public EventsService Events { get; private set; }
-        /// <summary>Cloud save, offline-first: a local copy, a write queue, conflicts reported with both copies.</summary>
-        public CloudSaveService CloudSaves { get; private set; }
-        /// <summary>The player's remote config, with its ETag and an offline copy.</summary>
-        public RemoteConfigService RemoteConfig { get; private set; }
+        public LeaderboardsService Leaderboards { get; private set; }
 
         /// <summary>Logs in with a platform and remembers the provider for silent re-login.</summary>
         public Task<LoginResult> LoginAsync(ICredentialProvider provider, CancellationToken cancellationToken = default(CancellationToken))

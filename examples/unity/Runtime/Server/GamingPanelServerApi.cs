@@ -162,6 +162,24 @@ namespace GamingPanel.Server
             await SendWithRetriesAsync("multiplayer/match-result", body, 4, cancellationToken);
         }
 
+        /// <summary>
+        /// POST leaderboards/{slug}/scores: a player's score. Retried on network errors, 429 and 5xx with the same
+        /// submission id, which the server records once (a retry answers 200 with "replayed": true).
+        /// </summary>
+        public async Task<ScoreSubmission> SubmitScoreAsync(string slug, string submissionId, string playerId, long score, Dictionary<string, object> metadata = null, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            if (string.IsNullOrEmpty(submissionId)) throw new ArgumentException("submissionId is required.");
+            var body = new Dictionary<string, object>
+            {
+                { "submission_id", submissionId },
+                { "player_id", Json.IdValue(playerId) },
+                { "score", score },
+            };
+            if (metadata != null) body["metadata"] = metadata;
+            HttpResult response = await SendWithRetriesAsync("leaderboards/" + Uri.EscapeDataString(slug) + "/scores", body, 4, cancellationToken);
+            return ScoreSubmission.FromJson(response.Json as Dictionary<string, object> ?? new Dictionary<string, object>());
+        }
+
         /// <summary>POST multiplayer/servers/heartbeat. Send every 15-30 s; a server that stops is dropped from the list.</summary>
         public Task SendHeartbeatAsync(ServerStatus status, CancellationToken cancellationToken = default(CancellationToken))
         {

@@ -106,6 +106,20 @@ void UGamingPanelServerSubsystem::PostMatchResult(const FGamingPanelMatchResult&
 	});
 }
 
+void UGamingPanelServerSubsystem::SubmitScore(const FString& Slug, const FString& SubmissionId, const FString& PlayerId, int64 Score,
+	TSharedPtr<FJsonObject> Metadata, FGamingPanelResponseCallback OnComplete)
+{
+	TSharedRef<FJsonObject> Body = MakeShared<FJsonObject>();
+	Body->SetStringField(TEXT("submission_id"), SubmissionId);
+	Body->SetNumberField(TEXT("player_id"), FCString::Atod(*PlayerId));
+	Body->SetNumberField(TEXT("score"), static_cast<double>(Score));  // exact up to 2^53, the API allows 10^15
+	if (Metadata.IsValid())
+	{
+		Body->SetObjectField(TEXT("metadata"), Metadata);
+	}
+	Post(FString::Printf(TEXT("leaderboards/%s/scores"), *Slug), Body, 4, OnComplete);
+}
+
 void UGamingPanelServerSubsystem::StartHeartbeat(const FGamingPanelServerStatus& Status, float IntervalSeconds)
 {
 	StopHeartbeat();

@@ -512,6 +512,59 @@ void UGamingPanelSubsystem::GetInventory(FOnInventory OnComplete)
 		});
 }
 
+// ------------------------------------------------------------------------------------------------ leaderboards
+
+void UGamingPanelSubsystem::GetLeaderboards(FGamingPanelResponseCallback OnComplete)
+{
+	SendAuthorized(TEXT("GET"), TEXT("leaderboards"), nullptr, TMap<FString, FString>(), true, OnComplete);
+}
+
+void UGamingPanelSubsystem::GetLeaderboardTop(const FString& Slug, int32 Limit, const FString& Cursor, FGamingPanelResponseCallback OnComplete)
+{
+	// Slugs and cursors use only URL-safe characters (letters, digits, "-", "_").
+	FString Path = FString::Printf(TEXT("leaderboards/%s?limit=%d"), *Slug, Limit);
+	if (!Cursor.IsEmpty())
+	{
+		Path += FString::Printf(TEXT("&cursor=%s"), *Cursor);
+	}
+	SendAuthorized(TEXT("GET"), Path, nullptr, TMap<FString, FString>(), true, OnComplete);
+}
+
+void UGamingPanelSubsystem::GetLeaderboardAroundMe(const FString& Slug, int32 Radius, FGamingPanelResponseCallback OnComplete)
+{
+	SendAuthorized(TEXT("GET"), FString::Printf(TEXT("leaderboards/%s/around-me?radius=%d"), *Slug, Radius), nullptr,
+		TMap<FString, FString>(), true, OnComplete);
+}
+
+void UGamingPanelSubsystem::GetLeaderboardPlayer(const FString& Slug, const FString& InPlayerId, FGamingPanelResponseCallback OnComplete)
+{
+	SendAuthorized(TEXT("GET"), FString::Printf(TEXT("leaderboards/%s/players/%s"), *Slug, *InPlayerId), nullptr,
+		TMap<FString, FString>(), true, OnComplete);
+}
+
+void UGamingPanelSubsystem::GetLeaderboardStandings(const FString& Slug, int32 Period, int32 Limit, const FString& Cursor, FGamingPanelResponseCallback OnComplete)
+{
+	FString Path = FString::Printf(TEXT("leaderboards/%s/periods/%d?limit=%d"), *Slug, Period, Limit);
+	if (!Cursor.IsEmpty())
+	{
+		Path += FString::Printf(TEXT("&cursor=%s"), *Cursor);
+	}
+	SendAuthorized(TEXT("GET"), Path, nullptr, TMap<FString, FString>(), true, OnComplete);
+}
+
+void UGamingPanelSubsystem::SubmitMyScore(const FString& Slug, const FString& SubmissionId, int64 Score, TSharedPtr<FJsonObject> Metadata, FGamingPanelResponseCallback OnComplete)
+{
+	TSharedPtr<FJsonObject> Body = MakeShared<FJsonObject>();
+	Body->SetStringField(TEXT("submission_id"), SubmissionId);
+	Body->SetNumberField(TEXT("score"), static_cast<double>(Score));  // exact up to 2^53, the API allows 10^15
+	if (Metadata.IsValid())
+	{
+		Body->SetObjectField(TEXT("metadata"), Metadata);
+	}
+	SendAuthorized(TEXT("POST"), FString::Printf(TEXT("leaderboards/%s/my-score"), *Slug), Body,
+		TMap<FString, FString>(), true, OnComplete);
+}
+
 FString UGamingPanelSubsystem::PendingPurchaseSlot(const FString& OfferId, int32 Quantity) const
 {
 	return FString::Printf(TEXT("%s|%s|%d"), *PlayerId, *OfferId, Quantity);

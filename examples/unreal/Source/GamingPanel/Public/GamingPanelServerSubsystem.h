@@ -48,6 +48,14 @@ public:
 	/** POST multiplayer/match-result, retried on network errors / 429 / 5xx (safe: applied once per MatchId). */
 	void PostMatchResult(const FGamingPanelMatchResult& Result, FOnDone OnComplete);
 
+	/**
+	 * POST leaderboards/{Slug}/scores: a player's score, retried on network errors / 429 / 5xx (safe: the panel
+	 * records each SubmissionId once; a retry answers 200 with "replayed": true). The answer's "score" is the
+	 * player's entry after it.
+	 */
+	void SubmitScore(const FString& Slug, const FString& SubmissionId, const FString& PlayerId, int64 Score,
+		TSharedPtr<FJsonObject> Metadata, FGamingPanelResponseCallback OnComplete);
+
 	/** Registers this server and heartbeats every IntervalSeconds; the panel drops servers that stop. */
 	UFUNCTION(BlueprintCallable, Category = "Gaming Panel|Server")
 	void StartHeartbeat(const FGamingPanelServerStatus& Status, float IntervalSeconds = 20.f);

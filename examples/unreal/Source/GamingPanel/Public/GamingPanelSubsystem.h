@@ -65,6 +65,30 @@ public:
 	void GetInventory(FOnInventory OnComplete);
 
 	/**
+	 * Leaderboards; each answers the API's JSON as it is (Response.JsonObject() / the array's values).
+	 * GET leaderboards: the game's boards and the open period's end (period_ends_at, null: never resets).
+	 */
+	void GetLeaderboards(FGamingPanelResponseCallback OnComplete);
+
+	/** GET leaderboards/{Slug}?limit&cursor: the top of the open period; pass the answer's "next" as Cursor. */
+	void GetLeaderboardTop(const FString& Slug, int32 Limit, const FString& Cursor, FGamingPanelResponseCallback OnComplete);
+
+	/** GET leaderboards/{Slug}/around-me?radius: "entry" (the player's rank, null without a score) and "results". */
+	void GetLeaderboardAroundMe(const FString& Slug, int32 Radius, FGamingPanelResponseCallback OnComplete);
+
+	/** GET leaderboards/{Slug}/players/{PlayerId}: a given player's entry and rank. */
+	void GetLeaderboardPlayer(const FString& Slug, const FString& PlayerId, FGamingPanelResponseCallback OnComplete);
+
+	/** GET leaderboards/{Slug}/periods/{Period}?limit&cursor: a closed period's final standings. */
+	void GetLeaderboardStandings(const FString& Slug, int32 Period, int32 Limit, const FString& Cursor, FGamingPanelResponseCallback OnComplete);
+
+	/**
+	 * POST leaderboards/{Slug}/my-score: the player's own score where the board allows client submissions
+	 * (else 403 client_submissions_not_allowed). Retried safely: the server records each SubmissionId once.
+	 */
+	void SubmitMyScore(const FString& Slug, const FString& SubmissionId, int64 Score, TSharedPtr<FJsonObject> Metadata, FGamingPanelResponseCallback OnComplete);
+
+	/**
 	 * POST shop/purchase with an Idempotency-Key that is saved before sending and reused for every retry of this
 	 * attempt (timeouts, 5xx, the retry after a token refresh, and the next Purchase of the same offer and
 	 * quantity after a failure or restart). The key is forgotten once the server gives a definitive answer.

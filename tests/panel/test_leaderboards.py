@@ -1,0 +1,106 @@
+"""The leaderboard pages: boards, a board's top, player search, periods, payouts, the dry-run
+preview, and the actions (end now, remove an entry): operators act, analysts read (403 on
+actions), another game's operators see nothing (404)."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.accounts.models import Player
+from apps.audit.models import AuditLogEntry
+from apps.inventory import demo as inventory_demo
+from apps.leaderboards.models import Board, BracketReward, Entry, Payout, Period
+from apps.leaderboards.services.periods import open_period
+from apps.leaderboards.services.submit import submit_score
+from tests.panel.conftest import client_for
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def board(game):
+    inventory_demo.seed(game)
+    board = Board.objects.create(game=game, slug="weekly", name="Weekly", reset="weekly")
+    BracketReward.objects.create(
+        board=board, rank_from=1, rank_to=1, contents=[{"currency": "gold", "quantity": 5}]
+    )
+    for n, name in enumerate(["ana", "ben", "cy"]):
+        player = Player.objects.create(game=game, display_name=name)
+        submit_score(board=board, player_id=player.pk, score=10 * (n + 1), submission_id=name)
+    return board
+
+
+def url(board, suffix: str = "") -> str:
+    return f"/panel/games/{board.game_id}/leaderboards/{board.pk}/{suffix}"
+
+
+def test_the_boards_page_lists_the_games_boards(operator_client, board):
+    html = operator_client.get(f"/panel/games/{board.game_id}/leaderboards/").content.decode()
+
+    assert "Weekly" in html and url(board) in html
+
+
+def test_the_board_page_shows_the_top_and_finds_a_player(analyst_client, board):
+    html = analyst_client.get(url(board)).content.decode()
+    found = analyst_client.get(url(board) + "?player=ben").content.decode()
+
+    top = html[html.index('id="top"') :]
+    assert top.index(">cy<") < top.index(">ben<") < top.index(">ana<")
+    assert 'id="found">#2' in found
+    assert "End this period now" not in html  # an analyst reads only
+
+
+def test_the_dry_run_previews_and_writes_nothing(operator_client, board):
+    html = operator_client.get(url(board) + "?preview=1").content.decode()
+
+    assert 'id="preview"' in html and "[{&#x27;currency&#x27;: &#x27;gold&#x27;" in html
+    assert not Payout.objects.exists()
+
+
+def test_an_operator_ends_the_period_now_and_it_is_audited(
+    operator_client, board, django_capture_on_commit_callbacks
+):
+    period = open_period(board=board)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = operator_client.post(url(board, "end-now"), {"reason": "finals"})
+
+    assert response.status_code == 302
+    assert Period.objects.get(pk=period.pk).state == "closed"
+    assert AuditLogEntry.objects.get(action="leaderboard.end_period").reason == "finals"
+    assert Payout.objects.get(period=period).paid_at is not None
+    history = operator_client.get(url(board) + f"?period={period.number}").content.decode()
+    assert "closed by oscar" in history and "not yet" not in history
+
+
+def test_an_operator_removes_an_entry(operator_client, board):
+    ana = Player.objects.get(display_name="ana")
+
+    operator_client.post(url(board, "remove-entry"), {"player_id": ana.pk, "reason": "cheat"})
+
+    assert not Entry.objects.filter(player=ana).exists()
+    assert AuditLogEntry.objects.get(action="leaderboard.remove_entry").reason == "cheat"
+
+
+@pytest.mark.parametrize("action", ["end-now", "remove-entry"])
+def test_an_analyst_may_not_act(analyst_client, board, action):
+    response = analyst_client.post(url(board, action), {"player_id": 1})
+
+    assert response.status_code == 403
+    assert Period.objects.filter(state="open").count() == 1 and Entry.objects.count() == 3
+
+
+@pytest.mark.parametrize("action", ["", "end-now"])
+def test_another_games_operator_gets_404(other_operator, board, action):
+    client = client_for(other_operator)
+    response = client.post(url(board, action)) if action else client.get(url(board))
+
+    assert response.status_code == 404
+    assert Period.objects.filter(state="open").count() == 1
+
+
+def test_a_board_of_another_game_under_my_game_is_404(operator_client, board, other_game):
+    theirs = Board.objects.create(game=other_game, slug="x", name="X")
+
+    response = operator_client.get(f"/panel/games/{board.game_id}/leaderboards/{theirs.pk}/")
+
+    assert response.status_code == 404
