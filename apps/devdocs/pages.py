@@ -24,6 +24,8 @@ GUIDE_PAGES: list[tuple[str, str]] = [
     ("authentication", "Authentication per platform"),
     ("tokens", "Token management and refresh"),
     ("errors", "Error handling"),
+    ("cloud-save", "Cloud save"),
+    ("remote-config", "Remote config"),
     ("offline", "Offline support"),
     ("game-servers", "Game servers"),
     ("security", "Security"),

@@ -41,6 +41,8 @@ namespace GamingPanel
             Shop = new ShopService(this);
             Events = new EventsService(this);
             Leaderboards = new LeaderboardsService(this);
+            CloudSaves = new CloudSaveService(this);
+            RemoteConfig = new RemoteConfigService(this);
         }
 
         public GamingPanelConfig Config { get; private set; }
@@ -50,6 +52,10 @@ namespace GamingPanel
         public ShopService Shop { get; private set; }
         public EventsService Events { get; private set; }
         public LeaderboardsService Leaderboards { get; private set; }
+        /// <summary>Cloud save, offline-first: a local copy, a write queue, conflicts reported with both copies.</summary>
+        public CloudSaveService CloudSaves { get; private set; }
+        /// <summary>The player's remote config, with its ETag and an offline copy.</summary>
+        public RemoteConfigService RemoteConfig { get; private set; }
 
         /// <summary>Logs in with a platform and remembers the provider for silent re-login.</summary>
         public Task<LoginResult> LoginAsync(ICredentialProvider provider, CancellationToken cancellationToken = default(CancellationToken))
