@@ -345,6 +345,10 @@ PUBLIC_BASE_URL = env.str(
 GOOGLE_PLAY_API_BASE_URL = env.str(
     "GOOGLE_PLAY_API_BASE_URL", default="https://androidpublisher.googleapis.com"
 )
+# Google's certificates for the OIDC tokens Pub/Sub push sends (Play notifications).
+GOOGLE_OIDC_CERTS_URL = env.str(
+    "GOOGLE_OIDC_CERTS_URL", default="https://www.googleapis.com/oauth2/v1/certs"
+)
 APPLE_APP_STORE_ROOT_CERTS = env.list("APPLE_APP_STORE_ROOT_CERTS", default=[])
 # The App Store Server API (StoreKit 1 transaction lookups); production first, then sandbox.
 APPLE_APP_STORE_API_BASE_URL = env.str(
