@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import redis
+from kombu import pools as kombu_pools
 
 REDIS_SERVER = shutil.which("redis-server")
 
@@ -90,11 +91,11 @@ def celery_broker(url: str, *, queue: str) -> Iterator[Any]:
 
 
 def _drop_connections(app: Any) -> None:
-    """Close pooled broker connections, so the next publish connects to the configured URL."""
+    """Close every pooled broker connection and forget the pools (kombu keeps them in a registry
+    of its own: a pool closed but kept there would refuse every later acquire, eager sends
+    included), so the next publish connects to the configured URL."""
+    kombu_pools.reset()
+    app._pool = None
     amqp = app.__dict__.get("amqp")
-    if amqp is not None and amqp._producer_pool is not None:
-        amqp._producer_pool.force_close_all()
+    if amqp is not None:
         amqp._producer_pool = None
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
