@@ -51,13 +51,13 @@ def board_page(request: StaffRequest, game_id: int, board_id: int) -> HttpRespon
     game = readable_game(request, game_id)
     board = board_of(game, board_id)
     open_one = current_period(board)
-    period = open_one
+    period: Period | None = open_one
     if number := request.GET.get("period"):
         period = Period.objects.filter(
             board=board, number=number if number.isdigit() else 0
         ).first()
-        if period is None:
-            raise Http404("No such period.")
+    if period is None:
+        raise Http404("No such period.")
     search = (request.GET.get("player") or "").strip()
     found = None
     if search:
