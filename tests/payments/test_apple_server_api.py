@@ -417,3 +417,37 @@ def test_with_online_checks_an_unreachable_ocsp_responder_is_503(
     assert response.json()["code"] == "payment_provider_unavailable"
     assert mocked_http.calls[0].request.headers["Content-Type"] == "application/ocsp-request"
     assert balance(player, "gems") == 0
+
+
+def test_a_summary_notification_is_verified_against_its_summary_and_stored(
+    api_client, apple, chain
+):
+    notification = {
+        "notificationType": "RENEWAL_EXTENSION",
+        "subtype": "SUMMARY",
+        "notificationUUID": str(uuid.uuid4()),
+        "version": "2.0",
+        "signedDate": int(time.time() * 1000),
+        "summary": {
+            "requestIdentifier": str(uuid.uuid4()),
+            "environment": "Sandbox",
+            "appAppleId": APP_APPLE_ID,
+            "bundleId": BUNDLE,
+            "productId": "com.example.season",
+            "storefrontCountryCodes": ["USA"],
+            "succeededCount": 5,
+            "failedCount": 0,
+        },
+    }
+
+    response = post_notification(
+        api_client, json.dumps({"signedPayload": chain.sign(notification)})
+    )
+
+    assert response.status_code == 200
+    event = ProviderEvent.objects.get()
+    assert (event.event_type, event.game_id, event.status) == (
+        "RENEWAL_EXTENSION/SUMMARY",
+        apple.game_id,
+        "ignored",
+    )

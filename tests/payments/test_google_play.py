@@ -619,6 +619,27 @@ def test_push_without_a_usable_oidc_token_is_400(api_client, oidc_google, certs,
     assert not ProviderEvent.objects.exists()
 
 
+def test_a_token_signed_with_a_shared_secret_is_400(api_client, oidc_google, certs, google_signer):
+    claims = jwt.decode(google_signer.token(), options={"verify_signature": False})
+    forged = jwt.encode(claims, "s" * 32, algorithm="HS256", headers={"kid": google_signer.kid})
+
+    response = post_rtdn(
+        api_client, voided_notice(), query="", HTTP_AUTHORIZATION=f"Bearer {forged}"
+    )
+
+    assert response.status_code == 400
+    assert not ProviderEvent.objects.exists()
+
+
+def test_a_package_name_that_is_not_text_is_400(api_client, google):
+    body = rtdn({"packageName": {"$ne": ""}, "testNotification": {}})
+
+    response = post_rtdn(api_client, body)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_notification"
+
+
 def test_token_signed_by_another_key_is_400_even_with_googles_kid(
     api_client, oidc_google, certs, google_signer
 ):

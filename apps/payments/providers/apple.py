@@ -205,14 +205,15 @@ def parse_notification(*, body: bytes) -> Notification:
         raise InvalidNotification("An App Store notification has a signedPayload.")
     decoded = _unverified_claims(signed, InvalidNotification)
     data: dict[str, Any] = decoded["data"] if isinstance(decoded.get("data"), dict) else {}
+    scope = _notification_scope(decoded)
     account = (
         ProviderAccount.objects.filter(
-            provider="apple", enabled=True, config__bundle_id=data.get("bundleId")
+            provider="apple", enabled=True, config__bundle_id=str(scope.get("bundleId"))
         )
         .select_related("game")
         .first()
     )
-    verifier = _notification_verifier(account, data)
+    verifier = _notification_verifier(account, scope)
     _verified(lambda: verifier.verify_and_decode_notification(signed), InvalidNotification)
     if signed_transaction := data.get("signedTransactionInfo"):
         _verified(
@@ -230,6 +231,19 @@ def parse_notification(*, body: bytes) -> Notification:
         {**received, "decoded": decoded},
         account.game_id if account is not None else None,
     )
+
+
+def _notification_scope(decoded: Mapping[str, Any]) -> dict[str, Any]:
+    """The app and environment a notification is about, where the library reads them: its
+    `data`, `summary` or `appData`, or an `externalPurchaseToken` (sandbox when its id says so)."""
+    for part in ("data", "summary", "appData"):
+        if isinstance(decoded.get(part), dict):
+            return decoded[part]
+    token = decoded.get("externalPurchaseToken")
+    if isinstance(token, dict):
+        sandbox = str(token.get("externalPurchaseId") or "").startswith("SANDBOX")
+        return {**token, "environment": "Sandbox" if sandbox else "Production"}
+    return {}
 
 
 def _notification_verifier(

@@ -125,6 +125,8 @@ def parse_notification(
         data = loads_json(base64.b64decode(message["data"]))
         message_id = str(message.get("messageId") or message["message_id"])
         package = data["packageName"]
+        if not isinstance(package, str):
+            raise TypeError
     except (ValueError, KeyError, TypeError, binascii.Error):
         raise InvalidNotification("Not a Pub/Sub push of a Play developer notification.")
     bearer = _bearer((headers or {}).get("Authorization", ""))
