@@ -121,6 +121,7 @@ void FGamingPanelHttp::Send(const FString& Verb, const FString& Url, const TMap<
 			FGamingPanelResponse Response;
 			Response.Status = HttpResponse->GetResponseCode();
 			Response.Body = HttpResponse->GetContentAsString();
+			Response.ETag = HttpResponse->GetHeader(TEXT("ETag"));
 			if (Response.Status >= 200 && Response.Status < 300)
 			{
 				Response.Json = ParseJson(Response.Body);

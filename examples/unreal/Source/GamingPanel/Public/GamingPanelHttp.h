@@ -57,6 +57,8 @@ struct GAMINGPANEL_API FGamingPanelResponse
 	bool bOk = false;
 	int32 Status = 0;
 	FString Body;
+	/** The ETag header (cloud save documents, remote config), empty when absent. */
+	FString ETag;
 	/** The parsed body (object or array); invalid for an empty body. */
 	TSharedPtr<FJsonValue> Json;
 	FGamingPanelError Error;

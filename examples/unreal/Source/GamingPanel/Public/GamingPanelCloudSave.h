@@ -1,0 +1,120 @@
+// Gaming Panel Unreal example: cloud save and remote config, offline-first.
+//
+// FGamingPanelCloudSave keeps, per player and key, the last synced document (value and version) and at most one
+// pending write per key (the newest value, the version it was made from, an Idempotency-Key), in
+// Saved/GamingPanel/<player>/cloud_saves.json, so the queue survives a restart. Sync() sends the pending writes
+// with If-Match (If-None-Match: * for a new key):
+//   - 200/201: the answer becomes the synced copy;
+//   - 412 precondition_failed: another device wrote first. Nothing is overwritten: OnConflict gets both copies
+//     (the local value and the server's current document) and the write stays queued until Resolve();
+//   - 400/403/413: the write can never succeed as it is: dropped and reported in the FSyncReport;
+//   - no answer, 429, 5xx: it stays queued; the same Idempotency-Key makes a write that did arrive count once.
+// FGamingPanelRemoteConfig fetches GET config with the saved ETag (If-None-Match): 304 keeps the saved copy, and
+// offline the saved copy is used. See docs/guide/offline.md.
+#pragma once
+
+#include "CoreMinimal.h"
+#include "GamingPanelHttp.h"
+
+class UGamingPanelSubsystem;
+
+/** One document as the server stored it. Value is JSON text. */
+struct GAMINGPANEL_API FGamingPanelSaveDocument
+{
+	FString Key;
+	int64 Version = 0;
+	FString ValueJson;
+};
+
+/** A queued write another device's write got in front of: both copies, for the game to decide. */
+struct GAMINGPANEL_API FGamingPanelSaveConflict
+{
+	FString Key;
+	FString LocalValueJson; // empty for a queued delete
+	bool bServerHasDocument = false;
+	FGamingPanelSaveDocument Server;
+};
+
+enum class EGamingPanelConflictResolution : uint8 { KeepLocal, KeepServer, UseMerged };
+
+struct GAMINGPANEL_API FGamingPanelSyncReport
+{
+	TArray<FGamingPanelSaveDocument> Written;
+	TArray<FGamingPanelSaveConflict> Conflicts;
+	TArray<FGamingPanelError> Rejected;
+	bool bOffline = false;
+	int32 StillQueued = 0;
+};
+
+class GAMINGPANEL_API FGamingPanelCloudSave : public TSharedFromThis<FGamingPanelCloudSave>
+{
+public:
+	using FOnSynced = TFunction<void(const FGamingPanelSyncReport& Report)>;
+	using FOnConflict = TFunction<void(const FGamingPanelSaveConflict& Conflict)>;
+
+	explicit FGamingPanelCloudSave(UGamingPanelSubsystem* InSubsystem);
+
+	/** Saves locally at once and queues the write (ValueJson: any JSON but null). */
+	void Save(const FString& Key, const FString& ValueJson);
+	/** Deletes locally and queues the delete of a key the server has. */
+	void Delete(const FString& Key);
+	/** The local value: the pending write when there is one, else the synced copy. */
+	bool TryGet(const FString& Key, FString& OutValueJson);
+	/** Sends every queued write not waiting on a conflict; OnConflict fires for each new conflict. */
+	void Sync(FOnSynced OnComplete);
+	/** The game's answer to a conflict; the write (if any) goes with the next Sync. */
+	bool Resolve(const FString& Key, EGamingPanelConflictResolution Resolution, const FString& MergedValueJson = FString());
+	/** Keys waiting for the game's decision. */
+	TArray<FGamingPanelSaveConflict> GetConflicts();
+	int32 QueuedCount();
+
+	FOnConflict OnConflict;
+
+private:
+	struct FPending
+	{
+		FString ValueJson;
+		bool bDeleted = false;
+		bool bHasBaseVersion = false;
+		int64 BaseVersion = 0;
+		FString IdempotencyKey;
+		bool bConflict = false;
+		bool bServerHasDocument = false;
+		FGamingPanelSaveDocument Server;
+	};
+
+	void SendNext(TArray<FString> Keys, TSharedRef<FGamingPanelSyncReport> Report, FOnSynced OnComplete);
+	void Queue(const FString& Key, const FString& ValueJson, bool bDeleted);
+	void Load();
+	void Store() const;
+	FString StatePath() const;
+	static FGamingPanelSaveConflict ConflictOf(const FString& Key, const FPending& Pending);
+	static bool ReadDocument(const TSharedPtr<FJsonObject>& Json, FGamingPanelSaveDocument& Out);
+	static TSharedPtr<FJsonObject> DocumentJson(const FGamingPanelSaveDocument& Document);
+
+	TWeakObjectPtr<UGamingPanelSubsystem> Subsystem;
+	TMap<FString, FGamingPanelSaveDocument> Synced;
+	TMap<FString, FPending> Pending;
+	FString LoadedFor;
+};
+
+class GAMINGPANEL_API FGamingPanelRemoteConfig : public TSharedFromThis<FGamingPanelRemoteConfig>
+{
+public:
+	/** Values: the resolved keys; bFromCache when the server could not be reached. */
+	using FOnConfig = TFunction<void(bool bOk, const TSharedPtr<FJsonObject>& Values, bool bFromCache, const FGamingPanelError& Error)>;
+
+	/** ClientVersion and Platform are sent as X-Client-Version and X-Client-Platform (e.g. "1.4.2", "windows"). */
+	FGamingPanelRemoteConfig(UGamingPanelSubsystem* InSubsystem, const FString& InClientVersion, const FString& InPlatform);
+
+	void Fetch(FOnConfig OnComplete);
+	/** The saved copy without the network, or nullptr. */
+	TSharedPtr<FJsonObject> LoadCached(FString* OutETag = nullptr) const;
+
+private:
+	FString CachePath() const;
+
+	TWeakObjectPtr<UGamingPanelSubsystem> Subsystem;
+	FString ClientVersion;
+	FString Platform;
+};
