@@ -335,8 +335,9 @@ class ReceiptApi(PlayerApi):
         provider = serializers.ChoiceField(choices=["apple", "google_play"])
         offer_id = serializers.IntegerField(min_value=1)
         receipt = serializers.JSONField(
-            help_text="Apple: the StoreKit 2 signed transaction (JWS string). Google Play: "
-            '{"purchase_token": "..."}.'
+            help_text="Apple: the StoreKit 2 signed transaction (JWS string), or "
+            '{"transaction_id": "..."} for a StoreKit 1 purchase (looked up with Apple). Google '
+            'Play: {"purchase_token": "..."}.'
         )
 
     class OutputSerializer(serializers.Serializer):
@@ -370,6 +371,11 @@ class ReceiptApi(PlayerApi):
                 "`invalid_receipt` (not a valid receipt of this app or product, or a test "
                 "purchase this game does not accept) or `receipt_product_mismatch` (the receipt "
                 "is for another product)."
+            ),
+            403: OpenApiResponse(
+                description="`receipt_account_mismatch` (the store purchase names another player "
+                "as its buyer: `appAccountToken` / `obfuscatedExternalAccountId`) or "
+                "`wrong_credential_kind` (a server key was sent where a player token belongs)."
             ),
             404: OpenApiResponse(description="`offer_not_found` in this game."),
             409: OpenApiResponse(
