@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from celery.result import allow_join_result
 from django.conf import settings
 from django.db import connection
 from rest_framework.test import APIClient
@@ -153,7 +154,10 @@ def celery_worker_process(transactional_db: None) -> Iterator[subprocess.Popen]:
     celery_app.conf.task_default_queue = queue
     try:
         _wait_for_worker(celery_app, worker)
-        yield worker
+        # Celery's "inside a task" flag is one global that eager tasks set and reset: two run at
+        # once in threads (the webhook race tests) can leave it set, and result.get() refuses.
+        with allow_join_result():
+            yield worker
     finally:
         celery_app.conf.task_always_eager, celery_app.conf.task_default_queue = previous
         worker.terminate()
