@@ -59,6 +59,7 @@ RUN_ORDER: list[Operation] = [
     ("get", "config"),
     ("post", "multiplayer/servers/heartbeat"),
     ("get", "multiplayer/server-info"),
+    ("get", "multiplayer/server-info/{server_id}"),
     ("post", "multiplayer/validate-token"),
     ("post", "multiplayer/match-result"),
     ("post", "multiplayer/servers/deregister"),
@@ -222,6 +223,7 @@ DEMO_HEADERS: dict[Operation, dict[str, str]] = {
 # Values of path parameters ({name} in the schema's path), usually stored by an earlier request.
 PATH_VALUES: dict[str, str] = {
     "purchase_id": "{{purchase_id}}",
+    "server_id": "{{server_id}}",
     "player_id": "{{player_id}}",
     "key": "slot1",
     "slug": "weekly-score",  # the demo's weekly board
