@@ -120,7 +120,9 @@ class BatchInputSerializer(serializers.Serializer):
             help_text="The version written against (as If-Match); absent or null: create only.",
         )
 
-    writes = WriteSerializer(many=True, max_length=MAX_BATCH_WRITES, min_length=1)
+    writes = serializers.ListField(
+        child=WriteSerializer(), min_length=1, max_length=MAX_BATCH_WRITES
+    )
 
     def validate_writes(self, writes: list[dict[str, Any]]) -> list[dict[str, Any]]:
         keys = [write["key"] for write in writes]

@@ -43,7 +43,9 @@ def _body(key: str, version: int, value: Any, updated_at: Any) -> dict[str, Any]
 
 def _raw_body(key: str, version: int, value: Any, updated_at: Any) -> dict[str, Any]:
     """A body from a compiled row: the value as the JSON field loads it, the time aware."""
-    return _body(key, version, _VALUE.from_db_value(value, None, connection), aware(updated_at))
+    # No expression: the value comes from our own SQL, as in a Django loader without one.
+    loaded = _VALUE.from_db_value(value, None, connection)  # type: ignore[arg-type]
+    return _body(key, version, loaded, aware(updated_at))
 
 
 def documents_of(*, player_id: int) -> list[dict[str, Any]]:

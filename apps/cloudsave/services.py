@@ -185,14 +185,14 @@ def _once(
             SaveReceipt.objects.filter(pk=receipt.pk).update(status=result.status, body=result.body)
             return result
     except IntegrityError:
-        receipt = SaveReceipt.objects.filter(player=player, idempotency_key=key).first()
-        if receipt is None:
+        first = SaveReceipt.objects.filter(player=player, idempotency_key=key).first()
+        if first is None:
             raise
-        if receipt.request_hash != fingerprint:
+        if first.request_hash != fingerprint:
             raise IdempotencyKeyReused(
                 "This Idempotency-Key was used with a different request; use a new key."
             ) from None
-        return WriteResult(receipt.status, receipt.body)
+        return WriteResult(first.status, first.body)
 
 
 # The statements of every write, compiled once (gamingpanel.sql): a PUT runs each of them.

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 
 from apps.accounts.models import Game
 from apps.accounts.selectors import READ_ROLES, games_for_user, user_role
@@ -19,3 +20,14 @@ def page_context(request: StaffRequest, game: Game | None, **extra: Any) -> dict
         "can_write": can_write(request, game) if game else False,
         **extra,
     }
+
+
+def invalid_form(request: StaffRequest, form: forms.Form) -> None:
+    """A refused panel form: one message naming each field and why; nothing was changed."""
+    problems = "; ".join(
+        f"{name}: {' '.join(str(message) for message in errors)}"
+        if name != "__all__"
+        else " ".join(str(message) for message in errors)
+        for name, errors in form.errors.items()
+    )
+    messages.error(request, f"Nothing changed: {problems}")

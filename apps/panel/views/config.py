@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.models import Game
 from apps.panel.access import StaffRequest, readable_game, writable_game
-from apps.panel.views.common import page_context
+from apps.panel.views.common import invalid_form, page_context
 from apps.remoteconfig.selectors import draft_keys, releases_of
 from apps.remoteconfig.services import (
     add_override,
@@ -34,7 +34,7 @@ class JsonField(forms.CharField):
     widget = forms.Textarea({"rows": 2, "cols": 40})
 
     def to_python(self, value: Any) -> Any:
-        text = super().to_python(value)
+        text = str(super().to_python(value))
         try:
             return json.loads(text)
         except ValueError as error:
@@ -115,15 +115,10 @@ def config_action(request: StaffRequest, game_id: int, action: str) -> HttpRespo
     return redirect("panel:config", game_id=game.pk)
 
 
-def _invalid(request: StaffRequest, form: forms.Form) -> None:
-    problems = "; ".join(f"{name}: {' '.join(e)}" for name, e in form.errors.items())
-    messages.error(request, f"Nothing changed: {problems}")
-
-
 def _set_key(request: StaffRequest, game: Game) -> None:
     form = KeyForm(request.POST)
     if not form.is_valid():
-        return _invalid(request, form)
+        return invalid_form(request, form)
     set_key(game=game, actor=request.user, **form.cleaned_data)
     messages.success(request, f"Draft key {form.cleaned_data['key']} saved; publish to go live.")
 
@@ -136,7 +131,7 @@ def _delete_key(request: StaffRequest, game: Game) -> None:
 def _add_override(request: StaffRequest, game: Game) -> None:
     form = OverrideForm(request.POST)
     if not form.is_valid():
-        return _invalid(request, form)
+        return invalid_form(request, form)
     add_override(
         game=game, actor=request.user, key=form.cleaned_data["key"], **form.override_fields()
     )
@@ -155,7 +150,7 @@ def _delete_override(request: StaffRequest, game: Game) -> None:
 def _publish(request: StaffRequest, game: Game) -> None:
     form = NoteForm(request.POST)
     if not form.is_valid():
-        return _invalid(request, form)
+        return invalid_form(request, form)
     release = publish(game=game, actor=request.user, note=form.cleaned_data["note"])
     messages.success(request, f"Published version {release.version}; clients get it within 2 s.")
 

@@ -9,6 +9,7 @@ from django.contrib import messages
 from apps.accounts.models import Game, Player
 from apps.cloudsave.services import restore_version
 from apps.panel.access import StaffRequest
+from apps.panel.views.common import invalid_form
 
 
 class RestoreSaveForm(forms.Form):
@@ -20,9 +21,7 @@ class RestoreSaveForm(forms.Form):
 def restore_save(request: StaffRequest, game: Game, player: Player) -> None:
     form = RestoreSaveForm(request.POST)
     if not form.is_valid():
-        problems = "; ".join(f"{name}: {' '.join(e)}" for name, e in form.errors.items())
-        messages.error(request, f"Nothing changed: {problems}")
-        return
+        return invalid_form(request, form)
     data = form.cleaned_data
     restored = restore_version(
         actor=request.user,
