@@ -341,7 +341,7 @@ SUBMIT_PROBLEMS = problems(
 
 class ClientScoreInput(serializers.Serializer):
     submission_id = serializers.CharField(max_length=100)
-    score = ScoreField(allow_null=True)
+    score = ScoreField()
     metadata = MetadataField(required=False, allow_null=True)
 
 
