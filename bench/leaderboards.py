@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
+import player_requests  # noqa: E402
 from loadgen import (  # noqa: E402
     LoadResult,
     group_cpu_seconds,
@@ -44,7 +45,6 @@ from loadgen import (  # noqa: E402
     throwaway_database,
     wait_for_port,
 )
-import player_requests  # noqa: E402
 from player_requests import call, log_in, plain_case  # noqa: E402
 
 PORT = 8797
