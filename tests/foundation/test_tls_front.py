@@ -8,9 +8,11 @@ from __future__ import annotations
 import http.client
 import re
 import shutil
+import socket
 import ssl
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -70,13 +72,31 @@ def caddy_front(production_granian, tmp_path: Path) -> Iterator[dict[str, object
     try:
         _wait_for_port(https_port, caddy, within=30)
         root = tmp_path / "caddy-data" / "pki" / "authorities" / "local" / "root.crt"
-        context = ssl.create_default_context(cafile=str(root))
-        context.check_hostname = False  # we dial 127.0.0.1; the chain is still verified
+        context = _tls_once_ready(https_port, root, within=30)
         yield {"https": https_port, "http": http_port, "tls": context}
     finally:
         caddy.terminate()
         caddy.wait(timeout=15)
         log.close()
+
+
+def _tls_once_ready(port: int, root: Path, within: float) -> ssl.SSLContext:
+    """A context trusting Caddy's local CA, once a handshake with it succeeds: Caddy listens
+    before that CA exists and has issued the site's certificate."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            context = ssl.create_default_context(cafile=str(root))
+            context.check_hostname = False  # we dial 127.0.0.1; the chain is still verified
+            with (
+                socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+                context.wrap_socket(raw),
+            ):
+                return context
+        except OSError:  # the CA file not there yet, or the handshake refused (SSLError)
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 class Browser:
