@@ -4,6 +4,7 @@ from typing import Any
 from celery import Celery
 from celery.signals import (
     before_task_publish,
+    celeryd_init,
     task_failure,
     task_postrun,
     task_prerun,
@@ -68,3 +69,17 @@ def _count_retry(sender: Any = None, **kwargs: Any) -> None:
     from gamingpanel.metrics import TASK_RETRIES
 
     TASK_RETRIES.labels(getattr(sender, "name", "unknown")).inc()
+
+
+@celeryd_init.connect
+def _patient_worker(conf: Any = None, **kwargs: Any) -> None:
+    """A worker waits longer on each broker command than a web process: the short timeout that
+    bounds an enqueue from a request (CELERY_BROKER_SOCKET_TIMEOUT) would drop a loaded worker's
+    connection mid-command and leave its messages to the visibility timeout."""
+    from django.conf import settings
+
+    if conf is not None:
+        conf.broker_transport_options = {
+            **conf.broker_transport_options,
+            "socket_timeout": settings.CELERY_WORKER_BROKER_SOCKET_TIMEOUT,
+        }

@@ -429,6 +429,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = CELERY_BROKER_CONNEC
 CELERY_BROKER_TRANSPORT_OPTIONS["socket_timeout"] = env.float(
     "CELERY_BROKER_SOCKET_TIMEOUT", default=0.5
 )
+# Workers (gamingpanel/celery.py, at worker start) wait longer on a broker command.
+CELERY_WORKER_BROKER_SOCKET_TIMEOUT = env.float("CELERY_WORKER_BROKER_SOCKET_TIMEOUT", default=10.0)
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 1,
     "interval_start": 0,
