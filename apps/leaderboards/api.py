@@ -339,8 +339,17 @@ SUBMIT_PROBLEMS = problems(
 )
 
 
+class SubmissionIdField(serializers.CharField):
+    """A string as sent: DRF's CharField would take 0 for "0"."""
+
+    def to_internal_value(self, data: object) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class ClientScoreInput(serializers.Serializer):
-    submission_id = serializers.CharField(max_length=100)
+    submission_id = SubmissionIdField(min_length=1, max_length=100)
     score = ScoreField()
     metadata = MetadataField(required=False, allow_null=True)
 

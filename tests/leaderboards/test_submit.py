@@ -124,6 +124,14 @@ def test_missing_submission_id_is_400_validation_error(server_client, board, pla
     assert (status, body["code"]) == (400, "validation_error")
 
 
+@pytest.mark.parametrize("bad", [0, "", None, ["s1"]])
+def test_a_submission_id_that_is_not_a_non_empty_string_is_400(server_client, board, player, bad):
+    status, body = post(server_client, "high", score(player.pk, 1, bad))
+
+    assert (status, body["code"]) == (400, "validation_error")
+    assert not Submission.objects.exists()
+
+
 def test_unknown_board_is_404(server_client, player):
     status, body = post(server_client, "nope", score(player.pk, 1, "s1"))
 
