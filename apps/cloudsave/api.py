@@ -9,7 +9,12 @@ import re
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -48,12 +53,14 @@ IF_MATCH = OpenApiParameter(
     OpenApiParameter.HEADER,
     description='The version the device last read, as its ETag (`"3"`): the write applies only '
     "to that version. Send this or If-None-Match.",
+    pattern=r'^"[1-9][0-9]{0,8}"$',
 )
 IF_NONE_MATCH_WRITE = OpenApiParameter(
     "If-None-Match",
     str,
     OpenApiParameter.HEADER,
     description="`*`: create only; refused (412) when the document exists.",
+    pattern=r"^\*$",
 )
 IF_NONE_MATCH_READ = OpenApiParameter(
     "If-None-Match",
@@ -67,9 +74,14 @@ IDEMPOTENCY = OpenApiParameter(
     OpenApiParameter.HEADER,
     description="Optional, 1 to 150 characters: a retry with the same key and body answers the "
     "first success again; with another body it is 422 `idempotency_key_reused`.",
+    pattern=r"^[!-~]([ -~]{0,148}[!-~])?$",
 )
 KEY_PARAM = OpenApiParameter(
-    "key", str, OpenApiParameter.PATH, description="1 to 64 letters, digits, `_`, `.` or `-`."
+    "key",
+    str,
+    OpenApiParameter.PATH,
+    description="1 to 64 letters, digits, `_`, `.` or `-`.",
+    pattern=KEY_PATTERN,
 )
 
 STALE = (
@@ -97,6 +109,22 @@ BAD_WRITE = (
 )
 
 
+@extend_schema_field(
+    {
+        "description": "Any JSON but null.",
+        "anyOf": [
+            {"type": "object"},
+            {"type": "array"},
+            {"type": "string"},
+            {"type": "number"},
+            {"type": "boolean"},
+        ],
+    }
+)
+class NonNullJSONField(serializers.JSONField):
+    """A document's value: any JSON but null (a delete is DELETE)."""
+
+
 class DocumentSerializer(serializers.Serializer):
     key = serializers.CharField()
     version = serializers.IntegerField(help_text="Raised by one on every write, deletes too.")
@@ -105,13 +133,13 @@ class DocumentSerializer(serializers.Serializer):
 
 
 class PutInputSerializer(serializers.Serializer):
-    value = serializers.JSONField(help_text="Any JSON but null.")
+    value = NonNullJSONField()
 
 
 class BatchInputSerializer(serializers.Serializer):
     class WriteSerializer(serializers.Serializer):
         key = serializers.RegexField(KEY_PATTERN)
-        value = serializers.JSONField(help_text="Any JSON but null.")
+        value = NonNullJSONField()
         version = serializers.IntegerField(
             required=False,
             allow_null=True,
@@ -319,7 +347,10 @@ def _same_game_player(game_id: int, player_id: int) -> Player:
 class PublicSavesApi(PlayerApi):
     @extend_schema(
         summary="Another player's public documents (the game's public keys)",
-        responses={200: DocumentSerializer(many=True)},
+        responses={
+            200: DocumentSerializer(many=True),
+            **problems(_404="`not_found`: the path's player id is not a number."),
+        },
     )
     def get(self, request: PlayerRequest, player_id: int) -> Response:
         keys = save_policy(game_id=request.user.game_id).public_keys

@@ -24,6 +24,7 @@ CLIENT_VERSION_HEADER = OpenApiParameter(
     OpenApiParameter.HEADER,
     description="The game build, e.g. `1.4.2` (up to four numbers); or the query parameter "
     "`client_version`. Without it, overrides bound to a version range do not apply.",
+    pattern=r"^[0-9]{1,6}(\.[0-9]{1,6}){0,3}$",
 )
 PLATFORM_HEADER = OpenApiParameter(
     "X-Client-Platform",
@@ -31,6 +32,7 @@ PLATFORM_HEADER = OpenApiParameter(
     OpenApiParameter.HEADER,
     description="Where the game runs: `ios`, `android`, `windows`, `macos`, `linux`, `switch`, "
     "`playstation`, `xbox`, `web`… (lower case); or the query parameter `platform`.",
+    pattern=r"^[A-Za-z0-9_-]{1,20}$",
 )
 IF_NONE_MATCH = OpenApiParameter(
     "If-None-Match",
