@@ -113,8 +113,15 @@ def run_segment_action(*, action_id: int) -> SegmentAction:
     SegmentAction.objects.filter(pk=action.pk, started_at__isnull=True).update(
         status=SegmentAction.Status.RUNNING, started_at=timezone.now()
     )
-    while _run_chunk(action_id):
-        pass
+    while True:
+        try:
+            # Most chunks refuse nobody: each player's change then needs no savepoint of its
+            # own. A refusal rolls that whole chunk back, and it runs again player by player.
+            taken = _run_chunk(action_id, careful=False)
+        except _Refused:
+            taken = _run_chunk(action_id, careful=True)
+        if not taken:
+            break
     SegmentAction.objects.filter(pk=action.pk).update(
         status=SegmentAction.Status.DONE, finished_at=timezone.now()
     )
@@ -122,8 +129,12 @@ def run_segment_action(*, action_id: int) -> SegmentAction:
     return action
 
 
+class _Refused(Exception):
+    """A player's change was refused in a chunk run without savepoints."""
+
+
 @transaction.atomic
-def _run_chunk(action_id: int) -> int:
+def _run_chunk(action_id: int, careful: bool = True) -> int:
     """The next players after the action's last one: each player's change in a savepoint (a
     refusal, say a cap, skips that player only); the progress in the same transaction, so a
     crash redoes the whole chunk or none of it. Returns how many players it took."""
@@ -148,13 +159,15 @@ def _run_chunk(action_id: int) -> int:
     problems: list[dict] = []
     for player in chunk:
         try:
-            # Each player's change runs in its own savepoint (apply_changes', ban_player's): a
-            # refusal (a cap, too little to revoke) undoes that player's change only.
-            if _apply_to(action, player, change):
+            # In a careful run each player's change has its own savepoint (apply_changes',
+            # ban_player's): a refusal (a cap, too little to revoke) undoes that player's only.
+            if _apply_to(action, player, change, savepoint=careful):
                 changed += 1
             else:
                 skipped += 1
         except DomainError as error:
+            if not careful:
+                raise _Refused from error
             skipped += 1
             if len(action.problems) + len(problems) < MAX_PROBLEMS:
                 problems.append({"player": player.pk, "code": error.code, "detail": error.detail})
@@ -177,7 +190,9 @@ def _change_of(action: SegmentAction) -> Change | None:
     return Change("item", action.target_code, delta)
 
 
-def _apply_to(action: SegmentAction, player: Player, change: Change | None) -> bool:
+def _apply_to(
+    action: SegmentAction, player: Player, change: Change | None, savepoint: bool = True
+) -> bool:
     """One player's share of the action; False when there was nothing to change."""
     actor = action.created_by
     if change is not None:
@@ -190,6 +205,7 @@ def _apply_to(action: SegmentAction, player: Player, change: Change | None) -> b
             idempotency_key=f"segment:{action.pk}",
             reference=f"segment #{action.pk}: {action.reason}"[:120],
             actor=actor,
+            savepoint=savepoint,
             new_key=True,
         )
         return True

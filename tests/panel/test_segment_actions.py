@@ -87,11 +87,11 @@ def test_a_rerun_of_an_interrupted_action_grants_nobody_twice(
     calls = {"n": 0}
     real_chunk = services._run_chunk
 
-    def crash_on_second_chunk(*args):
+    def crash_on_second_chunk(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 2:
             raise RuntimeError("worker lost")
-        return real_chunk(*args)
+        return real_chunk(*args, **kwargs)
 
     monkeypatch.setattr(services, "_run_chunk", crash_on_second_chunk)
     with pytest.raises(RuntimeError):
