@@ -100,7 +100,10 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Off: a health check is a round trip before every request's first query. Without it a connection
+# PostgreSQL dropped fails one request (503) and is closed at that request's end, so the next one
+# reconnects (tests/foundation/test_database_reconnect.py).
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=False)
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -273,6 +276,11 @@ AUTH_GAME_RATE_LIMIT_PER_MINUTE = env.int("AUTH_GAME_RATE_LIMIT_PER_MINUTE", def
 RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="") or None
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+# Positions of a budget one Redis round trip reserves for a process (apps.accounts.ratelimit);
+# 1 asks Redis on every request.
+RATELIMIT_LEASE_SIZE = env.int("RATELIMIT_LEASE_SIZE", default=16)
+if RATELIMIT_LEASE_SIZE < 1:
+    raise ImproperlyConfigured("RATELIMIT_LEASE_SIZE must be at least 1.")
 
 # --- Platforms (server-to-server login verification) ---------------------------------------
 PLATFORM_HTTP_TIMEOUT = (

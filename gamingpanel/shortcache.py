@@ -8,11 +8,23 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 Value = TypeVar("Value")
 
-_every_cache: list[ShortCache] = []
+
+class Clearable(Protocol):
+    def clear(self) -> None: ...
+
+
+ClearableT = TypeVar("ClearableT", bound=Clearable)
+_every_cache: list[Clearable] = []
+
+
+def register_clearable(state: ClearableT) -> ClearableT:
+    """Per-process state that clear_every_cache() empties too (tests start with none)."""
+    _every_cache.append(state)
+    return state
 
 
 class ShortCache(Generic[Value]):
@@ -21,7 +33,7 @@ class ShortCache(Generic[Value]):
         self.max_entries = max_entries
         self._entries: dict[Hashable, tuple[float, Value]] = {}
         self._lock = threading.Lock()
-        _every_cache.append(self)
+        register_clearable(self)
 
     def get_or_load(self, key: Hashable, load: Callable[[], Value | None]) -> Value | None:
         """The cached value while it is younger than `seconds`, else `load()` (None is not

@@ -10,6 +10,15 @@ trip), so every web process spends from the same count.
 Over a budget: `429 rate_limited` with `Retry-After`. Cache down: requests are let through
 (logged), since refusing every player is worse than not counting for a while.
 
+Leases: a count is a position in its window (the n-th request). While a budget has plenty left,
+one round trip reserves RATELIMIT_LEASE_SIZE positions for this process, which its next requests
+on that budget take without asking Redis. Positions are never shared, so no more than `limit`
+requests are ever let through and each answer's RateLimit-Remaining is exact for the requests a
+process has seen. Within LEASE_SIZE x LEASE_FLOOR_FACTOR of the limit every request asks Redis
+for one position, as without leases; what other processes still hold unused then (at most
+LEASE_SIZE - 1 each) can refuse a client that many requests early, and positions a process held
+when it stopped are not given back.
+
 The counter is written here rather than taken from django-ratelimit: its public `get_usage` costs
 three cache round trips per count, and every player request pays for one count.
 """
@@ -18,6 +27,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import threading
 import time
 import zlib
 from dataclasses import dataclass
@@ -31,6 +41,7 @@ from apps.accounts import hotcache
 from apps.accounts.errors import RateLimited
 from apps.accounts.models import Game
 from gamingpanel.metrics import RATE_LIMIT_REFUSALS
+from gamingpanel.shortcache import register_clearable
 
 logger = logging.getLogger(__name__)
 
@@ -59,11 +70,55 @@ class Budget:
         }
 
 
-# Create the count with the window's expiry if it is new, then add one: atomic, one round trip.
-COUNT_SCRIPT = """
+# Create the count with the window's expiry if it is new, then reserve the next positions:
+# ARGV[2] of them while at least ARGV[2] * ARGV[4] remain below the limit ARGV[3], else one.
+# Atomic, one round trip; answers the last position reserved and how many.
+RESERVE_SCRIPT = """
 redis.call('SET', KEYS[1], 0, 'EX', ARGV[1], 'NX')
-return redis.call('INCR', KEYS[1])
+local want = tonumber(ARGV[2])
+if tonumber(ARGV[3]) - tonumber(redis.call('GET', KEYS[1])) < want * tonumber(ARGV[4]) then
+  want = 1
+end
+return {redis.call('INCRBY', KEYS[1], want), want}
 """
+# Leases only while this many leases' worth remains: near the limit, every process counts exactly.
+LEASE_FLOOR_FACTOR = 8
+
+
+class LeaseBook:
+    """This process's reserved, not yet taken positions, per counted window. Threads share it."""
+
+    def __init__(self, max_entries: int = 50_000) -> None:
+        self.max_entries = max_entries
+        self._next: dict[str, tuple[int, int]] = {}  # key -> (next position, last position)
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> int | None:
+        """The next reserved position of this window, or None when none is left."""
+        with self._lock:
+            lease = self._next.pop(key, None)
+            if lease is None:
+                return None
+            position, last = lease
+            if position < last:
+                self._next[key] = (position + 1, last)
+            return position
+
+    def keep(self, key: str, first: int, last: int) -> None:
+        """Positions first..last are this process's to take."""
+        if first > last:
+            return
+        with self._lock:
+            if len(self._next) >= self.max_entries:
+                self._next.clear()  # rare: far more budgets than a process serves in a window
+            self._next[key] = (first, last)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._next.clear()
+
+
+_leases = register_clearable(LeaseBook())
 
 
 def window_end(value: str, period_seconds: int, now: float) -> int:
@@ -82,7 +137,7 @@ def spend(*, group: str, value: str, limit: int, period_seconds: int) -> Budget 
     ends_at = window_end(value, period_seconds, now)
     expires_in = int(ends_at - now) + EXPIRY_MARGIN_SECONDS
     try:
-        count = _count(f"rl:{group}:{ends_at}:{value}", expires_in)
+        count = _count(f"rl:{group}:{ends_at}:{value}", expires_in, limit)
     except Exception:
         logger.exception("rate limit cache unavailable; request not counted")
         return None
@@ -95,11 +150,26 @@ def spend(*, group: str, value: str, limit: int, period_seconds: int) -> Budget 
     )
 
 
-def _count(key: str, expires_in: int) -> int:
+def _count(key: str, expires_in: int, limit: int) -> int:
+    """This request's position in the window: a leased one, else one reserved now."""
     cache = caches[settings.RATELIMIT_USE_CACHE]
     if settings.RATELIMIT_USE_CACHE == "default" and (client := hotcache.redis_client()):
-        # INCR answers an integer (redis-py types any script's answer as a maybe-awaitable str).
-        return cast(int, client.eval(COUNT_SCRIPT, 1, cache.make_key(key), str(expires_in)))
+        if (position := _leases.take(key)) is not None:
+            return position
+        want = settings.RATELIMIT_LEASE_SIZE
+        # The script answers two integers (redis-py types any script's answer as a str).
+        last, reserved = cast(
+            list[int],
+            client.eval(
+                RESERVE_SCRIPT,
+                1,
+                cache.make_key(key),
+                *map(str, (expires_in, want, limit, LEASE_FLOOR_FACTOR)),
+            ),
+        )
+        first = last - reserved + 1
+        _leases.keep(key, first + 1, last)
+        return first
     # Any other cache (local memory without REDIS_URL): add, then increment, through its API.
     cache.add(key, 0, timeout=expires_in)
     return cache.incr(key)
