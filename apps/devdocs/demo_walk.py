@@ -4,6 +4,7 @@ record_api_examples` keeps them as the schema's response examples."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from django.conf import settings
+from django.urls import Resolver404, resolve
 from rest_framework.test import APIClient
 
 API = "/api/v1/"
@@ -42,7 +44,7 @@ class Demo:
     ) -> Answer:
         encoding = "multipart" if form else "json"
         response = getattr(self.client, method)(API + path, body, format=encoding, **headers)
-        self.seen.append((method, API + path, response))
+        self.seen.append((method, operation_path(API + path), response))
         return response
 
     def as_player(self, method: str, path: str, body: object = None, **headers: str) -> Answer:
@@ -50,8 +52,19 @@ class Demo:
             method, path, body, form=False, HTTP_AUTHORIZATION=f"Bearer {self.token}", **headers
         )
 
-    def as_server(self, method: str, path: str, body: object = None) -> Answer:
-        return self.call(method, path, body, HTTP_X_SERVER_KEY=settings.DEMO_SERVER_KEY)
+    def as_server(self, method: str, path: str, body: object = None, **headers: str) -> Answer:
+        return self.call(method, path, body, HTTP_X_SERVER_KEY=settings.DEMO_SERVER_KEY, **headers)
+
+
+def operation_path(url: str) -> str:
+    """The schema's path of the operation a URL calls: `/api/v1/leaderboards/{slug}` for
+    `/api/v1/leaderboards/weekly-score?limit=5`, as drf-spectacular writes a route."""
+    path = url.split("?", 1)[0]
+    try:
+        route = resolve(path).route
+    except Resolver404:
+        return path
+    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route)
 
 
 def _match(demo: Demo, match_id: str) -> dict:
@@ -168,6 +181,59 @@ def _scenario_analytics_and_logout(demo: Demo) -> None:
     demo.as_player("get", "player/inventory")
 
 
+def _scenario_leaderboards(demo: Demo) -> None:
+    player_id = demo.login["player"]["id"]
+    demo.as_player("get", "leaderboards")
+    score = {"player_id": player_id, "submission_id": f"match-{uuid.uuid4()}", "score": 4200}
+    demo.as_server("post", "leaderboards/weekly-score/scores", score)
+    demo.as_server("post", "leaderboards/weekly-score/scores", score)  # the same submission: 200
+    demo.as_server("post", "leaderboards/weekly-score/scores", {**score, "score": 1})  # 409
+    demo.as_player("post", "leaderboards/weekly-score/my-score", {"submission_id": "s", "score": 1})
+    demo.as_player("get", "leaderboards/weekly-score?limit=5")
+    demo.as_player("get", "leaderboards/weekly-score/around-me?radius=2")
+    demo.as_server("get", f"leaderboards/weekly-score/players/{player_id}")
+    demo.as_player("get", "leaderboards/weekly-score/periods")
+    demo.as_player("get", "leaderboards/weekly-score?cursor=not-one-we-gave")
+    demo.as_player("get", "leaderboards/no-such-board")
+
+
+def _scenario_cloud_save(demo: Demo) -> None:
+    player_id = demo.login["player"]["id"]
+    slot = {"value": {"level": 3, "checkpoint": "forest-2"}}
+    created = demo.as_player("put", "player/saves/slot1", slot, HTTP_IF_NONE_MATCH="*")
+    demo.as_player("put", "player/saves/slot1", slot, HTTP_IF_NONE_MATCH="*")  # 412: it exists
+    version = created.json()["version"]
+    demo.as_player("put", "player/saves/slot1", slot, HTTP_IF_MATCH=f'"{version + 5}"')  # stale
+    demo.as_player("get", "player/saves/slot1")
+    demo.as_player("get", "player/saves/slot1", HTTP_IF_NONE_MATCH=f'"{version}"')  # 304
+    writes = [
+        {"key": "slot1", "value": {"level": 4}, "version": version},
+        {"key": "profile", "value": {"title": "Explorer", "badge": "forest"}},
+    ]
+    demo.as_player(
+        "post", "player/saves", {"writes": writes}, HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4())
+    )
+    demo.as_player("get", "player/saves")
+    create = {"HTTP_IF_NONE_MATCH": "*"}
+    demo.as_player("put", "player/saves/rank", {"value": "gold"}, **create)  # server-only: 403
+    demo.as_server("put", f"saves/players/{player_id}/rank", {"value": "gold"}, **create)
+    demo.as_player("get", f"saves/public/{player_id}")
+    demo.as_player("put", "player/saves/slot1", {"value": {"level": 5}})  # no precondition: 428
+    demo.as_player("delete", "player/saves/profile", HTTP_IF_MATCH='"1"')
+    demo.as_player("get", "player/saves/profile")  # 404 save_not_found
+
+
+def _scenario_remote_config(demo: Demo) -> None:
+    first = demo.as_player("get", "config?platform=android", HTTP_X_CLIENT_VERSION="1.4.0")
+    demo.as_player(
+        "get",
+        "config?platform=android",
+        HTTP_X_CLIENT_VERSION="1.4.0",
+        HTTP_IF_NONE_MATCH=first["ETag"],
+    )  # 304
+    demo.as_player("get", "config", HTTP_X_CLIENT_VERSION="not a version")
+
+
 def _scenario_payment_webhooks(demo: Demo) -> None:
     for provider in ("stripe", "apple", "google-play", "sandbox"):
         demo.call("post", f"payments/webhooks/{provider}", {"unsigned": True})
@@ -180,6 +246,9 @@ SCENARIOS: dict[str, Callable[[Demo], None]] = {
     "progression": _scenario_progression,
     "analytics_and_logout": _scenario_analytics_and_logout,
     "payment_webhooks": _scenario_payment_webhooks,
+    "leaderboards": _scenario_leaderboards,
+    "cloud_save": _scenario_cloud_save,
+    "remote_config": _scenario_remote_config,
 }
 
 

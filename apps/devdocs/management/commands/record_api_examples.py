@@ -14,7 +14,7 @@ from django.db import transaction
 from apps.devdocs.demo_walk import SCENARIOS, start_walk
 from apps.devdocs.schema import EXAMPLES_FILE
 
-PLAYERS = ["alice", "bob", "carol", "dave", "erin", "frank", "grace"]
+PLAYERS = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan"]
 HIDDEN = {
     "access_token": "eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..(encrypted)",
     "refresh_token": "rt_(opaque)",
@@ -38,7 +38,7 @@ def record_examples() -> dict[str, dict[str, Any]]:
     examples: dict[str, dict[str, Any]] = {}
     with transaction.atomic():
         call_command("seed_demo", quiet=True)
-        for player, scenario in zip(PLAYERS, SCENARIOS.values(), strict=False):
+        for player, scenario in zip(PLAYERS, SCENARIOS.values(), strict=True):
             demo = start_walk(player)
             scenario(demo)
             for method, path, response in demo.seen:
