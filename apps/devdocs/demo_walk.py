@@ -53,7 +53,9 @@ class Demo:
         )
 
     def as_server(self, method: str, path: str, body: object = None, **headers: str) -> Answer:
-        return self.call(method, path, body, HTTP_X_SERVER_KEY=settings.DEMO_SERVER_KEY, **headers)
+        return self.call(
+            method, path, body, form=False, HTTP_X_SERVER_KEY=settings.DEMO_SERVER_KEY, **headers
+        )
 
 
 def operation_path(url: str) -> str:
