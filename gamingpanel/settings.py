@@ -447,6 +447,8 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 }
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = CELERY_BROKER_CONNECTION_TIMEOUT
 CELERY_TIMEZONE = "UTC"
+# Cloud-save Idempotency-Key receipts are forgotten after this many days (apps.cloudsave).
+CLOUDSAVE_RECEIPT_DAYS = env.int("CLOUDSAVE_RECEIPT_DAYS", default=7)
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "aggregate-analytics": {
         "task": "apps.analytics.tasks.aggregate_recent_days",
@@ -462,6 +464,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "apps.payments.tasks.sweep_payments",
         "schedule": PAYMENTS_SWEEP_INTERVAL_SECONDS,
     },
+    "prune-save-receipts": {"task": "apps.cloudsave.tasks.prune_receipts", "schedule": 86400.0},
     # Leaderboard periods end on time (within this interval); their payouts follow in a task.
     "close-leaderboard-periods": {
         "task": "apps.leaderboards.tasks.close_due_periods",

@@ -158,6 +158,7 @@ class SaveReceipt(models.Model):
                 fields=["player", "idempotency_key"], name="one_save_receipt_per_key"
             )
         ]
+        indexes = [models.Index(fields=["created_at"], name="save_receipt_created")]
 
     def __str__(self) -> str:
         return self.idempotency_key

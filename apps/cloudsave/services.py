@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -193,6 +195,22 @@ def _once(
                 "This Idempotency-Key was used with a different request; use a new key."
             ) from None
         return WriteResult(first.status, first.body)
+
+
+def prune_receipts(*, now: datetime | None = None, batch: int = 5_000) -> int:
+    """Forget Idempotency-Key receipts older than CLOUDSAVE_RECEIPT_DAYS (daily, from beat):
+    they hold whole documents, and a retry comes within seconds or hours, not weeks. A key sent
+    again after that is a new write, judged by its If-Match like any other. Deleted in batches
+    so no statement holds many rows locked; answers how many went."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.CLOUDSAVE_RECEIPT_DAYS)
+    pruned = 0
+    while True:
+        ids = list(
+            SaveReceipt.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[:batch]
+        )
+        if not ids:
+            return pruned
+        pruned += SaveReceipt.objects.filter(pk__in=ids).delete()[0]
 
 
 # The statements of every write, compiled once (gamingpanel.sql): a PUT runs each of them.

@@ -74,3 +74,36 @@ def test_a_refused_write_stores_no_receipt_so_its_retry_is_judged_again(alice, g
 def test_two_players_may_use_the_same_key(alice, bob):
     assert create(alice, "slot1", 1, HTTP_IDEMPOTENCY_KEY="same").status_code == 201
     assert create(bob, "slot1", 2, HTTP_IDEMPOTENCY_KEY="same").status_code == 201
+
+
+def test_receipts_older_than_the_retention_are_forgotten_and_the_key_is_new_again(
+    alice, player, settings
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.cloudsave.services import prune_receipts
+    from apps.cloudsave.tasks import prune_receipts as prune_task
+
+    settings.CLOUDSAVE_RECEIPT_DAYS = 7
+    create(alice, "slot1", 1, HTTP_IDEMPOTENCY_KEY="old")
+    create(alice, "slot2", 1, HTTP_IDEMPOTENCY_KEY="young")
+    now = timezone.now()
+    SaveReceipt.objects.filter(idempotency_key__endswith=":old").update(
+        created_at=now - timedelta(days=7, seconds=1)
+    )
+    SaveReceipt.objects.filter(idempotency_key__endswith=":young").update(
+        created_at=now - timedelta(days=6, hours=23)
+    )
+
+    assert prune_receipts(now=now, batch=1) == 1
+    assert prune_task.apply().get() == 0  # the task runs the same pruning; nothing old is left
+
+    kept = SaveReceipt.objects.values_list("idempotency_key", flat=True)
+    assert [key.rsplit(":", 1)[1] for key in kept] == ["young"]
+    # Forgotten: the same key and body is a new write, judged by its precondition (it exists).
+    again = create(alice, "slot1", 1, HTTP_IDEMPOTENCY_KEY="old")
+    assert again.status_code == 412
+    assert create(alice, "slot2", 1, HTTP_IDEMPOTENCY_KEY="young").status_code == 201
+    assert Document.objects.get(player=player, key="slot1").version == 1
