@@ -470,6 +470,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "apps.leaderboards.tasks.close_due_periods",
         "schedule": 30.0,
     },
+    # A timed ban's end puts the player's entries back in the rank index within a minute.
+    "restore-lapsed-leaderboard-bans": {
+        "task": "apps.leaderboards.tasks.restore_lapsed_bans",
+        "schedule": 60.0,
+    },
 }
 
 # --- Monitoring (docs/guide/monitoring.md, docs/operations/) -------------------------------

@@ -134,7 +134,15 @@ class Player(models.Model):
     ban_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["game", "display_name"])]
+        indexes = [
+            models.Index(fields=["game", "display_name"]),
+            # Only banned players: finding the bans that just ended stays cheap (leaderboards).
+            models.Index(
+                fields=["banned_until"],
+                name="player_banned_until",
+                condition=models.Q(banned_until__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.display_name or 'player'} #{self.pk}"

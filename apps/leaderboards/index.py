@@ -10,7 +10,8 @@ commits) leave the newer. A `ready` key says the set holds every entry of the pe
 (Redis flushed or restarted) a reader counts in PostgreSQL and the set is rebuilt from it.
 
 Entries of banned players are left out of the set (`apps.leaderboards.receivers` removes and
-restores them when an operator bans or unbans), as the lists leave them out.
+restores them when an operator bans or unbans; a timed ban's end is noticed within a minute by
+`ranking.restore_lapsed_bans`, from beat), as the lists leave them out.
 
 Every key carries the deployment's prefix (settings.CACHE_KEY_PREFIX). Without Redis (the local
 default) there is no index and ranks are counted in PostgreSQL.
@@ -141,6 +142,29 @@ def rank_of(period_id: int, member: str) -> int | None:
     except redis.RedisError:
         return None
     return found if found >= 0 else None
+
+
+def left_out(period_id: int, player_ids: list[int]) -> set[int]:
+    """Of these players, those a ready index holds no member for (removed, or never added); an
+    empty set when the index is not ready or unreachable (a rebuild will read PostgreSQL)."""
+    client = _client()
+    if client is None or not player_ids:
+        return set()
+    keys = Keys.of(period_id)
+    try:
+        pipe = client.pipeline(transaction=False)
+        pipe.exists(keys.ready)
+        pipe.hmget(keys.versions, [str(player_id) for player_id in player_ids])
+        ready, stored = pipe.execute()
+    except redis.RedisError:
+        return set()
+    if not ready:
+        return set()
+    return {
+        player_id
+        for player_id, value in zip(player_ids, stored, strict=True)
+        if value is None or value.endswith(b":")
+    }
 
 
 def is_ready(period_id: int) -> bool:

@@ -3,14 +3,14 @@ it, and the rebuild of a period's index from the entries (after Redis lost it)."
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection
 from django.utils import timezone
 
 from apps.accounts.models import Player
 from apps.leaderboards import index
-from apps.leaderboards.models import Entry
+from apps.leaderboards.models import Entry, Period
 from gamingpanel.sql import CompiledQuery, aware
 
 REBUILD_BATCH = 5000
@@ -65,3 +65,58 @@ def rebuild_index(*, period_id: int) -> int:
             count += len(batch)
     index.finish_build(period_id)
     return count
+
+
+# A timed ban that ended within this long ago puts the player's entries back in the index (the
+# beat task runs every minute; an unban by an operator does it at once, apps.leaderboards.receivers).
+LAPSED_BAN_WINDOW = timedelta(days=1)
+
+LAPSED_BAN_ENTRIES = CompiledQuery.compile(
+    """
+    SELECT e.period_id, e.player_id, e.version, e.rank_key, e.reached_at
+      FROM {player} p
+      JOIN {entry} e ON e.player_id = p.id
+      JOIN {period} r ON r.id = e.period_id
+     WHERE p.banned_until > %s AND p.banned_until <= %s AND r.state = %s
+    """,
+    entry=Entry,
+    player=Player,
+    period=Period,
+)
+
+
+def restore_lapsed_bans(*, now: datetime | None = None) -> int:
+    """Entries of players whose timed ban ended in the last LAPSED_BAN_WINDOW and that the index
+    still leaves out (the ban took them out; nothing else tells it the ban is over), put back
+    in every open period whose index is ready. Answers how many went back."""
+    now = now or timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            LAPSED_BAN_ENTRIES.sql,
+            [
+                connection.ops.adapt_datetimefield_value(now - LAPSED_BAN_WINDOW),
+                connection.ops.adapt_datetimefield_value(now),
+                Period.State.OPEN,
+            ],
+        )
+        rows = cursor.fetchall()
+    by_period: dict[int, list[tuple[int, int, int, datetime]]] = {}
+    for period_id, player_id, version, rank_key, reached_at in rows:
+        by_period.setdefault(period_id, []).append((player_id, version, rank_key, reached_at))
+    restored = 0
+    version_now = index.version_at(now)
+    for period_id, entries in by_period.items():
+        missing = index.left_out(period_id, [player_id for player_id, *_ in entries])
+        changes = [
+            change_for(
+                player_id=player_id,
+                version=max(version_now, version + 1),
+                rank_key=rank_key,
+                reached_at=aware(reached_at),
+            )
+            for player_id, version, rank_key, reached_at in entries
+            if player_id in missing
+        ]
+        index.apply(period_id, changes)
+        restored += len(changes)
+    return restored
