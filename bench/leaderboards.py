@@ -34,18 +34,18 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 import player_requests  # noqa: E402
 from loadgen import (  # noqa: E402
-    LoadResult,
-    group_cpu_seconds,
-    merge,
-    print_table,
-    production_env,
-    run_load,
+    add_load_arguments,
+    check_once,
+    measure_with,
+    print_results,
+    production_panel,
+    report_targets,
+    seed_demo,
     serve_granian,
     stop_server,
-    throwaway_database,
     wait_for_port,
 )
-from player_requests import call, log_in, plain_case  # noqa: E402
+from player_requests import call, get_case, log_in, plain_case  # noqa: E402
 
 PORT = 8797
 player_requests.PORT = PORT  # its call() and log_in() talk to this bench's server
@@ -59,25 +59,11 @@ TARGET_SUBMIT_VS_PLAIN = 0.20
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--blocking-threads", type=int, default=4)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--requests", type=int, default=2000, help="per case and round")
-    parser.add_argument("--seconds", type=float, default=8.0, help="at most, per case and round")
-    parser.add_argument("--concurrency", type=int, default=8)
+    add_load_arguments(parser, requests=2000)
     parser.add_argument("--entries", type=int, default=ENTRIES)
     args = parser.parse_args()
 
-    base = os.environ.get("DATABASE_URL", "")
-    if not base.startswith("postgres") or not os.environ.get("REDIS_URL"):
-        sys.exit("This benchmark needs PostgreSQL and Redis: set DATABASE_URL and REDIS_URL.")
-    with throwaway_database(base, "boards") as database_url:
-        os.environ.update(
-            production_env(database_url, settings_module="auth_settings"),
-            RATE_LIMIT_PER_HOUR=str(10**9),
-            AUTH_RATE_LIMIT_PER_MINUTE=str(10**9),
-            AUTH_GAME_RATE_LIMIT_PER_MINUTE=str(10**9),
-        )
+    with production_panel("boards"):
         try:
             ok = run(args)
         finally:
@@ -145,18 +131,6 @@ def forget_index() -> None:
         index.forget(pk)
 
 
-def get_case(path: str, tokens: list[str]) -> Callable:
-    def make(i: int) -> tuple[str, str, None, dict[str, str]]:
-        return (
-            "GET",
-            f"/api/v1/{path}",
-            None,
-            {"Authorization": f"Bearer {tokens[i % len(tokens)]}"},
-        )
-
-    return make
-
-
 def submit_case(player_ids: list[int], prefix: str) -> Callable:
     """Each request a new submission id (warm-up and rounds included), a random player of the
     board and a random score."""
@@ -176,19 +150,9 @@ def submit_case(player_ids: list[int], prefix: str) -> Callable:
 
 
 def run(args: argparse.Namespace) -> bool:
-    import subprocess
-
     import django
 
-    seed_env = {**os.environ, "DJANGO_DEBUG": "1", "DJANGO_SETTINGS_MODULE": "gamingpanel.settings"}
-    for command in (["migrate", "--noinput", "-v0"], ["seed_demo"]):
-        subprocess.run(
-            [sys.executable, "manage.py", *command],
-            cwd=ROOT,
-            env=seed_env,
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+    seed_demo()
     django.setup()
     _board_id, period_id, player_ids = bulk_load(args.entries)
     build_index(period_id)
@@ -221,78 +185,28 @@ def run(args: argparse.Namespace) -> bool:
                 (201,),
             ),
         }
-        for label, (make, expect) in cases.items():
-            method, path, body, headers = make(-1)
-            status, answer = call(method, path, json.loads(body) if body else None, headers)
-            print(f"  check {label}: {status} {json.dumps(answer)[:100]}", flush=True)
-            if status not in expect:
-                print("an endpoint did not answer as expected; not measuring")
-                return False
-        merged, cpu_ms = measure(cases, server.pid, args)
+        makers = {label: make for label, (make, _expect) in cases.items()}
+        expected = {label: expect for label, (_make, expect) in cases.items()}
+        if not check_once(makers, call, expected):
+            return False
+        measured = measure_with(
+            makers, port=PORT, server_pid=server.pid, args=args, warm_up=200, expect=expected
+        )
     finally:
         stop_server(server)
 
-    plain = merged["(a) plain view, same JWE+JWT check"]
-    print()
-    print(
-        f"leaderboards over HTTP, {args.entries:,}-entry board: granian WSGI x{args.workers} "
-        f"(blocking threads {args.blocking_threads}), PostgreSQL + Redis, DEBUG off, "
-        f"{args.concurrency} keep-alive connections, {args.rounds} rounds, ratio vs (a)"
-    )
-    print_table(list(merged.values()), baseline=plain)
-    print()
-    print(f"{'web-process CPU per request':44} {'ms':>7}")
-    for label, ms in cpu_ms.items():
-        print(f"{label:44} {ms:7.3f}")
-    print()
-    met = True
-    for label, target in (
-        ("GET top-100", TARGET_READ_VS_PLAIN),
-        ("GET around-me (radius 5)", TARGET_READ_VS_PLAIN),
-        ("POST score (server key)", TARGET_SUBMIT_VS_PLAIN),
-    ):
-        ratio = merged[label].rps / plain.rps
-        met = met and ratio >= target
-        print(
-            f"{label}: {ratio:.0%} of (a) (target >= {target:.0%}): {'met' if ratio >= target else 'NOT met'}"
-        )
+    merged = measured.results
+    plain = print_results(f"leaderboards over HTTP, {args.entries:,}-entry board", measured, args)
+    targets = {
+        "GET top-100": TARGET_READ_VS_PLAIN,
+        "GET around-me (radius 5)": TARGET_READ_VS_PLAIN,
+        "POST score (server key)": TARGET_SUBMIT_VS_PLAIN,
+    }
+    met = report_targets(merged, plain, targets)
     errors = sum(result.errors for result in merged.values())
     print(f"errors: {errors}")
     consistent = verify(period_id, merged["POST score (server key)"].requests, logged_in)
     return met and errors == 0 and consistent
-
-
-def measure(
-    cases: dict[str, tuple[Callable, tuple[int, ...]]], server_pid: int, args: argparse.Namespace
-) -> tuple[dict[str, LoadResult], dict[str, float]]:
-    """Warm-up, then the cases in rotating order for `rounds` rounds (as loadgen.measure_rounds,
-    with each case's expected status)."""
-    labels = list(cases)
-    for label in labels:
-        make, expect = cases[label]
-        run_load(
-            label="warm-up", port=PORT, make_request=make, total_requests=200, expect_status=expect
-        )
-    runs: dict[str, list[LoadResult]] = {label: [] for label in labels}
-    cpu = dict.fromkeys(labels, 0.0)
-    for round_no in range(args.rounds):
-        for label in labels[round_no % len(labels) :] + labels[: round_no % len(labels)]:
-            make, expect = cases[label]
-            before = group_cpu_seconds(server_pid)
-            result = run_load(
-                label=label,
-                port=PORT,
-                make_request=make,
-                concurrency=args.concurrency,
-                total_requests=args.requests,
-                max_seconds=args.seconds,
-                expect_status=expect,
-            )
-            cpu[label] += group_cpu_seconds(server_pid) - before
-            runs[label].append(result)
-            print(f"  round {round_no + 1}: {label}: {result.rps:.0f} req/s", flush=True)
-    merged = {label: merge(label, label_runs) for label, label_runs in runs.items()}
-    return merged, {label: 1000 * cpu[label] / merged[label].requests for label in labels}
 
 
 def verify(period_id: int, measured_submissions: int, logged_in: list[dict]) -> bool:

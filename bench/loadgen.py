@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import argparse
 import base64
 import http.client
 import os
@@ -18,6 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 
@@ -179,13 +181,22 @@ def measure_rounds(
     seconds: float,
     concurrency: int,
     warm_up: int = 300,
+    expect: dict[str, tuple[int, ...]] | None = None,
 ) -> Measured:
     """Warm every case up, then run the cases in rotating order for `rounds` rounds, so a
     machine getting busier or quieter moves every case alike. Throughput on a shared machine
-    swings with everyone else's load; the web processes' own CPU per request does much less."""
+    swings with everyone else's load; the web processes' own CPU per request does much less.
+    An answer is an error unless its status is the case's in `expect` (200 by default)."""
     labels = list(cases)
+    statuses = {label: (expect or {}).get(label, (200,)) for label in labels}
     for label in labels:
-        run_load(label="warm-up", port=port, make_request=cases[label], total_requests=warm_up)
+        run_load(
+            label="warm-up",
+            port=port,
+            make_request=cases[label],
+            total_requests=warm_up,
+            expect_status=statuses[label],
+        )
     runs: dict[str, list[LoadResult]] = {label: [] for label in labels}
     cpu_seconds = dict.fromkeys(labels, 0.0)
     for round_no in range(rounds):
@@ -198,6 +209,7 @@ def measure_rounds(
                 concurrency=concurrency,
                 total_requests=requests,
                 max_seconds=seconds,
+                expect_status=statuses[label],
             )
             cpu_seconds[label] += group_cpu_seconds(server_pid) - cpu_before
             runs[label].append(result)
@@ -255,6 +267,117 @@ def print_table(results: list[LoadResult], baseline: LoadResult) -> None:
             f"{r.label:44} {r.requests:7d} {r.errors:5d} {r.rps:9.0f} {r.p50_ms:8.2f} "
             f"{r.p99_ms:8.2f} {ratio:7.2f}"
         )
+
+
+def add_load_arguments(
+    parser: argparse.ArgumentParser,
+    *,
+    blocking_threads: int = 4,
+    rounds: int = 2,
+    requests: int = 3000,
+) -> None:
+    """The options every rotating-rounds benchmark takes: its server and its load."""
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--blocking-threads",
+        type=int,
+        default=blocking_threads,
+        help="per granian worker (docker-compose runs 4)",
+    )
+    parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--requests", type=int, default=requests, help="per case and round")
+    parser.add_argument("--seconds", type=float, default=8.0, help="at most, per case and round")
+    parser.add_argument("--concurrency", type=int, default=8)
+
+
+def measure_with(
+    cases: dict[str, RequestFactory],
+    *,
+    port: int,
+    server_pid: int,
+    args: argparse.Namespace,
+    **options: Any,
+) -> Measured:
+    """measure_rounds with the options of add_load_arguments."""
+    return measure_rounds(
+        cases,
+        port=port,
+        server_pid=server_pid,
+        rounds=args.rounds,
+        requests=args.requests,
+        seconds=args.seconds,
+        concurrency=args.concurrency,
+        **options,
+    )
+
+
+def print_results(title: str, measured: Measured, args: argparse.Namespace) -> LoadResult:
+    """The title with the server and load it ran under, the throughput table against the first
+    case (the baseline), and the CPU table; answers the baseline's result."""
+    merged = measured.results
+    baseline = next(iter(merged.values()))
+    print()
+    print(
+        f"{title}: granian WSGI x{args.workers} (blocking threads {args.blocking_threads}), "
+        f"PostgreSQL + Redis, DEBUG off, {args.concurrency} keep-alive connections, "
+        f"{args.rounds} rounds, ratio vs (a)"
+    )
+    print_table(list(merged.values()), baseline=baseline)
+    print()
+    print_cpu_table(measured.cpu_ms, baseline.label)
+    print()
+    return baseline
+
+
+def print_cpu_table(cpu_ms: dict[str, float], baseline: str) -> None:
+    """The web processes' CPU per request of each case, and the capacity it leaves vs `baseline`."""
+    print(f"{'web-process CPU per request':44} {'ms':>7} {'capacity vs (a)':>16}")
+    for label, ms in cpu_ms.items():
+        print(f"{label:44} {ms:7.3f} {cpu_ms[baseline] / ms:16.2f}")
+
+
+def report_targets(results: dict[str, LoadResult], baseline: LoadResult, targets: dict) -> bool:
+    """One line per target (a share of the baseline's throughput); True when all are met."""
+    met = True
+    for label, target in targets.items():
+        ratio = results[label].rps / baseline.rps
+        met = met and ratio >= target
+        verdict = "met" if ratio >= target else "NOT met"
+        print(f"{label}: {ratio:.0%} of (a) (target >= {target:.0%}): {verdict}")
+    return met
+
+
+def seed_demo() -> None:
+    """Migrate the bench's database and seed the demo game, as `make run` does."""
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "DJANGO_DEBUG": "1", "DJANGO_SETTINGS_MODULE": "gamingpanel.settings"}
+    for command in (["migrate", "--noinput", "-v0"], ["seed_demo"]):
+        subprocess.run(
+            [sys.executable, "manage.py", *command],
+            cwd=root,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+
+
+def check_once(
+    cases: dict[str, RequestFactory],
+    call: Callable[[str, str, dict | None, dict[str, str]], tuple[int, object]],
+    expect: dict[str, tuple[int, ...]] | None = None,
+) -> bool:
+    """Send each case's first request once and show the answer; False (do not measure) when
+    one answers other than expected (200 unless `expect` says)."""
+    import json
+
+    for label, make in cases.items():
+        method, path, body, headers = make(-1)
+        status, answer = call(method, path, json.loads(body) if body else None, headers)
+        print(f"  check {label}: {status} {json.dumps(answer)[:90]}", flush=True)
+        if status not in (expect or {}).get(label, (200,)):
+            print("an endpoint did not answer as expected; not measuring")
+            return False
+    return True
 
 
 def production_env(database_url: str, *, settings_module: str = "gamingpanel.settings") -> dict:
@@ -326,3 +449,23 @@ def throwaway_database(
             connections.close_all()
         with psycopg.connect(admin_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def production_panel(label: str) -> Iterator[None]:
+    """The environment a bench's panel runs in: its own database next to $DATABASE_URL, DEBUG
+    off with fresh secrets and the revocation mirror on (as production), and request budgets
+    the bench cannot exhaust (they are still counted). Exits when PostgreSQL or Redis is not
+    configured."""
+    base = os.environ.get("DATABASE_URL", "")
+    if not base.startswith("postgres") or not os.environ.get("REDIS_URL"):
+        sys.exit("This benchmark needs PostgreSQL and Redis: set DATABASE_URL and REDIS_URL.")
+    with throwaway_database(base, label) as database_url:
+        os.environ.update(
+            production_env(database_url, settings_module="auth_settings"),
+            REVOCATION_MIRROR="1",
+            RATE_LIMIT_PER_HOUR=str(10**9),
+            AUTH_RATE_LIMIT_PER_MINUTE=str(10**9),
+            AUTH_GAME_RATE_LIMIT_PER_MINUTE=str(10**9),
+        )
+        yield

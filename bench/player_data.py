@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -29,15 +28,18 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 from loadgen import (  # noqa: E402
-    measure_rounds,
-    print_table,
-    production_env,
+    add_load_arguments,
+    check_once,
+    measure_with,
+    print_results,
+    production_panel,
+    report_targets,
+    seed_demo,
     serve_granian,
     stop_server,
-    throwaway_database,
     wait_for_port,
 )
-from player_requests import PORT, call, log_in, plain_case  # noqa: E402
+from player_requests import PORT, bearer, call, get_case, log_in, plain_case  # noqa: E402
 
 PLAYERS = 64
 SLOT = "slot1"
@@ -47,40 +49,14 @@ CLIENT = {"X-Client-Version": "1.4.2", "X-Client-Platform": "ios"}
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--blocking-threads", type=int, default=4)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--requests", type=int, default=3000, help="per case and round")
-    parser.add_argument("--seconds", type=float, default=8.0, help="at most, per case and round")
-    parser.add_argument("--concurrency", type=int, default=8)
+    add_load_arguments(parser)
     args = parser.parse_args()
     if args.concurrency > PLAYERS:
         sys.exit(f"--concurrency at most {PLAYERS}: a player's writes must not overlap")
 
-    base = os.environ.get("DATABASE_URL", "")
-    if not base.startswith("postgres") or not os.environ.get("REDIS_URL"):
-        sys.exit("This benchmark needs PostgreSQL and Redis: set DATABASE_URL and REDIS_URL.")
-    with throwaway_database(base, "playerdata") as database_url:
-        os.environ.update(
-            production_env(database_url, settings_module="auth_settings"),
-            REVOCATION_MIRROR="1",
-            RATE_LIMIT_PER_HOUR=str(10**9),
-            AUTH_RATE_LIMIT_PER_MINUTE=str(10**9),
-            AUTH_GAME_RATE_LIMIT_PER_MINUTE=str(10**9),
-        )
+    with production_panel("playerdata"):
         ok = run(args)
     sys.exit(0 if ok else 1)
-
-
-def bearer(token: str, **extra: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}", **extra}
-
-
-def get_case(path: str, tokens: list[str], **extra: str) -> Callable:
-    def make(i: int) -> tuple[str, str, None, dict[str, str]]:
-        return "GET", f"/api/v1/{path}", None, bearer(tokens[i % len(tokens)], **extra)
-
-    return make
 
 
 def put_case(tokens: list[str], versions: list[int]) -> Callable:
@@ -102,20 +78,9 @@ def put_case(tokens: list[str], versions: list[int]) -> Callable:
 
 
 def run(args: argparse.Namespace) -> bool:
-    import subprocess
-
     import django
 
-    root = BENCH.parent
-    seed_env = {**os.environ, "DJANGO_DEBUG": "1", "DJANGO_SETTINGS_MODULE": "gamingpanel.settings"}
-    for command in (["migrate", "--noinput", "-v0"], ["seed_demo"]):
-        subprocess.run(
-            [sys.executable, "manage.py", *command],
-            cwd=root,
-            env=seed_env,
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+    seed_demo()
     django.setup()
     from django.core.cache import cache
 
@@ -141,48 +106,16 @@ def run(args: argparse.Namespace) -> bool:
         # For reference, an endpoint of issue 13 (target 40 % there) under the same load.
         cases["GET player/stats (reference)"] = get_case("player/stats", tokens)
         cases[f"PUT player/saves/{SLOT}"] = put_case(tokens, versions)
-        for label, make in cases.items():
-            method, path, body, headers = make(0)
-            status, answer = call(method, path, json.loads(body) if body else None, headers)
-            print(f"  check {label}: {status} {json.dumps(answer)[:90]}", flush=True)
-            if status != 200:
-                print("an endpoint did not answer 200; not measuring")
-                return False
-        measured = measure_rounds(
-            cases,
-            port=PORT,
-            server_pid=server.pid,
-            rounds=args.rounds,
-            requests=args.requests,
-            seconds=args.seconds,
-            concurrency=args.concurrency,
-        )
+        if not check_once(cases, call):
+            return False
+        measured = measure_with(cases, port=PORT, server_pid=server.pid, args=args)
     finally:
         stop_server(server)
         cache.clear()
 
-    merged, cpu_ms = measured.results, measured.cpu_ms
-    plain = next(iter(merged.values()))
-    print()
-    print(
-        f"cloud save and remote config over HTTP: granian WSGI x{args.workers} (blocking "
-        f"threads {args.blocking_threads}), PostgreSQL + Redis, DEBUG off, {args.concurrency} "
-        f"keep-alive connections, {args.rounds} rounds, ratio vs (a)"
-    )
-    print_table(list(merged.values()), baseline=plain)
-    print()
-    print(f"{'web-process CPU per request':44} {'ms':>7} {'capacity vs (a)':>16}")
-    for label, ms in cpu_ms.items():
-        print(f"{label:44} {ms:7.3f} {cpu_ms[plain.label] / ms:16.2f}")
-    print()
-    met = True
-    for label, target in TARGETS.items():
-        ratio = merged[label].rps / plain.rps
-        met = met and ratio >= target
-        print(
-            f"{label}: {ratio:.0%} of (a) (target >= {target:.0%}): "
-            f"{'met' if ratio >= target else 'NOT met'}"
-        )
+    merged = measured.results
+    plain = print_results("cloud save and remote config over HTTP", measured, args)
+    met = report_targets(merged, plain, TARGETS)
     errors = sum(result.errors for result in merged.values())
     print(f"errors: {errors}")
     return met and errors == 0

@@ -22,8 +22,6 @@ import argparse
 import http.client
 import itertools
 import json
-import os
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -33,12 +31,14 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 from loadgen import (  # noqa: E402
-    measure_rounds,
-    print_table,
-    production_env,
+    add_load_arguments,
+    check_once,
+    measure_with,
+    print_results,
+    production_panel,
+    seed_demo,
     serve_granian,
     stop_server,
-    throwaway_database,
     wait_for_port,
 )
 
@@ -62,30 +62,10 @@ GETS = [
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument(
-        "--blocking-threads",
-        type=int,
-        default=4,
-        help="per granian worker, as docker-compose runs it",
-    )
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--requests", type=int, default=3000, help="per case and round")
-    parser.add_argument("--seconds", type=float, default=8.0, help="at most, per case and round")
-    parser.add_argument("--concurrency", type=int, default=8)
+    add_load_arguments(parser)
     args = parser.parse_args()
 
-    base = os.environ.get("DATABASE_URL", "")
-    if not base.startswith("postgres") or not os.environ.get("REDIS_URL"):
-        sys.exit("This benchmark needs PostgreSQL and Redis: set DATABASE_URL and REDIS_URL.")
-    with throwaway_database(base, "reads") as database_url:
-        os.environ.update(
-            production_env(database_url, settings_module="auth_settings"),
-            REVOCATION_MIRROR="1",
-            RATE_LIMIT_PER_HOUR=str(10**9),
-            AUTH_RATE_LIMIT_PER_MINUTE=str(10**9),
-            AUTH_GAME_RATE_LIMIT_PER_MINUTE=str(10**9),
-        )
+    with production_panel("reads"):
         ok = run(args)
     sys.exit(0 if ok else 1)
 
@@ -132,14 +112,15 @@ def register_servers() -> None:
             raise RuntimeError(f"heartbeat answered {status}: {body}")
 
 
-def get_case(path: str, tokens: list[str]) -> Callable:
+def bearer(token: str, **extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", **extra}
+
+
+def get_case(path: str, tokens: list[str], **extra: str) -> Callable:
+    """GET /api/v1/<path> as each player in turn, with any extra headers."""
+
     def make(i: int) -> tuple[str, str, None, dict[str, str]]:
-        return (
-            "GET",
-            f"/api/v1/{path}",
-            None,
-            {"Authorization": f"Bearer {tokens[i % len(tokens)]}"},
-        )
+        return "GET", f"/api/v1/{path}", None, bearer(tokens[i % len(tokens)], **extra)
 
     return make
 
@@ -159,7 +140,7 @@ def floor_case(tokens: list[str]) -> Callable:
     from auth_baseline import FLOOR_VIEW
 
     def make(i: int) -> tuple[str, str, None, dict[str, str]]:
-        return "GET", FLOOR_VIEW, None, {"Authorization": f"Bearer {tokens[i % len(tokens)]}"}
+        return "GET", FLOOR_VIEW, None, bearer(tokens[i % len(tokens)])
 
     return make
 
@@ -178,15 +159,7 @@ def login_case(user_ids: Callable[[int], str]) -> Callable:
 def run(args: argparse.Namespace) -> bool:
     import django
 
-    seed_env = {**os.environ, "DJANGO_DEBUG": "1", "DJANGO_SETTINGS_MODULE": "gamingpanel.settings"}
-    for command in (["migrate", "--noinput", "-v0"], ["seed_demo"]):
-        subprocess.run(
-            [sys.executable, "manage.py", *command],
-            cwd=ROOT,
-            env=seed_env,
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+    seed_demo()
     django.setup()
     from django.core.cache import cache
 
@@ -201,40 +174,15 @@ def run(args: argparse.Namespace) -> bool:
         cases |= {f"GET {path}": get_case(path, tokens) for path in GETS}
         cases["POST login, new player"] = login_case(lambda _i: f"new-{next(new_players)}")
         cases["POST login, returning player"] = login_case(lambda i: f"reader-{i % PLAYERS}")
-        for label, make in cases.items():
-            method, path, body, headers = make(0)
-            status, answer = call(method, path, json.loads(body) if body else None, headers)
-            print(f"  check {label}: {status} {json.dumps(answer)[:90]}", flush=True)
-            if status != 200:
-                print("an endpoint did not answer 200; not measuring")
-                return False
-        measured = measure_rounds(
-            cases,
-            port=PORT,
-            server_pid=server.pid,
-            rounds=args.rounds,
-            requests=args.requests,
-            seconds=args.seconds,
-            concurrency=args.concurrency,
-        )
+        if not check_once(cases, call):
+            return False
+        measured = measure_with(cases, port=PORT, server_pid=server.pid, args=args)
     finally:
         stop_server(server)
         cache.clear()
 
-    merged, cpu_ms = measured.results, measured.cpu_ms
-    plain = next(iter(merged.values()))
-    print()
-    print(
-        f"player requests over HTTP: granian WSGI x{args.workers} (blocking threads "
-        f"{args.blocking_threads}), PostgreSQL + Redis, DEBUG off, {args.concurrency} keep-alive "
-        f"connections, {args.rounds} rounds, ratio vs (a)"
-    )
-    print_table(list(merged.values()), baseline=plain)
-    print()
-    print(f"{'web-process CPU per request':44} {'ms':>7} {'capacity vs (a)':>16}")
-    for label, ms in cpu_ms.items():
-        print(f"{label:44} {ms:7.3f} {cpu_ms[plain.label] / ms:16.2f}")
-    print()
+    merged = measured.results
+    plain = print_results("player requests over HTTP", measured, args)
     floor = merged[FLOOR_LABEL]
     print(
         f"{FLOOR_LABEL}: {floor.rps / plain.rps:.0%} of (a): the most a read with one query can be"
