@@ -9,42 +9,18 @@
 //     (the local value and the server's current document) and the write stays queued until Resolve();
 //   - 400/403/413: the write can never succeed as it is: dropped and reported in the FSyncReport;
 //   - no answer, 429, 5xx: it stays queued; the same Idempotency-Key makes a write that did arrive count once.
+// The decisions (what is cached and queued, which request a write becomes, what each answer does) are
+// FGamingPanelSaveQueue's (GamingPanelSaveQueue.h, engine-independent and run by scripts/check_examples.sh); this
+// class gives it the subsystem's HTTP and the JSON file.
 // FGamingPanelRemoteConfig fetches GET config with the saved ETag (If-None-Match): 304 keeps the saved copy, and
 // offline the saved copy is used. See docs/guide/offline.md.
 #pragma once
 
 #include "CoreMinimal.h"
 #include "GamingPanelHttp.h"
+#include "GamingPanelSaveQueue.h"
 
 class UGamingPanelSubsystem;
-
-/** One document as the server stored it. Value is JSON text. */
-struct GAMINGPANEL_API FGamingPanelSaveDocument
-{
-	FString Key;
-	int64 Version = 0;
-	FString ValueJson;
-};
-
-/** A queued write another device's write got in front of: both copies, for the game to decide. */
-struct GAMINGPANEL_API FGamingPanelSaveConflict
-{
-	FString Key;
-	FString LocalValueJson; // empty for a queued delete
-	bool bServerHasDocument = false;
-	FGamingPanelSaveDocument Server;
-};
-
-enum class EGamingPanelConflictResolution : uint8 { KeepLocal, KeepServer, UseMerged };
-
-struct GAMINGPANEL_API FGamingPanelSyncReport
-{
-	TArray<FGamingPanelSaveDocument> Written;
-	TArray<FGamingPanelSaveConflict> Conflicts;
-	TArray<FGamingPanelError> Rejected;
-	bool bOffline = false;
-	int32 StillQueued = 0;
-};
 
 class GAMINGPANEL_API FGamingPanelCloudSave : public TSharedFromThis<FGamingPanelCloudSave>
 {
@@ -71,30 +47,11 @@ public:
 	FOnConflict OnConflict;
 
 private:
-	struct FPending
-	{
-		FString ValueJson;
-		bool bDeleted = false;
-		bool bHasBaseVersion = false;
-		int64 BaseVersion = 0;
-		FString IdempotencyKey;
-		bool bConflict = false;
-		bool bServerHasDocument = false;
-		FGamingPanelSaveDocument Server;
-	};
-
-	void SendNext(TArray<FString> Keys, TSharedRef<FGamingPanelSyncReport> Report, FOnSynced OnComplete);
-	void Queue(const FString& Key, const FString& ValueJson, bool bDeleted);
+	/** Reads the player's file again when the player changed. */
 	void Load();
-	void Store() const;
-	FString StatePath() const;
-	static FGamingPanelSaveConflict ConflictOf(const FString& Key, const FPending& Pending);
-	static bool ReadDocument(const TSharedPtr<FJsonObject>& Json, FGamingPanelSaveDocument& Out);
-	static TSharedPtr<FJsonObject> DocumentJson(const FGamingPanelSaveDocument& Document);
 
 	TWeakObjectPtr<UGamingPanelSubsystem> Subsystem;
-	TMap<FString, FGamingPanelSaveDocument> Synced;
-	TMap<FString, FPending> Pending;
+	FGamingPanelSaveQueue Queue;
 	FString LoadedFor;
 };
 

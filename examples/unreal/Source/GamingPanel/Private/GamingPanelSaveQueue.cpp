@@ -1,0 +1,238 @@
+// Gaming Panel Unreal example: the offline cloud-save queue's decisions (see GamingPanelSaveQueue.h). Core
+// containers only, so scripts/check_examples.sh builds and runs this file with Tests/CloudSaveQueueTest.cpp.
+#include "GamingPanelSaveQueue.h"
+
+FString FGamingPanelSaveRequest::Verb() const
+{
+	return bDelete ? FString(TEXT("DELETE")) : FString(TEXT("PUT"));
+}
+
+FString FGamingPanelSaveRequest::Path() const
+{
+	return TEXT("player/saves/") + Key;
+}
+
+TMap<FString, FString> FGamingPanelSaveRequest::Headers() const
+{
+	TMap<FString, FString> Headers;
+	Headers.Add(TEXT("Idempotency-Key"), IdempotencyKey);
+	if (bHasBaseVersion) Headers.Add(TEXT("If-Match"), FString::Printf(TEXT("\"%lld\""), static_cast<long long>(BaseVersion)));
+	else Headers.Add(TEXT("If-None-Match"), TEXT("*"));
+	return Headers;
+}
+
+FGamingPanelSaveQueue::FGamingPanelSaveQueue(TSharedRef<IGamingPanelSaveStore> InStore, TFunction<FString()> InNewIdempotencyKey)
+	: Store(InStore)
+	, NewIdempotencyKey(MoveTemp(InNewIdempotencyKey))
+{
+}
+
+void FGamingPanelSaveQueue::Reload()
+{
+	FGamingPanelSaveState Loaded;
+	State = Store->Read(Loaded) ? Loaded : FGamingPanelSaveState();
+}
+
+void FGamingPanelSaveQueue::Save(const FString& Key, const FString& ValueJson)
+{
+	Queue(Key, ValueJson, false);
+}
+
+void FGamingPanelSaveQueue::Delete(const FString& Key)
+{
+	Queue(Key, FString(), true);
+}
+
+bool FGamingPanelSaveQueue::TryGet(const FString& Key, FString& OutValueJson) const
+{
+	if (const FGamingPanelPendingSave* Queued = State.Pending.Find(Key))
+	{
+		if (Queued->bDeleted) return false;
+		OutValueJson = Queued->ValueJson;
+		return true;
+	}
+	if (const FGamingPanelSaveDocument* Document = State.Synced.Find(Key))
+	{
+		OutValueJson = Document->ValueJson;
+		return true;
+	}
+	return false;
+}
+
+TArray<FGamingPanelSaveConflict> FGamingPanelSaveQueue::GetConflicts() const
+{
+	TArray<FGamingPanelSaveConflict> Found;
+	for (const auto& Entry : State.Pending)
+	{
+		if (Entry.Value.bConflict) Found.Add(ConflictOf(Entry.Key, Entry.Value));
+	}
+	return Found;
+}
+
+int32 FGamingPanelSaveQueue::QueuedCount() const
+{
+	return State.Pending.Num();
+}
+
+void FGamingPanelSaveQueue::Queue(const FString& Key, const FString& ValueJson, bool bDeleted)
+{
+	FGamingPanelPendingSave* Queued = State.Pending.Find(Key);
+	if (!Queued)
+	{
+		const FGamingPanelSaveDocument* Document = State.Synced.Find(Key);
+		if (bDeleted && !Document) return; // never synced: nothing to delete on the server
+		FGamingPanelPendingSave Fresh;
+		Fresh.bHasBaseVersion = Document != nullptr;
+		Fresh.BaseVersion = Document ? Document->Version : 0;
+		Queued = &State.Pending.Add(Key, Fresh);
+	}
+	// The newest value per key, from the same base version; a new value gets a new Idempotency-Key.
+	Queued->ValueJson = ValueJson;
+	Queued->bDeleted = bDeleted;
+	Queued->IdempotencyKey = NewIdempotencyKey();
+	Store->Write(State);
+}
+
+bool FGamingPanelSaveQueue::Resolve(const FString& Key, EGamingPanelConflictResolution Resolution, const FString& MergedValueJson)
+{
+	FGamingPanelPendingSave* Queued = State.Pending.Find(Key);
+	if (!Queued || !Queued->bConflict) return false;
+	const bool bServerHas = Queued->bServerHasDocument;
+	const FGamingPanelSaveDocument Server = Queued->Server;
+	if (bServerHas) State.Synced.Add(Key, Server); else State.Synced.Remove(Key);
+	if (Resolution == EGamingPanelConflictResolution::KeepServer)
+	{
+		State.Pending.Remove(Key);
+	}
+	else
+	{
+		if (Resolution == EGamingPanelConflictResolution::UseMerged)
+		{
+			Queued->ValueJson = MergedValueJson;
+			Queued->bDeleted = false;
+		}
+		// Against the server's version now: the write applies unless yet another device writes first.
+		Queued->bHasBaseVersion = bServerHas;
+		Queued->BaseVersion = bServerHas ? Server.Version : 0;
+		Queued->IdempotencyKey = NewIdempotencyKey();
+		Queued->bConflict = false;
+		Queued->bServerHasDocument = false;
+		Queued->Server = FGamingPanelSaveDocument();
+		if (Queued->bDeleted && !bServerHas) State.Pending.Remove(Key); // deleted on both sides
+	}
+	Store->Write(State);
+	return true;
+}
+
+void FGamingPanelSaveQueue::Sync(FSend Send, FOnSynced OnComplete)
+{
+	TSharedRef<FGamingPanelSyncReport> Report = MakeShared<FGamingPanelSyncReport>();
+	TArray<FString> Keys;
+	for (const auto& Entry : State.Pending)
+	{
+		if (Entry.Value.bConflict) Report->Conflicts.Add(ConflictOf(Entry.Key, Entry.Value)); // still the game's to decide
+		else Keys.Add(Entry.Key);
+	}
+	SendNext(MoveTemp(Keys), Report, MoveTemp(Send), MoveTemp(OnComplete));
+}
+
+void FGamingPanelSaveQueue::SendNext(TArray<FString> Keys, TSharedRef<FGamingPanelSyncReport> Report, FSend Send, FOnSynced OnComplete)
+{
+	while (Keys.Num() > 0 && !Report->bOffline)
+	{
+		const FString Key = Keys[0];
+		Keys.RemoveAt(0);
+		const FGamingPanelPendingSave* Queued = State.Pending.Find(Key);
+		if (!Queued) continue;
+		const FGamingPanelSaveRequest Request = RequestFor(Key, *Queued);
+		const bool bSent = Send(Request, [this, Request, Keys, Report, Send, OnComplete](const FGamingPanelSaveAnswer& Answer)
+		{
+			Apply(Request, Answer, *Report);
+			Store->Write(State);
+			SendNext(Keys, Report, Send, OnComplete);
+		});
+		if (bSent) return; // continues in OnAnswer
+		break;
+	}
+	Report->StillQueued = State.Pending.Num();
+	if (OnComplete) OnComplete(*Report);
+}
+
+void FGamingPanelSaveQueue::Apply(const FGamingPanelSaveRequest& Sent, const FGamingPanelSaveAnswer& Answer, FGamingPanelSyncReport& Report)
+{
+	const FString& Key = Sent.Key;
+	FGamingPanelPendingSave* Now = State.Pending.Find(Key);
+	// Saved again while the request was out: that newer value (a new Idempotency-Key) stays queued.
+	const bool bSame = Now && Now->IdempotencyKey == Sent.IdempotencyKey;
+	if (Answer.bOk)
+	{
+		FGamingPanelSaveDocument Written;
+		if (!Sent.bDelete && Answer.bHasDocument)
+		{
+			Written = Answer.Document;
+			State.Synced.Add(Key, Written);
+			Report.Written.Add(Written);
+		}
+		else
+		{
+			State.Synced.Remove(Key);
+		}
+		if (bSame) State.Pending.Remove(Key);
+		else if (Now) // that value now builds on what was just written
+		{
+			Now->bHasBaseVersion = !Sent.bDelete;
+			Now->BaseVersion = Sent.bDelete ? 0 : Written.Version;
+		}
+	}
+	else if (Answer.Error.IsTransient())
+	{
+		Report.bOffline = true; // no answer, 429, 5xx: stays queued, with its Idempotency-Key
+	}
+	else if (Answer.Error.Status == 412 || (Sent.bDelete && Answer.Error.Status == 404))
+	{
+		// Another device wrote first: keep both copies, never overwrite (neither the synced copy nor the local value).
+		const bool bServerHas = Answer.bHasDocument;
+		if (Now && Now->bDeleted && !bServerHas)
+		{
+			State.Pending.Remove(Key); // deleted here and gone there: agreed
+			State.Synced.Remove(Key);
+		}
+		else if (Now)
+		{
+			Now->bConflict = true;
+			Now->bServerHasDocument = bServerHas;
+			Now->Server = bServerHas ? Answer.Document : FGamingPanelSaveDocument();
+			const FGamingPanelSaveConflict Conflict = ConflictOf(Key, *Now);
+			Report.Conflicts.Add(Conflict);
+			if (OnConflict) OnConflict(Conflict);
+		}
+	}
+	else
+	{
+		// 400, 403, 413: this write can never succeed as it is. Drop it; the synced copy stays.
+		if (bSame) State.Pending.Remove(Key);
+		Report.Rejected.Add(Answer.Error);
+	}
+}
+
+FGamingPanelSaveRequest FGamingPanelSaveQueue::RequestFor(const FString& Key, const FGamingPanelPendingSave& Pending)
+{
+	FGamingPanelSaveRequest Request;
+	Request.Key = Key;
+	Request.bDelete = Pending.bDeleted;
+	Request.ValueJson = Pending.ValueJson;
+	Request.IdempotencyKey = Pending.IdempotencyKey;
+	Request.bHasBaseVersion = Pending.bHasBaseVersion;
+	Request.BaseVersion = Pending.BaseVersion;
+	return Request;
+}
+
+FGamingPanelSaveConflict FGamingPanelSaveQueue::ConflictOf(const FString& Key, const FGamingPanelPendingSave& Pending)
+{
+	FGamingPanelSaveConflict Conflict;
+	Conflict.Key = Key;
+	Conflict.LocalValueJson = Pending.bDeleted ? FString() : Pending.ValueJson;
+	Conflict.bServerHasDocument = Pending.bServerHasDocument;
+	Conflict.Server = Pending.Server;
+	return Conflict;
+}

@@ -1,0 +1,152 @@
+// Gaming Panel Unreal example: the offline cloud-save queue's decisions, without HTTP, JSON or files.
+//
+// FGamingPanelSaveQueue is what FGamingPanelCloudSave decides, as a plain C++ class over Core containers: the
+// cached (synced) document and the one pending write per key, the request a pending write becomes (PUT or DELETE
+// player/saves/<key> with If-Match: "<base version>" or If-None-Match: *, and its Idempotency-Key), and what each
+// answer does to the cache and the queue (see GamingPanelCloudSave.h). It sends through an FSend function and
+// reads and writes its state through an IGamingPanelSaveStore after every change: FGamingPanelCloudSave plugs in
+// UGamingPanelSubsystem::SendAuthorized and Saved/GamingPanel/<player>/cloud_saves.json, and
+// Tests/CloudSaveQueueTest.cpp (built and run by scripts/check_examples.sh) a fake server and an in-memory store.
+#pragma once
+
+#include "CoreMinimal.h"
+#include "GamingPanelTypes.h"
+
+/** One document as the server stored it. Value is JSON text. */
+struct GAMINGPANEL_API FGamingPanelSaveDocument
+{
+	FString Key;
+	int64 Version = 0;
+	FString ValueJson;
+};
+
+/** A queued write another device's write got in front of: both copies, for the game to decide. */
+struct GAMINGPANEL_API FGamingPanelSaveConflict
+{
+	FString Key;
+	FString LocalValueJson; // empty for a queued delete
+	bool bServerHasDocument = false;
+	FGamingPanelSaveDocument Server;
+};
+
+enum class EGamingPanelConflictResolution : uint8 { KeepLocal, KeepServer, UseMerged };
+
+struct GAMINGPANEL_API FGamingPanelSyncReport
+{
+	TArray<FGamingPanelSaveDocument> Written;
+	TArray<FGamingPanelSaveConflict> Conflicts;
+	TArray<FGamingPanelError> Rejected;
+	bool bOffline = false;
+	int32 StillQueued = 0;
+};
+
+/** The queued write of one key: the newest value, from the version it was made from. */
+struct GAMINGPANEL_API FGamingPanelPendingSave
+{
+	FString ValueJson;
+	bool bDeleted = false;
+	/** False when the key had no synced document: the write creates it (If-None-Match: *). */
+	bool bHasBaseVersion = false;
+	int64 BaseVersion = 0;
+	FString IdempotencyKey;
+	/** Waiting for Resolve: not sent, reported by every Sync. */
+	bool bConflict = false;
+	bool bServerHasDocument = false;
+	FGamingPanelSaveDocument Server;
+};
+
+/** What a device keeps for one player; the store persists it so it survives a restart. */
+struct GAMINGPANEL_API FGamingPanelSaveState
+{
+	TMap<FString, FGamingPanelSaveDocument> Synced;
+	TMap<FString, FGamingPanelPendingSave> Pending;
+};
+
+/** Where the queue keeps its state: written after every change, read when the queue (re)loads. */
+class GAMINGPANEL_API IGamingPanelSaveStore
+{
+public:
+	virtual ~IGamingPanelSaveStore() = default;
+	/** False when there is nothing (readable) stored: the queue starts empty. */
+	virtual bool Read(FGamingPanelSaveState& OutState) = 0;
+	virtual void Write(const FGamingPanelSaveState& State) = 0;
+};
+
+/** The request one queued write becomes. */
+struct GAMINGPANEL_API FGamingPanelSaveRequest
+{
+	FString Key;
+	bool bDelete = false;
+	/** The body's "value" (JSON text) of a PUT. */
+	FString ValueJson;
+	FString IdempotencyKey;
+	bool bHasBaseVersion = false;
+	int64 BaseVersion = 0;
+
+	/** PUT, or DELETE for a queued delete. */
+	FString Verb() const;
+	/** player/saves/<Key>, relative to the API root. */
+	FString Path() const;
+	/** Idempotency-Key, and If-Match: "<BaseVersion>" or, for a key the device never synced, If-None-Match: *. */
+	TMap<FString, FString> Headers() const;
+};
+
+/** The server's answer to an FGamingPanelSaveRequest, read out of the HTTP response by the caller. */
+struct GAMINGPANEL_API FGamingPanelSaveAnswer
+{
+	/** A 2xx. */
+	bool bOk = false;
+	/** Why not, when !bOk: Status 0 when no answer arrived. */
+	FGamingPanelError Error;
+	/** A 2xx PUT: the document as stored. A 412 (or a delete's 404): the problem's `current`, absent when the server has none. */
+	bool bHasDocument = false;
+	FGamingPanelSaveDocument Document;
+};
+
+class GAMINGPANEL_API FGamingPanelSaveQueue
+{
+public:
+	using FOnAnswer = TFunction<void(const FGamingPanelSaveAnswer& Answer)>;
+	/**
+	 * Sends Request and calls OnAnswer once with the answer; false when it cannot send at all (the sync then ends).
+	 * Whoever owns the queue must stay alive until OnAnswer has run.
+	 */
+	using FSend = TFunction<bool(const FGamingPanelSaveRequest& Request, FOnAnswer OnAnswer)>;
+	using FOnSynced = TFunction<void(const FGamingPanelSyncReport& Report)>;
+	using FOnConflict = TFunction<void(const FGamingPanelSaveConflict& Conflict)>;
+
+	/** NewIdempotencyKey makes a fresh key for each new value (FGuid in the plugin). Call Reload() to read the store. */
+	FGamingPanelSaveQueue(TSharedRef<IGamingPanelSaveStore> InStore, TFunction<FString()> InNewIdempotencyKey);
+
+	/** Replaces the state with what the store holds (empty when it holds nothing). */
+	void Reload();
+	/** Saves locally at once and queues the write (ValueJson: any JSON but null). */
+	void Save(const FString& Key, const FString& ValueJson);
+	/** Deletes locally and queues the delete of a key the server has. */
+	void Delete(const FString& Key);
+	/** The local value: the pending write when there is one, else the synced copy. */
+	bool TryGet(const FString& Key, FString& OutValueJson) const;
+	/** Sends every queued write not waiting on a conflict, one at a time; stops at the first transient failure. */
+	void Sync(FSend Send, FOnSynced OnComplete);
+	/** The game's answer to a conflict; the write (if any) goes with the next Sync. */
+	bool Resolve(const FString& Key, EGamingPanelConflictResolution Resolution, const FString& MergedValueJson = FString());
+	/** Keys waiting for the game's decision. */
+	TArray<FGamingPanelSaveConflict> GetConflicts() const;
+	int32 QueuedCount() const;
+	/** The cache and the queue as they are (what the store was last given). */
+	const FGamingPanelSaveState& GetState() const { return State; }
+
+	/** Called for each new conflict during Sync. */
+	FOnConflict OnConflict;
+
+private:
+	void Queue(const FString& Key, const FString& ValueJson, bool bDeleted);
+	void SendNext(TArray<FString> Keys, TSharedRef<FGamingPanelSyncReport> Report, FSend Send, FOnSynced OnComplete);
+	void Apply(const FGamingPanelSaveRequest& Sent, const FGamingPanelSaveAnswer& Answer, FGamingPanelSyncReport& Report);
+	static FGamingPanelSaveRequest RequestFor(const FString& Key, const FGamingPanelPendingSave& Pending);
+	static FGamingPanelSaveConflict ConflictOf(const FString& Key, const FGamingPanelPendingSave& Pending);
+
+	TSharedRef<IGamingPanelSaveStore> Store;
+	TFunction<FString()> NewIdempotencyKey;
+	FGamingPanelSaveState State;
+};
