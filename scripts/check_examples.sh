@@ -5,7 +5,8 @@
 #   2. examples/unreal: validates GamingPanel.uplugin, type-checks GamingPanel.Build.cs with mcs, and runs
 #      g++ -std=c++17 -fsyntax-only on every public header and every .cpp (engine types from
 #      examples/unreal/Stubs), as UE 5.1 to 5.4, with and without the Steam code path; builds and runs the store account token
-#      check (examples/unreal/Tests) against the server's values.
+#      check (examples/unreal/Tests) against the server's values, and the offline cloud-save queue's behaviour test
+#      (FGamingPanelSaveQueue, the plugin's own Private/GamingPanelSaveQueue.cpp, against a fake panel).
 # Installs mono-mcs through apt-get when mcs is missing. Exits non-zero on the first failure.
 set -euo pipefail
 
@@ -109,5 +110,10 @@ step "Unreal: the store account token matches the server's (built and run with g
 g++ -std=c++17 -Wall -Wextra -I "$UNREAL/Stubs" -I "$MODULE/Public" "$MODULE/Private/GamingPanelStore.cpp" \
     "$UNREAL/Tests/StoreAccountTokenTest.cpp" -o "$WORK/store_account_token" || fail "store account token test does not build"
 "$WORK/store_account_token" || fail "Unreal store account token"
+
+step "Unreal: offline cloud save queues, reconciles and keeps conflicts (built and run with g++)"
+g++ -std=c++17 -Wall -Wextra -I "$UNREAL/Stubs" -I "$MODULE/Public" "$MODULE/Private/GamingPanelSaveQueue.cpp" \
+    "$UNREAL/Tests/CloudSaveQueueTest.cpp" -o "$WORK/cloud_save_queue" || fail "cloud save queue test does not build"
+"$WORK/cloud_save_queue" || fail "Unreal cloud save queue"
 
 step "All example checks passed"

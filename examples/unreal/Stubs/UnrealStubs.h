@@ -2,16 +2,18 @@
 //
 // The smallest declarations of exactly the engine types, functions and macros the GamingPanel plugin uses,
 // so CI can run `g++ -std=c++17 -fsyntax-only` on the plugin's sources without an Unreal Engine install
-// (scripts/check_examples.sh). Signatures follow UE 5.1+; bodies are placeholders and nothing here is meant to
-// link or run. The reflection macros (UCLASS, UPROPERTY, GENERATED_BODY...) expand to nothing; the
-// "X.generated.h" files beside this one are empty shims standing in for UnrealHeaderTool's output, and
-// `Super` is provided by each stub base class naming itself (UHT's GENERATED_BODY does it for real classes).
-// The engine header paths the plugin includes ("CoreMinimal.h", "HttpModule.h"...) exist here as one-line
-// files that include this one. When the plugin starts using a new engine member, declare it here with the
-// engine's real signature, so the check keeps meaning something.
+// (scripts/check_examples.sh). Signatures follow UE 5.1+. Most members are declarations only; FString, TArray,
+// TMap, FString::Printf, the smart pointers and TFunction work, so the behaviour tests in examples/unreal/Tests
+// can link and run plugin code that needs nothing more. The reflection macros (UCLASS, UPROPERTY,
+// GENERATED_BODY...) expand to nothing; the "X.generated.h" files beside this one are empty shims standing in
+// for UnrealHeaderTool's output, and `Super` is provided by each stub base class naming itself (UHT's
+// GENERATED_BODY does it for real classes). The engine header paths the plugin includes ("CoreMinimal.h",
+// "HttpModule.h"...) exist here as one-line files that include this one. When the plugin starts using a new
+// engine member, declare it here with the engine's real signature, so the check keeps meaning something.
 #pragma once
 
 #include <cstdint>
+#include <cwchar>
 #include <functional>
 #include <initializer_list>
 #include <memory>
@@ -70,6 +72,27 @@ namespace UnrealStubs
 		static_assert(std::conjunction<std::is_scalar<std::decay_t<ArgTypes>>...>::value,
 			"UE_LOG / FString::Printf arguments must be numbers, enums or pointers.");
 	}
+
+	/** FString::Printf through the C library: UE's %s takes a TCHAR*, which the C library spells %ls. */
+	template <typename... ArgTypes>
+	std::wstring Format(const TCHAR* Pattern, ArgTypes... Args)
+	{
+		std::wstring Spec;
+		for (const TCHAR* C = Pattern; *C; ++C)
+		{
+			Spec += *C;
+			if (*C == L'%' && C[1] == L'%') Spec += *++C;
+			else if (*C == L'%' && C[1] == L's') Spec += L'l';
+		}
+		std::vector<wchar_t> Buffer(128);
+		for (;;)
+		{
+			const int Written = std::swprintf(Buffer.data(), Buffer.size(), Spec.c_str(), Args...);
+			if (Written >= 0) return std::wstring(Buffer.data(), static_cast<size_t>(Written));
+			if (Buffer.size() >= (1u << 20)) return Spec; // not a buffer size problem: a bad format
+			Buffer.resize(Buffer.size() * 2);
+		}
+	}
 }
 
 // ------------------------------------------------------------------------------------------------ strings
@@ -114,8 +137,8 @@ public:
 	template <typename... ArgTypes>
 	static FString Printf(const TCHAR* Format, ArgTypes&&... Args)
 	{
-		UnrealStubs::CheckFormatArgs(Format, std::forward<ArgTypes>(Args)...);
-		return FString(Format);
+		UnrealStubs::CheckFormatArgs(Format, Args...);
+		return FString(UnrealStubs::Format(Format, Args...));
 	}
 	static FString SanitizeFloat(double Value, int32 MinFractionalDigits = 1);
 	static FString FromInt(int32 Value);
@@ -191,12 +214,37 @@ class TMap
 public:
 	using ElementType = TPair<KeyType, ValueType>;
 
-	ValueType& Add(const KeyType& Key, const ValueType& Value);
-	ValueType* Find(const KeyType& Key);
-	const ValueType* Find(const KeyType& Key) const;
-	ValueType& FindOrAdd(const KeyType& Key);
-	bool Contains(const KeyType& Key) const;
-	int32 Remove(const KeyType& Key);
+	// Like the engine's: Add replaces the value of a key already there; pointers from Find last until the next Add.
+	ValueType& Add(const KeyType& Key, const ValueType& Value)
+	{
+		if (ValueType* Found = Find(Key)) return *Found = Value;
+		Pairs.push_back(ElementType{Key, Value});
+		return Pairs.back().Value;
+	}
+	ValueType* Find(const KeyType& Key)
+	{
+		for (ElementType& Pair : Pairs) { if (Pair.Key == Key) return &Pair.Value; }
+		return nullptr;
+	}
+	const ValueType* Find(const KeyType& Key) const
+	{
+		for (const ElementType& Pair : Pairs) { if (Pair.Key == Key) return &Pair.Value; }
+		return nullptr;
+	}
+	ValueType& FindOrAdd(const KeyType& Key)
+	{
+		if (ValueType* Found = Find(Key)) return *Found;
+		return Add(Key, ValueType());
+	}
+	bool Contains(const KeyType& Key) const { return Find(Key) != nullptr; }
+	int32 Remove(const KeyType& Key)
+	{
+		for (auto It = Pairs.begin(); It != Pairs.end(); ++It)
+		{
+			if (It->Key == Key) { Pairs.erase(It); return 1; }
+		}
+		return 0;
+	}
 	int32 Num() const { return static_cast<int32>(Pairs.size()); }
 	void Reset() { Pairs.clear(); }
 	void Empty() { Pairs.clear(); }

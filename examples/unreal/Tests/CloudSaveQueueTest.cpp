@@ -1,0 +1,514 @@
+// Runs the Unreal kit's offline cloud-save logic outside the engine: FGamingPanelSaveQueue
+// (Private/GamingPanelSaveQueue.cpp), the code FGamingPanelCloudSave runs for every decision, against a fake panel
+// that keeps documents with versions as apps/cloudsave does (If-Match "<version>" or If-None-Match: *, 412
+// precondition_failed carrying `current`, 200/201 with the document, 204 for a delete, an Idempotency-Key answered
+// once) and an in-memory store standing in for Saved/GamingPanel/<player>/cloud_saves.json. What stays in the
+// engine (the HTTP call, reading the JSON answer, the JSON file) is only compiled by the syntax checks.
+// Built and run by scripts/check_examples.sh with g++; exits 1 when a check fails.
+#include "GamingPanelSaveQueue.h"
+
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace
+{
+int Checks = 0;
+int Failed = 0;
+
+bool Check(bool bCondition, const char* What)
+{
+	++Checks;
+	if (!bCondition)
+	{
+		++Failed;
+		std::printf("        FAIL: expected %s\n", What);
+	}
+	return bCondition;
+}
+
+FString Header(const FGamingPanelSaveRequest& Request, const TCHAR* Name)
+{
+	const TMap<FString, FString> Headers = Request.Headers();
+	const FString* Value = Headers.Find(Name);
+	return Value ? *Value : FString(TEXT("<absent>"));
+}
+
+FString Quoted(int64 Version)
+{
+	return FString(L"\"" + std::to_wstring(Version) + L"\""); // as the panel's ETag; not the plugin's formatting
+}
+
+/** The panel's cloud-save rules, in memory, for one player. */
+struct FFakePanel
+{
+	struct FDocument
+	{
+		int64 Version = 0;
+		FString ValueJson;
+	};
+
+	std::map<std::wstring, FDocument> Documents;
+	std::map<std::wstring, FGamingPanelSaveAnswer> Answered; // by Idempotency-Key: a repeat gets the first answer
+	std::vector<FGamingPanelSaveRequest> Requests;           // everything the queue sent, answered or not
+	bool bOnline = true;
+	int32 RefuseWith = 0;        // a 4xx the panel answers every write with (413 document_too_large...)
+	bool bLoseNextAnswer = false; // the write is applied, its answer never arrives
+	bool bHoldAnswers = false;    // answers wait in Held until released (a write still out)
+	std::vector<std::function<void()>> Held;
+	int32 Applied = 0;
+
+	FGamingPanelSaveQueue::FSend Sender()
+	{
+		return [this](const FGamingPanelSaveRequest& Request, FGamingPanelSaveQueue::FOnAnswer OnAnswer)
+		{
+			Requests.push_back(Request);
+			FGamingPanelSaveAnswer Answer = Handle(Request);
+			if (bHoldAnswers) Held.push_back([OnAnswer, Answer] { OnAnswer(Answer); });
+			else OnAnswer(Answer);
+			return true;
+		};
+	}
+
+	void ReleaseHeld()
+	{
+		std::vector<std::function<void()>> Now;
+		Now.swap(Held);
+		for (auto& Answer : Now) Answer();
+	}
+
+	/** Another device of the player writes the key. */
+	void WriteElsewhere(const FString& Key, const FString& ValueJson)
+	{
+		FDocument& Document = Documents[*Key];
+		Document.Version += 1;
+		Document.ValueJson = ValueJson;
+	}
+
+	void DeleteElsewhere(const FString& Key) { Documents.erase(*Key); }
+
+	bool Has(const FString& Key, int64 Version, const FString& ValueJson) const
+	{
+		auto It = Documents.find(*Key);
+		return It != Documents.end() && It->second.Version == Version && It->second.ValueJson == ValueJson;
+	}
+
+	static FGamingPanelSaveAnswer Problem(int32 Status, const TCHAR* Code)
+	{
+		FGamingPanelSaveAnswer Answer;
+		Answer.Error.Status = Status;
+		Answer.Error.Code = Code;
+		return Answer;
+	}
+
+	FGamingPanelSaveAnswer Handle(const FGamingPanelSaveRequest& Request)
+	{
+		if (!bOnline) return Problem(0, TEXT("network_error"));
+		if (RefuseWith) return Problem(RefuseWith, TEXT("document_too_large"));
+		const FString Path = Request.Path();
+		const FString Prefix = TEXT("player/saves/");
+		if (!Path.StartsWith(Prefix)) return Problem(404, TEXT("not_found"));
+		const FString Key = Path.Mid(Prefix.Len(), Path.Len() - Prefix.Len());
+		const FString IdempotencyKey = Header(Request, TEXT("Idempotency-Key"));
+		auto Seen = Answered.find(*IdempotencyKey);
+		if (Seen != Answered.end()) return Seen->second;
+
+		auto It = Documents.find(*Key);
+		const bool bExists = It != Documents.end();
+		const FString IfMatch = Header(Request, TEXT("If-Match"));
+		const FString IfNoneMatch = Header(Request, TEXT("If-None-Match"));
+		const bool bHolds = IfNoneMatch == TEXT("*") ? !bExists : bExists && IfMatch == Quoted(It->second.Version);
+		if (!bHolds)
+		{
+			FGamingPanelSaveAnswer Stale = Problem(412, TEXT("precondition_failed"));
+			if (bExists) Stale.bHasDocument = true, Stale.Document = {Key, It->second.Version, It->second.ValueJson};
+			return Stale; // current: null when the panel has no document
+		}
+
+		++Applied;
+		FGamingPanelSaveAnswer Done;
+		Done.bOk = true;
+		if (Request.Verb() == TEXT("DELETE"))
+		{
+			Documents.erase(It);
+		}
+		else if (Request.Verb() == TEXT("PUT"))
+		{
+			FDocument& Document = Documents[*Key];
+			Document.Version = bExists ? Document.Version + 1 : 1;
+			Document.ValueJson = Request.ValueJson;
+			Done.bHasDocument = true;
+			Done.Document = {Key, Document.Version, Document.ValueJson};
+		}
+		else
+		{
+			return Problem(405, TEXT("method_not_allowed"));
+		}
+		Answered[*IdempotencyKey] = Done;
+		if (bLoseNextAnswer)
+		{
+			bLoseNextAnswer = false;
+			return Problem(0, TEXT("network_error"));
+		}
+		return Done;
+	}
+};
+
+/** Stands in for cloud_saves.json: what was last written, read back by the next queue (the game restarted). */
+struct FMemoryStore : IGamingPanelSaveStore
+{
+	bool bHasState = false;
+	FGamingPanelSaveState Stored;
+	int32 Writes = 0;
+
+	bool Read(FGamingPanelSaveState& OutState) override
+	{
+		if (!bHasState) return false;
+		OutState = Stored;
+		return true;
+	}
+
+	void Write(const FGamingPanelSaveState& State) override
+	{
+		Stored = State;
+		bHasState = true;
+		++Writes;
+	}
+};
+
+TFunction<FString()> CountingKeys()
+{
+	auto Next = std::make_shared<int>(0);
+	return [Next] { return FString(L"idem-" + std::to_wstring(++*Next)); };
+}
+
+/** A queue as the game starts: reads what the store holds. */
+struct FDevice
+{
+	TSharedRef<FMemoryStore> Store;
+	FGamingPanelSaveQueue Queue;
+	int32 ConflictsRaised = 0;
+	FGamingPanelSaveConflict LastRaised;
+
+	explicit FDevice(TSharedRef<FMemoryStore> InStore = MakeShared<FMemoryStore>())
+		: Store(InStore)
+		, Queue(InStore, CountingKeys())
+	{
+		Queue.Reload();
+		Queue.OnConflict = [this](const FGamingPanelSaveConflict& Conflict)
+		{
+			++ConflictsRaised;
+			LastRaised = Conflict;
+		};
+	}
+
+	FGamingPanelSyncReport Sync(FFakePanel& Panel)
+	{
+		bool bDone = false;
+		FGamingPanelSyncReport Report;
+		Queue.Sync(Panel.Sender(), [&bDone, &Report](const FGamingPanelSyncReport& Done) { Report = Done; bDone = true; });
+		Check(bDone, "Sync to complete");
+		return Report;
+	}
+
+	const FGamingPanelSaveDocument* Synced(const TCHAR* Key) const { return Queue.GetState().Synced.Find(Key); }
+	const FGamingPanelPendingSave* Pending(const TCHAR* Key) const { return Queue.GetState().Pending.Find(Key); }
+
+	bool Reads(const TCHAR* Key, const TCHAR* Expected) const
+	{
+		FString Value;
+		return Queue.TryGet(Key, Value) && Value == Expected;
+	}
+};
+
+/** Device synced slot1 at version 1 ({"chapter":1}). */
+void SyncedAtVersion1(FDevice& Device, FFakePanel& Panel)
+{
+	Device.Queue.Save(TEXT("slot1"), TEXT("{\"chapter\":1}"));
+	Device.Sync(Panel);
+}
+
+// ---------------------------------------------------------------- the cases
+
+void QueuedOfflineSentOnReconnect()
+{
+	FFakePanel Panel;
+	FDevice Device;
+	Device.Queue.Save(TEXT("slot1"), TEXT("{\"chapter\":1}"));
+	FGamingPanelSyncReport Created = Device.Sync(Panel);
+	Check(Panel.Requests.size() == 1 && Panel.Requests[0].Verb() == TEXT("PUT") && Panel.Requests[0].Path() == TEXT("player/saves/slot1"),
+		"PUT player/saves/slot1");
+	Check(Header(Panel.Requests[0], TEXT("If-None-Match")) == TEXT("*") && Header(Panel.Requests[0], TEXT("If-Match")) == TEXT("<absent>"),
+		"a key never synced is created with If-None-Match: * (no If-Match)");
+	Check(Created.Written.Num() == 1 && Created.StillQueued == 0 && Panel.Has(TEXT("slot1"), 1, TEXT("{\"chapter\":1}")), "created at version 1");
+	Check(Device.Synced(TEXT("slot1")) && Device.Synced(TEXT("slot1"))->Version == 1, "the cached version is the written one (1)");
+
+	Panel.bOnline = false;
+	Device.Queue.Save(TEXT("slot1"), TEXT("{\"chapter\":2}"));
+	Device.Queue.Save(TEXT("slot1"), TEXT("{\"chapter\":3}"));
+	Check(Device.Queue.QueuedCount() == 1, "one queued write per key (the newest)");
+	Check(Device.Reads(TEXT("slot1"), TEXT("{\"chapter\":3}")), "reading offline gives the queued value");
+	FGamingPanelSyncReport Offline = Device.Sync(Panel);
+	Check(Offline.bOffline && Offline.StillQueued == 1 && Offline.Written.Num() == 0, "offline: reported offline, the write stays queued");
+	Check(Panel.Has(TEXT("slot1"), 1, TEXT("{\"chapter\":1}")), "nothing reached the panel");
+	const FString OfflineKey = Header(Panel.Requests.back(), TEXT("Idempotency-Key"));
+
+	Panel.bOnline = true;
+	FGamingPanelSyncReport Back = Device.Sync(Panel);
+	const FGamingPanelSaveRequest& Sent = Panel.Requests.back();
+	Check(Header(Sent, TEXT("If-Match")) == TEXT("\"1\"") && Header(Sent, TEXT("If-None-Match")) == TEXT("<absent>"),
+		"back online, the queued write is sent with If-Match: \"1\" (the cached version)");
+	Check(Sent.ValueJson == TEXT("{\"chapter\":3}"), "with the newest value");
+	Check(Header(Sent, TEXT("Idempotency-Key")) == OfflineKey, "and the Idempotency-Key of the attempt made offline");
+	Check(Back.Written.Num() == 1 && Back.StillQueued == 0 && !Back.bOffline, "written, nothing left queued");
+	Check(Panel.Has(TEXT("slot1"), 2, TEXT("{\"chapter\":3}")), "the panel holds it at version 2");
+	Check(Device.Synced(TEXT("slot1")) && Device.Synced(TEXT("slot1"))->Version == 2 && Device.Synced(TEXT("slot1"))->ValueJson == TEXT("{\"chapter\":3}"),
+		"the cache is updated to version 2");
+
+	Device.Queue.Save(TEXT("slot1"), TEXT("{\"chapter\":4}"));
+	Device.Sync(Panel);
+	Check(Header(Panel.Requests.back(), TEXT("If-Match")) == TEXT("\"2\"") && Panel.Has(TEXT("slot1"), 3, TEXT("{\"chapter\":4}")),
+		"the next write builds on the updated version (If-Match: \"2\")");
+}
+
+/** slot1 at version 1 on both; {"chapter":5} queued here while another device wrote {"chapter":4} (version 2). */
+void MakeConflict(FDevice& Device, FFakePanel& Panel)
+{
+	SyncedAtVersion1(Device, Panel);
+	Panel.bOnline = false;
+	Device.Queue.Save(TEXT("slot1"), TEXT("{\"chapter\":5}"));
+	Device.Sync(Panel);
+	Panel.WriteElsewhere(TEXT("slot1"), TEXT("{\"chapter\":4}"));
+	Panel.bOnline = true;
+}
+
+void ConflictKeepsBothCopies()
+{
+	FFakePanel Panel;
+	FDevice Device;
+	MakeConflict(Device, Panel);
+	FGamingPanelSyncReport Report = Device.Sync(Panel);
+
+	Check(Header(Panel.Requests.back(), TEXT("If-Match")) == TEXT("\"1\""), "the write was sent against version 1");
+	Check(Report.Conflicts.Num() == 1 && Device.ConflictsRaised == 1, "the 412 is reported and OnConflict raised once");
+	const FGamingPanelSaveConflict& Raised = Device.LastRaised;
+	Check(Raised.Key == TEXT("slot1") && Raised.LocalValueJson == TEXT("{\"chapter\":5}"), "the conflict carries the local copy");
+	Check(Raised.bServerHasDocument && Raised.Server.Version == 2 && Raised.Server.ValueJson == TEXT("{\"chapter\":4}"),
+		"and the server's copy (current, version 2)");
+	Check(Report.Written.Num() == 0 && Report.Rejected.Num() == 0 && !Report.bOffline, "nothing written, nothing dropped");
+	Check(Panel.Has(TEXT("slot1"), 2, TEXT("{\"chapter\":4}")), "the other device's write is not overwritten");
+	Check(Device.Reads(TEXT("slot1"), TEXT("{\"chapter\":5}")), "the local value is not overwritten by the server's");
+	Check(Device.Synced(TEXT("slot1")) && Device.Synced(TEXT("slot1"))->Version == 1 && Device.Synced(TEXT("slot1"))->ValueJson == TEXT("{\"chapter\":1}"),
+		"the cached synced copy is untouched until the game resolves");
+	Check(Device.Queue.QueuedCount() == 1 && Device.Queue.GetConflicts().Num() == 1, "the write waits for the game");
+	const FGamingPanelPendingSave* Stored = Device.Store->Stored.Pending.Find(TEXT("slot1"));
+	Check(Stored && Stored->bConflict && Stored->bServerHasDocument && Stored->Server.Version == 2, "the conflict is in the local store");
+
+	const size_t Sent = Panel.Requests.size();
+	FGamingPanelSyncReport Again = Device.Sync(Panel);
+	Check(Panel.Requests.size() == Sent, "an unresolved conflict is not sent again");
+	Check(Again.Conflicts.Num() == 1 && Again.StillQueued == 1 && Device.ConflictsRaised == 1, "it is reported again, not raised again");
+}
+
+void ConflictResolvedMerged()
+{
+	FFakePanel Panel;
+	FDevice Device;
+	MakeConflict(Device, Panel);
+	Device.Sync(Panel);
+	const FString ConflictKey = Header(Panel.Requests.back(), TEXT("Idempotency-Key"));
+	Check(Device.Queue.Resolve(TEXT("slot1"), EGamingPanelConflictResolution::UseMerged, TEXT("{\"chapter\":5,\"merged\":true}")), "Resolve accepts it");
+	Check(Device.Synced(TEXT("slot1")) && Device.Synced(TEXT("slot1"))->Version == 2, "resolving caches the server's copy (version 2)");
+	FGamingPanelSyncReport Report = Device.Sync(Panel);
+	const FGamingPanelSaveRequest& Sent = Panel.Requests.back();
+	Check(Header(Sent, TEXT("If-Match")) == TEXT("\"2\"") && Header(Sent, TEXT("Idempotency-Key")) != ConflictKey,
+		"the merged value goes against version 2 with a new Idempotency-Key");
+	Check(Report.Written.Num() == 1 && Report.Conflicts.Num() == 0 && Panel.Has(TEXT("slot1"), 3, TEXT("{\"chapter\":5,\"merged\":true}")),
+		"written at version 3");
+	Check(Device.Synced(TEXT("slot1"))->Version == 3 && Device.Queue.QueuedCount() == 0, "cached at version 3, queue empty");
+}
+
+void ConflictResolvedKeepLocal()
+{
+	FFakePanel Panel;
+	FDevice Device;
+	MakeConflict(Device, Panel);
+	Device.Sync(Panel);
+	Device.Queue.Resolve(TEXT("slot1"), EGamingPanelConflictResolution::KeepLocal);
+	Device.Sync(Panel);
+	Check(Header(Panel.Requests.back(), TEXT("If-Match")) == TEXT("\"2\"") && Panel.Has(TEXT("slot1"), 3, TEXT("{\"chapter\":5}")),
+		"keep local: the local value is written over version 2");
+}
+
+void ConflictResolvedKeepServer()
+{
+	FFakePanel Panel;
+	FDevice Device;
+	MakeConflict(Device, Panel);
+	Device.Sync(Panel);
+	Device.Queue.Resolve(TEXT("slot1"), EGamingPanelConflictResolution::KeepServer);
+	const size_t Sent = Panel.Requests.size();
+	FGamingPanelSyncReport Report = Device.Sync(Panel);
+	Check(Panel.Requests.size() == Sent && Report.StillQueued == 0 && Report.Written.Num() == 0, "keep server: nothing left to send");
+	Check(Device.Reads(TEXT("slot1"), TEXT("{\"chapter\":4}")) && Device.Synced(TEXT("slot1"))->Version == 2, "the server's copy is the local one");
+	Check(Panel.Has(TEXT("slot1"), 2, TEXT("{\"chapter\":4}")), "the panel is unchanged");
+	Check(!Device.Queue.Resolve(TEXT("slot1"), EGamingPanelConflictResolution::KeepLocal), "a resolved conflict cannot be resolved twice");
+}
+
+void RefusedWriteDropped()
+{
+	FFakePanel Panel;
+	FDevice Device;
+	SyncedAtVersion1(Device, Panel);
+	Panel.RefuseWith = 413;
+	Device.Queue.Save(TEXT("slot1"), TEXT("{\"huge\":true}"));
+	FGamingPanelSyncReport Report = Device.Sync(Panel);
+	Check(Report.Rejected.Num() == 1 && Report.Rejected[0].Status == 413 && Report.Rejected[0].Code == TEXT("document_too_large"),
+		"a 413 is reported with its code");
+	Check(Report.StillQueued == 0 && !Report.bOffline, "and dropped from the queue");
+	Check(Device.Reads(TEXT("slot1"), TEXT("{\"chapter\":1}")) && Device.Synced(TEXT("slot1"))->Version == 1, "the synced copy stays");
+}
+
+void TransientKeepsQueueAndKey()
+{
+	FFakePanel Panel;
+	FDevice Device;
+	Panel.bLoseNextAnswer = true; // the write reaches the panel, the answer is lost
+	Device.Queue.Save(TEXT("slot1"), TEXT("1"));
+	Device.Queue.Save(TEXT("slot2"), TEXT("2"));
+	FGamingPanelSyncReport Lost = Device.Sync(Panel);
+	Check(Lost.bOffline && Lost.StillQueued == 2 && Panel.Requests.size() == 1, "no answer: both stay queued, the sync stops at the first");
+	FGamingPanelSyncReport Retried = Device.Sync(Panel);
+	Check(Panel.Requests.size() == 3 && Header(Panel.Requests[0], TEXT("Idempotency-Key")) == Header(Panel.Requests[1], TEXT("Idempotency-Key")),
+		"the retry carries the same Idempotency-Key");
+	Check(Retried.Written.Num() == 2 && Retried.StillQueued == 0 && Panel.Applied == 2, "each write counted once");
+	Check(Device.Synced(TEXT("slot1")) && Device.Synced(TEXT("slot1"))->Version == 1, "cached at version 1 from the replayed answer");
+}
+
+void SavedWhileWriteOut()
+{
+	FFakePanel Panel;
+	FDevice Device;
+	Panel.bHoldAnswers = true;
+	Device.Queue.Save(TEXT("slot1"), TEXT("{\"chapter\":1}"));
+	bool bDone = false;
+	Device.Queue.Sync(Panel.Sender(), [&bDone](const FGamingPanelSyncReport&) { bDone = true; });
+	Device.Queue.Save(TEXT("slot1"), TEXT("{\"chapter\":2}")); // while the PUT is out
+	Panel.bHoldAnswers = false;
+	Panel.ReleaseHeld();
+	Check(bDone, "the sync completes when the answer arrives");
+	const FGamingPanelPendingSave* Pending = Device.Pending(TEXT("slot1"));
+	Check(Device.Synced(TEXT("slot1")) && Device.Synced(TEXT("slot1"))->Version == 1, "the first value is cached at version 1");
+	Check(Pending && Pending->ValueJson == TEXT("{\"chapter\":2}") && Pending->bHasBaseVersion && Pending->BaseVersion == 1,
+		"the newer value stays queued, now from version 1");
+	Device.Sync(Panel);
+	Check(Header(Panel.Requests.back(), TEXT("If-Match")) == TEXT("\"1\"") && Panel.Has(TEXT("slot1"), 2, TEXT("{\"chapter\":2}")),
+		"and is written over it (no false conflict)");
+}
+
+void SurvivesRestart()
+{
+	FFakePanel Panel;
+	TSharedRef<FMemoryStore> Disk = MakeShared<FMemoryStore>();
+	FString QueuedKey;
+	{
+		FDevice Before(Disk);
+		SyncedAtVersion1(Before, Panel);
+		Panel.bOnline = false;
+		const int32 WritesBefore = Disk->Writes;
+		Before.Queue.Save(TEXT("slot1"), TEXT("{\"chapter\":2}"));
+		const FGamingPanelPendingSave* Stored = Disk->Stored.Pending.Find(TEXT("slot1"));
+		Check(Disk->Writes > WritesBefore && Stored && Stored->ValueJson == TEXT("{\"chapter\":2}"), "a save is in the store at once, before any sync");
+		Before.Sync(Panel);
+		QueuedKey = Before.Pending(TEXT("slot1")) ? Before.Pending(TEXT("slot1"))->IdempotencyKey : FString();
+	} // the game quits
+
+	Panel.bOnline = true;
+	{
+		FDevice After(Disk); // and starts again
+		Check(After.Reads(TEXT("slot1"), TEXT("{\"chapter\":2}")) && After.Queue.QueuedCount() == 1, "after a restart the queued value is read back");
+		Check(After.Synced(TEXT("slot1")) && After.Synced(TEXT("slot1"))->Version == 1, "with the cached version");
+		FGamingPanelSyncReport Report = After.Sync(Panel);
+		const FGamingPanelSaveRequest& Sent = Panel.Requests.back();
+		Check(Header(Sent, TEXT("If-Match")) == TEXT("\"1\"") && Header(Sent, TEXT("Idempotency-Key")) == QueuedKey,
+			"and sent with If-Match: \"1\" and the Idempotency-Key it was queued with");
+		Check(Report.Written.Num() == 1 && Panel.Has(TEXT("slot1"), 2, TEXT("{\"chapter\":2}")), "written at version 2");
+	}
+	{
+		FDevice Again(Disk);
+		Check(Again.Synced(TEXT("slot1")) && Again.Synced(TEXT("slot1"))->Version == 2 && Again.Queue.QueuedCount() == 0,
+			"the written version was stored: the next start has version 2 and an empty queue");
+	}
+
+	FFakePanel Other;
+	TSharedRef<FMemoryStore> ConflictDisk = MakeShared<FMemoryStore>();
+	{
+		FDevice Before(ConflictDisk);
+		MakeConflict(Before, Other);
+		Before.Sync(Other);
+	}
+	{
+		FDevice After(ConflictDisk);
+		TArray<FGamingPanelSaveConflict> Conflicts = After.Queue.GetConflicts();
+		Check(Conflicts.Num() == 1 && Conflicts[0].LocalValueJson == TEXT("{\"chapter\":5}") && Conflicts[0].Server.Version == 2
+				&& Conflicts[0].Server.ValueJson == TEXT("{\"chapter\":4}"),
+			"a conflict survives a restart with both copies");
+		const size_t Sent = Other.Requests.size();
+		After.Sync(Other);
+		Check(Other.Requests.size() == Sent, "and is still not sent until resolved");
+	}
+}
+
+void Deletes()
+{
+	FFakePanel Panel;
+	FDevice Device;
+	SyncedAtVersion1(Device, Panel);
+	Device.Queue.Delete(TEXT("slot1"));
+	Check(!Device.Reads(TEXT("slot1"), TEXT("{\"chapter\":1}")), "a deleted key reads as absent");
+	Device.Sync(Panel);
+	const FGamingPanelSaveRequest& Sent = Panel.Requests.back();
+	Check(Sent.Verb() == TEXT("DELETE") && Header(Sent, TEXT("If-Match")) == TEXT("\"1\""), "DELETE with If-Match: \"1\"");
+	Check(Panel.Documents.empty() && !Device.Synced(TEXT("slot1")) && Device.Queue.QueuedCount() == 0, "gone on both sides");
+
+	Device.Queue.Delete(TEXT("never-synced"));
+	Check(Device.Queue.QueuedCount() == 0, "deleting a key the panel never had queues nothing");
+
+	SyncedAtVersion1(Device, Panel);
+	Device.Queue.Delete(TEXT("slot1"));
+	Panel.DeleteElsewhere(TEXT("slot1"));
+	FGamingPanelSyncReport Report = Device.Sync(Panel);
+	Check(Report.Conflicts.Num() == 0 && Device.Queue.QueuedCount() == 0 && !Device.Synced(TEXT("slot1")),
+		"deleted here and gone there (412, current null): agreed, no conflict");
+}
+}
+
+int main()
+{
+	struct { const char* Name; void (*Run)(); } Cases[] = {
+		{"a write queued offline is sent on reconnect with If-Match of the cached version", QueuedOfflineSentOnReconnect},
+		{"a 412 is a conflict with both copies; neither the panel nor the local cache is overwritten", ConflictKeepsBothCopies},
+		{"a conflict resolved as merged is written against the server's version", ConflictResolvedMerged},
+		{"a conflict resolved as keep local is written against the server's version", ConflictResolvedKeepLocal},
+		{"a conflict resolved as keep server drops the local write", ConflictResolvedKeepServer},
+		{"a refused write (413) is dropped and reported", RefusedWriteDropped},
+		{"a lost answer keeps the write queued and its Idempotency-Key", TransientKeepsQueueAndKey},
+		{"a value saved while its write is out builds on the written version", SavedWhileWriteOut},
+		{"the cache and the queue survive a restart (local store)", SurvivesRestart},
+		{"deletes go with If-Match; deleted on both sides is agreed", Deletes},
+	};
+	int CasesFailed = 0;
+	for (const auto& Case : Cases)
+	{
+		const int FailedBefore = Failed;
+		Case.Run();
+		const bool bOk = Failed == FailedBefore;
+		std::printf("  %s  %s\n", bOk ? "ok  " : "FAIL", Case.Name);
+		CasesFailed += bOk ? 0 : 1;
+	}
+	const int CaseCount = static_cast<int>(sizeof(Cases) / sizeof(Cases[0]));
+	std::printf("unreal cloud save queue: %d passed, %d failed (%d checks)\n", CaseCount - CasesFailed, CasesFailed, Checks);
+	return CasesFailed == 0 ? 0 : 1;
+}
