@@ -19,7 +19,14 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.accounts.api_base import GameServerApi, PlayerApi, PlayerRequest, ServerRequest, problems
+from apps.accounts.api_base import (
+    GameServerApi,
+    PlayerApi,
+    PlayerRequest,
+    ServerRequest,
+    StrictRegexField,
+    problems,
+)
 from apps.accounts.models import Player
 from apps.accounts.selectors import public_player
 from apps.cloudsave.errors import (
@@ -41,26 +48,38 @@ from apps.cloudsave.services import (
     put_document,
     write_batch,
 )
-from gamingpanel.idempotency import optional_idempotency_key
+from gamingpanel.idempotency import IdempotencyKeyRequired, optional_idempotency_key
+from gamingpanel.storable import check_storable
 
 Source = DocumentVersion.Source
 KEY = re.compile(KEY_PATTERN)
 MAX_VERSION = 2**31 - 1
+# If-Match as the server reads it: the ETag it answers (`"3"`), also weak (`W/"3"`) or bare (`3`).
+# Nine digits at most: a billion writes to one document is beyond any game.
+IF_MATCH_PATTERN = r'^(W/)?("[1-9][0-9]{0,8}"|[1-9][0-9]{0,8})$'
+IF_MATCH_VERSION = re.compile(r"[0-9]+")
+# Idempotency-Key: 1 to 150 printable ASCII characters, no space at either end.
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]([ -~]{0,148}[!-~])?$"
+IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
+# HTTP's optional white space around a field value (RFC 9110 5.5): never part of the value.
+OWS = " \t"
 
 IF_MATCH = OpenApiParameter(
     "If-Match",
     str,
     OpenApiParameter.HEADER,
-    description='The version the device last read, as its ETag (`"3"`): the write applies only '
-    "to that version. Send this or If-None-Match.",
-    pattern=r'^"[1-9][0-9]{0,8}"$',
+    description='The version the device last read, as its ETag (`"3"`; `W/"3"` and `3` are read '
+    "alike): the write applies only to that version. Send this or If-None-Match.",
+    pattern=IF_MATCH_PATTERN,
 )
 IF_NONE_MATCH_WRITE = OpenApiParameter(
     "If-None-Match",
     str,
     OpenApiParameter.HEADER,
     description="`*`: create only; refused (412) when the document exists.",
-    pattern=r"^\*$",
+    # An enum, not the pattern `^\*$`: Schemathesis cannot build a header value from a pattern
+    # that needs a character other than a letter or a digit, and sent `0` as valid instead.
+    enum=["*"],
 )
 IF_NONE_MATCH_READ = OpenApiParameter(
     "If-None-Match",
@@ -72,9 +91,10 @@ IDEMPOTENCY = OpenApiParameter(
     "Idempotency-Key",
     str,
     OpenApiParameter.HEADER,
-    description="Optional, 1 to 150 characters: a retry with the same key and body answers the "
-    "first success again; with another body it is 422 `idempotency_key_reused`.",
-    pattern=r"^[!-~]([ -~]{0,148}[!-~])?$",
+    description="Optional, 1 to 150 printable ASCII characters (e.g. a UUID): a retry with the "
+    "same key and body answers the first success again; with another body it is 422 "
+    "`idempotency_key_reused`.",
+    pattern=IDEMPOTENCY_KEY_PATTERN,
 )
 KEY_PARAM = OpenApiParameter(
     "key",
@@ -104,14 +124,20 @@ NOT_WRITABLE = (
 )
 BAD_WRITE = (
     "`validation_error`, `malformed_json`, `invalid_save_key`, `invalid_precondition` (an "
-    "If-Match that is not a version, or both headers), `idempotency_key_required` (an empty or "
-    "too long Idempotency-Key)."
+    "If-Match that is not a version, an If-None-Match other than `*`, an empty one, or both "
+    "headers), `idempotency_key_required` (an Idempotency-Key that is empty, too long or not "
+    "printable ASCII)."
+)
+REUSED_OR_UNSTORABLE = (
+    "`idempotency_key_reused`: this key came with another body; `unsupported_character`: the "
+    "value holds U+0000 or a lone surrogate in a key or a string, which the panel cannot store."
 )
 
 
 @extend_schema_field(
     {
-        "description": "Any JSON but null.",
+        "description": "Any JSON but null (no U+0000 or lone surrogate in a key or a string: "
+        "422 `unsupported_character`).",
         "anyOf": [
             {"type": "object"},
             {"type": "array"},
@@ -138,7 +164,7 @@ class PutInputSerializer(serializers.Serializer):
 
 class BatchInputSerializer(serializers.Serializer):
     class WriteSerializer(serializers.Serializer):
-        key = serializers.RegexField(KEY_PATTERN)
+        key = StrictRegexField(KEY_PATTERN, trim_whitespace=False)
         value = NonNullJSONField()
         version = serializers.IntegerField(
             required=False,
@@ -147,6 +173,12 @@ class BatchInputSerializer(serializers.Serializer):
             max_value=MAX_VERSION,
             help_text="The version written against (as If-Match); absent or null: create only.",
         )
+
+        def validate_key(self, key: str) -> str:
+            # The pattern's `$` also matches before a final newline; a key is the whole string.
+            if not KEY.fullmatch(key):
+                raise serializers.ValidationError("1 to 64 letters, digits, '_', '.' or '-'.")
+            return key
 
     writes = serializers.ListField(
         child=WriteSerializer(), min_length=1, max_length=MAX_BATCH_WRITES
@@ -164,30 +196,30 @@ class BatchOutputSerializer(serializers.Serializer):
 
 
 def checked_key(key: str) -> str:
-    if not KEY.match(key):
+    if not KEY.fullmatch(key):
         raise InvalidSaveKey("A key is 1 to 64 letters, digits, '_', '.' or '-'.")
     return key
 
 
 def parse_version(header: str) -> int:
-    tag = header.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit() or not 1 <= int(tag) <= MAX_VERSION:
+    """The version an If-Match names, read by IF_MATCH_PATTERN (what the schema publishes)."""
+    if not re.fullmatch(IF_MATCH_PATTERN, header):
         raise InvalidPrecondition('If-Match takes a document version as its ETag: "3".')
-    return int(tag)
+    return int(IF_MATCH_VERSION.findall(header)[0])
 
 
 def precondition_of(request: Request) -> Precondition:
-    # An empty header names no version: as if it were not sent.
-    if_match = request.headers.get("If-Match", "").strip() or None
-    if_none_match = request.headers.get("If-None-Match", "").strip() or None
+    # A header sent is read, an empty one too: it names no version (400), it is not "not sent".
+    if_match = request.headers.get("If-Match")
+    if_none_match = request.headers.get("If-None-Match")
     if if_match is not None and if_none_match is not None:
         raise InvalidPrecondition("Send If-Match or If-None-Match, not both.")
     if if_none_match is not None:
-        if if_none_match.strip() != "*":
+        if if_none_match.strip(OWS) != "*":
             raise InvalidPrecondition("A write takes If-None-Match: * only (create if absent).")
         return Precondition(create_only=True)
     if if_match is not None:
-        return Precondition(version=parse_version(if_match))
+        return Precondition(version=parse_version(if_match.strip(OWS)))
     raise PreconditionRequired(
         'Send If-Match: "<version>" to change a document, or If-None-Match: * to create one.'
     )
@@ -213,9 +245,21 @@ def result_response(result: WriteResult, request: Request) -> Response:
     return Response(result.body, status=result.status)
 
 
+def idempotency_key_of(request: Request) -> str | None:
+    """The Idempotency-Key as the schema has it (IDEMPOTENCY_KEY_PATTERN), None when not sent."""
+    raw = request.headers.get("Idempotency-Key")
+    if raw is not None and not IDEMPOTENCY_KEY.fullmatch(raw.strip(OWS)):
+        raise IdempotencyKeyRequired(
+            "An Idempotency-Key is 1 to 150 printable ASCII characters (e.g. a UUID)."
+        )
+    return optional_idempotency_key(request)
+
+
 def batch_writes(request: Request) -> list[Write]:
     given = BatchInputSerializer(data=request.data)
     given.is_valid(raise_exception=True)
+    for write in given.validated_data["writes"]:
+        check_storable(write["value"], "value")
     return [
         Write(
             write["key"],
@@ -231,7 +275,7 @@ def batch_writes(request: Request) -> list[Write]:
 def put_value(request: Request) -> Any:
     given = PutInputSerializer(data=request.data)
     given.is_valid(raise_exception=True)
-    return given.validated_data["value"]
+    return check_storable(given.validated_data["value"], "value")
 
 
 class PlayerSavesApi(PlayerApi):
@@ -253,12 +297,12 @@ class PlayerSavesApi(PlayerApi):
                 _403=NOT_WRITABLE,
                 _412=STALE_BATCH,
                 _413=TOO_LARGE,
-                _422="`idempotency_key_reused`: this key came with another body.",
+                _422=REUSED_OR_UNSTORABLE,
             ),
         },
     )
     def post(self, request: PlayerRequest) -> Response:
-        key = optional_idempotency_key(request)
+        key = idempotency_key_of(request)
         result = write_batch(
             player=request.user,
             writes=batch_writes(request),
@@ -295,7 +339,7 @@ class PlayerSaveApi(PlayerApi):
                 _403=NOT_WRITABLE,
                 _412=STALE,
                 _413=TOO_LARGE,
-                _422="`idempotency_key_reused`: this key came with another body.",
+                _422=REUSED_OR_UNSTORABLE,
                 _428="`precondition_required`: send If-Match or If-None-Match: *.",
             ),
         },
@@ -307,7 +351,7 @@ class PlayerSaveApi(PlayerApi):
             value=put_value(request),
             precondition=precondition_of(request),
             source=Source.PLAYER,
-            idempotency_key=optional_idempotency_key(request),
+            idempotency_key=idempotency_key_of(request),
         )
         return result_response(result, request)
 
@@ -332,7 +376,7 @@ class PlayerSaveApi(PlayerApi):
             key=checked_key(key),
             precondition=precondition_of(request),
             source=Source.PLAYER,
-            idempotency_key=optional_idempotency_key(request),
+            idempotency_key=idempotency_key_of(request),
         )
         return result_response(result, request)
 
@@ -414,7 +458,7 @@ class ServerSavesApi(GameServerApi):
                 _404="`player_not_found` in this game.",
                 _412=STALE_BATCH,
                 _413=TOO_LARGE,
-                _422="`idempotency_key_reused`: this key came with another body.",
+                _422=REUSED_OR_UNSTORABLE,
             ),
         },
     )
@@ -424,7 +468,7 @@ class ServerSavesApi(GameServerApi):
             player=player,
             writes=batch_writes(request),
             source=Source.SERVER,
-            idempotency_key=optional_idempotency_key(request),
+            idempotency_key=idempotency_key_of(request),
         )
         return result_response(result, request)
 
@@ -459,7 +503,7 @@ class ServerSaveApi(GameServerApi):
                 _404="`player_not_found` in this game.",
                 _412=STALE,
                 _413=TOO_LARGE,
-                _422="`idempotency_key_reused`: this key came with another body.",
+                _422=REUSED_OR_UNSTORABLE,
                 _428="`precondition_required`: send If-Match or If-None-Match: *.",
             ),
         },
@@ -472,7 +516,7 @@ class ServerSaveApi(GameServerApi):
             value=put_value(request),
             precondition=precondition_of(request),
             source=Source.SERVER,
-            idempotency_key=optional_idempotency_key(request),
+            idempotency_key=idempotency_key_of(request),
         )
         return result_response(result, request)
 
@@ -498,6 +542,6 @@ class ServerSaveApi(GameServerApi):
             key=checked_key(key),
             precondition=precondition_of(request),
             source=Source.SERVER,
-            idempotency_key=optional_idempotency_key(request),
+            idempotency_key=idempotency_key_of(request),
         )
         return result_response(result, request)

@@ -107,3 +107,19 @@ def test_receipts_older_than_the_retention_are_forgotten_and_the_key_is_new_agai
     assert again.status_code == 412
     assert create(alice, "slot2", 1, HTTP_IDEMPOTENCY_KEY="young").status_code == 201
     assert Document.objects.get(player=player, key="slot1").version == 1
+
+
+# The schema's Idempotency-Key is 1 to 150 printable ASCII characters; the server takes that and
+# refuses the rest (it took any characters, stripped, while the schema refused them).
+@pytest.mark.parametrize("key", ["é", "a\x7fb", "\x1fk", "k\x0b", "tab\tinside", "x" * 151])
+def test_an_idempotency_key_the_schema_refuses_is_400(alice, key):
+    response = create(alice, "slot1", 1, HTTP_IDEMPOTENCY_KEY=key)
+
+    assert (response.status_code, response.json()["code"]) == (400, "idempotency_key_required")
+    assert not Document.objects.exists() and not SaveReceipt.objects.exists()
+
+
+@pytest.mark.parametrize("key", ["k", "x" * 150, "550e8400-e29b-41d4-a716-446655440000", "a b~!"])
+def test_printable_ascii_keys_are_taken(alice, key):
+    assert create(alice, "slot1", 1, HTTP_IDEMPOTENCY_KEY=key).status_code == 201
+    assert SaveReceipt.objects.count() == 1

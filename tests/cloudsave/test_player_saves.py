@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from apps.cloudsave.api import IF_MATCH_PATTERN
 from apps.cloudsave.models import Document, DocumentVersion, SaveKey, SaveSettings, SaveUsage
 from apps.cloudsave.services import encoded_size
 from tests.cloudsave.conftest import URL, create, put
 
 pytestmark = pytest.mark.django_db
+IF_MATCH = re.compile(IF_MATCH_PATTERN)
 
 
 def test_create_only_makes_version_one_with_its_etag(alice, player):
@@ -84,7 +88,10 @@ def test_if_match_on_a_missing_document_is_412_with_current_null(alice):
     ("headers", "status", "code"),
     [
         ({}, 428, "precondition_required"),
-        ({"HTTP_IF_MATCH": "", "HTTP_IF_NONE_MATCH": " "}, 428, "precondition_required"),
+        # A header sent empty names no version: refused, not taken as not sent.
+        ({"HTTP_IF_MATCH": ""}, 400, "invalid_precondition"),
+        ({"HTTP_IF_NONE_MATCH": " "}, 400, "invalid_precondition"),
+        ({"HTTP_IF_MATCH": "", "HTTP_IF_NONE_MATCH": "*"}, 400, "invalid_precondition"),
         ({"HTTP_IF_MATCH": "abc"}, 400, "invalid_precondition"),
         ({"HTTP_IF_MATCH": '"0"'}, 400, "invalid_precondition"),
         ({"HTTP_IF_NONE_MATCH": '"3"'}, 400, "invalid_precondition"),
@@ -98,6 +105,32 @@ def test_bad_preconditions_are_refused_with_codes(alice, headers, status, code):
     assert response.status_code == status
     assert response.json()["code"] == code
     assert not Document.objects.exists()
+
+
+# What the schema publishes for If-Match (IF_MATCH_PATTERN) is what the server reads: the ETag,
+# weak or bare, and nothing else. Schemathesis sent `0` as valid while the server refused it.
+@pytest.mark.parametrize("if_match", ['"1"', 'W/"1"', "1", ' "1" '])
+def test_if_match_takes_the_etag_weak_or_bare(alice, if_match):
+    create(alice, "slot1", {"a": 1})
+
+    response = put(alice, "slot1", {"a": 2}, HTTP_IF_MATCH=if_match)
+
+    assert response.status_code == 200 and response.json()["version"] == 2
+    assert IF_MATCH.fullmatch(if_match.strip(" \t"))  # the schema takes it too
+
+
+@pytest.mark.parametrize(
+    "if_match",
+    ["0", '"0"', "01", '"01"', '""1""', '"1', '1"', "W/", "1.0", '"1"\x0b', "1234567890"],
+)
+def test_an_if_match_the_schema_refuses_is_400(alice, if_match):
+    create(alice, "slot1", {"a": 1})
+
+    response = put(alice, "slot1", {"a": 2}, HTTP_IF_MATCH=if_match)
+
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_precondition")
+    assert alice.get(f"{URL}/slot1").json()["version"] == 1
+    assert IF_MATCH.fullmatch(if_match.strip(" \t")) is None  # the schema refuses it too
 
 
 @pytest.mark.parametrize(
@@ -116,6 +149,45 @@ def test_bad_input_is_a_problem_and_stores_nothing(alice, key, body, code):
     assert response.status_code == 400
     assert response.json()["code"] == code
     assert not Document.objects.exists() and not SaveUsage.objects.exists()
+
+
+@pytest.mark.parametrize("key", ["slot1%0A", "slot1%0D", "%20slot1"])
+def test_a_path_key_with_a_line_break_or_space_is_invalid(alice, key):
+    response = alice.put(f"{URL}/{key}", {"value": 1}, format="json", HTTP_IF_NONE_MATCH="*")
+
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_save_key")
+    assert not Document.objects.exists()
+
+
+# PostgreSQL's jsonb stores no U+0000, and a lone surrogate is no UTF-8: both were a 500.
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"value": "a\\u0000b"}',
+        '{"value": {"k\\u0000": 1}}',
+        '{"value": [[{"deep": ["\\u0000"]}]]}',
+        '{"value": "\\ud800"}',
+        '{"value": {"\\udfff": true}}',
+    ],
+)
+def test_a_value_with_a_character_the_database_cannot_store_is_422(alice, player, body):
+    response = alice.put(
+        f"{URL}/slot1", body, content_type="application/json", HTTP_IF_NONE_MATCH="*"
+    )
+
+    assert (response.status_code, response.json()["code"]) == (422, "unsupported_character")
+    batch = alice.post(
+        URL, f'{{"writes": [{{"key": "b", {body[1:-1]}}}]}}', content_type="application/json"
+    )
+    assert (batch.status_code, batch.json()["code"]) == (422, "unsupported_character")
+    assert not Document.objects.exists() and not SaveUsage.objects.exists()
+
+
+def test_other_control_characters_and_escapes_are_stored_as_sent(alice):
+    value = {"tab\t": "\u0001\u001f\\u0000", "emoji": "\U0001f600"}
+
+    assert create(alice, "slot1", value).status_code == 201
+    assert alice.get(f"{URL}/slot1").json()["value"] == value
 
 
 def test_malformed_json_is_a_problem(alice):
@@ -212,6 +284,10 @@ def test_a_stale_batch_writes_nothing_and_names_every_conflict(alice, player):
         [{"key": "bad key", "value": 1}],
         [{"key": f"k{n}", "value": n} for n in range(26)],
         [{"key": "a", "value": 1, "version": 0}],
+        # A key as sent: not "0" for 0, not "a" for "a\n" or " a".
+        [{"key": 0, "value": 1}],
+        [{"key": "a\n", "value": 1}],
+        [{"key": " a", "value": 1}],
     ],
 )
 def test_bad_batches_are_validation_errors(alice, writes):
