@@ -11,28 +11,36 @@ from rest_framework.response import Response
 
 from apps.accounts.api_base import PlayerApi, PlayerRequest, problems
 from apps.remoteconfig.errors import InvalidClientVersion, InvalidPlatform
-from apps.remoteconfig.resolver import Version, parse_version
+from apps.remoteconfig.resolver import VERSION, Version, parse_version
 from apps.remoteconfig.selectors import resolved_config
 
 # How long a client may use its copy before asking again (with If-None-Match: a 304 is cheap).
 MAX_AGE_SECONDS = 60
-PLATFORM = re.compile(r"^[a-z0-9_-]{1,20}$")
+# What the server reads, and the schema publishes: a version of up to four numbers, a platform
+# name in any case (read in lower case).
+CLIENT_VERSION_PATTERN = VERSION.pattern
+PLATFORM_PATTERN = r"^[A-Za-z0-9_-]{1,20}$"
+PLATFORM = re.compile(PLATFORM_PATTERN)
+# HTTP's optional white space around a field value (RFC 9110 5.5): never part of the value.
+OWS = " \t"
 
 CLIENT_VERSION_HEADER = OpenApiParameter(
     "X-Client-Version",
     str,
     OpenApiParameter.HEADER,
     description="The game build, e.g. `1.4.2` (up to four numbers); or the query parameter "
-    "`client_version`. Without it, overrides bound to a version range do not apply.",
-    pattern=r"^[0-9]{1,6}(\.[0-9]{1,6}){0,3}$",
+    "`client_version`. Without it, overrides bound to a version range do not apply; sent empty "
+    "it is 400 `invalid_client_version`.",
+    pattern=CLIENT_VERSION_PATTERN,
 )
 PLATFORM_HEADER = OpenApiParameter(
     "X-Client-Platform",
     str,
     OpenApiParameter.HEADER,
     description="Where the game runs: `ios`, `android`, `windows`, `macos`, `linux`, `switch`, "
-    "`playstation`, `xbox`, `web`… (lower case); or the query parameter `platform`.",
-    pattern=r"^[A-Za-z0-9_-]{1,20}$",
+    "`playstation`, `xbox`, `web`… (read in lower case); or the query parameter `platform`. "
+    "Sent empty it is 400 `invalid_platform`.",
+    pattern=PLATFORM_PATTERN,
 )
 IF_NONE_MATCH = OpenApiParameter(
     "If-None-Match",
@@ -42,24 +50,38 @@ IF_NONE_MATCH = OpenApiParameter(
 )
 
 
+def client_info(request: Request, header: str, query: str) -> str | None:
+    """The header, else the query parameter; None when neither is sent. One sent is checked as
+    it is: an empty one is refused, not taken as absent (a client sending nothing omits it)."""
+    raw = request.headers.get(header)
+    if raw is not None:
+        return raw.strip(OWS)
+    return request.query_params.get(query)
+
+
 def client_version_of(request: Request) -> Version | None:
-    raw = request.headers.get("X-Client-Version") or request.query_params.get("client_version")
-    if raw is None or raw == "":
+    raw = client_info(request, "X-Client-Version", "client_version")
+    if raw is None:
         return None
-    version = parse_version(raw.strip())
+    version = parse_version(raw)
     if version is None:
-        raise InvalidClientVersion("X-Client-Version is a version like 1.4.2 (numbers and dots).")
+        raise InvalidClientVersion(
+            "X-Client-Version is a version like 1.4.2 (numbers and dots); leave it out when "
+            "there is none."
+        )
     return version
 
 
 def platform_of(request: Request) -> str | None:
-    raw = request.headers.get("X-Client-Platform") or request.query_params.get("platform")
-    if raw is None or raw == "":
+    raw = client_info(request, "X-Client-Platform", "platform")
+    if raw is None:
         return None
-    platform = raw.strip().lower()
-    if not PLATFORM.match(platform):
-        raise InvalidPlatform("X-Client-Platform is a short name such as ios, android, windows.")
-    return platform
+    if not PLATFORM.fullmatch(raw):
+        raise InvalidPlatform(
+            "X-Client-Platform is a short name such as ios, android, windows; leave it out when "
+            "there is none."
+        )
+    return raw.lower()
 
 
 class ConfigApi(PlayerApi):

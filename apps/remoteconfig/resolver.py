@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-VERSION = re.compile(r"^\d{1,6}(\.\d{1,6}){0,3}$")
+# ASCII digits only (`\d` would take other scripts' digits too), matched as the whole string.
+VERSION = re.compile(r"^[0-9]{1,6}(\.[0-9]{1,6}){0,3}$")
 Version = tuple[int, ...]
 
 
 def parse_version(text: str) -> Version | None:
     """ "1.4.2" -> (1, 4, 2); trailing zeros dropped so 1.4 == 1.4.0; None when not a version."""
-    if not VERSION.match(text):
+    if not VERSION.fullmatch(text):
         return None
     parts = [int(part) for part in text.split(".")]
     while len(parts) > 1 and parts[-1] == 0:

@@ -65,7 +65,7 @@ def delete_key(*, game: Game, actor: User | None, key: str) -> None:
 def validate_override(fields: dict[str, Any]) -> None:
     """The rules an override must keep, whoever writes it (panel form, admin, rollback)."""
     for name in ("min_client_version", "max_client_version"):
-        if fields.get(name) and not VERSION.match(fields[name]):
+        if fields.get(name) and not VERSION.fullmatch(fields[name]):
             raise InvalidConfigRule(f"{name} is a version like 1.4.2.")
     low, high = fields.get("min_client_version"), fields.get("max_client_version")
     if low and high and parse_version(low) >= parse_version(high):  # type: ignore[operator]

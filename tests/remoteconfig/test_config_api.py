@@ -101,6 +101,43 @@ def test_bad_client_info_is_a_problem(alice, headers, code):
     assert response.status_code == 400 and response.json()["code"] == code
 
 
+# Sent is checked as sent: an empty header or query value is refused (it was taken as absent,
+# while the schema's pattern refuses it); a header wins over the query even when it is bad.
+@pytest.mark.parametrize(
+    ("request_kwargs", "code"),
+    [
+        ({"HTTP_X_CLIENT_VERSION": ""}, "invalid_client_version"),
+        (
+            {"HTTP_X_CLIENT_VERSION": "", "QUERY_STRING": "client_version=2.0"},
+            "invalid_client_version",
+        ),
+        ({"QUERY_STRING": "client_version="}, "invalid_client_version"),
+        ({"HTTP_X_CLIENT_VERSION": "1.2\n"}, "invalid_client_version"),
+        ({"HTTP_X_CLIENT_VERSION": "\u0661.\u0662"}, "invalid_client_version"),  # Arabic-Indic
+        ({"HTTP_X_CLIENT_VERSION": "1.2.3.4.5"}, "invalid_client_version"),
+        ({"HTTP_X_CLIENT_PLATFORM": ""}, "invalid_platform"),
+        ({"QUERY_STRING": "platform="}, "invalid_platform"),
+        ({"HTTP_X_CLIENT_PLATFORM": "ios\n"}, "invalid_platform"),
+    ],
+)
+def test_empty_or_malformed_client_info_is_refused_not_ignored(alice, request_kwargs, code):
+    response = alice.get(URL, **request_kwargs)
+
+    assert (response.status_code, response.json()["code"]) == (400, code)
+
+
+def test_client_info_the_schema_takes_is_read(alice, game):
+    set_key(game=game, actor=None, key="shop", value="classic")
+    add_override(
+        game=game, actor=None, key="shop", value="new", min_client_version="2.0", position=0
+    )
+    live(game)
+
+    for version in ("2", "2.0.0.0", " 2.1 ", "999999.999999.999999.999999"):
+        response = alice.get(URL, HTTP_X_CLIENT_VERSION=version, HTTP_X_CLIENT_PLATFORM="Web_2-x")
+        assert response.json()["values"]["shop"] == "new", version
+
+
 def test_level_payer_and_account_age_overrides(alice, game, player):
     LevelCurve.objects.create(game=game, xp_per_level=100, growth_percent=0, max_level=50)
     set_key(game=game, actor=None, key="offer", value="none")
