@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -101,6 +102,9 @@ class GameServerApi(APIView):
 # (ECMA 262) read the same way: a token may not start or end with one.
 STRIPPED = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 NO_SURROUNDING_SPACE = rf"^[^{STRIPPED}]([\s\S]*[^{STRIPPED}])?$"
+# The same for text a column stores, which holds no U+0000 either (DRF's CharField refuses it).
+# `\Z`, not `$` (which also matches before a final newline): the schema publishes it as `$`.
+STORED_TEXT = rf"^[^{STRIPPED}\x00]([^\x00]*[^{STRIPPED}\x00])?\Z"
 
 
 @extend_schema_field(
@@ -142,6 +146,22 @@ class StrictCharField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("not_a_string")
         return super().to_internal_value(data)
+
+
+class UntrimmedCharField(StrictCharField):
+    """A StrictCharField that refuses white space at either end (what str.strip() removes: spaces,
+    line breaks, the separators U+001C-U+001F…) and U+0000 instead of trimming them: a string the
+    schema calls invalid (STORED_TEXT) is never taken for another one. `" s1"` is refused, not
+    read as `"s1"`; `"\\x1f"` is refused, not read as blank."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(trim_whitespace=False, **kwargs)
+        self.validators.append(
+            RegexValidator(
+                STORED_TEXT,
+                "No white space (a space, a line break, a separator) at either end, and no U+0000.",
+            )
+        )
 
 
 class StrictRegexField(serializers.RegexField):

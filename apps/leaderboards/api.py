@@ -21,11 +21,12 @@ from apps.accounts.api_base import (
     PlayerApi,
     PlayerRequest,
     ServerRequest,
+    UntrimmedCharField,
     problems,
 )
 from apps.accounts.authentication import GameServer
 from apps.accounts.models import Player
-from apps.leaderboards.errors import PlayerNotInGame
+from apps.leaderboards.errors import InvalidCursor, PlayerNotInGame
 from apps.leaderboards.models import MAX_SCORE, Board, Period
 from apps.leaderboards.selectors import (
     MAX_LIMIT,
@@ -77,7 +78,16 @@ class ScoreField(serializers.Field):
         return value
 
 
-@extend_schema_field({"type": "object", "additionalProperties": True, "nullable": True})
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": True,
+        "nullable": True,
+        "description": "Kept with the entry: at most the board's `metadata_max_bytes` as compact "
+        "JSON (413 `metadata_too_large`); no U+0000 or lone surrogate in a key or a string (422 "
+        "`unsupported_character`).",
+    }
+)
 class MetadataField(serializers.Field):
     def to_internal_value(self, data: object) -> object:
         return data
@@ -108,9 +118,17 @@ class StandingsSerializer(serializers.Serializer):
     next = serializers.CharField(allow_null=True, help_text="Pass as `cursor` for the next page.")
 
 
+MAX_CURSOR_LENGTH = 200
+
+
 class PageQuery(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=10)
-    cursor = serializers.CharField(required=False, max_length=200)
+    cursor = serializers.CharField(
+        required=False,
+        max_length=MAX_CURSOR_LENGTH,
+        help_text="The `next` of the previous page; leave it out for the top (empty: "
+        "`invalid_cursor`).",
+    )
 
 
 def period_body(period: Period) -> dict[str, Any]:
@@ -150,7 +168,10 @@ def int_param(request: Request, name: str, *, default: int, low: int, high: int)
 
 
 def page_params(request: Request) -> dict[str, Any]:
-    cursor = request.query_params.get("cursor") or None
+    # A cursor sent is one the API gave, never "" (that is no cursor, and one left out is).
+    cursor = request.query_params.get("cursor")
+    if cursor is not None and not 0 < len(cursor) <= MAX_CURSOR_LENGTH:
+        raise InvalidCursor("The cursor is not one this API gave; leave it out for the top.")
     return {
         "limit": int_param(request, "limit", default=10, low=1, high=MAX_LIMIT),
         "cursor": cursor,
@@ -331,25 +352,20 @@ def submitted_body(board: Board, result: Submitted) -> dict[str, Any]:
 
 
 SUBMIT_PROBLEMS = problems(
-    e400="`validation_error`, `invalid_score`, `invalid_metadata`.",
+    e400="`validation_error` (a submission id with white space at either end included), "
+    "`invalid_score`, `invalid_metadata`.",
     e403="`client_submissions_not_allowed`, `player_banned`.",
     e404="`board_not_found`, `player_not_found`.",
     e409="`submission_id_reused` (another player or score), `board_fed_by_stat`.",
     e413="`metadata_too_large` (with `limit` and `size`).",
+    e422="`unsupported_character`: the metadata holds U+0000 or a lone surrogate in a key or a "
+    "string, which the panel cannot store.",
 )
 
 
-class SubmissionIdField(serializers.CharField):
-    """A string as sent: DRF's CharField would take 0 for "0"."""
-
-    def to_internal_value(self, data: object) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
 class ClientScoreInput(serializers.Serializer):
-    submission_id = SubmissionIdField(min_length=1, max_length=100)
+    # As sent: not 0 for "0", not "s1" for " s1" (UntrimmedCharField).
+    submission_id = UntrimmedCharField(min_length=1, max_length=100)
     score = ScoreField()
     metadata = MetadataField(required=False, allow_null=True)
 

@@ -85,6 +85,16 @@ def test_a_forged_cursor_is_400_invalid_cursor(player_client, board):
     assert (response.status_code, response.json()["code"]) == (400, "invalid_cursor")
 
 
+# A cursor sent is one the API gave: empty is not "no cursor" (it was read as the top), and the
+# schema's 200 characters are the most one can be.
+@pytest.mark.parametrize("cursor", ["", "A" * 201])
+@pytest.mark.parametrize("path", ["high", "high/periods/1"])
+def test_an_empty_or_too_long_cursor_is_400_invalid_cursor(player_client, board, cursor, path):
+    response = player_client.get(f"/api/v1/leaderboards/{path}?cursor={cursor}")
+
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_cursor")
+
+
 @pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=x"])
 def test_a_bad_limit_is_400(player_client, board, query):
     response = player_client.get(f"/api/v1/leaderboards/high?{query}")

@@ -3,13 +3,18 @@ id, combined by the board's operator, every refusal a problem with a stable code
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from rest_framework.test import APIClient
 
+from apps.accounts.api_base import STORED_TEXT
 from apps.leaderboards.models import Board, Entry, Submission
 from tests.leaderboards.conftest import current
 
 pytestmark = pytest.mark.django_db
+# The schema's submission_id pattern, as the server reads it.
+SUBMISSION_ID_PATTERN = STORED_TEXT
 
 
 def post(client: APIClient, slug: str, body: dict) -> tuple[int, dict]:
@@ -124,12 +129,43 @@ def test_missing_submission_id_is_400_validation_error(server_client, board, pla
     assert (status, body["code"]) == (400, "validation_error")
 
 
-@pytest.mark.parametrize("bad", [0, "", None, ["s1"]])
+# As sent or refused, never trimmed: "\x1f" was trimmed to blank (a schema-valid string refused
+# as blank), " s1" was taken as "s1"; the schema's pattern refuses each of them.
+@pytest.mark.parametrize(
+    "bad", [0, "", None, ["s1"], "\x1f", " s1", "s1 ", "s1\n", "\u3000s1", "s\x001", "x" * 101]
+)
 def test_a_submission_id_that_is_not_a_non_empty_string_is_400(server_client, board, player, bad):
     status, body = post(server_client, "high", score(player.pk, 1, bad))
 
     assert (status, body["code"]) == (400, "validation_error")
+    assert "submission_id" in body["errors"]
     assert not Submission.objects.exists()
+    if isinstance(bad, str) and 0 < len(bad) <= 100:
+        assert not re.search(SUBMISSION_ID_PATTERN, bad)  # the schema refuses it too
+
+
+@pytest.mark.parametrize("sid", ["s1", "match 81/61", "\x01inside\x7f", "ü"])
+def test_a_submission_id_is_kept_as_sent(server_client, board, player, sid):
+    status, body = post(server_client, "high", score(player.pk, 1, sid))
+
+    assert (status, body["submission_id"]) == (201, sid)
+    assert Submission.objects.get().submission_id == sid
+    assert re.search(SUBMISSION_ID_PATTERN, sid)  # and the schema takes it
+
+
+# PostgreSQL's jsonb stores no U+0000, and a lone surrogate is no UTF-8: both were a 500.
+@pytest.mark.parametrize(
+    "metadata", ['{"car\\u0000": 1}', '{"car": ["\\u0000"]}', '{"car": "\\udbff"}']
+)
+def test_metadata_the_database_cannot_store_is_422(server_client, board, player, metadata):
+    response = server_client.post(
+        "/api/v1/leaderboards/high/scores",
+        f'{{"submission_id": "s1", "player_id": {player.pk}, "score": 1, "metadata": {metadata}}}',
+        content_type="application/json",
+    )
+
+    assert (response.status_code, response.json()["code"]) == (422, "unsupported_character")
+    assert not Submission.objects.exists() and not Entry.objects.exists()
 
 
 def test_unknown_board_is_404(server_client, player):

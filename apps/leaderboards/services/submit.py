@@ -31,6 +31,7 @@ from apps.leaderboards.models import MAX_SCORE, MAX_TOTAL, Board, Entry, Period,
 from apps.leaderboards.services.periods import close_period, open_period
 from apps.leaderboards.services.ranking import change_for
 from gamingpanel.sql import CompiledQuery, aware
+from gamingpanel.storable import check_storable
 
 POSTGRES = connection.vendor == "postgresql"
 LEAST, GREATEST = ("LEAST", "GREATEST") if POSTGRES else ("MIN", "MAX")
@@ -167,6 +168,7 @@ def check_metadata(board: Board, metadata: Any) -> str | None:
         return None
     if not isinstance(metadata, dict):
         raise InvalidMetadata("Send metadata as a JSON object, or leave it out.")
+    check_storable(metadata, "metadata")
     text = json.dumps(metadata, separators=(",", ":"), ensure_ascii=False)
     size = len(text.encode())
     if size > board.metadata_max_bytes:
