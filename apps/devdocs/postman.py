@@ -118,7 +118,12 @@ def _request_item(schema: dict, method: str, path: str, operation: dict) -> dict
         value = demo.DEMO_HEADERS.get(key, {}).get(parameter["name"], "")
         if parameter["name"] == "Idempotency-Key" and not value:
             value = "{{$guid}}"
-        headers.append({"key": parameter["name"], "value": value})
+        header: dict[str, Any] = {"key": parameter["name"], "value": value}
+        if not value:
+            # Listed to fill in, not sent: the API reads a header sent empty as a bad value
+            # (`If-Match:` is not "no If-Match").
+            header["disabled"] = True
+        headers.append(header)
     for name, value in demo.DEMO_HEADERS.get(key, {}).items():
         if not any(header["key"] == name for header in headers):
             headers.append({"key": name, "value": value})
