@@ -24,6 +24,7 @@ from apps.analytics.errors import (
 from apps.analytics.models import DirtyDay, RawEvent
 from gamingpanel.errors import DomainError
 from gamingpanel.sql import CompiledInsert
+from gamingpanel.storable import UnsupportedCharacter, has_unstorable_text
 
 SERVER_EVENT_NAMES = frozenset(
     {
@@ -185,7 +186,7 @@ def ingest_client_events(
 def _rejections(events: Sequence[ClientEvent]) -> list[Rejection]:
     """Each event the rules refuse: a name the panel records itself, a time outside the window
     (ANALYTICS_MAX_CLOCK_SKEW_SECONDS back, ANALYTICS_MAX_FUTURE_SECONDS ahead), properties over
-    ANALYTICS_MAX_PROPERTIES_BYTES."""
+    ANALYTICS_MAX_PROPERTIES_BYTES, or properties the database cannot store (U+0000)."""
     now = timezone.now()
     earliest = now - timedelta(seconds=settings.ANALYTICS_MAX_CLOCK_SKEW_SECONDS)
     latest = now + timedelta(seconds=settings.ANALYTICS_MAX_FUTURE_SECONDS)
@@ -198,6 +199,11 @@ def _rejections(events: Sequence[ClientEvent]) -> list[Rejection]:
             problem = EventOutOfRange(
                 f"occurred_at must be between {earliest:%Y-%m-%dT%H:%M:%SZ} "
                 f"and {latest:%Y-%m-%dT%H:%M:%SZ}."
+            )
+        elif has_unstorable_text(event.properties):
+            problem = UnsupportedCharacter(
+                "properties hold U+0000 or a lone surrogate in a key or a string; the panel "
+                "stores neither."
             )
         else:
             size = len(json.dumps(event.properties, separators=(",", ":")).encode())

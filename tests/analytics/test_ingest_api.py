@@ -180,6 +180,22 @@ def test_properties_too_large_are_rejected_per_event(player_client):
 
 
 @pytest.mark.parametrize(
+    "properties", [{"note": "a\u0000b"}, {"k\u0000": 1}, {"a": [{"b": "\u0000"}]}]
+)
+def test_properties_the_database_cannot_store_are_rejected_per_event(player_client, properties):
+    """PostgreSQL's jsonb holds no U+0000: the event is refused on its own (it was a 500 for
+    the whole batch), and the rest of the batch is stored."""
+    response = post(
+        player_client, [event(event_id="ok"), event(event_id="bad", properties=properties)]
+    )
+
+    assert response.status_code == 207
+    (rejection,) = response.json()["rejected"]
+    assert (rejection["index"], rejection["code"]) == (1, "unsupported_character")
+    assert list(RawEvent.objects.values_list("event_id", flat=True)) == ["ok"]
+
+
+@pytest.mark.parametrize(
     ("body", "code"),
     [
         ({"events": []}, "validation_error"),
