@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, cast
 
 from django.core.validators import RegexValidator
@@ -165,14 +166,24 @@ class UntrimmedCharField(StrictCharField):
 
 
 class StrictRegexField(serializers.RegexField):
-    """A RegexField that takes only a JSON string (see StrictCharField)."""
+    """A RegexField that takes only a JSON string (see StrictCharField), as sent: not trimmed, and
+    matched whole. Python's `$` also matches before a final line break, the schema's (ECMA 262)
+    does not: `"m1\n"` is refused, not taken as `"m1"`."""
 
     default_error_messages = {"not_a_string": "Not a valid string."}
+
+    def __init__(self, regex: str | re.Pattern[str], **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(regex, **kwargs)
+        self.whole_pattern = re.compile(regex) if isinstance(regex, str) else regex
 
     def to_internal_value(self, data: object) -> str:
         if not isinstance(data, str):
             self.fail("not_a_string")
-        return super().to_internal_value(data)
+        value = super().to_internal_value(data)
+        if self.whole_pattern.fullmatch(value) is None:
+            self.fail("invalid")
+        return value
 
 
 # What auth/validate and multiplayer/validate-token share: the body, and the check of a player's

@@ -7,15 +7,15 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from apps.accounts.api_base import PlayerApi, PlayerRequest
+from apps.accounts.api_base import PlayerApi, PlayerRequest, StrictRegexField
 from apps.analytics.errors import BatchTooLarge
 from apps.analytics.services import ClientEvent, Rejection, ingest_client_events
 from gamingpanel.errors import InvalidInput
 
 
 class EventSerializer(serializers.Serializer):
-    event_id = serializers.RegexField(r"^[A-Za-z0-9_.:\-]{1,64}$", required=False, allow_null=True)
-    name = serializers.RegexField(r"^[a-z][a-z0-9_]{0,63}$")
+    event_id = StrictRegexField(r"^[A-Za-z0-9_.:\-]{1,64}$", required=False, allow_null=True)
+    name = StrictRegexField(r"^[a-z][a-z0-9_]{0,63}$")
     occurred_at = serializers.DateTimeField(
         help_text="When it happened (not when it was sent): at most "
         f"{settings.ANALYTICS_MAX_CLOCK_SKEW_SECONDS // 86400} days back (the "

@@ -14,7 +14,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from apps.accounts.api_base import PlayerApi, PlayerRequest
+from apps.accounts.api_base import PlayerApi, PlayerRequest, StrictRegexField
 from apps.inventory.lines import GrantLineSerializer, grant_lines
 from apps.shop.models import Offer, Purchase
 from apps.shop.selectors import purchase_of, purchases_of, shop_for_player
@@ -249,7 +249,7 @@ class PurchaseOutputSerializer(serializers.Serializer):
 
 class PurchaseListApi(PlayerApi):
     class FilterSerializer(serializers.Serializer):
-        cursor = serializers.RegexField(
+        cursor = StrictRegexField(
             r"^[1-9][0-9]{0,17}$",
             required=False,
             help_text='The next page: the `cursor` of the previous page\'s `Link: rel="next"` '

@@ -171,6 +171,18 @@ def test_a_malformed_event_is_rejected_on_its_own(player_client, player, raw, fi
     assert list(RawEvent.objects.values_list("event_id", flat=True)) == ["ok"]
 
 
+@pytest.mark.parametrize(
+    ("field", "value"), [("event_id", 5), ("event_id", "e1\n"), ("name", "level_up\n")]
+)
+def test_names_and_ids_are_strings_taken_as_sent(player_client, field, value):
+    response = post(player_client, [event(**{field: value})])
+
+    assert response.status_code == 207
+    (rejection,) = response.json()["rejected"]
+    assert rejection["code"] == "validation_error" and field in rejection["errors"]
+    assert not RawEvent.objects.exists()
+
+
 def test_properties_too_large_are_rejected_per_event(player_client):
     response = post(player_client, [event(properties={"blob": "x" * 5000})])
 

@@ -121,6 +121,17 @@ def test_heartbeat_strings_refuse_other_types(server_client, field, value):
     assert field in response.json()["errors"]
 
 
+@pytest.mark.parametrize("server_id", ["eu-1\n", " eu-1", "eu-1 "])
+def test_a_name_is_taken_as_sent_or_refused_never_trimmed(server_client, player_client, server_id):
+    """Python's `$` matches before a final line break and DRF trims by default: `"eu-1\n"` was
+    registered as `"eu-1"`, though the schema's pattern refuses it."""
+    response = beat(server_client, server_id)
+
+    assert response.status_code == 400
+    assert "server_id" in response.json()["errors"]
+    assert player_client.get(SERVER_INFO).json() == []
+
+
 def test_deregister_refuses_a_server_id_that_is_not_a_string(server_client, player_client):
     beat(server_client, "1")
 
