@@ -6,12 +6,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 from rest_framework.request import Request
 
 from gamingpanel.errors import DomainError
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 150
+# The one rule for the header, published as it is in the schema of every operation that takes
+# it: 1 to 150 printable ASCII characters (what an HTTP field value holds), no space at either
+# end.
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]([ -~]{0,148}[!-~])?$"
+_IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
+# HTTP's optional white space around a field value (RFC 9110 5.5): never part of the value.
+OWS = " \t"
 
 
 class IdempotencyKeyRequired(DomainError):
@@ -30,13 +38,14 @@ def require_idempotency_key(request: Request) -> str:
 
 
 def optional_idempotency_key(request: Request) -> str | None:
-    """The key when the header is sent (None when it is not); an empty or too long one is the
-    same 400 as a missing required one."""
+    """The key when the header is sent (None when it is not); one that breaks
+    IDEMPOTENCY_KEY_PATTERN (empty, too long, not printable ASCII) is the same 400 as a missing
+    required one."""
     raw = request.headers.get("Idempotency-Key")
     if raw is None:
         return None
-    key = raw.strip()
-    if not key or len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
+    key = raw.strip(OWS)
+    if not _IDEMPOTENCY_KEY.fullmatch(key):
         raise IdempotencyKeyRequired(_HOW)
     return key
 
@@ -48,4 +57,7 @@ def request_fingerprint(payload: object) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-_HOW = f"Send an Idempotency-Key header (1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters)."
+_HOW = (
+    f"Send an Idempotency-Key header: 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII "
+    "characters (e.g. a UUID)."
+)

@@ -48,7 +48,11 @@ from apps.cloudsave.services import (
     put_document,
     write_batch,
 )
-from gamingpanel.idempotency import IdempotencyKeyRequired, optional_idempotency_key
+from gamingpanel.idempotency import (
+    IDEMPOTENCY_KEY_PATTERN,
+    OWS,
+    optional_idempotency_key,
+)
 from gamingpanel.storable import check_storable
 
 Source = DocumentVersion.Source
@@ -58,11 +62,6 @@ MAX_VERSION = 2**31 - 1
 # Nine digits at most: a billion writes to one document is beyond any game.
 IF_MATCH_PATTERN = r'^(W/)?("[1-9][0-9]{0,8}"|[1-9][0-9]{0,8})$'
 IF_MATCH_VERSION = re.compile(r"[0-9]+")
-# Idempotency-Key: 1 to 150 printable ASCII characters, no space at either end.
-IDEMPOTENCY_KEY_PATTERN = r"^[!-~]([ -~]{0,148}[!-~])?$"
-IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
-# HTTP's optional white space around a field value (RFC 9110 5.5): never part of the value.
-OWS = " \t"
 
 IF_MATCH = OpenApiParameter(
     "If-Match",
@@ -245,16 +244,6 @@ def result_response(result: WriteResult, request: Request) -> Response:
     return Response(result.body, status=result.status)
 
 
-def idempotency_key_of(request: Request) -> str | None:
-    """The Idempotency-Key as the schema has it (IDEMPOTENCY_KEY_PATTERN), None when not sent."""
-    raw = request.headers.get("Idempotency-Key")
-    if raw is not None and not IDEMPOTENCY_KEY.fullmatch(raw.strip(OWS)):
-        raise IdempotencyKeyRequired(
-            "An Idempotency-Key is 1 to 150 printable ASCII characters (e.g. a UUID)."
-        )
-    return optional_idempotency_key(request)
-
-
 def batch_writes(request: Request) -> list[Write]:
     given = BatchInputSerializer(data=request.data)
     given.is_valid(raise_exception=True)
@@ -302,7 +291,7 @@ class PlayerSavesApi(PlayerApi):
         },
     )
     def post(self, request: PlayerRequest) -> Response:
-        key = idempotency_key_of(request)
+        key = optional_idempotency_key(request)
         result = write_batch(
             player=request.user,
             writes=batch_writes(request),
@@ -351,7 +340,7 @@ class PlayerSaveApi(PlayerApi):
             value=put_value(request),
             precondition=precondition_of(request),
             source=Source.PLAYER,
-            idempotency_key=idempotency_key_of(request),
+            idempotency_key=optional_idempotency_key(request),
         )
         return result_response(result, request)
 
@@ -376,7 +365,7 @@ class PlayerSaveApi(PlayerApi):
             key=checked_key(key),
             precondition=precondition_of(request),
             source=Source.PLAYER,
-            idempotency_key=idempotency_key_of(request),
+            idempotency_key=optional_idempotency_key(request),
         )
         return result_response(result, request)
 
@@ -468,7 +457,7 @@ class ServerSavesApi(GameServerApi):
             player=player,
             writes=batch_writes(request),
             source=Source.SERVER,
-            idempotency_key=idempotency_key_of(request),
+            idempotency_key=optional_idempotency_key(request),
         )
         return result_response(result, request)
 
@@ -516,7 +505,7 @@ class ServerSaveApi(GameServerApi):
             value=put_value(request),
             precondition=precondition_of(request),
             source=Source.SERVER,
-            idempotency_key=idempotency_key_of(request),
+            idempotency_key=optional_idempotency_key(request),
         )
         return result_response(result, request)
 
@@ -542,6 +531,6 @@ class ServerSaveApi(GameServerApi):
             key=checked_key(key),
             precondition=precondition_of(request),
             source=Source.SERVER,
-            idempotency_key=idempotency_key_of(request),
+            idempotency_key=optional_idempotency_key(request),
         )
         return result_response(result, request)

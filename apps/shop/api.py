@@ -21,22 +21,26 @@ from apps.shop.selectors import purchase_of, purchases_of, shop_for_player
 from apps.shop.services.purchase import PurchaseResult, purchase_offer
 from apps.shop.services.receipts import redeem_receipt
 from gamingpanel.errors import InvalidInput
-from gamingpanel.idempotency import MAX_IDEMPOTENCY_KEY_LENGTH, require_idempotency_key
+from gamingpanel.idempotency import (
+    IDEMPOTENCY_KEY_PATTERN,
+    MAX_IDEMPOTENCY_KEY_LENGTH,
+    require_idempotency_key,
+)
 from gamingpanel.problems import PROBLEM_CONTENT_TYPE
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
-    # The server strips surrounding spaces, then takes 1 to 150 characters.
     {
         "type": "string",
         "minLength": 1,
         "maxLength": MAX_IDEMPOTENCY_KEY_LENGTH,
-        "pattern": r"\S",
+        "pattern": IDEMPOTENCY_KEY_PATTERN,
     },
     OpenApiParameter.HEADER,
     required=True,
-    description="A unique key per purchase attempt (e.g. a UUID), 1 to 150 characters; retries "
-    "reuse it. Missing or too long: 400 `idempotency_key_required`.",
+    description="A unique key per purchase attempt (e.g. a UUID), 1 to 150 printable ASCII "
+    "characters; retries reuse it. Missing, too long or not printable ASCII: 400 "
+    "`idempotency_key_required`.",
 )
 # What a provider's failure answers, shared by checkouts and store receipts.
 PROVIDER_UNAVAILABLE = "`payment_provider_unavailable`: the processor or store did not answer."
