@@ -18,6 +18,8 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from redis.commands.core import Script
+from redis.typing import EncodableT
 
 REDIS_BACKEND = "django.core.cache.backends.redis.RedisCache"
 
@@ -57,6 +59,18 @@ def redis_client() -> redis.Redis | None:
         )
         _per_thread.server = server
     return _per_thread.client
+
+
+_scripts: dict[str, Script] = {}
+
+
+def run_script(client: redis.Redis, source: str, keys: list[str], args: list[EncodableT]) -> object:
+    """A Lua script by its SHA (EVALSHA, loaded on first use or after a Redis restart): the
+    source is sent once per Redis, not with every call. redis-py's Script, run on `client`."""
+    script = _scripts.get(source)
+    if script is None:
+        script = _scripts.setdefault(source, client.register_script(source))
+    return script(keys=keys, args=args, client=client)
 
 
 def get_many(keys: list[str]) -> list[object | None]:

@@ -334,12 +334,11 @@ def publish(client: redis.Redis, *, markers: dict[str, str], message: dict[str, 
     # INCR answers an integer (redis-py types any script's answer as a maybe-awaitable str).
     return cast(
         int,
-        client.eval(
+        hotcache.run_script(
+            client,
             PUBLISH_SCRIPT,
-            1,
-            cache.make_key(VERSION_KEY),
-            cache.make_key(CHANNEL),
-            json.dumps(message, separators=(",", ":")),
+            [cache.make_key(VERSION_KEY)],
+            [cache.make_key(CHANNEL), json.dumps(message, separators=(",", ":"))],
         ),
     )
 

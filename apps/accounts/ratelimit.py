@@ -160,11 +160,11 @@ def _count(key: str, expires_in: int, limit: int) -> int:
         # The script answers two integers (redis-py types any script's answer as a str).
         last, reserved = cast(
             list[int],
-            client.eval(
+            hotcache.run_script(
+                client,
                 RESERVE_SCRIPT,
-                1,
-                cache.make_key(key),
-                *map(str, (expires_in, want, limit, LEASE_FLOOR_FACTOR)),
+                [cache.make_key(key)],
+                [expires_in, want, limit, LEASE_FLOOR_FACTOR],
             ),
         )
         first = last - reserved + 1

@@ -27,6 +27,7 @@ from typing import cast
 
 import redis
 from django.conf import settings
+from redis.typing import EncodableT
 
 from apps.accounts import hotcache
 
@@ -117,14 +118,14 @@ def apply(period_id: int, changes: Iterable[Change]) -> None:
     """Apply entry changes after their commit; a Redis failure is logged, never raised: the next
     rebuild puts the index right, and PostgreSQL already holds the change."""
     client = _client()
-    args = [
+    args: list[EncodableT] = [
         str(arg) for change in changes for arg in (change.player_id, change.version, change.member)
     ]
     if client is None or not args:
         return
     keys = Keys.of(period_id)
     try:
-        client.eval(_UPDATE, 2, keys.members, keys.versions, *args)
+        hotcache.run_script(client, _UPDATE, [keys.members, keys.versions], args)
     except redis.RedisError:
         log.warning("leaderboard index update failed; it is rebuilt on the next rank read")
         forget(period_id)
@@ -138,7 +139,9 @@ def rank_of(period_id: int, member: str) -> int | None:
         return None
     keys = Keys.of(period_id)
     try:
-        found = int(cast(int, client.eval(_RANK, 2, keys.members, keys.ready, member)))
+        found = int(
+            cast(int, hotcache.run_script(client, _RANK, [keys.members, keys.ready], [member]))
+        )
     except redis.RedisError:
         return None
     return found if found >= 0 else None

@@ -166,9 +166,7 @@ def test_a_cache_outage_lets_requests_through(tokens, monkeypatch):
         raise ConnectionError("no Redis")
 
     monkeypatch.setattr(cache, "add", unreachable)  # the path without a Redis client
-    monkeypatch.setattr(
-        ratelimit.hotcache, "redis_client", lambda: SimpleNamespace(eval=unreachable)
-    )
+    monkeypatch.setattr(ratelimit.hotcache, "run_script", unreachable)
     response = bearer(tokens["access_token"]).get(WHOAMI)
     assert response.status_code == 200
     assert "RateLimit-Limit" not in response

@@ -42,9 +42,9 @@ def another_process(monkeypatch) -> None:
 
 def test_one_round_trip_serves_a_lease_of_requests(monkeypatch):
     calls = []
-    real_eval = redis_client().eval
+    real_run = ratelimit.hotcache.run_script
     monkeypatch.setattr(
-        redis_client(), "eval", lambda *args: calls.append(args) or real_eval(*args)
+        ratelimit.hotcache, "run_script", lambda *args: calls.append(args) or real_run(*args)
     )
 
     remaining = [spend(10_000).remaining for _ in range(LEASE + 1)]
