@@ -5,7 +5,9 @@
 (b) simplejwt's stock TokenVerifyView, verifying a plain signed JWT (no encryption);
 (c) the floor of a read: view (a) plus one indexed query of the player's progress row through
     Django's connection, the least any authenticated GET can do. It shows how much of a GET's
-    cost is the database round trip itself rather than the pipeline around it.
+    cost is the database round trip itself rather than the pipeline around it;
+(d) the floor of the pipeline: a PlayerApi view (DRF, the token, revocation, the player, the
+    rate-limit budget, its headers) that answers the player's id and reads nothing more.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
+from rest_framework.response import Response
 from rest_framework_simplejwt.views import TokenVerifyView
 
+from apps.accounts.api_base import PlayerApi, PlayerRequest
 from apps.accounts.errors import TokenError
 from apps.accounts.tokens import decode_access_token
 from gamingpanel.urls import urlpatterns as panel_urlpatterns
@@ -26,6 +30,7 @@ from gamingpanel.urls import urlpatterns as panel_urlpatterns
 PLAIN_VIEW = "/api/bench/plain-validate"
 STOCK_VIEW = "/api/bench/simplejwt-verify"
 FLOOR_VIEW = "/api/bench/plain-read"
+PIPELINE_VIEW = "/api/bench/pipeline-only"
 
 
 @csrf_exempt
@@ -59,7 +64,13 @@ def plain_read(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"player_id": claims.player_id, "xp": row[0] if row else 0})
 
 
+class PipelineOnly(PlayerApi):
+    def get(self, request: PlayerRequest) -> Response:
+        return Response({"player_id": request.user.pk})
+
+
 urlpatterns = [
+    path(PIPELINE_VIEW.lstrip("/"), PipelineOnly.as_view()),
     path(FLOOR_VIEW.lstrip("/"), plain_read),
     path(PLAIN_VIEW.lstrip("/"), plain_validate),
     path(STOCK_VIEW.lstrip("/"), TokenVerifyView.as_view()),

@@ -49,6 +49,7 @@ GAME_KEY = "demo-client-key"
 SERVER_KEY = "demo-server-key"
 TARGET_GET_VS_PLAIN = 0.40
 FLOOR_LABEL = "(c) view (a) + one indexed query"
+PIPELINE_LABEL = "(d) PlayerApi view, no query"
 AIM_LOGINS_PER_SECOND = 600
 GETS = [
     "player/stats",
@@ -118,9 +119,12 @@ def bearer(token: str, **extra: str) -> dict[str, str]:
 
 def get_case(path: str, tokens: list[str], **extra: str) -> Callable:
     """GET /api/v1/<path> as each player in turn, with any extra headers."""
+    return get_url_case(f"/api/v1/{path}", tokens, **extra)
 
+
+def get_url_case(url: str, tokens: list[str], **extra: str) -> Callable:
     def make(i: int) -> tuple[str, str, None, dict[str, str]]:
-        return "GET", f"/api/v1/{path}", None, bearer(tokens[i % len(tokens)], **extra)
+        return "GET", url, None, bearer(tokens[i % len(tokens)], **extra)
 
     return make
 
@@ -132,15 +136,6 @@ def plain_case(tokens: list[str]) -> Callable:
 
     def make(i: int) -> tuple[str, str, bytes, dict[str, str]]:
         return "POST", PLAIN_VIEW, bodies[i % len(bodies)], {"Content-Type": "application/json"}
-
-    return make
-
-
-def floor_case(tokens: list[str]) -> Callable:
-    from auth_baseline import FLOOR_VIEW
-
-    def make(i: int) -> tuple[str, str, None, dict[str, str]]:
-        return "GET", FLOOR_VIEW, None, bearer(tokens[i % len(tokens)])
 
     return make
 
@@ -161,6 +156,7 @@ def run(args: argparse.Namespace) -> bool:
 
     seed_demo()
     django.setup()
+    from auth_baseline import FLOOR_VIEW, PIPELINE_VIEW
     from django.core.cache import cache
 
     server = serve_granian(port=PORT, workers=args.workers, blocking_threads=args.blocking_threads)
@@ -170,7 +166,8 @@ def run(args: argparse.Namespace) -> bool:
         tokens = [log_in(f"reader-{n}")["access_token"] for n in range(PLAYERS)]
         register_servers()
         cases = {"(a) plain view, same JWE+JWT check": plain_case(tokens)}
-        cases[FLOOR_LABEL] = floor_case(tokens)
+        cases[FLOOR_LABEL] = get_url_case(FLOOR_VIEW, tokens)
+        cases[PIPELINE_LABEL] = get_url_case(PIPELINE_VIEW, tokens)
         cases |= {f"GET {path}": get_case(path, tokens) for path in GETS}
         cases["POST login, new player"] = login_case(lambda _i: f"new-{next(new_players)}")
         cases["POST login, returning player"] = login_case(lambda i: f"reader-{i % PLAYERS}")
@@ -187,6 +184,8 @@ def run(args: argparse.Namespace) -> bool:
     print(
         f"{FLOOR_LABEL}: {floor.rps / plain.rps:.0%} of (a): the most a read with one query can be"
     )
+    pipeline = merged[PIPELINE_LABEL]
+    print(f"{PIPELINE_LABEL}: {pipeline.rps / plain.rps:.0%} of (a): the pipeline alone")
     met = True
     for path in GETS:
         result = merged[f"GET {path}"]
