@@ -16,7 +16,7 @@ from apps.remoteconfig.resolver import Context, KeyRules, needed_attributes, res
 from apps.remoteconfig.resolver import Version as ClientVersion
 from apps.remoteconfig.rules import compiled_rules
 from apps.shop.selectors import has_paid_real_money
-from apps.stats.selectors import get_player_stats
+from apps.stats.selectors import player_level
 from gamingpanel.shortcache import ShortCache
 
 
@@ -65,9 +65,7 @@ def resolved_config(
     are read: level (one query, apps.stats), payer (one query, apps.shop)."""
     live = live_config(game_id=player.game_id)
     level = (
-        get_player_stats(player_id=player.pk, game_id=player.game_id)["level"]
-        if "level" in live.needs
-        else None
+        player_level(player_id=player.pk, game_id=player.game_id) if "level" in live.needs else None
     )
     payer = has_paid_real_money(player_id=player.pk) if "payer" in live.needs else None
     context = Context(

@@ -90,6 +90,28 @@ PLAYER_STATS = CompiledQuery.compile(
 )
 
 
+# The player's XP and the game's curve, for the level alone (remote config's rules ask for it).
+PLAYER_LEVEL = CompiledQuery.compile(
+    """
+    SELECT progress.xp, curve.xp_per_level, curve.growth_percent, curve.max_level
+      FROM {player} player
+      LEFT JOIN {progress} progress ON progress.player_id = player.id
+      LEFT JOIN {curve} curve ON curve.game_id = player.game_id
+     WHERE player.id = %s AND player.game_id = %s
+    """,
+    player=Player,
+    progress=PlayerProgress,
+    curve=LevelCurve,
+)
+
+
+def player_level(*, player_id: int, game_id: int) -> int:
+    """The player's level as get_player_stats answers it, in one query that reads no stats."""
+    rows = PLAYER_LEVEL.rows([player_id, game_id])
+    progress_xp, xp_per_level, growth_percent, max_level = rows[0] if rows else (None, None, 0, 0)
+    return curve_of(xp_per_level, growth_percent, max_level).level_for(progress_xp or 0)
+
+
 def get_player_stats(*, player_id: int, game_id: int) -> dict[str, Any]:
     """One query, however many stats; in the order of the body the player API answers."""
     rows = PLAYER_STATS.rows([player_id, game_id])

@@ -155,3 +155,20 @@ def test_body_bytes_at_the_curves_last_level_are_what_the_serializer_renders(
         b'{"player_id":%d,"level":3,"xp":250,"xp_to_next_level":null,'
         b'"stats":{"best_score":-2,"kills":7}}' % player.pk
     )
+
+
+@pytest.mark.parametrize("xp", [0, 99, 100, 250, 10_000])
+def test_player_level_is_the_level_the_stats_answer_in_one_query(
+    game, player, django_assert_num_queries, xp
+):
+    from apps.stats.models import PlayerProgress
+    from apps.stats.selectors import get_player_stats, player_level
+
+    LevelCurve.objects.create(game=game, xp_per_level=100, growth_percent=50, max_level=6)
+    PlayerProgress.objects.create(player=player, xp=xp)
+
+    with django_assert_num_queries(1):
+        level = player_level(player_id=player.pk, game_id=game.pk)
+
+    assert level == get_player_stats(player_id=player.pk, game_id=game.pk)["level"]
+    assert player_level(player_id=player.pk, game_id=game.pk + 1000) == 1  # not this game's
