@@ -256,20 +256,7 @@ def _submit_once(
         improved = changed[0] is not None
         row = tuple(changed) if improved else ENTRY.row([period_id, player_id])
         assert row is not None
-        total, rank_key, reached_at, stored_version = row
-        return Submitted(
-            submission_id=submission_id,
-            period_id=period_id,
-            period_number=number,
-            player_id=player_id,
-            submitted=score,
-            score=total,
-            rank_key=rank_key,
-            reached_at=aware(reached_at),
-            version=stored_version,
-            improved=improved,
-            replayed=False,
-        )
+        return _recorded(submission_id, period_id, number, player_id, score, row, improved)
     with transaction.atomic():
         period = OPEN_PERIOD.row([board.pk])
         if period is None:
@@ -291,7 +278,21 @@ def _submit_once(
         if row is None:  # not better than the best: the entry as it is
             row = ENTRY.row([period_id, player_id])
             assert row is not None
-        total, rank_key, reached_at, stored_version = row
+    return _recorded(submission_id, period_id, number, player_id, score, row, improved)
+
+
+def _recorded(
+    submission_id: str,
+    period_id: int,
+    number: int,
+    player_id: int,
+    score: int,
+    entry: tuple[Any, ...],
+    improved: bool,
+) -> Submitted:
+    """A submission just recorded, with the entry as it now stands (total, rank key, reached
+    at, version)."""
+    total, rank_key, reached_at, stored_version = entry
     return Submitted(
         submission_id=submission_id,
         period_id=period_id,
