@@ -86,22 +86,29 @@ LEASE_FLOOR_FACTOR = 8
 
 
 class LeaseBook:
-    """This process's reserved, not yet taken positions, per counted window. Threads share it."""
+    """This process's reserved, not yet taken positions, per counted window. Threads share it;
+    two threads that both found none reserve two leases, and both are kept."""
 
     def __init__(self, max_entries: int = 50_000) -> None:
         self.max_entries = max_entries
-        self._next: dict[str, tuple[int, int]] = {}  # key -> (next position, last position)
+        # key -> ranges [next position, last position], the one being taken first
+        self._ranges: dict[str, list[list[int]]] = {}
         self._lock = threading.Lock()
 
     def take(self, key: str) -> int | None:
         """The next reserved position of this window, or None when none is left."""
         with self._lock:
-            lease = self._next.pop(key, None)
-            if lease is None:
+            ranges = self._ranges.get(key)
+            if not ranges:
                 return None
-            position, last = lease
-            if position < last:
-                self._next[key] = (position + 1, last)
+            current = ranges[0]
+            position = current[0]
+            if position < current[1]:
+                current[0] = position + 1
+            else:
+                ranges.pop(0)
+                if not ranges:
+                    del self._ranges[key]
             return position
 
     def keep(self, key: str, first: int, last: int) -> None:
@@ -109,13 +116,13 @@ class LeaseBook:
         if first > last:
             return
         with self._lock:
-            if len(self._next) >= self.max_entries:
-                self._next.clear()  # rare: far more budgets than a process serves in a window
-            self._next[key] = (first, last)
+            if key not in self._ranges and len(self._ranges) >= self.max_entries:
+                self._ranges.clear()  # rare: far more budgets than a process serves in a window
+            self._ranges.setdefault(key, []).append([first, last])
 
     def clear(self) -> None:
         with self._lock:
-            self._next.clear()
+            self._ranges.clear()
 
 
 _leases = register_clearable(LeaseBook())

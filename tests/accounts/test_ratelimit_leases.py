@@ -131,3 +131,13 @@ def test_lease_size_one_asks_redis_every_time(settings):
     [spend(10_000) for _ in range(5)]
 
     assert stored_count() == 5
+
+
+def test_two_leases_of_one_window_are_both_taken_in_order():
+    book = ratelimit.LeaseBook()
+    book.keep("k", 2, 3)
+    book.keep("k", 18, 19)  # another thread reserved too
+    book.keep("other", 5, 5)
+
+    assert [book.take("k") for _ in range(5)] == [2, 3, 18, 19, None]
+    assert book.take("other") == 5 and book.take("other") is None
