@@ -105,6 +105,9 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 # reconnects (tests/foundation/test_database_reconnect.py).
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=False)
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
+# The hot compiled statements (gamingpanel.sql) run prepared, planned once per connection.
+# Turn off behind a pooler that hands one client several sessions (PgBouncer transaction mode).
+DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")

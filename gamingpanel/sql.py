@@ -11,11 +11,16 @@ Every query here runs on PostgreSQL and SQLite (`make run`'s database) alike.
 
 from __future__ import annotations
 
+import hashlib
+import re
+import threading
+import weakref
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar, overload
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.models import Field, Model
 from django.db.models.signals import post_save, pre_save
@@ -24,32 +29,144 @@ from django.db.models.signals import post_save, pre_save
 @dataclass(frozen=True)
 class CompiledQuery:
     """SQL with `%s` placeholders; `{name}` in the text given to `compile` names a model's
-    table."""
+    table.
+
+    On PostgreSQL (with DATABASE_PREPARED_STATEMENTS, the default) it runs as a prepared
+    statement: each connection PREPAREs it once, then every call EXECUTEs it, so PostgreSQL
+    parses and plans it once per connection instead of on every call (planning was most of the
+    server's time for the hot statements). `prepared=False` for a statement PostgreSQL cannot
+    prepare (a parameter whose type nothing around it says); a test prepares every one."""
 
     sql: str
+    prepared: bool = True
+    statement: str = field(init=False)
+    prepare_sql: str = field(init=False)
+    execute_sql: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        name = "gp_" + hashlib.sha1(self.sql.encode(), usedforsecurity=False).hexdigest()[:24]
+        count = 0
+
+        def numbered(match: re.Match[str]) -> str:
+            nonlocal count
+            if match.group(0) == "%%":
+                return "%"  # PREPARE is sent as it is, with nothing to interpolate
+            count += 1
+            return f"${count}"
+
+        body = _PLACEHOLDER.sub(numbered, self.sql)
+        arguments = f"({', '.join(['%s'] * count)})" if count else ""
+        object.__setattr__(self, "statement", name)
+        object.__setattr__(self, "prepare_sql", f"PREPARE {name} AS {body}")
+        object.__setattr__(self, "execute_sql", f"EXECUTE {name}{arguments}")
 
     @classmethod
     def compile(cls, text: str, **tables: type[Model]) -> CompiledQuery:
         quote = connection.ops.quote_name
-        return cls(
+        query = cls(
             text.format(**{name: quote(model._meta.db_table) for name, model in tables.items()})
         )
+        _every_query[query.statement] = query
+        return query
+
+    def unprepared(self) -> CompiledQuery:
+        """The same statement, sent whole every time (see `prepared`)."""
+        return CompiledQuery(self.sql, prepared=False)
 
     def rows(self, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with connection.cursor() as cursor:
-            cursor.execute(self.sql, adapted(params))
+            self._run(cursor, params)
             return cursor.fetchall()
 
     def row(self, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
         with connection.cursor() as cursor:
-            cursor.execute(self.sql, adapted(params))
+            self._run(cursor, params)
             return cursor.fetchone()
 
     def execute(self, params: Sequence[Any] = ()) -> int:
         """For a write: the number of rows it touched."""
         with connection.cursor() as cursor:
-            cursor.execute(self.sql, adapted(params))
+            self._run(cursor, params)
             return cursor.rowcount
+
+    def _run(self, cursor: Any, params: Sequence[Any]) -> None:
+        if not (self.prepared and cursor.db.vendor == "postgresql" and PREPARES.enabled):
+            cursor.execute(self.sql, adapted(params))
+            return
+        # On the session's own connection (`connection.cursor()` opened it), not as one of the
+        # request's queries: PostgreSQL keeps the statement for the session, whatever the
+        # transaction around it does. Errors come out as Django's, as a cursor's would.
+        session = cursor.db.connection
+        prepared = PREPARES.on(session)
+        if self.statement not in prepared:
+            with cursor.db.wrap_database_errors:
+                session.execute(self.prepare_sql)
+                if self.statement not in PREPARES.integer_bounds:
+                    PREPARES.learn_types(session, self.statement)
+            prepared.add(self.statement)
+        values = adapted(params)
+        if PREPARES.fits(self.statement, values):
+            cursor.execute(self.execute_sql, values)
+        else:
+            # A whole number beyond what PostgreSQL typed its parameter (a player id past
+            # BIGINT, say): sent whole, it is compared as the number it is and simply matches
+            # nothing, as before statements were prepared, rather than failing the request.
+            cursor.execute(self.sql, values)
+
+
+_PLACEHOLDER = re.compile(r"%%|%s")
+_every_query: dict[str, CompiledQuery] = {}
+
+
+class _Prepares:
+    """Which statements each PostgreSQL session has prepared: a new connection (after a
+    restart, CONN_MAX_AGE, an error) is a new session that has none."""
+
+    def __init__(self) -> None:
+        self._by_session: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+        # statement -> per parameter, the range of the integer type PostgreSQL gave it (None
+        # for any other type); the same in every session, as PostgreSQL infers it from the text
+        self.integer_bounds: dict[str, tuple[tuple[int, int] | None, ...]] = {}
+
+    @property
+    def enabled(self) -> bool:
+        return bool(settings.DATABASE_PREPARED_STATEMENTS)
+
+    def on(self, session: Any) -> set[str]:
+        with self._lock:
+            return self._by_session.setdefault(session, set())
+
+    def learn_types(self, session: Any, statement: str) -> None:
+        found = session.execute(
+            "SELECT parameter_types::text[] FROM pg_prepared_statements WHERE name = %s",
+            [statement],
+        ).fetchone()
+        types = found[0] if found else []
+        self.integer_bounds[statement] = tuple(_INTEGER_RANGES.get(name) for name in types)
+
+    def fits(self, statement: str, values: Sequence[Any]) -> bool:
+        """Whether every whole number is within its parameter's integer type."""
+        for bounds, value in zip(self.integer_bounds.get(statement, ()), values, strict=False):
+            if bounds is not None and type(value) is int and not bounds[0] <= value <= bounds[1]:
+                return False
+        return True
+
+
+_INTEGER_RANGES = {
+    "smallint": (-(2**15), 2**15 - 1),
+    "integer": (-(2**31), 2**31 - 1),
+    "bigint": (-(2**63), 2**63 - 1),
+}
+
+
+PREPARES = _Prepares()
+
+
+def every_compiled_query() -> list[CompiledQuery]:
+    """Tests: each `compile`d so far (modules compile theirs when imported)."""
+    return list(_every_query.values())
 
 
 def adapted(params: Sequence[Any]) -> list[Any]:

@@ -188,6 +188,14 @@ def test_another_games_player_is_404_and_nothing_is_stored(server_client, board,
     assert not Submission.objects.exists() and not Entry.objects.exists()
 
 
+def test_a_player_id_past_bigint_is_a_problem_not_a_500(server_client, board):
+    """Schemathesis sent player_id 14810124387072173446558384128: the prepared statement types
+    it BIGINT, so it goes whole and matches no player (gamingpanel.sql)."""
+    status, body = post(server_client, "high", score(2**93, 1, "s1"))
+
+    assert (status, body["code"]) == (404, "player_not_found")
+
+
 def test_a_banned_player_is_403(server_client, board, player):
     from datetime import timedelta
 

@@ -145,9 +145,9 @@ def test_a_warm_returning_login_reads_nothing_kept_and_stamps_in_one_round_trip(
 
     assert response.status_code == 200 and response.json()["player"]["created"] is False
     sent = statements(queries)
-    # PostgreSQL: the player's and the identity's UPDATE in one statement, then the session,
-    # its refresh token and the analytics event.
-    stamps = ["WITH"] if connection.vendor == "postgresql" else ["UPDATE", "UPDATE"]
+    # PostgreSQL: the player's and the identity's UPDATE in one prepared statement, then the
+    # session, its refresh token and the analytics event.
+    stamps = ["EXECUTE"] if connection.vendor == "postgresql" else ["UPDATE", "UPDATE"]
     assert [sql.split()[0] for sql in sent] == [*stamps, "INSERT", "INSERT", "INSERT"]
     assert not any("accounts_game" in sql or "platformcredential" in sql for sql in sent)
     login_at = AuthSession.objects.latest("pk").created_at

@@ -1,0 +1,117 @@
+"""Compiled statements (gamingpanel.sql) run prepared on PostgreSQL: planned once per
+connection, then executed by name."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+import apps
+from apps.stats.models import PlayerProgress
+from apps.stats.selectors import PLAYER_LEVEL, player_level
+from gamingpanel.sql import PREPARES, CompiledQuery, every_compiled_query
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+
+def import_every_app_module() -> None:
+    for module in pkgutil.walk_packages(apps.__path__, "apps."):
+        if ".migrations" not in module.name and not module.name.endswith(".tests"):
+            importlib.import_module(module.name)
+
+
+def prepared_here() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_prepared_statements")
+        return {name for (name,) in cursor.fetchall()}
+
+
+def test_postgresql_can_prepare_every_compiled_statement():
+    """A parameter PostgreSQL cannot type would fail the PREPARE at run time: such a statement
+    must say `unprepared()`."""
+    import_every_app_module()
+    queries = [query for query in every_compiled_query() if query.prepared]
+    assert len(queries) >= 30
+
+    refused = []
+    with connection.cursor() as cursor:
+        for query in queries:
+            try:
+                with connection.cursor() as attempt:
+                    attempt.execute("SAVEPOINT try_prepare")
+                    attempt.execute(query.prepare_sql.replace(query.statement, "gp_probe", 1))
+                    attempt.execute("DEALLOCATE gp_probe")
+                    attempt.execute("RELEASE SAVEPOINT try_prepare")
+            except Exception as error:  # noqa: BLE001 - report them all
+                cursor.execute("ROLLBACK TO SAVEPOINT try_prepare")
+                refused.append(f"{query.sql[:80]!r}: {error}")
+    assert not refused, "\n".join(refused)
+
+
+def test_a_statement_is_prepared_once_per_connection_and_answers_as_sent_whole(player, game):
+    PlayerProgress.objects.create(player=player, xp=1234)
+    whole = PLAYER_LEVEL.unprepared()
+
+    with CaptureQueriesContext(connection) as sent:
+        first = PLAYER_LEVEL.rows([player.pk, game.pk])
+        again = PLAYER_LEVEL.rows([player.pk, game.pk])
+        plain = whole.rows([player.pk, game.pk])
+
+    assert first == again == plain == [(1234, None, None, None)]
+    assert PLAYER_LEVEL.statement in prepared_here()
+    statements = [query["sql"].split()[0] for query in sent]
+    assert statements == ["EXECUTE", "EXECUTE", "SELECT"]  # the PREPARE is not a request's query
+
+
+def test_a_new_connection_prepares_again(player, game, django_db_blocker):
+    assert player_level(player_id=player.pk, game_id=game.pk) == 1
+    session = connection.connection
+    assert PLAYER_LEVEL.statement in PREPARES.on(session)
+
+    # A new session (PostgreSQL restarted, CONN_MAX_AGE passed) has no prepared statements.
+    PREPARES.on(session).discard(PLAYER_LEVEL.statement)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DEALLOCATE {PLAYER_LEVEL.statement}")
+
+    assert player_level(player_id=player.pk, game_id=game.pk) == 1
+    assert PLAYER_LEVEL.statement in prepared_here()
+
+
+def test_turned_off_the_statement_is_sent_whole(player, game, settings):
+    settings.DATABASE_PREPARED_STATEMENTS = False
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    PREPARES.on(connection.connection).clear()
+
+    assert player_level(player_id=player.pk, game_id=game.pk) == 1
+    assert PLAYER_LEVEL.statement not in prepared_here()
+
+
+def test_percent_signs_and_placeholders_are_numbered():
+    query = CompiledQuery("SELECT %s, '100%%', %s")
+
+    assert query.prepare_sql.endswith("AS SELECT $1, '100%', $2")
+    assert query.execute_sql == f"EXECUTE {query.statement}(%s, %s)"
+
+
+def test_a_failed_prepare_is_djangos_error_and_is_not_taken_as_prepared():
+    from django.db import ProgrammingError, transaction
+
+    broken = CompiledQuery("SELECT %s::no_such_type")
+
+    with pytest.raises(ProgrammingError), transaction.atomic():
+        broken.rows([1])
+
+    assert broken.statement not in PREPARES.on(connection.connection)
+
+
+def test_a_number_beyond_its_parameters_type_is_compared_as_sent(player, game):
+    """PostgreSQL types `player.id = $1` as BIGINT: 2**70 would fail the EXECUTE ("bigint out
+    of range", a 500). Sent whole it is the number it is, and simply matches nothing."""
+    assert player_level(player_id=2**70, game_id=game.pk) == 1
+    assert player_level(player_id=player.pk, game_id=-(2**64)) == 1
+    assert PREPARES.integer_bounds[PLAYER_LEVEL.statement] == ((-(2**63), 2**63 - 1),) * 2
