@@ -54,7 +54,8 @@ def variables_settings_read() -> set[str]:
 
 
 def test_the_compose_file_is_valid_compose():
-    jsonschema.validate(COMPOSE, SCHEMA)
+    validator = jsonschema.validators.validator_for(SCHEMA)(SCHEMA)
+    assert [error.message for error in validator.iter_errors(COMPOSE)] == []
 
 
 def test_a_bad_compose_file_is_refused_by_the_schema():

@@ -258,5 +258,7 @@ def test_the_revocation_mirror_stamps_its_freshness(settings):
             ),
             within=5,
         )
+        stamped = sample("gp_revocation_mirror_checked_timestamp_seconds", mirror="revocation")
+        assert started <= stamped <= time.time()
     finally:
         mirror.stop()

@@ -150,8 +150,8 @@ def test_internal_addresses_pass_when_the_deployment_allows_them(settings, resol
     settings.OUTBOUND_ALLOW_PRIVATE = True
     resolver["fake.local"] = [address]
 
-    check_destination("https://fake.local/jwks")
-    check_url(f"https://{literal(address)}/", hosts=[address])
+    assert check_destination("https://fake.local/jwks") is None  # no RefusedDestination
+    assert check_url(f"https://{literal(address)}/", hosts=[address]) == address
 
 
 # --- At save time ---------------------------------------------------------------------------
