@@ -85,3 +85,25 @@ def test_each_request_gets_its_own_player_instance(tokens):
 
     assert second.display_name == "alice" and second.game.pk == game_id
     assert second is not first and second.game is not first.game
+
+
+def test_the_token_player_is_the_orms_player_and_game(tokens, game):
+    """The compiled read behind token_player answers what the ORM answers, field for field,
+    and nothing for a player of another game or one that does not exist."""
+    from django.db.models import Model
+
+    from apps.accounts.selectors import TOKEN_PLAYER
+
+    def values(instance: Model) -> dict[str, object]:
+        return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
+
+    Game.objects.filter(pk=game.pk).update(starting_grant={"gold": 5}, sandbox=True)
+    Player.objects.filter(pk=tokens["player"]["id"]).update(ban_reason="earlier")
+    expected = Player.objects.select_related("game").get(pk=tokens["player"]["id"])
+
+    [(player, its_game)] = TOKEN_PLAYER.rows([expected.pk, game.pk])
+
+    assert values(player) == values(expected) and values(its_game) == values(expected.game)
+    assert its_game.starting_grant == {"gold": 5} and its_game.sandbox is True
+    assert TOKEN_PLAYER.rows([expected.pk, game.pk + 1]) == []
+    assert TOKEN_PLAYER.rows([expected.pk + 1000, game.pk]) == []
