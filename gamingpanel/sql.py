@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.models import Field, Model
 from django.db.models.signals import post_save, pre_save
+from psycopg import ClientCursor
 
 
 @dataclass(frozen=True)
@@ -90,9 +91,13 @@ class CompiledQuery:
             return cursor.rowcount
 
     def _run(self, cursor: Any, params: Sequence[Any]) -> None:
+        cursor.execute(*self._bound(cursor, params))
+
+    def _bound(self, cursor: Any, params: Sequence[Any]) -> tuple[str, list[Any]]:
+        """The text to send for this call and its values: EXECUTE of the prepared statement
+        (preparing it first on a session that has not), else the statement whole."""
         if not (self.prepared and cursor.db.vendor == "postgresql" and PREPARES.enabled):
-            cursor.execute(self.sql, adapted(params))
-            return
+            return self.sql, adapted(params)
         # On the session's own connection (`connection.cursor()` opened it), not as one of the
         # request's queries: PostgreSQL keeps the statement for the session, whatever the
         # transaction around it does. Errors come out as Django's, as a cursor's would.
@@ -106,12 +111,45 @@ class CompiledQuery:
             prepared.add(self.statement)
         values = adapted(params)
         if PREPARES.fits(self.statement, values):
-            cursor.execute(self.execute_sql, values)
-        else:
-            # A whole number beyond what PostgreSQL typed its parameter (a player id past
-            # BIGINT, say): sent whole, it is compared as the number it is and simply matches
-            # nothing, as before statements were prepared, rather than failing the request.
-            cursor.execute(self.sql, values)
+            return self.execute_sql, values
+        # A whole number beyond what PostgreSQL typed its parameter (a player id past BIGINT,
+        # say): sent whole, it is compared as the number it is and simply matches nothing, as
+        # before statements were prepared, rather than failing the request.
+        return self.sql, values
+
+
+Statement = tuple[CompiledQuery, Sequence[Any]]
+
+
+def run_together(statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]:
+    """Run compiled statements in order and answer each one's rows (empty for a statement that
+    returns none): the writes of one change that need no answer in between.
+
+    On PostgreSQL, through a cursor that binds values on the client (Django's default), they
+    travel as one message and are answered in one round trip, psycopg keeping each statement's
+    result (`nextset`); elsewhere, or with server-side binding, one after another. Either way
+    they run in order, an error stops at its statement and raises as `execute` would, and the
+    caller's transaction decides what stays (call inside one: alone, PostgreSQL runs one
+    message as a transaction of its own, other databases each statement)."""
+    results: list[list[tuple[Any, ...]]] = []
+    with connection.cursor() as cursor:
+        if cursor.db.vendor != "postgresql" or not isinstance(cursor.cursor, ClientCursor):
+            for query, params in statements:
+                query._run(cursor, params)
+                results.append(cursor.fetchall() if cursor.description else [])
+            return results
+        texts: list[str] = []
+        values: list[Any] = []
+        for query, params in statements:
+            text, its_values = query._bound(cursor, params)
+            texts.append(text)
+            values.extend(its_values)
+        cursor.execute(";\n".join(texts), values)
+        for index in range(len(statements)):
+            if index:
+                cursor.nextset()
+            results.append(cursor.fetchall() if cursor.description else [])
+    return results
 
 
 _PLACEHOLDER = re.compile(r"%%|%s")
@@ -288,6 +326,11 @@ class CompiledInsert:
 
     sql: str
     fields: tuple[Field, ...]
+    query: CompiledQuery = field(init=False)
+
+    def __post_init__(self) -> None:
+        # For run_together; sent whole, as `insert` sends it (an insert plans cheaply).
+        object.__setattr__(self, "query", CompiledQuery(self.sql, prepared=False))
 
     @classmethod
     def compile(cls, model: type[Model]) -> CompiledInsert:
@@ -306,12 +349,28 @@ class CompiledInsert:
             instance.save(force_insert=True)
             return
         db = connections[DEFAULT_DB_ALIAS]  # this thread's connection, looked up once
-        values = [
-            field.get_db_prep_save(field.pre_save(instance, True), db) for field in self.fields
-        ]
         with db.cursor() as cursor:
-            cursor.execute(self.sql, values)
+            cursor.execute(self.sql, self._values(instance, db))
             instance.pk = cursor.fetchone()[0]
+        self._stored(instance, db)
+
+    def insert_statement(self, instance: Model) -> Statement:
+        """The insert of `instance` as one of `run_together`'s statements, for a row nothing
+        reads back (its primary key is not set on the instance). Not for a model with save
+        receivers, which `insert` leaves to `save()`."""
+        model = type(instance)
+        if pre_save.has_listeners(model) or post_save.has_listeners(model):
+            raise TypeError(f"{model.__name__} has save receivers: insert it with insert()")
+        db = connections[DEFAULT_DB_ALIAS]
+        values = self._values(instance, db)
+        self._stored(instance, db)
+        return self.query, values
+
+    def _values(self, instance: Model, db: Any) -> list[Any]:
+        return [field.get_db_prep_save(field.pre_save(instance, True), db) for field in self.fields]
+
+    @staticmethod
+    def _stored(instance: Model, db: Any) -> None:
         # As `save()` leaves it (Django documents both flags on `Model._state`).
         instance._state.adding = False
         instance._state.db = db.alias

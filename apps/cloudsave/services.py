@@ -29,7 +29,13 @@ from apps.cloudsave.models import Document, DocumentVersion, SaveKey, SaveReceip
 from apps.cloudsave.policy import SavePolicy, save_policy
 from apps.cloudsave.selectors import document_body
 from gamingpanel.idempotency import IdempotencyKeyReused, request_fingerprint
-from gamingpanel.sql import CompiledInsert, CompiledInstances, CompiledQuery
+from gamingpanel.sql import (
+    CompiledInsert,
+    CompiledInstances,
+    CompiledQuery,
+    Statement,
+    run_together,
+)
 
 Source = DocumentVersion.Source
 MAX_BATCH_WRITES = 25
@@ -180,11 +186,11 @@ def _once(
         with transaction.atomic():
             # First statement: a concurrent request with this key waits on this insert until
             # we commit, then fails on the unique key and answers what we answered.
-            receipt = SaveReceipt.objects.create(
-                player=player, idempotency_key=key, request_hash=fingerprint
-            )
+            receipt = SaveReceipt(player=player, idempotency_key=key, request_hash=fingerprint)
+            INSERT_RECEIPT.insert(receipt)
             result = answer()
-            SaveReceipt.objects.filter(pk=receipt.pk).update(status=result.status, body=result.body)
+            body = _BODY.get_db_prep_save(result.body, connection)
+            STORE_ANSWER.execute([result.status, body, receipt.pk])
             return result
     except IntegrityError:
         first = SaveReceipt.objects.filter(player=player, idempotency_key=key).first()
@@ -287,8 +293,10 @@ def _apply(*, player: Player, writes: list[Write], source: str, batch: bool) -> 
 
     if created:
         _insert(player, created, batch=batch)
-    for document in changed:
-        UPDATE_DOCUMENT.execute(
+    # The rest needs no answer in between: one round trip on PostgreSQL (gamingpanel.sql).
+    statements: list[Statement] = [
+        (
+            UPDATE_DOCUMENT,
             [
                 document.version,
                 _VALUE.get_db_prep_save(document.value, connection),
@@ -296,12 +304,22 @@ def _apply(*, player: Player, writes: list[Write], source: str, batch: bool) -> 
                 document.deleted,
                 now,
                 document.pk,
-            ]
+            ],
         )
+        for document in changed
+    ]
     if delta:
-        _count_bytes(player_id=player.pk, delta=delta, limit=policy.max_player_bytes)
+        if delta > policy.max_player_bytes:
+            raise _storage_full(policy.max_player_bytes)
+        counted = len(statements)
+        statements.append((COUNT_BYTES, _count_bytes_params(player.pk, delta, policy)))
     written = sorted(created + changed, key=lambda d: d.key)
-    _keep_history(written, source=source, now=now, versions_kept=policy.versions_kept)
+    statements += _history(written, source=source, now=now, versions_kept=policy.versions_kept)
+    results = run_together(statements)
+    if delta and not results[counted]:
+        # Past the limit: raising rolls back the caller's transaction, and with it the
+        # statements that ran beside the count.
+        raise _storage_full(policy.max_player_bytes)
     return written
 
 
@@ -363,24 +381,22 @@ def _insert(player: Player, documents: list[Document], *, batch: bool) -> None:
         raise _precondition_failed(keys, {d.key: d for d in now_there}, batch=batch) from None
 
 
-_COUNT_BYTES = """
-    INSERT INTO {table} (player_id, bytes) VALUES (%s, %s)
-    ON CONFLICT (player_id) DO UPDATE SET bytes = {table}.bytes + %s
-     WHERE %s <= 0 OR {table}.bytes + %s <= %s
+# One statement: add a write's bytes to the player's count unless that passes the game's limit
+# (shrinking is always allowed); no row back when it would. Its row lock serialises concurrent
+# writes of one player.
+COUNT_BYTES = CompiledQuery.compile(
+    """
+    INSERT INTO {usage} (player_id, bytes) VALUES (%s, %s)
+    ON CONFLICT (player_id) DO UPDATE SET bytes = {usage}.bytes + %s
+     WHERE %s <= 0 OR {usage}.bytes + %s <= %s
     RETURNING bytes
-"""
+    """,
+    usage=SaveUsage,
+)
 
 
-def _count_bytes(*, player_id: int, delta: int, limit: int) -> None:
-    """One statement: add `delta` to the player's bytes unless that passes `limit` (shrinking
-    is always allowed). Its row lock serialises concurrent writes of one player."""
-    if delta > limit:
-        raise _storage_full(limit)
-    sql = _COUNT_BYTES.format(table=connection.ops.quote_name(SaveUsage._meta.db_table))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [player_id, max(delta, 0), delta, delta, delta, limit])
-        if cursor.fetchone() is None:
-            raise _storage_full(limit)
+def _count_bytes_params(player_id: int, delta: int, policy: SavePolicy) -> list[int]:
+    return [player_id, max(delta, 0), delta, delta, delta, policy.max_player_bytes]
 
 
 def _storage_full(limit: int) -> PlayerStorageFull:
@@ -390,17 +406,21 @@ def _storage_full(limit: int) -> PlayerStorageFull:
     )
 
 
-def _keep_history(documents: list[Document], *, source: str, now: Any, versions_kept: int) -> None:
+def _history(
+    documents: list[Document], *, source: str, now: Any, versions_kept: int
+) -> list[Statement]:
+    """Each written version kept, and the versions past the last `versions_kept` let go."""
+    statements: list[Statement] = []
     for document in documents:
-        INSERT_VERSION.insert(
-            DocumentVersion(
-                document_id=document.pk,
-                version=document.version,
-                value=None if document.deleted else document.value,
-                size=document.size,
-                source=source,
-                created_at=now,
-            )
+        kept = DocumentVersion(
+            document_id=document.pk,
+            version=document.version,
+            value=None if document.deleted else document.value,
+            size=document.size,
+            source=source,
+            created_at=now,
         )
+        statements.append(INSERT_VERSION.insert_statement(kept))
         if document.version > versions_kept:
-            PRUNE_VERSIONS.execute([document.pk, document.version - versions_kept])
+            statements.append((PRUNE_VERSIONS, [document.pk, document.version - versions_kept]))
+    return statements
