@@ -92,6 +92,27 @@ def with_budget_headers(response: Response, *budgets: Budget | None) -> Response
     return response
 
 
+_no_query: dict[type[serializers.Serializer], dict[str, Any]] = {}
+
+
+def query_filters(
+    serializer_class: type[serializers.Serializer], request: Request
+) -> dict[str, Any]:
+    """The request's query parameters as `serializer_class` validates them (400 when it
+    refuses). A request with none gets what the serializer itself makes of none (its defaults),
+    worked out once per class: most polls send no parameters, and building a serializer's
+    fields (a deep copy of each) cost as much as the rest of such a read."""
+    if request.query_params:
+        given = serializer_class(data=request.query_params)
+        given.is_valid(raise_exception=True)
+        return dict(given.validated_data)
+    if serializer_class not in _no_query:
+        given = serializer_class(data={})
+        given.is_valid(raise_exception=True)
+        _no_query[serializer_class] = dict(given.validated_data)
+    return dict(_no_query[serializer_class])
+
+
 class GameServerApi(APIView):
     """Called by a game server with `X-Server-Key`."""
 

@@ -20,6 +20,7 @@ from apps.accounts.api_base import (
     StrictCharField,
     StrictRegexField,
     TokenValidationApi,
+    query_filters,
 )
 from apps.multiplayer.models import Outcome
 from apps.multiplayer.selectors import (
@@ -282,9 +283,7 @@ class ServerInfoApi(PlayerApi):
         },
     )
     def get(self, request: PlayerRequest) -> Response:
-        given = self.FilterSerializer(data=request.query_params)
-        given.is_valid(raise_exception=True)
-        filters = given.validated_data
+        filters = query_filters(self.FilterSerializer, request)
         game_id = request.user.game_id
         if filters.get("id"):
             return Response(server_body(live_server(game_id=game_id, server_id=filters["id"])))
