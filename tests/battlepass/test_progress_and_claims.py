@@ -9,9 +9,10 @@ from apps.accounts.services.sessions import open_session
 from apps.analytics.models import RawEvent
 from apps.battlepass.api import BattlePassProgressApi
 from apps.battlepass.models import Season, SeasonPass, Tier, TierClaim
-from apps.battlepass.selectors import get_progress
+from apps.battlepass.selectors import DEFINITIONS_SECONDS, get_progress, running_season
 from apps.battlepass.services import add_season_xp, grant_premium
 from apps.inventory.models import LedgerEntry, PlayerItem, Wallet
+from tests.conftest import eventually
 
 PROGRESS = "/api/v1/battlepass/progress"
 CLAIM = "/api/v1/battlepass/claim"
@@ -52,7 +53,7 @@ def test_progress_shows_xp_tier_and_claim_state(player_client, game, player, sea
 
 
 @pytest.mark.django_db
-def test_progress_is_one_query_and_counts_only_the_players_own_pass_and_claims(
+def test_progress_is_one_query_once_the_season_is_kept_and_counts_only_the_players_own(
     game, other_game, player, season, django_assert_num_queries
 ):
     carol = Player.objects.create(game=game, display_name="carol")
@@ -72,6 +73,8 @@ def test_progress_is_one_query_and_counts_only_the_players_own_pass_and_claims(
     TierClaim.objects.create(player=player, tier=tier_2, track="premium")
     TierClaim.objects.create(player=carol, tier=tier_3, track="free")
 
+    with django_assert_num_queries(2):  # the seasons' definitions, then the player's own
+        get_progress(player_id=player.pk, game_id=game.pk)
     with django_assert_num_queries(1):
         progress = get_progress(player_id=player.pk, game_id=game.pk)
 
@@ -272,15 +275,69 @@ def test_progress_body_bytes_are_what_the_serializer_renders(player_client, game
 
 
 @pytest.mark.django_db
-def test_a_season_runs_from_its_first_instant_until_its_last(game, player, monkeypatch):
+def test_a_season_runs_from_its_first_instant_until_its_last(
+    game, player, monkeypatch, django_assert_num_queries
+):
     at = datetime(2030, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
     ending = Season.objects.create(game=game, name="S1", starts_at=at - timedelta(1), ends_at=at)
     starting = Season.objects.create(game=game, name="S2", starts_at=at, ends_at=at + timedelta(1))
-    monkeypatch.setattr(timezone, "now", lambda: at)
-
-    assert get_progress(player_id=player.pk, game_id=game.pk)["season"]["id"] == starting.pk
     monkeypatch.setattr(timezone, "now", lambda: at - timedelta(microseconds=1))
     assert get_progress(player_id=player.pk, game_id=game.pk)["season"]["id"] == ending.pk
+    # The next instant, from the same kept definitions (the starting season was kept with them).
+    monkeypatch.setattr(timezone, "now", lambda: at)
+    with django_assert_num_queries(1):
+        assert get_progress(player_id=player.pk, game_id=game.pk)["season"]["id"] == starting.pk
+    assert running_season(game_id=game.pk, at=at) == starting
+    assert running_season(game_id=game.pk, at=at - timedelta(microseconds=1)) == ending
+
+
+@pytest.mark.django_db
+def test_of_two_seasons_that_overlap_the_one_that_started_last_runs(game, player):
+    now = timezone.now()
+    Season.objects.create(
+        game=game, name="Long", starts_at=now - timedelta(days=9), ends_at=now + timedelta(9)
+    )
+    later = Season.objects.create(
+        game=game, name="Event", starts_at=now - timedelta(days=1), ends_at=now + timedelta(1)
+    )
+    twin = Season.objects.create(
+        game=game, name="Twin", starts_at=later.starts_at, ends_at=now + timedelta(2)
+    )
+
+    assert get_progress(player_id=player.pk, game_id=game.pk)["season"]["id"] == later.pk
+    assert running_season(game_id=game.pk) == later  # a tie goes to the first created
+    assert twin.pk > later.pk
+
+
+@pytest.mark.django_db
+def test_an_operators_edit_reaches_players_within_the_stated_bound(player_client, game, season):
+    def tiers() -> list[tuple[int, int]]:
+        return [(t["tier"], t["xp_required"]) for t in player_client.get(PROGRESS).json()["tiers"]]
+
+    before = tiers()
+    Tier.objects.filter(season=season, level=1).update(xp_required=5)
+    Tier.objects.create(season=season, level=9, xp_required=9000)
+
+    assert tiers() == before  # this process still answers from the kept definitions
+    eventually(
+        lambda: tiers() == [(1, 5), *before[1:], (9, 9000)], within=DEFINITIONS_SECONDS + 0.5
+    )
+
+
+@pytest.mark.django_db
+def test_claims_and_pass_xp_count_at_once_while_the_season_is_kept(player_client, game, player):
+    now = timezone.now()
+    season = Season.objects.create(
+        game=game, name="S", starts_at=now - timedelta(1), ends_at=now + timedelta(1)
+    )
+    Tier.objects.create(season=season, level=1, xp_required=0)
+    assert player_client.get(PROGRESS).json()["tiers"][0]["free_claimed"] is False
+
+    add_season_xp(game_id=game.pk, xp_by_player={player.pk: 70})
+    assert player_client.post(CLAIM, {"tier": 1, "track": "free"}).status_code == 201
+    body = player_client.get(PROGRESS).json()
+
+    assert (body["xp"], body["tiers"][0]["free_claimed"]) == (70, True)
 
 
 @pytest.mark.django_db
