@@ -96,6 +96,8 @@ class CompiledQuery:
     def _bound(self, cursor: Any, params: Sequence[Any]) -> tuple[str, list[Any]]:
         """The text to send for this call and its values: EXECUTE of the prepared statement
         (preparing it first on a session that has not), else the statement whole."""
+        if cursor.db.vendor == "sqlite":
+            return self.sql, [_sqlite_number(value) for value in adapted(params)]
         if not (self.prepared and cursor.db.vendor == "postgresql" and PREPARES.enabled):
             return self.sql, adapted(params)
         # On the session's own connection (`connection.cursor()` opened it), not as one of the
@@ -119,6 +121,16 @@ class CompiledQuery:
 
 
 Statement = tuple[CompiledQuery, Sequence[Any]]
+_SQLITE_INTEGERS = range(-(2**63), 2**63)
+
+
+def _sqlite_number(value: Any) -> Any:
+    """A whole number beyond SQLite's 64-bit INTEGER as the REAL SQLite itself reads such a
+    literal as: compared as the number it is, it matches no stored id, where the driver refused
+    to bind it (OverflowError, a 500)."""
+    if type(value) is int and value not in _SQLITE_INTEGERS:
+        return float(value)
+    return value
 
 
 def run_together(statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]:
