@@ -37,6 +37,7 @@ def dashboard_expressions() -> list[str]:
     return [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
 
 
+@pytest.mark.redis  # the queue's length is scraped from the Redis broker
 def test_alerts_and_dashboard_name_only_exposed_metrics(scrape, game):
     names = exposed(scrape())
     assert "gp_logins_total" in names and "gp_celery_queue_length" in names

@@ -77,6 +77,22 @@ def test_same_match_id_in_another_game_is_another_match(
 
 
 @pytest.mark.django_db
+def test_a_player_id_past_bigint_is_no_player_of_the_game_on_every_database(
+    server_client, make_players, stat_defs
+):
+    """Schemathesis sent 209188136163718201344: SQLite's driver could not bind it (a 500)."""
+    (alice,) = make_players(1)
+    body = match_body("m-1", [alice])
+    body["players"].append({**body["players"][0], "player_id": 2**67})
+
+    response = server_client.post(URL, body, format="json")
+
+    assert (response.status_code, response.json()["code"]) == (422, "players_not_in_game")
+    assert response.json()["player_ids"] == [2**67]
+    assert not Match.objects.exists()
+
+
+@pytest.mark.django_db
 def test_player_of_another_game_is_refused_and_nothing_is_written(
     server_client, make_players, stat_defs, season
 ):

@@ -149,8 +149,13 @@ def _without_undeclared_stats(
     return kept, ignored
 
 
+# A player id is a BIGINT: no player has one outside it, and SQLite's driver cannot even bind one.
+PLAYER_IDS = range(1, 2**63)
+
+
 def _check_players_of_game(*, game: Game, player_ids: list[int]) -> None:
-    known = set(Player.objects.filter(game=game, pk__in=player_ids).values_list("pk", flat=True))
+    possible = [player_id for player_id in player_ids if player_id in PLAYER_IDS]
+    known = set(Player.objects.filter(game=game, pk__in=possible).values_list("pk", flat=True))
     if missing := sorted(set(player_ids) - known):
         # Another game's player and no player at all look the same: nothing leaks across games.
         raise PlayersNotInGame(
