@@ -135,13 +135,14 @@ def _sqlite_number(value: Any) -> Any:
 
 def run_together(statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]:
     """Run compiled statements in order and answer each one's rows (empty for a statement that
-    returns none): the writes of one change that need no answer in between.
+    returns none): statements that need no answer from each other, such as the writes of one
+    change or the reads of one answer.
 
     On PostgreSQL, through a cursor that binds values on the client (Django's default), they
     travel as one message and are answered in one round trip, psycopg keeping each statement's
     result (`nextset`); elsewhere, or with server-side binding, one after another. Either way
     they run in order, an error stops at its statement and raises as `execute` would, and the
-    caller's transaction decides what stays (call inside one: alone, PostgreSQL runs one
+    caller's transaction decides what stays (call writes inside one: alone, PostgreSQL runs one
     message as a transaction of its own, other databases each statement)."""
     results: list[list[tuple[Any, ...]]] = []
     with connection.cursor() as cursor:

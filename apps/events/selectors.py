@@ -13,10 +13,10 @@ from django.utils import timezone
 from apps.accounts.models import Player
 from apps.events.models import Event, EventReward, EventRewardClaim
 from apps.events.progress import Goal, Progress, reward_progress
-from apps.multiplayer.selectors import match_lines
+from apps.multiplayer.selectors import match_lines, match_lines_of, match_lines_statement
 from apps.stats.selectors import stat_combine, stat_definitions
 from gamingpanel.shortcache import ShortCache
-from gamingpanel.sql import CompiledQuery
+from gamingpanel.sql import CompiledQuery, Statement, run_together
 
 NEEDS_MATCHES = {
     EventReward.Requirement.STAT,
@@ -107,10 +107,11 @@ def claims_among(count: int) -> CompiledQuery:
 
 
 def get_active_events(*, player_id: int, game_id: int) -> list[dict[str, Any]]:
-    """The running events with the player's progress and claims per reward. Two queries at most
+    """The running events with the player's progress and claims per reward. One round trip
     however many events and rewards, once this process knows the game's `event_definitions`
     (one more query every DEFINITIONS_SECONDS): the player's claims of the listed rewards, and
-    when a reward counts matches, the player's matches since the earliest such event."""
+    when a reward counts matches, the player's matches since the earliest such event, sent
+    together (two queries where statements cannot travel together, as on SQLite)."""
     at = timezone.now()
     running = [
         definition
@@ -118,18 +119,22 @@ def get_active_events(*, player_id: int, game_id: int) -> list[dict[str, Any]]:
         if definition.event["starts_at"] <= at < definition.event["ends_at"]
     ]
     reward_ids = [reward["id"] for definition in running for reward, _ in definition.rewards]
-    claimed = (
-        {reward_id for (reward_id,) in claims_among(len(reward_ids)).rows([player_id, *reward_ids])}
-        if reward_ids
-        else set()
-    )
     counting = [
         goal.starts_at
         for definition in running
         for _, goal in definition.rewards
         if goal.requirement in NEEDS_MATCHES
     ]
-    lines = match_lines(player_id=player_id, since=min(counting)) if counting else []
+    # The claims and the matches need no answer from each other: sent together, one round trip
+    # on PostgreSQL (gamingpanel.sql.run_together).
+    statements: list[Statement] = []
+    if reward_ids:
+        statements.append((claims_among(len(reward_ids)), [player_id, *reward_ids]))
+    if counting:
+        statements.append(match_lines_statement(player_id=player_id, since=min(counting)))
+    answers = iter(run_together(statements) if statements else [])
+    claimed = {reward_id for (reward_id,) in next(answers)} if reward_ids else set()
+    lines = match_lines_of(next(answers)) if counting else []
     answer = []
     for definition in running:
         entries = []

@@ -16,7 +16,7 @@ from apps.multiplayer.errors import ServerNotFound
 from apps.multiplayer.models import Match, MatchResult, MatchSettings, RegisteredServer, XpRule
 from apps.stats.selectors import level_columns, level_of
 from gamingpanel.shortcache import ShortCache
-from gamingpanel.sql import CompiledQuery, aware
+from gamingpanel.sql import CompiledQuery, Statement, aware
 
 DEFAULT_MATCH_XP = {"win": 100, "draw": 50, "loss": 25}
 
@@ -66,10 +66,20 @@ MATCH_LINES = CompiledQuery.compile(
 
 def match_lines(*, player_id: int, since: datetime) -> list[MatchLine]:
     """The player's matches recorded since a moment, oldest first (one indexed query)."""
+    return match_lines_of(MATCH_LINES.rows([player_id, since]))
+
+
+def match_lines_statement(*, player_id: int, since: datetime) -> Statement:
+    """match_lines' query, for a caller that sends it with others (gamingpanel.sql.run_together);
+    its rows make the lines with match_lines_of."""
+    return MATCH_LINES, [player_id, since]
+
+
+def match_lines_of(rows: list[tuple[Any, ...]]) -> list[MatchLine]:
     # stats is a JSONField without a decoder: both backends hand back its text.
     return [
         MatchLine(aware(recorded_at), outcome, json.loads(stats))
-        for recorded_at, outcome, stats in MATCH_LINES.rows([player_id, since])
+        for recorded_at, outcome, stats in rows
     ]
 
 

@@ -2,6 +2,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
@@ -115,7 +116,7 @@ def test_ended_upcoming_and_other_games_events_are_not_listed(
 
 
 @pytest.mark.django_db
-def test_active_events_cost_two_queries_however_many_events_rewards_and_claims(
+def test_active_events_cost_one_round_trip_however_many_events_rewards_and_claims(
     game, player, event, make_reward, lap_and_kills, django_assert_num_queries
 ):
     now = timezone.now()
@@ -132,7 +133,8 @@ def test_active_events_cost_two_queries_however_many_events_rewards_and_claims(
         play(game, player, f"m{n}", kills=1)
     get_active_events(player_id=player.pk, game_id=game.pk)  # this process learns the events
 
-    with django_assert_num_queries(2):
+    # The claims and the matches, sent together on PostgreSQL; one after the other on SQLite.
+    with django_assert_num_queries(1 if connection.vendor == "postgresql" else 2):
         listed = get_active_events(player_id=player.pk, game_id=game.pk)
 
     assert [len(e["rewards"]) for e in listed] == [8, 8]
