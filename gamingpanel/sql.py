@@ -145,6 +145,8 @@ def run_together(statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]
     caller's transaction decides what stays (call writes inside one: alone, PostgreSQL runs one
     message as a transaction of its own, other databases each statement)."""
     results: list[list[tuple[Any, ...]]] = []
+    if not statements:
+        return results
     with connection.cursor() as cursor:
         if cursor.db.vendor != "postgresql" or not isinstance(cursor.cursor, ClientCursor):
             for query, params in statements:

@@ -132,7 +132,7 @@ def get_active_events(*, player_id: int, game_id: int) -> list[dict[str, Any]]:
         statements.append((claims_among(len(reward_ids)), [player_id, *reward_ids]))
     if counting:
         statements.append(match_lines_statement(player_id=player_id, since=min(counting)))
-    answers = iter(run_together(statements) if statements else [])
+    answers = iter(run_together(statements))
     claimed = {reward_id for (reward_id,) in next(answers)} if reward_ids else set()
     lines = match_lines_of(next(answers)) if counting else []
     answer = []

@@ -248,7 +248,6 @@ def top_entries(*, period: Period, limit: int, cursor: str | None = None) -> Pag
         rows = AFTER.limited(limit + 1).rows([period.pk, now, rank_key, reached_at, player_id])
     else:
         rank, rows = 0, FIRST.limited(limit + 1).rows([period.pk, now])
-    rows = rows[: limit + 1]
     results = [_ranked(row, rank + n) for n, row in enumerate(rows[:limit], 1)]
     more = len(rows) > limit
     return Page(period, results, encode_cursor(results[-1]) if more and results else None)
