@@ -15,7 +15,7 @@ import hashlib
 import re
 import threading
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar, overload
@@ -257,6 +257,27 @@ class CompiledInstances(Generic[Row]):
     models: tuple[type[Model], ...]
     fields: tuple[tuple[Field, ...], ...]
     extra: int
+    # Per model, decided once: its fields' attnames, and which columns need loading (by position
+    # in the model's part of the row) with what. Most columns are handed over as they come.
+    attnames: tuple[tuple[str, ...], ...] = field(init=False)
+    loaders: tuple[tuple[tuple[int, Loader], ...], ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "attnames", tuple(tuple(f.attname for f in fields) for fields in self.fields)
+        )
+        object.__setattr__(
+            self,
+            "loaders",
+            tuple(
+                tuple(
+                    (index, loader)
+                    for index, its_field in enumerate(fields)
+                    if (loader := _loader(its_field)) is not None
+                )
+                for fields in self.fields
+            ),
+        )
 
     @classmethod
     def compile(cls, text: str, model: type[Row], **tables: type[Model]) -> CompiledInstances[Row]:
@@ -297,14 +318,18 @@ class CompiledInstances(Generic[Row]):
         db = connections[DEFAULT_DB_ALIAS]  # this thread's connection, looked up once
         loaded: list[Any] = []
         start = 0
-        for model, fields in zip(self.models, self.fields, strict=True):
-            values = [_loaded(f, v, db) for f, v in zip(fields, row[start:], strict=False)]
-            loaded.append(model.from_db(db.alias, [f.attname for f in fields], values))
-            start += len(fields)
+        for model, attnames, loaders in zip(self.models, self.attnames, self.loaders, strict=True):
+            end = start + len(attnames)
+            values = list(row[start:end])
+            for index, load in loaders:
+                if (value := values[index]) is not None:
+                    values[index] = load(value, db)
+            loaded.append(model.from_db(db.alias, attnames, values))
+            start = end
         return (*loaded, *row[start : start + self.extra])
 
 
-# For these kinds of field a raw row holds what the field holds, but for the cases _loaded
+# For these kinds of field a raw row holds what the field holds, but for the cases _loader
 # handles; any other kind (a decimal, a UUID on SQLite...) needs thought before it is added.
 LOADABLE = (
     models.AutoField,
@@ -318,17 +343,28 @@ LOADABLE = (
     models.ForeignKey,
 )
 
+Loader = Callable[[Any, Any], Any]
 
-def _loaded(field: Field, value: Any, db: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(field, models.DateTimeField):
-        return aware(value)  # SQLite keeps them naive, in UTC
-    if isinstance(field, models.BooleanField):
-        return bool(value)  # SQLite keeps 0 and 1
-    if hasattr(field, "from_db_value"):  # JSON (a string from either database), custom fields
-        return field.from_db_value(value, None, db)
-    return value
+
+def _loader(its_field: Field) -> Loader | None:
+    """How a column of this field becomes what the field holds (never called with None), or
+    None when the value comes as it is."""
+    if isinstance(its_field, models.DateTimeField):
+        return _aware_loaded  # SQLite keeps them naive, in UTC
+    if isinstance(its_field, models.BooleanField):
+        return _bool_loaded  # SQLite keeps 0 and 1
+    if hasattr(its_field, "from_db_value"):  # JSON (a string from either database), custom fields
+        from_db_value = its_field.from_db_value
+        return lambda value, db: from_db_value(value, None, db)
+    return None
+
+
+def _aware_loaded(value: datetime, db: Any) -> datetime:
+    return aware(value)
+
+
+def _bool_loaded(value: Any, db: Any) -> bool:
+    return bool(value)
 
 
 @dataclass(frozen=True)
