@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import path
 
 from apps.accounts.api import LogoutApi, ValidateApi
 
@@ -8,4 +8,4 @@ routes = [
     path("logout", LogoutApi.as_view(), name="auth-logout"),
 ]
 
-urlpatterns = [path("auth/", include(routes))]
+api_routes = {"auth/": routes}

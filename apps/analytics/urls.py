@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import path
 
 from apps.analytics.api import IngestEventsApi
 
@@ -6,4 +6,4 @@ routes = [
     path("events", IngestEventsApi.as_view(), name="analytics-events"),
 ]
 
-urlpatterns = [path("analytics/", include(routes))]
+api_routes = {"analytics/": routes}

@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import path
 
 from apps.battlepass.api import BattlePassClaimApi, BattlePassProgressApi
 
@@ -7,4 +7,4 @@ routes = [
     path("claim", BattlePassClaimApi.as_view(), name="battlepass-claim"),
 ]
 
-urlpatterns = [path("battlepass/", include(routes))]
+api_routes = {"battlepass/": routes}

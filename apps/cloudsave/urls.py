@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import path
 
 from apps.cloudsave.api import (
     PlayerSaveApi,
@@ -20,4 +20,4 @@ save_routes = [
     path("players/<int:player_id>/<str:key>", ServerSaveApi.as_view(), name="server-save"),
 ]
 
-urlpatterns = [path("player/", include(player_routes)), path("saves/", include(save_routes))]
+api_routes = {"player/": player_routes, "saves/": save_routes}

@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import path
 
 from apps.events.api import ActiveEventsApi, ClaimRewardApi
 
@@ -7,4 +7,4 @@ routes = [
     path("claim-reward", ClaimRewardApi.as_view(), name="events-claim-reward"),
 ]
 
-urlpatterns = [path("events/", include(routes))]
+api_routes = {"events/": routes}

@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import path
 
 from apps.inventory.api import InventoryApi
 
@@ -6,4 +6,4 @@ routes = [
     path("inventory", InventoryApi.as_view(), name="player-inventory"),
 ]
 
-urlpatterns = [path("player/", include(routes))]
+api_routes = {"player/": routes}

@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import path
 
 from apps.leaderboards.api import (
     AroundMeApi,
@@ -23,7 +23,7 @@ routes = [
     path("<slug:slug>/my-score", ClientScoreApi.as_view(), name="leaderboards-my-score"),
 ]
 
-urlpatterns = [
-    path("leaderboards", BoardListApi.as_view(), name="leaderboards"),
-    path("leaderboards/", include(routes)),
-]
+api_routes = {
+    "leaderboards/": routes,
+    "leaderboards": [path("", BoardListApi.as_view(), name="leaderboards")],
+}

@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import path
 
 from apps.login.api import LinkApi, LoginApi, RefreshApi, UnlinkApi
 
@@ -9,4 +9,4 @@ routes = [
     path("unlink", UnlinkApi.as_view(), name="auth-unlink"),
 ]
 
-urlpatterns = [path("auth/", include(routes))]
+api_routes = {"auth/": routes}

@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import path
 
 from apps.multiplayer.api import (
     DeregisterApi,
@@ -30,4 +30,4 @@ routes = [
     ),
 ]
 
-urlpatterns = [path("multiplayer/", include(routes))]
+api_routes = {"multiplayer/": routes}

@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import path
 
 from apps.payments.api import (
     AppleWebhookApi,
@@ -18,4 +18,4 @@ routes = [
     ),
 ]
 
-urlpatterns = [path("payments/", include(routes))]
+api_routes = {"payments/": routes}

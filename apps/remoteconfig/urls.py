@@ -2,4 +2,4 @@ from django.urls import path
 
 from apps.remoteconfig.api import ConfigApi
 
-urlpatterns = [path("config", ConfigApi.as_view(), name="remote-config")]
+api_routes = {"config": [path("", ConfigApi.as_view(), name="remote-config")]}

@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import path
 
 from apps.shop.api import (
     CategoriesApi,
@@ -16,4 +16,4 @@ routes = [
     path("receipts", ReceiptApi.as_view(), name="shop-receipts"),
 ]
 
-urlpatterns = [path("shop/", include(routes))]
+api_routes = {"shop/": routes}

@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import path
 
 from apps.stats.api import PlayerStatsApi
 
@@ -6,4 +6,4 @@ routes = [
     path("stats", PlayerStatsApi.as_view(), name="player-stats"),
 ]
 
-urlpatterns = [path("player/", include(routes))]
+api_routes = {"player/": routes}
