@@ -15,9 +15,10 @@ from apps.remoteconfig.models import ConfigKey, ConfigOverride, ConfigRelease
 from apps.remoteconfig.resolver import Context, KeyRules, needed_attributes, resolve
 from apps.remoteconfig.resolver import Version as ClientVersion
 from apps.remoteconfig.rules import compiled_rules
-from apps.shop.selectors import has_paid_real_money
-from apps.stats.selectors import player_level
+from apps.shop.selectors import has_paid_real_money_statement, paid_of
+from apps.stats.selectors import level_from_rows, player_level_statement
 from gamingpanel.shortcache import ShortCache
+from gamingpanel.sql import Statement, run_together
 
 
 @dataclass(frozen=True)
@@ -62,12 +63,17 @@ def resolved_config(
     *, player: Player, platform: str | None, client_version: ClientVersion | None
 ) -> ResolvedConfig:
     """The player's values under the live release. Only the attributes its rules ask about
-    are read: level (one query, apps.stats), payer (one query, apps.shop)."""
+    are read: level (apps.stats) and payer (apps.shop), their queries sent together (one round
+    trip on PostgreSQL)."""
     live = live_config(game_id=player.game_id)
-    level = (
-        player_level(player_id=player.pk, game_id=player.game_id) if "level" in live.needs else None
-    )
-    payer = has_paid_real_money(player_id=player.pk) if "payer" in live.needs else None
+    statements: dict[str, Statement] = {}
+    if "level" in live.needs:
+        statements["level"] = player_level_statement(player_id=player.pk, game_id=player.game_id)
+    if "payer" in live.needs:
+        statements["payer"] = has_paid_real_money_statement(player_id=player.pk)
+    rows = dict(zip(statements, run_together(list(statements.values())), strict=True))
+    level = level_from_rows(rows["level"]) if "level" in rows else None
+    payer = paid_of(rows["payer"]) if "payer" in rows else None
     context = Context(
         player_id=player.pk,
         platform=platform,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -9,7 +11,7 @@ from apps.accounts.models import Player
 from apps.shop.errors import OfferNotFound, PurchaseNotFound
 from apps.shop.models import Category, Offer, OfferPurchaseCount, Purchase
 from apps.shop.services import rules
-from gamingpanel.sql import CompiledInstances
+from gamingpanel.sql import CompiledInstances, CompiledQuery, Statement
 
 # One compiled query (gamingpanel.sql): every purchase starts here. Every column is read, so
 # the offer rules see the offer as the ORM would load it.
@@ -87,9 +89,28 @@ def purchase_of(*, player: Player, purchase_id: int) -> Purchase:
     return purchase
 
 
+# Whether the player has a completed real-money purchase (remote config's "payer").
+HAS_PAID_REAL_MONEY = CompiledQuery.compile(
+    "SELECT 1 FROM {purchase} WHERE player_id = %s AND real_money AND status = %s LIMIT 1",
+    purchase=Purchase,
+)
+
+
 def has_paid_real_money(*, player_id: int) -> bool:
     """Whether the player has a completed real-money purchase (remote config's "payer"); one
     indexed query."""
-    return Purchase.objects.filter(
-        player_id=player_id, real_money=True, status=Purchase.Status.COMPLETED
-    ).exists()
+    return paid_of(HAS_PAID_REAL_MONEY.rows(has_paid_params(player_id)))
+
+
+def has_paid_real_money_statement(*, player_id: int) -> Statement:
+    """has_paid_real_money's query, for a caller that sends it with others
+    (gamingpanel.sql.run_together); its rows make the answer with paid_of."""
+    return HAS_PAID_REAL_MONEY, has_paid_params(player_id)
+
+
+def has_paid_params(player_id: int) -> list[Any]:
+    return [player_id, Purchase.Status.COMPLETED.value]
+
+
+def paid_of(rows: list[tuple[Any, ...]]) -> bool:
+    return bool(rows)

@@ -9,7 +9,7 @@ from django.db.models import F, OuterRef, Subquery
 from apps.accounts.models import Player
 from apps.stats.levels import Curve
 from apps.stats.models import LevelCurve, PlayerProgress, PlayerStat, StatDefinition
-from gamingpanel.sql import CompiledQuery
+from gamingpanel.sql import CompiledQuery, Statement
 
 
 def level_curve(*, game_id: int) -> Curve:
@@ -107,7 +107,16 @@ PLAYER_LEVEL = CompiledQuery.compile(
 
 def player_level(*, player_id: int, game_id: int) -> int:
     """The player's level as get_player_stats answers it, in one query that reads no stats."""
-    rows = PLAYER_LEVEL.rows([player_id, game_id])
+    return level_from_rows(PLAYER_LEVEL.rows([player_id, game_id]))
+
+
+def player_level_statement(*, player_id: int, game_id: int) -> Statement:
+    """player_level's query, for a caller that sends it with others (gamingpanel.sql.run_together);
+    its rows make the level with level_from_rows."""
+    return PLAYER_LEVEL, [player_id, game_id]
+
+
+def level_from_rows(rows: list[tuple[Any, ...]]) -> int:
     progress_xp, xp_per_level, growth_percent, max_level = rows[0] if rows else (None, None, 0, 0)
     return curve_of(xp_per_level, growth_percent, max_level).level_for(progress_xp or 0)
 
