@@ -14,7 +14,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from apps.accounts.api_base import PlayerApi, PlayerRequest, StrictRegexField
+from apps.accounts.api_base import PlayerApi, PlayerRequest, StrictRegexField, query_filters
 from apps.inventory.lines import GrantLineSerializer, grant_lines
 from apps.shop.models import Offer, Purchase
 from apps.shop.selectors import purchase_of, purchases_of, shop_for_player
@@ -301,12 +301,10 @@ class PurchaseListApi(PlayerApi):
     )
     def get(self, request: PlayerRequest) -> Response:
         # DRF reads `?cursor=` as no cursor at all; the schema says a cursor is never empty.
-        declared = self.FilterSerializer().fields
-        if blank := sorted(k for k, v in request.query_params.items() if v == "" and k in declared):
+        params = request.query_params
+        if blank := sorted(k for k, v in params.items() if v == "" and k in PURCHASE_FILTERS):
             raise InvalidInput("See errors.", errors={k: ["May not be blank."] for k in blank})
-        given = self.FilterSerializer(data=request.query_params)
-        given.is_valid(raise_exception=True)
-        filters = given.validated_data
+        filters = query_filters(self.FilterSerializer, request)
         before_id = int(filters["cursor"]) if "cursor" in filters else filters.get("before_id")
         limit = filters["limit"]
         # One more than asked tells whether another page follows, without a count.
@@ -319,6 +317,10 @@ class PurchaseListApi(PlayerApi):
             response["Link"] = f'<{url}>; rel="next"'
             response["X-Next-Cursor"] = cursor
         return response
+
+
+# The parameters PurchaseListApi takes, named once (building the serializer's fields copies them).
+PURCHASE_FILTERS = frozenset(PurchaseListApi.FilterSerializer().fields)
 
 
 class PurchaseDetailApi(PlayerApi):
