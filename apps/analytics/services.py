@@ -23,7 +23,7 @@ from apps.analytics.errors import (
 )
 from apps.analytics.models import DirtyDay, RawEvent
 from gamingpanel.errors import DomainError
-from gamingpanel.sql import CompiledInsert
+from gamingpanel.sql import CompiledInsert, Statement
 from gamingpanel.storable import UnsupportedCharacter, has_unstorable_text
 
 SERVER_EVENT_NAMES = frozenset(
@@ -53,6 +53,34 @@ def record_server_event(
     occurred_at: datetime | None = None,
 ) -> RawEvent:
     """Call inside the transaction of the fact it records, so both land or neither does."""
+    event = _server_event(game_id, player_id, name, properties, occurred_at)
+    INSERT_EVENT.insert(event)
+    return event
+
+
+def server_event_statement(
+    *,
+    game_id: int,
+    player_id: int | None,
+    name: str,
+    properties: dict[str, Any] | None = None,
+    occurred_at: datetime | None = None,
+) -> Statement:
+    """record_server_event's insert as a statement for `gamingpanel.sql.run_together`, for a
+    caller that sends it with its own next statement (a purchase's fact with the wallet lock);
+    the event's id is not read back. Send it inside the transaction of the fact it records."""
+    return INSERT_EVENT.insert_statement(
+        _server_event(game_id, player_id, name, properties, occurred_at)
+    )
+
+
+def _server_event(
+    game_id: int,
+    player_id: int | None,
+    name: str,
+    properties: dict[str, Any] | None,
+    occurred_at: datetime | None,
+) -> RawEvent:
     if name not in SERVER_EVENT_NAMES:
         raise ValueError(f"Unknown server event {name!r}; add it to SERVER_EVENT_NAMES.")
     occurred_at = occurred_at or timezone.now()
@@ -65,7 +93,6 @@ def record_server_event(
         day=utc_day(occurred_at),
         properties=properties or {},
     )
-    INSERT_EVENT.insert(event)
     mark_late_days(game_id=game_id, days=[event.day])
     return event
 

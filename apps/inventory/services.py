@@ -4,6 +4,7 @@ transaction, once per idempotency key."""
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from apps.inventory.models import (
     PlayerItem,
     Wallet,
 )
+from gamingpanel.sql import CompiledQuery, Statement, run_together
 
 
 @dataclass(frozen=True)
@@ -71,13 +73,16 @@ def apply_changes(
     actor: User | None = None,
     savepoint: bool = True,
     new_key: bool = False,
+    along: Sequence[Statement] = (),
 ) -> list[LedgerEntry]:
     """Apply all changes or none. A key already used returns the entries it wrote then.
 
     For a hot path while the wallets are locked: inside a caller's transaction that rolls back
     whole on any error, `savepoint=False` saves the SAVEPOINT/RELEASE round trips; a caller whose
     key cannot have been used (derived from a row it inserted in this transaction) passes
-    `new_key=True` to skip the replay lookup; the unique key constraint still refuses a reuse."""
+    `new_key=True` to skip the replay lookup; the unique key constraint still refuses a reuse.
+    `along`: writes of the same change that need no answer (its analytics fact), run just before
+    the lock and sent with it (gamingpanel.sql.run_together: one round trip on PostgreSQL)."""
     with transaction.atomic(savepoint=savepoint):
         return _apply(
             player=player,
@@ -88,6 +93,7 @@ def apply_changes(
             actor=actor,
             clamp_debits=False,
             new_key=new_key,
+            along=along,
         ).entries
 
 
@@ -204,6 +210,7 @@ def _apply(
     actor: User | None,
     clamp_debits: bool,
     new_key: bool = False,
+    along: Sequence[Statement] = (),
 ) -> ClawBack:
     """The one guarded ledger write behind every value move: lock, check, write."""
     merged: dict[tuple[str, str], int] = defaultdict(int)
@@ -211,9 +218,10 @@ def _apply(
         merged[(change.kind, change.code)] += change.delta
     merged = {key: delta for key, delta in merged.items() if delta != 0}
     if not merged:
+        run_together(along)
         return ClawBack(entries=[])
 
-    held = _locked_rows(player, sorted(merged))
+    held = _locked_rows(player, sorted(merged), along)
 
     # Look for the key only after taking the locks: a concurrent retry waits above, then sees ours.
     done = (
@@ -286,12 +294,15 @@ class _Held:
     definition: Currency | ItemDefinition
 
 
-def _locked_rows(player: Player, keys: list[tuple[str, str]]) -> dict[tuple[str, str], _Held]:
-    """Lock the player's wallets and holdings for these (kind, code) keys, in one statement;
-    a first use creates the missing rows (cap or holding limit copied) and locks again."""
+def _locked_rows(
+    player: Player, keys: list[tuple[str, str]], along: Sequence[Statement] = ()
+) -> dict[tuple[str, str], _Held]:
+    """Lock the player's wallets and holdings for these (kind, code) keys, in one statement
+    (sent with `along`); a first use creates the missing rows (cap or holding limit copied) and
+    locks again."""
     codes = [code for kind, code in keys if kind == "currency"]
     skus = [code for kind, code in keys if kind == "item"]
-    held = _lock(player, codes, skus)
+    held = _lock(player, codes, skus, along)
     if missing := [key for key in keys if key not in held]:
         _create_rows(
             [player],
@@ -385,20 +396,11 @@ LEDGER_COLUMNS = (
 )
 
 
-def _lock(player: Player, codes: list[str], skus: list[str]) -> dict[tuple[str, str], _Held]:
-    # SQLite has no row locks: it serialises writers on the whole database instead.
-    locks = connection.features.has_select_for_update_of
-    sql = LOCK_SQL.format(
-        codes=", ".join(["%s"] * len(codes)) or "NULL",
-        skus=", ".join(["%s"] * len(skus)) or "NULL",
-        limit=connection.ops.quote_name("limit"),
-        lock_wallets="FOR UPDATE OF w" if locks else "",
-        lock_holdings="FOR UPDATE OF h" if locks else "",
-    )
+def _lock(
+    player: Player, codes: list[str], skus: list[str], along: Sequence[Statement] = ()
+) -> dict[tuple[str, str], _Held]:
     params: list[int | str] = [player.pk, player.game_id, *codes, player.pk, player.game_id, *skus]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    rows = run_together([*along, (_lock_query(len(codes), len(skus)), params)])[-1]
     held = {}
     for kind, row_id, amount, limit, definition_id, code in rows:
         definition: Currency | ItemDefinition
@@ -413,6 +415,22 @@ def _lock(player: Player, codes: list[str], skus: list[str]) -> dict[tuple[str, 
             )
         held[(kind, code)] = _Held(kind, row_id, amount, limit, definition)
     return held
+
+
+@functools.cache
+def _lock_query(codes: int, skus: int) -> CompiledQuery:
+    """LOCK_SQL for this many currency codes and item SKUs, sent whole (not prepared: a player's
+    wallets come in many combinations)."""
+    # SQLite has no row locks: it serialises writers on the whole database instead.
+    locks = connection.features.has_select_for_update_of
+    sql = LOCK_SQL.format(
+        codes=", ".join(["%s"] * codes) or "NULL",
+        skus=", ".join(["%s"] * skus) or "NULL",
+        limit=connection.ops.quote_name("limit"),
+        lock_wallets="FOR UPDATE OF w" if locks else "",
+        lock_holdings="FOR UPDATE OF h" if locks else "",
+    )
+    return CompiledQuery(sql, prepared=False)
 
 
 def _write(

@@ -3,6 +3,8 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.analytics.models import RawEvent
@@ -49,6 +51,22 @@ def test_virtual_purchase_debits_grants_and_records_the_fact(buyer_client, playe
         "amount": 200,
         "real_money": False,
     }
+
+
+def test_the_fact_travels_with_the_wallet_lock(buyer_client, player, offer):
+    fund(player, 250)
+
+    with CaptureQueriesContext(connection) as captured:
+        assert buy(buyer_client, offer.pk).status_code == 201
+
+    sent = [query["sql"] for query in captured.captured_queries]
+    fact = [sql for sql in sent if "analytics_rawevent" in sql]
+    assert len(fact) == 1
+    if connection.vendor == "postgresql":  # one message: the insert, then the lock
+        assert fact[0].index("analytics_rawevent") < fact[0].index("FOR UPDATE OF w")
+    else:  # SQLite runs them one after the other
+        assert "wallets AS MATERIALIZED" not in fact[0]
+    assert RawEvent.objects.filter(name="purchase_completed").count() == 1
 
 
 def test_the_purchase_row_is_stored_whole(buyer_client, player, offer):

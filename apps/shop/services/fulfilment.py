@@ -6,14 +6,16 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import Player
-from apps.analytics.services import record_server_event
+from apps.analytics.services import record_server_event, server_event_statement
 from apps.battlepass.services import grant_premium
 from apps.inventory.lines import grant_line
 from apps.inventory.selectors import ledger_for_reference
@@ -22,6 +24,7 @@ from apps.payments.providers.base import PaidAmount
 from apps.shop.models import Offer, Purchase
 from apps.shop.services.limits import release
 from gamingpanel.errors import DomainError
+from gamingpanel.sql import Statement
 
 logger = logging.getLogger(__name__)
 
@@ -43,9 +46,11 @@ def grant_offer(
     player: Player,
     debit: Change | None = None,
     new_purchase: bool = False,
+    along: Sequence[Statement] = (),
 ) -> dict[str, int]:
     """Inside the caller's transaction: the optional price debit and the contents in one ledger
-    operation, then any battle-pass premium. Returns the balances of the currencies touched."""
+    operation (`along` sent with its lock: apply_changes), then any battle-pass premium. Returns
+    the balances of the currencies touched."""
     changes = changes_from_contents(offer.contents, multiplier=purchase.quantity)
     entries = apply_changes(
         player=player,
@@ -56,6 +61,7 @@ def grant_offer(
         savepoint=False,  # any error rolls the whole purchase back; callers wanting to
         # survive one (fulfil_purchase) open their own savepoint around this call
         new_key=new_purchase,  # the purchase row was inserted in this very transaction
+        along=along,
     )
     for line in offer.contents:
         if "battlepass_premium" in line:
@@ -86,18 +92,28 @@ def mark_completed(*, purchase: Purchase, offer: Offer, player: Player) -> None:
 
 def record_completion(*, purchase: Purchase, offer: Offer, player: Player) -> None:
     """The analytics fact, in the purchase's transaction (it commits or rolls back with it)."""
-    record_server_event(
-        game_id=player.game_id,
-        player_id=player.pk,
-        name="purchase_completed",
-        properties={
+    record_server_event(**_completion_fact(purchase, offer, player))
+
+
+def completion_statement(*, purchase: Purchase, offer: Offer, player: Player) -> Statement:
+    """record_completion's insert, for the grant to send with its wallet lock (one round trip on
+    PostgreSQL); in the purchase's transaction like it."""
+    return server_event_statement(**_completion_fact(purchase, offer, player))
+
+
+def _completion_fact(purchase: Purchase, offer: Offer, player: Player) -> dict[str, Any]:
+    return {
+        "game_id": player.game_id,
+        "player_id": player.pk,
+        "name": "purchase_completed",
+        "properties": {
             "offer_id": offer.pk,
             "purchase_id": purchase.pk,
             "currency": purchase.price_currency,
             "amount": purchase.price_amount,
             "real_money": purchase.real_money,
         },
-    )
+    }
 
 
 @transaction.atomic
