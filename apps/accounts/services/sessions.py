@@ -10,7 +10,7 @@ reuse: the whole session is revoked, and with it every access token it issued.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -29,7 +29,7 @@ from apps.accounts.errors import (
 from apps.accounts.models import AuthSession, Player, SessionRefreshToken, hash_key
 from apps.accounts.revocation import publish_revocations
 from apps.accounts.tokens import issue_access_token
-from gamingpanel.sql import CompiledInsert
+from gamingpanel.sql import CompiledInsert, Statement, run_together
 
 REFRESH_TOKEN_PREFIX = "rt_"
 MAX_REFRESH_TOKEN_LENGTH = 200
@@ -47,8 +47,12 @@ class IssuedTokens:
     refresh_expires_at: datetime
 
 
-def open_session(*, player: Player, platform: str, now: datetime) -> IssuedTokens:
-    """A new session with its first pair; call inside the login's transaction."""
+def open_session(
+    *, player: Player, platform: str, now: datetime, along: Sequence[Statement] = ()
+) -> IssuedTokens:
+    """A new session with its first pair; call inside the login's transaction. `along`: writes
+    of the login that need no answer (its analytics fact), sent with the refresh token's insert
+    (gamingpanel.sql.run_together: one round trip on PostgreSQL)."""
     session = AuthSession(
         game_id=player.game_id,
         player=player,
@@ -57,7 +61,7 @@ def open_session(*, player: Player, platform: str, now: datetime) -> IssuedToken
         expires_at=now + settings.REFRESH_TOKEN_LIFETIME,
     )
     INSERT_SESSION.insert(session)
-    return _issue_pair(session, now)
+    return _issue_pair(session, now, along)
 
 
 class RefreshTokenRef(NamedTuple):
@@ -134,7 +138,9 @@ def _rotate(
     return _issue_pair(session, now)
 
 
-def _issue_pair(session: AuthSession, now: datetime) -> IssuedTokens:
+def _issue_pair(
+    session: AuthSession, now: datetime, along: Sequence[Statement] = ()
+) -> IssuedTokens:
     raw_refresh = REFRESH_TOKEN_PREFIX + secrets.token_urlsafe(32)
     refresh = SessionRefreshToken(
         session=session,
@@ -142,7 +148,7 @@ def _issue_pair(session: AuthSession, now: datetime) -> IssuedTokens:
         created_at=now,
         expires_at=now + settings.REFRESH_TOKEN_LIFETIME,
     )
-    INSERT_REFRESH_TOKEN.insert(refresh)
+    run_together([INSERT_REFRESH_TOKEN.insert_statement(refresh), *along])
     access = issue_access_token(
         player_id=session.player_id, game_id=session.game_id, session_id=session.pk, now=now
     )
