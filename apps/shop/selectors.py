@@ -99,17 +99,14 @@ HAS_PAID_REAL_MONEY = CompiledQuery.compile(
 def has_paid_real_money(*, player_id: int) -> bool:
     """Whether the player has a completed real-money purchase (remote config's "payer"); one
     indexed query."""
-    return paid_of(HAS_PAID_REAL_MONEY.rows(has_paid_params(player_id)))
+    query, params = has_paid_real_money_statement(player_id=player_id)
+    return paid_of(query.rows(params))
 
 
 def has_paid_real_money_statement(*, player_id: int) -> Statement:
     """has_paid_real_money's query, for a caller that sends it with others
     (gamingpanel.sql.run_together); its rows make the answer with paid_of."""
-    return HAS_PAID_REAL_MONEY, has_paid_params(player_id)
-
-
-def has_paid_params(player_id: int) -> list[Any]:
-    return [player_id, Purchase.Status.COMPLETED.value]
+    return HAS_PAID_REAL_MONEY, [player_id, Purchase.Status.COMPLETED.value]
 
 
 def paid_of(rows: list[tuple[Any, ...]]) -> bool:
