@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Player
-from apps.analytics.services import record_server_event
+from apps.analytics.services import server_event_statement
 from apps.battlepass.errors import (
     AlreadyClaimed,
     NoActiveSeason,
@@ -89,18 +89,19 @@ def claim_tier(*, player: Player, level: int, track: str) -> TierClaimResult:
     except IntegrityError:
         raise AlreadyClaimed(f"Tier {level} ({track}) is already claimed.")
     contents = tier.free_reward if track == TierClaim.Track.FREE else tier.premium_reward
-    if contents:
-        grant_contents(
-            player=player,
-            contents=contents,
-            reason="battlepass_tier",
-            idempotency_key=f"battlepass:{tier.pk}:{track}",
-            reference=f"season:{season.pk}",
-        )
-    record_server_event(
+    # The analytics fact travels with the grant's wallet lock (alone when nothing is granted).
+    claimed = server_event_statement(
         game_id=player.game_id,
         player_id=player.pk,
         name="battlepass_tier_claimed",
         properties={"season_id": season.pk, "level": level, "track": track},
+    )
+    grant_contents(
+        player=player,
+        contents=contents or [],
+        reason="battlepass_tier",
+        idempotency_key=f"battlepass:{tier.pk}:{track}",
+        reference=f"season:{season.pk}",
+        along=[claimed],
     )
     return TierClaimResult(season_id=season.pk, level=level, track=track, granted=contents)

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Player
-from apps.analytics.services import record_server_event
+from apps.analytics.services import server_event_statement
 from apps.battlepass.services import add_season_xp
 from apps.events.errors import (
     AlreadyClaimed,
@@ -58,25 +58,26 @@ def claim_event_reward(*, player: Player, event_id: int, reward_id: int) -> Rewa
     except IntegrityError:
         # A concurrent claim committed first: we waited on the unique index, and grant nothing.
         raise AlreadyClaimed(f"{reward.name} is already claimed.")
-    if reward.contents:
-        grant_contents(
-            player=player,
-            contents=reward.contents,
-            reason="event_reward",
-            idempotency_key=f"event-reward:{reward.pk}",
-            reference=f"event:{event.pk}",
-        )
-    season_id = None
-    if reward.battlepass_xp:
-        season_id = add_season_xp(
-            game_id=player.game_id, xp_by_player={player.pk: reward.battlepass_xp}
-        )
-    record_server_event(
+    # The analytics fact travels with the grant's wallet lock (alone when nothing is granted).
+    claimed = server_event_statement(
         game_id=player.game_id,
         player_id=player.pk,
         name="event_reward_claimed",
         properties={"event_id": event.pk, "reward_id": reward.pk},
     )
+    grant_contents(
+        player=player,
+        contents=reward.contents or [],
+        reason="event_reward",
+        idempotency_key=f"event-reward:{reward.pk}",
+        reference=f"event:{event.pk}",
+        along=[claimed],
+    )
+    season_id = None
+    if reward.battlepass_xp:
+        season_id = add_season_xp(
+            game_id=player.game_id, xp_by_player={player.pk: reward.battlepass_xp}
+        )
     return RewardClaim(
         event_id=event.pk,
         reward_id=reward.pk,

@@ -82,7 +82,11 @@ def apply_changes(
     key cannot have been used (derived from a row it inserted in this transaction) passes
     `new_key=True` to skip the replay lookup; the unique key constraint still refuses a reuse.
     `along`: writes of the same change that need no answer (its analytics fact), run just before
-    the lock and sent with it (gamingpanel.sql.run_together: one round trip on PostgreSQL)."""
+    the lock and sent with it (gamingpanel.sql.run_together: one round trip on PostgreSQL);
+    with nothing to change, `along` is all that runs (no savepoint around it)."""
+    if not any(change.delta for change in changes):
+        run_together(along)
+        return []
     with transaction.atomic(savepoint=savepoint):
         return _apply(
             player=player,
@@ -151,7 +155,9 @@ def grant_contents(
     reference: str = "",
     multiplier: int = 1,
     actor: User | None = None,
+    along: Sequence[Statement] = (),
 ) -> list[LedgerEntry]:
+    """apply_changes for a bundle's lines; `along` as there (an empty bundle only runs it)."""
     return apply_changes(
         player=player,
         changes=changes_from_contents(contents, multiplier=multiplier),
@@ -159,6 +165,7 @@ def grant_contents(
         idempotency_key=idempotency_key,
         reference=reference,
         actor=actor,
+        along=along,
     )
 
 

@@ -1,6 +1,8 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
@@ -139,6 +141,35 @@ def test_claiming_a_reached_free_tier_grants_through_the_ledger_once(
     assert second.json()["code"] == "already_claimed"
     assert gold(player) == 20
     assert LedgerEntry.objects.filter(player=player, reason="battlepass_tier").count() == 1
+    assert RawEvent.objects.filter(name="battlepass_tier_claimed", player=player).count() == 1
+
+
+@pytest.mark.django_db
+def test_the_tier_claim_fact_travels_with_the_wallet_lock(player_client, game, player, season):
+    add_season_xp(game_id=game.pk, xp_by_player={player.pk: 100})
+
+    with CaptureQueriesContext(connection) as captured:
+        assert player_client.post(CLAIM, {"level": 2, "track": "free"}).status_code == 201
+
+    fact = [q["sql"] for q in captured.captured_queries if "analytics_rawevent" in q["sql"]]
+    assert len(fact) == 1
+    if connection.vendor == "postgresql":  # one message: the insert, then the lock
+        assert fact[0].index("analytics_rawevent") < fact[0].index("FOR UPDATE OF w")
+    assert RawEvent.objects.filter(name="battlepass_tier_claimed", player=player).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_tier_without_a_reward_records_its_claim_and_moves_nothing(
+    player_client, game, player, season
+):
+    Tier.objects.filter(season=season, level=2).update(free_reward=[])
+    add_season_xp(game_id=game.pk, xp_by_player={player.pk: 100})
+
+    response = player_client.post(CLAIM, {"level": 2, "track": "free"})
+
+    assert (response.status_code, response.json()["granted"]) == (201, [])
+    assert not LedgerEntry.objects.filter(player=player).exists()
+    assert TierClaim.objects.filter(player=player, tier__level=2).count() == 1
     assert RawEvent.objects.filter(name="battlepass_tier_claimed", player=player).count() == 1
 
 

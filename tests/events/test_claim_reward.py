@@ -1,6 +1,8 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.analytics.models import RawEvent
@@ -157,3 +159,32 @@ def test_server_key_on_claim_is_403_wrong_credential_kind(server_client, make_re
 
     assert (response.status_code, response.json()["code"]) == (403, "wrong_credential_kind")
     assert not EventRewardClaim.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_claim_fact_travels_with_the_wallet_lock(player_client, player, make_reward):
+    reward = make_reward(Requirement.NONE)
+
+    with CaptureQueriesContext(connection) as captured:
+        assert claim(player_client, reward).status_code == 201
+
+    fact = [q["sql"] for q in captured.captured_queries if "analytics_rawevent" in q["sql"]]
+    assert len(fact) == 1
+    if connection.vendor == "postgresql":  # one message: the insert, then the lock
+        assert fact[0].index("analytics_rawevent") < fact[0].index("FOR UPDATE OF w")
+    assert RawEvent.objects.filter(name="event_reward_claimed").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_reward_of_battle_pass_xp_only_records_its_fact_and_moves_nothing(
+    player_client, player, make_reward
+):
+    reward = make_reward(Requirement.NONE, contents=[], battlepass_xp=50)
+
+    response = claim(player_client, reward)
+
+    assert response.status_code == 201
+    assert response.json()["granted"]["contents"] == []
+    assert not LedgerEntry.objects.exists()
+    analytics = RawEvent.objects.get(name="event_reward_claimed")
+    assert analytics.properties == {"event_id": reward.event_id, "reward_id": reward.pk}

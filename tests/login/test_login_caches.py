@@ -9,6 +9,8 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.accounts.models import AuthSession, Game, PlatformIdentity, Player
 from apps.accounts.selectors import GAME_BY_CLIENT_KEY_SECONDS
+from apps.analytics.models import RawEvent
+from apps.inventory.models import Currency, Wallet
 from apps.platforms.models import PlatformCredential
 from apps.platforms.selectors import CREDENTIAL_SECONDS
 from apps.platforms.verifiers import VerifiedIdentity
@@ -156,3 +158,39 @@ def test_a_warm_returning_login_reads_nothing_kept_and_writes_in_three_round_tri
     login_at = AuthSession.objects.latest("pk").created_at
     assert Player.objects.get().last_login_at == login_at
     assert PlatformIdentity.objects.get().last_login_at == login_at
+
+
+def test_a_new_players_fact_travels_with_the_refresh_token_when_nothing_is_granted(
+    api_client, dev_platform
+):
+    with CaptureQueriesContext(connection) as queries:
+        response = post_login(api_client)
+
+    assert response.status_code == 200 and response.json()["player"]["created"] is True
+    facts = [sql for sql in statements(queries) if "analytics_rawevent" in sql]
+    if connection.vendor == "postgresql":  # both facts in the refresh token's message
+        assert len(facts) == 1 and "accounts_sessionrefreshtoken" in facts[0]
+        assert facts[0].count("analytics_rawevent") == 2
+    player = Player.objects.get()
+    names = sorted(RawEvent.objects.filter(player=player).values_list("name", flat=True))
+    assert names == ["player_created", "session_start"]
+
+
+def test_a_new_players_fact_travels_with_the_starting_grants_wallet_lock(
+    api_client, game, dev_platform
+):
+    Currency.objects.create(game=game, code="gold", name="Gold")
+    game.starting_grant = {"gold": 500}
+    game.save()
+
+    with CaptureQueriesContext(connection) as queries:
+        response = post_login(api_client)
+
+    assert response.status_code == 200 and response.json()["player"]["created"] is True
+    created = [sql for sql in statements(queries) if "player_created" in sql]
+    assert len(created) == 1
+    if connection.vendor == "postgresql":  # one message: the fact, then the lock
+        assert created[0].index("analytics_rawevent") < created[0].index("FOR UPDATE OF w")
+    player = Player.objects.get()
+    assert Wallet.objects.get(player=player).balance == 500
+    assert RawEvent.objects.filter(player=player, name="player_created").count() == 1

@@ -33,7 +33,7 @@ from apps.platforms.verifiers.upstream import login_deadline
 from gamingpanel.errors import DomainError
 from gamingpanel.metrics import LOGINS, bounded
 from gamingpanel.problems import BACKING_SERVICE_ERRORS
-from gamingpanel.sql import CompiledInsert, CompiledInstances, CompiledQuery
+from gamingpanel.sql import CompiledInsert, CompiledInstances, CompiledQuery, Statement
 
 logger = logging.getLogger(__name__)
 
@@ -127,12 +127,11 @@ def _open_for_identity(*, game: Game, platform: str, identity: VerifiedIdentity)
     player.game = game
     if (until := player.banned_until) is not None and player.is_banned:
         raise PlayerBanned("This player is banned.", banned_until=until.isoformat())
-    if created:
-        _welcome(player, platform)
+    facts = _welcome(player, platform) if created else []
     # The session-start fact travels with the refresh token's insert: one round trip fewer.
     fact = _session_start(player.game_id, player.pk, platform, kind="login", occurred_at=now)
     tokens = open_session(
-        player=player, platform=platform, now=now, along=[server_event_statement(**fact)]
+        player=player, platform=platform, now=now, along=[*facts, server_event_statement(**fact)]
     )
     return LoginResult(player=player, created=created, tokens=tokens)
 
@@ -231,20 +230,25 @@ def _stamp_returning_player(lookup: dict[str, Any], now: datetime) -> Player | N
     return cast(Player | None, player)
 
 
-def _welcome(player: Player, platform: str) -> None:
-    """A new player's starting grant (through the ledger, once) and the analytics fact."""
+def _welcome(player: Player, platform: str) -> list[Statement]:
+    """A new player's starting grant (through the ledger, once) and the analytics fact: sent
+    with the grant's wallet lock, or, with nothing to grant, handed back for the session's
+    insert to carry."""
     grant = player.game.starting_grant or {}  # {"gold": 500}, checked in the game's admin form
     contents = [{"currency": code, "quantity": amount} for code, amount in grant.items()]
-    if contents:
-        grant_contents(
-            player=player,
-            contents=contents,
-            reason="starting_grant",
-            idempotency_key=STARTING_GRANT_KEY,
-        )
-    record_server_event(
+    created = server_event_statement(
         game_id=player.game_id,
         player_id=player.pk,
         name="player_created",
         properties={"platform": platform},
     )
+    if not any(amount for amount in grant.values()):
+        return [created]
+    grant_contents(
+        player=player,
+        contents=contents,
+        reason="starting_grant",
+        idempotency_key=STARTING_GRANT_KEY,
+        along=[created],
+    )
+    return []
