@@ -10,13 +10,13 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from apps.accounts.selectors import public_player
+from apps.accounts.selectors import public_fields_of, public_fields_statement
 from apps.accounts.tokens import TokenCheck
 from apps.multiplayer.errors import ServerNotFound
 from apps.multiplayer.models import Match, MatchResult, MatchSettings, RegisteredServer, XpRule
-from apps.stats.selectors import level_columns, level_of
+from apps.stats.selectors import level_from_rows, player_level_statement
 from gamingpanel.shortcache import ShortCache
-from gamingpanel.sql import CompiledQuery, Statement, aware
+from gamingpanel.sql import CompiledQuery, Statement, aware, run_together
 
 DEFAULT_MATCH_XP = {"win": 100, "draw": 50, "loss": 25}
 
@@ -157,10 +157,18 @@ def public_profile(*, game_id: int, player_id: int) -> dict[str, Any] | None:
 
 
 def _profile_row(*, game_id: int, player_id: int) -> ProfileRow | None:
-    player = public_player(game_id=game_id, player_id=player_id, **level_columns())
-    if player is None:
+    """The player's public fields and level: two compiled queries, one round trip."""
+    player_rows, level_rows = run_together(
+        [
+            public_fields_statement(game_id=game_id, player_id=player_id),
+            player_level_statement(player_id=player_id, game_id=game_id),
+        ]
+    )
+    public = public_fields_of(player_rows)
+    if public is None:
         return None
-    return player.display_name, player.banned_until, level_of(player)
+    display_name, banned_until = public
+    return display_name, banned_until, level_from_rows(level_rows)
 
 
 def with_profile(check: TokenCheck, *, game_id: int) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import OuterRef, Subquery
 
 from apps.accounts.models import Player
 from apps.stats.levels import Curve
@@ -22,30 +22,9 @@ def level_curve(*, game_id: int) -> Curve:
     return Curve(*row) if row else Curve()
 
 
-def level_columns() -> dict[str, F]:
-    """Annotations for a Player queryset that bring the player's XP and the game's curve into
-    the player's own row (outer joins), so a level costs no query of its own: `level_of`."""
-    return {
-        "progress_xp": F("progress__xp"),
-        "curve_xp_per_level": F("game__level_curve__xp_per_level"),
-        "curve_growth_percent": F("game__level_curve__growth_percent"),
-        "curve_max_level": F("game__level_curve__max_level"),
-    }
-
-
 def curve_of(xp_per_level: int | None, growth_percent: int, max_level: int) -> Curve:
-    """The curve from `level_columns` values: the default when the game has none."""
+    """The curve from a row's curve columns: the default when the game has none."""
     return Curve() if xp_per_level is None else Curve(xp_per_level, growth_percent, max_level)
-
-
-def level_of(player: Player) -> int:
-    """The level of a player loaded with `level_columns`: as player_levels, on the game's
-    current curve (the default without one), level 1 without progress."""
-    columns: dict[str, Any] = vars(player)  # the annotations are set on the instance
-    curve = curve_of(
-        columns["curve_xp_per_level"], columns["curve_growth_percent"], columns["curve_max_level"]
-    )
-    return curve.level_for(columns["progress_xp"] or 0)
 
 
 def stat_definitions(*, game_id: int) -> dict[str, StatDefinition]:

@@ -4,13 +4,15 @@ with real access tokens from apps.accounts."""
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.accounts.models import Player
 from apps.accounts.services.bans import ban_player
 from apps.accounts.services.sessions import open_session
-from apps.multiplayer.selectors import PROFILE_SECONDS
+from apps.multiplayer.selectors import PROFILE_SECONDS, _profiles
 from apps.stats.services import add_xp
 from gamingpanel import shortcache
 from gamingpanel.shortcache import clear_every_cache
@@ -104,13 +106,45 @@ def test_a_valid_token_costs_two_queries_cold_and_none_warm_once_the_key_is_cach
     server_client.post(URL, {"token": token}, format="json")  # caches the key and the profile
     clear_every_cache()  # the player and profile only: the server key stays in the shared cache
 
-    with django_assert_max_num_queries(2):  # the player still exists; its profile
+    # The player still exists; its profile (one message on PostgreSQL, two queries on SQLite).
+    with django_assert_max_num_queries(2 if connection.vendor == "postgresql" else 3):
         first = server_client.post(URL, {"token": token}, format="json")
     with django_assert_max_num_queries(0):
         again = server_client.post(URL, {"token": token}, format="json")
 
     assert first.json() == again.json()
     assert again.json()["player"]["display_name"] == "alice"
+
+
+@pytest.mark.django_db
+def test_a_cold_profile_is_one_message_of_compiled_statements(server_client, game, player):
+    token = access_token(player)
+    server_client.post(URL, {"token": token}, format="json")  # caches the key and the player
+    clear_every_cache()
+    server_client.post(URL, {"token": token}, format="json")  # the player again, then cached
+    _profiles.clear()  # only the profile is cold now
+
+    with CaptureQueriesContext(connection) as captured:
+        body = server_client.post(URL, {"token": token}, format="json").json()
+
+    sent = [query["sql"] for query in captured.captured_queries]
+    assert body["player"] == {"display_name": "alice", "level": 1, "banned": False}
+    if connection.vendor == "postgresql":  # the public fields and the level, sent together
+        assert len(sent) == 1 and sent[0].count("EXECUTE gp_") == 2
+    else:  # SQLite runs them one after the other
+        assert len(sent) == 2
+        assert "banned_until" in sent[0] and "stats_playerprogress" in sent[1]
+
+
+@pytest.mark.django_db
+def test_a_ban_that_has_ended_shows_as_not_banned(server_client, player):
+    token = access_token(player)
+    Player.objects.filter(pk=player.pk).update(banned_until=timezone.now() - timedelta(hours=1))
+
+    body = server_client.post(URL, {"token": token}, format="json").json()
+
+    assert body["valid"] is True
+    assert body["player"] == {"display_name": "alice", "level": 1, "banned": False}
 
 
 @pytest.mark.django_db
