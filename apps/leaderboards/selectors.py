@@ -107,7 +107,8 @@ def limit_bucket(rows: int) -> int:
 
 class ByLimit:
     """A statement whose `LIMIT %s` is written in, one compiled statement per limit bucket
-    (a power of two); callers trim the rows to the limit they asked for.
+    (a power of two, at most `max_rows`: the largest page reads no row it will not answer);
+    callers trim the rows to the limit they asked for.
 
     With the limit a parameter, PostgreSQL's one plan for any limit assumed a tenth of the board
     and scanned it in parallel (10-20 ms on a million entries), so it planned these statements
@@ -121,13 +122,16 @@ class ByLimit:
             bucket: CompiledQuery.compile(
                 text.replace("LIMIT %s", f"LIMIT {bucket}"), entry=Entry, player=Player
             )
-            for bucket in {limit_bucket(rows) for rows in range(max_rows + 1)}
+            for bucket in {self._bucket(rows) for rows in range(max_rows + 1)}
         }
 
     def limited(self, rows: int) -> CompiledQuery:
         if not 0 <= rows <= self.max_rows:
             raise ValueError(f"{rows} rows: at most {self.max_rows}")
-        return self._compiled[limit_bucket(rows)]
+        return self._compiled[self._bucket(rows)]
+
+    def _bucket(self, rows: int) -> int:
+        return min(limit_bucket(rows), self.max_rows)
 
 
 AFTER = ByLimit(_AFTER_SQL, max_rows=MAX_LIMIT + 1)

@@ -44,8 +44,12 @@ def test_a_bucket_is_the_smallest_power_of_two_that_holds_the_rows():
 
 def test_every_limit_a_caller_may_ask_has_its_statement_and_no_more():
     assert FIRST.limited(MAX_LIMIT + 1) is FIRST.limited(65)
-    assert "LIMIT 128" in FIRST.limited(MAX_LIMIT + 1).sql and "LIMIT %s" not in _sql(FIRST)
-    assert "LIMIT 32" in AROUND.limited(MAX_RADIUS).sql
+    assert FIRST.limited(64) is FIRST.limited(33) and "LIMIT 64" in FIRST.limited(64).sql
+    # The largest bucket is the largest page, not the power of two above it: no row read for
+    # nothing on the page every top-100 asks for.
+    assert "LIMIT 101" in FIRST.limited(MAX_LIMIT + 1).sql and "LIMIT %s" not in _sql(FIRST)
+    assert "LIMIT 128" not in _sql(FIRST)
+    assert "LIMIT 25" in AROUND.limited(MAX_RADIUS).sql
     with pytest.raises(ValueError):
         AROUND.limited(MAX_RADIUS + 1)
 
