@@ -191,6 +191,15 @@ def test_a_new_players_fact_travels_with_the_starting_grants_wallet_lock(
     assert len(created) == 1
     if connection.vendor == "postgresql":  # one message: the fact, then the lock
         assert created[0].index("analytics_rawevent") < created[0].index("FOR UPDATE OF w")
+    # The new player's wallets are made before the grant, which then locks once, and runs in
+    # the login's transaction with no savepoint of its own and no lookup of its key.
+    sent = [q["sql"] for q in queries]
+    start = next(n for n, sql in enumerate(sent) if "inventory_" in sql)
+    end = next(n for n, sql in enumerate(sent) if "INSERT INTO inventory_ledgerentry" in sql)
+    grant = sent[start : end + 1]
+    assert sum("wallets AS MATERIALIZED" in sql for sql in grant) == 1
+    assert not any(sql.startswith(("SAVEPOINT", "RELEASE")) for sql in grant)
+    assert not any(sql.startswith("SELECT") and "inventory_ledgerentry" in sql for sql in grant)
     player = Player.objects.get()
     assert Wallet.objects.get(player=player).balance == 500
     assert RawEvent.objects.filter(player=player, name="player_created").count() == 1

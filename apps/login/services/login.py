@@ -24,7 +24,7 @@ from apps.accounts.services.sessions import (
     refresh_session,
 )
 from apps.analytics.services import record_server_event, server_event_statement
-from apps.inventory.services import grant_contents
+from apps.inventory.services import apply_changes, changes_from_contents, prepare_holdings
 from apps.platforms.errors import PlatformNotConfigured, PlatformUnavailable
 from apps.platforms.selectors import platform_credential
 from apps.platforms.verifiers import PLATFORMS, VerifiedIdentity, get_verifier
@@ -244,11 +244,18 @@ def _welcome(player: Player, platform: str) -> list[Statement]:
     )
     if not any(amount for amount in grant.values()):
         return [created]
-    grant_contents(
+    changes = changes_from_contents(contents)
+    # The player was inserted in this transaction, which rolls back whole on any error: its
+    # wallets are made up front (a new player has none, so the grant locks once), and the grant
+    # needs neither a savepoint nor a lookup of its key.
+    prepare_holdings(players=[player], changes=changes)
+    apply_changes(
         player=player,
-        contents=contents,
+        changes=changes,
         reason="starting_grant",
         idempotency_key=STARTING_GRANT_KEY,
+        savepoint=False,
+        new_key=True,
         along=[created],
     )
     return []
