@@ -7,14 +7,21 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 
+from apps.accounts.models import Player
 from apps.inventory.errors import (
     HoldingLimitReached,
     InsufficientFunds,
     UnknownCurrency,
     UnknownItem,
 )
-from apps.inventory.models import LedgerEntry, PlayerItem, Wallet
-from apps.inventory.services import Change, apply_changes, change_balance, claw_back
+from apps.inventory.models import Currency, LedgerEntry, PlayerItem, Wallet
+from apps.inventory.services import (
+    Change,
+    apply_changes,
+    change_balance,
+    claw_back,
+    prepare_holdings,
+)
 from tests.shop.helpers import balance, make_economy
 
 
@@ -96,6 +103,36 @@ def test_unknown_or_other_games_codes_are_refused(player, other_game, economy):
 
     assert not Wallet.objects.filter(player=player).exists()
     assert LedgerEntry.objects.count() == 0
+
+
+def test_prepared_wallets_copy_the_cap_and_leave_existing_ones_alone(game, player, economy):
+    other = Player.objects.create(game=game, display_name="bob")
+    change_balance(player=player, currency="gold", delta=40, reason="t", idempotency_key="k")
+    changes = [Change("currency", "gold", 1), Change("currency", "gems", 1)]
+
+    prepare_holdings(players=[player, other], changes=changes)
+    prepare_holdings(players=[player, other], changes=changes)  # again: nothing more
+
+    wallets = Wallet.objects.order_by("player_id", "currency__code")
+    assert [(w.player_id, w.currency.code, w.balance, w.cap) for w in wallets] == [
+        (player.pk, "gems", 0, 100_000),
+        (player.pk, "gold", 40, None),
+        (other.pk, "gems", 0, 100_000),
+        (other.pk, "gold", 0, None),
+    ]
+
+
+def test_preparing_an_unknown_currency_makes_no_wallet(player, other_game, economy):
+    make_economy(other_game)
+    Currency.objects.create(game=other_game, code="silver", name="Silver")
+
+    with pytest.raises(UnknownCurrency, match="silver"):
+        prepare_holdings(
+            players=[player],
+            changes=[Change("currency", "gold", 1), Change("currency", "silver", 1)],
+        )
+
+    assert not Wallet.objects.filter(player=player).exists()
 
 
 def test_claw_back_takes_what_is_left_and_reports_the_rest(player, economy):
