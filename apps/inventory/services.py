@@ -370,11 +370,11 @@ def _create_wallets(players: Sequence[Player], game_id: int, codes: list[str]) -
 
 @functools.cache
 def _create_wallets_query(codes: int) -> CompiledQuery:
-    # In player and currency order, as every value move locks them: two creations never wait
-    # on each other's rows in opposite orders.
     return CompiledQuery(CREATE_WALLETS_SQL.format(codes=", ".join(["%s"] * codes)), prepared=False)
 
 
+# Inserted in player and currency order, as every value move locks them: two creations never
+# wait on each other's rows in opposite orders.
 CREATE_WALLETS_SQL = """
 WITH known AS (
     SELECT id, code, cap FROM inventory_currency WHERE game_id = %s AND code IN ({codes})

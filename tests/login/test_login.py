@@ -231,6 +231,31 @@ def test_racing_first_logins_of_one_identity_make_one_player(game, dev_platform)
     assert RawEvent.objects.filter(name="player_created").count() == 1
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_racing_first_logins_grant_the_starting_grant_once(game, dev_platform):
+    Currency.objects.create(game=game, code="gold", name="Gold")
+    Game.objects.filter(pk=game.pk).update(starting_grant={"gold": 500})
+    start = threading.Barrier(8)
+
+    def first_login(_: int) -> int:
+        try:
+            start.wait()
+            return log_in(game=game, platform="dev", credentials={"user_id": "bob"}).player.pk
+        finally:
+            connection.close()
+
+    game.refresh_from_db()
+    with ThreadPoolExecutor(8) as pool:
+        player_ids = set(pool.map(first_login, range(8)))
+
+    assert len(player_ids) == 1
+    player = Player.objects.get()
+    assert Wallet.objects.get(player=player).balance == 500
+    assert LedgerEntry.objects.filter(player=player, reason="starting_grant").count() == 1
+    assert RawEvent.objects.filter(name="player_created").count() == 1
+
+
 STEAM_AUTH = "https://steam.test/ISteamUserAuth/AuthenticateUserTicket/v1/"
 STEAM_NAMES = "https://steam.test/ISteamUser/GetPlayerSummaries/v2/"
 STEAM_OWNS = "https://steam.test/ISteamUser/CheckAppOwnership/v4/"
