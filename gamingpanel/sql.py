@@ -36,16 +36,21 @@ class CompiledQuery:
     statement: each connection PREPAREs it once, then every call EXECUTEs it, so PostgreSQL
     parses and plans it once per connection instead of on every call (planning was most of the
     server's time for the hot statements). `prepared=False` for a statement PostgreSQL cannot
-    prepare (a parameter whose type nothing around it says); a test prepares every one."""
+    prepare (a parameter whose type nothing around it says); a test prepares every one. A
+    `label` goes into the statement's name (`gp_<label>_<hash>`), so what a session EXECUTEs
+    says what it is in PostgreSQL's logs and in a test's captured queries."""
 
     sql: str
     prepared: bool = True
+    label: str = ""
     statement: str = field(init=False)
     prepare_sql: str = field(init=False)
     execute_sql: str = field(init=False)
 
     def __post_init__(self) -> None:
-        name = "gp_" + hashlib.sha1(self.sql.encode(), usedforsecurity=False).hexdigest()[:24]
+        digest = hashlib.sha1(self.sql.encode(), usedforsecurity=False).hexdigest()
+        # PostgreSQL keeps 63 bytes of a name; the hash part keeps distinct texts apart.
+        name = f"gp_{self.label[:40]}_{digest[:16]}" if self.label else f"gp_{digest[:24]}"
         count = 0
 
         def numbered(match: re.Match[str]) -> str:
@@ -67,12 +72,16 @@ class CompiledQuery:
         query = cls(
             text.format(**{name: quote(model._meta.db_table) for name, model in tables.items()})
         )
-        _every_query[query.statement] = query
-        return query
+        return query.registered()
+
+    def registered(self) -> CompiledQuery:
+        """This statement, listed for the test that prepares every one (every_compiled_query)."""
+        _every_query[self.statement] = self
+        return self
 
     def unprepared(self) -> CompiledQuery:
         """The same statement, sent whole every time (see `prepared`)."""
-        return CompiledQuery(self.sql, prepared=False)
+        return CompiledQuery(self.sql, prepared=False, label=self.label)
 
     def rows(self, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with connection.cursor() as cursor:
@@ -377,11 +386,14 @@ class CompiledInsert:
 
     sql: str
     fields: tuple[Field, ...]
+    table: str
     query: CompiledQuery = field(init=False)
 
     def __post_init__(self) -> None:
-        # For run_together; sent whole, as `insert` sends it (an insert plans cheaply).
-        object.__setattr__(self, "query", CompiledQuery(self.sql, prepared=False))
+        # Prepared like any compiled statement: parsing and analysing the INSERT was a good
+        # share of PostgreSQL's time for a purchase or a save, on every call.
+        query = CompiledQuery(self.sql, label=f"insert_{self.table}").registered()
+        object.__setattr__(self, "query", query)
 
     @classmethod
     def compile(cls, model: type[Model]) -> CompiledInsert:
@@ -392,7 +404,7 @@ class CompiledInsert:
         values, returned = ", ".join(["%s"] * len(fields)), quote(meta.pk.column)
         # Only the model's own names are interpolated; every value is a parameter.
         sql = f"INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING {returned}"  # noqa: S608
-        return cls(sql, fields)
+        return cls(sql, fields, meta.db_table)
 
     def insert(self, instance: Model) -> None:
         model = type(instance)
@@ -400,9 +412,9 @@ class CompiledInsert:
             instance.save(force_insert=True)
             return
         db = connections[DEFAULT_DB_ALIAS]  # this thread's connection, looked up once
-        with db.cursor() as cursor:
-            cursor.execute(self.sql, self._values(instance, db))
-            instance.pk = cursor.fetchone()[0]
+        inserted = self.query.row(self._values(instance, db))
+        assert inserted is not None  # RETURNING answers the new row's key
+        instance.pk = inserted[0]
         self._stored(instance, db)
 
     def insert_statement(self, instance: Model) -> Statement:

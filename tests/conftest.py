@@ -24,6 +24,18 @@ HAS_POSTGRES = settings.IS_POSTGRES
 HAS_REDIS = bool(settings.REDIS_URL)
 
 
+def wallet_lock_at(sql: str) -> int:
+    """Where the wallet lock of a value move (apps.inventory.services) starts in a captured
+    message, or -1: on PostgreSQL the EXECUTE of its prepared statement, elsewhere its text."""
+    found = [sql.find(mark) for mark in ("gp_lock_holdings_", "wallets AS MATERIALIZED")]
+    return max(found)
+
+
+def is_ledger_write(sql: str) -> bool:
+    """Whether a captured message holds a value move's ledger write (as wallet_lock_at)."""
+    return "gp_ledger_write_" in sql or "INSERT INTO inventory_ledgerentry" in sql
+
+
 def eventually(condition: Callable[[], bool], *, within: float) -> float:
     """Seconds until `condition` held, polled every 5 ms; fails the test when it did not hold
     within `within` seconds."""

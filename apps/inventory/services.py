@@ -370,7 +370,8 @@ def _create_wallets(players: Sequence[Player], game_id: int, codes: list[str]) -
 
 @functools.cache
 def _create_wallets_query(codes: int) -> CompiledQuery:
-    return CompiledQuery(CREATE_WALLETS_SQL.format(codes=", ".join(["%s"] * codes)), prepared=False)
+    sql = CREATE_WALLETS_SQL.format(codes=", ".join(["%s"] * codes))
+    return CompiledQuery(sql, label="create_wallets").registered()
 
 
 # Inserted in player and currency order, as every value move locks them: two creations never
@@ -459,8 +460,9 @@ def _lock(
 
 @functools.cache
 def _lock_query(codes: int, skus: int) -> CompiledQuery:
-    """LOCK_SQL for this many currency codes and item SKUs, sent whole (not prepared: a player's
-    wallets come in many combinations)."""
+    """LOCK_SQL for this many currency codes and item SKUs (the codes are parameters: one
+    prepared statement per count of each, so a session prepares only the few shapes its value
+    moves take). Planning these CTEs on every call was most of PostgreSQL's time for a move."""
     # SQLite has no row locks: it serialises writers on the whole database instead.
     locks = connection.features.has_select_for_update_of
     sql = LOCK_SQL.format(
@@ -470,7 +472,34 @@ def _lock_query(codes: int, skus: int) -> CompiledQuery:
         lock_wallets="FOR UPDATE OF w" if locks else "",
         lock_holdings="FOR UPDATE OF h" if locks else "",
     )
-    return CompiledQuery(sql, prepared=False)
+    return CompiledQuery(sql, label="lock_holdings").registered()
+
+
+@functools.cache
+def _write_statements(wallets: int, holdings: int, entries: int) -> tuple[list[str], str]:
+    """The UPDATEs (of the wallets, then of the holdings, each only when it has deltas) and the
+    ledger INSERT for this many of each."""
+    updates = []
+    for count, table, column in (
+        (wallets, "inventory_wallet", "balance"),
+        (holdings, "inventory_playeritem", "quantity"),
+    ):
+        if count:
+            values = ", ".join(["(CAST(%s AS bigint), CAST(%s AS bigint))"] * count)
+            updates.append(UPDATE_SQL.format(table=table, column=column, values=values))
+    row_values = "(" + ", ".join(["%s"] * len(LEDGER_COLUMNS)) + ")"
+    return updates, INSERT_LEDGER_SQL.format(values=", ".join([row_values] * entries))
+
+
+@functools.cache
+def _write_query(wallets: int, holdings: int, entries: int) -> CompiledQuery:
+    """`_write_statements` as one statement on PostgreSQL (the UPDATEs are CTEs of the ledger
+    INSERT), prepared per shape like the lock."""
+    updates, insert = _write_statements(wallets, holdings, entries)
+    ctes = ", ".join(f"change_{n} AS ({sql})" for n, sql in enumerate(updates))
+    return CompiledQuery(
+        f"WITH {ctes} {insert}" if ctes else insert, label="ledger_write"
+    ).registered()
 
 
 def _write(
@@ -480,39 +509,30 @@ def _write(
     entries: list[dict[str, Any]],
     actor: User | None,
 ) -> list[LedgerEntry]:
-    """The deltas and their ledger entries. On PostgreSQL in one statement (the UPDATEs are
-    CTEs of the ledger INSERT), so the locks are held for this round trip and the COMMIT only;
-    SQLite runs the same statements one by one."""
-    statements: list[tuple[str, list]] = []
-    for kind, table, column in (
-        ("currency", "inventory_wallet", "balance"),
-        ("item", "inventory_playeritem", "quantity"),
-    ):
-        deltas = [(row.row_id, delta) for row, delta in writes if row.kind == kind]
-        if deltas:
-            values = ", ".join(["(CAST(%s AS bigint), CAST(%s AS bigint))"] * len(deltas))
-            sql = UPDATE_SQL.format(table=table, column=column, values=values)
-            statements.append((sql, [value for pair in deltas for value in pair]))
-    row_values = "(" + ", ".join(["%s"] * len(LEDGER_COLUMNS)) + ")"
-    insert = INSERT_LEDGER_SQL.format(values=", ".join([row_values] * len(entries)))
+    """The deltas and their ledger entries. On PostgreSQL in one prepared statement (the UPDATEs
+    are CTEs of the ledger INSERT), so the locks are held for this round trip and the COMMIT
+    only; SQLite runs the same statements one by one."""
+    deltas = {
+        kind: [value for row, delta in writes if row.kind == kind for value in (row.row_id, delta)]
+        for kind in ("currency", "item")
+    }
     adapt = connection.ops.adapt_datetimefield_value
     insert_params = [
         adapt(entry[column]) if column == "created_at" else entry[column]
         for entry in entries
         for column in LEDGER_COLUMNS
     ]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            ctes = ", ".join(f"change_{n} AS ({sql})" for n, (sql, _) in enumerate(statements))
-            cursor.execute(
-                f"WITH {ctes} {insert}" if ctes else insert,
-                [value for _, params in statements for value in params] + insert_params,
-            )
-        else:
-            for sql, params in statements:
+    shape = (len(deltas["currency"]) // 2, len(deltas["item"]) // 2, len(entries))
+    if connection.vendor == "postgresql":
+        write = _write_query(*shape)
+        ids = [row[0] for row in write.rows([*deltas["currency"], *deltas["item"], *insert_params])]
+    else:
+        updates, insert = _write_statements(*shape)
+        with connection.cursor() as cursor:
+            for sql, params in zip(updates, [p for p in deltas.values() if p], strict=True):
                 cursor.execute(sql, params)
             cursor.execute(insert, insert_params)
-        ids = [row[0] for row in cursor.fetchall()]
+            ids = [row[0] for row in cursor.fetchall()]
     currencies = {
         r.definition.pk: r.definition for r, _ in writes if isinstance(r.definition, Currency)
     }

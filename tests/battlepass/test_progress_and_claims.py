@@ -14,7 +14,7 @@ from apps.battlepass.models import Season, SeasonPass, Tier, TierClaim
 from apps.battlepass.selectors import DEFINITIONS_SECONDS, get_progress, running_season
 from apps.battlepass.services import add_season_xp, grant_premium
 from apps.inventory.models import LedgerEntry, PlayerItem, Wallet
-from tests.conftest import eventually
+from tests.conftest import eventually, wallet_lock_at
 
 PROGRESS = "/api/v1/battlepass/progress"
 CLAIM = "/api/v1/battlepass/claim"
@@ -154,7 +154,7 @@ def test_the_tier_claim_fact_travels_with_the_wallet_lock(player_client, game, p
     fact = [q["sql"] for q in captured.captured_queries if "analytics_rawevent" in q["sql"]]
     assert len(fact) == 1
     if connection.vendor == "postgresql":  # one message: the insert, then the lock
-        assert fact[0].index("analytics_rawevent") < fact[0].index("FOR UPDATE OF w")
+        assert fact[0].index("analytics_rawevent") < wallet_lock_at(fact[0])
     assert RawEvent.objects.filter(name="battlepass_tier_claimed", player=player).count() == 1
 
 

@@ -9,6 +9,7 @@ from apps.analytics.models import RawEvent
 from apps.battlepass.models import SeasonPass
 from apps.events.models import Event, EventRewardClaim
 from apps.inventory.models import LedgerEntry, PlayerItem, Wallet
+from tests.conftest import wallet_lock_at
 from tests.events.conftest import Requirement
 from tests.events.test_active_events import play
 
@@ -171,7 +172,7 @@ def test_the_claim_fact_travels_with_the_wallet_lock(player_client, player, make
     fact = [q["sql"] for q in captured.captured_queries if "analytics_rawevent" in q["sql"]]
     assert len(fact) == 1
     if connection.vendor == "postgresql":  # one message: the insert, then the lock
-        assert fact[0].index("analytics_rawevent") < fact[0].index("FOR UPDATE OF w")
+        assert fact[0].index("analytics_rawevent") < wallet_lock_at(fact[0])
     assert RawEvent.objects.filter(name="event_reward_claimed").count() == 1
 
 

@@ -115,3 +115,50 @@ def test_a_number_beyond_its_parameters_type_is_compared_as_sent(player, game):
     assert player_level(player_id=2**70, game_id=game.pk) == 1
     assert player_level(player_id=player.pk, game_id=-(2**64)) == 1
     assert PREPARES.integer_bounds[PLAYER_LEVEL.statement] == ((-(2**63), 2**63 - 1),) * 2
+
+
+def test_a_value_moves_lock_wallet_creation_and_write_run_prepared(player, game):
+    """The ledger write's statements (apps.inventory.services) are prepared per shape: a second
+    move of the same shape EXECUTEs the first one's statements and moves value as the first."""
+    from apps.inventory.models import Currency, ItemDefinition, LedgerEntry, PlayerItem, Wallet
+    from apps.inventory.services import Change, apply_changes
+
+    Currency.objects.create(game=game, code="gold", name="Gold")
+    ItemDefinition.objects.create(game=game, sku="shard", name="Shard")
+    changes = [Change("currency", "gold", 5), Change("item", "shard", 2)]
+
+    with CaptureQueriesContext(connection) as sent:
+        apply_changes(player=player, changes=changes, reason="test", idempotency_key="first")
+        apply_changes(player=player, changes=changes, reason="test", idempotency_key="second")
+
+    executed = [query["sql"] for query in sent if query["sql"].startswith("EXECUTE")]
+    names = [sql.split()[1].split("(")[0] for sql in executed]
+    for label in ("gp_create_wallets_", "gp_lock_holdings_", "gp_ledger_write_"):
+        assert any(name.startswith(label) for name in names), label
+    assert sum(name.startswith("gp_ledger_write_") for name in names) == 2
+    assert len({name for name in names if name.startswith("gp_ledger_write_")}) == 1
+    assert set(names) <= prepared_here()
+    assert Wallet.objects.get(player=player).balance == 10
+    assert PlayerItem.objects.get(player=player).quantity == 4
+    assert sorted(
+        LedgerEntry.objects.filter(player=player).values_list("operation_key", "delta")
+    ) == [("first", 2), ("first", 5), ("second", 2), ("second", 5)]
+
+
+def test_an_insert_runs_prepared_and_stores_every_column(player, game):
+    from apps.analytics.models import RawEvent
+    from apps.analytics.services import record_server_event
+
+    with CaptureQueriesContext(connection) as sent:
+        record_server_event(
+            game_id=game.pk,
+            player_id=player.pk,
+            name="purchase_completed",
+            properties={"a": [1, "b"]},
+        )
+
+    assert [query["sql"].split()[0] for query in sent] == ["EXECUTE"]
+    assert "gp_insert_analytics_rawevent_" in sent[0]["sql"]
+    event = RawEvent.objects.get(name="purchase_completed")
+    assert (event.player_id, event.properties) == (player.pk, {"a": [1, "b"]})
+    assert event.received_at is not None

@@ -16,6 +16,7 @@ from apps.platforms.selectors import CREDENTIAL_SECONDS
 from apps.platforms.verifiers import VerifiedIdentity
 from gamingpanel import shortcache
 from tests.accounts.conftest import LOGIN, assert_problem
+from tests.conftest import is_ledger_write, wallet_lock_at
 
 pytestmark = pytest.mark.django_db
 
@@ -148,9 +149,11 @@ def test_a_warm_returning_login_reads_nothing_kept_and_writes_in_three_round_tri
     assert response.status_code == 200 and response.json()["player"]["created"] is False
     sent = statements(queries)
     # PostgreSQL: the player's and the identity's UPDATE in one prepared statement, then the
-    # session, then its refresh token and the analytics event in one message (run_together).
+    # session's prepared insert, then its refresh token's and the analytics event's in one
+    # message (run_together).
     if connection.vendor == "postgresql":
-        assert [sql.split()[0] for sql in sent] == ["EXECUTE", "INSERT", "INSERT"]
+        assert [sql.split()[0] for sql in sent] == ["EXECUTE", "EXECUTE", "EXECUTE"]
+        assert "gp_insert_accounts_authsession_" in sent[1]
         assert "accounts_sessionrefreshtoken" in sent[2] and "analytics_rawevent" in sent[2]
     else:
         assert [sql.split()[0] for sql in sent] == ["UPDATE", "UPDATE", *["INSERT"] * 3]
@@ -190,14 +193,16 @@ def test_a_new_players_fact_travels_with_the_starting_grants_wallet_lock(
     created = [sql for sql in statements(queries) if "player_created" in sql]
     assert len(created) == 1
     if connection.vendor == "postgresql":  # one message: the fact, then the lock
-        assert created[0].index("analytics_rawevent") < created[0].index("FOR UPDATE OF w")
+        assert created[0].index("analytics_rawevent") < wallet_lock_at(created[0])
     # The new player's wallets are made before the grant, which then locks once, and runs in
     # the login's transaction with no savepoint of its own and no lookup of its key.
     sent = [q["sql"] for q in queries]
-    start = next(n for n, sql in enumerate(sent) if "inventory_" in sql)
-    end = next(n for n, sql in enumerate(sent) if "INSERT INTO inventory_ledgerentry" in sql)
+    start = next(
+        n for n, sql in enumerate(sent) if "inventory_" in sql or "gp_create_wallets_" in sql
+    )
+    end = next(n for n, sql in enumerate(sent) if is_ledger_write(sql))
     grant = sent[start : end + 1]
-    assert sum("wallets AS MATERIALIZED" in sql for sql in grant) == 1
+    assert sum(wallet_lock_at(sql) > -1 for sql in grant) == 1
     assert not any(sql.startswith(("SAVEPOINT", "RELEASE")) for sql in grant)
     assert not any(sql.startswith("SELECT") and "inventory_ledgerentry" in sql for sql in grant)
     player = Player.objects.get()
