@@ -39,6 +39,7 @@ from apps.leaderboards.selectors import (
     closed_periods,
     current_period,
     entry_body,
+    open_top_entries_json,
     player_entry,
     top_entries_json,
 )
@@ -231,7 +232,7 @@ class TopApi(ReadApi):
     def get(self, request: Request, slug: str) -> HttpResponse:
         given = page_params(request)
         board = board_for(game_id=game_of(request), slug=slug)
-        return page_response(board, top_entries_json(period=current_period(board), **given))
+        return page_response(board, open_top_entries_json(period=current_period(board), **given))
 
 
 class AroundMeApi(PlayerApi):

@@ -37,6 +37,12 @@ _boards: ShortCache[Board] = ShortCache(seconds=2)
 # A board's open period: after a close, reads may show the closed one for up to 1 s (a score
 # always lands in the open one: submissions look under the period's lock).
 _open_periods: ShortCache[Period] = ShortCache(seconds=1)
+# The first page of an open period's top, per page size: every player of a game reads the same
+# one, and on a large board reading it is most of the request. A new score, a ban or an
+# operator's removal shows in it within TOP_PAGE_SECONDS; the pages after it (a cursor), a
+# player's rank and the entries around a player are read fresh.
+TOP_PAGE_SECONDS = 1.0
+_top_pages: ShortCache[JsonPage] = ShortCache(seconds=TOP_PAGE_SECONDS, max_entries=1_000)
 
 
 def board_for(*, game_id: int, slug: str) -> Board:
@@ -262,6 +268,17 @@ class JsonPage:
     period: Period
     results_json: str  # the `results` array as the API answers it
     next_cursor: str | None
+
+
+def open_top_entries_json(*, period: Period, limit: int, cursor: str | None = None) -> JsonPage:
+    """top_entries_json of an open period, its first page at most TOP_PAGE_SECONDS old."""
+    if cursor:
+        return top_entries_json(period=period, limit=limit, cursor=cursor)
+    page = _top_pages.get_or_load(
+        (period.pk, limit), lambda: top_entries_json(period=period, limit=limit)
+    )
+    assert page is not None  # a page is always read, if empty
+    return page
 
 
 def top_entries_json(*, period: Period, limit: int, cursor: str | None = None) -> JsonPage:

@@ -208,3 +208,37 @@ def test_the_json_page_is_what_the_serializer_renders_of_the_rows(
             }
         ).data
     )
+
+
+def test_the_first_page_of_the_top_is_at_most_top_page_seconds_old(
+    player_client, board, make_players
+):
+    """Every player reads the same first page, so each process keeps it TOP_PAGE_SECONDS; a
+    later page, a player's rank and the entries around a player are read fresh."""
+    from apps.leaderboards.selectors import TOP_PAGE_SECONDS
+    from tests.conftest import eventually
+
+    a, b, c = make_players(3)
+    scores(board, [(a, 50), (b, 40)])
+    assert ranks(player_client.get("/api/v1/leaderboards/high?limit=1").json()) == [(1, "p0", 50)]
+
+    scores(board, [(c, 90)], prefix="later")
+
+    kept = player_client.get("/api/v1/leaderboards/high?limit=1").json()
+    assert ranks(kept) == [(1, "p0", 50)]  # the kept page, with its own cursor
+    after = player_client.get(f"/api/v1/leaderboards/high?limit=1&cursor={kept['next']}").json()
+    assert ranks(after) == [(2, "p1", 40)]  # read fresh, on from where the kept page ends
+    own = player_client.get(f"/api/v1/leaderboards/high/players/{c.pk}").json()
+    assert own["entry"]["rank"] == 1
+    assert ranks(player_client.get("/api/v1/leaderboards/high?limit=2").json()) == [
+        (1, "p2", 90),
+        (2, "p0", 50),
+    ]  # another page size is another page
+
+    waited = eventually(
+        lambda: (
+            ranks(player_client.get("/api/v1/leaderboards/high?limit=1").json()) == [(1, "p2", 90)]
+        ),
+        within=TOP_PAGE_SECONDS + 1,
+    )
+    assert waited <= TOP_PAGE_SECONDS + 0.25
