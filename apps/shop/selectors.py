@@ -11,6 +11,7 @@ from apps.accounts.models import Player
 from apps.shop.errors import OfferNotFound, PurchaseNotFound
 from apps.shop.models import Category, Offer, OfferPurchaseCount, Purchase
 from apps.shop.services import rules
+from gamingpanel.shortcache import ShortCache
 from gamingpanel.sql import CompiledInstances, CompiledQuery, Statement
 
 # One compiled query (gamingpanel.sql): every purchase starts here. Every column is read, so
@@ -32,42 +33,71 @@ def offer_in_game(*, game_id: int, offer_id: int) -> Offer:
     return offer
 
 
-# Every offer of the game that sits in a category, its category and this player's count, in the
-# catalogue's order: one compiled query (gamingpanel.sql) on every shop visit.
-SHOP_ROWS = CompiledInstances.compile_joined(
+# How stale the catalogue may be in each process: an offer or a category that an operator adds,
+# edits or hides, and the stock an offer shows, reach players within this many seconds. What a
+# player may buy is decided on every request by the offer rules (`services.rules`, the
+# purchase's own) against the kept offers and the player's own counts, which are never kept; a
+# purchase reads its offer and takes its stock fresh.
+CATALOGUE_SECONDS = 2.0
+
+# Every offer of the game that sits in a category, and its category, in the catalogue's order:
+# one compiled query (gamingpanel.sql), run at most once per CATALOGUE_SECONDS per process.
+CATALOGUE_ROWS = CompiledInstances.compile_joined(
     """
-    SELECT {columns},
-           (SELECT counted."count" FROM {count} counted
-             WHERE counted.player_id = %s AND counted.offer_id = {offer}.id) AS bought
+    SELECT {columns}
       FROM {offer} JOIN {category} ON {category}.id = {offer}.category_id
      WHERE {offer}.game_id = %s
      ORDER BY {category}.position, {offer}.category_id, {offer}.position, {offer}.id
     """,
     (Offer, Category),
-    extra=1,
-    tables={"offer": Offer, "category": Category, "count": OfferPurchaseCount},
+    extra=0,
+    tables={"offer": Offer, "category": Category},
 )
+# What this player bought of each offer that counts purchases (one indexed query a visit).
+PLAYER_COUNTS = CompiledQuery.compile(
+    'SELECT offer_id, "count" FROM {count} WHERE player_id = %s', count=OfferPurchaseCount
+)
+_catalogues: ShortCache[list[Offer]] = ShortCache(seconds=CATALOGUE_SECONDS)
+
+
+def catalogue(*, game_id: int) -> list[Offer]:
+    """Every offer of the game that sits in a category, its `category` loaded, in the
+    catalogue's order; kept CATALOGUE_SECONDS in this process and shared by its requests, so
+    read them and never change them."""
+    return _catalogues.get_or_load(game_id, lambda: _load_catalogue(game_id=game_id)) or []
+
+
+def _load_catalogue(*, game_id: int) -> list[Offer]:
+    categories: dict[int, Category] = {}
+    offers = []
+    for offer, category in CATALOGUE_ROWS.rows([game_id]):
+        offer.category = categories.setdefault(category.pk, category)
+        offers.append(offer)
+    return offers
 
 
 def shop_for_player(*, player: Player) -> list[dict]:
-    """Visible categories with the offers this player can buy now, in one query: every offer of
-    the game that sits in a category, with its category and this player's count, is read, and
-    the offer rules (`services.rules`, the purchase's own) decide what is listed."""
+    """Visible categories with the offers this player can buy now: the kept catalogue, and the
+    player's counts in one query; the offer rules (`services.rules`, the purchase's own) decide
+    what is listed."""
     now = timezone.now()
+    bought = dict(PLAYER_COUNTS.rows([player.pk]))
     shop: list[dict] = []
-    for offer, category, bought in SHOP_ROWS.rows([player.pk, player.game_id]):
-        offer.category = category
+    for offer in catalogue(game_id=player.game_id):
+        category = offer.category
+        assert category is not None  # the catalogue holds only offers in a category
         if not rules.category_visible(category, now):
             continue
-        sale = rules.Sale(offer=offer, quantity=1, bought=bought or 0, now=now)
+        count = bought.get(offer.pk, 0)
+        sale = rules.Sale(offer=offer, quantity=1, bought=count, now=now)
         if rules.refusal(sale) is not None:
             continue
-        if not shop or shop[-1]["category"].pk != offer.category_id:
-            shop.append({"category": offer.category, "offers": []})
+        if not shop or shop[-1]["category"].pk != category.pk:
+            shop.append({"category": category, "offers": []})
         shop[-1]["offers"].append(
             {
                 "offer": offer,
-                "remaining_purchases": rules.remaining_purchases(offer=offer, bought=bought or 0),
+                "remaining_purchases": rules.remaining_purchases(offer=offer, bought=count),
             }
         )
     return shop

@@ -9,7 +9,8 @@ from rest_framework.renderers import JSONRenderer
 
 from apps.shop.api import CategoriesApi
 from apps.shop.models import Category, Offer
-from apps.shop.selectors import shop_for_player
+from apps.shop.selectors import CATALOGUE_SECONDS, shop_for_player
+from tests.conftest import eventually
 from tests.shop.helpers import fund, make_economy, make_offer
 
 
@@ -59,7 +60,7 @@ def test_categories_never_show_another_game(player_client, other_game):
     assert player_client.get("/api/v1/shop/categories").json() == []
 
 
-def test_categories_read_is_one_query_with_the_players_counts(
+def test_categories_read_the_kept_catalogue_and_the_players_counts_in_one_query(
     player_client, player, game, economy, django_assert_num_queries, django_assert_max_num_queries
 ):
     offers = [make_offer(game, name=f"Offer {n}", per_player_limit=5) for n in range(10)]
@@ -69,8 +70,10 @@ def test_categories_read_is_one_query_with_the_players_counts(
             "/api/v1/shop/purchase", {"offer_id": offers[0].pk}, HTTP_IDEMPOTENCY_KEY=f"k{n}"
         )
 
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):  # the catalogue, then the player's counts
         shop = shop_for_player(player=player)
+    with django_assert_num_queries(1):  # the catalogue is kept; the counts never are
+        assert shop_for_player(player=player) == shop
     with django_assert_max_num_queries(2):  # the whole request, pipeline included
         response = player_client.get("/api/v1/shop/categories")
 
@@ -215,3 +218,39 @@ def test_offer_validation_names_the_bad_field(game, economy, fields, field):
         offer.full_clean()
 
     assert field in error.value.message_dict
+
+
+def test_the_catalogue_is_kept_at_most_catalogue_seconds_and_the_counts_never(
+    player_client, player, game, economy
+):
+    """An operator's edit reaches the catalogue within CATALOGUE_SECONDS; what the player
+    bought, and so what they may still buy, shows at once; a purchase reads its offer fresh."""
+    limited = make_offer(game, name="Twice", per_player_limit=2)
+    other = make_offer(game, name="Other")
+    fund(player, 1000)
+
+    def listed() -> dict[str, int | None]:
+        body = player_client.get("/api/v1/shop/categories").json()
+        return {o["name"]: o["remaining_purchases"] for c in body for o in c["offers"]}
+
+    assert listed() == {"Twice": 2, "Other": None}
+    buy = {"offer_id": limited.pk}
+    assert (
+        player_client.post("/api/v1/shop/purchase", buy, HTTP_IDEMPOTENCY_KEY="a").status_code
+        == 201
+    )
+    assert listed() == {"Twice": 1, "Other": None}  # the player's count is read fresh
+    assert (
+        player_client.post("/api/v1/shop/purchase", buy, HTTP_IDEMPOTENCY_KEY="b").status_code
+        == 201
+    )
+    assert listed() == {"Other": None}  # bought out: the rules leave it out at once
+
+    Offer.objects.filter(pk=other.pk).update(active=False)
+    refused = player_client.post(
+        "/api/v1/shop/purchase", {"offer_id": other.pk}, HTTP_IDEMPOTENCY_KEY="c"
+    )
+    assert (refused.status_code, refused.json()["code"]) == (409, "offer_unavailable")
+    assert listed() == {"Other": None}  # still the kept catalogue
+    waited = eventually(lambda: listed() == {}, within=CATALOGUE_SECONDS + 1)
+    assert waited <= CATALOGUE_SECONDS + 0.25
