@@ -17,6 +17,7 @@ key_validator = RegexValidator(KEY_PATTERN, "1 to 64 letters, digits, '_', '.' o
 DEFAULT_MAX_DOCUMENT_BYTES = 64 * 1024
 DEFAULT_MAX_PLAYER_BYTES = 1024 * 1024
 DEFAULT_VERSIONS_KEPT = 5
+MAX_VERSIONS_KEPT = 100
 
 
 class SaveSettings(models.Model):
@@ -35,7 +36,7 @@ class SaveSettings(models.Model):
     )
     versions_kept = models.PositiveSmallIntegerField(
         default=DEFAULT_VERSIONS_KEPT,
-        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_VERSIONS_KEPT)],
         help_text="Versions of each document kept for operators to inspect and restore.",
     )
     undeclared_keys = models.BooleanField(

@@ -25,7 +25,14 @@ from apps.cloudsave.errors import (
     SaveKeyNotWritable,
     SaveNotFound,
 )
-from apps.cloudsave.models import Document, DocumentVersion, SaveKey, SaveReceipt, SaveUsage
+from apps.cloudsave.models import (
+    MAX_VERSIONS_KEPT,
+    Document,
+    DocumentVersion,
+    SaveKey,
+    SaveReceipt,
+    SaveUsage,
+)
 from apps.cloudsave.policy import SavePolicy, save_policy
 from apps.cloudsave.selectors import document_body
 from gamingpanel.idempotency import IdempotencyKeyReused, request_fingerprint
@@ -234,8 +241,13 @@ UPDATE_DOCUMENT = CompiledQuery.compile(
 )
 INSERT_DOCUMENT = CompiledInsert.compile(Document)
 INSERT_VERSION = CompiledInsert.compile(DocumentVersion)
+# A bounded range, not "every version up to": scanning from the first version would walk the
+# index entries of every version pruned before (dead rows until a vacuum), so each write of an
+# often written document cost more than the last. The bound loses nothing: before a write the
+# document holds at most MAX_VERSIONS_KEPT versions below the new one, whatever the setting was.
 PRUNE_VERSIONS = CompiledQuery.compile(
-    "DELETE FROM {version} WHERE document_id = %s AND version <= %s", version=DocumentVersion
+    "DELETE FROM {version} WHERE document_id = %s AND version BETWEEN %s AND %s",
+    version=DocumentVersion,
 )
 INSERT_RECEIPT = CompiledInsert.compile(SaveReceipt)
 STORE_ANSWER = CompiledQuery.compile(
@@ -422,5 +434,8 @@ def _history(
         )
         statements.append(INSERT_VERSION.insert_statement(kept))
         if document.version > versions_kept:
-            statements.append((PRUNE_VERSIONS, [document.pk, document.version - versions_kept]))
+            oldest_kept = document.version - MAX_VERSIONS_KEPT
+            statements.append(
+                (PRUNE_VERSIONS, [document.pk, oldest_kept, document.version - versions_kept])
+            )
     return statements

@@ -8,8 +8,16 @@ import pytest
 from django.db import connection
 
 from apps.cloudsave.api import IF_MATCH_PATTERN
-from apps.cloudsave.models import Document, DocumentVersion, SaveKey, SaveSettings, SaveUsage
+from apps.cloudsave.models import (
+    MAX_VERSIONS_KEPT,
+    Document,
+    DocumentVersion,
+    SaveKey,
+    SaveSettings,
+    SaveUsage,
+)
 from apps.cloudsave.services import encoded_size
+from gamingpanel.shortcache import clear_every_cache
 from tests.cloudsave.conftest import URL, create, put
 
 pytestmark = pytest.mark.django_db
@@ -310,6 +318,23 @@ def test_history_keeps_the_games_last_n_versions(alice, player, game):
         (5, 5, "player"),
         (6, 6, "player"),
     ]
+
+
+def test_a_lowered_setting_lets_the_older_versions_go_on_the_next_write(alice, player, game):
+    settings = SaveSettings.objects.create(game=game, versions_kept=MAX_VERSIONS_KEPT)
+    create(alice, "slot1", 1)
+    for version in range(1, MAX_VERSIONS_KEPT + 3):
+        put(alice, "slot1", version + 1, HTTP_IF_MATCH=f'"{version}"')
+    kept = DocumentVersion.objects.filter(document__player=player)
+    newest = MAX_VERSIONS_KEPT + 3
+    assert sorted(kept.values_list("version", flat=True)) == list(range(4, newest + 1))
+
+    settings.versions_kept = 2
+    settings.save()
+    clear_every_cache()  # the policy cache's 2 s bound, without waiting
+    put(alice, "slot1", "last", HTTP_IF_MATCH=f'"{newest}"')
+
+    assert sorted(kept.values_list("version", "value")) == [(newest, newest), (newest + 1, "last")]
 
 
 def test_a_document_over_the_games_limit_is_413_and_stores_nothing(alice, game):
