@@ -172,7 +172,10 @@ def run_together(statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]
         for index in range(len(statements)):
             if index:
                 cursor.nextset()
-            results.append(cursor.fetchall() if cursor.description else [])
+            # Whether the statement answers rows, from libpq's result: psycopg builds
+            # `description` anew, one Column object per column, on every read of it.
+            result = cursor.cursor.pgresult
+            results.append(cursor.fetchall() if result is not None and result.nfields else [])
     return results
 
 

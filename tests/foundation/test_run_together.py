@@ -82,6 +82,15 @@ def test_a_read_before_a_write_sees_the_old_value_and_one_after_it_the_new(playe
     assert answers == [[(3,)], [], [(4,)]]
 
 
+def test_a_read_that_matches_nothing_answers_no_rows_and_the_next_still_answers(player):
+    PlayerProgress.objects.create(player=player, xp=5)
+
+    with transaction.atomic():
+        answers = run_together([(XP_OF, [player.pk + 1_000]), (XP_OF, [player.pk])])
+
+    assert answers == [[], [(5,)]]
+
+
 def test_an_insert_statement_stores_the_instance_as_insert_would(player):
     progress = PlayerProgress(player=player, xp=42)
 
