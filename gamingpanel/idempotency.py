@@ -11,6 +11,7 @@ import re
 from rest_framework.request import Request
 
 from gamingpanel.errors import DomainError
+from gamingpanel.headers import request_header
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 150
 # The one rule for the header, published as it is in the schema of every operation that takes
@@ -41,7 +42,7 @@ def optional_idempotency_key(request: Request) -> str | None:
     """The key when the header is sent (None when it is not); one that breaks
     IDEMPOTENCY_KEY_PATTERN (empty, too long, not printable ASCII) is the same 400 as a missing
     required one."""
-    raw = request.headers.get("Idempotency-Key")
+    raw = request_header(request, "Idempotency-Key")
     if raw is None:
         return None
     key = raw.strip(OWS)

@@ -31,7 +31,7 @@ import threading
 import time
 import zlib
 from dataclasses import dataclass
-from typing import Protocol, cast
+from typing import cast
 
 from django.conf import settings
 from django.core.cache import caches
@@ -40,6 +40,7 @@ from django.core.exceptions import ImproperlyConfigured
 from apps.accounts import hotcache
 from apps.accounts.errors import RateLimited
 from apps.accounts.models import Game
+from gamingpanel.headers import HasMeta
 from gamingpanel.metrics import RATE_LIMIT_REFUSALS
 from gamingpanel.shortcache import register_clearable
 
@@ -48,10 +49,6 @@ logger = logging.getLogger(__name__)
 MINUTE, HOUR = 60, 3600
 EXPIRY_MARGIN_SECONDS = 5  # a count outlives its window a little, never a whole one
 IPV6_PREFIX = 64  # one household or host gets one IPv6 /64: count it as one address
-
-
-class HasMeta(Protocol):
-    META: dict  # Django's HttpRequest and DRF's Request both carry it
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ from apps.cloudsave.services import (
     put_document,
     write_batch,
 )
+from gamingpanel.headers import request_header
 from gamingpanel.idempotency import (
     IDEMPOTENCY_KEY_PATTERN,
     OWS,
@@ -209,8 +210,8 @@ def parse_version(header: str) -> int:
 
 def precondition_of(request: Request) -> Precondition:
     # A header sent is read, an empty one too: it names no version (400), it is not "not sent".
-    if_match = request.headers.get("If-Match")
-    if_none_match = request.headers.get("If-None-Match")
+    if_match = request_header(request, "If-Match")
+    if_none_match = request_header(request, "If-None-Match")
     if if_match is not None and if_none_match is not None:
         raise InvalidPrecondition("Send If-Match or If-None-Match, not both.")
     if if_none_match is not None:
@@ -228,7 +229,11 @@ def document_response(body: dict[str, Any] | None, request: Request, status: int
     if body is None:
         raise SaveNotFound("No such document.")
     etag = f'"{body["version"]}"'
-    if status == 200 and request.method == "GET" and request.headers.get("If-None-Match") == etag:
+    if (
+        status == 200
+        and request.method == "GET"
+        and request_header(request, "If-None-Match") == etag
+    ):
         response = Response(status=304)
     else:
         response = Response(body, status=status)

@@ -13,6 +13,7 @@ from apps.accounts.api_base import PlayerApi, PlayerRequest, problems
 from apps.remoteconfig.errors import InvalidClientVersion, InvalidPlatform
 from apps.remoteconfig.resolver import VERSION, Version, parse_version
 from apps.remoteconfig.selectors import resolved_config
+from gamingpanel.headers import request_header
 
 # How long a client may use its copy before asking again (with If-None-Match: a 304 is cheap).
 MAX_AGE_SECONDS = 60
@@ -53,7 +54,7 @@ IF_NONE_MATCH = OpenApiParameter(
 def client_info(request: Request, header: str, query: str) -> str | None:
     """The header, else the query parameter; None when neither is sent. One sent is checked as
     it is: an empty one is refused, not taken as absent (a client sending nothing omits it)."""
-    raw = request.headers.get(header)
+    raw = request_header(request, header)
     if raw is not None:
         return raw.strip(OWS)
     return request.query_params.get(query)
@@ -110,7 +111,7 @@ class ConfigApi(PlayerApi):
             platform=platform_of(request),
             client_version=client_version_of(request),
         )
-        if request.headers.get("If-None-Match") == resolved.etag:
+        if request_header(request, "If-None-Match") == resolved.etag:
             response = Response(status=304)
         else:
             # Built in OutputSerializer's shape: the values are already JSON.

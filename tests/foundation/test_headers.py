@@ -1,0 +1,24 @@
+"""gamingpanel.headers.request_header reads one header as request.headers would, without building
+the dictionary of every header."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import RequestFactory
+
+from gamingpanel.headers import request_header
+
+
+@pytest.mark.parametrize("name", ["If-None-Match", "if-none-match", "IF-NONE-MATCH"])
+def test_a_header_is_read_by_its_name_in_any_case(name):
+    request = RequestFactory().get("/", HTTP_IF_NONE_MATCH='"3"', HTTP_X_CLIENT_VERSION="1.4.2")
+
+    assert request_header(request, name) == request.headers[name] == '"3"'
+    assert request_header(request, "X-Client-Version") == "1.4.2"
+
+
+def test_an_absent_header_is_none_and_an_empty_one_is_empty():
+    request = RequestFactory().get("/", HTTP_IF_MATCH="")
+
+    assert request_header(request, "If-None-Match") is None
+    assert request_header(request, "If-Match") == ""
