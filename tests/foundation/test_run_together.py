@@ -3,10 +3,8 @@ order, each answering its rows; on PostgreSQL they are sent as one message (one 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, transaction
 
 from apps.stats.models import PlayerProgress
 from apps.stats.selectors import PLAYER_LEVEL
@@ -21,19 +19,6 @@ XP_OF = CompiledQuery.compile(
     "SELECT xp FROM {progress} WHERE player_id = %s", progress=PlayerProgress
 )
 INSERT_PROGRESS = CompiledInsert.compile(PlayerProgress)
-
-
-@pytest.fixture
-def executes() -> Iterator[list[str]]:
-    """Each execute the connection sends (one per round trip), as its text."""
-    sent: list[str] = []
-
-    def record(execute, sql, params, many, context):  # noqa: ANN001 - Django's wrapper API
-        sent.append(sql)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(record):
-        yield sent
 
 
 def test_each_statement_answers_its_own_rows_in_order(player, game):

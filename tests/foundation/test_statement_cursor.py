@@ -5,7 +5,6 @@ still happens. (On SQLite each statement gets a new cursor, as every other test 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
 from django.db import DatabaseError, connection, connections, transaction
@@ -32,18 +31,6 @@ def held() -> object:
 @pytest.fixture
 def progress(player) -> PlayerProgress:
     return PlayerProgress.objects.create(player=player, xp=42)
-
-
-@pytest.fixture
-def executes() -> Iterator[list[str]]:
-    sent: list[str] = []
-
-    def record(execute, sql, params, many, context):  # noqa: ANN001 - Django's wrapper API
-        sent.append(sql)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(record):
-        yield sent
 
 
 def test_statements_of_one_session_share_one_cursor_and_each_answers_its_own(progress, player):
