@@ -14,11 +14,12 @@ from rest_framework.utils import json as drf_json
 TOO_DEEP = "JSON parse error - nested too deeply."
 
 
-def loads(raw: bytes | str) -> Any:
-    """json.loads for bodies read by hand (webhooks): a document nested deeper than the decoder's
-    recursion limit is a ValueError, as other unreadable JSON is, not a RecursionError."""
+def loads(raw: bytes | str, *, strict: bool = False) -> Any:
+    """json.loads for JSON read by hand (webhooks, the panel's JSON inputs): a document nested
+    deeper than the decoder's recursion limit is a ValueError, as other unreadable JSON is, not a
+    RecursionError. `strict`, as the API's parser: NaN and Infinity are refused (ValueError)."""
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=drf_json.strict_constant if strict else None)
     except RecursionError as error:
         raise ValueError(TOO_DEEP) from error
 

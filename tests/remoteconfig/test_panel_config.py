@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from apps.accounts.models import GameAccess
@@ -74,6 +76,15 @@ def test_rollback_from_the_history(operator_client, game):
     ("action", "form"),
     [
         ("set-key", {"key": "speed", "value": "not json"}),
+        ("set-key", {"key": "speed", "value": "   "}),
+        ("set-key", {"key": "speed", "value": "null"}),
+        ("set-key", {"key": "speed", "value": "NaN"}),
+        ("set-key", {"key": "speed", "value": '{"a": [1, Infinity]}'}),
+        ("set-key", {"key": "speed", "value": '{"a": "x\\u0000"}'}),
+        ("set-key", {"key": "speed", "value": '["\\ud800"]'}),
+        ("set-key", {"key": "speed", "value": "[" * 100_000}),
+        ("add-override", {"key": "speed", "position": 0, "value": "-Infinity",
+                          "rollout_percent": 100}),
         ("set-key", {"key": "bad key", "value": "1"}),
         ("add-override", {"key": "missing", "position": 0, "value": "1", "rollout_percent": 100}),
         ("add-override", {"key": "speed", "position": 0, "value": "1", "rollout_percent": 100,
@@ -92,6 +103,19 @@ def test_bad_forms_change_nothing(operator_client, game, action, form):
     assert AuditLogEntry.objects.count() == before
     assert ConfigKey.objects.get().value == 1 and not ConfigOverride.objects.exists()
     assert not ConfigRelease.objects.exists()
+
+
+@pytest.mark.parametrize("value", ["[]", "{}", '""', "0", "false"])
+def test_every_json_value_is_a_value_falsy_ones_too(operator_client, game, value):
+    operator_client.post(page(game) + "set-key", {"key": "flag", "value": value})
+    operator_client.post(
+        page(game) + "add-override",
+        {"key": "flag", "position": 0, "value": value, "rollout_percent": 100, "payer": "unknown"},
+    )
+
+    key = ConfigKey.objects.get(game=game, key="flag")
+    assert key.value == json.loads(value)
+    assert key.overrides.get().value == json.loads(value)
 
 
 def test_an_analyst_reads_but_cannot_change(game):

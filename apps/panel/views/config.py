@@ -4,7 +4,6 @@ which write the audit log in their transaction."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django import forms
@@ -28,17 +27,29 @@ from apps.remoteconfig.services import (
     set_key,
 )
 from gamingpanel.errors import DomainError
+from gamingpanel.parsers import loads
+from gamingpanel.storable import has_unstorable_text
 
 
 class JsonField(forms.CharField):
+    """Any JSON value but `null` (a key the config leaves out is deleted instead): `[]`, `{}`,
+    `""`, `0` and `false` included (required means some text was sent, not a truthy value);
+    as the API's own parser, no NaN or Infinity; nothing the database cannot store (U+0000, a
+    lone surrogate)."""
+
     widget = forms.Textarea({"rows": 2, "cols": 40})
 
-    def to_python(self, value: Any) -> Any:
-        text = str(super().to_python(value))
+    def clean(self, value: Any) -> Any:
+        text = super().clean(value)  # stripped; "This field is required." when there is none
         try:
-            return json.loads(text)
+            parsed = loads(text, strict=True)
         except ValueError as error:
             raise ValidationError(f"Not JSON: {error}") from None
+        if parsed is None:
+            raise ValidationError("null is not a value: delete the key to leave it out.")
+        if has_unstorable_text(parsed):
+            raise ValidationError("U+0000 or a lone surrogate: the panel stores neither.")
+        return parsed
 
 
 class KeyForm(forms.Form):
