@@ -78,7 +78,8 @@ namespace GamingPanel.Tests
             yield return Case("cloud save: conflict resolved as merged writes over the server's version", ConflictMerged);
             yield return Case("cloud save: keep the server's copy drops the local write", ConflictKeepServer);
             yield return Case("cloud save: a retried write keeps its Idempotency-Key", RetryKeepsIdempotencyKey);
-            yield return Case("cloud save: a refused write (413) is dropped and reported", RejectedIsDropped);
+            yield return Case("cloud save: a refused write (413) is dropped and reported with its value", RejectedIsDropped);
+            yield return Case("cloud save: a 401 keeps every queued write for the next session", SessionOverKeepsTheQueue);
             yield return Case("cloud save: the queue survives a restart", QueueSurvivesRestart);
             yield return Case("remote config: ETag 304 keeps the copy, offline serves it", ConfigCachedWithETag);
         }
@@ -223,8 +224,29 @@ namespace GamingPanel.Tests
             GamingPanelClient client = NewClient(server);
             client.CloudSaves.Save("slot1", "huge");
             SyncReport report = await client.CloudSaves.SyncAsync();
-            Check(report.Rejected.Count == 1 && report.Rejected[0].Value.Code == "document_too_large", "reported with its code");
+            Check(report.Rejected.Count == 1 && report.Rejected[0].Error.Code == "document_too_large", "reported with its code");
+            Check(report.Rejected[0].Key == "slot1" && report.Rejected[0].ValueJson == "\"huge\"", "reported with the value it carried");
             Check(report.StillQueued == 0, "dropped from the queue");
+        }
+
+        static async Task SessionOverKeepsTheQueue()
+        {
+            var saves = new FakeSaves();
+            var server = new FakeServer();
+            server.Handler = r => FakeResponse.Problem(401, "token_revoked"); // refresh refused too: the session is over
+            string dir = Path.Combine(TempRoot, Guid.NewGuid().ToString("N"));
+            GamingPanelClient client = NewClient(server, dir);
+            client.CloudSaves.Save("slot1", 5);
+            client.CloudSaves.Save("slot2", 6);
+            SyncReport report = await client.CloudSaves.SyncAsync();
+            Check(report.NeedsLogin && report.Rejected.Count == 0 && report.Written.Count == 0, "a 401 asks for a login, drops nothing");
+
+            // The same player logs in again (here: a new session on the same device).
+            GamingPanelClient again = NewClient(Serving(saves), dir);
+            Check(again.CloudSaves.QueuedCount == 2, "both writes still queued for the player");
+            SyncReport after = await again.CloudSaves.SyncAsync();
+            Check(after.Written.Count == 2 && after.StillQueued == 0, "sent in the next session");
+            Check(saves.Documents["slot1"].Value == "5" && saves.Documents["slot2"].Value == "6", "the server has both");
         }
 
         static async Task QueueSurvivesRestart()

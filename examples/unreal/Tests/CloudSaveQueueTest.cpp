@@ -106,7 +106,7 @@ struct FFakePanel
 	FGamingPanelSaveAnswer Handle(const FGamingPanelSaveRequest& Request)
 	{
 		if (!bOnline) return Problem(0, TEXT("network_error"));
-		if (RefuseWith) return Problem(RefuseWith, TEXT("document_too_large"));
+		if (RefuseWith) return Problem(RefuseWith, RefuseWith == 401 ? TEXT("token_revoked") : TEXT("document_too_large"));
 		const FString Path = Request.Path();
 		const FString Prefix = TEXT("player/saves/");
 		if (!Path.StartsWith(Prefix)) return Problem(404, TEXT("not_found"));
@@ -365,10 +365,31 @@ void RefusedWriteDropped()
 	Panel.RefuseWith = 413;
 	Device.Queue.Save(TEXT("slot1"), TEXT("{\"huge\":true}"));
 	FGamingPanelSyncReport Report = Device.Sync(Panel);
-	Check(Report.Rejected.Num() == 1 && Report.Rejected[0].Status == 413 && Report.Rejected[0].Code == TEXT("document_too_large"),
+	Check(Report.Rejected.Num() == 1 && Report.Rejected[0].Error.Status == 413 && Report.Rejected[0].Error.Code == TEXT("document_too_large"),
 		"a 413 is reported with its code");
+	Check(Report.Rejected[0].Key == TEXT("slot1") && Report.Rejected[0].ValueJson == TEXT("{\"huge\":true}") && !Report.Rejected[0].bDeleted,
+		"with the key and the value it carried");
 	Check(Report.StillQueued == 0 && !Report.bOffline, "and dropped from the queue");
 	Check(Device.Reads(TEXT("slot1"), TEXT("{\"chapter\":1}")) && Device.Synced(TEXT("slot1"))->Version == 1, "the synced copy stays");
+}
+
+void SessionOverKeepsQueue()
+{
+	FFakePanel Panel;
+	FDevice Device;
+	SyncedAtVersion1(Device, Panel);
+	Panel.RefuseWith = 401;
+	Device.Queue.Save(TEXT("slot1"), TEXT("{\"chapter\":2}"));
+	Device.Queue.Save(TEXT("slot2"), TEXT("{\"gold\":5}"));
+	const size_t SentBefore = Panel.Requests.size();
+	FGamingPanelSyncReport Report = Device.Sync(Panel);
+	Check(Report.bNeedsLogin && Report.Rejected.Num() == 0 && Report.Written.Num() == 0, "a 401 asks for a login and drops nothing");
+	Check(Report.StillQueued == 2 && Panel.Requests.size() == SentBefore + 1, "both writes stay queued; the sync stopped at the first 401");
+
+	Panel.RefuseWith = 0; // logged in again
+	FGamingPanelSyncReport After = Device.Sync(Panel);
+	Check(After.Written.Num() == 2 && After.StillQueued == 0 && !After.bNeedsLogin, "sent in the next session");
+	Check(Panel.Has(TEXT("slot1"), 2, TEXT("{\"chapter\":2}")) && Panel.Has(TEXT("slot2"), 1, TEXT("{\"gold\":5}")), "the panel has both");
 }
 
 void TransientKeepsQueueAndKey()
@@ -493,7 +514,8 @@ int main()
 		{"a conflict resolved as merged is written against the server's version", ConflictResolvedMerged},
 		{"a conflict resolved as keep local is written against the server's version", ConflictResolvedKeepLocal},
 		{"a conflict resolved as keep server drops the local write", ConflictResolvedKeepServer},
-		{"a refused write (413) is dropped and reported", RefusedWriteDropped},
+		{"a refused write (413) is dropped and reported with its value", RefusedWriteDropped},
+		{"a 401 keeps every queued write for the next session", SessionOverKeepsQueue},
 		{"a lost answer keeps the write queued and its Idempotency-Key", TransientKeepsQueueAndKey},
 		{"a value saved while its write is out builds on the written version", SavedWhileWriteOut},
 		{"the cache and the queue survive a restart (local store)", SurvivesRestart},

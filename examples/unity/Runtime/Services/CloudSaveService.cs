@@ -7,7 +7,10 @@
 //   - 412 precondition_failed: another device wrote first. Nothing is overwritten: the conflict, with both copies
 //     (the local value and the server's current document), goes to the game (Conflicts, ConflictDetected) and stays
 //     queued until the game resolves it (keep local, keep the server's, or a merged value);
-//   - 400/403/413: the write can never succeed as it is; it is dropped and reported (Rejected);
+//   - 400/403/413/422: the write can never succeed as it is; it is dropped and reported (Rejected) with the value
+//     it carried, so the game can keep or show it;
+//   - 401 (the session is over and could not be renewed): the write stays queued, the sync stops and reports
+//     NeedsLogin; the next sync after the player logs in again sends it;
 //   - no answer, 429, 5xx: it stays queued for the next sync; the same Idempotency-Key makes a write that did reach
 //     the server count once.
 // See docs/guide/offline.md.
@@ -61,10 +64,22 @@ namespace GamingPanel
         public readonly List<SaveDocument> Written = new List<SaveDocument>();
         public readonly List<SaveConflict> Conflicts = new List<SaveConflict>();
         /// <summary>Writes dropped because the server can never accept them (with the reason).</summary>
-        public readonly List<KeyValuePair<string, ApiError>> Rejected = new List<KeyValuePair<string, ApiError>>();
+        public readonly List<SaveRejection> Rejected = new List<SaveRejection>();
         /// <summary>True when the server could not be reached: the remaining writes stay queued.</summary>
         public bool Offline;
+        /// <summary>The session is over (401 after a renewal): log the player in again; the writes stay queued.</summary>
+        public bool NeedsLogin;
         public int StillQueued;
+    }
+
+    /// <summary>A queued write the server refused for good (400, 403, 413, 422): dropped from the queue, with the value it carried.</summary>
+    public sealed class SaveRejection
+    {
+        public string Key;
+        /// <summary>The value that was not written (JSON); null for a delete.</summary>
+        public string ValueJson;
+        public bool Deleted;
+        public ApiError Error;
     }
 
     public sealed class CloudSaveService
@@ -217,7 +232,7 @@ namespace GamingPanel
                     report.Conflicts.Add(ConflictOf(entry.Key, entry.Value)); // still waiting for the game
                     continue;
                 }
-                if (report.Offline) break;
+                if (report.Offline || report.NeedsLogin) break;
                 await SendAsync(entry.Key, entry.Value, report, cancellationToken);
             }
             lock (_lock) report.StillQueued = Load().Pending.Count;
@@ -261,7 +276,13 @@ namespace GamingPanel
                     if (handler != null) handler(conflict);
                     return;
                 }
-                // 400, 403, 413...: this write can never succeed as it is. Drop it, keep the synced copy.
+                if (error.Status == 401)
+                {
+                    report.NeedsLogin = true; // the player's progress stays queued for the next session
+                    return;
+                }
+                // 400, 403, 413, 422: this write can never succeed as it is. Drop it, keep the synced copy, and hand
+                // its value to the game with the reason.
                 lock (_lock)
                 {
                     State state = Load();
@@ -270,7 +291,10 @@ namespace GamingPanel
                         state.Pending.Remove(key);
                     Store(state);
                 }
-                report.Rejected.Add(new KeyValuePair<string, ApiError>(key, error));
+                report.Rejected.Add(new SaveRejection
+                {
+                    Key = key, ValueJson = pending.Deleted ? null : pending.ValueJson, Deleted = pending.Deleted, Error = error,
+                });
             }
         }
 

@@ -138,7 +138,7 @@ void FGamingPanelSaveQueue::Sync(FSend Send, FOnSynced OnComplete)
 
 void FGamingPanelSaveQueue::SendNext(TArray<FString> Keys, TSharedRef<FGamingPanelSyncReport> Report, FSend Send, FOnSynced OnComplete)
 {
-	while (Keys.Num() > 0 && !Report->bOffline)
+	while (Keys.Num() > 0 && !Report->bOffline && !Report->bNeedsLogin)
 	{
 		const FString Key = Keys[0];
 		Keys.RemoveAt(0);
@@ -207,11 +207,21 @@ void FGamingPanelSaveQueue::Apply(const FGamingPanelSaveRequest& Sent, const FGa
 			if (OnConflict) OnConflict(Conflict);
 		}
 	}
+	else if (Answer.Error.Status == 401)
+	{
+		Report.bNeedsLogin = true; // the session is over: the player's progress stays queued for the next one
+	}
 	else
 	{
-		// 400, 403, 413: this write can never succeed as it is. Drop it; the synced copy stays.
+		// 400, 403, 413, 422: this write can never succeed as it is. Drop it (the synced copy stays) and hand its
+		// value to the game with the reason.
 		if (bSame) State.Pending.Remove(Key);
-		Report.Rejected.Add(Answer.Error);
+		FGamingPanelSaveRejection Rejection;
+		Rejection.Key = Key;
+		Rejection.ValueJson = Sent.bDelete ? FString() : Sent.ValueJson;
+		Rejection.bDeleted = Sent.bDelete;
+		Rejection.Error = Answer.Error;
+		Report.Rejected.Add(Rejection);
 	}
 }
 

@@ -7,7 +7,8 @@
 //   - 200/201: the answer becomes the synced copy;
 //   - 412 precondition_failed: another device wrote first. Nothing is overwritten: OnConflict gets both copies
 //     (the local value and the server's current document) and the write stays queued until Resolve();
-//   - 400/403/413: the write can never succeed as it is: dropped and reported in the FSyncReport;
+//   - 400/403/413/422: the write can never succeed as it is: dropped and reported in the FSyncReport with its value;
+//   - 401 (the session is over): nothing is dropped; the report says bNeedsLogin and the queue waits for the login;
 //   - no answer, 429, 5xx: it stays queued; the same Idempotency-Key makes a write that did arrive count once.
 // The decisions (what is cached and queued, which request a write becomes, what each answer does) are
 // FGamingPanelSaveQueue's (GamingPanelSaveQueue.h, engine-independent and run by scripts/check_examples.sh); this

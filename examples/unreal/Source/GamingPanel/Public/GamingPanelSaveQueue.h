@@ -31,12 +31,23 @@ struct GAMINGPANEL_API FGamingPanelSaveConflict
 
 enum class EGamingPanelConflictResolution : uint8 { KeepLocal, KeepServer, UseMerged };
 
+/** A queued write the server refused for good (400, 403, 413, 422): dropped from the queue, with the value it carried. */
+struct GAMINGPANEL_API FGamingPanelSaveRejection
+{
+	FString Key;
+	FString ValueJson; // empty for a delete
+	bool bDeleted = false;
+	FGamingPanelError Error;
+};
+
 struct GAMINGPANEL_API FGamingPanelSyncReport
 {
 	TArray<FGamingPanelSaveDocument> Written;
 	TArray<FGamingPanelSaveConflict> Conflicts;
-	TArray<FGamingPanelError> Rejected;
+	TArray<FGamingPanelSaveRejection> Rejected;
 	bool bOffline = false;
+	/** The session is over (401 after a renewal): log the player in again; every write stays queued. */
+	bool bNeedsLogin = false;
 	int32 StillQueued = 0;
 };
 
