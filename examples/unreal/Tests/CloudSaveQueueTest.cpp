@@ -89,6 +89,21 @@ struct FFakePanel
 
 	void DeleteElsewhere(const FString& Key) { Documents.erase(*Key); }
 
+	/** What GET player/saves answers: every document with its version. */
+	TArray<FGamingPanelSaveDocument> List() const
+	{
+		TArray<FGamingPanelSaveDocument> Listed;
+		for (const auto& Entry : Documents)
+		{
+			FGamingPanelSaveDocument Document;
+			Document.Key = FString(Entry.first.c_str());
+			Document.Version = Entry.second.Version;
+			Document.ValueJson = Entry.second.ValueJson;
+			Listed.Add(Document);
+		}
+		return Listed;
+	}
+
 	bool Has(const FString& Key, int64 Version, const FString& ValueJson) const
 	{
 		auto It = Documents.find(*Key);
@@ -392,6 +407,42 @@ void SessionOverKeepsQueue()
 	Check(Panel.Has(TEXT("slot1"), 2, TEXT("{\"chapter\":2}")) && Panel.Has(TEXT("slot2"), 1, TEXT("{\"gold\":5}")), "the panel has both");
 }
 
+void RefreshBringsOtherDevicesSaves()
+{
+	FFakePanel Panel;
+	FDevice Device;
+	SyncedAtVersion1(Device, Panel);
+	Device.Queue.Save(TEXT("slot3"), TEXT("{\"gold\":1}")); // queued, not sent yet
+	Panel.WriteElsewhere(TEXT("slot1"), TEXT("{\"chapter\":7}"));
+	Panel.WriteElsewhere(TEXT("slot2"), TEXT("{\"chapter\":2}"));
+
+	Device.Queue.Refreshed(Panel.List());
+	Check(Device.Reads(TEXT("slot1"), TEXT("{\"chapter\":7}")) && Device.Synced(TEXT("slot1"))->Version == 2, "a save made elsewhere replaces the synced copy");
+	Check(Device.Reads(TEXT("slot2"), TEXT("{\"chapter\":2}")), "a key written elsewhere appears");
+	Check(Device.Reads(TEXT("slot3"), TEXT("{\"gold\":1}")) && Device.Queue.QueuedCount() == 1, "the queued write stays queued");
+	Check(Device.Store->Stored.Synced.Num() == 2, "written to the store");
+
+	Panel.DeleteElsewhere(TEXT("slot2"));
+	Device.Queue.Refreshed(Panel.List());
+	Check(!Device.Reads(TEXT("slot2"), TEXT("{\"chapter\":2}")) && !Device.Synced(TEXT("slot2")), "a key deleted elsewhere goes");
+}
+
+void RefreshThenStaleWriteIsConflict()
+{
+	FFakePanel Panel;
+	FDevice Device;
+	SyncedAtVersion1(Device, Panel);
+	Panel.bOnline = false;
+	Device.Queue.Save(TEXT("slot1"), TEXT("{\"chapter\":5}")); // made from version 1
+	Panel.bOnline = true;
+	Panel.WriteElsewhere(TEXT("slot1"), TEXT("{\"chapter\":4}"));
+
+	Device.Queue.Refreshed(Panel.List());
+	Check(Device.Pending(TEXT("slot1")) && Device.Pending(TEXT("slot1"))->BaseVersion == 1, "the queued write keeps the version it was made from");
+	FGamingPanelSyncReport Report = Device.Sync(Panel);
+	Check(Report.Conflicts.Num() == 1 && Panel.Has(TEXT("slot1"), 2, TEXT("{\"chapter\":4}")), "a conflict, never an overwrite");
+}
+
 void TransientKeepsQueueAndKey()
 {
 	FFakePanel Panel;
@@ -516,6 +567,8 @@ int main()
 		{"a conflict resolved as keep server drops the local write", ConflictResolvedKeepServer},
 		{"a refused write (413) is dropped and reported with its value", RefusedWriteDropped},
 		{"a 401 keeps every queued write for the next session", SessionOverKeepsQueue},
+		{"a refresh (GET player/saves) brings other devices' saves and keeps the queue", RefreshBringsOtherDevicesSaves},
+		{"a write queued before a refresh still goes against its own version: a conflict", RefreshThenStaleWriteIsConflict},
 		{"a lost answer keeps the write queued and its Idempotency-Key", TransientKeepsQueueAndKey},
 		{"a value saved while its write is out builds on the written version", SavedWhileWriteOut},
 		{"the cache and the queue survive a restart (local store)", SurvivesRestart},

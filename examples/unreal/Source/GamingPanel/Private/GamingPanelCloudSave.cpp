@@ -216,6 +216,41 @@ void FGamingPanelCloudSave::Sync(FOnSynced OnComplete)
 		OnComplete);
 }
 
+void FGamingPanelCloudSave::Refresh(FOnRefreshed OnComplete)
+{
+	Load();
+	UGamingPanelSubsystem* Panel = Subsystem.Get();
+	if (!Panel)
+	{
+		OnComplete(true, Queue.SyncedDocuments(), true, FGamingPanelError::Network(TEXT("No Gaming Panel subsystem.")));
+		return;
+	}
+	TSharedRef<FGamingPanelCloudSave> Self = AsShared();
+	Panel->SendAuthorized(TEXT("GET"), TEXT("player/saves"), nullptr, TMap<FString, FString>(), true,
+		[Self, OnComplete](const FGamingPanelResponse& Response)
+		{
+			if (Response.bOk)
+			{
+				TArray<FGamingPanelSaveDocument> Documents;
+				const TSharedPtr<FJsonValue> Parsed = FGamingPanelHttp::ParseJson(Response.Body);
+				if (Parsed.IsValid() && Parsed->Type == EJson::Array)
+				{
+					for (const TSharedPtr<FJsonValue>& Item : Parsed->AsArray())
+					{
+						FGamingPanelSaveDocument Document;
+						if (Item.IsValid() && ReadDocument(Item->AsObject(), Document)) Documents.Add(Document);
+					}
+				}
+				Self->Queue.Refreshed(Documents);
+				OnComplete(true, Documents, false, FGamingPanelError());
+				return;
+			}
+			const bool bTransient = Response.Error.Status == 0 || Response.Error.Status == 429 || Response.Error.Status >= 500;
+			if (bTransient) OnComplete(true, Self->Queue.SyncedDocuments(), true, Response.Error);
+			else OnComplete(false, TArray<FGamingPanelSaveDocument>(), false, Response.Error);
+		});
+}
+
 // ------------------------------------------------------------------------------------------------ remote config
 
 FGamingPanelRemoteConfig::FGamingPanelRemoteConfig(UGamingPanelSubsystem* InSubsystem, const FString& InClientVersion,

@@ -43,6 +43,20 @@ void FGamingPanelSaveQueue::Delete(const FString& Key)
 	Queue(Key, FString(), true);
 }
 
+void FGamingPanelSaveQueue::Refreshed(const TArray<FGamingPanelSaveDocument>& ServerDocuments)
+{
+	State.Synced.Empty();
+	for (const FGamingPanelSaveDocument& Document : ServerDocuments) State.Synced.Add(Document.Key, Document);
+	Store->Write(State);
+}
+
+TArray<FGamingPanelSaveDocument> FGamingPanelSaveQueue::SyncedDocuments() const
+{
+	TArray<FGamingPanelSaveDocument> Documents;
+	for (const auto& Entry : State.Synced) Documents.Add(Entry.Value);
+	return Documents;
+}
+
 bool FGamingPanelSaveQueue::TryGet(const FString& Key, FString& OutValueJson) const
 {
 	if (const FGamingPanelPendingSave* Queued = State.Pending.Find(Key))

@@ -2,7 +2,8 @@
 //
 // FGamingPanelCloudSave keeps, per player and key, the last synced document (value and version) and at most one
 // pending write per key (the newest value, the version it was made from, an Idempotency-Key), in
-// Saved/GamingPanel/<player>/cloud_saves.json, so the queue survives a restart. Sync() sends the pending writes
+// Saved/GamingPanel/<player>/cloud_saves.json, so the queue survives a restart. Refresh() reads the player's saves
+// from the server (GET player/saves) into the synced copies, queued writes untouched. Sync() sends the pending writes
 // with If-Match (If-None-Match: * for a new key):
 //   - 200/201: the answer becomes the synced copy;
 //   - 412 precondition_failed: another device wrote first. Nothing is overwritten: OnConflict gets both copies
@@ -28,6 +29,8 @@ class GAMINGPANEL_API FGamingPanelCloudSave : public TSharedFromThis<FGamingPane
 public:
 	using FOnSynced = TFunction<void(const FGamingPanelSyncReport& Report)>;
 	using FOnConflict = TFunction<void(const FGamingPanelSaveConflict& Conflict)>;
+	/** Documents: the player's saves; bFromCache when the server could not be reached (the last synced copies). */
+	using FOnRefreshed = TFunction<void(bool bOk, const TArray<FGamingPanelSaveDocument>& Documents, bool bFromCache, const FGamingPanelError& Error)>;
 
 	explicit FGamingPanelCloudSave(UGamingPanelSubsystem* InSubsystem);
 
@@ -39,6 +42,11 @@ public:
 	bool TryGet(const FString& Key, FString& OutValueJson);
 	/** Sends every queued write not waiting on a conflict; OnConflict fires for each new conflict. */
 	void Sync(FOnSynced OnComplete);
+	/**
+	 * GET player/saves: replaces the synced copies with the server's (saves made on another device appear; queued
+	 * writes stay queued). Call it after login and after Sync. Offline: the last synced copies, bFromCache.
+	 */
+	void Refresh(FOnRefreshed OnComplete);
 	/** The game's answer to a conflict; the write (if any) goes with the next Sync. */
 	bool Resolve(const FString& Key, EGamingPanelConflictResolution Resolution, const FString& MergedValueJson = FString());
 	/** Keys waiting for the game's decision. */

@@ -144,6 +144,14 @@ public:
 	/** Keys waiting for the game's decision. */
 	TArray<FGamingPanelSaveConflict> GetConflicts() const;
 	int32 QueuedCount() const;
+	/**
+	 * The answer of GET player/saves: it replaces every synced copy (a key written on another device appears, one
+	 * deleted there goes). Queued writes stay queued with the version they were made from, so one that another
+	 * device got in front of is a conflict at the next Sync, never an overwrite.
+	 */
+	void Refreshed(const TArray<FGamingPanelSaveDocument>& ServerDocuments);
+	/** The synced copies, as the last sync or refresh left them. */
+	TArray<FGamingPanelSaveDocument> SyncedDocuments() const;
 	/** The cache and the queue as they are (what the store was last given). */
 	const FGamingPanelSaveState& GetState() const { return State; }
 
