@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from apps.accounts.admin_scoping import (
     GameScopedAdmin,
@@ -11,6 +13,7 @@ from apps.accounts.admin_scoping import (
     operator,
 )
 from apps.leaderboards.models import Board, BracketReward, Entry, Payout, Period
+from apps.leaderboards.selectors import holds_entries
 from apps.leaderboards.services.entries import remove_entry
 from apps.leaderboards.services.periods import close_period
 
@@ -22,12 +25,42 @@ class BracketInline(ScopedInline):
     extra = 0
 
 
+# What the stored entries were ranked and windowed by (an entry keeps score x order as its rank
+# key; the open period keeps the end its schedule gave it): once a board holds entries these
+# stay as they are, and a board with other rules is a new board.
+RANKING_FIELDS = ("game", "source", "stat_key", "order", "operator", "reset", "time_zone")
+
+
 @admin.register(Board)
 class BoardAdmin(GameScopedAdmin):
     list_display = ["name", "slug", "game", "source", "order", "operator", "reset"]
     list_filter = ["game", "source", "reset"]
     search_fields = ["name", "slug"]
     inlines = [BracketInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Board | None = None) -> list[str]:
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and holds_entries(obj):
+            fields += [name for name in RANKING_FIELDS if name not in fields]
+        return fields
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Board | None = None,
+    ) -> HttpResponse:
+        if obj is not None and request.method == "GET" and holds_entries(obj):
+            messages.info(
+                request,
+                "This board holds scores: its source, stat, order, operator, reset and time zone "
+                "are fixed, as its entries were ranked and its period windowed by them. Create a "
+                "new board for other rules.",
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
 
 @admin.register(Period)

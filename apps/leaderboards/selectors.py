@@ -55,6 +55,11 @@ def board_for(*, game_id: int, slug: str) -> Board:
     return board
 
 
+def holds_entries(board: Board) -> bool:
+    """Whether any period of the board holds an entry: its ranking rules are then fixed."""
+    return Entry.objects.filter(period__board=board).exists()
+
+
 def current_period(board: Board) -> Period:
     period = _open_periods.get_or_load(board.pk, lambda: open_period(board=board))
     assert period is not None
