@@ -86,6 +86,42 @@ def test_the_beat_task_closes_due_periods_and_a_later_score_lands_in_the_next(
     assert list(Entry.objects.filter(period=following).values_list("player", flat=True)) == [b.pk]
 
 
+def missed_days(board: Board, days: int) -> Period:
+    """The board's open period began `days` + 1 days ago and ended `days` days ago: the beat
+    closed nothing since, so one daily window per missed day is due."""
+    first = current(board)
+    now = timezone.now()
+    Period.objects.filter(pk=first.pk).update(
+        starts_at=now - timedelta(days=days + 1), ends_at=now - timedelta(days=days)
+    )
+    return first
+
+
+def test_a_score_after_several_missed_windows_closes_each_then_lands_in_the_current(
+    make_board, make_players
+):
+    board = make_board(reset=Board.Reset.DAILY)
+    (a,) = make_players(1)
+    missed_days(board, 5)
+
+    (late,) = scores(board, [(a, 20)], prefix="late")
+
+    periods = list(Period.objects.filter(board=board).order_by("number"))
+    assert late.period_number == periods[-1].number == 7  # 1, then one per missed day, then today
+    assert [p.state for p in periods] == ["closed"] * 6 + ["open"]
+    assert all(p.ends_at == q.starts_at for p, q in zip(periods, periods[1:], strict=False))
+    assert periods[-1].starts_at <= timezone.now() < periods[-1].ends_at
+
+
+def test_the_beat_task_catches_up_every_missed_window_in_one_run(make_board):
+    board = make_board(reset=Board.Reset.DAILY)
+    missed_days(board, 5)
+
+    assert close_due_periods() == 6
+    assert close_due_periods() == 0
+    assert Period.objects.filter(board=board, state="open").get().ends_at > timezone.now()
+
+
 def test_a_score_for_a_period_past_its_end_closes_it_first(make_board, make_players):
     board = make_board(reset=Board.Reset.DAILY)
     a, b = make_players(2)

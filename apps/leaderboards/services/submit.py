@@ -28,7 +28,11 @@ from apps.leaderboards.errors import (
     SubmissionConflict,
 )
 from apps.leaderboards.models import MAX_SCORE, MAX_TOTAL, Board, Entry, Period, Submission
-from apps.leaderboards.services.periods import close_period, open_period
+from apps.leaderboards.services.periods import (
+    MAX_PERIODS_TO_CATCH_UP,
+    close_period,
+    open_period,
+)
 from apps.leaderboards.services.ranking import change_for
 from gamingpanel.sql import CompiledQuery, aware
 from gamingpanel.storable import check_storable
@@ -208,7 +212,9 @@ def submit_score(
         raise ClientSubmissionsNotAllowed(f"{board.name} takes scores from game servers only.")
     score = check_score(score)
     metadata_json = check_metadata(board, metadata)
-    for _ in range(3):
+    # A board whose periods were not closed on time (beat down for days) has one due period per
+    # missed window, each closed in turn, so a submission catches all of them up.
+    for _ in range(MAX_PERIODS_TO_CATCH_UP):
         result = _submit_once(board, player_id, score, submission_id, metadata_json, from_client)
         if isinstance(result, Submitted):
             if result.improved and not result.replayed:
