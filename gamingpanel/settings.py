@@ -473,6 +473,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "apps.leaderboards.tasks.close_due_periods",
         "schedule": 30.0,
     },
+    # A closed period's payouts that never ran to the end (a lost or exhausted task) run again.
+    "pay-unpaid-leaderboard-periods": {
+        "task": "apps.leaderboards.tasks.pay_unpaid_periods",
+        "schedule": 600.0,
+    },
     # A timed ban's end puts the player's entries back in the rank index within a minute.
     "restore-lapsed-leaderboard-bans": {
         "task": "apps.leaderboards.tasks.restore_lapsed_bans",

@@ -5,9 +5,15 @@ from __future__ import annotations
 from celery import shared_task
 
 from apps.leaderboards.queued import pay_period, rebuild_rank_index
-from apps.leaderboards.services import periods, ranking
+from apps.leaderboards.services import payouts, periods, ranking
 
-__all__ = ["close_due_periods", "pay_period", "rebuild_rank_index", "restore_lapsed_bans"]
+__all__ = [
+    "close_due_periods",
+    "pay_period",
+    "pay_unpaid_periods",
+    "rebuild_rank_index",
+    "restore_lapsed_bans",
+]
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -18,3 +24,13 @@ def close_due_periods() -> int:
 @shared_task(ignore_result=True)
 def restore_lapsed_bans() -> int:
     return ranking.restore_lapsed_bans()
+
+
+@shared_task(ignore_result=True)
+def pay_unpaid_periods() -> int:
+    """Queue again the payouts of closed periods that were never paid in full (their task was
+    lost or gave up); each payout is still granted once."""
+    due = payouts.periods_to_pay()
+    for period_id in due:
+        pay_period.delay(period_id)
+    return len(due)

@@ -12,12 +12,13 @@ from django.utils import timezone
 from apps.audit.models import AuditLogEntry
 from apps.battlepass.models import Season
 from apps.inventory import demo as inventory_demo
-from apps.inventory.models import LedgerEntry, Wallet
+from apps.inventory.models import Currency, LedgerEntry, Wallet
 from apps.leaderboards.models import Board, BracketReward, Entry, Payout, Period
 from apps.leaderboards.schedule import window_at
-from apps.leaderboards.services.payouts import pay_period, preview_payouts
+from apps.leaderboards.services.payouts import PAYOUT_GRACE, pay_period, preview_payouts
 from apps.leaderboards.services.periods import close_due_periods, close_period
 from apps.leaderboards.tasks import close_due_periods as close_due_task
+from apps.leaderboards.tasks import pay_unpaid_periods
 from tests.leaderboards.conftest import current
 from tests.leaderboards.helpers import scores
 
@@ -181,6 +182,54 @@ def tournament(board, game, make_players):
     players = make_players(10)
     scores(board, [(p, 100 - n) for n, p in enumerate(players)])
     return players
+
+
+def closed_long_ago(period: Period) -> None:
+    """Closed with its payout task lost (nothing queued it), longer ago than the grace."""
+    close_period(period_id=period.pk)  # on_commit callbacks do not run here: no task
+    Period.objects.filter(pk=period.pk).update(
+        closed_at=timezone.now() - PAYOUT_GRACE - timedelta(seconds=1)
+    )
+
+
+def test_the_sweep_pays_a_period_whose_payout_task_was_lost_once(board, tournament):
+    period = current(board)
+    closed_long_ago(period)
+    assert not Payout.objects.exists()
+
+    assert pay_unpaid_periods() == 1
+    assert pay_unpaid_periods() == 0  # paid in full: nothing to queue again
+
+    assert Payout.objects.filter(period=period, paid_at__isnull=False).count() == 5
+    assert Wallet.objects.get(player=tournament[0], currency__code="gems").balance == 50
+    assert LedgerEntry.objects.filter(reason="leaderboard_reward").count() == 7
+
+
+def test_the_sweep_leaves_a_period_just_closed_to_its_own_task(board, tournament):
+    close_period(period_id=current(board).pk)
+
+    assert pay_unpaid_periods() == 0
+    assert not Payout.objects.exists()
+
+
+def test_a_refused_payout_stays_unpaid_and_the_sweep_pays_it_once_it_can(board, game, make_players):
+    BracketReward.objects.create(
+        board=board, position=1, rank_from=1, rank_to=1,
+        contents=[{"currency": "medals", "quantity": 3}],
+    )  # fmt: skip
+    (winner,) = make_players(1)
+    scores(board, [(winner, 10)])
+    period = current(board)
+    closed_long_ago(period)
+
+    assert pay_unpaid_periods() == 1  # computed; the grant is refused: no currency "medals"
+    assert Payout.objects.get(period=period).paid_at is None
+    Currency.objects.create(game=game, code="medals", name="Medals")
+
+    assert pay_unpaid_periods() == 1
+    assert Payout.objects.get(period=period).paid_at is not None
+    assert Wallet.objects.get(player=winner, currency__code="medals").balance == 3
+    assert pay_unpaid_periods() == 0
 
 
 def test_the_dry_run_previews_the_payouts_and_writes_nothing(board, tournament):

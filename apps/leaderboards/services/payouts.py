@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -132,6 +133,23 @@ def pay_period(*, period_id: int) -> int:
             # row stays unpaid for an operator to see; the others are paid.
             log.warning("leaderboard payout %s not paid: %s", payout_id, error.code)
     return paid
+
+
+# How long after its close a period's payout task has had to run before the sweep queues it again.
+PAYOUT_GRACE = timedelta(minutes=5)
+
+
+def periods_to_pay(*, now: datetime | None = None) -> list[int]:
+    """Closed periods, closed more than PAYOUT_GRACE ago, whose payouts were never computed (the
+    task was never queued, or gave up) or hold unpaid rows (a grant that failed: the economy may
+    have been fixed since). Paying them again is safe: each payout is granted once."""
+    cutoff = (now or timezone.now()) - PAYOUT_GRACE
+    closed = Period.objects.filter(state=Period.State.CLOSED, closed_at__lt=cutoff)
+    never_computed = closed.filter(payouts_computed_at=None)
+    unpaid = closed.filter(pk__in=Payout.objects.filter(paid_at=None).values("period_id"))
+    return sorted(
+        set(never_computed.values_list("pk", flat=True)) | set(unpaid.values_list("pk", flat=True))
+    )
 
 
 @transaction.atomic
