@@ -14,6 +14,8 @@ from django.db.models import F, Q
 from apps.accounts.models import Game, Player
 from apps.battlepass.contents import validate_contents
 from apps.battlepass.models import Season
+from apps.inventory.selectors import unknown_codes
+from apps.stats.models import StatDefinition
 
 # A submitted score, and a summed one, stay well inside BIGINT (and the rank key, its negation).
 MAX_SCORE = 10**15
@@ -99,6 +101,14 @@ class Board(models.Model):
             raise ValidationError({"stat_key": "A stat board names its stat."})
         if self.source == self.Source.SERVER and self.stat_key:
             raise ValidationError({"stat_key": "Only a stat board names a stat."})
+        if (
+            self.source == self.Source.STAT
+            and self.game_id
+            and not StatDefinition.objects.filter(game_id=self.game_id, key=self.stat_key).exists()
+        ):
+            raise ValidationError(
+                {"stat_key": f"This game declares no stat {self.stat_key!r} (Stats, admin)."}
+            )
 
     @property
     def higher_is_better(self) -> bool:
@@ -261,6 +271,25 @@ class BracketReward(models.Model):
             raise ValidationError({"period": "A period of this board."})
         if not self.contents:
             raise ValidationError({"contents": "A bracket grants something."})
+        if self.board_id:
+            _check_codes_defined(self.contents, game_id=self.board.game_id)
+
+
+def _check_codes_defined(contents: object, *, game_id: int) -> None:
+    """Every currency and item the contents name is one the game defines: a typo would pass the
+    dry run and be refused by the ledger at payout time."""
+    try:
+        validate_contents(contents)
+    except ValidationError:
+        return  # the field's own validator reports the shape
+    assert isinstance(contents, list)
+    currencies = {line["currency"] for line in contents if "currency" in line}
+    skus = {line["sku"] for line in contents if "sku" in line}
+    unknown = unknown_codes(game_id=game_id, currencies=currencies, skus=skus)
+    missing = [f"currency {code}" for code in sorted(unknown["currencies"])]
+    missing += [f"item {sku}" for sku in sorted(unknown["skus"])]
+    if missing:
+        raise ValidationError({"contents": f"This game has no {', '.join(missing)}."})
 
 
 class Payout(models.Model):

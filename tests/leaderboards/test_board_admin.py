@@ -1,5 +1,6 @@
-"""A board's ranking rules stay as they are once it holds entries: the entries were ranked (score
-x order) and its open period windowed by them. Name and other settings still change."""
+"""Defining boards in the admin: a board's ranking rules stay as they are once it holds entries
+(the entries were ranked, score x order, and its open period windowed by them); a stat board
+names a declared stat; a bracket grants only what the game defines."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.test import Client
 
 from apps.accounts.models import GameAccess
 from apps.accounts.services import set_game_access
-from apps.leaderboards.models import Board
+from apps.inventory import demo as inventory_demo
+from apps.leaderboards.models import Board, BracketReward
 from apps.leaderboards.services.submit import submit_score
+from apps.stats.models import StatDefinition
 
 pytestmark = pytest.mark.django_db
 
@@ -73,3 +77,34 @@ def test_a_board_with_entries_keeps_its_rules_and_says_why(operator_client, boar
     board.refresh_from_db()
     assert board.name == "Renamed"
     assert {name: getattr(board, name) for name in before} == before
+
+
+def test_a_bracket_naming_what_the_game_does_not_define_is_refused(board, game):
+    inventory_demo.seed(game)  # gold, gems, potion …
+    bracket = BracketReward(
+        board=board,
+        position=1,
+        rank_from=1,
+        rank_to=1,
+        contents=[{"currency": "gold", "quantity": 5}, {"currency": "glod", "quantity": 5},
+                  {"sku": "potion", "quantity": 1}, {"sku": "poton", "quantity": 1}],
+    )  # fmt: skip
+
+    with pytest.raises(ValidationError) as refused:
+        bracket.full_clean()
+
+    assert refused.value.message_dict["contents"] == ["This game has no currency glod, item poton."]
+    bracket.contents = [{"currency": "gold", "quantity": 5}, {"sku": "potion", "quantity": 1}]
+    bracket.full_clean()  # what the game defines passes
+
+
+def test_a_stat_board_names_a_stat_the_game_declares(game, other_game):
+    board = Board(game=game, slug="kills", name="Kills", source=Board.Source.STAT, stat_key="kills")
+    StatDefinition.objects.create(game=other_game, key="kills", name="Kills")  # not this game's
+
+    with pytest.raises(ValidationError) as refused:
+        board.full_clean()
+
+    assert "declares no stat 'kills'" in refused.value.message_dict["stat_key"][0]
+    StatDefinition.objects.create(game=game, key="kills", name="Kills")
+    board.full_clean()
