@@ -38,3 +38,10 @@ class PlayerStorageFull(DomainError):
 
 class SavePlayerNotFound(DomainError):
     status, code, title = 404, "player_not_found", "No such player in this game"
+
+
+class NothingToRestore(DomainError):
+    """The kept version is a deletion: writing it back would delete the document, not restore
+    it (delete it through the API, or restore a version that holds a value)."""
+
+    status, code, title = 409, "nothing_to_restore", "That version is a deletion"

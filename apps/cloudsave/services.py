@@ -20,6 +20,7 @@ from apps.accounts.models import Player
 from apps.audit.services import record_action
 from apps.cloudsave.errors import (
     DocumentTooLarge,
+    NothingToRestore,
     PlayerStorageFull,
     PreconditionFailed,
     SaveKeyNotWritable,
@@ -153,6 +154,10 @@ def restore_version(
         kept = DocumentVersion.objects.filter(document=document, version=version).first()
         if document is None or kept is None:
             raise SaveNotFound(f"No kept version {version} of {key!r}.")
+        if kept.value is None:
+            raise NothingToRestore(
+                f"Version {version} of {key!r} is its deletion: restore a version with a value."
+            )
         before = {"version": document.version, "deleted": document.deleted}
         # Against the version just read: a player's write in between makes this a 412.
         precondition = (

@@ -35,7 +35,7 @@ def test_the_player_page_lists_documents_and_versions(game, player, saved):
     html = client.get(page(game, player)).content.decode()
 
     assert 'id="saves"' in html and "slot1" in html
-    assert "{&#x27;gold&#x27;: 10}" in html and 'name="version" value="1"' in html
+    assert "{&quot;gold&quot;: 10}" in html and 'name="version" value="1"' in html  # JSON, not a repr
 
 
 def test_an_operator_restores_a_version_as_a_new_one_and_it_is_audited(alice, game, player, saved):
@@ -97,3 +97,39 @@ def test_another_games_operator_gets_404(other_game, game, player, saved):
 
     assert response.status_code == 404
     assert Document.objects.get(player=player).version == 2
+
+
+def test_a_deleted_document_is_brought_back_by_a_restore(alice, game, player, saved):
+    assert alice.delete(f"{URL}/slot1", HTTP_IF_MATCH='"2"').status_code == 204
+    client = client_for(make_user("oscar", game, GameAccess.Role.OPERATOR))
+
+    response = client.post(
+        page(game, player) + "restore-save", {"key": "slot1", "version": 1, "reason": "undo"}
+    )
+
+    assert response.status_code == 302
+    document = Document.objects.get(player=player, key="slot1")
+    assert (document.version, document.deleted, document.value) == (4, False, {"gold": 10})
+    assert alice.get(f"{URL}/slot1").json()["value"] == {"gold": 10}
+    entry = AuditLogEntry.objects.get(action="cloudsave.restore_version")
+    assert entry.before == {"version": 3, "deleted": True}
+
+
+def test_a_deletion_is_not_offered_nor_taken_as_a_version_to_restore(alice, game, player, saved):
+    alice.delete(f"{URL}/slot1", HTTP_IF_MATCH='"2"')
+    create(alice, "slot1", {"gold": 5})  # version 4, after the deletion (version 3)
+    client = client_for(make_user("oscar", game, GameAccess.Role.OPERATOR))
+
+    html = client.get(page(game, player)).content.decode()
+    response = client.post(
+        page(game, player) + "restore-save",
+        {"key": "slot1", "version": 3, "reason": "x"},
+        follow=True,
+    )
+
+    assert 'name="version" value="1"' in html and 'name="version" value="3"' not in html
+    assert "Nothing changed" in response.content.decode()
+    assert "deletion" in response.content.decode()
+    document = Document.objects.get(player=player, key="slot1")
+    assert (document.version, document.value) == (4, {"gold": 5})
+    assert not AuditLogEntry.objects.filter(action="cloudsave.restore_version").exists()

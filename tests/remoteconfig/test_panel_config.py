@@ -132,3 +132,20 @@ def test_another_games_operator_gets_404(game, other_game):
     assert client.get(page(game)).status_code == 404
     assert client.post(page(game) + "publish", {}).status_code == 404
     assert not ConfigRelease.objects.exists()
+
+
+def test_values_show_as_json_and_the_history_shows_what_each_release_held(operator_client, game):
+    operator_client.post(page(game) + "set-key", {"key": "flag", "value": "true"})
+    operator_client.post(page(game) + "set-key", {"key": "shop", "value": '{"layout": null}'})
+    operator_client.post(page(game) + "publish", {"note": "first"})
+    operator_client.post(page(game) + "set-key", {"key": "flag", "value": "false"})
+    operator_client.post(page(game) + "publish", {"note": "second"})
+
+    html = operator_client.get(page(game)).content.decode()
+
+    assert "<code>false</code>" in html and "True" not in html and "None" not in html
+    assert "<code>{&quot;layout&quot;: null}</code>" in html
+    history = html[html.index('id="releases"') :]
+    assert history.count("<code>flag</code> = <code>true</code>") == 1  # release 1
+    assert history.count("<code>flag</code> = <code>false</code>") == 1  # release 2, live
+    assert "2 keys" in history

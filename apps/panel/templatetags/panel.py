@@ -1,8 +1,10 @@
-"""Formatting for panel pages: money in minor units, shares, ratios."""
+"""Formatting for panel pages: money in minor units, shares, ratios, stored JSON."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from typing import Any
 
 from django import template
 
@@ -40,6 +42,12 @@ def per(total: int, count: int) -> str:
 def field_changes(entry: AuditLogEntry) -> list[FieldChange]:
     """An audit entry's before/after as named fields that changed."""
     return diffs.field_changes(entry)
+
+
+@register.filter
+def as_json(value: Any) -> str:
+    """A stored JSON value as JSON text (`true`, `null`, double quotes), not Python's repr."""
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
 
 
 @register.filter
