@@ -48,7 +48,7 @@ from apps.cloudsave.services import (
     put_document,
     write_batch,
 )
-from gamingpanel.headers import request_header
+from gamingpanel.headers import etag_current, request_header
 from gamingpanel.idempotency import (
     IDEMPOTENCY_KEY_PATTERN,
     OWS,
@@ -235,11 +235,7 @@ def document_response(body: dict[str, Any] | None, request: Request, status: int
     if body is None:
         raise SaveNotFound("No such document.")
     etag = f'"{body["version"]}"'
-    if (
-        status == 200
-        and request.method == "GET"
-        and request_header(request, "If-None-Match") == etag
-    ):
+    if status == 200 and request.method == "GET" and etag_current(request, etag):
         response = Response(status=304)
     else:
         response = Response(body, status=status)

@@ -13,7 +13,7 @@ from apps.accounts.api_base import PlayerApi, PlayerRequest, problems
 from apps.remoteconfig.errors import InvalidClientVersion, InvalidPlatform
 from apps.remoteconfig.resolver import VERSION, Version, parse_version
 from apps.remoteconfig.selectors import resolved_config
-from gamingpanel.headers import request_header
+from gamingpanel.headers import etag_current, request_header
 
 # How long a client may use its copy before asking again (with If-None-Match: a 304 is cheap).
 MAX_AGE_SECONDS = 60
@@ -111,7 +111,7 @@ class ConfigApi(PlayerApi):
             platform=platform_of(request),
             client_version=client_version_of(request),
         )
-        if request_header(request, "If-None-Match") == resolved.etag:
+        if etag_current(request, resolved.etag):
             response = Response(status=304)
         else:
             # Built in OutputSerializer's shape: the values are already JSON.

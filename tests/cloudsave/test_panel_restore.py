@@ -35,7 +35,9 @@ def test_the_player_page_lists_documents_and_versions(game, player, saved):
     html = client.get(page(game, player)).content.decode()
 
     assert 'id="saves"' in html and "slot1" in html
-    assert "{&quot;gold&quot;: 10}" in html and 'name="version" value="1"' in html  # JSON, not a repr
+    assert (
+        "{&quot;gold&quot;: 10}" in html and 'name="version" value="1"' in html
+    )  # JSON, not a repr
 
 
 def test_an_operator_restores_a_version_as_a_new_one_and_it_is_audited(alice, game, player, saved):

@@ -56,6 +56,7 @@ def test_the_live_release_with_etag_and_304(alice, game):
     again = alice.get(URL, HTTP_IF_NONE_MATCH=etag)
     assert again.status_code == 304 and again.content == b""
     assert again["ETag"] == etag and again["Cache-Control"] == "private, max-age=60"
+    assert alice.get(URL, HTTP_IF_NONE_MATCH=f'"x", W/{etag}').status_code == 304
 
     live(game, speed=2)
     changed = alice.get(URL, HTTP_IF_NONE_MATCH=etag)
