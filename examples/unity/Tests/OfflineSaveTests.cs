@@ -81,7 +81,9 @@ namespace GamingPanel.Tests
             yield return Case("cloud save: a refused write (413) is dropped and reported with its value", RejectedIsDropped);
             yield return Case("cloud save: a 401 keeps every queued write for the next session", SessionOverKeepsTheQueue);
             yield return Case("cloud save: the queue survives a restart", QueueSurvivesRestart);
-            yield return Case("remote config: ETag 304 keeps the copy, offline serves it", ConfigCachedWithETag);
+            yield return Case("remote config: ETag 304 keeps the copy, offline or refused serves it", ConfigCachedWithETag);
+            yield return Case("remote config: the build's numeric version is sent", ConfigSendsTheBuildsNumericVersion);
+            yield return Case("cloud save: a save with nobody logged in is refused", SaveWithoutPlayerIsRefused);
         }
 
         static KeyValuePair<string, Func<Task>> Case(string name, Func<Task> test)
@@ -289,6 +291,40 @@ namespace GamingPanel.Tests
             online = false;
             Cached<RemoteConfigValues> offline = await config.GetAsync();
             Check(offline.FromCache && offline.Value.GetObject("motd") != null, "offline: the saved copy");
+
+            server.Handler = r => FakeResponse.Problem(400, "invalid_client_version");
+            Cached<RemoteConfigValues> refused = await config.GetAsync();
+            Check(refused.FromCache && refused.Error != null && refused.Error.Code == "invalid_client_version"
+                && refused.Value.GetLong("daily_bonus") == 150, "a refusal: the saved copy, with the error");
+        }
+
+        static Task ConfigSendsTheBuildsNumericVersion()
+        {
+            Check(RemoteConfigService.NumericVersion("1.4.2") == "1.4.2", "1.4.2 as it is");
+            Check(RemoteConfigService.NumericVersion("1.0.0-beta") == "1.0.0", "a pre-release suffix dropped");
+            Check(RemoteConfigService.NumericVersion("2024.1f1") == "2024.1", "a Unity-style suffix dropped");
+            Check(RemoteConfigService.NumericVersion("v1.4") == "1.4", "a leading v dropped");
+            Check(RemoteConfigService.NumericVersion("1.") == "1", "a trailing dot dropped");
+            Check(RemoteConfigService.NumericVersion("beta") == null && RemoteConfigService.NumericVersion("") == null, "none: no header");
+            var server = new FakeServer();
+            server.Handler = r => FakeResponse.Ok(200, "{\"version\":0,\"values\":{}}");
+            var config = new RemoteConfigService(NewClient(server), "1.0.0-beta", "ios");
+            Check(config.ClientVersion == "1.0.0", "the constructor sends the numeric part");
+            return Task.FromResult(0);
+        }
+
+        static async Task SaveWithoutPlayerIsRefused()
+        {
+            var server = new FakeServer();
+            server.Handler = r => FakeResponse.Offline();
+            var config = GamingPanelConfig.Create("http://panel.test/api/v1/", "demo-client-key");
+            var cache = new LocalCache(Path.Combine(TempRoot, Guid.NewGuid().ToString("N")));
+            var client = new GamingPanelClient(config, new MemoryTokenStorage(), server, cache); // never logged in
+            bool refused = false;
+            try { client.CloudSaves.Save("slot1", 1); }
+            catch (InvalidOperationException) { refused = true; }
+            Check(refused, "a save with nobody logged in is refused, not lost without a word");
+            await Task.Yield();
         }
     }
 }

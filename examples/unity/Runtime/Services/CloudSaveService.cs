@@ -300,6 +300,10 @@ namespace GamingPanel
 
         void Queue(string key, string valueJson, bool deleted)
         {
+            // Saves are kept per player: with nobody logged in there is no one to keep them for, and a save written
+            // nowhere would be lost without a word.
+            if (string.IsNullOrEmpty(_client.Auth.PlayerId))
+                throw new InvalidOperationException("No player is logged in: log in (once, online) before saving to the cloud.");
             lock (_lock)
             {
                 State state = Load();

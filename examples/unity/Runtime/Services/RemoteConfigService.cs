@@ -31,12 +31,13 @@ namespace GamingPanel
         const string ConfigCache = "remote_config";
         readonly GamingPanelClient _client;
 
-        /// <param name="clientVersion">Sent as X-Client-Version; Application.version when null.</param>
+        /// <param name="clientVersion">Sent as X-Client-Version; Application.version when null. Only its leading numbers and
+        /// dots are sent ("1.0.0-beta" -> "1.0.0", "2024.1f1" -> "2024.1"), as the server takes them; none: no header.</param>
         /// <param name="platform">Sent as X-Client-Platform; the build target's name when null.</param>
         public RemoteConfigService(GamingPanelClient client, string clientVersion = null, string platform = null)
         {
             _client = client;
-            ClientVersion = clientVersion ?? Application.version;
+            ClientVersion = NumericVersion(clientVersion ?? Application.version);
             Platform = platform ?? BuildPlatform();
         }
 
@@ -71,7 +72,8 @@ namespace GamingPanel
             {
                 if (error.Status == 304 && saved != null)
                     return new Cached<RemoteConfigValues> { Value = saved, FetchedAtUtc = DateTime.UtcNow };
-                if (!error.IsTransient || saved == null) throw;
+                // Offline, or any refusal: the saved copy keeps the game running, and Error says why it is not fresh.
+                if (saved == null) throw;
                 return new Cached<RemoteConfigValues> { Value = saved, FromCache = true, Error = error };
             }
         }
@@ -90,6 +92,18 @@ namespace GamingPanel
                 ETag = Json.GetString(json, "etag"),
                 Values = Json.GetObject(json, "values") ?? new Dictionary<string, object>(),
             };
+        }
+
+        /// <summary>The leading "1.4.2" of a build's version ("1.4.2-rc1", "2024.1f1", "v1.4"), or null when it starts with none.</summary>
+        public static string NumericVersion(string version)
+        {
+            if (string.IsNullOrEmpty(version)) return null;
+            if (version[0] == 'v' || version[0] == 'V') version = version.Substring(1);
+            int end = 0;
+            while (end < version.Length && (char.IsDigit(version[end]) || (version[end] == '.' && end > 0 && char.IsDigit(version[end - 1]))))
+                end++;
+            string numeric = version.Substring(0, end).TrimEnd('.');
+            return numeric.Length == 0 ? null : numeric;
         }
 
         static string BuildPlatform()

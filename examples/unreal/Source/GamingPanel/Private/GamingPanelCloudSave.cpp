@@ -1,6 +1,7 @@
 // Gaming Panel Unreal example: cloud save and remote config, offline-first (see GamingPanelCloudSave.h).
 #include "GamingPanelCloudSave.h"
 
+#include "GamingPanelModule.h"
 #include "GamingPanelSubsystem.h"
 #include "Misc/FileHelper.h"
 #include "Misc/Guid.h"
@@ -156,16 +157,28 @@ void FGamingPanelCloudSave::Load()
 	Queue.Reload();
 }
 
-void FGamingPanelCloudSave::Save(const FString& Key, const FString& ValueJson)
+bool FGamingPanelCloudSave::Save(const FString& Key, const FString& ValueJson)
 {
+	if (!HasPlayer()) return false;
 	Load();
 	Queue.Save(Key, ValueJson);
+	return true;
 }
 
-void FGamingPanelCloudSave::Delete(const FString& Key)
+bool FGamingPanelCloudSave::Delete(const FString& Key)
 {
+	if (!HasPlayer()) return false;
 	Load();
 	Queue.Delete(Key);
+	return true;
+}
+
+bool FGamingPanelCloudSave::HasPlayer() const
+{
+	// With nobody logged in there is no player to keep the save for: refused, never written where no login reads it.
+	const bool bHasPlayer = Subsystem.IsValid() && !Subsystem->GetPlayerId().IsEmpty();
+	if (!bHasPlayer) UE_LOG(LogGamingPanel, Warning, TEXT("Cloud save refused: no player is logged in."));
+	return bHasPlayer;
 }
 
 bool FGamingPanelCloudSave::TryGet(const FString& Key, FString& OutValueJson)

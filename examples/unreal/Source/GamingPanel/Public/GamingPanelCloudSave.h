@@ -34,10 +34,13 @@ public:
 
 	explicit FGamingPanelCloudSave(UGamingPanelSubsystem* InSubsystem);
 
-	/** Saves locally at once and queues the write (ValueJson: any JSON but null). */
-	void Save(const FString& Key, const FString& ValueJson);
-	/** Deletes locally and queues the delete of a key the server has. */
-	void Delete(const FString& Key);
+	/**
+	 * Saves locally at once and queues the write (ValueJson: any JSON but null). False, and nothing kept, when no
+	 * player is logged in: saves are kept per player, so log in (once, online) first.
+	 */
+	bool Save(const FString& Key, const FString& ValueJson);
+	/** Deletes locally and queues the delete of a key the server has; false when no player is logged in. */
+	bool Delete(const FString& Key);
 	/** The local value: the pending write when there is one, else the synced copy. */
 	bool TryGet(const FString& Key, FString& OutValueJson);
 	/** Sends every queued write not waiting on a conflict; OnConflict fires for each new conflict. */
@@ -58,6 +61,7 @@ public:
 private:
 	/** Reads the player's file again when the player changed. */
 	void Load();
+	bool HasPlayer() const;
 
 	TWeakObjectPtr<UGamingPanelSubsystem> Subsystem;
 	FGamingPanelSaveQueue Queue;
