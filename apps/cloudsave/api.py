@@ -96,6 +96,14 @@ IDEMPOTENCY = OpenApiParameter(
     "`idempotency_key_reused`.",
     pattern=IDEMPOTENCY_KEY_PATTERN,
 )
+ETAG = OpenApiParameter(
+    "ETag",
+    str,
+    OpenApiParameter.HEADER,
+    description='The document\'s version as an entity tag (`"3"`): send it back as If-None-Match '
+    "to read, as If-Match to write.",
+    response=[200, 201, 304],
+)
 KEY_PARAM = OpenApiParameter(
     "key",
     str,
@@ -311,7 +319,7 @@ class PlayerSavesApi(PlayerApi):
 class PlayerSaveApi(PlayerApi):
     @extend_schema(
         summary="One saved document, with its version as ETag",
-        parameters=[KEY_PARAM, IF_NONE_MATCH_READ],
+        parameters=[KEY_PARAM, IF_NONE_MATCH_READ, ETAG],
         responses={
             200: DocumentSerializer,
             304: OpenApiResponse(description="The device's copy is current."),
@@ -325,7 +333,7 @@ class PlayerSaveApi(PlayerApi):
 
     @extend_schema(
         summary="Create or change one document against the version the device last read",
-        parameters=[KEY_PARAM, IF_MATCH, IF_NONE_MATCH_WRITE, IDEMPOTENCY],
+        parameters=[KEY_PARAM, IF_MATCH, IF_NONE_MATCH_WRITE, IDEMPOTENCY, ETAG],
         request=PutInputSerializer,
         responses={
             200: OpenApiResponse(DocumentSerializer, description="Changed: the new version."),
@@ -403,7 +411,7 @@ class PublicSavesApi(PlayerApi):
 class PublicSaveApi(PlayerApi):
     @extend_schema(
         summary="One public document of another player",
-        parameters=[KEY_PARAM, IF_NONE_MATCH_READ],
+        parameters=[KEY_PARAM, IF_NONE_MATCH_READ, ETAG],
         responses={
             200: DocumentSerializer,
             304: OpenApiResponse(description="The device's copy is current."),
@@ -488,7 +496,7 @@ class ServerSaveApi(GameServerApi):
 
     @extend_schema(
         summary="Create or change one of a player's documents (server-only keys too)",
-        parameters=[PLAYER_PARAM, KEY_PARAM, IF_MATCH, IF_NONE_MATCH_WRITE, IDEMPOTENCY],
+        parameters=[PLAYER_PARAM, KEY_PARAM, IF_MATCH, IF_NONE_MATCH_WRITE, IDEMPOTENCY, ETAG],
         request=PutInputSerializer,
         responses={
             200: OpenApiResponse(DocumentSerializer, description="Changed: the new version."),

@@ -178,6 +178,47 @@ def _problem_content() -> dict[str, Any]:
     return {PROBLEM_CONTENT_TYPE: {"schema": PROBLEM_REF}}
 
 
+# A cloud-save write's 412 carries what the device must merge with (apps.cloudsave.errors):
+# `current` for one key, `conflicts` for a batch.
+SAVES_PATH_PARTS = ("/api/v1/player/saves", "/api/v1/saves/")
+STALE_PROBLEM_SCHEMA: dict[str, Any] = {
+    "allOf": [
+        PROBLEM_REF,
+        {
+            "type": "object",
+            "properties": {
+                "current": {
+                    "description": "One key: the document as it is now; null when there is none.",
+                    "allOf": [{"$ref": "#/components/schemas/Document"}],
+                    "nullable": True,
+                },
+                "conflicts": {
+                    "type": "array",
+                    "description": "A batch: every stale key with its current document.",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "key": {"type": "string"},
+                            "current": {
+                                "allOf": [{"$ref": "#/components/schemas/Document"}],
+                                "nullable": True,
+                            },
+                        },
+                        "required": ["key", "current"],
+                    },
+                },
+            },
+        },
+    ]
+}
+
+
+def _problem_content_for(status: str, path: str) -> dict[str, Any]:
+    if status == "412" and path.startswith(SAVES_PATH_PARTS):
+        return {PROBLEM_CONTENT_TYPE: {"schema": STALE_PROBLEM_SCHEMA}}
+    return _problem_content()
+
+
 def _schemes_of(operation: dict[str, Any]) -> set[str]:
     return {name for requirement in operation.get("security", []) for name in requirement}
 
@@ -209,7 +250,7 @@ def polish_operation(method: str, path: str, operation: dict[str, Any]) -> None:
             media["examples"] = {"demo": {"summary": "The demo game", "value": answers[status]}}
         if status[0] in "45":
             # Whatever the endpoint documented (often only a description), the body is a problem.
-            response["content"] = _problem_content()
+            response["content"] = _problem_content_for(status, path)
 
 
 def polish_schema(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict:

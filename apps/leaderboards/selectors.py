@@ -324,17 +324,20 @@ def entry_body(entry: Ranked) -> dict[str, Any]:
 
 
 def _rank_of(period: Period, own: Ranked) -> int:
-    """1-based, among players not banned: the index's answer, else a count (and the index is
-    rebuilt, by one caller, in a task)."""
-    member = index.member_of(
-        rank_key=own.rank_key, reached_at=own.reached_at, player_id=own.player_id
-    )
-    position = index.rank_of(period.pk, member)
-    if position is None and index.claim_build(period.pk):
-        rebuild_rank_index.delay(period.pk)
-        position = index.rank_of(period.pk, member)  # a local (eager) task has rebuilt it
-    if position is not None:
-        return position + 1
+    """1-based, among players not banned: the index's answer for an open period, else a count
+    (and an open period's lost index is rebuilt, by one caller, in a task)."""
+    if period.state == Period.State.OPEN:
+        # Only an open period has an index: a closed one's was let go at its close, and
+        # building one for a look at old standings would leave keys nothing keeps current.
+        member = index.member_of(
+            rank_key=own.rank_key, reached_at=own.reached_at, player_id=own.player_id
+        )
+        position = index.rank_of(period.pk, member)
+        if position is None and index.claim_build(period.pk):
+            rebuild_rank_index.delay(period.pk)
+            position = index.rank_of(period.pk, member)  # a local (eager) task has rebuilt it
+        if position is not None:
+            return position + 1
     row = AHEAD.row([period.pk, timezone.now(), own.rank_key, own.reached_at, own.player_id])
     return (row[0] if row else 0) + 1
 

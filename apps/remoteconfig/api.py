@@ -51,38 +51,78 @@ IF_NONE_MATCH = OpenApiParameter(
 )
 
 
-def client_info(request: Request, header: str, query: str) -> str | None:
-    """The header, else the query parameter; None when neither is sent. One sent is checked as
-    it is: an empty one is refused, not taken as absent (a client sending nothing omits it)."""
+CLIENT_VERSION_QUERY = OpenApiParameter(
+    "client_version",
+    str,
+    OpenApiParameter.QUERY,
+    description="As X-Client-Version, for a client that cannot set headers; the header wins.",
+    pattern=CLIENT_VERSION_PATTERN,
+)
+PLATFORM_QUERY = OpenApiParameter(
+    "platform",
+    str,
+    OpenApiParameter.QUERY,
+    description="As X-Client-Platform, for a client that cannot set headers; the header wins.",
+    pattern=PLATFORM_PATTERN,
+)
+ANSWER_HEADERS = [
+    OpenApiParameter(
+        "ETag",
+        str,
+        OpenApiParameter.HEADER,
+        description="This player's resolved copy: send it back as If-None-Match.",
+        response=[200, 304],
+    ),
+    OpenApiParameter(
+        "Cache-Control",
+        str,
+        OpenApiParameter.HEADER,
+        description="`private, max-age=60`: how long the copy may be used without asking.",
+        response=[200, 304],
+    ),
+    OpenApiParameter(
+        "Vary",
+        str,
+        OpenApiParameter.HEADER,
+        description="`Authorization, X-Client-Version, X-Client-Platform`: what the copy depends on.",
+        response=[200, 304],
+    ),
+]
+
+
+def client_info(request: Request, header: str, query: str) -> list[str]:
+    """What was sent, the header first, then the query parameter: the header wins, but each one
+    sent is checked as it is (an empty one is refused, not taken as absent: a client sending
+    nothing omits it)."""
+    sent = []
     raw = request_header(request, header)
     if raw is not None:
-        return raw.strip(OWS)
-    return request.query_params.get(query)
+        sent.append(raw.strip(OWS))
+    if (from_query := request.query_params.get(query)) is not None:
+        sent.append(from_query)
+    return sent
 
 
 def client_version_of(request: Request) -> Version | None:
-    raw = client_info(request, "X-Client-Version", "client_version")
-    if raw is None:
-        return None
-    version = parse_version(raw)
-    if version is None:
+    versions = [
+        parse_version(raw) for raw in client_info(request, "X-Client-Version", "client_version")
+    ]
+    if None in versions:
         raise InvalidClientVersion(
-            "X-Client-Version is a version like 1.4.2 (numbers and dots); leave it out when "
-            "there is none."
+            "X-Client-Version (or client_version) is a version like 1.4.2 (numbers and dots); "
+            "leave it out when there is none."
         )
-    return version
+    return versions[0] if versions else None
 
 
 def platform_of(request: Request) -> str | None:
-    raw = client_info(request, "X-Client-Platform", "platform")
-    if raw is None:
-        return None
-    if not PLATFORM.fullmatch(raw):
+    platforms = client_info(request, "X-Client-Platform", "platform")
+    if not all(PLATFORM.fullmatch(raw) for raw in platforms):
         raise InvalidPlatform(
-            "X-Client-Platform is a short name such as ios, android, windows; leave it out when "
-            "there is none."
+            "X-Client-Platform (or platform) is a short name such as ios, android, windows; "
+            "leave it out when there is none."
         )
-    return raw.lower()
+    return platforms[0].lower() if platforms else None
 
 
 class ConfigApi(PlayerApi):
@@ -96,7 +136,14 @@ class ConfigApi(PlayerApi):
 
     @extend_schema(
         summary="The player's remote config, resolved",
-        parameters=[CLIENT_VERSION_HEADER, PLATFORM_HEADER, IF_NONE_MATCH],
+        parameters=[
+            CLIENT_VERSION_HEADER,
+            PLATFORM_HEADER,
+            IF_NONE_MATCH,
+            CLIENT_VERSION_QUERY,
+            PLATFORM_QUERY,
+            *ANSWER_HEADERS,
+        ],
         responses={
             200: OutputSerializer,
             304: OpenApiResponse(description="The client's copy (its ETag) is current."),

@@ -117,7 +117,9 @@ def test_operation_documents_its_auth_success_and_problem_errors(method, path):
         assert errors, "no error response documented"
     for status, response in errors.items():
         assert list(response["content"]) == [PROBLEM], status
-        assert response["content"][PROBLEM]["schema"] == {"$ref": "#/components/schemas/Problem"}
+        schema = response["content"][PROBLEM]["schema"]
+        # A problem, or one with fields of its own after it (a cloud-save 412's `current`).
+        assert schema.get("allOf", [schema])[0] == {"$ref": "#/components/schemas/Problem"}
 
 
 def test_error_descriptions_name_only_codes_the_api_answers():
@@ -150,6 +152,24 @@ def test_schema_declares_the_three_credentials():
     assert SCHEMA["paths"]["/api/v1/player/stats"]["get"]["security"] == [{"playerToken": []}]
     validate = SCHEMA["paths"]["/api/v1/multiplayer/validate-token"]["post"]
     assert validate["security"] == [{"serverKey": []}]
+
+
+def test_config_and_saves_document_their_cache_headers_and_what_a_412_carries():
+    config = SCHEMA["paths"]["/api/v1/config"]["get"]
+    for status in ("200", "304"):
+        assert set(config["responses"][status]["headers"]) >= {"ETag", "Cache-Control", "Vary"}
+    queries = {p["name"] for p in config["parameters"] if p["in"] == "query"}
+    assert queries == {"client_version", "platform"}
+
+    one = SCHEMA["paths"]["/api/v1/player/saves/{key}"]
+    assert "ETag" in one["get"]["responses"]["200"]["headers"]
+    assert "ETag" in one["put"]["responses"]["200"]["headers"]
+    for method, carried in (("put", "current"), ("delete", "current")):
+        stale = one[method]["responses"]["412"]["content"][PROBLEM]["schema"]
+        assert stale["allOf"][0] == {"$ref": "#/components/schemas/Problem"}
+        assert carried in stale["allOf"][1]["properties"]
+    batch = SCHEMA["paths"]["/api/v1/player/saves"]["post"]["responses"]["412"]
+    assert "conflicts" in batch["content"][PROBLEM]["schema"]["allOf"][1]["properties"]
 
 
 def test_nested_serializers_of_different_views_get_different_components():

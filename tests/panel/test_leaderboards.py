@@ -9,8 +9,9 @@ import pytest
 from apps.accounts.models import Player
 from apps.audit.models import AuditLogEntry
 from apps.inventory import demo as inventory_demo
+from apps.leaderboards import index
 from apps.leaderboards.models import Board, BracketReward, Entry, Payout, Period
-from apps.leaderboards.services.periods import open_period
+from apps.leaderboards.services.periods import close_period, open_period
 from apps.leaderboards.services.submit import submit_score
 from tests.panel.conftest import client_for
 
@@ -48,6 +49,20 @@ def test_the_board_page_shows_the_top_and_finds_a_player(analyst_client, board):
     assert top.index(">cy<") < top.index(">ben<") < top.index(">ana<")
     assert 'id="found">#2' in found
     assert "End this period now" not in html  # an analyst reads only
+
+
+def test_a_player_found_in_a_closed_period_is_ranked_without_an_index(analyst_client, board):
+    closed = open_period(board=board)
+    close_period(period_id=closed.pk)
+    ben = Entry.objects.get(period=closed, player__display_name="ben")
+    member = index.member_of(
+        rank_key=ben.rank_key, reached_at=ben.reached_at, player_id=ben.player_id
+    )
+
+    found = analyst_client.get(url(board) + f"?period={closed.number}&player=ben").content.decode()
+
+    assert 'id="found">#2' in found  # counted in PostgreSQL
+    assert not index.is_ready(closed.pk) and index.rank_of(closed.pk, member) is None
 
 
 def test_the_dry_run_previews_and_writes_nothing(operator_client, board):

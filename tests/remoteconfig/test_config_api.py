@@ -104,7 +104,8 @@ def test_bad_client_info_is_a_problem(alice, headers, code):
 
 
 # Sent is checked as sent: an empty header or query value is refused (it was taken as absent,
-# while the schema's pattern refuses it); a header wins over the query even when it is bad.
+# while the schema's pattern refuses it); a header wins over the query, and each one sent must
+# be valid (a good header does not hide a bad query value).
 @pytest.mark.parametrize(
     ("request_kwargs", "code"),
     [
@@ -120,6 +121,11 @@ def test_bad_client_info_is_a_problem(alice, headers, code):
         ({"HTTP_X_CLIENT_PLATFORM": ""}, "invalid_platform"),
         ({"QUERY_STRING": "platform="}, "invalid_platform"),
         ({"HTTP_X_CLIENT_PLATFORM": "ios\n"}, "invalid_platform"),
+        ({"HTTP_X_CLIENT_PLATFORM": "ios", "QUERY_STRING": "platform="}, "invalid_platform"),
+        (
+            {"HTTP_X_CLIENT_VERSION": "1.2", "QUERY_STRING": "client_version=x"},
+            "invalid_client_version",
+        ),
     ],
 )
 def test_empty_or_malformed_client_info_is_refused_not_ignored(alice, request_kwargs, code):
