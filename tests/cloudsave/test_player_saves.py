@@ -368,6 +368,34 @@ def test_the_players_total_is_limited_and_shrinking_is_always_allowed(alice, pla
     assert SaveUsage.objects.get(player=player).bytes == 3 + 12
 
 
+def test_a_batch_over_a_limit_is_413_and_writes_none_of_its_keys(alice, player, game):
+    SaveSettings.objects.create(game=game, max_document_bytes=20, max_player_bytes=30)
+    create(alice, "a", "x" * 8)  # 10 bytes
+
+    too_large = alice.post(
+        URL,
+        {"writes": [{"key": "b", "value": 1}, {"key": "c", "value": "y" * 30}]},
+        format="json",
+    )
+    too_full = alice.post(
+        URL,
+        {
+            "writes": [
+                {"key": "a", "value": "x" * 2, "version": 1},  # shrinks a by 6
+                {"key": "b", "value": "y" * 16},  # 18
+                {"key": "c", "value": "z" * 8},  # 10: 4 + 18 + 10 = 32 > 30
+            ]
+        },
+        format="json",
+    )
+
+    assert (too_large.status_code, too_large.json()["code"]) == (413, "document_too_large")
+    assert too_large.json()["key"] == "c"
+    assert (too_full.status_code, too_full.json()["code"]) == (413, "player_storage_full")
+    assert sorted(Document.objects.values_list("key", "version")) == [("a", 1)]
+    assert SaveUsage.objects.get(player=player).bytes == 10
+
+
 def test_a_server_only_key_is_read_but_not_written_by_the_player(alice, game, player):
     SaveKey.objects.create(game=game, key="rank", writer=SaveKey.Writer.SERVER)
 

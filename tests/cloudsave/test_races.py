@@ -86,3 +86,21 @@ def test_concurrent_writes_of_many_keys_never_pass_the_players_limit(player, gam
     assert statuses == [201] * 3 + [413] * 5
     assert SaveUsage.objects.get(player=player).bytes == 90
     assert Document.objects.filter(player=player).count() == 3
+
+
+def test_one_write_sent_twice_at_once_under_one_idempotency_key_is_written_once(player):
+    bearer(access_token(player)).put(
+        f"{URL}/slot1", {"value": {"gold": 0}}, format="json", HTTP_IF_NONE_MATCH="*"
+    )
+
+    # A device that timed out and retried while its first attempt was still running.
+    results = _race(
+        player, [{"gold": 5}] * 2, {"HTTP_IF_MATCH": '"1"', "HTTP_IDEMPOTENCY_KEY": "retry-1"}
+    )
+
+    assert [status for status, _ in results] == [200, 200]
+    assert results[0][1] == results[1][1]  # the retry answers what the first answered
+    assert results[0][1]["version"] == 2
+    document = Document.objects.get(player=player, key="slot1")
+    assert (document.version, document.value) == (2, {"gold": 5})
+    assert DocumentVersion.objects.filter(document=document).count() == 2
