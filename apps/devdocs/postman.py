@@ -269,10 +269,21 @@ def documented_responses(schema: dict, operation: dict) -> dict[int, dict[str, A
             body = _resolve(schema, body.get("items", {}))
         documented[int(status)] = {
             "type": media_type,
-            "required": list(body.get("required", [])),
+            "required": _required_fields(schema, body),
             "array": is_array,
         }
     return documented
+
+
+def _required_fields(schema: dict, body: dict) -> list[str]:
+    """What a body must carry: its own `required`, and every `allOf` part's (a cloud-save 412 is
+    a Problem with fields of its own)."""
+    required = list(body.get("required", []))
+    for part in body.get("allOf", []):
+        required += [
+            f for f in _required_fields(schema, _resolve(schema, part)) if f not in required
+        ]
+    return required
 
 
 def _expected_override(key: tuple[str, str]) -> tuple[list[int], str] | None:
