@@ -132,6 +132,21 @@ class PageQuery(serializers.Serializer):
     )
 
 
+MAX_PERIOD_NUMBER = 2**31 - 1  # PositiveIntegerField
+
+
+class PeriodsQuery(serializers.Serializer):
+    """Documents the periods list's paging (read by int_param, as the top's PageQuery)."""
+
+    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=MAX_LIMIT)
+    before = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_PERIOD_NUMBER,
+        required=False,
+        help_text="Only periods numbered below this: the last number of the previous page.",
+    )
+
+
 def period_body(period: Period) -> dict[str, Any]:
     return {
         "number": period.number,
@@ -300,13 +315,21 @@ class PlayerRankApi(ReadApi):
 
 class PeriodListApi(ReadApi):
     @extend_schema(
-        summary="The board's closed periods, latest first",
-        parameters=[SLUG],
-        responses={200: PeriodSerializer(many=True), **problems(e404="`board_not_found`.")},
+        summary="The board's closed periods, latest first, a page at a time",
+        parameters=[SLUG, PeriodsQuery],
+        responses={
+            200: PeriodSerializer(many=True),
+            **problems(e400="`validation_error`.", e404="`board_not_found`."),
+        },
     )
     def get(self, request: Request, slug: str) -> Response:
+        limit = int_param(request, "limit", default=MAX_LIMIT, low=1, high=MAX_LIMIT)
+        before = int_param(
+            request, "before", default=MAX_PERIOD_NUMBER, low=1, high=MAX_PERIOD_NUMBER
+        )
         board = board_for(game_id=game_of(request), slug=slug)
-        return Response([period_body(period) for period in closed_periods(board=board)[:100]])
+        periods = closed_periods(board=board).filter(number__lt=before)[:limit]
+        return Response([period_body(period) for period in periods])
 
 
 class StandingsApi(ReadApi):

@@ -165,6 +165,24 @@ def test_closed_standings_and_history_are_readable(player_client, board, make_pl
     assert top_now["period"]["number"] == 2 and top_now["results"] == []
 
 
+def test_the_periods_list_pages_back_with_before(player_client, board):
+    for _ in range(5):
+        close_period(period_id=current(board).pk)  # periods 1 to 5 closed, 6 open
+
+    def numbers(query: str) -> list[int]:
+        response = player_client.get(f"/api/v1/leaderboards/high/periods{query}")
+        assert response.status_code == 200, response.json()
+        return [p["number"] for p in response.json()]
+
+    assert numbers("") == [5, 4, 3, 2, 1]
+    assert numbers("?limit=2") == [5, 4]
+    assert numbers("?limit=2&before=4") == [3, 2]
+    assert numbers("?before=2") == [1] and numbers("?before=1") == []
+    for bad in ("?limit=0", "?limit=101", "?before=0", "?before=x"):
+        refused = player_client.get(f"/api/v1/leaderboards/high/periods{bad}")
+        assert (refused.status_code, refused.json()["code"]) == (400, "validation_error"), bad
+
+
 @pytest.fixture
 def tournament(board, game, make_players):
     inventory_demo.seed(game)  # gold, gems, potion …

@@ -84,6 +84,7 @@ namespace GamingPanel.Tests
             yield return Case("remote config: ETag 304 keeps the copy, offline or refused serves it", ConfigCachedWithETag);
             yield return Case("remote config: the build's numeric version is sent", ConfigSendsTheBuildsNumericVersion);
             yield return Case("cloud save: a save with nobody logged in is refused", SaveWithoutPlayerIsRefused);
+            yield return Case("leaderboards: closed periods are read a page at a time", PeriodsPageBack);
         }
 
         static KeyValuePair<string, Func<Task>> Case(string name, Func<Task> test)
@@ -311,6 +312,20 @@ namespace GamingPanel.Tests
             var config = new RemoteConfigService(NewClient(server), "1.0.0-beta", "ios");
             Check(config.ClientVersion == "1.0.0", "the constructor sends the numeric part");
             return Task.FromResult(0);
+        }
+
+        static async Task PeriodsPageBack()
+        {
+            var server = new FakeServer();
+            server.Handler = r => FakeResponse.Ok(200, r.Path.EndsWith("before=4")
+                ? "[{\"number\":3,\"state\":\"closed\"},{\"number\":2,\"state\":\"closed\"}]"
+                : "[{\"number\":5,\"state\":\"closed\"},{\"number\":4,\"state\":\"closed\"}]");
+            var boards = new LeaderboardsService(NewClient(server));
+            List<LeaderboardPeriod> first = await boards.GetPeriodsAsync("weekly", 2);
+            List<LeaderboardPeriod> next = await boards.GetPeriodsAsync("weekly", 2, first[first.Count - 1].Number);
+            Check(server.Requests[0].Path == "leaderboards/weekly/periods?limit=2", "the first page asks for the latest");
+            Check(server.Requests[1].Path == "leaderboards/weekly/periods?limit=2&before=4", "the next page starts below the last number");
+            Check(first[0].Number == 5 && next[0].Number == 3 && next[1].State == "closed", "periods read");
         }
 
         static async Task SaveWithoutPlayerIsRefused()

@@ -46,6 +46,22 @@ namespace GamingPanel
             return GetPageAsync("leaderboards/" + Uri.EscapeDataString(slug) + "/players/" + Uri.EscapeDataString(playerId), cancellationToken);
         }
 
+        /// <summary>
+        /// GET leaderboards/{slug}/periods?limit&amp;before: the board's closed periods, latest first; for the page
+        /// after, pass the last period's Number as before.
+        /// </summary>
+        public async Task<List<LeaderboardPeriod>> GetPeriodsAsync(string slug, int limit = 100, long? before = null, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            string path = "leaderboards/" + Uri.EscapeDataString(slug) + "/periods?limit=" + limit;
+            if (before.HasValue) path += "&before=" + before.Value;
+            HttpResult response = await _client.SendAuthorizedAsync("GET", path, null, null, true, cancellationToken);
+            var array = response.Json as List<object>;
+            if (array == null) throw new ApiError(200, ErrorCodes.InvalidResponse, "Invalid response", "Expected a JSON array.");
+            var periods = new List<LeaderboardPeriod>();
+            foreach (object item in array) periods.Add(LeaderboardPeriod.FromJson(item as Dictionary<string, object>));
+            return periods;
+        }
+
         /// <summary>GET leaderboards/{slug}/periods/{number}: a closed period's final standings.</summary>
         public Task<LeaderboardPage> GetStandingsAsync(string slug, long period, int limit = 10, string cursor = null, CancellationToken cancellationToken = default(CancellationToken))
         {
