@@ -542,6 +542,16 @@ void UGamingPanelSubsystem::GetLeaderboardPlayer(const FString& Slug, const FStr
 		TMap<FString, FString>(), true, OnComplete);
 }
 
+void UGamingPanelSubsystem::GetLeaderboardPeriods(const FString& Slug, int32 Limit, int32 Before, FGamingPanelResponseCallback OnComplete)
+{
+	FString Path = FString::Printf(TEXT("leaderboards/%s/periods?limit=%d"), *Slug, Limit);
+	if (Before > 0)
+	{
+		Path += FString::Printf(TEXT("&before=%d"), Before);
+	}
+	SendAuthorized(TEXT("GET"), Path, nullptr, TMap<FString, FString>(), true, OnComplete);
+}
+
 void UGamingPanelSubsystem::GetLeaderboardStandings(const FString& Slug, int32 Period, int32 Limit, const FString& Cursor, FGamingPanelResponseCallback OnComplete)
 {
 	FString Path = FString::Printf(TEXT("leaderboards/%s/periods/%d?limit=%d"), *Slug, Period, Limit);

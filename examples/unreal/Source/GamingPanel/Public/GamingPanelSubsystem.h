@@ -79,6 +79,12 @@ public:
 	/** GET leaderboards/{Slug}/players/{PlayerId}: a given player's entry and rank. */
 	void GetLeaderboardPlayer(const FString& Slug, const FString& PlayerId, FGamingPanelResponseCallback OnComplete);
 
+	/**
+	 * GET leaderboards/{Slug}/periods?limit&before: the closed periods, latest first (an array); for the page after,
+	 * pass the last period's "number" as Before (0: from the latest).
+	 */
+	void GetLeaderboardPeriods(const FString& Slug, int32 Limit, int32 Before, FGamingPanelResponseCallback OnComplete);
+
 	/** GET leaderboards/{Slug}/periods/{Period}?limit&cursor: a closed period's final standings. */
 	void GetLeaderboardStandings(const FString& Slug, int32 Period, int32 Limit, const FString& Cursor, FGamingPanelResponseCallback OnComplete);
 
