@@ -1,4 +1,6 @@
-"""Bans take a player's entries out of the rank index of every open period, and an unban puts
+"""Seasons decide where the open period of a season board ends, so a season created, moved or
+deleted moves that end (connected in LeaderboardsConfig.ready, for every save of a Season).
+Bans take a player's entries out of the rank index of every open period, and an unban puts
 them back (accounts announces both on `operator_acted`; connected in LeaderboardsConfig.ready).
 Lists and standings leave banned players out by reading `banned_until` themselves."""
 
@@ -10,8 +12,10 @@ from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
 
+from apps.battlepass.models import Season
 from apps.leaderboards import index
 from apps.leaderboards.models import Entry, Period
+from apps.leaderboards.services.periods import follow_seasons
 from apps.leaderboards.services.ranking import change_for, removal_for
 
 BAN_ACTIONS = {"player.ban", "player.unban"}
@@ -50,3 +54,7 @@ def on_operator_action(sender: type[Model], *, action: str, target: Model, **kwa
             index.apply(period_id, [change])
 
     transaction.on_commit(after_commit)
+
+
+def on_season_changed(sender: type[Season], *, instance: Season, **kwargs: Any) -> None:
+    follow_seasons(game_id=instance.game_id)

@@ -65,6 +65,90 @@ def test_a_season_board_runs_with_the_battle_pass_season(make_board, game):
     )
 
 
+def test_a_season_scheduled_later_ends_the_open_ended_period_when_it_starts(
+    make_board, make_players, game
+):
+    board = make_board(reset=Board.Reset.SEASON)
+    (a,) = make_players(1)
+    between = current(board)
+    assert (between.season, between.ends_at) == (None, None)  # no season: open-ended
+
+    starts = timezone.now() + timedelta(days=2)
+    season = Season.objects.create(
+        game=game, name="S1", starts_at=starts, ends_at=starts + timedelta(days=30)
+    )
+
+    between.refresh_from_db()
+    assert between.ends_at == season.starts_at
+    season.starts_at = starts + timedelta(days=1)  # postponed: the wait follows it
+    season.save()
+    between.refresh_from_db()
+    assert between.ends_at == season.starts_at
+    # When it starts, the next score closes the wait and lands in the season's period.
+    Season.objects.filter(pk=season.pk).update(starts_at=timezone.now() - timedelta(minutes=1))
+    Period.objects.filter(pk=between.pk).update(
+        starts_at=timezone.now() - timedelta(days=3), ends_at=timezone.now() - timedelta(minutes=1)
+    )
+    (late,) = scores(board, [(a, 5)])
+    running = Period.objects.get(pk=late.period_id)
+    assert running.number == 2 and running.season == season
+    assert running.ends_at == season.ends_at
+
+
+def test_a_season_that_already_runs_when_created_ends_the_wait_now(make_board, make_players, game):
+    board = make_board(reset=Board.Reset.SEASON)
+    (a,) = make_players(1)
+    scores(board, [(a, 5)])
+    between = current(board)
+    now = timezone.now()
+
+    season = Season.objects.create(
+        game=game, name="S1", starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=9)
+    )
+
+    between.refresh_from_db()
+    assert now <= between.ends_at <= timezone.now()  # due: its scores stay in it
+    (later,) = scores(board, [(a, 7)], prefix="later")
+    assert later.period_number == 2 and Period.objects.get(pk=later.period_id).season == season
+    assert Entry.objects.get(period=between, player=a).score == 5
+
+
+def test_a_seasons_period_follows_its_season_moved_or_deleted(make_board, game):
+    now = timezone.now()
+    season = Season.objects.create(
+        game=game, name="S1", starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=5)
+    )
+    board = make_board(reset=Board.Reset.SEASON)
+    running = current(board)
+
+    season.ends_at = now + timedelta(days=8)  # extended
+    season.save()
+    running.refresh_from_db()
+    assert running.ends_at == season.ends_at
+
+    season.ends_at = now - timedelta(hours=1)  # cut short into the past: due now
+    season.save()
+    running.refresh_from_db()
+    assert now <= running.ends_at <= timezone.now()
+
+    season.delete()  # nothing scheduled any more: the period runs until one is
+    running.refresh_from_db()
+    assert (running.season, running.ends_at) == (None, None)
+
+
+def test_seasons_move_no_other_board(make_board, game, other_game):
+    daily = make_board(slug="daily", reset=Board.Reset.DAILY)
+    elsewhere = make_board(slug="elsewhere", reset=Board.Reset.SEASON, game=other_game)
+    before = (current(daily).ends_at, current(elsewhere).ends_at)
+    now = timezone.now()
+
+    Season.objects.create(
+        game=game, name="S1", starts_at=now + timedelta(days=1), ends_at=now + timedelta(days=5)
+    )
+
+    assert (current(daily).ends_at, current(elsewhere).ends_at) == before
+
+
 def test_the_beat_task_closes_due_periods_and_a_later_score_lands_in_the_next(
     make_board, make_players, django_capture_on_commit_callbacks
 ):

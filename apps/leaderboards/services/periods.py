@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.audit.services import record_action
+from apps.battlepass.models import Season
 from apps.leaderboards import index
 from apps.leaderboards.models import Board, Period
 from apps.leaderboards.queued import pay_period
@@ -118,6 +119,37 @@ def close_due_periods(*, now: datetime | None = None) -> int:
             break
         closed += sum(close_period(period_id=pk, now=now) is not None for pk in due)
     return closed
+
+
+def follow_seasons(*, game_id: int, now: datetime | None = None) -> int:
+    """Move the end of the open periods of the game's season boards to where the seasons now
+    put it, after an operator created, moved or deleted a season: a period between seasons ends
+    when the next season starts (never, while none is scheduled), a season's period when its
+    season ends. An end that is already past becomes now, so the next score or the beat task
+    closes the period and the following one runs with the season. The number of periods moved."""
+    now = now or timezone.now()
+    moved = 0
+    with transaction.atomic():
+        # FOR UPDATE, as a close takes it: a score being written lands before or after the move.
+        periods = Period.objects.select_for_update(of=("self",)).filter(
+            board__game_id=game_id, board__reset=Board.Reset.SEASON, state=Period.State.OPEN
+        )
+        for period in periods.select_related("season"):
+            ends_at = _season_period_end(period, game_id=game_id, now=now)
+            if ends_at != period.ends_at:
+                period.ends_at = ends_at
+                period.save(update_fields=["ends_at"])
+                moved += 1
+    return moved
+
+
+def _season_period_end(period: Period, *, game_id: int, now: datetime) -> datetime | None:
+    if period.season is not None:
+        return max(period.season.ends_at, now)
+    following = (
+        Season.objects.filter(game_id=game_id, ends_at__gt=now).order_by("starts_at").first()
+    )
+    return max(following.starts_at, now) if following else None
 
 
 def _iso(moment: datetime | None) -> str | None:
