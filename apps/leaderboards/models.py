@@ -184,11 +184,13 @@ class Entry(models.Model):
 
 
 class Submission(models.Model):
-    """One submitted score, kept so that a retried submission id changes nothing."""
+    """One submitted score, kept so that a retried submission id changes nothing. Game servers
+    share one space of ids per board; each player has their own for the scores they submit
+    themselves, so a player can neither take an id a server will use nor another player's."""
 
     board = models.ForeignKey(
         Board, on_delete=models.CASCADE, related_name="submissions", db_index=False
-    )  # the unique (board, submission_id) leads with it
+    )  # both unique constraints lead with it
     submission_id = models.CharField(max_length=100)
     period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="submissions")
     player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="+")
@@ -199,8 +201,15 @@ class Submission(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["board", "submission_id"], name="submission_once_per_board"
-            )
+                fields=["board", "submission_id"],
+                condition=Q(from_client=False),
+                name="server_submission_once_per_board",
+            ),
+            models.UniqueConstraint(
+                fields=["board", "player", "submission_id"],
+                condition=Q(from_client=True),
+                name="player_submission_once_per_board",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -9,6 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.accounts.api_base import STORED_TEXT
+from apps.accounts.models import Player
 from apps.leaderboards.models import Board, Entry, Submission
 from tests.leaderboards.conftest import current
 
@@ -243,6 +244,38 @@ def test_client_submission_refused_unless_the_board_allows_it(player_client, mak
     assert (refused.status_code, refused.json()["code"]) == (403, "client_submissions_not_allowed")
     assert taken.status_code == 201 and taken.json()["player_id"] == player.pk
     assert Submission.objects.get().from_client is True
+
+
+def my_score(player: Player, sid: str, value: int) -> tuple[int, dict]:
+    client = APIClient()
+    client.force_authenticate(user=player)
+    response = client.post(
+        "/api/v1/leaderboards/open/my-score", {"submission_id": sid, "score": value}, format="json"
+    )
+    return response.status_code, response.json()
+
+
+def test_each_player_has_their_own_submission_ids_apart_from_the_servers(
+    server_client, make_board, make_players
+):
+    make_board("open", allow_client_submissions=True, operator=Board.Operator.SUM)
+    a, b = make_players(2)
+
+    # A player who takes the id a server will use for them takes nothing from the server, and
+    # another player's same id is theirs.
+    assert my_score(a, "match-7", 5)[0] == 201
+    assert post(server_client, "open", score(a.pk, 40, "match-7"))[0] == 201
+    assert my_score(b, "match-7", 3)[0] == 201
+    # Each space still takes its id once: a retry is replayed, another score is refused.
+    replayed = my_score(a, "match-7", 5)
+    reused = my_score(a, "match-7", 6)
+    server_again = post(server_client, "open", score(b.pk, 40, "match-7"))
+
+    assert (replayed[0], replayed[1]["replayed"], replayed[1]["score"]) == (200, True, 45)
+    assert (reused[0], reused[1]["code"]) == (409, "submission_id_reused")
+    assert (server_again[0], server_again[1]["code"]) == (409, "submission_id_reused")
+    assert dict(Entry.objects.values_list("player", "score")) == {a.pk: 45, b.pk: 3}
+    assert Submission.objects.count() == 3
 
 
 def test_the_score_lands_in_the_open_period(server_client, board, player):

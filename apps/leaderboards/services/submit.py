@@ -48,14 +48,16 @@ OPEN_PERIOD = CompiledQuery.compile(
 )
 
 # The submission row, only for a player of this game who is not banned now; nothing when the id
-# was used before (or the player is not eligible: told apart on that rare path).
+# was used before (or the player is not eligible: told apart on that rare path). The conflict
+# is with whichever space of ids the row is in (Submission's two unique constraints: the game
+# servers' of the board, or the player's own).
 RECORD_SUBMISSION = CompiledQuery.compile(
     """
     INSERT INTO {submission} (board_id, submission_id, period_id, player_id, score, from_client,
                               created_at)
     SELECT %s, %s, %s, p.id, %s, %s, %s FROM {player} p
      WHERE p.id = %s AND p.game_id = %s AND (p.banned_until IS NULL OR p.banned_until <= %s)
-    ON CONFLICT (board_id, submission_id) DO NOTHING
+    ON CONFLICT DO NOTHING
     RETURNING id
     """,
     submission=Submission,
@@ -118,7 +120,7 @@ _IN_ONE_STATEMENT = """
                                   from_client, created_at)
         SELECT %s, %s, live.id, p.id, %s, %s, %s FROM {player} p, live
          WHERE p.id = %s AND p.game_id = %s AND (p.banned_until IS NULL OR p.banned_until <= %s)
-        ON CONFLICT (board_id, submission_id) DO NOTHING
+        ON CONFLICT DO NOTHING
         RETURNING period_id, player_id),
     changed AS ({upsert})
     SELECT open_period.id, open_period.number, open_period.ends_at,
@@ -258,7 +260,7 @@ def _submit_once(
         if not recorded_count:
             if ends_at is not None and aware(ends_at) <= now:
                 return period_id
-            return _replay(board, player_id, score, submission_id)
+            return _replay(board, player_id, score, submission_id, from_client)
         improved = changed[0] is not None
         row = tuple(changed) if improved else ENTRY.row([period_id, player_id])
         assert row is not None
@@ -275,7 +277,7 @@ def _submit_once(
             + [player_id, board.game_id, now]
         )
         if recorded is None:
-            return _replay(board, player_id, score, submission_id)
+            return _replay(board, player_id, score, submission_id, from_client)
         row = UPSERTS[(board.operator, sign)].row(
             [period_id, player_id, score, sign * score, now, metadata_json or "{}", version]
             + [metadata_json]
@@ -314,14 +316,17 @@ def _recorded(
     )
 
 
-def _replay(board: Board, player_id: int, score: int, submission_id: str) -> Submitted:
-    """Nothing was inserted: the id was used before (answer as then, if it is the same
-    submission), or the player cannot take part."""
-    first = (
-        Submission.objects.filter(board=board, submission_id=submission_id)
-        .select_related("period")
-        .first()
-    )
+def _replay(
+    board: Board, player_id: int, score: int, submission_id: str, from_client: bool
+) -> Submitted:
+    """Nothing was inserted: the id was used before in the same space (answer as then, if it
+    is the same submission), or the player cannot take part."""
+    used = Submission.objects.filter(board=board, submission_id=submission_id)
+    if from_client:
+        used = used.filter(from_client=True, player_id=player_id)
+    else:
+        used = used.filter(from_client=False)
+    first = used.select_related("period").first()
     if first is None:
         player = Player.objects.filter(pk=player_id, game_id=board.game_id).first()
         if player is None:
