@@ -11,12 +11,13 @@ from apps.accounts.models import Player
 from apps.leaderboards.models import Entry
 from apps.leaderboards.selectors import (
     _AS_JSON,
-    _FIRST_SQL,
+    _COLUMNS,
     AROUND,
     FIRST,
     FIRST_JSON,
     MAX_LIMIT,
     MAX_RADIUS,
+    _page_sql,
     around_player,
     limit_bucket,
     top_entries,
@@ -110,7 +111,7 @@ def test_postgresql_plans_a_page_once_where_a_limit_parameter_made_it_plan_every
         cursor.execute(f"ANALYZE {Entry._meta.db_table}")
         cursor.execute(f"ANALYZE {Player._meta.db_table}")
     with_parameter = CompiledQuery.compile(
-        _AS_JSON.replace("{page}", _FIRST_SQL), entry=Entry, player=Player
+        _AS_JSON.replace("{page}", _page_sql(_COLUMNS, after=False)), entry=Entry, player=Player
     )
 
     for _ in range(10):
