@@ -158,13 +158,20 @@ def period_body(period: Period) -> dict[str, Any]:
 
 def page_response(board: Board, page: JsonPage) -> HttpResponse:
     """StandingsSerializer's shape around the results JSON the selector built (a test pins it
-    against the serializer), answered as it is rather than parsed and rendered again."""
-    head = json.dumps({"board": board.slug, "period": period_body(page.period)})[:-1]
-    tail = json.dumps(page.next_cursor)
-    return HttpResponse(
-        f'{head}, "results": {page.results_json}, "next": {tail}}}',
-        content_type="application/json",
+    against the serializer)."""
+    return built_json_response(
+        {"board": board.slug, "period": period_body(page.period)},
+        results=page.results_json,
+        next=json.dumps(page.next_cursor),
     )
+
+
+def built_json_response(fields: dict[str, Any], **built: str) -> HttpResponse:
+    """An object of `fields`, rendered here, followed by members whose JSON a selector built,
+    answered as it is rather than parsed and rendered again."""
+    head = json.dumps(fields)[:-1]
+    tail = "".join(f", {json.dumps(name)}: {text}" for name, text in built.items())
+    return HttpResponse(f"{head}{tail}}}", content_type="application/json")
 
 
 def int_param(request: Request, name: str, *, default: int, low: int, high: int) -> int:
@@ -268,19 +275,17 @@ class AroundMeApi(PlayerApi):
             **problems(e400="`validation_error`.", e404="`board_not_found`."),
         },
     )
-    def get(self, request: PlayerRequest, slug: str) -> Response:
+    def get(self, request: PlayerRequest, slug: str) -> HttpResponse:
         radius = int_param(request, "radius", default=5, low=0, high=MAX_RADIUS)
         board = board_for(game_id=game_of(request), slug=slug)
         around = around_player(
             period=current_period(board), player_id=request.user.pk, radius=radius
         )
-        return Response(
-            {
-                "board": board.slug,
-                "period": period_body(around.period),
-                "entry": entry_body(around.entry) if around.entry else None,
-                "results": [entry_body(entry) for entry in around.results],
-            }
+        # OutputSerializer's shape around the entries' JSON the selector built (a test pins it).
+        return built_json_response(
+            {"board": board.slug, "period": period_body(around.period)},
+            entry=around.entry_json,
+            results=around.results_json,
         )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -100,12 +101,9 @@ _COLUMNS = "e.player_id, p.display_name, e.score, e.metadata, e.rank_key, e.reac
 # reached_at in microseconds since the epoch. psycopg's loaders for jsonb and timestamptz run in
 # Python, and for the eleven rows of an around-me read they cost as much again as the rest of
 # the statement (CPU per read: 180 µs, 105 µs this way).
-_ROW_COLUMNS = (
-    "e.player_id, p.display_name, e.score, e.metadata::text, e.rank_key,"
-    " (EXTRACT(EPOCH FROM e.reached_at) * 1000000)::bigint"
-    if POSTGRES
-    else _COLUMNS
-)
+_REACHED = "(EXTRACT(EPOCH FROM e.reached_at) * 1000000)::bigint" if POSTGRES else "e.reached_at"
+_METADATA = "e.metadata::text" if POSTGRES else "e.metadata"
+_ROW_COLUMNS = f"e.player_id, p.display_name, e.score, {_METADATA}, e.rank_key, {_REACHED}"
 _FROM = "{entry} e JOIN {player} p ON p.id = e.player_id"
 
 
@@ -126,8 +124,8 @@ def limit_bucket(rows: int) -> int:
 
 class ByLimit:
     """A statement whose `LIMIT %s` is written in, one compiled statement per limit bucket
-    (a power of two, at most `max_rows`: the largest page reads no row it will not answer);
-    callers trim the rows to the limit they asked for.
+    (a power of two, at most `max_rows`: the largest page reads no row it will not answer), or
+    with `exact` one per row count; callers trim the rows to the limit they asked for.
 
     With the limit a parameter, PostgreSQL's one plan for any limit assumed a tenth of the board
     and scanned it in parallel (10-20 ms on a million entries), so it planned these statements
@@ -135,8 +133,9 @@ class ByLimit:
     running them). With the limit written in, it settles on one plan per bucket, as for every
     other compiled statement."""
 
-    def __init__(self, text: str, *, max_rows: int) -> None:
+    def __init__(self, text: str, *, max_rows: int, exact: bool = False) -> None:
         self.max_rows = max_rows
+        self.exact = exact
         self._compiled = {
             bucket: CompiledQuery.compile(
                 text.replace("LIMIT %s", f"LIMIT {bucket}"), entry=Entry, player=Player
@@ -150,7 +149,7 @@ class ByLimit:
         return self._compiled[self._bucket(rows)]
 
     def _bucket(self, rows: int) -> int:
-        return min(limit_bucket(rows), self.max_rows)
+        return rows if self.exact else min(limit_bucket(rows), self.max_rows)
 
 
 AFTER = ByLimit(_page_sql(_ROW_COLUMNS, after=True), max_rows=MAX_LIMIT + 1)
@@ -182,28 +181,42 @@ FIRST_JSON = ByLimit(
 # index from the player's place: compared with a joined row instead, PostgreSQL walked the index
 # from the top and filtered (a million entries: seconds).
 _OWN_KEY = "((SELECT k FROM own), (SELECT t FROM own), (SELECT i FROM own))"
+# Each entry as EntrySerializer answers it but for the rank (which comes from the rank index
+# after this statement), as JSON text the database builds: read as one string per row, and
+# answered as it is, rather than parsed into values and rendered again.
+_BODY = (
+    "json_build_object('player_id', e.player_id, 'display_name', p.display_name,"
+    " 'score', e.score, 'metadata', e.metadata)::text"
+    if POSTGRES
+    else "json_object('player_id', e.player_id, 'display_name', p.display_name,"
+    " 'score', e.score, 'metadata', json(e.metadata))"
+)
+_AROUND_COLUMNS = f"e.rank_key, {_REACHED}, {_BODY}"
 AROUND = ByLimit(
     f"""
     WITH own AS (
         SELECT e.rank_key AS k, e.reached_at AS t, e.player_id AS i FROM {_FROM}
          WHERE e.period_id = %s AND e.player_id = %s AND {_VISIBLE})
     SELECT * FROM (
-        SELECT 0 AS side, {_ROW_COLUMNS} FROM {_FROM}, own
+        SELECT 0 AS side, {_AROUND_COLUMNS} FROM {_FROM}, own
          WHERE e.period_id = %s AND e.player_id = own.i) AS mine
     UNION ALL
     SELECT * FROM (
-        SELECT -1 AS side, {_ROW_COLUMNS} FROM {_FROM}
+        SELECT -1 AS side, {_AROUND_COLUMNS} FROM {_FROM}
          WHERE e.period_id = %s AND {_VISIBLE}
            AND (e.rank_key, e.reached_at, e.player_id) < {_OWN_KEY}
          ORDER BY e.rank_key DESC, e.reached_at DESC, e.player_id DESC LIMIT %s) AS above
     UNION ALL
     SELECT * FROM (
-        SELECT 1 AS side, {_ROW_COLUMNS} FROM {_FROM}
+        SELECT 1 AS side, {_AROUND_COLUMNS} FROM {_FROM}
          WHERE e.period_id = %s AND {_VISIBLE}
            AND (e.rank_key, e.reached_at, e.player_id) > {_OWN_KEY}
          ORDER BY e.rank_key, e.reached_at, e.player_id LIMIT %s) AS below
     """,
+    # Each side's rows are joined to their players one by one: a bucket's extra rows (8 read
+    # for a radius of 5) were a third of the statement's work on a million-entry board.
     max_rows=MAX_RADIUS,
+    exact=True,
 )
 OWN = CompiledQuery.compile(
     f"""
@@ -234,12 +247,13 @@ def _ranked(row: tuple[Any, ...], rank: int) -> Ranked:
         score=score,
         metadata=json.loads(metadata) if isinstance(metadata, str | bytes) else metadata,
         rank_key=rank_key,
-        reached_at=(
-            index.EPOCH + reached_at * index.MICROSECOND
-            if isinstance(reached_at, int)
-            else aware(reached_at)
-        ),
+        reached_at=_reached(reached_at),
     )
+
+
+def _reached(column: int | datetime) -> datetime:
+    """reached_at as _REACHED reads it: microseconds on PostgreSQL, a timestamp elsewhere."""
+    return index.EPOCH + column * index.MICROSECOND if isinstance(column, int) else aware(column)
 
 
 def encode_cursor(last: Ranked) -> str:
@@ -339,22 +353,21 @@ def entry_body(entry: Ranked) -> dict[str, Any]:
     }
 
 
-def _rank_of(period: Period, own: Ranked) -> int:
-    """1-based, among players not banned: the index's answer for an open period, else a count
-    (and an open period's lost index is rebuilt, by one caller, in a task)."""
+def _rank_of(period: Period, *, rank_key: int, reached_at: datetime, player_id: int) -> int:
+    """The rank of an entry with these keys: 1-based, among players not banned; the index's
+    answer for an open period, else a count (and an open period's lost index is rebuilt, by one
+    caller, in a task)."""
     if period.state == Period.State.OPEN:
         # Only an open period has an index: a closed one's was let go at its close, and
         # building one for a look at old standings would leave keys nothing keeps current.
-        member = index.member_of(
-            rank_key=own.rank_key, reached_at=own.reached_at, player_id=own.player_id
-        )
+        member = index.member_of(rank_key=rank_key, reached_at=reached_at, player_id=player_id)
         position = index.rank_of(period.pk, member)
         if position is None and index.claim_build(period.pk):
             rebuild_rank_index.delay(period.pk)
             position = index.rank_of(period.pk, member)  # a local (eager) task has rebuilt it
         if position is not None:
             return position + 1
-    row = AHEAD.row([period.pk, timezone.now(), own.rank_key, own.reached_at, own.player_id])
+    row = AHEAD.row([period.pk, timezone.now(), rank_key, reached_at, player_id])
     return (row[0] if row else 0) + 1
 
 
@@ -364,35 +377,41 @@ def player_entry(*, period: Period, player_id: int) -> Ranked | None:
     if row is None:
         return None
     own = _ranked(row, 0)
-    return _ranked(row, _rank_of(period, own))
+    rank = _rank_of(
+        period, rank_key=own.rank_key, reached_at=own.reached_at, player_id=own.player_id
+    )
+    return dataclasses.replace(own, rank=rank)
 
 
 @dataclass(frozen=True)
 class Around:
     period: Period
-    entry: Ranked | None
-    results: list[Ranked]  # the entries above, the player's, the entries below
+    entry_json: str  # the player's entry as EntrySerializer answers it, or "null"
+    results_json: str  # the entries above (up to the radius), the player's, the entries below
 
 
 def around_player(*, period: Period, player_id: int, radius: int) -> Around:
-    """Two round trips: one statement for the entries, the rank index for the rank."""
+    """Two round trips: one statement for the entries (each as JSON, _BODY), the rank index for
+    the player's rank; the entries around are ranked from it, one by one."""
     now = timezone.now()
     rows = AROUND.limited(radius).rows(
         [period.pk, player_id, now, period.pk, period.pk, now, period.pk, now]
     )
     mine = [row[1:] for row in rows if row[0] == 0]
     if not mine:
-        return Around(period, None, [])
-    own = _ranked(mine[0], 0)
-    own = _ranked(mine[0], _rank_of(period, own))
-    above = [row[1:] for row in rows if row[0] == -1][:radius]  # nearest first
-    below = [row[1:] for row in rows if row[0] == 1][:radius]
-    return Around(
-        period,
-        own,
-        [
-            *(_ranked(row, own.rank - n) for n, row in reversed(list(enumerate(above, 1)))),
-            own,
-            *(_ranked(row, own.rank + n) for n, row in enumerate(below, 1)),
-        ],
-    )
+        return Around(period, "null", "[]")
+    rank_key, reached_at, own = mine[0]
+    rank = _rank_of(period, rank_key=rank_key, reached_at=_reached(reached_at), player_id=player_id)
+    above = [row[3] for row in rows if row[0] == -1][:radius]  # nearest first
+    below = [row[3] for row in rows if row[0] == 1][:radius]
+    ranked = [
+        *(_with_rank(rank - n, body) for n, body in reversed(list(enumerate(above, 1)))),
+        _with_rank(rank, own),
+        *(_with_rank(rank + n, body) for n, body in enumerate(below, 1)),
+    ]
+    return Around(period, ranked[len(above)], f"[{', '.join(ranked)}]")
+
+
+def _with_rank(rank: int, body: str) -> str:
+    """An entry's JSON object (_BODY) with its rank put first, as EntrySerializer orders it."""
+    return f'{{"rank": {rank}, {body[1:]}'

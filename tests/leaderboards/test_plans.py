@@ -3,6 +3,8 @@ PostgreSQL settles on one plan for each instead of planning every call afresh.""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.db import connection
 from django.utils import timezone
@@ -51,6 +53,8 @@ def test_every_limit_a_caller_may_ask_has_its_statement_and_no_more():
     assert "LIMIT 101" in FIRST.limited(MAX_LIMIT + 1).sql and "LIMIT %s" not in _sql(FIRST)
     assert "LIMIT 128" not in _sql(FIRST)
     assert "LIMIT 25" in AROUND.limited(MAX_RADIUS).sql
+    # Around-me reads each side's rows exactly: every row is a player lookup too.
+    assert "LIMIT 5" in AROUND.limited(5).sql and AROUND.limited(5) is not AROUND.limited(6)
     with pytest.raises(ValueError):
         AROUND.limited(MAX_RADIUS + 1)
 
@@ -75,9 +79,9 @@ def test_pages_and_around_me_answer_exactly_the_limit_asked(board, make_players)
     assert top_entries(period=period, limit=12).next_cursor is None
 
     around = around_player(period=period, player_id=players[6].pk, radius=3)  # bucket 4
-    assert [e.score for e in around.results] == [9, 8, 7, 6, 5, 4, 3]
+    assert [e["score"] for e in json.loads(around.results_json)] == [9, 8, 7, 6, 5, 4, 3]
     alone = around_player(period=period, player_id=players[6].pk, radius=0)
-    assert [e.score for e in alone.results] == [6]
+    assert [e["score"] for e in json.loads(alone.results_json)] == [6]
 
 
 def prepared_plans(statement: str) -> tuple[int, int]:

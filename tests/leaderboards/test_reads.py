@@ -11,9 +11,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.accounts.services.bans import ban_player, unban_player
-from apps.leaderboards.api import StandingsSerializer
+from apps.leaderboards.api import AroundMeApi, StandingsSerializer
 from apps.leaderboards.models import Board
 from apps.leaderboards.selectors import entry_body, top_entries, top_entries_json
+from apps.leaderboards.services.submit import submit_score
 from tests.leaderboards.conftest import current
 from tests.leaderboards.helpers import scores
 
@@ -242,3 +243,42 @@ def test_the_first_page_of_the_top_is_at_most_top_page_seconds_old(
         within=TOP_PAGE_SECONDS + 1,
     )
     assert waited <= TOP_PAGE_SECONDS + 0.25
+
+
+@pytest.mark.parametrize(("mine", "radius"), [(0, 2), (3, 2), (6, 3), (6, 0), (2, 25)])
+def test_around_me_is_what_the_serializer_renders_of_the_ranked_rows(
+    board, make_players, mine, radius
+):
+    """The entries' JSON comes from the database; the answer parses to exactly what
+    AroundMeApi.OutputSerializer renders of the same entries ranked from the top."""
+    players = make_players(7)
+    players[3].display_name = 'Zoë "Q" \\ ☃\u2028'
+    players[3].save(update_fields=["display_name"])
+    for n, player in enumerate(players):
+        submit_score(
+            board=board,
+            player_id=player.pk,
+            score=n % 3,  # ties: the first to reach a score ranks higher
+            submission_id=f"s{n}",
+            metadata={"car": ["red", n], "note": 'ünï "c"', "nested": {"x": None}}
+            if n % 2
+            else None,
+        )
+    period = current(board)
+    top = top_entries(period=period, limit=7).results
+    at = next(n for n, entry in enumerate(top) if entry.player_id == players[mine].pk)
+
+    answered = as_player(players[mine]).get(f"/api/v1/leaderboards/high/around-me?radius={radius}")
+
+    assert answered.status_code == 200 and answered["Content-Type"] == "application/json"
+    assert (
+        answered.json()
+        == AroundMeApi.OutputSerializer(
+            {
+                "board": "high",
+                "period": period,
+                "entry": top[at],
+                "results": top[max(at - radius, 0) : at + radius + 1],
+            }
+        ).data
+    )
