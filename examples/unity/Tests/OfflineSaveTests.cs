@@ -77,6 +77,10 @@ namespace GamingPanel.Tests
             yield return Case("cloud save: a write from another device is a conflict with both copies, never overwritten", ConflictKeepsBoth);
             yield return Case("cloud save: conflict resolved as merged writes over the server's version", ConflictMerged);
             yield return Case("cloud save: keep the server's copy drops the local write", ConflictKeepServer);
+            yield return Case("cloud save: keep the local copy writes it over the server's version, under a new key", ConflictKeepLocal);
+            yield return Case("cloud save: an offline delete is read locally and synced with If-Match", DeleteQueuedWhileOffline);
+            yield return Case("cloud save: a delete that meets another device's write is a conflict, never applied", DeleteMeetsAWrite);
+            yield return Case("cloud save: a key deleted on both devices is agreed, nothing to decide", DeletedOnBothSides);
             yield return Case("cloud save: a retried write keeps its Idempotency-Key", RetryKeepsIdempotencyKey);
             yield return Case("cloud save: a refused write (413) is dropped and reported with its value", RejectedIsDropped);
             yield return Case("cloud save: a 401 keeps every queued write for the next session", SessionOverKeepsTheQueue);
@@ -203,6 +207,88 @@ namespace GamingPanel.Tests
             Check(report.StillQueued == 0 && report.Written.Count == 0, "nothing left to send");
             Check(client.CloudSaves.TryGet("slot1", out local) && local == "\"theirs\"", "the server's copy is the local one");
             Check(saves.Documents["slot1"].Value == "\"theirs\"", "the server is unchanged");
+        }
+
+        static async Task ConflictKeepLocal()
+        {
+            var saves = new FakeSaves();
+            FakeServer server = Serving(saves);
+            GamingPanelClient client = NewClient(server);
+            client.CloudSaves.Save("slot1", "mine");
+            await client.CloudSaves.SyncAsync();
+            client.CloudSaves.Save("slot1", "mine again");
+            saves.WriteElsewhere("slot1", "\"theirs\"");
+            await client.CloudSaves.SyncAsync();
+            string refusedKey = server.To("player/saves/slot1")[1].Header("Idempotency-Key");
+
+            client.CloudSaves.Resolve("slot1", ConflictResolution.KeepLocal);
+            SyncReport report = await client.CloudSaves.SyncAsync();
+            FakeRequest last = server.To("player/saves/slot1")[2];
+            Check(report.Written.Count == 1 && report.StillQueued == 0, "the local copy is written");
+            Check(last.Header("If-Match") == "\"2\"", "over the server's version, not the one it started from");
+            Check(last.Header("Idempotency-Key") != refusedKey, "as a new write: the refused one's key is not reused");
+            Check(saves.Documents["slot1"].Key == 3 && saves.Documents["slot1"].Value == "\"mine again\"", "the server holds it");
+            string local;
+            Check(client.CloudSaves.TryGet("slot1", out local) && local == "\"mine again\"", "and so does the device");
+        }
+
+        static async Task DeleteQueuedWhileOffline()
+        {
+            var saves = new FakeSaves();
+            FakeServer server = Serving(saves);
+            GamingPanelClient client = NewClient(server);
+            client.CloudSaves.Save("slot1", 1);
+            await client.CloudSaves.SyncAsync();
+            saves.Online = false;
+            client.CloudSaves.Delete("slot1");
+            client.CloudSaves.Delete("never-synced"); // nothing the server has: nothing to send
+            string local;
+            Check(!client.CloudSaves.TryGet("slot1", out local), "deleted locally at once");
+            SyncReport offline = await client.CloudSaves.SyncAsync();
+            Check(offline.Offline && offline.StillQueued == 1, "the delete waits for the network");
+            saves.Online = true;
+
+            SyncReport report = await client.CloudSaves.SyncAsync();
+            List<FakeRequest> sent = server.To("player/saves/slot1");
+            FakeRequest delete = sent[sent.Count - 1];
+            Check(delete.Method == "DELETE" && delete.Header("If-Match") == "\"1\"", "a DELETE against the synced version");
+            Check(report.StillQueued == 0 && !saves.Documents.ContainsKey("slot1"), "gone on the server");
+            Check(!client.CloudSaves.TryGet("slot1", out local), "and on the device");
+            Check(server.To("player/saves/never-synced").Count == 0, "a key never synced sends nothing");
+        }
+
+        static async Task DeleteMeetsAWrite()
+        {
+            var saves = new FakeSaves();
+            GamingPanelClient client = NewClient(Serving(saves));
+            client.CloudSaves.Save("slot1", "mine");
+            await client.CloudSaves.SyncAsync();
+            client.CloudSaves.Delete("slot1");
+            saves.WriteElsewhere("slot1", "\"theirs\"");
+
+            SyncReport report = await client.CloudSaves.SyncAsync();
+            Check(report.Conflicts.Count == 1 && report.Conflicts[0].LocalValueJson == null, "a conflict: deleted here");
+            Check(report.Conflicts[0].Server.ValueJson == "\"theirs\"", "with the server's copy");
+            Check(saves.Documents["slot1"].Value == "\"theirs\"", "the other device's write is not deleted");
+
+            client.CloudSaves.Resolve("slot1", ConflictResolution.KeepLocal); // the game decides: delete it
+            SyncReport resolved = await client.CloudSaves.SyncAsync();
+            Check(resolved.StillQueued == 0 && !saves.Documents.ContainsKey("slot1"), "deleted over the server's version");
+        }
+
+        static async Task DeletedOnBothSides()
+        {
+            var saves = new FakeSaves();
+            GamingPanelClient client = NewClient(Serving(saves));
+            client.CloudSaves.Save("slot1", "mine");
+            await client.CloudSaves.SyncAsync();
+            client.CloudSaves.Delete("slot1");
+            saves.Documents.Remove("slot1"); // the other device deleted it too
+
+            SyncReport report = await client.CloudSaves.SyncAsync();
+            string local;
+            Check(report.Conflicts.Count == 0 && report.StillQueued == 0, "agreed: no conflict, nothing queued");
+            Check(!client.CloudSaves.TryGet("slot1", out local) && client.CloudSaves.Conflicts.Count == 0, "gone everywhere");
         }
 
         static async Task RetryKeepsIdempotencyKey()
