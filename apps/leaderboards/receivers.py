@@ -56,5 +56,9 @@ def on_operator_action(sender: type[Model], *, action: str, target: Model, **kwa
     transaction.on_commit(after_commit)
 
 
-def on_season_changed(sender: type[Season], *, instance: Season, **kwargs: Any) -> None:
+def on_season_changed(
+    sender: type[Season], *, instance: Season, raw: bool = False, **kwargs: Any
+) -> None:
+    if raw:
+        return  # loaddata: rows as they were saved, not an operator's change
     follow_seasons(game_id=instance.game_id)

@@ -129,11 +129,36 @@ def test_a_seasons_period_follows_its_season_moved_or_deleted(make_board, game):
     season.ends_at = now - timedelta(hours=1)  # cut short into the past: due now
     season.save()
     running.refresh_from_db()
-    assert now <= running.ends_at <= timezone.now()
+    due_at = running.ends_at
+    assert now <= due_at <= timezone.now()
 
-    season.delete()  # nothing scheduled any more: the period runs until one is
+    season.name = "S1, renamed"  # a due period keeps its end, whatever else is saved
+    season.save()
     running.refresh_from_db()
-    assert (running.season, running.ends_at) == (None, None)
+    assert running.ends_at == due_at
+
+    season.delete()  # nothing scheduled any more: the next period runs until one is
+    assert close_due_periods() == 1
+    following = current(board)
+    assert (following.number, following.season, following.ends_at) == (2, None, None)
+
+
+def test_a_running_season_moved_to_start_later_ends_its_period_now(make_board, game):
+    now = timezone.now()
+    season = Season.objects.create(
+        game=game, name="S1", starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=5)
+    )
+    board = make_board(reset=Board.Reset.SEASON)
+    running = current(board)
+    assert running.season == season
+
+    season.starts_at = now + timedelta(days=1)  # postponed: it has not begun after all
+    season.save()
+    running.refresh_from_db()
+    assert now <= running.ends_at <= timezone.now()
+    assert close_due_periods() == 1
+    wait = current(board)
+    assert (wait.season, wait.starts_at, wait.ends_at) == (None, running.ends_at, season.starts_at)
 
 
 def test_seasons_move_no_other_board(make_board, game, other_game):

@@ -5,7 +5,7 @@ period: the closing one (committed before the close read it) or the next."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
@@ -98,6 +98,8 @@ def close_period(
     return period
 
 
+MICROSECOND = timedelta(microseconds=1)
+
 # More windows than a daily board has in ten years: past this the period rows are not what the
 # schedule makes (a bug, not a backlog), and catching up stops rather than loop.
 MAX_PERIODS_TO_CATCH_UP = 4_000
@@ -125,17 +127,27 @@ def follow_seasons(*, game_id: int, now: datetime | None = None) -> int:
     """Move the end of the open periods of the game's season boards to where the seasons now
     put it, after an operator created, moved or deleted a season: a period between seasons ends
     when the next season starts (never, while none is scheduled), a season's period when its
-    season ends. An end that is already past becomes now, so the next score or the beat task
-    closes the period and the following one runs with the season. The number of periods moved."""
-    now = now or timezone.now()
+    season ends (at once if the season was moved to start later). An end that would be past
+    becomes now, so the next score or the beat task closes the period and the following one
+    runs as the seasons say; a period already due keeps its end. The number of periods moved."""
     moved = 0
     with transaction.atomic():
         # FOR UPDATE, as a close takes it: a score being written lands before or after the move.
-        periods = Period.objects.select_for_update(of=("self",)).filter(
-            board__game_id=game_id, board__reset=Board.Reset.SEASON, state=Period.State.OPEN
+        periods = list(
+            Period.objects.select_for_update(of=("self",))
+            .filter(
+                board__game_id=game_id, board__reset=Board.Reset.SEASON, state=Period.State.OPEN
+            )
+            .select_related("season")
         )
-        for period in periods.select_related("season"):
+        # Read once the locks are held, as a close does: no period starts after it.
+        now = now or timezone.now()
+        for period in periods:
+            if period.ends_at is not None and period.ends_at <= now:
+                continue  # due already: the close to come ends it where it ended
             ends_at = _season_period_end(period, game_id=game_id, now=now)
+            if ends_at is not None:
+                ends_at = max(ends_at, period.starts_at + MICROSECOND)  # never before it starts
             if ends_at != period.ends_at:
                 period.ends_at = ends_at
                 period.save(update_fields=["ends_at"])
@@ -144,8 +156,10 @@ def follow_seasons(*, game_id: int, now: datetime | None = None) -> int:
 
 
 def _season_period_end(period: Period, *, game_id: int, now: datetime) -> datetime | None:
-    if period.season is not None:
-        return max(period.season.ends_at, now)
+    season = period.season
+    if season is not None:
+        # A season moved to start later has not begun: its period so far was a wait.
+        return now if season.starts_at > now else max(season.ends_at, now)
     following = (
         Season.objects.filter(game_id=game_id, ends_at__gt=now).order_by("starts_at").first()
     )
