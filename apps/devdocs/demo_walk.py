@@ -191,10 +191,13 @@ def _scenario_leaderboards(demo: Demo) -> None:
     demo.as_server("post", "leaderboards/weekly-score/scores", score)  # the same submission: 200
     demo.as_server("post", "leaderboards/weekly-score/scores", {**score, "score": 1})  # 409
     demo.as_player("post", "leaderboards/weekly-score/my-score", {"submission_id": "s", "score": 1})
+    lap = {"submission_id": f"lap-{uuid.uuid4()}", "score": 83_412}  # the player's own: 201
+    demo.as_player("post", "leaderboards/best-lap/my-score", lap)
     demo.as_player("get", "leaderboards/weekly-score?limit=5")
     demo.as_player("get", "leaderboards/weekly-score/around-me?radius=2")
     demo.as_server("get", f"leaderboards/weekly-score/players/{player_id}")
     demo.as_player("get", "leaderboards/weekly-score/periods")
+    demo.as_player("get", "leaderboards/weekly-score/periods/1?limit=3")  # last week's standings
     demo.as_player("get", "leaderboards/weekly-score?cursor=not-one-we-gave")
     demo.as_player("get", "leaderboards/no-such-board")
 
