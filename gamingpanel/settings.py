@@ -506,6 +506,8 @@ OTEL_TRACES_SAMPLE_RATE = env.float("OTEL_TRACES_SAMPLE_RATE", default=1.0)
 CORS_URLS_REGEX = r"^/api/"
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_ALLOW_CREDENTIALS = False
+# Every request header a game client sends and every answer header it reads: a browser asks
+# (preflight) before sending any other header, and shows a page no other answer header.
 CORS_ALLOW_HEADERS = (
     "accept",
     "authorization",
@@ -513,6 +515,10 @@ CORS_ALLOW_HEADERS = (
     "x-game-key",
     "idempotency-key",
     "x-request-id",
+    "if-match",  # cloud save writes
+    "if-none-match",  # cloud save creates and conditional reads, remote config
+    "x-client-version",  # remote config
+    "x-client-platform",
 )
 CORS_EXPOSE_HEADERS = (
     "x-request-id",
@@ -520,6 +526,9 @@ CORS_EXPOSE_HEADERS = (
     "ratelimit-remaining",
     "ratelimit-reset",
     "retry-after",
+    "etag",  # cloud save versions, remote config
+    "link",  # paged lists: the next page
+    "x-next-cursor",
 )
 CORS_PREFLIGHT_MAX_AGE = 3600
 

@@ -122,3 +122,91 @@ def test_origins_are_checked_when_saved_in_the_admin(game):
     form.is_valid()
     assert "cors_allowed_origins" in form.errors
     assert isinstance(form.fields["cors_allowed_origins"], forms.CharField)
+
+
+# What a page may read without being allowed to (the CORS-safelisted answer headers), and Vary,
+# which tells caches, not clients, how an answer varies.
+SAFELISTED_ANSWER_HEADERS = {
+    "cache-control",
+    "content-language",
+    "content-length",
+    "content-type",
+    "expires",
+    "last-modified",
+    "pragma",
+    "vary",
+}
+
+
+def client_headers_in_the_schema() -> tuple[set[str], set[str]]:
+    """The request headers of every operation a game client calls (with a player token or the
+    game key) and every answer header the schema documents, lowercased."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    sent: set[str] = set()
+    read: set[str] = set()
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            schemes = {name for option in operation.get("security", []) for name in option}
+            if schemes & {"playerToken", "gameKey"}:
+                sent |= {
+                    parameter["name"].lower()
+                    for parameter in operation.get("parameters", [])
+                    if parameter["in"] == "header"
+                }
+            for answer in operation.get("responses", {}).values():
+                read |= {name.lower() for name in answer.get("headers") or {}}
+    return sent, read
+
+
+def test_every_header_a_client_sends_or_reads_is_allowed_cross_origin(settings):
+    sent, read = client_headers_in_the_schema()
+
+    assert {"if-match", "if-none-match", "x-client-version", "x-client-platform"} <= sent
+    assert sent <= set(settings.CORS_ALLOW_HEADERS)
+    assert "etag" in read
+    assert read - SAFELISTED_ANSWER_HEADERS <= set(settings.CORS_EXPOSE_HEADERS)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers"),
+    [
+        (
+            "PUT",
+            "/api/v1/player/saves/slot1",
+            "authorization,content-type,if-match,idempotency-key",
+        ),
+        ("PUT", "/api/v1/player/saves/slot1", "authorization,content-type,if-none-match"),
+        ("GET", "/api/v1/config", "authorization,x-client-version,x-client-platform,if-none-match"),
+    ],
+)
+def test_a_browser_build_may_send_cloud_save_and_remote_config_headers(
+    origins, method, path, headers
+):
+    answer = APIClient().options(
+        path,
+        HTTP_ORIGIN=PLAY,
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD=method,
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS=headers,
+    )
+
+    assert answer.status_code == 200
+    assert answer["Access-Control-Allow-Origin"] == PLAY
+    allowed = {name.strip() for name in answer["Access-Control-Allow-Headers"].split(",")}
+    assert set(headers.split(",")) <= allowed
+    assert method in answer["Access-Control-Allow-Methods"]
+
+
+def test_a_browser_build_can_read_the_configs_etag(origins, dev_platform):
+    token = APIClient().post(LOGIN, BODY, format="json", HTTP_X_GAME_KEY="alpha-client-key")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.json()['access_token']}")
+
+    answer = client.get("/api/v1/config", HTTP_ORIGIN=PLAY, HTTP_X_CLIENT_VERSION="1.0.0")
+
+    assert answer.status_code == 200
+    assert answer["ETag"]
+    assert answer["Access-Control-Allow-Origin"] == PLAY
+    exposed = {name.strip() for name in answer["Access-Control-Expose-Headers"].split(",")}
+    assert "etag" in exposed
