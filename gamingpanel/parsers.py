@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,12 +15,27 @@ from rest_framework.utils import json as drf_json
 TOO_DEEP = "JSON parse error - nested too deeply."
 
 
+def finite_number(text: str) -> float:
+    """A JSON number with a fraction or an exponent, as json reads it, but never infinite: `1e400`
+    would be read as infinity, which is no JSON value (json.dumps writes `Infinity`), so no
+    column, jsonb included, stores it and no answer renders it."""
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(f"Number out of range: {text[:40]}")
+    return number
+
+
 def loads(raw: bytes | str, *, strict: bool = False) -> Any:
     """json.loads for JSON read by hand (webhooks, the panel's JSON inputs): a document nested
     deeper than the decoder's recursion limit is a ValueError, as other unreadable JSON is, not a
-    RecursionError. `strict`, as the API's parser: NaN and Infinity are refused (ValueError)."""
+    RecursionError. `strict`, as the API's parser: NaN, Infinity and numbers too large to be
+    anything else are refused (ValueError)."""
     try:
-        return json.loads(raw, parse_constant=drf_json.strict_constant if strict else None)
+        if strict:
+            return json.loads(
+                raw, parse_constant=drf_json.strict_constant, parse_float=finite_number
+            )
+        return json.loads(raw)
     except RecursionError as error:
         raise ValueError(TOO_DEEP) from error
 
@@ -27,7 +43,8 @@ def loads(raw: bytes | str, *, strict: bool = False) -> Any:
 class JSONParser(parsers.JSONParser):
     """DRF's JSON parser, reading the body in one call (DRF's reads it through a codecs stream
     reader, chunk by chunk: a tenth of a token validation), and answering deep nesting as
-    `malformed_json` like any other unreadable JSON."""
+    `malformed_json` like any other unreadable JSON, as a number too large to be other than
+    infinity (`1e400`) is: DRF's strict parsing refuses only the words NaN and Infinity."""
 
     def parse(
         self,
@@ -38,9 +55,11 @@ class JSONParser(parsers.JSONParser):
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
             text = stream.read().decode(encoding)
-            return drf_json.loads(
-                text, parse_constant=drf_json.strict_constant if self.strict else None
-            )
+            if self.strict:
+                return drf_json.loads(
+                    text, parse_constant=drf_json.strict_constant, parse_float=finite_number
+                )
+            return json.loads(text)
         except RecursionError as error:
             raise ParseError(TOO_DEEP) from error
         except ValueError as error:  # as DRF words it: bad JSON, a bad encoding, NaN when strict

@@ -1,7 +1,11 @@
 """JSON a client sends that the database can store as it is. Any JSON parses, but PostgreSQL's
 jsonb (and text) cannot hold U+0000, and a lone surrogate (`"\\ud800"`) is no character UTF-8 can
 encode: a key or a string with either, at any depth, would fail the write with a 500. They are
-refused up front with a problem of their own instead."""
+refused up front with a problem of their own instead.
+
+So is a value nested deeper than MAX_DEPTH: the parser reads as deep as the interpreter's
+recursion allows from where it runs, and encoding the value again for the database, many calls
+further down, would run out of it (a RecursionError, a 500) for the deepest of those."""
 
 from __future__ import annotations
 
@@ -17,8 +21,44 @@ UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
+MAX_DEPTH = 64  # arrays and objects within each other; a scalar alone is depth 0
+
+
 class UnsupportedCharacter(DomainError):
     status, code, title = 422, "unsupported_character", "A character the panel cannot store"
+
+
+class ValueTooDeep(DomainError):
+    status, code, title = 422, "value_too_deep", "JSON nested deeper than the panel stores"
+
+
+def too_deep(value: Any) -> bool:
+    """Whether arrays and objects nest more than MAX_DEPTH levels in the value. Its JSON text
+    (the C encoder) holding no more brackets than that settles it for almost every value; else
+    the containers are walked, without recursion."""
+    try:
+        text = json.dumps(value, separators=(",", ":"))
+    except (RecursionError, TypeError, ValueError):
+        return _depth_over(value, MAX_DEPTH)
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return False
+    return _depth_over(value, MAX_DEPTH)
+
+
+def _depth_over(value: Any, limit: int) -> bool:
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in children)
+    return False
 
 
 def has_unstorable_text(value: Any) -> bool:
@@ -54,7 +94,13 @@ def _walk_finds_unstorable(value: Any) -> bool:
 
 
 def check_storable(value: Any, what: str) -> Any:
-    """The value, or 422 `unsupported_character` naming what it is (`value`, `metadata`)."""
+    """The value, or 422 `value_too_deep` or `unsupported_character` naming what it is (`value`,
+    `metadata`)."""
+    if too_deep(value):
+        raise ValueTooDeep(
+            f"The {what} nests arrays and objects {MAX_DEPTH + 1} or more levels deep; the "
+            f"panel stores at most {MAX_DEPTH}."
+        )
     if has_unstorable_text(value):
         raise UnsupportedCharacter(
             f"The {what} holds U+0000 or a lone surrogate in a key or a string; the panel "

@@ -33,7 +33,8 @@ class RejectionSerializer(serializers.Serializer):
     index = serializers.IntegerField(help_text="The event's place in the batch, from 0.")
     code = serializers.CharField(
         help_text="`validation_error` (see `errors`), `reserved_event_name`, "
-        "`event_out_of_range`, `properties_too_large` or `unsupported_character`."
+        "`event_out_of_range`, `properties_too_large`, `unsupported_character` or "
+        "`value_too_deep`."
     )
     detail = serializers.CharField()
     # A declared field, moved off the class by DRF: it does not shadow Serializer.errors.

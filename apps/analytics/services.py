@@ -24,7 +24,13 @@ from apps.analytics.errors import (
 from apps.analytics.models import DirtyDay, RawEvent
 from gamingpanel.errors import DomainError
 from gamingpanel.sql import CompiledInsert, Statement
-from gamingpanel.storable import UnsupportedCharacter, has_unstorable_text
+from gamingpanel.storable import (
+    MAX_DEPTH,
+    UnsupportedCharacter,
+    ValueTooDeep,
+    has_unstorable_text,
+    too_deep,
+)
 
 SERVER_EVENT_NAMES = frozenset(
     {
@@ -213,7 +219,8 @@ def ingest_client_events(
 def _rejections(events: Sequence[ClientEvent]) -> list[Rejection]:
     """Each event the rules refuse: a name the panel records itself, a time outside the window
     (ANALYTICS_MAX_CLOCK_SKEW_SECONDS back, ANALYTICS_MAX_FUTURE_SECONDS ahead), properties over
-    ANALYTICS_MAX_PROPERTIES_BYTES, or properties the database cannot store (U+0000)."""
+    ANALYTICS_MAX_PROPERTIES_BYTES, or properties the database cannot store (U+0000, nested
+    past MAX_DEPTH)."""
     now = timezone.now()
     earliest = now - timedelta(seconds=settings.ANALYTICS_MAX_CLOCK_SKEW_SECONDS)
     latest = now + timedelta(seconds=settings.ANALYTICS_MAX_FUTURE_SECONDS)
@@ -226,6 +233,10 @@ def _rejections(events: Sequence[ClientEvent]) -> list[Rejection]:
             problem = EventOutOfRange(
                 f"occurred_at must be between {earliest:%Y-%m-%dT%H:%M:%SZ} "
                 f"and {latest:%Y-%m-%dT%H:%M:%SZ}."
+            )
+        elif too_deep(event.properties):
+            problem = ValueTooDeep(
+                f"properties nest arrays and objects more than {MAX_DEPTH} levels deep."
             )
         elif has_unstorable_text(event.properties):
             problem = UnsupportedCharacter(

@@ -138,14 +138,16 @@ BAD_WRITE = (
 )
 REUSED_OR_UNSTORABLE = (
     "`idempotency_key_reused`: this key came with another body; `unsupported_character`: the "
-    "value holds U+0000 or a lone surrogate in a key or a string, which the panel cannot store."
+    "value holds U+0000 or a lone surrogate in a key or a string, which the panel cannot store; "
+    "`value_too_deep`: arrays and objects nested more than 64 levels deep."
 )
 
 
 @extend_schema_field(
     {
         "description": "Any JSON but null (no U+0000 or lone surrogate in a key or a string: "
-        "422 `unsupported_character`).",
+        "422 `unsupported_character`; at most 64 levels of arrays and objects: 422 "
+        "`value_too_deep`).",
         "anyOf": [
             {"type": "object"},
             {"type": "array"},

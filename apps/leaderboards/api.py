@@ -86,7 +86,8 @@ class ScoreField(serializers.Field):
         "nullable": True,
         "description": "Kept with the entry: at most the board's `metadata_max_bytes` as compact "
         "JSON (413 `metadata_too_large`); no U+0000 or lone surrogate in a key or a string (422 "
-        "`unsupported_character`).",
+        "`unsupported_character`); at most 64 levels of arrays and objects (422 "
+        "`value_too_deep`).",
     }
 )
 class MetadataField(serializers.Field):
@@ -388,7 +389,7 @@ SUBMIT_PROBLEMS = problems(
     e409="`submission_id_reused` (another player or score), `board_fed_by_stat`.",
     e413="`metadata_too_large` (with `limit` and `size`).",
     e422="`unsupported_character`: the metadata holds U+0000 or a lone surrogate in a key or a "
-    "string, which the panel cannot store.",
+    "string, which the panel cannot store; `value_too_deep`: it nests more than 64 levels.",
 )
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -11,7 +9,7 @@ from rest_framework.response import Response
 
 from apps.accounts.api_base import PlayerApi, PlayerRequest, problems
 from apps.remoteconfig.errors import InvalidClientVersion, InvalidPlatform
-from apps.remoteconfig.resolver import VERSION, Version, parse_version
+from apps.remoteconfig.resolver import PLATFORM, VERSION, Version, parse_version
 from apps.remoteconfig.selectors import resolved_config
 from gamingpanel.headers import etag_current, request_header
 
@@ -20,8 +18,7 @@ MAX_AGE_SECONDS = 60
 # What the server reads, and the schema publishes: a version of up to four numbers, a platform
 # name in any case (read in lower case).
 CLIENT_VERSION_PATTERN = VERSION.pattern
-PLATFORM_PATTERN = r"^[A-Za-z0-9_-]{1,20}$"
-PLATFORM = re.compile(PLATFORM_PATTERN)
+PLATFORM_PATTERN = PLATFORM.pattern
 # HTTP's optional white space around a field value (RFC 9110 5.5): never part of the value.
 OWS = " \t"
 

@@ -14,6 +14,8 @@ from typing import Any
 # ASCII digits only (`\d` would take other scripts' digits too), matched as the whole string.
 VERSION = re.compile(r"^[0-9]{1,6}(\.[0-9]{1,6}){0,3}$")
 Version = tuple[int, ...]
+# A client platform as the API reads it (any case, matched in lower case) and an override names it.
+PLATFORM = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
 
 
 def parse_version(text: str) -> Version | None:

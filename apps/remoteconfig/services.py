@@ -1,6 +1,8 @@
 """Writes of remote config, each audited in its transaction: draft edits, publish (the draft
 becomes the next release), rollback (an earlier release is published again as the next one,
-and the draft becomes it)."""
+and the draft becomes it). Each first locks its game's config (`_lock_config`), so they apply
+one after another: a publish reads the draft as the rollback before it left it, whole, and two
+operators saving one new key at once save it twice rather than fail."""
 
 from __future__ import annotations
 
@@ -16,12 +18,20 @@ from apps.accounts.models import Game
 from apps.audit.services import record_action
 from apps.remoteconfig.errors import InvalidConfigRule, ReleaseNotFound
 from apps.remoteconfig.models import ConfigKey, ConfigOverride, ConfigRelease
-from apps.remoteconfig.resolver import VERSION, parse_version
+from apps.remoteconfig.resolver import PLATFORM, VERSION, parse_version
 from apps.remoteconfig.rules import draft_snapshot, override_snapshot
 from apps.remoteconfig.selectors import draft_keys
 from gamingpanel.errors import Conflict
 
 KEY_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+LEVEL_LIMIT = 2_147_483_647  # the columns' (PositiveIntegerField) largest value
+
+
+def _lock_config(game: Game) -> None:
+    """Call inside the transaction: the game's config edits, publishes and rollbacks wait for
+    each other from here to the commit. The game's row stands for its config; NO KEY UPDATE, so
+    rows referencing the game (new players, sessions) are inserted meanwhile as ever."""
+    Game.objects.select_for_update(no_key=True).filter(pk=game.pk).values_list("pk").first()
 
 
 @transaction.atomic
@@ -30,7 +40,8 @@ def set_key(
 ) -> ConfigKey:
     if not 1 <= len(key) <= 64 or not set(key) <= KEY_CHARS:
         raise InvalidConfigRule("A key is 1 to 64 letters, digits, '_', '.' or '-'.")
-    found = ConfigKey.objects.select_for_update().filter(game=game, key=key).first()
+    _lock_config(game)
+    found = ConfigKey.objects.filter(game=game, key=key).first()
     before = {"value": found.value, "description": found.description} if found else {}
     if found is None:
         found = ConfigKey(game=game, key=key)
@@ -49,15 +60,22 @@ def set_key(
 
 @transaction.atomic
 def delete_key(*, game: Game, actor: User | None, key: str) -> None:
+    _lock_config(game)
     found = ConfigKey.objects.filter(game=game, key=key).first()
     if found is None:
         raise InvalidConfigRule(f"No draft key {key!r}.")
+    overrides = found.overrides.order_by("position", "id")
     record_action(
         actor=actor,
         game=game,
         action="remoteconfig.delete_key",
         target=found,
-        before={"value": found.value},
+        # Its overrides go with it: the entry keeps them, in the order they applied.
+        before={
+            "value": found.value,
+            "description": found.description,
+            "overrides": [_positioned(override) for override in overrides],
+        },
     )
     found.delete()
 
@@ -79,17 +97,25 @@ def validate_override(fields: dict[str, Any]) -> None:
     after, before = fields.get("created_after"), fields.get("created_before")
     if isinstance(after, datetime) and isinstance(before, datetime) and after >= before:
         raise InvalidConfigRule("created_after must be before created_before.")
+    for name in ("min_level", "max_level"):
+        if fields.get(name) is not None and not 1 <= fields[name] <= LEVEL_LIMIT:
+            raise InvalidConfigRule(f"{name} is a level from 1 to {LEVEL_LIMIT}.")
     if not 0 <= fields.get("rollout_percent", 100) <= 100:
         raise InvalidConfigRule("rollout_percent is 0 to 100.")
     platforms = fields.get("platforms") or []
+    # Names a client can send (the API reads them in lower case): any other never matches.
     if not isinstance(platforms, list) or not all(
-        isinstance(p, str) and 0 < len(p) <= 20 for p in platforms
+        isinstance(p, str) and PLATFORM.fullmatch(p) and p == p.lower() for p in platforms
     ):
-        raise InvalidConfigRule("platforms is a list of platform names.")
+        raise InvalidConfigRule(
+            "platforms are names such as ios, android, windows: lower-case letters, digits, "
+            "'_' or '-', at most 20 each."
+        )
 
 
 @transaction.atomic
 def add_override(*, game: Game, actor: User | None, key: str, **fields: Any) -> ConfigOverride:
+    _lock_config(game)
     config_key = ConfigKey.objects.filter(game=game, key=key).first()
     if config_key is None:
         raise InvalidConfigRule(f"No draft key {key!r}.")
@@ -100,13 +126,20 @@ def add_override(*, game: Game, actor: User | None, key: str, **fields: Any) -> 
         game=game,
         action="remoteconfig.add_override",
         target=config_key,
-        after=override_snapshot(override),
+        after=_positioned(override),
     )
     return override
 
 
+def _positioned(override: ConfigOverride) -> dict[str, Any]:
+    """An override as the audit log keeps it: its rules and its position (overrides apply in
+    position order, the first that matches wins)."""
+    return {**override_snapshot(override), "position": override.position}
+
+
 @transaction.atomic
 def delete_override(*, game: Game, actor: User | None, override_id: int) -> None:
+    _lock_config(game)
     override = ConfigOverride.objects.filter(pk=override_id, config_key__game=game).first()
     if override is None:
         raise InvalidConfigRule("No such override in this game's draft.")
@@ -115,13 +148,15 @@ def delete_override(*, game: Game, actor: User | None, override_id: int) -> None
         game=game,
         action="remoteconfig.delete_override",
         target=override.config_key,
-        before=override_snapshot(override),
+        before=_positioned(override),
     )
     override.delete()
 
 
+@transaction.atomic
 def publish(*, game: Game, actor: User | None, note: str = "") -> ConfigRelease:
     """The draft as it is becomes the next release: clients see it within 2 s."""
+    _lock_config(game)
     rules = draft_snapshot(draft_keys(game_id=game.pk))
     return _release(game=game, actor=actor, rules=rules, note=note, rolled_back_to=None)
 
@@ -129,10 +164,11 @@ def publish(*, game: Game, actor: User | None, note: str = "") -> ConfigRelease:
 def rollback(*, game: Game, actor: User | None, version: int, note: str = "") -> ConfigRelease:
     """Publish release `version` again, as the next release, and make the draft that release,
     so the next publish starts from what is live."""
-    earlier = ConfigRelease.objects.filter(game=game, version=version).first()
-    if earlier is None:
-        raise ReleaseNotFound(f"No release {version} of this game's config.")
     with transaction.atomic():
+        _lock_config(game)
+        earlier = ConfigRelease.objects.filter(game=game, version=version).first()
+        if earlier is None:
+            raise ReleaseNotFound(f"No release {version} of this game's config.")
         _replace_draft(game, earlier.rules)
         return _release(
             game=game, actor=actor, rules=earlier.rules, note=note, rolled_back_to=version

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -263,3 +264,33 @@ def test_parallel_retries_of_a_batch_store_each_event_once(player):
         list(pool.map(send, range(6)))
 
     assert RawEvent.objects.filter(player=player).count() == 20
+
+
+def post_with_deep_properties(client, depth: int) -> object:
+    """A good event, then one whose properties hold `depth` nested arrays, sent as text (the
+    test client's own encoder would run out of recursion first)."""
+    fine, deep = event(event_id="ok"), event(event_id="deep", properties={"d": "DEEP"})
+    body = json.dumps({"events": [fine, deep]}).replace('"DEEP"', "[" * depth + "]" * depth)
+    return client.post(URL, body, content_type="application/json")
+
+
+def test_properties_nested_too_deep_are_rejected_per_event(player_client):
+    response = post_with_deep_properties(player_client, 65)
+
+    assert response.status_code == 207
+    (rejection,) = response.json()["rejected"]
+    assert (rejection["index"], rejection["code"]) == (1, "value_too_deep")
+    assert list(RawEvent.objects.values_list("event_id", flat=True)) == ["ok"]
+
+
+@pytest.mark.parametrize("depth", [900, 950, 975, 985])
+def test_properties_nested_near_the_parsers_limit_are_never_a_5xx(player_client, depth):
+    # Once a 500: parsed, then encoded again for the database many calls further down.
+    response = post_with_deep_properties(player_client, depth)
+
+    assert response.status_code in (207, 400), response.content[:300]
+    if response.status_code == 207:
+        assert response.json()["rejected"][0]["code"] == "value_too_deep"
+    else:
+        assert response.json()["code"] in ("malformed_json", "validation_error")
+    assert not RawEvent.objects.filter(event_id="deep").exists()

@@ -211,6 +211,21 @@ def test_malformed_json_is_a_problem(alice):
     assert response.status_code == 400 and response.json()["code"] == "malformed_json"
 
 
+@pytest.mark.parametrize("number", ["1e400", "-1E+999"])
+def test_a_number_past_the_largest_float_is_malformed_json_and_stores_nothing(
+    alice, player, number
+):
+    created = alice.put(
+        f"{URL}/slot1",
+        f'{{"value": {{"gold": {number}}}}}'.encode(),
+        content_type="application/json",
+        HTTP_IF_NONE_MATCH="*",
+    )
+
+    assert (created.status_code, created.json()["code"]) == (400, "malformed_json")
+    assert not Document.objects.exists() and not SaveUsage.objects.exists()
+
+
 def test_delete_leaves_a_tombstone_whose_version_the_next_create_continues(alice, player):
     create(alice, "slot1", {"a": 1})
 
@@ -427,3 +442,36 @@ def test_gets_and_puts_take_few_queries(alice, django_assert_max_num_queries):
     writes = 1 if connection.vendor == "postgresql" else 3
     with django_assert_max_num_queries(2 + 1 + writes):
         assert put(alice, "slot1", {"a": 2}, HTTP_IF_MATCH='"1"').status_code == 200
+
+
+def nested(depth: int) -> str:
+    """A JSON value of `depth` arrays, one inside the other."""
+    return "[" * depth + "]" * depth
+
+
+def test_a_value_64_levels_deep_is_stored(alice):
+    created = alice.put(
+        f"{URL}/slot1",
+        f'{{"value": {nested(64)}}}'.encode(),
+        content_type="application/json",
+        HTTP_IF_NONE_MATCH="*",
+    )
+    assert created.status_code == 201
+
+
+@pytest.mark.parametrize("depth", [65, 900, 975, 985])
+def test_a_value_nested_deeper_is_refused_and_stores_nothing(alice, player, depth):
+    # The deepest of these parse (the parser stops near the recursion limit) but could not be
+    # encoded again where the write runs, many calls further down: once a 500.
+    created = alice.put(
+        f"{URL}/slot1",
+        f'{{"value": {nested(depth)}}}'.encode(),
+        content_type="application/json",
+        HTTP_IF_NONE_MATCH="*",
+    )
+
+    assert created.status_code in (400, 422)
+    assert created.json()["code"] == (
+        "value_too_deep" if created.status_code == 422 else "malformed_json"
+    )
+    assert not Document.objects.exists() and not SaveUsage.objects.exists()

@@ -7,7 +7,7 @@ import pytest
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser as DrfJSONParser
 
-from gamingpanel.parsers import JSONParser
+from gamingpanel.parsers import JSONParser, loads
 
 BODIES = {
     "an object": b'{"token": "abc", "n": 1.5, "list": [1, "\\u00e9"]}',
@@ -35,3 +35,22 @@ def test_each_body_gets_drfs_answer(case):
 
 def test_nesting_too_deep_is_a_parse_error_not_a_crash():
     assert outcome(JSONParser(), b"[" * 100_000)[0] == "refused"
+
+
+@pytest.mark.parametrize("body", [b"[1e400]", b'{"a": {"b": -1E+999}}', b"2.5e308"])
+def test_a_number_too_large_to_be_other_than_infinity_is_refused(body):
+    # DRF reads it as infinity, which is no JSON value: no column stores it, no answer renders it.
+    assert outcome(DrfJSONParser(), body)[0] == "ok"
+    verdict, detail = outcome(JSONParser(), body)
+    assert verdict == "refused" and "Number out of range" in detail
+
+
+def test_large_finite_numbers_are_read_as_ever():
+    body = b"[1.7976931348623157e308, -1e-400, 123456789012345678901234567890, 0.1]"
+    assert outcome(JSONParser(), body) == outcome(DrfJSONParser(), body)
+
+
+def test_hand_read_json_refuses_infinity_only_when_strict():
+    assert loads("1e400") == float("inf")  # webhooks: read as the sender wrote it
+    with pytest.raises(ValueError, match="Number out of range"):
+        loads("[1e400]", strict=True)

@@ -4,11 +4,13 @@ value too deep for the encoder is walked instead."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gamingpanel.storable import has_unstorable_text
+from gamingpanel.storable import has_unstorable_text, too_deep
 
 
 @pytest.mark.parametrize(
@@ -78,3 +80,27 @@ def test_the_search_finds_exactly_the_values_holding_such_a_character(value):
     expected = any(c == "\x00" or 0xD800 <= ord(c) <= 0xDFFF for c in text)
 
     assert has_unstorable_text(value) is expected
+
+
+@pytest.mark.parametrize(
+    ("value", "deep"),
+    [
+        (1, False),
+        ([], False),
+        ({"a": [[{"b": []}]]}, False),
+        ("[" * 500, False),  # brackets in a string are no nesting
+        ([[{"k": "x"}]] * 100, False),  # many containers, three levels
+        (json.loads("[" * 64 + "]" * 64), False),
+        (json.loads("[" * 65 + "]" * 65), True),
+        ({"a": json.loads("[" * 64 + "]" * 64)}, True),
+    ],
+)
+def test_too_deep_counts_levels_of_arrays_and_objects(value, deep):
+    assert too_deep(value) is deep
+
+
+def test_a_value_deeper_than_the_encoder_goes_is_too_deep():
+    value: list = []
+    for _ in range(5_000):
+        value = [value]
+    assert too_deep(value)

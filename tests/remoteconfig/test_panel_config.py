@@ -83,6 +83,16 @@ def test_rollback_from_the_history(operator_client, game):
         ("set-key", {"key": "speed", "value": '{"a": "x\\u0000"}'}),
         ("set-key", {"key": "speed", "value": '["\\ud800"]'}),
         ("set-key", {"key": "speed", "value": "[" * 100_000}),
+        ("set-key", {"key": "speed", "value": "1e400"}),
+        ("set-key", {"key": "speed", "value": "[" * 65 + "]" * 65}),
+        ("add-override", {"key": "speed", "position": 0, "value": "[-1e999]",
+                          "rollout_percent": 100}),
+        ("add-override", {"key": "speed", "position": 0, "value": "1", "rollout_percent": 100,
+                          "min_level": 3_000_000_000}),
+        ("add-override", {"key": "speed", "position": 0, "value": "1", "rollout_percent": 100,
+                          "platforms": "ios!"}),
+        ("add-override", {"key": "speed", "position": 0, "value": "1", "rollout_percent": 100,
+                          "platforms": "play station"}),
         ("add-override", {"key": "speed", "position": 0, "value": "-Infinity",
                           "rollout_percent": 100}),
         ("set-key", {"key": "bad key", "value": "1"}),
@@ -149,3 +159,26 @@ def test_values_show_as_json_and_the_history_shows_what_each_release_held(operat
     assert history.count("<code>flag</code> = <code>true</code>") == 1  # release 1
     assert history.count("<code>flag</code> = <code>false</code>") == 1  # release 2, live
     assert "2 keys" in history
+
+
+def test_the_audit_keeps_an_overrides_position_and_what_a_key_deletion_took(operator_client, game):
+    operator_client.post(page(game) + "set-key", {"key": "speed", "value": "1"})
+    for position, platform in ((0, "ios"), (1, "android")):
+        form = {"key": "speed", "position": position, "value": "2", "rollout_percent": 100}
+        operator_client.post(page(game) + "add-override", {**form, "platforms": platform})
+
+    added = AuditLogEntry.objects.filter(action="remoteconfig.add_override").order_by("id")
+    assert [(e.after["position"], e.after["platforms"]) for e in added] == [
+        (0, ["ios"]),
+        (1, ["android"]),
+    ]
+
+    operator_client.post(page(game) + "delete-key", {"key": "speed"})
+
+    deleted = AuditLogEntry.objects.get(action="remoteconfig.delete_key")
+    assert deleted.before["value"] == 1
+    assert [(o["position"], o["platforms"]) for o in deleted.before["overrides"]] == [
+        (0, ["ios"]),
+        (1, ["android"]),
+    ]
+    assert not ConfigKey.objects.exists()

@@ -19,6 +19,7 @@ from apps.panel.access import StaffRequest, readable_game, writable_game
 from apps.panel.views.common import invalid_form, page_context
 from apps.remoteconfig.selectors import draft_keys, releases_of
 from apps.remoteconfig.services import (
+    LEVEL_LIMIT,
     add_override,
     delete_key,
     delete_override,
@@ -28,14 +29,14 @@ from apps.remoteconfig.services import (
 )
 from gamingpanel.errors import DomainError
 from gamingpanel.parsers import loads
-from gamingpanel.storable import has_unstorable_text
+from gamingpanel.storable import MAX_DEPTH, has_unstorable_text, too_deep
 
 
 class JsonField(forms.CharField):
     """Any JSON value but `null` (a key the config leaves out is deleted instead): `[]`, `{}`,
     `""`, `0` and `false` included (required means some text was sent, not a truthy value);
-    as the API's own parser, no NaN or Infinity; nothing the database cannot store (U+0000, a
-    lone surrogate)."""
+    as the API's own parser, no NaN, Infinity or number too large to be other than infinity;
+    nothing the database cannot store (U+0000, a lone surrogate, nesting past MAX_DEPTH)."""
 
     widget = forms.Textarea({"rows": 2, "cols": 40})
 
@@ -47,6 +48,8 @@ class JsonField(forms.CharField):
             raise ValidationError(f"Not JSON: {error}") from None
         if parsed is None:
             raise ValidationError("null is not a value: delete the key to leave it out.")
+        if too_deep(parsed):
+            raise ValidationError(f"Nested more than {MAX_DEPTH} levels deep.")
         if has_unstorable_text(parsed):
             raise ValidationError("U+0000 or a lone surrogate: the panel stores neither.")
         return parsed
@@ -67,8 +70,8 @@ class OverrideForm(forms.Form):
     )
     min_client_version = forms.CharField(required=False, max_length=30, label="From version")
     max_client_version = forms.CharField(required=False, max_length=30, label="Below version")
-    min_level = forms.IntegerField(required=False, min_value=1)
-    max_level = forms.IntegerField(required=False, min_value=1)
+    min_level = forms.IntegerField(required=False, min_value=1, max_value=LEVEL_LIMIT)
+    max_level = forms.IntegerField(required=False, min_value=1, max_value=LEVEL_LIMIT)
     payer = forms.NullBooleanField(
         required=False,
         widget=forms.Select(
