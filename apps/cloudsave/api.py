@@ -245,7 +245,8 @@ def document_response(body: dict[str, Any] | None, request: Request, status: int
     if body is None:
         raise SaveNotFound("No such document.")
     etag = f'"{body["version"]}"'
-    if status == 200 and request.method == "GET" and etag_current(request, etag):
+    # HEAD is answered as GET is (Django runs `get` for it), its 304 included.
+    if status == 200 and request.method in ("GET", "HEAD") and etag_current(request, etag):
         response = Response(status=304)
     else:
         response = Response(body, status=status)

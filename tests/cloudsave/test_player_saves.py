@@ -53,6 +53,16 @@ def test_get_one_answers_etag_and_304_when_the_device_is_current(alice):
     assert alice.get(f"{URL}/slot1", HTTP_IF_NONE_MATCH='"0"').status_code == 200
 
 
+def test_head_answers_as_get_does_its_304_included(alice):
+    create(alice, "slot1", {"a": 1})
+
+    head = alice.head(f"{URL}/slot1")
+    assert head.status_code == 200 and head["ETag"] == '"1"' and head.content == b""
+    current = alice.head(f"{URL}/slot1", HTTP_IF_NONE_MATCH='"1"')
+    assert current.status_code == 304 and current["ETag"] == '"1"'
+    assert alice.head(f"{URL}/slot1", HTTP_IF_NONE_MATCH='"0"').status_code == 200
+
+
 def test_put_with_the_current_version_raises_it(alice):
     create(alice, "slot1", {"a": 1})
 
