@@ -40,6 +40,10 @@ def sentry_options() -> dict[str, Any]:
         # No user, IP, cookies or request bodies: tokens and credentials travel in them.
         "send_default_pii": False,
         "max_request_body_size": "never",
+        # No stack frames' local variables: a verifier's frame holds the game's platform
+        # secrets (its config, a publisher key, a client secret) and the credential being
+        # checked, under names no denylist can foresee.
+        "include_local_variables": False,
         "event_scrubber": EventScrubber(denylist=[*DEFAULT_DENYLIST, *SECRET_HEADERS]),
     }
 

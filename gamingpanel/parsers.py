@@ -62,5 +62,7 @@ class JSONParser(parsers.JSONParser):
             return json.loads(text)
         except RecursionError as error:
             raise ParseError(TOO_DEEP) from error
-        except ValueError as error:  # as DRF words it: bad JSON, a bad encoding, NaN when strict
+        except (ValueError, LookupError) as error:
+            # As DRF words it: bad JSON, a bad encoding, NaN when strict. LookupError: a charset
+            # Python knows but that is no text encoding (`charset=rot13`, `hex`).
             raise ParseError(f"JSON parse error - {error}") from error

@@ -14,16 +14,29 @@ from apps.shop.services import rules
 from gamingpanel.shortcache import ShortCache
 from gamingpanel.sql import CompiledInstances, CompiledQuery, Statement
 
-# One compiled query (gamingpanel.sql): every purchase starts here. Every column is read, so
-# the offer rules see the offer as the ORM would load it.
-OFFER_IN_GAME = CompiledInstances.compile(
-    "SELECT {columns} FROM {offer} WHERE id = %s AND game_id = %s", Offer, offer=Offer
+# One compiled query (gamingpanel.sql): every purchase starts here. Every column of the offer
+# and of its category (the rules ask whether the category is shown) is read, so the offer rules
+# see them as the ORM would load them.
+OFFER_IN_GAME = CompiledInstances.compile_joined(
+    """
+    SELECT {columns}
+      FROM {offer} LEFT JOIN {category} ON {category}.id = {offer}.category_id
+     WHERE {offer}.id = %s AND {offer}.game_id = %s
+    """,
+    (Offer, Category),
+    extra=0,
+    tables={"offer": Offer, "category": Category},
 )
 
 
 def find_offer(*, game_id: int, offer_id: int) -> Offer | None:
-    """The game's offer with this id, or None (one query)."""
-    return OFFER_IN_GAME.first([offer_id, game_id])
+    """The game's offer with this id, its `category` loaded, or None (one query)."""
+    found = OFFER_IN_GAME.rows([offer_id, game_id])
+    if not found:
+        return None
+    offer, category = found[0]
+    offer.category = category if offer.category_id is not None else None
+    return offer
 
 
 def offer_in_game(*, game_id: int, offer_id: int) -> Offer:
@@ -86,8 +99,6 @@ def shop_for_player(*, player: Player) -> list[dict]:
     for offer in catalogue(game_id=player.game_id):
         category = offer.category
         assert category is not None  # the catalogue holds only offers in a category
-        if not rules.category_visible(category, now):
-            continue
         count = bought.get(offer.pk, 0)
         sale = rules.Sale(offer=offer, quantity=1, bought=count, now=now)
         if rules.refusal(sale) is not None:

@@ -141,10 +141,32 @@ def test_unknown_game_key_is_401(api_client, game):
         {"platform": ["dev"], "credentials": {}},
         {"platform": "dev", "credentials": {"user_id": 7}},
         {"platform": "dev", "credentials": {"user_id": "no spaces please"}},
+        # No platform issues a credential with U+0000 or a lone surrogate; a column stores
+        # neither, and an outbound request cannot encode a surrogate (once a 500).
+        {"platform": "dev", "credentials": {"user_id": "u1", "display_name": "x\u0000"}},
+        {"platform": "dev", "credentials": {"user_id": "u1", "display_name": "x\ud800"}},
     ],
 )
 def test_malformed_login_is_400_validation_error(api_client, dev_platform, body):
-    assert_problem(post_login(api_client, body), 400, "validation_error")
+    # As text with every non-ASCII character escaped, as a client's encoder sends a surrogate.
+    sent = api_client.post(
+        LOGIN, json.dumps(body), content_type="application/json", HTTP_X_GAME_KEY="alpha-client-key"
+    )
+    assert_problem(sent, 400, "validation_error")
+    assert Player.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("charset", ["rot13", "hex", "base64"])
+def test_a_charset_that_is_no_text_encoding_is_malformed_json(api_client, dev_platform, charset):
+    response = api_client.post(
+        LOGIN,
+        b'{"platform": "dev", "credentials": {"user_id": "u1"}}',
+        content_type=f"application/json; charset={charset}",
+        HTTP_X_GAME_KEY="alpha-client-key",
+    )
+    assert response.status_code in (400, 415), response.content[:200]
+    assert response.json()["code"] in ("malformed_json", "unsupported_media_type")
     assert Player.objects.count() == 0
 
 

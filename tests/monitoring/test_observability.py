@@ -3,6 +3,8 @@ SDKs are started with the configured values. No network: the SDK entry points ar
 
 from __future__ import annotations
 
+import secrets
+import sys
 from collections.abc import Iterator
 from unittest import mock
 
@@ -92,3 +94,28 @@ def test_tracing_starts_with_the_otlp_endpoint(settings):
     assert "0.5" in provider.sampler.get_description()
     calls()["instrument"].assert_called_once()
     calls()["sentry"].assert_not_called()
+
+
+def test_sentry_events_carry_no_local_variables(settings):
+    """A verifier's frame holds the game's platform secrets; an exception event built with the
+    panel's options (sentry-sdk's own builder) keeps the frames and none of their variables."""
+    from sentry_sdk.utils import event_from_exception
+
+    settings.SENTRY_DSN = "https://public@sentry.example/1"
+    # The client's options as sentry_sdk.init would complete them (its defaults, then ours).
+    options = {**sentry_sdk.consts.DEFAULT_OPTIONS, **observability.sentry_options()}
+
+    def verify(config: dict) -> None:
+        client_secret = config["client_secret"]  # noqa: F841 - the local that must not leave
+        raise RuntimeError("upstream answered garbage")
+
+    secret = secrets.token_hex(16)  # made at run time: the source lines sent show no value
+    try:
+        verify({"client_secret": secret})
+    except RuntimeError:
+        event, _ = event_from_exception(sys.exc_info(), client_options=options)
+
+    frames = event["exception"]["values"][0]["stacktrace"]["frames"]
+    assert any(frame["function"] == "verify" for frame in frames)
+    assert all("vars" not in frame for frame in frames)
+    assert secret not in repr(event)

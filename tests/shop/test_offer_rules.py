@@ -3,11 +3,14 @@ by every purchase and by the catalogue, and each rule's refusal reaches the clie
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from apps.inventory.models import LedgerEntry
 from apps.shop.errors import OfferUnavailable
-from apps.shop.models import Purchase
+from apps.shop.models import Category, Purchase
 from apps.shop.services import rules
 from gamingpanel.errors import DomainError
 from tests.shop.conftest import access_token, bearer
@@ -75,3 +78,42 @@ def test_an_offer_with_a_line_nobody_can_grant_is_503_contents_unavailable(
     assert balance(player, "gems") == 0
     assert not Purchase.objects.filter(status="completed").exists()
     assert listed == []
+
+
+@pytest.mark.parametrize(
+    "category_fields",
+    [
+        {"active": False},
+        {"visible_until": timezone.now() - timedelta(minutes=1)},
+        {"visible_from": timezone.now() + timedelta(days=1)},
+    ],
+)
+def test_an_offer_in_a_category_the_shop_does_not_show_cannot_be_bought(
+    buyer_client, player, game, category_fields
+):
+    make_economy(game)
+    category = Category.objects.create(game=game, name="Closed shelf", **category_fields)
+    offer = make_offer(game, name="On a closed shelf", category=category)
+    fund(player, 1000)
+
+    response = buyer_client.post(
+        "/api/v1/shop/purchase", {"offer_id": offer.pk}, HTTP_IDEMPOTENCY_KEY="k"
+    )
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "offer_unavailable"
+    assert balance(player, "gold") == 1000 and balance(player, "gems") == 0
+    assert not Purchase.objects.filter(status="completed").exists()
+
+
+def test_an_offer_in_no_category_is_judged_by_its_own_window(buyer_client, player, game):
+    make_economy(game)
+    offer = make_offer(game, name="Direct link", category=None)
+    fund(player, 1000)
+
+    response = buyer_client.post(
+        "/api/v1/shop/purchase", {"offer_id": offer.pk}, HTTP_IDEMPOTENCY_KEY="k"
+    )
+
+    assert response.status_code == 201
+    assert balance(player, "gems") == 10

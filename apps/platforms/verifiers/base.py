@@ -16,6 +16,7 @@ from django.core.cache import cache
 from apps.platforms.errors import PlatformNotConfigured
 from apps.platforms.hosts import per_game_url
 from gamingpanel.errors import InvalidInput
+from gamingpanel.storable import UNSTORABLE
 
 logger = logging.getLogger("apps.platforms")
 
@@ -154,6 +155,9 @@ def optional_credential(
         raise invalid_input(key, f"credentials.{key} must be a string.")
     if len(value) > max_length:
         raise invalid_input(key, f"credentials.{key} is longer than {max_length} characters.")
+    if UNSTORABLE.search(value):
+        # No platform issues one; a request cannot carry it (UTF-8) nor a column store it.
+        raise invalid_input(key, f"credentials.{key} holds U+0000 or a lone surrogate.")
     return value
 
 

@@ -54,6 +54,15 @@ def is_open(sale: Sale) -> DomainError | None:
     return None
 
 
+def in_shown_category(sale: Sale) -> DomainError | None:
+    """An offer in a category the shop does not show now (switched off, not yet or no longer
+    visible) is not for sale either; an offer in no category is judged by its own window."""
+    category = sale.offer.category
+    if category is not None and not category_visible(category, sale.now):
+        return OfferUnavailable("This offer cannot be bought now.")
+    return None
+
+
 def in_stock(sale: Sale) -> DomainError | None:
     stock = sale.offer.stock
     if stock is not None and stock < max(sale.quantity, 1):
@@ -86,7 +95,14 @@ def within_limit(sale: Sale) -> DomainError | None:
     return None
 
 
-OFFER_RULES: list[Rule] = [is_open, in_stock, contents_available, one_pass_at_a_time, within_limit]
+OFFER_RULES: list[Rule] = [
+    is_open,
+    in_shown_category,
+    in_stock,
+    contents_available,
+    one_pass_at_a_time,
+    within_limit,
+]
 
 
 def refusal(sale: Sale) -> DomainError | None:
