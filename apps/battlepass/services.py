@@ -51,6 +51,29 @@ def add_season_xp(*, game_id: int, xp_by_player: Mapping[int, int]) -> int | Non
     return season.pk
 
 
+def lock_premium_passes(*, player: Player, season_ids: set[int]) -> frozenset[int]:
+    """Call inside a purchase's transaction: of these seasons (of the player's game), those whose
+    premium track the player already has. Their passes are locked (made if none), so two
+    purchases of one premium pass by one player are judged one after the other."""
+    seasons = list(
+        Season.objects.filter(pk__in=season_ids, game_id=player.game_id).values_list(
+            "pk", flat=True
+        )
+    )
+    if not seasons:
+        return frozenset()
+    SeasonPass.objects.bulk_create(
+        [SeasonPass(player=player, season_id=season) for season in seasons], ignore_conflicts=True
+    )
+    passes = (
+        SeasonPass.objects.select_for_update()
+        .filter(player=player, season_id__in=seasons)
+        .order_by("season_id")  # one lock order for every caller
+        .values_list("season_id", "premium")
+    )
+    return frozenset(season for season, premium in passes if premium)
+
+
 @transaction.atomic
 def grant_premium(*, player: Player, season_id: int, idempotency_key: str) -> None:
     """Give the player the season's premium track; granting it again changes nothing."""

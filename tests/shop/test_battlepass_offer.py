@@ -102,3 +102,26 @@ def test_premium_for_another_games_season_is_refused_and_nothing_is_debited(
     assert response.status_code == 404
     assert balance(player, "gems") == 100
     assert not SeasonPass.objects.exists()
+
+
+def test_a_premium_pass_already_had_is_not_sold_again(buyer_client, player, premium_offer):
+    season, offer = premium_offer
+    offer.per_player_limit = None  # the pass itself, not a purchase limit, refuses the second
+    offer.save(update_fields=["per_player_limit"])
+    fund(player, 200, "gems")
+
+    first = buyer_client.post(
+        "/api/v1/shop/purchase", {"offer_id": offer.pk}, HTTP_IDEMPOTENCY_KEY="k1"
+    )
+    again = buyer_client.post(
+        "/api/v1/shop/purchase", {"offer_id": offer.pk}, HTTP_IDEMPOTENCY_KEY="k2"
+    )
+
+    assert first.status_code == 201
+    assert again.status_code == 409
+    assert (again.json()["code"], again.json()["remaining_purchases"]) == (
+        "purchase_limit_reached",
+        0,
+    )
+    assert balance(player, "gems") == 120  # one price only
+    assert SeasonPass.objects.get(player=player, season=season).premium is True

@@ -8,6 +8,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.accounts.models import Player
+from apps.battlepass.services import lock_premium_passes
 from apps.shop.models import Offer, OfferPurchaseCount, Purchase
 from apps.shop.services import rules
 
@@ -23,7 +24,16 @@ def reserve(*, player: Player, offer: Offer, quantity: int) -> None:
         # The counter row is what serialises two purchases of one limited offer by one player.
         counter = OfferPurchaseCount.objects.select_for_update().get(player=player, offer=offer)
     bought = counter.count if counter is not None else 0
-    rules.check(rules.Sale(offer=offer, quantity=quantity, bought=bought, now=timezone.now()))
+    premium = rules.premium_season_ids(offer)
+    owned = lock_premium_passes(player=player, season_ids=premium) if premium else frozenset()
+    sale = rules.Sale(
+        offer=offer,
+        quantity=quantity,
+        bought=bought,
+        now=timezone.now(),
+        owned_premium_seasons=owned,
+    )
+    rules.check(sale)
     if counter is not None:
         OfferPurchaseCount.objects.filter(pk=counter.pk).update(count=F("count") + quantity)
     if offer.stock is not None:

@@ -32,12 +32,14 @@ GRANTABLE_LINES = ("currency", "sku", "battlepass_premium")
 @dataclass(frozen=True)
 class Sale:
     """What the rules look at: an offer, how many units, how many this player already bought
-    (or is paying for) of it, and when."""
+    (or is paying for) of it, when, and the seasons whose premium pass the player already has
+    (asked only for an offer that sells one; the catalogue does not ask)."""
 
     offer: Offer
     quantity: int
     bought: int
     now: datetime
+    owned_premium_seasons: frozenset[int] = frozenset()
 
 
 Rule = Callable[[Sale], DomainError | None]
@@ -85,6 +87,29 @@ def one_pass_at_a_time(sale: Sale) -> DomainError | None:
     return None
 
 
+def premium_not_owned(sale: Sale) -> DomainError | None:
+    """A season's premium pass is had once: buying it again would take the price and give
+    nothing."""
+    if premium_season_ids(sale.offer) & sale.owned_premium_seasons:
+        return PurchaseLimitReached(
+            "You already have this season's premium pass.", remaining_purchases=0
+        )
+    return None
+
+
+def premium_season_ids(offer: Offer) -> set[int]:
+    """The seasons whose premium pass the offer sells."""
+    contents = offer.contents if isinstance(offer.contents, list) else []
+    found = set()
+    for line in contents:
+        if isinstance(line, dict) and "battlepass_premium" in line:
+            try:
+                found.add(int(line["battlepass_premium"]))
+            except (TypeError, ValueError):
+                continue  # not a season: never granted either (contents_available refuses it)
+    return found
+
+
 def within_limit(sale: Sale) -> DomainError | None:
     remaining = remaining_purchases(offer=sale.offer, bought=sale.bought)
     if remaining is not None and sale.quantity > remaining:
@@ -101,6 +126,7 @@ OFFER_RULES: list[Rule] = [
     in_stock,
     contents_available,
     one_pass_at_a_time,
+    premium_not_owned,
     within_limit,
 ]
 
