@@ -9,6 +9,15 @@ class ProviderUnavailable(DomainError):
     status, code, title = 503, "payment_provider_unavailable", "Payment provider unavailable"
 
 
+class CheckoutInProgress(DomainError):
+    """Another request with this purchase's key is opening its checkout right now (the
+    processor refuses a second call with one idempotency key while the first runs). Nothing
+    ended: the same Idempotency-Key, sent again in a moment, answers the checkout."""
+
+    status, code, title = 409, "request_in_progress", "This request is still being processed"
+    headers = {"Retry-After": "1"}
+
+
 class InvalidSignature(DomainError):
     status, code, title = 400, "invalid_signature", "Invalid signature"
 

@@ -200,10 +200,13 @@ class PurchaseApi(PlayerApi):
             ),
             409: OpenApiResponse(
                 description="`insufficient_funds` (with `needed` and `available`), "
-                "`offer_unavailable` (inactive, outside its dates, or sold out: `reason` "
-                "`sold_out`), `purchase_limit_reached` (with `remaining_purchases`), "
-                "`holding_limit_reached`, or `payment_provider_not_configured` (real money: the "
-                "game has no enabled processor)."
+                "`offer_unavailable` (inactive, outside its dates, in a category not shown, or "
+                "sold out: `reason` `sold_out`), `purchase_limit_reached` (with "
+                "`remaining_purchases`; also a season's premium pass already had), "
+                "`holding_limit_reached`, `payment_provider_not_configured` (real money: the "
+                "game has no enabled processor), or `request_in_progress` (real money: another "
+                "request with this key is opening the checkout; send it again after "
+                "`Retry-After`)."
             ),
             422: OpenApiResponse(
                 description="`idempotency_key_reused`: this key came with another offer or "

@@ -303,3 +303,44 @@ def test_bodies_that_are_not_events_store_nothing(api_client, stripe_account, bo
     assert response.status_code == 400
     assert response.json()["code"] == code
     assert not ProviderEvent.objects.exists()
+
+
+def test_a_retry_while_the_first_request_opens_the_checkout_ends_nothing(
+    player_client, player, real_offer, stripe_account, mocked_http
+):
+    # Stripe answers a second call with one idempotency key, while the first still runs, with
+    # 409 idempotency_error. That retry must not end the purchase whose checkout the first
+    # request is about to hand out.
+    mocked_http.add(
+        responses.POST,
+        SESSIONS,
+        status=409,
+        json={
+            "error": {
+                "type": "idempotency_error",
+                "message": "There is currently another in-progress request using this "
+                "Idempotent Key. Please try again later.",
+            }
+        },
+    )
+    mocked_http.add(
+        responses.POST,
+        SESSIONS,
+        json={"id": "cs_test_9", "object": "checkout.session", "url": "https://pay.test/cs_9"},
+    )
+
+    busy = start(player_client, real_offer)
+
+    assert busy.status_code == 409
+    assert (busy.json()["code"], busy["Retry-After"]) == ("request_in_progress", "1")
+    purchase = Purchase.objects.get()
+    assert (purchase.status, purchase.response_body) == ("pending", None)
+    assert Payment.objects.get().status == "created"  # as before its checkout, not failed
+
+    again = start(player_client, real_offer)  # the same key, a moment later
+
+    assert again.status_code == 202
+    assert again.json()["payment"]["checkout_url"] == "https://pay.test/cs_9"
+    assert Purchase.objects.get().status == "pending"
+    assert start(player_client, real_offer).json() == again.json()  # stored now
+    assert len(mocked_http.calls) == 2

@@ -11,6 +11,7 @@ import stripe as stripe_sdk
 from django.conf import settings
 
 from apps.payments.errors import (
+    CheckoutInProgress,
     InvalidNotification,
     InvalidSignature,
     ProviderNotConfigured,
@@ -60,6 +61,12 @@ def create_checkout_session(
             options={"idempotency_key": f"gp-payment-{payment.pk}"},
         )
     except stripe_sdk.StripeError as exc:
+        if exc.http_status == 409:
+            # Stripe is still answering another call with this key (a client's retry of the
+            # same purchase while its first request waits): no refusal, the first call decides.
+            raise CheckoutInProgress(
+                "This purchase's checkout is being opened; send the same request again in a moment."
+            ) from None
         raise ProviderUnavailable(f"Stripe refused the checkout session: {_error_message(exc)}")
     return session.to_dict()
 

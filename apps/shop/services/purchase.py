@@ -14,6 +14,7 @@ from apps.accounts.models import Player
 from apps.inventory.errors import InsufficientFunds
 from apps.inventory.models import MAX_AMOUNT
 from apps.inventory.services import Change
+from apps.payments.errors import CheckoutInProgress
 from apps.payments.services import checkout
 from apps.shop.errors import OfferNotFound
 from apps.shop.models import Offer, Purchase
@@ -66,6 +67,8 @@ def purchase_offer(
         if offer.real_money:
             return _buy_with_money(player, offer, quantity, idempotency_key, fingerprint)
         return _buy_with_virtual(player, offer, quantity, idempotency_key, fingerprint)
+    except CheckoutInProgress:
+        raise  # the purchase stands, its checkout being opened by the other request
     except IntegrityError:
         # The key's row exists: another request with this key committed first (its insert is
         # what we waited on). Answer what it answered.
@@ -170,6 +173,11 @@ def _open_checkout(purchase: Purchase) -> PurchaseResult:
             quantity=purchase.quantity,
             unit_amount=purchase.offer.price_amount,
         )
+    except CheckoutInProgress:
+        # Another request with this key is opening this very checkout: it stores the answer
+        # (the session, or the refusal that ends the purchase); closing it here would end a
+        # purchase whose checkout the other request hands out.
+        raise
     except DomainError as error:
         # Nothing was charged: the purchase ends here, and its key answers this error again.
         checkout.mark_checkout_failed(purchase_id=purchase.pk, error=error)
