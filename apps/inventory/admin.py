@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -18,7 +19,12 @@ from apps.accounts.admin_scoping import GameScopedAdmin, ReadOnlyScopedAdmin, op
 from apps.accounts.models import Player
 from apps.accounts.selectors import WRITE_ROLES, games_for_user
 from apps.inventory.models import Currency, ItemDefinition, LedgerEntry, PlayerItem, Wallet
-from apps.inventory.services import Change, operator_adjust
+from apps.inventory.services import (
+    Change,
+    follow_currency_cap,
+    follow_item_limit,
+    operator_adjust,
+)
 from gamingpanel.errors import DomainError
 
 
@@ -28,12 +34,24 @@ class CurrencyAdmin(GameScopedAdmin):
     list_filter = ["game"]
     search_fields = ["code", "name"]
 
+    def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "cap" in form.changed_data:
+            assert isinstance(obj, Currency)
+            follow_currency_cap(currency=obj)  # the wallets made before hold a copy
+
 
 @admin.register(ItemDefinition)
 class ItemDefinitionAdmin(GameScopedAdmin):
     list_display = ["sku", "name", "kind", "max_stack", "game"]
     list_filter = ["game", "kind"]
     search_fields = ["sku", "name"]
+
+    def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and {"kind", "max_stack"} & set(form.changed_data):
+            assert isinstance(obj, ItemDefinition)
+            follow_item_limit(item=obj)  # the holdings made before hold a copy
 
 
 class GrantForm(forms.Form):

@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from django.contrib.auth.models import User
 from django.db import connection, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from apps.accounts.models import Player
@@ -333,6 +335,30 @@ def prepare_holdings(*, players: Sequence[Player], changes: Sequence[Change]) ->
             codes=sorted({c.code for c in changes if c.kind == "currency"}),
             skus=sorted({c.code for c in changes if c.kind == "item"}),
         )
+
+
+@transaction.atomic
+def follow_currency_cap(*, currency: Currency) -> int:
+    """Every wallet of the currency takes the currency's cap as it is now (a wallet copies it
+    when made, so the database can refuse an overfull one). A raised cap lets every player
+    hold more at once; a lowered one stops every wallet at it, but a wallet already holding
+    more keeps what it holds, its cap set at that (a CHECK keeps balance <= cap): it can spend,
+    and receives nothing past what it held. Answers how many wallets changed."""
+    wallets = Wallet.objects.filter(currency=currency)
+    if currency.cap is None:
+        return wallets.exclude(cap=None).update(cap=None)
+    return wallets.update(cap=Greatest(Value(currency.cap), F("balance")))
+
+
+@transaction.atomic
+def follow_item_limit(*, item: ItemDefinition) -> int:
+    """As follow_currency_cap, for the holdings of an item whose holding limit changed (its
+    stack size, or its kind: a durable item is held once)."""
+    holdings = PlayerItem.objects.filter(item=item)
+    limit = item.holding_limit
+    if limit is None:
+        return holdings.exclude(limit=None).update(limit=None)
+    return holdings.update(limit=Greatest(Value(limit), F("quantity")))
 
 
 def _create_rows(players: Sequence[Player], *, codes: list[str], skus: list[str]) -> None:

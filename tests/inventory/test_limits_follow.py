@@ -1,0 +1,111 @@
+"""A currency's cap and an item's holding limit are copied onto each wallet and holding (so the
+database refuses an overfull one); an operator's change in the admin reaches every copy."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from apps.accounts.models import GameAccess
+from apps.accounts.services import set_game_access
+from apps.inventory.errors import HoldingLimitReached
+from apps.inventory.models import Currency, ItemDefinition, PlayerItem, Wallet
+from apps.inventory.services import Change, apply_changes, change_balance
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def operator_client(client, game):
+    user = get_user_model().objects.create_user("olga", password="x", is_staff=True)
+    set_game_access(user=user, game=game, role=GameAccess.Role.OPERATOR)
+    client.force_login(user)
+    return client
+
+
+def gain(player, currency: str, amount: int, key: str) -> None:
+    change_balance(
+        player=player, currency=currency, delta=amount, reason="test", idempotency_key=key
+    )
+
+
+def set_cap(client, currency: Currency, cap: str) -> None:
+    response = client.post(
+        f"/admin/inventory/currency/{currency.pk}/change/",
+        {"game": currency.game_id, "code": currency.code, "name": currency.name, "cap": cap},
+    )
+    assert response.status_code == 302, response.content[:500]
+
+
+def test_a_raised_cap_lets_existing_wallets_hold_more(operator_client, game, player):
+    gold = Currency.objects.create(game=game, code="gold", name="Gold", cap=1000)
+    gain(player, "gold", 1000, "a")
+
+    set_cap(operator_client, gold, "2000")
+    gain(player, "gold", 500, "b")
+
+    assert Wallet.objects.get(player=player, currency=gold).balance == 1500
+
+
+def test_a_lowered_cap_stops_existing_wallets_at_it(operator_client, game, player, other_player):
+    gold = Currency.objects.create(game=game, code="gold", name="Gold")
+    gain(player, "gold", 300, "a")
+
+    set_cap(operator_client, gold, "1000")
+
+    with pytest.raises(HoldingLimitReached):
+        gain(player, "gold", 800, "b")
+    gain(player, "gold", 700, "c")
+    assert Wallet.objects.get(player=player, currency=gold).balance == 1000
+
+
+def test_a_wallet_above_a_lowered_cap_keeps_it_spends_and_gains_nothing(
+    operator_client, game, player
+):
+    gold = Currency.objects.create(game=game, code="gold", name="Gold")
+    gain(player, "gold", 1500, "a")
+
+    set_cap(operator_client, gold, "1000")
+
+    with pytest.raises(HoldingLimitReached):
+        gain(player, "gold", 1, "b")
+    gain(player, "gold", -200, "c")
+    wallet = Wallet.objects.get(player=player, currency=gold)
+    assert (wallet.balance, wallet.cap) == (1300, 1500)
+
+
+def test_a_removed_cap_removes_every_copy(operator_client, game, player):
+    gold = Currency.objects.create(game=game, code="gold", name="Gold", cap=100)
+    gain(player, "gold", 100, "a")
+
+    set_cap(operator_client, gold, "")
+    gain(player, "gold", 10**9, "b")
+
+    assert Wallet.objects.get(player=player, currency=gold).cap is None
+
+
+def test_a_stack_size_or_kind_change_reaches_existing_holdings(operator_client, game, player):
+    potion = ItemDefinition.objects.create(
+        game=game, sku="potion", name="Potion", kind=ItemDefinition.Kind.STACKABLE, max_stack=5
+    )
+    apply_changes(
+        player=player, changes=[Change("item", "potion", 5)], reason="test", idempotency_key="a"
+    )
+
+    response = operator_client.post(
+        f"/admin/inventory/itemdefinition/{potion.pk}/change/",
+        {
+            "game": game.pk,
+            "sku": "potion",
+            "name": "Potion",
+            "kind": "stackable",
+            "max_stack": "10",
+        },
+    )
+    assert response.status_code == 302, response.content[:500]
+    apply_changes(
+        player=player, changes=[Change("item", "potion", 5)], reason="test", idempotency_key="b"
+    )
+
+    holding = PlayerItem.objects.get(player=player, item=potion)
+    assert (holding.quantity, holding.limit) == (10, 10)
