@@ -225,6 +225,51 @@ def test_one_store_transaction_is_granted_in_one_game_only(
     assert Payment.objects.count() == 1
 
 
+def test_a_refund_reaches_the_game_whose_purchase_it_is_when_games_share_an_app(
+    api_client, other_game, real_offer, apple, chain
+):
+    from rest_framework.test import APIClient
+
+    from apps.accounts.models import Player
+    from apps.inventory.models import Currency
+    from apps.shop.models import Offer
+
+    # The second game's account comes after the first's: the first is the one a lookup by
+    # bundle id alone finds.
+    ProviderAccount.objects.create(game=other_game, provider="apple", config={"bundle_id": BUNDLE})
+    Currency.objects.create(game=other_game, code="gems", name="Gems")
+    their_offer = Offer.objects.create(
+        game=other_game, name="Gems", real_money=True, price_currency="USD", price_amount=199,
+        contents=[{"currency": "gems", "quantity": 100}],
+        apple_product_id=real_offer.apple_product_id,
+    )  # fmt: skip
+    bob = Player.objects.create(game=other_game, display_name="bob")
+    client = APIClient()
+    client.force_authenticate(user=bob)
+    assert redeem(client, chain.sign(transaction()), their_offer).status_code == 201
+    notification = {
+        "notificationType": "REFUND",
+        "notificationUUID": str(uuid.uuid4()),
+        "data": {
+            "bundleId": BUNDLE,
+            "environment": "Sandbox",
+            "signedTransactionInfo": chain.sign(transaction(revocationDate=1)),
+        },
+    }
+    body = json.dumps({"signedPayload": chain.sign(notification)})
+
+    with committed():
+        response = api_client.post(
+            "/api/v1/payments/webhooks/apple", body, content_type="application/json"
+        )
+
+    assert response.status_code == 200
+    assert Purchase.objects.get(game=other_game).status == "refunded"
+    assert balance(bob, "gems") == 0
+    event = ProviderEvent.objects.get()
+    assert (event.game_id, event.status) == (other_game.pk, "processed")
+
+
 def test_a_transaction_of_three_units_grants_and_prices_three(
     player_client, player, real_offer, apple, chain
 ):

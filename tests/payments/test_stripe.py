@@ -203,6 +203,40 @@ def test_games_sharing_one_webhook_secret_are_told_apart_by_the_signed_metadata(
     assert notification_for(other_game.pk).game_id == other_game.pk
 
 
+def test_a_dispute_without_our_metadata_reaches_the_game_whose_payment_it_is(
+    other_game, other_player, stripe_account, game
+):
+    from apps.payments.providers import signing as signing_module
+    from apps.payments.providers.stripe import parse_notification
+    from tests.payments.conftest import WEBHOOK_SECRET
+    from tests.shop.helpers import make_offer
+
+    shared = ProviderAccount(game=other_game, provider="stripe")
+    shared.set_secrets({"secret_key": "sk_test_b", "webhook_secret": WEBHOOK_SECRET})
+    shared.save()
+    offer = make_offer(other_game, real_money=True, price_currency="USD", price_amount=499)
+    purchase = Purchase.objects.create(
+        game=other_game, player=other_player, offer=offer, real_money=True,
+        price_currency="USD", price_amount=499,
+    )  # fmt: skip
+    Payment.objects.create(
+        game=other_game, purchase=purchase, provider="stripe", payment_reference="pi_b",
+        amount=499, currency="USD",
+    )  # fmt: skip
+
+    def notification_for(payment_intent):
+        # Stripe's dispute object: the payment intent, and none of our session's metadata.
+        body = stripe_event(
+            "charge.dispute.created",
+            {"id": "dp_1", "object": "dispute", "payment_intent": payment_intent, "metadata": {}},
+        )
+        header = signing_module.sign(secret=WEBHOOK_SECRET, body=body, timestamp=int(time.time()))
+        return parse_notification(body=body, headers={"Stripe-Signature": header})
+
+    assert notification_for("pi_b").game_id == other_game.pk  # not the first game's, ignored
+    assert notification_for("pi_unknown").game_id == game.pk  # nothing to find: as before
+
+
 def test_the_stripe_api_base_url_is_a_setting(player_client, real_offer, stripe_account, settings):
     settings.STRIPE_API_BASE_URL = "http://stripe-mock.test:12111"
     with responses.RequestsMock() as mock:

@@ -34,7 +34,7 @@ from apps.payments.errors import (
     ProviderUnavailable,
     ReceiptNotPaid,
 )
-from apps.payments.models import ProviderAccount
+from apps.payments.models import Payment, ProviderAccount
 from apps.payments.providers.base import (
     Notification,
     Outcome,
@@ -225,12 +225,30 @@ def parse_notification(*, body: bytes) -> Notification:
     event_id = decoded.get("notificationUUID")
     if not event_id or not event_type:
         raise InvalidNotification("The notification has no notificationUUID or type.")
-    return Notification(
-        str(event_id),
-        event_type,
-        {**received, "decoded": decoded},
-        account.game_id if account is not None else None,
+    game_id = account.game_id if account is not None else None
+    if account is not None:
+        game_id = _game_of_transaction(account, data.get("transactionInfo"))
+    return Notification(str(event_id), event_type, {**received, "decoded": decoded}, game_id)
+
+
+def _game_of_transaction(account: ProviderAccount, info: object) -> int:
+    """Games may share an app (its bundle id): the game whose payment the signed transaction
+    is, else the account's own. A refund of the second game's purchase reaches it rather than
+    being looked up, and ignored, in the first."""
+    transaction_id = str(info.get("transactionId") or "") if isinstance(info, dict) else ""
+    if not transaction_id:
+        return account.game_id
+    sharing = ProviderAccount.objects.filter(
+        provider="apple", enabled=True, config__bundle_id=account.config.get("bundle_id")
+    ).values_list("game_id", flat=True)
+    paid_in = (
+        Payment.objects.filter(
+            provider="apple", game_id__in=list(sharing), external_id=transaction_id
+        )
+        .values_list("game_id", flat=True)
+        .first()
     )
+    return paid_in if paid_in is not None else account.game_id
 
 
 def _notification_scope(decoded: Mapping[str, Any]) -> dict[str, Any]:

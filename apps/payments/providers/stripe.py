@@ -119,10 +119,26 @@ def _signed_with(body: bytes, header: str, secret: str) -> bool:
 
 
 def _game_of(event: dict[str, Any], game_ids: list[int]) -> int:
-    """The signed metadata names the game when games share an endpoint secret."""
+    """The game of an event, when games share an endpoint secret: the one its signed metadata
+    names (our sessions and payment intents carry it), else the one whose payment it concerns
+    (a dispute or a charge carries no metadata of ours, only its payment intent: a chargeback
+    of the second game's payment must reach that game's purchase, not be ignored)."""
     obj = (event.get("data") or {}).get("object") or {}
     named = _int((obj.get("metadata") or {}).get("game_id"))
-    return named if named in game_ids else game_ids[0]
+    if named in game_ids:
+        return named
+    reference = obj.get("payment_intent")
+    if len(game_ids) > 1 and isinstance(reference, str) and reference:
+        paid_in = (
+            Payment.objects.filter(
+                provider="stripe", game_id__in=game_ids, payment_reference=reference
+            )
+            .values_list("game_id", flat=True)
+            .first()
+        )
+        if paid_in is not None:
+            return paid_in
+    return game_ids[0]
 
 
 def interpret(event_type: str, payload: dict[str, Any]) -> Outcome:
