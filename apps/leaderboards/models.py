@@ -191,7 +191,9 @@ class Submission(models.Model):
     board = models.ForeignKey(
         Board, on_delete=models.CASCADE, related_name="submissions", db_index=False
     )  # both unique constraints lead with it
-    submission_id = models.CharField(max_length=100)
+    # A client's or server's own id is at most 100 characters (the API's limit); a stat board's
+    # is "match:<match id>:<player id>", a match id being up to 100 characters itself.
+    submission_id = models.CharField(max_length=160)
     period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="submissions")
     player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="+")
     score = models.BigIntegerField()

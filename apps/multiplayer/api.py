@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.conf import settings
@@ -22,6 +23,7 @@ from apps.accounts.api_base import (
     TokenValidationApi,
     query_filters,
 )
+from apps.multiplayer.errors import ServerNotFound
 from apps.multiplayer.models import Outcome
 from apps.multiplayer.selectors import (
     live_server,
@@ -35,6 +37,8 @@ MAX_PLAYERS_PER_MATCH = 256
 MAX_STATS_PER_PLAYER = 64
 MAX_VALUE = 10**12  # far below BIGINT, so sums of many matches never overflow
 NAME = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
+SERVER_ID = re.compile(NAME)
+MAX_SERVER_ID = 100
 
 
 class PlayerProfileSerializer(serializers.Serializer):
@@ -197,7 +201,7 @@ def server_body(server: dict[str, Any]) -> dict[str, Any]:
 
 class HeartbeatApi(GameServerApi):
     class InputSerializer(serializers.Serializer):
-        server_id = StrictRegexField(NAME, max_length=100)
+        server_id = StrictRegexField(NAME, max_length=MAX_SERVER_ID)
         region = StrictRegexField(NAME, max_length=32)
         address = StrictCharField(max_length=255)
         port = serializers.IntegerField(min_value=1, max_value=65535)
@@ -301,4 +305,7 @@ class ServerDetailApi(PlayerApi):
         },
     )
     def get(self, request: PlayerRequest, server_id: str) -> Response:
+        if len(server_id) > MAX_SERVER_ID or not SERVER_ID.fullmatch(server_id):
+            # No server registers such an id (U+0000 included, which no column holds).
+            raise ServerNotFound(f"No live server {server_id[:100]!r} in this game.")
         return Response(server_body(live_server(game_id=request.user.game_id, server_id=server_id)))

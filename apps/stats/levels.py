@@ -9,6 +9,7 @@ from functools import lru_cache
 DEFAULT_XP_PER_LEVEL = 1000
 DEFAULT_GROWTH_PERCENT = 10
 DEFAULT_MAX_LEVEL = 100
+MAX_XP = 2**63 - 1  # the XP column's largest value
 
 
 @dataclass(frozen=True)
@@ -25,11 +26,16 @@ class Curve:
         return bisect_right(self.thresholds(), xp)
 
     def xp_to_next_level(self, xp: int) -> int | None:
-        """XP still missing to the next level; None at the curve's last level."""
+        """XP still missing to the next level; None at the curve's last level, or at the last
+        one any XP total reaches."""
         level = self.level_for(xp)
-        if level >= self.max_level:
+        if level >= self.max_level or self.thresholds()[level] > MAX_XP:
             return None
         return self.thresholds()[level] - xp
+
+    def reachable(self) -> bool:
+        """Whether a player can reach every level: its last threshold fits the XP column."""
+        return self.thresholds()[-1] <= MAX_XP
 
 
 @lru_cache(maxsize=64)
@@ -38,6 +44,9 @@ def _thresholds(xp_per_level: int, growth_percent: int, max_level: int) -> tuple
     process computes the same integers."""
     totals, total, step = [0], 0, float(xp_per_level)
     for _ in range(max_level - 1):
+        if total > MAX_XP:
+            totals.append(total)  # past what any player holds: no further step is computed
+            continue  # (a steep curve's steps pass the float range: round(inf) would raise)
         total += round(step)
         totals.append(total)
         step *= 1 + growth_percent / 100

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
 from apps.accounts.models import Game, Player
+from apps.stats.levels import MAX_XP, Curve
 
 
 class StatDefinition(models.Model):
@@ -72,6 +74,18 @@ class LevelCurve(models.Model):
 
     def __str__(self) -> str:
         return f"Level curve of {self.game}"
+
+    def clean(self) -> None:
+        super().clean()
+        if None in (self.xp_per_level, self.growth_percent, self.max_level):
+            return  # each field says what it misses
+        curve = Curve(self.xp_per_level, self.growth_percent, self.max_level)
+        if not curve.reachable():
+            reached = curve.level_for(MAX_XP)
+            raise ValidationError(
+                f"This curve needs more XP than a player can hold past level {reached}: lower "
+                "the growth, the XP per level or the max level."
+            )
 
 
 class PlayerProgress(models.Model):

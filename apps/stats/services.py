@@ -15,12 +15,18 @@ from apps.stats.selectors import level_curve, stat_definitions
 
 # The stored value and the reported one, combined inside the upsert by the stat's definition, so
 # concurrent matches of the same players add up without a read-modify-write race.
+# A sum stops at +-MAX_STAT_TOTAL (far inside BIGINT, so adding a report never overflows it):
+# a game server reporting huge values forever saturates one player's stat instead of making
+# every later match naming that player fail.
+MAX_STAT_TOTAL = 2**62
+_LEAST, _GREATEST = ("LEAST", "GREATEST") if connection.vendor == "postgresql" else ("MIN", "MAX")
+_SUM = f"{_LEAST}({_GREATEST}({{t}}.value + excluded.value, -{MAX_STAT_TOTAL}), {MAX_STAT_TOTAL})"
 _COMBINE_SQL = """value = CASE (SELECT combine FROM {defs} WHERE id = excluded.definition_id)
-    WHEN 'sum' THEN {t}.value + excluded.value
+    WHEN 'sum' THEN {sum}
     WHEN 'max' THEN CASE WHEN excluded.value > {t}.value THEN excluded.value ELSE {t}.value END
     WHEN 'min' THEN CASE WHEN excluded.value < {t}.value THEN excluded.value ELSE {t}.value END
     ELSE excluded.value END,
-    updated_at = excluded.updated_at"""
+    updated_at = excluded.updated_at""".replace("{sum}", _SUM)
 
 
 @dataclass(frozen=True)

@@ -54,3 +54,12 @@ def test_a_match_without_the_stat_leaves_the_board_alone(game, kills_board, make
     play(game, "m1", [PlayerLine(a.pk, "win", stats={"deaths": 1})])
 
     assert not Entry.objects.exists()
+
+
+def test_a_match_id_of_the_longest_length_feeds_the_board(game, kills_board, make_players):
+    # The board's submission id is "match:<match id>:<player id>": with a 100-character match
+    # id it passed the column's old 100 characters, and the whole match failed (a 500).
+    (a,) = make_players(1)
+    play(game, "m" * 100, [PlayerLine(a.pk, "win", stats={"kills": 4})])
+
+    assert dict(Entry.objects.values_list("player_id", "score")) == {a.pk: 4}

@@ -232,3 +232,11 @@ def test_server_info_bytes_are_what_the_server_serializer_renders(server_client,
     assert listed.content == render(ServerSerializer(rows, many=True).data)
     assert one.content == render(ServerSerializer(rows[0]).data)
     assert listed.json()[0]["last_heartbeat_at"].endswith("Z")
+
+
+@pytest.mark.parametrize("server_id", ["%00", "a%00b", "x" * 101, "-leading-dash", "us-1%0A"])
+def test_a_server_id_no_server_registers_is_404_in_the_path(player_client, server_id):
+    response = player_client.get(f"{SERVER_INFO}/{server_id}")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "server_not_found"

@@ -3,7 +3,7 @@ import pytest
 from apps.accounts.models import Player
 from apps.stats.errors import UnknownStat
 from apps.stats.models import LevelCurve, PlayerProgress, PlayerStat
-from apps.stats.services import add_xp, apply_stats
+from apps.stats.services import MAX_STAT_TOTAL, add_xp, apply_stats
 
 
 def values(player):
@@ -73,3 +73,20 @@ def test_xp_for_many_players_costs_a_fixed_number_of_queries(game, django_assert
 
     assert {(c.level_before, c.level_after) for c in changes.values()} == {(1, 3)}
     assert PlayerProgress.objects.filter(xp=2500).count() == 50
+
+
+@pytest.mark.django_db
+def test_a_sum_saturates_instead_of_overflowing_its_column(game, player, stat_defs):
+    # A server reporting the largest value forever once took the sum past BIGINT: every later
+    # match naming the player failed (a 500). It stops at MAX_STAT_TOTAL, either way.
+    apply_stats(game_id=game.pk, stats_by_player={player.pk: {"kills": 1}})
+    PlayerStat.objects.filter(player=player).update(value=MAX_STAT_TOTAL - 5)
+    apply_stats(game_id=game.pk, stats_by_player={player.pk: {"kills": 10**12}})
+    apply_stats(game_id=game.pk, stats_by_player={player.pk: {"kills": 10**12}})
+    assert values(player)["kills"] == MAX_STAT_TOTAL
+
+    PlayerStat.objects.filter(player=player).update(value=-MAX_STAT_TOTAL + 1)
+    apply_stats(game_id=game.pk, stats_by_player={player.pk: {"kills": -(10**12)}})
+    assert values(player)["kills"] == -MAX_STAT_TOTAL
+    apply_stats(game_id=game.pk, stats_by_player={player.pk: {"kills": 7}})
+    assert values(player)["kills"] == -MAX_STAT_TOTAL + 7
