@@ -150,7 +150,7 @@ class ServerKeyAdmin(GameScopedAdmin):
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[ServerKey]) -> None:
         for server_key in queryset:
             if self.has_change_permission(request, server_key):
-                revoke_server_key(server_key=server_key)
+                revoke_server_key(server_key=server_key, actor=operator(request))
         self.message_user(request, "Revoked.")
 
 

@@ -141,13 +141,7 @@ class GameScopedAdmin(admin.ModelAdmin):
         super().delete_model(request, obj)
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        if not request.user.is_superuser:
-            # A game, category, season or player of another tenant is never offered as a choice.
-            scoped = objects_of_games(
-                db_field.related_model, games_for_user(request.user, roles=self.write_roles)
-            )
-            if scoped is not None:
-                kwargs["queryset"] = scoped
+        scope_choices(db_field, request, self.write_roles, kwargs)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_list_filter(self, request: HttpRequest) -> Any:
@@ -177,6 +171,18 @@ def game_path_of(model: type[Model]) -> str | None:
                 step = f"{path}__{field.name}" if path else field.name
                 queue.append((target, step, depth + 1))
     return None
+
+
+def scope_choices(
+    db_field: Any, request: HttpRequest, roles: frozenset[str], kwargs: dict[str, Any]
+) -> None:
+    """A game, category, season, period or player of another tenant is never offered as a
+    choice: a foreign key's choices are the rows of the games the user may write."""
+    if request.user.is_superuser:
+        return
+    scoped = objects_of_games(db_field.related_model, games_for_user(request.user, roles=roles))
+    if scoped is not None:
+        kwargs["queryset"] = scoped
 
 
 def objects_of_games(model: type[Model], games: QuerySet[Game]) -> QuerySet | None:
@@ -228,6 +234,10 @@ class ScopedInline(admin.TabularInline):
     def parent_can_write(self, request: HttpRequest, obj: Model | None) -> bool:
         parent = self.admin_site.get_model_admin(self.parent_model)
         return parent.has_change_permission(request, obj)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        scope_choices(db_field, request, WRITE_ROLES, kwargs)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class ReadOnlyScopedAdmin(GameScopedAdmin):

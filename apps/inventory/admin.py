@@ -62,7 +62,9 @@ class GrantForm(forms.Form):
         label="Amount", help_text="Positive grants, negative revokes (never below zero)."
     )
     note = forms.CharField(label="Reason", max_length=300)
-    nonce = forms.CharField(widget=forms.HiddenInput)  # one submission, one ledger change
+    # One submission, one ledger change; the form sets a UUID, and "operator:<nonce>" fits the
+    # ledger key column.
+    nonce = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
 
 @admin.register(Wallet)

@@ -40,7 +40,10 @@ class DateRangeForm(forms.Form):
     def _resolve(data: dict, today: date) -> tuple[date, date]:
         end = data.get("end") or today
         default = timedelta(days=settings.ANALYTICS_DASHBOARD_DEFAULT_DAYS - 1)
-        return data.get("start") or end - default, end
+        if start := data.get("start"):
+            return start, end
+        # An end in the calendar's first days: the range starts with the calendar.
+        return (end - default if end - date.min >= default else date.min), end
 
 
 class PlayerFilterForm(forms.Form):
@@ -123,6 +126,8 @@ def _day_start(day: date | None, next_day: bool = False) -> datetime | None:
     if day is None:
         return None
     if next_day:
+        if day == date.max:
+            return None  # "before" the calendar's last day, itself included: no bound
         day += timedelta(days=1)
     return timezone.make_aware(datetime.combine(day, time.min))
 

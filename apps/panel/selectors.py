@@ -70,7 +70,7 @@ def players_matching(*, game: Game, filters: PlayerFilters, sort: str = "newest"
                 )
             )
         )
-        if query.isdigit() and len(query) < 19:
+        if query.isascii() and query.isdigit() and len(query) < 19:
             match |= Q(pk=int(query))
         players = players.filter(match)
     if filters.platform:
@@ -193,7 +193,7 @@ def offer_names(*, game: Game, offer_ids: list[str]) -> dict[str, str]:
     """Shop offer names for the ids analytics recorded (ids stay as they are if unknown)."""
     names: dict[str, str] = {}
     for offer_id in offer_ids:
-        if not offer_id.isdigit():
+        if not (offer_id.isascii() and offer_id.isdigit()):
             continue
         try:
             names[offer_id] = offer_in_game(game_id=game.pk, offer_id=int(offer_id)).name

@@ -7,6 +7,7 @@ import secrets
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -40,6 +41,12 @@ class ProviderAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.game} — {self.get_provider_display()}"
+
+    def clean(self) -> None:
+        super().clean()
+        if not isinstance(self.config, dict):
+            # Every provider reads its settings by name: a list would fail every purchase.
+            raise ValidationError({"config": 'A JSON object, e.g. {"bundle_id": "com.x.y"}.'})
 
     @property
     def secrets(self) -> dict[str, Any]:

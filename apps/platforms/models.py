@@ -43,6 +43,10 @@ class PlatformCredential(models.Model):
     def clean(self) -> None:
         """Per-game URLs are https, on the platform's hosts, and not internal addresses."""
         super().clean()
+        if not isinstance(self.config, dict):
+            # Every verifier reads its settings by name: a list or a number would fail every
+            # login of the platform.
+            raise ValidationError({"config": 'A JSON object, e.g. {"app_id": "480"}.'})
         if problems := config_problems(self.platform, self.config):
             raise ValidationError(
                 {"config": [f"{key}: {problem}." for key, problem in problems.items()]}

@@ -40,3 +40,26 @@ def test_unknown_server_key_is_401_problem(api_client):
     response = api_client.post("/api/v1/multiplayer/validate-token", {"token": "x"})
     assert response.status_code in (401, 501)
     assert response["Content-Type"].startswith("application/problem+json")
+
+
+@pytest.mark.django_db
+def test_revoking_a_key_from_the_admin_is_audited_once(client, game):
+    from django.contrib.auth import get_user_model
+
+    from apps.accounts.models import GameAccess
+    from apps.accounts.services import set_game_access
+    from apps.audit.models import AuditLogEntry
+
+    owner = get_user_model().objects.create_user("olive", password="pw-long-enough-1")
+    set_game_access(user=owner, game=game, role=GameAccess.Role.OWNER)
+    client.force_login(owner)
+    issued = create_server_key(game=game, name="eu-1")
+    action = {"action": "revoke_selected", "_selected_action": [issued.server_key.pk]}
+
+    client.post("/admin/accounts/serverkey/", action)
+    client.post("/admin/accounts/serverkey/", action)  # already revoked: nothing more
+
+    entry = AuditLogEntry.objects.get(action="server_key.revoke")
+    assert (entry.actor, entry.game, entry.target_id) == (owner, game, str(issued.server_key.pk))
+    assert (entry.before["revoked"], entry.after["revoked"]) == (False, True)
+    assert active_server_key(issued.raw_key) is None

@@ -86,3 +86,16 @@ def test_operator_of_game_a_cannot_grant_to_game_b_player(
     assert response.status_code == 200
     assert "No such player in a game you may change" in response.content.decode()
     assert balance(other_player, "gold") == 0
+
+
+def test_a_tampered_nonce_longer_than_the_ledger_key_is_a_form_error(
+    client, make_operator, game, player
+):
+    make_economy(game)
+    client.force_login(make_operator("alice", game, GameAccess.Role.OPERATOR))
+
+    response = client.post(URL, form(player, 5, nonce="n" * 200))
+
+    assert response.status_code == 200  # the form again, with its error; was a 500 on PostgreSQL
+    assert balance(player, "gold") == 0
+    assert not LedgerEntry.objects.exists()

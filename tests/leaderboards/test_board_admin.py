@@ -108,3 +108,24 @@ def test_a_stat_board_names_a_stat_the_game_declares(game, other_game):
     assert "declares no stat 'kills'" in refused.value.message_dict["stat_key"][0]
     StatDefinition.objects.create(game=game, key="kills", name="Kills")
     board.full_clean()
+
+
+def test_the_bracket_inline_offers_only_this_games_periods(
+    operator_client, board, make_board, other_game
+):
+    from apps.leaderboards.services.periods import open_period
+
+    theirs = make_board("secret-cup", game=other_game)
+    open_period(board=board)
+    open_period(board=theirs)
+
+    response = operator_client.get(change_url(board))
+
+    [brackets] = [
+        inline for inline in response.context["inline_admin_formsets"]
+        if inline.formset.model is BracketReward
+    ]  # fmt: skip
+    offered = brackets.formset.empty_form.fields["period"].queryset
+    assert offered.exists()
+    assert {period.board.game_id for period in offered} == {board.game_id}
+    assert "Secret-Cup" not in response.content.decode()

@@ -78,3 +78,17 @@ def test_rotate_secrets_command_moves_every_secret_to_the_new_key(game, settings
         call_command("rotate_secrets", stdout=io.StringIO())
     with override_settings(FIELD_ENCRYPTION_KEYS=[new_key]):
         assert PlatformCredential.objects.get(pk=credential.pk).secrets == {"publisher_key": "k1"}
+
+
+@pytest.mark.parametrize("config", [[], ["app_id"], 480, "app_id=480"])
+def test_a_config_that_is_not_a_json_object_is_refused(game, config):
+    from django.core.exceptions import ValidationError
+
+    from apps.payments.models import ProviderAccount
+
+    credential = PlatformCredential(game=game, platform="steam", config=config)
+    with pytest.raises(ValidationError, match="A JSON object"):
+        credential.clean()
+    account = ProviderAccount(game=game, provider="stripe", config=config)
+    with pytest.raises(ValidationError, match="A JSON object"):
+        account.clean()

@@ -15,6 +15,7 @@ from apps.accounts import hotcache
 from apps.accounts.markers import forget_markers
 from apps.accounts.mirror import publish
 from apps.accounts.models import Game, GameAccess, ServerKey, hash_key
+from apps.accounts.operator_actions import announce_action
 from apps.accounts.selectors import (
     REVOKED_SERVER_KEY,
     SERVER_KEY_CACHE_SECONDS,
@@ -39,10 +40,21 @@ def create_server_key(*, game: Game, name: str, raw_key: str | None = None) -> I
     return IssuedServerKey(server_key=server_key, raw_key=raw_key)
 
 
-def revoke_server_key(*, server_key: ServerKey) -> None:
-    ServerKey.objects.filter(pk=server_key.pk, revoked_at__isnull=True).update(
+@transaction.atomic
+def revoke_server_key(*, server_key: ServerKey, actor: User | None = None) -> None:
+    """Revoke the key (once; audited as `server_key.revoke` when it was live)."""
+    revoked = ServerKey.objects.filter(pk=server_key.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
+    if revoked:
+        announce_action(
+            actor=actor,
+            game=server_key.game,
+            action="server_key.revoke",
+            target=server_key,
+            before={"name": server_key.name, "revoked": False},
+            after={"name": server_key.name, "revoked": True},
+        )
     # Every process reads keys through the shared cache and its mirror: drop both once the
     # revocation is in.
     transaction.on_commit(lambda: _forget_server_key(server_key.key_hash))

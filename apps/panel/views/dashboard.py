@@ -25,7 +25,7 @@ class NamedOfferSales(metrics.OfferSales):
 def home(request: StaffRequest) -> HttpResponse:
     """The first of the user's games, or the one the game picker names (?game=<id>)."""
     chosen = request.GET.get("game", "")
-    if chosen.isdigit():
+    if chosen.isascii() and chosen.isdigit():
         return redirect("panel:dashboard", game_id=readable_game(request, int(chosen)).pk)
     game = games_for_user(request.user, roles=READ_ROLES).order_by("name").first()
     if game is None:

@@ -54,14 +54,14 @@ def board_page(request: StaffRequest, game_id: int, board_id: int) -> HttpRespon
     period: Period | None = open_one
     if number := request.GET.get("period"):
         period = Period.objects.filter(
-            board=board, number=number if number.isdigit() else 0
+            board=board, number=number if number.isascii() and number.isdigit() else 0
         ).first()
     if period is None:
         raise Http404("No such period.")
     search = (request.GET.get("player") or "").strip()
     found = None
     if search:
-        player_id = int(search) if search.isdigit() else None
+        player_id = int(search) if search.isascii() and search.isdigit() else None
         if player_id is None:
             match = (
                 Entry.objects.filter(period=period, player__display_name__iexact=search)
@@ -106,7 +106,8 @@ def board_action(request: StaffRequest, game_id: int, board_id: int, action: str
         elif action == "remove-entry":
             player_id = request.POST.get("player_id") or ""
             entry = Entry.objects.filter(
-                period=current_period(board), player_id=int(player_id) if player_id.isdigit() else 0
+                period=current_period(board),
+                player_id=int(player_id) if player_id.isascii() and player_id.isdigit() else 0,
             ).first()
             if entry is None:
                 raise Http404("No such entry.")

@@ -32,7 +32,7 @@ def _parse(header: str) -> tuple[int, list[str]]:
     timestamp, signatures = None, []
     for part in header.split(","):
         name, _, value = part.strip().partition("=")
-        if name == "t" and value.isdigit():
+        if name == "t" and value.isascii() and value.isdigit():
             timestamp = int(value)
         elif name == "v1" and value:
             signatures.append(value)

@@ -76,7 +76,9 @@ def _games(names: list[str]) -> list[Game]:
         return list(Game.objects.order_by("pk"))
     games = []
     for name in names:
-        lookup: dict[str, int | str] = {"pk": int(name)} if name.isdigit() else {"slug": name}
+        lookup: dict[str, int | str] = (
+            {"pk": int(name)} if name.isascii() and name.isdigit() else {"slug": name}
+        )
         game = Game.objects.filter(**lookup).first()
         if game is None:
             raise CommandError(f"No game {name!r}.")
