@@ -3,6 +3,7 @@ and what they may change follows their role there (owners > operators > analysts
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import deque
 from functools import cache
@@ -36,9 +37,22 @@ class AuditedRequest(HttpRequest):
     _audit_before: dict[str, Any]
 
 
+ENCRYPTED_SUFFIX = "_encrypted"
+
+
 def audit_snapshot(obj: Model) -> dict[str, Any]:
-    """The editable fields of a row as JSON (secrets are non-editable fields, so never in it)."""
-    return json.loads(json.dumps(model_to_dict(obj), cls=DjangoJSONEncoder, default=str))
+    """The editable fields of a row as JSON. An encrypted field (non-editable, so not among them)
+    shows only which ciphertext is stored, as a digest: a changed secret is seen to change, and
+    nothing of it is written down."""
+    snapshot = json.loads(json.dumps(model_to_dict(obj), cls=DjangoJSONEncoder, default=str))
+    for field in obj._meta.concrete_fields:
+        if field.name.endswith(ENCRYPTED_SUFFIX):
+            stored = getattr(obj, field.attname) or ""
+            digest = hashlib.sha256(stored.encode()).hexdigest()[:12]
+            snapshot[field.name.removesuffix(ENCRYPTED_SUFFIX)] = (
+                f"set ({digest})" if stored else ""
+            )
+    return snapshot
 
 
 class GameScopedAdmin(admin.ModelAdmin):
@@ -74,16 +88,17 @@ class GameScopedAdmin(admin.ModelAdmin):
     def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
         obj = super().get_object(request, object_id, from_field)
         if obj is not None:
-            cast(AuditedRequest, request)._audit_before = audit_snapshot(obj)
+            cast(AuditedRequest, request)._audit_before = self._snapshot_with_inlines(obj)
         return obj
 
     def log_addition(self, request: HttpRequest, obj: Model, message: Any) -> Any:
-        self._audit(request, obj, "admin_add", before={}, after=audit_snapshot(obj))
+        after = self._snapshot_with_inlines(obj)
+        self._audit(request, obj, "admin_add", before={}, after=after)
         return super().log_addition(request, obj, message)
 
     def log_change(self, request: HttpRequest, obj: Model, message: Any) -> Any:
         before = getattr(request, "_audit_before", {})
-        after = audit_snapshot(obj)
+        after = self._snapshot_with_inlines(obj)
         if before != after:
             self._audit(request, obj, "admin_change", before=before, after=after)
         return super().log_change(request, obj, message)
@@ -92,6 +107,24 @@ class GameScopedAdmin(admin.ModelAdmin):
         for obj in queryset:
             self._audit(request, obj, "admin_delete", before=audit_snapshot(obj), after={})
         return super().log_deletions(request, queryset)
+
+    def _snapshot_with_inlines(self, obj: Model) -> dict[str, Any]:
+        """The row and the rows its inlines edit (an event's rewards, a season's tiers, a
+        board's brackets), each by its verbose name: a change made only in an inline shows."""
+        snapshot = audit_snapshot(obj)
+        for inline in self.inlines:
+            model = inline.model
+            links = [
+                field
+                for field in model._meta.concrete_fields
+                if field.many_to_one
+                and field.related_model is self.model
+                and inline.fk_name in (None, field.name)
+            ]
+            if len(links) == 1:
+                rows = model._default_manager.filter(**{links[0].name: obj}).order_by("pk")
+                snapshot[str(model._meta.verbose_name_plural)] = [audit_snapshot(r) for r in rows]
+        return snapshot
 
     def _audit(self, request: HttpRequest, obj: Model, action: str, **change: Any) -> None:
         announce_action(

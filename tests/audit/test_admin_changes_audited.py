@@ -62,3 +62,65 @@ def test_saving_without_changes_writes_no_entry(client, operator, game, gold):
     )
 
     assert not AuditLogEntry.objects.filter(action="admin_change").exists()
+
+
+def test_a_changed_secret_is_audited_without_its_value(client, game):
+    from apps.payments.models import ProviderAccount
+
+    owner = get_user_model().objects.create_user("olive", password="pw-long-enough-1")
+    set_game_access(user=owner, game=game, role=GameAccess.Role.OWNER)
+    client.force_login(owner)
+    account = ProviderAccount(game=game, provider="stripe", config={})
+    account.set_secrets({"secret_key": "sk_test_old"})
+    account.save()
+
+    response = client.post(
+        f"/admin/payments/provideraccount/{account.pk}/change/",
+        {
+            "game": game.pk,
+            "provider": "stripe",
+            "enabled": "on",
+            "config": "{}",
+            "new_secrets": '{"secret_key": "sk_test_brand_new_value"}',
+        },
+    )
+
+    assert response.status_code == 302, response.content[:500]
+    entry = AuditLogEntry.objects.get(action="admin_change")
+    assert entry.before["secrets"] != entry.after["secrets"]
+    assert entry.after["secrets"].startswith("set (")
+    assert "sk_test" not in str(entry.before) + str(entry.after)
+
+
+def test_a_change_made_only_in_an_inline_is_audited(rf, operator, game, gold):
+    from datetime import timedelta
+
+    from django.contrib import admin
+    from django.utils import timezone
+
+    from apps.events.models import Event, EventReward
+
+    now = timezone.now()
+    event = Event.objects.create(
+        game=game, name="Launch", starts_at=now, ends_at=now + timedelta(days=7)
+    )
+    reward = EventReward.objects.create(
+        event=event, name="Gold", contents=[{"currency": "gold", "quantity": 10}]
+    )
+    event_admin = admin.site.get_model_admin(Event)
+    request = rf.post(f"/admin/events/event/{event.pk}/change/")
+    request.user = operator
+
+    # What the change view does: read the object, save the form and its inlines, log.
+    event_admin.get_object(request, str(event.pk))
+    reward.contents = [{"currency": "gold", "quantity": 1000000}]
+    reward.save()
+    event_admin.log_change(request, event, [{"changed": {"name": "event reward"}}])
+
+    entry = AuditLogEntry.objects.get(action="admin_change")
+    [before], [after] = entry.before["event rewards"], entry.after["event rewards"]
+    assert (before["contents"], after["contents"]) == (
+        [{"currency": "gold", "quantity": 10}],
+        [{"currency": "gold", "quantity": 1000000}],
+    )
+    assert entry.before["name"] == entry.after["name"] == "Launch"  # the event itself unchanged
