@@ -147,10 +147,8 @@ def test_garbage_receipts_are_400(player_client, real_offer, apple, receipt):
     assert response.json()["code"] == "invalid_receipt"
 
 
-def test_refund_notification_claws_the_grant_back(
-    api_client, player_client, player, real_offer, apple, chain
-):
-    redeem(player_client, chain.sign(transaction()), real_offer)
+def post_refund(api_client, chain):
+    """App Store's signed REFUND notification of the transaction `transaction()` makes."""
     notification = {
         "notificationType": "REFUND",
         "notificationUUID": str(uuid.uuid4()),
@@ -161,11 +159,17 @@ def test_refund_notification_claws_the_grant_back(
         },
     }
     body = json.dumps({"signedPayload": chain.sign(notification)})
-
     with committed():
-        response = api_client.post(
+        return api_client.post(
             "/api/v1/payments/webhooks/apple", body, content_type="application/json"
         )
+
+
+def test_refund_notification_claws_the_grant_back(
+    api_client, player_client, player, real_offer, apple, chain
+):
+    redeem(player_client, chain.sign(transaction()), real_offer)
+    response = post_refund(api_client, chain)
 
     assert response.status_code == 200
     assert Purchase.objects.get().status == "refunded"
@@ -247,21 +251,7 @@ def test_a_refund_reaches_the_game_whose_purchase_it_is_when_games_share_an_app(
     client = APIClient()
     client.force_authenticate(user=bob)
     assert redeem(client, chain.sign(transaction()), their_offer).status_code == 201
-    notification = {
-        "notificationType": "REFUND",
-        "notificationUUID": str(uuid.uuid4()),
-        "data": {
-            "bundleId": BUNDLE,
-            "environment": "Sandbox",
-            "signedTransactionInfo": chain.sign(transaction(revocationDate=1)),
-        },
-    }
-    body = json.dumps({"signedPayload": chain.sign(notification)})
-
-    with committed():
-        response = api_client.post(
-            "/api/v1/payments/webhooks/apple", body, content_type="application/json"
-        )
+    response = post_refund(api_client, chain)
 
     assert response.status_code == 200
     assert Purchase.objects.get(game=other_game).status == "refunded"
