@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -34,11 +35,15 @@ class TierClaimResult:
 
 
 @transaction.atomic(savepoint=False)  # part of the caller's match or claim, all or nothing
-def add_season_xp(*, game_id: int, xp_by_player: Mapping[int, int]) -> int | None:
-    """Add XP to each player's pass in the running season, in one upsert; returns the season
-    id, or None when no season runs (the XP then only counts towards levels)."""
+def add_season_xp(
+    *, game_id: int, xp_by_player: Mapping[int, int], at: datetime | None = None
+) -> int | None:
+    """Add XP to each player's pass in the season running `at` (now by default: a match passes
+    the time it was recorded, so a match that ends a season counts in it), in one upsert;
+    returns the season id, or None when no season runs (the XP then only counts towards
+    levels)."""
     xp_by_player = {p: xp for p, xp in xp_by_player.items() if xp > 0}
-    season = running_season(game_id=game_id)
+    season = running_season(game_id=game_id, at=at)
     if season is None or not xp_by_player:
         return season.pk if season else None
     upsert(

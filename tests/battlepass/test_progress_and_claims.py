@@ -396,3 +396,19 @@ def test_a_claim_names_its_tier_and_answers_tier_and_level(player_client, game, 
     assert response.status_code == status, response.content
     if status == 201:
         assert (response.json()["tier"], response.json()["level"]) == (1, 1)
+
+
+@pytest.mark.django_db
+def test_xp_of_a_match_recorded_before_its_season_ended_counts_in_that_season(game, player):
+    # record_match_result passes the match's recorded time: XP added a moment after the
+    # season's end still counts in the season the match was played in (not the next, nor none).
+    now = timezone.now()
+    ending = Season.objects.create(
+        game=game, name="Ending", starts_at=now - timedelta(days=30), ends_at=now
+    )
+    Season.objects.create(game=game, name="Next", starts_at=now, ends_at=now + timedelta(days=30))
+    recorded = now - timedelta(milliseconds=1)
+
+    assert add_season_xp(game_id=game.pk, xp_by_player={player.pk: 50}, at=recorded) == ending.pk
+    assert add_season_xp(game_id=game.pk, xp_by_player={player.pk: 7}) != ending.pk  # now: next
+    assert SeasonPass.objects.get(player=player, season=ending).xp == 50

@@ -378,3 +378,28 @@ def test_a_retry_while_the_first_request_opens_the_checkout_ends_nothing(
     assert Purchase.objects.get().status == "pending"
     assert start(player_client, real_offer).json() == again.json()  # stored now
     assert len(mocked_http.calls) == 2
+
+
+def test_a_replay_after_a_reprice_sends_stripe_the_price_the_purchase_was_made_at(
+    player_client, player, real_offer, stripe_account, mocked_http
+):
+    # The first request's checkout is still being opened (Stripe 409): the purchase stays open
+    # with no answer stored, and the retry opens it. The offer was repriced meanwhile; Stripe
+    # refuses a changed request under the same key, and the buyer pays what they were shown.
+    busy = {"error": {"type": "idempotency_error", "message": "in progress"}}
+    mocked_http.add(responses.POST, SESSIONS, status=409, json=busy)
+    mocked_http.add(
+        responses.POST,
+        SESSIONS,
+        json={"id": "cs_test_7", "object": "checkout.session", "url": "https://pay.test/cs_7"},
+    )
+    assert start(player_client, real_offer).status_code == 409
+    Offer.objects.filter(pk=real_offer.pk).update(price_amount=999)
+
+    again = start(player_client, real_offer)
+
+    assert again.status_code == 202
+    sent = [parse_qs(call.request.body) for call in mocked_http.calls]
+    amounts = [form["line_items[0][price_data][unit_amount]"] for form in sent]
+    assert amounts == [["199"], ["199"]]
+    assert again.json()["payment"]["amount"] == 199

@@ -171,7 +171,9 @@ def _open_checkout(purchase: Purchase) -> PurchaseResult:
             purchase_id=purchase.pk,
             name=purchase.offer.name,
             quantity=purchase.quantity,
-            unit_amount=purchase.offer.price_amount,
+            # The price the purchase was made at, not the offer's now: a replay after a reprice
+            # sends Stripe the same request under the same key (a changed one it refuses).
+            unit_amount=purchase.price_amount // purchase.quantity,
         )
     except CheckoutInProgress:
         # Another request with this key is opening this very checkout: it stores the answer
