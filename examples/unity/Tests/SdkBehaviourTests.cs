@@ -92,6 +92,7 @@ namespace GamingPanel.Tests
             Run("unresolved purchase resumes with the same key", PendingPurchaseResumesWithSameKey);
             Run("definitive purchase error forgets the key", DefinitiveErrorForgetsKey);
             Run("real-money purchase returns pending checkout", RealMoneyPurchaseIsPending);
+            Run("a purchase still in progress is retried with its key", PurchaseInProgressIsRetried);
             Run("already_claimed is reported, not thrown", AlreadyClaimedIsReported);
             Run("problem JSON becomes a typed ApiError", ProblemJsonIsTyped);
             Run("server helper validates tokens and posts match results", ServerHelper);
@@ -309,6 +310,23 @@ namespace GamingPanel.Tests
             Check(error != null && error.Code == ErrorCodes.InsufficientFunds && error.Status == 409, "insufficient_funds thrown");
             Check(server.To("shop/purchase").Count == 1, "not retried");
             Check(!client.Shop.HasPendingPurchases, "key forgotten");
+        }
+
+        static async Task PurchaseInProgressIsRetried()
+        {
+            // The first request with this key is still opening the checkout: the panel answers 409
+            // request_in_progress with Retry-After, and the same request, same key, answers the checkout.
+            var server = new FakeServer();
+            int calls = 0;
+            server.Handler = r => ++calls == 1
+                ? FakeResponse.Problem(409, ErrorCodes.RequestInProgress, "0")
+                : FakeResponse.Ok(202, "{\"purchase_id\":8,\"status\":\"pending\",\"payment\":{\"checkout_url\":\"https://pay.test/c/8\"}}");
+            GamingPanelClient client = NewClient(server, StoredSession(3600));
+            PurchaseResult result = await client.Shop.PurchaseAsync("gems-pack");
+            List<FakeRequest> sent = server.To("shop/purchase");
+            Check(result.Status == PurchaseStatus.Pending && result.CheckoutUrl == "https://pay.test/c/8", "checkout after the retry");
+            Check(sent.Count == 2 && sent[0].Header("Idempotency-Key") == sent[1].Header("Idempotency-Key"), "same key");
+            Check(ApiError.FromResponse(409, "{\"code\":\"insufficient_funds\",\"status\":409}", null).IsTransient == false, "other 409s are final");
         }
 
         static async Task RealMoneyPurchaseIsPending()

@@ -24,6 +24,7 @@ namespace GamingPanel
         public const string InsufficientFunds = "insufficient_funds";
         public const string AlreadyClaimed = "already_claimed";
         public const string RateLimited = "rate_limited";
+        public const string RequestInProgress = "request_in_progress";
         public const string PlatformUnavailable = "platform_unavailable";
         public const string PlatformNotConfigured = "platform_not_configured";
         public const string ValidationError = "validation_error";
@@ -73,9 +74,17 @@ namespace GamingPanel
 
         /// <summary>
         /// Worth trying again later with the very same request (and the same Idempotency-Key): no answer,
-        /// 429, or a 5xx. A 4xx other than 429 will fail again until something changes.
+        /// 429, a 5xx, or 409 request_in_progress (the first request with this key is still being processed,
+        /// e.g. a real-money checkout being opened). Any other 4xx will fail again until something changes.
         /// </summary>
-        public bool IsTransient { get { return Status == 0 || Status == 429 || Status >= 500; } }
+        public bool IsTransient
+        {
+            get
+            {
+                return Status == 0 || Status == 429 || Status >= 500
+                    || (Status == 409 && Code == ErrorCodes.RequestInProgress);
+            }
+        }
 
         public static ApiError Network(string message)
         {

@@ -36,8 +36,12 @@ struct GAMINGPANEL_API FGamingPanelError
 
 	bool IsSet() const { return !Code.IsEmpty(); }
 	bool IsNetworkError() const { return Status == 0; }
-	/** No answer, 429 or 5xx: the same request may succeed later. */
-	bool IsTransient() const { return Status == 0 || Status == 429 || Status >= 500; }
+	/** No answer, 429, 5xx, or 409 request_in_progress (the first request with this Idempotency-Key is still being
+	 *  processed): the same request may succeed later. */
+	bool IsTransient() const
+	{
+		return Status == 0 || Status == 429 || Status >= 500 || (Status == 409 && Code == TEXT("request_in_progress"));
+	}
 
 	static FGamingPanelError Make(int32 InStatus, const FString& InCode, const FString& InDetail);
 	static FGamingPanelError Network(const FString& InDetail);
