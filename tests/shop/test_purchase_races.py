@@ -133,3 +133,32 @@ def test_concurrent_buyers_never_oversell_stock(player, game, token):
     assert Offer.objects.get(pk=offer.pk).stock == 0
     assert Purchase.objects.filter(status="completed").count() == 4
     assert_ledger_matches_balances(player)
+
+
+def test_concurrent_purchases_of_one_premium_pass_charge_once(player, game, token):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.battlepass.models import Season, SeasonPass
+
+    make_economy(game)
+    now = timezone.now()
+    season = Season.objects.create(
+        game=game, name="S1", starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=30)
+    )
+    # The player already plays the season (a free pass row, which nobody has to insert), and the
+    # offer has no per-player limit: the pass row's lock alone must refuse all but one.
+    SeasonPass.objects.create(player=player, season=season, xp=10)
+    offer = make_offer(game, contents=[{"battlepass_premium": season.pk}])
+    fund(player, 1000)
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda n: post_purchase(token, offer.pk, f"p{n}"), range(8)))
+
+    statuses = sorted(status for status, _ in results)
+    assert statuses == [201] + [409] * 7
+    assert {body["code"] for status, body in results if status == 409} == {"purchase_limit_reached"}
+    assert Wallet.objects.get(player=player, currency__code="gold").balance == 900
+    assert SeasonPass.objects.get(player=player, season=season).premium is True
+    assert_ledger_matches_balances(player)
