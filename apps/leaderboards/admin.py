@@ -12,6 +12,7 @@ from apps.accounts.admin_scoping import (
     ScopedInline,
     operator,
 )
+from apps.leaderboards.errors import PeriodClosed
 from apps.leaderboards.models import Board, BracketReward, Entry, Payout, Period
 from apps.leaderboards.selectors import holds_entries
 from apps.leaderboards.services.entries import remove_entry
@@ -98,11 +99,20 @@ class EntryAdmin(ReadOnlyScopedAdmin):
     @admin.action(description="Remove (reset) the selected entries (audited)")
     def remove_entries(self, request: HttpRequest, queryset: QuerySet[Entry]) -> None:
         writable = self._game_ids(request, self.write_roles)
-        removed = 0
+        removed = kept = 0
         for entry in queryset.filter(period__board__game__in=writable):
-            remove_entry(entry=entry, actor=operator(request), reason="admin")
-            removed += 1
+            try:
+                remove_entry(entry=entry, actor=operator(request), reason="admin")
+                removed += 1
+            except PeriodClosed:
+                kept += 1  # a closed period's standings are final
         self.message_user(request, f"Removed {removed} entr(ies).", messages.SUCCESS)
+        if kept:
+            self.message_user(
+                request,
+                f"Kept {kept} entr(ies) of closed periods: their standings are final.",
+                messages.WARNING,
+            )
 
     def get_actions(self, request: HttpRequest) -> dict:
         actions = super().get_actions(request)

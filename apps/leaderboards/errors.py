@@ -45,5 +45,9 @@ class PeriodNotClosed(DomainError):
     status, code, title = 409, "period_not_closed", "The period is still open"
 
 
+class PeriodClosed(DomainError):
+    status, code, title = 409, "period_closed", "The period is closed; its standings are final"
+
+
 class InvalidCursor(DomainError):
     status, code, title = 400, "invalid_cursor", "The cursor is not valid"

@@ -14,7 +14,8 @@ from django.test import Client
 from apps.accounts.models import GameAccess
 from apps.accounts.services import set_game_access
 from apps.inventory import demo as inventory_demo
-from apps.leaderboards.models import Board, BracketReward
+from apps.leaderboards.models import Board, BracketReward, Entry
+from apps.leaderboards.services.periods import close_period, open_period
 from apps.leaderboards.services.submit import submit_score
 from apps.stats.models import StatDefinition
 
@@ -129,3 +130,23 @@ def test_the_bracket_inline_offers_only_this_games_periods(
     assert offered.exists()
     assert {period.board.game_id for period in offered} == {board.game_id}
     assert "Secret-Cup" not in response.content.decode()
+
+
+def test_the_admin_removes_entries_of_open_periods_and_keeps_closed_standings(
+    operator_client, board, player
+):
+    closed = open_period(board=board)
+    submit_score(board=board, player_id=player.pk, score=10, submission_id="s1")
+    close_period(period_id=closed.pk)
+    submit_score(board=board, player_id=player.pk, score=20, submission_id="s2")
+    final, live = Entry.objects.get(period=closed), Entry.objects.get(period__state="open")
+
+    response = operator_client.post(
+        "/admin/leaderboards/entry/",
+        {"action": "remove_entries", "_selected_action": [final.pk, live.pk]},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert list(Entry.objects.values_list("pk", flat=True)) == [final.pk]
+    assert "Kept 1 entr(ies) of closed periods" in response.content.decode()

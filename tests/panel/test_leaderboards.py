@@ -77,7 +77,9 @@ def test_an_operator_ends_the_period_now_and_it_is_audited(
 ):
     period = open_period(board=board)
     with django_capture_on_commit_callbacks(execute=True):
-        response = operator_client.post(url(board, "end-now"), {"reason": "finals"})
+        response = operator_client.post(
+            url(board, "end-now"), {"period": period.number, "reason": "finals"}
+        )
 
     assert response.status_code == 302
     assert Period.objects.get(pk=period.pk).state == "closed"
@@ -89,11 +91,65 @@ def test_an_operator_ends_the_period_now_and_it_is_audited(
 
 def test_an_operator_removes_an_entry(operator_client, board):
     ana = Player.objects.get(display_name="ana")
+    period = open_period(board=board)
 
-    operator_client.post(url(board, "remove-entry"), {"player_id": ana.pk, "reason": "cheat"})
+    operator_client.post(
+        url(board, "remove-entry"),
+        {"period": period.number, "player_id": ana.pk, "reason": "cheat"},
+    )
 
     assert not Entry.objects.filter(player=ana).exists()
     assert AuditLogEntry.objects.get(action="leaderboard.remove_entry").reason == "cheat"
+
+
+def test_the_forms_name_the_period_the_page_shows(operator_client, board):
+    period = open_period(board=board)
+    html = operator_client.get(url(board)).content.decode()
+
+    end_now = html[html.index('id="end-now"') :]
+    assert f'name="period" value="{period.number}"' in end_now[: end_now.index("</form>")]
+    top = html[html.index('id="top"') : html.index("</table>", html.index('id="top"'))]
+    assert top.count(f'name="period" value="{period.number}"') == 3  # one per Remove
+
+
+def test_ending_a_period_that_closed_meanwhile_leaves_the_next_one_open(
+    operator_client, board, django_capture_on_commit_callbacks
+):
+    shown = open_period(board=board)
+    close_period(period_id=shown.pk)  # its schedule closed it while the page was open
+    following = Period.objects.get(board=board, state="open")
+
+    response = operator_client.post(
+        url(board, "end-now"), {"period": shown.number, "reason": "late click"}
+    )
+
+    assert response.status_code == 302
+    assert Period.objects.get(pk=following.pk).state == "open"
+    assert Period.objects.filter(board=board).count() == 2
+    assert not AuditLogEntry.objects.filter(action="leaderboard.end_period").exists()
+    assert "was closed already" in operator_client.get(url(board)).content.decode()
+
+
+def test_a_closed_periods_entries_are_final(operator_client, board):
+    shown = open_period(board=board)
+    close_period(period_id=shown.pk)
+    ana = Player.objects.get(display_name="ana")
+
+    operator_client.post(url(board, "remove-entry"), {"period": shown.number, "player_id": ana.pk})
+
+    assert Entry.objects.filter(period=shown).count() == 3
+    assert not AuditLogEntry.objects.filter(action="leaderboard.remove_entry").exists()
+    assert "Nothing changed" in operator_client.get(url(board)).content.decode()
+
+
+@pytest.mark.parametrize("action", ["end-now", "remove-entry"])
+def test_an_action_without_the_period_it_was_shown_is_404(operator_client, board, action):
+    ana = Player.objects.get(display_name="ana")
+
+    response = operator_client.post(url(board, action), {"player_id": ana.pk})
+
+    assert response.status_code == 404
+    assert Period.objects.filter(state="open").count() == 1 and Entry.objects.count() == 3
 
 
 @pytest.mark.parametrize("action", ["end-now", "remove-entry"])

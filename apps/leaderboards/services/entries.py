@@ -8,14 +8,21 @@ from django.utils import timezone
 
 from apps.audit.services import record_action
 from apps.leaderboards import index
-from apps.leaderboards.models import Entry
+from apps.leaderboards.errors import PeriodClosed
+from apps.leaderboards.models import Entry, Period
 from apps.leaderboards.services.ranking import removal_for
 
 
 @transaction.atomic
 def remove_entry(*, entry: Entry, actor: User | None, reason: str = "") -> None:
-    """Remove the entry from its period: the player is no longer ranked there, and their next
-    score starts a new entry."""
+    """Remove the entry from its open period: the player is no longer ranked there, and their
+    next score starts a new entry. A closed period's standings are final (its payouts were
+    written from them): PeriodClosed."""
+    # The period first, as a submission locks it (FOR SHARE) before its entry: a close
+    # (FOR UPDATE) then waits for this removal, or came first and is seen here.
+    period = Period.objects.select_for_update().get(pk=entry.period_id)
+    if period.state != Period.State.OPEN:
+        raise PeriodClosed(f"Period {period.number} is closed; its standings are final.")
     locked = (
         Entry.objects.select_for_update().select_related("period__board__game").get(pk=entry.pk)
     )

@@ -94,19 +94,26 @@ def board_action(request: StaffRequest, game_id: int, board_id: int, action: str
     game = writable_game(request, game_id)  # 404 for another game, 403 for an analyst
     board = board_of(game, board_id)
     reason = (request.POST.get("reason") or "").strip()[:300]
+    # The period the page showed, not whichever is open when the form arrives: a period that
+    # closed meanwhile (its schedule, another operator, a second click) is not followed by an
+    # action on the next one.
+    number = request.POST.get("period") or ""
+    period = Period.objects.filter(
+        board=board, number=int(number) if number.isascii() and number.isdigit() else 0
+    ).first()
+    if period is None:
+        raise Http404("No such period.")
     try:
         if action == "end-now":
-            closed = close_period(
-                period_id=current_period(board).pk, actor=request.user, reason=reason
-            )
+            closed = close_period(period_id=period.pk, actor=request.user, reason=reason)
             if closed is None:
-                messages.info(request, "The period was closed already.")
+                messages.info(request, f"Period {period.number} was closed already.")
             else:
                 messages.success(request, f"Ended period {closed.number}; payouts follow.")
         elif action == "remove-entry":
             player_id = request.POST.get("player_id") or ""
             entry = Entry.objects.filter(
-                period=current_period(board),
+                period=period,
                 player_id=int(player_id) if player_id.isascii() and player_id.isdigit() else 0,
             ).first()
             if entry is None:
