@@ -1,7 +1,10 @@
 """Payments that arrive for a purchase that already ended are flagged, never granted blindly."""
 
 import pytest
+from django.utils import timezone
 
+from apps.analytics.aggregation import aggregate_days
+from apps.analytics.models import RawEvent, RevenueDay
 from apps.inventory.models import LedgerEntry
 from apps.shop.models import Offer, Purchase
 from apps.shop.services.fulfilment import fulfil_purchase, refund_purchase
@@ -43,3 +46,21 @@ def test_refunding_an_ungranted_receipt_purchase_returns_no_stock(player, real_o
 
     assert Offer.objects.get(pk=real_offer.pk).stock == 7
     assert Purchase.objects.get(pk=receipt.pk).status == Purchase.Status.REFUNDED
+
+
+@pytest.mark.parametrize("closed", [Purchase.Status.FAILED, Purchase.Status.EXPIRED])
+def test_refunding_a_purchase_that_never_completed_takes_nothing_off_revenue(
+    player, real_offer, closed
+):
+    purchase_offer(player=player, offer_id=real_offer.pk, quantity=1, idempotency_key="k")
+    purchase = Purchase.objects.get()
+    Purchase.objects.filter(pk=purchase.pk).update(status=closed)
+    fulfil_purchase(purchase_id=purchase.pk)  # paid after it closed: flagged, not granted
+
+    refund_purchase(purchase_id=purchase.pk, kind="refund")
+    today = timezone.now().date()
+    aggregate_days(game_id=player.game_id, start=today, end=today)
+
+    assert Purchase.objects.get(pk=purchase.pk).status == Purchase.Status.REFUNDED
+    assert not RawEvent.objects.filter(name="purchase_refunded").exists()
+    assert not RevenueDay.objects.filter(refunded__gt=0).exists()

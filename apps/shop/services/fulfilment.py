@@ -207,6 +207,9 @@ def refund_purchase(*, purchase_id: int, kind: str, note: str = "") -> Purchase:
     elif purchase.status == Purchase.Status.PENDING and purchase.source == Purchase.Source.SHOP:
         # Only shop purchases reserved stock and a limit slot; store receipts took neither.
         release(purchase=purchase, offer=purchase.offer)
+    # Revenue counted only completed purchases: a refund of one that never completed (paid after
+    # it expired or failed, an amount that did not match) returns money that was never counted.
+    counted = purchase.status == Purchase.Status.COMPLETED
     purchase.status = Purchase.Status.REFUNDED
     purchase.refunded_at = timezone.now()
     purchase.refund_shortfall = shortfall
@@ -215,6 +218,8 @@ def refund_purchase(*, purchase_id: int, kind: str, note: str = "") -> Purchase:
     purchase.save(
         update_fields=["status", "refunded_at", "refund_shortfall", "needs_attention", "note"]
     )
+    if not counted:
+        return purchase
     record_server_event(
         game_id=purchase.game_id,
         player_id=purchase.player_id,
