@@ -15,13 +15,17 @@ from apps.analytics.models import DirtyDay, RawEvent
 from apps.analytics.services import RECENT_DAYS
 
 PRUNE_BATCH = 10_000
+# Days every run recomputes: one more than the days a late event leaves unmarked (today and
+# yesterday). An event stored on day D for D-1 is not marked, and the last run of D may have
+# come before it: the runs of D+1 still recompute D-1.
+RECOMPUTED_DAYS = RECENT_DAYS + 1
 
 
 def aggregate_recent(*, today: date | None = None) -> int:
-    """Recompute today and yesterday for every game, and every day a late event dirtied.
-    Returns how many (game, run of days) ranges were aggregated."""
+    """Recompute the last RECOMPUTED_DAYS days for every game, and every day a late event
+    dirtied. Returns how many (game, run of days) ranges were aggregated."""
     today = today or timezone.now().date()
-    recent = {today - timedelta(days=n) for n in range(RECENT_DAYS)}
+    recent = {today - timedelta(days=n) for n in range(RECOMPUTED_DAYS)}
     dirty: dict[int, list[DirtyDay]] = {}
     for row in DirtyDay.objects.order_by("game_id", "day"):
         dirty.setdefault(row.game_id, []).append(row)

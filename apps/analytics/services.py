@@ -44,7 +44,8 @@ SERVER_EVENT_NAMES = frozenset(
         "battlepass_tier_claimed",  # {"season_id", "level", "track"}
     }
 )
-# Days the recent-days aggregation recomputes on every run; older days are marked dirty.
+# Days a late event does not mark dirty (today and yesterday): the recent-days aggregation
+# recomputes them, and the day before them, on every run (maintenance.RECOMPUTED_DAYS).
 RECENT_DAYS = 2
 # Compiled once (gamingpanel.sql): every app records its facts through it, purchases included.
 INSERT_EVENT = CompiledInsert.compile(RawEvent)

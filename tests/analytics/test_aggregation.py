@@ -261,6 +261,22 @@ def test_a_late_event_reaggregates_its_day_and_the_cohorts_it_touches(game, play
     assert not DirtyDay.objects.filter(game=game).exists()
 
 
+def test_an_event_for_yesterday_stored_after_the_days_last_run_is_counted_the_next_day(game):
+    player = Player.objects.create(game=game, display_name="late")
+    aggregate_recent(today=TODAY)  # the last run of today
+    record_server_event(
+        game_id=game.pk,
+        player_id=player.pk,
+        name="session_start",
+        occurred_at=datetime.combine(TODAY - timedelta(days=1), time(23, 50), tzinfo=UTC),
+    )
+    assert not DirtyDay.objects.exists()  # yesterday is recent: not marked
+
+    aggregate_recent(today=TODAY + timedelta(days=1))
+
+    assert DailyMetrics.objects.get(game=game, day=TODAY - timedelta(days=1)).dau == 1
+
+
 def test_aggregation_stays_inside_its_game(game, other_game, players, other_player):
     record_server_event(
         game_id=other_game.pk, player_id=other_player.pk, name="session_start", occurred_at=at(0)

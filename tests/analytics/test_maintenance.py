@@ -21,7 +21,7 @@ def session(player, days_ago: int) -> None:
     )
 
 
-def test_beat_task_aggregates_today_and_yesterday_of_every_game(player, other_player):
+def test_beat_task_aggregates_the_last_three_days_of_every_game(player, other_player):
     session(player, 0)
     session(player, 1)
     session(other_player, 0)
@@ -30,7 +30,8 @@ def test_beat_task_aggregates_today_and_yesterday_of_every_game(player, other_pl
     tasks.aggregate_recent_days.delay()
 
     dau = dict(DailyMetrics.objects.filter(game=player.game).values_list("day", "dau"))
-    assert dau == {TODAY: 1, TODAY - timedelta(days=1): 1, TODAY - timedelta(days=5): 1}
+    recent = {TODAY - timedelta(days=n): 0 for n in range(3)}  # the day before yesterday too
+    assert dau == {**recent, TODAY: 1, TODAY - timedelta(days=1): 1, TODAY - timedelta(days=5): 1}
     assert DailyMetrics.objects.get(game=other_player.game, day=TODAY).dau == 1
     assert not DirtyDay.objects.exists()
 
