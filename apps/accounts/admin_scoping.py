@@ -15,7 +15,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Model, QuerySet
-from django.forms.models import model_to_dict
+from django.forms.models import BaseInlineFormSet, ModelForm, model_to_dict
 from django.http import HttpRequest
 
 from apps.accounts.models import Game
@@ -247,10 +247,21 @@ class ScopedRelatedFilter(admin.RelatedFieldListFilter):
         )
 
 
+class ParentAttachedFormSet(BaseInlineFormSet):
+    """Each row knows its parent as the form edits it, before either is saved: a model's clean()
+    that checks a row against its parent's game (a bracket's currencies, a tier's items) then
+    runs on the add form too, where the parent has no id yet (Django sets only the id)."""
+
+    def add_fields(self, form: ModelForm, index: int | None) -> None:
+        super().add_fields(form, index)
+        setattr(form.instance, self.fk.name, self.instance)
+
+
 class ScopedInline(admin.TabularInline):
     """Inlines follow their parent's permissions (the parent admin already checked the game)."""
 
     extra = 0
+    formset = ParentAttachedFormSet
 
     def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return True

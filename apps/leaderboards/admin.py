@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from apps.accounts.admin_scoping import (
@@ -16,7 +16,7 @@ from apps.leaderboards.errors import PeriodClosed
 from apps.leaderboards.models import Board, BracketReward, Entry, Payout, Period
 from apps.leaderboards.selectors import holds_entries
 from apps.leaderboards.services.entries import remove_entry
-from apps.leaderboards.services.periods import close_period
+from apps.leaderboards.services.periods import close_period, follow_schedule
 
 
 class BracketInline(ScopedInline):
@@ -44,6 +44,12 @@ class BoardAdmin(GameScopedAdmin):
         if obj is not None and holds_entries(obj):
             fields += [name for name in RANKING_FIELDS if name not in fields]
         return fields
+
+    def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and {"reset", "time_zone"} & set(form.changed_data):
+            assert isinstance(obj, Board)
+            follow_schedule(board=obj)  # no entry yet: its open period follows the new schedule
 
     def render_change_form(
         self,

@@ -278,12 +278,14 @@ class BracketReward(models.Model):
         ):
             raise ValidationError("Ranks run from rank_from to rank_to, both 1 or more.")
         period = self.period if self.period_id else None
-        if period is not None and self.board_id and period.board_id != self.board_id:
+        # The board as the admin edits it, unsaved on its add form (ParentAttachedFormSet).
+        board = self.board if self.board_id or BracketReward.board.is_cached(self) else None
+        if period is not None and board is not None and period.board_id != board.pk:
             raise ValidationError({"period": "A period of this board."})
         if not self.contents:
             raise ValidationError({"contents": "A bracket grants something."})
-        if self.board_id:
-            _check_codes_defined(self.contents, game_id=self.board.game_id)
+        if board is not None and board.game_id is not None:
+            _check_codes_defined(self.contents, game_id=board.game_id)
 
 
 def _check_codes_defined(contents: object, *, game_id: int) -> None:

@@ -10,12 +10,14 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.test import Client
+from django.utils import timezone
 
 from apps.accounts.models import GameAccess
 from apps.accounts.services import set_game_access
 from apps.inventory import demo as inventory_demo
 from apps.leaderboards.models import Board, BracketReward, Entry
-from apps.leaderboards.services.periods import close_period, open_period
+from apps.leaderboards.schedule import window_at
+from apps.leaderboards.services.periods import close_due_periods, close_period, open_period
 from apps.leaderboards.services.submit import submit_score
 from apps.stats.models import StatDefinition
 
@@ -150,3 +152,74 @@ def test_the_admin_removes_entries_of_open_periods_and_keeps_closed_standings(
     assert response.status_code == 200
     assert list(Entry.objects.values_list("pk", flat=True)) == [final.pk]
     assert "Kept 1 entr(ies) of closed periods" in response.content.decode()
+
+
+def test_a_board_without_entries_that_changes_its_reset_moves_its_open_period(
+    operator_client, board
+):
+    assert board.reset == Board.Reset.NEVER
+    period = open_period(board=board)  # a read opened it, under "never": no end
+    assert period.ends_at is None
+    data = form_as_shown(operator_client, board)
+    data.update(reset=Board.Reset.WEEKLY)
+
+    response = operator_client.post(change_url(board), data)
+
+    assert response.status_code == 302
+    period.refresh_from_db()
+    board.refresh_from_db()
+    assert period.state == "open" and period.ends_at is not None
+    assert period.ends_at == window_at(board, timezone.now()).ends_at
+    assert close_due_periods(now=period.ends_at) == 1  # the weekly tournament ends and pays
+
+
+def add_form_with_bracket(client: Client, game, **bracket: object) -> dict[str, Any]:
+    response = client.get("/admin/leaderboards/board/add/")
+    assert response.status_code == 200
+    data: dict[str, Any] = {}
+    form = response.context["adminform"].form
+    for name, field in form.fields.items():
+        value = form.initial.get(name, field.initial)
+        if value is not None:
+            data[name] = value
+    data.update(game=game.pk, slug="cup", name="Cup", reset=Board.Reset.WEEKLY)
+    [inline] = [
+        inline for inline in response.context["inline_admin_formsets"]
+        if inline.formset.model is BracketReward
+    ]  # fmt: skip
+    prefix = inline.formset.prefix
+    data.update({f"{prefix}-TOTAL_FORMS": 1, f"{prefix}-INITIAL_FORMS": 0})
+    row = {"position": 1, "rank_from": 1, "rank_to": 1, **bracket}
+    data.update({f"{prefix}-0-{name}": value for name, value in row.items()})
+    return data
+
+
+def test_the_add_form_checks_its_brackets_against_the_games_codes(operator_client, game):
+    inventory_demo.seed(game)
+    data = add_form_with_bracket(
+        operator_client, game, contents='[{"currency": "glod", "quantity": 5}]'
+    )
+
+    refused = operator_client.post("/admin/leaderboards/board/add/", data)
+
+    assert refused.status_code == 200  # the form again, with the error
+    assert "This game has no currency glod" in refused.content.decode()
+    assert not Board.objects.filter(slug="cup").exists() and not BracketReward.objects.exists()
+    data = add_form_with_bracket(
+        operator_client, game, contents='[{"currency": "gold", "quantity": 5}]'
+    )
+    assert operator_client.post("/admin/leaderboards/board/add/", data).status_code == 302
+    assert BracketReward.objects.get().board.slug == "cup"
+
+
+def test_a_new_boards_bracket_cannot_name_another_boards_period(operator_client, game, board):
+    inventory_demo.seed(game)
+    theirs = open_period(board=board)
+    data = add_form_with_bracket(
+        operator_client, game, contents='[{"currency": "gold", "quantity": 5}]', period=theirs.pk
+    )
+
+    refused = operator_client.post("/admin/leaderboards/board/add/", data)
+
+    assert refused.status_code == 200 and "A period of this board." in refused.content.decode()
+    assert not BracketReward.objects.exists()

@@ -15,7 +15,12 @@ from apps.inventory import demo as inventory_demo
 from apps.inventory.models import Currency, LedgerEntry, Wallet
 from apps.leaderboards.models import Board, BracketReward, Entry, Payout, Period
 from apps.leaderboards.schedule import window_at
-from apps.leaderboards.services.payouts import PAYOUT_GRACE, pay_period, preview_payouts
+from apps.leaderboards.services.payouts import (
+    PAYOUT_GRACE,
+    brackets_of,
+    pay_period,
+    preview_payouts,
+)
 from apps.leaderboards.services.periods import close_due_periods, close_period
 from apps.leaderboards.tasks import close_due_periods as close_due_task
 from apps.leaderboards.tasks import pay_unpaid_periods
@@ -408,3 +413,16 @@ def test_a_period_bracket_replaces_the_boards_for_that_period(board, tournament,
         (1, [{"currency": "gems", "quantity": 1}]),
         (2, [{"currency": "gems", "quantity": 1}]),
     ]
+
+
+def test_a_period_pays_only_brackets_of_its_own_board(make_board):
+    ours, theirs = make_board("ours"), make_board("theirs")
+    BracketReward.objects.create(board=theirs, rank_from=1, rank_to=1, contents=[{"gold": 1}])
+    period = current(ours)
+    # Stored before the admin checked a new board's bracket against its own periods.
+    BracketReward.objects.create(
+        board=theirs, period=period, rank_from=1, rank_to=1, contents=[{"gold": 2}]
+    )
+    own = BracketReward.objects.create(board=ours, rank_from=1, rank_to=3, contents=[{"gold": 3}])
+
+    assert brackets_of(period) == [own]

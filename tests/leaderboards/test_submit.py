@@ -106,6 +106,25 @@ def test_latest_replaces_and_sum_adds(server_client, make_board, player):
     assert Entry.objects.get(period__board__slug="total").score == 60
 
 
+@pytest.mark.parametrize(
+    ("operator", "again"), [(Board.Operator.LATEST, 100), (Board.Operator.SUM, 0)]
+)
+def test_a_score_that_does_not_change_keeps_its_place_in_a_tie(
+    server_client, make_board, game, operator, again
+):
+    make_board("tie", operator=operator)
+    first, second = (Player.objects.create(game=game, display_name=n) for n in ("a", "b"))
+    post(server_client, "tie", score(first.pk, 100, "a1"))
+    post(server_client, "tie", score(second.pk, 100, "b1"))
+    reached = Entry.objects.get(player=first).reached_at
+
+    post(server_client, "tie", score(first.pk, again, "a2"))  # still 100
+
+    top = server_client.get("/api/v1/leaderboards/tie").json()
+    assert Entry.objects.get(player=first).reached_at == reached
+    assert [line["player_id"] for line in top["results"]] == [first.pk, second.pk]
+
+
 @pytest.mark.parametrize("bad", ["12", 1.5, True, 10**16, -(10**16), [1]])
 def test_a_score_that_is_not_a_whole_number_in_range_is_400_invalid_score(
     server_client, board, player, bad

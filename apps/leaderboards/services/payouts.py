@@ -60,7 +60,7 @@ class PayoutLine:
 
 def brackets_of(period: Period) -> list[BracketReward]:
     """The period's own brackets if it has any, else the board's brackets for every period."""
-    own = list(BracketReward.objects.filter(period=period))
+    own = list(BracketReward.objects.filter(board_id=period.board_id, period=period))
     return own or list(BracketReward.objects.filter(board_id=period.board_id, period=None))
 
 

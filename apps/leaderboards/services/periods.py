@@ -155,6 +155,30 @@ def follow_seasons(*, game_id: int, now: datetime | None = None) -> int:
     return moved
 
 
+def follow_schedule(*, board: Board, now: datetime | None = None) -> bool:
+    """After an operator changed the reset or time zone of a board that holds no entry yet (the
+    admin fixes both once it does): its open period ends where the new schedule puts the window
+    holding now, as if the period had been opened under it. Whether the period moved."""
+    with transaction.atomic():
+        # FOR UPDATE, as a close takes it: a first score waits, and then finds the new end.
+        period = (
+            Period.objects.select_for_update().filter(board=board, state=Period.State.OPEN).first()
+        )
+        if period is None or period.entries.exists():
+            return False
+        now = now or timezone.now()
+        window = window_at(board, now)
+        ends_at = window.ends_at
+        if ends_at is not None:
+            ends_at = max(ends_at, period.starts_at + MICROSECOND)  # never before it starts
+        season_id = window.season.pk if window.season else None
+        if (ends_at, season_id) == (period.ends_at, period.season_id):
+            return False
+        period.ends_at, period.season = ends_at, window.season
+        period.save(update_fields=["ends_at", "season"])
+        return True
+
+
 def _season_period_end(period: Period, *, game_id: int, now: datetime) -> datetime | None:
     season = period.season
     if season is not None:

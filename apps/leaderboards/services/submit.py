@@ -91,7 +91,9 @@ def _upsert_sql(operator: str, sign: int, rows: str = _VALUES) -> str:
         ON CONFLICT (period_id, player_id) DO UPDATE SET
             score = {score},
             rank_key = {sign} * ({score}),
-            reached_at = excluded.reached_at,
+            -- An unchanged score keeps when it was reached: ties rank who reached it first.
+            reached_at = CASE WHEN {score} = e.score THEN e.reached_at
+                              ELSE excluded.reached_at END,
             metadata = COALESCE(%s{JSONB}, e.metadata),
             version = {GREATEST}(e.version + 1, excluded.version)
         {_CHANGES[operator]}
