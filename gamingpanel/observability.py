@@ -11,10 +11,16 @@ from typing import Any
 
 from django.conf import settings
 
+from gamingpanel.logging import scrub
+
 logger = logging.getLogger(__name__)
 
 # Headers whose values are credentials here, on top of what Sentry already strips by default.
 SECRET_HEADERS = ["x-game-key", "x-server-key", "idempotency-key", "stripe-signature"]
+# What Sentry's HTTP client integration records of an outbound call besides its URL: the query
+# carries platform credentials (Steam's publisher key and the player's ticket, IDCGames'
+# secret), so it never leaves; the URL it records has no query.
+OUTBOUND_QUERY_DATA = ("http.query", "http.fragment")
 
 _started: set[str] = set()
 
@@ -45,7 +51,50 @@ def sentry_options() -> dict[str, Any]:
         # checked, under names no denylist can foresee.
         "include_local_variables": False,
         "event_scrubber": EventScrubber(denylist=[*DEFAULT_DENYLIST, *SECRET_HEADERS]),
+        "before_breadcrumb": scrub_breadcrumb,
+        "before_send": scrub_event,
+        "before_send_transaction": scrub_event,
     }
+
+
+def scrub_breadcrumb(crumb: dict[str, Any], hint: object = None) -> dict[str, Any]:
+    """An outbound call's breadcrumb without its query; a log line's as the logs scrub it."""
+    data = crumb.get("data")
+    if isinstance(data, dict):
+        for name in OUTBOUND_QUERY_DATA:
+            data.pop(name, None)
+    if isinstance(crumb.get("message"), str):
+        crumb["message"] = scrub(crumb["message"])
+    return crumb
+
+
+def scrub_event(event: dict[str, Any], hint: object = None) -> dict[str, Any]:
+    """An error or a transaction as it leaves: the request's query string and URL scrubbed as
+    the logs are (a webhook's ?token=), no outbound call's query in its spans or breadcrumbs,
+    its message scrubbed."""
+    request = event.get("request")
+    if isinstance(request, dict):
+        for name in ("query_string", "url"):
+            if isinstance(request.get(name), str):
+                request[name] = scrub(request[name])
+    for span in event.get("spans") or ():
+        data = span.get("data") if isinstance(span, dict) else None
+        if isinstance(data, dict):
+            for name in OUTBOUND_QUERY_DATA:
+                data.pop(name, None)
+    crumbs = event.get("breadcrumbs")
+    for crumb in (crumbs.get("values") if isinstance(crumbs, dict) else crumbs) or ():
+        if isinstance(crumb, dict):
+            scrub_breadcrumb(crumb)
+    logentry = event.get("logentry")
+    if isinstance(logentry, dict):
+        for name in ("message", "formatted"):
+            if isinstance(logentry.get(name), str):
+                logentry[name] = scrub(logentry[name])
+        logentry.pop("params", None)
+    if isinstance(event.get("message"), str):
+        event["message"] = scrub(event["message"])
+    return event
 
 
 def init_sentry() -> None:
