@@ -1,12 +1,15 @@
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from apps.accounts.errors import InvalidToken
 from apps.accounts.models import AuthSession, Player, SessionRefreshToken, hash_key
+from apps.accounts.services.bans import ban_player, unban_player
 from apps.accounts.services.sessions import find_refresh_token
 from apps.accounts.tasks import prune_sessions
 from apps.analytics.models import RawEvent
@@ -233,3 +236,66 @@ def test_with_no_grace_window_a_retry_is_reuse(tokens, settings):
 
     assert_problem(retry, 401, "refresh_token_reused")
     assert session_of(tokens).revoked_at is not None
+
+
+@pytest.mark.django_db
+def test_a_session_deleted_after_its_token_was_found_is_401_not_500(tokens):
+    found = find_refresh_token(tokens["refresh_token"])
+    AuthSession.objects.filter(pk=found.session_id).delete()  # pruned, or its player deleted
+
+    with pytest.raises(InvalidToken):
+        refresh_tokens(token=found)
+
+
+@pytest.mark.django_db
+def test_after_a_ban_ends_the_old_refresh_token_says_revoked_not_banned(tokens):
+    player = Player.objects.get(pk=tokens["player"]["id"])
+    ban_player(player=player, reason="cheat", until=None, actor=None)
+    assert_problem(refresh(tokens["refresh_token"]), 403, "player_banned")
+
+    unban_player(player=player, reason="appeal", actor=None)
+
+    assert_problem(refresh(tokens["refresh_token"]), 401, "token_revoked")  # log in again
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_refresh_and_a_ban_lock_only_their_own_rows(tokens):
+    """A ban holds the player, a refresh the session: neither holds the game's row, which every
+    insert naming the game shares (a login elsewhere in the game would wait for it)."""
+    player = Player.objects.get(pk=tokens["player"]["id"])
+    found = find_refresh_token(tokens["refresh_token"])
+
+    game_row_free_while(lambda: refresh_tokens(token=found), game_id=player.game_id)
+    game_row_free_while(
+        lambda: ban_player(player=player, reason="x", until=None, actor=None),
+        game_id=player.game_id,
+    )
+
+
+def game_row_free_while(work, *, game_id: int) -> None:
+    """Run `work` in a transaction on another connection and, while it is held open, take what
+    an insert naming the game takes of the game's row, without waiting."""
+    holding, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                work()
+                holding.set()
+                done.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    try:
+        assert holding.wait(10)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT 1 FROM accounts_game WHERE id = %s FOR KEY SHARE NOWAIT", [game_id]
+            )
+            assert cursor.fetchone() == (1,)
+    finally:
+        done.set()
+        thread.join()

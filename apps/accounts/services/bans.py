@@ -35,7 +35,9 @@ def ban_player(
     if until <= timezone.now():
         raise InvalidInput("A ban must end in the future.")
     # Lock the player: a login racing the ban either sees it or has its session revoked below.
-    locked = Player.objects.select_for_update().select_related("game").get(pk=player.pk)
+    # The player's row only (of=self): locking its game's row too would stall every write of
+    # the game (each insert naming the game shares that row) for as long as a segment ban runs.
+    locked = Player.objects.select_for_update(of=("self",)).select_related("game").get(pk=player.pk)
     before = _ban_state(locked)
     locked.banned_until, locked.ban_reason = until, reason[:MAX_REASON_LENGTH]
     locked.save(update_fields=["banned_until", "ban_reason"])
@@ -57,7 +59,7 @@ def ban_player(
 
 @transaction.atomic
 def unban_player(*, player: Player, reason: str = "", actor: User | None) -> Player:
-    locked = Player.objects.select_for_update().select_related("game").get(pk=player.pk)
+    locked = Player.objects.select_for_update(of=("self",)).select_related("game").get(pk=player.pk)
     if locked.banned_until is None:
         return locked
     before = _ban_state(locked)

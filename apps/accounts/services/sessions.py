@@ -21,6 +21,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from apps.accounts.errors import (
+    InvalidToken,
     PlayerBanned,
     RefreshTokenReused,
     TokenExpired,
@@ -102,12 +103,26 @@ def _rotate(
 ) -> IssuedTokens | None:
     # Lock the session: a second refresh racing with the same token waits here, then finds that
     # token retired and is answered by the grace rule, so one token never makes two live pairs.
-    session = AuthSession.objects.select_for_update().select_related("player").get(pk=session_id)
-    token = SessionRefreshToken.objects.get(pk=token_id)
+    # Only the session's row (of=self): the player's row is a ban's to lock (a ban locks the
+    # player, then its sessions), and the game's row is every write's to share.
+    session = (
+        AuthSession.objects.select_for_update(of=("self",))
+        .select_related("player")
+        .filter(pk=session_id)
+        .first()
+    )
+    token = SessionRefreshToken.objects.filter(pk=token_id).first()
+    if session is None or token is None:
+        # Pruned (ended long ago) or deleted with its player since find_refresh_token read it.
+        raise InvalidToken("Unknown refresh token.")
     now = timezone.now()
     if session.revoked_at is not None:
-        if session.revoke_reason == AuthSession.RevokeReason.PLAYER_BANNED:
+        if (
+            session.revoke_reason == AuthSession.RevokeReason.PLAYER_BANNED
+            and session.player.is_banned
+        ):
             raise PlayerBanned("This player is banned.")
+        # A ban that has ended (or was lifted) ended this session all the same: log in again.
         raise TokenRevoked("This session has ended; log in again.")
     if session.player.is_banned:
         raise PlayerBanned("This player is banned.")

@@ -24,7 +24,9 @@ def remove_entry(*, entry: Entry, actor: User | None, reason: str = "") -> None:
     if period.state != Period.State.OPEN:
         raise PeriodClosed(f"Period {period.number} is closed; its standings are final.")
     locked = (
-        Entry.objects.select_for_update().select_related("period__board__game").get(pk=entry.pk)
+        Entry.objects.select_for_update(of=("self",))
+        .select_related("period__board__game")
+        .get(pk=entry.pk)
     )
     board = locked.period.board
     record_action(
