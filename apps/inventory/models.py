@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
@@ -35,6 +36,27 @@ class Currency(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+    def clean(self) -> None:
+        """A currency the game's starting grant gives keeps its code, and a cap the grant fits
+        in: otherwise every new player's first login would fail paying the grant."""
+        super().clean()
+        grant = self.game.starting_grant if self.game_id else None
+        if not grant:
+            return
+        stored = Currency.objects.filter(pk=self.pk).values_list("code", flat=True).first()
+        if stored is not None and stored != self.code and stored in grant:
+            raise ValidationError(
+                {"code": f"The game's starting grant gives {stored}: change the grant first."}
+            )
+        amount = grant.get(self.code)
+        if isinstance(amount, int) and self.cap is not None and self.cap < amount:
+            raise ValidationError(
+                {
+                    "cap": f"The game's starting grant gives {amount} {self.code}: a cap below "
+                    "it would refuse every new player's first login."
+                }
+            )
 
 
 class ItemDefinition(models.Model):

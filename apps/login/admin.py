@@ -8,6 +8,7 @@ from django.contrib import admin
 
 from apps.accounts.admin import GameAdmin, GameForm
 from apps.accounts.models import Game
+from apps.inventory.models import Currency
 from apps.inventory.selectors import unknown_codes
 
 
@@ -24,6 +25,16 @@ class StartingGrantGameForm(GameForm):
         ):
             raise forms.ValidationError(
                 f"This game has no currency {', '.join(sorted(unknown['currencies']))}."
+            )
+        over = [
+            f"{currency.code} (cap {currency.cap})"
+            for currency in Currency.objects.filter(game_id=self.instance.pk, code__in=grant)
+            if currency.cap is not None and grant[currency.code] > currency.cap
+        ]
+        if over:
+            raise forms.ValidationError(
+                f"More than a player may hold of {', '.join(sorted(over))}: every first login "
+                "would be refused."
             )
         return grant
 
