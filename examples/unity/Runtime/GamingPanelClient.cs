@@ -8,7 +8,8 @@
 //   - gets a fresh access token from TokenManager (refreshing shortly before expiry),
 //   - on 401 token_expired / token_revoked / invalid_token refreshes (or logs in again) and retries the call exactly once,
 //   - for requests that are safe to repeat (GET, keyed purchase, claim) retries 429 / 5xx / network errors a
-//     few times, honouring Retry-After, with the *same* body and headers (so the same Idempotency-Key).
+//     few times, honouring Retry-After, with the *same* body and headers (so the same Idempotency-Key), except
+//     a keyed request answered 503 payment_provider_unavailable: that key's answer is final (ApiError.EndsPurchaseAttempt).
 using System;
 using System.Collections.Generic;
 using System.Threading;
@@ -76,6 +77,7 @@ namespace GamingPanel
             IDictionary<string, string> extraHeaders, bool retrySafe, CancellationToken cancellationToken)
         {
             int attempt = 0;
+            bool keyed = extraHeaders != null && extraHeaders.ContainsKey("Idempotency-Key");
             while (true)
             {
                 ApiError failure;
@@ -88,7 +90,9 @@ namespace GamingPanel
                     failure = error;
                 }
 
-                if (!retrySafe || !failure.IsTransient || attempt >= _maxTransientRetries) throw failure;
+                // The server stores payment_provider_unavailable against the key: the same key only answers it again.
+                if (!retrySafe || !failure.IsTransient || (keyed && failure.EndsPurchaseAttempt) || attempt >= _maxTransientRetries)
+                    throw failure;
                 float delay = failure.RetryAfterSeconds.HasValue
                     ? failure.RetryAfterSeconds.Value
                     : (float)Math.Min(8.0, Math.Pow(2, attempt)); // 1 s, 2 s, 4 s...

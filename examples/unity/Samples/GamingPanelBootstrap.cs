@@ -134,6 +134,10 @@ namespace GamingPanel.Samples
                 case ErrorCodes.InsufficientFunds:
                     Debug.Log("[GamingPanel] Not enough currency: open the currency shop.");
                     break;
+                case ErrorCodes.PaymentProviderUnavailable:
+                    // Nothing was charged and this attempt is over: offer "Try again" (a new PurchaseAsync, a new key).
+                    Debug.Log("[GamingPanel] " + what + ": the payment provider did not answer; nothing was charged. Offer to try again.");
+                    break;
                 case ErrorCodes.NetworkError:
                 case ErrorCodes.PlatformUnavailable:
                     Debug.Log("[GamingPanel] " + what + ": server unreachable, playing offline. Purchases resume later.");

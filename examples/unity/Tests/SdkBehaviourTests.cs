@@ -6,6 +6,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
 using GamingPanel.Server;
@@ -40,6 +41,7 @@ namespace GamingPanel.Tests
             };
             lock (Requests) Requests.Add(request);
             FakeResponse response = Handler(request);
+            ct.ThrowIfCancellationRequested(); // as GamingPanelHttp: a cancelled request has no answer
             if (response.Network) throw ApiError.Network("fake: connection refused");
             if (response.Status >= 200 && response.Status < 300) return new HttpResult(response.Status, response.Body, response.Headers ?? new Dictionary<string, string>());
             throw ApiError.FromResponse(response.Status, response.Body, response.RetryAfter);
@@ -98,6 +100,17 @@ namespace GamingPanel.Tests
             Run("server helper validates tokens and posts match results", ServerHelper);
             Run("store account token is the server's UUIDv5 of the player id", StoreAccountTokenMatchesServer);
             Run("receipts are redeemed in the store's shape and retried when transient", ReceiptsAreRedeemed);
+            Run("payment_provider_unavailable ends the attempt: not retried, key forgotten, a new try has a new key", ProviderUnavailableEndsTheAttempt);
+            Run("request_in_progress left after the retries keeps the key for the next try", RequestInProgressKeepsTheKey);
+            Run("one pending purchase's transient error does not stop the others", ResumeGoesOnPastATransientError);
+            Run("a refresh answer that is no refusal (HTML 403/404, 408, 2xx without tokens) keeps the session", RefreshNonRefusalKeepsSession);
+            Run("one caller's cancellation does not cancel the shared refresh", SharedRefreshOutlivesACancelledCaller);
+            Run("a refresh without a usable answer is sent again after 1 s and 2 s with the same token", RefreshRetriedPromptly);
+            Run("logout with an expired access token refreshes first and logs out with the new one", LogoutRefreshesAnExpiredToken);
+            Run("a refresh still out at logout is discarded, not stored", RefreshAfterLogoutIsDiscarded);
+            Run("remote config sends at most 4 numbers of at most 6 digits, or no version", ConfigVersionInTheServersForm);
+            Run("match results and heartbeats leave out an unset mode and times", MatchResultLeavesOutUnsetFields);
+            Run("the cache is swapped in one step and read from its temporary copy when the file is missing", CacheWritesAreAtomic);
             foreach (KeyValuePair<string, Func<Task>> offline in OfflineSaveTests.Cases()) Run(offline.Key, offline.Value);
             try { if (Directory.Exists(TempRoot)) Directory.Delete(TempRoot, true); } catch (IOException) { }
             Console.WriteLine("unity sdk: " + _passed + " passed, " + _failed + " failed");
@@ -390,6 +403,278 @@ namespace GamingPanel.Tests
             catch (ApiError e) { error = e; }
             Check(error != null && error.Code == ErrorCodes.ReceiptAccountMismatch && !error.IsTransient, "mismatch is final");
             Check(Json.GetString(Json.GetObject(server.To("shop/receipts")[2].Body, "receipt"), "purchase_token") == "tok-1", "Google receipt shape");
+        }
+
+        const string Checkout = "{\"purchase_id\":8,\"status\":\"pending\",\"payment\":{\"checkout_url\":\"https://pay.test/c/8\"}}";
+
+        static async Task ProviderUnavailableEndsTheAttempt()
+        {
+            // The server stores this 503 against the key (the purchase ended, nothing charged) and answers it again
+            // for that key for ever: docs/guide/errors.md says retry with a new key.
+            var server = new FakeServer();
+            int calls = 0;
+            server.Handler = r => ++calls == 1 ? FakeResponse.Problem(503, ErrorCodes.PaymentProviderUnavailable, "0") : FakeResponse.Ok(202, Checkout);
+            GamingPanelClient client = NewClient(server, StoredSession(3600));
+            ApiError error = null;
+            try { await client.Shop.PurchaseAsync("gems-pack"); } catch (ApiError e) { error = e; }
+            Check(error != null && error.Code == ErrorCodes.PaymentProviderUnavailable && error.EndsPurchaseAttempt, "the 503 reaches the game as the end of the attempt");
+            Check(server.To("shop/purchase").Count == 1, "not sent again with its key");
+            Check(!client.Shop.HasPendingPurchases, "the key is forgotten");
+
+            PurchaseResult again = await client.Shop.PurchaseAsync("gems-pack"); // the game's "try again"
+            List<FakeRequest> sent = server.To("shop/purchase");
+            Check(sent.Count == 2 && sent[1].Header("Idempotency-Key") != sent[0].Header("Idempotency-Key"), "trying again is a new attempt with a new key");
+            Check(again.Status == PurchaseStatus.Pending && again.CheckoutUrl == "https://pay.test/c/8" && !client.Shop.HasPendingPurchases, "which gets the checkout");
+        }
+
+        static async Task RequestInProgressKeepsTheKey()
+        {
+            // The first request with this key is still opening the checkout, longer than the automatic retries wait.
+            var server = new FakeServer();
+            int calls = 0;
+            server.Handler = r => ++calls <= 3 ? FakeResponse.Problem(409, ErrorCodes.RequestInProgress, "0") : FakeResponse.Ok(202, Checkout);
+            GamingPanelClient client = NewClient(server, StoredSession(3600));
+            ApiError error = null;
+            try { await client.Shop.PurchaseAsync("gems-pack"); } catch (ApiError e) { error = e; }
+            Check(error != null && error.Code == ErrorCodes.RequestInProgress && server.To("shop/purchase").Count == 3, "request_in_progress after the retries");
+            Check(client.Shop.HasPendingPurchases, "the key is kept: nothing ended");
+
+            PurchaseResult result = await client.Shop.PurchaseAsync("gems-pack");
+            List<FakeRequest> sent = server.To("shop/purchase");
+            Check(sent.Count == 4 && sent[3].Header("Idempotency-Key") == sent[0].Header("Idempotency-Key"), "the next try sends the same key");
+            Check(result.Status == PurchaseStatus.Pending && result.CheckoutUrl == "https://pay.test/c/8" && !client.Shop.HasPendingPurchases, "and gets the checkout");
+        }
+
+        static async Task ResumeGoesOnPastATransientError()
+        {
+            var server = new FakeServer();
+            server.Handler = r => FakeResponse.Problem(503, "service_unavailable", "0");
+            GamingPanelClient client = NewClient(server, StoredSession(3600));
+            foreach (string offer in new[] { "1", "2" })
+            {
+                try { await client.Shop.PurchaseAsync(offer); } catch (ApiError) { }
+            }
+            Check(client.Shop.HasPendingPurchases, "two purchases left pending");
+
+            server.Handler = r => Json.GetString(r.Body, "offer_id") == "1"
+                ? FakeResponse.Problem(503, "service_unavailable", "0")
+                : FakeResponse.Ok(201, "{\"purchase_id\":12,\"status\":\"completed\",\"balances\":{\"gold\":5}}");
+            client = NewClient(server, StoredSession(3600));
+            List<PurchaseResult> resumed = await client.Shop.ResumePendingPurchasesAsync();
+            Check(resumed.Count == 1 && resumed[0].PurchaseId == "12", "the second purchase is resumed after the first failed");
+            Check(client.Shop.HasPendingPurchases, "the first stays pending for next time");
+            await client.Shop.ResumePendingPurchasesAsync();
+            List<FakeRequest> first = server.To("shop/purchase").FindAll(r => Json.GetString(r.Body, "offer_id") == "1");
+            Check(first.TrueForAll(r => r.Header("Idempotency-Key") == first[0].Header("Idempotency-Key")), "with its own key every time");
+        }
+
+        static async Task RefreshNonRefusalKeepsSession()
+        {
+            var notRefusals = new Dictionary<string, FakeResponse>
+            {
+                { "HTML 403 from a proxy", new FakeResponse { Status = 403, Body = "<html><h1>403 Forbidden</h1></html>" } },
+                { "HTML 404 from a proxy", new FakeResponse { Status = 404, Body = "<html>Not Found</html>" } },
+                { "408", new FakeResponse { Status = 408, Body = "" } },
+                { "200 that is not the token JSON", FakeResponse.Ok(200, "{\"status\":\"ok\"}") },
+                { "200 that is not JSON", FakeResponse.Ok(200, "<html>captive portal</html>") },
+                { "401 without a problem document", new FakeResponse { Status = 401, Body = "Unauthorized" } },
+            };
+            foreach (KeyValuePair<string, FakeResponse> answer in notRefusals)
+            {
+                var server = new FakeServer();
+                server.Handler = r => answer.Value;
+                var storage = StoredSession(-1);
+                GamingPanelClient client = NewClient(server, storage);
+                client.Auth.RefreshRetryDelays = new[] { TimeSpan.Zero, TimeSpan.Zero };
+                ApiError lost = null;
+                client.Auth.SessionLost += e => lost = e;
+                await client.Auth.RefreshIfDueAsync(CancellationToken.None); // a transient failure: postponed, not thrown
+                Check(storage.Load() != null && storage.Load().RefreshToken == "old-refresh" && client.Auth.HasSession && lost == null,
+                    "the session kept after a " + answer.Key);
+            }
+
+            var banned = new FakeServer();
+            banned.Handler = r => FakeResponse.Problem(403, ErrorCodes.PlayerBanned);
+            var bannedStorage = StoredSession(-1);
+            GamingPanelClient bannedClient = NewClient(banned, bannedStorage);
+            ApiError bannedLost = null;
+            bannedClient.Auth.SessionLost += e => bannedLost = e;
+            try { await bannedClient.Auth.RefreshIfDueAsync(CancellationToken.None); } catch (ApiError) { }
+            Check(bannedStorage.Load() == null && bannedLost != null && bannedLost.Code == ErrorCodes.PlayerBanned, "403 player_banned ends the session");
+        }
+
+        static async Task SharedRefreshOutlivesACancelledCaller()
+        {
+            var server = new FakeServer();
+            var answer = new ManualResetEventSlim(false);
+            server.Handler = r =>
+            {
+                if (r.Path != "auth/refresh") return FakeResponse.Ok(200, Stats);
+                answer.Wait(TimeSpan.FromSeconds(10)); // the refresh is out until released
+                return server.TokenPair();
+            };
+            var storage = StoredSession(-1);
+            GamingPanelClient client = NewClient(server, storage);
+            var leaving = new CancellationTokenSource();
+            Task<string> first = client.Auth.GetAccessTokenAsync(leaving.Token);
+            Task<string> second = client.Auth.GetAccessTokenAsync(CancellationToken.None);
+            leaving.Cancel();
+            bool stoppedAlone = false;
+            try { await first; } catch (OperationCanceledException) { stoppedAlone = !second.IsCompleted; }
+            Check(stoppedAlone, "the cancelled caller stops waiting while the refresh is still out");
+            answer.Set();
+            Check(await second == "access-1", "the other caller gets the rotated token");
+            Check(storage.Load().RefreshToken == "refresh-2" && server.To("auth/refresh").Count == 1, "one refresh, its pair stored");
+        }
+
+        static async Task RefreshRetriedPromptly()
+        {
+            var server = new FakeServer();
+            int refreshes = 0;
+            server.Handler = r =>
+            {
+                refreshes++;
+                if (refreshes == 1) return FakeResponse.Offline();                               // the answer was lost
+                if (refreshes == 2) return FakeResponse.Problem(503, "service_unavailable");
+                return server.TokenPair();
+            };
+            var storage = StoredSession(10);
+            GamingPanelClient client = NewClient(server, storage);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            await client.Auth.RefreshIfDueAsync(CancellationToken.None);
+            clock.Stop();
+            List<FakeRequest> sent = server.To("auth/refresh");
+            Check(sent.Count == 3 && sent.TrueForAll(r => Json.GetString(r.Body, "refresh_token") == "old-refresh"), "sent three times with the same refresh token");
+            Check(clock.Elapsed >= TimeSpan.FromSeconds(2.9) && clock.Elapsed < TimeSpan.FromSeconds(25), "after 1 s and 2 s, well within the server's 30 s grace");
+            Check(storage.Load().RefreshToken == "refresh-2", "the pair of the answer that arrived is stored");
+
+            // A call's own retries do not multiply refreshes: right after a refresh failed, callers get that failure.
+            server.Handler = r => FakeResponse.Offline();
+            storage = StoredSession(10);
+            client = NewClient(server, storage);
+            client.Auth.RefreshRetryDelays = new[] { TimeSpan.Zero, TimeSpan.Zero };
+            int before = server.To("auth/refresh").Count;
+            await client.Auth.RefreshIfDueAsync(CancellationToken.None);
+            await client.Auth.RefreshIfDueAsync(CancellationToken.None);
+            Check(server.To("auth/refresh").Count - before == 3 && storage.Load().RefreshToken == "old-refresh", "one refresh (three sends) inside RefreshBackoff, tokens kept");
+        }
+
+        static async Task LogoutRefreshesAnExpiredToken()
+        {
+            var server = new FakeServer();
+            server.Handler = r => r.Path == "auth/refresh" ? server.TokenPair() : FakeResponse.Ok(204, "");
+            var storage = StoredSession(-1);
+            GamingPanelClient client = NewClient(server, storage);
+            TokenSet lastChange = new TokenSet();
+            client.Auth.SessionChanged += t => lastChange = t;
+            await client.LogoutAsync();
+            List<FakeRequest> logout = server.To("auth/logout");
+            Check(server.To("auth/refresh").Count == 1 && Json.GetString(server.To("auth/refresh")[0].Body, "refresh_token") == "old-refresh", "refreshed first");
+            Check(logout.Count == 1 && logout[0].Header("Authorization") == "Bearer access-1", "then logged out with the new access token");
+            Check(storage.Load() == null && !client.Auth.HasSession && lastChange == null, "nothing stored: the session is gone");
+
+            // Expired while a refresh is already out: the logout shares it (one refresh per refresh token).
+            var shared = new FakeServer();
+            var answer = new ManualResetEventSlim(false);
+            shared.Handler = r =>
+            {
+                if (r.Path != "auth/refresh") return FakeResponse.Ok(204, "");
+                answer.Wait(TimeSpan.FromSeconds(10));
+                return shared.TokenPair();
+            };
+            var sharedStorage = StoredSession(-1);
+            client = NewClient(shared, sharedStorage);
+            Task<TokenSet> refresh = client.Auth.RefreshAsync(CancellationToken.None);
+            Task logoutTask = client.LogoutAsync();
+            answer.Set();
+            await logoutTask;
+            ApiError discarded = null;
+            try { await refresh; } catch (ApiError e) { discarded = e; }
+            Check(shared.To("auth/refresh").Count == 1 && shared.To("auth/logout")[0].Header("Authorization") == "Bearer access-1", "one refresh, its token used for the logout");
+            Check(discarded != null && discarded.Code == ErrorCodes.NotLoggedIn && sharedStorage.Load() == null && !client.Auth.HasSession, "and its pair never stored");
+        }
+
+        static async Task RefreshAfterLogoutIsDiscarded()
+        {
+            var server = new FakeServer();
+            var answer = new ManualResetEventSlim(false);
+            server.Handler = r =>
+            {
+                if (r.Path != "auth/refresh") return FakeResponse.Ok(204, "");
+                answer.Wait(TimeSpan.FromSeconds(10));
+                return server.TokenPair();
+            };
+            var storage = StoredSession(60); // due (inside the margin), still valid
+            GamingPanelClient client = NewClient(server, storage);
+            Task<TokenSet> refresh = client.Auth.RefreshAsync(CancellationToken.None);
+            await client.LogoutAsync();
+            Check(server.To("auth/logout").Count == 1 && server.To("auth/logout")[0].Header("Authorization") == "Bearer old-access", "logged out at once with the live access token");
+            answer.Set();
+            ApiError discarded = null;
+            try { await refresh; } catch (ApiError e) { discarded = e; }
+            Check(discarded != null && discarded.Code == ErrorCodes.NotLoggedIn, "the refresh's answer is refused to its callers");
+            Check(storage.Load() == null && !client.Auth.HasSession && client.Auth.PlayerId == null, "and never stored");
+        }
+
+        static async Task ConfigVersionInTheServersForm()
+        {
+            // apps/remoteconfig/resolver.py: VERSION = ^[0-9]{1,6}(\.[0-9]{1,6}){0,3}$
+            var serverForm = new Regex("^[0-9]{1,6}(\\.[0-9]{1,6}){0,3}$");
+            var cases = new Dictionary<string, string>
+            {
+                { "1.2.3.4.5", "1.2.3.4" }, { "1.2.20240131", "1.2" }, { "123456.7", "123456.7" }, { "1234567", null },
+                { "2024.1f1", "2024.1" }, { "v10.0.1-beta+42", "10.0.1" }, { "\u0661.\u0662", null }, { "..1", null },
+            };
+            foreach (KeyValuePair<string, string> c in cases)
+            {
+                string cut = RemoteConfigService.NumericVersion(c.Key);
+                Check(cut == c.Value && (cut == null || serverForm.IsMatch(cut)), c.Key + " sent as " + (c.Value ?? "no header") + ", got " + (cut ?? "none"));
+            }
+
+            var server = new FakeServer();
+            server.Handler = r => FakeResponse.Ok(200, "{\"version\":1,\"values\":{}}");
+            var config = new RemoteConfigService(NewClient(server, StoredSession(3600)), "nightly-7", "ios");
+            await config.GetAsync();
+            Check(server.To("config")[0].Header("X-Client-Version") == null, "no version left: no header");
+            config.ClientVersion = "2.0.0.0.1";
+            await config.GetAsync();
+            Check(server.To("config")[1].Header("X-Client-Version") == "2.0.0.0", "a version set later is cut too");
+        }
+
+        static async Task MatchResultLeavesOutUnsetFields()
+        {
+            var server = new FakeServer();
+            server.Handler = r => FakeResponse.Ok(200, "{}");
+            var api = new GamingPanelServerApi(server, "demo-server-key");
+            var match = new MatchResult { MatchId = "m-2" };
+            match.Players.Add(new MatchPlayerResult { PlayerId = "7", Outcome = MatchOutcome.Draw });
+            await api.PostMatchResultAsync(match);
+            Dictionary<string, object> body = server.To("multiplayer/match-result")[0].Body;
+            Check(!body.ContainsKey("mode") && !body.ContainsKey("started_at") && !body.ContainsKey("ended_at"), "no mode, started_at or ended_at");
+            Check(Json.GetString(body, "match_id") == "m-2" && Json.GetArray(body, "players").Count == 1, "match_id and players");
+
+            await api.SendHeartbeatAsync(new ServerStatus { ServerId = "eu-1", Region = "eu", Address = "203.0.113.5", Port = 7777, Capacity = 8 });
+            Dictionary<string, object> beat = server.To("multiplayer/servers/heartbeat")[0].Body;
+            Check(!beat.ContainsKey("mode") && !beat.ContainsKey("version"), "a heartbeat without mode or version leaves them out");
+        }
+
+        static Task CacheWritesAreAtomic()
+        {
+            string root = Path.Combine(TempRoot, Guid.NewGuid().ToString("N"));
+            var cache = new LocalCache(root);
+            string body;
+            DateTime fetchedAt;
+            cache.Save("7", "stats", "{\"a\":1}");
+            cache.Save("7", "stats", "{\"a\":2}");
+            string main = Path.Combine(Path.Combine(root, "7"), "stats.json");
+            Check(cache.TryLoad("7", "stats", out body, out fetchedAt) && body == "{\"a\":2}", "the second save replaces the first");
+            Check(File.Exists(main) && !File.Exists(main + ".tmp"), "no temporary file left behind");
+
+            File.Move(main, main + ".tmp"); // a crash after the temporary copy was written, before it was swapped in
+            Check(cache.TryLoad("7", "stats", out body, out fetchedAt) && body == "{\"a\":2}", "read from the temporary copy");
+            cache.Save("7", "stats", "{\"a\":3}");
+            Check(cache.TryLoad("7", "stats", out body, out fetchedAt) && body == "{\"a\":3}" && !File.Exists(main + ".tmp"), "the next save puts a main file back");
+            return Task.FromResult(0);
         }
 
         static async Task ServerHelper()

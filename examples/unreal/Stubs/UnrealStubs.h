@@ -493,6 +493,17 @@ struct FFileHelper
 	static bool LoadFileToString(FString& Result, const TCHAR* Filename);
 };
 
+class IFileManager
+{
+public:
+	virtual ~IFileManager() = default;
+	static IFileManager& Get();
+	virtual bool Move(const TCHAR* Dest, const TCHAR* Src, bool Replace = true, bool EvenIfReadOnly = false,
+		bool Attributes = false, bool bDoNotRetryOrError = false) = 0;
+	virtual bool FileExists(const TCHAR* Filename) = 0;
+	virtual bool Delete(const TCHAR* Filename, bool RequireExists = false, bool EvenReadOnly = false, bool Quiet = false) = 0;
+};
+
 struct FCommandLine
 {
 	static const TCHAR* Get();

@@ -4,8 +4,11 @@
 // precondition_failed carrying `current`, 200/201 with the document, 204 for a delete, an Idempotency-Key answered
 // once) and an in-memory store standing in for Saved/GamingPanel/<player>/cloud_saves.json. What stays in the
 // engine (the HTTP call, reading the JSON answer, the JSON file) is only compiled by the syntax checks.
+// It also runs the kit's engine-independent rules the subsystem decides with (inline in the public headers): which
+// answers end a session or a purchase attempt (FGamingPanelError), and the client version remote config sends.
 // Built and run by scripts/check_examples.sh with g++; exits 1 when a check fails.
 #include "GamingPanelSaveQueue.h"
+#include "GamingPanelCloudSave.h"
 
 #include <cstdio>
 #include <functional>
@@ -533,6 +536,69 @@ void SurvivesRestart()
 	}
 }
 
+FGamingPanelError Answer(int32 Status, const TCHAR* Code)
+{
+	FGamingPanelError Error;
+	Error.Status = Status;
+	Error.Code = Code;
+	return Error;
+}
+
+void SessionEndsOnlyOnRefusals()
+{
+	Check(Answer(401, TEXT("invalid_token")).EndsSession() && Answer(401, TEXT("token_expired")).EndsSession()
+			&& Answer(401, TEXT("token_revoked")).EndsSession() && Answer(401, TEXT("refresh_token_reused")).EndsSession()
+			&& Answer(403, TEXT("player_banned")).EndsSession(),
+		"the panel's 401 invalid_token / token_expired / token_revoked / refresh_token_reused and 403 player_banned end a session");
+	// What FGamingPanelError::FromResponse makes of bodies that are no problem document (a proxy's page).
+	Check(!Answer(403, TEXT("permission_denied")).EndsSession() && !Answer(404, TEXT("not_found")).EndsSession()
+			&& !Answer(401, TEXT("not_authenticated")).EndsSession(),
+		"an HTML 403/404/401 from a proxy does not");
+	Check(!Answer(408, TEXT("http_408")).EndsSession() && !Answer(0, TEXT("network_error")).EndsSession()
+			&& !Answer(503, TEXT("server_error")).EndsSession() && !Answer(200, TEXT("invalid_response")).EndsSession()
+			&& !Answer(429, TEXT("rate_limited")).EndsSession(),
+		"nor a 408, no answer, a 5xx, a 2xx without tokens or a 429");
+}
+
+void PurchaseKeyRules()
+{
+	const FGamingPanelError InProgress = Answer(409, TEXT("request_in_progress"));
+	Check(InProgress.IsTransient() && !InProgress.EndsPurchaseAttempt(), "409 request_in_progress keeps the key: nothing ended");
+	const FGamingPanelError ProviderDown = Answer(503, TEXT("payment_provider_unavailable"));
+	Check(ProviderDown.IsTransient() && ProviderDown.EndsPurchaseAttempt(),
+		"503 payment_provider_unavailable ends the attempt: the server answers that key with it for ever");
+	Check(Answer(409, TEXT("insufficient_funds")).EndsPurchaseAttempt() && Answer(422, TEXT("idempotency_key_reused")).EndsPurchaseAttempt()
+			&& Answer(404, TEXT("offer_not_found")).EndsPurchaseAttempt(),
+		"a refusal about the purchase ends it");
+	Check(!Answer(0, TEXT("network_error")).EndsPurchaseAttempt() && !Answer(503, TEXT("service_unavailable")).EndsPurchaseAttempt()
+			&& !Answer(500, TEXT("internal_error")).EndsPurchaseAttempt() && !Answer(429, TEXT("rate_limited")).EndsPurchaseAttempt()
+			&& !Answer(401, TEXT("token_expired")).EndsPurchaseAttempt() && !Answer(403, TEXT("player_banned")).EndsPurchaseAttempt()
+			&& !Answer(200, TEXT("invalid_response")).EndsPurchaseAttempt(),
+		"no answer, 5xx, 429, 401/403 and an unreadable 2xx keep the key");
+}
+
+void ClientVersionInTheServersForm()
+{
+	// apps/remoteconfig/resolver.py: ^[0-9]{1,6}(\.[0-9]{1,6}){0,3}$
+	struct { const TCHAR* Build; const TCHAR* Sent; } Cases[] = {
+		{TEXT("1.4.2"), TEXT("1.4.2")}, {TEXT("1.0.0-beta"), TEXT("1.0.0")}, {TEXT("2024.1f1"), TEXT("2024.1")},
+		{TEXT("v1.4"), TEXT("1.4")}, {TEXT("1."), TEXT("1")}, {TEXT("1.2.3.4.5"), TEXT("1.2.3.4")},
+		{TEXT("1.2.20240131"), TEXT("1.2")}, {TEXT("123456.7"), TEXT("123456.7")}, {TEXT("1234567"), TEXT("")},
+		{TEXT("beta"), TEXT("")}, {TEXT(""), TEXT("")}, {TEXT("\u0661.\u0662"), TEXT("")},
+	};
+	bool bAll = true;
+	for (const auto& Case : Cases)
+	{
+		const FString Sent = FGamingPanelRemoteConfig::NumericVersion(Case.Build);
+		if (Sent != Case.Sent)
+		{
+			std::printf("        \"%ls\" sent as \"%ls\", expected \"%ls\"\n", Case.Build, *Sent, Case.Sent);
+			bAll = false;
+		}
+	}
+	Check(bAll, "the build's version cut to at most 4 numbers of at most 6 digits; nothing left: no header");
+}
+
 void Deletes()
 {
 	FFakePanel Panel;
@@ -573,6 +639,9 @@ int main()
 		{"a value saved while its write is out builds on the written version", SavedWhileWriteOut},
 		{"the cache and the queue survive a restart (local store)", SurvivesRestart},
 		{"deletes go with If-Match; deleted on both sides is agreed", Deletes},
+		{"only the panel's refusals end a session (not a proxy's HTML 403/404, a 408, a 2xx without tokens)", SessionEndsOnlyOnRefusals},
+		{"request_in_progress keeps a purchase key; payment_provider_unavailable ends the attempt", PurchaseKeyRules},
+		{"remote config sends the build's version in the server's form, or none", ClientVersionInTheServersForm},
 	};
 	int CasesFailed = 0;
 	for (const auto& Case : Cases)

@@ -4,13 +4,21 @@
 //  1. The access token (2 h) is refreshed shortly *before* it expires (RefreshMargin), either lazily before a
 //     request or by calling RefreshIfDueAsync from a timer (GamingPanelBootstrap does every 30 s).
 //  2. Refresh tokens rotate: every refresh returns a new pair and the old refresh token dies. Only one refresh
-//     runs at a time (callers share it) and the new pair is persisted before anyone uses it; presenting a
-//     used refresh token makes the server revoke the whole session.
-//  3. A network error, 429 or 5xx during refresh changes nothing: the tokens are kept, the game carries on
-//     offline (cached data) and the next call tries again. The player is never logged out for being offline.
-//  4. Only when the server *refuses* the refresh token (4xx: expired after 30 d, revoked, reused, player
-//     banned) is the session dropped. Then, if a credential provider is set, the player is logged in again
-//     silently (Steam etc. need no input); otherwise SessionLost fires and the game shows its login screen.
+//     runs at a time (callers share it, each waiting on its own CancellationToken while the refresh itself
+//     runs to its end) and the new pair is persisted before anyone uses it; presenting a used refresh token
+//     makes the server revoke the whole session.
+//  3. A refresh whose answer may have been lost (no answer, 408, 5xx, a 2xx that is not the token JSON) is sent
+//     again after 1 s and 2 s with the same refresh token: the server answers a retired token with a fresh pair
+//     for 30 s (REFRESH_REUSE_GRACE_SECONDS), and only for 30 s. After that, or on 429 or any other answer that
+//     is not a refusal (a proxy's HTML 403/404), nothing changes: the tokens are kept, the game carries on
+//     offline (cached data) and a later call tries again (not within RefreshBackoff, so retries of a call do not
+//     multiply refreshes). The player is never logged out for being offline.
+//  4. Only when the server *refuses* the session (ApiError.EndsSession: 401 invalid_token, token_expired,
+//     token_revoked, refresh_token_reused, 403 player_banned, as problem documents) is it dropped. Then, if a
+//     credential provider is set, the player is logged in again silently (Steam etc. need no input); otherwise
+//     SessionLost fires and the game shows its login screen.
+//  5. Every login and logout starts a new session generation: a refresh or login answer that arrives for an
+//     older generation (say after LogoutAsync) is discarded, never stored.
 using System;
 using System.Collections.Generic;
 using System.Threading;
@@ -34,8 +42,13 @@ namespace GamingPanel
         readonly string _gameKey;
         readonly object _gate = new object();
         Task<TokenSet> _refreshInFlight;
+        Task<TokenSet> _exchangeInFlight; // its POST auth/refresh (retries included); a logout may need its answer
+        int _refreshGeneration;
+        DateTime _refreshEndedAtUtc;
         Task<LoginResult> _loginInFlight;
+        int _loginGeneration;
         TokenSet _tokens;
+        int _generation; // +1 at every login and every end of a session (rule 5)
 
         public TokenManager(IGamingPanelTransport http, ITokenStorage storage, string gameKey, TimeSpan refreshMargin)
         {
@@ -43,6 +56,7 @@ namespace GamingPanel
             _storage = storage;
             _gameKey = gameKey;
             RefreshMargin = refreshMargin;
+            RefreshRetryDelays = new[] { TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2) };
             _tokens = storage.Load();
             if (_tokens != null && _tokens.RefreshTokenExpired)
             {
@@ -52,6 +66,16 @@ namespace GamingPanel
         }
 
         public TimeSpan RefreshMargin { get; set; }
+
+        /// <summary>
+        /// Waits before sending a refresh again when its answer may have been lost (rule 3): 1 s, then 2 s, well
+        /// inside the 30 s in which the server still answers the retired refresh token with a fresh pair. The waits
+        /// use Task.Delay: on WebGL set an empty array (and retry from a coroutine), as for maxTransientRetries.
+        /// </summary>
+        public TimeSpan[] RefreshRetryDelays { get; set; }
+
+        /// <summary>After a refresh failed without a refusal, callers get that failure again for this long instead of a new refresh.</summary>
+        internal TimeSpan RefreshBackoff = TimeSpan.FromSeconds(5);
 
         /// <summary>Used to log in again when the refresh token is refused. Set by LoginAsync; may be set up-front.</summary>
         public ICredentialProvider CredentialProvider { get; set; }
@@ -63,13 +87,17 @@ namespace GamingPanel
         public event Action<ApiError> SessionLost;
 
         public bool HasSession { get { return _tokens != null; } }
-        public string PlayerId { get { return _tokens != null ? _tokens.PlayerId : null; } }
-        public string DisplayName { get { return _tokens != null ? _tokens.DisplayName : null; } }
+        public string PlayerId { get { TokenSet tokens = _tokens; return tokens != null ? tokens.PlayerId : null; } }
+        public string DisplayName { get { TokenSet tokens = _tokens; return tokens != null ? tokens.DisplayName : null; } }
 
         /// <summary>True when the access token is inside the refresh margin (or already expired).</summary>
         public bool RefreshDue
         {
-            get { return _tokens != null && DateTime.UtcNow >= _tokens.AccessExpiresAtUtc - RefreshMargin; }
+            get
+            {
+                TokenSet tokens = _tokens;
+                return tokens != null && DateTime.UtcNow >= tokens.AccessExpiresAtUtc - RefreshMargin;
+            }
         }
 
         public async Task<LoginResult> LoginAsync(ICredentialProvider provider, CancellationToken cancellationToken)
@@ -79,13 +107,17 @@ namespace GamingPanel
             Task<LoginResult> login;
             lock (_gate)
             {
-                if (_loginInFlight == null || _loginInFlight.IsCompleted) _loginInFlight = LoginCoreAsync(provider, cancellationToken);
+                if (_loginInFlight == null || _loginInFlight.IsCompleted || _loginGeneration != _generation)
+                {
+                    _loginGeneration = _generation;
+                    _loginInFlight = LoginCoreAsync(provider, _generation, cancellationToken);
+                }
                 login = _loginInFlight;
             }
             return await login;
         }
 
-        async Task<LoginResult> LoginCoreAsync(ICredentialProvider provider, CancellationToken cancellationToken)
+        async Task<LoginResult> LoginCoreAsync(ICredentialProvider provider, int generation, CancellationToken cancellationToken)
         {
             PlatformCredentials credentials = await provider.GetCredentialsAsync(cancellationToken);
             HttpResult response;
@@ -106,7 +138,7 @@ namespace GamingPanel
 
             Dictionary<string, object> json = response.JsonObject;
             TokenSet tokens = TokenSet.FromResponse(json, null);
-            Store(tokens);
+            if (!Store(tokens, generation, true)) throw SessionEnded("The player logged out while logging in.");
             Dictionary<string, object> player = Json.GetObject(json, "player");
             return new LoginResult
             {
@@ -129,9 +161,10 @@ namespace GamingPanel
                     throw new ApiError(401, ErrorCodes.NotLoggedIn, "Not logged in", "Call LoginAsync first.");
                 await LoginAsync(CredentialProvider, cancellationToken);
             }
-            if (!RefreshDue) return _tokens.AccessToken;
-
             TokenSet current = _tokens;
+            if (current == null) throw SessionEnded("The session ended.");
+            if (!RefreshDue) return current.AccessToken;
+
             try
             {
                 return (await RefreshAsync(cancellationToken)).AccessToken;
@@ -159,14 +192,32 @@ namespace GamingPanel
             }
         }
 
-        /// <summary>Refreshes now (single flight: concurrent callers share one request).</summary>
+        /// <summary>
+        /// Refreshes now (single flight: concurrent callers share one refresh). cancellationToken only stops this
+        /// caller's wait: the shared refresh runs to its end, so a rotated pair is never lost to one caller.
+        /// </summary>
         public Task<TokenSet> RefreshAsync(CancellationToken cancellationToken)
         {
+            return RefreshAsync(cancellationToken, false);
+        }
+
+        Task<TokenSet> RefreshAsync(CancellationToken cancellationToken, bool force)
+        {
+            Task<TokenSet> shared;
             lock (_gate)
             {
-                if (_refreshInFlight == null || _refreshInFlight.IsCompleted) _refreshInFlight = RefreshCoreAsync(cancellationToken);
-                return _refreshInFlight;
+                // Join the refresh of this session that is running, or (unless forced) one that failed a moment ago.
+                bool join = _refreshInFlight != null && _refreshGeneration == _generation &&
+                    (!_refreshInFlight.IsCompleted ||
+                     (!force && _refreshInFlight.IsFaulted && DateTime.UtcNow < _refreshEndedAtUtc + RefreshBackoff));
+                if (!join)
+                {
+                    _refreshGeneration = _generation;
+                    _refreshInFlight = RefreshCoreAsync(_tokens, _generation);
+                }
+                shared = _refreshInFlight;
             }
+            return WaitAsync(shared, cancellationToken);
         }
 
         /// <summary>
@@ -181,62 +232,173 @@ namespace GamingPanel
             {
                 if (CredentialProvider == null) throw new ApiError(401, ErrorCodes.NotLoggedIn, "Not logged in", "The session has ended.");
                 await LoginAsync(CredentialProvider, cancellationToken);
-                return _tokens.AccessToken;
+                current = _tokens;
+                if (current == null) throw SessionEnded("The session ended.");
+                return current.AccessToken;
             }
-            return (await RefreshAsync(cancellationToken)).AccessToken;
+            // The server answered, so it is reachable: refresh even inside RefreshBackoff.
+            return (await RefreshAsync(cancellationToken, true)).AccessToken;
         }
 
-        async Task<TokenSet> RefreshCoreAsync(CancellationToken cancellationToken)
+        async Task<TokenSet> RefreshCoreAsync(TokenSet current, int generation)
         {
-            TokenSet current = _tokens;
-            if (current == null) throw new ApiError(401, ErrorCodes.NotLoggedIn, "Not logged in", "No session to refresh.");
-
-            ApiError refused = null;
             try
             {
-                var body = new Dictionary<string, object> { { "refresh_token", current.RefreshToken } };
-                HttpResult response = await _http.SendAsync("POST", "auth/refresh", body, null, cancellationToken);
-                TokenSet rotated = TokenSet.FromResponse(response.JsonObject, current);
-                Store(rotated);
-                return rotated;
-            }
-            catch (ApiError error)
-            {
-                // Rule 3: offline, rate limited or server trouble. Keep everything.
-                if (error.IsTransient) throw;
-                refused = error;
-            }
+                if (current == null) throw new ApiError(401, ErrorCodes.NotLoggedIn, "Not logged in", "No session to refresh.");
 
-            // Rule 4: the server refused this refresh token. The session is over.
-            Debug.Log("[GamingPanel] Refresh token refused (" + refused.Code + "); starting a new session.");
-            ClearSession();
-            if (CredentialProvider != null)
+                ApiError refused;
+                Task<TokenSet> exchange = ExchangeAsync(current);
+                lock (_gate) _exchangeInFlight = exchange;
+                try
+                {
+                    TokenSet rotated = await exchange;
+                    // Rule 5: logged out (or in again) while this was out: the pair belongs to a session that is over.
+                    if (!Store(rotated, generation, false)) throw SessionEnded("The session ended while it was being refreshed.");
+                    return rotated;
+                }
+                catch (ApiError error)
+                {
+                    if (error.EndsSession) refused = error;
+                    else if (error.IsTransient || error.Code == ErrorCodes.NotLoggedIn) throw; // rule 3: keep everything
+                    else throw KeptSession(error);
+                }
+
+                // Rule 4: the server refused this refresh token. The session is over, unless it already ended.
+                lock (_gate)
+                {
+                    if (generation != _generation) throw refused;
+                }
+                Debug.Log("[GamingPanel] Refresh token refused (" + refused.Code + "); starting a new session.");
+                ClearSession();
+                ICredentialProvider provider = CredentialProvider;
+                if (provider != null)
+                {
+                    try
+                    {
+                        await LoginAsync(provider, CancellationToken.None);
+                        TokenSet renewed = _tokens;
+                        if (renewed == null) throw SessionEnded("The session ended.");
+                        return renewed;
+                    }
+                    catch (ApiError loginError)
+                    {
+                        if (!loginError.IsTransient && loginError.Code != ErrorCodes.NotLoggedIn) RaiseSessionLost(loginError);
+                        throw;
+                    }
+                }
+                RaiseSessionLost(refused);
+                throw refused;
+            }
+            finally
+            {
+                _refreshEndedAtUtc = DateTime.UtcNow;
+            }
+        }
+
+        /// <summary>
+        /// POST auth/refresh with this session's refresh token, sent again (same token) after RefreshRetryDelays
+        /// when the answer may have been lost. Stores nothing. Runs on CancellationToken.None: it is shared.
+        /// </summary>
+        async Task<TokenSet> ExchangeAsync(TokenSet current)
+        {
+            var body = new Dictionary<string, object> { { "refresh_token", current.RefreshToken } };
+            for (int attempt = 0; ; attempt++)
+            {
+                ApiError failure;
+                try
+                {
+                    HttpResult response = await _http.SendAsync("POST", "auth/refresh", body, null, CancellationToken.None);
+                    return TokenSet.FromResponse(response.JsonObject, current);
+                }
+                catch (ApiError error)
+                {
+                    failure = error;
+                }
+                TimeSpan[] delays = RefreshRetryDelays ?? new TimeSpan[0];
+                if (failure.EndsSession || attempt >= delays.Length || !MayHaveLostAnswer(failure)) throw failure;
+                Debug.Log("[GamingPanel] Token refresh got no usable answer (" + failure.Code + "); sending it again in " + delays[attempt].TotalSeconds + " s.");
+                await Task.Delay(delays[attempt]);
+            }
+        }
+
+        /// <summary>The server may have rotated the token without the answer arriving: no answer, 408, 5xx, or a 2xx that is not the token JSON.</summary>
+        static bool MayHaveLostAnswer(ApiError error)
+        {
+            return error.Status == 0 || error.Status == 408 || error.Status >= 500 || (error.Status >= 200 && error.Status < 300);
+        }
+
+        /// <summary>A failed refresh that is no refusal (a proxy's HTML 403/404, an unreadable 2xx): reported like a network error, tokens kept.</summary>
+        static ApiError KeptSession(ApiError error)
+        {
+            return new ApiError(0, ErrorCodes.NetworkError, "Network error",
+                "auth/refresh answered " + error.Status + " " + error.Code + ", which is not the panel refusing the session; tokens kept.");
+        }
+
+        static ApiError SessionEnded(string detail)
+        {
+            return new ApiError(401, ErrorCodes.NotLoggedIn, "Not logged in", detail);
+        }
+
+        /// <summary>The shared task's outcome for one caller, who may stop waiting (OperationCanceledException) without cancelling it.</summary>
+        static async Task<T> WaitAsync<T>(Task<T> shared, CancellationToken cancellationToken)
+        {
+            if (cancellationToken.CanBeCanceled && !shared.IsCompleted)
+            {
+                var cancelled = new TaskCompletionSource<bool>();
+                using (cancellationToken.Register(() => cancelled.TrySetResult(true)))
+                {
+                    if (await Task.WhenAny(shared, cancelled.Task) != shared)
+                    {
+                        Observe(shared);
+                        throw new OperationCanceledException(cancellationToken);
+                    }
+                }
+            }
+            return await shared;
+        }
+
+        /// <summary>Nobody may await the task any more: observe its failure so it is not reported as unobserved.</summary>
+        static void Observe(Task task)
+        {
+            task.ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);
+        }
+
+        /// <summary>
+        /// Ends the session on the server (best effort) and forgets it locally at once; no silent re-login after it.
+        /// auth/logout takes only an access token: an expired one is renewed first (sharing a refresh already out),
+        /// and that renewed pair is used for the logout only, never stored.
+        /// </summary>
+        public async Task LogoutAsync(CancellationToken cancellationToken)
+        {
+            TokenSet current;
+            Task<TokenSet> exchange;
+            lock (_gate)
+            {
+                current = _tokens;
+                exchange = _refreshInFlight != null && !_refreshInFlight.IsCompleted && _refreshGeneration == _generation
+                    ? _exchangeInFlight : null;
+            }
+            CredentialProvider = null; // logging out means "don't log me back in silently"
+            ClearSession();            // a refresh still out is discarded when it answers (rule 5)
+            if (current == null) return;
+
+            string accessToken = current.AccessToken;
+            if (current.AccessTokenExpired)
             {
                 try
                 {
-                    await LoginAsync(CredentialProvider, cancellationToken);
-                    return _tokens;
+                    accessToken = (await WaitAsync(exchange ?? ExchangeAsync(current), cancellationToken)).AccessToken;
                 }
-                catch (ApiError loginError)
+                catch (ApiError error)
                 {
-                    if (!loginError.IsTransient) RaiseSessionLost(loginError);
-                    throw;
+                    Debug.Log("[GamingPanel] Logout: the expired access token could not be renewed (" + error.Code +
+                        "); local session cleared, the server's session ends when its refresh token expires.");
+                    return;
                 }
             }
-            RaiseSessionLost(refused);
-            throw refused;
-        }
-
-        /// <summary>Ends the session on the server (best effort) and forgets it locally.</summary>
-        public async Task LogoutAsync(CancellationToken cancellationToken)
-        {
-            TokenSet current = _tokens;
-            CredentialProvider = null; // logging out means "don't log me back in silently"
-            ClearSession();
-            if (current == null || current.AccessTokenExpired) return;
             try
             {
-                var headers = new Dictionary<string, string> { { "Authorization", "Bearer " + current.AccessToken } };
+                var headers = new Dictionary<string, string> { { "Authorization", "Bearer " + accessToken } };
                 await _http.SendAsync("POST", "auth/logout", null, headers, cancellationToken);
             }
             catch (ApiError error)
@@ -245,17 +407,31 @@ namespace GamingPanel
             }
         }
 
-        void Store(TokenSet tokens)
+        /// <summary>
+        /// Keeps tokens of session `generation` (a new session when newSession: a login); false, and nothing
+        /// stored, when that session has ended meanwhile (rule 5).
+        /// </summary>
+        bool Store(TokenSet tokens, int generation, bool newSession)
         {
-            _tokens = tokens;
-            _storage.Save(tokens); // before anyone uses the new access token: see rule 2
+            lock (_gate)
+            {
+                if (generation != _generation) return false;
+                if (newSession) _generation++;
+                _tokens = tokens;
+                _storage.Save(tokens); // before anyone uses the new access token: see rule 2
+            }
             if (SessionChanged != null) SessionChanged(tokens);
+            return true;
         }
 
         void ClearSession()
         {
-            _tokens = null;
-            _storage.Clear();
+            lock (_gate)
+            {
+                _generation++;
+                _tokens = null;
+                _storage.Clear();
+            }
             if (SessionChanged != null) SessionChanged(null);
         }
 

@@ -25,6 +25,7 @@ namespace GamingPanel
         public const string AlreadyClaimed = "already_claimed";
         public const string RateLimited = "rate_limited";
         public const string RequestInProgress = "request_in_progress";
+        public const string PaymentProviderUnavailable = "payment_provider_unavailable";
         public const string PlatformUnavailable = "platform_unavailable";
         public const string PlatformNotConfigured = "platform_not_configured";
         public const string ValidationError = "validation_error";
@@ -76,6 +77,8 @@ namespace GamingPanel
         /// Worth trying again later with the very same request (and the same Idempotency-Key): no answer,
         /// 429, a 5xx, or 409 request_in_progress (the first request with this key is still being processed,
         /// e.g. a real-money checkout being opened). Any other 4xx will fail again until something changes.
+        /// One exception: a purchase's 503 payment_provider_unavailable is worth trying again only as a new attempt
+        /// with a new key (EndsPurchaseAttempt).
         /// </summary>
         public bool IsTransient
         {
@@ -83,6 +86,37 @@ namespace GamingPanel
             {
                 return Status == 0 || Status == 429 || Status >= 500
                     || (Status == 409 && Code == ErrorCodes.RequestInProgress);
+            }
+        }
+
+        /// <summary>
+        /// The server refused the session itself: 401 invalid_token, token_expired, token_revoked,
+        /// refresh_token_reused, or 403 player_banned, each from the panel's problem document. Only these end a
+        /// session when a refresh fails; anything else (no answer, 429, 5xx, a proxy's HTML 403/404, a 408) keeps it.
+        /// </summary>
+        public bool EndsSession
+        {
+            get
+            {
+                if (Status == 401)
+                    return Code == ErrorCodes.InvalidToken || Code == ErrorCodes.TokenExpired ||
+                        Code == ErrorCodes.TokenRevoked || Code == ErrorCodes.RefreshTokenReused;
+                return Status == 403 && Code == ErrorCodes.PlayerBanned;
+            }
+        }
+
+        /// <summary>
+        /// A purchase attempt (its Idempotency-Key) is over: a refusal about the purchase itself (a 4xx other than
+        /// 401/403 and the transient 429 and 409 request_in_progress), or 503 payment_provider_unavailable. That one
+        /// is transient for the player but final for the key: nothing was charged, the purchase ended, and the server
+        /// answers the same key with this 503 for ever, so "try again" is a new attempt with a new key.
+        /// </summary>
+        public bool EndsPurchaseAttempt
+        {
+            get
+            {
+                if (Status == 503 && Code == ErrorCodes.PaymentProviderUnavailable) return true;
+                return Status >= 400 && Status < 500 && Status != 401 && Status != 403 && !IsTransient;
             }
         }
 

@@ -46,8 +46,11 @@ namespace GamingPanel.Server
     {
         /// <summary>Unique per match (a GUID made when the match starts). The server applies a match id once, however often it is sent.</summary>
         public string MatchId;
+        /// <summary>Optional; left out when null or empty (the panel then applies only the XP rules for every mode).</summary>
         public string Mode;
+        /// <summary>Optional; left out when unset (the panel takes ended_at).</summary>
         public DateTime StartedAtUtc;
+        /// <summary>Optional; left out when unset (the panel takes the time it receives the result).</summary>
         public DateTime EndedAtUtc;
         public List<MatchPlayerResult> Players = new List<MatchPlayerResult>();
     }
@@ -154,11 +157,13 @@ namespace GamingPanel.Server
             var body = new Dictionary<string, object>
             {
                 { "match_id", match.MatchId },
-                { "mode", match.Mode },
-                { "started_at", match.StartedAtUtc },
-                { "ended_at", match.EndedAtUtc },
                 { "players", players },
             };
+            // Only match_id and players are required; the panel refuses a null or blank mode, and an unset
+            // DateTime would be sent as 0001-01-01.
+            if (!string.IsNullOrEmpty(match.Mode)) body["mode"] = match.Mode;
+            if (match.StartedAtUtc != default(DateTime)) body["started_at"] = match.StartedAtUtc;
+            if (match.EndedAtUtc != default(DateTime)) body["ended_at"] = match.EndedAtUtc;
             await SendWithRetriesAsync("multiplayer/match-result", body, 4, cancellationToken);
         }
 
@@ -191,9 +196,10 @@ namespace GamingPanel.Server
                 { "port", status.Port },
                 { "capacity", status.Capacity },
                 { "players", status.Players },
-                { "mode", status.Mode },
-                { "version", status.Version },
             };
+            // Optional (default ""): the panel refuses null.
+            if (status.Mode != null) body["mode"] = status.Mode;
+            if (status.Version != null) body["version"] = status.Version;
             return SendWithRetriesAsync("multiplayer/servers/heartbeat", body, 0, cancellationToken);
         }
 

@@ -31,11 +31,13 @@ namespace GamingPanel
                     { "fetched_at", DateTime.UtcNow },
                     { "body", body },
                 });
-                // Write then move, so a crash mid-write never leaves a half file as the only copy.
-                string temporary = path + ".tmp";
+                // Write a temporary file, then swap it in with one call (File.Replace over an existing copy, a
+                // rename otherwise), so a crash mid-write never leaves a half file or no file as the only copy.
+                // TryLoad reads the temporary file when the main one is missing.
+                string temporary = TemporaryPath(path);
                 File.WriteAllText(temporary, document, Encoding.UTF8);
-                if (File.Exists(path)) File.Delete(path);
-                File.Move(temporary, path);
+                if (File.Exists(path)) File.Replace(temporary, path, null);
+                else File.Move(temporary, path);
             }
             catch (Exception e)
             {
@@ -51,6 +53,8 @@ namespace GamingPanel
             string path = PathFor(playerId, name);
             try
             {
+                // No main file but a temporary one: a crash came between writing it and swapping it in.
+                if (!File.Exists(path)) path = TemporaryPath(path);
                 if (!File.Exists(path)) return false;
                 Dictionary<string, object> document = Json.ParseObject(File.ReadAllText(path, Encoding.UTF8));
                 body = Json.GetString(document, "body");
@@ -78,6 +82,11 @@ namespace GamingPanel
             {
                 Debug.LogWarning("[GamingPanel] Could not clear cache: " + e.Message);
             }
+        }
+
+        static string TemporaryPath(string path)
+        {
+            return path + ".tmp";
         }
 
         string PathFor(string playerId, string name)

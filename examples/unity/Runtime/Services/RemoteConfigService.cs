@@ -32,7 +32,8 @@ namespace GamingPanel
         readonly GamingPanelClient _client;
 
         /// <param name="clientVersion">Sent as X-Client-Version; Application.version when null. Only its leading numbers and
-        /// dots are sent ("1.0.0-beta" -> "1.0.0", "2024.1f1" -> "2024.1"), as the server takes them; none: no header.</param>
+        /// dots are sent, at most 4 numbers of at most 6 digits ("1.0.0-beta" -> "1.0.0", "2024.1f1" -> "2024.1"), as the
+        /// server takes them (NumericVersion); none: no header.</param>
         /// <param name="platform">Sent as X-Client-Platform; the build target's name when null.</param>
         public RemoteConfigService(GamingPanelClient client, string clientVersion = null, string platform = null)
         {
@@ -41,6 +42,7 @@ namespace GamingPanel
             Platform = platform ?? BuildPlatform();
         }
 
+        /// <summary>The version sent as X-Client-Version, cut with NumericVersion when sent (none left: no header).</summary>
         public string ClientVersion { get; set; }
         public string Platform { get; set; }
 
@@ -49,7 +51,8 @@ namespace GamingPanel
         {
             RemoteConfigValues saved = LoadCached();
             var headers = new Dictionary<string, string>();
-            if (!string.IsNullOrEmpty(ClientVersion)) headers["X-Client-Version"] = ClientVersion;
+            string version = NumericVersion(ClientVersion); // a version the server refuses would fail the whole request
+            if (version != null) headers["X-Client-Version"] = version;
             if (!string.IsNullOrEmpty(Platform)) headers["X-Client-Platform"] = Platform;
             if (saved != null && !string.IsNullOrEmpty(saved.ETag)) headers["If-None-Match"] = saved.ETag;
             try
@@ -94,16 +97,27 @@ namespace GamingPanel
             };
         }
 
-        /// <summary>The leading "1.4.2" of a build's version ("1.4.2-rc1", "2024.1f1", "v1.4"), or null when it starts with none.</summary>
+        /// <summary>
+        /// The build's version as the server takes it (apps/remoteconfig: ^\d{1,6}(\.\d{1,6}){0,3}$): its leading
+        /// numbers and dots, at most 4 numbers of at most 6 ASCII digits each ("1.4.2-rc1" -> "1.4.2", "2024.1f1" ->
+        /// "2024.1", "v1.4" -> "1.4", "1.2.3.4.5" -> "1.2.3.4", "1.2.20240131" -> "1.2"), or null when none is left.
+        /// A number longer than 6 digits ends the version there rather than being cut into another number.
+        /// </summary>
         public static string NumericVersion(string version)
         {
             if (string.IsNullOrEmpty(version)) return null;
-            if (version[0] == 'v' || version[0] == 'V') version = version.Substring(1);
-            int end = 0;
-            while (end < version.Length && (char.IsDigit(version[end]) || (version[end] == '.' && end > 0 && char.IsDigit(version[end - 1]))))
-                end++;
-            string numeric = version.Substring(0, end).TrimEnd('.');
-            return numeric.Length == 0 ? null : numeric;
+            var numbers = new List<string>();
+            int start = version[0] == 'v' || version[0] == 'V' ? 1 : 0;
+            while (numbers.Count < 4)
+            {
+                int end = start;
+                while (end < version.Length && version[end] >= '0' && version[end] <= '9') end++;
+                if (end == start || end - start > 6) break;
+                numbers.Add(version.Substring(start, end - start));
+                if (end >= version.Length || version[end] != '.') break;
+                start = end + 1;
+            }
+            return numbers.Count == 0 ? null : string.Join(".", numbers.ToArray());
         }
 
         static string BuildPlatform()

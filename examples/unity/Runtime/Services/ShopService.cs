@@ -4,7 +4,10 @@
 // sent and reused for every retry of that attempt: automatic retries after a timeout or a 5xx, the retry
 // after a token refresh, and ResumePendingPurchasesAsync after the game was closed mid-purchase. The server
 // answers a repeated key with the first result, so a purchase whose response was lost is completed, not
-// bought again. The key is forgotten only once the server has given a definitive answer.
+// bought again. The key is forgotten only once the server has given a definitive answer (ApiError.EndsPurchaseAttempt),
+// and that includes 503 payment_provider_unavailable: the purchase ended with nothing charged and the server answers
+// its key with that 503 for ever, so the game offers "try again", which is a new attempt with a new key. While the
+// answer may still change with the same key (no answer, 429, 5xx, 409 request_in_progress, 401/403) it is kept.
 using System;
 using System.Collections.Generic;
 using System.Threading;
@@ -16,6 +19,11 @@ namespace GamingPanel
     public sealed class ShopService
     {
         const string CategoriesCache = "shop_categories";
+        // A local choice, not the server's: the server keeps every key and its answer for ever. An attempt left
+        // unresolved for a day is let go on this device: a new tap on the same offer is then a new intent with a
+        // new key, and ResumePendingPurchasesAsync no longer sends it. Nothing is lost by that: whatever the attempt
+        // did stays on the server (a completed purchase is in the balances; a checkout that gets paid is granted
+        // when the processor confirms, whatever the client does).
         static readonly TimeSpan PendingLifetime = TimeSpan.FromHours(24);
 
         readonly GamingPanelClient _client;
@@ -41,8 +49,10 @@ namespace GamingPanel
         /// <summary>
         /// POST shop/purchase. Virtual-currency offers complete at once (Completed, new Balances); real-money
         /// offers come back Pending with a CheckoutUrl to open (Application.OpenURL or an in-game browser).
-        /// Throws ApiError: insufficient_funds, validation_error... (definitive), or a transient error after
-        /// which the purchase stays pending and is resumed with the same key.
+        /// Throws ApiError: insufficient_funds, validation_error... (definitive), payment_provider_unavailable (503:
+        /// nothing charged, this attempt is over; offer "try again", which starts a new attempt with a new key), or
+        /// another transient error (no answer, 429, 5xx, 409 request_in_progress) after which the purchase stays
+        /// pending and is resumed with the same key.
         /// </summary>
         public async Task<PurchaseResult> PurchaseAsync(string offerId, int quantity = 1, CancellationToken cancellationToken = default(CancellationToken))
         {
@@ -74,7 +84,8 @@ namespace GamingPanel
 
         /// <summary>
         /// Re-sends purchases left unresolved by a lost connection or a closed game, with their original keys.
-        /// Call after login / when back online. Returns the results the server confirmed.
+        /// Call after login / when back online. Returns the results the server confirmed; one attempt's failure
+        /// does not stop the others (a transient one stays pending for the next call).
         /// </summary>
         public async Task<List<PurchaseResult>> ResumePendingPurchasesAsync(CancellationToken cancellationToken = default(CancellationToken))
         {
@@ -89,8 +100,11 @@ namespace GamingPanel
                 }
                 catch (ApiError error)
                 {
-                    if (error.IsTransient) break; // still offline: try again later
-                    Debug.LogWarning("[GamingPanel] Pending purchase of " + Json.GetString(attempt, "offer_id") + " failed: " + error.Code);
+                    // SendAsync kept or forgot this attempt's key; either way go on with the others.
+                    if (error.IsTransient && !error.EndsPurchaseAttempt)
+                        Debug.Log("[GamingPanel] Pending purchase of " + Json.GetString(attempt, "offer_id") + " still unresolved (" + error.Code + "); tried again later.");
+                    else
+                        Debug.LogWarning("[GamingPanel] Pending purchase of " + Json.GetString(attempt, "offer_id") + " failed: " + error.Code);
                 }
             }
             return results;
@@ -169,11 +183,11 @@ namespace GamingPanel
             if (failure != null)
             {
                 // A 4xx about the purchase itself (insufficient_funds, validation_error, idempotency_key_reused,
-                // offer gone) is final. No answer, 429, 5xx or an auth problem: the server may not have seen it,
-                // or may have completed it; keep the key so the next try gets the same outcome.
-                bool definitive = failure.Status >= 400 && failure.Status < 500 &&
-                    failure.Status != 401 && failure.Status != 403 && failure.Status != 429;
-                if (definitive) RemovePending(key);
+                // offer gone) is final, and so is 503 payment_provider_unavailable (stored against the key).
+                // No answer, 429, 5xx, 409 request_in_progress (the first request is still opening the checkout)
+                // or an auth problem: the server may not have seen it, may have completed it or is still at it;
+                // keep the key so the next try gets the real outcome.
+                if (failure.EndsPurchaseAttempt) RemovePending(key);
                 throw failure;
             }
 
@@ -203,7 +217,7 @@ namespace GamingPanel
                 var attempt = item as Dictionary<string, object>;
                 if (attempt == null) continue;
                 DateTime? created = Json.GetDateTime(attempt, "created_at");
-                // Past a day the server no longer remembers the key; a new tap is a new purchase.
+                // Past PendingLifetime this device lets the attempt go (the server still knows its key): a new tap is a new purchase.
                 if (created.HasValue && created.Value < cutoff) continue;
                 pending.Add(attempt);
             }

@@ -3,7 +3,6 @@
 
 #include "GamingPanelModule.h"
 #include "GamingPanelSubsystem.h"
-#include "Misc/FileHelper.h"
 #include "Misc/Guid.h"
 #include "Misc/Paths.h"
 
@@ -66,7 +65,7 @@ namespace
 		return Answer;
 	}
 
-	/** The queue's state in Saved/GamingPanel/<player>/cloud_saves.json, written in one call (one entry per key). */
+	/** The queue's state in Saved/GamingPanel/<player>/cloud_saves.json (one entry per key), replaced whole in one step (GamingPanelFiles). */
 	class FGamingPanelSaveFile : public IGamingPanelSaveStore
 	{
 	public:
@@ -75,7 +74,7 @@ namespace
 		virtual bool Read(FGamingPanelSaveState& OutState) override
 		{
 			FString Text;
-			if (!FFileHelper::LoadFileToString(Text, *Path())) return false;
+			if (!GamingPanelFiles::LoadText(Text, Path())) return false;
 			const TSharedPtr<FJsonValue> Parsed = FGamingPanelHttp::ParseJson(Text);
 			const TSharedPtr<FJsonObject> Saved = Parsed.IsValid() ? Parsed->AsObject() : nullptr;
 			if (!Saved.IsValid()) return false;
@@ -133,7 +132,10 @@ namespace
 			}
 			Saved->SetObjectField(TEXT("synced"), SyncedJson);
 			Saved->SetObjectField(TEXT("pending"), PendingJson);
-			FFileHelper::SaveStringToFile(FGamingPanelHttp::ToJsonString(Saved), *Path());
+			if (!GamingPanelFiles::SaveText(FGamingPanelHttp::ToJsonString(Saved), Path()))
+			{
+				UE_LOG(LogGamingPanel, Warning, TEXT("Could not save the cloud-save queue."));
+			}
 		}
 
 	private:
@@ -269,7 +271,7 @@ void FGamingPanelCloudSave::Refresh(FOnRefreshed OnComplete)
 FGamingPanelRemoteConfig::FGamingPanelRemoteConfig(UGamingPanelSubsystem* InSubsystem, const FString& InClientVersion,
 	const FString& InPlatform)
 	: Subsystem(InSubsystem)
-	, ClientVersion(InClientVersion)
+	, ClientVersion(NumericVersion(InClientVersion))
 	, Platform(InPlatform)
 {
 }
@@ -282,7 +284,7 @@ FString FGamingPanelRemoteConfig::CachePath() const
 TSharedPtr<FJsonObject> FGamingPanelRemoteConfig::LoadCached(FString* OutETag) const
 {
 	FString Text;
-	if (!FFileHelper::LoadFileToString(Text, *CachePath())) return nullptr;
+	if (!GamingPanelFiles::LoadText(Text, CachePath())) return nullptr;
 	const TSharedPtr<FJsonValue> Parsed = FGamingPanelHttp::ParseJson(Text);
 	const TSharedPtr<FJsonObject> Saved = Parsed.IsValid() ? Parsed->AsObject() : nullptr;
 	if (!Saved.IsValid()) return nullptr;
@@ -318,17 +320,17 @@ void FGamingPanelRemoteConfig::Fetch(FOnConfig OnComplete)
 				TSharedRef<FJsonObject> ToSave = MakeShared<FJsonObject>();
 				ToSave->SetStringField(TEXT("etag"), Response.ETag);
 				ToSave->SetObjectField(TEXT("values"), Resolved);
-				FFileHelper::SaveStringToFile(FGamingPanelHttp::ToJsonString(ToSave), *Self->CachePath());
+				GamingPanelFiles::SaveText(FGamingPanelHttp::ToJsonString(ToSave), Self->CachePath());
 				OnComplete(true, Resolved, false, FGamingPanelError());
 				return;
 			}
-			const bool bTransient = Response.Error.Status == 0 || Response.Error.Status == 429 || Response.Error.Status >= 500;
 			if (Saved.IsValid() && Response.Error.Status == 304)
 			{
 				OnComplete(true, Saved, false, FGamingPanelError()); // unchanged: the saved copy is current
 			}
-			else if (Saved.IsValid() && bTransient)
+			else if (Saved.IsValid())
 			{
+				// Offline, or any refusal: the saved copy keeps the game running, and Error says why it is not fresh.
 				OnComplete(true, Saved, true, Response.Error);
 			}
 			else

@@ -9,6 +9,8 @@
 #include "Serialization/JsonWriter.h"
 #include "Policies/CondensedJsonPrintPolicy.h"
 #include "Containers/Ticker.h"
+#include "HAL/FileManager.h"
+#include "Misc/FileHelper.h"
 
 // ------------------------------------------------------------------------------------------------ errors
 
@@ -246,6 +248,30 @@ TSharedPtr<FJsonValue> FGamingPanelHttp::ParseJson(const FString& Text)
 		return nullptr;
 	}
 	return Value;
+}
+
+// ------------------------------------------------------------------------------------------------ local files
+
+bool GamingPanelFiles::SaveText(const FString& Text, const FString& Path)
+{
+	const FString Temporary = Path + TEXT(".tmp");
+	if (!FFileHelper::SaveStringToFile(Text, *Temporary))
+	{
+		return false;
+	}
+	// One call replaces the old file. Where the platform cannot rename over a file the engine deletes it first:
+	// LoadText then reads the temporary copy.
+	return IFileManager::Get().Move(*Path, *Temporary, true);
+}
+
+bool GamingPanelFiles::LoadText(FString& OutText, const FString& Path)
+{
+	if (FFileHelper::LoadFileToString(OutText, *Path))
+	{
+		return true;
+	}
+	const FString Temporary = Path + TEXT(".tmp");
+	return !IFileManager::Get().FileExists(*Path) && FFileHelper::LoadFileToString(OutText, *Temporary);
 }
 
 // ------------------------------------------------------------------------------------------------ JSON helpers

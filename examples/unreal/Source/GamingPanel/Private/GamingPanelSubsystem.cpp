@@ -5,7 +5,6 @@
 #include "Engine/Engine.h"
 #include "Engine/GameInstance.h"
 #include "Engine/World.h"
-#include "Misc/FileHelper.h"
 #include "Misc/Guid.h"
 #include "Misc/Paths.h"
 #include "Misc/SecureHash.h"
@@ -21,6 +20,32 @@ struct UGamingPanelSubsystem::FCall
 	int32 TransientAttempts = 0;
 	FGamingPanelResponseCallback OnComplete;
 };
+
+namespace
+{
+	/** A login or refresh answer that holds both tokens; anything else (a proxy's page, an empty object) changes nothing. */
+	bool HasTokenPair(const FJsonObject& Json)
+	{
+		return !GamingPanelJson::GetString(Json, TEXT("access_token")).IsEmpty()
+			&& !GamingPanelJson::GetString(Json, TEXT("refresh_token")).IsEmpty();
+	}
+
+	/** The server may have rotated the refresh token without the answer arriving: no answer, 408, 5xx, a 2xx without tokens. */
+	bool MayHaveLostAnswer(const FGamingPanelError& Error)
+	{
+		return Error.Status == 0 || Error.Status == 408 || Error.Status >= 500 || (Error.Status >= 200 && Error.Status < 300);
+	}
+
+	FGamingPanelError SessionEnded(const TCHAR* Detail)
+	{
+		return FGamingPanelError::Make(401, GamingPanelErrorCodes::NotLoggedIn, Detail);
+	}
+
+	/** Seconds before sending a refresh again whose answer may have been lost: well inside the server's 30 s grace. */
+	const float RefreshRetryDelays[] = {1.f, 2.f};
+	/** After a refresh failed without a refusal, callers get that failure for this long instead of a new refresh. */
+	const double RefreshBackoffSeconds = 5.0;
+}
 
 UGamingPanelSubsystem* UGamingPanelSubsystem::Get(const UObject* WorldContextObject)
 {
@@ -65,23 +90,11 @@ void UGamingPanelSubsystem::Login(TSharedPtr<IGamingPanelCredentialProvider> Pro
 		return; // joins the login already running
 	}
 	bLoginInFlight = true;
+	const int32 Generation = SessionGeneration;
+	LoginGeneration = Generation;
 
 	TWeakObjectPtr<UGamingPanelSubsystem> WeakThis(this);
-	auto FinishLogin = [WeakThis](bool bOk, const FGamingPanelLoginResult& Result, const FGamingPanelError& Error)
-	{
-		if (UGamingPanelSubsystem* Self = WeakThis.Get())
-		{
-			Self->bLoginInFlight = false;
-			TArray<FOnLogin> Waiters = MoveTemp(Self->LoginWaiters);
-			Self->LoginWaiters.Reset();
-			for (FOnLogin& Waiter : Waiters)
-			{
-				Waiter(bOk, Result, Error);
-			}
-		}
-	};
-
-	Provider->GetCredentials([WeakThis, Provider, FinishLogin](bool bOk, TSharedPtr<FJsonObject> Credentials, const FGamingPanelError& Error)
+	Provider->GetCredentials([WeakThis, Provider, Generation](bool bOk, TSharedPtr<FJsonObject> Credentials, const FGamingPanelError& Error)
 	{
 		UGamingPanelSubsystem* Self = WeakThis.Get();
 		if (Self == nullptr)
@@ -90,7 +103,7 @@ void UGamingPanelSubsystem::Login(TSharedPtr<IGamingPanelCredentialProvider> Pro
 		}
 		if (!bOk)
 		{
-			FinishLogin(false, FGamingPanelLoginResult(), Error);
+			Self->FinishLogin(Generation, false, FGamingPanelLoginResult(), Error);
 			return;
 		}
 
@@ -103,7 +116,7 @@ void UGamingPanelSubsystem::Login(TSharedPtr<IGamingPanelCredentialProvider> Pro
 		// Never retried automatically: platform tickets and codes are single-use.
 		FGamingPanelHttp::Send(TEXT("POST"), Self->Url(TEXT("auth/third-party/login")), Headers, Body,
 			GetDefault<UGamingPanelSettings>()->RequestTimeoutSeconds,
-			[WeakThis, Provider, FinishLogin](const FGamingPanelResponse& Response)
+			[WeakThis, Provider, Generation](const FGamingPanelResponse& Response)
 			{
 				Provider->OnLoginFinished();
 				UGamingPanelSubsystem* Self = WeakThis.Get();
@@ -111,16 +124,23 @@ void UGamingPanelSubsystem::Login(TSharedPtr<IGamingPanelCredentialProvider> Pro
 				{
 					return;
 				}
-				const TSharedPtr<FJsonObject> Json = Response.JsonObject();
-				if (!Response.bOk || !Json.IsValid())
+				if (Self->SessionGeneration != Generation)
 				{
-					FGamingPanelError Error = Response.bOk
-						? FGamingPanelError::Make(Response.Status, GamingPanelErrorCodes::InvalidResponse, TEXT("The login response is not an object."))
-						: Response.Error;
-					UE_LOG(LogGamingPanel, Warning, TEXT("Login failed: %s"), *Error.ToString());
-					FinishLogin(false, FGamingPanelLoginResult(), Error);
+					// Logged out while this login was out: its session is not wanted any more and is never saved.
+					Self->FinishLogin(Generation, false, FGamingPanelLoginResult(), SessionEnded(TEXT("Logged out during the login.")));
 					return;
 				}
+				const TSharedPtr<FJsonObject> Json = Response.JsonObject();
+				if (!Response.bOk || !Json.IsValid() || !HasTokenPair(*Json))
+				{
+					FGamingPanelError Error = Response.bOk
+						? FGamingPanelError::Make(Response.Status, GamingPanelErrorCodes::InvalidResponse, TEXT("The login response holds no token pair."))
+						: Response.Error;
+					UE_LOG(LogGamingPanel, Warning, TEXT("Login failed: %s"), *Error.ToString());
+					Self->FinishLogin(Generation, false, FGamingPanelLoginResult(), Error);
+					return;
+				}
+				++Self->SessionGeneration; // a new session: answers still out for an older one are discarded
 				Self->ApplyTokens(*Json);
 				FGamingPanelLoginResult Result;
 				Result.PlayerId = Self->PlayerId;
@@ -130,9 +150,24 @@ void UGamingPanelSubsystem::Login(TSharedPtr<IGamingPanelCredentialProvider> Pro
 					Result.bCreated = GamingPanelJson::GetBool(*Player, TEXT("created"));
 				}
 				UE_LOG(LogGamingPanel, Log, TEXT("Logged in as %s"), *Result.DisplayName);
-				FinishLogin(true, Result, FGamingPanelError());
+				Self->FinishLogin(Generation, true, Result, FGamingPanelError());
 			});
 	});
+}
+
+void UGamingPanelSubsystem::FinishLogin(int32 Generation, bool bOk, const FGamingPanelLoginResult& Result, const FGamingPanelError& Error)
+{
+	if (!bLoginInFlight || LoginGeneration != Generation)
+	{
+		return; // Logout already answered this login's waiters
+	}
+	bLoginInFlight = false;
+	TArray<FOnLogin> Waiters = MoveTemp(LoginWaiters);
+	LoginWaiters.Reset();
+	for (FOnLogin& Waiter : Waiters)
+	{
+		Waiter(bOk, Result, Error);
+	}
 }
 
 void UGamingPanelSubsystem::ResumeSession(FOnLogin OnComplete)
@@ -160,24 +195,76 @@ void UGamingPanelSubsystem::ResumeSession(FOnLogin OnComplete)
 
 void UGamingPanelSubsystem::Logout()
 {
+	const bool bHadSession = HasSession();
 	const FString Token = AccessToken;
+	const FString SessionRefreshToken = RefreshToken;
 	const bool bTokenAlive = !Token.IsEmpty() && FDateTime::UtcNow() < AccessExpiresAt;
+	const bool bRefreshOut = bRefreshInFlight && RefreshGeneration == SessionGeneration;
 	CredentialProvider.Reset(); // logging out means: do not log back in silently
-	ClearSession();
+	ClearSession();             // at once; answers still out for this session are discarded (SessionGeneration)
+
+	// Whoever waits on a refresh or login of the session that just ended hears so now.
+	const FGamingPanelError Ended = SessionEnded(TEXT("Logged out."));
+	if (bRefreshInFlight)
+	{
+		FinishRefresh(false, Ended);
+	}
+	if (bLoginInFlight)
+	{
+		FinishLogin(LoginGeneration, false, FGamingPanelLoginResult(), Ended);
+	}
+	if (!bHadSession)
+	{
+		return;
+	}
 	if (bTokenAlive)
 	{
-		TMap<FString, FString> Headers;
-		Headers.Add(TEXT("Authorization"), FString::Printf(TEXT("Bearer %s"), *Token));
-		FGamingPanelHttp::Send(TEXT("POST"), Url(TEXT("auth/logout")), Headers, nullptr,
-			GetDefault<UGamingPanelSettings>()->RequestTimeoutSeconds,
-			[](const FGamingPanelResponse& Response)
-			{
-				if (!Response.bOk)
-				{
-					UE_LOG(LogGamingPanel, Log, TEXT("Logout not confirmed by the server (%s); local session cleared anyway."), *Response.Error.Code);
-				}
-			});
+		SendLogout(Token);
+		return;
 	}
+
+	// auth/logout takes only an access token: renew the expired one first and log out with it (it is never saved).
+	if (bRefreshOut)
+	{
+		bLogoutAwaitsRefresh = true; // one refresh per refresh token: the one already out brings it (SendRefresh)
+		return;
+	}
+	TSharedPtr<FJsonObject> Body = MakeShared<FJsonObject>();
+	Body->SetStringField(TEXT("refresh_token"), SessionRefreshToken);
+	TWeakObjectPtr<UGamingPanelSubsystem> WeakThis(this);
+	FGamingPanelHttp::SendWithRetries(TEXT("POST"), Url(TEXT("auth/refresh")), TMap<FString, FString>(), Body,
+		GetDefault<UGamingPanelSettings>()->RequestTimeoutSeconds, 2,
+		[WeakThis](const FGamingPanelResponse& Response)
+		{
+			UGamingPanelSubsystem* Self = WeakThis.Get();
+			const TSharedPtr<FJsonObject> Json = Response.JsonObject();
+			if (Self == nullptr)
+			{
+				return;
+			}
+			if (!Response.bOk || !Json.IsValid() || !HasTokenPair(*Json))
+			{
+				UE_LOG(LogGamingPanel, Log, TEXT("Logout: the expired access token could not be renewed (%s); the server's session ends when its refresh token expires."),
+					*Response.Error.Code);
+				return;
+			}
+			Self->SendLogout(GamingPanelJson::GetString(*Json, TEXT("access_token")));
+		});
+}
+
+void UGamingPanelSubsystem::SendLogout(const FString& Token)
+{
+	TMap<FString, FString> Headers;
+	Headers.Add(TEXT("Authorization"), FString::Printf(TEXT("Bearer %s"), *Token));
+	FGamingPanelHttp::Send(TEXT("POST"), Url(TEXT("auth/logout")), Headers, nullptr,
+		GetDefault<UGamingPanelSettings>()->RequestTimeoutSeconds,
+		[](const FGamingPanelResponse& Response)
+		{
+			if (!Response.bOk)
+			{
+				UE_LOG(LogGamingPanel, Log, TEXT("Logout not confirmed by the server (%s); local session cleared anyway."), *Response.Error.Code);
+			}
+		});
 }
 
 // ------------------------------------------------------------------------------------------------ tokens
@@ -251,8 +338,14 @@ void UGamingPanelSubsystem::GetAccessToken(FOnAccessToken OnComplete)
 	});
 }
 
-void UGamingPanelSubsystem::Refresh(FOnDone OnComplete)
+void UGamingPanelSubsystem::Refresh(FOnDone OnComplete, bool bForce)
 {
+	if (!bRefreshInFlight && !bForce && LastRefreshFailure.IsSet() && FDateTime::UtcNow() < RefreshPausedUntil)
+	{
+		// A refresh failed a moment ago, its prompt retries included: a call's own retries get that answer at once.
+		OnComplete(false, LastRefreshFailure);
+		return;
+	}
 	RefreshWaiters.Add(MoveTemp(OnComplete));
 	if (bRefreshInFlight)
 	{
@@ -264,13 +357,18 @@ void UGamingPanelSubsystem::Refresh(FOnDone OnComplete)
 		return;
 	}
 	bRefreshInFlight = true;
+	RefreshGeneration = SessionGeneration;
+	SendRefresh(RefreshToken, SessionGeneration, 0);
+}
 
+void UGamingPanelSubsystem::SendRefresh(const FString& Token, int32 Generation, int32 Attempt)
+{
 	TSharedPtr<FJsonObject> Body = MakeShared<FJsonObject>();
-	Body->SetStringField(TEXT("refresh_token"), RefreshToken);
+	Body->SetStringField(TEXT("refresh_token"), Token);
 	TWeakObjectPtr<UGamingPanelSubsystem> WeakThis(this);
 	FGamingPanelHttp::Send(TEXT("POST"), Url(TEXT("auth/refresh")), TMap<FString, FString>(), Body,
 		GetDefault<UGamingPanelSettings>()->RequestTimeoutSeconds,
-		[WeakThis](const FGamingPanelResponse& Response)
+		[WeakThis, Token, Generation, Attempt](const FGamingPanelResponse& Response)
 		{
 			UGamingPanelSubsystem* Self = WeakThis.Get();
 			if (Self == nullptr)
@@ -278,40 +376,83 @@ void UGamingPanelSubsystem::Refresh(FOnDone OnComplete)
 				return;
 			}
 			const TSharedPtr<FJsonObject> Json = Response.JsonObject();
-			if (Response.bOk && Json.IsValid())
+			const bool bPair = Response.bOk && Json.IsValid() && HasTokenPair(*Json);
+			const FGamingPanelError Error = bPair ? FGamingPanelError() : Response.bOk
+				? FGamingPanelError::Make(Response.Status, GamingPanelErrorCodes::InvalidResponse, TEXT("The refresh answer holds no token pair."))
+				: Response.Error;
+			const bool bCurrent = Generation == Self->SessionGeneration;
+
+			const int32 MaxRetries = static_cast<int32>(sizeof(RefreshRetryDelays) / sizeof(RefreshRetryDelays[0]));
+			if (!bPair && !Error.EndsSession() && MayHaveLostAnswer(Error) && Attempt < MaxRetries && (bCurrent || Self->bLogoutAwaitsRefresh))
 			{
-				Self->ApplyTokens(*Json);
-				Self->FinishRefresh(true, FGamingPanelError());
-				return;
-			}
-			if (!Response.bOk && Response.Error.IsTransient())
-			{
-				// Offline, rate limited, server trouble: keep the session and try again later.
-				Self->FinishRefresh(false, Response.Error);
+				// The server may have rotated the token with the answer lost: for 30 s the same token gets a fresh pair.
+				const float Wait = RefreshRetryDelays[Attempt];
+				UE_LOG(LogGamingPanel, Log, TEXT("Token refresh got no usable answer (%s); sending it again in %.0f s."), *Error.Code, Wait);
+				FGamingPanelHttp::Delay(Wait, [WeakThis, Token, Generation, Attempt]()
+				{
+					if (UGamingPanelSubsystem* Inner = WeakThis.Get())
+					{
+						Inner->SendRefresh(Token, Generation, Attempt + 1);
+					}
+				});
 				return;
 			}
 
-			// The server refused the refresh token (expired, revoked, reused, banned): the session is over.
-			const FGamingPanelError Refused = Response.bOk
-				? FGamingPanelError::Make(Response.Status, GamingPanelErrorCodes::InvalidResponse, TEXT("The refresh response is not an object."))
-				: Response.Error;
-			UE_LOG(LogGamingPanel, Log, TEXT("Refresh token refused (%s)."), *Refused.Code);
+			if (!bCurrent)
+			{
+				// Logged out (or in again) while this was out: the pair belongs to a session that is over and is never
+				// saved. A Logout whose access token had expired logs out with it.
+				if (Self->bLogoutAwaitsRefresh)
+				{
+					Self->bLogoutAwaitsRefresh = false;
+					if (bPair)
+					{
+						Self->SendLogout(GamingPanelJson::GetString(*Json, TEXT("access_token")));
+					}
+					else
+					{
+						UE_LOG(LogGamingPanel, Log, TEXT("Logout: the expired access token could not be renewed (%s)."), *Error.Code);
+					}
+				}
+				Self->FinishRefreshOf(Generation, false, SessionEnded(TEXT("The session ended while it was being refreshed.")));
+				return;
+			}
+			if (bPair)
+			{
+				Self->ApplyTokens(*Json);
+				Self->FinishRefreshOf(Generation, true, FGamingPanelError());
+				return;
+			}
+			if (!Error.EndsSession())
+			{
+				// Offline, rate limited, server or proxy trouble (an HTML 403/404, a 408, a 2xx without tokens): not a
+				// refusal. Keep the session; a later call tries again.
+				const FGamingPanelError Kept = Error.IsTransient() ? Error : FGamingPanelError::Network(FString::Printf(
+					TEXT("auth/refresh answered %d %s, which is not the panel refusing the session; tokens kept."), Error.Status, *Error.Code));
+				Self->LastRefreshFailure = Kept;
+				Self->RefreshPausedUntil = FDateTime::UtcNow() + FTimespan::FromSeconds(RefreshBackoffSeconds);
+				Self->FinishRefreshOf(Generation, false, Kept);
+				return;
+			}
+
+			// The server refused the session (expired, revoked, reused, banned): it is over.
+			UE_LOG(LogGamingPanel, Log, TEXT("Refresh token refused (%s)."), *Error.Code);
 			Self->ClearSession();
 			if (!Self->CredentialProvider.IsValid())
 			{
-				Self->LoseSession(Refused);
-				Self->FinishRefresh(false, Refused);
+				Self->LoseSession(Error);
+				Self->FinishRefreshOf(Generation, false, Error);
 				return;
 			}
-			Self->Login(Self->CredentialProvider, [WeakThis](bool bOk, const FGamingPanelLoginResult&, const FGamingPanelError& LoginError)
+			Self->Login(Self->CredentialProvider, [WeakThis, Generation](bool bOk, const FGamingPanelLoginResult&, const FGamingPanelError& LoginError)
 			{
 				if (UGamingPanelSubsystem* Inner = WeakThis.Get())
 				{
-					if (!bOk && !LoginError.IsTransient())
+					if (!bOk && !LoginError.IsTransient() && LoginError.Code != GamingPanelErrorCodes::NotLoggedIn)
 					{
 						Inner->LoseSession(LoginError);
 					}
-					Inner->FinishRefresh(bOk, LoginError);
+					Inner->FinishRefreshOf(Generation, bOk, LoginError);
 				}
 			});
 		});
@@ -328,6 +469,14 @@ void UGamingPanelSubsystem::FinishRefresh(bool bOk, const FGamingPanelError& Err
 	}
 }
 
+void UGamingPanelSubsystem::FinishRefreshOf(int32 Generation, bool bOk, const FGamingPanelError& Error)
+{
+	if (bRefreshInFlight && RefreshGeneration == Generation)
+	{
+		FinishRefresh(bOk, Error);
+	}
+}
+
 void UGamingPanelSubsystem::RecoverFromUnauthorized(const FString& FailedAccessToken, FOnAccessToken OnComplete)
 {
 	// Another call already replaced the token that failed: use the new one, no second refresh.
@@ -341,12 +490,13 @@ void UGamingPanelSubsystem::RecoverFromUnauthorized(const FString& FailedAccessT
 		GetAccessToken(MoveTemp(OnComplete)); // logs in again if a provider is set
 		return;
 	}
+	// The server just answered, so it is reachable: refresh even right after a failed refresh.
 	TWeakObjectPtr<UGamingPanelSubsystem> WeakThis(this);
 	Refresh([WeakThis, OnComplete](bool bOk, const FGamingPanelError& Error)
 	{
 		const UGamingPanelSubsystem* Self = WeakThis.Get();
 		OnComplete(bOk && Self != nullptr, Self != nullptr ? Self->AccessToken : FString(), Error);
-	});
+	}, true);
 }
 
 void UGamingPanelSubsystem::ApplyTokens(const FJsonObject& Json)
@@ -362,15 +512,20 @@ void UGamingPanelSubsystem::ApplyTokens(const FJsonObject& Json)
 		PlayerId = GamingPanelJson::GetId(*Player, TEXT("id"));
 		DisplayName = GamingPanelJson::GetString(*Player, TEXT("display_name"));
 	}
+	LastRefreshFailure = FGamingPanelError();
 	SaveState(); // at once: the old refresh token is dead, losing the new one would end the session
 }
 
 void UGamingPanelSubsystem::ClearSession()
 {
+	++SessionGeneration; // answers still out for this session are discarded
 	AccessToken.Reset();
 	RefreshToken.Reset();
 	AccessExpiresAt = FDateTime();
 	RefreshExpiresAt = FDateTime();
+	PlayerId.Reset();
+	DisplayName.Reset();
+	LastRefreshFailure = FGamingPanelError();
 	SaveState();
 }
 
@@ -458,7 +613,9 @@ void UGamingPanelSubsystem::SendWithToken(TSharedRef<FCall> Call, const FString&
 void UGamingPanelSubsystem::FinishCall(TSharedRef<FCall> Call, const FGamingPanelResponse& Response)
 {
 	const int32 MaxRetries = GetDefault<UGamingPanelSettings>()->MaxTransientRetries;
-	if (!Response.bOk && Call->bRetrySafe && Response.Error.IsTransient() && Call->TransientAttempts < MaxRetries)
+	// The server stores payment_provider_unavailable against an Idempotency-Key: the same key only answers it again.
+	const bool bKeyAnswered = Call->Headers.Contains(TEXT("Idempotency-Key")) && Response.Error.EndsPurchaseAttempt();
+	if (!Response.bOk && Call->bRetrySafe && Response.Error.IsTransient() && !bKeyAnswered && Call->TransientAttempts < MaxRetries)
 	{
 		const float Wait = FGamingPanelHttp::RetryDelaySeconds(Response.Error, Call->TransientAttempts);
 		if (Wait <= 30.f)
@@ -629,11 +786,14 @@ void UGamingPanelSubsystem::Purchase(const FString& OfferId, int32 Quantity, FOn
 				OnComplete(true, FGamingPanelPurchaseResult::FromJson(Response.Status, *Json, Key), FGamingPanelError());
 				return;
 			}
-			// A 4xx about the purchase itself is final (insufficient_funds, validation_error, idempotency_key_reused).
-			// No answer, 429, 5xx, 401/403: the server may or may not have done it, so keep the key for the next try.
+			// The attempt is over (EndsPurchaseAttempt): a 4xx about the purchase itself (insufficient_funds,
+			// validation_error, idempotency_key_reused), or 503 payment_provider_unavailable, which the server answers
+			// this key with for ever (nothing charged): buying again is a new attempt with a new key. No answer, 429,
+			// 5xx, 409 request_in_progress (the first request is still opening the checkout), 401/403: the server may
+			// not have seen it, may have done it or is still at it, so keep the key for the next try.
 			const int32 Status = Response.Status;
-			const bool bDefinitive = Status >= 400 && Status < 500 && Status != 401 && Status != 403 && Status != 429;
-			if (bDefinitive && Self != nullptr)
+			const bool bOver = !Response.bOk && Response.Error.EndsPurchaseAttempt();
+			if (bOver && Self != nullptr)
 			{
 				Self->PendingPurchaseKeys.Remove(Slot);
 				Self->SaveState();
@@ -732,7 +892,7 @@ void UGamingPanelSubsystem::SaveState() const
 		Pending->SetStringField(Entry.Key, Entry.Value);
 	}
 	State->SetObjectField(TEXT("pending_purchases"), Pending);
-	if (!FFileHelper::SaveStringToFile(FGamingPanelHttp::ToJsonString(State), *StateFilePath()))
+	if (!GamingPanelFiles::SaveText(FGamingPanelHttp::ToJsonString(State), StateFilePath())) // replaced in one step
 	{
 		UE_LOG(LogGamingPanel, Warning, TEXT("Could not save the Gaming Panel session."));
 	}
@@ -741,7 +901,7 @@ void UGamingPanelSubsystem::SaveState() const
 void UGamingPanelSubsystem::LoadState()
 {
 	FString Text;
-	if (!GetDefault<UGamingPanelSettings>()->bPersistSession || !FFileHelper::LoadFileToString(Text, *StateFilePath()))
+	if (!GetDefault<UGamingPanelSettings>()->bPersistSession || !GamingPanelFiles::LoadText(Text, StateFilePath()))
 	{
 		return;
 	}

@@ -134,9 +134,19 @@ TSharedRef<FJsonObject> FGamingPanelMatchResult::ToJson() const
 {
 	TSharedRef<FJsonObject> Object = MakeShared<FJsonObject>();
 	Object->SetStringField(TEXT("match_id"), MatchId);
-	Object->SetStringField(TEXT("mode"), Mode);
-	Object->SetStringField(TEXT("started_at"), StartedAt.ToIso8601());
-	Object->SetStringField(TEXT("ended_at"), EndedAt.ToIso8601());
+	// Only match_id and players are required: the panel refuses a blank mode, and an unset FDateTime is year 1.
+	if (!Mode.IsEmpty())
+	{
+		Object->SetStringField(TEXT("mode"), Mode);
+	}
+	if (StartedAt != FDateTime())
+	{
+		Object->SetStringField(TEXT("started_at"), StartedAt.ToIso8601());
+	}
+	if (EndedAt != FDateTime())
+	{
+		Object->SetStringField(TEXT("ended_at"), EndedAt.ToIso8601());
+	}
 
 	TArray<TSharedPtr<FJsonValue>> PlayerValues;
 	for (const FGamingPanelMatchPlayer& Player : Players)

@@ -102,7 +102,11 @@ public:
 	UPROPERTY(BlueprintAssignable)
 	FGamingPanelPurchasePin OnSuccess;
 
-	/** insufficient_funds, validation_error... or a transient error (network_error, rate_limited): buying again resumes the same attempt. */
+	/**
+	 * insufficient_funds, validation_error... or a transient error (network_error, rate_limited, request_in_progress):
+	 * buying again resumes the same attempt. payment_provider_unavailable: nothing was charged and the attempt is over;
+	 * offer "try again", which starts a new attempt.
+	 */
 	UPROPERTY(BlueprintAssignable)
 	FGamingPanelPurchasePin OnFailure;
 

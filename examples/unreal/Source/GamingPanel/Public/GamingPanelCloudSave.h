@@ -15,7 +15,9 @@
 // FGamingPanelSaveQueue's (GamingPanelSaveQueue.h, engine-independent and run by scripts/check_examples.sh); this
 // class gives it the subsystem's HTTP and the JSON file.
 // FGamingPanelRemoteConfig fetches GET config with the saved ETag (If-None-Match): 304 keeps the saved copy, and
-// offline the saved copy is used. See docs/guide/offline.md.
+// offline or on any refusal the saved copy is used, with the error beside it. It sends the build's version cut to the
+// form the server takes (NumericVersion). Both files are replaced in one step (GamingPanelFiles in GamingPanelHttp.h).
+// See docs/guide/offline.md.
 #pragma once
 
 #include "CoreMinimal.h"
@@ -71,11 +73,51 @@ private:
 class GAMINGPANEL_API FGamingPanelRemoteConfig : public TSharedFromThis<FGamingPanelRemoteConfig>
 {
 public:
-	/** Values: the resolved keys; bFromCache when the server could not be reached. */
+	/** Values: the resolved keys; bFromCache when the server could not be reached or refused (Error says why): the saved copy. */
 	using FOnConfig = TFunction<void(bool bOk, const TSharedPtr<FJsonObject>& Values, bool bFromCache, const FGamingPanelError& Error)>;
 
-	/** ClientVersion and Platform are sent as X-Client-Version and X-Client-Platform (e.g. "1.4.2", "windows"). */
+	/**
+	 * ClientVersion and Platform are sent as X-Client-Version and X-Client-Platform (e.g. "1.4.2", "windows"); the
+	 * version cut with NumericVersion first, and no header when nothing is left.
+	 */
 	FGamingPanelRemoteConfig(UGamingPanelSubsystem* InSubsystem, const FString& InClientVersion, const FString& InPlatform);
+
+	/**
+	 * The build's version as the server takes it (apps/remoteconfig: ^\d{1,6}(\.\d{1,6}){0,3}$): its leading numbers
+	 * and dots, at most 4 numbers of at most 6 ASCII digits ("1.4.2-rc1" -> "1.4.2", "v1.4" -> "1.4", "1.2.3.4.5" ->
+	 * "1.2.3.4", "1.2.20240131" -> "1.2"), or empty when none is left. A number longer than 6 digits ends the version
+	 * there. Inline so Tests/CloudSaveQueueTest.cpp runs it.
+	 */
+	static FString NumericVersion(const FString& Version)
+	{
+		const TCHAR* Text = *Version;
+		const int32 Length = Version.Len();
+		int32 Start = Length > 0 && (Text[0] == TEXT('v') || Text[0] == TEXT('V')) ? 1 : 0;
+		FString Numeric;
+		for (int32 Numbers = 0; Numbers < 4; ++Numbers)
+		{
+			int32 End = Start;
+			while (End < Length && Text[End] >= TEXT('0') && Text[End] <= TEXT('9'))
+			{
+				++End;
+			}
+			if (End == Start || End - Start > 6)
+			{
+				break;
+			}
+			if (Numbers > 0)
+			{
+				Numeric += TEXT(".");
+			}
+			Numeric += Version.Mid(Start, End - Start);
+			if (End >= Length || Text[End] != TEXT('.'))
+			{
+				break;
+			}
+			Start = End + 1;
+		}
+		return Numeric;
+	}
 
 	void Fetch(FOnConfig OnComplete);
 	/** The saved copy without the network, or nullptr. */

@@ -19,6 +19,8 @@ namespace GamingPanelErrorCodes
 	inline const TCHAR* AlreadyClaimed = TEXT("already_claimed");
 	inline const TCHAR* RateLimited = TEXT("rate_limited");
 	inline const TCHAR* PlatformUnavailable = TEXT("platform_unavailable");
+	inline const TCHAR* RequestInProgress = TEXT("request_in_progress");
+	inline const TCHAR* PaymentProviderUnavailable = TEXT("payment_provider_unavailable");
 	inline const TCHAR* ValidationError = TEXT("validation_error");
 	inline const TCHAR* IdempotencyKeyReused = TEXT("idempotency_key_reused");
 	inline const TCHAR* ReceiptAccountMismatch = TEXT("receipt_account_mismatch");
@@ -94,6 +96,18 @@ public:
 	/** Seconds to wait before retry attempt number Attempt (0-based). */
 	static float RetryDelaySeconds(const FGamingPanelError& Error, int32 Attempt);
 };
+
+/** The plugin's local files (session, cloud saves, remote config), never left half written. */
+namespace GamingPanelFiles
+{
+	/**
+	 * Writes Text to "<Path>.tmp", then moves that over Path in one call (IFileManager::Move, replacing): a crash
+	 * mid-write leaves the previous file, never a half one.
+	 */
+	GAMINGPANEL_API bool SaveText(const FString& Text, const FString& Path);
+	/** Reads Path, or "<Path>.tmp" when Path is missing (a crash between writing the temporary file and moving it). */
+	GAMINGPANEL_API bool LoadText(FString& OutText, const FString& Path);
+}
 
 /** Lenient readers: a missing or mistyped field gives the fallback instead of failing the whole response. */
 namespace GamingPanelJson

@@ -8,9 +8,15 @@
 //    request and by a 30-second ticker, so long offline stretches don't end with an expired token.
 //  - Refresh tokens rotate; one refresh runs at a time (callers queue), and the new pair is saved at once.
 //  - A 401 token_expired / token_revoked / invalid_token refreshes (or logs in again) and retries the request exactly once.
-//  - Network errors, 429 and 5xx never drop the session: tokens are kept for the next try.
-//  - Only when the server refuses the refresh token is the session dropped; the last credential provider
-//    then logs in again silently, and OnSessionLost fires only if that is impossible.
+//  - A refresh whose answer may have been lost (no answer, 408, 5xx, a 2xx without the token pair) is sent again
+//    after 1 s and 2 s with the same refresh token, inside the 30 s in which the server still answers it.
+//  - Nothing but a refusal drops the session (FGamingPanelError::EndsSession: 401 invalid_token, token_expired,
+//    token_revoked, refresh_token_reused, 403 player_banned): network errors, 429, 5xx, a proxy's HTML 403/404 keep
+//    the tokens for the next try (not within 5 s of a failed refresh, so a call's retries do not multiply refreshes).
+//    After a refusal the last credential provider logs in again silently, and OnSessionLost fires only if that is
+//    impossible.
+//  - Every login and logout starts a new session generation: a refresh or login answer for an older one (say one
+//    that arrives after Logout) is discarded, never saved.
 #pragma once
 
 #include "CoreMinimal.h"
@@ -97,7 +103,9 @@ public:
 	/**
 	 * POST shop/purchase with an Idempotency-Key that is saved before sending and reused for every retry of this
 	 * attempt (timeouts, 5xx, the retry after a token refresh, and the next Purchase of the same offer and
-	 * quantity after a failure or restart). The key is forgotten once the server gives a definitive answer.
+	 * quantity after a failure or restart, and after 409 request_in_progress). The key is forgotten once the server
+	 * gives a definitive answer (FGamingPanelError::EndsPurchaseAttempt), 503 payment_provider_unavailable included:
+	 * nothing was charged and the server answers that key with it for ever, so buying again is a new attempt, new key.
 	 */
 	void Purchase(const FString& OfferId, int32 Quantity, FOnPurchase OnComplete);
 
@@ -118,7 +126,11 @@ public:
 	UFUNCTION(BlueprintPure, Category = "Gaming Panel|Shop")
 	FString GetStoreAccountToken() const;
 
-	/** Ends the session on the server (best effort) and forgets it locally; no silent re-login afterwards. */
+	/**
+	 * Forgets the session locally at once and ends it on the server (best effort); no silent re-login afterwards.
+	 * auth/logout takes only an access token: an expired one is renewed first (by the refresh already out, if any),
+	 * and the renewed pair is used for the logout only, never saved.
+	 */
 	UFUNCTION(BlueprintCallable, Category = "Gaming Panel|Auth")
 	void Logout();
 
@@ -139,8 +151,15 @@ private:
 	struct FCall;
 
 	bool IsRefreshDue() const;
-	void Refresh(FOnDone OnComplete);
+	/** bForce: even right after a failed refresh (the server just answered, so it is reachable). */
+	void Refresh(FOnDone OnComplete, bool bForce = false);
+	void SendRefresh(const FString& Token, int32 Generation, int32 Attempt);
 	void FinishRefresh(bool bOk, const FGamingPanelError& Error);
+	/** FinishRefresh, unless the refresh started in session Generation was already answered (Logout). */
+	void FinishRefreshOf(int32 Generation, bool bOk, const FGamingPanelError& Error);
+	/** Answers the login's waiters, unless the login started in session Generation was already answered (Logout). */
+	void FinishLogin(int32 Generation, bool bOk, const FGamingPanelLoginResult& Result, const FGamingPanelError& Error);
+	void SendLogout(const FString& Token);
 	void RecoverFromUnauthorized(const FString& FailedAccessToken, FOnAccessToken OnComplete);
 	void StartCall(TSharedRef<FCall> Call);
 	void SendWithToken(TSharedRef<FCall> Call, const FString& Token, bool bMayRecover);
@@ -169,6 +188,16 @@ private:
 	TArray<FOnLogin> LoginWaiters;
 	bool bRefreshInFlight = false;
 	TArray<FOnDone> RefreshWaiters;
+	/** +1 at every login and every end of a session: answers for an older generation are discarded. */
+	int32 SessionGeneration = 0;
+	/** The generations the login and the refresh in flight started in. */
+	int32 LoginGeneration = 0;
+	int32 RefreshGeneration = 0;
+	/** A Logout whose access token had expired waits for the refresh that was already out, to log out with its token. */
+	bool bLogoutAwaitsRefresh = false;
+	/** The last refresh failed without a refusal: until RefreshPausedUntil callers get LastRefreshFailure at once. */
+	FGamingPanelError LastRefreshFailure;
+	FDateTime RefreshPausedUntil;
 
 	/** "player|offer|quantity" -> Idempotency-Key of an attempt without a definitive answer yet. */
 	TMap<FString, FString> PendingPurchaseKeys;

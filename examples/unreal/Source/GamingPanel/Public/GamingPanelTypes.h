@@ -37,10 +37,37 @@ struct GAMINGPANEL_API FGamingPanelError
 	bool IsSet() const { return !Code.IsEmpty(); }
 	bool IsNetworkError() const { return Status == 0; }
 	/** No answer, 429, 5xx, or 409 request_in_progress (the first request with this Idempotency-Key is still being
-	 *  processed): the same request may succeed later. */
+	 *  processed): the same request may succeed later. One exception: a purchase's 503 payment_provider_unavailable
+	 *  is worth trying again only as a new attempt with a new key (EndsPurchaseAttempt). */
 	bool IsTransient() const
 	{
 		return Status == 0 || Status == 429 || Status >= 500 || (Status == 409 && Code == TEXT("request_in_progress"));
+	}
+
+	/** The server refused the session itself: 401 invalid_token, token_expired, token_revoked, refresh_token_reused, or
+	 *  403 player_banned, each from the panel's problem document. Only these end a session when a refresh fails;
+	 *  anything else (no answer, 429, 5xx, a proxy's HTML 403/404, a 408) keeps it. */
+	bool EndsSession() const
+	{
+		if (Status == 401)
+		{
+			return Code == TEXT("invalid_token") || Code == TEXT("token_expired") || Code == TEXT("token_revoked")
+				|| Code == TEXT("refresh_token_reused");
+		}
+		return Status == 403 && Code == TEXT("player_banned");
+	}
+
+	/** A purchase attempt (its Idempotency-Key) is over: a refusal about the purchase itself (a 4xx other than 401/403
+	 *  and the transient 429 and 409 request_in_progress), or 503 payment_provider_unavailable. That one is transient
+	 *  for the player but final for the key: nothing was charged, the purchase ended, and the server answers the same
+	 *  key with this 503 for ever, so "try again" is a new attempt with a new key. */
+	bool EndsPurchaseAttempt() const
+	{
+		if (Status == 503 && Code == TEXT("payment_provider_unavailable"))
+		{
+			return true;
+		}
+		return Status >= 400 && Status < 500 && Status != 401 && Status != 403 && !IsTransient();
 	}
 
 	static FGamingPanelError Make(int32 InStatus, const FString& InCode, const FString& InDetail);
@@ -231,12 +258,15 @@ struct GAMINGPANEL_API FGamingPanelMatchResult
 	UPROPERTY(EditAnywhere, BlueprintReadWrite, Category = "Gaming Panel")
 	FString MatchId;
 
+	/** Optional; left out when empty (the panel then applies only the XP rules for every mode). */
 	UPROPERTY(EditAnywhere, BlueprintReadWrite, Category = "Gaming Panel")
 	FString Mode;
 
+	/** Optional; left out when unset (FDateTime()): the panel takes EndedAt. */
 	UPROPERTY(EditAnywhere, BlueprintReadWrite, Category = "Gaming Panel")
 	FDateTime StartedAt;
 
+	/** Optional; left out when unset (FDateTime()): the panel takes the time it receives the result. */
 	UPROPERTY(EditAnywhere, BlueprintReadWrite, Category = "Gaming Panel")
 	FDateTime EndedAt;
 
