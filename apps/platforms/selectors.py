@@ -5,7 +5,9 @@ from __future__ import annotations
 from django.db import DEFAULT_DB_ALIAS
 
 from apps.accounts.models import Game
+from apps.platforms.errors import PlatformNotConfigured
 from apps.platforms.models import PlatformCredential
+from apps.platforms.verifiers import get_verifier
 from gamingpanel.shortcache import ShortCache
 
 # How stale a game's platform credential may be, in each process: every login and link reads
@@ -32,4 +34,18 @@ def platform_credential(*, game: Game, platform: str) -> PlatformCredential | No
         return None
     credential = PlatformCredential.from_db(DEFAULT_DB_ALIAS, COLUMNS, values)
     credential.game = game  # verifier_config reads the sandbox flag from it
+    return credential
+
+
+def usable_credential(*, game: Game, platform: str) -> PlatformCredential:
+    """The game's enabled credential for `platform`, the platform's own conditions met (the dev
+    platform: a sandbox game): asked before a login verifies anyone, and before a refresh
+    extends a session that platform opened. PlatformNotConfigured otherwise."""
+    verifier = get_verifier(platform)
+    credential = platform_credential(game=game, platform=platform)
+    if credential is None or not credential.enabled:
+        raise PlatformNotConfigured(f"{platform} login is not enabled for this game.")
+    check_config = getattr(verifier, "check_config", None)  # only platforms with conditions
+    if check_config is not None:
+        check_config(credential.verifier_config())
     return credential

@@ -6,10 +6,11 @@ import pytest
 from django.db import connection
 
 from apps.accounts.errors import LastIdentity
-from apps.accounts.models import PlatformIdentity, Player
+from apps.accounts.models import Game, PlatformIdentity, Player
 from apps.login.services.identities import unlink_identity
 from apps.platforms.models import PlatformCredential
 from apps.platforms.verifiers import VerifiedIdentity
+from gamingpanel.shortcache import clear_every_cache
 from tests.accounts.conftest import assert_problem, bearer
 
 LINK, UNLINK = "/api/v1/auth/link", "/api/v1/auth/unlink"
@@ -105,6 +106,25 @@ def test_the_last_identity_cannot_be_unlinked(tokens):
 
     assert_problem(response, 409, "last_identity")
     assert PlatformIdentity.objects.count() == 1
+
+
+def test_an_identity_the_game_no_longer_accepts_does_not_count_as_a_way_back(tokens, steam):
+    client = bearer(tokens["access_token"])
+    client.post(LINK, STEAM)  # dev + steam
+    Game.objects.update(sandbox=False)  # the game went live: dev logins are refused
+    clear_every_cache()
+
+    response = client.post(UNLINK, {"platform": "steam"})
+
+    assert_problem(response, 409, "last_identity")
+    assert PlatformIdentity.objects.count() == 2
+    Game.objects.update(sandbox=True)
+    PlatformCredential.objects.filter(platform="steam").update(enabled=False)
+    clear_every_cache()
+    assert_problem(client.post(UNLINK, {"platform": "dev"}), 409, "last_identity")
+    PlatformCredential.objects.filter(platform="steam").update(enabled=True)
+    clear_every_cache()
+    assert client.post(UNLINK, {"platform": "dev"}).status_code == 200
 
 
 def test_unlinking_a_platform_not_linked_is_404(tokens):

@@ -8,12 +8,14 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.accounts.errors import InvalidToken
-from apps.accounts.models import AuthSession, Player, SessionRefreshToken, hash_key
+from apps.accounts.models import AuthSession, Game, Player, SessionRefreshToken, hash_key
 from apps.accounts.services.bans import ban_player, unban_player
 from apps.accounts.services.sessions import find_refresh_token
 from apps.accounts.tasks import prune_sessions
 from apps.analytics.models import RawEvent
 from apps.login.services.login import refresh_tokens
+from apps.platforms.models import PlatformCredential
+from gamingpanel.shortcache import clear_every_cache
 from tests.accounts.conftest import LOGOUT, REFRESH, VALIDATE, assert_problem, bearer
 from tests.accounts.server_urls import WHOAMI
 
@@ -299,3 +301,25 @@ def game_row_free_while(work, *, game_id: int) -> None:
     finally:
         done.set()
         thread.join()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "change", ["game out of sandbox", "credential disabled", "credential gone"]
+)
+def test_a_session_of_a_platform_the_game_no_longer_accepts_ends_at_its_refresh(
+    tokens, game, change
+):
+    if change == "game out of sandbox":
+        Game.objects.filter(pk=game.pk).update(sandbox=False)  # dev logins are refused now
+    elif change == "credential disabled":
+        PlatformCredential.objects.filter(game=game, platform="dev").update(enabled=False)
+    else:
+        PlatformCredential.objects.filter(game=game, platform="dev").delete()
+    clear_every_cache()
+
+    assert_problem(refresh(tokens["refresh_token"]), 401, "token_revoked")
+
+    session = session_of(tokens)
+    assert session.revoked_at is not None and session.revoke_reason == "operator"
+    assert_problem(refresh(tokens["refresh_token"]), 401, "token_revoked")

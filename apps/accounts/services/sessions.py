@@ -69,6 +69,7 @@ class RefreshTokenRef(NamedTuple):
     token_id: int
     session_id: int
     game_id: int
+    platform: str  # the session's: the one its player logged in with
 
 
 def find_refresh_token(raw_refresh_token: str) -> RefreshTokenRef | None:
@@ -77,7 +78,7 @@ def find_refresh_token(raw_refresh_token: str) -> RefreshTokenRef | None:
         return None
     found = (
         SessionRefreshToken.objects.filter(token_hash=hash_key(raw_refresh_token))
-        .values_list("pk", "session_id", "session__game_id")
+        .values_list("pk", "session_id", "session__game_id", "session__platform")
         .first()
     )
     return RefreshTokenRef(*found) if found else None

@@ -19,7 +19,9 @@ from apps.login.services.login import (
     move_to_new_id,
     verify_platform_user,
 )
+from apps.platforms.selectors import usable_credential
 from apps.platforms.verifiers import VerifiedIdentity
+from gamingpanel.errors import DomainError
 
 
 def link_identity(
@@ -64,6 +66,19 @@ def unlink_identity(*, player: Player, platform: str) -> None:
     linked = [identity for identity in identities if identity.platform == platform]
     if not linked:
         raise IdentityNotLinked(f"No {platform} account is linked to this player.")
-    if len(identities) == len(linked):
+    # What is left must let the player log in: an identity of a platform the game no longer
+    # accepts (disabled, or dev out of sandbox) does not count.
+    if not any(
+        identity.platform != platform and _accepted(player, identity.platform)
+        for identity in identities
+    ):
         raise LastIdentity("This is the player's only identity; link another one first.")
     PlatformIdentity.objects.filter(pk__in=[identity.pk for identity in linked]).delete()
+
+
+def _accepted(player: Player, platform: str) -> bool:
+    try:
+        usable_credential(game=player.game, platform=platform)
+    except DomainError:  # not configured, or a platform no longer supported
+        return False
+    return True

@@ -15,18 +15,19 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
-from apps.accounts.errors import NotEntitled, PlayerBanned
+from apps.accounts.errors import NotEntitled, PlayerBanned, TokenRevoked
 from apps.accounts.models import AuthSession, Game, PlatformIdentity, Player
 from apps.accounts.services.sessions import (
     IssuedTokens,
     RefreshTokenRef,
     open_session,
     refresh_session,
+    revoke_sessions,
 )
 from apps.analytics.services import record_server_event, server_event_statement
 from apps.inventory.services import apply_changes, changes_from_contents, prepare_holdings
 from apps.platforms.errors import PlatformNotConfigured, PlatformUnavailable
-from apps.platforms.selectors import platform_credential
+from apps.platforms.selectors import usable_credential
 from apps.platforms.verifiers import PLATFORMS, VerifiedIdentity, get_verifier
 from apps.platforms.verifiers.base import spending_credentials
 from apps.platforms.verifiers.upstream import login_deadline
@@ -80,9 +81,7 @@ def verify_platform_user(
     """Who the platform says this is, for this game's configuration, entitlement confirmed
     (or explicitly waived by that configuration)."""
     verifier = get_verifier(platform)
-    credential = platform_credential(game=game, platform=platform)
-    if credential is None or not credential.enabled:
-        raise PlatformNotConfigured(f"{platform} login is not enabled for this game.")
+    credential = usable_credential(game=game, platform=platform)
     with login_deadline(settings.PLATFORM_LOGIN_DEADLINE_SECONDS):
         identity = verifier.verify(credential.verifier_config(), credentials)
     if not identity.platform_user_id:
@@ -137,7 +136,21 @@ def _open_for_identity(*, game: Game, platform: str, identity: VerifiedIdentity)
 
 
 def refresh_tokens(*, token: RefreshTokenRef) -> IssuedTokens:
-    """A refresh: accounts rotates the token, a rotation is a session start for analytics."""
+    """A refresh: accounts rotates the token, a rotation is a session start for analytics. A
+    session opened by a platform the game no longer accepts (its credential disabled or gone,
+    the dev platform on a game out of sandbox) ends here instead: a refresh would otherwise
+    keep it alive for ever, 30 days at a time."""
+    game = Game.objects.get(pk=token.game_id)
+    try:
+        usable_credential(game=game, platform=token.platform)
+    except PlatformNotConfigured:
+        revoke_sessions(
+            sessions=AuthSession.objects.filter(pk=token.session_id),
+            reason=AuthSession.RevokeReason.OPERATOR,
+        )
+        raise TokenRevoked(
+            f"This game no longer accepts {token.platform} logins; log in again."
+        ) from None
     return refresh_session(
         token=token, on_rotation=lambda session: _record_session_start(session, kind="refresh")
     )

@@ -24,12 +24,17 @@ class DevVerifier:
     name = NAME
     required_config: tuple[str, ...] = ()  # `sandbox` is the game's own flag, not platform config
 
-    def verify(self, config: Mapping[str, Any], credentials: Mapping[str, Any]) -> VerifiedIdentity:
-        # Anyone can claim any id here, so a production game must never accept it.
+    def check_config(self, config: Mapping[str, Any]) -> None:
+        """Whether a game with this config may use the platform at all, asked at every login
+        and every refresh of a session it opened: anyone can claim any id here, so a production
+        game (or a server with the platform off) must never accept it."""
         if not settings.PLATFORM_DEV_ENABLED:
             raise PlatformNotConfigured("The dev platform is disabled on this server.")
         if config.get("sandbox") is not True:
             raise PlatformNotConfigured("The dev platform is only for games in sandbox mode.")
+
+    def verify(self, config: Mapping[str, Any], credentials: Mapping[str, Any]) -> VerifiedIdentity:
+        self.check_config(config)
         user_id = required_credential(credentials, "user_id", max_length=64)
         if not USER_ID.fullmatch(user_id):
             raise invalid_input("user_id", "credentials.user_id must be 1-64 of A-Z a-z 0-9 _ . -")
