@@ -99,6 +99,7 @@ OWN_PROGRESS = CompiledQuery.compile(
 )
 
 _definitions: ShortCache[list[SeasonDefinition]] = ShortCache(seconds=DEFINITIONS_SECONDS)
+_season_ends: ShortCache[dict[int, datetime]] = ShortCache(seconds=DEFINITIONS_SECONDS)
 
 
 def season_definitions(*, game_id: int) -> list[SeasonDefinition]:
@@ -123,6 +124,26 @@ def _load_definitions(*, game_id: int) -> list[SeasonDefinition]:
             free_reward, premium_reward = json.loads(free), json.loads(premium)
             tiers[season_id].append(TierDefinition(level, xp_required, free_reward, premium_reward))
     return [replace(season, tiers=tuple(tiers[key])) for key, season in seasons.items()]
+
+
+def season_ends(*, game_id: int, season_ids: set[int]) -> dict[int, datetime]:
+    """When each of these seasons ends, by id, for those that are the game's (a season of
+    another game, or none, is left out): one query, read now."""
+    seasons = Season.objects.filter(game_id=game_id, pk__in=season_ids)
+    return dict(seasons.values_list("pk", "ends_at"))
+
+
+def unended_season_ends(*, game_id: int) -> dict[int, datetime]:
+    """When each of the game's seasons that had not ended ends, by id: what the shop asks of
+    an offer that sells a premium pass. One query, kept DEFINITIONS_SECONDS in this process
+    (a season an operator adds, moves or deletes counts within that bound); compare the ends
+    with the time you judge at."""
+    return _season_ends.get_or_load(game_id, lambda: _load_season_ends(game_id=game_id)) or {}
+
+
+def _load_season_ends(*, game_id: int) -> dict[int, datetime]:
+    seasons = Season.objects.filter(game_id=game_id, ends_at__gt=timezone.now())
+    return dict(seasons.values_list("pk", "ends_at"))
 
 
 def get_progress(*, player_id: int, game_id: int) -> dict[str, Any]:

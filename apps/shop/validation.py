@@ -6,10 +6,14 @@ import re
 from datetime import datetime
 from typing import Any, Protocol
 
+from django.utils import timezone
+
+from apps.battlepass.selectors import season_ends
 from apps.inventory.models import MAX_LINE_QUANTITY
 from apps.inventory.selectors import unknown_codes
 
 ISO_CURRENCY = re.compile(r"^[A-Z]{3}$")
+MAX_ID = 2**63 - 1  # a season id is a BIGINT
 
 
 class OfferFields(Protocol):
@@ -20,6 +24,7 @@ class OfferFields(Protocol):
     category_id: int | None
     category: Any
     contents: Any
+    active: bool
     real_money: bool
     price_currency: str
     price_amount: int
@@ -37,7 +42,7 @@ def contents_errors(contents: object) -> list[str]:
             errors.append(f"Line {number} is not an object.")
         elif "battlepass_premium" in line:
             season = line["battlepass_premium"]
-            if set(line) != {"battlepass_premium"} or not _positive_int(season):
+            if set(line) != {"battlepass_premium"} or not _positive_int(season) or season > MAX_ID:
                 errors.append(f"Line {number}: battlepass_premium takes a season id only.")
         elif len({"currency", "sku"} & set(line)) != 1 or set(line) - {
             "currency",
@@ -63,6 +68,8 @@ def validate_offer(offer: OfferFields) -> dict[str, list[str]]:
     else:
         currencies = {line["currency"] for line in offer.contents if "currency" in line}
         skus = {line["sku"] for line in offer.contents if "sku" in line}
+        if premium := premium_errors(offer):
+            errors["contents"] = premium
     if offer.real_money:
         price_code: set[str] = set()
         if not ISO_CURRENCY.match(offer.price_currency or ""):
@@ -84,6 +91,27 @@ def validate_offer(offer: OfferFields) -> dict[str, list[str]]:
         and offer.available_until <= offer.available_from
     ):
         errors["available_until"] = ["Must be after available_from."]
+    return errors
+
+
+def premium_errors(offer: OfferFields) -> list[str]:
+    """A premium line names a season of the offer's game that, for an active offer, has not
+    ended: anything else would be paid for and never granted. (An inactive offer of a season
+    that is over may still be edited; the shop's rules keep it off sale either way.)"""
+    wanted = {
+        number: line["battlepass_premium"]
+        for number, line in enumerate(offer.contents, start=1)
+        if "battlepass_premium" in line
+    }
+    if not wanted:
+        return []
+    ends = season_ends(game_id=offer.game_id, season_ids=set(wanted.values()))
+    now, errors = timezone.now(), []
+    for number, season in wanted.items():
+        if season not in ends:
+            errors.append(f"Line {number}: this game has no battle-pass season {season}.")
+        elif offer.active and ends[season] <= now:
+            errors.append(f"Line {number}: battle-pass season {season} has ended.")
     return errors
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from apps.battlepass.selectors import unended_season_ends
 from apps.shop.errors import (
     ContentsUnavailable,
     InvalidQuantity,
@@ -81,6 +82,28 @@ def contents_available(sale: Sale) -> DomainError | None:
     return None
 
 
+def premium_season_open(sale: Sale) -> DomainError | None:
+    """A premium line must name a season of the offer's game that has not ended: the offer
+    was checked when it was saved, but its season may have ended (or been deleted) since, and
+    a pass nobody can grant would be paid for and flagged "paid but not granted". Answered as
+    any line that cannot be granted; the seasons are the battle pass's, kept a few seconds."""
+    seasons = [
+        line["battlepass_premium"]
+        for line in sale.offer.contents
+        if isinstance(line, dict) and "battlepass_premium" in line
+    ]
+    if not seasons:
+        return None
+    ends = unended_season_ends(game_id=sale.offer.game_id)
+    for season in seasons:
+        end = ends.get(season) if isinstance(season, int) else None
+        if end is None or end <= sale.now:
+            return ContentsUnavailable(
+                "The battle-pass season this offer sells has ended or is not in this game."
+            )
+    return None
+
+
 def one_pass_at_a_time(sale: Sale) -> DomainError | None:
     if sale.quantity > 1 and any("battlepass_premium" in line for line in sale.offer.contents):
         return InvalidQuantity("A battle-pass offer is bought one at a time.")
@@ -106,7 +129,7 @@ def premium_season_ids(offer: Offer) -> set[int]:
             try:
                 found.add(int(line["battlepass_premium"]))
             except (TypeError, ValueError):
-                continue  # not a season: never granted either (contents_available refuses it)
+                continue  # not a season: never granted either (premium_season_open refuses it)
     return found
 
 
@@ -125,6 +148,7 @@ OFFER_RULES: list[Rule] = [
     in_shown_category,
     in_stock,
     contents_available,
+    premium_season_open,
     one_pass_at_a_time,
     premium_not_owned,
     within_limit,
