@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -11,7 +13,7 @@ from django.utils.html import format_html
 
 from apps.accounts.admin_scoping import GameScopedAdmin, ReadOnlyScopedAdmin, ScopedInline
 from apps.battlepass.authoring import clone_season, generate_tiers, tier_plan
-from apps.battlepass.forms import GenerateTiersForm
+from apps.battlepass.forms import GenerateTiersForm, RisingXpFormSet
 from apps.battlepass.models import Season, SeasonPass, Tier, TierClaim
 from apps.inventory.models import Currency, ItemDefinition
 from apps.inventory.widgets import ContentsEditorMixin
@@ -23,6 +25,11 @@ class TierInline(ContentsEditorMixin, ScopedInline):
     model = Tier
     fields = ["level", "xp_required", "free_reward", "premium_reward"]
     ordering = ["level"]
+
+    def get_formset(self, request: HttpRequest, obj: Season | None = None, **kwargs: Any) -> Any:
+        # The rising-XP check on top of the formset every scoped inline uses.
+        kwargs.setdefault("formset", type("TierFormSet", (RisingXpFormSet, self.formset), {}))
+        return super().get_formset(request, obj, **kwargs)
 
 
 @admin.register(Season)

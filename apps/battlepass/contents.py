@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 
 from apps.inventory.models import MAX_LINE_QUANTITY
+from apps.inventory.selectors import unknown_codes
 
 MAX_LINES = 20
 
@@ -34,3 +35,23 @@ def validate_contents(value: Any) -> None:
             raise ValidationError(
                 f"The quantity in {line!r} must be a positive integer up to {MAX_LINE_QUANTITY:,}."
             )
+
+
+def check_codes_defined(contents: object, *, game_id: int, field: str = "contents") -> None:
+    """Every currency and item the contents name is one the game defines: a typo would pass the
+    shape check and be refused by the ledger at every claim or payout. Raises a ValidationError
+    on `field`; contents of the wrong shape are left to validate_contents."""
+    try:
+        validate_contents(contents)
+    except ValidationError:
+        return  # the field's own validator reports the shape
+    assert isinstance(contents, list)
+    currencies = {line["currency"] for line in contents if "currency" in line}
+    skus = {line["sku"] for line in contents if "sku" in line}
+    if not currencies and not skus:
+        return
+    unknown = unknown_codes(game_id=game_id, currencies=currencies, skus=skus)
+    missing = [f"currency {code}" for code in sorted(unknown["currencies"])]
+    missing += [f"item {sku}" for sku in sorted(unknown["skus"])]
+    if missing:
+        raise ValidationError({field: f"This game has no {', '.join(missing)}."})

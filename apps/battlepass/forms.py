@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.forms.formsets import DELETION_FIELD_NAME
+from django.forms.models import BaseInlineFormSet
 
 from apps.battlepass.authoring import MAX_TIERS, TierPattern
 from apps.inventory.models import MAX_LINE_QUANTITY
@@ -68,3 +70,26 @@ class GenerateTiersForm(forms.Form):
             return ()
         kind, code = target.split(":", 1)
         return ({kind: code, "quantity": self.cleaned_data[f"{track}_quantity"]},)
+
+
+class RisingXpFormSet(BaseInlineFormSet):
+    """A season's tiers as its admin page edits them: the XP a tier needs never falls as the
+    tier rises (a higher tier that needs less would unlock before the one below it)."""
+
+    def clean(self) -> None:
+        super().clean()
+        tiers = sorted(
+            (form.cleaned_data["level"], form.cleaned_data["xp_required"])
+            for form in self.forms
+            if not form.errors
+            and not form.cleaned_data.get(DELETION_FIELD_NAME)
+            and form.cleaned_data.get("level") is not None
+            and form.cleaned_data.get("xp_required") is not None
+        )
+        for (level, xp), (higher, higher_xp) in zip(tiers, tiers[1:], strict=False):
+            if higher_xp < xp:
+                raise forms.ValidationError(
+                    f"Tier {higher} needs {higher_xp} XP, less than tier {level} ({xp}): the "
+                    "XP a tier needs never falls as the tier rises.",
+                    code="xp_falls",
+                )

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from apps.accounts.models import Game, Player
-from apps.battlepass.contents import validate_contents
+from apps.battlepass.contents import check_codes_defined, validate_contents
 
 
 class Season(models.Model):
@@ -58,12 +58,23 @@ class Tier(models.Model):
     def __str__(self) -> str:
         return f"{self.season} tier {self.level}"
 
+    def clean(self) -> None:
+        try:
+            game_id = self.season.game_id  # the admin's inline sets a new season unsaved
+        except Season.DoesNotExist:
+            return  # no season yet: the form reports it
+        if game_id is None:
+            return
+        check_codes_defined(self.free_reward, game_id=game_id, field="free_reward")
+        check_codes_defined(self.premium_reward, game_id=game_id, field="premium_reward")
+
 
 class SeasonPass(models.Model):
     """A player's XP in one season and whether they own its premium track."""
 
     player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="season_passes")
-    season = models.ForeignKey(Season, on_delete=models.CASCADE, related_name="passes")
+    # PROTECT: a pass may be paid for; deleting its season must not delete it.
+    season = models.ForeignKey(Season, on_delete=models.PROTECT, related_name="passes")
     xp = models.BigIntegerField(default=0)
     premium = models.BooleanField(default=False)
     premium_granted_at = models.DateTimeField(null=True, blank=True)
@@ -88,7 +99,8 @@ class TierClaim(models.Model):
         PREMIUM = "premium", "Premium"
 
     player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="tier_claims")
-    tier = models.ForeignKey(Tier, on_delete=models.CASCADE, related_name="claims")
+    # PROTECT: deleting a claimed tier (or its season) would let players claim it again.
+    tier = models.ForeignKey(Tier, on_delete=models.PROTECT, related_name="claims")
     track = models.CharField(max_length=7, choices=Track.choices)
     claimed_at = models.DateTimeField(auto_now_add=True)
 

@@ -1,12 +1,19 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from apps.accounts.admin_scoping import GameScopedAdmin, ReadOnlyScopedAdmin, ScopedInline
-from apps.events.authoring import clone_event
+from apps.accounts.admin_scoping import (
+    GameScopedAdmin,
+    ReadOnlyScopedAdmin,
+    ScopedInline,
+    operator,
+)
+from apps.events.authoring import clone_event, reschedule_repeats
 from apps.events.models import Event, EventReward, EventRewardClaim
 from apps.inventory.widgets import ContentsEditorMixin
 
@@ -46,10 +53,15 @@ class EventRewardInline(ContentsEditorMixin, ScopedInline):
     ordering = ["position", "id"]
 
 
+# An original's fields that decide when its repeats run.
+SCHEDULE_FIELDS = {"starts_at", "ends_at", "recurrence", "repeat_until"}
+
+
 @admin.register(Event)
 class EventAdmin(GameScopedAdmin):
-    list_display = ["name", "game", "starts_at", "ends_at", "state", "recurrence"]
-    list_filter = [ScheduleFilter, "game", "recurrence"]
+    list_display = ["name", "game", "starts_at", "ends_at", "state", "active", "recurrence"]
+    list_filter = [ScheduleFilter, "game", "active", "recurrence"]
+    readonly_fields = ["series", "occurrence"]
     actions = ["clone_selected"]
     search_fields = ["name"]
     date_hierarchy = "starts_at"
@@ -65,7 +77,22 @@ class EventAdmin(GameScopedAdmin):
             for event in queryset
             if self.has_change_permission(request, event)
         ]
-        self.message_user(request, f"Cloned {len(copies)} event(s) with their rewards.")
+        self.message_user(
+            request,
+            f"Cloned {len(copies)} event(s) with their rewards; the copies are inactive.",
+        )
+
+    def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        assert isinstance(obj, Event)
+        if change and obj.series_id is None and SCHEDULE_FIELDS & set(form.changed_data):
+            # The repeats made of the old schedule follow the new one (those not started).
+            done = reschedule_repeats(origin=obj, actor=operator(request))
+            if done.moved or done.removed:
+                self.message_user(
+                    request,
+                    f"Repeats not started yet: {done.moved} moved, {done.removed} removed.",
+                )
 
     @admin.display(description="State")
     def state(self, obj: Event) -> str:

@@ -11,6 +11,8 @@ from apps.battlepass.api import ContentLineSerializer, content_lines
 from apps.events.selectors import get_active_events
 from apps.events.services import claim_event_reward
 
+MAX_ID = 2**63 - 1
+
 
 class RequirementSerializer(serializers.Serializer):
     kind = serializers.CharField(source="requirement")
@@ -92,8 +94,9 @@ class ActiveEventsApi(PlayerApi):
 
 class ClaimRewardApi(PlayerApi):
     class InputSerializer(serializers.Serializer):
-        event_id = serializers.IntegerField(min_value=1)
-        reward_id = serializers.IntegerField(min_value=1)
+        # Ids are BIGINTs: a larger number names no row (and SQLite's driver cannot bind it).
+        event_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+        reward_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
 
     class OutputSerializer(serializers.Serializer):
         event_id = serializers.IntegerField()

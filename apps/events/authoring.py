@@ -4,6 +4,7 @@ repeating event create its next occurrences ahead of time (a Celery beat task)."
 from __future__ import annotations
 
 import calendar
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -27,13 +28,16 @@ REWARD_FIELDS = (
 
 @transaction.atomic
 def clone_event(*, event: Event, actor: User | None, name: str = "") -> Event:
-    """A copy with the same window and rewards, named "<name> (copy)"; it does not repeat."""
+    """An inactive copy with the same window and rewards, named "<name> (copy)", to edit and
+    switch on (a clone of a running event would otherwise be live at once); it does not
+    repeat."""
     copy = Event.objects.create(
         game_id=event.game_id,
         name=(name or f"{event.name} (copy)")[:100],
         description=event.description,
         starts_at=event.starts_at,
         ends_at=event.ends_at,
+        active=False,
     )
     _copy_rewards(event, copy)
     record_action(
@@ -41,7 +45,12 @@ def clone_event(*, event: Event, actor: User | None, name: str = "") -> Event:
         game=event.game,
         action="event.clone",
         target=copy,
-        after={"name": copy.name, "cloned_from": event.pk, "rewards": event.rewards.count()},
+        after={
+            "name": copy.name,
+            "cloned_from": event.pk,
+            "rewards": event.rewards.count(),
+            "active": False,
+        },
     )
     return copy
 
@@ -72,37 +81,125 @@ def nth_start(origin: Event, n: int) -> datetime:
 
 
 def schedule_repeats(*, now: datetime | None = None) -> int:
-    """Create every repeat that starts within the horizon (EVENT_REPEAT_HORIZON_DAYS) and has
-    not been created yet, with the original's rewards. Safe to run any number of times and
-    from several workers at once: a series has one repeat per start (a unique constraint)."""
+    """Create every repeat of an active original that starts within the horizon
+    (EVENT_REPEAT_HORIZON_DAYS), with the original's rewards. Each occurrence is dealt with
+    once (the original counts them in `repeats_made`): safe to run any number of times and from
+    several workers at once, and a repeat an operator deleted is not made again."""
     now = now or timezone.now()
     horizon = now + timedelta(days=settings.EVENT_REPEAT_HORIZON_DAYS)
-    created = 0
-    originals = Event.objects.filter(series__isnull=True).exclude(recurrence=Event.Recurrence.NONE)
-    for origin in originals.select_related("game"):
-        duration = origin.ends_at - origin.starts_at
-        n = 1
-        while True:
-            start = nth_start(origin, n)
-            if start > horizon or (origin.repeat_until and start > origin.repeat_until):
-                break
-            n += 1
-            if start + duration <= now:
-                continue  # a repeat that would already be over is not created late
-            if Event.objects.filter(series=origin, starts_at=start).exists():
-                continue
-            try:
-                with transaction.atomic():
-                    repeat = Event.objects.create(
-                        game_id=origin.game_id,
-                        name=origin.name,
-                        description=origin.description,
-                        starts_at=start,
-                        ends_at=start + duration,
-                        series=origin,
-                    )
-                    _copy_rewards(origin, repeat)
-            except IntegrityError:
-                continue  # another worker created it first
-            created += 1
+    originals = (
+        Event.objects.filter(series__isnull=True, active=True)
+        .exclude(recurrence=Event.Recurrence.NONE)
+        .values_list("pk", flat=True)
+    )
+    return sum(
+        _schedule_series(origin_id=origin_id, now=now, horizon=horizon)
+        for origin_id in list(originals)
+    )
+
+
+@transaction.atomic
+def _schedule_series(*, origin_id: int, now: datetime, horizon: datetime) -> int:
+    # The original's row lock orders this run after another worker's and after an operator's
+    # edit of the original (reschedule_repeats): each then sees what the other did.
+    origin = Event.objects.select_for_update().filter(pk=origin_id).first()
+    if origin is None or origin.recurrence == Event.Recurrence.NONE or not origin.active:
+        return 0
+    duration = origin.ends_at - origin.starts_at
+    created, n = 0, origin.repeats_made
+    while True:
+        start = nth_start(origin, n + 1)
+        if start > horizon or (origin.repeat_until and start > origin.repeat_until):
+            break
+        n += 1
+        if start + duration <= now:
+            continue  # a repeat that would already be over is not created late
+        try:
+            with transaction.atomic():
+                repeat = Event.objects.create(
+                    game_id=origin.game_id,
+                    name=origin.name,
+                    description=origin.description,
+                    starts_at=start,
+                    ends_at=start + duration,
+                    series=origin,
+                    occurrence=n,
+                )
+                _copy_rewards(origin, repeat)
+        except IntegrityError:
+            continue  # the occurrence exists (the unique constraint has the last word)
+        created += 1
+    if n != origin.repeats_made:
+        Event.objects.filter(pk=origin.pk).update(repeats_made=n)
     return created
+
+
+@dataclass(frozen=True)
+class Rescheduled:
+    moved: int
+    removed: int
+
+
+@transaction.atomic
+def reschedule_repeats(
+    *, origin: Event, actor: User | None, now: datetime | None = None
+) -> Rescheduled:
+    """Call after an original's window, recurrence or repeat_until changed. Each repeat made of
+    it that has not started and has no claim moves to its occurrence's new window, or goes when
+    the series no longer has that occurrence (it no longer repeats, or the occurrence starts
+    after repeat_until) or its new window is already over. Repeats that started or were claimed
+    stay as they are. Occurrences past the series' new end are forgotten, so lengthening it
+    again makes them anew; a repeat deleted inside it stays deleted."""
+    now = now or timezone.now()
+    origin = Event.objects.select_for_update().get(pk=origin.pk)
+    if origin.series_id is not None:
+        return Rescheduled(moved=0, removed=0)  # a repeat is not an original
+    duration = origin.ends_at - origin.starts_at
+    moved: list[Event] = []
+    removed: list[int] = []
+    untouched = (
+        origin.repeats.filter(occurrence__isnull=False, starts_at__gt=now)
+        .exclude(rewards__claims__isnull=False)
+        .order_by("occurrence")
+    )
+    for repeat in untouched:
+        assert repeat.occurrence is not None  # the filter says so
+        start = occurrence_start(origin, repeat.occurrence)
+        if start is None or start + duration <= now:
+            removed.append(repeat.pk)
+        elif (repeat.starts_at, repeat.ends_at) != (start, start + duration):
+            repeat.starts_at, repeat.ends_at = start, start + duration
+            moved.append(repeat)
+    Event.objects.filter(pk__in=removed).delete()
+    Event.objects.bulk_update(moved, ["starts_at", "ends_at"])
+    last = last_occurrence(origin, upto=origin.repeats_made)
+    if last != origin.repeats_made:
+        Event.objects.filter(pk=origin.pk).update(repeats_made=last)
+    if moved or removed:
+        record_action(
+            actor=actor,
+            game=origin.game,
+            action="event.reschedule_repeats",
+            target=origin,
+            after={"moved": [e.pk for e in moved], "removed": removed},
+        )
+    return Rescheduled(moved=len(moved), removed=len(removed))
+
+
+def occurrence_start(origin: Event, n: int) -> datetime | None:
+    """When the series' n-th repeat starts, or None when the series has no such repeat (it does
+    not repeat, or that one starts after repeat_until)."""
+    if origin.recurrence == Event.Recurrence.NONE:
+        return None
+    start = nth_start(origin, n)
+    if origin.repeat_until and start > origin.repeat_until:
+        return None
+    return start
+
+
+def last_occurrence(origin: Event, *, upto: int) -> int:
+    """The last occurrence, of the first `upto`, that the series still has."""
+    n = 0
+    while n < upto and occurrence_start(origin, n + 1) is not None:
+        n += 1
+    return n

@@ -9,7 +9,8 @@ from django.db import models
 from django.db.models import F, Q
 
 from apps.accounts.models import Game, Player
-from apps.battlepass.contents import validate_contents
+from apps.battlepass.contents import check_codes_defined, validate_contents
+from apps.stats.selectors import stat_definitions
 
 
 class Event(models.Model):
@@ -23,6 +24,10 @@ class Event(models.Model):
     description = models.TextField(blank=True)
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
+    active = models.BooleanField(
+        default=True,
+        help_text="Off: players neither see the event nor claim its rewards (a clone starts off).",
+    )
     recurrence = models.CharField(
         max_length=8,
         choices=Recurrence.choices,
@@ -37,6 +42,11 @@ class Event(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="repeats",
         editable=False,
     )  # fmt: skip
+    # A repeat: which occurrence of its series it is (1 = the first after the original).
+    occurrence = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    # An original: how many occurrences the scheduler has dealt with (made, or passed because
+    # they were over). It never makes one of them again, so a repeat deleted stays deleted.
+    repeats_made = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -46,8 +56,11 @@ class Event(models.Model):
             models.CheckConstraint(
                 condition=Q(ends_at__gt=F("starts_at")), name="event_ends_after"
             ),
-            # A series repeats once per start, however often the scheduler runs.
-            models.UniqueConstraint(fields=["series", "starts_at"], name="one_repeat_per_start"),
+            # A series has each occurrence once, however often the scheduler runs and however
+            # the original's window moves.
+            models.UniqueConstraint(
+                fields=["series", "occurrence"], name="one_repeat_per_occurrence"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -107,11 +120,25 @@ class EventReward(models.Model):
             raise ValidationError({"stat_key": "A stat requirement names its stat."})
         if not self.contents and not self.battlepass_xp:
             raise ValidationError("A reward grants contents, battle-pass XP, or both.")
+        try:
+            game_id = self.event.game_id  # the admin's inline sets a new event unsaved
+        except Event.DoesNotExist:
+            return  # no event yet: the form reports it
+        if game_id is None:
+            return
+        check_codes_defined(self.contents, game_id=game_id)
+        if self.requirement == self.Requirement.STAT and self.stat_key not in stat_definitions(
+            game_id=game_id
+        ):
+            raise ValidationError(
+                {"stat_key": f"This game declares no stat {self.stat_key!r} (Stats, admin)."}
+            )
 
 
 class EventRewardClaim(models.Model):
     player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="event_claims")
-    reward = models.ForeignKey(EventReward, on_delete=models.CASCADE, related_name="claims")
+    # PROTECT: deleting a claimed reward (or its event) would let players claim it again.
+    reward = models.ForeignKey(EventReward, on_delete=models.PROTECT, related_name="claims")
     claimed_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -29,7 +29,7 @@ def running_events(*, game_id: int, at: datetime | None = None) -> list[Event]:
     at = at or timezone.now()
     rewards = Prefetch("rewards", queryset=EventReward.objects.order_by("position", "id"))
     return list(
-        Event.objects.filter(game_id=game_id, starts_at__lte=at, ends_at__gt=at)
+        Event.objects.filter(game_id=game_id, active=True, starts_at__lte=at, ends_at__gt=at)
         .prefetch_related(rewards)
         .order_by("ends_at", "id")
     )
@@ -55,8 +55,8 @@ _definitions: ShortCache[list[EventDefinition]] = ShortCache(seconds=DEFINITIONS
 
 
 def event_definitions(*, game_id: int) -> list[EventDefinition]:
-    """The game's events that run now or start within DEFINITIONS_SECONDS, by end, with their
-    rewards: one query, kept DEFINITIONS_SECONDS in this process."""
+    """The game's active events that run now or start within DEFINITIONS_SECONDS, by end, with
+    their rewards: one query, kept DEFINITIONS_SECONDS in this process."""
     return _definitions.get_or_load(game_id, lambda: _load_definitions(game_id=game_id)) or []
 
 
@@ -65,6 +65,7 @@ def _load_definitions(*, game_id: int) -> list[EventDefinition]:
     rows = (
         Event.objects.filter(
             game_id=game_id,
+            active=True,
             starts_at__lte=at + timedelta(seconds=DEFINITIONS_SECONDS),
             ends_at__gt=at,
         )
@@ -156,7 +157,7 @@ def get_active_events(*, player_id: int, game_id: int) -> list[dict[str, Any]]:
 def reward_for_claim(*, player: Player, event_id: int, reward_id: int) -> EventReward | None:
     return (
         EventReward.objects.select_related("event")
-        .filter(pk=reward_id, event_id=event_id, event__game_id=player.game_id)
+        .filter(pk=reward_id, event_id=event_id, event__game_id=player.game_id, event__active=True)
         .first()
     )
 

@@ -58,6 +58,14 @@ def claim_event_reward(*, player: Player, event_id: int, reward_id: int) -> Rewa
     except IntegrityError:
         # A concurrent claim committed first: we waited on the unique index, and grant nothing.
         raise AlreadyClaimed(f"{reward.name} is already claimed.")
+    # The season pass before the wallets, the order a premium purchase takes them in
+    # (shop.services.limits.reserve): two such transactions of one player never wait on each
+    # other in a cycle.
+    season_id = None
+    if reward.battlepass_xp:
+        season_id = add_season_xp(
+            game_id=player.game_id, xp_by_player={player.pk: reward.battlepass_xp}
+        )
     # The analytics fact travels with the grant's wallet lock (alone when nothing is granted).
     claimed = server_event_statement(
         game_id=player.game_id,
@@ -73,11 +81,6 @@ def claim_event_reward(*, player: Player, event_id: int, reward_id: int) -> Rewa
         reference=f"event:{event.pk}",
         along=[claimed],
     )
-    season_id = None
-    if reward.battlepass_xp:
-        season_id = add_season_xp(
-            game_id=player.game_id, xp_by_player={player.pk: reward.battlepass_xp}
-        )
     return RewardClaim(
         event_id=event.pk,
         reward_id=reward.pk,

@@ -12,9 +12,8 @@ from django.db import models
 from django.db.models import F, Q
 
 from apps.accounts.models import Game, Player
-from apps.battlepass.contents import validate_contents
+from apps.battlepass.contents import check_codes_defined, validate_contents
 from apps.battlepass.models import Season
-from apps.inventory.selectors import unknown_codes
 from apps.stats.models import StatDefinition
 
 # A submitted score, and a summed one, stay well inside BIGINT (and the rank key, its negation).
@@ -285,24 +284,7 @@ class BracketReward(models.Model):
         if not self.contents:
             raise ValidationError({"contents": "A bracket grants something."})
         if board is not None and board.game_id is not None:
-            _check_codes_defined(self.contents, game_id=board.game_id)
-
-
-def _check_codes_defined(contents: object, *, game_id: int) -> None:
-    """Every currency and item the contents name is one the game defines: a typo would pass the
-    dry run and be refused by the ledger at payout time."""
-    try:
-        validate_contents(contents)
-    except ValidationError:
-        return  # the field's own validator reports the shape
-    assert isinstance(contents, list)
-    currencies = {line["currency"] for line in contents if "currency" in line}
-    skus = {line["sku"] for line in contents if "sku" in line}
-    unknown = unknown_codes(game_id=game_id, currencies=currencies, skus=skus)
-    missing = [f"currency {code}" for code in sorted(unknown["currencies"])]
-    missing += [f"item {sku}" for sku in sorted(unknown["skus"])]
-    if missing:
-        raise ValidationError({"contents": f"This game has no {', '.join(missing)}."})
+            check_codes_defined(self.contents, game_id=board.game_id)
 
 
 class Payout(models.Model):

@@ -78,7 +78,7 @@ def test_event_page_has_rewards_inline_and_other_games_events_stay_hidden(
 
 
 @pytest.mark.django_db
-def test_operator_adds_an_event_with_a_reward(client, operator, game):
+def test_operator_adds_an_event_with_a_reward(client, operator, game, economy):
     client.force_login(operator)
     now = timezone.now()
 

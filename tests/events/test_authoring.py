@@ -38,10 +38,11 @@ def test_clone_copies_window_and_rewards(client, game):
         "/admin/events/event/", {"action": "clone_selected", "_selected_action": [event.pk]}
     )
     copy = Event.objects.exclude(pk=event.pk).get()
-    assert (copy.name, copy.starts_at, copy.ends_at) == (
+    assert (copy.name, copy.starts_at, copy.ends_at, copy.active) == (
         "Weekend (copy)",
         event.starts_at,
         event.ends_at,
+        False,  # to edit and switch on, as an offer's clone
     )
     assert list(copy.rewards.values_list("name", "contents")) == [
         ("Play", [{"currency": "gold", "quantity": 5}])
