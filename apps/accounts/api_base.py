@@ -59,7 +59,8 @@ class PublicRequest(Request):
 class PlayerApi(APIView):
     """Called by a game client with `Authorization: Bearer <access token>`.
 
-    Each request spends one from the access token's hourly budget (shared by every process);
+    Each request spends one from its login session's hourly budget (every access token the
+    session's refreshes issue shares it, as does every process);
     every answer to a token carries the RateLimit-* headers, and over budget it is a 429.
     """
 
