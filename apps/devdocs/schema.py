@@ -104,7 +104,11 @@ GENERIC_ERRORS: dict[str, list[tuple[int, str]]] = {
             "`invalid_token` or `token_revoked` (log in again).",
         ),
         (403, "`wrong_credential_kind`: a server key was sent where a player token belongs."),
-        (429, "`rate_limited`: wait `Retry-After` seconds (1000 requests/hour per login session: a refresh keeps its budget)."),
+        (
+            429,
+            "`rate_limited`: wait `Retry-After` seconds (1000 requests/hour per login session: "
+            "a refresh keeps its budget).",
+        ),
     ],
     SERVER_KEY: [
         (401, "`not_authenticated` (no key) or `invalid_server_key` (unknown or revoked)."),
