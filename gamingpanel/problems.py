@@ -24,10 +24,27 @@ def problem_body(*, status: int, code: str, title: str, detail: str, **extra: An
         "type": f"/docs/errors#{code}",
         "title": title,
         "status": status,
-        "detail": detail,
+        "detail": _encodable(detail),
         "code": code,
-        **extra,
+        **_encodable(extra),
     }
+
+
+def _encodable(value: Any) -> Any:
+    """What a problem echoes of the request (a field's input, a stat's name) as UTF-8 can carry
+    it: a lone surrogate (`"\ud800"`, valid in JSON text, not in UTF-8) is written as its
+    escape, so the answer is the 400 it should be rather than a 500 while rendering it."""
+    if isinstance(value, str):
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return value.encode(errors="backslashreplace").decode()
+        return value
+    if isinstance(value, dict):
+        return {_encodable(key): _encodable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encodable(item) for item in value]
+    return value
 
 
 def problem_response(

@@ -70,17 +70,28 @@ class ValidateTokenApi(TokenValidationApi):
         return Response(with_profile(self.checked_token(request), game_id=request.user.game_id))
 
 
+STAT_KEY = re.compile(r"[-a-zA-Z0-9_]{1,64}")
+
+
 class MatchPlayerSerializer(serializers.Serializer):
     player_id = serializers.IntegerField(min_value=1)
     outcome = serializers.ChoiceField(choices=Outcome.choices)
     score = serializers.IntegerField(default=0, min_value=-MAX_VALUE, max_value=MAX_VALUE)
     stats = serializers.DictField(
-        child=serializers.IntegerField(min_value=-MAX_VALUE, max_value=MAX_VALUE), default=dict
+        child=serializers.IntegerField(min_value=-MAX_VALUE, max_value=MAX_VALUE),
+        default=dict,
+        help_text="By the game's stat keys (letters, digits, - and _, at most 64 characters).",
     )
 
     def validate_stats(self, stats: dict) -> dict:
         if len(stats) > MAX_STATS_PER_PLAYER:
             raise serializers.ValidationError(f"At most {MAX_STATS_PER_PLAYER} stats per player.")
+        if not all(STAT_KEY.fullmatch(key) for key in stats):
+            # No game can declare such a stat (a key is a slug of at most 64 characters), and
+            # the `ignore` rule would store it among the ignored ones.
+            raise serializers.ValidationError(
+                "Stat keys are letters, digits, - and _, at most 64 characters."
+            )
         return stats
 
 

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -155,6 +157,14 @@ def test_malformed_match_is_400_validation_error(server_client, make_players, ch
         {"stats": {"kills": 10**13}},
         {"score": True},
         {"player_id": "abc"},
+        # Echoed in the problem: a lone surrogate is written as its escape, not a 500.
+        {"outcome": "\ud800"},
+        {"stats": {"\ud800": 1}},
+        {"stats": {"\ud800": "x"}},
+        # No game can declare these, and the ignore rule would store them.
+        {"stats": {"k\u0000": 1}},
+        {"stats": {"kills!": 1}},
+        {"stats": {"k" * 65: 1}},
     ],
 )
 @pytest.mark.django_db
@@ -164,7 +174,8 @@ def test_malformed_player_line_is_400_validation_error(
     body = match_body("m-1", make_players(1))
     body["players"][0] |= line
 
-    response = server_client.post(URL, body, format="json")
+    # As a server sends it: JSON text, where a lone surrogate is the escape "\ud800".
+    response = server_client.post(URL, json.dumps(body), content_type="application/json")
 
     assert (response.status_code, response.json()["code"]) == (400, "validation_error")
     assert not Match.objects.exists()
