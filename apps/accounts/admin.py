@@ -209,6 +209,11 @@ class PlatformIdentityInline(ScopedInline):
     def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        # Only the player unlinks (auth/unlink keeps a way back in and locks the player): a
+        # deleted last identity would make the next login a new player with a new grant.
+        return False
+
 
 class ModerationActionForm(ActionForm):
     """Shown beside the action menu: what a ban (or unban, or session end) needs."""

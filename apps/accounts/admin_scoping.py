@@ -71,6 +71,15 @@ class GameScopedAdmin(admin.ModelAdmin):
             )
         return getattr(request, cache_attr)
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> Any:
+        """A row's game is set when it is made and never changed: a currency, an offer or an
+        event moved to another game would leave the rows that name it (wallets, ledger entries,
+        purchases, claims) in the old game, and hand them to the new game's operators."""
+        fields = super().get_readonly_fields(request, obj)
+        if obj is not None and self.game_path == "game" and "game" not in fields:
+            return [*fields, "game"]
+        return fields
+
     def _game_of(self, obj: Model) -> Any:
         target: Any = obj
         for part in self.game_path.split("__"):

@@ -83,3 +83,38 @@ def test_operator_sees_only_own_games_in_game_list(client, alice, game, other_ga
     response = client.get("/admin/accounts/game/")
 
     assert [g.pk for g in response.context["cl"].result_list] == [game.pk]
+
+
+def test_a_rows_game_is_fixed_once_it_exists(client, make_operator, game, other_game):
+    from apps.inventory.models import Currency
+
+    both = make_operator("bea", game, GameAccess.Role.OPERATOR)
+    set_game_access(user=both, game=other_game, role=GameAccess.Role.OPERATOR)
+    gold = Currency.objects.create(game=game, code="gold", name="Gold")
+    client.force_login(both)
+    url = f"/admin/inventory/currency/{gold.pk}/change/"
+
+    shown = client.get(url)
+    moved = client.post(url, {"game": other_game.pk, "code": "gold", "name": "Gold", "cap": ""})
+
+    assert "game" not in shown.context["adminform"].form.fields  # shown, not editable
+    assert moved.status_code == 302
+    assert Currency.objects.get(pk=gold.pk).game_id == game.pk
+    assert "game" in client.get("/admin/inventory/currency/add/").context["adminform"].form.fields
+
+
+def test_a_players_identities_are_not_deleted_from_the_player_page(client, alice, player):
+    from apps.accounts.models import PlatformIdentity
+
+    PlatformIdentity.objects.create(
+        game=player.game, player=player, platform="dev", platform_user_id="p1"
+    )
+    client.force_login(alice)
+
+    page = client.get(f"/admin/accounts/player/{player.pk}/change/")
+
+    [identities] = [
+        inline for inline in page.context["inline_admin_formsets"]
+        if inline.formset.model is PlatformIdentity
+    ]  # fmt: skip
+    assert not identities.formset.can_delete
