@@ -4,10 +4,13 @@ exactly one period."""
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
+from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from apps.inventory import demo as inventory_demo
 from apps.inventory.models import LedgerEntry, Wallet
@@ -139,3 +142,41 @@ def test_scores_arriving_while_the_period_closes_land_in_exactly_one_period(boar
     # Every entry of the closed period was committed before it closed.
     closed = Period.objects.get(pk=first.pk)
     assert not Submission.objects.filter(period=closed, created_at__gt=closed.closed_at).exists()
+
+
+def test_two_transactions_that_find_the_period_due_both_land_in_the_next(
+    make_board, make_players, monkeypatch
+):
+    """Two match results, each in its own transaction, reach a period past its end: each asks
+    to close it (FOR UPDATE). Neither holds it FOR SHARE meanwhile, so they close it in turn
+    instead of waiting for each other until PostgreSQL aborts one as a deadlock."""
+    from apps.leaderboards.services import submit
+
+    board = make_board("daily", reset="daily")
+    due = current(board)
+    Period.objects.filter(pk=due.pk).update(ends_at=due.starts_at + timedelta(microseconds=1))
+    players = make_players(2)
+    both_at_the_close = threading.Barrier(2, timeout=5)
+    real_close = submit.close_period
+
+    def close_when_both_are_here(*, period_id: int):
+        if period_id == due.pk:
+            with suppress(threading.BrokenBarrierError):
+                both_at_the_close.wait()
+        return real_close(period_id=period_id)
+
+    monkeypatch.setattr(submit, "close_period", close_when_both_are_here)
+
+    def result_of(player):
+        with transaction.atomic():  # a match result's transaction around its board scores
+            return submit_score(
+                board=board, player_id=player.pk, score=10, submission_id=f"m1:{player.pk}"
+            )
+
+    with ThreadPoolExecutor(2) as pool:
+        landed = list(pool.map(in_thread(result_of), players))
+
+    following = Period.objects.get(board=board, state="open")
+    assert {result.period_id for result in landed} == {following.pk}
+    assert Period.objects.get(pk=due.pk).state == "closed"
+    assert Entry.objects.filter(period=following).count() == 2

@@ -108,15 +108,17 @@ UPSERTS = {
 }
 
 # On PostgreSQL the whole submission is one statement, atomic by itself (no BEGIN/COMMIT
-# round trips): the open period locked FOR SHARE, the submission recorded (only into a period
+# round trips): the open period locked FOR SHARE if it is not past its end, the submission recorded (only into a period
 # not past its end, for an eligible player, once per id), the entry upserted from it. It answers
 # the period (none: no open one), whether the submission was recorded, and the entry if it
 # changed. SQLite runs the same steps one by one in a transaction.
 _IN_ONE_STATEMENT = """
     WITH open_period AS (
-        SELECT id, number, ends_at FROM {period} WHERE board_id = %s AND state = 'open'
-           FOR SHARE),
-    live AS (SELECT id FROM open_period WHERE ends_at IS NULL OR ends_at > %s),
+        SELECT id, number, ends_at FROM {period} WHERE board_id = %s AND state = 'open'),
+    live AS (
+        SELECT p.id FROM {period} p JOIN open_period o ON o.id = p.id
+         WHERE p.state = 'open' AND (p.ends_at IS NULL OR p.ends_at > %s)
+           FOR SHARE OF p),
     recorded AS (
         INSERT INTO {submission} (board_id, submission_id, period_id, player_id, score,
                                   from_client, created_at)
@@ -126,7 +128,7 @@ _IN_ONE_STATEMENT = """
         RETURNING period_id, player_id),
     changed AS ({upsert})
     SELECT open_period.id, open_period.number, open_period.ends_at,
-           (SELECT count(*) FROM recorded),
+           (SELECT count(*) FROM live), (SELECT count(*) FROM recorded),
            changed.score, changed.rank_key, changed.reached_at, changed.version
       FROM open_period LEFT JOIN changed ON true
 """
@@ -258,10 +260,14 @@ def _submit_once(
         )
         if found is None:
             return None
-        period_id, number, ends_at, recorded_count, *changed = found
+        period_id, number, ends_at, live_count, recorded_count, *changed = found
+        if not live_count:
+            # Due: close it first. Or closed since this statement's snapshot (it waited for
+            # the close's lock): the next one is open, try again. A due period is not locked,
+            # so two submissions that find it due (in two match results' transactions) never
+            # each hold it FOR SHARE while asking for it FOR UPDATE.
+            return period_id if ends_at is not None and aware(ends_at) <= now else None
         if not recorded_count:
-            if ends_at is not None and aware(ends_at) <= now:
-                return period_id
             return _replay(board, player_id, score, submission_id, from_client)
         improved = changed[0] is not None
         row = tuple(changed) if improved else ENTRY.row([period_id, player_id])
