@@ -35,6 +35,10 @@ class SegmentAction(models.Model):
     filters = models.JSONField(default=dict, blank=True)
     # Players who join after the action was submitted are not part of it.
     max_player_id = models.BigIntegerField()
+    # Its players were written down (SegmentMember) when it was submitted: the run walks that
+    # list, not the filter as it reads later. (Actions submitted before members were kept get
+    # theirs at their first run.)
+    members_frozen = models.BooleanField(default=False)
     target_kind = models.CharField(max_length=10, blank=True)  # currency | item
     target_code = models.CharField(max_length=64, blank=True)
     quantity = models.BigIntegerField(default=0)
@@ -68,3 +72,19 @@ class SegmentAction(models.Model):
         if self.status == self.Status.DONE or not self.total:
             return 100 if self.status == self.Status.DONE else 0
         return min(99, self.processed * 100 // self.total)
+
+
+class SegmentMember(models.Model):
+    """A player the action's filter picked when it was submitted: who the action is for,
+    however the player changes before the run reaches them (logs in, levels up, pays)."""
+
+    action = models.ForeignKey(SegmentAction, on_delete=models.CASCADE, related_name="members")
+    player_id = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["action", "player_id"], name="segment_member_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"player {self.player_id} of segment action #{self.action_id}"

@@ -18,7 +18,7 @@ from apps.accounts.services.bans import ban_player, unban_player
 from apps.audit.services import record_action
 from apps.inventory.services import Change, apply_changes, prepare_holdings
 from apps.panel.forms import PlayerFilterForm
-from apps.panel.models import SegmentAction
+from apps.panel.models import SegmentAction, SegmentMember
 from apps.panel.selectors import players_matching
 from gamingpanel.errors import DomainError
 
@@ -77,10 +77,7 @@ def submit_segment_action(
                 ban_until=ban_until,
                 reason=reason,
             )
-            action.total = segment_players(
-                game=game, filters=filters, max_player_id=action.max_player_id
-            ).count()
-            action.save(update_fields=["total"])
+            action.total = _freeze_members(action)
             record_action(
                 actor=actor,
                 game=game,
@@ -92,6 +89,27 @@ def submit_segment_action(
     except IntegrityError:  # the same form submitted twice at once: the other one won
         return SegmentAction.objects.get(game=game, idempotency_key=idempotency_key), False
     return action, True
+
+
+MEMBER_BATCH = 5_000
+
+
+def _freeze_members(action: SegmentAction) -> int:
+    """Write down the players the filter picks now; the run walks this list. How many."""
+    ids = list(
+        segment_players(
+            game=action.game, filters=action.filters, max_player_id=action.max_player_id
+        ).values_list("pk", flat=True)
+    )
+    SegmentMember.objects.bulk_create(
+        [SegmentMember(action=action, player_id=player_id) for player_id in ids],
+        batch_size=MEMBER_BATCH,
+        ignore_conflicts=True,  # an action submitted before members were kept, frozen twice
+    )
+    action.members_frozen = True
+    action.total = len(ids)
+    action.save(update_fields=["members_frozen", "total"])
+    return len(ids)
 
 
 def _described(action: SegmentAction) -> dict:
@@ -143,17 +161,23 @@ def _run_chunk(action_id: int, careful: bool = True) -> int:
         .select_related("game", "created_by")
         .get(pk=action_id)
     )
-    chunk = list(
-        segment_players(
-            game=action.game, filters=action.filters, max_player_id=action.max_player_id
-        )
-        .filter(pk__gt=action.last_player_id)
-        .select_related("game")[:CHUNK_SIZE]
+    if not action.members_frozen:
+        _freeze_members(action)
+    members = list(
+        action.members.filter(player_id__gt=action.last_player_id)
+        .order_by("player_id")
+        .values_list("player_id", flat=True)[:CHUNK_SIZE]
     )
-    if not chunk:
+    if not members:
         return 0
+    # A member deleted since (with its game's data) is simply not there any more.
+    chunk = list(
+        Player.objects.filter(game=action.game, pk__in=members)
+        .select_related("game")
+        .order_by("pk")
+    )
     change = _change_of(action)
-    if change is not None:
+    if change is not None and chunk:
         prepare_holdings(players=chunk, changes=[change])
     changed, skipped = 0, 0
     problems: list[dict] = []
@@ -171,13 +195,13 @@ def _run_chunk(action_id: int, careful: bool = True) -> int:
             skipped += 1
             if len(action.problems) + len(problems) < MAX_PROBLEMS:
                 problems.append({"player": player.pk, "code": error.code, "detail": error.detail})
-    action.processed += len(chunk)
+    action.processed += len(members)
     action.changed += changed
-    action.skipped += skipped
-    action.last_player_id = chunk[-1].pk
+    action.skipped += skipped + len(members) - len(chunk)
+    action.last_player_id = members[-1]
     action.problems = [*action.problems, *problems]
     action.save(update_fields=["processed", "changed", "skipped", "last_player_id", "problems"])
-    return len(chunk)
+    return len(members)
 
 
 def _change_of(action: SegmentAction) -> Change | None:

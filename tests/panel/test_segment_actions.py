@@ -156,3 +156,43 @@ def test_another_games_operator_sees_nothing(other_operator, game, steam_players
     client = client_for(other_operator)
     assert client.get(url(game)).status_code == 404
     assert client.post(url(game), grant_form()).status_code == 404
+
+
+def test_the_players_picked_at_submit_are_the_ones_the_run_reaches(
+    operator, game, steam_players, gold, monkeypatch
+):
+    """Membership is frozen when the action is submitted: a picked player who stops matching
+    before the run reaches them still gets it, one who starts matching does not."""
+    monkeypatch.setattr(services, "CHUNK_SIZE", 3)
+    outsider = Player.objects.create(game=game, display_name="not-on-steam-yet")
+    action, _ = services.submit_segment_action(
+        game=game, actor=operator, idempotency_key="k", kind="grant",
+        filters={"platform": "steam"}, reason="r", change=services.Change("currency", "gold", 10),
+    )  # fmt: skip
+    # Before the run: a member leaves Steam, the outsider links it.
+    PlatformIdentity.objects.filter(player=steam_players[-1]).delete()
+    PlatformIdentity.objects.create(
+        game=game, player=outsider, platform="steam", platform_user_id="new"
+    )
+
+    done = services.run_segment_action(action_id=action.pk)
+
+    reached = set(Wallet.objects.filter(currency=gold).values_list("player_id", flat=True))
+    assert reached == {p.pk for p in steam_players}
+    assert (done.total, done.processed, done.changed) == (7, 7, 7)
+
+
+def test_an_action_submitted_before_members_were_kept_freezes_them_at_its_run(
+    operator, game, steam_players, gold
+):
+    action, _ = services.submit_segment_action(
+        game=game, actor=operator, idempotency_key="k", kind="grant", filters={},
+        reason="r", change=services.Change("currency", "gold", 10),
+    )  # fmt: skip
+    action.members.all().delete()
+    SegmentAction.objects.filter(pk=action.pk).update(members_frozen=False)
+
+    done = services.run_segment_action(action_id=action.pk)
+
+    assert (done.status, done.processed, done.changed) == ("done", 7, 7)
+    assert Wallet.objects.filter(currency=gold).count() == 7
