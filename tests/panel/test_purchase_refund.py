@@ -125,3 +125,26 @@ def test_a_paid_purchase_flagged_instead_of_granted_can_be_refunded(operator_cli
     assert Purchase.objects.get().status == "refunded"
     assert Payment.objects.get().status == "refunded"
     assert not LedgerEntry.objects.exists()
+
+
+def test_a_second_press_while_the_refund_is_on_its_way_writes_no_second_entry(
+    operator_client, game, player
+):
+    purchase = paid_purchase(game, player)
+
+    for _ in range(2):  # the callback is not delivered in between (no on-commit run here)
+        operator_client.post(refund_url(game, purchase), {"reason": "asked by mail"})
+
+    assert SandboxCallback.objects.filter(action="refund").count() == 1
+    assert AuditLogEntry.objects.filter(action="payments.refund").count() == 1
+
+
+def test_a_refund_needs_a_reason(operator_client, game, player):
+    purchase = paid_purchase(game, player)
+
+    response = refund(operator_client, game, purchase, reason="  ")
+
+    assert "a refund needs a reason" in response.content.decode()
+    assert not SandboxCallback.objects.filter(action="refund").exists()
+    assert not AuditLogEntry.objects.filter(action="payments.refund").exists()
+    assert Purchase.objects.get(pk=purchase.pk).status == "completed"

@@ -26,6 +26,9 @@ def refund_purchase(request: StaffRequest, game_id: int, purchase_id: int) -> Ht
         raise Http404("No paid purchase with this id in this game.")
     form = ReasonForm(request.POST)
     reason = form.cleaned_data["reason"].strip() if form.is_valid() else ""
+    if not reason:  # the audit log says why money went back
+        messages.error(request, "Nothing changed: a refund needs a reason.")
+        return redirect("panel:player", game_id=game.pk, player_id=payment.purchase.player_id)
     try:
         operator_refund(
             game_id=game.pk, purchase_id=payment.purchase_id, actor=request.user, reason=reason

@@ -46,7 +46,7 @@ def buyer_action(*, token: str, action: str) -> SandboxCallback:
         raise UnknownCheckoutAction(
             f"The checkout page can {' or '.join(BUYER_ACTIONS)}, not {action!r}."
         )
-    return _request(payment, action, actor=None)
+    return _request(payment, action, actor=None)[0]
 
 
 def operator_refund(*, game_id: int, purchase_id: int, actor: User, reason: str) -> SandboxCallback:
@@ -63,7 +63,9 @@ def operator_refund(*, game_id: int, purchase_id: int, actor: User, reason: str)
         )
     _check_sandbox(payment)
     with transaction.atomic():
-        callback = _request(payment, SandboxCallback.Action.REFUND, actor=actor)
+        callback, requested = _request(payment, SandboxCallback.Action.REFUND, actor=actor)
+        if not requested:  # a second press while the first refund is on its way: one entry
+            return callback
         record_action(
             actor=actor,
             game=payment.game,
@@ -82,7 +84,8 @@ def _check_sandbox(payment: Payment) -> None:
 
 
 @transaction.atomic
-def _request(payment: Payment, action: str, *, actor: User | None) -> SandboxCallback:
+def _request(payment: Payment, action: str, *, actor: User | None) -> tuple[SandboxCallback, bool]:
+    """The callback asked for (pending, or new), and whether this call asked for it."""
     locked = Payment.objects.select_for_update().get(pk=payment.pk)
     if locked.status != NEEDS[SandboxCallback.Action(action)]:
         raise SandboxOnly(f"A {locked.get_status_display().lower()} payment cannot be {action}.")
@@ -93,12 +96,12 @@ def _request(payment: Payment, action: str, *, actor: User | None) -> SandboxCal
             raise CheckoutAlreadySubmitted(
                 f"This checkout was already submitted ({existing.get_action_display().lower()})."
             )
-        return existing
+        return existing, False
     callback = SandboxCallback.objects.create(
         payment=locked, action=action, event_id=sandbox.new_event_id(), requested_by=actor
     )
     enqueue_after_commit(deliver_sandbox_callback, callback.pk)
-    return callback
+    return callback, True
 
 
 def _same_step(action: str) -> tuple[str, ...]:
