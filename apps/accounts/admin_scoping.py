@@ -71,7 +71,7 @@ class GameScopedAdmin(admin.ModelAdmin):
             )
         return getattr(request, cache_attr)
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> Any:
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         """A row's game is set when it is made and never changed: a currency, an offer or an
         event moved to another game would leave the rows that name it (wallets, ledger entries,
         purchases, claims) in the old game, and hand them to the new game's operators."""
