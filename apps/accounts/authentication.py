@@ -60,18 +60,32 @@ class ServerKeyAuthentication(BaseAuthentication):
     header = "X-Server-Key"
 
     def authenticate(self, request: Request) -> tuple[GameServer, ServerKey] | None:
-        raw_key = request.META.get("HTTP_X_SERVER_KEY")  # META: no parse of every header
+        raw_key = self.raw_key(request)
         if raw_key is None:
             return None
         server_key = cached_server_key(raw_key)
         if server_key is None:
-            raise InvalidServerKey("The X-Server-Key is unknown or revoked.")
+            raise InvalidServerKey(f"The {self.header} is unknown or revoked.")
         stamp_use(server_key)
         tag_request(request, game_id=server_key.game_id)
         return GameServer(game=server_key.game, server_key=server_key), server_key
 
+    def raw_key(self, request: Request) -> str | None:
+        return request.META.get("HTTP_X_SERVER_KEY")  # META: no parse of every header
+
     def authenticate_header(self, request: Request) -> str:
         return self.header
+
+
+class ServerKeyQueryAuthentication(ServerKeyAuthentication):
+    """The server key as a `key` query parameter, for a caller that can send no header of its
+    own: Photon's custom authentication sends the values a studio types into its dashboard as
+    query parameters. (Query strings are never logged: the access log names the route only.)"""
+
+    header = "key"
+
+    def raw_key(self, request: Request) -> str | None:
+        return request.query_params.get("key")
 
 
 def require_game(request: Request) -> Game:

@@ -16,7 +16,13 @@ from typing import Any
 from drf_spectacular.generators import SchemaGenerator
 
 from apps.devdocs import postman_demo as demo
-from apps.devdocs.schema import BEARER, GAME_KEY, PROBLEM_CONTENT_TYPE, SERVER_KEY
+from apps.devdocs.schema import (
+    BEARER,
+    GAME_KEY,
+    PROBLEM_CONTENT_TYPE,
+    SERVER_KEY,
+    SERVER_KEY_QUERY,
+)
 
 API_PREFIX = "/api/v1/"
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -186,13 +192,14 @@ def _auth(operation: dict) -> dict[str, Any]:
     scheme = schemes[0]
     if scheme == BEARER:
         return {"type": "bearer", "bearer": [_kv("token", "{{access_token}}")]}
-    header, variable = {
-        SERVER_KEY: ("X-Server-Key", "server_key"),
-        GAME_KEY: ("X-Game-Key", "game_key"),
+    name, variable, where = {
+        SERVER_KEY: ("X-Server-Key", "server_key", "header"),
+        SERVER_KEY_QUERY: ("key", "server_key", "query"),
+        GAME_KEY: ("X-Game-Key", "game_key", "header"),
     }[scheme]
     return {
         "type": "apikey",
-        "apikey": [_kv("key", header), _kv("value", "{{" + variable + "}}"), _kv("in", "header")],
+        "apikey": [_kv("key", name), _kv("value", "{{" + variable + "}}"), _kv("in", where)],
     }
 
 

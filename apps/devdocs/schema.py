@@ -31,6 +31,7 @@ from apps.accounts.authentication import IsGameServer, IsPlayer
 from apps.devdocs.postman_demo import example_body
 
 BEARER, SERVER_KEY, GAME_KEY = "playerToken", "serverKey", "gameKey"
+SERVER_KEY_QUERY = "serverKeyQuery"  # Photon's custom authentication sends no header of ours
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 EXAMPLES_FILE = Path(__file__).resolve().parent / "api_examples.json"
@@ -81,6 +82,13 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
         "name": "X-Server-Key",
         "description": "A game server's secret key. Never ship it in a game client.",
     },
+    SERVER_KEY_QUERY: {
+        "type": "apiKey",
+        "in": "query",
+        "name": "key",
+        "description": "A game server's secret key as a query parameter, for Photon's custom "
+        "authentication only (typed into the Photon dashboard).",
+    },
     GAME_KEY: {
         "type": "apiKey",
         "in": "header",
@@ -114,6 +122,9 @@ GENERIC_ERRORS: dict[str, list[tuple[int, str]]] = {
         (401, "`not_authenticated` (no key) or `invalid_server_key` (unknown or revoked)."),
         (403, "`wrong_credential_kind`: a player token was sent where a server key belongs."),
     ],
+    SERVER_KEY_QUERY: [
+        (401, "`not_authenticated` (no key) or `invalid_server_key` (unknown or revoked)."),
+    ],
     GAME_KEY: [
         (401, "`invalid_game_key`: X-Game-Key missing or unknown."),
         (429, "`rate_limited`: too many logins from this address; wait `Retry-After`."),
@@ -142,6 +153,14 @@ class PlayerTokenScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
         return SECURITY_SCHEMES[BEARER]
+
+
+class ServerKeyQueryScheme(OpenApiAuthenticationExtension):
+    target_class = "apps.accounts.authentication.ServerKeyQueryAuthentication"
+    name = SERVER_KEY_QUERY
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return SECURITY_SCHEMES[SERVER_KEY_QUERY]
 
 
 class ServerKeyScheme(OpenApiAuthenticationExtension):
@@ -231,7 +250,11 @@ def polish_operation(method: str, path: str, operation: dict[str, Any]) -> None:
     if (method, path) in GAME_KEY_OPERATIONS and not operation.get("security"):
         operation["security"] = [{GAME_KEY: []}]
     responses = operation.setdefault("responses", {})
-    needs = [name for name in (BEARER, SERVER_KEY, GAME_KEY) if name in _schemes_of(operation)]
+    needs = [
+        name
+        for name in (BEARER, SERVER_KEY, SERVER_KEY_QUERY, GAME_KEY)
+        if name in _schemes_of(operation)
+    ]
     if "requestBody" in operation:
         needs.append("sized body")
     if "requestBody" in operation and not path.startswith(RAW_BODY_PATH_PREFIX):

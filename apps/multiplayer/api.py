@@ -6,6 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.utils import (
+    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
 )
@@ -21,8 +22,11 @@ from apps.accounts.api_base import (
     StrictCharField,
     StrictRegexField,
     TokenValidationApi,
+    problems,
     query_filters,
 )
+from apps.accounts.authentication import ServerKeyQueryAuthentication
+from apps.accounts.tokens import validate_access_token
 from apps.multiplayer.errors import ServerNotFound
 from apps.multiplayer.models import Outcome
 from apps.multiplayer.selectors import (
@@ -71,6 +75,70 @@ class ValidateTokenApi(TokenValidationApi):
 
 
 STAT_KEY = re.compile(r"[-a-zA-Z0-9_]{1,64}")
+
+
+class PhotonAuthApi(GameServerApi):
+    """Photon's custom authentication (Photon Cloud: PUN, Fusion, Realtime, Quantum): the app's
+    dashboard names this URL with `key=<server key>`, the client adds `token=<access token>` to
+    its AuthValues, and Photon asks here before it lets the player in. Photon reads the answer
+    from the body, so every verdict on a token is a 200; an unknown key is the 401 every server
+    endpoint answers (a studio's configuration to fix)."""
+
+    authentication_classes = [ServerKeyQueryAuthentication]
+
+    class OutputSerializer(serializers.Serializer):
+        ResultCode = serializers.IntegerField(  # noqa: N815 - Photon's field names
+            help_text="1: the player may join; 2: refused (`Message` says why); 3: no token."
+        )
+        UserId = serializers.CharField(  # noqa: N815
+            required=False, help_text="The player's id: Photon's user id for this player."
+        )
+        Nickname = serializers.CharField(required=False)  # noqa: N815
+        Message = serializers.CharField(  # noqa: N815
+            required=False,
+            help_text="When refused: the reason auth/validate gives (token_expired, …).",
+        )
+
+    @extend_schema(
+        summary="Photon custom authentication: may this player's token join?",
+        parameters=[
+            OpenApiParameter("key", str, required=True, description="The game's server key."),
+            OpenApiParameter(
+                "token", str, required=False, description="The player's access token."
+            ),
+        ],
+        request=None,
+        responses={200: OutputSerializer, **problems(_401="`invalid_server_key`.")},
+    )
+    def get(self, request: ServerRequest) -> Response:
+        token = request.query_params.get("token", "")
+        if not token:
+            return Response({"ResultCode": 3, "Message": "Send the player's access token."})
+        check = with_profile(
+            validate_access_token(token, game_id=request.user.game_id),
+            game_id=request.user.game_id,
+        )
+        if not check["valid"]:
+            return Response({"ResultCode": 2, "Message": check["reason"]})
+        return Response(
+            {
+                "ResultCode": 1,
+                "UserId": str(check["player_id"]),
+                "Nickname": check["player"]["display_name"],
+            }
+        )
+
+    @extend_schema(
+        summary="Photon custom authentication, when the client sends AuthPostData",
+        parameters=[
+            OpenApiParameter("key", str, required=True, description="The game's server key."),
+            OpenApiParameter("token", str, required=True, description="The player's token."),
+        ],
+        request=None,
+        responses={200: OutputSerializer, **problems(_401="`invalid_server_key`.")},
+    )
+    def post(self, request: ServerRequest) -> Response:
+        return self.get(request)
 
 
 class MatchPlayerSerializer(serializers.Serializer):

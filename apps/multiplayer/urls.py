@@ -4,6 +4,7 @@ from apps.multiplayer.api import (
     DeregisterApi,
     HeartbeatApi,
     MatchResultApi,
+    PhotonAuthApi,
     ServerDetailApi,
     ServerInfoApi,
     ValidateTokenApi,
@@ -12,6 +13,7 @@ from apps.multiplayer.api import (
 routes = [
     path("validate-token", ValidateTokenApi.as_view(), name="multiplayer-validate-token"),
     path("match-result", MatchResultApi.as_view(), name="multiplayer-match-result"),
+    path("photon/authenticate", PhotonAuthApi.as_view(), name="multiplayer-photon-authenticate"),
     path("server-info", ServerInfoApi.as_view(), name="multiplayer-server-info"),
     path(
         "server-info/<str:server_id>",

@@ -109,7 +109,12 @@ def test_login_comes_first_and_its_test_stores_the_tokens(collection):
 
 
 def test_each_request_uses_the_auth_its_schema_operation_declares(schema, collection):
-    expected = {"playerToken": "bearer", "serverKey": "apikey", "gameKey": "apikey"}
+    expected = {
+        "playerToken": "bearer",
+        "serverKey": "apikey",
+        "serverKeyQuery": "apikey",
+        "gameKey": "apikey",
+    }
     for (method, path), item in _requests(collection).items():
         security = schema["paths"][path][method].get("security", [])
         auth = item["request"]["auth"]
@@ -120,6 +125,8 @@ def test_each_request_uses_the_auth_its_schema_operation_declares(schema, collec
         assert auth["type"] == expected[scheme], path
         if scheme == "serverKey":
             assert {"key": "key", "value": "X-Server-Key", "type": "string"} in auth["apikey"]
+        if scheme == "serverKeyQuery":  # Photon's custom authentication: ?key=
+            assert {"key": "in", "value": "query", "type": "string"} in auth["apikey"]
 
 
 def test_every_request_checks_status_content_type_and_required_fields(collection):

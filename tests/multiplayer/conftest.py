@@ -6,6 +6,7 @@ from django.utils import timezone
 from apps.accounts.models import Player
 from apps.battlepass.models import Season
 from apps.stats.models import LevelCurve, StatDefinition
+from tests.accounts.conftest import dev_platform, login, tokens  # noqa: F401  (fixtures)
 
 URL = "/api/v1/multiplayer/match-result"
 
