@@ -29,7 +29,7 @@ from apps.accounts.models import (
     parse_origins,
 )
 from apps.accounts.operator_login import OperatorLoginForm
-from apps.accounts.selectors import OWNER_ROLES, operator_verified
+from apps.accounts.selectors import OWNER_ROLES, operator_verified, sees_every_game
 from apps.accounts.services import create_server_key, revoke_server_key
 from apps.accounts.services.bans import ban_player, end_sessions, unban_player
 from gamingpanel.errors import DomainError
@@ -99,7 +99,7 @@ class GameAdmin(GameScopedAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         queryset = super(GameScopedAdmin, self).get_queryset(request)
-        if request.user.is_superuser:
+        if sees_every_game(request.user):
             return queryset
         return queryset.filter(pk__in=self._game_ids(request, frozenset(GameAccess.Role.values)))
 

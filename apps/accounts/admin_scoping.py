@@ -20,7 +20,7 @@ from django.http import HttpRequest
 
 from apps.accounts.models import Game
 from apps.accounts.operator_actions import announce_action
-from apps.accounts.selectors import READ_ROLES, WRITE_ROLES, games_for_user
+from apps.accounts.selectors import READ_ROLES, WRITE_ROLES, games_for_user, sees_every_game
 
 
 def operator(request: HttpRequest) -> User:
@@ -146,7 +146,7 @@ class GameScopedAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         queryset = super().get_queryset(request)
-        if request.user.is_superuser:
+        if sees_every_game(request.user):
             return queryset
         return queryset.filter(**{f"{self.game_path}__in": self._game_ids(request, READ_ROLES)})
 
@@ -220,7 +220,7 @@ def scope_choices(
 ) -> None:
     """A game, category, season, period or player of another tenant is never offered as a
     choice: a foreign key's choices are the rows of the games the user may write."""
-    if request.user.is_superuser:
+    if sees_every_game(request.user):
         return
     scoped = objects_of_games(db_field.related_model, games_for_user(request.user, roles=roles))
     if scoped is not None:
@@ -240,7 +240,7 @@ class ScopedRelatedFilter(admin.RelatedFieldListFilter):
     own offers every row of the related table, other tenants' names included."""
 
     def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> Any:
-        if request.user.is_superuser:
+        if sees_every_game(request.user):
             return super().field_choices(field, request, model_admin)
         scoped = objects_of_games(field.related_model, games_for_user(request.user))
         if scoped is None:  # not a game's object: only what the rows the user sees point at

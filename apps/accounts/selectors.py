@@ -222,6 +222,13 @@ def games_for_user(
     return games
 
 
+def sees_every_game(user: User | AnonymousUser) -> bool:
+    """A superuser whose sign-in gave a code (or who needs none) sees every game unfiltered; one
+    who signed in with the password only sees what games_for_user gives it, as anyone does: the
+    games that require two-factor sign-in are left out of its lists and choices too."""
+    return bool(user.is_superuser) and operator_verified(user)
+
+
 def operator_verified(user: User | AnonymousUser) -> bool:
     """Whether this sign-in passed a second factor (False outside a request through the
     OTP middleware, e.g. a management command's user)."""

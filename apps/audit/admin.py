@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
 from apps.accounts.admin_scoping import ReadOnlyScopedAdmin
-from apps.accounts.selectors import OWNER_ROLES
+from apps.accounts.selectors import OWNER_ROLES, sees_every_game
 from apps.audit.diffs import changes_text, field_changes
 from apps.audit.models import AuditLogEntry
 
@@ -30,7 +30,7 @@ class AuditLogEntryAdmin(ReadOnlyScopedAdmin):
 
     def get_queryset(self, request):
         queryset = admin.ModelAdmin.get_queryset(self, request)
-        if request.user.is_superuser:
+        if sees_every_game(request.user):
             return queryset
         return queryset.filter(game__in=self._game_ids(request, OWNER_ROLES))
 

@@ -121,3 +121,27 @@ def test_turning_it_off_needs_a_current_code(olivia):
     client.post(PAGE, {"step": "remove", "token": code_for(device, offset=1)})
     assert not TOTPDevice.objects.filter(user=olivia).exists()
     assert AuditLogEntry.objects.filter(action="operator.otp_removed").count() == 1
+
+
+def test_a_superuser_without_a_code_does_not_list_such_a_games_rows(game, other_game, olivia):
+    from django.contrib.auth import get_user_model
+
+    from apps.accounts.models import Player
+    from apps.audit.services import record_action
+
+    game.require_operator_otp = True
+    game.save()
+    hidden = Player.objects.create(game=game, display_name="hidden-player")
+    shown = Player.objects.create(game=other_game, display_name="shown-player")
+    record_action(actor=None, game=game, action="test.hidden", target=hidden, after={})
+    get_user_model().objects.create_superuser("root", password=PASSWORD)
+    client, _ = sign_in("root")
+
+    players = client.get("/admin/accounts/player/")
+    games = client.get("/admin/accounts/game/")
+    audit = client.get("/admin/audit/auditlogentry/")
+
+    assert {p.pk for p in players.context["cl"].result_list} == {shown.pk}
+    assert other_game.pk in {g.pk for g in games.context["cl"].result_list}
+    assert game.pk not in {g.pk for g in games.context["cl"].result_list}
+    assert "test.hidden" not in audit.content.decode()
