@@ -196,3 +196,29 @@ def test_an_action_submitted_before_members_were_kept_freezes_them_at_its_run(
 
     assert (done.status, done.processed, done.changed) == ("done", 7, 7)
     assert Wallet.objects.filter(currency=gold).count() == 7
+
+
+def test_a_segment_action_saved_while_the_queue_is_down_is_queued_by_the_same_form_again(
+    operator_client, game, steam_players, gold, monkeypatch
+):
+    from apps.panel import tasks
+
+    real_delay = tasks.run_segment_action.delay
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(tasks.run_segment_action, "delay", broker_down)
+    first = operator_client.post(url(game), grant_form(), follow=True)
+
+    action = SegmentAction.objects.get()
+    assert first.status_code == 200 and "task queue is unreachable" in first.content.decode()
+    assert (action.status, action.total) == ("queued", 7)
+    assert not LedgerEntry.objects.filter(currency=gold).exists()
+
+    monkeypatch.setattr(tasks.run_segment_action, "delay", real_delay)
+    again = operator_client.post(url(game), grant_form(), follow=True)
+
+    assert "queued it now" in again.content.decode()
+    assert SegmentAction.objects.get().status == "done"
+    assert LedgerEntry.objects.filter(currency=gold).count() == 7

@@ -18,6 +18,14 @@ from apps.panel.selectors import grant_targets
 from apps.panel.services import segment_filters, segment_players, submit_segment_action
 from apps.panel.tasks import run_segment_action
 from apps.panel.views.common import page_context
+from gamingpanel.queueing import enqueue
+
+# The action is saved (its players written down) even when the task queue is unreachable.
+REQUEUE = "panel: the operator queues the segment action again"
+NOT_QUEUED = (
+    "Saved, but the task queue is unreachable: press Queue again (or send the form again) "
+    "once it is back; nothing runs twice."
+)
 
 
 @staff_member_required
@@ -41,8 +49,16 @@ def segment_action(request: StaffRequest, game_id: int) -> HttpResponse:
                 ban_until=form.cleaned_data.get("ban_until"),
             )
             if created:
-                run_segment_action.delay(action.pk)
-                messages.success(request, f"Started for {action.total} player(s).")
+                if enqueue(run_segment_action, action.pk, then=REQUEUE):
+                    messages.success(request, f"Started for {action.total} player(s).")
+                else:
+                    messages.warning(request, NOT_QUEUED)
+            elif action.status == SegmentAction.Status.QUEUED and action.started_at is None:
+                # Submitted while the task queue was down: the same form sends it again.
+                if enqueue(run_segment_action, action.pk, then=REQUEUE):
+                    messages.info(request, "That form was already submitted; queued it now.")
+                else:
+                    messages.warning(request, NOT_QUEUED)
             else:
                 messages.info(request, "That form was already submitted; nothing changed.")
             return redirect("panel:segment-run", game_id=game.pk, run_id=action.pk)
@@ -74,8 +90,11 @@ def segment_run(request: StaffRequest, game_id: int, run_id: int) -> HttpRespons
     if request.method == "POST":
         writable_game(request, game_id)
         if action.status != SegmentAction.Status.DONE:
-            run_segment_action.delay(action.pk)  # resumes where it stopped; nothing twice
-            messages.info(request, "Queued again; it resumes where it stopped.")
+            # It resumes where it stopped; nothing twice.
+            if enqueue(run_segment_action, action.pk, then=REQUEUE):
+                messages.info(request, "Queued again; it resumes where it stopped.")
+            else:
+                messages.warning(request, NOT_QUEUED)
         return redirect("panel:segment-run", game_id=game.pk, run_id=action.pk)
     context = page_context(
         request,

@@ -5,28 +5,16 @@ most), the request still answers, and the sweeper (`recovery.sweep`) queues it a
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from django.db import transaction
 
-logger = logging.getLogger(__name__)
+from gamingpanel import queueing
 
 
 def enqueue(task: Any, *args: Any) -> bool:
     """Send `task` now; False (and a warning) when the broker did not take it."""
-    try:
-        task.delay(*args)
-    except Exception as exc:  # a broker outage must never fail the caller: the row is kept
-        logger.warning(
-            "payments: %s%r not queued (%s: %s); the sweeper queues it again",
-            task.name,
-            args,
-            type(exc).__name__,
-            str(exc)[:200],
-        )
-        return False
-    return True
+    return queueing.enqueue(task, *args, then="payments: the sweeper queues it again")
 
 
 def enqueue_after_commit(task: Any, *args: Any) -> None:
