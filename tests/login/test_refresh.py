@@ -3,7 +3,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -268,16 +268,19 @@ def test_a_refresh_and_a_ban_lock_only_their_own_rows(tokens):
     player = Player.objects.get(pk=tokens["player"]["id"])
     found = find_refresh_token(tokens["refresh_token"])
 
-    game_row_free_while(lambda: refresh_tokens(token=found), game_id=player.game_id)
-    game_row_free_while(
+    during_refresh = game_row_while(lambda: refresh_tokens(token=found), game_id=player.game_id)
+    during_ban = game_row_while(
         lambda: ban_player(player=player, reason="x", until=None, actor=None),
         game_id=player.game_id,
     )
 
+    assert (during_refresh, during_ban) == ("free", "free")
 
-def game_row_free_while(work, *, game_id: int) -> None:
+
+def game_row_while(work, *, game_id: int) -> str:
     """Run `work` in a transaction on another connection and, while it is held open, take what
-    an insert naming the game takes of the game's row, without waiting."""
+    an insert naming the game takes of the game's row, without waiting: "free" when it could,
+    "locked" when `work` holds the row, "never held" when `work` did not get that far."""
     holding, done = threading.Event(), threading.Event()
 
     def hold() -> None:
@@ -292,12 +295,17 @@ def game_row_free_while(work, *, game_id: int) -> None:
     thread = threading.Thread(target=hold)
     thread.start()
     try:
-        assert holding.wait(10)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT 1 FROM accounts_game WHERE id = %s FOR KEY SHARE NOWAIT", [game_id]
-            )
-            assert cursor.fetchone() == (1,)
+        if not holding.wait(10):
+            return "never held"
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT 1 FROM accounts_game WHERE id = %s FOR KEY SHARE NOWAIT", [game_id]
+                )
+                cursor.fetchone()
+        except OperationalError:  # LockNotAvailable: the work holds the game's row
+            return "locked"
+        return "free"
     finally:
         done.set()
         thread.join()
