@@ -38,6 +38,10 @@ class PlayerStat(models.Model):
     definition = models.ForeignKey(StatDefinition, on_delete=models.CASCADE, related_name="values")
     value = models.BigIntegerField()
     updated_at = models.DateTimeField()
+    # When the report behind `value` happened (a match's end): a `latest` stat keeps the newest
+    # report's value, however late an older one arrives (a game server's retry). Null on values
+    # from before it was kept: the next report replaces them.
+    value_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -21,12 +22,16 @@ from apps.stats.selectors import level_curve, stat_definitions
 MAX_STAT_TOTAL = 2**62
 _LEAST, _GREATEST = ("LEAST", "GREATEST") if connection.vendor == "postgresql" else ("MIN", "MAX")
 _SUM = f"{_LEAST}({_GREATEST}({{t}}.value + excluded.value, -{MAX_STAT_TOTAL}), {MAX_STAT_TOTAL})"
+# A `latest` stat takes a report that happened no earlier than the stored value's (`value_at`):
+# a game server's retry of an older match, arriving after a newer one, leaves the newer value.
+_NEWER = "({t}.value_at IS NULL OR excluded.value_at >= {t}.value_at)"
 _COMBINE_SQL = """value = CASE (SELECT combine FROM {defs} WHERE id = excluded.definition_id)
     WHEN 'sum' THEN {sum}
     WHEN 'max' THEN CASE WHEN excluded.value > {t}.value THEN excluded.value ELSE {t}.value END
     WHEN 'min' THEN CASE WHEN excluded.value < {t}.value THEN excluded.value ELSE {t}.value END
-    ELSE excluded.value END,
-    updated_at = excluded.updated_at""".replace("{sum}", _SUM)
+    ELSE CASE WHEN {newer} THEN excluded.value ELSE {t}.value END END,
+    value_at = CASE WHEN {newer} THEN excluded.value_at ELSE {t}.value_at END,
+    updated_at = excluded.updated_at""".replace("{sum}", _SUM).replace("{newer}", _NEWER)
 
 
 @dataclass(frozen=True)
@@ -50,16 +55,26 @@ def check_stat_keys(*, game_id: int, keys: set[str]) -> dict[str, StatDefinition
     return definitions
 
 
-def apply_stats(*, game_id: int, stats_by_player: Mapping[int, Mapping[str, int]]) -> None:
+def apply_stats(
+    *,
+    game_id: int,
+    stats_by_player: Mapping[int, Mapping[str, int]],
+    reported_at: datetime | None = None,
+) -> None:
     """Combine reported values into each player's stats: one definitions read and one upsert,
-    however many players and stats."""
+    however many players and stats. `reported_at` is when the values happened (a match's end;
+    default now, never later than now): a `latest` stat keeps the newest one's value."""
     keys = {key for stats in stats_by_player.values() for key in stats}
     if not keys:
         return
     definitions = check_stat_keys(game_id=game_id, keys=keys)
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    moment = timezone.now()
+    # A server's clock ahead of ours must not hold a `latest` value against every later report.
+    happened = min(reported_at, moment) if reported_at is not None else moment
+    now = connection.ops.adapt_datetimefield_value(moment)
+    value_at = connection.ops.adapt_datetimefield_value(happened)
     rows = sorted(
-        (player_id, definitions[key].pk, value, now)
+        (player_id, definitions[key].pk, value, now, value_at)
         for player_id, stats in stats_by_player.items()
         for key, value in stats.items()
     )
@@ -69,7 +84,7 @@ def apply_stats(*, game_id: int, stats_by_player: Mapping[int, Mapping[str, int]
     with transaction.atomic(savepoint=False):
         upsert(
             model=PlayerStat,
-            columns=["player_id", "definition_id", "value", "updated_at"],
+            columns=["player_id", "definition_id", "value", "updated_at", "value_at"],
             rows=rows,
             conflict=["player_id", "definition_id"],
             assignments=_COMBINE_SQL.replace("{defs}", defs_table),

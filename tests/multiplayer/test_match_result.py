@@ -271,3 +271,19 @@ def test_queries_do_not_grow_with_the_number_of_players(
     assert response.status_code == 201
     assert four <= 35
     assert MatchResult.objects.count() == 1 + 4 + 64
+
+
+@pytest.mark.django_db
+def test_a_late_retry_of_an_older_match_does_not_replace_a_latest_stat(
+    server_client, make_players, stat_defs
+):
+    (alice,) = make_players(1)
+    newer = match_body("m-2", [alice], stats={"kills": 4, "last_rank": 1})
+    newer["started_at"], newer["ended_at"] = "2025-01-01T11:00:00Z", "2025-01-01T11:20:00Z"
+    older = match_body("m-1", [alice], stats={"kills": 3, "last_rank": 6})  # ended 10:20
+
+    assert server_client.post(URL, newer, format="json").status_code == 201
+    assert server_client.post(URL, older, format="json").status_code == 201  # the server's retry
+
+    assert stat_values(alice)["last_rank"] == 1  # the rank of the match that ended last
+    assert stat_values(alice)["kills"] == 7  # a sum takes both, in any order

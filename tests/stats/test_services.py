@@ -90,3 +90,53 @@ def test_a_sum_saturates_instead_of_overflowing_its_column(game, player, stat_de
     assert values(player)["kills"] == -MAX_STAT_TOTAL
     apply_stats(game_id=game.pk, stats_by_player={player.pk: {"kills": 7}})
     assert values(player)["kills"] == -MAX_STAT_TOTAL + 7
+
+
+@pytest.mark.django_db
+def test_a_latest_stat_keeps_the_newest_report_whatever_arrives_last(game, player, stat_defs):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    report = {player.pk: {"last_rank": 2, "kills": 1}}
+    apply_stats(game_id=game.pk, stats_by_player=report, reported_at=now - timedelta(minutes=5))
+    older = {player.pk: {"last_rank": 9, "kills": 1}}
+    apply_stats(game_id=game.pk, stats_by_player=older, reported_at=now - timedelta(hours=1))
+    assert values(player) == {"last_rank": 2, "kills": 2}
+
+    same_time = {player.pk: {"last_rank": 3}}  # as new as the stored one: it arrived later
+    apply_stats(game_id=game.pk, stats_by_player=same_time, reported_at=now - timedelta(minutes=5))
+    assert values(player)["last_rank"] == 3
+
+
+@pytest.mark.django_db
+def test_a_report_dated_ahead_of_our_clock_counts_as_now(game, player, stat_defs):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    future = {player.pk: {"last_rank": 1}}
+    apply_stats(
+        game_id=game.pk, stats_by_player=future, reported_at=timezone.now() + timedelta(days=1)
+    )
+    apply_stats(game_id=game.pk, stats_by_player={player.pk: {"last_rank": 5}})
+
+    assert values(player)["last_rank"] == 5
+    assert PlayerStat.objects.get(player=player).value_at <= timezone.now()
+
+
+@pytest.mark.django_db
+def test_a_value_kept_before_report_times_were_is_replaced_by_any_report(game, player, stat_defs):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    apply_stats(game_id=game.pk, stats_by_player={player.pk: {"last_rank": 4}})
+    PlayerStat.objects.update(value_at=None)  # a value written before the column existed
+    old = {player.pk: {"last_rank": 8}}
+    apply_stats(
+        game_id=game.pk, stats_by_player=old, reported_at=timezone.now() - timedelta(days=30)
+    )
+
+    assert values(player)["last_rank"] == 8

@@ -81,7 +81,11 @@ def record_match_result(
 
     xp_for = match_xp(game_id=game.pk, mode=mode)
     xp_by_player = {line.player_id: xp_for[line.outcome] for line in players}
-    apply_stats(game_id=game.pk, stats_by_player={line.player_id: line.stats for line in players})
+    apply_stats(
+        game_id=game.pk,
+        stats_by_player={line.player_id: line.stats for line in players},
+        reported_at=ended_at,
+    )
     levels = add_xp(game_id=game.pk, xp_by_player=xp_by_player)
     season_id = add_season_xp(game_id=game.pk, xp_by_player=xp_by_player, at=match.recorded_at)
     results = MatchResult.objects.bulk_create(
