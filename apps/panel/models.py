@@ -51,6 +51,8 @@ class SegmentAction(models.Model):
     skipped = models.PositiveIntegerField(default=0)
     last_player_id = models.BigIntegerField(default=0)
     problems = models.JSONField(default=list, blank=True)  # the first few per-player refusals
+    # Why the run gave up (its task out of retries): the error's kind; the worker's log has more.
+    failure = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

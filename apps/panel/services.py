@@ -10,6 +10,8 @@ from datetime import datetime
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -128,8 +130,11 @@ def run_segment_action(*, action_id: int) -> SegmentAction:
     action = SegmentAction.objects.get(pk=action_id)
     if action.status == SegmentAction.Status.DONE:
         return action
-    SegmentAction.objects.filter(pk=action.pk, started_at__isnull=True).update(
-        status=SegmentAction.Status.RUNNING, started_at=timezone.now()
+    # Queued, or failed before and queued again: running (again) from where it stopped.
+    SegmentAction.objects.filter(pk=action.pk).exclude(status=SegmentAction.Status.DONE).update(
+        status=SegmentAction.Status.RUNNING,
+        started_at=Coalesce(F("started_at"), Value(timezone.now())),
+        failure="",
     )
     while True:
         try:
@@ -145,6 +150,14 @@ def run_segment_action(*, action_id: int) -> SegmentAction:
     )
     action.refresh_from_db()
     return action
+
+
+def mark_segment_action_failed(*, action_id: int, error: BaseException) -> None:
+    """The run gave up (its task is out of retries): the page says so instead of "running" for
+    ever, and Queue again resumes it. Players already changed stay changed (each once)."""
+    SegmentAction.objects.filter(pk=action_id).exclude(status=SegmentAction.Status.DONE).update(
+        status=SegmentAction.Status.FAILED, failure=type(error).__name__[:200]
+    )
 
 
 class _Refused(Exception):

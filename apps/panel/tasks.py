@@ -1,14 +1,26 @@
 """Celery: the segment action runs outside the web request; a retry resumes where it stopped
-(players already changed are skipped by the ledger's key)."""
+(players already changed are skipped by the ledger's key). Out of retries, the action is marked
+failed, and the panel's Queue again resumes it."""
 
 from __future__ import annotations
 
-from celery import shared_task
+from typing import Any
 
+from celery import Task, shared_task
+
+from apps.panel.services import mark_segment_action_failed
 from apps.panel.services import run_segment_action as run
 
 
-@shared_task(bind=True, acks_late=True, autoretry_for=(Exception,), max_retries=5,
-             retry_backoff=2, retry_backoff_max=300)  # fmt: skip
+class SegmentActionTask(Task):
+    def on_failure(self, exc: Exception, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        # Called once the task has failed for good (no retry left), not on each retry.
+        action_id = kwargs.get("action_id", args[0] if args else None)
+        if action_id is not None:
+            mark_segment_action_failed(action_id=action_id, error=exc)
+
+
+@shared_task(base=SegmentActionTask, bind=True, acks_late=True, autoretry_for=(Exception,),
+             max_retries=5, retry_backoff=2, retry_backoff_max=300)  # fmt: skip
 def run_segment_action(self: object, action_id: int) -> str:
     return run(action_id=action_id).status

@@ -8,7 +8,7 @@ import pytest
 from apps.accounts.models import PlatformIdentity, Player
 from apps.audit.models import AuditLogEntry
 from apps.inventory.models import Currency, LedgerEntry, Wallet
-from apps.panel import services
+from apps.panel import services, tasks
 from apps.panel.models import SegmentAction
 
 
@@ -222,3 +222,39 @@ def test_a_segment_action_saved_while_the_queue_is_down_is_queued_by_the_same_fo
     assert "queued it now" in again.content.decode()
     assert SegmentAction.objects.get().status == "done"
     assert LedgerEntry.objects.filter(currency=gold).count() == 7
+
+
+def test_an_action_out_of_retries_is_failed_and_queue_again_resumes_it(
+    operator_client, game, steam_players, gold, monkeypatch
+):
+    from gamingpanel.celery import app as celery_app
+
+    # As a worker runs it: each retry runs (eagerly, at once), and the last failure is Celery's
+    # to handle rather than raised into the request.
+    monkeypatch.setattr(celery_app.conf, "task_eager_propagates", False)
+    monkeypatch.setattr(services, "CHUNK_SIZE", 3)
+    real_chunk = services._run_chunk
+    calls = {"n": 0}
+
+    def database_gone_after_one_chunk(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise ConnectionError("database unreachable")
+        return real_chunk(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_run_chunk", database_gone_after_one_chunk)
+    operator_client.post(url(game), grant_form())
+
+    action = SegmentAction.objects.get()
+    assert (action.status, action.processed, action.failure) == ("failed", 3, "ConnectionError")
+    assert calls["n"] == 2 + tasks.run_segment_action.max_retries  # every retry, then gave up
+    page = operator_client.get(f"/panel/games/{game.pk}/segment/runs/{action.pk}/")
+    assert page.status_code == 200 and page.context["refresh"] is False
+    assert "The run stopped (ConnectionError)" in page.content.decode()
+
+    monkeypatch.setattr(services, "_run_chunk", real_chunk)
+    operator_client.post(f"/panel/games/{game.pk}/segment/runs/{action.pk}/")  # Queue again
+
+    action.refresh_from_db()
+    assert (action.status, action.processed, action.failure) == ("done", 7, "")
+    assert LedgerEntry.objects.filter(currency=gold).count() == 7  # nobody twice
