@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.analytics.models import (
+    ClientEventDay,
     DailyMetrics,
     EconomyDay,
     OfferDay,
@@ -40,6 +41,7 @@ DAILY = DailyMetrics._meta.db_table
 RETENTION = RetentionCell._meta.db_table
 REVENUE = RevenueDay._meta.db_table
 OFFERS = OfferDay._meta.db_table
+CLIENT_EVENTS = ClientEventDay._meta.db_table
 FACT_NAMES = (
     "player_created",
     "purchase_completed",
@@ -121,6 +123,7 @@ def aggregate_days(
             _daily_from_facts(sql, game_id, lo, hi)
             _revenue(sql, game_id, lo, hi)
             _offers(sql, game_id, lo, hi)
+            _client_events(game_id, lo, hi)
             _economy(game_id, lo, hi)
             if number == len(chunks):
                 _mau(sql, game_id, start, min(end + timedelta(days=MAU_WINDOW_DAYS - 1), today))
@@ -302,6 +305,22 @@ def _offers(sql: Dialect, game_id: int, lo: date, hi: date) -> None:
         SET purchases = excluded.purchases, amount = excluded.amount
         """,
         [game_id, _d(lo), _d(hi)],
+    )
+
+
+def _client_events(game_id: int, lo: date, hi: date) -> None:
+    """The game's own events per day and name (the panel's facts have their own columns)."""
+    _run(
+        f"""
+        INSERT INTO {CLIENT_EVENTS} (game_id, day, name, events, players)
+        SELECT game_id, day, name, count(*), count(DISTINCT player_id)
+        FROM {RAW}
+        WHERE game_id = %s AND day BETWEEN %s AND %s AND source = %s
+        GROUP BY game_id, day, name
+        ON CONFLICT (game_id, day, name) DO UPDATE
+        SET events = excluded.events, players = excluded.players
+        """,
+        [game_id, _d(lo), _d(hi), RawEvent.Source.CLIENT.value],
     )
 
 

@@ -191,3 +191,22 @@ class EconomyDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.currency} {self.reason}: +{self.source} -{self.sink}"
+
+
+class ClientEventDay(models.Model):
+    """A game's own client events (`level_complete`, `tutorial_step`, …) per day and name: how
+    many were sent and by how many players."""
+
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    name = models.CharField(max_length=64)
+    events = models.BigIntegerField(default=0)
+    players = models.IntegerField(default=0, help_text="Distinct players who sent it that day.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["game", "day", "name"], name="client_event_day_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.name}: {self.events}"

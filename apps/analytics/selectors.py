@@ -8,10 +8,17 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TypedDict
 
-from django.db.models import Sum
+from django.db.models import Count, Sum
 
 from apps.analytics.aggregation import RETENTION_OFFSETS
-from apps.analytics.models import DailyMetrics, EconomyDay, OfferDay, RetentionCell, RevenueDay
+from apps.analytics.models import (
+    ClientEventDay,
+    DailyMetrics,
+    EconomyDay,
+    OfferDay,
+    RetentionCell,
+    RevenueDay,
+)
 
 # ISO 4217 currencies without minor units; every other real-money amount has two decimals.
 ZERO_DECIMAL_CURRENCIES = frozenset({"JPY", "KRW", "VND", "CLP", "ISK", "HUF", "TWD", "UGX"})
@@ -172,6 +179,32 @@ def top_offers(*, game_id: int, days: DayRange, limit: int = 10) -> list[OfferSa
             currency=row["currency"],
             purchases=row["purchases"],
             amount=row["amount"],
+        )
+        for row in rows
+    ]
+
+
+class ClientEventTotals(TypedDict):
+    name: str
+    events: int
+    player_days: int  # players who sent it, counted once per day
+    days: int  # days it was sent on
+
+
+def client_events(*, game_id: int, days: DayRange, limit: int = 20) -> list[ClientEventTotals]:
+    """The game's own events over the range, the most sent first."""
+    rows = (
+        ClientEventDay.objects.filter(game_id=game_id, day__range=(days.start, days.end))
+        .values("name")
+        .annotate(events=Sum("events"), player_days=Sum("players"), days=Count("day"))
+        .order_by("-events", "name")[:limit]
+    )
+    return [
+        ClientEventTotals(
+            name=row["name"],
+            events=row["events"],
+            player_days=row["player_days"],
+            days=row["days"],
         )
         for row in rows
     ]

@@ -19,6 +19,7 @@ from apps.accounts.models import Game, Player
 from apps.analytics.aggregation import aggregate_days
 from apps.analytics.maintenance import aggregate_recent
 from apps.analytics.models import (
+    ClientEventDay,
     DailyMetrics,
     DirtyDay,
     EconomyDay,
@@ -107,7 +108,9 @@ def retention(game: Game) -> dict[tuple[int, int], int]:
 
 
 def snapshot(game: Game) -> list:
-    models = [DailyMetrics, PlayerDay, RetentionCell, RevenueDay, OfferDay, EconomyDay]
+    models = [
+        DailyMetrics, PlayerDay, RetentionCell, RevenueDay, OfferDay, EconomyDay, ClientEventDay,
+    ]  # fmt: skip
     return [
         sorted(model.objects.filter(game_id=game.pk).values_list(*_fields(model)))
         for model in models
@@ -232,6 +235,22 @@ def test_sources_and_sinks_come_from_the_ledger(game, player):
         for e in EconomyDay.objects.filter(game=game, day=TODAY)
     }
     assert rows == {("gold", "grant"): (125, 0, 2), ("gold", "shop"): (0, 30, 1)}
+
+
+def test_the_games_own_events_per_day_and_name(game, players):
+    p1, p2 = players["p1"], players["p2"]
+    client_event(p1, "level_up", 30)  # a second one by the same player that day
+    client_event(p2, "level_up", 30)
+    client_event(p2, "tutorial_step", 31)
+
+    aggregate_days(game_id=game.pk, start=day(0), end=day(40))
+
+    rows = {
+        ((row.day - B).days, row.name): (row.events, row.players)
+        for row in ClientEventDay.objects.filter(game=game)
+    }
+    # Only what clients send: the panel's own facts (sessions, purchases, matches) are not here.
+    assert rows == {(30, "level_up"): (3, 2), (31, "tutorial_step"): (1, 1)}
 
 
 def test_rerunning_a_range_gives_the_same_numbers(game, players):

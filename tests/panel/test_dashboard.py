@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Player
 from apps.analytics.aggregation import aggregate_days
-from apps.analytics.models import DailyMetrics
+from apps.analytics.models import DailyMetrics, RawEvent
 from apps.analytics.services import record_server_event
 from apps.events.models import Event
 from apps.multiplayer.models import RegisteredServer
@@ -38,6 +38,15 @@ def activity(game, player):
         name="purchase_completed",
         properties={"offer_id": "7", "currency": "USD", "amount": 499, "real_money": True},
     )
+    for name in ("level_complete", "level_complete", "tutorial_step"):  # the game's own events
+        RawEvent.objects.create(
+            game=game,
+            player=player,
+            source=RawEvent.Source.CLIENT,
+            name=name,
+            occurred_at=timezone.now(),
+            day=TODAY,
+        )
     aggregate_days(game_id=game.pk, start=TODAY - timedelta(days=1), end=TODAY)
 
 
@@ -64,6 +73,11 @@ def test_dashboard_shows_today_and_the_charts_data(operator_client, game, activi
     for chart in ("chart-activity", "chart-revenue", "chart-economy", "chart-offers"):
         assert f'id="{chart}"' in page
     assert "vendor/chartjs/chart.umd.min.js" in page
+    assert response.context["client_events"] == [
+        {"name": "level_complete", "events": 2, "player_days": 1, "days": 1},
+        {"name": "tutorial_step", "events": 1, "player_days": 1, "days": 1},
+    ]
+    assert "<td>level_complete</td>" in page
     charts = response.context["charts"]
     assert charts["activity"]["dau"][-2:] == [1, 1]
     assert charts["revenue"]["series"] == [{"currency": "USD", "values": [0] * 29 + [4.99]}]
@@ -125,7 +139,9 @@ def test_csv_export_of_the_daily_table(analyst_client, game, activity):
     )
 
 
-@pytest.mark.parametrize("table", ["daily", "retention", "revenue", "economy", "offers"])
+@pytest.mark.parametrize(
+    "table", ["daily", "retention", "revenue", "economy", "offers", "client-events"]
+)
 def test_every_table_exports(analyst_client, game, activity, table):
     response = analyst_client.get(url(game, f"export/{table}.csv"))
 
@@ -139,6 +155,16 @@ def test_revenue_csv_has_minor_units_and_arpdau(analyst_client, game, activity):
     rows = list(csv.DictReader(io.StringIO(body)))
     assert [(r["currency"], r["net_minor"], r["dau"], r["arpdau_minor"]) for r in rows] == [
         ("USD", "499", "1", "499.00")
+    ]
+
+
+def test_client_events_csv(analyst_client, game, activity):
+    body = analyst_client.get(url(game, "export/client-events.csv")).content.decode()
+
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert [(r["name"], r["events"], r["player_days"]) for r in rows] == [
+        ("level_complete", "2", "1"),
+        ("tutorial_step", "1", "1"),
     ]
 
 

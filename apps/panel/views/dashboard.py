@@ -69,6 +69,7 @@ def dashboard(request: StaffRequest, game_id: int) -> HttpResponse:
         revenue_totals=metrics.revenue_totals(revenue, dau_days=sum(row.dau for row in series)),
         economy=metrics.economy_by_reason(economy),
         offers=offers,
+        client_events=metrics.client_events(game_id=game.pk, days=days),
         charts=_charts(series, revenue, economy, offers),
     )
     return render(request, "panel/dashboard.html", context)

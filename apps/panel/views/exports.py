@@ -60,12 +60,19 @@ def _offers(game_id: int, days: metrics.DayRange) -> Iterable[list]:
         yield [offer["offer_id"], offer["currency"], offer["purchases"], offer["amount"]]
 
 
+def _client_events(game_id: int, days: metrics.DayRange) -> Iterable[list]:
+    yield ["name", "events", "player_days", "days"]
+    for event in metrics.client_events(game_id=game_id, days=days, limit=1000):
+        yield [event["name"], event["events"], event["player_days"], event["days"]]
+
+
 TABLES = {
     "daily": _daily,
     "retention": _retention,
     "revenue": _revenue,
     "economy": _economy,
     "offers": _offers,
+    "client-events": _client_events,
 }
 
 
