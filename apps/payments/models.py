@@ -127,6 +127,9 @@ class ProviderEvent(models.Model):
         PROCESSED = "processed", "Processed"
         IGNORED = "ignored", "Stored, nothing to do"
         FAILED = "failed", "Failed (see error)"
+        # A refund or chargeback of a payment we do not know (yet): a store refunded a
+        # transaction no receipt of which was redeemed, or the refund outran the payment's news.
+        UNMATCHED = "unmatched", "A reversal of a payment not known yet"
 
     game = models.ForeignKey(Game, on_delete=models.CASCADE, null=True, related_name="+")
     provider = models.CharField(max_length=20, choices=Provider.choices)
@@ -138,6 +141,9 @@ class ProviderEvent(models.Model):
         Payment, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
     )
     outcome = models.CharField(max_length=200, blank=True)
+    # An unmatched reversal's transaction (store transaction id, or the processor's reference):
+    # a receipt of it redeemed later is refused.
+    reference = models.CharField(max_length=500, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     # The sweeper's bookkeeping (services/recovery.py): how often it re-queued this event, when
     # it may next, and whether it gave up (then an operator must look).
@@ -152,7 +158,14 @@ class ProviderEvent(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["provider", "event_id"], name="event_once_per_provider")
         ]
-        indexes = [models.Index(fields=["status", "received_at"])]
+        indexes = [
+            models.Index(fields=["status", "received_at"]),
+            models.Index(
+                fields=["provider", "reference"],
+                condition=~Q(reference=""),
+                name="provider_event_reference",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider} {self.event_type} {self.event_id}"

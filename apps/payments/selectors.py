@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from apps.payments.models import Payment, ProviderAccount
+from apps.payments.models import Payment, ProviderAccount, ProviderEvent
 
 TOKEN_LENGTH = (32, 64)
 
@@ -36,4 +36,15 @@ def payment_by_external_id(*, game_id: int, provider: str, external_id: str) -> 
         Payment.objects.select_related("purchase")
         .filter(game_id=game_id, provider=provider, external_id=external_id)
         .first()
+    )
+
+
+def reversed_before_known(*, provider: str, references: list[str]) -> bool:
+    """Whether the provider reported a refund or chargeback of one of these transactions before
+    any payment of ours had it (store transaction ids are global: any game's notification)."""
+    references = [reference for reference in references if reference]
+    return bool(references) and (
+        ProviderEvent.objects.filter(
+            provider=provider, status=ProviderEvent.Status.UNMATCHED, reference__in=references
+        ).exists()
     )

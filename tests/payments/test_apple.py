@@ -179,6 +179,43 @@ def test_refund_notification_claws_the_grant_back(
     assert (event.event_type, event.status) == ("REFUND", "processed")
 
 
+def test_a_refund_that_comes_before_the_receipt_makes_the_receipt_refused(
+    api_client, player_client, player, real_offer, apple, chain
+):
+    refund = post_refund(api_client, chain)  # the client never redeemed it, then tries
+
+    event = ProviderEvent.objects.get()
+    assert refund.status_code == 200
+    assert (event.status, event.reference) == ("unmatched", "2000000123")
+
+    response = redeem(player_client, chain.sign(transaction()), real_offer)
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "receipt_not_paid"
+    assert balance(player, "gems") == 0
+    assert not Purchase.objects.exists() and not Payment.objects.exists()
+
+
+def test_an_unmatched_refund_reaches_a_receipt_redeemed_meanwhile(
+    api_client, player_client, player, real_offer, apple, chain
+):
+    from apps.payments.services.processing import process_event
+
+    post_refund(api_client, chain)
+    event = ProviderEvent.objects.get()
+    # The redeem passed its check before the refund was stored (they crossed): granted.
+    ProviderEvent.objects.filter(pk=event.pk).update(reference="")
+    assert redeem(player_client, chain.sign(transaction()), real_offer).status_code == 201
+    assert balance(player, "gems") == 100
+
+    process_event(event_pk=event.pk)  # the sweeper processes an unmatched refund again
+
+    event.refresh_from_db()
+    assert event.status == "processed"
+    assert Purchase.objects.get().status == "refunded"
+    assert balance(player, "gems") == 0
+
+
 def test_notification_signed_by_someone_else_is_400(api_client, apple):
     forged = make_chain("Mallory Root CA")
     body = json.dumps(

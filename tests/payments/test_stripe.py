@@ -129,6 +129,33 @@ def test_charge_refunded_reverses_the_grant(
     assert LedgerEntry.objects.get(reason="refund").delta == -100
 
 
+def test_a_refund_processed_before_the_payment_is_known_is_not_lost(
+    api_client, player_client, player, real_offer, checkout
+):
+    purchase_id = start(player_client, real_offer).json()["purchase_id"]
+    # Its payment intent is not known yet (the completion's processing is late), but our
+    # metadata names the purchase.
+    refund = stripe_event(
+        "charge.refunded",
+        {
+            "id": "ch_1",
+            "payment_intent": "pi_1",
+            "refunded": True,
+            "amount": 199,
+            "metadata": {"purchase_id": str(purchase_id)},
+        },
+        event_id="evt_r",
+    )
+    assert post_stripe(api_client, refund).status_code == 200
+    assert post_stripe(api_client, completed(purchase_id=purchase_id)).status_code == 200
+
+    purchase = Purchase.objects.get()
+    assert purchase.status == "refunded"
+    assert balance(player, "gems") == 0
+    assert Payment.objects.get().status == "refunded"  # the late "paid" does not flip it back
+    assert not LedgerEntry.objects.exists()
+
+
 def test_dispute_is_a_chargeback_and_partial_refund_is_flagged(
     api_client, player_client, player, real_offer, checkout
 ):

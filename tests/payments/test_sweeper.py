@@ -126,6 +126,24 @@ def test_failed_events_are_swept_processed_ones_are_not(
     assert events.sent == [stored_event.pk]
 
 
+def test_an_unmatched_refund_is_looked_at_a_few_times_then_left_without_an_alert(
+    stored_event, django_capture_on_commit_callbacks, caplog
+):
+    ProviderEvent.objects.filter(pk=stored_event.pk).update(
+        status=ProviderEvent.Status.UNMATCHED, reference="2000000123"
+    )
+    events, start = FakeTask(), stored_event.received_at + timedelta(seconds=120)
+    with caplog.at_level(logging.ERROR, logger="apps.payments.services.recovery"):
+        for hours in range(6):  # far apart: each sweep finds it due, while attempts remain
+            with django_capture_on_commit_callbacks(execute=True):
+                sweep(start + timedelta(hours=hours), events=events)
+
+    assert events.sent == [stored_event.pk] * 3  # PAYMENTS_SWEEP_MAX_ATTEMPTS
+    stored_event.refresh_from_db()
+    assert (stored_event.status, stored_event.needs_attention) == ("unmatched", False)
+    assert not [r for r in caplog.records if r.getMessage().startswith("ALERT")]
+
+
 def test_the_beat_task_completes_the_purchase_once_however_often_it_runs(
     player, stored_event, settings, django_capture_on_commit_callbacks
 ):

@@ -70,7 +70,14 @@ def process_event(*, event_pk: int) -> ProviderEvent:
         return event
     outcome = INTERPRETERS[event.provider](event.event_type, event.payload)
     payment = _find_payment(event, outcome) if outcome.action != "none" else None
-    if payment is None:
+    reference = outcome.external_id or outcome.payment_reference
+    if payment is None and outcome.action in REVERSALS and reference:
+        # Kept, not dropped: a receipt of this transaction redeemed later is refused, and the
+        # sweeper processes it again a few times in case the payment's news was on its way.
+        event.status = ProviderEvent.Status.UNMATCHED
+        event.reference = reference[:500]
+        event.outcome = f"{outcome.action} of a payment not known yet"
+    elif payment is None:
         event.status = ProviderEvent.Status.IGNORED
         event.outcome = outcome.note or "no payment of ours matches this notification"
     else:
@@ -80,7 +87,9 @@ def process_event(*, event_pk: int) -> ProviderEvent:
     event.payment = payment
     event.attempts += 1
     event.processed_at = timezone.now()
-    event.save(update_fields=["status", "outcome", "payment", "attempts", "processed_at"])
+    event.save(
+        update_fields=["status", "outcome", "reference", "payment", "attempts", "processed_at"]
+    )
     PAYMENT_EVENTS.labels(event.provider, event.status).inc()
     return event
 
@@ -97,16 +106,22 @@ def mark_failed(*, event_pk: int, error: str) -> None:
         PAYMENT_EVENTS.labels(provider.first() or UNKNOWN, ProviderEvent.Status.FAILED).inc()
 
 
+REVERSALS = ("refund", "chargeback")
+
+
 def _find_payment(event: ProviderEvent, outcome: Outcome) -> Payment | None:
+    """By each id the notification carries, in turn: a refund can name the money movement
+    (Stripe's payment intent) before the payment has learnt it, and still carry our purchase."""
     if event.game_id is None:
         return None
     payments = Payment.objects.filter(game_id=event.game_id, provider=event.provider)
-    if outcome.external_id:
-        return payments.filter(external_id=outcome.external_id).first()
-    if outcome.payment_reference:
-        return payments.filter(payment_reference=outcome.payment_reference).first()
-    if outcome.purchase_id:
-        return payments.filter(purchase_id=outcome.purchase_id).first()
+    for field, value in (
+        ("external_id", outcome.external_id),
+        ("payment_reference", outcome.payment_reference),
+        ("purchase_id", outcome.purchase_id),
+    ):
+        if value and (found := payments.filter(**{field: value}).first()) is not None:
+            return found
     return None
 
 
@@ -114,6 +129,9 @@ def _apply(outcome: Outcome, payment: Payment) -> str:
     """Returns what the purchase side said, when it did not do as told (or "")."""
     purchase_id, purchases = payment.purchase_id, _purchase_outcomes()
     if outcome.action == "paid":
+        if payment.status in (Payment.Status.REFUNDED, Payment.Status.DISPUTED):
+            # The refund's news came first: the money went back, nothing is granted.
+            return f"paid, but the payment was {payment.status} before; not granted"
         payment.status = Payment.Status.SUCCEEDED
         payment.payment_reference = outcome.details.get("payment_reference") or (
             payment.payment_reference

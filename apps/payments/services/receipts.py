@@ -9,13 +9,14 @@ from django.db import transaction
 from apps.payments.errors import (
     InvalidReceipt,
     ProviderNotConfigured,
+    ReceiptNotPaid,
     ReceiptProductMismatch,
     UnknownProvider,
 )
 from apps.payments.models import Payment, Provider
 from apps.payments.providers import apple, google_play
 from apps.payments.providers.base import VerifiedReceipt
-from apps.payments.selectors import enabled_account
+from apps.payments.selectors import enabled_account, reversed_before_known
 from apps.payments.tasks import finish_google_purchase
 
 STORES = (Provider.APPLE, Provider.GOOGLE_PLAY)
@@ -39,6 +40,12 @@ def verify_receipt(
         )
     if verified.product_id != product_id:
         raise ReceiptProductMismatch(f"The receipt is for {verified.product_id}, not this offer.")
+    # A store's refund can arrive before the receipt (a client that never redeemed it, then did):
+    # the receipt itself still verifies, so the refund's notification has the last word.
+    if reversed_before_known(
+        provider=provider, references=[verified.transaction_id, verified.payment_reference]
+    ):
+        raise ReceiptNotPaid("The store refunded or revoked this transaction.")
     return verified
 
 

@@ -2,7 +2,8 @@
 broker was down or a task gave up.
 
 - Notifications left `received` (never queued: the broker was down when they arrived) or
-  `failed` (the task's retries ran out) are queued again.
+  `failed` (the task's retries ran out) are queued again; so is a refund left `unmatched` (no
+  payment of ours had its ids yet), a few times, without an alert when none ever does.
 - Sandbox callbacks left `pending` (the buyer pressed Pay, an operator refunded, and the
   delivery was never queued or kept failing) are queued again.
 - Checkouts of a processor whose sessions expire (Stripe: at most 24 h, then it reports
@@ -60,9 +61,15 @@ def sweep(*, event_task: Any, callback_task: Any, now: datetime | None = None) -
     due = Q(next_sweep_at__isnull=True) | Q(next_sweep_at__lte=now)
     settled_before = now - timedelta(seconds=settings.PAYMENTS_SWEEP_GRACE_SECONDS)
     report = SweepReport()
+    # An unmatched reversal is looked at again a few times (its payment's news may have been on
+    # its way), then left as it is: a refund of a receipt never redeemed is not an operator's
+    # problem, and a later redeem of it is refused.
+    unfinished = Q(status__in=[ProviderEvent.Status.RECEIVED, ProviderEvent.Status.FAILED]) | Q(
+        status=ProviderEvent.Status.UNMATCHED, sweeps__lt=settings.PAYMENTS_SWEEP_MAX_ATTEMPTS
+    )
     events = ProviderEvent.objects.filter(
         due,
-        status__in=[ProviderEvent.Status.RECEIVED, ProviderEvent.Status.FAILED],
+        unfinished,
         needs_attention=False,
         received_at__lte=settled_before,
     )
