@@ -147,6 +147,19 @@ def test_garbage_receipts_are_400(player_client, real_offer, apple, receipt):
     assert response.json()["code"] == "invalid_receipt"
 
 
+@pytest.mark.parametrize("environment", [["Production"], {"x": 1}, 3, None])
+def test_an_environment_that_is_not_a_name_is_400_before_any_signature_check(
+    player_client, real_offer, apple, environment
+):
+    import jwt
+
+    unsigned = jwt.encode({"environment": environment}, "not-apples-key", algorithm="HS256")
+    response = redeem(player_client, unsigned, real_offer)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_receipt"
+
+
 def post_refund(api_client, chain):
     """App Store's signed REFUND notification of the transaction `transaction()` makes."""
     notification = {

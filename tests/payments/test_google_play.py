@@ -735,3 +735,30 @@ def test_unknown_key_ids_fetch_googles_certificates_again_at_most_once_a_minute(
         assert response.status_code == 400
 
     assert sum(c.request.url == CERTS_URL for c in certs.calls) == 2
+
+
+def test_another_games_account_naming_the_same_service_account_gets_no_cached_token(
+    google, other_game, play
+):
+    from apps.payments.errors import ProviderNotConfigured
+    from apps.payments.providers.google_play import access_token
+
+    assert access_token(google) == "ya29.x"  # cached for the real key
+    impostor = ProviderAccount(
+        game=other_game, provider="google_play", config={"package_name": "com.example.game"}
+    )
+    impostor.set_secrets(
+        {
+            "service_account": {
+                "client_email": "play@example.iam.gserviceaccount.com",  # the victim's
+                "private_key": "-----BEGIN PRIVATE KEY-----\njunk\n-----END PRIVATE KEY-----\n",
+            }
+        }
+    )
+    impostor.save()
+
+    with pytest.raises(ProviderNotConfigured):
+        access_token(impostor)
+    assert access_token(google) == "ya29.x"  # the real account still uses its own
+    token_calls = [c for c in play.calls if c.request.url.startswith(TOKEN_URL)]
+    assert len(token_calls) == 1

@@ -351,7 +351,7 @@ def _environment(
     account: ProviderAccount, environment: object, error: type[Exception]
 ) -> Environment:
     allowed = {"Production"} | ({"Sandbox"} if _accepts_sandbox(account) else set())
-    if environment not in allowed:
+    if not isinstance(environment, str) or environment not in allowed:
         raise error(f"Transactions from the {environment} environment are not accepted here.")
     return SIGNED_ENVIRONMENTS[str(environment)]
 

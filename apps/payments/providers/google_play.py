@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import json
 import logging
@@ -373,7 +374,12 @@ def access_token(account: ProviderAccount) -> str:
             info = None
     if not isinstance(info, dict) or not info.get("private_key") or not info.get("client_email"):
         raise ProviderNotConfigured("This game's Google Play account has no service_account.")
-    cache_key = f"payments:google-token:{info['client_email']}"
+    # The account and its exact key, not the e-mail alone: another game naming a service
+    # account's e-mail with a key of its own must not be handed that account's cached token.
+    credential = hashlib.sha256(
+        json.dumps([info["client_email"], info["private_key"]]).encode()
+    ).hexdigest()
+    cache_key = f"payments:google-token:{account.pk}:{credential}"
     if cached := cache.get(cache_key):
         return cached
     try:
