@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.utils.cache import patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -251,6 +252,11 @@ def document_response(body: dict[str, Any] | None, request: Request, status: int
     else:
         response = Response(body, status=status)
     response["ETag"] = etag
+    # Versions are small numbers every player's documents share ("1", "2"…) under one URL for
+    # everyone: a browser's cache (a web build) must ask every time and keep each caller's
+    # copy apart, or it could answer one player's If-None-Match with another player's save.
+    response["Cache-Control"] = "private, no-cache"
+    patch_vary_headers(response, ("Authorization", "X-Server-Key"))
     return response
 
 

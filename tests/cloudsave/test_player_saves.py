@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -51,6 +52,19 @@ def test_get_one_answers_etag_and_304_when_the_device_is_current(alice):
     assert alice.get(f"{URL}/slot1", HTTP_IF_NONE_MATCH='W/"1"').status_code == 304
     assert alice.get(f"{URL}/slot1", HTTP_IF_NONE_MATCH='"0", "1"').status_code == 304
     assert alice.get(f"{URL}/slot1", HTTP_IF_NONE_MATCH='"0"').status_code == 200
+
+
+def test_a_documents_answers_are_never_shared_between_callers_by_a_cache(alice):
+    created = create(alice, "slot1", {"a": 1})
+    read = alice.get(f"{URL}/slot1")
+    not_modified = alice.get(f"{URL}/slot1", HTTP_IF_NONE_MATCH='"1"')
+
+    # Every player's first version is "1" under the same URL: a browser must revalidate each
+    # time and keep one account's copy from answering another's.
+    for response in (created, read, not_modified):
+        assert response["Cache-Control"] == "private, no-cache"
+        vary = {name.strip().lower() for name in response["Vary"].split(",")}
+        assert {"authorization", "x-server-key"} <= vary
 
 
 def test_head_answers_as_get_does_its_304_included(alice):
@@ -376,6 +390,23 @@ def test_a_document_over_the_games_limit_is_413_and_stores_nothing(alice, game):
     assert problem["code"] == "document_too_large"
     assert (problem["size"], problem["limit"]) == (32, 20)
     assert not Document.objects.exists()
+
+
+def test_numbers_count_as_the_database_writes_them_out(alice, player, game):
+    SaveSettings.objects.create(game=game, max_document_bytes=100)
+
+    # 6 bytes as sent, but PostgreSQL's jsonb keeps (and answers) 1e308 as 309 digits.
+    response = create(alice, "slot1", [1e308])
+
+    assert response.status_code == 413
+    assert response.json()["size"] == 311
+    assert create(alice, "slot1", [1.5, "re-enter", 12]).status_code == 201
+    stored = Document.objects.get(player=player, key="slot1")
+    with connection.cursor() as cursor:  # what the database holds, as text
+        cursor.execute(f"SELECT value FROM {Document._meta.db_table} WHERE id = %s", [stored.pk])
+        (raw,) = cursor.fetchone()
+    held = raw if isinstance(raw, str) else json.dumps(raw)
+    assert stored.size == len(held.replace(", ", ",").encode())
 
 
 def test_the_players_total_is_limited_and_shrinking_is_always_allowed(alice, player, game):
