@@ -118,9 +118,34 @@ def test_turning_it_off_needs_a_current_code(olivia):
     device = set_up(client, olivia)
     client.post(PAGE, {"step": "remove", "token": "000000"})
     assert TOTPDevice.objects.filter(user=olivia).exists()
+    TOTPDevice.objects.filter(pk=device.pk).update(throttling_failure_timestamp=None)  # waited
     client.post(PAGE, {"step": "remove", "token": code_for(device, offset=1)})
     assert not TOTPDevice.objects.filter(user=olivia).exists()
     assert AuditLogEntry.objects.filter(action="operator.otp_removed").count() == 1
+
+
+@pytest.mark.parametrize("step", ["remove", "confirm"])
+def test_wrong_codes_on_the_page_slow_further_tries_down(olivia, step):
+    client, _ = sign_in("olivia")
+    if step == "remove":
+        device = set_up(client, olivia)
+    else:
+        client.post(PAGE, {"step": "start"})
+        device = TOTPDevice.objects.get(user=olivia, confirmed=False)
+
+    for _ in range(3):
+        client.post(PAGE, {"step": step, "token": "000000"})
+    device.refresh_from_db()
+    # Kept, not rolled back with the refusal; the next two came too soon to be checked at all.
+    assert device.throttling_failure_count == 1
+    assert device.throttling_failure_timestamp is not None
+
+    # Right after wrong ones, even the current code waits its turn.
+    page = client.post(PAGE, {"step": step, "token": code_for(device, offset=1)}, follow=True)
+    assert "Nothing changed" in page.content.decode()
+    device.refresh_from_db()
+    assert device.confirmed is (step == "remove")
+    assert TOTPDevice.objects.filter(user=olivia).exists()
 
 
 def test_a_superuser_without_a_code_does_not_list_such_a_games_rows(game, other_game, olivia):

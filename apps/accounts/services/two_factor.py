@@ -31,34 +31,47 @@ def pending_device(user: User) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=False).first()
 
 
-@transaction.atomic
 def confirm_setup(*, user: User, token: str) -> TOTPDevice:
-    device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
-    if device is None:
-        raise InvalidInput("Start the setup first.")
-    if not device.verify_token(_clean(token)):
-        raise InvalidInput("That code is wrong or has expired; enter the current one.")
-    device.confirmed = True
-    device.save(update_fields=["confirmed"])
-    announce_action(
-        actor=user, game=None, action="operator.otp_enabled", target=user,
-        before={"two_factor": False}, after={"two_factor": True},
-    )  # fmt: skip
+    with transaction.atomic():
+        device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
+        if device is None:
+            raise InvalidInput("Start the setup first.")
+        accepted = device.verify_token(_clean(token))
+        if accepted:
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            announce_action(
+                actor=user, game=None, action="operator.otp_enabled", target=user,
+                before={"two_factor": False}, after={"two_factor": True},
+            )  # fmt: skip
+    _refuse_unless(accepted)
     return device
 
 
-@transaction.atomic
 def remove(*, user: User, token: str) -> None:
-    device = confirmed_device(user)
-    if device is None:
-        raise InvalidInput("Two-factor sign-in is not set up.")
-    if not device.verify_token(_clean(token)):
-        raise InvalidInput("That code is wrong or has expired; enter the current one.")
-    TOTPDevice.objects.filter(user=user).delete()
-    announce_action(
-        actor=user, game=None, action="operator.otp_removed", target=user,
-        before={"two_factor": True}, after={"two_factor": False},
-    )  # fmt: skip
+    with transaction.atomic():
+        device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
+        if device is None:
+            raise InvalidInput("Two-factor sign-in is not set up.")
+        accepted = device.verify_token(_clean(token))
+        if accepted:
+            TOTPDevice.objects.filter(user=user).delete()
+            announce_action(
+                actor=user, game=None, action="operator.otp_removed", target=user,
+                before={"two_factor": True}, after={"two_factor": False},
+            )  # fmt: skip
+    _refuse_unless(accepted)
+
+
+def _refuse_unless(accepted: bool) -> None:
+    """Raised after the transaction committed, not inside it: a wrong code's failure count
+    (django-otp's throttling, which makes each next try wait longer) must stay written, or
+    codes could be guessed here as fast as they can be sent."""
+    if not accepted:
+        raise InvalidInput(
+            "That code is wrong or has expired (or came too soon after a wrong one); "
+            "enter the current one."
+        )
 
 
 def _clean(token: str) -> str:
