@@ -45,9 +45,12 @@ def reward_progress(*, goal: Goal, lines: Sequence[MatchLine]) -> Progress:
         count = sum(1 for line in during if line.outcome == Outcome.WIN)
         return Progress(value=count, met=count >= goal.target)
     combine = goal.combine or Combine.SUM
-    value = _combine(
-        [line.stats[goal.stat_key] for line in during if goal.stat_key in line.stats], combine
-    )
+    reported = [line for line in during if goal.stat_key in line.stats]
+    if combine == Combine.LATEST:
+        # The match that ended last, as the player's stat keeps it (apps.stats), not the one
+        # that arrived last: a server's late retry of an older match does not replace it.
+        reported.sort(key=lambda line: line.ended_at)  # stable: arrival breaks ties
+    value = _combine([line.stats[goal.stat_key] for line in reported], combine)
     if value is None:
         return Progress(value=0 if combine == Combine.SUM else None, met=False)
     # A "min" stat (a fastest lap) reaches its target by going down to it.

@@ -49,18 +49,22 @@ class MatchLine:
     recorded_at: datetime
     outcome: str
     stats: dict[str, int]
+    # When the match ended, as its server said, never later than it was recorded: what orders
+    # `latest` values (a late retry of an older match is not the latest).
+    ended_at: datetime
 
 
 # One compiled query (gamingpanel.sql): events/active runs it for every player with a reward
 # that counts matches.
 MATCH_LINES = CompiledQuery.compile(
     """
-    SELECT recorded_at, outcome, stats
-      FROM {result}
-     WHERE player_id = %s AND recorded_at >= %s
-     ORDER BY recorded_at, id
+    SELECT r.recorded_at, r.outcome, r.stats, m.ended_at
+      FROM {result} r JOIN {match} m ON m.id = r.match_id
+     WHERE r.player_id = %s AND r.recorded_at >= %s
+     ORDER BY r.recorded_at, r.id
     """,
     result=MatchResult,
+    match=Match,
 )
 
 
@@ -78,8 +82,10 @@ def match_lines_statement(*, player_id: int, since: datetime) -> Statement:
 def match_lines_of(rows: list[tuple[Any, ...]]) -> list[MatchLine]:
     # stats is a JSONField without a decoder: both backends hand back its text.
     return [
-        MatchLine(aware(recorded_at), outcome, json.loads(stats))
-        for recorded_at, outcome, stats in rows
+        MatchLine(
+            aware(recorded_at), outcome, json.loads(stats), min(aware(ended_at), aware(recorded_at))
+        )
+        for recorded_at, outcome, stats, ended_at in rows
     ]
 
 

@@ -22,8 +22,8 @@ SOON = timedelta(seconds=0.6)
 GOLD = {"currency": "gold", "quantity": 100}
 
 
-def play(game, player, match_id: str, outcome: str = "win", **stats) -> None:
-    now = timezone.now()
+def play(game, player, match_id: str, outcome: str = "win", ended_ago=None, **stats) -> None:
+    now = timezone.now() - (ended_ago or timedelta())
     record_match_result(
         game=game,
         match_id=match_id,
@@ -92,6 +92,26 @@ def test_stat_progress_combines_by_the_stats_definition(
     # a "min" stat reaches its target by going down to it
     assert (lap["progress"], lap["claimable"]) == (59_500, True)
     assert lap["requirement"] == {"kind": "stat", "stat": "lap_ms", "target": 60_000}
+
+
+@pytest.mark.django_db
+def test_a_latest_stat_counts_the_match_that_ended_last_as_the_players_stat_does(
+    player_client, game, player, make_reward
+):
+    from apps.stats.models import PlayerStat
+
+    StatDefinition.objects.create(
+        game=game, key="rating", name="Rating", combine=StatDefinition.Combine.LATEST
+    )
+    make_reward(Requirement.STAT, stat_key="rating", target=1500, position=1)
+    play(game, player, "m-2", rating=1600, ended_ago=timedelta(minutes=5))
+    play(game, player, "m-1", rating=1400, ended_ago=timedelta(minutes=30))  # a late retry
+
+    (listed,) = player_client.get(URL).json()
+
+    (rating,) = listed["rewards"]
+    assert (rating["progress"], rating["claimable"]) == (1600, True)
+    assert PlayerStat.objects.get(player=player, definition__key="rating").value == 1600
 
 
 @pytest.mark.django_db
