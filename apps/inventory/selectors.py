@@ -76,9 +76,16 @@ def balances(*, player: Player, codes: list[str] | None = None) -> dict[str, int
     return dict(wallets.values_list("currency__code", "balance"))
 
 
-def ledger_for_reference(*, reference: str) -> QuerySet[LedgerEntry]:
+OPERATOR_REASONS = ("operator_grant", "operator_revoke")
+
+
+def ledger_for_reference(*, player_id: int, reference: str) -> QuerySet[LedgerEntry]:
+    """The player's entries a change (a purchase, a refund of it) wrote under its reference.
+    An operator's grant keeps the operator's note in `reference`: free text that may look like
+    any reference, so it is never one of them (nor is another player's entry, of any game)."""
     return (
-        LedgerEntry.objects.filter(reference=reference)
+        LedgerEntry.objects.filter(player_id=player_id, reference=reference)
+        .exclude(reason__in=OPERATOR_REASONS)
         .select_related("currency", "item")
         .order_by("id")
     )

@@ -135,7 +135,9 @@ class PurchaseAdmin(ReadOnlyScopedAdmin):
 
     @admin.display(description="Ledger entries")
     def ledger_entries(self, purchase: Purchase) -> str:
-        entries = ledger_for_reference(reference=purchase.ledger_reference)
+        entries = ledger_for_reference(
+            player_id=purchase.player_id, reference=purchase.ledger_reference
+        )
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",

@@ -47,6 +47,37 @@ def test_purchase_page_shows_its_ledger_entries(client, make_operator, game, pla
     assert "<td>gems</td><td>+10</td>" in html
 
 
+def test_an_operator_note_that_looks_like_a_purchase_reference_is_not_on_its_page(
+    client, make_operator, game, other_game, player, other_player
+):
+    from apps.inventory.models import Currency
+    from apps.inventory.services import Change, operator_adjust
+    from apps.shop.models import Purchase
+
+    make_economy(game)
+    offer = make_offer(game)
+    fund(player, 100)
+    result = purchase_offer(player=player, offer_id=offer.pk, quantity=1, idempotency_key="k")
+    purchase = Purchase.objects.get(pk=result.body["purchase_id"])
+    Currency.objects.create(game=other_game, code="ruby", name="Ruby")
+    other_operator = make_operator("mallory", other_game, GameAccess.Role.OPERATOR)
+    operator_adjust(  # another game's operator writes our purchase's reference as a note
+        actor=other_operator, player=other_player, change=Change("currency", "ruby", 777),
+        note=purchase.ledger_reference, idempotency_key="n1",
+    )  # fmt: skip
+    operator_adjust(  # and so does one of ours, on the buyer
+        actor=make_operator("olga", game, GameAccess.Role.OPERATOR), player=player,
+        change=Change("currency", "gold", 5), note=purchase.ledger_reference,
+        idempotency_key="n2",
+    )  # fmt: skip
+    client.force_login(make_operator("charlie", game, GameAccess.Role.ANALYST))
+
+    html = client.get(f"/admin/shop/purchase/{purchase.pk}/change/").content.decode()
+
+    assert "<td>gold</td><td>-100</td>" in html and "<td>gems</td><td>+10</td>" in html
+    assert "ruby" not in html and "+777" not in html and "<td>+5</td>" not in html
+
+
 def test_analyst_cannot_add_offers(client, make_operator, game):
     client.force_login(make_operator("charlie", game, GameAccess.Role.ANALYST))
 

@@ -73,9 +73,9 @@ def grant_offer(
 
 def purchase_balances(*, purchase: Purchase) -> dict[str, int]:
     """The balances a purchase left, from its own ledger entries (for a replayed answer)."""
-    entries = ledger_for_reference(reference=purchase.ledger_reference).filter(
-        reason="purchase", currency__isnull=False
-    )
+    entries = ledger_for_reference(
+        player_id=purchase.player_id, reference=purchase.ledger_reference
+    ).filter(reason="purchase", currency__isnull=False)
     return {
         entry.currency.code: entry.balance_after
         for entry in entries
