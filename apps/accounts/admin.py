@@ -108,7 +108,7 @@ class GameAdmin(GameScopedAdmin):
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):
         form = super().get_form(request, obj, change, **kwargs)
-        form.operator_is_verified = operator_verified(request.user)  # type: ignore[attr-defined]
+        form.operator_is_verified = operator_verified(request.user)
         return form
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:

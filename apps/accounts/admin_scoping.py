@@ -12,7 +12,7 @@ from typing import Any, cast
 from django.contrib import admin
 from django.contrib.admin.utils import get_fields_from_path
 from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Model, QuerySet
 from django.forms.models import BaseInlineFormSet, ModelForm, model_to_dict
@@ -79,6 +79,14 @@ class GameScopedAdmin(admin.ModelAdmin):
         if obj is not None and self.game_path == "game" and "game" not in fields:
             return [*fields, "game"]
         return fields
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        if obj is None or self.game_path != "game" or "game" in form.base_fields:
+            return form
+        return type(form.__name__, (ChecksUniqueWithItsGame, form), {})
 
     def _game_of(self, obj: Model) -> Any:
         target: Any = obj
@@ -254,6 +262,31 @@ class ScopedRelatedFilter(admin.RelatedFieldListFilter):
             limit_choices_to={"pk__in": pks},
             ordering=self.field_admin_ordering(field, request, model_admin),
         )
+
+
+class ChecksUniqueWithItsGame(ModelForm):
+    """A change form whose row's game is read-only (not a form field): Django leaves out every
+    uniqueness rule that names a field the form lacks, so a code taken in this game (`gold`
+    renamed to an existing `gems`) would reach the database and fail there, a 500. Its rules
+    that name the game are checked here with the row's own game, as the form's errors."""
+
+    def validate_unique(self) -> None:
+        super().validate_unique()
+        # What Django left out (fields not on the form, fields already refused), but the game.
+        exclude = {
+            field.name
+            for field in self.instance._meta.concrete_fields
+            if field.name != "game" and (field.name not in self.fields or field.name in self.errors)
+        }
+        try:
+            self.instance.validate_unique(exclude=exclude)
+            self.instance.validate_constraints(exclude=exclude)
+        except ValidationError as refused:
+            said = {str(message) for messages in self.errors.values() for message in messages}
+            for field, messages in refused.message_dict.items():
+                new = [message for message in messages if message not in said]
+                if new:
+                    self.add_error(field if field in self.fields else None, new)
 
 
 class ParentAttachedFormSet(BaseInlineFormSet):

@@ -124,3 +124,42 @@ def test_a_change_made_only_in_an_inline_is_audited(rf, operator, game, gold):
         [{"currency": "gold", "quantity": 1000000}],
     )
     assert entry.before["name"] == entry.after["name"] == "Launch"  # the event itself unchanged
+
+
+@pytest.mark.parametrize(
+    ("model", "taken", "mine", "form"),
+    [
+        (
+            "inventory/currency",
+            {"code": "gems", "name": "Gems"},
+            {"code": "gold", "name": "Gold"},
+            {"code": "gems", "name": "Gold", "cap": ""},
+        ),
+        (
+            "stats/statdefinition",
+            {"key": "kills", "name": "Kills"},
+            {"key": "deaths", "name": "Deaths"},
+            {"key": "kills", "name": "Deaths", "combine": "sum"},
+        ),
+    ],
+)
+def test_renaming_to_a_code_taken_in_the_game_is_a_form_error_not_a_500(
+    client, operator, game, other_game, model, taken, mine, form
+):
+    from django.apps import apps
+
+    model_class = apps.get_model(*model.split("/"))
+    model_class.objects.create(game=game, **taken)
+    model_class.objects.create(game=other_game, **mine)  # the same code elsewhere is no matter
+    row = model_class.objects.create(game=game, **mine)
+    client.force_login(operator)
+
+    response = client.post(f"/admin/{model}/{row.pk}/change/", form)
+
+    assert response.status_code == 200  # the form again, with its error
+    assert "already exists" in response.content.decode()
+    row.refresh_from_db()
+    assert {k: getattr(row, k) for k in mine} == mine
+
+    renamed = {**form, next(iter(taken)): "fresh"}  # a free code is still taken as before
+    assert client.post(f"/admin/{model}/{row.pk}/change/", renamed).status_code == 302
