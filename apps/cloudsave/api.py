@@ -37,7 +37,7 @@ from apps.cloudsave.errors import (
     SaveNotFound,
     SavePlayerNotFound,
 )
-from apps.cloudsave.models import KEY_PATTERN, DocumentVersion
+from apps.cloudsave.models import KEY_PATTERN, KEY_RULE, DocumentVersion
 from apps.cloudsave.policy import save_policy
 from apps.cloudsave.selectors import document_of, documents_of, public_documents_of
 from apps.cloudsave.services import (
@@ -109,7 +109,7 @@ KEY_PARAM = OpenApiParameter(
     "key",
     str,
     OpenApiParameter.PATH,
-    description="1 to 64 letters, digits, `_`, `.` or `-`.",
+    description="1 to 64 letters, digits, `_`, `.` or `-`; not `.` or `..`.",
     pattern=KEY_PATTERN,
 )
 
@@ -194,7 +194,7 @@ class BatchInputSerializer(serializers.Serializer):
         def validate_key(self, key: str) -> str:
             # The pattern's `$` also matches before a final newline; a key is the whole string.
             if not KEY.fullmatch(key):
-                raise serializers.ValidationError("1 to 64 letters, digits, '_', '.' or '-'.")
+                raise serializers.ValidationError(KEY_RULE)
             return key
 
     writes = serializers.ListField(
@@ -214,7 +214,7 @@ class BatchOutputSerializer(serializers.Serializer):
 
 def checked_key(key: str) -> str:
     if not KEY.fullmatch(key):
-        raise InvalidSaveKey("A key is 1 to 64 letters, digits, '_', '.' or '-'.")
+        raise InvalidSaveKey(f"A key is {KEY_RULE}")
     return key
 
 

@@ -11,8 +11,11 @@ from django.utils import timezone
 
 from apps.accounts.models import Game, Player
 
-KEY_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
-key_validator = RegexValidator(KEY_PATTERN, "1 to 64 letters, digits, '_', '.' or '-'.")
+# Not "." or "..": in a URL (player/saves/..) clients and proxies resolve them away, so such a
+# document could be written in a batch and then never read, written or deleted on its own.
+KEY_PATTERN = r"^(?!\.\.?$)[A-Za-z0-9_.-]{1,64}$"
+KEY_RULE = "1 to 64 letters, digits, '_', '.' or '-', not '.' or '..'."
+key_validator = RegexValidator(KEY_PATTERN, KEY_RULE)
 
 DEFAULT_MAX_DOCUMENT_BYTES = 64 * 1024
 DEFAULT_MAX_PLAYER_BYTES = 1024 * 1024
