@@ -368,8 +368,14 @@ def _checked_sizes(policy: SavePolicy, writes: list[Write], source: str) -> dict
     sizes = {}
     for write in writes:
         rule = policy.rule(write.key)
-        if source != Source.OPERATOR and (
-            rule is None or (rule.writer == SaveKey.Writer.SERVER and source != Source.SERVER)
+        # A key the game stopped taking (it turned undeclared keys off) may still be deleted:
+        # its documents were written while it was taken, and they count against the player's
+        # bytes until they go.
+        undeclared_delete = rule is None and write.value is None
+        if (
+            source != Source.OPERATOR
+            and not undeclared_delete
+            and (rule is None or (rule.writer == SaveKey.Writer.SERVER and source != Source.SERVER))
         ):
             who = "game servers" if rule is not None else "nobody: the game declares its keys"
             raise SaveKeyNotWritable(f"{write.key!r} is written by {who}.", key=write.key)

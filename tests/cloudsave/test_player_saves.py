@@ -474,6 +474,18 @@ def test_a_game_may_take_declared_keys_only(alice, game):
     assert refused.status_code == 403 and refused.json()["code"] == "save_key_not_writable"
 
 
+def test_a_key_the_game_stopped_taking_can_still_be_deleted(alice, game, player):
+    create(alice, "old-slot", {"a": 1})
+    SaveSettings.objects.create(game=game, undeclared_keys=False)
+    clear_every_cache()  # the game's rules are cached for a few seconds
+
+    assert put(alice, "old-slot", {"a": 2}, HTTP_IF_MATCH='"1"').status_code == 403
+    deleted = alice.delete(f"{URL}/old-slot", HTTP_IF_MATCH='"1"')
+
+    assert deleted.status_code == 204
+    assert SaveUsage.objects.get(player=player).bytes == 0
+
+
 def test_gets_and_puts_take_few_queries(alice, django_assert_max_num_queries):
     create(alice, "slot1", {"a": 1})
     alice.get(f"{URL}/slot1")  # warm: the token's player and the game's rules are cached
