@@ -170,9 +170,11 @@ def write_batch(
 
 
 def restore_version(
-    *, actor: User, player: Player, key: str, version: int, reason: str
+    *, actor: User, player: Player, key: str, version: int, reason: str, seen_version: int
 ) -> Document:
-    """An operator writes a kept version back as the document's newest version (audited)."""
+    """An operator writes a kept version back as the document's newest version (audited), if
+    the document is still at `seen_version`, the version the operator's page showed: a write
+    made since (by the player, or this same restore sent twice) is a 412, not overwritten."""
     with transaction.atomic():
         document = Document.objects.filter(player=player, key=key).first()
         kept = DocumentVersion.objects.filter(document=document, version=version).first()
@@ -182,12 +184,18 @@ def restore_version(
             raise NothingToRestore(
                 f"Version {version} of {key!r} is its deletion: restore a version with a value."
             )
+        if document.version != seen_version:
+            raise PreconditionFailed(
+                f"{key!r} changed since the page was loaded (it is at version "
+                f"{document.version}); reload it and choose again.",
+                current=None if document.deleted else document_body(document),
+            )
         before = {"version": document.version, "deleted": document.deleted}
-        # Against the version just read: a player's write in between makes this a 412.
+        # Checked again against the locked row (_apply): a write in between is a 412 too.
         precondition = (
             Precondition(create_only=True)
             if document.deleted
-            else Precondition(version=document.version)
+            else Precondition(version=seen_version)
         )
         write = Write(key, kept.value, precondition)
         [restored] = _apply(player=player, writes=[write], source=Source.OPERATOR, batch=False)

@@ -38,6 +38,7 @@ def test_the_player_page_lists_documents_and_versions(game, player, saved):
     assert (
         "{&quot;gold&quot;: 10}" in html and 'name="version" value="1"' in html
     )  # JSON, not a repr
+    assert 'name="current" value="2"' in html
 
 
 def test_an_operator_restores_a_version_as_a_new_one_and_it_is_audited(alice, game, player, saved):
@@ -46,7 +47,7 @@ def test_an_operator_restores_a_version_as_a_new_one_and_it_is_audited(alice, ga
 
     response = client.post(
         page(game, player) + "restore-save",
-        {"key": "slot1", "version": 1, "reason": "ticket 42: lost progress"},
+        {"key": "slot1", "version": 1, "current": 2, "reason": "ticket 42: lost progress"},
     )
 
     assert response.status_code == 302
@@ -66,9 +67,10 @@ def test_restoring_an_unknown_version_or_without_reason_changes_nothing(game, pl
     client = client_for(make_user("oscar", game, GameAccess.Role.OPERATOR))
 
     for form in (
-        {"key": "slot1", "version": 9, "reason": "x"},
-        {"key": "nope", "version": 1, "reason": "x"},
-        {"key": "slot1", "version": 1, "reason": ""},
+        {"key": "slot1", "version": 9, "current": 2, "reason": "x"},
+        {"key": "nope", "version": 1, "current": 2, "reason": "x"},
+        {"key": "slot1", "version": 1, "current": 2, "reason": ""},
+        {"key": "slot1", "version": 1, "reason": "x"},  # not the form the page shows
     ):
         response = client.post(page(game, player) + "restore-save", form, follow=True)
         assert "Nothing changed" in response.content.decode()
@@ -82,7 +84,8 @@ def test_an_analyst_cannot_restore(game, player, saved):
 
     html = client.get(page(game, player)).content.decode()
     response = client.post(
-        page(game, player) + "restore-save", {"key": "slot1", "version": 1, "reason": "x"}
+        page(game, player) + "restore-save",
+        {"key": "slot1", "version": 1, "current": 2, "reason": "x"},
     )
 
     assert "restore-save" not in html
@@ -94,7 +97,8 @@ def test_another_games_operator_gets_404(other_game, game, player, saved):
     client = client_for(make_user("bob", other_game, GameAccess.Role.OPERATOR))
 
     response = client.post(
-        page(game, player) + "restore-save", {"key": "slot1", "version": 1, "reason": "x"}
+        page(game, player) + "restore-save",
+        {"key": "slot1", "version": 1, "current": 2, "reason": "x"},
     )
 
     assert response.status_code == 404
@@ -106,7 +110,8 @@ def test_a_deleted_document_is_brought_back_by_a_restore(alice, game, player, sa
     client = client_for(make_user("oscar", game, GameAccess.Role.OPERATOR))
 
     response = client.post(
-        page(game, player) + "restore-save", {"key": "slot1", "version": 1, "reason": "undo"}
+        page(game, player) + "restore-save",
+        {"key": "slot1", "version": 1, "current": 3, "reason": "undo"},
     )
 
     assert response.status_code == 302
@@ -125,7 +130,7 @@ def test_a_deletion_is_not_offered_nor_taken_as_a_version_to_restore(alice, game
     html = client.get(page(game, player)).content.decode()
     response = client.post(
         page(game, player) + "restore-save",
-        {"key": "slot1", "version": 3, "reason": "x"},
+        {"key": "slot1", "version": 3, "current": 4, "reason": "x"},
         follow=True,
     )
 
@@ -135,3 +140,24 @@ def test_a_deletion_is_not_offered_nor_taken_as_a_version_to_restore(alice, game
     document = Document.objects.get(player=player, key="slot1")
     assert (document.version, document.value) == (4, {"gold": 5})
     assert not AuditLogEntry.objects.filter(action="cloudsave.restore_version").exists()
+
+
+def test_a_restore_sent_twice_or_after_the_players_write_changes_nothing_more(
+    alice, game, player, saved
+):
+    client = client_for(make_user("oscar", game, GameAccess.Role.OPERATOR))
+    form = {"key": "slot1", "version": 1, "current": 2, "reason": "ticket 42"}
+
+    assert client.post(page(game, player) + "restore-save", form).status_code == 302
+    again = client.post(page(game, player) + "restore-save", form, follow=True)  # a double click
+
+    assert "Nothing changed" in again.content.decode()
+    assert Document.objects.get(player=player).version == 3
+    assert AuditLogEntry.objects.filter(action="cloudsave.restore_version").count() == 1
+
+    put(alice, "slot1", {"gold": 7}, HTTP_IF_MATCH='"3"')  # the player plays on: version 4
+    stale = {**form, "current": 3}  # a page loaded before that write
+    response = client.post(page(game, player) + "restore-save", stale, follow=True)
+
+    assert "Nothing changed" in response.content.decode()
+    assert Document.objects.get(player=player).value == {"gold": 7}

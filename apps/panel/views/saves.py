@@ -15,6 +15,8 @@ from apps.panel.views.common import invalid_form
 class RestoreSaveForm(forms.Form):
     key = forms.CharField(max_length=64)
     version = forms.IntegerField(min_value=1)
+    # The document's version as the page showed it: the restore applies only to that.
+    current = forms.IntegerField(min_value=1)
     reason = forms.CharField(max_length=300)
 
 
@@ -29,6 +31,7 @@ def restore_save(request: StaffRequest, game: Game, player: Player) -> None:
         key=data["key"],
         version=data["version"],
         reason=data["reason"].strip(),
+        seen_version=data["current"],
     )
     messages.success(
         request,
