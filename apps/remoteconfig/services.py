@@ -169,14 +169,27 @@ def rollback(*, game: Game, actor: User | None, version: int, note: str = "") ->
         earlier = ConfigRelease.objects.filter(game=game, version=version).first()
         if earlier is None:
             raise ReleaseNotFound(f"No release {version} of this game's config.")
+        # The draft it replaces, unpublished edits included, is kept in the audit entry.
+        replaced = draft_snapshot(draft_keys(game_id=game.pk))
         _replace_draft(game, earlier.rules)
         return _release(
-            game=game, actor=actor, rules=earlier.rules, note=note, rolled_back_to=version
+            game=game,
+            actor=actor,
+            rules=earlier.rules,
+            note=note,
+            rolled_back_to=version,
+            replaced_draft=replaced,
         )
 
 
 def _release(
-    *, game: Game, actor: User | None, rules: dict, note: str, rolled_back_to: int | None
+    *,
+    game: Game,
+    actor: User | None,
+    rules: dict,
+    note: str,
+    rolled_back_to: int | None,
+    replaced_draft: dict | None = None,
 ) -> ConfigRelease:
     try:
         with transaction.atomic():
@@ -195,7 +208,8 @@ def _release(
                 game=game,
                 action="remoteconfig.rollback" if rolled_back_to else "remoteconfig.publish",
                 target=release,
-                before={"version": latest or 0},
+                before={"version": latest or 0}
+                | ({} if replaced_draft is None else {"draft": replaced_draft}),
                 after={"version": release.version, "keys": sorted(rules)},
                 reason=note,
             )

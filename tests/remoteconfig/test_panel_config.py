@@ -72,6 +72,23 @@ def test_rollback_from_the_history(operator_client, game):
     assert AuditLogEntry.objects.filter(action="remoteconfig.rollback").count() == 1
 
 
+def test_a_rollback_keeps_the_unpublished_draft_it_replaces_in_the_audit(operator_client, game):
+    for value in ("1", "2"):
+        operator_client.post(page(game) + "set-key", {"key": "speed", "value": value})
+        operator_client.post(page(game) + "publish", {"note": f"speed {value}"})
+    assert 'id="unpublished"' not in operator_client.get(page(game)).content.decode()
+    operator_client.post(page(game) + "set-key", {"key": "wip", "value": '{"boss": 3}'})
+
+    html = operator_client.get(page(game)).content.decode()
+    operator_client.post(page(game) + "rollback", {"version": 1, "note": "too fast"})
+
+    assert 'id="unpublished"' in html  # the page said what a rollback would replace
+    assert not ConfigKey.objects.filter(game=game, key="wip").exists()
+    entry = AuditLogEntry.objects.get(action="remoteconfig.rollback")
+    assert entry.before["draft"]["wip"]["value"] == {"boss": 3}
+    assert entry.before["draft"]["speed"]["value"] == 2
+
+
 @pytest.mark.parametrize(
     ("action", "form"),
     [

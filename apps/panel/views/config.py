@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from apps.accounts.models import Game
 from apps.panel.access import StaffRequest, readable_game, writable_game
 from apps.panel.views.common import invalid_form, page_context
+from apps.remoteconfig.rules import draft_snapshot
 from apps.remoteconfig.selectors import draft_keys, releases_of
 from apps.remoteconfig.services import (
     LEVEL_LIMIT,
@@ -102,13 +103,18 @@ class NoteForm(forms.Form):
 @staff_member_required
 def config_page(request: StaffRequest, game_id: int) -> HttpResponse:
     game = readable_game(request, game_id)
+    keys = draft_keys(game_id=game.pk)
+    releases = releases_of(game_id=game.pk)
+    live = releases[0].rules if releases else {}
     context = page_context(
         request,
         game,
         title=f"{game.name} remote config",
         gp_section="config",
-        keys=draft_keys(game_id=game.pk),
-        releases=releases_of(game_id=game.pk),
+        keys=keys,
+        # A rollback makes the draft the release it goes back to: say what it would replace.
+        unpublished=draft_snapshot(keys) != live,
+        releases=releases,
         key_form=KeyForm(),
         override_form=OverrideForm(),
     )
