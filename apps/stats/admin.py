@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 from django.utils.html import format_html_join
 
 from apps.accounts.admin_scoping import GameScopedAdmin, ReadOnlyScopedAdmin
@@ -41,6 +44,12 @@ class PlayerProgressAdmin(ReadOnlyScopedAdmin):
     search_fields = ["player__display_name", "=player__id"]
     list_select_related = ["player"]
     ordering = ["-xp"]
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        # The curves as they are now, read once per game for this page: the admin instance
+        # lives as long as the process, so a cache kept on it showed levels of an old curve.
+        self._curves: dict[int, Any] = {}
+        return super().changelist_view(request, extra_context)
 
     @admin.display(description="Level (current curve)")
     def level(self, obj: PlayerProgress) -> int:

@@ -19,6 +19,22 @@ def test_level_curve_page_previews_the_first_levels(admin_client, game):
 
 
 @pytest.mark.django_db
+def test_the_progress_list_shows_levels_of_the_curve_as_it_is_now(admin_client, game, player):
+    from apps.stats.models import PlayerProgress
+
+    curve = LevelCurve.objects.create(game=game, xp_per_level=100, growth_percent=0, max_level=9)
+    PlayerProgress.objects.create(player=player, xp=250)
+
+    before = admin_client.get("/admin/stats/playerprogress/")
+    curve.xp_per_level = 1000
+    curve.save()
+    after = admin_client.get("/admin/stats/playerprogress/")
+
+    assert '<td class="field-level">3</td>' in before.content.decode()
+    assert '<td class="field-level">1</td>' in after.content.decode()
+
+
+@pytest.mark.django_db
 def test_stat_definitions_are_listed(admin_client, game):
     StatDefinition.objects.create(game=game, key="kills", name="Kills")
 
