@@ -296,13 +296,15 @@ def _revenue(sql: Dialect, game_id: int, lo: date, hi: date) -> None:
 def _offers(sql: Dialect, game_id: int, lo: date, hi: date) -> None:
     _run(
         f"""
-        INSERT INTO {OFFERS} (game_id, day, offer_id, currency, purchases, amount)
-        SELECT p.game_id, p.day, p.offer_id, coalesce(p.currency, ''), count(*), sum(p.amount)
+        INSERT INTO {OFFERS} (game_id, day, offer_id, currency, real_money, purchases, amount)
+        SELECT p.game_id, p.day, p.offer_id, coalesce(p.currency, ''), (max(p.real) = 1),
+               count(*), sum(p.amount)
         FROM ({_purchases(sql, "'purchase_completed'")}) AS p
         WHERE p.offer_id IS NOT NULL
         GROUP BY p.game_id, p.day, p.offer_id, coalesce(p.currency, '')
         ON CONFLICT (game_id, day, offer_id, currency) DO UPDATE
-        SET purchases = excluded.purchases, amount = excluded.amount
+        SET purchases = excluded.purchases, amount = excluded.amount,
+            real_money = excluded.real_money
         """,
         [game_id, _d(lo), _d(hi)],
     )

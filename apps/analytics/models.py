@@ -157,6 +157,8 @@ class OfferDay(models.Model):
     day = models.DateField()
     offer_id = models.CharField(max_length=64)
     currency = models.CharField(max_length=32)
+    # Real money (an ISO code, the amount in minor units) or a virtual currency's plain units.
+    real_money = models.BooleanField(default=False)
     purchases = models.IntegerField(default=0)
     amount = models.BigIntegerField(default=0)
 

@@ -162,6 +162,7 @@ def economy_by_reason(lines: list[EconomyDay]) -> list[dict[str, object]]:
 class OfferSales(TypedDict):
     offer_id: str
     currency: str
+    real_money: bool  # amount in minor units of an ISO currency; else a virtual currency's units
     purchases: int
     amount: int
 
@@ -169,7 +170,7 @@ class OfferSales(TypedDict):
 def top_offers(*, game_id: int, days: DayRange, limit: int = 10) -> list[OfferSales]:
     rows = (
         OfferDay.objects.filter(game_id=game_id, day__range=(days.start, days.end))
-        .values("offer_id", "currency")
+        .values("offer_id", "currency", "real_money")
         .annotate(purchases=Sum("purchases"), amount=Sum("amount"))
         .order_by("-purchases", "-amount", "offer_id")[:limit]
     )
@@ -177,6 +178,7 @@ def top_offers(*, game_id: int, days: DayRange, limit: int = 10) -> list[OfferSa
         OfferSales(
             offer_id=row["offer_id"],
             currency=row["currency"],
+            real_money=row["real_money"],
             purchases=row["purchases"],
             amount=row["amount"],
         )

@@ -168,6 +168,22 @@ def test_client_events_csv(analyst_client, game, activity):
     ]
 
 
+def test_a_virtual_currency_with_an_upper_case_code_is_not_shown_as_cents(
+    operator_client, game, player
+):
+    record_server_event(
+        game_id=game.pk,
+        player_id=player.pk,
+        name="purchase_completed",
+        properties={"offer_id": "9", "currency": "GEM", "amount": 120, "real_money": False},
+    )
+    aggregate_days(game_id=game.pk, start=TODAY, end=TODAY)
+
+    page = operator_client.get(url(game)).content.decode()
+
+    assert "<td>120 GEM</td>" in page and "1.20 GEM" not in page
+
+
 def test_unknown_export_is_404(analyst_client, game):
     assert analyst_client.get(url(game, "export/passwords.csv")).status_code == 404
 

@@ -55,9 +55,12 @@ def _economy(game_id: int, days: metrics.DayRange) -> Iterable[list]:
 
 
 def _offers(game_id: int, days: metrics.DayRange) -> Iterable[list]:
-    yield ["offer_id", "currency", "purchases", "amount"]
+    yield ["offer_id", "currency", "real_money", "purchases", "amount"]
     for offer in metrics.top_offers(game_id=game_id, days=days, limit=1000):
-        yield [offer["offer_id"], offer["currency"], offer["purchases"], offer["amount"]]
+        yield [
+            offer["offer_id"], offer["currency"], offer["real_money"], offer["purchases"],
+            offer["amount"],
+        ]  # fmt: skip
 
 
 def _client_events(game_id: int, days: metrics.DayRange) -> Iterable[list]:
