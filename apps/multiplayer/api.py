@@ -318,7 +318,8 @@ class HeartbeatApi(GameServerApi):
 
 class DeregisterApi(GameServerApi):
     class InputSerializer(serializers.Serializer):
-        server_id = StrictCharField(max_length=100)
+        # As a heartbeat names it, taken as sent: " eu-1 " is not eu-1.
+        server_id = StrictRegexField(NAME, max_length=MAX_SERVER_ID)
 
     @extend_schema(
         summary="Take a server off the list at once (shutdown)",

@@ -165,6 +165,19 @@ def test_deregistered_server_leaves_the_list_at_once(server_client, player_clien
     assert player_client.get(SERVER_INFO).json() == []
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("server_id", [" eu-1 ", "eu-1\n", "", "eu 1"])
+def test_deregister_takes_the_server_id_as_sent_or_refuses_it(
+    server_client, player_client, server_id
+):
+    beat(server_client, "eu-1")
+
+    response = server_client.post(DEREGISTER, {"server_id": server_id}, format="json")
+
+    assert (response.status_code, response.json()["code"]) == (400, "validation_error")
+    assert [s["server_id"] for s in player_client.get(SERVER_INFO).json()] == ["eu-1"]
+
+
 @pytest.mark.parametrize(
     "fields",
     [
