@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -125,7 +125,7 @@ class WalletAdmin(ReadOnlyScopedAdmin):
             form.add_error("player", "No such player in a game you may change.")
             return False
         try:
-            operator_adjust(
+            result = operator_adjust(
                 actor=operator(request),
                 player=player,
                 change=Change(data["kind"], data["code"], data["delta"]),
@@ -135,7 +135,16 @@ class WalletAdmin(ReadOnlyScopedAdmin):
         except DomainError as error:
             form.add_error(None, error.detail)
             return False
-        self.message_user(request, f"Done: {data['delta']:+d} {data['code']} for {player}.")
+        if result.replayed:
+            # The same form again (Back, then submit): what it did the first time stands.
+            self.message_user(
+                request,
+                "That form was already submitted; nothing changed. Open Grant or revoke again "
+                "for a new one.",
+                level=messages.WARNING,
+            )
+        else:
+            self.message_user(request, f"Done: {data['delta']:+d} {data['code']} for {player}.")
         return True
 
 

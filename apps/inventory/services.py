@@ -179,9 +179,10 @@ def operator_adjust(
     change: Change,
     note: str,
     idempotency_key: str,
-) -> list[LedgerEntry]:
+) -> ClawBack:
     """An operator's grant (delta > 0) or revoke (delta < 0), with the operator as the actor on
-    the ledger entry and in the audit log, in one transaction."""
+    the ledger entry and in the audit log, in one transaction. A key used before changes
+    nothing and answers its entries, `replayed`."""
     if change.delta == 0:
         raise InvalidContents("A grant or revoke needs a non-zero amount.")
     action = "inventory.grant" if change.delta > 0 else "inventory.revoke"
@@ -195,7 +196,7 @@ def operator_adjust(
         clamp_debits=False,
     )
     if result.replayed:
-        return result.entries
+        return result
     for entry in result.entries:
         record_action(
             actor=actor,
@@ -206,7 +207,7 @@ def operator_adjust(
             after={change.code: entry.balance_after},
             reason=note,
         )
-    return result.entries
+    return result
 
 
 def _apply(

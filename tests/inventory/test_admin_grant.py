@@ -52,6 +52,25 @@ def test_operator_grant_goes_through_the_ledger_with_actor_and_audit(
     assert (audit.actor, audit.before, audit.after) == (alice, {"gold": 0}, {"gold": 25})
 
 
+def test_the_same_form_sent_again_with_another_amount_says_nothing_changed(
+    client, make_operator, game, player
+):
+    make_economy(game)
+    client.force_login(make_operator("alice", game, GameAccess.Role.OPERATOR))
+    first = client.post(URL, form(player, 25), follow=True)
+    assert [str(m) for m in first.context["messages"]] == [f"Done: +25 gold for {player}."]
+
+    again = client.post(URL, form(player, 500), follow=True)  # Back, edit, submit
+
+    shown = [str(message) for message in again.context["messages"]]
+    assert shown == [
+        "That form was already submitted; nothing changed. Open Grant or revoke again for a "
+        "new one."
+    ]
+    assert balance(player, "gold") == 25
+    assert LedgerEntry.objects.filter(player=player).count() == 1
+
+
 def test_revoke_below_zero_is_refused_and_changes_nothing(client, make_operator, game, player):
     make_economy(game)
     fund(player, 10)

@@ -13,7 +13,6 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from apps.accounts.models import AuthSession, Game, Player
@@ -150,15 +149,15 @@ def _grant(request: StaffRequest, game: Game, player: Player) -> None:
     if not form.is_valid():
         return _invalid(request, form)
     change = form.change()
-    started = timezone.now()
-    entries = operator_adjust(
+    result = operator_adjust(
         actor=request.user,
         player=player,
         change=change,
         note=form.cleaned_data["reason"].strip(),
         idempotency_key=f"panel:{form.cleaned_data['idempotency_key']}",
     )
-    if entries and entries[0].created_at < started:
+    entries = result.entries
+    if result.replayed:
         messages.info(request, "That form was already submitted; nothing changed.")
     elif entries:
         verb = "Granted" if change.delta > 0 else "Revoked"
