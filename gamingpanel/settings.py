@@ -388,6 +388,10 @@ PAYMENTS_SWEEP_BATCH = env.int("PAYMENTS_SWEEP_BATCH", default=200)
 # A Stripe checkout still open this long after it was opened (Stripe expires sessions within 24 h
 # and says so) means its notification was lost: the sweeper flags it and alerts.
 PAYMENTS_STALE_CHECKOUT_SECONDS = env.int("PAYMENTS_STALE_CHECKOUT_SECONDS", default=2 * 86400)
+# A checkout whose opening never finished (the process died between our row and the processor's
+# answer) this long after its purchase began: the purchase is closed and its stock and limit slot
+# freed, the key answers 503 payment_provider_unavailable (a new key buys again).
+PAYMENTS_UNOPENED_CHECKOUT_SECONDS = env.int("PAYMENTS_UNOPENED_CHECKOUT_SECONDS", default=900)
 
 # --- Multiplayer ---------------------------------------------------------------------------
 SERVER_HEARTBEAT_TTL_SECONDS = env.int("SERVER_HEARTBEAT_TTL_SECONDS", default=30)

@@ -263,3 +263,44 @@ def test_an_open_sandbox_checkout_is_never_called_stale(player, real_offer, sett
 
     assert sweep(timezone.now() + timedelta(days=30)).stale_checkouts == 0
     assert not Payment.objects.get().needs_attention
+
+
+def test_a_checkout_never_opened_is_closed_freeing_its_limit_and_its_key_answers_503(
+    player, real_offer, stripe_account, checkout, settings, monkeypatch,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    from apps.payments.services import checkout as checkout_service
+    from apps.shop.models import OfferPurchaseCount
+
+    real_offer.per_player_limit = 1
+    real_offer.save()
+
+    def process_dies(**kwargs):
+        raise RuntimeError("worker killed while Stripe answered")
+
+    monkeypatch.setattr(checkout_service, "open_checkout", process_dies)
+    with pytest.raises(RuntimeError):
+        purchase_offer(player=player, offer_id=real_offer.pk, quantity=1, idempotency_key="k1")
+    monkeypatch.undo()
+    payment = Payment.objects.get()
+    assert (payment.status, payment.checkout_url) == ("created", "")
+    young = sweep(
+        payment.created_at + timedelta(seconds=settings.PAYMENTS_UNOPENED_CHECKOUT_SECONDS - 1)
+    )
+    assert young.unopened_checkouts == 0
+
+    with django_capture_on_commit_callbacks(execute=True):
+        report = sweep(
+            payment.created_at + timedelta(seconds=settings.PAYMENTS_UNOPENED_CHECKOUT_SECONDS)
+        )
+
+    assert report.unopened_checkouts == 1
+    payment.refresh_from_db()
+    purchase = Purchase.objects.get()
+    assert (payment.status, purchase.status) == ("failed", "failed")
+    assert not OfferPurchaseCount.objects.filter(player=player, count__gt=0).exists()
+    replay = purchase_offer(player=player, offer_id=real_offer.pk, quantity=1, idempotency_key="k1")
+    assert (replay.status_code, replay.body["code"]) == (503, "payment_provider_unavailable")
+    assert Payment.objects.get().checkout_url == ""  # no checkout opened for the closed purchase
+    fresh = purchase_offer(player=player, offer_id=real_offer.pk, quantity=1, idempotency_key="k2")
+    assert fresh.status_code == 202  # the limit slot is free again

@@ -10,6 +10,9 @@ broker was down or a task gave up.
   `checkout.session.expired`) still open PAYMENTS_STALE_CHECKOUT_SECONDS after they were opened:
   the processor's word was lost, so the payment and its purchase are flagged `needs_attention`
   with an ALERT, once, for an operator to look the session up.
+- Checkouts never opened (the purchase's process died between its rows and the processor's
+  answer) PAYMENTS_UNOPENED_CHECKOUT_SECONDS after the purchase began: the purchase is closed
+  (failed), its stock and limit slot freed, and its key answers 503.
 
 Each row is touched only once it is older than PAYMENTS_SWEEP_GRACE_SECONDS, then at most
 PAYMENTS_SWEEP_MAX_ATTEMPTS times, PAYMENTS_SWEEP_BACKOFF_SECONDS × 2^n apart (capped at an
@@ -37,6 +40,8 @@ logger = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 3600
 # Processors whose open checkouts end by themselves, with a notification.
 EXPIRING_CHECKOUTS = (Provider.STRIPE,)
+# Processors of checkouts (store receipts are paid before their payment row exists).
+CHECKOUT_PROVIDERS = (Provider.STRIPE, Provider.SANDBOX)
 
 
 @dataclass
@@ -46,6 +51,7 @@ class SweepReport:
     callbacks_requeued: int = 0
     callbacks_abandoned: int = 0
     stale_checkouts: int = 0
+    unopened_checkouts: int = 0
 
 
 def backoff(sweeps: int) -> timedelta:
@@ -86,6 +92,7 @@ def sweep(*, event_task: Any, callback_task: Any, now: datetime | None = None) -
         callbacks, now=now, task=callback_task, describe=_describe_callback
     )
     report.stale_checkouts = _flag_stale_checkouts(now=now)
+    report.unopened_checkouts = _close_unopened_checkouts(now=now)
     if report.events_requeued or report.callbacks_requeued:
         logger.info("payments sweep: %s", report)
     return report
@@ -117,6 +124,40 @@ def _flag_stale_checkouts(*, now: datetime) -> int:
             logger.error("ALERT payments: purchase %s: %s", payment.purchase_id, note)
             flagged += 1
     return flagged
+
+
+def _close_unopened_checkouts(*, now: datetime) -> int:
+    """Purchases whose checkout was never opened: the purchase and its payment row committed,
+    then the process died (or the processor call raised something unforeseen) before the
+    session was stored. Nobody has a checkout URL, so nobody can pay: the purchase is closed,
+    freeing its stock and the buyer's limit slot."""
+    begun_before = now - timedelta(seconds=settings.PAYMENTS_UNOPENED_CHECKOUT_SECONDS)
+    closed = 0
+    with transaction.atomic():
+        unopened = (
+            Payment.objects.select_for_update(skip_locked=True)
+            .filter(
+                provider__in=CHECKOUT_PROVIDERS,
+                status=Payment.Status.CREATED,
+                checkout_url="",
+                created_at__lte=begun_before,
+            )
+            .order_by("pk")
+        )
+        for payment in unopened[: settings.PAYMENTS_SWEEP_BATCH]:
+            payment.status = Payment.Status.FAILED
+            payment.details = {**payment.details, "error": "the checkout was never opened"}
+            payment.save(update_fields=["status", "details", "updated_at"])
+            purchase_outcomes().closed(
+                purchase_id=payment.purchase_id,
+                outcome=Payment.Status.FAILED,
+                note="checkout never opened",
+            )
+            logger.warning(
+                "payments sweep: purchase %s closed, its checkout never opened", payment.purchase_id
+            )
+            closed += 1
+    return closed
 
 
 def _sweep_rows(

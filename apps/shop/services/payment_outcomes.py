@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from apps.payments.errors import ProviderUnavailable
 from apps.payments.providers.base import PaidAmount
 from apps.shop.models import Purchase
 from apps.shop.services.fulfilment import (
@@ -11,6 +12,7 @@ from apps.shop.services.fulfilment import (
     fulfil_purchase,
     refund_purchase,
 )
+from apps.shop.services.purchase import problem_of, store_response
 
 CLOSED_STATUS = {"expired": Purchase.Status.EXPIRED, "failed": Purchase.Status.FAILED}
 
@@ -25,7 +27,13 @@ class ShopPurchaseOutcomes:
         refund_purchase(purchase_id=purchase_id, kind=kind, note=note)
 
     def closed(self, *, purchase_id: int, outcome: str, note: str) -> None:
-        close_unpaid(purchase_id=purchase_id, status=CLOSED_STATUS[outcome], note=note)
+        purchase = close_unpaid(purchase_id=purchase_id, status=CLOSED_STATUS[outcome], note=note)
+        # Closed before its checkout was ever handed out, its key has no answer yet: without
+        # one, a retry with that key would open a checkout for the closed purchase.
+        unopened = ProviderUnavailable(
+            "The checkout could not be opened; buy again with a new Idempotency-Key."
+        )
+        store_response(purchase=purchase, status_code=unopened.status, body=problem_of(unopened))
 
     def flagged(self, *, purchase_id: int, note: str) -> None:
         flag_purchase(purchase_id=purchase_id, note=note)

@@ -184,7 +184,7 @@ def _open_checkout(purchase: Purchase) -> PurchaseResult:
         # Nothing was charged: the purchase ends here, and its key answers this error again.
         checkout.mark_checkout_failed(purchase_id=purchase.pk, error=error)
         close_unpaid(purchase_id=purchase.pk, status=Purchase.Status.FAILED, note=error.code)
-        store_response(purchase=purchase, status_code=error.status, body=_problem(error))
+        store_response(purchase=purchase, status_code=error.status, body=problem_of(error))
         raise
     body = {
         "purchase_id": purchase.pk,
@@ -225,7 +225,7 @@ def _remember_failure(
     player: Player, offer: Offer, quantity: int, key: str, fingerprint: str, error: DomainError
 ) -> None:
     """Store a refused purchase so the same key answers the same refusal again."""
-    body = _problem(error)
+    body = problem_of(error)
     try:
         with transaction.atomic():
             Purchase.objects.create(
@@ -274,7 +274,8 @@ def store_response(*, purchase: Purchase, status_code: int, body: dict[str, Any]
     )
 
 
-def _problem(error: DomainError) -> dict[str, Any]:
+def problem_of(error: DomainError) -> dict[str, Any]:
+    """The problem body a purchase's key stores for a refusal (and answers again)."""
     return problem_body(
         status=error.status, code=error.code, title=error.title, detail=error.detail, **error.extra
     )
