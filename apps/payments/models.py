@@ -92,6 +92,9 @@ class Payment(models.Model):
     # Set by the sweeper when a checkout stayed open past PAYMENTS_STALE_CHECKOUT_SECONDS with no
     # word from its processor (its purchase is flagged too).
     needs_attention = models.BooleanField(default=False)
+    # A granted Google Play purchase not yet consumed or acknowledged (Google refunds those after
+    # three days): when the sweeper next queues the task that does it; None once done.
+    store_finish_due_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -112,7 +115,14 @@ class Payment(models.Model):
                 name="store_transaction_once",
             ),
         ]
-        indexes = [models.Index(fields=["provider", "payment_reference"])]
+        indexes = [
+            models.Index(fields=["provider", "payment_reference"]),
+            models.Index(
+                fields=["store_finish_due_at"],
+                condition=Q(store_finish_due_at__isnull=False),
+                name="payment_store_finish_due",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider} {self.external_id or self.pk} ({self.status})"

@@ -40,22 +40,36 @@ def deliver_sandbox_callback(self: object, callback_pk: int) -> bool:
 @shared_task(ignore_result=True)
 def sweep_payments() -> dict[str, int]:
     report = recovery.sweep(
-        event_task=process_provider_event, callback_task=deliver_sandbox_callback
+        event_task=process_provider_event,
+        callback_task=deliver_sandbox_callback,
+        finish_task=finish_google_purchase,
     )
     return asdict(report)
+
+
+STORE_FINISH = "store_finish"  # Payment.details: what Google Play is to be told, and how
 
 
 @shared_task(
     bind=True, acks_late=True, ignore_result=True, autoretry_for=(ProviderUnavailable,), **RETRY
 )
-def finish_google_purchase(self: object, payment_pk: int, product_id: str, consume: bool) -> None:
-    """Consume (or acknowledge) a granted Google Play purchase; the shop says which product
-    and whether it is consumable."""
+def finish_google_purchase(
+    self: object, payment_pk: int, product_id: str | None = None, consume: bool | None = None
+) -> None:
+    """Consume (or acknowledge) a granted Google Play purchase, as its payment's details say
+    (tasks queued before they said so carry the product and the kind). Once done, the payment
+    no longer owes it; until then the sweeper queues this again."""
     payment = Payment.objects.get(pk=payment_pk)
+    if payment.store_finish_due_at is None and product_id is None:
+        return  # done already
+    owed = payment.details.get(STORE_FINISH) or {}
+    product_id = product_id or owed.get("product_id")
+    consume = owed.get("consume", False) if consume is None else consume
     account = enabled_account(game_id=payment.game_id, provider="google_play")
-    if account is None:
+    if account is None or not product_id:
         logger.warning("google purchase %s not acknowledged: account disabled", payment_pk)
         return
     google_play.finish_purchase(
         account=account, product_id=product_id, token=payment.payment_reference, consume=consume
     )
+    Payment.objects.filter(pk=payment_pk).update(store_finish_due_at=None)

@@ -762,3 +762,86 @@ def test_another_games_account_naming_the_same_service_account_gets_no_cached_to
     assert access_token(google) == "ya29.x"  # the real account still uses its own
     token_calls = [c for c in play.calls if c.request.url.startswith(TOKEN_URL)]
     assert len(token_calls) == 1
+
+
+def test_a_consume_lost_to_a_broker_outage_is_sent_again_by_the_replay_and_the_sweeper(
+    player_client, player, real_offer, google, play, monkeypatch, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from apps.payments import tasks
+    from apps.payments.services import recovery
+
+    purchase_state(play)
+    real_delay = tasks.finish_google_purchase.delay
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(tasks.finish_google_purchase, "delay", broker_down)
+    assert redeem(player_client, real_offer).status_code == 201
+    payment = Payment.objects.get()
+    assert payment.store_finish_due_at is not None  # owed, on the row
+    assert not any(c.request.url.endswith(":consume") for c in play.calls)
+
+    monkeypatch.setattr(tasks.finish_google_purchase, "delay", real_delay)
+    assert redeem(player_client, real_offer).status_code == 200  # the Play client resends it
+
+    assert sum(c.request.url.endswith(":consume") for c in play.calls) == 1
+    payment.refresh_from_db()
+    assert payment.store_finish_due_at is None  # done: neither a replay nor a sweep sends more
+    redeem(player_client, real_offer)
+    with django_capture_on_commit_callbacks(execute=True):
+        report = recovery.sweep(
+            event_task=tasks.process_provider_event,
+            callback_task=tasks.deliver_sandbox_callback,
+            finish_task=tasks.finish_google_purchase,
+            now=payment.created_at + timedelta(hours=1),
+        )
+    assert report.store_finishes_requeued == 0
+    assert sum(c.request.url.endswith(":consume") for c in play.calls) == 1
+
+
+def test_the_sweeper_sends_an_owed_consume_with_backoff_then_alerts_when_googles_window_closes(
+    player_client, player, real_offer, google, play, monkeypatch, caplog,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    import logging
+    from datetime import timedelta
+
+    from apps.payments import tasks
+    from apps.payments.services import recovery
+
+    purchase_state(play)
+    monkeypatch.setattr(tasks.finish_google_purchase, "delay", lambda *a, **k: None)  # lost
+    redeem(player_client, real_offer)
+    monkeypatch.undo()
+    payment = Payment.objects.get()
+    sent = []
+
+    class Recording:
+        name = "finish"
+
+        @staticmethod
+        def delay(pk):
+            sent.append(pk)
+
+    def sweep_at(moment):
+        with django_capture_on_commit_callbacks(execute=True):
+            return recovery.sweep(
+                event_task=Recording, callback_task=Recording, finish_task=Recording, now=moment
+            )
+
+    due = payment.store_finish_due_at
+    assert sweep_at(due - timedelta(seconds=1)).store_finishes_requeued == 0
+    assert sweep_at(due).store_finishes_requeued == 1
+    assert sweep_at(due + timedelta(seconds=30)).store_finishes_requeued == 0  # backing off
+    assert sweep_at(due + timedelta(minutes=2)).store_finishes_requeued == 1
+    assert sent == [payment.pk, payment.pk]
+
+    with caplog.at_level(logging.ERROR, logger="apps.payments.services.recovery"):
+        late = sweep_at(payment.created_at + timedelta(days=3, hours=1))
+    payment.refresh_from_db()
+    assert (late.store_finishes_requeued, payment.needs_attention) == (0, True)
+    assert payment.store_finish_due_at is None
+    assert any("never acknowledged" in r.getMessage() for r in caplog.records)

@@ -4,7 +4,10 @@ What the receipt buys and how it is granted is the shop's (`apps.shop.services.r
 
 from __future__ import annotations
 
-from django.db import transaction
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
 
 from apps.payments.errors import (
     InvalidReceipt,
@@ -17,7 +20,8 @@ from apps.payments.models import Payment, Provider
 from apps.payments.providers import apple, google_play
 from apps.payments.providers.base import VerifiedReceipt
 from apps.payments.selectors import enabled_account, reversed_before_known
-from apps.payments.tasks import finish_google_purchase
+from apps.payments.services.queueing import enqueue_after_commit
+from apps.payments.tasks import STORE_FINISH, finish_google_purchase
 
 STORES = (Provider.APPLE, Provider.GOOGLE_PLAY)
 
@@ -81,8 +85,24 @@ def record_store_payment(
 
 
 def finish_with_store_after_commit(*, payment: Payment, product_id: str, consume: bool) -> None:
-    """Google Play wants a granted purchase consumed or acknowledged: a task, once committed."""
-    if payment.provider == Provider.GOOGLE_PLAY:
-        transaction.on_commit(
-            lambda: finish_google_purchase.delay(payment.pk, product_id, consume), robust=True
-        )
+    """Google Play wants a granted purchase consumed or acknowledged within three days: a task,
+    once committed. The payment row says it is owed until the task has done it, so a broker
+    that was down or a task out of retries is followed up by the sweeper."""
+    if payment.provider != Provider.GOOGLE_PLAY:
+        return
+    payment.details = {
+        **payment.details,
+        STORE_FINISH: {"product_id": product_id, "consume": consume},
+    }
+    payment.store_finish_due_at = timezone.now() + timedelta(
+        seconds=settings.PAYMENTS_SWEEP_GRACE_SECONDS
+    )
+    payment.save(update_fields=["details", "store_finish_due_at", "updated_at"])
+    enqueue_after_commit(finish_google_purchase, payment.pk)
+
+
+def finish_again_if_owed(*, payment: Payment) -> None:
+    """A receipt sent again (Google Play's client resends purchases it has not seen finished):
+    queue the finish once more if it is still owed."""
+    if payment.store_finish_due_at is not None:
+        enqueue_after_commit(finish_google_purchase, payment.pk)

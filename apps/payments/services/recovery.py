@@ -52,6 +52,7 @@ class SweepReport:
     callbacks_abandoned: int = 0
     stale_checkouts: int = 0
     unopened_checkouts: int = 0
+    store_finishes_requeued: int = 0
 
 
 def backoff(sweeps: int) -> timedelta:
@@ -60,9 +61,16 @@ def backoff(sweeps: int) -> timedelta:
     return timedelta(seconds=min(base * 2 ** max(sweeps - 1, 0), MAX_BACKOFF_SECONDS))
 
 
-def sweep(*, event_task: Any, callback_task: Any, now: datetime | None = None) -> SweepReport:
+def sweep(
+    *,
+    event_task: Any,
+    callback_task: Any,
+    finish_task: Any = None,
+    now: datetime | None = None,
+) -> SweepReport:
     """`event_task` processes a notification by pk, `callback_task` delivers a sandbox callback
-    by pk (the tasks module passes its own: it imports this one)."""
+    by pk, `finish_task` consumes or acknowledges a Google Play purchase by its payment's pk
+    (the tasks module passes its own: it imports this one)."""
     now = now or timezone.now()
     due = Q(next_sweep_at__isnull=True) | Q(next_sweep_at__lte=now)
     settled_before = now - timedelta(seconds=settings.PAYMENTS_SWEEP_GRACE_SECONDS)
@@ -93,6 +101,8 @@ def sweep(*, event_task: Any, callback_task: Any, now: datetime | None = None) -
     )
     report.stale_checkouts = _flag_stale_checkouts(now=now)
     report.unopened_checkouts = _close_unopened_checkouts(now=now)
+    if finish_task is not None:
+        report.store_finishes_requeued = _requeue_store_finishes(now=now, task=finish_task)
     if report.events_requeued or report.callbacks_requeued:
         logger.info("payments sweep: %s", report)
     return report
@@ -158,6 +168,41 @@ def _close_unopened_checkouts(*, now: datetime) -> int:
             )
             closed += 1
     return closed
+
+
+# Google Play refunds a purchase left unacknowledged this long after it was made.
+GOOGLE_FINISH_WINDOW = timedelta(days=3)
+
+
+def _requeue_store_finishes(*, now: datetime, task: Any) -> int:
+    """Google Play purchases granted but not yet consumed or acknowledged (the broker was down,
+    the task ran out of retries, the account was disabled): queued again with the usual
+    backoff, until Google's window closes; then flagged, with an ALERT, for an operator."""
+    requeued = 0
+    with transaction.atomic():
+        owed = (
+            Payment.objects.select_for_update(skip_locked=True)
+            .filter(store_finish_due_at__lte=now)
+            .order_by("store_finish_due_at")
+        )
+        for payment in owed[: settings.PAYMENTS_SWEEP_BATCH]:
+            if payment.created_at <= now - GOOGLE_FINISH_WINDOW:
+                payment.store_finish_due_at = None
+                payment.needs_attention = True
+                payment.save(update_fields=["store_finish_due_at", "needs_attention", "updated_at"])
+                logger.error(
+                    "ALERT payments: Google Play purchase of payment %s was never acknowledged "
+                    "within three days; Google refunds it (flagged needs_attention)",
+                    payment.pk,
+                )
+                continue
+            sweeps = int(payment.details.get("store_finish_sweeps", 0)) + 1
+            payment.details = {**payment.details, "store_finish_sweeps": sweeps}
+            payment.store_finish_due_at = now + backoff(sweeps)
+            payment.save(update_fields=["details", "store_finish_due_at", "updated_at"])
+            enqueue_after_commit(task, payment.pk)
+            requeued += 1
+    return requeued
 
 
 def _sweep_rows(

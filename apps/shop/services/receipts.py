@@ -14,6 +14,7 @@ from apps.payments.models import Provider
 from apps.payments.providers.base import VerifiedReceipt
 from apps.payments.selectors import payment_by_external_id
 from apps.payments.services.receipts import (
+    finish_again_if_owed,
     finish_with_store_after_commit,
     record_store_payment,
     store_quantity,
@@ -103,4 +104,6 @@ def _replay(player: Player, provider: str, verified: VerifiedReceipt) -> Purchas
     purchase = Purchase.objects.get(pk=payment.purchase_id)
     if purchase.player_id != player.pk:
         raise ReceiptAlreadyUsed("Another player already redeemed this store transaction.")
+    # The store's client sends a purchase again until it sees it finished: finish it again.
+    finish_again_if_owed(payment=payment)
     return PurchaseResult(200, purchase.response_body or {})
