@@ -845,3 +845,55 @@ def test_the_sweeper_sends_an_owed_consume_with_backoff_then_alerts_when_googles
     assert (late.store_finishes_requeued, payment.needs_attention) == (0, True)
     assert payment.store_finish_due_at is None
     assert any("never acknowledged" in r.getMessage() for r in caplog.records)
+
+
+def test_a_refund_reaches_the_game_whose_purchase_it_is_when_games_share_a_package(
+    api_client, game, other_game, other_player, google, play, service_key
+):
+    from rest_framework.test import APIClient
+
+    from tests.shop.helpers import make_economy, make_offer
+
+    pem = service_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    theirs = ProviderAccount(
+        game=other_game, provider="google_play", config={"package_name": "com.example.game"}
+    )
+    theirs.set_secrets(
+        {
+            "service_account": {
+                "client_email": "b@example.iam.gserviceaccount.com",
+                "private_key": pem,
+            },
+            "rtdn_token": "push-b",
+        }
+    )
+    theirs.save()
+    make_economy(other_game)
+    offer = make_offer(
+        other_game, real_money=True, price_currency="USD", price_amount=199,
+        contents=[{"currency": "gems", "quantity": 100}], google_product_id="gems_100",
+    )  # fmt: skip
+    buyer = APIClient()
+    buyer.force_authenticate(user=other_player)
+    purchase_state(play)
+    assert redeem(buyer, offer).status_code == 201  # bought in game B
+    voided_list(play, [VOIDED_ENTRY])
+    voided = {
+        "packageName": "com.example.game",
+        "voidedPurchaseNotification": {
+            "purchaseToken": "tok-1", "orderId": "GPA.1234-5678", "productType": 2,
+            "refundType": 1,
+        },
+    }  # fmt: skip
+
+    # One Pub/Sub message, delivered to each game's subscription (A's first).
+    first = post_rtdn(api_client, rtdn(voided, message_id="m-9"))
+    second = post_rtdn(api_client, rtdn(voided, message_id="m-9"), query="?token=push-b")
+
+    assert (first.status_code, second.status_code) == (200, 200)
+    event = ProviderEvent.objects.get()
+    assert (event.game_id, event.status) == (other_game.pk, "processed")
+    assert Purchase.objects.get().status == "refunded"
+    assert balance(other_player, "gems") == 0

@@ -20,6 +20,7 @@ import jwt
 import requests
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import Q
 from google.auth import exceptions as google_errors
 from google.auth import transport as google_transport
 from google.auth.transport import requests as google_requests
@@ -33,7 +34,7 @@ from apps.payments.errors import (
     ProviderUnavailable,
     ReceiptNotPaid,
 )
-from apps.payments.models import ProviderAccount
+from apps.payments.models import Payment, ProviderAccount
 from apps.payments.providers.base import (
     Notification,
     Outcome,
@@ -131,18 +132,19 @@ def parse_notification(
     except (ValueError, KeyError, TypeError, binascii.Error):
         raise InvalidNotification("Not a Pub/Sub push of a Play developer notification.")
     bearer = _bearer((headers or {}).get("Authorization", ""))
-    account = next(
-        (
-            a
-            for a in ProviderAccount.objects.filter(
-                provider="google_play", enabled=True, config__package_name=package
-            ).select_related("game")
-            if _push_authenticated(a, token=query.get("token", ""), bearer=bearer)
-        ),
-        None,
+    sharing = list(
+        ProviderAccount.objects.filter(
+            provider="google_play", enabled=True, config__package_name=package
+        ).select_related("game")
     )
-    if account is None:
+    authenticated = [
+        a for a in sharing if _push_authenticated(a, token=query.get("token", ""), bearer=bearer)
+    ]
+    if not authenticated:
         raise InvalidSignature("Unknown package, or the push is not authenticated for it.")
+    # A push one game's subscription authenticates is Google's word on the app: it reaches the
+    # game whose purchase it is among every game sharing the package.
+    account = _account_of_purchase(sharing, data, default=authenticated[0])
     kinds = [k for k in data if k.endswith("Notification")]
     event_type = kinds[0] if kinds else "unknown"
     payload: dict[str, Any] = {**envelope, "decoded": data}
@@ -160,6 +162,35 @@ def parse_notification(
                 package,
             )
     return Notification(message_id, event_type, payload, account.game_id)
+
+
+def _account_of_purchase(
+    accounts: list[ProviderAccount], data: Mapping[str, Any], *, default: ProviderAccount
+) -> ProviderAccount:
+    """Games may share an app (its package): the account of the game whose payment the
+    notification's purchase is, else `default` (the account the push authenticated for). A
+    refund of the second game's purchase reaches it (and is confirmed with its credentials)
+    rather than being looked up, and ignored, in the first; Pub/Sub's copy for the other
+    game's subscription is then a duplicate of it."""
+    if len(accounts) == 1:
+        return default
+    ids: list[str] = []
+    for kind, part in data.items():
+        if kind.endswith("Notification") and isinstance(part, dict):
+            ids += [str(part[k]) for k in ("orderId", "purchaseToken") if part.get(k)]
+    if ids:
+        paid_in = (
+            Payment.objects.filter(
+                provider="google_play", game_id__in=[a.game_id for a in accounts]
+            )
+            .filter(Q(external_id__in=ids) | Q(payment_reference__in=ids))
+            .values_list("game_id", flat=True)
+            .first()
+        )
+        for account in accounts:
+            if account.game_id == paid_in:
+                return account
+    return default
 
 
 def _bearer(header: str) -> str:
