@@ -265,8 +265,9 @@ def _apply(
                 f"Needs {-delta} {code}, has {row.amount}.", needed=-delta, available=row.amount
             )
         # Without a cap, the column's range is the limit: past it the write would fail as a 500.
-        limit = MAX_AMOUNT if row.limit is None else min(row.limit, MAX_AMOUNT)
-        if new_amount > limit:
+        cap = row.credit_limit
+        limit = MAX_AMOUNT if cap is None else min(cap, MAX_AMOUNT)
+        if delta > 0 and new_amount > limit:
             raise HoldingLimitReached(f"{code} would reach {new_amount}, above its limit {limit}.")
         writes.append((row, delta))
         entries.append(
@@ -302,6 +303,18 @@ class _Held:
     amount: int
     limit: int | None
     definition: Currency | ItemDefinition
+    # The currency's cap or the item's holding limit as it is now (`limit` is the row's copy).
+    definition_limit: int | None = None
+
+    @property
+    def credit_limit(self) -> int | None:
+        """The most the row may hold after a credit. Under a cap lowered below what it held (or
+        a copy gone stale while the cap changed), the row keeps what it holds but takes nothing
+        past the cap again: spent down, it refills to the cap, not to its old balance."""
+        cap = self.definition_limit
+        if cap is not None and (self.limit is None or self.limit > cap):
+            return max(cap, self.amount)
+        return self.limit
 
 
 def _locked_rows(
@@ -425,13 +438,14 @@ SELECT code FROM known
 LOCK_SQL = """
 WITH wallets AS MATERIALIZED (
     SELECT 'currency' AS kind, w.id, w.balance AS amount, w.cap AS cap, c.id AS definition_id,
-           c.code AS code
+           c.code AS code, c.cap AS definition_limit
       FROM inventory_wallet w JOIN inventory_currency c ON c.id = w.currency_id
      WHERE w.player_id = %s AND c.game_id = %s AND c.code IN ({codes})
      ORDER BY w.currency_id {lock_wallets}
 ), holdings AS MATERIALIZED (
     SELECT 'item' AS kind, h.id, h.quantity AS amount, h.{limit} AS cap, i.id AS definition_id,
-           i.sku AS code
+           i.sku AS code,
+           CASE WHEN i.kind = 'durable' THEN 1 ELSE i.max_stack END AS definition_limit
       FROM inventory_playeritem h JOIN inventory_itemdefinition i ON i.id = h.item_id
      WHERE h.player_id = %s AND i.game_id = %s AND i.sku IN ({skus})
      ORDER BY h.item_id {lock_holdings}
@@ -470,7 +484,7 @@ def _lock(
     params: list[int | str] = [player.pk, player.game_id, *codes, player.pk, player.game_id, *skus]
     rows = run_together([*along, (_lock_query(len(codes), len(skus)), params)])[-1]
     held = {}
-    for kind, row_id, amount, limit, definition_id, code in rows:
+    for kind, row_id, amount, limit, definition_id, code, definition_limit in rows:
         definition: Currency | ItemDefinition
         # Loaded with the fields read here; any other field is deferred (loaded if asked for).
         if kind == "currency":
@@ -481,7 +495,7 @@ def _lock(
             definition = ItemDefinition.from_db(
                 connection.alias, ["id", "game_id", "sku"], [definition_id, player.game_id, code]
             )
-        held[(kind, code)] = _Held(kind, row_id, amount, limit, definition)
+        held[(kind, code)] = _Held(kind, row_id, amount, limit, definition, definition_limit)
     return held
 
 

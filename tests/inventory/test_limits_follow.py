@@ -73,6 +73,54 @@ def test_a_wallet_above_a_lowered_cap_keeps_it_spends_and_gains_nothing(
     wallet = Wallet.objects.get(player=player, currency=gold)
     assert (wallet.balance, wallet.cap) == (1300, 1500)
 
+    # Spent down below the cap, it refills to the cap, never back to what it held before.
+    gain(player, "gold", -1200, "d")  # 100
+    with pytest.raises(HoldingLimitReached):
+        gain(player, "gold", 1400, "e")
+    gain(player, "gold", 900, "f")
+    assert Wallet.objects.get(player=player, currency=gold).balance == 1000
+
+
+def test_a_durable_item_held_more_than_once_is_not_granted_again_after_use(
+    operator_client, game, player
+):
+    sword = ItemDefinition.objects.create(
+        game=game, sku="sword", name="Sword", kind=ItemDefinition.Kind.STACKABLE, max_stack=None
+    )
+    apply_changes(
+        player=player, changes=[Change("item", "sword", 3)], reason="test", idempotency_key="a"
+    )
+    response = operator_client.post(
+        f"/admin/inventory/itemdefinition/{sword.pk}/change/",
+        {"game": game.pk, "sku": "sword", "name": "Sword", "kind": "durable", "max_stack": ""},
+    )
+    assert response.status_code == 302, response.content[:500]
+    apply_changes(
+        player=player, changes=[Change("item", "sword", -3)], reason="test", idempotency_key="b"
+    )
+
+    with pytest.raises(HoldingLimitReached):
+        apply_changes(
+            player=player, changes=[Change("item", "sword", 3)], reason="test", idempotency_key="c"
+        )
+    apply_changes(
+        player=player, changes=[Change("item", "sword", 1)], reason="test", idempotency_key="d"
+    )
+    assert PlayerItem.objects.get(player=player, item=sword).quantity == 1
+
+
+def test_a_wallet_whose_cap_copy_went_stale_takes_the_currencys_cap(game, player):
+    gold = Currency.objects.create(game=game, code="gold", name="Gold", cap=1000)
+    gain(player, "gold", 10, "a")
+    # A wallet made while the cap was being lowered kept the old cap (its insert committed
+    # after the change had updated every wallet it could see).
+    Currency.objects.filter(pk=gold.pk).update(cap=100)
+
+    with pytest.raises(HoldingLimitReached):
+        gain(player, "gold", 500, "b")
+    gain(player, "gold", 90, "c")
+    assert Wallet.objects.get(player=player, currency=gold).balance == 100
+
 
 def test_a_removed_cap_removes_every_copy(operator_client, game, player):
     gold = Currency.objects.create(game=game, code="gold", name="Gold", cap=100)
