@@ -60,6 +60,9 @@ class GameScopedAdmin(admin.ModelAdmin):
 
     game_path = "game"
     write_roles = WRITE_ROLES
+    # Identifiers other rows and clients name as text (a currency's code, an item's SKU, a
+    # stat's key): fixed once saved, shown read-only on the change form.
+    fixed_once_saved: tuple[str, ...] = ()
 
     def _game_ids(self, request: HttpRequest, roles: frozenset[str]) -> set[int]:
         cache_attr = f"_gp_games_{'_'.join(sorted(roles))}"
@@ -75,10 +78,11 @@ class GameScopedAdmin(admin.ModelAdmin):
         """A row's game is set when it is made and never changed: a currency, an offer or an
         event moved to another game would leave the rows that name it (wallets, ledger entries,
         purchases, claims) in the old game, and hand them to the new game's operators."""
-        fields = super().get_readonly_fields(request, obj)
-        if obj is not None and self.game_path == "game" and "game" not in fields:
-            return [*fields, "game"]
-        return fields
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is None:
+            return fields
+        fixed = [*self.fixed_once_saved, *(["game"] if self.game_path == "game" else [])]
+        return fields + [name for name in fixed if name not in fields]
 
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any

@@ -30,6 +30,7 @@ from gamingpanel.errors import DomainError
 
 @admin.register(Currency)
 class CurrencyAdmin(GameScopedAdmin):
+    fixed_once_saved = ("code",)
     list_display = ["code", "name", "cap", "game"]
     list_filter = ["game"]
     search_fields = ["code", "name"]
@@ -43,6 +44,7 @@ class CurrencyAdmin(GameScopedAdmin):
 
 @admin.register(ItemDefinition)
 class ItemDefinitionAdmin(GameScopedAdmin):
+    fixed_once_saved = ("sku",)
     list_display = ["sku", "name", "kind", "max_stack", "game"]
     list_filter = ["game", "kind"]
     search_fields = ["sku", "name"]

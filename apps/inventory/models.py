@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from apps.accounts.models import Game, Player
+from gamingpanel.identifiers import refuse_renaming
 
 # The most a balance, holding or ledger delta can be: the range of their BIGINT columns.
 MAX_AMOUNT = 2**63 - 1
@@ -38,17 +39,13 @@ class Currency(models.Model):
         return self.code
 
     def clean(self) -> None:
-        """A currency the game's starting grant gives keeps its code, and a cap the grant fits
-        in: otherwise every new player's first login would fail paying the grant."""
+        """The code is fixed once saved, and the cap fits the game's starting grant: otherwise
+        every new player's first login would fail paying the grant."""
         super().clean()
+        refuse_renaming(self, "code")
         grant = self.game.starting_grant if self.game_id else None
         if not grant:
             return
-        stored = Currency.objects.filter(pk=self.pk).values_list("code", flat=True).first()
-        if stored is not None and stored != self.code and stored in grant:
-            raise ValidationError(
-                {"code": f"The game's starting grant gives {stored}: change the grant first."}
-            )
         amount = grant.get(self.code)
         if isinstance(amount, int) and self.cap is not None and self.cap < amount:
             raise ValidationError(
@@ -78,6 +75,10 @@ class ItemDefinition(models.Model):
 
     def __str__(self) -> str:
         return self.sku
+
+    def clean(self) -> None:
+        super().clean()
+        refuse_renaming(self, "sku")
 
     @property
     def holding_limit(self) -> int | None:

@@ -16,6 +16,7 @@ PREVIEW_LEVELS = 10
 
 @admin.register(StatDefinition)
 class StatDefinitionAdmin(GameScopedAdmin):
+    fixed_once_saved = ("key",)
     list_display = ["key", "name", "combine", "game"]
     list_filter = ["game", "combine"]
     search_fields = ["key", "name"]

@@ -9,6 +9,7 @@ from django.db.models import Q
 
 from apps.accounts.models import Game, Player
 from apps.stats.levels import MAX_XP, Curve
+from gamingpanel.identifiers import refuse_renaming
 
 
 class StatDefinition(models.Model):
@@ -29,6 +30,10 @@ class StatDefinition(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+    def clean(self) -> None:
+        super().clean()
+        refuse_renaming(self, "key")
 
 
 class PlayerStat(models.Model):

@@ -126,40 +126,47 @@ def test_a_change_made_only_in_an_inline_is_audited(rf, operator, game, gold):
     assert entry.before["name"] == entry.after["name"] == "Launch"  # the event itself unchanged
 
 
-@pytest.mark.parametrize(
-    ("model", "taken", "mine", "form"),
-    [
-        (
-            "inventory/currency",
-            {"code": "gems", "name": "Gems"},
-            {"code": "gold", "name": "Gold"},
-            {"code": "gems", "name": "Gold", "cap": ""},
-        ),
-        (
-            "stats/statdefinition",
-            {"key": "kills", "name": "Kills"},
-            {"key": "deaths", "name": "Deaths"},
-            {"key": "kills", "name": "Deaths", "combine": "sum"},
-        ),
-    ],
-)
-def test_renaming_to_a_code_taken_in_the_game_is_a_form_error_not_a_500(
-    client, operator, game, other_game, model, taken, mine, form
+def test_a_change_into_a_case_its_game_already_has_is_a_form_error_not_a_500(
+    client, operator, game, other_game
 ):
-    from django.apps import apps
+    from apps.multiplayer.models import XpRule
 
-    model_class = apps.get_model(*model.split("/"))
-    model_class.objects.create(game=game, **taken)
-    model_class.objects.create(game=other_game, **mine)  # the same code elsewhere is no matter
-    row = model_class.objects.create(game=game, **mine)
+    XpRule.objects.create(game=game, mode="ranked", outcome="win", xp=100)
+    XpRule.objects.create(game=other_game, mode="", outcome="win", xp=5)  # elsewhere: no matter
+    mine = XpRule.objects.create(game=game, mode="", outcome="win", xp=50)
     client.force_login(operator)
+    url = f"/admin/multiplayer/xprule/{mine.pk}/change/"
 
-    response = client.post(f"/admin/{model}/{row.pk}/change/", form)
+    response = client.post(url, {"mode": "ranked", "outcome": "win", "xp": "50"})
 
     assert response.status_code == 200  # the form again, with its error
     assert "already exists" in response.content.decode()
-    row.refresh_from_db()
-    assert {k: getattr(row, k) for k in mine} == mine
+    mine.refresh_from_db()
+    assert (mine.mode, mine.xp) == ("", 50)
+    assert client.post(url, {"mode": "casual", "outcome": "win", "xp": "60"}).status_code == 302
 
-    renamed = {**form, next(iter(taken)): "fresh"}  # a free code is still taken as before
-    assert client.post(f"/admin/{model}/{row.pk}/change/", renamed).status_code == 302
+
+@pytest.mark.parametrize(
+    ("model", "made", "field"),
+    [
+        ("inventory/currency", {"code": "gold", "name": "Gold"}, "code"),
+        ("inventory/itemdefinition", {"sku": "sword", "name": "Sword"}, "sku"),
+        ("stats/statdefinition", {"key": "kills", "name": "Kills"}, "key"),
+    ],
+)
+def test_identifiers_content_and_clients_name_are_fixed_once_saved(
+    client, operator, game, model, made, field
+):
+    from django.apps import apps
+    from django.core.exceptions import ValidationError
+
+    row = apps.get_model(*model.split("/")).objects.create(game=game, **made)
+    client.force_login(operator)
+
+    page = client.get(f"/admin/{model}/{row.pk}/change/").content.decode()
+
+    assert f'name="{field}"' not in page  # shown, not editable
+    setattr(row, field, "renamed")
+    with pytest.raises(ValidationError) as refused:
+        row.full_clean()
+    assert list(refused.value.message_dict) == [field]

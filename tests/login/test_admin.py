@@ -56,7 +56,7 @@ def test_the_admins_game_page_refuses_a_grant_of_an_unknown_currency(client, gam
 @pytest.mark.parametrize(
     ("change", "refused"),
     [
-        ({"code": "coins"}, "code"),  # a rename
+        ({"code": "coins"}, "code"),  # a rename (no currency's code changes once saved)
         ({"cap": 99}, "cap"),  # below the grant
         ({"cap": 100, "name": "Gold coins"}, None),
     ],
