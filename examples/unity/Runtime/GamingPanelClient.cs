@@ -44,6 +44,7 @@ namespace GamingPanel
             Leaderboards = new LeaderboardsService(this);
             CloudSaves = new CloudSaveService(this);
             RemoteConfig = new RemoteConfigService(this);
+            Analytics = new AnalyticsService(this);
         }
 
         public GamingPanelConfig Config { get; private set; }
@@ -57,6 +58,8 @@ namespace GamingPanel
         public CloudSaveService CloudSaves { get; private set; }
         /// <summary>The player's remote config, with its ETag and an offline copy.</summary>
         public RemoteConfigService RemoteConfig { get; private set; }
+        /// <summary>The game's own analytics events, queued on disk and sent in batches (FlushAsync).</summary>
+        public AnalyticsService Analytics { get; private set; }
 
         /// <summary>Logs in with a platform and remembers the provider for silent re-login.</summary>
         public Task<LoginResult> LoginAsync(ICredentialProvider provider, CancellationToken cancellationToken = default(CancellationToken))

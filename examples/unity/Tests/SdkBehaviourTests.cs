@@ -111,10 +111,73 @@ namespace GamingPanel.Tests
             Run("remote config sends at most 4 numbers of at most 6 digits, or no version", ConfigVersionInTheServersForm);
             Run("match results and heartbeats leave out an unset mode and times", MatchResultLeavesOutUnsetFields);
             Run("the cache is swapped in one step and read from its temporary copy when the file is missing", CacheWritesAreAtomic);
+            Run("analytics events wait offline on disk and go in batches of 100 with their ids", AnalyticsQueuedAndBatched);
+            Run("analytics: 207 drops what the panel refused, 5xx keeps, a refused batch is dropped", AnalyticsAnswers);
             foreach (KeyValuePair<string, Func<Task>> offline in OfflineSaveTests.Cases()) Run(offline.Key, offline.Value);
             try { if (Directory.Exists(TempRoot)) Directory.Delete(TempRoot, true); } catch (IOException) { }
             Console.WriteLine("unity sdk: " + _passed + " passed, " + _failed + " failed");
             return _failed == 0 ? 0 : 1;
+        }
+
+        static async Task AnalyticsQueuedAndBatched()
+        {
+            var server = new FakeServer();
+            bool online = false;
+            server.Handler = r => !online ? FakeResponse.Offline()
+                : FakeResponse.Ok(202, "{\"accepted\":" + Json.GetArray(r.Body, "events").Count + ",\"duplicates\":0}");
+            GamingPanelClient client = NewClient(server, StoredSession(3600));
+            for (int n = 0; n < 250; n++)
+                client.Analytics.Track("level_complete", new Dictionary<string, object> { { "level", n } });
+            bool refused = false;
+            try { client.Analytics.Track("Level Complete"); } catch (ArgumentException) { refused = true; }
+            Check(refused, "a name the panel refuses is refused at once");
+
+            Check(await client.Analytics.FlushAsync() == 0 && client.Analytics.Pending == 250, "offline: all kept");
+            GamingPanelClient restarted = NewClientSharingCache(server, client); // the game was closed meanwhile
+            online = true;
+            int taken = await restarted.Analytics.FlushAsync();
+
+            List<FakeRequest> sent = server.To("analytics/events").FindAll(r => r.Body != null);
+            List<object> first = Json.GetArray(sent[sent.Count - 3].Body, "events");
+            var ids = new HashSet<string>();
+            foreach (FakeRequest request in sent.GetRange(sent.Count - 3, 3))
+                foreach (object item in Json.GetArray(request.Body, "events"))
+                    ids.Add(Json.GetString((Dictionary<string, object>)item, "event_id"));
+            Check(taken == 250 && restarted.Analytics.Pending == 0, "all sent once online, after a restart");
+            Check(Json.GetArray(sent[sent.Count - 1].Body, "events").Count == 50 && first.Count == 100, "batches of 100");
+            Check(ids.Count == 250, "each event with its own id");
+            var event0 = (Dictionary<string, object>)first[0];
+            Check(Json.GetString(event0, "name") == "level_complete" && Json.GetDateTime(event0, "occurred_at").HasValue,
+                "name and time sent");
+        }
+
+        static GamingPanelClient NewClientSharingCache(FakeServer server, GamingPanelClient earlier)
+        {
+            var config = GamingPanelConfig.Create("http://panel.test/api/v1/", "demo-client-key");
+            return new GamingPanelClient(config, StoredSession(3600), server, earlier.Cache);
+        }
+
+        static async Task AnalyticsAnswers()
+        {
+            var server = new FakeServer();
+            int calls = 0;
+            server.Handler = r =>
+            {
+                calls++;
+                if (calls == 1) return FakeResponse.Problem(503, "service_unavailable");
+                if (calls == 2)
+                    return FakeResponse.Ok(207, "{\"accepted\":1,\"duplicates\":0,\"rejected\":[{\"index\":1,\"code\":\"reserved_event_name\",\"detail\":\"d\"}]}");
+                return FakeResponse.Problem(400, "validation_error");
+            };
+            GamingPanelClient client = NewClient(server, StoredSession(3600));
+            client.Analytics.Track("tutorial_step");
+            client.Analytics.Track("session_start"); // the panel's own fact: refused there, in a 207
+            Check(await client.Analytics.FlushAsync() == 0 && client.Analytics.Pending == 2, "a 503 keeps the batch");
+            Check(await client.Analytics.FlushAsync() == 1 && client.Analytics.Pending == 0, "207: sent and refused both leave");
+            Check(client.Analytics.Rejected.Count == 1 && Json.GetString(client.Analytics.Rejected[0], "code") == "reserved_event_name",
+                "the refusal is reported");
+            client.Analytics.Track("level_start");
+            Check(await client.Analytics.FlushAsync() == 0 && client.Analytics.Pending == 0, "a batch refused whole is dropped");
         }
 
         static void Run(string name, Func<Task> test)

@@ -1,0 +1,179 @@
+// Gaming Panel Unity example: the game's own analytics events (level_complete, tutorial_step, ...), shown on the
+// panel's dashboard under "Game events".
+//
+// Track writes the event to a queue on disk (per player) with its time and an event_id; FlushAsync sends the queue
+// to POST analytics/events in batches of at most 100:
+//   - 202/207: the batch is taken off the queue (with 207 the panel refused some events for good: sending them
+//     again would get the same answer, so they go too, and are reported in Rejected);
+//   - no answer, 429, 5xx, a session that could not be renewed: the batch stays for the next flush; the event ids
+//     make an event that did reach the panel count once;
+//   - 400 for the whole batch: it can never be taken as it is; it is dropped (and logged).
+// Events older than the panel takes (7 days) are dropped before sending, and the queue keeps at most MaxQueued
+// events (the oldest go first), so a device that is offline for weeks does not grow without bound.
+// See docs/analytics.md.
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using System.Threading;
+using System.Threading.Tasks;
+using UnityEngine;
+
+namespace GamingPanel
+{
+    public sealed class AnalyticsService
+    {
+        const string QueueName = "analytics_queue";
+        /// <summary>The panel takes at most this many events per call (ANALYTICS_MAX_BATCH).</summary>
+        public const int MaxBatch = 100;
+        /// <summary>The most events kept while offline; past it the oldest are dropped.</summary>
+        public const int MaxQueued = 2000;
+        // The panel refuses events more than 7 days old; an hour's margin for the device's clock.
+        static readonly TimeSpan MaxAge = TimeSpan.FromDays(7) - TimeSpan.FromHours(1);
+        static readonly Regex EventName = new Regex("^[a-z][a-z0-9_]{0,63}$");
+
+        readonly GamingPanelClient _client;
+        readonly object _queueLock = new object();
+        readonly SemaphoreSlim _flushing = new SemaphoreSlim(1, 1);
+        // Tracked before a player logged in: written to that player's queue once one has.
+        readonly List<Dictionary<string, object>> _beforeLogin = new List<Dictionary<string, object>>();
+
+        public AnalyticsService(GamingPanelClient client)
+        {
+            _client = client;
+        }
+
+        /// <summary>Events the panel refused for good in the last flush (207), with its reasons.</summary>
+        public List<Dictionary<string, object>> Rejected { get; private set; } = new List<Dictionary<string, object>>();
+
+        /// <summary>
+        /// Queues one event, to be sent by the next FlushAsync. `name` is lower-case letters, digits and `_`, starting
+        /// with a letter (the panel's own facts, such as session_start or purchase_completed, are refused there).
+        /// </summary>
+        public void Track(string name, Dictionary<string, object> properties = null)
+        {
+            if (name == null || !EventName.IsMatch(name))
+                throw new ArgumentException("An event name is a lower-case letter, then up to 63 lower-case letters, digits or '_'.", "name");
+            var analyticsEvent = new Dictionary<string, object>
+            {
+                { "event_id", Guid.NewGuid().ToString("N") },
+                { "name", name },
+                { "occurred_at", DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture) },
+                { "properties", properties ?? new Dictionary<string, object>() },
+            };
+            lock (_queueLock)
+            {
+                string playerId = _client.Auth.PlayerId;
+                if (string.IsNullOrEmpty(playerId))
+                {
+                    _beforeLogin.Add(analyticsEvent);
+                    return;
+                }
+                List<object> queue = Load(playerId);
+                queue.Add(analyticsEvent);
+                Save(playerId, queue);
+            }
+        }
+
+        /// <summary>How many events wait to be sent.</summary>
+        public int Pending
+        {
+            get
+            {
+                lock (_queueLock)
+                {
+                    string playerId = _client.Auth.PlayerId;
+                    return _beforeLogin.Count + (string.IsNullOrEmpty(playerId) ? 0 : Load(playerId).Count);
+                }
+            }
+        }
+
+        /// <summary>Sends the queued events (call it now and then, and when the game pauses); how many the panel took.</summary>
+        public async Task<int> FlushAsync(CancellationToken cancellationToken = default(CancellationToken))
+        {
+            await _flushing.WaitAsync(cancellationToken);
+            try
+            {
+                Rejected = new List<Dictionary<string, object>>();
+                string playerId = _client.Auth.PlayerId;
+                if (string.IsNullOrEmpty(playerId)) return 0;
+                int taken = 0;
+                while (true)
+                {
+                    List<object> batch;
+                    lock (_queueLock)
+                    {
+                        List<object> queue = Load(playerId);
+                        batch = queue.GetRange(0, Math.Min(MaxBatch, queue.Count));
+                    }
+                    if (batch.Count == 0) return taken;
+                    HttpResult result;
+                    try
+                    {
+                        // Not retried here: the queue is the retry (the next flush sends it again).
+                        result = await _client.SendAuthorizedAsync("POST", "analytics/events",
+                            new Dictionary<string, object> { { "events", batch } }, null, false, cancellationToken);
+                    }
+                    catch (ApiError error)
+                    {
+                        if (error.Status != 400 || error.IsTransient) return taken; // kept for the next flush
+                        Debug.LogWarning("[GamingPanel] analytics batch refused (" + error.Code + "): dropped.");
+                        Remove(playerId, batch);
+                        continue;
+                    }
+                    Dictionary<string, object> answer = result.Json as Dictionary<string, object>;
+                    List<object> rejected = answer == null ? null : Json.GetArray(answer, "rejected");
+                    if (rejected != null)
+                        foreach (object item in rejected)
+                            if (item is Dictionary<string, object>) Rejected.Add((Dictionary<string, object>)item);
+                    taken += batch.Count - (rejected == null ? 0 : rejected.Count);
+                    Remove(playerId, batch);
+                }
+            }
+            finally
+            {
+                _flushing.Release();
+            }
+        }
+
+        void Remove(string playerId, List<object> sent)
+        {
+            var ids = new HashSet<string>();
+            foreach (object item in sent) ids.Add(Json.GetString(item as Dictionary<string, object>, "event_id"));
+            lock (_queueLock)
+            {
+                List<object> queue = Load(playerId);
+                queue.RemoveAll(item => ids.Contains(Json.GetString(item as Dictionary<string, object>, "event_id")));
+                Save(playerId, queue);
+            }
+        }
+
+        /// <summary>The player's queue, with events tracked before login added and those too old dropped.</summary>
+        List<object> Load(string playerId)
+        {
+            string body;
+            DateTime savedAt;
+            List<object> queue = _client.Cache.TryLoad(playerId, QueueName, out body, out savedAt)
+                ? (Json.Parse(body) as List<object>) ?? new List<object>()
+                : new List<object>();
+            bool changed = _beforeLogin.Count > 0;
+            queue.AddRange(_beforeLogin);
+            _beforeLogin.Clear();
+            DateTime oldest = DateTime.UtcNow - MaxAge;
+            int before = queue.Count;
+            queue.RemoveAll(item =>
+            {
+                DateTime? at = Json.GetDateTime(item as Dictionary<string, object>, "occurred_at");
+                return !at.HasValue || at.Value < oldest;
+            });
+            if (queue.Count > MaxQueued) queue.RemoveRange(0, queue.Count - MaxQueued);
+            if (changed || queue.Count != before) Save(playerId, queue);
+            return queue;
+        }
+
+        void Save(string playerId, List<object> queue)
+        {
+            _client.Cache.Save(playerId, QueueName, Json.Serialize(queue));
+        }
+    }
+}
