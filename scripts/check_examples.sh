@@ -6,7 +6,8 @@
 #      g++ -std=c++17 -fsyntax-only on every public header and every .cpp (engine types from
 #      examples/unreal/Stubs), as UE 5.1 to 5.4, with and without the Steam code path; builds and runs the store account token
 #      check (examples/unreal/Tests) against the server's values, and the offline cloud-save queue's behaviour test
-#      (FGamingPanelSaveQueue, the plugin's own Private/GamingPanelSaveQueue.cpp, against a fake panel).
+#      (FGamingPanelSaveQueue, the plugin's own Private/GamingPanelSaveQueue.cpp, against a fake panel), and the
+#      analytics queue's (FGamingPanelAnalyticsQueue, Private/GamingPanelAnalyticsQueue.cpp).
 # Installs mono-mcs through apt-get when mcs is missing. Exits non-zero on the first failure.
 set -euo pipefail
 
@@ -115,5 +116,10 @@ step "Unreal: offline cloud save queues, reconciles and keeps conflicts (built a
 g++ -std=c++17 -Wall -Wextra -I "$UNREAL/Stubs" -I "$MODULE/Public" "$MODULE/Private/GamingPanelSaveQueue.cpp" \
     "$UNREAL/Tests/CloudSaveQueueTest.cpp" -o "$WORK/cloud_save_queue" || fail "cloud save queue test does not build"
 "$WORK/cloud_save_queue" || fail "Unreal cloud save queue"
+
+step "Unreal: analytics events queue offline and go in batches (built and run with g++)"
+g++ -std=c++17 -Wall -Wextra -I "$UNREAL/Stubs" -I "$MODULE/Public" "$MODULE/Private/GamingPanelAnalyticsQueue.cpp" \
+    "$UNREAL/Tests/AnalyticsQueueTest.cpp" -o "$WORK/analytics_queue" || fail "analytics queue test does not build"
+"$WORK/analytics_queue" || fail "Unreal analytics queue"
 
 step "All example checks passed"

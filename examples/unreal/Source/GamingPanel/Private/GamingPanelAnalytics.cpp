@@ -1,0 +1,155 @@
+// Gaming Panel Unreal example: the game's analytics events, with the subsystem's HTTP and the player's file (see
+// GamingPanelAnalytics.h; the decisions are FGamingPanelAnalyticsQueue's, in GamingPanelAnalyticsQueue.cpp).
+#include "GamingPanelAnalytics.h"
+
+#include "GamingPanelHttp.h"
+#include "GamingPanelModule.h"
+#include "GamingPanelSubsystem.h"
+#include "Misc/Guid.h"
+#include "Misc/Paths.h"
+
+namespace
+{
+	FString QueuePath(const UGamingPanelSubsystem* Subsystem)
+	{
+		const FString Player = Subsystem ? Subsystem->GetPlayerId() : FString();
+		return FPaths::Combine(FPaths::ProjectSavedDir(), TEXT("GamingPanel"),
+			Player.IsEmpty() ? FString(TEXT("nobody")) : Player, TEXT("analytics_queue.json"));
+	}
+
+	/** The queue in Saved/GamingPanel/<player>/analytics_queue.json, replaced whole in one step (GamingPanelFiles). */
+	class FGamingPanelAnalyticsFile : public IGamingPanelAnalyticsStore
+	{
+	public:
+		explicit FGamingPanelAnalyticsFile(UGamingPanelSubsystem* InSubsystem) : Subsystem(InSubsystem) {}
+
+		virtual bool Read(TArray<FGamingPanelAnalyticsEvent>& OutEvents) override
+		{
+			FString Text;
+			if (!GamingPanelFiles::LoadText(Text, QueuePath(Subsystem.Get()))) return false;
+			const TSharedPtr<FJsonValue> Parsed = FGamingPanelHttp::ParseJson(Text);
+			const TSharedPtr<FJsonObject> Saved = Parsed.IsValid() ? Parsed->AsObject() : nullptr;
+			const TArray<TSharedPtr<FJsonValue>>* Events = Saved.IsValid() ? GamingPanelJson::GetArray(*Saved, TEXT("events")) : nullptr;
+			if (!Events) return false;
+			for (const TSharedPtr<FJsonValue>& Item : *Events)
+			{
+				const TSharedPtr<FJsonObject> Json = Item.IsValid() ? Item->AsObject() : nullptr;
+				if (!Json.IsValid()) continue;
+				FGamingPanelAnalyticsEvent Event;
+				Event.EventId = GamingPanelJson::GetString(*Json, TEXT("event_id"));
+				Event.Name = GamingPanelJson::GetString(*Json, TEXT("name"));
+				Event.OccurredAt = GamingPanelJson::GetInt(*Json, TEXT("occurred_at_unix"));
+				Event.PropertiesJson = GamingPanelJson::GetString(*Json, TEXT("properties_json"), TEXT("{}"));
+				if (!Event.EventId.IsEmpty() && FGamingPanelAnalyticsQueue::IsValidName(Event.Name)) OutEvents.Add(Event);
+			}
+			return true;
+		}
+
+		virtual void Write(const TArray<FGamingPanelAnalyticsEvent>& Events) override
+		{
+			TArray<TSharedPtr<FJsonValue>> Items;
+			for (const FGamingPanelAnalyticsEvent& Event : Events)
+			{
+				TSharedPtr<FJsonObject> Json = MakeShared<FJsonObject>();
+				Json->SetStringField(TEXT("event_id"), Event.EventId);
+				Json->SetStringField(TEXT("name"), Event.Name);
+				Json->SetNumberField(TEXT("occurred_at_unix"), static_cast<double>(Event.OccurredAt));
+				Json->SetStringField(TEXT("properties_json"), Event.PropertiesJson);
+				Items.Add(MakeShared<FJsonValueObject>(Json));
+			}
+			TSharedRef<FJsonObject> Saved = MakeShared<FJsonObject>();
+			Saved->SetArrayField(TEXT("events"), Items);
+			if (!GamingPanelFiles::SaveText(FGamingPanelHttp::ToJsonString(Saved), QueuePath(Subsystem.Get())))
+			{
+				UE_LOG(LogGamingPanel, Warning, TEXT("Could not save the analytics queue."));
+			}
+		}
+
+	private:
+		TWeakObjectPtr<UGamingPanelSubsystem> Subsystem;
+	};
+
+	/** One event as POST analytics/events takes it. */
+	TSharedPtr<FJsonValue> EventJson(const FGamingPanelAnalyticsEvent& Event)
+	{
+		TSharedPtr<FJsonObject> Json = MakeShared<FJsonObject>();
+		Json->SetStringField(TEXT("event_id"), Event.EventId);
+		Json->SetStringField(TEXT("name"), Event.Name);
+		Json->SetStringField(TEXT("occurred_at"), FDateTime::FromUnixTimestamp(Event.OccurredAt).ToIso8601());
+		const TSharedPtr<FJsonValue> Properties = FGamingPanelHttp::ParseJson(Event.PropertiesJson);
+		const TSharedPtr<FJsonObject> PropertiesObject = Properties.IsValid() ? Properties->AsObject() : nullptr;
+		Json->SetObjectField(TEXT("properties"), PropertiesObject.IsValid() ? PropertiesObject : MakeShared<FJsonObject>());
+		return MakeShared<FJsonValueObject>(Json);
+	}
+}
+
+FGamingPanelAnalytics::FGamingPanelAnalytics(UGamingPanelSubsystem* InSubsystem)
+	: Subsystem(InSubsystem)
+	, Queue(MakeShared<FGamingPanelAnalyticsFile>(InSubsystem),
+		[] { return FGuid::NewGuid().ToString(EGuidFormats::Digits); },
+		[] { return FDateTime::UtcNow().ToUnixTimestamp(); })
+{
+}
+
+void FGamingPanelAnalytics::Load()
+{
+	const FString Player = Subsystem.IsValid() ? Subsystem->GetPlayerId() : FString();
+	if (LoadedFor == Player && !Player.IsEmpty()) return;
+	LoadedFor = Player;
+	Queue.Reload();
+}
+
+bool FGamingPanelAnalytics::Track(const FString& Name, TSharedPtr<FJsonObject> Properties)
+{
+	if (!Subsystem.IsValid() || Subsystem->GetPlayerId().IsEmpty())
+	{
+		// Events are kept per player: with nobody logged in there is nobody to send them as.
+		UE_LOG(LogGamingPanel, Warning, TEXT("Analytics event %s not kept: no player is logged in."), *Name);
+		return false;
+	}
+	Load();
+	const FString PropertiesJson = Properties.IsValid() ? FGamingPanelHttp::ToJsonString(Properties.ToSharedRef()) : FString();
+	if (!Queue.Track(Name, PropertiesJson))
+	{
+		UE_LOG(LogGamingPanel, Warning, TEXT("Analytics event name %s refused: a lower-case letter, then letters, digits or _."), *Name);
+		return false;
+	}
+	return true;
+}
+
+int32 FGamingPanelAnalytics::QueuedCount()
+{
+	Load();
+	return Queue.QueuedCount();
+}
+
+void FGamingPanelAnalytics::Flush(FGamingPanelAnalyticsQueue::FOnFlushed OnComplete)
+{
+	Load();
+	// Self rides along with every request, so this object (and its queue) outlives the answers.
+	TSharedRef<FGamingPanelAnalytics> Self = AsShared();
+	Queue.Flush(
+		[Self](const TArray<FGamingPanelAnalyticsEvent>& Batch, FGamingPanelAnalyticsQueue::FOnAnswer OnAnswer)
+		{
+			UGamingPanelSubsystem* Panel = Self->Subsystem.Get();
+			if (!Panel) return false;
+			TArray<TSharedPtr<FJsonValue>> Events;
+			for (const FGamingPanelAnalyticsEvent& Event : Batch) Events.Add(EventJson(Event));
+			TSharedPtr<FJsonObject> Body = MakeShared<FJsonObject>();
+			Body->SetArrayField(TEXT("events"), Events);
+			// Not retried here: the queue is the retry (the next Flush sends it again, with the same ids).
+			Panel->SendAuthorized(TEXT("POST"), TEXT("analytics/events"), Body, TMap<FString, FString>(), false,
+				[Self, OnAnswer](const FGamingPanelResponse& Response)
+				{
+					FGamingPanelAnalyticsAnswer Answer;
+					Answer.bOk = Response.bOk;
+					Answer.Error = Response.Error;
+					const TSharedPtr<FJsonObject> Json = Response.bOk ? Response.JsonObject() : nullptr;
+					const TArray<TSharedPtr<FJsonValue>>* Rejected = Json.IsValid() ? GamingPanelJson::GetArray(*Json, TEXT("rejected")) : nullptr;
+					Answer.Rejected = Rejected ? Rejected->Num() : 0;
+					OnAnswer(Answer);
+				});
+			return true;
+		},
+		OnComplete);
+}

@@ -1,0 +1,138 @@
+// Gaming Panel Unreal example: the analytics queue's decisions (see GamingPanelAnalytics.h). Core containers only,
+// so scripts/check_examples.sh builds and runs this file with Tests/AnalyticsQueueTest.cpp.
+#include "GamingPanelAnalytics.h"
+
+FGamingPanelAnalyticsQueue::FGamingPanelAnalyticsQueue(TSharedRef<IGamingPanelAnalyticsStore> InStore,
+	TFunction<FString()> InNewEventId, TFunction<int64()> InNowUnixSeconds)
+	: Store(InStore)
+	, NewEventId(MoveTemp(InNewEventId))
+	, NowUnixSeconds(MoveTemp(InNowUnixSeconds))
+{
+}
+
+void FGamingPanelAnalyticsQueue::Reload()
+{
+	TArray<FGamingPanelAnalyticsEvent> Loaded;
+	Queued = Store->Read(Loaded) ? Loaded : TArray<FGamingPanelAnalyticsEvent>();
+	if (Trim()) Store->Write(Queued);
+}
+
+bool FGamingPanelAnalyticsQueue::IsValidName(const FString& Name)
+{
+	const int32 Length = Name.Len();
+	if (Length < 1 || Length > 64) return false;
+	const TCHAR* Chars = *Name;
+	if (Chars[0] < 'a' || Chars[0] > 'z') return false;
+	for (int32 Index = 1; Index < Length; ++Index)
+	{
+		const TCHAR Char = Chars[Index];
+		const bool bAllowed = (Char >= 'a' && Char <= 'z') || (Char >= '0' && Char <= '9') || Char == '_';
+		if (!bAllowed) return false;
+	}
+	return true;
+}
+
+bool FGamingPanelAnalyticsQueue::Track(const FString& Name, const FString& PropertiesJson)
+{
+	if (!IsValidName(Name)) return false;
+	FGamingPanelAnalyticsEvent Event;
+	Event.EventId = NewEventId();
+	Event.Name = Name;
+	Event.OccurredAt = NowUnixSeconds();
+	Event.PropertiesJson = PropertiesJson.IsEmpty() ? FString(TEXT("{}")) : PropertiesJson;
+	Queued.Add(Event);
+	Trim();
+	Store->Write(Queued);
+	return true;
+}
+
+bool FGamingPanelAnalyticsQueue::Trim()
+{
+	const int32 Before = Queued.Num();
+	const int64 Oldest = NowUnixSeconds() - MaxAgeSeconds;
+	for (int32 Index = Queued.Num() - 1; Index >= 0; --Index)
+	{
+		if (Queued[Index].OccurredAt < Oldest) Queued.RemoveAt(Index);
+	}
+	if (Queued.Num() > MaxQueued) RemoveFirst(Queued.Num() - MaxQueued);
+	return Queued.Num() != Before;
+}
+
+void FGamingPanelAnalyticsQueue::RemoveFirst(int32 Count)
+{
+	TArray<FGamingPanelAnalyticsEvent> Kept;
+	for (int32 Index = Count; Index < Queued.Num(); ++Index) Kept.Add(Queued[Index]);
+	Queued = Kept;
+}
+
+void FGamingPanelAnalyticsQueue::RemoveSent(const TArray<FString>& SentIds)
+{
+	for (int32 Index = Queued.Num() - 1; Index >= 0; --Index)
+	{
+		for (const FString& Id : SentIds)
+		{
+			if (Queued[Index].EventId == Id)
+			{
+				Queued.RemoveAt(Index);
+				break;
+			}
+		}
+	}
+}
+
+void FGamingPanelAnalyticsQueue::Flush(FSend Send, FOnFlushed OnComplete)
+{
+	TSharedRef<FGamingPanelAnalyticsReport> Report = MakeShared<FGamingPanelAnalyticsReport>();
+	if (bFlushing)
+	{
+		// One flush at a time: the other one is sending this very queue.
+		Report->StillQueued = Queued.Num();
+		OnComplete(*Report);
+		return;
+	}
+	if (Trim()) Store->Write(Queued);
+	bFlushing = true;
+	SendNext(Report, MoveTemp(Send), MoveTemp(OnComplete));
+}
+
+void FGamingPanelAnalyticsQueue::SendNext(TSharedRef<FGamingPanelAnalyticsReport> Report, FSend Send, FOnFlushed OnComplete)
+{
+	if (Queued.Num() == 0)
+	{
+		bFlushing = false;
+		OnComplete(*Report);
+		return;
+	}
+	TArray<FGamingPanelAnalyticsEvent> Batch;
+	for (int32 Index = 0; Index < Queued.Num() && Index < MaxBatch; ++Index) Batch.Add(Queued[Index]);
+	const int32 Sent = Batch.Num();
+	TArray<FString> SentIds;
+	for (const FGamingPanelAnalyticsEvent& Event : Batch) SentIds.Add(Event.EventId);
+	const bool bSending = Send(Batch,
+		[this, Report, Send, OnComplete, Sent, SentIds](const FGamingPanelAnalyticsAnswer& Answer)
+		{
+			const bool bRefusedWhole = !Answer.bOk && Answer.Error.Status == 400 && !Answer.Error.IsTransient();
+			if (!Answer.bOk && !bRefusedWhole)
+			{
+				// No answer, 429, 5xx, a session not renewed: everything stays for the next Flush.
+				Report->Error = Answer.Error;
+				Report->StillQueued = Queued.Num();
+				bFlushing = false;
+				OnComplete(*Report);
+				return;
+			}
+			const int32 Refused = bRefusedWhole ? Sent : Answer.Rejected;
+			Report->Taken += Sent - Refused;
+			Report->Rejected += Refused;
+			// By id: events tracked meanwhile (or trimmed) do not shift what this batch was.
+			RemoveSent(SentIds);
+			Store->Write(Queued);
+			SendNext(Report, Send, OnComplete);
+		});
+	if (!bSending)
+	{
+		Report->StillQueued = Queued.Num();
+		bFlushing = false;
+		OnComplete(*Report);
+	}
+}

@@ -1,0 +1,127 @@
+// Gaming Panel Unreal example: the game's own analytics events (level_complete, tutorial_step, ...), shown on the
+// panel's dashboard under "Game events".
+//
+// Track() writes the event to a queue kept on disk per player (Saved/GamingPanel/<player>/analytics_queue.json) with
+// its time and an event id; Flush() sends the queue to POST analytics/events in batches of at most 100:
+//   - 202/207: the batch leaves the queue (with 207 the panel refused some events for good: sending them again
+//     would get the same answer, so they go too, counted in the report);
+//   - no answer, 429, 5xx, a session that could not be renewed: the batch stays for the next Flush; the event ids
+//     make an event that did reach the panel count once;
+//   - 400 for the whole batch: it can never be taken as it is, and is dropped.
+// Events older than the panel takes (7 days) are dropped before sending, and the queue keeps at most MaxQueued
+// events (the oldest go first). FGamingPanelAnalyticsQueue holds these decisions without HTTP, JSON or files (run by
+// scripts/check_examples.sh against a fake panel); FGamingPanelAnalytics gives it the subsystem's HTTP and the file.
+// See docs/analytics.md.
+#pragma once
+
+#include "CoreMinimal.h"
+#include "GamingPanelTypes.h"
+
+class FJsonObject;
+class UGamingPanelSubsystem;
+
+struct GAMINGPANEL_API FGamingPanelAnalyticsEvent
+{
+	FString EventId;
+	FString Name;
+	/** When it happened, in Unix seconds (UTC). */
+	int64 OccurredAt = 0;
+	/** A JSON object, as text ("{}" when it has none). */
+	FString PropertiesJson;
+};
+
+/** Where the queue keeps its events: written after every change, read when the queue (re)loads. */
+class GAMINGPANEL_API IGamingPanelAnalyticsStore
+{
+public:
+	virtual ~IGamingPanelAnalyticsStore() = default;
+	virtual bool Read(TArray<FGamingPanelAnalyticsEvent>& OutEvents) = 0;
+	virtual void Write(const TArray<FGamingPanelAnalyticsEvent>& Events) = 0;
+};
+
+/** The panel's answer to one batch, read out of the HTTP response by the caller. */
+struct GAMINGPANEL_API FGamingPanelAnalyticsAnswer
+{
+	/** 202 or 207. */
+	bool bOk = false;
+	FGamingPanelError Error;
+	/** With 207: how many of the batch the panel refused for good. */
+	int32 Rejected = 0;
+};
+
+struct GAMINGPANEL_API FGamingPanelAnalyticsReport
+{
+	/** Events the panel took (stored, or recognised as already stored by their ids). */
+	int32 Taken = 0;
+	/** Refused for good by the panel (207) or in a batch refused whole (400): gone from the queue. */
+	int32 Rejected = 0;
+	/** Still queued: the panel could not be reached, or the session could not be renewed (Error says). */
+	int32 StillQueued = 0;
+	FGamingPanelError Error;
+};
+
+class GAMINGPANEL_API FGamingPanelAnalyticsQueue
+{
+public:
+	/** The panel takes at most this many events per call (ANALYTICS_MAX_BATCH). */
+	static constexpr int32 MaxBatch = 100;
+	/** The most events kept while offline; past it the oldest are dropped. */
+	static constexpr int32 MaxQueued = 2000;
+	/** The panel refuses events more than 7 days old; an hour's margin for the device's clock. */
+	static constexpr int64 MaxAgeSeconds = 7 * 86400 - 3600;
+
+	using FOnAnswer = TFunction<void(const FGamingPanelAnalyticsAnswer& Answer)>;
+	/** Sends Batch and calls OnAnswer once; false when it cannot send at all (the flush then ends). */
+	using FSend = TFunction<bool(const TArray<FGamingPanelAnalyticsEvent>& Batch, FOnAnswer OnAnswer)>;
+	using FOnFlushed = TFunction<void(const FGamingPanelAnalyticsReport& Report)>;
+
+	/** NewEventId makes a fresh id per event (FGuid in the plugin); NowUnixSeconds is the clock. Call Reload() to read the store. */
+	FGamingPanelAnalyticsQueue(TSharedRef<IGamingPanelAnalyticsStore> InStore, TFunction<FString()> InNewEventId,
+		TFunction<int64()> InNowUnixSeconds);
+
+	/** Replaces the queue with what the store holds (empty when it holds nothing). */
+	void Reload();
+	/** Queues one event; false (nothing queued) for a name the panel refuses. PropertiesJson: a JSON object or empty. */
+	bool Track(const FString& Name, const FString& PropertiesJson = FString());
+	/** Sends the queue in batches of MaxBatch, one at a time; stops at the first batch that stays queued. */
+	void Flush(FSend Send, FOnFlushed OnComplete);
+	int32 QueuedCount() const { return Queued.Num(); }
+	const TArray<FGamingPanelAnalyticsEvent>& GetQueued() const { return Queued; }
+
+	/** A lower-case letter, then up to 63 lower-case letters, digits or '_' (the panel's pattern). */
+	static bool IsValidName(const FString& Name);
+
+private:
+	void SendNext(TSharedRef<FGamingPanelAnalyticsReport> Report, FSend Send, FOnFlushed OnComplete);
+	/** Drops events past MaxAgeSeconds and past MaxQueued; true when it dropped any. */
+	bool Trim();
+	void RemoveFirst(int32 Count);
+	void RemoveSent(const TArray<FString>& SentIds);
+
+	TSharedRef<IGamingPanelAnalyticsStore> Store;
+	TFunction<FString()> NewEventId;
+	TFunction<int64()> NowUnixSeconds;
+	TArray<FGamingPanelAnalyticsEvent> Queued;
+	bool bFlushing = false;
+};
+
+/** The queue with the subsystem's HTTP and the player's file: UGamingPanelSubsystem::GetAnalytics(). */
+class GAMINGPANEL_API FGamingPanelAnalytics : public TSharedFromThis<FGamingPanelAnalytics>
+{
+public:
+	explicit FGamingPanelAnalytics(UGamingPanelSubsystem* InSubsystem);
+
+	/** Queues one event for the logged-in player; false (nothing kept) for a bad name or with nobody logged in. */
+	bool Track(const FString& Name, TSharedPtr<FJsonObject> Properties = nullptr);
+	/** Sends what is queued; call it now and then (e.g. every minute) and when the game goes to the background. */
+	void Flush(FGamingPanelAnalyticsQueue::FOnFlushed OnComplete);
+	int32 QueuedCount();
+
+private:
+	/** Reads the player's file again when the player changed. */
+	void Load();
+
+	TWeakObjectPtr<UGamingPanelSubsystem> Subsystem;
+	FGamingPanelAnalyticsQueue Queue;
+	FString LoadedFor;
+};

@@ -1,0 +1,234 @@
+// Runs the Unreal kit's analytics queue outside the engine: FGamingPanelAnalyticsQueue
+// (Private/GamingPanelAnalyticsQueue.cpp), the code FGamingPanelAnalytics runs for every decision, against a fake
+// panel that takes POST analytics/events as apps/analytics does (at most 100 events per call, each event id stored
+// once, 202 or 207 with the refused ones) and an in-memory store standing in for
+// Saved/GamingPanel/<player>/analytics_queue.json. What stays in the engine (the HTTP call, the JSON, the file) is
+// only compiled by the syntax checks. Built and run by scripts/check_examples.sh with g++; exits 1 when a check fails.
+#include "GamingPanelAnalytics.h"
+
+#include <cstdio>
+#include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace
+{
+int Checks = 0;
+int Failed = 0;
+
+bool Check(bool bCondition, const char* What)
+{
+	++Checks;
+	if (!bCondition)
+	{
+		++Failed;
+		std::printf("        FAIL: expected %s\n", What);
+	}
+	return bCondition;
+}
+
+struct FMemoryStore : IGamingPanelAnalyticsStore
+{
+	bool bHasEvents = false;
+	TArray<FGamingPanelAnalyticsEvent> Stored;
+
+	bool Read(TArray<FGamingPanelAnalyticsEvent>& OutEvents) override
+	{
+		if (!bHasEvents) return false;
+		OutEvents = Stored;
+		return true;
+	}
+
+	void Write(const TArray<FGamingPanelAnalyticsEvent>& Events) override
+	{
+		Stored = Events;
+		bHasEvents = true;
+	}
+};
+
+/** The panel's ingestion rules, in memory. */
+struct FFakePanel
+{
+	bool bOnline = true;
+	int32 AnswerStatus = 202;            // 202, or an error status every batch gets (503, 400...)
+	std::set<std::wstring> RefusedNames; // refused one by one in a 207 (e.g. a reserved name)
+	std::set<std::wstring> StoredIds;
+	std::vector<int> BatchSizes;
+	int32 Duplicates = 0;
+	/** Answers held back (to answer later, as a slow network would). */
+	std::vector<std::function<void()>> Held;
+	bool bHold = false;
+
+	FGamingPanelAnalyticsQueue::FSend Send()
+	{
+		return [this](const TArray<FGamingPanelAnalyticsEvent>& Batch, FGamingPanelAnalyticsQueue::FOnAnswer OnAnswer)
+		{
+			std::function<void()> Answer = [this, Batch, OnAnswer]() { OnAnswer(Receive(Batch)); };
+			if (bHold) Held.push_back(Answer);
+			else Answer();
+			return true;
+		};
+	}
+
+	FGamingPanelAnalyticsAnswer Receive(const TArray<FGamingPanelAnalyticsEvent>& Batch)
+	{
+		FGamingPanelAnalyticsAnswer Answer;
+		if (!bOnline)
+		{
+			Answer.Error.Status = 0;
+			Answer.Error.Code = TEXT("network_error");
+			return Answer;
+		}
+		if (AnswerStatus != 202)
+		{
+			Answer.Error.Status = AnswerStatus;
+			Answer.Error.Code = AnswerStatus == 400 ? TEXT("validation_error") : TEXT("service_unavailable");
+			return Answer;
+		}
+		BatchSizes.push_back(Batch.Num());
+		Answer.bOk = true;
+		for (const FGamingPanelAnalyticsEvent& Event : Batch)
+		{
+			if (RefusedNames.count(*Event.Name)) { ++Answer.Rejected; continue; }
+			if (!StoredIds.insert(*Event.EventId).second) ++Duplicates;
+		}
+		return Answer;
+	}
+};
+
+struct FWorld
+{
+	int64 Now = 1'800'000'000;
+	int32 NextId = 0;
+	TSharedRef<FMemoryStore> Store = MakeShared<FMemoryStore>();
+
+	FGamingPanelAnalyticsQueue MakeQueue()
+	{
+		FGamingPanelAnalyticsQueue Queue(Store, [this] { return FString(L"e" + std::to_wstring(++NextId)); },
+			[this] { return Now; });
+		Queue.Reload();
+		return Queue;
+	}
+};
+
+FGamingPanelAnalyticsReport FlushNow(FGamingPanelAnalyticsQueue& Queue, FFakePanel& Panel)
+{
+	FGamingPanelAnalyticsReport Got;
+	bool bDone = false;
+	Queue.Flush(Panel.Send(), [&](const FGamingPanelAnalyticsReport& Report) { Got = Report; bDone = true; });
+	Check(bDone || Panel.bHold, "the flush to finish");
+	return Got;
+}
+
+void OfflineThenBatched()
+{
+	FWorld World;
+	FFakePanel Panel;
+	Panel.bOnline = false;
+	{
+		FGamingPanelAnalyticsQueue Queue = World.MakeQueue();
+		for (int Index = 0; Index < 250; ++Index) Check(Queue.Track(TEXT("level_complete"), TEXT("{\"level\":3}")), "an event queued");
+		FGamingPanelAnalyticsReport Offline = FlushNow(Queue, Panel);
+		Check(Offline.Taken == 0 && Offline.StillQueued == 250 && Offline.Error.Status == 0, "offline: everything kept");
+	}
+	Panel.bOnline = true;
+	FGamingPanelAnalyticsQueue Restarted = World.MakeQueue(); // the game was closed meanwhile
+	Check(Restarted.QueuedCount() == 250, "the queue survives a restart");
+	FGamingPanelAnalyticsReport Report = FlushNow(Restarted, Panel);
+	Check(Report.Taken == 250 && Restarted.QueuedCount() == 0, "everything taken once online");
+	Check(Panel.BatchSizes.size() == 3 && Panel.BatchSizes[0] == 100 && Panel.BatchSizes[2] == 50, "batches of at most 100");
+	Check(Panel.StoredIds.size() == 250 && Panel.Duplicates == 0, "each event once, with its own id");
+	Check(World.Store->Stored.Num() == 0, "the stored queue emptied too");
+}
+
+void AnswersDecideWhatStays()
+{
+	FWorld World;
+	FFakePanel Panel;
+	FGamingPanelAnalyticsQueue Queue = World.MakeQueue();
+	Queue.Track(TEXT("tutorial_step"));
+	Queue.Track(TEXT("session_start")); // the panel's own fact: refused there
+	Panel.AnswerStatus = 503;
+	FGamingPanelAnalyticsReport Down = FlushNow(Queue, Panel);
+	Check(Down.StillQueued == 2 && Down.Error.Status == 503, "a 5xx keeps the batch");
+	Panel.AnswerStatus = 202;
+	Panel.RefusedNames.insert(L"session_start");
+	FGamingPanelAnalyticsReport Partly = FlushNow(Queue, Panel);
+	Check(Partly.Taken == 1 && Partly.Rejected == 1 && Queue.QueuedCount() == 0, "207: sent and refused both leave");
+	Queue.Track(TEXT("level_start"));
+	Panel.AnswerStatus = 400;
+	FGamingPanelAnalyticsReport Refused = FlushNow(Queue, Panel);
+	Check(Refused.Rejected == 1 && Queue.QueuedCount() == 0, "a batch refused whole is dropped");
+}
+
+void NamesAreCheckedAtOnce()
+{
+	FWorld World;
+	FGamingPanelAnalyticsQueue Queue = World.MakeQueue();
+	Check(!Queue.Track(TEXT("Level Complete")) && !Queue.Track(TEXT("")) && !Queue.Track(TEXT("1st")), "bad names refused");
+	Check(Queue.Track(TEXT("a")) && Queue.Track(TEXT("boss_2_beaten")), "good names taken");
+	Check(Queue.QueuedCount() == 2, "only the good ones queued");
+}
+
+void OldAndSurplusEventsAreDropped()
+{
+	FWorld World;
+	FFakePanel Panel;
+	FGamingPanelAnalyticsQueue Queue = World.MakeQueue();
+	Queue.Track(TEXT("old_one"));
+	World.Now += 8 * 86400; // a week and a day offline: the panel would refuse it
+	Queue.Track(TEXT("new_one"));
+	Check(Queue.QueuedCount() == 1 && Queue.GetQueued()[0].Name == TEXT("new_one"), "an event past 7 days dropped");
+	for (int Index = 0; Index < FGamingPanelAnalyticsQueue::MaxQueued + 5; ++Index) Queue.Track(TEXT("spam"));
+	Check(Queue.QueuedCount() == FGamingPanelAnalyticsQueue::MaxQueued, "at most MaxQueued kept");
+	Check(Queue.GetQueued()[0].Name == TEXT("spam"), "the oldest went first");
+}
+
+void TrackedDuringAFlushIsKept()
+{
+	FWorld World;
+	FFakePanel Panel;
+	Panel.bHold = true;
+	FGamingPanelAnalyticsQueue Queue = World.MakeQueue();
+	Queue.Track(TEXT("first"));
+	bool bDone = false;
+	FGamingPanelAnalyticsReport Got;
+	Queue.Flush(Panel.Send(), [&](const FGamingPanelAnalyticsReport& Report) { Got = Report; bDone = true; });
+	Queue.Track(TEXT("second")); // while the batch with "first" is out
+	FGamingPanelAnalyticsReport Second = FlushNow(Queue, Panel);
+	Check(Second.StillQueued == 2 && Second.Taken == 0, "a second flush waits for the first");
+	Panel.bHold = false;
+	while (!Panel.Held.empty())
+	{
+		std::function<void()> Answer = Panel.Held.front();
+		Panel.Held.erase(Panel.Held.begin());
+		Answer();
+	}
+	Check(bDone && Got.Taken == 2 && Queue.QueuedCount() == 0, "the flush takes the first, then the one tracked meanwhile");
+	Check(Panel.StoredIds.size() == 2, "both reached the panel, once each");
+}
+} // namespace
+
+int main()
+{
+	struct { const char* Name; void (*Run)(); } Cases[] = {
+		{"events tracked offline stay queued (and survive a restart), then go in batches of 100 with their ids", OfflineThenBatched},
+		{"207 drops what the panel refused, 5xx keeps, a batch refused whole is dropped", AnswersDecideWhatStays},
+		{"a name the panel refuses is refused at once", NamesAreCheckedAtOnce},
+		{"events past 7 days and past MaxQueued are dropped, the oldest first", OldAndSurplusEventsAreDropped},
+		{"an event tracked while a batch is out is kept and sent next", TrackedDuringAFlushIsKept},
+	};
+	int CasesFailed = 0;
+	for (const auto& Case : Cases)
+	{
+		const int FailedBefore = Failed;
+		Case.Run();
+		const bool bOk = Failed == FailedBefore;
+		std::printf("  %s  %s\n", bOk ? "ok  " : "FAIL", Case.Name);
+		CasesFailed += bOk ? 0 : 1;
+	}
+	const int CaseCount = static_cast<int>(sizeof(Cases) / sizeof(Cases[0]));
+	std::printf("unreal analytics queue: %d passed, %d failed (%d checks)\n", CaseCount - CasesFailed, CasesFailed, Checks);
+	return Failed == 0 ? 0 : 1;
+}
