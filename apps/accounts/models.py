@@ -192,10 +192,14 @@ class AuthSession(models.Model):
         REFRESH_TOKEN_REUSED = "refresh_token_reused", "Refresh token reused"
         PLAYER_BANNED = "player_banned", "Player banned"
         OPERATOR = "operator", "Revoked by an operator"
+        IDENTITY_UNLINKED = "identity_unlinked", "Its platform account was unlinked"
 
     game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="+")
     player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="sessions")
     platform = models.CharField(max_length=20, help_text="The platform the player logged in with.")
+    # The account on that platform: unlinking it ends the sessions it opened. Empty for sessions
+    # opened before it was kept (an unlink of the platform ends those too).
+    platform_user_id = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     last_refreshed_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(help_text="When the live refresh token expires.")

@@ -101,6 +101,28 @@ def test_unlink_detaches_one_identity(tokens, steam):
     assert platforms_of(response) == ["steam"]
 
 
+def test_unlinking_an_account_ends_the_sessions_it_opened_and_it_cannot_link_back(
+    tokens, steam, api_client, django_capture_on_commit_callbacks
+):
+    alice = bearer(tokens["access_token"])
+    alice.post(LINK, STEAM)  # a Steam account (say, someone else's, linked with a stolen token)
+    taken = api_client.post(
+        "/api/v1/auth/third-party/login", STEAM, HTTP_X_GAME_KEY="alpha-client-key"
+    ).json()
+    intruder = bearer(taken["access_token"])
+    assert intruder.get(LINK).status_code == 200  # in as alice's player
+
+    with django_capture_on_commit_callbacks(execute=True):  # the revocation is published
+        assert alice.post(UNLINK, {"platform": "steam"}).status_code == 200
+
+    assert_problem(intruder.get(LINK), 401, "token_revoked")
+    refreshed = api_client.post("/api/v1/auth/refresh", {"refresh_token": taken["refresh_token"]})
+    assert_problem(refreshed, 401, "token_revoked")
+    assert_problem(intruder.post(LINK, STEAM), 401, "token_revoked")  # no way to link it back
+    assert alice.get(LINK).status_code == 200  # alice's own (dev) session goes on
+    assert platforms_of(alice.get(LINK)) == ["dev"]
+
+
 def test_the_last_identity_cannot_be_unlinked(tokens):
     response = bearer(tokens["access_token"]).post(UNLINK, {"platform": "dev"})
 

@@ -49,7 +49,12 @@ class IssuedTokens:
 
 
 def open_session(
-    *, player: Player, platform: str, now: datetime, along: Sequence[Statement] = ()
+    *,
+    player: Player,
+    platform: str,
+    now: datetime,
+    platform_user_id: str = "",
+    along: Sequence[Statement] = (),
 ) -> IssuedTokens:
     """A new session with its first pair; call inside the login's transaction. `along`: writes
     of the login that need no answer (its analytics fact), sent with the refresh token's insert
@@ -58,6 +63,7 @@ def open_session(
         game_id=player.game_id,
         player=player,
         platform=platform,
+        platform_user_id=platform_user_id,
         created_at=now,
         expires_at=now + settings.REFRESH_TOKEN_LIFETIME,
     )

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from apps.accounts.errors import (
     IdentityNotLinked,
@@ -13,7 +14,8 @@ from apps.accounts.errors import (
     LastIdentity,
     PlatformAlreadyLinked,
 )
-from apps.accounts.models import PlatformIdentity, Player
+from apps.accounts.models import AuthSession, PlatformIdentity, Player
+from apps.accounts.services.sessions import revoke_sessions
 from apps.login.services.login import (
     credentials_spent_unless_an_outage,
     move_to_new_id,
@@ -74,6 +76,16 @@ def unlink_identity(*, player: Player, platform: str) -> None:
     ):
         raise LastIdentity("This is the player's only identity; link another one first.")
     PlatformIdentity.objects.filter(pk__in=[identity.pk for identity in linked]).delete()
+    # Whoever logged in with that account is out at once: its sessions could otherwise go on
+    # refreshing for ever, and link it back. (A login with it waits on the player lock above;
+    # after the unlink it finds no identity and makes a new player.)
+    opened_with_it = Q(platform_user_id__in=[identity.platform_user_id for identity in linked])
+    revoke_sessions(
+        sessions=AuthSession.objects.filter(player=player, platform=platform).filter(
+            opened_with_it | Q(platform_user_id="")
+        ),
+        reason=AuthSession.RevokeReason.IDENTITY_UNLINKED,
+    )
 
 
 def _accepted(player: Player, platform: str) -> bool:

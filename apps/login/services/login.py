@@ -130,7 +130,11 @@ def _open_for_identity(*, game: Game, platform: str, identity: VerifiedIdentity)
     # The session-start fact travels with the refresh token's insert: one round trip fewer.
     fact = _session_start(player.game_id, player.pk, platform, kind="login", occurred_at=now)
     tokens = open_session(
-        player=player, platform=platform, now=now, along=[*facts, server_event_statement(**fact)]
+        player=player,
+        platform=platform,
+        platform_user_id=identity.platform_user_id,
+        now=now,
+        along=[*facts, server_event_statement(**fact)],
     )
     return LoginResult(player=player, created=created, tokens=tokens)
 
