@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
 _SECRET_PATTERNS = [
-    # key=..., ticket=..., token=..., secret=..., password=... in query strings or text
+    # key=..., ticket=..., token=..., secret=..., password=... in query strings or text (and
+    # IDC Games' token and user id, which its API takes as idctk= and idcuuid=)
     re.compile(
-        r"(?i)((?:api_?)?key|ticket|token|secret|password|signature|code|apisecret)"
+        r"(?i)((?:api_?)?key|ticket|token|secret|password|signature|code|apisecret|idctk|idcuuid)"
         r"([=:]\s*\"?)([^&\s\"',}]+)"
     ),
     re.compile(r"(?i)(bearer\s+)([A-Za-z0-9._~+/=-]+)"),

@@ -209,6 +209,10 @@ def client_address(request: HasMeta) -> str:
             f"No client address in {meta_key!r}: behind a proxy set RATELIMIT_IP_META_KEY."
         ) from None
     if address.version == 6:
+        # An IPv4 client seen through a dual-stack listener (::ffff:1.2.3.4) is that IPv4
+        # address: its /64 would be "::", one budget for every IPv4 client.
+        if (mapped := address.ipv4_mapped) is not None:
+            return str(mapped)
         return str(ipaddress.ip_network(f"{address}/{IPV6_PREFIX}", strict=False).network_address)
     return str(address)
 

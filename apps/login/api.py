@@ -186,10 +186,16 @@ class LinkApi(PlayerApi):
             **problems(
                 **VERIFY_PROBLEMS,
                 _409="`identity_taken` (another player has it) or `platform_already_linked`.",
+                _429="`rate_limited`: the session's budget, or too many logins and links from "
+                "this address or for this game.",
             ),
         },
     )
     def post(self, request: PlayerRequest) -> Response:
+        # A link asks the platform as a login does (the studio's keys, up to the login deadline):
+        # it spends the same address and game budgets, not only the session's.
+        enforce(spend_address_budget(request))
+        enforce(spend_game_budget(game_id=request.user.game_id))
         given = PlatformCredentialsInput(data=request.data)
         given.is_valid(raise_exception=True)
         link_identity(player=request.user, **given.validated_data)

@@ -109,6 +109,23 @@ def test_logins_are_limited_per_address(dev_platform, settings):
 
 
 @pytest.mark.django_db
+def test_links_spend_the_login_budgets_of_the_address_and_the_game(login, settings):
+    sessions = [login(user) for user in ("alice", "bob", "carol")]
+    settings.AUTH_RATE_LIMIT_PER_MINUTE = 2  # the logins above came from another address
+    steam = {"platform": "steam", "credentials": {"ticket": "14000000"}}
+
+    answers = []
+    for session in sessions:
+        client = bearer(session["access_token"])
+        client.defaults["REMOTE_ADDR"] = "10.0.0.9"
+        answers.append(client.post("/api/v1/auth/link", steam, format="json"))
+
+    # Steam is not configured here: the first two get that far; the third is stopped first.
+    assert [a.json()["code"] for a in answers[:2]] == ["platform_not_configured"] * 2
+    assert_problem(answers[2], 429, "rate_limited")
+
+
+@pytest.mark.django_db
 def test_refreshes_are_limited_per_address(login, settings):
     first = login("alice")
     second = login("bob")
@@ -222,6 +239,9 @@ def test_windows_are_fixed_and_shifted_per_counted_value():
     [
         ({"REMOTE_ADDR": "203.0.113.9"}, "203.0.113.9"),
         ({"REMOTE_ADDR": "2001:db8:1:2:3:4:5:6"}, "2001:db8:1:2::"),
+        # An IPv4 client through a dual-stack listener: its own address, not the /64 "::"
+        ({"REMOTE_ADDR": "::ffff:203.0.113.9"}, "203.0.113.9"),
+        ({"REMOTE_ADDR": "::ffff:198.51.100.1"}, "198.51.100.1"),
     ],
 )
 def test_an_address_is_counted_as_itself_or_its_ipv6_64(meta, counted_as):

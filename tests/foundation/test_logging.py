@@ -16,6 +16,15 @@ def test_scrub_removes_keys_tickets_and_bearer_tokens():
     assert "partner.steam-api.com" in cleaned  # the context stays readable
 
 
+def test_scrub_removes_idc_games_token_and_user_id():
+    cleaned = scrub(
+        "GET https://api.idcgames.test/getAccessData.php?idctk=SECRETTOKEN123&idcuuid=U77&idcgameid=77"
+    )
+
+    assert "SECRETTOKEN123" not in cleaned and "U77" not in cleaned
+    assert "idcgameid=77" in cleaned
+
+
 def test_log_line_is_json_with_request_id_and_no_secret():
     record = logging.LogRecord(
         "x", logging.ERROR, __file__, 1, "refresh failed token=%s", ("s3cr3t-tok",), None
