@@ -67,6 +67,26 @@ def test_flushed_keys_are_rebuilt_from_postgres_and_nothing_is_lost(board, fille
     assert client.zcard(keys.members) == Entry.objects.count()
 
 
+def test_a_closed_periods_index_is_never_built_again(
+    board, filled, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    from apps.leaderboards.services.periods import close_period
+    from apps.leaderboards.services.ranking import rebuild_index
+
+    period = current(board)
+    keys = index.Keys.of(period.pk)
+    client = index._client()
+    with django_capture_on_commit_callbacks(execute=True):
+        close_period(period_id=period.pk, now=timezone.now())
+    assert not client.exists(keys.members, keys.ready)
+
+    # A reader whose cache still took it for open asked for a build: it builds nothing.
+    assert rebuild_index(period_id=period.pk) == 0
+    assert not client.exists(keys.members, keys.versions, keys.ready, keys.building)
+
+
 def test_every_key_carries_the_deployment_prefix(board, filled):
     client = index._client()
     period = current(board)

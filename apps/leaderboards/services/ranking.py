@@ -40,7 +40,13 @@ def removal_for(*, player_id: int, version: int) -> index.Change:
 
 def rebuild_index(*, period_id: int) -> int:
     """Put every indexable entry of the period into its emptied index, then mark it ready. Runs
-    while scores arrive: those committed after the emptying carry newer versions and win."""
+    while scores arrive: those committed after the emptying carry newer versions and win.
+    Only an open period has an index: a build asked for by a reader that still took a closed
+    period for open (its cache, a second at most) builds nothing, and one that a close
+    overtook is let go again; nothing else would ever delete those keys."""
+    if not _is_open(period_id):
+        index.forget(period_id)
+        return 0
     index.start_build(period_id)
     count = 0
     batch: list[index.Change] = []
@@ -64,7 +70,13 @@ def rebuild_index(*, period_id: int) -> int:
             index.apply(period_id, batch)
             count += len(batch)
     index.finish_build(period_id)
+    if not _is_open(period_id):
+        index.forget(period_id)  # closed meanwhile: its close let go of the keys before these
     return count
+
+
+def _is_open(period_id: int) -> bool:
+    return Period.objects.filter(pk=period_id, state=Period.State.OPEN).exists()
 
 
 # A timed ban that ended within this long ago puts the player's entries back in the index (the
