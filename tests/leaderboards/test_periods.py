@@ -316,6 +316,37 @@ def tournament(board, game, make_players):
     return players
 
 
+def test_a_season_board_pays_its_brackets_for_seasons_not_for_the_wait_between(
+    make_board, make_players, game
+):
+    inventory_demo.seed(game)
+    board = make_board(reset=Board.Reset.SEASON)
+    bracket = BracketReward.objects.create(
+        board=board, position=1, rank_from=1, rank_to=1,
+        contents=[{"currency": "gold", "quantity": 1000}],
+    )  # fmt: skip
+    (a,) = make_players(1)
+    scores(board, [(a, 5)])  # between seasons
+    wait = current(board)
+    now = timezone.now()
+    season = Season.objects.create(
+        game=game, name="S2", starts_at=now - timedelta(minutes=1), ends_at=now + timedelta(days=9)
+    )
+    wait.refresh_from_db()
+
+    assert wait.season is None and brackets_of(wait) == []  # the wait pays nothing
+    close_due_periods(now=timezone.now())
+    pay_period(period_id=wait.pk)
+    assert not Payout.objects.exists()
+    running = current(board)
+    assert running.season == season and brackets_of(running) == [bracket]
+    own = BracketReward.objects.create(
+        board=board, period=wait, position=1, rank_from=1, rank_to=1,
+        contents=[{"currency": "gold", "quantity": 5}],
+    )  # fmt: skip
+    assert brackets_of(wait) == [own]  # one an operator set on the wait itself still pays
+
+
 def closed_long_ago(period: Period) -> None:
     """Closed with its payout task lost (nothing queued it), longer ago than the grace."""
     close_period(period_id=period.pk)  # on_commit callbacks do not run here: no task

@@ -20,7 +20,7 @@ from django.utils import timezone
 from apps.accounts.models import Player
 from apps.inventory.services import grant_contents
 from apps.leaderboards.errors import PeriodNotClosed
-from apps.leaderboards.models import BracketReward, Entry, Payout, Period
+from apps.leaderboards.models import Board, BracketReward, Entry, Payout, Period
 from gamingpanel.errors import DomainError
 from gamingpanel.sql import CompiledQuery
 
@@ -59,9 +59,13 @@ class PayoutLine:
 
 
 def brackets_of(period: Period) -> list[BracketReward]:
-    """The period's own brackets if it has any, else the board's brackets for every period."""
+    """The period's own brackets if it has any, else the board's brackets for every period. On
+    a season board the board's are for its seasons: the wait between two seasons is no season,
+    and pays only brackets an operator set on that period itself."""
     own = list(BracketReward.objects.filter(board_id=period.board_id, period=period))
-    return own or list(BracketReward.objects.filter(board_id=period.board_id, period=None))
+    if own or (period.board.reset == Board.Reset.SEASON and period.season_id is None):
+        return own
+    return list(BracketReward.objects.filter(board_id=period.board_id, period=None))
 
 
 def payout_lines(period: Period) -> list[PayoutLine]:
