@@ -180,3 +180,53 @@ def test_two_transactions_that_find_the_period_due_both_land_in_the_next(
     assert {result.period_id for result in landed} == {following.pk}
     assert Period.objects.get(pk=due.pk).state == "closed"
     assert Entry.objects.filter(period=following).count() == 2
+
+
+def test_a_period_ending_in_the_middle_of_two_match_results_deadlocks_neither(
+    make_board, make_players, game, monkeypatch
+):
+    """Two match results, each scoring two players of a stat board in its own transaction; the
+    period ends after each has scored its first player. Each match's scores count at its own
+    moment, so the second player lands where the first did, and neither match asks to close a
+    period it holds shared (which deadlocked: both held it FOR SHARE, both asked FOR UPDATE)."""
+    from django.utils import timezone
+
+    from apps.leaderboards.services import stat_boards
+    from apps.stats.models import StatDefinition
+
+    StatDefinition.objects.create(game=game, key="kills", name="Kills")
+    board = make_board("kills", reset="daily", source="stat", stat_key="kills")
+    period = current(board)
+    ends = timezone.now() + timedelta(milliseconds=400)
+    Period.objects.filter(pk=period.pk).update(ends_at=ends)
+    stat_boards._stat_boards.clear()
+    players = make_players(4)
+    first_scored = threading.Barrier(2, timeout=10)
+    real_submit = stat_boards.submit_score
+
+    def submit_then_wait_past_the_end(**kwargs):
+        result = real_submit(**kwargs)
+        if kwargs["player_id"] in (players[0].pk, players[2].pk):  # each match's first player
+            with suppress(threading.BrokenBarrierError):
+                first_scored.wait()
+            while timezone.now() <= ends:  # the end passes between its two players
+                threading.Event().wait(0.05)
+        return result
+
+    monkeypatch.setattr(stat_boards, "submit_score", submit_then_wait_past_the_end)
+
+    def match(pair):
+        first, second = pair
+        with transaction.atomic():
+            stat_boards.record_match_stats(
+                game_id=game.pk,
+                match_id=f"m-{first.pk}",
+                stats_by_player={first.pk: {"kills": 3}, second.pk: {"kills": 4}},
+                recorded_at=timezone.now(),
+            )
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(in_thread(match), [(players[0], players[1]), (players[2], players[3])]))
+
+    # Both matches recorded, each whole in the period they began in.
+    assert Entry.objects.filter(period_id=period.pk).count() == 4

@@ -44,6 +44,11 @@ def record_match_stats(
                     score=stats[board.stat_key],
                     submission_id=f"match:{match_id}:{player_id}",
                     via_stat=True,
+                    # One moment for the whole match: its players' scores land in one period,
+                    # decided once. With the clock read per player, a period ending between two
+                    # of them had this match hold it shared (an earlier player) and then ask to
+                    # close it (a later one), deadlocking with another match doing the same.
+                    at=recorded_at,
                 )
             except (PlayerBanned, InvalidScore):
                 # A banned player's match still counts for the others; a stat value past a

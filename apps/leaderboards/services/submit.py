@@ -209,9 +209,11 @@ def submit_score(
     metadata: dict[str, Any] | None = None,
     from_client: bool = False,
     via_stat: bool = False,
+    at: datetime | None = None,
 ) -> Submitted:
     """Record a score once per (board, submission id). Servers submit to server boards, players
-    only where the board allows it; stat boards take what match results report."""
+    only where the board allows it; stat boards take what match results report. `at`: the
+    moment the score counts at (default now); one match's scores all count at its moment."""
     if via_stat != (board.source == Board.Source.STAT):
         raise StatBoardTakesNoScores(f"{board.name} follows the stat {board.stat_key}.")
     if from_client and not board.allow_client_submissions:
@@ -221,7 +223,9 @@ def submit_score(
     # A board whose periods were not closed on time (beat down for days) has one due period per
     # missed window, each closed in turn, so a submission catches all of them up.
     for _ in range(MAX_PERIODS_TO_CATCH_UP):
-        result = _submit_once(board, player_id, score, submission_id, metadata_json, from_client)
+        result = _submit_once(
+            board, player_id, score, submission_id, metadata_json, from_client, at
+        )
         if isinstance(result, Submitted):
             if result.improved and not result.replayed:
                 change = change_for(
@@ -247,9 +251,10 @@ def _submit_once(
     submission_id: str,
     metadata_json: str | None,
     from_client: bool,
+    at: datetime | None = None,
 ) -> Submitted | int | None:
     """The submission, or the id of a due period to close first, or None without an open one."""
-    now = timezone.now()
+    now = at or timezone.now()
     sign = -1 if board.higher_is_better else 1
     version = index.version_at(now)
     if POSTGRES:
