@@ -178,6 +178,24 @@ namespace GamingPanel.Tests
                 "the refusal is reported");
             client.Analytics.Track("level_start");
             Check(await client.Analytics.FlushAsync() == 0 && client.Analytics.Pending == 0, "a batch refused whole is dropped");
+
+            bool tooBig = false;
+            try { client.Analytics.Track("big", new Dictionary<string, object> { { "blob", new string('x', 5000) } }); }
+            catch (ArgumentException) { tooBig = true; }
+            Check(tooBig && client.Analytics.Pending == 0, "properties over 4096 bytes are refused at once");
+
+            // Bodies over the panel's limit together: halves are sent until they fit.
+            var sizes = new List<int>();
+            server.Handler = r =>
+            {
+                int count = Json.GetArray(r.Body, "events").Count;
+                sizes.Add(count);
+                return count > 3 ? FakeResponse.Problem(413, "payload_too_large") : FakeResponse.Ok(202, "{\"accepted\":" + count + "}");
+            };
+            for (int n = 0; n < 10; n++) client.Analytics.Track("chunk");
+            int sent = await client.Analytics.FlushAsync();
+            Check(sent == 10 && client.Analytics.Pending == 0, "all sent in smaller batches after a 413");
+            Check(sizes[0] == 10 && sizes[1] == 5 && sizes[2] == 2, "halved after each 413");
         }
 
         static void Run(string name, Func<Task> test)

@@ -52,6 +52,7 @@ struct FFakePanel
 {
 	bool bOnline = true;
 	int32 AnswerStatus = 202;            // 202, or an error status every batch gets (503, 400...)
+	int32 MaxEventsPerBody = 1000;       // more than this in one batch: 413 payload_too_large
 	std::set<std::wstring> RefusedNames; // refused one by one in a 207 (e.g. a reserved name)
 	std::set<std::wstring> StoredIds;
 	std::vector<int> BatchSizes;
@@ -78,6 +79,12 @@ struct FFakePanel
 		{
 			Answer.Error.Status = 0;
 			Answer.Error.Code = TEXT("network_error");
+			return Answer;
+		}
+		if (Batch.Num() > MaxEventsPerBody)
+		{
+			Answer.Error.Status = 413;
+			Answer.Error.Code = TEXT("payload_too_large");
 			return Answer;
 		}
 		if (AnswerStatus != 202)
@@ -162,6 +169,19 @@ void AnswersDecideWhatStays()
 	Check(Refused.Rejected == 1 && Queue.QueuedCount() == 0, "a batch refused whole is dropped");
 }
 
+void TooBigTogetherIsSentInHalves()
+{
+	FWorld World;
+	FFakePanel Panel;
+	Panel.MaxEventsPerBody = 3;
+	FGamingPanelAnalyticsQueue Queue = World.MakeQueue();
+	for (int Index = 0; Index < 10; ++Index) Queue.Track(TEXT("chunk"));
+	Check(!Queue.Track(TEXT("big"), FString(std::wstring(5000, L'x'))), "properties over 4096 bytes refused at once");
+	FGamingPanelAnalyticsReport Report = FlushNow(Queue, Panel);
+	Check(Report.Taken == 10 && Queue.QueuedCount() == 0, "all taken, in smaller batches after a 413");
+	Check(!Panel.BatchSizes.empty() && Panel.BatchSizes[0] <= 3, "halved until a batch fits");
+}
+
 void NamesAreCheckedAtOnce()
 {
 	FWorld World;
@@ -216,6 +236,7 @@ int main()
 		{"events tracked offline stay queued (and survive a restart), then go in batches of 100 with their ids", OfflineThenBatched},
 		{"207 drops what the panel refused, 5xx keeps, a batch refused whole is dropped", AnswersDecideWhatStays},
 		{"a name the panel refuses is refused at once", NamesAreCheckedAtOnce},
+		{"a batch too big together (413) is sent again in halves; big properties are refused at once", TooBigTogetherIsSentInHalves},
 		{"events past 7 days and past MaxQueued are dropped, the oldest first", OldAndSurplusEventsAreDropped},
 		{"an event tracked while a batch is out is kept and sent next", TrackedDuringAFlushIsKept},
 	};

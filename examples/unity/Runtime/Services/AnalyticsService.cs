@@ -7,7 +7,8 @@
 //     again would get the same answer, so they go too, and are reported in Rejected);
 //   - no answer, 429, 5xx, a session that could not be renewed: the batch stays for the next flush; the event ids
 //     make an event that did reach the panel count once;
-//   - 400 for the whole batch: it can never be taken as it is; it is dropped (and logged).
+//   - 400 for the whole batch: it can never be taken as it is; it is dropped (and logged);
+//   - 413 (the batch's body is too big): sent again in halves; a single event still too big is dropped.
 // Events older than the panel takes (7 days) are dropped before sending, and the queue keeps at most MaxQueued
 // events (the oldest go first), so a device that is offline for weeks does not grow without bound.
 // See docs/analytics.md.
@@ -28,6 +29,8 @@ namespace GamingPanel
         public const int MaxBatch = 100;
         /// <summary>The most events kept while offline; past it the oldest are dropped.</summary>
         public const int MaxQueued = 2000;
+        /// <summary>The most bytes of properties the panel takes per event (ANALYTICS_MAX_PROPERTIES_BYTES).</summary>
+        public const int MaxPropertiesBytes = 4096;
         // The panel refuses events more than 7 days old; an hour's margin for the device's clock.
         static readonly TimeSpan MaxAge = TimeSpan.FromDays(7) - TimeSpan.FromHours(1);
         static readonly Regex EventName = new Regex("^[a-z][a-z0-9_]{0,63}$");
@@ -54,12 +57,15 @@ namespace GamingPanel
         {
             if (name == null || !EventName.IsMatch(name))
                 throw new ArgumentException("An event name is a lower-case letter, then up to 63 lower-case letters, digits or '_'.", "name");
+            Dictionary<string, object> given = properties ?? new Dictionary<string, object>();
+            if (System.Text.Encoding.UTF8.GetByteCount(Json.Serialize(given)) > MaxPropertiesBytes)
+                throw new ArgumentException("An event's properties are at most " + MaxPropertiesBytes + " bytes of JSON.", "properties");
             var analyticsEvent = new Dictionary<string, object>
             {
                 { "event_id", Guid.NewGuid().ToString("N") },
                 { "name", name },
                 { "occurred_at", DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture) },
-                { "properties", properties ?? new Dictionary<string, object>() },
+                { "properties", given },
             };
             lock (_queueLock)
             {
@@ -98,13 +104,14 @@ namespace GamingPanel
                 string playerId = _client.Auth.PlayerId;
                 if (string.IsNullOrEmpty(playerId)) return 0;
                 int taken = 0;
+                int batchSize = MaxBatch;
                 while (true)
                 {
                     List<object> batch;
                     lock (_queueLock)
                     {
                         List<object> queue = Load(playerId);
-                        batch = queue.GetRange(0, Math.Min(MaxBatch, queue.Count));
+                        batch = queue.GetRange(0, Math.Min(batchSize, queue.Count));
                     }
                     if (batch.Count == 0) return taken;
                     HttpResult result;
@@ -116,7 +123,12 @@ namespace GamingPanel
                     }
                     catch (ApiError error)
                     {
-                        if (error.Status != 400 || error.IsTransient) return taken; // kept for the next flush
+                        if (error.Status == 413 && batch.Count > 1)
+                        {
+                            batchSize = Math.Max(1, batch.Count / 2); // too big together: send smaller batches
+                            continue;
+                        }
+                        if ((error.Status != 400 && error.Status != 413) || error.IsTransient) return taken; // kept for the next flush
                         Debug.LogWarning("[GamingPanel] analytics batch refused (" + error.Code + "): dropped.");
                         Remove(playerId, batch);
                         continue;

@@ -34,7 +34,9 @@ bool FGamingPanelAnalyticsQueue::IsValidName(const FString& Name)
 
 bool FGamingPanelAnalyticsQueue::Track(const FString& Name, const FString& PropertiesJson)
 {
-	if (!IsValidName(Name)) return false;
+	// Characters, a lower bound of the UTF-8 bytes the panel counts: one past it in bytes only is
+	// refused there, in a 207, and leaves the queue then.
+	if (!IsValidName(Name) || PropertiesJson.Len() > MaxPropertiesBytes) return false;
 	FGamingPanelAnalyticsEvent Event;
 	Event.EventId = NewEventId();
 	Event.Name = Name;
@@ -92,6 +94,7 @@ void FGamingPanelAnalyticsQueue::Flush(FSend Send, FOnFlushed OnComplete)
 	}
 	if (Trim()) Store->Write(Queued);
 	bFlushing = true;
+	BatchSize = MaxBatch;
 	SendNext(Report, MoveTemp(Send), MoveTemp(OnComplete));
 }
 
@@ -104,14 +107,22 @@ void FGamingPanelAnalyticsQueue::SendNext(TSharedRef<FGamingPanelAnalyticsReport
 		return;
 	}
 	TArray<FGamingPanelAnalyticsEvent> Batch;
-	for (int32 Index = 0; Index < Queued.Num() && Index < MaxBatch; ++Index) Batch.Add(Queued[Index]);
+	for (int32 Index = 0; Index < Queued.Num() && Index < BatchSize; ++Index) Batch.Add(Queued[Index]);
 	const int32 Sent = Batch.Num();
 	TArray<FString> SentIds;
 	for (const FGamingPanelAnalyticsEvent& Event : Batch) SentIds.Add(Event.EventId);
 	const bool bSending = Send(Batch,
 		[this, Report, Send, OnComplete, Sent, SentIds](const FGamingPanelAnalyticsAnswer& Answer)
 		{
-			const bool bRefusedWhole = !Answer.bOk && Answer.Error.Status == 400 && !Answer.Error.IsTransient();
+			if (!Answer.bOk && Answer.Error.Status == 413 && Sent > 1)
+			{
+				// Too big together (the panel's body limit): the same events again, in halves.
+				BatchSize = Sent / 2;
+				SendNext(Report, Send, OnComplete);
+				return;
+			}
+			const bool bRefusedWhole = !Answer.bOk && (Answer.Error.Status == 400 || Answer.Error.Status == 413)
+				&& !Answer.Error.IsTransient();
 			if (!Answer.bOk && !bRefusedWhole)
 			{
 				// No answer, 429, 5xx, a session not renewed: everything stays for the next Flush.

@@ -7,7 +7,8 @@
 //     would get the same answer, so they go too, counted in the report);
 //   - no answer, 429, 5xx, a session that could not be renewed: the batch stays for the next Flush; the event ids
 //     make an event that did reach the panel count once;
-//   - 400 for the whole batch: it can never be taken as it is, and is dropped.
+//   - 400 for the whole batch: it can never be taken as it is, and is dropped;
+//   - 413 (the batch's body too big): the same events again in halves; a single one still too big is dropped.
 // Events older than the panel takes (7 days) are dropped before sending, and the queue keeps at most MaxQueued
 // events (the oldest go first). FGamingPanelAnalyticsQueue holds these decisions without HTTP, JSON or files (run by
 // scripts/check_examples.sh against a fake panel); FGamingPanelAnalytics gives it the subsystem's HTTP and the file.
@@ -67,6 +68,8 @@ public:
 	static constexpr int32 MaxBatch = 100;
 	/** The most events kept while offline; past it the oldest are dropped. */
 	static constexpr int32 MaxQueued = 2000;
+	/** The most bytes of properties the panel takes per event (ANALYTICS_MAX_PROPERTIES_BYTES). */
+	static constexpr int32 MaxPropertiesBytes = 4096;
 	/** The panel refuses events more than 7 days old; an hour's margin for the device's clock. */
 	static constexpr int64 MaxAgeSeconds = 7 * 86400 - 3600;
 
@@ -81,7 +84,8 @@ public:
 
 	/** Replaces the queue with what the store holds (empty when it holds nothing). */
 	void Reload();
-	/** Queues one event; false (nothing queued) for a name the panel refuses. PropertiesJson: a JSON object or empty. */
+	/** Queues one event; false (nothing queued) for a name the panel refuses or properties over MaxPropertiesBytes.
+	 *  PropertiesJson: a JSON object or empty. */
 	bool Track(const FString& Name, const FString& PropertiesJson = FString());
 	/** Sends the queue in batches of MaxBatch, one at a time; stops at the first batch that stays queued. */
 	void Flush(FSend Send, FOnFlushed OnComplete);
@@ -103,6 +107,8 @@ private:
 	TFunction<int64()> NowUnixSeconds;
 	TArray<FGamingPanelAnalyticsEvent> Queued;
 	bool bFlushing = false;
+	/** How many events the flush sends at once: MaxBatch, halved after a 413. */
+	int32 BatchSize = MaxBatch;
 };
 
 /** The queue with the subsystem's HTTP and the player's file: UGamingPanelSubsystem::GetAnalytics(). */
