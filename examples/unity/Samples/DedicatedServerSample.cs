@@ -79,18 +79,25 @@ namespace GamingPanel.Samples
                 StartedAtUtc = _matchStartedUtc,
                 EndedAtUtc = DateTime.UtcNow,
             };
+            // Once per player (the panel refuses a player listed twice): a player who reconnected has
+            // several connections; the last one's outcome and score stand.
+            var byPlayer = new Dictionary<string, MatchPlayerResult>();
             foreach (KeyValuePair<string, TokenValidation> entry in _admitted)
             {
                 MatchOutcome outcome;
                 long score;
-                result.Players.Add(new MatchPlayerResult
+                long scored = scores.TryGetValue(entry.Key, out score) ? score : 0;
+                byPlayer[entry.Value.PlayerId] = new MatchPlayerResult
                 {
                     PlayerId = entry.Value.PlayerId,
                     Outcome = outcomes.TryGetValue(entry.Key, out outcome) ? outcome : MatchOutcome.Loss,
-                    Score = scores.TryGetValue(entry.Key, out score) ? score : 0,
-                    Stats = new Dictionary<string, long> { { "score", scores.TryGetValue(entry.Key, out score) ? score : 0 } },
-                });
+                    Score = scored,
+                    // Only stats the game defines (the demo's kills and best_score); any other key
+                    // is 400 unknown_stat unless the game's match settings ignore undeclared stats.
+                    Stats = new Dictionary<string, long> { { "best_score", scored } },
+                };
             }
+            result.Players.AddRange(byPlayer.Values);
             try
             {
                 await _api.PostMatchResultAsync(result);
@@ -98,8 +105,12 @@ namespace GamingPanel.Samples
             }
             catch (ApiError error)
             {
-                // Same match id = applied once, so saving it and re-sending at the next start is safe.
-                Debug.LogError("[GamingPanel] Match result not delivered (" + error.Code + "); keep it and resend.");
+                // Same match id = applied once, so saving it and re-sending at the next start is safe,
+                // when the failure was transient (no answer, 429, 5xx); a 4xx will fail again as it is.
+                if (error.IsTransient)
+                    Debug.LogError("[GamingPanel] Match result not delivered (" + error.Code + "); keep it and resend.");
+                else
+                    Debug.LogError("[GamingPanel] Match result refused (" + error.Code + "): " + error.Detail);
             }
         }
 
