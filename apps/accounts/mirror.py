@@ -198,6 +198,12 @@ class Mirror(Follower):
                 raise RuntimeError("revocation markers were not rebuilt; retrying")
         revoked = _revoked_in_database()
         connection.close()
+        # The per-request path trusts `ready` plus a missing marker as "not revoked". A marker can
+        # be lost while `ready` stays (Redis down when a revocation published and when its
+        # failure tried to reset `ready`; an append-only file that lost its last second): what
+        # the database says is written again, and the sweep, which skips what is loaded here,
+        # could not do it.
+        _write_markers(revoked)
         with self._changing:
             self.state = MirrorState(
                 revoked=revoked,
@@ -295,6 +301,16 @@ def _await_subscribed(pubsub: redis.client.PubSub) -> None:
         if message is not None and message["type"] == "subscribe":
             return
     raise RuntimeError("Redis did not confirm the subscription")
+
+
+def _write_markers(revoked: dict[int, tuple[str, float]]) -> None:
+    items = [(pk, reason) for pk, (reason, _until) in revoked.items()]
+    for offset in range(0, len(items), MARKER_BATCH):
+        chunk = items[offset : offset + MARKER_BATCH]
+        cache.set_many({marker_key(pk): reason for pk, reason in chunk}, timeout=marker_seconds())
+
+
+MARKER_BATCH = 1000
 
 
 def _revoked_in_database() -> dict[int, tuple[str, float]]:

@@ -116,6 +116,22 @@ def test_redis_restarting_empty_makes_the_mirror_reload_and_rebuild_the_markers(
     assert cache.get(READY_KEY) is not None
 
 
+def test_a_marker_lost_while_ready_stayed_is_written_again_when_the_mirror_reloads(
+    running_mirror, tokens, settings
+):
+    eventually(trusted, within=3)
+    # Redis went away (every mirror lost its connection) while this revocation committed; its
+    # publish and the reset of `ready` both failed: the database has it, Redis has `ready` but
+    # no marker. The mirrors reload when Redis is back, before any sweep could see it missing.
+    raw_redis().client_kill_filter(_type="pubsub")
+    AuthSession.objects.update(revoked_at=timezone.now(), revoke_reason="logout")
+    assert cache.get(READY_KEY) is not None and cache.get(marker_key(session_id())) is None
+
+    eventually(lambda: cache.get(marker_key(session_id())) == "logout", within=3 * SECOND)
+    settings.REVOCATION_MIRROR = False  # a process whose mirror is not trusted reads Redis
+    assert revocation_reason(session_id()) == "logout"
+
+
 def test_a_failed_publish_stops_the_mirror_being_trusted(running_mirror, tokens):
     eventually(trusted, within=3)
     with mock.patch("apps.accounts.revocation.publish", side_effect=ConnectionError("blip")):
