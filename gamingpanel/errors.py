@@ -49,3 +49,10 @@ class PayloadTooLarge(DomainError):
     """The declared body is over DATA_UPLOAD_MAX_MEMORY_SIZE: refused before anything reads it."""
 
     status, code, title = 413, "payload_too_large", "Payload too large"
+
+
+class BadRequest(DomainError):
+    """A request Django refuses as suspicious (too many query or form fields, a malformed
+    multipart body...): the client's mistake, never a 500."""
+
+    status, code, title = 400, "bad_request", "Bad request"

@@ -21,6 +21,7 @@ from gamingpanel.problems import (
     BACKING_SERVICE_ERRORS,
     PROBLEM_CONTENT_TYPE,
     backing_service_down,
+    client_error_of,
     domain_problem_response,
     problem_response,
 )
@@ -132,6 +133,9 @@ class ApiProblemMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not is_api_request(request):
             return None
+        if (client_error := client_error_of(exception)) is not None:
+            logger.warning("request refused: %s", type(exception).__name__)
+            return domain_problem_response(client_error)
         if isinstance(exception, BACKING_SERVICE_ERRORS):
             logger.error("backing service unreachable: %s", type(exception).__name__)
             return domain_problem_response(backing_service_down())

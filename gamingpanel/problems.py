@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -13,7 +15,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
 
-from gamingpanel.errors import DomainError, ServiceUnavailable
+from gamingpanel.errors import BadRequest, DomainError, PayloadTooLarge, ServiceUnavailable
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 logger = logging.getLogger(__name__)
@@ -87,6 +89,17 @@ def _drf_code(exc: Exception, data: Any) -> str:
 BACKING_SERVICE_ERRORS = (RedisConnectionError, RedisTimeoutError, OperationalError, InterfaceError)
 
 
+def client_error_of(exc: Exception) -> DomainError | None:
+    """What Django raises for a request it refuses (SuspiciousOperation: too many fields, a body
+    over the limit read anyway...) as the client's error Django itself would answer (400, 413),
+    or None for anything else."""
+    if isinstance(exc, RequestDataTooBig):
+        return PayloadTooLarge(f"The body is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
+    if isinstance(exc, SuspiciousOperation):
+        return BadRequest(f"The request was refused: {exc}")
+    return None
+
+
 def backing_service_down() -> ServiceUnavailable:
     error = ServiceUnavailable("A backing service is unreachable; retry shortly.")
     error.headers = {"Retry-After": "5"}
@@ -95,6 +108,9 @@ def backing_service_down() -> ServiceUnavailable:
 
 def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
     response: Response | None
+    if (client_error := client_error_of(exc)) is not None:
+        logger.warning("request refused: %s", type(exc).__name__)
+        exc = client_error
     if isinstance(exc, BACKING_SERVICE_ERRORS):
         logger.error("backing service unreachable: %s", type(exc).__name__)
         exc = backing_service_down()

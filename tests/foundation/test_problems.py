@@ -99,6 +99,16 @@ def test_unknown_api_path_is_problem_404(api_client):
 
 
 @pytest.mark.django_db
+def test_too_many_query_fields_is_problem_400_not_500(api_client, caplog):
+    query = "&".join(f"a{n}=1" for n in range(1100))  # past DATA_UPLOAD_MAX_NUMBER_FIELDS
+
+    response = api_client.get(f"/api/v1/health?{query}")
+
+    assert_problem(response, 400, "bad_request")
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]  # a client's mistake
+
+
+@pytest.mark.django_db
 def test_wrong_method_is_problem_405(api_client):
     assert_problem(api_client.delete("/api/v1/health"), 405, "method_not_allowed")
 
