@@ -11,10 +11,12 @@ from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.views import defaults
 
+from gamingpanel.errors import BadRequest
 from gamingpanel.middleware import is_api_request
 from gamingpanel.problems import (
     BACKING_SERVICE_ERRORS,
     backing_service_down,
+    client_error_of,
     domain_problem_response,
     problem_response,
 )
@@ -64,3 +66,14 @@ def server_error(request: HttpRequest) -> HttpResponse:
             detail="Something went wrong on our side; quote the request id to support.",
         )
     return unavailable_page() if down else defaults.server_error(request)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler400: what Django answers for a request refused outside any view (a `Host` the
+    panel does not serve, caught by CommonMiddleware): a problem on the API, as every answer
+    there is; Django's page elsewhere."""
+    if is_api_request(request):
+        return domain_problem_response(
+            client_error_of(exception) or BadRequest("The request was refused.")
+        )
+    return defaults.bad_request(request, exception)

@@ -61,6 +61,8 @@ api_v1 = [
 
 # A middleware's own failure outside any view (DEBUG off): PostgreSQL or Redis down is a 503.
 handler500 = "gamingpanel.pages.server_error"
+# A request refused outside any view (a Host the panel does not serve): a problem on the API too.
+handler400 = "gamingpanel.pages.bad_request"
 
 urlpatterns = [
     *api_v1,

@@ -109,6 +109,18 @@ def test_too_many_query_fields_is_problem_400_not_500(api_client, caplog):
 
 
 @pytest.mark.django_db
+@override_settings(DEBUG=False, ALLOWED_HOSTS=["panel.example"])
+def test_a_host_the_panel_does_not_serve_is_a_problem_on_the_api(client):
+    client.raise_request_exception = False
+
+    response = client.get("/api/v1/health", HTTP_HOST="evil.example")
+    page = client.get("/panel/", HTTP_HOST="evil.example")
+
+    assert_problem(response, 400, "bad_request")
+    assert page.status_code == 400 and not page["Content-Type"].startswith("application/problem")
+
+
+@pytest.mark.django_db
 def test_wrong_method_is_problem_405(api_client):
     assert_problem(api_client.delete("/api/v1/health"), 405, "method_not_allowed")
 
