@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import Enum
 from typing import Literal, cast
+from urllib.parse import parse_qs, urlsplit
 
 import redis
 from django.conf import settings
@@ -163,7 +164,7 @@ class Mirror(Follower):
         )
         pubsub = client.pubsub()
         try:
-            pubsub.subscribe(cache.make_key(CHANNEL))
+            pubsub.subscribe(channel())
             _await_subscribed(pubsub)
             self._reload(client)
             behind_target: int | None = None
@@ -327,6 +328,16 @@ def _revoked_in_database() -> dict[int, tuple[str, float]]:
     }
 
 
+def channel() -> str:
+    """The channel changes are published on. Pub/sub ignores the database number, so it is in
+    the name beside the deployment's prefix: two deployments on one Redis server (databases 0
+    and 1) never hear each other, even when they share a name (DEPLOYMENT_NAME defaults to the
+    database's name)."""
+    url = urlsplit(_redis_server())
+    db = parse_qs(url.query).get("db", [url.path.strip("/") or "0"])[0]
+    return f"{cache.make_key(CHANNEL)}:db{db}"
+
+
 def _redis_server() -> str:
     server = hotcache.write_server()
     if server is None:
@@ -354,7 +365,7 @@ def publish(client: redis.Redis, *, markers: dict[str, str], message: dict[str, 
             client,
             PUBLISH_SCRIPT,
             [cache.make_key(VERSION_KEY)],
-            [cache.make_key(CHANNEL), json.dumps(message, separators=(",", ":"))],
+            [channel(), json.dumps(message, separators=(",", ":"))],
         ),
     )
 

@@ -220,3 +220,20 @@ def test_a_key_read_just_before_its_revocation_is_not_cached_again(game):
 
     assert cache.get(selectors.server_key_cache_key(stale.key_hash)) == "revoked"
     assert cached_server_key(issued.raw_key) is None
+
+
+def test_deployments_on_two_databases_of_one_redis_server_use_two_channels(settings):
+    from apps.accounts.mirror import channel
+
+    location = settings.CACHES["default"]["LOCATION"]
+    base = location.rsplit("/", 1)[0] if location.count("/") > 2 else location
+    names = []
+    for db in ("0", "1"):
+        settings.CACHES = {
+            **settings.CACHES,
+            "default": {**settings.CACHES["default"], "LOCATION": f"{base}/{db}"},
+        }
+        names.append(channel())
+
+    # Pub/sub is one namespace for the whole server, whatever the database number.
+    assert names[0] != names[1] and names[0].endswith(":db0") and names[1].endswith(":db1")
