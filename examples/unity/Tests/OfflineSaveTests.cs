@@ -85,6 +85,7 @@ namespace GamingPanel.Tests
             yield return Case("cloud save: a refused write (413) is dropped and reported with its value", RejectedIsDropped);
             yield return Case("cloud save: a 401 keeps every queued write for the next session", SessionOverKeepsTheQueue);
             yield return Case("cloud save: the queue survives a restart", QueueSurvivesRestart);
+            yield return Case("cloud save: a save built on what the game read is a conflict when a refresh brought another device's write", RefreshThenSaveIsAConflict);
             yield return Case("remote config: ETag 304 keeps the copy, offline or refused serves it", ConfigCachedWithETag);
             yield return Case("remote config: the build's numeric version is sent", ConfigSendsTheBuildsNumericVersion);
             yield return Case("cloud save: a save with nobody logged in is refused", SaveWithoutPlayerIsRefused);
@@ -145,6 +146,34 @@ namespace GamingPanel.Tests
             Check(saves.Documents["slot1"].Key == 2 && saves.Documents["slot1"].Value == "{\"chapter\":3}", "the newest value at version 2");
             List<FakeRequest> puts = server.To("player/saves/slot1");
             Check(puts[puts.Count - 1].Header("If-Match") == "\"1\"", "written against version 1");
+        }
+
+        static async Task RefreshThenSaveIsAConflict()
+        {
+            var saves = new FakeSaves();
+            FakeServer server = Serving(saves);
+            GamingPanelClient client = NewClient(server);
+            client.CloudSaves.Save("slot1", new Dictionary<string, object> { { "chapter", 1 } });
+            await client.CloudSaves.SyncAsync();
+            string loaded;
+            Check(client.CloudSaves.TryGet("slot1", out loaded) && loaded == "{\"chapter\":1}", "the game loads version 1");
+            saves.WriteElsewhere("slot1", "{\"chapter\":9}"); // the player's other device: version 2
+            await client.CloudSaves.RefreshAsync(); // brings version 2 in, the game does not look
+
+            client.CloudSaves.Save("slot1", new Dictionary<string, object> { { "chapter", 2 } }); // built on version 1
+            SyncReport report = await client.CloudSaves.SyncAsync();
+
+            Check(report.Conflicts.Count == 1 && report.Written.Count == 0, "a conflict, not a silent overwrite");
+            Check(saves.Documents["slot1"].Value == "{\"chapter\":9}", "the other device's progress is kept");
+            List<FakeRequest> puts = server.To("player/saves/slot1");
+            Check(puts[puts.Count - 1].Header("If-Match") == "\"1\"", "sent against the version the game read");
+
+            // Read again, then saved: built on what the game now saw, it goes through.
+            client.CloudSaves.Resolve("slot1", ConflictResolution.KeepServer);
+            Check(client.CloudSaves.TryGet("slot1", out loaded) && loaded == "{\"chapter\":9}", "the server's copy is read");
+            client.CloudSaves.Save("slot1", new Dictionary<string, object> { { "chapter", 10 } });
+            SyncReport after = await client.CloudSaves.SyncAsync();
+            Check(after.Written.Count == 1 && saves.Documents["slot1"].Value == "{\"chapter\":10}", "written over version 2");
         }
 
         static async Task ConflictKeepsBoth()

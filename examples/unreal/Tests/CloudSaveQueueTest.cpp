@@ -446,6 +446,26 @@ void RefreshThenStaleWriteIsConflict()
 	Check(Report.Conflicts.Num() == 1 && Panel.Has(TEXT("slot1"), 2, TEXT("{\"chapter\":4}")), "a conflict, never an overwrite");
 }
 
+void ReadThenRefreshThenSaveIsConflict()
+{
+	FFakePanel Panel;
+	FDevice Device;
+	SyncedAtVersion1(Device, Panel);
+	FString Loaded;
+	Check(Device.Queue.TryGet(TEXT("slot1"), Loaded), "the game loads version 1");
+	Panel.WriteElsewhere(TEXT("slot1"), TEXT("{\"chapter\":9}")); // the other device: version 2
+	Device.Queue.Refreshed(Panel.List()); // brought in; the game does not look
+	Device.Queue.Save(TEXT("slot1"), TEXT("{\"chapter\":2}")); // built on what it read
+	FGamingPanelSyncReport Report = Device.Sync(Panel);
+	Check(Report.Conflicts.Num() == 1 && Panel.Has(TEXT("slot1"), 2, TEXT("{\"chapter\":9}")),
+		"a conflict, not a silent overwrite of the other device's progress");
+	Device.Queue.Resolve(TEXT("slot1"), EGamingPanelConflictResolution::KeepServer);
+	Check(Device.Queue.TryGet(TEXT("slot1"), Loaded) && Loaded == TEXT("{\"chapter\":9}"), "the server's copy read");
+	Device.Queue.Save(TEXT("slot1"), TEXT("{\"chapter\":10}"));
+	FGamingPanelSyncReport After = Device.Sync(Panel);
+	Check(After.Written.Num() == 1 && Panel.Has(TEXT("slot1"), 3, TEXT("{\"chapter\":10}")), "then written over version 2");
+}
+
 void TransientKeepsQueueAndKey()
 {
 	FFakePanel Panel;
@@ -635,6 +655,7 @@ int main()
 		{"a 401 keeps every queued write for the next session", SessionOverKeepsQueue},
 		{"a refresh (GET player/saves) brings other devices' saves and keeps the queue", RefreshBringsOtherDevicesSaves},
 		{"a write queued before a refresh still goes against its own version: a conflict", RefreshThenStaleWriteIsConflict},
+		{"a save built on what the game read is a conflict when a refresh brought another device's write", ReadThenRefreshThenSaveIsConflict},
 		{"a lost answer keeps the write queued and its Idempotency-Key", TransientKeepsQueueAndKey},
 		{"a value saved while its write is out builds on the written version", SavedWhileWriteOut},
 		{"the cache and the queue survive a restart (local store)", SurvivesRestart},

@@ -112,8 +112,10 @@ namespace GamingPanel
                 if (!state.Pending.ContainsKey(key) && state.Synced.TryGetValue(key, out synced))
                 {
                     valueJson = synced.ValueJson;
+                    _readVersions[ReadSlot(key)] = synced.Version; // what the game's next save builds on
                     return true;
                 }
+                _readVersions.Remove(ReadSlot(key)); // the game saw no document: a save creates one
                 valueJson = null;
                 return false;
             }
@@ -163,6 +165,8 @@ namespace GamingPanel
                 if (!state.Pending.TryGetValue(key, out pending) || !pending.Conflict)
                     throw new InvalidOperationException("No conflict on " + key + ".");
                 SaveDocument server = pending.Server;
+                // The game decided with the server's copy in hand: what it saves next builds on that.
+                if (server != null) _readVersions[ReadSlot(key)] = server.Version; else _readVersions.Remove(ReadSlot(key));
                 if (resolution == ConflictResolution.KeepServer)
                 {
                     state.Pending.Remove(key);
@@ -298,6 +302,15 @@ namespace GamingPanel
             }
         }
 
+        // Per player and key, the version of the synced copy the game last read (TryGet) or wrote: a new save
+        // builds on it. Kept in memory: after a restart the game reads again before it saves.
+        readonly Dictionary<string, long> _readVersions = new Dictionary<string, long>();
+
+        string ReadSlot(string key)
+        {
+            return (_client.Auth.PlayerId ?? "") + "\n" + key;
+        }
+
         void Queue(string key, string valueJson, bool deleted)
         {
             // Saves are kept per player: with nobody logged in there is no one to keep them for, and a save written
@@ -311,10 +324,15 @@ namespace GamingPanel
                 if (!state.Pending.TryGetValue(key, out pending))
                 {
                     SaveDocument synced;
-                    if (deleted && !state.Synced.ContainsKey(key)) return; // never synced: nothing to delete
+                    long readVersion;
+                    bool read = _readVersions.TryGetValue(ReadSlot(key), out readVersion);
+                    if (deleted && !state.Synced.ContainsKey(key) && !read) return; // never synced: nothing to delete
+                    // Built on the version the game last read (TryGet), not on whatever a refresh has brought
+                    // since: a document another device wrote after that read makes this write a conflict.
                     pending = new Pending
                     {
-                        BaseVersion = state.Synced.TryGetValue(key, out synced) ? (long?)synced.Version : null,
+                        BaseVersion = read ? (long?)readVersion
+                            : state.Synced.TryGetValue(key, out synced) ? (long?)synced.Version : null,
                     };
                     state.Pending[key] = pending;
                 }
@@ -334,6 +352,8 @@ namespace GamingPanel
                 Pending now;
                 bool same = state.Pending.TryGetValue(key, out now) && now.IdempotencyKey == sent.IdempotencyKey;
                 if (written != null) state.Synced[key] = written; else state.Synced.Remove(key);
+                if (written != null) _readVersions[ReadSlot(key)] = written.Version; // the device's value is this one
+                else _readVersions.Remove(ReadSlot(key));
                 if (same) state.Pending.Remove(key);
                 else if (now != null) now.BaseVersion = written != null ? (long?)written.Version : null; // saved again meanwhile
                 Store(state);

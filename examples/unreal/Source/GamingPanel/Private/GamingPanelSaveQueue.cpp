@@ -29,6 +29,7 @@ FGamingPanelSaveQueue::FGamingPanelSaveQueue(TSharedRef<IGamingPanelSaveStore> I
 
 void FGamingPanelSaveQueue::Reload()
 {
+	ReadVersions.Empty();
 	FGamingPanelSaveState Loaded;
 	State = Store->Read(Loaded) ? Loaded : FGamingPanelSaveState();
 }
@@ -68,8 +69,10 @@ bool FGamingPanelSaveQueue::TryGet(const FString& Key, FString& OutValueJson) co
 	if (const FGamingPanelSaveDocument* Document = State.Synced.Find(Key))
 	{
 		OutValueJson = Document->ValueJson;
+		ReadVersions.Add(Key, Document->Version); // what the game's next save builds on
 		return true;
 	}
+	ReadVersions.Remove(Key); // the game saw no document: a save creates one
 	return false;
 }
 
@@ -94,10 +97,13 @@ void FGamingPanelSaveQueue::Queue(const FString& Key, const FString& ValueJson, 
 	if (!Queued)
 	{
 		const FGamingPanelSaveDocument* Document = State.Synced.Find(Key);
-		if (bDeleted && !Document) return; // never synced: nothing to delete on the server
+		const int64* Read = ReadVersions.Find(Key);
+		if (bDeleted && !Document && !Read) return; // never synced: nothing to delete on the server
+		// Built on the version the game last read (TryGet), not on whatever a refresh has brought since:
+		// a document another device wrote after that read makes this write a conflict.
 		FGamingPanelPendingSave Fresh;
-		Fresh.bHasBaseVersion = Document != nullptr;
-		Fresh.BaseVersion = Document ? Document->Version : 0;
+		Fresh.bHasBaseVersion = Read != nullptr || Document != nullptr;
+		Fresh.BaseVersion = Read ? *Read : (Document ? Document->Version : 0);
 		Queued = &State.Pending.Add(Key, Fresh);
 	}
 	// The newest value per key, from the same base version; a new value gets a new Idempotency-Key.
@@ -114,6 +120,8 @@ bool FGamingPanelSaveQueue::Resolve(const FString& Key, EGamingPanelConflictReso
 	const bool bServerHas = Queued->bServerHasDocument;
 	const FGamingPanelSaveDocument Server = Queued->Server;
 	if (bServerHas) State.Synced.Add(Key, Server); else State.Synced.Remove(Key);
+	// The game decided with the server's copy in hand: what it saves next builds on that.
+	if (bServerHas) ReadVersions.Add(Key, Server.Version); else ReadVersions.Remove(Key);
 	if (Resolution == EGamingPanelConflictResolution::KeepServer)
 	{
 		State.Pending.Remove(Key);
@@ -186,10 +194,12 @@ void FGamingPanelSaveQueue::Apply(const FGamingPanelSaveRequest& Sent, const FGa
 			Written = Answer.Document;
 			State.Synced.Add(Key, Written);
 			Report.Written.Add(Written);
+			ReadVersions.Add(Key, Written.Version); // the device's value is this one
 		}
 		else
 		{
 			State.Synced.Remove(Key);
+			ReadVersions.Remove(Key);
 		}
 		if (bSame) State.Pending.Remove(Key);
 		else if (Now) // that value now builds on what was just written

@@ -135,7 +135,8 @@ public:
 	void Save(const FString& Key, const FString& ValueJson);
 	/** Deletes locally and queues the delete of a key the server has. */
 	void Delete(const FString& Key);
-	/** The local value: the pending write when there is one, else the synced copy. */
+	/** The local value: the pending write when there is one, else the synced copy (whose version the next
+	 *  Save of the key then builds on, whatever a Refresh brings meanwhile). */
 	bool TryGet(const FString& Key, FString& OutValueJson) const;
 	/** Sends every queued write not waiting on a conflict, one at a time; stops at the first transient failure. */
 	void Sync(FSend Send, FOnSynced OnComplete);
@@ -168,4 +169,7 @@ private:
 	TSharedRef<IGamingPanelSaveStore> Store;
 	TFunction<FString()> NewIdempotencyKey;
 	FGamingPanelSaveState State;
+	/** Per key, the version of the synced copy the game last read (TryGet) or wrote: a new save builds on it.
+	 *  In memory: after a restart (a Reload) the game reads again before it saves. */
+	mutable TMap<FString, int64> ReadVersions;
 };
