@@ -869,15 +869,14 @@ FString UGamingPanelSubsystem::StateFilePath() const
 
 void UGamingPanelSubsystem::SaveState() const
 {
-	if (!GetDefault<UGamingPanelSettings>()->bPersistSession)
-	{
-		return;
-	}
+	// The purchases' Idempotency-Keys are always kept: without them a purchase whose answer was lost is bought
+	// again, under a new key, after a restart. bPersistSession decides only about the session.
+	const bool bPersistSession = GetDefault<UGamingPanelSettings>()->bPersistSession;
 	// Plain JSON under Saved/: fine for development. Shipping builds should encrypt this or keep the refresh
 	// token in the platform's secure store (Windows DPAPI / Credential Manager, macOS/iOS Keychain, Android
 	// Keystore, console save-data APIs): it is a 30-day key to the player's account.
 	TSharedRef<FJsonObject> State = MakeShared<FJsonObject>();
-	if (HasSession())
+	if (bPersistSession && HasSession())
 	{
 		State->SetStringField(TEXT("access_token"), AccessToken);
 		State->SetStringField(TEXT("refresh_token"), RefreshToken);
@@ -901,7 +900,7 @@ void UGamingPanelSubsystem::SaveState() const
 void UGamingPanelSubsystem::LoadState()
 {
 	FString Text;
-	if (!GetDefault<UGamingPanelSettings>()->bPersistSession || !GamingPanelFiles::LoadText(Text, StateFilePath()))
+	if (!GamingPanelFiles::LoadText(Text, StateFilePath()))
 	{
 		return;
 	}
@@ -911,8 +910,11 @@ void UGamingPanelSubsystem::LoadState()
 	{
 		return;
 	}
-	RefreshExpiresAt = FDateTime::FromUnixTimestamp(GamingPanelJson::GetInt(*State, TEXT("refresh_expires_at")));
-	if (FDateTime::UtcNow() < RefreshExpiresAt)
+	const bool bPersistSession = GetDefault<UGamingPanelSettings>()->bPersistSession;
+	RefreshExpiresAt = bPersistSession
+		? FDateTime::FromUnixTimestamp(GamingPanelJson::GetInt(*State, TEXT("refresh_expires_at")))
+		: FDateTime();
+	if (bPersistSession && FDateTime::UtcNow() < RefreshExpiresAt)
 	{
 		AccessToken = GamingPanelJson::GetString(*State, TEXT("access_token"));
 		RefreshToken = GamingPanelJson::GetString(*State, TEXT("refresh_token"));

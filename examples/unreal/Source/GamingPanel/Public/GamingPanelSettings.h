@@ -35,7 +35,8 @@ public:
 	UPROPERTY(config, EditAnywhere, Category = "Gaming Panel|Steam")
 	FString SteamIdentity = TEXT("gamingpanel");
 
-	/** Keep the session on disk (Saved/GamingPanel) so players stay logged in between launches. */
+	/** Keep the session on disk (Saved/GamingPanel) so players stay logged in between launches. Pending purchases'
+	 *  Idempotency-Keys are kept there either way (a purchase whose answer was lost resumes with its key). */
 	UPROPERTY(config, EditAnywhere, Category = "Gaming Panel")
 	bool bPersistSession = true;
 };
