@@ -86,6 +86,7 @@ namespace GamingPanel.Tests
             yield return Case("cloud save: a 401 keeps every queued write for the next session", SessionOverKeepsTheQueue);
             yield return Case("cloud save: the queue survives a restart", QueueSurvivesRestart);
             yield return Case("cloud save: a save built on what the game read is a conflict when a refresh brought another device's write", RefreshThenSaveIsAConflict);
+            yield return Case("cloud save: another player logging in mid-sync stops it; nothing of one player reaches the other", PlayerSwitchStopsTheSync);
             yield return Case("remote config: ETag 304 keeps the copy, offline or refused serves it", ConfigCachedWithETag);
             yield return Case("remote config: the build's numeric version is sent", ConfigSendsTheBuildsNumericVersion);
             yield return Case("cloud save: a save with nobody logged in is refused", SaveWithoutPlayerIsRefused);
@@ -174,6 +175,37 @@ namespace GamingPanel.Tests
             client.CloudSaves.Save("slot1", new Dictionary<string, object> { { "chapter", 10 } });
             SyncReport after = await client.CloudSaves.SyncAsync();
             Check(after.Written.Count == 1 && saves.Documents["slot1"].Value == "{\"chapter\":10}", "written over version 2");
+        }
+
+        static async Task PlayerSwitchStopsTheSync()
+        {
+            var saves = new FakeSaves();
+            FakeServer server = Serving(saves);
+            GamingPanelClient client = NewClient(server);
+            bool switched = false;
+            Func<FakeRequest, FakeResponse> panel = server.Handler;
+            server.Handler = r =>
+            {
+                if (r.Path == "auth/third-party/login")
+                    return FakeResponse.Ok(200, "{\"access_token\":\"access-B\",\"refresh_token\":\"refresh-B\",\"token_type\":\"Bearer\",\"expires_in\":7200,\"refresh_expires_in\":2592000,\"player\":{\"id\":8,\"display_name\":\"Bo\",\"created\":false}}");
+                FakeResponse answer = panel(r);
+                if (!switched && r.Path == "player/saves/a1")
+                {
+                    switched = true; // the first write's answer is on its way: player 8 logs in meanwhile
+                    client.LoginAsync(new DevCredentialProvider("bo", "Bo")).GetAwaiter().GetResult();
+                }
+                return answer;
+            };
+            client.CloudSaves.Save("a1", new Dictionary<string, object> { { "mine", "A" } });
+            client.CloudSaves.Save("a2", new Dictionary<string, object> { { "mine", "A" } });
+
+            SyncReport report = await client.CloudSaves.SyncAsync();
+
+            Check(client.Auth.PlayerId == "8", "player 8 is logged in");
+            Check(server.To("player/saves/a2").Count == 0, "player 7's next write is not sent with player 8's session");
+            string value;
+            Check(!client.CloudSaves.TryGet("a1", out value), "player 8 sees none of player 7's saves");
+            Check(report.StillQueued == 1, "player 7's second write waits for player 7's next session");
         }
 
         static async Task ConflictKeepsBoth()

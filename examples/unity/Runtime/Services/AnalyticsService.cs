@@ -114,6 +114,8 @@ namespace GamingPanel
                         batch = queue.GetRange(0, Math.Min(batchSize, queue.Count));
                     }
                     if (batch.Count == 0) return taken;
+                    // This player's events go with this player's session only: another login meanwhile stops the flush.
+                    if (_client.Auth.PlayerId != playerId) return taken;
                     HttpResult result;
                     try
                     {

@@ -227,8 +227,12 @@ namespace GamingPanel
         public async Task<SyncReport> SyncAsync(CancellationToken cancellationToken = default(CancellationToken))
         {
             var report = new SyncReport();
+            // The sync is one player's: it reads and writes that player's state whatever happens meanwhile, and
+            // stops (before sending anything more) when another player logs in on this device.
+            string player = _client.Auth.PlayerId;
+            if (string.IsNullOrEmpty(player)) { report.NeedsLogin = true; return report; }
             List<KeyValuePair<string, Pending>> queued;
-            lock (_lock) queued = new List<KeyValuePair<string, Pending>>(Load().Pending);
+            lock (_lock) queued = new List<KeyValuePair<string, Pending>>(Load(player).Pending);
             foreach (KeyValuePair<string, Pending> entry in queued)
             {
                 if (entry.Value.Conflict)
@@ -237,13 +241,18 @@ namespace GamingPanel
                     continue;
                 }
                 if (report.Offline || report.NeedsLogin) break;
-                await SendAsync(entry.Key, entry.Value, report, cancellationToken);
+                if (_client.Auth.PlayerId != player)
+                {
+                    report.NeedsLogin = true; // another player now: this one's writes wait for their next session
+                    break;
+                }
+                await SendAsync(player, entry.Key, entry.Value, report, cancellationToken);
             }
-            lock (_lock) report.StillQueued = Load().Pending.Count;
+            lock (_lock) report.StillQueued = Load(player).Pending.Count;
             return report;
         }
 
-        async Task SendAsync(string key, Pending pending, SyncReport report, CancellationToken cancellationToken)
+        async Task SendAsync(string player, string key, Pending pending, SyncReport report, CancellationToken cancellationToken)
         {
             var headers = new Dictionary<string, string> { { "Idempotency-Key", pending.IdempotencyKey } };
             if (pending.BaseVersion.HasValue) headers["If-Match"] = "\"" + pending.BaseVersion.Value + "\"";
@@ -254,13 +263,13 @@ namespace GamingPanel
                 if (pending.Deleted)
                 {
                     await _client.SendAuthorizedAsync("DELETE", path, null, headers, true, cancellationToken);
-                    Settle(key, pending, null);
+                    Settle(player, key, pending, null);
                     return;
                 }
                 var body = new Dictionary<string, object> { { "value", Json.Parse(pending.ValueJson) } };
                 HttpResult response = await _client.SendAuthorizedAsync("PUT", path, body, headers, true, cancellationToken);
                 SaveDocument written = SaveDocument.FromJson(response.JsonObject);
-                Settle(key, pending, written);
+                Settle(player, key, pending, written);
                 report.Written.Add(written);
             }
             catch (ApiError error)
@@ -273,7 +282,7 @@ namespace GamingPanel
                 if (error.Status == 412 || (pending.Deleted && error.Status == 404))
                 {
                     SaveDocument current = SaveDocument.FromJson(Json.GetObject(error.Problem ?? new Dictionary<string, object>(), "current"));
-                    SaveConflict conflict = MarkConflict(key, pending, current);
+                    SaveConflict conflict = MarkConflict(player, key, pending, current);
                     if (conflict == null) return; // nothing left to decide (the key is gone on both sides)
                     report.Conflicts.Add(conflict);
                     Action<SaveConflict> handler = ConflictDetected;
@@ -289,11 +298,11 @@ namespace GamingPanel
                 // its value to the game with the reason.
                 lock (_lock)
                 {
-                    State state = Load();
+                    State state = Load(player);
                     Pending now;
                     if (state.Pending.TryGetValue(key, out now) && now.IdempotencyKey == pending.IdempotencyKey)
                         state.Pending.Remove(key);
-                    Store(state);
+                    Store(state, player);
                 }
                 report.Rejected.Add(new SaveRejection
                 {
@@ -306,9 +315,9 @@ namespace GamingPanel
         // builds on it. Kept in memory: after a restart the game reads again before it saves.
         readonly Dictionary<string, long> _readVersions = new Dictionary<string, long>();
 
-        string ReadSlot(string key)
+        string ReadSlot(string key, string player = null)
         {
-            return (_client.Auth.PlayerId ?? "") + "\n" + key;
+            return (player ?? _client.Auth.PlayerId ?? "") + "\n" + key;
         }
 
         void Queue(string key, string valueJson, bool deleted)
@@ -344,39 +353,39 @@ namespace GamingPanel
             }
         }
 
-        void Settle(string key, Pending sent, SaveDocument written)
+        void Settle(string player, string key, Pending sent, SaveDocument written)
         {
             lock (_lock)
             {
-                State state = Load();
+                State state = Load(player);
                 Pending now;
                 bool same = state.Pending.TryGetValue(key, out now) && now.IdempotencyKey == sent.IdempotencyKey;
                 if (written != null) state.Synced[key] = written; else state.Synced.Remove(key);
-                if (written != null) _readVersions[ReadSlot(key)] = written.Version; // the device's value is this one
-                else _readVersions.Remove(ReadSlot(key));
+                if (written != null) _readVersions[ReadSlot(key, player)] = written.Version; // the device's value is this one
+                else _readVersions.Remove(ReadSlot(key, player));
                 if (same) state.Pending.Remove(key);
                 else if (now != null) now.BaseVersion = written != null ? (long?)written.Version : null; // saved again meanwhile
-                Store(state);
+                Store(state, player);
             }
         }
 
-        SaveConflict MarkConflict(string key, Pending sent, SaveDocument current)
+        SaveConflict MarkConflict(string player, string key, Pending sent, SaveDocument current)
         {
             lock (_lock)
             {
-                State state = Load();
+                State state = Load(player);
                 Pending now;
                 if (!state.Pending.TryGetValue(key, out now)) return null;
                 if (now.Deleted && current == null)
                 {
                     state.Pending.Remove(key); // deleted here and gone there: agreed
                     state.Synced.Remove(key);
-                    Store(state);
+                    Store(state, player);
                     return null;
                 }
                 now.Conflict = true;
                 now.Server = current;
-                Store(state);
+                Store(state, player);
                 return ConflictOf(key, now);
             }
         }
@@ -404,12 +413,12 @@ namespace GamingPanel
             public readonly Dictionary<string, Pending> Pending = new Dictionary<string, Pending>();
         }
 
-        State Load()
+        State Load(string playerId = null)
         {
             var state = new State();
             string body;
             DateTime savedAt;
-            if (!_client.Cache.TryLoad(_client.Auth.PlayerId, StateCache, out body, out savedAt)) return state;
+            if (!_client.Cache.TryLoad(playerId ?? _client.Auth.PlayerId, StateCache, out body, out savedAt)) return state;
             Dictionary<string, object> json = Json.ParseObject(body);
             if (json == null) return state;
             foreach (KeyValuePair<string, object> entry in Json.GetObject(json, "synced") ?? new Dictionary<string, object>())
@@ -433,7 +442,7 @@ namespace GamingPanel
             return state;
         }
 
-        void Store(State state)
+        void Store(State state, string playerId = null)
         {
             var synced = new Dictionary<string, object>();
             foreach (KeyValuePair<string, SaveDocument> entry in state.Synced) synced[entry.Key] = DocumentJson(entry.Value);
@@ -451,7 +460,7 @@ namespace GamingPanel
                     { "server", p.Server == null ? null : DocumentJson(p.Server) },
                 };
             }
-            _client.Cache.Save(_client.Auth.PlayerId, StateCache,
+            _client.Cache.Save(playerId ?? _client.Auth.PlayerId, StateCache,
                 Json.Serialize(new Dictionary<string, object> { { "synced", synced }, { "pending", pending } }));
         }
 
