@@ -466,6 +466,26 @@ void ReadThenRefreshThenSaveIsConflict()
 	Check(After.Written.Num() == 1 && Panel.Has(TEXT("slot1"), 3, TEXT("{\"chapter\":10}")), "then written over version 2");
 }
 
+void AnswerAfterAnotherLoginIsNotApplied()
+{
+	FFakePanel Panel;
+	FDevice Device;
+	Panel.bHoldAnswers = true;
+	Device.Queue.Save(TEXT("a1"), TEXT("{\"mine\":\"A\"}"));
+	bool bDone = false;
+	FGamingPanelSyncReport Report;
+	Device.Queue.Sync(Panel.Sender(), [&](const FGamingPanelSyncReport& Done) { Report = Done; bDone = true; });
+	const FGamingPanelSaveState PlayerA = Device.Store->Stored;
+	Device.Store->Stored = FGamingPanelSaveState(); // another player logs in: their (empty) file is loaded
+	Device.Queue.Reload();
+	Panel.bHoldAnswers = false;
+	Panel.ReleaseHeld(); // player A's answer arrives now
+	FString Value;
+	Check(bDone && Report.bNeedsLogin, "the sync ends, its player gone");
+	Check(!Device.Queue.TryGet(TEXT("a1"), Value) && Device.Store->Stored.Synced.Num() == 0, "nothing of A in B's state or file");
+	Check(PlayerA.Pending.Num() == 1, "A's write stays in A's file, with its key, for A's next sync");
+}
+
 void TransientKeepsQueueAndKey()
 {
 	FFakePanel Panel;
@@ -656,6 +676,7 @@ int main()
 		{"a refresh (GET player/saves) brings other devices' saves and keeps the queue", RefreshBringsOtherDevicesSaves},
 		{"a write queued before a refresh still goes against its own version: a conflict", RefreshThenStaleWriteIsConflict},
 		{"a save built on what the game read is a conflict when a refresh brought another device's write", ReadThenRefreshThenSaveIsConflict},
+		{"an answer arriving after another player logged in is not applied to that player's saves", AnswerAfterAnotherLoginIsNotApplied},
 		{"a lost answer keeps the write queued and its Idempotency-Key", TransientKeepsQueueAndKey},
 		{"a value saved while its write is out builds on the written version", SavedWhileWriteOut},
 		{"the cache and the queue survive a restart (local store)", SurvivesRestart},

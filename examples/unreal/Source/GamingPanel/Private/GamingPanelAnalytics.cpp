@@ -10,9 +10,8 @@
 
 namespace
 {
-	FString QueuePath(const UGamingPanelSubsystem* Subsystem)
+	FString QueuePath(const FString& Player)
 	{
-		const FString Player = Subsystem ? Subsystem->GetPlayerId() : FString();
 		return FPaths::Combine(FPaths::ProjectSavedDir(), TEXT("GamingPanel"),
 			Player.IsEmpty() ? FString(TEXT("nobody")) : Player, TEXT("analytics_queue.json"));
 	}
@@ -21,12 +20,14 @@ namespace
 	class FGamingPanelAnalyticsFile : public IGamingPanelAnalyticsStore
 	{
 	public:
-		explicit FGamingPanelAnalyticsFile(UGamingPanelSubsystem* InSubsystem) : Subsystem(InSubsystem) {}
+		/** InPlayer: the player whose queue is loaded (FGamingPanelAnalytics::LoadedFor), not whoever is logged in
+		 *  when a write happens. */
+		explicit FGamingPanelAnalyticsFile(const FString* InPlayer) : Player(InPlayer) {}
 
 		virtual bool Read(TArray<FGamingPanelAnalyticsEvent>& OutEvents) override
 		{
 			FString Text;
-			if (!GamingPanelFiles::LoadText(Text, QueuePath(Subsystem.Get()))) return false;
+			if (!GamingPanelFiles::LoadText(Text, QueuePath(*Player))) return false;
 			const TSharedPtr<FJsonValue> Parsed = FGamingPanelHttp::ParseJson(Text);
 			const TSharedPtr<FJsonObject> Saved = Parsed.IsValid() ? Parsed->AsObject() : nullptr;
 			const TArray<TSharedPtr<FJsonValue>>* Events = Saved.IsValid() ? GamingPanelJson::GetArray(*Saved, TEXT("events")) : nullptr;
@@ -59,14 +60,14 @@ namespace
 			}
 			TSharedRef<FJsonObject> Saved = MakeShared<FJsonObject>();
 			Saved->SetArrayField(TEXT("events"), Items);
-			if (!GamingPanelFiles::SaveText(FGamingPanelHttp::ToJsonString(Saved), QueuePath(Subsystem.Get())))
+			if (!GamingPanelFiles::SaveText(FGamingPanelHttp::ToJsonString(Saved), QueuePath(*Player)))
 			{
 				UE_LOG(LogGamingPanel, Warning, TEXT("Could not save the analytics queue."));
 			}
 		}
 
 	private:
-		TWeakObjectPtr<UGamingPanelSubsystem> Subsystem;
+		const FString* Player;
 	};
 
 	/** One event as POST analytics/events takes it. */
@@ -85,7 +86,7 @@ namespace
 
 FGamingPanelAnalytics::FGamingPanelAnalytics(UGamingPanelSubsystem* InSubsystem)
 	: Subsystem(InSubsystem)
-	, Queue(MakeShared<FGamingPanelAnalyticsFile>(InSubsystem),
+	, Queue(MakeShared<FGamingPanelAnalyticsFile>(&LoadedFor),
 		[] { return FGuid::NewGuid().ToString(EGuidFormats::Digits); },
 		[] { return FDateTime::UtcNow().ToUnixTimestamp(); })
 {
@@ -132,7 +133,8 @@ void FGamingPanelAnalytics::Flush(FGamingPanelAnalyticsQueue::FOnFlushed OnCompl
 		[Self](const TArray<FGamingPanelAnalyticsEvent>& Batch, FGamingPanelAnalyticsQueue::FOnAnswer OnAnswer)
 		{
 			UGamingPanelSubsystem* Panel = Self->Subsystem.Get();
-			if (!Panel) return false;
+			// The loaded player's events go with that player's session only: another login meanwhile ends the flush.
+			if (!Panel || Panel->GetPlayerId() != Self->LoadedFor) return false;
 			TArray<TSharedPtr<FJsonValue>> Events;
 			for (const FGamingPanelAnalyticsEvent& Event : Batch) Events.Add(EventJson(Event));
 			TSharedPtr<FJsonObject> Body = MakeShared<FJsonObject>();

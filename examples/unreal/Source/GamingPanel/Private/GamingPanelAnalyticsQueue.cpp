@@ -12,6 +12,8 @@ FGamingPanelAnalyticsQueue::FGamingPanelAnalyticsQueue(TSharedRef<IGamingPanelAn
 
 void FGamingPanelAnalyticsQueue::Reload()
 {
+	++Generation; // a flush out now belongs to what was loaded before
+	bFlushing = false;
 	TArray<FGamingPanelAnalyticsEvent> Loaded;
 	Queued = Store->Read(Loaded) ? Loaded : TArray<FGamingPanelAnalyticsEvent>();
 	if (Trim()) Store->Write(Queued);
@@ -111,9 +113,18 @@ void FGamingPanelAnalyticsQueue::SendNext(TSharedRef<FGamingPanelAnalyticsReport
 	const int32 Sent = Batch.Num();
 	TArray<FString> SentIds;
 	for (const FGamingPanelAnalyticsEvent& Event : Batch) SentIds.Add(Event.EventId);
+	const int32 SentInGeneration = Generation;
 	const bool bSending = Send(Batch,
-		[this, Report, Send, OnComplete, Sent, SentIds](const FGamingPanelAnalyticsAnswer& Answer)
+		[this, Report, Send, OnComplete, Sent, SentIds, SentInGeneration](const FGamingPanelAnalyticsAnswer& Answer)
 		{
+			if (Generation != SentInGeneration)
+			{
+				// Reloaded meanwhile (another player logged in): the batch stays in its player's file, and its
+				// event ids make a resend count once.
+				Report->StillQueued = Queued.Num();
+				OnComplete(*Report);
+				return;
+			}
 			if (!Answer.bOk && Answer.Error.Status == 413 && Sent > 1)
 			{
 				// Too big together (the panel's body limit): the same events again, in halves.

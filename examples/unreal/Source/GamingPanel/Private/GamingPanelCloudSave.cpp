@@ -18,10 +18,14 @@ namespace
 		return Text.Mid(Prefix, Text.Len() - Prefix - 1);
 	}
 
+	FString PlayerFolderOf(const FString& Player)
+	{
+		return FPaths::Combine(FPaths::ProjectSavedDir(), TEXT("GamingPanel"), Player.IsEmpty() ? FString(TEXT("nobody")) : Player);
+	}
+
 	FString PlayerFolder(const UGamingPanelSubsystem* Subsystem)
 	{
-		FString Player = Subsystem ? Subsystem->GetPlayerId() : FString();
-		return FPaths::Combine(FPaths::ProjectSavedDir(), TEXT("GamingPanel"), Player.IsEmpty() ? FString(TEXT("nobody")) : Player);
+		return PlayerFolderOf(Subsystem ? Subsystem->GetPlayerId() : FString());
 	}
 
 	bool ReadDocument(const TSharedPtr<FJsonObject>& Json, FGamingPanelSaveDocument& Out)
@@ -69,7 +73,9 @@ namespace
 	class FGamingPanelSaveFile : public IGamingPanelSaveStore
 	{
 	public:
-		explicit FGamingPanelSaveFile(UGamingPanelSubsystem* InSubsystem) : Subsystem(InSubsystem) {}
+		/** InPlayer: the player whose queue is loaded (FGamingPanelCloudSave::LoadedFor), not whoever is logged in
+		 *  when a write happens: an answer arriving after another login is kept in its own player's file. */
+		explicit FGamingPanelSaveFile(const FString* InPlayer) : Player(InPlayer) {}
 
 		virtual bool Read(FGamingPanelSaveState& OutState) override
 		{
@@ -139,15 +145,15 @@ namespace
 		}
 
 	private:
-		FString Path() const { return FPaths::Combine(PlayerFolder(Subsystem.Get()), TEXT("cloud_saves.json")); }
+		FString Path() const { return FPaths::Combine(PlayerFolderOf(*Player), TEXT("cloud_saves.json")); }
 
-		TWeakObjectPtr<UGamingPanelSubsystem> Subsystem;
+		const FString* Player;
 	};
 }
 
 FGamingPanelCloudSave::FGamingPanelCloudSave(UGamingPanelSubsystem* InSubsystem)
 	: Subsystem(InSubsystem)
-	, Queue(MakeShared<FGamingPanelSaveFile>(InSubsystem), [] { return FGuid::NewGuid().ToString(); })
+	, Queue(MakeShared<FGamingPanelSaveFile>(&LoadedFor), [] { return FGuid::NewGuid().ToString(); })
 {
 }
 
@@ -217,7 +223,8 @@ void FGamingPanelCloudSave::Sync(FOnSynced OnComplete)
 		[Self](const FGamingPanelSaveRequest& Request, FGamingPanelSaveQueue::FOnAnswer OnAnswer)
 		{
 			UGamingPanelSubsystem* Panel = Self->Subsystem.Get();
-			if (!Panel) return false;
+			// The sync is the loaded player's: another login meanwhile ends it before anything more is sent.
+			if (!Panel || Panel->GetPlayerId() != Self->LoadedFor) return false;
 			TSharedPtr<FJsonObject> Body;
 			if (!Request.bDelete)
 			{

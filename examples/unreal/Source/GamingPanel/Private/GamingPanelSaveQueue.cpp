@@ -29,6 +29,7 @@ FGamingPanelSaveQueue::FGamingPanelSaveQueue(TSharedRef<IGamingPanelSaveStore> I
 
 void FGamingPanelSaveQueue::Reload()
 {
+	++Generation; // answers to requests sent before belong to what was loaded then
 	ReadVersions.Empty();
 	FGamingPanelSaveState Loaded;
 	State = Store->Read(Loaded) ? Loaded : FGamingPanelSaveState();
@@ -167,8 +168,17 @@ void FGamingPanelSaveQueue::SendNext(TArray<FString> Keys, TSharedRef<FGamingPan
 		const FGamingPanelPendingSave* Queued = State.Pending.Find(Key);
 		if (!Queued) continue;
 		const FGamingPanelSaveRequest Request = RequestFor(Key, *Queued);
-		const bool bSent = Send(Request, [this, Request, Keys, Report, Send, OnComplete](const FGamingPanelSaveAnswer& Answer)
+		const int32 SentInGeneration = Generation;
+		const bool bSent = Send(Request, [this, Request, Keys, Report, Send, OnComplete, SentInGeneration](const FGamingPanelSaveAnswer& Answer)
 		{
+			if (Generation != SentInGeneration)
+			{
+				// Reloaded meanwhile (another player logged in): this answer is the other player's. Their file
+				// keeps the write queued with its Idempotency-Key, so their next sync gets this answer again.
+				Report->bNeedsLogin = true;
+				if (OnComplete) OnComplete(*Report);
+				return;
+			}
 			Apply(Request, Answer, *Report);
 			Store->Write(State);
 			SendNext(Keys, Report, Send, OnComplete);

@@ -109,6 +109,8 @@ private:
 	bool bFlushing = false;
 	/** How many events the flush sends at once: MaxBatch, halved after a 413. */
 	int32 BatchSize = MaxBatch;
+	/** Moves on every Reload: an answer to a batch sent before it is not applied to what was loaded after. */
+	int32 Generation = 0;
 };
 
 /** The queue with the subsystem's HTTP and the player's file: UGamingPanelSubsystem::GetAnalytics(). */

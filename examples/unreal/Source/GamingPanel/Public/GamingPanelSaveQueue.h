@@ -172,4 +172,6 @@ private:
 	/** Per key, the version of the synced copy the game last read (TryGet) or wrote: a new save builds on it.
 	 *  In memory: after a restart (a Reload) the game reads again before it saves. */
 	mutable TMap<FString, int64> ReadVersions;
+	/** Moves on every Reload: an answer to a request sent before it is not applied to what was loaded after. */
+	int32 Generation = 0;
 };
