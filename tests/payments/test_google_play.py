@@ -28,8 +28,8 @@ def service_key():
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-@pytest.fixture
-def google(game, service_key):
+def play_account(game, service_key, *, email: str, rtdn_token: str) -> ProviderAccount:
+    """A Google Play account of `game` for com.example.game, not saved yet."""
     pem = service_key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -41,12 +41,20 @@ def google(game, service_key):
     account.set_secrets(
         {
             "service_account": {
-                "client_email": "play@example.iam.gserviceaccount.com",
+                "client_email": email,
                 "private_key": pem,
                 "private_key_id": "kid-1",
             },
-            "rtdn_token": RTDN_TOKEN,
+            "rtdn_token": rtdn_token,
         }
+    )
+    return account
+
+
+@pytest.fixture
+def google(game, service_key):
+    account = play_account(
+        game, service_key, email="play@example.iam.gserviceaccount.com", rtdn_token=RTDN_TOKEN
     )
     account.save()
     return account
@@ -854,22 +862,9 @@ def test_a_refund_reaches_the_game_whose_purchase_it_is_when_games_share_a_packa
 
     from tests.shop.helpers import make_economy, make_offer
 
-    pem = service_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    theirs = ProviderAccount(
-        game=other_game, provider="google_play", config={"package_name": "com.example.game"}
-    )
-    theirs.set_secrets(
-        {
-            "service_account": {
-                "client_email": "b@example.iam.gserviceaccount.com",
-                "private_key": pem,
-            },
-            "rtdn_token": "push-b",
-        }
-    )
-    theirs.save()
+    play_account(
+        other_game, service_key, email="b@example.iam.gserviceaccount.com", rtdn_token="push-b"
+    ).save()
     make_economy(other_game)
     offer = make_offer(
         other_game, real_money=True, price_currency="USD", price_amount=199,
