@@ -13,7 +13,7 @@ from kombu import Connection
 
 from apps.accounts import hotcache
 from apps.accounts.markers import marker_key
-from apps.accounts.mirror import CHANNEL, publish
+from apps.accounts.mirror import channel, publish
 from tests.foundation.probe import configured
 
 pytestmark = pytest.mark.redis
@@ -44,7 +44,7 @@ def _prefixed(prefix: str) -> dict:
 
 def _subscribed(client: redis.Redis) -> redis.client.PubSub:
     pubsub = client.pubsub()
-    pubsub.subscribe(cache.make_key(CHANNEL))
+    pubsub.subscribe(channel())
     assert pubsub.get_message(timeout=1)["type"] == "subscribe"
     return pubsub
 
