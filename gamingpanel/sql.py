@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar, overload
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.db import DEFAULT_DB_ALIAS, NotSupportedError, connection, connections, models
 from django.db.models import Field, Model
 from django.db.models.signals import post_save, pre_save
 from psycopg import ClientCursor
@@ -101,7 +101,15 @@ class CompiledQuery:
             return cursor.rowcount
 
     def _run(self, cursor: Any, params: Sequence[Any]) -> None:
-        cursor.execute(*self._bound(cursor, params))
+        text, values = self._bound(cursor, params)
+        try:
+            cursor.execute(text, values)
+        except NotSupportedError as error:
+            if not (text == self.execute_sql and _stale_plans(cursor, [self], error)):
+                raise
+            if cursor.db.in_atomic_block:
+                raise  # the transaction is aborted; the next call prepares it anew
+            cursor.execute(*self._bound(cursor, params))
 
     def _bound(self, cursor: Any, params: Sequence[Any]) -> tuple[str, list[Any]]:
         """The text to send for this call and its values: EXECUTE of the prepared statement
@@ -117,6 +125,8 @@ class CompiledQuery:
         prepared = PREPARES.on(session)
         if self.statement not in prepared:
             with cursor.db.wrap_database_errors:
+                if PREPARES.discard_stale(session, self.statement):
+                    session.execute(f"DEALLOCATE {self.statement}")
                 session.execute(self.prepare_sql)
                 if self.statement not in PREPARES.integer_bounds:
                     PREPARES.learn_types(session, self.statement)
@@ -169,7 +179,11 @@ def run_together(statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]
             text, its_values = query._bound(cursor, params)
             texts.append(text)
             values.extend(its_values)
-        cursor.execute(";\n".join(texts), values)
+        try:
+            cursor.execute(";\n".join(texts), values)
+        except NotSupportedError as error:
+            _stale_plans(cursor, [query for query, _params in statements], error)
+            raise
         for index in range(len(statements)):
             if index:
                 cursor.nextset()
@@ -223,12 +237,30 @@ _PLACEHOLDER = re.compile(r"%%|%s")
 _every_query: dict[str, CompiledQuery] = {}
 
 
+STALE_PLAN = "cached plan must not change result type"
+
+
+def _stale_plans(cursor: Any, queries: Sequence[CompiledQuery], error: Exception) -> bool:
+    """After a migration changed a column a prepared statement returns (a type widened), each
+    EXECUTE of it fails with STALE_PLAN until the session ends. Those statements are forgotten
+    for this session and prepared again at their next call (DEALLOCATE first): one failure,
+    not a minute of them. True when that was the error."""
+    if STALE_PLAN not in str(error) or cursor.db.vendor != "postgresql":
+        return False
+    session = cursor.db.connection
+    for query in queries:
+        PREPARES.forget(session, query.statement)
+    return True
+
+
 class _Prepares:
     """Which statements each PostgreSQL session has prepared: a new connection (after a
     restart, CONN_MAX_AGE, an error) is a new session that has none."""
 
     def __init__(self) -> None:
         self._by_session: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+        # Statements the session still holds but must prepare anew (their plan went stale).
+        self._stale: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
         # statement -> per parameter, the range of the integer type PostgreSQL gave it (None
@@ -242,6 +274,21 @@ class _Prepares:
     def on(self, session: Any) -> set[str]:
         with self._lock:
             return self._by_session.setdefault(session, set())
+
+    def forget(self, session: Any, statement: str) -> None:
+        with self._lock:
+            if statement in self._by_session.get(session, set()):
+                self._by_session[session].discard(statement)
+                self._stale.setdefault(session, set()).add(statement)
+
+    def discard_stale(self, session: Any, statement: str) -> bool:
+        """Whether the session still holds this statement from before (DEALLOCATE it first)."""
+        with self._lock:
+            stale = self._stale.get(session, set())
+            if statement in stale:
+                stale.discard(statement)
+                return True
+            return False
 
     def learn_types(self, session: Any, statement: str) -> None:
         found = session.execute(

@@ -162,3 +162,31 @@ def test_an_insert_runs_prepared_and_stores_every_column(player, game):
     event = RawEvent.objects.get(name="purchase_completed")
     assert (event.player_id, event.properties) == (player.pk, {"a": [1, "b"]})
     assert event.received_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_whose_result_type_a_migration_changed_is_prepared_again():
+    """PostgreSQL refuses to EXECUTE a plan whose result type changed (a column widened by a
+    migration while the process runs): the statement is prepared anew, not failed until the
+    connection is recycled."""
+    from django.db import NotSupportedError, transaction
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE gp_test_widened (id int PRIMARY KEY, v int)")
+        cursor.execute("INSERT INTO gp_test_widened VALUES (1, 7)")
+    try:
+        query = CompiledQuery("SELECT v FROM gp_test_widened WHERE id = %s", label="widened")
+        assert query.row([1]) == (7,)
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE gp_test_widened ALTER COLUMN v TYPE bigint")
+
+        assert query.row([1]) == (7,)  # outside a transaction: prepared again at once
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE gp_test_widened ALTER COLUMN v TYPE numeric")
+        with pytest.raises(NotSupportedError), transaction.atomic():
+            query.row([1])  # inside one, that transaction fails...
+        assert query.row([1]) == (7,)  # ...and the next call is prepared anew
+        assert query.statement in prepared_here()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE gp_test_widened")
