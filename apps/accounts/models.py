@@ -193,6 +193,7 @@ class AuthSession(models.Model):
         PLAYER_BANNED = "player_banned", "Player banned"
         OPERATOR = "operator", "Revoked by an operator"
         IDENTITY_UNLINKED = "identity_unlinked", "Its platform account was unlinked"
+        BAN_ENDED = "ban_ended", "Ended by a ban, since lifted"
 
     game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="+")
     player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="sessions")

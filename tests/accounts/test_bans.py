@@ -85,6 +85,23 @@ def test_unban_lets_the_player_log_in_again(tokens, api_client, operator):
     assert entry.reason == "appeal accepted" and entry.after["banned_until"] is None
 
 
+def test_after_an_unban_the_banned_sessions_tokens_say_log_in_again_not_banned(
+    tokens, operator, django_capture_on_commit_callbacks
+):
+    from tests.accounts.conftest import bearer
+
+    with django_capture_on_commit_callbacks(execute=True):
+        player = ban_player(player=logged_in_player(tokens), reason="x", until=None, actor=operator)
+    old_token = bearer(tokens["access_token"])
+    assert_problem(old_token.get("/api/v1/auth/link"), 403, "player_banned")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        unban_player(player=player, reason="appeal accepted", actor=operator)
+
+    assert_problem(old_token.get("/api/v1/auth/link"), 401, "token_revoked")  # log in again
+    assert AuthSession.objects.get().revoke_reason == "ban_ended"
+
+
 def test_operator_bans_from_the_admin_with_reason_and_end_date(client, tokens, operator):
     client.force_login(operator)
     player = logged_in_player(tokens)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import QuerySet
@@ -12,6 +13,7 @@ from django.utils import timezone
 
 from apps.accounts.models import PERMANENT_BAN_UNTIL, AuthSession, Player
 from apps.accounts.operator_actions import announce_action
+from apps.accounts.revocation import publish_revocations
 from apps.accounts.services.sessions import revoke_sessions
 from gamingpanel.errors import InvalidInput
 
@@ -65,6 +67,7 @@ def unban_player(*, player: Player, reason: str = "", actor: User | None) -> Pla
     before = _ban_state(locked)
     locked.banned_until, locked.ban_reason = None, ""
     locked.save(update_fields=["banned_until", "ban_reason"])
+    _lift_ban_from_sessions(locked)
     announce_action(
         actor=actor,
         game=locked.game,
@@ -75,6 +78,25 @@ def unban_player(*, player: Player, reason: str = "", actor: User | None) -> Pla
         reason=(reason or "").strip()[:MAX_REASON_LENGTH],
     )
     return locked
+
+
+def _lift_ban_from_sessions(player: Player) -> None:
+    """The sessions the ban ended stay ended, but their tokens no longer say the player is
+    banned: `player_banned` (403) would tell a client to stop, `token_revoked` (401) tells it to
+    log in again, which now works."""
+    since = timezone.now() - settings.ACCESS_TOKEN_LIFETIME  # older tokens have all expired
+    ended = list(
+        AuthSession.objects.filter(
+            player=player,
+            revoke_reason=AuthSession.RevokeReason.PLAYER_BANNED,
+            revoked_at__gte=since,
+        ).values_list("pk", flat=True)
+    )
+    if not ended:
+        return
+    reason = AuthSession.RevokeReason.BAN_ENDED
+    AuthSession.objects.filter(pk__in=ended).update(revoke_reason=reason)
+    transaction.on_commit(lambda: publish_revocations(dict.fromkeys(ended, reason)))
 
 
 @transaction.atomic
