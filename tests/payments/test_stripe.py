@@ -48,7 +48,9 @@ def test_checkout_session_is_created_with_amount_and_an_idempotency_key(
     )
     [call] = checkout.calls
     payment = Payment.objects.get()
-    assert call.request.headers["Idempotency-Key"] == f"gp-payment-{payment.pk}"
+    key = call.request.headers["Idempotency-Key"]
+    assert key == f"gp-payment-{payment.pk}-{payment.public_token[:22]}"  # unique to this payment
+    assert len(key) <= 255  # Stripe's limit
     assert call.request.headers["Authorization"] == "Bearer sk_test_123"
     form = parse_qs(call.request.body)
     assert form["line_items[0][price_data][unit_amount]"] == ["199"]

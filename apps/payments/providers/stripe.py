@@ -21,6 +21,13 @@ from apps.payments.models import Payment, ProviderAccount
 from apps.payments.providers.base import Notification, Outcome, PaidAmount
 
 
+def idempotency_key(payment: Payment) -> str:
+    """Stable for a payment, unique across deployments: a staging and a dev panel sharing one
+    Stripe test account both have a payment 5, and Stripe would answer the second with the
+    first's session (or refuse a different body under the same key)."""
+    return f"gp-payment-{payment.pk}-{payment.public_token[:22]}"
+
+
 def create_checkout_session(
     *, account: ProviderAccount, payment: Payment, name: str, quantity: int, unit_amount: int
 ) -> dict[str, Any]:
@@ -58,7 +65,7 @@ def create_checkout_session(
         session = _client(secret_key).v1.checkout.sessions.create(
             params,  # type: ignore[arg-type]
             # Stripe's own idempotency: retrying the same payment never opens a second session.
-            options={"idempotency_key": f"gp-payment-{payment.pk}"},
+            options={"idempotency_key": idempotency_key(payment)},
         )
     except stripe_sdk.StripeError as exc:
         if exc.http_status == 409:
