@@ -482,6 +482,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "apps.leaderboards.tasks.pay_unpaid_periods",
         "schedule": 600.0,
     },
+    # A timed ban that ran out: its ended sessions' tokens say log in again within a minute.
+    "lift-lapsed-bans": {"task": "apps.accounts.tasks.lift_lapsed_bans", "schedule": 60.0},
     # A timed ban's end puts the player's entries back in the rank index within a minute.
     "restore-lapsed-leaderboard-bans": {
         "task": "apps.leaderboards.tasks.restore_lapsed_bans",

@@ -1,6 +1,7 @@
 from celery import shared_task
 
 from apps.accounts.models import Game
+from apps.accounts.services.bans import lift_lapsed_bans as lift_lapsed
 from apps.accounts.services.sessions import prune_ended_sessions
 
 
@@ -14,3 +15,9 @@ def count_games() -> int:
 def prune_sessions() -> int:
     """Daily: ended sessions and their refresh tokens (see prune_ended_sessions)."""
     return prune_ended_sessions()
+
+
+@shared_task
+def lift_lapsed_bans() -> int:
+    """Every minute: the ended sessions of bans that ran out say log in again (see the service)."""
+    return lift_lapsed()

@@ -102,6 +102,26 @@ def test_after_an_unban_the_banned_sessions_tokens_say_log_in_again_not_banned(
     assert AuthSession.objects.get().revoke_reason == "ban_ended"
 
 
+def test_a_timed_ban_that_ran_out_is_lifted_from_its_sessions_within_a_minute(
+    tokens, operator, django_capture_on_commit_callbacks
+):
+    from apps.accounts.services.bans import lift_lapsed_bans
+    from tests.accounts.conftest import bearer
+
+    until = timezone.now() + timedelta(minutes=5)
+    with django_capture_on_commit_callbacks(execute=True):
+        ban_player(player=logged_in_player(tokens), reason="x", until=until, actor=operator)
+    old_token = bearer(tokens["access_token"])
+
+    assert lift_lapsed_bans(now=until - timedelta(seconds=1)) == 0  # still banned
+    assert_problem(old_token.get("/api/v1/auth/link"), 403, "player_banned")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert lift_lapsed_bans(now=until + timedelta(seconds=30)) == 1
+
+    assert_problem(old_token.get("/api/v1/auth/link"), 401, "token_revoked")
+    assert lift_lapsed_bans(now=until + timedelta(seconds=90)) == 0  # done once
+
+
 def test_operator_bans_from_the_admin_with_reason_and_end_date(client, tokens, operator):
     client.force_login(operator)
     player = logged_in_player(tokens)

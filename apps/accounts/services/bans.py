@@ -80,6 +80,24 @@ def unban_player(*, player: Player, reason: str = "", actor: User | None) -> Pla
     return locked
 
 
+def lift_lapsed_bans(*, now: datetime | None = None) -> int:
+    """Every minute (beat): players whose timed ban ran out in the last access-token lifetime
+    get what an unban gives their ended sessions (their tokens say log in again, not banned).
+    Answers how many players."""
+    now = now or timezone.now()
+    lapsed = Player.objects.filter(
+        banned_until__gt=now - settings.ACCESS_TOKEN_LIFETIME,
+        banned_until__lte=now,
+        sessions__revoke_reason=AuthSession.RevokeReason.PLAYER_BANNED,
+    ).distinct()
+    count = 0
+    for player in lapsed:
+        with transaction.atomic():
+            _lift_ban_from_sessions(player)
+        count += 1
+    return count
+
+
 def _lift_ban_from_sessions(player: Player) -> None:
     """The sessions the ban ended stay ended, but their tokens no longer say the player is
     banned: `player_banned` (403) would tell a client to stop, `token_revoked` (401) tells it to
