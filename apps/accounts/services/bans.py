@@ -85,10 +85,14 @@ def lift_lapsed_bans(*, now: datetime | None = None) -> int:
     get what an unban gives their ended sessions (their tokens say log in again, not banned).
     Answers how many players."""
     now = now or timezone.now()
+    since = now - settings.ACCESS_TOKEN_LIFETIME
+    # Only sessions whose tokens can still be alive: an older one would be found every minute
+    # for nothing.
     lapsed = Player.objects.filter(
-        banned_until__gt=now - settings.ACCESS_TOKEN_LIFETIME,
+        banned_until__gt=since,
         banned_until__lte=now,
         sessions__revoke_reason=AuthSession.RevokeReason.PLAYER_BANNED,
+        sessions__revoked_at__gte=since,
     ).distinct()
     count = 0
     for player in lapsed:
