@@ -1,7 +1,8 @@
 """The panel's URLs plus the two baselines bench/auth_validate.py measures auth/validate against:
 
-(a) a plain Django view doing the same token verification (JWE decryption, simplejwt signature
-    and expiry), with no database, no cache, no DRF and no server key;
+(a) a plain Django view doing the same token verification (decode_access_token: JWE decryption,
+    simplejwt signature and expiry, verified once per process), with no database, no Redis, no
+    DRF and no server key;
 (b) simplejwt's stock TokenVerifyView, verifying a plain signed JWT (no encryption);
 (c) the floor of a read: view (a) plus one indexed query of the player's progress row through
     Django's connection, the least any authenticated GET can do. It shows how much of a GET's

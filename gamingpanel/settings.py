@@ -265,6 +265,8 @@ TOKEN_SIGNING_KEY = env.str("TOKEN_SIGNING_KEY", default=SECRET_KEY)
 # Signing keys retired within the last access-token lifetime: their tokens still verify (as
 # Django's SECRET_KEY_FALLBACKS), new ones are signed with TOKEN_SIGNING_KEY only.
 TOKEN_SIGNING_KEY_FALLBACKS = env.list("TOKEN_SIGNING_KEY_FALLBACKS", default=[])
+# Access tokens each process keeps verified (apps.accounts.tokens), about 1 KB each.
+VERIFIED_TOKENS_PER_PROCESS = env.int("VERIFIED_TOKENS_PER_PROCESS", default=10_000)
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": ACCESS_TOKEN_LIFETIME,
     "ALGORITHM": "HS256",

@@ -27,6 +27,7 @@ from rest_framework_simplejwt.exceptions import (
 )
 from rest_framework_simplejwt.exceptions import TokenError as JwtError
 from rest_framework_simplejwt.tokens import AccessToken
+from rest_framework_simplejwt.utils import aware_utcnow
 
 from apps.accounts.errors import (
     InvalidToken,
@@ -66,7 +67,7 @@ class IssuedAccessToken:
     expires_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: one ring per TOKEN_ENCRYPTION_KEYS
 class KeyRing:
     current_kid: str
     keys: dict[str, OctKey]
@@ -77,12 +78,18 @@ class PanelAccessToken(AccessToken):
     module-level backend is built once, at import)."""
 
     def get_token_backend(self) -> TokenBackend:
-        jwt_settings = simplejwt_settings.api_settings  # rebound when SIMPLE_JWT changes
-        return _signing_backend(
-            jwt_settings.ALGORITHM,
-            jwt_settings.SIGNING_KEY,
-            tuple(settings.TOKEN_SIGNING_KEY_FALLBACKS),
-        )
+        return signing_backend()
+
+
+def signing_backend() -> TokenBackend:
+    """The backend of SIMPLE_JWT and TOKEN_SIGNING_KEY_FALLBACKS as they are now: one object per
+    configuration."""
+    jwt_settings = simplejwt_settings.api_settings  # rebound when SIMPLE_JWT changes
+    return _signing_backend(
+        jwt_settings.ALGORITHM,
+        jwt_settings.SIGNING_KEY,
+        tuple(settings.TOKEN_SIGNING_KEY_FALLBACKS),
+    )
 
 
 HMAC = frozenset({"HS256", "HS384", "HS512"})
@@ -192,28 +199,40 @@ def decode_access_token(raw_token: str) -> AccessClaims:
     """Decrypt, verify signature and expiry. Says nothing yet about revocation."""
     if not isinstance(raw_token, str) or not raw_token or len(raw_token) > MAX_TOKEN_LENGTH:
         raise InvalidToken("The token is malformed.")
-    ring = key_ring()
     try:
-        encrypted = jwe.decrypt_compact(
-            raw_token, lambda obj: ring.keys[obj.headers()["kid"]], registry=JWE_REGISTRY
-        )
-        assert encrypted.plaintext is not None  # a decrypted message has its plaintext
-        # simplejwt annotates its argument as a Token; what it takes is the encoded str.
-        inner = PanelAccessToken(encrypted.plaintext.decode())  # type: ignore[arg-type]
-        payload = inner.payload
-        return AccessClaims(
-            player_id=int(payload["sub"]),
-            game_id=int(payload["gid"]),
-            session_id=int(payload["sid"]),
-            permissions=tuple(payload["perms"]),
-            jti=str(payload["jti"]),
-            expires_at=datetime.fromtimestamp(payload["exp"], tz=UTC),
-        )
+        claims = _verified_token(raw_token, key_ring(), signing_backend())
     except ExpiredTokenError:
         raise TokenExpired("The access token has expired; refresh it.") from None
     except (jose_errors.JoseError, JwtError, KeyError, ValueError, TypeError, UnicodeDecodeError):
         # Wrong key, tampered, truncated, not ours, or missing a claim: all the same to a client.
         raise InvalidToken("The access token is not valid.") from None
+    if claims.expires_at <= aware_utcnow():  # simplejwt's rule; a kept token expires all the same
+        raise TokenExpired("The access token has expired; refresh it.")
+    return claims
+
+
+# A client sends the same access token with every request of its two hours, and verifying it
+# (decrypt, HMAC, claims) cost a quarter of a player request. So each process keeps the tokens
+# it verified, by the key ring and signing keys that verified them (retiring a key retires its
+# tokens at once). Only the verification is kept: expiry is checked on every use, and revocation
+# and the player by the callers, never from here. A refused token is never kept.
+@functools.lru_cache(maxsize=settings.VERIFIED_TOKENS_PER_PROCESS)
+def _verified_token(raw_token: str, ring: KeyRing, backend: TokenBackend) -> AccessClaims:
+    encrypted = jwe.decrypt_compact(
+        raw_token, lambda obj: ring.keys[obj.headers()["kid"]], registry=JWE_REGISTRY
+    )
+    assert encrypted.plaintext is not None  # a decrypted message has its plaintext
+    # simplejwt annotates its argument as a Token; what it takes is the encoded str.
+    inner = PanelAccessToken(encrypted.plaintext.decode())  # type: ignore[arg-type]
+    payload = inner.payload
+    return AccessClaims(
+        player_id=int(payload["sub"]),
+        game_id=int(payload["gid"]),
+        session_id=int(payload["sid"]),
+        permissions=tuple(payload["perms"]),
+        jti=str(payload["jti"]),
+        expires_at=datetime.fromtimestamp(payload["exp"], tz=UTC),
+    )
 
 
 def ensure_not_revoked(claims: AccessClaims) -> None:

@@ -7,6 +7,7 @@ from django.utils import timezone
 from joserfc import jwe
 from joserfc.jwk import OctKey
 
+from apps.accounts import tokens as tokens_module
 from apps.accounts.errors import InvalidToken, TokenExpired
 from apps.accounts.models import AuthSession
 from apps.accounts.tokens import PanelAccessToken, decode_access_token, issue_access_token
@@ -67,6 +68,54 @@ def test_expired_token_is_401_token_expired(player):
     with pytest.raises(TokenExpired):
         decode_access_token(issued.token)
     assert_problem(bearer(issued.token).get(WHOAMI), 401, "token_expired")
+
+
+def counting_decryptions(monkeypatch) -> list[str]:
+    decrypted: list[str] = []
+    decrypt = tokens_module.jwe.decrypt_compact
+
+    def counted(raw, *args, **kwargs):
+        decrypted.append(raw)
+        return decrypt(raw, *args, **kwargs)
+
+    monkeypatch.setattr(tokens_module.jwe, "decrypt_compact", counted)
+    return decrypted
+
+
+def test_a_process_verifies_each_token_once(tokens, player, monkeypatch):
+    decrypted = counting_decryptions(monkeypatch)
+    other = issue_access_token(player_id=player.pk, game_id=player.game_id, session_id=1).token
+
+    first = decode_access_token(tokens["access_token"])
+    assert decode_access_token(tokens["access_token"]) == first
+    assert bearer(tokens["access_token"]).get(WHOAMI).status_code == 200
+    decode_access_token(other)
+
+    assert decrypted == [tokens["access_token"], other]
+
+
+def test_a_refused_token_is_never_kept(tokens, monkeypatch):
+    decrypted = counting_decryptions(monkeypatch)
+    parts = tokens["access_token"].split(".")
+    parts[3] = flip(parts[3], len(parts[3]) // 2)
+    tampered = ".".join(parts)
+
+    for _ in range(2):
+        with pytest.raises(InvalidToken):
+            decode_access_token(tampered)
+    assert decrypted == [tampered, tampered]
+
+
+def test_a_kept_token_expires_at_its_exp(tokens, monkeypatch):
+    claims = decode_access_token(tokens["access_token"])  # verified and kept
+
+    monkeypatch.setattr(tokens_module, "aware_utcnow", lambda: claims.expires_at)
+
+    with pytest.raises(TokenExpired):
+        decode_access_token(tokens["access_token"])
+    assert_problem(bearer(tokens["access_token"]).get(WHOAMI), 401, "token_expired")
+    monkeypatch.undo()
+    assert decode_access_token(tokens["access_token"]) == claims
 
 
 def flip(text: str, index: int) -> str:
