@@ -224,9 +224,14 @@ def _apply(
 ) -> ClawBack:
     """The one guarded ledger write behind every value move: lock, check, write."""
     merged: dict[tuple[str, str], int] = defaultdict(int)
+    # What each holding gives up, before anything the same operation credits to it: a price of
+    # 100 gold is covered by the gold held, not by 60 gold the offer gives back.
+    debited: dict[tuple[str, str], int] = defaultdict(int)
     for change in changes:
         merged[(change.kind, change.code)] += change.delta
-    merged = {key: delta for key, delta in merged.items() if delta != 0}
+        if change.delta < 0:
+            debited[(change.kind, change.code)] -= change.delta
+    merged = {key: delta for key, delta in merged.items() if delta != 0 or debited[key]}
     if not merged:
         run_together(along)
         return ClawBack(entries=[])
@@ -254,16 +259,17 @@ def _apply(
             shortfall.append(
                 {"currency" if kind == "currency" else "sku": code, "quantity": delta - wanted}
             )
+        # The balance guard (a clawback takes what is there instead) and, below, the cap guard;
+        # the CHECK constraints on the rows have the last word should anything bypass this.
+        needed = debited.get((kind, code), 0)
+        if not clamp_debits and needed > row.amount:
+            error = InsufficientFunds if kind == "currency" else InsufficientItems
+            raise error(
+                f"Needs {needed} {code}, has {row.amount}.", needed=needed, available=row.amount
+            )
         if delta == 0:
             continue
         new_amount = row.amount + delta
-        # The balance guard and the cap guard; the CHECK constraints on the rows have the last
-        # word should anything ever bypass this function.
-        if new_amount < 0:
-            error = InsufficientFunds if kind == "currency" else InsufficientItems
-            raise error(
-                f"Needs {-delta} {code}, has {row.amount}.", needed=-delta, available=row.amount
-            )
         # Without a cap, the column's range is the limit: past it the write would fail as a 500.
         cap = row.credit_limit
         limit = MAX_AMOUNT if cap is None else min(cap, MAX_AMOUNT)

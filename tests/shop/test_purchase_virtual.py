@@ -144,6 +144,30 @@ def test_not_enough_funds_is_409_and_nothing_moves(buyer_client, player, offer):
     assert not RawEvent.objects.filter(name="purchase_completed").exists()
 
 
+@pytest.mark.parametrize("given_back", [60, 100, 150])
+def test_the_price_is_covered_by_what_is_held_not_by_what_the_offer_gives_back(
+    buyer_client, player, game, given_back
+):
+    make_economy(game)
+    cashback = make_offer(
+        game,
+        price_amount=100,
+        contents=[{"currency": "gold", "quantity": given_back}, {"sku": "potion", "quantity": 1}],
+    )
+    fund(player, 50)
+
+    refused = buy(buyer_client, cashback.pk)
+    fund(player, 100)  # now the 100 gold are there
+    bought = buy(buyer_client, cashback.pk, key="key-2")
+
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "insufficient_funds"
+    assert refused.json()["needed"] == 100 and refused.json()["available"] == 50
+    assert bought.status_code == 201
+    assert balance(player, "gold") == 150 - 100 + given_back
+    assert PlayerItem.objects.get(player=player, item__sku="potion").quantity == 1
+
+
 def test_purchase_limit_reached_is_409(buyer_client, player, game, offer):
     fund(player, 1000)
     Offer.objects.filter(pk=offer.pk).update(per_player_limit=2)
