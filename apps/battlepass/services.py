@@ -80,17 +80,19 @@ def lock_premium_passes(*, player: Player, season_ids: set[int]) -> frozenset[in
 
 
 @transaction.atomic
-def grant_premium(*, player: Player, season_id: int, idempotency_key: str) -> None:
-    """Give the player the season's premium track; granting it again changes nothing."""
+def grant_premium(*, player: Player, season_id: int, idempotency_key: str) -> bool:
+    """Give the player the season's premium track; granting it again changes nothing (False:
+    the player had it already)."""
     season = Season.objects.filter(pk=season_id, game_id=player.game_id).first()
     if season is None:
         raise SeasonNotFound(f"No season {season_id} in this game.")
     SeasonPass.objects.bulk_create(
         [SeasonPass(player=player, season=season)], ignore_conflicts=True
     )
-    SeasonPass.objects.filter(player=player, season=season, premium=False).update(
+    granted = SeasonPass.objects.filter(player=player, season=season, premium=False).update(
         premium=True, premium_granted_at=timezone.now(), premium_key=idempotency_key
     )
+    return granted > 0
 
 
 @transaction.atomic

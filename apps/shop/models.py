@@ -106,6 +106,16 @@ class Purchase(models.Model):
     price_amount = models.BigIntegerField(help_text="Total for the quantity bought.")
     provider = models.CharField(max_length=20, blank=True)
     granted = models.JSONField(default=list, blank=True)
+    bought = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="What the purchase grants once paid: the offer's contents for its quantity "
+        "when it was made (an offer edited later does not change it).",
+    )
+    # What the purchase's reservation took (apps.shop.services.limits), given back exactly if it
+    # is never paid, whatever the offer's stock or limit became meanwhile.
+    reserved_stock = models.PositiveIntegerField(default=0)
+    reserved_slots = models.PositiveIntegerField(default=0)
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     response_body = models.JSONField(null=True, blank=True)
     refund_shortfall = models.JSONField(default=list, blank=True)

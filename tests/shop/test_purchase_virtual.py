@@ -92,6 +92,9 @@ def test_the_purchase_row_is_stored_whole(buyer_client, player, offer):
         "price_amount": 200,
         "provider": "",
         "granted": [{"currency": "gems", "quantity": 20}],
+        "bought": [{"currency": "gems", "quantity": 20}],
+        "reserved_stock": 0,  # recorded for a purchase that waits for payment
+        "reserved_slots": 0,
         "response_status": 201,
         "response_body": None,
         "refund_shortfall": [],

@@ -7,6 +7,7 @@ import logging
 import os
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,8 @@ from django.utils import timezone
 
 from apps.accounts.models import Player
 from apps.analytics.services import record_server_event, server_event_statement
-from apps.battlepass.services import grant_premium
-from apps.inventory.lines import grant_line
+from apps.battlepass.services import grant_premium, lock_premium_passes
+from apps.inventory.lines import PREMIUM, grant_line
 from apps.inventory.selectors import ledger_for_reference
 from apps.inventory.services import Change, apply_changes, changes_from_contents, claw_back
 from apps.payments.providers.base import PaidAmount
@@ -39,19 +40,28 @@ def granted_lines(offer: Offer, quantity: int) -> list[dict]:
     return lines
 
 
+@dataclass(frozen=True)
+class Grant:
+    balances: dict[str, int]  # of the currencies touched
+    premium_held: tuple[int, ...] = ()  # seasons whose premium pass the player already had
+
+
 def grant_offer(
     *,
     purchase: Purchase,
-    offer: Offer,
     player: Player,
     debit: Change | None = None,
     new_purchase: bool = False,
     along: Sequence[Statement] = (),
-) -> dict[str, int]:
-    """Inside the caller's transaction: the optional price debit and the contents in one ledger
-    operation (`along` sent with its lock: apply_changes), then any battle-pass premium. Returns
-    the balances of the currencies touched."""
-    changes = changes_from_contents(offer.contents, multiplier=purchase.quantity)
+) -> Grant:
+    """Inside the caller's transaction: the optional price debit and what the purchase bought
+    (`purchase.bought`, fixed when it was made) in one ledger operation (`along` sent with its
+    lock: apply_changes), then any battle-pass premium. The season passes are locked before the
+    wallets, as every path that moves both locks them (an event claim, a purchase's reserve)."""
+    premium = sorted({int(line[PREMIUM]) for line in purchase.bought if PREMIUM in line})
+    if premium:
+        lock_premium_passes(player=player, season_ids=set(premium))
+    changes = changes_from_contents(purchase.bought)
     entries = apply_changes(
         player=player,
         changes=[debit, *changes] if debit else changes,
@@ -63,12 +73,11 @@ def grant_offer(
         new_key=new_purchase,  # the purchase row was inserted in this very transaction
         along=along,
     )
-    for line in offer.contents:
-        if "battlepass_premium" in line:
-            _grant_premium(player, line["battlepass_premium"], purchase)
-    return {
+    held = tuple(season for season in premium if not _grant_premium(player, season, purchase))
+    balances = {
         entry.currency.code: entry.balance_after for entry in entries if entry.currency is not None
     }
+    return Grant(balances=balances, premium_held=held)
 
 
 def purchase_balances(*, purchase: Purchase) -> dict[str, int]:
@@ -86,7 +95,7 @@ def purchase_balances(*, purchase: Purchase) -> dict[str, int]:
 def mark_completed(*, purchase: Purchase, offer: Offer, player: Player) -> None:
     purchase.status = Purchase.Status.COMPLETED
     purchase.completed_at = timezone.now()
-    purchase.granted = granted_lines(offer, purchase.quantity)
+    purchase.granted = purchase.bought
     record_completion(purchase=purchase, offer=offer, player=player)
 
 
@@ -150,7 +159,7 @@ def fulfil_purchase(
         return purchase, {}
     try:
         with transaction.atomic():
-            balances = grant_offer(purchase=purchase, offer=purchase.offer, player=purchase.player)
+            grant = grant_offer(purchase=purchase, player=purchase.player)
     except DomainError as error:
         purchase.needs_attention = True
         purchase.note = f"Paid but not granted: {error.detail}"[:300]
@@ -158,8 +167,16 @@ def fulfil_purchase(
         return purchase, {}
     _pause_for_crash_test()
     mark_completed(purchase=purchase, offer=purchase.offer, player=purchase.player)
-    purchase.save(update_fields=["status", "completed_at", "granted"])
-    return purchase, balances
+    if grant.premium_held:
+        # Two checkouts of one premium pass, both paid (or a store purchase of a pass the
+        # player had meanwhile bought otherwise): the rest is granted, the pass was already
+        # there, so an operator refunds or compensates.
+        seasons = ", ".join(str(season) for season in grant.premium_held)
+        purchase.needs_attention = True
+        purchase.note = f"Paid for the premium pass of season {seasons}, already held."[:300]
+        logger.warning("purchase %s: %s", purchase.pk, purchase.note)
+    purchase.save(update_fields=["status", "completed_at", "granted", "needs_attention", "note"])
+    return purchase, grant.balances
 
 
 @transaction.atomic
@@ -243,8 +260,8 @@ def flag_purchase(*, purchase_id: int, note: str) -> None:
     Purchase.objects.filter(pk=purchase_id).update(needs_attention=True, note=note[:300])
 
 
-def _grant_premium(player: Player, season_id: int, purchase: Purchase) -> None:
-    grant_premium(
+def _grant_premium(player: Player, season_id: int, purchase: Purchase) -> bool:
+    return grant_premium(
         player=player,
         season_id=int(season_id),
         idempotency_key=f"{purchase.ledger_reference}:premium:{season_id}",

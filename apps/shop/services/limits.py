@@ -4,6 +4,8 @@ read under its row lock."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import F
 from django.utils import timezone
 
@@ -13,9 +15,18 @@ from apps.shop.models import Offer, OfferPurchaseCount, Purchase
 from apps.shop.services import rules
 
 
-def reserve(*, player: Player, offer: Offer, quantity: int) -> None:
+@dataclass(frozen=True)
+class Reservation:
+    """What a reservation took: units of stock and of the player's limit."""
+
+    stock: int
+    slots: int
+
+
+def reserve(*, player: Player, offer: Offer, quantity: int) -> Reservation:
     """Call inside the purchase's transaction (the caller's atomic block): checks the offer
-    rules, then takes a limit slot and the stock."""
+    rules, then takes a limit slot and the stock. A purchase that waits for payment records
+    what was taken (Purchase.reserved_stock, reserved_slots) for `release`."""
     counter = None
     if offer.per_player_limit is not None:
         OfferPurchaseCount.objects.bulk_create(
@@ -43,13 +54,19 @@ def reserve(*, player: Player, offer: Offer, quantity: int) -> None:
         )
         if not taken:
             raise rules.sold_out()
+    return Reservation(
+        stock=quantity if offer.stock is not None else 0,
+        slots=quantity if counter is not None else 0,
+    )
 
 
 def release(*, purchase: Purchase, offer: Offer) -> None:
-    """Give back what `reserve` took, for a purchase that was never paid."""
-    if offer.per_player_limit is not None:
+    """Give back what `reserve` took for a purchase that was never paid: what it recorded, not
+    what the offer's stock or limit would take now (a limit added or stock set since took
+    nothing from this purchase). Stock made unlimited since stays unlimited."""
+    if purchase.reserved_slots:
         OfferPurchaseCount.objects.filter(
-            player_id=purchase.player_id, offer=offer, count__gte=purchase.quantity
-        ).update(count=F("count") - purchase.quantity)
-    if offer.stock is not None:
-        Offer.objects.filter(pk=offer.pk).update(stock=F("stock") + purchase.quantity)
+            player_id=purchase.player_id, offer=offer, count__gte=purchase.reserved_slots
+        ).update(count=F("count") - purchase.reserved_slots)
+    if purchase.reserved_stock:
+        Offer.objects.filter(pk=offer.pk).update(stock=F("stock") + purchase.reserved_stock)

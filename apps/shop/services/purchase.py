@@ -104,7 +104,8 @@ def _buy_with_virtual(
             price_amount=total,
             status=Purchase.Status.COMPLETED,
             completed_at=timezone.now(),
-            granted=granted_lines(offer, quantity),
+            granted=(lines := granted_lines(offer, quantity)),
+            bought=lines,
             response_status=201,
         )
         INSERT_PURCHASE.insert(purchase)
@@ -112,14 +113,13 @@ def _buy_with_virtual(
         debit = Change("currency", offer.price_currency, -total)
         balances = grant_offer(
             purchase=purchase,
-            offer=offer,
             player=player,
             debit=debit,
             new_purchase=True,
             # The analytics fact runs just before the wallet locks, in the same round trip:
             # the locks are held for no more statements, and the purchase makes one trip fewer.
             along=[completion_statement(purchase=purchase, offer=offer, player=player)],
-        )
+        ).balances
     return PurchaseResult(201, _completed_body(purchase, balances))
 
 
@@ -152,8 +152,12 @@ def _buy_with_money(
             provider=provider,
             price_currency=offer.price_currency,
             price_amount=offer.price_amount * quantity,
+            bought=granted_lines(offer, quantity),
         )
-        reserve(player=player, offer=offer, quantity=quantity)
+        reserved = reserve(player=player, offer=offer, quantity=quantity)
+        Purchase.objects.filter(pk=purchase.pk).update(
+            reserved_stock=reserved.stock, reserved_slots=reserved.slots
+        )
         checkout.create_payment(
             game_id=player.game_id,
             purchase_id=purchase.pk,
@@ -264,6 +268,7 @@ def record_store_purchase(
         provider=provider,
         price_currency=offer.price_currency,
         price_amount=offer.price_amount * quantity,
+        bought=granted_lines(offer, quantity),
     )
 
 
