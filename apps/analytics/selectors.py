@@ -19,9 +19,7 @@ from apps.analytics.models import (
     RetentionCell,
     RevenueDay,
 )
-
-# ISO 4217 currencies without minor units; every other real-money amount has two decimals.
-ZERO_DECIMAL_CURRENCIES = frozenset({"JPY", "KRW", "VND", "CLP", "ISK", "HUF", "TWD", "UGX"})
+from gamingpanel.currencies import to_major
 
 
 @dataclass(frozen=True)
@@ -225,4 +223,5 @@ def today_revenue(*, game_id: int, today: date) -> list[RevenueDay]:
 
 
 def minor_to_major(amount: float, currency: str) -> float:
-    return amount if currency.upper() in ZERO_DECIMAL_CURRENCIES else amount / 100
+    """Revenue for a chart, in the currency's own units (ISO 4217 decimals)."""
+    return float(to_major(amount, currency))

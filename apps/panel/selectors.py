@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from apps.accounts.models import Game, PlatformIdentity, Player
 from apps.accounts.selectors import identities_of
-from apps.analytics.selectors import ZERO_DECIMAL_CURRENCIES
 from apps.audit.selectors import actions_on
 from apps.events.selectors import running_events
 from apps.inventory.models import Currency, ItemDefinition
@@ -23,6 +22,7 @@ from apps.shop.models import Purchase
 from apps.shop.selectors import offer_in_game, purchases_of
 from apps.stats.models import PlayerProgress
 from apps.stats.selectors import level_curve
+from gamingpanel.currencies import to_minor
 from gamingpanel.errors import DomainError
 
 HISTORY_LIMIT = 50
@@ -127,8 +127,7 @@ def players_matching(*, game: Game, filters: PlayerFilters, sort: str = "newest"
 
 
 def to_minor_units(amount: Decimal, currency: str) -> int:
-    exponent = 0 if currency.upper() in ZERO_DECIMAL_CURRENCIES else 2
-    return int((amount * 10**exponent).to_integral_value())
+    return int(to_minor(amount, currency).to_integral_value())
 
 
 def spend_currencies(*, game: Game) -> list[str]:

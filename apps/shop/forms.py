@@ -10,16 +10,14 @@ from django import forms
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from apps.analytics.selectors import ZERO_DECIMAL_CURRENCIES
 from apps.shop.models import Offer
+from gamingpanel.currencies import minor_units
 
 
 def currency_exponent(currency: str, *, real_money: bool) -> int:
-    """Decimals of a price: real money has the ISO currency's (2, or 0 for JPY, KRW…);
-    a virtual currency counts whole units."""
-    if not real_money:
-        return 0
-    return 0 if currency.upper() in ZERO_DECIMAL_CURRENCIES else 2
+    """Decimals of a price: real money has the ISO 4217 currency's (2 for USD, 0 for JPY, 3 for
+    KWD); a virtual currency counts whole units."""
+    return minor_units(currency) if real_money else 0
 
 
 # Offered in the price currency's picker besides the game's own currencies (any ISO 4217 code

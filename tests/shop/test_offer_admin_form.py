@@ -33,7 +33,20 @@ def form(game, **fields) -> OfferAdminForm:
 
 @pytest.mark.parametrize(
     ("currency", "price", "stored"),
-    [("USD", "4.99", 499), ("usd", "10", 1000), ("JPY", "500", 500), ("EUR", "0.5", 50)],
+    [
+        ("USD", "4.99", 499),
+        ("usd", "10", 1000),
+        ("JPY", "500", 500),
+        ("EUR", "0.5", 50),
+        # ISO 4217 decimals, not a short list of exceptions to two:
+        ("HUF", "1000", 100000),
+        ("TWD", "30.5", 3050),
+        ("KWD", "1.5", 1500),
+        ("BHD", "0.125", 125),
+        ("XOF", "1000", 1000),
+        ("PYG", "5000", 5000),
+        ("ISK", "990", 990),
+    ],
 )
 def test_real_money_prices_are_stored_in_minor_units(game, gold, currency, price, stored):
     offer_form = form(game, price_currency=currency, price=price)
@@ -55,6 +68,8 @@ def test_too_many_decimals_are_refused(game, gold):
     assert "JPY has 0 decimals" not in str(form(game, price_currency="JPY", price="5").errors)
     assert "whole units only" in str(form(game, price_currency="JPY", price="5.5").errors)
     assert "USD has 2 decimals" in str(form(game, price="4.999").errors)
+    assert "KWD has 3 decimals" in str(form(game, price_currency="KWD", price="1.2345").errors)
+    assert "whole units only" in str(form(game, price_currency="XOF", price="10.5").errors)
 
 
 def test_the_change_page_shows_the_price_in_major_units(client, game, gold):

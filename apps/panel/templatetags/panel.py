@@ -8,10 +8,10 @@ from typing import Any
 
 from django import template
 
-from apps.analytics.selectors import minor_to_major
 from apps.audit import diffs
 from apps.audit.diffs import FieldChange
 from apps.audit.models import AuditLogEntry
+from gamingpanel.currencies import minor_units, to_major
 
 register = template.Library()
 
@@ -22,9 +22,7 @@ def money(amount: float | int | None, currency: str) -> str:
     if amount is None:
         return "–"
     if len(currency) == 3 and currency.isupper():
-        major = minor_to_major(amount, currency)
-        digits = 0 if major == amount else 2
-        return f"{major:,.{digits}f} {currency}"
+        return f"{to_major(amount, currency):,.{minor_units(currency)}f} {currency}"
     return f"{amount:,.0f} {currency}" if currency else f"{amount:,.0f}"
 
 

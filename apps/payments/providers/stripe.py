@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 import stripe as stripe_sdk
@@ -19,6 +20,7 @@ from apps.payments.errors import (
 )
 from apps.payments.models import Payment, ProviderAccount
 from apps.payments.providers.base import Notification, Outcome, PaidAmount
+from gamingpanel.currencies import minor_units, to_major
 
 
 def idempotency_key(payment: Payment) -> str:
@@ -26,6 +28,39 @@ def idempotency_key(payment: Payment) -> str:
     Stripe test account both have a payment 5, and Stripe would answer the second with the
     first's session (or refuse a different body under the same key)."""
     return f"gp-payment-{payment.pk}-{payment.public_token[:22]}"
+
+
+# Where Stripe counts a currency otherwise than ISO 4217's minor units (Stripe's currency
+# guide, "special cases"): ISK stays two-decimal at Stripe (100 is 1 krona) though ISO gives it
+# none, and MGA is zero-decimal at Stripe though ISO gives it two. Its three-decimal currencies
+# take only amounts ending in 0.
+STRIPE_DECIMALS = {"ISK": 2, "MGA": 0}
+STRIPE_STEPS = dict.fromkeys(("BHD", "JOD", "KWD", "OMR", "TND"), 10)
+
+
+def stripe_amount(amount: int, currency: str) -> int:
+    """An amount in ISO minor units as Stripe's API counts it; refused (an operator must change
+    the price) when Stripe cannot charge it exactly."""
+    code = currency.upper()
+    shift = STRIPE_DECIMALS.get(code, minor_units(code)) - minor_units(code)
+    scaled = Decimal(amount).scaleb(shift)
+    if scaled != scaled.to_integral_value() or int(scaled) % STRIPE_STEPS.get(code, 1):
+        raise ProviderNotConfigured(
+            f"Stripe cannot charge {to_major(amount, code)} {code} exactly; "
+            "change the offer's price."
+        )
+    return int(scaled)
+
+
+def iso_amount(amount: object, currency: object) -> object:
+    """An amount Stripe reported, in ISO minor units (anything but a whole number as given)."""
+    if not isinstance(amount, int) or isinstance(amount, bool) or not isinstance(currency, str):
+        return amount
+    code = currency.upper()
+    scaled = Decimal(amount).scaleb(
+        minor_units(code) - STRIPE_DECIMALS.get(code, minor_units(code))
+    )
+    return int(scaled) if scaled == scaled.to_integral_value() else None
 
 
 def create_checkout_session(
@@ -47,7 +82,7 @@ def create_checkout_session(
                 "quantity": quantity,
                 "price_data": {
                     "currency": payment.currency.lower(),
-                    "unit_amount": unit_amount,
+                    "unit_amount": stripe_amount(unit_amount, payment.currency),
                     "product_data": {"name": name},
                 },
             }
@@ -161,7 +196,10 @@ def interpret(event_type: str, payload: dict[str, Any]) -> Outcome:
             purchase_id=purchase_id,
             details={"payment_reference": obj.get("payment_intent") or ""},
             # A Checkout Session always carries both; a missing total cannot match the price.
-            paid=PaidAmount.reported(amount=obj.get("amount_total"), currency=obj.get("currency")),
+            paid=PaidAmount.reported(
+                amount=iso_amount(obj.get("amount_total"), obj.get("currency")),
+                currency=obj.get("currency"),
+            ),
         )
     if event_type == "checkout.session.expired":
         return Outcome("expired", external_id=obj.get("id", ""), purchase_id=purchase_id)

@@ -5,122 +5,272 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Category',
+            name="Category",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('position', models.IntegerField(default=0, help_text='Lower comes first.')),
-                ('active', models.BooleanField(default=True)),
-                ('visible_from', models.DateTimeField(blank=True, null=True)),
-                ('visible_until', models.DateTimeField(blank=True, null=True)),
-                ('game', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='shop_categories', to='accounts.game')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                ("position", models.IntegerField(default=0, help_text="Lower comes first.")),
+                ("active", models.BooleanField(default=True)),
+                ("visible_from", models.DateTimeField(blank=True, null=True)),
+                ("visible_until", models.DateTimeField(blank=True, null=True)),
+                (
+                    "game",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="shop_categories",
+                        to="accounts.game",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'categories',
-                'ordering': ['game', 'position', 'id'],
+                "verbose_name_plural": "categories",
+                "ordering": ["game", "position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Offer',
+            name="Offer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('description', models.TextField(blank=True)),
-                ('position', models.IntegerField(default=0)),
-                ('active', models.BooleanField(default=True)),
-                ('real_money', models.BooleanField(default=False, help_text='Paid through a payment processor or a platform store.')),
-                ('price_currency', models.CharField(help_text='A virtual currency code, or an ISO 4217 code for real money.', max_length=32)),
-                ('price_amount', models.BigIntegerField(help_text='Units of the currency; real money: minor units.')),
-                ('contents', models.JSONField(default=list, help_text='[{"currency": "gold", "quantity": 100}, {"sku": "sword", "quantity": 1}, {"battlepass_premium": <season id>}]')),
-                ('available_from', models.DateTimeField(blank=True, null=True)),
-                ('available_until', models.DateTimeField(blank=True, null=True)),
-                ('per_player_limit', models.PositiveIntegerField(blank=True, help_text='Empty = none.', null=True)),
-                ('stock', models.BigIntegerField(blank=True, help_text='Units left; empty = unlimited.', null=True)),
-                ('apple_product_id', models.CharField(blank=True, max_length=200)),
-                ('google_product_id', models.CharField(blank=True, max_length=200)),
-                ('store_consumable', models.BooleanField(default=True, help_text='Google Play: consume after granting (buyable again); off = acknowledge only.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('category', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='offers', to='shop.category')),
-                ('game', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='offers', to='accounts.game')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                ("description", models.TextField(blank=True)),
+                ("position", models.IntegerField(default=0)),
+                ("active", models.BooleanField(default=True)),
+                (
+                    "real_money",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Paid through a payment processor or a platform store.",
+                    ),
+                ),
+                (
+                    "price_currency",
+                    models.CharField(
+                        help_text="A virtual currency code, or an ISO 4217 code for real money.",
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "price_amount",
+                    models.BigIntegerField(
+                        help_text="Units of the currency; real money: minor units."
+                    ),
+                ),
+                (
+                    "contents",
+                    models.JSONField(
+                        default=list,
+                        help_text='[{"currency": "gold", "quantity": 100}, {"sku": "sword", "quantity": 1}, {"battlepass_premium": <season id>}]',
+                    ),
+                ),
+                ("available_from", models.DateTimeField(blank=True, null=True)),
+                ("available_until", models.DateTimeField(blank=True, null=True)),
+                (
+                    "per_player_limit",
+                    models.PositiveIntegerField(blank=True, help_text="Empty = none.", null=True),
+                ),
+                (
+                    "stock",
+                    models.BigIntegerField(
+                        blank=True, help_text="Units left; empty = unlimited.", null=True
+                    ),
+                ),
+                ("apple_product_id", models.CharField(blank=True, max_length=200)),
+                ("google_product_id", models.CharField(blank=True, max_length=200)),
+                (
+                    "store_consumable",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Google Play: consume after granting (buyable again); off = acknowledge only.",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "category",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="offers",
+                        to="shop.category",
+                    ),
+                ),
+                (
+                    "game",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="offers",
+                        to="accounts.game",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['game', 'position', 'id'],
+                "ordering": ["game", "position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='OfferPurchaseCount',
+            name="OfferPurchaseCount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('count', models.PositiveIntegerField(default=0)),
-                ('offer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='shop.offer')),
-                ('player', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.player')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("count", models.PositiveIntegerField(default=0)),
+                (
+                    "offer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="shop.offer",
+                    ),
+                ),
+                (
+                    "player",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.player",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Purchase',
+            name="Purchase",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('quantity', models.PositiveIntegerField(default=1)),
-                ('source', models.CharField(choices=[('shop', 'Shop API'), ('receipt', 'Store receipt')], default='shop', max_length=10)),
-                ('status', models.CharField(choices=[('pending', 'Pending payment'), ('completed', 'Completed'), ('failed', 'Failed'), ('expired', 'Expired (never paid)'), ('refunded', 'Refunded')], default='pending', max_length=10)),
-                ('idempotency_key', models.CharField(blank=True, max_length=200)),
-                ('request_hash', models.CharField(blank=True, max_length=64)),
-                ('real_money', models.BooleanField(default=False)),
-                ('price_currency', models.CharField(max_length=32)),
-                ('price_amount', models.BigIntegerField(help_text='Total for the quantity bought.')),
-                ('provider', models.CharField(blank=True, max_length=20)),
-                ('granted', models.JSONField(blank=True, default=list)),
-                ('response_status', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('response_body', models.JSONField(blank=True, null=True)),
-                ('refund_shortfall', models.JSONField(blank=True, default=list)),
-                ('needs_attention', models.BooleanField(db_index=True, default=False)),
-                ('note', models.CharField(blank=True, max_length=300)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('refunded_at', models.DateTimeField(blank=True, null=True)),
-                ('game', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.game')),
-                ('offer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='purchases', to='shop.offer')),
-                ('player', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='purchases', to='accounts.player')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("quantity", models.PositiveIntegerField(default=1)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("shop", "Shop API"), ("receipt", "Store receipt")],
+                        default="shop",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending payment"),
+                            ("completed", "Completed"),
+                            ("failed", "Failed"),
+                            ("expired", "Expired (never paid)"),
+                            ("refunded", "Refunded"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("idempotency_key", models.CharField(blank=True, max_length=200)),
+                ("request_hash", models.CharField(blank=True, max_length=64)),
+                ("real_money", models.BooleanField(default=False)),
+                ("price_currency", models.CharField(max_length=32)),
+                (
+                    "price_amount",
+                    models.BigIntegerField(help_text="Total for the quantity bought."),
+                ),
+                ("provider", models.CharField(blank=True, max_length=20)),
+                ("granted", models.JSONField(blank=True, default=list)),
+                ("response_status", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("response_body", models.JSONField(blank=True, null=True)),
+                ("refund_shortfall", models.JSONField(blank=True, default=list)),
+                ("needs_attention", models.BooleanField(db_index=True, default=False)),
+                ("note", models.CharField(blank=True, max_length=300)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                ("refunded_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "game",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.game",
+                    ),
+                ),
+                (
+                    "offer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="purchases",
+                        to="shop.offer",
+                    ),
+                ),
+                (
+                    "player",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="purchases",
+                        to="accounts.player",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
+                "ordering": ["-id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='offer',
-            constraint=models.CheckConstraint(condition=models.Q(('price_amount__gte', 0)), name='offer_price_gte_0'),
+            model_name="offer",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("price_amount__gte", 0)), name="offer_price_gte_0"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='offer',
-            constraint=models.CheckConstraint(condition=models.Q(('stock__isnull', True), ('stock__gte', 0), _connector='OR'), name='offer_stock_gte_0'),
+            model_name="offer",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("stock__isnull", True), ("stock__gte", 0), _connector="OR"),
+                name="offer_stock_gte_0",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='offerpurchasecount',
-            constraint=models.UniqueConstraint(fields=('player', 'offer'), name='one_count_per_player_offer'),
+            model_name="offerpurchasecount",
+            constraint=models.UniqueConstraint(
+                fields=("player", "offer"), name="one_count_per_player_offer"
+            ),
         ),
         migrations.AddIndex(
-            model_name='purchase',
-            index=models.Index(fields=['player', '-id'], name='shop_purcha_player__b2cb7a_idx'),
+            model_name="purchase",
+            index=models.Index(fields=["player", "-id"], name="shop_purcha_player__b2cb7a_idx"),
         ),
         migrations.AddIndex(
-            model_name='purchase',
-            index=models.Index(fields=['game', 'status'], name='shop_purcha_game_id_ab502f_idx'),
+            model_name="purchase",
+            index=models.Index(fields=["game", "status"], name="shop_purcha_game_id_ab502f_idx"),
         ),
         migrations.AddConstraint(
-            model_name='purchase',
-            constraint=models.UniqueConstraint(condition=models.Q(('idempotency_key', ''), _negated=True), fields=('player', 'idempotency_key'), name='purchase_once_per_key'),
+            model_name="purchase",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("idempotency_key", ""), _negated=True),
+                fields=("player", "idempotency_key"),
+                name="purchase_once_per_key",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='purchase',
-            constraint=models.CheckConstraint(condition=models.Q(('price_amount__gte', 0)), name='purchase_price_gte_0'),
+            model_name="purchase",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("price_amount__gte", 0)), name="purchase_price_gte_0"
+            ),
         ),
     ]

@@ -30,32 +30,33 @@ def fill(apps: object, schema_editor: object) -> None:
         purchase.bought = bought_lines(offer.contents, purchase.quantity)
         if purchase.status == "pending" and purchase.source == "shop":
             purchase.reserved_stock = purchase.quantity if offer.stock is not None else 0
-            purchase.reserved_slots = (
-                purchase.quantity if offer.per_player_limit is not None else 0
-            )
+            purchase.reserved_slots = purchase.quantity if offer.per_player_limit is not None else 0
         purchase.save(update_fields=["bought", "reserved_stock", "reserved_slots"])
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('shop', '0003_drop_quick_purchase_function'),
+        ("shop", "0003_drop_quick_purchase_function"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='purchase',
-            name='bought',
-            field=models.JSONField(blank=True, default=list, help_text="What the purchase grants once paid: the offer's contents for its quantity when it was made (an offer edited later does not change it)."),
+            model_name="purchase",
+            name="bought",
+            field=models.JSONField(
+                blank=True,
+                default=list,
+                help_text="What the purchase grants once paid: the offer's contents for its quantity when it was made (an offer edited later does not change it).",
+            ),
         ),
         migrations.AddField(
-            model_name='purchase',
-            name='reserved_slots',
+            model_name="purchase",
+            name="reserved_slots",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='purchase',
-            name='reserved_stock',
+            model_name="purchase",
+            name="reserved_stock",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.RunPython(fill, migrations.RunPython.noop),
