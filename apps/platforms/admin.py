@@ -4,7 +4,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.http import HttpRequest
 from django.utils.html import format_html_join
 
 from apps.accounts.admin_scoping import GameScopedAdmin
@@ -53,6 +52,9 @@ class PlatformCredentialAdmin(GameScopedAdmin):
     list_display = ["game", "platform", "enabled", "updated_at"]
     list_filter = ["platform", "enabled", "game"]
     readonly_fields = ["stored_secrets"]
+    # A saved credential's game is fixed (GameScopedAdmin), and so is its platform: the secrets
+    # were given for that platform of that game.
+    fixed_once_saved = ("platform",)
     fields = ["game", "platform", "enabled", "config", "new_secrets", "stored_secrets"]
 
     @admin.display(description="Stored secrets (masked)")
@@ -65,7 +67,3 @@ class PlatformCredentialAdmin(GameScopedAdmin):
             ((k, mask(str(v))) for k, v in obj.secrets.items()),
         )
 
-    def get_readonly_fields(
-        self, request: HttpRequest, obj: PlatformCredential | None = None
-    ) -> list[str]:
-        return self.readonly_fields

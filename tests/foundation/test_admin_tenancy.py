@@ -1,8 +1,11 @@
 """Operators see only their games; analysts read and never change."""
 
 import pytest
+from django.apps import apps
+from django.contrib import admin
 from django.contrib.auth import get_user_model
 
+from apps.accounts.admin_scoping import GameScopedAdmin
 from apps.accounts.models import GameAccess, Player
 from apps.accounts.services import set_game_access
 
@@ -118,3 +121,22 @@ def test_a_players_identities_are_not_deleted_from_the_player_page(client, alice
         if inline.formset.model is PlatformIdentity
     ]  # fmt: skip
     assert not identities.formset.can_delete
+
+
+@pytest.mark.parametrize(
+    "model_admin",
+    [
+        admin.site.get_model_admin(model)
+        for model in apps.get_models()
+        if admin.site.is_registered(model)
+        and isinstance(admin.site.get_model_admin(model), GameScopedAdmin)
+        and admin.site.get_model_admin(model).game_path == "game"
+    ],
+    ids=lambda model_admin: type(model_admin).__name__,
+)
+def test_no_admin_lets_a_saved_rows_game_change(rf, admin_user, model_admin):
+    request = rf.get("/")
+    request.user = admin_user
+    saved = model_admin.model(pk=1)
+
+    assert "game" in model_admin.get_readonly_fields(request, saved)
