@@ -152,6 +152,9 @@ WHITENOISE_USE_FINDERS = True
 LOGIN_URL = "/admin/login/"
 
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
+# Messages wait in the session (the database), not in a cookie: a new server key is shown
+# through one, and a signed cookie is signed, not encrypted.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # HTTPS behind a proxy (deploy/Caddyfile): the header the proxy sets to "https", trusted only
 # because nothing reaches the web server but the proxy. Empty: no proxy, trust no header.

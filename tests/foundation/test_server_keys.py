@@ -63,3 +63,27 @@ def test_revoking_a_key_from_the_admin_is_audited_once(client, game):
     assert (entry.actor, entry.game, entry.target_id) == (owner, game, str(issued.server_key.pk))
     assert (entry.before["revoked"], entry.after["revoked"]) == (False, True)
     assert active_server_key(issued.raw_key) is None
+
+
+@pytest.mark.django_db
+def test_a_new_key_is_shown_once_and_never_travels_in_a_cookie(client, game):
+    from django.contrib.auth import get_user_model
+
+    from apps.accounts.models import GameAccess
+    from apps.accounts.services import set_game_access
+
+    owner = get_user_model().objects.create_user(username="o", password="pw-long-enough-1")
+    set_game_access(user=owner, game=game, role=GameAccess.Role.OWNER)
+    client.force_login(owner)
+
+    added = client.post("/admin/accounts/serverkey/add/", {"game": game.pk, "name": "fleet"})
+    shown = client.get(added["Location"]).content.decode()
+    again = client.get(added["Location"]).content.decode()
+
+    [key] = ServerKey.objects.all()
+    raw = next(word for word in shown.split() if word.startswith(key.prefix))
+    assert hash_key(raw) == key.key_hash  # the page shows the whole key once
+    assert raw not in again
+    # Kept server-side until shown: no cookie carries it (a signed cookie is readable).
+    assert "messages" not in added.cookies
+    assert all(raw not in morsel.value for morsel in added.cookies.values())
