@@ -46,7 +46,7 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
             status=404, code="not_found", title="Not found", detail="Metrics are not enabled."
         )
     scheme, _, given = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-    if scheme != "Bearer" or not hmac.compare_digest(given.encode(), expected.encode()):
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), expected.encode()):
         response = problem_response(
             status=401,
             code="not_authenticated",

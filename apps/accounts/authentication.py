@@ -126,7 +126,8 @@ class PlayerTokenAuthentication(BaseAuthentication):
         if not header:
             return None
         scheme, _, raw_token = header.partition(" ")
-        if scheme != self.keyword or not raw_token.strip():
+        # An authentication scheme's name is case-insensitive (RFC 9110, 11.1).
+        if scheme.lower() != self.keyword.lower() or not raw_token.strip():
             return None
         player, claims = authenticate_access_token(raw_token.strip())
         tag_request(request, game_id=player.game_id, player_id=player.pk)

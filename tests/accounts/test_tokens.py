@@ -242,3 +242,13 @@ def test_configured_keys_pass_the_system_check(settings):
 
     settings.TOKEN_ENCRYPTION_KEYS = [NEW_KEY, OLD_KEY]
     assert token_keys_usable(None) == []
+
+
+@pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER", "bEaReR"])
+def test_the_bearer_scheme_is_case_insensitive(tokens, scheme):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"{scheme} {tokens['access_token']}")
+
+    assert client.get(WHOAMI).status_code == 200

@@ -134,6 +134,8 @@ def test_the_endpoint_needs_its_token(settings):
     assert answer.status_code == 200
     assert answer["Content-Type"].startswith("text/plain")
     assert "gp_http_request_duration_seconds" in answer.content.decode()
+    lower = APIClient().get("/metrics", HTTP_AUTHORIZATION=f"bearer {SCRAPE_TOKEN}")
+    assert lower.status_code == 200  # a scheme's name is case-insensitive
 
 
 def test_a_scrape_reads_open_purchases_and_payment_events(scrape, game, player):
