@@ -204,7 +204,7 @@ class LinkApi(PlayerApi):
 
 class UnlinkApi(PlayerApi):
     class InputSerializer(serializers.Serializer):
-        platform = serializers.ChoiceField(choices=PLATFORMS)
+        platform = PlatformField()  # 400 unsupported_platform, as for login and link
 
     @extend_schema(
         summary="Unlink a platform identity (never the last one)",

@@ -216,8 +216,13 @@ def test_get_link_lists_the_players_identities(tokens, steam, api_client):
 
 @pytest.mark.parametrize("platform", ["xbox", "STEAM", ""])
 def test_a_platform_outside_the_enum_is_unsupported_platform(tokens, platform):
-    response = bearer(tokens["access_token"]).post(
-        LINK, {"platform": platform, "credentials": {}}, format="json"
-    )
+    client = bearer(tokens["access_token"])
+    linked = client.post(LINK, {"platform": platform, "credentials": {}}, format="json")
+    unlinked = client.post(UNLINK, {"platform": platform}, format="json")
 
-    assert (response.status_code, response.json()["code"]) == (400, "unsupported_platform")
+    assert (linked.status_code, linked.json()["code"]) == (400, "unsupported_platform")
+    assert (unlinked.status_code, unlinked.json()["code"]) == (400, "unsupported_platform")
+    assert (
+        bearer(tokens["access_token"]).post(UNLINK, {"platform": 5}, format="json").json()["code"]
+        == "validation_error"
+    )  # not a string at all
