@@ -12,6 +12,7 @@ from django.template.loader import render_to_string
 from django.views import defaults
 
 from gamingpanel.errors import BadRequest
+from gamingpanel.logging import request_id_var
 from gamingpanel.middleware import is_api_request
 from gamingpanel.problems import (
     BACKING_SERVICE_ERRORS,
@@ -64,6 +65,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
             code="internal_error",
             title="Internal server error",
             detail="Something went wrong on our side; quote the request id to support.",
+            request_id=request_id_var.get(),
         )
     return unavailable_page() if down else defaults.server_error(request)
 

@@ -163,8 +163,10 @@ SECURE_PROXY_SSL_HEADER = (
     ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https") if _PROXY_SSL_HEADER else None
 )
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
-# The container's own health check asks over plain HTTP (gamingpanel/healthcheck.py).
-SECURE_REDIRECT_EXEMPT = [r"^api/v1/health$"]
+# The container's own health check asks over plain HTTP (gamingpanel/healthcheck.py), and so
+# does a Prometheus scraping `web` on the compose network (docs/operations/README.md); from
+# outside, the TLS front redirects plain HTTP itself.
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/health$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)

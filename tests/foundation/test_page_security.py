@@ -92,6 +92,8 @@ def test_https_through_the_proxy_gets_hsts_and_plain_http_is_redirected(client):
 
     health = client.get("/api/v1/health")  # the container's own check, over plain HTTP
     assert health.status_code in {200, 503}
+    scrape = client.get("/metrics")  # Prometheus on the compose network, over plain HTTP
+    assert scrape.status_code in {401, 404}  # asked for its token, not redirected
 
 
 @override_settings(SECURE_PROXY_SSL_HEADER=None, SECURE_SSL_REDIRECT=True)

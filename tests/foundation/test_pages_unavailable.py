@@ -96,3 +96,19 @@ def test_a_failure_outside_any_view_is_the_503_page_too(rf):
         response = server_error(api)
     assert response.status_code == 503
     assert json.loads(response.content)["code"] == "service_unavailable"
+
+
+@override_settings(DEBUG=False)
+def test_a_500_outside_any_view_carries_the_request_id(rf):
+    from gamingpanel.logging import request_id_var
+
+    token = request_id_var.set("req-123")
+    try:
+        raise ZeroDivisionError
+    except ZeroDivisionError:
+        response = server_error(rf.get("/api/v1/player/inventory"))
+    finally:
+        request_id_var.reset(token)
+
+    assert response.status_code == 500
+    assert json.loads(response.content)["request_id"] == "req-123"
