@@ -10,6 +10,8 @@ import logging
 from typing import Any
 
 from django.conf import settings
+from django.http import HttpRequest
+from opentelemetry.trace import Span
 
 from gamingpanel.logging import scrub
 
@@ -132,6 +134,30 @@ def init_tracing() -> None:
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=tracing_endpoint())))
     trace.set_tracer_provider(provider)
     # A span per request named by its route; no header is recorded (the instrumentation's
-    # default), so neither are tokens or keys.
-    DjangoInstrumentor().instrument(tracer_provider=provider)
+    # default), so neither are tokens or keys, and no query string (redact_query).
+    DjangoInstrumentor().instrument(tracer_provider=provider, request_hook=redact_query)
     logger.info("tracing on: OTLP to %s", tracing_endpoint())
+
+
+REDACTED = "[redacted]"
+# Attributes of a span that hold a URL or its query string (the HTTP semantic conventions, old
+# and new names). Photon's authentication sends the server key and a player's token in its
+# query, Google's push sends its secret there: a trace records the path, never the query.
+URL_ATTRIBUTES = ("http.url", "http.target", "url.full", "url.query")
+
+
+def redact_query(span: Span, request: HttpRequest | None = None) -> None:
+    """The Django instrumentation's request hook (it runs once the request's attributes are
+    set, before the span can end): the query string of each URL attribute becomes
+    `[redacted]`."""
+    if not span.is_recording():
+        return
+    attributes = getattr(span, "attributes", None) or {}
+    for name in URL_ATTRIBUTES:
+        value = attributes.get(name)
+        if not isinstance(value, str) or not value:
+            continue
+        if name == "url.query":
+            span.set_attribute(name, REDACTED)
+        elif "?" in value:
+            span.set_attribute(name, value.partition("?")[0] + "?" + REDACTED)

@@ -93,6 +93,8 @@ def test_tracing_starts_with_the_otlp_endpoint(settings):
     assert provider.resource.attributes["service.name"] == "panel-eu"
     assert "0.5" in provider.sampler.get_description()
     calls()["instrument"].assert_called_once()
+    # No query string in a trace (tests/monitoring/test_trace_redaction.py).
+    assert calls()["instrument"].call_args.kwargs["request_hook"] is observability.redact_query
     calls()["sentry"].assert_not_called()
 
 
