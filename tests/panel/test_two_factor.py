@@ -31,7 +31,7 @@ def sign_in(username: str, **extra) -> tuple[Client, object]:
 
 
 def set_up(client: Client, user) -> TOTPDevice:
-    client.post(PAGE, {"step": "start"})
+    client.post(PAGE, {"step": "start", "password": PASSWORD})
     device = TOTPDevice.objects.get(user=user, confirmed=False)
     assert client.get(PAGE).context["secret"]
     client.post(PAGE, {"step": "confirm", "token": code_for(device)})
@@ -57,7 +57,10 @@ def test_setup_then_sign_in_needs_the_current_code(olivia, settings):
     client, _ = sign_in("olivia")
     page = client.get(PAGE)
     assert "Set up an authenticator app" in page.content.decode()
-    client.post(PAGE, {"step": "start"})
+    refused = client.post(PAGE, {"step": "start", "password": "not-it"}, follow=True)
+    assert "That password is wrong" in refused.content.decode()
+    assert not TOTPDevice.objects.filter(user=olivia).exists()  # a taken-over session enrols none
+    client.post(PAGE, {"step": "start", "password": PASSWORD})
     pending = client.get(PAGE)
     assert "<svg" in pending.content.decode()  # the QR code, inline
     device = TOTPDevice.objects.get(user=olivia)
@@ -130,7 +133,7 @@ def test_wrong_codes_on_the_page_slow_further_tries_down(olivia, step):
     if step == "remove":
         device = set_up(client, olivia)
     else:
-        client.post(PAGE, {"step": "start"})
+        client.post(PAGE, {"step": "start", "password": PASSWORD})
         device = TOTPDevice.objects.get(user=olivia, confirmed=False)
 
     for _ in range(3):

@@ -19,8 +19,11 @@ def confirmed_device(user: User) -> TOTPDevice | None:
 
 
 @transaction.atomic
-def start_setup(*, user: User) -> TOTPDevice:
-    """A fresh unconfirmed device (an earlier unfinished setup is replaced)."""
+def start_setup(*, user: User, password: str) -> TOTPDevice:
+    """A fresh unconfirmed device (an earlier unfinished setup is replaced). Asks for the
+    password again: a session taken over (a stolen cookie) cannot enrol a device of its own."""
+    if not user.check_password(password or ""):
+        raise InvalidInput("That password is wrong; enter your own to set up a second factor.")
     if confirmed_device(user) is not None:
         raise InvalidInput("Two-factor sign-in is already set up; remove it first to replace it.")
     TOTPDevice.objects.filter(user=user, confirmed=False).delete()

@@ -29,7 +29,7 @@ def two_factor_page(request: StaffRequest) -> HttpResponse:
         token = request.POST.get("token", "")
         try:
             if step == "start":
-                two_factor.start_setup(user=user)
+                two_factor.start_setup(user=user, password=request.POST.get("password", ""))
             elif step == "confirm":
                 device = two_factor.confirm_setup(user=user, token=token)
                 otp_login(request, device)  # this sign-in has just shown a code
