@@ -392,6 +392,9 @@ PAYMENTS_SWEEP_GRACE_SECONDS = env.int("PAYMENTS_SWEEP_GRACE_SECONDS", default=1
 PAYMENTS_SWEEP_BACKOFF_SECONDS = env.int("PAYMENTS_SWEEP_BACKOFF_SECONDS", default=60)
 PAYMENTS_SWEEP_MAX_ATTEMPTS = env.int("PAYMENTS_SWEEP_MAX_ATTEMPTS", default=8)
 PAYMENTS_SWEEP_BATCH = env.int("PAYMENTS_SWEEP_BATCH", default=200)
+# A leaderboard payout the economy refuses (an item owned, a cap reached) is tried again by the
+# 10-minute sweep this many times in all, then left for an operator (an ALERT log line).
+LEADERBOARD_PAYOUT_ATTEMPTS = env.int("LEADERBOARD_PAYOUT_ATTEMPTS", default=6)
 # A Stripe checkout still open this long after it was opened (Stripe expires sessions within 24 h
 # and says so) means its notification was lost: the sweeper flags it and alerts.
 PAYMENTS_STALE_CHECKOUT_SECONDS = env.int("PAYMENTS_STALE_CHECKOUT_SECONDS", default=2 * 86400)

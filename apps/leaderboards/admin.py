@@ -14,9 +14,12 @@ from apps.accounts.admin_scoping import (
 )
 from apps.leaderboards.errors import PeriodClosed
 from apps.leaderboards.models import Board, BracketReward, Entry, Payout, Period
+from apps.leaderboards.queued import pay_period
 from apps.leaderboards.selectors import holds_entries
 from apps.leaderboards.services.entries import remove_entry
+from apps.leaderboards.services.payouts import retry_payouts
 from apps.leaderboards.services.periods import close_period, follow_schedule
+from gamingpanel.queueing import enqueue
 
 
 class BracketInline(ScopedInline):
@@ -130,7 +133,24 @@ class EntryAdmin(ReadOnlyScopedAdmin):
 @admin.register(Payout)
 class PayoutAdmin(ReadOnlyScopedAdmin):
     game_path = "period__board__game"
-    list_display = ["period", "rank", "player", "score", "paid_at"]
-    list_filter = ["period__board__game", "period__board"]
+    list_display = ["period", "rank", "player", "score", "paid_at", "attempts", "needs_attention"]
+    list_filter = ["needs_attention", "period__board__game", "period__board"]
+    readonly_fields = ["last_error"]
+    actions = ["retry_selected"]
+
+    @admin.action(description="Pay the selected unpaid payouts again (after fixing the economy)")
+    def retry_selected(self, request: HttpRequest, queryset: QuerySet[Payout]) -> None:
+        writable = self._game_ids(request, self.write_roles)
+        ids = list(queryset.values_list("pk", flat=True))
+        for period_id in retry_payouts(payout_ids=ids, game_ids=writable):
+            enqueue(pay_period, period_id, then="the 10-minute sweep pays them")
+        self.message_user(request, "Queued the selected unpaid payouts.", messages.SUCCESS)
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        if not self._game_ids(request, self.write_roles):
+            actions.pop("retry_selected", None)
+        return actions
+
     search_fields = ["player__display_name", "=player__id"]
     list_select_related = ["player", "period__board"]

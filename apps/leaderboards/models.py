@@ -300,6 +300,11 @@ class Payout(models.Model):
     contents = models.JSONField(default=list)
     created_at = models.DateTimeField(auto_now_add=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    # A grant the economy refused (an item already owned, a cap reached): tried again by the
+    # sweep up to LEADERBOARD_PAYOUT_ATTEMPTS times, then left for an operator.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    needs_attention = models.BooleanField(default=False, db_index=True)
 
     class Meta:
         ordering = ["period", "rank"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from apps.audit.models import AuditLogEntry
@@ -393,6 +394,43 @@ def test_a_refused_payout_stays_unpaid_and_the_sweep_pays_it_once_it_can(board, 
     assert Payout.objects.get(period=period).paid_at is not None
     assert Wallet.objects.get(player=winner, currency__code="medals").balance == 3
     assert pay_unpaid_periods() == 0
+
+
+def test_a_payout_refused_again_and_again_is_left_for_an_operator(
+    board, game, make_players, settings, caplog, client
+):
+    settings.LEADERBOARD_PAYOUT_ATTEMPTS = 3
+    BracketReward.objects.create(
+        board=board, position=1, rank_from=1, rank_to=1,
+        contents=[{"currency": "medals", "quantity": 3}],
+    )  # fmt: skip
+    (winner,) = make_players(1)
+    scores(board, [(winner, 10)])
+    period = current(board)
+    closed_long_ago(period)
+
+    swept = [pay_unpaid_periods() for _ in range(5)]
+
+    assert swept == [1, 1, 1, 0, 0]  # three tries, then no more queuing
+    payout = Payout.objects.get(period=period)
+    assert (payout.paid_at, payout.attempts, payout.needs_attention) == (None, 3, True)
+    assert payout.last_error.startswith("unknown_currency") or "medals" in payout.last_error
+    assert [r.message for r in caplog.records if r.message.startswith("ALERT")] == [
+        f"ALERT leaderboard payout {payout.pk} not paid after 3 attempts, left for an operator: "
+        f"{payout.last_error.split(':')[0]}"
+    ]
+
+    # The operator fixes the economy and retries from the admin: paid once.
+    Currency.objects.create(game=game, code="medals", name="Medals")
+    owner = get_user_model().objects.create_superuser("root", password="pw-long-enough-1")
+    client.force_login(owner)
+    client.post(
+        "/admin/leaderboards/payout/",
+        {"action": "retry_selected", "_selected_action": [payout.pk]},
+    )
+    payout.refresh_from_db()
+    assert payout.paid_at is not None and not payout.needs_attention
+    assert Wallet.objects.get(player=winner, currency__code="medals").balance == 3
 
 
 def test_the_dry_run_previews_the_payouts_and_writes_nothing(board, tournament):

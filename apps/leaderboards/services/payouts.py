@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -127,16 +128,53 @@ def pay_period(*, period_id: int) -> int:
             period.payouts_computed_at = timezone.now()
             period.save(update_fields=["payouts_computed_at"])
     paid = 0
-    for payout_id in Payout.objects.filter(period_id=period_id, paid_at=None).values_list(
-        "pk", flat=True
-    ):
+    unpaid = Payout.objects.filter(period_id=period_id, paid_at=None, needs_attention=False)
+    for payout_id in unpaid.values_list("pk", flat=True):
         try:
             paid += pay_one(payout_id=payout_id)
         except DomainError as error:
             # A reward naming what the economy does not define, or over a holding limit: the
-            # row stays unpaid for an operator to see; the others are paid.
-            log.warning("leaderboard payout %s not paid: %s", payout_id, error.code)
+            # row stays unpaid, is tried again by the sweep (the economy may be fixed), and is
+            # left for an operator after LEADERBOARD_PAYOUT_ATTEMPTS tries; the others are paid.
+            _record_failure(payout_id, error)
     return paid
+
+
+def _record_failure(payout_id: int, error: DomainError) -> None:
+    with transaction.atomic():
+        payout = Payout.objects.select_for_update().get(pk=payout_id)
+        if payout.paid_at is not None:
+            return
+        payout.attempts += 1
+        payout.last_error = f"{error.code}: {error.detail}"[:300]
+        payout.needs_attention = payout.attempts >= settings.LEADERBOARD_PAYOUT_ATTEMPTS
+        payout.save(update_fields=["attempts", "last_error", "needs_attention"])
+    if payout.needs_attention:
+        log.error(
+            "ALERT leaderboard payout %s not paid after %s attempts, left for an operator: %s",
+            payout_id,
+            payout.attempts,
+            error.code,
+        )
+    else:
+        log.warning(
+            "leaderboard payout %s not paid (attempt %s): %s",
+            payout_id,
+            payout.attempts,
+            error.code,
+        )
+
+
+@transaction.atomic
+def retry_payouts(*, payout_ids: list[int], game_ids: set[int]) -> list[int]:
+    """An operator's retry of payouts left for them (the economy fixed since): tried again by
+    the next sweep with a fresh count. Returns the periods to pay now."""
+    retried = Payout.objects.filter(
+        pk__in=payout_ids, period__board__game_id__in=game_ids, paid_at=None
+    )
+    periods = sorted(set(retried.values_list("period_id", flat=True)))
+    retried.update(attempts=0, needs_attention=False, last_error="")
+    return periods
 
 
 # How long after its close a period's payout task has had to run before the sweep queues it again.
@@ -146,11 +184,14 @@ PAYOUT_GRACE = timedelta(minutes=5)
 def periods_to_pay(*, now: datetime | None = None) -> list[int]:
     """Closed periods, closed more than PAYOUT_GRACE ago, whose payouts were never computed (the
     task was never queued, or gave up) or hold unpaid rows (a grant that failed: the economy may
-    have been fixed since). Paying them again is safe: each payout is granted once."""
+    have been fixed since) not yet left for an operator. Paying them again is safe: each payout
+    is granted once."""
     cutoff = (now or timezone.now()) - PAYOUT_GRACE
     closed = Period.objects.filter(state=Period.State.CLOSED, closed_at__lt=cutoff)
     never_computed = closed.filter(payouts_computed_at=None)
-    unpaid = closed.filter(pk__in=Payout.objects.filter(paid_at=None).values("period_id"))
+    unpaid = closed.filter(
+        pk__in=Payout.objects.filter(paid_at=None, needs_attention=False).values("period_id")
+    )
     return sorted(
         set(never_computed.values_list("pk", flat=True)) | set(unpaid.values_list("pk", flat=True))
     )
