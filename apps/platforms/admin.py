@@ -66,4 +66,3 @@ class PlatformCredentialAdmin(GameScopedAdmin):
             "<div><code>{}</code>: {}</div>",
             ((k, mask(str(v))) for k, v in obj.secrets.items()),
         )
-
