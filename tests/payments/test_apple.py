@@ -319,3 +319,27 @@ def test_a_transaction_of_three_units_grants_and_prices_three(
     assert balance(player, "gems") == 300
     purchase = Purchase.objects.get()
     assert (purchase.quantity, purchase.price_amount) == (3, real_offer.price_amount * 3)
+
+
+def test_a_game_naming_another_games_bundle_cannot_make_its_notifications_fail(
+    api_client, other_game, apple, chain
+):
+    """The first account by id (this game's, with no Apple id) names the bundle id of the
+    other game's app: the other game's settings still verify that app's notifications."""
+    ProviderAccount.objects.create(
+        game=other_game, provider="apple", config={"bundle_id": BUNDLE, "app_apple_id": 4242}
+    )
+    notification = {
+        "notificationType": "CONSUMPTION_REQUEST",
+        "notificationUUID": str(uuid.uuid4()),
+        "data": {"bundleId": BUNDLE, "environment": "Production", "appAppleId": 4242},
+    }
+    body = json.dumps({"signedPayload": chain.sign(notification)})
+
+    with committed():
+        response = api_client.post(
+            "/api/v1/payments/webhooks/apple", body, content_type="application/json"
+        )
+
+    assert response.status_code == 200, response.json()
+    assert ProviderEvent.objects.get().game_id == other_game.pk

@@ -41,6 +41,7 @@ from apps.payments.providers.base import (
     VerifiedReceipt,
     check_account_token,
 )
+from gamingpanel.errors import DomainError
 from gamingpanel.parsers import loads as loads_json
 
 # Apple marks its App Store receipt-signing leaf and its WWDR intermediate with these OIDs
@@ -206,15 +207,12 @@ def parse_notification(*, body: bytes) -> Notification:
     decoded = _unverified_claims(signed, InvalidNotification)
     data: dict[str, Any] = decoded["data"] if isinstance(decoded.get("data"), dict) else {}
     scope = _notification_scope(decoded)
-    account = (
-        ProviderAccount.objects.filter(
-            provider="apple", enabled=True, config__bundle_id=str(scope.get("bundleId"))
-        )
-        .select_related("game")
-        .first()
+    sharing = ProviderAccount.objects.filter(
+        provider="apple", enabled=True, config__bundle_id=str(scope.get("bundleId"))
     )
-    verifier = _notification_verifier(account, scope)
-    _verified(lambda: verifier.verify_and_decode_notification(signed), InvalidNotification)
+    account, verifier = _verifying_account(
+        list(sharing.select_related("game").order_by("pk")), scope, signed
+    )
     if signed_transaction := data.get("signedTransactionInfo"):
         _verified(
             lambda: verifier.verify_and_decode_signed_transaction(signed_transaction),
@@ -229,6 +227,30 @@ def parse_notification(*, body: bytes) -> Notification:
     if account is not None:
         game_id = _game_of_transaction(account, data.get("transactionInfo"))
     return Notification(str(event_id), event_type, {**received, "decoded": decoded}, game_id)
+
+
+def _verifying_account(
+    accounts: list[ProviderAccount], scope: Mapping[str, Any], signed: str
+) -> tuple[ProviderAccount | None, SignedDataVerifier]:
+    """The account whose settings verify the notification, and its verifier. Games may share an
+    app's bundle id, each with its own settings: the first whose settings verify it decides, so
+    a game naming another's bundle id with wrong settings (or none) cannot make Apple's
+    notifications for that app fail. With no account, only Apple's signature decides."""
+    if not accounts:
+        return None, _checked(_notification_verifier(None, scope), signed)
+    refusals: list[DomainError] = []
+    for account in accounts:
+        try:
+            return account, _checked(_notification_verifier(account, scope), signed)
+        except (InvalidNotification, ProviderNotConfigured) as refused:
+            refusals.append(refused)
+    # None verifies it: a forged or foreign notification before a game left unconfigured.
+    raise next((r for r in refusals if isinstance(r, InvalidNotification)), refusals[0])
+
+
+def _checked(verifier: SignedDataVerifier, signed: str) -> SignedDataVerifier:
+    _verified(lambda: verifier.verify_and_decode_notification(signed), InvalidNotification)
+    return verifier
 
 
 def _game_of_transaction(account: ProviderAccount, info: object) -> int:
