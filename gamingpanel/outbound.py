@@ -23,6 +23,8 @@ import ipaddress
 import logging
 import socket
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -118,17 +120,39 @@ def resolve(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
-def check_destination(url: str, *, unresolvable_ok: bool = True) -> None:
+# The system resolver takes no timeout (glibc waits 5 s per try, several tries) and urllib3's
+# timeouts do not cover it: a lookup runs on one of these threads and its caller waits at most
+# its timeout. A lookup still running after that finishes on its own thread.
+_RESOLVER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="gp-resolve")
+
+
+def resolve_within(host: str, port: int, timeout: float | None) -> list[str]:
+    """`resolve`, waiting at most `timeout` seconds (TimeoutError); None waits as long as it takes."""
+    if timeout is None:
+        return resolve(host, port)
+    lookup = _RESOLVER.submit(resolve, host, port)
+    try:
+        return lookup.result(timeout=max(timeout, 0.0))
+    except FutureTimeout:
+        raise TimeoutError(f"resolving {host} took longer than {timeout:.1f} s") from None
+
+
+def check_destination(
+    url: str, *, unresolvable_ok: bool = True, timeout: float | None = None
+) -> None:
     """Every address the URL's host resolves to must be public, unless OUTBOUND_ALLOW_PRIVATE.
 
     A name that does not resolve is let through by default: the request fails on its own,
-    and the guarded connection checks whatever it resolves to then."""
+    and the guarded connection checks whatever it resolves to then. A lookup slower than
+    `timeout` raises TimeoutError."""
     if allow_private():
         return
     parts = urlsplit(url)
     host = (parts.hostname or "").rstrip(".")
     try:
-        addresses = resolve(host, parts.port or 443)
+        addresses = resolve_within(host, parts.port or 443, timeout)
+    except TimeoutError:
+        raise
     except (OSError, UnicodeError):
         if unresolvable_ok:
             return
@@ -146,8 +170,11 @@ class _GuardedConnection(HTTPConnection):
         # the origin was checked by check_destination before the request.
         if allow_private() or getattr(self, "_tunnel_host", None):
             return super()._new_conn()
+        connect_timeout = self.timeout if isinstance(self.timeout, int | float) else None
         try:
-            addresses = resolve(self._dns_host, self.port)
+            addresses = resolve_within(self._dns_host, self.port, connect_timeout)
+        except TimeoutError as exc:
+            raise ConnectTimeoutError(self, f"Resolving {self.host} timed out.") from exc
         except socket.gaierror as exc:
             raise NameResolutionError(self.host, self, exc) from exc
         internal = [address for address in addresses if is_internal(address)]

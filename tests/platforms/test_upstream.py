@@ -92,3 +92,45 @@ def test_a_streamed_body_stops_at_the_deadline(upstream, monkeypatch):
         response = call("GET", URL, stream=True, platform="apple", operation="key")
         with raises_problem("platform_unavailable", 503):
             read_limited(response, limit=100_000, platform="apple", operation="key")
+
+
+def test_a_slow_name_lookup_is_bounded_by_the_logins_budget(upstream, monkeypatch, settings):
+    """The system resolver takes no timeout and urllib3's do not cover it: the lookup is
+    bounded by what is left of the login, a 503 on time instead of a login that hangs."""
+    from gamingpanel import outbound
+
+    settings.OUTBOUND_ALLOW_PRIVATE = False  # as deployed: every host is looked up first
+
+    def slow_resolver(host: str, port: int) -> list[str]:
+        time.sleep(1.5)  # glibc waits 5 s per try
+        return ["93.184.216.34"]
+
+    monkeypatch.setattr(outbound, "resolve", slow_resolver)
+    upstream.get(URL, json={})
+    started = time.monotonic()
+
+    with login_deadline(0.5), raises_problem("platform_unavailable", 503):
+        call("GET", URL, platform="steam", operation="check")
+
+    assert time.monotonic() - started < 0.8
+    assert len(upstream.calls) == 0
+
+
+def test_a_connection_waits_for_its_name_at_most_its_connect_timeout(monkeypatch, settings):
+    from urllib3.exceptions import ConnectTimeoutError
+
+    from gamingpanel import outbound
+
+    settings.OUTBOUND_ALLOW_PRIVATE = False  # as deployed: the connection resolves and checks
+
+    def slow_resolver(host: str, port: int) -> list[str]:
+        time.sleep(1.0)
+        return ["93.184.216.34"]
+
+    monkeypatch.setattr(outbound, "resolve", slow_resolver)
+    connection = outbound.GuardedHTTPSConnection("platform.test", 443, timeout=0.2)
+    started = time.monotonic()
+
+    with pytest.raises(ConnectTimeoutError):
+        connection._new_conn()
+    assert time.monotonic() - started < 0.6

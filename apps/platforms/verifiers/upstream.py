@@ -60,6 +60,13 @@ def _timeout(platform: str, operation: str) -> tuple[float, float] | Timeout:
     return Timeout(connect=min(connect, left), read=min(read, left), total=left)
 
 
+def _connect_seconds(timeout: tuple[float, float] | Timeout) -> float | None:
+    if isinstance(timeout, Timeout):
+        connect = timeout.connect_timeout
+        return connect if isinstance(connect, int | float) else None
+    return timeout[0]
+
+
 def _seconds_left(platform: str, operation: str) -> float | None:
     deadline = _deadline.get()
     if deadline is None:
@@ -98,13 +105,16 @@ def call(
     per-game URL, a server setting, or DNS) can send us there."""
     try:
         check_url(url)
-        check_destination(url)
+        # The lookup counts against the call's connect time and the login's budget.
+        check_destination(url, timeout=_connect_seconds(_timeout(platform, operation)))
     except RefusedDestination as refused:
         logger.error("ALERT %s %s refused before sending: %s", platform, operation, refused)
         raise PlatformUnavailable(
             f"{platform} is unavailable right now; try again later."
         ) from None
-    timeout = _timeout(platform, operation)
+    except TimeoutError:
+        raise unavailable(platform, operation, "resolving its host timed out") from None
+    timeout = _timeout(platform, operation)  # what is left after the lookup
     try:
         response = SESSION.request(
             method,
