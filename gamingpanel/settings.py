@@ -258,6 +258,9 @@ REFRESH_TOKEN_LIFETIME = timedelta(
     seconds=env.int("REFRESH_TOKEN_LIFETIME_SECONDS", default=30 * 24 * 3600)
 )
 REFRESH_REUSE_GRACE_SECONDS = env.int("REFRESH_REUSE_GRACE_SECONDS", default=30)
+# Ended sessions are deleted this long after their refresh token expired (prune_sessions): until
+# then a refresh with one says why it ended instead of `invalid_token`.
+ENDED_SESSIONS_KEPT_DAYS = env.int("ENDED_SESSIONS_KEPT_DAYS", default=7)
 # Each web process mirrors revoked sessions and live server keys, kept current by Redis pub/sub,
 # so a token check costs no round trip (apps/accounts/mirror.py). Needs REDIS_URL.
 REVOCATION_MIRROR = env.bool("REVOCATION_MIRROR", default=not TESTING) and bool(REDIS_URL)

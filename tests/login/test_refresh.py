@@ -199,23 +199,24 @@ def test_racing_refreshes_with_one_token_leave_one_live_family(tokens):
 
 
 @pytest.mark.django_db
-def test_pruning_deletes_only_sessions_no_token_can_use(login, server_client):
-    live, expired, revoked_long_ago, revoked_now = (login(name) for name in "abcd")
+def test_pruning_keeps_ended_sessions_a_week_so_a_refresh_says_why(login, server_client):
+    live, expired, long_expired, revoked = (login(name) for name in "abcd")
     now = timezone.now()
-    session_of(expired).tokens.update(expires_at=now)
-    AuthSession.objects.filter(pk=session_of(expired).pk).update(expires_at=now)
-    AuthSession.objects.filter(pk=session_of(revoked_long_ago).pk).update(
-        revoked_at=now - timedelta(hours=3), revoke_reason="logout"
-    )
-    AuthSession.objects.filter(pk=session_of(revoked_now).pk).update(
-        revoked_at=now, revoke_reason="logout"
+    for tokens, at in ((expired, now), (long_expired, now - timedelta(days=7, seconds=1))):
+        session_of(tokens).tokens.update(expires_at=at)
+        AuthSession.objects.filter(pk=session_of(tokens).pk).update(expires_at=at)
+    AuthSession.objects.filter(pk=session_of(revoked).pk).update(
+        revoked_at=now - timedelta(days=3), revoke_reason="logout"
     )
 
-    assert prune_sessions() == 2
+    assert prune_sessions() == 1
 
-    assert AuthSession.objects.count() == 2
+    assert AuthSession.objects.count() == 3
     assert refresh(live["refresh_token"]).status_code == 200
-    check = server_client.post(VALIDATE, {"token": revoked_long_ago["access_token"]}).json()
+    assert refresh(expired["refresh_token"]).json()["code"] == "token_expired"
+    assert refresh(revoked["refresh_token"]).json()["code"] == "token_revoked"
+    assert refresh(long_expired["refresh_token"]).json()["code"] == "invalid_token"  # gone
+    check = server_client.post(VALIDATE, {"token": revoked["access_token"]}).json()
     assert check == {"valid": False, "reason": "token_revoked"}
 
 

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.accounts.errors import (
@@ -210,13 +210,13 @@ def log_out(*, session_id: int) -> None:
 
 
 def prune_ended_sessions() -> int:
-    """Delete sessions no token of which can work any more, with their refresh tokens: expired
-    ones, and revoked ones whose access tokens (and revocation markers) have run out. Every
-    access token of a deleted session has expired already, so deleting it changes no answer;
-    a check that asks the database counts an unknown session as revoked besides."""
+    """Delete sessions whose refresh token expired more than ENDED_SESSIONS_KEPT_DAYS ago,
+    revoked or not, with their refresh tokens. Until then a refresh with an ended session's
+    token still says why (`token_expired`, `token_revoked`, `refresh_token_reused`) rather than
+    `invalid_token`; its access tokens expired long before."""
     now = timezone.now()
     ended = AuthSession.objects.filter(
-        Q(expires_at__lt=now) | Q(revoked_at__lt=now - settings.ACCESS_TOKEN_LIFETIME)
+        expires_at__lt=now - timedelta(days=settings.ENDED_SESSIONS_KEPT_DAYS)
     )
     _, deleted = ended.delete()
     return deleted.get(AuthSession._meta.label, 0)
