@@ -8,7 +8,7 @@ from django.contrib import admin
 
 from apps.accounts.admin import GameAdmin, GameForm
 from apps.accounts.models import Game
-from apps.inventory.models import Currency
+from apps.inventory.models import MAX_AMOUNT, Currency
 from apps.inventory.selectors import unknown_codes
 
 
@@ -26,10 +26,11 @@ class StartingGrantGameForm(GameForm):
             raise forms.ValidationError(
                 f"This game has no currency {', '.join(sorted(unknown['currencies']))}."
             )
+        # Without a cap, the column's range is the limit (the ledger write refuses past it).
         over = [
-            f"{currency.code} (cap {currency.cap})"
+            f"{currency.code} (cap {MAX_AMOUNT if currency.cap is None else currency.cap})"
             for currency in Currency.objects.filter(game_id=self.instance.pk, code__in=grant)
-            if currency.cap is not None and grant[currency.code] > currency.cap
+            if grant[currency.code] > (MAX_AMOUNT if currency.cap is None else currency.cap)
         ]
         if over:
             raise forms.ValidationError(

@@ -18,14 +18,17 @@ pytestmark = pytest.mark.django_db
         ({"gold": 100}, True),
         ({"gold": 1000}, True),
         ({"gold": 1001}, False),  # more than the cap
+        ({"gems": 2**63 - 1}, True),  # no cap: the column's range
+        ({"gems": 2**63}, False),  # past it every first login would be refused
         ({}, True),
-        ({"gems": 5}, False),
+        ({"silver": 5}, False),  # no such currency
         ({"gold": -1}, False),
         (["gold"], False),
     ],
 )
 def test_starting_grant_is_checked_in_the_game_form(game, grant, accepted):
     Currency.objects.create(game=game, code="gold", name="Gold", cap=1000)
+    Currency.objects.create(game=game, code="gems", name="Gems")  # no cap
     data = {"name": game.name, "slug": game.slug, "client_key": game.client_key, "sandbox": True}
     form = StartingGrantGameForm({**data, "starting_grant": json.dumps(grant)}, instance=game)
 
