@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.accounts.admin_scoping import (
     GameScopedAdmin,
@@ -325,3 +326,11 @@ class PlatformIdentityAdmin(ReadOnlyScopedAdmin):
     list_display = ["platform", "platform_user_id", "player", "game", "last_login_at"]
     list_filter = ["platform", "game"]
     search_fields = ["platform_user_id"]
+
+
+# django-otp's own device admin shows every operator's TOTP secret to any superuser, a sign-in
+# without a code included: enough to pass as that operator where a game requires a code. Each
+# operator manages their own device on the panel's page; a lost one is removed with
+# `manage.py reset_two_factor <username>`.
+if admin.site.is_registered(TOTPDevice):
+    admin.site.unregister(TOTPDevice)

@@ -173,3 +173,20 @@ def test_a_superuser_without_a_code_does_not_list_such_a_games_rows(game, other_
     assert other_game.pk in {g.pk for g in games.context["cl"].result_list}
     assert game.pk not in {g.pk for g in games.context["cl"].result_list}
     assert "test.hidden" not in audit.content.decode()
+
+
+def test_no_admin_page_shows_an_operators_secret_and_a_lost_device_is_reset_by_command(
+    olivia, admin_client
+):
+    from django.core.management import call_command
+
+    client, _ = sign_in("olivia")
+    set_up(client, olivia)
+
+    assert admin_client.get("/admin/otp_totp/totpdevice/").status_code == 404
+    call_command("reset_two_factor", "olivia")
+
+    assert not TOTPDevice.objects.filter(user=olivia).exists()
+    assert AuditLogEntry.objects.filter(action="operator.otp_reset", target_id=str(olivia.pk))
+    _, password_only = sign_in("olivia")
+    assert password_only.status_code == 302  # signs in with the password, sets one up again

@@ -66,6 +66,20 @@ def remove(*, user: User, token: str) -> None:
     _refuse_unless(accepted)
 
 
+def reset(*, user: User) -> bool:
+    """An operator who lost their device: every device of theirs removed (audited), so they
+    sign in with the password and set one up again; games that require a code stay hidden
+    until then. True when there was one."""
+    with transaction.atomic():
+        removed, _ = TOTPDevice.objects.filter(user=user).delete()
+        if removed:
+            announce_action(
+                actor=None, game=None, action="operator.otp_reset", target=user,
+                before={"two_factor": True}, after={"two_factor": False},
+            )  # fmt: skip
+    return bool(removed)
+
+
 def _refuse_unless(accepted: bool) -> None:
     """Raised after the transaction committed, not inside it: a wrong code's failure count
     (django-otp's throttling, which makes each next try wait longer) must stay written, or
