@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -47,8 +48,13 @@ LOGIN_LOCKED_OUT = "login_locked_out"
 def record_login_failure(*, username: str, address: str | None, locked_out: bool) -> AuditLogEntry:
     """A failed operator login (admin or panel), or the failure that locked the username or the
     address out. The actor is unknown: whoever typed `username`; the target is that account if
-    it exists. Never the password."""
+    it exists. Never the password, nor a name no account has (people type their password into
+    the name field): that is kept as a short fingerprint, enough to tell repeated tries apart."""
     user = User.objects.filter(username=username).first() if username else None
+    if user is not None:
+        shown = username[:200]
+    else:
+        shown = "unknown name " + hashlib.sha256(username.encode()).hexdigest()[:8]
     return AuditLogEntry.objects.create(
         actor=None,
         actor_name="anonymous",
@@ -56,6 +62,6 @@ def record_login_failure(*, username: str, address: str | None, locked_out: bool
         action=LOGIN_LOCKED_OUT if locked_out else LOGIN_FAILED,
         target_type=User._meta.label_lower,
         target_id=str(user.pk) if user else "",
-        target_repr=username[:200],
+        target_repr=shown,
         after={"address": address or "", "known_user": user is not None},
     )

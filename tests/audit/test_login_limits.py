@@ -105,7 +105,7 @@ def test_a_success_before_the_limit_starts_the_count_again(admin_user):
 def test_every_failure_is_in_the_audit_log_without_the_password(admin_user):
     for number in range(LIMIT + 1):
         attempt("admin", f"secret-guess-{number}", address="203.0.113.4")
-    attempt("ghost", "secret-guess-x", address="198.51.100.8")
+    attempt("secret-typed-as-a-name", "secret-guess-x", address="198.51.100.8")
 
     entries = list(AuditLogEntry.objects.order_by("id"))
     actions = [entry.action for entry in entries]
@@ -117,7 +117,9 @@ def test_every_failure_is_in_the_audit_log_without_the_password(admin_user):
     assert first.target_repr == "admin"
     assert first.after == {"address": "203.0.113.4", "known_user": True}
     assert entries[-1].target_id == "" and entries[-1].after["known_user"] is False
+    assert entries[-1].target_repr.startswith("unknown name ")  # a fingerprint, not the name
     stored = " ".join(str(vars(entry)) for entry in entries)
+    assert "secret-typed-as-a-name" not in stored
     stored += " ".join(str(vars(row)) for row in AccessAttempt.objects.all())
     assert "secret-guess" not in stored
 
