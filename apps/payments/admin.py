@@ -77,6 +77,9 @@ class PaymentAdmin(ReadOnlyScopedAdmin):
     list_filter = ["game", "provider", "status"]
     search_fields = ["=id", "external_id", "payment_reference", "=purchase__id"]
     list_select_related = ["purchase"]
+    # The checkout link is the buyer's authority (a sandbox checkout's link pays or cancels it):
+    # the player's, not something every reader of the game's payments gets.
+    exclude = ["checkout_url"]
 
 
 @admin.register(ProviderEvent)

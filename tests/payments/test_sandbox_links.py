@@ -110,3 +110,24 @@ def test_a_live_games_payment_has_no_sandbox_checkout(client, game, payment):
 
     assert client.get(f"/payments/sandbox/checkout/{payment.public_token}").status_code == 404
     assert post(client, payment.public_token, {"action": "paid"}).status_code == 403
+
+
+def test_the_payment_admin_shows_no_checkout_link(client, player, real_offer, settings):
+    from django.contrib.auth import get_user_model
+
+    from apps.accounts.models import GameAccess
+    from apps.accounts.services import set_game_access
+    from apps.payments.models import Payment
+    from apps.shop.services.purchase import purchase_offer
+
+    purchase_offer(player=player, offer_id=real_offer.pk, quantity=1, idempotency_key="k")
+    payment = Payment.objects.get()
+    assert payment.public_token in payment.checkout_url  # the sandbox link is its authority
+    analyst = get_user_model().objects.create_user("ana", password="pw-long-enough-1")
+    set_game_access(user=analyst, game=player.game, role=GameAccess.Role.ANALYST)
+    client.force_login(analyst)
+
+    page = client.get(f"/admin/payments/payment/{payment.pk}/change/")
+
+    assert page.status_code == 200
+    assert payment.public_token not in page.content.decode()
