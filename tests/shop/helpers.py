@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from django.utils import timezone
+
 from apps.accounts.models import Game, Player
+from apps.battlepass.models import Season
 from apps.inventory.models import Currency, ItemDefinition, Wallet
 from apps.inventory.services import change_balance
 from apps.shop.models import Category, Offer
@@ -47,3 +51,20 @@ def fund(player: Player, amount: int, currency: str = "gold") -> None:
 def balance(player: Player, currency: str) -> int:
     wallet = Wallet.objects.filter(player=player, currency__code=currency).first()
     return wallet.balance if wallet else 0
+
+
+def premium_pass_offer(game: Game) -> tuple[Season, Offer]:
+    """A running season and a real-money offer of its premium pass with 10 gems."""
+    make_economy(game)
+    now = timezone.now()
+    season = Season.objects.create(
+        game=game, name="S1", starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=9)
+    )
+    offer = make_offer(
+        game,
+        real_money=True,
+        price_currency="USD",
+        price_amount=999,
+        contents=[{"battlepass_premium": season.pk}, {"currency": "gems", "quantity": 10}],
+    )
+    return season, offer

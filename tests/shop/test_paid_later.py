@@ -1,17 +1,14 @@
 """A real-money purchase is paid after it was made: it grants what was bought then, gives back
 exactly what it reserved if it is never paid, and a premium pass paid for twice is flagged."""
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 
-from apps.battlepass.models import Season, SeasonPass
+from apps.battlepass.models import SeasonPass
 from apps.shop.errors import PurchaseLimitReached
 from apps.shop.models import Offer, OfferPurchaseCount, Purchase
 from apps.shop.services.fulfilment import close_unpaid, fulfil_purchase, refund_purchase
 from apps.shop.services.purchase import purchase_offer
-from tests.shop.helpers import balance, make_economy, make_offer
+from tests.shop.helpers import balance, make_economy, make_offer, premium_pass_offer
 
 pytestmark = pytest.mark.django_db
 
@@ -84,18 +81,7 @@ def test_an_expired_checkout_frees_no_limit_slot_it_never_took(player, gem_pack)
 
 
 def test_a_premium_pass_paid_for_twice_is_flagged(player, game):
-    make_economy(game)
-    now = timezone.now()
-    season = Season.objects.create(
-        game=game, name="S1", starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=9)
-    )
-    offer = make_offer(
-        game,
-        real_money=True,
-        price_currency="USD",
-        price_amount=999,
-        contents=[{"battlepass_premium": season.pk}, {"currency": "gems", "quantity": 10}],
-    )
+    season, offer = premium_pass_offer(game)
     phone, console = start(player, offer, "phone"), start(player, offer, "console")
 
     first, _ = fulfil_purchase(purchase_id=phone.pk)

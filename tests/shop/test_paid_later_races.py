@@ -5,35 +5,22 @@ instead of deadlocking."""
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
-from django.utils import timezone
 
-from apps.battlepass.models import Season, SeasonPass
+from apps.battlepass.models import SeasonPass
 from apps.inventory.services import Change, apply_changes
 from apps.shop.models import Purchase
 from apps.shop.services.fulfilment import fulfil_purchase
 from apps.shop.services.purchase import purchase_offer
-from tests.shop.helpers import balance, fund, make_economy, make_offer
+from tests.shop.helpers import balance, fund, premium_pass_offer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_paid_premium_pass_waits_for_a_claim_holding_the_season_pass(player, game):
-    make_economy(game)
-    now = timezone.now()
-    season = Season.objects.create(
-        game=game, name="S1", starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=9)
-    )
-    offer = make_offer(
-        game,
-        real_money=True,
-        price_currency="USD",
-        price_amount=999,
-        contents=[{"battlepass_premium": season.pk}, {"currency": "gems", "quantity": 10}],
-    )
+    season, offer = premium_pass_offer(game)
     purchase_id = purchase_offer(
         player=player, offer_id=offer.pk, quantity=1, idempotency_key="k"
     ).body["purchase_id"]
