@@ -82,6 +82,14 @@ IF_NONE_MATCH_WRITE = OpenApiParameter(
     # that needs a character other than a letter or a digit, and sent `0` as valid instead.
     enum=["*"],
 )
+IF_NONE_MATCH_DELETE = OpenApiParameter(
+    "If-None-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description="`*` instead of If-Match, for a key the device never synced: refused (412, with "
+    "`current`) when another device created it; 404 when there is nothing to delete.",
+    enum=["*"],
+)
 IF_NONE_MATCH_READ = OpenApiParameter(
     "If-None-Match",
     str,
@@ -346,7 +354,11 @@ class PlayerSaveApi(PlayerApi):
         request=PutInputSerializer,
         responses={
             200: OpenApiResponse(DocumentSerializer, description="Changed: the new version."),
-            201: OpenApiResponse(DocumentSerializer, description="Created, at version 1."),
+            201: OpenApiResponse(
+                DocumentSerializer,
+                description="Created (If-None-Match: *): version 1, or the next version after a "
+                "deleted document's.",
+            ),
             **problems(
                 _400=BAD_WRITE,
                 _403=NOT_WRITABLE,
@@ -370,7 +382,7 @@ class PlayerSaveApi(PlayerApi):
 
     @extend_schema(
         summary="Delete one document at the version the device last read",
-        parameters=[KEY_PARAM, IF_MATCH, IDEMPOTENCY],
+        parameters=[KEY_PARAM, IF_MATCH, IF_NONE_MATCH_DELETE, IDEMPOTENCY],
         responses={
             204: OpenApiResponse(description="Deleted; its version rose by one."),
             **problems(
@@ -379,7 +391,7 @@ class PlayerSaveApi(PlayerApi):
                 _404="`save_not_found`: no such document.",
                 _412=STALE,
                 _422="`idempotency_key_reused`: this key came with another request.",
-                _428="`precondition_required`: send If-Match.",
+                _428="`precondition_required`: send If-Match (or If-None-Match: *).",
             ),
         },
     )
@@ -509,7 +521,11 @@ class ServerSaveApi(GameServerApi):
         request=PutInputSerializer,
         responses={
             200: OpenApiResponse(DocumentSerializer, description="Changed: the new version."),
-            201: OpenApiResponse(DocumentSerializer, description="Created, at version 1."),
+            201: OpenApiResponse(
+                DocumentSerializer,
+                description="Created (If-None-Match: *): version 1, or the next version after a "
+                "deleted document's.",
+            ),
             **problems(
                 _400=BAD_WRITE,
                 _403="`save_key_not_writable`: the game takes declared keys only.",
@@ -535,7 +551,7 @@ class ServerSaveApi(GameServerApi):
 
     @extend_schema(
         summary="Delete one of a player's documents",
-        parameters=[PLAYER_PARAM, KEY_PARAM, IF_MATCH, IDEMPOTENCY],
+        parameters=[PLAYER_PARAM, KEY_PARAM, IF_MATCH, IF_NONE_MATCH_DELETE, IDEMPOTENCY],
         responses={
             204: OpenApiResponse(description="Deleted; its version rose by one."),
             **problems(
@@ -544,7 +560,7 @@ class ServerSaveApi(GameServerApi):
                 _404="`player_not_found` in this game, or `save_not_found`.",
                 _412=STALE,
                 _422="`idempotency_key_reused`: this key came with another request.",
-                _428="`precondition_required`: send If-Match.",
+                _428="`precondition_required`: send If-Match (or If-None-Match: *).",
             ),
         },
     )

@@ -273,6 +273,17 @@ def test_delete_needs_if_match_and_the_current_version(alice):
     assert alice.get(f"{URL}/slot1").status_code == 200
 
 
+def test_a_delete_of_a_key_never_synced_sends_if_none_match(alice):
+    nothing = alice.delete(f"{URL}/slot1", HTTP_IF_NONE_MATCH="*")
+    create(alice, "slot1", {"a": 1})  # another device created it meanwhile
+    made_elsewhere = alice.delete(f"{URL}/slot1", HTTP_IF_NONE_MATCH="*")
+
+    assert (nothing.status_code, nothing.json()["code"]) == (404, "save_not_found")
+    assert made_elsewhere.status_code == 412
+    assert made_elsewhere.json()["current"]["value"] == {"a": 1}
+    assert alice.get(f"{URL}/slot1").status_code == 200  # nothing deleted
+
+
 def test_list_answers_every_live_document_by_key(alice):
     create(alice, "b-slot", [1, 2])
     create(alice, "a-slot", "text")
