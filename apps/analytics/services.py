@@ -245,7 +245,10 @@ def _rejections(events: Sequence[ClientEvent]) -> list[Rejection]:
                 "stores neither."
             )
         else:
-            size = len(json.dumps(event.properties, separators=(",", ":")).encode())
+            # UTF-8 bytes of compact JSON, as the guide and the kits count them: "é" is 2
+            # bytes, not the 6 of its \u00e9 escape.
+            compact = json.dumps(event.properties, separators=(",", ":"), ensure_ascii=False)
+            size = len(compact.encode())
             if size > settings.ANALYTICS_MAX_PROPERTIES_BYTES:
                 problem = PropertiesTooLarge(
                     f"properties are {size} bytes, at most "

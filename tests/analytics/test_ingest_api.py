@@ -192,6 +192,18 @@ def test_properties_too_large_are_rejected_per_event(player_client):
     assert not RawEvent.objects.exists()
 
 
+def test_properties_are_measured_in_utf8_bytes_as_the_kits_count_them(player_client):
+    fits = {"name": "é" * 2000}  # 4011 bytes of UTF-8 JSON, 12011 with \u00e9 escapes
+    too_big = {"name": "é" * 2100}  # 4211 bytes
+
+    response = post(player_client, [event(properties=fits), event(properties=too_big)])
+
+    assert response.status_code == 207
+    assert [r["index"] for r in response.json()["rejected"]] == [1]
+    assert "4211 bytes" in response.json()["rejected"][0]["detail"]
+    assert RawEvent.objects.count() == 1
+
+
 @pytest.mark.parametrize(
     "properties", [{"note": "a\u0000b"}, {"k\u0000": 1}, {"a": [{"b": "\u0000"}]}]
 )
