@@ -26,7 +26,7 @@ from apps.leaderboards import index
 from apps.leaderboards.errors import BoardNotFound, InvalidCursor, PeriodNotFound
 from apps.leaderboards.models import Board, Entry, Period
 from apps.leaderboards.queued import rebuild_rank_index
-from apps.leaderboards.services.periods import open_period
+from apps.leaderboards.services.periods import open_period_now
 from gamingpanel.shortcache import ShortCache
 from gamingpanel.sql import CompiledQuery, aware
 
@@ -62,7 +62,7 @@ def holds_entries(board: Board) -> bool:
 
 
 def current_period(board: Board) -> Period:
-    period = _open_periods.get_or_load(board.pk, lambda: open_period(board=board))
+    period = _open_periods.get_or_load(board.pk, lambda: open_period_now(board=board))
     assert period is not None
     return period
 
@@ -256,26 +256,34 @@ def _reached(column: int | datetime) -> datetime:
     return index.EPOCH + column * index.MICROSECOND if isinstance(column, int) else aware(column)
 
 
-def encode_cursor(last: Ranked) -> str:
-    return cursor_of(last.rank, last.rank_key, index.version_at(last.reached_at), last.player_id)
+def encode_cursor(period: Period, last: Ranked) -> str:
+    micros = index.version_at(last.reached_at)
+    return cursor_of(period.pk, last.rank, last.rank_key, micros, last.player_id)
 
 
-def cursor_of(rank: int, rank_key: int, reached_micros: int, player_id: int) -> str:
-    text = f"{rank}:{rank_key}:{reached_micros}:{player_id}"
+def cursor_of(period_id: int, rank: int, rank_key: int, reached_micros: int, player_id: int) -> str:
+    """A page's `next`: where it ended, in the period it ranks (a board's reset starts another
+    period, and a cursor of the old one means nothing there)."""
+    text = f"{period_id}:{rank}:{rank_key}:{reached_micros}:{player_id}"
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[int, int, datetime, int]:
+def decode_cursor(cursor: str, *, period: Period) -> tuple[int, int, datetime, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        rank, rank_key, micros, player_id = (
+        period_id, rank, rank_key, micros, player_id = (
             int(part) for part in base64.urlsafe_b64decode(padded).decode().split(":")
         )
         if rank < 1 or micros < 0:
             raise ValueError
-        return rank, rank_key, index.EPOCH + micros * index.MICROSECOND, player_id
     except (ValueError, binascii.Error, UnicodeDecodeError, OverflowError) as error:
         raise InvalidCursor("The cursor is not one this API gave.") from error
+    if period_id != period.pk:
+        raise InvalidCursor(
+            "The cursor is of another board or period (the board may have reset since); "
+            "start again from the top."
+        )
+    return rank, rank_key, index.EPOCH + micros * index.MICROSECOND, player_id
 
 
 @dataclass(frozen=True)
@@ -289,13 +297,13 @@ def top_entries(*, period: Period, limit: int, cursor: str | None = None) -> Pag
     """One indexed read of `limit` entries from the top or after the cursor."""
     now = timezone.now()
     if cursor:
-        rank, rank_key, reached_at, player_id = decode_cursor(cursor)
+        rank, rank_key, reached_at, player_id = decode_cursor(cursor, period=period)
         rows = AFTER.limited(limit + 1).rows([period.pk, now, rank_key, reached_at, player_id])
     else:
         rank, rows = 0, FIRST.limited(limit + 1).rows([period.pk, now])
     results = [_ranked(row, rank + n) for n, row in enumerate(rows[:limit], 1)]
     more = len(rows) > limit
-    return Page(period, results, encode_cursor(results[-1]) if more and results else None)
+    return Page(period, results, encode_cursor(period, results[-1]) if more and results else None)
 
 
 @dataclass(frozen=True)
@@ -326,7 +334,7 @@ def top_entries_json(*, period: Period, limit: int, cursor: str | None = None) -
     now = timezone.now()
     last = [limit] * 4
     if cursor:
-        rank, rank_key, reached_at, player_id = decode_cursor(cursor)
+        rank, rank_key, reached_at, player_id = decode_cursor(cursor, period=period)
         row = AFTER_JSON.limited(limit + 1).row(
             [rank, *last, period.pk, now, rank_key, reached_at, player_id]
         )
@@ -338,7 +346,7 @@ def top_entries_json(*, period: Period, limit: int, cursor: str | None = None) -
     return JsonPage(
         period,
         results_json,
-        cursor_of(rank + limit, last_key, last_micros, last_player) if more else None,
+        cursor_of(period.pk, rank + limit, last_key, last_micros, last_player) if more else None,
     )
 
 

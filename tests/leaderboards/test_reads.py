@@ -86,6 +86,56 @@ def test_a_forged_cursor_is_400_invalid_cursor(player_client, board):
     assert (response.status_code, response.json()["code"]) == (400, "invalid_cursor")
 
 
+def test_a_cursor_of_another_period_or_board_is_400_not_a_wrong_page(
+    player_client, board, make_board, make_players
+):
+    from apps.leaderboards.services.periods import close_period, open_period
+    from gamingpanel.shortcache import clear_every_cache
+
+    players = make_players(4)
+    scores(board, [(p, 100 - n) for n, p in enumerate(players)], prefix="a")
+    other = make_board("other", order="lower")
+    scores(other, [(p, 10 + n) for n, p in enumerate(players)], prefix="b")
+    first = player_client.get("/api/v1/leaderboards/high?limit=2").json()
+    on_other = player_client.get(f"/api/v1/leaderboards/other?cursor={first['next']}")
+    close_period(period_id=open_period(board=board).pk)  # the board's reset
+    clear_every_cache()  # past the second a process keeps the open period
+    scores(board, [(players[3], 1000)], prefix="c")
+    after_reset = player_client.get(f"/api/v1/leaderboards/high?limit=2&cursor={first['next']}")
+    closed = player_client.get(f"/api/v1/leaderboards/high/periods/1?cursor={first['next']}")
+
+    for refused in (on_other, after_reset):
+        assert (refused.status_code, refused.json()["code"]) == (400, "invalid_cursor")
+    assert "start again from the top" in after_reset.json()["detail"]
+    assert closed.status_code == 200  # period 1, closed now: its cursor still pages it
+    assert [e["rank"] for e in closed.json()["results"]] == [3, 4]
+
+
+def test_a_read_after_the_end_of_a_period_closes_it_and_shows_the_next(
+    player_client, make_board, make_players
+):
+    from apps.leaderboards.models import Period
+    from apps.leaderboards.services.periods import open_period
+    from gamingpanel.shortcache import clear_every_cache
+
+    daily = make_board("daily", reset="daily")
+    (player,) = make_players(1)
+    scores(daily, [(player, 50)])
+    ended = open_period(board=daily)
+    Period.objects.filter(pk=ended.pk).update(  # no beat and no score since its end
+        starts_at=timezone.now() - timedelta(days=3), ends_at=timezone.now() - timedelta(days=2)
+    )
+    clear_every_cache()
+
+    body = player_client.get("/api/v1/leaderboards/daily").json()
+
+    assert body["period"]["number"] > 1 and body["period"]["state"] == "open"
+    assert body["results"] == []
+    assert Period.objects.get(pk=ended.pk).state == Period.State.CLOSED
+    listing = player_client.get("/api/v1/leaderboards").json()
+    assert listing[0]["period_ends_at"] > timezone.now().isoformat().replace("+00:00", "Z")
+
+
 # A cursor sent is one the API gave: empty is not "no cursor" (it was read as the top), and the
 # schema's 200 characters are the most one can be.
 @pytest.mark.parametrize("cursor", ["", "A" * 201])

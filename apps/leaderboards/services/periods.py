@@ -43,6 +43,18 @@ def open_period(*, board: Board, now: datetime | None = None) -> Period:
     return period
 
 
+def open_period_now(*, board: Board) -> Period:
+    """The board's open period as of now, for a read: one whose end has passed is closed first,
+    as a score submitted now would close it (the beat closes due periods within 30 s, but a read
+    must not show yesterday's board as open meanwhile, nor for as long as the beat is down)."""
+    for _ in range(MAX_PERIODS_TO_CATCH_UP):
+        period = open_period(board=board)
+        if period.ends_at is None or period.ends_at > timezone.now():
+            return period
+        close_period(period_id=period.pk)
+    raise RuntimeError("the board's period kept changing")  # pragma: no cover
+
+
 def close_period(
     *,
     period_id: int,
