@@ -190,6 +190,7 @@ public:
 	void Reset() { Items.clear(); }
 	void Empty() { Items.clear(); }
 	void RemoveAt(int32 Index) { Items.erase(Items.begin() + Index); }
+	int32 Insert(const ElementType& Item, int32 Index) { Items.insert(Items.begin() + Index, Item); return Index; }
 	ElementType& operator[](int32 Index) { return Items[static_cast<size_t>(Index)]; }
 	const ElementType& operator[](int32 Index) const { return Items[static_cast<size_t>(Index)]; }
 	template <typename PredicateType>

@@ -2,7 +2,8 @@
 // (Private/GamingPanelSaveQueue.cpp), the code FGamingPanelCloudSave runs for every decision, against a fake panel
 // that keeps documents with versions as apps/cloudsave does (If-Match "<version>" or If-None-Match: *, 412
 // precondition_failed carrying `current`, 200/201 with the document, 204 for a delete, an Idempotency-Key answered
-// once) and an in-memory store standing in for Saved/GamingPanel/<player>/cloud_saves.json. What stays in the
+// once; or, canned, the answers that are not the panel's: a proxy's page, an empty 2xx, a 408) and an in-memory store
+// standing in for Saved/GamingPanel/<player>/cloud_saves.json. What stays in the
 // engine (the HTTP call, reading the JSON answer, the JSON file) is only compiled by the syntax checks.
 // It also runs the kit's engine-independent rules the subsystem decides with (inline in the public headers): which
 // answers end a session or a purchase attempt (FGamingPanelError), and the client version remote config sends.
@@ -58,6 +59,9 @@ struct FFakePanel
 	std::vector<FGamingPanelSaveRequest> Requests;           // everything the queue sent, answered or not
 	bool bOnline = true;
 	int32 RefuseWith = 0;        // a 4xx the panel answers every write with (413 document_too_large...)
+	const TCHAR* RefuseCode = nullptr; // its code, when not the default (403 player_banned)
+	bool bAnswerCanned = false;  // every write gets Canned, nothing applied (a proxy, a captive portal)
+	FGamingPanelSaveAnswer Canned;
 	bool bLoseNextAnswer = false; // the write is applied, its answer never arrives
 	bool bHoldAnswers = false;    // answers wait in Held until released (a write still out)
 	std::vector<std::function<void()>> Held;
@@ -113,18 +117,21 @@ struct FFakePanel
 		return It != Documents.end() && It->second.Version == Version && It->second.ValueJson == ValueJson;
 	}
 
+	/** The panel's problem document (application/problem+json with a code), or no answer at all for Status 0. */
 	static FGamingPanelSaveAnswer Problem(int32 Status, const TCHAR* Code)
 	{
 		FGamingPanelSaveAnswer Answer;
 		Answer.Error.Status = Status;
 		Answer.Error.Code = Code;
+		Answer.bProblemDocument = Status != 0;
 		return Answer;
 	}
 
 	FGamingPanelSaveAnswer Handle(const FGamingPanelSaveRequest& Request)
 	{
 		if (!bOnline) return Problem(0, TEXT("network_error"));
-		if (RefuseWith) return Problem(RefuseWith, RefuseWith == 401 ? TEXT("token_revoked") : TEXT("document_too_large"));
+		if (bAnswerCanned) return Canned;
+		if (RefuseWith) return Problem(RefuseWith, RefuseCode ? RefuseCode : RefuseWith == 401 ? TEXT("token_revoked") : TEXT("document_too_large"));
 		const FString Path = Request.Path();
 		const FString Prefix = TEXT("player/saves/");
 		if (!Path.StartsWith(Prefix)) return Problem(404, TEXT("not_found"));
@@ -410,6 +417,174 @@ void SessionOverKeepsQueue()
 	Check(Panel.Has(TEXT("slot1"), 2, TEXT("{\"chapter\":2}")) && Panel.Has(TEXT("slot2"), 1, TEXT("{\"gold\":5}")), "the panel has both");
 }
 
+void BannedKeepsQueue()
+{
+	FFakePanel Panel;
+	FDevice Device;
+	SyncedAtVersion1(Device, Panel);
+	Panel.RefuseWith = 403;
+	Panel.RefuseCode = TEXT("player_banned");
+	Device.Queue.Save(TEXT("slot1"), TEXT("{\"chapter\":2}"));
+	Device.Queue.Save(TEXT("slot2"), TEXT("{\"gold\":5}"));
+	const FString QueuedKey = Device.Pending(TEXT("slot1"))->IdempotencyKey;
+	const size_t SentBefore = Panel.Requests.size();
+	FGamingPanelSyncReport Report = Device.Sync(Panel);
+	Check(Report.bNeedsLogin && !Report.bOffline && Report.Rejected.Num() == 0 && Report.Written.Num() == 0,
+		"403 player_banned ends the sync like a 401 (the session is over) and drops nothing");
+	Check(Report.StillQueued == 2 && Panel.Requests.size() == SentBefore + 1, "both writes stay queued; the sync stopped at the first");
+	const FGamingPanelPendingSave* Kept = Device.Pending(TEXT("slot1"));
+	Check(Kept && Kept->ValueJson == TEXT("{\"chapter\":2}") && Kept->IdempotencyKey == QueuedKey && Kept->BaseVersion == 1,
+		"with its value, Idempotency-Key and base version");
+	Check(Device.Store->Stored.Pending.Num() == 2, "and in the local store");
+
+	Panel.RefuseWith = 0; // the ban ended, the player logged in again
+	FGamingPanelSyncReport After = Device.Sync(Panel);
+	Check(After.Written.Num() == 2 && After.StillQueued == 0 && Panel.Requests.size() > SentBefore + 1
+			&& Header(Panel.Requests[SentBefore + 1], TEXT("Idempotency-Key")) == QueuedKey,
+		"sent in the next session, with the same Idempotency-Key");
+	Check(Panel.Has(TEXT("slot1"), 2, TEXT("{\"chapter\":2}")) && Panel.Has(TEXT("slot2"), 1, TEXT("{\"gold\":5}")), "the panel has both");
+}
+
+/** An answer that is not the panel's: Status, Code as FGamingPanelError::FromResponse makes them of a page. */
+FGamingPanelSaveAnswer NotThePanels(int32 Status, const TCHAR* Code)
+{
+	FGamingPanelSaveAnswer Answer;
+	Answer.Error.Status = Status;
+	Answer.Error.Code = Code;
+	return Answer;
+}
+
+void UnreadableAnswersKeepTheWrite()
+{
+	FGamingPanelSaveAnswer EmptyOk; // 200/201 with an empty body: bOk, no document
+	EmptyOk.bOk = true;
+	struct { const char* What; FGamingPanelSaveAnswer Answer; } Cases[] = {
+		{"an empty 2xx", EmptyOk},
+		{"an HTML 200 (a captive portal's page)", NotThePanels(200, TEXT("invalid_response"))},
+		{"a 408", NotThePanels(408, TEXT("http_408"))},
+		{"a 408 problem document", FFakePanel::Problem(408, TEXT("request_timeout"))},
+		{"a proxy's HTML 400", NotThePanels(400, TEXT("validation_error"))},
+		{"a proxy's HTML 403", NotThePanels(403, TEXT("permission_denied"))},
+		{"a proxy's HTML 404", NotThePanels(404, TEXT("not_found"))},
+		{"a proxy's HTML 412", NotThePanels(412, TEXT("http_412"))},
+		{"a proxy's HTML 413", NotThePanels(413, TEXT("http_413"))},
+	};
+	for (const auto& Case : Cases)
+	{
+		FFakePanel Panel;
+		FDevice Device;
+		SyncedAtVersion1(Device, Panel);
+		Device.Queue.Save(TEXT("slot1"), TEXT("{\"chapter\":2}"));
+		const FGamingPanelPendingSave Queued = *Device.Pending(TEXT("slot1"));
+		Panel.bAnswerCanned = true;
+		Panel.Canned = Case.Answer;
+		FGamingPanelSyncReport Report = Device.Sync(Panel);
+		const FGamingPanelPendingSave* Now = Device.Pending(TEXT("slot1"));
+		const FGamingPanelSaveDocument* Synced = Device.Synced(TEXT("slot1"));
+		const std::string Kept = std::string(Case.What) + ": the write stays queued as it was (value, Idempotency-Key, "
+			"base version), the synced copy stays; nothing dropped, conflicted or deleted";
+		Check(Report.bOffline && !Report.bNeedsLogin && Report.Rejected.Num() == 0 && Report.Conflicts.Num() == 0
+				&& Report.Written.Num() == 0 && Report.StillQueued == 1
+				&& Now && !Now->bConflict && !Now->bDeleted && Now->ValueJson == Queued.ValueJson
+				&& Now->IdempotencyKey == Queued.IdempotencyKey && Now->bHasBaseVersion && Now->BaseVersion == 1
+				&& Synced && Synced->Version == 1 && Synced->ValueJson == TEXT("{\"chapter\":1}")
+				&& Device.Reads(TEXT("slot1"), TEXT("{\"chapter\":2}")),
+			Kept.c_str());
+		Panel.bAnswerCanned = false;
+		FGamingPanelSyncReport Back = Device.Sync(Panel);
+		const std::string Sent = std::string(Case.What) + ": the next sync writes it with the same Idempotency-Key";
+		Check(Back.Written.Num() == 1 && Header(Panel.Requests.back(), TEXT("Idempotency-Key")) == Queued.IdempotencyKey
+				&& Panel.Has(TEXT("slot1"), 2, TEXT("{\"chapter\":2}")),
+			Sent.c_str());
+	}
+
+	FFakePanel Panel;
+	FDevice Device;
+	SyncedAtVersion1(Device, Panel);
+	Device.Queue.Delete(TEXT("slot1"));
+	Panel.bAnswerCanned = true;
+	Panel.Canned = NotThePanels(404, TEXT("not_found"));
+	FGamingPanelSyncReport Deleting = Device.Sync(Panel);
+	Check(Deleting.bOffline && Device.Pending(TEXT("slot1")) && Device.Pending(TEXT("slot1"))->bDeleted && Device.Synced(TEXT("slot1")),
+		"a proxy's HTML 404 to a delete is not \"gone there\": the delete stays queued");
+}
+
+void LostWriteSentAgainBeforeANewerValue()
+{
+	FFakePanel Panel;
+	FDevice Device;
+	SyncedAtVersion1(Device, Panel);
+	Panel.bLoseNextAnswer = true;
+	Device.Queue.Save(TEXT("slot1"), TEXT("{\"chapter\":2}"));
+	const FString LostKey = Device.Pending(TEXT("slot1"))->IdempotencyKey;
+	Device.Sync(Panel); // applied as version 2, the answer lost
+	Device.Queue.Save(TEXT("slot1"), TEXT("{\"chapter\":3}"));
+	Check(Device.Reads(TEXT("slot1"), TEXT("{\"chapter\":3}")), "the game reads its newest value");
+	const size_t Before = Panel.Requests.size();
+	FGamingPanelSyncReport Report = Device.Sync(Panel);
+	Check(Panel.Requests.size() == Before + 2, "the next sync sends two requests");
+	if (Panel.Requests.size() == Before + 2)
+	{
+		const FGamingPanelSaveRequest& Again = Panel.Requests[Before];
+		const FGamingPanelSaveRequest& Newer = Panel.Requests[Before + 1];
+		Check(Again.ValueJson == TEXT("{\"chapter\":2}") && Header(Again, TEXT("Idempotency-Key")) == LostKey
+				&& Header(Again, TEXT("If-Match")) == TEXT("\"1\""),
+			"first the unconfirmed write again, exactly: same value, Idempotency-Key and If-Match");
+		Check(Newer.ValueJson == TEXT("{\"chapter\":3}") && Header(Newer, TEXT("If-Match")) == TEXT("\"2\"")
+				&& Header(Newer, TEXT("Idempotency-Key")) != LostKey,
+			"then the newer value, on the version the replayed answer returned (2)");
+	}
+	Check(Report.Conflicts.Num() == 0 && Device.ConflictsRaised == 0 && Report.StillQueued == 0 && Panel.Applied == 3,
+		"no conflict with the device's own write; each value applied once");
+	Check(Panel.Has(TEXT("slot1"), 3, TEXT("{\"chapter\":3}")) && Device.Synced(TEXT("slot1")) && Device.Synced(TEXT("slot1"))->Version == 3,
+		"written at version 3, cached at version 3");
+
+	// Saved over while the write was out, its answer lost, then a restart: the same, from the store.
+	FFakePanel Other;
+	TSharedRef<FMemoryStore> Disk = MakeShared<FMemoryStore>();
+	FString OutKey;
+	{
+		FDevice First(Disk);
+		SyncedAtVersion1(First, Other);
+		Other.bHoldAnswers = true;
+		Other.bLoseNextAnswer = true;
+		First.Queue.Save(TEXT("slot1"), TEXT("{\"chapter\":2}"));
+		OutKey = First.Pending(TEXT("slot1"))->IdempotencyKey;
+		bool bDone = false;
+		First.Queue.Sync(Other.Sender(), [&bDone](const FGamingPanelSyncReport&) { bDone = true; });
+		First.Queue.Save(TEXT("slot1"), TEXT("{\"chapter\":3}")); // while the PUT is out
+		Other.bHoldAnswers = false;
+		Other.ReleaseHeld(); // applied, the answer lost
+		Check(bDone, "the sync ends on the lost answer");
+	} // the game quits
+	{
+		FDevice Second(Disk);
+		const size_t Sent = Other.Requests.size();
+		FGamingPanelSyncReport Again = Second.Sync(Other);
+		Check(Other.Requests.size() == Sent + 2 && Header(Other.Requests[Sent], TEXT("Idempotency-Key")) == OutKey
+				&& Header(Other.Requests[Sent], TEXT("If-Match")) == TEXT("\"1\""),
+			"after a restart the write that was out goes again first, with its Idempotency-Key and If-Match");
+		Check(Again.Conflicts.Num() == 0 && Other.Has(TEXT("slot1"), 3, TEXT("{\"chapter\":3}")) && Second.Queue.QueuedCount() == 0,
+			"then the value saved over it, at version 3");
+	}
+
+	// The lost write never arrived and another device wrote: a conflict with the newest value, nothing overwritten.
+	FFakePanel Third;
+	FDevice Device3;
+	SyncedAtVersion1(Device3, Third);
+	Third.bOnline = false;
+	Device3.Queue.Save(TEXT("slot1"), TEXT("{\"chapter\":2}"));
+	Device3.Sync(Third);
+	Device3.Queue.Save(TEXT("slot1"), TEXT("{\"chapter\":3}"));
+	Third.bOnline = true;
+	Third.WriteElsewhere(TEXT("slot1"), TEXT("{\"chapter\":9}"));
+	FGamingPanelSyncReport Stale = Device3.Sync(Third);
+	const FGamingPanelPendingSave* Left = Device3.Pending(TEXT("slot1"));
+	Check(Stale.Conflicts.Num() == 1 && Stale.Conflicts[0].LocalValueJson == TEXT("{\"chapter\":3}") && Third.Has(TEXT("slot1"), 2, TEXT("{\"chapter\":9}"))
+			&& Left && Left->bConflict && !Left->bHasUnconfirmed,
+		"an earlier write answered 412 is settled: the conflict carries the newest local value");
+}
+
 void RefreshBringsOtherDevicesSaves()
 {
 	FFakePanel Panel;
@@ -673,6 +848,9 @@ int main()
 		{"a conflict resolved as keep server drops the local write", ConflictResolvedKeepServer},
 		{"a refused write (413) is dropped and reported with its value", RefusedWriteDropped},
 		{"a 401 keeps every queued write for the next session", SessionOverKeepsQueue},
+		{"a 403 player_banned keeps every queued write, like a 401 (bans end)", BannedKeepsQueue},
+		{"an empty 2xx, an HTML 200, a 408 or a proxy's page keep the write and its Idempotency-Key", UnreadableAnswersKeepTheWrite},
+		{"a write whose answer was lost is sent again, exactly, before the value saved over it", LostWriteSentAgainBeforeANewerValue},
 		{"a refresh (GET player/saves) brings other devices' saves and keeps the queue", RefreshBringsOtherDevicesSaves},
 		{"a write queued before a refresh still goes against its own version: a conflict", RefreshThenStaleWriteIsConflict},
 		{"a save built on what the game read is a conflict when a refresh brought another device's write", ReadThenRefreshThenSaveIsConflict},

@@ -37,12 +37,21 @@ namespace
 		return !Out.Key.IsEmpty();
 	}
 
+	/** A value a save can hold: any JSON but null (the panel refuses "value": null). */
+	TSharedPtr<FJsonValue> StorableValue(const FString& ValueJson)
+	{
+		const TSharedPtr<FJsonValue> Value = FGamingPanelHttp::ParseJson(ValueJson);
+		return Value.IsValid() && !Value->IsNull() ? Value : nullptr;
+	}
+
 	TSharedPtr<FJsonObject> DocumentJson(const FGamingPanelSaveDocument& Document)
 	{
 		TSharedPtr<FJsonObject> Json = MakeShared<FJsonObject>();
 		Json->SetStringField(TEXT("key"), Document.Key);
 		Json->SetNumberField(TEXT("version"), static_cast<double>(Document.Version));
-		Json->SetField(TEXT("value"), FGamingPanelHttp::ParseJson(Document.ValueJson));
+		// Never a field without a value: text that does not parse is kept as JSON null, not as nothing.
+		const TSharedPtr<FJsonValue> Value = FGamingPanelHttp::ParseJson(Document.ValueJson);
+		Json->SetField(TEXT("value"), Value.IsValid() ? Value : MakeShared<FJsonValueNull>());
 		return Json;
 	}
 
@@ -54,17 +63,19 @@ namespace
 		Answer.Error = Response.Error;
 		if (Response.bOk)
 		{
+			// No readable document (an empty body, another object): the queue keeps the write, never reads a delete.
 			Answer.bHasDocument = ReadDocument(Response.JsonObject(), Answer.Document);
+			return Answer;
 		}
-		else if (Response.Error.Status == 412 || Response.Error.Status == 404)
+		// Only the panel's own problem document (JSON with a `code`) settles or drops a write; a proxy's page does not.
+		const TSharedPtr<FJsonValue> Problem = FGamingPanelHttp::ParseJson(Response.Body);
+		const TSharedPtr<FJsonObject> ProblemObject = Problem.IsValid() && Problem->Type == EJson::Object ? Problem->AsObject() : nullptr;
+		Answer.bProblemDocument = ProblemObject.IsValid() && !GamingPanelJson::GetString(*ProblemObject, TEXT("code")).IsEmpty();
+		const TSharedPtr<FJsonObject>* Current = nullptr;
+		if (Answer.bProblemDocument && (Response.Error.Status == 412 || Response.Error.Status == 404)
+			&& ProblemObject->TryGetObjectField(TEXT("current"), Current) && Current)
 		{
-			const TSharedPtr<FJsonValue> Problem = FGamingPanelHttp::ParseJson(Response.Body);
-			const TSharedPtr<FJsonObject> ProblemObject = Problem.IsValid() ? Problem->AsObject() : nullptr;
-			const TSharedPtr<FJsonObject>* Current = nullptr;
-			if (ProblemObject.IsValid() && ProblemObject->TryGetObjectField(TEXT("current"), Current) && Current)
-			{
-				Answer.bHasDocument = ReadDocument(*Current, Answer.Document);
-			}
+			Answer.bHasDocument = ReadDocument(*Current, Answer.Document);
 		}
 		return Answer;
 	}
@@ -106,6 +117,14 @@ namespace
 					Queued.bHasBaseVersion = Item->HasField(TEXT("base_version"));
 					Queued.BaseVersion = GamingPanelJson::GetInt(*Item, TEXT("base_version"));
 					Queued.IdempotencyKey = GamingPanelJson::GetString(*Item, TEXT("idempotency_key"));
+					Queued.bSent = GamingPanelJson::GetBool(*Item, TEXT("sent"));
+					if (const TSharedPtr<FJsonObject> Unconfirmed = GamingPanelJson::GetObject(*Item, TEXT("unconfirmed")))
+					{
+						Queued.bHasUnconfirmed = true;
+						Queued.UnconfirmedValueJson = GamingPanelJson::GetString(*Unconfirmed, TEXT("value_json"));
+						Queued.bUnconfirmedDeleted = GamingPanelJson::GetBool(*Unconfirmed, TEXT("deleted"));
+						Queued.UnconfirmedIdempotencyKey = GamingPanelJson::GetString(*Unconfirmed, TEXT("idempotency_key"));
+					}
 					Queued.bConflict = GamingPanelJson::GetBool(*Item, TEXT("conflict"));
 					const TSharedPtr<FJsonObject>* Server = nullptr;
 					if (Item->TryGetObjectField(TEXT("server"), Server) && Server)
@@ -132,6 +151,15 @@ namespace
 				Item->SetBoolField(TEXT("deleted"), Queued.bDeleted);
 				if (Queued.bHasBaseVersion) Item->SetNumberField(TEXT("base_version"), static_cast<double>(Queued.BaseVersion));
 				Item->SetStringField(TEXT("idempotency_key"), Queued.IdempotencyKey);
+				Item->SetBoolField(TEXT("sent"), Queued.bSent);
+				if (Queued.bHasUnconfirmed)
+				{
+					TSharedPtr<FJsonObject> Unconfirmed = MakeShared<FJsonObject>();
+					Unconfirmed->SetStringField(TEXT("value_json"), Queued.UnconfirmedValueJson);
+					Unconfirmed->SetBoolField(TEXT("deleted"), Queued.bUnconfirmedDeleted);
+					Unconfirmed->SetStringField(TEXT("idempotency_key"), Queued.UnconfirmedIdempotencyKey);
+					Item->SetObjectField(TEXT("unconfirmed"), Unconfirmed);
+				}
 				Item->SetBoolField(TEXT("conflict"), Queued.bConflict);
 				if (Queued.bServerHasDocument) Item->SetObjectField(TEXT("server"), DocumentJson(Queued.Server));
 				PendingJson->SetObjectField(Entry.Key, Item);
@@ -168,6 +196,11 @@ void FGamingPanelCloudSave::Load()
 bool FGamingPanelCloudSave::Save(const FString& Key, const FString& ValueJson)
 {
 	if (!HasPlayer()) return false;
+	if (!StorableValue(ValueJson).IsValid())
+	{
+		UE_LOG(LogGamingPanel, Warning, TEXT("Cloud save refused: the value of %s is not JSON, or is null."), *Key);
+		return false;
+	}
 	Load();
 	Queue.Save(Key, ValueJson);
 	return true;
@@ -209,6 +242,11 @@ int32 FGamingPanelCloudSave::QueuedCount()
 
 bool FGamingPanelCloudSave::Resolve(const FString& Key, EGamingPanelConflictResolution Resolution, const FString& MergedValueJson)
 {
+	if (Resolution == EGamingPanelConflictResolution::UseMerged && !StorableValue(MergedValueJson).IsValid())
+	{
+		UE_LOG(LogGamingPanel, Warning, TEXT("Cloud save conflict not resolved: the merged value of %s is not JSON, or is null."), *Key);
+		return false;
+	}
 	Load();
 	return Queue.Resolve(Key, Resolution, MergedValueJson);
 }
@@ -223,13 +261,33 @@ void FGamingPanelCloudSave::Sync(FOnSynced OnComplete)
 		[Self](const FGamingPanelSaveRequest& Request, FGamingPanelSaveQueue::FOnAnswer OnAnswer)
 		{
 			UGamingPanelSubsystem* Panel = Self->Subsystem.Get();
-			// The sync is the loaded player's: another login meanwhile ends it before anything more is sent.
-			if (!Panel || Panel->GetPlayerId() != Self->LoadedFor) return false;
+			if (!Panel) return false;
+			if (Self->LoadedFor.IsEmpty() || Panel->GetPlayerId() != Self->LoadedFor)
+			{
+				// The sync is the loaded player's: with nobody logged in, or after a logout or another login meanwhile,
+				// it ends before anything more is sent, every write kept in its own player's queue (bNeedsLogin). The
+				// subsystem holds each call to the same rule for its retries and its resend after a 401.
+				FGamingPanelSaveAnswer NotLoggedIn;
+				NotLoggedIn.Error = FGamingPanelError::Make(401, GamingPanelErrorCodes::NotLoggedIn, TEXT("The player whose saves these are is no longer logged in."));
+				OnAnswer(NotLoggedIn);
+				return true;
+			}
 			TSharedPtr<FJsonObject> Body;
 			if (!Request.bDelete)
 			{
+				const TSharedPtr<FJsonValue> Value = StorableValue(Request.ValueJson);
+				if (!Value.IsValid())
+				{
+					// Never "value": null or a field without a value: a queued value that is not JSON (say an old
+					// file's) can never be written. Refused here like the panel's 400, dropped and reported with it.
+					FGamingPanelSaveAnswer Refused;
+					Refused.Error = FGamingPanelError::Make(400, GamingPanelErrorCodes::ValidationError, TEXT("The saved value is not JSON, or is null."));
+					Refused.bProblemDocument = true;
+					OnAnswer(Refused);
+					return true;
+				}
 				Body = MakeShared<FJsonObject>();
-				Body->SetField(TEXT("value"), FGamingPanelHttp::ParseJson(Request.ValueJson));
+				Body->SetField(TEXT("value"), Value);
 			}
 			Panel->SendAuthorized(Request.Verb(), Request.Path(), Body, Request.Headers(), true,
 				[Self, OnAnswer](const FGamingPanelResponse& Response) { OnAnswer(AnswerOf(Response)); });
@@ -247,21 +305,42 @@ void FGamingPanelCloudSave::Refresh(FOnRefreshed OnComplete)
 		OnComplete(true, Queue.SyncedDocuments(), true, FGamingPanelError::Network(TEXT("No Gaming Panel subsystem.")));
 		return;
 	}
+	// The saves of the player logged in now: the answer is kept only while that player is still the one logged in
+	// and loaded, never stored under (or handed out for) whoever logged in meanwhile.
+	const FString Player = LoadedFor;
+	if (Player.IsEmpty())
+	{
+		OnComplete(false, TArray<FGamingPanelSaveDocument>(), false, FGamingPanelError::Make(401, GamingPanelErrorCodes::NotLoggedIn,
+			TEXT("Saves are kept per player: log in first.")));
+		return;
+	}
 	TSharedRef<FGamingPanelCloudSave> Self = AsShared();
 	Panel->SendAuthorized(TEXT("GET"), TEXT("player/saves"), nullptr, TMap<FString, FString>(), true,
-		[Self, OnComplete](const FGamingPanelResponse& Response)
+		[Self, Player, OnComplete](const FGamingPanelResponse& Response)
 		{
+			const UGamingPanelSubsystem* Now = Self->Subsystem.Get();
+			if (!Now || Now->GetPlayerId() != Player || Self->LoadedFor != Player)
+			{
+				OnComplete(false, TArray<FGamingPanelSaveDocument>(), false, FGamingPanelError::Make(401,
+					GamingPanelErrorCodes::NotLoggedIn, TEXT("The player changed while their saves were read: log in and refresh again.")));
+				return;
+			}
 			if (Response.bOk)
 			{
-				TArray<FGamingPanelSaveDocument> Documents;
 				const TSharedPtr<FJsonValue> Parsed = FGamingPanelHttp::ParseJson(Response.Body);
-				if (Parsed.IsValid() && Parsed->Type == EJson::Array)
+				if (!Parsed.IsValid() || Parsed->Type != EJson::Array)
 				{
-					for (const TSharedPtr<FJsonValue>& Item : Parsed->AsArray())
-					{
-						FGamingPanelSaveDocument Document;
-						if (Item.IsValid() && ReadDocument(Item->AsObject(), Document)) Documents.Add(Document);
-					}
+					// Not the list (an empty body, someone else's JSON): it says nothing about the saves, so the synced
+					// copies stay as they are.
+					OnComplete(true, Self->Queue.SyncedDocuments(), true, FGamingPanelError::Make(Response.Status,
+						GamingPanelErrorCodes::InvalidResponse, TEXT("player/saves answered without the list of saves.")));
+					return;
+				}
+				TArray<FGamingPanelSaveDocument> Documents;
+				for (const TSharedPtr<FJsonValue>& Item : Parsed->AsArray())
+				{
+					FGamingPanelSaveDocument Document;
+					if (Item.IsValid() && Item->Type == EJson::Object && ReadDocument(Item->AsObject(), Document)) Documents.Add(Document);
 				}
 				Self->Queue.Refreshed(Documents);
 				OnComplete(true, Documents, false, FGamingPanelError());
@@ -315,9 +394,20 @@ void FGamingPanelRemoteConfig::Fetch(FOnConfig OnComplete)
 	if (!Platform.IsEmpty()) Headers.Add(TEXT("X-Client-Platform"), Platform);
 	if (Saved.IsValid() && !SavedETag.IsEmpty()) Headers.Add(TEXT("If-None-Match"), SavedETag);
 	TSharedRef<FGamingPanelRemoteConfig> Self = AsShared();
+	// The config of the player logged in now, saved in that player's folder: an answer arriving after another player
+	// logged in (or out) is neither saved nor handed out.
+	const FString Player = Panel->GetPlayerId();
+	const FString SavePath = CachePath();
 	Panel->SendAuthorized(TEXT("GET"), TEXT("config"), nullptr, Headers, true,
-		[Self, Saved, OnComplete](const FGamingPanelResponse& Response)
+		[Self, Player, SavePath, Saved, OnComplete](const FGamingPanelResponse& Response)
 		{
+			const UGamingPanelSubsystem* Now = Self->Subsystem.Get();
+			if (!Now || Now->GetPlayerId() != Player)
+			{
+				OnComplete(false, nullptr, false, FGamingPanelError::Make(401, GamingPanelErrorCodes::NotLoggedIn,
+					TEXT("The player changed while the config was fetched: fetch it again.")));
+				return;
+			}
 			if (Response.bOk)
 			{
 				const TSharedPtr<FJsonObject> Body = Response.JsonObject();
@@ -327,7 +417,7 @@ void FGamingPanelRemoteConfig::Fetch(FOnConfig OnComplete)
 				TSharedRef<FJsonObject> ToSave = MakeShared<FJsonObject>();
 				ToSave->SetStringField(TEXT("etag"), Response.ETag);
 				ToSave->SetObjectField(TEXT("values"), Resolved);
-				GamingPanelFiles::SaveText(FGamingPanelHttp::ToJsonString(ToSave), Self->CachePath());
+				GamingPanelFiles::SaveText(FGamingPanelHttp::ToJsonString(ToSave), SavePath);
 				OnComplete(true, Resolved, false, FGamingPanelError());
 				return;
 			}

@@ -55,7 +55,7 @@ FGamingPanelError FGamingPanelError::FromResponse(int32 InStatus, const FString&
 	}
 
 	const TSharedPtr<FJsonValue> Parsed = FGamingPanelHttp::ParseJson(Body);
-	const TSharedPtr<FJsonObject> Problem = Parsed.IsValid() ? Parsed->AsObject() : nullptr;
+	const TSharedPtr<FJsonObject> Problem = Parsed.IsValid() && Parsed->Type == EJson::Object ? Parsed->AsObject() : nullptr;
 	if (!Problem.IsValid())
 	{
 		Error.Code = FallbackCode(InStatus);
@@ -241,13 +241,16 @@ TSharedPtr<FJsonValue> FGamingPanelHttp::ParseJson(const FString& Text)
 	{
 		return nullptr;
 	}
-	TSharedPtr<FJsonValue> Value;
-	const TSharedRef<TJsonReader<TCHAR>> Reader = TJsonReaderFactory<TCHAR>::Create(Text);
-	if (!FJsonSerializer::Deserialize(Reader, Value))
+	// TJsonReader takes only an object or an array at the top level, and a value may be any JSON (a save of 5, "text"
+	// or true): the text is read as the one field of a wrapper object, the mirror of how values are written out.
+	const FString Wrapped = TEXT("{\"v\":") + Text + TEXT("}");
+	TSharedPtr<FJsonObject> Wrapper;
+	const TSharedRef<TJsonReader<TCHAR>> Reader = TJsonReaderFactory<TCHAR>::Create(Wrapped);
+	if (!FJsonSerializer::Deserialize(Reader, Wrapper) || !Wrapper.IsValid() || Wrapper->Values.Num() != 1)
 	{
-		return nullptr;
+		return nullptr; // not JSON, or more than one value ("1,\"w\":2")
 	}
-	return Value;
+	return Wrapper->TryGetField(TEXT("v"));
 }
 
 // ------------------------------------------------------------------------------------------------ local files

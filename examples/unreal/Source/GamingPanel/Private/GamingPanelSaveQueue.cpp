@@ -107,6 +107,16 @@ void FGamingPanelSaveQueue::Queue(const FString& Key, const FString& ValueJson, 
 		Fresh.BaseVersion = Read ? *Read : (Document ? Document->Version : 0);
 		Queued = &State.Pending.Add(Key, Fresh);
 	}
+	if (Queued->bSent)
+	{
+		// The value being replaced went out without an answer yet: it may be on the server. Keep it (and its key)
+		// to send again first, so the device learns its outcome instead of conflicting with its own write.
+		Queued->bHasUnconfirmed = true;
+		Queued->UnconfirmedValueJson = Queued->ValueJson;
+		Queued->bUnconfirmedDeleted = Queued->bDeleted;
+		Queued->UnconfirmedIdempotencyKey = Queued->IdempotencyKey;
+		Queued->bSent = false;
+	}
 	// The newest value per key, from the same base version; a new value gets a new Idempotency-Key.
 	Queued->ValueJson = ValueJson;
 	Queued->bDeleted = bDeleted;
@@ -165,11 +175,21 @@ void FGamingPanelSaveQueue::SendNext(TArray<FString> Keys, TSharedRef<FGamingPan
 	{
 		const FString Key = Keys[0];
 		Keys.RemoveAt(0);
-		const FGamingPanelPendingSave* Queued = State.Pending.Find(Key);
+		FGamingPanelPendingSave* Queued = State.Pending.Find(Key);
 		if (!Queued) continue;
+		// An earlier write whose outcome is unknown goes first, exactly as it went.
+		const bool bResend = Queued->bHasUnconfirmed;
 		const FGamingPanelSaveRequest Request = RequestFor(Key, *Queued);
+		const bool bFirstSend = !bResend && !Queued->bSent;
+		if (bFirstSend)
+		{
+			// From now on the value may reach the server: stored, so a value saved over it (even after a restart)
+			// keeps this one to send again first.
+			Queued->bSent = true;
+			Store->Write(State);
+		}
 		const int32 SentInGeneration = Generation;
-		const bool bSent = Send(Request, [this, Request, Keys, Report, Send, OnComplete, SentInGeneration](const FGamingPanelSaveAnswer& Answer)
+		const bool bSent = Send(Request, [this, Request, bResend, Keys, Report, Send, OnComplete, SentInGeneration](const FGamingPanelSaveAnswer& Answer)
 		{
 			if (Generation != SentInGeneration)
 			{
@@ -181,9 +201,20 @@ void FGamingPanelSaveQueue::SendNext(TArray<FString> Keys, TSharedRef<FGamingPan
 			}
 			Apply(Request, Answer, *Report);
 			Store->Write(State);
-			SendNext(Keys, Report, Send, OnComplete);
+			TArray<FString> Next = Keys;
+			const FGamingPanelPendingSave* After = State.Pending.Find(Request.Key);
+			if (bResend && After && !After->bHasUnconfirmed && !After->bConflict)
+			{
+				Next.Insert(Request.Key, 0); // its outcome known, the newer value goes now, on the version it returned
+			}
+			SendNext(Next, Report, Send, OnComplete);
 		});
 		if (bSent) return; // continues in OnAnswer
+		if (FGamingPanelPendingSave* NotSent = bFirstSend ? State.Pending.Find(Key) : nullptr)
+		{
+			NotSent->bSent = false; // it never left
+			Store->Write(State);
+		}
 		break;
 	}
 	Report->StillQueued = State.Pending.Num();
@@ -196,10 +227,32 @@ void FGamingPanelSaveQueue::Apply(const FGamingPanelSaveRequest& Sent, const FGa
 	FGamingPanelPendingSave* Now = State.Pending.Find(Key);
 	// Saved again while the request was out: that newer value (a new Idempotency-Key) stays queued.
 	const bool bSame = Now && Now->IdempotencyKey == Sent.IdempotencyKey;
-	if (Answer.bOk)
+	// The unconfirmed earlier write (sent again, or saved over while it was out).
+	const bool bWasUnconfirmed = Now && Now->bHasUnconfirmed && Now->UnconfirmedIdempotencyKey == Sent.IdempotencyKey;
+	const int32 Status = Answer.Error.Status;
+	// A PUT is written only when the answer holds the document; a 2xx without it says nothing (never a delete).
+	const bool bWritten = Answer.bOk && (Sent.bDelete || Answer.bHasDocument);
+	// Only the panel's own problem documents settle a write; a proxy's page with the same status does not.
+	const bool bPanelProblem = !Answer.bOk && Answer.bProblemDocument;
+	const bool bStale = bPanelProblem && (Status == 412 || (Sent.bDelete && Status == 404));
+	const bool bRefused = bPanelProblem && !Answer.Error.EndsSession()
+		&& (Status == 400 || Status == 403 || Status == 413 || Status == 422);
+	if (bWritten || bStale || bRefused)
+	{
+		// A definitive answer: the write it was for is settled.
+		if (bSame) Now->bSent = false;
+		if (bWasUnconfirmed)
+		{
+			Now->bHasUnconfirmed = false;
+			Now->UnconfirmedValueJson.Reset();
+			Now->bUnconfirmedDeleted = false;
+			Now->UnconfirmedIdempotencyKey.Reset();
+		}
+	}
+	if (bWritten)
 	{
 		FGamingPanelSaveDocument Written;
-		if (!Sent.bDelete && Answer.bHasDocument)
+		if (!Sent.bDelete)
 		{
 			Written = Answer.Document;
 			State.Synced.Add(Key, Written);
@@ -218,11 +271,7 @@ void FGamingPanelSaveQueue::Apply(const FGamingPanelSaveRequest& Sent, const FGa
 			Now->BaseVersion = Sent.bDelete ? 0 : Written.Version;
 		}
 	}
-	else if (Answer.Error.IsTransient())
-	{
-		Report.bOffline = true; // no answer, 429, 5xx: stays queued, with its Idempotency-Key
-	}
-	else if (Answer.Error.Status == 412 || (Sent.bDelete && Answer.Error.Status == 404))
+	else if (bStale)
 	{
 		// Another device wrote first: keep both copies, never overwrite (neither the synced copy nor the local value).
 		const bool bServerHas = Answer.bHasDocument;
@@ -241,14 +290,10 @@ void FGamingPanelSaveQueue::Apply(const FGamingPanelSaveRequest& Sent, const FGa
 			if (OnConflict) OnConflict(Conflict);
 		}
 	}
-	else if (Answer.Error.Status == 401)
+	else if (bRefused)
 	{
-		Report.bNeedsLogin = true; // the session is over: the player's progress stays queued for the next one
-	}
-	else
-	{
-		// 400, 403, 413, 422: this write can never succeed as it is. Drop it (the synced copy stays) and hand its
-		// value to the game with the reason.
+		// 400, 403, 413, 422 from the panel: this write can never succeed as it is. Drop it (the synced copy stays)
+		// and hand its value to the game with the reason. A newer value saved over it stays queued.
 		if (bSame) State.Pending.Remove(Key);
 		FGamingPanelSaveRejection Rejection;
 		Rejection.Key = Key;
@@ -257,15 +302,27 @@ void FGamingPanelSaveQueue::Apply(const FGamingPanelSaveRequest& Sent, const FGa
 		Rejection.Error = Answer.Error;
 		Report.Rejected.Add(Rejection);
 	}
+	else if (!Answer.bOk && (Status == 401 || Answer.Error.EndsSession()))
+	{
+		// The session is over (a ban ends too) or another player logged in: the player's progress stays queued,
+		// with its Idempotency-Keys, for the player's next session.
+		Report.bNeedsLogin = true;
+	}
+	else
+	{
+		// No answer, 408, 429, 5xx, a page that is not the panel's, a 2xx without the document: the write may or may
+		// not have arrived. It stays queued with its Idempotency-Key, so a write that did arrive counts once.
+		Report.bOffline = true;
+	}
 }
 
 FGamingPanelSaveRequest FGamingPanelSaveQueue::RequestFor(const FString& Key, const FGamingPanelPendingSave& Pending)
 {
 	FGamingPanelSaveRequest Request;
 	Request.Key = Key;
-	Request.bDelete = Pending.bDeleted;
-	Request.ValueJson = Pending.ValueJson;
-	Request.IdempotencyKey = Pending.IdempotencyKey;
+	Request.bDelete = Pending.bHasUnconfirmed ? Pending.bUnconfirmedDeleted : Pending.bDeleted;
+	Request.ValueJson = Pending.bHasUnconfirmed ? Pending.UnconfirmedValueJson : Pending.ValueJson;
+	Request.IdempotencyKey = Pending.bHasUnconfirmed ? Pending.UnconfirmedIdempotencyKey : Pending.IdempotencyKey;
 	Request.bHasBaseVersion = Pending.bHasBaseVersion;
 	Request.BaseVersion = Pending.BaseVersion;
 	return Request;

@@ -18,6 +18,9 @@ struct UGamingPanelSubsystem::FCall
 	TMap<FString, FString> Headers;
 	bool bRetrySafe = false;
 	int32 TransientAttempts = 0;
+	/** The player logged in when the call was made (empty: nobody): every send, retries and the resend after a 401
+	 *  included, goes with that player's token or not at all. */
+	FString PinnedPlayerId;
 	FGamingPanelResponseCallback OnComplete;
 };
 
@@ -546,6 +549,7 @@ void UGamingPanelSubsystem::SendAuthorized(const FString& Verb, const FString& P
 	Call->Body = Body;
 	Call->Headers = ExtraHeaders;
 	Call->bRetrySafe = bRetrySafe;
+	Call->PinnedPlayerId = PlayerId;
 	Call->OnComplete = MoveTemp(OnComplete);
 	StartCall(Call);
 }
@@ -571,6 +575,14 @@ void UGamingPanelSubsystem::StartCall(TSharedRef<FCall> Call)
 
 void UGamingPanelSubsystem::SendWithToken(TSharedRef<FCall> Call, const FString& Token, bool bMayRecover)
 {
+	if (!Call->PinnedPlayerId.IsEmpty() && Call->PinnedPlayerId != PlayerId)
+	{
+		// Logged out, or another player logged in, since the call was made (a retry or the resend after a 401): the
+		// token is not its player's. Never sent as someone else; the caller keeps the request for its own player.
+		Call->OnComplete(FGamingPanelResponse::Failure(FGamingPanelError::Make(401, GamingPanelErrorCodes::NotLoggedIn,
+			TEXT("The player who made this call is no longer logged in."))));
+		return;
+	}
 	TMap<FString, FString> Headers = Call->Headers;
 	Headers.Add(TEXT("Authorization"), FString::Printf(TEXT("Bearer %s"), *Token));
 	TWeakObjectPtr<UGamingPanelSubsystem> WeakThis(this);

@@ -4,19 +4,30 @@
 // pending write per key (the newest value, the version it was made from, an Idempotency-Key), in
 // Saved/GamingPanel/<player>/cloud_saves.json, so the queue survives a restart. Refresh() reads the player's saves
 // from the server (GET player/saves) into the synced copies, queued writes untouched. Sync() sends the pending writes
-// with If-Match (If-None-Match: * for a new key):
-//   - 200/201: the answer becomes the synced copy;
+// with If-Match (If-None-Match: * for a new key), one key at a time:
+//   - 200/201 with the document: the answer becomes the synced copy;
 //   - 412 precondition_failed: another device wrote first. Nothing is overwritten: OnConflict gets both copies
 //     (the local value and the server's current document) and the write stays queued until Resolve();
-//   - 400/403/413/422: the write can never succeed as it is: dropped and reported in the FSyncReport with its value;
-//   - 401 (the session is over): nothing is dropped; the report says bNeedsLogin and the queue waits for the login;
-//   - no answer, 429, 5xx: it stays queued; the same Idempotency-Key makes a write that did arrive count once.
+//   - the panel's problem document with 400, 403 (other than player_banned), 413 or 422: the write can never succeed
+//     as it is: dropped and reported in the FSyncReport with its value;
+//   - 401, or an answer that ends the session (FGamingPanelError::EndsSession, 403 player_banned included: bans end),
+//     or another player logged in meanwhile: nothing is dropped; the report says bNeedsLogin and the queue waits for
+//     its own player's next login;
+//   - anything else (no answer, 408, 429, 5xx, a proxy's or a portal's page, a 2xx without the document): it stays
+//     queued with its Idempotency-Key, so a write that did arrive counts once; a 2xx is never read as a delete.
+// A write sent without a confirmed outcome stays recorded with its key: a value saved over it does not replace that
+// attempt; the next Sync first sends it again, exactly (same value, key and If-Match), and then the newer value on
+// the version that answer returns, so the device never conflicts with its own earlier write.
 // The decisions (what is cached and queued, which request a write becomes, what each answer does) are
 // FGamingPanelSaveQueue's (GamingPanelSaveQueue.h, engine-independent and run by scripts/check_examples.sh); this
-// class gives it the subsystem's HTTP and the JSON file.
+// class gives it the subsystem's HTTP and the JSON file. Each request goes with the loaded player's token only
+// (UGamingPanelSubsystem::SendAuthorized pins a call to its player), and a Refresh answer is kept only while the player
+// who asked is still logged in.
 // FGamingPanelRemoteConfig fetches GET config with the saved ETag (If-None-Match): 304 keeps the saved copy, and
-// offline or on any refusal the saved copy is used, with the error beside it. It sends the build's version cut to the
-// form the server takes (NumericVersion). Both files are replaced in one step (GamingPanelFiles in GamingPanelHttp.h).
+// offline or on any refusal the saved copy is used, with the error beside it. An answer that arrives after another
+// player logged in (or the player logged out) is discarded (not_logged_in), never saved in the new player's folder.
+// It sends the build's version cut to the form the server takes (NumericVersion). Both files are replaced in one step
+// (GamingPanelFiles in GamingPanelHttp.h).
 // See docs/guide/offline.md.
 #pragma once
 
@@ -37,8 +48,9 @@ public:
 	explicit FGamingPanelCloudSave(UGamingPanelSubsystem* InSubsystem);
 
 	/**
-	 * Saves locally at once and queues the write (ValueJson: any JSON but null). False, and nothing kept, when no
-	 * player is logged in: saves are kept per player, so log in (once, online) first.
+	 * Saves locally at once and queues the write (ValueJson: any JSON but null: an object, an array, a string, a
+	 * number or a boolean). False, and nothing kept, when no player is logged in (saves are kept per player, so log
+	 * in, once, online, first) or when ValueJson is not JSON or is null.
 	 */
 	bool Save(const FString& Key, const FString& ValueJson);
 	/** Deletes locally and queues the delete of a key the server has; false when no player is logged in. */
@@ -49,10 +61,12 @@ public:
 	void Sync(FOnSynced OnComplete);
 	/**
 	 * GET player/saves: replaces the synced copies with the server's (saves made on another device appear; queued
-	 * writes stay queued). Call it after login and after Sync. Offline: the last synced copies, bFromCache.
+	 * writes stay queued). Call it after login and after Sync. Offline, or an answer that is not the list: the last
+	 * synced copies, bFromCache. Fails with not_logged_in when no player is logged in, or when the player changed
+	 * before the answer arrived (the answer is then discarded).
 	 */
 	void Refresh(FOnRefreshed OnComplete);
-	/** The game's answer to a conflict; the write (if any) goes with the next Sync. */
+	/** The game's answer to a conflict; the write (if any) goes with the next Sync. False for a merged value that is not JSON or is null. */
 	bool Resolve(const FString& Key, EGamingPanelConflictResolution Resolution, const FString& MergedValueJson = FString());
 	/** Keys waiting for the game's decision. */
 	TArray<FGamingPanelSaveConflict> GetConflicts();
@@ -73,7 +87,8 @@ private:
 class GAMINGPANEL_API FGamingPanelRemoteConfig : public TSharedFromThis<FGamingPanelRemoteConfig>
 {
 public:
-	/** Values: the resolved keys; bFromCache when the server could not be reached or refused (Error says why): the saved copy. */
+	/** Values: the resolved keys; bFromCache when the server could not be reached or refused (Error says why): the saved
+	 *  copy. bOk false with not_logged_in when the player changed while the request was out (nothing saved). */
 	using FOnConfig = TFunction<void(bool bOk, const TSharedPtr<FJsonObject>& Values, bool bFromCache, const FGamingPanelError& Error)>;
 
 	/**

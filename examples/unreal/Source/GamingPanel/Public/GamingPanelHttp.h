@@ -61,7 +61,7 @@ struct GAMINGPANEL_API FGamingPanelResponse
 	FString Body;
 	/** The ETag header (cloud save documents, remote config), empty when absent. */
 	FString ETag;
-	/** The parsed body (object or array); invalid for an empty body. */
+	/** The parsed body (an object or an array, or any JSON value); invalid for an empty body. */
 	TSharedPtr<FJsonValue> Json;
 	FGamingPanelError Error;
 
@@ -92,6 +92,7 @@ public:
 
 	static FString JoinUrl(const FString& BaseUrl, const FString& Path);
 	static FString ToJsonString(const TSharedRef<FJsonObject>& Object);
+	/** Any JSON text (an object, an array, a string, a number, true/false/null) as a value; nullptr when it is not JSON. */
 	static TSharedPtr<FJsonValue> ParseJson(const FString& Text);
 	/** Seconds to wait before retry attempt number Attempt (0-based). */
 	static float RetryDelaySeconds(const FGamingPanelError& Error, int32 Attempt);

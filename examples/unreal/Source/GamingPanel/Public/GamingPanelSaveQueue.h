@@ -31,7 +31,8 @@ struct GAMINGPANEL_API FGamingPanelSaveConflict
 
 enum class EGamingPanelConflictResolution : uint8 { KeepLocal, KeepServer, UseMerged };
 
-/** A queued write the server refused for good (400, 403, 413, 422): dropped from the queue, with the value it carried. */
+/** A queued write the panel refused for good (its problem document with 400, 403 other than player_banned, 413 or
+ *  422): dropped from the queue, with the value it carried. */
 struct GAMINGPANEL_API FGamingPanelSaveRejection
 {
 	FString Key;
@@ -45,8 +46,11 @@ struct GAMINGPANEL_API FGamingPanelSyncReport
 	TArray<FGamingPanelSaveDocument> Written;
 	TArray<FGamingPanelSaveConflict> Conflicts;
 	TArray<FGamingPanelSaveRejection> Rejected;
+	/** A write got no usable answer (none, 408, 429, 5xx, a page that is not the panel's, a 2xx without the
+	 *  document): the sync stopped there and every write stays queued with its Idempotency-Key. */
 	bool bOffline = false;
-	/** The session is over (401 after a renewal): log the player in again; every write stays queued. */
+	/** The session is over (401 after a renewal, 403 player_banned, or another player logged in): log the player in
+	 *  again; every write stays queued. */
 	bool bNeedsLogin = false;
 	int32 StillQueued = 0;
 };
@@ -60,6 +64,18 @@ struct GAMINGPANEL_API FGamingPanelPendingSave
 	bool bHasBaseVersion = false;
 	int64 BaseVersion = 0;
 	FString IdempotencyKey;
+	/** This value (with IdempotencyKey) was sent and no answer has said yet what became of it. */
+	bool bSent = false;
+	/**
+	 * An earlier value of the key that was sent and never confirmed (its answer lost, or the game saved again while
+	 * it was out): it may be on the server. The next Sync sends it again first, exactly as it went (same value,
+	 * Idempotency-Key and If-Match / If-None-Match) to learn its outcome; the newer value then builds on the version
+	 * that answer returns, instead of conflicting (412) with the device's own write.
+	 */
+	bool bHasUnconfirmed = false;
+	FString UnconfirmedValueJson;
+	bool bUnconfirmedDeleted = false;
+	FString UnconfirmedIdempotencyKey;
 	/** Waiting for Resolve: not sent, reported by every Sync. */
 	bool bConflict = false;
 	bool bServerHasDocument = false;
@@ -112,6 +128,9 @@ struct GAMINGPANEL_API FGamingPanelSaveAnswer
 	/** A 2xx PUT: the document as stored. A 412 (or a delete's 404): the problem's `current`, absent when the server has none. */
 	bool bHasDocument = false;
 	FGamingPanelSaveDocument Document;
+	/** !bOk: the body is the panel's own problem document (JSON with a `code`), not a proxy's or a load balancer's
+	 *  page. Only such an answer settles a write (412, a delete's 404) or drops it (400, 403, 413, 422). */
+	bool bProblemDocument = false;
 };
 
 class GAMINGPANEL_API FGamingPanelSaveQueue
@@ -138,7 +157,13 @@ public:
 	/** The local value: the pending write when there is one, else the synced copy (whose version the next
 	 *  Save of the key then builds on, whatever a Refresh brings meanwhile). */
 	bool TryGet(const FString& Key, FString& OutValueJson) const;
-	/** Sends every queued write not waiting on a conflict, one at a time; stops at the first transient failure. */
+	/**
+	 * Sends every queued write not waiting on a conflict, one at a time (a key's unconfirmed earlier write first);
+	 * stops at the first answer that is not definitive. Only the panel's problem documents settle a write: 412 (and a
+	 * delete's 404) make a conflict; 400, 403 (not player_banned), 413 and 422 drop it. 401 and the answers that end a
+	 * session (FGamingPanelError::EndsSession) keep everything queued for the next login (bNeedsLogin); anything else
+	 * (no answer, 408, 429, 5xx, a proxy's page, a 2xx without the document) keeps it queued with its Idempotency-Key.
+	 */
 	void Sync(FSend Send, FOnSynced OnComplete);
 	/** The game's answer to a conflict; the write (if any) goes with the next Sync. */
 	bool Resolve(const FString& Key, EGamingPanelConflictResolution Resolution, const FString& MergedValueJson = FString());
@@ -163,6 +188,7 @@ private:
 	void Queue(const FString& Key, const FString& ValueJson, bool bDeleted);
 	void SendNext(TArray<FString> Keys, TSharedRef<FGamingPanelSyncReport> Report, FSend Send, FOnSynced OnComplete);
 	void Apply(const FGamingPanelSaveRequest& Sent, const FGamingPanelSaveAnswer& Answer, FGamingPanelSyncReport& Report);
+	/** The unconfirmed earlier write when there is one, else the queued value. */
 	static FGamingPanelSaveRequest RequestFor(const FString& Key, const FGamingPanelPendingSave& Pending);
 	static FGamingPanelSaveConflict ConflictOf(const FString& Key, const FGamingPanelPendingSave& Pending);
 

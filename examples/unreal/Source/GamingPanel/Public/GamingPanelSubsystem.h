@@ -17,6 +17,8 @@
 //    impossible.
 //  - Every login and logout starts a new session generation: a refresh or login answer for an older one (say one
 //    that arrives after Logout) is discarded, never saved.
+//  - An authorised call is pinned to the player logged in when it was made: a retry or a resend after a 401 when
+//    another player (or nobody) is logged in ends with 401 not_logged_in instead of going out with their token.
 #pragma once
 
 #include "CoreMinimal.h"
@@ -63,6 +65,9 @@ public:
 	/**
 	 * Any authorised call: path relative to the API root ("player/stats"). bRetrySafe only for requests the
 	 * server de-duplicates or that change nothing (GET, purchase with Idempotency-Key, claims).
+	 * A call made while a player is logged in belongs to that player: it, its retries and its resend after a 401 go
+	 * with that player's token only. Once that player has logged out, or another has logged in, it ends with
+	 * 401 not_logged_in, unsent (a silent re-login of the same player continues it).
 	 */
 	void SendAuthorized(const FString& Verb, const FString& Path, TSharedPtr<FJsonObject> Body,
 		const TMap<FString, FString>& ExtraHeaders, bool bRetrySafe, FGamingPanelResponseCallback OnComplete);
