@@ -180,6 +180,9 @@ void TooBigTogetherIsSentInHalves()
 	FGamingPanelAnalyticsReport Report = FlushNow(Queue, Panel);
 	Check(Report.Taken == 10 && Queue.QueuedCount() == 0, "all taken, in smaller batches after a 413");
 	Check(!Panel.BatchSizes.empty() && Panel.BatchSizes[0] <= 3, "halved until a batch fits");
+	// UTF-8 bytes, as the panel counts: 2100 "é" are 4200 bytes in 2100 characters.
+	Check(!Queue.Track(TEXT("accents"), FString(std::wstring(2100, L'\u00e9'))), "4200 bytes of accents refused");
+	Check(Queue.Track(TEXT("accents"), FString(std::wstring(2000, L'\u00e9'))), "4000 bytes of accents taken");
 }
 
 void NamesAreCheckedAtOnce()
