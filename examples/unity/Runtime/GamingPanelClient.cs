@@ -9,7 +9,9 @@
 //   - on 401 token_expired / token_revoked / invalid_token refreshes (or logs in again) and retries the call exactly once,
 //   - for requests that are safe to repeat (GET, keyed purchase, claim) retries 429 / 5xx / network errors a
 //     few times, honouring Retry-After, with the *same* body and headers (so the same Idempotency-Key), except
-//     a keyed request answered 503 payment_provider_unavailable: that key's answer is final (ApiError.EndsPurchaseAttempt).
+//     a keyed request answered 503 payment_provider_unavailable: that key's answer is final (ApiError.EndsPurchaseAttempt),
+//   - given the player a call belongs to, sends every attempt (retries and the one after a renewal included) with
+//     that player's session only: when another player (or nobody) is logged in by then, it stops with 401 not_logged_in.
 using System;
 using System.Collections.Generic;
 using System.Threading;
@@ -76,8 +78,20 @@ namespace GamingPanel
         /// True only when repeating the request cannot do anything twice: reads, and writes the server
         /// de-duplicates (purchase with Idempotency-Key, reward claim, match result).
         /// </param>
-        public async Task<HttpResult> SendAuthorizedAsync(string method, string path, object body,
+        public Task<HttpResult> SendAuthorizedAsync(string method, string path, object body,
             IDictionary<string, string> extraHeaders, bool retrySafe, CancellationToken cancellationToken)
+        {
+            return SendAuthorizedAsync(method, path, body, extraHeaders, retrySafe, null, cancellationToken);
+        }
+
+        /// <param name="player">
+        /// The player the call belongs to (the one logged in when it started), or null for whoever is logged in at
+        /// each attempt. Every attempt, retries and the one after a renewal included, goes with that player's
+        /// session only: when another player (or nobody) is logged in by then, it throws 401 not_logged_in
+        /// (ApiError.PlayerChanged) rather than sending it with someone else's token.
+        /// </param>
+        public async Task<HttpResult> SendAuthorizedAsync(string method, string path, object body,
+            IDictionary<string, string> extraHeaders, bool retrySafe, string player, CancellationToken cancellationToken)
         {
             int attempt = 0;
             bool keyed = extraHeaders != null && extraHeaders.ContainsKey("Idempotency-Key");
@@ -86,7 +100,7 @@ namespace GamingPanel
                 ApiError failure;
                 try
                 {
-                    return await SendWithTokenAsync(method, path, body, extraHeaders, cancellationToken);
+                    return await SendWithTokenAsync(method, path, body, extraHeaders, player, cancellationToken);
                 }
                 catch (ApiError error)
                 {
@@ -106,9 +120,9 @@ namespace GamingPanel
         }
 
         async Task<HttpResult> SendWithTokenAsync(string method, string path, object body,
-            IDictionary<string, string> extraHeaders, CancellationToken cancellationToken)
+            IDictionary<string, string> extraHeaders, string player, CancellationToken cancellationToken)
         {
-            string accessToken = await Auth.GetAccessTokenAsync(cancellationToken);
+            string accessToken = await Auth.GetAccessTokenAsync(player, cancellationToken);
             ApiError unauthorized;
             try
             {
@@ -126,7 +140,7 @@ namespace GamingPanel
             // The token died early (device clock wrong, session revoked elsewhere): refresh or log in again,
             // then retry once. A second 401 goes to the caller.
             Debug.Log("[GamingPanel] " + unauthorized.Code + " on " + path + "; renewing the session and retrying once.");
-            accessToken = await Auth.RecoverFromUnauthorizedAsync(accessToken, cancellationToken);
+            accessToken = await Auth.RecoverFromUnauthorizedAsync(accessToken, player, cancellationToken);
             return await _http.SendAsync(method, path, body, WithBearer(extraHeaders, accessToken), cancellationToken);
         }
 

@@ -8,11 +8,16 @@ using System.Threading.Tasks;
 
 namespace GamingPanel.Tests
 {
-    /// <summary>The panel's cloud-save rules, in memory: versions, If-Match, If-None-Match: *, 412 with current.</summary>
+    /// <summary>
+    /// The panel's cloud-save rules, in memory: versions, If-Match, If-None-Match: *, 412 with current, and a write's
+    /// first successful answer stored with its Idempotency-Key and answered again to the same request (a refusal
+    /// stores nothing).
+    /// </summary>
     sealed class FakeSaves
     {
         public readonly Dictionary<string, KeyValuePair<long, string>> Documents = new Dictionary<string, KeyValuePair<long, string>>();
         public readonly HashSet<string> SeenKeys = new HashSet<string>();
+        readonly Dictionary<string, KeyValuePair<string, FakeResponse>> _answers = new Dictionary<string, KeyValuePair<string, FakeResponse>>();
         public bool Online = true;
         public int Writes;
 
@@ -25,6 +30,20 @@ namespace GamingPanel.Tests
                 foreach (KeyValuePair<string, KeyValuePair<long, string>> d in Documents) items.Add(Body(d.Key));
                 return FakeResponse.Ok(200, "[" + string.Join(",", items.ToArray()) + "]");
             }
+            string idempotency = r.Header("Idempotency-Key");
+            string request = r.Method + " " + r.Path + " " + r.Header("If-Match") + " " + r.Header("If-None-Match") + " " +
+                (r.Body == null ? "" : Json.Serialize(r.Body["value"]));
+            KeyValuePair<string, FakeResponse> first;
+            if (idempotency != null && _answers.TryGetValue(idempotency, out first))
+                return first.Key == request ? FakeResponse.Ok(first.Value.Status, first.Value.Body) : FakeResponse.Problem(422, "idempotency_key_reused");
+            FakeResponse answer = Apply(r);
+            if (idempotency != null && answer.Status >= 200 && answer.Status < 300)
+                _answers[idempotency] = new KeyValuePair<string, FakeResponse>(request, answer);
+            return answer;
+        }
+
+        FakeResponse Apply(FakeRequest r)
+        {
             string key = r.Path.Substring("player/saves/".Length);
             string idempotency = r.Header("Idempotency-Key");
             KeyValuePair<long, string> current;
@@ -90,6 +109,12 @@ namespace GamingPanel.Tests
             yield return Case("remote config: ETag 304 keeps the copy, offline or refused serves it", ConfigCachedWithETag);
             yield return Case("remote config: the build's numeric version is sent", ConfigSendsTheBuildsNumericVersion);
             yield return Case("cloud save: a save with nobody logged in is refused", SaveWithoutPlayerIsRefused);
+            yield return Case("cloud save: a write retried (503, 401) after another player logged in is not sent with their session; it stays queued for its player", RetryAfterPlayerSwitchStaysWithItsPlayer);
+            yield return Case("cloud save: a 403 player_banned stops the sync and keeps every queued write", BanKeepsTheQueue);
+            yield return Case("cloud save: answers that are not the panel's (HTML 200, 408, a proxy's 404) keep the write and its key", NotThePanelsAnswerKeepsTheWrite);
+            yield return Case("cloud save: when the local copy cannot be written to disk, saves are kept in memory, read back and synced", DiskFailureKeepsSavesInMemory);
+            yield return Case("cloud save and remote config: an answer that arrives after another player logged in is not kept for them", AnswerAfterPlayerSwitchIsDiscarded);
+            yield return Case("cloud save: a write whose answer was lost goes again first, so the next save is no conflict with it", LostAnswerIsResentFirst);
             yield return Case("leaderboards: closed periods are read a page at a time", PeriodsPageBack);
         }
 
@@ -473,6 +498,203 @@ namespace GamingPanel.Tests
             Check(server.Requests[0].Path == "leaderboards/weekly/periods?limit=2", "the first page asks for the latest");
             Check(server.Requests[1].Path == "leaderboards/weekly/periods?limit=2&before=4", "the next page starts below the last number");
             Check(first[0].Number == 5 && next[0].Number == 3 && next[1].State == "closed", "periods read");
+        }
+
+        const string LoginAsB = "{\"access_token\":\"access-B\",\"refresh_token\":\"refresh-B\",\"token_type\":\"Bearer\",\"expires_in\":7200,\"refresh_expires_in\":2592000,\"player\":{\"id\":8,\"display_name\":\"Bo\",\"created\":false}}";
+
+        static string NewDir()
+        {
+            return Path.Combine(TempRoot, Guid.NewGuid().ToString("N"));
+        }
+
+        /// <summary>Player 7's client on `server` whose handler, answering `path` the first time, logs player 8 in first.</summary>
+        static GamingPanelClient SwitchingClient(FakeServer server, string dir, string path, Func<FakeRequest, FakeResponse> answer)
+        {
+            GamingPanelClient client = NewClient(server, dir);
+            bool switched = false;
+            server.Handler = r =>
+            {
+                if (r.Path == "auth/third-party/login") return FakeResponse.Ok(200, LoginAsB);
+                if (switched || r.Path != path) return answer(r);
+                switched = true;
+                FakeResponse first = answer(r);
+                client.LoginAsync(new DevCredentialProvider("bo", "Bo")).GetAwaiter().GetResult(); // before the answer arrives
+                return first;
+            };
+            return client;
+        }
+
+        static async Task RetryAfterPlayerSwitchStaysWithItsPlayer()
+        {
+            // Player 7's write is answered 503 (retried after Retry-After) or 401 token_expired (retried after a renewal);
+            // player 8 logs in before that answer arrives.
+            foreach (FakeResponse refusal in new[] { FakeResponse.Problem(503, "service_unavailable", "0"), FakeResponse.Problem(401, ErrorCodes.TokenExpired) })
+            {
+                var saves = new FakeSaves();
+                var server = new FakeServer();
+                string dir = NewDir();
+                bool answered = false;
+                GamingPanelClient client = SwitchingClient(server, dir, "player/saves/slot1", r =>
+                {
+                    if (r.Path == "auth/refresh") return server.TokenPair();
+                    if (!answered && r.Path == "player/saves/slot1") { answered = true; return refusal; }
+                    return saves.Handle(r);
+                });
+                client.CloudSaves.Save("slot1", "A's progress");
+                SyncReport report = await client.CloudSaves.SyncAsync();
+
+                List<FakeRequest> puts = server.To("player/saves/slot1");
+                string what = " after a " + refusal.Status;
+                Check(client.Auth.PlayerId == "8", "player 8 is logged in" + what);
+                Check(puts.TrueForAll(p => p.Header("Authorization") == "Bearer access"), "every PUT with player 7's token" + what);
+                Check(report.NeedsLogin && report.Rejected.Count == 0 && !saves.Documents.ContainsKey("slot1"), "the sync stops, nothing written for player 8" + what);
+                string value;
+                Check(!client.CloudSaves.TryGet("slot1", out value), "player 8 sees none of it" + what);
+
+                GamingPanelClient back = NewClient(Serving(saves), dir); // player 7 again
+                Check(back.CloudSaves.QueuedCount == 1 && back.CloudSaves.TryGet("slot1", out value) && value == "\"A's progress\"", "still queued for player 7" + what);
+                SyncReport later = await back.CloudSaves.SyncAsync();
+                Check(later.Written.Count == 1 && saves.Documents["slot1"].Value == "\"A's progress\"" &&
+                    saves.SeenKeys.Contains(puts[0].Header("Idempotency-Key")), "sent in player 7's next session, with its key" + what);
+            }
+        }
+
+        static async Task BanKeepsTheQueue()
+        {
+            var server = new FakeServer();
+            server.Handler = r => FakeResponse.Problem(403, ErrorCodes.PlayerBanned);
+            string dir = NewDir();
+            GamingPanelClient client = NewClient(server, dir);
+            client.CloudSaves.Save("slot1", 5);
+            client.CloudSaves.Save("slot2", 6);
+            SyncReport report = await client.CloudSaves.SyncAsync();
+            Check(report.NeedsLogin && report.Rejected.Count == 0 && report.StillQueued == 2, "a ban asks for a login and drops nothing");
+            Check(server.Requests.Count == 1, "the sync stops at the first answer");
+
+            var saves = new FakeSaves(); // the ban is lifted; the player logs in again
+            SyncReport after = await NewClient(Serving(saves), dir).CloudSaves.SyncAsync();
+            Check(after.Written.Count == 2 && saves.Documents["slot1"].Value == "5" && saves.Documents["slot2"].Value == "6", "both written later");
+        }
+
+        static async Task NotThePanelsAnswerKeepsTheWrite()
+        {
+            var answers = new Dictionary<string, FakeResponse>
+            {
+                { "a captive portal's HTML 200", FakeResponse.Ok(200, "<html>Sign in to the Wi-Fi</html>") },
+                { "a 200 that is not a document", FakeResponse.Ok(200, "{\"status\":\"ok\"}") },
+                { "408", new FakeResponse { Status = 408, Body = "" } },
+                { "a proxy's HTML 404", new FakeResponse { Status = 404, Body = "<html>Not Found</html>" } },
+                { "a proxy's 405 JSON without a code", new FakeResponse { Status = 405, Body = "{\"message\":\"Method Not Allowed\"}" } },
+            };
+            foreach (bool delete in new[] { false, true })
+            {
+                foreach (KeyValuePair<string, FakeResponse> answer in answers)
+                {
+                    var saves = new FakeSaves();
+                    var server = new FakeServer();
+                    bool proxied = false;
+                    server.Handler = r => proxied ? answer.Value : saves.Handle(r);
+                    GamingPanelClient client = NewClient(server);
+                    client.CloudSaves.Save("slot1", 1);
+                    await client.CloudSaves.SyncAsync();
+                    if (delete) client.CloudSaves.Delete("slot1"); else client.CloudSaves.Save("slot1", 2);
+                    string what = (delete ? "a DELETE" : "a PUT") + " answered by " + answer.Key;
+
+                    proxied = true;
+                    SyncReport report = await client.CloudSaves.SyncAsync();
+                    Check(report.Rejected.Count == 0 && report.Conflicts.Count == 0 && report.StillQueued == 1 && report.Offline, "kept: " + what);
+                    proxied = false;
+                    SyncReport after = await client.CloudSaves.SyncAsync();
+                    List<FakeRequest> sent = server.To("player/saves/slot1");
+                    Check(after.StillQueued == 0 && sent[sent.Count - 1].Header("Idempotency-Key") == sent[sent.Count - 2].Header("Idempotency-Key"),
+                        "sent again with the same key: " + what);
+                    Check(delete ? !saves.Documents.ContainsKey("slot1") : saves.Documents["slot1"].Value == "2", "and applied: " + what);
+                }
+            }
+        }
+
+        static async Task DiskFailureKeepsSavesInMemory()
+        {
+            Directory.CreateDirectory(TempRoot);
+            string blocked = NewDir();
+            File.WriteAllText(blocked, "a file where the cache's folder should be: every write fails");
+            Check(!new LocalCache(blocked).Save("7", "probe", "{}"), "LocalCache.Save says the write failed");
+            var saves = new FakeSaves();
+            FakeServer server = Serving(saves);
+            GamingPanelClient client = NewClient(server, blocked);
+
+            client.CloudSaves.Save("slot1", new Dictionary<string, object> { { "chapter", 1 } });
+            string local;
+            Check(client.CloudSaves.TryGet("slot1", out local) && local == "{\"chapter\":1}" && client.CloudSaves.QueuedCount == 1, "the save is read back");
+            SyncReport report = await client.CloudSaves.SyncAsync();
+            Check(report.Written.Count == 1 && saves.Documents["slot1"].Value == "{\"chapter\":1}", "and synced");
+
+            client.CloudSaves.Save("slot1", new Dictionary<string, object> { { "chapter", 2 } });
+            SyncReport next = await client.CloudSaves.SyncAsync();
+            List<FakeRequest> puts = server.To("player/saves/slot1");
+            Check(next.Written.Count == 1 && puts[puts.Count - 1].Header("If-Match") == "\"1\"" && saves.Documents["slot1"].Value == "{\"chapter\":2}",
+                "the next save builds on the synced version kept in memory");
+        }
+
+        static async Task AnswerAfterPlayerSwitchIsDiscarded()
+        {
+            var saves = new FakeSaves();
+            saves.WriteElsewhere("slotA", "\"player 7's\"");
+            GamingPanelClient client = SwitchingClient(new FakeServer(), NewDir(), "player/saves", saves.Handle);
+            ApiError refused = null;
+            try { await client.CloudSaves.RefreshAsync(); } catch (ApiError e) { refused = e; }
+            string value;
+            Check(client.Auth.PlayerId == "8" && refused != null && refused.Code == ErrorCodes.NotLoggedIn, "the refresh ends with not_logged_in");
+            Check(!client.CloudSaves.TryGet("slotA", out value), "player 8's saves are untouched");
+
+            var server = new FakeServer();
+            client = SwitchingClient(server, NewDir(), "config", r => FakeResponse.Ok(200, "{\"version\":1,\"values\":{\"daily_bonus\":150}}"));
+            var config = new RemoteConfigService(client, "1.0.0", "ios");
+            refused = null;
+            try { await config.GetAsync(); } catch (ApiError e) { refused = e; }
+            Check(client.Auth.PlayerId == "8" && refused != null && refused.Code == ErrorCodes.NotLoggedIn, "the config fetch ends with not_logged_in");
+            Check(config.LoadCached() == null, "player 8's config copy is untouched");
+        }
+
+        static async Task LostAnswerIsResentFirst()
+        {
+            foreach (bool restart in new[] { false, true })
+            {
+                var saves = new FakeSaves();
+                var server = new FakeServer();
+                int puts = 0;
+                server.Handler = r =>
+                {
+                    puts++;
+                    if (puts == 1)
+                    {
+                        saves.Handle(r); // the panel wrote it; its answer is lost (a gateway gave up)
+                        return FakeResponse.Problem(504, "gateway_timeout", "0");
+                    }
+                    return puts <= 3 ? FakeResponse.Problem(503, "service_unavailable", "0") : saves.Handle(r); // down for the retries
+                };
+                string dir = NewDir();
+                GamingPanelClient client = NewClient(server, dir);
+                client.CloudSaves.Save("slot1", "first");
+                SyncReport lost = await client.CloudSaves.SyncAsync();
+                string what = restart ? " (after a restart)" : "";
+                Check(lost.Offline && lost.StillQueued == 1 && saves.Documents["slot1"].Key == 1, "the write landed, its answer did not" + what);
+
+                if (restart) client = NewClient(server, dir);
+                client.CloudSaves.Save("slot1", "second");
+                SyncReport report = await client.CloudSaves.SyncAsync();
+
+                List<FakeRequest> sent = server.To("player/saves/slot1");
+                FakeRequest again = sent[sent.Count - 2], newer = sent[sent.Count - 1];
+                Check(report.Conflicts.Count == 0 && report.StillQueued == 0, "no conflict with the device's own write" + what);
+                Check(again.Header("Idempotency-Key") == sent[0].Header("Idempotency-Key") && again.Header("If-None-Match") == "*" &&
+                    Json.Serialize(again.Body) == Json.Serialize(sent[0].Body), "the unconfirmed write went again first, as it was" + what);
+                Check(newer.Header("If-Match") == "\"1\"" && newer.Header("Idempotency-Key") != again.Header("Idempotency-Key"),
+                    "then the newer value on the version it made" + what);
+                Check(saves.Documents["slot1"].Key == 2 && saves.Documents["slot1"].Value == "\"second\"", "the server holds the newest value" + what);
+                string local;
+                Check(client.CloudSaves.TryGet("slot1", out local) && local == "\"second\"", "and so does the device" + what);
+            }
         }
 
         static async Task SaveWithoutPlayerIsRefused()

@@ -19,6 +19,9 @@
 //     SessionLost fires and the game shows its login screen.
 //  5. Every login and logout starts a new session generation: a refresh or login answer that arrives for an
 //     older generation (say after LogoutAsync) is discarded, never stored.
+//  6. A call that belongs to one player (a cloud-save sync, its retries and its renewal after a 401) asks for that
+//     player's token only: when another player (or nobody) is logged in by then it gets 401 not_logged_in, never
+//     the other player's token.
 using System;
 using System.Collections.Generic;
 using System.Threading;
@@ -153,7 +156,17 @@ namespace GamingPanel
         /// token is expired and the server cannot be reached (play offline from the cache), and
         /// not_logged_in when there is no session and no credential provider.
         /// </summary>
-        public async Task<string> GetAccessTokenAsync(CancellationToken cancellationToken)
+        public Task<string> GetAccessTokenAsync(CancellationToken cancellationToken)
+        {
+            return GetAccessTokenAsync(null, cancellationToken);
+        }
+
+        /// <param name="player">
+        /// When set, only a token of this player's session is answered: when another player is logged in (or
+        /// nobody, and the credential provider did not log this player back in) it throws 401 not_logged_in
+        /// (ApiError.PlayerChanged) instead of answering their token.
+        /// </param>
+        internal async Task<string> GetAccessTokenAsync(string player, CancellationToken cancellationToken)
         {
             if (_tokens == null)
             {
@@ -163,18 +176,26 @@ namespace GamingPanel
             }
             TokenSet current = _tokens;
             if (current == null) throw SessionEnded("The session ended.");
-            if (!RefreshDue) return current.AccessToken;
+            if (!RefreshDue) return TokenOf(current, player);
 
             try
             {
-                return (await RefreshAsync(cancellationToken)).AccessToken;
+                return TokenOf(await RefreshAsync(cancellationToken), player);
             }
             catch (ApiError error)
             {
                 // Still valid for a few minutes and the server is only unreachable: use it.
-                if (error.IsTransient && _tokens == current && !current.AccessTokenExpired) return current.AccessToken;
+                if (error.IsTransient && _tokens == current && !current.AccessTokenExpired) return TokenOf(current, player);
                 throw;
             }
+        }
+
+        /// <summary>The access token of `tokens`; 401 not_logged_in when a call of `player` (when set) would get another player's.</summary>
+        static string TokenOf(TokenSet tokens, string player)
+        {
+            if (tokens == null) throw SessionEnded("The session ended.");
+            if (player != null && tokens.PlayerId != player) throw ApiError.PlayerChanged();
+            return tokens.AccessToken;
         }
 
         /// <summary>Refreshes if due; for a timer. Swallows transient failures (they are retried next time).</summary>
@@ -224,20 +245,24 @@ namespace GamingPanel
         /// Called by the client after a 401 token_expired/token_revoked. Refreshes unless another caller has
         /// already replaced the token that failed, so a burst of 401s costs one refresh.
         /// </summary>
-        public async Task<string> RecoverFromUnauthorizedAsync(string failedAccessToken, CancellationToken cancellationToken)
+        public Task<string> RecoverFromUnauthorizedAsync(string failedAccessToken, CancellationToken cancellationToken)
+        {
+            return RecoverFromUnauthorizedAsync(failedAccessToken, null, cancellationToken);
+        }
+
+        /// <param name="player">When set, only a token of this player's session is answered (as GetAccessTokenAsync).</param>
+        internal async Task<string> RecoverFromUnauthorizedAsync(string failedAccessToken, string player, CancellationToken cancellationToken)
         {
             TokenSet current = _tokens;
-            if (current != null && current.AccessToken != failedAccessToken) return current.AccessToken;
+            if (current != null && current.AccessToken != failedAccessToken) return TokenOf(current, player);
             if (current == null)
             {
                 if (CredentialProvider == null) throw new ApiError(401, ErrorCodes.NotLoggedIn, "Not logged in", "The session has ended.");
                 await LoginAsync(CredentialProvider, cancellationToken);
-                current = _tokens;
-                if (current == null) throw SessionEnded("The session ended.");
-                return current.AccessToken;
+                return TokenOf(_tokens, player);
             }
             // The server answered, so it is reachable: refresh even inside RefreshBackoff.
-            return (await RefreshAsync(cancellationToken, true)).AccessToken;
+            return TokenOf(await RefreshAsync(cancellationToken, true), player);
         }
 
         async Task<TokenSet> RefreshCoreAsync(TokenSet current, int generation)

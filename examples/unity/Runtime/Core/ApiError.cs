@@ -120,9 +120,26 @@ namespace GamingPanel
             }
         }
 
+        /// <summary>
+        /// The panel's own problem document: a JSON object with a `code`. A proxy's or captive portal's page, a body
+        /// that is not JSON or has no code, and the errors made on the client (no answer, not_logged_in,
+        /// invalid_response) are not: they say nothing about the request itself.
+        /// </summary>
+        public bool IsProblemDocument { get { return !string.IsNullOrEmpty(Json.GetString(Problem, "code")); } }
+
         public static ApiError Network(string message)
         {
             return new ApiError(0, ErrorCodes.NetworkError, "Network error", message);
+        }
+
+        /// <summary>
+        /// 401 not_logged_in for a call that belongs to one player's session when another player (or nobody) is
+        /// logged in now: it is not sent with the other player's token, and its answer is not kept for them.
+        /// </summary>
+        public static ApiError PlayerChanged()
+        {
+            return new ApiError(401, ErrorCodes.NotLoggedIn, "Not logged in",
+                "Another player logged in, or the player logged out, while this call was out; it belongs to the session that started it.");
         }
 
         /// <summary>Builds the error from a non-2xx response; tolerates bodies that are not problem JSON (proxies, load balancers).</summary>

@@ -2,22 +2,32 @@
 //
 // The device keeps, per player and key, the last synced document (value and version) and, when the player saved
 // while offline or before the sync ran, one pending write per key: the newest value, the version it was made from
-// and an Idempotency-Key. SyncAsync sends the pending writes with If-Match (or If-None-Match: * for a new key):
+// and an Idempotency-Key. This state is kept in memory per player and written through to disk (a failed disk write
+// is logged; the writes still sync this session). SyncAsync sends the pending writes with If-Match (or
+// If-None-Match: * for a new key), every request with the session of the player whose writes they are:
 //   - 200/201: the answer becomes the synced copy;
 //   - 412 precondition_failed: another device wrote first. Nothing is overwritten: the conflict, with both copies
 //     (the local value and the server's current document), goes to the game (Conflicts, ConflictDetected) and stays
 //     queued until the game resolves it (keep local, keep the server's, or a merged value);
-//   - 400/403/413/422: the write can never succeed as it is; it is dropped and reported (Rejected) with the value
-//     it carried, so the game can keep or show it;
-//   - 401 (the session is over and could not be renewed): the write stays queued, the sync stops and reports
-//     NeedsLogin; the next sync after the player logs in again sends it;
-//   - no answer, 429, 5xx: it stays queued for the next sync; the same Idempotency-Key makes a write that did reach
-//     the server count once.
+//   - 400/403/413/422 as the panel's own problem document (with a code): the write can never succeed as it is; it is
+//     dropped and reported (Rejected) with the value it carried, so the game can keep or show it;
+//   - 401 (the session is over and could not be renewed), an answer that ends the session (ApiError.EndsSession,
+//     such as 403 player_banned), or another player (or nobody) logged in by the time of a request or its retry:
+//     the write stays queued for its player, the sync stops and reports NeedsLogin; the next sync after that
+//     player logs in again sends it;
+//   - anything else (no answer, 408, 429, 5xx, and any answer that is not the panel's: a captive portal's HTML 200,
+//     a proxy's 404 or 405): it stays queued with its Idempotency-Key for the next sync, which makes a write that
+//     did reach the server count once.
+// A write that went out and got no answer may be on the server. When the key is saved again meanwhile, that write
+// is kept as it went, and the next sync sends it again first (same body, Idempotency-Key and If-Match: the panel
+// answers a key it took with its first answer, for CLOUDSAVE_RECEIPT_DAYS) before the newer value, which then goes
+// on the version it made instead of meeting the device's own write as a conflict.
 // See docs/guide/offline.md.
 using System;
 using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
+using UnityEngine;
 
 namespace GamingPanel
 {
@@ -61,18 +71,25 @@ namespace GamingPanel
 
     public sealed class SyncReport
     {
+        /// <summary>The documents written, including an earlier write that went again to learn its outcome.</summary>
         public readonly List<SaveDocument> Written = new List<SaveDocument>();
         public readonly List<SaveConflict> Conflicts = new List<SaveConflict>();
         /// <summary>Writes dropped because the server can never accept them (with the reason).</summary>
         public readonly List<SaveRejection> Rejected = new List<SaveRejection>();
-        /// <summary>True when the server could not be reached: the remaining writes stay queued.</summary>
+        /// <summary>
+        /// True when the panel could not be reached (or what answered was not the panel: a captive portal, a proxy):
+        /// the remaining writes stay queued, each with its Idempotency-Key.
+        /// </summary>
         public bool Offline;
-        /// <summary>The session is over (401 after a renewal): log the player in again; the writes stay queued.</summary>
+        /// <summary>
+        /// The session is over (401 after a renewal, or an answer that ends it, such as 403 player_banned), or another
+        /// player (or nobody) is logged in now: the writes stay queued for this sync's player; log them in again.
+        /// </summary>
         public bool NeedsLogin;
         public int StillQueued;
     }
 
-    /// <summary>A queued write the server refused for good (400, 403, 413, 422): dropped from the queue, with the value it carried.</summary>
+    /// <summary>A queued write the panel refused for good (its problem document with 400, 403, 413, 422): dropped from the queue, with the value it carried.</summary>
     public sealed class SaveRejection
     {
         public string Key;
@@ -87,10 +104,14 @@ namespace GamingPanel
         const string StateCache = "cloud_saves";
         readonly GamingPanelClient _client;
         readonly object _lock = new object();
+        // Per player, the state: read from disk once, then kept here and written through (Store). What the game
+        // saved stays here when the disk write fails, so it is read back and synced this session all the same.
+        readonly Dictionary<string, State> _states = new Dictionary<string, State>();
 
         public CloudSaveService(GamingPanelClient client)
         {
             _client = client;
+            _client.Cache.Cleared += player => { lock (_lock) _states.Remove(player); };
         }
 
         /// <summary>Raised for each conflict a sync finds (also listed in SyncReport.Conflicts and Conflicts).</summary>
@@ -158,15 +179,16 @@ namespace GamingPanel
         /// </summary>
         public void Resolve(string key, ConflictResolution resolution, object merged = null)
         {
+            string player = _client.Auth.PlayerId;
             lock (_lock)
             {
-                State state = Load();
+                State state = Load(player);
                 Pending pending;
                 if (!state.Pending.TryGetValue(key, out pending) || !pending.Conflict)
                     throw new InvalidOperationException("No conflict on " + key + ".");
                 SaveDocument server = pending.Server;
                 // The game decided with the server's copy in hand: what it saves next builds on that.
-                if (server != null) _readVersions[ReadSlot(key)] = server.Version; else _readVersions.Remove(ReadSlot(key));
+                if (server != null) _readVersions[ReadSlot(key, player)] = server.Version; else _readVersions.Remove(ReadSlot(key, player));
                 if (resolution == ConflictResolution.KeepServer)
                 {
                     state.Pending.Remove(key);
@@ -183,30 +205,37 @@ namespace GamingPanel
                     // Against the server's version now: the next write applies unless yet another device wrote.
                     pending.BaseVersion = server != null ? (long?)server.Version : null;
                     pending.IdempotencyKey = Guid.NewGuid().ToString();
+                    pending.Sent = false;
                     pending.Conflict = false;
                     pending.Server = null;
                     if (server != null) state.Synced[key] = server; else state.Synced.Remove(key);
                     if (pending.Deleted && server == null) state.Pending.Remove(key); // both sides deleted it
                 }
-                Store(state);
+                Store(state, player);
             }
         }
 
-        /// <summary>GET player/saves: replaces the synced copies (queued writes stay queued). Offline: the local state.</summary>
+        /// <summary>
+        /// GET player/saves: replaces the synced copies (queued writes stay queued). Offline: the local state. The
+        /// answer is the player's who was logged in when it was asked for: when another player (or nobody) is logged
+        /// in by the time it arrives, it is not kept, and 401 not_logged_in is thrown.
+        /// </summary>
         public async Task<Cached<List<SaveDocument>>> RefreshAsync(CancellationToken cancellationToken = default(CancellationToken))
         {
+            string player = _client.Auth.PlayerId;
             try
             {
-                HttpResult response = await _client.SendAuthorizedAsync("GET", "player/saves", null, null, true, cancellationToken);
+                HttpResult response = await _client.SendAuthorizedAsync("GET", "player/saves", null, null, true, player, cancellationToken);
                 var documents = new List<SaveDocument>();
                 foreach (object item in response.JsonArray ?? new List<object>())
                     documents.Add(SaveDocument.FromJson(item as Dictionary<string, object>));
                 lock (_lock)
                 {
-                    State state = Load();
+                    if (_client.Auth.PlayerId != player) throw ApiError.PlayerChanged(); // never under another player
+                    State state = Load(player);
                     state.Synced.Clear();
-                    foreach (SaveDocument document in documents) state.Synced[document.Key] = document;
-                    Store(state);
+                    foreach (SaveDocument document in documents) state.Synced[document.Key] = Copy(document);
+                    Store(state, player);
                 }
                 return new Cached<List<SaveDocument>> { Value = documents, FetchedAtUtc = DateTime.UtcNow };
             }
@@ -215,10 +244,10 @@ namespace GamingPanel
                 if (!error.IsTransient) throw;
                 lock (_lock)
                 {
-                    return new Cached<List<SaveDocument>>
-                    {
-                        Value = new List<SaveDocument>(Load().Synced.Values), FromCache = true, Error = error,
-                    };
+                    if (_client.Auth.PlayerId != player) throw ApiError.PlayerChanged();
+                    var documents = new List<SaveDocument>();
+                    foreach (SaveDocument document in Load(player).Synced.Values) documents.Add(Copy(document));
+                    return new Cached<List<SaveDocument>> { Value = documents, FromCache = true, Error = error };
                 }
             }
         }
@@ -228,31 +257,53 @@ namespace GamingPanel
         {
             var report = new SyncReport();
             // The sync is one player's: it reads and writes that player's state whatever happens meanwhile, and
-            // stops (before sending anything more) when another player logs in on this device.
+            // sends every request (retries and the one after a renewal included) with that player's session only;
+            // it stops, the writes kept for that player, when another player (or nobody) is logged in.
             string player = _client.Auth.PlayerId;
             if (string.IsNullOrEmpty(player)) { report.NeedsLogin = true; return report; }
-            List<KeyValuePair<string, Pending>> queued;
-            lock (_lock) queued = new List<KeyValuePair<string, Pending>>(Load(player).Pending);
-            foreach (KeyValuePair<string, Pending> entry in queued)
+            List<string> keys;
+            lock (_lock) keys = new List<string>(Load(player).Pending.Keys);
+            foreach (string key in keys)
             {
-                if (entry.Value.Conflict)
+                while (true)
                 {
-                    report.Conflicts.Add(ConflictOf(entry.Key, entry.Value)); // still waiting for the game
-                    continue;
+                    Pending sending;
+                    bool earlier;
+                    lock (_lock)
+                    {
+                        State state = Load(player);
+                        Pending now;
+                        if (!state.Pending.TryGetValue(key, out now)) break;
+                        if (now.Conflict)
+                        {
+                            report.Conflicts.Add(ConflictOf(key, now)); // still waiting for the game
+                            break;
+                        }
+                        if (report.Offline || report.NeedsLogin) break;
+                        if (_client.Auth.PlayerId != player)
+                        {
+                            report.NeedsLogin = true; // another player now: this one's writes wait for their next session
+                            break;
+                        }
+                        // A write that went out before without an answer goes first, exactly as it went.
+                        earlier = now.Unconfirmed != null;
+                        sending = (earlier ? now.Unconfirmed : now).Copy(); // Save may change the queue meanwhile
+                        if (!earlier && !now.Sent)
+                        {
+                            now.Sent = true; // from here on it may reach the server without its answer reaching us
+                            Store(state, player);
+                        }
+                    }
+                    bool settled = await SendAsync(player, key, sending, report, cancellationToken);
+                    if (!earlier || !settled) break;
                 }
-                if (report.Offline || report.NeedsLogin) break;
-                if (_client.Auth.PlayerId != player)
-                {
-                    report.NeedsLogin = true; // another player now: this one's writes wait for their next session
-                    break;
-                }
-                await SendAsync(player, entry.Key, entry.Value, report, cancellationToken);
             }
             lock (_lock) report.StillQueued = Load(player).Pending.Count;
             return report;
         }
 
-        async Task SendAsync(string player, string key, Pending pending, SyncReport report, CancellationToken cancellationToken)
+        /// <summary>Sends one write; true when the panel settled it (written, deleted or refused for good).</summary>
+        async Task<bool> SendAsync(string player, string key, Pending pending, SyncReport report, CancellationToken cancellationToken)
         {
             var headers = new Dictionary<string, string> { { "Idempotency-Key", pending.IdempotencyKey } };
             if (pending.BaseVersion.HasValue) headers["If-Match"] = "\"" + pending.BaseVersion.Value + "\"";
@@ -262,53 +313,73 @@ namespace GamingPanel
             {
                 if (pending.Deleted)
                 {
-                    await _client.SendAuthorizedAsync("DELETE", path, null, headers, true, cancellationToken);
+                    HttpResult deleted = await _client.SendAuthorizedAsync("DELETE", path, null, headers, true, player, cancellationToken);
+                    if (deleted.Status != 204) throw NotThePanels(deleted.Status); // the panel answers a delete 204
                     Settle(player, key, pending, null);
-                    return;
+                    return true;
                 }
                 var body = new Dictionary<string, object> { { "value", Json.Parse(pending.ValueJson) } };
-                HttpResult response = await _client.SendAuthorizedAsync("PUT", path, body, headers, true, cancellationToken);
+                HttpResult response = await _client.SendAuthorizedAsync("PUT", path, body, headers, true, player, cancellationToken);
                 SaveDocument written = SaveDocument.FromJson(response.JsonObject);
+                if (written.Key != key || written.Version <= 0) throw NotThePanels(response.Status);
                 Settle(player, key, pending, written);
-                report.Written.Add(written);
+                report.Written.Add(Copy(written));
+                return true;
             }
             catch (ApiError error)
             {
-                if (error.IsTransient)
+                if (error.Status == 401 || error.EndsSession)
                 {
-                    report.Offline = true;
-                    return;
+                    // The session is over, is another player's now, or the panel ended it (a ban ends too): the
+                    // player's progress stays queued for their next session.
+                    report.NeedsLogin = true;
+                    return false;
                 }
-                if (error.Status == 412 || (pending.Deleted && error.Status == 404))
+                // Only the panel's own problem documents decide a write's fate.
+                bool panel = error.IsProblemDocument;
+                if (panel && (error.Status == 412 || (pending.Deleted && error.Status == 404)))
                 {
-                    SaveDocument current = SaveDocument.FromJson(Json.GetObject(error.Problem ?? new Dictionary<string, object>(), "current"));
+                    SaveDocument current = SaveDocument.FromJson(Json.GetObject(error.Problem, "current"));
                     SaveConflict conflict = MarkConflict(player, key, pending, current);
-                    if (conflict == null) return; // nothing left to decide (the key is gone on both sides)
+                    if (conflict == null) return false; // nothing left to decide (the key is gone on both sides)
                     report.Conflicts.Add(conflict);
                     Action<SaveConflict> handler = ConflictDetected;
                     if (handler != null) handler(conflict);
-                    return;
+                    return false;
                 }
-                if (error.Status == 401)
+                if (!panel || !(error.Status == 400 || error.Status == 403 || error.Status == 413 || error.Status == 422))
                 {
-                    report.NeedsLogin = true; // the player's progress stays queued for the next session
-                    return;
+                    // No answer, 408, 429, 5xx, or not the panel's answer (a captive portal's HTML 200, a proxy's 404
+                    // or 405): the write may yet go, or may have gone. It stays queued with its Idempotency-Key.
+                    report.Offline = true;
+                    return false;
                 }
-                // 400, 403, 413, 422: this write can never succeed as it is. Drop it, keep the synced copy, and hand
-                // its value to the game with the reason.
+                // 400, 403, 413, 422 from the panel: this write can never succeed as it is. Drop it, keep the synced
+                // copy, and hand its value to the game with the reason.
                 lock (_lock)
                 {
                     State state = Load(player);
                     Pending now;
-                    if (state.Pending.TryGetValue(key, out now) && now.IdempotencyKey == pending.IdempotencyKey)
-                        state.Pending.Remove(key);
+                    if (state.Pending.TryGetValue(key, out now))
+                    {
+                        if (now.IdempotencyKey == pending.IdempotencyKey) state.Pending.Remove(key);
+                        else if (IsUnconfirmed(now, pending)) now.Unconfirmed = null; // the newer value still goes
+                    }
                     Store(state, player);
                 }
                 report.Rejected.Add(new SaveRejection
                 {
                     Key = key, ValueJson = pending.Deleted ? null : pending.ValueJson, Deleted = pending.Deleted, Error = error,
                 });
+                return true;
             }
+        }
+
+        /// <summary>A 2xx that is not the panel's answer to a write (a captive portal's page, say): kept like no answer.</summary>
+        static ApiError NotThePanels(int status)
+        {
+            return new ApiError(status, ErrorCodes.InvalidResponse, "Invalid response",
+                "The answer to a cloud-save write is not the panel's; the write stays queued.");
         }
 
         // Per player and key, the version of the synced copy the game last read (TryGet) or wrote: a new save
@@ -324,17 +395,18 @@ namespace GamingPanel
         {
             // Saves are kept per player: with nobody logged in there is no one to keep them for, and a save written
             // nowhere would be lost without a word.
-            if (string.IsNullOrEmpty(_client.Auth.PlayerId))
+            string player = _client.Auth.PlayerId;
+            if (string.IsNullOrEmpty(player))
                 throw new InvalidOperationException("No player is logged in: log in (once, online) before saving to the cloud.");
             lock (_lock)
             {
-                State state = Load();
+                State state = Load(player);
                 Pending pending;
                 if (!state.Pending.TryGetValue(key, out pending))
                 {
                     SaveDocument synced;
                     long readVersion;
-                    bool read = _readVersions.TryGetValue(ReadSlot(key), out readVersion);
+                    bool read = _readVersions.TryGetValue(ReadSlot(key, player), out readVersion);
                     if (deleted && !state.Synced.ContainsKey(key) && !read) return; // never synced: nothing to delete
                     // Built on the version the game last read (TryGet), not on whatever a refresh has brought
                     // since: a document another device wrote after that read makes this write a conflict.
@@ -345,11 +417,18 @@ namespace GamingPanel
                     };
                     state.Pending[key] = pending;
                 }
+                else if (pending.Sent && pending.Unconfirmed == null)
+                {
+                    // That write went out and no answer came: it may be on the server. It is kept as it went, for
+                    // the next sync to send again first and learn its outcome (and the version it made).
+                    pending.Unconfirmed = pending.Copy();
+                }
                 // The newest value per key, from the same base version; a new value gets a new Idempotency-Key.
                 pending.ValueJson = valueJson;
                 pending.Deleted = deleted;
                 pending.IdempotencyKey = Guid.NewGuid().ToString();
-                Store(state);
+                pending.Sent = false;
+                Store(state, player);
             }
         }
 
@@ -364,7 +443,11 @@ namespace GamingPanel
                 if (written != null) _readVersions[ReadSlot(key, player)] = written.Version; // the device's value is this one
                 else _readVersions.Remove(ReadSlot(key, player));
                 if (same) state.Pending.Remove(key);
-                else if (now != null) now.BaseVersion = written != null ? (long?)written.Version : null; // saved again meanwhile
+                else if (now != null)
+                {
+                    now.BaseVersion = written != null ? (long?)written.Version : null; // saved again meanwhile
+                    if (IsUnconfirmed(now, sent)) now.Unconfirmed = null; // its outcome is known now
+                }
                 Store(state, player);
             }
         }
@@ -376,6 +459,9 @@ namespace GamingPanel
                 State state = Load(player);
                 Pending now;
                 if (!state.Pending.TryGetValue(key, out now)) return null;
+                // Refused, so not written: neither the sent write nor an earlier one is waiting for its outcome.
+                if (IsUnconfirmed(now, sent)) now.Unconfirmed = null;
+                if (now.IdempotencyKey == sent.IdempotencyKey) now.Sent = false;
                 if (now.Deleted && current == null)
                 {
                     state.Pending.Remove(key); // deleted here and gone there: agreed
@@ -392,7 +478,22 @@ namespace GamingPanel
 
         static SaveConflict ConflictOf(string key, Pending pending)
         {
-            return new SaveConflict { Key = key, LocalValueJson = pending.Deleted ? null : pending.ValueJson, Server = pending.Server };
+            return new SaveConflict { Key = key, LocalValueJson = pending.Deleted ? null : pending.ValueJson, Server = Copy(pending.Server) };
+        }
+
+        /// <summary>`sent` is the earlier write of `now`'s key that went out without an answer.</summary>
+        static bool IsUnconfirmed(Pending now, Pending sent)
+        {
+            return now.Unconfirmed != null && now.Unconfirmed.IdempotencyKey == sent.IdempotencyKey;
+        }
+
+        /// <summary>What leaves the state (or comes into it) is a copy: the game may change the documents it gets.</summary>
+        static SaveDocument Copy(SaveDocument document)
+        {
+            return document == null ? null : new SaveDocument
+            {
+                Key = document.Key, Version = document.Version, ValueJson = document.ValueJson, UpdatedAtUtc = document.UpdatedAtUtc,
+            };
         }
 
         // ------------------------------------------------------------------------------------------ local state
@@ -403,8 +504,14 @@ namespace GamingPanel
             public bool Deleted;
             public long? BaseVersion;
             public string IdempotencyKey;
+            /// <summary>This write (under this Idempotency-Key) went out: it may be on the server though no answer said so.</summary>
+            public bool Sent;
+            /// <summary>An earlier write of the key that went out without an answer, as it went: sent again first.</summary>
+            public Pending Unconfirmed;
             public bool Conflict;
             public SaveDocument Server;
+
+            public Pending Copy() { return (Pending)MemberwiseClone(); }
         }
 
         sealed class State
@@ -413,12 +520,19 @@ namespace GamingPanel
             public readonly Dictionary<string, Pending> Pending = new Dictionary<string, Pending>();
         }
 
+        /// <summary>The player's state (the logged-in player's by default): from memory, read from disk the first time.</summary>
         State Load(string playerId = null)
         {
-            var state = new State();
+            string player = playerId ?? _client.Auth.PlayerId;
+            if (string.IsNullOrEmpty(player)) return new State();
+            State state;
+            if (_states.TryGetValue(player, out state)) return state;
+            state = new State();
             string body;
             DateTime savedAt;
-            if (!_client.Cache.TryLoad(playerId ?? _client.Auth.PlayerId, StateCache, out body, out savedAt)) return state;
+            // Nothing on disk (or unreadable now): not kept, so the next call reads again, until a Store keeps it.
+            if (!_client.Cache.TryLoad(player, StateCache, out body, out savedAt)) return state;
+            _states[player] = state;
             Dictionary<string, object> json = Json.ParseObject(body);
             if (json == null) return state;
             foreach (KeyValuePair<string, object> entry in Json.GetObject(json, "synced") ?? new Dictionary<string, object>())
@@ -426,42 +540,60 @@ namespace GamingPanel
             foreach (KeyValuePair<string, object> entry in Json.GetObject(json, "pending") ?? new Dictionary<string, object>())
             {
                 var item = entry.Value as Dictionary<string, object>;
-                if (item == null) continue;
-                object baseVersion;
-                item.TryGetValue("base_version", out baseVersion);
-                state.Pending[entry.Key] = new Pending
-                {
-                    ValueJson = Json.GetString(item, "value_json"),
-                    Deleted = Json.GetBool(item, "deleted"),
-                    BaseVersion = baseVersion == null ? (long?)null : Json.ToLong(baseVersion),
-                    IdempotencyKey = Json.GetString(item, "idempotency_key"),
-                    Conflict = Json.GetBool(item, "conflict"),
-                    Server = SaveDocument.FromJson(Json.GetObject(item, "server")),
-                };
+                if (item != null) state.Pending[entry.Key] = PendingFromJson(item);
             }
             return state;
         }
 
+        /// <summary>Keeps the state in memory and writes it through to disk; a failed disk write is logged.</summary>
         void Store(State state, string playerId = null)
         {
+            string player = playerId ?? _client.Auth.PlayerId;
+            if (string.IsNullOrEmpty(player)) return;
+            _states[player] = state;
             var synced = new Dictionary<string, object>();
             foreach (KeyValuePair<string, SaveDocument> entry in state.Synced) synced[entry.Key] = DocumentJson(entry.Value);
             var pending = new Dictionary<string, object>();
-            foreach (KeyValuePair<string, Pending> entry in state.Pending)
+            foreach (KeyValuePair<string, Pending> entry in state.Pending) pending[entry.Key] = PendingJson(entry.Value);
+            if (!_client.Cache.Save(player, StateCache,
+                    Json.Serialize(new Dictionary<string, object> { { "synced", synced }, { "pending", pending } })))
             {
-                Pending p = entry.Value;
-                pending[entry.Key] = new Dictionary<string, object>
-                {
-                    { "value_json", p.ValueJson },
-                    { "deleted", p.Deleted },
-                    { "base_version", p.BaseVersion.HasValue ? (object)p.BaseVersion.Value : null },
-                    { "idempotency_key", p.IdempotencyKey },
-                    { "conflict", p.Conflict },
-                    { "server", p.Server == null ? null : DocumentJson(p.Server) },
-                };
+                Debug.LogError("[GamingPanel] Cloud save: the local copy could not be written to disk. The saves are kept in " +
+                    "memory and still sync this session, but those not synced are lost if the game closes first.");
             }
-            _client.Cache.Save(playerId ?? _client.Auth.PlayerId, StateCache,
-                Json.Serialize(new Dictionary<string, object> { { "synced", synced }, { "pending", pending } }));
+        }
+
+        static Pending PendingFromJson(Dictionary<string, object> item)
+        {
+            object baseVersion;
+            item.TryGetValue("base_version", out baseVersion);
+            Dictionary<string, object> unconfirmed = Json.GetObject(item, "unconfirmed");
+            return new Pending
+            {
+                ValueJson = Json.GetString(item, "value_json"),
+                Deleted = Json.GetBool(item, "deleted"),
+                BaseVersion = baseVersion == null ? (long?)null : Json.ToLong(baseVersion),
+                IdempotencyKey = Json.GetString(item, "idempotency_key"),
+                Sent = Json.GetBool(item, "sent"),
+                Unconfirmed = unconfirmed == null ? null : PendingFromJson(unconfirmed),
+                Conflict = Json.GetBool(item, "conflict"),
+                Server = SaveDocument.FromJson(Json.GetObject(item, "server")),
+            };
+        }
+
+        static Dictionary<string, object> PendingJson(Pending p)
+        {
+            return new Dictionary<string, object>
+            {
+                { "value_json", p.ValueJson },
+                { "deleted", p.Deleted },
+                { "base_version", p.BaseVersion.HasValue ? (object)p.BaseVersion.Value : null },
+                { "idempotency_key", p.IdempotencyKey },
+                { "sent", p.Sent },
+                { "unconfirmed", p.Unconfirmed == null ? null : PendingJson(p.Unconfirmed) },
+                { "conflict", p.Conflict },
+                { "server", p.Server == null ? null : DocumentJson(p.Server) },
+            };
         }
 
         static Dictionary<string, object> DocumentJson(SaveDocument document)

@@ -19,9 +19,10 @@ namespace GamingPanel
             _root = root ?? Path.Combine(Application.persistentDataPath, "GamingPanelCache");
         }
 
-        public void Save(string playerId, string name, string body)
+        /// <summary>Writes one copy; false (and a warning logged) when it could not be written, e.g. the disk is full.</summary>
+        public bool Save(string playerId, string name, string body)
         {
-            if (string.IsNullOrEmpty(playerId)) return;
+            if (string.IsNullOrEmpty(playerId)) return false;
             string path = PathFor(playerId, name);
             try
             {
@@ -38,10 +39,12 @@ namespace GamingPanel
                 File.WriteAllText(temporary, document, Encoding.UTF8);
                 if (File.Exists(path)) File.Replace(temporary, path, null);
                 else File.Move(temporary, path);
+                return true;
             }
             catch (Exception e)
             {
                 Debug.LogWarning("[GamingPanel] Could not write cache " + name + ": " + e.Message);
+                return false;
             }
         }
 
@@ -69,10 +72,15 @@ namespace GamingPanel
             }
         }
 
+        /// <summary>Raised by Clear, so copies kept in memory (cloud save's state) are forgotten with the files.</summary>
+        internal event Action<string> Cleared;
+
         /// <summary>Forget one player's cached data (e.g. on logout from a shared device).</summary>
         public void Clear(string playerId)
         {
             if (string.IsNullOrEmpty(playerId)) return;
+            Action<string> cleared = Cleared;
+            if (cleared != null) cleared(playerId);
             string folder = Path.Combine(_root, Safe(playerId));
             try
             {

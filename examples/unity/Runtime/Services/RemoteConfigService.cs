@@ -3,7 +3,8 @@
 // GET config answers every key resolved for this player, with an ETag. The last answer is kept on disk with its ETag:
 // the next fetch sends If-None-Match and a 304 keeps the copy; offline (network error, 429, 5xx) the copy is used.
 // The client tells the server its build (X-Client-Version, Application.version) and platform (X-Client-Platform),
-// which overrides may target.
+// which overrides may target. The config is the player's who is logged in when it is asked for: when another player
+// (or nobody) is logged in by the time the answer arrives, neither it nor the saved copy is kept or answered for them.
 using System;
 using System.Collections.Generic;
 using System.Threading;
@@ -46,10 +47,14 @@ namespace GamingPanel
         public string ClientVersion { get; set; }
         public string Platform { get; set; }
 
-        /// <summary>The config, from the server when it answers (a 304 keeps the saved copy), else the saved copy.</summary>
+        /// <summary>
+        /// The config, from the server when it answers (a 304 keeps the saved copy), else the saved copy. 401
+        /// not_logged_in when another player (or nobody) is logged in by the time the answer arrives.
+        /// </summary>
         public async Task<Cached<RemoteConfigValues>> GetAsync(CancellationToken cancellationToken = default(CancellationToken))
         {
-            RemoteConfigValues saved = LoadCached();
+            string player = _client.Auth.PlayerId;
+            RemoteConfigValues saved = LoadCached(player);
             var headers = new Dictionary<string, string>();
             string version = NumericVersion(ClientVersion); // a version the server refuses would fail the whole request
             if (version != null) headers["X-Client-Version"] = version;
@@ -57,7 +62,7 @@ namespace GamingPanel
             if (saved != null && !string.IsNullOrEmpty(saved.ETag)) headers["If-None-Match"] = saved.ETag;
             try
             {
-                HttpResult response = await _client.SendAuthorizedAsync("GET", "config", null, headers, true, cancellationToken);
+                HttpResult response = await _client.SendAuthorizedAsync("GET", "config", null, headers, true, player, cancellationToken);
                 Dictionary<string, object> json = response.JsonObject ?? new Dictionary<string, object>();
                 var config = new RemoteConfigValues
                 {
@@ -65,7 +70,8 @@ namespace GamingPanel
                     ETag = response.Header("ETag"),
                     Values = Json.GetObject(json, "values") ?? new Dictionary<string, object>(),
                 };
-                _client.Cache.Save(_client.Auth.PlayerId, ConfigCache, Json.Serialize(new Dictionary<string, object>
+                if (_client.Auth.PlayerId != player) throw ApiError.PlayerChanged(); // never kept under another player
+                _client.Cache.Save(player, ConfigCache, Json.Serialize(new Dictionary<string, object>
                 {
                     { "version", config.Version }, { "etag", config.ETag }, { "values", config.Values },
                 }));
@@ -73,6 +79,7 @@ namespace GamingPanel
             }
             catch (ApiError error)
             {
+                if (_client.Auth.PlayerId != player) throw ApiError.PlayerChanged(); // nor is this player's copy theirs
                 if (error.Status == 304 && saved != null)
                     return new Cached<RemoteConfigValues> { Value = saved, FetchedAtUtc = DateTime.UtcNow };
                 // Offline, or any refusal: the saved copy keeps the game running, and Error says why it is not fresh.
@@ -84,9 +91,14 @@ namespace GamingPanel
         /// <summary>The saved copy without the network (first frame, or offline at start-up); null when none.</summary>
         public RemoteConfigValues LoadCached()
         {
+            return LoadCached(_client.Auth.PlayerId);
+        }
+
+        RemoteConfigValues LoadCached(string player)
+        {
             string body;
             DateTime fetchedAt;
-            if (!_client.Cache.TryLoad(_client.Auth.PlayerId, ConfigCache, out body, out fetchedAt)) return null;
+            if (!_client.Cache.TryLoad(player, ConfigCache, out body, out fetchedAt)) return null;
             Dictionary<string, object> json = Json.ParseObject(body);
             if (json == null) return null;
             return new RemoteConfigValues
