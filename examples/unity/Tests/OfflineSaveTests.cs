@@ -113,7 +113,7 @@ namespace GamingPanel.Tests
             yield return Case("cloud save: a 403 player_banned stops the sync and keeps every queued write", BanKeepsTheQueue);
             yield return Case("cloud save: answers that are not the panel's (HTML 200, 408, a proxy's 404) keep the write and its key", NotThePanelsAnswerKeepsTheWrite);
             yield return Case("cloud save: when the local copy cannot be written to disk, saves are kept in memory, read back and synced", DiskFailureKeepsSavesInMemory);
-            yield return Case("cloud save and remote config: an answer that arrives after another player logged in is not kept for them", AnswerAfterPlayerSwitchIsDiscarded);
+            yield return Case("cloud save, remote config and cached reads: an answer that arrives after another player logged in is not kept for them", AnswerAfterPlayerSwitchIsDiscarded);
             yield return Case("cloud save: a write whose answer was lost goes again first, so the next save is no conflict with it", LostAnswerIsResentFirst);
             yield return Case("leaderboards: closed periods are read a page at a time", PeriodsPageBack);
         }
@@ -654,6 +654,16 @@ namespace GamingPanel.Tests
             try { await config.GetAsync(); } catch (ApiError e) { refused = e; }
             Check(client.Auth.PlayerId == "8" && refused != null && refused.Code == ErrorCodes.NotLoggedIn, "the config fetch ends with not_logged_in");
             Check(config.LoadCached() == null, "player 8's config copy is untouched");
+
+            // The same for every cached read (stats, inventory, shop, events, boards): CachedFetch.
+            client = SwitchingClient(new FakeServer(), NewDir(), "player/stats",
+                r => FakeResponse.Ok(200, "{\"player_id\":7,\"level\":9,\"xp\":1,\"xp_to_next_level\":1,\"stats\":{}}"));
+            refused = null;
+            try { await client.Player.GetStatsAsync(); } catch (ApiError e) { refused = e; }
+            string body;
+            DateTime at;
+            Check(client.Auth.PlayerId == "8" && refused != null && refused.Code == ErrorCodes.NotLoggedIn, "the stats read ends with not_logged_in");
+            Check(!client.Cache.TryLoad("8", "player_stats", out body, out at), "player 8's stats copy is untouched");
         }
 
         static async Task LostAnswerIsResentFirst()

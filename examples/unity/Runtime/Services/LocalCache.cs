@@ -115,16 +115,20 @@ namespace GamingPanel
         /// <summary>
         /// GETs path; on success saves the body and returns it parsed. When the server cannot be reached
         /// (network error, 429, 5xx) returns the last saved copy with FromCache = true instead of failing.
+        /// The read belongs to the player logged in when it started: if another player (or nobody) is logged
+        /// in by the time it is answered, nothing is kept or returned (401 not_logged_in).
         /// </summary>
         public static async System.Threading.Tasks.Task<Cached<T>> GetAsync<T>(GamingPanelClient client, string path,
             string cacheName, Func<object, T> parse, System.Threading.CancellationToken cancellationToken)
         {
+            string player = client.Auth.PlayerId;
             ApiError failure;
             try
             {
-                HttpResult response = await client.SendAuthorizedAsync("GET", path, null, null, true, cancellationToken);
+                HttpResult response = await client.SendAuthorizedAsync("GET", path, null, null, true, player, cancellationToken);
+                if (client.Auth.PlayerId != player) throw ApiError.PlayerChanged(); // never kept under another player
                 T value = parse(response.Json);
-                client.Cache.Save(client.Auth.PlayerId, cacheName, response.Body);
+                client.Cache.Save(player, cacheName, response.Body);
                 return new Cached<T> { Value = value, FetchedAtUtc = DateTime.UtcNow };
             }
             catch (ApiError error)
@@ -135,7 +139,8 @@ namespace GamingPanel
 
             string body;
             DateTime fetchedAt;
-            if (!client.Cache.TryLoad(client.Auth.PlayerId, cacheName, out body, out fetchedAt)) throw failure;
+            if (client.Auth.PlayerId != player) throw ApiError.PlayerChanged(); // nor is this player's copy theirs
+            if (!client.Cache.TryLoad(player, cacheName, out body, out fetchedAt)) throw failure;
             return new Cached<T> { Value = parse(Json.Parse(body)), FromCache = true, FetchedAtUtc = fetchedAt, Error = failure };
         }
     }
