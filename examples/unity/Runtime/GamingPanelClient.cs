@@ -81,7 +81,8 @@ namespace GamingPanel
         public Task<HttpResult> SendAuthorizedAsync(string method, string path, object body,
             IDictionary<string, string> extraHeaders, bool retrySafe, CancellationToken cancellationToken)
         {
-            return SendAuthorizedAsync(method, path, body, extraHeaders, retrySafe, null, cancellationToken);
+            // The call belongs to whoever is logged in now: a retry never goes out as the next player.
+            return SendAuthorizedAsync(method, path, body, extraHeaders, retrySafe, Auth.PlayerId, cancellationToken);
         }
 
         /// <param name="player">

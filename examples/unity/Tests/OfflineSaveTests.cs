@@ -110,6 +110,7 @@ namespace GamingPanel.Tests
             yield return Case("remote config: the build's numeric version is sent", ConfigSendsTheBuildsNumericVersion);
             yield return Case("cloud save: a save with nobody logged in is refused", SaveWithoutPlayerIsRefused);
             yield return Case("cloud save: a write retried (503, 401) after another player logged in is not sent with their session; it stays queued for its player", RetryAfterPlayerSwitchStaysWithItsPlayer);
+            yield return Case("shop: a purchase retried after another player logged in is not sent with their session", PurchaseRetryStaysWithItsPlayer);
             yield return Case("cloud save: a 403 player_banned stops the sync and keeps every queued write", BanKeepsTheQueue);
             yield return Case("cloud save: answers that are not the panel's (HTML 200, 408, a proxy's 404) keep the write and its key", NotThePanelsAnswerKeepsTheWrite);
             yield return Case("cloud save: when the local copy cannot be written to disk, saves are kept in memory, read back and synced", DiskFailureKeepsSavesInMemory);
@@ -522,6 +523,23 @@ namespace GamingPanel.Tests
                 return first;
             };
             return client;
+        }
+
+        static async Task PurchaseRetryStaysWithItsPlayer()
+        {
+            var server = new FakeServer();
+            int purchases = 0;
+            GamingPanelClient client = SwitchingClient(server, NewDir(), "shop/purchase", r =>
+            {
+                purchases++;
+                return purchases == 1
+                    ? FakeResponse.Problem(503, "service_unavailable", "0") // player 7's try, retried after Retry-After
+                    : FakeResponse.Ok(201, "{\"purchase_id\":1,\"status\":\"completed\",\"balances\":{\"gold\":1},\"granted\":[]}");
+            });
+            ApiError refused = null;
+            try { await client.Shop.PurchaseAsync("5"); } catch (ApiError e) { refused = e; }
+            Check(client.Auth.PlayerId == "8" && refused != null && refused.Code == ErrorCodes.NotLoggedIn, "the purchase stops with not_logged_in");
+            Check(server.To("shop/purchase").Count == 1, "player 7's purchase is never sent with player 8's session");
         }
 
         static async Task RetryAfterPlayerSwitchStaysWithItsPlayer()

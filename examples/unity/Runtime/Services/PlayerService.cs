@@ -47,16 +47,22 @@ namespace GamingPanel
         /// </summary>
         public void ApplyBalancesToCache(Dictionary<string, long> balances)
         {
-            if (balances == null || balances.Count == 0) return;
+            ApplyBalancesToCache(balances, _client.Auth.PlayerId);
+        }
+
+        /// <summary>The same for the player the balances are (the one who made the call that returned them).</summary>
+        public void ApplyBalancesToCache(Dictionary<string, long> balances, string playerId)
+        {
+            if (balances == null || balances.Count == 0 || string.IsNullOrEmpty(playerId)) return;
             string body;
             DateTime fetchedAt;
-            if (!_client.Cache.TryLoad(_client.Auth.PlayerId, InventoryCache, out body, out fetchedAt)) return;
+            if (!_client.Cache.TryLoad(playerId, InventoryCache, out body, out fetchedAt)) return;
             Dictionary<string, object> json = Json.ParseObject(body);
             if (json == null) return;
             Dictionary<string, object> currencies = Json.GetObject(json, "currencies") ?? new Dictionary<string, object>();
             foreach (KeyValuePair<string, long> entry in balances) currencies[entry.Key] = entry.Value;
             json["currencies"] = currencies;
-            _client.Cache.Save(_client.Auth.PlayerId, InventoryCache, Json.Serialize(json));
+            _client.Cache.Save(playerId, InventoryCache, Json.Serialize(json));
         }
 
         static Dictionary<string, object> AsObject(object json)

@@ -144,9 +144,10 @@ namespace GamingPanel
                 { "receipt", receipt },
             };
             // The server grants a store transaction once, so repeating the request is safe.
-            HttpResult response = await _client.SendAuthorizedAsync("POST", "shop/receipts", body, null, true, cancellationToken);
+            string player = _client.Auth.PlayerId;
+            HttpResult response = await _client.SendAuthorizedAsync("POST", "shop/receipts", body, null, true, player, cancellationToken);
             PurchaseResult result = PurchaseResult.FromResponse(response, null);
-            if (result.Status == PurchaseStatus.Completed) _client.Player.ApplyBalancesToCache(result.Balances);
+            if (result.Status == PurchaseStatus.Completed) _client.Player.ApplyBalancesToCache(result.Balances, player);
             return result;
         }
 
@@ -162,6 +163,7 @@ namespace GamingPanel
         async Task<PurchaseResult> SendAsync(Dictionary<string, object> attempt, CancellationToken cancellationToken)
         {
             string key = Json.GetString(attempt, "key");
+            string player = Json.GetString(attempt, "player_id") ?? _client.Auth.PlayerId;
             var body = new Dictionary<string, object>
             {
                 { "offer_id", Json.IdValue(Json.GetString(attempt, "offer_id")) },
@@ -173,7 +175,8 @@ namespace GamingPanel
             ApiError failure = null;
             try
             {
-                response = await _client.SendAuthorizedAsync("POST", "shop/purchase", body, headers, true, cancellationToken);
+                // The attempt's own player: a pending purchase is never sent, nor retried, as another one.
+                response = await _client.SendAuthorizedAsync("POST", "shop/purchase", body, headers, true, player, cancellationToken);
             }
             catch (ApiError error)
             {
@@ -193,7 +196,7 @@ namespace GamingPanel
 
             RemovePending(key);
             PurchaseResult result = PurchaseResult.FromResponse(response, key);
-            if (result.Status == PurchaseStatus.Completed) _client.Player.ApplyBalancesToCache(result.Balances);
+            if (result.Status == PurchaseStatus.Completed) _client.Player.ApplyBalancesToCache(result.Balances, player);
             return result;
         }
 
