@@ -223,5 +223,7 @@ def today_revenue(*, game_id: int, today: date) -> list[RevenueDay]:
 
 
 def minor_to_major(amount: float, currency: str) -> float:
-    """Revenue for a chart, in the currency's own units (ISO 4217 decimals)."""
+    """Revenue as a chart's y coordinate, in the currency's own units (ISO 4217 decimals). Only
+    for drawing: sums and stored amounts stay integers in minor units, and the panel's money
+    text is formatted from the exact Decimal (templatetags `money`)."""
     return float(to_major(amount, currency))

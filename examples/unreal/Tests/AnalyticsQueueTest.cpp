@@ -8,9 +8,41 @@
 
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
+
+// ---------------------------------------------------------------- the engine's UTF-8 conversion the queue uses
+
+namespace
+{
+std::map<const FTCHARToUTF8*, std::string>& Utf8Buffers()
+{
+	static std::map<const FTCHARToUTF8*, std::string> Buffers;
+	return Buffers;
+}
+}
+
+FTCHARToUTF8::FTCHARToUTF8(const TCHAR* Source)
+{
+	std::string Text;
+	for (const TCHAR* C = Source; *C; ++C)
+	{
+		const std::uint32_t Code = static_cast<std::uint32_t>(*C); // TCHAR is wchar_t: a whole code point here
+		if (Code < 0x80) Text.push_back(static_cast<char>(Code));
+		else if (Code < 0x800) Text += {static_cast<char>(0xC0 | (Code >> 6)), static_cast<char>(0x80 | (Code & 0x3F))};
+		else if (Code < 0x10000)
+			Text += {static_cast<char>(0xE0 | (Code >> 12)), static_cast<char>(0x80 | ((Code >> 6) & 0x3F)),
+				static_cast<char>(0x80 | (Code & 0x3F))};
+		else
+			Text += {static_cast<char>(0xF0 | (Code >> 18)), static_cast<char>(0x80 | ((Code >> 12) & 0x3F)),
+				static_cast<char>(0x80 | ((Code >> 6) & 0x3F)), static_cast<char>(0x80 | (Code & 0x3F))};
+	}
+	Utf8Buffers()[this] = Text;
+}
+const ANSICHAR* FTCHARToUTF8::Get() const { return Utf8Buffers()[this].c_str(); }
+int32 FTCHARToUTF8::Length() const { return static_cast<int32>(Utf8Buffers()[this].size()); }
 
 namespace
 {

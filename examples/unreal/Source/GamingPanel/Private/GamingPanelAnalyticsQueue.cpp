@@ -34,29 +34,11 @@ bool FGamingPanelAnalyticsQueue::IsValidName(const FString& Name)
 	return true;
 }
 
-/** The UTF-8 bytes of a string, as the panel counts properties (an "é" is 2, an emoji 4). */
-static int32 Utf8Length(const FString& Text)
-{
-	int32 Bytes = 0;
-	const TCHAR* Chars = *Text;
-	for (int32 Index = 0; Index < Text.Len(); ++Index)
-	{
-		const uint32 Char = static_cast<uint32>(Chars[Index]);
-		if (Char < 0x80) Bytes += 1;
-		else if (Char < 0x800) Bytes += 2;
-		else if (Char >= 0xD800 && Char <= 0xDBFF) Bytes += 4; // a surrogate pair's first half: 4 for the pair
-		else if (Char >= 0xDC00 && Char <= 0xDFFF) Bytes += 0; // its second half, counted above
-		else if (Char < 0x10000) Bytes += 3;
-		else Bytes += 4; // a 32-bit TCHAR holding a code point past the BMP
-	}
-	return Bytes;
-}
-
 bool FGamingPanelAnalyticsQueue::Track(const FString& Name, const FString& PropertiesJson)
 {
 	// The panel refuses properties over MaxPropertiesBytes of UTF-8 (in a 207, after which the event
 	// leaves the queue): refused here at once instead.
-	if (!IsValidName(Name) || Utf8Length(PropertiesJson) > MaxPropertiesBytes) return false;
+	if (!IsValidName(Name) || FTCHARToUTF8(*PropertiesJson).Length() > MaxPropertiesBytes) return false;
 	FGamingPanelAnalyticsEvent Event;
 	Event.EventId = NewEventId();
 	Event.Name = Name;
