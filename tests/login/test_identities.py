@@ -226,3 +226,40 @@ def test_a_platform_outside_the_enum_is_unsupported_platform(tokens, platform):
         bearer(tokens["access_token"]).post(UNLINK, {"platform": 5}, format="json").json()["code"]
         == "validation_error"
     )  # not a string at all
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_login_waiting_on_an_unlink_of_its_identity_makes_a_new_player(tokens, steam):
+    import threading
+    import time
+
+    from apps.accounts.services import sessions
+    from apps.login.services.login import log_in
+    from tests.login.test_login import _in_thread
+
+    bearer(tokens["access_token"]).post(LINK, STEAM)  # dev + steam
+    player = Player.objects.get()
+    deleted, release = threading.Event(), threading.Event()
+
+    def revoke_and_hold(**kwargs):
+        deleted.set()  # the identity is deleted, the player locked, until the unlink commits
+        release.wait(10)
+        return sessions.revoke_sessions(**kwargs)
+
+    with mock.patch("apps.login.services.identities.revoke_sessions", revoke_and_hold):
+        unlink = _in_thread(lambda: unlink_identity(player=player, platform="steam"))
+        assert deleted.wait(10)
+        login = _in_thread(
+            lambda: log_in(game=player.game, platform="steam", credentials={"ticket": "14"})
+        )
+        time.sleep(0.3)
+        assert not login.done()  # waiting for the player's lock
+        release.set()
+        unlink.result(10)
+        result = login.result(10)
+
+    # The steam account is no longer alice's: its login must not reach her player.
+    assert result.created and result.player.pk != player.pk
+    assert PlatformIdentity.objects.get(platform="steam").player_id == result.player.pk
+    assert [i.platform for i in PlatformIdentity.objects.filter(player=player)] == ["dev"]

@@ -102,3 +102,27 @@ def test_an_id_change_in_another_game_moves_nothing_here(api_client, google, oth
     assert log_in(api_client)["player"]["id"] != other_player.pk
 
     assert PlatformIdentity.objects.get(game=other_game).platform_user_id == OLD_ID
+
+
+def test_unlinking_ends_the_sessions_opened_under_the_old_id_too(api_client, google, dev_platform):
+    from tests.accounts.conftest import REFRESH, bearer
+
+    google_answers(google, OLD_ID)
+    before_the_move = log_in(api_client)
+    google.reset()
+    google_answers(google, NEW_ID, {"originalPlayerId": OLD_ID})
+    current = bearer(log_in(api_client)["access_token"])
+    google.reset()
+    linked = current.post(
+        "/api/v1/auth/link", {"platform": "dev", "credentials": {"user_id": "me"}}
+    )
+    assert linked.status_code == 200, linked.content
+
+    assert current.post("/api/v1/auth/unlink", {"platform": "google_play"}).status_code == 200
+
+    google_sessions = AuthSession.objects.filter(platform="google_play")
+    assert sorted(s.platform_user_id for s in google_sessions) == [NEW_ID, OLD_ID]
+    assert all(s.revoked_at is not None for s in google_sessions)
+    refreshed = api_client.post(REFRESH, {"refresh_token": before_the_move["refresh_token"]})
+    assert refreshed.status_code == 401
+    assert refreshed.json()["code"] == "token_revoked"

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 
 from apps.accounts.errors import (
     IdentityNotLinked,
@@ -77,13 +76,13 @@ def unlink_identity(*, player: Player, platform: str) -> None:
         raise LastIdentity("This is the player's only identity; link another one first.")
     PlatformIdentity.objects.filter(pk__in=[identity.pk for identity in linked]).delete()
     # Whoever logged in with that account is out at once: its sessions could otherwise go on
-    # refreshing for ever, and link it back. (A login with it waits on the player lock above;
-    # after the unlink it finds no identity and makes a new player.)
-    opened_with_it = Q(platform_user_id__in=[identity.platform_user_id for identity in linked])
+    # refreshing for ever, and link it back. Every session of the platform, not only those
+    # opened under the identity's current id: a player has one identity per platform, and one
+    # whose id the platform changed (move_to_new_id) has sessions under the old id too. (A
+    # login with it waits on the player lock above; after the unlink it finds no identity and
+    # makes a new player.)
     revoke_sessions(
-        sessions=AuthSession.objects.filter(player=player, platform=platform).filter(
-            opened_with_it | Q(platform_user_id="")
-        ),
+        sessions=AuthSession.objects.filter(player=player, platform=platform),
         reason=AuthSession.RevokeReason.IDENTITY_UNLINKED,
     )
 

@@ -56,11 +56,16 @@ TABLES = {"player": Player, "identity": PlatformIdentity}
 STAMP_PLAYER = CompiledInstances.compile(PLAYER_OF_IDENTITY_SQL, Player, **TABLES)
 STAMP_IDENTITY = CompiledQuery.compile(IDENTITY_SQL, **TABLES)
 # PostgreSQL runs both in one round trip. The identity's UPDATE reads the player's result, so it
-# runs after it: the player is locked before its identity, as link and unlink lock them.
+# runs after it: the player is locked before its identity, as link and unlink lock them. The
+# player is returned only if its identity was still there to stamp: the player's id was read
+# before the lock was waited for, and an unlink committing meanwhile deletes the identity but
+# leaves the player row as it was (so the player's UPDATE goes on). The login then finds no
+# identity and makes a new player, as it would have had it started after the unlink.
 STAMP_BOTH = CompiledInstances.compile(
     # Only the two statements above are interpolated; every value is a parameter.
     f"WITH stamped AS ({PLAYER_OF_IDENTITY_SQL}), identity_stamped AS ("  # noqa: S608
-    f"{IDENTITY_SQL} AND EXISTS (SELECT 1 FROM stamped)) SELECT * FROM stamped",
+    f"{IDENTITY_SQL} AND EXISTS (SELECT 1 FROM stamped) RETURNING 1)"
+    " SELECT * FROM stamped WHERE EXISTS (SELECT 1 FROM identity_stamped)",
     Player,
     **TABLES,
 )
