@@ -48,6 +48,9 @@ def _url_problem(platform: str, value: object, *, resolve: bool) -> str | None:
 
 
 def _host_problem(platform: str, host: str) -> str | None:
+    if "*" in host:
+        # A key URL's host is compared with these names as written, never as a pattern.
+        return f"the host {host} must be a host name, not a pattern"
     if not host_matches(host, allowed_hosts(platform)):
         allowed = ", ".join(allowed_hosts(platform)) or "none"
         return f"the host {host} is not an allowed host ({allowed})"

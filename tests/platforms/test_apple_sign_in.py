@@ -156,6 +156,24 @@ def test_without_required_nonce_the_token_itself_is_single_use(apple_keys):
         verify(credentials, config)
 
 
+def test_with_the_nonce_optional_a_token_used_with_it_cannot_come_back_without_it(apple_keys):
+    config = {**CONFIG, "require_nonce": False}
+    credentials = login()
+    assert verify(credentials, config).platform_user_id
+
+    with raises_problem("invalid_credentials", 401):
+        verify({"identity_token": credentials["identity_token"]}, config)
+
+
+def test_with_the_nonce_optional_a_token_used_without_it_cannot_come_back_with_it(apple_keys):
+    config = {**CONFIG, "require_nonce": False}
+    credentials = login()
+    assert verify({"identity_token": credentials["identity_token"]}, config).platform_user_id
+
+    with raises_problem("invalid_credentials", 401):
+        verify(credentials, config)
+
+
 def test_nonce_is_required_by_default(upstream):
     with raises_problem("validation_error", 400):
         verify({"identity_token": sign(apple_claims(), kid="apple-1")})

@@ -226,6 +226,36 @@ def test_es256_tokens_only_when_the_game_allows_them(upstream):
     assert verify(token, allowing).platform_user_id == "a1b2c3d4e5f60718"
 
 
+def test_an_es256_token_with_its_signature_rewritten_is_still_the_used_token(upstream):
+    import base64
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    jwk = {**ECAlgorithm.to_jwk(key.public_key(), as_dict=True), "kid": "ec-1", "use": "sig"}
+    upstream.get(KEYS_URL, json={"keys": [jwk]})
+    token = jwt.encode(
+        nsa_claims(), key, algorithm="ES256", headers={"kid": "ec-1", "jku": KEYS_URL}
+    )
+    allowing = {**CONFIG, "algorithms": ["ES256"]}
+    assert verify(token, allowing).platform_user_id
+
+    # (r, s) and (r, n - s) are both valid ECDSA signatures of the same header and payload.
+    signed, signature = token.rsplit(".", 1)
+    raw = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+    r, s = raw[:32], int.from_bytes(raw[32:], "big")
+    n = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+    other = base64.urlsafe_b64encode(r + (n - s).to_bytes(32, "big")).rstrip(b"=").decode()
+    rewritten = f"{signed}.{other}"
+    assert jwt.decode(
+        rewritten,
+        key.public_key(),
+        algorithms=["ES256"],
+        audience=None,
+        options={"verify_aud": False},
+    )
+    with raises_problem("invalid_credentials", 401):
+        verify(rewritten, allowing)
+
+
 @pytest.mark.parametrize("algorithms", [["HS256"], ["none"], ["RS256", "ES512"], {"a": 1}])
 def test_algorithms_other_than_rs256_or_es256_are_not_configured(upstream, algorithms):
     with raises_problem("platform_not_configured", 400):

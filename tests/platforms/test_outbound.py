@@ -185,6 +185,8 @@ def clean_errors(game, platform, config) -> list[str]:
         ("nintendo", {"jwks_url": "https://[::1]/keys"}, "not an allowed host"),
         ("apple", {"key_hosts": ["static.gc.apple.com", "metadata.google.internal"]}, "host"),
         ("apple", {"key_hosts": {"a": 1}}, "list of host names"),
+        # On APPLE_URL_HOSTS (*.apple.com), but a key URL's host is compared as written.
+        ("apple", {"key_hosts": ["*.gc.apple.com"]}, "not a pattern"),
     ],
 )
 def test_a_refused_url_is_a_clear_error_when_saved(game, guarded, hosts, platform, config, says):

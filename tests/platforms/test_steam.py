@@ -86,6 +86,17 @@ def test_valid_ticket_of_an_owner_is_the_steam_id_with_persona_name(upstream):
     assert verify() == VerifiedIdentity(PLAYER, "Gabe", entitlement_checked=True)
 
 
+@pytest.mark.parametrize(
+    ("name", "kept"), [("Ga\x00be", "Gabe"), ("Gabe\ud800", "Gabe"), ("\x00 \udfff", None)]
+)
+def test_a_persona_name_keeps_only_what_a_column_can_store(upstream, name, kept):
+    upstream.get(AUTH_URL, json=authenticated())
+    owns(upstream)
+    persona(upstream, name)
+
+    assert verify() == VerifiedIdentity(PLAYER, kept, entitlement_checked=True)
+
+
 def test_ownership_is_checked_by_default_for_the_ticket_s_steam_id(upstream):
     upstream.get(AUTH_URL, json=authenticated())
     upstream.get(

@@ -48,6 +48,7 @@ from apps.platforms.verifiers.keys import (
     LEEWAY_SECONDS,
     MAX_REPLAY_SECONDS,
     cache_seconds,
+    signed_part,
     url_cache_key,
     verify_jwt,
 )
@@ -171,10 +172,13 @@ def verify_sign_in(config: Mapping[str, Any], credentials: Mapping[str, Any]) ->
             claimed.encode(), expected.encode()
         ):
             raise InvalidCredentials("The Sign in with Apple nonce does not match.")
-    # Remember the nonce (or, without one, the token) until the token expires.
-    seen = f"nonce:{claims['nonce']}" if nonce is not None else f"token:{token}"
+    # Remember the token, and the nonce it carries (sent to us or not), until it expires: with
+    # the nonce optional, a token used once with its nonce would otherwise pass again without.
     seconds = min(int(claims["exp"]) - time.time() + LEEWAY_SECONDS, MAX_REPLAY_SECONDS)
-    if not first_use("siwa", seen, seconds=seconds):
+    seen = [f"token:{signed_part(token)}"]
+    if isinstance(claimed_nonce := claims.get("nonce"), str):
+        seen.append(f"nonce:{claimed_nonce}")
+    if not all([first_use("siwa", value, seconds=seconds) for value in seen]):
         raise InvalidCredentials("This Sign in with Apple token was already used.")
     return VerifiedIdentity(
         platform_user_id=claims["sub"],

@@ -171,10 +171,12 @@ def required_credential(
 
 
 def clean_display_name(value: object) -> str | None:
-    """A platform's display name, trimmed to what we store; None when absent or not text."""
+    """A platform's display name, trimmed to what we store; None when absent or not text.
+    U+0000 and lone surrogates (JSON can carry both) are dropped: no column stores them, and
+    the player could otherwise never be created."""
     if not isinstance(value, str):
         return None
-    return value.strip()[:MAX_DISPLAY_NAME_LENGTH] or None
+    return UNSTORABLE.sub("", value).strip()[:MAX_DISPLAY_NAME_LENGTH] or None
 
 
 def client_display_name(credentials: Mapping[str, Any]) -> str | None:

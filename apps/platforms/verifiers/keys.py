@@ -191,6 +191,13 @@ def verify_jwt(
     raise InvalidCredentials(f"The {platform} token {reason}.")
 
 
+def signed_part(token: str) -> str:
+    """What a JWT's signature covers (header and payload), to remember a token by: an ECDSA
+    signature can be rewritten into another valid one (s into n - s), and a base64 signature
+    spelt another way, so the whole string would let one token be used once per spelling."""
+    return token.rsplit(".", 1)[0]
+
+
 def accept_once(
     token: str,
     claims: dict[str, Any],
@@ -209,7 +216,11 @@ def accept_once(
     seconds = min(int(claims["exp"]) - time.time() + LEEWAY_SECONDS, MAX_REPLAY_SECONDS)
     holder = f"{config.get('game_id', '')}:{claims.get('sub', '')}"
     if not first_use(
-        f"{platform}-token", token, seconds=seconds, reuse_window=reuse_window, holder=holder
+        f"{platform}-token",
+        signed_part(token),
+        seconds=seconds,
+        reuse_window=reuse_window,
+        holder=holder,
     ):
         raise InvalidCredentials(
             f"This {platform} token was already used; ask the SDK for a fresh one."
