@@ -268,14 +268,24 @@ def cursor_of(period_id: int, rank: int, rank_key: int, reached_micros: int, pla
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
+# What a cursor's numbers are compared with: bigint columns (and no cursor this API gives holds
+# more), so a forged one is refused here rather than by the database.
+BIGINT_END = 2**63
+
+
 def decode_cursor(cursor: str, *, period: Period) -> tuple[int, int, datetime, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         period_id, rank, rank_key, micros, player_id = (
             int(part) for part in base64.urlsafe_b64decode(padded).decode().split(":")
         )
-        if rank < 1 or micros < 0:
+        if (
+            rank < 1
+            or micros < 0
+            or not all(-BIGINT_END < part < BIGINT_END for part in (rank, rank_key, player_id))
+        ):
             raise ValueError
+        reached_at = index.EPOCH + micros * index.MICROSECOND  # OverflowError past year 9999
     except (ValueError, binascii.Error, UnicodeDecodeError, OverflowError) as error:
         raise InvalidCursor("The cursor is not one this API gave.") from error
     if period_id != period.pk:
@@ -283,7 +293,7 @@ def decode_cursor(cursor: str, *, period: Period) -> tuple[int, int, datetime, i
             "The cursor is of another board or period (the board may have reset since); "
             "start again from the top."
         )
-    return rank, rank_key, index.EPOCH + micros * index.MICROSECOND, player_id
+    return rank, rank_key, reached_at, player_id
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,28 @@ def test_a_forged_cursor_is_400_invalid_cursor(player_client, board):
     assert (response.status_code, response.json()["code"]) == (400, "invalid_cursor")
 
 
+@pytest.mark.parametrize(
+    "fields",
+    ["{p}:1:-12:1000000000000000000:1", "{p}:1:-12:" + "9" * 40 + ":1", "{p}:1:2:3:" + "9" * 30],
+)
+@pytest.mark.parametrize("path", ["high", "high/periods/1"])
+def test_a_cursor_with_numbers_out_of_range_is_400_invalid_cursor(
+    player_client, board, fields, path
+):
+    import base64
+
+    from apps.leaderboards.services.periods import close_period, open_period
+
+    period = open_period(board=board)
+    if path != "high":
+        close_period(period_id=period.pk)  # periods/1 shows a closed period
+    text = fields.format(p=period.pk)
+    cursor = base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    response = player_client.get(f"/api/v1/leaderboards/{path}?cursor={cursor}")
+
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_cursor")
+
+
 def test_a_cursor_of_another_period_or_board_is_400_not_a_wrong_page(
     player_client, board, make_board, make_players
 ):
