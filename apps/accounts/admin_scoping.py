@@ -34,7 +34,7 @@ class AuditedRequest(HttpRequest):
     """An admin request that loaded a row to change (for type checking; HttpRequest at run time):
     the row as it was, for the audit log."""
 
-    _audit_before: dict[str, Any]
+    _audit_before: dict[Any, dict[str, Any]]  # by primary key: a list page saves several rows
 
 
 ENCRYPTED_SUFFIX = "_encrypted"
@@ -109,8 +109,14 @@ class GameScopedAdmin(admin.ModelAdmin):
     def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
         obj = super().get_object(request, object_id, from_field)
         if obj is not None:
-            cast(AuditedRequest, request)._audit_before = self._snapshot_with_inlines(obj)
+            self._remember_before(request, obj)
         return obj
+
+    def _remember_before(self, request: HttpRequest, obj: Model) -> None:
+        audited = cast(AuditedRequest, request)
+        if not hasattr(audited, "_audit_before"):
+            audited._audit_before = {}
+        audited._audit_before[obj.pk] = self._snapshot_with_inlines(obj)
 
     def log_addition(self, request: HttpRequest, obj: Model, message: Any) -> Any:
         after = self._snapshot_with_inlines(obj)
@@ -118,7 +124,7 @@ class GameScopedAdmin(admin.ModelAdmin):
         return super().log_addition(request, obj, message)
 
     def log_change(self, request: HttpRequest, obj: Model, message: Any) -> Any:
-        before = getattr(request, "_audit_before", {})
+        before = getattr(request, "_audit_before", {}).get(obj.pk, {})
         after = self._snapshot_with_inlines(obj)
         if before != after:
             self._audit(request, obj, "admin_change", before=before, after=after)
@@ -187,6 +193,12 @@ class GameScopedAdmin(admin.ModelAdmin):
         # each saved row is checked here: a game the user may only read is never written.
         if not self._can_write(request, obj):
             raise PermissionDenied
+        if change and obj.pk not in getattr(request, "_audit_before", {}):
+            # A row saved from the list page (list_editable) was never loaded by get_object:
+            # the form has already changed this instance, so the row as stored is read.
+            stored = type(obj)._default_manager.filter(pk=obj.pk).first()
+            if stored is not None:
+                self._remember_before(request, stored)
         super().save_model(request, obj, form, change)
 
     def delete_model(self, request: HttpRequest, obj: Model) -> None:

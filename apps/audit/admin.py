@@ -16,6 +16,7 @@ class AuditLogEntryAdmin(ReadOnlyScopedAdmin):
         "created_at", "actor_name", "game", "action", "target_repr", "change_summary", "reason"
     ]  # fmt: skip
     exclude = ["before", "after"]
+    list_select_related = ["game"]  # nullable: Django's default joins only required keys
     readonly_fields = ["changes"]
     list_filter = ["game", "action"]
     search_fields = ["actor_name", "target_repr", "reason", "target_id"]

@@ -48,6 +48,7 @@ class OfferAdmin(ContentsEditorMixin, GameScopedAdmin):
         "game",
     ]
     list_filter = ["game", "category", "real_money", "active"]
+    list_select_related = ["game", "category"]  # category is nullable: not joined by default
     search_fields = ["name", "apple_product_id", "google_product_id"]
     form = OfferAdminForm
     readonly_fields = ["player_preview"]

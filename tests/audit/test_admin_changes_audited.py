@@ -170,3 +170,37 @@ def test_identifiers_content_and_clients_name_are_fixed_once_saved(
     with pytest.raises(ValidationError) as refused:
         row.full_clean()
     assert list(refused.value.message_dict) == [field]
+
+
+def test_rows_saved_from_the_list_page_are_audited_each_with_its_own_before(client, operator, game):
+    from apps.shop.models import Category
+
+    deals = Category.objects.create(game=game, name="Deals", position=1, active=True)
+    packs = Category.objects.create(game=game, name="Packs", position=2, active=True)
+    client.force_login(operator)
+
+    response = client.post(
+        "/admin/shop/category/",
+        {
+            "form-TOTAL_FORMS": "2",
+            "form-INITIAL_FORMS": "2",
+            "form-MIN_NUM_FORMS": "0",
+            "form-MAX_NUM_FORMS": "1000",
+            "form-0-id": str(deals.pk),
+            "form-0-position": "5",
+            "form-0-active": "on",
+            "form-1-id": str(packs.pk),
+            "form-1-position": "2",
+            "_save": "Save",
+        },
+    )
+
+    assert response.status_code == 302
+    entries = {
+        entry.target_id: entry for entry in AuditLogEntry.objects.filter(action="admin_change")
+    }
+    deals_entry, packs_entry = entries[str(deals.pk)], entries[str(packs.pk)]
+    assert (deals_entry.before["position"], deals_entry.after["position"]) == (1, 5)
+    assert deals_entry.before["name"] == deals_entry.after["name"] == "Deals"
+    assert (packs_entry.before["active"], packs_entry.after["active"]) == (True, False)
+    assert packs_entry.before["position"] == packs_entry.after["position"] == 2

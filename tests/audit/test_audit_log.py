@@ -47,3 +47,21 @@ def test_operator_cannot_read_the_log(client, entry, game):
     client.force_login(operator)
 
     assert client.get(f"/admin/audit/auditlogentry/{entry.pk}/change/").status_code in (302, 403)
+
+
+def test_the_log_page_reads_the_same_queries_however_many_entries_it_shows(client, entry, player):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(entry.actor)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/admin/audit/auditlogentry/").status_code == 200
+        return len(captured)
+
+    few = queries()
+    for n in range(20):
+        record_action(actor=entry.actor, game=entry.game, action=f"x{n}", target=player)
+
+    assert queries() == few

@@ -32,6 +32,30 @@ def test_offer_page_previews_what_a_player_sees(client, make_operator, game):
     assert "&quot;real_money&quot;: false" in page
 
 
+def test_the_offer_list_reads_the_same_queries_however_many_offers_it_shows(
+    client, make_operator, game
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.shop.models import Category
+
+    make_economy(game)
+    client.force_login(make_operator("alice", game, GameAccess.Role.OPERATOR))
+
+    def offers_in_own_categories(count: int) -> int:
+        for n in range(count):
+            category = Category.objects.create(game=game, name=f"Aisle {n}-{count}")
+            make_offer(game, name=f"Pack {n}-{count}", category=category)
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/admin/shop/offer/").status_code == 200
+        return len(captured)
+
+    few = offers_in_own_categories(2)
+
+    assert offers_in_own_categories(12) == few
+
+
 def test_purchase_page_shows_its_ledger_entries(client, make_operator, game, player):
     make_economy(game)
     offer = make_offer(game)
