@@ -93,14 +93,16 @@ class PlayerFilterForm(forms.Form):
         data = self.cleaned_data
         if data.get("min_spend") is not None and not data.get("spend_currency"):
             self.add_error("spend_currency", "Say which currency the spend is counted in.")
+            del data["min_spend"]  # a spend in no currency is not a filter that can be read
         low, high = data.get("min_level"), data.get("max_level")
         if low and high and low > high:
             self.add_error("max_level", "The highest level must not be below the lowest.")
         return data
 
     def filters(self) -> PlayerFilters:
-        """What was asked; an invalid form filters on nothing it could not read."""
-        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        """What was asked: each field that could be read filters, one that could not (shown
+        beside it) filters nothing, and the others still apply."""
+        data = self._readable()
         banned = {"yes": True, "no": False}.get(data.get("banned") or "")
         return PlayerFilters(
             query=data.get("q") or "",
@@ -117,8 +119,13 @@ class PlayerFilterForm(forms.Form):
         )
 
     def sort_order(self) -> str:
-        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
-        return data.get("sort") or "newest"
+        return self._readable().get("sort") or "newest"
+
+    def _readable(self) -> dict[str, Any]:
+        if not self.is_bound:
+            return {}
+        self.is_valid()  # cleans; a field that failed is left out of cleaned_data
+        return self.cleaned_data
 
 
 def _day_start(day: date | None, next_day: bool = False) -> datetime | None:

@@ -93,11 +93,34 @@ def test_filters_and_sorts_by_level_and_spend(operator_client, game, player, off
     assert ids(operator_client.get(url(game) + "?sort=level"))[:2] == [player.pk, rich.pk]
 
 
-def test_invalid_filters_are_said_and_filter_nothing(operator_client, game, player):
-    response = operator_client.get(url(game) + "?min_spend=5&min_level=9&max_level=2")
+def test_an_invalid_filter_is_said_and_filters_nothing_while_the_others_apply(
+    operator_client, game, player
+):
+    banned = Player.objects.create(
+        game=game, display_name="cheat", banned_until=PERMANENT_BAN_UNTIL
+    )
+
+    response = operator_client.get(url(game) + "?banned=yes&min_level=0&min_spend=5")
+
     body = response.content.decode()
-    assert "Say which currency" in body
-    assert ids(response) == [player.pk]
+    assert "Say which currency" in body and "greater than or equal to 1" in body
+    assert ids(response) == [banned.pk]  # banned=yes still applies
+    assert "Correct the filters to export" in body
+    too_long = operator_client.get(url(game) + "?q=" + "x" * 201).content.decode()
+    assert "at most 200 characters" in too_long
+
+
+def test_the_export_of_a_list_with_an_invalid_filter_is_refused(operator_client, game, player):
+    Player.objects.create(game=game, display_name="cheat", banned_until=PERMANENT_BAN_UNTIL)
+    export = f"/panel/games/{game.pk}/records/players.csv"
+
+    refused = operator_client.get(export + "?banned=yes&min_level=0")
+    exported = operator_client.get(export + "?banned=yes")
+
+    assert refused.status_code == 400
+    assert "min_level" in refused.content.decode()
+    rows = b"".join(exported.streaming_content).decode().splitlines()
+    assert exported.status_code == 200 and len(rows) == 2  # the header and the banned player
 
 
 def test_other_games_players_never_listed(operator_client, game, other_game, other_player):

@@ -8,8 +8,8 @@ import csv
 from collections.abc import Callable, Iterable, Iterator
 
 from django.contrib.admin.views.decorators import staff_member_required
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, StreamingHttpResponse
+from django.core.exceptions import BadRequest, PermissionDenied
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.utils import timezone
 
 from apps.accounts.models import Game
@@ -28,6 +28,10 @@ CHUNK = 2000
 
 def _players(game: Game, request: StaffRequest) -> Iterable[list]:
     form = PlayerFilterForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        # The list page shows a refused filter beside its field; a file cannot, and would hold
+        # players the operator asked to leave out.
+        raise BadRequest(f"The player filters are not valid: {form.errors.as_text()}")
     yield ["id", "display_name", "created_at", "last_login_at", "banned_until", "ban_reason", "xp"]
     players = players_matching(game=game, filters=form.filters(), sort=form.sort_order())
     for player in players.iterator(chunk_size=CHUNK):
@@ -106,12 +110,17 @@ class _Echo:
 
 
 @staff_member_required
-def export_records(request: StaffRequest, game_id: int, table: str) -> StreamingHttpResponse:
+def export_records(
+    request: StaffRequest, game_id: int, table: str
+) -> HttpResponse | StreamingHttpResponse:
     game = readable_game(request, game_id)
     if table not in RECORDS:
         raise Http404("No such export.")
     rows = iter(RECORDS[table](game, request))
-    header = next(rows)  # runs the table's own checks (the audit log's role) before streaming
+    try:
+        header = next(rows)  # runs the table's own checks (the audit log's role, the filters)
+    except BadRequest as refused:
+        return HttpResponseBadRequest(str(refused), content_type="text/plain; charset=utf-8")
     writer = csv.writer(_Echo())
     lines: Iterator[str] = (
         writer.writerow([safe_cell(value) for value in row]) for row in _with_first(header, rows)
