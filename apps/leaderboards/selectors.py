@@ -27,6 +27,7 @@ from apps.leaderboards.errors import BoardNotFound, InvalidCursor, PeriodNotFoun
 from apps.leaderboards.models import Board, Entry, Period
 from apps.leaderboards.queued import rebuild_rank_index
 from apps.leaderboards.services.periods import open_period_now
+from gamingpanel.queueing import enqueue
 from gamingpanel.shortcache import ShortCache
 from gamingpanel.sql import CompiledQuery, aware
 
@@ -381,7 +382,7 @@ def _rank_of(period: Period, *, rank_key: int, reached_at: datetime, player_id: 
         member = index.member_of(rank_key=rank_key, reached_at=reached_at, player_id=player_id)
         position = index.rank_of(period.pk, member)
         if position is None and index.claim_build(period.pk):
-            rebuild_rank_index.delay(period.pk)
+            enqueue(rebuild_rank_index, period.pk, then="ranks are counted until a later rebuild")
             position = index.rank_of(period.pk, member)  # a local (eager) task has rebuilt it
         if position is not None:
             return position + 1

@@ -20,6 +20,7 @@ from apps.leaderboards.services.payouts import (
     PAYOUT_GRACE,
     brackets_of,
     pay_period,
+    periods_to_pay,
     preview_payouts,
 )
 from apps.leaderboards.services.periods import close_due_periods, close_period
@@ -495,3 +496,37 @@ def test_a_period_pays_only_brackets_of_its_own_board(make_board):
     own = BracketReward.objects.create(board=ours, rank_from=1, rank_to=3, contents=[{"gold": 3}])
 
     assert brackets_of(period) == [own]
+
+
+def test_a_read_that_closes_a_due_period_answers_while_the_broker_is_down(
+    make_board, make_players, player_client, django_capture_on_commit_callbacks, caplog
+):
+    from unittest import mock
+
+    from kombu.exceptions import OperationalError
+
+    from apps.leaderboards.queued import pay_period as pay_period_task
+    from gamingpanel.shortcache import clear_every_cache
+
+    board = make_board(reset=Board.Reset.DAILY)
+    (player,) = make_players(1)
+    scores(board, [(player, 10)])
+    first = current(board)
+    Period.objects.filter(pk=first.pk).update(ends_at=timezone.now() - timedelta(seconds=1))
+    clear_every_cache()
+
+    refused = OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+    with (
+        mock.patch.object(pay_period_task, "delay", side_effect=refused),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = player_client.get(f"/api/v1/leaderboards/{board.slug}")
+
+    assert response.status_code == 200
+    assert response.json()["period"]["number"] == 2
+    first.refresh_from_db()
+    assert first.state == "closed"
+    assert "not queued" in caplog.text and "payout sweep" in caplog.text
+    # The sweep finds it unpaid once the grace a queued payout is given has passed.
+    later = timezone.now() + PAYOUT_GRACE + timedelta(seconds=1)
+    assert periods_to_pay(now=later) == [first.pk]

@@ -67,6 +67,25 @@ def test_flushed_keys_are_rebuilt_from_postgres_and_nothing_is_lost(board, fille
     assert client.zcard(keys.members) == Entry.objects.count()
 
 
+def test_a_lost_index_whose_rebuild_cannot_be_queued_is_counted_instead(board, filled, monkeypatch):
+    from unittest import mock
+
+    from kombu.exceptions import OperationalError
+
+    from apps.leaderboards.queued import rebuild_rank_index
+
+    period = current(board)
+    before = ranks_by_player(board, filled)
+    keys = index.Keys.of(period.pk)
+    index._client().delete(keys.members, keys.versions, keys.ready)
+
+    with mock.patch.object(rebuild_rank_index, "delay", side_effect=OperationalError("down")):
+        after = ranks_by_player(board, filled)  # no 500: the broker is down, ranks are counted
+
+    assert after == before
+    assert not index.is_ready(period.pk)
+
+
 def test_a_closed_periods_index_is_never_built_again(
     board, filled, django_capture_on_commit_callbacks
 ):

@@ -17,6 +17,7 @@ from apps.leaderboards import index
 from apps.leaderboards.models import Board, Period
 from apps.leaderboards.queued import pay_period
 from apps.leaderboards.schedule import window_at
+from gamingpanel.queueing import enqueue
 
 
 def open_period(*, board: Board, now: datetime | None = None) -> Period:
@@ -104,7 +105,9 @@ def close_period(
         def after_commit() -> None:
             index.forget(period.pk)
             index.mark_empty_ready(following.pk)
-            pay_period.delay(period.pk)
+            # Committed: a broker outage must not turn the close (an operator's, or a read's
+            # that found the period over) into an error. The payout sweep queues it again.
+            enqueue(pay_period, period.pk, then="the 10-minute payout sweep queues it again")
 
         transaction.on_commit(after_commit)
     return period
