@@ -142,7 +142,7 @@ class PayoutAdmin(ReadOnlyScopedAdmin):
     def retry_selected(self, request: HttpRequest, queryset: QuerySet[Payout]) -> None:
         writable = self._game_ids(request, self.write_roles)
         ids = list(queryset.values_list("pk", flat=True))
-        for period_id in retry_payouts(payout_ids=ids, game_ids=writable):
+        for period_id in retry_payouts(payout_ids=ids, game_ids=writable, actor=operator(request)):
             enqueue(pay_period, period_id, then="the 10-minute sweep pays them")
         self.message_user(request, "Queued the selected unpaid payouts.", messages.SUCCESS)
 

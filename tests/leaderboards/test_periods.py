@@ -432,6 +432,10 @@ def test_a_payout_refused_again_and_again_is_left_for_an_operator(
     payout.refresh_from_db()
     assert payout.paid_at is not None and not payout.needs_attention
     assert Wallet.objects.get(player=winner, currency__code="medals").balance == 3
+    retried = AuditLogEntry.objects.get(action="leaderboard.retry_payout")
+    assert (retried.actor, retried.game, retried.target_id) == (owner, game, str(payout.pk))
+    assert (retried.before["attempts"], retried.before["needs_attention"]) == (3, True)
+    assert retried.after == {"attempts": 0, "needs_attention": False, "last_error": ""}
 
 
 def test_the_dry_run_previews_the_payouts_and_writes_nothing(board, tournament):

@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import Player
+from apps.audit.services import record_action
 from apps.inventory.services import grant_contents
 from apps.leaderboards.errors import PeriodNotClosed
 from apps.leaderboards.models import Board, BracketReward, Entry, Payout, Period
@@ -166,15 +168,32 @@ def _record_failure(payout_id: int, error: DomainError) -> None:
 
 
 @transaction.atomic
-def retry_payouts(*, payout_ids: list[int], game_ids: set[int]) -> list[int]:
+def retry_payouts(*, payout_ids: list[int], game_ids: set[int], actor: User | None) -> list[int]:
     """An operator's retry of payouts left for them (the economy fixed since): tried again by
-    the next sweep with a fresh count. Returns the periods to pay now."""
-    retried = Payout.objects.filter(
-        pk__in=payout_ids, period__board__game_id__in=game_ids, paid_at=None
+    the next sweep with a fresh count, each retry audited. Returns the periods to pay now."""
+    retried = list(
+        Payout.objects.select_for_update(of=("self",))
+        .select_related("period__board__game")
+        .filter(pk__in=payout_ids, period__board__game_id__in=game_ids, paid_at=None)
+        .order_by("pk")
     )
-    periods = sorted(set(retried.values_list("period_id", flat=True)))
-    retried.update(attempts=0, needs_attention=False, last_error="")
-    return periods
+    for payout in retried:
+        record_action(
+            actor=actor,
+            game=payout.period.board.game,
+            action="leaderboard.retry_payout",
+            target=payout,
+            before={
+                "attempts": payout.attempts,
+                "needs_attention": payout.needs_attention,
+                "last_error": payout.last_error,
+            },
+            after={"attempts": 0, "needs_attention": False, "last_error": ""},
+        )
+    Payout.objects.filter(pk__in=[payout.pk for payout in retried]).update(
+        attempts=0, needs_attention=False, last_error=""
+    )
+    return sorted({payout.period_id for payout in retried})
 
 
 # How long after its close a period's payout task has had to run before the sweep queues it again.
