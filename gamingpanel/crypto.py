@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 from functools import cache
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+
+logger = logging.getLogger(__name__)
 
 
 @cache
@@ -23,13 +26,49 @@ def encrypt_json(value: dict[str, Any]) -> str:
     return key_ring().encrypt(json.dumps(value, sort_keys=True).encode()).decode()
 
 
+class UndecryptableSecret(ValueError):
+    """No key of FIELD_ENCRYPTION_KEYS opens it: the key it was written with was removed."""
+
+
 def decrypt_json(token: str) -> dict[str, Any]:
     if not token:
         return {}
     try:
         return json.loads(key_ring().decrypt(token.encode()))
     except InvalidToken as exc:
-        raise ValueError("Stored secret cannot be decrypted with the configured keys.") from exc
+        raise UndecryptableSecret(
+            "Stored secret cannot be decrypted with the configured keys."
+        ) from exc
+
+
+# What a page shows of secrets no configured key opens.
+UNREADABLE = (
+    "Cannot be decrypted with the configured FIELD_ENCRYPTION_KEYS (the key they were written "
+    "with was removed): enter every secret again."
+)
+
+
+def stored_secrets(token: str, *, owner: str) -> dict[str, Any]:
+    """decrypt_json for a row's secrets at the moment they are needed; with no key to open
+    them, an ALERT naming `owner` (what holds them) before UndecryptableSecret."""
+    try:
+        return decrypt_json(token)
+    except UndecryptableSecret:
+        logger.error(
+            "ALERT %s: its secrets cannot be decrypted with FIELD_ENCRYPTION_KEYS (the key "
+            "they were written with was removed); enter them again in the admin",
+            owner,
+        )
+        raise
+
+
+def readable_json(token: str) -> dict[str, Any] | None:
+    """decrypt_json, or None when no configured key opens it (for pages that show or replace
+    stored secrets, where an unreadable one must not stop the operator re-entering it)."""
+    try:
+        return decrypt_json(token)
+    except UndecryptableSecret:
+        return None
 
 
 def rotate(token: str) -> str:

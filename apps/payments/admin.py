@@ -12,6 +12,7 @@ from django.utils.html import format_html_join
 from apps.accounts.admin_scoping import GameScopedAdmin, ReadOnlyScopedAdmin
 from apps.accounts.selectors import OWNER_ROLES
 from apps.payments.models import Payment, ProviderAccount, ProviderEvent, SandboxCallback
+from gamingpanel import crypto
 from gamingpanel.crypto import mask
 
 
@@ -44,7 +45,8 @@ class ProviderAccountForm(forms.ModelForm):
     def save(self, commit: bool = True) -> ProviderAccount:
         account = super().save(commit=False)
         if changes := self.cleaned_data.get("new_secrets"):
-            merged = {**(account.secrets if account.secrets_encrypted else {}), **changes}
+            # Unreadable secrets (their key was removed) are replaced by what is entered.
+            merged = {**(crypto.readable_json(account.secrets_encrypted) or {}), **changes}
             account.set_secrets({k: v for k, v in merged.items() if v is not None})
         if commit:
             account.save()
@@ -64,10 +66,12 @@ class ProviderAccountAdmin(GameScopedAdmin):
     def stored_secrets(self, account: ProviderAccount) -> str:
         if not account.pk or not account.secrets_encrypted:
             return "—"
+        if (stored := crypto.readable_json(account.secrets_encrypted)) is None:
+            return crypto.UNREADABLE
         return format_html_join(
             "",
             "<div><code>{}</code>: {}</div>",
-            ((k, mask(v if isinstance(v, str) else "•" * 12)) for k, v in account.secrets.items()),
+            ((k, mask(v if isinstance(v, str) else "•" * 12)) for k, v in stored.items()),
         )
 
 

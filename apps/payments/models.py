@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 
 from apps.accounts.models import Game
+from apps.payments.errors import ProviderNotConfigured
 from gamingpanel import crypto
 
 
@@ -50,7 +51,14 @@ class ProviderAccount(models.Model):
 
     @property
     def secrets(self) -> dict[str, Any]:
-        return crypto.decrypt_json(self.secrets_encrypted)
+        owner = f"{self.provider} payment account of game {self.game_id}"
+        try:
+            return crypto.stored_secrets(self.secrets_encrypted, owner=owner)
+        except crypto.UndecryptableSecret:
+            raise ProviderNotConfigured(
+                f"This game's {self.provider} secrets cannot be read by the server; an owner "
+                "must enter them again."
+            ) from None
 
     def set_secrets(self, values: dict[str, Any]) -> None:
         self.secrets_encrypted = crypto.encrypt_json(values) if values else ""

@@ -9,6 +9,7 @@ from django.utils.html import format_html_join
 from apps.accounts.admin_scoping import GameScopedAdmin
 from apps.platforms.hosts import config_problems
 from apps.platforms.models import PlatformCredential
+from gamingpanel import crypto
 from gamingpanel.crypto import mask
 
 
@@ -39,7 +40,8 @@ class PlatformCredentialForm(forms.ModelForm):
     def save(self, commit: bool = True) -> PlatformCredential:
         credential = super().save(commit=False)
         if changes := self.cleaned_data.get("new_secrets"):
-            merged = {**(credential.secrets if credential.secrets_encrypted else {}), **changes}
+            # Unreadable secrets (their key was removed) are replaced by what is entered.
+            merged = {**(crypto.readable_json(credential.secrets_encrypted) or {}), **changes}
             credential.set_secrets({k: v for k, v in merged.items() if v is not None})
         if commit:
             credential.save()
@@ -61,8 +63,10 @@ class PlatformCredentialAdmin(GameScopedAdmin):
     def stored_secrets(self, obj: PlatformCredential) -> str:
         if not obj.pk or not obj.secrets_encrypted:
             return "—"
+        if (stored := crypto.readable_json(obj.secrets_encrypted)) is None:
+            return crypto.UNREADABLE
         return format_html_join(
             "",
             "<div><code>{}</code>: {}</div>",
-            ((k, mask(str(v))) for k, v in obj.secrets.items()),
+            ((k, mask(str(v))) for k, v in stored.items()),
         )

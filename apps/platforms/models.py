@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from apps.accounts.models import Game
+from apps.platforms.errors import PlatformNotConfigured
 from apps.platforms.hosts import config_problems
 from gamingpanel import crypto
 
@@ -54,7 +55,14 @@ class PlatformCredential(models.Model):
 
     @property
     def secrets(self) -> dict[str, Any]:
-        return crypto.decrypt_json(self.secrets_encrypted)
+        owner = f"{self.platform} credential of game {self.game_id}"
+        try:
+            return crypto.stored_secrets(self.secrets_encrypted, owner=owner)
+        except crypto.UndecryptableSecret:
+            raise PlatformNotConfigured(
+                f"This game's {self.platform} secrets cannot be read by the server; an operator "
+                "must enter them again."
+            ) from None
 
     def set_secrets(self, values: dict[str, Any]) -> None:
         self.secrets_encrypted = crypto.encrypt_json(values) if values else ""

@@ -432,3 +432,21 @@ def test_a_replay_after_a_reprice_sends_stripe_the_price_the_purchase_was_made_a
     amounts = [form["line_items[0][price_data][unit_amount]"] for form in sent]
     assert amounts == [["199"], ["199"]]
     assert again.json()["payment"]["amount"] == 199
+
+
+def test_secrets_no_key_opens_are_409_not_configured_and_nothing_is_charged(
+    player_client, real_offer, stripe_account, mocked_http, caplog
+):
+    from cryptography.fernet import Fernet
+
+    lost_key = Fernet(Fernet.generate_key())
+    stripe_account.secrets_encrypted = lost_key.encrypt(b'{"secret_key": "sk"}').decode()
+    stripe_account.save()
+
+    response = start(player_client, real_offer)
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "payment_provider_not_configured"
+    assert len(mocked_http.calls) == 0
+    assert list(Purchase.objects.values_list("status", flat=True)) == ["failed"]
+    assert any(r.message.startswith("ALERT stripe payment account") for r in caplog.records)

@@ -92,3 +92,54 @@ def test_a_config_that_is_not_a_json_object_is_refused(game, config):
     account = ProviderAccount(game=game, provider="stripe", config=config)
     with pytest.raises(ValidationError, match="A JSON object"):
         account.clean()
+
+
+@pytest.fixture
+def unreadable_steam(game):
+    """A Steam credential whose secrets were written with a key FIELD_ENCRYPTION_KEYS no
+    longer holds."""
+    credential = PlatformCredential.objects.create(
+        game=game, platform="steam", config={"app_id": "480"}
+    )
+    lost_key = Fernet(Fernet.generate_key())
+    credential.secrets_encrypted = lost_key.encrypt(b'{"publisher_key": "old"}').decode()
+    credential.save()
+    return credential
+
+
+@pytest.mark.django_db
+def test_a_login_with_secrets_no_key_opens_is_platform_not_configured_and_alerts(
+    api_client, unreadable_steam, caplog
+):
+    response = api_client.post(
+        "/api/v1/auth/third-party/login",
+        {"platform": "steam", "credentials": {"ticket": "14000000"}},
+        HTTP_X_GAME_KEY="alpha-client-key",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "platform_not_configured"
+    assert "enter them again" in response.json()["detail"]
+    assert any(r.message.startswith("ALERT steam credential of game") for r in caplog.records)
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_unreadable_secrets_and_takes_new_ones(admin_client, unreadable_steam):
+    page = f"/admin/platforms/platformcredential/{unreadable_steam.pk}/change/"
+
+    shown = admin_client.get(page)
+    saved = admin_client.post(
+        page,
+        {
+            "platform": "steam",
+            "enabled": "on",
+            "config": '{"app_id": "480"}',
+            "new_secrets": '{"publisher_key": "new"}',
+        },
+    )
+
+    assert shown.status_code == 200
+    assert crypto.UNREADABLE in shown.content.decode()
+    assert saved.status_code == 302, saved.content.decode()[:2000]
+    unreadable_steam.refresh_from_db()
+    assert unreadable_steam.secrets == {"publisher_key": "new"}
