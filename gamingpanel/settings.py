@@ -305,6 +305,8 @@ PLATFORM_HTTP_TIMEOUT = (
 PLATFORM_LOGIN_DEADLINE_SECONDS = env.float("PLATFORM_LOGIN_DEADLINE_SECONDS", default=8.0)
 PLATFORM_DEV_ENABLED = env.bool("PLATFORM_DEV_ENABLED", default=True)
 PLATFORM_JWKS_MIN_REFETCH_SECONDS = env.int("PLATFORM_JWKS_MIN_REFETCH_SECONDS", default=60)
+# After a failed key-set download, logins needing that set answer 503 at once for this long.
+PLATFORM_JWKS_FAILURE_BACKOFF_SECONDS = env.int("PLATFORM_JWKS_FAILURE_BACKOFF_SECONDS", default=5)
 STEAM_API_BASE_URL = env.str("STEAM_API_BASE_URL", default="https://partner.steam-api.com")
 EPIC_API_BASE_URL = env.str("EPIC_API_BASE_URL", default="https://api.epicgames.dev")
 GOOGLE_OAUTH_TOKEN_URL = env.str(

@@ -270,3 +270,21 @@ def test_a_token_whose_algorithm_does_not_match_its_key_is_401(upstream, alg, ki
 
     with raises_problem("invalid_credentials", 401):
         check_allowing(token, ("RS256", "ES256"))
+
+
+def test_after_a_failed_download_logins_fail_fast_until_the_backoff_ends(upstream, settings):
+    settings.PLATFORM_JWKS_FAILURE_BACKOFF_SECONDS = 5
+    upstream.get(KEYS_URL, status=502)
+
+    with raises_problem("platform_unavailable", 503):
+        check(sign(good_claims()))
+    for _ in range(3):  # while it is down: no download, an answer at once
+        with raises_problem("platform_unavailable", 503) as caught:
+            check(sign(good_claims()))
+        assert 1 <= int(caught.value.headers["Retry-After"]) <= 5
+    assert key_fetches(upstream) == 1
+
+    cache.delete(url_cache_key("jwks-failed", KEYS_URL))  # the backoff has passed
+    upstream.replace("GET", KEYS_URL, json=jwks(("key-1", PLATFORM_KEY)))
+    assert check(sign(good_claims()))["sub"] == "user-1"
+    assert key_fetches(upstream) == 2

@@ -41,6 +41,25 @@ def url_cache_key(kind: str, url: str) -> str:
 
 
 def _fetch_key_set(url: str, platform: str) -> dict[str, dict[str, Any]]:
+    """The set, downloaded now and cached; after a failed download, every login needing it
+    fails fast (503 with Retry-After) for PLATFORM_JWKS_FAILURE_BACKOFF_SECONDS: while the
+    platform is down or slow, each login would otherwise wait out the full timeout, holding a
+    web thread, and send it more traffic."""
+    failed_at = cache.get(url_cache_key("jwks-failed", url))
+    if isinstance(failed_at, int | float):
+        backoff = settings.PLATFORM_JWKS_FAILURE_BACKOFF_SECONDS
+        error = unavailable(platform, "key set", "its last download failed moments ago")
+        error.headers = {"Retry-After": str(max(math.ceil(failed_at + backoff - time.time()), 1))}
+        raise error
+    try:
+        return _download_key_set(url, platform)
+    except PlatformUnavailable:
+        if seconds := settings.PLATFORM_JWKS_FAILURE_BACKOFF_SECONDS:
+            cache.set(url_cache_key("jwks-failed", url), time.time(), seconds)
+        raise
+
+
+def _download_key_set(url: str, platform: str) -> dict[str, dict[str, Any]]:
     response = call("GET", url, platform=platform, operation="key set")
     if response.status_code != 200:
         raise unavailable(platform, "key set", f"HTTP {response.status_code}")
