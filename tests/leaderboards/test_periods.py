@@ -370,6 +370,33 @@ def test_the_sweep_pays_a_period_whose_payout_task_was_lost_once(board, tourname
     assert LedgerEntry.objects.filter(reason="leaderboard_reward").count() == 7
 
 
+def test_a_payout_that_fails_on_a_fault_of_ours_does_not_hold_up_the_others(
+    board, tournament, caplog
+):
+    from unittest import mock
+
+    from apps.leaderboards.services import payouts
+
+    period = current(board)
+    closed_long_ago(period)
+    real_grant = payouts.grant_contents
+    first_payout = {}
+
+    def faulty_for_the_first(**kwargs):
+        first_payout.setdefault("reference", kwargs.get("idempotency_key"))
+        if kwargs.get("idempotency_key") == first_payout["reference"]:
+            raise TypeError("a bug")
+        return real_grant(**kwargs)
+
+    with mock.patch.object(payouts, "grant_contents", faulty_for_the_first):
+        assert pay_unpaid_periods() == 1
+
+    unpaid = Payout.objects.get(period=period, paid_at=None)
+    assert (unpaid.attempts, unpaid.last_error) == (1, "internal_error: TypeError")
+    assert Payout.objects.filter(period=period, paid_at__isnull=False).count() == 4
+    assert "leaderboard payout" in caplog.text and "a bug" in caplog.text
+
+
 def test_the_sweep_leaves_a_period_just_closed_to_its_own_task(board, tournament):
     close_period(period_id=current(board).pk)
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Player
@@ -25,6 +25,7 @@ from apps.inventory.services import grant_contents
 from apps.leaderboards.errors import PeriodNotClosed
 from apps.leaderboards.models import Board, BracketReward, Entry, Payout, Period
 from gamingpanel.errors import DomainError
+from gamingpanel.problems import BACKING_SERVICE_ERRORS
 from gamingpanel.sql import CompiledQuery
 
 log = logging.getLogger(__name__)
@@ -138,17 +139,24 @@ def pay_period(*, period_id: int) -> int:
             # A reward naming what the economy does not define, or over a holding limit: the
             # row stays unpaid, is tried again by the sweep (the economy may be fixed), and is
             # left for an operator after LEADERBOARD_PAYOUT_ATTEMPTS tries; the others are paid.
-            _record_failure(payout_id, error)
+            _record_failure(payout_id, error.code, error.detail)
+        except (DatabaseError, *BACKING_SERVICE_ERRORS):
+            raise  # an outage, not this payout's fault: the task retries, no attempt counted
+        except Exception as error:
+            # A fault of ours with this one row (its stored contents, a bug) counts as an
+            # attempt like a refusal, so it cannot stop every payout after it for ever.
+            log.exception("leaderboard payout %s failed", payout_id)
+            _record_failure(payout_id, "internal_error", type(error).__name__)
     return paid
 
 
-def _record_failure(payout_id: int, error: DomainError) -> None:
+def _record_failure(payout_id: int, code: str, detail: str) -> None:
     with transaction.atomic():
         payout = Payout.objects.select_for_update().get(pk=payout_id)
         if payout.paid_at is not None:
             return
         payout.attempts += 1
-        payout.last_error = f"{error.code}: {error.detail}"[:300]
+        payout.last_error = f"{code}: {detail}"[:300]
         payout.needs_attention = payout.attempts >= settings.LEADERBOARD_PAYOUT_ATTEMPTS
         payout.save(update_fields=["attempts", "last_error", "needs_attention"])
     if payout.needs_attention:
@@ -156,14 +164,14 @@ def _record_failure(payout_id: int, error: DomainError) -> None:
             "ALERT leaderboard payout %s not paid after %s attempts, left for an operator: %s",
             payout_id,
             payout.attempts,
-            error.code,
+            code,
         )
     else:
         log.warning(
             "leaderboard payout %s not paid (attempt %s): %s",
             payout_id,
             payout.attempts,
-            error.code,
+            code,
         )
 
 
