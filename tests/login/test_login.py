@@ -207,6 +207,20 @@ def test_login_passes_the_games_platform_config_to_the_verifier(api_client, stea
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(("platform_name", "stored"), [(None, "Neo"), ("Gabe", "Gabe")])
+def test_the_clients_display_name_is_the_fallback_for_a_platform_without_one(
+    api_client, steam, platform_name, stored
+):
+    identity = VerifiedIdentity("76561197960287930", platform_name, entitlement_checked=True)
+    body = {"platform": "steam", "credentials": {"ticket": "14000000", "display_name": " Neo "}}
+    with fake_verifier(result=identity):
+        response = post_login(api_client, body)
+
+    assert response.status_code == 200
+    assert Player.objects.get().display_name == stored
+
+
+@pytest.mark.django_db
 def test_ownership_not_confirmed_is_403_and_creates_nobody(api_client, steam):
     identity = VerifiedIdentity("76561197960287930", "Gabe", entitlement_checked=False)
     with fake_verifier(result=identity):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
 
@@ -29,7 +29,7 @@ from apps.inventory.services import apply_changes, changes_from_contents, prepar
 from apps.platforms.errors import PlatformNotConfigured, PlatformUnavailable
 from apps.platforms.selectors import usable_credential
 from apps.platforms.verifiers import PLATFORMS, VerifiedIdentity, get_verifier
-from apps.platforms.verifiers.base import spending_credentials
+from apps.platforms.verifiers.base import client_display_name, spending_credentials
 from apps.platforms.verifiers.upstream import login_deadline
 from gamingpanel.errors import DomainError
 from gamingpanel.metrics import LOGINS, bounded
@@ -93,6 +93,10 @@ def verify_platform_user(
         raise PlatformUnavailable(f"{platform} answered without a user id.")
     if not identity.may_play:
         raise NotEntitled(f"{platform} did not confirm that this user may play this game.")
+    if identity.display_name is None:
+        # A platform that gives no name (Epic Connect, PlayStation, Nintendo, Steam when its
+        # profile call failed): the client's, unsigned and cosmetic, as the guide says.
+        identity = replace(identity, display_name=client_display_name(credentials))
     return identity
 
 
