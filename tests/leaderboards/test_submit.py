@@ -146,6 +146,36 @@ def test_metadata_over_the_board_limit_is_413(server_client, make_board, player)
     assert not Entry.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("operator", "kept"),
+    [(Board.Operator.BEST, {}), (Board.Operator.LATEST, {}), (Board.Operator.SUM, {"car": "red"})],
+)
+def test_a_score_sent_without_metadata_is_not_shown_with_the_previous_runs(
+    server_client, make_board, player, operator, kept
+):
+    make_board("runs", operator=operator)
+    post(server_client, "runs", score(player.pk, 100, "s1", metadata={"car": "red"}))
+
+    status, _ = post(server_client, "runs", score(player.pk, 150, "s2"))  # a better run
+
+    assert status == 201
+    assert Entry.objects.get(player=player).metadata == kept
+
+
+def test_a_score_sent_with_metadata_replaces_it_and_a_board_taking_none_takes_an_empty_object(
+    server_client, make_board, player
+):
+    make_board("runs")
+    post(server_client, "runs", score(player.pk, 100, "s1", metadata={"car": "red"}))
+    post(server_client, "runs", score(player.pk, 150, "s2", metadata={"car": "blue"}))
+    make_board("bare", metadata_max_bytes=0)
+
+    status, _ = post(server_client, "bare", score(player.pk, 1, "s3", metadata={}))
+
+    assert Entry.objects.get(player=player, period__board__slug="runs").metadata == {"car": "blue"}
+    assert status == 201
+
+
 def test_metadata_that_is_not_an_object_is_400(server_client, board, player):
     status, body = post(server_client, "high", score(player.pk, 1, "s1", metadata=[1, 2]))
 

@@ -70,6 +70,14 @@ _NEW_SCORE: dict[str, str] = {
     Board.Operator.LATEST: "excluded.score",
     Board.Operator.SUM: f"{LEAST}({GREATEST}(e.score + excluded.score, -{MAX_TOTAL}), {MAX_TOTAL})",
 }
+# The metadata of a changed entry: on best and latest boards the run that set the score is
+# described by what came with it (none sent: none, not the previous run's replay or car); a sum
+# adds runs up, so metadata not sent keeps what the entry had.
+_NEW_METADATA: dict[str, str] = {
+    Board.Operator.BEST: "excluded.metadata",
+    Board.Operator.LATEST: "excluded.metadata",
+    Board.Operator.SUM: "e.metadata",
+}
 # When an existing entry changes: best only when better; latest and sum always.
 _CHANGES: dict[str, str] = {
     Board.Operator.BEST: "WHERE excluded.rank_key < e.rank_key",
@@ -94,7 +102,7 @@ def _upsert_sql(operator: str, sign: int, rows: str = _VALUES) -> str:
             -- An unchanged score keeps when it was reached: ties rank who reached it first.
             reached_at = CASE WHEN {score} = e.score THEN e.reached_at
                               ELSE excluded.reached_at END,
-            metadata = COALESCE(%s{JSONB}, e.metadata),
+            metadata = COALESCE(%s{JSONB}, {_NEW_METADATA[operator]}),
             version = {GREATEST}(e.version + 1, excluded.version)
         {_CHANGES[operator]}
         RETURNING score, rank_key, reached_at, version
@@ -181,7 +189,7 @@ def check_metadata(board: Board, metadata: Any) -> str | None:
     check_storable(metadata, "metadata")
     text = json.dumps(metadata, separators=(",", ":"), ensure_ascii=False)
     size = len(text.encode())
-    if size > board.metadata_max_bytes:
+    if metadata and size > board.metadata_max_bytes:  # `{}` is no metadata, on any board
         raise MetadataTooLarge(
             f"Metadata of {size} bytes; this board takes at most {board.metadata_max_bytes}.",
             limit=board.metadata_max_bytes,
