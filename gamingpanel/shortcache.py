@@ -35,12 +35,23 @@ class ShortCache(Generic[Value]):
         self._lock = threading.Lock()
         register_clearable(self)
 
-    def get_or_load(self, key: Hashable, load: Callable[[], Value | None]) -> Value | None:
-        """The cached value while it is younger than `seconds`, else `load()` (None is not
-        cached: a row that does not exist yet may exist on the next request)."""
+    def get_or_load(
+        self,
+        key: Hashable,
+        load: Callable[[], Value | None],
+        *,
+        still_good: Callable[[Value], bool] | None = None,
+    ) -> Value | None:
+        """The cached value while it is younger than `seconds` (and, when given, `still_good`
+        says so: the caller knows of a newer one), else `load()` (None is not cached: a row
+        that does not exist yet may exist on the next request)."""
         now = time.monotonic()
         entry = self._entries.get(key)
-        if entry is not None and now - entry[0] < self.seconds:
+        if (
+            entry is not None
+            and now - entry[0] < self.seconds
+            and (still_good is None or still_good(entry[1]))
+        ):
             return entry[1]
         value = load()
         if value is not None:

@@ -10,8 +10,8 @@ from rest_framework.response import Response
 from apps.accounts.api_base import PlayerApi, PlayerRequest, problems
 from apps.remoteconfig.errors import InvalidClientVersion, InvalidPlatform
 from apps.remoteconfig.resolver import PLATFORM, VERSION, Version, parse_version
-from apps.remoteconfig.selectors import resolved_config
-from gamingpanel.headers import etag_current, request_header
+from apps.remoteconfig.selectors import resolved_config, version_seen
+from gamingpanel.headers import etag_current, parse_etags, request_header
 
 # How long a client may use its copy before asking again (with If-None-Match: a 304 is cheap).
 MAX_AGE_SECONDS = 60
@@ -150,10 +150,12 @@ class ConfigApi(PlayerApi):
         },
     )
     def get(self, request: PlayerRequest) -> Response:
+        held = request_header(request, "If-None-Match")
         resolved = resolved_config(
             player=request.user,
             platform=platform_of(request),
             client_version=client_version_of(request),
+            seen_version=version_seen(parse_etags(held)) if held else 0,
         )
         if etag_current(request, resolved.etag):
             response = Response(status=304)

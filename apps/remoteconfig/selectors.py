@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,12 +31,17 @@ class LiveConfig:
 
 NOTHING_PUBLISHED = LiveConfig(version=0, rules={}, needs=frozenset())
 
-# Bound: a publish or rollback reaches every process within 2 s.
+# Bound: a publish or rollback reaches every process within 2 s, and at once a process asked
+# by a client that already holds a later release (its ETag names the version): a client never
+# goes back to an older release because its next request reached a process that had not read
+# the new one yet.
 _live: ShortCache[LiveConfig] = ShortCache(seconds=2)
 
 
-def live_config(*, game_id: int) -> LiveConfig:
-    found = _live.get_or_load(game_id, lambda: _load_live(game_id))
+def live_config(*, game_id: int, seen_version: int = 0) -> LiveConfig:
+    found = _live.get_or_load(
+        game_id, lambda: _load_live(game_id), still_good=lambda live: live.version >= seen_version
+    )
     return found or NOTHING_PUBLISHED
 
 
@@ -60,12 +66,17 @@ class ResolvedConfig:
 
 
 def resolved_config(
-    *, player: Player, platform: str | None, client_version: ClientVersion | None
+    *,
+    player: Player,
+    platform: str | None,
+    client_version: ClientVersion | None,
+    seen_version: int = 0,
 ) -> ResolvedConfig:
-    """The player's values under the live release. Only the attributes its rules ask about
+    """The player's values under the live release (`seen_version`: the release the client's
+    copy came from, so never an older one). Only the attributes its rules ask about
     are read: level (apps.stats) and payer (apps.shop), their queries sent together (one round
     trip on PostgreSQL)."""
-    live = live_config(game_id=player.game_id)
+    live = live_config(game_id=player.game_id, seen_version=seen_version)
     statements: dict[str, Statement] = {}
     if "level" in live.needs:
         statements["level"] = player_level_statement(player_id=player.pk, game_id=player.game_id)
@@ -85,7 +96,19 @@ def resolved_config(
     values = resolve(live.rules, context)
     canonical = json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     digest = hashlib.sha256(canonical.encode()).hexdigest()[:16]
-    return ResolvedConfig(version=live.version, values=values, etag=f'"{live.version}-{digest}"')
+    return ResolvedConfig(version=live.version, values=values, etag=etag_of(live.version, digest))
+
+
+def etag_of(version: int, digest: str) -> str:
+    return f'"{version}-{digest}"'
+
+
+_ETAG = re.compile(r'(?:W/)?"(\d{1,18})-[0-9a-f]+"')
+
+
+def version_seen(etags: list[str]) -> int:
+    """The latest release named by the ETags a client sent (`"<version>-<digest>"`; 0: none)."""
+    return max((int(found[1]) for tag in etags if (found := _ETAG.fullmatch(tag))), default=0)
 
 
 def draft_keys(*, game_id: int) -> list[ConfigKey]:

@@ -64,6 +64,22 @@ def test_the_live_release_with_etag_and_304(alice, game):
     assert changed.json()["values"]["speed"] == 2
 
 
+def test_a_client_holding_a_newer_release_never_gets_an_older_one_from_a_process_cache(alice, game):
+    live(game, speed=1)
+    assert alice.get(URL).json()["version"] == 1  # this process keeps release 1 for 2 s
+    set_key(game=game, actor=None, key="speed", value=2)
+    publish(game=game, actor=None, note="v2")  # read first by another process, say:
+    newer_etag = '"2-0123456789abcdef"'  # the copy the client got from it
+
+    stale_here = alice.get(URL)  # within the bound, no newer copy named: may still be 1
+    from_newer_copy = alice.get(URL, HTTP_IF_NONE_MATCH=f'"x", W/{newer_etag}')
+
+    assert stale_here.json()["version"] == 1
+    assert from_newer_copy.status_code == 200
+    assert from_newer_copy.json() == {"version": 2, "values": {"speed": 2}}
+    assert alice.get(URL).json()["version"] == 2  # and the process keeps the newer one
+
+
 def test_the_draft_is_not_live_until_published(alice, game):
     live(game, speed=1)
     set_key(game=game, actor=None, key="speed", value=99)
