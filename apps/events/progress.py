@@ -51,8 +51,10 @@ def reward_progress(*, goal: Goal, lines: Sequence[MatchLine]) -> Progress:
         # that arrived last: a server's late retry of an older match does not replace it.
         reported.sort(key=lambda line: line.ended_at)  # stable: arrival breaks ties
     value = _combine([line.stats[goal.stat_key] for line in reported], combine)
+    if value is None and combine == Combine.SUM:
+        value = 0  # nothing reported adds up to 0, which a target of 0 has reached
     if value is None:
-        return Progress(value=0 if combine == Combine.SUM else None, met=False)
+        return Progress(value=None, met=False)  # max, min, latest: nothing to compare yet
     # A "min" stat (a fastest lap) reaches its target by going down to it.
     met = value <= goal.target if combine == Combine.MIN else value >= goal.target
     return Progress(value=value, met=met)

@@ -95,6 +95,23 @@ def test_stat_progress_combines_by_the_stats_definition(
 
 
 @pytest.mark.django_db
+def test_a_summed_stat_target_of_zero_is_reached_before_any_match_reports_it(
+    player_client, game, player, make_reward, lap_and_kills
+):
+    reward = make_reward(Requirement.STAT, stat_key="kills", target=0, position=1)
+
+    (listed,) = player_client.get(URL).json()
+    claimed = player_client.post(
+        "/api/v1/events/claim-reward",
+        {"event_id": reward.event_id, "reward_id": reward.pk},
+        format="json",
+    )
+
+    assert (listed["rewards"][0]["progress"], listed["rewards"][0]["claimable"]) == (0, True)
+    assert claimed.status_code == 201, claimed.content
+
+
+@pytest.mark.django_db
 def test_a_latest_stat_counts_the_match_that_ended_last_as_the_players_stat_does(
     player_client, game, player, make_reward
 ):
