@@ -162,10 +162,23 @@ def reschedule_repeats(
         .exclude(rewards__claims__isnull=False)
         .order_by("occurrence")
     )
-    for repeat in untouched:
+    movable = list(untouched)
+    # What stays where it is (the original, repeats that started or were claimed): a repeat
+    # moved onto one of these windows would be a second live copy of it, its rewards claimable
+    # twice (moving the original a week earlier puts occurrence 2 on occurrence 1's running
+    # week). Such a repeat goes instead.
+    kept = [(origin.starts_at, origin.ends_at)] + [
+        (repeat.starts_at, repeat.ends_at)
+        for repeat in origin.repeats.exclude(pk__in=[repeat.pk for repeat in movable])
+    ]
+    for repeat in movable:
         assert repeat.occurrence is not None  # the filter says so
         start = occurrence_start(origin, repeat.occurrence)
-        if start is None or start + duration <= now:
+        if (
+            start is None
+            or start + duration <= now
+            or any(start < end and begin < start + duration for begin, end in kept)
+        ):
             removed.append(repeat.pk)
         elif (repeat.starts_at, repeat.ends_at) != (start, start + duration):
             repeat.starts_at, repeat.ends_at = start, start + duration

@@ -6,6 +6,7 @@ that have not started follow the original's new schedule."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -87,6 +88,27 @@ def test_repeats_not_started_follow_the_originals_new_window(weekly, player):
     assert Event.objects.get(pk=first.pk).starts_at == NOW - timedelta(hours=1)  # started
     assert Event.objects.get(pk=second.pk).starts_at == second.starts_at  # claimed
     assert schedule_repeats(now=NOW) == 0
+
+
+def test_moving_the_original_a_week_earlier_never_puts_a_repeat_on_a_running_week(game, settings):
+    settings.EVENT_REPEAT_HORIZON_DAYS = 21
+    origin = make_event(
+        game, NOW - timedelta(days=8), hours=6 * 24, recurrence=Event.Recurrence.WEEKLY
+    )
+    schedule_repeats(now=NOW)
+    running = Event.objects.get(series=origin, occurrence=1)
+    assert running.starts_at <= NOW < running.ends_at
+    origin.starts_at -= timedelta(weeks=1)
+    origin.ends_at -= timedelta(weeks=1)
+    origin.save()
+
+    done = reschedule_repeats(origin=origin, actor=None, now=NOW)
+
+    series = list(Event.objects.filter(pk=origin.pk) | Event.objects.filter(series=origin))
+    windows = sorted((event.starts_at, event.ends_at) for event in series)
+    assert all(end <= next_start for (_, end), (next_start, _) in pairwise(windows))
+    assert [e.pk for e in series if e.starts_at <= NOW < e.ends_at] == [running.pk]
+    assert done.removed == 1  # occurrence 2, whose new window was occurrence 1's
 
 
 def test_shortening_a_series_removes_its_later_repeats_and_lengthening_makes_them_anew(weekly):
