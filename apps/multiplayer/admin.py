@@ -65,6 +65,7 @@ RESULT_FIELDS = (
     "season_xp_awarded",
     "level_before",
     "level_after",
+    "counted",
 )
 
 

@@ -94,6 +94,9 @@ class MatchResult(models.Model):
     level_after = models.PositiveIntegerField(default=1)
     # A copy of the match's time, so "matches during an event" is one indexed range per player.
     recorded_at = models.DateTimeField()
+    # False for a player banned when the match was recorded: the line is kept (the match
+    # happened), but it granted nothing and counts towards no event.
+    counted = models.BooleanField(default=True)
 
     class Meta:
         constraints = [

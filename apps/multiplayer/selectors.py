@@ -60,7 +60,7 @@ MATCH_LINES = CompiledQuery.compile(
     """
     SELECT r.recorded_at, r.outcome, r.stats, m.ended_at
       FROM {result} r JOIN {match} m ON m.id = r.match_id
-     WHERE r.player_id = %s AND r.recorded_at >= %s
+     WHERE r.player_id = %s AND r.recorded_at >= %s AND r.counted
      ORDER BY r.recorded_at, r.id
     """,
     result=MatchResult,
@@ -69,7 +69,8 @@ MATCH_LINES = CompiledQuery.compile(
 
 
 def match_lines(*, player_id: int, since: datetime) -> list[MatchLine]:
-    """The player's matches recorded since a moment, oldest first (one indexed query)."""
+    """The player's matches recorded since a moment, oldest first (one indexed query); a
+    match recorded while the player was banned is not among them."""
     return match_lines_of(MATCH_LINES.rows([player_id, since]))
 
 

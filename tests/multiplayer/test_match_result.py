@@ -43,6 +43,37 @@ def test_match_result_records_stats_xp_battle_pass_and_analytics(
 
 
 @pytest.mark.django_db
+def test_a_banned_players_line_is_recorded_but_grants_nothing_and_counts_for_no_event(
+    server_client, game, make_players, stat_defs, curve, season
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.multiplayer.selectors import match_lines
+
+    alice, bob = make_players(2)
+    bob.banned_until = timezone.now() + timedelta(days=30)
+    bob.save()
+
+    response = server_client.post(URL, match_body("m-1", [alice, bob]), format="json")
+
+    assert response.status_code == 201
+    assert [(p["player_id"], p["xp_awarded"]) for p in response.json()["players"]] == [
+        (alice.pk, 100),
+        (bob.pk, 0),
+    ]
+    assert stat_values(bob) == {} and stat_values(alice) == {"kills": 1, "best_score": 0}
+    assert not PlayerProgress.objects.filter(player=bob, xp__gt=0).exists()
+    assert not SeasonPass.objects.filter(player=bob).exists()
+    since = timezone.now() - timedelta(hours=1)
+    assert len(match_lines(player_id=alice.pk, since=since)) == 1
+    assert match_lines(player_id=bob.pk, since=since) == []
+    line = MatchResult.objects.get(player=bob)
+    assert (line.counted, line.stats) == (False, {"kills": 2, "best_score": 10})
+
+
+@pytest.mark.django_db
 def test_repeated_match_id_is_200_with_the_first_result_and_changes_nothing(
     server_client, make_players, stat_defs
 ):

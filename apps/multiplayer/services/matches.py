@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from apps.accounts.models import Game, Player, ServerKey
 from apps.analytics.services import ServerFact, record_server_events
@@ -76,14 +77,20 @@ def record_match_result(
         if first is None:
             raise
         return RecordedMatch(first, _in_player_order(first.results.all()), created=False)
-    _check_players_of_game(game=game, player_ids=[line.player_id for line in players])
+    banned = _banned_players_of_game(game=game, player_ids=[line.player_id for line in players])
     players, ignored = _without_undeclared_stats(game_id=game.pk, players=players)
 
+    # A banned player's line is recorded (the match happened; a ban does not stop the server
+    # from reporting it) but gives them nothing: no stats, XP, season XP or event progress,
+    # which they could otherwise cash in once the ban ends.
     xp_for = match_xp(game_id=game.pk, mode=mode)
-    xp_by_player = {line.player_id: xp_for[line.outcome] for line in players}
+    xp_by_player = {
+        line.player_id: 0 if line.player_id in banned else xp_for[line.outcome] for line in players
+    }
+    counted = [line for line in players if line.player_id not in banned]
     apply_stats(
         game_id=game.pk,
-        stats_by_player={line.player_id: line.stats for line in players},
+        stats_by_player={line.player_id: line.stats for line in counted},
         reported_at=ended_at,
     )
     levels = add_xp(game_id=game.pk, xp_by_player=xp_by_player)
@@ -102,12 +109,13 @@ def record_match_result(
                 level_before=levels[line.player_id].level_before,
                 level_after=levels[line.player_id].level_after,
                 recorded_at=match.recorded_at,
+                counted=line.player_id not in banned,
             )
             for line in players
         ]
     )
     stats_by_player: Mapping[int, Mapping[str, int]] = {
-        line.player_id: line.stats for line in players if line.stats
+        line.player_id: line.stats for line in counted if line.stats
     }
     for listener in _match_listeners:
         listener(
@@ -157,14 +165,17 @@ def _without_undeclared_stats(
 PLAYER_IDS = range(1, 2**63)
 
 
-def _check_players_of_game(*, game: Game, player_ids: list[int]) -> None:
+def _banned_players_of_game(*, game: Game, player_ids: list[int]) -> set[int]:
+    """Those of the players banned now; 422 players_not_in_game when one is not the game's."""
     possible = [player_id for player_id in player_ids if player_id in PLAYER_IDS]
-    known = set(Player.objects.filter(game=game, pk__in=possible).values_list("pk", flat=True))
-    if missing := sorted(set(player_ids) - known):
+    bans = dict(Player.objects.filter(game=game, pk__in=possible).values_list("pk", "banned_until"))
+    if missing := sorted(set(player_ids) - bans.keys()):
         # Another game's player and no player at all look the same: nothing leaks across games.
         raise PlayersNotInGame(
             f"No player {', '.join(map(str, missing))} in this game.", player_ids=missing
         )
+    now = timezone.now()
+    return {player_id for player_id, until in bans.items() if until is not None and until > now}
 
 
 def _in_player_order(results: Iterable[MatchResult]) -> list[MatchResult]:
