@@ -165,7 +165,8 @@ class OfferSales(TypedDict):
     amount: int
 
 
-def top_offers(*, game_id: int, days: DayRange, limit: int = 10) -> list[OfferSales]:
+def top_offers(*, game_id: int, days: DayRange, limit: int | None = 10) -> list[OfferSales]:
+    """The offers sold over the range, the most bought first; `limit` None: every one."""
     rows = (
         OfferDay.objects.filter(game_id=game_id, day__range=(days.start, days.end))
         .values("offer_id", "currency", "real_money")
@@ -191,8 +192,10 @@ class ClientEventTotals(TypedDict):
     days: int  # days it was sent on
 
 
-def client_events(*, game_id: int, days: DayRange, limit: int = 20) -> list[ClientEventTotals]:
-    """The game's own events over the range, the most sent first."""
+def client_events(
+    *, game_id: int, days: DayRange, limit: int | None = 20
+) -> list[ClientEventTotals]:
+    """The game's own events over the range, the most sent first; `limit` None: every one."""
     rows = (
         ClientEventDay.objects.filter(game_id=game_id, day__range=(days.start, days.end))
         .values("name")

@@ -158,6 +158,42 @@ def test_revenue_csv_has_minor_units_and_arpdau(analyst_client, game, activity):
     ]
 
 
+def test_a_refund_days_negative_averages_are_exported_as_numbers(analyst_client, game, player):
+    record_server_event(game_id=game.pk, player_id=player.pk, name="session_start")
+    record_server_event(
+        game_id=game.pk,
+        player_id=player.pk,
+        name="purchase_refunded",
+        properties={"offer_id": "7", "currency": "USD", "amount": 499, "real_money": True},
+    )
+    aggregate_days(game_id=game.pk, start=TODAY, end=TODAY)
+
+    body = analyst_client.get(url(game, "export/revenue.csv")).content.decode()
+
+    (row,) = csv.DictReader(io.StringIO(body))
+    assert (row["net_minor"], row["arpdau_minor"]) == ("-499", "-499.00")
+
+
+def test_the_client_events_csv_holds_every_name(analyst_client, game, player):
+    names = [f"step_{n:04d}" for n in range(1005)]
+    RawEvent.objects.bulk_create(
+        RawEvent(
+            game=game,
+            player=player,
+            source=RawEvent.Source.CLIENT,
+            name=name,
+            occurred_at=timezone.now(),
+            day=TODAY,
+        )
+        for name in names
+    )
+    aggregate_days(game_id=game.pk, start=TODAY, end=TODAY)
+
+    body = analyst_client.get(url(game, "export/client-events.csv")).content.decode()
+
+    assert sorted(row["name"] for row in csv.DictReader(io.StringIO(body))) == names
+
+
 def test_client_events_csv(analyst_client, game, activity):
     body = analyst_client.get(url(game, "export/client-events.csv")).content.decode()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable
+from decimal import Decimal
 
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpResponse
@@ -56,7 +57,7 @@ def _economy(game_id: int, days: metrics.DayRange) -> Iterable[list]:
 
 def _offers(game_id: int, days: metrics.DayRange) -> Iterable[list]:
     yield ["offer_id", "currency", "real_money", "purchases", "amount"]
-    for offer in metrics.top_offers(game_id=game_id, days=days, limit=1000):
+    for offer in metrics.top_offers(game_id=game_id, days=days, limit=None):
         yield [
             offer["offer_id"], offer["currency"], offer["real_money"], offer["purchases"],
             offer["amount"],
@@ -65,7 +66,7 @@ def _offers(game_id: int, days: metrics.DayRange) -> Iterable[list]:
 
 def _client_events(game_id: int, days: metrics.DayRange) -> Iterable[list]:
     yield ["name", "events", "player_days", "days"]
-    for event in metrics.client_events(game_id=game_id, days=days, limit=1000):
+    for event in metrics.client_events(game_id=game_id, days=days, limit=None):
         yield [event["name"], event["events"], event["player_days"], event["days"]]
 
 
@@ -94,8 +95,10 @@ def export_csv(request: StaffRequest, game_id: int, table: str) -> HttpResponse:
     return response
 
 
-def _decimal(value: float | None) -> str:
-    return "" if value is None else f"{value:.2f}"
+def _decimal(value: float | None) -> Decimal | str:
+    # A number, not text: safe_cell guards text starting with "-" (a refund day's negative
+    # average would be exported as '-499.00, which a spreadsheet reads as text).
+    return "" if value is None else Decimal(f"{value:.2f}")
 
 
 def safe_cell(value: object) -> object:
