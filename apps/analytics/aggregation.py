@@ -188,7 +188,14 @@ _DAILY_COUNTS = (
 )
 
 
+# Facts about a player that the player did not make: a refund comes from the payment
+# processor's webhook, maybe weeks later, and must not count a churned player as active (DAU,
+# MAU, retention) on its day.
+NOT_ACTIVITY = ("purchase_refunded",)
+
+
 def _roll_player_days(sql: Dialect, game_id: int, lo: date, hi: date) -> None:
+    not_activity = ", ".join(f"'{name}'" for name in NOT_ACTIVITY)  # constants, not input
     _run(
         f"""
         INSERT INTO {PLAYER_DAY} (game_id, player_id, day, events, sessions)
@@ -196,6 +203,7 @@ def _roll_player_days(sql: Dialect, game_id: int, lo: date, hi: date) -> None:
                sum(CASE WHEN name = 'session_start' THEN 1 ELSE 0 END)
         FROM {RAW}
         WHERE game_id = %s AND day BETWEEN %s AND %s AND player_id IS NOT NULL
+          AND name NOT IN ({not_activity})
         GROUP BY game_id, player_id, day
         ON CONFLICT (game_id, player_id, day)
         DO UPDATE SET events = excluded.events, sessions = excluded.sessions

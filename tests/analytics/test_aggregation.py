@@ -191,6 +191,19 @@ def test_revenue_paying_users_and_refunds_per_currency(game, players):
     assert (m[1].purchases, m[1].paying_users, m[1].refunds) == (1, 1, 1)
 
 
+def test_a_refund_does_not_make_a_player_active(game):
+    churned = Player.objects.create(game=game, display_name="gone")
+    fact(churned, "player_created", 0)
+    fact(churned, "purchase_completed", 0, offer_id="o1", purchase_id=1, **USD_499)
+    fact(churned, "purchase_refunded", 7, offer_id="o1", purchase_id=1, **USD_499)  # a webhook
+
+    aggregate_days(game_id=game.pk, start=day(0), end=day(10))
+
+    assert not PlayerDay.objects.filter(player_id=churned.pk, day=day(7)).exists()
+    assert (metrics(game)[7].dau, metrics(game)[7].refunds) == (0, 1)
+    assert retention(game)[(0, 7)] == 0
+
+
 def test_matches_count_distinct_match_ids(game, players):
     aggregate_days(game_id=game.pk, start=day(0), end=day(40))
 
