@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Game
 from apps.analytics.aggregation import aggregate_days
 from apps.analytics.models import DirtyDay, RawEvent
 from apps.analytics.services import RECENT_DAYS
+
+logger = logging.getLogger(__name__)
 
 PRUNE_BATCH = 10_000
 # Days every run recomputes: one more than the days a late event leaves unmarked (today and
@@ -32,9 +35,15 @@ def aggregate_recent(*, today: date | None = None) -> int:
     ranges = 0
     for game_id in Game.objects.order_by("pk").values_list("pk", flat=True):
         rows = dirty.get(game_id, [])
-        for start, end in _runs(recent | {row.day for row in rows}):
-            aggregate_days(game_id=game_id, start=start, end=end, today=today)
-            ranges += 1
+        try:
+            for start, end in _runs(recent | {row.day for row in rows}):
+                aggregate_days(game_id=game_id, start=start, end=end, today=today)
+                ranges += 1
+        except DatabaseError:
+            # One game's numbers that cannot be summed (amounts past what a bigint holds)
+            # must not stop every game after it: logged, its dirty days kept for the next run.
+            logger.exception("ALERT analytics aggregation of game %s failed", game_id)
+            continue
         for row in rows:
             # Keep a day that got another late event while we aggregated it.
             DirtyDay.objects.filter(pk=row.pk, marked_at__lte=row.marked_at).delete()

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from django.db import connection
 
+MAX_18_DIGITS = 10**18 - 1
+
 
 @dataclass(frozen=True)
 class Dialect:
@@ -24,12 +26,16 @@ class Dialect:
         return f"CAST(json_extract({column}, '$.{key}') AS TEXT)"
 
     def json_int(self, column: str, key: str) -> str:
-        """An integer property, 0 when missing or not an integer (never a failed cast)."""
+        """An integer property of at most 18 digits, 0 when missing, not an integer or longer
+        (never a failed cast; the same numbers on both databases)."""
         if self.postgres:
             text = self.json_text(column, key)
             return f"(CASE WHEN {text} ~ '^-?[0-9]{{1,18}}$' THEN {text}::bigint ELSE 0 END)"
         value = f"json_extract({column}, '$.{key}')"
-        return f"(CASE WHEN json_type({column}, '$.{key}') = 'integer' THEN {value} ELSE 0 END)"
+        return (
+            f"(CASE WHEN json_type({column}, '$.{key}') = 'integer'"
+            f" AND {value} BETWEEN -{MAX_18_DIGITS} AND {MAX_18_DIGITS} THEN {value} ELSE 0 END)"
+        )
 
     def json_true(self, column: str, key: str) -> str:
         """A condition: the property is JSON true."""

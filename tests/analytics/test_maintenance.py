@@ -36,6 +36,33 @@ def test_beat_task_aggregates_the_last_three_days_of_every_game(player, other_pl
     assert not DirtyDay.objects.exists()
 
 
+def test_a_game_whose_sums_overflow_does_not_stop_the_others(player, other_player, caplog):
+    assert player.game_id < other_player.game_id  # the failing game comes first
+    session(player, 5)  # a late day of the failing game: marked dirty
+    for n in range(10):  # each amount fits; their sum passes what a bigint holds
+        record_server_event(
+            game_id=player.game_id,
+            player_id=player.pk,
+            name="purchase_completed",
+            properties={
+                "offer_id": "o",
+                "currency": "gold",
+                "amount": 95 * 10**16,
+                "real_money": False,
+                "purchase_id": n,
+            },
+        )
+    session(other_player, 0)
+
+    from apps.analytics.maintenance import aggregate_recent
+
+    aggregate_recent()
+
+    assert DailyMetrics.objects.get(game=other_player.game, day=TODAY).dau == 1
+    assert DirtyDay.objects.filter(game=player.game).exists()  # kept for the next run
+    assert f"ALERT analytics aggregation of game {player.game_id} failed" in caplog.text
+
+
 def test_prune_deletes_raw_events_older_than_the_retention_and_keeps_aggregates(player, settings):
     session(player, 11)
     session(player, 10)
