@@ -171,6 +171,17 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class StrictIntegerField(serializers.IntegerField):
+    """An IntegerField for a JSON body that takes only a JSON integer: DRF's IntegerField also
+    takes `"7"`, `7.0` and `"5.000"`, so a client sending the wrong type would be silently
+    accepted (query parameters, which are text, keep DRF's IntegerField)."""
+
+    def to_internal_value(self, data: object) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return cast(int, super().to_internal_value(data))
+
+
 class UntrimmedCharField(StrictCharField):
     """A StrictCharField that refuses white space at either end (what str.strip() removes: spaces,
     line breaks, the separators U+001C-U+001F…) and U+0000 instead of trimming them: a string the

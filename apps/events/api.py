@@ -6,7 +6,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from apps.accounts.api_base import TIMESTAMP, PlayerApi, PlayerRequest
+from apps.accounts.api_base import TIMESTAMP, PlayerApi, PlayerRequest, StrictIntegerField
 from apps.battlepass.api import ContentLineSerializer, content_lines
 from apps.events.selectors import get_active_events
 from apps.events.services import claim_event_reward
@@ -95,8 +95,8 @@ class ActiveEventsApi(PlayerApi):
 class ClaimRewardApi(PlayerApi):
     class InputSerializer(serializers.Serializer):
         # Ids are BIGINTs: a larger number names no row (and SQLite's driver cannot bind it).
-        event_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
-        reward_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+        event_id = StrictIntegerField(min_value=1, max_value=MAX_ID)
+        reward_id = StrictIntegerField(min_value=1, max_value=MAX_ID)
 
     class OutputSerializer(serializers.Serializer):
         event_id = serializers.IntegerField()

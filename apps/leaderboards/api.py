@@ -21,6 +21,7 @@ from apps.accounts.api_base import (
     PlayerApi,
     PlayerRequest,
     ServerRequest,
+    StrictIntegerField,
     UntrimmedCharField,
     problems,
 )
@@ -402,7 +403,7 @@ class ClientScoreInput(serializers.Serializer):
 
 class ServerScoreApi(GameServerApi):
     class InputSerializer(ClientScoreInput):
-        player_id = serializers.IntegerField(min_value=1)
+        player_id = StrictIntegerField(min_value=1)
 
     @extend_schema(
         summary="Submit a player's score (game server; once per submission id)",

@@ -20,6 +20,7 @@ from apps.accounts.api_base import (
     PlayerRequest,
     ServerRequest,
     StrictCharField,
+    StrictIntegerField,
     StrictRegexField,
     TokenValidationApi,
     problems,
@@ -142,11 +143,11 @@ class PhotonAuthApi(GameServerApi):
 
 
 class MatchPlayerSerializer(serializers.Serializer):
-    player_id = serializers.IntegerField(min_value=1)
+    player_id = StrictIntegerField(min_value=1)
     outcome = serializers.ChoiceField(choices=Outcome.choices)
-    score = serializers.IntegerField(default=0, min_value=-MAX_VALUE, max_value=MAX_VALUE)
+    score = StrictIntegerField(default=0, min_value=-MAX_VALUE, max_value=MAX_VALUE)
     stats = serializers.DictField(
-        child=serializers.IntegerField(min_value=-MAX_VALUE, max_value=MAX_VALUE),
+        child=StrictIntegerField(min_value=-MAX_VALUE, max_value=MAX_VALUE),
         default=dict,
         help_text="By the game's stat keys (letters, digits, - and _, at most 64 characters).",
     )
@@ -283,9 +284,9 @@ class HeartbeatApi(GameServerApi):
         server_id = StrictRegexField(NAME, max_length=MAX_SERVER_ID)
         region = StrictRegexField(NAME, max_length=32)
         address = StrictCharField(max_length=255)
-        port = serializers.IntegerField(min_value=1, max_value=65535)
-        capacity = serializers.IntegerField(min_value=1, max_value=1_000_000)
-        players = serializers.IntegerField(min_value=0)
+        port = StrictIntegerField(min_value=1, max_value=65535)
+        capacity = StrictIntegerField(min_value=1, max_value=1_000_000)
+        players = StrictIntegerField(min_value=0)
         mode = StrictCharField(max_length=32, allow_blank=True, default="")
         version = StrictCharField(max_length=32, allow_blank=True, default="")
 

@@ -14,7 +14,13 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from apps.accounts.api_base import PlayerApi, PlayerRequest, StrictRegexField, query_filters
+from apps.accounts.api_base import (
+    PlayerApi,
+    PlayerRequest,
+    StrictIntegerField,
+    StrictRegexField,
+    query_filters,
+)
 from apps.inventory.lines import GrantLineSerializer, grant_lines
 from apps.shop.models import Offer, Purchase
 from apps.shop.selectors import purchase_of, purchases_of, shop_for_player
@@ -161,8 +167,8 @@ def store_products(offer: Offer) -> dict[str, str]:
 
 class PurchaseApi(PlayerApi):
     class InputSerializer(serializers.Serializer):
-        offer_id = serializers.IntegerField(min_value=1)
-        quantity = serializers.IntegerField(min_value=1, max_value=100, default=1)
+        offer_id = StrictIntegerField(min_value=1)
+        quantity = StrictIntegerField(min_value=1, max_value=100, default=1)
 
     class OutputSerializer(serializers.Serializer):
         purchase_id = serializers.IntegerField()
@@ -342,7 +348,7 @@ class PurchaseDetailApi(PlayerApi):
 class ReceiptApi(PlayerApi):
     class InputSerializer(serializers.Serializer):
         provider = serializers.ChoiceField(choices=["apple", "google_play"])
-        offer_id = serializers.IntegerField(min_value=1)
+        offer_id = StrictIntegerField(min_value=1)
         receipt = serializers.JSONField(
             help_text="Apple: the StoreKit 2 signed transaction (JWS string), or "
             '{"transaction_id": "..."} for a StoreKit 1 purchase (looked up with Apple). Google '

@@ -185,6 +185,10 @@ def test_malformed_match_is_400_validation_error(server_client, make_players, ch
         {"outcome": "victory"},
         {"stats": {"kills": 1.5}},
         {"stats": {"kills": "many"}},
+        # A number as text, or a whole float: DRF's IntegerField took them as 7 and 2.
+        {"stats": {"kills": "7"}},
+        {"stats": {"deaths": 2.0}},
+        {"score": "5.000"},
         {"stats": {"kills": 10**13}},
         {"score": True},
         {"player_id": "abc"},

@@ -189,6 +189,8 @@ def test_deregister_takes_the_server_id_as_sent_or_refuses_it(
         {"server_id": "has space"},
         {"region": "r" * 33},
         {"players": -1},
+        {"port": "7000"},  # a number as text: JSON integers only
+        {"capacity": 16.0},
     ],
 )
 @pytest.mark.django_db

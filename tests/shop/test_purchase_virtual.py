@@ -240,6 +240,8 @@ def test_bundle_grants_items_and_currency_together(buyer_client, player, game):
         ({}, {"offer_id": 1}, "idempotency_key_required"),
         ({"HTTP_IDEMPOTENCY_KEY": "k"}, {"offer_id": "x"}, "validation_error"),
         ({"HTTP_IDEMPOTENCY_KEY": "k"}, {"offer_id": 1, "quantity": 0}, "validation_error"),
+        ({"HTTP_IDEMPOTENCY_KEY": "k"}, {"offer_id": 1, "quantity": "2"}, "validation_error"),
+        ({"HTTP_IDEMPOTENCY_KEY": "k"}, {"offer_id": 1.0}, "validation_error"),
         ({"HTTP_IDEMPOTENCY_KEY": "k" * 151}, {"offer_id": 1}, "idempotency_key_required"),
         # The one rule of gamingpanel.idempotency, the cloud save's too: printable ASCII.
         ({"HTTP_IDEMPOTENCY_KEY": "clé-1"}, {"offer_id": 1}, "idempotency_key_required"),
