@@ -93,20 +93,25 @@ def test_the_panel_checks_tokens_with_the_joserfc_backend():
     assert isinstance(PanelAccessToken().get_token_backend(), JoseCheckingBackend)
 
 
-NOW = int(time.time())
+def now() -> int:
+    # Read when a case's token is made, not when this module is imported: a full run reaches
+    # these tests minutes after collection, and a token "600 s ahead" of import had expired.
+    return int(time.time())
+
+
 CASES = {
     "valid": lambda: signed(claims()),
-    "expired": lambda: signed(claims(exp=NOW - 1)),
+    "expired": lambda: signed(claims(exp=now() - 1)),
     "expires this second": lambda: signed(claims(exp=int(time.time()))),
     "no exp": lambda: signed(claims(exp=DROP)),
     "exp not a number": lambda: signed(claims(exp="soon")),
-    "exp a numeric string": lambda: signed(claims(exp=str(NOW + 600))),
-    "exp a float": lambda: signed(claims(exp=NOW + 600.5)),
+    "exp a numeric string": lambda: signed(claims(exp=str(now() + 600))),
+    "exp a float": lambda: signed(claims(exp=now() + 600.5)),
     "exp null": lambda: signed(claims(exp=None)),
-    "iat in the future": lambda: signed(claims(iat=NOW + 600)),
+    "iat in the future": lambda: signed(claims(iat=now() + 600)),
     "iat not a number": lambda: signed(claims(iat="then")),
-    "nbf in the future": lambda: signed(claims(nbf=NOW + 600)),
-    "nbf in the past": lambda: signed(claims(nbf=NOW - 600)),
+    "nbf in the future": lambda: signed(claims(nbf=now() + 600)),
+    "nbf in the past": lambda: signed(claims(nbf=now() - 600)),
     "nbf not a number": lambda: signed(claims(nbf=[1])),
     "an audience": lambda: signed(claims(aud="someone")),
     "an empty audience": lambda: signed(claims(aud="")),
