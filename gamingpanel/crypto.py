@@ -48,9 +48,9 @@ UNREADABLE = (
 )
 
 
-def stored_secrets(token: str, *, owner: str) -> dict[str, Any]:
+def stored_secrets(token: str, *, owner: str, refused: Exception) -> dict[str, Any]:
     """decrypt_json for a row's secrets at the moment they are needed; with no key to open
-    them, an ALERT naming `owner` (what holds them) before UndecryptableSecret."""
+    them, an ALERT naming `owner` (what holds them), then `refused` (what the caller answers)."""
     try:
         return decrypt_json(token)
     except UndecryptableSecret:
@@ -59,7 +59,7 @@ def stored_secrets(token: str, *, owner: str) -> dict[str, Any]:
             "they were written with was removed); enter them again in the admin",
             owner,
         )
-        raise
+        raise refused from None
 
 
 def readable_json(token: str) -> dict[str, Any] | None:

@@ -51,14 +51,14 @@ class ProviderAccount(models.Model):
 
     @property
     def secrets(self) -> dict[str, Any]:
-        owner = f"{self.provider} payment account of game {self.game_id}"
-        try:
-            return crypto.stored_secrets(self.secrets_encrypted, owner=owner)
-        except crypto.UndecryptableSecret:
-            raise ProviderNotConfigured(
+        return crypto.stored_secrets(
+            self.secrets_encrypted,
+            owner=f"{self.provider} payment account of game {self.game_id}",
+            refused=ProviderNotConfigured(
                 f"This game's {self.provider} secrets cannot be read by the server; an owner "
                 "must enter them again."
-            ) from None
+            ),
+        )
 
     def set_secrets(self, values: dict[str, Any]) -> None:
         self.secrets_encrypted = crypto.encrypt_json(values) if values else ""

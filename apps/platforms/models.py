@@ -55,14 +55,14 @@ class PlatformCredential(models.Model):
 
     @property
     def secrets(self) -> dict[str, Any]:
-        owner = f"{self.platform} credential of game {self.game_id}"
-        try:
-            return crypto.stored_secrets(self.secrets_encrypted, owner=owner)
-        except crypto.UndecryptableSecret:
-            raise PlatformNotConfigured(
+        return crypto.stored_secrets(
+            self.secrets_encrypted,
+            owner=f"{self.platform} credential of game {self.game_id}",
+            refused=PlatformNotConfigured(
                 f"This game's {self.platform} secrets cannot be read by the server; an operator "
                 "must enter them again."
-            ) from None
+            ),
+        )
 
     def set_secrets(self, values: dict[str, Any]) -> None:
         self.secrets_encrypted = crypto.encrypt_json(values) if values else ""

@@ -212,13 +212,19 @@ def test_a_new_kid_while_a_refetch_is_throttled_is_503_with_retry_after_and_no_p
     assert sum(call.request.url == KEYS_URL for call in nintendo_keys.calls) == 1
 
 
-def test_es256_tokens_only_when_the_game_allows_them(upstream):
+def es256_signed(upstream) -> tuple[ec.EllipticCurvePrivateKey, str]:
+    """A P-256 key published as the key set, and an ID token it signed."""
     key = ec.generate_private_key(ec.SECP256R1())
     jwk = {**ECAlgorithm.to_jwk(key.public_key(), as_dict=True), "kid": "ec-1", "use": "sig"}
     upstream.get(KEYS_URL, json={"keys": [jwk]})
     token = jwt.encode(
         nsa_claims(), key, algorithm="ES256", headers={"kid": "ec-1", "jku": KEYS_URL}
     )
+    return key, token
+
+
+def test_es256_tokens_only_when_the_game_allows_them(upstream):
+    _, token = es256_signed(upstream)
 
     with raises_problem("invalid_credentials", 401):
         verify(token)  # RS256 only by default
@@ -229,12 +235,7 @@ def test_es256_tokens_only_when_the_game_allows_them(upstream):
 def test_an_es256_token_with_its_signature_rewritten_is_still_the_used_token(upstream):
     import base64
 
-    key = ec.generate_private_key(ec.SECP256R1())
-    jwk = {**ECAlgorithm.to_jwk(key.public_key(), as_dict=True), "kid": "ec-1", "use": "sig"}
-    upstream.get(KEYS_URL, json={"keys": [jwk]})
-    token = jwt.encode(
-        nsa_claims(), key, algorithm="ES256", headers={"kid": "ec-1", "jku": KEYS_URL}
-    )
+    key, token = es256_signed(upstream)
     allowing = {**CONFIG, "algorithms": ["ES256"]}
     assert verify(token, allowing).platform_user_id
 
