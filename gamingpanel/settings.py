@@ -506,6 +506,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     },
 }
 
+# A segment action runs a slice of this many seconds per task, then queues the next slice:
+# every task ends well inside the visibility timeout above.
+SEGMENT_RUN_SLICE_SECONDS = env.int("SEGMENT_RUN_SLICE_SECONDS", default=60)
+
 # --- Monitoring (docs/guide/monitoring.md, docs/operations/) -------------------------------
 # GET /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; empty: no endpoint (404).
 # Several processes: set PROMETHEUS_MULTIPROC_DIR (an empty directory) in their environment.

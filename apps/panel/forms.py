@@ -168,6 +168,8 @@ class GrantForm(forms.Form):
     quantity = forms.IntegerField(min_value=1, max_value=10**12)
     reason = forms.CharField(max_length=300)
     idempotency_key = forms.CharField(max_length=64, widget=forms.HiddenInput)
+    # The newest player when the form was shown: the count it showed is what the action runs on.
+    max_player_id = forms.IntegerField(min_value=0, required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, currencies: list[str], items: list[str], **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -209,6 +211,8 @@ class SegmentActionForm(forms.Form):
     )
     reason = forms.CharField(max_length=300)
     idempotency_key = forms.CharField(max_length=64, widget=forms.HiddenInput)
+    # The newest player when the form was shown: the count it showed is what the action runs on.
+    max_player_id = forms.IntegerField(min_value=0, required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, currencies: list[str], items: list[str], **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -229,7 +233,9 @@ class SegmentActionForm(forms.Form):
             if not data.get("quantity"):
                 self.add_error("quantity", "Say how many.")
         until = data.get("ban_until")
-        if data.get("kind") == "ban" and until is not None and until <= timezone.now():
+        if data.get("kind") != "ban":
+            data["ban_until"] = None  # filled in, then another action picked: not part of it
+        elif until is not None and until <= timezone.now():
             self.add_error("ban_until", "A ban must end in the future.")
         return data
 

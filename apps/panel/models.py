@@ -39,6 +39,8 @@ class SegmentAction(models.Model):
     # list, not the filter as it reads later. (Actions submitted before members were kept get
     # theirs at their first run.)
     members_frozen = models.BooleanField(default=False)
+    # Its members' bans were written down with them (every action frozen since they are).
+    bans_frozen = models.BooleanField(default=False)
     target_kind = models.CharField(max_length=10, blank=True)  # currency | item
     target_code = models.CharField(max_length=64, blank=True)
     quantity = models.BigIntegerField(default=0)
@@ -82,6 +84,9 @@ class SegmentMember(models.Model):
 
     action = models.ForeignKey(SegmentAction, on_delete=models.CASCADE, related_name="members")
     player_id = models.BigIntegerField()
+    # The player's ban when the action was submitted (actions with bans_frozen): an unban
+    # leaves alone a player whose ban changed since, say one another operator banned meanwhile.
+    banned_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -6,7 +6,9 @@ changes nothing), bans through accounts' ban service. The action itself is one a
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
+from itertools import islice
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
@@ -56,13 +58,18 @@ def submit_segment_action(
     reason: str,
     change: Change | None = None,
     ban_until: datetime | None = None,
+    max_player_id: int | None = None,
 ) -> tuple[SegmentAction, bool]:
     """Record the action (or find the one this form already submitted); the caller queues its
-    run (`apps.panel.tasks.run_segment_action`). Returns the action and whether it is new."""
+    run (`apps.panel.tasks.run_segment_action`). Returns the action and whether it is new.
+    `max_player_id`: the newest player when the form was shown (its count), so players who
+    joined while the operator wrote the reason are not part of it."""
     existing = SegmentAction.objects.filter(game=game, idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing, False
-    last = Player.objects.filter(game=game).order_by("-pk").values_list("pk", flat=True).first()
+    last = last_player_id(game=game)
+    if max_player_id is not None:
+        last = min(last, max_player_id)
     try:
         with transaction.atomic():
             action = SegmentAction.objects.create(
@@ -72,7 +79,7 @@ def submit_segment_action(
                 idempotency_key=idempotency_key,
                 kind=kind,
                 filters=filters,
-                max_player_id=last or 0,
+                max_player_id=last,
                 target_kind=change.kind if change else "",
                 target_code=change.code if change else "",
                 quantity=abs(change.delta) if change else 0,
@@ -96,22 +103,36 @@ def submit_segment_action(
 MEMBER_BATCH = 5_000
 
 
+def last_player_id(*, game: Game) -> int:
+    """The game's newest player (0: none yet): what a segment's count and action stop at."""
+    last = Player.objects.filter(game=game).order_by("-pk").values_list("pk", flat=True).first()
+    return last or 0
+
+
 def _freeze_members(action: SegmentAction) -> int:
-    """Write down the players the filter picks now; the run walks this list. How many."""
-    ids = list(
+    """Write down the players the filter picks now, with their bans; the run walks this list.
+    Read and written a batch at a time, so a game of millions never sits in memory. How many."""
+    rows = (
         segment_players(
             game=action.game, filters=action.filters, max_player_id=action.max_player_id
-        ).values_list("pk", flat=True)
+        )
+        .values_list("pk", "banned_until")
+        .iterator(chunk_size=MEMBER_BATCH)
     )
-    SegmentMember.objects.bulk_create(
-        [SegmentMember(action=action, player_id=player_id) for player_id in ids],
-        batch_size=MEMBER_BATCH,
-        ignore_conflicts=True,  # an action submitted before members were kept, frozen twice
-    )
-    action.members_frozen = True
-    action.total = len(ids)
-    action.save(update_fields=["members_frozen", "total"])
-    return len(ids)
+    total = 0
+    while batch := list(islice(rows, MEMBER_BATCH)):
+        SegmentMember.objects.bulk_create(
+            [
+                SegmentMember(action=action, player_id=player_id, banned_until=banned_until)
+                for player_id, banned_until in batch
+            ],
+            ignore_conflicts=True,  # an action submitted before members were kept, frozen twice
+        )
+        total += len(batch)
+    action.members_frozen = action.bans_frozen = True
+    action.total = total
+    action.save(update_fields=["members_frozen", "bans_frozen", "total"])
+    return total
 
 
 def _described(action: SegmentAction) -> dict:
@@ -124,9 +145,13 @@ def _described(action: SegmentAction) -> dict:
     return described
 
 
-def run_segment_action(*, action_id: int) -> SegmentAction:
+def run_segment_action(*, action_id: int, seconds: float | None = None) -> SegmentAction:
     """Run (or resume) the action from the last player it finished, a chunk per transaction.
-    Two workers running the same action (a re-queue while it runs) take turns chunk by chunk."""
+    Two workers running the same action (a re-queue while it runs) take turns chunk by chunk.
+    With `seconds`, it stops after the chunk that used them up and stays RUNNING: the task
+    queues the rest, so no task outlives the broker's visibility timeout (which would hand a
+    copy of it to another worker)."""
+    deadline = None if seconds is None else time.monotonic() + seconds
     action = SegmentAction.objects.get(pk=action_id)
     if action.status == SegmentAction.Status.DONE:
         return action
@@ -145,6 +170,9 @@ def run_segment_action(*, action_id: int) -> SegmentAction:
             taken = _run_chunk(action_id, careful=True)
         if not taken:
             break
+        if deadline is not None and time.monotonic() >= deadline:
+            action.refresh_from_db()
+            return action
     SegmentAction.objects.filter(pk=action.pk).update(
         status=SegmentAction.Status.DONE, finished_at=timezone.now()
     )
@@ -176,11 +204,12 @@ def _run_chunk(action_id: int, careful: bool = True) -> int:
     )
     if not action.members_frozen:
         _freeze_members(action)
-    members = list(
+    frozen_bans = dict(
         action.members.filter(player_id__gt=action.last_player_id)
         .order_by("player_id")
-        .values_list("player_id", flat=True)[:CHUNK_SIZE]
+        .values_list("player_id", "banned_until")[:CHUNK_SIZE]
     )
+    members = sorted(frozen_bans)
     if not members:
         return 0
     # A member deleted since (with its game's data) is simply not there any more.
@@ -198,7 +227,7 @@ def _run_chunk(action_id: int, careful: bool = True) -> int:
         try:
             # In a careful run each player's change has its own savepoint (apply_changes',
             # ban_player's): a refusal (a cap, too little to revoke) undoes that player's only.
-            if _apply_to(action, player, change, savepoint=careful):
+            if _apply_to(action, player, change, frozen_bans[player.pk], savepoint=careful):
                 changed += 1
             else:
                 skipped += 1
@@ -228,7 +257,11 @@ def _change_of(action: SegmentAction) -> Change | None:
 
 
 def _apply_to(
-    action: SegmentAction, player: Player, change: Change | None, savepoint: bool = True
+    action: SegmentAction,
+    player: Player,
+    change: Change | None,
+    banned_until_when_submitted: datetime | None,
+    savepoint: bool = True,
 ) -> bool:
     """One player's share of the action; False when there was nothing to change."""
     actor = action.created_by
@@ -247,11 +280,19 @@ def _apply_to(
         )
         return True
     if action.kind == SegmentAction.Kind.BAN:
-        if player.is_banned and player.banned_until == (action.ban_until or PERMANENT_BAN_UNTIL):
+        # Only ever longer: a player banned as long or longer (a permanent ban for fraud)
+        # keeps that ban and its reason.
+        until = action.ban_until or PERMANENT_BAN_UNTIL
+        if player.is_banned and player.banned_until >= until:  # type: ignore[operator]
             return False
-        ban_player(player=player, reason=action.reason, until=action.ban_until, actor=actor)
+        ban_player(
+            player=player, reason=action.reason, until=action.ban_until, actor=actor,
+            extend_only=True,
+        )  # fmt: skip
         return True
     if not player.is_banned:
         return False
+    if action.bans_frozen and player.banned_until != banned_until_when_submitted:
+        return False  # banned (again) since the action was submitted: not the ban it lifts
     unban_player(player=player, reason=action.reason, actor=actor)
     return True

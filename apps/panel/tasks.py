@@ -7,9 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Task, shared_task
+from django.conf import settings
 
+from apps.panel.models import SegmentAction
 from apps.panel.services import mark_segment_action_failed
 from apps.panel.services import run_segment_action as run
+from gamingpanel.queueing import enqueue
 
 
 class SegmentActionTask(Task):
@@ -23,4 +26,9 @@ class SegmentActionTask(Task):
 @shared_task(base=SegmentActionTask, bind=True, acks_late=True, autoretry_for=(Exception,),
              max_retries=5, retry_backoff=2, retry_backoff_max=300)  # fmt: skip
 def run_segment_action(self: object, action_id: int) -> str:
-    return run(action_id=action_id).status
+    # A slice at a time, each task well inside the broker's visibility timeout (a longer one
+    # would be handed to another worker while it still runs); the next slice is queued here.
+    action = run(action_id=action_id, seconds=settings.SEGMENT_RUN_SLICE_SECONDS)
+    if action.status == SegmentAction.Status.RUNNING:
+        enqueue(run_segment_action, action_id, then="Queue again on its page resumes it")
+    return action.status

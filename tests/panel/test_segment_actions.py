@@ -258,3 +258,97 @@ def test_an_action_out_of_retries_is_failed_and_queue_again_resumes_it(
     action.refresh_from_db()
     assert (action.status, action.processed, action.failure) == ("done", 7, "")
     assert LedgerEntry.objects.filter(currency=gold).count() == 7  # nobody twice
+
+
+def test_a_segment_ban_never_shortens_a_longer_ban_nor_replaces_its_reason(
+    operator, game, steam_players
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.accounts.models import PERMANENT_BAN_UNTIL
+    from apps.accounts.services.bans import ban_player
+
+    fraud, long_ban, free = steam_players[0], steam_players[1], steam_players[2]
+    ban_player(player=fraud, reason="chargeback fraud", until=None, actor=operator)
+    in_a_year = timezone.now() + timedelta(days=365)
+    ban_player(player=long_ban, reason="cheating", until=in_a_year, actor=operator)
+    next_week = timezone.now() + timedelta(days=7)
+    action, _ = services.submit_segment_action(
+        game=game, actor=operator, idempotency_key="k", kind="ban",
+        filters={"platform": "steam"}, reason="spam wave", ban_until=next_week,
+    )  # fmt: skip
+
+    done = services.run_segment_action(action_id=action.pk)
+
+    bans = {p.pk: (p.banned_until, p.ban_reason) for p in Player.objects.all()}
+    assert bans[fraud.pk] == (PERMANENT_BAN_UNTIL, "chargeback fraud")
+    assert bans[long_ban.pk] == (in_a_year, "cheating")
+    assert bans[free.pk] == (next_week, "spam wave")
+    assert (done.changed, done.skipped) == (5, 2)
+
+
+def test_a_segment_unban_leaves_a_ban_set_after_it_was_submitted(operator, game, steam_players):
+    from apps.accounts.services.bans import ban_player
+
+    bot, cheater = steam_players[0], steam_players[1]
+    ban_player(player=bot, reason="bot wave", until=None, actor=operator)
+    action, _ = services.submit_segment_action(
+        game=game, actor=operator, idempotency_key="k", kind="unban",
+        filters={"platform": "steam"}, reason="false alarm",
+    )  # fmt: skip
+    ban_player(player=cheater, reason="aimbot", until=None, actor=operator)  # another operator
+
+    done = services.run_segment_action(action_id=action.pk)
+
+    assert not Player.objects.get(pk=bot.pk).is_banned
+    assert Player.objects.get(pk=cheater.pk).ban_reason == "aimbot"
+    assert done.changed == 1
+
+
+def test_players_who_joined_after_the_form_was_shown_are_not_part_of_it(
+    operator_client, game, steam_players, gold
+):
+    shown = operator_client.get(url(game, "?platform=steam"))
+    newest = shown.context["form"]["max_player_id"].value()
+    assert f'name="max_player_id" value="{newest}"' in shown.content.decode()  # sent back
+    late = Player.objects.create(game=game, display_name="late")
+    PlatformIdentity.objects.create(game=game, player=late, platform="steam", platform_user_id="l")
+
+    operator_client.post(url(game), grant_form(max_player_id=newest))
+
+    action = SegmentAction.objects.get()
+    assert (shown.context["size"], action.total) == (7, 7)
+    assert not Wallet.objects.filter(player=late).exists()
+
+
+def test_a_grant_form_with_a_ban_end_filled_in_records_no_ban(
+    operator_client, game, steam_players, gold
+):
+    operator_client.post(url(game), grant_form(ban_until="2031-01-01T00:00"))
+
+    entry = AuditLogEntry.objects.get(action="segment.grant")
+    assert "banned_until" not in entry.after
+    assert SegmentAction.objects.get().ban_until is None
+
+
+def test_a_long_run_goes_a_slice_per_task_each_queueing_the_next(
+    operator, game, steam_players, gold, monkeypatch, settings
+):
+    monkeypatch.setattr(services, "CHUNK_SIZE", 2)
+    settings.SEGMENT_RUN_SLICE_SECONDS = 0  # each task: one chunk, then the next task
+    action, _ = services.submit_segment_action(
+        game=game, actor=operator, idempotency_key="k", kind="grant", filters={},
+        reason="r", change=services.Change("currency", "gold", 10),
+    )  # fmt: skip
+    ran = []
+    real_run = services.run_segment_action
+    monkeypatch.setattr(tasks, "run", lambda **kwargs: ran.append(kwargs) or real_run(**kwargs))
+
+    tasks.run_segment_action.delay(action.pk)  # eager here: each slice queues the next
+
+    done = SegmentAction.objects.get(pk=action.pk)
+    assert (done.status, done.processed, done.changed) == ("done", 7, 7)
+    assert len(ran) == 5  # 2 + 2 + 2 + 1, and one finding nothing left
+    assert Wallet.objects.filter(currency=gold, balance=10).count() == 7

@@ -27,9 +27,16 @@ def _ban_state(player: Player) -> dict[str, Any]:
 
 @transaction.atomic
 def ban_player(
-    *, player: Player, reason: str, until: datetime | None, actor: User | None
+    *,
+    player: Player,
+    reason: str,
+    until: datetime | None,
+    actor: User | None,
+    extend_only: bool = False,
 ) -> Player:
-    """Ban until `until` (None: until unbanned). Ends every session of the player at once."""
+    """Ban until `until` (None: until unbanned). Ends every session of the player at once.
+    `extend_only` (a ban of many players at once): a player already banned as long or longer
+    keeps that ban and its reason."""
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("A ban needs a reason.")
@@ -40,6 +47,8 @@ def ban_player(
     # The player's row only (of=self): locking its game's row too would stall every write of
     # the game (each insert naming the game shares that row) for as long as a segment ban runs.
     locked = Player.objects.select_for_update(of=("self",)).select_related("game").get(pk=player.pk)
+    if extend_only and locked.is_banned and locked.banned_until >= until:  # type: ignore[operator]
+        return locked
     before = _ban_state(locked)
     locked.banned_until, locked.ban_reason = until, reason[:MAX_REASON_LENGTH]
     locked.save(update_fields=["banned_until", "ban_reason"])

@@ -15,7 +15,12 @@ from apps.panel.access import StaffRequest, readable_game, writable_game
 from apps.panel.forms import PlayerFilterForm, SegmentActionForm
 from apps.panel.models import SegmentAction
 from apps.panel.selectors import grant_targets
-from apps.panel.services import segment_filters, segment_players, submit_segment_action
+from apps.panel.services import (
+    last_player_id,
+    segment_filters,
+    segment_players,
+    submit_segment_action,
+)
 from apps.panel.tasks import run_segment_action
 from apps.panel.views.common import page_context
 from gamingpanel.queueing import enqueue
@@ -47,6 +52,7 @@ def segment_action(request: StaffRequest, game_id: int) -> HttpResponse:
                 reason=form.cleaned_data["reason"].strip(),
                 change=form.change(),
                 ban_until=form.cleaned_data.get("ban_until"),
+                max_player_id=form.cleaned_data.get("max_player_id"),
             )
             if created:
                 if enqueue(run_segment_action, action.pk, then=REQUEUE):
@@ -63,8 +69,11 @@ def segment_action(request: StaffRequest, game_id: int) -> HttpResponse:
                 messages.info(request, "That form was already submitted; nothing changed.")
             return redirect("panel:segment-run", game_id=game.pk, run_id=action.pk)
     else:
+        newest = last_player_id(game=game)
         form = SegmentActionForm(
-            currencies=currencies, items=items, initial={"idempotency_key": uuid.uuid4().hex}
+            currencies=currencies,
+            items=items,
+            initial={"idempotency_key": uuid.uuid4().hex, "max_player_id": newest},
         )
     context = page_context(
         request,
@@ -75,7 +84,9 @@ def segment_action(request: StaffRequest, game_id: int) -> HttpResponse:
         filter_form=filter_form,
         filters=filters,
         filters_query=urlencode(filters),
-        size=segment_players(game=game, filters=filters).count(),
+        size=segment_players(
+            game=game, filters=filters, max_player_id=form["max_player_id"].value()
+        ).count(),
         recent=SegmentAction.objects.filter(game=game)[:10],
     )
     return render(request, "panel/segment.html", context)
