@@ -9,6 +9,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.signals import user_login_failed
 from django_otp import match_token, user_has_device
 
 
@@ -37,6 +38,12 @@ class OperatorLoginForm(AdminAuthenticationForm):
             raise forms.ValidationError(self.error_messages["otp_required"], code="otp_required")
         device = match_token(user, token)
         if device is None:
+            # A failed sign-in like a wrong password: django-axes counts it towards the
+            # username's and the address's limits (a stolen password does not buy unlimited
+            # guesses at the code), and the audit log records it.
+            user_login_failed.send(
+                sender=__name__, credentials={"username": user.get_username()}, request=self.request
+            )
             raise forms.ValidationError(self.error_messages["otp_invalid"], code="otp_invalid")
         # django-otp's user_logged_in receiver marks the session verified with this device.
         user.otp_device = device  # type: ignore[attr-defined]

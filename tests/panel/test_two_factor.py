@@ -190,3 +190,27 @@ def test_no_admin_page_shows_an_operators_secret_and_a_lost_device_is_reset_by_c
     assert AuditLogEntry.objects.filter(action="operator.otp_reset", target_id=str(olivia.pk))
     _, password_only = sign_in("olivia")
     assert password_only.status_code == 302  # signs in with the password, sets one up again
+
+
+def test_wrong_codes_count_towards_the_sign_in_limits_as_wrong_passwords_do(olivia, settings):
+    from django.conf import settings as live
+
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0  # django-otp's own slowing down, out of the way
+    client, _ = sign_in("olivia")
+    device = set_up(client, olivia)
+
+    for number in range(live.AXES_FAILURE_LIMIT - 1):
+        _, refused = sign_in("olivia", otp_token=f"{number:06d}")
+        assert refused.status_code == 200  # the form again, with the code's error
+    _, locked = sign_in("olivia", otp_token="999999")
+    _, even_right = sign_in("olivia", otp_token=code_for(device, offset=1))
+
+    assert locked.status_code == 429 and even_right.status_code == 429
+    actions = list(
+        AuditLogEntry.objects.filter(action__startswith="login_")
+        .order_by("id")
+        .values_list("action", flat=True)
+    )
+    # The wrong codes before the limit, the one that locked out, the right code while locked.
+    limit = live.AXES_FAILURE_LIMIT
+    assert actions == ["login_failed"] * (limit - 1) + ["login_locked_out"] * 2
