@@ -3,11 +3,18 @@ picks, run in Celery with its progress kept here."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from apps.accounts.models import Game
+
+# A running action that has not moved for this long stopped without saying so: longer than a
+# slice (SEGMENT_RUN_SLICE_SECONDS) plus the task's retries (about a minute of backoff).
+STALLED_AFTER = timedelta(minutes=10)
 
 
 class SegmentAction(models.Model):
@@ -57,6 +64,9 @@ class SegmentAction(models.Model):
     failure = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # When its run last got through a chunk (or started): a run whose failure could not be
+    # written (the database unreachable) shows as stalled instead of running for ever.
+    progressed_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -70,6 +80,15 @@ class SegmentAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for a segment of {self.game} (#{self.pk})"
+
+    @property
+    def stalled_since(self) -> datetime | None:
+        """When a RUNNING action last moved, if that is longer ago than a run slice and its
+        retries could take (STALLED_AFTER); None while it moves, or when it is not running."""
+        last = self.progressed_at or self.started_at
+        if self.status != self.Status.RUNNING or last is None:
+            return None
+        return last if timezone.now() - last > STALLED_AFTER else None
 
     @property
     def percent_done(self) -> int:

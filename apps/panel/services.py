@@ -159,6 +159,7 @@ def run_segment_action(*, action_id: int, seconds: float | None = None) -> Segme
     SegmentAction.objects.filter(pk=action.pk).exclude(status=SegmentAction.Status.DONE).update(
         status=SegmentAction.Status.RUNNING,
         started_at=Coalesce(F("started_at"), Value(timezone.now())),
+        progressed_at=timezone.now(),
         failure="",
     )
     while True:
@@ -242,7 +243,12 @@ def _run_chunk(action_id: int, careful: bool = True) -> int:
     action.skipped += skipped + len(members) - len(chunk)
     action.last_player_id = members[-1]
     action.problems = [*action.problems, *problems]
-    action.save(update_fields=["processed", "changed", "skipped", "last_player_id", "problems"])
+    action.progressed_at = timezone.now()
+    action.save(
+        update_fields=[
+            "processed", "changed", "skipped", "last_player_id", "problems", "progressed_at"
+        ]
+    )  # fmt: skip
     return len(members)
 
 

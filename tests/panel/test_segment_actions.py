@@ -352,3 +352,32 @@ def test_a_long_run_goes_a_slice_per_task_each_queueing_the_next(
     assert (done.status, done.processed, done.changed) == ("done", 7, 7)
     assert len(ran) == 5  # 2 + 2 + 2 + 1, and one finding nothing left
     assert Wallet.objects.filter(currency=gold, balance=10).count() == 7
+
+
+def test_a_run_that_stopped_without_recording_why_shows_as_stalled(
+    operator_client, operator, game, steam_players, gold
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    action, _ = services.submit_segment_action(
+        game=game, actor=operator, idempotency_key="k", kind="grant", filters={},
+        reason="r", change=services.Change("currency", "gold", 10),
+    )  # fmt: skip
+    page_url = f"/panel/games/{game.pk}/segment/runs/{action.pk}/"
+    moving = timezone.now() - timedelta(minutes=1)
+    SegmentAction.objects.filter(pk=action.pk).update(status="running", progressed_at=moving)
+    assert operator_client.get(page_url).context["refresh"] is True  # still moving
+
+    # Its last chunk was 11 minutes ago, and its failure could not be written.
+    stuck_since = timezone.now() - timedelta(minutes=11)
+    SegmentAction.objects.filter(pk=action.pk).update(progressed_at=stuck_since)
+    page = operator_client.get(page_url)
+
+    assert page.context["refresh"] is False
+    assert "No progress since" in page.content.decode()
+    operator_client.post(page_url)  # Queue again
+    done = SegmentAction.objects.get(pk=action.pk)
+    assert (done.status, done.changed) == ("done", 7)
+    assert done.progressed_at > stuck_since

@@ -113,6 +113,7 @@ def segment_run(request: StaffRequest, game_id: int, run_id: int) -> HttpRespons
         title=f"Segment action #{action.pk}",
         gp_section="players",
         action=action,
-        refresh=action.status in (SegmentAction.Status.QUEUED, SegmentAction.Status.RUNNING),
+        refresh=action.status in (SegmentAction.Status.QUEUED, SegmentAction.Status.RUNNING)
+        and action.stalled_since is None,
     )
     return render(request, "panel/segment_run.html", context)
