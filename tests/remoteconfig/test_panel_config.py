@@ -199,3 +199,19 @@ def test_the_audit_keeps_an_overrides_position_and_what_a_key_deletion_took(oper
         (1, ["android"]),
     ]
     assert not ConfigKey.objects.exists()
+
+
+def test_the_draft_shows_the_order_overrides_are_tried_in(operator_client, game):
+    import re
+
+    operator_client.post(page(game) + "set-key", {"key": "speed", "value": "1"})
+    for platform in ("ios", "android"):  # both at position 0: tried oldest first
+        form = {"key": "speed", "position": 0, "value": "2", "rollout_percent": 100}
+        operator_client.post(page(game) + "add-override", {**form, "platforms": platform})
+
+    shown = operator_client.get(page(game)).content.decode()
+
+    rows = re.findall(
+        r"<tr><td>(\d+)</td><td>(\d+)</td><td><code>2</code></td><td>(\w+)</td>", shown
+    )
+    assert rows == [("1", "0", "ios"), ("2", "0", "android")]
