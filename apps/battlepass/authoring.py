@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import Max
 
 from apps.audit.services import record_action
@@ -112,6 +112,18 @@ def generate_tiers(*, season: Season, pattern: TierPattern, actor: User | None) 
         validate_contents(tier["free_reward"])
         validate_contents(tier["premium_reward"])
     locked = Season.objects.select_for_update().get(pk=season.pk)
+    # The tiers locked too, without waiting: a claim in progress holds its tier
+    # (services.KEY_SHARE_TIER) and is as good as made (waiting for it would deadlock on the
+    # claim's own foreign-key check), and a claim starting now waits for this, then finds no
+    # tier. SQLite has no row locks: writes are serialized.
+    try:
+        with transaction.atomic():  # a savepoint: the refused lock leaves the rest usable
+            held = Tier.objects.select_for_update(nowait=True).filter(season=locked)
+            list(held.values_list("pk", flat=True))
+    except OperationalError:
+        raise SeasonHasClaims(
+            "Players are claiming tiers of this season right now; its tiers stay."
+        ) from None
     if Tier.objects.filter(season=locked, claims__isnull=False).exists():
         raise SeasonHasClaims("Players have claimed tiers of this season; its tiers stay.")
     before = locked.tiers.count()

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Player
@@ -24,6 +24,7 @@ from apps.battlepass.models import Season, SeasonPass, Tier, TierClaim
 from apps.battlepass.selectors import running_season
 from apps.inventory.services import grant_contents
 from apps.stats.bulk import upsert
+from gamingpanel.sql import CompiledQuery
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,17 @@ def grant_premium(*, player: Player, season_id: int, idempotency_key: str) -> bo
     return granted > 0
 
 
+POSTGRES = connection.vendor == "postgresql"
+# The claimed tier, key-share locked until the claim commits: an operator regenerating the
+# season's tiers (which locks them FOR UPDATE and deletes them) waits for the claim and then
+# sees it, and a claim that waited on a regeneration finds its tier gone. Django's foreign keys
+# are checked only at commit, where a deleted tier was a 500. SQLite serializes writes anyway.
+KEY_SHARE_TIER = CompiledQuery.compile(
+    "SELECT id FROM {tier} WHERE id = %s" + (" FOR KEY SHARE" if POSTGRES else ""),  # noqa: S608
+    tier=Tier,
+)
+
+
 @transaction.atomic
 def claim_tier(*, player: Player, level: int, track: str) -> TierClaimResult:
     season = running_season(game_id=player.game_id)
@@ -103,6 +115,10 @@ def claim_tier(*, player: Player, level: int, track: str) -> TierClaimResult:
     tier = Tier.objects.filter(season=season, level=level).first()
     if tier is None:
         raise TierNotFound(f"The running season has no tier {level}.")
+    if not KEY_SHARE_TIER.rows([tier.pk]):
+        raise TierNotFound(
+            f"The season's tiers changed; tier {level} is not the one read. Read them again."
+        )
     season_pass = SeasonPass.objects.filter(player=player, season=season).first()
     xp = season_pass.xp if season_pass else 0
     if xp < tier.xp_required:
@@ -117,7 +133,7 @@ def claim_tier(*, player: Player, level: int, track: str) -> TierClaimResult:
         with transaction.atomic():
             TierClaim.objects.create(player=player, tier=tier, track=track)
     except IntegrityError:
-        raise AlreadyClaimed(f"Tier {level} ({track}) is already claimed.")
+        raise AlreadyClaimed(f"Tier {level} ({track}) is already claimed.") from None
     contents = tier.free_reward if track == TierClaim.Track.FREE else tier.premium_reward
     # The analytics fact travels with the grant's wallet lock (alone when nothing is granted).
     claimed = server_event_statement(
