@@ -8,6 +8,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,22 @@ def eventually(condition: Callable[[], bool], *, within: float) -> float:
             return time.monotonic() - started
         time.sleep(0.005)
     pytest.fail(f"not within {within} s")
+
+
+def in_thread(work: Callable[[], object]) -> Future:
+    """Run `work` on its own thread and database connection (closed after); the future gives
+    its outcome. For races on PostgreSQL, one side held while the other starts."""
+
+    def run() -> object:
+        try:
+            return work()
+        finally:
+            connection.close()
+
+    pool = ThreadPoolExecutor(1)
+    future = pool.submit(run)
+    pool.shutdown(wait=False)
+    return future
 
 
 def pytest_configure(config: pytest.Config) -> None:

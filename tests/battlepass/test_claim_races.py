@@ -9,6 +9,7 @@ from apps.analytics.models import RawEvent
 from apps.battlepass.models import TierClaim
 from apps.battlepass.services import add_season_xp
 from apps.inventory.models import LedgerEntry, Wallet
+from tests.conftest import in_thread
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -39,19 +40,6 @@ def test_8_concurrent_claims_of_one_tier_grant_once(game, player, season):
     assert RawEvent.objects.filter(name="battlepass_tier_claimed", player=player).count() == 1
 
 
-def _in_thread(work):
-    def run():
-        try:
-            return work()
-        finally:
-            connection.close()
-
-    pool = ThreadPoolExecutor(1)
-    future = pool.submit(run)
-    pool.shutdown(wait=False)
-    return future
-
-
 def test_a_claim_waiting_on_a_regeneration_of_its_tiers_is_tier_not_found(game, player, season):
     import threading
     import time
@@ -73,9 +61,9 @@ def test_a_claim_waiting_on_a_regeneration_of_its_tiers_is_tier_not_found(game, 
 
     pattern = TierPattern(count=3, first_xp=50, free_lines=({"currency": "gold", "quantity": 1},))
     with mock.patch.object(authoring, "record_action", hold_after_the_delete):
-        regenerate = _in_thread(lambda: generate_tiers(season=season, pattern=pattern, actor=None))
+        regenerate = in_thread(lambda: generate_tiers(season=season, pattern=pattern, actor=None))
         assert deleted.wait(10)
-        claim = _in_thread(lambda: claim_tier(player=player, level=2, track="free"))
+        claim = in_thread(lambda: claim_tier(player=player, level=2, track="free"))
         time.sleep(0.3)
         assert not claim.done()  # waiting on the tier the regeneration deleted
         release.set()
@@ -105,9 +93,9 @@ def test_a_regeneration_while_a_claim_of_its_tiers_is_under_way_is_refused(game,
 
     pattern = TierPattern(count=3, first_xp=50, free_lines=({"currency": "gold", "quantity": 1},))
     with mock.patch.object(services, "grant_contents", hold_after_the_insert):
-        claim = _in_thread(lambda: services.claim_tier(player=player, level=2, track="free"))
+        claim = in_thread(lambda: services.claim_tier(player=player, level=2, track="free"))
         assert inserted.wait(10)
-        regenerate = _in_thread(lambda: generate_tiers(season=season, pattern=pattern, actor=None))
+        regenerate = in_thread(lambda: generate_tiers(season=season, pattern=pattern, actor=None))
         with pytest.raises(SeasonHasClaims):  # at once: a claim of its tiers is under way
             regenerate.result(10)
         release.set()

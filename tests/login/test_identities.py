@@ -236,7 +236,7 @@ def test_a_login_waiting_on_an_unlink_of_its_identity_makes_a_new_player(tokens,
 
     from apps.accounts.services import sessions
     from apps.login.services.login import log_in
-    from tests.login.test_login import _in_thread
+    from tests.conftest import in_thread
 
     bearer(tokens["access_token"]).post(LINK, STEAM)  # dev + steam
     player = Player.objects.get()
@@ -248,9 +248,9 @@ def test_a_login_waiting_on_an_unlink_of_its_identity_makes_a_new_player(tokens,
         return sessions.revoke_sessions(**kwargs)
 
     with mock.patch("apps.login.services.identities.revoke_sessions", revoke_and_hold):
-        unlink = _in_thread(lambda: unlink_identity(player=player, platform="steam"))
+        unlink = in_thread(lambda: unlink_identity(player=player, platform="steam"))
         assert deleted.wait(10)
-        login = _in_thread(
+        login = in_thread(
             lambda: log_in(game=player.game, platform="steam", credentials={"ticket": "14"})
         )
         time.sleep(0.3)

@@ -20,6 +20,7 @@ from apps.platforms.errors import InvalidCredentials, PlatformUnavailable
 from apps.platforms.models import PlatformCredential
 from apps.platforms.verifiers import VerifiedIdentity
 from tests.accounts.conftest import LOGIN, assert_problem
+from tests.conftest import in_thread
 
 
 def post_login(api_client, body, game_key="alpha-client-key"):
@@ -441,21 +442,6 @@ def test_a_login_refused_after_verification_keeps_the_token_spent(api_client, st
         assert_problem(post_login(api_client, body), 401, "invalid_credentials")
 
 
-def _in_thread(work):
-    """Run `work` on its own thread and database connection; the future gives its outcome."""
-
-    def run():
-        try:
-            return work()
-        finally:
-            connection.close()
-
-    pool = ThreadPoolExecutor(1)
-    future = pool.submit(run)
-    pool.shutdown(wait=False)
-    return future
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_login_waiting_on_a_ban_in_progress_sees_the_ban(game, dev_platform):
@@ -474,9 +460,9 @@ def test_a_login_waiting_on_a_ban_in_progress_sees_the_ban(game, dev_platform):
             banned.set()
             release.wait(10)
 
-    ban = _in_thread(ban_and_hold)
+    ban = in_thread(ban_and_hold)
     assert banned.wait(10)
-    login = _in_thread(lambda: log_in(game=game, platform="dev", credentials={"user_id": "alice"}))
+    login = in_thread(lambda: log_in(game=game, platform="dev", credentials={"user_id": "alice"}))
     time.sleep(0.3)
     assert not login.done()  # waiting for the player's lock
     release.set()
@@ -503,11 +489,11 @@ def test_a_ban_waiting_on_a_login_in_progress_revokes_its_session(game, dev_plat
         return sessions.open_session(**kwargs)
 
     with mock.patch("apps.login.services.login.open_session", open_session_and_hold):
-        login = _in_thread(
+        login = in_thread(
             lambda: log_in(game=game, platform="dev", credentials={"user_id": "alice"})
         )
         assert locked.wait(10)
-        ban = _in_thread(
+        ban = in_thread(
             lambda: ban_player(player=player, reason="cheating", until=None, actor=None)
         )
         time.sleep(0.3)
