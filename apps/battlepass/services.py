@@ -98,9 +98,10 @@ def grant_premium(*, player: Player, season_id: int, idempotency_key: str) -> bo
 
 POSTGRES = connection.vendor == "postgresql"
 # The claimed tier, key-share locked until the claim commits: an operator regenerating the
-# season's tiers (which locks them FOR UPDATE and deletes them) waits for the claim and then
-# sees it, and a claim that waited on a regeneration finds its tier gone. Django's foreign keys
-# are checked only at commit, where a deleted tier was a 500. SQLite serializes writes anyway.
+# season's tiers (authoring.generate_tiers locks them FOR UPDATE NOWAIT, then deletes them) is
+# refused while a claim holds one, and a claim that waited on a regeneration finds its tier
+# gone. Django's foreign keys are checked only at commit, where a deleted tier was a 500.
+# SQLite serializes writes anyway.
 KEY_SHARE_TIER = CompiledQuery.compile(
     "SELECT id FROM {tier} WHERE id = %s" + (" FOR KEY SHARE" if POSTGRES else ""),  # noqa: S608
     tier=Tier,
