@@ -95,6 +95,31 @@ def _isolated_cache() -> Iterator[None]:
     yield
 
 
+@pytest.fixture(autouse=True)
+def _no_name_lookups(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test asks the machine's resolver about a platform's or provider's host: a name other
+    than `localhost` or an address does not resolve, as on a closed network, but at once. The
+    resolver here sometimes took 5 s to say so for a made-up `*.test` name, longer than a
+    login's connect budget, and the login failed with 503. `responses` answers those requests
+    before any connection; a test of the outbound guard replaces `resolve` with its own."""
+    import ipaddress
+    import socket
+
+    from gamingpanel import outbound
+
+    resolve_for_real = outbound.resolve
+
+    def resolve(host: str, port: int) -> list[str]:
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            if host != "localhost":
+                raise socket.gaierror(socket.EAI_NONAME, "Name or service not known") from None
+        return resolve_for_real(host, port)
+
+    monkeypatch.setattr(outbound, "resolve", resolve)
+
+
 @pytest.fixture
 def game(db: None) -> Game:
     return Game.objects.create(
