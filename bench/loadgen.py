@@ -169,6 +169,8 @@ class Measured:
 
     results: dict[str, LoadResult]
     cpu_ms: dict[str, float]
+    # CPU per request of every party on the machine, by party (PARTIES), per case.
+    parties_ms: dict[str, dict[str, float]]
 
 
 def measure_rounds(
@@ -198,10 +200,10 @@ def measure_rounds(
             expect_status=statuses[label],
         )
     runs: dict[str, list[LoadResult]] = {label: [] for label in labels}
-    cpu_seconds = dict.fromkeys(labels, 0.0)
+    party_seconds = {label: dict.fromkeys(PARTIES, 0.0) for label in labels}
     for round_no in range(rounds):
         for label in labels[round_no % len(labels) :] + labels[: round_no % len(labels)]:
-            cpu_before = group_cpu_seconds(server_pid)
+            before = cpu_seconds_by_party(server_pid)
             result = run_load(
                 label=label,
                 port=port,
@@ -211,27 +213,56 @@ def measure_rounds(
                 max_seconds=seconds,
                 expect_status=statuses[label],
             )
-            cpu_seconds[label] += group_cpu_seconds(server_pid) - cpu_before
+            after = cpu_seconds_by_party(server_pid)
+            for party in PARTIES:
+                party_seconds[label][party] += after[party] - before[party]
             runs[label].append(result)
             print(f"  round {round_no + 1}: {label}: {result.rps:.0f} req/s", flush=True)
     results = {label: merge(label, label_runs) for label, label_runs in runs.items()}
+    parties_ms = {
+        label: {
+            party: 1000 * seconds / max(results[label].requests, 1)
+            for party, seconds in party_seconds[label].items()
+        }
+        for label in labels
+    }
     return Measured(
         results=results,
-        cpu_ms={label: 1000 * cpu_seconds[label] / results[label].requests for label in labels},
+        cpu_ms={label: parties_ms[label]["web"] for label in labels},
+        parties_ms=parties_ms,
     )
 
 
-def group_cpu_seconds(pgid: int) -> float:
-    """User + system CPU of every process in the server's process group (granian and workers)."""
-    ticks = 0
+# Who spends CPU on a request, on this one machine: the panel's processes (granian and its
+# workers), PostgreSQL's (backends and background), Redis, and this process's load generator.
+PARTIES = ("web", "postgres", "redis", "load")
+
+
+def cpu_seconds_by_party(pgid: int) -> dict[str, float]:
+    """User + system CPU so far of each party in PARTIES; `pgid` is the server's process group.
+    A process that ended meanwhile takes its CPU with it (PostgreSQL's backends here live as
+    long as the bench's connections)."""
+    ticks = dict.fromkeys(PARTIES, 0)
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            text = stat.read_text()
         except OSError:
             continue  # the process ended meanwhile
-        if int(fields[2]) == pgid:  # fields after "(comm)": state, ppid, pgrp, ...
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
+        comm = text[text.find("(") + 1 : text.rfind(")")]
+        fields = text.rsplit(")", 1)[1].split()  # after "(comm)": state, ppid, pgrp, ...
+        if int(fields[2]) == pgid:
+            party = "web"
+        elif comm == "postgres" or comm.startswith("postgres:"):
+            party = "postgres"
+        elif comm.startswith("redis-server"):
+            party = "redis"
+        else:
+            continue
+        ticks[party] += int(fields[11]) + int(fields[12])  # utime, stime
+    seconds = {party: count / os.sysconf("SC_CLK_TCK") for party, count in ticks.items()}
+    own = os.times()
+    seconds["load"] = own.user + own.system
+    return seconds
 
 
 def merge(label: str, runs: list[LoadResult]) -> LoadResult:
@@ -326,6 +357,8 @@ def print_results(title: str, measured: Measured, args: argparse.Namespace) -> L
     print()
     print_cpu_table(measured.cpu_ms, baseline.label)
     print()
+    print_parties_table(measured.parties_ms, baseline.label)
+    print()
     return baseline
 
 
@@ -334,6 +367,21 @@ def print_cpu_table(cpu_ms: dict[str, float], baseline: str) -> None:
     print(f"{'web-process CPU per request':44} {'ms':>7} {'capacity vs (a)':>16}")
     for label, ms in cpu_ms.items():
         print(f"{label:44} {ms:7.3f} {cpu_ms[baseline] / ms:16.2f}")
+
+
+def print_parties_table(parties_ms: dict[str, dict[str, float]], baseline: str) -> None:
+    """Where a request's CPU goes on this machine, per party, in ms; `all` is their sum, and the
+    last column the capacity that sum leaves vs `baseline` (with every core busy, throughput
+    follows it)."""
+    print(
+        f"{'CPU per request, whole machine (ms)':44} "
+        + " ".join(f"{party:>8}" for party in (*PARTIES, "all"))
+        + f" {'vs (a)':>7}"
+    )
+    whole = {label: sum(parties.values()) for label, parties in parties_ms.items()}
+    for label, parties in parties_ms.items():
+        cells = " ".join(f"{parties[party]:8.3f}" for party in PARTIES)
+        print(f"{label:44} {cells} {whole[label]:8.3f} {whole[baseline] / whole[label]:7.2f}")
 
 
 def report_targets(results: dict[str, LoadResult], baseline: LoadResult, targets: dict) -> bool:
