@@ -108,6 +108,9 @@ IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 # The hot compiled statements (gamingpanel.sql) run prepared, planned once per connection.
 # Turn off behind a pooler that hands one client several sessions (PgBouncer transaction mode).
 DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
+# A prepared statement is planned again after this long, so that a plan made while a table was
+# small does not outlive the table's growth (gamingpanel.sql._Prepares).
+DATABASE_PREPARED_PLAN_SECONDS = env.int("DATABASE_PREPARED_PLAN_SECONDS", default=10)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")

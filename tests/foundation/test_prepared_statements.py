@@ -9,6 +9,7 @@ import pkgutil
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 import apps
 from apps.stats.models import PlayerProgress
@@ -73,12 +74,63 @@ def test_a_new_connection_prepares_again(player, game, django_db_blocker):
     assert PLAYER_LEVEL.statement in PREPARES.on(session)
 
     # A new session (PostgreSQL restarted, CONN_MAX_AGE passed) has no prepared statements.
-    PREPARES.on(session).discard(PLAYER_LEVEL.statement)
+    PREPARES.on(session).pop(PLAYER_LEVEL.statement)
     with connection.cursor() as cursor:
         cursor.execute(f"DEALLOCATE {PLAYER_LEVEL.statement}")
 
     assert player_level(player_id=player.pk, game_id=game.pk) == 1
     assert PLAYER_LEVEL.statement in prepared_here()
+
+
+def explain(query: CompiledQuery, params: list) -> str:
+    """The plan this session's prepared statement runs with (EXPLAIN EXECUTE runs nothing)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"EXPLAIN EXECUTE {query.statement}({', '.join(['%s'] * len(params))})", params
+        )
+        return "\n".join(line for (line,) in cursor.fetchall())
+
+
+def test_a_plan_made_while_a_table_was_small_is_made_again_once_it_is_old(
+    player, game, settings, monkeypatch
+):
+    """PostgreSQL keeps a prepared statement's plan for the tables as they were when it was
+    made: the login's identity lookup, planned over a handful of identities, kept scanning every
+    identity of the game through the `game_id` index once there were thousands. A plan is made
+    again once it is DATABASE_PREPARED_PLAN_SECONDS old."""
+    from apps.login.services.login import STAMP_IDENTITY
+
+    settings.DATABASE_PREPARED_PLAN_SECONDS = 10
+    clock = [1000.0]
+    monkeypatch.setattr("gamingpanel.sql.time.monotonic", lambda: clock[0])
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+        # The generic plan, which PostgreSQL otherwise picks after five calls.
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+    PREPARES.on(connection.connection).clear()
+    lookup = [timezone.now(), game.pk, "dev", "someone"]
+
+    STAMP_IDENTITY.execute(lookup)
+    planned_small = explain(STAMP_IDENTITY, lookup)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO accounts_platformidentity"
+            " (game_id, player_id, platform, platform_user_id, created_at)"
+            " SELECT %s, %s, 'dev', 'grown-' || n, now() FROM generate_series(1, 20000) n",
+            [game.pk, player.pk],
+        )
+    clock[0] += 9
+    STAMP_IDENTITY.execute(lookup)
+    planned_while_young = explain(STAMP_IDENTITY, lookup)
+    clock[0] += 2
+    STAMP_IDENTITY.execute(lookup)
+    planned_again = explain(STAMP_IDENTITY, lookup)
+
+    assert "one_player_per_identity" not in planned_small
+    assert planned_while_young == planned_small
+    assert "Index Cond: ((game_id = $2) AND" in planned_again
+    assert "one_player_per_identity" in planned_again
+    assert STAMP_IDENTITY.statement in prepared_here()
 
 
 def test_turned_off_the_statement_is_sent_whole(player, game, settings):
