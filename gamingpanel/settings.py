@@ -23,6 +23,7 @@ TESTING = env.bool("GP_TESTING", default=False)
 LOCAL_SECRET_KEY = "local-only-insecure-secret-key-change-me"
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=LOCAL_SECRET_KEY if DEBUG else env.NOTSET)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+ALLOWED_HOSTS_GIVEN = "DJANGO_ALLOWED_HOSTS" in env.ENVIRON
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -598,7 +599,10 @@ def check_production() -> None:
     problems = []
     if SECRET_KEY == LOCAL_SECRET_KEY or len(SECRET_KEY) < 32:
         problems.append("DJANGO_SECRET_KEY is the local default or shorter than 32 characters")
-    if "*" in ALLOWED_HOSTS:
+    if not ALLOWED_HOSTS_GIVEN:
+        # The local default would answer every request to the real host name with a 400.
+        problems.append("DJANGO_ALLOWED_HOSTS is required: the host names the panel answers to")
+    elif "*" in ALLOWED_HOSTS:
         problems.append("DJANGO_ALLOWED_HOSTS must list host names, not '*'")
     if LOCAL_FIELD_KEY in FIELD_ENCRYPTION_KEYS:
         problems.append("FIELD_ENCRYPTION_KEYS still holds the local key")

@@ -72,6 +72,18 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("DEPLOYMENT_NAME", settings.DEPLOYMENT_NAME)
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """With GP_REQUIRE_SERVICES (CI), a skipped test fails the run: whether a service is
+    missing (PostgreSQL, Redis) or a tool a fixture needs (node for newman), every test runs."""
+    if not os.environ.get("GP_REQUIRE_SERVICES") or exitstatus != pytest.ExitCode.OK:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter is not None else []
+    if skipped:
+        reporter.write_line(f"GP_REQUIRE_SERVICES: {len(skipped)} test(s) skipped; failing the run")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     skip_pg = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://…")
     skip_redis = pytest.mark.skip(reason="needs Redis: set REDIS_URL=redis://…")
