@@ -120,12 +120,21 @@ REDIS_URL = env.str("REDIS_URL", default="")
 # apart: pub/sub ignores the DB number. Defaults to the database's name.
 DEPLOYMENT_NAME = env.str("DEPLOYMENT_NAME", default=Path(str(DATABASES["default"]["NAME"])).name)
 CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default=f"gp-{DEPLOYMENT_NAME}")
+# How long a cache call waits for Redis to connect or answer before it fails (the callers then
+# ask the database, or answer 503). redis-py waits for ever by default: a Redis that stopped
+# answering without closing the connection would hold every request that reads a revocation
+# marker until the kernel gave up on the connection, minutes later.
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=2.0)
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "OPTIONS": {
+                "socket_timeout": REDIS_SOCKET_TIMEOUT,
+                "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+            },
         }
     }
 else:
