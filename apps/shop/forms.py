@@ -7,6 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.http import QueryDict
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
@@ -45,6 +47,11 @@ class CurrencyCodeInput(forms.TextInput):
 
 
 class OfferAdminForm(forms.ModelForm):
+    stock_moved_message = (
+        "Purchases moved the stock from {shown} to {now} since this page was loaded: "
+        "enter the number of units left you want now, and save again."
+    )
+
     price = forms.DecimalField(
         min_value=Decimal(0),
         max_digits=18,
@@ -65,6 +72,9 @@ class OfferAdminForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["price_amount"].required = False
+        # The page posts back the stock it showed, so a save tells an operator's edit of the
+        # stock from purchases that moved it while the page was open (OfferAdmin.save_model).
+        self.fields["stock"].show_hidden_initial = True
         offer = self.instance
         if offer.pk is not None and offer.price_amount is not None:
             exponent = currency_exponent(offer.price_currency, real_money=offer.real_money)
@@ -72,6 +82,7 @@ class OfferAdminForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         super().clean()
+        self._refuse_stock_typed_over_sales()
         data = self.cleaned_data
         price: Decimal | None = data.get("price")
         if price is None:
@@ -89,3 +100,30 @@ class OfferAdminForm(forms.ModelForm):
             return data
         data["price_amount"] = int(amount)
         return data
+
+    def _refuse_stock_typed_over_sales(self) -> None:
+        """An operator who typed a new stock over a number purchases have moved since the page
+        was loaded is asked again, with the number there is now: saving theirs would undo those
+        sales' count (or the units an expired checkout gave back)."""
+        stored = self.instance
+        if stored.pk is None or "stock" not in self.changed_data:
+            return
+        bound = self["stock"]
+        try:
+            shown = self.fields["stock"].to_python(self.data.get(bound.html_initial_name))
+        except ValidationError:
+            shown = None
+        if shown == stored.stock:
+            return
+        # The page shown again carries the number there is now, so the next save goes through.
+        shown_again = QueryDict(mutable=True)  # the request's own data is immutable
+        shown_again.update(self.data)
+        shown_again[bound.html_initial_name] = "" if stored.stock is None else str(stored.stock)
+        self.data = shown_again
+        self.add_error(
+            "stock",
+            self.stock_moved_message.format(
+                shown="unlimited" if shown is None else shown,
+                now="unlimited" if stored.stock is None else stored.stock,
+            ),
+        )

@@ -35,4 +35,6 @@ def form_as_shown(client: Client, url: str) -> dict[str, Any]:
                     data[bound.html_name] = "on"
             elif value is not None:
                 data[bound.html_name] = value
+            if field.show_hidden_initial and value is not None:
+                data[bound.html_initial_name] = value  # as loaded, posted back by the page
     return data
