@@ -394,7 +394,8 @@ class ReceiptApi(PlayerApi):
             ),
             404: OpenApiResponse(description="`offer_not_found` in this game."),
             409: OpenApiResponse(
-                description="`not_a_store_offer` (the offer has no product id in that store), "
+                description="`not_a_store_offer` (the offer has no product id in that store, "
+                "or it is priced in a virtual currency), "
                 "`payment_provider_not_configured` (no enabled, complete account for that "
                 "store), `receipt_not_paid` (revoked, refunded, pending or cancelled) or "
                 "`receipt_already_used` (another player redeemed this store transaction)."

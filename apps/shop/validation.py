@@ -30,6 +30,8 @@ class OfferFields(Protocol):
     price_amount: int
     available_from: datetime | None
     available_until: datetime | None
+    apple_product_id: str
+    google_product_id: str
 
 
 def contents_errors(contents: object) -> list[str]:
@@ -78,6 +80,9 @@ def validate_offer(offer: OfferFields) -> dict[str, list[str]]:
             errors["price_amount"] = ["A real-money price must be above zero (minor units)."]
     else:
         price_code = {offer.price_currency}
+        for field in ("apple_product_id", "google_product_id"):
+            if getattr(offer, field):
+                errors[field] = ["Store products are real-money offers: tick real money."]
     if (offer.price_amount or 0) > MAX_LINE_QUANTITY:
         errors["price_amount"] = [f"At most {MAX_LINE_QUANTITY:,}."]
     unknown = unknown_codes(game_id=offer.game_id, currencies=currencies | price_code, skus=skus)

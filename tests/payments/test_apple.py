@@ -343,3 +343,22 @@ def test_a_game_naming_another_games_bundle_cannot_make_its_notifications_fail(
 
     assert response.status_code == 200, response.json()
     assert ProviderEvent.objects.get().game_id == other_game.pk
+
+
+def test_a_receipt_for_an_offer_priced_in_a_virtual_currency_is_refused(
+    player_client, player, game, apple, chain
+):
+    """An offer priced in gold with a store product id (saved before such ids were refused on
+    virtual offers) is not sold through the store: a payment of money recorded at its price
+    would be 100 "gold" of revenue."""
+    from tests.shop.helpers import make_economy, make_offer
+
+    make_economy(game)
+    gold_offer = make_offer(game, apple_product_id="com.example.gems100")
+
+    refused = redeem(player_client, chain.sign(transaction()), gold_offer)
+
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "not_a_store_offer"
+    assert not Payment.objects.exists() and not Purchase.objects.exists()
+    assert not LedgerEntry.objects.filter(player=player).exists()

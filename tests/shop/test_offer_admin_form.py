@@ -88,3 +88,19 @@ def test_the_change_page_shows_the_price_in_major_units(client, game, gold):
     assert '<datalist id="gp-price-currencies"><option value="gold"><option value="USD">' in body
     # The row editor's picker knows the game's codes.
     assert "&quot;currency&quot;:[&quot;gold&quot;]" in body
+
+
+def test_store_product_ids_are_only_for_real_money_offers(game, gold):
+    virtual = form(
+        game,
+        real_money=None,
+        price_currency="gold",
+        price="120",
+        apple_product_id="com.example.gems",
+        google_product_id="gems_1",
+    )
+
+    assert not virtual.is_valid()
+    assert "real money" in str(virtual.errors["apple_product_id"])
+    assert "google_product_id" in virtual.errors
+    assert form(game, apple_product_id="com.example.gems").is_valid()

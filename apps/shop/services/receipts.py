@@ -41,6 +41,10 @@ def redeem_receipt(
     product_id = getattr(offer, PRODUCT_FIELDS[provider])
     if not product_id:
         raise NotARealMoneyOffer(f"This offer has no {provider} product id.")
+    if not offer.real_money:
+        # A store payment is money: recorded against a price in gold it would be a "real-money"
+        # purchase of 100 gold (revenue figures) or fail on the payment's 3-letter currency.
+        raise NotARealMoneyOffer("This offer is priced in a virtual currency: buy it in the shop.")
     verified = verify_receipt(
         game_id=player.game_id,
         provider=provider,
