@@ -37,7 +37,7 @@ from apps.accounts.errors import (
     TokenRevoked,
 )
 from apps.accounts.models import AuthSession
-from apps.accounts.revocation import revocation_reason
+from apps.accounts.revocation import UNKNOWN_SESSION, revocation_reason
 from apps.accounts.selectors import token_player_exists
 from gamingpanel.metrics import TOKEN_VALIDATIONS
 
@@ -237,6 +237,9 @@ def _verified_token(raw_token: str, ring: KeyRing, backend: TokenBackend) -> Acc
 
 def ensure_not_revoked(claims: AccessClaims) -> None:
     reason = revocation_reason(claims.session_id)
+    if reason == UNKNOWN_SESSION:
+        # Deleted with its player: the answer the pipeline gives when the player is not found.
+        raise InvalidToken("Unknown session; log in again.")
     if reason == AuthSession.RevokeReason.PLAYER_BANNED:
         raise PlayerBanned("This player is banned.")
     if reason is not None:

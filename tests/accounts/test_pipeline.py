@@ -75,6 +75,21 @@ def test_a_deleted_players_token_is_401(tokens, clock):
     assert_problem(client.get(WHOAMI), 401, "invalid_token")
 
 
+def test_a_deleted_players_token_is_invalid_token_when_the_database_answers_too(tokens, clock):
+    """With the revocation markers gone (Redis restarted or flushed), the database answers for
+    the session: a session it does not know is the same invalid_token, not token_revoked."""
+    from django.core.cache import cache
+
+    client = bearer(tokens["access_token"])
+    assert client.get(WHOAMI).status_code == 200
+
+    Player.objects.filter(pk=tokens["player"]["id"]).delete()
+    cache.clear()
+    clock[0] += TOKEN_PLAYER_SECONDS * 1.01
+
+    assert_problem(client.get(WHOAMI), 401, "invalid_token")
+
+
 def test_each_request_gets_its_own_player_instance(tokens):
     from apps.accounts.selectors import token_player
 

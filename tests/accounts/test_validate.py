@@ -45,7 +45,7 @@ def test_garbage_is_not_valid(server_client):
 def test_token_for_a_session_that_does_not_exist_is_not_valid(player, server_client):
     made_up = issue_access_token(player_id=player.pk, game_id=player.game_id, session_id=999)
     response = server_client.post(VALIDATE, {"token": made_up.token})
-    assert response.json() == {"valid": False, "reason": "token_revoked"}
+    assert response.json() == {"valid": False, "reason": "invalid_token"}
 
 
 def test_validate_needs_a_server_key(api_client, tokens):
