@@ -18,6 +18,9 @@ from apps.accounts.services.sessions import log_out
 
 
 class LogoutApi(PlayerApi):
+    # A client that has spent its budget can still end its session (a shared device, a leak).
+    refused_over_budget = False
+
     @extend_schema(summary="Log out: revoke this session", request=None, responses={204: None})
     def post(self, request: PlayerRequest) -> Response:
         log_out(session_id=request.auth.session_id)

@@ -66,6 +66,9 @@ class PlayerApi(APIView):
 
     authentication_classes = [PlayerTokenAuthentication, ServerKeyAuthentication]
     permission_classes = [IsPlayer]
+    # False for a call that must go through however much of its budget the session has spent
+    # (logout): it is counted and carries the headers, but is never answered 429.
+    refused_over_budget = True
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
@@ -76,7 +79,8 @@ class PlayerApi(APIView):
             player_request.rate_budget = spend_session_budget(
                 session_id=request.auth.session_id, game=player_request.user.game
             )
-            enforce(player_request.rate_budget)
+            if self.refused_over_budget:
+                enforce(player_request.rate_budget)
 
     def finalize_response(
         self, request: Request, response: Response, *args: Any, **kwargs: Any

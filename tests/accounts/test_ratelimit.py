@@ -61,6 +61,24 @@ def test_over_budget_is_429_rate_limited_with_retry_after(tokens, game):
 
 
 @pytest.mark.django_db
+def test_a_session_over_its_budget_can_still_log_out(
+    tokens, game, django_capture_on_commit_callbacks
+):
+    """Logging out is never refused for the budget: a client that spent it (a runaway loop, a
+    leaked token being used) must still be able to end its session."""
+    Game.objects.filter(pk=game.pk).update(rate_limit_per_hour=2)
+    client = bearer(tokens["access_token"])
+    assert [client.get(WHOAMI).status_code for _ in range(3)] == [200, 200, 429]
+
+    with django_capture_on_commit_callbacks(execute=True):  # the revocation's publish
+        logged_out = client.post("/api/v1/auth/logout")
+
+    assert logged_out.status_code == 204
+    assert budget_headers(logged_out)[:2] == (2, 0)
+    assert_problem(client.get(WHOAMI), 401, "token_revoked")
+
+
+@pytest.mark.django_db
 def test_each_login_session_has_its_own_budget(login, game):
     Game.objects.filter(pk=game.pk).update(rate_limit_per_hour=1)
     first, second = login("alice"), login("bob")
