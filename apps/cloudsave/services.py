@@ -176,7 +176,9 @@ def restore_version(
     the document is still at `seen_version`, the version the operator's page showed: a write
     made since (by the player, or this same restore sent twice) is a 412, not overwritten."""
     with transaction.atomic():
-        document = Document.objects.filter(player=player, key=key).first()
+        # Locked before `seen_version` is compared: a deleted document's precondition below
+        # (create only) passes for any deletion, so a write in between would go unnoticed.
+        document = Document.objects.select_for_update().filter(player=player, key=key).first()
         kept = DocumentVersion.objects.filter(document=document, version=version).first()
         if document is None or kept is None:
             raise SaveNotFound(f"No kept version {version} of {key!r}.")
@@ -191,7 +193,7 @@ def restore_version(
                 current=None if document.deleted else document_body(document),
             )
         before = {"version": document.version, "deleted": document.deleted}
-        # Checked again against the locked row (_apply): a write in between is a 412 too.
+        # Checked again by _apply on the row this transaction holds.
         precondition = (
             Precondition(create_only=True)
             if document.deleted

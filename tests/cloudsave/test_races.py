@@ -104,3 +104,59 @@ def test_one_write_sent_twice_at_once_under_one_idempotency_key_is_written_once(
     document = Document.objects.get(player=player, key="slot1")
     assert (document.version, document.value) == (2, {"gold": 5})
     assert DocumentVersion.objects.filter(document=document).count() == 2
+
+
+def test_a_restore_of_a_deleted_document_waits_for_a_write_in_progress_and_refuses_it(player):
+    """The version the operator's page showed is checked under the document's lock: a player
+    who re-creates and deletes the document while the restore runs makes it a 412 (it went
+    through over the new versions, and audited the stale version as `before`)."""
+    import time
+
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+
+    from apps.cloudsave.errors import PreconditionFailed
+    from apps.cloudsave.services import (
+        Precondition,
+        Source,
+        delete_document,
+        put_document,
+        restore_version,
+    )
+    from tests.conftest import in_thread
+
+    def write(value, precondition):
+        if value is None:
+            return delete_document(player=player, key="slot1", precondition=precondition,
+                                   source=Source.PLAYER, idempotency_key=None)  # fmt: skip
+        return put_document(player=player, key="slot1", value=value, precondition=precondition,
+                            source=Source.PLAYER, idempotency_key=None)  # fmt: skip
+
+    write({"gold": 10}, Precondition(create_only=True))
+    write(None, Precondition(version=1))  # the page shows slot1 deleted at version 2
+    operator = get_user_model().objects.create_user(username="oscar", password="pw-long-enough-1")
+    holding, release = threading.Event(), threading.Event()
+
+    def player_meanwhile() -> None:
+        with transaction.atomic():
+            Document.objects.select_for_update().get(player=player, key="slot1")
+            holding.set()
+            release.wait(10)
+            write({"gold": 99}, Precondition(create_only=True))  # version 3
+            write(None, Precondition(version=3))  # version 4
+
+    device = in_thread(player_meanwhile)
+    assert holding.wait(10)
+    restore = in_thread(
+        lambda: restore_version(
+            actor=operator, player=player, key="slot1", version=1, reason="ticket", seen_version=2
+        )  # fmt: skip
+    )
+    time.sleep(0.3)  # the restore is waiting on the document's lock by now
+    release.set()
+    device.result(timeout=10)
+
+    with pytest.raises(PreconditionFailed):
+        restore.result(timeout=10)
+    document = Document.objects.get(player=player, key="slot1")
+    assert (document.version, document.deleted) == (4, True)
