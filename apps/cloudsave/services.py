@@ -432,10 +432,13 @@ def _insert(player: Player, documents: list[Document], *, batch: bool) -> None:
             for document in documents:
                 INSERT_DOCUMENT.insert(document)
     except IntegrityError:
-        # Another device created one of these keys after we looked: it wins, we are stale.
+        # Another device created some of these keys after we looked: it wins, we are stale for
+        # those (and only those: the others nobody created).
         keys = [d.key for d in documents]
-        now_there = Document.objects.filter(player_id=player.pk, key__in=keys)
-        raise _precondition_failed(keys, {d.key: d for d in now_there}, batch=batch) from None
+        now_there = {d.key: d for d in Document.objects.filter(player_id=player.pk, key__in=keys)}
+        if not now_there:
+            raise  # not a lost race (the player deleted meanwhile, say)
+        raise _precondition_failed(sorted(now_there), now_there, batch=batch) from None
 
 
 # One statement: add a write's bytes to the player's count unless that passes the game's limit

@@ -160,3 +160,47 @@ def test_a_restore_of_a_deleted_document_waits_for_a_write_in_progress_and_refus
         restore.result(timeout=10)
     document = Document.objects.get(player=player, key="slot1")
     assert (document.version, document.deleted) == (4, True)
+
+
+def test_a_batch_that_lost_a_create_race_names_only_the_key_another_device_created(player):
+    """Device B creates `a` while device A's batch creates `a` and `b`: A's 412 lists `a` with
+    B's document, not `b` (which nobody created) as if it were gone."""
+    from django.db import transaction
+
+    from apps.cloudsave.errors import PreconditionFailed
+    from apps.cloudsave.services import Precondition, Source, Write, put_document, write_batch
+    from tests.conftest import in_thread
+
+    created, release = threading.Event(), threading.Event()
+
+    def device_b() -> None:
+        with transaction.atomic():
+            put_document(player=player, key="a", value={"by": "B"},
+                         precondition=Precondition(create_only=True), source=Source.PLAYER,
+                         idempotency_key=None)  # fmt: skip
+            created.set()
+            release.wait(10)
+
+    other = in_thread(device_b)
+    assert created.wait(10)
+    create = Precondition(create_only=True)
+    batch = in_thread(
+        lambda: write_batch(
+            player=player,
+            writes=[Write("a", {"by": "A"}, create), Write("b", {"by": "A"}, create)],
+            source=Source.PLAYER,
+            idempotency_key=None,
+        )
+    )
+    import time
+
+    time.sleep(0.3)  # A's insert of `a` waits on B's uncommitted one
+    release.set()
+    other.result(timeout=10)
+
+    with pytest.raises(PreconditionFailed) as refused:
+        batch.result(timeout=10)
+    conflicts = refused.value.extra["conflicts"]
+    assert [conflict["key"] for conflict in conflicts] == ["a"]
+    assert conflicts[0]["current"]["value"] == {"by": "B"}
+    assert sorted(Document.objects.filter(player=player).values_list("key", flat=True)) == ["a"]
