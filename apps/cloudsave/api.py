@@ -263,6 +263,12 @@ def document_response(body: dict[str, Any] | None, request: Request, status: int
     # Versions are small numbers every player's documents share ("1", "2"…) under one URL for
     # everyone: a browser's cache (a web build) must ask every time and keep each caller's
     # copy apart, or it could answer one player's If-None-Match with another player's save.
+    return callers_own(response)
+
+
+def callers_own(response: Response) -> Response:
+    """An answer that is the caller's own (one URL serves every player's documents): never
+    from a shared cache, nor from a browser's without asking, nor another caller's copy."""
     response["Cache-Control"] = "private, no-cache"
     patch_vary_headers(response, ("Authorization", "X-Server-Key"))
     return response
@@ -305,7 +311,7 @@ class PlayerSavesApi(PlayerApi):
         responses={200: DocumentSerializer(many=True)},
     )
     def get(self, request: PlayerRequest) -> Response:
-        return Response(documents_of(player_id=request.user.pk))
+        return callers_own(Response(documents_of(player_id=request.user.pk)))
 
     @extend_schema(
         summary="Write several documents at once, all or none",
@@ -426,7 +432,7 @@ class PublicSavesApi(PlayerApi):
         documents = public_documents_of(
             game_id=request.user.game_id, player_id=player_id, public_keys=keys
         )
-        return Response(documents)
+        return callers_own(Response(documents))
 
 
 class PublicSaveApi(PlayerApi):
@@ -469,7 +475,7 @@ class ServerSavesApi(GameServerApi):
     )
     def get(self, request: ServerRequest, player_id: int) -> Response:
         player = _same_game_player(request.user.game_id, player_id)
-        return Response(documents_of(player_id=player.pk))
+        return callers_own(Response(documents_of(player_id=player.pk)))
 
     @extend_schema(
         summary="Write several of a player's documents at once (server-only keys too)",

@@ -54,14 +54,17 @@ def test_get_one_answers_etag_and_304_when_the_device_is_current(alice):
     assert alice.get(f"{URL}/slot1", HTTP_IF_NONE_MATCH='"0"').status_code == 200
 
 
-def test_a_documents_answers_are_never_shared_between_callers_by_a_cache(alice):
+def test_a_documents_answers_are_never_shared_between_callers_by_a_cache(alice, player):
     created = create(alice, "slot1", {"a": 1})
     read = alice.get(f"{URL}/slot1")
     not_modified = alice.get(f"{URL}/slot1", HTTP_IF_NONE_MATCH='"1"')
+    listed = alice.get(URL)
+    listed_public = alice.get(f"/api/v1/saves/public/{player.pk}")
 
     # Every player's first version is "1" under the same URL: a browser must revalidate each
-    # time and keep one account's copy from answering another's.
-    for response in (created, read, not_modified):
+    # time and keep one account's copy from answering another's. The lists are one URL for
+    # every player too.
+    for response in (created, read, not_modified, listed, listed_public):
         assert response["Cache-Control"] == "private, no-cache"
         vary = {name.strip().lower() for name in response["Vary"].split(",")}
         assert {"authorization", "x-server-key"} <= vary
