@@ -108,6 +108,30 @@ def redeem(client, offer, token="tok-1"):
         )
 
 
+def test_a_long_token_without_an_order_id_is_granted_once_not_a_500(
+    player_client, player, real_offer, google, play
+):
+    """A purchase without an orderId (a promo code) is known by its token, which may be longer
+    than the purchase key and the payment's id hold: it is stored by its SHA-256, and a replay
+    finds it."""
+    from apps.payments.models import Payment
+
+    token = "t" * 300
+    long_product = PRODUCT.removesuffix("tok-1") + token
+    play.add(responses.GET, long_product, json={"purchaseState": 0, "purchaseType": 0})
+    play.add(responses.POST, f"{long_product}:consume", body="")
+
+    first = redeem(player_client, real_offer, token=token)
+    again = redeem(player_client, real_offer, token=token)
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json() == first.json()
+    assert balance(player, "gems") == 100
+    payment = Payment.objects.get()
+    assert payment.external_id.startswith("token-sha256:") and len(payment.external_id) == 77
+    assert payment.payment_reference == token
+
+
 def test_token_is_checked_as_the_service_account_granted_once_and_consumed(
     player_client, player, real_offer, google, play, service_key
 ):

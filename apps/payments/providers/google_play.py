@@ -87,7 +87,7 @@ def verify_purchase(
         raise InvalidReceipt("Test purchases are not accepted for this game.")
     check_account_token(purchase.get("obfuscatedExternalAccountId"), player_id=player_id)
     return VerifiedReceipt(
-        transaction_id=str(purchase.get("orderId") or token),
+        transaction_id=str(purchase.get("orderId") or token_transaction_id(token)),
         product_id=product_id,
         payment_reference=token,
         environment="test" if purchase.get("purchaseType") == 0 else "production",
@@ -380,6 +380,20 @@ def _package_url(account: ProviderAccount) -> str:
         raise ProviderNotConfigured("This game's Google Play account has no package_name.")
     base = settings.GOOGLE_PLAY_API_BASE_URL.rstrip("/")
     return f"{base}/androidpublisher/v3/applications/{quote(package, safe='')}"
+
+
+# A purchase without an orderId (a promo code, some test purchases) is known by its token, which
+# may run to 500 characters: the purchase's key ("google_play:<id>") and the payment's
+# external_id hold 200. A token that fits is kept as it is (as stored before); a longer one by
+# its SHA-256, the same for every redemption of that token. Refunds find the payment by the
+# token itself (payment_reference).
+MAX_TOKEN_AS_ID = 200 - len("google_play:")
+
+
+def token_transaction_id(token: str) -> str:
+    if len(token) <= MAX_TOKEN_AS_ID:
+        return token
+    return "token-sha256:" + hashlib.sha256(token.encode()).hexdigest()
 
 
 def _product_url(account: ProviderAccount, product_id: str, token: str) -> str:
