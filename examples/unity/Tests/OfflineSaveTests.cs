@@ -109,6 +109,7 @@ namespace GamingPanel.Tests
             yield return Case("remote config: ETag 304 keeps the copy, offline or refused serves it", ConfigCachedWithETag);
             yield return Case("remote config: the build's numeric version is sent", ConfigSendsTheBuildsNumericVersion);
             yield return Case("cloud save: a save with nobody logged in is refused", SaveWithoutPlayerIsRefused);
+            yield return Case("cloud save: a key the panel cannot take is refused when saved, never queued", InvalidKeyIsRefusedWhenSaved);
             yield return Case("cloud save: a write retried (503, 401) after another player logged in is not sent with their session; it stays queued for its player", RetryAfterPlayerSwitchStaysWithItsPlayer);
             yield return Case("shop: a purchase retried after another player logged in is not sent with their session", PurchaseRetryStaysWithItsPlayer);
             yield return Case("cloud save: a 403 player_banned stops the sync and keeps every queued write", BanKeepsTheQueue);
@@ -736,6 +737,25 @@ namespace GamingPanel.Tests
             try { client.CloudSaves.Save("slot1", 1); }
             catch (InvalidOperationException) { refused = true; }
             Check(refused, "a save with nobody logged in is refused, not lost without a word");
+            await Task.Yield();
+        }
+
+        static async Task InvalidKeyIsRefusedWhenSaved()
+        {
+            foreach (string key in new[] { "a/b", "", ".", "..", "slot?1", "naïve", new string('k', 65) })
+            {
+                Check(!CloudSaveService.IsValidKey(key), "'" + key + "' is not a save key");
+                bool refused = false;
+                var server = new FakeServer();
+                server.Handler = r => FakeResponse.Offline();
+                var config = GamingPanelConfig.Create("http://panel.test/api/v1/", "demo-client-key");
+                var client = new GamingPanelClient(config, new MemoryTokenStorage(), server, new LocalCache(Path.Combine(TempRoot, Guid.NewGuid().ToString("N"))));
+                try { client.CloudSaves.Save(key, 1); }
+                catch (ArgumentException) { refused = true; }
+                Check(refused, "a save under '" + key + "' is refused when the game saves");
+            }
+            foreach (string key in new[] { "slot1", "a.b-c_d", "...", new string('k', 64) })
+                Check(CloudSaveService.IsValidKey(key), "'" + key + "' is a save key");
             await Task.Yield();
         }
     }

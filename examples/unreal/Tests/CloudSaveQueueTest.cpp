@@ -838,6 +838,16 @@ void Deletes()
 }
 }
 
+void KeysAreThePanels()
+{
+	for (const TCHAR* Key : {TEXT("a/b"), TEXT(""), TEXT("."), TEXT(".."), TEXT("slot?1"), TEXT("slot#1"), TEXT("na\u00efve")})
+		Check(!FGamingPanelSaveQueue::IsValidKey(Key), "a key the panel refuses (or that would reach another route) is not a save key");
+	Check(!FGamingPanelSaveQueue::IsValidKey(FString(std::wstring(65, L'k'))), "65 characters is too long");
+	for (const TCHAR* Key : {TEXT("slot1"), TEXT("a.b-c_d"), TEXT("...")})
+		Check(FGamingPanelSaveQueue::IsValidKey(Key), "the panel's keys are save keys");
+	Check(FGamingPanelSaveQueue::IsValidKey(FString(std::wstring(64, L'k'))), "64 characters is a key");
+}
+
 int main()
 {
 	struct { const char* Name; void (*Run)(); } Cases[] = {
@@ -862,6 +872,7 @@ int main()
 		{"only the panel's refusals end a session (not a proxy's HTML 403/404, a 408, a 2xx without tokens)", SessionEndsOnlyOnRefusals},
 		{"request_in_progress keeps a purchase key; payment_provider_unavailable ends the attempt", PurchaseKeyRules},
 		{"remote config sends the build's version in the server's form, or none", ClientVersionInTheServersForm},
+		{"save keys are the panel's: 1 to 64 of [A-Za-z0-9_.-], not '.' or '..'", KeysAreThePanels},
 	};
 	int CasesFailed = 0;
 	for (const auto& Case : Cases)

@@ -145,6 +145,7 @@ namespace GamingPanel
         /// <summary>Saves locally at once and queues the write; SyncAsync sends it.</summary>
         public void Save(string key, object value)
         {
+            CheckKey(key);
             if (value == null) throw new ArgumentNullException("value", "Use Delete to remove a key.");
             Queue(key, Json.Serialize(value), false);
         }
@@ -152,7 +153,30 @@ namespace GamingPanel
         /// <summary>Deletes locally and queues the delete (only of a key the server has).</summary>
         public void Delete(string key)
         {
+            CheckKey(key);
             Queue(key, null, true);
+        }
+
+        /// <summary>
+        /// The panel's save keys: 1 to 64 letters, digits, '_', '.' or '-', not "." or "..". Refused here, when the
+        /// game saves: queued, a key the panel cannot take would be refused at sync (or, like "a/b", never reach the
+        /// save route and keep the whole queue waiting behind it).
+        /// </summary>
+        public static bool IsValidKey(string key)
+        {
+            if (string.IsNullOrEmpty(key) || key.Length > 64 || key == "." || key == "..") return false;
+            foreach (char c in key)
+            {
+                bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+                if (!allowed) return false;
+            }
+            return true;
+        }
+
+        static void CheckKey(string key)
+        {
+            if (!IsValidKey(key))
+                throw new ArgumentException("A save key is 1 to 64 letters, digits, '_', '.' or '-', not '.' or '..'.", "key");
         }
 
         /// <summary>Keys whose queued write met another device's write and waits for the game's decision.</summary>

@@ -195,7 +195,7 @@ void FGamingPanelCloudSave::Load()
 
 bool FGamingPanelCloudSave::Save(const FString& Key, const FString& ValueJson)
 {
-	if (!HasPlayer()) return false;
+	if (!HasPlayer() || !KeyTaken(Key)) return false;
 	if (!StorableValue(ValueJson).IsValid())
 	{
 		UE_LOG(LogGamingPanel, Warning, TEXT("Cloud save refused: the value of %s is not JSON, or is null."), *Key);
@@ -208,10 +208,17 @@ bool FGamingPanelCloudSave::Save(const FString& Key, const FString& ValueJson)
 
 bool FGamingPanelCloudSave::Delete(const FString& Key)
 {
-	if (!HasPlayer()) return false;
+	if (!HasPlayer() || !KeyTaken(Key)) return false;
 	Load();
 	Queue.Delete(Key);
 	return true;
+}
+
+bool FGamingPanelCloudSave::KeyTaken(const FString& Key)
+{
+	if (FGamingPanelSaveQueue::IsValidKey(Key)) return true;
+	UE_LOG(LogGamingPanel, Warning, TEXT("Cloud save refused: '%s' is not a save key (1 to 64 letters, digits, '_', '.' or '-', not '.' or '..')."), *Key);
+	return false;
 }
 
 bool FGamingPanelCloudSave::HasPlayer() const

@@ -2,6 +2,21 @@
 // containers only, so scripts/check_examples.sh builds and runs this file with Tests/CloudSaveQueueTest.cpp.
 #include "GamingPanelSaveQueue.h"
 
+bool FGamingPanelSaveQueue::IsValidKey(const FString& Key)
+{
+	const int32 Length = Key.Len();
+	if (Length < 1 || Length > 64 || Key == TEXT(".") || Key == TEXT("..")) return false;
+	const TCHAR* Chars = *Key;
+	for (int32 Index = 0; Index < Length; ++Index)
+	{
+		const TCHAR C = Chars[Index];
+		const bool bAllowed = (C >= TEXT('a') && C <= TEXT('z')) || (C >= TEXT('A') && C <= TEXT('Z')) ||
+			(C >= TEXT('0') && C <= TEXT('9')) || C == TEXT('_') || C == TEXT('.') || C == TEXT('-');
+		if (!bAllowed) return false;
+	}
+	return true;
+}
+
 FString FGamingPanelSaveRequest::Verb() const
 {
 	return bDelete ? FString(TEXT("DELETE")) : FString(TEXT("PUT"));

@@ -78,6 +78,7 @@ private:
 	/** Reads the player's file again when the player changed. */
 	void Load();
 	bool HasPlayer() const;
+	static bool KeyTaken(const FString& Key);
 
 	TWeakObjectPtr<UGamingPanelSubsystem> Subsystem;
 	FGamingPanelSaveQueue Queue;

@@ -150,6 +150,12 @@ public:
 
 	/** Replaces the state with what the store holds (empty when it holds nothing). */
 	void Reload();
+	/**
+	 * The panel's save keys: 1 to 64 letters, digits, '_', '.' or '-', not "." or "..". FGamingPanelCloudSave refuses
+	 * any other key when the game saves: it would go into the URL as something else ("slot?1" as "slot") or, like
+	 * "a/b", never reach the save route and keep the whole queue waiting behind it.
+	 */
+	static bool IsValidKey(const FString& Key);
 	/** Saves locally at once and queues the write (ValueJson: any JSON but null). */
 	void Save(const FString& Key, const FString& ValueJson);
 	/** Deletes locally and queues the delete of a key the server has. */
