@@ -471,6 +471,17 @@ namespace GamingPanel.Tests
             Cached<RemoteConfigValues> refused = await config.GetAsync();
             Check(refused.FromCache && refused.Error != null && refused.Error.Code == "invalid_client_version"
                 && refused.Value.GetLong("daily_bonus") == 150, "a refusal: the saved copy, with the error");
+
+            foreach (string notConfig in new[] { "{}", "", "<html>portal</html>", "[1]" })
+            {
+                server.Handler = r => FakeResponse.Ok(200, notConfig);
+                Cached<RemoteConfigValues> kept = await config.GetAsync();
+                Check(kept.FromCache && kept.Error != null && kept.Error.Code == "invalid_response"
+                    && kept.Value.GetLong("daily_bonus") == 150, "a 200 that is not the config keeps the saved copy: " + notConfig);
+            }
+            server.Handler = r => FakeResponse.Offline();
+            Cached<RemoteConfigValues> after = await config.GetAsync();
+            Check(after.FromCache && after.Value.GetLong("daily_bonus") == 150, "the saved copy was not replaced by them");
         }
 
         static Task ConfigSendsTheBuildsNumericVersion()

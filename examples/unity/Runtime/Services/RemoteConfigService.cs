@@ -63,12 +63,16 @@ namespace GamingPanel
             try
             {
                 HttpResult response = await _client.SendAuthorizedAsync("GET", "config", null, headers, true, player, cancellationToken);
-                Dictionary<string, object> json = response.JsonObject ?? new Dictionary<string, object>();
+                Dictionary<string, object> json = response.JsonObject;
+                Dictionary<string, object> values = json == null ? null : Json.GetObject(json, "values");
+                if (values == null) // a 2xx that is not the config (an empty body, a captive portal's page): keep the copy
+                    throw new ApiError(response.Status, ErrorCodes.InvalidResponse, "Invalid response",
+                        "The answer to GET config is not the panel's config; the saved copy is kept.");
                 var config = new RemoteConfigValues
                 {
                     Version = Json.GetLong(json, "version"),
                     ETag = response.Header("ETag"),
-                    Values = Json.GetObject(json, "values") ?? new Dictionary<string, object>(),
+                    Values = values,
                 };
                 if (_client.Auth.PlayerId != player) throw ApiError.PlayerChanged(); // never kept under another player
                 _client.Cache.Save(player, ConfigCache, Json.Serialize(new Dictionary<string, object>

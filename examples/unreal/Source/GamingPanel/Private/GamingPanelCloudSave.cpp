@@ -415,12 +415,21 @@ void FGamingPanelRemoteConfig::Fetch(FOnConfig OnComplete)
 					TEXT("The player changed while the config was fetched: fetch it again.")));
 				return;
 			}
+			const TSharedPtr<FJsonObject> Body = Response.bOk ? Response.JsonObject() : nullptr;
+			const TSharedPtr<FJsonObject>* Values = nullptr;
+			if (Response.bOk && !(Body.IsValid() && Body->TryGetObjectField(TEXT("values"), Values) && Values && Values->IsValid()))
+			{
+				// A 2xx without the config's values (an empty body, a captive portal's page) is not the panel's answer:
+				// the saved copy stays, as when offline.
+				const FGamingPanelError NotConfig = FGamingPanelError::Make(Response.Error.Status, GamingPanelErrorCodes::InvalidResponse,
+					TEXT("The answer to GET config is not the panel's config; the saved copy is kept."));
+				if (Saved.IsValid()) OnComplete(true, Saved, true, NotConfig);
+				else OnComplete(false, nullptr, false, NotConfig);
+				return;
+			}
 			if (Response.bOk)
 			{
-				const TSharedPtr<FJsonObject> Body = Response.JsonObject();
-				const TSharedPtr<FJsonObject>* Values = nullptr;
-				TSharedPtr<FJsonObject> Resolved = Body.IsValid() && Body->TryGetObjectField(TEXT("values"), Values) && Values
-					? *Values : MakeShared<FJsonObject>();
+				TSharedPtr<FJsonObject> Resolved = *Values;
 				TSharedRef<FJsonObject> ToSave = MakeShared<FJsonObject>();
 				ToSave->SetStringField(TEXT("etag"), Response.ETag);
 				ToSave->SetObjectField(TEXT("values"), Resolved);
