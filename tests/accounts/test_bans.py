@@ -122,6 +122,43 @@ def test_a_timed_ban_that_ran_out_is_lifted_from_its_sessions_within_a_minute(
     assert lift_lapsed_bans(now=until + timedelta(seconds=90)) == 0  # done once
 
 
+def test_banned_again_the_sessions_an_unban_ended_say_banned_again(
+    tokens, operator, django_capture_on_commit_callbacks
+):
+    from tests.accounts.conftest import bearer
+
+    old_token = bearer(tokens["access_token"])
+    with django_capture_on_commit_callbacks(execute=True):
+        player = ban_player(player=logged_in_player(tokens), reason="x", until=None, actor=operator)
+        unban_player(player=player, reason="appeal accepted", actor=operator)
+    assert_problem(old_token.get("/api/v1/auth/link"), 401, "token_revoked")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ban_player(player=player, reason="caught again", until=None, actor=operator)
+
+    assert_problem(old_token.get("/api/v1/auth/link"), 403, "player_banned")
+    assert AuthSession.objects.get().revoke_reason == "player_banned"
+
+
+def test_a_lapsed_ban_is_not_lifted_from_a_player_banned_again_since_the_list_was_read(
+    tokens, operator
+):
+    """lift_lapsed_bans reads the players whose ban ran out, then lifts each under its lock:
+    one an operator banned again in between keeps its sessions banned."""
+    from apps.accounts.services.bans import lift_lapsed_ban
+
+    until = timezone.now() + timedelta(minutes=5)
+    player = ban_player(player=logged_in_player(tokens), reason="x", until=until, actor=operator)
+    later = until + timedelta(seconds=30)
+    Player.objects.filter(pk=player.pk).update(banned_until=later + timedelta(days=1))
+
+    assert lift_lapsed_ban(player_id=player.pk, now=later) is False
+    assert AuthSession.objects.get().revoke_reason == "player_banned"
+    Player.objects.filter(pk=player.pk).update(banned_until=until)
+    assert lift_lapsed_ban(player_id=player.pk, now=later) is True
+    assert AuthSession.objects.get().revoke_reason == "ban_ended"
+
+
 def test_operator_bans_from_the_admin_with_reason_and_end_date(client, tokens, operator):
     client.force_login(operator)
     player = logged_in_player(tokens)

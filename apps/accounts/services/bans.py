@@ -56,6 +56,11 @@ def ban_player(
         sessions=AuthSession.objects.filter(player=locked),
         reason=AuthSession.RevokeReason.PLAYER_BANNED,
     )
+    # Sessions an earlier ban ended, whose tokens an unban (or its lapse) made say "log in
+    # again": banned again, they say banned.
+    _relabel_ended_sessions(
+        locked, AuthSession.RevokeReason.BAN_ENDED, AuthSession.RevokeReason.PLAYER_BANNED
+    )
     announce_action(
         actor=actor,
         game=locked.game,
@@ -104,30 +109,44 @@ def lift_lapsed_bans(*, now: datetime | None = None) -> int:
         sessions__revoked_at__gte=since,
     ).distinct()
     count = 0
-    for player in lapsed:
-        with transaction.atomic():
-            _lift_ban_from_sessions(player)
-        count += 1
+    for player_id in lapsed.values_list("pk", flat=True):
+        count += lift_lapsed_ban(player_id=player_id, now=now)
     return count
+
+
+@transaction.atomic
+def lift_lapsed_ban(*, player_id: int, now: datetime) -> bool:
+    """One player of lift_lapsed_bans, under the player's lock (as a ban takes it): a player an
+    operator banned again since the list was read keeps the new ban's sessions as banned."""
+    player = Player.objects.select_for_update(of=("self",)).filter(pk=player_id).first()
+    if player is None or player.banned_until is None or player.banned_until > now:
+        return False
+    _lift_ban_from_sessions(player)
+    return True
 
 
 def _lift_ban_from_sessions(player: Player) -> None:
     """The sessions the ban ended stay ended, but their tokens no longer say the player is
     banned: `player_banned` (403) would tell a client to stop, `token_revoked` (401) tells it to
     log in again, which now works."""
-    since = timezone.now() - settings.ACCESS_TOKEN_LIFETIME  # older tokens have all expired
+    _relabel_ended_sessions(
+        player, AuthSession.RevokeReason.PLAYER_BANNED, AuthSession.RevokeReason.BAN_ENDED
+    )
+
+
+def _relabel_ended_sessions(player: Player, old: str, new: str) -> None:
+    """Sessions of `player` ended for `old` within the access-token lifetime (older ones have no
+    live token) say `new` from now on, in every process."""
+    since = timezone.now() - settings.ACCESS_TOKEN_LIFETIME
     ended = list(
         AuthSession.objects.filter(
-            player=player,
-            revoke_reason=AuthSession.RevokeReason.PLAYER_BANNED,
-            revoked_at__gte=since,
+            player=player, revoke_reason=old, revoked_at__gte=since
         ).values_list("pk", flat=True)
     )
     if not ended:
         return
-    reason = AuthSession.RevokeReason.BAN_ENDED
-    AuthSession.objects.filter(pk__in=ended).update(revoke_reason=reason)
-    transaction.on_commit(lambda: publish_revocations(dict.fromkeys(ended, reason)))
+    AuthSession.objects.filter(pk__in=ended).update(revoke_reason=new)
+    transaction.on_commit(lambda: publish_revocations(dict.fromkeys(ended, new)))
 
 
 @transaction.atomic
