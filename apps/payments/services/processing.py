@@ -129,14 +129,25 @@ def _apply(outcome: Outcome, payment: Payment) -> str:
     """Returns what the purchase side said, when it did not do as told (or "")."""
     purchase_id, purchases = payment.purchase_id, _purchase_outcomes()
     if outcome.action == "paid":
-        if payment.status in (Payment.Status.REFUNDED, Payment.Status.DISPUTED):
-            # The refund's news came first: the money went back, nothing is granted.
-            return f"paid, but the payment was {payment.status} before; not granted"
-        payment.status = Payment.Status.SUCCEEDED
-        payment.payment_reference = outcome.details.get("payment_reference") or (
-            payment.payment_reference
+        # Checked where it is written: a refund or chargeback another event's task committed
+        # after this one read the payment keeps its status (the UPDATE waits for that row and
+        # reads it again), and nothing is granted.
+        reference = outcome.details.get("payment_reference") or payment.payment_reference
+        reversed_first = (Payment.Status.REFUNDED, Payment.Status.DISPUTED)
+        succeeded = (
+            Payment.objects.filter(pk=payment.pk)
+            .exclude(status__in=reversed_first)
+            .update(
+                status=Payment.Status.SUCCEEDED,
+                payment_reference=reference,
+                updated_at=timezone.now(),
+            )
         )
-        payment.save(update_fields=["status", "payment_reference", "updated_at"])
+        if not succeeded:
+            # The refund's news came first: the money went back, nothing is granted.
+            status = Payment.objects.values_list("status", flat=True).get(pk=payment.pk)
+            return f"paid, but the payment was {status} before; not granted"
+        payment.status, payment.payment_reference = Payment.Status.SUCCEEDED, reference
         # The processor did take the money, so the payment succeeded even if it is not granted.
         return purchases.paid(purchase_id=purchase_id, paid=outcome.paid)
     elif outcome.action in ("refund", "chargeback"):
