@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from apps.accounts.models import Game
-from apps.payments.errors import ProviderNotConfigured
+from apps.payments.errors import ProviderNotConfigured, ProviderUnavailable
 from apps.payments.models import Payment, Provider, ProviderAccount
 from apps.payments.providers import sandbox, stripe
 from gamingpanel.errors import DomainError
@@ -53,15 +53,31 @@ def open_checkout(*, purchase_id: int, name: str, quantity: int, unit_amount: in
             account=account, payment=payment, name=name, quantity=quantity, unit_amount=unit_amount
         )
         external_id, url = session["id"], session["url"]
-    Payment.objects.filter(pk=payment.pk, checkout_url="").update(
+    # Stored only on a payment still waiting for its checkout: one that a failed attempt of
+    # the same purchase (or the sweeper) closed meanwhile ended its purchase, and a URL handed
+    # out now would take money for nothing.
+    Payment.objects.filter(pk=payment.pk, status=Payment.Status.CREATED, checkout_url="").update(
         external_id=external_id, checkout_url=url
     )
     payment.refresh_from_db()
+    if not payment.checkout_url:
+        raise ProviderUnavailable(
+            "The checkout was closed while it was being opened; the purchase has ended."
+        )
     return payment
 
 
 @transaction.atomic
-def mark_checkout_failed(*, purchase_id: int, error: DomainError) -> None:
-    Payment.objects.filter(purchase_id=purchase_id, checkout_url="").update(
-        status=Payment.Status.FAILED, details={"error": error.detail}
+def mark_checkout_failed(*, purchase_id: int, error: DomainError) -> bool:
+    """The payment fails, unless another attempt of the same purchase opened its checkout
+    meanwhile (the processor answered that one): False then, and that checkout stands."""
+    return bool(
+        Payment.objects.filter(
+            purchase_id=purchase_id, status=Payment.Status.CREATED, checkout_url=""
+        ).update(status=Payment.Status.FAILED, details={"error": error.detail})
     )
+
+
+def checkout_opened(*, purchase_id: int) -> Payment | None:
+    """The purchase's payment, if its checkout was opened."""
+    return Payment.objects.filter(purchase_id=purchase_id).exclude(checkout_url="").first()

@@ -15,6 +15,7 @@ from apps.inventory.errors import InsufficientFunds
 from apps.inventory.models import MAX_AMOUNT
 from apps.inventory.services import Change
 from apps.payments.errors import CheckoutInProgress
+from apps.payments.models import Payment
 from apps.payments.services import checkout
 from apps.shop.errors import OfferNotFound
 from apps.shop.models import Offer, Purchase
@@ -185,11 +186,22 @@ def _open_checkout(purchase: Purchase) -> PurchaseResult:
         # purchase whose checkout the other request hands out.
         raise
     except DomainError as error:
+        if not checkout.mark_checkout_failed(purchase_id=purchase.pk, error=error) and (
+            opened := checkout.checkout_opened(purchase_id=purchase.pk)
+        ):
+            # A retry of this purchase opened the checkout while this attempt's call failed (a
+            # timeout after the processor had made the session): the buyer holds that checkout,
+            # so the purchase stands and this attempt answers it too.
+            return _pending(purchase, opened)
         # Nothing was charged: the purchase ends here, and its key answers this error again.
-        checkout.mark_checkout_failed(purchase_id=purchase.pk, error=error)
         close_unpaid(purchase_id=purchase.pk, status=Purchase.Status.FAILED, note=error.code)
         store_response(purchase=purchase, status_code=error.status, body=problem_of(error))
         raise
+    return _pending(purchase, payment)
+
+
+def _pending(purchase: Purchase, payment: Payment) -> PurchaseResult:
+    """A purchase waiting for its payment, with the checkout to pay it (stored for its key)."""
     body = {
         "purchase_id": purchase.pk,
         "status": Purchase.Status.PENDING.value,
