@@ -438,6 +438,17 @@ namespace GamingPanel.Tests
             GamingPanelClient after = NewClient(Serving(saves), dir); // the game started again
             SyncReport report = await after.CloudSaves.SyncAsync();
             Check(report.Written.Count == 1 && saves.Documents["slot1"].Value == "42", "the queued write is sent after the restart");
+
+            // A write an older kit queued under a key the panel does not take could never be sent: dropped on load.
+            saves.Online = false;
+            string older = Path.Combine(TempRoot, Guid.NewGuid().ToString("N"));
+            NewClient(Serving(saves), older).CloudSaves.Save("slot2", 1);
+            string file = Directory.GetFiles(older, "cloud_saves.json", SearchOption.AllDirectories)[0];
+            File.WriteAllText(file, File.ReadAllText(file).Replace("\\\"slot2\\\"", "\\\"a/b\\\""));
+            saves.Online = true;
+            SyncReport afterUpgrade = await NewClient(Serving(saves), older).CloudSaves.SyncAsync();
+            Check(afterUpgrade.Written.Count == 0 && !saves.Documents.ContainsKey("a/b") && saves.Writes == 1,
+                "a queued write under a key the panel does not take is dropped when the queue loads, not sent");
         }
 
         static async Task ConfigCachedWithETag()

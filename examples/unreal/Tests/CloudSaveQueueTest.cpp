@@ -846,6 +846,17 @@ void KeysAreThePanels()
 	for (const TCHAR* Key : {TEXT("slot1"), TEXT("a.b-c_d"), TEXT("...")})
 		Check(FGamingPanelSaveQueue::IsValidKey(Key), "the panel's keys are save keys");
 	Check(FGamingPanelSaveQueue::IsValidKey(FString(std::wstring(64, L'k'))), "64 characters is a key");
+
+	// A write an older kit queued under such a key could never be sent: it is dropped when the queue loads.
+	TSharedRef<FMemoryStore> Disk = MakeShared<FMemoryStore>();
+	{
+		FDevice Before(Disk);
+		Before.Queue.Save(TEXT("slot1"), TEXT("{\"chapter\":2}"));
+		Disk->Stored.Pending.Add(TEXT("a/b"), *Disk->Stored.Pending.Find(TEXT("slot1")));
+	}
+	FDevice After(Disk);
+	Check(After.Queue.QueuedCount() == 1 && After.Pending(TEXT("slot1")) && !After.Pending(TEXT("a/b")),
+		"a queued write under a key the panel does not take is dropped on load; the others stay");
 }
 
 int main()

@@ -564,7 +564,15 @@ namespace GamingPanel
             foreach (KeyValuePair<string, object> entry in Json.GetObject(json, "pending") ?? new Dictionary<string, object>())
             {
                 var item = entry.Value as Dictionary<string, object>;
-                if (item != null) state.Pending[entry.Key] = PendingFromJson(item);
+                if (item == null) continue;
+                if (!IsValidKey(entry.Key))
+                {
+                    // Queued by an older kit under a key the panel does not take: it could never be sent, and would
+                    // hold the queue behind it.
+                    Debug.LogWarning("[GamingPanel] Cloud save: dropped a queued write under '" + entry.Key + "', not a save key.");
+                    continue;
+                }
+                state.Pending[entry.Key] = PendingFromJson(item);
             }
             return state;
         }

@@ -421,7 +421,7 @@ void FGamingPanelRemoteConfig::Fetch(FOnConfig OnComplete)
 			{
 				// A 2xx without the config's values (an empty body, a captive portal's page) is not the panel's answer:
 				// the saved copy stays, as when offline.
-				const FGamingPanelError NotConfig = FGamingPanelError::Make(Response.Error.Status, GamingPanelErrorCodes::InvalidResponse,
+				const FGamingPanelError NotConfig = FGamingPanelError::Make(Response.Status, GamingPanelErrorCodes::InvalidResponse,
 					TEXT("The answer to GET config is not the panel's config; the saved copy is kept."));
 				if (Saved.IsValid()) OnComplete(true, Saved, true, NotConfig);
 				else OnComplete(false, nullptr, false, NotConfig);

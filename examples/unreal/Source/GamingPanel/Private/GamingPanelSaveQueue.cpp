@@ -48,6 +48,14 @@ void FGamingPanelSaveQueue::Reload()
 	ReadVersions.Empty();
 	FGamingPanelSaveState Loaded;
 	State = Store->Read(Loaded) ? Loaded : FGamingPanelSaveState();
+	// A write an older kit queued under a key the panel does not take could never be sent, and would hold the
+	// queue behind it: it goes.
+	TArray<FString> Unsendable;
+	for (const auto& Entry : State.Pending)
+	{
+		if (!IsValidKey(Entry.Key)) Unsendable.Add(Entry.Key);
+	}
+	for (const FString& Key : Unsendable) State.Pending.Remove(Key);
 }
 
 void FGamingPanelSaveQueue::Save(const FString& Key, const FString& ValueJson)
