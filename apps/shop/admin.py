@@ -69,7 +69,6 @@ class OfferAdmin(ContentsEditorMixin, GameScopedAdmin):
         ("What a player sees", {"fields": ["player_preview"]}),
     ]
 
-    @admin.display(description="Price")
     def save_model(self, request: Any, obj: Model, form: Any, change: bool) -> None:
         if isinstance(obj, Offer) and change and "stock" not in form.changed_data:
             # Purchases and expired checkouts move the stock while the page is open: a save that
@@ -80,6 +79,7 @@ class OfferAdmin(ContentsEditorMixin, GameScopedAdmin):
             )
         super().save_model(request, obj, form, change)
 
+    @admin.display(description="Price")
     def price_shown(self, offer: Offer) -> str:
         exponent = currency_exponent(offer.price_currency, real_money=offer.real_money)
         return f"{Decimal(offer.price_amount).scaleb(-exponent)} {offer.price_currency}"

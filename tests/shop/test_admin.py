@@ -32,6 +32,16 @@ def test_offer_page_previews_what_a_player_sees(client, make_operator, game):
     assert "&quot;real_money&quot;: false" in page
 
 
+def test_the_offer_list_titles_its_price_column_price(client, make_operator, game):
+    make_economy(game)
+    make_offer(game, name="Gem pack")
+    client.force_login(make_operator("alice", game, GameAccess.Role.OPERATOR))
+
+    page = client.get("/admin/shop/offer/").content.decode()
+
+    assert 'class="column-price_shown"' in page and ">Price</" in page
+
+
 def test_the_offer_list_reads_the_same_queries_however_many_offers_it_shows(
     client, make_operator, game
 ):
