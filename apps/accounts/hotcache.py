@@ -52,8 +52,9 @@ def redis_client() -> redis.Redis | None:
         _per_thread.client = redis.Redis.from_url(
             server,
             single_connection_client=True,
-            socket_timeout=2,  # a half-open connection must not hang a request
-            socket_connect_timeout=2,
+            # A half-open connection must not hang a request.
+            socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
+            socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT,
             socket_keepalive=True,
             health_check_interval=30,
         )
