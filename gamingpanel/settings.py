@@ -106,11 +106,12 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 # reconnects (tests/foundation/test_database_reconnect.py).
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=False)
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
-# The hot compiled statements (gamingpanel.sql) run prepared, planned once per connection.
+# The hot compiled statements (gamingpanel.sql) run prepared: planned once per connection, and
+# again every DATABASE_PREPARED_PLAN_SECONDS.
 # Turn off behind a pooler that hands one client several sessions (PgBouncer transaction mode).
 DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 # A prepared statement is planned again after this long, so that a plan made while a table was
-# small does not outlive the table's growth (gamingpanel.sql._Prepares).
+# small does not outlive the table's growth (gamingpanel.sql._Prepares); 0: never again.
 DATABASE_PREPARED_PLAN_SECONDS = env.int("DATABASE_PREPARED_PLAN_SECONDS", default=10)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -608,7 +609,7 @@ def check_production() -> None:
     problems = []
     if SECRET_KEY == LOCAL_SECRET_KEY or len(SECRET_KEY) < 32:
         problems.append("DJANGO_SECRET_KEY is the local default or shorter than 32 characters")
-    if not ALLOWED_HOSTS_GIVEN:
+    if not (ALLOWED_HOSTS_GIVEN and ALLOWED_HOSTS):
         # The local default would answer every request to the real host name with a 400.
         problems.append("DJANGO_ALLOWED_HOSTS is required: the host names the panel answers to")
     elif "*" in ALLOWED_HOSTS:

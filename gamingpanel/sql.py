@@ -27,6 +27,7 @@ from django.db import DEFAULT_DB_ALIAS, NotSupportedError, connection, connectio
 from django.db.models import Field, Model
 from django.db.models.signals import post_save, pre_save
 from psycopg import ClientCursor
+from psycopg.errors import InvalidSqlStatementName
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,8 @@ class CompiledQuery:
     table.
 
     On PostgreSQL (with DATABASE_PREPARED_STATEMENTS, the default) it runs as a prepared
-    statement: each connection PREPAREs it once, then every call EXECUTEs it, so PostgreSQL
+    statement: each connection PREPAREs it once (and again every
+    DATABASE_PREPARED_PLAN_SECONDS, see _Prepares), then every call EXECUTEs it, so PostgreSQL
     parses and plans it once per connection instead of on every call (planning was most of the
     server's time for the hot statements). `prepared=False` for a statement PostgreSQL cannot
     prepare (a parameter whose type nothing around it says); a test prepares every one. A
@@ -126,10 +128,17 @@ class CompiledQuery:
         prepared = PREPARES.on(session)
         now = time.monotonic()
         prepared_at = prepared.get(self.statement)
-        if prepared_at is None or now - prepared_at >= PREPARES.plan_seconds:
+        if prepared_at is None or PREPARES.plan_is_old(prepared_at, now):
             with cursor.db.wrap_database_errors:
                 if prepared_at is not None or PREPARES.discard_stale(session, self.statement):
-                    session.execute(f"DEALLOCATE {self.statement}")
+                    try:
+                        session.execute(f"DEALLOCATE {self.statement}")
+                    except InvalidSqlStatementName:
+                        prepared.pop(self.statement, None)  # gone already: PREPARE next time
+                        raise
+                    # Not prepared any more: a PREPARE that fails now is simply made again
+                    # next time, instead of a DEALLOCATE of nothing at every call.
+                    prepared.pop(self.statement, None)
                 session.execute(self.prepare_sql)
                 if self.statement not in PREPARES.integer_bounds:
                     PREPARES.learn_types(session, self.statement)
@@ -283,9 +292,11 @@ class _Prepares:
     def enabled(self) -> bool:
         return bool(settings.DATABASE_PREPARED_STATEMENTS)
 
-    @property
-    def plan_seconds(self) -> float:
-        return float(settings.DATABASE_PREPARED_PLAN_SECONDS)
+    def plan_is_old(self, prepared_at: float, now: float) -> bool:
+        """Whether a statement prepared at `prepared_at` is planned again now (0: never, its
+        plan lives as long as its connection)."""
+        seconds = settings.DATABASE_PREPARED_PLAN_SECONDS
+        return bool(seconds) and now - prepared_at >= seconds
 
     def on(self, session: Any) -> dict[str, float]:
         """The session's prepared statements: name -> when (time.monotonic) it was prepared."""

@@ -72,18 +72,21 @@ def test_debug_is_off_unless_asked_for():
     assert "DJANGO_SECRET_KEY" in debug_with({})  # no DEBUG, no secret: it refuses to start
 
 
-def test_production_refuses_to_start_without_its_host_names():
+@pytest.mark.parametrize("hosts", [None, ""])
+def test_production_refuses_to_start_without_its_host_names(hosts):
     """The local default (127.0.0.1, localhost) would answer every request to the panel's real
-    name with a 400: a deployment that forgot the variable is told at start."""
-    result = _start_django(
-        {
-            "DJANGO_DEBUG": "0",
-            "REDIS_URL": "redis://127.0.0.1:6379/0",
-            "DJANGO_SECRET_KEY": "x" * 50,
-            "FIELD_ENCRYPTION_KEYS": "cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy0xMjM=",
-            "TOKEN_ENCRYPTION_KEYS": "k1:cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy0xMjM=",
-        }
-    )
+    name with a 400, and an empty list every request: a deployment that forgot the variable is
+    told at start."""
+    production = {
+        "DJANGO_DEBUG": "0",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "DJANGO_SECRET_KEY": "x" * 50,
+        "FIELD_ENCRYPTION_KEYS": "cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy0xMjM=",
+        "TOKEN_ENCRYPTION_KEYS": "k1:cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy0xMjM=",
+    }
+    if hosts is not None:
+        production["DJANGO_ALLOWED_HOSTS"] = hosts
+    result = _start_django(production)
     assert result.returncode != 0
     assert "DJANGO_ALLOWED_HOSTS is required" in result.stderr
 

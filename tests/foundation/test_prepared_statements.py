@@ -133,6 +133,58 @@ def test_a_plan_made_while_a_table_was_small_is_made_again_once_it_is_old(
     assert STAMP_IDENTITY.statement in prepared_here()
 
 
+def test_a_plan_is_kept_for_the_connection_when_plan_seconds_is_0(
+    player, game, settings, monkeypatch
+):
+    settings.DATABASE_PREPARED_PLAN_SECONDS = 0
+    clock = [1000.0]
+    monkeypatch.setattr("gamingpanel.sql.time.monotonic", lambda: clock[0])
+    PREPARES.on(connection.connection).pop(PLAYER_LEVEL.statement, None)
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+
+    player_level(player_id=player.pk, game_id=game.pk)
+    clock[0] += 10**6
+    player_level(player_id=player.pk, game_id=game.pk)
+
+    assert PREPARES.on(connection.connection)[PLAYER_LEVEL.statement] == 1000.0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_prepare_that_failed_after_its_plan_was_dropped_is_made_again_next_time(
+    settings, monkeypatch
+):
+    """The plan was old: DEALLOCATE went through, then PREPARE failed (its table gone for a
+    moment, a lock timeout). The next call prepares it, instead of a DEALLOCATE of nothing
+    failing every call until the connection was recycled."""
+    from django.db import ProgrammingError
+
+    settings.DATABASE_PREPARED_PLAN_SECONDS = 10
+    clock = [1000.0]
+    monkeypatch.setattr("gamingpanel.sql.time.monotonic", lambda: clock[0])
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE gp_test_replanned (id int PRIMARY KEY, v int)")
+        cursor.execute("INSERT INTO gp_test_replanned VALUES (1, 7)")
+    try:
+        query = CompiledQuery("SELECT v FROM gp_test_replanned WHERE id = %s", label="replanned")
+        assert query.row([1]) == (7,)
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE gp_test_replanned RENAME TO gp_test_replanned_away")
+        clock[0] += 11
+
+        with pytest.raises(ProgrammingError):
+            query.row([1])  # DEALLOCATE, then a PREPARE of a table that is not there
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE gp_test_replanned_away RENAME TO gp_test_replanned")
+
+        assert query.row([1]) == (7,)
+        assert query.statement in prepared_here()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS gp_test_replanned")
+            cursor.execute("DROP TABLE IF EXISTS gp_test_replanned_away")
+
+
 def test_turned_off_the_statement_is_sent_whole(player, game, settings):
     settings.DATABASE_PREPARED_STATEMENTS = False
     with connection.cursor() as cursor:
