@@ -41,6 +41,8 @@ def open_checkout(*, purchase_id: int, name: str, quantity: int, unit_amount: in
     payment = Payment.objects.get(purchase_id=purchase_id)
     if payment.checkout_url:
         return payment
+    if payment.status != Payment.Status.CREATED:
+        raise _closed_meanwhile()
     if payment.provider == Provider.SANDBOX:
         external_id, url = f"sbx_{payment.pk}", sandbox.checkout_url(payment)
     else:
@@ -61,10 +63,15 @@ def open_checkout(*, purchase_id: int, name: str, quantity: int, unit_amount: in
     )
     payment.refresh_from_db()
     if not payment.checkout_url:
-        raise ProviderUnavailable(
-            "The checkout was closed while it was being opened; the purchase has ended."
-        )
+        raise _closed_meanwhile()
     return payment
+
+
+def _closed_meanwhile() -> ProviderUnavailable:
+    return ProviderUnavailable(
+        "This purchase's checkout was closed (a failed attempt, or never opened in time); "
+        "the purchase has ended."
+    )
 
 
 @transaction.atomic
