@@ -12,6 +12,7 @@ class SaveSettingsAdmin(GameScopedAdmin):
         "game",
         "max_document_bytes",
         "max_player_bytes",
+        "max_documents",
         "versions_kept",
         "undeclared_keys",
     ]

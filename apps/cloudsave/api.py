@@ -133,7 +133,9 @@ STALE_BATCH = (
 TOO_LARGE = (
     "`document_too_large` (with `key`, `size`, `limit`): over the game's limit per document; "
     "`player_storage_full` (with `limit`): the player's saves together would pass the game's "
-    "limit; `payload_too_large`: the body is over 2.5 MB. Nothing was written."
+    "limit; `too_many_documents` (with `limit`): a new key past the game's limit of documents "
+    "per player (deleted ones count); `payload_too_large`: the body is over 2.5 MB. Nothing was "
+    "written."
 )
 NOT_WRITABLE = (
     "`save_key_not_writable`: the game's rule for this key lets only game servers write it (or "

@@ -36,6 +36,10 @@ class PlayerStorageFull(DomainError):
     status, code, title = 413, "player_storage_full", "Player's saves over the game's limit"
 
 
+class TooManyDocuments(DomainError):
+    status, code, title = 413, "too_many_documents", "Player's documents over the game's limit"
+
+
 class SavePlayerNotFound(DomainError):
     status, code, title = 404, "player_not_found", "No such player in this game"
 

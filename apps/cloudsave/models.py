@@ -20,6 +20,7 @@ key_validator = RegexValidator(KEY_PATTERN, KEY_RULE)
 DEFAULT_MAX_DOCUMENT_BYTES = 64 * 1024
 DEFAULT_MAX_PLAYER_BYTES = 1024 * 1024
 DEFAULT_VERSIONS_KEPT = 5
+DEFAULT_MAX_DOCUMENTS = 1000
 MAX_VERSIONS_KEPT = 100
 
 
@@ -36,6 +37,12 @@ class SaveSettings(models.Model):
         default=DEFAULT_MAX_PLAYER_BYTES,
         validators=[MinValueValidator(1)],
         help_text="All of one player's documents together.",
+    )
+    max_documents = models.PositiveIntegerField(
+        default=DEFAULT_MAX_DOCUMENTS,
+        validators=[MinValueValidator(1)],
+        help_text="Keys one player may have, deleted ones included: a deleted document keeps its "
+        "version and kept versions (for a restore), and writing its key again reuses it.",
     )
     versions_kept = models.PositiveSmallIntegerField(
         default=DEFAULT_VERSIONS_KEPT,
@@ -131,16 +138,21 @@ class DocumentVersion(models.Model):
 
 
 class SaveUsage(models.Model):
-    """Bytes one player's live documents hold, kept by every write in the same transaction; its
-    row is what concurrent writes of one player serialise on for the per-player limit."""
+    """Bytes one player's live documents hold, and how many documents (deleted ones included)
+    the player has, kept by every write in the same transaction; its row is what concurrent
+    writes of one player serialise on for the per-player limits."""
 
     player = models.OneToOneField(
         Player, on_delete=models.CASCADE, primary_key=True, related_name="+"
     )
     bytes = models.BigIntegerField(default=0)
+    documents = models.IntegerField(default=0)
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=Q(bytes__gte=0), name="save_usage_gte_0")]
+        constraints = [
+            models.CheckConstraint(condition=Q(bytes__gte=0), name="save_usage_gte_0"),
+            models.CheckConstraint(condition=Q(documents__gte=0), name="save_documents_gte_0"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.bytes} bytes of player #{self.player_id}"

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from apps.cloudsave.models import (
     DEFAULT_MAX_DOCUMENT_BYTES,
+    DEFAULT_MAX_DOCUMENTS,
     DEFAULT_MAX_PLAYER_BYTES,
     DEFAULT_VERSIONS_KEPT,
     SaveKey,
@@ -27,6 +28,7 @@ UNDECLARED = KeyRule(writer=SaveKey.Writer.CLIENT, public=False)
 class SavePolicy:
     max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES
     max_player_bytes: int = DEFAULT_MAX_PLAYER_BYTES
+    max_documents: int = DEFAULT_MAX_DOCUMENTS
     versions_kept: int = DEFAULT_VERSIONS_KEPT
     undeclared_keys: bool = True
     keys: dict[str, KeyRule] = field(default_factory=dict)
@@ -64,6 +66,7 @@ def load_policy(*, game_id: int) -> SavePolicy:
     return SavePolicy(
         max_document_bytes=settings.max_document_bytes,
         max_player_bytes=settings.max_player_bytes,
+        max_documents=settings.max_documents,
         versions_kept=settings.versions_kept,
         undeclared_keys=settings.undeclared_keys,
         keys=keys,

@@ -26,6 +26,7 @@ from apps.cloudsave.errors import (
     PreconditionFailed,
     SaveKeyNotWritable,
     SaveNotFound,
+    TooManyDocuments,
 )
 from apps.cloudsave.models import (
     MAX_VERSIONS_KEPT,
@@ -359,17 +360,23 @@ def _apply(*, player: Player, writes: list[Write], source: str, batch: bool) -> 
         )
         for document in changed
     ]
-    if delta:
+    counts = bool(delta or created)
+    if counts:
         if delta > policy.max_player_bytes:
             raise _storage_full(policy.max_player_bytes)
+        if len(created) > policy.max_documents:
+            raise _too_many_documents(policy.max_documents)
         counted = len(statements)
-        statements.append((COUNT_BYTES, _count_bytes_params(player.pk, delta, policy)))
+        statements.append((COUNT_USAGE, _count_usage_params(player.pk, delta, created, policy)))
     written = sorted(created + changed, key=lambda d: d.key)
     statements += _history(written, source=source, now=now, versions_kept=policy.versions_kept)
     results = run_together(statements)
-    if delta and not results[counted]:
-        # Past the limit: raising rolls back the caller's transaction, and with it the
+    if counts and not results[counted]:
+        # Past a limit: raising rolls back the caller's transaction, and with it the
         # statements that ran beside the count.
+        usage = SaveUsage.objects.get(player_id=player.pk)
+        if created and usage.documents + len(created) > policy.max_documents:
+            raise _too_many_documents(policy.max_documents)
         raise _storage_full(policy.max_player_bytes)
     return written
 
@@ -441,22 +448,40 @@ def _insert(player: Player, documents: list[Document], *, batch: bool) -> None:
         raise _precondition_failed(sorted(now_there), now_there, batch=batch) from None
 
 
-# One statement: add a write's bytes to the player's count unless that passes the game's limit
-# (shrinking is always allowed); no row back when it would. Its row lock serialises concurrent
-# writes of one player.
-COUNT_BYTES = CompiledQuery.compile(
+# One statement: add a write's bytes and new documents to the player's counts unless that passes
+# one of the game's limits (shrinking, or creating none, always passes that limit); no row back
+# when it would. Its row lock serialises concurrent writes of one player. The first write's
+# insert is checked before (a delta or a batch alone over a limit is refused without a query).
+COUNT_USAGE = CompiledQuery.compile(
     """
-    INSERT INTO {usage} (player_id, bytes) VALUES (%s, %s)
-    ON CONFLICT (player_id) DO UPDATE SET bytes = {usage}.bytes + %s
-     WHERE %s <= 0 OR {usage}.bytes + %s <= %s
+    INSERT INTO {usage} (player_id, bytes, documents) VALUES (%s, %s, %s)
+    ON CONFLICT (player_id) DO UPDATE
+       SET bytes = {usage}.bytes + %s, documents = {usage}.documents + %s
+     WHERE (%s <= 0 OR {usage}.bytes + %s <= %s)
+       AND (%s = 0 OR {usage}.documents + %s <= %s)
     RETURNING bytes
     """,
     usage=SaveUsage,
 )
 
 
-def _count_bytes_params(player_id: int, delta: int, policy: SavePolicy) -> list[int]:
-    return [player_id, max(delta, 0), delta, delta, delta, policy.max_player_bytes]
+def _count_usage_params(
+    player_id: int, delta: int, created: list[Document], policy: SavePolicy
+) -> list[int]:
+    new = len(created)
+    return [
+        *(player_id, max(delta, 0), new, delta, new),
+        *(delta, delta, policy.max_player_bytes),
+        *(new, new, policy.max_documents),
+    ]
+
+
+def _too_many_documents(limit: int) -> TooManyDocuments:
+    return TooManyDocuments(
+        f"This write would give the player more than {limit} documents (deleted ones count: "
+        "their keys can be written again); use fewer keys.",
+        limit=limit,
+    )
 
 
 def _storage_full(limit: int) -> PlayerStorageFull:

@@ -470,6 +470,28 @@ def test_a_batch_over_a_limit_is_413_and_writes_none_of_its_keys(alice, player, 
     assert SaveUsage.objects.get(player=player).bytes == 10
 
 
+def test_the_players_documents_are_limited_deleted_ones_included(alice, player, game):
+    """Without a cap on documents, a client creating and deleting new keys stored without end:
+    a deleted document keeps its kept versions (for a restore) and counted 0 bytes."""
+    SaveSettings.objects.create(game=game, max_documents=2)
+    assert create(alice, "a", 1).status_code == 201
+    assert create(alice, "b", 2).status_code == 201
+
+    third = create(alice, "c", 3)
+    assert (third.status_code, third.json()["code"]) == (413, "too_many_documents")
+    assert third.json()["limit"] == 2
+    assert alice.delete(f"{URL}/a", HTTP_IF_MATCH='"1"').status_code == 204
+    # The deleted key still counts; writing it again reuses its document.
+    assert create(alice, "c", 3).json()["code"] == "too_many_documents"
+    assert create(alice, "a", 4).status_code == 201
+    assert put(alice, "b", 5, HTTP_IF_MATCH='"1"').status_code == 200  # no new document
+    batch = alice.post(URL, {"writes": [{"key": "c", "value": 1}, {"key": "d", "value": 2}]},
+                       format="json")  # fmt: skip
+    assert (batch.status_code, batch.json()["code"]) == (413, "too_many_documents")
+    assert sorted(Document.objects.values_list("key", flat=True)) == ["a", "b"]
+    assert SaveUsage.objects.get(player=player).documents == 2
+
+
 def test_a_server_only_key_is_read_but_not_written_by_the_player(alice, game, player):
     SaveKey.objects.create(game=game, key="rank", writer=SaveKey.Writer.SERVER)
 
