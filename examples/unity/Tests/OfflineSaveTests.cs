@@ -109,6 +109,7 @@ namespace GamingPanel.Tests
             yield return Case("remote config: ETag 304 keeps the copy, offline or refused serves it", ConfigCachedWithETag);
             yield return Case("remote config: the build's numeric version is sent", ConfigSendsTheBuildsNumericVersion);
             yield return Case("cloud save: a save with nobody logged in is refused", SaveWithoutPlayerIsRefused);
+            yield return Case("cloud save: a refresh answered after the device's own write settled does not put the older version back", LateRefreshKeepsTheNewerWrite);
             yield return Case("cloud save: a key the panel cannot take is refused when saved, never queued", InvalidKeyIsRefusedWhenSaved);
             yield return Case("cloud save: a write retried (503, 401) after another player logged in is not sent with their session; it stays queued for its player", RetryAfterPlayerSwitchStaysWithItsPlayer);
             yield return Case("shop: a purchase retried after another player logged in is not sent with their session", PurchaseRetryStaysWithItsPlayer);
@@ -760,6 +761,34 @@ namespace GamingPanel.Tests
             catch (InvalidOperationException) { refused = true; }
             Check(refused, "a save with nobody logged in is refused, not lost without a word");
             await Task.Yield();
+        }
+
+        static async Task LateRefreshKeepsTheNewerWrite()
+        {
+            var saves = new FakeSaves();
+            FakeServer server = Serving(saves);
+            GamingPanelClient client = NewClient(server);
+            client.CloudSaves.Save("slot1", 1);
+            await client.CloudSaves.SyncAsync(); // version 1
+            client.CloudSaves.Save("slot1", 2);
+            Func<FakeRequest, FakeResponse> panel = server.Handler;
+            server.Handler = r =>
+            {
+                if (r.Path != "player/saves" || r.Method != "GET") return panel(r);
+                FakeResponse listedAtVersion1 = panel(r);
+                // Before that list arrives, the device's queued write goes through: version 2.
+                client.CloudSaves.SyncAsync().GetAwaiter().GetResult();
+                return listedAtVersion1;
+            };
+
+            await client.CloudSaves.RefreshAsync();
+
+            string value;
+            Check(client.CloudSaves.TryGet("slot1", out value) && value == "2", "the device's own newer write is read, not the list's version 1");
+            server.Handler = panel;
+            client.CloudSaves.Save("slot1", 3);
+            SyncReport report = await client.CloudSaves.SyncAsync();
+            Check(report.Conflicts.Count == 0 && saves.Documents["slot1"].Key == 3, "the next save builds on version 2: no conflict with itself");
         }
 
         static async Task InvalidKeyIsRefusedWhenSaved()

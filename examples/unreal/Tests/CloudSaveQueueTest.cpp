@@ -605,6 +605,21 @@ void RefreshBringsOtherDevicesSaves()
 	Check(!Device.Reads(TEXT("slot2"), TEXT("{\"chapter\":2}")) && !Device.Synced(TEXT("slot2")), "a key deleted elsewhere goes");
 }
 
+void LateRefreshKeepsTheNewerWrite()
+{
+	FFakePanel Panel;
+	FDevice Device;
+	SyncedAtVersion1(Device, Panel);
+	const int64 Asked = Device.Queue.SettledWriteCount();
+	const TArray<FGamingPanelSaveDocument> ListedAtVersion1 = Panel.List(); // the list leaves the panel...
+	Device.Queue.Save(TEXT("slot1"), TEXT("{\"chapter\":2}"));
+	Device.Sync(Panel); // ...and the device's own write is answered before it arrives: version 2
+
+	Check(!Device.Queue.Refreshed(ListedAtVersion1, Asked), "a list asked for before the write was answered is not applied");
+	Check(Device.Synced(TEXT("slot1")) && Device.Synced(TEXT("slot1"))->Version == 2, "the synced copy stays at the device's version 2");
+	Check(Device.Queue.Refreshed(Panel.List(), Device.Queue.SettledWriteCount()), "a list asked for now is applied");
+}
+
 void RefreshThenStaleWriteIsConflict()
 {
 	FFakePanel Panel;
@@ -873,6 +888,7 @@ int main()
 		{"an empty 2xx, an HTML 200, a 408 or a proxy's page keep the write and its Idempotency-Key", UnreadableAnswersKeepTheWrite},
 		{"a write whose answer was lost is sent again, exactly, before the value saved over it", LostWriteSentAgainBeforeANewerValue},
 		{"a refresh (GET player/saves) brings other devices' saves and keeps the queue", RefreshBringsOtherDevicesSaves},
+		{"a refresh answered after the device's own write was does not put the older version back", LateRefreshKeepsTheNewerWrite},
 		{"a write queued before a refresh still goes against its own version: a conflict", RefreshThenStaleWriteIsConflict},
 		{"a save built on what the game read is a conflict when a refresh brought another device's write", ReadThenRefreshThenSaveIsConflict},
 		{"an answer arriving after another player logged in is not applied to that player's saves", AnswerAfterAnotherLoginIsNotApplied},

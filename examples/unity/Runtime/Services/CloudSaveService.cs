@@ -247,6 +247,8 @@ namespace GamingPanel
         public async Task<Cached<List<SaveDocument>>> RefreshAsync(CancellationToken cancellationToken = default(CancellationToken))
         {
             string player = _client.Auth.PlayerId;
+            long settledBefore;
+            lock (_lock) settledBefore = SettledWrites(player);
             try
             {
                 HttpResult response = await _client.SendAuthorizedAsync("GET", "player/saves", null, null, true, player, cancellationToken);
@@ -257,6 +259,15 @@ namespace GamingPanel
                 {
                     if (_client.Auth.PlayerId != player) throw ApiError.PlayerChanged(); // never under another player
                     State state = Load(player);
+                    if (SettledWrites(player) != settledBefore)
+                    {
+                        // A write of this device settled while the list was on its way: the list predates it and
+                        // would put an older version back (the next save would then conflict with the device's own
+                        // write). The local copies stand; refresh again for other devices' saves.
+                        var local = new List<SaveDocument>();
+                        foreach (SaveDocument document in state.Synced.Values) local.Add(Copy(document));
+                        return new Cached<List<SaveDocument>> { Value = local, FetchedAtUtc = DateTime.UtcNow };
+                    }
                     state.Synced.Clear();
                     foreach (SaveDocument document in documents) state.Synced[document.Key] = Copy(document);
                     Store(state, player);
@@ -409,6 +420,15 @@ namespace GamingPanel
         // Per player and key, the version of the synced copy the game last read (TryGet) or wrote: a new save
         // builds on it. Kept in memory: after a restart the game reads again before it saves.
         readonly Dictionary<string, long> _readVersions = new Dictionary<string, long>();
+        // Per player, how many writes have settled (been answered) this session: a refresh asked before one of them
+        // is not kept (RefreshAsync).
+        readonly Dictionary<string, long> _settledWrites = new Dictionary<string, long>();
+
+        long SettledWrites(string player)
+        {
+            long count;
+            return player != null && _settledWrites.TryGetValue(player, out count) ? count : 0;
+        }
 
         string ReadSlot(string key, string player = null)
         {
@@ -460,6 +480,7 @@ namespace GamingPanel
         {
             lock (_lock)
             {
+                _settledWrites[player] = SettledWrites(player) + 1;
                 State state = Load(player);
                 Pending now;
                 bool same = state.Pending.TryGetValue(key, out now) && now.IdempotencyKey == sent.IdempotencyKey;

@@ -322,8 +322,9 @@ void FGamingPanelCloudSave::Refresh(FOnRefreshed OnComplete)
 		return;
 	}
 	TSharedRef<FGamingPanelCloudSave> Self = AsShared();
+	const int64 SettledWhenAsked = Queue.SettledWriteCount();
 	Panel->SendAuthorized(TEXT("GET"), TEXT("player/saves"), nullptr, TMap<FString, FString>(), true,
-		[Self, Player, OnComplete](const FGamingPanelResponse& Response)
+		[Self, Player, OnComplete, SettledWhenAsked](const FGamingPanelResponse& Response)
 		{
 			const UGamingPanelSubsystem* Now = Self->Subsystem.Get();
 			if (!Now || Now->GetPlayerId() != Player || Self->LoadedFor != Player)
@@ -349,7 +350,12 @@ void FGamingPanelCloudSave::Refresh(FOnRefreshed OnComplete)
 					FGamingPanelSaveDocument Document;
 					if (Item.IsValid() && Item->Type == EJson::Object && ReadDocument(Item->AsObject(), Document)) Documents.Add(Document);
 				}
-				Self->Queue.Refreshed(Documents);
+				if (!Self->Queue.Refreshed(Documents, SettledWhenAsked))
+				{
+					// A write of this device was answered while the list was on its way: the local copies stand.
+					OnComplete(true, Self->Queue.SyncedDocuments(), false, FGamingPanelError());
+					return;
+				}
 				OnComplete(true, Documents, false, FGamingPanelError());
 				return;
 			}

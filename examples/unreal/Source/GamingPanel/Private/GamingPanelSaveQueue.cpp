@@ -68,11 +68,13 @@ void FGamingPanelSaveQueue::Delete(const FString& Key)
 	Queue(Key, FString(), true);
 }
 
-void FGamingPanelSaveQueue::Refreshed(const TArray<FGamingPanelSaveDocument>& ServerDocuments)
+bool FGamingPanelSaveQueue::Refreshed(const TArray<FGamingPanelSaveDocument>& ServerDocuments, int64 SettledWhenAsked)
 {
+	if (SettledWhenAsked >= 0 && SettledWhenAsked != SettledWrites) return false;
 	State.Synced.Empty();
 	for (const FGamingPanelSaveDocument& Document : ServerDocuments) State.Synced.Add(Document.Key, Document);
 	Store->Write(State);
+	return true;
 }
 
 TArray<FGamingPanelSaveDocument> FGamingPanelSaveQueue::SyncedDocuments() const
@@ -274,6 +276,7 @@ void FGamingPanelSaveQueue::Apply(const FGamingPanelSaveRequest& Sent, const FGa
 	}
 	if (bWritten)
 	{
+		++SettledWrites;
 		FGamingPanelSaveDocument Written;
 		if (!Sent.bDelete)
 		{

@@ -179,9 +179,13 @@ public:
 	/**
 	 * The answer of GET player/saves: it replaces every synced copy (a key written on another device appears, one
 	 * deleted there goes). Queued writes stay queued with the version they were made from, so one that another
-	 * device got in front of is a conflict at the next Sync, never an overwrite.
+	 * device got in front of is a conflict at the next Sync, never an overwrite. SettledWhenAsked is
+	 * SettledWriteCount() when the list was asked for: if a write of this device was answered since, the list
+	 * predates it (it would put an older version back), so it is not applied and false is answered.
 	 */
-	void Refreshed(const TArray<FGamingPanelSaveDocument>& ServerDocuments);
+	bool Refreshed(const TArray<FGamingPanelSaveDocument>& ServerDocuments, int64 SettledWhenAsked = -1);
+	/** How many writes have been answered as written since the queue was made (see Refreshed). */
+	int64 SettledWriteCount() const { return SettledWrites; }
 	/** The synced copies, as the last sync or refresh left them. */
 	TArray<FGamingPanelSaveDocument> SyncedDocuments() const;
 	/** The cache and the queue as they are (what the store was last given). */
@@ -206,4 +210,5 @@ private:
 	mutable TMap<FString, int64> ReadVersions;
 	/** Moves on every Reload: an answer to a request sent before it is not applied to what was loaded after. */
 	int32 Generation = 0;
+	int64 SettledWrites = 0;
 };
