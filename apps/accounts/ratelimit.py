@@ -90,6 +90,7 @@ class LeaseBook:
         self.max_entries = max_entries
         # key -> ranges [next position, last position], the one being taken first
         self._ranges: dict[str, list[list[int]]] = {}
+        self._window_ends: dict[str, float] = {}  # key -> when its window ends (time.time)
         self._lock = threading.Lock()
 
     def take(self, key: str) -> int | None:
@@ -106,20 +107,34 @@ class LeaseBook:
                 ranges.pop(0)
                 if not ranges:
                     del self._ranges[key]
+                    self._window_ends.pop(key, None)
             return position
 
-    def keep(self, key: str, first: int, last: int) -> None:
-        """Positions first..last are this process's to take."""
+    def keep(self, key: str, first: int, last: int, *, window_ends: float) -> None:
+        """Positions first..last are this process's to take, until its window ends."""
         if first > last:
             return
         with self._lock:
             if key not in self._ranges and len(self._ranges) >= self.max_entries:
-                self._ranges.clear()  # rare: far more budgets than a process serves in a window
+                self._forget_ended_windows()
+            if key not in self._ranges and len(self._ranges) >= self.max_entries:
+                # Rare: more budgets with leases left than a process serves in a window. Their
+                # positions are counted in Redis already: dropping them under-spends, never over.
+                self._ranges.clear()
+                self._window_ends.clear()
             self._ranges.setdefault(key, []).append([first, last])
+            self._window_ends[key] = window_ends
+
+    def _forget_ended_windows(self) -> None:
+        """Leases of windows that have ended (their keys are never asked for again)."""
+        now = time.time()
+        for key in [key for key, ends in self._window_ends.items() if ends <= now]:
+            del self._ranges[key], self._window_ends[key]
 
     def clear(self) -> None:
         with self._lock:
             self._ranges.clear()
+            self._window_ends.clear()
 
 
 _leases = register_clearable(LeaseBook())
@@ -141,7 +156,7 @@ def spend(*, group: str, value: str, limit: int, period_seconds: int) -> Budget 
     ends_at = window_end(value, period_seconds, now)
     expires_in = int(ends_at - now) + EXPIRY_MARGIN_SECONDS
     try:
-        count = _count(f"rl:{group}:{ends_at}:{value}", expires_in, limit)
+        count = _count(f"rl:{group}:{ends_at}:{value}", expires_in, limit, window_ends=ends_at)
     except Exception:
         logger.exception("rate limit cache unavailable; request not counted")
         return None
@@ -154,7 +169,7 @@ def spend(*, group: str, value: str, limit: int, period_seconds: int) -> Budget 
     )
 
 
-def _count(key: str, expires_in: int, limit: int) -> int:
+def _count(key: str, expires_in: int, limit: int, *, window_ends: float) -> int:
     """This request's position in the window: a leased one, else one reserved now."""
     cache = caches[settings.RATELIMIT_USE_CACHE]
     if settings.RATELIMIT_USE_CACHE == "default" and (client := hotcache.redis_client()):
@@ -172,7 +187,7 @@ def _count(key: str, expires_in: int, limit: int) -> int:
             ),
         )
         first = last - reserved + 1
-        _leases.keep(key, first + 1, last)
+        _leases.keep(key, first + 1, last, window_ends=window_ends)
         return first
     # Any other cache (local memory without REDIS_URL): add, then increment, through its API.
     cache.add(key, 0, timeout=expires_in)

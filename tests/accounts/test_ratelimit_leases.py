@@ -91,8 +91,8 @@ class LeasesPerThread:
     def take(self, key: str) -> int | None:
         return self.book().take(key)
 
-    def keep(self, key: str, first: int, last: int) -> None:
-        self.book().keep(key, first, last)
+    def keep(self, key: str, first: int, last: int, *, window_ends: float) -> None:
+        self.book().keep(key, first, last, window_ends=window_ends)
 
 
 def test_processes_never_admit_more_than_the_limit_together(monkeypatch):
@@ -135,9 +135,25 @@ def test_lease_size_one_asks_redis_every_time(settings):
 
 def test_two_leases_of_one_window_are_both_taken_in_order():
     book = ratelimit.LeaseBook()
-    book.keep("k", 2, 3)
-    book.keep("k", 18, 19)  # another thread reserved too
-    book.keep("other", 5, 5)
+    ends = time.time() + 3600
+    book.keep("k", 2, 3, window_ends=ends)
+    book.keep("k", 18, 19, window_ends=ends)  # another thread reserved too
+    book.keep("other", 5, 5, window_ends=ends)
 
     assert [book.take("k") for _ in range(5)] == [2, 3, 18, 19, None]
     assert book.take("other") == 5 and book.take("other") is None
+
+
+def test_a_full_book_forgets_the_leases_of_ended_windows_first():
+    """Leases of windows that have ended are never asked for again: a full book drops those,
+    not the live ones (clearing everything made live budgets lose their leased positions)."""
+    book = ratelimit.LeaseBook(max_entries=3)
+    now = time.time()
+    book.keep("ended-1", 1, 5, window_ends=now - 10)
+    book.keep("ended-2", 1, 5, window_ends=now - 1)
+    book.keep("live", 7, 9, window_ends=now + 600)
+
+    book.keep("new", 3, 4, window_ends=now + 600)
+
+    assert book.take("live") == 7 and book.take("new") == 3
+    assert book.take("ended-1") is None and book.take("ended-2") is None
