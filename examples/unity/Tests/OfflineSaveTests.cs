@@ -109,6 +109,7 @@ namespace GamingPanel.Tests
             yield return Case("remote config: ETag 304 keeps the copy, offline or refused serves it", ConfigCachedWithETag);
             yield return Case("remote config: the build's numeric version is sent", ConfigSendsTheBuildsNumericVersion);
             yield return Case("cloud save: a save with nobody logged in is refused", SaveWithoutPlayerIsRefused);
+            yield return Case("cloud save: a local copy that cannot be read is moved aside, never written over", UnreadableStateIsSetAside);
             yield return Case("cloud save: a refresh answered after the device's own write settled does not put the older version back", LateRefreshKeepsTheNewerWrite);
             yield return Case("cloud save: a key the panel cannot take is refused when saved, never queued", InvalidKeyIsRefusedWhenSaved);
             yield return Case("cloud save: a write retried (503, 401) after another player logged in is not sent with their session; it stays queued for its player", RetryAfterPlayerSwitchStaysWithItsPlayer);
@@ -760,6 +761,25 @@ namespace GamingPanel.Tests
             try { client.CloudSaves.Save("slot1", 1); }
             catch (InvalidOperationException) { refused = true; }
             Check(refused, "a save with nobody logged in is refused, not lost without a word");
+            await Task.Yield();
+        }
+
+        static async Task UnreadableStateIsSetAside()
+        {
+            var saves = new FakeSaves { Online = false };
+            string dir = Path.Combine(TempRoot, Guid.NewGuid().ToString("N"));
+            NewClient(Serving(saves), dir).CloudSaves.Save("slot1", 1); // queued offline
+            string file = Directory.GetFiles(dir, "cloud_saves.json", SearchOption.AllDirectories)[0];
+            File.WriteAllText(file, "{\"fetched_at\": \"2026-01-01T00:00:00Z\", \"body\": \"{not json"); // cut short
+
+            GamingPanelClient restarted = NewClient(Serving(saves), dir);
+            restarted.CloudSaves.Save("slot2", 2);
+
+            string[] aside = Directory.GetFiles(Path.GetDirectoryName(file), "cloud_saves_unreadable-*.json");
+            Check(aside.Length == 1 && File.ReadAllText(aside[0]).EndsWith("{not json"), "the unreadable copy is kept aside as it was");
+            string value;
+            Check(restarted.CloudSaves.TryGet("slot2", out value) && value == "2", "the new save is kept");
+            Check(File.ReadAllText(file).Contains("slot2"), "and written to a new local copy");
             await Task.Yield();
         }
 

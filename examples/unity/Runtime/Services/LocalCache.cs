@@ -48,6 +48,36 @@ namespace GamingPanel
             }
         }
 
+        /// <summary>Whether this player has a copy on disk, readable or not.</summary>
+        public bool Exists(string playerId, string name)
+        {
+            if (string.IsNullOrEmpty(playerId)) return false;
+            string path = PathFor(playerId, name);
+            return File.Exists(path) || File.Exists(TemporaryPath(path));
+        }
+
+        /// <summary>
+        /// Moves a copy that cannot be read out of the way (beside it, named ...unreadable-yyyyMMddHHmmss), so that
+        /// nothing is written over it; answers where it went, or null when it could not be moved (still locked).
+        /// </summary>
+        public string SetAside(string playerId, string name)
+        {
+            if (string.IsNullOrEmpty(playerId)) return null;
+            string path = PathFor(playerId, name);
+            if (!File.Exists(path)) path = TemporaryPath(path);
+            string aside = PathFor(playerId, name + ".unreadable-" + DateTime.UtcNow.ToString("yyyyMMddHHmmss"));
+            try
+            {
+                File.Move(path, aside);
+                return aside;
+            }
+            catch (Exception e)
+            {
+                Debug.LogWarning("[GamingPanel] Could not move the unreadable cache " + name + " aside: " + e.Message);
+                return null;
+            }
+        }
+
         public bool TryLoad(string playerId, string name, out string body, out DateTime fetchedAtUtc)
         {
             body = null;
