@@ -4,24 +4,20 @@ keeps what they took, and a stock typed over a number that moved meanwhile is as
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
 
 from apps.accounts.models import GameAccess
-from apps.accounts.services import set_game_access
 from apps.shop.models import Offer
 from apps.shop.services.purchase import purchase_offer
 from tests.battlepass.admin_forms import form_as_shown
+from tests.panel.conftest import client_for, make_user
 from tests.shop.helpers import fund, make_economy, make_offer
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def operator_client(client, game):
-    user = get_user_model().objects.create_user(username="op", password="pw-long-enough-1")
-    set_game_access(user=user, game=game, role=GameAccess.Role.OPERATOR)
-    client.force_login(user)
-    return client
+def operator_client(game):
+    return client_for(make_user("op", game, GameAccess.Role.OPERATOR))
 
 
 @pytest.fixture
