@@ -117,7 +117,7 @@ def _wait_until_serving(web: WebProcess) -> None:
 
 
 @pytest.fixture
-def start_web(transactional_db: None) -> Iterator[Callable[[], WebProcess]]:
+def start_web(transactional_db: None) -> Iterator[Callable[..., WebProcess]]:
     """Start web processes (each its own Python) on this test's PostgreSQL and Redis."""
     started: list[WebProcess] = []
     db = connection.settings_dict
@@ -131,11 +131,13 @@ def start_web(transactional_db: None) -> Iterator[Callable[[], WebProcess]]:
         "REVOCATION_MIRROR": "1",
     }
 
-    def start() -> WebProcess:
+    def start(*, blocking_threads: int | None = None) -> WebProcess:
+        """`blocking_threads`: granian's threads serving requests (its default otherwise)."""
         port = _free_port()
+        threads = ("--blocking-threads", str(blocking_threads)) if blocking_threads else ()
         command = [
             *(sys.executable, "-m", "granian", "--interface", "wsgi", "--no-ws"),
-            *("--host", "127.0.0.1", "--port", str(port), "--workers", "1"),
+            *("--host", "127.0.0.1", "--port", str(port), "--workers", "1", *threads),
             *("--log-level", "error", "gamingpanel.wsgi:application"),
         ]
         web = WebProcess(port, subprocess.Popen(command, cwd=ROOT, env=env))
