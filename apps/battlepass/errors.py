@@ -9,6 +9,10 @@ class SeasonNotFound(DomainError):
     status, code, title = 404, "season_not_found", "No such season in this game"
 
 
+class SeasonEnded(DomainError):
+    status, code, title = 409, "season_ended", "The battle-pass season has ended"
+
+
 class TierNotFound(DomainError):
     status, code, title = 404, "tier_not_found", "No such tier in the running season"
 

@@ -16,6 +16,7 @@ from apps.battlepass.errors import (
     AlreadyClaimed,
     NoActiveSeason,
     PremiumRequired,
+    SeasonEnded,
     SeasonNotFound,
     TierLocked,
     TierNotFound,
@@ -83,10 +84,14 @@ def lock_premium_passes(*, player: Player, season_ids: set[int]) -> frozenset[in
 @transaction.atomic
 def grant_premium(*, player: Player, season_id: int, idempotency_key: str) -> bool:
     """Give the player the season's premium track; granting it again changes nothing (False:
-    the player had it already)."""
+    the player had it already). A season that has ended is refused: its pass could no longer
+    be used (a checkout paid after the season's end, a store receipt redeemed late), so the
+    purchase is flagged "paid but not granted" for an operator rather than completed."""
     season = Season.objects.filter(pk=season_id, game_id=player.game_id).first()
     if season is None:
         raise SeasonNotFound(f"No season {season_id} in this game.")
+    if season.ends_at <= timezone.now():
+        raise SeasonEnded(f"Season {season_id} ended at {season.ends_at.isoformat()}.")
     SeasonPass.objects.bulk_create(
         [SeasonPass(player=player, season=season)], ignore_conflicts=True
     )

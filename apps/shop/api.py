@@ -209,8 +209,9 @@ class PurchaseApi(PlayerApi):
                 "`offer_unavailable` (inactive, outside its dates, in a category not shown, or "
                 "sold out: `reason` `sold_out`), `purchase_limit_reached` (with "
                 "`remaining_purchases`; also a season's premium pass already had), "
-                "`holding_limit_reached`, `payment_provider_not_configured` (real money: the "
-                "game has no enabled processor), or `request_in_progress` (real money: another "
+                "`holding_limit_reached`, `season_ended` (the premium pass's season ended "
+                "in the instant before the purchase), `payment_provider_not_configured` (real "
+                "money: the game has no enabled processor), or `request_in_progress` (real money: another "
                 "request with this key is opening the checkout; send it again after "
                 "`Retry-After`)."
             ),

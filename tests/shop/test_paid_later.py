@@ -1,9 +1,12 @@
 """A real-money purchase is paid after it was made: it grants what was bought then, gives back
 exactly what it reserved if it is never paid, and a premium pass paid for twice is flagged."""
 
-import pytest
+from datetime import timedelta
 
-from apps.battlepass.models import SeasonPass
+import pytest
+from django.utils import timezone
+
+from apps.battlepass.models import Season, SeasonPass
 from apps.shop.errors import PurchaseLimitReached
 from apps.shop.models import Offer, OfferPurchaseCount, Purchase
 from apps.shop.services.fulfilment import close_unpaid, fulfil_purchase, refund_purchase
@@ -78,6 +81,20 @@ def test_an_expired_checkout_frees_no_limit_slot_it_never_took(player, gem_pack)
     assert OfferPurchaseCount.objects.get(player=player, offer=gem_pack).count == 1
     with pytest.raises(PurchaseLimitReached):
         purchase_offer(player=player, offer_id=gem_pack.pk, quantity=1, idempotency_key="k3")
+
+
+def test_a_premium_pass_paid_after_its_season_ended_is_flagged_not_granted(player, game):
+    season, offer = premium_pass_offer(game)
+    purchase = start(player, offer, "late")
+    Season.objects.filter(pk=season.pk).update(ends_at=timezone.now() - timedelta(seconds=1))
+
+    paid, balances = fulfil_purchase(purchase_id=purchase.pk)
+
+    assert paid.status == Purchase.Status.PENDING and balances == {}
+    assert paid.needs_attention
+    assert paid.note.startswith(f"Paid but not granted: Season {season.pk} ended at")
+    assert not SeasonPass.objects.filter(player=player, season=season, premium=True).exists()
+    assert balance(player, "gems") == 0  # nothing of the offer granted either
 
 
 def test_a_premium_pass_paid_for_twice_is_flagged(player, game):
