@@ -25,6 +25,9 @@ pytestmark = pytest.mark.django_db
         "players/?q=%E2%91%A0",  # ①
         "leaderboards/{board}/?period=%C2%B2",
         "leaderboards/{board}/?player=%C2%B2",
+        "leaderboards/{board}/?player=99999999999999999999",  # past bigint
+        "leaderboards/{board}/?period=99999999999999999999",
+        "players/?q=99999999999999999999",
     ],
 )
 def test_edge_values_are_answered_never_a_500(operator_client, game, path):

@@ -138,6 +138,16 @@ def test_bad_forms_change_nothing(operator_client, game, steam_players, gold):
     assert not SegmentAction.objects.exists()
 
 
+@pytest.mark.parametrize("newest", ["", "abc", "-1"])
+def test_a_refused_form_with_a_bad_newest_player_is_shown_again(
+    operator_client, game, steam_players, gold, newest
+):
+    response = operator_client.post(url(game), grant_form(reason="", max_player_id=newest))
+
+    assert response.status_code == 200
+    assert not SegmentAction.objects.exists()
+
+
 def test_analysts_read_progress_but_cannot_act(
     analyst_client, operator_client, game, steam_players, gold
 ):

@@ -72,6 +72,17 @@ def test_rollback_from_the_history(operator_client, game):
     assert AuditLogEntry.objects.filter(action="remoteconfig.rollback").count() == 1
 
 
+@pytest.mark.parametrize(("published", "drafted"), [("1", "true"), ("[1]", "[true]"), ("0", "0.0")])
+def test_a_draft_value_equal_only_in_python_is_an_unpublished_change(
+    operator_client, game, published, drafted
+):
+    operator_client.post(page(game) + "set-key", {"key": "speed", "value": published})
+    operator_client.post(page(game) + "publish", {"note": "first"})
+    operator_client.post(page(game) + "set-key", {"key": "speed", "value": drafted})
+
+    assert 'id="unpublished"' in operator_client.get(page(game)).content.decode()
+
+
 def test_a_rollback_keeps_the_unpublished_draft_it_replaces_in_the_audit(operator_client, game):
     for value in ("1", "2"):
         operator_client.post(page(game) + "set-key", {"key": "speed", "value": value})

@@ -85,11 +85,19 @@ def segment_action(request: StaffRequest, game_id: int) -> HttpResponse:
         filters=filters,
         filters_query=urlencode(filters),
         size=segment_players(
-            game=game, filters=filters, max_player_id=form["max_player_id"].value()
+            game=game, filters=filters, max_player_id=shown_newest_player(form)
         ).count(),
         recent=SegmentAction.objects.filter(game=game)[:10],
     )
     return render(request, "panel/segment.html", context)
+
+
+def shown_newest_player(form: SegmentActionForm) -> int | None:
+    """The newest player the form counts up to: its initial value when first shown; sent back,
+    the value only if the form took it (a hand-edited one counts every player)."""
+    if not form.is_bound:
+        return form.initial.get("max_player_id")
+    return form.cleaned_data.get("max_player_id")
 
 
 @staff_member_required
