@@ -159,6 +159,27 @@ def test_unknown_stat_is_400_and_nothing_is_written(server_client, make_players,
     assert not PlayerProgress.objects.exists()
 
 
+@pytest.mark.django_db
+def test_an_unknown_stat_only_a_banned_player_reports_is_400_too(
+    server_client, make_players, stat_defs
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    alice, bob = make_players(2)
+    bob.banned_until = timezone.now() + timedelta(days=30)
+    bob.save()
+    body = match_body("m-1", [alice, bob])
+    body["players"][1]["stats"] = {"kills": 1, "hats": 3}
+
+    response = server_client.post(URL, body, format="json")
+
+    assert response.status_code == 400
+    assert (response.json()["code"], response.json()["stats"]) == ("unknown_stat", ["hats"])
+    assert not Match.objects.exists()
+
+
 @pytest.mark.parametrize(
     "change",
     [

@@ -17,7 +17,7 @@ from apps.multiplayer.errors import PlayersNotInGame
 from apps.multiplayer.models import Match, MatchResult, MatchSettings
 from apps.multiplayer.selectors import match_xp, recorded_match, undeclared_stats_rule
 from apps.stats.selectors import stat_definitions
-from apps.stats.services import add_xp, apply_stats
+from apps.stats.services import add_xp, apply_stats, check_stat_keys
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def record_match_result(
             raise
         return RecordedMatch(first, _in_player_order(first.results.all()), created=False)
     banned = _banned_players_of_game(game=game, player_ids=[line.player_id for line in players])
-    players, ignored = _without_undeclared_stats(game_id=game.pk, players=players)
+    players, ignored = _without_undeclared_stats(game_id=game.pk, players=players, banned=banned)
 
     # A banned player's line is recorded (the match happened; a ban does not stop the server
     # from reporting it) but gives them nothing: no stats, XP, season XP or event progress,
@@ -140,16 +140,19 @@ def record_match_result(
 
 
 def _without_undeclared_stats(
-    *, game_id: int, players: list[PlayerLine]
+    *, game_id: int, players: list[PlayerLine], banned: set[int]
 ) -> tuple[list[PlayerLine], dict[int, list[str]]]:
     """Under the game's "ignore" rule, each line without the stats the game does not define,
     and those names per player; under "refuse" (the default) the lines as sent, and
-    apply_stats refuses an undeclared stat with 400 unknown_stat."""
+    apply_stats refuses an undeclared stat with 400 unknown_stat. A stat only banned players'
+    lines carry never reaches apply_stats, so it is checked here."""
     reported = {key for line in players for key in line.stats}
-    if (
-        not reported
-        or undeclared_stats_rule(game_id=game_id) != MatchSettings.UndeclaredStats.IGNORE
-    ):
+    if not reported:
+        return players, {}
+    if undeclared_stats_rule(game_id=game_id) != MatchSettings.UndeclaredStats.IGNORE:
+        counted = {key for line in players if line.player_id not in banned for key in line.stats}
+        if reported - counted:
+            check_stat_keys(game_id=game_id, keys=reported)
         return players, {}
     defined = stat_definitions(game_id=game_id).keys()
     kept, ignored = [], {}
