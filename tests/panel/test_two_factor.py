@@ -4,6 +4,8 @@ game is hidden (404) from a sign-in without a code."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.test import Client
 from django_otp.oath import TOTP
@@ -114,6 +116,41 @@ def test_an_owner_cannot_require_it_before_signing_in_with_a_code(game, olivia):
     assert "Set up two-factor sign-in" in response.content.decode()
     game.refresh_from_db()
     assert not game.require_operator_otp
+
+
+def test_a_setup_shows_its_secret_and_confirms_only_in_the_session_that_gave_the_password(
+    olivia, settings
+):
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0
+    owner, _ = sign_in("olivia")
+    owner.post(PAGE, {"step": "start", "password": PASSWORD})
+    device = TOTPDevice.objects.get(user=olivia, confirmed=False)
+    taken_over, _ = sign_in("olivia")  # another session of the same operator (a stolen cookie)
+
+    page = taken_over.get(PAGE)
+    refused = taken_over.post(PAGE, {"step": "confirm", "token": code_for(device)}, follow=True)
+
+    assert page.context["secret"] is None and "otp-secret" not in page.content.decode()
+    assert "Start the setup first" in refused.content.decode()
+    device.refresh_from_db()
+    assert not device.confirmed
+    assert owner.get(PAGE).context["secret"]
+
+
+def test_a_setup_left_unfinished_expires(olivia, settings, monkeypatch):
+    client, _ = sign_in("olivia")
+    client.post(PAGE, {"step": "start", "password": PASSWORD})
+    device = TOTPDevice.objects.get(user=olivia, confirmed=False)
+    later = time.time() + 601
+    monkeypatch.setattr(time, "time", lambda: later)
+
+    page = client.get(PAGE)
+    refused = client.post(PAGE, {"step": "confirm", "token": code_for(device)}, follow=True)
+
+    assert page.context["secret"] is None
+    assert "Start the setup first" in refused.content.decode()
+    device.refresh_from_db()
+    assert not device.confirmed
 
 
 def test_turning_it_off_needs_a_current_code(olivia):

@@ -30,15 +30,27 @@ def start_setup(*, user: User, password: str) -> TOTPDevice:
     return TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
 
 
-def pending_device(user: User) -> TOTPDevice | None:
-    return TOTPDevice.objects.filter(user=user, confirmed=False).first()
+def pending_device(user: User, *, device_id: int | None) -> TOTPDevice | None:
+    """The unconfirmed device of the setup the caller started (`device_id`, which the panel
+    keeps in the session that gave the password, for a few minutes): its secret is shown, and
+    confirmed, only there, so a session taken over after the password was given cannot read
+    the secret and enrol it as its own."""
+    if device_id is None:
+        return None
+    return TOTPDevice.objects.filter(user=user, confirmed=False, pk=device_id).first()
 
 
-def confirm_setup(*, user: User, token: str) -> TOTPDevice:
+def confirm_setup(*, user: User, token: str, device_id: int | None) -> TOTPDevice:
     with transaction.atomic():
-        device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
+        device = (
+            TOTPDevice.objects.select_for_update()
+            .filter(user=user, confirmed=False, pk=device_id)
+            .first()
+            if device_id is not None
+            else None
+        )
         if device is None:
-            raise InvalidInput("Start the setup first.")
+            raise InvalidInput("Start the setup first (a setup lasts 10 minutes).")
         accepted = device.verify_token(_clean(token))
         if accepted:
             device.confirmed = True

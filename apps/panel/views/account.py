@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 
 import qrcode
 import qrcode.image.svg
@@ -19,6 +20,10 @@ from apps.panel.access import StaffRequest
 from apps.panel.views.common import page_context
 from gamingpanel.errors import DomainError
 
+# The session that gave the password for a setup, and for how long its secret is shown there.
+SETUP_SESSION_KEY = "gp_otp_setup"
+SETUP_SECONDS = 600
+
 
 @never_cache
 @staff_member_required
@@ -29,9 +34,15 @@ def two_factor_page(request: StaffRequest) -> HttpResponse:
         token = request.POST.get("token", "")
         try:
             if step == "start":
-                two_factor.start_setup(user=user, password=request.POST.get("password", ""))
+                started = two_factor.start_setup(
+                    user=user, password=request.POST.get("password", "")
+                )
+                request.session[SETUP_SESSION_KEY] = [started.pk, time.time() + SETUP_SECONDS]
             elif step == "confirm":
-                device = two_factor.confirm_setup(user=user, token=token)
+                device = two_factor.confirm_setup(
+                    user=user, token=token, device_id=setup_started_here(request)
+                )
+                request.session.pop(SETUP_SESSION_KEY, None)
                 otp_login(request, device)  # this sign-in has just shown a code
                 messages.success(request, "Two-factor sign-in is on: sign-ins now ask for a code.")
             elif step == "remove":
@@ -40,7 +51,7 @@ def two_factor_page(request: StaffRequest) -> HttpResponse:
         except DomainError as error:
             messages.error(request, f"Nothing changed: {error.detail}")
         return redirect("panel:two-factor")
-    pending = two_factor.pending_device(user)
+    pending = two_factor.pending_device(user, device_id=setup_started_here(request))
     context = page_context(
         request,
         None,
@@ -53,6 +64,15 @@ def two_factor_page(request: StaffRequest) -> HttpResponse:
         qr_svg=pending and _qr_svg(pending.config_url),
     )
     return render(request, "panel/two_factor.html", context)
+
+
+def setup_started_here(request: StaffRequest) -> int | None:
+    """The device whose setup this session started (with the password) in the last
+    SETUP_SECONDS, or None: another session, or a setup left unfinished, shows no secret."""
+    started = request.session.get(SETUP_SESSION_KEY)
+    if not isinstance(started, list) or len(started) != 2 or started[1] < time.time():
+        return None
+    return int(started[0])
 
 
 def _base32(key: bytes) -> str:

@@ -4,6 +4,7 @@ which write the audit log in their transaction."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
@@ -100,6 +101,10 @@ class NoteForm(forms.Form):
     version = forms.IntegerField(min_value=1, required=False)
 
 
+def canonical_json(rules: object) -> str:
+    return json.dumps(rules, sort_keys=True, separators=(",", ":"))
+
+
 @staff_member_required
 def config_page(request: StaffRequest, game_id: int) -> HttpResponse:
     game = readable_game(request, game_id)
@@ -113,7 +118,8 @@ def config_page(request: StaffRequest, game_id: int) -> HttpResponse:
         gp_section="config",
         keys=keys,
         # A rollback makes the draft the release it goes back to: say what it would replace.
-        unpublished=draft_snapshot(keys) != live,
+        # As JSON text: in Python 1 == True == 1.0, and clients do not see them alike.
+        unpublished=canonical_json(draft_snapshot(keys)) != canonical_json(live),
         releases=releases,
         key_form=KeyForm(),
         override_form=OverrideForm(),
