@@ -302,7 +302,13 @@ class HeartbeatApi(GameServerApi):
     @extend_schema(
         summary="Register or refresh a game server",
         request=InputSerializer,
-        responses=OutputSerializer,
+        responses={
+            200: OutputSerializer,
+            **problems(
+                _409="`server_id_taken`: another active server key registered this server id "
+                "and its server still beats."
+            ),
+        },
     )
     def post(self, request: ServerRequest) -> Response:
         given = self.InputSerializer(data=request.data)
@@ -325,12 +331,22 @@ class DeregisterApi(GameServerApi):
     @extend_schema(
         summary="Take a server off the list at once (shutdown)",
         request=InputSerializer,
-        responses={204: None},
+        responses={
+            204: None,
+            **problems(
+                _409="`server_id_taken`: another active server key registered this server id "
+                "and its server still beats; nothing removed."
+            ),
+        },
     )
     def post(self, request: ServerRequest) -> Response:
         given = self.InputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        deregister(game=request.user.game, server_id=given.validated_data["server_id"])
+        deregister(
+            game=request.user.game,
+            server_id=given.validated_data["server_id"],
+            server_key=request.user.server_key,
+        )
         return Response(status=204)
 
 

@@ -7,3 +7,7 @@ class PlayersNotInGame(DomainError):
 
 class ServerNotFound(DomainError):
     status, code, title = 404, "server_not_found", "No live server with this id"
+
+
+class ServerIdTaken(DomainError):
+    status, code, title = 409, "server_id_taken", "Another server key holds this server id"

@@ -1,4 +1,5 @@
 import time
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -255,3 +256,47 @@ def test_a_server_id_no_server_registers_is_404_in_the_path(player_client, serve
 
     assert response.status_code == 404
     assert response.json()["code"] == "server_not_found"
+
+
+@pytest.fixture
+def partner_client(game) -> APIClient:
+    """A second server key of the same game (another fleet or hosting partner)."""
+    client = APIClient()
+    client.credentials(HTTP_X_SERVER_KEY=create_server_key(game=game, name="partner").raw_key)
+    return client
+
+
+@pytest.mark.django_db
+def test_another_key_cannot_take_over_or_remove_a_live_server(
+    server_client, partner_client, player_client
+):
+    beat(server_client, "eu-1", address="10.0.0.1")
+
+    taken = beat(partner_client, "eu-1", address="198.51.100.9")
+    removed = partner_client.post(DEREGISTER, {"server_id": "eu-1"}, format="json")
+
+    assert (taken.status_code, taken.json()["code"]) == (409, "server_id_taken")
+    assert (removed.status_code, removed.json()["code"]) == (409, "server_id_taken")
+    assert [s["address"] for s in player_client.get(SERVER_INFO).json()] == ["10.0.0.1"]
+    assert beat(server_client, "eu-1").status_code == 200  # its own key still beats
+
+
+@pytest.mark.django_db
+def test_a_stale_or_revoked_keys_server_id_is_free_to_take(
+    server_client, partner_client, player_client, game
+):
+    from apps.accounts.models import ServerKey
+    from apps.accounts.services.tenancy import revoke_server_key
+
+    beat(server_client, "eu-1")
+    beat(server_client, "eu-2")
+    RegisteredServer.objects.filter(server_id="eu-1").update(
+        last_heartbeat_at=timezone.now() - timedelta(minutes=5)
+    )
+    assert beat(partner_client, "eu-1", address="198.51.100.9").status_code == 200
+
+    revoke_server_key(server_key=ServerKey.objects.get(name="test server"))
+
+    assert beat(partner_client, "eu-2", address="198.51.100.9").status_code == 200
+    addresses = {s["server_id"]: s["address"] for s in player_client.get(SERVER_INFO).json()}
+    assert addresses == {"eu-1": "198.51.100.9", "eu-2": "198.51.100.9"}

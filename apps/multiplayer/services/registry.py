@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import Game, ServerKey
+from apps.multiplayer.errors import ServerIdTaken
 from apps.multiplayer.models import RegisteredServer
 
 HEARTBEAT_FIELDS = ["region", "address", "port", "capacity", "players", "mode", "version"]
@@ -25,8 +29,12 @@ def heartbeat(
     version: str = "",
     server_key: ServerKey | None = None,
 ) -> None:
-    """Register or refresh in one upsert: two first heartbeats of one server cannot collide."""
+    """Register or refresh in one upsert: two first heartbeats of one server cannot collide.
+    A server id that another live key registered and still beats for is refused (409
+    server_id_taken): a game can give each fleet or hosting partner its own key, and one
+    key cannot take over (point players at its own address) or remove another's servers."""
     now = timezone.now()
+    _refuse_another_keys_live_server(game=game, server_id=server_id, server_key=server_key)
     RegisteredServer.objects.bulk_create(
         [
             RegisteredServer(
@@ -51,7 +59,33 @@ def heartbeat(
 
 
 @transaction.atomic
-def deregister(*, game: Game, server_id: str) -> bool:
-    """A server shutting down leaves the list at once instead of after the TTL."""
+def deregister(*, game: Game, server_id: str, server_key: ServerKey | None = None) -> bool:
+    """A server shutting down leaves the list at once instead of after the TTL (409
+    server_id_taken when another live key holds it)."""
+    _refuse_another_keys_live_server(game=game, server_id=server_id, server_key=server_key)
     deleted, _ = RegisteredServer.objects.filter(game=game, server_id=server_id).delete()
     return bool(deleted)
+
+
+def _refuse_another_keys_live_server(
+    *, game: Game, server_id: str, server_key: ServerKey | None
+) -> None:
+    """Locks the server's row (if any) for the caller's transaction. A server is another
+    key's while that key is active and the server beats within the TTL: a revoked key's
+    servers, or stale ones, are free to be taken over (rotating a fleet's key)."""
+    held = (
+        RegisteredServer.objects.select_for_update(of=("self",))
+        .filter(game=game, server_id=server_id)
+        .select_related("server_key")
+        .first()
+    )
+    if held is None or held.server_key is None or server_key is None:
+        return
+    fresh = held.last_heartbeat_at >= timezone.now() - timedelta(
+        seconds=settings.SERVER_HEARTBEAT_TTL_SECONDS
+    )
+    if held.server_key_id != server_key.pk and held.server_key.revoked_at is None and fresh:
+        raise ServerIdTaken(
+            f"Server {server_id} is registered by another server key ({held.server_key.name!r}) "
+            "and still beats: use another server id, or stop that server first."
+        )
