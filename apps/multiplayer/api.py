@@ -234,6 +234,11 @@ class MatchResultApi(GameServerApi):
                 "refuse (the default; under the ignore rule the match is recorded without them "
                 "and each line lists them in ignored_stats)."
             ),
+            409: OpenApiResponse(
+                description="`match_id_conflict`: this match id was recorded with other "
+                "results (mode, players, outcomes, scores or stats): nothing changed; send the "
+                "match under a new id."
+            ),
             422: OpenApiResponse(
                 description="`players_not_in_game` (with `player_ids`): nothing was recorded."
             ),

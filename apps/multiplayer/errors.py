@@ -11,3 +11,7 @@ class ServerNotFound(DomainError):
 
 class ServerIdTaken(DomainError):
     status, code, title = 409, "server_id_taken", "Another server key holds this server id"
+
+
+class MatchIdConflict(DomainError):
+    status, code, title = 409, "match_id_conflict", "This match id was recorded with another result"

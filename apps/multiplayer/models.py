@@ -66,6 +66,10 @@ class Match(models.Model):
     server_key = models.ForeignKey(
         ServerKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # What the result said (mode and each player's line, services.matches.lines_digest): a repeat
+    # of the id with other lines is another match under a reused id, not a retry. Empty for
+    # matches recorded before it was kept.
+    lines_digest = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     class Meta:
         verbose_name_plural = "matches"

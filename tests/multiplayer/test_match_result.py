@@ -80,9 +80,9 @@ def test_repeated_match_id_is_200_with_the_first_result_and_changes_nothing(
     alice, bob = make_players(2)
     first = server_client.post(URL, match_body("m-1", [alice, bob]), format="json")
 
-    changed = match_body("m-1", [alice, bob], stats={"kills": 50})
-    changed["players"][0]["outcome"] = "loss"
-    repeat = server_client.post(URL, changed, format="json")
+    again = match_body("m-1", [alice, bob])
+    again["players"].reverse()  # the same lines in another order are the same result
+    repeat = server_client.post(URL, again, format="json")
 
     assert repeat.status_code == 200
     assert repeat.json() == first.json()
@@ -91,6 +91,32 @@ def test_repeated_match_id_is_200_with_the_first_result_and_changes_nothing(
     assert Match.objects.count() == 1
     assert MatchResult.objects.count() == 2
     assert RawEvent.objects.filter(name="match_played").count() == 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"outcome": "loss"},
+        {"score": 999},
+        {"stats": {"kills": 50, "best_score": 0}},
+    ],
+)
+def test_a_match_id_sent_again_with_other_results_is_409_and_changes_nothing(
+    server_client, make_players, stat_defs, change
+):
+    alice, bob = make_players(2)
+    first = server_client.post(URL, match_body("m-1", [alice, bob]), format="json")
+    reused = match_body("m-1", [alice, bob])
+    reused["players"][0] |= change
+
+    response = server_client.post(URL, reused, format="json")
+
+    assert first.status_code == 201
+    assert (response.status_code, response.json()["code"]) == (409, "match_id_conflict")
+    assert stat_values(alice)["kills"] == 1
+    assert PlayerProgress.objects.get(player=alice).xp == 100
+    assert MatchResult.objects.count() == 2
 
 
 @pytest.mark.django_db

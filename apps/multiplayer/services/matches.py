@@ -3,6 +3,8 @@ battle pass, analytics. Every step is a bulk statement, so 64 players cost what 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -13,7 +15,7 @@ from django.utils import timezone
 from apps.accounts.models import Game, Player, ServerKey
 from apps.analytics.services import ServerFact, record_server_events
 from apps.battlepass.services import add_season_xp
-from apps.multiplayer.errors import PlayersNotInGame
+from apps.multiplayer.errors import MatchIdConflict, PlayersNotInGame
 from apps.multiplayer.models import Match, MatchResult, MatchSettings
 from apps.multiplayer.selectors import match_xp, recorded_match, undeclared_stats_rule
 from apps.stats.selectors import stat_definitions
@@ -47,6 +49,16 @@ class RecordedMatch:
     created: bool  # False: this match id was already recorded, nothing changed
 
 
+def lines_digest(*, mode: str, players: list[PlayerLine]) -> str:
+    """What makes two posts of one match id the same result: the mode and each player's line,
+    in player order (the times are left out: left unsent, they default to when it arrived)."""
+    lines = sorted(
+        (line.player_id, line.outcome, line.score, sorted(line.stats.items())) for line in players
+    )
+    text = json.dumps([mode, lines], separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 @transaction.atomic
 def record_match_result(
     *,
@@ -60,6 +72,7 @@ def record_match_result(
 ) -> RecordedMatch:
     # Insert first, check after: a new match (the common case) costs no look-up, a repeat meets
     # the unique index, and a refused one rolls back with everything else.
+    digest = lines_digest(mode=mode, players=players)
     try:
         with transaction.atomic():
             match = Match.objects.create(
@@ -69,13 +82,21 @@ def record_match_result(
                 started_at=started_at,
                 ended_at=ended_at,
                 server_key=server_key,
+                lines_digest=digest,
             )
     except IntegrityError:
-        # The same match posted concurrently: we waited on the unique index until the first
-        # post committed; answer with its result and change nothing.
+        # The same match posted again or concurrently: we waited on the unique index until the
+        # first post committed; answer with its result and change nothing. Other lines under
+        # the same id are another match (a server that reused its counter after a restart): a
+        # 200 would tell that server its match was recorded when it was dropped.
         first = recorded_match(game_id=game.pk, match_id=match_id)
         if first is None:
             raise
+        if first.lines_digest and first.lines_digest != digest:
+            raise MatchIdConflict(
+                f"Match {match_id} was recorded {first.recorded_at.isoformat()} with other "
+                "results: send this match under a new id."
+            ) from None
         return RecordedMatch(first, _in_player_order(first.results.all()), created=False)
     banned = _banned_players_of_game(game=game, player_ids=[line.player_id for line in players])
     players, ignored = _without_undeclared_stats(game_id=game.pk, players=players, banned=banned)
