@@ -240,8 +240,9 @@ PARTIES = ("web", "postgres", "redis", "load")
 
 def cpu_seconds_by_party(pgid: int) -> dict[str, float]:
     """User + system CPU so far of each party in PARTIES; `pgid` is the server's process group.
-    A process that ended meanwhile takes its CPU with it (PostgreSQL's backends here live as
-    long as the bench's connections)."""
+    A process that ended meanwhile is counted in its parent's reaped-children times (a
+    PostgreSQL backend whose connection closed, at CONN_MAX_AGE, in the postmaster's): without
+    them its CPU left the sum, and a case could show less CPU than none."""
     ticks = dict.fromkeys(PARTIES, 0)
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -258,7 +259,7 @@ def cpu_seconds_by_party(pgid: int) -> dict[str, float]:
             party = "redis"
         else:
             continue
-        ticks[party] += int(fields[11]) + int(fields[12])  # utime, stime
+        ticks[party] += sum(int(n) for n in fields[11:15])  # utime, stime, cutime, cstime
     seconds = {party: count / os.sysconf("SC_CLK_TCK") for party, count in ticks.items()}
     own = os.times()
     seconds["load"] = own.user + own.system
