@@ -20,6 +20,7 @@ default) there is no index and ranks are counted in PostgreSQL.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -66,11 +67,14 @@ class Keys:
         return cls(f"{base}:z", f"{base}:v", f"{base}:ready", f"{base}:building")
 
 
-# ARGV: triples (player id, version, member or "" to remove). A lower or equal version than the
-# one stored changes nothing.
-_UPDATE = """
-for i = 1, #ARGV, 3 do
-  local pid, version, member = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
+# ARGV: triples (player id, version, member or "" to remove), from ARGV[FIRST]. A lower or equal
+# version than the one stored changes nothing. The version is stored as sent: Lua writes a number
+# with 14 significant digits, and a version (microseconds) has 16; compared as numbers, it is
+# exact.
+_APPLY = """
+for i = FIRST, #ARGV, 3 do
+  local pid, sent, member = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local version = tonumber(sent)
   local current = redis.call('HGET', KEYS[2], pid)
   local apply = true
   if current then
@@ -84,9 +88,27 @@ for i = 1, #ARGV, 3 do
   end
   if apply then
     if member ~= '' then redis.call('ZADD', KEYS[1], 0, member) end
-    redis.call('HSET', KEYS[2], pid, version .. ':' .. member)
+    redis.call('HSET', KEYS[2], pid, sent .. ':' .. member)
   end
 end
+return 1
+"""
+_UPDATE = _APPLY.replace("FIRST", "1")
+# A rebuild's batch: applied only while KEYS[3] (building) holds the build's token, ARGV[1].
+_BUILD_UPDATE = "if redis.call('GET', KEYS[3]) ~= ARGV[1] then return 0 end\n" + _APPLY.replace(
+    "FIRST", "2"
+)
+# The steps of a build that holds KEYS[1] (building) with the token ARGV[1]; 0 once it does not
+# (the lock expired, or the index was dropped and another build claimed it).
+_START_BUILD = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
+return 1
+"""
+_FINISH_BUILD = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], '1')
+redis.call('DEL', KEYS[1])
 return 1
 """
 
@@ -114,21 +136,29 @@ class Change:
     member: str  # "" removes the player's member
 
 
-def apply(period_id: int, changes: Iterable[Change]) -> None:
-    """Apply entry changes after their commit; a Redis failure is logged, never raised: the next
-    rebuild puts the index right, and PostgreSQL already holds the change."""
+def apply(period_id: int, changes: Iterable[Change], *, build: str | None = None) -> bool:
+    """Apply entry changes after their commit; a Redis failure is logged, never raised: the
+    index is dropped (the next rank read rebuilds it), and PostgreSQL already holds the change.
+    With `build` (a rebuild's token), only while that build holds the lock. Whether applied."""
     client = _client()
     args: list[EncodableT] = [
         str(arg) for change in changes for arg in (change.player_id, change.version, change.member)
     ]
     if client is None or not args:
-        return
+        return True
     keys = Keys.of(period_id)
     try:
-        hotcache.run_script(client, _UPDATE, [keys.members, keys.versions], args)
+        if build is None:
+            hotcache.run_script(client, _UPDATE, [keys.members, keys.versions], args)
+            return True
+        held = hotcache.run_script(
+            client, _BUILD_UPDATE, [keys.members, keys.versions, keys.building], [build, *args]
+        )
+        return bool(held)
     except redis.RedisError:
         log.warning("leaderboard index update failed; it is rebuilt on the next rank read")
         forget(period_id)
+        return False
 
 
 def rank_of(period_id: int, member: str) -> int | None:
@@ -180,39 +210,53 @@ def is_ready(period_id: int) -> bool:
         return False
 
 
-def claim_build(period_id: int) -> bool:
-    """True for the one caller that should rebuild now (others keep counting in PostgreSQL)."""
+def claim_build(period_id: int, *, force: bool = False) -> str | None:
+    """The token of the one caller that should rebuild now (others get None and keep counting
+    in PostgreSQL). `force`: rebuild even a ready index, taking the lock from any other build
+    (whose later steps then change nothing)."""
     client = _client()
     if client is None:
-        return False
+        return None
     keys = Keys.of(period_id)
+    token = secrets.token_hex(16)
     try:
+        if force:
+            client.set(keys.building, token, ex=BUILD_LOCK_SECONDS)
+            return token
         if client.exists(keys.ready):
-            return False
-        return bool(client.set(keys.building, "1", nx=True, ex=BUILD_LOCK_SECONDS))
+            return None
+        claimed = client.set(keys.building, token, nx=True, ex=BUILD_LOCK_SECONDS)
     except redis.RedisError:
-        return False
+        return None
+    return token if claimed else None
 
 
-def start_build(period_id: int) -> None:
+def start_build(period_id: int, token: str) -> bool:
     """Empty the period's set before reading PostgreSQL: a write committed after this point is
-    either in the snapshot read next or applied after it with a newer version."""
-    client = _client()
-    if client is None:
-        return
+    either in the snapshot read next or applied after it with a newer version. False when the
+    build no longer holds the lock (or Redis failed): it stops."""
     keys = Keys.of(period_id)
-    client.delete(keys.members, keys.versions, keys.ready)
+    return _build_step(
+        _START_BUILD, [keys.building, keys.members, keys.versions, keys.ready], token
+    )
 
 
-def finish_build(period_id: int) -> None:
+def finish_build(period_id: int, token: str) -> bool:
+    """Mark the index ready, only while the build still holds the lock: a build whose lock was
+    lost (a failed update dropped the index, or the lock expired) may have missed changes."""
+    keys = Keys.of(period_id)
+    return _build_step(_FINISH_BUILD, [keys.building, keys.ready], token)
+
+
+def _build_step(script: str, keys: list[str], token: str) -> bool:
     client = _client()
     if client is None:
-        return
-    keys = Keys.of(period_id)
-    pipe = client.pipeline(transaction=True)
-    pipe.set(keys.ready, "1")
-    pipe.delete(keys.building)
-    pipe.execute()
+        return False
+    try:
+        return bool(hotcache.run_script(client, script, keys, [token]))
+    except redis.RedisError:
+        log.warning("leaderboard index: a rebuild step failed; the rebuild stops")
+        return False
 
 
 def mark_empty_ready(period_id: int) -> None:

@@ -22,5 +22,6 @@ def pay_period(period_id: int) -> int:
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def rebuild_rank_index(period_id: int) -> int:
-    return ranking.rebuild_index(period_id=period_id)
+def rebuild_rank_index(period_id: int, token: str | None = None) -> int:
+    """Rebuild a period's lost rank index; `token`: the build's lock, claimed by the reader."""
+    return ranking.rebuild_index(period_id=period_id, token=token)

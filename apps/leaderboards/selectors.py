@@ -270,8 +270,10 @@ def cursor_of(period_id: int, rank: int, rank_key: int, reached_micros: int, pla
 
 
 # What a cursor's numbers are compared with: bigint columns (and no cursor this API gives holds
-# more), so a forged one is refused here rather than by the database.
+# more), so a forged one is refused here rather than by the database. Its rank has the page's
+# row numbers added to it in bigint: it stays far below the end.
 BIGINT_END = 2**63
+RANK_END = 2**62
 
 
 def decode_cursor(cursor: str, *, period: Period) -> tuple[int, int, datetime, int]:
@@ -281,7 +283,7 @@ def decode_cursor(cursor: str, *, period: Period) -> tuple[int, int, datetime, i
             int(part) for part in base64.urlsafe_b64decode(padded).decode().split(":")
         )
         if (
-            rank < 1
+            not 1 <= rank < RANK_END
             or micros < 0
             or not all(-BIGINT_END < part < BIGINT_END for part in (rank, rank_key, player_id))
         ):
@@ -381,8 +383,10 @@ def _rank_of(period: Period, *, rank_key: int, reached_at: datetime, player_id: 
         # building one for a look at old standings would leave keys nothing keeps current.
         member = index.member_of(rank_key=rank_key, reached_at=reached_at, player_id=player_id)
         position = index.rank_of(period.pk, member)
-        if position is None and index.claim_build(period.pk):
-            enqueue(rebuild_rank_index, period.pk, then="ranks are counted until a later rebuild")
+        if position is None and (token := index.claim_build(period.pk)) is not None:
+            enqueue(
+                rebuild_rank_index, period.pk, token, then="ranks are counted until a later rebuild"
+            )
             position = index.rank_of(period.pk, member)  # a local (eager) task has rebuilt it
         if position is not None:
             return position + 1

@@ -24,6 +24,7 @@ from apps.leaderboards.services.payouts import (
     preview_payouts,
 )
 from apps.leaderboards.services.periods import close_due_periods, close_period
+from apps.leaderboards.services.submit import submit_score
 from apps.leaderboards.tasks import close_due_periods as close_due_task
 from apps.leaderboards.tasks import pay_unpaid_periods
 from tests.leaderboards.conftest import current
@@ -347,6 +348,93 @@ def test_a_season_board_pays_its_brackets_for_seasons_not_for_the_wait_between(
         contents=[{"currency": "gold", "quantity": 5}],
     )  # fmt: skip
     assert brackets_of(wait) == [own]  # one an operator set on the wait itself still pays
+
+
+@pytest.fixture
+def season_board(make_board, game):
+    inventory_demo.seed(game)
+    board = make_board(reset=Board.Reset.SEASON)
+    BracketReward.objects.create(
+        board=board, position=1, rank_from=1, rank_to=1,
+        contents=[{"currency": "gold", "quantity": 1000}],
+    )  # fmt: skip
+    return board
+
+
+def gold_of(player) -> int:
+    wallet = Wallet.objects.filter(player=player, currency__code="gold").first()
+    return wallet.balance if wallet else 0
+
+
+def test_a_running_season_moved_to_start_later_pays_its_brackets_once_in_its_own_period(
+    season_board, make_players, game
+):
+    now = timezone.now()
+    season = Season.objects.create(
+        game=game, name="S1", starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=5)
+    )
+    (a,) = make_players(1)
+    scores(season_board, [(a, 5)])
+    aborted = current(season_board)
+    assert aborted.season == season
+
+    season.starts_at = now + timedelta(days=1)  # postponed: the stretch so far was a wait
+    season.save()
+    close_due_periods()
+    pay_period(period_id=aborted.pk)
+    assert not Payout.objects.exists()
+    aborted.refresh_from_db()
+    assert aborted.season is None
+
+    wait = current(season_board)
+    close_due_periods(now=season.starts_at)  # the season begins
+    running = current(season_board)
+    assert (running.number, running.season) == (wait.number + 1, season)
+    later = season.starts_at + timedelta(hours=1)
+    submit_score(board=season_board, player_id=a.pk, score=7, submission_id="in-season", at=later)
+    close_period(period_id=running.pk, now=later + timedelta(hours=1))
+    pay_period(period_id=running.pk)
+
+    assert list(Payout.objects.values_list("period_id", flat=True)) == [running.pk]
+    assert gold_of(a) == 1000
+
+
+def test_a_season_extended_after_its_period_was_paid_is_not_paid_again(
+    season_board, make_players, game
+):
+    now = timezone.now()
+    season = Season.objects.create(
+        game=game, name="S1", starts_at=now - timedelta(days=10), ends_at=now + timedelta(hours=1)
+    )
+    (a,) = make_players(1)
+    scores(season_board, [(a, 5)])
+    first = current(season_board)
+    # Time passes: the season ends, its period closes and is paid.
+    ended = timezone.now() - timedelta(minutes=1)
+    Season.objects.filter(pk=season.pk).update(ends_at=ended)
+    Period.objects.filter(pk=first.pk).update(ends_at=ended)
+    close_due_periods()
+    pay_period(period_id=first.pk)
+    assert gold_of(a) == 1000
+
+    season.refresh_from_db()
+    season.ends_at = timezone.now() + timedelta(days=5)  # an operator extends it
+    season.save()
+    close_due_periods()  # the wait it ended
+    again = current(season_board)
+    assert (again.number, again.season) == (3, season)
+    scores(season_board, [(a, 9)], prefix="extended")
+    close_period(period_id=again.pk)
+    pay_period(period_id=again.pk)
+
+    assert list(Payout.objects.values_list("period_id", flat=True)) == [first.pk]
+    assert gold_of(a) == 1000
+    assert brackets_of(again) == []
+    own = BracketReward.objects.create(
+        board=season_board, period=again, position=1, rank_from=1, rank_to=1,
+        contents=[{"currency": "gold", "quantity": 5}],
+    )  # fmt: skip
+    assert brackets_of(again) == [own]  # one an operator set on that period itself still pays
 
 
 def closed_long_ago(period: Period) -> None:

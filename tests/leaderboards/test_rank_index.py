@@ -147,3 +147,93 @@ def test_the_member_order_is_the_boards_order():
 
     assert sorted(members) == members
     assert index.player_of(members[3]) == 2
+
+
+def test_a_newer_version_a_microsecond_later_is_applied(board, player):
+    # Versions are microseconds since 1970 (16 digits): a number Lua writes with 14 digits
+    # would store this one rounded up past the next.
+    period = current(board)
+    index.mark_empty_ready(period.pk)
+    reached_at = period.starts_at
+    first = change_for(
+        player_id=player.pk, version=1_776_543_210_987_654, rank_key=-50, reached_at=reached_at
+    )
+    newer = change_for(
+        player_id=player.pk, version=1_776_543_210_987_655, rank_key=-90, reached_at=reached_at
+    )
+
+    index.apply(period.pk, [first])
+    index.apply(period.pk, [newer])
+    index.apply(period.pk, [first])  # late, and older: changes nothing
+
+    client = index._client()
+    keys = index.Keys.of(period.pk)
+    assert [m.decode() for m in client.zrange(keys.members, 0, -1)] == [newer.member]
+    stored = client.hget(keys.versions, str(player.pk)).decode()
+    assert stored == f"1776543210987655:{newer.member}"
+
+
+def lose_index(period_id: int) -> None:
+    keys = index.Keys.of(period_id)
+    index._client().delete(keys.members, keys.versions, keys.ready)
+
+
+def test_a_rebuild_that_fails_midway_never_marks_a_partial_index_ready(board, filled, monkeypatch):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from apps.accounts import hotcache
+    from apps.leaderboards.services import ranking
+
+    period = current(board)
+    lose_index(period.pk)
+    batches = 0
+    run_script = hotcache.run_script
+
+    def second_batch_fails(client, source, keys, args):
+        nonlocal batches
+        if source in (index._UPDATE, getattr(index, "_BUILD_UPDATE", None)):
+            batches += 1
+            if batches == 2:
+                raise RedisConnectionError("Connection reset by peer")
+        return run_script(client, source, keys, args)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ranking, "REBUILD_BATCH", 5)
+        patched.setattr(hotcache, "run_script", second_batch_fails)
+        ranking.rebuild_index(period_id=period.pk)
+
+    assert not index.is_ready(period.pk)  # ranks are counted in PostgreSQL meanwhile
+    assert batches == 2  # it stopped at the failure
+    # The next rank read builds it again, whole.
+    assert ranks_by_player(board, filled) == counted_in_postgres(board, filled, monkeypatch)
+    assert index.is_ready(period.pk)
+    assert index._client().zcard(index.Keys.of(period.pk).members) == Entry.objects.count()
+
+
+def test_a_rebuild_that_lost_its_lock_leaves_the_next_build_alone(board, filled, monkeypatch):
+    from apps.leaderboards.services import ranking
+
+    period = current(board)
+    keys = index.Keys.of(period.pk)
+    client = index._client()
+    lose_index(period.pk)
+    claimed = []
+    apply = index.apply
+
+    def lock_lost_then_claimed(period_id, changes, **options):
+        if not claimed:
+            client.delete(keys.building)  # expired: the build took too long
+            claimed.append(index.claim_build(period_id))  # a reader claims another
+        return apply(period_id, changes, **options)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ranking, "REBUILD_BATCH", 5)
+        patched.setattr(index, "apply", lock_lost_then_claimed)
+        ranking.rebuild_index(period_id=period.pk)
+
+    assert claimed[0]
+    assert not index.is_ready(period.pk)
+    assert client.exists(keys.building)  # the second build's lock, still held
+    assert ranking.rebuild_index(period_id=period.pk, token=claimed[0]) == Entry.objects.count()
+    assert index.is_ready(period.pk) and not client.exists(keys.building)
+    assert ranks_by_player(board, filled) == counted_in_postgres(board, filled, monkeypatch)

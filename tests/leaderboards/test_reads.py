@@ -108,6 +108,27 @@ def test_a_cursor_with_numbers_out_of_range_is_400_invalid_cursor(
     assert (response.status_code, response.json()["code"]) == (400, "invalid_cursor")
 
 
+@pytest.mark.parametrize("rank", [2**63 - 1, 2**63 - 100, 2**62])
+@pytest.mark.parametrize("path", ["high", "high/periods/1"])
+def test_a_cursor_whose_rank_would_overflow_the_page_is_400_invalid_cursor(
+    player_client, board, make_players, rank, path
+):
+    import base64
+
+    from apps.leaderboards.services.periods import close_period, open_period
+
+    scores(board, [(p, 10 + n) for n, p in enumerate(make_players(3))])
+    period = open_period(board=board)
+    if path != "high":
+        close_period(period_id=period.pk)
+    # After a score of 1000 reached at the epoch: every entry is on the page.
+    text = f"{period.pk}:{rank}:-1000:0:0"
+    cursor = base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    response = player_client.get(f"/api/v1/leaderboards/{path}?limit=100&cursor={cursor}")
+
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_cursor")
+
+
 def test_a_cursor_of_another_period_or_board_is_400_not_a_wrong_page(
     player_client, board, make_board, make_players
 ):

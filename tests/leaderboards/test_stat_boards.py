@@ -31,15 +31,12 @@ def play(game, match_id: str, lines: list[PlayerLine]) -> None:
 
 def test_match_results_feed_the_stat_board_once_per_match(game, kills_board, make_players):
     a, b = make_players(2)
-    play(
-        game,
-        "m1",
-        [
-            PlayerLine(a.pk, "win", stats={"kills": 5}),
-            PlayerLine(b.pk, "loss", stats={"deaths": 2}),
-        ],
-    )
-    play(game, "m1", [PlayerLine(a.pk, "win", stats={"kills": 5})])  # posted again
+    first = [
+        PlayerLine(a.pk, "win", stats={"kills": 5}),
+        PlayerLine(b.pk, "loss", stats={"deaths": 2}),
+    ]
+    play(game, "m1", first)
+    play(game, "m1", first)  # posted again, as it was
     play(
         game,
         "m2",

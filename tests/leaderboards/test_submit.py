@@ -162,6 +162,22 @@ def test_a_score_sent_without_metadata_is_not_shown_with_the_previous_runs(
     assert Entry.objects.get(player=player).metadata == kept
 
 
+def test_latest_keeps_the_metadata_of_a_score_resent_without_any(server_client, make_board, player):
+    make_board("last", operator=Board.Operator.LATEST)
+    post(server_client, "last", score(player.pk, 100, "s1", metadata={"car": "red"}))
+    version = Entry.objects.get(player=player).version
+
+    status, body = post(server_client, "last", score(player.pk, 100, "s2"))  # the same score
+
+    assert (status, body["improved"], body["score"]) == (201, False, 100)
+    entry = Entry.objects.get(player=player)
+    assert (entry.metadata, entry.version) == ({"car": "red"}, version)
+    _, sent = post(server_client, "last", score(player.pk, 100, "s3", metadata={"car": "blue"}))
+    assert sent["improved"] and Entry.objects.get(player=player).metadata == {"car": "blue"}
+    _, changed = post(server_client, "last", score(player.pk, 90, "s4"))  # another score: its own
+    assert changed["improved"] and Entry.objects.get(player=player).metadata == {}
+
+
 def test_a_score_sent_with_metadata_replaces_it_and_a_board_taking_none_takes_an_empty_object(
     server_client, make_board, player
 ):

@@ -64,12 +64,29 @@ class PayoutLine:
 
 def brackets_of(period: Period) -> list[BracketReward]:
     """The period's own brackets if it has any, else the board's brackets for every period. On
-    a season board the board's are for its seasons: the wait between two seasons is no season,
-    and pays only brackets an operator set on that period itself."""
+    a season board the board's are for its seasons, once each: the wait between two seasons is
+    no season, and a season extended after its period was paid (it runs on in a new period)
+    was paid already; either pays only brackets an operator set on that period itself."""
     own = list(BracketReward.objects.filter(board_id=period.board_id, period=period))
-    if own or (period.board.reset == Board.Reset.SEASON and period.season_id is None):
+    if own:
         return own
+    if period.board.reset == Board.Reset.SEASON and (
+        period.season_id is None or _season_paid_before(period, period.season_id)
+    ):
+        return []
     return list(BracketReward.objects.filter(board_id=period.board_id, period=None))
+
+
+def _season_paid_before(period: Period, season_id: int) -> bool:
+    return (
+        Period.objects.filter(
+            board_id=period.board_id,
+            season_id=season_id,
+            payouts_computed_at__isnull=False,
+        )
+        .exclude(pk=period.pk)
+        .exists()
+    )
 
 
 def payout_lines(period: Period) -> list[PayoutLine]:
@@ -112,6 +129,11 @@ def pay_period(*, period_id: int) -> int:
         period = Period.objects.select_for_update().get(pk=period_id)
         if period.state != Period.State.CLOSED:
             raise PeriodNotClosed(f"{period} is still open.")
+        if period.payouts_computed_at is None and period.season_id is not None:
+            # Two periods of one season (extended after its close) computed at once would each
+            # find the other unpaid: the board's row lock orders them. NO KEY: submissions
+            # referencing the board are not held up.
+            Board.objects.select_for_update(no_key=True).get(pk=period.board_id)
         if period.payouts_computed_at is None:
             Payout.objects.bulk_create(
                 [

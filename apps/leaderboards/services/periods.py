@@ -163,9 +163,14 @@ def follow_seasons(*, game_id: int, now: datetime | None = None) -> int:
             ends_at = _season_period_end(period, game_id=game_id, now=now)
             if ends_at is not None:
                 ends_at = max(ends_at, period.starts_at + MICROSECOND)  # never before it starts
-            if ends_at != period.ends_at:
-                period.ends_at = ends_at
-                period.save(update_fields=["ends_at"])
+            season = period.season
+            if season is not None and season.starts_at > now:
+                # Its season has not begun after all: the stretch so far was a wait, and pays
+                # no season brackets (the season's own period pays them).
+                season = None
+            if (ends_at, season) != (period.ends_at, period.season):
+                period.ends_at, period.season = ends_at, season
+                period.save(update_fields=["ends_at", "season"])
                 moved += 1
     return moved
 

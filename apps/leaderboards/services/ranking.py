@@ -3,6 +3,7 @@ it, and the rebuild of a period's index from the entries (after Redis lost it)."
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from django.db import connection
@@ -12,6 +13,8 @@ from apps.accounts.models import Player
 from apps.leaderboards import index
 from apps.leaderboards.models import Entry, Period
 from gamingpanel.sql import CompiledQuery, aware
+
+log = logging.getLogger(__name__)
 
 REBUILD_BATCH = 5000
 
@@ -38,18 +41,24 @@ def removal_for(*, player_id: int, version: int) -> index.Change:
     return index.Change(player_id=player_id, version=version, member="")
 
 
-def rebuild_index(*, period_id: int) -> int:
+def rebuild_index(*, period_id: int, token: str | None = None) -> int:
     """Put every indexable entry of the period into its emptied index, then mark it ready. Runs
     while scores arrive: those committed after the emptying carry newer versions and win.
+    `token`: the build's, from index.claim_build (without one, this call takes the lock).
     Only an open period has an index: a build asked for by a reader that still took a closed
     period for open (its cache, a second at most) builds nothing, and one that a close
-    overtook is let go again; nothing else would ever delete those keys."""
+    overtook is let go again; nothing else would ever delete those keys. A build that loses
+    its lock or fails to apply a batch stops, leaving the index not ready (ranks are counted
+    in PostgreSQL) for the next rank read to build again: a partial index is never ready."""
     if not _is_open(period_id):
         index.forget(period_id)
         return 0
-    index.start_build(period_id)
+    token = token or index.claim_build(period_id, force=True)
+    if token is None:
+        return 0  # no Redis
+    if not index.start_build(period_id, token):
+        return 0
     count = 0
-    batch: list[index.Change] = []
     with connection.cursor() as cursor:
         # A plain cursor: on PostgreSQL psycopg fetches the rows as they are asked for in
         # batches, without Django's model machinery (a million entries take seconds, not a
@@ -67,9 +76,13 @@ def rebuild_index(*, period_id: int) -> int:
                 )
                 for player_id, version, rank_key, reached_at in rows
             ]
-            index.apply(period_id, batch)
+            if not index.apply(period_id, batch, build=token):
+                log.warning("leaderboard index rebuild of period %s stopped", period_id)
+                return 0
             count += len(batch)
-    index.finish_build(period_id)
+    if not index.finish_build(period_id, token):
+        log.warning("leaderboard index rebuild of period %s lost its lock", period_id)
+        return 0
     if not _is_open(period_id):
         index.forget(period_id)  # closed meanwhile: its close let go of the keys before these
     return count

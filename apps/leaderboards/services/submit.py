@@ -78,10 +78,12 @@ _NEW_METADATA: dict[str, str] = {
     Board.Operator.LATEST: "excluded.metadata",
     Board.Operator.SUM: "e.metadata",
 }
-# When an existing entry changes: best only when better; latest and sum always.
+# When an existing entry changes: best only when better; latest when the score changes or
+# metadata was sent (the same score resent alone leaves the entry, its metadata included, as it
+# is); sum always. The latest's condition takes the sent metadata as a parameter of its own.
 _CHANGES: dict[str, str] = {
     Board.Operator.BEST: "WHERE excluded.rank_key < e.rank_key",
-    Board.Operator.LATEST: "",
+    Board.Operator.LATEST: f"WHERE excluded.score <> e.score OR %s{JSONB} IS NOT NULL",
     Board.Operator.SUM: "",
 }
 
@@ -265,11 +267,13 @@ def _submit_once(
     now = at or timezone.now()
     sign = -1 if board.higher_is_better else 1
     version = index.version_at(now)
+    # The upsert's parameters after its row's: the sent metadata (or NULL) for each use.
+    sent = [metadata_json] * (2 if board.operator == Board.Operator.LATEST else 1)
     if POSTGRES:
         found = IN_ONE_STATEMENT[(board.operator, sign)].row(
             [board.pk, now, board.pk, submission_id, score, from_client, now]
             + [player_id, board.game_id, now]
-            + [score, sign * score, now, metadata_json or "{}", version, metadata_json]
+            + [score, sign * score, now, metadata_json or "{}", version, *sent]
         )
         if found is None:
             return None
@@ -300,8 +304,7 @@ def _submit_once(
         if recorded is None:
             return _replay(board, player_id, score, submission_id, from_client)
         row = UPSERTS[(board.operator, sign)].row(
-            [period_id, player_id, score, sign * score, now, metadata_json or "{}", version]
-            + [metadata_json]
+            [period_id, player_id, score, sign * score, now, metadata_json or "{}", version] + sent
         )
         improved = row is not None
         if row is None:  # not better than the best: the entry as it is
