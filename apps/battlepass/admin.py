@@ -13,7 +13,7 @@ from django.utils.html import format_html
 
 from apps.accounts.admin_scoping import GameScopedAdmin, ReadOnlyScopedAdmin, ScopedInline
 from apps.battlepass.authoring import clone_season, generate_tiers, tier_plan
-from apps.battlepass.forms import GenerateTiersForm, RisingXpFormSet
+from apps.battlepass.forms import ClaimedTiersFormSet, GenerateTiersForm, RisingXpFormSet
 from apps.battlepass.models import Season, SeasonPass, Tier, TierClaim
 from apps.inventory.models import Currency, ItemDefinition
 from apps.inventory.widgets import ContentsEditorMixin
@@ -27,8 +27,11 @@ class TierInline(ContentsEditorMixin, ScopedInline):
     ordering = ["level"]
 
     def get_formset(self, request: HttpRequest, obj: Season | None = None, **kwargs: Any) -> Any:
-        # The rising-XP check on top of the formset every scoped inline uses.
-        kwargs.setdefault("formset", type("TierFormSet", (RisingXpFormSet, self.formset), {}))
+        # The rising-XP and claimed-tier checks on top of the formset every scoped inline uses.
+        kwargs.setdefault(
+            "formset",
+            type("TierFormSet", (RisingXpFormSet, ClaimedTiersFormSet, self.formset), {}),
+        )
         return super().get_formset(request, obj, **kwargs)
 
 

@@ -6,7 +6,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from apps.accounts.api_base import TIMESTAMP, PlayerApi, PlayerRequest
+from apps.accounts.api_base import TIMESTAMP, PlayerApi, PlayerRequest, StrictIntegerField
 from apps.battlepass.models import TierClaim
 from apps.battlepass.selectors import get_progress
 from apps.battlepass.services import claim_tier
@@ -82,10 +82,10 @@ class BattlePassProgressApi(PlayerApi):
 
 class BattlePassClaimApi(PlayerApi):
     class InputSerializer(serializers.Serializer):
-        tier = serializers.IntegerField(
+        tier = StrictIntegerField(
             min_value=1, max_value=32767, required=False, help_text="The tier to claim."
         )
-        level = serializers.IntegerField(
+        level = StrictIntegerField(
             min_value=1,
             max_value=32767,
             required=False,

@@ -93,3 +93,39 @@ class RisingXpFormSet(BaseInlineFormSet):
                     "XP a tier needs never falls as the tier rises.",
                     code="xp_falls",
                 )
+
+
+class FixedOnceClaimedFormSet(BaseInlineFormSet):
+    """Rows players have claimed (a tier, an event reward: a model whose claims are `claims`)
+    keep what their claims were granted for: a change to one of `fixed_once_claimed` is refused
+    on the field. A claim records only the row, so a changed reward or requirement would rewrite
+    what players got and did, and a tier moved to another level would be claimable again there."""
+
+    fixed_once_claimed: tuple[str, ...] = ()
+    claimed_message = "Players have claimed this row: this field can no longer change."
+
+    def clean(self) -> None:
+        super().clean()
+        edited = {
+            form.instance.pk: form
+            for form in self.initial_forms
+            if form.instance.pk is not None
+            and not form.cleaned_data.get(DELETION_FIELD_NAME)
+            and set(form.changed_data) & set(self.fixed_once_claimed)
+        }
+        if not edited:
+            return
+        claimed = self.model._default_manager.filter(pk__in=edited, claims__isnull=False)
+        for pk in set(claimed.values_list("pk", flat=True)):
+            form = edited[pk]
+            for name in self.fixed_once_claimed:
+                if name in form.changed_data:
+                    form.add_error(name, self.claimed_message)
+
+
+class ClaimedTiersFormSet(FixedOnceClaimedFormSet):
+    fixed_once_claimed = ("level", "xp_required", "free_reward", "premium_reward")
+    claimed_message = (
+        "Players have claimed this tier: its level, XP and rewards stay as they were claimed "
+        "(add a tier instead)."
+    )

@@ -9,10 +9,12 @@ from django.utils import timezone
 
 from apps.accounts.admin_scoping import (
     GameScopedAdmin,
+    ParentAttachedFormSet,
     ReadOnlyScopedAdmin,
     ScopedInline,
     operator,
 )
+from apps.battlepass.forms import FixedOnceClaimedFormSet
 from apps.events.authoring import clone_event, reschedule_repeats
 from apps.events.models import Event, EventReward, EventRewardClaim
 from apps.inventory.widgets import ContentsEditorMixin
@@ -36,6 +38,14 @@ class ScheduleFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ClaimedRewardsFormSet(FixedOnceClaimedFormSet, ParentAttachedFormSet):
+    fixed_once_claimed = ("requirement", "stat_key", "target", "contents", "battlepass_xp")
+    claimed_message = (
+        "Players have claimed this reward: what it asks and grants stays as it was claimed "
+        "(add a reward instead)."
+    )
+
+
 class EventRewardInline(ContentsEditorMixin, ScopedInline):
     """Stacked: a reward has seven fields and a contents editor, too wide for a table row."""
 
@@ -51,6 +61,7 @@ class EventRewardInline(ContentsEditorMixin, ScopedInline):
         "battlepass_xp",
     ]
     ordering = ["position", "id"]
+    formset = ClaimedRewardsFormSet
 
 
 # An original's fields that decide when its repeats run.
@@ -83,11 +94,12 @@ class EventAdmin(GameScopedAdmin):
         )
 
     def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
         assert isinstance(obj, Event)
-        if change and obj.series_id is None and SCHEDULE_FIELDS & set(form.changed_data):
+        before = Event.objects.filter(pk=obj.pk).first() if change else None
+        super().save_model(request, obj, form, change)
+        if before and obj.series_id is None and SCHEDULE_FIELDS & set(form.changed_data):
             # The repeats made of the old schedule follow the new one (those not started).
-            done = reschedule_repeats(origin=obj, actor=operator(request))
+            done = reschedule_repeats(origin=obj, actor=operator(request), before=before)
             if done.moved or done.removed:
                 self.message_user(
                     request,

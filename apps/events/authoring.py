@@ -4,12 +4,14 @@ repeating event create its next occurrences ahead of time (a Celery beat task)."
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.audit.services import record_action
@@ -106,6 +108,13 @@ def _schedule_series(*, origin_id: int, now: datetime, horizon: datetime) -> int
     if origin is None or origin.recurrence == Event.Recurrence.NONE or not origin.active:
         return 0
     duration = origin.ends_at - origin.starts_at
+    # The series' events a repeat made now could overlap: one kept from a schedule since
+    # changed may run when this schedule's next occurrence would.
+    taken = list(
+        Event.objects.filter(
+            Q(pk=origin.pk) | Q(series=origin), ends_at__gt=now - duration
+        ).values_list("starts_at", "ends_at")
+    )
     created, n = 0, origin.repeats_made
     while True:
         start = nth_start(origin, n + 1)
@@ -114,6 +123,8 @@ def _schedule_series(*, origin_id: int, now: datetime, horizon: datetime) -> int
         n += 1
         if start + duration <= now:
             continue  # a repeat that would already be over is not created late
+        if any(begin < start + duration and start < end for begin, end in taken):
+            continue  # never a second live copy of the series (its rewards claimable twice)
         try:
             with transaction.atomic():
                 repeat = Event.objects.create(
@@ -128,6 +139,7 @@ def _schedule_series(*, origin_id: int, now: datetime, horizon: datetime) -> int
                 _copy_rewards(origin, repeat)
         except IntegrityError:
             continue  # the occurrence exists (the unique constraint has the last word)
+        taken.append((repeat.starts_at, repeat.ends_at))
         created += 1
     if n != origin.repeats_made:
         Event.objects.filter(pk=origin.pk).update(repeats_made=n)
@@ -142,61 +154,118 @@ class Rescheduled:
 
 @transaction.atomic
 def reschedule_repeats(
-    *, origin: Event, actor: User | None, now: datetime | None = None
+    *,
+    origin: Event,
+    actor: User | None,
+    before: Event | None = None,
+    now: datetime | None = None,
 ) -> Rescheduled:
-    """Call after an original's window, recurrence or repeat_until changed. Each repeat made of
-    it that has not started and has no claim moves to its occurrence's new window, or goes when
-    the series no longer has that occurrence (it no longer repeats, or the occurrence starts
-    after repeat_until) or its new window is already over. Repeats that started or were claimed
-    stay as they are. Occurrences past the series' new end are forgotten, so lengthening it
-    again makes them anew; a repeat deleted inside it stays deleted."""
+    """Call after an original's window, recurrence or repeat_until changed, with the original
+    as it was (`before`; without it, the occurrences are taken to be counted as they were).
+
+    What started or was claimed stays as it is, with the original. The other repeats keep their
+    place in the series counted from there: the one that was the first occurrence after what
+    stays becomes the new schedule's first (the first that starts once all that stays has ended
+    and is not over yet), the next the next, and so on; so a change of recurrence or a start
+    moved by weeks leaves no second live copy of a running repeat and no months of silence, and
+    an upcoming repeat the operator deleted stays a gap. A repeat goes when the series has no
+    such occurrence (it no longer repeats, or that one starts after repeat_until); occurrences
+    past the series' new end are forgotten, so lengthening it again makes them anew."""
     now = now or timezone.now()
     origin = Event.objects.select_for_update().get(pk=origin.pk)
     if origin.series_id is not None:
         return Rescheduled(moved=0, removed=0)  # a repeat is not an original
+    before = before or origin
     duration = origin.ends_at - origin.starts_at
-    moved: list[Event] = []
-    removed: list[int] = []
-    untouched = (
+    movable = list(
         origin.repeats.filter(occurrence__isnull=False, starts_at__gt=now)
         .exclude(rewards__claims__isnull=False)
         .order_by("occurrence")
     )
-    movable = list(untouched)
-    # What stays where it is (the original, repeats that started or were claimed): a repeat
-    # moved onto one of these windows would be a second live copy of it, its rewards claimable
-    # twice (moving the original a week earlier puts occurrence 2 on occurrence 1's running
-    # week). Such a repeat goes instead.
-    kept = [(origin.starts_at, origin.ends_at)] + [
-        (repeat.starts_at, repeat.ends_at)
-        for repeat in origin.repeats.exclude(pk__in=[repeat.pk for repeat in movable])
-    ]
+    kept_ends = list(
+        origin.repeats.exclude(pk__in=[repeat.pk for repeat in movable]).values_list(
+            "ends_at", flat=True
+        )
+    )
+    resume = first_occurrence_after(
+        lambda n: occurrence_start(origin, n),
+        ended=max([origin.ends_at, *kept_ends]),
+        now=now,
+        duration=duration,
+    )
+    was = (
+        None
+        if before.recurrence == Event.Recurrence.NONE
+        else first_occurrence_after(
+            lambda n: nth_start(before, n),
+            ended=max([before.ends_at, *kept_ends]),
+            now=now,
+            duration=duration,
+        )
+    )
+    shift = resume - was if resume is not None and was is not None else 0
+    moved: list[Event] = []
+    changed: list[Event] = []
+    removed: list[int] = []
     for repeat in movable:
         assert repeat.occurrence is not None  # the filter says so
-        start = occurrence_start(origin, repeat.occurrence)
-        if (
-            start is None
-            or start + duration <= now
-            or any(start < end and begin < start + duration for begin, end in kept)
-        ):
+        n = repeat.occurrence + shift
+        start = occurrence_start(origin, n) if resume is not None and n >= resume else None
+        if start is None:
             removed.append(repeat.pk)
-        elif (repeat.starts_at, repeat.ends_at) != (start, start + duration):
-            repeat.starts_at, repeat.ends_at = start, start + duration
+            continue
+        if (repeat.starts_at, repeat.ends_at) != (start, start + duration):
             moved.append(repeat)
+        elif n == repeat.occurrence:
+            continue
+        repeat.starts_at, repeat.ends_at, repeat.occurrence = start, start + duration, n
+        changed.append(repeat)
     Event.objects.filter(pk__in=removed).delete()
-    Event.objects.bulk_update(moved, ["starts_at", "ends_at"])
-    last = last_occurrence(origin, upto=origin.repeats_made)
-    if last != origin.repeats_made:
-        Event.objects.filter(pk=origin.pk).update(repeats_made=last)
-    if moved or removed:
+    if resume is not None:
+        # The numbers from `resume` on are the new schedule's: a kept repeat numbered under an
+        # old one gives its number up (or the scheduler would never make that occurrence), and
+        # so does each repeat about to take another number (the constraint checks every row).
+        renumbered = {repeat.pk for repeat in changed}
+        origin.repeats.filter(occurrence__gte=resume).exclude(
+            pk__in=[repeat.pk for repeat in movable if repeat.pk not in renumbered]
+        ).update(occurrence=None)
+    Event.objects.bulk_update(changed, ["starts_at", "ends_at", "occurrence"])
+    made = origin.repeats_made + shift
+    if resume is not None:
+        made = max(made, resume - 1)
+    made = last_occurrence(origin, upto=max(made, 0))
+    if made != origin.repeats_made:
+        Event.objects.filter(pk=origin.pk).update(repeats_made=made)
+    if moved or removed or shift:
         record_action(
             actor=actor,
             game=origin.game,
             action="event.reschedule_repeats",
             target=origin,
-            after={"moved": [e.pk for e in moved], "removed": removed},
+            after={
+                "moved": [e.pk for e in moved],
+                "removed": removed,
+                "renumbered_by": shift,
+            },
         )
     return Rescheduled(moved=len(moved), removed=len(removed))
+
+
+def first_occurrence_after(
+    start_of: Callable[[int], datetime | None],
+    *,
+    ended: datetime,
+    now: datetime,
+    duration: timedelta,
+) -> int | None:
+    """The first occurrence (from 1) that starts once `ended` has passed and is not over at
+    `now`; None when the series has none (start_of answers None)."""
+    n = 1
+    while (start := start_of(n)) is not None:
+        if start >= ended and start + duration > now:
+            return n
+        n += 1
+    return None
 
 
 def occurrence_start(origin: Event, n: int) -> datetime | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Player
@@ -19,9 +19,10 @@ from apps.events.errors import (
     RequirementNotMet,
     RewardNotFound,
 )
-from apps.events.models import EventRewardClaim
+from apps.events.models import EventReward, EventRewardClaim
 from apps.events.selectors import progress_of, reward_for_claim
 from apps.inventory.services import grant_contents
+from gamingpanel.sql import CompiledQuery
 
 
 @dataclass(frozen=True)
@@ -33,10 +34,21 @@ class RewardClaim:
     battlepass_xp: int  # 0 when no season runs
 
 
+POSTGRES = connection.vendor == "postgresql"
+# The claimed reward, key-share locked until the claim commits: a claim that waited on an
+# operator's deletion of it (or of its event) finds it gone, reward_not_found. Django's foreign
+# keys are checked only at commit, where a deleted reward was a 500. SQLite serializes writes
+# anyway.
+KEY_SHARE_REWARD = CompiledQuery.compile(
+    "SELECT id FROM {reward} WHERE id = %s" + (" FOR KEY SHARE" if POSTGRES else ""),  # noqa: S608
+    reward=EventReward,
+)
+
+
 @transaction.atomic
 def claim_event_reward(*, player: Player, event_id: int, reward_id: int) -> RewardClaim:
     reward = reward_for_claim(player=player, event_id=event_id, reward_id=reward_id)
-    if reward is None:
+    if reward is None or not KEY_SHARE_REWARD.rows([reward.pk]):
         raise RewardNotFound(f"Event {event_id} has no reward {reward_id}.")
     event, now = reward.event, timezone.now()
     if now < event.starts_at:

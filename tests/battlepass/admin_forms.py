@@ -38,3 +38,12 @@ def form_as_shown(client: Client, url: str) -> dict[str, Any]:
             if field.show_hidden_initial and value is not None:
                 data[bound.html_initial_name] = value  # as loaded, posted back by the page
     return data
+
+
+def row_of(data: dict[str, Any], prefix: str, pk: int) -> str:
+    """The prefix (e.g. "tiers-1") of the inline row that shows the row `pk` in `data`."""
+    return next(
+        key.removesuffix("-id")
+        for key, value in data.items()
+        if key.startswith(f"{prefix}-") and key.endswith("-id") and str(value) == str(pk)
+    )

@@ -237,6 +237,26 @@ def test_unknown_tier_is_404_and_bad_track_is_400(player_client, season):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"tier": "2", "track": "free"},
+        {"tier": 2.0, "track": "free"},
+        {"tier": "2.000", "track": "free"},
+        {"level": "2", "track": "free"},
+        {"tier": True, "track": "free"},
+    ],
+)
+def test_a_tier_that_is_not_a_json_integer_is_400(player_client, player, game, season, body):
+    add_season_xp(game_id=game.pk, xp_by_player={player.pk: 150})
+
+    response = player_client.post(CLAIM, body)
+
+    assert (response.status_code, response.json()["code"]) == (400, "validation_error")
+    assert not TierClaim.objects.exists()
+
+
+@pytest.mark.django_db
 def test_claim_without_a_running_season_is_409(player_client, season):
     Season.objects.filter(pk=season.pk).update(ends_at=timezone.now() - timedelta(seconds=1))
 

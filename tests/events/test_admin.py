@@ -6,7 +6,8 @@ from django.utils import timezone
 
 from apps.accounts.models import GameAccess
 from apps.accounts.services import set_game_access
-from apps.events.models import Event
+from apps.events.models import Event, EventReward, EventRewardClaim
+from tests.battlepass.admin_forms import form_as_shown, row_of
 
 
 @pytest.fixture
@@ -121,3 +122,29 @@ def test_analyst_cannot_change_an_event(client, analyst, calendar):
     assert page.status_code == 200
     assert response.status_code == 403
     assert Event.objects.filter(pk=event.pk).exists()
+
+
+@pytest.mark.django_db
+def test_the_admin_refuses_to_change_what_a_claimed_reward_asks_or_grants(
+    client, operator, player, make_reward
+):
+    reward = make_reward(EventReward.Requirement.MATCHES_WON, target=3)
+    EventRewardClaim.objects.create(player=player, reward=reward)
+    client.force_login(operator)
+    url = f"/admin/events/event/{reward.event_id}/change/"
+    data = form_as_shown(client, url)
+    row = row_of(data, "rewards", reward.pk)
+    data[f"{row}-target"] = "1"
+    data[f"{row}-contents"] = '[{"currency": "gold", "quantity": 5000}]'
+
+    response = client.post(url, data)
+
+    assert response.status_code == 200  # the form again, with the refusal
+    assert "Players have claimed this reward" in response.content.decode()
+    reward.refresh_from_db()
+    assert (reward.target, reward.contents) == (3, [{"currency": "gold", "quantity": 100}])
+    # Its name and place in the list are not what was claimed: they still change.
+    data = form_as_shown(client, url)
+    data[f"{row}-name"] = "Win three"
+    assert client.post(url, data).status_code == 302
+    assert EventReward.objects.get(pk=reward.pk).name == "Win three"
