@@ -1,9 +1,11 @@
 # ruff: noqa: S608 - only table names and constants are interpolated; values are parameters.
-"""Daily metrics per game, computed with set-based SQL: one statement per table and range of days,
-never a Python loop over rows. Every statement recomputes its rows from the raw events, so
-rerunning a range gives the same numbers and a late event re-aggregates its day. Currency sources
-and sinks come from the ledger, which analytics does not read: inventory, above it, registers the
-selector that sums them (`register_economy_source`, in its ready()) and the day's rows are upserted.
+"""Daily metrics per game, computed with set-based SQL: a few statements per table and range of
+days, never a Python loop over rows. Each table's rows of the range are deleted and recomputed
+from the raw events, in one transaction, so rerunning a range gives the same numbers (a row whose
+source is gone goes too) and a late event re-aggregates its day. Currency sources and sinks come
+from the ledger, which analytics does not read: inventory, above it, registers the selector that
+sums them (`register_economy_source`, in its ready()) and the days' rows are replaced with what
+it returns.
 
 Order within a range: player-days and the panel's facts first, then what depends on other days
 (MAU over the 30 days to each day, retention of the cohorts up to 30 days before the range).
@@ -19,6 +21,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from apps.accounts.models import Player
 from apps.analytics.models import (
     ClientEventDay,
     DailyMetrics,
@@ -42,6 +45,8 @@ RETENTION = RetentionCell._meta.db_table
 REVENUE = RevenueDay._meta.db_table
 OFFERS = OfferDay._meta.db_table
 CLIENT_EVENTS = ClientEventDay._meta.db_table
+ECONOMY = EconomyDay._meta.db_table
+PLAYER = Player._meta.db_table
 FACT_NAMES = (
     "player_created",
     "purchase_completed",
@@ -110,7 +115,7 @@ def aggregate_days(
     today = today or timezone.now().date()
     end = min(end, today)
     # Raw events before the retention are gone: recomputing those days would zero them.
-    start = max(start, today - timedelta(days=settings.ANALYTICS_RAW_RETENTION_DAYS))
+    start = max(start, _raw_kept_from(today))
     if start > end:
         return
     chunks = list(_chunks(start, end, chunk_days))
@@ -130,6 +135,11 @@ def aggregate_days(
                 _retention(sql, game_id, start - timedelta(days=max(RETENTION_OFFSETS)), end, today)
         if on_chunk:
             on_chunk(lo, hi)
+
+
+def _raw_kept_from(today: date) -> date:
+    """The oldest day whose raw events are kept: only days from it on are recomputed."""
+    return today - timedelta(days=settings.ANALYTICS_RAW_RETENTION_DAYS)
 
 
 def _chunks(start: date, end: date, size: int) -> Iterator[tuple[date, date]]:
@@ -159,6 +169,14 @@ def _run(statement: str, params: list) -> None:
 
 def _d(value: date) -> object:
     return connection.ops.adapt_datefield_value(value)
+
+
+def _clear(table: str, game_id: int, lo: date, hi: date, *, day: str = "day") -> None:
+    """Delete the game's rows of lo..hi, which the caller recomputes in the same transaction."""
+    _run(
+        f"DELETE FROM {table} WHERE game_id = %s AND {day} BETWEEN %s AND %s",
+        [game_id, _d(lo), _d(hi)],
+    )
 
 
 def _ensure_daily_rows(game_id: int, lo: date, hi: date) -> None:
@@ -195,6 +213,15 @@ NOT_ACTIVITY = ("purchase_refunded",)
 
 
 def _roll_player_days(sql: Dialect, game_id: int, lo: date, hi: date) -> None:
+    # A deleted player's events lose their player: the days it already has are kept.
+    _run(
+        f"""
+        DELETE FROM {PLAYER_DAY}
+        WHERE game_id = %s AND day BETWEEN %s AND %s
+          AND EXISTS (SELECT 1 FROM {PLAYER} AS p WHERE p.id = {PLAYER_DAY}.player_id)
+        """,
+        [game_id, _d(lo), _d(hi)],
+    )
     not_activity = ", ".join(f"'{name}'" for name in NOT_ACTIVITY)  # constants, not input
     _run(
         f"""
@@ -205,8 +232,6 @@ def _roll_player_days(sql: Dialect, game_id: int, lo: date, hi: date) -> None:
         WHERE game_id = %s AND day BETWEEN %s AND %s AND player_id IS NOT NULL
           AND name NOT IN ({not_activity})
         GROUP BY game_id, player_id, day
-        ON CONFLICT (game_id, player_id, day)
-        DO UPDATE SET events = excluded.events, sessions = excluded.sessions
         """,
         [game_id, _d(lo), _d(hi)],
     )
@@ -280,6 +305,7 @@ def _revenue(sql: Dialect, game_id: int, lo: date, hi: date) -> None:
     real = "(p.real = 1)"  # a boolean on PostgreSQL, 0/1 on SQLite
     completed = "p.name = 'purchase_completed'"
     refunded = "p.name = 'purchase_refunded'"
+    _clear(REVENUE, game_id, lo, hi)
     _run(
         f"""
         INSERT INTO {REVENUE}
@@ -293,15 +319,13 @@ def _revenue(sql: Dialect, game_id: int, lo: date, hi: date) -> None:
         FROM ({_purchases(sql, "'purchase_completed', 'purchase_refunded'")}) AS p
         WHERE p.currency IS NOT NULL
         GROUP BY p.game_id, p.day, p.currency, p.real
-        ON CONFLICT (game_id, day, currency, real_money) DO UPDATE
-        SET purchases = excluded.purchases, gross = excluded.gross, refunds = excluded.refunds,
-            refunded = excluded.refunded, paying_users = excluded.paying_users
         """,
         [game_id, _d(lo), _d(hi)],
     )
 
 
 def _offers(sql: Dialect, game_id: int, lo: date, hi: date) -> None:
+    _clear(OFFERS, game_id, lo, hi)
     _run(
         f"""
         INSERT INTO {OFFERS} (game_id, day, offer_id, currency, real_money, purchases, amount)
@@ -310,9 +334,6 @@ def _offers(sql: Dialect, game_id: int, lo: date, hi: date) -> None:
         FROM ({_purchases(sql, "'purchase_completed'")}) AS p
         WHERE p.offer_id IS NOT NULL
         GROUP BY p.game_id, p.day, p.offer_id, coalesce(p.currency, '')
-        ON CONFLICT (game_id, day, offer_id, currency) DO UPDATE
-        SET purchases = excluded.purchases, amount = excluded.amount,
-            real_money = excluded.real_money
         """,
         [game_id, _d(lo), _d(hi)],
     )
@@ -320,6 +341,7 @@ def _offers(sql: Dialect, game_id: int, lo: date, hi: date) -> None:
 
 def _client_events(game_id: int, lo: date, hi: date) -> None:
     """The game's own events per day and name (the panel's facts have their own columns)."""
+    _clear(CLIENT_EVENTS, game_id, lo, hi)
     _run(
         f"""
         INSERT INTO {CLIENT_EVENTS} (game_id, day, name, events, players)
@@ -327,8 +349,6 @@ def _client_events(game_id: int, lo: date, hi: date) -> None:
         FROM {RAW}
         WHERE game_id = %s AND day BETWEEN %s AND %s AND source = %s
         GROUP BY game_id, day, name
-        ON CONFLICT (game_id, day, name) DO UPDATE
-        SET events = excluded.events, players = excluded.players
         """,
         [game_id, _d(lo), _d(hi), RawEvent.Source.CLIENT.value],
     )
@@ -336,6 +356,7 @@ def _client_events(game_id: int, lo: date, hi: date) -> None:
 
 def _economy(game_id: int, lo: date, hi: date) -> None:
     """Sources and sinks of virtual currencies, from the ledger (the source of truth)."""
+    _clear(ECONOMY, game_id, lo, hi)
     EconomyDay.objects.bulk_create(
         [
             EconomyDay(
@@ -348,10 +369,7 @@ def _economy(game_id: int, lo: date, hi: date) -> None:
                 entries=flow.entries,
             )
             for flow in _economy_source()(game_id=game_id, start=lo, end=hi)
-        ],
-        update_conflicts=True,
-        unique_fields=["game", "day", "currency", "reason"],
-        update_fields=["source", "sink", "entries"],
+        ]
     )
 
 
@@ -361,7 +379,8 @@ def _mau(sql: Dialect, game_id: int, lo: date, hi: date) -> None:
     Each player-day covers itself and the next 29 days. Clipping each row's cover to start
     after the previous row's cover ends (LAG) makes one player's covers disjoint, so MAU of a day
     is the number of covers containing it: the sum of +1 at each start, -1 after each end, up to
-    that day. (Days in range always have a row: _ensure_daily_rows made them.)
+    that day, 0 when there are none. (Days in range always have a row: _ensure_daily_rows
+    made them.)
     """
     window = MAU_WINDOW_DAYS
     _run(
@@ -383,8 +402,8 @@ def _mau(sql: Dialect, game_id: int, lo: date, hi: date) -> None:
         UPDATE {DAILY} AS m
         SET mau = s.mau
         FROM (
-            SELECT t.day, sum(p.delta) AS mau
-            FROM {DAILY} AS t JOIN per_day AS p ON p.d <= t.day
+            SELECT t.day, coalesce(sum(p.delta), 0) AS mau
+            FROM {DAILY} AS t LEFT JOIN per_day AS p ON p.d <= t.day
             WHERE t.game_id = %s AND t.day BETWEEN %s AND %s
             GROUP BY t.day
         ) AS s
@@ -396,7 +415,9 @@ def _mau(sql: Dialect, game_id: int, lo: date, hi: date) -> None:
 
 def _retention(sql: Dialect, game_id: int, lo: date, hi: date, today: date) -> None:
     """Cohorts are the players created on a day (the panel's `player_created` fact); a cell is
-    written once its day has come, so an unfinished cell is missing rather than zero."""
+    written once its day has come, so an unfinished cell is missing rather than zero. Cohorts
+    older than the raw retention keep their cells (their `player_created` facts may be gone)."""
+    _clear(RETENTION, game_id, max(lo, _raw_kept_from(today)), hi, day="cohort_day")
     offsets = " UNION ALL ".join(f"SELECT {k} AS k" for k in RETENTION_OFFSETS)
     target_day = sql.add_days("c.day", "o.k")
     _run(

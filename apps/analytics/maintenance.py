@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from apps.accounts.models import Game
 from apps.analytics.aggregation import aggregate_days
-from apps.analytics.models import DirtyDay, RawEvent
-from apps.analytics.services import RECENT_DAYS
+from apps.analytics.models import DirtyDay, RawEvent, RecentRun
+from apps.analytics.services import RECENT_DAYS, mark_late_days
 
 logger = logging.getLogger(__name__)
 
@@ -25,29 +25,67 @@ RECOMPUTED_DAYS = RECENT_DAYS + 1
 
 
 def aggregate_recent(*, today: date | None = None) -> int:
-    """Recompute the last RECOMPUTED_DAYS days for every game, and every day a late event
-    dirtied. Returns how many (game, run of days) ranges were aggregated."""
+    """Recompute the last RECOMPUTED_DAYS days for every game, every day a late event dirtied,
+    and every day since the game's last run (after an outage of the beat). Returns how many
+    (game, run of days) ranges were aggregated."""
     today = today or timezone.now().date()
-    recent = {today - timedelta(days=n) for n in range(RECOMPUTED_DAYS)}
+    _mark_days_since_last_run(today)
+    recent = (today - timedelta(days=RECOMPUTED_DAYS - 1), today)
     dirty: dict[int, list[DirtyDay]] = {}
     for row in DirtyDay.objects.order_by("game_id", "day"):
         dirty.setdefault(row.game_id, []).append(row)
     ranges = 0
     for game_id in Game.objects.order_by("pk").values_list("pk", flat=True):
         rows = dirty.get(game_id, [])
-        try:
-            for start, end in _runs(recent | {row.day for row in rows}):
-                aggregate_days(game_id=game_id, start=start, end=end, today=today)
+        # The recent days run on their own, first: a late day that fails cannot hold them back.
+        runs = [recent, *_runs({row.day for row in rows if row.day < recent[0]})]
+        for start, end in runs:
+            for lo, hi in _aggregate(game_id, start, end, today):
                 ranges += 1
-        except DatabaseError:
-            # One game's numbers that cannot be summed (amounts past what a bigint holds)
-            # must not stop every game after it: logged, its dirty days kept for the next run.
-            logger.exception("ALERT analytics aggregation of game %s failed", game_id)
-            continue
-        for row in rows:
-            # Keep a day that got another late event while we aggregated it.
-            DirtyDay.objects.filter(pk=row.pk, marked_at__lte=row.marked_at).delete()
+                for row in rows:
+                    if lo <= row.day <= hi:
+                        # Kept if another late event marked it while we aggregated it.
+                        DirtyDay.objects.filter(pk=row.pk, version=row.version).delete()
     return ranges
+
+
+def _aggregate(game_id: int, start: date, end: date, today: date) -> list[tuple[date, date]]:
+    """Aggregate start..end, or if that fails each of its days alone; returns what succeeded.
+
+    A day that cannot be aggregated (amounts past what a bigint holds) must not stop its
+    neighbours, its game's other days or the games after it: logged, and marked dirty (a recent
+    day too, so it is retried once it is no longer recent)."""
+    try:
+        aggregate_days(game_id=game_id, start=start, end=end, today=today)
+    except DatabaseError:
+        if start == end:
+            logger.exception("ALERT analytics aggregation of game %s failed for %s", game_id, start)
+            mark_late_days(game_id=game_id, days=[start], today=today)
+            return []
+    else:
+        return [(start, end)]
+    done = []
+    for n in range((end - start).days + 1):
+        day = start + timedelta(days=n)
+        done += _aggregate(game_id, day, day, today)
+    return done
+
+
+def _mark_days_since_last_run(today: date) -> None:
+    """Mark dirty the days before the recent ones that the runs since a game's last one would
+    have recomputed: from the day before that run's today (late events stored after it)."""
+    first_recent = today - timedelta(days=RECOMPUTED_DAYS - 1)
+    last_runs = dict(RecentRun.objects.values_list("game_id", "day"))
+    for game_id in Game.objects.order_by("pk").values_list("pk", flat=True):
+        last = last_runs.get(game_id)
+        if last is not None and last >= today:
+            continue
+        with transaction.atomic():
+            if last is not None:
+                missed = last - timedelta(days=1)
+                days = [missed + timedelta(days=n) for n in range((first_recent - missed).days)]
+                mark_late_days(game_id=game_id, days=days, today=today)
+            RecentRun.objects.update_or_create(game_id=game_id, defaults={"day": today})
 
 
 def rebuild(

@@ -48,11 +48,16 @@ class RawEvent(models.Model):
 
 
 class DirtyDay(models.Model):
-    """A day that received an event after the recent-days aggregation stopped looking at it."""
+    """A day that received an event after the recent-days aggregation stopped looking at it.
+
+    Each mark adds one to `version` (in the database, not from a clock): the beat deletes the
+    row only if the version it read is still there, so a batch that commits while the beat
+    aggregates the day keeps it dirty."""
 
     game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
     marked_at = models.DateTimeField(auto_now=True)
+    version = models.BigIntegerField(default=1)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["game", "day"], name="dirty_day_once")]
@@ -64,8 +69,9 @@ class DirtyDay(models.Model):
 class PlayerDay(models.Model):
     """One row per player active on a day: the base of DAU, MAU and retention.
 
-    Millions of rows, written in bulk by aggregation: the composite key is the only index, and
-    neither column is a database foreign key (a deleted player's history still counts)."""
+    Millions of rows, written in bulk by aggregation: besides the composite key, one index for
+    what aggregation reads and deletes (a game's range of days). Neither column is a database
+    foreign key (a deleted player's history still counts)."""
 
     pk = models.CompositePrimaryKey("game_id", "player_id", "day")
     game_id = models.BigIntegerField()
@@ -74,8 +80,22 @@ class PlayerDay(models.Model):
     events = models.IntegerField(default=0)
     sessions = models.IntegerField(default=0)
 
+    class Meta:
+        indexes = [models.Index(fields=["game_id", "day"], name="player_day_game_day")]
+
     def __str__(self) -> str:
         return f"player {self.player_id} on {self.day}"
+
+
+class RecentRun(models.Model):
+    """The day of a game's last recent-days aggregation (the beat's). The next run marks the
+    days since as dirty, so an outage of the beat leaves no day with partial numbers."""
+
+    game = models.OneToOneField(Game, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+
+    def __str__(self) -> str:
+        return f"game {self.game_id} {self.day}"
 
 
 class DailyMetrics(models.Model):

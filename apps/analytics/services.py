@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Player
@@ -49,6 +49,7 @@ SERVER_EVENT_NAMES = frozenset(
 RECENT_DAYS = 2
 # Compiled once (gamingpanel.sql): every app records its facts through it, purchases included.
 INSERT_EVENT = CompiledInsert.compile(RawEvent)
+DIRTY_DAY = DirtyDay._meta.db_table
 
 
 def record_server_event(
@@ -265,12 +266,21 @@ def mark_late_days(*, game_id: int, days: Iterable[date], today: date | None = N
     today = today or timezone.now().date()
     oldest_recent = today - timedelta(days=RECENT_DAYS - 1)
     late = sorted({day for day in days if day < oldest_recent})
-    if late:
-        DirtyDay.objects.bulk_create(
-            [DirtyDay(game_id=game_id, day=day, marked_at=timezone.now()) for day in late],
-            update_conflicts=True,
-            unique_fields=["game", "day"],
-            update_fields=["marked_at"],
+    if not late:
+        return
+    ops = connection.ops
+    now = ops.adapt_datetimefield_value(timezone.now())
+    # Not bulk_create: its DO UPDATE only copies the new row's values, and the version (which
+    # the beat checks, see DirtyDay) must count up in the database.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {DIRTY_DAY} (game_id, day, marked_at, version)
+            VALUES {", ".join(["(%s, %s, %s, 1)"] * len(late))}
+            ON CONFLICT (game_id, day)
+            DO UPDATE SET version = {DIRTY_DAY}.version + 1, marked_at = excluded.marked_at
+            """,  # noqa: S608 - the table name and placeholders only
+            [value for day in late for value in (game_id, ops.adapt_datefield_value(day), now)],
         )
 
 

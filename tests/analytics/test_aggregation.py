@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from apps.accounts.models import Game, Player
@@ -274,6 +275,53 @@ def test_rerunning_a_range_gives_the_same_numbers(game, players):
     aggregate_days(game_id=game.pk, start=day(1), end=day(2), chunk_days=1)
 
     assert snapshot(game) == first
+
+
+def test_rerunning_a_range_deletes_the_rows_whose_sources_are_gone(game, players):
+    aggregate_days(game_id=game.pk, start=day(0), end=day(40))
+    first = snapshot(game)
+    # Written before a rule change (a refund used to make a player active), or from sources
+    # that are gone since.
+    PlayerDay.objects.create(game_id=game.pk, player_id=players["p4"].pk, day=day(3), events=1)
+    RevenueDay.objects.create(game=game, day=day(3), currency="USD", real_money=True, gross=9)
+    OfferDay.objects.create(game=game, day=day(3), offer_id="o9", currency="USD", purchases=1)
+    ClientEventDay.objects.create(game=game, day=day(3), name="gone", events=1, players=1)
+    EconomyDay.objects.create(game=game, day=day(3), currency="gold", reason="grant", source=5)
+    RetentionCell.objects.create(game=game, cohort_day=day(3), day_offset=0, retained=1)
+
+    aggregate_days(game_id=game.pk, start=day(2), end=day(4))
+
+    assert snapshot(game) == first
+
+
+def test_mau_falls_to_zero_when_the_last_player_day_is_gone(game, player):
+    PlayerDay.objects.create(game_id=game.pk, player_id=player.pk, day=day(3), events=1)
+    DailyMetrics.objects.create(game=game, day=day(3), dau=1, mau=1)  # counted it once
+
+    aggregate_days(game_id=game.pk, start=day(0), end=day(10))
+
+    assert not PlayerDay.objects.exists()
+    assert {m.mau for m in metrics(game).values()} == {0}
+
+
+def test_a_deleted_players_days_still_count_after_a_rerun(game, players):
+    gone = Player.objects.create(game=game, display_name="gone")
+    fact(gone, "session_start", 3)
+    aggregate_days(game_id=game.pk, start=day(0), end=day(40))
+    gone_id = gone.pk
+    gone.delete()  # its events stay, without a player
+
+    aggregate_days(game_id=game.pk, start=day(0), end=day(40))
+
+    assert PlayerDay.objects.filter(player_id=gone_id, day=day(3)).exists()
+    assert metrics(game)[3].dau == 1
+
+
+def test_player_days_are_indexed_by_game_and_day(db):
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, PlayerDay._meta.db_table)
+    indexes = [c["columns"] for c in constraints.values() if c["index"] and not c["primary_key"]]
+    assert ["game_id", "day"] in indexes
 
 
 def test_a_late_event_reaggregates_its_day_and_the_cohorts_it_touches(game, players):

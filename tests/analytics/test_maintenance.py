@@ -5,10 +5,12 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import DataError
 from django.utils import timezone
 
-from apps.analytics import tasks
-from apps.analytics.models import DailyMetrics, DirtyDay, PlayerDay, RawEvent
+from apps.accounts.models import Player
+from apps.analytics import maintenance, tasks
+from apps.analytics.models import DailyMetrics, DirtyDay, PlayerDay, RawEvent, RetentionCell
 from apps.analytics.services import record_server_event
 
 TODAY = timezone.now().date()
@@ -36,9 +38,11 @@ def test_beat_task_aggregates_the_last_three_days_of_every_game(player, other_pl
     assert not DirtyDay.objects.exists()
 
 
-def test_a_game_whose_sums_overflow_does_not_stop_the_others(player, other_player, caplog):
+def test_a_day_whose_sums_overflow_stops_neither_its_game_nor_the_others(
+    player, other_player, caplog
+):
     assert player.game_id < other_player.game_id  # the failing game comes first
-    session(player, 5)  # a late day of the failing game: marked dirty
+    late = TODAY - timedelta(days=5)
     for n in range(10):  # each amount fits; their sum passes what a bigint holds
         record_server_event(
             game_id=player.game_id,
@@ -51,16 +55,95 @@ def test_a_game_whose_sums_overflow_does_not_stop_the_others(player, other_playe
                 "real_money": False,
                 "purchase_id": n,
             },
+            occurred_at=datetime.combine(late, time(9), tzinfo=UTC),  # late: marked dirty
         )
+    session(player, 0)
     session(other_player, 0)
 
-    from apps.analytics.maintenance import aggregate_recent
+    maintenance.aggregate_recent()
 
-    aggregate_recent()
-
+    assert DailyMetrics.objects.get(game=player.game, day=TODAY).dau == 1
     assert DailyMetrics.objects.get(game=other_player.game, day=TODAY).dau == 1
-    assert DirtyDay.objects.filter(game=player.game).exists()  # kept for the next run
+    assert list(DirtyDay.objects.values_list("day", flat=True)) == [late]  # for the next run
     assert f"ALERT analytics aggregation of game {player.game_id} failed" in caplog.text
+
+
+# 3: a late day next to the recent ones; 2: a recent day, marked when it fails so that it is
+# retried once it is no longer recent.
+@pytest.mark.parametrize("bad_days_ago", [3, 2])
+def test_a_day_that_always_fails_holds_back_neither_today_nor_its_neighbours(
+    player, monkeypatch, caplog, bad_days_ago
+):
+    bad = TODAY - timedelta(days=bad_days_ago)
+    for days_ago in (0, 2, 3, 4):  # 3 and 4 are late: marked dirty
+        session(player, days_ago)
+    aggregate_days = maintenance.aggregate_days
+
+    def failing_on_the_bad_day(*, game_id, start, end, **kwargs) -> None:
+        if start <= bad <= end:
+            raise DataError("bigint out of range")
+        aggregate_days(game_id=game_id, start=start, end=end, **kwargs)
+
+    monkeypatch.setattr(maintenance, "aggregate_days", failing_on_the_bad_day)
+
+    maintenance.aggregate_recent()
+
+    dau = dict(DailyMetrics.objects.filter(game=player.game).values_list("day", "dau"))
+    assert {dau.get(TODAY - timedelta(days=n)) for n in (0, 2, 3, 4) if n != bad_days_ago} == {1}
+    assert bad not in dau
+    assert list(DirtyDay.objects.values_list("day", flat=True)) == [bad]  # for the next run
+    assert f"ALERT analytics aggregation of game {player.game_id} failed for {bad}" in caplog.text
+
+
+def test_a_day_marked_again_while_it_is_aggregated_stays_dirty(player, monkeypatch):
+    late = TODAY - timedelta(days=5)
+    session(player, 5)  # marked dirty
+    # A batch whose clock is behind the first mark's (another server, or a transaction that
+    # read it earlier) commits while the beat aggregates the day: the beat did not see it.
+    behind = DirtyDay.objects.get().marked_at - timedelta(seconds=1)
+    newcomer = Player.objects.create(game=player.game, display_name="late")
+    aggregate_days = maintenance.aggregate_days
+    batches = [newcomer]
+
+    def aggregate_while_a_batch_commits(*, start, end, **kwargs) -> None:
+        aggregate_days(start=start, end=end, **kwargs)
+        if start <= late <= end and batches:
+            with monkeypatch.context() as clock:
+                clock.setattr(timezone, "now", lambda: behind)
+                session(batches.pop(), 5)
+
+    monkeypatch.setattr(maintenance, "aggregate_days", aggregate_while_a_batch_commits)
+
+    maintenance.aggregate_recent()
+
+    assert DailyMetrics.objects.get(game=player.game, day=late).dau == 1
+    assert DirtyDay.objects.filter(day=late).exists()
+
+    maintenance.aggregate_recent()
+
+    assert DailyMetrics.objects.get(game=player.game, day=late).dau == 2
+    assert not DirtyDay.objects.exists()
+
+
+def test_days_missed_while_the_beat_was_down_are_recomputed(player):
+    maintenance.aggregate_recent(today=TODAY - timedelta(days=6))  # the last run before
+    for days_ago in (7, 5, 4, 3):
+        when = datetime.combine(TODAY - timedelta(days=days_ago), time(9), tzinfo=UTC)
+        # Stored on its own day (or the next), then recent: never marked dirty.
+        RawEvent.objects.create(
+            game=player.game,
+            player=player,
+            source=RawEvent.Source.SERVER,
+            name="session_start",
+            occurred_at=when,
+            day=when.date(),
+        )
+
+    maintenance.aggregate_recent()
+
+    dau = dict(DailyMetrics.objects.filter(game=player.game).values_list("day", "dau"))
+    assert [dau.get(TODAY - timedelta(days=n)) for n in (7, 5, 4, 3)] == [1, 1, 1, 1]
+    assert not DirtyDay.objects.exists()
 
 
 def test_prune_deletes_raw_events_older_than_the_retention_and_keeps_aggregates(player, settings):
@@ -78,14 +161,23 @@ def test_prune_deletes_raw_events_older_than_the_retention_and_keeps_aggregates(
 
 
 def test_days_before_the_retention_keep_their_numbers_when_rebuilt(player, settings):
+    old = TODAY - timedelta(days=20)
+    record_server_event(
+        game_id=player.game_id,
+        player_id=player.pk,
+        name="player_created",
+        occurred_at=datetime.combine(old, time(9), tzinfo=UTC),
+    )
     session(player, 20)
-    call_command("aggregate_analytics", "--from", str(TODAY - timedelta(days=20)), "--no-progress")
+    call_command("aggregate_analytics", "--from", str(old), "--no-progress")
     RawEvent.objects.all().delete()  # as pruning would, once they are older than the retention
     settings.ANALYTICS_RAW_RETENTION_DAYS = 15
 
-    call_command("aggregate_analytics", "--from", str(TODAY - timedelta(days=20)), "--no-progress")
+    call_command("aggregate_analytics", "--from", str(old), "--no-progress")
 
-    assert DailyMetrics.objects.get(day=TODAY - timedelta(days=20)).dau == 1
+    assert DailyMetrics.objects.get(day=old).dau == 1
+    assert PlayerDay.objects.filter(day=old).exists()
+    assert RetentionCell.objects.get(cohort_day=old, day_offset=0).retained == 1
 
 
 def test_command_rebuilds_a_range_for_one_game_with_a_progress_bar(player, other_player):
