@@ -83,5 +83,8 @@ def _datetime(text: str) -> datetime | None:
     except ValueError:
         return None
     if moment.utcoffset() is not None:
-        moment = moment.astimezone(PERMANENT_BAN_UNTIL.tzinfo)
+        try:
+            moment = moment.astimezone(PERMANENT_BAN_UNTIL.tzinfo)
+        except OverflowError:  # "9999-12-31T23:59:59-01:00": text, not a moment UTC can hold
+            return None
     return moment

@@ -47,3 +47,12 @@ def test_dates_lists_and_booleans_are_formatted():
 
 def test_an_entry_with_nothing_changed_has_no_lines():
     assert field_changes(entry({"gold": 5}, {"gold": 5})) == []
+
+
+def test_text_shaped_like_a_moment_past_the_calendar_reads_as_text():
+    # An operator can name a stat or an offer this: in UTC it would be year 10000 or year 0.
+    edges = ["9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00"]
+
+    text = changes_text(entry({"name": "", "key": ""}, {"name": edges[0], "key": edges[1]}))
+
+    assert edges[0] in text and edges[1] in text
