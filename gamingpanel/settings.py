@@ -618,6 +618,14 @@ def check_production() -> None:
         problems.append("FIELD_ENCRYPTION_KEYS still holds the local key")
     if any(key.endswith(LOCAL_TOKEN_KEY) for key in TOKEN_ENCRYPTION_KEYS):
         problems.append("TOKEN_ENCRYPTION_KEYS still holds the local key")
+    if SECURE_PROXY_SSL_HEADER and not RATELIMIT_IP_META_KEY:
+        # Behind a proxy every request comes from the proxy's address: the per-address login
+        # budget and the sign-in lockout would be shared by every player and operator.
+        problems.append(
+            "DJANGO_SECURE_PROXY_SSL_HEADER trusts a proxy, so RATELIMIT_IP_META_KEY must name "
+            "the header holding the client's address (HTTP_X_REAL_IP behind deploy/Caddyfile); "
+            "with no proxy in front, set DJANGO_SECURE_PROXY_SSL_HEADER empty"
+        )
     if not REDIS_URL:
         # Rate limits, revocations and replay marks live in the shared cache: per-process memory
         # would let every web process count and forget on its own.

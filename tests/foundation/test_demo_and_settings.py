@@ -57,6 +57,7 @@ def test_production_refuses_to_start_without_a_secret_key():
 def test_debug_is_off_unless_asked_for():
     production = {
         "DJANGO_SECRET_KEY": "x" * 50,
+        "RATELIMIT_IP_META_KEY": "HTTP_X_REAL_IP",
         "DJANGO_ALLOWED_HOSTS": "panel.example.com",
         "REDIS_URL": "redis://127.0.0.1:6379/0",
         "FIELD_ENCRYPTION_KEYS": "cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy0xMjM=",
@@ -105,10 +106,43 @@ def test_production_refuses_to_start_without_a_shared_cache():
     assert "REDIS_URL" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("proxy_header", "address_header", "starts"),
+    [
+        (None, None, False),  # the default trusts a proxy's X-Forwarded-Proto
+        ("X-Forwarded-Proto", "", False),
+        ("X-Forwarded-Proto", "HTTP_X_REAL_IP", True),
+        ("", None, True),  # no proxy: REMOTE_ADDR is the client
+    ],
+)
+def test_behind_a_proxy_production_needs_the_client_address_header(
+    proxy_header, address_header, starts
+):
+    production = {
+        "DJANGO_DEBUG": "0",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "DJANGO_SECRET_KEY": "x" * 50,
+        "DJANGO_ALLOWED_HOSTS": "panel.example.com",
+        "FIELD_ENCRYPTION_KEYS": "cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy0xMjM=",
+        "TOKEN_ENCRYPTION_KEYS": "k1:cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy0xMjM=",
+    }
+    if proxy_header is not None:
+        production["DJANGO_SECURE_PROXY_SSL_HEADER"] = proxy_header
+    if address_header is not None:
+        production["RATELIMIT_IP_META_KEY"] = address_header
+
+    result = _start_django(production)
+
+    assert (result.returncode == 0) == starts, result.stderr
+    if not starts:
+        assert "RATELIMIT_IP_META_KEY must name" in result.stderr
+
+
 def test_production_starts_with_real_values():
     result = _start_django(
         {
             "DJANGO_DEBUG": "0",
+            "RATELIMIT_IP_META_KEY": "HTTP_X_REAL_IP",
             "REDIS_URL": "redis://127.0.0.1:6379/0",
             "DJANGO_SECRET_KEY": "x" * 50,
             "DJANGO_ALLOWED_HOSTS": "panel.example.com",
