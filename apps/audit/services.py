@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import Model
 
@@ -54,7 +56,10 @@ def record_login_failure(*, username: str, address: str | None, locked_out: bool
     if user is not None:
         shown = username[:200]
     else:
-        shown = "unknown name " + hashlib.sha256(username.encode()).hexdigest()[:8]
+        # Keyed: an unkeyed hash of a password typed as a name could be checked against
+        # guesses by anyone who reads the audit log.
+        keyed = hmac.new(settings.SECRET_KEY.encode(), username.encode(), hashlib.sha256)
+        shown = "unknown name " + keyed.hexdigest()[:8]
     return AuditLogEntry.objects.create(
         actor=None,
         actor_name="anonymous",

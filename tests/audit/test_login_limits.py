@@ -4,6 +4,7 @@ the audit log. django-axes counts; settings.AXES_* choose the limits."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 import pytest
@@ -118,6 +119,8 @@ def test_every_failure_is_in_the_audit_log_without_the_password(admin_user):
     assert first.after == {"address": "203.0.113.4", "known_user": True}
     assert entries[-1].target_id == "" and entries[-1].after["known_user"] is False
     assert entries[-1].target_repr.startswith("unknown name ")  # a fingerprint, not the name
+    unkeyed = hashlib.sha256(b"secret-typed-as-a-name").hexdigest()[:8]
+    assert unkeyed not in entries[-1].target_repr  # keyed: a guess cannot be checked against it
     stored = " ".join(str(vars(entry)) for entry in entries)
     assert "secret-typed-as-a-name" not in stored
     stored += " ".join(str(vars(row)) for row in AccessAttempt.objects.all())
