@@ -14,6 +14,7 @@ from django.contrib.admin.utils import get_fields_from_path
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import router, transaction
 from django.db.models import Model, QuerySet
 from django.forms.models import BaseInlineFormSet, ModelForm, model_to_dict
 from django.http import HttpRequest
@@ -129,6 +130,13 @@ class GameScopedAdmin(admin.ModelAdmin):
         if before != after:
             self._audit(request, obj, "admin_change", before=before, after=after)
         return super().log_change(request, obj, message)
+
+    def response_action(self, request: HttpRequest, queryset: QuerySet) -> Any:
+        """An action in one transaction: Django's bulk delete logs each deletion (our audit
+        entries) and then deletes, with no transaction around the two, so a delete that failed
+        left entries for deletions that never happened."""
+        with transaction.atomic(using=router.db_for_write(self.model)):
+            return super().response_action(request, queryset)
 
     def log_deletions(self, request: HttpRequest, queryset: QuerySet) -> Any:
         for obj in queryset:

@@ -204,3 +204,25 @@ def test_rows_saved_from_the_list_page_are_audited_each_with_its_own_before(clie
     assert deals_entry.before["name"] == deals_entry.after["name"] == "Deals"
     assert (packs_entry.before["active"], packs_entry.after["active"]) == (True, False)
     assert packs_entry.before["position"] == packs_entry.after["position"] == 2
+
+
+def test_a_bulk_delete_that_fails_leaves_no_audit_entry(client, operator, game, gold, monkeypatch):
+    from django.contrib import admin
+    from django.db import DatabaseError
+
+    currency_admin = admin.site._registry[Currency]
+
+    def failing_delete(request, queryset):
+        raise DatabaseError("the delete failed")
+
+    monkeypatch.setattr(currency_admin, "delete_queryset", failing_delete)
+    client.force_login(operator)
+    client.raise_request_exception = False
+
+    client.post(
+        "/admin/inventory/currency/",
+        {"action": "delete_selected", "_selected_action": [gold.pk], "post": "yes"},
+    )
+
+    assert Currency.objects.filter(pk=gold.pk).exists()
+    assert not AuditLogEntry.objects.filter(action="admin_delete").exists()
