@@ -2,7 +2,8 @@
 
 Sits right inside RequestIdMiddleware, so its lines carry the request id. It also writes
 Django's own "Bad Request: …" / "Not Found: …" warning for 4xx and 5xx answers while the id is
-still set (Django's handler would write it after every middleware has returned, with no id).
+still set (Django's handler would write it after every middleware has returned, with no id),
+naming the route as well (the path only when no route matched).
 
 The line names the route (the URL pattern's name, never the path or its query string, where a
 secret could sit), the game and the player when the request pipeline identified them
@@ -66,8 +67,12 @@ class AccessLogMiddleware:
             observe = self._histograms[key] = REQUESTS.labels(route, method, str(status)).observe
         observe(duration)
         if status >= 400:
+            # The route's name, as the access line: a path can carry a secret (a sandbox
+            # checkout's token). A path no route matched is named as sent, so a client's wrong
+            # URL can be found (the log filter still scrubs anything token-shaped in it).
+            named = request.path if route == UNMATCHED else route
             log_response(
-                "%s: %s", response.reason_phrase, request.path, response=response, request=request
+                "%s: %s", response.reason_phrase, named, response=response, request=request
             )
         if self.log_every_request and access_logger.isEnabledFor(logging.INFO):
             # makeRecord and handle, as Logger.info would, without its walk up the stack for

@@ -16,6 +16,16 @@ def test_scrub_removes_keys_tickets_and_bearer_tokens():
     assert "partner.steam-api.com" in cleaned  # the context stays readable
 
 
+def test_scrub_removes_secrets_written_as_json_or_a_python_dict():
+    cleaned = scrub(
+        """{"refresh_token": "JSONSECRET1", "note": "kept"} {'token': 'DICTSECRET2'} """
+        """{"api_key":"TIGHTSECRET3"}"""
+    )
+
+    assert "JSONSECRET1" not in cleaned and "DICTSECRET2" not in cleaned
+    assert "TIGHTSECRET3" not in cleaned and '"note": "kept"' in cleaned
+
+
 def test_scrub_removes_idc_games_token_and_user_id():
     cleaned = scrub(
         "GET https://api.idcgames.test/getAccessData.php?idctk=SECRETTOKEN123&idcuuid=U77&idcgameid=77"

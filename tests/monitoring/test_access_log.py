@@ -56,6 +56,16 @@ def test_no_token_secret_or_query_string_reaches_the_log(login, json_lines):
     assert "ANOTHERSECRET" not in text and "HUNTER2HUNTER2" not in text
 
 
+def test_a_4xx_warning_names_the_route_not_the_path(json_lines):
+    # A path can carry what a secret is (a sandbox checkout's token, a save's key).
+    response = APIClient().get("/api/v1/player/saves/PATHSECRET42")
+    assert response.status_code == 401
+
+    warnings = [line["message"] for line in json_lines() if line["level"] == "WARNING"]
+    assert any("player-save" in message for message in warnings), warnings
+    assert not any("PATHSECRET42" in message for message in warnings)
+
+
 def test_4xx_warning_lines_carry_the_request_id(json_lines):
     response = APIClient().get("/api/v1/no-such-endpoint", HTTP_X_REQUEST_ID="req-warning-42")
     assert response.status_code == 404
