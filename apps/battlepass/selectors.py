@@ -126,6 +126,12 @@ def _load_definitions(*, game_id: int) -> list[SeasonDefinition]:
     return [replace(season, tiers=tuple(tiers[key])) for key, season in seasons.items()]
 
 
+def season_runs(*, game_id: int, at: datetime | None = None) -> bool:
+    """Whether one of the game's seasons runs (at `at`, default now), from the kept
+    definitions (season_definitions): no query while they are kept."""
+    return latest_running(season_definitions(game_id=game_id), at or timezone.now()) is not None
+
+
 def season_ends(*, game_id: int, season_ids: set[int]) -> dict[int, datetime]:
     """When each of these seasons ends, by id, for those that are the game's (a season of
     another game, or none, is left out): one query, read now."""

@@ -116,7 +116,9 @@ class ClaimRewardApi(PlayerApi):
             404: OpenApiResponse(description="`reward_not_found` (in this event of this game)."),
             409: OpenApiResponse(
                 description="`already_claimed`, `requirement_not_met` (with `progress` and "
-                "`target`), `event_ended`, `event_not_started` or `holding_limit_reached`."
+                "`target`), `event_ended`, `event_not_started`, `holding_limit_reached`, or "
+                "`no_active_season` (a reward of battle-pass XP only, while no season runs: "
+                "not spent)."
             ),
         },
     )

@@ -11,6 +11,7 @@ from django.db.models import OuterRef, Prefetch
 from django.utils import timezone
 
 from apps.accounts.models import Player
+from apps.battlepass.selectors import season_runs
 from apps.events.models import Event, EventReward, EventRewardClaim
 from apps.events.progress import Goal, Progress, reward_progress
 from apps.multiplayer.selectors import match_lines, match_lines_of, match_lines_statement
@@ -136,22 +137,35 @@ def get_active_events(*, player_id: int, game_id: int) -> list[dict[str, Any]]:
     answers = iter(run_together(statements))
     claimed = {reward_id for (reward_id,) in next(answers)} if reward_ids else set()
     lines = match_lines_of(next(answers)) if counting else []
+    # A reward that grants only season XP waits for a season (claim_event_reward refuses it):
+    # asked only when the running events have one, from the battle pass's kept definitions.
+    waiting = any(
+        only_season_xp(reward["contents"], reward["battlepass_xp"])
+        for definition in running
+        for reward, _ in definition.rewards
+    ) and not season_runs(game_id=game_id, at=at)
     answer = []
     for definition in running:
         entries = []
         for reward, goal in definition.rewards:
             progress = reward_progress(goal=goal, lines=lines)
             is_claimed = reward["id"] in claimed
+            held = waiting and only_season_xp(reward["contents"], reward["battlepass_xp"])
             entries.append(
                 {
                     "reward": reward,
                     "progress": progress.value,
                     "claimed": is_claimed,
-                    "claimable": progress.met and not is_claimed,
+                    "claimable": progress.met and not is_claimed and not held,
                 }
             )
         answer.append({"event": definition.event, "rewards": entries})
     return answer
+
+
+def only_season_xp(contents: object, battlepass_xp: int) -> bool:
+    """A reward whose whole grant is battle-pass XP (no currency or item lines)."""
+    return bool(battlepass_xp) and not contents
 
 
 def reward_for_claim(*, player: Player, event_id: int, reward_id: int) -> EventReward | None:

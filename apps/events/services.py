@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from apps.accounts.models import Player
 from apps.analytics.services import server_event_statement
+from apps.battlepass.errors import NoActiveSeason
+from apps.battlepass.selectors import season_runs
 from apps.battlepass.services import add_season_xp
 from apps.events.errors import (
     AlreadyClaimed,
@@ -20,7 +22,7 @@ from apps.events.errors import (
     RewardNotFound,
 )
 from apps.events.models import EventReward, EventRewardClaim
-from apps.events.selectors import progress_of, reward_for_claim
+from apps.events.selectors import only_season_xp, progress_of, reward_for_claim
 from apps.inventory.services import grant_contents
 from gamingpanel.sql import CompiledQuery
 
@@ -57,6 +59,14 @@ def claim_event_reward(*, player: Player, event_id: int, reward_id: int) -> Rewa
         raise EventEnded(f"{event.name} ended at {event.ends_at:%Y-%m-%d %H:%M} UTC.")
     if EventRewardClaim.objects.filter(player=player, reward=reward).exists():
         raise AlreadyClaimed(f"{reward.name} is already claimed.")
+    if only_season_xp(reward.contents, reward.battlepass_xp) and not season_runs(
+        game_id=player.game_id, at=now
+    ):
+        # Claimed now it would grant nothing and be spent: it waits for the next season.
+        raise NoActiveSeason(
+            f"{reward.name} grants only battle-pass XP, and no season is running: claim it "
+            "once one runs."
+        )
     progress = progress_of(player=player, reward=reward)
     if not progress.met:
         raise RequirementNotMet(

@@ -178,7 +178,7 @@ def test_the_claim_fact_travels_with_the_wallet_lock(player_client, player, make
 
 @pytest.mark.django_db
 def test_a_reward_of_battle_pass_xp_only_records_its_fact_and_moves_nothing(
-    player_client, player, make_reward
+    player_client, player, make_reward, season
 ):
     reward = make_reward(Requirement.NONE, contents=[], battlepass_xp=50)
 
@@ -186,6 +186,20 @@ def test_a_reward_of_battle_pass_xp_only_records_its_fact_and_moves_nothing(
 
     assert response.status_code == 201
     assert response.json()["granted"]["contents"] == []
+    assert SeasonPass.objects.get(player=player).xp == 50
     assert not LedgerEntry.objects.exists()
     analytics = RawEvent.objects.get(name="event_reward_claimed")
     assert analytics.properties == {"event_id": reward.event_id, "reward_id": reward.pk}
+
+
+@pytest.mark.django_db
+def test_a_reward_of_battle_pass_xp_only_waits_for_a_season(player_client, player, make_reward):
+    reward = make_reward(Requirement.NONE, contents=[], battlepass_xp=50)
+    listed = player_client.get("/api/v1/events/active").json()[0]["rewards"][0]
+
+    response = claim(player_client, reward)
+
+    assert (listed["claimable"], listed["claimed"]) == (False, False)
+    assert (response.status_code, response.json()["code"]) == (409, "no_active_season")
+    assert not EventRewardClaim.objects.exists()  # still there to claim once a season runs
+    assert not RawEvent.objects.filter(name="event_reward_claimed").exists()
