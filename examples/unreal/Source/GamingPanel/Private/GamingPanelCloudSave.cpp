@@ -90,11 +90,12 @@ namespace
 
 		virtual bool Read(FGamingPanelSaveState& OutState) override
 		{
+			bMemoryOnly = false;
 			FString Text;
-			if (!GamingPanelFiles::LoadText(Text, Path())) return false;
+			if (!GamingPanelFiles::LoadText(Text, Path())) return GamingPanelFiles::Exists(Path()) ? Unreadable() : false;
 			const TSharedPtr<FJsonValue> Parsed = FGamingPanelHttp::ParseJson(Text);
 			const TSharedPtr<FJsonObject> Saved = Parsed.IsValid() ? Parsed->AsObject() : nullptr;
-			if (!Saved.IsValid()) return false;
+			if (!Saved.IsValid()) return Unreadable();
 			const TSharedPtr<FJsonObject>* SyncedJson = nullptr;
 			if (Saved->TryGetObjectField(TEXT("synced"), SyncedJson) && SyncedJson && SyncedJson->IsValid())
 			{
@@ -139,6 +140,7 @@ namespace
 
 		virtual void Write(const FGamingPanelSaveState& State) override
 		{
+			if (bMemoryOnly) return; // an unreadable file is not written over (Unreadable)
 			TSharedRef<FJsonObject> Saved = MakeShared<FJsonObject>();
 			TSharedPtr<FJsonObject> SyncedJson = MakeShared<FJsonObject>();
 			for (const auto& Entry : State.Synced) SyncedJson->SetObjectField(Entry.Key, DocumentJson(Entry.Value));
@@ -175,7 +177,29 @@ namespace
 	private:
 		FString Path() const { return FPaths::Combine(PlayerFolderOf(*Player), TEXT("cloud_saves.json")); }
 
+		/**
+		 * A queue file that exists but cannot be read (corrupt, or held by another program) is never written over,
+		 * which would lose the writes queued in it: it is moved aside (kept for support; its writes are not synced)
+		 * and the queue starts empty, or, when it cannot be moved either, this session's saves stay in memory (and are
+		 * synced) and the file is left as it is.
+		 */
+		bool Unreadable()
+		{
+			const FString Aside = GamingPanelFiles::SetAside(Path());
+			if (!Aside.IsEmpty())
+			{
+				UE_LOG(LogGamingPanel, Error, TEXT("Cloud save: the local copy could not be read; it is kept as %s (the writes queued in it are not synced). Starting from the server's copies."), *Aside);
+			}
+			else
+			{
+				bMemoryOnly = true;
+				UE_LOG(LogGamingPanel, Error, TEXT("Cloud save: the local copy can neither be read nor moved; this session's saves are kept in memory (and synced), and the file is not written over."));
+			}
+			return false;
+		}
+
 		const FString* Player;
+		bool bMemoryOnly = false;
 	};
 }
 

@@ -277,6 +277,19 @@ bool GamingPanelFiles::LoadText(FString& OutText, const FString& Path)
 	return !IFileManager::Get().FileExists(*Path) && FFileHelper::LoadFileToString(OutText, *Temporary);
 }
 
+bool GamingPanelFiles::Exists(const FString& Path)
+{
+	const FString Temporary = Path + TEXT(".tmp");
+	return IFileManager::Get().FileExists(*Path) || IFileManager::Get().FileExists(*Temporary);
+}
+
+FString GamingPanelFiles::SetAside(const FString& Path)
+{
+	const FString Source = IFileManager::Get().FileExists(*Path) ? Path : Path + TEXT(".tmp");
+	const FString Aside = Path + FString::Printf(TEXT(".unreadable-%lld"), static_cast<long long>(FDateTime::UtcNow().ToUnixTimestamp()));
+	return IFileManager::Get().Move(*Aside, *Source, false) ? Aside : FString();
+}
+
 // ------------------------------------------------------------------------------------------------ JSON helpers
 
 namespace GamingPanelJson

@@ -108,6 +108,14 @@ namespace GamingPanelFiles
 	GAMINGPANEL_API bool SaveText(const FString& Text, const FString& Path);
 	/** Reads Path, or "<Path>.tmp" when Path is missing (a crash between writing the temporary file and moving it). */
 	GAMINGPANEL_API bool LoadText(FString& OutText, const FString& Path);
+	/** Whether Path, or its "<Path>.tmp", is on disk (LoadText failing on an existing file: it cannot be read). */
+	GAMINGPANEL_API bool Exists(const FString& Path);
+	/**
+	 * Moves a file that cannot be read (Path, or "<Path>.tmp" when Path is missing) beside it, as
+	 * "<Path>.unreadable-<unix time>", never over another file, so nothing is written over what it holds. Answers
+	 * where it went, or an empty string when it could not be moved (another program holds it).
+	 */
+	GAMINGPANEL_API FString SetAside(const FString& Path);
 }
 
 /** Lenient readers: a missing or mistyped field gives the fallback instead of failing the whole response. */
