@@ -9,6 +9,13 @@ apply only a newer version, so two writes of one player arriving out of order (a
 commits) leave the newer. A `ready` key says the set holds every entry of the period: without it
 (Redis flushed or restarted) a reader counts in PostgreSQL and the set is rebuilt from it.
 
+`ready` holds the run_id of the Redis server that marked it (INFO server), and counts only on
+that server: a Redis restarted with its data (AOF written every second) or a replica promoted by
+a failover may have lost the last updates while keeping `ready`, so a restarted or other server
+rebuilds the index instead of serving it. Readers compare with the run_id each process keeps for
+IDENTITY_SECONDS (one round trip per rank read): for that long after a restart a process may
+still answer from the old copy, then the next rank read rebuilds it.
+
 Entries of banned players are left out of the set (`apps.leaderboards.receivers` removes and
 restores them when an operator bans or unbans; a timed ban's end is noticed within a minute by
 `ranking.restore_lapsed_bans`, from beat), as the lists leave them out.
@@ -21,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,6 +46,8 @@ OFFSET = 2**63
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 BUILD_LOCK_SECONDS = 600
+# How long a process trusts the run_id it read from Redis (see the module's docstring).
+IDENTITY_SECONDS = 1.0
 
 
 def member_of(*, rank_key: int, reached_at: datetime, player_id: int) -> str:
@@ -94,28 +104,61 @@ end
 return 1
 """
 _UPDATE = _APPLY.replace("FIRST", "1")
+# A ban's or an unban's changes: applied only where the period has an index, ready (on any
+# server) or being built (KEYS[3], KEYS[4]). Elsewhere the next build reads PostgreSQL after
+# the ban, and writing would leave keys of a period closed meanwhile that nothing deletes.
+_FOLLOW = "if redis.call('EXISTS', KEYS[3], KEYS[4]) == 0 then return 0 end\n" + _UPDATE
 # A rebuild's batch: applied only while KEYS[3] (building) holds the build's token, ARGV[1].
 _BUILD_UPDATE = "if redis.call('GET', KEYS[3]) ~= ARGV[1] then return 0 end\n" + _APPLY.replace(
     "FIRST", "2"
 )
+# The server's identity (INFO server: run_id, new at every start), as `run_id`; "1" from a
+# server that does not tell it (every start is then the same server, as before run_ids).
+_RUN_ID = "local run_id = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)') or '1'\n"
+# A build's claim: 0 when KEYS[1] (ready) holds this server's run_id (or another build holds
+# KEYS[2], building); else the lock is taken with the token ARGV[1] (for ARGV[2] seconds; ARGV[3]
+# "1": taken from any other build). Answers {claimed, run_id}.
+_CLAIM = (
+    _RUN_ID
+    + """
+if ARGV[3] ~= '1' then
+  if redis.call('GET', KEYS[1]) == run_id then return {0, run_id} end
+  if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'EX', ARGV[2]) then return {0, run_id} end
+else
+  redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
+end
+return {1, run_id}
+"""
+)
 # The steps of a build that holds KEYS[1] (building) with the token ARGV[1]; 0 once it does not
-# (the lock expired, or the index was dropped and another build claimed it).
-_START_BUILD = """
+# (the lock expired, or the index was dropped and another build claimed it). The start answers
+# the server's run_id; the finish marks the index ready only on that same server (ARGV[2]): one
+# restarted in between may have lost batches already written, and the build lets its lock go.
+_START_BUILD = (
+    _RUN_ID
+    + """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
-return 1
+return run_id
 """
-_FINISH_BUILD = """
+)
+_FINISH_BUILD = (
+    _RUN_ID
+    + """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[2], '1')
 redis.call('DEL', KEYS[1])
+if run_id ~= ARGV[2] then return 0 end
+redis.call('SET', KEYS[2], run_id)
 return 1
 """
+)
+_MARK_READY = _RUN_ID + "redis.call('SET', KEYS[1], run_id)\nreturn 1\n"
 
-# -1: the index is not ready (count in PostgreSQL); -2: the member is not in it; else its
+# -1: the index is not ready (count in PostgreSQL): no `ready`, or one another server (ARGV[2] is
+# this one's run_id, as the process knows it) marked; -2: the member is not in it; else its
 # 0-based position.
 _RANK = """
-if redis.call('EXISTS', KEYS[2]) == 0 then return -1 end
+if redis.call('GET', KEYS[2]) ~= ARGV[2] then return -1 end
 local rank = redis.call('ZRANK', KEYS[1], ARGV[1])
 if not rank then return -2 end
 return rank
@@ -127,6 +170,34 @@ NOT_INDEXED = -2
 
 def _client() -> redis.Redis | None:
     return hotcache.redis_client()
+
+
+def enabled() -> bool:
+    """Whether there is an index at all (Redis configured)."""
+    return _client() is not None
+
+
+# The run_id of each Redis server this process talks to, and when it was read (monotonic).
+_identities: dict[str | None, tuple[str, float]] = {}
+
+
+def _run_id(client: redis.Redis) -> str:
+    """The server's run_id as this process knows it: read again after IDENTITY_SECONDS."""
+    server = hotcache.write_server()
+    known = _identities.get(server)
+    now = time.monotonic()
+    if known is not None and now - known[1] < IDENTITY_SECONDS:
+        return known[0]
+    run_id = str(cast(dict[str, object], client.info("server")).get("run_id") or "1")
+    _identities[server] = (run_id, now)
+    return run_id
+
+
+def _learned(run_id: object) -> str:
+    """A run_id a script just read from the server: this process's from now on."""
+    text = run_id.decode() if isinstance(run_id, bytes) else str(run_id)
+    _identities[hotcache.write_server()] = (text, time.monotonic())
+    return text
 
 
 @dataclass(frozen=True)
@@ -161,6 +232,31 @@ def apply(period_id: int, changes: Iterable[Change], *, build: str | None = None
         return False
 
 
+def apply_where_indexed(changes: dict[int, list[Change]]) -> None:
+    """A ban's or an unban's changes, by period, in one round trip; only to periods that have
+    an index (or a build under way). A Redis failure is logged and drops those indexes."""
+    client = _client()
+    if client is None or not changes:
+        return
+    try:
+        pipe = client.pipeline(transaction=False)
+        for period_id, its_changes in changes.items():
+            keys = Keys.of(period_id)
+            args: list[EncodableT] = [
+                str(arg)
+                for change in its_changes
+                for arg in (change.player_id, change.version, change.member)
+            ]
+            hotcache.run_script(
+                pipe, _FOLLOW, [keys.members, keys.versions, keys.ready, keys.building], args
+            )
+        pipe.execute()
+    except redis.RedisError:
+        log.warning("leaderboard index update failed; it is rebuilt on the next rank read")
+        for period_id in changes:
+            forget(period_id)
+
+
 def rank_of(period_id: int, member: str) -> int | None:
     """The member's 0-based position among indexed members, or None when the index cannot say
     (no Redis, not ready, unreachable, or the member missing)."""
@@ -170,29 +266,37 @@ def rank_of(period_id: int, member: str) -> int | None:
     keys = Keys.of(period_id)
     try:
         found = int(
-            cast(int, hotcache.run_script(client, _RANK, [keys.members, keys.ready], [member]))
+            cast(
+                int,
+                hotcache.run_script(
+                    client, _RANK, [keys.members, keys.ready], [member, _run_id(client)]
+                ),
+            )
         )
     except redis.RedisError:
         return None
     return found if found >= 0 else None
 
 
-def left_out(period_id: int, player_ids: list[int]) -> set[int]:
-    """Of these players, those a ready index holds no member for (removed, or never added); an
-    empty set when the index is not ready or unreachable (a rebuild will read PostgreSQL)."""
+def left_out(period_id: int, player_ids: list[int]) -> set[int] | None:
+    """Of these players, those a ready index holds no member for (removed, or never added); None
+    when the index is not ready (a rebuild will read PostgreSQL), unreachable or absent."""
     client = _client()
-    if client is None or not player_ids:
+    if client is None:
+        return None
+    if not player_ids:
         return set()
     keys = Keys.of(period_id)
     try:
+        run_id = _run_id(client)
         pipe = client.pipeline(transaction=False)
-        pipe.exists(keys.ready)
+        pipe.get(keys.ready)
         pipe.hmget(keys.versions, [str(player_id) for player_id in player_ids])
         ready, stored = pipe.execute()
     except redis.RedisError:
-        return set()
-    if not ready:
-        return set()
+        return None
+    if ready is None or ready.decode() != run_id:
+        return None
     return {
         player_id
         for player_id, value in zip(player_ids, stored, strict=True)
@@ -201,13 +305,26 @@ def left_out(period_id: int, player_ids: list[int]) -> set[int]:
 
 
 def is_ready(period_id: int) -> bool:
+    """Whether the period's index is ready on this Redis server (not one restarted since)."""
     client = _client()
     if client is None:
         return False
     try:
-        return bool(client.exists(Keys.of(period_id).ready))
+        ready = cast(bytes | None, client.get(Keys.of(period_id).ready))
+        return ready is not None and ready.decode() == _run_id(client)
     except redis.RedisError:
         return False
+
+
+def is_building(period_id: int) -> bool:
+    """Whether a build holds the period's lock (True when Redis cannot say)."""
+    client = _client()
+    if client is None:
+        return False
+    try:
+        return bool(client.exists(Keys.of(period_id).building))
+    except redis.RedisError:
+        return True
 
 
 def claim_build(period_id: int, *, force: bool = False) -> str | None:
@@ -220,43 +337,53 @@ def claim_build(period_id: int, *, force: bool = False) -> str | None:
     keys = Keys.of(period_id)
     token = secrets.token_hex(16)
     try:
-        if force:
-            client.set(keys.building, token, ex=BUILD_LOCK_SECONDS)
-            return token
-        if client.exists(keys.ready):
-            return None
-        claimed = client.set(keys.building, token, nx=True, ex=BUILD_LOCK_SECONDS)
+        claimed, run_id = cast(
+            list[object],
+            hotcache.run_script(
+                client,
+                _CLAIM,
+                [keys.ready, keys.building],
+                [token, BUILD_LOCK_SECONDS, "1" if force else "0"],
+            ),
+        )
     except redis.RedisError:
         return None
+    _learned(run_id)  # a reader whose run_id was older than the server's reads right again
     return token if claimed else None
 
 
-def start_build(period_id: int, token: str) -> bool:
+def start_build(period_id: int, token: str) -> str | None:
     """Empty the period's set before reading PostgreSQL: a write committed after this point is
-    either in the snapshot read next or applied after it with a newer version. False when the
-    build no longer holds the lock (or Redis failed): it stops."""
+    either in the snapshot read next or applied after it with a newer version. Answers the
+    server's run_id, for finish_build; None when the build no longer holds the lock (or Redis
+    failed): it stops."""
     keys = Keys.of(period_id)
-    return _build_step(
-        _START_BUILD, [keys.building, keys.members, keys.versions, keys.ready], token
+    started = _build_step(
+        _START_BUILD, [keys.building, keys.members, keys.versions, keys.ready], [token]
     )
+    if not started:
+        return None
+    return started.decode() if isinstance(started, bytes) else str(started)
 
 
-def finish_build(period_id: int, token: str) -> bool:
-    """Mark the index ready, only while the build still holds the lock: a build whose lock was
-    lost (a failed update dropped the index, or the lock expired) may have missed changes."""
+def finish_build(period_id: int, token: str, run_id: str) -> bool:
+    """Mark the index ready, only while the build still holds the lock and on the server it
+    started on (`run_id`, from start_build): a build whose lock was lost (a failed update
+    dropped the index, or the lock expired) or whose server restarted may have missed
+    changes."""
     keys = Keys.of(period_id)
-    return _build_step(_FINISH_BUILD, [keys.building, keys.ready], token)
+    return bool(_build_step(_FINISH_BUILD, [keys.building, keys.ready], [token, run_id]))
 
 
-def _build_step(script: str, keys: list[str], token: str) -> bool:
+def _build_step(script: str, keys: list[str], args: list[EncodableT]) -> object:
     client = _client()
     if client is None:
-        return False
+        return 0
     try:
-        return bool(hotcache.run_script(client, script, keys, [token]))
+        return hotcache.run_script(client, script, keys, args)
     except redis.RedisError:
         log.warning("leaderboard index: a rebuild step failed; the rebuild stops")
-        return False
+        return 0
 
 
 def mark_empty_ready(period_id: int) -> None:
@@ -265,9 +392,53 @@ def mark_empty_ready(period_id: int) -> None:
     if client is None:
         return
     try:
-        client.set(Keys.of(period_id).ready, "1")
+        hotcache.run_script(client, _MARK_READY, [Keys.of(period_id).ready], [])
     except redis.RedisError:
         log.warning("leaderboard index: could not mark a new period ready")
+
+
+# The lapsed bans already followed (ranking.restore_lapsed_bans): the (banned_until, player id)
+# of the last one, as fixed-width hex, so that byte order is their order. Only moved forward.
+_LAPSED_MARK = """
+local current = redis.call('GET', KEYS[1])
+if current and current >= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1
+"""
+
+
+def _lapsed_key() -> str:
+    return f"{settings.CACHE_KEY_PREFIX}:lb:lapsed-bans"
+
+
+def lapsed_mark() -> tuple[datetime, int] | None:
+    """The last lapsed ban followed: (banned_until, player id); None when none is kept (or
+    Redis cannot say)."""
+    client = _client()
+    if client is None:
+        return None
+    try:
+        value = cast(bytes | None, client.get(_lapsed_key()))
+    except redis.RedisError:
+        return None
+    if value is None:
+        return None
+    text = value.decode()
+    return EPOCH + int(text[:16], 16) * MICROSECOND, int(text[16:], 16)
+
+
+def mark_lapsed(banned_until: datetime, player_id: int, *, keep: timedelta) -> None:
+    """Every lapsed ban up to (banned_until, player id) is followed; kept for `keep`."""
+    client = _client()
+    if client is None:
+        return
+    value = f"{version_at(banned_until):016x}{player_id:016x}"
+    try:
+        hotcache.run_script(
+            client, _LAPSED_MARK, [_lapsed_key()], [value, int(keep.total_seconds())]
+        )
+    except redis.RedisError:
+        log.warning("leaderboard index: could not keep how far lapsed bans were followed")
 
 
 def forget(period_id: int) -> None:

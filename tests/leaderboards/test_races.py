@@ -5,6 +5,7 @@ exactly one period."""
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from datetime import timedelta
@@ -230,3 +231,66 @@ def test_a_period_ending_in_the_middle_of_two_match_results_deadlocks_neither(
 
     # Both matches recorded, each whole in the period they began in.
     assert Entry.objects.filter(period_id=period.pk).count() == 4
+
+
+def _wait_until_a_statement_waits_for_a_lock(timeout: float = 10.0) -> None:
+    """Until another session of this database waits for a lock (read from inside a transaction:
+    the activity view is read afresh each time)."""
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0]:
+                return
+            threading.Event().wait(0.01)
+    raise AssertionError("the submission never waited for the ban")
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("first_score", [True, False], ids=["first-entry", "existing-entry"])
+def test_a_score_sent_while_a_ban_commits_never_keeps_the_banned_player_in_the_index(
+    make_board, make_players, first_score
+):
+    """A submission that begins while the ban's transaction is still open does not see the ban:
+    it writes the entry, commits once the ban has, and applies it to the index with its clock
+    read after the ban's transaction had looked at the player's entries. A removal picked in
+    that transaction was older and changed nothing: the banned player kept his rank (the
+    players below him one too low) for good. Picked after the commit, it wins."""
+    from apps.accounts.services.bans import ban_player
+    from apps.leaderboards.services.ranking import rebuild_index
+
+    board = make_board("high")
+    other = make_board("other")
+    cheat, honest = make_players(2)
+    submit_score(board=board, player_id=honest.pk, score=20, submission_id="h")
+    submit_score(board=other, player_id=honest.pk, score=20, submission_id="h")
+    submit_score(board=board, player_id=cheat.pk, score=10, submission_id="c")
+    target = other if first_score else board  # no entry of the cheat there yet, or one
+    period = current(target)
+    rebuild_index(period_id=period.pk)
+    banned_in_transaction = threading.Event()
+
+    def ban(_: int) -> None:
+        with transaction.atomic():
+            ban_player(player=cheat, reason="cheating", until=None, actor=None)
+            banned_in_transaction.set()
+            # The score below has begun, its clock read after all of the ban's work: it wrote
+            # the entry and waits for the player row (its foreign key's check). Commit now.
+            _wait_until_a_statement_waits_for_a_lock()
+
+    def score(_: int) -> None:
+        assert banned_in_transaction.wait(10)
+        result = submit_score(board=target, player_id=cheat.pk, score=99, submission_id="late")
+        assert not result.replayed  # it began before the ban committed: recorded, applied
+
+    with ThreadPoolExecutor(2) as pool:
+        for done in [pool.submit(in_thread(ban), 0), pool.submit(in_thread(score), 0)]:
+            done.result()
+
+    assert Entry.objects.filter(period=period, player=cheat, score=99).exists()
+    assert index.left_out(period.pk, [cheat.pk, honest.pk]) == {cheat.pk}
+    assert player_entry(period=current(target), player_id=honest.pk).rank == 1

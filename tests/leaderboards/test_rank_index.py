@@ -237,3 +237,71 @@ def test_a_rebuild_that_lost_its_lock_leaves_the_next_build_alone(board, filled,
     assert ranking.rebuild_index(period_id=period.pk, token=claimed[0]) == Entry.objects.count()
     assert index.is_ready(period.pk) and not client.exists(keys.building)
     assert ranks_by_player(board, filled) == counted_in_postgres(board, filled, monkeypatch)
+
+
+def test_an_index_a_restarted_redis_kept_is_rebuilt_not_served(board, filled, monkeypatch):
+    """Redis restarted from its append-only file (written every second), or a replica took
+    over: `ready` survived, the last updates did not. It was marked by the server before (its
+    run_id), so the index is rebuilt from PostgreSQL instead of answering one rank too high
+    for everyone behind the lost update."""
+    period = current(board)
+    keys = index.Keys.of(period.pk)
+    client = index._client()
+    expected = counted_in_postgres(board, filled, monkeypatch)
+    top = Entry.objects.filter(period=period).order_by("rank_key", "reached_at", "player_id")[0]
+    lost = index.member_of(
+        rank_key=top.rank_key, reached_at=top.reached_at, player_id=top.player_id
+    )
+    client.zrem(keys.members, lost)  # the leader's last update, lost
+    client.hdel(keys.versions, str(top.player_id))
+    client.set(keys.ready, "0" * 40)  # the server before the restart marked it
+
+    assert ranks_by_player(board, filled) == expected  # the first read rebuilds it (eager task)
+    assert index.is_ready(period.pk)
+    assert client.zcard(keys.members) == Entry.objects.count()
+
+
+def test_a_rebuild_the_redis_restarted_under_is_not_marked_ready(board, filled, monkeypatch):
+    """A rebuild writes its batches, Redis restarts (losing the last of them), the rebuild
+    goes on: it must not mark that index ready. It lets its lock go, and the next read builds
+    it again, whole."""
+    from apps.leaderboards.services import ranking
+
+    period = current(board)
+    keys = index.Keys.of(period.pk)
+    lose_index(period.pk)
+    start_build = index.start_build
+
+    def restarted_after_the_start(period_id, token):
+        started = start_build(period_id, token)
+        return started and "0" * 40  # the server the build began on is gone
+
+    with monkeypatch.context() as patched:
+        patched.setattr(index, "start_build", restarted_after_the_start)
+        assert ranking.rebuild_index(period_id=period.pk) == 0
+
+    assert not index.is_ready(period.pk)
+    assert not index._client().exists(keys.building)
+    assert ranks_by_player(board, filled) == counted_in_postgres(board, filled, monkeypatch)
+    assert index.is_ready(period.pk)
+
+
+def test_rank_reads_ask_redis_for_its_run_id_once_in_a_while(board, filled, monkeypatch):
+    """One round trip per rank read: the server's run_id is read once per IDENTITY_SECONDS."""
+    import redis
+
+    period = current(board)
+    monkeypatch.setattr(index, "IDENTITY_SECONDS", 60.0)
+    index._identities.clear()
+    asked = []
+    info = redis.Redis.info
+
+    def counted(self, *args, **kwargs):
+        asked.append(args)
+        return info(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.Redis, "info", counted)
+    ranks = ranks_by_player(board, filled)
+
+    assert len(ranks) == len(filled) and asked == [("server",)]
+    assert index.is_ready(period.pk)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import cast
 
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.accounts.models import Player
@@ -41,6 +43,13 @@ def removal_for(*, player_id: int, version: int) -> index.Change:
     return index.Change(player_id=player_id, version=version, member="")
 
 
+def newer_version(now: int, stored: int) -> int:
+    """The version of a ban's change (or its end's) to an entry whose stored version is
+    `stored`, at the clock's version `now`: newer than the entry, and than the one write a
+    submission that began before the ban may still add to it (receivers.follow_ban)."""
+    return max(now, stored + 2)
+
+
 def rebuild_index(*, period_id: int, token: str | None = None) -> int:
     """Put every indexable entry of the period into its emptied index, then mark it ready. Runs
     while scores arrive: those committed after the emptying carry newer versions and win.
@@ -56,7 +65,8 @@ def rebuild_index(*, period_id: int, token: str | None = None) -> int:
     token = token or index.claim_build(period_id, force=True)
     if token is None:
         return 0  # no Redis
-    if not index.start_build(period_id, token):
+    run_id = index.start_build(period_id, token)
+    if run_id is None:
         return 0
     count = 0
     with connection.cursor() as cursor:
@@ -80,8 +90,10 @@ def rebuild_index(*, period_id: int, token: str | None = None) -> int:
                 log.warning("leaderboard index rebuild of period %s stopped", period_id)
                 return 0
             count += len(batch)
-    if not index.finish_build(period_id, token):
-        log.warning("leaderboard index rebuild of period %s lost its lock", period_id)
+    if not index.finish_build(period_id, token, run_id):
+        log.warning(
+            "leaderboard index rebuild of period %s lost its lock (or Redis restarted)", period_id
+        )
         return 0
     if not _is_open(period_id):
         index.forget(period_id)  # closed meanwhile: its close let go of the keys before these
@@ -94,54 +106,79 @@ def _is_open(period_id: int) -> bool:
 
 # A timed ban that ended within this long ago puts the player's entries back in the index (the
 # beat task runs every minute; an unban by an operator does it at once, apps.leaderboards.receivers).
+# A beat that was down catches up on this much.
 LAPSED_BAN_WINDOW = timedelta(days=1)
-
-LAPSED_BAN_ENTRIES = CompiledQuery.compile(
-    """
-    SELECT e.period_id, e.player_id, e.version, e.rank_key, e.reached_at
-      FROM {player} p
-      JOIN {entry} e ON e.player_id = p.id
-      JOIN {period} r ON r.id = e.period_id
-     WHERE p.banned_until > %s AND p.banned_until <= %s AND r.state = %s
-    """,
-    entry=Entry,
-    player=Player,
-    period=Period,
-)
+# Players read at a time, with their entries in open periods.
+LAPSED_BAN_BATCH = 1000
 
 
 def restore_lapsed_bans(*, now: datetime | None = None) -> int:
     """Entries of players whose timed ban ended in the last LAPSED_BAN_WINDOW and that the index
     still leaves out (the ban took them out; nothing else tells it the ban is over), put back
-    in every open period whose index is ready. Answers how many went back."""
+    in every open period whose index is ready. Answers how many went back.
+
+    Players are read in batches in the order their bans ended, from the last one already
+    followed (a mark kept in Redis), so each lapsed ban is read once, not every minute for a day.
+    The mark moves past a player only once no period can still miss them: its index took them
+    back (or held them), or it has none and no build under way (the next one reads PostgreSQL
+    after the ban ended). Past a period being rebuilt (its build may have read PostgreSQL while
+    the ban lasted) the mark stays, and the next run reads those players again."""
     now = now or timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            LAPSED_BAN_ENTRIES.sql,
-            [
-                connection.ops.adapt_datetimefield_value(now - LAPSED_BAN_WINDOW),
-                connection.ops.adapt_datetimefield_value(now),
-                Period.State.OPEN,
-            ],
+    if not index.enabled():
+        return 0  # no Redis: no index
+    since = now - LAPSED_BAN_WINDOW
+    mark = index.lapsed_mark()
+    after = mark if mark is not None and mark[0] > since else (since, 0)
+    settled = True
+    restored = 0
+    while True:
+        lapsed = list(
+            Player.objects.filter(banned_until__lte=now)
+            .filter(Q(banned_until__gt=after[0]) | Q(banned_until=after[0], pk__gt=after[1]))
+            .order_by("banned_until", "pk")
+            .values_list("banned_until", "pk")[:LAPSED_BAN_BATCH]
         )
-        rows = cursor.fetchall()
+        if not lapsed:
+            break
+        back, complete = _restore_players([player_id for _, player_id in lapsed], now)
+        restored += back
+        settled = settled and complete
+        after = (cast(datetime, lapsed[-1][0]), lapsed[-1][1])
+        if settled:
+            index.mark_lapsed(*after, keep=LAPSED_BAN_WINDOW)
+        if len(lapsed) < LAPSED_BAN_BATCH:
+            break
+    return restored
+
+
+def _restore_players(player_ids: list[int], now: datetime) -> tuple[int, bool]:
+    """Put these players' entries back where a ready index leaves them out. Answers how many
+    went back, and whether no index can still miss them (False: a period is being rebuilt)."""
     by_period: dict[int, list[tuple[int, int, int, datetime]]] = {}
-    for period_id, player_id, version, rank_key, reached_at in rows:
+    for period_id, player_id, version, rank_key, reached_at in Entry.objects.filter(
+        player_id__in=player_ids, period__state=Period.State.OPEN
+    ).values_list("period_id", "player_id", "version", "rank_key", "reached_at"):
         by_period.setdefault(period_id, []).append((player_id, version, rank_key, reached_at))
     restored = 0
+    complete = True
     version_now = index.version_at(now)
     for period_id, entries in by_period.items():
         missing = index.left_out(period_id, [player_id for player_id, *_ in entries])
+        if missing is None:
+            # Not ready: a build under way may have read them banned; a later one reads
+            # PostgreSQL after their bans ended.
+            complete = complete and not index.is_building(period_id)
+            continue
         changes = [
             change_for(
                 player_id=player_id,
-                version=max(version_now, version + 1),
+                version=newer_version(version_now, version),
                 rank_key=rank_key,
                 reached_at=aware(reached_at),
             )
             for player_id, version, rank_key, reached_at in entries
             if player_id in missing
         ]
-        index.apply(period_id, changes)
+        index.apply(period_id, changes)  # a failure drops the index: its build reads them
         restored += len(changes)
-    return restored
+    return restored, complete
