@@ -132,9 +132,13 @@ class GameScopedAdmin(admin.ModelAdmin):
         return super().log_change(request, obj, message)
 
     def response_action(self, request: HttpRequest, queryset: QuerySet) -> Any:
-        """An action in one transaction: Django's bulk delete logs each deletion (our audit
-        entries) and then deletes, with no transaction around the two, so a delete that failed
-        left entries for deletions that never happened."""
+        """Django's bulk delete in one transaction: it logs each deletion (our audit entries) and
+        then deletes, with no transaction around the two, so a delete that failed left entries
+        for deletions that never happened. Other actions keep their own transactions (a bulk
+        ban commits, and revokes sessions, player by player; an action that queues a task
+        queues it after its change is saved)."""
+        if "delete_selected" not in request.POST.getlist("action"):
+            return super().response_action(request, queryset)
         with transaction.atomic(using=router.db_for_write(self.model)):
             return super().response_action(request, queryset)
 
