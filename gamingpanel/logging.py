@@ -11,12 +11,17 @@ from datetime import UTC, datetime
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
 _SECRET_PATTERNS = [
-    # key=..., ticket=..., token=..., secret=..., password=... in query strings or text, or as
-    # a JSON or Python dict writes them ("token": "...", 'token': '...') (and
+    # key=..., ticket=..., token=..., secret=..., password=... in query strings or text (and
     # IDC Games' token and user id, which its API takes as idctk= and idcuuid=)
     re.compile(
         r"(?i)((?:api_?)?key|ticket|token|secret|password|signature|code|apisecret|idctk|idcuuid)"
-        r"([\"']?\s*[=:]\s*[\"']?)([^&\s\"',}]+)"
+        r"([=:]\s*\"?)([^&\s\"',}]+)"
+    ),
+    # The same names as a JSON or Python dict writes them ("refresh_token": "...",
+    # 'api_key': '...'); not a bare "code", which is also a problem's or a processor's error code.
+    re.compile(
+        r"(?i)([\"'](?:[a-z0-9_]*_)?(?:api_?key|apikey|ticket|token|secret|password|signature|idctk)"
+        r"[\"'])(\s*:\s*[\"']?)([^&\s\"',}]+)"
     ),
     re.compile(r"(?i)(bearer\s+)([A-Za-z0-9._~+/=-]+)"),
     re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9._-]+"),  # JWT / JWE compact forms

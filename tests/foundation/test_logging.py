@@ -26,6 +26,15 @@ def test_scrub_removes_secrets_written_as_json_or_a_python_dict():
     assert "TIGHTSECRET3" not in cleaned and '"note": "kept"' in cleaned
 
 
+def test_scrub_keeps_error_codes_and_code_lines():
+    text = (
+        '{"code": "card_declined", "status_code": 402} problem "code": "token_expired" '
+        "status_code = response.status_code"
+    )
+
+    assert scrub(text) == text
+
+
 def test_scrub_removes_idc_games_token_and_user_id():
     cleaned = scrub(
         "GET https://api.idcgames.test/getAccessData.php?idctk=SECRETTOKEN123&idcuuid=U77&idcgameid=77"
