@@ -24,8 +24,4 @@ class Migration(migrations.Migration):
             name='version',
             field=models.BigIntegerField(default=1),
         ),
-        migrations.AddIndex(
-            model_name='playerday',
-            index=models.Index(fields=['game_id', 'day'], name='player_day_game_day'),
-        ),
     ]
