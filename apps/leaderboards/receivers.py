@@ -29,7 +29,8 @@ def on_operator_action(sender: type[Model], *, action: str, target: Model, **kwa
     if action not in BAN_ACTIONS:
         return
     # After the commit, not in the ban's transaction: see follow_ban. Robust: a failure is
-    # logged, and the callbacks after it (the sessions' revocations) still run.
+    # logged, and the callbacks registered after it (in a segment ban, the next players'
+    # session revocations) still run.
     transaction.on_commit(
         partial(follow_ban, player_id=target.pk, game_id=cast(Player, target).game_id),
         robust=True,

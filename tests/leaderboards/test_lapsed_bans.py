@@ -123,3 +123,24 @@ def test_a_period_being_rebuilt_keeps_its_lapsed_bans_for_the_next_run(
     assert restore_lapsed_bans(now=now + timedelta(minutes=1)) == 1
     assert index.left_out(period.pk, [a.pk, b.pk]) == set()
     assert restore_lapsed_bans(now=now + timedelta(minutes=2)) == 0
+
+
+def test_a_restore_that_failed_keeps_the_mark_for_the_next_run(
+    board, make_players, monkeypatch, django_capture_on_commit_callbacks
+):
+    (a,) = make_players(1)
+    with django_capture_on_commit_callbacks(execute=True):
+        scores(board, [(a, 30)])
+    period = current(board)
+    rebuild_index(period_id=period.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        ban_player(player=a, reason="afk", until=timezone.now() + timedelta(hours=1), actor=None)
+    now = timezone.now() + timedelta(hours=1, seconds=1)
+    mark_before = index.lapsed_mark()
+    with monkeypatch.context() as failing:
+        failing.setattr(index, "apply", lambda period_id, changes, **kwargs: False)
+        restore_lapsed_bans(now=now)
+
+    assert index.lapsed_mark() == mark_before  # not past a player who was not put back
+    assert restore_lapsed_bans(now=now) == 1
+    assert index.left_out(period.pk, [a.pk]) == set()

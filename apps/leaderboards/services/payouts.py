@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Player
@@ -122,6 +122,20 @@ def preview_payouts(*, period: Period) -> list[PayoutLine]:
     return payout_lines(period)
 
 
+def _one_season_payout_at_a_time(period: Period) -> None:
+    """Two periods of one season (extended after its close) computed at once would each find
+    the other unpaid: a transaction lock on (board, season) orders them. Not the board's row:
+    the admin saves a board and then its brackets, which reference the period this holds, and
+    the two would wait on each other. SQLite has one writer at a time anyway."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+            [f"leaderboards.season-payout:{period.board_id}:{period.season_id}"],
+        )
+
+
 def pay_period(*, period_id: int) -> int:
     """Write the period's payouts once, then pay each unpaid one. Returns how many this call
     paid."""
@@ -130,10 +144,7 @@ def pay_period(*, period_id: int) -> int:
         if period.state != Period.State.CLOSED:
             raise PeriodNotClosed(f"{period} is still open.")
         if period.payouts_computed_at is None and period.season_id is not None:
-            # Two periods of one season (extended after its close) computed at once would each
-            # find the other unpaid: the board's row lock orders them. NO KEY: submissions
-            # referencing the board are not held up.
-            Board.objects.select_for_update(no_key=True).get(pk=period.board_id)
+            _one_season_payout_at_a_time(period)
         if period.payouts_computed_at is None:
             Payout.objects.bulk_create(
                 [

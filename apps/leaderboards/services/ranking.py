@@ -163,11 +163,14 @@ def _restore_players(player_ids: list[int], now: datetime) -> tuple[int, bool]:
     complete = True
     version_now = index.version_at(now)
     for period_id, entries in by_period.items():
+        # Building asked first: a build that read them banned and finished between the two
+        # reads is then seen ready (and they are put back), never taken for no build at all.
+        building = index.is_building(period_id)
         missing = index.left_out(period_id, [player_id for player_id, *_ in entries])
         if missing is None:
             # Not ready: a build under way may have read them banned; a later one reads
             # PostgreSQL after their bans ended.
-            complete = complete and not index.is_building(period_id)
+            complete = complete and not building
             continue
         changes = [
             change_for(
@@ -179,6 +182,8 @@ def _restore_players(player_ids: list[int], now: datetime) -> tuple[int, bool]:
             for player_id, version, rank_key, reached_at in entries
             if player_id in missing
         ]
-        index.apply(period_id, changes)  # a failure drops the index: its build reads them
+        if not index.apply(period_id, changes):
+            complete = False  # dropped the index; its next build reads them, the mark waits
+            continue
         restored += len(changes)
     return restored, complete
