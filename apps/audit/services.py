@@ -6,7 +6,9 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.db.models import Model
+from redis.exceptions import RedisError
 
 from apps.accounts.models import Game
 from apps.audit.models import AuditLogEntry
@@ -47,11 +49,22 @@ LOGIN_FAILED = "login_failed"
 LOGIN_LOCKED_OUT = "login_locked_out"
 
 
-def record_login_failure(*, username: str, address: str | None, locked_out: bool) -> AuditLogEntry:
+# While a name or an address is locked out, each of its attempts is refused without a password
+# check, and a script can send them as fast as the page answers, with a new name each time: one
+# entry per address this often, counting the attempts in between, keeps the log readable and its
+# table bounded by the addresses trying, not by their requests.
+LOCKED_OUT_ENTRY_SECONDS = 60
+
+
+def record_login_failure(
+    *, username: str, address: str | None, locked_out: bool
+) -> AuditLogEntry | None:
     """A failed operator login (admin or panel), or the failure that locked the username or the
     address out. The actor is unknown: whoever typed `username`; the target is that account if
     it exists. Never the password, nor a name no account has (people type their password into
-    the name field): that is kept as a short fingerprint, enough to tell repeated tries apart."""
+    the name field): that is kept as a short fingerprint, enough to tell repeated tries apart.
+    Attempts during a lock-out are recorded once per LOCKED_OUT_ENTRY_SECONDS for each address
+    (None for the others), the entry's `repeats` counting those left out before it."""
     user = User.objects.filter(username=username).first() if username else None
     if user is not None:
         shown = username[:200]
@@ -60,6 +73,12 @@ def record_login_failure(*, username: str, address: str | None, locked_out: bool
         # guesses by anyone who reads the audit log.
         keyed = hmac.new(settings.SECRET_KEY.encode(), username.encode(), hashlib.sha256)
         shown = "unknown name " + keyed.hexdigest()[:8]
+    after: dict[str, Any] = {"address": address or "", "known_user": user is not None}
+    if locked_out:
+        repeats = _left_out_attempts(address or f"name {shown}")
+        if repeats is None:
+            return None
+        after["repeats"] = repeats
     return AuditLogEntry.objects.create(
         actor=None,
         actor_name="anonymous",
@@ -68,5 +87,26 @@ def record_login_failure(*, username: str, address: str | None, locked_out: bool
         target_type=User._meta.label_lower,
         target_id=str(user.pk) if user else "",
         target_repr=shown,
-        after={"address": address or "", "known_user": user is not None},
+        after=after,
     )
+
+
+def _left_out_attempts(source: str) -> int | None:
+    """None when a lock-out entry for this source (its address) was written in the last
+    LOCKED_OUT_ENTRY_SECONDS: the attempt is counted instead. Otherwise how many were counted
+    since the previous entry. With Redis down, every attempt is written."""
+    digest = hashlib.sha256(source.encode()).hexdigest()[:32]
+    window, counted = f"audit:locked-out:{digest}", f"audit:locked-out-count:{digest}"
+    # The count outlives a lock-out's windows, so a long one's attempts are all counted.
+    count_seconds = int(settings.AXES_COOLOFF_TIME.total_seconds()) + LOCKED_OUT_ENTRY_SECONDS
+    try:
+        if not cache.add(window, 1, LOCKED_OUT_ENTRY_SECONDS):
+            cache.add(counted, 0, count_seconds)
+            cache.incr(counted)
+            return None
+        repeats = cache.get(counted, 0)
+        if repeats:
+            cache.decr(counted, repeats)  # not delete: an attempt counted meanwhile stays
+        return int(repeats)
+    except (RedisError, ValueError):  # ValueError: the count expired between add and incr
+        return 0

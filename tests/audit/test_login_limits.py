@@ -5,6 +5,7 @@ the audit log. django-axes counts; settings.AXES_* choose the limits."""
 from __future__ import annotations
 
 import hashlib
+import time
 from datetime import timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.test import Client
 
+from apps.audit import services as audit_services
 from apps.audit.models import AuditLogEntry
 
 LOGIN = "/admin/login/"
@@ -110,8 +112,9 @@ def test_every_failure_is_in_the_audit_log_without_the_password(admin_user):
 
     entries = list(AuditLogEntry.objects.order_by("id"))
     actions = [entry.action for entry in entries]
-    # LIMIT - 1 failures, the one that locked out, one attempt while locked out, an unknown name.
-    assert actions == ["login_failed"] * (LIMIT - 1) + ["login_locked_out"] * 2 + ["login_failed"]
+    # LIMIT - 1 failures, the one that locked out (the attempt made while locked out right after
+    # it is counted into the address's next lock-out entry), an unknown name elsewhere.
+    assert actions == ["login_failed"] * (LIMIT - 1) + ["login_locked_out", "login_failed"]
     first = entries[0]
     assert first.actor is None and first.actor_name == "anonymous"
     assert (first.target_type, first.target_id) == ("auth.user", str(admin_user.pk))
@@ -125,6 +128,29 @@ def test_every_failure_is_in_the_audit_log_without_the_password(admin_user):
     assert "secret-typed-as-a-name" not in stored
     stored += " ".join(str(vars(row)) for row in AccessAttempt.objects.all())
     assert "secret-guess" not in stored
+
+
+def test_attempts_while_locked_out_are_one_entry_a_minute_per_address_with_a_count(
+    admin_user, monkeypatch
+):
+    monkeypatch.setattr(audit_services, "LOCKED_OUT_ENTRY_SECONDS", 1)
+    for number in range(LIMIT):
+        attempt("admin", f"guess-{number}", address="203.0.113.7")
+    # A script hammering the locked address, a new name each time: refused, and counted.
+    for number in range(30):
+        assert_locked_out(attempt(f"name-{number}", "guess", address="203.0.113.7"))
+    assert_locked_out(attempt("admin", "guess", address="198.51.100.3"))  # the locked name
+
+    locked = AuditLogEntry.objects.filter(action="login_locked_out").order_by("id")
+    assert [(e.after["address"], e.after["repeats"]) for e in locked] == [
+        ("203.0.113.7", 0),
+        ("198.51.100.3", 0),
+    ]
+    time.sleep(1.1)
+    assert_locked_out(attempt("name-late", "guess", address="203.0.113.7"))
+    latest = AuditLogEntry.objects.filter(action="login_locked_out").latest("id")
+    assert (latest.after["address"], latest.after["repeats"]) == ("203.0.113.7", 30)
+    assert latest.target_repr.startswith("unknown name ")
 
 
 def test_a_successful_login_is_not_audited_as_a_failure(admin_user):
