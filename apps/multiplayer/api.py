@@ -358,8 +358,10 @@ class DeregisterApi(GameServerApi):
 class ServerInfoApi(PlayerApi):
     class FilterSerializer(serializers.Serializer):
         # Empty values mean "not given" (as v1 read them): no id, no filter.
-        id = serializers.CharField(
-            max_length=100,
+        # The id as a heartbeat takes it, as sent: " eu-1 " is not eu-1.
+        id = StrictRegexField(
+            NAME,
+            max_length=MAX_SERVER_ID,
             required=False,
             allow_blank=True,
             help_text="One server, answered as an object (not a list); 404 `server_not_found` "
@@ -382,8 +384,9 @@ class ServerInfoApi(PlayerApi):
                 "`server-info/{server_id}` answers the same).",
             ),
             400: OpenApiResponse(
-                description="`validation_error` (see `errors`): id over 100, region or mode "
-                "over 32 characters."
+                description="`validation_error` (see `errors`): an id no heartbeat takes "
+                "(letters, digits, `.`, `_`, `:` and `-`, from a letter or digit, at most 100 "
+                "characters, as sent: no surrounding spaces), region or mode over 32 characters."
             ),
             404: OpenApiResponse(description="`server_not_found` (with `?id=`): gone or stale."),
         },
@@ -401,6 +404,8 @@ class ServerDetailApi(PlayerApi):
     @extend_schema(
         summary="One live server of the game",
         operation_id="multiplayer_server_detail",
+        # Any text routes here (urls.py); what is no server's id answers server_not_found.
+        parameters=[OpenApiParameter("server_id", str, OpenApiParameter.PATH)],
         responses={
             200: ServerSerializer,
             404: OpenApiResponse(description="`server_not_found`: gone or stale."),

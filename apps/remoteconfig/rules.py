@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.utils.dateparse import parse_datetime
 
 from apps.remoteconfig.models import ConfigKey, ConfigOverride
-from apps.remoteconfig.resolver import KeyRules, Override, parse_version
+from apps.remoteconfig.resolver import KeyRules, Override, Version, parse_version
 
 OVERRIDE_FIELDS = (
     "value",
@@ -45,33 +48,119 @@ def draft_snapshot(keys: list[ConfigKey]) -> dict[str, Any]:
     }
 
 
-def compiled_rules(snapshot: dict[str, Any]) -> dict[str, KeyRules]:
-    return {
-        key: KeyRules(
-            value=entry["value"],
-            overrides=tuple(_override(item) for item in entry.get("overrides", [])),
-        )
-        for key, entry in snapshot.items()
-    }
+@dataclass(frozen=True)
+class Unreadable:
+    """An override of a release whose stored conditions do not read as the resolver takes them
+    (`fields`: which). They are checked when an override is saved, but a release's rules are
+    JSON any writer may have left otherwise (a migration, the shell, an older release)."""
+
+    key: str
+    position: int
+    fields: tuple[str, ...]
 
 
-def _override(item: dict[str, Any]) -> Override:
-    return Override(
+def compiled_rules(snapshot: dict[str, Any]) -> tuple[dict[str, KeyRules], list[Unreadable]]:
+    """The rules, less the overrides that do not read (which the list names): such an override
+    matches nobody, where a condition read as absent would have matched everybody."""
+    rules: dict[str, KeyRules] = {}
+    unreadable: list[Unreadable] = []
+    for key, entry in snapshot.items():
+        overrides = []
+        for position, item in enumerate(entry.get("overrides", [])):
+            read = _override(item)
+            if isinstance(read, Override):
+                overrides.append(read)
+            else:
+                unreadable.append(Unreadable(key=key, position=position, fields=read))
+        rules[key] = KeyRules(value=entry["value"], overrides=tuple(overrides))
+    return rules, unreadable
+
+
+def _override(item: object) -> Override | tuple[str, ...]:
+    """The override, or the names of the fields that do not read."""
+    if not isinstance(item, dict) or "value" not in item:
+        return ("value",)
+    bad: list[str] = []
+
+    def read(name: str, parse: Callable[[Any], Any], absent: Any = None) -> Any:
+        if name not in item:
+            return absent
+        try:
+            return parse(item[name])
+        except (TypeError, ValueError):
+            bad.append(name)
+            return absent
+
+    override = Override(
         value=item["value"],
-        platforms=frozenset(item.get("platforms") or ()),
-        min_version=parse_version(item["min_client_version"])
-        if item.get("min_client_version")
-        else None,
-        max_version=parse_version(item["max_client_version"])
-        if item.get("max_client_version")
-        else None,
-        min_level=item.get("min_level"),
-        max_level=item.get("max_level"),
-        payer=item.get("payer"),
-        created_after=parse_datetime(item["created_after"]) if item.get("created_after") else None,
-        created_before=parse_datetime(item["created_before"])
-        if item.get("created_before")
-        else None,
-        rollout_percent=item.get("rollout_percent", 100),
-        salt=item.get("rollout_salt") or "",
+        platforms=read("platforms", _platforms, frozenset()),
+        min_version=read("min_client_version", _version),
+        max_version=read("max_client_version", _version),
+        min_level=read("min_level", _level),
+        max_level=read("max_level", _level),
+        payer=read("payer", _payer),
+        created_after=read("created_after", _moment),
+        created_before=read("created_before", _moment),
+        rollout_percent=read("rollout_percent", _percent, 100),
+        salt=read("rollout_salt", _salt, ""),
     )
+    return tuple(bad) if bad else override
+
+
+# Each reader takes a stored field as the draft's snapshot writes it (None, or "" for a text
+# column left blank: no condition) and raises ValueError or TypeError for anything else.
+
+
+def _platforms(raw: Any) -> frozenset[str]:
+    if raw is None:
+        return frozenset()
+    if not isinstance(raw, list) or not all(isinstance(name, str) for name in raw):
+        raise ValueError("platforms")
+    return frozenset(raw)
+
+
+def _version(raw: Any) -> Version | None:
+    if raw is None or raw == "":
+        return None
+    version = parse_version(raw)  # TypeError for what is not text
+    if version is None:
+        raise ValueError("version")
+    return version
+
+
+def _level(raw: Any) -> int | None:
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        raise ValueError("level")
+    return raw
+
+
+def _payer(raw: Any) -> bool | None:
+    if raw is not None and not isinstance(raw, bool):
+        raise ValueError("payer")
+    return raw
+
+
+def _moment(raw: Any) -> datetime | None:
+    if raw is None or raw == "":
+        return None
+    moment = parse_datetime(raw)  # ValueError for a well-formed impossible date
+    # Naive: no instant to compare an account's creation with.
+    if moment is None or moment.utcoffset() is None:
+        raise ValueError("moment")
+    return moment
+
+
+def _percent(raw: Any) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= 100:
+        raise ValueError("rollout_percent")
+    return raw
+
+
+def _salt(raw: Any) -> str:
+    if raw is None:
+        return ""
+    if not isinstance(raw, str):
+        raise ValueError("rollout_salt")
+    return raw

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -15,11 +16,13 @@ from apps.accounts.models import Player
 from apps.remoteconfig.models import ConfigKey, ConfigOverride, ConfigRelease
 from apps.remoteconfig.resolver import Context, KeyRules, needed_attributes, resolve
 from apps.remoteconfig.resolver import Version as ClientVersion
-from apps.remoteconfig.rules import compiled_rules
+from apps.remoteconfig.rules import Unreadable, compiled_rules
 from apps.shop.selectors import has_paid_real_money_statement, paid_of
 from apps.stats.selectors import level_from_rows, player_level_statement
-from gamingpanel.shortcache import ShortCache
+from gamingpanel.shortcache import ShortCache, register_clearable
 from gamingpanel.sql import Statement, run_together
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -39,10 +42,26 @@ _live: ShortCache[LiveConfig] = ShortCache(seconds=2)
 
 
 def live_config(*, game_id: int, seen_version: int = 0) -> LiveConfig:
-    found = _live.get_or_load(
-        game_id, lambda: _load_live(game_id), still_good=lambda live: live.version >= seen_version
-    )
+    def still_good(live: LiveConfig) -> bool:
+        # A client naming a release this process has not read holds a newer one (read it now:
+        # the bound's "at once") or names one that does not exist (a made-up or corrupt ETag,
+        # on every request it sends). The newest number tells which, from the index alone: such
+        # a client costs that lookup, not a load of the release's rules each time.
+        return live.version >= seen_version or newest_version(game_id=game_id) <= live.version
+
+    found = _live.get_or_load(game_id, lambda: _load_live(game_id), still_good=still_good)
     return found or NOTHING_PUBLISHED
+
+
+def newest_version(*, game_id: int) -> int:
+    """The game's latest release number (0: none), one index-only lookup."""
+    found = (
+        ConfigRelease.objects.filter(game_id=game_id)
+        .order_by("-version")
+        .values_list("version", flat=True)
+        .first()
+    )
+    return found or 0
 
 
 def _load_live(game_id: int) -> LiveConfig:
@@ -54,8 +73,35 @@ def _load_live(game_id: int) -> LiveConfig:
     )
     if row is None:
         return NOTHING_PUBLISHED  # cached too: a game without config costs no query either
-    rules = compiled_rules(row[1])
-    return LiveConfig(version=row[0], rules=rules, needs=needed_attributes(rules))
+    version, snapshot = row
+    rules, unreadable = compiled_rules(snapshot)
+    for override in unreadable:
+        _report_unreadable(game_id=game_id, version=version, override=override)
+    return LiveConfig(version=version, rules=rules, needs=needed_attributes(rules))
+
+
+# What _report_unreadable logged, so each override is logged once per process, not on every
+# reload of its release.
+_reported: set[tuple[int, int, str, int]] = register_clearable(set())
+
+
+def _report_unreadable(*, game_id: int, version: int, override: Unreadable) -> None:
+    seen = (game_id, version, override.key, override.position)
+    if seen in _reported:
+        return
+    if len(_reported) >= 10_000:
+        _reported.clear()
+    _reported.add(seen)
+    # The field names only: a stored value may be anything, a secret pasted by mistake included.
+    logger.error(
+        "remote config: game %s release %s key %r override #%s has unreadable %s; it applies "
+        "to nobody until a release fixes it",
+        game_id,
+        version,
+        override.key,
+        override.position,
+        ", ".join(override.fields),
+    )
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,33 @@ def test_server_info_by_id_returns_one_or_404(server_client, player_client):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "server_id", [" eu-1", "eu-1 ", "eu-1\n", "\teu-1", " ", "eu 1", "eu/1", "-eu-1", "é", "a\x00"]
+)
+def test_server_info_reads_the_id_as_a_heartbeat_does_or_refuses_it(
+    server_client, player_client, server_id
+):
+    beat(server_client, "eu-1")
+    refused = beat(server_client, server_id)
+
+    response = player_client.get(SERVER_INFO, {"id": server_id})
+
+    assert (refused.status_code, refused.json()["code"]) == (400, "validation_error")
+    assert (response.status_code, response.json()["code"]) == (400, "validation_error")
+    assert "id" in response.json()["errors"]
+
+
+@pytest.mark.django_db
+def test_server_info_with_an_empty_id_is_the_list(server_client, player_client):
+    beat(server_client, "eu-1")
+
+    response = player_client.get(SERVER_INFO, {"id": ""})
+
+    assert response.status_code == 200
+    assert [s["server_id"] for s in response.json()] == ["eu-1"]
+
+
+@pytest.mark.django_db
 def test_live_servers_and_one_live_server_are_one_query_each(
     server_client, game, django_assert_num_queries
 ):
@@ -250,7 +277,10 @@ def test_server_info_bytes_are_what_the_server_serializer_renders(server_client,
     assert listed.json()[0]["last_heartbeat_at"].endswith("Z")
 
 
-@pytest.mark.parametrize("server_id", ["%00", "a%00b", "x" * 101, "-leading-dash", "us-1%0A"])
+@pytest.mark.parametrize(
+    "server_id",
+    ["%00", "a%00b", "x" * 101, "-leading-dash", "us-1%0A", "us-1/x", "us-1/", "us%2F1", "a/b/c"],
+)
 def test_a_server_id_no_server_registers_is_404_in_the_path(player_client, server_id):
     response = player_client.get(f"{SERVER_INFO}/{server_id}")
 

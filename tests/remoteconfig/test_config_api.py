@@ -80,6 +80,30 @@ def test_a_client_holding_a_newer_release_never_gets_an_older_one_from_a_process
     assert alice.get(URL).json()["version"] == 2  # and the process keeps the newer one
 
 
+def test_an_etag_naming_a_release_not_published_costs_a_version_lookup_not_a_reload(
+    alice, game, monkeypatch
+):
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.remoteconfig import selectors
+    from apps.remoteconfig.selectors import live_config
+
+    monkeypatch.setattr(selectors._live, "seconds", 60)  # no expiry on a slow machine
+    live(game, speed=1)
+    assert alice.get(URL).json()["version"] == 1  # warm: the token's player, the live release
+    cached = live_config(game_id=game.pk)
+    future = '"99-0123456789abcdef"'  # made up, or corrupt: release 99 does not exist
+
+    with CaptureQueriesContext(connection) as queries:
+        answers = [alice.get(URL, HTTP_IF_NONE_MATCH=future) for _ in range(3)]
+
+    assert all(a.status_code == 200 and a.json()["version"] == 1 for a in answers)
+    assert live_config(game_id=game.pk) is cached  # not read again, nor compiled again
+    releases = [q["sql"] for q in queries.captured_queries if "configrelease" in q["sql"]]
+    assert len(releases) == 3  # what keeps a newer release's client from stepping back
+    assert not any("rules" in sql for sql in releases)  # the number, not the release's rules
+
+
 def test_the_draft_is_not_live_until_published(alice, game):
     live(game, speed=1)
     set_key(game=game, actor=None, key="speed", value=99)
