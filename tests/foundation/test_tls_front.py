@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import User
 
+from apps.audit.models import AuditLogEntry
 from tests.conftest import ROOT
 from tests.foundation.test_compose import (  # noqa: F401
     _free_port,
@@ -167,6 +168,31 @@ def test_a_forged_origin_is_refused_through_caddy(caddy_front, transactional_db)
         },
     )
     assert refused.status == 403
+
+
+def test_the_client_address_is_caddys_not_one_a_client_sends(caddy_front, transactional_db):
+    """The login limits count the address Caddy puts in X-Real-IP: a client's own X-Real-IP is
+    replaced, and its underscore twin (which the WSGI server would read as the same header)
+    never reaches the panel."""
+    browser = Browser(caddy_front["https"], caddy_front["tls"])
+    _, html = browser.request("GET", "/admin/login/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    for spoof in ({"X-Real-IP": "203.0.113.66"}, {"X_Real_IP": "198.51.100.77"}):
+        failed, _ = browser.request(
+            "POST",
+            "/admin/login/",
+            f"csrfmiddlewaretoken={token}&username=root&password=wrong",
+            **{
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Origin": f"https://{HOST}",
+                **spoof,
+            },
+        )
+        assert failed.status == 200  # the form again, with its error
+    addresses = [
+        entry.after["address"] for entry in AuditLogEntry.objects.filter(action="login_failed")
+    ]
+    assert addresses == ["127.0.0.1", "127.0.0.1"]
 
 
 def test_plain_http_is_redirected_to_https(caddy_front):
