@@ -108,6 +108,19 @@ _UPDATE = _APPLY.replace("FIRST", "1")
 # server) or being built (KEYS[3], KEYS[4]). Elsewhere the next build reads PostgreSQL after
 # the ban, and writing would leave keys of a period closed meanwhile that nothing deletes.
 _FOLLOW = "if redis.call('EXISTS', KEYS[3], KEYS[4]) == 0 then return 0 end\n" + _UPDATE
+# An unban's, where the player has no entry: ARGV pairs (player id, version). The removal a ban
+# left there (version, no member) goes when older than the version; a member (a first score
+# applied since) or a newer removal (a ban since) stays. HDEL makes no key where there is none.
+_FORGET_REMOVALS = """
+for i = 1, #ARGV, 2 do
+  local current = redis.call('HGET', KEYS[1], ARGV[i])
+  if current and string.sub(current, -1) == ':'
+      and tonumber(string.sub(current, 1, -2)) < tonumber(ARGV[i + 1]) then
+    redis.call('HDEL', KEYS[1], ARGV[i])
+  end
+end
+return 1
+"""
 # A rebuild's batch: applied only while KEYS[3] (building) holds the build's token, ARGV[1].
 _BUILD_UPDATE = "if redis.call('GET', KEYS[3]) ~= ARGV[1] then return 0 end\n" + _APPLY.replace(
     "FIRST", "2"
@@ -232,11 +245,16 @@ def apply(period_id: int, changes: Iterable[Change], *, build: str | None = None
         return False
 
 
-def apply_where_indexed(changes: dict[int, list[Change]]) -> None:
+def apply_where_indexed(
+    changes: dict[int, list[Change]], removals_lifted: dict[int, list[Change]] | None = None
+) -> None:
     """A ban's or an unban's changes, by period, in one round trip; only to periods that have
-    an index (or a build under way). A Redis failure is logged and drops those indexes."""
+    an index (or a build under way). `removals_lifted`, by period: players unbanned there
+    without an entry, whose ban's removal older than the change's version is forgotten. A Redis
+    failure is logged and drops those indexes."""
     client = _client()
-    if client is None or not changes:
+    removals_lifted = removals_lifted or {}
+    if client is None or not (changes or removals_lifted):
         return
     try:
         pipe = client.pipeline(transaction=False)
@@ -250,10 +268,13 @@ def apply_where_indexed(changes: dict[int, list[Change]]) -> None:
             hotcache.run_script(
                 pipe, _FOLLOW, [keys.members, keys.versions, keys.ready, keys.building], args
             )
+        for period_id, lifted in removals_lifted.items():
+            args = [str(arg) for change in lifted for arg in (change.player_id, change.version)]
+            hotcache.run_script(pipe, _FORGET_REMOVALS, [Keys.of(period_id).versions], args)
         pipe.execute()
     except redis.RedisError:
         log.warning("leaderboard index update failed; it is rebuilt on the next rank read")
-        for period_id in changes:
+        for period_id in changes.keys() | removals_lifted.keys():
             forget(period_id)
 
 

@@ -5,7 +5,6 @@ exactly one period."""
 from __future__ import annotations
 
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from datetime import timedelta
@@ -22,6 +21,7 @@ from apps.leaderboards.services.payouts import pay_period
 from apps.leaderboards.services.periods import close_period
 from apps.leaderboards.services.submit import submit_score
 from tests.leaderboards.conftest import current
+from tests.leaderboards.helpers import wait_until_a_statement_waits_for_a_lock
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -233,23 +233,6 @@ def test_a_period_ending_in_the_middle_of_two_match_results_deadlocks_neither(
     assert Entry.objects.filter(period_id=period.pk).count() == 4
 
 
-def _wait_until_a_statement_waits_for_a_lock(timeout: float = 10.0) -> None:
-    """Until another session of this database waits for a lock (read from inside a transaction:
-    the activity view is read afresh each time)."""
-    deadline = time.monotonic() + timeout
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute("SELECT pg_stat_clear_snapshot()")
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-            )
-            if cursor.fetchone()[0]:
-                return
-            threading.Event().wait(0.01)
-    raise AssertionError("the submission never waited for the ban")
-
-
 @pytest.mark.redis
 @pytest.mark.parametrize("first_score", [True, False], ids=["first-entry", "existing-entry"])
 def test_a_score_sent_while_a_ban_commits_never_keeps_the_banned_player_in_the_index(
@@ -280,7 +263,7 @@ def test_a_score_sent_while_a_ban_commits_never_keeps_the_banned_player_in_the_i
             banned_in_transaction.set()
             # The score below has begun, its clock read after all of the ban's work: it wrote
             # the entry and waits for the player row (its foreign key's check). Commit now.
-            _wait_until_a_statement_waits_for_a_lock()
+            wait_until_a_statement_waits_for_a_lock()
 
     def score(_: int) -> None:
         assert banned_in_transaction.wait(10)

@@ -46,7 +46,7 @@ def removal_for(*, player_id: int, version: int) -> index.Change:
 def newer_version(now: int, stored: int) -> int:
     """The version of a ban's change (or its end's) to an entry whose stored version is
     `stored`, at the clock's version `now`: newer than the entry, and than the one write a
-    submission that began before the ban may still add to it (receivers.follow_ban)."""
+    submission that began before the ban may still add to it (receivers._follow_batch)."""
     return max(now, stored + 2)
 
 
