@@ -4,13 +4,14 @@ from datetime import timedelta
 
 import pytest
 from django.db import OperationalError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.accounts.errors import InvalidToken
 from apps.accounts.models import AuthSession, Game, Player, SessionRefreshToken, hash_key
 from apps.accounts.services.bans import ban_player, unban_player
-from apps.accounts.services.sessions import find_refresh_token
+from apps.accounts.services.sessions import find_refresh_token, prune_ended_sessions
 from apps.accounts.tasks import prune_sessions
 from apps.analytics.models import RawEvent
 from apps.login.services.login import refresh_tokens
@@ -218,6 +219,31 @@ def test_pruning_keeps_ended_sessions_a_week_so_a_refresh_says_why(login, server
     assert refresh(long_expired["refresh_token"]).json()["code"] == "invalid_token"  # gone
     check = server_client.post(VALIDATE, {"token": revoked["access_token"]}).json()
     assert check == {"valid": False, "reason": "token_revoked"}
+
+
+@pytest.mark.django_db
+def test_pruning_deletes_a_batch_of_sessions_at_a_time_each_with_its_tokens(login):
+    sessions = [session_of(login(f"old-{n}")) for n in range(5)]
+    kept = session_of(login("current"))
+    long_ago = timezone.now() - timedelta(days=8)
+    AuthSession.objects.filter(pk__in=[s.pk for s in sessions]).update(expires_at=long_ago)
+    # A rotated session: its grace token (a retired token of its own) goes with it.
+    rotated = sessions[2]
+    retired = rotated.tokens.get()
+    AuthSession.objects.filter(pk=rotated.pk).update(grace_token=retired)
+
+    with CaptureQueriesContext(connection) as captured:
+        assert prune_ended_sessions(batch=2) == 5
+
+    session_table = AuthSession._meta.db_table
+    deletes = [
+        q["sql"]
+        for q in captured.captured_queries
+        if q["sql"].startswith(f'DELETE FROM "{session_table}"')
+    ]
+    assert len(deletes) == 3  # 2 + 2 + 1, not one statement (or transaction) for the backlog
+    assert list(AuthSession.objects.values_list("pk", flat=True)) == [kept.pk]
+    assert not SessionRefreshToken.objects.exclude(session=kept).exists()
 
 
 @pytest.mark.django_db

@@ -209,14 +209,23 @@ def log_out(*, session_id: int) -> None:
     )
 
 
-def prune_ended_sessions() -> int:
+def prune_ended_sessions(*, batch: int = 1_000) -> int:
     """Delete sessions whose refresh token expired more than ENDED_SESSIONS_KEPT_DAYS ago,
     revoked or not, with their refresh tokens. Until then a refresh with an ended session's
     token still says why (`token_expired`, `token_revoked`, `refresh_token_reused`) rather than
-    `invalid_token`; its access tokens expired long before."""
-    now = timezone.now()
-    ended = AuthSession.objects.filter(
-        expires_at__lt=now - timedelta(days=settings.ENDED_SESSIONS_KEPT_DAYS)
-    )
-    _, deleted = ended.delete()
-    return deleted.get(AuthSession._meta.label, 0)
+    `invalid_token`; its access tokens expired long before.
+
+    A batch of sessions at a time, each deleted in its own short transaction: a backlog (the
+    first run, or days the task did not run) is never loaded whole into a worker's memory nor
+    held in one transaction. The batches walk the sessions by id, so the run reads the table
+    once, however many batches it takes."""
+    cutoff = timezone.now() - timedelta(days=settings.ENDED_SESSIONS_KEPT_DAYS)
+    ended = AuthSession.objects.filter(expires_at__lt=cutoff)
+    pruned, after = 0, 0
+    while ids := list(
+        ended.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:batch]
+    ):
+        after = ids[-1]
+        _, deleted = ended.filter(pk__in=ids).delete()
+        pruned += deleted.get(AuthSession._meta.label, 0)
+    return pruned
