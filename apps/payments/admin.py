@@ -32,8 +32,10 @@ class ProviderAccountForm(forms.ModelForm):
         model = ProviderAccount
         fields = ["game", "provider", "enabled", "config"]
         help_texts = {
+            "enabled": "Off: no new checkouts or receipts. Refunds and chargebacks of what it "
+            "sold are still verified with its settings and processed.",
             "config": 'Apple: {"bundle_id", "accept_sandbox"}; Google Play: {"package_name", '
-            '"accept_test_purchases"}; Stripe: {"success_url", "cancel_url"} (optional).'
+            '"accept_test_purchases"}; Stripe: {"success_url", "cancel_url"} (optional).',
         }
 
     def clean_new_secrets(self) -> dict[str, Any]:

@@ -398,8 +398,11 @@ class ReceiptApi(PlayerApi):
                 description="`not_a_store_offer` (the offer has no product id in that store, "
                 "or it is priced in a virtual currency), "
                 "`payment_provider_not_configured` (no enabled, complete account for that "
-                "store), `receipt_not_paid` (revoked, refunded, pending or cancelled) or "
-                "`receipt_already_used` (another player redeemed this store transaction)."
+                "store), `receipt_not_paid` (revoked, refunded, pending or cancelled), "
+                "`receipt_already_used` (another player redeemed this store transaction) or "
+                "`store_product_ambiguous` (several offers of the game carry this store product "
+                "id: nothing is granted until an operator leaves it on one; send the receipt "
+                "again later)."
             ),
             503: OpenApiResponse(description=PROVIDER_UNAVAILABLE),
         },

@@ -25,5 +25,9 @@ class NotARealMoneyOffer(DomainError):
     status, code, title = 409, "not_a_store_offer", "Offer is not sold through this store"
 
 
+class StoreProductAmbiguous(DomainError):
+    status, code, title = 409, "store_product_ambiguous", "Store product sold by several offers"
+
+
 class ContentsUnavailable(DomainError):
     status, code, title = 503, "contents_unavailable", "Part of the offer cannot be granted yet"

@@ -26,6 +26,9 @@ class Category(models.Model):
         return self.name
 
 
+STORE_PRODUCT_FIELDS = ("apple_product_id", "google_product_id")
+
+
 class Offer(models.Model):
     game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="offers")
     category = models.ForeignKey(
@@ -77,8 +80,35 @@ class Offer(models.Model):
 
     def clean(self) -> None:
         errors = validate_offer(self)
+        for field, message in self._store_products_taken().items():
+            errors.setdefault(field, []).append(message)
         if errors:
             raise ValidationError(errors)
+
+    def _store_products_taken(self) -> dict[str, str]:
+        """A receipt names only the store's product, so each product belongs to one offer of
+        the game (not a database constraint: rows saved before this check may share one, and
+        the receipt service refuses those until an operator fixes them)."""
+        if self.game_id is None:
+            return {}
+        taken = {}
+        for field in STORE_PRODUCT_FIELDS:
+            product_id = getattr(self, field)
+            if not product_id:
+                continue
+            other = (
+                Offer.objects.filter(game_id=self.game_id, **{field: product_id})
+                .exclude(pk=self.pk)
+                .order_by("pk")
+                .first()
+            )
+            if other is not None:
+                taken[field] = (
+                    f"Offer {other.name!r} (id {other.pk}) already sells the store product "
+                    f"{product_id!r}: a receipt names only the product, so it can belong to one "
+                    "offer of this game. Clear it there first, or use another product id."
+                )
+        return taken
 
 
 class Purchase(models.Model):

@@ -46,6 +46,16 @@ def offer_in_game(*, game_id: int, offer_id: int) -> Offer:
     return offer
 
 
+def offers_with_store_product(*, game_id: int, field: str, product_id: str) -> list[int]:
+    """The ids of the game's offers that carry this store product id in `field`
+    (`apple_product_id` or `google_product_id`)."""
+    return list(
+        Offer.objects.filter(game_id=game_id, **{field: product_id})
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 # How stale the catalogue may be in each process: an offer or a category that an operator adds,
 # edits or hides, and the stock an offer shows, reach players within this many seconds. What a
 # player may buy is decided on every request by the offer rules (`services.rules`, the

@@ -362,3 +362,22 @@ def test_a_receipt_for_an_offer_priced_in_a_virtual_currency_is_refused(
     assert refused.json()["code"] == "not_a_store_offer"
     assert not Payment.objects.exists() and not Purchase.objects.exists()
     assert not LedgerEntry.objects.filter(player=player).exists()
+
+
+def test_a_refund_after_the_account_was_disabled_reaches_the_purchase(
+    api_client, player_client, player, real_offer, apple, chain
+):
+    assert redeem(player_client, chain.sign(transaction()), real_offer).status_code == 201
+    ProviderAccount.objects.filter(pk=apple.pk).update(enabled=False)
+
+    response = post_refund(api_client, chain)
+
+    assert response.status_code == 200
+    event = ProviderEvent.objects.get()
+    assert (event.game_id, event.status) == (real_offer.game_id, "processed")
+    assert Purchase.objects.get().status == "refunded"
+    assert balance(player, "gems") == 0
+    # Disabled, it redeems no new receipt.
+    refused = redeem(player_client, chain.sign(transaction(transactionId="2000000124")), real_offer)
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "payment_provider_not_configured"

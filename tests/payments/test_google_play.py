@@ -916,3 +916,105 @@ def test_a_refund_reaches_the_game_whose_purchase_it_is_when_games_share_a_packa
     assert (event.game_id, event.status) == (other_game.pk, "processed")
     assert Purchase.objects.get().status == "refunded"
     assert balance(other_player, "gems") == 0
+
+
+# --- partial refunds: some units of a multi-unit purchase are flagged, not reversed ---
+
+
+def voided_notice_of(refund_type: int) -> str:
+    return rtdn(
+        {
+            "packageName": "com.example.game",
+            "voidedPurchaseNotification": {
+                "purchaseToken": "tok-1",
+                "orderId": "GPA.1234-5678",
+                "productType": 2,
+                "refundType": refund_type,
+            },
+        }
+    )
+
+
+def test_a_partial_refund_of_a_three_unit_purchase_is_flagged_and_keeps_the_grant(
+    api_client, player_client, player, real_offer, google, play
+):
+    purchase_state(play, quantity=3)
+    assert redeem(player_client, real_offer).status_code == 201
+    assert balance(player, "gems") == 300
+    partial = [responses.matchers.query_param_matcher(
+        {"includeQuantityBasedPartialRefund": "true"}, strict_match=False
+    )]  # fmt: skip
+    voided_list(play, [{**VOIDED_ENTRY, "voidedQuantity": 1}], match=partial)
+
+    response = post_rtdn(api_client, voided_notice_of(2))
+
+    assert response.status_code == 200
+    purchase = Purchase.objects.get()
+    assert (purchase.status, purchase.needs_attention) == ("completed", True)
+    assert "partial refund: 1 unit(s) voided" in purchase.note
+    assert balance(player, "gems") == 300
+    assert Payment.objects.get().status == "succeeded"
+    event = ProviderEvent.objects.get()
+    assert (event.event_type, event.status) == ("voidedPurchaseNotification/2", "processed")
+    assert event.outcome.startswith("flag Google Play partial refund")
+
+
+def test_a_full_refund_of_a_three_unit_purchase_still_reverses_it(
+    api_client, player_client, player, real_offer, google, play
+):
+    purchase_state(play, quantity=3)
+    redeem(player_client, real_offer)
+    voided_list(play, [{**VOIDED_ENTRY, "voidedQuantity": 3}])
+
+    response = post_rtdn(api_client, voided_notice_of(1))
+
+    assert response.status_code == 200
+    assert Purchase.objects.get().status == "refunded"
+    assert balance(player, "gems") == 0
+    listing = next(c for c in play.calls if c.request.url.startswith(VOIDED))
+    assert "includeQuantityBasedPartialRefund" not in listing.request.url
+
+
+def test_a_refund_of_an_unknown_type_is_flagged_not_reversed(
+    api_client, player_client, player, real_offer, google, play
+):
+    purchase_state(play)
+    redeem(player_client, real_offer)
+    voided_list(play, [VOIDED_ENTRY])
+
+    post_rtdn(api_client, voided_notice_of(7))
+
+    purchase = Purchase.objects.get()
+    assert (purchase.status, purchase.needs_attention) == ("completed", True)
+    assert balance(player, "gems") == 100
+
+
+# --- a disabled account stops new receipts, not the refunds of what it sold ---
+
+
+def test_a_refund_after_the_account_was_disabled_is_still_processed(
+    api_client, player_client, player, real_offer, google, play
+):
+    purchase_state(play)
+    assert redeem(player_client, real_offer).status_code == 201
+    ProviderAccount.objects.filter(pk=google.pk).update(enabled=False)
+    voided_list(play, [VOIDED_ENTRY])
+
+    response = post_rtdn(api_client, voided_notice())
+
+    assert response.status_code == 200
+    assert Purchase.objects.get().status == "refunded"
+    assert balance(player, "gems") == 0
+    assert ProviderEvent.objects.get().status == "processed"
+    # Disabled, it redeems no new receipt.
+    refused = redeem(player_client, real_offer, token="tok-2")
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "payment_provider_not_configured"
+
+
+def test_a_disabled_accounts_push_token_still_only_authenticates_its_own_pushes(api_client, google):
+    ProviderAccount.objects.filter(pk=google.pk).update(enabled=False)
+    body = rtdn({"packageName": "com.example.game", "testNotification": {"version": "1.0"}})
+
+    assert post_rtdn(api_client, body, query="?token=guess").status_code == 400
+    assert post_rtdn(api_client, body).status_code == 200

@@ -450,3 +450,34 @@ def test_secrets_no_key_opens_are_409_not_configured_and_nothing_is_charged(
     assert len(mocked_http.calls) == 0
     assert list(Purchase.objects.values_list("status", flat=True)) == ["failed"]
     assert any(r.message.startswith("ALERT stripe payment account") for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    "event_type, obj, payment_status",
+    [
+        ("charge.refunded", {"id": "ch_1", "payment_intent": "pi_1", "refunded": True}, "refunded"),
+        ("charge.dispute.created", {"id": "dp_1", "payment_intent": "pi_1"}, "disputed"),
+    ],
+)
+def test_a_disabled_account_still_verifies_refunds_and_disputes_of_what_it_sold(
+    api_client, player_client, player, game, real_offer, checkout, event_type, obj, payment_status
+):
+    purchase_id = start(player_client, real_offer).json()["purchase_id"]
+    post_stripe(api_client, completed(purchase_id=purchase_id))
+    assert balance(player, "gems") == 100
+    ProviderAccount.objects.filter(provider="stripe").update(enabled=False)
+
+    response = post_stripe(api_client, stripe_event(event_type, obj, "e2"))
+
+    assert response.status_code == 200
+    assert ProviderEvent.objects.get(event_id="e2").status == "processed"
+    assert Purchase.objects.get().status == "refunded"
+    assert Payment.objects.get().status == payment_status
+    assert balance(player, "gems") == 0
+    # Its secret only verifies: no checkout opens with a disabled account.
+    game.sandbox = False
+    game.save()
+    refused = start(player_client, real_offer, key="k2")
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "payment_provider_not_configured"
+    assert len(checkout.calls) == 1

@@ -207,11 +207,13 @@ def parse_notification(*, body: bytes) -> Notification:
     decoded = _unverified_claims(signed, InvalidNotification)
     data: dict[str, Any] = decoded["data"] if isinstance(decoded.get("data"), dict) else {}
     scope = _notification_scope(decoded)
+    # Disabled accounts verify too: disabling one stops new receipts, not the refunds of what
+    # it already sold.
     sharing = ProviderAccount.objects.filter(
-        provider="apple", enabled=True, config__bundle_id=str(scope.get("bundleId"))
+        provider="apple", config__bundle_id=str(scope.get("bundleId"))
     )
     account, verifier = _verifying_account(
-        list(sharing.select_related("game").order_by("pk")), scope, signed
+        list(sharing.select_related("game").order_by("-enabled", "pk")), scope, signed
     )
     if signed_transaction := data.get("signedTransactionInfo"):
         _verified(
@@ -233,9 +235,10 @@ def _verifying_account(
     accounts: list[ProviderAccount], scope: Mapping[str, Any], signed: str
 ) -> tuple[ProviderAccount | None, SignedDataVerifier]:
     """The account whose settings verify the notification, and its verifier. Games may share an
-    app's bundle id, each with its own settings: the first whose settings verify it decides, so
-    a game naming another's bundle id with wrong settings (or none) cannot make Apple's
-    notifications for that app fail. With no account, only Apple's signature decides."""
+    app's bundle id, each with its own settings: the first (enabled ones first, then the oldest)
+    whose settings verify it decides, so a game naming another's bundle id with wrong settings
+    (or none) cannot make Apple's notifications for that app fail. With no account, only
+    Apple's signature decides."""
     if not accounts:
         return None, _checked(_notification_verifier(None, scope), signed)
     refusals: list[DomainError] = []
@@ -261,7 +264,7 @@ def _game_of_transaction(account: ProviderAccount, info: object) -> int:
     if not transaction_id:
         return account.game_id
     sharing = ProviderAccount.objects.filter(
-        provider="apple", enabled=True, config__bundle_id=account.config.get("bundle_id")
+        provider="apple", config__bundle_id=account.config.get("bundle_id")
     ).values_list("game_id", flat=True)
     paid_in = (
         Payment.objects.filter(

@@ -58,6 +58,8 @@ CERTS_REFETCH_SECONDS = 60
 VOIDED_LIST_WINDOW_MS = 30 * 24 * 3600 * 1000 - 60_000
 VOID_MARGIN_MS = 24 * 3600 * 1000
 VOIDED_LIST_MAX_PAGES = 20
+# A voided-purchase notice's refundType: the whole purchase, or some units of a multi-unit one.
+FULL_REFUND, PARTIAL_REFUND = 1, 2
 _SESSION = requests.Session()
 
 
@@ -120,7 +122,8 @@ def parse_notification(
     against the account's `push_audience` and `push_service_account`), with the secret
     `?token=<rtdn_token>` in the push URL, or both; every method the account configures must
     pass, and an account that configures none accepts no push. A voided purchase is then
-    confirmed with the Play Developer API before it can revoke anything."""
+    confirmed with the Play Developer API before it can revoke anything. Disabled accounts
+    verify too: disabling one stops new receipts, not the refunds of what it already sold."""
     try:
         envelope = loads_json(body)
         message = envelope["message"]
@@ -133,9 +136,9 @@ def parse_notification(
         raise InvalidNotification("Not a Pub/Sub push of a Play developer notification.")
     bearer = _bearer((headers or {}).get("Authorization", ""))
     sharing = list(
-        ProviderAccount.objects.filter(
-            provider="google_play", enabled=True, config__package_name=package
-        ).select_related("game")
+        ProviderAccount.objects.filter(provider="google_play", config__package_name=package)
+        .select_related("game")
+        .order_by("-enabled", "pk")
     )
     authenticated = [
         a for a in sharing if _push_authenticated(a, token=query.get("token", ""), bearer=bearer)
@@ -328,10 +331,14 @@ def confirm_voided(
     url = f"{_package_url(account)}/purchases/voidedpurchases"
     now_ms = int(time.time() * 1000)
     oldest = now_ms - VOIDED_LIST_WINDOW_MS
-    params: dict[str, Any] = {
+    listing: dict[str, Any] = {
         "maxResults": 1000,
         "type": 1 if voided.get("productType") == 1 else 0,
     }
+    if _refund_type(voided) == PARTIAL_REFUND:
+        # Google lists quantity-based partial refunds only when asked to.
+        listing["includeQuantityBasedPartialRefund"] = "true"
+    params = dict(listing)
     try:
         # Voided shortly before Google told us; never older than the API's 30-day window.
         params["startTime"] = max(int(str(event_time_millis)) - VOID_MARGIN_MS, oldest)
@@ -353,7 +360,7 @@ def confirm_voided(
         next_page = (body.get("tokenPagination") or {}).get("nextPageToken")
         if not next_page:
             break
-        params = {"token": next_page, "maxResults": 1000, "type": params["type"]}
+        params = {**listing, "token": next_page}
     return {"voided": False, "reason": "not in the Play Developer API's voided purchases"}
 
 
@@ -365,13 +372,33 @@ def interpret(event_type: str, payload: dict[str, Any]) -> Outcome:
         if confirmation.get("voided") is not True:
             reason = confirmation.get("reason") or "not confirmed with the Play Developer API"
             return Outcome("none", note=f"{event_type} not revoked: {reason}")
-        return Outcome(
-            "refund",
-            external_id=str(voided.get("orderId") or ""),
-            payment_reference=str(voided.get("purchaseToken") or ""),
-            note=event_type,
-        )
+        order_id = str(voided.get("orderId") or "")
+        token = str(voided.get("purchaseToken") or "")
+        refund_type = _refund_type(voided)
+        if refund_type == PARTIAL_REFUND:
+            # Some units of a multi-unit purchase: reversing the purchase would take back what
+            # the player still paid for, so an operator takes back the refunded units.
+            units = (confirmation.get("voidedPurchase") or {}).get("voidedQuantity", "some")
+            note = f"Google Play partial refund: {units} unit(s) voided; nothing taken back, "
+            note += "review the grant."
+        elif refund_type not in (None, FULL_REFUND):
+            note = f"Google Play refund of unknown refundType {refund_type}: review the grant."
+        else:
+            return Outcome("refund", external_id=order_id, payment_reference=token, note=event_type)
+        return Outcome("flag", external_id=order_id, payment_reference=token, note=note)
     return Outcome("none", note=f"{event_type} needs no action")
+
+
+def _refund_type(voided: Mapping[str, Any]) -> int | str | None:
+    """The notice's refundType as a number; None when absent (notices from before Google added
+    it were all full refunds); anything unreadable as it was sent."""
+    value = voided.get("refundType")
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return str(value)
 
 
 def _package_url(account: ProviderAccount) -> str:

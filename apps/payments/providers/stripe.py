@@ -126,14 +126,15 @@ def _client(secret_key: str) -> stripe_sdk.StripeClient:
 
 def parse_notification(*, body: bytes, headers: Mapping[str, str]) -> Notification:
     """Verify `Stripe-Signature` with the SDK (`stripe.Webhook.construct_event`) against every
-    enabled Stripe account's webhook secret (the endpoint is shared by all games); the one that
-    matches names the game."""
+    Stripe account's webhook secret (the endpoint is shared by all games); the one that matches
+    names the game. Disabled accounts verify too: disabling one stops new checkouts, not the
+    refunds and disputes of what it already sold."""
     header = headers.get("Stripe-Signature", "")
     if not header:
         raise InvalidSignature("The Stripe-Signature header is missing.")
     # One Stripe account (one endpoint secret) may serve several games.
     games_by_secret: dict[str, list[int]] = {}
-    for account in ProviderAccount.objects.filter(provider="stripe", enabled=True).order_by("id"):
+    for account in ProviderAccount.objects.filter(provider="stripe").order_by("-enabled", "id"):
         if secret := account.secrets.get("webhook_secret"):
             games_by_secret.setdefault(secret, []).append(account.game_id)
     secret = next(

@@ -4,6 +4,7 @@ often it is sent."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -20,11 +21,13 @@ from apps.payments.services.receipts import (
     store_quantity,
     verify_receipt,
 )
-from apps.shop.errors import NotARealMoneyOffer
+from apps.shop.errors import NotARealMoneyOffer, StoreProductAmbiguous
 from apps.shop.models import Offer, Purchase
-from apps.shop.selectors import offer_in_game
+from apps.shop.selectors import offer_in_game, offers_with_store_product
 from apps.shop.services.fulfilment import fulfil_purchase
 from apps.shop.services.purchase import PurchaseResult, record_store_purchase, store_response
+
+logger = logging.getLogger(__name__)
 
 PRODUCT_FIELDS: dict[str, str] = {
     Provider.APPLE: "apple_product_id",
@@ -54,6 +57,7 @@ def redeem_receipt(
     )
     if (replay := _replay(player, provider, verified)) is not None:
         return replay
+    _refuse_ambiguous_product(player.game_id, provider, product_id)
     try:
         return _grant(player, offer, provider, verified)
     except IntegrityError:
@@ -62,6 +66,29 @@ def redeem_receipt(
             return replay
         # Store transaction ids are global: one already granted in another game stays there.
         raise ReceiptAlreadyUsed("This store transaction was already redeemed in another game.")
+
+
+def _refuse_ambiguous_product(game_id: int, provider: str, product_id: str) -> None:
+    """The client names the offer, the store only the product: when several offers of the game
+    carry the product (rows saved before offers were checked for it), none is granted rather
+    than the one the client chose, which may be an inactive one with richer contents. Checked
+    after a replay, so a transaction granted before still answers as it did."""
+    offers = offers_with_store_product(
+        game_id=game_id, field=PRODUCT_FIELDS[provider], product_id=product_id
+    )
+    if len(offers) > 1:
+        logger.error(
+            "ALERT shop: game %s: %s product %r is on offers %s; its receipts are refused until "
+            "an operator leaves it on one offer",
+            game_id,
+            provider,
+            product_id,
+            offers,
+        )
+        raise StoreProductAmbiguous(
+            f"Several offers of this game sell {provider} product {product_id!r}; the game's "
+            "operators must leave it on one. Nothing was granted; send the receipt again later."
+        )
 
 
 def _grant(
