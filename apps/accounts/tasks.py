@@ -2,7 +2,7 @@ from celery import shared_task
 
 from apps.accounts.models import Game
 from apps.accounts.services.bans import lift_lapsed_bans as lift_lapsed
-from apps.accounts.services.sessions import prune_ended_sessions
+from apps.accounts.services.sessions import prune_ended_sessions, prune_retired_refresh_tokens
 
 
 @shared_task
@@ -13,8 +13,10 @@ def count_games() -> int:
 
 @shared_task
 def prune_sessions() -> int:
-    """Daily: ended sessions and their refresh tokens (see prune_ended_sessions)."""
-    return prune_ended_sessions()
+    """Daily: ended sessions and their refresh tokens, then live sessions' long-expired retired
+    tokens (see the two services). The rows deleted: sessions, then tokens not deleted with
+    one."""
+    return prune_ended_sessions() + prune_retired_refresh_tokens()
 
 
 @shared_task

@@ -247,6 +247,35 @@ def test_pruning_deletes_a_batch_of_sessions_at_a_time_each_with_its_tokens(logi
 
 
 @pytest.mark.django_db
+def test_a_live_sessions_long_expired_retired_tokens_are_pruned_and_its_recent_ones_kept(login):
+    first = login("regular")
+    session = session_of(first)
+    chain = [first["refresh_token"]]
+    for _ in range(3):
+        chain.append(refresh(chain[-1]).json()["refresh_token"])
+    oldest, old, recent, live = chain
+    long_ago = timezone.now() - timedelta(days=8)
+    SessionRefreshToken.objects.filter(token_hash__in=[hash_key(oldest), hash_key(old)]).update(
+        expires_at=long_ago
+    )
+    # The session's grace token among them: the link is cleared, not the session deleted.
+    AuthSession.objects.filter(pk=session.pk).update(
+        grace_token=SessionRefreshToken.objects.get(token_hash=hash_key(old))
+    )
+
+    assert prune_sessions() == 2
+
+    kept = set(session.tokens.values_list("token_hash", flat=True))
+    assert kept == {hash_key(recent), hash_key(live)}
+    assert AuthSession.objects.get(pk=session.pk).grace_token_id is None
+    # A pruned token is unknown (it had expired: no use to anyone), the session lives on.
+    assert refresh(old).json()["code"] == "invalid_token"
+    assert AuthSession.objects.get(pk=session.pk).revoked_at is None
+    # A retired token still kept is reuse, as before.
+    assert refresh(recent).json()["code"] == "refresh_token_reused"
+
+
+@pytest.mark.django_db
 def test_the_grace_window_is_the_setting_30_seconds_by_default(tokens, settings):
     assert settings.REFRESH_REUSE_GRACE_SECONDS == 30
     before = timezone.now()

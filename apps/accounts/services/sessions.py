@@ -229,3 +229,20 @@ def prune_ended_sessions(*, batch: int = 1_000) -> int:
         _, deleted = ended.filter(pk__in=ids).delete()
         pruned += deleted.get(AuthSession._meta.label, 0)
     return pruned
+
+
+def prune_retired_refresh_tokens(*, batch: int = 5_000) -> int:
+    """Delete refresh tokens that were rotated away and expired more than
+    ENDED_SESSIONS_KEPT_DAYS ago. A session kept alive by refreshes never ends, so its retired
+    tokens (one a refresh) would otherwise pile up for as long as the player plays. Until then a
+    retired token presented again revokes its session (reuse); after, it is `invalid_token`, as
+    an ended session's is: it had expired, so it could not be used anyway. Batched as
+    prune_ended_sessions."""
+    cutoff = timezone.now() - timedelta(days=settings.ENDED_SESSIONS_KEPT_DAYS)
+    old = SessionRefreshToken.objects.filter(retired_at__isnull=False, expires_at__lt=cutoff)
+    pruned, after = 0, 0
+    while ids := list(old.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:batch]):
+        after = ids[-1]
+        _, deleted = old.filter(pk__in=ids).delete()
+        pruned += deleted.get(SessionRefreshToken._meta.label, 0)
+    return pruned
