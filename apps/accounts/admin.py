@@ -115,6 +115,12 @@ class GameAdmin(GameScopedAdmin):
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return request.user.is_superuser  # a new tenant is the deployment owner's decision
 
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        # Deleting a game takes its catalogue, live-ops, configuration, payment accounts and
+        # every operator's access with it: the deployment owner's decision, as creating one is,
+        # not any one of its owners'.
+        return request.user.is_superuser
+
 
 @admin.register(ServerKey)
 class ServerKeyAdmin(GameScopedAdmin):

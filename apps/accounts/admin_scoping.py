@@ -144,7 +144,8 @@ class GameScopedAdmin(admin.ModelAdmin):
 
     def log_deletions(self, request: HttpRequest, queryset: QuerySet) -> Any:
         for obj in queryset:
-            self._audit(request, obj, "admin_delete", before=audit_snapshot(obj), after={})
+            before = self._snapshot_with_inlines(obj)  # what a deleted event granted, say
+            self._audit(request, obj, "admin_delete", before=before, after={})
         return super().log_deletions(request, queryset)
 
     def _snapshot_with_inlines(self, obj: Model) -> dict[str, Any]:

@@ -13,7 +13,8 @@ class AuditLogEntry(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     actor_name = models.CharField(max_length=150)  # kept if the user is deleted
-    game = models.ForeignKey(Game, null=True, on_delete=models.CASCADE, related_name="audit_log")
+    # A deleted game's history stays (for the deployment's superusers), its deletion included.
+    game = models.ForeignKey(Game, null=True, on_delete=models.SET_NULL, related_name="audit_log")
     action = models.CharField(max_length=60)
     target_type = models.CharField(max_length=60)
     target_id = models.CharField(max_length=60)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from typing import Any
 
 from django.conf import settings
@@ -54,6 +55,7 @@ LOGIN_LOCKED_OUT = "login_locked_out"
 # entry per address this often, counting the attempts in between, keeps the log readable and its
 # table bounded by the addresses trying, not by their requests.
 LOCKED_OUT_ENTRY_SECONDS = 60
+_clock = time.time  # which minute it is (tests move it)
 
 
 def record_login_failure(
@@ -92,11 +94,13 @@ def record_login_failure(
 
 
 def _left_out_attempts(source: str) -> int | None:
-    """None when a lock-out entry for this source (its address) was written in the last
+    """None when a lock-out entry for this source (its address) was written in this period of
     LOCKED_OUT_ENTRY_SECONDS: the attempt is counted instead. Otherwise how many were counted
     since the previous entry. With Redis down, every attempt is written."""
     digest = hashlib.sha256(source.encode()).hexdigest()[:32]
-    window, counted = f"audit:locked-out:{digest}", f"audit:locked-out-count:{digest}"
+    period = int(_clock() // LOCKED_OUT_ENTRY_SECONDS)
+    window = f"audit:locked-out:{digest}:{period}"
+    counted = f"audit:locked-out-count:{digest}"
     # The count outlives a lock-out's windows, so a long one's attempts are all counted.
     count_seconds = int(settings.AXES_COOLOFF_TIME.total_seconds()) + LOCKED_OUT_ENTRY_SECONDS
     try:

@@ -226,3 +226,55 @@ def test_a_bulk_delete_that_fails_leaves_no_audit_entry(client, operator, game, 
 
     assert Currency.objects.filter(pk=gold.pk).exists()
     assert not AuditLogEntry.objects.filter(action="admin_delete").exists()
+
+
+def _launch_event(game):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.events.models import Event, EventReward
+
+    now = timezone.now()
+    event = Event.objects.create(
+        game=game, name="Launch", starts_at=now + timedelta(days=1), ends_at=now + timedelta(days=7)
+    )
+    EventReward.objects.create(
+        event=event, name="Gold", contents=[{"currency": "gold", "quantity": 10}]
+    )
+    return event
+
+
+def test_a_deletion_is_audited_with_the_rows_its_inlines_edit(client, operator, game, gold):
+    event = _launch_event(game)
+    client.force_login(operator)
+
+    response = client.post(f"/admin/events/event/{event.pk}/delete/", {"post": "yes"})
+
+    assert response.status_code == 302
+    entry = AuditLogEntry.objects.get(action="admin_delete")
+    assert entry.before["name"] == "Launch"
+    [reward] = entry.before["event rewards"]  # what the deleted event granted
+    assert reward["contents"] == [{"currency": "gold", "quantity": 10}]
+
+
+def test_only_a_superuser_deletes_a_game_and_its_audit_log_outlives_it(client, game, gold):
+    owner = get_user_model().objects.create_user("olga", password="pw-long-enough-1")
+    set_game_access(user=owner, game=game, role=GameAccess.Role.OWNER)
+    client.force_login(owner)
+    client.post(
+        f"/admin/inventory/currency/{gold.pk}/change/",
+        {"game": game.pk, "code": "gold", "name": "Shiny gold", "cap": ""},
+    )
+
+    assert client.get(f"/admin/accounts/game/{game.pk}/delete/").status_code == 403
+    refused = client.post(f"/admin/accounts/game/{game.pk}/delete/", {"post": "yes"})
+    assert refused.status_code == 403 and type(game).objects.filter(pk=game.pk).exists()
+
+    root = get_user_model().objects.create_superuser("root", password="pw-long-enough-1")
+    client.force_login(root)
+    deleted = client.post(f"/admin/accounts/game/{game.pk}/delete/", {"post": "yes"})
+
+    assert deleted.status_code == 302 and not type(game).objects.filter(pk=game.pk).exists()
+    kept = list(AuditLogEntry.objects.order_by("id").values_list("action", "game", "target_repr"))
+    assert kept == [("admin_change", None, "gold"), ("admin_delete", None, "Alpha")]
