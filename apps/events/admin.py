@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -15,7 +17,12 @@ from apps.accounts.admin_scoping import (
     operator,
 )
 from apps.battlepass.forms import FixedOnceClaimedFormSet
-from apps.events.authoring import clone_event, reschedule_repeats
+from apps.events.authoring import (
+    clone_event,
+    delete_events,
+    repeats_deleted_with,
+    reschedule_repeats,
+)
 from apps.events.models import Event, EventReward, EventRewardClaim
 from apps.inventory.widgets import ContentsEditorMixin
 
@@ -105,6 +112,44 @@ class EventAdmin(GameScopedAdmin):
                     request,
                     f"Repeats not started yet: {done.moved} moved, {done.removed} removed.",
                 )
+
+    # An original's repeats not started go with it (delete_events): the confirmation page lists
+    # them, and both the delete page and the bulk action delete through the service.
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        listed, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        deleted: list[Any] = list(listed)  # a nested list: an item, then a list of its own
+        going = repeats_deleted_with([obj.pk for obj in objs], now=timezone.now())
+        repeats = list(going.order_by("starts_at"))
+        if repeats:
+            more, more_counts, more_perms, more_protected = super().get_deleted_objects(
+                repeats, request
+            )
+            deleted += ["Repeats not started yet, deleted with their original:", more]
+            counts = dict(Counter(counts) + Counter(more_counts))
+            perms_needed, protected = perms_needed | more_perms, [*protected, *more_protected]
+        return deleted, counts, perms_needed, protected
+
+    def delete_model(self, request: HttpRequest, obj: Model) -> None:
+        assert isinstance(obj, Event)
+        self._delete(request, [obj])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._delete(request, list(queryset))
+
+    def _delete(self, request: HttpRequest, events: list[Event]) -> None:
+        if not all(self.has_delete_permission(request, event) for event in events):
+            raise PermissionDenied
+        done = delete_events(events=events, actor=operator(request))
+        said = []
+        if done.repeats_removed:
+            said.append(f"{done.repeats_removed} repeat(s) not started yet deleted too")
+        if done.repeats_kept:
+            said.append(
+                f"{done.repeats_kept} repeat(s) started or claimed kept, live as events of "
+                "their own"
+            )
+        if said:
+            self.message_user(request, "; ".join(said) + ".")
 
     @admin.display(description="State")
     def state(self, obj: Event) -> str:

@@ -1,17 +1,18 @@
-"""What operators do to events besides editing them: clone one (with its rewards), and let a
-repeating event create its next occurrences ahead of time (a Celery beat task)."""
+"""What operators do to events besides editing them: clone one (with its rewards), let a
+repeating event create its next occurrences ahead of time (a Celery beat task), and delete
+events (an original with the repeats it made that have not started)."""
 
 from __future__ import annotations
 
 import calendar
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from apps.audit.services import record_action
@@ -177,11 +178,7 @@ def reschedule_repeats(
         return Rescheduled(moved=0, removed=0)  # a repeat is not an original
     before = before or origin
     duration = origin.ends_at - origin.starts_at
-    movable = list(
-        origin.repeats.filter(occurrence__isnull=False, starts_at__gt=now)
-        .exclude(rewards__claims__isnull=False)
-        .order_by("occurrence")
-    )
+    movable = list(changeable_repeats(origin.repeats.all(), now=now).order_by("occurrence"))
     kept_ends = list(
         origin.repeats.exclude(pk__in=[repeat.pk for repeat in movable]).values_list(
             "ends_at", flat=True
@@ -249,6 +246,65 @@ def reschedule_repeats(
             },
         )
     return Rescheduled(moved=len(moved), removed=len(removed))
+
+
+def changeable_repeats(repeats: QuerySet[Event], *, now: datetime) -> QuerySet[Event]:
+    """Those of `repeats` a change to their original may move or delete: not started, none of
+    their rewards claimed. A repeat that started or was claimed is what players saw: it stays."""
+    return repeats.filter(occurrence__isnull=False, starts_at__gt=now).exclude(
+        rewards__claims__isnull=False
+    )
+
+
+def repeats_deleted_with(event_ids: Iterable[int], *, now: datetime) -> QuerySet[Event]:
+    """The repeats that deleting these events deletes too (delete_events): each original's
+    changeable repeats, the events themselves left out."""
+    ids = list(event_ids)
+    return changeable_repeats(Event.objects.filter(series__in=ids).exclude(pk__in=ids), now=now)
+
+
+@dataclass(frozen=True)
+class Deleted:
+    repeats_removed: int
+    repeats_kept: int  # started or claimed: standalone events from now on
+
+
+@transaction.atomic
+def delete_events(
+    *, events: Iterable[Event], actor: User | None, now: datetime | None = None
+) -> Deleted:
+    """Delete events, each original with its changeable repeats, as when it stops repeating:
+    left behind, they would run as standalone events beside the repeats of a series recreated
+    in its place, every such week's rewards claimable twice. Its repeats that started or were
+    claimed stay, as standalone events (`series` empty): players are in them or hold their
+    rewards. Audited per original as `event.delete_repeats`; the caller audits the events."""
+    now = now or timezone.now()
+    ids = {event.pk for event in events}
+    # Locked as the scheduler locks an original before it adds to the series: a run under way
+    # commits its repeat first (deleted here), a later one finds the original gone.
+    originals = list(
+        Event.objects.select_for_update().filter(pk__in=ids, series__isnull=True).order_by("pk")
+    )
+    going = dict(repeats_deleted_with(ids, now=now).values_list("pk", "series_id").order_by("pk"))
+    staying = dict(
+        Event.objects.filter(series__in=[origin.pk for origin in originals])
+        .exclude(pk__in=[*ids, *going])
+        .values_list("pk", "series_id")
+        .order_by("pk")
+    )
+    for origin in originals:
+        removed = [pk for pk, series in going.items() if series == origin.pk]
+        kept = [pk for pk, series in staying.items() if series == origin.pk]
+        if removed or kept:
+            record_action(
+                actor=actor,
+                game=origin.game,
+                action="event.delete_repeats",
+                target=origin,
+                after={"removed": removed, "kept": kept},
+            )
+    Event.objects.filter(pk__in=[*ids, *going]).delete()
+    return Deleted(repeats_removed=len(going), repeats_kept=len(staying))
 
 
 def first_occurrence_after(
