@@ -518,6 +518,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "apps.leaderboards.tasks.restore_lapsed_bans",
         "schedule": 60.0,
     },
+    # Segment actions stopped partway (a slice never queued, failed in an outage) run again.
+    "resume-segment-actions": {"task": "apps.panel.tasks.resume_segment_actions", "schedule": 60.0},
 }
 
 # A segment action runs a slice of this many seconds per task, then queues the next slice:

@@ -15,6 +15,16 @@ from apps.accounts.models import Game
 # A running action that has not moved for this long stopped without saying so: longer than a
 # slice (SEGMENT_RUN_SLICE_SECONDS) plus the task's retries (about a minute of backoff).
 STALLED_AFTER = timedelta(minutes=10)
+# The beat sweep (services.resume_stopped_segment_actions) queues again, on its own, an action
+# stalled that long, or failed in an outage, at most AUTO_RESUMES times, the n-th resume at
+# least AUTO_RESUME_BACKOFF × 2^(n-2) after the one before (capped): an outage of about half an
+# hour heals by itself; one that keeps failing is left, failed or stalled, to an operator.
+AUTO_RESUMES = 6
+AUTO_RESUME_BACKOFF = timedelta(minutes=1)
+AUTO_RESUME_BACKOFF_MAX = timedelta(minutes=30)
+# Nor does the sweep touch an action that last moved longer ago than this (one left stopped on
+# purpose before the sweep existed, or by a day-long outage): that is an operator's call.
+AUTO_RESUME_WITHIN = timedelta(days=1)
 
 
 class SegmentAction(models.Model):
@@ -62,6 +72,13 @@ class SegmentAction(models.Model):
     problems = models.JSONField(default=list, blank=True)  # the first few per-player refusals
     # Why the run gave up (its task out of retries): the error's kind; the worker's log has more.
     failure = models.CharField(max_length=200, blank=True)
+    # The failure was an outage (the database, the broker, the network), not a bug: the sweep
+    # resumes it.
+    failure_transient = models.BooleanField(default=False)
+    # How often the sweep queued it again (each also an audit entry by "system"), and when it
+    # may next.
+    auto_resumes = models.PositiveSmallIntegerField(default=0)
+    next_auto_resume_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     # When its run last got through a chunk (or started): a run whose failure could not be

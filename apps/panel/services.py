@@ -11,18 +11,29 @@ from datetime import datetime
 from itertools import islice
 
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
-from django.db.models import F, Value
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.http import QueryDict
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from apps.accounts.models import PERMANENT_BAN_UNTIL, Game, Player
 from apps.accounts.services.bans import ban_player, unban_player
 from apps.audit.services import record_action
 from apps.inventory.services import Change, apply_changes, prepare_holdings
 from apps.panel.forms import PlayerFilterForm
-from apps.panel.models import SegmentAction, SegmentMember
+from apps.panel.models import (
+    AUTO_RESUME_BACKOFF,
+    AUTO_RESUME_BACKOFF_MAX,
+    AUTO_RESUME_WITHIN,
+    AUTO_RESUMES,
+    STALLED_AFTER,
+    SegmentAction,
+    SegmentMember,
+)
 from apps.panel.selectors import players_matching
 from gamingpanel.errors import DomainError
 
@@ -30,6 +41,18 @@ logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 500
 MAX_PROBLEMS = 20
+RESUME_BATCH = 100
+# A run that gave up on one of these met an outage (the database, Redis, the broker, the
+# network), not a fault of its own: the sweep resumes it once things are back.
+OUTAGES: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    ConnectionError,
+    TimeoutError,
+    RedisConnectionError,
+    RedisTimeoutError,
+    BrokerError,
+)
 FILTER_FIELDS = tuple(PlayerFilterForm.base_fields)
 
 
@@ -161,6 +184,7 @@ def run_segment_action(*, action_id: int, seconds: float | None = None) -> Segme
         started_at=Coalesce(F("started_at"), Value(timezone.now())),
         progressed_at=timezone.now(),
         failure="",
+        failure_transient=False,
     )
     while True:
         try:
@@ -183,10 +207,82 @@ def run_segment_action(*, action_id: int, seconds: float | None = None) -> Segme
 
 def mark_segment_action_failed(*, action_id: int, error: BaseException) -> None:
     """The run gave up (its task is out of retries): the page says so instead of "running" for
-    ever, and Queue again resumes it. Players already changed stay changed (each once)."""
+    ever, and Queue again resumes it (the sweep too, after an outage). Players already changed
+    stay changed (each once)."""
     SegmentAction.objects.filter(pk=action_id).exclude(status=SegmentAction.Status.DONE).update(
-        status=SegmentAction.Status.FAILED, failure=type(error).__name__[:200]
+        status=SegmentAction.Status.FAILED,
+        failure=type(error).__name__[:200],
+        failure_transient=isinstance(error, OUTAGES),
     )
+
+
+def resume_stopped_segment_actions(*, now: datetime | None = None) -> list[int]:
+    """The beat sweep: the actions to queue again, claimed (the caller queues them once this
+    has returned, the claim committed). Those RUNNING that have not moved for STALLED_AFTER
+    (the next slice was never queued, a worker died, the failure could not be written), QUEUED
+    as long (the queue was down at submit), or FAILED in an outage; each at most AUTO_RESUMES
+    times with backoff, and only if it moved within AUTO_RESUME_WITHIN. A rerun changes nobody
+    twice (the progress commits with each chunk, under the action's lock).
+    Each action is claimed under its row lock, skipping one a chunk holds right now (its run
+    is alive); the claim's next_auto_resume_at keeps a second sweep off it. A resume racing an
+    operator's Queue again makes two runs, which take turns chunk by chunk (`_run_chunk`)."""
+    now = now or timezone.now()
+    status = SegmentAction.Status
+    stopped = (
+        SegmentAction.objects.annotate(
+            last_moved=Coalesce("progressed_at", "started_at", "created_at")
+        )
+        .filter(
+            Q(status__in=[status.RUNNING, status.QUEUED], last_moved__lt=now - STALLED_AFTER)
+            | Q(status=status.FAILED, failure_transient=True),
+            Q(next_auto_resume_at__isnull=True) | Q(next_auto_resume_at__lte=now),
+            auto_resumes__lt=AUTO_RESUMES,
+            last_moved__gte=now - AUTO_RESUME_WITHIN,
+        )
+        .select_for_update(skip_locked=True, of=("self",))
+        .select_related("game")
+        .order_by("pk")
+    )
+    claimed = []
+    with transaction.atomic():
+        for action in stopped[:RESUME_BATCH]:
+            before = {
+                "status": action.status,
+                "failure": action.failure,
+                "processed": action.processed,
+                "last_moved": _last_moved(action).isoformat(),
+            }
+            action.auto_resumes += 1
+            action.next_auto_resume_at = now + min(
+                AUTO_RESUME_BACKOFF * 2 ** (action.auto_resumes - 1), AUTO_RESUME_BACKOFF_MAX
+            )
+            action.save(update_fields=["auto_resumes", "next_auto_resume_at"])
+            record_action(
+                actor=None,
+                game=action.game,
+                action="segment.resume",
+                target=action,
+                before=before,
+                after={"automatic_resume": action.auto_resumes, "of": AUTO_RESUMES},
+                reason=_why_resumed(action),
+            )
+            claimed.append(action.pk)
+    if claimed:
+        logger.info("segment actions resumed by the sweep: %s", claimed)
+    return claimed
+
+
+def _last_moved(action: SegmentAction) -> datetime:
+    return action.progressed_at or action.started_at or action.created_at
+
+
+def _why_resumed(action: SegmentAction) -> str:
+    if action.status == SegmentAction.Status.FAILED:
+        return f"failed ({action.failure}) in an outage; queued again automatically"
+    idle = f"{STALLED_AFTER.total_seconds() / 60:g} minutes"
+    if action.status == SegmentAction.Status.QUEUED:
+        return f"not started after {idle}; queued again automatically"
+    return f"no progress for {idle}; queued again automatically"
 
 
 class _Refused(Exception):

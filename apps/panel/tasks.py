@@ -1,6 +1,7 @@
 """Celery: the segment action runs outside the web request; a retry resumes where it stopped
 (players already changed are skipped by the ledger's key). Out of retries, the action is marked
-failed, and the panel's Queue again resumes it."""
+failed, and the panel's Queue again resumes it; so does the beat sweep below, by itself, for an
+action failed in an outage or stopped without a word (its next slice never queued)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from celery import Task, shared_task
 from django.conf import settings
 
 from apps.panel.models import SegmentAction
-from apps.panel.services import mark_segment_action_failed
+from apps.panel.services import mark_segment_action_failed, resume_stopped_segment_actions
 from apps.panel.services import run_segment_action as run
 from gamingpanel.queueing import enqueue
 
@@ -30,5 +31,14 @@ def run_segment_action(self: object, action_id: int) -> str:
     # would be handed to another worker while it still runs); the next slice is queued here.
     action = run(action_id=action_id, seconds=settings.SEGMENT_RUN_SLICE_SECONDS)
     if action.status == SegmentAction.Status.RUNNING:
-        enqueue(run_segment_action, action_id, then="Queue again on its page resumes it")
+        enqueue(run_segment_action, action_id, then="the segment sweep resumes it")
     return action.status
+
+
+@shared_task(ignore_result=True)
+def resume_segment_actions() -> int:
+    """Beat (settings.CELERY_BEAT_SCHEDULE): queue again the actions that stopped partway."""
+    claimed = resume_stopped_segment_actions()
+    for action_id in claimed:
+        enqueue(run_segment_action, action_id, then="the segment sweep retries after its backoff")
+    return len(claimed)

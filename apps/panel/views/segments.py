@@ -26,10 +26,11 @@ from apps.panel.views.common import page_context
 from gamingpanel.queueing import enqueue
 
 # The action is saved (its players written down) even when the task queue is unreachable.
-REQUEUE = "panel: the operator queues the segment action again"
+REQUEUE = "panel: the segment sweep (or the operator) queues the segment action again"
 NOT_QUEUED = (
-    "Saved, but the task queue is unreachable: press Queue again (or send the form again) "
-    "once it is back; nothing runs twice."
+    "Saved, but the task queue is unreachable: it starts by itself once the queue is back (ten "
+    "minutes after saving at the soonest), or press Queue again (or send the form again) then; "
+    "nothing runs twice."
 )
 
 
