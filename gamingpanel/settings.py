@@ -518,6 +518,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "apps.leaderboards.tasks.restore_lapsed_bans",
         "schedule": 60.0,
     },
+    # Rank indexes whose drop failed with Redis, or whose count shows them wrong, are dropped.
+    "repair-leaderboard-rank-indexes": {
+        "task": "apps.leaderboards.tasks.repair_rank_indexes",
+        "schedule": 60.0,
+    },
     # Segment actions stopped partway (a slice never queued, failed in an outage) run again.
     "resume-segment-actions": {"task": "apps.panel.tasks.resume_segment_actions", "schedule": 60.0},
 }

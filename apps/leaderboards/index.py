@@ -20,6 +20,12 @@ Entries of banned players are left out of the set (`apps.leaderboards.receivers`
 restores them when an operator bans or unbans; a timed ban's end is noticed within a minute by
 `ranking.restore_lapsed_bans`, from beat), as the lists leave them out.
 
+An update that fails after its commit drops the index, so the next rank read rebuilds it; when
+the drop fails too (the same Redis fault), the period is recorded in PostgreSQL
+(models.RankIndexDrop) and the repair task (`services.index_repair`, every minute from beat)
+drops it once Redis answers. The same task checks the member counts of ready indexes against
+PostgreSQL, for an update lost with no error to see (the web process died after the commit).
+
 Every key carries the deployment's prefix (settings.CACHE_KEY_PREFIX). Without Redis (the local
 default) there is no index and ranks are counted in PostgreSQL.
 """
@@ -29,16 +35,19 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
 import redis
 from django.conf import settings
+from django.db import DatabaseError, InterfaceError, transaction
+from django.utils import timezone
 from redis.typing import EncodableT
 
 from apps.accounts import hotcache
+from apps.leaderboards.models import RankIndexDrop
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +84,9 @@ class Keys:
     def of(cls, period_id: int) -> Keys:
         base = f"{settings.CACHE_KEY_PREFIX}:lb:{period_id}"
         return cls(f"{base}:z", f"{base}:v", f"{base}:ready", f"{base}:building")
+
+    def all(self) -> tuple[str, str, str, str]:
+        return (self.members, self.versions, self.ready, self.building)
 
 
 # ARGV: triples (player id, version, member or "" to remove), from ARGV[FIRST]. A lower or equal
@@ -222,8 +234,8 @@ class Change:
 
 def apply(period_id: int, changes: Iterable[Change], *, build: str | None = None) -> bool:
     """Apply entry changes after their commit; a Redis failure is logged, never raised: the
-    index is dropped (the next rank read rebuilds it), and PostgreSQL already holds the change.
-    With `build` (a rebuild's token), only while that build holds the lock. Whether applied."""
+    index is dropped (see `drop`), and PostgreSQL already holds the change. With `build` (a
+    rebuild's token), only while that build holds the lock. Whether applied."""
     client = _client()
     args: list[EncodableT] = [
         str(arg) for change in changes for arg in (change.player_id, change.version, change.member)
@@ -240,8 +252,7 @@ def apply(period_id: int, changes: Iterable[Change], *, build: str | None = None
         )
         return bool(held)
     except redis.RedisError:
-        log.warning("leaderboard index update failed; it is rebuilt on the next rank read")
-        forget(period_id)
+        drop([period_id], because="leaderboard index: an update failed")
         return False
 
 
@@ -251,7 +262,7 @@ def apply_where_indexed(
     """A ban's or an unban's changes, by period, in one round trip; only to periods that have
     an index (or a build under way). `removals_lifted`, by period: players unbanned there
     without an entry, whose ban's removal older than the change's version is forgotten. A Redis
-    failure is logged and drops those indexes."""
+    failure is logged and drops those indexes (see `drop`)."""
     client = _client()
     removals_lifted = removals_lifted or {}
     if client is None or not (changes or removals_lifted):
@@ -273,9 +284,10 @@ def apply_where_indexed(
             hotcache.run_script(pipe, _FORGET_REMOVALS, [Keys.of(period_id).versions], args)
         pipe.execute()
     except redis.RedisError:
-        log.warning("leaderboard index update failed; it is rebuilt on the next rank read")
-        for period_id in changes.keys() | removals_lifted.keys():
-            forget(period_id)
+        drop(
+            changes.keys() | removals_lifted.keys(),
+            because="leaderboard index: a ban's or an unban's update failed",
+        )
 
 
 def rank_of(period_id: int, member: str) -> int | None:
@@ -462,13 +474,112 @@ def mark_lapsed(banned_until: datetime, player_id: int, *, keep: timedelta) -> N
         log.warning("leaderboard index: could not keep how far lapsed bans were followed")
 
 
-def forget(period_id: int) -> None:
-    """Drop a period's index (closed, or no longer trusted); best effort."""
+def forget(*period_ids: int) -> bool:
+    """Delete these periods' keys, in one round trip: whether done (or there is no Redis). A
+    caller that must not leave the keys behind calls `drop`."""
+    client = _client()
+    if client is None or not period_ids:
+        return True
+    try:
+        client.delete(*(name for period_id in period_ids for name in Keys.of(period_id).all()))
+    except redis.RedisError:
+        return False
+    return True
+
+
+def drop(period_ids: Collection[int], *, because: str | None = None) -> None:
+    """Drop these periods' indexes: closed, or no longer trusted (`because`: what failed, for
+    the log). When Redis fails to, they are recorded in PostgreSQL for the repair task, which
+    drops them within a minute of Redis answering again: an index still marked ready would be
+    served as it stands until then. Never raises (it runs after commits)."""
+    ids = sorted(set(period_ids))
+    if not ids:
+        return
+    if forget(*ids):
+        if because:
+            log.warning(
+                "%s; the index of periods %s is dropped: the next rank read rebuilds it",
+                because,
+                ids,
+            )
+        return
+    because = because or "leaderboard index: closed periods"
+    try:
+        now = timezone.now()
+        with transaction.atomic():  # a savepoint, should a caller's transaction be open
+            RankIndexDrop.objects.bulk_create(
+                [
+                    RankIndexDrop(period_id=period_id, token=secrets.token_hex(16), recorded_at=now)
+                    for period_id in ids
+                ],
+                update_conflicts=True,
+                unique_fields=["period_id"],
+                update_fields=["token", "recorded_at"],
+            )
+    except (DatabaseError, InterfaceError):
+        log.exception(
+            "%s; dropping the index of periods %s failed, and so did recording that: it may"
+            " be served as it stands until the repair task's count check finds it wrong",
+            because,
+            ids,
+        )
+        return
+    log.warning(
+        "%s; dropping the index of periods %s failed: recorded, the repair task drops it"
+        " within a minute of Redis answering again",
+        because,
+        ids,
+    )
+
+
+# -1: not ready on this server (ARGV[1] is its run_id, as the process knows it); else the
+# number of members.
+_COUNT = """
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return -1 end
+return redis.call('ZCARD', KEYS[1])
+"""
+
+
+def indexed_count(period_id: int) -> int | None:
+    """How many members the period's ready index holds; None when it is not ready (or Redis
+    cannot say)."""
+    client = _client()
+    if client is None:
+        return None
+    keys = Keys.of(period_id)
+    try:
+        found = int(
+            cast(
+                int,
+                hotcache.run_script(client, _COUNT, [keys.members, keys.ready], [_run_id(client)]),
+            )
+        )
+    except redis.RedisError:
+        return None
+    return found if found >= 0 else None
+
+
+def _check_cursor_key() -> str:
+    return f"{settings.CACHE_KEY_PREFIX}:lb:check-cursor"
+
+
+def check_cursor() -> int:
+    """The last period the repair task's count check read (0: start from the first)."""
+    client = _client()
+    if client is None:
+        return 0
+    try:
+        value = cast(bytes | None, client.get(_check_cursor_key()))
+    except redis.RedisError:
+        return 0
+    return int(value) if value else 0
+
+
+def set_check_cursor(period_id: int) -> None:
     client = _client()
     if client is None:
         return
-    keys = Keys.of(period_id)
     try:
-        client.delete(keys.members, keys.versions, keys.ready, keys.building)
+        client.set(_check_cursor_key(), period_id, ex=86400)
     except redis.RedisError:
-        log.warning("leaderboard index: could not drop a period's keys")
+        log.warning("leaderboard index: could not keep where the count check stopped")

@@ -314,3 +314,20 @@ class Payout(models.Model):
 
     def __str__(self) -> str:
         return f"{self.period}: rank {self.rank} → {self.player_id}"
+
+
+class RankIndexDrop(models.Model):
+    """A period whose Redis rank index must be dropped: an update to it failed after its commit
+    (or the period closed) and dropping it failed too, in the same Redis fault. The repair task
+    (`services.index_repair`, every minute from beat) drops it once Redis answers; until then a
+    ready index would be served as it stands."""
+
+    # Not a foreign key: the keys of a period deleted since (with its board) are dropped too.
+    period_id = models.BigIntegerField(unique=True)
+    # New at each record: the repair deletes only the record it read, never one a failure made
+    # again after the repair had dropped the keys.
+    token = models.CharField(max_length=32)
+    recorded_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"period {self.period_id} (since {self.recorded_at:%Y-%m-%d %H:%M:%S})"

@@ -5,13 +5,14 @@ from __future__ import annotations
 from celery import shared_task
 
 from apps.leaderboards.queued import pay_period, rebuild_rank_index
-from apps.leaderboards.services import payouts, periods, ranking
+from apps.leaderboards.services import index_repair, payouts, periods, ranking
 
 __all__ = [
     "close_due_periods",
     "pay_period",
     "pay_unpaid_periods",
     "rebuild_rank_index",
+    "repair_rank_indexes",
     "restore_lapsed_bans",
 ]
 
@@ -34,3 +35,11 @@ def pay_unpaid_periods() -> int:
     for period_id in due:
         pay_period.delay(period_id)
     return len(due)
+
+
+@shared_task(ignore_result=True)
+def repair_rank_indexes() -> int:
+    """Drop the rank indexes whose drop failed, and those whose count shows them wrong; how
+    many were dropped."""
+    repaired = index_repair.repair_rank_indexes()
+    return repaired.dropped + len(repaired.wrong)

@@ -103,7 +103,7 @@ def close_period(
             )
 
         def after_commit() -> None:
-            index.forget(period.pk)
+            index.drop([period.pk])
             index.mark_empty_ready(following.pk)
             # Committed: a broker outage must not turn the close (an operator's, or a read's
             # that found the period over) into an error. The payout sweep queues it again.

@@ -60,7 +60,7 @@ def rebuild_index(*, period_id: int, token: str | None = None) -> int:
     its lock or fails to apply a batch stops, leaving the index not ready (ranks are counted
     in PostgreSQL) for the next rank read to build again: a partial index is never ready."""
     if not _is_open(period_id):
-        index.forget(period_id)
+        index.drop([period_id])
         return 0
     token = token or index.claim_build(period_id, force=True)
     if token is None:
@@ -96,7 +96,7 @@ def rebuild_index(*, period_id: int, token: str | None = None) -> int:
         )
         return 0
     if not _is_open(period_id):
-        index.forget(period_id)  # closed meanwhile: its close let go of the keys before these
+        index.drop([period_id])  # closed meanwhile: its close let go of the keys before these
     return count
 
 
