@@ -19,6 +19,7 @@ from apps.accounts.admin_scoping import GameScopedAdmin, ReadOnlyScopedAdmin, op
 from apps.accounts.models import Player
 from apps.accounts.selectors import WRITE_ROLES, games_for_user
 from apps.inventory.models import Currency, ItemDefinition, LedgerEntry, PlayerItem, Wallet
+from apps.inventory.selectors import starting_grant_amounts
 from apps.inventory.services import (
     Change,
     follow_currency_cap,
@@ -34,6 +35,22 @@ class CurrencyAdmin(GameScopedAdmin):
     list_display = ["code", "name", "cap", "game"]
     list_filter = ["game"]
     search_fields = ["code", "name"]
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        """A currency the game's starting grant gives is kept, on the delete page and in the
+        bulk delete (Django's "cannot delete" page lists why), as its code and cap are (see
+        Currency.clean): every new player's first login pays the grant, and would fail."""
+        currencies = list(objs)
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(currencies, request)
+        granted = starting_grant_amounts(currencies=currencies)
+        protected += [
+            f"The starting grant of {currency.game} ({granted[currency.pk]} {currency.code} "
+            "for every new player): without the currency every first login would fail. Take "
+            f"{currency.code} out of the grant on the game's page first."
+            for currency in currencies
+            if currency.pk in granted
+        ]
+        return deleted, counts, perms_needed, protected
 
     def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -20,7 +21,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, TruncDate
 
-from apps.accounts.models import Player
+from apps.accounts.models import Game, Player
 from apps.inventory.models import Currency, ItemDefinition, LedgerEntry, PlayerItem, Wallet
 from gamingpanel.sql import CompiledQuery
 
@@ -124,6 +125,22 @@ def ledger_discrepancies(*, game_id: int | None = None) -> tuple[int, list[Discr
         ).values_list("player_id", code_path, amount, "from_ledger", "last_after")
         found += [Discrepancy(p, kind, c, s, t, last_after) for p, c, s, t, last_after in bad]
     return checked, found
+
+
+def starting_grant_amounts(*, currencies: Sequence[Currency]) -> dict[int, int]:
+    """What its game's starting grant gives of each currency, by currency id (one query; a
+    currency the grant does not name is left out)."""
+    grants = dict(
+        Game.objects.filter(pk__in={c.game_id for c in currencies}).values_list(
+            "pk", "starting_grant"
+        )
+    )
+    amounts = {}
+    for currency in currencies:
+        grant = grants.get(currency.game_id) or {}
+        if currency.code in grant:
+            amounts[currency.pk] = grant[currency.code]
+    return amounts
 
 
 def unknown_codes(*, game_id: int, currencies: set[str], skus: set[str]) -> dict[str, set[str]]:

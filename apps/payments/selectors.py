@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from django.db.models import Count, Q
+
 from apps.payments.models import Payment, ProviderAccount, ProviderEvent
 
 TOKEN_LENGTH = (32, 64)
@@ -48,3 +52,25 @@ def reversed_before_known(*, provider: str, references: list[str]) -> bool:
             provider=provider, status=ProviderEvent.Status.UNMATCHED, reference__in=references
         ).exists()
     )
+
+
+def payment_counts(*, accounts: Sequence[ProviderAccount]) -> dict[int, int]:
+    """How many payments each account's game has through its provider, by account id (one
+    query; an account with none is left out)."""
+    if not accounts:
+        return {}
+    through = Q()
+    for account in accounts:
+        through |= Q(game_id=account.game_id, provider=account.provider)
+    counts = {
+        (game_id, provider): count
+        for game_id, provider, count in Payment.objects.filter(through)
+        .order_by()
+        .values_list("game_id", "provider")
+        .annotate(count=Count("pk"))
+    }
+    return {
+        account.pk: counts[key]
+        for account in accounts
+        if (key := (account.game_id, account.provider)) in counts
+    }

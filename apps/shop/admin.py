@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.db.models import Model
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
@@ -23,6 +24,7 @@ from apps.shop.forms import (
     currency_exponent,
 )
 from apps.shop.models import Category, Offer, Purchase
+from apps.shop.selectors import offer_counts
 from apps.shop.services import rules
 from apps.shop.services.authoring import clone_offer
 
@@ -33,6 +35,24 @@ class CategoryAdmin(GameScopedAdmin):
     list_filter = ["game", "active"]
     list_editable = ["position", "active"]
     search_fields = ["name"]
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        """A category that holds offers is kept, on the delete page and in the bulk delete
+        (Django's "cannot delete" page lists why): its offers would be left in no category,
+        where only their own window is judged, so a switched-off category's offers would sell
+        again. Refused rather than switching them off too: what sells stays the operator's
+        explicit choice."""
+        categories = list(objs)
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(categories, request)
+        held = offer_counts(categories=categories)
+        protected += [
+            f"{held[category.pk]} offer(s) in “{category}”: without it they would be sold "
+            "whenever their own window is open. Move them to another category or delete them "
+            "first (unticking “Active” takes the category and its offers off sale)."
+            for category in categories
+            if category.pk in held
+        ]
+        return deleted, counts, perms_needed, protected
 
 
 @admin.register(Offer)

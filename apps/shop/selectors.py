@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from apps.accounts.models import Player
@@ -44,6 +45,18 @@ def offer_in_game(*, game_id: int, offer_id: int) -> Offer:
     if offer is None:
         raise OfferNotFound(f"No offer {offer_id} in this game.")
     return offer
+
+
+def offer_counts(*, categories: Sequence[Category]) -> dict[int, int]:
+    """How many offers (active or not) each category holds, by category id (one query; a
+    category with none is left out)."""
+    return dict(
+        Offer.objects.filter(category__in=categories)
+        .order_by()
+        .values("category_id")
+        .annotate(count=Count("pk"))
+        .values_list("category_id", "count")
+    )
 
 
 def offers_with_store_product(*, game_id: int, field: str, product_id: str) -> list[int]:
