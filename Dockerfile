@@ -4,7 +4,7 @@ WORKDIR /app
 COPY . .
 RUN pip install --no-cache-dir -e . \
     && useradd --create-home panel \
-    && mkdir -p /app/staticfiles /var/lib/gp-metrics \
-    && chown -R panel /app/staticfiles /var/lib/gp-metrics
+    && mkdir -p /app/staticfiles /var/lib/gp-metrics /var/lib/gp-beat \
+    && chown -R panel /app/staticfiles /var/lib/gp-metrics /var/lib/gp-beat
 USER panel
 EXPOSE 8000

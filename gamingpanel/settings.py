@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -490,17 +491,29 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "apps.analytics.tasks.aggregate_recent_days",
         "schedule": 300.0,
     },
-    "prune-analytics": {"task": "apps.analytics.tasks.prune_raw_events", "schedule": 86400.0},
-    "prune-sessions": {"task": "apps.accounts.tasks.prune_sessions", "schedule": 86400.0},
+    # The daily and hourly housekeeping runs at fixed times (crontab, UTC), not "a day after the
+    # last run": beat's restart (a deploy recreates its container) counts an interval from the
+    # start, so restarted more often than the interval it would never run them.
+    "prune-analytics": {
+        "task": "apps.analytics.tasks.prune_raw_events",
+        "schedule": crontab(hour=3, minute=10),
+    },
+    "prune-sessions": {
+        "task": "apps.accounts.tasks.prune_sessions",
+        "schedule": crontab(hour=3, minute=20),
+    },
     "schedule-event-repeats": {
         "task": "apps.events.tasks.schedule_event_repeats",
-        "schedule": 3600.0,
+        "schedule": crontab(minute=5),
     },
     "sweep-payments": {
         "task": "apps.payments.tasks.sweep_payments",
         "schedule": PAYMENTS_SWEEP_INTERVAL_SECONDS,
     },
-    "prune-save-receipts": {"task": "apps.cloudsave.tasks.prune_receipts", "schedule": 86400.0},
+    "prune-save-receipts": {
+        "task": "apps.cloudsave.tasks.prune_receipts",
+        "schedule": crontab(hour=3, minute=30),
+    },
     # Leaderboard periods end on time (within this interval); their payouts follow in a task.
     "close-leaderboard-periods": {
         "task": "apps.leaderboards.tasks.close_due_periods",
