@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 
@@ -12,10 +13,11 @@ from apps.accounts.admin_scoping import (
     ScopedInline,
     operator,
 )
+from apps.leaderboards import index
 from apps.leaderboards.errors import PeriodClosed
-from apps.leaderboards.models import Board, BracketReward, Entry, Payout, Period
+from apps.leaderboards.models import Board, BracketReward, Entry, Payout, Period, Submission
 from apps.leaderboards.queued import pay_period
-from apps.leaderboards.selectors import holds_entries
+from apps.leaderboards.selectors import boards_with_history, holds_entries
 from apps.leaderboards.services.entries import remove_entry
 from apps.leaderboards.services.payouts import retry_payouts
 from apps.leaderboards.services.periods import close_period, follow_schedule
@@ -54,6 +56,36 @@ class BoardAdmin(GameScopedAdmin):
             assert isinstance(obj, Board)
             follow_schedule(board=obj)  # no entry yet: its open period follows the new schedule
 
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        """A board whose periods hold no score, submission or payout is deleted with them (the
+        first read opens a period; periods have no delete permission of their own, so Django
+        refused any such board as "no permission"). One that does is kept: its standings and
+        payouts are history; Django's cannot-delete page says so."""
+        boards = list(objs)
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(boards, request)
+        held = boards_with_history(boards)
+        protected += [
+            f"“{board}” holds scores or payouts: its standings and what it paid are kept. "
+            "Create a new board instead, or leave this one be."
+            for board in boards
+            if board.pk in held
+        ]
+        # The board's own rows, which no one deletes one by one: refused above when they are
+        # history, and the page then says why rather than "no permission".
+        for model in (Period, Entry, Submission, Payout):
+            perms_needed.discard(str(model._meta.verbose_name))
+        return deleted, counts, perms_needed, protected
+
+    def delete_model(self, request: HttpRequest, obj: Model) -> None:
+        periods = _period_ids(Board.objects.filter(pk=obj.pk))
+        super().delete_model(request, obj)
+        _drop_indexes_after_commit(periods)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        periods = _period_ids(queryset)
+        super().delete_queryset(request, queryset)
+        _drop_indexes_after_commit(periods)
+
     def render_change_form(
         self,
         request: HttpRequest,
@@ -71,6 +103,15 @@ class BoardAdmin(GameScopedAdmin):
                 "new board for other rules.",
             )
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+
+def _period_ids(boards: QuerySet) -> list[int]:
+    return list(Period.objects.filter(board__in=boards).values_list("pk", flat=True))
+
+
+def _drop_indexes_after_commit(period_ids: list[int]) -> None:
+    """The rank indexes of periods deleted with their boards (keys nothing else would drop)."""
+    transaction.on_commit(lambda: index.drop(period_ids))
 
 
 @admin.register(Period)

@@ -24,7 +24,7 @@ from django.utils import timezone
 from apps.accounts.models import Player
 from apps.leaderboards import index
 from apps.leaderboards.errors import BoardNotFound, InvalidCursor, PeriodNotFound
-from apps.leaderboards.models import Board, Entry, Period
+from apps.leaderboards.models import Board, Entry, Payout, Period, Submission
 from apps.leaderboards.queued import rebuild_rank_index
 from apps.leaderboards.services.periods import open_period_now
 from gamingpanel.queueing import enqueue
@@ -60,6 +60,19 @@ def board_for(*, game_id: int, slug: str) -> Board:
 def holds_entries(board: Board) -> bool:
     """Whether any period of the board holds an entry: its ranking rules are then fixed."""
     return Entry.objects.filter(period__board=board).exists()
+
+
+def boards_with_history(boards: list[Board]) -> set[int]:
+    """Those of the boards a period of which holds an entry, a submission or a payout."""
+    ids = [board.pk for board in boards]
+    held = set()
+    for model in (Entry, Submission, Payout):
+        held |= set(
+            model.objects.filter(period__board_id__in=ids)
+            .values_list("period__board_id", flat=True)
+            .distinct()
+        )
+    return held
 
 
 def current_period(board: Board) -> Period:

@@ -223,3 +223,29 @@ def test_a_new_boards_bracket_cannot_name_another_boards_period(operator_client,
 
     assert refused.status_code == 200 and "A period of this board." in refused.content.decode()
     assert not BracketReward.objects.exists()
+
+
+def test_a_board_that_was_only_read_is_deleted_with_its_empty_periods(operator_client, board):
+    open_period(board=board)  # what the first read does
+    page = operator_client.get(f"/admin/leaderboards/board/{board.pk}/delete/")
+    assert page.status_code == 200 and not page.context["perms_lacking"]
+
+    deleted = operator_client.post(f"/admin/leaderboards/board/{board.pk}/delete/", {"post": "yes"})
+
+    assert deleted.status_code == 302
+    assert not Board.objects.filter(pk=board.pk).exists()
+
+
+def test_a_board_with_scores_is_kept_and_the_page_says_why(operator_client, board, player):
+    submit_score(board=board, player_id=player.pk, score=5, submission_id="one")
+
+    for response in (
+        operator_client.post(f"/admin/leaderboards/board/{board.pk}/delete/", {"post": "yes"}),
+        operator_client.post(
+            "/admin/leaderboards/board/",
+            {"action": "delete_selected", "_selected_action": [board.pk], "post": "yes"},
+        ),
+    ):
+        assert response.status_code == 200
+        assert "holds scores or payouts" in response.content.decode()
+    assert Entry.objects.filter(period__board=board).count() == 1
