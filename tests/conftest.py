@@ -108,6 +108,16 @@ def _isolated_cache() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _audit_minute(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The minute operator lock-outs are counted in (apps.audit.services) stays one minute for
+    the whole test: two attempts a test makes in a row never fall either side of a minute's end.
+    A test that moves it sets `_clock` itself."""
+    from apps.audit import services
+
+    monkeypatch.setattr(services, "_clock", lambda: 1_800_000_000.0)
+
+
+@pytest.fixture(autouse=True)
 def _no_name_lookups(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test asks the machine's resolver about a platform's or provider's host: a name other
     than `localhost` or an address does not resolve, as on a closed network, but at once. The

@@ -1,5 +1,4 @@
 from django.urls import path, register_converter
-from django.urls.converters import StringConverter
 
 from apps.multiplayer.api import (
     DeregisterApi,
@@ -12,11 +11,18 @@ from apps.multiplayer.api import (
 )
 
 
-class AnyTextConverter(StringConverter):
+class AnyTextConverter:
     """Any text, `/` and line breaks included (`str` stops at a `/`, `path` at a line break): an
-    id no server registers is then server_not_found, not a missing endpoint's not_found."""
+    id no server registers is then server_not_found, not a missing endpoint's not_found. A
+    converter as Django documents one: a regex, to_python and to_url."""
 
     regex = r"[\s\S]+"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
 
 
 register_converter(AnyTextConverter, "any_text")

@@ -61,12 +61,21 @@ class Unreadable:
 
 def compiled_rules(snapshot: dict[str, Any]) -> tuple[dict[str, KeyRules], list[Unreadable]]:
     """The rules, less the overrides that do not read (which the list names): such an override
-    matches nobody, where a condition read as absent would have matched everybody."""
+    matches nobody, where a condition read as absent would have matched everybody. A key with
+    no value is left out; a key whose overrides are not a list keeps its value alone."""
     rules: dict[str, KeyRules] = {}
     unreadable: list[Unreadable] = []
     for key, entry in snapshot.items():
+        if not isinstance(entry, dict) or "value" not in entry:
+            # No value to serve: the key is left out (position -1: the key itself).
+            unreadable.append(Unreadable(key=key, position=-1, fields=("value",)))
+            continue
+        listed = entry.get("overrides") or []
+        if not isinstance(listed, list):
+            unreadable.append(Unreadable(key=key, position=-1, fields=("overrides",)))
+            listed = []  # its value still applies, to everybody, as with no override
         overrides = []
-        for position, item in enumerate(entry.get("overrides", [])):
+        for position, item in enumerate(listed):
             read = _override(item)
             if isinstance(read, Override):
                 overrides.append(read)

@@ -93,6 +93,18 @@ def _report_unreadable(*, game_id: int, version: int, override: Unreadable) -> N
         _reported.clear()
     _reported.add(seen)
     # The field names only: a stored value may be anything, a secret pasted by mistake included.
+    if override.position < 0:
+        effect = "left out" if "value" in override.fields else "served without overrides"
+        logger.error(
+            "remote config: game %s release %s key %r has unreadable %s; it is %s until a "
+            "release fixes it",
+            game_id,
+            version,
+            override.key,
+            ", ".join(override.fields),
+            effect,
+        )
+        return
     logger.error(
         "remote config: game %s release %s key %r override #%s has unreadable %s; it applies "
         "to nobody until a release fixes it",

@@ -140,3 +140,31 @@ def test_compiled_rules_name_what_they_leave_out():
         Unreadable(key="a", position=0, fields=("min_level", "payer")),
         Unreadable(key="a", position=2, fields=("value",)),
     ]
+
+
+@pytest.mark.parametrize(
+    ("broken", "served", "logged"),
+    [
+        ({"overrides": []}, {"shop": "classic"}, True),  # no value: the key is left out
+        ("just text", {"shop": "classic"}, True),
+        ({"value": "plain", "overrides": None}, {"shop": "classic", "theme": "plain"}, False),
+        ({"value": "plain", "overrides": {"0": {}}}, {"shop": "classic", "theme": "plain"}, True),
+    ],
+)
+def test_a_key_that_does_not_read_leaves_the_others_served(
+    alice, game, broken, served, logged, caplog
+):
+    set_key(game=game, actor=None, key="shop", value="classic")
+    set_key(game=game, actor=None, key="theme", value="dark")
+    release = publish(game=game, actor=None)
+    ConfigRelease.objects.filter(pk=release.pk).update(rules={**release.rules, "theme": broken})
+    clear_every_cache()
+
+    with caplog.at_level(logging.ERROR, logger="apps.remoteconfig.selectors"):
+        response = alice.get(URL)
+
+    assert response.status_code == 200
+    assert response.json()["values"] == served
+    said = [r.getMessage() for r in caplog.records if r.name == "apps.remoteconfig.selectors"]
+    assert len(said) == logged  # null overrides are no overrides, as when absent
+    assert all("key 'theme' has unreadable" in message for message in said)
