@@ -17,7 +17,7 @@ from apps.leaderboards import index
 from apps.leaderboards.errors import PeriodClosed
 from apps.leaderboards.models import Board, BracketReward, Entry, Payout, Period, Submission
 from apps.leaderboards.queued import pay_period
-from apps.leaderboards.selectors import boards_with_history, holds_entries
+from apps.leaderboards.selectors import boards_with_history, holds_entries, lock_for_deletion
 from apps.leaderboards.services.entries import remove_entry
 from apps.leaderboards.services.payouts import retry_payouts
 from apps.leaderboards.services.periods import close_period, follow_schedule
@@ -62,6 +62,10 @@ class BoardAdmin(GameScopedAdmin):
         refused any such board as "no permission"). One that does is kept: its standings and
         payouts are history; Django's cannot-delete page says so."""
         boards = list(objs)
+        # Django runs this and the delete in one transaction: the boards' rows and periods held
+        # from here, a first score (whose insert checks its period) or a first period waits
+        # for the delete, instead of landing between this check and it.
+        lock_for_deletion(boards)
         deleted, counts, perms_needed, protected = super().get_deleted_objects(boards, request)
         held = boards_with_history(boards)
         protected += [

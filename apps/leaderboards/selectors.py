@@ -75,6 +75,15 @@ def boards_with_history(boards: list[Board]) -> set[int]:
     return held
 
 
+def lock_for_deletion(boards: list[Board]) -> None:
+    """Lock the boards' rows and their periods' for the caller's transaction."""
+    ids = [board.pk for board in boards]
+    list(Board.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
+    list(
+        Period.objects.select_for_update().filter(board_id__in=ids).order_by("pk").values_list("pk")
+    )
+
+
 def current_period(board: Board) -> Period:
     period = _open_periods.get_or_load(board.pk, lambda: open_period_now(board=board))
     assert period is not None

@@ -8,11 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Q
 from django.utils import timezone
 
 from apps.leaderboards import index
-from apps.leaderboards.models import Entry, Period, RankIndexDrop
+from apps.leaderboards.models import Period, RankIndexDrop
+from apps.leaderboards.services.ranking import indexable_counts
 
 # Recorded drops done per run, in one Redis round trip: more than any outage leaves.
 DROPS_PER_RUN = 1000
@@ -95,12 +95,8 @@ def _count_differs(period_id: int, now: datetime | None) -> bool | None:
     if before is None:
         return None
     now = now or timezone.now()
-    not_banned = Q(player__banned_until__isnull=True)
-    counts = Entry.objects.filter(period_id=period_id).aggregate(
-        # Players whose ban ended within the grace may be in the index or not yet.
-        surely=Count("pk", filter=not_banned | Q(player__banned_until__lte=now - LAPSED_BAN_GRACE)),
-        at_most=Count("pk", filter=not_banned | Q(player__banned_until__lte=now)),
-    )
+    # Players whose ban ended within the grace may be in the index or not yet.
+    surely, at_most = indexable_counts(period_id, now - LAPSED_BAN_GRACE, now)
     if index.indexed_count(period_id) != before:
         return False  # changed while PostgreSQL counted: no verdict this time
-    return not counts["surely"] <= before <= counts["at_most"]
+    return not surely <= before <= at_most

@@ -14,22 +14,33 @@ from django.utils import timezone
 from apps.accounts.models import Player
 from apps.leaderboards import index
 from apps.leaderboards.models import Entry, Period
-from gamingpanel.sql import CompiledQuery, aware
+from gamingpanel.sql import CompiledQuery, aware, run_together
 
 log = logging.getLogger(__name__)
 
 REBUILD_BATCH = 5000
 
-# Entries of players not banned now, as the index holds them.
-INDEXABLE = CompiledQuery.compile(
-    """
-    SELECT e.player_id, e.version, e.rank_key, e.reached_at
+# Entries of players not banned at a moment (now: as the index holds them). The one place
+# this rule is written: the rebuild reads these rows, the repair task counts them.
+_INDEXABLE_ENTRIES = """
       FROM {entry} e JOIN {player} p ON p.id = e.player_id
      WHERE e.period_id = %s AND (p.banned_until IS NULL OR p.banned_until <= %s)
-    """,
+"""
+INDEXABLE = CompiledQuery.compile(
+    "SELECT e.player_id, e.version, e.rank_key, e.reached_at" + _INDEXABLE_ENTRIES,
     entry=Entry,
     player=Player,
 )
+INDEXABLE_COUNT = CompiledQuery.compile(
+    "SELECT count(*)" + _INDEXABLE_ENTRIES, entry=Entry, player=Player
+)
+
+
+def indexable_counts(period_id: int, *moments: datetime) -> list[int]:
+    """How many of the period's entries the index holds as of each moment, in one round
+    trip."""
+    found = run_together([(INDEXABLE_COUNT, [period_id, moment]) for moment in moments])
+    return [rows[0][0] for rows in found]
 
 
 def change_for(
