@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 
@@ -136,6 +137,8 @@ class Player(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["game", "display_name"]),
+            # A whole display name in any case (the panel's leaderboard search).
+            models.Index(Upper("display_name"), "game", name="player_upper_name_game"),
             # Only banned players: finding the bans that just ended stays cheap (leaderboards).
             models.Index(
                 fields=["banned_until"],
@@ -172,6 +175,10 @@ class PlatformIdentity(models.Model):
                 fields=["game", "platform", "platform_user_id"], name="one_player_per_identity"
             ),
             models.CheckConstraint(condition=~Q(platform_user_id=""), name="identity_id_not_empty"),
+        ]
+        indexes = [
+            # A whole platform id in any case, on any platform (the panel's player search).
+            models.Index(Upper("platform_user_id"), "game", name="identity_upper_id_game"),
         ]
         verbose_name_plural = "platform identities"
 

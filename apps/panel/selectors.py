@@ -2,23 +2,39 @@
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import reduce
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    Exists,
+    F,
+    FilteredRelation,
+    Model,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.accounts.models import Game, PlatformIdentity, Player
 from apps.accounts.selectors import identities_of
+from apps.analytics.models import RevenueDay
 from apps.audit.selectors import actions_on
 from apps.events.selectors import running_events
 from apps.inventory.models import Currency, ItemDefinition
 from apps.inventory.selectors import get_inventory
+from apps.leaderboards.models import Entry, Period
 from apps.multiplayer.selectors import live_servers
-from apps.shop.models import Purchase
+from apps.shop.models import Offer, Purchase
 from apps.shop.selectors import offer_in_game, purchases_of
 from apps.stats.models import PlayerProgress
 from apps.stats.selectors import level_curve
@@ -52,24 +68,28 @@ PLAYER_SORTS = {
     "last_seen": ("-last_login_at", "-id"),
     "name": ("display_name", "id"),
     "id": ("id",),
-    "level": ("-xp_total", "-id"),
+    "level": ("-level_xp", "-id"),
     "spend": ("-spend_total", "-id"),
 }
+# Sorts on indexed columns that are never NULL: read in keyset chunks, each one an index range.
+# The others (a computed level or spend, the unindexed last login) would sort every player again
+# for each chunk, so they are read in one pass.
+KEYSET_SORTS = frozenset({"newest", "oldest", "name", "id"})
+CHUNK = 2000
 
 
 def players_matching(*, game: Game, filters: PlayerFilters, sort: str = "newest") -> QuerySet:
-    """The game's players that match every given filter, sorted; `spend_total` (minor units of
-    the filter's currency, completed real-money purchases) and `xp_total` are annotated."""
+    """The game's players that match every given filter, sorted; `xp_total` is annotated (None
+    for a player without progress: 0 XP), and `spend_total` (minor units of the filter's
+    currency, completed real-money purchases) when sorted by spend."""
     players = Player.objects.filter(game=game)
     query = filters.query.strip()
     if query:
-        match = Q(display_name__icontains=query) | Q(
-            Exists(
-                PlatformIdentity.objects.filter(
-                    player=OuterRef("pk"), platform_user_id__iexact=query
-                )
-            )
-        )
+        # The exact lookups are sets found once through their indexes (the primary key, the
+        # identities' upper-cased id) and OR-ed with the name's substring match, rather than
+        # a subquery run for every player.
+        identities = PlatformIdentity.objects.filter(game=game, platform_user_id__iexact=query)
+        match = Q(display_name__icontains=query) | Q(pk__in=identities.values("player_id"))
         if query.isascii() and query.isdigit() and len(query) < 19:
             match |= Q(pk=int(query))
         players = players.filter(match)
@@ -90,40 +110,114 @@ def players_matching(*, game: Game, filters: PlayerFilters, sort: str = "newest"
     ):
         if value is not None:
             players = players.filter(**{f"{field}__{lookup}": value})
+    # PostgreSQL runs this subquery only for the rows a query returns (after its sort and LIMIT;
+    # not at all in a count). Not wrapped in Coalesce: a spend sort then groups by the player
+    # alone, not by the subquery, which would run it for every player.
     players = players.annotate(
-        xp_total=Coalesce(
-            Subquery(PlayerProgress.objects.filter(player=OuterRef("pk")).values("xp")[:1]),
-            Value(0),
-        )
+        xp_total=Subquery(PlayerProgress.objects.filter(player=OuterRef("pk")).values("xp")[:1])
     )
+    if sort == "level":  # one join puts every player in order
+        players = players.alias(level_xp=Coalesce(F("progress__xp"), Value(0)))
     if filters.min_level is not None or filters.max_level is not None:
+        # Each level bound is one set of players (progress rows at or above an XP), not a
+        # subquery per player.
         thresholds = level_curve(game_id=game.pk).thresholds()
         if filters.min_level is not None and filters.min_level > 1:
             if filters.min_level > len(thresholds):
                 return players.none()
-            players = players.filter(xp_total__gte=thresholds[filters.min_level - 1])
+            players = players.filter(pk__in=_reaching(thresholds[filters.min_level - 1]))
         if filters.max_level is not None and filters.max_level < len(thresholds):
-            players = players.filter(xp_total__lt=thresholds[max(filters.max_level, 0)])
+            players = players.exclude(pk__in=_reaching(thresholds[max(filters.max_level, 0)]))
     if filters.spend_currency:
-        spent = (
-            Purchase.objects.filter(
-                player=OuterRef("pk"),
-                status=Purchase.Status.COMPLETED,
-                real_money=True,
-                price_currency=filters.spend_currency,
-            )
-            .values("player")
-            .annotate(total=Sum("price_amount"))
-            .values("total")
+        minimum = (
+            to_minor_units(filters.min_spend, filters.spend_currency)
+            if filters.min_spend is not None
+            else 0
         )
-        players = players.annotate(spend_total=Coalesce(Subquery(spent), Value(0)))
-        if filters.min_spend is not None:
-            players = players.filter(
-                spend_total__gte=to_minor_units(filters.min_spend, filters.spend_currency)
+        if minimum > 0:  # every player has spent at least nothing
+            # One GROUP BY over the game's purchases, not a sum per player.
+            spenders = (
+                Purchase.objects.filter(
+                    game=game,
+                    status=Purchase.Status.COMPLETED,
+                    real_money=True,
+                    price_currency=filters.spend_currency,
+                )
+                .values("player")
+                .annotate(total=Sum("price_amount"))
+                .filter(total__gte=minimum)
+                .values("player")
+            )
+            players = players.filter(pk__in=spenders)
+        if sort == "spend":
+            # One join and GROUP BY for the whole list, the purchases' conditions in the join.
+            players = players.annotate(
+                paid=FilteredRelation(
+                    "purchases",
+                    condition=Q(
+                        purchases__status=Purchase.Status.COMPLETED,
+                        purchases__real_money=True,
+                        purchases__price_currency=filters.spend_currency,
+                    ),
+                ),
+                spend_total=Sum("paid__price_amount", default=0),
             )
     elif sort == "spend":
         sort = "newest"  # spend is per currency: without one there is nothing to sort by
     return players.order_by(*PLAYER_SORTS.get(sort, PLAYER_SORTS["newest"]))
+
+
+def _reaching(xp: int) -> QuerySet:
+    """The ids of the players with at least `xp`, a threshold past level 1's (at least one XP
+    step): a player without a progress row, 0 XP, is not among them."""
+    return PlayerProgress.objects.filter(xp__gte=xp).values("player")
+
+
+def players_in_order(*, game: Game, filters: PlayerFilters, sort: str) -> Iterator:
+    """Every player `players_matching` picks (with its annotations), in its order, for an
+    export."""
+    players = players_matching(game=game, filters=filters, sort=sort)
+    if sort in KEYSET_SORTS:
+        return in_keyset_chunks(players, PLAYER_SORTS[sort])
+    return players.iterator(chunk_size=CHUNK)
+
+
+def in_keyset_chunks(queryset: QuerySet, order: Sequence[str], size: int = CHUNK) -> Iterator:
+    """Every row of `queryset` in `order` (columns that are never NULL, the last one unique),
+    read `size` at a time, each chunk its own query starting after the last row read. Not one
+    `.iterator()` over everything: outside a transaction that is a WITH HOLD cursor, which
+    PostgreSQL fills with the whole result before the first row. A chunk's cursor holds at most
+    `size` rows; read through `.iterator()`, its objects are made one at a time (a list of
+    2,000 at once kept the garbage collector busy: a third slower)."""
+    ordered = queryset.order_by(*order)
+    chunk = ordered
+    while True:
+        count = 0
+        for row in chunk[:size].iterator(chunk_size=size):
+            count += 1
+            last = row
+            yield row
+        if count < size:
+            return
+        chunk = ordered.filter(_after(order, last))
+
+
+def _after(order: Sequence[str], row: Model) -> Q:
+    """The rows after `row` in `order`: a > x OR (a = x AND b > y) OR …, and also a >= x on
+    its own, which an index on a can start from (it cannot from the OR)."""
+    conditions = []
+    same = Q()
+    for key in order:
+        name = key.removeprefix("-")
+        value = getattr(row, name)
+        conditions.append(same & Q(**{f"{name}__{'lt' if key[0] == '-' else 'gt'}": value}))
+        same &= Q(**{name: value})
+    after = reduce(operator.or_, conditions)
+    if len(order) == 1:
+        return after
+    first = order[0].removeprefix("-")
+    bound = "lte" if order[0][0] == "-" else "gte"
+    return Q(**{f"{first}__{bound}": getattr(row, first)}) & after
 
 
 def to_minor_units(amount: Decimal, currency: str) -> int:
@@ -131,12 +225,28 @@ def to_minor_units(amount: Decimal, currency: str) -> int:
 
 
 def spend_currencies(*, game: Game) -> list[str]:
-    """Currencies the game's players have paid real money in."""
-    return list(
-        Purchase.objects.filter(game=game, real_money=True)
-        .order_by("price_currency")
-        .values_list("price_currency", flat=True)
-        .distinct()
+    """Real-money currencies: the game's offers' (what a purchase can be in now) and the
+    revenue aggregates' (what purchases were in, an offer since changed included). Both are
+    small tables; the purchases are not read."""
+    offered = Offer.objects.filter(game=game, real_money=True).values_list(
+        "price_currency", flat=True
+    )
+    paid = RevenueDay.objects.filter(game=game, real_money=True).values_list("currency", flat=True)
+    return sorted(set(offered) | set(paid))
+
+
+def leaderboard_player(*, game: Game, period: Period, search: str) -> int | None:
+    """The player a board page's search means: the id given, or the first in the period of the
+    game's players with that display name (any case). The name is resolved to players through
+    their index, then each one's entry by the period's unique (period, player) key."""
+    if search.isascii() and search.isdigit():
+        return int(search)
+    named = Player.objects.filter(game=game, display_name__iexact=search).values("pk")
+    return (
+        Entry.objects.filter(period=period, player__in=named)
+        .order_by("pk")
+        .values_list("player_id", flat=True)
+        .first()
     )
 
 

@@ -23,6 +23,7 @@ from apps.leaderboards.services.entries import remove_entry
 from apps.leaderboards.services.payouts import preview_payouts
 from apps.leaderboards.services.periods import close_period
 from apps.panel.access import StaffRequest, readable_game, writable_game
+from apps.panel.selectors import leaderboard_player
 from apps.panel.views.common import page_context
 from gamingpanel.errors import DomainError
 
@@ -61,14 +62,7 @@ def board_page(request: StaffRequest, game_id: int, board_id: int) -> HttpRespon
     search = (request.GET.get("player") or "").strip()
     found = None
     if search:
-        player_id = int(search) if search.isascii() and search.isdigit() else None
-        if player_id is None:
-            match = (
-                Entry.objects.filter(period=period, player__display_name__iexact=search)
-                .values_list("player_id", flat=True)
-                .first()
-            )
-            player_id = match
+        player_id = leaderboard_player(game=game, period=period, search=search)
         found = player_entry(period=period, player_id=player_id) if player_id else None
     context = page_context(
         request,

@@ -1,6 +1,9 @@
 """Streaming CSV exports of a game's players (with the list's filters), purchases, ledger and
-audit log. Rows are read in chunks and written as they come, so a large game's export starts at
-once and never sits in memory; cells that start like a formula are guarded as on the dashboard."""
+audit log. Rows are read in keyset chunks, each a short query after the last row read, and written
+as they come: a large game's export starts at once and sits neither in memory nor in a cursor
+PostgreSQL fills whole first (a player list sorted by level, spend or last login, which no index
+holds in order, is read in one pass: `players_in_order`). Cells that start like a formula are
+guarded as on the dashboard."""
 
 from __future__ import annotations
 
@@ -19,11 +22,11 @@ from apps.audit.models import AuditLogEntry
 from apps.inventory.models import LedgerEntry
 from apps.panel.access import StaffRequest, readable_game
 from apps.panel.forms import PlayerFilterForm
-from apps.panel.selectors import players_matching
+from apps.panel.selectors import in_keyset_chunks, players_in_order
 from apps.panel.views.exports import safe_cell
 from apps.shop.models import Purchase
 
-CHUNK = 2000
+BY_ID = ("id",)
 
 
 def _players(game: Game, request: StaffRequest) -> Iterable[list]:
@@ -33,8 +36,8 @@ def _players(game: Game, request: StaffRequest) -> Iterable[list]:
         # players the operator asked to leave out.
         raise BadRequest(f"The player filters are not valid: {form.errors.as_text()}")
     yield ["id", "display_name", "created_at", "last_login_at", "banned_until", "ban_reason", "xp"]
-    players = players_matching(game=game, filters=form.filters(), sort=form.sort_order())
-    for player in players.iterator(chunk_size=CHUNK):
+    players = players_in_order(game=game, filters=form.filters(), sort=form.sort_order())
+    for player in players:
         yield [
             player.pk,
             player.display_name,
@@ -42,7 +45,7 @@ def _players(game: Game, request: StaffRequest) -> Iterable[list]:
             _when(player.last_login_at),
             readable_value("banned_until", _when(player.banned_until)),
             player.ban_reason,
-            player.xp_total,
+            player.xp_total or 0,
         ]
 
 
@@ -52,8 +55,8 @@ def _purchases(game: Game, request: StaffRequest) -> Iterable[list]:
         "real_money", "price_currency", "price_amount", "provider", "completed_at",
         "refunded_at", "needs_attention",
     ]  # fmt: skip
-    purchases = Purchase.objects.filter(game=game).select_related("offer").order_by("id")
-    for p in purchases.iterator(chunk_size=CHUNK):
+    purchases = Purchase.objects.filter(game=game).select_related("offer")
+    for p in in_keyset_chunks(purchases, BY_ID):
         yield [
             p.pk, _when(p.created_at), p.player_id, p.offer_id, p.offer.name, p.quantity,
             p.status, p.source, p.real_money, p.price_currency, p.price_amount, p.provider,
@@ -66,12 +69,8 @@ def _ledger(game: Game, request: StaffRequest) -> Iterable[list]:
         "id", "created_at", "player_id", "kind", "code", "delta", "balance_after", "reason",
         "reference", "actor",
     ]  # fmt: skip
-    entries = (
-        LedgerEntry.objects.filter(game=game)
-        .select_related("currency", "item", "actor")
-        .order_by("id")
-    )
-    for e in entries.iterator(chunk_size=CHUNK):
+    entries = LedgerEntry.objects.filter(game=game).select_related("currency", "item", "actor")
+    for e in in_keyset_chunks(entries, BY_ID):
         kind, code = (
             ("currency", e.currency.code) if e.currency else ("item", e.item.sku if e.item else "")
         )
@@ -86,8 +85,7 @@ def _audit(game: Game, request: StaffRequest) -> Iterable[list]:
         raise PermissionDenied("The audit log is for the game's owners.")
     yield ["id", "created_at", "actor", "action", "target_type", "target_id", "target", "changes",
            "reason"]  # fmt: skip
-    entries = AuditLogEntry.objects.filter(game=game).order_by("id")
-    for a in entries.iterator(chunk_size=CHUNK):
+    for a in in_keyset_chunks(AuditLogEntry.objects.filter(game=game), BY_ID):
         yield [
             a.pk, _when(a.created_at), a.actor_name, a.action, a.target_type, a.target_id,
             a.target_repr, changes_text(a), a.reason,
