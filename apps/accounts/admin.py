@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -18,6 +18,8 @@ from apps.accounts.admin_scoping import (
     GameScopedAdmin,
     ReadOnlyScopedAdmin,
     ScopedInline,
+    WholeValueSearch,
+    fixed_choices_filter,
     operator,
 )
 from apps.accounts.models import (
@@ -30,10 +32,24 @@ from apps.accounts.models import (
     parse_origins,
 )
 from apps.accounts.operator_login import OperatorLoginForm
-from apps.accounts.selectors import OWNER_ROLES, operator_verified, sees_every_game
+from apps.accounts.selectors import OWNER_ROLES, READ_ROLES, operator_verified, sees_every_game
 from apps.accounts.services import create_server_key, revoke_server_key
 from apps.accounts.services.bans import ban_player, end_sessions, unban_player
 from gamingpanel.errors import DomainError
+
+# The platforms players log in with (apps.platforms names them; accounts imports no app above
+# it): tests/foundation/test_admin_list_queries.py holds this list to that one.
+LOGIN_PLATFORMS = [
+    ("steam", "Steam"),
+    ("epic", "Epic Online Services"),
+    ("idcgames", "IDCGames"),
+    ("google_play", "Google Play Games"),
+    ("apple", "Apple (Game Center / Sign in with Apple)"),
+    ("playstation", "PlayStation Network"),
+    ("nintendo", "Nintendo Switch"),
+    ("dev", "Dev sandbox"),
+]
+
 
 admin.site.site_header = "Gaming Panel"
 admin.site.site_title = "Gaming Panel"
@@ -240,10 +256,15 @@ def _moderation_form(request: HttpRequest) -> ModerationActionForm:
 
 
 @admin.register(Player)
-class PlayerAdmin(GameScopedAdmin):
+class PlayerAdmin(WholeValueSearch, GameScopedAdmin):
     list_display = ["id", "display_name", "game", "created_at", "last_login_at", "banned_until"]
     list_filter = ["game"]
-    search_fields = ["=id", "display_name", "identities__platform_user_id"]
+    search_fields = ["=id"]  # and a whole display name or platform user id: search_matches
+    search_help_text = (
+        "A player id, or a whole display name or platform user id in any case (the panel's "
+        "player list finds part of a name)."
+    )
+    show_full_result_count = False
     # A ban goes through the actions (audited, ends sessions), never by editing these fields.
     readonly_fields = [
         "game",
@@ -256,6 +277,18 @@ class PlayerAdmin(GameScopedAdmin):
     inlines = [PlatformIdentityInline]
     action_form = ModerationActionForm
     actions = ["ban_selected", "unban_selected"]
+
+    def search_matches(self, request: HttpRequest, term: str) -> list[Q]:
+        # Names and platform ids in any case, as the upper-cased indexes hold them (the panel's
+        # search uses them too); the identities' players by id, read first: a subquery among
+        # the OR'ed matches is not one an index answers.
+        games = self._game_ids(request, READ_ROLES)
+        identities = PlatformIdentity.objects.filter(game__in=games, platform_user_id__iexact=term)
+        return [
+            *super().search_matches(request, term),
+            Q(game__in=games, display_name__iexact=term),
+            Q(pk__in=list(identities.values_list("player_id", flat=True))),
+        ]
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return False  # players come from platform logins
@@ -295,7 +328,7 @@ class PlayerAdmin(GameScopedAdmin):
 
 
 @admin.register(AuthSession)
-class AuthSessionAdmin(ReadOnlyScopedAdmin):
+class AuthSessionAdmin(WholeValueSearch, ReadOnlyScopedAdmin):
     list_display = [
         "id",
         "player",
@@ -307,9 +340,15 @@ class AuthSessionAdmin(ReadOnlyScopedAdmin):
         "revoked_at",
         "revoke_reason",
     ]
-    list_filter = ["game", "platform", "revoke_reason"]
-    search_fields = ["=player__id", "player__display_name"]
+    list_filter = [
+        "game",
+        fixed_choices_filter("platform", LOGIN_PLATFORMS),
+        "revoke_reason",
+    ]
+    search_fields = ["=player__id"]
+    search_help_text = "A player id (the player list finds players by name)."
     list_select_related = ["player", "game"]
+    show_full_result_count = False
     exclude = ["grace_token", "grace_until"]
     action_form = ModerationActionForm
     actions = ["end_selected"]
@@ -328,10 +367,15 @@ class AuthSessionAdmin(ReadOnlyScopedAdmin):
 
 
 @admin.register(PlatformIdentity)
-class PlatformIdentityAdmin(ReadOnlyScopedAdmin):
+class PlatformIdentityAdmin(WholeValueSearch, ReadOnlyScopedAdmin):
     list_display = ["platform", "platform_user_id", "player", "game", "last_login_at"]
-    list_filter = ["platform", "game"]
-    search_fields = ["platform_user_id"]
+    list_filter = [fixed_choices_filter("platform", LOGIN_PLATFORMS), "game"]
+    search_fields = ["=platform_user_id"]
+    search_help_text = "A whole platform user id, in any case."
+    show_full_result_count = False
+
+    def search_matches(self, request: HttpRequest, term: str) -> list[Q]:
+        return [Q(platform_user_id__iexact=term)]  # as the upper-cased index holds it
 
 
 # django-otp's own device admin shows every operator's TOTP secret to any superuser, a sign-in

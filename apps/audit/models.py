@@ -27,7 +27,16 @@ class AuditLogEntry(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "audit log"
-        indexes = [models.Index(fields=["game", "-created_at"])]
+        indexes = [
+            models.Index(fields=["game", "-created_at"]),
+            # A row's trail (the player page's: game, type and id) and the admin's search by the
+            # id alone: with the id first, one index serves both.
+            models.Index(
+                fields=["target_id", "target_type", "game", "-created_at"],
+                name="audit_target_trail",
+            ),
+            models.Index(fields=["actor_name", "-created_at"], name="audit_actor_recent"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.actor_name} {self.action} {self.target_type}#{self.target_id}"

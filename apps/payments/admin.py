@@ -7,12 +7,19 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils.html import format_html_join
 
-from apps.accounts.admin_scoping import GameScopedAdmin, ReadOnlyScopedAdmin
-from apps.accounts.selectors import OWNER_ROLES
-from apps.payments.models import Payment, ProviderAccount, ProviderEvent, SandboxCallback
+from apps.accounts.admin_scoping import GameScopedAdmin, ReadOnlyScopedAdmin, WholeValueSearch
+from apps.accounts.selectors import OWNER_ROLES, READ_ROLES
+from apps.payments.models import (
+    Payment,
+    Provider,
+    ProviderAccount,
+    ProviderEvent,
+    SandboxCallback,
+)
 from apps.payments.selectors import payment_counts
 from gamingpanel import crypto
 from gamingpanel.crypto import mask
@@ -97,14 +104,22 @@ class ProviderAccountAdmin(GameScopedAdmin):
 
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyScopedAdmin):
+class PaymentAdmin(WholeValueSearch, ReadOnlyScopedAdmin):
     list_display = ["id", "created_at", "provider", "status", "amount", "currency", "purchase"]
     list_filter = ["game", "provider", "status"]
-    search_fields = ["=id", "external_id", "payment_reference", "=purchase__id"]
+    search_fields = ["=id", "=purchase__id", "=external_id", "=payment_reference"]
+    search_help_text = "A payment or purchase id, or a processor's whole checkout or payment id."
     list_select_related = ["purchase"]
+    show_full_result_count = False  # one row per real-money purchase: the total reads them all
     # The checkout link is the buyer's authority (a sandbox checkout's link pays or cancels it):
     # the player's, not something every reader of the game's payments gets.
     exclude = ["checkout_url"]
+
+    def search_matches(self, request: HttpRequest, term: str) -> list[Q]:
+        # The processor's ids are indexed after the provider (the checkout id after the game
+        # too): naming every game and provider, which each payment has, lets the indexes answer.
+        known = Q(game__in=self._game_ids(request, READ_ROLES), provider__in=Provider.values)
+        return [Q(match, known) for match in super().search_matches(request, term)]
 
 
 @admin.register(ProviderEvent)
@@ -121,6 +136,7 @@ class ProviderEventAdmin(ReadOnlyScopedAdmin):
     ]
     list_filter = ["provider", "status", "needs_attention", "game"]
     search_fields = ["event_id", "event_type"]
+    show_full_result_count = False  # every notification received
 
 
 @admin.register(SandboxCallback)
