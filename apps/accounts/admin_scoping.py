@@ -12,7 +12,6 @@ from operator import or_ as operator_or
 from typing import Any, cast
 
 from django.contrib import admin
-from django.contrib.admin.utils import get_fields_from_path
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
@@ -229,7 +228,7 @@ class GameScopedAdmin(admin.ModelAdmin):
         return [self._scoped_filter(entry) for entry in super().get_list_filter(request)]
 
     def _scoped_filter(self, entry: Any) -> Any:
-        if isinstance(entry, str) and get_fields_from_path(self.model, entry)[-1].is_relation:
+        if isinstance(entry, str) and field_at(self.model, entry).is_relation:
             return (entry, ScopedRelatedFilter)
         return entry
 
@@ -295,6 +294,16 @@ class ScopedRelatedFilter(admin.RelatedFieldListFilter):
         )
 
 
+def field_at(model: type[Model], path: str) -> Any:
+    """The field a lookup path ("player__id") ends at, through the model's documented _meta."""
+    field: Any = None
+    for name in path.split("__"):
+        field = model._meta.get_field(name)
+        if field.is_relation:
+            model = field.related_model
+    return field
+
+
 class WholeValueSearch(admin.ModelAdmin):
     """Search that a big table answers from its indexes. Each of `search_fields` is written as
     Django's exact search ("=path") and matched against the whole term, spaces included: a number
@@ -321,7 +330,7 @@ class WholeValueSearch(admin.ModelAdmin):
         matches = []
         for spec in self.get_search_fields(request):
             path = str(spec).removeprefix("=")
-            field = get_fields_from_path(self.model, path)[-1]
+            field = field_at(self.model, path)
             try:
                 value = field.to_python(term)
                 field.run_validators(value)  # too long for the column, out of its range
