@@ -290,6 +290,11 @@ TOKEN_SIGNING_KEY = env.str("TOKEN_SIGNING_KEY", default=SECRET_KEY)
 TOKEN_SIGNING_KEY_FALLBACKS = env.list("TOKEN_SIGNING_KEY_FALLBACKS", default=[])
 # Access tokens each process keeps verified (apps.accounts.tokens), about 1 KB each.
 VERIFIED_TOKENS_PER_PROCESS = env.int("VERIFIED_TOKENS_PER_PROCESS", default=10_000)
+# How far ahead of this host's clock a token's iat (or nbf) may be: another web host issued it
+# with a clock running ahead. Expiry is never stretched.
+TOKEN_CLOCK_LEEWAY_SECONDS = env.int("TOKEN_CLOCK_LEEWAY_SECONDS", default=5)
+if not 0 <= TOKEN_CLOCK_LEEWAY_SECONDS <= 300:
+    raise ImproperlyConfigured("TOKEN_CLOCK_LEEWAY_SECONDS must be between 0 and 300.")
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": ACCESS_TOKEN_LIFETIME,
     "ALGORITHM": "HS256",
@@ -486,6 +491,10 @@ CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = CELERY_BROKER_CONNECTION_TIMEOUT
 CELERY_TIMEZONE = "UTC"
 # Cloud-save Idempotency-Key receipts are forgotten after this many days (apps.cloudsave).
 CLOUDSAVE_RECEIPT_DAYS = env.int("CLOUDSAVE_RECEIPT_DAYS", default=7)
+# Deleted cloud-save documents (tombstones) and their kept versions are pruned after this many days.
+CLOUDSAVE_TOMBSTONE_DAYS = env.int("CLOUDSAVE_TOMBSTONE_DAYS", default=30)
+if CLOUDSAVE_TOMBSTONE_DAYS < 1:
+    raise ImproperlyConfigured("CLOUDSAVE_TOMBSTONE_DAYS must be at least 1.")
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "aggregate-analytics": {
         "task": "apps.analytics.tasks.aggregate_recent_days",
@@ -513,6 +522,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "prune-save-receipts": {
         "task": "apps.cloudsave.tasks.prune_receipts",
         "schedule": crontab(hour=3, minute=30),
+    },
+    "prune-save-tombstones": {
+        "task": "apps.cloudsave.tasks.prune_tombstones",
+        "schedule": crontab(hour=3, minute=40),
     },
     # Leaderboard periods end on time (within this interval); their payouts follow in a task.
     "close-leaderboard-periods": {

@@ -89,6 +89,7 @@ def signing_backend() -> TokenBackend:
         jwt_settings.ALGORITHM,
         jwt_settings.SIGNING_KEY,
         tuple(settings.TOKEN_SIGNING_KEY_FALLBACKS),
+        settings.TOKEN_CLOCK_LEEWAY_SECONDS,
     )
 
 
@@ -98,27 +99,36 @@ UNSUPPORTED_HEADERS = frozenset({"crit", "b64"})
 
 @functools.lru_cache(maxsize=4)
 def _signing_backend(
-    algorithm: str, signing_key: str, fallback_keys: tuple[str, ...] = ()
+    algorithm: str, signing_key: str, fallback_keys: tuple[str, ...] = (), clock_leeway: int = 0
 ) -> TokenBackend:
-    return JoseCheckingBackend(algorithm, signing_key, fallback_keys)
+    return JoseCheckingBackend(algorithm, signing_key, fallback_keys, clock_leeway)
 
 
 class JoseCheckingBackend(TokenBackend):
     """simplejwt's backend, signing with PyJWT as ever, but checking a token with joserfc, the
-    library of the envelope: the HMAC, then its claims registry (exp, nbf and iat against the
-    clock with no leeway, a string sub and jti; simplejwt sets no aud or iss). PyJWT's check
+    library of the envelope: the HMAC, then its claims registry (nbf and iat against the clock
+    with `clock_leeway` seconds, exp with none: simplejwt's own check after it has no leeway; a
+    string sub and jti; simplejwt sets no aud or iss). PyJWT's check
     tests every character of the token in Python and costs twice as much, and every token
     validation pays it. Fallback keys (TOKEN_SIGNING_KEY_FALLBACKS) verify the tokens they
     signed before a rotation."""
 
     def __init__(
-        self, algorithm: str, signing_key: str, fallback_keys: tuple[str, ...] = ()
+        self,
+        algorithm: str,
+        signing_key: str,
+        fallback_keys: tuple[str, ...] = (),
+        clock_leeway: int = 0,
     ) -> None:
         if algorithm not in HMAC:
             raise ImproperlyConfigured("Access tokens are signed with HS256, HS384 or HS512.")
         super().__init__(algorithm, signing_key)
         # The current key first: a rotated-out key is tried only for its own older tokens.
         self.jose_keys = [OctKey.import_key(key.encode()) for key in (signing_key, *fallback_keys)]
+        # A token issued by a web host whose clock runs a little ahead of this one's names an
+        # iat (and nbf) a moment in the future: refusing it would fail a client's first request
+        # after its login. Expiry stays exact (simplejwt's check_exp, leeway 0, runs after).
+        self.clock_leeway = clock_leeway
 
     def decode(self, token: Any, verify: bool = True) -> dict[str, Any]:
         if not verify:
@@ -138,12 +148,19 @@ class JoseCheckingBackend(TokenBackend):
         if not UNSUPPORTED_HEADERS.isdisjoint(found.header):
             raise TokenBackendError("Token is invalid")
         try:
-            jwt.JWTClaimsRegistry().validate(found.claims)
+            SkewTolerantClaims(leeway=self.clock_leeway).validate(found.claims)
         except jose_errors.ExpiredTokenError as expired:
             raise TokenBackendExpiredToken("Token is expired") from expired
         except jose_errors.JoseError as refused:
             raise TokenBackendError("Token is invalid") from refused
         return found.claims
+
+
+class SkewTolerantClaims(jwt.JWTClaimsRegistry):
+    """joserfc's registry, its leeway for iat and nbf only: expiry is checked exactly."""
+
+    def validate_exp(self, value: object) -> None:
+        jwt.JWTClaimsRegistry(now=self.now).validate_exp(value)
 
 
 def key_ring() -> KeyRing:

@@ -248,3 +248,35 @@ def test_decoding_without_verification_is_simplejwts():
     assert backend.decode(foreign, verify=False)["sub"] == "7"
     with pytest.raises(TokenBackendError):
         backend.decode(foreign)
+
+
+def test_an_iat_a_few_seconds_ahead_is_taken_and_expiry_stays_exact(settings):
+    """Another web host, its clock a few seconds ahead, issued the token: the client's first
+    request after its login must not be refused. Beyond the leeway, or for expiry, no slack."""
+    settings.TOKEN_CLOCK_LEEWAY_SECONDS = 5
+
+    assert outcome(PanelAccessToken, signed(claims(iat=now() + 3)))[0] == "ok"
+    assert outcome(PanelAccessToken, signed(claims(nbf=now() + 3)))[0] == "ok"
+    assert outcome(PanelAccessToken, signed(claims(iat=now() + 30)))[0] == "invalid"
+    assert outcome(PanelAccessToken, signed(claims(exp=now() - 1)))[0] == "expired"
+
+
+def test_no_leeway_refuses_an_iat_ahead(settings):
+    settings.TOKEN_CLOCK_LEEWAY_SECONDS = 0
+
+    assert outcome(PanelAccessToken, signed(claims(iat=now() + 3)))[0] == "invalid"
+
+
+def test_a_token_from_a_host_whose_clock_is_ahead_passes_the_pipeline_check(settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.accounts.tokens import decode_access_token, issue_access_token
+
+    settings.TOKEN_CLOCK_LEEWAY_SECONDS = 5
+    issued = issue_access_token(
+        player_id=7, game_id=1, session_id=3, now=timezone.now() + timedelta(seconds=3)
+    )
+
+    assert decode_access_token(issued.token).player_id == 7
