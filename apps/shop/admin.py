@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import Model
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -94,16 +93,6 @@ class OfferAdmin(ContentsEditorMixin, GameScopedAdmin):
         ),
         ("What a player sees", {"fields": ["player_preview"]}),
     ]
-
-    def save_model(self, request: Any, obj: Model, form: Any, change: bool) -> None:
-        if isinstance(obj, Offer) and change and "stock" not in form.changed_data:
-            # Purchases and expired checkouts move the stock while the page is open: a save that
-            # did not touch it keeps the number stored now, read under the row's lock (held to
-            # the admin's commit), so no purchase moves it between this read and the write.
-            obj.stock = (
-                Offer.objects.select_for_update().values_list("stock", flat=True).get(pk=obj.pk)
-            )
-        super().save_model(request, obj, form, change)
 
     @admin.display(description="Price")
     def price_shown(self, offer: Offer) -> str:

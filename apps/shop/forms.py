@@ -13,6 +13,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from apps.shop.models import Offer
+from apps.shop.services.authoring import UNSAID, StockEdit, StockMoved, Unsaid, stock_to_save
 from gamingpanel.currencies import minor_units
 
 
@@ -51,6 +52,11 @@ class OfferAdminForm(forms.ModelForm):
         "Purchases moved the stock from {shown} to {now} since this page was loaded: "
         "enter the number of units left you want now, and save again."
     )
+    stock_unsaid_message = (
+        "This save did not send the stock its page was loaded with (initial-stock), so it "
+        "could undo purchases: the stock is {now} now. Enter the number of units left you want "
+        "now, and save again."
+    )
 
     price = forms.DecimalField(
         min_value=Decimal(0),
@@ -73,7 +79,7 @@ class OfferAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["price_amount"].required = False
         # The page posts back the stock it showed, so a save tells an operator's edit of the
-        # stock from purchases that moved it while the page was open (OfferAdmin.save_model).
+        # stock from purchases that moved it while the page was open (`_settle_stock`).
         self.fields["stock"].show_hidden_initial = True
         offer = self.instance
         if offer.pk is not None and offer.price_amount is not None:
@@ -82,7 +88,7 @@ class OfferAdminForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         super().clean()
-        self._refuse_stock_typed_over_sales()
+        self._settle_stock()
         data = self.cleaned_data
         price: Decimal | None = data.get("price")
         if price is None:
@@ -101,29 +107,44 @@ class OfferAdminForm(forms.ModelForm):
         data["price_amount"] = int(amount)
         return data
 
-    def _refuse_stock_typed_over_sales(self) -> None:
-        """An operator who typed a new stock over a number purchases have moved since the page
-        was loaded is asked again, with the number there is now: saving theirs would undo those
-        sales' count (or the units an expired checkout gave back)."""
-        stored = self.instance
-        if stored.pk is None or "stock" not in self.changed_data:
+    def _settle_stock(self) -> None:
+        """The stock this save writes, decided by the shop (`stock_to_save`) under the offer's
+        row lock, which the admin's save holds to its commit. A number typed over one purchases
+        have moved since the page was loaded is asked again, with the number there is now:
+        saving it would undo those sales' count (or the units an expired checkout gave back)."""
+        offer = self.instance
+        if offer.pk is None or "stock" not in self.cleaned_data:
             return
-        bound = self["stock"]
+        edit = None
+        if "stock" in self.changed_data:
+            edit = StockEdit(typed=self.cleaned_data["stock"], loaded=self._loaded_stock())
         try:
-            shown = self.fields["stock"].to_python(self.data.get(bound.html_initial_name))
+            self.cleaned_data["stock"] = stock_to_save(offer_id=offer.pk, edit=edit)
+        except StockMoved as moved:
+            self._ask_stock_again(moved)
+
+    def _loaded_stock(self) -> int | None | Unsaid:
+        """The stock the page showed, which it posts back (`initial-stock`; empty: unlimited).
+        A POST without it (a script's) does not say, so nothing shows that its number undoes no
+        sale: it is asked again, with the number there is now."""
+        name = self["stock"].html_initial_name
+        if name not in self.data:
+            return UNSAID
+        try:
+            return self.fields["stock"].to_python(self.data[name])
         except ValidationError:
-            shown = None
-        if shown == stored.stock:
-            return
+            return UNSAID
+
+    def _ask_stock_again(self, moved: StockMoved) -> None:
+        now = "unlimited" if moved.now is None else moved.now
         # The page shown again carries the number there is now, so the next save goes through.
         shown_again = QueryDict(mutable=True)  # the request's own data is immutable
         shown_again.update(self.data)
-        shown_again[bound.html_initial_name] = "" if stored.stock is None else str(stored.stock)
+        shown_again[self["stock"].html_initial_name] = "" if moved.now is None else str(moved.now)
         self.data = shown_again
-        self.add_error(
-            "stock",
-            self.stock_moved_message.format(
-                shown="unlimited" if shown is None else shown,
-                now="unlimited" if stored.stock is None else stored.stock,
-            ),
-        )
+        if moved.loaded is UNSAID:
+            message = self.stock_unsaid_message.format(now=now)
+        else:
+            shown = "unlimited" if moved.loaded is None else moved.loaded
+            message = self.stock_moved_message.format(shown=shown, now=now)
+        self.add_error("stock", message)
