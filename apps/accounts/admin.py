@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.accounts.admin_scoping import (
+    CappedCountPaginator,
     GameScopedAdmin,
     ReadOnlyScopedAdmin,
     ScopedInline,
@@ -265,6 +266,7 @@ class PlayerAdmin(WholeValueSearch, GameScopedAdmin):
         "player list finds part of a name)."
     )
     show_full_result_count = False
+    paginator = CappedCountPaginator
     # A ban goes through the actions (audited, ends sessions), never by editing these fields.
     readonly_fields = [
         "game",
@@ -349,6 +351,7 @@ class AuthSessionAdmin(WholeValueSearch, ReadOnlyScopedAdmin):
     search_help_text = "A player id (the player list finds players by name)."
     list_select_related = ["player", "game"]
     show_full_result_count = False
+    paginator = CappedCountPaginator
     exclude = ["grace_token", "grace_until"]
     action_form = ModerationActionForm
     actions = ["end_selected"]
@@ -373,6 +376,7 @@ class PlatformIdentityAdmin(WholeValueSearch, ReadOnlyScopedAdmin):
     search_fields = ["=platform_user_id"]
     search_help_text = "A whole platform user id, in any case."
     show_full_result_count = False
+    paginator = CappedCountPaginator
 
     def search_matches(self, request: HttpRequest, term: str) -> list[Q]:
         return [Q(platform_user_id__iexact=term)]  # as the upper-cased index holds it

@@ -1,7 +1,12 @@
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
-from apps.accounts.admin_scoping import ReadOnlyScopedAdmin, WholeValueSearch, fixed_choices_filter
+from apps.accounts.admin_scoping import (
+    CappedCountPaginator,
+    ReadOnlyScopedAdmin,
+    WholeValueSearch,
+    fixed_choices_filter,
+)
 from apps.accounts.selectors import OWNER_ROLES, sees_every_game
 from apps.audit.diffs import changes_text, field_changes
 from apps.audit.models import AuditLogEntry
@@ -71,6 +76,7 @@ class AuditLogEntryAdmin(WholeValueSearch, ReadOnlyScopedAdmin):
     search_fields = ["=target_id", "=actor_name"]
     search_help_text = "The id of what was acted on (a player id), or an operator's username."
     show_full_result_count = False
+    paginator = CappedCountPaginator
 
     def has_module_permission(self, request):
         return bool(self._game_ids(request, OWNER_ROLES))

@@ -11,13 +11,21 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from apps.accounts.admin_scoping import GameScopedAdmin, ReadOnlyScopedAdmin, ScopedInline
+from apps.accounts.admin_scoping import (
+    CappedCountPaginator,
+    GameScopedAdmin,
+    ReadOnlyScopedAdmin,
+    ScopedInline,
+    WholeValueSearch,
+)
 from apps.battlepass.authoring import clone_season, generate_tiers, tier_plan
 from apps.battlepass.forms import ClaimedTiersFormSet, GenerateTiersForm, RisingXpFormSet
 from apps.battlepass.models import Season, SeasonPass, Tier, TierClaim
 from apps.inventory.models import Currency, ItemDefinition
 from apps.inventory.widgets import ContentsEditorMixin
 from gamingpanel.errors import DomainError
+
+PLAYER_SEARCH_HELP = "A player id (the player list finds players by name)."
 
 
 class TierInline(ContentsEditorMixin, ScopedInline):
@@ -119,18 +127,30 @@ class SeasonAdmin(GameScopedAdmin):
 
 
 @admin.register(SeasonPass)
-class SeasonPassAdmin(ReadOnlyScopedAdmin):
+class SeasonPassAdmin(WholeValueSearch, ReadOnlyScopedAdmin):
+    """A row per player per season: no count of every pass, and a search by player id (the
+    passes' index leads with it)."""
+
     game_path = "season__game"
     list_display = ["player", "season", "xp", "premium", "premium_granted_at"]
     list_filter = ["season__game", "season", "premium"]
-    search_fields = ["player__display_name", "=player__id"]
+    search_fields = ["=player__id"]
+    search_help_text = PLAYER_SEARCH_HELP
     list_select_related = ["player", "season"]
+    show_full_result_count = False
+    paginator = CappedCountPaginator
 
 
 @admin.register(TierClaim)
-class TierClaimAdmin(ReadOnlyScopedAdmin):
+class TierClaimAdmin(WholeValueSearch, ReadOnlyScopedAdmin):
+    """A row per claimed tier per track of every player: no count of every claim, and a search
+    by player id (the claims' index leads with it)."""
+
     game_path = "tier__season__game"
     list_display = ["player", "tier", "track", "claimed_at"]
     list_filter = ["tier__season__game", "track"]
-    search_fields = ["player__display_name", "=player__id"]
+    search_fields = ["=player__id"]
+    search_help_text = PLAYER_SEARCH_HELP
     list_select_related = ["player", "tier__season"]
+    show_full_result_count = False
+    paginator = CappedCountPaginator

@@ -10,10 +10,12 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from apps.accounts.admin_scoping import (
+    CappedCountPaginator,
     GameScopedAdmin,
     ParentAttachedFormSet,
     ReadOnlyScopedAdmin,
     ScopedInline,
+    WholeValueSearch,
     operator,
 )
 from apps.battlepass.forms import FixedOnceClaimedFormSet
@@ -160,9 +162,15 @@ class EventAdmin(GameScopedAdmin):
 
 
 @admin.register(EventRewardClaim)
-class EventRewardClaimAdmin(ReadOnlyScopedAdmin):
+class EventRewardClaimAdmin(WholeValueSearch, ReadOnlyScopedAdmin):
+    """A row per claimed reward of every event: no count of every claim, and a search by player
+    id (the claims' index leads with it)."""
+
     game_path = "reward__event__game"
     list_display = ["player", "reward", "claimed_at"]
     list_filter = ["reward__event__game", "reward__event"]
-    search_fields = ["player__display_name", "=player__id"]
+    search_fields = ["=player__id"]
+    search_help_text = "A player id (the player list finds players by name)."
     list_select_related = ["player", "reward__event"]
+    show_full_result_count = False
+    paginator = CappedCountPaginator

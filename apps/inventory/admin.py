@@ -16,6 +16,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from apps.accounts.admin_scoping import (
+    CappedCountPaginator,
     GameScopedAdmin,
     ReadOnlyScopedAdmin,
     WholeValueSearch,
@@ -120,6 +121,7 @@ class WalletAdmin(WholeValueSearch, ReadOnlyScopedAdmin):
     search_help_text = PLAYER_SEARCH_HELP
     list_select_related = ["player", "currency"]
     show_full_result_count = False
+    paginator = CappedCountPaginator
     actions = ["grant_or_revoke"]
 
     def get_urls(self) -> list:
@@ -203,6 +205,7 @@ class PlayerItemAdmin(WholeValueSearch, ReadOnlyScopedAdmin):
     search_help_text = PLAYER_SEARCH_HELP
     list_select_related = ["player", "item"]
     show_full_result_count = False
+    paginator = CappedCountPaginator
 
 
 @admin.register(LedgerEntry)
@@ -227,6 +230,7 @@ class LedgerEntryAdmin(WholeValueSearch, ReadOnlyScopedAdmin):
     search_help_text = "A player id, or a whole reference as written (e.g. purchase:42)."
     list_select_related = ["player", "currency", "item", "actor"]
     show_full_result_count = False
+    paginator = CappedCountPaginator
 
     @admin.display(description="Currency / item")
     def what(self, obj: LedgerEntry) -> str:

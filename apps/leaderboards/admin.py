@@ -8,9 +8,11 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from apps.accounts.admin_scoping import (
+    CappedCountPaginator,
     GameScopedAdmin,
     ReadOnlyScopedAdmin,
     ScopedInline,
+    WholeValueSearch,
     operator,
 )
 from apps.leaderboards import index
@@ -22,6 +24,8 @@ from apps.leaderboards.services.entries import remove_entry
 from apps.leaderboards.services.payouts import retry_payouts
 from apps.leaderboards.services.periods import close_period, follow_schedule
 from gamingpanel.queueing import enqueue
+
+PLAYER_SEARCH_HELP = "A player id (the player list finds players by name)."
 
 
 class BracketInline(ScopedInline):
@@ -142,12 +146,18 @@ class PeriodAdmin(ReadOnlyScopedAdmin):
 
 
 @admin.register(Entry)
-class EntryAdmin(ReadOnlyScopedAdmin):
+class EntryAdmin(WholeValueSearch, ReadOnlyScopedAdmin):
+    """One row per player per period of every board: no count of every entry, and a search by
+    player id (its own index)."""
+
     game_path = "period__board__game"
     list_display = ["player", "period", "score", "reached_at"]
     list_filter = ["period__board__game", "period__board"]
-    search_fields = ["player__display_name", "=player__id"]
+    search_fields = ["=player__id"]
+    search_help_text = PLAYER_SEARCH_HELP
     list_select_related = ["player", "period__board"]
+    show_full_result_count = False
+    paginator = CappedCountPaginator
     actions = ["remove_entries"]
 
     @admin.action(description="Remove (reset) the selected entries (audited)")
@@ -176,10 +186,18 @@ class EntryAdmin(ReadOnlyScopedAdmin):
 
 
 @admin.register(Payout)
-class PayoutAdmin(ReadOnlyScopedAdmin):
+class PayoutAdmin(WholeValueSearch, ReadOnlyScopedAdmin):
+    """A row per rewarded player per closed period: no count of every payout, and a search by
+    player id (its own index)."""
+
     game_path = "period__board__game"
     list_display = ["period", "rank", "player", "score", "paid_at", "attempts", "needs_attention"]
     list_filter = ["needs_attention", "period__board__game", "period__board"]
+    search_fields = ["=player__id"]
+    search_help_text = PLAYER_SEARCH_HELP
+    list_select_related = ["player", "period__board"]
+    show_full_result_count = False
+    paginator = CappedCountPaginator
     readonly_fields = ["last_error"]
     actions = ["retry_selected"]
 
@@ -196,6 +214,3 @@ class PayoutAdmin(ReadOnlyScopedAdmin):
         if not self._game_ids(request, self.write_roles):
             actions.pop("retry_selected", None)
         return actions
-
-    search_fields = ["player__display_name", "=player__id"]
-    list_select_related = ["player", "period__board"]

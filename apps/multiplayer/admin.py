@@ -4,11 +4,18 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from apps.accounts.admin_scoping import GameScopedAdmin, ReadOnlyScopedAdmin, ScopedInline
+from apps.accounts.admin_scoping import (
+    CappedCountPaginator,
+    GameScopedAdmin,
+    ReadOnlyScopedAdmin,
+    ScopedInline,
+    WholeValueSearch,
+)
+from apps.accounts.selectors import READ_ROLES
 from apps.multiplayer.models import Match, MatchResult, MatchSettings, RegisteredServer, XpRule
 
 
@@ -75,14 +82,47 @@ class MatchResultInline(ScopedInline):
     readonly_fields = RESULT_FIELDS
 
 
+class ModeFilter(admin.SimpleListFilter):
+    """The modes the games' XP rules and registered servers name (small tables): Django's own
+    filter reads the distinct modes of every match on each page load. Any other mode (a link's,
+    an older match's) still filters, exactly, by the same parameter as Django's."""
+
+    title = "mode"
+    parameter_name = "mode__exact"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        assert isinstance(model_admin, GameScopedAdmin)
+        games = model_admin._game_ids(request, READ_ROLES)
+        modes = {
+            *XpRule.objects.filter(game__in=games).values_list("mode", flat=True),
+            *RegisteredServer.objects.filter(game__in=games).values_list("mode", flat=True),
+        }
+        return [(mode, mode) for mode in sorted(modes - {""})]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        return queryset if value is None else queryset.filter(mode=value)
+
+
 @admin.register(Match)
-class MatchAdmin(ReadOnlyScopedAdmin):
+class MatchAdmin(WholeValueSearch, ReadOnlyScopedAdmin):
+    """Every match recorded: no count of every match, no date drill-down (both read all of
+    them), modes from the games' rules and servers, and a search by whole match id."""
+
     list_display = ["match_id", "game", "mode", "started_at", "ended_at", "recorded_at"]
-    list_filter = ["game", "mode"]
-    search_fields = ["match_id"]
-    date_hierarchy = "recorded_at"
+    list_filter = ["game", ModeFilter]
+    search_fields = ["=match_id"]
+    search_help_text = "A whole match id, as the game server sent it."
+    show_full_result_count = False
+    paginator = CappedCountPaginator
     ordering = ["-recorded_at"]
     inlines = [MatchResultInline]
+
+    def search_matches(self, request: HttpRequest, term: str) -> list[Q]:
+        # A match id is unique within its game and indexed after it: naming the user's games,
+        # which every match they see has, lets that index answer.
+        games = Q(game__in=self._game_ids(request, READ_ROLES))
+        return [Q(match, games) for match in super().search_matches(request, term)]
 
 
 @admin.register(XpRule)

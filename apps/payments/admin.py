@@ -11,7 +11,12 @@ from django.db.models import Q
 from django.http import HttpRequest
 from django.utils.html import format_html_join
 
-from apps.accounts.admin_scoping import GameScopedAdmin, ReadOnlyScopedAdmin, WholeValueSearch
+from apps.accounts.admin_scoping import (
+    CappedCountPaginator,
+    GameScopedAdmin,
+    ReadOnlyScopedAdmin,
+    WholeValueSearch,
+)
 from apps.accounts.selectors import OWNER_ROLES, READ_ROLES
 from apps.payments.models import (
     Payment,
@@ -111,6 +116,7 @@ class PaymentAdmin(WholeValueSearch, ReadOnlyScopedAdmin):
     search_help_text = "A payment or purchase id, or a processor's whole checkout or payment id."
     list_select_related = ["purchase"]
     show_full_result_count = False  # one row per real-money purchase: the total reads them all
+    paginator = CappedCountPaginator
     # The checkout link is the buyer's authority (a sandbox checkout's link pays or cancels it):
     # the player's, not something every reader of the game's payments gets.
     exclude = ["checkout_url"]
@@ -137,6 +143,7 @@ class ProviderEventAdmin(ReadOnlyScopedAdmin):
     list_filter = ["provider", "status", "needs_attention", "game"]
     search_fields = ["event_id", "event_type"]
     show_full_result_count = False  # every notification received
+    paginator = CappedCountPaginator
 
 
 @admin.register(SandboxCallback)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from apps.accounts.admin_scoping import (
+    CappedCountPaginator,
     GameScopedAdmin,
     ReadOnlyScopedAdmin,
     WholeValueSearch,
@@ -170,6 +171,7 @@ class PurchaseAdmin(WholeValueSearch, ReadOnlyScopedAdmin):
     search_help_text = "A purchase id or a player id."
     list_select_related = ["player", "offer"]
     show_full_result_count = False
+    paginator = CappedCountPaginator
     readonly_fields = ["ledger_entries"]
 
     @admin.display(description="Ledger entries")

@@ -6,12 +6,18 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html_join
 
-from apps.accounts.admin_scoping import GameScopedAdmin, ReadOnlyScopedAdmin
+from apps.accounts.admin_scoping import (
+    CappedCountPaginator,
+    GameScopedAdmin,
+    ReadOnlyScopedAdmin,
+    WholeValueSearch,
+)
 from apps.stats.levels import Curve
 from apps.stats.models import LevelCurve, PlayerProgress, PlayerStat, StatDefinition
 from apps.stats.selectors import level_curve
 
 PREVIEW_LEVELS = 10
+PLAYER_SEARCH_HELP = "A player id (the player list finds players by name)."
 
 
 @admin.register(StatDefinition)
@@ -38,12 +44,17 @@ class LevelCurveAdmin(GameScopedAdmin):
 
 
 @admin.register(PlayerProgress)
-class PlayerProgressAdmin(ReadOnlyScopedAdmin):
+class PlayerProgressAdmin(WholeValueSearch, ReadOnlyScopedAdmin):
+    """A row per player: no count of every row, and a search by player id (its own index)."""
+
     game_path = "player__game"
     list_display = ["player", "xp", "level", "updated_at"]
     list_filter = ["player__game"]
-    search_fields = ["player__display_name", "=player__id"]
+    search_fields = ["=player__id"]
+    search_help_text = PLAYER_SEARCH_HELP
     list_select_related = ["player"]
+    show_full_result_count = False
+    paginator = CappedCountPaginator
     ordering = ["-xp"]
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
@@ -63,9 +74,15 @@ class PlayerProgressAdmin(ReadOnlyScopedAdmin):
 
 
 @admin.register(PlayerStat)
-class PlayerStatAdmin(ReadOnlyScopedAdmin):
+class PlayerStatAdmin(WholeValueSearch, ReadOnlyScopedAdmin):
+    """A row per player per stat: no count of every row, and a search by player id (the
+    player's stats index leads with it)."""
+
     game_path = "player__game"
     list_display = ["player", "definition", "value", "updated_at"]
     list_filter = ["definition__game", "definition"]
-    search_fields = ["player__display_name", "=player__id"]
+    search_fields = ["=player__id"]
+    search_help_text = PLAYER_SEARCH_HELP
     list_select_related = ["player", "definition"]
+    show_full_result_count = False
+    paginator = CappedCountPaginator
