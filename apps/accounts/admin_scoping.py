@@ -222,6 +222,17 @@ class GameScopedAdmin(admin.ModelAdmin):
             raise PermissionDenied
         super().delete_model(request, obj)
 
+    def deletion_refusals(self, objs: list[Any]) -> list[str]:
+        """Why some of these rows are kept, one sentence each; none by default. Django's delete
+        page and bulk delete then answer "Cannot delete" with the reasons, as for a protected
+        foreign key, and delete nothing."""
+        return []
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        rows = list(objs)
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(rows, request)
+        return deleted, counts, perms_needed, [*protected, *self.deletion_refusals(rows)]
+
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         scope_choices(db_field, request, self.write_roles, kwargs)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)

@@ -62,21 +62,17 @@ class CurrencyAdmin(GameScopedAdmin):
     list_filter = ["game"]
     search_fields = ["code", "name"]
 
-    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
-        """A currency the game's starting grant gives is kept, on the delete page and in the
-        bulk delete (Django's "cannot delete" page lists why), as its code and cap are (see
+    def deletion_refusals(self, currencies: list[Any]) -> list[str]:
+        """A currency the game's starting grant gives is kept, as its code and cap are (see
         Currency.clean): every new player's first login pays the grant, and would fail."""
-        currencies = list(objs)
-        deleted, counts, perms_needed, protected = super().get_deleted_objects(currencies, request)
         granted = starting_grant_amounts(currencies=currencies)
-        protected += [
+        return [
             f"The starting grant of {currency.game} ({granted[currency.pk]} {currency.code} "
             "for every new player): without the currency every first login would fail. Take "
             f"{currency.code} out of the grant on the game's page first."
             for currency in currencies
             if currency.pk in granted
         ]
-        return deleted, counts, perms_needed, protected
 
     def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)

@@ -63,26 +63,29 @@ class BoardAdmin(GameScopedAdmin):
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
         """A board whose periods hold no score, submission or payout is deleted with them (the
         first read opens a period; periods have no delete permission of their own, so Django
-        refused any such board as "no permission"). One that does is kept: its standings and
-        payouts are history; Django's cannot-delete page says so."""
+        refused any such board as "no permission"). One that does is kept (deletion_refusals)."""
         boards = list(objs)
         # Django runs this and the delete in one transaction: the boards' rows and periods held
         # from here, a first score (whose insert checks its period) or a first period waits
-        # for the delete, instead of landing between this check and it.
+        # for the delete, instead of landing between the history check and it.
         lock_for_deletion(boards)
         deleted, counts, perms_needed, protected = super().get_deleted_objects(boards, request)
+        # The board's own rows, which no one deletes one by one: refused when they are history,
+        # and the page then says why rather than "no permission".
+        for model in (Period, Entry, Submission, Payout):
+            perms_needed.discard(str(model._meta.verbose_name))
+        return deleted, counts, perms_needed, protected
+
+    def deletion_refusals(self, boards: list[Any]) -> list[str]:
+        """A board whose periods hold scores or payouts is kept: its standings and payouts are
+        history."""
         held = boards_with_history(boards)
-        protected += [
+        return [
             f"“{board}” holds scores or payouts: its standings and what it paid are kept. "
             "Create a new board instead, or leave this one be."
             for board in boards
             if board.pk in held
         ]
-        # The board's own rows, which no one deletes one by one: refused above when they are
-        # history, and the page then says why rather than "no permission".
-        for model in (Period, Entry, Submission, Payout):
-            perms_needed.discard(str(model._meta.verbose_name))
-        return deleted, counts, perms_needed, protected
 
     def delete_model(self, request: HttpRequest, obj: Model) -> None:
         periods = _period_ids(Board.objects.filter(pk=obj.pk))

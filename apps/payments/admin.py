@@ -78,22 +78,18 @@ class ProviderAccountAdmin(GameScopedAdmin):
     readonly_fields = ["stored_secrets"]
     fields = ["game", "provider", "enabled", "config", "new_secrets", "stored_secrets"]
 
-    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
-        """An account its game was paid through is kept, on the delete page and in the bulk
-        delete (Django's "cannot delete" page lists why): the refunds and chargebacks of those
+    def deletion_refusals(self, accounts: list[Any]) -> list[str]:
+        """An account its game was paid through is kept: the refunds and chargebacks of those
         payments are verified with its settings, and without them the player keeps what was
         refunded."""
-        accounts = list(objs)
-        deleted, counts, perms_needed, protected = super().get_deleted_objects(accounts, request)
         paid = payment_counts(accounts=accounts)
-        protected += [
+        return [
             f"{paid[account.pk]} payment(s) through {account.get_provider_display()} in "
             f"{account.game}: their refunds and chargebacks are verified with this account. "
             "Untick “Enabled” instead: no new sales, and refunds are still processed."
             for account in accounts
             if account.pk in paid
         ]
-        return deleted, counts, perms_needed, protected
 
     @admin.display(description="Stored secrets (masked)")
     def stored_secrets(self, account: ProviderAccount) -> str:

@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
@@ -42,23 +41,19 @@ class CategoryAdmin(GameScopedAdmin):
     list_editable = ["position", "active"]
     search_fields = ["name"]
 
-    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
-        """A category that holds offers is kept, on the delete page and in the bulk delete
-        (Django's "cannot delete" page lists why): its offers would be left in no category,
-        where only their own window is judged, so a switched-off category's offers would sell
-        again. Refused rather than switching them off too: what sells stays the operator's
-        explicit choice."""
-        categories = list(objs)
-        deleted, counts, perms_needed, protected = super().get_deleted_objects(categories, request)
+    def deletion_refusals(self, categories: list[Any]) -> list[str]:
+        """A category that holds offers is kept: its offers would be left in no category, where
+        only their own window is judged, so a switched-off category's offers would sell again.
+        Refused rather than switching them off too: what sells stays the operator's explicit
+        choice."""
         held = offer_counts(categories=categories)
-        protected += [
+        return [
             f"{held[category.pk]} offer(s) in “{category}”: without it they would be sold "
             "whenever their own window is open. Move them to another category or delete them "
             "first (unticking “Active” takes the category and its offers off sale)."
             for category in categories
             if category.pk in held
         ]
-        return deleted, counts, perms_needed, protected
 
 
 @admin.register(Offer)
