@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.utils.html import format_html_join
 
 from apps.accounts.admin_scoping import GameScopedAdmin
+from apps.accounts.selectors import OWNER_ROLES
 from apps.platforms.hosts import config_problems
 from apps.platforms.models import PlatformCredential
 from gamingpanel import crypto
@@ -50,6 +51,9 @@ class PlatformCredentialForm(forms.ModelForm):
 
 @admin.register(PlatformCredential)
 class PlatformCredentialAdmin(GameScopedAdmin):
+    # Owners only, as payment accounts and server keys: whoever sets a platform's app id and
+    # key decides whose tickets log in as the game's players.
+    write_roles = OWNER_ROLES
     form = PlatformCredentialForm
     list_display = ["game", "platform", "enabled", "updated_at"]
     list_filter = ["platform", "enabled", "game"]

@@ -140,3 +140,26 @@ def test_no_admin_lets_a_saved_rows_game_change(rf, admin_user, model_admin):
     saved = model_admin.model(pk=1)
 
     assert "game" in model_admin.get_readonly_fields(request, saved)
+
+
+def test_platform_credentials_are_changed_by_owners_only(client, make_operator, alice, game):
+    from apps.platforms.models import PlatformCredential
+
+    credential = PlatformCredential.objects.create(
+        game=game, platform="steam", enabled=True, config={"app_id": "480"}
+    )
+    page = f"/admin/platforms/platformcredential/{credential.pk}/change/"
+    form = {"game": game.pk, "platform": "steam", "enabled": "on", "config": '{"app_id": "666"}'}
+
+    client.force_login(alice)  # an operator: reads it, changes nothing
+    assert client.get(page).status_code == 200
+    assert client.post(page, {**form, "new_secrets": ""}).status_code == 403
+    assert client.get("/admin/platforms/platformcredential/add/").status_code == 403
+    credential.refresh_from_db()
+    assert credential.config == {"app_id": "480"}
+
+    owner = make_operator("olive", game, GameAccess.Role.OWNER)
+    client.force_login(owner)
+    assert client.post(page, {**form, "new_secrets": ""}).status_code == 302
+    credential.refresh_from_db()
+    assert credential.config == {"app_id": "666"}
