@@ -41,7 +41,8 @@ class SaveSettings(models.Model):
     max_documents = models.PositiveIntegerField(
         default=DEFAULT_MAX_DOCUMENTS,
         validators=[MinValueValidator(1)],
-        help_text="Keys one player may have, deleted ones included: a deleted document keeps its "
+        help_text="Keys one player may have, deleted ones included until they are pruned "
+        "(CLOUDSAVE_TOMBSTONE_DAYS after the delete): until then a deleted document keeps its "
         "version and kept versions (for a restore), and writing its key again reuses it.",
     )
     versions_kept = models.PositiveSmallIntegerField(
@@ -87,7 +88,8 @@ class SaveKey(models.Model):
 
 class Document(models.Model):
     """One key of one player. Deleting keeps the row as a tombstone (`deleted`), so the version
-    keeps rising and a device that saw the old version learns of the delete."""
+    keeps rising and a device that saw the old version learns of the delete. Tombstones are
+    pruned CLOUDSAVE_TOMBSTONE_DAYS after the delete (services.prune_tombstones)."""
 
     game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="+")
     player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="save_documents")
@@ -104,6 +106,8 @@ class Document(models.Model):
             models.UniqueConstraint(fields=["player", "key"], name="one_document_per_player_key"),
             models.CheckConstraint(condition=Q(version__gte=1), name="document_version_positive"),
         ]
+        # The daily prune walks the tombstones by id, not the whole table.
+        indexes = [models.Index(fields=["id"], condition=Q(deleted=True), name="save_tombstones")]
 
     def __str__(self) -> str:
         return f"{self.key} v{self.version} of player #{self.player_id}"
@@ -138,15 +142,20 @@ class DocumentVersion(models.Model):
 
 
 class SaveUsage(models.Model):
-    """Bytes one player's live documents hold, and how many documents (deleted ones included)
-    the player has, kept by every write in the same transaction; its row is what concurrent
-    writes of one player serialise on for the per-player limits."""
+    """Bytes one player's live documents hold, and how many documents (tombstones not yet
+    pruned included) the player has, kept by every write in the same transaction; its row is
+    what concurrent writes of one player serialise on for the per-player limits."""
 
     player = models.OneToOneField(
         Player, on_delete=models.CASCADE, primary_key=True, related_name="+"
     )
     bytes = models.BigIntegerField(default=0)
     documents = models.IntegerField(default=0)
+    # The highest version any of the player's pruned tombstones reached. A document created
+    # since starts above it: a device still holding a version of a pruned key must get a 412
+    # from a new document of that key, not find its old version there again and overwrite it.
+    # A database default: the usage row is made by compiled SQL (services.COUNT_USAGE).
+    pruned_version = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta:
         constraints = [

@@ -4,6 +4,7 @@ running them."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db import connection
@@ -78,3 +79,10 @@ def saves_for_operator(*, player: Player) -> list[tuple[Document, list[DocumentV
     for kept in DocumentVersion.objects.filter(document__in=documents).order_by("-version"):
         versions[kept.document_id].append(kept)
     return [(d, versions[d.pk]) for d in documents]
+
+
+def old_tombstone_ids(*, after: int, cutoff: datetime, batch: int) -> list[int]:
+    """The next `batch` ids above `after` of documents deleted before `cutoff`, in id order
+    (through the partial index of tombstones: the live documents are never read)."""
+    tombstones = Document.objects.filter(deleted=True, updated_at__lt=cutoff, pk__gt=after)
+    return list(tombstones.order_by("pk").values_list("pk", flat=True)[:batch])

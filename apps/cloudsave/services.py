@@ -37,7 +37,7 @@ from apps.cloudsave.models import (
     SaveUsage,
 )
 from apps.cloudsave.policy import SavePolicy, save_policy
-from apps.cloudsave.selectors import document_body
+from apps.cloudsave.selectors import document_body, old_tombstone_ids
 from gamingpanel.idempotency import IdempotencyKeyReused, request_fingerprint
 from gamingpanel.sql import (
     CompiledInsert,
@@ -266,6 +266,49 @@ def prune_receipts(*, now: datetime | None = None, batch: int = 5_000) -> int:
         pruned += SaveReceipt.objects.filter(pk__in=ids).delete()[0]
 
 
+def prune_tombstones(*, now: datetime | None = None, batch: int = 1_000) -> int:
+    """Forget documents deleted more than CLOUDSAVE_TOMBSTONE_DAYS ago (daily, from beat),
+    with their kept versions: an operator can restore a deleted document until then, not
+    after. Each stops counting against the player's `max_documents`, and its version is kept
+    as the player's `pruned_version`, above which every document created later starts: a
+    device still holding a version of the pruned key gets a 412 (`current` null, or the new
+    document), never finds that version on a new document and overwrites it.
+
+    A batch of tombstones at a time, walked by id, each batch deleted in its own short
+    transaction. The delete names the condition again (still deleted, still old), not just the
+    ids: a key written again after the ids were read is a live document (or a young tombstone)
+    and is kept. On PostgreSQL a write holding the row makes the delete wait, then re-check the
+    condition on the row as written; a write that comes to the row after the delete waits for
+    the prune's commit and finds no document, so it creates one above `pruned_version`.
+    Answers how many documents went."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.CLOUDSAVE_TOMBSTONE_DAYS)
+    pruned, after = 0, 0
+    while ids := old_tombstone_ids(after=after, cutoff=cutoff, batch=batch):
+        with transaction.atomic():
+            gone = DELETE_TOMBSTONES.rows([after, ids[-1], True, cutoff])
+            if gone:
+                _forget_tombstones(gone)
+        pruned += len(gone)
+        after = ids[-1]
+    return pruned
+
+
+def _forget_tombstones(gone: list[tuple[Any, ...]]) -> None:
+    """The kept versions of the tombstones just deleted, and each player's counts."""
+    DocumentVersion.objects.filter(document_id__in=[row[0] for row in gone]).delete()
+    per_player: dict[int, tuple[int, int]] = {}
+    for _id, player_id, version in gone:
+        count, highest = per_player.get(player_id, (0, 0))
+        per_player[player_id] = (count + 1, max(highest, version))
+    # Player order: two runs at once (a task redelivered) never deadlock on the usage rows.
+    run_together(
+        [
+            (UNCOUNT_TOMBSTONES, [count, highest, highest, player_id])
+            for player_id, (count, highest) in sorted(per_player.items())
+        ]
+    )
+
+
 # The statements of every write, compiled once (gamingpanel.sql): a PUT runs each of them.
 # SQLite has no row locks (its writes are serialised whole); the ORM leaves FOR UPDATE out too.
 _FOR_UPDATE = " FOR UPDATE" if connection.features.has_select_for_update else ""
@@ -288,6 +331,21 @@ INSERT_VERSION = CompiledInsert.compile(DocumentVersion)
 PRUNE_VERSIONS = CompiledQuery.compile(
     "DELETE FROM {version} WHERE document_id = %s AND version BETWEEN %s AND %s",
     version=DocumentVersion,
+)
+# What the prune of tombstones runs (prune_tombstones): the delete is conditional, see there.
+DELETE_TOMBSTONES = CompiledQuery.compile(
+    "DELETE FROM {document} WHERE id > %s AND id <= %s AND deleted = %s AND updated_at < %s"
+    " RETURNING id, player_id, version",
+    document=Document,
+)
+UNCOUNT_TOMBSTONES = CompiledQuery.compile(
+    "UPDATE {usage} SET documents = documents - %s,"
+    " pruned_version = CASE WHEN pruned_version < %s THEN %s ELSE pruned_version END"
+    " WHERE player_id = %s",
+    usage=SaveUsage,
+)
+PRUNED_VERSION = CompiledQuery.compile(
+    "SELECT pruned_version FROM {usage} WHERE player_id = %s", usage=SaveUsage
 )
 INSERT_RECEIPT = CompiledInsert.compile(SaveReceipt)
 STORE_ANSWER = CompiledQuery.compile(
@@ -312,6 +370,7 @@ def _apply(*, player: Player, writes: list[Write], source: str, batch: bool) -> 
 
     now = timezone.now()
     delta = 0
+    first_version: int | None = None  # of a new document: read once, when one is made
     created: list[Document] = []
     changed: list[Document] = []
     for write in writes:
@@ -320,11 +379,13 @@ def _apply(*, player: Player, writes: list[Write], source: str, batch: bool) -> 
         if document is None:
             if write.value is None:
                 raise SaveNotFound(f"No document {write.key!r} to delete.")
+            if first_version is None:
+                first_version = _first_version(player)
             document = Document(
                 game_id=player.game_id,
                 player_id=player.pk,
                 key=write.key,
-                version=1,
+                version=first_version,
                 value=write.value,
                 size=size,
                 created_at=now,
@@ -379,6 +440,14 @@ def _apply(*, player: Player, writes: list[Write], source: str, batch: bool) -> 
             raise _too_many_documents(policy.max_documents)
         raise _storage_full(policy.max_player_bytes)
     return written
+
+
+def _first_version(player: Player) -> int:
+    """A new document's version: 1, or above every version of the player's pruned tombstones
+    (SaveUsage.pruned_version). Read after the documents' locks: a prune that held the
+    tombstone of one of these keys has committed by then, and its version is counted."""
+    row = PRUNED_VERSION.row([player.pk])
+    return (row[0] if row else 0) + 1
 
 
 def _checked_sizes(policy: SavePolicy, writes: list[Write], source: str) -> dict[str, int]:
