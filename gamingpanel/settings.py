@@ -78,6 +78,7 @@ MIDDLEWARE = [
     "gamingpanel.security.PageCspMiddleware",  # Content-Security-Policy on HTML answers
     "gamingpanel.middleware.ApiProblemMiddleware",
     "gamingpanel.pages.PageUnavailableMiddleware",  # PostgreSQL/Redis down: the 503 page
+    "apps.panel.middleware.PanelNeverCacheMiddleware",  # no-store on every panel answer
     "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into its 429 page
 ]
 
@@ -165,6 +166,16 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 LOGIN_URL = "/admin/login/"
+# A sign-in without a safe ?next= lands on the panel's home (Django's default, /accounts/profile/,
+# is no page here).
+LOGIN_REDIRECT_URL = "panel:home"
+# Operators' sign-ins (Django sessions: the panel and the admin) last PANEL_SESSION_HOURS from
+# the session's last save (the sign-in, a message shown). Players' and game servers' bearer
+# tokens are not Django sessions: ACCESS_TOKEN_LIFETIME and REFRESH_TOKEN_LIFETIME rule them.
+PANEL_SESSION_HOURS = env.int("PANEL_SESSION_HOURS", default=12)
+if PANEL_SESSION_HOURS < 1:
+    raise ImproperlyConfigured("PANEL_SESSION_HOURS must be at least 1.")
+SESSION_COOKIE_AGE = PANEL_SESSION_HOURS * 3600
 
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 # Messages wait in the session (the database), not in a cookie: a new server key is shown
@@ -230,6 +241,8 @@ AXES_CLIENT_IP_CALLABLE = "apps.accounts.ratelimit.login_client_address"
 AXES_LOCKOUT_CALLABLE = "gamingpanel.security.login_locked_out"
 # Masked in axes' log lines and its stored request data (the password always is).
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken", "token", "code"]
+# The admin's password change, whose wrong old passwords are failures too.
+AXES_SENSITIVE_PARAMETERS += ["old_password", "new_password1", "new_password2"]
 
 # --- API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {

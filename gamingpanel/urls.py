@@ -8,6 +8,7 @@ from drf_spectacular.views import (
     SpectacularSwaggerSplitView,
 )
 
+from apps.accounts.operator_login import OperatorPasswordChangeView
 from gamingpanel.monitoring import metrics_view
 from gamingpanel.views import HealthApi
 
@@ -67,6 +68,8 @@ handler400 = "gamingpanel.pages.bad_request"
 urlpatterns = [
     *api_v1,
     path("metrics", metrics_view, name="metrics"),  # Prometheus, behind METRICS_TOKEN
+    # Before the admin's own page: the old password checked as a sign-in (axes' limits, audit).
+    path("admin/password_change/", admin.site.admin_view(OperatorPasswordChangeView.as_view())),
     path("admin/", admin.site.urls),
     path("payments/", include("apps.payments.page_urls")),
     path("docs/", include("apps.devdocs.urls")),

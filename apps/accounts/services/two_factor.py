@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.http import HttpRequest
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.accounts.operator_actions import announce_action
+from apps.accounts.operator_login import LOCKED_OUT_MESSAGE, PasswordCheck, check_operator_password
 from gamingpanel.errors import InvalidInput
 
 DEVICE_NAME = "Authenticator app"
@@ -18,16 +20,22 @@ def confirmed_device(user: User) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=True).first()
 
 
-@transaction.atomic
-def start_setup(*, user: User, password: str) -> TOTPDevice:
+def start_setup(*, user: User, password: str, request: HttpRequest) -> TOTPDevice:
     """A fresh unconfirmed device (an earlier unfinished setup is replaced). Asks for the
-    password again: a session taken over (a stolen cookie) cannot enrol a device of its own."""
-    if not user.check_password(password or ""):
-        raise InvalidInput("That password is wrong; enter your own to set up a second factor.")
+    password again: a session taken over (a stolen cookie) cannot enrol a device of its own.
+    The password is checked as at sign-in (a wrong one counts towards django-axes' limits and
+    is audited), and only when there is a setup to start; outside a transaction, so the failure
+    a wrong one records stays written."""
     if confirmed_device(user) is not None:
         raise InvalidInput("Two-factor sign-in is already set up; remove it first to replace it.")
-    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
-    return TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
+    check = check_operator_password(request=request, user=user, password=password)
+    if check is PasswordCheck.LOCKED_OUT:
+        raise InvalidInput(LOCKED_OUT_MESSAGE)
+    if check is PasswordCheck.WRONG:
+        raise InvalidInput("That password is wrong; enter your own to set up a second factor.")
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+        return TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
 
 
 def pending_device(user: User, *, device_id: int | None) -> TOTPDevice | None:

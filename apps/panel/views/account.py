@@ -35,7 +35,7 @@ def two_factor_page(request: StaffRequest) -> HttpResponse:
         try:
             if step == "start":
                 started = two_factor.start_setup(
-                    user=user, password=request.POST.get("password", "")
+                    user=user, password=request.POST.get("password", ""), request=request
                 )
                 request.session[SETUP_SESSION_KEY] = [started.pk, time.time() + SETUP_SECONDS]
             elif step == "confirm":

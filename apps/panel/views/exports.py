@@ -13,7 +13,11 @@ from apps.analytics import selectors as metrics
 from apps.panel.access import StaffRequest, readable_game
 from apps.panel.forms import DateRangeForm
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# What a spreadsheet may read as a formula's start, after the white space it skips (a space, a
+# line feed, a no-break space...), full-width forms included; and a cell starting with a tab or
+# a line break at all.
+FORMULA_STARTS = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+BREAK_STARTS = ("\t", "\r", "\n")
 
 
 def _daily(game_id: int, days: metrics.DayRange) -> Iterable[list]:
@@ -103,6 +107,8 @@ def _decimal(value: float | None) -> Decimal | str:
 
 def safe_cell(value: object) -> object:
     """Spreadsheets run cells that start like a formula: offer ids and reasons come from games."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    if isinstance(value, str) and (
+        value.lstrip().startswith(FORMULA_STARTS) or value.startswith(BREAK_STARTS)
+    ):
         return f"'{value}"
     return value
