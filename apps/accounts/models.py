@@ -139,6 +139,9 @@ class Player(models.Model):
             models.Index(fields=["game", "display_name"]),
             # A whole display name in any case (the panel's leaderboard search).
             models.Index(Upper("display_name"), "game", name="player_upper_name_game"),
+            # Any part of a name in any case (the panel's player search) is found through
+            # "player_name_trgm", a trigram GIN index on UPPER(display_name) that migration
+            # 0009 builds on PostgreSQL only: not listed here, as SQLite cannot build it.
             # Only banned players: finding the bans that just ended stays cheap (leaderboards).
             models.Index(
                 fields=["banned_until"],

@@ -4,6 +4,7 @@ picks, run in Celery with its progress kept here."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import models
@@ -16,15 +17,34 @@ from apps.accounts.models import Game
 # slice (SEGMENT_RUN_SLICE_SECONDS) plus the task's retries (about a minute of backoff).
 STALLED_AFTER = timedelta(minutes=10)
 # The beat sweep (services.resume_stopped_segment_actions) queues again, on its own, an action
-# stalled that long, or failed in an outage, at most AUTO_RESUMES times, the n-th resume at
-# least AUTO_RESUME_BACKOFF × 2^(n-2) after the one before (capped): an outage of about half an
-# hour heals by itself; one that keeps failing is left, failed or stalled, to an operator.
+# stalled that long, or failed in an outage, at most AUTO_RESUMES times in a row, the n-th resume
+# at least AUTO_RESUME_BACKOFF × 2^(n-2) after the one before (capped): an outage of about half
+# an hour heals by itself; one that keeps failing is left, failed or stalled, to an operator.
+# "In a row": a chunk of progress, or an operator's Queue again, starts the count again.
 AUTO_RESUMES = 6
 AUTO_RESUME_BACKOFF = timedelta(minutes=1)
 AUTO_RESUME_BACKOFF_MAX = timedelta(minutes=30)
 # Nor does the sweep touch an action that last moved longer ago than this (one left stopped on
 # purpose before the sweep existed, or by a day-long outage): that is an operator's call.
 AUTO_RESUME_WITHIN = timedelta(days=1)
+
+
+def auto_resume_wait(resumes: int) -> timedelta:
+    """How long the sweep waits, after its `resumes`-th automatic resume of an action in a row,
+    before it may resume that action again."""
+    return min(AUTO_RESUME_BACKOFF * 2 ** (resumes - 1), AUTO_RESUME_BACKOFF_MAX)
+
+
+class AutoResume(NamedTuple):
+    """What the sweep will do with a stopped action, as its page explains it."""
+
+    # When the sweep queues it again at the soonest, should the action not move before; None:
+    # it will not.
+    at: datetime | None
+    # Why it will not: "done", "not_an_outage", "out_of_resumes" or "too_old"; "" when it will.
+    ruled_out: str = ""
+    # It is due now: the sweep's next run (every minute) queues it.
+    due: bool = False
 
 
 class SegmentAction(models.Model):
@@ -75,8 +95,8 @@ class SegmentAction(models.Model):
     # The failure was an outage (the database, the broker, the network), not a bug: the sweep
     # resumes it.
     failure_transient = models.BooleanField(default=False)
-    # How often the sweep queued it again (each also an audit entry by "system"), and when it
-    # may next.
+    # How often in a row the sweep queued it again (each also an audit entry by "system"; a
+    # chunk of progress or a Queue again starts the count again), and when it may next.
     auto_resumes = models.PositiveSmallIntegerField(default=0)
     next_auto_resume_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -106,6 +126,34 @@ class SegmentAction(models.Model):
         if self.status != self.Status.RUNNING or last is None:
             return None
         return last if timezone.now() - last > STALLED_AFTER else None
+
+    @property
+    def last_moved(self) -> datetime:
+        """Its last chunk, start or Queue again; else when it was submitted."""
+        return self.progressed_at or self.started_at or self.created_at
+
+    @property
+    def auto_resume(self) -> AutoResume:
+        return self.auto_resume_at(timezone.now())
+
+    def auto_resume_at(self, now: datetime) -> AutoResume:
+        """What the beat sweep (services.resume_stopped_segment_actions, every minute) will do
+        with it, as of `now`: the same rules as the sweep's query, read from this row."""
+        if self.status == self.Status.DONE:
+            return AutoResume(None, "done")
+        if self.status == self.Status.FAILED and not self.failure_transient:
+            return AutoResume(None, "not_an_outage")
+        if self.auto_resumes >= AUTO_RESUMES:
+            return AutoResume(None, "out_of_resumes")
+        last = self.last_moved
+        # A failed one at once; a running or queued one once it has stalled (STALLED_AFTER,
+        # exclusive, as the sweep's query counts it); either no sooner than its backoff.
+        failed = self.status == self.Status.FAILED
+        soonest = max(now if failed else last + STALLED_AFTER, self.next_auto_resume_at or now)
+        if soonest - last > AUTO_RESUME_WITHIN:  # idle for a day by then
+            return AutoResume(None, "too_old")
+        due = (failed or last < now - STALLED_AFTER) and soonest <= now
+        return AutoResume(max(soonest, now), due=due)
 
     @property
     def percent_done(self) -> int:

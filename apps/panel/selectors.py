@@ -85,13 +85,20 @@ def players_matching(*, game: Game, filters: PlayerFilters, sort: str = "newest"
     players = Player.objects.filter(game=game)
     query = filters.query.strip()
     if query:
-        # The exact lookups are sets found once through their indexes (the primary key, the
-        # identities' upper-cased id) and OR-ed with the name's substring match, rather than
-        # a subquery run for every player.
-        identities = PlatformIdentity.objects.filter(game=game, platform_user_id__iexact=query)
-        match = Q(display_name__icontains=query) | Q(pk__in=identities.values("player_id"))
+        # The exact lookups are a few ids, found first through their indexes (the identities'
+        # upper-cased id; the primary key), OR-ed with the name's substring match: PostgreSQL
+        # then reads each side by its index (the name through accounts' trigram index,
+        # player_name_trgm), where an OR with a subquery would read every player of the game.
+        ids = set(
+            PlatformIdentity.objects.filter(game=game, platform_user_id__iexact=query).values_list(
+                "player_id", flat=True
+            )
+        )
         if query.isascii() and query.isdigit() and len(query) < 19:
-            match |= Q(pk=int(query))
+            ids.add(int(query))
+        match = Q(display_name__icontains=query)
+        if ids:
+            match |= Q(pk__in=sorted(ids))
         players = players.filter(match)
     if filters.platform:
         players = players.filter(

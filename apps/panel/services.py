@@ -26,13 +26,12 @@ from apps.audit.services import record_action
 from apps.inventory.services import Change, apply_changes, prepare_holdings
 from apps.panel.forms import PlayerFilterForm
 from apps.panel.models import (
-    AUTO_RESUME_BACKOFF,
-    AUTO_RESUME_BACKOFF_MAX,
     AUTO_RESUME_WITHIN,
     AUTO_RESUMES,
     STALLED_AFTER,
     SegmentAction,
     SegmentMember,
+    auto_resume_wait,
 )
 from apps.panel.selectors import players_matching
 from gamingpanel.errors import DomainError
@@ -221,8 +220,10 @@ def resume_stopped_segment_actions(*, now: datetime | None = None) -> list[int]:
     has returned, the claim committed). Those RUNNING that have not moved for STALLED_AFTER
     (the next slice was never queued, a worker died, the failure could not be written), QUEUED
     as long (the queue was down at submit), or FAILED in an outage; each at most AUTO_RESUMES
-    times with backoff, and only if it moved within AUTO_RESUME_WITHIN. A rerun changes nobody
-    twice (the progress commits with each chunk, under the action's lock).
+    times in a row (a chunk of progress or a Queue again starts the count again) with backoff,
+    and only if it moved within AUTO_RESUME_WITHIN. A rerun changes nobody twice (the progress
+    commits with each chunk, under the action's lock). The action's page forecasts this from
+    the row (`SegmentAction.auto_resume_at`, the same rules).
     Each action is claimed under its row lock, skipping one a chunk holds right now (its run
     is alive); the claim's next_auto_resume_at keeps a second sweep off it. A resume racing an
     operator's Queue again makes two runs, which take turns chunk by chunk (`_run_chunk`)."""
@@ -230,14 +231,14 @@ def resume_stopped_segment_actions(*, now: datetime | None = None) -> list[int]:
     status = SegmentAction.Status
     stopped = (
         SegmentAction.objects.annotate(
-            last_moved=Coalesce("progressed_at", "started_at", "created_at")
+            moved_at=Coalesce("progressed_at", "started_at", "created_at")
         )
         .filter(
-            Q(status__in=[status.RUNNING, status.QUEUED], last_moved__lt=now - STALLED_AFTER)
+            Q(status__in=[status.RUNNING, status.QUEUED], moved_at__lt=now - STALLED_AFTER)
             | Q(status=status.FAILED, failure_transient=True),
             Q(next_auto_resume_at__isnull=True) | Q(next_auto_resume_at__lte=now),
             auto_resumes__lt=AUTO_RESUMES,
-            last_moved__gte=now - AUTO_RESUME_WITHIN,
+            moved_at__gte=now - AUTO_RESUME_WITHIN,
         )
         .select_for_update(skip_locked=True, of=("self",))
         .select_related("game")
@@ -250,12 +251,10 @@ def resume_stopped_segment_actions(*, now: datetime | None = None) -> list[int]:
                 "status": action.status,
                 "failure": action.failure,
                 "processed": action.processed,
-                "last_moved": _last_moved(action).isoformat(),
+                "last_moved": action.last_moved.isoformat(),
             }
             action.auto_resumes += 1
-            action.next_auto_resume_at = now + min(
-                AUTO_RESUME_BACKOFF * 2 ** (action.auto_resumes - 1), AUTO_RESUME_BACKOFF_MAX
-            )
+            action.next_auto_resume_at = now + auto_resume_wait(action.auto_resumes)
             action.save(update_fields=["auto_resumes", "next_auto_resume_at"])
             record_action(
                 actor=None,
@@ -272,8 +271,44 @@ def resume_stopped_segment_actions(*, now: datetime | None = None) -> list[int]:
     return claimed
 
 
-def _last_moved(action: SegmentAction) -> datetime:
-    return action.progressed_at or action.started_at or action.created_at
+def queue_segment_action_again(*, action_id: int, actor: User) -> SegmentAction | None:
+    """An operator's Queue again, before the caller queues the run: the action starts its
+    automatic resumes afresh (the count to 0, no backoff) and its idle clock again (should the
+    queue be unreachable, the sweep starts it as it would a just-stopped one). One audit entry
+    `segment.resume` by the operator. None (nothing recorded) for a finished action."""
+    with transaction.atomic():
+        action = (
+            SegmentAction.objects.select_for_update(of=("self",))
+            .select_related("game")
+            .get(pk=action_id)
+        )
+        if action.status == SegmentAction.Status.DONE:
+            return None
+        before = {
+            "status": action.status,
+            "failure": action.failure,
+            "processed": action.processed,
+            "last_moved": action.last_moved.isoformat(),
+            "automatic_resumes": action.auto_resumes,
+        }
+        action.auto_resumes = 0
+        action.next_auto_resume_at = None
+        action.progressed_at = timezone.now()
+        action.save(update_fields=["auto_resumes", "next_auto_resume_at", "progressed_at"])
+        record_action(
+            actor=actor,
+            game=action.game,
+            action="segment.resume",
+            target=action,
+            before=before,
+            after={
+                **before,
+                "last_moved": action.progressed_at.isoformat(),
+                "automatic_resumes": 0,
+            },
+            reason="Queue again by an operator; automatic resumes start again from 0",
+        )
+    return action
 
 
 def _why_resumed(action: SegmentAction) -> str:
@@ -340,9 +375,15 @@ def _run_chunk(action_id: int, careful: bool = True) -> int:
     action.last_player_id = members[-1]
     action.problems = [*action.problems, *problems]
     action.progressed_at = timezone.now()
+    # It moves again: should it stop later, the sweep has all its resumes (from the shortest
+    # wait) for that stop. Each resume that gets this far takes CHUNK_SIZE players off what is
+    # left, so an action that keeps stopping after some progress still ends.
+    action.auto_resumes = 0
+    action.next_auto_resume_at = None
     action.save(
         update_fields=[
-            "processed", "changed", "skipped", "last_player_id", "problems", "progressed_at"
+            "processed", "changed", "skipped", "last_player_id", "problems", "progressed_at",
+            "auto_resumes", "next_auto_resume_at",
         ]
     )  # fmt: skip
     return len(members)

@@ -115,6 +115,36 @@ def test_the_platform_id_search_uses_the_identities_upper_cased_index(game):
     assert "identity_upper_id_game" in found
 
 
+@postgres_only
+def test_a_name_search_reads_the_trigram_index_not_every_player(operator_client, game, other_game):
+    Player.objects.bulk_create(
+        Player(game=g, display_name=f"{g.pk}x{n * 7919 % 100_003:05x}z{n:04d}")
+        for g in (game, other_game)
+        for n in range(5_000)
+    )
+    sniper = Player.objects.create(game=game, display_name="xXSniperWolfXx")
+    PlatformIdentity.objects.create(
+        game=game, player=sniper, platform="steam", platform_user_id="76561198000000001"
+    )
+    with connection.cursor() as cursor:
+        # As autovacuum leaves them: the index's pending list of new rows merged, statistics.
+        cursor.execute("SELECT gin_clean_pending_list('player_name_trgm')")
+        cursor.execute("ANALYZE accounts_player")
+
+    for query, expected, also in (
+        ("perwol", [sniper.pk], ""),  # a part of a name, in another case
+        ("76561198000000001", [sniper.pk], "accounts_player_pkey"),  # a platform id: its player
+        (str(sniper.pk), [sniper.pk], "accounts_player_pkey"),  # an id (and names holding it)
+    ):
+        response, queries = captured(operator_client, players_url(game, f"?q={query}"))
+
+        assert [p.pk for p in response.context["players"]] == expected, query
+        counted = count_query(queries)
+        used = plan(counted, None)  # as sent: its LIKE pattern holds "%"
+        assert "player_name_trgm" in used and also in used, used
+        assert "accounts_platformidentity" not in counted  # its few ids, found first
+
+
 # 2. The currencies the spend filter offers
 
 

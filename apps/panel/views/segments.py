@@ -10,13 +10,15 @@ from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.timezone import localtime
 
 from apps.panel.access import StaffRequest, readable_game, writable_game
 from apps.panel.forms import PlayerFilterForm, SegmentActionForm
-from apps.panel.models import SegmentAction
+from apps.panel.models import AUTO_RESUMES, SegmentAction, auto_resume_wait
 from apps.panel.selectors import grant_targets
 from apps.panel.services import (
     last_player_id,
+    queue_segment_action_again,
     segment_filters,
     segment_players,
     submit_segment_action,
@@ -31,6 +33,14 @@ NOT_QUEUED = (
     "Saved, but the task queue is unreachable: it starts by itself once the queue is back (ten "
     "minutes after saving at the soonest), or press Queue again (or send the form again) then; "
     "nothing runs twice."
+)
+NOT_QUEUED_AGAIN = (
+    "The task queue is unreachable: the sweep queues it again by itself once the queue is back "
+    "({when}), or press Queue again then; nothing runs twice."
+)
+NOT_QUEUED_AGAIN_BY_HAND = (
+    "The task queue is unreachable, and the sweep does not resume this action by itself: press "
+    "Queue again once the queue is back; nothing runs twice."
 )
 
 
@@ -109,12 +119,20 @@ def segment_run(request: StaffRequest, game_id: int, run_id: int) -> HttpRespons
         raise Http404("No such segment action.")
     if request.method == "POST":
         writable_game(request, game_id)
-        if action.status != SegmentAction.Status.DONE:
-            # It resumes where it stopped; nothing twice.
+        # It resumes where it stopped (nothing twice), its automatic resumes counted afresh.
+        again = queue_segment_action_again(action_id=action.pk, actor=request.user)
+        if again is not None:
             if enqueue(run_segment_action, action.pk, then=REQUEUE):
                 messages.info(request, "Queued again; it resumes where it stopped.")
+            elif (plan := again.auto_resume).at is not None:
+                when = (
+                    "it looks every minute"
+                    if plan.due
+                    else f"not before {localtime(plan.at):%H:%M}"
+                )
+                messages.warning(request, NOT_QUEUED_AGAIN.format(when=when))
             else:
-                messages.warning(request, NOT_QUEUED)
+                messages.warning(request, NOT_QUEUED_AGAIN_BY_HAND)
         return redirect("panel:segment-run", game_id=game.pk, run_id=action.pk)
     context = page_context(
         request,
@@ -124,5 +142,16 @@ def segment_run(request: StaffRequest, game_id: int, run_id: int) -> HttpRespons
         action=action,
         refresh=action.status in (SegmentAction.Status.QUEUED, SegmentAction.Status.RUNNING)
         and action.stalled_since is None,
+        auto_resume=action.auto_resume,
+        auto_resumes=AUTO_RESUMES,
+        auto_resume_waits=auto_resume_waits(),
     )
     return render(request, "panel/segment_run.html", context)
+
+
+def auto_resume_waits() -> str:
+    """The sweep's waits between one automatic resume and the next: "1, 2, 4, 8 and 16"."""
+    minutes = [f"{auto_resume_wait(n).total_seconds() / 60:g}" for n in range(1, AUTO_RESUMES)]
+    if len(minutes) < 2:
+        return "".join(minutes)
+    return f"{', '.join(minutes[:-1])} and {minutes[-1]}"

@@ -1,0 +1,57 @@
+"""The panel's player search by any part of a display name (`display_name__icontains`, which
+PostgreSQL runs as `UPPER("display_name"::text) LIKE UPPER('%term%')`) through a trigram GIN
+index on that same expression, instead of reading every player of the game.
+
+PostgreSQL only: the pg_trgm extension (trusted since PostgreSQL 13: the database's owner may
+create it; `TrigramExtension` leaves one already there alone), and the index built without
+holding the table's writes (CREATE INDEX CONCURRENTLY, outside a transaction). SQLite (the demo
+and development database) gets neither and scans, as before.
+
+The index is the database's alone, not in the model's state (Player.Meta): SQLite cannot create
+a GIN index, and it rebuilds a table with every index of its state whenever a later migration
+alters one of its columns."""
+
+from django.contrib.postgres.operations import TrigramExtension
+from django.db import migrations
+
+NAME = "player_name_trgm"
+# The expression as Django's icontains emits it (UPPER over the column), with the trigram
+# operator class: the planner matches the query's expression to the index's.
+CREATE = (
+    f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{NAME}" ON "accounts_player" '
+    'USING gin ((UPPER("display_name")) gin_trgm_ops)'
+)
+
+
+def create_index(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    # A concurrent build that failed (cancelled, a deadlock) leaves an invalid index of this
+    # name behind, which IF NOT EXISTS would keep: it is dropped and built again.
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM pg_index JOIN pg_class ON pg_class.oid = pg_index.indexrelid "
+            "WHERE pg_class.relname = %s AND NOT pg_index.indisvalid",
+            [NAME],
+        )
+        if cursor.fetchone():
+            schema_editor.execute(f'DROP INDEX CONCURRENTLY "{NAME}"')
+    schema_editor.execute(CREATE)
+
+
+def drop_index(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{NAME}"')
+
+
+class Migration(migrations.Migration):
+    atomic = False
+
+    dependencies = [
+        ("accounts", "0008_panel_search_indexes"),
+    ]
+
+    operations = [
+        TrigramExtension(),  # does nothing off PostgreSQL
+        migrations.RunPython(create_index, drop_index),
+    ]
