@@ -15,7 +15,11 @@ from gamingpanel.errors import InvalidInput
 
 class EventSerializer(serializers.Serializer):
     event_id = StrictRegexField(r"^[A-Za-z0-9_.:\-]{1,64}$", required=False, allow_null=True)
-    name = StrictRegexField(r"^[a-z][a-z0-9_]{0,63}$")
+    name = StrictRegexField(
+        r"^[a-z][a-z0-9_]{0,63}$",
+        help_text=f"One of at most {settings.ANALYTICS_MAX_EVENT_NAMES} names per game: put what "
+        "varies (a level, an id) in `properties`, not in the name.",
+    )
     occurred_at = serializers.DateTimeField(
         help_text="When it happened (not when it was sent): at most "
         f"{settings.ANALYTICS_MAX_CLOCK_SKEW_SECONDS // 86400} days back (the "
@@ -33,8 +37,10 @@ class RejectionSerializer(serializers.Serializer):
     index = serializers.IntegerField(help_text="The event's place in the batch, from 0.")
     code = serializers.CharField(
         help_text="`validation_error` (see `errors`), `reserved_event_name`, "
-        "`event_out_of_range`, `properties_too_large`, `unsupported_character` or "
-        "`value_too_deep`."
+        "`event_out_of_range`, `properties_too_large`, `unsupported_character`, "
+        "`value_too_deep` or `too_many_event_names` (a name the game has not used, when it "
+        f"already has {settings.ANALYTICS_MAX_EVENT_NAMES}: the `ANALYTICS_MAX_EVENT_NAMES` "
+        "setting)."
     )
     detail = serializers.CharField()
     # A declared field, moved off the class by DRF: it does not shadow Serializer.errors.

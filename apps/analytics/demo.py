@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Game, Player
 from apps.analytics.aggregation import aggregate_days
-from apps.analytics.models import RawEvent
+from apps.analytics.models import EventName, RawEvent
 from apps.analytics.services import SERVER_EVENT_NAMES
 
 DAYS = 28
@@ -88,6 +88,11 @@ def _events(
                     )
                 )
     RawEvent.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)
+    # Written past the ingestion: registered here, as the game's own (apps.analytics.names).
+    EventName.objects.bulk_create(
+        [EventName(game=game, name=name, first_seen=start) for name in CLIENT_EVENTS],
+        ignore_conflicts=True,
+    )
 
 
 def _properties(name: str, rng: random.Random, offers, player: Player, day: int, step: int):

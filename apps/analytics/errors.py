@@ -17,3 +17,9 @@ class PropertiesTooLarge(DomainError):
 
 class BatchTooLarge(DomainError):
     status, code, title = 400, "batch_too_large", "Too many events in one batch"
+
+
+class TooManyEventNames(DomainError):
+    """A new client event name when the game already has ANALYTICS_MAX_EVENT_NAMES of them."""
+
+    status, code, title = 400, "too_many_event_names", "Too many event names"

@@ -232,3 +232,21 @@ class ClientEventDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.name}: {self.events}"
+
+
+class EventName(models.Model):
+    """A client event name a game has used. A game registers at most
+    `ANALYTICS_MAX_EVENT_NAMES` (apps.analytics.names): a client sending a new name per event
+    cannot grow the per-name aggregates and the dashboards' lists without bound. A game that
+    had more before the cap keeps them all, and gains none."""
+
+    # The unique index starts with game: a single-column one would only slow inserts.
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="+", db_index=False)
+    name = models.CharField(max_length=64)
+    first_seen = models.DateField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["game", "name"], name="event_name_once")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -20,8 +20,10 @@ from apps.analytics.errors import (
     EventOutOfRange,
     PropertiesTooLarge,
     ReservedEventName,
+    TooManyEventNames,
 )
 from apps.analytics.models import DirtyDay, RawEvent
+from apps.analytics.names import names_over_cap
 from gamingpanel.errors import DomainError
 from gamingpanel.sql import CompiledInsert, Statement
 from gamingpanel.storable import (
@@ -173,13 +175,16 @@ def ingest_client_events(
 ) -> IngestResult:
     """Store a client's batch append-only: every event that passes the rules, and a rejection
     for each one that does not (`rejected` brings those the caller already refused, e.g. for
-    their shape). An event_id already stored for this player (a retry) or repeated in the batch
-    is stored once."""
+    their shape; a new name past the game's cap is one, see apps.analytics.names). An event_id
+    already stored for this player (a retry) or repeated in the batch is stored once."""
     if len(events) + len(rejected) > settings.ANALYTICS_MAX_BATCH:
         raise BatchTooLarge(f"At most {settings.ANALYTICS_MAX_BATCH} events per batch.")
     refused = [*rejected, *_rejections(events)]
     refused_at = {rejection.index for rejection in refused}
     events = [event for event in events if event.index not in refused_at]
+    if over := names_over_cap(game_id=player.game_id, names=[event.name for event in events]):
+        refused += _over_cap(event for event in events if event.name in over)
+        events = [event for event in events if event.name not in over]
     unique: dict[str, ClientEvent] = {}
     anonymous: list[ClientEvent] = []
     for event in events:
@@ -258,6 +263,21 @@ def _rejections(events: Sequence[ClientEvent]) -> list[Rejection]:
         if problem is not None:
             refused.append(Rejection(index=event.index, code=problem.code, detail=str(problem)))
     return refused
+
+
+def _over_cap(events: Iterable[ClientEvent]) -> list[Rejection]:
+    """Events with a name the game has no room for (apps.analytics.names)."""
+    cap = settings.ANALYTICS_MAX_EVENT_NAMES
+    return [
+        Rejection(
+            index=event.index,
+            code=TooManyEventNames.code,
+            detail=f"This game has its {cap} event names (ANALYTICS_MAX_EVENT_NAMES) and "
+            f"{event.name!r} is not one of them: send one of its names, with what varies (a "
+            "level, an id) in properties.",
+        )
+        for event in events
+    ]
 
 
 def mark_late_days(*, game_id: int, days: Iterable[date], today: date | None = None) -> None:

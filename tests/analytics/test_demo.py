@@ -3,7 +3,13 @@ from __future__ import annotations
 import time
 
 from apps.analytics import demo
-from apps.analytics.models import DailyMetrics, RawEvent, RetentionCell, RevenueDay
+from apps.analytics.models import (
+    DailyMetrics,
+    EventName,
+    RawEvent,
+    RetentionCell,
+    RevenueDay,
+)
 from apps.inventory import demo as inventory_demo
 
 
@@ -29,3 +35,7 @@ def test_demo_is_fast_idempotent_and_fills_the_dashboard(game):
     assert len(daily) == demo.DAYS and all(dau > 0 for _, dau in daily)
     assert RetentionCell.objects.filter(game=game, day_offset=1).exists()
     assert RevenueDay.objects.filter(game=game, real_money=True).exists()
+    client_names = RawEvent.objects.filter(game=game, source=RawEvent.Source.CLIENT)
+    assert set(EventName.objects.filter(game=game).values_list("name", flat=True)) == set(
+        client_names.values_list("name", flat=True)
+    )
