@@ -443,6 +443,14 @@ PAYMENTS_UNOPENED_CHECKOUT_SECONDS = env.int("PAYMENTS_UNOPENED_CHECKOUT_SECONDS
 
 # --- Multiplayer ---------------------------------------------------------------------------
 SERVER_HEARTBEAT_TTL_SECONDS = env.int("SERVER_HEARTBEAT_TTL_SECONDS", default=30)
+# Live servers per game: a server joining the list past it is refused (409 too_many_servers).
+MULTIPLAYER_MAX_LIVE_SERVERS = env.int("MULTIPLAYER_MAX_LIVE_SERVERS", default=2000)
+# Servers not heard from for this long are deleted (prune_servers, hourly).
+MULTIPLAYER_SERVER_RETENTION_HOURS = env.int("MULTIPLAYER_SERVER_RETENTION_HOURS", default=24)
+if MULTIPLAYER_MAX_LIVE_SERVERS < 1 or MULTIPLAYER_SERVER_RETENTION_HOURS < 1:
+    raise ImproperlyConfigured(
+        "MULTIPLAYER_MAX_LIVE_SERVERS and MULTIPLAYER_SERVER_RETENTION_HOURS must be at least 1."
+    )
 
 # --- Analytics -----------------------------------------------------------------------------
 ANALYTICS_RAW_RETENTION_DAYS = env.int("ANALYTICS_RAW_RETENTION_DAYS", default=400)
@@ -541,6 +549,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "prune-save-tombstones": {
         "task": "apps.cloudsave.tasks.prune_tombstones",
         "schedule": crontab(hour=3, minute=40),
+    },
+    # Hourly: servers silent for MULTIPLAYER_SERVER_RETENTION_HOURS (one can register many ids).
+    "prune-game-servers": {
+        "task": "apps.multiplayer.tasks.prune_servers",
+        "schedule": crontab(minute=50),
     },
     # Leaderboard periods end on time (within this interval); their payouts follow in a task.
     "close-leaderboard-periods": {

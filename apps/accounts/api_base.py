@@ -202,6 +202,27 @@ class UntrimmedCharField(StrictCharField):
         )
 
 
+class BoundedDictField(serializers.DictField):
+    """A DictField of at most `max_length` entries, counted before any value is validated: DRF's
+    DictField validates every value first, so a validate_<field> counting them refused a body of
+    a hundred thousand entries only after as much CPU as the body limit allows. `message` is the
+    refusal (`{max_length}` is filled in)."""
+
+    default_error_messages = {"max_length": "At most {max_length} entries."}
+
+    def __init__(self, *, max_length: int, message: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_length = max_length
+        if message is not None:
+            self.error_messages["max_length"] = message
+
+    def to_internal_value(self, data: dict[Any, Any]) -> dict[str, Any]:
+        # Any JSON value comes here (DictField refuses what is not an object).
+        if isinstance(data, dict) and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        return cast(dict[str, Any], super().to_internal_value(data))
+
+
 class StrictRegexField(serializers.RegexField):
     """A RegexField that takes only a JSON string (see StrictCharField), as sent: not trimmed, and
     matched whole. Python's `$` also matches before a final line break, the schema's (ECMA 262)

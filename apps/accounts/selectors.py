@@ -33,10 +33,16 @@ _games_by_client_key: ShortCache[tuple[object, ...]] = ShortCache(
 )
 
 
+# The longest client key a game can have (its column's length).
+MAX_CLIENT_KEY = Game._meta.get_field("client_key").max_length or 0
+
+
 def game_by_client_key(client_key: str) -> Game | None:
     """The game a client key names, read from the database at most once per
-    GAME_BY_CLIENT_KEY_SECONDS per process; a new instance each call."""
-    if not client_key:
+    GAME_BY_CLIENT_KEY_SECONDS per process; a new instance each call. A key no game can have
+    (longer than the column, or with U+0000, which PostgreSQL refuses in a query) names none,
+    asked of no database."""
+    if not client_key or len(client_key) > MAX_CLIENT_KEY or "\x00" in client_key:
         return None
     values = _games_by_client_key.get_or_load(client_key, lambda: _game_values(client_key))
     return None if values is None else _instance(Game, values)

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from apps.accounts.api_base import (
     TIMESTAMP,
+    BoundedDictField,
     GameServerApi,
     PlayerApi,
     PlayerRequest,
@@ -146,15 +147,16 @@ class MatchPlayerSerializer(serializers.Serializer):
     player_id = StrictIntegerField(min_value=1)
     outcome = serializers.ChoiceField(choices=Outcome.choices)
     score = StrictIntegerField(default=0, min_value=-MAX_VALUE, max_value=MAX_VALUE)
-    stats = serializers.DictField(
+    stats = BoundedDictField(
         child=StrictIntegerField(min_value=-MAX_VALUE, max_value=MAX_VALUE),
+        max_length=MAX_STATS_PER_PLAYER,
+        message="At most {max_length} stats per player.",
         default=dict,
-        help_text="By the game's stat keys (letters, digits, - and _, at most 64 characters).",
+        help_text=f"At most {MAX_STATS_PER_PLAYER}, by the game's stat keys (letters, digits, - "
+        "and _, at most 64 characters).",
     )
 
     def validate_stats(self, stats: dict) -> dict:
-        if len(stats) > MAX_STATS_PER_PLAYER:
-            raise serializers.ValidationError(f"At most {MAX_STATS_PER_PLAYER} stats per player.")
         if not all(STAT_KEY.fullmatch(key) for key in stats):
             # No game can declare such a stat (a key is a slug of at most 64 characters), and
             # the `ignore` rule would store it among the ignored ones.
@@ -311,7 +313,12 @@ class HeartbeatApi(GameServerApi):
             200: OutputSerializer,
             **problems(
                 _409="`server_id_taken`: another active server key registered this server id "
-                "and its server still beats."
+                "and its server still beats. `too_many_servers` (with `limit`): a server that is "
+                "not live (a new id, or one that stopped beating) when the game already has "
+                "`limit` live ones (the `MULTIPLAYER_MAX_LIVE_SERVERS` setting: "
+                f"{settings.MULTIPLAYER_MAX_LIVE_SERVERS} on this panel): nothing changed; it "
+                "joins once another deregisters or goes stale. A live server's beat always "
+                "goes through."
             ),
         },
     )
@@ -373,6 +380,13 @@ class ServerInfoApi(PlayerApi):
         mode = serializers.CharField(
             max_length=32, required=False, allow_blank=True, default="", help_text="Empty: any."
         )
+        limit = serializers.IntegerField(
+            min_value=1,
+            required=False,
+            help_text="At most this many servers, the best candidates (most free slots) first. "
+            "Empty or left out: every live server (a game has at most "
+            "`MULTIPLAYER_MAX_LIVE_SERVERS` of them).",
+        )
 
     @extend_schema(
         summary="The game's live servers, most free slots first (or one with ?id=)",
@@ -380,13 +394,14 @@ class ServerInfoApi(PlayerApi):
         responses={
             200: OpenApiResponse(
                 {"oneOf": [{"type": "array", "items": SERVER_REF}, SERVER_REF]},
-                description="A list of servers, or with `?id=` that one server (an object; "
-                "`server-info/{server_id}` answers the same).",
+                description="A list of the live servers (at most `limit`), or with `?id=` that "
+                "one server (an object; `server-info/{server_id}` answers the same).",
             ),
             400: OpenApiResponse(
                 description="`validation_error` (see `errors`): an id no heartbeat takes "
                 "(letters, digits, `.`, `_`, `:` and `-`, from a letter or digit, at most 100 "
-                "characters, as sent: no surrounding spaces), region or mode over 32 characters."
+                "characters, as sent: no surrounding spaces), region or mode over 32 characters, "
+                "`limit` not a whole number of at least 1."
             ),
             404: OpenApiResponse(description="`server_not_found` (with `?id=`): gone or stale."),
         },
@@ -396,7 +411,12 @@ class ServerInfoApi(PlayerApi):
         game_id = request.user.game_id
         if filters.get("id"):
             return Response(server_body(live_server(game_id=game_id, server_id=filters["id"])))
-        servers = live_servers(game_id=game_id, region=filters["region"], mode=filters["mode"])
+        servers = live_servers(
+            game_id=game_id,
+            region=filters["region"],
+            mode=filters["mode"],
+            limit=filters.get("limit"),
+        )
         return Response([server_body(server) for server in servers])
 
 

@@ -15,3 +15,7 @@ class ServerIdTaken(DomainError):
 
 class MatchIdConflict(DomainError):
     status, code, title = 409, "match_id_conflict", "This match id was recorded with another result"
+
+
+class TooManyServers(DomainError):
+    status, code, title = 409, "too_many_servers", "The game has as many live servers as it may"

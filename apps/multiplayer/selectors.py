@@ -112,19 +112,27 @@ LIVE_SERVERS = CompiledQuery.compile(
      WHERE game_id = %s AND last_heartbeat_at >= %s
        AND (%s = '' OR region = %s) AND (%s = '' OR mode = %s) AND (%s = '' OR server_id = %s)
      ORDER BY free_slots DESC, region, server_id
+     LIMIT %s
     """,
     server=RegisteredServer,
 )
 
 
+def fresh_since() -> datetime:
+    """The oldest heartbeat that still keeps a server live."""
+    return timezone.now() - timedelta(seconds=settings.SERVER_HEARTBEAT_TTL_SECONDS)
+
+
 def live_servers(
-    *, game_id: int, region: str = "", mode: str = "", server_id: str = ""
+    *, game_id: int, region: str = "", mode: str = "", server_id: str = "", limit: int | None = None
 ) -> list[dict[str, Any]]:
     """Servers that beat within the TTL, most free slots first, as a client sees them (one
-    query); `region`, `mode` and `server_id` narrow them when given."""
-    fresh_since = timezone.now() - timedelta(seconds=settings.SERVER_HEARTBEAT_TTL_SECONDS)
+    query); `region`, `mode` and `server_id` narrow them when given. At most `limit` of them
+    (never more than MULTIPLAYER_MAX_LIVE_SERVERS, as many as a game may have live)."""
+    cap = settings.MULTIPLAYER_MAX_LIVE_SERVERS
+    limit = cap if limit is None else min(limit, cap)
     rows = LIVE_SERVERS.rows(
-        [game_id, fresh_since, region, region, mode, mode, server_id, server_id]
+        [game_id, fresh_since(), region, region, mode, mode, server_id, server_id, limit]
     )
     return [
         dict(zip(LIVE_SERVER_COLUMNS, (*row[:-1], aware(row[-1])), strict=True)) for row in rows
@@ -132,7 +140,7 @@ def live_servers(
 
 
 def live_server(*, game_id: int, server_id: str) -> dict[str, Any]:
-    found = live_servers(game_id=game_id, server_id=server_id)
+    found = live_servers(game_id=game_id, server_id=server_id, limit=1)
     if not found:
         raise ServerNotFound(f"No live server {server_id!r} in this game.")
     return found[0]

@@ -85,3 +85,53 @@ def test_two_keys_beating_one_new_id_at_the_same_instant_one_holds_it(two_keys):
             server = RegisteredServer.objects.select_related("server_key").get(server_id=server_id)
             holder = {"10.0.0.1": "fleet a", "10.0.0.2": "fleet b"}[winner]
             assert (server.address, server.server_key.name) == (winner, holder), n
+
+
+# --- The cap on live servers (MULTIPLAYER_MAX_LIVE_SERVERS) ------------------------------------
+
+
+def test_servers_joining_at_once_never_pass_the_cap(game, settings):
+    settings.MULTIPLAYER_MAX_LIVE_SERVERS = 3
+    raw_key = create_server_key(game=game, name="fleet").raw_key
+    joining = 8
+    start = Barrier(joining)
+
+    def join(n: int) -> tuple[int, str]:
+        try:
+            start.wait()
+            return beat_as(raw_key, f"new-{n}", "10.0.0.1")
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(joining) as pool:
+        answers = list(pool.map(join, range(joining)))
+
+    assert sorted(answers) == [(200, "")] * 3 + [(409, "too_many_servers")] * 5
+    assert RegisteredServer.objects.count() == 3
+
+
+def test_a_server_joining_waits_for_the_one_before_it_then_counts_it(game, settings):
+    settings.MULTIPLAYER_MAX_LIVE_SERVERS = 1
+    issued = create_server_key(game=game, name="fleet")
+    fleet = issued.server_key
+
+    with transaction.atomic():
+        heartbeat(game=game, server_key=fleet, **body("eu-1", "10.0.0.1"))  # not committed yet
+        second = in_thread(lambda: beat_as(issued.raw_key, "eu-2", "10.0.0.1"))
+        with pytest.raises(TimeoutError):
+            second.result(timeout=0.5)  # waits for eu-1's join to commit
+
+    assert second.result(timeout=10) == (409, "too_many_servers")
+    assert list(RegisteredServer.objects.values_list("server_id", flat=True)) == ["eu-1"]
+
+
+def test_a_live_servers_beat_neither_waits_for_a_join_nor_counts(game, settings):
+    settings.MULTIPLAYER_MAX_LIVE_SERVERS = 5
+    issued = create_server_key(game=game, name="fleet")
+    fleet = issued.server_key
+    heartbeat(game=game, server_key=fleet, **body("eu-1", "10.0.0.1"))
+
+    with transaction.atomic():
+        heartbeat(game=game, server_key=fleet, **body("eu-2", "10.0.0.1"))  # holds the join
+        refresh = in_thread(lambda: beat_as(issued.raw_key, "eu-1", "10.0.0.1"))
+        assert refresh.result(timeout=5) == (200, "")

@@ -1,16 +1,18 @@
-"""Game servers register and refresh themselves with heartbeats; stale ones stop being listed."""
+"""Game servers register and refresh themselves with heartbeats; stale ones stop being listed,
+and long-silent ones are deleted."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Game, ServerKey
-from apps.multiplayer.errors import ServerIdTaken
+from apps.multiplayer.errors import ServerIdTaken, TooManyServers
 from apps.multiplayer.models import RegisteredServer
+from apps.multiplayer.selectors import fresh_since
 
 HEARTBEAT_FIELDS = ["region", "address", "port", "capacity", "players", "mode", "version"]
 
@@ -32,7 +34,9 @@ def heartbeat(
     """Register or refresh a server. A server id that another live key registered and still
     beats for is refused (409 server_id_taken): a game can give each fleet or hosting partner
     its own key, and one key cannot take over (point players at its own address) or remove
-    another's servers."""
+    another's servers. A server that is not live (a new id, or one gone stale) joins the list
+    only while the game has fewer than MULTIPLAYER_MAX_LIVE_SERVERS live ones (409
+    too_many_servers); a live server's beat always goes through."""
     now = timezone.now()
     fields = {
         "game": game,
@@ -49,6 +53,10 @@ def heartbeat(
         "server_key": server_key,
     }
     held = _locked_entry(game=game, server_id=server_id)
+    if held is None or not _fresh(held):
+        # Joining the list: before inserting anything, so that a transaction holding this
+        # game's lock never waits on a row another one inserted while waiting for the lock.
+        _refuse_past_the_cap(game=game, server_id=server_id)
     if held is None:
         # A new id: no row to lock, and two keys registering it at once would both find none
         # (the last write winning). Inserting without overwriting makes one of them hold it;
@@ -74,6 +82,48 @@ def deregister(*, game: Game, server_id: str, server_key: ServerKey | None = Non
     return bool(deleted)
 
 
+def prune_servers(*, batch: int = 1_000) -> int:
+    """Delete servers not heard from for MULTIPLAYER_SERVER_RETENTION_HOURS (hourly, from
+    beat): long off the list, they are kept that long only for the admin's view of what
+    stopped. A server that beats again later registers anew.
+
+    A batch at a time, walked by id, each deleted in its own statement; the delete names the
+    condition again, so a server that beat again after its id was read is kept (on PostgreSQL
+    a heartbeat holding the row makes the delete wait, then re-check it on the row as
+    written). Answers how many went."""
+    cutoff = timezone.now() - timedelta(hours=settings.MULTIPLAYER_SERVER_RETENTION_HOURS)
+    silent = RegisteredServer.objects.filter(last_heartbeat_at__lt=cutoff)
+    pruned, after = 0, 0
+    while ids := list(
+        silent.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:batch]
+    ):
+        after = ids[-1]
+        pruned += silent.filter(pk__in=ids).delete()[0]
+    return pruned
+
+
+def _refuse_past_the_cap(*, game: Game, server_id: str) -> None:
+    """A server joining the list when the game already has MULTIPLAYER_MAX_LIVE_SERVERS live
+    ones is refused. On PostgreSQL servers join one at a time per game (a transaction lock held
+    to the commit), so the bound is exact: two at once cannot both take the last place. Live
+    servers' beats never take the lock. On SQLite (the demo, tests) joins that count at the same
+    instant may each pass the bound by one."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                [f"multiplayer.join:{game.pk}"],
+            )
+    cap = settings.MULTIPLAYER_MAX_LIVE_SERVERS
+    live = RegisteredServer.objects.filter(game=game, last_heartbeat_at__gte=fresh_since())
+    if live.exclude(server_id=server_id)[:cap].count() >= cap:
+        raise TooManyServers(
+            f"This game has {cap} live servers (MULTIPLAYER_MAX_LIVE_SERVERS): a new server "
+            "joins once another deregisters or stops beating.",
+            limit=cap,
+        )
+
+
 def _locked_entry(*, game: Game, server_id: str) -> RegisteredServer | None:
     """The server's row (if any), locked for the caller's transaction, with its key."""
     return (
@@ -92,11 +142,12 @@ def _refuse_another_keys_live_server(
     key)."""
     if held is None or held.server_key is None or server_key is None:
         return
-    fresh = held.last_heartbeat_at >= timezone.now() - timedelta(
-        seconds=settings.SERVER_HEARTBEAT_TTL_SECONDS
-    )
-    if held.server_key_id != server_key.pk and held.server_key.revoked_at is None and fresh:
+    if held.server_key_id != server_key.pk and held.server_key.revoked_at is None and _fresh(held):
         raise ServerIdTaken(
             f"Server {server_id} is registered by another server key ({held.server_key.name!r}) "
             "and still beats: use another server id, or stop that server first."
         )
+
+
+def _fresh(server: RegisteredServer) -> bool:
+    return server.last_heartbeat_at >= fresh_since()
