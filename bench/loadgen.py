@@ -441,6 +441,7 @@ def production_env(database_url: str, *, settings_module: str = "gamingpanel.set
         "DJANGO_DEBUG": "0",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_SECURE_PROXY_SSL_HEADER": "",  # served directly: no proxy in front
+        "PUBLIC_BASE_URL": "http://127.0.0.1",  # required with DEBUG off; no checkout link is followed
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),
         "FIELD_ENCRYPTION_KEYS": key32(),
         "TOKEN_ENCRYPTION_KEYS": f"bench:{key32().rstrip('=')}",

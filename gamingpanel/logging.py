@@ -24,6 +24,9 @@ _SECRET_PATTERNS = [
         r"[\"'])(\s*:\s*[\"']?)([^&\s\"',}]+)"
     ),
     re.compile(r"(?i)(bearer\s+)([A-Za-z0-9._~+/=-]+)"),
+    # Paths named by a secret: a payment's public token is a buyer's checkout and return page
+    # (apps/payments/page_urls.py), and anyone holding it may pay or cancel.
+    re.compile(r"(/payments/(?:sandbox/checkout|return)/)([^/?#\s\"']+)"),
     re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9._-]+"),  # JWT / JWE compact forms
 ]
 

@@ -102,6 +102,8 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# The SQLite default is for the demo and tests: with DEBUG off, check_production requires it.
+DATABASE_URL_GIVEN = "DATABASE_URL" in env.ENVIRON
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 # Off: a health check is a round trip before every request's first query. Without it a connection
 # PostgreSQL dropped fails one request (503) and is closed at that request's end, so the next one
@@ -398,6 +400,8 @@ SANDBOX_PAYMENT_SECRET = env.str("SANDBOX_PAYMENT_SECRET", default=SECRET_KEY)
 PUBLIC_BASE_URL = env.str(
     "PUBLIC_BASE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}"
 )
+# The local default is for the demo and tests: with DEBUG off, check_production requires it.
+PUBLIC_BASE_URL_GIVEN = "PUBLIC_BASE_URL" in env.ENVIRON
 GOOGLE_PLAY_API_BASE_URL = env.str(
     "GOOGLE_PLAY_API_BASE_URL", default="https://androidpublisher.googleapis.com"
 )
@@ -651,9 +655,14 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Django's loggers (django.request, django.security…) without Django's own handlers,
+        # which disable_existing_loggers=False would keep and which print each request warning
+        # a second time, plain, with its path as it came: their lines reach only the root's
+        # scrubbed handler (and whatever else listens at the root, as pytest's caplog does).
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
         "django.db.backends": {"level": "WARNING"},
-        # runserver's access lines ("GET /path?query" …) through the scrubbed handler: Django's
-        # own handler for them would print a query string's token as it came.
+        # runserver's access lines ("GET /path?query" …): a checkout page's token in the path
+        # and a query string's token come out redacted (gamingpanel.logging.scrub).
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
@@ -663,6 +672,15 @@ DEMO_CLIENT_KEY = "demo-client-key"
 DEMO_SERVER_KEY = "demo-server-key"
 
 
+# Every example secret in .env.example says it is one ("change-me-…", "REPLACE-with-…"):
+# with DEBUG off a secret holding either word (any case) stops start-up.
+EXAMPLE_SECRET_MARKERS = ("change-me", "replace")
+
+
+def is_example_secret(value: str) -> bool:
+    return any(marker in value.lower() for marker in EXAMPLE_SECRET_MARKERS)
+
+
 def check_production() -> None:
     """Refuse to run in production with a value meant only for a laptop."""
     if DEBUG or TESTING:
@@ -670,6 +688,32 @@ def check_production() -> None:
     problems = []
     if SECRET_KEY == LOCAL_SECRET_KEY or len(SECRET_KEY) < 32:
         problems.append("DJANGO_SECRET_KEY is the local default or shorter than 32 characters")
+    secrets = {
+        "DJANGO_SECRET_KEY": [SECRET_KEY],
+        # These two default to DJANGO_SECRET_KEY: named only when set to something else.
+        "TOKEN_SIGNING_KEY": [TOKEN_SIGNING_KEY] if TOKEN_SIGNING_KEY != SECRET_KEY else [],
+        "SANDBOX_PAYMENT_SECRET": (
+            [SANDBOX_PAYMENT_SECRET] if SANDBOX_PAYMENT_SECRET != SECRET_KEY else []
+        ),
+        "TOKEN_SIGNING_KEY_FALLBACKS": TOKEN_SIGNING_KEY_FALLBACKS,
+        "FIELD_ENCRYPTION_KEYS": FIELD_ENCRYPTION_KEYS,
+        "TOKEN_ENCRYPTION_KEYS": TOKEN_ENCRYPTION_KEYS,
+        "METRICS_TOKEN": [METRICS_TOKEN],
+    }
+    examples = [name for name, values in secrets.items() if any(map(is_example_secret, values))]
+    if examples:
+        problems.append(
+            f"{', '.join(examples)}: .env.example's example values are not secrets; put real "
+            "ones in (.env.example says what each is, or the command that makes it)"
+        )
+    if not DATABASE_URL_GIVEN or not IS_POSTGRES:
+        # The SQLite default would answer health checks while losing data to a container's
+        # recreation, and would never be shared by the web, worker and beat containers.
+        problems.append("DATABASE_URL is required: the PostgreSQL database (postgres://…)")
+    if not (PUBLIC_BASE_URL_GIVEN and PUBLIC_BASE_URL):
+        # The local default (http://127.0.0.1:8000) would send buyers' checkout links and the
+        # sandbox's callbacks to the server's own loopback address.
+        problems.append("PUBLIC_BASE_URL is required: the panel's public https:// URL")
     if not (ALLOWED_HOSTS_GIVEN and ALLOWED_HOSTS):
         # The local default would answer every request to the real host name with a 400.
         problems.append("DJANGO_ALLOWED_HOSTS is required: the host names the panel answers to")

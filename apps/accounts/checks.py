@@ -1,4 +1,5 @@
-"""System checks: token keys must be usable; `check --deploy` fails while demo keys are live."""
+"""System checks: token and field keys must be usable; `check --deploy` fails while demo keys are
+live."""
 
 from django.conf import settings
 from django.core.checks import Error, Tags, register
@@ -40,4 +41,25 @@ def token_keys_usable(app_configs: object, **kwargs: object) -> list[Error]:
         key_ring()
     except ImproperlyConfigured as problem:
         return [Error(str(problem), id="gamingpanel.E002")]
+    return []
+
+
+@register(Tags.security)
+def field_keys_usable(app_configs: object, **kwargs: object) -> list[Error]:
+    """A malformed FIELD_ENCRYPTION_KEYS stops start-up, not an operator's first save of
+    platform credentials (a 500 then)."""
+    from gamingpanel.crypto import key_ring
+
+    try:
+        key_ring()
+    except ValueError:  # a key that is not 32 url-safe base64 bytes, or none at all
+        return [
+            Error(
+                "FIELD_ENCRYPTION_KEYS must be Fernet keys (32 url-safe base64 bytes), newest "
+                "first, separated by commas.",
+                hint='python -c "from cryptography.fernet import Fernet; '
+                'print(Fernet.generate_key().decode())"',
+                id="gamingpanel.E003",
+            )
+        ]
     return []

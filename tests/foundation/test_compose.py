@@ -10,6 +10,7 @@ import importlib.metadata
 import json
 import os
 import re
+import secrets
 import shlex
 import shutil
 import socket
@@ -27,6 +28,7 @@ from django.conf import settings
 from django.db import connection
 from packaging.requirements import Requirement
 
+from gamingpanel.settings import is_example_secret
 from tests.conftest import ROOT
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -176,16 +178,30 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def real_secrets(values: dict[str, str]) -> dict[str, str]:
+    """`values` with a real secret of the right kind for every example one (change-me, REPLACE),
+    as an operator following .env.example's comments makes them."""
+    made = {}
+    for name, value in values.items():
+        if not is_example_secret(value):
+            continue
+        if name == "FIELD_ENCRYPTION_KEYS":
+            made[name] = Fernet.generate_key().decode()
+        elif name == "TOKEN_ENCRYPTION_KEYS":
+            made[name] = "k1:" + Fernet.generate_key().decode()  # base64url of 32 bytes
+        else:
+            made[name] = secrets.token_urlsafe(48)
+    return {**values, **made}
+
+
 def production_environment(**overrides: str) -> dict[str, str]:
-    """.env.example as an operator fills it in: real keys where it says REPLACE, and this test
+    """.env.example as an operator fills it in: real secrets for its example ones, and this test
     run's PostgreSQL and Redis. Nothing else: no DEBUG, no test settings."""
-    values = env_example()
-    values["FIELD_ENCRYPTION_KEYS"] = Fernet.generate_key().decode()
-    values["TOKEN_ENCRYPTION_KEYS"] = "k1:" + Fernet.generate_key().decode()
+    values = real_secrets(env_example())
     db = connection.settings_dict
     values["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
     values["REDIS_URL"] = settings.REDIS_URL
-    assert not any("REPLACE" in value for value in values.values())
+    assert not any(map(is_example_secret, values.values()))
     base = {name: os.environ[name] for name in ("PATH", "HOME", "LANG") if name in os.environ}
     return {**base, **values, **overrides}
 
@@ -328,3 +344,160 @@ def test_the_production_environment_turns_on_https_settings(transactional_db):
         ["https://panel.example.com"],
         "HTTP_X_REAL_IP",
     ]
+
+
+# --- .env.example as copied: its example secrets stop the start -----------------------------
+
+
+def _base_environment() -> dict[str, str]:
+    return {name: os.environ[name] for name in ("PATH", "HOME", "LANG") if name in os.environ}
+
+
+def test_check_deploy_refuses_env_example_as_copied():
+    """`cp .env.example .env` with only the token keys filled in (the one example value the
+    system checks caught before): compose's migrate step, `check --deploy`, refuses to go on and
+    names every example secret left."""
+    environment = {
+        **_base_environment(),
+        **env_example(),
+        "TOKEN_ENCRYPTION_KEYS": "k1:" + Fernet.generate_key().decode(),
+    }
+    check = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "ERROR"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert check.returncode != 0
+    refusal = check.stderr.strip().splitlines()[-1]
+    assert "ImproperlyConfigured: Unsafe production settings" in refusal, check.stderr
+    for name in ("DJANGO_SECRET_KEY", "TOKEN_SIGNING_KEY", "FIELD_ENCRYPTION_KEYS"):
+        assert name in refusal
+
+
+def test_env_example_with_real_secrets_starts():
+    """The same file with real secrets where it has example ones: the settings take it."""
+    run = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env={
+            **_base_environment(),
+            **real_secrets(env_example()),
+            "DJANGO_SETTINGS_MODULE": "gamingpanel.settings",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+
+
+# --- Beat's health check ---------------------------------------------------------------------
+
+
+def _found(pattern: str, text: str) -> str:
+    match = re.search(pattern, text)
+    assert match is not None, (pattern, text)
+    return match.group(1)
+
+
+BEAT_SCHEDULE = _found(r"--schedule=(\S+)", _compose_command("beat"))
+BEAT_DIR = str(Path(BEAT_SCHEDULE).parent)
+
+
+def _beat_health_check_command() -> str:
+    test = COMPOSE["services"]["beat"]["healthcheck"]["test"]
+    assert test[0] == "CMD-SHELL"
+    return test[1]
+
+
+def _beat_health_check(directory: Path) -> int:
+    command = _beat_health_check_command().replace(BEAT_DIR, str(directory))
+    return subprocess.run(["sh", "-c", command], capture_output=True, timeout=30).returncode
+
+
+def test_the_beat_health_check_reads_the_schedule_file_beat_writes():
+    command = _beat_health_check_command()
+    assert f"find {BEAT_DIR} " in command
+    assert f"-name '{Path(BEAT_SCHEDULE).name}*'" in command  # dbm may add .db, .dat, .dir
+    volumes = COMPOSE["services"]["beat"]["volumes"]
+    assert f"beatschedule:{BEAT_DIR}" in volumes
+
+
+def test_the_beat_health_check_allows_for_how_often_beat_writes_its_schedule():
+    """Beat (celery.beat.Service.start) writes the file when it starts, then after each sleep
+    and each task it sends, once Scheduler.sync_every seconds have passed since the last write;
+    it sleeps at most its max interval. So a beat that ticks writes the file at least every
+    sync_every + max interval seconds: the check's age must allow that, with a margin for a
+    slow tick, and not much more, or a stopped beat goes unnoticed."""
+    from celery.beat import PersistentScheduler, Scheduler
+
+    from gamingpanel.celery import app
+
+    max_interval = int(_found(r"--max-interval=(\d+)", _compose_command("beat")))
+    allowed = 60 * int(_found(r"-mmin -(\d+)\b", _beat_health_check_command()))
+    written_every = Scheduler.sync_every + max_interval
+
+    assert written_every + 30 <= allowed <= 2 * written_every, (written_every, allowed)
+    # The file-backed scheduler (the default), which is what writes the file.
+    assert app.conf.beat_scheduler in ("celery.beat:PersistentScheduler", PersistentScheduler)
+
+
+@pytest.fixture
+def stopped_beat(tmp_path: Path) -> Path:
+    """Beat exactly as compose runs it, its schedule in a directory of its own, started until it
+    has written its schedule file and then stopped. A memory broker: nothing is sent anywhere."""
+    directory = tmp_path / "gp-beat"
+    directory.mkdir()
+    celery = shutil.which("celery", path=str(Path(sys.executable).parent))
+    assert celery is not None
+    argv = shlex.split(_compose_command("beat").replace(BEAT_DIR, str(directory)))
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "PROMETHEUS_MULTIPROC_DIR"}
+    }
+    environment |= {
+        "DJANGO_DEBUG": "1",
+        "CELERY_BROKER_URL": "memory://",
+        "CELERY_RESULT_BACKEND": "cache+memory://",
+        "CELERY_TASK_ALWAYS_EAGER": "0",  # beat only sends: no task runs in it
+    }
+    log = tmp_path / "beat.log"
+    with log.open("w") as out:
+        beat = subprocess.Popen(
+            [celery, *argv[1:]], cwd=ROOT, env=environment, stdout=out, stderr=out
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while _beat_health_check(directory) != 0:
+                assert beat.poll() is None, log.read_text()[-3000:]
+                assert time.monotonic() < deadline, log.read_text()[-3000:]
+                time.sleep(0.2)
+        finally:
+            beat.terminate()
+            beat.wait(timeout=30)
+    return directory
+
+
+def test_the_beat_health_check_passes_on_a_fresh_schedule_file_and_fails_on_a_stale_one(
+    stopped_beat: Path,
+):
+    files = list(stopped_beat.glob(Path(BEAT_SCHEDULE).name + "*"))
+    assert files
+    assert _beat_health_check(stopped_beat) == 0
+
+    def written_ago(seconds: float) -> None:
+        for path in files:
+            os.utime(path, (time.time() - seconds, time.time() - seconds))
+
+    written_ago(250)  # beat writes at least every 240 s (the test above)
+    assert _beat_health_check(stopped_beat) == 0
+    written_ago(301)
+    assert _beat_health_check(stopped_beat) == 1
+
+
+def test_the_beat_health_check_fails_without_a_schedule_file(tmp_path: Path):
+    assert _beat_health_check(tmp_path) == 1

@@ -62,6 +62,8 @@ def test_debug_is_off_unless_asked_for():
         "REDIS_URL": "redis://127.0.0.1:6379/0",
         "FIELD_ENCRYPTION_KEYS": "cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy0xMjM=",
         "TOKEN_ENCRYPTION_KEYS": "k1:cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy0xMjM=",
+        "DATABASE_URL": "postgres://panel@db.example:5432/panel",
+        "PUBLIC_BASE_URL": "https://panel.example.com",
     }
 
     def debug_with(env: dict) -> str:
@@ -84,6 +86,8 @@ def test_production_refuses_to_start_without_its_host_names(hosts):
         "DJANGO_SECRET_KEY": "x" * 50,
         "FIELD_ENCRYPTION_KEYS": "cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy0xMjM=",
         "TOKEN_ENCRYPTION_KEYS": "k1:cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy0xMjM=",
+        "DATABASE_URL": "postgres://panel@db.example:5432/panel",
+        "PUBLIC_BASE_URL": "https://panel.example.com",
     }
     if hosts is not None:
         production["DJANGO_ALLOWED_HOSTS"] = hosts
@@ -100,6 +104,8 @@ def test_production_refuses_to_start_without_a_shared_cache():
             "DJANGO_ALLOWED_HOSTS": "panel.example.com",
             "FIELD_ENCRYPTION_KEYS": "cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy0xMjM=",
             "TOKEN_ENCRYPTION_KEYS": "k1:cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy0xMjM=",
+            "DATABASE_URL": "postgres://panel@db.example:5432/panel",
+            "PUBLIC_BASE_URL": "https://panel.example.com",
         }
     )
     assert result.returncode != 0
@@ -125,6 +131,8 @@ def test_behind_a_proxy_production_needs_the_client_address_header(
         "DJANGO_ALLOWED_HOSTS": "panel.example.com",
         "FIELD_ENCRYPTION_KEYS": "cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy0xMjM=",
         "TOKEN_ENCRYPTION_KEYS": "k1:cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy0xMjM=",
+        "DATABASE_URL": "postgres://panel@db.example:5432/panel",
+        "PUBLIC_BASE_URL": "https://panel.example.com",
     }
     if proxy_header is not None:
         production["DJANGO_SECURE_PROXY_SSL_HEADER"] = proxy_header
@@ -148,6 +156,8 @@ def test_production_starts_with_real_values():
             "DJANGO_ALLOWED_HOSTS": "panel.example.com",
             "FIELD_ENCRYPTION_KEYS": "cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy0xMjM=",
             "TOKEN_ENCRYPTION_KEYS": "k1:cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy0xMjM=",
+            "DATABASE_URL": "postgres://panel@db.example:5432/panel",
+            "PUBLIC_BASE_URL": "https://panel.example.com",
         }
     )
     assert result.returncode == 0, result.stderr

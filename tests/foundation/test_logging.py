@@ -69,3 +69,59 @@ def test_exception_text_is_scrubbed_too():
     line = json.loads(JsonFormatter().format(record))
     assert "TOPSECRET" not in line["exception"]
     assert "ConnectionError" in line["exception"]
+
+
+def test_scrub_removes_a_payment_token_from_a_page_path():
+    """A payment's public token is its checkout and return pages' only authority."""
+    token = "Xk3_secretPublicToken-9"
+    lines = [
+        f'"GET /payments/sandbox/checkout/{token} HTTP/1.1" 200 2143',
+        f'"POST /payments/sandbox/checkout/{token}?x=1 HTTP/1.1" 302 0',
+        f"Not Found: /payments/return/{token}",
+    ]
+
+    cleaned = [scrub(line) for line in lines]
+
+    assert not [line for line in cleaned if token in line]
+    assert cleaned[0] == '"GET /payments/sandbox/checkout/[redacted] HTTP/1.1" 200 2143'
+    assert cleaned[2] == "Not Found: /payments/return/[redacted]"
+
+
+def test_django_s_loggers_write_one_scrubbed_json_line_each_in_debug():
+    """As `make run` runs (DEBUG on): a request warning and runserver's access line each come out
+    once, as a scrubbed JSON line; Django's own console handlers would add a plain copy."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    token = "Xk3_secretPublicToken-9"
+    script = (
+        "import django, logging; django.setup(); "
+        f"logging.getLogger('django.request').warning('Not Found: %s', '/payments/return/{token}'); "
+        "logging.getLogger('django.server').info("
+        f"'\"%s\" %s %s', 'GET /payments/sandbox/checkout/{token} HTTP/1.1', 200, 2143); "
+        "logging.getLogger('django.security.DisallowedHost').error('Invalid HTTP_HOST header')"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "DJANGO_SETTINGS_MODULE": "gamingpanel.settings",
+            "DJANGO_DEBUG": "1",
+            "LOG_LEVEL": "WARNING",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    output = run.stdout + run.stderr
+    assert token not in output
+    lines = [json.loads(line) for line in output.splitlines()]  # every line is JSON
+    assert [(line["logger"], line["message"]) for line in lines] == [
+        ("django.request", "Not Found: /payments/return/[redacted]"),
+        ("django.server", '"GET /payments/sandbox/checkout/[redacted] HTTP/1.1" 200 2143'),
+        ("django.security.DisallowedHost", "Invalid HTTP_HOST header"),
+    ]

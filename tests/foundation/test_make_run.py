@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -120,6 +121,18 @@ def _wait_until_serving(process: subprocess.Popen, port: int, log: Path) -> None
     pytest.fail("scripts/run did not serve within 60 s:\n" + log.read_text()[-3000:])
 
 
+def _wait_for_beat_s_schedule(since: float) -> None:
+    """Beat writes its schedule when it starts: in this checkout, not in a /tmp file every
+    checkout on the machine shares."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        written = [p.stat().st_mtime for p in (ROOT / ".venv").glob("celerybeat-schedule*")]
+        if written and max(written) >= since - 1:
+            return
+        time.sleep(0.2)
+    pytest.fail("beat wrote no schedule under .venv/ within 60 s")
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_make_run_answers_1000_requests_from_8_threads_and_keeps_few_connections(tmp_path):
@@ -127,9 +140,11 @@ def test_make_run_answers_1000_requests_from_8_threads_and_keeps_few_connections
     log = tmp_path / "run.log"
     counter = ConnectionCounter()
     before = counter.count()
+    started = time.time()
     process = _start(port, log)
     try:
         _wait_until_serving(process, port, log)
+        _wait_for_beat_s_schedule(since=started)
         sampler = threading.Thread(target=counter.sample)
         sampler.start()
         try:
@@ -150,6 +165,17 @@ def test_make_run_answers_1000_requests_from_8_threads_and_keeps_few_connections
     assert counter.peak <= before + FEW, counter.peak
     assert after <= before + 4, after  # the mirror's and the worker's, none per request
     assert left == before  # stopping it closed them all
+
+
+def test_beat_s_schedule_file_is_the_checkout_s_own():
+    """Two checkouts on one machine (or two users) must not share, or fail to open, one
+    schedule file: scripts/run keeps it under the checkout's git-ignored .venv/."""
+    script = (ROOT / "scripts" / "run").read_text()
+    schedules = re.findall(r"--schedule=(\S+)", script)
+    assert schedules and all(s.startswith('"$BEAT_SCHEDULE') for s in schedules), schedules
+    assert re.search(r"^BEAT_SCHEDULE=\.venv/\S+$", script, re.M)
+    assert 'cd "$(dirname "$0")/.."' in script  # relative paths are the checkout's
+    assert ".venv/" in (ROOT / ".gitignore").read_text().splitlines()
 
 
 def test_public_base_url_follows_port():

@@ -1,7 +1,8 @@
 """Secrets in query strings never reach a log (issue 14 item 10): the Google Play webhook's
-?token=, and any key, secret, signature or code parameter, sent to a real server (runserver as
-`make run` starts it, granian as production runs it) on routes that answer 2xx, 4xx and 404, and
-to the admin's login; nothing the processes print carries them."""
+?token=, and any key, secret, signature or code parameter, nor a payment's public token in its
+checkout or return page's path, sent to a real server (runserver as `make run` starts it,
+granian as production runs it) on routes that answer 2xx, 4xx and 404, and to the admin's
+login; nothing the processes print carries them."""
 
 from __future__ import annotations
 
@@ -38,6 +39,9 @@ REQUESTS = [
     ("GET", "/admin/login/?next=/panel/&code={code}", b""),
     ("GET", "/no-such-page/?access_token={access_token}", b""),
     ("POST", "/api/v1/auth/validate?token={token}", b"{}"),
+    # A payment's public token is a path segment of its buyer's pages (404 for this one).
+    ("GET", "/payments/sandbox/checkout/{token}", b""),
+    ("GET", "/payments/return/{token}", b""),
 ]
 
 

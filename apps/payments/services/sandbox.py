@@ -43,9 +43,8 @@ def buyer_action(*, token: str, action: str) -> SandboxCallback:
             "A buyer cannot refund: an operator of the game refunds from the panel."
         )
     if action not in BUYER_ACTIONS:
-        raise UnknownCheckoutAction(
-            f"The checkout page can {' or '.join(BUYER_ACTIONS)}, not {action!r}."
-        )
+        actions = " or ".join(f"'{name}'" for name in BUYER_ACTIONS)
+        raise UnknownCheckoutAction(f"The checkout page's action is {actions}, not {action!r}.")
     return _request(payment, action, actor=None)[0]
 
 
