@@ -223,6 +223,17 @@ class BoundedDictField(serializers.DictField):
         return cast(dict[str, Any], super().to_internal_value(data))
 
 
+class BoundedListField(serializers.ListField):
+    """A ListField whose `max_length` is checked before any item is validated (DRF's checks it
+    after validating every item: a batch of a hundred thousand writes cost a second of CPU
+    before its 400), with DRF's own message, and its errors in ListField's shape."""
+
+    def to_internal_value(self, data: Any) -> list[Any]:
+        if isinstance(data, list) and self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        return super().to_internal_value(data)
+
+
 class StrictRegexField(serializers.RegexField):
     """A RegexField that takes only a JSON string (see StrictCharField), as sent: not trimmed, and
     matched whole. Python's `$` also matches before a final line break, the schema's (ECMA 262)

@@ -241,6 +241,12 @@ def _rejections(events: Sequence[ClientEvent]) -> list[Rejection]:
                 f"occurred_at must be between {earliest:%Y-%m-%dT%H:%M:%SZ} "
                 f"and {latest:%Y-%m-%dT%H:%M:%SZ}."
             )
+        elif (size := _compact_size(event.properties)) > settings.ANALYTICS_MAX_PROPERTIES_BYTES:
+            # Measured first: an event of a hundred thousand keys costs one encoding, not one
+            # per check below.
+            problem = PropertiesTooLarge(
+                f"properties are {size} bytes, at most {settings.ANALYTICS_MAX_PROPERTIES_BYTES}."
+            )
         elif too_deep(event.properties):
             problem = ValueTooDeep(
                 f"properties nest arrays and objects more than {MAX_DEPTH} levels deep."
@@ -250,19 +256,19 @@ def _rejections(events: Sequence[ClientEvent]) -> list[Rejection]:
                 "properties hold U+0000 or a lone surrogate in a key or a string; the panel "
                 "stores neither."
             )
-        else:
-            # UTF-8 bytes of compact JSON, as the guide and the kits count them: "é" is 2
-            # bytes, not the 6 of its \u00e9 escape.
-            compact = json.dumps(event.properties, separators=(",", ":"), ensure_ascii=False)
-            size = len(compact.encode())
-            if size > settings.ANALYTICS_MAX_PROPERTIES_BYTES:
-                problem = PropertiesTooLarge(
-                    f"properties are {size} bytes, at most "
-                    f"{settings.ANALYTICS_MAX_PROPERTIES_BYTES}."
-                )
         if problem is not None:
             refused.append(Rejection(index=event.index, code=problem.code, detail=str(problem)))
     return refused
+
+
+def _compact_size(properties: dict[str, Any]) -> int:
+    """UTF-8 bytes of the compact JSON, as the guide and the kits count them ("é" is 2 bytes,
+    not the 6 of its \\u00e9 escape); 0 for a value too deep to encode (too_deep refuses it)."""
+    try:
+        compact = json.dumps(properties, separators=(",", ":"), ensure_ascii=False)
+    except (RecursionError, TypeError, ValueError):
+        return 0
+    return len(compact.encode(errors="surrogatepass"))  # a lone surrogate: refused after
 
 
 def _over_cap(events: Iterable[ClientEvent]) -> list[Rejection]:

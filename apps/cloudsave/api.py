@@ -21,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.api_base import (
+    BoundedListField,
     GameServerApi,
     PlayerApi,
     PlayerRequest,
@@ -207,9 +208,7 @@ class BatchInputSerializer(serializers.Serializer):
                 raise serializers.ValidationError(KEY_RULE)
             return key
 
-    writes = serializers.ListField(
-        child=WriteSerializer(), min_length=1, max_length=MAX_BATCH_WRITES
-    )
+    writes = BoundedListField(child=WriteSerializer(), min_length=1, max_length=MAX_BATCH_WRITES)
 
     def validate_writes(self, writes: list[dict[str, Any]]) -> list[dict[str, Any]]:
         keys = [write["key"] for write in writes]

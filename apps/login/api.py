@@ -9,6 +9,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from apps.accounts.api_base import (
+    BoundedDictField,
     PlayerApi,
     PlayerRequest,
     PublicApi,
@@ -29,6 +30,7 @@ from apps.login.services.identities import link_identity, unlink_identity
 from apps.login.services.login import log_in, refresh_tokens
 from apps.platforms.verifiers import PLATFORMS, get_verifier
 
+MAX_CREDENTIAL_FIELDS = 32
 VERIFY_PROBLEMS = {
     "_400": "`validation_error`, `unsupported_platform` or `platform_not_configured`.",
     "_401": "`invalid_credentials`: the platform refused the credential.",
@@ -61,7 +63,13 @@ class PlatformField(serializers.Field):
 
 class PlatformCredentialsInput(serializers.Serializer):
     platform = PlatformField()
-    credentials = serializers.DictField(help_text="Per platform: see docs/platforms.md.")
+    # A platform reads a few fields (a ticket, a token, an auth code...): counted before any is
+    # read, so a body of a hundred thousand fields is refused at once.
+    credentials = BoundedDictField(
+        max_length=MAX_CREDENTIAL_FIELDS,
+        message="At most {max_length} credential fields.",
+        help_text="Per platform: see docs/platforms.md.",
+    )
 
 
 class TokenPairOutput(serializers.Serializer):

@@ -306,3 +306,19 @@ def test_properties_nested_near_the_parsers_limit_are_never_a_5xx(player_client,
     else:
         assert response.json()["code"] in ("malformed_json", "validation_error")
     assert not RawEvent.objects.filter(event_id="deep").exists()
+
+
+def test_oversized_properties_are_encoded_once_before_the_other_checks(player_client):
+    """An event of many thousand keys is refused after one encoding of its properties, not
+    after one per check (depth, characters, size)."""
+    import json as json_module
+    from unittest import mock
+
+    many = {f"k{n}": n for n in range(5000)}
+    real_dumps = json_module.dumps
+    with mock.patch.object(json_module, "dumps", side_effect=real_dumps) as dumps:
+        response = post(player_client, [event(properties=many)])
+
+    assert response.status_code == 207
+    assert response.json()["rejected"][0]["code"] == "properties_too_large"
+    assert sum(1 for call in dumps.call_args_list if call.args and call.args[0] == many) == 1

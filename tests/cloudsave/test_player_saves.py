@@ -568,3 +568,17 @@ def test_a_value_nested_deeper_is_refused_and_stores_nothing(alice, player, dept
         "value_too_deep" if created.status_code == 422 else "malformed_json"
     )
     assert not Document.objects.exists() and not SaveUsage.objects.exists()
+
+
+def test_a_batch_over_the_limit_is_refused_before_any_write_is_read(alice, player):
+    # Every write is invalid: DRF's ListField would validate (and name) each one before it
+    # counted them; the count comes first, so the answer names the limit only.
+    writes = [{"key": "", "value": None} for _ in range(200)]
+
+    response = alice.post(URL, {"writes": writes}, format="json")
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "validation_error"
+    assert body["errors"] == {"writes": ["Ensure this field has no more than 25 elements."]}
+    assert not Document.objects.filter(player=player).exists()

@@ -505,3 +505,16 @@ def test_a_ban_waiting_on_a_login_in_progress_revokes_its_session(game, dev_plat
     revoked = AuthSession.objects.get(pk=session.pk)
     assert revoked.revoke_reason == AuthSession.RevokeReason.PLAYER_BANNED
     assert not AuthSession.objects.filter(revoked_at__isnull=True).exists()
+
+
+@pytest.mark.django_db
+def test_credentials_of_too_many_fields_are_refused_before_the_platform_reads_them(
+    api_client, game, dev_platform
+):
+    credentials = {**DEV_ALICE["credentials"], **{f"x{n}": n for n in range(40)}}
+
+    response = post_login(api_client, {"platform": "dev", "credentials": credentials})
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"credentials": ["At most 32 credential fields."]}
+    assert not Player.objects.filter(game=game).exists()
