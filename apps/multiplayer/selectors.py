@@ -139,6 +139,14 @@ def live_servers(
     ]
 
 
+def live_server_count(*, game_id: int) -> int:
+    """How many servers beat within the TTL: a count through the (game, last heartbeat)
+    index, not the rows."""
+    return RegisteredServer.objects.filter(
+        game_id=game_id, last_heartbeat_at__gte=fresh_since()
+    ).count()
+
+
 def live_server(*, game_id: int, server_id: str) -> dict[str, Any]:
     found = live_servers(game_id=game_id, server_id=server_id, limit=1)
     if not found:

@@ -33,7 +33,7 @@ from apps.events.selectors import running_events
 from apps.inventory.models import Currency, ItemDefinition
 from apps.inventory.selectors import get_inventory
 from apps.leaderboards.models import Entry, Period
-from apps.multiplayer.selectors import live_servers
+from apps.multiplayer.selectors import live_server_count as live_servers_of
 from apps.shop.models import Offer, Purchase
 from apps.shop.selectors import offer_in_game, purchases_of
 from apps.stats.models import PlayerProgress
@@ -298,7 +298,7 @@ def grant_targets(*, game: Game) -> tuple[list[str], list[str]]:
 
 
 def live_server_count(*, game: Game) -> int:
-    return len(live_servers(game_id=game.pk))
+    return live_servers_of(game_id=game.pk)
 
 
 def running_event_names(*, game: Game) -> list[str]:
