@@ -65,3 +65,14 @@ def test_a_name_finds_nothing_and_reads_nothing(operator_client, rows, player, p
 
     assert shown == []
     assert queries == []
+
+
+def test_progress_lists_newest_first_through_the_primary_key(operator_client, rows):
+    """Not by XP: no index has it (every match result updates it), so each page sorted every
+    row of the table."""
+    url, table = PROGRESS
+    queries, shown = listed(operator_client, url, table)
+
+    [page] = [sql for sql in queries if "ORDER BY" in sql]
+    assert f'ORDER BY "{table}"."id" DESC' in page and '"xp" DESC' not in page
+    assert shown == sorted(rows[PROGRESS], key=lambda row: -row.pk)
