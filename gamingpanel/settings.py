@@ -467,6 +467,8 @@ ANALYTICS_MAX_BATCH = env.int("ANALYTICS_MAX_BATCH", default=100)
 ANALYTICS_MAX_PROPERTIES_BYTES = env.int("ANALYTICS_MAX_PROPERTIES_BYTES", default=4096)
 # Distinct client event names per game: a new one past it is refused (too_many_event_names).
 ANALYTICS_MAX_EVENT_NAMES = env.int("ANALYTICS_MAX_EVENT_NAMES", default=500)
+if ANALYTICS_MAX_EVENT_NAMES < 1:
+    raise ImproperlyConfigured("ANALYTICS_MAX_EVENT_NAMES must be at least 1.")
 ANALYTICS_AGGREGATION_WORK_MEM = env.str("ANALYTICS_AGGREGATION_WORK_MEM", default="256MB")
 ANALYTICS_DASHBOARD_DEFAULT_DAYS = env.int("ANALYTICS_DASHBOARD_DEFAULT_DAYS", default=30)
 # Repeating events (weekly, monthly) are created this many days before they start.

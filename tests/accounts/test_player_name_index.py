@@ -63,3 +63,30 @@ def test_a_failed_concurrent_build_is_built_again(game):
     finally:  # the other tests' index, whatever happened here
         with connection.schema_editor(atomic=False) as editor:
             migration.create_index(None, editor)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_reverses_and_applies_again_leaving_the_extension():
+    """Reversed (a rollback of a deploy) it drops its index only: on SQLite it has nothing to
+    undo, and on PostgreSQL pg_trgm stays (other indexes may use it)."""
+    from django.db.migrations.loader import MigrationLoader
+
+    state = MigrationLoader(connection).project_state(
+        ("accounts", migration.__name__.split(".")[-1])
+    )
+    operations = migration.Migration.operations
+    try:
+        with connection.schema_editor(atomic=False) as editor:
+            for operation in reversed(operations):
+                operation.database_backwards("accounts", editor, state, state)
+        if connection.vendor == "postgresql":
+            assert index_definition() is None
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
+                assert cursor.fetchone() is not None
+    finally:
+        with connection.schema_editor(atomic=False) as editor:
+            for operation in operations:
+                operation.database_forwards("accounts", editor, state, state)
+    if connection.vendor == "postgresql":
+        assert index_definition()[1] is True

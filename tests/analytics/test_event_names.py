@@ -7,6 +7,7 @@ import importlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.apps import apps as installed_apps
@@ -185,8 +186,9 @@ def test_a_full_game_is_not_locked_again_for_each_new_name(player, cap):
 
 
 def test_the_migration_registers_every_name_a_game_already_has(player, game):
-    """Aggregated names, and the raw ones of the days aggregation may not have read yet: the
-    recent days, dirty days, every day of a game never aggregated. Never the panel's facts."""
+    """Aggregated names, and every name of the raw events (read through the (game, name, day)
+    index, one lookup per name): recent days, dirty days, a game never aggregated, days long
+    aggregated. Never the panel's facts."""
     migration = importlib.import_module("apps.analytics.migrations.0008_event_names")
     today = timezone.now().date()
     never_run = Game.objects.create(name="New", slug="new", client_key="new-key", sandbox=True)
@@ -209,12 +211,15 @@ def test_the_migration_registers_every_name_a_game_already_has(player, game):
     raw(player, "session_start", 0, source="server")
     raw(someone, "long_ago", 300)
 
-    migration.register_existing_names(installed_apps, None)
+    raw(player, "older", 100)
+
+    migration.register_existing_names(installed_apps, SimpleNamespace(connection=connection))
 
     first_seen = dict(EventName.objects.values_list("name", "first_seen"))
-    assert registered(game.pk) == ["aggregated", "late", "today"]
+    assert registered(game.pk) == ["aggregated", "late", "older", "today"]
     assert registered(never_run.pk) == ["long_ago"]
     assert first_seen["aggregated"] == today - timedelta(days=40)
+    assert first_seen["older"] == today - timedelta(days=100)
 
 
 @pytest.mark.postgres

@@ -23,10 +23,12 @@ from apps.cloudsave.selectors import saves_for_operator
 from apps.cloudsave.services import (
     Precondition,
     Source,
+    Write,
     delete_document,
     prune_tombstones,
     put_document,
     restore_version,
+    write_batch,
 )
 from tests.cloudsave.conftest import URL, create, put
 from tests.conftest import in_thread
@@ -225,10 +227,10 @@ def test_the_prune_runs_daily_from_beat_as_a_task(player):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_prune_meeting_a_write_that_holds_the_tombstone_waits_and_keeps_the_document(player):
+def test_a_prune_meeting_a_write_that_holds_the_tombstone_skips_it_and_keeps_the_document(player):
     """A device re-creates the key and has not committed when the prune reads the old
-    tombstones (it still sees one) and deletes: the delete waits on the row, then finds it live
-    and leaves it."""
+    tombstones (it still sees one): the prune passes the row the device holds by (SKIP LOCKED,
+    it is left for the next day's run), and the device's write stands."""
     write(player, "slot1", {"gold": 1}, Precondition(create_only=True))
     write(player, "slot1", None, Precondition(version=1))
     age(player, "slot1", days=DAYS + 1)
@@ -242,17 +244,56 @@ def test_a_prune_meeting_a_write_that_holds_the_tombstone_waits_and_keeps_the_do
 
     writing = in_thread(device)
     assert written.wait(10)
-    prune = in_thread(prune_tombstones)
-    time.sleep(0.3)
-    assert not prune.done()  # waiting on the device's row lock
-    release.set()
+    try:
+        assert in_thread(prune_tombstones).result(timeout=5) == 0  # no wait on the device
+    finally:
+        release.set()
     writing.result(timeout=10)
 
-    assert prune.result(timeout=10) == 0
     document = Document.objects.get(player=player, key="slot1")
     assert (document.version, document.deleted, document.value) == (3, False, {"gold": 2})
     assert DocumentVersion.objects.filter(document=document).count() == 3
     assert usage(player)[1:] == (1, 0)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_recreating_old_tombstones_and_the_prune_never_deadlock(player, monkeypatch):
+    """A batch locks its keys in key order, the prune took its rows in id order: "b" (older id)
+    and "a" meeting both ways round deadlocked, and PostgreSQL aborted one of them."""
+    for key in ("b", "a"):  # b gets the lower id
+        write(player, key, {"v": 1}, Precondition(create_only=True))
+        write(player, key, None, Precondition(version=1))
+    age(player, "a", "b", days=DAYS + 1)
+    holding_a, go_on = threading.Event(), threading.Event()
+    real = services.LOCK_DOCUMENT
+
+    class PausesAfterA:
+        def first(self, params):
+            found = real.first(params)
+            if params[1] == "a":
+                holding_a.set()
+                go_on.wait(10)
+            return found
+
+    monkeypatch.setattr(services, "LOCK_DOCUMENT", PausesAfterA())
+    batch = [Write(key, {"v": 2}, Precondition(create_only=True)) for key in ("a", "b")]
+    writing = in_thread(
+        lambda: write_batch(player=player, writes=batch, source=Source.PLAYER, idempotency_key=None)
+    )
+    assert holding_a.wait(10)
+    pruning = in_thread(prune_tombstones)
+    time.sleep(0.3)
+    go_on.set()
+
+    assert pruning.result(timeout=10) == 1  # "b", which the batch did not hold yet
+    writing.result(timeout=10)
+    assert set(
+        Document.objects.filter(player=player, deleted=False).values_list("key", flat=True)
+    ) == {
+        "a",
+        "b",
+    }
 
 
 @pytest.mark.postgres

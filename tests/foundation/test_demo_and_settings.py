@@ -173,3 +173,16 @@ def test_deploy_check_flags_live_demo_keys(settings):
     errors = demo_keys_absent(None)
 
     assert [e.id for e in errors] == ["gamingpanel.E001"]
+
+
+@pytest.mark.parametrize(
+    "setting",
+    ["ANALYTICS_MAX_EVENT_NAMES", "MULTIPLAYER_MAX_LIVE_SERVERS", "PANEL_SESSION_HOURS"],
+)
+def test_a_limit_below_one_stops_start_up(setting):
+    """A negative cap would slice a queryset backwards (a 500 on every new name), and none of
+    these means anything at 0."""
+    result = _start_django({"DJANGO_DEBUG": "1", setting: "-1"})
+
+    assert result.returncode != 0
+    assert f"{setting}" in result.stderr and "at least 1" in result.stderr

@@ -3,15 +3,15 @@ PostgreSQL runs as `UPPER("display_name"::text) LIKE UPPER('%term%')`) through a
 index on that same expression, instead of reading every player of the game.
 
 PostgreSQL only: the pg_trgm extension (trusted since PostgreSQL 13: the database's owner may
-create it; `TrigramExtension` leaves one already there alone), and the index built without
-holding the table's writes (CREATE INDEX CONCURRENTLY, outside a transaction). SQLite (the demo
+create it; one already there is left alone, and so is it when this migration is reversed: other
+indexes may use it), and the index built without holding the table's writes (CREATE INDEX
+CONCURRENTLY, outside a transaction). SQLite (the demo
 and development database) gets neither and scans, as before.
 
 The index is the database's alone, not in the model's state (Player.Meta): SQLite cannot create
 a GIN index, and it rebuilds a table with every index of its state whenever a later migration
 alters one of its columns."""
 
-from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations
 
 NAME = "player_name_trgm"
@@ -26,6 +26,7 @@ CREATE = (
 def create_index(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
+    schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     # A concurrent build that failed (cancelled, a deadlock) leaves an invalid index of this
     # name behind, which IF NOT EXISTS would keep: it is dropped and built again.
     with schema_editor.connection.cursor() as cursor:
@@ -52,6 +53,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        TrigramExtension(),  # does nothing off PostgreSQL
         migrations.RunPython(create_index, drop_index),
     ]

@@ -1,29 +1,54 @@
 """The registry of each game's client event names (capped by ANALYTICS_MAX_EVENT_NAMES), filled
-with every name the game already has: the aggregated ones from ClientEventDay, and those of the
-raw events the aggregation may not have read yet (the recent days, dirty days, a game never
-aggregated). Those names keep working whatever their number."""
+with every name the game already has: the aggregated ones from ClientEventDay, and every name of
+its raw events (the aggregation may not have read them all yet). Those names keep working
+whatever their number.
 
-from datetime import timedelta
+The raw events' names are read by a loose scan of the (game, name, day) index: one index lookup
+per distinct name, not a read of the table, which on a big deployment holds hundreds of
+millions of rows (the deploy waits for this migration)."""
 
 import django.db.models.deletion
 from django.db import migrations, models
-from django.db.models import Min, Q
-from django.utils import timezone
+from django.db.models import Min
 
-# The days every beat run recomputes (maintenance.RECOMPUTED_DAYS) and one more.
-RECENT_DAYS = 4
 CHUNK = 5_000
+# The facts the panel records itself as this migration was written (never a client's name:
+# services.SERVER_EVENT_NAMES refuses them from clients). Named here, as a migration does not
+# import the code it migrates: the code may change after it.
+SERVER_EVENT_NAMES = frozenset(
+    {
+        "session_start",
+        "player_created",
+        "purchase_completed",
+        "purchase_refunded",
+        "match_played",
+        "event_reward_claimed",
+        "battlepass_tier_claimed",
+    }
+)
+# Each next name of a game after the last, then each name's first day: index lookups only.
+RAW_NAMES = """
+WITH RECURSIVE names(name) AS (
+    SELECT (SELECT name FROM {raw} WHERE game_id = %s ORDER BY name LIMIT 1)
+    UNION ALL
+    SELECT (SELECT r.name FROM {raw} r WHERE r.game_id = %s AND r.name > names.name
+            ORDER BY r.name LIMIT 1)
+      FROM names WHERE names.name IS NOT NULL
+)
+SELECT names.name,
+       (SELECT r.day FROM {raw} r WHERE r.game_id = %s AND r.name = names.name
+         ORDER BY r.day LIMIT 1)
+  FROM names WHERE names.name IS NOT NULL
+"""
 
 
 def register_existing_names(apps, schema_editor):
     EventName = apps.get_model("analytics", "EventName")
     ClientEventDay = apps.get_model("analytics", "ClientEventDay")
     RawEvent = apps.get_model("analytics", "RawEvent")
-    RecentRun = apps.get_model("analytics", "RecentRun")
-    DirtyDay = apps.get_model("analytics", "DirtyDay")
     Game = apps.get_model("accounts", "Game")
-    today = timezone.now().date()
-    last_runs = dict(RecentRun.objects.values_list("game_id", "day"))
+    connection = schema_editor.connection
+    raw_names = RAW_NAMES.format(raw=connection.ops.quote_name(RawEvent._meta.db_table))
     for game_id in Game.objects.order_by("pk").values_list("pk", flat=True):
         first_seen = dict(
             ClientEventDay.objects.filter(game_id=game_id)
@@ -31,15 +56,13 @@ def register_existing_names(apps, schema_editor):
             .annotate(first=Min("day"))
             .values_list("name", "first")
         )
-        raw = RawEvent.objects.filter(game_id=game_id, source="client")
-        if (last := last_runs.get(game_id)) is not None:
-            # Before the last run's recent days, only dirty days may hold unaggregated events.
-            dirty = DirtyDay.objects.filter(game_id=game_id).values_list("day", flat=True)
-            since = min(last, today) - timedelta(days=RECENT_DAYS)
-            raw = raw.filter(Q(day__gte=since) | Q(day__in=list(dirty)))
-        for name, first in (
-            raw.values("name").annotate(first=Min("day")).values_list("name", "first")
-        ):
+        with connection.cursor() as cursor:
+            cursor.execute(raw_names, [game_id, game_id, game_id])
+            found = cursor.fetchall()
+        for name, first in found:
+            if name in SERVER_EVENT_NAMES:
+                continue
+            first = models.DateField().to_python(first)  # SQLite answers a string
             first_seen[name] = min(first, first_seen.get(name, first))
         rows = [EventName(game_id=game_id, name=n, first_seen=d) for n, d in first_seen.items()]
         for start in range(0, len(rows), CHUNK):
