@@ -5,30 +5,7 @@ whole-id searches (any case). Built without holding the tables' writes on Postgr
 from django.db import migrations, models
 from django.db.models.functions import Upper
 
-# name: (table, the indexed expressions as the state's Index renders them)
-INDEXES = {
-    "player_upper_name_game": ("accounts_player", '(UPPER("display_name")), "game_id"'),
-    "identity_upper_id_game": (
-        "accounts_platformidentity",
-        '(UPPER("platform_user_id")), "game_id"',
-    ),
-}
-
-
-def _concurrently(schema_editor) -> str:
-    return "CONCURRENTLY " if schema_editor.connection.vendor == "postgresql" else ""
-
-
-def create_indexes(apps, schema_editor):
-    for name, (table, columns) in INDEXES.items():
-        schema_editor.execute(
-            f'CREATE INDEX {_concurrently(schema_editor)}IF NOT EXISTS "{name}" ON "{table}" ({columns})'
-        )
-
-
-def drop_indexes(apps, schema_editor):
-    for name in INDEXES:
-        schema_editor.execute(f'DROP INDEX {_concurrently(schema_editor)}IF EXISTS "{name}"')
+from gamingpanel.migration_operations import AddIndexConcurrentlyOnPostgres
 
 
 class Migration(migrations.Migration):
@@ -39,21 +16,12 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.SeparateDatabaseAndState(
-            state_operations=[
-                migrations.AddIndex(
-                    model_name="player",
-                    index=models.Index(
-                        Upper("display_name"), "game", name="player_upper_name_game"
-                    ),
-                ),
-                migrations.AddIndex(
-                    model_name="platformidentity",
-                    index=models.Index(
-                        Upper("platform_user_id"), "game", name="identity_upper_id_game"
-                    ),
-                ),
-            ],
-            database_operations=[migrations.RunPython(create_indexes, drop_indexes)],
+        AddIndexConcurrentlyOnPostgres(
+            model_name="player",
+            index=models.Index(Upper("display_name"), "game", name="player_upper_name_game"),
+        ),
+        AddIndexConcurrentlyOnPostgres(
+            model_name="platformidentity",
+            index=models.Index(Upper("platform_user_id"), "game", name="identity_upper_id_game"),
         ),
     ]

@@ -14,6 +14,8 @@ alters one of its columns."""
 
 from django.db import migrations
 
+from gamingpanel.migration_operations import drop_invalid_index
+
 NAME = "player_name_trgm"
 # The expression as Django's icontains emits it (UPPER over the column), with the trigram
 # operator class: the planner matches the query's expression to the index's.
@@ -27,16 +29,7 @@ def create_index(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
     schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-    # A concurrent build that failed (cancelled, a deadlock) leaves an invalid index of this
-    # name behind, which IF NOT EXISTS would keep: it is dropped and built again.
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT 1 FROM pg_index JOIN pg_class ON pg_class.oid = pg_index.indexrelid "
-            "WHERE pg_class.relname = %s AND NOT pg_index.indisvalid",
-            [NAME],
-        )
-        if cursor.fetchone():
-            schema_editor.execute(f'DROP INDEX CONCURRENTLY "{NAME}"')
+    drop_invalid_index(schema_editor, NAME)  # a failed concurrent build's leftover
     schema_editor.execute(CREATE)
 
 

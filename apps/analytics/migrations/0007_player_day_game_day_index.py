@@ -3,20 +3,7 @@
 
 from django.db import migrations, models
 
-INDEX = "player_day_game_day"
-TABLE = "analytics_playerday"
-
-
-def create_index(apps, schema_editor):
-    concurrently = "CONCURRENTLY " if schema_editor.connection.vendor == "postgresql" else ""
-    schema_editor.execute(
-        f"CREATE INDEX {concurrently}IF NOT EXISTS {INDEX} ON {TABLE} (game_id, day)"
-    )
-
-
-def drop_index(apps, schema_editor):
-    concurrently = "CONCURRENTLY " if schema_editor.connection.vendor == "postgresql" else ""
-    schema_editor.execute(f"DROP INDEX {concurrently}IF EXISTS {INDEX}")
+from gamingpanel.migration_operations import AddIndexConcurrentlyOnPostgres
 
 
 class Migration(migrations.Migration):
@@ -27,13 +14,8 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.SeparateDatabaseAndState(
-            state_operations=[
-                migrations.AddIndex(
-                    model_name="playerday",
-                    index=models.Index(fields=["game_id", "day"], name=INDEX),
-                ),
-            ],
-            database_operations=[migrations.RunPython(create_index, drop_index)],
+        AddIndexConcurrentlyOnPostgres(
+            model_name="playerday",
+            index=models.Index(fields=["game_id", "day"], name="player_day_game_day"),
         ),
     ]

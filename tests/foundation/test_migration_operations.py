@@ -1,0 +1,62 @@
+"""gamingpanel.migration_operations: the one way the migrations build an index on a big table
+(audit 0003, analytics 0007, accounts 0008, cloudsave 0006; accounts 0009 shares its leftover
+check). Run again after a stop it builds what is missing; a failed concurrent build's invalid
+leftover is built again."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import IntegrityError, connection, models
+from django.db.migrations.loader import MigrationLoader
+
+from apps.accounts.models import Player
+from gamingpanel.migration_operations import AddIndexConcurrentlyOnPostgres
+
+NAME = "test_player_game_again"
+
+
+def index_valid() -> bool | None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_index.indisvalid FROM pg_index "
+            "JOIN pg_class ON pg_class.oid = pg_index.indexrelid WHERE pg_class.relname = %s",
+            [NAME],
+        )
+        found = cursor.fetchone()
+    return None if found is None else found[0]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_build_runs_again_after_a_stop_and_after_a_failed_build(game):
+    operation = AddIndexConcurrentlyOnPostgres(
+        model_name="player", index=models.Index(fields=["game", "created_at"], name=NAME)
+    )
+    before = MigrationLoader(connection).project_state()
+    after = before.clone()
+    operation.state_forwards("accounts", after)
+
+    def forwards() -> None:
+        with connection.schema_editor(atomic=False) as editor:
+            operation.database_forwards("accounts", editor, before, after)
+
+    try:
+        forwards()
+        forwards()  # a migration stopped after this index and run again
+        assert index_valid() is True
+
+        with connection.schema_editor(atomic=False) as editor:
+            operation.database_backwards("accounts", editor, after, before)
+        Player.objects.bulk_create([Player(game=game), Player(game=game)])
+        with pytest.raises(IntegrityError), connection.cursor() as cursor:
+            cursor.execute(
+                f'CREATE UNIQUE INDEX CONCURRENTLY "{NAME}" ON accounts_player (game_id)'
+            )
+        assert index_valid() is False  # what a failed concurrent build leaves
+
+        forwards()
+
+        assert index_valid() is True
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{NAME}"')
