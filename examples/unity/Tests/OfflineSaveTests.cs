@@ -4,6 +4,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Threading;
 using System.Threading.Tasks;
 
 namespace GamingPanel.Tests
@@ -86,6 +87,27 @@ namespace GamingPanel.Tests
         }
     }
 
+    /// <summary>A FakeServer whose next PUT reaches the panel but whose answer waits for HoldNextPut (a slow network).</summary>
+    sealed class HoldingTransport : IGamingPanelTransport
+    {
+        public readonly FakeServer Server;
+        public TaskCompletionSource<bool> HoldNextPut;
+
+        public HoldingTransport(FakeServer server) { Server = server; }
+
+        public async Task<HttpResult> SendAsync(string method, string path, object body, IDictionary<string, string> headers, CancellationToken ct)
+        {
+            TaskCompletionSource<bool> hold = method == "PUT" ? Interlocked.Exchange(ref HoldNextPut, null) : null;
+            HttpResult result = null;
+            ApiError error = null;
+            try { result = await Server.SendAsync(method, path, body, headers, ct); }
+            catch (ApiError e) { error = e; }
+            if (hold != null) await hold.Task;
+            if (error != null) throw error;
+            return result;
+        }
+    }
+
     static class OfflineSaveTests
     {
         static readonly string TempRoot = Path.Combine(Path.GetTempPath(), "gp-unity-saves-" + Guid.NewGuid().ToString("N"));
@@ -120,6 +142,7 @@ namespace GamingPanel.Tests
             yield return Case("cloud save, remote config and cached reads: an answer that arrives after another player logged in is not kept for them", AnswerAfterPlayerSwitchIsDiscarded);
             yield return Case("cloud save: a write whose answer was lost goes again first, so the next save is no conflict with it", LostAnswerIsResentFirst);
             yield return Case("leaderboards: closed periods are read a page at a time", PeriodsPageBack);
+            yield return Case("cloud save: a sync called while another runs waits for it; a late answer never puts an older version back", OverlappingSyncsKeepTheNewestCopy);
         }
 
         static KeyValuePair<string, Func<Task>> Case(string name, Func<Task> test)
@@ -132,7 +155,7 @@ namespace GamingPanel.Tests
             if (!condition) throw new Exception("expected " + what);
         }
 
-        static GamingPanelClient NewClient(FakeServer server, string cacheDir = null)
+        static GamingPanelClient NewClient(IGamingPanelTransport server, string cacheDir = null)
         {
             var config = GamingPanelConfig.Create("http://panel.test/api/v1/", "demo-client-key");
             var storage = new MemoryTokenStorage();
@@ -176,6 +199,39 @@ namespace GamingPanel.Tests
             Check(saves.Documents["slot1"].Key == 2 && saves.Documents["slot1"].Value == "{\"chapter\":3}", "the newest value at version 2");
             List<FakeRequest> puts = server.To("player/saves/slot1");
             Check(puts[puts.Count - 1].Header("If-Match") == "\"1\"", "written against version 1");
+        }
+
+        static async Task OverlappingSyncsKeepTheNewestCopy()
+        {
+            var saves = new FakeSaves();
+            var transport = new HoldingTransport(Serving(saves));
+            GamingPanelClient client = NewClient(transport);
+            client.CloudSaves.Save("slot1", "one");
+            await client.CloudSaves.SyncAsync(); // version 1
+            string local;
+            Check(client.CloudSaves.TryGet("slot1", out local) && local == "\"one\"", "version 1 is read");
+
+            client.CloudSaves.Save("slot1", "A");
+            var held = new TaskCompletionSource<bool>();
+            transport.HoldNextPut = held;
+            Task<SyncReport> first = client.CloudSaves.SyncAsync(); // A is written (version 2); its answer is slow
+            for (int wait = 0; wait < 200 && saves.Writes < 2; wait++) await Task.Delay(10);
+            Check(saves.Writes == 2, "A reached the panel");
+
+            client.CloudSaves.Save("slot1", "B");
+            Task<SyncReport> second = client.CloudSaves.SyncAsync(); // the game syncs again while A's answer is out
+            await Task.WhenAny(second, Task.Delay(500)); // two syncs at once: this one writes B (version 3) meanwhile
+            held.SetResult(true); // A's answer (version 2) arrives
+            await first;
+            await second;
+
+            Check(client.CloudSaves.TryGet("slot1", out local) && local == "\"B\"", "the device reads B");
+            Check(saves.Documents["slot1"].Key == 3 && saves.Documents["slot1"].Value == "\"B\"", "the panel holds B at version 3");
+            client.CloudSaves.Save("slot1", "C");
+            SyncReport next = await client.CloudSaves.SyncAsync();
+            List<FakeRequest> puts = transport.Server.To("player/saves/slot1");
+            Check(next.Conflicts.Count == 0 && next.Written.Count == 1, "the next save is no conflict with the device's own write");
+            Check(puts[puts.Count - 1].Header("If-Match") == "\"3\"" && saves.Documents["slot1"].Key == 4, "it builds on version 3, not A's late version 2");
         }
 
         static async Task RefreshThenSaveIsAConflict()

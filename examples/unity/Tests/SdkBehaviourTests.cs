@@ -113,6 +113,7 @@ namespace GamingPanel.Tests
             Run("the cache is swapped in one step and read from its temporary copy when the file is missing", CacheWritesAreAtomic);
             Run("analytics events wait offline on disk and go in batches of 100 with their ids", AnalyticsQueuedAndBatched);
             Run("analytics: 207 drops what the panel refused, 5xx keeps, a refused batch is dropped", AnalyticsAnswers);
+            Run("analytics: answers that are not the panel's (an empty 2xx, a portal's page, a proxy's HTML 400) keep the batch", AnalyticsNotThePanelsAnswerKeepsTheBatch);
             foreach (KeyValuePair<string, Func<Task>> offline in OfflineSaveTests.Cases()) Run(offline.Key, offline.Value);
             try { if (Directory.Exists(TempRoot)) Directory.Delete(TempRoot, true); } catch (IOException) { }
             Console.WriteLine("unity sdk: " + _passed + " passed, " + _failed + " failed");
@@ -196,6 +197,38 @@ namespace GamingPanel.Tests
             int sent = await client.Analytics.FlushAsync();
             Check(sent == 10 && client.Analytics.Pending == 0, "all sent in smaller batches after a 413");
             Check(sizes[0] == 10 && sizes[1] == 5 && sizes[2] == 2, "halved after each 413");
+        }
+
+        static async Task AnalyticsNotThePanelsAnswerKeepsTheBatch()
+        {
+            var answers = new Dictionary<string, FakeResponse>
+            {
+                { "an empty 202", FakeResponse.Ok(202, "") },
+                { "an empty 204", FakeResponse.Ok(204, "") },
+                { "a captive portal's HTML 200", FakeResponse.Ok(200, "<html>Sign in to the Wi-Fi</html>") },
+                { "a 200 that is not the receipt", FakeResponse.Ok(200, "{\"status\":\"ok\"}") },
+                { "a 202 without accepted", FakeResponse.Ok(202, "{\"queued\":true}") },
+                { "a proxy's HTML 400", new FakeResponse { Status = 400, Body = "<html>400 Bad Request</html>" } },
+                { "a proxy's 400 JSON without a code", new FakeResponse { Status = 400, Body = "{\"message\":\"Bad Request\"}" } },
+            };
+            foreach (KeyValuePair<string, FakeResponse> answer in answers)
+            {
+                var server = new FakeServer();
+                bool proxied = true;
+                server.Handler = r => proxied ? answer.Value
+                    : FakeResponse.Ok(202, "{\"accepted\":" + Json.GetArray(r.Body, "events").Count + ",\"duplicates\":0}");
+                GamingPanelClient client = NewClient(server, StoredSession(3600));
+                client.Analytics.Track("level_start");
+                client.Analytics.Track("level_complete");
+                int taken = await client.Analytics.FlushAsync();
+                Check(taken == 0 && client.Analytics.Pending == 2, "the batch kept after " + answer.Key);
+
+                proxied = false;
+                int later = await client.Analytics.FlushAsync();
+                List<FakeRequest> sent = server.To("analytics/events");
+                Check(later == 2 && client.Analytics.Pending == 0, "sent again once the panel answers, after " + answer.Key);
+                Check(Json.Serialize(sent[0].Body) == Json.Serialize(sent[sent.Count - 1].Body), "the same events, with their ids, after " + answer.Key);
+            }
         }
 
         static void Run(string name, Func<Task> test)

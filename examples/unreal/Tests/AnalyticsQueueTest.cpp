@@ -123,15 +123,18 @@ struct FFakePanel
 		{
 			Answer.Error.Status = AnswerStatus;
 			Answer.Error.Code = AnswerStatus == 400 ? TEXT("validation_error") : TEXT("service_unavailable");
+			Answer.bProblemDocument = true; // the panel answers its refusals as application/problem+json
 			return Answer;
 		}
 		BatchSizes.push_back(Batch.Num());
 		Answer.bOk = true;
+		Answer.bAccepted = true; // {"accepted": n, "duplicates": n, "rejected": [...]}
 		for (const FGamingPanelAnalyticsEvent& Event : Batch)
 		{
 			if (RefusedNames.count(*Event.Name)) { ++Answer.Rejected; continue; }
 			if (!StoredIds.insert(*Event.EventId).second) ++Duplicates;
 		}
+		Answer.Status = Answer.Rejected > 0 ? 207 : 202;
 		return Answer;
 	}
 };
@@ -199,6 +202,55 @@ void AnswersDecideWhatStays()
 	Panel.AnswerStatus = 400;
 	FGamingPanelAnalyticsReport Refused = FlushNow(Queue, Panel);
 	Check(Refused.Rejected == 1 && Queue.QueuedCount() == 0, "a batch refused whole is dropped");
+}
+
+/** What a proxy or a captive portal answers, as FGamingPanelAnalytics reads it out of the HTTP response. */
+FGamingPanelAnalyticsAnswer NotThePanels(bool bOk, int32 Status, const TCHAR* Code = TEXT("invalid_response"))
+{
+	FGamingPanelAnalyticsAnswer Answer;
+	Answer.bOk = bOk;
+	Answer.Status = Status;
+	if (!bOk)
+	{
+		Answer.Error.Status = Status;
+		Answer.Error.Code = Code; // FromResponse's code for a body without one (400: validation_error)
+	}
+	return Answer;
+}
+
+void NotThePanelsAnswerKeepsTheBatch()
+{
+	struct { const char* What; FGamingPanelAnalyticsAnswer Answer; } Answers[] = {
+		{"an empty 202 (a proxy)", NotThePanels(true, 202)},
+		{"an empty 204", NotThePanels(true, 204)},
+		{"a captive portal's 200 page (not JSON: FGamingPanelHttp answers it invalid_response)", NotThePanels(false, 200)},
+		{"a 200 JSON that is not the receipt", NotThePanels(true, 200)},
+		{"a proxy's HTML 400", NotThePanels(false, 400, TEXT("validation_error"))},
+		{"a 400 JSON without a code", NotThePanels(false, 400, TEXT("validation_error"))},
+	};
+	for (const auto& Case : Answers)
+	{
+		FWorld World;
+		FFakePanel Panel;
+		FGamingPanelAnalyticsQueue Queue = World.MakeQueue();
+		Queue.Track(TEXT("level_start"));
+		Queue.Track(TEXT("level_complete"));
+		const FGamingPanelAnalyticsAnswer Canned = Case.Answer;
+		FGamingPanelAnalyticsReport Got;
+		bool bDone = false;
+		Queue.Flush([Canned](const TArray<FGamingPanelAnalyticsEvent>&, FGamingPanelAnalyticsQueue::FOnAnswer OnAnswer)
+			{
+				OnAnswer(Canned);
+				return true;
+			},
+			[&](const FGamingPanelAnalyticsReport& Report) { Got = Report; bDone = true; });
+		const std::string What = std::string("the batch kept after ") + Case.What;
+		Check(bDone && Got.Taken == 0 && Got.Rejected == 0 && Got.StillQueued == 2 && Queue.QueuedCount() == 2
+				&& World.Store->Stored.Num() == 2 && Got.Error.IsSet(), What.c_str());
+		FGamingPanelAnalyticsReport Later = FlushNow(Queue, Panel);
+		const std::string Again = std::string("sent again once the panel answers, after ") + Case.What;
+		Check(Later.Taken == 2 && Queue.QueuedCount() == 0 && Panel.StoredIds.size() == 2, Again.c_str());
+	}
 }
 
 void TooBigTogetherIsSentInHalves()
@@ -270,6 +322,7 @@ int main()
 	struct { const char* Name; void (*Run)(); } Cases[] = {
 		{"events tracked offline stay queued (and survive a restart), then go in batches of 100 with their ids", OfflineThenBatched},
 		{"207 drops what the panel refused, 5xx keeps, a batch refused whole is dropped", AnswersDecideWhatStays},
+		{"answers that are not the panel's (an empty 2xx, a portal's page, a proxy's HTML 400) keep the batch", NotThePanelsAnswerKeepsTheBatch},
 		{"a name the panel refuses is refused at once", NamesAreCheckedAtOnce},
 		{"a batch too big together (413) is sent again in halves; big properties are refused at once", TooBigTogetherIsSentInHalves},
 		{"events past 7 days and past MaxQueued are dropped, the oldest first", OldAndSurplusEventsAreDropped},

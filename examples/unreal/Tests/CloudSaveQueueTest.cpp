@@ -676,6 +676,52 @@ void AnswerAfterAnotherLoginIsNotApplied()
 	Check(PlayerA.Pending.Num() == 1, "A's write stays in A's file, with its key, for A's next sync");
 }
 
+void OneSyncAtATime()
+{
+	FFakePanel Panel;
+	FDevice Device;
+	SyncedAtVersion1(Device, Panel);
+	FString Loaded;
+	Check(Device.Queue.TryGet(TEXT("slot1"), Loaded), "version 1 read");
+	Device.Queue.Save(TEXT("slot1"), TEXT("{\"v\":\"A\"}"));
+	Panel.bHoldAnswers = true;
+	bool bFirstDone = false;
+	Device.Queue.Sync(Panel.Sender(), [&bFirstDone](const FGamingPanelSyncReport&) { bFirstDone = true; }); // A written (version 2), its answer slow
+	Panel.bHoldAnswers = false;
+	Device.Queue.Save(TEXT("slot1"), TEXT("{\"v\":\"B\"}"));
+	const size_t SentBefore = Panel.Requests.size();
+	FGamingPanelSyncReport Second = Device.Sync(Panel); // the game syncs again while A's answer is out
+	Check(Second.bSyncRunning && Panel.Requests.size() == SentBefore && Second.StillQueued == 1,
+		"a sync called while another runs sends nothing and says so");
+	Panel.ReleaseHeld(); // A's answer (version 2) arrives
+	Check(bFirstDone && !Device.Queue.IsSyncing(), "the first sync ends with its answer");
+	Device.Sync(Panel); // the game syncs again: B goes on the version A made
+	Check(Device.Reads(TEXT("slot1"), TEXT("{\"v\":\"B\"}")) && Panel.Has(TEXT("slot1"), 3, TEXT("{\"v\":\"B\"}"))
+			&& Device.Synced(TEXT("slot1")) && Device.Synced(TEXT("slot1"))->Version == 3,
+		"B read here, on the panel at version 3, cached at version 3 (never A's older version 2)");
+	Device.Queue.Save(TEXT("slot1"), TEXT("{\"v\":\"C\"}"));
+	FGamingPanelSyncReport Next = Device.Sync(Panel);
+	Check(Next.Conflicts.Num() == 0 && Next.Written.Num() == 1 && Header(Panel.Requests.back(), TEXT("If-Match")) == TEXT("\"3\"")
+			&& Panel.Has(TEXT("slot1"), 4, TEXT("{\"v\":\"C\"}")),
+		"the next save builds on version 3: no conflict (412) with the device's own write");
+
+	// A sync out when another player's state is loaded does not hold that player's syncs back.
+	FFakePanel Other;
+	FDevice Switching;
+	Other.bHoldAnswers = true;
+	Switching.Queue.Save(TEXT("a1"), TEXT("1"));
+	bool bOldDone = false;
+	Switching.Queue.Sync(Other.Sender(), [&bOldDone](const FGamingPanelSyncReport&) { bOldDone = true; });
+	Switching.Store->Stored = FGamingPanelSaveState(); // another player logs in
+	Switching.Queue.Reload();
+	Other.bHoldAnswers = false;
+	Switching.Queue.Save(TEXT("b1"), TEXT("2"));
+	FGamingPanelSyncReport Theirs = Switching.Sync(Other);
+	Check(!Theirs.bSyncRunning && Theirs.Written.Num() == 1 && Other.Has(TEXT("b1"), 1, TEXT("2")), "the new player's sync runs");
+	Other.ReleaseHeld();
+	Check(bOldDone && !Switching.Queue.IsSyncing(), "the old sync ends on its own answer");
+}
+
 void TransientKeepsQueueAndKey()
 {
 	FFakePanel Panel;
@@ -893,6 +939,7 @@ int main()
 		{"a save built on what the game read is a conflict when a refresh brought another device's write", ReadThenRefreshThenSaveIsConflict},
 		{"an answer arriving after another player logged in is not applied to that player's saves", AnswerAfterAnotherLoginIsNotApplied},
 		{"a lost answer keeps the write queued and its Idempotency-Key", TransientKeepsQueueAndKey},
+		{"one sync at a time: a sync called while another runs sends nothing; a late answer never puts an older version back", OneSyncAtATime},
 		{"a value saved while its write is out builds on the written version", SavedWhileWriteOut},
 		{"the cache and the queue survive a restart (local store)", SurvivesRestart},
 		{"deletes go with If-Match; deleted on both sides is agreed", Deletes},

@@ -3,11 +3,14 @@
 //
 // Track writes the event to a queue on disk (per player) with its time and an event_id; FlushAsync sends the queue
 // to POST analytics/events in batches of at most 100:
-//   - 202/207: the batch is taken off the queue (with 207 the panel refused some events for good: sending them
-//     again would get the same answer, so they go too, and are reported in Rejected);
-//   - no answer, 429, 5xx, a session that could not be renewed: the batch stays for the next flush; the event ids
-//     make an event that did reach the panel count once;
-//   - 400 for the whole batch: it can never be taken as it is; it is dropped (and logged);
+//   - 202/207 whose JSON body carries `accepted` (the panel's receipt): the batch is taken off the queue (with 207
+//     the panel refused some events for good: sending them again would get the same answer, so they go too, and are
+//     reported in Rejected);
+//   - no answer, 429, 5xx, a session that could not be renewed, and any answer that is not the panel's (an empty
+//     2xx, a captive portal's page, a proxy's HTML 400): the batch stays for the next flush; the event ids make an
+//     event that did reach the panel count once;
+//   - 400 for the whole batch as the panel's problem document (JSON with a code): it can never be taken as it is;
+//     it is dropped (and logged);
 //   - 413 (the batch's body is too big): sent again in halves; a single event still too big is dropped.
 // Events older than the panel takes (7 days) are dropped before sending, and the queue keeps at most MaxQueued
 // events (the oldest go first), so a device that is offline for weeks does not grow without bound.
@@ -130,13 +133,23 @@ namespace GamingPanel
                             batchSize = Math.Max(1, batch.Count / 2); // too big together: send smaller batches
                             continue;
                         }
-                        if ((error.Status != 400 && error.Status != 413) || error.IsTransient) return taken; // kept for the next flush
+                        // A 400 drops the batch only as the panel's problem document (JSON with a code): a proxy's or a
+                        // captive portal's 400 page says nothing about the events.
+                        bool refused = (error.Status == 400 && error.IsProblemDocument) || error.Status == 413;
+                        if (!refused || error.IsTransient) return taken; // kept for the next flush
                         Debug.LogWarning("[GamingPanel] analytics batch refused (" + error.Code + "): dropped.");
                         Remove(playerId, batch);
                         continue;
                     }
-                    Dictionary<string, object> answer = result.Json as Dictionary<string, object>;
-                    List<object> rejected = answer == null ? null : Json.GetArray(answer, "rejected");
+                    Dictionary<string, object> answer = PanelsReceipt(result);
+                    if (answer == null)
+                    {
+                        // An empty 2xx, a page, JSON without `accepted`: not the panel's answer (a proxy, a captive
+                        // portal), so nothing says the events arrived. Kept for the next flush; their ids make them count once.
+                        Debug.LogWarning("[GamingPanel] analytics: the answer (HTTP " + result.Status + ") is not the panel's; the batch is kept.");
+                        return taken;
+                    }
+                    List<object> rejected = Json.GetArray(answer, "rejected");
                     if (rejected != null)
                         foreach (object item in rejected)
                             if (item is Dictionary<string, object>) Rejected.Add((Dictionary<string, object>)item);
@@ -148,6 +161,18 @@ namespace GamingPanel
             {
                 _flushing.Release();
             }
+        }
+
+        /// <summary>The panel's receipt for a batch: a 202 or 207 whose JSON body carries `accepted`; null for anything else.</summary>
+        static Dictionary<string, object> PanelsReceipt(HttpResult result)
+        {
+            if (result.Status != 202 && result.Status != 207) return null;
+            Dictionary<string, object> answer;
+            try { answer = result.Json as Dictionary<string, object>; }
+            catch (ApiError) { return null; } // not JSON
+            object accepted;
+            if (answer == null || !answer.TryGetValue("accepted", out accepted) || !(accepted is long || accepted is double)) return null;
+            return answer;
         }
 
         void Remove(string playerId, List<object> sent)

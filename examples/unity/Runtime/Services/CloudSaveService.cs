@@ -22,6 +22,8 @@
 // is kept as it went, and the next sync sends it again first (same body, Idempotency-Key and If-Match: the panel
 // answers a key it took with its first answer, for CLOUDSAVE_RECEIPT_DAYS) before the newer value, which then goes
 // on the version it made instead of meeting the device's own write as a conflict.
+// One sync runs at a time (a SyncAsync called meanwhile waits for the running one, then sends what is left), and an
+// answer never replaces the synced copy with a lower version than the one the device holds.
 // See docs/guide/offline.md.
 using System;
 using System.Collections.Generic;
@@ -104,6 +106,7 @@ namespace GamingPanel
         const string StateCache = "cloud_saves";
         readonly GamingPanelClient _client;
         readonly object _lock = new object();
+        readonly SemaphoreSlim _syncing = new SemaphoreSlim(1, 1);
         // Per player, the state: read from disk once, then kept here and written through (Store). What the game
         // saved stays here when the disk write fails, so it is read back and synced this session all the same.
         readonly Dictionary<string, State> _states = new Dictionary<string, State>();
@@ -287,8 +290,26 @@ namespace GamingPanel
             }
         }
 
-        /// <summary>Sends every queued write that is not waiting on a conflict. Never overwrites another device's write.</summary>
+        /// <summary>
+        /// Sends every queued write that is not waiting on a conflict. Never overwrites another device's write. One sync
+        /// at a time: a call made while another sync runs waits for it to end, then sends what is still queued.
+        /// </summary>
         public async Task<SyncReport> SyncAsync(CancellationToken cancellationToken = default(CancellationToken))
+        {
+            // Two syncs at once would send the same queued write twice and could each settle it with their own answer,
+            // a late one after the newer; one at a time, the second sends what the first left queued.
+            await _syncing.WaitAsync(cancellationToken);
+            try
+            {
+                return await SyncQueuedAsync(cancellationToken);
+            }
+            finally
+            {
+                _syncing.Release();
+            }
+        }
+
+        async Task<SyncReport> SyncQueuedAsync(CancellationToken cancellationToken)
         {
             var report = new SyncReport();
             // The sync is one player's: it reads and writes that player's state whatever happens meanwhile, and
@@ -484,13 +505,21 @@ namespace GamingPanel
                 State state = Load(player);
                 Pending now;
                 bool same = state.Pending.TryGetValue(key, out now) && now.IdempotencyKey == sent.IdempotencyKey;
-                if (written != null) state.Synced[key] = written; else state.Synced.Remove(key);
-                if (written != null) _readVersions[ReadSlot(key, player)] = written.Version; // the device's value is this one
-                else _readVersions.Remove(ReadSlot(key, player));
+                // An answer older than the copy the device holds (a write's late answer, after a newer write of the
+                // key settled) never puts the lower version back: the next save would be a conflict with the device's
+                // own write (412).
+                SaveDocument held;
+                bool older = written != null && state.Synced.TryGetValue(key, out held) && held != null && held.Version > written.Version;
+                if (!older)
+                {
+                    if (written != null) state.Synced[key] = written; else state.Synced.Remove(key);
+                    if (written != null) _readVersions[ReadSlot(key, player)] = written.Version; // the device's value is this one
+                    else _readVersions.Remove(ReadSlot(key, player));
+                }
                 if (same) state.Pending.Remove(key);
                 else if (now != null)
                 {
-                    now.BaseVersion = written != null ? (long?)written.Version : null; // saved again meanwhile
+                    if (!older) now.BaseVersion = written != null ? (long?)written.Version : null; // saved again meanwhile
                     if (IsUnconfirmed(now, sent)) now.Unconfirmed = null; // its outcome is known now
                 }
                 Store(state, player);

@@ -145,10 +145,22 @@ void FGamingPanelAnalytics::Flush(FGamingPanelAnalyticsQueue::FOnFlushed OnCompl
 				{
 					FGamingPanelAnalyticsAnswer Answer;
 					Answer.bOk = Response.bOk;
+					Answer.Status = Response.Status;
 					Answer.Error = Response.Error;
 					const TSharedPtr<FJsonObject> Json = Response.bOk ? Response.JsonObject() : nullptr;
+					// The panel's receipt carries `accepted`; an empty 2xx or another body (a proxy, a portal) does not.
+					const TSharedPtr<FJsonValue> Accepted = Json.IsValid() ? Json->TryGetField(TEXT("accepted")) : nullptr;
+					Answer.bAccepted = Accepted.IsValid() && Accepted->Type == EJson::Number;
 					const TArray<TSharedPtr<FJsonValue>>* Rejected = Json.IsValid() ? GamingPanelJson::GetArray(*Json, TEXT("rejected")) : nullptr;
 					Answer.Rejected = Rejected ? Rejected->Num() : 0;
+					if (!Response.bOk)
+					{
+						// The panel's problem document: its Content-Type, or a JSON object with a `code`.
+						const TSharedPtr<FJsonValue> Problem = FGamingPanelHttp::ParseJson(Response.Body);
+						const TSharedPtr<FJsonObject> ProblemObject = Problem.IsValid() && Problem->Type == EJson::Object ? Problem->AsObject() : nullptr;
+						Answer.bProblemDocument = Response.ContentType.StartsWith(TEXT("application/problem+json"))
+							|| (ProblemObject.IsValid() && !GamingPanelJson::GetString(*ProblemObject, TEXT("code")).IsEmpty());
+					}
 					OnAnswer(Answer);
 				});
 			return true;

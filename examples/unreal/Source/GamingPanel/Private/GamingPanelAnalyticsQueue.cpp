@@ -132,12 +132,22 @@ void FGamingPanelAnalyticsQueue::SendNext(TSharedRef<FGamingPanelAnalyticsReport
 				SendNext(Report, Send, OnComplete);
 				return;
 			}
-			const bool bRefusedWhole = !Answer.bOk && (Answer.Error.Status == 400 || Answer.Error.Status == 413)
-				&& !Answer.Error.IsTransient();
-			if (!Answer.bOk && !bRefusedWhole)
+			// Only the panel's receipt (202/207 carrying `accepted`) says the events arrived, and only its problem
+			// document says a 400 is about them: a proxy's or a captive portal's answer says neither.
+			const bool bDelivered = Answer.bOk && (Answer.Status == 202 || Answer.Status == 207) && Answer.bAccepted;
+			const bool bRefusedWhole = !Answer.bOk && !Answer.Error.IsTransient()
+				&& ((Answer.Error.Status == 400 && Answer.bProblemDocument) || Answer.Error.Status == 413);
+			if (!bDelivered && !bRefusedWhole)
 			{
-				// No answer, 429, 5xx, a session not renewed: everything stays for the next Flush.
+				// No answer, 429, 5xx, a session not renewed, an answer that is not the panel's: everything stays for
+				// the next Flush.
 				Report->Error = Answer.Error;
+				if (Answer.bOk)
+				{
+					Report->Error.Status = Answer.Status;
+					Report->Error.Code = TEXT("invalid_response");
+					Report->Error.Detail = TEXT("The answer to POST analytics/events is not the panel's; the batch is kept.");
+				}
 				Report->StillQueued = Queued.Num();
 				bFlushing = false;
 				OnComplete(*Report);

@@ -124,6 +124,7 @@ void FGamingPanelHttp::Send(const FString& Verb, const FString& Url, const TMap<
 			Response.Status = HttpResponse->GetResponseCode();
 			Response.Body = HttpResponse->GetContentAsString();
 			Response.ETag = HttpResponse->GetHeader(TEXT("ETag"));
+			Response.ContentType = HttpResponse->GetHeader(TEXT("Content-Type"));
 			if (Response.Status >= 200 && Response.Status < 300)
 			{
 				Response.Json = ParseJson(Response.Body);

@@ -45,6 +45,7 @@ FGamingPanelSaveQueue::FGamingPanelSaveQueue(TSharedRef<IGamingPanelSaveStore> I
 void FGamingPanelSaveQueue::Reload()
 {
 	++Generation; // answers to requests sent before belong to what was loaded then
+	bSyncing = false; // a sync out now is the previous state's: it ends with its answer, without touching this one
 	ReadVersions.Empty();
 	FGamingPanelSaveState Loaded;
 	State = Store->Read(Loaded) ? Loaded : FGamingPanelSaveState();
@@ -185,6 +186,16 @@ bool FGamingPanelSaveQueue::Resolve(const FString& Key, EGamingPanelConflictReso
 void FGamingPanelSaveQueue::Sync(FSend Send, FOnSynced OnComplete)
 {
 	TSharedRef<FGamingPanelSyncReport> Report = MakeShared<FGamingPanelSyncReport>();
+	if (bSyncing)
+	{
+		// One sync at a time: the running one is sending this very queue. Sending it again would put the same write
+		// out twice, and the answer that arrives last (possibly the older write's) would decide the synced copy.
+		Report->bSyncRunning = true;
+		Report->StillQueued = State.Pending.Num();
+		if (OnComplete) OnComplete(*Report);
+		return;
+	}
+	bSyncing = true;
 	TArray<FString> Keys;
 	for (const auto& Entry : State.Pending)
 	{
@@ -220,6 +231,7 @@ void FGamingPanelSaveQueue::SendNext(TArray<FString> Keys, TSharedRef<FGamingPan
 			{
 				// Reloaded meanwhile (another player logged in): this answer is the other player's. Their file
 				// keeps the write queued with its Idempotency-Key, so their next sync gets this answer again.
+				// (Reload ended this sync's hold on the queue: bSyncing is the loaded state's now.)
 				Report->bNeedsLogin = true;
 				if (OnComplete) OnComplete(*Report);
 				return;
@@ -243,6 +255,7 @@ void FGamingPanelSaveQueue::SendNext(TArray<FString> Keys, TSharedRef<FGamingPan
 		break;
 	}
 	Report->StillQueued = State.Pending.Num();
+	bSyncing = false;
 	if (OnComplete) OnComplete(*Report);
 }
 
@@ -278,12 +291,19 @@ void FGamingPanelSaveQueue::Apply(const FGamingPanelSaveRequest& Sent, const FGa
 	{
 		++SettledWrites;
 		FGamingPanelSaveDocument Written;
+		// An answer older than the copy the device holds (a late answer of a write, after a newer write of the key
+		// settled) never puts the lower version back: the next save would conflict (412) with the device's own write.
+		const FGamingPanelSaveDocument* Held = State.Synced.Find(Key);
+		const bool bOlder = !Sent.bDelete && Held && Held->Version > Answer.Document.Version;
 		if (!Sent.bDelete)
 		{
 			Written = Answer.Document;
-			State.Synced.Add(Key, Written);
 			Report.Written.Add(Written);
-			ReadVersions.Add(Key, Written.Version); // the device's value is this one
+			if (!bOlder)
+			{
+				State.Synced.Add(Key, Written);
+				ReadVersions.Add(Key, Written.Version); // the device's value is this one
+			}
 		}
 		else
 		{
@@ -291,7 +311,7 @@ void FGamingPanelSaveQueue::Apply(const FGamingPanelSaveRequest& Sent, const FGa
 			ReadVersions.Remove(Key);
 		}
 		if (bSame) State.Pending.Remove(Key);
-		else if (Now) // that value now builds on what was just written
+		else if (Now && !bOlder) // that value now builds on what was just written
 		{
 			Now->bHasBaseVersion = !Sent.bDelete;
 			Now->BaseVersion = Sent.bDelete ? 0 : Written.Version;

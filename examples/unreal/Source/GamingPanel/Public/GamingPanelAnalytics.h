@@ -3,11 +3,13 @@
 //
 // Track() writes the event to a queue kept on disk per player (Saved/GamingPanel/<player>/analytics_queue.json) with
 // its time and an event id; Flush() sends the queue to POST analytics/events in batches of at most 100:
-//   - 202/207: the batch leaves the queue (with 207 the panel refused some events for good: sending them again
-//     would get the same answer, so they go too, counted in the report);
-//   - no answer, 429, 5xx, a session that could not be renewed: the batch stays for the next Flush; the event ids
-//     make an event that did reach the panel count once;
-//   - 400 for the whole batch: it can never be taken as it is, and is dropped;
+//   - 202/207 whose JSON body carries `accepted` (the panel's receipt): the batch leaves the queue (with 207 the
+//     panel refused some events for good: sending them again would get the same answer, so they go too, counted in
+//     the report);
+//   - no answer, 429, 5xx, a session that could not be renewed, and any answer that is not the panel's (an empty
+//     2xx, a captive portal's page, a proxy's HTML 400): the batch stays for the next Flush; the event ids make an
+//     event that did reach the panel count once;
+//   - 400 for the whole batch as the panel's problem document: it can never be taken as it is, and is dropped;
 //   - 413 (the batch's body too big): the same events again in halves; a single one still too big is dropped.
 // Events older than the panel takes (7 days) are dropped before sending, and the queue keeps at most MaxQueued
 // events (the oldest go first). FGamingPanelAnalyticsQueue holds these decisions without HTTP, JSON or files (run by
@@ -40,12 +42,20 @@ public:
 	virtual void Write(const TArray<FGamingPanelAnalyticsEvent>& Events) = 0;
 };
 
-/** The panel's answer to one batch, read out of the HTTP response by the caller. */
+/** The answer to one batch, read out of the HTTP response by the caller. */
 struct GAMINGPANEL_API FGamingPanelAnalyticsAnswer
 {
-	/** 202 or 207. */
+	/** A 2xx (Status says which). */
 	bool bOk = false;
+	/** The HTTP status of a 2xx; for anything else Error.Status. */
+	int32 Status = 0;
+	/** bOk: the body is a JSON object carrying `accepted` (the panel's receipt). Only a 202 or 207 with it is taken as
+	 *  delivered; an empty 2xx or another body (a proxy, a captive portal) keeps the batch. */
+	bool bAccepted = false;
 	FGamingPanelError Error;
+	/** !bOk: the body is the panel's problem document (Content-Type application/problem+json, or JSON with a `code`).
+	 *  Only such a 400 drops the batch; a proxy's 400 page keeps it. */
+	bool bProblemDocument = false;
 	/** With 207: how many of the batch the panel refused for good. */
 	int32 Rejected = 0;
 };

@@ -18,6 +18,8 @@
 // A write sent without a confirmed outcome stays recorded with its key: a value saved over it does not replace that
 // attempt; the next Sync first sends it again, exactly (same value, key and If-Match), and then the newer value on
 // the version that answer returns, so the device never conflicts with its own earlier write.
+// One sync at a time: Sync() called while another runs sends nothing and completes at once with bSyncRunning; and an
+// answer never replaces the synced copy with a lower version than the one the device holds.
 // The decisions (what is cached and queued, which request a write becomes, what each answer does) are
 // FGamingPanelSaveQueue's (GamingPanelSaveQueue.h, engine-independent and run by scripts/check_examples.sh); this
 // class gives it the subsystem's HTTP and the JSON file. Each request goes with the loaded player's token only
@@ -57,7 +59,8 @@ public:
 	bool Delete(const FString& Key);
 	/** The local value: the pending write when there is one, else the synced copy. */
 	bool TryGet(const FString& Key, FString& OutValueJson);
-	/** Sends every queued write not waiting on a conflict; OnConflict fires for each new conflict. */
+	/** Sends every queued write not waiting on a conflict; OnConflict fires for each new conflict. While another Sync
+	 *  runs it sends nothing and completes at once with bSyncRunning: sync again after that one has completed. */
 	void Sync(FOnSynced OnComplete);
 	/**
 	 * GET player/saves: replaces the synced copies with the server's (saves made on another device appear; queued

@@ -61,6 +61,8 @@ struct GAMINGPANEL_API FGamingPanelResponse
 	FString Body;
 	/** The ETag header (cloud save documents, remote config), empty when absent. */
 	FString ETag;
+	/** The Content-Type header (application/problem+json for the panel's errors), empty when absent. */
+	FString ContentType;
 	/** The parsed body (an object or an array, or any JSON value); invalid for an empty body. */
 	TSharedPtr<FJsonValue> Json;
 	FGamingPanelError Error;

@@ -52,6 +52,9 @@ struct GAMINGPANEL_API FGamingPanelSyncReport
 	/** The session is over (401 after a renewal, 403 player_banned, or another player logged in): log the player in
 	 *  again; every write stays queued. */
 	bool bNeedsLogin = false;
+	/** Another Sync was still running: this one sent nothing (the running one's report says what it did). Sync again
+	 *  once that one has completed to send what it left queued. */
+	bool bSyncRunning = false;
 	int32 StillQueued = 0;
 };
 
@@ -169,8 +172,13 @@ public:
 	 * delete's 404) make a conflict; 400, 403 (not player_banned), 413 and 422 drop it. 401 and the answers that end a
 	 * session (FGamingPanelError::EndsSession) keep everything queued for the next login (bNeedsLogin); anything else
 	 * (no answer, 408, 429, 5xx, a proxy's page, a 2xx without the document) keeps it queued with its Idempotency-Key.
+	 * One sync at a time: called while another runs, it sends nothing and completes at once with bSyncRunning (two
+	 * syncs would send the same write twice, and one's late answer could land after the other's newer one). An answer
+	 * never replaces the synced copy with a lower version than the one the device holds.
 	 */
 	void Sync(FSend Send, FOnSynced OnComplete);
+	/** A Sync is running (its OnComplete has not run yet). */
+	bool IsSyncing() const { return bSyncing; }
 	/** The game's answer to a conflict; the write (if any) goes with the next Sync. */
 	bool Resolve(const FString& Key, EGamingPanelConflictResolution Resolution, const FString& MergedValueJson = FString());
 	/** Keys waiting for the game's decision. */
@@ -211,4 +219,6 @@ private:
 	/** Moves on every Reload: an answer to a request sent before it is not applied to what was loaded after. */
 	int32 Generation = 0;
 	int64 SettledWrites = 0;
+	/** A Sync of what is loaded now is running (reset by Reload: a sync of what was loaded before ends on its own). */
+	bool bSyncing = false;
 };
