@@ -122,4 +122,14 @@ g++ -std=c++17 -Wall -Wextra -I "$UNREAL/Stubs" -I "$MODULE/Public" "$MODULE/Pri
     "$UNREAL/Tests/AnalyticsQueueTest.cpp" -o "$WORK/analytics_queue" || fail "analytics queue test does not build"
 "$WORK/analytics_queue" || fail "Unreal analytics queue"
 
+step "Unreal: the dedicated server's heartbeat schedule (built and run with g++)"
+g++ -std=c++17 -Wall -Wextra -I "$UNREAL/Stubs" -I "$MODULE/Public" \
+    "$UNREAL/Tests/ServerHeartbeatTest.cpp" -o "$WORK/server_heartbeat" || fail "server heartbeat test does not build"
+"$WORK/server_heartbeat" || fail "Unreal server heartbeat"
+
+step "Unreal: state files that cannot be read are moved aside, never written over (built and run with g++)"
+g++ -std=c++17 -Wall -Wextra -I "$UNREAL/Stubs" -I "$MODULE/Public" "$MODULE/Private/GamingPanelStateFile.cpp" \
+    "$UNREAL/Tests/StateFileTest.cpp" -o "$WORK/state_file" || fail "state file test does not build"
+"$WORK/state_file" || fail "Unreal state files"
+
 step "All example checks passed"

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import random
+import signal
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -39,38 +40,105 @@ class GameServer:
 
     # --- registry ----------------------------------------------------------------------------
 
+    #: Seconds between beats until the panel's first answer says `ttl_seconds` (a third of its 30).
+    DEFAULT_INTERVAL = 10.0
+    #: A failed beat is sent again this soon, once, so that one lost beat does not drop the server.
+    RETRY_DELAY = 2.0
+    #: Longest wait between beats while the game has no place for this server (409 too_many_servers).
+    MAX_BACKOFF = 60.0
+
+    def __post_init__(self) -> None:
+        self.interval = self.DEFAULT_INTERVAL
+        self.listed = False
+        #: Called with the PanelError of a `409 too_many_servers` (its `problem["limit"]`): the server is
+        #: not listed; it keeps beating with backoff and is listed once another server stops.
+        self.on_too_many_servers = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._backoff = 0.0
+
     def beat(self) -> int:
-        return self.panel.heartbeat(
-            server_id=self.server_id,
-            region=self.region,
-            address=self.address,
-            port=self.port,
-            players=len(self.players),
-            capacity=self.capacity,
-            mode=self.mode,
-            version=self.version,
+        with self._lock:  # one beat at a time: the loop's, admit()'s, never one after deregister
+            if self._stop.is_set():
+                return int(self.interval * 3)
+            ttl = self.panel.heartbeat(
+                server_id=self.server_id,
+                region=self.region,
+                address=self.address,
+                port=self.port,
+                players=len(self.players),
+                capacity=self.capacity,
+                mode=self.mode,
+                version=self.version,
+            )
+            self._registered = self.listed = True
+            self._backoff = 0.0
+            if isinstance(ttl, (int, float)) and ttl > 0:
+                self.interval = max(1.0, ttl / 3)
+            return ttl
+
+    def _too_many_servers(self, exc: PanelError) -> float:
+        """The game has as many live servers as it may: say so, and wait longer each time (up to a minute)."""
+        self.listed = False
+        self._backoff = min(self.MAX_BACKOFF, self._backoff * 2 if self._backoff else self.interval)
+        logging.warning(
+            "not listed: the game already has %s live servers (409 too_many_servers); beating again in %.0f s",
+            exc.problem.get("limit", "its maximum of"),
+            self._backoff,
         )
+        if self.on_too_many_servers is not None:
+            self.on_too_many_servers(exc)
+        return self._backoff
+
+    def _beat_once(self, failed_before: bool) -> tuple[float, bool]:
+        """One beat; answers the wait before the next one and whether this one failed."""
+        try:
+            self.beat()
+        except PanelError as exc:
+            if exc.status == 409 and exc.code == "too_many_servers":
+                return self._too_many_servers(exc), False
+            logging.warning("heartbeat failed: %s", exc)
+        except Exception as exc:  # keep serving players; the next beat may get through
+            logging.warning("heartbeat failed: %s", exc)
+        else:
+            return self.interval, False
+        # Sent again soon, once: a single lost beat must not take the server off the list.
+        return (self.interval if failed_before else self.RETRY_DELAY), True
 
     def start_heartbeats(self) -> threading.Thread:
-        """Beat now, then every third of the TTL the panel answers, until stop()."""
-        interval = max(1.0, self.beat() / 3)
-        self._registered = True
+        """Beat now, then every third of the TTL the panel answers, until stop().
+
+        A `409 too_many_servers` (the game is at its live-server limit) does not stop the server: it
+        is reported (log, `on_too_many_servers`) and beaten again with backoff, since a place frees
+        when another server stops. Other refusals of the first beat (a wrong key) stop it.
+        """
+        try:
+            self.beat()
+            wait, failed = self.interval, False
+        except PanelError as exc:
+            if exc.status != 409 or exc.code != "too_many_servers":
+                raise
+            wait, failed = self._too_many_servers(exc), False
 
         def loop() -> None:
-            while not self._stop.wait(interval):
-                try:
-                    self.beat()
-                except Exception as exc:  # keep serving players; the next beat may get through
-                    logging.warning("heartbeat failed: %s", exc)
+            delay, failed_before = wait, failed
+            while not self._stop.wait(delay):
+                delay, failed_before = self._beat_once(failed_before)
 
-        thread = threading.Thread(target=loop, name="heartbeat", daemon=True)
-        thread.start()
-        return thread
+        self._thread = threading.Thread(target=loop, name="heartbeat", daemon=True)
+        self._thread.start()
+        return self._thread
 
     def stop(self) -> None:
+        """Stop beating, then deregister (after any beat in flight, so that it cannot list the server again)."""
         self._stop.set()
-        if self._registered:
-            self.panel.deregister(self.server_id)
+        with self._lock:
+            registered, self._registered, self.listed = self._registered, False, False
+        if registered:
+            try:
+                self.panel.deregister(self.server_id)
+            except PanelError as exc:  # it drops off the list after ttl_seconds anyway
+                logging.warning("deregister failed: %s", exc)
 
     # --- players -----------------------------------------------------------------------------
 
@@ -81,7 +149,10 @@ class GameServer:
         verdict = self.panel.validate_player(access_token)
         if isinstance(verdict, AdmittedPlayer):
             self.players[verdict.player_id] = verdict
-            self.beat()  # the list shows the new player count at once
+            try:
+                self.beat()  # the list shows the new player count at once
+            except PanelError as exc:  # the heartbeat loop keeps trying
+                logging.warning("heartbeat failed: %s", exc)
         return verdict
 
     # --- the match ---------------------------------------------------------------------------
@@ -126,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
 
     server = GameServer(PanelClient(args.panel, args.server_key), server_id=args.server_id)
+    # A stop from the host (docker stop, systemd, Agones...) ends the session through its `finally`,
+    # which deregisters: otherwise the server would hold a place on the list for ttl_seconds.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         summary = run_session(server, tokens=args.token, match_id=args.match_id, seed=args.seed)
     except PanelError as exc:
@@ -134,6 +208,10 @@ def main(argv: list[str] | None = None) -> int:
     json.dump(summary, sys.stdout)
     sys.stdout.write("\n")
     return 0 if summary["admitted"] else 1
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def run_session(server: GameServer, *, tokens: list[str], match_id: str, seed: int | None) -> dict:

@@ -22,9 +22,13 @@ logger = logging.getLogger("game_server.panel")
 class PanelError(Exception):
     """A problem answer from the panel (RFC 9457), or no usable answer at all."""
 
-    def __init__(self, status: int, code: str, detail: str, request_id: str = "") -> None:
+    def __init__(
+        self, status: int, code: str, detail: str, request_id: str = "", problem: dict | None = None
+    ) -> None:
         super().__init__(f"{status} {code}: {detail} (request id {request_id or '-'})")
         self.status, self.code, self.detail, self.request_id = status, code, detail, request_id
+        # The whole problem document: extension members such as `limit` (409 too_many_servers).
+        self.problem = problem or {}
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,7 @@ class PanelClient:
         return self._post("multiplayer/servers/heartbeat", server)["ttl_seconds"]
 
     def deregister(self, server_id: str) -> None:
+        """Off the server list at once (204), so a stopped server holds no place for `ttl_seconds`."""
         self._post("multiplayer/servers/deregister", {"server_id": server_id})
 
     def post_match_result(self, result: dict[str, Any]) -> dict[str, Any]:
@@ -107,9 +112,12 @@ def _problem(response: requests.Response, request_id: str) -> PanelError:
         body = response.json()
     except ValueError:
         body = {}
+    if not isinstance(body, dict):
+        body = {}
     return PanelError(
         response.status_code,
         body.get("code", "unknown"),
         body.get("detail", response.reason or ""),
         response.headers.get("X-Request-ID", request_id),
+        body,
     )

@@ -1,9 +1,9 @@
-// Gaming Panel Unity example: a headless dedicated server that admits only validated players, heartbeats,
-// and reports the match. Wire OnClientConnecting / OnMatchFinished to your netcode (Netcode for GameObjects'
+// Gaming Panel Unity example: a headless dedicated server that admits only validated players, heartbeats
+// (ServerHeartbeat: at a third of the panel's ttl_seconds, a lost beat sent again soon), reports the match, and
+// deregisters on shutdown. Wire OnClientConnecting / OnMatchFinished to your netcode (Netcode for GameObjects'
 // ConnectionApprovalCallback, Mirror's OnServerConnect, Fish-Net, Photon Fusion...). Server builds only.
 #if UNITY_SERVER || UNITY_EDITOR || !UNITY_5_3_OR_NEWER
 using System;
-using System.Collections;
 using System.Collections.Generic;
 using System.Threading.Tasks;
 using GamingPanel.Server;
@@ -22,6 +22,8 @@ namespace GamingPanel.Samples
         [SerializeField] string mode = "deathmatch";
 
         GamingPanelServerApi _api;
+        ServerHeartbeat _heartbeat;
+        bool _quitAfterDeregister;
         readonly Dictionary<string, TokenValidation> _admitted = new Dictionary<string, TokenValidation>();
         readonly HashSet<string> _connected = new HashSet<string>();
         string _matchId;
@@ -32,8 +34,70 @@ namespace GamingPanel.Samples
             _api = GamingPanelServerApi.FromEnvironment(baseUrl); // GAMINGPANEL_SERVER_KEY=... ./Server.x86_64
             _matchId = Guid.NewGuid().ToString();
             _matchStartedUtc = DateTime.UtcNow;
-            StartCoroutine(HeartbeatLoop());
+            _heartbeat = new ServerHeartbeat(_api, CurrentStatus);
+            // The game has as many live servers as it may: this one is not listed (players cannot find it) until
+            // another server stops; the heartbeat keeps trying with backoff. Alert your fleet manager here.
+            _heartbeat.TooManyServers += error => Debug.LogError("[GamingPanel] Not listed: the game is at its limit of " +
+                (_heartbeat.Limit.HasValue ? _heartbeat.Limit.Value.ToString() : "?") + " live servers.");
+            _heartbeat.Start();
+            Application.wantsToQuit += DeregisterBeforeQuitting;
         }
+
+        ServerStatus CurrentStatus()
+        {
+            return new ServerStatus
+            {
+                ServerId = serverId, Region = region, Address = publicAddress, Port = port,
+                Capacity = capacity, Players = _connected.Count, Mode = mode, Version = Application.version,
+            };
+        }
+
+        /// <summary>
+        /// Holds the quit (Application.Quit, or the player stopping a server build) until the server is deregistered,
+        /// at most 5 s: otherwise it would stay listed, and hold one of the game's places, for ttl_seconds.
+        /// </summary>
+        bool DeregisterBeforeQuitting()
+        {
+            if (_heartbeat == null || _quitAfterDeregister) return true;
+            _quitAfterDeregister = true;
+            QuitAfterDeregistering();
+            return false;
+        }
+
+        async void QuitAfterDeregistering()
+        {
+            await StopHeartbeatAsync();
+            Application.Quit();
+        }
+
+        /// <summary>Stops the heartbeat and deregisters (once); failures are logged, the entry then expires after ttl_seconds.</summary>
+        async Task StopHeartbeatAsync()
+        {
+            ServerHeartbeat heartbeat = _heartbeat;
+            _heartbeat = null;
+            if (heartbeat == null) return;
+            try
+            {
+                using (var timeout = new System.Threading.CancellationTokenSource(TimeSpan.FromSeconds(5)))
+                    await heartbeat.StopAsync(timeout.Token);
+                Debug.Log("[GamingPanel] Deregistered " + serverId + ".");
+            }
+            catch (Exception error)
+            {
+                Debug.LogWarning("[GamingPanel] Could not deregister " + serverId + ": " + error.Message);
+            }
+        }
+
+        // A quit that was not held (a stop from the host): deregister as far as the remaining time allows.
+        void OnApplicationQuit() { StopHeartbeatInBackground(); }
+
+        void OnDestroy()
+        {
+            Application.wantsToQuit -= DeregisterBeforeQuitting;
+            StopHeartbeatInBackground();
+        }
+
+        async void StopHeartbeatInBackground() { await StopHeartbeatAsync(); }
 
         /// <summary>
         /// Call when a client connects with the access token it got from GamingPanelClient
@@ -111,22 +175,6 @@ namespace GamingPanel.Samples
                     Debug.LogError("[GamingPanel] Match result not delivered (" + error.Code + "); keep it and resend.");
                 else
                     Debug.LogError("[GamingPanel] Match result refused (" + error.Code + "): " + error.Detail);
-            }
-        }
-
-        IEnumerator HeartbeatLoop()
-        {
-            var wait = new WaitForSecondsRealtime(20f);
-            while (true)
-            {
-                var status = new ServerStatus
-                {
-                    ServerId = serverId, Region = region, Address = publicAddress, Port = port,
-                    Capacity = capacity, Players = _connected.Count, Mode = mode, Version = Application.version,
-                };
-                yield return _api.SendHeartbeatAsync(status).AsCoroutine(null,
-                    error => Debug.LogWarning("[GamingPanel] Heartbeat failed: " + error.Code));
-                yield return wait;
             }
         }
     }

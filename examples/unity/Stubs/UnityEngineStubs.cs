@@ -77,6 +77,8 @@ namespace UnityEngine
         public static string persistentDataPath { get { return System.IO.Path.Combine(System.IO.Path.GetTempPath(), "gamingpanel-stub-data"); } }
         public static string version { get { return ""; } }
         public static void OpenURL(string url) { }
+        public static event Func<bool> wantsToQuit { add { } remove { } }
+        public static void Quit() { }
     }
 
     // In memory, so the behaviour tests in examples/unity/Tests can exercise code that persists state.

@@ -114,6 +114,10 @@ namespace GamingPanel.Tests
             Run("analytics events wait offline on disk and go in batches of 100 with their ids", AnalyticsQueuedAndBatched);
             Run("analytics: 207 drops what the panel refused, 5xx keeps, a refused batch is dropped", AnalyticsAnswers);
             Run("analytics: answers that are not the panel's (an empty 2xx, a portal's page, a proxy's HTML 400) keep the batch", AnalyticsNotThePanelsAnswerKeepsTheBatch);
+            Run("server heartbeat: at a third of ttl_seconds (10 s before the first answer), a failed beat again after 2 s, once", HeartbeatFollowsTheTtlAndRetriesOnce);
+            Run("server heartbeat: 409 too_many_servers is reported and beaten again with backoff until a place frees", HeartbeatBacksOffOnTooManyServers);
+            Run("server heartbeat: stopping waits for the beat and deregisters a listed server (only one)", HeartbeatStopDeregisters);
+            Run("analytics: a queue file that cannot be read is moved aside, never written over by the next Track", AnalyticsUnreadableQueueIsSetAside);
             foreach (KeyValuePair<string, Func<Task>> offline in OfflineSaveTests.Cases()) Run(offline.Key, offline.Value);
             try { if (Directory.Exists(TempRoot)) Directory.Delete(TempRoot, true); } catch (IOException) { }
             Console.WriteLine("unity sdk: " + _passed + " passed, " + _failed + " failed");
@@ -789,6 +793,129 @@ namespace GamingPanel.Tests
             cache.Save("7", "stats", "{\"a\":3}");
             Check(cache.TryLoad("7", "stats", out body, out fetchedAt) && body == "{\"a\":3}" && !File.Exists(main + ".tmp"), "the next save puts a main file back");
             return Task.FromResult(0);
+        }
+
+        /// <summary>Answers heartbeats from a script (then ttl 30), deregisters with 204; records the heartbeat's waits.</summary>
+        sealed class HeartbeatRig
+        {
+            public readonly FakeServer Server = new FakeServer();
+            public readonly List<TimeSpan> Waits = new List<TimeSpan>();
+            public readonly TaskCompletionSource<bool> Done = new TaskCompletionSource<bool>();
+            public ServerHeartbeat Heartbeat;
+
+            public HeartbeatRig(int waitsBeforeDone, params FakeResponse[] beats)
+            {
+                var script = new Queue<FakeResponse>(beats);
+                Server.Handler = r => r.Path == "multiplayer/servers/deregister" ? FakeResponse.Ok(204, "")
+                    : script.Count > 0 ? script.Dequeue() : FakeResponse.Ok(200, "{\"server_id\":\"eu-1\",\"ttl_seconds\":30}");
+                var api = new GamingPanelServerApi(Server, "demo-server-key");
+                Heartbeat = new ServerHeartbeat(api, () => new ServerStatus { ServerId = "eu-1", Region = "eu-west", Address = "203.0.113.7", Port = 7777, Capacity = 16 },
+                    (wait, ct) =>
+                    {
+                        lock (Waits)
+                        {
+                            Waits.Add(wait);
+                            if (Waits.Count < waitsBeforeDone) return Task.FromResult(true);
+                        }
+                        Done.TrySetResult(true);
+                        return Task.Delay(Timeout.Infinite, ct); // until stopped
+                    });
+            }
+
+            public static FakeResponse Ttl(int seconds) { return FakeResponse.Ok(200, "{\"server_id\":\"eu-1\",\"ttl_seconds\":" + seconds + "}"); }
+
+            public static FakeResponse TooManyServers()
+            {
+                return new FakeResponse
+                {
+                    Status = 409,
+                    Body = "{\"type\":\"/docs/errors#too_many_servers\",\"title\":\"t\",\"status\":409,\"detail\":\"d\",\"code\":\"too_many_servers\",\"limit\":2}",
+                };
+            }
+
+            public List<double> Seconds() { lock (Waits) return Waits.ConvertAll(w => w.TotalSeconds); }
+        }
+
+        static async Task HeartbeatFollowsTheTtlAndRetriesOnce()
+        {
+            var rig = new HeartbeatRig(8,
+                FakeResponse.Offline(), FakeResponse.Offline(), HeartbeatRig.Ttl(30), FakeResponse.Offline(),
+                HeartbeatRig.Ttl(60), FakeResponse.Problem(503, "service_unavailable"), FakeResponse.Problem(503, "service_unavailable"), HeartbeatRig.Ttl(30));
+            var failures = new List<string>();
+            rig.Heartbeat.BeatFailed += error => failures.Add(error.Code);
+            Check(rig.Heartbeat.Interval == TimeSpan.FromSeconds(10), "10 s before the panel answered");
+            rig.Heartbeat.Start();
+            await rig.Done.Task;
+            string waits = string.Join(",", rig.Seconds());
+            Check(waits == "2,10,10,2,20,2,20,10", "waits of 2 after a first failure, then a third of the last ttl_seconds: " + waits);
+            Check(failures.Count == 5 && rig.Heartbeat.Listed, "each failed beat is reported; listed again after the last");
+            Check(rig.Server.To("multiplayer/servers/heartbeat").Count == 8, "one request per beat (no retries hidden inside a beat)");
+            await rig.Heartbeat.StopAsync();
+        }
+
+        static async Task HeartbeatBacksOffOnTooManyServers()
+        {
+            var rig = new HeartbeatRig(7, HeartbeatRig.TooManyServers(), HeartbeatRig.TooManyServers(), HeartbeatRig.TooManyServers(),
+                HeartbeatRig.TooManyServers(), HeartbeatRig.TooManyServers(), HeartbeatRig.Ttl(30), HeartbeatRig.TooManyServers());
+            int reported = 0;
+            rig.Heartbeat.TooManyServers += error => { reported++; Check(!rig.Heartbeat.Listed && error.Code == "too_many_servers", "not listed"); };
+            rig.Heartbeat.Start();
+            await rig.Done.Task;
+            string waits = string.Join(",", rig.Seconds());
+            Check(waits == "10,20,40,60,60,10,10", "backoff doubling up to a minute, reset once listed: " + waits);
+            Check(reported == 6 && rig.Heartbeat.Limit == 2, "each 409 reported to the game, with the limit");
+            await rig.Heartbeat.StopAsync();
+        }
+
+        static async Task HeartbeatStopDeregisters()
+        {
+            var never = new HeartbeatRig(1, HeartbeatRig.TooManyServers());
+            never.Heartbeat.Start();
+            await never.Done.Task;
+            await never.Heartbeat.StopAsync();
+            Check(never.Server.To("multiplayer/servers/deregister").Count == 0, "a server never listed is not deregistered");
+
+            var rig = new HeartbeatRig(2);
+            rig.Heartbeat.Start();
+            await rig.Done.Task;
+            await rig.Heartbeat.StopAsync();
+            await rig.Heartbeat.StopAsync(); // twice: still one deregistration
+            List<FakeRequest> deregistered = rig.Server.To("multiplayer/servers/deregister");
+            Check(deregistered.Count == 1 && Json.GetString(deregistered[0].Body, "server_id") == "eu-1"
+                && deregistered[0].Header("X-Server-Key") == "demo-server-key", "deregistered once, with the server key");
+            FakeRequest last;
+            lock (rig.Server.Requests) last = rig.Server.Requests[rig.Server.Requests.Count - 1];
+            Check(last.Path == "multiplayer/servers/deregister", "no beat after the deregistration");
+            Check(!rig.Heartbeat.Listed, "not listed after stopping");
+        }
+
+        static async Task AnalyticsUnreadableQueueIsSetAside()
+        {
+            var server = new FakeServer();
+            server.Handler = r => FakeResponse.Offline();
+            var config = GamingPanelConfig.Create("http://panel.test/api/v1/", "demo-client-key");
+            string dir = Path.Combine(TempRoot, Guid.NewGuid().ToString("N"));
+            var client = new GamingPanelClient(config, StoredSession(3600), server, new LocalCache(dir));
+            client.Analytics.Track("level_complete");
+            client.Analytics.Track("level_complete");
+            string file = Directory.GetFiles(dir, "analytics_queue.json", SearchOption.AllDirectories)[0];
+            string cutShort = File.ReadAllText(file);
+            cutShort = cutShort.Substring(0, cutShort.Length - 10);
+            File.WriteAllText(file, cutShort);
+
+            var restarted = new GamingPanelClient(config, StoredSession(3600), server, new LocalCache(dir));
+            restarted.Analytics.Track("boss_defeated");
+
+            string[] aside = Directory.GetFiles(Path.GetDirectoryName(file), "analytics_queue_unreadable-*");
+            Check(aside.Length == 1 && File.ReadAllText(aside[0]) == cutShort, "the unreadable queue is kept aside as it was");
+            Check(restarted.Analytics.Pending == 1 && File.ReadAllText(file).Contains("boss_defeated"), "the new event goes to a new queue file");
+
+            File.WriteAllText(file, "{\"fetched_at\":\"2026-01-01T00:00:00Z\",\"body\":\"{\\\"not\\\": \\\"a list\\\"}\"}");
+            var again = new GamingPanelClient(config, StoredSession(3600), server, new LocalCache(dir));
+            again.Analytics.Track("boss_defeated");
+            Check(Directory.GetFiles(Path.GetDirectoryName(file), "analytics_queue_unreadable-*").Length >= 1
+                && again.Analytics.Pending == 1, "a queue that is not a list is unreadable too, not an exception");
+            await Task.Yield();
         }
 
         static async Task ServerHelper()

@@ -185,8 +185,14 @@ namespace GamingPanel.Server
             return ScoreSubmission.FromJson(response.Json as Dictionary<string, object> ?? new Dictionary<string, object>());
         }
 
-        /// <summary>POST multiplayer/servers/heartbeat. Send every 15-30 s; a server that stops is dropped from the list.</summary>
-        public Task SendHeartbeatAsync(ServerStatus status, CancellationToken cancellationToken = default(CancellationToken))
+        /// <summary>
+        /// POST multiplayer/servers/heartbeat, sent once (no retry here: <see cref="ServerHeartbeat"/> keeps a server
+        /// listed, beating at a third of the answer and again soon after a failed beat). Answers the panel's
+        /// ttl_seconds (0 when the answer has none): a server that does not beat within it is no longer listed.
+        /// Throws ApiError; 409 too_many_servers (with "limit" in Problem) means the game has as many live servers as
+        /// it may, and this one is not listed until a place frees.
+        /// </summary>
+        public async Task<int> SendHeartbeatAsync(ServerStatus status, CancellationToken cancellationToken = default(CancellationToken))
         {
             var body = new Dictionary<string, object>
             {
@@ -200,7 +206,23 @@ namespace GamingPanel.Server
             // Optional (default ""): the panel refuses null.
             if (status.Mode != null) body["mode"] = status.Mode;
             if (status.Version != null) body["version"] = status.Version;
-            return SendWithRetriesAsync("multiplayer/servers/heartbeat", body, 0, cancellationToken);
+            HttpResult response = await SendWithRetriesAsync("multiplayer/servers/heartbeat", body, 0, cancellationToken);
+            Dictionary<string, object> json;
+            try { json = response.Json as Dictionary<string, object>; }
+            catch (ApiError) { json = null; } // an answer that is not JSON: no ttl to go by
+            return (int)Math.Max(0, Math.Min(int.MaxValue, Json.GetLong(json, "ttl_seconds")));
+        }
+
+        /// <summary>
+        /// POST multiplayer/servers/deregister (204): off the list at once, so a stopped server holds no place for
+        /// ttl_seconds. Call it on shutdown (<see cref="ServerHeartbeat.StopAsync"/> does). Retried on network
+        /// errors, 429 and 5xx.
+        /// </summary>
+        public Task DeregisterAsync(string serverId, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            if (string.IsNullOrEmpty(serverId)) throw new ArgumentException("serverId is required.");
+            var body = new Dictionary<string, object> { { "server_id", serverId } };
+            return SendWithRetriesAsync("multiplayer/servers/deregister", body, 2, cancellationToken);
         }
 
         async Task<HttpResult> SendWithRetriesAsync(string path, object body, int retries, CancellationToken cancellationToken)
@@ -222,6 +244,136 @@ namespace GamingPanel.Server
                 Debug.LogWarning("[GamingPanel] " + path + " failed (" + failure.Code + "); retrying in " + delay + " s.");
                 await Task.Delay(TimeSpan.FromSeconds(Math.Min(delay, 60f)), cancellationToken);
             }
+        }
+    }
+
+    /// <summary>
+    /// Keeps a server on the panel's list: beats now, then every third of the ttl_seconds the panel answers (10 s
+    /// until its first answer); a failed beat is sent again after 2 s, once, so that one lost beat does not drop the
+    /// server; 409 too_many_servers (the game is at its live-server limit) raises <see cref="TooManyServers"/> and
+    /// the beats go on with backoff (up to a minute apart), since a place frees when another server stops.
+    /// <see cref="StopAsync"/> stops beating and deregisters: call it on shutdown.
+    /// </summary>
+    public sealed class ServerHeartbeat
+    {
+        public static readonly TimeSpan DefaultInterval = TimeSpan.FromSeconds(10);
+        public static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(2);
+        public static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(60);
+        public const string TooManyServersCode = "too_many_servers";
+
+        readonly GamingPanelServerApi _api;
+        readonly Func<ServerStatus> _status;
+        readonly Func<TimeSpan, CancellationToken, Task> _delay;
+        CancellationTokenSource _stop;
+        Task _loop;
+        string _registeredId;
+        TimeSpan _interval = DefaultInterval;
+
+        /// <param name="status">Read before each beat, so the list shows the current player count.</param>
+        /// <param name="delay">How to wait (Task.Delay by default; tests pass a fake clock).</param>
+        public ServerHeartbeat(GamingPanelServerApi api, Func<ServerStatus> status, Func<TimeSpan, CancellationToken, Task> delay = null)
+        {
+            if (api == null) throw new ArgumentNullException("api");
+            if (status == null) throw new ArgumentNullException("status");
+            _api = api;
+            _status = status;
+            _delay = delay ?? ((wait, ct) => Task.Delay(wait, ct));
+        }
+
+        /// <summary>The time between beats: a third of the panel's ttl_seconds, DefaultInterval before it answered.</summary>
+        public TimeSpan Interval { get { return _interval; } }
+
+        /// <summary>Whether the last beat went through (the server is on the list).</summary>
+        public bool Listed { get; private set; }
+
+        /// <summary>The game's live-server limit from the last 409 too_many_servers, or null.</summary>
+        public long? Limit { get; private set; }
+
+        /// <summary>409 too_many_servers: this server is not listed; it keeps beating with backoff. Limit says the game's maximum.</summary>
+        public event Action<ApiError> TooManyServers;
+
+        /// <summary>Any other failed beat (network, 5xx, a refused key...): sent again after RetryDelay, then at the interval.</summary>
+        public event Action<ApiError> BeatFailed;
+
+        /// <summary>Starts beating (once; a second call does nothing while it runs).</summary>
+        public void Start()
+        {
+            if (_loop != null) return;
+            _stop = new CancellationTokenSource();
+            _loop = RunAsync(_stop.Token);
+        }
+
+        /// <summary>Stops beating, waits for a beat in flight, then deregisters the server if a beat had listed it.</summary>
+        public async Task StopAsync(CancellationToken cancellationToken = default(CancellationToken))
+        {
+            if (_loop != null)
+            {
+                _stop.Cancel();
+                try { await _loop; }
+                catch (OperationCanceledException) { }
+                _loop = null;
+            }
+            string serverId = _registeredId;
+            _registeredId = null;
+            Listed = false;
+            if (serverId != null) await _api.DeregisterAsync(serverId, cancellationToken);
+        }
+
+        async Task RunAsync(CancellationToken cancellationToken)
+        {
+            bool failedBefore = false;
+            TimeSpan backoff = TimeSpan.Zero;
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                TimeSpan wait;
+                ServerStatus status = _status();
+                try
+                {
+                    int ttl = await _api.SendHeartbeatAsync(status, cancellationToken);
+                    _registeredId = status.ServerId;
+                    Listed = true;
+                    failedBefore = false;
+                    backoff = TimeSpan.Zero;
+                    if (ttl > 0) _interval = TimeSpan.FromSeconds(Math.Max(1.0, ttl / 3.0));
+                    wait = _interval;
+                }
+                catch (OperationCanceledException)
+                {
+                    if (cancellationToken.IsCancellationRequested) return;
+                    wait = RetryDelay;
+                }
+                catch (ApiError error)
+                {
+                    if (error.Status == 409 && error.Code == TooManyServersCode)
+                    {
+                        Listed = false;
+                        long limit = Json.GetLong(error.Problem, "limit");
+                        Limit = limit > 0 ? limit : (long?)null;
+                        backoff = backoff == TimeSpan.Zero ? _interval : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+                        wait = backoff;
+                        Debug.LogWarning("[GamingPanel] Not listed: the game already has " + (Limit.HasValue ? Limit.Value.ToString() : "its most") +
+                            " live servers (too_many_servers); beating again in " + wait.TotalSeconds + " s.");
+                        Raise(TooManyServers, error);
+                    }
+                    else
+                    {
+                        // Sent again soon, once: a single lost beat must not take the server off the list.
+                        wait = failedBefore ? _interval : RetryDelay;
+                        failedBefore = true;
+                        Debug.LogWarning("[GamingPanel] Heartbeat failed (" + error.Code + "); beating again in " + wait.TotalSeconds + " s.");
+                        Raise(BeatFailed, error);
+                    }
+                }
+                try { await _delay(wait, cancellationToken); }
+                catch (OperationCanceledException) { return; }
+            }
+        }
+
+        static void Raise(Action<ApiError> handler, ApiError error)
+        {
+            if (handler == null) return;
+            try { handler(error); }
+            catch (Exception e) { Debug.LogError("[GamingPanel] A heartbeat event handler threw: " + e); }
         }
     }
 }

@@ -43,6 +43,9 @@ namespace GamingPanel
         readonly SemaphoreSlim _flushing = new SemaphoreSlim(1, 1);
         // Tracked before a player logged in: written to that player's queue once one has.
         readonly List<Dictionary<string, object>> _beforeLogin = new List<Dictionary<string, object>>();
+        // Players whose queue file can be neither read nor moved aside: their queue is kept here this session, and
+        // the file is never written over (LocalCache.LoadState).
+        readonly Dictionary<string, List<object>> _inMemory = new Dictionary<string, List<object>>();
 
         public AnalyticsService(GamingPanelClient client)
         {
@@ -190,11 +193,26 @@ namespace GamingPanel
         /// <summary>The player's queue, with events tracked before login added and those too old dropped.</summary>
         List<object> Load(string playerId)
         {
-            string body;
-            DateTime savedAt;
-            List<object> queue = _client.Cache.TryLoad(playerId, QueueName, out body, out savedAt)
-                ? (Json.Parse(body) as List<object>) ?? new List<object>()
-                : new List<object>();
+            List<object> queue;
+            if (!_inMemory.TryGetValue(playerId, out queue))
+            {
+                // A queue file that cannot be read is never written over by the next Track (its events would be
+                // lost): it is moved aside, or, when it cannot be moved, the queue is kept in memory this session.
+                string body;
+                switch (_client.Cache.LoadState(playerId, QueueName, text => Json.Parse(text) is List<object>, "Analytics", out body))
+                {
+                    case LocalCache.StateRead.Read:
+                        queue = (List<object>)Json.Parse(body);
+                        break;
+                    case LocalCache.StateRead.MemoryOnly:
+                        queue = new List<object>();
+                        _inMemory[playerId] = queue;
+                        break;
+                    default:
+                        queue = new List<object>();
+                        break;
+                }
+            }
             bool changed = _beforeLogin.Count > 0;
             queue.AddRange(_beforeLogin);
             _beforeLogin.Clear();
@@ -212,6 +230,11 @@ namespace GamingPanel
 
         void Save(string playerId, List<object> queue)
         {
+            if (_inMemory.ContainsKey(playerId))
+            {
+                _inMemory[playerId] = queue;
+                return;
+            }
             _client.Cache.Save(playerId, QueueName, Json.Serialize(queue));
         }
     }

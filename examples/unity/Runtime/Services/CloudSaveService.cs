@@ -605,12 +605,20 @@ namespace GamingPanel
             if (_states.TryGetValue(player, out state)) return state;
             state = new State();
             string body;
-            DateTime savedAt;
-            // Nothing on disk: not kept, so the next call reads again, until a Store keeps it.
-            if (!_client.Cache.TryLoad(player, StateCache, out body, out savedAt))
-                return _client.Cache.Exists(player, StateCache) ? Unreadable(player, state) : state;
+            // A copy that cannot be read is never written over: moved aside, or kept in memory only (LocalCache.LoadState).
+            switch (_client.Cache.LoadState(player, StateCache, text => Json.ParseObject(text) != null, "Cloud save", out body))
+            {
+                case LocalCache.StateRead.Missing:
+                    return state; // not kept, so the next call reads again, until a Store keeps it
+                case LocalCache.StateRead.MovedAside:
+                    _states[player] = state;
+                    return state;
+                case LocalCache.StateRead.MemoryOnly:
+                    state.MemoryOnly = true;
+                    _states[player] = state;
+                    return state;
+            }
             Dictionary<string, object> json = Json.ParseObject(body);
-            if (json == null) return Unreadable(player, state);
             _states[player] = state;
             foreach (KeyValuePair<string, object> entry in Json.GetObject(json, "synced") ?? new Dictionary<string, object>())
                 state.Synced[entry.Key] = SaveDocument.FromJson(entry.Value as Dictionary<string, object>);
@@ -630,36 +638,13 @@ namespace GamingPanel
             return state;
         }
 
-        /// <summary>
-        /// A state file that exists but cannot be read (a corrupt file, one another program holds): never written over,
-        /// which would lose the writes queued in it. It is moved aside (kept for support; its writes are not synced),
-        /// or, when it cannot be moved either, this session's saves stay in memory and the file is left as it is.
-        /// </summary>
-        State Unreadable(string player, State state)
-        {
-            string aside = _client.Cache.SetAside(player, StateCache);
-            if (aside != null)
-            {
-                Debug.LogError("[GamingPanel] Cloud save: the local copy could not be read; it is kept as " + aside +
-                    " (the writes queued in it are not synced). Starting from the server's copies.");
-            }
-            else
-            {
-                state.MemoryOnly = true;
-                Debug.LogError("[GamingPanel] Cloud save: the local copy can neither be read nor moved; this session's " +
-                    "saves are kept in memory (and synced), and the file is not written over.");
-            }
-            _states[player] = state;
-            return state;
-        }
-
         /// <summary>Keeps the state in memory and writes it through to disk; a failed disk write is logged.</summary>
         void Store(State state, string playerId = null)
         {
             string player = playerId ?? _client.Auth.PlayerId;
             if (string.IsNullOrEmpty(player)) return;
             _states[player] = state;
-            if (state.MemoryOnly) return; // an unreadable file is not written over (Unreadable)
+            if (state.MemoryOnly) return; // an unreadable file is not written over (LocalCache.LoadState)
             var synced = new Dictionary<string, object>();
             foreach (KeyValuePair<string, SaveDocument> entry in state.Synced) synced[entry.Key] = DocumentJson(entry.Value);
             var pending = new Dictionary<string, object>();

@@ -78,6 +78,53 @@ namespace GamingPanel
             }
         }
 
+        /// <summary>What <see cref="LoadState"/> found on disk.</summary>
+        public enum StateRead
+        {
+            /// <summary>No copy on disk: start empty, and write one.</summary>
+            Missing,
+            /// <summary>Read: body is the copy.</summary>
+            Read,
+            /// <summary>A copy that could not be read was moved aside (kept, never written over): start empty, and write a new one.</summary>
+            MovedAside,
+            /// <summary>A copy that could not be read could not be moved either: keep this session's state in memory, never write it over.</summary>
+            MemoryOnly,
+        }
+
+        /// <summary>
+        /// Reads a copy that holds what only this device knows (queued cloud saves, analytics events not sent yet),
+        /// so that one which exists but cannot be read (cut short, corrupt, held by another program) is never written
+        /// over, which would lose what it holds: it is moved aside (<see cref="SetAside"/>) or, when it cannot be
+        /// moved, the caller keeps its state in memory this session. isReadable: whether the body is the shape the
+        /// caller expects (a body that is not counts as unreadable). what: names the copy in the error logged.
+        /// </summary>
+        public StateRead LoadState(string playerId, string name, Func<string, bool> isReadable, string what, out string body)
+        {
+            DateTime savedAt;
+            if (TryLoad(playerId, name, out body, out savedAt))
+            {
+                bool readable;
+                try { readable = isReadable(body); }
+                catch (Exception) { readable = false; }
+                if (readable) return StateRead.Read;
+            }
+            else if (!Exists(playerId, name))
+            {
+                return StateRead.Missing;
+            }
+            body = null;
+            string aside = SetAside(playerId, name);
+            if (aside != null)
+            {
+                Debug.LogError("[GamingPanel] " + what + ": the local copy could not be read; it is kept as " + aside +
+                    " (what it holds is not sent). Starting empty.");
+                return StateRead.MovedAside;
+            }
+            Debug.LogError("[GamingPanel] " + what + ": the local copy can neither be read nor moved; this session's " +
+                "state is kept in memory, and the file is not written over.");
+            return StateRead.MemoryOnly;
+        }
+
         public bool TryLoad(string playerId, string name, out string body, out DateTime fetchedAtUtc)
         {
             body = null;

@@ -26,12 +26,28 @@ namespace
 
 		virtual bool Read(TArray<FGamingPanelAnalyticsEvent>& OutEvents) override
 		{
+			bMemoryOnly = false;
 			FString Text;
-			if (!GamingPanelFiles::LoadText(Text, QueuePath(*Player))) return false;
-			const TSharedPtr<FJsonValue> Parsed = FGamingPanelHttp::ParseJson(Text);
-			const TSharedPtr<FJsonObject> Saved = Parsed.IsValid() ? Parsed->AsObject() : nullptr;
-			const TArray<TSharedPtr<FJsonValue>>* Events = Saved.IsValid() ? GamingPanelJson::GetArray(*Saved, TEXT("events")) : nullptr;
-			if (!Events) return false;
+			TSharedPtr<FJsonObject> Saved;
+			const TArray<TSharedPtr<FJsonValue>>* Events = nullptr;
+			// A queue file that cannot be read is never written over by the next Track (its events would be lost):
+			// moved aside, and the queue starts empty, or, when it cannot be moved, the queue stays in memory.
+			switch (GamingPanelFiles::LoadState(Text, QueuePath(*Player), [&Saved, &Events](const FString& Loaded)
+				{
+					const TSharedPtr<FJsonValue> Parsed = FGamingPanelHttp::ParseJson(Loaded);
+					Saved = Parsed.IsValid() ? Parsed->AsObject() : nullptr;
+					Events = Saved.IsValid() ? GamingPanelJson::GetArray(*Saved, TEXT("events")) : nullptr;
+					return Events != nullptr;
+				}, TEXT("Analytics")))
+			{
+			case GamingPanelFiles::EStateFile::Read:
+				break;
+			case GamingPanelFiles::EStateFile::MemoryOnly:
+				bMemoryOnly = true;
+				return false;
+			default:
+				return false;
+			}
 			for (const TSharedPtr<FJsonValue>& Item : *Events)
 			{
 				const TSharedPtr<FJsonObject> Json = Item.IsValid() ? Item->AsObject() : nullptr;
@@ -48,6 +64,7 @@ namespace
 
 		virtual void Write(const TArray<FGamingPanelAnalyticsEvent>& Events) override
 		{
+			if (bMemoryOnly) return; // an unreadable file is not written over (GamingPanelFiles::LoadState)
 			TArray<TSharedPtr<FJsonValue>> Items;
 			for (const FGamingPanelAnalyticsEvent& Event : Events)
 			{
@@ -68,6 +85,7 @@ namespace
 
 	private:
 		const FString* Player;
+		bool bMemoryOnly = false;
 	};
 
 	/** One event as POST analytics/events takes it. */

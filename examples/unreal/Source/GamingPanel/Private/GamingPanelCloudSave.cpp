@@ -92,10 +92,24 @@ namespace
 		{
 			bMemoryOnly = false;
 			FString Text;
-			if (!GamingPanelFiles::LoadText(Text, Path())) return GamingPanelFiles::Exists(Path()) ? Unreadable() : false;
-			const TSharedPtr<FJsonValue> Parsed = FGamingPanelHttp::ParseJson(Text);
-			const TSharedPtr<FJsonObject> Saved = Parsed.IsValid() ? Parsed->AsObject() : nullptr;
-			if (!Saved.IsValid()) return Unreadable();
+			TSharedPtr<FJsonObject> Saved;
+			// A queue file that cannot be read is never written over (its queued writes would be lost): moved aside, and
+			// the queue starts empty, or, when it cannot be moved, this session's saves stay in memory (and are synced).
+			switch (GamingPanelFiles::LoadState(Text, Path(), [&Saved](const FString& Loaded)
+				{
+					const TSharedPtr<FJsonValue> Parsed = FGamingPanelHttp::ParseJson(Loaded);
+					Saved = Parsed.IsValid() ? Parsed->AsObject() : nullptr;
+					return Saved.IsValid();
+				}, TEXT("Cloud save")))
+			{
+			case GamingPanelFiles::EStateFile::Read:
+				break;
+			case GamingPanelFiles::EStateFile::MemoryOnly:
+				bMemoryOnly = true;
+				return false;
+			default:
+				return false;
+			}
 			const TSharedPtr<FJsonObject>* SyncedJson = nullptr;
 			if (Saved->TryGetObjectField(TEXT("synced"), SyncedJson) && SyncedJson && SyncedJson->IsValid())
 			{
@@ -140,7 +154,7 @@ namespace
 
 		virtual void Write(const FGamingPanelSaveState& State) override
 		{
-			if (bMemoryOnly) return; // an unreadable file is not written over (Unreadable)
+			if (bMemoryOnly) return; // an unreadable file is not written over (GamingPanelFiles::LoadState)
 			TSharedRef<FJsonObject> Saved = MakeShared<FJsonObject>();
 			TSharedPtr<FJsonObject> SyncedJson = MakeShared<FJsonObject>();
 			for (const auto& Entry : State.Synced) SyncedJson->SetObjectField(Entry.Key, DocumentJson(Entry.Value));
@@ -176,27 +190,6 @@ namespace
 
 	private:
 		FString Path() const { return FPaths::Combine(PlayerFolderOf(*Player), TEXT("cloud_saves.json")); }
-
-		/**
-		 * A queue file that exists but cannot be read (corrupt, or held by another program) is never written over,
-		 * which would lose the writes queued in it: it is moved aside (kept for support; its writes are not synced)
-		 * and the queue starts empty, or, when it cannot be moved either, this session's saves stay in memory (and are
-		 * synced) and the file is left as it is.
-		 */
-		bool Unreadable()
-		{
-			const FString Aside = GamingPanelFiles::SetAside(Path());
-			if (!Aside.IsEmpty())
-			{
-				UE_LOG(LogGamingPanel, Error, TEXT("Cloud save: the local copy could not be read; it is kept as %s (the writes queued in it are not synced). Starting from the server's copies."), *Aside);
-			}
-			else
-			{
-				bMemoryOnly = true;
-				UE_LOG(LogGamingPanel, Error, TEXT("Cloud save: the local copy can neither be read nor moved; this session's saves are kept in memory (and synced), and the file is not written over."));
-			}
-			return false;
-		}
 
 		const FString* Player;
 		bool bMemoryOnly = false;

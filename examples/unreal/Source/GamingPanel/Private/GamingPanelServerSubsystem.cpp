@@ -51,14 +51,19 @@ void UGamingPanelServerSubsystem::Deinitialize()
 
 void UGamingPanelServerSubsystem::Post(const FString& Path, TSharedRef<FJsonObject> Body, int32 MaxRetries, FGamingPanelResponseCallback OnComplete) const
 {
-	if (ServerKey.IsEmpty())
+	PostWithKey(ServerKey, Path, Body, MaxRetries, MoveTemp(OnComplete));
+}
+
+void UGamingPanelServerSubsystem::PostWithKey(const FString& Key, const FString& Path, TSharedRef<FJsonObject> Body, int32 MaxRetries, FGamingPanelResponseCallback OnComplete)
+{
+	if (Key.IsEmpty())
 	{
 		OnComplete(FGamingPanelResponse::Failure(FGamingPanelError::Make(0, TEXT("server_key_missing"), TEXT("No server key configured."))));
 		return;
 	}
 	const UGamingPanelSettings* Settings = GetDefault<UGamingPanelSettings>();
 	TMap<FString, FString> Headers;
-	Headers.Add(TEXT("X-Server-Key"), ServerKey);
+	Headers.Add(TEXT("X-Server-Key"), Key);
 	FGamingPanelHttp::SendWithRetries(TEXT("POST"), FGamingPanelHttp::JoinUrl(Settings->BaseUrl, Path), Headers, Body,
 		Settings->RequestTimeoutSeconds, MaxRetries, MoveTemp(OnComplete));
 }
@@ -124,27 +129,107 @@ void UGamingPanelServerSubsystem::StartHeartbeat(const FGamingPanelServerStatus&
 {
 	StopHeartbeat();
 	HeartbeatStatus = Status;
-	TickHeartbeat(0.f); // register now, then every interval
+	HeartbeatRun = MakeShared<FHeartbeatRun>();
+	HeartbeatRun->FixedIntervalSeconds = FMath::Max(0.f, IntervalSeconds);
+	TickHeartbeat(0.f); // register now; each answer schedules the next beat
+}
+
+void UGamingPanelServerSubsystem::ScheduleBeat(float DelaySeconds)
+{
+	FTSTicker::GetCoreTicker().RemoveTicker(HeartbeatHandle);
 	HeartbeatHandle = FTSTicker::GetCoreTicker().AddTicker(
-		FTickerDelegate::CreateUObject(this, &UGamingPanelServerSubsystem::TickHeartbeat), FMath::Max(5.f, IntervalSeconds));
+		FTickerDelegate::CreateUObject(this, &UGamingPanelServerSubsystem::TickHeartbeat), FMath::Max(0.5f, DelaySeconds));
 }
 
 void UGamingPanelServerSubsystem::StopHeartbeat()
 {
 	FTSTicker::GetCoreTicker().RemoveTicker(HeartbeatHandle);
 	HeartbeatHandle.Reset();
+	const TSharedPtr<FHeartbeatRun> Run = HeartbeatRun;
+	HeartbeatRun.Reset();
+	if (!Run.IsValid() || Run->bStopped) return;
+	Run->bStopped = true;
+	if (Run->bBeatOut)
+	{
+		Run->bDeregisterAfterBeat = true; // sent once the beat is answered: a beat landing after it would list the server again
+	}
+	else if (Run->Schedule.bRegistered)
+	{
+		DeregisterWithKey(ServerKey, Run->ServerId, nullptr);
+	}
+}
+
+void UGamingPanelServerSubsystem::Deregister(const FString& ServerId, FOnDone OnComplete)
+{
+	DeregisterWithKey(ServerKey, ServerId, MoveTemp(OnComplete));
+}
+
+void UGamingPanelServerSubsystem::DeregisterWithKey(const FString& Key, const FString& ServerId, FOnDone OnComplete)
+{
+	TSharedRef<FJsonObject> Body = MakeShared<FJsonObject>();
+	Body->SetStringField(TEXT("server_id"), ServerId);
+	PostWithKey(Key, TEXT("multiplayer/servers/deregister"), Body, 2, [ServerId, OnComplete](const FGamingPanelResponse& Response)
+	{
+		if (Response.bOk)
+		{
+			UE_LOG(LogGamingPanel, Log, TEXT("Server %s deregistered."), *ServerId);
+		}
+		else
+		{
+			UE_LOG(LogGamingPanel, Warning, TEXT("Could not deregister server %s (it leaves the list after ttl_seconds): %s"), *ServerId, *Response.Error.ToString());
+		}
+		if (OnComplete) OnComplete(Response.bOk, Response.Error);
+	});
 }
 
 bool UGamingPanelServerSubsystem::TickHeartbeat(float /*DeltaSeconds*/)
 {
-	Post(TEXT("multiplayer/servers/heartbeat"), HeartbeatStatus.ToJson(), 0, [](const FGamingPanelResponse& Response)
+	HeartbeatHandle.Reset();
+	const TSharedPtr<FHeartbeatRun> Run = HeartbeatRun;
+	if (!Run.IsValid() || Run->bStopped || Run->bBeatOut) return false;
+	Run->bBeatOut = true;
+	const FString BeatServerId = HeartbeatStatus.ServerId;
+	const FString Key = ServerKey;
+	TWeakObjectPtr<UGamingPanelServerSubsystem> WeakThis(this);
+	Post(TEXT("multiplayer/servers/heartbeat"), HeartbeatStatus.ToJson(), 0, [WeakThis, Run, BeatServerId, Key](const FGamingPanelResponse& Response)
 	{
-		if (!Response.bOk)
+		Run->bBeatOut = false;
+		const TSharedPtr<FJsonObject> Json = Response.bOk ? Response.JsonObject() : nullptr;
+		const FGamingPanelHeartbeatSchedule::EOutcome Outcome =
+			FGamingPanelHeartbeatSchedule::Classify(Response.bOk, Response.Error.Status, Response.Error.Code);
+		float Delay = Run->Schedule.Next(Outcome, Json.IsValid() ? GamingPanelJson::GetInt(*Json, TEXT("ttl_seconds")) : 0);
+		if (Outcome == FGamingPanelHeartbeatSchedule::EOutcome::Listed)
 		{
-			UE_LOG(LogGamingPanel, Warning, TEXT("Heartbeat failed: %s"), *Response.Error.Code);
+			Run->ServerId = BeatServerId;
+			if (Run->FixedIntervalSeconds > 0.f) Delay = FMath::Min(Delay, Run->FixedIntervalSeconds);
+		}
+		if (Run->bStopped)
+		{
+			if (Run->bDeregisterAfterBeat && Run->Schedule.bRegistered) DeregisterWithKey(Key, Run->ServerId, nullptr);
+			return;
+		}
+		int32 Limit = 0;
+		if (Outcome == FGamingPanelHeartbeatSchedule::EOutcome::TooManyServers)
+		{
+			const TSharedPtr<FJsonValue> Problem = FGamingPanelHttp::ParseJson(Response.Body);
+			const TSharedPtr<FJsonObject> ProblemObject = Problem.IsValid() ? Problem->AsObject() : nullptr;
+			Limit = ProblemObject.IsValid() ? static_cast<int32>(GamingPanelJson::GetInt(*ProblemObject, TEXT("limit"))) : 0;
+			UE_LOG(LogGamingPanel, Warning, TEXT("Server %s not listed: the game already has %d live servers (too_many_servers); beating again in %.0f s."),
+				*BeatServerId, Limit, Delay);
+		}
+		else if (Outcome == FGamingPanelHeartbeatSchedule::EOutcome::Failed)
+		{
+			UE_LOG(LogGamingPanel, Warning, TEXT("Heartbeat failed: %s; beating again in %.0f s."), *Response.Error.Code, Delay);
+		}
+		UGamingPanelServerSubsystem* Self = WeakThis.Get();
+		if (Self == nullptr || Self->HeartbeatRun.Get() != Run.Get()) return; // stopped or restarted meanwhile
+		Self->ScheduleBeat(Delay);
+		if (Outcome == FGamingPanelHeartbeatSchedule::EOutcome::TooManyServers)
+		{
+			Self->OnTooManyServers.Broadcast(Limit);
 		}
 	});
-	return true;
+	return false; // one shot: the answer schedules the next beat
 }
 
 FString UGamingPanelServerSubsystem::GetTokenFromOptions(const FString& Options)

@@ -881,6 +881,10 @@ FString UGamingPanelSubsystem::StateFilePath() const
 
 void UGamingPanelSubsystem::SaveState() const
 {
+	if (bStateMemoryOnly)
+	{
+		return; // the file on disk could be neither read nor moved aside: not written over (LoadState)
+	}
 	// The purchases' Idempotency-Keys are always kept: without them a purchase whose answer was lost is bought
 	// again, under a new key, after a restart. bPersistSession decides only about the session.
 	const bool bPersistSession = GetDefault<UGamingPanelSettings>()->bPersistSession;
@@ -911,15 +915,25 @@ void UGamingPanelSubsystem::SaveState() const
 
 void UGamingPanelSubsystem::LoadState()
 {
+	bStateMemoryOnly = false;
 	FString Text;
-	if (!GamingPanelFiles::LoadText(Text, StateFilePath()))
+	TSharedPtr<FJsonObject> State;
+	// A session file that cannot be read is never written over by SaveState: it holds the refresh token and the
+	// Idempotency-Keys of purchases whose answer was lost (bought again under a new key, they could be charged
+	// twice). It is moved aside (kept for support), or, when it cannot be moved, nothing is saved this session.
+	switch (GamingPanelFiles::LoadState(Text, StateFilePath(), [&State](const FString& Loaded)
+		{
+			const TSharedPtr<FJsonValue> Parsed = FGamingPanelHttp::ParseJson(Loaded);
+			State = Parsed.IsValid() ? Parsed->AsObject() : nullptr;
+			return State.IsValid();
+		}, TEXT("Session")))
 	{
+	case GamingPanelFiles::EStateFile::Read:
+		break;
+	case GamingPanelFiles::EStateFile::MemoryOnly:
+		bStateMemoryOnly = true;
 		return;
-	}
-	const TSharedPtr<FJsonValue> Parsed = FGamingPanelHttp::ParseJson(Text);
-	const TSharedPtr<FJsonObject> State = Parsed.IsValid() ? Parsed->AsObject() : nullptr;
-	if (!State.IsValid())
-	{
+	default:
 		return;
 	}
 	const bool bPersistSession = GetDefault<UGamingPanelSettings>()->bPersistSession;

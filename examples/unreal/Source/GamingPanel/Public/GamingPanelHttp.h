@@ -118,6 +118,28 @@ namespace GamingPanelFiles
 	 * where it went, or an empty string when it could not be moved (another program holds it).
 	 */
 	GAMINGPANEL_API FString SetAside(const FString& Path);
+
+	/** What LoadState found on disk. */
+	enum class EStateFile : uint8
+	{
+		/** No file: start empty, and write one. */
+		Missing,
+		/** Read: OutText holds it. */
+		Read,
+		/** A file that could not be read was moved aside (kept, never written over): start empty, and write a new one. */
+		MovedAside,
+		/** A file that could not be read could not be moved either: keep this session's state in memory, never write the file. */
+		MemoryOnly,
+	};
+
+	/**
+	 * Reads a file that holds what only this device knows (the session and its purchases' Idempotency-Keys, queued
+	 * cloud saves, analytics events not sent yet), so that one which exists but cannot be read (cut short, corrupt,
+	 * held by another program) is never written over, which would lose what it holds: it is moved aside (SetAside),
+	 * or, when it cannot be moved, the caller must not write the file this session (MemoryOnly). IsReadable: whether
+	 * the text is what the caller expects (text that is not counts as unreadable). What names the file in the log.
+	 */
+	GAMINGPANEL_API EStateFile LoadState(FString& OutText, const FString& Path, const TFunction<bool(const FString&)>& IsReadable, const TCHAR* What);
 }
 
 /** Lenient readers: a missing or mistyped field gives the fallback instead of failing the whole response. */

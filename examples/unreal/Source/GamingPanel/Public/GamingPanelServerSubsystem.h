@@ -11,11 +11,14 @@
 #include "Kismet/BlueprintAsyncActionBase.h"
 #include "Containers/Ticker.h"
 #include "GamingPanelHttp.h"
+#include "GamingPanelHeartbeatSchedule.h"
 #include "GamingPanelTypes.h"
 #include "GamingPanelServerSubsystem.generated.h"
 
 DECLARE_DYNAMIC_MULTICAST_DELEGATE_TwoParams(FGamingPanelValidationPin, const FGamingPanelTokenValidation&, Validation, const FGamingPanelError&, Error);
 DECLARE_DYNAMIC_MULTICAST_DELEGATE_OneParam(FGamingPanelMatchPin, const FGamingPanelError&, Error);
+/** 409 too_many_servers: the game already has Limit live servers, so this one is not listed (it keeps beating, with backoff). */
+DECLARE_DYNAMIC_MULTICAST_DELEGATE_OneParam(FGamingPanelTooManyServers, int32, Limit);
 
 UCLASS()
 class GAMINGPANEL_API UGamingPanelServerSubsystem : public UGameInstanceSubsystem
@@ -56,15 +59,33 @@ public:
 	void SubmitScore(const FString& Slug, const FString& SubmissionId, const FString& PlayerId, int64 Score,
 		TSharedPtr<FJsonObject> Metadata, FGamingPanelResponseCallback OnComplete);
 
-	/** Registers this server and heartbeats every IntervalSeconds; the panel drops servers that stop. */
+	/**
+	 * Registers this server and keeps it listed: beats now, then every third of the ttl_seconds the panel answers
+	 * (10 s until its first answer); a failed beat is sent again after 2 s, once, so one lost beat does not drop the
+	 * server. 409 too_many_servers (the game is at its live-server limit) broadcasts OnTooManyServers and the beats go on
+	 * with backoff, up to a minute apart: a place frees when another server stops. IntervalSeconds, when above 0, is
+	 * the interval instead, never more than a third of ttl_seconds. StopHeartbeat (and Deinitialize) deregisters.
+	 */
 	UFUNCTION(BlueprintCallable, Category = "Gaming Panel|Server")
-	void StartHeartbeat(const FGamingPanelServerStatus& Status, float IntervalSeconds = 20.f);
+	void StartHeartbeat(const FGamingPanelServerStatus& Status, float IntervalSeconds = 0.f);
 
 	UFUNCTION(BlueprintCallable, Category = "Gaming Panel|Server")
 	void SetPlayerCount(int32 Players) { HeartbeatStatus.Players = Players; }
 
+	/** Stops the heartbeat and deregisters the server if a beat listed it (after a beat still out, so it cannot list it again). */
 	UFUNCTION(BlueprintCallable, Category = "Gaming Panel|Server")
 	void StopHeartbeat();
+
+	/** Whether the last beat went through (the server is on the list). */
+	UFUNCTION(BlueprintPure, Category = "Gaming Panel|Server")
+	bool IsListed() const { return HeartbeatRun.IsValid() && HeartbeatRun->Schedule.bListed; }
+
+	/** POST multiplayer/servers/deregister (204): off the list at once. Retried on network errors / 429 / 5xx. */
+	void Deregister(const FString& ServerId, FOnDone OnComplete);
+
+	/** The game already has as many live servers as it may (409 too_many_servers, with its limit): this server is not listed. */
+	UPROPERTY(BlueprintAssignable, Category = "Gaming Panel|Server")
+	FGamingPanelTooManyServers OnTooManyServers;
 
 	/** The access token from a join URL's options (AGameModeBase::PreLogin / Login "Options"). */
 	UFUNCTION(BlueprintPure, Category = "Gaming Panel|Server")
@@ -75,12 +96,28 @@ public:
 	static FString NewMatchId();
 
 private:
+	/** One StartHeartbeat's state, shared with its beat's answer (which may arrive after a stop or Deinitialize). */
+	struct FHeartbeatRun
+	{
+		FGamingPanelHeartbeatSchedule Schedule;
+		float FixedIntervalSeconds = 0.f;
+		bool bStopped = false;
+		bool bBeatOut = false;
+		/** Stopped while a beat was out: deregister once it is answered. */
+		bool bDeregisterAfterBeat = false;
+		FString ServerId;
+	};
+
 	void Post(const FString& Path, TSharedRef<FJsonObject> Body, int32 MaxRetries, FGamingPanelResponseCallback OnComplete) const;
+	static void PostWithKey(const FString& Key, const FString& Path, TSharedRef<FJsonObject> Body, int32 MaxRetries, FGamingPanelResponseCallback OnComplete);
+	static void DeregisterWithKey(const FString& Key, const FString& ServerId, FOnDone OnComplete);
+	void ScheduleBeat(float DelaySeconds);
 	bool TickHeartbeat(float DeltaSeconds);
 
 	FString ServerKey;
 	FGamingPanelServerStatus HeartbeatStatus;
 	FTSTicker::FDelegateHandle HeartbeatHandle;
+	TSharedPtr<FHeartbeatRun> HeartbeatRun;
 };
 
 /** Blueprint node: validate a joining player's token. */

@@ -176,6 +176,8 @@ private:
 
 	void SaveState() const;
 	void LoadState();
+	/** The session file could be neither read nor moved aside: SaveState leaves it as it is this session. */
+	bool bStateMemoryOnly = false;
 	FString StateFilePath() const;
 	FString PendingPurchaseSlot(const FString& OfferId, int32 Quantity) const;
 
