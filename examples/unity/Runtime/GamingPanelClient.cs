@@ -35,7 +35,9 @@ namespace GamingPanel
         {
             if (config == null) throw new ArgumentNullException("config");
             Config = config;
-            _http = transport ?? new GamingPanelHttp(config.baseUrl, config.requestTimeoutSeconds);
+            Clock = new PanelClock();
+            // Every answer, the login's included, tells the panel's clock (its Date header): see PanelClock.
+            _http = new PanelClock.LearningTransport(transport ?? new GamingPanelHttp(config.baseUrl, config.requestTimeoutSeconds), Clock);
             _maxTransientRetries = Math.Max(0, config.maxTransientRetries);
             Auth = new TokenManager(_http, storage ?? new PlayerPrefsTokenStorage(config.gameKey), config.gameKey,
                 TimeSpan.FromSeconds(config.refreshMarginSeconds));
@@ -50,6 +52,8 @@ namespace GamingPanel
         }
 
         public GamingPanelConfig Config { get; private set; }
+        /// <summary>The panel's clock, learned from its answers (analytics events are stamped with it).</summary>
+        public PanelClock Clock { get; private set; }
         public TokenManager Auth { get; private set; }
         public LocalCache Cache { get; private set; }
         public PlayerService Player { get; private set; }

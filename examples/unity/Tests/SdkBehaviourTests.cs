@@ -118,6 +118,7 @@ namespace GamingPanel.Tests
             Run("server heartbeat: 409 too_many_servers is reported and beaten again with backoff until a place frees", HeartbeatBacksOffOnTooManyServers);
             Run("server heartbeat: stopping waits for the beat and deregisters a listed server (only one)", HeartbeatStopDeregisters);
             Run("analytics: a queue file that cannot be read is moved aside, never written over by the next Track", AnalyticsUnreadableQueueIsSetAside);
+            Run("analytics: events are stamped with the panel's clock (its Date header), not a device clock 10 minutes fast", AnalyticsStampedWithThePanelsClock);
             foreach (KeyValuePair<string, Func<Task>> offline in OfflineSaveTests.Cases()) Run(offline.Key, offline.Value);
             try { if (Directory.Exists(TempRoot)) Directory.Delete(TempRoot, true); } catch (IOException) { }
             Console.WriteLine("unity sdk: " + _passed + " passed, " + _failed + " failed");
@@ -154,6 +155,71 @@ namespace GamingPanel.Tests
             var event0 = (Dictionary<string, object>)first[0];
             Check(Json.GetString(event0, "name") == "level_complete" && Json.GetDateTime(event0, "occurred_at").HasValue,
                 "name and time sent");
+        }
+
+        /// <summary>
+        /// A panel whose clock is 10 minutes behind the device's (a phone set forward to skip a game timer): every answer
+        /// carries its Date, and POST analytics/events refuses, as the panel does, an event more than 5 minutes ahead
+        /// of that clock or more than 7 days old (event_out_of_range, in a 207).
+        /// </summary>
+        static FakeServer PanelTenMinutesBehind(List<Dictionary<string, object>> taken, Func<bool> online)
+        {
+            var server = new FakeServer();
+            server.Handler = r =>
+            {
+                if (!online()) return FakeResponse.Offline();
+                DateTime panelNow = DateTime.UtcNow.AddMinutes(-10);
+                var headers = new Dictionary<string, string> { { "date", panelNow.ToString("r", System.Globalization.CultureInfo.InvariantCulture) } };
+                if (r.Path != "analytics/events") return new FakeResponse { Status = 200, Body = Stats, Headers = headers };
+                var rejected = new List<string>();
+                List<object> events = Json.GetArray(r.Body, "events");
+                for (int index = 0; index < events.Count; index++)
+                {
+                    var item = (Dictionary<string, object>)events[index];
+                    DateTime? at = Json.GetDateTime(item, "occurred_at");
+                    if (!at.HasValue || at.Value > panelNow.AddMinutes(5) || at.Value < panelNow.AddDays(-7))
+                        rejected.Add("{\"index\":" + index + ",\"code\":\"event_out_of_range\",\"detail\":\"d\"}");
+                    else lock (taken) taken.Add(item);
+                }
+                int status = rejected.Count > 0 ? 207 : 202;
+                return new FakeResponse
+                {
+                    Status = status, Headers = headers,
+                    Body = "{\"accepted\":" + (events.Count - rejected.Count) + ",\"duplicates\":0,\"rejected\":[" + string.Join(",", rejected) + "]}",
+                };
+            };
+            return server;
+        }
+
+        static async Task AnalyticsStampedWithThePanelsClock()
+        {
+            var taken = new List<Dictionary<string, object>>();
+            bool online = false;
+            FakeServer server = PanelTenMinutesBehind(taken, () => online);
+
+            // An earlier run, offline all along: its event has the device's time (nothing told the panel's clock).
+            GamingPanelClient earlier = NewClient(server, StoredSession(3600));
+            earlier.Analytics.Track("from_last_run");
+            Check(await earlier.Analytics.FlushAsync() == 0 && earlier.Analytics.Pending == 1, "offline: kept");
+
+            online = true;
+            GamingPanelClient client = NewClientSharingCache(server, earlier);
+            client.Analytics.Track("before_any_answer"); // the device's time: the offset is not known yet
+            await client.Player.GetStatsAsync();         // the first answer tells the panel's clock
+            Check(client.Clock.Offset.HasValue && Math.Abs(client.Clock.Offset.Value.TotalMinutes + 10) < 0.1,
+                "the offset learned from the Date header: 10 minutes behind");
+            client.Analytics.Track("level_complete");
+            int sent = await client.Analytics.FlushAsync();
+            Check(client.Analytics.Rejected.Count == 0, "no event refused as event_out_of_range");
+            Check(sent == 3 && client.Analytics.Pending == 0 && taken.Count == 3, "all three taken by the panel");
+
+            DateTime panelNow = DateTime.UtcNow.AddMinutes(-10);
+            foreach (Dictionary<string, object> item in taken)
+            {
+                DateTime at = Json.GetDateTime(item, "occurred_at").Value;
+                Check(Math.Abs((at - panelNow).TotalSeconds) < 30,
+                    Json.GetString(item, "name") + " stamped with the panel's clock (" + at.ToString("o") + ", panel " + panelNow.ToString("o") + ")");
+            }
         }
 
         static GamingPanelClient NewClientSharingCache(FakeServer server, GamingPanelClient earlier)

@@ -369,6 +369,7 @@ struct FDateTime
 	static FDateTime UtcNow();
 	static FDateTime FromUnixTimestamp(int64 Seconds);
 	static bool ParseIso8601(const TCHAR* Text, FDateTime& OutDateTime);
+	static bool ParseHttpDate(const FString& HttpDate, FDateTime& OutDateTime);
 	int64 ToUnixTimestamp() const;
 	FString ToIso8601() const;
 

@@ -89,6 +89,12 @@ struct FFakePanel
 	std::set<std::wstring> StoredIds;
 	std::vector<int> BatchSizes;
 	int32 Duplicates = 0;
+	/** Set: the panel's clock is the device's (this) minus BehindSeconds; every answer carries it (its Date header),
+	 *  and an event more than 5 minutes ahead of it or more than 7 days old is refused (event_out_of_range, 207). */
+	const int64* DeviceNow = nullptr;
+	int64 BehindSeconds = 0;
+	/** The times of the events taken, by name. */
+	std::map<std::wstring, int64> TakenAt;
 	/** Answers held back (to answer later, as a slow network would). */
 	std::vector<std::function<void()>> Held;
 	bool bHold = false;
@@ -113,6 +119,8 @@ struct FFakePanel
 			Answer.Error.Code = TEXT("network_error");
 			return Answer;
 		}
+		const int64 PanelNow = DeviceNow ? *DeviceNow - BehindSeconds : 0;
+		Answer.PanelDate = PanelNow;
 		if (Batch.Num() > MaxEventsPerBody)
 		{
 			Answer.Error.Status = 413;
@@ -132,6 +140,12 @@ struct FFakePanel
 		for (const FGamingPanelAnalyticsEvent& Event : Batch)
 		{
 			if (RefusedNames.count(*Event.Name)) { ++Answer.Rejected; continue; }
+			if (DeviceNow && (Event.OccurredAt > PanelNow + 300 || Event.OccurredAt < PanelNow - 7 * 86400))
+			{
+				++Answer.Rejected; // event_out_of_range
+				continue;
+			}
+			TakenAt[*Event.Name] = Event.OccurredAt;
 			if (!StoredIds.insert(*Event.EventId).second) ++Duplicates;
 		}
 		Answer.Status = Answer.Rejected > 0 ? 207 : 202;
@@ -315,6 +329,48 @@ void TrackedDuringAFlushIsKept()
 	Check(bDone && Got.Taken == 2 && Queue.QueuedCount() == 0, "the flush takes the first, then the one tracked meanwhile");
 	Check(Panel.StoredIds.size() == 2, "both reached the panel, once each");
 }
+void StampedWithThePanelsClock()
+{
+	FWorld World;
+	FFakePanel Panel;
+	Panel.DeviceNow = &World.Now;
+	Panel.BehindSeconds = 600; // the device's clock runs 10 minutes fast (set forward to skip a game timer)
+	{
+		// An earlier run, offline all along: its event has the device's time (nothing told the panel's clock).
+		Panel.bOnline = false;
+		FGamingPanelAnalyticsQueue Earlier = World.MakeQueue();
+		Earlier.Track(TEXT("from_last_run"));
+		Check(FlushNow(Earlier, Panel).StillQueued == 1, "offline: kept");
+	}
+	Panel.bOnline = true;
+	FGamingPanelAnalyticsQueue Queue = World.MakeQueue(); // the next run
+	Queue.Track(TEXT("before_any_answer")); // the device's time: the offset is not known yet
+	Panel.AnswerStatus = 503;
+	FGamingPanelAnalyticsReport Down = FlushNow(Queue, Panel); // its answer still tells the panel's clock
+	Check(Down.StillQueued == 2, "a 503 keeps the batch");
+	World.Now += 30;
+	Queue.Track(TEXT("level_complete"));
+	Panel.AnswerStatus = 202;
+	FGamingPanelAnalyticsReport Report = FlushNow(Queue, Panel);
+	Check(Report.Rejected == 0, "no event refused as event_out_of_range");
+	Check(Report.Taken == 3 && Queue.QueuedCount() == 0 && Panel.TakenAt.size() == 3, "all three taken by the panel");
+	const int64 PanelNow = World.Now - 600;
+	Check(Panel.TakenAt[L"level_complete"] == PanelNow, "an event tracked once the offset is known: the panel's now");
+	Check(Panel.TakenAt[L"before_any_answer"] == PanelNow - 30, "tracked before any answer: corrected by the offset");
+	Check(Panel.TakenAt[L"from_last_run"] == PanelNow, "uncorrected from an earlier run and ahead: sent as the panel's now");
+
+	// Trimmed by the panel's clock too: within the panel's 7 days, though past them by the device's.
+	FGamingPanelAnalyticsEvent Old;
+	Old.EventId = TEXT("old");
+	Old.Name = TEXT("old_but_not_too_old");
+	Old.OccurredAt = PanelNow - FGamingPanelAnalyticsQueue::MaxAgeSeconds + 100;
+	Old.PropertiesJson = TEXT("{}");
+	TArray<FGamingPanelAnalyticsEvent> Stored;
+	Stored.Add(Old);
+	World.Store->Write(Stored);
+	Queue.Reload();
+	Check(Queue.QueuedCount() == 1, "an event within 7 days by the panel's clock kept (trimmed by the corrected clock)");
+}
 } // namespace
 
 int main()
@@ -327,6 +383,7 @@ int main()
 		{"a batch too big together (413) is sent again in halves; big properties are refused at once", TooBigTogetherIsSentInHalves},
 		{"events past 7 days and past MaxQueued are dropped, the oldest first", OldAndSurplusEventsAreDropped},
 		{"an event tracked while a batch is out is kept and sent next", TrackedDuringAFlushIsKept},
+		{"events are stamped with the panel's clock (its Date header), not a device clock 10 minutes fast", StampedWithThePanelsClock},
 	};
 	int CasesFailed = 0;
 	for (const auto& Case : Cases)

@@ -90,7 +90,7 @@ namespace GamingPanel
 
     public sealed class GamingPanelHttp : IGamingPanelTransport
     {
-        static readonly string[] InterestingHeaders = { "Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Location", "ETag" };
+        static readonly string[] InterestingHeaders = { "Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Location", "ETag", "Date" };
 
         readonly string _baseUrl;
         readonly int _timeoutSeconds;

@@ -14,6 +14,12 @@
 //   - 413 (the batch's body is too big): sent again in halves; a single event still too big is dropped.
 // Events older than the panel takes (7 days) are dropped before sending, and the queue keeps at most MaxQueued
 // events (the oldest go first), so a device that is offline for weeks does not grow without bound.
+// Times are the panel's clock (GamingPanelClient.Clock: the device's, corrected by the offset learned from the Date
+// header of the panel's answers), as the panel refuses an event more than 5 minutes ahead of its own clock: a phone
+// set minutes forward would otherwise lose every event. An event tracked this run before any answer told the offset
+// is stamped with the device's time and corrected once the offset is known (same run, so the same device clock); one
+// left uncorrected from an earlier run keeps its time, and no event goes out more than 4 minutes ahead of the
+// panel's now (it is sent as now).
 // See docs/analytics.md.
 using System;
 using System.Collections.Generic;
@@ -36,6 +42,9 @@ namespace GamingPanel
         public const int MaxPropertiesBytes = 4096;
         // The panel refuses events more than 7 days old; an hour's margin for the device's clock.
         static readonly TimeSpan MaxAge = TimeSpan.FromDays(7) - TimeSpan.FromHours(1);
+        // The panel refuses events more than 5 minutes ahead of its clock; a minute's margin.
+        static readonly TimeSpan MaxAhead = TimeSpan.FromMinutes(4);
+        const string TimeFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
         static readonly Regex EventName = new Regex("^[a-z][a-z0-9_]{0,63}$");
 
         readonly GamingPanelClient _client;
@@ -46,6 +55,8 @@ namespace GamingPanel
         // Players whose queue file can be neither read nor moved aside: their queue is kept here this session, and
         // the file is never written over (LocalCache.LoadState).
         readonly Dictionary<string, List<object>> _inMemory = new Dictionary<string, List<object>>();
+        // Events tracked this run before the panel's clock was known (device time): corrected by Load once it is.
+        readonly HashSet<string> _deviceTimed = new HashSet<string>();
 
         public AnalyticsService(GamingPanelClient client)
         {
@@ -70,11 +81,12 @@ namespace GamingPanel
             {
                 { "event_id", Guid.NewGuid().ToString("N") },
                 { "name", name },
-                { "occurred_at", DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture) },
+                { "occurred_at", _client.Clock.UtcNow.ToString(TimeFormat, CultureInfo.InvariantCulture) },
                 { "properties", given },
             };
             lock (_queueLock)
             {
+                if (!_client.Clock.Offset.HasValue) _deviceTimed.Add((string)analyticsEvent["event_id"]);
                 string playerId = _client.Auth.PlayerId;
                 if (string.IsNullOrEmpty(playerId))
                 {
@@ -120,6 +132,7 @@ namespace GamingPanel
                         batch = queue.GetRange(0, Math.Min(batchSize, queue.Count));
                     }
                     if (batch.Count == 0) return taken;
+                    batch = NotAhead(batch);
                     // This player's events go with this player's session only: another login meanwhile stops the flush.
                     if (_client.Auth.PlayerId != playerId) return taken;
                     HttpResult result;
@@ -178,6 +191,26 @@ namespace GamingPanel
             return answer;
         }
 
+        /// <summary>The batch with no time more than MaxAhead past the panel's now (such a time is sent as now).</summary>
+        List<object> NotAhead(List<object> batch)
+        {
+            DateTime now = _client.Clock.UtcNow;
+            var sent = new List<object>(batch.Count);
+            foreach (object item in batch)
+            {
+                var analyticsEvent = item as Dictionary<string, object>;
+                DateTime? at = Json.GetDateTime(analyticsEvent, "occurred_at");
+                if (analyticsEvent != null && at.HasValue && at.Value > now + MaxAhead)
+                {
+                    analyticsEvent = new Dictionary<string, object>(analyticsEvent);
+                    analyticsEvent["occurred_at"] = now.ToString(TimeFormat, CultureInfo.InvariantCulture);
+                    sent.Add(analyticsEvent);
+                }
+                else sent.Add(item);
+            }
+            return sent;
+        }
+
         void Remove(string playerId, List<object> sent)
         {
             var ids = new HashSet<string>();
@@ -216,7 +249,21 @@ namespace GamingPanel
             bool changed = _beforeLogin.Count > 0;
             queue.AddRange(_beforeLogin);
             _beforeLogin.Clear();
-            DateTime oldest = DateTime.UtcNow - MaxAge;
+            TimeSpan? offset = _client.Clock.Offset;
+            if (offset.HasValue && _deviceTimed.Count > 0)
+            {
+                // Tracked this run before the offset was known: the device's time then, corrected now.
+                foreach (object item in queue)
+                {
+                    var analyticsEvent = item as Dictionary<string, object>;
+                    string id = Json.GetString(analyticsEvent, "event_id");
+                    DateTime? at = Json.GetDateTime(analyticsEvent, "occurred_at");
+                    if (id == null || !at.HasValue || !_deviceTimed.Remove(id)) continue;
+                    analyticsEvent["occurred_at"] = (at.Value + offset.Value).ToString(TimeFormat, CultureInfo.InvariantCulture);
+                    changed = true;
+                }
+            }
+            DateTime oldest = _client.Clock.UtcNow - MaxAge;
             int before = queue.Count;
             queue.RemoveAll(item =>
             {

@@ -110,6 +110,12 @@ FGamingPanelAnalytics::FGamingPanelAnalytics(UGamingPanelSubsystem* InSubsystem)
 {
 }
 
+void FGamingPanelAnalytics::SyncClock()
+{
+	int64 Offset = 0;
+	if (FGamingPanelHttp::GetPanelClockOffset(Offset)) Queue.SetClockOffset(Offset);
+}
+
 void FGamingPanelAnalytics::Load()
 {
 	const FString Player = Subsystem.IsValid() ? Subsystem->GetPlayerId() : FString();
@@ -127,6 +133,7 @@ bool FGamingPanelAnalytics::Track(const FString& Name, TSharedPtr<FJsonObject> P
 		return false;
 	}
 	Load();
+	SyncClock(); // stamped with the panel's clock (the login's answer told it, usually)
 	const FString PropertiesJson = Properties.IsValid() ? FGamingPanelHttp::ToJsonString(Properties.ToSharedRef()) : FString();
 	if (!Queue.Track(Name, PropertiesJson))
 	{
@@ -145,6 +152,7 @@ int32 FGamingPanelAnalytics::QueuedCount()
 void FGamingPanelAnalytics::Flush(FGamingPanelAnalyticsQueue::FOnFlushed OnComplete)
 {
 	Load();
+	SyncClock();
 	// Self rides along with every request, so this object (and its queue) outlives the answers.
 	TSharedRef<FGamingPanelAnalytics> Self = AsShared();
 	Queue.Flush(
@@ -165,6 +173,7 @@ void FGamingPanelAnalytics::Flush(FGamingPanelAnalyticsQueue::FOnFlushed OnCompl
 					Answer.bOk = Response.bOk;
 					Answer.Status = Response.Status;
 					Answer.Error = Response.Error;
+					Answer.PanelDate = FGamingPanelHttp::ParseDateHeader(Response.Date);
 					const TSharedPtr<FJsonObject> Json = Response.bOk ? Response.JsonObject() : nullptr;
 					// The panel's receipt carries `accepted`; an empty 2xx or another body (a proxy, a portal) does not.
 					const TSharedPtr<FJsonValue> Accepted = Json.IsValid() ? Json->TryGetField(TEXT("accepted")) : nullptr;

@@ -42,18 +42,45 @@ bool FGamingPanelAnalyticsQueue::Track(const FString& Name, const FString& Prope
 	FGamingPanelAnalyticsEvent Event;
 	Event.EventId = NewEventId();
 	Event.Name = Name;
-	Event.OccurredAt = NowUnixSeconds();
+	Event.OccurredAt = CorrectedNow();
 	Event.PropertiesJson = PropertiesJson.IsEmpty() ? FString(TEXT("{}")) : PropertiesJson;
+	if (!bClockKnown) DeviceTimed.Add(Event.EventId);
 	Queued.Add(Event);
 	Trim();
 	Store->Write(Queued);
 	return true;
 }
 
+void FGamingPanelAnalyticsQueue::LearnPanelClock(int64 PanelUnixSeconds)
+{
+	SetClockOffset(PanelUnixSeconds - NowUnixSeconds());
+}
+
+void FGamingPanelAnalyticsQueue::SetClockOffset(int64 OffsetSeconds)
+{
+	ClockOffset = OffsetSeconds;
+	bClockKnown = true;
+	if (DeviceTimed.Num() == 0) return;
+	// Tracked this run before the offset was known: the device's time then, corrected now (same run, same clock).
+	bool bChanged = false;
+	for (FGamingPanelAnalyticsEvent& Event : Queued)
+	{
+		for (int32 Index = 0; Index < DeviceTimed.Num(); ++Index)
+		{
+			if (DeviceTimed[Index] != Event.EventId) continue;
+			Event.OccurredAt += OffsetSeconds;
+			DeviceTimed.RemoveAt(Index);
+			bChanged = true;
+			break;
+		}
+	}
+	if (bChanged) Store->Write(Queued);
+}
+
 bool FGamingPanelAnalyticsQueue::Trim()
 {
 	const int32 Before = Queued.Num();
-	const int64 Oldest = NowUnixSeconds() - MaxAgeSeconds;
+	const int64 Oldest = CorrectedNow() - MaxAgeSeconds;
 	for (int32 Index = Queued.Num() - 1; Index >= 0; --Index)
 	{
 		if (Queued[Index].OccurredAt < Oldest) Queued.RemoveAt(Index);
@@ -110,6 +137,12 @@ void FGamingPanelAnalyticsQueue::SendNext(TSharedRef<FGamingPanelAnalyticsReport
 	}
 	TArray<FGamingPanelAnalyticsEvent> Batch;
 	for (int32 Index = 0; Index < Queued.Num() && Index < BatchSize; ++Index) Batch.Add(Queued[Index]);
+	// A time past the panel's now (a device clock set forward, uncorrected): sent as now, which the panel takes.
+	const int64 Now = CorrectedNow();
+	for (FGamingPanelAnalyticsEvent& Event : Batch)
+	{
+		if (Event.OccurredAt > Now + MaxAheadSeconds) Event.OccurredAt = Now;
+	}
 	const int32 Sent = Batch.Num();
 	TArray<FString> SentIds;
 	for (const FGamingPanelAnalyticsEvent& Event : Batch) SentIds.Add(Event.EventId);
@@ -117,6 +150,7 @@ void FGamingPanelAnalyticsQueue::SendNext(TSharedRef<FGamingPanelAnalyticsReport
 	const bool bSending = Send(Batch,
 		[this, Report, Send, OnComplete, Sent, SentIds, SentInGeneration](const FGamingPanelAnalyticsAnswer& Answer)
 		{
+			if (Answer.PanelDate > 0) LearnPanelClock(Answer.PanelDate);
 			if (Generation != SentInGeneration)
 			{
 				// Reloaded meanwhile (another player logged in): the batch stays in its player's file, and its

@@ -12,6 +12,27 @@
 #include "HAL/FileManager.h"
 #include "Misc/FileHelper.h"
 
+// ------------------------------------------------------------------------------------------------ the panel's clock
+
+namespace
+{
+	// The panel's clock minus the device's (seconds), from the last answer's Date header. Answers arrive on the game thread.
+	int64 PanelClockOffsetSeconds = 0;
+	bool bPanelClockKnown = false;
+}
+
+int64 FGamingPanelHttp::ParseDateHeader(const FString& Date)
+{
+	FDateTime Parsed;
+	return !Date.IsEmpty() && FDateTime::ParseHttpDate(Date, Parsed) ? Parsed.ToUnixTimestamp() : 0;
+}
+
+bool FGamingPanelHttp::GetPanelClockOffset(int64& OutSeconds)
+{
+	OutSeconds = PanelClockOffsetSeconds;
+	return bPanelClockKnown;
+}
+
 // ------------------------------------------------------------------------------------------------ errors
 
 FGamingPanelError FGamingPanelError::Make(int32 InStatus, const FString& InCode, const FString& InDetail)
@@ -125,6 +146,13 @@ void FGamingPanelHttp::Send(const FString& Verb, const FString& Url, const TMap<
 			Response.Body = HttpResponse->GetContentAsString();
 			Response.ETag = HttpResponse->GetHeader(TEXT("ETag"));
 			Response.ContentType = HttpResponse->GetHeader(TEXT("Content-Type"));
+			Response.Date = HttpResponse->GetHeader(TEXT("Date"));
+			const int64 PanelNow = ParseDateHeader(Response.Date);
+			if (PanelNow > 0)
+			{
+				PanelClockOffsetSeconds = PanelNow - FDateTime::UtcNow().ToUnixTimestamp();
+				bPanelClockKnown = true;
+			}
 			if (Response.Status >= 200 && Response.Status < 300)
 			{
 				Response.Json = ParseJson(Response.Body);

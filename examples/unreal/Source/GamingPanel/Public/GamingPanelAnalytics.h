@@ -12,7 +12,13 @@
 //   - 400 for the whole batch as the panel's problem document: it can never be taken as it is, and is dropped;
 //   - 413 (the batch's body too big): the same events again in halves; a single one still too big is dropped.
 // Events older than the panel takes (7 days) are dropped before sending, and the queue keeps at most MaxQueued
-// events (the oldest go first). FGamingPanelAnalyticsQueue holds these decisions without HTTP, JSON or files (run by
+// events (the oldest go first).
+// Times are the panel's clock: the device's, corrected by the offset learned from the Date header of the panel's
+// answers (FGamingPanelHttp::GetPanelClockOffset), as the panel refuses an event more than 5 minutes ahead of its own
+// clock and a phone set minutes forward would otherwise lose every event. An event tracked this run before any answer
+// told the offset has the device's time and is corrected once the offset is known (same run, so the same device
+// clock); one left uncorrected from an earlier run keeps its time, and no event goes out more than 4 minutes ahead of
+// the panel's now (it is sent as now). FGamingPanelAnalyticsQueue holds these decisions without HTTP, JSON or files (run by
 // scripts/check_examples.sh against a fake panel); FGamingPanelAnalytics gives it the subsystem's HTTP and the file.
 // See docs/analytics.md.
 #pragma once
@@ -58,6 +64,8 @@ struct GAMINGPANEL_API FGamingPanelAnalyticsAnswer
 	bool bProblemDocument = false;
 	/** With 207: how many of the batch the panel refused for good. */
 	int32 Rejected = 0;
+	/** The panel's clock from the answer's Date header, in Unix seconds; 0 without one (no answer at all). */
+	int64 PanelDate = 0;
 };
 
 struct GAMINGPANEL_API FGamingPanelAnalyticsReport
@@ -82,6 +90,8 @@ public:
 	static constexpr int32 MaxPropertiesBytes = 4096;
 	/** The panel refuses events more than 7 days old; an hour's margin for the device's clock. */
 	static constexpr int64 MaxAgeSeconds = 7 * 86400 - 3600;
+	/** The panel refuses events more than 5 minutes ahead of its clock: none goes out more than this ahead of its now. */
+	static constexpr int64 MaxAheadSeconds = 240;
 
 	using FOnAnswer = TFunction<void(const FGamingPanelAnalyticsAnswer& Answer)>;
 	/** Sends Batch and calls OnAnswer once; false when it cannot send at all (the flush then ends). */
@@ -99,6 +109,13 @@ public:
 	bool Track(const FString& Name, const FString& PropertiesJson = FString());
 	/** Sends the queue in batches of MaxBatch, one at a time; stops at the first batch that stays queued. */
 	void Flush(FSend Send, FOnFlushed OnComplete);
+	/** The panel's clock, seen in an answer (its Date header, Unix seconds): learns the offset to the device's. */
+	void LearnPanelClock(int64 PanelUnixSeconds);
+	/** The panel's clock minus the device's, in seconds, learned elsewhere (any panel answer). Events tracked this run
+	 *  before it was known are corrected by it. */
+	void SetClockOffset(int64 OffsetSeconds);
+	/** Now by the panel's clock: the device's, corrected by the offset once known. */
+	int64 CorrectedNow() const { return NowUnixSeconds() + ClockOffset; }
 	int32 QueuedCount() const { return Queued.Num(); }
 	const TArray<FGamingPanelAnalyticsEvent>& GetQueued() const { return Queued; }
 
@@ -116,6 +133,11 @@ private:
 	TFunction<FString()> NewEventId;
 	TFunction<int64()> NowUnixSeconds;
 	TArray<FGamingPanelAnalyticsEvent> Queued;
+	/** The panel's clock minus the device's (seconds), once bClockKnown. Kept in memory only. */
+	int64 ClockOffset = 0;
+	bool bClockKnown = false;
+	/** Events tracked this run before the offset was known (the device's time): corrected by SetClockOffset. */
+	TArray<FString> DeviceTimed;
 	bool bFlushing = false;
 	/** How many events the flush sends at once: MaxBatch, halved after a 413. */
 	int32 BatchSize = MaxBatch;
@@ -138,6 +160,8 @@ public:
 private:
 	/** Reads the player's file again when the player changed. */
 	void Load();
+	/** Gives the queue the panel's clock offset learned from any panel answer (FGamingPanelHttp). */
+	void SyncClock();
 
 	TWeakObjectPtr<UGamingPanelSubsystem> Subsystem;
 	FGamingPanelAnalyticsQueue Queue;

@@ -63,6 +63,8 @@ struct GAMINGPANEL_API FGamingPanelResponse
 	FString ETag;
 	/** The Content-Type header (application/problem+json for the panel's errors), empty when absent. */
 	FString ContentType;
+	/** The Date header (the panel's clock, an HTTP-date to the second), empty when absent. */
+	FString Date;
 	/** The parsed body (an object or an array, or any JSON value); invalid for an empty body. */
 	TSharedPtr<FJsonValue> Json;
 	FGamingPanelError Error;
@@ -98,6 +100,11 @@ public:
 	static TSharedPtr<FJsonValue> ParseJson(const FString& Text);
 	/** Seconds to wait before retry attempt number Attempt (0-based). */
 	static float RetryDelaySeconds(const FGamingPanelError& Error, int32 Attempt);
+	/** The panel's clock minus the device's, in seconds, learned from the Date header of the last answer that had
+	 *  one (any request, errors included); false before any. In memory only. Analytics events are stamped with it. */
+	static bool GetPanelClockOffset(int64& OutSeconds);
+	/** A Date header (HTTP-date) in Unix seconds; 0 when it is empty or not an HTTP-date. */
+	static int64 ParseDateHeader(const FString& Date);
 };
 
 /** The plugin's local files (session, cloud saves, remote config), never left half written. */
