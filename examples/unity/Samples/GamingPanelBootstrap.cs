@@ -74,6 +74,13 @@ namespace GamingPanel.Samples
         {
             // Mobile: the app may have been suspended for hours; check the token as soon as it comes back.
             if (!paused) _nextRefreshCheck = 0f;
+            // Going to the background (the OS may kill the app there): analytics events tracked in the last 2 s to disk.
+            else if (Client != null) Client.Analytics.SaveNow();
+        }
+
+        void OnApplicationQuit()
+        {
+            if (Client != null) Client.Analytics.SaveNow();
         }
 
         void OnDestroy()

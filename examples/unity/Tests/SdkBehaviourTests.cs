@@ -119,6 +119,8 @@ namespace GamingPanel.Tests
             Run("server heartbeat: stopping waits for the beat and deregisters a listed server (only one)", HeartbeatStopDeregisters);
             Run("analytics: a queue file that cannot be read is moved aside, never written over by the next Track", AnalyticsUnreadableQueueIsSetAside);
             Run("analytics: events are stamped with the panel's clock (its Date header), not a device clock 10 minutes fast", AnalyticsStampedWithThePanelsClock);
+            Run("analytics: Track keeps the queue in memory and writes it at most every 50 events or 2 s, not on each Track", AnalyticsTrackDoesNotRewriteTheQueue);
+            Run("analytics: the queue keeps at most 4 MB, dropping the oldest events first", AnalyticsByteCapDropsTheOldest);
             foreach (KeyValuePair<string, Func<Task>> offline in OfflineSaveTests.Cases()) Run(offline.Key, offline.Value);
             try { if (Directory.Exists(TempRoot)) Directory.Delete(TempRoot, true); } catch (IOException) { }
             Console.WriteLine("unity sdk: " + _passed + " passed, " + _failed + " failed");
@@ -964,6 +966,7 @@ namespace GamingPanel.Tests
             var client = new GamingPanelClient(config, StoredSession(3600), server, new LocalCache(dir));
             client.Analytics.Track("level_complete");
             client.Analytics.Track("level_complete");
+            client.Analytics.SaveNow(); // as OnApplicationPause/Quit: Track alone writes in the background, later
             string file = Directory.GetFiles(dir, "analytics_queue.json", SearchOption.AllDirectories)[0];
             string cutShort = File.ReadAllText(file);
             cutShort = cutShort.Substring(0, cutShort.Length - 10);
@@ -971,6 +974,7 @@ namespace GamingPanel.Tests
 
             var restarted = new GamingPanelClient(config, StoredSession(3600), server, new LocalCache(dir));
             restarted.Analytics.Track("boss_defeated");
+            restarted.Analytics.SaveNow();
 
             string[] aside = Directory.GetFiles(Path.GetDirectoryName(file), "analytics_queue_unreadable-*");
             Check(aside.Length == 1 && File.ReadAllText(aside[0]) == cutShort, "the unreadable queue is kept aside as it was");
@@ -982,6 +986,86 @@ namespace GamingPanel.Tests
             Check(Directory.GetFiles(Path.GetDirectoryName(file), "analytics_queue_unreadable-*").Length >= 1
                 && again.Analytics.Pending == 1, "a queue that is not a list is unreadable too, not an exception");
             await Task.Yield();
+        }
+
+        /// <summary>The events in the player's queue file on disk (-1: no file).</summary>
+        static int QueuedOnDisk(LocalCache cache)
+        {
+            string body;
+            DateTime at;
+            return cache.TryLoad("7", "analytics_queue", out body, out at) ? ((List<object>)Json.Parse(body)).Count : -1;
+        }
+
+        static async Task AnalyticsTrackDoesNotRewriteTheQueue()
+        {
+            var server = new FakeServer();
+            bool online = false;
+            server.Handler = r => !online ? FakeResponse.Offline()
+                : FakeResponse.Ok(202, "{\"accepted\":" + Json.GetArray(r.Body, "events").Count + ",\"duplicates\":0}");
+            var config = GamingPanelConfig.Create("http://panel.test/api/v1/", "demo-client-key");
+            string dir = Path.Combine(TempRoot, Guid.NewGuid().ToString("N"));
+            var cache = new LocalCache(dir);
+            var client = new GamingPanelClient(config, StoredSession(3600), server, cache);
+            var props = new Dictionary<string, object> { { "blob", new string('x', 3000) } };
+            client.Analytics.Track("level_complete", props);
+            Check(await client.Analytics.FlushAsync() == 0 && QueuedOnDisk(cache) == 1, "a flush writes the queue (offline: kept)");
+
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            for (int n = 0; n < 30; n++) client.Analytics.Track("level_complete", props);
+            int onDisk = QueuedOnDisk(cache);
+            Check(onDisk == 1 || watch.Elapsed > TimeSpan.FromSeconds(1.5), "30 quick Tracks do not rewrite the file (" + onDisk + " events on disk)");
+
+            // Writes are bounded: one per 50 events (or per 2 s), in the background, however many events wait.
+            int writes = client.Analytics.DiskWrites;
+            watch.Restart();
+            for (int n = 0; n < 500; n++) client.Analytics.Track("level_complete", props);
+            double seconds = watch.Elapsed.TotalSeconds;
+            await Task.Delay(300);
+            int made = client.Analytics.DiskWrites - writes;
+            Check(made >= 1 && made <= 500 / AnalyticsService.PersistEveryEvents + 2 + (int)(seconds / 2),
+                "500 Tracks cause at most one write per 50 events or 2 s (" + made + " writes in " + seconds.ToString("0.00") + " s)");
+
+            // Within PersistDelay of the last Track, everything is on disk without a flush (a crash loses at most that window).
+            await Task.Delay(AnalyticsService.PersistDelay + TimeSpan.FromMilliseconds(700));
+            Check(QueuedOnDisk(cache) == 531 && client.Analytics.Pending == 531, "all 531 events on disk " + AnalyticsService.PersistDelay.TotalSeconds + " s later (" + QueuedOnDisk(cache) + ")");
+
+            client.Analytics.Track("boss_defeated");
+            client.Analytics.SaveNow(); // OnApplicationPause(true) / OnApplicationQuit
+            var restarted = new GamingPanelClient(config, StoredSession(3600), server, new LocalCache(dir));
+            Check(restarted.Analytics.Pending == 532, "SaveNow: the queue survives a restart (" + restarted.Analytics.Pending + ")");
+
+            online = true;
+            int taken = await restarted.Analytics.FlushAsync();
+            Check(taken == 532 && restarted.Analytics.Pending == 0 && QueuedOnDisk(restarted.Cache) == 0, "a flush takes them off the disk too");
+            var again = new GamingPanelClient(config, StoredSession(3600), server, restarted.Cache);
+            Check(again.Analytics.Pending == 0, "nothing sent again after a restart");
+        }
+
+        static async Task AnalyticsByteCapDropsTheOldest()
+        {
+            var server = new FakeServer();
+            server.Handler = r => FakeResponse.Offline();
+            var config = GamingPanelConfig.Create("http://panel.test/api/v1/", "demo-client-key");
+            var cache = new LocalCache(Path.Combine(TempRoot, Guid.NewGuid().ToString("N")));
+            var client = new GamingPanelClient(config, StoredSession(3600), server, cache);
+            // About 4 KB each: 1,200 of them are 4.7 MB, over the byte cap well before the count cap (2,000).
+            for (int n = 0; n < 1200; n++)
+                client.Analytics.Track("level_complete", new Dictionary<string, object> { { "n", n }, { "blob", new string('x', 4000) } });
+            await client.Analytics.FlushAsync(); // offline: kept, and written
+            int pending = client.Analytics.Pending;
+            Check(pending < 1200 && pending > 900, "past 4 MB the queue drops events (" + pending + " kept)");
+
+            var restarted = new GamingPanelClient(config, StoredSession(3600), server, cache);
+            string body;
+            DateTime at;
+            Check(cache.TryLoad("7", "analytics_queue", out body, out at), "the queue is on disk");
+            var queued = (List<object>)Json.Parse(body);
+            long bytes = System.Text.Encoding.UTF8.GetByteCount(body);
+            var first = Json.GetObject((Dictionary<string, object>)queued[0], "properties");
+            var last = Json.GetObject((Dictionary<string, object>)queued[queued.Count - 1], "properties");
+            Check(queued.Count == pending && restarted.Analytics.Pending == pending, "the capped queue survives a restart");
+            Check(Convert.ToInt64(first["n"]) == 1200 - pending && Convert.ToInt64(last["n"]) == 1199, "the oldest went first, the newest are kept");
+            Check(bytes <= AnalyticsService.MaxQueuedBytes + 4096, "at most 4 MB of events on disk (" + bytes + " bytes)");
         }
 
         static async Task ServerHelper()
