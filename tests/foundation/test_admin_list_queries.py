@@ -7,39 +7,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from apps.accounts.models import AuthSession, GameAccess, PlatformIdentity, Player
-from apps.accounts.services import set_game_access
+from apps.accounts.models import AuthSession, PlatformIdentity, Player
 from apps.payments.models import Payment
 from apps.shop.models import Purchase
+from tests.accounts.admin_lists import listed, searched, signed_in_operator
 from tests.shop.helpers import make_economy, make_offer
 
 
 @pytest.fixture
 def operator_client(client, game):
-    user = get_user_model().objects.create_user("olga", password="pw-long-enough-1")
-    set_game_access(user=user, game=game, role=GameAccess.Role.OPERATOR)
-    client.force_login(user)
-    return client
-
-
-def listed(client, url: str, table: str) -> tuple[list[str], list]:
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(url)
-    assert response.status_code == 200
-    sent = [query["sql"] for query in captured.captured_queries]
-    return [sql for sql in sent if table in sql], list(response.context["cl"].result_list)
-
-
-def searched(queries: list[str]) -> list[str]:
-    """The page's count and its rows (what the search filters)."""
-    found = [sql for sql in queries if "COUNT(" in sql or "LIMIT" in sql]
-    assert found
-    return found
+    return signed_in_operator(client, game)
 
 
 @pytest.fixture

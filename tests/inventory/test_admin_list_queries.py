@@ -8,13 +8,10 @@ import ast
 from pathlib import Path
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
-from apps.accounts.models import GameAccess, Player
-from apps.accounts.services import set_game_access
+from apps.accounts.models import Player
 from apps.inventory.models import Currency, LedgerEntry
+from tests.accounts.admin_lists import listed, signed_in_operator
 
 URL = "/admin/inventory/ledgerentry/"
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,10 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def operator_client(client, game):
-    user = get_user_model().objects.create_user("olga", password="pw-long-enough-1")
-    set_game_access(user=user, game=game, role=GameAccess.Role.OPERATOR)
-    client.force_login(user)
-    return client
+    return signed_in_operator(client, game)
 
 
 @pytest.fixture
@@ -55,13 +49,7 @@ def entries(game, player):
 
 
 def ledger_queries(client, url: str) -> tuple[list[str], list[LedgerEntry]]:
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(url)
-    assert response.status_code == 200
-    sent = [query["sql"] for query in captured.captured_queries]
-    return [sql for sql in sent if "inventory_ledgerentry" in sql], list(
-        response.context["cl"].result_list
-    )
+    return listed(client, url, "inventory_ledgerentry")
 
 
 def test_the_list_reads_no_dates_no_distinct_reasons_and_one_count(operator_client, entries):

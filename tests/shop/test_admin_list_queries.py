@@ -4,13 +4,10 @@ providers, no total beside the filtered count, and a search by ids compared as n
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
-from apps.accounts.models import GameAccess, Player
-from apps.accounts.services import set_game_access
+from apps.accounts.models import Player
 from apps.shop.models import Purchase
+from tests.accounts.admin_lists import listed, signed_in_operator
 from tests.shop.helpers import make_economy, make_offer
 
 URL = "/admin/shop/purchase/"
@@ -18,10 +15,7 @@ URL = "/admin/shop/purchase/"
 
 @pytest.fixture
 def operator_client(client, game):
-    user = get_user_model().objects.create_user("olga", password="pw-long-enough-1")
-    set_game_access(user=user, game=game, role=GameAccess.Role.OPERATOR)
-    client.force_login(user)
-    return client
+    return signed_in_operator(client, game)
 
 
 @pytest.fixture
@@ -50,11 +44,7 @@ def purchases(game, player):
 
 
 def purchase_queries(client, url: str) -> tuple[list[str], list[Purchase]]:
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(url)
-    assert response.status_code == 200
-    sent = [query["sql"] for query in captured.captured_queries]
-    return [sql for sql in sent if "shop_purchase" in sql], list(response.context["cl"].result_list)
+    return listed(client, url, "shop_purchase")
 
 
 def test_the_list_reads_no_dates_no_distinct_providers_and_one_count(operator_client, purchases):
