@@ -58,6 +58,8 @@ typename std::remove_reference<T>::type&& MoveTemp(T&& Value) { return static_ca
 
 template <typename FuncType>
 using TFunction = std::function<FuncType>;
+template <typename FuncType>
+using TUniqueFunction = std::function<FuncType>;
 
 class FString;
 
@@ -189,7 +191,7 @@ public:
 	bool IsEmpty() const { return Items.empty(); }
 	void Reset() { Items.clear(); }
 	void Empty() { Items.clear(); }
-	void RemoveAt(int32 Index) { Items.erase(Items.begin() + Index); }
+	void RemoveAt(int32 Index, int32 Count = 1) { Items.erase(Items.begin() + Index, Items.begin() + Index + Count); }
 	int32 Insert(const ElementType& Item, int32 Index) { Items.insert(Items.begin() + Index, Item); return Index; }
 	ElementType& operator[](int32 Index) { return Items[static_cast<size_t>(Index)]; }
 	const ElementType& operator[](int32 Index) const { return Items[static_cast<size_t>(Index)]; }
@@ -444,6 +446,32 @@ private:
 	std::function<RetType(ArgTypes...)> Bound;
 };
 
+/** Names one binding of a multicast delegate, for Remove. */
+class FDelegateHandle
+{
+public:
+	bool IsValid() const;
+	void Reset();
+};
+
+template <typename FuncType> class TMulticastDelegate;
+
+template <typename... ArgTypes>
+class TMulticastDelegate<void(ArgTypes...)>
+{
+public:
+	template <typename UserClass>
+	FDelegateHandle AddRaw(UserClass* Object, void (UserClass::*Method)(ArgTypes...));
+	template <typename UserClass>
+	FDelegateHandle AddUObject(UserClass* Object, void (UserClass::*Method)(ArgTypes...));
+	template <typename FunctorType>
+	FDelegateHandle AddLambda(FunctorType&& Functor);
+	bool Remove(FDelegateHandle Handle);
+	void Broadcast(ArgTypes... Args) const;
+};
+
+#define DECLARE_MULTICAST_DELEGATE(DelegateName) using DelegateName = TMulticastDelegate<void()>
+
 namespace UnrealStubs
 {
 	template <typename... ArgTypes>
@@ -479,6 +507,47 @@ public:
 	FDelegateHandle AddTicker(const FTickerDelegate& Delegate, float Delay = 0.0f);
 	static void RemoveTicker(FDelegateHandle Handle);
 };
+
+// ------------------------------------------------------------------------------------------------ application lifetime
+
+/** The OS's notices about the application (Misc/CoreDelegates.h), broadcast on the game thread. */
+class FCoreDelegates
+{
+public:
+	DECLARE_MULTICAST_DELEGATE(FApplicationLifetimeDelegate);
+	/** The application is about to lose focus (mobile: a call, the app switcher). */
+	static FApplicationLifetimeDelegate ApplicationWillDeactivateDelegate;
+	/** The application is about to go to the background (mobile), where the OS may end it without notice. */
+	static FApplicationLifetimeDelegate ApplicationWillEnterBackgroundDelegate;
+	/** The OS ends the application. */
+	static FApplicationLifetimeDelegate ApplicationWillTerminateDelegate;
+};
+
+// ------------------------------------------------------------------------------------------------ async (Async/Async.h)
+
+enum class EAsyncExecution { TaskGraph, TaskGraphMainThread, Thread, ThreadIfForkSafe, ThreadPool, LargeThreadPool };
+
+template <typename ResultType>
+class TFuture
+{
+public:
+	TFuture() = default;
+	bool IsValid() const;
+	bool IsReady() const;
+	void Wait() const;
+};
+
+/** Runs Callable on another thread (EAsyncExecution) and answers its result as a future. A body only because a lambda
+ *  (a local type) is passed; it runs nothing. */
+template <typename CallableType>
+auto Async(EAsyncExecution Execution, CallableType&& Callable, TUniqueFunction<void()> CompletionCallback = nullptr)
+	-> TFuture<decltype(Callable())>
+{
+	(void)Execution;
+	(void)Callable;
+	(void)CompletionCallback;
+	return TFuture<decltype(Callable())>();
+}
 
 // ------------------------------------------------------------------------------------------------ platform, files
 

@@ -2,8 +2,9 @@
 // (Private/GamingPanelAnalyticsQueue.cpp), the code FGamingPanelAnalytics runs for every decision, against a fake
 // panel that takes POST analytics/events as apps/analytics does (at most 100 events per call, each event id stored
 // once, 202 or 207 with the refused ones) and an in-memory store standing in for
-// Saved/GamingPanel/<player>/analytics_queue.json. What stays in the engine (the HTTP call, the JSON, the file) is
-// only compiled by the syntax checks. Built and run by scripts/check_examples.sh with g++; exits 1 when a check fails.
+// Saved/GamingPanel/<player>/analytics_queue.json (counting its writes) and a timer the test fires by hand. What stays
+// in the engine (the HTTP call, the JSON, the file and its worker thread, the core ticker) is only compiled by the
+// syntax checks. Built and run by scripts/check_examples.sh with g++; exits 1 when a check fails.
 #include "GamingPanelAnalytics.h"
 
 #include <cstdio>
@@ -64,6 +65,8 @@ struct FMemoryStore : IGamingPanelAnalyticsStore
 {
 	bool bHasEvents = false;
 	TArray<FGamingPanelAnalyticsEvent> Stored;
+	/** Times the whole queue was written (the plugin: the file replaced). */
+	int32 Writes = 0;
 
 	bool Read(TArray<FGamingPanelAnalyticsEvent>& OutEvents) override
 	{
@@ -76,6 +79,7 @@ struct FMemoryStore : IGamingPanelAnalyticsStore
 	{
 		Stored = Events;
 		bHasEvents = true;
+		++Writes;
 	}
 };
 
@@ -84,6 +88,7 @@ struct FFakePanel
 {
 	bool bOnline = true;
 	int32 AnswerStatus = 202;            // 202, or an error status every batch gets (503, 400...)
+	float RetryAfter = -1.f;             // with an error status: its Retry-After header, in seconds (-1: none)
 	int32 MaxEventsPerBody = 1000;       // more than this in one batch: 413 payload_too_large
 	std::set<std::wstring> RefusedNames; // refused one by one in a 207 (e.g. a reserved name)
 	std::set<std::wstring> StoredIds;
@@ -130,7 +135,9 @@ struct FFakePanel
 		if (AnswerStatus != 202)
 		{
 			Answer.Error.Status = AnswerStatus;
-			Answer.Error.Code = AnswerStatus == 400 ? TEXT("validation_error") : TEXT("service_unavailable");
+			Answer.Error.Code = AnswerStatus == 400 ? TEXT("validation_error")
+				: AnswerStatus == 429 ? TEXT("rate_limited") : TEXT("service_unavailable");
+			Answer.Error.RetryAfterSeconds = RetryAfter;
 			Answer.bProblemDocument = true; // the panel answers its refusals as application/problem+json
 			return Answer;
 		}
@@ -158,15 +165,59 @@ struct FWorld
 	int64 Now = 1'800'000'000;
 	int32 NextId = 0;
 	TSharedRef<FMemoryStore> Store = MakeShared<FMemoryStore>();
+	/** The delays the queue asked its write timer for (the plugin: the core ticker); the test calls WriteDue. */
+	std::vector<float> TimersAsked;
 
 	FGamingPanelAnalyticsQueue MakeQueue()
 	{
 		FGamingPanelAnalyticsQueue Queue(Store, [this] { return FString(L"e" + std::to_wstring(++NextId)); },
-			[this] { return Now; });
+			[this] { return Now; }, [this](float DelaySeconds) { TimersAsked.push_back(DelaySeconds); });
 		Queue.Reload();
 		return Queue;
 	}
 };
+
+/** The queue file's text as the plugin writes it ({"events":[{"event_id",..,"properties_json"},..]}, condensed). */
+std::string QueueFileJson(const TArray<FGamingPanelAnalyticsEvent>& Events)
+{
+	auto Quoted = [](const FString& Text)
+	{
+		std::string Out = "\"";
+		for (const TCHAR* C = *Text; *C; ++C)
+		{
+			const std::uint32_t Code = static_cast<std::uint32_t>(*C);
+			if (Code == '"' || Code == '\\') Out += {'\\', static_cast<char>(Code)};
+			else if (Code < 0x80) Out.push_back(static_cast<char>(Code));
+			else
+			{
+				const TCHAR One[2] = {*C, 0};
+				Out += FTCHARToUTF8(One).Get();
+			}
+		}
+		return Out + "\"";
+	};
+	std::string Json = "{\"events\":[";
+	for (int32 Index = 0; Index < Events.Num(); ++Index)
+	{
+		const FGamingPanelAnalyticsEvent& Event = Events[Index];
+		if (Index > 0) Json += ",";
+		Json += "{\"event_id\":" + Quoted(Event.EventId) + ",\"name\":" + Quoted(Event.Name)
+			+ ",\"occurred_at_unix\":" + std::to_string(Event.OccurredAt) + ",\"properties_json\":" + Quoted(Event.PropertiesJson) + "}";
+	}
+	return Json + "]}";
+}
+
+/** {"n":N,"blob":"xxx..."}: about 4 KB of properties. */
+FString BigProperties(int N)
+{
+	return FString(L"{\"n\":" + std::to_wstring(N) + L",\"blob\":\"" + std::wstring(4000, L'x') + L"\"}");
+}
+
+/** The n of BigProperties. */
+int NumberIn(const FGamingPanelAnalyticsEvent& Event)
+{
+	return std::stoi(std::wstring(*Event.PropertiesJson).substr(5));
+}
 
 FGamingPanelAnalyticsReport FlushNow(FGamingPanelAnalyticsQueue& Queue, FFakePanel& Panel)
 {
@@ -371,6 +422,141 @@ void StampedWithThePanelsClock()
 	Queue.Reload();
 	Check(Queue.QueuedCount() == 1, "an event within 7 days by the panel's clock kept (trimmed by the corrected clock)");
 }
+void TracksDoNotRewriteTheFile()
+{
+	FWorld World;
+	FGamingPanelAnalyticsQueue Queue = World.MakeQueue();
+	const int32 WritesBefore = World.Store->Writes;
+	for (int Index = 0; Index < 2000; ++Index) Queue.Track(TEXT("level_complete"), TEXT("{\"level\":3}"));
+	const int32 Writes = World.Store->Writes - WritesBefore;
+	char What[160];
+	std::snprintf(What, sizeof(What), "2,000 Tracks to write the queue once per %d events, not per Track (%d writes)",
+		FGamingPanelAnalyticsQueue::PersistEveryEvents, Writes);
+	Check(Writes == 2000 / FGamingPanelAnalyticsQueue::PersistEveryEvents, What);
+	Check(World.Store->Stored.Num() == 2000 && Queue.QueuedCount() == 2000, "the 2,000th event on disk with the 40th write");
+	Check(World.TimersAsked.size() == 1, "one write timer asked for, not one per Track");
+}
+
+void PendingEventsWrittenWithinTwoSeconds()
+{
+	FWorld World;
+	FGamingPanelAnalyticsQueue Queue = World.MakeQueue();
+	Queue.Track(TEXT("level_start"));
+	Queue.Track(TEXT("level_complete"));
+	Queue.Track(TEXT("boss_defeated"));
+	Check(World.Store->Writes == 0 && Queue.HasUnsavedChanges(), "three Tracks: kept in memory, nothing written yet");
+	Check(World.TimersAsked.size() == 1 && World.TimersAsked[0] == FGamingPanelAnalyticsQueue::PersistDelaySeconds,
+		"a write asked for 2 s after the first event not on disk");
+	Queue.WriteDue(); // the timer fires
+	Check(World.Store->Writes == 1 && World.Store->Stored.Num() == 3 && !Queue.HasUnsavedChanges(), "the timer writes all three, once");
+	Queue.WriteDue();
+	Check(World.Store->Writes == 1, "nothing changed since: no write");
+	Queue.Track(TEXT("level_start"));
+	Check(World.TimersAsked.size() == 2 && World.Store->Writes == 1, "the next event asks for the next timed write");
+}
+
+void SaveNowWritesWhatIsPending()
+{
+	FWorld World;
+	{
+		FGamingPanelAnalyticsQueue Queue = World.MakeQueue();
+		for (int Index = 0; Index < 7; ++Index) Queue.Track(TEXT("tutorial_step"), FString(L"{\"step\":" + std::to_wstring(Index) + L"}"));
+		Check(World.Store->Stored.Num() == 0, "seven Tracks: pending (less than 50 and no timer yet)");
+		Queue.SaveNow(); // the game pauses or quits
+		Check(World.Store->Writes == 1 && World.Store->Stored.Num() == 7 && !Queue.HasUnsavedChanges(), "SaveNow writes them at once");
+		Queue.SaveNow();
+		Check(World.Store->Writes == 1, "a second SaveNow with nothing new writes nothing");
+	}
+	FGamingPanelAnalyticsQueue Restarted = World.MakeQueue(); // the game started again
+	Check(Restarted.QueuedCount() == 7 && Restarted.GetQueued()[0].PropertiesJson == TEXT("{\"step\":0}")
+			&& Restarted.GetQueued()[6].PropertiesJson == TEXT("{\"step\":6}"),
+		"a restart after SaveNow reloads all seven, in order");
+	FFakePanel Panel;
+	Check(FlushNow(Restarted, Panel).Taken == 7 && Panel.StoredIds.size() == 7, "and sends them");
+	Check(World.MakeQueue().QueuedCount() == 0, "the flush wrote the empty queue: nothing sent again after another restart");
+}
+
+void ByteCapDropsTheOldest()
+{
+	FWorld World;
+	FFakePanel Panel;
+	Panel.bOnline = false;
+	FGamingPanelAnalyticsQueue Queue = World.MakeQueue();
+	// About 4.1 KB each: 1,200 of them are 4.9 MB, over the byte cap well before the count cap (2,000).
+	for (int N = 0; N < 1200; ++N) Check(Queue.Track(TEXT("level_complete"), BigProperties(N)), "a 4 KB event queued");
+	FlushNow(Queue, Panel); // offline: kept, and written
+	const int32 Kept = Queue.QueuedCount();
+	char What[160];
+	std::snprintf(What, sizeof(What), "past 4 MB the queue drops events (%d of 1200 kept)", Kept);
+	Check(Kept < 1200 && Kept > 900, What);
+	Check(Kept > 0 && NumberIn(Queue.GetQueued()[0]) == 1200 - Kept && NumberIn(Queue.GetQueued()[Kept - 1]) == 1199,
+		"the oldest went first, the newest are kept");
+	const std::string File = QueueFileJson(World.Store->Stored);
+	std::snprintf(What, sizeof(What), "at most 4 MB of events in the file (%zu bytes)", File.size());
+	Check(World.Store->Stored.Num() == Kept && File.size() <= static_cast<size_t>(FGamingPanelAnalyticsQueue::MaxQueuedBytes), What);
+	Check(static_cast<int64>(File.size()) == 13 + Queue.QueuedBytes() - 1, "QueuedBytes is the file's JSON, byte for byte");
+	FGamingPanelAnalyticsQueue Restarted = World.MakeQueue();
+	Check(Restarted.QueuedCount() == Kept && Restarted.QueuedBytes() == Queue.QueuedBytes(), "the capped queue survives a restart");
+
+	// A file over the cap (an older kit kept 2,000 events of any size) is cut to it when read.
+	TArray<FGamingPanelAnalyticsEvent> Old;
+	for (int N = 0; N < 1500; ++N)
+	{
+		FGamingPanelAnalyticsEvent Event;
+		Event.EventId = FString(L"old" + std::to_wstring(N));
+		Event.Name = TEXT("level_complete");
+		Event.OccurredAt = World.Now;
+		Event.PropertiesJson = BigProperties(N);
+		Old.Add(Event);
+	}
+	World.Store->Write(Old);
+	FGamingPanelAnalyticsQueue Loaded = World.MakeQueue();
+	Check(Loaded.QueuedCount() < 1100 && Loaded.QueuedBytes() <= FGamingPanelAnalyticsQueue::MaxQueuedBytes
+			&& NumberIn(Loaded.GetQueued()[Loaded.QueuedCount() - 1]) == 1499,
+		"a stored queue over 4 MB is cut to it on loading, the newest kept");
+}
+
+void RetryAfterIsWaitedFor()
+{
+	FWorld World;
+	FFakePanel Panel;
+	FGamingPanelAnalyticsQueue Queue = World.MakeQueue();
+	Queue.Track(TEXT("level_start"));
+	Queue.Track(TEXT("level_complete"));
+	Panel.AnswerStatus = 429;
+	Panel.RetryAfter = 120.f;
+	FGamingPanelAnalyticsReport Limited = FlushNow(Queue, Panel);
+	Check(Limited.StillQueued == 2 && Limited.Error.Status == 429 && Limited.Error.RetryAfterSeconds == 120.f,
+		"429 with Retry-After: 120 keeps the batch, the wait on the report's error");
+	Panel.AnswerStatus = 202;
+	Panel.RetryAfter = -1.f;
+	World.Now += 30; // the game flushes again half a minute later
+	const size_t BatchesBefore = Panel.BatchSizes.size();
+	FGamingPanelAnalyticsReport Early = FlushNow(Queue, Panel);
+	Check(Panel.BatchSizes.size() == BatchesBefore && Early.Taken == 0 && Early.StillQueued == 2,
+		"a flush before Retry-After has passed sends nothing");
+	Check(Early.Error.Status == 429 && Early.Error.Code == TEXT("rate_limited") && Early.Error.RetryAfterSeconds == 90.f,
+		"and answers the 429 again with the 90 s left");
+	World.Now += 90;
+	FGamingPanelAnalyticsReport Later = FlushNow(Queue, Panel);
+	Check(Later.Taken == 2 && Queue.QueuedCount() == 0, "once it has passed, the flush sends them");
+
+	Queue.Track(TEXT("level_start"));
+	Panel.AnswerStatus = 503;
+	Panel.RetryAfter = 5.f;
+	Check(FlushNow(Queue, Panel).Error.RetryAfterSeconds == 5.f, "503 with Retry-After: 5");
+	Panel.AnswerStatus = 202;
+	World.Now += 4;
+	Check(FlushNow(Queue, Panel).Taken == 0, "not sent 4 s later");
+	World.Now += 1;
+	Check(FlushNow(Queue, Panel).Taken == 1, "sent 5 s later");
+	Queue.Track(TEXT("level_start"));
+	Panel.AnswerStatus = 503;
+	Panel.RetryAfter = -1.f;
+	FlushNow(Queue, Panel);
+	Panel.AnswerStatus = 202;
+	Check(FlushNow(Queue, Panel).Taken == 1, "a 503 without Retry-After: the next flush sends");
+}
 } // namespace
 
 int main()
@@ -384,6 +570,11 @@ int main()
 		{"events past 7 days and past MaxQueued are dropped, the oldest first", OldAndSurplusEventsAreDropped},
 		{"an event tracked while a batch is out is kept and sent next", TrackedDuringAFlushIsKept},
 		{"events are stamped with the panel's clock (its Date header), not a device clock 10 minutes fast", StampedWithThePanelsClock},
+		{"2,000 Tracks do not write the queue 2,000 times: once per 50 events (or per timer)", TracksDoNotRewriteTheFile},
+		{"events not on disk yet are written when the 2 s timer fires, once", PendingEventsWrittenWithinTwoSeconds},
+		{"SaveNow (pause, quit) writes what is pending; a restart after it reloads the queue", SaveNowWritesWhatIsPending},
+		{"the queue keeps at most 4 MB, dropping the oldest events first (also from a file over it)", ByteCapDropsTheOldest},
+		{"after a 429 or 503 with Retry-After no flush sends before it has passed; the error says how long is left", RetryAfterIsWaitedFor},
 	};
 	int CasesFailed = 0;
 	for (const auto& Case : Cases)

@@ -6,7 +6,8 @@
 // standing in for Saved/GamingPanel/<player>/cloud_saves.json. What stays in the
 // engine (the HTTP call, reading the JSON answer, the JSON file) is only compiled by the syntax checks.
 // It also runs the kit's engine-independent rules the subsystem decides with (inline in the public headers): which
-// answers end a session or a purchase attempt (FGamingPanelError), and the client version remote config sends.
+// answers end a session or a purchase attempt (FGamingPanelError), how long a retry waits (FGamingPanelHttp::
+// RetryDelaySeconds: a Retry-After in full), and the client version remote config sends.
 // Built and run by scripts/check_examples.sh with g++; exits 1 when a check fails.
 #include "GamingPanelSaveQueue.h"
 #include "GamingPanelCloudSave.h"
@@ -820,6 +821,45 @@ FGamingPanelError Answer(int32 Status, const TCHAR* Code)
 	return Error;
 }
 
+void RetryAfterReachesTheGame()
+{
+	FFakePanel Panel;
+	FDevice Device;
+	Device.Queue.Save(TEXT("slot1"), TEXT("{\"chapter\":1}"));
+	const FString Key = Device.Pending(TEXT("slot1"))->IdempotencyKey;
+	Panel.bAnswerCanned = true;
+	Panel.Canned = FFakePanel::Problem(429, TEXT("rate_limited"));
+	Panel.Canned.Error.RetryAfterSeconds = 120.f; // what the subsystem hands back: more than its retries wait (30 s)
+	FGamingPanelSyncReport Limited = Device.Sync(Panel);
+	Check(Limited.bOffline && Limited.StillQueued == 1 && Device.Pending(TEXT("slot1"))->IdempotencyKey == Key,
+		"a 429 keeps the write and its Idempotency-Key");
+	Check(Limited.Error.Status == 429 && Limited.Error.Code == TEXT("rate_limited") && Limited.Error.RetryAfterSeconds == 120.f,
+		"the report carries the 429 with its Retry-After (120 s), so the game knows when to sync again");
+	Panel.Canned = FFakePanel::Problem(401, TEXT("token_revoked"));
+	Check(Device.Sync(Panel).Error.Code == TEXT("token_revoked"), "and the refusal behind bNeedsLogin");
+	Panel.bAnswerCanned = false;
+	FGamingPanelSyncReport Later = Device.Sync(Panel);
+	Check(Later.Written.Num() == 1 && !Later.Error.IsSet(), "a sync that went through has no error");
+}
+
+void RetriesWaitForRetryAfter()
+{
+	FGamingPanelError Limited = Answer(429, TEXT("rate_limited"));
+	Limited.RetryAfterSeconds = 120.f;
+	const float Wait = FGamingPanelHttp::RetryDelaySeconds(Limited, 0);
+	Check(Wait >= 120.f, "a retry waits the whole Retry-After (120 s), not 60");
+	Check(Wait > FGamingPanelHttp::MaxRetryWaitSeconds && Wait > 30.f,
+		"past the longest retry wait (60 s for SendWithRetries, 30 s for SendAuthorized): the error goes back, no early retry");
+	FGamingPanelError Down = Answer(503, TEXT("service_unavailable"));
+	Down.RetryAfterSeconds = 5.f;
+	Check(FGamingPanelHttp::RetryDelaySeconds(Down, 0) == 5.f && FGamingPanelHttp::RetryDelaySeconds(Down, 3) == 5.f,
+		"503 with Retry-After: 5 waits 5 s whatever the attempt");
+	const FGamingPanelError Offline = Answer(0, TEXT("network_error"));
+	Check(FGamingPanelHttp::RetryDelaySeconds(Offline, 0) == 1.f && FGamingPanelHttp::RetryDelaySeconds(Offline, 2) == 4.f
+			&& FGamingPanelHttp::RetryDelaySeconds(Offline, 9) == 8.f,
+		"without Retry-After: 1, 2, 4, then 8 s");
+}
+
 void SessionEndsOnlyOnRefusals()
 {
 	Check(Answer(401, TEXT("invalid_token")).EndsSession() && Answer(401, TEXT("token_expired")).EndsSession()
@@ -945,6 +985,8 @@ int main()
 		{"deletes go with If-Match; deleted on both sides is agreed", Deletes},
 		{"only the panel's refusals end a session (not a proxy's HTML 403/404, a 408, a 2xx without tokens)", SessionEndsOnlyOnRefusals},
 		{"request_in_progress keeps a purchase key; payment_provider_unavailable ends the attempt", PurchaseKeyRules},
+		{"a 429's Retry-After reaches the game on the sync report's error", RetryAfterReachesTheGame},
+		{"automatic retries wait a 429's or 503's whole Retry-After, or give the error back", RetriesWaitForRetryAfter},
 		{"remote config sends the build's version in the server's form, or none", ClientVersionInTheServersForm},
 		{"save keys are the panel's: 1 to 64 of [A-Za-z0-9_.-], not '.' or '..'", KeysAreThePanels},
 	};

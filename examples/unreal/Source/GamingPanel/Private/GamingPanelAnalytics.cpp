@@ -5,6 +5,9 @@
 #include "GamingPanelHttp.h"
 #include "GamingPanelModule.h"
 #include "GamingPanelSubsystem.h"
+#include "Async/Async.h"
+#include "Containers/Ticker.h"
+#include "Misc/CoreDelegates.h"
 #include "Misc/Guid.h"
 #include "Misc/Paths.h"
 
@@ -16,7 +19,91 @@ namespace
 			Player.IsEmpty() ? FString(TEXT("nobody")) : Player, TEXT("analytics_queue.json"));
 	}
 
-	/** The queue in Saved/GamingPanel/<player>/analytics_queue.json, replaced whole in one step (GamingPanelFiles). */
+	/** Writes Events as the queue file at Path, replaced whole in one step (any thread). */
+	void WriteQueueFile(const FString& Path, const TArray<FGamingPanelAnalyticsEvent>& Events)
+	{
+		TArray<TSharedPtr<FJsonValue>> Items;
+		for (const FGamingPanelAnalyticsEvent& Event : Events)
+		{
+			TSharedPtr<FJsonObject> Json = MakeShared<FJsonObject>();
+			Json->SetStringField(TEXT("event_id"), Event.EventId);
+			Json->SetStringField(TEXT("name"), Event.Name);
+			Json->SetNumberField(TEXT("occurred_at_unix"), static_cast<double>(Event.OccurredAt));
+			Json->SetStringField(TEXT("properties_json"), Event.PropertiesJson);
+			Items.Add(MakeShared<FJsonValueObject>(Json));
+		}
+		TSharedRef<FJsonObject> Saved = MakeShared<FJsonObject>();
+		Saved->SetArrayField(TEXT("events"), Items);
+		if (!GamingPanelFiles::SaveText(FGamingPanelHttp::ToJsonString(Saved), Path))
+		{
+			UE_LOG(LogGamingPanel, Warning, TEXT("Could not save the analytics queue."));
+		}
+	}
+
+	/**
+	 * The queue file's writes, off the game thread: one at a time and in order. A snapshot that waits while one is
+	 * written is replaced by a newer one (only the newest matters). Touched on the game thread only; the worker gets
+	 * its own copy of the path and the events.
+	 */
+	struct FQueueWriter
+	{
+		bool bWaiting = false;
+		FString WaitingPath;
+		TArray<FGamingPanelAnalyticsEvent> Waiting;
+		TFuture<void> Running;
+		/** A ticker is waiting for Running to end, to start the snapshot waiting. */
+		bool bTicking = false;
+
+		bool IsBusy() const { return Running.IsValid() && !Running.IsReady(); }
+
+		void StartWaiting()
+		{
+			bWaiting = false;
+			Running = Async(EAsyncExecution::ThreadPool, [Path = MoveTemp(WaitingPath), Events = MoveTemp(Waiting)]()
+				{
+					WriteQueueFile(Path, Events);
+				});
+			WaitingPath.Reset();
+			Waiting.Reset();
+		}
+
+		/** Everything handed over so far written, the last one on this thread. */
+		void Finish()
+		{
+			if (Running.IsValid()) Running.Wait();
+			if (!bWaiting) return;
+			bWaiting = false;
+			WriteQueueFile(WaitingPath, Waiting);
+			WaitingPath.Reset();
+			Waiting.Reset();
+		}
+	};
+
+	/** Starts the snapshot waiting, now or (core ticker) once the write under way has ended. */
+	void Pump(const TSharedRef<FQueueWriter>& Writer)
+	{
+		if (!Writer->IsBusy())
+		{
+			if (Writer->bWaiting) Writer->StartWaiting();
+			return;
+		}
+		if (Writer->bTicking) return;
+		Writer->bTicking = true;
+		FTSTicker::GetCoreTicker().AddTicker(FTickerDelegate::CreateLambda([Writer](float /*DeltaTime*/)
+			{
+				if (Writer->IsBusy()) return true;
+				if (Writer->bWaiting)
+				{
+					Writer->StartWaiting();
+					return true;
+				}
+				Writer->bTicking = false;
+				return false;
+			}), 0.1f);
+	}
+
+	/** The queue in Saved/GamingPanel/<player>/analytics_queue.json, replaced whole in one step (GamingPanelFiles),
+	 *  written on a worker thread (FQueueWriter). */
 	class FGamingPanelAnalyticsFile : public IGamingPanelAnalyticsStore
 	{
 	public:
@@ -26,6 +113,7 @@ namespace
 
 		virtual bool Read(TArray<FGamingPanelAnalyticsEvent>& OutEvents) override
 		{
+			Writer->Finish(); // never read a file a write is still replacing
 			bMemoryOnly = false;
 			FString Text;
 			TSharedPtr<FJsonObject> Saved;
@@ -65,27 +153,25 @@ namespace
 		virtual void Write(const TArray<FGamingPanelAnalyticsEvent>& Events) override
 		{
 			if (bMemoryOnly) return; // an unreadable file is not written over (GamingPanelFiles::LoadState)
-			TArray<TSharedPtr<FJsonValue>> Items;
-			for (const FGamingPanelAnalyticsEvent& Event : Events)
-			{
-				TSharedPtr<FJsonObject> Json = MakeShared<FJsonObject>();
-				Json->SetStringField(TEXT("event_id"), Event.EventId);
-				Json->SetStringField(TEXT("name"), Event.Name);
-				Json->SetNumberField(TEXT("occurred_at_unix"), static_cast<double>(Event.OccurredAt));
-				Json->SetStringField(TEXT("properties_json"), Event.PropertiesJson);
-				Items.Add(MakeShared<FJsonValueObject>(Json));
-			}
-			TSharedRef<FJsonObject> Saved = MakeShared<FJsonObject>();
-			Saved->SetArrayField(TEXT("events"), Items);
-			if (!GamingPanelFiles::SaveText(FGamingPanelHttp::ToJsonString(Saved), QueuePath(*Player)))
-			{
-				UE_LOG(LogGamingPanel, Warning, TEXT("Could not save the analytics queue."));
-			}
+			const FString Path = QueuePath(*Player);
+			// A snapshot of another player's queue still waiting is that player's last: written first.
+			if (Writer->bWaiting && Writer->WaitingPath != Path) Writer->Finish();
+			Writer->bWaiting = true;
+			Writer->WaitingPath = Path;
+			Writer->Waiting = Events;
+			Pump(Writer);
+		}
+
+		virtual void WaitForWrites() override
+		{
+			Writer->Finish();
 		}
 
 	private:
 		const FString* Player;
 		bool bMemoryOnly = false;
+		/** Shared with the ticker that starts the next write. */
+		TSharedRef<FQueueWriter> Writer = MakeShared<FQueueWriter>();
 	};
 
 	/** One event as POST analytics/events takes it. */
@@ -106,8 +192,36 @@ FGamingPanelAnalytics::FGamingPanelAnalytics(UGamingPanelSubsystem* InSubsystem)
 	: Subsystem(InSubsystem)
 	, Queue(MakeShared<FGamingPanelAnalyticsFile>(&LoadedFor),
 		[] { return FGuid::NewGuid().ToString(EGuidFormats::Digits); },
-		[] { return FDateTime::UtcNow().ToUnixTimestamp(); })
+		[] { return FDateTime::UtcNow().ToUnixTimestamp(); },
+		[this](float DelaySeconds) { ScheduleWrite(DelaySeconds); })
 {
+	// The OS may end a deactivated or backgrounded game without another word: what is tracked goes to disk first.
+	DeactivateHandle = FCoreDelegates::ApplicationWillDeactivateDelegate.AddRaw(this, &FGamingPanelAnalytics::SaveNow);
+	BackgroundHandle = FCoreDelegates::ApplicationWillEnterBackgroundDelegate.AddRaw(this, &FGamingPanelAnalytics::SaveNow);
+	TerminateHandle = FCoreDelegates::ApplicationWillTerminateDelegate.AddRaw(this, &FGamingPanelAnalytics::SaveNow);
+}
+
+FGamingPanelAnalytics::~FGamingPanelAnalytics()
+{
+	FCoreDelegates::ApplicationWillDeactivateDelegate.Remove(DeactivateHandle);
+	FCoreDelegates::ApplicationWillEnterBackgroundDelegate.Remove(BackgroundHandle);
+	FCoreDelegates::ApplicationWillTerminateDelegate.Remove(TerminateHandle);
+	SaveNow();
+}
+
+void FGamingPanelAnalytics::SaveNow()
+{
+	Queue.SaveNow();
+}
+
+void FGamingPanelAnalytics::ScheduleWrite(float DelaySeconds)
+{
+	// Only while this object exists: the timer holds it weakly.
+	const TWeakPtr<FGamingPanelAnalytics> Weak = AsShared();
+	FGamingPanelHttp::Delay(DelaySeconds, [Weak]()
+	{
+		if (const TSharedPtr<FGamingPanelAnalytics> Self = Weak.Pin()) Self->Queue.WriteDue();
+	});
 }
 
 void FGamingPanelAnalytics::SyncClock()
@@ -120,6 +234,7 @@ void FGamingPanelAnalytics::Load()
 {
 	const FString Player = Subsystem.IsValid() ? Subsystem->GetPlayerId() : FString();
 	if (LoadedFor == Player && !Player.IsEmpty()) return;
+	Queue.Persist(); // the previous player's events not on disk yet, to that player's file (LoadedFor names it)
 	LoadedFor = Player;
 	Queue.Reload();
 }

@@ -74,6 +74,13 @@ FGamingPanelError FGamingPanelError::FromResponse(int32 InStatus, const FString&
 	{
 		Error.RetryAfterSeconds = FMath::Max(0.f, FCString::Atof(*RetryAfterHeader));
 	}
+	else if (const int64 RetryAt = FGamingPanelHttp::ParseDateHeader(RetryAfterHeader))
+	{
+		// Retry-After may also be an HTTP-date, by the panel's clock: the seconds from the panel's now.
+		int64 Offset = 0;
+		FGamingPanelHttp::GetPanelClockOffset(Offset);
+		Error.RetryAfterSeconds = static_cast<float>(FMath::Max<int64>(0, RetryAt - (FDateTime::UtcNow().ToUnixTimestamp() + Offset)));
+	}
 
 	const TSharedPtr<FJsonValue> Parsed = FGamingPanelHttp::ParseJson(Body);
 	const TSharedPtr<FJsonObject> Problem = Parsed.IsValid() && Parsed->Type == EJson::Object ? Parsed->AsObject() : nullptr;
@@ -202,6 +209,13 @@ namespace
 					return;
 				}
 				const float Wait = FGamingPanelHttp::RetryDelaySeconds(Response.Error, Number);
+				if (Wait > FGamingPanelHttp::MaxRetryWaitSeconds)
+				{
+					// Not sent again sooner than the panel asked: the caller gets the error, RetryAfterSeconds with it.
+					UE_LOG(LogGamingPanel, Log, TEXT("%s failed (%s); the panel asks to wait %.0f s: not retried now"), *State->Url, *Response.Error.Code, Wait);
+					State->OnComplete(Response);
+					return;
+				}
 				UE_LOG(LogGamingPanel, Log, TEXT("%s failed (%s); retry %d in %.1f s"), *State->Url, *Response.Error.Code, Number + 1, Wait);
 				FGamingPanelHttp::Delay(Wait, [State, Number]() { RunAttempt(State, Number + 1); });
 			});
@@ -229,15 +243,6 @@ void FGamingPanelHttp::Delay(float Seconds, TFunction<void()> Callback)
 		Callback();
 		return false; // run once
 	}), FMath::Max(0.f, Seconds));
-}
-
-float FGamingPanelHttp::RetryDelaySeconds(const FGamingPanelError& Error, int32 Attempt)
-{
-	if (Error.RetryAfterSeconds >= 0.f)
-	{
-		return FMath::Min(Error.RetryAfterSeconds, 60.f);
-	}
-	return FMath::Min(8.f, static_cast<float>(1 << FMath::Clamp(Attempt, 0, 3))); // 1, 2, 4, 8 s
 }
 
 FString FGamingPanelHttp::JoinUrl(const FString& BaseUrl, const FString& Path)

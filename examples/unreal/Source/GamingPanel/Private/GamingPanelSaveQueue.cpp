@@ -353,12 +353,15 @@ void FGamingPanelSaveQueue::Apply(const FGamingPanelSaveRequest& Sent, const FGa
 		// The session is over (a ban ends too) or another player logged in: the player's progress stays queued,
 		// with its Idempotency-Keys, for the player's next session.
 		Report.bNeedsLogin = true;
+		Report.Error = Answer.Error;
 	}
 	else
 	{
 		// No answer, 408, 429, 5xx, a page that is not the panel's, a 2xx without the document: the write may or may
-		// not have arrived. It stays queued with its Idempotency-Key, so a write that did arrive counts once.
+		// not have arrived. It stays queued with its Idempotency-Key, so a write that did arrive counts once. The
+		// error (a 429's or 503's Retry-After with it) tells the game when to sync again.
 		Report.bOffline = true;
+		if (!Answer.bOk) Report.Error = Answer.Error;
 	}
 }
 

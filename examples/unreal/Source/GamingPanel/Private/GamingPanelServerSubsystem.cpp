@@ -197,7 +197,8 @@ bool UGamingPanelServerSubsystem::TickHeartbeat(float /*DeltaSeconds*/)
 		const TSharedPtr<FJsonObject> Json = Response.bOk ? Response.JsonObject() : nullptr;
 		const FGamingPanelHeartbeatSchedule::EOutcome Outcome =
 			FGamingPanelHeartbeatSchedule::Classify(Response.bOk, Response.Error.Status, Response.Error.Code);
-		float Delay = Run->Schedule.Next(Outcome, Json.IsValid() ? GamingPanelJson::GetInt(*Json, TEXT("ttl_seconds")) : 0);
+		float Delay = Run->Schedule.Next(Outcome, Json.IsValid() ? GamingPanelJson::GetInt(*Json, TEXT("ttl_seconds")) : 0,
+			Response.bOk ? -1.f : Response.Error.RetryAfterSeconds);
 		if (Outcome == FGamingPanelHeartbeatSchedule::EOutcome::Listed)
 		{
 			Run->ServerId = BeatServerId;

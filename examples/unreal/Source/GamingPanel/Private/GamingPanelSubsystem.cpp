@@ -1,5 +1,6 @@
 // Gaming Panel Unreal example: session handling and player calls.
 #include "GamingPanelSubsystem.h"
+#include "GamingPanelAnalytics.h"
 #include "GamingPanelModule.h"
 #include "GamingPanelSettings.h"
 #include "Engine/Engine.h"
@@ -69,7 +70,21 @@ void UGamingPanelSubsystem::Initialize(FSubsystemCollectionBase& Collection)
 void UGamingPanelSubsystem::Deinitialize()
 {
 	FTSTicker::GetCoreTicker().RemoveTicker(RefreshTickerHandle);
+	if (Analytics.IsValid())
+	{
+		Analytics->SaveNow(); // the events tracked in the last 2 s, to disk before the game instance goes
+		Analytics.Reset();
+	}
 	Super::Deinitialize();
+}
+
+TSharedRef<FGamingPanelAnalytics> UGamingPanelSubsystem::GetAnalytics()
+{
+	if (!Analytics.IsValid())
+	{
+		Analytics = MakeShared<FGamingPanelAnalytics>(this);
+	}
+	return Analytics.ToSharedRef();
 }
 
 FString UGamingPanelSubsystem::Url(const FString& Path) const

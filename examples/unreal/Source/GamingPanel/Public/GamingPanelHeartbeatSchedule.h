@@ -5,7 +5,7 @@
 // third of it (10 s until the first answer), so one lost beat does not drop the server, and send a failed beat again
 // soon (2 s), once. 409 too_many_servers (the game already has MULTIPLAYER_MAX_LIVE_SERVERS live servers, and this
 // one is not live) is no reason to stop: a place frees when another server stops, so beat again with backoff (the
-// interval, doubling up to a minute).
+// interval, doubling up to a minute). An answer with Retry-After (429, 503) is never beaten again sooner than it asks.
 #pragma once
 
 #include "CoreMinimal.h"
@@ -39,8 +39,16 @@ struct FGamingPanelHeartbeatSchedule
 		return Status == 409 && Code == TEXT("too_many_servers") ? EOutcome::TooManyServers : EOutcome::Failed;
 	}
 
-	/** Records a beat's outcome (TtlSeconds: the answer's ttl_seconds, 0 when none); answers the seconds until the next beat. */
-	float Next(EOutcome Outcome, int64 TtlSeconds = 0)
+	/** Records a beat's outcome (TtlSeconds: the answer's ttl_seconds, 0 when none; RetryAfterSeconds: a refusal's
+	 *  Retry-After, negative when none); answers the seconds until the next beat, never less than RetryAfterSeconds. */
+	float Next(EOutcome Outcome, int64 TtlSeconds = 0, float RetryAfterSeconds = -1.f)
+	{
+		const float Wait = NextWithoutRetryAfter(Outcome, TtlSeconds);
+		return Outcome == EOutcome::Listed ? Wait : FMath::Max(Wait, RetryAfterSeconds);
+	}
+
+private:
+	float NextWithoutRetryAfter(EOutcome Outcome, int64 TtlSeconds)
 	{
 		switch (Outcome)
 		{
@@ -65,7 +73,6 @@ struct FGamingPanelHeartbeatSchedule
 		}
 	}
 
-private:
 	bool bFailedBefore = false;
 	float BackoffSeconds = 0.f;
 };

@@ -87,7 +87,8 @@ public:
 	static void Send(const FString& Verb, const FString& Url, const TMap<FString, FString>& Headers,
 		const TSharedPtr<FJsonObject>& Body, float TimeoutSeconds, FGamingPanelResponseCallback OnComplete);
 
-	/** Like Send, retrying network errors, 429 and 5xx up to MaxRetries times (Retry-After or 1, 2, 4 s). Only for requests that are safe to repeat. */
+	/** Like Send, retrying network errors, 429 and 5xx up to MaxRetries times (after Retry-After, or 1, 2, 4 s); a
+	 *  Retry-After over MaxRetryWaitSeconds ends it with the error instead. Only for requests that are safe to repeat. */
 	static void SendWithRetries(const FString& Verb, const FString& Url, const TMap<FString, FString>& Headers,
 		const TSharedPtr<FJsonObject>& Body, float TimeoutSeconds, int32 MaxRetries, FGamingPanelResponseCallback OnComplete);
 
@@ -98,8 +99,17 @@ public:
 	static FString ToJsonString(const TSharedRef<FJsonObject>& Object);
 	/** Any JSON text (an object, an array, a string, a number, true/false/null) as a value; nullptr when it is not JSON. */
 	static TSharedPtr<FJsonValue> ParseJson(const FString& Text);
-	/** Seconds to wait before retry attempt number Attempt (0-based). */
-	static float RetryDelaySeconds(const FGamingPanelError& Error, int32 Attempt);
+	/** Seconds to wait before retry attempt number Attempt (0-based): the answer's Retry-After when it has one, in full
+	 *  (sent sooner, the request would only be refused again), else 1, 2, 4, 8 s. Inline so
+	 *  Tests/CloudSaveQueueTest.cpp runs it. */
+	static float RetryDelaySeconds(const FGamingPanelError& Error, int32 Attempt)
+	{
+		if (Error.RetryAfterSeconds >= 0.f) return Error.RetryAfterSeconds;
+		return FMath::Min(8.f, static_cast<float>(1 << FMath::Clamp(Attempt, 0, 3))); // 1, 2, 4, 8 s
+	}
+	/** SendWithRetries waits at most this long before a retry: a longer Retry-After ends the call with the error (its
+	 *  RetryAfterSeconds says when to try again), so nothing is sent again sooner than the panel asked. */
+	static constexpr float MaxRetryWaitSeconds = 60.f;
 	/** The panel's clock minus the device's, in seconds, learned from the Date header of the last answer that had
 	 *  one (any request, errors included); false before any. In memory only. Analytics events are stamped with it. */
 	static bool GetPanelClockOffset(int64& OutSeconds);

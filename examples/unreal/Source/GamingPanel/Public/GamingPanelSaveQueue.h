@@ -56,6 +56,10 @@ struct GAMINGPANEL_API FGamingPanelSyncReport
 	 *  once that one has completed to send what it left queued. */
 	bool bSyncRunning = false;
 	int32 StillQueued = 0;
+	/** The failure that stopped the sync (bOffline, bNeedsLogin), as the subsystem gave it after its own retries;
+	 *  empty when the stop was a 2xx without the document. After a 429 or 503 with Retry-After, RetryAfterSeconds:
+	 *  Sync again no sooner (the subsystem's automatic retries wait it out when it is at most 30 s). */
+	FGamingPanelError Error;
 };
 
 /** The queued write of one key: the newest value, from the version it was made from. */

@@ -31,6 +31,8 @@
 
 DECLARE_DYNAMIC_MULTICAST_DELEGATE_OneParam(FGamingPanelSessionLostSignature, const FGamingPanelError&, Error);
 
+class FGamingPanelAnalytics;
+
 UCLASS()
 class GAMINGPANEL_API UGamingPanelSubsystem : public UGameInstanceSubsystem
 {
@@ -132,6 +134,13 @@ public:
 	FString GetStoreAccountToken() const;
 
 	/**
+	 * The game's analytics events (GamingPanelAnalytics.h): one queue per game instance, made on first use. Its events
+	 * not on disk yet are written when the subsystem deinitializes (and when the application deactivates, goes to the
+	 * background or terminates); call GetAnalytics()->SaveNow() when the game pauses or quits.
+	 */
+	TSharedRef<FGamingPanelAnalytics> GetAnalytics();
+
+	/**
 	 * Forgets the session locally at once and ends it on the server (best effort); no silent re-login afterwards.
 	 * auth/logout takes only an access token: an expired one is renewed first (by the refresh already out, if any),
 	 * and the renewed pair is used for the logout only, never saved.
@@ -210,4 +219,6 @@ private:
 	TMap<FString, FString> PendingPurchaseKeys;
 
 	FTSTicker::FDelegateHandle RefreshTickerHandle;
+
+	TSharedPtr<FGamingPanelAnalytics> Analytics;
 };
