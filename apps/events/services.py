@@ -86,7 +86,7 @@ def claim_event_reward(*, player: Player, event_id: int, reward_id: int) -> Rewa
     season_id = None
     if reward.battlepass_xp:
         season_id = add_season_xp(
-            game_id=player.game_id, xp_by_player={player.pk: reward.battlepass_xp}
+            game_id=player.game_id, xp_by_player={player.pk: reward.battlepass_xp}, at=now
         )
     # The analytics fact travels with the grant's wallet lock (alone when nothing is granted).
     claimed = server_event_statement(

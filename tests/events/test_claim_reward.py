@@ -1,4 +1,6 @@
 from datetime import timedelta
+from types import SimpleNamespace
+from unittest import mock
 
 import pytest
 from django.db import connection
@@ -7,7 +9,9 @@ from django.utils import timezone
 
 from apps.analytics.models import RawEvent
 from apps.battlepass.models import SeasonPass
+from apps.battlepass.selectors import season_runs
 from apps.events.models import Event, EventRewardClaim
+from apps.events.services import claim_event_reward
 from apps.inventory.models import LedgerEntry, PlayerItem, Wallet
 from tests.conftest import wallet_lock_at
 from tests.events.conftest import Requirement
@@ -190,6 +194,32 @@ def test_a_reward_of_battle_pass_xp_only_records_its_fact_and_moves_nothing(
     assert not LedgerEntry.objects.exists()
     analytics = RawEvent.objects.get(name="event_reward_claimed")
     assert analytics.properties == {"event_id": reward.event_id, "reward_id": reward.pk}
+
+
+@pytest.mark.django_db
+def test_a_claim_made_while_the_season_runs_gets_its_xp_though_the_season_ends_just_after(
+    player, make_reward, season
+):
+    # The claim reads the clock once: the season it checked is the season its XP goes to, even
+    # when the season ends before the grant itself runs (the grant reading the clock again
+    # spent the claim and granted nothing).
+    reward = make_reward(Requirement.NONE, contents=[], battlepass_xp=50)
+    season.ends_at = timezone.now() + timedelta(hours=1)
+    season.save()
+    claimed_at = season.ends_at - timedelta(microseconds=1)
+    assert season_runs(
+        game_id=player.game_id, at=claimed_at
+    )  # the definitions a warm process keeps
+    with (
+        mock.patch("apps.events.services.timezone", SimpleNamespace(now=lambda: claimed_at)),
+        mock.patch(
+            "apps.battlepass.selectors.timezone", SimpleNamespace(now=lambda: season.ends_at)
+        ),
+    ):
+        claimed = claim_event_reward(player=player, event_id=reward.event_id, reward_id=reward.pk)
+
+    assert claimed.battlepass_xp == 50
+    assert SeasonPass.objects.get(player=player, season=season).xp == 50
 
 
 @pytest.mark.django_db
