@@ -25,6 +25,10 @@ class Category(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        if self.visible_from and self.visible_until and self.visible_until <= self.visible_from:
+            raise ValidationError({"visible_until": "A category's window ends after it starts."})
+
 
 STORE_PRODUCT_FIELDS = ("apple_product_id", "google_product_id")
 

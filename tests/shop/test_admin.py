@@ -1,24 +1,10 @@
 """Operators' screens: offers with a player preview, purchases with their ledger entries,
 payment credentials for owners only, all scoped to the operator's games."""
 
-import pytest
-from django.contrib.auth import get_user_model
-
 from apps.accounts.models import GameAccess
-from apps.accounts.services import set_game_access
 from apps.payments.models import ProviderAccount
 from apps.shop.services.purchase import purchase_offer
 from tests.shop.helpers import fund, make_economy, make_offer
-
-
-@pytest.fixture
-def make_operator(db):
-    def make(username, game, role):
-        user = get_user_model().objects.create_user(username=username, password="pw-long-enough-1")
-        set_game_access(user=user, game=game, role=role)
-        return user
-
-    return make
 
 
 def test_offer_page_previews_what_a_player_sees(client, make_operator, game):
