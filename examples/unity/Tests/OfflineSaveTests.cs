@@ -143,6 +143,7 @@ namespace GamingPanel.Tests
             yield return Case("cloud save: a write whose answer was lost goes again first, so the next save is no conflict with it", LostAnswerIsResentFirst);
             yield return Case("leaderboards: closed periods are read a page at a time", PeriodsPageBack);
             yield return Case("cloud save: a sync called while another runs waits for it; a late answer never puts an older version back", OverlappingSyncsKeepTheNewestCopy);
+            yield return Case("cloud save: the error that stopped a sync reaches the game on the report, a 429's Retry-After with it", SyncReportCarriesTheError);
         }
 
         static KeyValuePair<string, Func<Task>> Case(string name, Func<Task> test)
@@ -656,6 +657,34 @@ namespace GamingPanel.Tests
                 Check(later.Written.Count == 1 && saves.Documents["slot1"].Value == "\"A's progress\"" &&
                     saves.SeenKeys.Contains(puts[0].Header("Idempotency-Key")), "sent in player 7's next session, with its key" + what);
             }
+        }
+
+        static async Task SyncReportCarriesTheError()
+        {
+            var saves = new FakeSaves();
+            var server = new FakeServer();
+            FakeResponse canned = FakeResponse.Problem(429, ErrorCodes.RateLimited, "120");
+            server.Handler = r => canned ?? saves.Handle(r);
+            GamingPanelClient client = NewClient(server);
+            client.CloudSaves.Save("slot1", new Dictionary<string, object> { { "chapter", 1 } });
+            SyncReport limited = await client.CloudSaves.SyncAsync();
+            Check(limited.Offline && limited.StillQueued == 1 && server.To("player/saves/slot1").Count == 1,
+                "a 429 keeps the write; a Retry-After over 30 s is not waited inside the sync");
+            Check(limited.Error != null && limited.Error.Status == 429 && limited.Error.Code == ErrorCodes.RateLimited && limited.Error.RetryAfterSeconds == 120f,
+                "the report carries the 429 with its Retry-After (120 s), so the game knows when to sync again");
+
+            canned = FakeResponse.Ok(200, "<html>Sign in to the Wi-Fi</html>");
+            SyncReport portal = await client.CloudSaves.SyncAsync();
+            Check(portal.Offline && portal.Error != null && portal.Error.Status == 200, "a captive portal's page: the error says what answered");
+            canned = FakeResponse.Problem(403, ErrorCodes.PlayerBanned);
+            SyncReport banned = await client.CloudSaves.SyncAsync();
+            Check(banned.NeedsLogin && banned.Error != null && banned.Error.Code == ErrorCodes.PlayerBanned, "and the refusal behind NeedsLogin");
+
+            canned = null;
+            SyncReport later = await client.CloudSaves.SyncAsync();
+            List<FakeRequest> puts = server.To("player/saves/slot1");
+            Check(later.Written.Count == 1 && later.Error == null && !later.Offline, "a sync that went through has no error");
+            Check(puts.TrueForAll(p => p.Header("Idempotency-Key") == puts[0].Header("Idempotency-Key")), "the same Idempotency-Key throughout");
         }
 
         static async Task BanKeepsTheQueue()

@@ -121,6 +121,10 @@ namespace GamingPanel.Tests
             Run("analytics: events are stamped with the panel's clock (its Date header), not a device clock 10 minutes fast", AnalyticsStampedWithThePanelsClock);
             Run("analytics: Track keeps the queue in memory and writes it at most every 50 events or 2 s, not on each Track", AnalyticsTrackDoesNotRewriteTheQueue);
             Run("analytics: the queue keeps at most 4 MB, dropping the oldest events first", AnalyticsByteCapDropsTheOldest);
+            Run("server calls: a Retry-After over 60 s ends the call at once with the error, not retried after 60 s", ServerCallsGiveBackALongRetryAfter);
+            Run("server calls: a Retry-After of up to 60 s is waited in full (the wait injectable), without one 2, 4, 8 s", ServerCallsWaitTheWholeRetryAfter);
+            Run("server heartbeat: a failed beat waits a 429's or 503's Retry-After (not the 2 s retry), and a longer wait is kept", HeartbeatWaitsForRetryAfter);
+            Run("analytics: after a 429 or 503 with Retry-After no flush sends before it has passed; LastError says how long is left", AnalyticsWaitsForRetryAfter);
             foreach (KeyValuePair<string, Func<Task>> offline in OfflineSaveTests.Cases()) Run(offline.Key, offline.Value);
             try { if (Directory.Exists(TempRoot)) Directory.Delete(TempRoot, true); } catch (IOException) { }
             Console.WriteLine("unity sdk: " + _passed + " passed, " + _failed + " failed");
@@ -1066,6 +1070,105 @@ namespace GamingPanel.Tests
             Check(queued.Count == pending && restarted.Analytics.Pending == pending, "the capped queue survives a restart");
             Check(Convert.ToInt64(first["n"]) == 1200 - pending && Convert.ToInt64(last["n"]) == 1199, "the oldest went first, the newest are kept");
             Check(bytes <= AnalyticsService.MaxQueuedBytes + 4096, "at most 4 MB of events on disk (" + bytes + " bytes)");
+        }
+
+        static async Task ServerCallsGiveBackALongRetryAfter()
+        {
+            var server = new FakeServer();
+            server.Handler = r => FakeResponse.Problem(429, ErrorCodes.RateLimited, "120");
+            var api = new GamingPanelServerApi(server, "demo-server-key"); // the real Task.Delay: nothing may wait here
+            var match = new MatchResult { MatchId = "m-3" };
+            match.Players.Add(new MatchPlayerResult { PlayerId = "7", Outcome = MatchOutcome.Win });
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            ApiError limited = null;
+            try { await api.PostMatchResultAsync(match); } catch (ApiError e) { limited = e; }
+            Check(limited != null && limited.Status == 429 && limited.RetryAfterSeconds == 120f,
+                "the 429 given back with its Retry-After (120 s), so the caller knows when to send the result again");
+            Check(server.To("multiplayer/match-result").Count == 1 && watch.Elapsed < TimeSpan.FromSeconds(5),
+                "sent once, at once: not retried after 60 s, half the wait the panel asked for");
+        }
+
+        static async Task ServerCallsWaitTheWholeRetryAfter()
+        {
+            var server = new FakeServer();
+            var script = new Queue<FakeResponse>(new[]
+            {
+                FakeResponse.Problem(429, ErrorCodes.RateLimited, "45"), FakeResponse.Problem(503, "service_unavailable", "60"),
+                FakeResponse.Offline(), FakeResponse.Problem(503, "service_unavailable"), FakeResponse.Ok(200, "{}"),
+            });
+            server.Handler = r => script.Dequeue();
+            var waits = new List<double>();
+            var api = new GamingPanelServerApi(server, "demo-server-key", (wait, ct) =>
+            {
+                waits.Add(wait.TotalSeconds);
+                return Task.FromResult(true);
+            });
+            var match = new MatchResult { MatchId = "m-4" };
+            match.Players.Add(new MatchPlayerResult { PlayerId = "7", Outcome = MatchOutcome.Loss });
+            await api.PostMatchResultAsync(match);
+            Check(string.Join(",", waits) == "45,60,8,16", "45 s and 60 s waited in full, then 8, 16 s without Retry-After: " + string.Join(",", waits));
+            Check(server.To("multiplayer/match-result").Count == 5, "sent again after each wait, with the same match id");
+        }
+
+        static async Task HeartbeatWaitsForRetryAfter()
+        {
+            FakeResponse tooMany = HeartbeatRig.TooManyServers();
+            tooMany.RetryAfter = "90";
+            var rig = new HeartbeatRig(7, HeartbeatRig.Ttl(30), FakeResponse.Problem(429, ErrorCodes.RateLimited, "30"), HeartbeatRig.Ttl(30),
+                FakeResponse.Problem(503, "service_unavailable", "5"), FakeResponse.Problem(503, "service_unavailable", "5"), HeartbeatRig.Ttl(30),
+                tooMany);
+            rig.Heartbeat.Start();
+            await rig.Done.Task;
+            string waits = string.Join(",", rig.Seconds());
+            Check(waits == "10,30,10,5,10,10,90",
+                "a 429's Retry-After (30 s) instead of the 2 s retry, a 503's 5 s, the interval when longer, 90 s after a 409: " + waits);
+            Check(rig.Server.To("multiplayer/servers/heartbeat").Count == 7, "one request per beat");
+            await rig.Heartbeat.StopAsync();
+        }
+
+        static async Task AnalyticsWaitsForRetryAfter()
+        {
+            var server = new FakeServer();
+            FakeResponse refusal = FakeResponse.Problem(429, ErrorCodes.RateLimited, "120");
+            server.Handler = r => refusal ?? FakeResponse.Ok(202, "{\"accepted\":" + Json.GetArray(r.Body, "events").Count + ",\"duplicates\":0}");
+            GamingPanelClient client = NewClient(server, StoredSession(3600));
+            TimeSpan now = TimeSpan.FromHours(1);
+            client.Analytics.Elapsed = () => now;
+            client.Analytics.Track("level_start");
+            client.Analytics.Track("level_complete");
+            Check(await client.Analytics.FlushAsync() == 0 && client.Analytics.Pending == 2, "a 429 keeps the batch");
+            ApiError limited = client.Analytics.LastError;
+            Check(limited != null && limited.Status == 429 && limited.RetryAfterSeconds == 120f, "LastError: the 429 with its Retry-After (120 s)");
+
+            refusal = null; // the panel would take them now, but asked for 120 s of quiet
+            now += TimeSpan.FromSeconds(30);
+            int sentBefore = server.To("analytics/events").Count;
+            Check(await client.Analytics.FlushAsync() == 0 && server.To("analytics/events").Count == sentBefore && client.Analytics.Pending == 2,
+                "a flush 30 s later sends nothing");
+            ApiError early = client.Analytics.LastError;
+            Check(early != null && early.Status == 429 && early.Code == ErrorCodes.RateLimited && early.RetryAfterSeconds == 90f,
+                "and answers the 429 again with the 90 s left");
+            now += TimeSpan.FromSeconds(90);
+            Check(await client.Analytics.FlushAsync() == 2 && client.Analytics.Pending == 0 && client.Analytics.LastError == null,
+                "once it has passed, the flush sends them");
+
+            client.Analytics.Track("level_start");
+            refusal = FakeResponse.Problem(503, "service_unavailable", "5");
+            await client.Analytics.FlushAsync();
+            Check(client.Analytics.LastError != null && client.Analytics.LastError.RetryAfterSeconds == 5f, "a 503 with Retry-After: 5");
+            refusal = null;
+            now += TimeSpan.FromSeconds(4);
+            Check(await client.Analytics.FlushAsync() == 0 && client.Analytics.LastError.RetryAfterSeconds == 1f, "not sent 4 s later: 1 s left");
+            now += TimeSpan.FromSeconds(1);
+            Check(await client.Analytics.FlushAsync() == 1, "sent 5 s later");
+
+            client.Analytics.Track("level_start");
+            refusal = FakeResponse.Problem(503, "service_unavailable");
+            await client.Analytics.FlushAsync();
+            Check(client.Analytics.LastError != null && client.Analytics.LastError.Status == 503 && !client.Analytics.LastError.RetryAfterSeconds.HasValue,
+                "a 503 without Retry-After: LastError without a wait");
+            refusal = null;
+            Check(await client.Analytics.FlushAsync() == 1, "and the next flush sends");
         }
 
         static async Task ServerHelper()

@@ -73,19 +73,28 @@ namespace GamingPanel.Server
         public const string ServerKeyEnvironmentVariable = "GAMINGPANEL_SERVER_KEY";
         public const string ServerKeyArgument = "-gamingPanelServerKey";
 
+        /// <summary>
+        /// The longest wait before an automatic retry: a longer Retry-After ends the call with the ApiError (its
+        /// RetryAfterSeconds says when to try again), so nothing is sent again sooner than the panel asked.
+        /// </summary>
+        public const float MaxRetryWaitSeconds = 60f;
+
         readonly IGamingPanelTransport _http;
         readonly string _serverKey;
+        readonly Func<TimeSpan, CancellationToken, Task> _delay;
 
         public GamingPanelServerApi(string baseUrl, string serverKey, int timeoutSeconds = 10)
             : this(new GamingPanelHttp(baseUrl, timeoutSeconds), serverKey)
         {
         }
 
-        public GamingPanelServerApi(IGamingPanelTransport transport, string serverKey)
+        /// <param name="delay">How to wait before a retry (Task.Delay by default; tests pass a fake clock).</param>
+        public GamingPanelServerApi(IGamingPanelTransport transport, string serverKey, Func<TimeSpan, CancellationToken, Task> delay = null)
         {
             if (string.IsNullOrEmpty(serverKey)) throw new ArgumentException("The server key is empty.");
             _http = transport;
             _serverKey = serverKey;
+            _delay = delay ?? ((wait, ct) => Task.Delay(wait, ct));
         }
 
         /// <summary>Reads the key from GAMINGPANEL_SERVER_KEY or -gamingPanelServerKey; throws when neither is set.</summary>
@@ -138,7 +147,9 @@ namespace GamingPanel.Server
 
         /// <summary>
         /// POST multiplayer/match-result. Retried on network errors, 429 and 5xx with the same match id, which
-        /// the server applies once. If it still fails, keep the result (e.g. write it to disk) and send it later.
+        /// the server applies once, after the answer's Retry-After (a longer one than MaxRetryWaitSeconds ends the
+        /// call with the ApiError at once). If it still fails, keep the result (e.g. write it to disk) and send it
+        /// later, no sooner than the error's RetryAfterSeconds.
         /// </summary>
         public async Task PostMatchResultAsync(MatchResult match, CancellationToken cancellationToken = default(CancellationToken))
         {
@@ -187,8 +198,9 @@ namespace GamingPanel.Server
 
         /// <summary>
         /// POST multiplayer/servers/heartbeat, sent once (no retry here: <see cref="ServerHeartbeat"/> keeps a server
-        /// listed, beating at a third of the answer and again soon after a failed beat). Answers the panel's
-        /// ttl_seconds (0 when the answer has none): a server that does not beat within it is no longer listed.
+        /// listed, beating at a third of the answer and again soon after a failed beat, never sooner than its
+        /// Retry-After). Answers the panel's ttl_seconds (0 when the answer has none): a server that does not beat
+        /// within it is no longer listed.
         /// Throws ApiError; 409 too_many_servers (with "limit" in Problem) means the game has as many live servers as
         /// it may, and this one is not listed until a place frees.
         /// </summary>
@@ -240,9 +252,15 @@ namespace GamingPanel.Server
                     failure = error;
                 }
                 if (!failure.IsTransient || attempt >= retries) throw failure;
+                // A Retry-After is waited in full: sent sooner, the request would only be refused again.
                 float delay = failure.RetryAfterSeconds.HasValue ? failure.RetryAfterSeconds.Value : (float)Math.Pow(2, attempt + 1);
+                if (delay > MaxRetryWaitSeconds)
+                {
+                    Debug.LogWarning("[GamingPanel] " + path + " failed (" + failure.Code + "); the panel asks to wait " + delay + " s: not retried now.");
+                    throw failure;
+                }
                 Debug.LogWarning("[GamingPanel] " + path + " failed (" + failure.Code + "); retrying in " + delay + " s.");
-                await Task.Delay(TimeSpan.FromSeconds(Math.Min(delay, 60f)), cancellationToken);
+                await _delay(TimeSpan.FromSeconds(delay), cancellationToken);
             }
         }
     }
@@ -251,7 +269,8 @@ namespace GamingPanel.Server
     /// Keeps a server on the panel's list: beats now, then every third of the ttl_seconds the panel answers (10 s
     /// until its first answer); a failed beat is sent again after 2 s, once, so that one lost beat does not drop the
     /// server; 409 too_many_servers (the game is at its live-server limit) raises <see cref="TooManyServers"/> and
-    /// the beats go on with backoff (up to a minute apart), since a place frees when another server stops.
+    /// the beats go on with backoff (up to a minute apart), since a place frees when another server stops. A failed
+    /// beat is never sent again sooner than its answer's Retry-After (429, 503).
     /// <see cref="StopAsync"/> stops beating and deregisters: call it on shutdown.
     /// </summary>
     public sealed class ServerHeartbeat
@@ -292,7 +311,7 @@ namespace GamingPanel.Server
         /// <summary>409 too_many_servers: this server is not listed; it keeps beating with backoff. Limit says the game's maximum.</summary>
         public event Action<ApiError> TooManyServers;
 
-        /// <summary>Any other failed beat (network, 5xx, a refused key...): sent again after RetryDelay, then at the interval.</summary>
+        /// <summary>Any other failed beat (network, 5xx, a refused key...): sent again after RetryDelay, then at the interval (never sooner than its Retry-After).</summary>
         public event Action<ApiError> BeatFailed;
 
         /// <summary>Starts beating (once; a second call does nothing while it runs).</summary>
@@ -350,7 +369,7 @@ namespace GamingPanel.Server
                         long limit = Json.GetLong(error.Problem, "limit");
                         Limit = limit > 0 ? limit : (long?)null;
                         backoff = backoff == TimeSpan.Zero ? _interval : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
-                        wait = backoff;
+                        wait = AtLeastRetryAfter(backoff, error);
                         Debug.LogWarning("[GamingPanel] Not listed: the game already has " + (Limit.HasValue ? Limit.Value.ToString() : "its most") +
                             " live servers (too_many_servers); beating again in " + wait.TotalSeconds + " s.");
                         Raise(TooManyServers, error);
@@ -358,7 +377,7 @@ namespace GamingPanel.Server
                     else
                     {
                         // Sent again soon, once: a single lost beat must not take the server off the list.
-                        wait = failedBefore ? _interval : RetryDelay;
+                        wait = AtLeastRetryAfter(failedBefore ? _interval : RetryDelay, error);
                         failedBefore = true;
                         Debug.LogWarning("[GamingPanel] Heartbeat failed (" + error.Code + "); beating again in " + wait.TotalSeconds + " s.");
                         Raise(BeatFailed, error);
@@ -367,6 +386,14 @@ namespace GamingPanel.Server
                 try { await _delay(wait, cancellationToken); }
                 catch (OperationCanceledException) { return; }
             }
+        }
+
+        /// <summary>The wait, or the answer's Retry-After when that is longer: the panel asked for that much quiet.</summary>
+        static TimeSpan AtLeastRetryAfter(TimeSpan wait, ApiError error)
+        {
+            if (!error.RetryAfterSeconds.HasValue) return wait;
+            TimeSpan asked = TimeSpan.FromSeconds(error.RetryAfterSeconds.Value);
+            return asked > wait ? asked : wait;
         }
 
         static void Raise(Action<ApiError> handler, ApiError error)

@@ -12,7 +12,9 @@
 //     reported in Rejected);
 //   - no answer, 429, 5xx, a session that could not be renewed, and any answer that is not the panel's (an empty
 //     2xx, a captive portal's page, a proxy's HTML 400): the batch stays for the next flush; the event ids make an
-//     event that did reach the panel count once;
+//     event that did reach the panel count once (LastError says why). An answer with Retry-After (429, 503): no
+//     flush of that player sends anything before that many seconds have passed; it returns 0 at once, LastError the
+//     same error with RetryAfterSeconds the seconds left;
 //   - 400 for the whole batch as the panel's problem document (JSON with a code): it can never be taken as it is;
 //     it is dropped (and logged);
 //   - 413 (the batch's body is too big): sent again in halves; a single event still too big is dropped.
@@ -69,6 +71,13 @@ namespace GamingPanel
         readonly object _writeLock = new object();
         long _snapshots;
         internal int DiskWrites; // queue files written (tests)
+        // After an answer with Retry-After: no batch of that player goes before _quietUntil, and the error is answered
+        // meanwhile. Timed by a monotonic clock, so a device clock set back or forward does not shorten the wait.
+        static readonly System.Diagnostics.Stopwatch Monotonic = System.Diagnostics.Stopwatch.StartNew();
+        internal Func<TimeSpan> Elapsed = () => Monotonic.Elapsed; // tests move it by hand
+        ApiError _retryAfterError;
+        string _retryAfterPlayer;
+        TimeSpan _quietUntil;
         // Events tracked this run before the panel's clock was known (device time): corrected by Load once it is.
         readonly HashSet<string> _deviceTimed = new HashSet<string>();
 
@@ -121,6 +130,14 @@ namespace GamingPanel
 
         /// <summary>Events the panel refused for good in the last flush (207), with its reasons.</summary>
         public List<Dictionary<string, object>> Rejected { get; private set; } = new List<Dictionary<string, object>>();
+
+        /// <summary>
+        /// Why the last flush left events queued: no answer, 429, 5xx, a session that could not be renewed, an answer
+        /// that is not the panel's (invalid_response), another player logged in meanwhile (not_logged_in); null when it
+        /// sent all it could. After a 429 or 503 with Retry-After, a flush before that many seconds have passed sends
+        /// nothing and returns 0 at once, with this error again and RetryAfterSeconds the seconds left.
+        /// </summary>
+        public ApiError LastError { get; private set; }
 
         /// <summary>
         /// Queues one event, to be sent by the next FlushAsync. `name` is lower-case letters, digits and `_`, starting
@@ -186,7 +203,10 @@ namespace GamingPanel
             }
         }
 
-        /// <summary>Sends the queued events (call it now and then, and when the game pauses); how many the panel took.</summary>
+        /// <summary>
+        /// Sends the queued events (call it now and then, and when the game pauses); how many the panel took. Events
+        /// left queued are sent by a later flush (LastError says why they stayed).
+        /// </summary>
         public async Task<int> FlushAsync(CancellationToken cancellationToken = default(CancellationToken))
         {
             await _flushing.WaitAsync(cancellationToken);
@@ -194,8 +214,28 @@ namespace GamingPanel
             try
             {
                 Rejected = new List<Dictionary<string, object>>();
+                LastError = null;
                 if (string.IsNullOrEmpty(playerId)) return 0;
-                lock (_queueLock) DropTooOld(playerId, Load(playerId));
+                int queued;
+                lock (_queueLock)
+                {
+                    Queue loaded = Load(playerId);
+                    DropTooOld(playerId, loaded);
+                    queued = loaded.Events.Count;
+                }
+                if (queued > 0 && _retryAfterError != null && _retryAfterPlayer == playerId)
+                {
+                    // The panel asked for Retry-After seconds of quiet: sent sooner, the batch would only be refused again.
+                    TimeSpan left = _quietUntil - Elapsed();
+                    if (left > TimeSpan.Zero)
+                    {
+                        ApiError asked = _retryAfterError;
+                        LastError = new ApiError(asked.Status, asked.Code, asked.Title, asked.Detail, asked.Type,
+                            (float)Math.Ceiling(left.TotalSeconds), asked.Problem);
+                        return 0;
+                    }
+                    _retryAfterError = null;
+                }
                 int taken = 0;
                 int batchSize = MaxBatch;
                 while (true)
@@ -209,7 +249,11 @@ namespace GamingPanel
                     if (batch.Count == 0) return taken;
                     batch = NotAhead(batch);
                     // This player's events go with this player's session only: another login meanwhile stops the flush.
-                    if (_client.Auth.PlayerId != playerId) return taken;
+                    if (_client.Auth.PlayerId != playerId)
+                    {
+                        LastError = ApiError.PlayerChanged();
+                        return taken;
+                    }
                     HttpResult result;
                     try
                     {
@@ -227,7 +271,17 @@ namespace GamingPanel
                         // A 400 drops the batch only as the panel's problem document (JSON with a code): a proxy's or a
                         // captive portal's 400 page says nothing about the events.
                         bool refused = (error.Status == 400 && error.IsProblemDocument) || error.Status == 413;
-                        if (!refused || error.IsTransient) return taken; // kept for the next flush
+                        if (!refused || error.IsTransient)
+                        {
+                            LastError = error; // kept for the next flush
+                            if (error.RetryAfterSeconds > 0f)
+                            {
+                                _retryAfterError = error;
+                                _retryAfterPlayer = playerId;
+                                _quietUntil = Elapsed() + TimeSpan.FromSeconds(error.RetryAfterSeconds.Value);
+                            }
+                            return taken;
+                        }
                         Debug.LogWarning("[GamingPanel] analytics batch refused (" + error.Code + "): dropped.");
                         Remove(playerId, batch);
                         continue;
@@ -238,6 +292,8 @@ namespace GamingPanel
                         // An empty 2xx, a page, JSON without `accepted`: not the panel's answer (a proxy, a captive
                         // portal), so nothing says the events arrived. Kept for the next flush; their ids make them count once.
                         Debug.LogWarning("[GamingPanel] analytics: the answer (HTTP " + result.Status + ") is not the panel's; the batch is kept.");
+                        LastError = new ApiError(result.Status, ErrorCodes.InvalidResponse, "Invalid response",
+                            "The answer to POST analytics/events is not the panel's; the batch is kept.");
                         return taken;
                     }
                     List<object> rejected = Json.GetArray(answer, "rejected");

@@ -89,6 +89,14 @@ namespace GamingPanel
         /// </summary>
         public bool NeedsLogin;
         public int StillQueued;
+        /// <summary>
+        /// The failure that stopped the sync (Offline, NeedsLogin), as SendAuthorizedAsync gave it after its own retries:
+        /// no answer, 408, 429, 5xx, invalid_response (an answer that is not the panel's), the refusal behind NeedsLogin,
+        /// or not_logged_in (another player, or nobody, is logged in now); null when nothing stopped it. After a 429 or
+        /// 503 with Retry-After, RetryAfterSeconds: sync again no sooner (the automatic retries wait out one of up to
+        /// 30 s and hand a longer one back here).
+        /// </summary>
+        public ApiError Error;
     }
 
     /// <summary>A queued write the panel refused for good (its problem document with 400, 403, 413, 422): dropped from the queue, with the value it carried.</summary>
@@ -316,7 +324,12 @@ namespace GamingPanel
             // sends every request (retries and the one after a renewal included) with that player's session only;
             // it stops, the writes kept for that player, when another player (or nobody) is logged in.
             string player = _client.Auth.PlayerId;
-            if (string.IsNullOrEmpty(player)) { report.NeedsLogin = true; return report; }
+            if (string.IsNullOrEmpty(player))
+            {
+                report.NeedsLogin = true;
+                report.Error = ApiError.PlayerChanged();
+                return report;
+            }
             List<string> keys;
             lock (_lock) keys = new List<string>(Load(player).Pending.Keys);
             foreach (string key in keys)
@@ -339,6 +352,7 @@ namespace GamingPanel
                         if (_client.Auth.PlayerId != player)
                         {
                             report.NeedsLogin = true; // another player now: this one's writes wait for their next session
+                            report.Error = ApiError.PlayerChanged();
                             break;
                         }
                         // A write that went out before without an answer goes first, exactly as it went.
@@ -389,6 +403,7 @@ namespace GamingPanel
                     // The session is over, is another player's now, or the panel ended it (a ban ends too): the
                     // player's progress stays queued for their next session.
                     report.NeedsLogin = true;
+                    report.Error = error;
                     return false;
                 }
                 // Only the panel's own problem documents decide a write's fate.
@@ -406,8 +421,10 @@ namespace GamingPanel
                 if (!panel || !(error.Status == 400 || error.Status == 403 || error.Status == 413 || error.Status == 422))
                 {
                     // No answer, 408, 429, 5xx, or not the panel's answer (a captive portal's HTML 200, a proxy's 404
-                    // or 405): the write may yet go, or may have gone. It stays queued with its Idempotency-Key.
+                    // or 405): the write may yet go, or may have gone. It stays queued with its Idempotency-Key. The
+                    // error (a 429's or 503's Retry-After with it) tells the game when to sync again.
                     report.Offline = true;
+                    report.Error = error;
                     return false;
                 }
                 // 400, 403, 413, 422 from the panel: this write can never succeed as it is. Drop it, keep the synced
