@@ -130,6 +130,10 @@ CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default=f"gp-{DEPLOYMENT_NAME}")
 # answering without closing the connection would hold every request that reads a revocation
 # marker until the kernel gave up on the connection, minutes later.
 REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=2.0)
+# After a revocation-marker read, server-key read or rate-limit count could not reach Redis or
+# timed out, those calls skip Redis for this long in that process (apps/accounts/hotcache.py):
+# a hung Redis then delays one request per window, not every one. 0: always ask.
+REDIS_BREAKER_SECONDS = env.float("REDIS_BREAKER_SECONDS", default=5.0)
 if REDIS_URL:
     CACHES = {
         "default": {

@@ -1,7 +1,8 @@
 """The Redis markers of revoked sessions (apps.accounts.revocation reads them per request, the
 mirror in apps.accounts.mirror writes them on a sweep): their keys, how long they live, the `ready`
-stamp that says they are complete, and the rebuild from the database that writes it. Below both
-modules, so neither imports the other to reach them."""
+stamp that says they are complete, and the rebuild from the database that writes it; and the
+cache entries of server keys, which a revocation replaces by a tombstone. Below both modules, so
+neither imports the other to reach them."""
 
 from __future__ import annotations
 
@@ -28,6 +29,17 @@ def marker_key(session_id: int) -> str:
 def marker_seconds() -> int:
     # After this no access token of the session is unexpired, so the marker can go.
     return int(settings.ACCESS_TOKEN_LIFETIME.total_seconds()) + 60
+
+
+SERVER_KEY_CACHE_SECONDS = 60
+# What a revoked key's cache entry holds (for longer than any fill could live): a reader that
+# fetched the key from the database just before its revocation cannot cache it again, because
+# entries are only ever added (SET NX), never overwritten.
+REVOKED_SERVER_KEY = "revoked"
+
+
+def server_key_cache_key(key_hash: str) -> str:
+    return f"auth:server-key:{key_hash}"
 
 
 def forget_markers() -> None:

@@ -37,7 +37,15 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from apps.accounts import hotcache
-from apps.accounts.markers import READY_KEY, marker_key, marker_seconds, rebuild_markers
+from apps.accounts.markers import (
+    READY_KEY,
+    REVOKED_SERVER_KEY,
+    SERVER_KEY_CACHE_SECONDS,
+    marker_key,
+    marker_seconds,
+    rebuild_markers,
+    server_key_cache_key,
+)
 from apps.accounts.models import AuthSession, ServerKey
 from gamingpanel.followers import Follower
 from gamingpanel.metrics import mirror_checked
@@ -189,7 +197,8 @@ class Mirror(Follower):
             client.close()
 
     def _reload(self, client: redis.Redis) -> None:
-        """Load the revoked sessions from the database, as of a version read before."""
+        """Load the revoked sessions and server keys from the database, as of a version read
+        before."""
         version, ready = _version_and_ready(client)
         deadline = time.monotonic() + 30
         while ready is None:  # the per-request path needs the markers too
@@ -198,16 +207,20 @@ class Mirror(Follower):
             if ready is None and (time.monotonic() > deadline or self._stop.wait(0.1)):
                 raise RuntimeError("revocation markers were not rebuilt; retrying")
         revoked = _revoked_in_database()
+        revoked_keys = _revoked_server_keys_in_database()
         connection.close()
         # The per-request path trusts `ready` plus a missing marker as "not revoked". A marker can
         # be lost while `ready` stays (Redis down when a revocation published and when its
         # failure tried to reset `ready`; an append-only file that lost its last second): what
         # the database says is written again, and the sweep, which skips what is loaded here,
-        # could not do it.
+        # could not do it. Likewise a server key's cache entry that a revocation could not
+        # replace by its tombstone.
         _write_markers(revoked)
+        _write_tombstones(revoked_keys)
         with self._changing:
             self.state = MirrorState(
                 revoked=revoked,
+                revoked_server_keys=revoked_keys,
                 generation=self.state.generation + 1,
                 version=version,
                 ready=ready,
@@ -233,16 +246,19 @@ class Mirror(Follower):
             state.version = version
 
     def _sweep(self, client: redis.Redis) -> None:
-        """The database is the truth: a session it says was revoked in the last SWEEP_WINDOW
-        that no message brought (its publish failed, its process died between commit and
-        publish, or it was revoked in plain SQL) is applied here, and its marker written for
-        the per-request path. A message racing this sweep makes it apply one twice, harmlessly.
+        """The database is the truth: a session or server key it says was revoked in the last
+        SWEEP_WINDOW that no message brought (its publish failed, its process died between commit
+        and publish, or it was revoked in plain SQL) is applied here, and its marker (a key's
+        tombstone) written for the per-request path. A message racing this sweep makes it apply
+        one twice, harmlessly.
         """
+        since = timezone.now() - SWEEP_WINDOW
         try:
             rows = list(
-                AuthSession.objects.filter(
-                    revoked_at__gte=timezone.now() - SWEEP_WINDOW
-                ).values_list("pk", "revoke_reason")
+                AuthSession.objects.filter(revoked_at__gte=since).values_list("pk", "revoke_reason")
+            )
+            key_hashes = list(
+                ServerKey.objects.filter(revoked_at__gte=since).values_list("key_hash", flat=True)
             )
         except Exception:
             logger.warning("revocation sweep could not read the database", exc_info=True)
@@ -250,16 +266,23 @@ class Mirror(Follower):
             return
         state = self.state
         missing = {pk: reason or "revoked" for pk, reason in rows if pk not in state.revoked}
-        if not missing:
+        missing_keys = set(key_hashes) - state.revoked_server_keys
+        if not missing and not missing_keys:
             return
         until = time.monotonic() + marker_seconds()
         with self._changing:
             for pk, reason in missing.items():
                 state.revoked[pk] = (reason, until)
+            for key_hash in missing_keys:
+                state.revoked_server_keys.add(key_hash)
+                state.server_keys.pop(key_hash, None)
             state.generation += 1
-        cache.set_many(
-            {marker_key(pk): reason for pk, reason in missing.items()}, timeout=marker_seconds()
-        )
+        if missing:
+            cache.set_many(
+                {marker_key(pk): reason for pk, reason in missing.items()},
+                timeout=marker_seconds(),
+            )
+        _write_tombstones(missing_keys)
 
     def _check(
         self, client: redis.Redis, pubsub: redis.client.PubSub, behind_target: int | None
@@ -312,6 +335,23 @@ def _write_markers(revoked: dict[int, tuple[str, float]]) -> None:
 
 
 MARKER_BATCH = 1000
+
+
+def _write_tombstones(key_hashes: set[str]) -> None:
+    """Replace the cache entries of revoked server keys (a copy of the key, cached before its
+    revocation, would be served for up to SERVER_KEY_CACHE_SECONDS)."""
+    if key_hashes:
+        cache.set_many(
+            {server_key_cache_key(key_hash): REVOKED_SERVER_KEY for key_hash in key_hashes},
+            timeout=SERVER_KEY_CACHE_SECONDS,
+        )
+
+
+def _revoked_server_keys_in_database() -> set[str]:
+    """Keys revoked recently enough that a copy cached before their revocation may still be in
+    the cache (SERVER_KEY_CACHE_SECONDS, and SWEEP_WINDOW for clocks and commits)."""
+    since = timezone.now() - timedelta(seconds=SERVER_KEY_CACHE_SECONDS) - SWEEP_WINDOW
+    return set(ServerKey.objects.filter(revoked_at__gte=since).values_list("key_hash", flat=True))
 
 
 def _revoked_in_database() -> dict[int, tuple[str, float]]:

@@ -8,7 +8,9 @@ trip), so every web process spends from the same count.
   AUTH_GAME_RATE_LIMIT_PER_MINUTE per game, against credential stuffing.
 
 Over a budget: `429 rate_limited` with `Retry-After`. Cache down: requests are let through
-(logged), since refusing every player is worse than not counting for a while.
+(logged), since refusing every player is worse than not counting for a while. The count goes
+through the hot path's breaker (apps.accounts.hotcache): after Redis failed to answer, requests
+are let through without asking it for REDIS_BREAKER_SECONDS (leased positions are still taken).
 
 Leases: a count is a position in its window (the n-th request). While a budget has plenty left,
 one round trip reserves RATELIMIT_LEASE_SIZE positions for this process, which its next requests
@@ -157,6 +159,8 @@ def spend(*, group: str, value: str, limit: int, period_seconds: int) -> Budget 
     expires_in = int(ends_at - now) + EXPIRY_MARGIN_SECONDS
     try:
         count = _count(f"rl:{group}:{ends_at}:{value}", expires_in, limit, window_ends=ends_at)
+    except hotcache.RedisSkipped:
+        return None  # the breaker logged when it opened
     except Exception:
         logger.exception("rate limit cache unavailable; request not counted")
         return None
@@ -172,15 +176,14 @@ def spend(*, group: str, value: str, limit: int, period_seconds: int) -> Budget 
 def _count(key: str, expires_in: int, limit: int, *, window_ends: float) -> int:
     """This request's position in the window: a leased one, else one reserved now."""
     cache = caches[settings.RATELIMIT_USE_CACHE]
-    if settings.RATELIMIT_USE_CACHE == "default" and (client := hotcache.redis_client()):
+    if settings.RATELIMIT_USE_CACHE == "default" and hotcache.write_server() is not None:
         if (position := _leases.take(key)) is not None:
             return position
         want = settings.RATELIMIT_LEASE_SIZE
         # The script answers two integers (redis-py types any script's answer as a str).
         last, reserved = cast(
             list[int],
-            hotcache.run_script(
-                client,
+            hotcache.run_hot_script(
                 RESERVE_SCRIPT,
                 [cache.make_key(key)],
                 [expires_in, want, limit, LEASE_FLOOR_FACTOR],

@@ -7,9 +7,11 @@ The same write publishes the change to every process's mirror (apps.accounts.mir
 answers without a round trip while it provably is current; otherwise the markers are read.
 
 A `ready` key says the markers are complete. Redis restarted empty or flushed: `ready` is gone,
-so the request asks the database and the markers are rebuilt from it. Redis down: every request
-asks the database. In neither case is a token assumed valid without the database's word. Redis
-must not evict keys (`maxmemory-policy noeviction`, its default; Celery needs the same).
+so the request asks the database and the markers are rebuilt from it. Redis down, or not
+answering (the hot path's breaker, apps.accounts.hotcache, then skips it for a few seconds):
+every request asks the database. In neither case is a token assumed valid without the
+database's word. Redis must not evict keys (`maxmemory-policy noeviction`, its default; Celery
+needs the same).
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ def revocation_reason(session_id: int) -> str | None:
         return mirrored
     try:
         ready, reason = hotcache.get_many([READY_KEY, marker_key(session_id)])
+    except hotcache.RedisSkipped:
+        return reason_from_database(session_id)  # the breaker logged when it opened
     except Exception:
         logger.warning("revocation markers unreadable; asking the database", exc_info=True)
         return reason_from_database(session_id)

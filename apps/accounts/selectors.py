@@ -7,11 +7,15 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Model, QuerySet
 
 from apps.accounts import hotcache
+from apps.accounts.markers import (
+    REVOKED_SERVER_KEY,
+    SERVER_KEY_CACHE_SECONDS,
+    server_key_cache_key,
+)
 from apps.accounts.mirror import mirror
 from apps.accounts.models import Game, GameAccess, PlatformIdentity, Player, ServerKey, hash_key
 from gamingpanel.shortcache import ShortCache
@@ -130,24 +134,16 @@ def active_server_key(raw_key: str) -> ServerKey | None:
     )
 
 
-SERVER_KEY_CACHE_SECONDS = 60
-# What a revoked key's cache entry holds (for longer than any fill could live): a reader that
-# fetched the key from the database just before its revocation cannot cache it again, because
-# entries are only ever added (SET NX), never overwritten.
-REVOKED_SERVER_KEY = "revoked"
-
-
-def server_key_cache_key(key_hash: str) -> str:
-    return f"auth:server-key:{key_hash}"
-
-
 def cached_server_key(raw_key: str) -> ServerKey | None:
     """active_server_key, kept in the shared cache and in this process's mirror: game servers
     call on every token check.
 
-    Revoking a key deletes its entry and tells every mirror at once (`revoke_server_key`); edits
-    to the game reach the cached copies within SERVER_KEY_CACHE_SECONDS. Unknown keys are never
-    cached.
+    Revoking a key replaces its entry by a tombstone and tells every mirror at once
+    (`revoke_server_key`); a revocation that could not do so (Redis unreachable from its
+    process, plain SQL) is applied by every mirror's sweep within a second, which writes the
+    tombstone too. Edits to the game reach the cached copies within SERVER_KEY_CACHE_SECONDS.
+    Unknown keys are never cached. The cache is read through the hot path's breaker: while it
+    is open, the database is asked.
     """
     if not raw_key:
         return None
@@ -158,6 +154,8 @@ def cached_server_key(raw_key: str) -> ServerKey | None:
     cache_key = server_key_cache_key(key_hash)
     try:
         (cached,) = hotcache.get_many([cache_key])
+    except hotcache.RedisSkipped:
+        return active_server_key(raw_key)  # the breaker logged when it opened
     except Exception:
         logger.warning("server key cache unreadable; asking the database", exc_info=True)
         return active_server_key(raw_key)
@@ -167,7 +165,7 @@ def cached_server_key(raw_key: str) -> ServerKey | None:
     server_key = active_server_key(raw_key)
     if server_key is not None and cached != REVOKED_SERVER_KEY:
         try:
-            cache.add(cache_key, server_key, SERVER_KEY_CACHE_SECONDS)
+            hotcache.add(cache_key, server_key, SERVER_KEY_CACHE_SECONDS)
         except Exception:
             logger.warning("server key not cached", exc_info=True)
         mirror.remember_server_key(key_hash, server_key, since=generation)

@@ -5,6 +5,7 @@ could have missed one."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from unittest import mock
 
 import pytest
@@ -18,7 +19,7 @@ from apps.accounts.markers import READY_KEY, marker_key, rebuild_markers
 from apps.accounts.mirror import MISS, VERSION_KEY, mirror
 from apps.accounts.models import AuthSession, ServerKey
 from apps.accounts.revocation import revocation_reason
-from apps.accounts.selectors import cached_server_key
+from apps.accounts.selectors import cached_server_key, server_key_cache_key
 from apps.accounts.services.sessions import log_out
 from apps.accounts.services.tenancy import revoke_server_key
 from tests.conftest import eventually
@@ -193,6 +194,85 @@ def test_a_revocation_made_in_plain_sql_reaches_the_mirror_and_redis_within_a_se
     took = eventually(lambda: mirror.revocation(session_id()) == "operator", within=SECOND)
     eventually(lambda: cache.get(marker_key(session_id())) == "operator", within=SECOND)
     assert took < SECOND
+
+
+def test_a_server_key_revoked_in_plain_sql_stops_on_the_mirror_within_a_second(
+    running_mirror, game
+):
+    """No publish at all: the sweep finds the key revoked in the database, drops it from the
+    mirror and replaces the copy in the shared cache by a tombstone."""
+    from apps.accounts.services import create_server_key
+
+    issued = create_server_key(game=game, name="main")
+    eventually(lambda: mirror.revocation(0) is not MISS, within=3)
+    assert cached_server_key(issued.raw_key) is not None  # cached in Redis and mirrored
+    key_hash = issued.server_key.key_hash
+
+    ServerKey.objects.update(revoked_at=timezone.now())
+
+    took = eventually(lambda: cached_server_key(issued.raw_key) is None, within=SECOND)
+    assert took < SECOND
+    assert mirror.server_key(key_hash) is None
+    eventually(lambda: cache.get(server_key_cache_key(key_hash)) == "revoked", within=SECOND)
+
+
+def test_keys_revoked_while_redis_is_out_of_reach_are_all_revoked_and_stop_within_a_second(
+    running_mirror, game, client
+):
+    """The operator's process cannot reach Redis (no publish, no tombstone, `ready` not reset):
+    the admin answers as usual and revokes every selected key, and the other processes' mirrors
+    (this one's, here) stop them through the sweep, so a reload does not read them back."""
+    from django.contrib.auth import get_user_model
+
+    from apps.accounts.models import GameAccess
+    from apps.accounts.services import create_server_key, set_game_access
+
+    owner = get_user_model().objects.create_user("olive", password="pw-long-enough-1")
+    set_game_access(user=owner, game=game, role=GameAccess.Role.OWNER)
+    client.force_login(owner)
+    issued = [create_server_key(game=game, name=name) for name in ("eu-1", "us-1")]
+    eventually(lambda: mirror.revocation(0) is not MISS, within=3)
+    assert all(cached_server_key(key.raw_key) is not None for key in issued)
+
+    down = redis.exceptions.ConnectionError("Redis out of this process's reach")
+    with (
+        mock.patch("apps.accounts.services.tenancy.publish", side_effect=down),
+        mock.patch.object(cache, "set", side_effect=down),  # this thread's cache only
+        mock.patch.object(cache, "delete", side_effect=down),
+    ):
+        response = client.post(
+            "/admin/accounts/serverkey/",
+            {"action": "revoke_selected", "_selected_action": [k.server_key.pk for k in issued]},
+        )
+
+    assert response.status_code == 302
+    assert not ServerKey.objects.filter(revoked_at__isnull=True).exists()
+    for key in issued:
+        took = eventually(lambda key=key: cached_server_key(key.raw_key) is None, within=SECOND)
+        assert took < SECOND
+    mirror.stop()
+    mirror.start()  # a process starting now reads what the cache says
+    eventually(lambda: mirror.revocation(0) is not MISS, within=3)
+    assert all(cached_server_key(key.raw_key) is None for key in issued)
+
+
+def test_a_mirror_loading_replaces_a_revoked_keys_cached_copy_by_a_tombstone(settings, game):
+    """A key revoked while no mirror ran (Redis out of everyone's reach, say) whose copy stayed
+    in the cache: the first mirror to load writes its tombstone."""
+    from apps.accounts.services import create_server_key
+
+    issued = create_server_key(game=game, name="main")
+    assert cached_server_key(issued.raw_key) is not None  # its copy is in the cache
+    ServerKey.objects.update(revoked_at=timezone.now() - timedelta(seconds=30))
+    settings.REVOCATION_MIRROR = True
+    mirror.stop()
+    try:
+        mirror.start()
+        eventually(lambda: mirror.revocation(0) is not MISS, within=3)
+        assert cache.get(server_key_cache_key(issued.server_key.key_hash)) == "revoked"
+        assert cached_server_key(issued.raw_key) is None
+    finally:
+        mirror.stop()
 
 
 def test_every_rebuild_of_the_markers_has_its_own_ready_stamp(tokens):

@@ -12,15 +12,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts import hotcache
-from apps.accounts.markers import forget_markers
+from apps.accounts.markers import (
+    REVOKED_SERVER_KEY,
+    SERVER_KEY_CACHE_SECONDS,
+    forget_markers,
+    server_key_cache_key,
+)
 from apps.accounts.mirror import publish
 from apps.accounts.models import Game, GameAccess, ServerKey, hash_key
 from apps.accounts.operator_actions import announce_action
-from apps.accounts.selectors import (
-    REVOKED_SERVER_KEY,
-    SERVER_KEY_CACHE_SECONDS,
-    server_key_cache_key,
-)
 
 logger = logging.getLogger(__name__)
 
@@ -61,20 +61,25 @@ def revoke_server_key(*, server_key: ServerKey, actor: User | None = None) -> No
 
 
 def _forget_server_key(key_hash: str) -> None:
-    """Replace the key's cache entry by a tombstone and tell every mirror."""
+    """Replace the key's cache entry by a tombstone and tell every mirror. Never raises: the
+    revocation is committed, and an operator revoking several keys at once must get them all
+    revoked. Should Redis be out of this process's reach, every mirror's sweep finds the
+    revocation in the database within a second and writes the tombstone itself."""
     cache_key = server_key_cache_key(key_hash)
-    client = hotcache.redis_client()
-    if client is None:
-        cache.set(cache_key, REVOKED_SERVER_KEY, SERVER_KEY_CACHE_SECONDS)
-        return
     try:
+        if (client := hotcache.redis_client()) is None:
+            cache.set(cache_key, REVOKED_SERVER_KEY, SERVER_KEY_CACHE_SECONDS)
+            return
         publish(
             client, markers={cache_key: REVOKED_SERVER_KEY}, message={"server_keys": [key_hash]}
         )
     except Exception:
         logger.exception("server key revocation not published; making every mirror reload")
         forget_markers()
-        cache.set(cache_key, REVOKED_SERVER_KEY, SERVER_KEY_CACHE_SECONDS)
+        try:
+            cache.set(cache_key, REVOKED_SERVER_KEY, SERVER_KEY_CACHE_SECONDS)
+        except Exception:
+            logger.exception("server key tombstone not written; the mirrors' sweep writes it")
 
 
 @transaction.atomic
