@@ -14,6 +14,8 @@ import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from gamingpanel.beat import expire_at_next_run
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -196,9 +198,9 @@ SECURE_PROXY_SSL_HEADER = (
 )
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
 # The container's own health check asks over plain HTTP (gamingpanel/healthcheck.py), and so
-# does a Prometheus scraping `web` on the compose network (docs/operations/README.md); from
-# outside, the TLS front redirects plain HTTP itself.
-SECURE_REDIRECT_EXEMPT = [r"^api/v1/health$", r"^metrics$"]
+# do a load balancer's probes and a Prometheus scraping `web` on the compose network
+# (docs/operations/README.md); from outside, the TLS front redirects plain HTTP itself.
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/health(/live)?$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
@@ -304,6 +306,8 @@ TOKEN_ENCRYPTION_KEYS = env.list(
     "TOKEN_ENCRYPTION_KEYS", default=[f"local1:{LOCAL_TOKEN_KEY}"] if DEBUG else env.NOTSET
 )
 TOKEN_SIGNING_KEY = env.str("TOKEN_SIGNING_KEY", default=SECRET_KEY)
+# The default is for the demo and tests: with DEBUG off, check_production requires a key of its own.
+TOKEN_SIGNING_KEY_GIVEN = "TOKEN_SIGNING_KEY" in env.ENVIRON
 # Signing keys retired within the last access-token lifetime: their tokens still verify (as
 # Django's SECRET_KEY_FALLBACKS), new ones are signed with TOKEN_SIGNING_KEY only.
 TOKEN_SIGNING_KEY_FALLBACKS = env.list("TOKEN_SIGNING_KEY_FALLBACKS", default=[])
@@ -497,6 +501,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_mutex_expire": env.int("CELERY_UNACKED_MUTEX_EXPIRE_SECONDS", default=300),
     "global_keyprefix": f"{CACHE_KEY_PREFIX}:",
 }
+# The longest wait of a task's retries (autoretry's retry_backoff_max). A retry is a message due
+# later that a worker takes at once and holds, unacknowledged, until it is due: held past the
+# visibility timeout it is handed to another worker as well and runs twice.
+TASK_RETRY_BACKOFF_MAX_SECONDS = CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] * 4 // 5
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
     "global_keyprefix": f"{CACHE_KEY_PREFIX}:",
     # Celery's default (20 reconnects a second apart) held a web request ~19 s when Redis was
@@ -694,6 +702,15 @@ def check_production() -> None:
     problems = []
     if SECRET_KEY == LOCAL_SECRET_KEY or len(SECRET_KEY) < 32:
         problems.append("DJANGO_SECRET_KEY is the local default or shorter than 32 characters")
+    if not TOKEN_SIGNING_KEY_GIVEN or TOKEN_SIGNING_KEY == SECRET_KEY:
+        # Its default, DJANGO_SECRET_KEY, would tie players' tokens to the operators' sessions:
+        # rotating either would rotate both, and one leaked would be both leaked.
+        problems.append(
+            "TOKEN_SIGNING_KEY is required: a key of its own, not DJANGO_SECRET_KEY "
+            "(50 random characters, as .env.example says)"
+        )
+    elif len(TOKEN_SIGNING_KEY) < 32:
+        problems.append("TOKEN_SIGNING_KEY is shorter than 32 characters")
     secrets = {
         "DJANGO_SECRET_KEY": [SECRET_KEY],
         # These two default to DJANGO_SECRET_KEY: named only when set to something else.
@@ -745,4 +762,8 @@ def check_production() -> None:
         raise ImproperlyConfigured("Unsafe production settings: " + "; ".join(problems))
 
 
+# Last, so that every beat entry gets it wherever above it was added: each one's message expires
+# when the next is due (unless the entry sets its own `expires`), so a worker outage leaves one
+# run of each pending instead of one per interval (gamingpanel/beat.py).
+expire_at_next_run(CELERY_BEAT_SCHEDULE)
 check_production()

@@ -10,7 +10,7 @@ from drf_spectacular.views import (
 
 from apps.accounts.operator_login import OperatorPasswordChangeView
 from gamingpanel.monitoring import metrics_view
-from gamingpanel.views import HealthApi
+from gamingpanel.views import HealthApi, LivenessApi
 
 # Each app's urls.py lists its routes by the prefix they sit under (`api_routes`: "auth/",
 # "player/"...; "config" for a route alone, whose own route is then ""). Routes of several apps
@@ -47,7 +47,10 @@ def api_routes_by_prefix() -> dict[str, list[URLPattern]]:
     # Last: "api/v1/" is the prefix of every path, so this group is entered only when no other
     # has the path.
     grouped[""] = [
+        # Readiness (the database; the cache reported): what a load balancer probes.
         path("health", HealthApi.as_view(), name="health"),
+        # Liveness (no dependency): what a container's health check asks.
+        path("health/live", LivenessApi.as_view(), name="health-live"),
         path("schema/", SpectacularAPIView.as_view(), name="schema"),
         # Swagger UI's start-up script from its own URL (?script), not inline: the pages' CSP.
         path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),

@@ -1,4 +1,5 @@
-"""Project-level endpoints: health, and the placeholder for routed-but-unbuilt endpoints."""
+"""Project-level endpoints: readiness (health) and liveness, and the placeholder for
+routed-but-unbuilt endpoints."""
 
 from __future__ import annotations
 
@@ -17,9 +18,32 @@ from gamingpanel.errors import NotImplementedYet
 logger = logging.getLogger(__name__)
 
 
+class LivenessApi(PublicApi):
+    @extend_schema(
+        summary="Process liveness",
+        description=(
+            "200 whenever the web process answers: it checks neither the database nor the "
+            "cache. For a container or process supervisor deciding whether to restart it; a "
+            "load balancer probes `GET /api/v1/health` instead."
+        ),
+        responses={200: inline_serializer("Liveness", {"status": serializers.CharField()})},
+        auth=[],
+    )
+    def get(self, request: Request) -> Response:
+        return Response({"status": "ok"})
+
+
 class HealthApi(PublicApi):
+    """Readiness, for a load balancer: the panel serves without Redis (rate limits let requests
+    through, token checks ask the database), so only the database decides the status code."""
+
     @extend_schema(
         summary="Database and cache status",
+        description=(
+            "Readiness: 200 while the database answers, with `status` `ok`, or `degraded` when "
+            "the cache (Redis) is `down`: the panel keeps serving without it. 503 with the same "
+            "body when the database is `down`. What a load balancer probes."
+        ),
         responses={
             200: inline_serializer(
                 "Health",
@@ -36,7 +60,8 @@ class HealthApi(PublicApi):
         checks = {"database": _check_database(), "cache": _check_cache()}
         healthy = all(state == "ok" for state in checks.values())
         return Response(
-            {"status": "ok" if healthy else "degraded", **checks}, status=200 if healthy else 503
+            {"status": "ok" if healthy else "degraded", **checks},
+            status=200 if checks["database"] == "ok" else 503,
         )
 
 

@@ -10,6 +10,7 @@ import logging
 from dataclasses import asdict
 
 from celery import shared_task
+from django.conf import settings
 
 from apps.payments.errors import ProviderUnavailable
 from apps.payments.models import Payment
@@ -18,7 +19,14 @@ from apps.payments.selectors import enabled_account
 from apps.payments.services import callbacks, processing, recovery
 
 logger = logging.getLogger(__name__)
-RETRY = {"max_retries": 8, "retry_backoff": 2, "retry_backoff_max": 600, "retry_jitter": True}
+# Waits of 2, 4, 8… s, none longer than TASK_RETRY_BACKOFF_MAX_SECONDS (inside the broker's
+# visibility timeout: a retry held longer by a worker is delivered to another one as well).
+RETRY = {
+    "max_retries": 8,
+    "retry_backoff": 2,
+    "retry_backoff_max": settings.TASK_RETRY_BACKOFF_MAX_SECONDS,
+    "retry_jitter": True,
+}
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True, autoretry_for=(Exception,), **RETRY)

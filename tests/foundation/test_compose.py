@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import jsonschema
@@ -28,6 +29,7 @@ from django.conf import settings
 from django.db import connection
 from packaging.requirements import Requirement
 
+from gamingpanel.healthcheck import LIVE_PATH, READY_PATH
 from gamingpanel.settings import is_example_secret
 from tests.conftest import ROOT
 
@@ -66,6 +68,15 @@ def test_a_bad_compose_file_is_refused_by_the_schema():
     broken["services"]["web"]["depends_on"]["migrate"]["condition"] = "service_completed"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(broken, SCHEMA)
+
+
+def test_every_service_rotates_its_logs():
+    """Docker's json-file log grows for ever by default, and web writes a line per request."""
+    rotated = {"driver": "json-file", "options": {"max-size": "100m", "max-file": "5"}}
+    assert COMPOSE["x-logging"] == rotated
+    assert {name: service.get("logging") for name, service in COMPOSE["services"].items()} == {
+        name: rotated for name in COMPOSE["services"]
+    }
 
 
 def test_web_worker_and_beat_wait_for_the_one_shot_migration():
@@ -236,20 +247,20 @@ def _wait_for_port(port: int, server: subprocess.Popen, within: float) -> None:
     pytest.fail(f"granian did not listen within {within} s")
 
 
-@pytest.fixture
-def production_granian(transactional_db: None, tmp_path: Path) -> Iterator[dict[str, str]]:
-    port = _free_port()
-    environment = production_environment(PORT=str(port), WEB_WORKERS="1")
-    log = (tmp_path / "granian.log").open("w")
+@contextmanager
+def _granian(environment: dict[str, str], logs: Path) -> Iterator[None]:
+    """The web service's granian with `environment` (its PORT), until the block ends."""
+    logs.mkdir(parents=True, exist_ok=True)
+    log = (logs / "granian.log").open("w")
     server = subprocess.Popen(
         _granian_argv(environment), cwd=ROOT, env=environment, stdout=log, stderr=log
     )
     try:
-        _wait_for_port(port, server, within=60)
-        yield environment
+        _wait_for_port(int(environment["PORT"]), server, within=60)
+        yield
     finally:
         log.flush()
-        sys.stderr.write((tmp_path / "granian.log").read_text()[-3000:])
+        sys.stderr.write((logs / "granian.log").read_text()[-3000:])
         server.terminate()
         try:
             server.wait(timeout=15)
@@ -257,6 +268,13 @@ def production_granian(transactional_db: None, tmp_path: Path) -> Iterator[dict[
             server.kill()
             server.wait()
         log.close()
+
+
+@pytest.fixture
+def production_granian(transactional_db: None, tmp_path: Path) -> Iterator[dict[str, str]]:
+    environment = production_environment(PORT=str(_free_port()), WEB_WORKERS="1")
+    with _granian(environment, tmp_path):
+        yield environment
 
 
 def _healthcheck_argv() -> list[str]:
@@ -283,6 +301,45 @@ def test_the_web_health_check_passes_against_granian_in_production(production_gr
     assert environment["DJANGO_ALLOWED_HOSTS"] == "panel.example.com"
     assert ask(int(environment["PORT"]), "127.0.0.1") == 1
     assert ask(int(environment["PORT"]), "panel.example.com") == 0
+    assert ask(int(environment["PORT"]), "panel.example.com", path=READY_PATH) == 0
+
+
+def test_the_web_health_check_asks_liveness():
+    """Not readiness: what a container's health decides is a restart, which mends a wedged
+    process, not an outage of the database or Redis (the load balancer's probe is readiness)."""
+    assert _healthcheck_argv()[1:] == ["-m", "gamingpanel.healthcheck"]
+    assert LIVE_PATH == "/api/v1/health/live" and READY_PATH == "/api/v1/health"
+
+
+@pytest.mark.postgres
+def test_web_stays_healthy_and_ready_without_redis_and_only_healthy_without_its_database(
+    transactional_db, tmp_path
+):
+    """granian from .env.example with nothing listening where REDIS_URL points: the container's
+    check passes and readiness answers 200 (degraded), so a load balancer keeps the node. Then
+    with nothing where DATABASE_URL points either: the container is still healthy (no restart),
+    and readiness is 503 (the node is taken out of rotation)."""
+    from gamingpanel.healthcheck import check as ask
+
+    nowhere = f"127.0.0.1:{_free_port()}"
+    environment = production_environment(
+        PORT=str(_free_port()), WEB_WORKERS="1", REDIS_URL=f"redis://{nowhere}/0"
+    )
+    port, host = int(environment["PORT"]), environment["DJANGO_ALLOWED_HOSTS"]
+
+    def container_check() -> int:
+        return subprocess.run(
+            _healthcheck_argv(), cwd=ROOT, env=environment, capture_output=True, timeout=30
+        ).returncode
+
+    with _granian(environment, tmp_path / "no-redis"):
+        assert container_check() == 0
+        assert ask(port, host, path=READY_PATH, timeout=10) == 0
+
+    environment["DATABASE_URL"] = f"postgres://panel@{nowhere}/panel"
+    with _granian(environment, tmp_path / "no-database"):
+        assert container_check() == 0
+        assert ask(port, host, path=READY_PATH, timeout=10) == 1
 
 
 @pytest.mark.postgres

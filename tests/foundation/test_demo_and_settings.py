@@ -57,6 +57,7 @@ def test_production_refuses_to_start_without_a_secret_key():
 def test_debug_is_off_unless_asked_for():
     production = {
         "DJANGO_SECRET_KEY": "x" * 50,
+        "TOKEN_SIGNING_KEY": "t" * 50,
         "RATELIMIT_IP_META_KEY": "HTTP_X_REAL_IP",
         "DJANGO_ALLOWED_HOSTS": "panel.example.com",
         "REDIS_URL": "redis://127.0.0.1:6379/0",
@@ -84,6 +85,7 @@ def test_production_refuses_to_start_without_its_host_names(hosts):
         "DJANGO_DEBUG": "0",
         "REDIS_URL": "redis://127.0.0.1:6379/0",
         "DJANGO_SECRET_KEY": "x" * 50,
+        "TOKEN_SIGNING_KEY": "t" * 50,
         "FIELD_ENCRYPTION_KEYS": "cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy0xMjM=",
         "TOKEN_ENCRYPTION_KEYS": "k1:cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy0xMjM=",
         "DATABASE_URL": "postgres://panel@db.example:5432/panel",
@@ -101,6 +103,7 @@ def test_production_refuses_to_start_without_a_shared_cache():
         {
             "DJANGO_DEBUG": "0",
             "DJANGO_SECRET_KEY": "x" * 50,
+            "TOKEN_SIGNING_KEY": "t" * 50,
             "DJANGO_ALLOWED_HOSTS": "panel.example.com",
             "FIELD_ENCRYPTION_KEYS": "cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy0xMjM=",
             "TOKEN_ENCRYPTION_KEYS": "k1:cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy0xMjM=",
@@ -128,6 +131,7 @@ def test_behind_a_proxy_production_needs_the_client_address_header(
         "DJANGO_DEBUG": "0",
         "REDIS_URL": "redis://127.0.0.1:6379/0",
         "DJANGO_SECRET_KEY": "x" * 50,
+        "TOKEN_SIGNING_KEY": "t" * 50,
         "DJANGO_ALLOWED_HOSTS": "panel.example.com",
         "FIELD_ENCRYPTION_KEYS": "cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy0xMjM=",
         "TOKEN_ENCRYPTION_KEYS": "k1:cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy0xMjM=",
@@ -153,6 +157,7 @@ def test_production_starts_with_real_values():
             "RATELIMIT_IP_META_KEY": "HTTP_X_REAL_IP",
             "REDIS_URL": "redis://127.0.0.1:6379/0",
             "DJANGO_SECRET_KEY": "x" * 50,
+            "TOKEN_SIGNING_KEY": "t" * 50,
             "DJANGO_ALLOWED_HOSTS": "panel.example.com",
             "FIELD_ENCRYPTION_KEYS": "cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy0xMjM=",
             "TOKEN_ENCRYPTION_KEYS": "k1:cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy0xMjM=",

@@ -90,8 +90,11 @@ def test_https_through_the_proxy_gets_hsts_and_plain_http_is_redirected(client):
     assert plain.status_code == 301
     assert plain["Location"] == "https://testserver/admin/login/"
 
-    health = client.get("/api/v1/health")  # the container's own check, over plain HTTP
+    health = client.get("/api/v1/health")  # a load balancer's probe, over plain HTTP
     assert health.status_code in {200, 503}
+    live = client.get("/api/v1/health/live")  # the container's own check, over plain HTTP
+    assert live.status_code == 200
+    assert client.get("/api/v1/health/livex").status_code == 301  # the exemption is exact
     scrape = client.get("/metrics")  # Prometheus on the compose network, over plain HTTP
     assert scrape.status_code in {401, 404}  # asked for its token, not redirected
 

@@ -123,6 +123,37 @@ def test_production_refuses_to_start_without_its_public_url(public_base_url):
     assert "PUBLIC_BASE_URL is required" in result.stderr, result.stderr
 
 
+@pytest.mark.parametrize(
+    ("signing_key", "refusal"),
+    [
+        (None, "TOKEN_SIGNING_KEY is required"),  # it would default to DJANGO_SECRET_KEY
+        (REAL["DJANGO_SECRET_KEY"], "TOKEN_SIGNING_KEY is required"),
+        ("t" * 31, "TOKEN_SIGNING_KEY is shorter than 32 characters"),
+    ],
+)
+def test_production_refuses_to_start_without_a_token_signing_key_of_its_own(signing_key, refusal):
+    """Players' tokens signed with DJANGO_SECRET_KEY: rotating the operators' key would log every
+    player out, and rotating the token key would need a new secret key."""
+    env = {key: value for key, value in REAL.items() if key != "TOKEN_SIGNING_KEY"}
+    if signing_key is not None:
+        env["TOKEN_SIGNING_KEY"] = signing_key
+
+    result = _start_django(env)
+
+    assert result.returncode != 0
+    assert refusal in result.stderr, result.stderr
+
+
+def test_check_deploy_names_the_missing_token_signing_key():
+    """Compose's migrate step (`check --deploy`) stops web, worker and beat from starting."""
+    env = {key: value for key, value in REAL.items() if key != "TOKEN_SIGNING_KEY"}
+
+    result = _start_django(env, "manage.py", "check", "--deploy", "--fail-level", "ERROR")
+
+    assert result.returncode != 0
+    assert "TOKEN_SIGNING_KEY is required" in result.stderr, result.stderr
+
+
 def test_the_demo_still_needs_no_setup():
     """DEBUG on (make run): SQLite, the local keys and URL, no variable to set."""
     script = (

@@ -43,5 +43,6 @@ def test_every_grouped_route_resolves_to_its_view():
         ("/api/v1/leaderboards", "leaderboards"),
         ("/api/v1/leaderboards/weekly/around-me", "leaderboards-around-me"),
         ("/api/v1/health", "health"),
+        ("/api/v1/health/live", "health-live"),
     ]:
         assert resolve(path).url_name == name, path
