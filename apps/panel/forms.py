@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
@@ -13,6 +13,25 @@ from apps.panel.selectors import PlayerFilters
 from apps.platforms.models import PlatformCredential
 
 MAX_RANGE_DAYS = 366
+
+
+class UtcDateTimeField(forms.DateTimeField):
+    """A date and time typed in UTC, and its label says so. A datetime-local input sends no
+    zone, and the operator's own is unknown: this reads it as UTC whatever TIME_ZONE is (a value
+    typed with an offset, 18:30+02:00, keeps it)."""
+
+    widget = forms.DateTimeInput({"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+    def __init__(self, *, label: str, **kwargs: Any) -> None:
+        super().__init__(label=f"{label} (UTC)", **kwargs)
+
+    def to_python(self, value: Any) -> datetime | None:
+        with timezone.override(UTC):
+            return super().to_python(value)
+
+    def prepare_value(self, value: Any) -> Any:
+        with timezone.override(UTC):
+            return super().prepare_value(value)
 
 
 class DateRangeForm(forms.Form):
@@ -141,11 +160,7 @@ def _day_start(day: date | None, next_day: bool = False) -> datetime | None:
 
 class BanForm(forms.Form):
     reason = forms.CharField(max_length=300)
-    until = forms.DateTimeField(
-        required=False,
-        help_text="Empty: until unbanned.",
-        widget=forms.DateTimeInput({"type": "datetime-local"}),
-    )
+    until = UtcDateTimeField(label="Until", required=False, help_text="Empty: until unbanned.")
 
     def clean_until(self):
         until = self.cleaned_data.get("until")
@@ -203,11 +218,8 @@ class SegmentActionForm(forms.Form):
     kind = forms.ChoiceField(choices=KINDS, label="Action")
     target = forms.ChoiceField(label="Currency or item", required=False)
     quantity = forms.IntegerField(min_value=1, max_value=10**12, required=False)
-    ban_until = forms.DateTimeField(
-        required=False,
-        label="Ban until",
-        help_text="Empty: until unbanned.",
-        widget=forms.DateTimeInput({"type": "datetime-local"}),
+    ban_until = UtcDateTimeField(
+        label="Ban until", required=False, help_text="Empty: until unbanned."
     )
     reason = forms.CharField(max_length=300)
     idempotency_key = forms.CharField(max_length=64, widget=forms.HiddenInput)

@@ -49,7 +49,7 @@ def idle_for(action: SegmentAction, age: timedelta, **fields: object) -> None:
 
 def test_the_sweep_runs_every_minute():
     entry = django_settings.CELERY_BEAT_SCHEDULE["resume-segment-actions"]
-    assert entry == {"task": tasks.resume_segment_actions.name, "schedule": 60.0}
+    assert (entry["task"], entry["schedule"]) == (tasks.resume_segment_actions.name, 60.0)
 
 
 def test_a_running_action_whose_next_slice_was_never_queued_is_resumed_and_completes(

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.models import Game
 from apps.panel.access import StaffRequest, readable_game, writable_game
+from apps.panel.forms import UtcDateTimeField
 from apps.panel.views.common import invalid_form, page_context
 from apps.remoteconfig.rules import draft_snapshot
 from apps.remoteconfig.selectors import draft_keys, releases_of
@@ -80,11 +81,20 @@ class OverrideForm(forms.Form):
             choices=[("unknown", "Anyone"), ("true", "Payers"), ("false", "Non-payers")]
         ),
     )
-    created_after = forms.DateTimeField(
-        required=False, widget=forms.DateTimeInput({"type": "datetime-local"})
+    # Instants, as the resolver compares them: [after, before). Not the player list's "Created
+    # before", a date whose whole day is included.
+    created_after = UtcDateTimeField(
+        label="Created at or after",
+        required=False,
+        help_text="Players whose account was created at this minute or later.",
     )
-    created_before = forms.DateTimeField(
-        required=False, widget=forms.DateTimeInput({"type": "datetime-local"})
+    created_before = UtcDateTimeField(
+        label="Created before",
+        required=False,
+        help_text=(
+            "Players whose account was created before this minute, not at it: 18:30 leaves out "
+            "a player created at 18:30:00 (unlike the player list's date, whose whole day counts)."
+        ),
     )
     rollout_percent = forms.IntegerField(min_value=0, max_value=100, initial=100)
     rollout_salt = forms.CharField(required=False, max_length=64)
