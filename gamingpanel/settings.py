@@ -445,6 +445,17 @@ PAYMENTS_SWEEP_BATCH = env.int("PAYMENTS_SWEEP_BATCH", default=200)
 # A leaderboard payout the economy refuses (an item owned, a cap reached) is tried again by the
 # 10-minute sweep this many times in all, then left for an operator (an ALERT log line).
 LEADERBOARD_PAYOUT_ATTEMPTS = env.int("LEADERBOARD_PAYOUT_ATTEMPTS", default=6)
+# A leaderboard submission id is remembered this many days (a retry within them changes nothing;
+# the id sent again after is a new score): the daily prune deletes older submissions.
+LEADERBOARD_SUBMISSION_RETENTION_DAYS = env.int("LEADERBOARD_SUBMISSION_RETENTION_DAYS", default=30)
+if LEADERBOARD_SUBMISSION_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("LEADERBOARD_SUBMISSION_RETENTION_DAYS must be at least 1.")
+# The rank index's count check (every minute) compares an open period of this many entries or
+# more at most once every this many minutes (0: in every round, as a smaller one).
+LEADERBOARD_INDEX_CHECK_LARGE_ENTRIES = env.int(
+    "LEADERBOARD_INDEX_CHECK_LARGE_ENTRIES", default=100_000
+)
+LEADERBOARD_INDEX_CHECK_LARGE_MINUTES = env.int("LEADERBOARD_INDEX_CHECK_LARGE_MINUTES", default=10)
 # A Stripe checkout still open this long after it was opened (Stripe expires sessions within 24 h
 # and says so) means its notification was lost: the sweeper flags it and alerts.
 PAYMENTS_STALE_CHECKOUT_SECONDS = env.int("PAYMENTS_STALE_CHECKOUT_SECONDS", default=2 * 86400)
@@ -594,6 +605,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "repair-leaderboard-rank-indexes": {
         "task": "apps.leaderboards.tasks.repair_rank_indexes",
         "schedule": 60.0,
+    },
+    # Submissions past LEADERBOARD_SUBMISSION_RETENTION_DAYS (their ids are forgotten).
+    "prune-leaderboard-submissions": {
+        "task": "apps.leaderboards.tasks.prune_submissions",
+        "schedule": crontab(hour=4, minute=0),
     },
     # Segment actions stopped partway (a slice never queued, failed in an outage) run again.
     "resume-segment-actions": {"task": "apps.panel.tasks.resume_segment_actions", "schedule": 60.0},

@@ -229,9 +229,14 @@ class GameScopedAdmin(admin.ModelAdmin):
         return []
 
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        """The refusals first: a refused delete answers with them alone, without Django's
+        collector, which loads every row the delete would cascade to (a leaderboard with 2M
+        entries: minutes and gigabytes) only to list them on a page that deletes nothing."""
         rows = list(objs)
-        deleted, counts, perms_needed, protected = super().get_deleted_objects(rows, request)
-        return deleted, counts, perms_needed, [*protected, *self.deletion_refusals(rows)]
+        refusals = self.deletion_refusals(rows)
+        if refusals:
+            return [], {}, set(), refusals
+        return super().get_deleted_objects(rows, request)
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         scope_choices(db_field, request, self.write_roles, kwargs)

@@ -9,7 +9,12 @@ import json
 from typing import Any, cast
 
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -366,7 +371,10 @@ class SubmittedSerializer(serializers.Serializer):
     submitted = serializers.IntegerField()
     score = serializers.IntegerField(help_text="The entry's score after this submission.")
     improved = serializers.BooleanField(help_text="The entry changed.")
-    replayed = serializers.BooleanField(help_text="This submission id was recorded before.")
+    replayed = serializers.BooleanField(
+        help_text="This submission id was recorded before, within the last "
+        "LEADERBOARD_SUBMISSION_RETENTION_DAYS (30 by default): nothing changed now."
+    )
 
 
 def submitted_body(board: Board, result: Submitted) -> dict[str, Any]:
@@ -382,12 +390,26 @@ def submitted_body(board: Board, result: Submitted) -> dict[str, Any]:
     }
 
 
+# Once per submission id, for as long as the id is remembered (services.retention).
+SUBMITTED = {
+    201: OpenApiResponse(
+        SubmittedSerializer,
+        description="Recorded: a new submission id, or one first recorded more than "
+        "LEADERBOARD_SUBMISSION_RETENTION_DAYS ago (30 by default), forgotten since.",
+    ),
+    200: OpenApiResponse(
+        SubmittedSerializer,
+        description="`replayed`: this submission id was recorded in the last "
+        "LEADERBOARD_SUBMISSION_RETENTION_DAYS; nothing changed now.",
+    ),
+}
 SUBMIT_PROBLEMS = problems(
     e400="`validation_error` (a submission id with white space at either end included), "
     "`invalid_score`, `invalid_metadata`.",
     e403="`client_submissions_not_allowed`, `player_banned`.",
     e404="`board_not_found`, `player_not_found`.",
-    e409="`submission_id_reused` (another player or score), `board_fed_by_stat`.",
+    e409="`submission_id_reused` (another player or score, within the id's retention), "
+    "`board_fed_by_stat`.",
     e413="`metadata_too_large` (with `limit` and `size`).",
     e422="`unsupported_character`: the metadata holds U+0000 or a lone surrogate in a key or a "
     "string, which the panel cannot store; `value_too_deep`: it nests more than 64 levels.",
@@ -409,7 +431,7 @@ class ServerScoreApi(GameServerApi):
         summary="Submit a player's score (game server; once per submission id)",
         parameters=[SLUG],
         request=InputSerializer,
-        responses={201: SubmittedSerializer, 200: SubmittedSerializer, **SUBMIT_PROBLEMS},
+        responses={**SUBMITTED, **SUBMIT_PROBLEMS},
     )
     def post(self, request: ServerRequest, slug: str) -> Response:
         given = self.InputSerializer(data=request.data)
@@ -424,7 +446,7 @@ class ClientScoreApi(PlayerApi):
         summary="Submit the player's own score (only where the board allows it)",
         parameters=[SLUG],
         request=ClientScoreInput,
-        responses={201: SubmittedSerializer, 200: SubmittedSerializer, **SUBMIT_PROBLEMS},
+        responses={**SUBMITTED, **SUBMIT_PROBLEMS},
     )
     def post(self, request: PlayerRequest, slug: str) -> Response:
         given = ClientScoreInput(data=request.data)

@@ -583,3 +583,16 @@ def set_check_cursor(period_id: int) -> None:
         client.set(_check_cursor_key(), period_id, ex=86400)
     except redis.RedisError:
         log.warning("leaderboard index: could not keep where the count check stopped")
+
+
+def claim_count_check(period_id: int, *, seconds: int) -> bool:
+    """Whether the repair task's count check may count this period now: once per `seconds`
+    (the first caller in them claims it). False when Redis cannot say."""
+    client = _client()
+    if client is None:
+        return False
+    key = f"{settings.CACHE_KEY_PREFIX}:lb:{period_id}:counted"
+    try:
+        return bool(client.set(key, 1, nx=True, ex=seconds))
+    except redis.RedisError:
+        return False

@@ -212,6 +212,8 @@ class Submission(models.Model):
                 name="player_submission_once_per_board",
             ),
         ]
+        # The daily prune (services.retention) finds the submissions past the retention by it.
+        indexes = [models.Index(fields=["created_at"], name="submission_created")]
 
     def __str__(self) -> str:
         return self.submission_id
@@ -310,6 +312,15 @@ class Payout(models.Model):
         ordering = ["period", "rank"]
         constraints = [
             models.UniqueConstraint(fields=["period", "player"], name="payout_once_per_period")
+        ]
+        indexes = [
+            # The 10-minute sweep's unpaid payouts (services.payouts.periods_to_pay): a few rows
+            # among every payout ever written.
+            models.Index(
+                fields=["period"],
+                condition=Q(paid_at=None, needs_attention=False),
+                name="payout_unpaid",
+            )
         ]
 
     def __str__(self) -> str:

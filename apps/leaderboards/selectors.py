@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from apps.accounts.models import Player
@@ -57,22 +57,53 @@ def board_for(*, game_id: int, slug: str) -> Board:
     return board
 
 
+def _first(rows: QuerySet, column: str) -> Subquery:
+    """The first of `rows` along an index that orders them by `column` after the columns they
+    are filtered on: a scalar subquery that reads one index entry, or none. An EXISTS over
+    the rows instead may be planned as a scan of the whole table that stops at the first
+    match, which reads every row when there is none (an empty board of a game whose few
+    periods each hold millions of entries: seconds)."""
+    return Subquery(rows.order_by(column).values(column)[:1])
+
+
+def _periods_with_entries() -> QuerySet[Period]:
+    """The periods, of the board in the outer query, holding an entry."""
+    return (
+        Period.objects.filter(board=OuterRef("pk"))
+        .alias(entry=_first(Entry.objects.filter(period=OuterRef("pk")), "player"))
+        .filter(entry__isnull=False)
+    )
+
+
 def holds_entries(board: Board) -> bool:
     """Whether any period of the board holds an entry: its ranking rules are then fixed."""
-    return Entry.objects.filter(period__board=board).exists()
+    return Board.objects.filter(pk=board.pk).filter(Exists(_periods_with_entries())).exists()
 
 
 def boards_with_history(boards: list[Board]) -> set[int]:
-    """Those of the boards a period of which holds an entry, a submission or a payout."""
-    ids = [board.pk for board in boards]
-    held = set()
-    for model in (Entry, Submission, Payout):
-        held |= set(
-            model.objects.filter(period__board_id__in=ids)
-            .values_list("period__board_id", flat=True)
-            .distinct()
+    """Those of the boards a period of which holds an entry, a submission or a payout: one
+    query of a few index reads per board and period, however many rows they hold. A
+    submission is found by its board (the two unique indexes on its ids lead with it)."""
+    periods = Period.objects.filter(board=OuterRef("pk"))
+    paid = periods.alias(
+        payout=_first(Payout.objects.filter(period=OuterRef("pk")), "player")
+    ).filter(payout__isnull=False)
+    submissions = Submission.objects.filter(board=OuterRef("pk"))
+    return set(
+        Board.objects.filter(pk__in=[board.pk for board in boards])
+        .alias(
+            server_submission=_first(submissions.filter(from_client=False), "submission_id"),
+            client_submission=_first(submissions.filter(from_client=True), "player"),
         )
-    return held
+        .filter(
+            Exists(_periods_with_entries())
+            | Exists(paid)
+            | Q(server_submission__isnull=False)
+            | Q(client_submission__isnull=False)
+        )
+        .order_by()
+        .values_list("pk", flat=True)
+    )
 
 
 def lock_for_deletion(boards: list[Board]) -> None:

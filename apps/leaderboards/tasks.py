@@ -5,12 +5,13 @@ from __future__ import annotations
 from celery import shared_task
 
 from apps.leaderboards.queued import pay_period, rebuild_rank_index
-from apps.leaderboards.services import index_repair, payouts, periods, ranking
+from apps.leaderboards.services import index_repair, payouts, periods, ranking, retention
 
 __all__ = [
     "close_due_periods",
     "pay_period",
     "pay_unpaid_periods",
+    "prune_submissions",
     "rebuild_rank_index",
     "repair_rank_indexes",
     "restore_lapsed_bans",
@@ -43,3 +44,10 @@ def repair_rank_indexes() -> int:
     many were dropped."""
     repaired = index_repair.repair_rank_indexes()
     return repaired.dropped + len(repaired.wrong)
+
+
+@shared_task(ignore_result=True)
+def prune_submissions() -> int:
+    """Daily: submissions older than LEADERBOARD_SUBMISSION_RETENTION_DAYS (their ids are
+    forgotten)."""
+    return retention.prune_submissions()

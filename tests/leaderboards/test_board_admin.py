@@ -4,22 +4,28 @@ names a declared stat; a bracket grants only what the game defines."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.accounts.models import GameAccess
 from apps.accounts.services import set_game_access
 from apps.inventory import demo as inventory_demo
-from apps.leaderboards.models import Board, BracketReward, Entry
+from apps.leaderboards.models import Board, BracketReward, Entry, Payout
 from apps.leaderboards.schedule import window_at
+from apps.leaderboards.selectors import boards_with_history, holds_entries
 from apps.leaderboards.services.periods import close_due_periods, close_period, open_period
 from apps.leaderboards.services.submit import submit_score
 from apps.stats.models import StatDefinition
+from tests.leaderboards.conftest import current
+from tests.leaderboards.helpers import scores
 
 pytestmark = pytest.mark.django_db
 
@@ -249,3 +255,58 @@ def test_a_board_with_scores_is_kept_and_the_page_says_why(operator_client, boar
         assert response.status_code == 200
         assert "holds scores or payouts" in response.content.decode()
     assert Entry.objects.filter(period__board=board).count() == 1
+
+
+def delete_page_queries(client: Client, board: Board) -> list[str]:
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get(f"/admin/leaderboards/board/{board.pk}/delete/")
+    assert page.status_code == 200
+    assert "holds scores or payouts" in page.content.decode()
+    return [query["sql"] for query in captured.captured_queries]
+
+
+def test_the_refusal_reads_none_of_the_boards_rows_however_many(
+    operator_client, make_board, make_players, django_assert_max_num_queries
+):
+    """Django's collector loaded every row a board's delete would cascade to (2M entries: 105 s
+    and 3.9 GB) to list them on a page that refuses the delete: the history is checked first,
+    a few index reads per board, and the refusal answers without the collector."""
+    small, large = make_board("small"), make_board("large")
+    players = make_players(40)
+    scores(small, [(players[0], 1)])
+    scores(large, [(p, n) for n, p in enumerate(players)], prefix="l")
+    close_period(period_id=current(large).pk)  # a closed period of entries and submissions too
+    scores(large, [(p, n) for n, p in enumerate(players)], prefix="m")
+
+    few = delete_page_queries(operator_client, small)
+    with django_assert_max_num_queries(len(few)):
+        many = delete_page_queries(operator_client, large)
+
+    reads_rows = re.compile(r'^SELECT [^()]*? FROM "leaderboards_(entry|submission|payout)"')
+    assert [sql for sql in many if reads_rows.match(sql)] == []
+    refused = operator_client.post(f"/admin/leaderboards/board/{large.pk}/delete/", {"post": "yes"})
+    assert "holds scores or payouts" in refused.content.decode()
+    assert Entry.objects.filter(period__board=large).count() == 80
+
+
+def test_history_is_found_by_each_kind_of_row(make_board, make_players):
+    boards = {name: make_board(name) for name in ("empty", "entry", "server", "client", "paid")}
+    player, other = make_players(2)
+    for board in boards.values():
+        open_period(board=board)
+    scores(boards["entry"], [(player, 1)])
+    for name, from_client in (("server", False), ("client", True)):
+        board = boards[name]
+        board.allow_client_submissions = from_client
+        board.save()
+        submit_score(
+            board=board, player_id=player.pk, score=1, submission_id="s", from_client=from_client
+        )
+        Entry.objects.filter(period__board=board).delete()  # removed by an operator since
+    paid = open_period(board=boards["paid"])
+    Payout.objects.create(period=paid, player=other, rank=1, score=1)
+
+    held = boards_with_history(list(boards.values()))
+
+    assert held == {boards[name].pk for name in ("entry", "server", "client", "paid")}
+    assert holds_entries(boards["entry"]) and not holds_entries(boards["server"])

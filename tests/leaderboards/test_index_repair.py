@@ -11,15 +11,17 @@ from datetime import timedelta
 import pytest
 from celery import current_app
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
+from django.db.models import Q
 from django.utils import timezone
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from apps.accounts.models import Player
 from apps.accounts.services.bans import ban_player
 from apps.leaderboards import index
-from apps.leaderboards.models import RankIndexDrop
+from apps.leaderboards.models import Entry, RankIndexDrop
 from apps.leaderboards.services import index_repair
+from apps.leaderboards.services.ranking import INDEXABLE, indexable_counts
 from apps.leaderboards.tasks import repair_rank_indexes
 from tests.leaderboards.conftest import current
 from tests.leaderboards.helpers import scores
@@ -154,3 +156,71 @@ def test_the_count_check_takes_the_open_periods_in_turn(make_board, monkeypatch)
     assert index_repair.check_counts(limit=2) == (2, [])
 
     assert seen == [periods[0], periods[1], periods[2], periods[0], periods[1], periods[2]]
+
+
+def test_the_count_is_the_rebuilds_rows_for_every_kind_of_ban(board, make_board, make_players):
+    """The repair counts a period's entries less its banned players' (an index-only count and
+    a look-up from the few banned players); the rebuild reads the not banned players' entries
+    (a join of every entry to its player). Both say the same at any moment."""
+    players = make_players(9)
+    scores(board, [(p, n) for n, p in enumerate(players)])
+    scores(make_board("other"), [(p, 1) for p in players[:4]], prefix="o")  # another period
+    now = timezone.now()
+    earlier = now - index_repair.LAPSED_BAN_GRACE
+    bans = [
+        None,  # never banned
+        now + timedelta(days=3650),  # until unbanned
+        now + timedelta(hours=1),
+        now - timedelta(minutes=2),  # ended within the grace: banned at `earlier` only
+        now - timedelta(days=3),  # ended long ago
+        earlier,  # ends exactly at `earlier`: not banned then
+        now,  # ends exactly now
+        now - timedelta(minutes=1),
+        now + timedelta(microseconds=1),
+    ]
+    for player, until in zip(players, bans, strict=True):
+        Player.objects.filter(pk=player.pk).update(banned_until=until)
+    period = current(board)
+
+    def rebuilt(moment) -> int:
+        rows = INDEXABLE.rows([period.pk, connection.ops.adapt_datetimefield_value(moment)])
+        return len(rows)
+
+    def joined(moment) -> int:
+        return (
+            Entry.objects.filter(period=period)
+            .filter(Q(player__banned_until=None) | Q(player__banned_until__lte=moment))
+            .count()
+        )
+
+    assert [rebuilt(earlier), rebuilt(now)] == [joined(earlier), joined(now)] == [3, 6]
+    assert indexable_counts(period.pk, earlier, now) == [3, 6]
+    assert indexable_counts(period.pk, now) == [6]
+    assert indexable_counts(period.pk, now + timedelta(days=1)) == [8]
+    assert indexable_counts(current(make_board("empty")).pk, earlier, now) == [0, 0]
+
+
+@pytest.mark.redis
+def test_a_large_period_is_counted_at_most_every_few_minutes(board, indexed, settings):
+    period = current(board)
+    settings.LEADERBOARD_INDEX_CHECK_LARGE_ENTRIES = 5  # 4 members: small
+    assert index_repair.check_counts() == (1, [])
+    assert index_repair.check_counts() == (1, [])
+
+    settings.LEADERBOARD_INDEX_CHECK_LARGE_ENTRIES = 4  # large
+    assert index_repair.check_counts() == (1, [])
+    assert index_repair.check_counts() == (0, [])  # counted within the last 10 minutes
+
+    settings.LEADERBOARD_INDEX_CHECK_LARGE_MINUTES = 0  # every round, as a small one
+    index._client().zpopmin(index.Keys.of(period.pk).members)  # a lost first score
+    assert index_repair.check_counts() == (1, [period.pk])  # the second count is never skipped
+    assert not index.is_ready(period.pk)
+
+
+@pytest.mark.redis
+def test_a_large_periods_wrong_count_is_found_at_its_first_count(board, indexed, settings):
+    period = current(board)
+    settings.LEADERBOARD_INDEX_CHECK_LARGE_ENTRIES = 3
+    index._client().zpopmin(index.Keys.of(period.pk).members)  # 3 members of 4 entries
+
+    assert index_repair.check_counts() == (1, [period.pk])  # the confirming count is made too

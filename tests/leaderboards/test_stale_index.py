@@ -53,7 +53,11 @@ def a_beat_minute() -> None:
     """Run every leaderboard task the beat runs at least once a minute."""
     for entry in settings.CELERY_BEAT_SCHEDULE.values():
         name = entry["task"]
-        every_minute = name.startswith("apps.leaderboards.") and entry["schedule"] <= 60
+        every_minute = (
+            name.startswith("apps.leaderboards.")
+            and isinstance(entry["schedule"], float | int)  # not the daily ones (crontab)
+            and entry["schedule"] <= 60
+        )
         if every_minute and name in current_app.tasks:
             current_app.tasks[name].apply().get()
 

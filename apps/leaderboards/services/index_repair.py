@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from apps.leaderboards import index
@@ -16,8 +17,10 @@ from apps.leaderboards.services.ranking import indexable_counts
 
 # Recorded drops done per run, in one Redis round trip: more than any outage leaves.
 DROPS_PER_RUN = 1000
-# Open periods whose count is checked per run (one aggregate query over each one's entries):
-# each is checked every ceil(open periods / CHECKS_PER_RUN) runs.
+# Open periods whose count is checked per run (one count query each, ranking.indexable_counts):
+# each is checked every ceil(open periods / CHECKS_PER_RUN) runs, one of
+# LEADERBOARD_INDEX_CHECK_LARGE_ENTRIES members or more at most every
+# LEADERBOARD_INDEX_CHECK_LARGE_MINUTES.
 CHECKS_PER_RUN = 20
 # A timed ban that ended within this long may still be left out of the index: the beat puts
 # the player back within a minute (ranking.restore_lapsed_bans).
@@ -79,20 +82,25 @@ def check_counts(
     for period_id in period_ids:
         verdict = _count_differs(period_id, now)
         if verdict is None:
-            continue  # not ready: rebuilt from PostgreSQL by the next rank read anyway
+            # Not ready: rebuilt from PostgreSQL by the next rank read anyway. Or a large one
+            # counted in the last minutes.
+            continue
         checked += 1
-        if verdict and _count_differs(period_id, now):
+        if verdict and _count_differs(period_id, now, again=True):
             wrong.append(period_id)
     index.set_check_cursor(period_ids[-1])
     index.drop(wrong, because="leaderboard index: its member count differs from PostgreSQL's")
     return checked, wrong
 
 
-def _count_differs(period_id: int, now: datetime | None) -> bool | None:
+def _count_differs(period_id: int, now: datetime | None, *, again: bool = False) -> bool | None:
     """Whether the ready index's member count is not what PostgreSQL's entries make it; None
-    when the index is not ready (or Redis cannot say)."""
+    when the index is not ready (or Redis cannot say), or it is a large one counted lately
+    (`again`: the second count of a verdict, always made)."""
     before = index.indexed_count(period_id)
     if before is None:
+        return None
+    if not again and not _due(period_id, before):
         return None
     now = now or timezone.now()
     # Players whose ban ended within the grace may be in the index or not yet.
@@ -100,3 +108,13 @@ def _count_differs(period_id: int, now: datetime | None) -> bool | None:
     if index.indexed_count(period_id) != before:
         return False  # changed while PostgreSQL counted: no verdict this time
     return not surely <= before <= at_most
+
+
+def _due(period_id: int, members: int) -> bool:
+    """Whether to count the period in this run: a period of LEADERBOARD_INDEX_CHECK_LARGE_ENTRIES
+    members or more (its count reads that many index entries) only once every
+    LEADERBOARD_INDEX_CHECK_LARGE_MINUTES, whatever its turn."""
+    minutes = settings.LEADERBOARD_INDEX_CHECK_LARGE_MINUTES
+    if minutes <= 0 or members < settings.LEADERBOARD_INDEX_CHECK_LARGE_ENTRIES:
+        return True
+    return index.claim_count_check(period_id, seconds=minutes * 60)

@@ -1,3 +1,4 @@
+# ruff: noqa: S608 - only table names and constants are interpolated; values are parameters.
 """The rank index (apps.leaderboards.index) kept from PostgreSQL: what one entry change means for
 it, and the rebuild of a period's index from the entries (after Redis lost it)."""
 
@@ -14,14 +15,15 @@ from django.utils import timezone
 from apps.accounts.models import Player
 from apps.leaderboards import index
 from apps.leaderboards.models import Entry, Period
-from gamingpanel.sql import CompiledQuery, aware, run_together
+from gamingpanel.sql import CompiledQuery, aware
 
 log = logging.getLogger(__name__)
 
 REBUILD_BATCH = 5000
 
-# Entries of players not banned at a moment (now: as the index holds them). The one place
-# this rule is written: the rebuild reads these rows, the repair task counts them.
+# Entries of players not banned at a moment (now: as the index holds them): the rebuild reads
+# these rows; the repair task counts them as every entry less the banned players' (the same
+# rule the other way round, _indexable_count_sql: a test holds the two to one answer).
 _INDEXABLE_ENTRIES = """
       FROM {entry} e JOIN {player} p ON p.id = e.player_id
      WHERE e.period_id = %s AND (p.banned_until IS NULL OR p.banned_until <= %s)
@@ -31,16 +33,39 @@ INDEXABLE = CompiledQuery.compile(
     entry=Entry,
     player=Player,
 )
-INDEXABLE_COUNT = CompiledQuery.compile(
-    "SELECT count(*)" + _INDEXABLE_ENTRIES, entry=Entry, player=Player
-)
+
+
+def _indexable_count_sql(moments: int) -> str:
+    """The same rule counted the cheap way round, for `moments` moments at once: every entry of
+    the period (a count along its index, no player read) less those of players banned at each
+    moment (found from the few banned players, along the partial index on banned_until, each
+    entry by (period, player)). Joining every entry to its player instead read both tables
+    whole: 1.3 s for a period of 2M entries, and the repair counts each period at two moments.
+    One statement: both counts from one snapshot. `IS NOT NULL`, implied by the comparison, is
+    for a generic plan of the prepared statement: without it PostgreSQL takes a third of all
+    players for banned, and hashes every entry of the period instead."""
+    banned = ", ".join(["count(CASE WHEN p.banned_until > %s THEN 1 END)"] * moments)
+    return f"""
+        SELECT (SELECT count(*) FROM {{entry}} WHERE period_id = %s), {banned}
+          FROM {{player}} p JOIN {{entry}} e ON e.player_id = p.id AND e.period_id = %s
+         WHERE p.banned_until IS NOT NULL AND p.banned_until > %s
+        """
+
+
+# For one moment and for two (the repair's: now, and before the lapsed-ban grace).
+INDEXABLE_COUNTS = {
+    moments: CompiledQuery.compile(_indexable_count_sql(moments), entry=Entry, player=Player)
+    for moments in (1, 2)
+}
 
 
 def indexable_counts(period_id: int, *moments: datetime) -> list[int]:
-    """How many of the period's entries the index holds as of each moment, in one round
-    trip."""
-    found = run_together([(INDEXABLE_COUNT, [period_id, moment]) for moment in moments])
-    return [rows[0][0] for rows in found]
+    """How many of the period's entries the index holds as of each moment (one or two), in one
+    query."""
+    found = INDEXABLE_COUNTS[len(moments)].row([period_id, *moments, period_id, min(moments)])
+    assert found is not None
+    total, *banned = found
+    return [total - count for count in banned]
 
 
 def change_for(

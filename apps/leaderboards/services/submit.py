@@ -246,7 +246,8 @@ def submit_score(
                 )
                 transaction.on_commit(partial(index.apply, result.period_id, [change]))
             return result
-        # The open period was missing or past its end: open or close it, then try again.
+        # The open period was missing or past its end (or the id's old submission was pruned
+        # meanwhile, _replay): open or close it, then try again.
         if result is None:
             open_period(board=board)
         else:
@@ -263,7 +264,8 @@ def _submit_once(
     from_client: bool,
     at: datetime | None = None,
 ) -> Submitted | int | None:
-    """The submission, or the id of a due period to close first, or None without an open one."""
+    """The submission, or the id of a due period to close first, or None without an open one
+    (or to try again)."""
     now = at or timezone.now()
     sign = -1 if board.higher_is_better else 1
     version = index.version_at(now)
@@ -285,7 +287,7 @@ def _submit_once(
             # each hold it FOR SHARE while asking for it FOR UPDATE.
             return period_id if ends_at is not None and aware(ends_at) <= now else None
         if not recorded_count:
-            return _replay(board, player_id, score, submission_id, from_client)
+            return _replay(board, player_id, score, submission_id, from_client, now)
         improved = changed[0] is not None
         row = tuple(changed) if improved else ENTRY.row([period_id, player_id])
         assert row is not None
@@ -302,7 +304,7 @@ def _submit_once(
             + [player_id, board.game_id, now]
         )
         if recorded is None:
-            return _replay(board, player_id, score, submission_id, from_client)
+            return _replay(board, player_id, score, submission_id, from_client, now)
         row = UPSERTS[(board.operator, sign)].row(
             [period_id, player_id, score, sign * score, now, metadata_json or "{}", version] + sent
         )
@@ -341,10 +343,16 @@ def _recorded(
 
 
 def _replay(
-    board: Board, player_id: int, score: int, submission_id: str, from_client: bool
-) -> Submitted:
+    board: Board,
+    player_id: int,
+    score: int,
+    submission_id: str,
+    from_client: bool,
+    now: datetime,
+) -> Submitted | None:
     """Nothing was inserted: the id was used before in the same space (answer as then, if it
-    is the same submission), or the player cannot take part."""
+    is the same submission), or the player cannot take part. None: neither any more, the
+    submission is tried again."""
     used = Submission.objects.filter(board=board, submission_id=submission_id)
     if from_client:
         used = used.filter(from_client=True, player_id=player_id)
@@ -355,7 +363,11 @@ def _replay(
         player = Player.objects.filter(pk=player_id, game_id=board.game_id).first()
         if player is None:
             raise PlayerNotInGame(f"No player {player_id} in this game.", player_id=player_id)
-        raise PlayerBanned(f"Player {player_id} is banned.", player_id=player_id)
+        if player.banned_until is not None and player.banned_until > now:
+            raise PlayerBanned(f"Player {player_id} is banned.", player_id=player_id)
+        # The id's submission, past LEADERBOARD_SUBMISSION_RETENTION_DAYS, was pruned between
+        # the insert that met it and this read (or the ban ended): the id is new again.
+        return None
     if first.player_id != player_id or first.score != score:
         raise SubmissionConflict(
             f"Submission {submission_id} was player {first.player_id} scoring {first.score}."
