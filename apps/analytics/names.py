@@ -2,9 +2,9 @@
 
 `EventName` is the registry. A batch whose names this process has seen registered (in the last
 KNOWN_SECONDS) costs no query; another name is looked up in the registry, and a name it does not
-hold is registered under a per-game lock while the game has room, or refused. Names are never
-unregistered by the panel: an operator who deletes one (or raises the cap) is seen by every
-process within KNOWN_SECONDS.
+hold is registered under a per-game lock while the game has room, or refused. Names are
+unregistered only by an operator deleting one in the admin (EventNameAdmin): that, or a raised
+cap, is seen by every process within KNOWN_SECONDS.
 """
 
 from __future__ import annotations
