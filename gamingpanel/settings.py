@@ -613,11 +613,21 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     },
     # Segment actions stopped partway (a slice never queued, failed in an outage) run again.
     "resume-segment-actions": {"task": "apps.panel.tasks.resume_segment_actions", "schedule": 60.0},
+    # Member lists of segment actions done more than SEGMENT_MEMBERS_KEPT_DAYS ago.
+    "prune-segment-members": {
+        "task": "apps.panel.tasks.prune_done_segment_members",
+        "schedule": crontab(hour=3, minute=55),
+    },
 }
 
 # A segment action runs a slice of this many seconds per task, then queues the next slice:
 # every task ends well inside the visibility timeout above.
 SEGMENT_RUN_SLICE_SECONDS = env.int("SEGMENT_RUN_SLICE_SECONDS", default=60)
+# A segment action's member list (who it was for, one row per player) is deleted this many days
+# after the action is done (prune-segment-members, daily); its counts and refusals stay on it.
+SEGMENT_MEMBERS_KEPT_DAYS = env.int("SEGMENT_MEMBERS_KEPT_DAYS", default=30)
+if SEGMENT_MEMBERS_KEPT_DAYS < 1:
+    raise ImproperlyConfigured("SEGMENT_MEMBERS_KEPT_DAYS must be at least 1.")
 
 # --- Monitoring (docs/guide/monitoring.md, docs/operations/) -------------------------------
 # GET /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; empty: no endpoint (404).

@@ -148,6 +148,9 @@ class Player(models.Model):
                 name="player_banned_until",
                 condition=models.Q(banned_until__isnull=False),
             ),
+            # The panel's player list by last seen (newest first, then the newest player): a
+            # page read along it, not a sort of every player of the game.
+            models.Index(fields=["game", "-last_login_at", "-id"], name="player_game_last_seen"),
         ]
 
     def __str__(self) -> str:

@@ -1,4 +1,5 @@
-"""What Celery beat runs: re-aggregate recent and late days, prune old raw events."""
+"""What Celery beat runs: re-aggregate recent and late days, prune old raw events and
+player-days."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Game
-from apps.analytics.aggregation import aggregate_days
-from apps.analytics.models import DirtyDay, RawEvent, RecentRun
+from apps.analytics.aggregation import MAU_WINDOW_DAYS, RETENTION_OFFSETS, aggregate_days
+from apps.analytics.models import DirtyDay, PlayerDay, RawEvent, RecentRun
 from apps.analytics.services import RECENT_DAYS, mark_late_days
 
 logger = logging.getLogger(__name__)
@@ -22,6 +23,11 @@ PRUNE_BATCH = 10_000
 # yesterday). An event stored on day D for D-1 is not marked, and the last run of D may have
 # come before it: the runs of D+1 still recompute D-1.
 RECOMPUTED_DAYS = RECENT_DAYS + 1
+# How many days before the raw retention player-days are still read: aggregation recomputes days
+# from the raw retention on, with the MAU of each (its 29 days before) and the retention of the
+# cohorts up to 30 days before the first (their player-days from the cohort day on). Older ones
+# are read by nothing: the dashboards read the daily tables, which are kept.
+PLAYER_DAYS_KEPT_PAST_RAW = max(MAU_WINDOW_DAYS - 1, max(RETENTION_OFFSETS))
 
 
 def aggregate_recent(*, today: date | None = None) -> int:
@@ -103,11 +109,15 @@ def rebuild(
 
 
 def prune_raw_events(*, today: date | None = None) -> int:
-    """Delete raw events older than the retention, in short batches (aggregates are kept)."""
+    """Delete raw events older than the retention, and player-days PLAYER_DAYS_KEPT_PAST_RAW
+    days older still, in short batches (aggregates are kept). Returns how many raw events went."""
     today = today or timezone.now().date()
     cutoff = today - timedelta(days=settings.ANALYTICS_RAW_RETENTION_DAYS)
-    deleted = 0
+    deleted = player_days = 0
     for game_id in Game.objects.order_by("pk").values_list("pk", flat=True):
+        player_days += _prune_player_days(
+            game_id, before=cutoff - timedelta(days=PLAYER_DAYS_KEPT_PAST_RAW)
+        )
         while True:
             with transaction.atomic():
                 batch = list(
@@ -119,7 +129,21 @@ def prune_raw_events(*, today: date | None = None) -> int:
                     break
                 deleted += RawEvent.objects.filter(pk__in=batch).delete()[0]
     DirtyDay.objects.filter(day__lt=cutoff).delete()
+    if player_days:
+        logger.info("analytics prune: %s player-days", player_days)
     return deleted
+
+
+def _prune_player_days(game_id: int, *, before: date) -> int:
+    """The game's player-days before `before`, PRUNE_BATCH a statement (each its own
+    transaction): the batch's keys found through the (game, day) index, each row by its key."""
+    old = PlayerDay.objects.filter(game_id=game_id, day__lt=before)
+    deleted = 0
+    while True:
+        batch = PlayerDay.objects.filter(pk__in=old.values("pk")[:PRUNE_BATCH]).delete()[0]
+        deleted += batch
+        if batch < PRUNE_BATCH:
+            return deleted
 
 
 def _runs(days: set[date]) -> list[tuple[date, date]]:

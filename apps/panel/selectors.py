@@ -11,6 +11,7 @@ from functools import reduce
 from typing import Any
 
 from django.db.models import (
+    BigIntegerField,
     Exists,
     F,
     FilteredRelation,
@@ -172,6 +173,49 @@ def players_matching(*, game: Game, filters: PlayerFilters, sort: str = "newest"
     elif sort == "spend":
         sort = "newest"  # spend is per currency: without one there is nothing to sort by
     return players.order_by(*PLAYER_SORTS.get(sort, PLAYER_SORTS["newest"]))
+
+
+class LevelPages:
+    """`players` (players_matching's, in any order) in the order of its level sort, XP then the
+    newest first, read a page at a time: the players with XP in XP order through the progress's
+    index (stats' progress_xp_player), then those without (no progress row, or 0 XP) newest
+    first through the primary key. The one sorted join (players_matching's level sort, which
+    the export reads in one pass) sorted every player of the game for each page (2.6 to 3.8 s at
+    2M players)."""
+
+    def __init__(self, players: QuerySet) -> None:
+        self.players = players
+
+    def __getitem__(self, rows: slice) -> list[Player]:
+        start, stop = rows.start or 0, rows.stop
+        # Their XP from the join: the players' subquery would run for every row OFFSET skips.
+        with_xp = (
+            self.players.filter(progress__xp__gt=0)
+            .annotate(xp_total=F("progress__xp"))
+            .order_by("-progress__xp", "-id")
+        )
+        page = list(with_xp[start:stop])
+        if len(page) == stop - start:
+            return page
+        # The page reaches past the players with XP: how many they are (at most `start` when
+        # the page has none of them), then the others from where the page starts among them.
+        ahead = start + len(page) if page else with_xp.order_by()[:start].count()
+        without_xp = (
+            self.players.exclude(
+                Exists(PlayerProgress.objects.filter(player=OuterRef("pk"), xp__gt=0))
+            )
+            .annotate(xp_total=Value(0, output_field=BigIntegerField()))
+            .order_by("-id")
+        )
+        return page + list(without_xp[max(start - ahead, 0) : stop - ahead])
+
+
+def players_to_page(*, game: Game, filters: PlayerFilters, sort: str) -> QuerySet | LevelPages:
+    """What the player list pages through: players_matching's, or for a level sort its players
+    read as LevelPages."""
+    if sort == "level":
+        return LevelPages(players_matching(game=game, filters=filters, sort="id"))
+    return players_matching(game=game, filters=filters, sort=sort)
 
 
 def _reaching(xp: int) -> QuerySet:

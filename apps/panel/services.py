@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import islice
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
-from django.db.models import F, Q, Value
+from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Coalesce
 from django.http import QueryDict
 from django.utils import timezone
@@ -155,6 +156,51 @@ def _freeze_members(action: SegmentAction) -> int:
     action.total = total
     action.save(update_fields=["members_frozen", "bans_frozen", "total"])
     return total
+
+
+MEMBER_PRUNE_BATCH = 10_000
+
+
+def prune_segment_members(*, now: datetime | None = None) -> int:
+    """The beat's daily prune: the member lists of actions done more than
+    SEGMENT_MEMBERS_KEPT_DAYS ago (a row per player: ~215 MB for a grant to 2M players). Nothing
+    reads them once an action is done (it never runs again; Queue again refuses it): its page
+    shows the counts and refusals kept on the action, the ledger and audit log keep who got
+    what. Deleted MEMBER_PRUNE_BATCH players at a time, each batch its own statement, walking
+    the (action, player) key. Returns how many rows went."""
+    now = now or timezone.now()
+    done = (
+        SegmentAction.objects.filter(
+            status=SegmentAction.Status.DONE,
+            finished_at__lt=now - timedelta(days=settings.SEGMENT_MEMBERS_KEPT_DAYS),
+        )
+        .filter(Exists(SegmentMember.objects.filter(action=OuterRef("pk"))))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    deleted = 0
+    for action_id in list(done):
+        deleted += _prune_members_of(action_id)
+    if deleted:
+        logger.info("segment members pruned: %s rows", deleted)
+    return deleted
+
+
+def _prune_members_of(action_id: int) -> int:
+    members = SegmentMember.objects.filter(action_id=action_id)
+    deleted, after = 0, None
+    while True:
+        rest = members if after is None else members.filter(player_id__gt=after)
+        # The batch's last player: the batch is one range of the unique key, not a list of ids.
+        last = list(
+            rest.order_by("player_id").values_list("player_id", flat=True)[
+                MEMBER_PRUNE_BATCH - 1 : MEMBER_PRUNE_BATCH
+            ]
+        )
+        deleted += (rest.filter(player_id__lte=last[0]) if last else rest).delete()[0]
+        if not last:
+            return deleted
+        after = last[0]
 
 
 def _described(action: SegmentAction) -> dict:

@@ -11,7 +11,11 @@ from celery import Task, shared_task
 from django.conf import settings
 
 from apps.panel.models import SegmentAction
-from apps.panel.services import mark_segment_action_failed, resume_stopped_segment_actions
+from apps.panel.services import (
+    mark_segment_action_failed,
+    prune_segment_members,
+    resume_stopped_segment_actions,
+)
 from apps.panel.services import run_segment_action as run
 from gamingpanel.queueing import enqueue
 
@@ -42,3 +46,9 @@ def resume_segment_actions() -> int:
     for action_id in claimed:
         enqueue(run_segment_action, action_id, then="the segment sweep retries after its backoff")
     return len(claimed)
+
+
+@shared_task(ignore_result=True)
+def prune_done_segment_members() -> int:
+    """Beat, daily: the member lists of actions done more than SEGMENT_MEMBERS_KEPT_DAYS ago."""
+    return prune_segment_members()

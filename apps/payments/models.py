@@ -130,6 +130,14 @@ class Payment(models.Model):
                 condition=Q(store_finish_due_at__isnull=False),
                 name="payment_store_finish_due",
             ),
+            # Checkouts still open, few among all payments (a Stripe session ends paid, failed or
+            # expired within a day; an unpaid sandbox one stays open): the sweeper's stale and
+            # unopened checkouts, every minute, without reading every payment ever made.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(status="created"),
+                name="payment_open_created",
+            ),
         ]
 
     def __str__(self) -> str:

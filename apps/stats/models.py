@@ -108,6 +108,9 @@ class PlayerProgress(models.Model):
     class Meta:
         verbose_name_plural = "player progress"
         constraints = [models.CheckConstraint(condition=Q(xp__gte=0), name="progress_xp_gte_0")]
+        # The panel's player list sorted by level: the players with XP in XP order (then the
+        # newest first), read backwards a page at a time instead of sorting every player.
+        indexes = [models.Index(fields=["xp", "player"], name="progress_xp_player")]
 
     def __str__(self) -> str:
         return f"{self.player_id}: {self.xp} XP"

@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.db import DataError
 from django.utils import timezone
 
-from apps.accounts.models import Player
+from apps.accounts.models import Game, Player
 from apps.analytics import maintenance, tasks
 from apps.analytics.models import DailyMetrics, DirtyDay, PlayerDay, RawEvent, RetentionCell
 from apps.analytics.services import record_server_event
@@ -233,3 +233,100 @@ def test_a_real_celery_worker_runs_the_beat_aggregation(celery_worker_process, p
     while not DailyMetrics.objects.filter(game=player.game, day=TODAY, dau=1).exists():
         assert clock.monotonic() < deadline, "the worker did not aggregate within 30 s"
         clock.sleep(0.2)
+
+
+def figures(game_id: int) -> tuple[dict, dict]:
+    daily = {
+        day: (dau, mau)
+        for day, dau, mau in DailyMetrics.objects.filter(game_id=game_id).values_list(
+            "day", "dau", "mau"
+        )
+    }
+    cells = {
+        (cohort, offset): retained
+        for cohort, offset, retained in RetentionCell.objects.filter(game_id=game_id).values_list(
+            "cohort_day", "day_offset", "retained"
+        )
+    }
+    return daily, cells
+
+
+def created(player, days_ago: int) -> None:
+    when = datetime.combine(TODAY - timedelta(days=days_ago), time(8), tzinfo=UTC)
+    record_server_event(
+        game_id=player.game_id, player_id=player.pk, name="player_created", occurred_at=when
+    )
+
+
+@pytest.fixture
+def history(player, other_player, settings):
+    """Three players of a game active over 110 days, aggregated while every raw event was kept,
+    then a raw retention of 40 days: the days from TODAY-40 on can still be recomputed."""
+    settings.ANALYTICS_RAW_RETENTION_DAYS = 400
+    more = [Player.objects.create(game=player.game, display_name=f"p{n}") for n in range(2)]
+    for who, cohort, active in (
+        (player, 110, [110, 100, 71]),  # last seen the day before the kept player-days
+        (more[0], 75, [75, 69, 20]),  # only TODAY-69 puts it in the MAU of TODAY-40
+        (more[1], 45, [45, 44, 30, 15, 1]),  # a cohort before the raw retention, active after
+        (other_player, 90, [90, 80, 2]),  # another game, pruned too
+    ):
+        created(who, cohort)
+        for days_ago in active:
+            session(who, days_ago)
+    call_command("aggregate_analytics", "--from", str(TODAY - timedelta(days=110)), "--no-progress")
+    settings.ANALYTICS_RAW_RETENTION_DAYS = 40
+    return player.game_id, other_player.game_id
+
+
+def test_prune_deletes_player_days_30_days_older_than_the_raw_retention_in_batches(
+    history, monkeypatch
+):
+    monkeypatch.setattr(maintenance, "PRUNE_BATCH", 2)
+    before = {day for day in PlayerDay.objects.values_list("day", flat=True)}
+    assert min(before) == TODAY - timedelta(days=110)
+
+    tasks.prune_raw_events.delay().get()
+
+    kept = set(PlayerDay.objects.values_list("day", flat=True))
+    assert kept == {day for day in before if day >= TODAY - timedelta(days=70)}
+    assert TODAY - timedelta(days=69) in kept  # read by the MAU of TODAY-40
+    assert set(PlayerDay.objects.values_list("game_id", flat=True)) == set(history)
+
+
+@pytest.mark.parametrize(
+    "kept_past_raw, unchanged",
+    [
+        (None, True),  # as configured: 30 days past the raw retention
+        (28, False),  # one day short of the MAU's window: the test would see it
+    ],
+)
+def test_figures_of_days_still_recomputable_are_unchanged_after_the_prune(
+    history, monkeypatch, kept_past_raw, unchanged
+):
+    if kept_past_raw is not None:
+        monkeypatch.setattr(maintenance, "PLAYER_DAYS_KEPT_PAST_RAW", kept_past_raw)
+    game_ids = history
+    for game_id in game_ids:  # as they read with the raw retention of 40 days, before the prune
+        aggregate_days_of(game_id)
+    expected = [figures(game_id) for game_id in game_ids]
+
+    maintenance.prune_raw_events()
+    for game_id in game_ids:
+        aggregate_days_of(game_id)
+
+    assert ([figures(game_id) for game_id in game_ids] == expected) is unchanged
+    daily, cells = figures(game_ids[0])
+    if unchanged:
+        assert daily[TODAY - timedelta(days=40)] == (0, 2)  # the TODAY-69 player counted
+        assert cells[(TODAY - timedelta(days=45), 30)] == 1  # kept, as older than the retention
+
+
+def aggregate_days_of(game_id: int) -> None:
+    call_command(
+        "aggregate_analytics",
+        "--from",
+        str(TODAY - timedelta(days=110)),
+        "--game",
+        Game.objects.get(pk=game_id).slug,
+        "--no-progress",
+    )

@@ -259,15 +259,53 @@ def test_a_spend_sort_sums_in_one_join_grouped_by_player(operator_client, game, 
     assert "SELECT" not in grouped_by  # by the player, not by a subquery run for each
 
 
-def test_a_level_sort_joins_the_progress_once(operator_client, game, spenders):
+def test_a_level_sort_reads_the_players_with_xp_by_the_progress_then_the_others(
+    operator_client, game, spenders
+):
     alice, minnow, whale = spenders
+    zero = Player.objects.create(game=game)
+    PlayerProgress.objects.create(player=zero, xp=0)
 
     response, queries = captured(operator_client, players_url(game, "?sort=level"))
 
-    assert [p.pk for p in response.context["players"]] == [whale.pk, minnow.pk, alice.pk]
-    (page,) = [sql for sql in queries if "ORDER BY" in sql and '"accounts_player"' in sql]
-    ordered_by = page.split("ORDER BY")[1]
-    assert '"stats_playerprogress"."xp"' in ordered_by and "SELECT" not in ordered_by
+    # 0 XP as no progress: the newest first.
+    assert [p.pk for p in response.context["players"]] == [whale.pk, minnow.pk, zero.pk, alice.pk]
+    (with_xp,) = [sql for sql in queries if 'ORDER BY "stats_playerprogress"."xp" DESC' in sql]
+    assert "INNER JOIN" in with_xp and "SELECT" not in with_xp.split("ORDER BY")[1]
+    assert not correlated_subqueries(with_xp, "stats_playerprogress")  # XP from the join
+    (others,) = [sql for sql in queries if 'ORDER BY "accounts_player"."id" DESC LIMIT' in sql]
+    assert "NOT (EXISTS(" in others  # an anti-join, not a row per player
+    if HAS_POSTGRES:  # each a range of an index, read as far as the page goes
+        assert "progress_xp_player" in plan(with_xp)
+        assert "Sort" not in plan(others)
+
+
+@pytest.mark.parametrize("page_size", [1, 2, 3, 5, 50])
+def test_a_level_sorts_pages_are_the_level_order_the_export_sorts(
+    operator_client, game, monkeypatch, page_size
+):
+    """Players with XP (ties newest first), then those with none: no progress, or 0 XP."""
+    monkeypatch.setattr("apps.panel.views.players.PAGE_SIZE", page_size)
+    players = Player.objects.bulk_create(
+        [Player(game=game, display_name=f"p{n}") for n in range(9)]
+    )
+    for player, xp in zip(players, [0, 50, None, 20, 50, None, 0, 10, None], strict=True):
+        if xp is not None:
+            PlayerProgress.objects.create(player=player, xp=xp)
+    expected = list(
+        Player.objects.filter(game=game)
+        .order_by(Coalesce(F("progress__xp"), Value(0)).desc(), "-id")
+        .values_list("pk", flat=True)
+    )
+
+    listed = []
+    for number in range(1, len(expected) // page_size + 2):
+        response = operator_client.get(players_url(game, f"?sort=level&page={number}"))
+        if response.context["page"].number == number:  # past the last page: the last again
+            listed += [p.pk for p in response.context["players"]]
+
+    assert listed == expected
+    assert response.context["page"].paginator.count == 9
 
 
 def test_segment_previews_and_runs_pick_the_same_players(operator, game, spenders):
@@ -283,7 +321,7 @@ def test_segment_previews_and_runs_pick_the_same_players(operator, game, spender
     assert preview == members == {spenders[1].pk, spenders[2].pk}
 
 
-def test_pages_past_the_cap_are_not_offered(operator_client, game, monkeypatch):
+def test_pages_past_the_cap_are_not_offered_nor_counted(operator_client, game, monkeypatch):
     monkeypatch.setattr("apps.panel.views.players.MAX_PAGES", 2, raising=False)
     Player.objects.bulk_create([Player(game=game, display_name=f"p{n}") for n in range(120)])
 
@@ -291,12 +329,52 @@ def test_pages_past_the_cap_are_not_offered(operator_client, game, monkeypatch):
 
     page = response.context["page"]
     assert page.number == 2 and not page.has_next() and len(page.object_list) == 50
-    assert "of 120" in response.content.decode()  # the count stays the whole list's
+    assert "of 100+" in response.content.decode()  # counted up to the cap only
     assert 'id="pages-capped"' in response.content.decode()
     assert not [sql for sql in queries if re.search(r"OFFSET (\d{3,}|[6-9]\d)\b", sql)]
-    assert (
-        'id="pages-capped"' not in operator_client.get(players_url(game, "?q=p1")).content.decode()
+    counted = count_query(queries)
+    assert counted.endswith("LIMIT 101) subquery") and "ORDER BY" not in counted
+    assert not correlated_subqueries(counted, "stats_playerprogress")  # the ids alone
+    narrowed = operator_client.get(players_url(game, "?q=p1"))  # p1, p10…p19, p100…p119
+    assert 'id="pages-capped"' not in narrowed.content.decode()
+    assert "of 31" in narrowed.content.decode()
+
+
+@pytest.mark.parametrize("sort", ["newest", "oldest", "last_seen", "name", "id", "level"])
+def test_a_page_of_the_player_list_takes_a_few_queries_whatever_its_sort(
+    operator_client, game, sort, django_assert_max_num_queries
+):
+    now = timezone.now()
+    players = Player.objects.bulk_create(
+        Player(game=game, display_name=f"p{n}", last_login_at=now - timedelta(hours=n % 7))
+        for n in range(120)
     )
+    PlayerProgress.objects.bulk_create(PlayerProgress(player=p, xp=p.pk % 5) for p in players[:80])
+    operator_client.get(players_url(game))  # the session's own reads, once
+
+    # The page's frame (13: the session, the operator, their games and roles, the currencies
+    # offered) and at most 4 reads of players: the count, the page (a level sort's page past
+    # its players with XP: them, and the others; their count when it has none of them).
+    with django_assert_max_num_queries(13 + 4) as queries:
+        response = operator_client.get(players_url(game, f"?sort={sort}&page=2"))
+
+    assert len(response.context["players"]) == 50
+    reads = [q["sql"] for q in queries.captured_queries if 'FROM "accounts_player"' in q["sql"]]
+    assert 2 <= len(reads) <= 4 and all(re.search(r"LIMIT \d+", sql) for sql in reads), reads
+
+
+@postgres_only
+def test_a_last_seen_sort_reads_a_page_of_the_games_last_seen_index(game):
+    from apps.panel.forms import PlayerFilterForm
+    from apps.panel.selectors import players_matching
+
+    players = players_matching(game=game, filters=PlayerFilterForm().filters(), sort="last_seen")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_sort = off")  # the index's order is used, if it has it
+
+    used = plan(*players[100:150].query.sql_with_params())
+
+    assert "player_game_last_seen" in used and "Sort" not in used, used
 
 
 # 5. Exports in keyset chunks

@@ -7,7 +7,8 @@ import logging
 from datetime import timedelta
 
 import pytest
-from django.db import OperationalError
+from django.db import OperationalError, connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.inventory.models import LedgerEntry
@@ -18,6 +19,7 @@ from apps.payments.services.processing import process_event
 from apps.payments.tasks import deliver_sandbox_callback, process_provider_event, sweep_payments
 from apps.shop.models import Purchase
 from apps.shop.services.purchase import purchase_offer
+from tests.conftest import HAS_POSTGRES
 from tests.shop.helpers import balance
 
 
@@ -304,3 +306,24 @@ def test_a_checkout_never_opened_is_closed_freeing_its_limit_and_its_key_answers
     assert Payment.objects.get().checkout_url == ""  # no checkout opened for the closed purchase
     fresh = purchase_offer(player=player, offer_id=real_offer.pk, quantity=1, idempotency_key="k2")
     assert fresh.status_code == 202  # the limit slot is free again
+
+
+@pytest.mark.skipif(not HAS_POSTGRES, reason="needs PostgreSQL's planner")
+def test_the_checkout_sweeps_read_the_open_payments_index_not_every_payment(player, real_offer):
+    """Every minute: at 2M payments a scan of every Stripe (or sandbox) payment took ~1 s."""
+    purchase_offer(player=player, offer_id=real_offer.pk, quantity=1, idempotency_key="k")
+    with CaptureQueriesContext(connection) as queries:
+        sweep(timezone.now() + timedelta(days=3))
+    reads = [
+        query["sql"]
+        for query in queries.captured_queries
+        if query["sql"].startswith('SELECT "payments_payment"') and "'created'" in query["sql"]
+    ]
+
+    assert len(reads) == 2  # stale checkouts, unopened checkouts
+    for sql in reads:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")  # a usable index is used on few rows
+            cursor.execute("EXPLAIN " + sql)
+            used = "\n".join(row[0] for row in cursor.fetchall())
+        assert "payment_open_created" in used, used

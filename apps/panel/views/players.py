@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.functional import cached_property
 from django.views.decorators.http import require_POST
 
+from apps.accounts.admin_scoping import AtLeast
 from apps.accounts.models import AuthSession, Game, Player
 from apps.accounts.selectors import OWNER_ROLES, READ_ROLES, games_for_user, user_role
 from apps.accounts.services.bans import ban_player, end_sessions, unban_player
@@ -23,11 +27,12 @@ from apps.inventory.services import operator_adjust
 from apps.panel.access import StaffRequest, readable_game, writable_game
 from apps.panel.forms import BanForm, GrantForm, PlayerFilterForm, ReasonForm
 from apps.panel.selectors import (
+    LevelPages,
     actions_on_player,
     grant_targets,
     player_in_game,
     player_page,
-    players_matching,
+    players_to_page,
     spend_currencies,
 )
 from apps.panel.views.common import page_context
@@ -40,15 +45,28 @@ MAX_PAGES = 100
 
 class CappedPaginator(Paginator):
     """Offers the first MAX_PAGES pages: a page further on is an OFFSET the database reads, and
-    throws away, every row before (page 4,000 of 200,000 players read all of them)."""
+    throws away, every row before (page 4,000 of 200,000 players read all of them). Nor does it
+    count further, as the admin's CappedCountPaginator: past MAX_PAGES pages of players the
+    total reads "5000+" (a COUNT(*) of every player matched read them all on each page)."""
 
-    @property
-    def num_pages(self) -> int:
-        return min(super().num_pages, MAX_PAGES)
+    def __init__(self, players: QuerySet | LevelPages, per_page: int) -> None:
+        # LevelPages is only sliced (Paginator.page): its count is this paginator's own.
+        super().__init__(cast(Any, players), per_page)
+        self.players = players
+
+    @cached_property
+    def count(self) -> int:
+        rows = self.players
+        players = rows.players if isinstance(rows, LevelPages) else rows
+        cap = self.per_page * MAX_PAGES
+        # Unsorted, the ids alone (not the page's XP, a subquery per player): the database stops
+        # at the cap's row.
+        found = players.order_by().values("pk")[: cap + 1].count()
+        return AtLeast(cap) if found > cap else found
 
     @property
     def capped(self) -> bool:
-        return super().num_pages > MAX_PAGES
+        return isinstance(self.count, AtLeast)
 
 
 @staff_member_required
@@ -63,7 +81,7 @@ def players_home(request: StaffRequest) -> HttpResponse:
 def player_search(request: StaffRequest, game_id: int) -> HttpResponse:
     game = readable_game(request, game_id)
     form = PlayerFilterForm(request.GET or None)
-    players = players_matching(game=game, filters=form.filters(), sort=form.sort_order())
+    players = players_to_page(game=game, filters=form.filters(), sort=form.sort_order())
     page = CappedPaginator(players, PAGE_SIZE).get_page(request.GET.get("page"))
     context = page_context(
         request,
