@@ -42,8 +42,9 @@ class SavePolicy:
         return sorted(key for key, rule in self.keys.items() if rule.public)
 
 
-# Bound: an operator's change of limits or key rules applies within 2 s in every process.
-_policies: ShortCache[SavePolicy] = ShortCache(seconds=2)
+# Bound: an operator's change of limits or key rules applies within this in every process.
+POLICY_SECONDS = 2.0
+_policies: ShortCache[SavePolicy] = ShortCache(seconds=POLICY_SECONDS)
 
 
 def save_policy(*, game_id: int) -> SavePolicy:

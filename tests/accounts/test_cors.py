@@ -210,3 +210,23 @@ def test_a_browser_build_can_read_the_configs_etag(origins, dev_platform):
     assert answer["Access-Control-Allow-Origin"] == PLAY
     exposed = {name.strip() for name in answer["Access-Control-Expose-Headers"].split(",")}
     assert "etag" in exposed
+
+
+def test_an_origin_added_in_the_admin_applies_within_its_bound(origins, monkeypatch):
+    from apps.accounts import cors
+    from gamingpanel import shortcache
+
+    now = [1_000.0]
+    monkeypatch.setattr(shortcache, "_clock", lambda: now[0])
+    new_origin = "https://new.alpha.example"
+    assert preflight(PLAY).headers.get("Access-Control-Allow-Origin") == PLAY  # origins read
+    Game.objects.filter(cors_allowed_origins__contains=PLAY).update(
+        cors_allowed_origins=f"{PLAY}\n{new_origin}"
+    )
+
+    now[0] += cors.ORIGINS_SECONDS - 0.1
+    kept = preflight(new_origin).headers.get("Access-Control-Allow-Origin")
+    now[0] += 0.1
+    applied = preflight(new_origin).headers.get("Access-Control-Allow-Origin")
+
+    assert (kept, applied) == (None, new_origin)

@@ -398,6 +398,25 @@ def test_a_lowered_setting_lets_the_older_versions_go_on_the_next_write(alice, p
     assert sorted(kept.values_list("version", "value")) == [(newest, newest), (newest + 1, "last")]
 
 
+def test_a_changed_limit_applies_within_the_policy_caches_bound(alice, game, monkeypatch):
+    from apps.cloudsave import policy
+    from gamingpanel import shortcache
+
+    now = [1_000.0]
+    monkeypatch.setattr(shortcache, "_clock", lambda: now[0])
+    settings = SaveSettings.objects.create(game=game, max_document_bytes=100)
+    assert create(alice, "slot1", "x" * 30).status_code == 201  # the policy read and kept
+    settings.max_document_bytes = 20
+    settings.save()
+
+    now[0] += policy.POLICY_SECONDS - 0.1
+    kept = create(alice, "slot2", "x" * 30).status_code
+    now[0] += 0.1
+    applied = create(alice, "slot3", "x" * 30).status_code
+
+    assert (kept, applied) == (201, 413)
+
+
 def test_a_document_over_the_games_limit_is_413_and_stores_nothing(alice, game):
     SaveSettings.objects.create(game=game, max_document_bytes=20)
 
