@@ -89,13 +89,32 @@ class PlayerFilterForm(forms.Form):
         required=False, choices=[("", "Any"), *PlatformCredential.Platform.choices]
     )
     banned = forms.ChoiceField(required=False, choices=BANNED)
-    created_after = forms.DateField(required=False, widget=forms.DateInput({"type": "date"}))
-    created_before = forms.DateField(required=False, widget=forms.DateInput({"type": "date"}))
+    created_after = forms.DateField(
+        required=False,
+        label="Created after (UTC day)",
+        help_text="The whole day counts, from 00:00 UTC.",
+        widget=forms.DateInput({"type": "date"}),
+    )
+    created_before = forms.DateField(
+        required=False,
+        label="Created before (UTC day)",
+        help_text=(
+            "The whole day counts, up to 23:59:59 UTC; unlike a remote-config override's "
+            "created before, which leaves out the instant it names."
+        ),
+        widget=forms.DateInput({"type": "date"}),
+    )
     seen_after = forms.DateField(
-        required=False, label="Last seen after", widget=forms.DateInput({"type": "date"})
+        required=False,
+        label="Last seen after (UTC day)",
+        help_text="The whole day counts, from 00:00 UTC.",
+        widget=forms.DateInput({"type": "date"}),
     )
     seen_before = forms.DateField(
-        required=False, label="Last seen before", widget=forms.DateInput({"type": "date"})
+        required=False,
+        label="Last seen before (UTC day)",
+        help_text="The whole day counts, up to 23:59:59 UTC.",
+        widget=forms.DateInput({"type": "date"}),
     )
     min_level = forms.IntegerField(required=False, min_value=1, max_value=1000)
     max_level = forms.IntegerField(required=False, min_value=1, max_value=1000)
@@ -148,14 +167,15 @@ class PlayerFilterForm(forms.Form):
 
 
 def _day_start(day: date | None, next_day: bool = False) -> datetime | None:
-    """Dates are whole days in the deployment's time zone; "before" includes the day itself."""
+    """Dates are whole UTC days (as their labels say, whatever TIME_ZONE is); "before" includes
+    the day itself."""
     if day is None:
         return None
     if next_day:
         if day == date.max:
             return None  # "before" the calendar's last day, itself included: no bound
         day += timedelta(days=1)
-    return timezone.make_aware(datetime.combine(day, time.min))
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 class BanForm(forms.Form):

@@ -5,7 +5,7 @@ did, what it will do (or why not) and what Queue again does."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from django.utils import timezone
@@ -161,7 +161,7 @@ def test_a_chunk_of_progress_counts_the_automatic_resumes_afresh(action, gold, m
 
 
 def at(moment) -> str:
-    return date_format(localtime(moment), "Y-m-d H:i")
+    return date_format(localtime(moment, UTC), "Y-m-d H:i e")
 
 
 def test_a_failed_action_due_a_resume_says_when_and_what_queue_again_does(

@@ -6,7 +6,7 @@ accounts' ban_player / unban_player / end_sessions, inventory's operator_adjust 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from django.contrib import messages
@@ -15,6 +15,7 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.views.decorators.http import require_POST
 
@@ -150,9 +151,8 @@ def _ban(request: StaffRequest, game: Game, player: Player) -> None:
         return _invalid(request, form)
     until: datetime | None = form.cleaned_data["until"]
     ban_player(player=player, reason=form.cleaned_data["reason"], until=until, actor=request.user)
-    messages.success(
-        request, f"{player} is banned" + (f" until {until:%Y-%m-%d %H:%M}." if until else ".")
-    )
+    ends = f" until {timezone.localtime(until, UTC):%Y-%m-%d %H:%M} UTC" if until else ""
+    messages.success(request, f"{player} is banned{ends}.")
 
 
 def _unban(request: StaffRequest, game: Game, player: Player) -> None:

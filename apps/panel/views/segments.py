@@ -4,13 +4,14 @@ an operator submits one action for all of them, and the run's progress is shown 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.timezone import localtime
+from django.utils import timezone
 
 from apps.panel.access import StaffRequest, readable_game, writable_game
 from apps.panel.forms import PlayerFilterForm, SegmentActionForm
@@ -128,7 +129,7 @@ def segment_run(request: StaffRequest, game_id: int, run_id: int) -> HttpRespons
                 when = (
                     "it looks every minute"
                     if plan.due
-                    else f"not before {localtime(plan.at):%H:%M}"
+                    else f"not before {timezone.localtime(plan.at, UTC):%H:%M} UTC"
                 )
                 messages.warning(request, NOT_QUEUED_AGAIN.format(when=when))
             else:
