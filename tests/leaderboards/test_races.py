@@ -277,3 +277,71 @@ def test_a_score_sent_while_a_ban_commits_never_keeps_the_banned_player_in_the_i
     assert Entry.objects.filter(period=period, player=cheat, score=99).exists()
     assert index.left_out(period.pk, [cheat.pk, honest.pk]) == {cheat.pk}
     assert player_entry(period=current(target), player_id=honest.pk).rank == 1
+
+
+def test_a_match_written_while_its_period_closes_counts_in_the_next_from_its_start(
+    make_board, make_players, game
+):
+    """A match's moment is read before the close; its stat scores are written while the close
+    holds the period FOR UPDATE, so they wait, then find it closed. They count in the next
+    period from its start (they used to carry the match's moment, before that start), and the
+    closed period pays for its own scores only."""
+    from django.utils import timezone
+
+    from apps.leaderboards.services import stat_boards
+    from apps.stats.models import StatDefinition
+
+    StatDefinition.objects.create(game=game, key="kills", name="Kills")
+    inventory_demo.seed(game)
+    board = make_board("kills", reset="daily", source="stat", stat_key="kills")
+    BracketReward.objects.create(
+        board=board, rank_from=1, rank_to=1, contents=[{"currency": "gold", "quantity": 10}]
+    )
+    stat_boards._stat_boards.clear()
+    early, late_a, late_b = make_players(3)
+    submit_score(board=board, player_id=early.pk, score=3, submission_id="m0", via_stat=True)
+    first = current(board)
+    both_started = threading.Barrier(2, timeout=10)
+    close_locked = threading.Event()
+
+    def close(_: int) -> None:
+        both_started.wait()
+        with transaction.atomic():
+            Period.objects.select_for_update().get(pk=first.pk)  # the close's lock, held
+            close_locked.set()
+            wait_until_a_statement_waits_for_a_lock()  # the match's first score, on it
+            close_period(period_id=first.pk)  # pays on commit (tasks run eagerly here)
+
+    def match(_: int):
+        with transaction.atomic():  # the match result's transaction
+            recorded_at = timezone.now()
+            both_started.wait()
+            assert close_locked.wait(10)
+            stat_boards.record_match_stats(
+                game_id=game.pk,
+                match_id="late",
+                stats_by_player={late_a.pk: {"kills": 5}, late_b.pk: {"kills": 2}},
+                recorded_at=recorded_at,
+            )
+        return recorded_at
+
+    with ThreadPoolExecutor(2) as pool:
+        closing = pool.submit(in_thread(close), 0)
+        recording = pool.submit(in_thread(match), 0)
+        closing.result()
+        recorded_at = recording.result()
+
+    pay_period(period_id=first.pk)  # once more: changes nothing
+    following = Period.objects.get(board=board, state="open")
+    assert recorded_at < following.starts_at
+    assert list(Entry.objects.filter(period=first).values_list("player_id", "score")) == [
+        (early.pk, 3)
+    ]
+    assert list(Payout.objects.values_list("period_id", "player_id", "rank")) == [
+        (first.pk, early.pk, 1)
+    ]
+    assert list(
+        Entry.objects.filter(period=following)
+        .order_by("player")
+        .values_list("player_id", "score", "reached_at")
+    ) == [(late_a.pk, 5, following.starts_at), (late_b.pk, 2, following.starts_at)]

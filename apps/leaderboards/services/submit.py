@@ -2,7 +2,13 @@
 """A score submission: once per submission id, into the board's open period, combined with the
 player's entry by the board's operator, in one transaction that holds the period FOR SHARE (so
 a close waits for it, and it never lands in a period that closed under it). The rank index is
-told after the commit."""
+told after the commit.
+
+A score counts at its moment (a match's: when it was recorded), in the period open at that
+moment; a closed period never takes one more. A moment whose period closed before the score was
+written (a match recorded at 23:59:59.950, its transaction still running when the day's period
+closed) counts in the period open when it is written, from that period's start: never before it
+(it would rank first among the ties there, and read as a score of the day before)."""
 
 from __future__ import annotations
 
@@ -42,7 +48,7 @@ LEAST, GREATEST = ("LEAST", "GREATEST") if POSTGRES else ("MIN", "MAX")
 JSONB = "::jsonb" if POSTGRES else ""
 
 OPEN_PERIOD = CompiledQuery.compile(
-    "SELECT id, number, ends_at FROM {period} WHERE board_id = %s AND state = 'open'"
+    "SELECT id, number, starts_at, ends_at FROM {period} WHERE board_id = %s AND state = 'open'"
     + (" FOR SHARE" if POSTGRES else ""),
     period=Period,
 )
@@ -119,23 +125,24 @@ UPSERTS = {
 
 # On PostgreSQL the whole submission is one statement, atomic by itself (no BEGIN/COMMIT
 # round trips): the open period locked FOR SHARE if it is not past its end, the submission recorded (only into a period
-# not past its end, for an eligible player, once per id), the entry upserted from it. It answers
-# the period (none: no open one), whether the submission was recorded, and the entry if it
-# changed. SQLite runs the same steps one by one in a transaction.
+# not past its end, for an eligible player, once per id, counted from the period's start at the
+# earliest), the entry upserted from it. It answers the period (none: no open one), whether the
+# submission was recorded, and the entry if it changed. SQLite runs the same steps one by one in
+# a transaction.
 _IN_ONE_STATEMENT = """
     WITH open_period AS (
         SELECT id, number, ends_at FROM {period} WHERE board_id = %s AND state = 'open'),
     live AS (
-        SELECT p.id FROM {period} p JOIN open_period o ON o.id = p.id
+        SELECT p.id, p.starts_at FROM {period} p JOIN open_period o ON o.id = p.id
          WHERE p.state = 'open' AND (p.ends_at IS NULL OR p.ends_at > %s)
            FOR SHARE OF p),
     recorded AS (
         INSERT INTO {submission} (board_id, submission_id, period_id, player_id, score,
                                   from_client, created_at)
-        SELECT %s, %s, live.id, p.id, %s, %s, %s FROM {player} p, live
+        SELECT %s, %s, live.id, p.id, %s, %s, GREATEST(%s, live.starts_at) FROM {player} p, live
          WHERE p.id = %s AND p.game_id = %s AND (p.banned_until IS NULL OR p.banned_until <= %s)
         ON CONFLICT DO NOTHING
-        RETURNING period_id, player_id),
+        RETURNING period_id, player_id, created_at),
     changed AS ({upsert})
     SELECT open_period.id, open_period.number, open_period.ends_at,
            (SELECT count(*) FROM live), (SELECT count(*) FROM recorded),
@@ -149,7 +156,7 @@ IN_ONE_STATEMENT = {
             _upsert_sql(
                 op,
                 sign,
-                "SELECT period_id, player_id, %s, %s, %s, %s::jsonb, %s FROM recorded",
+                "SELECT period_id, player_id, %s, %s, created_at, %s::jsonb, %s FROM recorded",
             ),
         ),
         period=Period,
@@ -223,7 +230,9 @@ def submit_score(
 ) -> Submitted:
     """Record a score once per (board, submission id). Servers submit to server boards, players
     only where the board allows it; stat boards take what match results report. `at`: the
-    moment the score counts at (default now); one match's scores all count at its moment."""
+    moment the score counts at (default now); one match's scores all count at its moment, or
+    from the start of the period open when they are written if the moment's period has closed
+    since (module docstring)."""
     if via_stat != (board.source == Board.Source.STAT):
         raise StatBoardTakesNoScores(f"{board.name} follows the stat {board.stat_key}.")
     if from_client and not board.allow_client_submissions:
@@ -275,7 +284,7 @@ def _submit_once(
         found = IN_ONE_STATEMENT[(board.operator, sign)].row(
             [board.pk, now, board.pk, submission_id, score, from_client, now]
             + [player_id, board.game_id, now]
-            + [score, sign * score, now, metadata_json or "{}", version, *sent]
+            + [score, sign * score, metadata_json or "{}", version, *sent]
         )
         if found is None:
             return None
@@ -296,17 +305,19 @@ def _submit_once(
         period = OPEN_PERIOD.row([board.pk])
         if period is None:
             return None
-        period_id, number, ends_at = period
+        period_id, number, starts_at, ends_at = period
         if ends_at is not None and aware(ends_at) <= now:
             return period_id
+        counted_at = max(now, aware(starts_at))
         recorded = RECORD_SUBMISSION.row(
-            [board.pk, submission_id, period_id, score, from_client, now]
+            [board.pk, submission_id, period_id, score, from_client, counted_at]
             + [player_id, board.game_id, now]
         )
         if recorded is None:
             return _replay(board, player_id, score, submission_id, from_client, now)
         row = UPSERTS[(board.operator, sign)].row(
-            [period_id, player_id, score, sign * score, now, metadata_json or "{}", version] + sent
+            [period_id, player_id, score, sign * score, counted_at, metadata_json or "{}", version]
+            + sent
         )
         improved = row is not None
         if row is None:  # not better than the best: the entry as it is
