@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 from celery.result import allow_join_result
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connection
 from rest_framework.test import APIClient
 
 from apps.accounts.models import Game, Player
-from apps.accounts.services import create_server_key
+from apps.accounts.services import create_server_key, set_game_access
 
 ROOT = Path(__file__).resolve().parent.parent
 HAS_POSTGRES = settings.IS_POSTGRES
@@ -251,3 +252,15 @@ def _wait_for_worker(celery_app: object, worker: subprocess.Popen) -> None:
         if celery_app.control.ping(timeout=0.5):
             return
     raise RuntimeError("Celery worker did not answer a ping within 30 s")
+
+
+@pytest.fixture
+def make_operator(db):
+    """make_operator(username, game, role): a panel user with that role in that game."""
+
+    def make(username: str, game: Game, role: str):
+        user = get_user_model().objects.create_user(username=username, password="pw-long-enough-1")
+        set_game_access(user=user, game=game, role=role)
+        return user
+
+    return make

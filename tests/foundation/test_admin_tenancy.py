@@ -3,21 +3,10 @@
 import pytest
 from django.apps import apps
 from django.contrib import admin
-from django.contrib.auth import get_user_model
 
 from apps.accounts.admin_scoping import GameScopedAdmin
 from apps.accounts.models import GameAccess, Player
 from apps.accounts.services import set_game_access
-
-
-@pytest.fixture
-def make_operator(db):
-    def make(username: str, game, role: str):
-        user = get_user_model().objects.create_user(username=username, password="pw-long-enough-1")
-        set_game_access(user=user, game=game, role=role)
-        return user
-
-    return make
 
 
 @pytest.fixture

@@ -1,25 +1,11 @@
 """The operator's grant-or-revoke form: through the ledger, operator as actor, audited."""
 
-import pytest
-from django.contrib.auth import get_user_model
-
 from apps.accounts.models import GameAccess
-from apps.accounts.services import set_game_access
 from apps.audit.models import AuditLogEntry
 from apps.inventory.models import LedgerEntry
 from tests.shop.helpers import balance, fund, make_economy
 
 URL = "/admin/inventory/wallet/grant/"
-
-
-@pytest.fixture
-def make_operator(db):
-    def make(username, game, role):
-        user = get_user_model().objects.create_user(username=username, password="pw-long-enough-1")
-        set_game_access(user=user, game=game, role=role)
-        return user
-
-    return make
 
 
 def form(player, delta, code="gold", nonce="n1"):

@@ -6,6 +6,7 @@ from django.test import Client
 
 from apps.accounts.models import Game, GameAccess
 from apps.accounts.services import set_game_access
+from apps.panel import tasks
 
 PASSWORD = "correct horse battery staple"
 
@@ -63,3 +64,13 @@ def analyst_client(analyst) -> Client:
 @pytest.fixture
 def owner_client(owner) -> Client:
     return client_for(owner)
+
+
+@pytest.fixture
+def broker_down(monkeypatch):
+    """Queueing a segment action's run fails, as with the broker unreachable."""
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(tasks.run_segment_action, "delay", unreachable)

@@ -39,14 +39,6 @@ def action(game, operator, players, gold) -> SegmentAction:
     return action
 
 
-@pytest.fixture
-def broker_down(monkeypatch):
-    def unreachable(*args, **kwargs):
-        raise ConnectionError("broker unreachable")
-
-    monkeypatch.setattr(tasks.run_segment_action, "delay", unreachable)
-
-
 def page_url(action: SegmentAction) -> str:
     return f"/panel/games/{action.game_id}/segment/runs/{action.pk}/"
 

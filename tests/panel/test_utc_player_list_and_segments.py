@@ -15,7 +15,7 @@ from django.utils import timezone
 from apps.accounts.models import Player
 from apps.inventory.models import Currency
 from apps.inventory.services import Change
-from apps.panel import services, tasks
+from apps.panel import services
 from apps.panel.forms import SegmentActionForm
 from apps.panel.models import STALLED_AFTER, SegmentAction
 
@@ -52,14 +52,6 @@ def action(game, operator, player, gold) -> SegmentAction:
         reason="outage", change=Change("currency", "gold", 10),
     )  # fmt: skip
     return action
-
-
-@pytest.fixture
-def broker_down(monkeypatch):
-    def unreachable(*args, **kwargs):
-        raise ConnectionError("broker unreachable")
-
-    monkeypatch.setattr(tasks.run_segment_action, "delay", unreachable)
 
 
 # The player list's date filters
