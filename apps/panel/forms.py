@@ -132,6 +132,11 @@ class PlayerFilterForm(forms.Form):
         if data.get("min_spend") is not None and not data.get("spend_currency"):
             self.add_error("spend_currency", "Say which currency the spend is counted in.")
             del data["min_spend"]  # a spend in no currency is not a filter that can be read
+        if data.get("sort") == "spend" and not data.get("spend_currency"):
+            # Spend is summed per currency: in none there is nothing to sort by.
+            self.add_error(
+                "sort", "Spend is counted per currency: say which one. Until then, newest first."
+            )
         low, high = data.get("min_level"), data.get("max_level")
         if low and high and low > high:
             self.add_error("max_level", "The highest level must not be below the lowest.")

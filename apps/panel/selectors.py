@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from functools import reduce
@@ -35,7 +35,7 @@ from apps.inventory.models import Currency, ItemDefinition
 from apps.inventory.selectors import get_inventory
 from apps.leaderboards.models import Entry, Period
 from apps.multiplayer.selectors import live_server_count as live_servers_of
-from apps.shop.models import Offer, Purchase
+from apps.shop.models import Offer, Purchase, spend_rule
 from apps.shop.selectors import offer_in_game, purchases_of
 from apps.stats.models import PlayerProgress
 from apps.stats.selectors import level_curve
@@ -137,20 +137,12 @@ def players_matching(*, game: Game, filters: PlayerFilters, sort: str = "newest"
         if filters.max_level is not None and filters.max_level < len(thresholds):
             players = players.exclude(pk__in=_reaching(thresholds[max(filters.max_level, 0)]))
     if filters.spend_currency:
-        minimum = (
-            to_minor_units(filters.min_spend, filters.spend_currency)
-            if filters.min_spend is not None
-            else 0
-        )
+        minimum = _spend_minimum(filters)
         if minimum > 0:  # every player has spent at least nothing
-            # One GROUP BY over the game's purchases, not a sum per player.
+            # One GROUP BY over the game's purchases (along shop's purchase_spend index), not a
+            # sum per player.
             spenders = (
-                Purchase.objects.filter(
-                    game=game,
-                    status=Purchase.Status.COMPLETED,
-                    real_money=True,
-                    price_currency=filters.spend_currency,
-                )
+                _spend(game=game, currency=filters.spend_currency)
                 .values("player")
                 .annotate(total=Sum("price_amount"))
                 .filter(total__gte=minimum)
@@ -158,15 +150,13 @@ def players_matching(*, game: Game, filters: PlayerFilters, sort: str = "newest"
             )
             players = players.filter(pk__in=spenders)
         if sort == "spend":
-            # One join and GROUP BY for the whole list, the purchases' conditions in the join.
+            # One join and GROUP BY for the whole list, the purchases' conditions in the join:
+            # the export's one pass (a page reads SpendPages).
             players = players.annotate(
                 paid=FilteredRelation(
                     "purchases",
-                    condition=Q(
-                        purchases__status=Purchase.Status.COMPLETED,
-                        purchases__real_money=True,
-                        purchases__price_currency=filters.spend_currency,
-                    ),
+                    condition=spend_rule("purchases__")
+                    & Q(purchases__price_currency=filters.spend_currency),
                 ),
                 spend_total=Sum("paid__price_amount", default=0),
             )
@@ -210,12 +200,77 @@ class LevelPages:
         return page + list(without_xp[max(start - ahead, 0) : stop - ahead])
 
 
-def players_to_page(*, game: Game, filters: PlayerFilters, sort: str) -> QuerySet | LevelPages:
+class SpendPages:
+    """The players `filters` pick (with a spend currency) in the order of players_matching's
+    spend sort, the most spent first then the newest, read a page at a time: the players who
+    spent (more than 0) from their totals, which the database sums along shop's purchase_spend
+    index (the purchases alone: no player is read) and cuts to the page (its LIMIT over the
+    grouped index), then those who spent nothing (no such purchase, or only free ones) newest
+    first through the primary key. The one join (players_matching's spend sort, which the
+    export reads in one pass) summed the purchases of every player of the game, and sorted
+    them all, for each page (2.2 s at 2M players and 2M purchases)."""
+
+    def __init__(self, *, game: Game, filters: PlayerFilters) -> None:
+        self.players = players_matching(game=game, filters=filters, sort="id")  # all: the count
+        others = replace(filters, spend_currency="", min_spend=None)
+        self.among = players_matching(game=game, filters=others, sort="id")
+        # Prices are never below 0 (purchase_price_gte_0): the free purchases add nothing, and
+        # without them every total summed is above 0.
+        self.paid = _spend(game=game, currency=filters.spend_currency).filter(price_amount__gt=0)
+        paid = self.paid
+        if others != PlayerFilters():  # unfiltered, the game's purchases are its players'
+            paid = paid.filter(player__in=self.among.values("pk"))
+        totals = paid.values("player").annotate(total=Sum("price_amount"))
+        minimum = _spend_minimum(filters)
+        if minimum > 0:
+            totals = totals.filter(total__gte=minimum)
+        self.totals = totals.order_by("-total", "-player")
+        self.minimum = minimum
+
+    def __getitem__(self, rows: slice) -> list[Player]:
+        start, stop = rows.start or 0, rows.stop
+        totals = dict(self.totals.values_list("player", "total")[start:stop])
+        found = self.among.in_bulk(list(totals))
+        page = []
+        for player_id, total in totals.items():
+            if player_id in found:  # not deleted since
+                found[player_id].spend_total = total
+                page.append(found[player_id])
+        if len(totals) == stop - start or self.minimum > 0:  # a minimum: all have spent
+            return page
+        # The page reaches past the players who spent: how many they are (at most `start` when
+        # the page has none of them), then the others from where the page starts among them.
+        ahead = start + len(totals) if totals else self.totals.order_by()[:start].count()
+        nothing = (
+            self.among.exclude(Exists(self.paid.filter(player=OuterRef("pk"))))
+            .annotate(spend_total=Value(0, output_field=BigIntegerField()))
+            .order_by("-id")
+        )
+        return page + list(nothing[max(start - ahead, 0) : stop - ahead])
+
+
+def players_to_page(
+    *, game: Game, filters: PlayerFilters, sort: str
+) -> QuerySet | LevelPages | SpendPages:
     """What the player list pages through: players_matching's, or for a level sort its players
-    read as LevelPages."""
+    read as LevelPages, for a spend sort (in a currency) as SpendPages."""
     if sort == "level":
         return LevelPages(players_matching(game=game, filters=filters, sort="id"))
+    if sort == "spend" and filters.spend_currency:
+        return SpendPages(game=game, filters=filters)
     return players_matching(game=game, filters=filters, sort=sort)
+
+
+def _spend(*, game: Game, currency: str) -> QuerySet:
+    """The game's purchases that make up its players' spend in `currency` (shop's spend_rule)."""
+    return Purchase.objects.filter(spend_rule(), game=game, price_currency=currency)
+
+
+def _spend_minimum(filters: PlayerFilters) -> int:
+    """The spend filter's minimum, in minor units of its currency (0: none)."""
+    if filters.min_spend is None or not filters.spend_currency:
+        return 0
+    return to_minor_units(filters.min_spend, filters.spend_currency)
 
 
 def _reaching(xp: int) -> QuerySet:

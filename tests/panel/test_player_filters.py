@@ -93,6 +93,23 @@ def test_filters_and_sorts_by_level_and_spend(operator_client, game, player, off
     assert ids(operator_client.get(url(game) + "?sort=level"))[:2] == [player.pk, rich.pk]
 
 
+def test_a_spend_sort_without_a_currency_says_so_and_lists_the_newest_first(
+    operator_client, game, player, offer
+):
+    paid(player, offer, 10_000)
+    newer = Player.objects.create(game=game, display_name="newer")
+
+    response = operator_client.get(url(game) + "?sort=spend")
+
+    body = response.content.decode()
+    assert "Spend is counted per currency: say which one." in body
+    assert "<details open>" in body  # the sort's error is in the filters' fold: shown
+    assert ids(response) == [newer.pk, player.pk]  # newest first, as before
+    assert "Correct the filters to export" in body
+    export = operator_client.get(f"/panel/games/{game.pk}/records/players.csv?sort=spend")
+    assert export.status_code == 400 and "sort" in export.content.decode()
+
+
 def test_an_invalid_filter_is_said_and_filters_nothing_while_the_others_apply(
     operator_client, game, player
 ):

@@ -12,17 +12,20 @@ from datetime import date, timedelta
 
 import pytest
 from django.db import connection
-from django.db.models import F, Value
+from django.db.models import F, FilteredRelation, Q, Sum, Value
 from django.db.models.functions import Coalesce
+from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from apps.accounts.models import PlatformIdentity, Player
+from apps.accounts.models import PERMANENT_BAN_UNTIL, PlatformIdentity, Player
 from apps.analytics.models import RevenueDay
 from apps.audit.models import AuditLogEntry
 from apps.inventory.models import Currency, LedgerEntry
 from apps.leaderboards.models import Board, Entry, Period
+from apps.panel.forms import PlayerFilterForm
 from apps.panel.models import SegmentMember
+from apps.panel.selectors import players_matching
 from apps.panel.services import segment_players, submit_segment_action
 from apps.shop.models import Offer, Purchase
 from apps.stats.models import PlayerProgress
@@ -245,18 +248,192 @@ def test_spend_and_level_filters_are_sets_not_a_subquery_per_player(
         assert OUTER_PLAYER not in count_query(queries), query
 
 
-def test_a_spend_sort_sums_in_one_join_grouped_by_player(operator_client, game, spenders):
+def spend_queries(queries: list[str]) -> tuple[list[str], list[str]]:
+    """A spend page's reads: its totals (the purchases grouped by player), and its players."""
+    totals = [sql for sql in queries if re.match(r'SELECT "shop_purchase"."player_id"', sql)]
+    players = [sql for sql in queries if 'FROM "accounts_player"' in sql and "COUNT(*)" not in sql]
+    return totals, players
+
+
+def test_a_spend_sorts_page_sums_the_purchases_by_player_then_reads_its_players(
+    operator_client, game, spenders
+):
     alice, minnow, whale = spenders
+    free = Player.objects.create(game=game, display_name="free")  # a free purchase: spent 0
+    Purchase.objects.create(
+        game=game, player=free, offer=Offer.objects.get(game=game), real_money=True,
+        price_currency="USD", price_amount=0, status=Purchase.Status.COMPLETED,
+    )  # fmt: skip
 
     response, queries = captured(
         operator_client, players_url(game, "?spend_currency=USD&sort=spend")
     )
 
-    assert [p.pk for p in response.context["players"]] == [whale.pk, minnow.pk, alice.pk]
-    (page,) = [sql for sql in queries if "ORDER BY" in sql and "spend_total" in sql]
-    assert not correlated_subqueries(page, "shop_purchase")
-    grouped_by = page.split("GROUP BY")[1].split("ORDER BY")[0]
-    assert "SELECT" not in grouped_by  # by the player, not by a subquery run for each
+    listed = [(p.pk, p.spend_total) for p in response.context["players"]]
+    assert listed == [(whale.pk, 10_000), (minnow.pk, 499), (free.pk, 0), (alice.pk, 0)]
+    (totals,), players = spend_queries(queries)
+    # The purchases alone, grouped by player and cut to the page (its 4 rows): not every player
+    # of the game joined to them.
+    assert '"accounts_player"' not in totals and re.search(r"GROUP BY .* LIMIT 4$", totals)
+    assert not [sql for sql in queries if 'JOIN "shop_purchase"' in sql]
+    by_id, nothing = players
+    assert '"accounts_player"."id" IN (' in by_id  # the page's spenders, by their ids
+    assert "NOT (EXISTS(" in nothing and nothing.endswith("LIMIT 2")  # an anti-join
+    if HAS_POSTGRES:  # each along an index, as far as the page goes
+        used = plan(totals)
+        assert "purchase_spend" in used and "accounts_player" not in used, used
+        assert "Sort" not in plan(nothing) and "purchase_spend" in plan(nothing)
+
+
+@pytest.fixture
+def spend_mix(game, other_game):
+    """Players (newest last) with ties, refunds, purchases never paid or not in real money,
+    several currencies, a free purchase, and none at all."""
+    offer = Offer.objects.create(
+        game=game, name="Gems", real_money=True, price_currency="USD", price_amount=499
+    )
+    players = Player.objects.bulk_create(Player(game=game, display_name=f"p{n}") for n in range(14))
+    done, refunded = Purchase.Status.COMPLETED, Purchase.Status.REFUNDED
+    bought = [
+        (0, "USD", 500, done),
+        (0, "USD", 500, done),  # 1000
+        (1, "USD", 1000, done),  # 1000: a tie, the newer first
+        (2, "USD", 300, done),
+        (2, "USD", 99_999, refunded),  # 300: the refund does not count
+        (3, "EUR", 50_000, done),  # no USD
+        (4, "USD", 7_000, Purchase.Status.PENDING),
+        (4, "USD", 8_000, Purchase.Status.FAILED),
+        (4, "USD", 9_000, Purchase.Status.EXPIRED),  # never paid
+        (6, "USD", 0, done),  # free: spent 0, as a player without purchases
+        (7, "USD", 300, done),  # 300: a tie
+        (8, "USD", 1000, done),
+        (8, "EUR", 20, done),  # 1000: a three-way tie
+        (9, "EUR", 999, done),
+        (9, "USD", 1, done),
+        (11, "GBP", 700, done),
+        (11, "EUR", 700, refunded),
+    ]
+    Purchase.objects.bulk_create(
+        Purchase(
+            game=game,
+            player=players[n],
+            offer=offer,
+            real_money=True,
+            price_currency=currency,
+            price_amount=amount,
+            status=status,
+        )  # fmt: skip
+        for n, currency, amount, status in bought
+    )
+    Purchase.objects.create(  # a virtual purchase priced in a code like a real one
+        game=game, player=players[5], offer=offer, real_money=False, price_currency="USD",
+        price_amount=40_000, status=done,
+    )  # fmt: skip
+    stranger = Player.objects.create(game=other_game, display_name="p99")
+    Purchase.objects.create(
+        game=other_game, player=stranger, offer=offer, real_money=True, price_currency="USD",
+        price_amount=10**6, status=done,
+    )  # fmt: skip
+    Player.objects.filter(pk=players[1].pk).update(banned_until=PERMANENT_BAN_UNTIL)
+    return players
+
+
+def old_spend_order(game, query: str) -> list[tuple[int, int]]:
+    """The players and totals of the spend sort before its pages: every player matched, joined
+    to their completed real-money purchases in the currency and grouped (as the export still
+    reads them)."""
+    form = PlayerFilterForm(QueryDict(query))
+    filters = form.filters()
+    players = players_matching(game=game, filters=filters, sort="id")
+    old = players.annotate(
+        paid=FilteredRelation(
+            "purchases",
+            condition=Q(
+                purchases__status="completed",
+                purchases__real_money=True,
+                purchases__price_currency=filters.spend_currency,
+            ),
+        ),
+        spend_total=Sum("paid__price_amount", default=0),
+    ).order_by("-spend_total", "-id")
+    expected = list(old.values_list("pk", "spend_total"))
+    export = players_matching(game=game, filters=filters, sort="spend")
+    assert list(export.values_list("pk", "spend_total")) == expected  # the export's order
+    return expected
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "spend_currency=USD",
+        "spend_currency=eur",
+        "spend_currency=GBP",
+        "spend_currency=JPY",  # nobody spent any: newest first
+        "spend_currency=USD&min_spend=3",  # 300 minor units and more
+        "spend_currency=USD&min_spend=0",
+        "spend_currency=USD&q=p1",  # p1, p10…p13: the totals of these players only
+        "spend_currency=USD&banned=no",
+        "spend_currency=USD&min_level=2",  # nobody: no progress
+    ],
+)
+@pytest.mark.parametrize("page_size", [1, 2, 3, 5, 50])
+def test_a_spend_sorts_pages_are_the_order_the_one_join_sorted(
+    operator_client, game, spend_mix, monkeypatch, query, page_size
+):
+    monkeypatch.setattr("apps.panel.views.players.PAGE_SIZE", page_size)
+    expected = old_spend_order(game, query)
+
+    listed, number = [], 1
+    while True:
+        response = operator_client.get(players_url(game, f"?{query}&sort=spend&page={number}"))
+        if response.context["page"].number != number:  # past the last page: the last again
+            break
+        listed += [(p.pk, p.spend_total) for p in response.context["players"]]
+        number += 1
+
+    assert listed == expected
+    assert response.context["page"].paginator.count == len(expected)
+
+
+@pytest.mark.parametrize("page", [1, 2, 3])
+def test_a_spend_sorts_page_takes_a_few_queries(
+    operator_client, game, page, django_assert_max_num_queries
+):
+    offer = Offer.objects.create(
+        game=game, name="Gems", real_money=True, price_currency="USD", price_amount=499
+    )
+    players = Player.objects.bulk_create(
+        Player(game=game, display_name=f"p{n}") for n in range(120)
+    )
+    Purchase.objects.bulk_create(  # 70 spenders: page 2 holds the last 20 and 30 others
+        Purchase(
+            game=game,
+            player=p,
+            offer=offer,
+            real_money=True,
+            price_currency="USD",
+            price_amount=p.pk % 9 + 1,
+            status=Purchase.Status.COMPLETED,
+        )  # fmt: skip
+        for p in players[:70]
+    )
+    operator_client.get(players_url(game))  # the session's own reads, once
+
+    # The page's frame (as for the other sorts: 13) and at most 4 reads: the count, the
+    # totals, then the page's spenders by id and the others, or (a page of no spender) how
+    # many spent and the others.
+    with django_assert_max_num_queries(13 + 4) as queries:
+        response = operator_client.get(
+            players_url(game, f"?spend_currency=USD&sort=spend&page={page}")
+        )
+
+    assert len(response.context["players"]) == (50 if page < 3 else 20)
+    reads = [
+        q["sql"]
+        for q in queries.captured_queries
+        if re.search(r'FROM "(accounts_player|shop_purchase)"', q["sql"])
+    ]
+    assert 3 <= len(reads) <= 4 and all(re.search(r"LIMIT \d+|IN \(", sql) for sql in reads)
 
 
 def test_a_level_sort_reads_the_players_with_xp_by_the_progress_then_the_others(
@@ -365,9 +542,6 @@ def test_a_page_of_the_player_list_takes_a_few_queries_whatever_its_sort(
 
 @postgres_only
 def test_a_last_seen_sort_reads_a_page_of_the_games_last_seen_index(game):
-    from apps.panel.forms import PlayerFilterForm
-    from apps.panel.selectors import players_matching
-
     players = players_matching(game=game, filters=PlayerFilterForm().filters(), sort="last_seen")
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_sort = off")  # the index's order is used, if it has it

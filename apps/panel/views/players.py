@@ -29,6 +29,7 @@ from apps.panel.access import StaffRequest, readable_game, writable_game
 from apps.panel.forms import BanForm, GrantForm, PlayerFilterForm, ReasonForm
 from apps.panel.selectors import (
     LevelPages,
+    SpendPages,
     actions_on_player,
     grant_targets,
     player_in_game,
@@ -50,15 +51,16 @@ class CappedPaginator(Paginator):
     count further, as the admin's CappedCountPaginator: past MAX_PAGES pages of players the
     total reads "5000+" (a COUNT(*) of every player matched read them all on each page)."""
 
-    def __init__(self, players: QuerySet | LevelPages, per_page: int) -> None:
-        # LevelPages is only sliced (Paginator.page): its count is this paginator's own.
+    def __init__(self, players: QuerySet | LevelPages | SpendPages, per_page: int) -> None:
+        # LevelPages and SpendPages are only sliced (Paginator.page): their count is this
+        # paginator's own.
         super().__init__(cast(Any, players), per_page)
         self.players = players
 
     @cached_property
     def count(self) -> int:
         rows = self.players
-        players = rows.players if isinstance(rows, LevelPages) else rows
+        players = rows if isinstance(rows, QuerySet) else rows.players
         cap = self.per_page * MAX_PAGES
         # Unsorted, the ids alone (not the page's XP, a subquery per player): the database stops
         # at the cap's row.
