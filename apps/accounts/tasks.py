@@ -3,6 +3,7 @@ from celery import shared_task
 from apps.accounts.models import Game
 from apps.accounts.services.bans import lift_lapsed_bans as lift_lapsed
 from apps.accounts.services.sessions import prune_ended_sessions, prune_retired_refresh_tokens
+from gamingpanel.queueing import prune_task
 
 
 @shared_task
@@ -11,7 +12,7 @@ def count_games() -> int:
     return Game.objects.count()
 
 
-@shared_task
+@prune_task
 def prune_sessions() -> int:
     """Daily: ended sessions and their refresh tokens, then live sessions' long-expired retired
     tokens (see the two services). The rows deleted: sessions, then tokens not deleted with

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from apps.analytics import maintenance
+from gamingpanel.queueing import prune_task
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -12,6 +13,6 @@ def aggregate_recent_days() -> int:
     return maintenance.aggregate_recent()
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@prune_task
 def prune_raw_events() -> int:
     return maintenance.prune_raw_events()

@@ -6,6 +6,7 @@ from celery import shared_task
 
 from apps.leaderboards.queued import pay_period, rebuild_rank_index
 from apps.leaderboards.services import index_repair, payouts, periods, ranking, retention
+from gamingpanel.queueing import prune_task
 
 __all__ = [
     "close_due_periods",
@@ -46,7 +47,7 @@ def repair_rank_indexes() -> int:
     return repaired.dropped + len(repaired.wrong)
 
 
-@shared_task(ignore_result=True)
+@prune_task
 def prune_submissions() -> int:
     """Daily: submissions older than LEADERBOARD_SUBMISSION_RETENTION_DAYS (their ids are
     forgotten)."""

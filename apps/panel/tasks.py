@@ -17,7 +17,7 @@ from apps.panel.services import (
     resume_stopped_segment_actions,
 )
 from apps.panel.services import run_segment_action as run
-from gamingpanel.queueing import enqueue
+from gamingpanel.queueing import enqueue, prune_task
 
 
 class SegmentActionTask(Task):
@@ -48,7 +48,7 @@ def resume_segment_actions() -> int:
     return len(claimed)
 
 
-@shared_task(ignore_result=True)
+@prune_task
 def prune_done_segment_members() -> int:
     """Beat, daily: the member lists of actions done more than SEGMENT_MEMBERS_KEPT_DAYS ago."""
     return prune_segment_members()

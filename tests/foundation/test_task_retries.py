@@ -71,3 +71,26 @@ def test_no_task_retry_waits_past_the_visibility_timeout():
     assert {task.name for task in tasks} >= set(PAYMENT_TASKS)  # the check sees them
     too_long = {task.name: longest_wait(task) for task in tasks}
     assert {name: wait for name, wait in too_long.items() if wait >= VISIBILITY_TIMEOUT} == {}
+
+
+PRUNES = sorted(
+    entry["task"]
+    for entry in settings.CELERY_BEAT_SCHEDULE.values()
+    if entry["task"].rsplit(".", 1)[-1].startswith("prune")
+)
+
+
+def test_every_prune_in_the_schedule_is_found():
+    assert len(PRUNES) >= 7  # sessions, receipts, tombstones, analytics, servers, scores, members
+
+
+@pytest.mark.parametrize("name", PRUNES)
+def test_a_prune_is_acknowledged_when_taken_so_a_long_first_run_is_never_handed_out_twice(name):
+    """A prune's first run over a year's backlog outlasts the visibility timeout: unacknowledged,
+    it would be handed to another worker every timeout, copies deleting the same rows."""
+    assert app.tasks[name].acks_late is False
+
+
+def test_tasks_that_move_value_stay_acknowledged_when_done():
+    for name in PAYMENT_TASKS + ["apps.analytics.tasks.aggregate_recent_days"]:
+        assert app.tasks[name].acks_late is True, name
