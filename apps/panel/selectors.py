@@ -73,8 +73,8 @@ PLAYER_SORTS = {
     "spend": ("-spend_total", "-id"),
 }
 # Sorts on indexed columns that are never NULL: read in keyset chunks, each one an index range.
-# The others (a computed level or spend, the unindexed last login) would sort every player again
-# for each chunk, so they are read in one pass.
+# The others (a computed level or spend, the last login, which may be NULL) would sort every
+# player again for each chunk, so they are read in one pass.
 KEYSET_SORTS = frozenset({"newest", "oldest", "name", "id"})
 CHUNK = 2000
 

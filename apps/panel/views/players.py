@@ -95,6 +95,8 @@ def player_search(request: StaffRequest, game_id: int) -> HttpResponse:
         query=form.filters().query,
         page=page,
         players=page.object_list,
+        # Not page.end_index(): on the last page it is the total, "5000+" when capped.
+        shown_to=page.start_index() + len(page.object_list) - 1,
         spend_currencies=spend_currencies(game=game),
     )
     return render(request, "panel/players.html", context)

@@ -180,7 +180,8 @@ namespace GamingPanel.Server
 
         /// <summary>
         /// POST leaderboards/{slug}/scores: a player's score. Retried on network errors, 429 and 5xx with the same
-        /// submission id, which the server records once (a retry answers 200 with "replayed": true).
+        /// submission id, which the server records once for LEADERBOARD_SUBMISSION_RETENTION_DAYS (30 by default; a retry
+        /// answers 200 with "replayed": true). The same id sent after that is a new score: do not resend older ones.
         /// </summary>
         public async Task<ScoreSubmission> SubmitScoreAsync(string slug, string submissionId, string playerId, long score, Dictionary<string, object> metadata = null, CancellationToken cancellationToken = default(CancellationToken))
         {

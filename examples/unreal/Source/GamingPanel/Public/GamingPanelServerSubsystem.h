@@ -53,8 +53,9 @@ public:
 
 	/**
 	 * POST leaderboards/{Slug}/scores: a player's score, retried on network errors / 429 / 5xx (safe: the panel
-	 * records each SubmissionId once; a retry answers 200 with "replayed": true). The answer's "score" is the
-	 * player's entry after it.
+	 * records each SubmissionId once for LEADERBOARD_SUBMISSION_RETENTION_DAYS, 30 by default; a retry answers 200 with
+	 * "replayed": true; the same id sent after that is a new score, so do not resend older ones). The answer's "score"
+	 * is the player's entry after it.
 	 */
 	void SubmitScore(const FString& Slug, const FString& SubmissionId, const FString& PlayerId, int64 Score,
 		TSharedPtr<FJsonObject> Metadata, FGamingPanelResponseCallback OnComplete);
