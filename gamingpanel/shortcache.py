@@ -11,7 +11,6 @@ from collections.abc import Callable, Hashable
 from typing import Generic, Protocol, TypeVar
 
 Value = TypeVar("Value")
-_clock = time.monotonic  # tests move it, to show a cache's staleness bound
 
 
 class Clearable(Protocol):
@@ -46,7 +45,7 @@ class ShortCache(Generic[Value]):
         """The cached value while it is younger than `seconds` (and, when given, `still_good`
         says so: the caller knows of a newer one), else `load()` (None is not cached: a row
         that does not exist yet may exist on the next request)."""
-        now = _clock()
+        now = time.monotonic()
         entry = self._entries.get(key)
         if (
             entry is not None

@@ -217,7 +217,7 @@ def test_an_origin_added_in_the_admin_applies_within_its_bound(origins, monkeypa
     from gamingpanel import shortcache
 
     now = [1_000.0]
-    monkeypatch.setattr(shortcache, "_clock", lambda: now[0])
+    monkeypatch.setattr(shortcache.time, "monotonic", lambda: now[0])
     new_origin = "https://new.alpha.example"
     assert preflight(PLAY).headers.get("Access-Control-Allow-Origin") == PLAY  # origins read
     Game.objects.filter(cors_allowed_origins__contains=PLAY).update(

@@ -403,7 +403,7 @@ def test_a_changed_limit_applies_within_the_policy_caches_bound(alice, game, mon
     from gamingpanel import shortcache
 
     now = [1_000.0]
-    monkeypatch.setattr(shortcache, "_clock", lambda: now[0])
+    monkeypatch.setattr(shortcache.time, "monotonic", lambda: now[0])
     settings = SaveSettings.objects.create(game=game, max_document_bytes=100)
     assert create(alice, "slot1", "x" * 30).status_code == 201  # the policy read and kept
     settings.max_document_bytes = 20
