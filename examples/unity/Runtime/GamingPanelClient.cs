@@ -22,7 +22,11 @@ namespace GamingPanel
 {
     public sealed class GamingPanelClient
     {
-        const float MaxRetryAfterSeconds = 30f; // past this, give the error to the game instead of stalling it
+        /// <summary>
+        /// The longest Retry-After a player call (and a token refresh) waits before its automatic retry: a longer one
+        /// gives the ApiError to the game at once (its RetryAfterSeconds says when to try again) instead of stalling it.
+        /// </summary>
+        public const float MaxRetryAfterSeconds = 30f;
 
         readonly IGamingPanelTransport _http;
         readonly int _maxTransientRetries;

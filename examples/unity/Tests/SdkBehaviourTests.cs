@@ -106,6 +106,11 @@ namespace GamingPanel.Tests
             Run("a refresh answer that is no refusal (HTML 403/404, 408, 2xx without tokens) keeps the session", RefreshNonRefusalKeepsSession);
             Run("one caller's cancellation does not cancel the shared refresh", SharedRefreshOutlivesACancelledCaller);
             Run("a refresh without a usable answer is sent again after 1 s and 2 s with the same token", RefreshRetriedPromptly);
+            Run("refresh: a 429's or 503's Retry-After (up to 30 s) is waited in full (the wait injectable), then the same refresh token is sent again", RefreshWaitsOutRetryAfter);
+            Run("refresh: a Retry-After over 30 s gives the 429 back at once, tokens kept, and no refresh (forced or not) goes before it has passed", RefreshGivesBackALongRetryAfter);
+            Run("refresh: callers arriving while a refresh waits out a Retry-After share it: one resend, one new pair", CallersShareARefreshWaitingOutRetryAfter);
+            Run("refresh: a 401 answering a resend ends the session (SessionLost), nothing sent after it", RefusalAnsweringAResendEndsTheSession);
+            Run("refresh: a resend waiting out a Retry-After is not sent once a logout or a login replaced the session", NoResendAfterTheSessionChanged);
             Run("logout with an expired access token refreshes first and logs out with the new one", LogoutRefreshesAnExpiredToken);
             Run("a refresh still out at logout is discarded, not stored", RefreshAfterLogoutIsDiscarded);
             Run("remote config sends at most 4 numbers of at most 6 digits, or no version", ConfigVersionInTheServersForm);
@@ -747,6 +752,203 @@ namespace GamingPanel.Tests
             await client.Auth.RefreshIfDueAsync(CancellationToken.None);
             await client.Auth.RefreshIfDueAsync(CancellationToken.None);
             Check(server.To("auth/refresh").Count - before == 3 && storage.Load().RefreshToken == "old-refresh", "one refresh (three sends) inside RefreshBackoff, tokens kept");
+        }
+
+        /// <summary>TokenManager's clock and waits, faked: each wait is recorded and moves the clock at once.</summary>
+        sealed class FakeRefreshClock
+        {
+            public TimeSpan Now = TimeSpan.FromHours(1);
+            readonly List<double> _waits = new List<double>();
+            public string Seen { get { lock (_waits) return string.Join(",", _waits); } }
+
+            public static FakeRefreshClock Attach(TokenManager auth)
+            {
+                var clock = new FakeRefreshClock();
+                auth.Elapsed = () => clock.Now;
+                auth.Delay = (wait, ct) =>
+                {
+                    lock (clock._waits) clock._waits.Add(wait.TotalSeconds);
+                    clock.Now += wait;
+                    return Task.FromResult(true);
+                };
+                return clock;
+            }
+        }
+
+        /// <summary>
+        /// The panel answers POST auth/refresh 429 before it looks at the token (apps/login/api.py: the budgets are
+        /// enforced first) and 503 when the rotation's transaction rolled back: nothing was rotated, so the same token
+        /// goes again, after the whole Retry-After.
+        /// </summary>
+        static async Task RefreshWaitsOutRetryAfter()
+        {
+            var server = new FakeServer();
+            var script = new Queue<FakeResponse>(new[]
+            {
+                FakeResponse.Problem(429, ErrorCodes.RateLimited, "30"), FakeResponse.Problem(503, "service_unavailable", "5"),
+            });
+            server.Handler = r => script.Count > 0 ? script.Dequeue() : server.TokenPair();
+            var storage = StoredSession(10);
+            GamingPanelClient client = NewClient(server, storage);
+            FakeRefreshClock clock = FakeRefreshClock.Attach(client.Auth);
+            TokenSet renewed = await client.Auth.RefreshAsync(CancellationToken.None);
+            List<FakeRequest> sent = server.To("auth/refresh");
+            Check(clock.Seen == "30,5", "the 429's 30 s and the 503's 5 s waited in full, not 1 s and 2 s: " + clock.Seen);
+            Check(sent.Count == 3 && sent.TrueForAll(r => Json.GetString(r.Body, "refresh_token") == "old-refresh"),
+                "sent again after each wait with the same refresh token");
+            Check(renewed.RefreshToken == "refresh-2" && storage.Load().RefreshToken == "refresh-2", "the pair that came is stored");
+
+            // No answer (the panel may have rotated the token), then a 429: 1 s, inside the panel's 30 s grace for a
+            // token whose answer was lost, then the Retry-After.
+            server = new FakeServer();
+            script = new Queue<FakeResponse>(new[] { FakeResponse.Offline(), FakeResponse.Problem(429, ErrorCodes.RateLimited, "20") });
+            server.Handler = r => script.Count > 0 ? script.Dequeue() : server.TokenPair();
+            storage = StoredSession(10);
+            client = NewClient(server, storage);
+            clock = FakeRefreshClock.Attach(client.Auth);
+            await client.Auth.RefreshAsync(CancellationToken.None);
+            Check(clock.Seen == "1,20" && server.To("auth/refresh").Count == 3, "a lost answer is sent again after 1 s, a 429 after its 20 s: " + clock.Seen);
+            Check(storage.Load().RefreshToken == "refresh-2", "and the pair stored");
+        }
+
+        static async Task RefreshGivesBackALongRetryAfter()
+        {
+            var server = new FakeServer();
+            FakeResponse refusal = FakeResponse.Problem(429, ErrorCodes.RateLimited, "45");
+            server.Handler = r => r.Path != "auth/refresh" ? FakeResponse.Ok(200, Stats) : refusal ?? server.TokenPair();
+            var storage = StoredSession(-1);
+            GamingPanelClient client = NewClient(server, storage);
+            FakeRefreshClock clock = FakeRefreshClock.Attach(client.Auth);
+            ApiError limited = null;
+            try { await client.Auth.RefreshAsync(CancellationToken.None); } catch (ApiError e) { limited = e; }
+            Check(limited != null && limited.Status == 429 && limited.Code == ErrorCodes.RateLimited && limited.RetryAfterSeconds == 45f,
+                "the 429 given back with its Retry-After (45 s, more than the 30 s the kit waits)");
+            Check(clock.Seen == "" && server.To("auth/refresh").Count == 1, "at once: sent once, nothing waited");
+            Check(storage.Load().RefreshToken == "old-refresh" && client.Auth.HasSession, "the tokens kept");
+
+            refusal = null; // the panel would answer now, but asked for 45 s of quiet
+            clock.Now += TimeSpan.FromSeconds(10);
+            ApiError early = null, forced = null;
+            try { await client.Auth.RefreshAsync(CancellationToken.None); } catch (ApiError e) { early = e; }
+            try { await client.Auth.RecoverFromUnauthorizedAsync("old-access", CancellationToken.None); } catch (ApiError e) { forced = e; }
+            Check(server.To("auth/refresh").Count == 1, "10 s later no refresh is sent, neither by a caller nor forced by a call's 401");
+            Check(early != null && early.Status == 429 && early.RetryAfterSeconds == 35f && forced != null && forced.Status == 429 && forced.RetryAfterSeconds == 35f,
+                "each gets the 429 with the 35 s left");
+
+            clock.Now += TimeSpan.FromSeconds(35);
+            TokenSet renewed = await client.Auth.RefreshAsync(CancellationToken.None);
+            Check(server.To("auth/refresh").Count == 2 && Json.GetString(server.To("auth/refresh")[1].Body, "refresh_token") == "old-refresh",
+                "once it has passed, the refresh goes with the same token");
+            Check(renewed.RefreshToken == "refresh-2" && storage.Load().RefreshToken == "refresh-2", "and its pair is stored");
+        }
+
+        static async Task CallersShareARefreshWaitingOutRetryAfter()
+        {
+            var server = new FakeServer();
+            int refreshes = 0;
+            server.Handler = r =>
+            {
+                if (r.Path != "auth/refresh") return FakeResponse.Ok(200, Stats);
+                return Interlocked.Increment(ref refreshes) == 1 ? FakeResponse.Problem(429, ErrorCodes.RateLimited, "10") : server.TokenPair();
+            };
+            var storage = StoredSession(-1);
+            GamingPanelClient client = NewClient(server, storage);
+            var waiting = new TaskCompletionSource<bool>();
+            var release = new TaskCompletionSource<bool>();
+            var waits = new List<double>();
+            client.Auth.Delay = (wait, ct) =>
+            {
+                lock (waits) waits.Add(wait.TotalSeconds);
+                waiting.TrySetResult(true);
+                return release.Task;
+            };
+            Task<Cached<PlayerStats>> first = client.Player.GetStatsAsync();
+            await Task.WhenAny(waiting.Task, Task.Delay(TimeSpan.FromSeconds(5)));
+            Check(waiting.Task.IsCompleted, "the refresh waits out the 429's Retry-After");
+            Task<Cached<PlayerStats>> second = client.Player.GetStatsAsync();
+            Task<string> third = client.Auth.GetAccessTokenAsync(CancellationToken.None);
+            await Task.Delay(100);
+            Check(server.To("auth/refresh").Count == 1 && !second.IsCompleted && !third.IsCompleted,
+                "callers arriving during the wait join it: no second refresh");
+            release.SetResult(true);
+            await Task.WhenAll(first, second, third);
+            Check(server.To("auth/refresh").Count == 2 && string.Join(",", waits) == "10", "one resend, after the 10 s, for every caller");
+            Check(third.Result == "access-1" && server.To("player/stats").TrueForAll(r => r.Header("Authorization") == "Bearer access-1"),
+                "every caller uses the one new pair");
+        }
+
+        static async Task RefusalAnsweringAResendEndsTheSession()
+        {
+            var server = new FakeServer();
+            var script = new Queue<FakeResponse>(new[]
+            {
+                FakeResponse.Problem(503, "service_unavailable", "5"), FakeResponse.Problem(401, ErrorCodes.RefreshTokenReused),
+            });
+            server.Handler = r => script.Count > 0 ? script.Dequeue() : server.TokenPair();
+            var storage = StoredSession(-1);
+            GamingPanelClient client = NewClient(server, storage);
+            FakeRefreshClock clock = FakeRefreshClock.Attach(client.Auth);
+            ApiError lost = null, thrown = null;
+            client.Auth.SessionLost += e => lost = e;
+            try { await client.Auth.RefreshAsync(CancellationToken.None); } catch (ApiError e) { thrown = e; }
+            Check(clock.Seen == "5" && server.To("auth/refresh").Count == 2, "the 503's 5 s waited, then the same token sent again, and no more: " + clock.Seen);
+            Check(thrown != null && thrown.Code == ErrorCodes.RefreshTokenReused && lost != null && lost.Code == ErrorCodes.RefreshTokenReused,
+                "the 401 reaches the callers and SessionLost: the game logs in again");
+            Check(storage.Load() == null && !client.Auth.HasSession, "the session is gone");
+        }
+
+        static async Task NoResendAfterTheSessionChanged()
+        {
+            foreach (bool logout in new[] { true, false })
+            {
+                var server = new FakeServer();
+                server.Handler = r =>
+                {
+                    if (r.Path == "auth/refresh") return FakeResponse.Problem(503, "service_unavailable", "5");
+                    if (r.Path == "auth/third-party/login") return server.TokenPair();
+                    return FakeResponse.Ok(204, "");
+                };
+                var storage = StoredSession(60); // due, still valid: a logout needs no renewal
+                GamingPanelClient client = NewClient(server, storage);
+                var waiting = new TaskCompletionSource<bool>();
+                var release = new TaskCompletionSource<bool>();
+                client.Auth.Delay = (wait, ct) => { waiting.TrySetResult(true); return release.Task; };
+                Task<TokenSet> refresh = client.Auth.RefreshAsync(CancellationToken.None);
+                await Task.WhenAny(waiting.Task, Task.Delay(TimeSpan.FromSeconds(5)));
+                string what = logout ? "a logout" : "a login";
+                Check(waiting.Task.IsCompleted, "the refresh waits out the 503's Retry-After before " + what);
+                if (logout) await client.LogoutAsync();
+                else await client.LoginAsync(new DevCredentialProvider("tess"));
+                release.SetResult(true);
+                ApiError ended = null;
+                try { await refresh; } catch (ApiError e) { ended = e; }
+                Check(server.To("auth/refresh").Count == 1, "the old refresh token is not sent again after " + what);
+                Check(ended != null && ended.Code == ErrorCodes.NotLoggedIn, "the refresh's callers hear its session ended (" + what + ")");
+                Check(logout ? storage.Load() == null : storage.Load().RefreshToken == "refresh-2", "nothing of the old session stored after " + what);
+            }
+
+            // A logout whose access token expired waits for that refresh to log out with its token: it is still sent.
+            var shared = new FakeServer();
+            int refreshes = 0;
+            shared.Handler = r =>
+            {
+                if (r.Path != "auth/refresh") return FakeResponse.Ok(204, "");
+                return Interlocked.Increment(ref refreshes) == 1 ? FakeResponse.Problem(503, "service_unavailable", "5") : shared.TokenPair();
+            };
+            var expired = StoredSession(-1);
+            GamingPanelClient renewing = NewClient(shared, expired);
+            var held = new TaskCompletionSource<bool>();
+            var go = new TaskCompletionSource<bool>();
+            renewing.Auth.Delay = (wait, ct) => { held.TrySetResult(true); return go.Task; };
+            Task<TokenSet> out1 = renewing.Auth.RefreshAsync(CancellationToken.None);
+            await Task.WhenAny(held.Task, Task.Delay(TimeSpan.FromSeconds(5)));
+            Task loggingOut = renewing.LogoutAsync();
+            go.SetResult(true);
+            await loggingOut;
+            try { await out1; } catch (ApiError) { }
+            Check(shared.To("auth/refresh").Count == 2 && shared.To("auth/logout").Count == 1 && shared.To("auth/logout")[0].Header("Authorization") == "Bearer access-1",
+                "a logout renewing an expired token still gets the resend, and logs out with its token");
+            Check(expired.Load() == null && !renewing.Auth.HasSession, "which is never stored");
         }
 
         static async Task LogoutRefreshesAnExpiredToken()

@@ -591,6 +591,12 @@ struct FPlatformMisc
 	static FString GetEnvironmentVariable(const TCHAR* VariableName);
 };
 
+struct FPlatformTime
+{
+	/** Seconds since an arbitrary start, from a clock that never goes back. */
+	static double Seconds();
+};
+
 bool IsRunningDedicatedServer();
 
 class IModuleInterface

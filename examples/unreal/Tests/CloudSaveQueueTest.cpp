@@ -7,10 +7,13 @@
 // engine (the HTTP call, reading the JSON answer, the JSON file) is only compiled by the syntax checks.
 // It also runs the kit's engine-independent rules the subsystem decides with (inline in the public headers): which
 // answers end a session or a purchase attempt (FGamingPanelError), how long a retry waits (FGamingPanelHttp::
-// RetryDelaySeconds: a Retry-After in full), and the client version remote config sends.
+// RetryDelaySeconds: a Retry-After in full), the client version remote config sends, and the token refresh
+// (FGamingPanelTokenRefresh, Public/GamingPanelTokenRefresh.h: one refresh in flight, its resends and waits) against a
+// fake POST auth/refresh and a fake clock, driven as UGamingPanelSubsystem::Refresh and RefreshAnswered drive it.
 // Built and run by scripts/check_examples.sh with g++; exits 1 when a check fails.
 #include "GamingPanelSaveQueue.h"
 #include "GamingPanelCloudSave.h"
+#include "GamingPanelTokenRefresh.h"
 
 #include <cstdio>
 #include <functional>
@@ -893,6 +896,247 @@ void PurchaseKeyRules()
 		"no answer, 5xx, 429, 401/403 and an unreadable 2xx keep the key");
 }
 
+/** POST auth/refresh, scripted: each send takes the next answer, the token pair once the script is done. */
+struct FFakeRefreshPanel
+{
+	std::vector<FGamingPanelRefreshAnswer> Script;
+	std::vector<FString> Sent; // the refresh token of every send
+
+	static FGamingPanelRefreshAnswer Problem(int32 Status, const TCHAR* Code, float RetryAfter = -1.f)
+	{
+		FGamingPanelRefreshAnswer Answer;
+		Answer.Error = ::Answer(Status, Code);
+		Answer.Error.RetryAfterSeconds = RetryAfter;
+		return Answer;
+	}
+
+	FGamingPanelTokenRefresh::FSend Sender()
+	{
+		return [this](const FString& Token, FGamingPanelTokenRefresh::FOnAnswer OnAnswer)
+		{
+			Sent.push_back(Token);
+			FGamingPanelRefreshAnswer Next;
+			Next.bPair = true;
+			if (Sent.size() <= Script.size()) Next = Script[Sent.size() - 1];
+			OnAnswer(Next);
+		};
+	}
+
+	bool AllWith(const TCHAR* Token) const
+	{
+		for (const FString& One : Sent)
+			if (One != Token) return false;
+		return true;
+	}
+};
+
+/** The refresh's clock and waits: each wait is recorded and moves the clock, at once or (bHold) when released. */
+struct FFakeRefreshClock
+{
+	double Now = 1000.0;
+	std::vector<float> Waits;
+	bool bHold = false;
+	std::vector<std::function<void()>> Held;
+
+	FGamingPanelTokenRefresh::FDelay Delayer()
+	{
+		return [this](float Seconds, TFunction<void()> Then)
+		{
+			Waits.push_back(Seconds);
+			auto Run = [this, Seconds, Then]() { Now += Seconds; Then(); };
+			if (bHold) Held.push_back(Run);
+			else Run();
+		};
+	}
+
+	void Release()
+	{
+		std::vector<std::function<void()>> Due;
+		Due.swap(Held);
+		for (auto& Run : Due) Run();
+	}
+
+	std::string Seen() const
+	{
+		std::string Out;
+		for (float Wait : Waits)
+		{
+			char Text[32];
+			std::snprintf(Text, sizeof(Text), "%g", static_cast<double>(Wait));
+			Out += (Out.empty() ? "" : ",") + std::string(Text);
+		}
+		return Out;
+	}
+};
+
+struct FRefreshOutcome
+{
+	bool bDone = false;
+	bool bOk = false;
+	FGamingPanelError Error;
+};
+
+/** FGamingPanelTokenRefresh as the subsystem drives it (Refresh, RefreshAnswered, Logout), on a fake panel and clock. */
+struct FRefreshRig
+{
+	FFakeRefreshPanel Panel;
+	FFakeRefreshClock Clock;
+	FGamingPanelTokenRefresh Refresh{Panel.Sender(), Clock.Delayer(), [this]() { return Clock.Now; }};
+	FString Token = TEXT("old-refresh");
+	int32 Generation = 0;
+	int32 Stored = 0;
+	FGamingPanelError Lost; // set when a refusal ended the session
+
+	std::shared_ptr<FRefreshOutcome> Start(bool bForce = false)
+	{
+		std::shared_ptr<FRefreshOutcome> Outcome = std::make_shared<FRefreshOutcome>();
+		auto OnDone = [Outcome](bool bOk, const FGamingPanelError& Error)
+		{
+			Outcome->bDone = true;
+			Outcome->bOk = bOk;
+			Outcome->Error = Error;
+		};
+		if (!Refresh.Join(OnDone, bForce)) return Outcome;
+		const int32 Started = Generation;
+		Refresh.Exchange(Token, [this, Started]() { return Generation == Started; },
+			[this, Started](const FGamingPanelRefreshAnswer& Answer)
+			{
+				if (Started != Generation) return; // the logout answered the waiters
+				if (Answer.bPair)
+				{
+					++Stored;
+					Token = TEXT("new-refresh");
+					Refresh.ClearPause();
+					Refresh.Finish(true, FGamingPanelError());
+				}
+				else if (!Answer.Error.EndsSession())
+				{
+					Refresh.Pause(Answer.Error);
+					Refresh.Finish(false, Answer.Error);
+				}
+				else
+				{
+					Lost = Answer.Error;
+					++Generation;
+					Refresh.ClearPause();
+					Refresh.Finish(false, Answer.Error);
+				}
+			});
+		return Outcome;
+	}
+
+	void Logout()
+	{
+		++Generation;
+		Refresh.ClearPause();
+		if (Refresh.IsInFlight()) Refresh.Finish(false, Answer(401, TEXT("not_logged_in")));
+	}
+};
+
+void RefreshWaitsOutRetryAfter()
+{
+	{
+		// 429 before the token is looked up, 503 after the rotation rolled back: nothing rotated, the same token goes again.
+		FRefreshRig Rig;
+		Rig.Panel.Script = {FFakeRefreshPanel::Problem(429, TEXT("rate_limited"), 30.f), FFakeRefreshPanel::Problem(503, TEXT("service_unavailable"), 5.f)};
+		std::shared_ptr<FRefreshOutcome> Outcome = Rig.Start();
+		Check(Rig.Clock.Seen() == "30,5", "the 429's 30 s and the 503's 5 s waited in full, not 1 s and 2 s");
+		Check(Rig.Panel.Sent.size() == 3 && Rig.Panel.AllWith(TEXT("old-refresh")), "sent again after each wait with the same refresh token");
+		Check(Outcome->bDone && Outcome->bOk && Rig.Stored == 1, "the pair that came is saved");
+	}
+	{
+		// No answer (the panel may have rotated the token): 1 s, inside its 30 s grace; then the 429's Retry-After.
+		FRefreshRig Rig;
+		Rig.Panel.Script = {FFakeRefreshPanel::Problem(0, TEXT("network_error")), FFakeRefreshPanel::Problem(429, TEXT("rate_limited"), 20.f)};
+		std::shared_ptr<FRefreshOutcome> Outcome = Rig.Start();
+		Check(Rig.Clock.Seen() == "1,20" && Rig.Panel.Sent.size() == 3 && Outcome->bOk, "a lost answer is sent again after 1 s, a 429 after its 20 s");
+	}
+}
+
+void RefreshGivesBackALongRetryAfter()
+{
+	FRefreshRig Rig;
+	Rig.Panel.Script = {FFakeRefreshPanel::Problem(429, TEXT("rate_limited"), 45.f)};
+	std::shared_ptr<FRefreshOutcome> Limited = Rig.Start();
+	Check(Limited->bDone && !Limited->bOk && Limited->Error.Status == 429 && Limited->Error.Code == TEXT("rate_limited")
+			&& Limited->Error.RetryAfterSeconds == 45.f,
+		"the 429 given back with its Retry-After (45 s, more than the 30 s a refresh waits)");
+	Check(Rig.Clock.Seen().empty() && Rig.Panel.Sent.size() == 1 && Rig.Lost.Code.IsEmpty(), "at once: sent once, nothing waited, the session kept");
+
+	Rig.Clock.Now += 10.0; // the panel would answer the next send with the pair, but asked for 45 s of quiet
+	std::shared_ptr<FRefreshOutcome> Early = Rig.Start();
+	std::shared_ptr<FRefreshOutcome> Forced = Rig.Start(true);
+	Check(Rig.Panel.Sent.size() == 1, "10 s later no refresh is sent, neither by a caller nor forced by a call's 401");
+	Check(Early->bDone && Early->Error.Status == 429 && Early->Error.RetryAfterSeconds == 35.f && Forced->bDone
+			&& Forced->Error.Status == 429 && Forced->Error.RetryAfterSeconds == 35.f,
+		"each gets the 429 with the 35 s left");
+
+	Rig.Clock.Now += 35.0;
+	std::shared_ptr<FRefreshOutcome> Later = Rig.Start();
+	Check(Later->bOk && Rig.Panel.Sent.size() == 2 && Rig.Panel.AllWith(TEXT("old-refresh")),
+		"once it has passed, the refresh goes, with the same token");
+}
+
+void CallersShareARefreshWaitingOutRetryAfter()
+{
+	FRefreshRig Rig;
+	Rig.Clock.bHold = true;
+	Rig.Panel.Script = {FFakeRefreshPanel::Problem(429, TEXT("rate_limited"), 10.f)};
+	std::shared_ptr<FRefreshOutcome> First = Rig.Start();
+	Check(Rig.Clock.Held.size() == 1 && Rig.Refresh.IsInFlight(), "the refresh waits out the 429's Retry-After, still in flight");
+	std::shared_ptr<FRefreshOutcome> Second = Rig.Start();
+	std::shared_ptr<FRefreshOutcome> Forced = Rig.Start(true);
+	Check(Rig.Panel.Sent.size() == 1 && !First->bDone && !Second->bDone && !Forced->bDone,
+		"callers arriving during the wait (a forced one too) join it: no second refresh");
+	Rig.Clock.Release();
+	Check(Rig.Panel.Sent.size() == 2 && Rig.Clock.Seen() == "10" && Rig.Stored == 1, "one resend, after the 10 s, one pair saved");
+	Check(First->bOk && Second->bOk && Forced->bOk, "every caller gets it");
+}
+
+void RefusalAnsweringAResendEndsTheSession()
+{
+	FRefreshRig Rig;
+	Rig.Panel.Script = {FFakeRefreshPanel::Problem(503, TEXT("service_unavailable"), 5.f), FFakeRefreshPanel::Problem(401, TEXT("refresh_token_reused"))};
+	std::shared_ptr<FRefreshOutcome> Outcome = Rig.Start();
+	Check(Rig.Clock.Seen() == "5" && Rig.Panel.Sent.size() == 2, "the 503's 5 s waited, then the same token sent again, and no more");
+	Check(Outcome->bDone && Outcome->Error.Code == TEXT("refresh_token_reused") && Rig.Lost.Code == TEXT("refresh_token_reused"),
+		"the 401 ends the session (the player logs in again) and reaches the callers");
+}
+
+void NoResendAfterTheSessionChanged()
+{
+	FRefreshRig Rig;
+	Rig.Clock.bHold = true;
+	Rig.Panel.Script = {FFakeRefreshPanel::Problem(503, TEXT("service_unavailable"), 5.f)};
+	std::shared_ptr<FRefreshOutcome> Outcome = Rig.Start();
+	Check(Rig.Clock.Held.size() == 1, "the refresh waits out the 503's Retry-After");
+	Rig.Logout();
+	Rig.Clock.Release();
+	Check(Rig.Panel.Sent.size() == 1, "the old refresh token is not sent again after a logout during the wait");
+	Check(Outcome->bDone && Outcome->Error.Code == TEXT("not_logged_in") && Rig.Stored == 0, "its callers heard the session ended; nothing saved");
+}
+
+void RefreshResendRules()
+{
+	using R = FGamingPanelTokenRefresh;
+	FGamingPanelError Limited = Answer(429, TEXT("rate_limited"));
+	Limited.RetryAfterSeconds = 30.f;
+	FGamingPanelError LimitedLong = Limited;
+	LimitedLong.RetryAfterSeconds = 31.f;
+	FGamingPanelError Down = Answer(503, TEXT("service_unavailable"));
+	Down.RetryAfterSeconds = 5.f;
+	Check(R::ResendAfter(Limited, 0) == 30.f && R::ResendAfter(Down, 1) == 5.f, "a Retry-After of up to 30 s is the wait");
+	Check(R::ResendAfter(LimitedLong, 0) < 0.f, "a longer one is not waited");
+	Check(R::ResendAfter(Limited, 2) < 0.f && R::ResendAfter(Answer(0, TEXT("network_error")), 2) < 0.f, "sent again twice at most");
+	Check(R::ResendAfter(Answer(0, TEXT("network_error")), 0) == 1.f && R::ResendAfter(Answer(502, TEXT("server_error")), 1) == 2.f
+			&& R::ResendAfter(Answer(408, TEXT("http_408")), 0) == 1.f && R::ResendAfter(Answer(200, TEXT("invalid_response")), 0) == 1.f,
+		"an answer that may have been lost: 1 s, then 2 s");
+	Check(R::ResendAfter(Answer(401, TEXT("token_revoked")), 0) < 0.f && R::ResendAfter(Answer(403, TEXT("player_banned")), 0) < 0.f,
+		"a refusal is never sent again");
+	Check(R::ResendAfter(Answer(403, TEXT("permission_denied")), 0) < 0.f && R::ResendAfter(Answer(429, TEXT("rate_limited")), 0) < 0.f,
+		"nor a proxy's HTML 403, nor a 429 without Retry-After (kept for a later refresh)");
+}
+
 void ClientVersionInTheServersForm()
 {
 	// apps/remoteconfig/resolver.py: ^[0-9]{1,6}(\.[0-9]{1,6}){0,3}$
@@ -987,6 +1231,12 @@ int main()
 		{"request_in_progress keeps a purchase key; payment_provider_unavailable ends the attempt", PurchaseKeyRules},
 		{"a 429's Retry-After reaches the game on the sync report's error", RetryAfterReachesTheGame},
 		{"automatic retries wait a 429's or 503's whole Retry-After, or give the error back", RetriesWaitForRetryAfter},
+		{"refresh: a 429's or 503's Retry-After (up to 30 s) is waited in full, then the same refresh token is sent again", RefreshWaitsOutRetryAfter},
+		{"refresh: a Retry-After over 30 s ends it at once with the 429; no refresh, forced or not, goes before it has passed", RefreshGivesBackALongRetryAfter},
+		{"refresh: callers arriving while a refresh waits out a Retry-After share it: one resend, one pair", CallersShareARefreshWaitingOutRetryAfter},
+		{"refresh: a 401 answering a resend ends the session, nothing sent after it", RefusalAnsweringAResendEndsTheSession},
+		{"refresh: a resend waiting out a Retry-After is not sent once a logout ended the session", NoResendAfterTheSessionChanged},
+		{"refresh: when the same refresh token is sent again, and after how long", RefreshResendRules},
 		{"remote config sends the build's version in the server's form, or none", ClientVersionInTheServersForm},
 		{"save keys are the panel's: 1 to 64 of [A-Za-z0-9_.-], not '.' or '..'", KeysAreThePanels},
 	};

@@ -7,12 +7,22 @@
 //     runs at a time (callers share it, each waiting on its own CancellationToken while the refresh itself
 //     runs to its end) and the new pair is persisted before anyone uses it; presenting a used refresh token
 //     makes the server revoke the whole session.
-//  3. A refresh whose answer may have been lost (no answer, 408, 5xx, a 2xx that is not the token JSON) is sent
-//     again after 1 s and 2 s with the same refresh token: the server answers a retired token with a fresh pair
-//     for 30 s (REFRESH_REUSE_GRACE_SECONDS), and only for 30 s. After that, or on 429 or any other answer that
-//     is not a refusal (a proxy's HTML 403/404), nothing changes: the tokens are kept, the game carries on
-//     offline (cached data) and a later call tries again (not within RefreshBackoff, so retries of a call do not
-//     multiply refreshes). The player is never logged out for being offline.
+//  3. A refresh answered neither with a pair nor with a refusal is sent again with the same refresh token, at most
+//     twice (RefreshRetryDelays), and only while that token is still the session's (no logout or other login since):
+//     - 429 or 503 with Retry-After: after the whole Retry-After (Delay). The panel answers these before it rotates
+//       anything (its rate limits are checked before the token is looked up; a 503's transaction rolled back), so
+//       the token is still the current one. A Retry-After over GamingPanelClient.MaxRetryAfterSeconds (30 s, the
+//       limit of every authorised call) is not waited: the refresh fails at once with that ApiError.
+//     - An answer that may have been lost (no answer, 408, another 5xx, a 2xx that is not the token JSON): after
+//       1 s, then 2 s. The server may have rotated the token; it answers the retired token with a fresh pair for
+//       30 s (REFRESH_REUSE_GRACE_SECONDS), and only for 30 s. (When a 429 after a lost answer puts the resend past
+//       those 30 s and the lost request had rotated the token, the panel answers 401 refresh_token_reused: rule 4,
+//       as any later refresh with that token would.)
+//     After that, or on any other answer that is not a refusal (a proxy's HTML 403/404), nothing changes: the
+//     tokens are kept, the game carries on offline (cached data) and a later call tries again, not within
+//     RefreshBackoff (so retries of a call do not multiply refreshes) and never before the last answer's
+//     Retry-After has passed (until then every caller, a renewal after a 401 included, gets that ApiError with the
+//     seconds left). The player is never logged out for being offline.
 //  4. Only when the server *refuses* the session (ApiError.EndsSession: 401 invalid_token, token_expired,
 //     token_revoked, refresh_token_reused, 403 player_banned, as problem documents) is it dropped. Then, if a
 //     credential provider is set, the player is logged in again silently (Steam etc. need no input); otherwise
@@ -46,8 +56,9 @@ namespace GamingPanel
         readonly object _gate = new object();
         Task<TokenSet> _refreshInFlight;
         Task<TokenSet> _exchangeInFlight; // its POST auth/refresh (retries included); a logout may need its answer
+        TokenSet _logoutRenewing; // the tokens a logout renews an expired access token of: their refresh may still be resent
         int _refreshGeneration;
-        DateTime _refreshEndedAtUtc;
+        TimeSpan _refreshEndedAt; // on Elapsed
         Task<LoginResult> _loginInFlight;
         int _loginGeneration;
         TokenSet _tokens;
@@ -60,6 +71,7 @@ namespace GamingPanel
             _gameKey = gameKey;
             RefreshMargin = refreshMargin;
             RefreshRetryDelays = new[] { TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2) };
+            Delay = (wait, ct) => Task.Delay(wait, ct);
             _tokens = storage.Load();
             if (_tokens != null && _tokens.RefreshTokenExpired)
             {
@@ -72,10 +84,21 @@ namespace GamingPanel
 
         /// <summary>
         /// Waits before sending a refresh again when its answer may have been lost (rule 3): 1 s, then 2 s, well
-        /// inside the 30 s in which the server still answers the retired refresh token with a fresh pair. The waits
-        /// use Task.Delay: on WebGL set an empty array (and retry from a coroutine), as for maxTransientRetries.
+        /// inside the 30 s in which the server still answers the retired refresh token with a fresh pair. Its length
+        /// is how often a refresh is sent again, whatever the reason: an answer with Retry-After waits that instead.
+        /// An empty array sends every refresh once.
         /// </summary>
         public TimeSpan[] RefreshRetryDelays { get; set; }
+
+        /// <summary>
+        /// How a refresh waits before it is sent again (rule 3): Task.Delay by default, which needs threads. On WebGL
+        /// plug in a wait that runs on the main thread (a coroutine's WaitForSecondsRealtime completing a
+        /// TaskCompletionSource), or set RefreshRetryDelays to an empty array.
+        /// </summary>
+        public Func<TimeSpan, CancellationToken, Task> Delay { get; set; }
+
+        static readonly System.Diagnostics.Stopwatch Monotonic = System.Diagnostics.Stopwatch.StartNew();
+        internal Func<TimeSpan> Elapsed = () => Monotonic.Elapsed; // tests move it by hand
 
         /// <summary>After a refresh failed without a refusal, callers get that failure again for this long instead of a new refresh.</summary>
         internal TimeSpan RefreshBackoff = TimeSpan.FromSeconds(5);
@@ -227,10 +250,15 @@ namespace GamingPanel
             Task<TokenSet> shared;
             lock (_gate)
             {
+                bool thisSession = _refreshInFlight != null && _refreshGeneration == _generation;
+                ApiError quiet = thisSession && _refreshInFlight.IsFaulted ? RetryAfterLeft(_refreshInFlight) : null;
+                // The last refresh of this session answered with a Retry-After that has not passed: nobody sends
+                // one sooner than the panel asked, not even after a 401.
+                if (quiet != null) return Task.FromException<TokenSet>(quiet);
                 // Join the refresh of this session that is running, or (unless forced) one that failed a moment ago.
-                bool join = _refreshInFlight != null && _refreshGeneration == _generation &&
+                bool join = thisSession &&
                     (!_refreshInFlight.IsCompleted ||
-                     (!force && _refreshInFlight.IsFaulted && DateTime.UtcNow < _refreshEndedAtUtc + RefreshBackoff));
+                     (!force && _refreshInFlight.IsFaulted && Elapsed() < _refreshEndedAt + RefreshBackoff));
                 if (!join)
                 {
                     _refreshGeneration = _generation;
@@ -239,6 +267,19 @@ namespace GamingPanel
                 shared = _refreshInFlight;
             }
             return WaitAsync(shared, cancellationToken);
+        }
+
+        /// <summary>
+        /// The failed refresh's error again, its RetryAfterSeconds the seconds left, while the Retry-After of its
+        /// last answer (a 429 or 5xx) has not passed; null when it has, or it had none.
+        /// </summary>
+        ApiError RetryAfterLeft(Task<TokenSet> failed)
+        {
+            var error = failed.Exception != null ? failed.Exception.InnerException as ApiError : null;
+            if (error == null || !error.RetryAfterSeconds.HasValue || !(error.Status == 429 || error.Status >= 500)) return null;
+            TimeSpan left = _refreshEndedAt + TimeSpan.FromSeconds(error.RetryAfterSeconds.Value) - Elapsed();
+            if (left <= TimeSpan.Zero) return null;
+            return new ApiError(error.Status, error.Code, error.Title, error.Detail, error.Type, (float)left.TotalSeconds, error.Problem);
         }
 
         /// <summary>
@@ -316,13 +357,14 @@ namespace GamingPanel
             }
             finally
             {
-                _refreshEndedAtUtc = DateTime.UtcNow;
+                _refreshEndedAt = Elapsed();
             }
         }
 
         /// <summary>
-        /// POST auth/refresh with this session's refresh token, sent again (same token) after RefreshRetryDelays
-        /// when the answer may have been lost. Stores nothing. Runs on CancellationToken.None: it is shared.
+        /// POST auth/refresh with this session's refresh token, sent again with the same token as rule 3 says (after a
+        /// Retry-After, or RefreshRetryDelays when the answer may have been lost) while the token is still the
+        /// session's. Stores nothing. Runs on CancellationToken.None: it is shared.
         /// </summary>
         async Task<TokenSet> ExchangeAsync(TokenSet current)
         {
@@ -339,17 +381,41 @@ namespace GamingPanel
                 {
                     failure = error;
                 }
-                TimeSpan[] delays = RefreshRetryDelays ?? new TimeSpan[0];
-                if (failure.EndsSession || attempt >= delays.Length || !MayHaveLostAnswer(failure)) throw failure;
-                Debug.Log("[GamingPanel] Token refresh got no usable answer (" + failure.Code + "); sending it again in " + delays[attempt].TotalSeconds + " s.");
-                await Task.Delay(delays[attempt]);
+                TimeSpan? wait = ResendAfter(failure, attempt, RefreshRetryDelays ?? new TimeSpan[0]);
+                if (!wait.HasValue) throw failure;
+                Debug.Log("[GamingPanel] Token refresh answered " + failure.Status + " " + failure.Code + "; sending the same refresh token again in " + wait.Value.TotalSeconds + " s.");
+                await Delay(wait.Value, CancellationToken.None);
+                // Logged out, or another session began, during the wait: that token is nobody's to send any more.
+                if (!StillWanted(current)) throw SessionEnded("The session ended while its refresh waited to be sent again.");
             }
+        }
+
+        /// <summary>
+        /// How long to wait before sending the same refresh token again after attempt `attempt` (0: the first send)
+        /// failed with `failure`; null: the refresh ends with it (rule 3).
+        /// </summary>
+        static TimeSpan? ResendAfter(ApiError failure, int attempt, TimeSpan[] delays)
+        {
+            if (failure.EndsSession || attempt >= delays.Length) return null;
+            if (failure.RetryAfterSeconds.HasValue && (failure.Status == 429 || failure.Status >= 500))
+            {
+                // Answered before anything rotated: the token is still current, and the panel asked for this much quiet.
+                if (failure.RetryAfterSeconds.Value > GamingPanelClient.MaxRetryAfterSeconds) return null;
+                return TimeSpan.FromSeconds(failure.RetryAfterSeconds.Value);
+            }
+            return MayHaveLostAnswer(failure) ? delays[attempt] : (TimeSpan?)null;
         }
 
         /// <summary>The server may have rotated the token without the answer arriving: no answer, 408, 5xx, or a 2xx that is not the token JSON.</summary>
         static bool MayHaveLostAnswer(ApiError error)
         {
             return error.Status == 0 || error.Status == 408 || error.Status >= 500 || (error.Status >= 200 && error.Status < 300);
+        }
+
+        /// <summary>These tokens are still the session's, or a logout renews their expired access token.</summary>
+        bool StillWanted(TokenSet current)
+        {
+            lock (_gate) return ReferenceEquals(_tokens, current) || ReferenceEquals(_logoutRenewing, current);
         }
 
         /// <summary>A failed refresh that is no refusal (a proxy's HTML 403/404, an unreadable 2xx): reported like a network error, tokens kept.</summary>
@@ -402,6 +468,8 @@ namespace GamingPanel
                 current = _tokens;
                 exchange = _refreshInFlight != null && !_refreshInFlight.IsCompleted && _refreshGeneration == _generation
                     ? _exchangeInFlight : null;
+                // Renewed for the logout below: its refresh may be sent again after the session is cleared.
+                if (current != null && current.AccessTokenExpired) _logoutRenewing = current;
             }
             CredentialProvider = null; // logging out means "don't log me back in silently"
             ClearSession();            // a refresh still out is discarded when it answers (rule 5)
@@ -419,6 +487,10 @@ namespace GamingPanel
                     Debug.Log("[GamingPanel] Logout: the expired access token could not be renewed (" + error.Code +
                         "); local session cleared, the server's session ends when its refresh token expires.");
                     return;
+                }
+                finally
+                {
+                    lock (_gate) if (ReferenceEquals(_logoutRenewing, current)) _logoutRenewing = null;
                 }
             }
             try

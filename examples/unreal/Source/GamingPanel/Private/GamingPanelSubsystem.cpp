@@ -6,6 +6,7 @@
 #include "Engine/Engine.h"
 #include "Engine/GameInstance.h"
 #include "Engine/World.h"
+#include "HAL/PlatformTime.h"
 #include "Misc/Guid.h"
 #include "Misc/Paths.h"
 #include "Misc/SecureHash.h"
@@ -34,21 +35,10 @@ namespace
 			&& !GamingPanelJson::GetString(Json, TEXT("refresh_token")).IsEmpty();
 	}
 
-	/** The server may have rotated the refresh token without the answer arriving: no answer, 408, 5xx, a 2xx without tokens. */
-	bool MayHaveLostAnswer(const FGamingPanelError& Error)
-	{
-		return Error.Status == 0 || Error.Status == 408 || Error.Status >= 500 || (Error.Status >= 200 && Error.Status < 300);
-	}
-
 	FGamingPanelError SessionEnded(const TCHAR* Detail)
 	{
 		return FGamingPanelError::Make(401, GamingPanelErrorCodes::NotLoggedIn, Detail);
 	}
-
-	/** Seconds before sending a refresh again whose answer may have been lost: well inside the server's 30 s grace. */
-	const float RefreshRetryDelays[] = {1.f, 2.f};
-	/** After a refresh failed without a refusal, callers get that failure for this long instead of a new refresh. */
-	const double RefreshBackoffSeconds = 5.0;
 }
 
 UGamingPanelSubsystem* UGamingPanelSubsystem::Get(const UObject* WorldContextObject)
@@ -61,6 +51,26 @@ UGamingPanelSubsystem* UGamingPanelSubsystem::Get(const UObject* WorldContextObj
 void UGamingPanelSubsystem::Initialize(FSubsystemCollectionBase& Collection)
 {
 	Super::Initialize(Collection);
+	TWeakObjectPtr<UGamingPanelSubsystem> WeakThis(this);
+	TokenRefresh = MakeShared<FGamingPanelTokenRefresh>(
+		[WeakThis](const FString& Token, FGamingPanelTokenRefresh::FOnAnswer OnAnswer)
+		{
+			if (UGamingPanelSubsystem* Self = WeakThis.Get())
+			{
+				Self->SendRefresh(Token, MoveTemp(OnAnswer));
+			}
+		},
+		[WeakThis](float Seconds, TFunction<void()> Then)
+		{
+			FGamingPanelHttp::Delay(Seconds, [WeakThis, Then]()
+			{
+				if (WeakThis.Get() != nullptr)
+				{
+					Then(); // the subsystem, and TokenRefresh with it, is still there
+				}
+			});
+		},
+		[]() { return FPlatformTime::Seconds(); });
 	LoadState();
 	// Refresh shortly before expiry even when the game makes no calls for a while (long matches, menus).
 	RefreshTickerHandle = FTSTicker::GetCoreTicker().AddTicker(
@@ -217,15 +227,15 @@ void UGamingPanelSubsystem::Logout()
 	const FString Token = AccessToken;
 	const FString SessionRefreshToken = RefreshToken;
 	const bool bTokenAlive = !Token.IsEmpty() && FDateTime::UtcNow() < AccessExpiresAt;
-	const bool bRefreshOut = bRefreshInFlight && RefreshGeneration == SessionGeneration;
+	const bool bRefreshOut = TokenRefresh->IsInFlight() && RefreshGeneration == SessionGeneration;
 	CredentialProvider.Reset(); // logging out means: do not log back in silently
 	ClearSession();             // at once; answers still out for this session are discarded (SessionGeneration)
 
 	// Whoever waits on a refresh or login of the session that just ended hears so now.
 	const FGamingPanelError Ended = SessionEnded(TEXT("Logged out."));
-	if (bRefreshInFlight)
+	if (TokenRefresh->IsInFlight())
 	{
-		FinishRefresh(false, Ended);
+		TokenRefresh->Finish(false, Ended);
 	}
 	if (bLoginInFlight)
 	{
@@ -244,29 +254,26 @@ void UGamingPanelSubsystem::Logout()
 	// auth/logout takes only an access token: renew the expired one first and log out with it (it is never saved).
 	if (bRefreshOut)
 	{
-		bLogoutAwaitsRefresh = true; // one refresh per refresh token: the one already out brings it (SendRefresh)
+		bLogoutAwaitsRefresh = true; // one refresh per refresh token: the one already out brings it (RefreshAnswered)
 		return;
 	}
-	TSharedPtr<FJsonObject> Body = MakeShared<FJsonObject>();
-	Body->SetStringField(TEXT("refresh_token"), SessionRefreshToken);
+	// Sent, and sent again, by the refresh's own rules (GamingPanelTokenRefresh.h), for this logout only.
 	TWeakObjectPtr<UGamingPanelSubsystem> WeakThis(this);
-	FGamingPanelHttp::SendWithRetries(TEXT("POST"), Url(TEXT("auth/refresh")), TMap<FString, FString>(), Body,
-		GetDefault<UGamingPanelSettings>()->RequestTimeoutSeconds, 2,
-		[WeakThis](const FGamingPanelResponse& Response)
+	TokenRefresh->Exchange(SessionRefreshToken, []() { return true; },
+		[WeakThis](const FGamingPanelRefreshAnswer& Answer)
 		{
 			UGamingPanelSubsystem* Self = WeakThis.Get();
-			const TSharedPtr<FJsonObject> Json = Response.JsonObject();
 			if (Self == nullptr)
 			{
 				return;
 			}
-			if (!Response.bOk || !Json.IsValid() || !HasTokenPair(*Json))
+			if (!Answer.bPair)
 			{
 				UE_LOG(LogGamingPanel, Log, TEXT("Logout: the expired access token could not be renewed (%s); the server's session ends when its refresh token expires."),
-					*Response.Error.Code);
+					*Answer.Error.Code);
 				return;
 			}
-			Self->SendLogout(GamingPanelJson::GetString(*Json, TEXT("access_token")));
+			Self->SendLogout(GamingPanelJson::GetString(*Answer.Json, TEXT("access_token")));
 		});
 }
 
@@ -295,7 +302,7 @@ bool UGamingPanelSubsystem::IsRefreshDue() const
 
 bool UGamingPanelSubsystem::TickRefresh(float /*DeltaSeconds*/)
 {
-	if (IsRefreshDue() && !bRefreshInFlight)
+	if (IsRefreshDue() && !TokenRefresh->IsInFlight())
 	{
 		Refresh([](bool bOk, const FGamingPanelError& Error)
 		{
@@ -358,140 +365,127 @@ void UGamingPanelSubsystem::GetAccessToken(FOnAccessToken OnComplete)
 
 void UGamingPanelSubsystem::Refresh(FOnDone OnComplete, bool bForce)
 {
-	if (!bRefreshInFlight && !bForce && LastRefreshFailure.IsSet() && FDateTime::UtcNow() < RefreshPausedUntil)
+	if (!TokenRefresh->Join(MoveTemp(OnComplete), bForce))
 	{
-		// A refresh failed a moment ago, its prompt retries included: a call's own retries get that answer at once.
-		OnComplete(false, LastRefreshFailure);
-		return;
-	}
-	RefreshWaiters.Add(MoveTemp(OnComplete));
-	if (bRefreshInFlight)
-	{
-		return; // refresh tokens rotate: never two refreshes with the same token
+		return; // joins the refresh in flight (never two with one token), or was answered at once (a refresh just failed)
 	}
 	if (!HasSession())
 	{
-		FinishRefresh(false, FGamingPanelError::Make(401, GamingPanelErrorCodes::NotLoggedIn, TEXT("No session to refresh.")));
+		TokenRefresh->Finish(false, FGamingPanelError::Make(401, GamingPanelErrorCodes::NotLoggedIn, TEXT("No session to refresh.")));
 		return;
 	}
-	bRefreshInFlight = true;
-	RefreshGeneration = SessionGeneration;
-	SendRefresh(RefreshToken, SessionGeneration, 0);
+	const int32 Generation = SessionGeneration;
+	RefreshGeneration = Generation;
+	TWeakObjectPtr<UGamingPanelSubsystem> WeakThis(this);
+	TokenRefresh->Exchange(RefreshToken,
+		[WeakThis, Generation]()
+		{
+			// Sent again only while it is this session's token, or a Logout waits for its renewal.
+			const UGamingPanelSubsystem* Self = WeakThis.Get();
+			return Self != nullptr && (Self->SessionGeneration == Generation || Self->bLogoutAwaitsRefresh);
+		},
+		[WeakThis, Generation](const FGamingPanelRefreshAnswer& Answer)
+		{
+			if (UGamingPanelSubsystem* Self = WeakThis.Get())
+			{
+				Self->RefreshAnswered(Generation, Answer);
+			}
+		});
 }
 
-void UGamingPanelSubsystem::SendRefresh(const FString& Token, int32 Generation, int32 Attempt)
+void UGamingPanelSubsystem::SendRefresh(const FString& Token, FGamingPanelTokenRefresh::FOnAnswer OnAnswer)
 {
 	TSharedPtr<FJsonObject> Body = MakeShared<FJsonObject>();
 	Body->SetStringField(TEXT("refresh_token"), Token);
 	TWeakObjectPtr<UGamingPanelSubsystem> WeakThis(this);
 	FGamingPanelHttp::Send(TEXT("POST"), Url(TEXT("auth/refresh")), TMap<FString, FString>(), Body,
 		GetDefault<UGamingPanelSettings>()->RequestTimeoutSeconds,
-		[WeakThis, Token, Generation, Attempt](const FGamingPanelResponse& Response)
+		[WeakThis, OnAnswer](const FGamingPanelResponse& Response)
 		{
-			UGamingPanelSubsystem* Self = WeakThis.Get();
-			if (Self == nullptr)
+			if (WeakThis.Get() == nullptr)
 			{
-				return;
+				return; // gone, and TokenRefresh with it
 			}
-			const TSharedPtr<FJsonObject> Json = Response.JsonObject();
-			const bool bPair = Response.bOk && Json.IsValid() && HasTokenPair(*Json);
-			const FGamingPanelError Error = bPair ? FGamingPanelError() : Response.bOk
-				? FGamingPanelError::Make(Response.Status, GamingPanelErrorCodes::InvalidResponse, TEXT("The refresh answer holds no token pair."))
-				: Response.Error;
-			const bool bCurrent = Generation == Self->SessionGeneration;
-
-			const int32 MaxRetries = static_cast<int32>(sizeof(RefreshRetryDelays) / sizeof(RefreshRetryDelays[0]));
-			if (!bPair && !Error.EndsSession() && MayHaveLostAnswer(Error) && Attempt < MaxRetries && (bCurrent || Self->bLogoutAwaitsRefresh))
+			FGamingPanelRefreshAnswer Answer;
+			Answer.Json = Response.JsonObject();
+			Answer.bPair = Response.bOk && Answer.Json.IsValid() && HasTokenPair(*Answer.Json);
+			if (!Answer.bPair)
 			{
-				// The server may have rotated the token with the answer lost: for 30 s the same token gets a fresh pair.
-				const float Wait = RefreshRetryDelays[Attempt];
-				UE_LOG(LogGamingPanel, Log, TEXT("Token refresh got no usable answer (%s); sending it again in %.0f s."), *Error.Code, Wait);
-				FGamingPanelHttp::Delay(Wait, [WeakThis, Token, Generation, Attempt]()
-				{
-					if (UGamingPanelSubsystem* Inner = WeakThis.Get())
-					{
-						Inner->SendRefresh(Token, Generation, Attempt + 1);
-					}
-				});
-				return;
+				Answer.Error = Response.bOk
+					? FGamingPanelError::Make(Response.Status, GamingPanelErrorCodes::InvalidResponse, TEXT("The refresh answer holds no token pair."))
+					: Response.Error;
 			}
-
-			if (!bCurrent)
-			{
-				// Logged out (or in again) while this was out: the pair belongs to a session that is over and is never
-				// saved. A Logout whose access token had expired logs out with it.
-				if (Self->bLogoutAwaitsRefresh)
-				{
-					Self->bLogoutAwaitsRefresh = false;
-					if (bPair)
-					{
-						Self->SendLogout(GamingPanelJson::GetString(*Json, TEXT("access_token")));
-					}
-					else
-					{
-						UE_LOG(LogGamingPanel, Log, TEXT("Logout: the expired access token could not be renewed (%s)."), *Error.Code);
-					}
-				}
-				Self->FinishRefreshOf(Generation, false, SessionEnded(TEXT("The session ended while it was being refreshed.")));
-				return;
-			}
-			if (bPair)
-			{
-				Self->ApplyTokens(*Json);
-				Self->FinishRefreshOf(Generation, true, FGamingPanelError());
-				return;
-			}
-			if (!Error.EndsSession())
-			{
-				// Offline, rate limited, server or proxy trouble (an HTML 403/404, a 408, a 2xx without tokens): not a
-				// refusal. Keep the session; a later call tries again.
-				const FGamingPanelError Kept = Error.IsTransient() ? Error : FGamingPanelError::Network(FString::Printf(
-					TEXT("auth/refresh answered %d %s, which is not the panel refusing the session; tokens kept."), Error.Status, *Error.Code));
-				Self->LastRefreshFailure = Kept;
-				Self->RefreshPausedUntil = FDateTime::UtcNow() + FTimespan::FromSeconds(RefreshBackoffSeconds);
-				Self->FinishRefreshOf(Generation, false, Kept);
-				return;
-			}
-
-			// The server refused the session (expired, revoked, reused, banned): it is over.
-			UE_LOG(LogGamingPanel, Log, TEXT("Refresh token refused (%s)."), *Error.Code);
-			Self->ClearSession();
-			if (!Self->CredentialProvider.IsValid())
-			{
-				Self->LoseSession(Error);
-				Self->FinishRefreshOf(Generation, false, Error);
-				return;
-			}
-			Self->Login(Self->CredentialProvider, [WeakThis, Generation](bool bOk, const FGamingPanelLoginResult&, const FGamingPanelError& LoginError)
-			{
-				if (UGamingPanelSubsystem* Inner = WeakThis.Get())
-				{
-					if (!bOk && !LoginError.IsTransient() && LoginError.Code != GamingPanelErrorCodes::NotLoggedIn)
-					{
-						Inner->LoseSession(LoginError);
-					}
-					Inner->FinishRefreshOf(Generation, bOk, LoginError);
-				}
-			});
+			OnAnswer(Answer);
 		});
 }
 
-void UGamingPanelSubsystem::FinishRefresh(bool bOk, const FGamingPanelError& Error)
+void UGamingPanelSubsystem::RefreshAnswered(int32 Generation, const FGamingPanelRefreshAnswer& Answer)
 {
-	bRefreshInFlight = false;
-	TArray<FOnDone> Waiters = MoveTemp(RefreshWaiters);
-	RefreshWaiters.Reset();
-	for (FOnDone& Waiter : Waiters)
+	const FGamingPanelError& Error = Answer.Error;
+	if (Generation != SessionGeneration)
 	{
-		Waiter(bOk, Error);
+		// Logged out (or in again) while this was out: the pair belongs to a session that is over and is never
+		// saved. A Logout whose access token had expired logs out with it.
+		if (bLogoutAwaitsRefresh)
+		{
+			bLogoutAwaitsRefresh = false;
+			if (Answer.bPair)
+			{
+				SendLogout(GamingPanelJson::GetString(*Answer.Json, TEXT("access_token")));
+			}
+			else
+			{
+				UE_LOG(LogGamingPanel, Log, TEXT("Logout: the expired access token could not be renewed (%s)."), *Error.Code);
+			}
+		}
+		FinishRefreshOf(Generation, false, SessionEnded(TEXT("The session ended while it was being refreshed.")));
+		return;
 	}
+	if (Answer.bPair)
+	{
+		ApplyTokens(*Answer.Json);
+		FinishRefreshOf(Generation, true, FGamingPanelError());
+		return;
+	}
+	if (!Error.EndsSession())
+	{
+		// Offline, rate limited, server or proxy trouble (an HTML 403/404, a 408, a 2xx without tokens), after the
+		// resends: not a refusal. Keep the session; a later call tries again (not before a Retry-After has passed).
+		const FGamingPanelError Kept = Error.IsTransient() ? Error : FGamingPanelError::Network(FString::Printf(
+			TEXT("auth/refresh answered %d %s, which is not the panel refusing the session; tokens kept."), Error.Status, *Error.Code));
+		TokenRefresh->Pause(Kept);
+		FinishRefreshOf(Generation, false, Kept);
+		return;
+	}
+
+	// The server refused the session (expired, revoked, reused, banned): it is over.
+	UE_LOG(LogGamingPanel, Log, TEXT("Refresh token refused (%s)."), *Error.Code);
+	ClearSession();
+	if (!CredentialProvider.IsValid())
+	{
+		LoseSession(Error);
+		FinishRefreshOf(Generation, false, Error);
+		return;
+	}
+	TWeakObjectPtr<UGamingPanelSubsystem> WeakThis(this);
+	Login(CredentialProvider, [WeakThis, Generation](bool bOk, const FGamingPanelLoginResult&, const FGamingPanelError& LoginError)
+	{
+		if (UGamingPanelSubsystem* Inner = WeakThis.Get())
+		{
+			if (!bOk && !LoginError.IsTransient() && LoginError.Code != GamingPanelErrorCodes::NotLoggedIn)
+			{
+				Inner->LoseSession(LoginError);
+			}
+			Inner->FinishRefreshOf(Generation, bOk, LoginError);
+		}
+	});
 }
 
 void UGamingPanelSubsystem::FinishRefreshOf(int32 Generation, bool bOk, const FGamingPanelError& Error)
 {
-	if (bRefreshInFlight && RefreshGeneration == Generation)
+	if (TokenRefresh->IsInFlight() && RefreshGeneration == Generation)
 	{
-		FinishRefresh(bOk, Error);
+		TokenRefresh->Finish(bOk, Error);
 	}
 }
 
@@ -530,7 +524,7 @@ void UGamingPanelSubsystem::ApplyTokens(const FJsonObject& Json)
 		PlayerId = GamingPanelJson::GetId(*Player, TEXT("id"));
 		DisplayName = GamingPanelJson::GetString(*Player, TEXT("display_name"));
 	}
-	LastRefreshFailure = FGamingPanelError();
+	TokenRefresh->ClearPause();
 	SaveState(); // at once: the old refresh token is dead, losing the new one would end the session
 }
 
@@ -543,7 +537,7 @@ void UGamingPanelSubsystem::ClearSession()
 	RefreshExpiresAt = FDateTime();
 	PlayerId.Reset();
 	DisplayName.Reset();
-	LastRefreshFailure = FGamingPanelError();
+	TokenRefresh->ClearPause();
 	SaveState();
 }
 

@@ -6,13 +6,17 @@
 // Token rules:
 //  - The access token (2 h) is refreshed shortly before it expires (RefreshMarginSeconds), lazily before a
 //    request and by a 30-second ticker, so long offline stretches don't end with an expired token.
-//  - Refresh tokens rotate; one refresh runs at a time (callers queue), and the new pair is saved at once.
+//  - Refresh tokens rotate; one refresh runs at a time (callers queue, also while it waits to be sent again), and the
+//    new pair is saved at once.
 //  - A 401 token_expired / token_revoked / invalid_token refreshes (or logs in again) and retries the request exactly once.
-//  - A refresh whose answer may have been lost (no answer, 408, 5xx, a 2xx without the token pair) is sent again
-//    after 1 s and 2 s with the same refresh token, inside the 30 s in which the server still answers it.
+//  - A refresh is sent again with the same refresh token, at most twice and only while it is still the session's
+//    (GamingPanelTokenRefresh.h): after a 429's or 503's whole Retry-After (the panel rotated nothing; over 30 s it
+//    fails at once with that error), or after 1 s and 2 s when its answer may have been lost (no answer, 408, another
+//    5xx, a 2xx without the token pair), inside the 30 s in which the server still answers a retired token.
 //  - Nothing but a refusal drops the session (FGamingPanelError::EndsSession: 401 invalid_token, token_expired,
 //    token_revoked, refresh_token_reused, 403 player_banned): network errors, 429, 5xx, a proxy's HTML 403/404 keep
-//    the tokens for the next try (not within 5 s of a failed refresh, so a call's retries do not multiply refreshes).
+//    the tokens for the next try (not within 5 s of a failed refresh, so a call's retries do not multiply refreshes,
+//    and never before its Retry-After has passed).
 //    After a refusal the last credential provider logs in again silently, and OnSessionLost fires only if that is
 //    impossible.
 //  - Every login and logout starts a new session generation: a refresh or login answer for an older one (say one
@@ -26,6 +30,7 @@
 #include "Containers/Ticker.h"
 #include "GamingPanelCredentials.h"
 #include "GamingPanelHttp.h"
+#include "GamingPanelTokenRefresh.h"
 #include "GamingPanelTypes.h"
 #include "GamingPanelSubsystem.generated.h"
 
@@ -167,8 +172,10 @@ private:
 	bool IsRefreshDue() const;
 	/** bForce: even right after a failed refresh (the server just answered, so it is reachable). */
 	void Refresh(FOnDone OnComplete, bool bForce = false);
-	void SendRefresh(const FString& Token, int32 Generation, int32 Attempt);
-	void FinishRefresh(bool bOk, const FGamingPanelError& Error);
+	/** One POST auth/refresh, its answer as FGamingPanelTokenRefresh takes it. */
+	void SendRefresh(const FString& Token, FGamingPanelTokenRefresh::FOnAnswer OnAnswer);
+	/** The last answer of the refresh started in session Generation: saves the pair, keeps the session, or ends it. */
+	void RefreshAnswered(int32 Generation, const FGamingPanelRefreshAnswer& Answer);
 	/** FinishRefresh, unless the refresh started in session Generation was already answered (Logout). */
 	void FinishRefreshOf(int32 Generation, bool bOk, const FGamingPanelError& Error);
 	/** Answers the login's waiters, unless the login started in session Generation was already answered (Logout). */
@@ -202,8 +209,8 @@ private:
 	TSharedPtr<IGamingPanelCredentialProvider> CredentialProvider;
 	bool bLoginInFlight = false;
 	TArray<FOnLogin> LoginWaiters;
-	bool bRefreshInFlight = false;
-	TArray<FOnDone> RefreshWaiters;
+	/** The refresh in flight, its waiters, resends and pause (GamingPanelTokenRefresh.h). Made in Initialize. */
+	TSharedPtr<FGamingPanelTokenRefresh> TokenRefresh;
 	/** +1 at every login and every end of a session: answers for an older generation are discarded. */
 	int32 SessionGeneration = 0;
 	/** The generations the login and the refresh in flight started in. */
@@ -211,9 +218,6 @@ private:
 	int32 RefreshGeneration = 0;
 	/** A Logout whose access token had expired waits for the refresh that was already out, to log out with its token. */
 	bool bLogoutAwaitsRefresh = false;
-	/** The last refresh failed without a refusal: until RefreshPausedUntil callers get LastRefreshFailure at once. */
-	FGamingPanelError LastRefreshFailure;
-	FDateTime RefreshPausedUntil;
 
 	/** "player|offer|quantity" -> Idempotency-Key of an attempt without a definitive answer yet. */
 	TMap<FString, FString> PendingPurchaseKeys;
