@@ -1,3 +1,4 @@
+import logging.config
 import os
 from typing import Any
 
@@ -5,6 +6,7 @@ from celery import Celery
 from celery.signals import (
     before_task_publish,
     celeryd_init,
+    setup_logging,
     task_failure,
     task_postrun,
     task_prerun,
@@ -19,6 +21,18 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gamingpanel.settings")
 app = Celery("gamingpanel")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@setup_logging.connect
+def _keep_django_logging(**kwargs: Any) -> None:
+    """A worker and beat log as the web does (settings.LOGGING: JSON lines, the request id,
+    every credential scrubbed). Celery, with no receiver here, would replace the root logger's
+    handlers with its own plain-text one at start: a task's failure ("raised unexpected:
+    ConnectionError(…?key=…)") and every line of the code it runs would be written as sent.
+    The level is LOG_LEVEL's, not --loglevel's."""
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
 
 
 @worker_process_init.connect

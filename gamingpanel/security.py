@@ -1,16 +1,20 @@
 """The HTML pages' own protections: the Content-Security-Policy header (django-csp) on every HTML
-answer, and the page an operator's login locked out by django-axes gets (429, Retry-After)."""
+answer, the page an operator's login locked out by django-axes gets (429, Retry-After), and what
+Django's error page shows of the settings."""
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from axes.helpers import get_client_username, get_cool_off
 from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
+from django.views.debug import SafeExceptionReporterFilter
 
+from gamingpanel.logging import scrub
 from gamingpanel.middleware import is_api_request
 
 LOCKED_OUT_TEMPLATE = "admin/locked_out.html"
@@ -62,3 +66,15 @@ class PageCspMiddleware(CSPMiddleware):
         if not _is_html(response):
             return response
         return super().process_response(request, response)
+
+
+class SecretsReporterFilter(SafeExceptionReporterFilter):
+    """DEFAULT_EXCEPTION_REPORTER_FILTER. Django's error page (DEBUG, which any visitor who makes
+    a request fail sees) lists the settings, hiding those whose name says secret (KEY, TOKEN,
+    PASS…); a password inside a URL is not in such a name (REDIS_URL, CELERY_BROKER_URL, the
+    cache's LOCATION, CELERY_RESULT_BACKEND): every value is also scrubbed as the logs are."""
+
+    def cleanse_setting(self, key: int | str, value: Any) -> Any:
+        cleansed = super().cleanse_setting(key, value)
+        # type(), not isinstance(): a lazy object (a lazy translation) claims to be a str.
+        return scrub(cleansed) if type(cleansed) is str else cleansed

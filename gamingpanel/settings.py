@@ -249,6 +249,9 @@ AXES_CLIENT_IP_CALLABLE = "apps.accounts.ratelimit.login_client_address"
 AXES_LOCKOUT_CALLABLE = "gamingpanel.security.login_locked_out"
 # Masked in axes' log lines and its stored request data (the password always is).
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken", "token", "code"]
+# The sign-in form's authenticator code (apps.accounts.operator_login): a wrong password with a
+# right code would otherwise store a code still valid for its 30 s window.
+AXES_SENSITIVE_PARAMETERS += ["otp_token"]
 # The admin's password change, whose wrong old passwords are failures too.
 AXES_SENSITIVE_PARAMETERS += ["old_password", "new_password1", "new_password2"]
 
@@ -678,6 +681,9 @@ CORS_PREFLIGHT_MAX_AGE = 3600
 
 # --- Logging: structured JSON lines, secrets scrubbed --------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# Django's error page (DEBUG) shows the settings: a password in a URL setting is scrubbed too.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "gamingpanel.security.SecretsReporterFilter"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
