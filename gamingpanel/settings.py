@@ -459,9 +459,15 @@ LEADERBOARD_INDEX_CHECK_LARGE_ENTRIES = env.int(
     "LEADERBOARD_INDEX_CHECK_LARGE_ENTRIES", default=100_000
 )
 LEADERBOARD_INDEX_CHECK_LARGE_MINUTES = env.int("LEADERBOARD_INDEX_CHECK_LARGE_MINUTES", default=10)
-# A Stripe checkout still open this long after it was opened (Stripe expires sessions within 24 h
-# and says so) means its notification was lost: the sweeper flags it and alerts.
-PAYMENTS_STALE_CHECKOUT_SECONDS = env.int("PAYMENTS_STALE_CHECKOUT_SECONDS", default=2 * 86400)
+# How long a real-money checkout (Stripe, sandbox) may wait to be paid, counted from its purchase:
+# then the purchase expires and gives back its stock and limit slot (apps.payments.tasks.
+# expire_checkouts). 24 h is Stripe's own session lifetime (its default, sent as no expires_at);
+# shorter is sent to Stripe as the session's expires_at, which Stripe takes from 30 min after it
+# opens the session: an hour leaves room for a retry that opens it up to
+# PAYMENTS_UNOPENED_CHECKOUT_SECONDS late.
+CHECKOUT_EXPIRY_SECONDS = env.int("CHECKOUT_EXPIRY_SECONDS", default=86400)
+if not 3600 <= CHECKOUT_EXPIRY_SECONDS <= 86400:
+    raise ImproperlyConfigured("CHECKOUT_EXPIRY_SECONDS must be 3600 (1 h) to 86400 (24 h).")
 # A checkout whose opening never finished (the process died between our row and the processor's
 # answer) this long after its purchase began: the purchase is closed and its stock and limit slot
 # freed, the key answers 503 payment_provider_unavailable (a new key buys again).
@@ -572,6 +578,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     },
     "sweep-payments": {
         "task": "apps.payments.tasks.sweep_payments",
+        "schedule": PAYMENTS_SWEEP_INTERVAL_SECONDS,
+    },
+    # Checkouts unpaid CHECKOUT_EXPIRY_SECONDS after their purchase: expired, stock and slots back.
+    "expire-checkouts": {
+        "task": "apps.payments.tasks.expire_checkouts",
         "schedule": PAYMENTS_SWEEP_INTERVAL_SECONDS,
     },
     "prune-save-receipts": {

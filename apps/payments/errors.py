@@ -70,5 +70,12 @@ class CheckoutAlreadySubmitted(DomainError):
     status, code, title = 409, "checkout_already_submitted", "Checkout already submitted"
 
 
+class CheckoutExpired(DomainError):
+    """The sandbox checkout ended unpaid (CHECKOUT_EXPIRY_SECONDS): its purchase is expired, or
+    is about to be."""
+
+    status, code, title = 409, "checkout_expired", "Checkout expired"
+
+
 class PaymentNotRefundable(DomainError):
     status, code, title = 409, "payment_not_refundable", "Payment cannot be refunded here"

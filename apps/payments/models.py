@@ -97,9 +97,14 @@ class Payment(models.Model):
     amount = models.BigIntegerField(default=0, help_text="Minor units.")
     currency = models.CharField(max_length=3, blank=True)
     details = models.JSONField(default=dict, blank=True)
-    # Set by the sweeper when a checkout stayed open past PAYMENTS_STALE_CHECKOUT_SECONDS with no
-    # word from its processor (its purchase is flagged too).
+    # Set by the sweeper when it gave up on this payment's pending work (a granted Google Play
+    # purchase still not consumed or acknowledged after its attempts): an operator looks.
     needs_attention = models.BooleanField(default=False)
+    # When an opened checkout nobody paid ends: CHECKOUT_EXPIRY_SECONDS after its purchase began,
+    # or the end Stripe gave its session. The expiry sweep closes it then (services/expiry.py).
+    # None: never opened, or submitted (the buyer pressed Pay or Cancel, or chose a delayed
+    # payment method), so the processor's word ends it, not the clock.
+    expires_at = models.DateTimeField(null=True, blank=True)
     # A granted Google Play purchase not yet consumed or acknowledged (Google refunds those after
     # three days): when the sweeper next queues the task that does it; None once done.
     store_finish_due_at = models.DateTimeField(null=True, blank=True)
@@ -130,13 +135,20 @@ class Payment(models.Model):
                 condition=Q(store_finish_due_at__isnull=False),
                 name="payment_store_finish_due",
             ),
-            # Checkouts still open, few among all payments (a Stripe session ends paid, failed or
-            # expired within a day; an unpaid sandbox one stays open): the sweeper's stale and
-            # unopened checkouts, every minute, without reading every payment ever made.
+            # Checkouts still open, few among all payments (each ends paid, failed or expired
+            # within CHECKOUT_EXPIRY_SECONDS): the sweeper's unopened checkouts, every minute,
+            # without reading every payment ever made.
             models.Index(
                 fields=["created_at"],
                 condition=Q(status="created"),
                 name="payment_open_created",
+            ),
+            # The open checkouts that have an end, by when: the expiry sweep reads those due,
+            # every minute, however many are open.
+            models.Index(
+                fields=["expires_at"],
+                condition=Q(status="created", expires_at__isnull=False),
+                name="payment_open_expiry",
             ),
         ]
 

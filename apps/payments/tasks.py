@@ -16,7 +16,8 @@ from apps.payments.errors import ProviderUnavailable
 from apps.payments.models import Payment
 from apps.payments.providers import google_play
 from apps.payments.selectors import enabled_account
-from apps.payments.services import callbacks, processing, recovery
+from apps.payments.services import callbacks, expiry, processing, recovery
+from gamingpanel.queueing import prune_task
 
 logger = logging.getLogger(__name__)
 # Waits of 2, 4, 8… s, none longer than TASK_RETRY_BACKOFF_MAX_SECONDS (inside the broker's
@@ -53,6 +54,14 @@ def sweep_payments() -> dict[str, int]:
         finish_task=finish_google_purchase,
     )
     return asdict(report)
+
+
+@prune_task
+def expire_checkouts() -> int:
+    """Checkouts unpaid at their end: expired, their stock and limit slots given back. Batches
+    until none is due, acknowledged on receipt as the prunes are (a first run over a backlog can
+    outlast the broker's visibility timeout); a run lost to a crash is caught up a minute later."""
+    return expiry.expire_checkouts()
 
 
 STORE_FINISH = "store_finish"  # Payment.details: what Google Play is to be told, and how

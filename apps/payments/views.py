@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
@@ -25,6 +26,16 @@ def _sandbox_checkout(token: str) -> Payment:
     return payment
 
 
+def _page(payment: Payment) -> dict[str, object]:
+    """The checkout page's context: `open` while the buyer may still pay or cancel."""
+    ends = payment.expires_at
+    return {
+        "payment": payment,
+        "offer": payment.purchase.offer,
+        "open": payment.status == Payment.Status.CREATED and not (ends and ends <= timezone.now()),
+    }
+
+
 # The page holds no session or cookie-based authority: its unguessable link is the authority
 # (anyone with it may press Pay or Cancel, as with a real processor's hosted checkout), so there
 # is nothing for CSRF to protect; tests and tools POST a JSON body. Refunds are not here: an
@@ -33,8 +44,7 @@ def _sandbox_checkout(token: str) -> Payment:
 class SandboxCheckoutPage(View):
     def get(self, request: HttpRequest, token: str) -> HttpResponse:
         payment = _sandbox_checkout(token)
-        context = {"payment": payment, "offer": payment.purchase.offer}
-        return render(request, "payments/sandbox_checkout.html", context)
+        return render(request, "payments/sandbox_checkout.html", _page(payment))
 
     def post(self, request: HttpRequest, token: str) -> HttpResponse:
         wants_json = request.content_type == "application/json"
@@ -58,7 +68,7 @@ class SandboxCheckoutPage(View):
             if wants_json:
                 return domain_problem_response(error)
             payment = _sandbox_checkout(token)  # an unknown token is a 404 page
-            context = {"payment": payment, "offer": payment.purchase.offer, "error": error}
+            context = {**_page(payment), "error": error}
             return render(request, "payments/sandbox_checkout.html", context, status=error.status)
         if wants_json:
             body = {"action": callback.action, "callback": "scheduled"}

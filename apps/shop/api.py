@@ -24,7 +24,7 @@ from apps.accounts.api_base import (
 from apps.inventory.lines import GrantLineSerializer, grant_lines
 from apps.shop.models import Offer, Purchase
 from apps.shop.selectors import purchase_of, purchases_of, shop_for_player
-from apps.shop.services.purchase import PurchaseResult, purchase_offer
+from apps.shop.services.purchase import PurchaseResult, checkout_end, purchase_offer
 from apps.shop.services.receipts import redeem_receipt
 from gamingpanel.errors import InvalidInput
 from gamingpanel.idempotency import (
@@ -80,13 +80,30 @@ class CheckoutSerializer(serializers.Serializer):
     external_id = serializers.CharField()
     amount = serializers.IntegerField(help_text="Minor units (cents).")
     currency = serializers.CharField()
+    expires_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="When the checkout ends if it is not paid (CHECKOUT_EXPIRY_SECONDS after the "
+        "purchase, 24 h by default): the purchase then turns `expired`. Null once the buyer "
+        "submitted the checkout; absent from the stored answers of purchases made before "
+        "checkouts expired.",
+    )
 
 
 class PurchasePaymentSerializer(serializers.Serializer):
     provider = serializers.CharField()
-    status = serializers.CharField()
+    status = serializers.CharField(
+        help_text="`created` (checkout open, not paid), `succeeded`, `failed`, `expired` "
+        "(never paid in time), `refunded`, `disputed`."
+    )
     checkout_url = serializers.CharField(help_text="Empty for a store receipt.")
     external_id = serializers.CharField()
+    expires_at = serializers.DateTimeField(
+        allow_null=True,
+        required=False,
+        help_text="An open checkout's end: unpaid by then, the purchase turns `expired`. Null "
+        "for a store receipt, and once the buyer submitted the checkout (the processor decides).",
+    )
 
 
 class PriceSerializer(serializers.Serializer):
@@ -172,7 +189,11 @@ class PurchaseApi(PlayerApi):
 
     class OutputSerializer(serializers.Serializer):
         purchase_id = serializers.IntegerField()
-        status = serializers.CharField()
+        status = serializers.CharField(
+            help_text="`completed` (201) or `pending` (202: waiting for the payment). A replay "
+            "answers the first answer again: read the purchase's state now from "
+            "`shop/purchases/{purchase_id}`."
+        )
         balances = serializers.DictField(
             child=serializers.IntegerField(),
             required=False,
@@ -233,11 +254,20 @@ class PurchaseApi(PlayerApi):
         return result_response(result)
 
 
+PURCHASE_STATUSES = (
+    "`pending` (real money: waiting for the payment, until `payment.expires_at`), `completed` "
+    "(paid and granted), `failed` (the checkout failed or was cancelled; nothing charged), "
+    "`expired` (the checkout ended unpaid; its stock and limit slot were given back), "
+    "`refunded`. A payment reported after `failed` or `expired` is kept and the purchase is "
+    "left to the studio to grant or refund."
+)
+
+
 class PurchaseOutputSerializer(serializers.Serializer):
     purchase_id = serializers.IntegerField(source="pk")
     offer_id = serializers.IntegerField()
     quantity = serializers.IntegerField()
-    status = serializers.CharField()
+    status = serializers.CharField(help_text=PURCHASE_STATUSES)
     # A declared field, moved off the class by DRF: it does not shadow Field.source.
     source = serializers.CharField()  # type: ignore[assignment]
     price = PriceSerializer(source="*")
@@ -258,6 +288,7 @@ class PurchaseOutputSerializer(serializers.Serializer):
             "status": payment.status,
             "checkout_url": payment.checkout_url,
             "external_id": payment.external_id,
+            "expires_at": checkout_end(payment),
         }
 
 

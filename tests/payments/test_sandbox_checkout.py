@@ -46,6 +46,7 @@ def test_real_money_purchase_is_202_pending_with_a_sandbox_checkout(player_clien
             "external_id": f"sbx_{payment.pk}",
             "amount": 199,
             "currency": "USD",
+            "expires_at": payment.expires_at.isoformat().replace("+00:00", "Z"),
         },
     }
     assert Purchase.objects.get().status == "pending"

@@ -229,44 +229,6 @@ def test_the_callback_task_retries_a_database_error(
     assert Purchase.objects.get().status == "completed"
 
 
-def test_a_stripe_checkout_open_past_its_expiry_is_flagged_once_with_an_alert(
-    api_client, player_client, player, real_offer, checkout, settings, caplog
-):
-    """Stripe ends every session within 24 h and says so: one still open after
-    PAYMENTS_STALE_CHECKOUT_SECONDS lost its notification. An operator is told, once; a late
-    notification still completes it."""
-    from tests.payments.conftest import post_stripe
-    from tests.payments.test_stripe import completed
-    from tests.payments.test_stripe import start as start_stripe
-
-    settings.PAYMENTS_STALE_CHECKOUT_SECONDS = 2 * 86400
-    purchase_id = start_stripe(player_client, real_offer).json()["purchase_id"]
-    opened = Payment.objects.get().created_at
-
-    assert sweep(opened + timedelta(days=2) - timedelta(seconds=1)).stale_checkouts == 0
-    with caplog.at_level(logging.ERROR, logger="apps.payments.services.recovery"):
-        assert sweep(opened + timedelta(days=2)).stale_checkouts == 1
-        assert sweep(opened + timedelta(days=3)).stale_checkouts == 0
-
-    payment, purchase = Payment.objects.get(), Purchase.objects.get()
-    assert payment.needs_attention and purchase.needs_attention
-    assert "No word from stripe on checkout cs_test_1" in purchase.note
-    alerts = [r.getMessage() for r in caplog.records if r.getMessage().startswith("ALERT")]
-    assert len(alerts) == 1 and f"purchase {purchase_id}" in alerts[0]
-
-    assert post_stripe(api_client, completed(purchase_id=purchase_id)).status_code == 200
-    assert Purchase.objects.get().status == "completed"
-    assert balance(player, "gems") == 100
-
-
-def test_an_open_sandbox_checkout_is_never_called_stale(player, real_offer, settings):
-    """The sandbox's checkouts do not expire: a player may come back to one any time."""
-    purchase_offer(player=player, offer_id=real_offer.pk, quantity=1, idempotency_key="k")
-
-    assert sweep(timezone.now() + timedelta(days=30)).stale_checkouts == 0
-    assert not Payment.objects.get().needs_attention
-
-
 def test_a_checkout_never_opened_is_closed_freeing_its_limit_and_its_key_answers_503(
     player, real_offer, stripe_account, checkout, settings, monkeypatch,
     django_capture_on_commit_callbacks,
@@ -320,7 +282,7 @@ def test_the_checkout_sweeps_read_the_open_payments_index_not_every_payment(play
         if query["sql"].startswith('SELECT "payments_payment"') and "'created'" in query["sql"]
     ]
 
-    assert len(reads) == 2  # stale checkouts, unopened checkouts
+    assert len(reads) == 1  # unopened checkouts (opened ones expire: test_checkout_expiry.py)
     for sql in reads:
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL enable_seqscan = off")  # a usable index is used on few rows

@@ -9,7 +9,9 @@ from django.conf import settings
 
 from apps.payments.errors import ProviderUnavailable, ReceiptAccountMismatch
 
-Action = Literal["paid", "refund", "chargeback", "expired", "failed", "flag", "none"]
+# "submitted": the buyer completed the checkout but the money follows later (a delayed payment
+# method), so the checkout no longer expires.
+Action = Literal["paid", "submitted", "refund", "chargeback", "expired", "failed", "flag", "none"]
 
 
 @dataclass(frozen=True)

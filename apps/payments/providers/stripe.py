@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -63,9 +64,23 @@ def iso_amount(amount: object, currency: object) -> object:
     return int(scaled) if scaled == scaled.to_integral_value() else None
 
 
+# Stripe ends a Checkout Session this long after it opens it, unless asked for sooner (at least
+# 30 minutes after it opens it).
+SESSION_LIFETIME = timedelta(hours=24)
+
+
 def create_checkout_session(
-    *, account: ProviderAccount, payment: Payment, name: str, quantity: int, unit_amount: int
+    *,
+    account: ProviderAccount,
+    payment: Payment,
+    name: str,
+    quantity: int,
+    unit_amount: int,
+    ends_at: datetime,
 ) -> dict[str, Any]:
+    """A Checkout Session that ends unpaid at `ends_at`, or 24 h after Stripe opens it (its own
+    default) when `ends_at` is 24 h after the payment began: an `expires_at` asking for that
+    would be refused as beyond Stripe's 24 h by a server clock a second ahead of Stripe's."""
     secret_key = account.secrets.get("secret_key")
     if not secret_key:
         raise ProviderNotConfigured("This game's Stripe account has no secret_key.")
@@ -96,6 +111,9 @@ def create_checkout_session(
             "metadata": {"purchase_id": purchase_id, "game_id": str(payment.game_id)}
         },
     }
+    expires_at = int(ends_at.timestamp())  # whole seconds, as Stripe counts
+    if expires_at < int((payment.created_at + SESSION_LIFETIME).timestamp()):
+        params["expires_at"] = expires_at
     try:
         session = _client(secret_key).v1.checkout.sessions.create(
             params,  # type: ignore[arg-type]
@@ -111,6 +129,14 @@ def create_checkout_session(
             ) from None
         raise ProviderUnavailable(f"Stripe refused the checkout session: {_error_message(exc)}")
     return session.to_dict()
+
+
+def session_end(session: Mapping[str, Any]) -> datetime | None:
+    """When a Checkout Session ends unpaid, as Stripe reports it (`expires_at`, Unix seconds)."""
+    ends = session.get("expires_at")
+    if not isinstance(ends, int) or isinstance(ends, bool):
+        return None
+    return datetime.fromtimestamp(ends, tz=UTC)
 
 
 def _client(secret_key: str) -> stripe_sdk.StripeClient:
@@ -190,7 +216,14 @@ def interpret(event_type: str, payload: dict[str, Any]) -> Outcome:
     purchase_id = _int(metadata.get("purchase_id") or obj.get("client_reference_id"))
     if event_type in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
         if obj.get("payment_status") not in ("paid", "no_payment_required"):
-            return Outcome("none", external_id=obj.get("id", ""), note="awaiting async payment")
+            # A delayed payment method (a bank debit): the session is complete and no longer
+            # expires; async_payment_succeeded or _failed ends it, days later.
+            return Outcome(
+                "submitted",
+                external_id=obj.get("id", ""),
+                purchase_id=purchase_id,
+                note="awaiting async payment",
+            )
         return Outcome(
             "paid",
             external_id=obj.get("id", ""),

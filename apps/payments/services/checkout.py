@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from django.conf import settings
 from django.db import transaction
 
 from apps.accounts.models import Game
@@ -43,6 +46,7 @@ def open_checkout(*, purchase_id: int, name: str, quantity: int, unit_amount: in
         return payment
     if payment.status != Payment.Status.CREATED:
         raise _closed_meanwhile()
+    ends_at = checkout_deadline(payment)
     if payment.provider == Provider.SANDBOX:
         external_id, url = f"sbx_{payment.pk}", sandbox.checkout_url(payment)
     else:
@@ -52,19 +56,36 @@ def open_checkout(*, purchase_id: int, name: str, quantity: int, unit_amount: in
         if account is None:
             raise ProviderNotConfigured(f"This game's {payment.provider} account is disabled.")
         session = stripe.create_checkout_session(
-            account=account, payment=payment, name=name, quantity=quantity, unit_amount=unit_amount
+            account=account,
+            payment=payment,
+            name=name,
+            quantity=quantity,
+            unit_amount=unit_amount,
+            ends_at=ends_at,
         )
         external_id, url = session["id"], session["url"]
+        # The session's own end, as Stripe set it: the buyer can pay until then, so the
+        # expiry sweep waits for it (a session opened by a late retry ends later).
+        ends_at = stripe.session_end(session) or ends_at
     # Stored only on a payment still waiting for its checkout: one that a failed attempt of
     # the same purchase (or the sweeper) closed meanwhile ended its purchase, and a URL handed
     # out now would take money for nothing.
     Payment.objects.filter(pk=payment.pk, status=Payment.Status.CREATED, checkout_url="").update(
-        external_id=external_id, checkout_url=url
+        external_id=external_id, checkout_url=url, expires_at=ends_at
     )
     payment.refresh_from_db()
     if not payment.checkout_url:
         raise _closed_meanwhile()
     return payment
+
+
+def checkout_deadline(payment: Payment) -> datetime:
+    """When the payment's checkout ends if nobody pays: CHECKOUT_EXPIRY_SECONDS after its
+    purchase began, in whole seconds as Stripe counts it. Fixed per payment, so every retry asks
+    the processor for the same end (Stripe refuses an idempotency key sent again with other
+    parameters)."""
+    ends = payment.created_at + timedelta(seconds=settings.CHECKOUT_EXPIRY_SECONDS)
+    return ends.replace(microsecond=0)
 
 
 def _closed_meanwhile() -> ProviderUnavailable:

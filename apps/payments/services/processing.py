@@ -154,6 +154,11 @@ def _apply(outcome: Outcome, payment: Payment) -> str:
         status = Payment.Status.REFUNDED if outcome.action == "refund" else Payment.Status.DISPUTED
         Payment.objects.filter(pk=payment.pk).update(status=status, updated_at=timezone.now())
         purchases.reversed(purchase_id=purchase_id, kind=outcome.action, note=outcome.note)
+    elif outcome.action == "submitted":
+        # The processor decides from here: the expiry sweep leaves an open payment without an end.
+        Payment.objects.filter(pk=payment.pk, status=Payment.Status.CREATED).update(
+            expires_at=None, updated_at=timezone.now()
+        )
     elif outcome.action in ("expired", "failed"):
         Payment.objects.filter(pk=payment.pk, status=Payment.Status.CREATED).update(
             status=outcome.action, updated_at=timezone.now()

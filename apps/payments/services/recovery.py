@@ -6,10 +6,7 @@ broker was down or a task gave up.
   payment of ours had its ids yet), a few times, without an alert when none ever does.
 - Sandbox callbacks left `pending` (the buyer pressed Pay, an operator refunded, and the
   delivery was never queued or kept failing) are queued again.
-- Checkouts of a processor whose sessions expire (Stripe: at most 24 h, then it reports
-  `checkout.session.expired`) still open PAYMENTS_STALE_CHECKOUT_SECONDS after they were opened:
-  the processor's word was lost, so the payment and its purchase are flagged `needs_attention`
-  with an ALERT, once, for an operator to look the session up.
+- (Checkouts opened and never paid end at their expiry: services/expiry.py, its own beat task.)
 - Checkouts never opened (the purchase's process died between its rows and the processor's
   answer) PAYMENTS_UNOPENED_CHECKOUT_SECONDS after the purchase began: the purchase is closed
   (failed), its stock and limit slot freed, and its key answers 503.
@@ -38,8 +35,6 @@ from apps.payments.services.queueing import enqueue_after_commit
 
 logger = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 3600
-# Processors whose open checkouts end by themselves, with a notification.
-EXPIRING_CHECKOUTS = (Provider.STRIPE,)
 # Processors of checkouts (store receipts are paid before their payment row exists).
 CHECKOUT_PROVIDERS = (Provider.STRIPE, Provider.SANDBOX)
 
@@ -50,7 +45,6 @@ class SweepReport:
     events_abandoned: int = 0
     callbacks_requeued: int = 0
     callbacks_abandoned: int = 0
-    stale_checkouts: int = 0
     unopened_checkouts: int = 0
     store_finishes_requeued: int = 0
 
@@ -99,41 +93,12 @@ def sweep(
     report.callbacks_requeued, report.callbacks_abandoned = _sweep_rows(
         callbacks, now=now, task=callback_task, describe=_describe_callback
     )
-    report.stale_checkouts = _flag_stale_checkouts(now=now)
     report.unopened_checkouts = _close_unopened_checkouts(now=now)
     if finish_task is not None:
         report.store_finishes_requeued = _requeue_store_finishes(now=now, task=finish_task)
     if report.events_requeued or report.callbacks_requeued:
         logger.info("payments sweep: %s", report)
     return report
-
-
-def _flag_stale_checkouts(*, now: datetime) -> int:
-    opened_before = now - timedelta(seconds=settings.PAYMENTS_STALE_CHECKOUT_SECONDS)
-    flagged = 0
-    with transaction.atomic():
-        stale = (
-            Payment.objects.select_for_update(skip_locked=True)
-            .filter(
-                provider__in=EXPIRING_CHECKOUTS,
-                status=Payment.Status.CREATED,
-                needs_attention=False,
-                created_at__lte=opened_before,
-            )
-            .exclude(checkout_url="")
-            .order_by("pk")
-        )
-        for payment in stale[: settings.PAYMENTS_SWEEP_BATCH]:
-            note = (
-                f"No word from {payment.provider} on checkout {payment.external_id} since "
-                f"{payment.created_at:%Y-%m-%d %H:%M} UTC; look the session up."
-            )
-            payment.needs_attention = True
-            payment.save(update_fields=["needs_attention", "updated_at"])
-            purchase_outcomes().flagged(purchase_id=payment.purchase_id, note=note)
-            logger.error("ALERT payments: purchase %s: %s", payment.purchase_id, note)
-            flagged += 1
-    return flagged
 
 
 def _close_unopened_checkouts(*, now: datetime) -> int:

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils import timezone
 
 from apps.audit.services import record_action
 from apps.payments.errors import (
     CheckoutAlreadySubmitted,
+    CheckoutExpired,
     PaymentNotFound,
     PaymentNotRefundable,
     RefundByOperatorOnly,
@@ -86,6 +88,8 @@ def _check_sandbox(payment: Payment) -> None:
 def _request(payment: Payment, action: str, *, actor: User | None) -> tuple[SandboxCallback, bool]:
     """The callback asked for (pending, or new), and whether this call asked for it."""
     locked = Payment.objects.select_for_update().get(pk=payment.pk)
+    if action in BUYER_ACTIONS:
+        _check_not_expired(locked)
     if locked.status != NEEDS[SandboxCallback.Action(action)]:
         raise SandboxOnly(f"A {locked.get_status_display().lower()} payment cannot be {action}.")
     pending = SandboxCallback.objects.filter(payment=locked, action__in=_same_step(action))
@@ -99,8 +103,25 @@ def _request(payment: Payment, action: str, *, actor: User | None) -> tuple[Sand
     callback = SandboxCallback.objects.create(
         payment=locked, action=action, event_id=sandbox.new_event_id(), requested_by=actor
     )
+    if action in BUYER_ACTIONS:
+        # Submitted in time: its callback ends the checkout, not the clock (the expiry sweep
+        # skips a payment without an end, and one whose row this transaction holds).
+        locked.expires_at = None
+        locked.save(update_fields=["expires_at", "updated_at"])
     enqueue_after_commit(deliver_sandbox_callback, callback.pk)
     return callback, True
+
+
+def _check_not_expired(payment: Payment) -> None:
+    """A checkout past its end is closed to the buyer, as a processor's expired session is, even
+    in the minutes before the expiry sweep marks it expired."""
+    ended = payment.status == Payment.Status.EXPIRED or (
+        payment.status == Payment.Status.CREATED
+        and payment.expires_at is not None
+        and payment.expires_at <= timezone.now()
+    )
+    if ended:
+        raise CheckoutExpired("This checkout expired before it was paid; nothing was charged.")
 
 
 def _same_step(action: str) -> tuple[str, ...]:

@@ -142,11 +142,13 @@ def fulfil_purchase(
     if purchase.status in (Purchase.Status.COMPLETED, Purchase.Status.REFUNDED):
         return purchase, {}
     if purchase.status != Purchase.Status.PENDING:
-        # Paid after the checkout was closed: its stock and limit slot went back, so an operator
-        # decides (grant or refund) rather than a grant nothing was reserved for.
+        # Paid after the checkout was closed (it expired, or failed): its stock and limit slot
+        # went back, so an operator decides (grant or refund) rather than a grant nothing was
+        # reserved for. The money is kept on the payment, and said aloud: someone paid.
         purchase.needs_attention = True
         purchase.note = f"Paid after the purchase was {purchase.status}; not granted."[:300]
         purchase.save(update_fields=["needs_attention", "note"])
+        logger.error("ALERT purchase %s: %s Grant or refund it.", purchase.pk, purchase.note)
         return purchase, {}
     if paid is not None and not paid.matches(
         amount=purchase.price_amount, currency=purchase.price_currency

@@ -10,6 +10,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.accounts.api_base import TIMESTAMP
 from apps.accounts.models import Player
 from apps.inventory.errors import InsufficientFunds
 from apps.inventory.models import MAX_AMOUNT
@@ -214,10 +215,17 @@ def _pending(purchase: Purchase, payment: Payment) -> PurchaseResult:
             "external_id": payment.external_id,
             "amount": payment.amount,
             "currency": payment.currency,
+            "expires_at": checkout_end(payment),
         },
     }
     store_response(purchase=purchase, status_code=202, body=body)
     return PurchaseResult(202, body)
+
+
+def checkout_end(payment: Payment) -> str | None:
+    """When the payment's open checkout ends unpaid, as the API writes times (None: no end)."""
+    ends = payment.expires_at
+    return None if ends is None else TIMESTAMP.to_representation(ends)
 
 
 def _replay(player: Player, key: str, fingerprint: str) -> PurchaseResult | None:
