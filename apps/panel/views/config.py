@@ -132,7 +132,8 @@ def config_page(request: StaffRequest, game_id: int) -> HttpResponse:
         unpublished=canonical_json(draft_snapshot(keys)) != canonical_json(live),
         releases=releases,
         key_form=KeyForm(),
-        override_form=OverrideForm(),
+        # One "add an override" form per key, each with ids of its own.
+        keyed_forms=[(key, OverrideForm(auto_id=f"override-{key.pk}-%s")) for key in keys],
     )
     return render(request, "panel/config.html", context)
 

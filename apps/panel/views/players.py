@@ -120,10 +120,15 @@ def player_detail(request: StaffRequest, game_id: int, player_id: int) -> HttpRe
         title=str(player),
         gp_section="players",
         player=player,
-        ban_form=BanForm(),
-        reason_form=ReasonForm(),
+        # One page, several forms with a reason: ids of their own, so each label names its field.
+        ban_form=BanForm(auto_id="ban-%s"),
+        unban_form=ReasonForm(auto_id="unban-%s"),
+        reason_form=ReasonForm(auto_id="revoke-%s"),
         grant_form=GrantForm(
-            currencies=currencies, items=items, initial={"idempotency_key": uuid.uuid4().hex}
+            currencies=currencies,
+            items=items,
+            initial={"idempotency_key": uuid.uuid4().hex},
+            auto_id="grant-%s",
         ),
         audit=actions_on_player(player=player)
         if user_role(request.user, game) in OWNER_ROLES
