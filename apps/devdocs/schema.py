@@ -42,6 +42,13 @@ GAME_KEY_OPERATIONS = {("post", "/api/v1/auth/third-party/login")}
 # Webhooks read the raw bytes (no parser: the signature covers them), so they never answer the
 # foundation's body errors (`malformed_json`, `unsupported_media_type`); they document their own.
 RAW_BODY_PATH_PREFIX = "/api/v1/payments/webhooks/"
+# Any operation answers this when PostgreSQL or Redis is out of reach
+# (gamingpanel.problems.backing_service_down); the health probes say so in their own body.
+BACKING_SERVICE_DOWN = (
+    "`service_unavailable`: the panel's database or cache is out of reach; nothing was changed. "
+    "Retry after `Retry-After` seconds."
+)
+HEALTH_PATH_PREFIX = "/api/v1/health"
 
 GUIDE_LINKS = (
     "\n\nStart with the [integration guide](/docs/): login and tokens, "
@@ -262,6 +269,10 @@ def polish_operation(method: str, path: str, operation: dict[str, Any]) -> None:
     for need in needs:
         for status, description in GENERIC_ERRORS[need]:
             responses.setdefault(str(status), {"description": description})
+    if not path.startswith(HEALTH_PATH_PREFIX):
+        unavailable = responses.setdefault("503", {"description": BACKING_SERVICE_DOWN})
+        if "`service_unavailable`" not in unavailable.get("description", ""):
+            unavailable["description"] = f"{unavailable['description']} Or {BACKING_SERVICE_DOWN}"
     body = operation.get("requestBody", {}).get("content", {}).get("application/json")
     example = example_body((method, path.removeprefix("/api/v1/")))
     if body is not None and example is not None and not ("example" in body or "examples" in body):

@@ -116,6 +116,8 @@ def test_operation_documents_its_auth_success_and_problem_errors(method, path):
     errors = {status: r for status, r in responses.items() if status[0] in "45"}
     if path not in {"/api/v1/health", "/api/v1/health/live"}:  # a status, never a problem
         assert errors, "no error response documented"
+        # Every operation reaches PostgreSQL or Redis: out of reach, it answers this 503.
+        assert "`service_unavailable`" in errors.get("503", {}).get("description", "")
     for status, response in errors.items():
         assert list(response["content"]) == [PROBLEM], status
         schema = response["content"][PROBLEM]["schema"]
