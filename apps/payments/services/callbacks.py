@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from apps.payments.models import SandboxCallback
 from apps.payments.providers import sandbox
+from gamingpanel.logging import scrub
 
 
 class CallbackRefused(Exception):
@@ -39,7 +40,8 @@ def deliver(*, callback_pk: int) -> bool:
         if response.status_code >= 300:
             raise CallbackRefused(f"the sandbox webhook answered {response.status_code}")
     except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}"[:200]
+        # Shown in the admin: scrubbed as a log line is (a proxy's or URL's credentials).
+        error = scrub(f"{type(exc).__name__}: {exc}")[:200]
         SandboxCallback.objects.filter(pk=callback.pk).update(last_error=error)
         raise
     SandboxCallback.objects.filter(pk=callback.pk, status=SandboxCallback.Status.PENDING).update(

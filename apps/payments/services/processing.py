@@ -13,6 +13,7 @@ from django.utils import timezone
 from apps.payments.models import Payment, ProviderEvent
 from apps.payments.providers import apple, google_play, sandbox, stripe
 from apps.payments.providers.base import Outcome, PaidAmount
+from gamingpanel.logging import scrub
 from gamingpanel.metrics import PAYMENT_EVENTS, UNKNOWN
 
 INTERPRETERS: dict[str, Callable[[str, dict[str, Any]], Outcome]] = {
@@ -96,10 +97,12 @@ def process_event(*, event_pk: int) -> ProviderEvent:
 
 @transaction.atomic
 def mark_failed(*, event_pk: int, error: str) -> None:
+    """The event's retries ran out. `error` (an exception's text, often a provider's answer)
+    is stored scrubbed: the admin lists it, and a provider's error can quote a key or token."""
     failed = (
         ProviderEvent.objects.filter(pk=event_pk)
         .exclude(status=ProviderEvent.Status.PROCESSED)
-        .update(status=ProviderEvent.Status.FAILED, outcome=error[:200])
+        .update(status=ProviderEvent.Status.FAILED, outcome=scrub(error)[:200])
     )
     if failed:
         provider = ProviderEvent.objects.filter(pk=event_pk).values_list("provider", flat=True)

@@ -9,7 +9,8 @@ broker was down or a task gave up.
 - (Checkouts opened and never paid end at their expiry: services/expiry.py, its own beat task.)
 - Checkouts never opened (the purchase's process died between its rows and the processor's
   answer) PAYMENTS_UNOPENED_CHECKOUT_SECONDS after the purchase began: the purchase is closed
-  (failed), its stock and limit slot freed, and its key answers 503.
+  (failed), its stock and limit slot freed, and its key answers 503; each in its own short
+  transaction (services/closing.py).
 
 Each row is touched only once it is older than PAYMENTS_SWEEP_GRACE_SECONDS, then at most
 PAYMENTS_SWEEP_MAX_ATTEMPTS times, PAYMENTS_SWEEP_BACKOFF_SECONDS × 2^n apart (capped at an
@@ -30,6 +31,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.payments.models import Payment, Provider, ProviderEvent, SandboxCallback
+from apps.payments.services.closing import close_each
 from apps.payments.services.processing import purchase_outcomes
 from apps.payments.services.queueing import enqueue_after_commit
 
@@ -105,34 +107,31 @@ def _close_unopened_checkouts(*, now: datetime) -> int:
     """Purchases whose checkout was never opened: the purchase and its payment row committed,
     then the process died (or the processor call raised something unforeseen) before the
     session was stored. Nobody has a checkout URL, so nobody can pay: the purchase is closed,
-    freeing its stock and the buyer's limit slot."""
+    freeing its stock and the buyer's limit slot. Each in its own short transaction, as the
+    expiry sweep closes checkouts (services/closing.py)."""
     begun_before = now - timedelta(seconds=settings.PAYMENTS_UNOPENED_CHECKOUT_SECONDS)
-    closed = 0
-    with transaction.atomic():
-        unopened = (
-            Payment.objects.select_for_update(skip_locked=True)
-            .filter(
-                provider__in=CHECKOUT_PROVIDERS,
-                status=Payment.Status.CREATED,
-                checkout_url="",
-                created_at__lte=begun_before,
-            )
-            .order_by("pk")
-        )
-        for payment in unopened[: settings.PAYMENTS_SWEEP_BATCH]:
-            payment.status = Payment.Status.FAILED
-            payment.details = {**payment.details, "error": "the checkout was never opened"}
-            payment.save(update_fields=["status", "details", "updated_at"])
-            purchase_outcomes().closed(
-                purchase_id=payment.purchase_id,
-                outcome=Payment.Status.FAILED,
-                note="checkout never opened",
-            )
-            logger.warning(
-                "payments sweep: purchase %s closed, its checkout never opened", payment.purchase_id
-            )
-            closed += 1
-    return closed
+    unopened = Payment.objects.filter(
+        provider__in=CHECKOUT_PROVIDERS,
+        status=Payment.Status.CREATED,
+        checkout_url="",
+        created_at__lte=begun_before,
+    )
+    return close_each(unopened, order_by="created_at", close=_close_unopened)
+
+
+def _close_unopened(payment: Payment) -> None:
+    """Inside the checkout's transaction, its payment locked."""
+    payment.status = Payment.Status.FAILED
+    payment.details = {**payment.details, "error": "the checkout was never opened"}
+    payment.save(update_fields=["status", "details", "updated_at"])
+    purchase_outcomes().closed(
+        purchase_id=payment.purchase_id,
+        outcome=Payment.Status.FAILED,
+        note="checkout never opened",
+    )
+    logger.warning(
+        "payments sweep: purchase %s closed, its checkout never opened", payment.purchase_id
+    )
 
 
 # Google Play refunds a purchase left unacknowledged this long after it was made.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from apps.payments.errors import ProviderUnavailable
 from apps.payments.providers.base import PaidAmount
+from apps.payments.services.checkout import checkout_opened
 from apps.shop.models import Purchase
 from apps.shop.services.fulfilment import (
     close_unpaid,
@@ -28,12 +29,25 @@ class ShopPurchaseOutcomes:
 
     def closed(self, *, purchase_id: int, outcome: str, note: str) -> None:
         purchase = close_unpaid(purchase_id=purchase_id, status=CLOSED_STATUS[outcome], note=note)
-        # Closed before its checkout was ever handed out, its key has no answer yet: without
-        # one, a retry with that key would open a checkout for the closed purchase.
-        unopened = ProviderUnavailable(
-            "The checkout could not be opened; buy again with a new Idempotency-Key."
-        )
-        store_response(purchase=purchase, status_code=unopened.status, body=problem_of(unopened))
+        if purchase.response_body is not None:
+            return  # its key answers the 202 it was given; the purchase tells how it ended
+        # Closed before its key stored an answer (the checkout was never opened, or the process
+        # died right after opening it): without one, a retry with that key would open a
+        # checkout for the closed purchase. The answer says how the checkout ended.
+        ended = ProviderUnavailable(f"{_how_it_ended(purchase_id, outcome)}; {BUY_AGAIN}")
+        store_response(purchase=purchase, status_code=ended.status, body=problem_of(ended))
 
     def flagged(self, *, purchase_id: int, note: str) -> None:
         flag_purchase(purchase_id=purchase_id, note=note)
+
+
+BUY_AGAIN = "buy again with a new Idempotency-Key."
+
+
+def _how_it_ended(purchase_id: int, outcome: str) -> str:
+    if checkout_opened(purchase_id=purchase_id) is None:
+        return "The checkout could not be opened"
+    if outcome == "expired":
+        return "The checkout expired unpaid"
+    # A processor's failure and the buyer's cancel both close the payment as failed.
+    return "The checkout was cancelled or its payment failed"

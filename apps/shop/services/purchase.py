@@ -187,18 +187,24 @@ def _open_checkout(purchase: Purchase) -> PurchaseResult:
         # purchase whose checkout the other request hands out.
         raise
     except DomainError as error:
-        if not checkout.mark_checkout_failed(purchase_id=purchase.pk, error=error):
-            if opened := checkout.checkout_opened(purchase_id=purchase.pk):
-                # A retry of this purchase opened the checkout while this attempt's call failed
-                # (a timeout after the processor had made the session): the buyer holds that
-                # checkout, so the purchase stands and this attempt answers it too.
-                return _pending(purchase, opened)
-            # Another attempt (or the sweeper) closed it first: that one ends the purchase and
-            # stores the key's answer (its own error, not this one).
-            raise
-        # Nothing was charged: the purchase ends here, and its key answers this error again.
-        close_unpaid(purchase_id=purchase.pk, status=Purchase.Status.FAILED, note=error.code)
-        store_response(purchase=purchase, status_code=error.status, body=problem_of(error))
+        # Nothing was charged: the payment fails, the purchase ends (its stock and limit slot
+        # given back) and its key stores this error, in one transaction: a process dying between
+        # two would leave a failed payment's purchase holding its reservation, which no sweep
+        # looks for. Locks in the order every path takes: payment, purchase, counter, offer.
+        with transaction.atomic():
+            failed = checkout.mark_checkout_failed(purchase_id=purchase.pk, error=error)
+            if failed:
+                close_unpaid(
+                    purchase_id=purchase.pk, status=Purchase.Status.FAILED, note=error.code
+                )
+                store_response(purchase=purchase, status_code=error.status, body=problem_of(error))
+        if not failed and (opened := checkout.checkout_opened(purchase_id=purchase.pk)):
+            # A retry of this purchase opened the checkout while this attempt's call failed
+            # (a timeout after the processor had made the session): the buyer holds that
+            # checkout, so the purchase stands and this attempt answers it too.
+            return _pending(purchase, opened)
+        # Failed here; or another attempt (or the sweeper) closed it first, which ends the
+        # purchase and stores the key's answer (its own error, not this one).
         raise
     return _pending(purchase, payment)
 
