@@ -1,6 +1,8 @@
-"""Index builds for big tables in migrations: CREATE INDEX CONCURRENTLY on PostgreSQL (the
-table's writes go on while it builds; the migration must be `atomic = False`), a plain CREATE
-INDEX elsewhere (SQLite: the demo, development, some tests)."""
+"""Operations for migrations that run on live data (docs/operations.md, "Upgrading on live
+data"): index builds for big tables, CREATE INDEX CONCURRENTLY on PostgreSQL (the table's writes
+go on while it builds; the migration must be `atomic = False`) and a plain CREATE INDEX elsewhere
+(SQLite: the demo, development, some tests); and a column's database default made sure of where
+an earlier version of a migration added the column without one."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from typing import Any
 
 from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db.migrations.operations import AddIndex
+from django.db.migrations.operations.base import Operation
 
 
 def drop_invalid_index(schema_editor: Any, name: str) -> bool:
@@ -48,3 +51,47 @@ class AddIndexConcurrentlyOnPostgres(AddIndexConcurrently):
             AddIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
             return
         super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
+class EnsureDatabaseDefault(Operation):
+    """Set a column's database default to its field's `db_default` on PostgreSQL, whatever the
+    column has (nothing else on other databases; no change to the migration state).
+
+    For a field whose AddField gained `db_default` after some databases had applied it without:
+    they get the default here, the others already have it, so every database ends with the same
+    schema. The default is what the previous release's INSERTs, which do not name the column,
+    store while it still serves."""
+
+    reversible = True
+
+    def __init__(self, model_name: str, name: str) -> None:
+        self.model_name = model_name
+        self.name = name
+
+    def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
+        return type(self).__qualname__, [], {"model_name": self.model_name, "name": self.name}
+
+    def state_forwards(self, app_label: str, state: Any) -> None:
+        pass
+
+    def database_forwards(
+        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
+    ) -> None:
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        model = to_state.apps.get_model(app_label, self.model_name)
+        field = model._meta.get_field(self.name)
+        _, _, args, kwargs = field.deconstruct()
+        kwargs.pop("db_default")
+        without = type(field)(*args, **kwargs)  # the column as the earlier version added it
+        without.set_attributes_from_name(self.name)
+        without.model = model
+        schema_editor.alter_field(model, without, field)
+
+    def database_backwards(
+        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
+    ) -> None:
+        pass  # the default goes with the column, when the migration that added it is reversed
+
+    def describe(self) -> str:
+        return f"Ensure the database default of {self.model_name}.{self.name}"

@@ -212,8 +212,9 @@ class AuthSession(models.Model):
     player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="sessions")
     platform = models.CharField(max_length=20, help_text="The platform the player logged in with.")
     # The account on that platform: unlinking it ends the sessions it opened. Empty for sessions
-    # opened before it was kept (an unlink of the platform ends those too).
-    platform_user_id = models.CharField(max_length=200, blank=True, default="")
+    # opened before it was kept (an unlink of the platform ends those too). db_default: for the
+    # INSERTs of a release before it, while that release still serves during an upgrade.
+    platform_user_id = models.CharField(max_length=200, blank=True, default="", db_default="")
     created_at = models.DateTimeField(default=timezone.now)
     last_refreshed_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(help_text="When the live refresh token expires.")

@@ -57,7 +57,9 @@ class DirtyDay(models.Model):
     game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
     marked_at = models.DateTimeField(auto_now=True)
-    version = models.BigIntegerField(default=1)
+    # db_default (here and on OfferDay.real_money): for the INSERTs of a release before the
+    # column, while that release still serves during an upgrade.
+    version = models.BigIntegerField(default=1, db_default=1)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["game", "day"], name="dirty_day_once")]
@@ -178,7 +180,7 @@ class OfferDay(models.Model):
     offer_id = models.CharField(max_length=64)
     currency = models.CharField(max_length=32)
     # Real money (an ISO code, the amount in minor units) or a virtual currency's plain units.
-    real_money = models.BooleanField(default=False)
+    real_money = models.BooleanField(default=False, db_default=False)
     purchases = models.IntegerField(default=0)
     amount = models.BigIntegerField(default=0)
 

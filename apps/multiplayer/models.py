@@ -68,8 +68,11 @@ class Match(models.Model):
     )
     # What the result said (mode and each player's line, services.matches.lines_digest): a repeat
     # of the id with other lines is another match under a reused id, not a retry. Empty for
-    # matches recorded before it was kept.
-    lines_digest = models.CharField(max_length=64, blank=True, default="", editable=False)
+    # matches recorded before it was kept. db_default (here and on MatchResult.ignored_stats and
+    # counted): for the INSERTs of a release before the column, while it serves during an upgrade.
+    lines_digest = models.CharField(
+        max_length=64, blank=True, default="", db_default="", editable=False
+    )
 
     class Meta:
         verbose_name_plural = "matches"
@@ -91,7 +94,7 @@ class MatchResult(models.Model):
     score = models.BigIntegerField(default=0)
     stats = models.JSONField(default=dict, blank=True)
     # Stats the game does not define, left out under MatchSettings' "ignore" rule.
-    ignored_stats = models.JSONField(default=list, blank=True)
+    ignored_stats = models.JSONField(default=list, db_default=[], blank=True)
     xp_awarded = models.PositiveIntegerField(default=0)
     season_xp_awarded = models.PositiveIntegerField(default=0)
     level_before = models.PositiveIntegerField(default=1)
@@ -100,7 +103,7 @@ class MatchResult(models.Model):
     recorded_at = models.DateTimeField()
     # False for a player banned when the match was recorded: the line is kept (the match
     # happened), but it granted nothing and counts towards no event.
-    counted = models.BooleanField(default=True)
+    counted = models.BooleanField(default=True, db_default=True)
 
     class Meta:
         constraints = [

@@ -1,7 +1,8 @@
 """gamingpanel.migration_operations: the one way the migrations build an index on a big table
 (audit 0003, analytics 0007, accounts 0008, cloudsave 0006; accounts 0009 shares its leftover
 check). Run again after a stop it builds what is missing; a failed concurrent build's invalid
-leftover is built again."""
+leftover is built again. And the database default a column added without one is given later
+(accounts 0011, analytics 0009, multiplayer 0007)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.db import IntegrityError, connection, models
 from django.db.migrations.loader import MigrationLoader
 
 from apps.accounts.models import Player
-from gamingpanel.migration_operations import AddIndexConcurrentlyOnPostgres
+from gamingpanel.migration_operations import AddIndexConcurrentlyOnPostgres, EnsureDatabaseDefault
 
 NAME = "test_player_game_again"
 
@@ -60,3 +61,35 @@ def test_a_build_runs_again_after_a_stop_and_after_a_failed_build(game):
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{NAME}"')
+
+
+def column_default(table: str, column: str) -> str | None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT column_default FROM information_schema.columns "
+            "WHERE table_name = %s AND column_name = %s",
+            [table, column],
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_column_added_without_its_database_default_gets_it_and_one_with_it_keeps_it():
+    operation = EnsureDatabaseDefault(model_name="matchresult", name="ignored_stats")
+    state = MigrationLoader(connection).project_state()
+
+    def forwards() -> None:
+        with connection.schema_editor() as editor:
+            operation.database_forwards("multiplayer", editor, state, state)
+
+    with connection.cursor() as cursor:  # as multiplayer 0004 left it before it carried one
+        cursor.execute(
+            "ALTER TABLE multiplayer_matchresult ALTER COLUMN ignored_stats DROP DEFAULT"
+        )
+    assert column_default("multiplayer_matchresult", "ignored_stats") is None
+
+    forwards()
+    assert column_default("multiplayer_matchresult", "ignored_stats") == "'[]'::jsonb"
+    forwards()  # a database whose column had it all along
+    assert column_default("multiplayer_matchresult", "ignored_stats") == "'[]'::jsonb"
