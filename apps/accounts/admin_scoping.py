@@ -120,16 +120,16 @@ class GameScopedAdmin(admin.ModelAdmin):
         audited = cast(AuditedRequest, request)
         if not hasattr(audited, "_audit_before"):
             audited._audit_before = {}
-        audited._audit_before[obj.pk] = self._snapshot_with_inlines(obj)
+        audited._audit_before[obj.pk] = self.snapshot_for_audit(obj)
 
     def log_addition(self, request: HttpRequest, obj: Model, message: Any) -> Any:
-        after = self._snapshot_with_inlines(obj)
+        after = self.snapshot_for_audit(obj)
         self._audit(request, obj, "admin_add", before={}, after=after)
         return super().log_addition(request, obj, message)
 
     def log_change(self, request: HttpRequest, obj: Model, message: Any) -> Any:
         before = getattr(request, "_audit_before", {}).get(obj.pk, {})
-        after = self._snapshot_with_inlines(obj)
+        after = self.snapshot_for_audit(obj)
         if before != after:
             self._audit(request, obj, "admin_change", before=before, after=after)
         return super().log_change(request, obj, message)
@@ -147,11 +147,11 @@ class GameScopedAdmin(admin.ModelAdmin):
 
     def log_deletions(self, request: HttpRequest, queryset: QuerySet) -> Any:
         for obj in queryset:
-            before = self._snapshot_with_inlines(obj)  # what a deleted event granted, say
+            before = self.snapshot_for_audit(obj)  # what a deleted event granted, say
             self._audit(request, obj, "admin_delete", before=before, after={})
         return super().log_deletions(request, queryset)
 
-    def _snapshot_with_inlines(self, obj: Model) -> dict[str, Any]:
+    def snapshot_for_audit(self, obj: Model) -> dict[str, Any]:
         """The row and the rows its inlines edit (an event's rewards, a season's tiers, a
         board's brackets), each by its verbose name: a change made only in an inline shows."""
         snapshot = audit_snapshot(obj)

@@ -7,7 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.db.models import Q
+from django.db.models import Model, Q
 from django.http import HttpRequest
 from django.utils.html import format_html_join
 
@@ -24,8 +24,10 @@ from apps.payments.models import (
     ProviderAccount,
     ProviderEvent,
     SandboxCallback,
+    provider_settings,
 )
 from apps.payments.selectors import payment_counts
+from apps.platforms.secret_settings import WriteOnlyTextarea, hidden_secrets
 from gamingpanel import crypto
 from gamingpanel.crypto import mask
 
@@ -36,10 +38,10 @@ class ProviderAccountForm(forms.ModelForm):
         label="Secrets",
         help_text=(
             'Write-only JSON. Stripe: {"secret_key", "webhook_secret"}; Google Play: '
-            '{"service_account": {...}, "rtdn_token"}. Empty keeps the stored secrets; null '
-            "removes one."
+            '{"service_account": {...}, "rtdn_token"}; Apple: {"private_key"}. Empty keeps the '
+            "stored secrets; null removes one. Config refuses a secret."
         ),
-        widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "off"}),
+        widget=WriteOnlyTextarea(attrs={"rows": 4, "autocomplete": "off"}),
     )
 
     class Meta:
@@ -48,8 +50,10 @@ class ProviderAccountForm(forms.ModelForm):
         help_texts = {
             "enabled": "Off: no new checkouts or receipts. Refunds and chargebacks of what it "
             "sold are still verified with its settings and processed.",
-            "config": 'Apple: {"bundle_id", "accept_sandbox"}; Google Play: {"package_name", '
-            '"accept_test_purchases"}; Stripe: {"success_url", "cancel_url"} (optional).',
+            "config": 'Plain settings, shown in clear. Apple: {"bundle_id", "accept_sandbox", '
+            '"app_apple_id", "issuer_id", "key_id"}; Google Play: {"package_name", '
+            '"accept_test_purchases", "push_audience", "push_service_account"}; Stripe: '
+            '{"success_url", "cancel_url"} (optional). A secret here is refused.',
         }
 
     def clean_new_secrets(self) -> dict[str, Any]:
@@ -90,6 +94,14 @@ class ProviderAccountAdmin(GameScopedAdmin):
             for account in accounts
             if account.pk in paid
         ]
+
+    def snapshot_for_audit(self, obj: Model) -> dict[str, Any]:
+        # The audit log copies config: a secret in it (an account saved before config refused
+        # them, or written without clean) is kept out of the log's before and after.
+        snapshot = super().snapshot_for_audit(obj)
+        if isinstance(obj, ProviderAccount):
+            snapshot["config"] = hidden_secrets(obj.config, provider_settings(obj.provider))
+        return snapshot
 
     @admin.display(description="Stored secrets (masked)")
     def stored_secrets(self, account: ProviderAccount) -> str:

@@ -13,6 +13,7 @@ from django.db.models import Q
 
 from apps.accounts.models import Game
 from apps.payments.errors import ProviderNotConfigured
+from apps.platforms.secret_settings import SecretSettings, config_secret_errors
 from gamingpanel import crypto
 
 
@@ -23,10 +24,32 @@ class Provider(models.TextChoices):
     GOOGLE_PLAY = "google_play", "Google Play"
 
 
+# What each provider (apps/payments/providers/) reads from an account's plain `config` and
+# from its encrypted secrets. A secret typed into config is refused when saved (`clean`), and
+# so is any config key whose name looks secret and is not listed here as plain.
+PROVIDER_SETTINGS: dict[str, SecretSettings] = {
+    Provider.STRIPE: SecretSettings.of(
+        plain=("success_url", "cancel_url"), secret=("secret_key", "webhook_secret")
+    ),
+    Provider.SANDBOX: SecretSettings(),  # signed with the server's SANDBOX_PAYMENT_SECRET
+    Provider.APPLE: SecretSettings.of(
+        plain=("bundle_id", "accept_sandbox", "app_apple_id", "issuer_id", "key_id"),
+        secret=("private_key",),
+    ),
+    Provider.GOOGLE_PLAY: SecretSettings.of(
+        plain=("package_name", "accept_test_purchases", "push_audience", "push_service_account"),
+        secret=("service_account", "rtdn_token"),
+    ),
+}
+
+
+def provider_settings(provider: str) -> SecretSettings:
+    return PROVIDER_SETTINGS.get(provider, SecretSettings())
+
+
 class ProviderAccount(models.Model):
-    """A game's credentials with one provider. Non-secret settings in `config` (Apple:
-    bundle_id; Google: package_name), secrets encrypted (Stripe: secret_key, webhook_secret;
-    Google: service_account, rtdn_token)."""
+    """A game's credentials with one provider: plain settings in `config`, secrets encrypted
+    (which are which: PROVIDER_SETTINGS)."""
 
     game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="payment_accounts")
     provider = models.CharField(max_length=20, choices=Provider.choices)
@@ -44,10 +67,13 @@ class ProviderAccount(models.Model):
         return f"{self.game} — {self.get_provider_display()}"
 
     def clean(self) -> None:
+        """No secret is in config (the admin and the audit log show config in clear)."""
         super().clean()
         if not isinstance(self.config, dict):
             # Every provider reads its settings by name: a list would fail every purchase.
             raise ValidationError({"config": 'A JSON object, e.g. {"bundle_id": "com.x.y"}.'})
+        if errors := config_secret_errors(self.config, provider_settings(self.provider)):
+            raise ValidationError({"config": errors})
 
     @property
     def secrets(self) -> dict[str, Any]:

@@ -4,12 +4,15 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.db.models import Model
 from django.utils.html import format_html_join
 
 from apps.accounts.admin_scoping import GameScopedAdmin
 from apps.accounts.selectors import OWNER_ROLES
 from apps.platforms.hosts import config_problems
 from apps.platforms.models import PlatformCredential
+from apps.platforms.secret_settings import WriteOnlyTextarea, hidden_secrets
+from apps.platforms.verifiers import declared_settings
 from gamingpanel import crypto
 from gamingpanel.crypto import mask
 
@@ -20,9 +23,10 @@ class PlatformCredentialForm(forms.ModelForm):
         label="Secrets",
         help_text=(
             'Write-only JSON, e.g. {"publisher_key": "…"}. Leave empty to keep the stored secrets; '
-            "entered keys replace the stored ones with the same name, null removes one."
+            "entered keys replace the stored ones with the same name, null removes one. Every "
+            "key marked secret in docs/platforms.md goes here: config refuses it."
         ),
-        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off"}),
+        widget=WriteOnlyTextarea(attrs={"rows": 3, "autocomplete": "off"}),
     )
 
     class Meta:
@@ -63,6 +67,14 @@ class PlatformCredentialAdmin(GameScopedAdmin):
     fixed_once_saved = ("platform",)
     fields = ["game", "platform", "enabled", "config", "new_secrets", "stored_secrets"]
 
+    def snapshot_for_audit(self, obj: Model) -> dict[str, Any]:
+        # The audit log copies config: a secret in it (a row saved before config refused them,
+        # or written without clean) is kept out of the log's before and after.
+        snapshot = super().snapshot_for_audit(obj)
+        if isinstance(obj, PlatformCredential):
+            snapshot["config"] = hidden_secrets(obj.config, declared_settings(obj.platform))
+        return snapshot
+
     @admin.display(description="Stored secrets (masked)")
     def stored_secrets(self, obj: PlatformCredential) -> str:
         if not obj.pk or not obj.secrets_encrypted:
@@ -72,5 +84,5 @@ class PlatformCredentialAdmin(GameScopedAdmin):
         return format_html_join(
             "",
             "<div><code>{}</code>: {}</div>",
-            ((k, mask(str(v))) for k, v in stored.items()),
+            ((k, mask(v if isinstance(v, str) else "•" * 12)) for k, v in stored.items()),
         )

@@ -10,6 +10,8 @@ from django.db import models
 from apps.accounts.models import Game
 from apps.platforms.errors import PlatformNotConfigured
 from apps.platforms.hosts import config_problems
+from apps.platforms.secret_settings import config_secret_errors
+from apps.platforms.verifiers import declared_settings
 from gamingpanel import crypto
 
 
@@ -42,16 +44,18 @@ class PlatformCredential(models.Model):
         return f"{self.game} — {self.get_platform_display()}"
 
     def clean(self) -> None:
-        """Per-game URLs are https, on the platform's hosts, and not internal addresses."""
+        """Per-game URLs are https, on the platform's hosts, and not internal addresses; no
+        secret is in config (the admin, the panel and the audit log show config in clear)."""
         super().clean()
         if not isinstance(self.config, dict):
             # Every verifier reads its settings by name: a list or a number would fail every
             # login of the platform.
             raise ValidationError({"config": 'A JSON object, e.g. {"app_id": "480"}.'})
-        if problems := config_problems(self.platform, self.config):
-            raise ValidationError(
-                {"config": [f"{key}: {problem}." for key, problem in problems.items()]}
-            )
+        problems = config_problems(self.platform, self.config)
+        errors = [f"{key}: {problem}." for key, problem in problems.items()]
+        errors += config_secret_errors(self.config, declared_settings(self.platform))
+        if errors:
+            raise ValidationError({"config": errors})
 
     @property
     def secrets(self) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from apps.platforms.errors import UnsupportedPlatform
+from apps.platforms.secret_settings import SecretSettings
 from apps.platforms.verifiers import (
     apple,
     dev,
@@ -15,7 +16,7 @@ from apps.platforms.verifiers import (
 )
 from apps.platforms.verifiers.base import VerifiedIdentity, Verifier
 
-__all__ = ["PLATFORMS", "VerifiedIdentity", "Verifier", "get_verifier"]
+__all__ = ["PLATFORMS", "VerifiedIdentity", "Verifier", "declared_settings", "get_verifier"]
 
 PLATFORMS: tuple[str, ...] = (
     "steam",
@@ -40,3 +41,12 @@ def get_verifier(platform: object) -> Verifier:
     if verifier is None:
         raise UnsupportedPlatform(f"Unsupported platform. Use one of: {', '.join(PLATFORMS)}.")
     return verifier
+
+
+def declared_settings(platform: object) -> SecretSettings:
+    """Which settings the platform's verifier reads from config and which from secrets; for a
+    name no verifier has, none (config is then held to the generic rule alone)."""
+    verifier = _VERIFIERS.get(platform) if isinstance(platform, str) else None
+    if verifier is None:
+        return SecretSettings()
+    return SecretSettings.of(plain=verifier.plain_config, secret=verifier.secret_config)

@@ -74,6 +74,17 @@ class AppleVerifier:
     name = NAME
     # Each flow has its own keys (GAME_CENTER_CONFIG, SIGN_IN_CONFIG); a game may use only one.
     required_config: tuple[str, ...] = ()
+    plain_config = (
+        *GAME_CENTER_CONFIG,
+        "key_hosts",
+        "max_age_seconds",
+        "trust_anchor",
+        "intermediates",
+        *SIGN_IN_CONFIG,
+        "require_nonce",
+        "nonce_hashed",
+    )
+    secret_config: tuple[str, ...] = ()  # Apple's public keys and certificates check both flows
 
     def verify(self, config: Mapping[str, Any], credentials: Mapping[str, Any]) -> VerifiedIdentity:
         credentials = require_object(credentials)

@@ -44,6 +44,11 @@ class VerifiedIdentity:
 class Verifier(Protocol):
     name: str
     required_config: tuple[str, ...]
+    # Every setting the verifier reads, by where it belongs: `plain_config` in the credential's
+    # plain config, `secret_config` in its encrypted secrets (a secret typed into config is
+    # refused when saved: apps/platforms/secret_settings.py).
+    plain_config: tuple[str, ...]
+    secret_config: tuple[str, ...]
 
     def verify(
         self, config: Mapping[str, Any], credentials: Mapping[str, Any]

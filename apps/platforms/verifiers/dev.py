@@ -23,6 +23,8 @@ USER_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 class DevVerifier:
     name = NAME
     required_config: tuple[str, ...] = ()  # `sandbox` is the game's own flag, not platform config
+    plain_config: tuple[str, ...] = ()
+    secret_config: tuple[str, ...] = ()
 
     def check_config(self, config: Mapping[str, Any]) -> None:
         """Whether a game with this config may use the platform at all, asked at every login

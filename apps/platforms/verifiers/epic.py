@@ -20,7 +20,7 @@ from apps.platforms.verifiers.base import (
     require_config,
     required_credential,
 )
-from apps.platforms.verifiers.keys import accept_once, verify_jwt
+from apps.platforms.verifiers.keys import REPLAY_CONFIG, accept_once, verify_jwt
 from apps.platforms.verifiers.upstream import call, json_body, json_object, unavailable
 
 NAME = "epic"
@@ -44,6 +44,15 @@ DEFAULT_REUSE_WINDOW_SECONDS = 60
 class EpicVerifier:
     name = NAME
     required_config = ("client_id", "product_id", "sandbox_id", "deployment_id")
+    plain_config = (
+        *required_config,
+        "mode",
+        "allowed_account_types",
+        "reuse_window_seconds",
+        "catalog_item_id",
+        *REPLAY_CONFIG,
+    )
+    secret_config: tuple[str, ...] = ()  # Epic's public keys check the tokens
 
     def verify(self, config: Mapping[str, Any], credentials: Mapping[str, Any]) -> VerifiedIdentity:
         require_config(NAME, config, self.required_config)

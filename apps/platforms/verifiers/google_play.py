@@ -31,6 +31,8 @@ GAMES_SCOPE = "https://www.googleapis.com/auth/games_lite"
 class GooglePlayVerifier:
     name = NAME
     required_config = ("client_id", "client_secret", "application_id")
+    plain_config = ("client_id", "application_id")
+    secret_config = ("client_secret",)
 
     def verify(self, config: Mapping[str, Any], credentials: Mapping[str, Any]) -> VerifiedIdentity:
         require_config(NAME, config, self.required_config)

@@ -32,6 +32,19 @@ TRUE_VALUES = ("true", "1", "yes")
 class IdcGamesVerifier:
     name = NAME
     required_config = ("app_id", "app_secret")
+    plain_config = (
+        "app_id",
+        "method",
+        "verify_url",
+        "profile_url",
+        "fetch_profile",
+        "status_field",
+        "ok_values",
+        "user_id_field",
+        "display_name_field",
+        "owns_field",
+    )
+    secret_config = ("app_secret",)
 
     def verify(self, config: Mapping[str, Any], credentials: Mapping[str, Any]) -> VerifiedIdentity:
         require_config(NAME, config, self.required_config)

@@ -26,6 +26,10 @@ MIN_CACHE_SECONDS = 60
 MAX_CACHE_SECONDS = 86400
 COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 MAX_REPLAY_SECONDS = 86400  # longer than any platform ID token lives
+# The config keys config_algorithms and accept_once read, which the verifiers calling them
+# declare among their plain settings.
+ALGORITHMS_CONFIG = ("algorithms",)
+REPLAY_CONFIG = ("allow_token_reuse",)
 
 
 def cache_seconds(cache_control: str | None) -> int:

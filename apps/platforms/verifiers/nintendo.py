@@ -18,7 +18,13 @@ from apps.platforms.verifiers.base import (
     required_credential,
     value_at,
 )
-from apps.platforms.verifiers.keys import accept_once, config_algorithms, verify_jwt
+from apps.platforms.verifiers.keys import (
+    ALGORITHMS_CONFIG,
+    REPLAY_CONFIG,
+    accept_once,
+    config_algorithms,
+    verify_jwt,
+)
 
 NAME = "nintendo"
 
@@ -26,6 +32,14 @@ NAME = "nintendo"
 class NintendoVerifier:
     name = NAME
     required_config = ("jwks_url", "issuer", "application_id")
+    plain_config = (
+        *required_config,
+        "application_id_claim",
+        "audience",
+        *ALGORITHMS_CONFIG,
+        *REPLAY_CONFIG,
+    )
+    secret_config: tuple[str, ...] = ()  # the token is checked against the platform's keys
 
     def verify(self, config: Mapping[str, Any], credentials: Mapping[str, Any]) -> VerifiedIdentity:
         require_config(NAME, config, self.required_config)

@@ -22,7 +22,13 @@ from apps.platforms.verifiers.base import (
     required_credential,
     value_at,
 )
-from apps.platforms.verifiers.keys import accept_once, config_algorithms, verify_jwt
+from apps.platforms.verifiers.keys import (
+    ALGORITHMS_CONFIG,
+    REPLAY_CONFIG,
+    accept_once,
+    config_algorithms,
+    verify_jwt,
+)
 from apps.platforms.verifiers.upstream import call, json_object, our_key_rejected, unavailable
 
 NAME = "playstation"
@@ -32,6 +38,21 @@ CODE_FLOW_CONFIG = ("token_url", "client_secret", "redirect_uri")
 class PlayStationVerifier:
     name = NAME
     required_config = ("client_id", "jwks_url", "issuer")
+    # token_url, token_params, id_token_field look secret by name, and are not.
+    plain_config = (
+        *required_config,
+        "audience",
+        "user_id_claim",
+        "token_url",
+        "client_auth",
+        "redirect_uri",
+        "token_params",
+        "id_token_field",
+        "allowed_issuer_ids",
+        *ALGORITHMS_CONFIG,
+        *REPLAY_CONFIG,
+    )
+    secret_config = ("client_secret",)
 
     def verify(self, config: Mapping[str, Any], credentials: Mapping[str, Any]) -> VerifiedIdentity:
         require_config(NAME, config, self.required_config)

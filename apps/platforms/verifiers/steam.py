@@ -46,6 +46,14 @@ class SteamVerifier:
     name = NAME
     # `identity` is required: a ticket made for another service (another string) then fails.
     required_config = ("app_id", "publisher_key", "identity")
+    plain_config = (
+        "app_id",
+        "identity",
+        "allow_family_sharing",
+        "check_ownership",
+        "refuse_vac_banned",
+    )
+    secret_config = ("publisher_key",)
 
     def verify(self, config: Mapping[str, Any], credentials: Mapping[str, Any]) -> VerifiedIdentity:
         require_config(NAME, config, self.required_config)
