@@ -5,12 +5,29 @@ from __future__ import annotations
 import json
 import logging
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 
+if TYPE_CHECKING:
+    from django.db.models import Model
+
 logger = logging.getLogger(__name__)
+
+# Every (model, field) that stores text encrypted with this key ring: each app registers its own
+# in AppConfig.ready(), so `manage.py rotate_secrets` re-encrypts all of them without importing
+# apps above the one it lives in.
+_encrypted_fields: list[tuple[type[Model], str]] = []
+
+
+def register_encrypted_field(model: type[Model], field_name: str) -> None:
+    if (model, field_name) not in _encrypted_fields:
+        _encrypted_fields.append((model, field_name))
+
+
+def encrypted_fields() -> list[tuple[type[Model], str]]:
+    return list(_encrypted_fields)
 
 
 @cache

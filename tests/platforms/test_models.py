@@ -69,15 +69,25 @@ def test_mask_shows_only_the_ends():
 def test_rotate_secrets_command_moves_every_secret_to_the_new_key(game, settings):
     from django.core.management import call_command
 
+    from apps.payments.models import ProviderAccount
+
     credential = PlatformCredential(game=game, platform="steam")
     credential.set_secrets({"publisher_key": "k1"})
     credential.save()
+    # A payment account's secrets too: dropping the old key after the command must not leave
+    # the game's checkouts unable to read them.
+    account = ProviderAccount(game=game, provider="stripe")
+    account.set_secrets({"secret_key": "sk_test_k2"})
+    account.save()
     new_key = Fernet.generate_key().decode()
 
+    out = io.StringIO()
     with override_settings(FIELD_ENCRYPTION_KEYS=[new_key, *settings.FIELD_ENCRYPTION_KEYS]):
-        call_command("rotate_secrets", stdout=io.StringIO())
+        call_command("rotate_secrets", stdout=out)
     with override_settings(FIELD_ENCRYPTION_KEYS=[new_key]):
         assert PlatformCredential.objects.get(pk=credential.pk).secrets == {"publisher_key": "k1"}
+        assert ProviderAccount.objects.get(pk=account.pk).secrets == {"secret_key": "sk_test_k2"}
+    assert "1 platform credentials" in out.getvalue()
 
 
 @pytest.mark.parametrize("config", [[], ["app_id"], 480, "app_id=480"])
