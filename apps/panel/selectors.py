@@ -30,11 +30,13 @@ from apps.accounts.models import Game, PlatformIdentity, Player
 from apps.accounts.selectors import identities_of
 from apps.analytics.models import RevenueDay
 from apps.audit.selectors import actions_on
+from apps.cloudsave.models import Document, DocumentVersion
 from apps.events.selectors import running_events
 from apps.inventory.models import Currency, ItemDefinition
 from apps.inventory.selectors import get_inventory
-from apps.leaderboards.models import Entry, Period
+from apps.leaderboards.models import BracketReward, Entry, Period
 from apps.multiplayer.selectors import live_server_count as live_servers_of
+from apps.remoteconfig.models import ConfigKey, ConfigOverride, ConfigRelease
 from apps.shop.models import Offer, Purchase, spend_rule
 from apps.shop.selectors import offer_in_game, purchases_of
 from apps.stats.models import PlayerProgress
@@ -415,3 +417,54 @@ def offer_names(*, game: Game, offer_ids: list[str]) -> dict[str, str]:
         except DomainError:
             continue  # deleted or never existed: the id is shown
     return names
+
+
+# What a destructive action's confirmation page says (apps/panel/views/confirm.py).
+
+
+def sessions_to_end(*, player: Player) -> int:
+    """The player's sessions not ended yet: those "revoke all sessions" and a ban end."""
+    return player.sessions.filter(revoked_at__isnull=True).count()
+
+
+def held(*, player: Player, kind: str, code: str) -> int:
+    """How much of one currency or item the player holds now."""
+    inventory = get_inventory(player=player)
+    if kind == "currency":
+        return inventory["currencies"].get(code, 0)  # type: ignore[attr-defined]
+    items = inventory["items"]
+    return next((item["quantity"] for item in items if item["sku"] == code), 0)  # type: ignore[attr-defined]
+
+
+def save_to_restore(
+    *, player: Player, key: str, version: int
+) -> tuple[Document, DocumentVersion] | None:
+    """A player's document and its kept version `version`, or None."""
+    document = Document.objects.filter(player=player, key=key).first()
+    kept = DocumentVersion.objects.filter(document=document, version=version).first()
+    return None if document is None or kept is None else (document, kept)
+
+
+def period_size(*, period: Period) -> tuple[int, int]:
+    """The period's entries, and the bracket rewards its close pays (the board's and its own)."""
+    entries = Entry.objects.filter(period=period).count()
+    brackets = BracketReward.objects.filter(
+        Q(period__isnull=True) | Q(period=period), board_id=period.board_id
+    ).count()
+    return entries, brackets
+
+
+def draft_key(*, game: Game, key: str) -> ConfigKey | None:
+    return ConfigKey.objects.filter(game=game, key=key).first()
+
+
+def draft_override(*, game: Game, override_id: int) -> ConfigOverride | None:
+    return (
+        ConfigOverride.objects.select_related("config_key")
+        .filter(pk=override_id, config_key__game=game)
+        .first()
+    )
+
+
+def release_of(*, game: Game, version: int) -> ConfigRelease | None:
+    return ConfigRelease.objects.filter(game=game, version=version).first()

@@ -161,14 +161,30 @@ def publish(*, game: Game, actor: User | None, note: str = "") -> ConfigRelease:
     return _release(game=game, actor=actor, rules=rules, note=note, rolled_back_to=None)
 
 
-def rollback(*, game: Game, actor: User | None, version: int, note: str = "") -> ConfigRelease:
+def rollback(
+    *,
+    game: Game,
+    actor: User | None,
+    version: int,
+    note: str = "",
+    expected_live: int | None = None,
+) -> ConfigRelease:
     """Publish release `version` again, as the next release, and make the draft that release,
-    so the next publish starts from what is live."""
+    so the next publish starts from what is live. `expected_live` (an operator's confirmed
+    rollback): the live version the confirmation showed; another live now (that rollback sent
+    twice, a publish since) is a Conflict, and nothing changes."""
     with transaction.atomic():
         _lock_config(game)
         earlier = ConfigRelease.objects.filter(game=game, version=version).first()
         if earlier is None:
             raise ReleaseNotFound(f"No release {version} of this game's config.")
+        if expected_live is not None:
+            live = ConfigRelease.objects.filter(game=game).aggregate(v=Max("version"))["v"]
+            if live != expected_live:
+                raise Conflict(
+                    f"Version {live} is live now, not version {expected_live} as when you were "
+                    "asked (the rollback was sent twice, or published since): look again."
+                )
         # The draft it replaces, unpublished edits included, is kept in the audit entry.
         replaced = draft_snapshot(draft_keys(game_id=game.pk))
         _replace_draft(game, earlier.rules)

@@ -9,6 +9,7 @@ from apps.accounts.models import GameAccess
 from apps.audit.models import AuditLogEntry
 from apps.cloudsave.models import Document
 from tests.cloudsave.conftest import URL, create, put
+from tests.panel.confirming import confirm, confirmation_fields
 from tests.panel.conftest import client_for, make_user
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +46,8 @@ def test_an_operator_restores_a_version_as_a_new_one_and_it_is_audited(alice, ga
     operator = make_user("oscar", game, GameAccess.Role.OPERATOR)
     client = client_for(operator)
 
-    response = client.post(
+    response = confirm(
+        client,
         page(game, player) + "restore-save",
         {"key": "slot1", "version": 1, "current": 2, "reason": "ticket 42: lost progress"},
     )
@@ -109,7 +111,8 @@ def test_a_deleted_document_is_brought_back_by_a_restore(alice, game, player, sa
     assert alice.delete(f"{URL}/slot1", HTTP_IF_MATCH='"2"').status_code == 204
     client = client_for(make_user("oscar", game, GameAccess.Role.OPERATOR))
 
-    response = client.post(
+    response = confirm(
+        client,
         page(game, player) + "restore-save",
         {"key": "slot1", "version": 1, "current": 3, "reason": "undo"},
     )
@@ -148,8 +151,10 @@ def test_a_restore_sent_twice_or_after_the_players_write_changes_nothing_more(
     client = client_for(make_user("oscar", game, GameAccess.Role.OPERATOR))
     form = {"key": "slot1", "version": 1, "current": 2, "reason": "ticket 42"}
 
-    assert client.post(page(game, player) + "restore-save", form).status_code == 302
-    again = client.post(page(game, player) + "restore-save", form, follow=True)  # a double click
+    confirmed = confirmation_fields(client.post(page(game, player) + "restore-save", form))
+    assert client.post(page(game, player) + "restore-save", confirmed).status_code == 302
+    # A double click on the confirmation.
+    again = client.post(page(game, player) + "restore-save", confirmed, follow=True)
 
     assert "Nothing changed" in again.content.decode()
     assert Document.objects.get(player=player).version == 3

@@ -244,11 +244,40 @@ def test_the_sign_in_page_has_no_serious_violation(browser, live_server, demo, c
     assert_none_blocking(violations)
 
 
+def confirmation_pages(game, player) -> dict[str, tuple[str, str, dict[str, str]]]:
+    """Pages a form's POST answers: the page the form is on, the form, what is typed in it."""
+    return {
+        "ban confirmation": (
+            reverse("panel:player", args=[game.pk, player.pk]),
+            "#ban-form",
+            {"input[name=reason]": "Chargeback fraud"},
+        ),
+    }
+
+
+def check_posted_pages(page, live_server, pages) -> list[Violation]:
+    """axe's violations and the id problems on each page a form's POST answers."""
+    found: list[Violation] = []
+    for name, (path, form, typed) in pages.items():
+        page.goto(f"{live_server.url}{path}")
+        for field, value in typed.items():
+            page.fill(f"{form} {field}", value)
+        page.click(f"{form} button[type=submit]")
+        page.wait_for_selector("#confirm-form")
+        found += axe_violations(page, name)
+        if problems := id_problems(page):
+            found.append(Violation(name, "id-problems", "serious", tuple(problems)))
+    return found
+
+
 @pytest.mark.parametrize("color_scheme", ["light", "dark"])
 def test_the_panel_pages_have_no_serious_violation(browser, live_server, demo, color_scheme):
     page = log_in(browser, live_server, color_scheme=color_scheme)
     page.wait_for_function("document.querySelectorAll('canvas[data-drawn=\"true\"]').length > 0")
-    assert_none_blocking(check_pages(page, live_server, panel_pages(demo["game"], demo["player"])))
+    game, player = demo["game"], demo["player"]
+    violations = check_pages(page, live_server, panel_pages(game, player))
+    violations += check_posted_pages(page, live_server, confirmation_pages(game, player))
+    assert_none_blocking(violations)
 
 
 @pytest.mark.parametrize("color_scheme", ["light", "dark"])
@@ -336,6 +365,21 @@ def test_keyboard_only_sign_in_skip_link_game_switch_and_ban(browser, live_serve
     tab_to(page, "#ban-form input[name=reason]")
     page.keyboard.type("Chargeback fraud")
     tab_to(page, "#ban-form button")
+    page.keyboard.press("Enter")
+    # The ban asks first: Cancel goes back with nothing changed; Confirm bans.
+    page.wait_for_selector("#confirm-form")
+    tab_to(page, "#confirm-cancel")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/players/{player.pk}/")
+    player.refresh_from_db()
+    assert not player.is_banned
+    tab_to(page, "#ban-form input[name=reason]")
+    page.keyboard.type("Chargeback fraud")
+    tab_to(page, "#ban-form button")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#confirm-form")
+    assert "Chargeback fraud" in page.locator("#confirmation-facts").inner_text()
+    tab_to(page, "#confirm-form button")
     page.keyboard.press("Enter")
     page.wait_for_selector("ul.messagelist")
     assert "is banned" in page.locator("ul.messagelist").inner_text()

@@ -124,6 +124,10 @@ def test_operator_sees_charts_bans_and_grants_and_the_audit_log_shows_both(
     page.click(f"#player-results >> text={player.pk}")
     page.fill("#ban-form input[name=reason]", "Cheating in ranked")
     page.click("#ban-form button")
+    # The ban asks first, on a page of its own; nothing has changed yet.
+    assert "Cheating in ranked" in page.locator("#confirmation-facts").inner_text()
+    assert not Player.objects.get(pk=player.pk).is_banned
+    page.click("#confirm-form button")
     assert "is banned" in page.locator("ul.messagelist").inner_text()
     page.select_option("#grant-form select[name=target]", "currency:gold")
     page.fill("#grant-form input[name=quantity]", "250")

@@ -13,6 +13,7 @@ from apps.leaderboards import index
 from apps.leaderboards.models import Board, BracketReward, Entry, Payout, Period
 from apps.leaderboards.services.periods import close_period, open_period
 from apps.leaderboards.services.submit import submit_score
+from tests.panel.confirming import confirm
 from tests.panel.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -77,8 +78,8 @@ def test_an_operator_ends_the_period_now_and_it_is_audited(
 ):
     period = open_period(board=board)
     with django_capture_on_commit_callbacks(execute=True):
-        response = operator_client.post(
-            url(board, "end-now"), {"period": period.number, "reason": "finals"}
+        response = confirm(
+            operator_client, url(board, "end-now"), {"period": period.number, "reason": "finals"}
         )
 
     assert response.status_code == 302
@@ -93,7 +94,8 @@ def test_an_operator_removes_an_entry(operator_client, board):
     ana = Player.objects.get(display_name="ana")
     period = open_period(board=board)
 
-    operator_client.post(
+    confirm(
+        operator_client,
         url(board, "remove-entry"),
         {"period": period.number, "player_id": ana.pk, "reason": "cheat"},
     )

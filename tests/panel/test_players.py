@@ -8,6 +8,7 @@ from django.utils import timezone
 from apps.accounts.models import PlatformIdentity, Player
 from apps.audit.models import AuditLogEntry
 from apps.inventory.models import Currency, ItemDefinition, LedgerEntry, Wallet
+from tests.panel.confirming import confirm
 
 
 def url(game, player=None, suffix: str = "") -> str:
@@ -26,6 +27,7 @@ def sword(game):
 
 
 def grant(client, game, player, follow: bool = False, **fields):
+    """The grant form; a revoke goes through its confirmation."""
     body = {
         "direction": "grant",
         "target": "currency:gold",
@@ -34,6 +36,8 @@ def grant(client, game, player, follow: bool = False, **fields):
         "idempotency_key": "form-1",
         **fields,
     }
+    if body["direction"] == "revoke":
+        return confirm(client, url(game, player, "grant"), body, follow=follow)
     return client.post(url(game, player, "grant"), body, follow=follow)
 
 
@@ -83,8 +87,8 @@ def test_operator_bans_with_reason_and_until_and_it_is_audited(
 ):
     until = (timezone.now() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
 
-    response = operator_client.post(
-        url(game, player, "ban"), {"reason": "Cheating", "until": until}
+    response = confirm(
+        operator_client, url(game, player, "ban"), {"reason": "Cheating", "until": until}
     )
 
     assert response.status_code == 302
@@ -114,7 +118,7 @@ def test_ban_without_reason_or_in_the_past_changes_nothing(operator_client, game
 
 
 def test_unban_is_audited(operator_client, game, player):
-    operator_client.post(url(game, player, "ban"), {"reason": "Cheating"})
+    confirm(operator_client, url(game, player, "ban"), {"reason": "Cheating"})
 
     operator_client.post(url(game, player, "unban"), {"reason": "Appeal accepted"})
 
@@ -133,8 +137,11 @@ def test_revoke_sessions_ends_them_and_audits_each(operator_client, operator, ga
     for _ in range(2):
         open_session(player=player, platform="dev", now=timezone.now())
 
-    response = operator_client.post(
-        url(game, player, "revoke-sessions"), {"reason": "Stolen phone"}, follow=True
+    response = confirm(
+        operator_client,
+        url(game, player, "revoke-sessions"),
+        {"reason": "Stolen phone"},
+        follow=True,
     )
 
     assert "Ended 2 session(s)" in response.content.decode()
@@ -227,7 +234,7 @@ def test_unknown_action_is_404_and_get_is_405(operator_client, game, player):
 def test_owners_see_the_players_ban_history_and_operators_do_not(
     owner_client, operator_client, game, player
 ):
-    operator_client.post(url(game, player, "ban"), {"reason": "Cheating"})
+    confirm(operator_client, url(game, player, "ban"), {"reason": "Cheating"})
     operator_client.post(url(game, player, "unban"), {"reason": "Appeal"})
 
     owner_page = owner_client.get(url(game, player)).content.decode()

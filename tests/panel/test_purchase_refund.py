@@ -13,6 +13,7 @@ from apps.payments.models import Payment, SandboxCallback
 from apps.payments.services.sandbox import buyer_action
 from apps.shop.models import Purchase
 from apps.shop.services.purchase import purchase_offer
+from tests.panel.confirming import confirmation_fields, is_confirmation
 from tests.payments.conftest import mocked_http, sandbox_callbacks  # noqa: F401 (fixtures)
 from tests.shop.helpers import balance, make_economy, make_offer
 
@@ -42,8 +43,12 @@ def refund_url(game, purchase) -> str:
 
 
 def refund(client, game, purchase, reason="asked by mail"):
+    """The refund form, then its confirmation (asked only of someone who may refund)."""
     with TestCase.captureOnCommitCallbacks(execute=True):
-        return client.post(refund_url(game, purchase), {"reason": reason}, follow=True)
+        asked = client.post(refund_url(game, purchase), {"reason": reason}, follow=True)
+        if not is_confirmation(asked):
+            return asked
+        return client.post(refund_url(game, purchase), confirmation_fields(asked), follow=True)
 
 
 def test_an_operator_refunds_from_the_panel_audited(operator_client, operator, game, player):
@@ -132,8 +137,9 @@ def test_a_second_press_while_the_refund_is_on_its_way_writes_no_second_entry(
 ):
     purchase = paid_purchase(game, player)
 
+    asked = operator_client.post(refund_url(game, purchase), {"reason": "asked by mail"})
     for _ in range(2):  # the callback is not delivered in between (no on-commit run here)
-        operator_client.post(refund_url(game, purchase), {"reason": "asked by mail"})
+        operator_client.post(refund_url(game, purchase), confirmation_fields(asked))
 
     assert SandboxCallback.objects.filter(action="refund").count() == 1
     assert AuditLogEntry.objects.filter(action="payments.refund").count() == 1

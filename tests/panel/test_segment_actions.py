@@ -10,6 +10,7 @@ from apps.audit.models import AuditLogEntry
 from apps.inventory.models import Currency, LedgerEntry, Wallet
 from apps.panel import services, tasks
 from apps.panel.models import SegmentAction
+from tests.panel.confirming import confirm
 
 
 def url(game, query: str = "") -> str:
@@ -118,7 +119,8 @@ def test_refusals_are_counted_and_listed_not_fatal(operator_client, game, steam_
 
 
 def test_ban_and_unban_a_segment(operator_client, game, player, steam_players):
-    operator_client.post(
+    confirm(
+        operator_client,
         url(game),
         {"kind": "ban", "reason": "bot wave", "idempotency_key": "b", "platform": "steam"},
     )

@@ -12,6 +12,7 @@ import pytest
 from apps.leaderboards.models import Board, Period
 from apps.panel.forms import SegmentActionForm
 from apps.remoteconfig.models import ConfigOverride
+from tests.panel.confirming import confirm
 
 pytestmark = pytest.mark.django_db
 
@@ -127,8 +128,10 @@ def test_a_ban_typed_as_1830_is_stored_and_shown_as_1830_utc(
 ):
     settings.TIME_ZONE = deployment_zone
 
-    operator_client.post(
-        player_page(game, player) + "ban", {"reason": "Cheating", "until": "2099-06-10T18:30"}
+    confirm(
+        operator_client,
+        player_page(game, player) + "ban",
+        {"reason": "Cheating", "until": "2099-06-10T18:30"},
     )
 
     player.refresh_from_db()

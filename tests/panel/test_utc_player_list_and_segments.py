@@ -18,6 +18,7 @@ from apps.inventory.services import Change
 from apps.panel import services
 from apps.panel.forms import SegmentActionForm
 from apps.panel.models import STALLED_AFTER, SegmentAction
+from tests.panel.confirming import confirm
 
 pytestmark = pytest.mark.django_db
 
@@ -125,8 +126,11 @@ def test_the_ban_message_ends_in_utc(
 ):
     settings.TIME_ZONE = deployment_zone
 
-    response = operator_client.post(
-        f"{players_page(game)}{player.pk}/ban", {"reason": "Cheating", "until": typed}, follow=True
+    response = confirm(
+        operator_client,
+        f"{players_page(game)}{player.pk}/ban",
+        {"reason": "Cheating", "until": typed},
+        follow=True,
     )
 
     shown = [str(message) for message in response.context["messages"]]

@@ -10,6 +10,7 @@ from apps.accounts.models import GameAccess
 from apps.audit.models import AuditLogEntry
 from apps.remoteconfig.models import ConfigKey, ConfigOverride, ConfigRelease
 from gamingpanel.shortcache import clear_every_cache
+from tests.panel.confirming import confirm
 from tests.panel.conftest import client_for, make_user
 from tests.shop.conftest import access_token, bearer
 
@@ -64,7 +65,7 @@ def test_rollback_from_the_history(operator_client, game):
         operator_client.post(page(game) + "set-key", {"key": "speed", "value": value})
         operator_client.post(page(game) + "publish", {"note": f"speed {value}"})
 
-    operator_client.post(page(game) + "rollback", {"version": 1, "note": "too fast"})
+    confirm(operator_client, page(game) + "rollback", {"version": 1, "note": "too fast"})
 
     live = ConfigRelease.objects.filter(game=game).first()
     assert (live.version, live.rolled_back_to, live.rules["speed"]["value"]) == (3, 1, 1)
@@ -91,7 +92,7 @@ def test_a_rollback_keeps_the_unpublished_draft_it_replaces_in_the_audit(operato
     operator_client.post(page(game) + "set-key", {"key": "wip", "value": '{"boss": 3}'})
 
     html = operator_client.get(page(game)).content.decode()
-    operator_client.post(page(game) + "rollback", {"version": 1, "note": "too fast"})
+    confirm(operator_client, page(game) + "rollback", {"version": 1, "note": "too fast"})
 
     assert 'id="unpublished"' in html  # the page said what a rollback would replace
     assert not ConfigKey.objects.filter(game=game, key="wip").exists()
@@ -201,7 +202,7 @@ def test_the_audit_keeps_an_overrides_position_and_what_a_key_deletion_took(oper
         (1, ["android"]),
     ]
 
-    operator_client.post(page(game) + "delete-key", {"key": "speed"})
+    confirm(operator_client, page(game) + "delete-key", {"key": "speed"})
 
     deleted = AuditLogEntry.objects.get(action="remoteconfig.delete_key")
     assert deleted.before["value"] == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from apps.accounts.models import PERMANENT_BAN_UNTIL, AuthSession, Player
 from apps.accounts.operator_actions import announce_action
 from apps.accounts.revocation import publish_revocations
 from apps.accounts.services.sessions import revoke_sessions
-from gamingpanel.errors import InvalidInput
+from gamingpanel.errors import Conflict, InvalidInput
 
 MAX_REASON_LENGTH = 300
 
@@ -23,6 +24,13 @@ MAX_REASON_LENGTH = 300
 def _ban_state(player: Player) -> dict[str, Any]:
     until = player.banned_until
     return {"banned_until": until.isoformat() if until else None, "ban_reason": player.ban_reason}
+
+
+def ban_seen(player: Player) -> str:
+    """The player's ban (or none) as a page showed it, for `ban_player(seen=...)`: short, and
+    without the reason's text."""
+    until = player.banned_until.isoformat() if player.banned_until else "none"
+    return hashlib.sha256(f"{until}\n{player.ban_reason}".encode()).hexdigest()[:16]
 
 
 @transaction.atomic
@@ -33,10 +41,13 @@ def ban_player(
     until: datetime | None,
     actor: User | None,
     extend_only: bool = False,
+    seen: str | None = None,
 ) -> Player:
     """Ban until `until` (None: until unbanned). Ends every session of the player at once.
     `extend_only` (a ban of many players at once): a player already banned as long or longer
-    keeps that ban and its reason."""
+    keeps that ban and its reason. `seen` (an operator's confirmed ban): the `ban_seen` of the
+    page that asked; if the player's ban is another now (that ban sent twice, another
+    operator's since) or already this one, Conflict and nothing changes."""
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("A ban needs a reason.")
@@ -49,6 +60,8 @@ def ban_player(
     locked = Player.objects.select_for_update(of=("self",)).select_related("game").get(pk=player.pk)
     if extend_only and locked.is_banned and locked.banned_until >= until:  # type: ignore[operator]
         return locked
+    if seen is not None:
+        _check_seen(locked, seen=seen, until=until, reason=reason[:MAX_REASON_LENGTH])
     before = _ban_state(locked)
     locked.banned_until, locked.ban_reason = until, reason[:MAX_REASON_LENGTH]
     locked.save(update_fields=["banned_until", "ban_reason"])
@@ -71,6 +84,17 @@ def ban_player(
         reason=locked.ban_reason,
     )
     return locked
+
+
+def _check_seen(locked: Player, *, seen: str, until: datetime, reason: str) -> None:
+    """Under the player's lock: the ban is still the one the confirmation showed."""
+    if ban_seen(locked) != seen:
+        raise Conflict(
+            f"{locked}'s ban changed after you were asked (the confirmation was sent twice, or "
+            "another operator changed it): look at the player again."
+        )
+    if locked.banned_until == until and locked.ban_reason == reason:
+        raise Conflict(f"{locked} is already banned so.")
 
 
 @transaction.atomic

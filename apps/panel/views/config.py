@@ -1,10 +1,12 @@
 """Remote config in the panel: operators edit the draft (keys and their overrides), publish it,
 see the releases and roll back to one. Every change goes through remoteconfig's services,
-which write the audit log in their transaction."""
+which write the audit log in their transaction. Deleting a key or an override and rolling back
+ask first (views/confirm.py)."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from django import forms
@@ -13,12 +15,19 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import truncatechars
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from apps.accounts.models import Game
 from apps.panel.access import StaffRequest, readable_game, writable_game
 from apps.panel.forms import UtcDateTimeField
+from apps.panel.selectors import draft_key, draft_override, release_of
 from apps.panel.views.common import invalid_form, page_context
+from apps.panel.views.confirm import Ask, ask_first, confirmed
+from apps.remoteconfig.errors import ReleaseNotFound
+from apps.remoteconfig.models import ConfigKey, ConfigOverride
 from apps.remoteconfig.rules import draft_snapshot
 from apps.remoteconfig.selectors import draft_keys, releases_of
 from apps.remoteconfig.services import (
@@ -115,6 +124,12 @@ def canonical_json(rules: object) -> str:
     return json.dumps(rules, sort_keys=True, separators=(",", ":"))
 
 
+def unpublished_changes(keys: list[ConfigKey], live: dict) -> bool:
+    """The draft differs from the live rules. As JSON text: in Python 1 == True == 1.0, and
+    clients do not see them alike."""
+    return canonical_json(draft_snapshot(keys)) != canonical_json(live)
+
+
 @staff_member_required
 def config_page(request: StaffRequest, game_id: int) -> HttpResponse:
     game = readable_game(request, game_id)
@@ -128,8 +143,7 @@ def config_page(request: StaffRequest, game_id: int) -> HttpResponse:
         gp_section="config",
         keys=keys,
         # A rollback makes the draft the release it goes back to: say what it would replace.
-        # As JSON text: in Python 1 == True == 1.0, and clients do not see them alike.
-        unpublished=canonical_json(draft_snapshot(keys)) != canonical_json(live),
+        unpublished=unpublished_changes(keys, live),
         releases=releases,
         key_form=KeyForm(),
         # One "add an override" form per key, each with ids of its own.
@@ -146,10 +160,21 @@ def config_action(request: StaffRequest, game_id: int, action: str) -> HttpRespo
     if handler is None:
         raise Http404("No such action.")
     try:
-        handler(request, game)
+        asked = handler(request, game)
     except DomainError as error:
         messages.error(request, f"Nothing changed: {error.detail}")
+    else:
+        if asked is not None:  # the confirmation page: nothing done yet
+            return asked
     return redirect("panel:config", game_id=game.pk)
+
+
+def _ask(request: StaffRequest, game: Game, **ask: Any) -> HttpResponse:
+    """The confirmation of an action of the config page, Cancel going back to it."""
+    back = reverse("panel:config", args=[game.pk])
+    return ask_first(
+        request, game, Ask(back=back, back_label="Remote config", **ask), section="config"
+    )
 
 
 def _set_key(request: StaffRequest, game: Game) -> None:
@@ -160,9 +185,26 @@ def _set_key(request: StaffRequest, game: Game) -> None:
     messages.success(request, f"Draft key {form.cleaned_data['key']} saved; publish to go live.")
 
 
-def _delete_key(request: StaffRequest, game: Game) -> None:
-    delete_key(game=game, actor=request.user, key=request.POST.get("key", ""))
+def _delete_key(request: StaffRequest, game: Game) -> HttpResponse | None:
+    name = request.POST.get("key", "")
+    found = draft_key(game=game, key=name)
+    # Once: a second confirmation finds no such key (delete_key refuses, nothing changes).
+    if found is not None and not confirmed(request):
+        count = found.overrides.count()
+        return _ask(
+            request,
+            game,
+            question=f"Delete the draft key {name}?",
+            facts=[
+                f"{name} (default {_json(found.value)}) and its {count} override(s) leave the "
+                "draft; the audit log keeps what they were.",
+                "Clients keep getting it from the live release until the draft is published.",
+            ],
+            button=f"Delete {name}",
+        )
+    delete_key(game=game, actor=request.user, key=name)
     messages.success(request, "Draft key deleted; publish to go live.")
+    return None
 
 
 def _add_override(request: StaffRequest, game: Game) -> None:
@@ -175,13 +217,54 @@ def _add_override(request: StaffRequest, game: Game) -> None:
     messages.success(request, "Override added to the draft; publish to go live.")
 
 
-def _delete_override(request: StaffRequest, game: Game) -> None:
+def _delete_override(request: StaffRequest, game: Game) -> HttpResponse | None:
     try:
         override_id = int(request.POST.get("override_id", ""))
     except ValueError:
         raise Http404("No such override.") from None
+    found = draft_override(game=game, override_id=override_id)
+    # Once: a second confirmation finds no such override (refused, nothing changes).
+    if found is not None and not confirmed(request):
+        key = found.config_key.key
+        return _ask(
+            request,
+            game,
+            question=f"Remove an override of {key}?",
+            facts=[
+                f"The override of {key} at position {found.position} that gives "
+                f"{_json(found.value)} to {_who(found)} leaves the draft; the audit log keeps "
+                "what it was.",
+                "Clients keep getting it from the live release until the draft is published.",
+            ],
+            button=f"Remove the override of {key}",
+        )
     delete_override(game=game, actor=request.user, override_id=override_id)
     messages.success(request, "Override removed from the draft; publish to go live.")
+    return None
+
+
+def _who(override: ConfigOverride) -> str:
+    """The players an override matches, in words: "payers on ios, level 5 to 9, 50 %"."""
+    parts = []
+    if override.payer is not None:
+        parts.append("payers" if override.payer else "non-payers")
+    if override.platforms:
+        parts.append("on " + ", ".join(override.platforms))
+    if override.min_client_version or override.max_client_version:
+        parts.append(
+            f"client version {override.min_client_version or 'any'} to below "
+            f"{override.max_client_version or 'any'}"
+        )
+    if override.min_level is not None or override.max_level is not None:
+        parts.append(f"level {override.min_level or 1} to {override.max_level or 'any'}")
+    if override.created_after:
+        parts.append(f"created from {_utc(override.created_after)}")
+    if override.created_before:
+        parts.append(f"created before {_utc(override.created_before)}")
+    players = ", ".join(parts) if parts else "every player"
+    return (
+        players if override.rollout_percent == 100 else f"{players} ({override.rollout_percent} %)"
+    )
 
 
 def _publish(request: StaffRequest, game: Game) -> None:
@@ -192,22 +275,73 @@ def _publish(request: StaffRequest, game: Game) -> None:
     messages.success(request, f"Published version {release.version}; clients get it within 2 s.")
 
 
-def _rollback(request: StaffRequest, game: Game) -> None:
+def _rollback(request: StaffRequest, game: Game) -> HttpResponse | None:
     form = NoteForm(request.POST)
     if not form.is_valid() or form.cleaned_data["version"] is None:
         messages.error(request, "Nothing changed: choose a version.")
-        return
+        return None
+    version, note = form.cleaned_data["version"], form.cleaned_data["note"]
+    if not confirmed(request, "live"):
+        return _ask_rollback(request, game, version, note)
     release = rollback(
         game=game,
         actor=request.user,
-        version=form.cleaned_data["version"],
-        note=form.cleaned_data["note"],
+        version=version,
+        note=note,
+        # Over the live version the confirmation showed only: sent twice, the second finds the
+        # first's release live and changes nothing.
+        expected_live=int(live)
+        if (live := request.POST["live"]).isascii() and live.isdigit()
+        else 0,
     )
     messages.success(
         request,
         f"Version {release.rolled_back_to} is live again as version {release.version}; the "
         "draft is now that version.",
     )
+    return None
+
+
+def _ask_rollback(request: StaffRequest, game: Game, version: int, note: str) -> HttpResponse:
+    earlier = release_of(game=game, version=version)
+    live = releases_of(game_id=game.pk, limit=1)
+    if earlier is None or not live:
+        raise ReleaseNotFound(f"No release {version} of this game's config.")
+    current = live[0]
+    changed = sorted(
+        name
+        for name in set(current.rules) | set(earlier.rules)
+        if canonical_json(current.rules.get(name)) != canonical_json(earlier.rules.get(name))
+    )
+    unpublished = unpublished_changes(draft_keys(game_id=game.pk), current.rules)
+    return _ask(
+        request,
+        game,
+        question=f"Roll back to version {version}?",
+        facts=[
+            f"Version {version}'s config goes live again as version {current.version + 1}, in "
+            f"place of version {current.version}: clients get it within 2 s.",
+            "Keys that change for clients: " + ", ".join(changed) + "."
+            if changed
+            else f"Version {version} holds what version {current.version} holds: clients see "
+            "no change.",
+            f"The draft becomes version {version}; its changes not published yet are replaced "
+            "(the audit log keeps them)."
+            if unpublished
+            else f"The draft becomes version {version} (it holds nothing unpublished).",
+            f"Note, kept with the release: “{note}”." if note else "No note given.",
+        ],
+        button=f"Roll back to version {version}",
+        seen={"live": str(current.version)},
+    )
+
+
+def _json(value: object) -> str:
+    return truncatechars(canonical_json(value), 200)
+
+
+def _utc(moment: datetime) -> str:
+    return f"{timezone.localtime(moment, UTC):%Y-%m-%d %H:%M} UTC"
 
 
 ACTIONS = {

@@ -1,14 +1,20 @@
 """Leaderboards in the panel: a game's boards, and per board the top of a period, a player's
 entry, the history of periods, their payouts, the dry-run preview of the bracket rewards and the
-operator actions "end now" and "remove an entry" (POST; operators and owners). Actions go through
-the leaderboards' services, which write the audit log in their transaction."""
+operator actions "end now" and "remove an entry" (POST; operators and owners), which ask first
+(views/confirm.py). Actions go through the leaderboards' services, which write the audit log in
+their transaction."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from apps.accounts.models import Game
@@ -23,8 +29,9 @@ from apps.leaderboards.services.entries import remove_entry
 from apps.leaderboards.services.payouts import preview_payouts
 from apps.leaderboards.services.periods import close_period
 from apps.panel.access import StaffRequest, readable_game, writable_game
-from apps.panel.selectors import leaderboard_player
+from apps.panel.selectors import leaderboard_player, period_size
 from apps.panel.views.common import page_context
+from apps.panel.views.confirm import Ask, ask_first, confirmed
 from gamingpanel.errors import DomainError
 
 TOP = 50
@@ -87,7 +94,9 @@ def board_page(request: StaffRequest, game_id: int, board_id: int) -> HttpRespon
 def board_action(request: StaffRequest, game_id: int, board_id: int, action: str) -> HttpResponse:
     game = writable_game(request, game_id)  # 404 for another game, 403 for an analyst
     board = board_of(game, board_id)
-    reason = (request.POST.get("reason") or "").strip()[:300]
+    handler = ACTIONS.get(action)
+    if handler is None:
+        raise Http404("No such action.")
     # The period the page showed, not whichever is open when the form arrives: a period that
     # closed meanwhile (its schedule, another operator, a second click) is not followed by an
     # action on the next one.
@@ -97,25 +106,107 @@ def board_action(request: StaffRequest, game_id: int, board_id: int, action: str
     ).first()
     if period is None:
         raise Http404("No such period.")
+    reason = (request.POST.get("reason") or "").strip()[:300]
     try:
-        if action == "end-now":
-            closed = close_period(period_id=period.pk, actor=request.user, reason=reason)
-            if closed is None:
-                messages.info(request, f"Period {period.number} was closed already.")
-            else:
-                messages.success(request, f"Ended period {closed.number}; payouts follow.")
-        elif action == "remove-entry":
-            player_id = request.POST.get("player_id") or ""
-            entry = Entry.objects.filter(
-                period=period,
-                player_id=int(player_id) if player_id.isascii() and player_id.isdigit() else 0,
-            ).first()
-            if entry is None:
-                raise Http404("No such entry.")
-            remove_entry(entry=entry, actor=request.user, reason=reason)
-            messages.success(request, f"Removed player {entry.player_id}'s entry.")
-        else:
-            raise Http404("No such action.")
+        asked = handler(request, game, board, period, reason)
     except DomainError as error:
         messages.error(request, f"Nothing changed: {error.detail}")
+    else:
+        if asked is not None:  # the confirmation page: nothing done yet
+            return asked
     return redirect("panel:leaderboard", game_id=game.pk, board_id=board.pk)
+
+
+def _ask(request: StaffRequest, game: Game, board: Board, **ask: Any) -> HttpResponse:
+    """The confirmation of an action of the board page (an open period's), Cancel going back."""
+    return ask_first(
+        request,
+        game,
+        Ask(
+            back=reverse("panel:leaderboard", args=[game.pk, board.pk]),
+            back_label=board.name,
+            **ask,
+        ),
+        section="leaderboards",
+    )
+
+
+def _reason(reason: str) -> str:
+    return f"Reason, kept in the audit log: “{reason}”." if reason else "No reason given."
+
+
+def _end_now(
+    request: StaffRequest, game: Game, board: Board, period: Period, reason: str
+) -> HttpResponse | None:
+    # Once: close_period closes an open period only; a second confirmation finds it closed.
+    if period.state == Period.State.OPEN and not confirmed(request):
+        entries, brackets = period_size(period=period)
+        ends = f"due to end {_utc(period.ends_at)}" if period.ends_at else "with no end"
+        return _ask(
+            request,
+            game,
+            board,
+            question=f"End period {period.number} of {board.name} now?",
+            facts=[
+                f"Period {period.number} of {board.name} (from {_utc(period.starts_at)}, {ends}) "
+                "closes now, and no score counts in it any more.",
+                f"Its {entries} entr{'y' if entries == 1 else 'ies'} become its final standings."
+                + (
+                    f" Its {brackets} bracket reward(s) are paid from them (queued)."
+                    if brackets
+                    else " It has no bracket reward: nothing is paid."
+                ),
+                f"Period {period.number + 1} opens at once.",
+                _reason(reason),
+            ],
+            button=f"End period {period.number} now",
+        )
+    closed = close_period(period_id=period.pk, actor=request.user, reason=reason)
+    if closed is None:
+        messages.info(request, f"Period {period.number} was closed already.")
+    else:
+        messages.success(request, f"Ended period {closed.number}; payouts follow.")
+    return None
+
+
+def _remove_entry(
+    request: StaffRequest, game: Game, board: Board, period: Period, reason: str
+) -> HttpResponse | None:
+    sent = request.POST.get("player_id") or ""
+    player_id = int(sent) if sent.isascii() and sent.isdigit() else 0
+    entry = Entry.objects.filter(period=period, player_id=player_id).first()
+    if entry is None:
+        # The entry removed by the first of two confirmations, or never there.
+        messages.info(
+            request, f"Nothing changed: player {player_id} has no entry in period {period.number}."
+        )
+        return None
+    if period.state == Period.State.OPEN and not confirmed(request):
+        ranked = player_entry(period=period, player_id=entry.player_id)
+        name = (ranked.display_name if ranked else "") or f"player {entry.player_id}"
+        rank = f"rank {ranked.rank}, " if ranked else ""
+        return _ask(
+            request,
+            game,
+            board,
+            question=f"Remove {name}'s entry from period {period.number}?",
+            facts=[
+                f"{name}'s entry ({rank}score {entry.score}) is taken out of period "
+                f"{period.number} of {board.name}: they are no longer ranked there, and the "
+                "players below move up.",
+                "Their next score in this period starts a new entry.",
+                _reason(reason),
+            ],
+            button=f"Remove {name}'s entry",
+        )
+    # A closed period's entry: remove_entry refuses it (its standings are final).
+    remove_entry(entry=entry, actor=request.user, reason=reason)
+    messages.success(request, f"Removed player {entry.player_id}'s entry.")
+    return None
+
+
+def _utc(moment: datetime) -> str:
+    return f"{timezone.localtime(moment, UTC):%Y-%m-%d %H:%M} UTC"
+
+
+ACTIONS = {"end-now": _end_now, "remove-entry": _remove_entry}

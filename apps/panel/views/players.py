@@ -1,7 +1,8 @@
 """Player search, the player page, and the operator actions on it (POST, operators and owners).
 
 Actions go through the owning app's services, which write the audit log in their transaction:
-accounts' ban_player / unban_player / end_sessions, inventory's operator_adjust (the ledger)."""
+accounts' ban_player / unban_player / end_sessions, inventory's operator_adjust (the ledger).
+A ban, ending the sessions, a revoke and a cloud-save restore ask first (views/confirm.py)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from django.views.decorators.http import require_POST
 from apps.accounts.admin_scoping import AtLeast
 from apps.accounts.models import AuthSession, Game, Player
 from apps.accounts.selectors import OWNER_ROLES, READ_ROLES, games_for_user, user_role
-from apps.accounts.services.bans import ban_player, end_sessions, unban_player
+from apps.accounts.services.bans import ban_player, ban_seen, end_sessions, unban_player
+from apps.audit.diffs import readable_value
 from apps.cloudsave.selectors import saves_for_operator
 from apps.inventory.services import operator_adjust
 from apps.panel.access import StaffRequest, readable_game, writable_game
@@ -32,12 +34,15 @@ from apps.panel.selectors import (
     SpendPages,
     actions_on_player,
     grant_targets,
+    held,
     player_in_game,
     player_page,
     players_to_page,
+    sessions_to_end,
     spend_currencies,
 )
 from apps.panel.views.common import page_context
+from apps.panel.views.confirm import ask_on_player_page, confirmed
 from apps.panel.views.saves import restore_save
 from gamingpanel.errors import DomainError
 
@@ -148,53 +153,142 @@ def player_action(request: StaffRequest, game_id: int, player_id: int, action: s
     if handler is None:
         raise Http404("No such action.")
     try:
-        handler(request, game, player)
+        asked = handler(request, game, player)
     except DomainError as error:
         messages.error(request, f"Nothing changed: {error.detail}")
+    else:
+        if asked is not None:  # the confirmation page: nothing done yet
+            return asked
     return redirect("panel:player", game_id=game.pk, player_id=player.pk)
 
 
-def _ban(request: StaffRequest, game: Game, player: Player) -> None:
+def _utc(moment: datetime) -> str:
+    return f"{timezone.localtime(moment, UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def _reason(reason: str) -> str:
+    return f"Reason, kept in the audit log: “{reason}”." if reason else "No reason given."
+
+
+def _sessions_ending(player: Player) -> str:
+    count = sessions_to_end(player=player)
+    if not count:
+        return f"{player} has no session to end."
+    return f"{player}'s {count} session(s) end at once: the game refuses their tokens."
+
+
+def _ban(request: StaffRequest, game: Game, player: Player) -> HttpResponse | None:
     form = BanForm(request.POST)
     if not form.is_valid():
-        return _invalid(request, form)
+        _invalid(request, form)
+        return None
     until: datetime | None = form.cleaned_data["until"]
-    ban_player(player=player, reason=form.cleaned_data["reason"], until=until, actor=request.user)
-    ends = f" until {timezone.localtime(until, UTC):%Y-%m-%d %H:%M} UTC" if until else ""
+    reason = form.cleaned_data["reason"].strip()
+    if not confirmed(request, "seen_ban"):
+        if player.is_banned and player.banned_until is not None:
+            end = readable_value("banned_until", player.banned_until.isoformat())
+            now = f"It replaces the ban {player} has now ({end}: “{player.ban_reason}”)."
+        else:
+            now = f"{player} is not banned now."
+        return ask_on_player_page(
+            request,
+            game,
+            player,
+            question=f"Ban {player}?",
+            facts=[
+                f"{player} (player {player.pk}) is banned "
+                + (f"until {_utc(until)}." if until else "until unbanned (no end)."),
+                _reason(reason),
+                _sessions_ending(player),
+                now,
+            ],
+            button=f"Ban {player}",
+            # The ban applies only over the one this page shows: sent twice, the second finds
+            # the first's.
+            seen={"seen_ban": ban_seen(player)},
+        )
+    ban_player(
+        player=player,
+        reason=reason,
+        until=until,
+        actor=request.user,
+        seen=request.POST["seen_ban"],
+    )
+    ends = f" until {_utc(until)}" if until else ""
     messages.success(request, f"{player} is banned{ends}.")
+    return None
 
 
 def _unban(request: StaffRequest, game: Game, player: Player) -> None:
     form = ReasonForm(request.POST)
     if not form.is_valid():
-        return _invalid(request, form)
+        _invalid(request, form)
+        return None
     unban_player(player=player, reason=form.cleaned_data["reason"], actor=request.user)
     messages.success(request, f"{player} is no longer banned.")
 
 
-def _revoke_sessions(request: StaffRequest, game: Game, player: Player) -> None:
+def _revoke_sessions(request: StaffRequest, game: Game, player: Player) -> HttpResponse | None:
     form = ReasonForm(request.POST)
     if not form.is_valid():
-        return _invalid(request, form)
+        _invalid(request, form)
+        return None
+    reason = form.cleaned_data["reason"].strip()
+    if not confirmed(request):
+        return ask_on_player_page(
+            request,
+            game,
+            player,
+            question=f"End {player}'s sessions?",
+            facts=[
+                _sessions_ending(player),
+                "The player must log in again on every device.",
+                _reason(reason),
+            ],
+            button=f"End {player}'s sessions",
+        )
+    # Only sessions not ended yet are ended (and audited): a confirmation sent twice ends none.
     ended = end_sessions(
-        sessions=AuthSession.objects.filter(player=player),
-        actor=request.user,
-        reason=form.cleaned_data["reason"],
+        sessions=AuthSession.objects.filter(player=player), actor=request.user, reason=reason
     )
-    messages.success(request, f"Ended {ended} session(s); the player must log in again.")
+    if ended:
+        messages.success(request, f"Ended {ended} session(s); the player must log in again.")
+    else:
+        messages.info(request, f"{player} had no session left to end; nothing changed.")
+    return None
 
 
-def _grant(request: StaffRequest, game: Game, player: Player) -> None:
+def _grant(request: StaffRequest, game: Game, player: Player) -> HttpResponse | None:
     currencies, items = grant_targets(game=game)
     form = GrantForm(request.POST, currencies=currencies, items=items)
     if not form.is_valid():
-        return _invalid(request, form)
+        _invalid(request, form)
+        return None
     change = form.change()
+    note = form.cleaned_data["reason"].strip()
+    # A grant takes nothing away; a revoke asks first. The form's key makes either happen once.
+    if change.delta < 0 and not confirmed(request):
+        taken, code = -change.delta, change.code
+        has = held(player=player, kind=change.kind, code=code)
+        return ask_on_player_page(
+            request,
+            game,
+            player,
+            question=f"Revoke {taken} {code} from {player}?",
+            facts=[
+                f"{taken} {code} are taken from {player} through the ledger: {has} → {has - taken}."
+                if has >= taken
+                else f"{player} holds only {has} {code}: the ledger refuses to take {taken}, "
+                "and nothing changes.",
+                f"Reason, kept on the ledger entry and in the audit log: “{note}”.",
+            ],
+            button=f"Revoke {taken} {code}",
+        )
     result = operator_adjust(
         actor=request.user,
         player=player,
         change=change,
-        note=form.cleaned_data["reason"].strip(),
+        note=note,
         idempotency_key=f"panel:{form.cleaned_data['idempotency_key']}",
     )
     entries = result.entries
@@ -205,6 +299,7 @@ def _grant(request: StaffRequest, game: Game, player: Player) -> None:
         messages.success(
             request, f"{verb} {abs(change.delta)} {change.code}; now {entries[0].balance_after}."
         )
+    return None
 
 
 def _invalid(request: StaffRequest, form) -> None:

@@ -1,5 +1,6 @@
 """Segment actions: the player list's filters pick the players, the page previews how many,
-an operator submits one action for all of them, and the run's progress is shown as it goes."""
+an operator submits one action for all of them (a ban or a revoke after a confirmation), and the
+run's progress is shown as it goes."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 
+from apps.accounts.models import Game
 from apps.panel.access import StaffRequest, readable_game, writable_game
 from apps.panel.forms import PlayerFilterForm, SegmentActionForm
 from apps.panel.models import AUTO_RESUMES, SegmentAction, auto_resume_wait
@@ -26,8 +29,12 @@ from apps.panel.services import (
 )
 from apps.panel.tasks import run_segment_action
 from apps.panel.views.common import page_context
+from apps.panel.views.confirm import Ask, ask_first, confirmed
 from gamingpanel.queueing import enqueue
 
+# A ban or a revoke of a segment asks first (views/confirm.py); a grant or an unban takes
+# nothing away.
+ASKS_FIRST = frozenset({"ban", "revoke"})
 # The action is saved (its players written down) even when the task queue is unreachable.
 REQUEUE = "panel: the segment sweep (or the operator) queues the segment action again"
 NOT_QUEUED = (
@@ -55,6 +62,9 @@ def segment_action(request: StaffRequest, game_id: int) -> HttpResponse:
     if request.method == "POST":
         form = SegmentActionForm(request.POST, currencies=currencies, items=items)
         if form.is_valid() and (not filters or filter_form.is_valid()):
+            if form.cleaned_data["kind"] in ASKS_FIRST and not confirmed(request):
+                return ask_segment(request, game, form, filter_form, filters)
+            # Once: the form's key; a confirmation sent twice finds the action it started.
             action, created = submit_segment_action(
                 game=game,
                 actor=request.user,
@@ -102,6 +112,56 @@ def segment_action(request: StaffRequest, game_id: int) -> HttpResponse:
         recent=SegmentAction.objects.filter(game=game)[:10],
     )
     return render(request, "panel/segment.html", context)
+
+
+def ask_segment(
+    request: StaffRequest,
+    game: Game,
+    form: SegmentActionForm,
+    filter_form: PlayerFilterForm,
+    filters: dict[str, str],
+) -> HttpResponse:
+    """A ban or a revoke of a segment: the confirmation, which counts the players again."""
+    data = form.cleaned_data
+    size = segment_players(game=game, filters=filters, max_player_id=data["max_player_id"]).count()
+    picked = "; ".join(
+        f"{field.label}: {field.value()}" for field in filter_form if field.name in filters
+    )
+    who = (
+        f"The {size} player(s) of {game.name} who match now ({picked})"
+        if filters
+        else f"Every player of {game.name}: {size} now"
+    )
+    if data["kind"] == "ban":
+        until = data["ban_until"]
+        ends = (
+            f"until {timezone.localtime(until, UTC):%Y-%m-%d %H:%M} UTC"
+            if until
+            else "until unbanned (no end)"
+        )
+        question, button = f"Ban {size} player(s)?", f"Ban {size} player(s)"
+        what = (
+            f"Each is banned {ends}, and their sessions end at once. A player already banned "
+            "as long or longer keeps that ban (counted as skipped)."
+        )
+    else:
+        change = form.change()
+        assert change is not None
+        taken = f"{-change.delta} {change.code}"
+        question, button = f"Revoke {taken} from {size} player(s)?", f"Revoke {taken} from each"
+        what = (
+            f"{taken} is taken from each through the ledger, one entry per player. A player "
+            "holding less is skipped (with the reason); the others go on."
+        )
+    facts = [
+        f"{who}; players who joined after the form was shown are left out.",
+        what,
+        f"Reason, kept on each player's change and in the audit log: “{data['reason'].strip()}”.",
+        "It runs in the background; its progress page follows.",
+    ]
+    back = reverse("panel:segment", args=[game.pk]) + (f"?{urlencode(filters)}" if filters else "")
+    ask = Ask(question=question, facts=facts, button=button, back=back, back_label="Segment action")
+    return ask_first(request, game, ask, section="players")
 
 
 def shown_newest_player(form: SegmentActionForm) -> int | None:
