@@ -169,8 +169,8 @@ class EntryAdmin(WholeValueSearch, ReadOnlyScopedAdmin):
         removed = kept = 0
         for entry in queryset.filter(period__board__game__in=writable):
             try:
-                remove_entry(entry=entry, actor=operator(request), reason="admin")
-                removed += 1
+                if remove_entry(entry=entry, actor=operator(request), reason="admin"):
+                    removed += 1  # not one another operator removed meanwhile
             except PeriodClosed:
                 kept += 1  # a closed period's standings are final
         self.message_user(request, f"Removed {removed} entr(ies).", messages.SUCCESS)

@@ -160,6 +160,23 @@ def test_the_admin_removes_entries_of_open_periods_and_keeps_closed_standings(
     assert "Kept 1 entr(ies) of closed periods" in response.content.decode()
 
 
+def test_a_removal_that_finds_its_entry_removed_meanwhile_changes_nothing(board, player):
+    """The same removal confirmed twice at once: the second waits on the period's lock, then
+    finds the entry gone. It answers False and records nothing (it raised DoesNotExist: a 500)."""
+    from apps.audit.models import AuditLogEntry
+    from apps.leaderboards.services.entries import remove_entry
+
+    submit_score(board=board, player_id=player.pk, score=10, submission_id="s1")
+    entry = Entry.objects.get(player=player)
+    first_copy, second_copy = Entry.objects.get(pk=entry.pk), Entry.objects.get(pk=entry.pk)
+
+    assert remove_entry(entry=first_copy, actor=None, reason="twice") is True
+    assert remove_entry(entry=second_copy, actor=None, reason="twice") is False
+
+    assert not Entry.objects.filter(pk=entry.pk).exists()
+    assert AuditLogEntry.objects.filter(action="leaderboard.remove_entry").count() == 1
+
+
 def test_a_board_without_entries_that_changes_its_reset_moves_its_open_period(
     operator_client, board
 ):

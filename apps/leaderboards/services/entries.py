@@ -14,10 +14,11 @@ from apps.leaderboards.services.ranking import removal_for
 
 
 @transaction.atomic
-def remove_entry(*, entry: Entry, actor: User | None, reason: str = "") -> None:
+def remove_entry(*, entry: Entry, actor: User | None, reason: str = "") -> bool:
     """Remove the entry from its open period: the player is no longer ranked there, and their
     next score starts a new entry. A closed period's standings are final (its payouts were
-    written from them): PeriodClosed."""
+    written from them): PeriodClosed. False, and nothing recorded, when the entry was removed
+    meanwhile (the same removal sent twice at once, waiting here for the first)."""
     # The period first, as a submission locks it (FOR SHARE) before its entry: a close
     # (FOR UPDATE) then waits for this removal, or came first and is seen here.
     period = Period.objects.select_for_update().get(pk=entry.period_id)
@@ -26,8 +27,11 @@ def remove_entry(*, entry: Entry, actor: User | None, reason: str = "") -> None:
     locked = (
         Entry.objects.select_for_update(of=("self",))
         .select_related("period__board__game")
-        .get(pk=entry.pk)
+        .filter(pk=entry.pk)
+        .first()
     )
+    if locked is None:
+        return False
     board = locked.period.board
     record_action(
         actor=actor,
@@ -50,3 +54,4 @@ def remove_entry(*, entry: Entry, actor: User | None, reason: str = "") -> None:
     locked.delete()
     change = removal_for(player_id=player_id, version=version)
     transaction.on_commit(lambda: index.apply(period_id, [change]))
+    return True

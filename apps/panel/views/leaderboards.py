@@ -200,7 +200,10 @@ def _remove_entry(
             button=f"Remove {name}'s entry",
         )
     # A closed period's entry: remove_entry refuses it (its standings are final).
-    remove_entry(entry=entry, actor=request.user, reason=reason)
+    if not remove_entry(entry=entry, actor=request.user, reason=reason):
+        # Confirmed twice at once: the other removal came first.
+        messages.info(request, f"Nothing changed: player {entry.player_id}'s entry was removed.")
+        return None
     messages.success(request, f"Removed player {entry.player_id}'s entry.")
     return None
 
