@@ -10,12 +10,11 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 from django.core.exceptions import ValidationError
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from apps.audit.models import AuditLogEntry
 from apps.payments.models import Provider, ProviderAccount
 from gamingpanel import crypto
+from tests.migrating import migrate_to, migrated_back_to
 
 PAYMENTS = Path(__file__).resolve().parents[2] / "apps" / "payments"
 CONFIG_READS = re.compile(r'\.config\.get\("(\w+)"|config__(\w+)=')
@@ -200,11 +199,8 @@ AFTER = ("payments", "0010_move_secrets_out_of_config")
 def at_previous_migration(transactional_db):
     """The payments app migrated back to before the move (its tables are the same); the whole
     project migrated forward again afterwards."""
-    executor = MigrationExecutor(connection)
-    executor.migrate([BEFORE])
-    yield executor.loader.project_state([BEFORE]).apps
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    with migrated_back_to(BEFORE) as apps:
+        yield apps
 
 
 @pytest.mark.django_db(transaction=True)
@@ -230,7 +226,7 @@ def test_the_migration_moves_an_account_s_secrets_out_of_config(at_previous_migr
         secrets_encrypted=lost,
     )
 
-    MigrationExecutor(connection).migrate([AFTER])
+    migrate_to(AFTER)
 
     moved = ProviderAccount.objects.get(pk=stripe.pk)
     assert moved.config == {"success_url": "https://game.example/ok"}

@@ -10,13 +10,12 @@ import re
 import pytest
 from cryptography.fernet import Fernet
 from django.core.exceptions import ValidationError
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from apps.audit.models import AuditLogEntry
 from apps.platforms.models import PlatformCredential
 from apps.platforms.verifiers import PLATFORMS, get_verifier
 from gamingpanel import crypto
+from tests.migrating import migrate_to, migrated_back_to
 
 # What each verifier reads from the encrypted secrets (docs/platforms.md marks them **secret**).
 SECRETS = {
@@ -219,16 +218,12 @@ AFTER = ("platforms", "0002_move_secrets_out_of_config")
 def at_previous_migration(transactional_db):
     """The platforms app migrated back to before the move (its table is the same); the whole
     project migrated forward again afterwards."""
-    executor = MigrationExecutor(connection)
-    executor.migrate([BEFORE])
-    yield executor.loader.project_state([BEFORE]).apps
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    with migrated_back_to(BEFORE) as apps:
+        yield apps
 
 
 def run_the_move() -> None:
-    executor = MigrationExecutor(connection)
-    executor.migrate([AFTER])
+    migrate_to(AFTER)
 
 
 @pytest.mark.django_db(transaction=True)
