@@ -41,7 +41,7 @@ from apps.panel.selectors import (
     sessions_to_end,
     spend_currencies,
 )
-from apps.panel.views.common import page_context
+from apps.panel.views.common import invalid_form, page_context
 from apps.panel.views.confirm import ask_on_player_page, confirmed
 from apps.panel.views.saves import restore_save
 from gamingpanel.errors import DomainError
@@ -180,7 +180,7 @@ def _sessions_ending(player: Player) -> str:
 def _ban(request: StaffRequest, game: Game, player: Player) -> HttpResponse | None:
     form = BanForm(request.POST)
     if not form.is_valid():
-        _invalid(request, form)
+        invalid_form(request, form)
         return None
     until: datetime | None = form.cleaned_data["until"]
     reason = form.cleaned_data["reason"].strip()
@@ -222,7 +222,7 @@ def _ban(request: StaffRequest, game: Game, player: Player) -> HttpResponse | No
 def _unban(request: StaffRequest, game: Game, player: Player) -> None:
     form = ReasonForm(request.POST)
     if not form.is_valid():
-        _invalid(request, form)
+        invalid_form(request, form)
         return None
     unban_player(player=player, reason=form.cleaned_data["reason"], actor=request.user)
     messages.success(request, f"{player} is no longer banned.")
@@ -231,7 +231,7 @@ def _unban(request: StaffRequest, game: Game, player: Player) -> None:
 def _revoke_sessions(request: StaffRequest, game: Game, player: Player) -> HttpResponse | None:
     form = ReasonForm(request.POST)
     if not form.is_valid():
-        _invalid(request, form)
+        invalid_form(request, form)
         return None
     reason = form.cleaned_data["reason"].strip()
     if not confirmed(request):
@@ -262,7 +262,7 @@ def _grant(request: StaffRequest, game: Game, player: Player) -> HttpResponse | 
     currencies, items = grant_targets(game=game)
     form = GrantForm(request.POST, currencies=currencies, items=items)
     if not form.is_valid():
-        _invalid(request, form)
+        invalid_form(request, form)
         return None
     change = form.change()
     note = form.cleaned_data["reason"].strip()
@@ -300,14 +300,6 @@ def _grant(request: StaffRequest, game: Game, player: Player) -> HttpResponse | 
             request, f"{verb} {abs(change.delta)} {change.code}; now {entries[0].balance_after}."
         )
     return None
-
-
-def _invalid(request: StaffRequest, form) -> None:
-    problems = "; ".join(
-        f"{name}: {' '.join(errors)}" if name != "__all__" else " ".join(errors)
-        for name, errors in form.errors.items()
-    )
-    messages.error(request, f"Nothing changed: {problems}")
 
 
 ACTIONS = {
