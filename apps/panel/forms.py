@@ -65,6 +65,20 @@ class DateRangeForm(forms.Form):
         return (end - default if end - date.min >= default else date.min), end
 
 
+FROM_MIDNIGHT = "The whole day counts, from 00:00 UTC."
+TO_MIDNIGHT = "The whole day counts, up to 23:59:59 UTC."
+
+
+def utc_day_field(label: str, help_text: str) -> forms.DateField:
+    """An optional date filter of the player list: a whole day in UTC."""
+    return forms.DateField(
+        required=False,
+        label=label,
+        help_text=help_text,
+        widget=forms.DateInput({"type": "date"}),
+    )
+
+
 class PlayerFilterForm(forms.Form):
     """The player list's search, filters and sort; the same filters pick a segment."""
 
@@ -89,33 +103,14 @@ class PlayerFilterForm(forms.Form):
         required=False, choices=[("", "Any"), *PlatformCredential.Platform.choices]
     )
     banned = forms.ChoiceField(required=False, choices=BANNED)
-    created_after = forms.DateField(
-        required=False,
-        label="Created after (UTC day)",
-        help_text="The whole day counts, from 00:00 UTC.",
-        widget=forms.DateInput({"type": "date"}),
+    created_after = utc_day_field("Created after (UTC day)", FROM_MIDNIGHT)
+    created_before = utc_day_field(
+        "Created before (UTC day)",
+        "The whole day counts, up to 23:59:59 UTC; unlike a remote-config override's "
+        "created before, which leaves out the instant it names.",
     )
-    created_before = forms.DateField(
-        required=False,
-        label="Created before (UTC day)",
-        help_text=(
-            "The whole day counts, up to 23:59:59 UTC; unlike a remote-config override's "
-            "created before, which leaves out the instant it names."
-        ),
-        widget=forms.DateInput({"type": "date"}),
-    )
-    seen_after = forms.DateField(
-        required=False,
-        label="Last seen after (UTC day)",
-        help_text="The whole day counts, from 00:00 UTC.",
-        widget=forms.DateInput({"type": "date"}),
-    )
-    seen_before = forms.DateField(
-        required=False,
-        label="Last seen before (UTC day)",
-        help_text="The whole day counts, up to 23:59:59 UTC.",
-        widget=forms.DateInput({"type": "date"}),
-    )
+    seen_after = utc_day_field("Last seen after (UTC day)", FROM_MIDNIGHT)
+    seen_before = utc_day_field("Last seen before (UTC day)", TO_MIDNIGHT)
     min_level = forms.IntegerField(required=False, min_value=1, max_value=1000)
     max_level = forms.IntegerField(required=False, min_value=1, max_value=1000)
     spend_currency = forms.CharField(
