@@ -3,13 +3,19 @@ notification (read-only)."""
 
 from __future__ import annotations
 
+import copy
+import json
+import re
+from collections.abc import Iterator
 from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.db.models import Model, Q
-from django.http import HttpRequest
-from django.utils.html import format_html_join
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
 from apps.accounts.admin_scoping import (
     CappedCountPaginator,
@@ -55,6 +61,14 @@ class ProviderAccountForm(forms.ModelForm):
             '"accept_test_purchases", "push_audience", "push_service_account"}; Stripe: '
             '{"success_url", "cancel_url"} (optional). A secret here is refused.',
         }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            # A secret still in config (an account the migration could not move it out of) is
+            # not shown back in clear; saving refuses it until it is entered under Secrets.
+            declared = provider_settings(self.instance.provider)
+            self.initial["config"] = hidden_secrets(self.instance.config, declared)
 
     def clean_new_secrets(self) -> dict[str, Any]:
         value = self.cleaned_data.get("new_secrets") or {}
@@ -116,18 +130,120 @@ class ProviderAccountAdmin(GameScopedAdmin):
         )
 
 
+# Keys of a stored notification whose text is a credential or a store's signed receipt: a
+# Google Play purchase token (with the studio's service account it queries, acknowledges or
+# consumes the purchase), Apple's signed payloads and transactions, Stripe's client secrets.
+# Pub/Sub's base64 `message.data` is the notification again, token included.
+CREDENTIAL_KEYS = re.compile(r"(?i)token|secret|signed|receipt")
+
+
+def _credential_key(key: str, value: object) -> bool:
+    return isinstance(value, str) and bool(CREDENTIAL_KEYS.search(key) or (key == "data" and value))
+
+
+def masked_payload(value: object, key: str = "") -> object:
+    """A notification as the admin shows it: each credential masked (crypto.mask)."""
+    if isinstance(value, dict):
+        return {k: masked_payload(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [masked_payload(v, key) for v in value]
+    return mask(value) if isinstance(value, str) and _credential_key(key, value) else value
+
+
+def credentials_in(value: object, key: str = "") -> Iterator[str]:
+    """Every credential masked_payload hides (to hide the same text shown elsewhere)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from credentials_in(v, str(k))
+    elif isinstance(value, list):
+        for v in value:
+            yield from credentials_in(v, key)
+    elif isinstance(value, str) and _credential_key(key, value):
+        yield value
+
+
+def purchase_token(payment: Payment) -> str:
+    """The payment's credential, if it has one: a Google Play purchase token (its reference)."""
+    if payment.provider == Provider.GOOGLE_PLAY:
+        return payment.payment_reference
+    return ""
+
+
+def masked_payment(payment: Payment) -> Payment:
+    """A copy to show (its str names the external id): the purchase token masked, in the
+    reference and in the external id that a purchase without an orderId is known by."""
+    shown = copy.copy(payment)
+    if token := purchase_token(payment):
+        shown.payment_reference = mask(token)
+        if payment.external_id == token:
+            shown.external_id = mask(token)
+    return shown
+
+
 @admin.register(Payment)
 class PaymentAdmin(WholeValueSearch, ReadOnlyScopedAdmin):
     list_display = ["id", "created_at", "provider", "status", "amount", "currency", "purchase"]
     list_filter = ["game", "provider", "status"]
+    # Searching by a whole purchase token still finds its payment; pages show it masked.
     search_fields = ["=id", "=purchase__id", "=external_id", "=payment_reference"]
     search_help_text = "A payment or purchase id, or a processor's whole checkout or payment id."
     list_select_related = ["purchase"]
     show_full_result_count = False  # one row per real-money purchase: the total reads them all
     paginator = CappedCountPaginator
     # The checkout link is the buyer's authority (a sandbox checkout's link pays or cancels it):
-    # the player's, not something every reader of the game's payments gets.
-    exclude = ["checkout_url"]
+    # the player's, not something every reader of the game's payments gets. A Google Play
+    # purchase token is the player's too: shown masked.
+    exclude = ["checkout_url", "external_id", "payment_reference"]
+    fields = [
+        "game",
+        "purchase",
+        "provider",
+        "shown_external_id",
+        "shown_payment_reference",
+        "status",
+        "amount",
+        "currency",
+        "details",
+        "needs_attention",
+        "expires_at",
+        "store_finish_due_at",
+    ]
+    readonly_fields = ["shown_external_id", "shown_payment_reference"]
+
+    @admin.display(description="External id")
+    def shown_external_id(self, payment: Payment) -> str:
+        return masked_payment(payment).external_id or "—"
+
+    @admin.display(description="Payment reference")
+    def shown_payment_reference(self, payment: Payment) -> str:
+        return masked_payment(payment).payment_reference or "—"
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        # The page's title and breadcrumbs name the payment by its str (the external id).
+        payment = self.get_object(request, unquote(object_id))
+        if payment is not None:
+            shown = masked_payment(payment)
+            extra_context = {**(extra_context or {}), "original": shown, "subtitle": str(shown)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        payment = self.get_object(request, unquote(object_id))
+        if payment is not None:
+            shown = masked_payment(payment)
+            extra_context = {
+                **(extra_context or {}),
+                "object": shown,
+                "title": f"Change history: {shown}",
+            }
+        return super().history_view(request, object_id, extra_context)
 
     def search_matches(self, request: HttpRequest, term: str) -> list[Q]:
         # The processor's ids are indexed after the provider (the checkout id after the game
@@ -152,6 +268,45 @@ class ProviderEventAdmin(ReadOnlyScopedAdmin):
     search_fields = ["event_id", "event_type"]
     show_full_result_count = False  # every notification received
     paginator = CappedCountPaginator
+    # The notification as received holds the purchase tokens and signed receipts it is about:
+    # shown masked, as is the reference and the payment they name.
+    fields = [
+        "game",
+        "provider",
+        "event_id",
+        "event_type",
+        "shown_payload",
+        "status",
+        "shown_payment",
+        "outcome",
+        "shown_reference",
+        "attempts",
+        "sweeps",
+        "next_sweep_at",
+        "needs_attention",
+        "processed_at",
+    ]
+    readonly_fields = ["shown_payload", "shown_payment", "shown_reference"]
+
+    @admin.display(description="Payload")
+    def shown_payload(self, event: ProviderEvent) -> str:
+        shown = json.dumps(masked_payload(event.payload), indent=2, ensure_ascii=False)
+        return format_html("<pre>{}</pre>", shown)
+
+    @admin.display(description="Payment")
+    def shown_payment(self, event: ProviderEvent) -> str:
+        if event.payment is None:
+            return "—"
+        url = reverse("admin:payments_payment_change", args=[event.payment.pk])
+        return format_html('<a href="{}">{}</a>', url, masked_payment(event.payment))
+
+    @admin.display(description="Reference")
+    def shown_reference(self, event: ProviderEvent) -> str:
+        if not event.reference:
+            return "—"
+        if event.reference in set(credentials_in(event.payload)):
+            return mask(event.reference)
+        return event.reference
 
 
 @admin.register(SandboxCallback)

@@ -33,6 +33,15 @@ class PlatformCredentialForm(forms.ModelForm):
         model = PlatformCredential
         fields = ["game", "platform", "enabled", "config"]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            # A secret still in config (a row the migration could not move: its secrets were
+            # unreadable) is not shown back in clear; saving refuses it until it is removed
+            # from config and entered under Secrets.
+            declared = declared_settings(self.instance.platform)
+            self.initial["config"] = hidden_secrets(self.instance.config, declared)
+
     def clean_new_secrets(self) -> dict[str, Any]:
         value = self.cleaned_data.get("new_secrets") or {}
         if not isinstance(value, dict):

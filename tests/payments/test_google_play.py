@@ -796,6 +796,69 @@ def test_another_games_account_naming_the_same_service_account_gets_no_cached_to
     assert len(token_calls) == 1
 
 
+class SpyCache:
+    """The shared cache as google_play uses it, keeping what is written to it."""
+
+    def __init__(self, real):
+        self.real, self.written = real, {}
+
+    def set(self, key, value, *args, **kwargs):
+        self.written[key] = value
+        return self.real.set(key, value, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+def token_calls(play):
+    return [c for c in play.calls if c.request.url.startswith(TOKEN_URL)]
+
+
+def test_the_cached_access_token_is_encrypted_in_the_shared_cache(google, play, monkeypatch):
+    from apps.payments.providers import google_play
+
+    spy = SpyCache(google_play.cache)
+    monkeypatch.setattr(google_play, "cache", spy)
+
+    assert google_play.access_token(google) == "ya29.x"
+
+    [(key, stored)] = [(k, v) for k, v in spy.written.items() if "google-token" in k]
+    assert isinstance(stored, str)
+    assert "ya29" not in stored  # whoever reads Redis cannot call Google as the studio
+    assert "ya29.x" not in repr(spy.real.get(key))
+    assert google_play.access_token(google) == "ya29.x"  # from the cache
+    assert len(token_calls(play)) == 1
+
+
+def test_a_cached_token_no_configured_key_opens_is_fetched_again(
+    google, play, monkeypatch, settings
+):
+    from cryptography.fernet import Fernet
+
+    from apps.payments.providers import google_play
+    from gamingpanel import crypto
+
+    spy = SpyCache(google_play.cache)
+    monkeypatch.setattr(google_play, "cache", spy)
+    old_key, new_key = settings.FIELD_ENCRYPTION_KEYS[0], Fernet.generate_key().decode()
+    assert google_play.access_token(google) == "ya29.x"
+    # The key is rotated: the account's secrets re-encrypted with the new one, the old removed.
+    settings.FIELD_ENCRYPTION_KEYS = [new_key, old_key]
+    google.secrets_encrypted = crypto.rotate(google.secrets_encrypted)
+    google.save()
+    settings.FIELD_ENCRYPTION_KEYS = [new_key]
+
+    assert google_play.access_token(google) == "ya29.x"
+    assert len(token_calls(play)) == 2  # the unreadable cached copy was a miss
+
+    # A token an older release cached in clear is a miss too, and is overwritten.
+    [key] = [k for k in spy.written if "google-token" in k]
+    spy.real.set(key, "ya29.left-in-clear", 60)
+    assert google_play.access_token(google) == "ya29.x"
+    assert len(token_calls(play)) == 3
+    assert "ya29" not in spy.real.get(key)
+
+
 def test_a_consume_lost_to_a_broker_outage_is_sent_again_by_the_replay_and_the_sweeper(
     player_client, player, real_offer, google, play, monkeypatch, django_capture_on_commit_callbacks
 ):
@@ -1018,3 +1081,106 @@ def test_a_disabled_accounts_push_token_still_only_authenticates_its_own_pushes(
 
     assert post_rtdn(api_client, body, query="?token=guess").status_code == 400
     assert post_rtdn(api_client, body).status_code == 200
+
+
+# --- The admin: purchase tokens shown masked --------------------------------------------------
+
+# A purchase token as Google hands them out: long, opaque, a credential for the purchase.
+LONG_TOKEN = "fmkbcnamoplgdpjdnkfdjbde.AO-J1OzYx" + "Qw8" * 40 + "Zr9w"
+
+
+def redeem_orderless(player_client, real_offer, play):
+    """A purchase without an orderId (a promo code): the payment is known by its token."""
+    long_product = PRODUCT.replace("tok-1", LONG_TOKEN)
+    play.add(responses.GET, long_product, json={"purchaseState": 0, "purchaseType": 0})
+    play.add(responses.POST, f"{long_product}:consume", body="")
+    assert redeem(player_client, real_offer, token=LONG_TOKEN).status_code == 201
+    payment = Payment.objects.get()
+    assert payment.external_id == payment.payment_reference == LONG_TOKEN
+    return payment
+
+
+def test_the_payment_admin_masks_a_purchase_token_and_still_finds_a_payment_by_it(
+    admin_client, player_client, real_offer, google, play
+):
+    from gamingpanel.crypto import mask
+
+    payment = redeem_orderless(player_client, real_offer, play)
+    event = ProviderEvent.objects.create(
+        game=payment.game,
+        provider="google_play",
+        event_id="m-1",
+        event_type="voidedPurchaseNotification/1",
+        payload={},
+        payment=payment,
+    )
+    change = f"/admin/payments/payment/{payment.pk}/change/"
+
+    for url in (
+        change,
+        f"/admin/payments/payment/{payment.pk}/history/",
+        "/admin/payments/payment/",
+        f"/admin/payments/providerevent/{event.pk}/change/",
+    ):
+        page = admin_client.get(url)
+        assert page.status_code == 200, url
+        assert LONG_TOKEN not in page.content.decode(), url
+    assert mask(LONG_TOKEN) in admin_client.get(change).content.decode()
+
+    found = admin_client.get("/admin/payments/payment/", {"q": LONG_TOKEN}).content.decode()
+    assert change in found  # searching by the whole token still finds it
+
+
+def test_the_notification_admin_masks_the_purchase_tokens_it_holds(admin_client, game):
+    from gamingpanel.crypto import mask
+
+    notice = {
+        "version": "1.0",
+        "packageName": "com.example.game",
+        "voidedPurchaseNotification": {"purchaseToken": LONG_TOKEN, "refundType": 1},
+    }
+    data = base64.b64encode(json.dumps(notice).encode()).decode()
+    event = ProviderEvent.objects.create(
+        game=game,
+        provider="google_play",
+        event_id="m-2",
+        event_type="voidedPurchaseNotification/1",
+        payload={
+            "message": {"data": data, "messageId": "m-2"},
+            "decoded": notice,
+            "confirmation": {"voided": True, "voidedPurchase": {"purchaseToken": LONG_TOKEN}},
+        },
+        status=ProviderEvent.Status.UNMATCHED,
+        reference=LONG_TOKEN,
+    )
+
+    page = admin_client.get(f"/admin/payments/providerevent/{event.pk}/change/").content.decode()
+    listed = admin_client.get("/admin/payments/providerevent/").content.decode()
+
+    assert LONG_TOKEN not in page and LONG_TOKEN not in listed
+    assert data[:40] not in page  # the base64 message carries the same token
+    assert mask(LONG_TOKEN) in page
+    assert "com.example.game" in page and "voidedPurchaseNotification" in page
+
+
+def test_the_tasks_a_purchase_queues_carry_ids_not_its_token(
+    player_client, real_offer, google, play, monkeypatch
+):
+    from celery import Task
+    from kombu.serialization import dumps
+
+    sent = []
+    real_apply_async = Task.apply_async
+
+    def recording(task, args=None, kwargs=None, *rest, **options):
+        sent.append((task.name, dumps([args or [], kwargs or {}], serializer="json")[2]))
+        return real_apply_async(task, args, kwargs, *rest, **options)
+
+    monkeypatch.setattr(Task, "apply_async", recording)
+
+    redeem_orderless(player_client, real_offer, play)
+
+    assert "apps.payments.tasks.finish_google_purchase" in [name for name, _ in sent]
+    for name, body in sent:
+        assert LONG_TOKEN not in body, name  # the broker's copy of the message
+        assert "ya29" not in body, name

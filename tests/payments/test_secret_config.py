@@ -240,3 +240,19 @@ def test_the_migration_moves_an_account_s_secrets_out_of_config(at_previous_migr
     left = ProviderAccount.objects.get(pk=unreadable.pk)
     assert left.config == {"package_name": "com.x", "rtdn_token": "CLEAR2"}
     assert left.secrets_encrypted == lost
+
+
+@pytest.mark.django_db
+def test_a_secret_left_in_an_account_s_config_is_not_shown_in_clear(admin_client, game):
+    # Saved without clean, as accounts from before config refused secrets were.
+    account = ProviderAccount.objects.create(
+        game=game,
+        provider="google_play",
+        config={"package_name": "com.example.game", "rtdn_token": "LEFT-IN-CFG-02"},
+    )
+
+    page = admin_client.get(f"/admin/payments/provideraccount/{account.pk}/change/")
+
+    assert page.status_code == 200
+    assert "LEFT-IN-CFG-02" not in page.content.decode()
+    assert "rtdn_token" in page.content.decode() and "com.example.game" in page.content.decode()

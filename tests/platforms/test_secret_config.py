@@ -312,3 +312,18 @@ def test_the_migration_leaves_a_credential_whose_secrets_cannot_be_read(
     warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert any(f"platform credential {row.pk}: config keys publisher_key" in m for m in warned)
     assert not any("CLEAR-3" in m for m in warned)
+
+
+@pytest.mark.django_db
+def test_a_secret_left_in_config_is_not_shown_in_clear_on_the_change_page(admin_client, game):
+    # Saved without clean, as rows from before config refused secrets (and those the migration
+    # could not move) were.
+    credential = PlatformCredential.objects.create(
+        game=game, platform="steam", config={"app_id": "480", "publisher_key": "LEFT-IN-CFG-01"}
+    )
+
+    page = admin_client.get(f"/admin/platforms/platformcredential/{credential.pk}/change/")
+
+    assert page.status_code == 200
+    assert "LEFT-IN-CFG-01" not in page.content.decode()
+    assert "publisher_key" in page.content.decode() and "480" in page.content.decode()

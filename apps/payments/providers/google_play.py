@@ -42,6 +42,7 @@ from apps.payments.providers.base import (
     call,
     check_account_token,
 )
+from gamingpanel import crypto
 from gamingpanel.parsers import loads as loads_json
 
 logger = logging.getLogger(__name__)
@@ -436,8 +437,9 @@ def _auth(account: ProviderAccount) -> dict[str, str]:
 
 def access_token(account: ProviderAccount) -> str:
     """An OAuth access token for the game's service account (google-auth's service-account
-    credentials: a JWT-bearer grant at GOOGLE_OAUTH_TOKEN_URL), cached until shortly before it
-    expires. The service-account JSON is one of the account's encrypted secrets."""
+    credentials: a JWT-bearer grant at GOOGLE_OAUTH_TOKEN_URL), cached (encrypted) in the shared
+    cache until shortly before it expires. The service-account JSON is one of the account's
+    encrypted secrets."""
     info = account.secrets.get("service_account")
     if isinstance(info, str):
         try:
@@ -452,7 +454,7 @@ def access_token(account: ProviderAccount) -> str:
         json.dumps([info["client_email"], info["private_key"]]).encode()
     ).hexdigest()
     cache_key = f"payments:google-token:{account.pk}:{credential}"
-    if cached := cache.get(cache_key):
+    if cached := _cached_token(cache_key):
         return cached
     try:
         credentials = service_account.Credentials.from_service_account_info(
@@ -470,5 +472,22 @@ def access_token(account: ProviderAccount) -> str:
     token = str(credentials.token)
     expiry = credentials.expiry  # naive UTC, as google-auth keeps it
     lifetime = (expiry - datetime.now(UTC).replace(tzinfo=None)).total_seconds() if expiry else 0
-    cache.set(cache_key, token, max(int(lifetime) - 60, 1))
+    # Encrypted with the secrets' key ring: whoever reads the shared cache (Redis) must not be
+    # able to call the Play Developer API as the studio.
+    sealed = crypto.encrypt_json({"access_token": token})
+    cache.set(cache_key, sealed, max(int(lifetime) - 60, 1))
     return token
+
+
+def _cached_token(cache_key: str) -> str | None:
+    """The cached access token, or None: nothing cached, or nothing a configured key opens (the
+    key was rotated out, or a token cached in clear by an older release), which is fetched
+    again and overwritten."""
+    sealed = cache.get(cache_key)
+    if not isinstance(sealed, str):
+        return None
+    try:
+        token = crypto.decrypt_json(sealed).get("access_token")
+    except (crypto.UndecryptableSecret, ValueError, AttributeError):
+        return None
+    return token if isinstance(token, str) and token else None
