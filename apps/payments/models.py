@@ -249,6 +249,9 @@ class SandboxCallback(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending delivery"
         DELIVERED = "delivered", "Delivered"
+        # A buyer's Pay or Cancel the sweeper gave up delivering: its checkout was closed
+        # unpaid (its reservation released) and the callback is never sent.
+        CLOSED = "closed", "Not delivered; checkout closed unpaid"
 
     payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="callbacks")
     action = models.CharField(max_length=10, choices=Action.choices)

@@ -23,7 +23,7 @@ from apps.accounts.api_base import (
 )
 from apps.inventory.lines import GrantLineSerializer, grant_lines
 from apps.shop.models import Offer, Purchase
-from apps.shop.selectors import purchase_of, purchases_of, shop_for_player
+from apps.shop.selectors import ended_outcome, purchase_of, purchases_of, shop_for_player
 from apps.shop.services.purchase import PurchaseResult, checkout_end, purchase_offer
 from apps.shop.services.receipts import redeem_receipt
 from gamingpanel.errors import InvalidInput
@@ -232,9 +232,11 @@ class PurchaseApi(PlayerApi):
                 "`remaining_purchases`; also a season's premium pass already had), "
                 "`holding_limit_reached`, `season_ended` (the premium pass's season ended "
                 "in the instant before the purchase), `payment_provider_not_configured` (real "
-                "money: the game has no enabled processor), or `request_in_progress` (real money: another "
+                "money: the game has no enabled processor), `request_in_progress` (real money: another "
                 "request with this key is opening the checkout; send it again after "
-                "`Retry-After`)."
+                "`Retry-After`), or, for a key whose real-money purchase ended unpaid before its "
+                "202 was stored, how it ended: `payment_cancelled`, `payment_failed` or "
+                "`checkout_expired` (buy again with a new key)."
             ),
             422: OpenApiResponse(
                 description="`idempotency_key_reused`: this key came with another offer or "
@@ -259,7 +261,16 @@ PURCHASE_STATUSES = (
     "(paid and granted), `failed` (the checkout failed or was cancelled; nothing charged), "
     "`expired` (the checkout ended unpaid; its stock and limit slot were given back), "
     "`refunded`. A payment reported after `failed` or `expired` is kept and the purchase is "
-    "left to the studio to grant or refund."
+    "left to the studio to grant or refund. Why it failed or expired: `outcome`."
+)
+PURCHASE_OUTCOMES = (
+    "Why a `failed` or `expired` purchase ended, a stable code (null otherwise): "
+    "`payment_cancelled` (the buyer cancelled the checkout), `payment_failed` (the processor "
+    "reported the payment failed), `checkout_expired` (nobody paid before its end), "
+    "`payment_provider_unavailable` (the checkout could not be opened), or the code of the "
+    "refusal its Idempotency-Key answers (e.g. `insufficient_funds`). Nothing was charged in "
+    "any of them: a retry is a new purchase with a new Idempotency-Key. Null too for a "
+    "checkout that failed or was cancelled before outcomes were recorded."
 )
 
 
@@ -268,6 +279,7 @@ class PurchaseOutputSerializer(serializers.Serializer):
     offer_id = serializers.IntegerField()
     quantity = serializers.IntegerField()
     status = serializers.CharField(help_text=PURCHASE_STATUSES)
+    outcome = serializers.SerializerMethodField(help_text=PURCHASE_OUTCOMES)
     # A declared field, moved off the class by DRF: it does not shadow Field.source.
     source = serializers.CharField()  # type: ignore[assignment]
     price = PriceSerializer(source="*")
@@ -276,6 +288,10 @@ class PurchaseOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     completed_at = serializers.DateTimeField(allow_null=True)
     refunded_at = serializers.DateTimeField(allow_null=True)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_outcome(self, purchase: Purchase) -> str | None:
+        return ended_outcome(purchase)
 
     @extend_schema_field(PurchasePaymentSerializer(allow_null=True))
     def get_payment(self, purchase: Purchase) -> dict | None:

@@ -31,3 +31,15 @@ class StoreProductAmbiguous(DomainError):
 
 class ContentsUnavailable(DomainError):
     status, code, title = 503, "contents_unavailable", "Part of the offer cannot be granted yet"
+
+
+class PaymentCancelled(DomainError):
+    """The buyer cancelled the checkout: the purchase ended unpaid (its key answers this)."""
+
+    status, code, title = 409, "payment_cancelled", "Checkout cancelled by the buyer"
+
+
+class PaymentFailed(DomainError):
+    """The processor reported the payment failed: the purchase ended unpaid."""
+
+    status, code, title = 409, "payment_failed", "Payment failed"

@@ -164,6 +164,11 @@ class Purchase(models.Model):
     refund_shortfall = models.JSONField(default=list, blank=True)
     needs_attention = models.BooleanField(default=False, db_index=True)
     note = models.CharField(max_length=300, blank=True)
+    # Why a failed or expired purchase ended: a stable problem code (payment_cancelled,
+    # payment_failed, checkout_expired, payment_provider_unavailable, or the code of the refusal
+    # its key answers). Empty while it has not ended so, and on rows that ended before it was
+    # recorded (`selectors.ended_outcome` reads those from their note).
+    outcome = models.CharField(max_length=40, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     refunded_at = models.DateTimeField(null=True, blank=True)
@@ -181,6 +186,11 @@ class Purchase(models.Model):
         indexes = [
             models.Index(fields=["player", "-id"]),
             models.Index(fields=["game", "status"]),
+            # The few purchases still pending (open checkouts, flagged ones): the payments
+            # sweeper's stranded reservations, every minute, without reading every purchase.
+            models.Index(
+                fields=["created_at"], condition=Q(status="pending"), name="purchase_pending"
+            ),
             # Each player's spend in a currency, summed from the index alone (PostgreSQL).
             models.Index(
                 fields=["game", "price_currency", "player"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -9,6 +10,7 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from apps.accounts.models import Player
+from apps.payments.services.closing import CHECKOUT_EXPIRED, NOT_OPENED
 from apps.shop.errors import OfferNotFound, PurchaseNotFound
 from apps.shop.models import Category, Offer, OfferPurchaseCount, Purchase
 from apps.shop.services import rules
@@ -151,6 +153,26 @@ def purchase_of(*, player: Player, purchase_id: int) -> Purchase:
     if purchase is None:
         raise PurchaseNotFound(f"No purchase {purchase_id} of yours.")
     return purchase
+
+
+# A note that is a problem code: what a refused or failed purchase noted before `outcome` was.
+_CODE_NOTE = re.compile(r"[a-z][a-z0-9_]*")
+ENDED = (Purchase.Status.FAILED, Purchase.Status.EXPIRED)
+
+
+def ended_outcome(purchase: Purchase) -> str | None:
+    """Why a failed or expired purchase ended (a stable problem code), or None: not ended so,
+    or ended before outcomes were recorded in a way its row cannot tell (an old checkout that
+    was cancelled or failed)."""
+    if purchase.status not in ENDED:
+        return None
+    if purchase.outcome:
+        return purchase.outcome
+    if purchase.status == Purchase.Status.EXPIRED:
+        return CHECKOUT_EXPIRED  # only an expiry ever ended one so
+    if purchase.note == "checkout never opened":
+        return NOT_OPENED
+    return purchase.note if _CODE_NOTE.fullmatch(purchase.note) else None
 
 
 # Whether the player has a completed real-money purchase (remote config's "payer").

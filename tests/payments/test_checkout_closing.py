@@ -219,10 +219,11 @@ def test_the_key_of_a_checkout_opened_then_expired_says_it_expired(player, limit
     answer = replay(player, limited)
     assert Purchase.objects.get().status == "expired"
     assert (answer.status_code, answer.body["code"], answer.body["detail"]) == (
-        503,
-        "payment_provider_unavailable",
+        409,
+        "checkout_expired",
         "The checkout expired unpaid; buy again with a new Idempotency-Key.",
     )
+    assert Purchase.objects.get().outcome == "checkout_expired"
     assert held(limited) == (5, 0)
 
 
@@ -250,9 +251,45 @@ def test_the_key_of_a_checkout_opened_then_cancelled_says_so(
 
     answer = replay(player, limited)
     assert (Payment.objects.get().status, Purchase.objects.get().status) == ("failed", "failed")
-    assert (answer.status_code, answer.body["detail"]) == (
-        503,
-        "The checkout was cancelled or its payment failed; buy again with a new Idempotency-Key.",
+    assert (answer.status_code, answer.body["code"], answer.body["detail"]) == (
+        409,
+        "payment_cancelled",
+        "The buyer cancelled the checkout; nothing was charged; buy again with a new "
+        "Idempotency-Key.",
+    )
+    assert Purchase.objects.get().outcome == "payment_cancelled"
+
+
+def test_the_key_of_a_checkout_opened_then_failed_says_the_payment_failed(
+    player, limited, monkeypatch
+):
+    """Stripe's async_payment_failed (a bank debit refused days later) is a failed payment, not
+    the buyer's cancel."""
+    opened_never_answered(player, limited, monkeypatch)
+    event = stripe_failed_event(player, Payment.objects.get())
+
+    assert process_event(event_pk=event.pk).status == "processed"
+
+    answer = replay(player, limited)
+    assert (answer.status_code, answer.body["code"]) == (409, "payment_failed")
+    assert answer.body["detail"] == (
+        "The payment failed; nothing was charged; buy again with a new Idempotency-Key."
+    )
+    assert (Purchase.objects.get().status, Purchase.objects.get().outcome) == (
+        "failed",
+        "payment_failed",
+    )
+    assert held(limited) == (5, 0)
+
+
+def stripe_failed_event(player, payment: Payment) -> ProviderEvent:
+    Payment.objects.filter(pk=payment.pk).update(provider="stripe", external_id="cs_test_9")
+    return ProviderEvent.objects.create(
+        provider="stripe",
+        event_id="evt_failed",
+        game_id=player.game_id,
+        event_type="checkout.session.async_payment_failed",
+        payload={"data": {"object": {"id": "cs_test_9", "metadata": {}}}},
     )
 
 
@@ -264,10 +301,12 @@ def test_the_key_of_a_checkout_never_opened_says_it_could_not_be_opened(
     assert sweep(after_unopened_timeout(settings)).unopened_checkouts == 1
 
     answer = replay(player, limited)
-    assert (answer.status_code, answer.body["detail"]) == (
+    assert (answer.status_code, answer.body["code"], answer.body["detail"]) == (
         503,
+        "payment_provider_unavailable",
         "The checkout could not be opened; buy again with a new Idempotency-Key.",
     )
+    assert Purchase.objects.get().outcome == "payment_provider_unavailable"
 
 
 def test_a_key_that_stored_its_202_keeps_it_when_the_checkout_expires(player, limited):

@@ -100,6 +100,7 @@ def test_the_purchase_row_is_stored_whole(buyer_client, player, offer):
         "refund_shortfall": [],
         "needs_attention": False,
         "note": "",
+        "outcome": "",
         "created_at": stored["created_at"],
         "completed_at": stored["completed_at"],
         "refunded_at": None,

@@ -19,13 +19,14 @@ class CallbackRefused(Exception):
 
 
 def deliver(*, callback_pk: int) -> bool:
-    """POST the callback; True if it was delivered now, False if it had been already. Any
+    """POST the callback; True if it was delivered now, False if it had been already (or will
+    never be: `closed`). Any
     failure (network, an answer that is not 2xx, the database) raises, for the task to retry;
     the webhook stores an event id once, so a delivery repeated after a lost answer is
     harmless."""
     callback = SandboxCallback.objects.select_related("payment").get(pk=callback_pk)
-    if callback.status == SandboxCallback.Status.DELIVERED:
-        return False
+    if callback.status != SandboxCallback.Status.PENDING:
+        return False  # delivered, or its checkout closed unpaid by the sweeper: nothing owed
     SandboxCallback.objects.filter(pk=callback.pk).update(attempts=F("attempts") + 1)
     body, signature = sandbox.build_event(
         payment=callback.payment, action=callback.action, event_id=callback.event_id

@@ -7,7 +7,11 @@ the close takes its purchase, the purchase's limit counter and its offer, the or
 and a purchase take them in. One transaction for a whole batch would hold an offer's row while
 it waits for a buyer's counter row that buyer holds while waiting for the offer: a deadlock,
 and a hot offer's buyers stalled for the batch. A close that fails rolls back that checkout
-alone, is logged, and is tried again by the next run; the others are closed."""
+alone, is logged, and is tried again by the next run; the others are closed.
+
+Why a checkout ended unpaid is one of a few stable codes (`REASONS`), decided from what the
+processor reported: its purchase stores it (`Purchase.outcome`) and answers it, so a game kit
+tells the buyer's cancel from a failed payment from a checkout nobody finished."""
 
 from __future__ import annotations
 
@@ -20,6 +24,26 @@ from django.db import models, transaction
 from apps.payments.models import Payment
 
 logger = logging.getLogger(__name__)
+
+# Why a checkout ended unpaid (the problem codes a purchase's key answers when it ended before
+# its 202 was stored, and its `outcome`):
+PAYMENT_CANCELLED = "payment_cancelled"  # the buyer cancelled the checkout (sandbox's Cancel)
+# The processor reported the payment failed: Stripe's async_payment_failed (a declined card
+# does not end a Checkout Session: the buyer may try another card until it expires).
+PAYMENT_FAILED = "payment_failed"
+# Nobody paid before its end: the processor's expiry (Stripe's checkout.session.expired, the
+# sandbox's payment.expired) or ours (services/expiry.py). A buyer who left through Stripe's
+# cancel URL may come back until then, so Stripe's checkouts end this way, never cancelled.
+CHECKOUT_EXPIRED = "checkout_expired"
+# The checkout could not be opened (the processor refused or did not answer, or the process
+# died before it answered): the key's 503.
+NOT_OPENED = "payment_provider_unavailable"
+REASONS = (PAYMENT_CANCELLED, PAYMENT_FAILED, CHECKOUT_EXPIRED, NOT_OPENED)
+# What a closing without a reason of its own means, by the payment status it ends in.
+DEFAULT_REASON: dict[str, str] = {
+    Payment.Status.EXPIRED: CHECKOUT_EXPIRED,
+    Payment.Status.FAILED: PAYMENT_FAILED,
+}
 
 
 def close_each(
@@ -48,7 +72,11 @@ def _close_one(
     by whoever is deciding it now, or its close failed."""
     try:
         with transaction.atomic():
-            payment = due.select_for_update(skip_locked=True).filter(pk=payment_pk).first()
+            # Only the payment's row: `due` may join its purchase, whose row the close locks
+            # after the payment's, in the order every path takes them.
+            payment = (
+                due.select_for_update(skip_locked=True, of=("self",)).filter(pk=payment_pk).first()
+            )
             if payment is None:
                 return False
             close(payment)

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from apps.payments.models import Payment
-from apps.payments.services.closing import close_each
+from apps.payments.services.closing import CHECKOUT_EXPIRED, close_each
 from apps.payments.services.processing import purchase_outcomes
 
 logger = logging.getLogger(__name__)
@@ -51,4 +51,5 @@ def _expire(payment: Payment) -> None:
         purchase_id=payment.purchase_id,
         outcome=Payment.Status.EXPIRED,
         note=f"checkout expired unpaid at {payment.expires_at:%Y-%m-%d %H:%M} UTC",
+        reason=CHECKOUT_EXPIRED,
     )

@@ -13,6 +13,7 @@ from django.utils import timezone
 from apps.payments.models import Payment, ProviderEvent
 from apps.payments.providers import apple, google_play, sandbox, stripe
 from apps.payments.providers.base import Outcome, PaidAmount
+from apps.payments.services import closing
 from gamingpanel.logging import scrub
 from gamingpanel.metrics import PAYMENT_EVENTS, UNKNOWN
 
@@ -34,7 +35,11 @@ class PurchaseOutcomes(Protocol):
 
     def reversed(self, *, purchase_id: int, kind: str, note: str) -> None: ...
 
-    def closed(self, *, purchase_id: int, outcome: str, note: str) -> None: ...
+    def closed(self, *, purchase_id: int, outcome: str, note: str, reason: str = "") -> None:
+        """End the unpaid purchase (`outcome`: the payment's status, "expired" or "failed") and
+        release its reservation; `reason` is why (services/closing.REASONS; empty: the
+        default of `outcome`)."""
+        ...
 
     def flagged(self, *, purchase_id: int, note: str) -> None: ...
 
@@ -82,7 +87,7 @@ def process_event(*, event_pk: int) -> ProviderEvent:
         event.status = ProviderEvent.Status.IGNORED
         event.outcome = outcome.note or "no payment of ours matches this notification"
     else:
-        note = _apply(outcome, payment) or outcome.note
+        note = _apply(event, outcome, payment) or outcome.note
         event.status = ProviderEvent.Status.PROCESSED
         event.outcome = f"{outcome.action} {note}".strip()[:200]
     event.payment = payment
@@ -128,7 +133,23 @@ def _find_payment(event: ProviderEvent, outcome: Outcome) -> Payment | None:
     return None
 
 
-def _apply(outcome: Outcome, payment: Payment) -> str:
+# Notifications whose "failed" is the buyer's cancel, not a failed payment. Only the sandbox
+# reports one: Stripe's cancel URL sends no event (its session stays payable until it expires),
+# and a store purchase the buyer cancelled never reaches us as a purchase (its receipt is
+# refused, `receipt_not_paid`, before anything is reserved).
+CANCELLATIONS = frozenset({("sandbox", "payment.canceled")})
+
+
+def closing_reason(event: ProviderEvent, outcome: Outcome) -> str:
+    """Why the processor's news ends the checkout unpaid (services/closing.REASONS)."""
+    if outcome.action == "expired":
+        return closing.CHECKOUT_EXPIRED
+    if (event.provider, event.event_type) in CANCELLATIONS:
+        return closing.PAYMENT_CANCELLED
+    return closing.PAYMENT_FAILED
+
+
+def _apply(event: ProviderEvent, outcome: Outcome, payment: Payment) -> str:
     """Returns what the purchase side said, when it did not do as told (or "")."""
     purchase_id, purchases = payment.purchase_id, _purchase_outcomes()
     if outcome.action == "paid":
@@ -166,8 +187,12 @@ def _apply(outcome: Outcome, payment: Payment) -> str:
         Payment.objects.filter(pk=payment.pk, status=Payment.Status.CREATED).update(
             status=outcome.action, updated_at=timezone.now()
         )
+        reason = closing_reason(event, outcome)
         purchases.closed(
-            purchase_id=purchase_id, outcome=outcome.action, note=f"checkout {outcome.action}"
+            purchase_id=purchase_id,
+            outcome=outcome.action,
+            note=f"checkout {outcome.action}",
+            reason=reason,
         )
     elif outcome.action == "flag":
         purchases.flagged(purchase_id=purchase_id, note=outcome.note)

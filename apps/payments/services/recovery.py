@@ -11,6 +11,13 @@ broker was down or a task gave up.
   answer) PAYMENTS_UNOPENED_CHECKOUT_SECONDS after the purchase began: the purchase is closed
   (failed), its stock and limit slot freed, and its key answers 503; each in its own short
   transaction (services/closing.py).
+- Sandbox checkouts whose buyer pressed Pay or Cancel and whose callback the sweeper gave up
+  delivering (flagged after PAYMENTS_SWEEP_MAX_ATTEMPTS re-queues): the checkout no longer
+  expires (the buyer submitted it), so it is closed here (payment_failed or payment_cancelled)
+  and the callback is never sent (`closed`).
+- Purchases still pending whose payment already ended unpaid (`failed` or `expired`), left by
+  releases whose failure path committed the payment and the purchase apart: closed now, their
+  reservation released, with the reason the payment tells.
 
 Each row is touched only once it is older than PAYMENTS_SWEEP_GRACE_SECONDS, then at most
 PAYMENTS_SWEEP_MAX_ATTEMPTS times, PAYMENTS_SWEEP_BACKOFF_SECONDS × 2^n apart (capped at an
@@ -31,6 +38,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.payments.models import Payment, Provider, ProviderEvent, SandboxCallback
+from apps.payments.services import closing
 from apps.payments.services.closing import close_each
 from apps.payments.services.processing import purchase_outcomes
 from apps.payments.services.queueing import enqueue_after_commit
@@ -49,6 +57,8 @@ class SweepReport:
     callbacks_abandoned: int = 0
     unopened_checkouts: int = 0
     store_finishes_requeued: int = 0
+    undelivered_checkouts: int = 0
+    stranded_purchases: int = 0
 
 
 def backoff(sweeps: int) -> timedelta:
@@ -95,10 +105,13 @@ def sweep(
     report.callbacks_requeued, report.callbacks_abandoned = _sweep_rows(
         callbacks, now=now, task=callback_task, describe=_describe_callback
     )
+    # After the callbacks: one given up on just now is closed in this same run.
+    report.undelivered_checkouts = _close_undelivered_checkouts()
     report.unopened_checkouts = _close_unopened_checkouts(now=now)
+    report.stranded_purchases = _close_stranded_purchases(settled_before=settled_before)
     if finish_task is not None:
         report.store_finishes_requeued = _requeue_store_finishes(now=now, task=finish_task)
-    if report.events_requeued or report.callbacks_requeued:
+    if report.events_requeued or report.callbacks_requeued or report.stranded_purchases:
         logger.info("payments sweep: %s", report)
     return report
 
@@ -128,10 +141,98 @@ def _close_unopened(payment: Payment) -> None:
         purchase_id=payment.purchase_id,
         outcome=Payment.Status.FAILED,
         note="checkout never opened",
+        reason=closing.NOT_OPENED,
     )
     logger.warning(
         "payments sweep: purchase %s closed, its checkout never opened", payment.purchase_id
     )
+
+
+BUYER_ACTIONS = (SandboxCallback.Action.PAID, SandboxCallback.Action.CANCEL)
+
+
+def _close_undelivered_checkouts() -> int:
+    """Sandbox checkouts the buyer submitted (Pay or Cancel) whose callback the sweeper gave up
+    on (`needs_attention`, after PAYMENTS_SWEEP_MAX_ATTEMPTS re-queues): pressing a button took
+    the checkout's end away, so nothing else would ever end it and its purchase would hold its
+    stock and limit slot for good. Read through the open payments' index (payment_open_created)."""
+    unsent = Payment.objects.filter(
+        provider=Provider.SANDBOX,
+        status=Payment.Status.CREATED,
+        callbacks__action__in=BUYER_ACTIONS,
+        callbacks__status=SandboxCallback.Status.PENDING,
+        callbacks__needs_attention=True,
+    )
+    return close_each(unsent, order_by="created_at", close=_close_undelivered)
+
+
+def _close_undelivered(payment: Payment) -> None:
+    """Inside the checkout's transaction, its payment locked. The callback is closed unsent
+    (a delivery still retrying then sends nothing); one that reached the webhook meanwhile is a
+    payment reported after the close: kept and flagged (shop fulfilment)."""
+    callbacks = SandboxCallback.objects.filter(
+        payment=payment, action__in=BUYER_ACTIONS, status=SandboxCallback.Status.PENDING
+    )
+    action = callbacks.values_list("action", flat=True).first()
+    callbacks.update(status=SandboxCallback.Status.CLOSED)
+    cancelled = action == SandboxCallback.Action.CANCEL
+    payment.status = Payment.Status.FAILED
+    payment.details = {**payment.details, "error": f"the sandbox's {action} was never delivered"}
+    payment.save(update_fields=["status", "details", "updated_at"])
+    purchase_outcomes().closed(
+        purchase_id=payment.purchase_id,
+        outcome=Payment.Status.FAILED,
+        note=f"sandbox {action} never delivered",
+        reason=closing.PAYMENT_CANCELLED if cancelled else closing.PAYMENT_FAILED,
+    )
+    logger.warning(
+        "payments sweep: purchase %s closed, the sandbox's %s callback never delivered",
+        payment.purchase_id,
+        action,
+    )
+
+
+def _close_stranded_purchases(*, settled_before: datetime) -> int:
+    """Purchases still pending whose payment ended unpaid: written before a failed checkout's
+    payment and purchase were ended in one transaction (or by any path that ends them apart),
+    so no transition is left to close them. Payments knows the purchase only by its row; the
+    shop's partial index of pending purchases (purchase_pending) keeps this read small."""
+    stranded = Payment.objects.filter(
+        status__in=[Payment.Status.FAILED, Payment.Status.EXPIRED],
+        purchase__status="pending",
+        updated_at__lte=settled_before,
+    )
+    return close_each(stranded, order_by="pk", close=_close_stranded)
+
+
+def _close_stranded(payment: Payment) -> None:
+    """Inside the payment's transaction, its row locked; the shop closes the purchase only while
+    it is pending, so a payment granted meanwhile keeps it."""
+    purchase_outcomes().closed(
+        purchase_id=payment.purchase_id,
+        outcome=payment.status,
+        note=f"payment was {payment.status}; reservation released by the sweeper",
+        reason=_stranded_reason(payment),
+    )
+    logger.warning(
+        "payments sweep: purchase %s closed, its payment %s was already %s",
+        payment.purchase_id,
+        payment.pk,
+        payment.status,
+    )
+
+
+def _stranded_reason(payment: Payment) -> str:
+    if payment.status == Payment.Status.EXPIRED:
+        return closing.CHECKOUT_EXPIRED
+    buyer_cancelled = SandboxCallback.objects.filter(
+        payment=payment, action=SandboxCallback.Action.CANCEL
+    ).exists()
+    if buyer_cancelled:
+        return closing.PAYMENT_CANCELLED
+    if payment.details.get("error"):
+        return closing.NOT_OPENED  # the processor refused the checkout, or it never opened
+    return closing.PAYMENT_FAILED
 
 
 # Google Play refunds a purchase left unacknowledged this long after it was made.

@@ -182,8 +182,10 @@ def fulfil_purchase(
 
 
 @transaction.atomic
-def close_unpaid(*, purchase_id: int, status: str, note: str = "") -> Purchase:
-    """A checkout that expired or failed: the purchase ends and its reservation is released."""
+def close_unpaid(*, purchase_id: int, status: str, note: str = "", outcome: str = "") -> Purchase:
+    """A checkout that expired or failed: the purchase ends and its reservation is released;
+    `outcome` is why (a stable code, `Purchase.outcome`). Once: a purchase no longer pending
+    is left as it is."""
     purchase = (
         Purchase.objects.select_for_update(of=("self",)).select_related("offer").get(pk=purchase_id)
     )
@@ -192,7 +194,8 @@ def close_unpaid(*, purchase_id: int, status: str, note: str = "") -> Purchase:
     release(purchase=purchase, offer=purchase.offer)
     purchase.status = status
     purchase.note = note[:300]
-    purchase.save(update_fields=["status", "note"])
+    purchase.outcome = outcome
+    purchase.save(update_fields=["status", "note", "outcome"])
     return purchase
 
 

@@ -195,7 +195,10 @@ def _open_checkout(purchase: Purchase) -> PurchaseResult:
             failed = checkout.mark_checkout_failed(purchase_id=purchase.pk, error=error)
             if failed:
                 close_unpaid(
-                    purchase_id=purchase.pk, status=Purchase.Status.FAILED, note=error.code
+                    purchase_id=purchase.pk,
+                    status=Purchase.Status.FAILED,
+                    note=error.code,
+                    outcome=error.code,
                 )
                 store_response(purchase=purchase, status_code=error.status, body=problem_of(error))
         if not failed and (opened := checkout.checkout_opened(purchase_id=purchase.pk)):
@@ -274,6 +277,7 @@ def _remember_failure(
                 response_status=error.status,
                 response_body=body,
                 note=error.code,
+                outcome=error.code,
             )
     except IntegrityError:
         pass  # a concurrent request with this key stored its answer; ours is replaced by it
