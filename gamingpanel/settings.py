@@ -331,6 +331,11 @@ SIMPLE_JWT = {
 RATE_LIMIT_PER_HOUR = env.int("RATE_LIMIT_PER_HOUR", default=1000)
 AUTH_RATE_LIMIT_PER_MINUTE = env.int("AUTH_RATE_LIMIT_PER_MINUTE", default=60)  # per address
 AUTH_GAME_RATE_LIMIT_PER_MINUTE = env.int("AUTH_GAME_RATE_LIMIT_PER_MINUTE", default=3000)
+# GET player/data-export per player and hour (docs/guide/privacy.md): an export reads every row
+# the player has.
+DATA_EXPORTS_PER_HOUR = env.int("DATA_EXPORTS_PER_HOUR", default=5)
+if DATA_EXPORTS_PER_HOUR < 1:
+    raise ImproperlyConfigured("DATA_EXPORTS_PER_HOUR must be at least 1.")
 # Behind a proxy, the META key (or dotted path of a function) holding the client address.
 RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="") or None
 RATELIMIT_USE_CACHE = "default"

@@ -1,9 +1,10 @@
 """Authentication endpoints: logout and validate (docs/auth.md); login, refresh, link and unlink
-are in apps/login/api.py."""
+are in apps/login/api.py. The player's own account: its data export and its deletion
+(docs/guide/privacy.md)."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -14,6 +15,10 @@ from apps.accounts.api_base import (
     TokenValidationApi,
     problems,
 )
+from apps.accounts.errors import ConfirmationRequired
+from apps.accounts.privacy import ERASE_CONFIRMATION, export_player_data, spend_export_budget
+from apps.accounts.ratelimit import enforce, tightest
+from apps.accounts.services.privacy import erase_player
 from apps.accounts.services.sessions import log_out
 
 
@@ -47,3 +52,116 @@ class ValidateApi(TokenValidationApi):
     )
     def post(self, request: ServerRequest) -> Response:
         return Response(self.checked_token(request).as_dict())
+
+
+class ExportProfileSerializer(serializers.Serializer):
+    player_id = serializers.IntegerField()
+    game_id = serializers.IntegerField()
+    display_name = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+    last_login_at = serializers.DateTimeField(allow_null=True)
+    banned_until = serializers.DateTimeField(allow_null=True)
+    ban_reason = serializers.CharField(allow_blank=True)
+    erased_at = serializers.DateTimeField(allow_null=True)
+
+
+class ExportIdentitySerializer(serializers.Serializer):
+    platform = serializers.CharField()
+    platform_user_id = serializers.CharField()
+    linked_at = serializers.DateTimeField()
+    last_login_at = serializers.DateTimeField(allow_null=True)
+
+
+class PlayerDataExportApi(PlayerApi):
+    class OutputSerializer(serializers.Serializer):
+        exported_at = serializers.DateTimeField()
+        profile = ExportProfileSerializer()
+        identities = ExportIdentitySerializer(many=True, help_text="Linked platform accounts.")
+        stats = serializers.DictField(
+            help_text="`progress` ({xp, updated_at} or null) and `values` "
+            "([{key, value, updated_at}])."
+        )
+        inventory = serializers.DictField(
+            help_text="`wallets` ([{currency, balance}]), `items` ([{sku, quantity}]) and "
+            "`ledger` ([{id, currency, sku, delta, balance_after, reason, reference, "
+            "created_at}], oldest first)."
+        )
+        cloud_saves = serializers.ListField(
+            child=serializers.DictField(),
+            help_text="The current documents: [{key, version, value, size, created_at, "
+            "updated_at}] (deleted documents and earlier versions are not included).",
+        )
+        analytics = serializers.DictField(
+            help_text="`events`: the player's raw analytics events still kept "
+            "([{name, source, occurred_at, properties}])."
+        )
+        battle_pass = serializers.DictField(
+            help_text="`passes` ([{season, xp, premium, premium_granted_at}]) and `claims` "
+            "([{season, level, track, claimed_at}])."
+        )
+        shop = serializers.DictField(
+            help_text="`purchases` ([{id, offer, quantity, status, source, real_money, "
+            "price_currency, price_amount, provider, granted, created_at, completed_at, "
+            "refunded_at}])."
+        )
+        payments = serializers.ListField(
+            child=serializers.DictField(),
+            help_text="[{purchase_id, provider, status, amount, currency, created_at}]: no "
+            "provider secrets, purchase tokens or checkout links.",
+        )
+        matches = serializers.ListField(
+            child=serializers.DictField(),
+            help_text="[{match_id, mode, outcome, score, stats, xp_awarded, recorded_at}].",
+        )
+        events = serializers.DictField(
+            help_text="`claims`: the event rewards claimed ([{event, reward, claimed_at}])."
+        )
+        leaderboards = serializers.DictField(
+            help_text="`entries` ([{board, period, score, metadata, reached_at}]) and "
+            "`payouts` ([{board, period, rank, score, contents, paid_at}])."
+        )
+
+    @extend_schema(
+        summary="Everything stored about the player (a copy of their data)",
+        description="One section per app, plus `exported_at`. A few exports per player per "
+        "hour (the studio's `DATA_EXPORTS_PER_HOUR`, 5 unless changed; 429 `rate_limited` "
+        "after; the RateLimit-* headers of this answer count them). See the guide's privacy "
+        "page.",
+        responses={200: OutputSerializer, **problems(_429="`rate_limited`.")},
+    )
+    def get(self, request: PlayerRequest) -> Response:
+        budget = spend_export_budget(player_id=request.user.pk)
+        request.rate_budget = tightest(request.rate_budget, budget)
+        enforce(budget)
+        return Response(export_player_data(request.user))
+
+
+class PlayerAccountApi(PlayerApi):
+    @extend_schema(
+        summary="Delete the player's account (erase their personal data)",
+        description="Revokes every session of the player (this token gets 401 "
+        "`token_revoked` from now on) and erases what is personal; a new login with the same "
+        "platform account makes a new player. A retry that gets 401 after a DELETE it sent "
+        "means done. See the guide's privacy page.",
+        parameters=[
+            OpenApiParameter(
+                "confirm",
+                str,
+                OpenApiParameter.QUERY,
+                required=True,
+                enum=[ERASE_CONFIRMATION],
+                description=f"Exactly `{ERASE_CONFIRMATION}` (`delete%20my%20account` in the "
+                "URL): a stray call erases nothing.",
+            )
+        ],
+        request=None,
+        responses={204: None, **problems(_400="`confirmation_required`.")},
+    )
+    def delete(self, request: PlayerRequest) -> Response:
+        # In the query, not a body: HTTP gives a DELETE's body no meaning (a proxy may drop it).
+        if request.query_params.get("confirm") != ERASE_CONFIRMATION:
+            raise ConfirmationRequired(
+                f"Send ?confirm={ERASE_CONFIRMATION.replace(' ', '%20')} to delete this account."
+            )
+        erase_player(player=request.user, actor=None)
+        return Response(status=204)

@@ -17,6 +17,7 @@ from apps.accounts.errors import (
     InvalidToken,
     PermissionMissing,
     PlayerBanned,
+    TokenRevoked,
     WrongCredentialKind,
 )
 from apps.accounts.models import Game, Player, ServerKey
@@ -146,6 +147,10 @@ def authenticate_access_token(raw_token: str) -> tuple[Player, AccessClaims]:
     player = token_player(game_id=claims.game_id, player_id=claims.player_id)
     if player is None:
         raise InvalidToken("The access token's player no longer exists.")
+    if player.erased_at is not None:
+        # Its sessions were revoked with the erasure; this answers a token whose revocation
+        # this process has not heard of yet.
+        raise TokenRevoked("This account was deleted.")
     if player.is_banned:
         assert player.banned_until is not None  # is_banned says so
         raise PlayerBanned("This player is banned.", banned_until=player.banned_until.isoformat())

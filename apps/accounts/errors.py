@@ -78,3 +78,16 @@ class RateLimited(DomainError):
     def __init__(self, detail: str = "", *, headers: dict[str, str]) -> None:
         super().__init__(detail)
         self.headers = headers
+
+
+class ConfirmationRequired(DomainError):
+    """DELETE player without the exact confirmation text in its `confirm` query parameter."""
+
+    status, code, title = 400, "confirmation_required", "Confirmation required"
+
+
+class PlayerErased(DomainError):
+    """A write about a player whose account was erased (apps.accounts.services.privacy): the
+    row is a nameless tombstone and nothing personal is written under it again."""
+
+    status, code, title = 410, "player_erased", "The player's account was erased"

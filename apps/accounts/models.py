@@ -133,6 +133,9 @@ class Player(models.Model):
     last_login_at = models.DateTimeField(null=True, blank=True)
     banned_until = models.DateTimeField(null=True, blank=True)
     ban_reason = models.CharField(max_length=300, blank=True)
+    # Set when the player's account was erased (apps.accounts.privacy): the row stays as a
+    # tombstone because money rows (ledger, purchases, payments) name it; nothing personal is left.
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -154,6 +157,8 @@ class Player(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.erased_at is not None:
+            return f"erased player #{self.pk}"
         return f"{self.display_name or 'player'} #{self.pk}"
 
     # DRF treats request.user as authenticated when this is true.
@@ -163,6 +168,10 @@ class Player(models.Model):
     @property
     def is_banned(self) -> bool:
         return self.banned_until is not None and self.banned_until > timezone.now()
+
+    @property
+    def is_erased(self) -> bool:
+        return self.erased_at is not None
 
 
 class PlatformIdentity(models.Model):
@@ -207,6 +216,7 @@ class AuthSession(models.Model):
         OPERATOR = "operator", "Revoked by an operator"
         IDENTITY_UNLINKED = "identity_unlinked", "Its platform account was unlinked"
         BAN_ENDED = "ban_ended", "Ended by a ban, since lifted"
+        PLAYER_ERASED = "player_erased", "The player's account was erased"
 
     game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="+")
     player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="sessions")

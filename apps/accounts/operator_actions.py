@@ -26,11 +26,14 @@ def announce_action(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     reason: str = "",
+    actor_name: str = "",
 ) -> None:
-    """Call inside the same transaction as the change it describes."""
+    """Call inside the same transaction as the change it describes. Without an operator
+    (`actor` None) the record names `actor_name` (a player's own request), else "system"."""
     operator_acted.send(
         sender=type(target),
         actor=actor,
+        actor_name=actor_name,
         game=game,
         action=action,
         target=target,

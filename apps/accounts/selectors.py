@@ -11,6 +11,7 @@ from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Model, QuerySet
 
 from apps.accounts import hotcache
+from apps.accounts.errors import PlayerErased
 from apps.accounts.markers import (
     REVOKED_SERVER_KEY,
     SERVER_KEY_CACHE_SECONDS,
@@ -81,9 +82,15 @@ def token_player(*, game_id: int, player_id: int) -> Player | None:
 
 
 def token_player_exists(*, game_id: int, player_id: int) -> bool:
-    """Whether the player a token names still exists, as token_player sees it (the same rows,
-    at most TOKEN_PLAYER_SECONDS old): a deleted player's tokens stop validating within it."""
-    return _token_player_rows(game_id=game_id, player_id=player_id) is not None
+    """Whether the player a token names still exists and is not erased, as token_player sees
+    it (the same rows, at most TOKEN_PLAYER_SECONDS old): a deleted player's tokens stop
+    validating within it (an erased player's sessions are revoked at once besides)."""
+    rows = _token_player_rows(game_id=game_id, player_id=player_id)
+    return rows is not None and rows[0][_ERASED_AT] is None
+
+
+# Where erased_at is in a player's row values (_values_of).
+_ERASED_AT = [field.attname for field in Player._meta.concrete_fields].index("erased_at")
 
 
 def _token_player_rows(*, game_id: int, player_id: int) -> RowValues | None:
@@ -251,3 +258,11 @@ def user_role(user: User, game: Game | int) -> str | None:
 
 def identities_of(*, player: Player) -> list[PlatformIdentity]:
     return list(PlatformIdentity.objects.filter(player=player).order_by("platform", "created_at"))
+
+
+def refuse_erased(player: Player) -> Player:
+    """The player, unless erased: then 410 player_erased. Reads the row already loaded (no
+    query): the one check every caller that names a player by id makes."""
+    if player.erased_at is not None:
+        raise PlayerErased(f"Player {player.pk}'s account was erased.", player_id=player.pk)
+    return player

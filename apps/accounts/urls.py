@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.accounts.api import LogoutApi, ValidateApi
+from apps.accounts.api import LogoutApi, PlayerAccountApi, PlayerDataExportApi, ValidateApi
 
 # Login, refresh, link and unlink are under the same prefix in apps/login/urls.py.
 routes = [
@@ -8,4 +8,7 @@ routes = [
     path("logout", LogoutApi.as_view(), name="auth-logout"),
 ]
 
-api_routes = {"auth/": routes}
+player_routes = [path("data-export", PlayerDataExportApi.as_view(), name="player-data-export")]
+account_routes = [path("", PlayerAccountApi.as_view(), name="player-account")]
+
+api_routes = {"auth/": routes, "player/": player_routes, "player": account_routes}

@@ -27,6 +27,8 @@ ACTIONS = [
             "operator.otp_removed",
             "operator.otp_reset",
             "player.ban",
+            "player.erase",
+            "player.export",
             "player.unban",
             "session.revoke",
             "server_key.revoke",

@@ -24,11 +24,14 @@ def record_action(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     reason: str = "",
+    actor_name: str = "",
 ) -> AuditLogEntry:
-    """Call inside the same transaction as the change it describes."""
+    """Call inside the same transaction as the change it describes. `actor` is the operator;
+    without one the entry's actor reads `actor_name` (who else asked: a player's own request),
+    else "system"."""
     return AuditLogEntry.objects.create(
         actor=actor,
-        actor_name=actor.get_username() if actor else "system",
+        actor_name=actor.get_username() if actor else (actor_name or "system")[:150],
         game=game,
         action=action,
         target_type=target._meta.label_lower,

@@ -30,7 +30,7 @@ from apps.accounts.api_base import (
     problems,
 )
 from apps.accounts.models import Player
-from apps.accounts.selectors import public_player
+from apps.accounts.selectors import public_player, refuse_erased
 from apps.cloudsave.errors import (
     InvalidPrecondition,
     InvalidSaveKey,
@@ -414,10 +414,12 @@ class PlayerSaveApi(PlayerApi):
 
 
 def _same_game_player(game_id: int, player_id: int) -> Player:
+    """The game's player, for a game server: 404 when there is none, 410 player_erased when its
+    account was erased (nothing is read or written under the tombstone)."""
     player = public_player(game_id=game_id, player_id=player_id)
     if player is None:
         raise SavePlayerNotFound(f"No player {player_id} in this game.")
-    return player
+    return refuse_erased(player)
 
 
 class PublicSavesApi(PlayerApi):
@@ -460,6 +462,8 @@ class PublicSaveApi(PlayerApi):
         return document_response(found[0] if found else None, request)
 
 
+ERASED = "`player_erased`: the player's account was erased; nothing was read or written."
+
 PLAYER_PARAM = OpenApiParameter(
     "player_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="A player of this game."
 )
@@ -471,7 +475,7 @@ class ServerSavesApi(GameServerApi):
         parameters=[PLAYER_PARAM],
         responses={
             200: DocumentSerializer(many=True),
-            **problems(_404="`player_not_found` in this game."),
+            **problems(_404="`player_not_found` in this game.", _410=ERASED),
         },
     )
     def get(self, request: ServerRequest, player_id: int) -> Response:
@@ -488,6 +492,7 @@ class ServerSavesApi(GameServerApi):
                 _400=BAD_WRITE,
                 _403="`save_key_not_writable`: the game takes declared keys only.",
                 _404="`player_not_found` in this game.",
+                _410=ERASED,
                 _412=STALE_BATCH,
                 _413=TOO_LARGE,
                 _422=REUSED_OR_UNSTORABLE,
@@ -515,6 +520,7 @@ class ServerSaveApi(GameServerApi):
             **problems(
                 _400="`invalid_save_key`.",
                 _404="`player_not_found` in this game, or `save_not_found`.",
+                _410=ERASED,
             ),
         },
     )
@@ -537,6 +543,7 @@ class ServerSaveApi(GameServerApi):
                 _400=BAD_WRITE,
                 _403="`save_key_not_writable`: the game takes declared keys only.",
                 _404="`player_not_found` in this game.",
+                _410=ERASED,
                 _412=STALE,
                 _413=TOO_LARGE,
                 _422=REUSED_OR_UNSTORABLE,
@@ -565,6 +572,7 @@ class ServerSaveApi(GameServerApi):
                 _400=BAD_WRITE,
                 _403="`save_key_not_writable`: the game takes declared keys only.",
                 _404="`player_not_found` in this game, or `save_not_found`.",
+                _410=ERASED,
                 _412=STALE,
                 _422="`idempotency_key_reused`: this key came with another request.",
                 _428="`precondition_required`: send If-Match (or If-None-Match: *).",

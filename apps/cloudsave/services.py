@@ -19,6 +19,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 from psycopg.errors import DeadlockDetected
 
+from apps.accounts.errors import PlayerErased, TokenRevoked
 from apps.accounts.models import Player
 from apps.audit.services import record_action
 from apps.cloudsave.errors import (
@@ -361,8 +362,16 @@ UNCOUNT_TOMBSTONES = CompiledQuery.compile(
     " WHERE player_id = %s",
     usage=SaveUsage,
 )
+# With the player's erasure (accounts' erased_at), under a share of the player's row: an
+# erasure (which locks the row, after the player's documents) either waits for this write and
+# then deletes what it made, or has committed and the write is refused (SQLite has no row locks;
+# its writes are serialised whole).
+_FOR_SHARE = " FOR SHARE" if connection.features.has_select_for_update else ""
 PRUNED_VERSION = CompiledQuery.compile(
-    "SELECT pruned_version FROM {usage} WHERE player_id = %s", usage=SaveUsage
+    "SELECT (SELECT pruned_version FROM {usage} WHERE player_id = {player}.id), erased_at"  # noqa: S608
+    " FROM {player} WHERE id = %s" + _FOR_SHARE,
+    usage=SaveUsage,
+    player=Player,
 )
 INSERT_RECEIPT = CompiledInsert.compile(SaveReceipt)
 STORE_ANSWER = CompiledQuery.compile(
@@ -397,7 +406,7 @@ def _apply(*, player: Player, writes: list[Write], source: str, batch: bool) -> 
             if write.value is None:
                 raise SaveNotFound(f"No document {write.key!r} to delete.")
             if first_version is None:
-                first_version = _first_version(player)
+                first_version = _first_version(player, source)
             document = Document(
                 game_id=player.game_id,
                 player_id=player.pk,
@@ -459,12 +468,18 @@ def _apply(*, player: Player, writes: list[Write], source: str, batch: bool) -> 
     return written
 
 
-def _first_version(player: Player) -> int:
+def _first_version(player: Player, source: str) -> int:
     """A new document's version: 1, or above every version of the player's pruned tombstones
     (SaveUsage.pruned_version). Read after the documents' locks: a prune that held the
     tombstone of one of these keys has committed by then, and its version is counted."""
     row = PRUNED_VERSION.row([player.pk])
-    return (row[0] if row else 0) + 1
+    if row is None or row[1] is not None:
+        # Erased (or deleted) since the request's token or player was checked: nothing is
+        # saved for it. The player's own token is revoked by now; a game server is told why.
+        if source == Source.PLAYER:
+            raise TokenRevoked("This account was deleted.")
+        raise PlayerErased(f"Player {player.pk}'s account was erased.", player_id=player.pk)
+    return (row[0] or 0) + 1
 
 
 def _checked_sizes(policy: SavePolicy, writes: list[Write], source: str) -> dict[str, int]:

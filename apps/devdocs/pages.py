@@ -33,6 +33,7 @@ GUIDE_PAGES: list[tuple[str, str]] = [
     ("monitoring", "Monitoring"),
     ("rate-limits", "Rate limits and headers"),
     ("leaderboards", "Leaderboards and tournaments"),
+    ("privacy", "Account deletion and data export"),
 ]
 GUIDE_TITLES = dict(GUIDE_PAGES)
 

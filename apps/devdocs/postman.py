@@ -140,6 +140,13 @@ def _request_item(schema: dict, method: str, path: str, operation: dict) -> dict
     }
 
 
+def _only_value(schema: dict) -> object:
+    """A query parameter's value when the schema leaves one: its default, or its only allowed
+    value (DELETE player's `confirm`)."""
+    enum = schema.get("enum", [])
+    return schema.get("default", enum[0] if len(enum) == 1 else "")
+
+
 def _url(path: str, operation: dict) -> dict[str, Any]:
     segments = [
         f":{segment[1:-1]}" if segment.startswith("{") else segment
@@ -153,7 +160,7 @@ def _url(path: str, operation: dict) -> dict[str, Any]:
     query = [
         {
             "key": parameter["name"],
-            "value": str(parameter.get("example", parameter.get("schema", {}).get("default", ""))),
+            "value": str(parameter.get("example", _only_value(parameter.get("schema", {})))),
             "description": parameter.get("description", ""),
             "disabled": not parameter.get("required", False),
         }

@@ -309,7 +309,7 @@ CAPTURES: dict[Operation, list[str]] = {
 }
 
 # After these succeed the stored tokens are dead; the next request that needs one logs in.
-ENDS_SESSION: set[Operation] = {("post", "auth/logout")}
+ENDS_SESSION: set[Operation] = {("post", "auth/logout"), ("delete", "player")}
 
 # Collection variables: the five a studio sets, then values the requests store as they run.
 VARIABLES: list[tuple[str, str, str]] = [

@@ -12,3 +12,9 @@ class InventoryConfig(AppConfig):
         from apps.inventory.selectors import economy_flows
 
         register_economy_source(economy_flows)
+
+        # The player's data export and erasure (accounts' registry, docs/guide/privacy.md).
+        from apps.accounts.privacy import register_privacy_section
+        from apps.inventory import privacy
+
+        register_privacy_section("inventory", export=privacy.export)

@@ -408,6 +408,7 @@ SUBMIT_PROBLEMS = problems(
     "`invalid_score`, `invalid_metadata`.",
     e403="`client_submissions_not_allowed`, `player_banned`.",
     e404="`board_not_found`, `player_not_found`.",
+    e410="`player_erased`: the player's account was erased; nothing was recorded.",
     e409="`submission_id_reused` (another player or score, within the id's retention), "
     "`board_fed_by_stat`.",
     e413="`metadata_too_large` (with `limit` and `size`).",

@@ -22,3 +22,9 @@ class LeaderboardsConfig(AppConfig):
         operator_acted.connect(on_operator_action, dispatch_uid="leaderboards.bans")
         for signal in (post_save, post_delete):
             signal.connect(on_season_changed, sender=Season, dispatch_uid="leaderboards.seasons")
+
+        # The player's data export and erasure (accounts' registry, docs/guide/privacy.md).
+        from apps.accounts.privacy import register_privacy_section
+        from apps.leaderboards import privacy
+
+        register_privacy_section("leaderboards", export=privacy.export, erase=privacy.erase)

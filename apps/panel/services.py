@@ -65,7 +65,10 @@ def segment_filters(query: QueryDict) -> dict[str, str]:
 
 def segment_players(*, game: Game, filters: dict[str, str], max_player_id: int | None = None):
     form = PlayerFilterForm(filters or None)
-    players = players_matching(game=game, filters=form.filters(), sort="id")
+    # Erased players (tombstones) take no part: nothing is granted, revoked or banned there.
+    players = players_matching(game=game, filters=form.filters(), sort="id").filter(
+        erased_at__isnull=True
+    )
     if max_player_id is not None:
         players = players.filter(pk__lte=max_player_id)
     return players
@@ -390,9 +393,10 @@ def _run_chunk(action_id: int, careful: bool = True) -> int:
     members = sorted(frozen_bans)
     if not members:
         return 0
-    # A member deleted since (with its game's data) is simply not there any more.
+    # A member deleted since (with its game's data) is simply not there any more; one erased
+    # since is skipped (nothing is written under a tombstone).
     chunk = list(
-        Player.objects.filter(game=action.game, pk__in=members)
+        Player.objects.filter(game=action.game, pk__in=members, erased_at__isnull=True)
         .select_related("game")
         .order_by("pk")
     )

@@ -169,6 +169,14 @@ def purchase_token(payment: Payment) -> str:
     return ""
 
 
+def without_purchase_token(text: str, payment: Payment | None) -> str:
+    """`text` with the payment's purchase token masked wherever it appears: the shop's purchase
+    key ("google_play:<token>" for a purchase without an orderId) and its stored answer."""
+    if payment is not None and (token := purchase_token(payment)):
+        return text.replace(token, mask(token))
+    return text
+
+
 def masked_payment(payment: Payment) -> Payment:
     """A copy to show (its str names the external id): the purchase token masked, in the
     reference and in the external id that a purchase without an orderId is known by."""

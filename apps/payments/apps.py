@@ -10,3 +10,9 @@ class PaymentsConfig(AppConfig):
         from gamingpanel.crypto import register_encrypted_field
 
         register_encrypted_field(ProviderAccount, "secrets_encrypted")
+
+        # The player's data export and erasure (accounts' registry, docs/guide/privacy.md).
+        from apps.accounts.privacy import register_privacy_section
+        from apps.payments import privacy
+
+        register_privacy_section("payments", export=privacy.export, erase=privacy.erase)

@@ -179,7 +179,13 @@ class Payment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.provider} {self.external_id or self.pk} ({self.status})"
+        # A Google Play purchase without an orderId is known by its purchase token, a credential
+        # (with the studio's service account it consumes or refunds the purchase): anything that
+        # prints a payment (logs, links from other admin pages, audit targets) names it masked.
+        known_by = self.external_id
+        if self.provider == Provider.GOOGLE_PLAY and known_by == self.payment_reference:
+            known_by = crypto.mask(known_by)
+        return f"{self.provider} {known_by or self.pk} ({self.status})"
 
 
 class ProviderEvent(models.Model):

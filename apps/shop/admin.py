@@ -21,7 +21,8 @@ from apps.accounts.admin_scoping import (
 from apps.inventory.models import Currency
 from apps.inventory.selectors import ledger_for_reference
 from apps.inventory.widgets import ContentsEditorMixin
-from apps.payments.models import Provider
+from apps.payments.admin import without_purchase_token
+from apps.payments.models import Payment, Provider
 from apps.shop.forms import (
     COMMON_ISO_CURRENCIES,
     CurrencyCodeInput,
@@ -167,7 +168,48 @@ class PurchaseAdmin(WholeValueSearch, ReadOnlyScopedAdmin):
     list_select_related = ["player", "offer"]
     show_full_result_count = False
     paginator = CappedCountPaginator
-    readonly_fields = ["ledger_entries"]
+    # A Google Play purchase without an orderId is keyed by its purchase token ("google_play:
+    # <token>"), which its stored answer repeats: the player's credential, shown masked as the
+    # payments admin shows it.
+    fields = [
+        "game",
+        "player",
+        "offer",
+        "quantity",
+        "source",
+        "status",
+        "shown_idempotency_key",
+        "request_hash",
+        "real_money",
+        "price_currency",
+        "price_amount",
+        "provider",
+        "granted",
+        "bought",
+        "reserved_stock",
+        "reserved_slots",
+        "response_status",
+        "shown_response_body",
+        "refund_shortfall",
+        "needs_attention",
+        "note",
+        "outcome",
+        "completed_at",
+        "refunded_at",
+        "ledger_entries",
+    ]
+    readonly_fields = ["shown_idempotency_key", "shown_response_body", "ledger_entries"]
+
+    @admin.display(description="Idempotency key")
+    def shown_idempotency_key(self, purchase: Purchase) -> str:
+        return without_purchase_token(purchase.idempotency_key, _payment_of(purchase)) or "—"
+
+    @admin.display(description="Response body")
+    def shown_response_body(self, purchase: Purchase) -> str:
+        if purchase.response_body is None:
+            return "—"
+        shown = json.dumps(purchase.response_body, ensure_ascii=False)
+        return without_purchase_token(shown, _payment_of(purchase))
 
     @admin.display(description="Ledger entries")
     def ledger_entries(self, purchase: Purchase) -> str:
@@ -199,3 +241,13 @@ class PurchaseAdmin(WholeValueSearch, ReadOnlyScopedAdmin):
             "Reason",
             rows,
         )
+
+
+def _payment_of(purchase: Purchase) -> Payment | None:
+    """The purchase's payment (None for a virtual one), read once per page."""
+    if not purchase.real_money:
+        return None
+    try:
+        return purchase.payment
+    except Payment.DoesNotExist:
+        return None

@@ -11,3 +11,9 @@ class ShopConfig(AppConfig):
         from apps.shop.services.payment_outcomes import ShopPurchaseOutcomes
 
         register_purchase_outcomes(ShopPurchaseOutcomes())
+
+        # The player's data export and erasure (accounts' registry, docs/guide/privacy.md).
+        from apps.accounts.privacy import register_privacy_section
+        from apps.shop import privacy
+
+        register_privacy_section("shop", export=privacy.export)

@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from apps.inventory import demo as inventory_demo
 from apps.inventory.models import LedgerEntry, Wallet
 from apps.leaderboards import index
+from apps.leaderboards.errors import PlayerBanned
 from apps.leaderboards.models import BracketReward, Entry, Payout, Period, Submission
 from apps.leaderboards.selectors import player_entry
 from apps.leaderboards.services.payouts import pay_period
@@ -238,11 +239,10 @@ def test_a_period_ending_in_the_middle_of_two_match_results_deadlocks_neither(
 def test_a_score_sent_while_a_ban_commits_never_keeps_the_banned_player_in_the_index(
     make_board, make_players, first_score
 ):
-    """A submission that begins while the ban's transaction is still open does not see the ban:
-    it writes the entry, commits once the ban has, and applies it to the index with its clock
-    read after the ban's transaction had looked at the player's entries. A removal picked in
-    that transaction was older and changed nothing: the banned player kept his rank (the
-    players below him one too low) for good. Picked after the commit, it wins."""
+    """A submission that begins while the ban's transaction is still open once wrote the entry
+    and applied it to the index after the ban's removal, and the banned player kept his rank for
+    good. It now locks the player's row first (against an erasure too): it waits for the ban's
+    commit and is refused, and the banned player is left out."""
     from apps.accounts.services.bans import ban_player
     from apps.leaderboards.services.ranking import rebuild_index
 
@@ -267,14 +267,16 @@ def test_a_score_sent_while_a_ban_commits_never_keeps_the_banned_player_in_the_i
 
     def score(_: int) -> None:
         assert banned_in_transaction.wait(10)
-        result = submit_score(board=target, player_id=cheat.pk, score=99, submission_id="late")
-        assert not result.replayed  # it began before the ban committed: recorded, applied
+        # The submission locks the player's row (FOR SHARE, as it does against an erasure):
+        # it waits for the ban to commit, then finds the player banned and records nothing.
+        with pytest.raises(PlayerBanned):
+            submit_score(board=target, player_id=cheat.pk, score=99, submission_id="late")
 
     with ThreadPoolExecutor(2) as pool:
         for done in [pool.submit(in_thread(ban), 0), pool.submit(in_thread(score), 0)]:
             done.result()
 
-    assert Entry.objects.filter(period=period, player=cheat, score=99).exists()
+    assert not Entry.objects.filter(period=period, player=cheat, score=99).exists()
     assert index.left_out(period.pk, [cheat.pk, honest.pk]) == {cheat.pk}
     assert player_entry(period=current(target), player_id=honest.pk).rank == 1
 

@@ -133,6 +133,10 @@ def _rotate(
         raise TokenRevoked("This session has ended; log in again.")
     if session.player.is_banned:
         raise PlayerBanned("This player is banned.")
+    if session.player.erased_at is not None:
+        # A login that found the player's identity just before its erasure committed may have
+        # opened this session after the erasure revoked the others.
+        raise TokenRevoked("This account was deleted.")
 
     if token.retired_at is None:
         if token.expires_at <= now:

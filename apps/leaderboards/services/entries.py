@@ -14,11 +14,15 @@ from apps.leaderboards.services.ranking import removal_for
 
 
 @transaction.atomic
-def remove_entry(*, entry: Entry, actor: User | None, reason: str = "") -> bool:
+def remove_entry(
+    *, entry: Entry, actor: User | None, reason: str = "", audit_metadata: bool = True
+) -> bool:
     """Remove the entry from its open period: the player is no longer ranked there, and their
     next score starts a new entry. A closed period's standings are final (its payouts were
     written from them): PeriodClosed. False, and nothing recorded, when the entry was removed
-    meanwhile (the same removal sent twice at once, waiting here for the first)."""
+    meanwhile (the same removal sent twice at once, waiting here for the first). The audit
+    entry keeps the removed score and, unless `audit_metadata` is False (a player's erasure:
+    the game's free JSON may name them), its metadata."""
     # The period first, as a submission locks it (FOR SHARE) before its entry: a close
     # (FOR UPDATE) then waits for this removal, or came first and is seen here.
     period = Period.objects.select_for_update().get(pk=entry.period_id)
@@ -43,7 +47,7 @@ def remove_entry(*, entry: Entry, actor: User | None, reason: str = "") -> bool:
             "period": locked.period.number,
             "player_id": locked.player_id,
             "score": locked.score,
-            "metadata": locked.metadata,
+            **({"metadata": locked.metadata} if audit_metadata else {}),
         },
         after={},
         reason=reason,

@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Player
+from apps.accounts.selectors import refuse_erased
 from apps.leaderboards import index
 from apps.leaderboards.errors import (
     ClientSubmissionsNotAllowed,
@@ -53,7 +54,8 @@ OPEN_PERIOD = CompiledQuery.compile(
     period=Period,
 )
 
-# The submission row, only for a player of this game who is not banned now; nothing when the id
+# The submission row, only for a player of this game who is not banned now nor erased; nothing
+# when the id
 # was used before (or the player is not eligible: told apart on that rare path). The conflict
 # is with whichever space of ids the row is in (Submission's two unique constraints: the game
 # servers' of the board, or the player's own).
@@ -63,6 +65,7 @@ RECORD_SUBMISSION = CompiledQuery.compile(
                               created_at)
     SELECT %s, %s, %s, p.id, %s, %s, %s FROM {player} p
      WHERE p.id = %s AND p.game_id = %s AND (p.banned_until IS NULL OR p.banned_until <= %s)
+       AND p.erased_at IS NULL
     ON CONFLICT DO NOTHING
     RETURNING id
     """,
@@ -129,23 +132,35 @@ UPSERTS = {
 # earliest), the entry upserted from it. It answers the period (none: no open one), whether the
 # submission was recorded, and the entry if it changed. SQLite runs the same steps one by one in
 # a transaction.
+#
+# The player is locked FOR SHARE first (`eligible`, an InitPlan of `live`: before the period): an
+# erasure holds the player's row (FOR NO KEY UPDATE) before it locks the periods whose entries it
+# removes, so the submission either commits first and its entry is removed with the others, or
+# waits, finds the player erased, and records nothing. A match result locks its players first too.
 _IN_ONE_STATEMENT = """
-    WITH open_period AS (
+    WITH eligible AS (
+        SELECT id FROM {player}
+         WHERE id = %s AND game_id = %s AND (banned_until IS NULL OR banned_until <= %s)
+           AND erased_at IS NULL
+           FOR SHARE),
+    open_period AS (
         SELECT id, number, ends_at FROM {period} WHERE board_id = %s AND state = 'open'),
     live AS (
         SELECT p.id, p.starts_at FROM {period} p JOIN open_period o ON o.id = p.id
          WHERE p.state = 'open' AND (p.ends_at IS NULL OR p.ends_at > %s)
+           AND EXISTS (SELECT 1 FROM eligible)
            FOR SHARE OF p),
     recorded AS (
         INSERT INTO {submission} (board_id, submission_id, period_id, player_id, score,
                                   from_client, created_at)
-        SELECT %s, %s, live.id, p.id, %s, %s, GREATEST(%s, live.starts_at) FROM {player} p, live
-         WHERE p.id = %s AND p.game_id = %s AND (p.banned_until IS NULL OR p.banned_until <= %s)
+        SELECT %s, %s, live.id, eligible.id, %s, %s, GREATEST(%s, live.starts_at)
+          FROM eligible, live
         ON CONFLICT DO NOTHING
         RETURNING period_id, player_id, created_at),
     changed AS ({upsert})
     SELECT open_period.id, open_period.number, open_period.ends_at,
            (SELECT count(*) FROM live), (SELECT count(*) FROM recorded),
+           (SELECT count(*) FROM eligible),
            changed.score, changed.rank_key, changed.reached_at, changed.version
       FROM open_period LEFT JOIN changed ON true
 """
@@ -282,13 +297,16 @@ def _submit_once(
     sent = [metadata_json] * (2 if board.operator == Board.Operator.LATEST else 1)
     if POSTGRES:
         found = IN_ONE_STATEMENT[(board.operator, sign)].row(
-            [board.pk, now, board.pk, submission_id, score, from_client, now]
-            + [player_id, board.game_id, now]
+            [player_id, board.game_id, now]
+            + [board.pk, now, board.pk, submission_id, score, from_client, now]
             + [score, sign * score, metadata_json or "{}", version, *sent]
         )
         if found is None:
             return None
-        period_id, number, ends_at, live_count, recorded_count, *changed = found
+        period_id, number, ends_at, live_count, recorded_count, eligible, *changed = found
+        if not eligible:
+            # Not the game's, banned or erased (or the id was used before: a replay).
+            return _replay(board, player_id, score, submission_id, from_client, now)
         if not live_count:
             # Due: close it first. Or closed since this statement's snapshot (it waited for
             # the close's lock): the next one is open, try again. A due period is not locked,
@@ -374,6 +392,7 @@ def _replay(
         player = Player.objects.filter(pk=player_id, game_id=board.game_id).first()
         if player is None:
             raise PlayerNotInGame(f"No player {player_id} in this game.", player_id=player_id)
+        refuse_erased(player)
         if player.banned_until is not None and player.banned_until > now:
             raise PlayerBanned(f"Player {player_id} is banned.", player_id=player_id)
         # The id's submission, past LEADERBOARD_SUBMISSION_RETENTION_DAYS, was pruned between

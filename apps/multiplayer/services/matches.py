@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Game, Player, ServerKey
@@ -20,6 +20,7 @@ from apps.multiplayer.models import Match, MatchResult, MatchSettings
 from apps.multiplayer.selectors import match_xp, recorded_match, undeclared_stats_rule
 from apps.stats.selectors import stat_definitions
 from apps.stats.services import add_xp, apply_stats, check_stat_keys
+from gamingpanel.sql import aware
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,10 @@ def record_match_result(
                 "results: send this match under a new id."
             ) from None
         return RecordedMatch(first, _in_player_order(first.results.all()), created=False)
-    banned = _banned_players_of_game(game=game, player_ids=[line.player_id for line in players])
+    banned, erased = _players_of_game(game=game, player_ids=[line.player_id for line in players])
+    # An erased player's line is left out whole (no result, stats, XP, event progress or
+    # analytics): nothing is written under the tombstone. The others' lines are recorded.
+    players = [line for line in players if line.player_id not in erased]
     players, ignored = _without_undeclared_stats(game_id=game.pk, players=players, banned=banned)
 
     # A banned player's line is recorded (the match happened; a ban does not stop the server
@@ -189,17 +193,36 @@ def _without_undeclared_stats(
 PLAYER_IDS = range(1, 2**63)
 
 
-def _banned_players_of_game(*, game: Game, player_ids: list[int]) -> set[int]:
-    """Those of the players banned now; 422 players_not_in_game when one is not the game's."""
+# FOR SHARE, in id order, before anything is written about them: an erasure (which holds the
+# player's row FOR NO KEY UPDATE before it removes leaderboard entries) either waits for this
+# match and then erases what it wrote, or has committed and the player's line is left out. Two
+# matches share the locks. SQLite has no row locks (its writes are serialised whole).
+_FOR_SHARE = " ORDER BY id FOR SHARE" if connection.features.has_select_for_update else ""
+
+
+def _players_of_game(*, game: Game, player_ids: list[int]) -> tuple[set[int], set[int]]:
+    """Those of the players banned now, and those erased; 422 players_not_in_game when one is
+    not the game's."""
     possible = [player_id for player_id in player_ids if player_id in PLAYER_IDS]
-    bans = dict(Player.objects.filter(game=game, pk__in=possible).values_list("pk", "banned_until"))
-    if missing := sorted(set(player_ids) - bans.keys()):
+    rows: list[tuple[int, datetime | None, datetime | None]] = []
+    if possible:
+        marks = ", ".join(["%s"] * len(possible))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id, banned_until, erased_at FROM {Player._meta.db_table}"  # noqa: S608
+                f" WHERE game_id = %s AND id IN ({marks}){_FOR_SHARE}",
+                [game.pk, *possible],
+            )
+            rows = [(id_, aware(until), aware(erased)) for id_, until, erased in cursor.fetchall()]
+    if missing := sorted(set(player_ids) - {row[0] for row in rows}):
         # Another game's player and no player at all look the same: nothing leaks across games.
         raise PlayersNotInGame(
             f"No player {', '.join(map(str, missing))} in this game.", player_ids=missing
         )
     now = timezone.now()
-    return {player_id for player_id, until in bans.items() if until is not None and until > now}
+    banned = {player_id for player_id, until, _ in rows if until is not None and until > now}
+    erased = {player_id for player_id, _, erased_at in rows if erased_at is not None}
+    return banned, erased
 
 
 def _in_player_order(results: Iterable[MatchResult]) -> list[MatchResult]:

@@ -1,11 +1,13 @@
 """Player search, the player page, and the operator actions on it (POST, operators and owners).
 
 Actions go through the owning app's services, which write the audit log in their transaction:
-accounts' ban_player / unban_player / end_sessions, inventory's operator_adjust (the ledger).
-A ban, ending the sessions, a revoke and a cloud-save restore ask first (views/confirm.py)."""
+accounts' ban_player / unban_player / end_sessions / erase_player, inventory's operator_adjust
+(the ledger). A ban, ending the sessions, a revoke, an erasure and a cloud-save restore ask first
+(views/confirm.py). The data export is the API's (apps.accounts.privacy), downloaded as JSON."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -13,6 +15,8 @@ from typing import Any, cast
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.paginator import Paginator
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -22,8 +26,11 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.admin_scoping import AtLeast
 from apps.accounts.models import AuthSession, Game, Player
+from apps.accounts.operator_actions import announce_action
+from apps.accounts.privacy import export_player_data
 from apps.accounts.selectors import OWNER_ROLES, READ_ROLES, games_for_user, user_role
 from apps.accounts.services.bans import ban_player, ban_seen, end_sessions, unban_player
+from apps.accounts.services.privacy import erase_player
 from apps.audit.diffs import readable_value
 from apps.cloudsave.selectors import saves_for_operator
 from apps.inventory.services import operator_adjust
@@ -302,7 +309,55 @@ def _grant(request: StaffRequest, game: Game, player: Player) -> HttpResponse | 
     return None
 
 
+def _export(request: StaffRequest, game: Game, player: Player) -> HttpResponse:
+    """The player's data, as GET player/data-export answers it, downloaded as a JSON file; the
+    download is audited (it hands out personal data)."""
+    data = export_player_data(player)
+    with transaction.atomic():
+        announce_action(actor=request.user, game=game, action=EXPORT_ACTION, target=player)
+    response = HttpResponse(
+        json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2),
+        content_type="application/json",
+    )
+    response["Content-Disposition"] = f'attachment; filename="player-{player.pk}-data.json"'
+    return response
+
+
+def _erase(request: StaffRequest, game: Game, player: Player) -> HttpResponse | None:
+    # No reason asked: the audit entry stays free of anything typed about the player.
+    if player.erased_at is not None:
+        messages.info(request, f"{player} was already erased; nothing changed.")
+        return None
+    if not confirmed(request):
+        return ask_on_player_page(
+            request,
+            game,
+            player,
+            question=f"Erase {player}'s account?",
+            facts=[
+                f"{player} (player {player.pk}) loses their name, platform identities, cloud "
+                "saves, raw analytics events and open leaderboard entries, for good.",
+                _sessions_ending(player),
+                "Their ledger, purchases, payments and match results stay, under the player's "
+                "id only (accounting). Logging in again with the same platform account makes a "
+                "new player.",
+                "The audit log records the erasure, without the player's name.",
+            ],
+            button=f"Erase {player}",
+        )
+    # Erasing an erased player changes nothing: a confirmation sent twice erases once.
+    if erase_player(player=player, actor=request.user):
+        messages.success(request, f"Player {player.pk}'s account is erased.")
+    else:
+        messages.info(request, f"Player {player.pk} was already erased; nothing changed.")
+    return None
+
+
+EXPORT_ACTION = "player.export"
+
 ACTIONS = {
+    "export": _export,
+    "erase": _erase,
     "ban": _ban,
     "unban": _unban,
     "revoke-sessions": _revoke_sessions,

@@ -1,0 +1,117 @@
+"""A player's personal data across apps: the registry each app fills in, and the export.
+
+accounts sits below every app that stores something about a player, so it names none of them:
+each registers a section in its AppConfig.ready() (docs/architecture.md) with
+`register_privacy_section(name, export=..., erase=...)`. `export(player)` answers what the app
+stores about the player as JSON-ready values (datetimes are fine: the caller's JSON encoder
+writes them); `erase(player)` removes or clears what is personal, called inside the erasure's
+transaction with the player's row locked (apps.accounts.services.privacy). An app whose rows
+stay (the ledger, match results: pseudonymous under the tombstone) registers no `erase`.
+docs/guide/privacy.md says what each section holds and what erasure does with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from apps.accounts.models import Player
+from apps.accounts.ratelimit import HOUR, Budget, spend
+
+Export = Callable[[Player], Any]
+Erase = Callable[[Player], None]
+Lock = Callable[[Player], None]
+
+# The text DELETE player takes in its `confirm` query parameter, exactly: a stray call erases
+# nothing.
+ERASE_CONFIRMATION = "delete my account"
+
+
+@dataclass(frozen=True)
+class PrivacySection:
+    name: str
+    export: Export
+    erase: Erase | None = None
+    lock: Lock | None = None
+
+
+_sections: dict[str, PrivacySection] = {}
+
+
+def register_privacy_section(
+    name: str, *, export: Export, erase: Erase | None = None, lock: Lock | None = None
+) -> None:
+    """Called by an app's AppConfig.ready(); one name per app. Registering the same callables
+    again (a second ready() in tests) changes nothing."""
+    section = PrivacySection(name=name, export=export, erase=erase, lock=lock)
+    if name in RESERVED or _sections.get(name, section) != section:
+        raise ImproperlyConfigured(f"The privacy section {name!r} is already registered.")
+    _sections[name] = section
+
+
+def privacy_sections() -> list[PrivacySection]:
+    """In registration order (the apps' order in INSTALLED_APPS)."""
+    return list(_sections.values())
+
+
+# The sections accounts writes itself.
+RESERVED = frozenset({"exported_at", "profile", "identities"})
+
+
+def export_player_data(player: Player) -> dict[str, Any]:
+    """Everything stored about the player, one section per app, as GET player/data-export
+    answers it and the panel downloads it."""
+    data: dict[str, Any] = {
+        "exported_at": timezone.now(),
+        "profile": {
+            "player_id": player.pk,
+            "game_id": player.game_id,
+            "display_name": player.display_name,
+            "created_at": player.created_at,
+            "last_login_at": player.last_login_at,
+            "banned_until": player.banned_until,
+            "ban_reason": player.ban_reason,
+            "erased_at": player.erased_at,
+        },
+        "identities": [
+            {
+                "platform": platform,
+                "platform_user_id": platform_user_id,
+                "linked_at": created_at,
+                "last_login_at": last_login_at,
+            }
+            for platform, platform_user_id, created_at, last_login_at in player.identities.order_by(
+                "platform", "created_at"
+            ).values_list("platform", "platform_user_id", "created_at", "last_login_at")
+        ],
+    }
+    for section in privacy_sections():
+        data[section.name] = section.export(player)
+    return data
+
+
+def spend_export_budget(*, player_id: int) -> Budget | None:
+    """One of the player's DATA_EXPORTS_PER_HOUR (the API's rate-limit counter; None when not
+    counted: rate limiting off, or the cache unreachable). An export reads every row the player
+    has: a client looping on it must not cost the database more than a few full reads an hour."""
+    return spend(
+        group="api:data-export",
+        value=str(player_id),
+        limit=settings.DATA_EXPORTS_PER_HOUR,
+        period_seconds=HOUR,
+    )
+
+
+def rows(queryset: QuerySet[Any], *fields: str, **renamed: str) -> list[dict[str, Any]]:
+    """The queryset's rows as dictionaries of `fields` and of `renamed` (output name: lookup
+    path, e.g. currency="currency__code"), for an app's export: a related value under the name
+    of a field of the model, which values() cannot annotate."""
+    paths = [*fields, *renamed.values()]
+    names = [*fields, *renamed]
+    return [dict(zip(names, row, strict=True)) for row in queryset.values_list(*paths)]
