@@ -7,7 +7,8 @@
 #      examples/unreal/Stubs), as UE 5.1 to 5.4, with and without the Steam code path; builds and runs the store account token
 #      check (examples/unreal/Tests) against the server's values, and the offline cloud-save queue's behaviour test
 #      (FGamingPanelSaveQueue, the plugin's own Private/GamingPanelSaveQueue.cpp, against a fake panel), and the
-#      analytics queue's (FGamingPanelAnalyticsQueue, Private/GamingPanelAnalyticsQueue.cpp).
+#      analytics queue's (FGamingPanelAnalyticsQueue, Private/GamingPanelAnalyticsQueue.cpp), and account deletion's
+#      (FGamingPanelAccountDeletion and the deleted player's file wipe, Private/GamingPanelAccount.cpp).
 # Installs mono-mcs through apt-get when mcs is missing. Exits non-zero on the first failure.
 set -euo pipefail
 
@@ -131,5 +132,10 @@ step "Unreal: state files that cannot be read are moved aside, never written ove
 g++ -std=c++17 -Wall -Wextra -I "$UNREAL/Stubs" -I "$MODULE/Public" "$MODULE/Private/GamingPanelStateFile.cpp" \
     "$UNREAL/Tests/StateFileTest.cpp" -o "$WORK/state_file" || fail "state file test does not build"
 "$WORK/state_file" || fail "Unreal state files"
+
+step "Unreal: account deletion confirms, retries and wipes the player's files only on success (built and run with g++)"
+g++ -std=c++17 -Wall -Wextra -I "$UNREAL/Stubs" -I "$MODULE/Public" "$MODULE/Private/GamingPanelAccount.cpp" \
+    "$UNREAL/Tests/AccountDeletionTest.cpp" -o "$WORK/account_deletion" || fail "account deletion test does not build"
+"$WORK/account_deletion" || fail "Unreal account deletion"
 
 step "All example checks passed"

@@ -53,6 +53,7 @@ namespace GamingPanel
             CloudSaves = new CloudSaveService(this);
             RemoteConfig = new RemoteConfigService(this);
             Analytics = new AnalyticsService(this);
+            Account = new AccountService(this);
         }
 
         public GamingPanelConfig Config { get; private set; }
@@ -70,6 +71,30 @@ namespace GamingPanel
         public RemoteConfigService RemoteConfig { get; private set; }
         /// <summary>The game's own analytics events, queued on disk and sent in batches (FlushAsync).</summary>
         public AnalyticsService Analytics { get; private set; }
+        /// <summary>The player's own account: DeleteAccountAsync (and the local wipe after it), RequestDataExportAsync.</summary>
+        public AccountService Account { get; private set; }
+
+        /// <summary>The HTTP exchange without tokens or retries (AccountService sends its DELETE with it).</summary>
+        internal IGamingPanelTransport Transport { get { return _http; } }
+
+        /// <summary>Deletes the logged-in player's account, then everything kept for them on the device (AccountService).</summary>
+        public Task DeleteAccountAsync(CancellationToken cancellationToken = default(CancellationToken))
+        {
+            return Account.DeleteAccountAsync(cancellationToken);
+        }
+
+        /// <summary>
+        /// Everything the kit keeps on the device for a player whose account was deleted goes: the session first (nothing
+        /// more is sent as them, no silent re-login), then the cache folder (cached reads, cloud-save state and queued
+        /// writes, remote config, the analytics queue, copies set aside) with what the services hold in memory, and the
+        /// pending purchase keys.
+        /// </summary>
+        internal void WipePlayer(string player)
+        {
+            Auth.ForgetDeletedSession(player);
+            Cache.Erase(player);
+            Shop.ForgetPlayer(player);
+        }
 
         /// <summary>Logs in with a platform and remembers the provider for silent re-login.</summary>
         public Task<LoginResult> LoginAsync(ICredentialProvider provider, CancellationToken cancellationToken = default(CancellationToken))

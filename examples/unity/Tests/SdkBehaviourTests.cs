@@ -131,6 +131,7 @@ namespace GamingPanel.Tests
             Run("server heartbeat: a failed beat waits a 429's or 503's Retry-After (not the 2 s retry), and a longer wait is kept", HeartbeatWaitsForRetryAfter);
             Run("analytics: after a 429 or 503 with Retry-After no flush sends before it has passed; LastError says how long is left", AnalyticsWaitsForRetryAfter);
             foreach (KeyValuePair<string, Func<Task>> offline in OfflineSaveTests.Cases()) Run(offline.Key, offline.Value);
+            foreach (KeyValuePair<string, Func<Task>> account in AccountDeletionTests.Cases()) Run(account.Key, account.Value);
             try { if (Directory.Exists(TempRoot)) Directory.Delete(TempRoot, true); } catch (IOException) { }
             Console.WriteLine("unity sdk: " + _passed + " passed, " + _failed + " failed");
             return _failed == 0 ? 0 : 1;

@@ -17,6 +17,7 @@
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -189,6 +190,12 @@ public:
 	int32 Emplace(ArgTypes&&... Args) { Items.emplace_back(std::forward<ArgTypes>(Args)...); return Num() - 1; }
 	int32 Num() const { return static_cast<int32>(Items.size()); }
 	bool IsEmpty() const { return Items.empty(); }
+	template <typename ComparisonType>
+	bool Contains(const ComparisonType& Item) const
+	{
+		for (const ElementType& Each : Items) { if (Each == Item) return true; }
+		return false;
+	}
 	void Reset() { Items.clear(); }
 	void Empty() { Items.clear(); }
 	void RemoveAt(int32 Index, int32 Count = 1) { Items.erase(Items.begin() + Index, Items.begin() + Index + Count); }
@@ -573,6 +580,31 @@ public:
 		bool Attributes = false, bool bDoNotRetryOrError = false) = 0;
 	virtual bool FileExists(const TCHAR* Filename) = 0;
 	virtual bool Delete(const TCHAR* Filename, bool RequireExists = false, bool EvenReadOnly = false, bool Quiet = false) = 0;
+	virtual bool DeleteDirectory(const TCHAR* Path, bool RequireExists = false, bool Tree = false) = 0;
+};
+
+/** HAL/CriticalSection.h and Misc/ScopeLock.h (working, over std::mutex, so the tests can run them). */
+class FCriticalSection
+{
+public:
+	void Lock() { Mutex.lock(); }
+	void Unlock() { Mutex.unlock(); }
+	bool TryLock() { return Mutex.try_lock(); }
+
+private:
+	std::mutex Mutex;
+};
+
+class FScopeLock
+{
+public:
+	explicit FScopeLock(FCriticalSection* InSynchObject) : SynchObject(InSynchObject) { SynchObject->Lock(); }
+	~FScopeLock() { SynchObject->Unlock(); }
+	FScopeLock(const FScopeLock&) = delete;
+	FScopeLock& operator=(const FScopeLock&) = delete;
+
+private:
+	FCriticalSection* SynchObject;
 };
 
 struct FCommandLine

@@ -521,6 +521,20 @@ namespace GamingPanel
             return true;
         }
 
+        /// <summary>
+        /// The player's account was deleted: their session is forgotten here and in storage, with no silent re-login
+        /// (the credential provider would create a new account). Another player's session, if one began meanwhile, stays.
+        /// </summary>
+        internal void ForgetDeletedSession(string player)
+        {
+            lock (_gate)
+            {
+                if (_tokens != null && _tokens.PlayerId != player) return;
+            }
+            CredentialProvider = null;
+            ClearSession();
+        }
+
         void ClearSession()
         {
             lock (_gate)

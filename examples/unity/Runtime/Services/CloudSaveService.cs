@@ -122,7 +122,15 @@ namespace GamingPanel
         public CloudSaveService(GamingPanelClient client)
         {
             _client = client;
-            _client.Cache.Cleared += player => { lock (_lock) _states.Remove(player); };
+            _client.Cache.Cleared += player =>
+            {
+                lock (_lock)
+                {
+                    _states.Remove(player);
+                    var slots = new List<string>(_readVersions.Keys);
+                    foreach (string slot in slots) if (slot.StartsWith(player + "\n", StringComparison.Ordinal)) _readVersions.Remove(slot);
+                }
+            };
         }
 
         /// <summary>Raised for each conflict a sync finds (also listed in SyncReport.Conflicts and Conflicts).</summary>

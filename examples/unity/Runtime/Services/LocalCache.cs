@@ -13,6 +13,9 @@ namespace GamingPanel
     public sealed class LocalCache
     {
         readonly string _root;
+        // Players whose account was deleted (Erase): nothing is written for them again, so a late answer (a sync, a
+        // read, a flush still out) cannot put their data back on the device.
+        readonly HashSet<string> _erased = new HashSet<string>();
 
         public LocalCache(string root = null)
         {
@@ -23,6 +26,7 @@ namespace GamingPanel
         public bool Save(string playerId, string name, string body)
         {
             if (string.IsNullOrEmpty(playerId)) return false;
+            lock (_erased) if (_erased.Contains(playerId)) return false;
             string path = PathFor(playerId, name);
             try
             {
@@ -167,6 +171,17 @@ namespace GamingPanel
             {
                 Debug.LogWarning("[GamingPanel] Could not clear cache: " + e.Message);
             }
+        }
+
+        /// <summary>
+        /// The player's account was deleted: forgets everything kept for them (Clear: the whole folder, copies set
+        /// aside included, and what the services keep in memory) and writes nothing for them again in this run.
+        /// </summary>
+        internal void Erase(string playerId)
+        {
+            if (string.IsNullOrEmpty(playerId)) return;
+            lock (_erased) _erased.Add(playerId);
+            Clear(playerId);
         }
 
         static string TemporaryPath(string path)

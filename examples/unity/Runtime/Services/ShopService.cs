@@ -233,6 +233,19 @@ namespace GamingPanel
             PlayerPrefs.Save();
         }
 
+        /// <summary>The player's account was deleted: their pending purchase keys go (the other players' stay).</summary>
+        internal void ForgetPlayer(string playerId)
+        {
+            List<Dictionary<string, object>> pending = LoadPending();
+            if (pending.RemoveAll(p => Json.GetString(p, "player_id") == playerId) == 0) return;
+            if (pending.Count == 0)
+            {
+                PlayerPrefs.DeleteKey(_pendingKey);
+                PlayerPrefs.Save();
+            }
+            else SavePending(pending);
+        }
+
         void RemovePending(string key)
         {
             List<Dictionary<string, object>> pending = LoadPending();

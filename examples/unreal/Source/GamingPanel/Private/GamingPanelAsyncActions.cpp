@@ -175,3 +175,61 @@ void UGamingPanelPurchaseAction::Activate()
 		}
 	});
 }
+
+// ------------------------------------------------------------------------------------------------ the player's account
+
+UGamingPanelDeleteAccountAction* UGamingPanelDeleteAccountAction::DeleteAccount(UObject* WorldContextObject)
+{
+	UGamingPanelDeleteAccountAction* Action = NewObject<UGamingPanelDeleteAccountAction>();
+	Action->Subsystem = UGamingPanelSubsystem::Get(WorldContextObject);
+	Action->RegisterWithGameInstance(WorldContextObject);
+	return Action;
+}
+
+void UGamingPanelDeleteAccountAction::Activate()
+{
+	UGamingPanelSubsystem* Panel = Subsystem.Get();
+	if (Panel == nullptr)
+	{
+		OnFailure.Broadcast(NoSubsystem());
+		SetReadyToDestroy();
+		return;
+	}
+	TWeakObjectPtr<UGamingPanelDeleteAccountAction> WeakThis(this);
+	Panel->DeleteAccount([WeakThis](bool bOk, const FGamingPanelError& Error)
+	{
+		if (UGamingPanelDeleteAccountAction* Self = WeakThis.Get())
+		{
+			(bOk ? Self->OnSuccess : Self->OnFailure).Broadcast(Error);
+			Self->SetReadyToDestroy();
+		}
+	});
+}
+
+UGamingPanelDataExportAction* UGamingPanelDataExportAction::RequestDataExport(UObject* WorldContextObject)
+{
+	UGamingPanelDataExportAction* Action = NewObject<UGamingPanelDataExportAction>();
+	Action->Subsystem = UGamingPanelSubsystem::Get(WorldContextObject);
+	Action->RegisterWithGameInstance(WorldContextObject);
+	return Action;
+}
+
+void UGamingPanelDataExportAction::Activate()
+{
+	UGamingPanelSubsystem* Panel = Subsystem.Get();
+	if (Panel == nullptr)
+	{
+		OnFailure.Broadcast(FString(), NoSubsystem());
+		SetReadyToDestroy();
+		return;
+	}
+	TWeakObjectPtr<UGamingPanelDataExportAction> WeakThis(this);
+	Panel->RequestDataExport([WeakThis](bool bOk, const FString& Json, const TSharedPtr<FJsonObject>& /*Data*/, const FGamingPanelError& Error)
+	{
+		if (UGamingPanelDataExportAction* Self = WeakThis.Get())
+		{
+			(bOk ? Self->OnSuccess : Self->OnFailure).Broadcast(Json, Error);
+			Self->SetReadyToDestroy();
+		}
+	});
+}

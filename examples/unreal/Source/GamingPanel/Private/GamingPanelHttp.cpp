@@ -291,6 +291,10 @@ TSharedPtr<FJsonValue> FGamingPanelHttp::ParseJson(const FString& Text)
 
 bool GamingPanelFiles::SaveText(const FString& Text, const FString& Path)
 {
+	if (IsErased(Path))
+	{
+		return false; // a deleted player's file (GamingPanelAccount.cpp): never written again
+	}
 	const FString Temporary = Path + TEXT(".tmp");
 	if (!FFileHelper::SaveStringToFile(Text, *Temporary))
 	{

@@ -71,6 +71,66 @@ void UGamingPanelSubsystem::Initialize(FSubsystemCollectionBase& Collection)
 			});
 		},
 		[]() { return FPlatformTime::Seconds(); });
+	AccountDeletion = MakeShared<FGamingPanelAccountDeletion>(
+		[WeakThis](const FGamingPanelAccountRequest& Request, FGamingPanelAccountDeletion::FOnAnswer OnAnswer)
+		{
+			UGamingPanelSubsystem* Self = WeakThis.Get();
+			if (Self == nullptr)
+			{
+				return;
+			}
+			TMap<FString, FString> Headers;
+			Headers.Add(TEXT("Authorization"), FString::Printf(TEXT("Bearer %s"), *Request.AccessToken));
+			// The DELETE has none (its confirmation is in the query string): then no body and no Content-Type go out.
+			TSharedPtr<FJsonObject> Body;
+			if (!Request.BodyJson.IsEmpty())
+			{
+				const TSharedPtr<FJsonValue> Value = FGamingPanelHttp::ParseJson(Request.BodyJson);
+				if (Value.IsValid())
+				{
+					Body = Value->AsObject();
+				}
+			}
+			FGamingPanelHttp::Send(Request.Verb, Self->Url(Request.Path), Headers, Body,
+				GetDefault<UGamingPanelSettings>()->RequestTimeoutSeconds, [OnAnswer](const FGamingPanelResponse& Response)
+				{
+					FGamingPanelAccountAnswer Answer;
+					Answer.bOk = Response.bOk;
+					Answer.Status = Response.Status;
+					Answer.Error = Response.Error;
+					OnAnswer(Answer);
+				});
+		},
+		[WeakThis](const FString& FailedToken, FGamingPanelAccountDeletion::FOnToken OnToken)
+		{
+			UGamingPanelSubsystem* Self = WeakThis.Get();
+			if (Self == nullptr)
+			{
+				return;
+			}
+			const FString Player = Self->PlayerId;
+			Self->RecoverFromUnauthorized(FailedToken, [WeakThis, Player, OnToken](bool bOk, const FString& Token, const FGamingPanelError& Error)
+			{
+				const UGamingPanelSubsystem* Inner = WeakThis.Get();
+				if (bOk && (Inner == nullptr || Inner->PlayerId != Player))
+				{
+					OnToken(false, FString(), SessionEnded(TEXT("The player whose account was being deleted is no longer logged in.")));
+					return;
+				}
+				OnToken(bOk, Token, Error);
+			});
+		},
+		[WeakThis](float Seconds, TFunction<void()> Then)
+		{
+			FGamingPanelHttp::Delay(Seconds, [WeakThis, Then]()
+			{
+				if (WeakThis.Get() != nullptr)
+				{
+					Then();
+				}
+			});
+		},
+		GetDefault<UGamingPanelSettings>()->MaxTransientRetries);
 	LoadState();
 	// Refresh shortly before expiry even when the game makes no calls for a while (long matches, menus).
 	RefreshTickerHandle = FTSTicker::GetCoreTicker().AddTicker(
@@ -539,6 +599,125 @@ void UGamingPanelSubsystem::ClearSession()
 	DisplayName.Reset();
 	TokenRefresh->ClearPause();
 	SaveState();
+}
+
+// ------------------------------------------------------------------------------------------------ the player's account
+
+void UGamingPanelSubsystem::DeleteAccount(FOnDone OnComplete)
+{
+	if (PlayerId.IsEmpty())
+	{
+		OnComplete(false, SessionEnded(TEXT("Log in as the player whose account is deleted.")));
+		return;
+	}
+	const FString Player = PlayerId;
+	TWeakObjectPtr<UGamingPanelSubsystem> WeakThis(this);
+	const TFunction<void()> Wipe = [WeakThis, Player]()
+	{
+		if (UGamingPanelSubsystem* Self = WeakThis.Get())
+		{
+			Self->WipeDeletedPlayer(Player);
+		}
+	};
+	FString SentWith;
+	if (AccountDeletion->UnconfirmedToken(Player, SentWith))
+	{
+		AccountDeletion->Delete(Player, SentWith, Wipe, OnComplete); // resent as it went, with its token
+		return;
+	}
+	// Before anything is sent the token may be renewed (refreshed when due).
+	GetAccessToken([WeakThis, Player, Wipe, OnComplete](bool bOk, const FString& Token, const FGamingPanelError& Error)
+	{
+		UGamingPanelSubsystem* Self = WeakThis.Get();
+		if (Self == nullptr)
+		{
+			return;
+		}
+		if (!bOk)
+		{
+			OnComplete(false, Error);
+			return;
+		}
+		if (Self->PlayerId != Player)
+		{
+			OnComplete(false, SessionEnded(TEXT("The player whose account was to be deleted is no longer logged in.")));
+			return;
+		}
+		Self->AccountDeletion->Delete(Player, Token, Wipe, OnComplete);
+	});
+}
+
+void UGamingPanelSubsystem::WipeDeletedPlayer(const FString& Player)
+{
+	UE_LOG(LogGamingPanel, Log, TEXT("Account deleted; wiping the player's data on this device."));
+	const FString Folder = FPaths::Combine(FPaths::ProjectSavedDir(), TEXT("GamingPanel"), Player);
+	// First: no file of the player is written again (a sync, a flush or a config fetch still out), and the analytics
+	// write under way, if any, has ended before the folder goes.
+	GamingPanelFiles::MarkErased(Folder);
+	if (Analytics.IsValid())
+	{
+		Analytics->SaveNow();
+	}
+
+	// The session, as Logout forgets it (no silent re-login: the provider would make a new account), and the
+	// player's purchase keys.
+	if (PlayerId == Player)
+	{
+		CredentialProvider.Reset();
+		ClearSession();
+		const FGamingPanelError Ended = SessionEnded(TEXT("The account was deleted."));
+		if (TokenRefresh->IsInFlight())
+		{
+			TokenRefresh->Finish(false, Ended);
+		}
+		if (bLoginInFlight)
+		{
+			FinishLogin(LoginGeneration, false, FGamingPanelLoginResult(), Ended);
+		}
+	}
+	TArray<FString> Slots;
+	for (const TPair<FString, FString>& Entry : PendingPurchaseKeys)
+	{
+		if (Entry.Key.StartsWith(Player + TEXT("|")))
+		{
+			Slots.Add(Entry.Key);
+		}
+	}
+	for (const FString& Slot : Slots)
+	{
+		PendingPurchaseKeys.Remove(Slot);
+	}
+	SaveState();
+	if (PendingPurchaseKeys.Num() == 0 && !HasSession() && !bStateMemoryOnly)
+	{
+		GamingPanelFiles::DeleteFile(StateFilePath()); // nothing left in it: no session file at the next launch
+	}
+
+	if (!GamingPanelFiles::EraseFolder(Folder))
+	{
+		UE_LOG(LogGamingPanel, Warning, TEXT("Could not delete every file of the deleted player (another program holds one); none is written again."));
+	}
+}
+
+void UGamingPanelSubsystem::RequestDataExport(FOnDataExport OnComplete)
+{
+	if (PlayerId.IsEmpty())
+	{
+		OnComplete(false, FString(), nullptr, SessionEnded(TEXT("Log in first.")));
+		return;
+	}
+	SendAuthorized(TEXT("GET"), TEXT("player/data-export"), nullptr, TMap<FString, FString>(), true,
+		[OnComplete](const FGamingPanelResponse& Response)
+		{
+			const TSharedPtr<FJsonObject> Json = Response.JsonObject();
+			if (!Response.bOk || !Json.IsValid())
+			{
+				OnComplete(false, FString(), nullptr, Response.bOk
+					? FGamingPanelError::Make(Response.Status, GamingPanelErrorCodes::InvalidResponse, TEXT("Expected an object.")) : Response.Error);
+				return;
+			}
+			OnComplete(true, Response.Body, Json, FGamingPanelError());
+		});
 }
 
 void UGamingPanelSubsystem::LoseSession(const FGamingPanelError& Error)

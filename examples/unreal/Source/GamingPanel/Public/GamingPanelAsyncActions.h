@@ -1,4 +1,5 @@
-// Gaming Panel Unreal example: Blueprint async nodes (Login, Get Player Stats, Get Inventory, Purchase Offer).
+// Gaming Panel Unreal example: Blueprint async nodes (Login, Get Player Stats, Get Inventory, Purchase Offer, Delete
+// Account, Request Data Export).
 //
 // Each node has On Success / On Failure pins; On Failure carries an FGamingPanelError (branch on Code).
 #pragma once
@@ -15,6 +16,8 @@ DECLARE_DYNAMIC_MULTICAST_DELEGATE_TwoParams(FGamingPanelLoginPin, const FGaming
 DECLARE_DYNAMIC_MULTICAST_DELEGATE_TwoParams(FGamingPanelStatsPin, const FGamingPanelPlayerStats&, Stats, const FGamingPanelError&, Error);
 DECLARE_DYNAMIC_MULTICAST_DELEGATE_TwoParams(FGamingPanelInventoryPin, const FGamingPanelInventory&, Inventory, const FGamingPanelError&, Error);
 DECLARE_DYNAMIC_MULTICAST_DELEGATE_TwoParams(FGamingPanelPurchasePin, const FGamingPanelPurchaseResult&, Result, const FGamingPanelError&, Error);
+DECLARE_DYNAMIC_MULTICAST_DELEGATE_OneParam(FGamingPanelDeleteAccountPin, const FGamingPanelError&, Error);
+DECLARE_DYNAMIC_MULTICAST_DELEGATE_TwoParams(FGamingPanelDataExportPin, const FString&, Json, const FGamingPanelError&, Error);
 
 UCLASS()
 class GAMINGPANEL_API UGamingPanelLoginAction : public UBlueprintAsyncActionBase
@@ -119,4 +122,51 @@ private:
 	TWeakObjectPtr<UGamingPanelSubsystem> Subsystem;
 	FString OfferId;
 	int32 Quantity = 1;
+};
+
+UCLASS()
+class GAMINGPANEL_API UGamingPanelDeleteAccountAction : public UBlueprintAsyncActionBase
+{
+	GENERATED_BODY()
+
+public:
+	/** The account is deleted and nothing of the player is left on the device; the player is logged out: show the login screen. */
+	UPROPERTY(BlueprintAssignable)
+	FGamingPanelDeleteAccountPin OnSuccess;
+
+	/** Not deleted (network_error, a 5xx after the retries, not_logged_in...): nothing was wiped. Deleting again resends a DELETE that went out. */
+	UPROPERTY(BlueprintAssignable)
+	FGamingPanelDeleteAccountPin OnFailure;
+
+	/** UGamingPanelSubsystem::DeleteAccount: call it only after the player confirmed in the game's own UI (the node asks nothing). */
+	UFUNCTION(BlueprintCallable, Category = "Gaming Panel|Account", meta = (BlueprintInternalUseOnly = "true", WorldContext = "WorldContextObject"))
+	static UGamingPanelDeleteAccountAction* DeleteAccount(UObject* WorldContextObject);
+
+	virtual void Activate() override;
+
+private:
+	TWeakObjectPtr<UGamingPanelSubsystem> Subsystem;
+};
+
+UCLASS()
+class GAMINGPANEL_API UGamingPanelDataExportAction : public UBlueprintAsyncActionBase
+{
+	GENERATED_BODY()
+
+public:
+	/** Json: what the panel holds about the player, as the panel sent it (not stored on the device). */
+	UPROPERTY(BlueprintAssignable)
+	FGamingPanelDataExportPin OnSuccess;
+
+	UPROPERTY(BlueprintAssignable)
+	FGamingPanelDataExportPin OnFailure;
+
+	/** UGamingPanelSubsystem::RequestDataExport (GET player/data-export). */
+	UFUNCTION(BlueprintCallable, Category = "Gaming Panel|Account", meta = (BlueprintInternalUseOnly = "true", WorldContext = "WorldContextObject"))
+	static UGamingPanelDataExportAction* RequestDataExport(UObject* WorldContextObject);
+
+	virtual void Activate() override;
+
+private:
+	TWeakObjectPtr<UGamingPanelSubsystem> Subsystem;
 };

@@ -157,6 +157,21 @@ namespace GamingPanelFiles
 	 * the text is what the caller expects (text that is not counts as unreadable). What names the file in the log.
 	 */
 	GAMINGPANEL_API EStateFile LoadState(FString& OutText, const FString& Path, const TFunction<bool(const FString&)>& IsReadable, const TCHAR* What);
+
+	/**
+	 * A deleted player's folder (Saved/GamingPanel/<player>): from now on SaveText writes nothing under it in this run,
+	 * so a late answer (a sync, a flush, a config fetch still out) cannot put the player's data back. In memory.
+	 */
+	GAMINGPANEL_API void MarkErased(const FString& Folder);
+	/** Path is under a folder MarkErased was called with. */
+	GAMINGPANEL_API bool IsErased(const FString& Path);
+	/**
+	 * MarkErased(Folder), then deletes it with everything in it (cloud_saves.json, remote_config.json,
+	 * analytics_queue.json, their .tmp and .unreadable-* copies). True when nothing of it is left.
+	 */
+	GAMINGPANEL_API bool EraseFolder(const FString& Folder);
+	/** Deletes Path and its "<Path>.tmp"; true when neither is left. */
+	GAMINGPANEL_API bool DeleteFile(const FString& Path);
 }
 
 /** Lenient readers: a missing or mistyped field gives the fallback instead of failing the whole response. */

@@ -28,6 +28,7 @@
 #include "CoreMinimal.h"
 #include "Subsystems/GameInstanceSubsystem.h"
 #include "Containers/Ticker.h"
+#include "GamingPanelAccount.h"
 #include "GamingPanelCredentials.h"
 #include "GamingPanelHttp.h"
 #include "GamingPanelTokenRefresh.h"
@@ -50,6 +51,8 @@ public:
 	using FOnStats = TFunction<void(bool bOk, const FGamingPanelPlayerStats& Stats, const FGamingPanelError& Error)>;
 	using FOnInventory = TFunction<void(bool bOk, const FGamingPanelInventory& Inventory, const FGamingPanelError& Error)>;
 	using FOnPurchase = TFunction<void(bool bOk, const FGamingPanelPurchaseResult& Result, const FGamingPanelError& Error)>;
+	/** Json: the answer's JSON text as the panel sent it (an object: sections per app, plus "exported_at"); Data: parsed. */
+	using FOnDataExport = TFunction<void(bool bOk, const FString& Json, const TSharedPtr<FJsonObject>& Data, const FGamingPanelError& Error)>;
 
 	/** The subsystem of the game instance that owns WorldContextObject, or nullptr. */
 	static UGamingPanelSubsystem* Get(const UObject* WorldContextObject);
@@ -153,6 +156,21 @@ public:
 	UFUNCTION(BlueprintCallable, Category = "Gaming Panel|Auth")
 	void Logout();
 
+	/**
+	 * Deletes the logged-in player's account (DELETE player?confirm=delete%20my%20account, no body; the game passes no
+	 * text), then everything the plugin keeps on the device for the player: the session and its refresh token, the
+	 * player's pending purchase keys (the session file goes when no other player's keys are in it), and
+	 * Saved/GamingPanel/<player>/ (the cloud-save cache and queued writes, the remote-config copy, the analytics queue,
+	 * their .tmp and unreadable copies), which is never written again this run. The player is logged out with no
+	 * silent re-login. bOk once the panel answered 204, or 401 to a resend after a DELETE whose answer was lost
+	 * (GamingPanelAccount.h). Any other outcome reaches OnComplete unchanged (400 confirmation_required, no answer or
+	 * a 5xx after the automatic retries...) and wipes nothing; calling it again resends a DELETE that went out.
+	 */
+	void DeleteAccount(FOnDone OnComplete);
+
+	/** GET player/data-export: what the panel holds about the player, as its JSON (not stored on the device). */
+	void RequestDataExport(FOnDataExport OnComplete);
+
 	UFUNCTION(BlueprintPure, Category = "Gaming Panel|Auth")
 	bool HasSession() const { return !RefreshToken.IsEmpty(); }
 
@@ -187,6 +205,8 @@ private:
 	void FinishCall(TSharedRef<FCall> Call, const FGamingPanelResponse& Response);
 	void ApplyTokens(const FJsonObject& Json);
 	void ClearSession();
+	/** The account of Player was deleted: forget everything kept for them, in memory and on disk (DeleteAccount). */
+	void WipeDeletedPlayer(const FString& Player);
 	void LoseSession(const FGamingPanelError& Error);
 	bool TickRefresh(float DeltaSeconds);
 
@@ -225,4 +245,7 @@ private:
 	FTSTicker::FDelegateHandle RefreshTickerHandle;
 
 	TSharedPtr<FGamingPanelAnalytics> Analytics;
+
+	/** DeleteAccount's decisions, and the DELETE of a player still unanswered (GamingPanelAccount.h). Made in Initialize. */
+	TSharedPtr<FGamingPanelAccountDeletion> AccountDeletion;
 };

@@ -1,0 +1,277 @@
+// Behaviour tests of account deletion and the data export (AccountService), run with the SDK tests
+// (scripts/check_examples.sh) against the fake server of SdkBehaviourTests.cs.
+#if !UNITY_5_3_OR_NEWER
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
+using UnityEngine;
+
+namespace GamingPanel.Tests
+{
+    static class AccountDeletionTests
+    {
+        static readonly string TempRoot = Path.Combine(Path.GetTempPath(), "gp-unity-account-" + Guid.NewGuid().ToString("N"));
+        const string Stats = "{\"player_id\":7,\"level\":3,\"xp\":250,\"xp_to_next_level\":50,\"stats\":{\"kills\":12}}";
+        // The one request the panel takes: the confirmation in the query string, percent-encoded (%20, not +), no body.
+        const string DeletePath = "player?confirm=delete%20my%20account";
+        const string Export = "{\"exported_at\":\"2025-01-02T03:04:05Z\",\"accounts\":{\"player\":{\"id\":7,\"display_name\":\"Tess\"}},\"cloudsave\":{\"saves\":[]}}";
+        static int _games;
+
+        public static IEnumerable<KeyValuePair<string, Func<Task>>> Cases()
+        {
+            yield return Case("account: DeleteAccountAsync sends DELETE player?confirm=delete%20my%20account with no body; a 204 wipes every local store", DeleteWipesEverything);
+            yield return Case("account: a 500 or no answer (after the retries) and a 400 confirmation_required reach the game unchanged; nothing is wiped", FailureWipesNothing);
+            yield return Case("account: a 401 on the resend after a DELETE whose answer was lost counts as done (no refresh, no silent re-login)", UnauthorizedAfterALostAnswerIsDone);
+            yield return Case("account: a DELETE left unanswered is resent by the next DeleteAccountAsync with its token; its 401 counts as done", NextCallResendsTheUnansweredDelete);
+            yield return Case("account: a 401 token_expired before anything was deleted renews the session and sends again", ExpiredTokenIsRenewedFirst);
+            yield return Case("account: RequestDataExportAsync returns the panel's JSON as it came", ExportReturnsTheBody);
+        }
+
+        static KeyValuePair<string, Func<Task>> Case(string name, Func<Task> run)
+        {
+            return new KeyValuePair<string, Func<Task>>(name, run);
+        }
+
+        static void Check(bool condition, string what)
+        {
+            if (!condition) throw new Exception("expected " + what);
+        }
+
+        sealed class Game
+        {
+            public FakeServer Server;
+            public MemoryTokenStorage Storage;
+            public string CacheDir;
+            public GamingPanelClient Client;
+            public string GameKey;
+            public readonly List<TimeSpan> Waits = new List<TimeSpan>();
+            // The panel's rule: anything but the exact confirmation (the query parameter, no body) is 400 confirmation_required.
+            public Func<FakeRequest, FakeResponse> Delete = r => IsConfirmed(r) ? FakeResponse.Ok(204, "") : FakeResponse.Problem(400, "confirmation_required");
+
+            public string PlayerFolder { get { return Path.Combine(CacheDir, "7"); } }
+        }
+
+        /// <summary>A device with a session of player 7 (its access token valid an hour) and a panel that answers every read.</summary>
+        static Game NewGame(int retries = 2)
+        {
+            var game = new Game
+            {
+                Server = new FakeServer(),
+                Storage = new MemoryTokenStorage(),
+                CacheDir = Path.Combine(TempRoot, Guid.NewGuid().ToString("N")),
+                GameKey = "account-test-" + Interlocked.Increment(ref _games), // its own PlayerPrefs slot for pending purchases
+            };
+            game.Storage.Save(new TokenSet
+            {
+                AccessToken = "access-0", RefreshToken = "refresh-0", PlayerId = "7", DisplayName = "Tess",
+                AccessExpiresAtUtc = DateTime.UtcNow.AddHours(1), RefreshExpiresAtUtc = DateTime.UtcNow.AddDays(20),
+            });
+            game.Server.Handler = r =>
+            {
+                if (r.Method == "DELETE" && (r.Path == "player" || r.Path.StartsWith("player?"))) return game.Delete(r);
+                if (r.Path == "auth/refresh" || r.Path == "auth/third-party/login") return game.Server.TokenPair();
+                if (r.Path == "player/stats") return FakeResponse.Ok(200, Stats);
+                if (r.Path == "config")
+                    return new FakeResponse { Status = 200, Body = "{\"version\":3,\"values\":{\"daily_bonus\":100}}", Headers = new Dictionary<string, string> { { "etag", "\"c3\"" } } };
+                if (r.Path == "player/data-export") return FakeResponse.Ok(200, Export);
+                if (r.Path == "shop/purchase") return FakeResponse.Problem(403, "forbidden"); // keeps the attempt's key
+                if (r.Path.StartsWith("player/saves")) return FakeResponse.Offline();
+                if (r.Path == "analytics/events") return FakeResponse.Offline();
+                return FakeResponse.Problem(404, "not_found");
+            };
+            var config = GamingPanelConfig.Create("http://panel.test/api/v1/", game.GameKey);
+            config.maxTransientRetries = retries;
+            game.Client = new GamingPanelClient(config, game.Storage, game.Server, new LocalCache(game.CacheDir));
+            game.Client.Auth.Delay = (wait, ct) => { lock (game.Waits) game.Waits.Add(wait); return Task.CompletedTask; };
+            return game;
+        }
+
+        static bool IsConfirmed(FakeRequest r)
+        {
+            return r.Method == "DELETE" && r.Path == DeletePath && r.Body == null && r.Header("Content-Type") == null;
+        }
+
+        /// <summary>Every DELETE of player (whatever its query string) the game sent, in order.</summary>
+        static List<FakeRequest> Deletes(Game game)
+        {
+            lock (game.Server.Requests) return game.Server.Requests.FindAll(r => r.Method == "DELETE");
+        }
+
+        /// <summary>Fills every store the kit keeps for player 7: cached reads, remote config, a queued cloud save, the analytics queue, a pending purchase.</summary>
+        static async Task Play(Game game)
+        {
+            await game.Client.Player.GetStatsAsync();
+            await game.Client.RemoteConfig.GetAsync();
+            game.Client.CloudSaves.Save("slot1", new Dictionary<string, object> { { "chapter", 3 } });
+            game.Client.Analytics.Track("level_complete", new Dictionary<string, object> { { "level", 3 } });
+            game.Client.Analytics.SaveNow();
+            try { await game.Client.Shop.PurchaseAsync("12"); } catch (ApiError) { }
+            Check(File.Exists(Path.Combine(game.PlayerFolder, "player_stats.json")), "the stats cached (setup)");
+            Check(File.Exists(Path.Combine(game.PlayerFolder, "remote_config.json")), "the config cached (setup)");
+            Check(File.Exists(Path.Combine(game.PlayerFolder, "cloud_saves.json")), "the save queued on disk (setup)");
+            Check(File.Exists(Path.Combine(game.PlayerFolder, "analytics_queue.json")), "the analytics queue on disk (setup)");
+            Check(game.Client.Shop.HasPendingPurchases, "a pending purchase (setup)");
+            // A copy set aside as unreadable earlier: the player's too.
+            File.WriteAllText(Path.Combine(game.PlayerFolder, "cloud_saves.unreadable-20250101000000.json"), "{");
+        }
+
+        /// <summary>Every store the kit has for player 7, on disk and in memory, is empty; the next launch starts logged out.</summary>
+        static void CheckWiped(Game game)
+        {
+            Check(game.Storage.Load() == null, "the stored session (refresh token) gone");
+            Check(!game.Client.Auth.HasSession && game.Client.Auth.PlayerId == null, "logged out");
+            Check(game.Client.Auth.CredentialProvider == null, "no silent re-login");
+            Check(!Directory.Exists(game.PlayerFolder), "the player's cache folder gone (cached reads, config, save queue, analytics queue, copies set aside)");
+            Check(!PlayerPrefs.HasKey("gamingpanel.pending_purchases." + game.GameKey) ||
+                !PlayerPrefs.GetString("gamingpanel.pending_purchases." + game.GameKey).Contains("\"7\""), "the pending purchase keys gone");
+
+            // The next launch: same storage and disk, a new client.
+            var config = GamingPanelConfig.Create("http://panel.test/api/v1/", game.GameKey);
+            var next = new GamingPanelClient(config, game.Storage, game.Server, new LocalCache(game.CacheDir));
+            Check(!next.Auth.HasSession, "the next launch starts logged out");
+            string body;
+            DateTime at;
+            foreach (string name in new[] { "player_stats", "remote_config", "cloud_saves", "analytics_queue" })
+                Check(!next.Cache.TryLoad("7", name, out body, out at), "nothing of " + name + " on disk");
+
+        }
+
+        /// <summary>
+        /// What the client holds in memory for player 7 is gone too: logged in as player 7 again (in a test only; a deleted
+        /// player never comes back), every store is empty and nothing was written back.
+        /// </summary>
+        static async Task CheckNothingInMemory(Game game)
+        {
+            await game.Client.LoginAsync(new DevCredentialProvider("tess", "Tess"));
+            Check(game.Client.Auth.PlayerId == "7", "player 7 again (setup)");
+            Check(game.Client.CloudSaves.QueuedCount == 0, "no queued cloud-save write");
+            string value;
+            Check(!game.Client.CloudSaves.TryGet("slot1", out value), "no cloud-save copy");
+            Check(game.Client.Analytics.Pending == 0, "no queued analytics event");
+            Check(game.Client.RemoteConfig.LoadCached() == null, "no cached config");
+            Check(!game.Client.Shop.HasPendingPurchases, "no pending purchase");
+            await game.Client.LogoutAsync();
+        }
+
+        static async Task DeleteWipesEverything()
+        {
+            Game game = NewGame();
+            await Play(game);
+            game.Client.Auth.CredentialProvider = new DevCredentialProvider("tess", "Tess");
+            TokenSet changed = new TokenSet();
+            game.Client.Auth.SessionChanged += tokens => changed = tokens;
+
+            await game.Client.DeleteAccountAsync();
+
+            List<FakeRequest> deletes = Deletes(game);
+            Check(deletes.Count == 1 && deletes[0].Method == "DELETE", "one DELETE");
+            Check(deletes[0].Path == "player?confirm=delete%20my%20account", "the path player?confirm=delete%20my%20account (the space as %20), got " + deletes[0].Path);
+            Check(deletes[0].Body == null && deletes[0].Header("Content-Type") == null, "no body and no Content-Type");
+            Check(deletes[0].Header("Authorization") == "Bearer access-0", "sent with the player's access token");
+            Check(changed == null, "SessionChanged(null)");
+            CheckWiped(game);
+
+            // The erased player's queued save is never replayed, even by a sync that runs after the wipe.
+            SyncReport sync = await game.Client.CloudSaves.SyncAsync();
+            Check(game.Server.Requests.FindAll(r => r.Path.StartsWith("player/saves/")).Count == 0, "no queued write sent");
+            Check(sync.NeedsLogin, "a sync after the deletion needs a login");
+            Check(!Directory.Exists(game.PlayerFolder), "and nothing written back");
+            await CheckNothingInMemory(game);
+        }
+
+        static async Task FailureWipesNothing()
+        {
+            foreach (FakeResponse answer in new[] { FakeResponse.Problem(500, "server_error"), FakeResponse.Offline(), FakeResponse.Problem(400, "confirmation_required") })
+            {
+                Game game = NewGame(retries: 1);
+                await Play(game);
+                game.Delete = r => answer;
+                ApiError error = null;
+                try { await game.Client.DeleteAccountAsync(); } catch (ApiError e) { error = e; }
+
+                string expected = answer.Network ? ErrorCodes.NetworkError : answer.Status == 400 ? "confirmation_required" : "server_error";
+                Check(error != null && error.Code == expected && error.Status == (answer.Network ? 0 : answer.Status), "the " + expected + " error given to the game unchanged");
+                Check(Deletes(game).Count == (answer.Status == 400 ? 1 : 2), "sent once, and once more after a 5xx or no answer");
+                Check(game.Storage.Load() != null && game.Storage.Load().RefreshToken == "refresh-0" && game.Client.Auth.HasSession, "the session kept");
+                Check(game.Client.CloudSaves.QueuedCount == 1 && game.Client.Analytics.Pending == 1, "the save and the event still queued");
+                Check(game.Client.RemoteConfig.LoadCached() != null, "the config copy kept");
+                Check(File.Exists(Path.Combine(game.PlayerFolder, "player_stats.json")) &&
+                    File.Exists(Path.Combine(game.PlayerFolder, "cloud_saves.unreadable-20250101000000.json")), "the cached files kept");
+                Check(game.Client.Shop.HasPendingPurchases, "the pending purchase kept");
+            }
+        }
+
+        static async Task UnauthorizedAfterALostAnswerIsDone()
+        {
+            Game game = NewGame();
+            await Play(game);
+            game.Client.Auth.CredentialProvider = new DevCredentialProvider("tess", "Tess");
+            bool deleted = false;
+            game.Delete = r =>
+            {
+                if (deleted) return FakeResponse.Problem(401, ErrorCodes.TokenRevoked); // every session revoked
+                deleted = true;
+                return FakeResponse.Offline(); // the panel deleted the account, the answer was lost
+            };
+
+            await game.Client.DeleteAccountAsync();
+
+            List<FakeRequest> deletes = Deletes(game);
+            Check(deletes.Count == 2 && deletes[1].Header("Authorization") == "Bearer access-0", "resent once with the same token");
+            Check(IsConfirmed(deletes[0]) && IsConfirmed(deletes[1]), "the same request: the confirmation in the query string, no body");
+            Check(game.Server.To("auth/refresh").Count == 0 && game.Server.To("auth/third-party/login").Count == 0, "no refresh and no login after it");
+            CheckWiped(game);
+        }
+
+        static async Task NextCallResendsTheUnansweredDelete()
+        {
+            Game game = NewGame(retries: 0);
+            await Play(game);
+            bool deleted = false;
+            game.Delete = r =>
+            {
+                if (deleted) return FakeResponse.Problem(401, ErrorCodes.InvalidToken);
+                deleted = true;
+                return FakeResponse.Problem(503, "service_unavailable");
+            };
+            ApiError error = null;
+            try { await game.Client.DeleteAccountAsync(); } catch (ApiError e) { error = e; }
+            Check(error != null && error.Status == 503, "the first call fails with the 503");
+            Check(game.Storage.Load() != null && Directory.Exists(game.PlayerFolder), "nothing wiped yet");
+
+            await game.Client.DeleteAccountAsync();
+            Check(Deletes(game).Count == 2 && Deletes(game)[1].Header("Authorization") == "Bearer access-0" && IsConfirmed(Deletes(game)[1]), "resent with its token");
+            Check(game.Server.To("auth/refresh").Count == 0, "no refresh");
+            CheckWiped(game);
+        }
+
+        static async Task ExpiredTokenIsRenewedFirst()
+        {
+            Game game = NewGame();
+            await Play(game);
+            game.Delete = r => r.Header("Authorization") == "Bearer access-0" ? FakeResponse.Problem(401, ErrorCodes.TokenExpired)
+                : IsConfirmed(r) ? FakeResponse.Ok(204, "") : FakeResponse.Problem(400, "confirmation_required");
+            await game.Client.DeleteAccountAsync();
+            List<FakeRequest> deletes = Deletes(game);
+            Check(game.Server.To("auth/refresh").Count == 1, "one refresh");
+            Check(deletes.Count == 2 && deletes[1].Header("Authorization") != "Bearer access-0", "sent again with the renewed token");
+            CheckWiped(game);
+        }
+
+        static async Task ExportReturnsTheBody()
+        {
+            Game game = NewGame();
+            PlayerDataExport export = await game.Client.Account.RequestDataExportAsync();
+            FakeRequest sent = game.Server.To("player/data-export")[0];
+            Check(sent.Method == "GET" && sent.Header("Authorization") == "Bearer access-0", "GET player/data-export with the player's token");
+            Check(export.Json == Export, "the JSON text as it came");
+            Check(Json.GetObject(export.Data, "accounts") != null && export.ExportedAtUtc == new DateTime(2025, 1, 2, 3, 4, 5, DateTimeKind.Utc), "parsed, with exported_at");
+            Check(!File.Exists(Path.Combine(game.PlayerFolder, "player_data-export.json")) && !Directory.Exists(game.PlayerFolder), "not stored on the device");
+            Check(game.Storage.Load() != null, "the session kept");
+            try { if (Directory.Exists(TempRoot)) Directory.Delete(TempRoot, true); } catch (IOException) { } // the last case
+        }
+    }
+}
+#endif

@@ -1,0 +1,3 @@
+// Compile-only stand-in for the engine header of the same path; see UnrealStubs.h.
+#pragma once
+#include "UnrealStubs.h"

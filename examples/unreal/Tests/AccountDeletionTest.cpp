@@ -1,0 +1,276 @@
+// Runs FGamingPanelAccountDeletion and the deleted player's file wipe (Private/GamingPanelAccount.cpp) outside the
+// engine, against a fake panel (DELETE player) and fake files (IFileManager), with the wipe UGamingPanelSubsystem
+// runs on the files: the session file and Saved/GamingPanel/<player>/. Built and run with g++ (see
+// scripts/check_examples.sh); exits 1 when a check fails.
+#include "GamingPanelAccount.h"
+#include "GamingPanelHttp.h"
+#include "HAL/FileManager.h"
+
+#include <cstdio>
+#include <map>
+#include <string>
+
+// ---------------------------------------------------------------- fake files
+
+namespace
+{
+class FFakeFiles : public IFileManager
+{
+public:
+	std::map<std::wstring, std::wstring> Files;
+
+	virtual bool Move(const TCHAR* Dest, const TCHAR* Src, bool, bool, bool, bool) override
+	{
+		if (!Files.count(Src)) return false;
+		Files[Dest] = Files[Src];
+		Files.erase(Src);
+		return true;
+	}
+	virtual bool FileExists(const TCHAR* Filename) override { return Files.count(Filename) > 0; }
+	virtual bool Delete(const TCHAR* Filename, bool, bool, bool) override { Files.erase(Filename); return true; }
+	virtual bool DeleteDirectory(const TCHAR* Path, bool, bool Tree) override
+	{
+		const std::wstring Prefix = std::wstring(Path) + L"/";
+		for (auto It = Files.begin(); It != Files.end();)
+		{
+			if (It->first.rfind(Prefix, 0) != 0) { ++It; continue; }
+			if (!Tree) return false;
+			It = Files.erase(It);
+		}
+		return true;
+	}
+};
+FFakeFiles Disk;
+}
+
+IFileManager& IFileManager::Get()
+{
+	return Disk;
+}
+
+// ---------------------------------------------------------------- fake panel
+
+namespace
+{
+int Passed = 0;
+int Failed = 0;
+
+void Check(const char* Name, bool bOk)
+{
+	std::printf("  %s  %s\n", bOk ? "ok  " : "FAIL", Name);
+	(bOk ? Passed : Failed)++;
+}
+
+/** The one request the panel takes: the confirmation in the query string, percent-encoded (%20, not +), no body. */
+const TCHAR* const DeletePath = TEXT("player?confirm=delete%20my%20account");
+
+bool IsConfirmed(const FGamingPanelAccountRequest& Request)
+{
+	return Request.Verb == TEXT("DELETE") && Request.Path == DeletePath && Request.BodyJson.IsEmpty();
+}
+
+const wchar_t* const Session = L"Saved/GamingPanel/Session-0123456789ab.json";
+const wchar_t* const Folder7 = L"Saved/GamingPanel/7";
+const wchar_t* const Folder8 = L"Saved/GamingPanel/8";
+
+/** Player 7's device: the session file, and every file the plugin keeps for 7 (and one of player 8's, which stays). */
+void FillDisk()
+{
+	Disk.Files.clear();
+	Disk.Files[Session] = L"{\"refresh_token\":\"r-1\",\"player_id\":\"7\",\"pending_purchases\":{\"7|gems|1\":\"key-1\"}}";
+	Disk.Files[Session + std::wstring(L".tmp")] = L"{\"refresh_token\":\"r-0\"}";
+	for (const wchar_t* Name : { L"/cloud_saves.json", L"/cloud_saves.json.tmp", L"/cloud_saves.json.unreadable-1767225600",
+			 L"/remote_config.json", L"/analytics_queue.json" })
+	{
+		Disk.Files[Folder7 + std::wstring(Name)] = L"{}";
+	}
+	Disk.Files[Folder8 + std::wstring(L"/cloud_saves.json")] = L"{}";
+	Disk.Files[L"Saved/GamingPanel/77/cloud_saves.json"] = L"{}";
+}
+
+bool Player7Left()
+{
+	for (const auto& Entry : Disk.Files)
+	{
+		if (Entry.first.rfind(std::wstring(Folder7) + L"/", 0) == 0 || Entry.first.rfind(Session, 0) == 0) return true;
+	}
+	return false;
+}
+
+bool OthersKept()
+{
+	return Disk.Files.count(std::wstring(Folder8) + L"/cloud_saves.json") && Disk.Files.count(L"Saved/GamingPanel/77/cloud_saves.json");
+}
+
+FGamingPanelAccountAnswer Answer(int32 Status, const TCHAR* Code = TEXT(""))
+{
+	FGamingPanelAccountAnswer A;
+	A.bOk = Status >= 200 && Status < 300;
+	A.Status = Status;
+	if (!A.bOk)
+	{
+		A.Error.Status = Status;
+		A.Error.Code = Status == 0 ? FString(TEXT("network_error")) : FString(Code);
+	}
+	return A;
+}
+
+/**
+ * The panel: answers each DELETE with the next scripted answer, and records what was sent. Like the panel, it answers
+ * 400 confirmation_required to a DELETE without the exact confirmation (in the query string, with no body).
+ */
+struct FFakePanel
+{
+	TArray<FGamingPanelAccountRequest> Sent;
+	TArray<FGamingPanelAccountAnswer> Script;
+	int32 Renewals = 0;
+	TArray<float> Waits;
+	int32 Wipes = 0;
+	bool bDone = false;
+	bool bOk = false;
+	FGamingPanelError Error;
+
+	TSharedRef<FGamingPanelAccountDeletion> Deletion(int32 MaxRetries)
+	{
+		return MakeShared<FGamingPanelAccountDeletion>(
+			[this](const FGamingPanelAccountRequest& Request, FGamingPanelAccountDeletion::FOnAnswer OnAnswer)
+			{
+				Sent.Add(Request);
+				const int32 Index = Sent.Num() - 1;
+				if (!IsConfirmed(Request))
+				{
+					OnAnswer(Answer(400, TEXT("confirmation_required")));
+					return;
+				}
+				OnAnswer(Index < Script.Num() ? Script[Index] : Answer(500, TEXT("server_error")));
+			},
+			[this](const FString&, FGamingPanelAccountDeletion::FOnToken OnToken)
+			{
+				++Renewals;
+				OnToken(true, FString(TEXT("access-renewed")), FGamingPanelError());
+			},
+			[this](float Seconds, TFunction<void()> Then)
+			{
+				Waits.Add(Seconds);
+				Then();
+			},
+			MaxRetries);
+	}
+
+	/** Runs a Delete of player 7 with the subsystem's file wipe (WipeDeletedPlayer's file part). */
+	void Delete(FGamingPanelAccountDeletion& Deletion, const TCHAR* Token = TEXT("access-1"))
+	{
+		bDone = false;
+		Deletion.Delete(FString(TEXT("7")), FString(Token),
+			[this]()
+			{
+				++Wipes;
+				GamingPanelFiles::EraseFolder(FString(Folder7));
+				GamingPanelFiles::DeleteFile(FString(Session));
+			},
+			[this](bool bInOk, const FGamingPanelError& InError)
+			{
+				bDone = true;
+				bOk = bInOk;
+				Error = InError;
+			});
+	}
+};
+}
+
+int main()
+{
+	{
+		const FGamingPanelAccountRequest Request = FGamingPanelAccountDeletion::DeleteRequest(FString(TEXT("access-1")));
+		Check("the request: DELETE", Request.Verb == TEXT("DELETE"));
+		Check("the path: player?confirm=delete%20my%20account (the space as %20, not +)", Request.Path == TEXT("player?confirm=delete%20my%20account"));
+		Check("no body (so no Content-Type)", Request.BodyJson.IsEmpty());
+		Check("with the player's access token", Request.AccessToken == TEXT("access-1"));
+	}
+	{
+		FillDisk();
+		FFakePanel Panel;
+		Panel.Script.Add(Answer(204));
+		TSharedRef<FGamingPanelAccountDeletion> Deletion = Panel.Deletion(2);
+		Panel.Delete(*Deletion);
+		Check("204: done, one DELETE", Panel.bDone && Panel.bOk && Panel.Sent.Num() == 1);
+		Check("204: the wipe ran once", Panel.Wipes == 1);
+		Check("204: the session file (refresh token, purchase keys) and its .tmp are gone", !Disk.Files.count(Session) &&
+			!Disk.Files.count(Session + std::wstring(L".tmp")));
+		Check("204: the cloud-save cache and queue, remote config, analytics queue and unreadable copies are gone", !Player7Left());
+		Check("204: other players' files are kept", OthersKept());
+		Check("204: nothing is written for the player again", GamingPanelFiles::IsErased(FString(TEXT("Saved/GamingPanel/7/cloud_saves.json"))) &&
+			!GamingPanelFiles::IsErased(FString(TEXT("Saved/GamingPanel/77/cloud_saves.json"))) &&
+			!GamingPanelFiles::IsErased(FString(TEXT("Saved/GamingPanel/8/analytics_queue.json"))));
+		FString Token;
+		Check("204: no DELETE left unconfirmed", !Deletion->UnconfirmedToken(FString(TEXT("7")), Token));
+	}
+	{
+		const FGamingPanelAccountAnswer Failures[] = { Answer(500, TEXT("server_error")), Answer(0), Answer(400, TEXT("confirmation_required")), Answer(403, TEXT("forbidden")) };
+		for (const FGamingPanelAccountAnswer& Failure : Failures)
+		{
+			FillDisk();
+			const size_t Before = Disk.Files.size();
+			FFakePanel Panel;
+			Panel.Script.Add(Failure);
+			Panel.Script.Add(Failure);
+			TSharedRef<FGamingPanelAccountDeletion> Deletion = Panel.Deletion(1);
+			Panel.Delete(*Deletion);
+			const bool bRetried = Failure.Error.Status == 0 || Failure.Error.Status >= 500;
+			Check("failure: done with the error as it came", Panel.bDone && !Panel.bOk && Panel.Error.Status == Failure.Error.Status &&
+				Panel.Error.Code == Failure.Error.Code);
+			Check("failure: a 5xx or no answer is sent once more, a 400/403 is not", Panel.Sent.Num() == (bRetried ? 2 : 1));
+			Check("failure: nothing wiped, every file kept", Panel.Wipes == 0 && Disk.Files.size() == Before);
+		}
+	}
+	{
+		FillDisk();
+		FFakePanel Panel;
+		Panel.Script.Add(Answer(0));                                  // deleted, the answer lost
+		Panel.Script.Add(Answer(401, TEXT("token_revoked")));        // every session revoked
+		TSharedRef<FGamingPanelAccountDeletion> Deletion = Panel.Deletion(2);
+		Panel.Delete(*Deletion);
+		Check("401 after a lost answer: done", Panel.bDone && Panel.bOk && Panel.Wipes == 1 && !Player7Left());
+		Check("401 after a lost answer: resent with the same token, path and no body, no renewal",
+			Panel.Sent.Num() == 2 && Panel.Sent[1].AccessToken == TEXT("access-1") &&
+			IsConfirmed(Panel.Sent[0]) && IsConfirmed(Panel.Sent[1]) && Panel.Renewals == 0);
+		Check("401 after a lost answer: waited 1 s before the resend", Panel.Waits.Num() == 1 && Panel.Waits[0] == 1.f);
+	}
+	{
+		FillDisk();
+		FFakePanel Panel;
+		Panel.Script.Add(Answer(502, TEXT("bad_gateway")));
+		Panel.Script.Add(Answer(401, TEXT("invalid_token")));
+		TSharedRef<FGamingPanelAccountDeletion> Deletion = Panel.Deletion(0);
+		Panel.Delete(*Deletion);
+		FString Token;
+		Check("no answer left after the retries: the error, nothing wiped", Panel.bDone && !Panel.bOk && Panel.Wipes == 0 && Player7Left());
+		Check("no answer left after the retries: remembered with its token", Deletion->UnconfirmedToken(FString(TEXT("7")), Token) &&
+			Token == TEXT("access-1"));
+		Panel.Delete(*Deletion, TEXT("access-2"));
+		Check("the next Delete resends with the token it went with, and its 401 counts as done",
+			Panel.Sent.Num() == 2 && Panel.Sent[1].AccessToken == TEXT("access-1") && IsConfirmed(Panel.Sent[1]) && Panel.bOk && Panel.Wipes == 1 && !Player7Left());
+	}
+	{
+		FillDisk();
+		FFakePanel Panel;
+		Panel.Script.Add(Answer(401, TEXT("token_expired"))); // refused before anything was deleted
+		Panel.Script.Add(Answer(204));
+		TSharedRef<FGamingPanelAccountDeletion> Deletion = Panel.Deletion(2);
+		Panel.Delete(*Deletion);
+		Check("401 token_expired first: renewed once, sent again with the new token, done",
+			Panel.Renewals == 1 && Panel.Sent.Num() == 2 && Panel.Sent[1].AccessToken == TEXT("access-renewed") && Panel.bOk && Panel.Wipes == 1);
+	}
+	{
+		FillDisk();
+		FFakePanel Panel;
+		Panel.Script.Add(Answer(401, TEXT("token_revoked")));
+		Panel.Script.Add(Answer(401, TEXT("token_revoked")));
+		TSharedRef<FGamingPanelAccountDeletion> Deletion = Panel.Deletion(2);
+		Panel.Delete(*Deletion);
+		Check("401 twice with nothing sent before: the error, nothing wiped", Panel.bDone && !Panel.bOk && Panel.Error.Status == 401 &&
+			Panel.Wipes == 0 && Player7Left());
+	}
+	std::printf("unreal account deletion: %d passed, %d failed\n", Passed, Failed);
+	return Failed == 0 ? 0 : 1;
+}
