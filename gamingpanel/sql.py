@@ -30,6 +30,13 @@ from psycopg import ClientCursor
 from psycopg.errors import InvalidSqlStatementName
 
 
+def row_lock(clause: str) -> str:
+    """A row-lock clause (`FOR SHARE`, `FOR UPDATE`…) to end a statement with, or nothing on a
+    database without row locks: SQLite serialises its writes whole (the ORM's select_for_update
+    leaves the clause out there too)."""
+    return f" {clause}" if connection.features.has_select_for_update else ""
+
+
 @dataclass(frozen=True)
 class CompiledQuery:
     """SQL with `%s` placeholders; `{name}` in the text given to `compile` names a model's

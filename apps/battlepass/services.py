@@ -11,6 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Player
+from apps.accounts.selectors import refuse_erased
 from apps.analytics.services import server_event_statement
 from apps.battlepass.errors import (
     AlreadyClaimed,
@@ -86,7 +87,10 @@ def grant_premium(*, player: Player, season_id: int, idempotency_key: str) -> bo
     """Give the player the season's premium track; granting it again changes nothing (False:
     the player had it already). A season that has ended is refused: its pass could no longer
     be used (a checkout paid after the season's end, a store receipt redeemed late), so the
-    purchase is flagged "paid but not granted" for an operator rather than completed."""
+    purchase is flagged "paid but not granted" for an operator rather than completed. An erased
+    player is refused (410 player_erased): nothing is granted under the tombstone, and a
+    purchase completing after the erasure is flagged the same way."""
+    refuse_erased(player)
     season = Season.objects.filter(pk=season_id, game_id=player.game_id).first()
     if season is None:
         raise SeasonNotFound(f"No season {season_id} in this game.")
@@ -115,6 +119,7 @@ KEY_SHARE_TIER = CompiledQuery.compile(
 
 @transaction.atomic
 def claim_tier(*, player: Player, level: int, track: str) -> TierClaimResult:
+    refuse_erased(player)  # the API's token check refuses them first; any other caller here
     season = running_season(game_id=player.game_id)
     if season is None:
         raise NoActiveSeason("No battle-pass season is running.")

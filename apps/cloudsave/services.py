@@ -47,6 +47,7 @@ from gamingpanel.sql import (
     CompiledInstances,
     CompiledQuery,
     Statement,
+    row_lock,
     run_together,
 )
 
@@ -323,8 +324,7 @@ def _forget_tombstones(gone: list[tuple[Any, ...]]) -> None:
 
 
 # The statements of every write, compiled once (gamingpanel.sql): a PUT runs each of them.
-# SQLite has no row locks (its writes are serialised whole); the ORM leaves FOR UPDATE out too.
-_FOR_UPDATE = " FOR UPDATE" if connection.features.has_select_for_update else ""
+_FOR_UPDATE = row_lock("FOR UPDATE")
 LOCK_DOCUMENT = CompiledInstances.compile(
     "SELECT {columns} FROM {document} WHERE player_id = %s AND key = %s" + _FOR_UPDATE,  # noqa: S608
     Document,
@@ -364,9 +364,8 @@ UNCOUNT_TOMBSTONES = CompiledQuery.compile(
 )
 # With the player's erasure (accounts' erased_at), under a share of the player's row: an
 # erasure (which locks the row, after the player's documents) either waits for this write and
-# then deletes what it made, or has committed and the write is refused (SQLite has no row locks;
-# its writes are serialised whole).
-_FOR_SHARE = " FOR SHARE" if connection.features.has_select_for_update else ""
+# then deletes what it made, or has committed and the write is refused.
+_FOR_SHARE = row_lock("FOR SHARE")
 PRUNED_VERSION = CompiledQuery.compile(
     "SELECT (SELECT pruned_version FROM {usage} WHERE player_id = {player}.id), erased_at"  # noqa: S608
     " FROM {player} WHERE id = %s" + _FOR_SHARE,

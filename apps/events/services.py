@@ -10,6 +10,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Player
+from apps.accounts.selectors import refuse_erased
 from apps.analytics.services import server_event_statement
 from apps.battlepass.errors import NoActiveSeason
 from apps.battlepass.selectors import season_runs
@@ -49,6 +50,7 @@ KEY_SHARE_REWARD = CompiledQuery.compile(
 
 @transaction.atomic
 def claim_event_reward(*, player: Player, event_id: int, reward_id: int) -> RewardClaim:
+    refuse_erased(player)  # the API's token check refuses them first; any other caller here
     reward = reward_for_claim(player=player, event_id=event_id, reward_id=reward_id)
     if reward is None or not KEY_SHARE_REWARD.rows([reward.pk]):
         raise RewardNotFound(f"Event {event_id} has no reward {reward_id}.")

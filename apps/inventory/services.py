@@ -17,6 +17,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from apps.accounts.models import Player
+from apps.accounts.selectors import refuse_erased
 from apps.audit.services import record_action
 from apps.inventory.errors import (
     HoldingLimitReached,
@@ -185,6 +186,7 @@ def operator_adjust(
     nothing and answers its entries, `replayed`."""
     if change.delta == 0:
         raise InvalidContents("A grant or revoke needs a non-zero amount.")
+    refuse_erased(player)
     action = "inventory.grant" if change.delta > 0 else "inventory.revoke"
     result = _apply(
         player=player,

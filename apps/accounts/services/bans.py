@@ -15,6 +15,7 @@ from django.utils import timezone
 from apps.accounts.models import PERMANENT_BAN_UNTIL, AuthSession, Player
 from apps.accounts.operator_actions import announce_action
 from apps.accounts.revocation import publish_revocations
+from apps.accounts.selectors import refuse_erased
 from apps.accounts.services.sessions import revoke_sessions
 from gamingpanel.errors import Conflict, InvalidInput
 
@@ -58,6 +59,7 @@ def ban_player(
     # The player's row only (of=self): locking its game's row too would stall every write of
     # the game (each insert naming the game shares that row) for as long as a segment ban runs.
     locked = Player.objects.select_for_update(of=("self",)).select_related("game").get(pk=player.pk)
+    refuse_erased(locked)  # a tombstone has no sessions, and nothing to ban
     if extend_only and locked.is_banned and locked.banned_until >= until:  # type: ignore[operator]
         return locked
     if seen is not None:

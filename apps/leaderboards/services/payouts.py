@@ -5,7 +5,12 @@ Paying is two steps, each safe to repeat: the payout rows are written once (uniq
 and player, under the period's row lock), then each unpaid row is locked and granted through the
 ledger (`inventory.services.grant_contents`, the one guarded write) with an idempotency key of
 the period and the player, and marked paid in the same transaction. Two workers paying the same
-period at once (a retried task, "end now" racing the schedule) grant each reward once."""
+period at once (a retried task, "end now" racing the schedule) grant each reward once.
+
+An erased player (accounts' `erased_at`) keeps their rank in a closed period's standings, so no
+other player's rank or reward moves, but is never paid: their payout row is written like the
+others' and stays unpaid, its `last_error` saying why (SKIPPED_ERASED), and neither the sweep
+nor an operator's retry picks it up again (the tombstone is for good)."""
 
 from __future__ import annotations
 
@@ -26,14 +31,15 @@ from apps.leaderboards.errors import PeriodNotClosed
 from apps.leaderboards.models import Board, BracketReward, Entry, Payout, Period
 from gamingpanel.errors import DomainError
 from gamingpanel.problems import BACKING_SERVICE_ERRORS
-from gamingpanel.sql import CompiledQuery
+from gamingpanel.sql import CompiledQuery, row_lock
 
 log = logging.getLogger(__name__)
 
-# The period's visible entries (players not banned now) in rank order, best first.
+# The period's visible entries (players not banned now) in rank order, best first, and whether
+# each player was erased (ranked as shown, never paid).
 STANDINGS = CompiledQuery.compile(
     """
-    SELECT e.player_id, e.score
+    SELECT e.player_id, e.score, p.erased_at IS NOT NULL
       FROM {entry} e JOIN {player} p ON p.id = e.player_id
      WHERE e.period_id = %s AND (p.banned_until IS NULL OR p.banned_until <= %s)
      ORDER BY e.rank_key, e.reached_at, e.player_id
@@ -60,6 +66,19 @@ class PayoutLine:
     score: int
     bracket: BracketReward
     contents: list[dict]
+    # The player's account was erased: the line holds its rank, and nothing is paid.
+    erased: bool = False
+
+
+# What an erased player's payout row says (last_error): skipped, for good.
+SKIPPED_ERASED = "player_erased: not paid, the player's account was erased"
+
+# The player's row, FOR SHARE while their reward is granted: an erasure (which holds it FOR NO
+# KEY UPDATE) either waits for the grant, or has committed and the payout is skipped.
+PLAYER_ERASED_AT = CompiledQuery.compile(
+    "SELECT erased_at FROM {player} WHERE id = %s" + row_lock("FOR SHARE"),  # noqa: S608
+    player=Player,
+)
 
 
 def brackets_of(period: Period) -> list[BracketReward]:
@@ -91,7 +110,8 @@ def _season_paid_before(period: Period, season_id: int) -> bool:
 
 def payout_lines(period: Period) -> list[PayoutLine]:
     """Who gets what, by final rank (ties already broken: first to reach ranks higher). A player
-    gets the first bracket, by position, whose ranks hold them."""
+    gets the first bracket, by position, whose ranks hold them. An erased player keeps their
+    rank (every other rank stays as the standings show it); their line says `erased`."""
     brackets = brackets_of(period)
     if not brackets:
         return []
@@ -108,11 +128,14 @@ def payout_lines(period: Period) -> list[PayoutLine]:
     }
     deepest = max(last_rank_of.values(), default=0)
     lines = []
-    for rank, (player_id, score) in enumerate(STANDINGS.rows([period.pk, now, deepest]), 1):
+    standings = STANDINGS.rows([period.pk, now, deepest])
+    for rank, (player_id, score, erased) in enumerate(standings, 1):
         for bracket in brackets:
             first = bracket.rank_from or 1
             if first <= rank <= last_rank_of[bracket.pk]:
-                lines.append(PayoutLine(rank, player_id, score, bracket, bracket.contents))
+                lines.append(
+                    PayoutLine(rank, player_id, score, bracket, bracket.contents, bool(erased))
+                )
                 break
     return lines
 
@@ -155,6 +178,7 @@ def pay_period(*, period_id: int) -> int:
                         score=line.score,
                         bracket=line.bracket,
                         contents=line.contents,
+                        last_error=SKIPPED_ERASED if line.erased else "",
                     )
                     for line in payout_lines(period)
                 ],
@@ -164,7 +188,9 @@ def pay_period(*, period_id: int) -> int:
             period.payouts_computed_at = timezone.now()
             period.save(update_fields=["payouts_computed_at"])
     paid = 0
-    unpaid = Payout.objects.filter(period_id=period_id, paid_at=None, needs_attention=False)
+    unpaid = Payout.objects.filter(
+        period_id=period_id, paid_at=None, needs_attention=False, player__erased_at=None
+    )
     for payout_id in unpaid.values_list("pk", flat=True):
         try:
             paid += pay_one(payout_id=payout_id)
@@ -211,11 +237,17 @@ def _record_failure(payout_id: int, code: str, detail: str) -> None:
 @transaction.atomic
 def retry_payouts(*, payout_ids: list[int], game_ids: set[int], actor: User | None) -> list[int]:
     """An operator's retry of payouts left for them (the economy fixed since): tried again by
-    the next sweep with a fresh count, each retry audited. Returns the periods to pay now."""
+    the next sweep with a fresh count, each retry audited. Returns the periods to pay now. An
+    erased player's payout is not retried: it is never paid."""
     retried = list(
         Payout.objects.select_for_update(of=("self",))
         .select_related("period__board__game")
-        .filter(pk__in=payout_ids, period__board__game_id__in=game_ids, paid_at=None)
+        .filter(
+            pk__in=payout_ids,
+            period__board__game_id__in=game_ids,
+            paid_at=None,
+            player__erased_at=None,
+        )
         .order_by("pk")
     )
     for payout in retried:
@@ -244,13 +276,15 @@ PAYOUT_GRACE = timedelta(minutes=5)
 def periods_to_pay(*, now: datetime | None = None) -> list[int]:
     """Closed periods, closed more than PAYOUT_GRACE ago, whose payouts were never computed (the
     task was never queued, or gave up) or hold unpaid rows (a grant that failed: the economy may
-    have been fixed since) not yet left for an operator. Paying them again is safe: each payout
-    is granted once."""
+    have been fixed since) not yet left for an operator, nor an erased player's (never paid).
+    Paying them again is safe: each payout is granted once."""
     cutoff = (now or timezone.now()) - PAYOUT_GRACE
     closed = Period.objects.filter(state=Period.State.CLOSED, closed_at__lt=cutoff)
     never_computed = closed.filter(payouts_computed_at=None)
     unpaid = closed.filter(
-        pk__in=Payout.objects.filter(paid_at=None, needs_attention=False).values("period_id")
+        pk__in=Payout.objects.filter(
+            paid_at=None, needs_attention=False, player__erased_at=None
+        ).values("period_id")
     )
     return sorted(
         set(never_computed.values_list("pk", flat=True)) | set(unpaid.values_list("pk", flat=True))
@@ -262,6 +296,13 @@ def pay_one(*, payout_id: int) -> int:
     # The row lock: a second payer waits here, then finds it paid.
     payout = Payout.objects.select_for_update().select_related("player", "period").get(pk=payout_id)
     if payout.paid_at is not None:
+        return 0
+    # Erased since the row was written (or an operator's retry after): skipped, and recorded.
+    locked = PLAYER_ERASED_AT.row([payout.player_id])
+    if locked is None or locked[0] is not None:
+        if payout.last_error != SKIPPED_ERASED:
+            payout.last_error = SKIPPED_ERASED
+            payout.save(update_fields=["last_error"])
         return 0
     grant_contents(
         player=payout.player,

@@ -20,7 +20,7 @@ from apps.multiplayer.models import Match, MatchResult, MatchSettings
 from apps.multiplayer.selectors import match_xp, recorded_match, undeclared_stats_rule
 from apps.stats.selectors import stat_definitions
 from apps.stats.services import add_xp, apply_stats, check_stat_keys
-from gamingpanel.sql import aware
+from gamingpanel.sql import aware, row_lock
 
 
 @dataclass(frozen=True)
@@ -196,8 +196,8 @@ PLAYER_IDS = range(1, 2**63)
 # FOR SHARE, in id order, before anything is written about them: an erasure (which holds the
 # player's row FOR NO KEY UPDATE before it removes leaderboard entries) either waits for this
 # match and then erases what it wrote, or has committed and the player's line is left out. Two
-# matches share the locks. SQLite has no row locks (its writes are serialised whole).
-_FOR_SHARE = " ORDER BY id FOR SHARE" if connection.features.has_select_for_update else ""
+# matches share the locks.
+_FOR_SHARE = " ORDER BY id" + row_lock("FOR SHARE")
 
 
 def _players_of_game(*, game: Game, player_ids: list[int]) -> tuple[set[int], set[int]]:

@@ -17,7 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from apps.accounts.models import Game
+from apps.accounts.models import Game, Player
+from apps.accounts.selectors import refuse_erased
 from apps.leaderboards.models import Board, Entry, Payout, Period
 from apps.leaderboards.selectors import (
     closed_periods,
@@ -71,6 +72,7 @@ def board_page(request: StaffRequest, game_id: int, board_id: int) -> HttpRespon
     if search:
         player_id = leaderboard_player(game=game, period=period, search=search)
         found = player_entry(period=period, player_id=player_id) if player_id else None
+    top = top_entries(period=period, limit=TOP).results
     context = page_context(
         request,
         game,
@@ -79,9 +81,12 @@ def board_page(request: StaffRequest, game_id: int, board_id: int) -> HttpRespon
         board=board,
         period=period,
         open_period=open_one,
-        top=top_entries(period=period, limit=TOP).results,
+        top=top,
         search=search,
         found=found,
+        erased=_erased_among(
+            [entry.player_id for entry in top] + ([found.player_id] if found else [])
+        ),
         history=closed_periods(board=board)[:50],
         payouts=Payout.objects.filter(period=period).select_related("player")[:200],
         preview=preview_payouts(period=period) if request.GET.get("preview") else None,
@@ -174,13 +179,17 @@ def _remove_entry(
 ) -> HttpResponse | None:
     sent = request.POST.get("player_id") or ""
     player_id = int(sent) if sent.isascii() and sent.isdigit() else 0
-    entry = Entry.objects.filter(period=period, player_id=player_id).first()
+    entry = (
+        Entry.objects.filter(period=period, player_id=player_id).select_related("player").first()
+    )
     if entry is None:
         # The entry removed by the first of two confirmations, or never there.
         messages.info(
             request, f"Nothing changed: player {player_id} has no entry in period {period.number}."
         )
         return None
+    # Erasure removed the erased player's open entries; one left (a race) is not the operator's.
+    refuse_erased(entry.player)
     if period.state == Period.State.OPEN and not confirmed(request):
         ranked = player_entry(period=period, player_id=entry.player_id)
         name = (ranked.display_name if ranked else "") or f"player {entry.player_id}"
@@ -206,6 +215,18 @@ def _remove_entry(
         return None
     messages.success(request, f"Removed player {entry.player_id}'s entry.")
     return None
+
+
+def _erased_among(player_ids: list[int]) -> set[int]:
+    """Which of the shown players were erased (shown as "erased player #id", no name): one
+    query for the page, not one per row."""
+    if not player_ids:
+        return set()
+    return set(
+        Player.objects.filter(pk__in=player_ids, erased_at__isnull=False).values_list(
+            "pk", flat=True
+        )
+    )
 
 
 def _utc(moment: datetime) -> str:

@@ -28,7 +28,13 @@ from apps.accounts.admin_scoping import AtLeast
 from apps.accounts.models import AuthSession, Game, Player
 from apps.accounts.operator_actions import announce_action
 from apps.accounts.privacy import export_player_data
-from apps.accounts.selectors import OWNER_ROLES, READ_ROLES, games_for_user, user_role
+from apps.accounts.selectors import (
+    OWNER_ROLES,
+    READ_ROLES,
+    games_for_user,
+    refuse_erased,
+    user_role,
+)
 from apps.accounts.services.bans import ban_player, ban_seen, end_sessions, unban_player
 from apps.accounts.services.privacy import erase_player
 from apps.audit.diffs import readable_value
@@ -160,6 +166,8 @@ def player_action(request: StaffRequest, game_id: int, player_id: int, action: s
     if handler is None:
         raise Http404("No such action.")
     try:
+        if action != "export":  # a tombstone's data can still be read; nothing is done to it
+            refuse_erased(player)
         asked = handler(request, game, player)
     except DomainError as error:
         messages.error(request, f"Nothing changed: {error.detail}")

@@ -38,13 +38,14 @@ def _players(game: Game, request: StaffRequest) -> Iterable[list]:
     yield ["id", "display_name", "created_at", "last_login_at", "banned_until", "ban_reason", "xp"]
     players = players_in_order(game=game, filters=form.filters(), sort=form.sort_order())
     for player in players:
+        erased = player.erased_at is not None  # a tombstone: "erased player #id", no ban
         yield [
             player.pk,
-            player.display_name,
+            str(player) if erased else player.display_name,
             _when(player.created_at),
             _when(player.last_login_at),
-            readable_value("banned_until", _when(player.banned_until)),
-            player.ban_reason,
+            "" if erased else readable_value("banned_until", _when(player.banned_until)),
+            "" if erased else player.ban_reason,
             player.xp_total or 0,
         ]
 

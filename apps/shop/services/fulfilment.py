@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import Player
+from apps.accounts.selectors import refuse_erased
 from apps.analytics.services import record_server_event, server_event_statement
 from apps.battlepass.services import grant_premium, lock_premium_passes
 from apps.inventory.lines import PREMIUM, grant_line
@@ -57,7 +58,9 @@ def grant_offer(
     """Inside the caller's transaction: the optional price debit and what the purchase bought
     (`purchase.bought`, fixed when it was made) in one ledger operation (`along` sent with its
     lock: apply_changes), then any battle-pass premium. The season passes are locked before the
-    wallets, as every path that moves both locks them (an event claim, a purchase's reserve)."""
+    wallets, as every path that moves both locks them (an event claim, a purchase's reserve).
+    An erased player is granted nothing (a payment reported after the erasure: flagged)."""
+    refuse_erased(player)
     premium = sorted({int(line[PREMIUM]) for line in purchase.bought if PREMIUM in line})
     if premium:
         lock_premium_passes(player=player, season_ids=set(premium))
