@@ -4,47 +4,20 @@ leaderboard entry, a match result), and the write is answered without a 500."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from apps.accounts.models import Game, Player
 from apps.accounts.services import create_server_key
-from apps.accounts.services.privacy import erase_player
 from apps.cloudsave.models import Document, DocumentVersion, SaveUsage
 from apps.leaderboards.models import Board, Entry, Submission
 from apps.multiplayer.models import MatchResult
 from apps.stats.models import PlayerStat, StatDefinition
+from tests.accounts.erasure_races import race_with_erasure
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 ROUNDS = 6
-
-
-def _race(write: Callable[[], int], player: Player) -> tuple[int, bool]:
-    start = threading.Barrier(2)
-
-    def writing() -> int:
-        try:
-            start.wait()
-            return write()
-        finally:
-            connection.close()
-
-    def erasing() -> bool:
-        try:
-            start.wait()
-            return erase_player(player=player, actor=None)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(2) as pool:
-        written, erased = pool.submit(writing), pool.submit(erasing)
-        return written.result(), erased.result()
 
 
 @pytest.fixture
@@ -68,7 +41,7 @@ def test_server_saves_racing_an_erasure_leave_no_document(game: Game, server: AP
             writes = [{"key": "old", "value": 2, "version": 1}, {"key": "new", "value": 3}]
             return server.post(url, {"writes": writes}, format="json").status_code
 
-        status, erased = _race(write, player)
+        status, erased = race_with_erasure(write, player)
 
         assert erased is True
         assert status in (200, 201, 410, 412), status
@@ -100,7 +73,7 @@ def test_scores_and_match_results_racing_an_erasure_leave_no_entry(game: Game, s
             body = {"match_id": f"m{round_}", "players": lines}
             return server.post("/api/v1/multiplayer/match-result", body, format="json").status_code
 
-        status, erased = _race(write, player)
+        status, erased = race_with_erasure(write, player)
 
         assert erased is True
         assert status in (200, 201, 410), status

@@ -4,48 +4,21 @@ the write, with the revoked token's 401."""
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from apps.accounts.models import Game, Player
-from apps.accounts.services.privacy import erase_player
 from apps.cloudsave.models import Document, DocumentVersion, SaveUsage
 from apps.inventory.models import Currency, LedgerEntry
 from apps.inventory.services import Change, apply_changes
 from apps.shop.models import Offer, Purchase
+from tests.accounts.erasure_races import race_with_erasure
 from tests.shop.conftest import access_token, bearer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 SAVES = "/api/v1/player/saves"
 ROUNDS = 6
-
-
-def _race(write, player: Player) -> tuple[int, bool]:
-    """`write()` (an HTTP call answering its status) and the erasure, started together."""
-    start = threading.Barrier(2)
-
-    def writing() -> int:
-        try:
-            start.wait()
-            return write()
-        finally:
-            connection.close()
-
-    def erasing() -> bool:
-        try:
-            start.wait()
-            return erase_player(player=player, actor=None)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(2) as pool:
-        written, erased = pool.submit(writing), pool.submit(erasing)
-        return written.result(), erased.result()
 
 
 def test_saves_racing_an_erasure_leave_no_document(game: Game):
@@ -63,7 +36,7 @@ def test_saves_racing_an_erasure_leave_no_document(game: Game):
             writes = [{"key": "old", "value": 2, "version": 1}, {"key": "new", "value": 3}]
             return client.post(SAVES, {"writes": writes}, format="json").status_code
 
-        status, erased = _race(write, player)
+        status, erased = race_with_erasure(write, player)
 
         assert erased is True
         # Written first, then erased; or refused: the token revoked, or (a batch that waited
@@ -97,7 +70,7 @@ def test_a_purchase_racing_an_erasure_completes_or_is_refused_and_is_kept(game: 
                 HTTP_IDEMPOTENCY_KEY=f"buy-{round_}",
             ).status_code
 
-        status, erased = _race(buy, player)
+        status, erased = race_with_erasure(buy, player)
 
         assert erased is True
         assert status in (200, 201, 401), status
