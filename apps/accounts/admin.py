@@ -256,6 +256,10 @@ def _moderation_form(request: HttpRequest) -> ModerationActionForm:
     return form
 
 
+# The player's editable fields, read-only once the player is erased.
+ERASED_FIXED = ["display_name"]
+
+
 @admin.register(Player)
 class PlayerAdmin(WholeValueSearch, GameScopedAdmin):
     list_display = ["id", "display_name", "game", "created_at", "last_login_at", "banned_until"]
@@ -274,6 +278,7 @@ class PlayerAdmin(WholeValueSearch, GameScopedAdmin):
         "last_login_at",
         "banned_until",
         "ban_reason",
+        "erased_at",  # erasure is the panel's action (erase_player), never an edit
         "sessions",
     ]
     inlines = [PlatformIdentityInline]
@@ -291,6 +296,24 @@ class PlayerAdmin(WholeValueSearch, GameScopedAdmin):
             Q(game__in=games, display_name__iexact=term),
             Q(pk__in=list(identities.values_list("player_id", flat=True))),
         ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.erased_at is not None:
+            # A tombstone keeps no name: an operator cannot give it one back.
+            fields += [name for name in ERASED_FIXED if name not in fields]
+        return fields
+
+    def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
+        assert isinstance(obj, Player) and change  # players are never added here
+        # Only the name is edited here, and only while the player is not erased: an erasure
+        # committed after the form was read must not get the name back.
+        saved = Player.objects.filter(pk=obj.pk, erased_at__isnull=True).update(
+            display_name=obj.display_name
+        )
+        if not saved:
+            obj.refresh_from_db()
+            messages.error(request, f"Nothing changed: Player {obj.pk}'s account was erased.")
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return False  # players come from platform logins
@@ -323,10 +346,17 @@ class PlayerAdmin(WholeValueSearch, GameScopedAdmin):
     @admin.action(description="Unban selected players")
     def unban_selected(self, request: HttpRequest, queryset: QuerySet[Player]) -> None:
         reason = _moderation_form(request).cleaned_data.get("reason", "")
-        players = [p for p in queryset if self.has_change_permission(request, p)]
-        for player in players:
-            unban_player(player=player, reason=reason, actor=operator(request))
-        self.message_user(request, f"Unbanned {len(players)} player(s).")
+        unbanned = 0
+        for player in queryset:
+            if not self.has_change_permission(request, player):
+                continue
+            try:
+                unban_player(player=player, reason=reason, actor=operator(request))
+            except DomainError as refused:  # an erased player
+                self.message_user(request, refused.detail, messages.ERROR)
+                return
+            unbanned += 1
+        self.message_user(request, f"Unbanned {unbanned} player(s).")
 
 
 @admin.register(AuthSession)

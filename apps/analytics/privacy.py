@@ -1,10 +1,20 @@
-"""The player's raw analytics events: in the data export, and deleted on erasure
-(apps.accounts.privacy). The daily aggregates stay: counts with no player in them. (PlayerDay,
-the retention input, keeps the player's id and days active, pseudonymous under the tombstone.)"""
+"""The player's raw analytics events: in the data export, and stripped on erasure
+(apps.accounts.privacy).
+
+Erasure clears what the player's client sent of its own (a client event's free-form
+`properties` and its `event_id`, either may hold anything the game put there) and keeps the
+rows, source, name and time: aggregation (apps.analytics.aggregation) rebuilds a day from its raw
+events, and a day re-aggregated after the erasure must keep its DAU, event counts, per-name
+counts, MAU and retention. The panel's own records (purchases, refunds, new players, matches,
+sessions, claims: ids and amounts only) are kept as they are, for the same reason (revenue,
+payers, new players). Both stay until ANALYTICS_RAW_RETENTION_DAYS prunes them, pseudonymous
+under the tombstone, as PlayerDay does."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from django.db.models import Q
 
 from apps.accounts.models import Player
 from apps.analytics.models import RawEvent
@@ -16,4 +26,6 @@ def export(player: Player) -> dict[str, Any]:
 
 
 def erase(player: Player) -> None:
-    RawEvent.objects.filter(game_id=player.game_id, player=player).delete()
+    RawEvent.objects.filter(
+        game_id=player.game_id, player=player, source=RawEvent.Source.CLIENT
+    ).filter(~Q(properties={}) | Q(event_id__isnull=False)).update(properties={}, event_id=None)

@@ -2,7 +2,8 @@
 tokens or checkout links (apps.accounts.privacy). Erasure keeps the payments (accounting), but
 clears their checkout links and the payloads of the provider notifications already processed: a
 processor's notification can carry the buyer's name, e-mail or address (a Stripe checkout's
-customer details). Notifications still to be processed keep theirs until they are."""
+customer details). A notification still to be processed then, or sent later (a refund, a
+chargeback), is stored without its payload once processed (apps.payments.services.processing)."""
 
 from __future__ import annotations
 

@@ -16,4 +16,4 @@ class ShopConfig(AppConfig):
         from apps.accounts.privacy import register_privacy_section
         from apps.shop import privacy
 
-        register_privacy_section("shop", export=privacy.export)
+        register_privacy_section("shop", export=privacy.export, erase=privacy.erase)

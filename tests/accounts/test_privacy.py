@@ -201,13 +201,19 @@ def test_delete_erases_the_player_and_keeps_the_money_rows(
     assert (player.display_name, player.ban_reason) == ("", "")
     assert not PlatformIdentity.objects.filter(player=player).exists()
     assert not AuthSession.objects.filter(player=player, revoked_at__isnull=True).exists()
+    # The revoked sessions stay until they expire, without the platform account's id.
+    assert AuthSession.objects.filter(player=player).exists()
+    assert set(AuthSession.objects.values_list("platform_user_id", flat=True)) == {""}
     # Cloud saves: everything.
     assert not Document.objects.filter(player=player).exists()
     assert not DocumentVersion.objects.filter(document__player=player).exists()
     assert not SaveUsage.objects.filter(player=player).exists()
     assert not SaveReceipt.objects.filter(player=player).exists()
-    # Analytics: the raw events; leaderboards: the open period's entry.
-    assert not RawEvent.objects.filter(player=player).exists()
+    # Analytics: what the client sent (the panel's own records stay, for the dashboards'
+    # figures: test_privacy_review_analytics.py); leaderboards: the open period's entry.
+    sent = RawEvent.objects.filter(player=player, source=RawEvent.Source.CLIENT)
+    assert not sent.exclude(properties={}).exists()
+    assert not sent.filter(event_id__isnull=False).exists()
     assert not Entry.objects.filter(player=player).exists()
     # Payments: kept, without the checkout link and the processor's payload.
     payment = Payment.objects.get(purchase__player=player)

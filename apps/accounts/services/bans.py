@@ -102,6 +102,7 @@ def _check_seen(locked: Player, *, seen: str, until: datetime, reason: str) -> N
 @transaction.atomic
 def unban_player(*, player: Player, reason: str = "", actor: User | None) -> Player:
     locked = Player.objects.select_for_update(of=("self",)).select_related("game").get(pk=player.pk)
+    refuse_erased(locked)  # nothing to lift: the erasure cleared the reason and ended the sessions
     if locked.banned_until is None:
         return locked
     before = _ban_state(locked)

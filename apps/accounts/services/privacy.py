@@ -4,7 +4,7 @@ The Player row stays as a tombstone (`erased_at`): the ledger, purchases and pay
 and are kept for accounting. Everything personal goes in one transaction, under the player's
 row lock: the name and ban reason, the platform identities (a new login with the same account
 makes a new player), every session (revoked through the sessions service, so every process's
-revocation mirror sees it), and what each app registered in apps.accounts.privacy.
+revocation mirror sees it; the platform account id each kept is cleared), and what each app registered in apps.accounts.privacy.
 """
 
 from __future__ import annotations
@@ -51,6 +51,11 @@ def erase_player(*, player: Player, actor: User | None) -> bool:
     revoke_sessions(
         sessions=AuthSession.objects.filter(player=locked),
         reason=AuthSession.RevokeReason.PLAYER_ERASED,
+    )
+    # The revoked sessions are kept until they expire; the platform account's id goes with
+    # the identities, not weeks later.
+    AuthSession.objects.filter(player=locked).exclude(platform_user_id="").update(
+        platform_user_id=""
     )
     _relabel_banned_sessions(locked)
     for section in sections:

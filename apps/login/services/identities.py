@@ -12,6 +12,7 @@ from apps.accounts.errors import (
     IdentityTaken,
     LastIdentity,
     PlatformAlreadyLinked,
+    TokenRevoked,
 )
 from apps.accounts.models import AuthSession, PlatformIdentity, Player
 from apps.accounts.services.sessions import revoke_sessions
@@ -39,7 +40,11 @@ def link_identity(
 @transaction.atomic
 def _attach(player: Player, platform: str, verified: VerifiedIdentity) -> PlatformIdentity:
     # One link or unlink at a time per player, so "never the last one" holds under races.
-    Player.objects.select_for_update().only("pk").get(pk=player.pk)
+    locked = Player.objects.select_for_update().only("pk", "erased_at").get(pk=player.pk)
+    if locked.erased_at is not None:
+        # Erased while the platform verified the credentials (the token check passed before):
+        # an identity made now would log that platform account into the tombstone for ever.
+        raise TokenRevoked("This account was deleted.")
     move_to_new_id(game=player.game, platform=platform, identity=verified)
     lookup = {"game_id": player.game_id, "platform": platform}
     owned = PlatformIdentity.objects.filter(

@@ -5,17 +5,21 @@ is the provider library under the shop: it knows payments, never how a purchase 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from functools import cache
+from typing import Any, Protocol, cast
 
 from django.db import transaction
+from django.db.models import ForeignKey, Model
 from django.utils import timezone
 
+from apps.accounts.models import Player
 from apps.payments.models import Payment, ProviderEvent
 from apps.payments.providers import apple, google_play, sandbox, stripe
 from apps.payments.providers.base import Outcome, PaidAmount
 from apps.payments.services import closing
 from gamingpanel.logging import scrub
 from gamingpanel.metrics import PAYMENT_EVENTS, UNKNOWN
+from gamingpanel.sql import CompiledQuery, row_lock
 
 INTERPRETERS: dict[str, Callable[[str, dict[str, Any]], Outcome]] = {
     "stripe": stripe.interpret,
@@ -75,6 +79,7 @@ def process_event(*, event_pk: int) -> ProviderEvent:
     if event.status in (ProviderEvent.Status.PROCESSED, ProviderEvent.Status.IGNORED):
         return event
     outcome = INTERPRETERS[event.provider](event.event_type, event.payload)
+    cleared = False
     payment = _find_payment(event, outcome) if outcome.action != "none" else None
     reference = outcome.external_id or outcome.payment_reference
     if payment is None and outcome.action in REVERSALS and reference:
@@ -87,15 +92,21 @@ def process_event(*, event_pk: int) -> ProviderEvent:
         event.status = ProviderEvent.Status.IGNORED
         event.outcome = outcome.note or "no payment of ours matches this notification"
     else:
+        # Before the payment's and purchase's rows are touched, as the erasure locks the player
+        # before it clears their payments: neither waits on the other holding what it needs.
+        erased = _buyer_erased(payment)
         note = _apply(event, outcome, payment) or outcome.note
         event.status = ProviderEvent.Status.PROCESSED
         event.outcome = f"{outcome.action} {note}".strip()[:200]
+        if erased:
+            # The buyer's name, e-mail or address a notification may carry goes; what was
+            # made of it (ids, type, status, outcome) stays with the payment.
+            event.payload, cleared = {}, True
     event.payment = payment
     event.attempts += 1
     event.processed_at = timezone.now()
-    event.save(
-        update_fields=["status", "outcome", "reference", "payment", "attempts", "processed_at"]
-    )
+    fields = ["status", "outcome", "reference", "payment", "attempts", "processed_at"]
+    event.save(update_fields=[*fields, "payload"] if cleared else fields)
     PAYMENT_EVENTS.labels(event.provider, event.status).inc()
     return event
 
@@ -115,6 +126,28 @@ def mark_failed(*, event_pk: int, error: str) -> None:
 
 
 REVERSALS = ("refund", "chargeback")
+
+
+@cache
+def _buyer_erased_at() -> CompiledQuery:
+    """The erased_at of the player whose purchase a payment is, FOR SHARE of the player's row
+    to the event's commit: an erasure (which holds it FOR NO KEY UPDATE, then clears the
+    processed notifications' payloads) either waits for this event and clears it too, or has
+    committed and this event clears its own. Compiled on first use: the purchase is the shop's
+    model, which payments, below the shop, names only through the payment's foreign key."""
+    purchase = cast(type[Model], Payment._meta.get_field("purchase").related_model)
+    buyer = cast(ForeignKey, purchase._meta.get_field("player")).column
+    return CompiledQuery.compile(
+        "SELECT p.erased_at FROM {player} AS p"  # noqa: S608 - table and column names only
+        f" JOIN {{purchase}} AS u ON u.{buyer} = p.id WHERE u.id = %s" + row_lock("FOR SHARE OF p"),
+        player=Player,
+        purchase=purchase,
+    )
+
+
+def _buyer_erased(payment: Payment) -> bool:
+    row = _buyer_erased_at().row([payment.purchase_id])
+    return row is None or row[0] is not None
 
 
 def _find_payment(event: ProviderEvent, outcome: Outcome) -> Payment | None:
