@@ -23,8 +23,11 @@ namespace GamingPanel.Tests
         {
             yield return Case("account: DeleteAccountAsync sends DELETE player?confirm=delete%20my%20account with no body; a 204 wipes every local store", DeleteWipesEverything);
             yield return Case("account: a 500 or no answer (after the retries) and a 400 confirmation_required reach the game unchanged; nothing is wiped", FailureWipesNothing);
-            yield return Case("account: a 401 on the resend after a DELETE whose answer was lost counts as done (no refresh, no silent re-login)", UnauthorizedAfterALostAnswerIsDone);
-            yield return Case("account: a DELETE left unanswered is resent by the next DeleteAccountAsync with its token; its 401 counts as done", NextCallResendsTheUnansweredDelete);
+            yield return Case("account: a 401 token_revoked on the resend after a DELETE whose answer was lost counts as done (no refresh, no silent re-login)", UnauthorizedAfterALostAnswerIsDone);
+            yield return Case("account: a DELETE left unanswered is resent by the next DeleteAccountAsync with its token; its 401 token_revoked counts as done", NextCallResendsTheUnansweredDelete);
+            yield return Case("account: a 401 token_expired/invalid_token on the resend is not done: refreshed (no re-login), new tokens send the DELETE again", ExpiredResendRefreshesAndSendsAgain);
+            yield return Case("account: a 401 token_expired on the resend, then the refresh answers 401 token_revoked: done, with no silent re-login", ExpiredResendThenRevokedRefreshIsDone);
+            yield return Case("account: a 401 token_expired on the resend, then the refresh fails otherwise: the error, nothing wiped, no re-login", ExpiredResendThenFailedRefreshWipesNothing);
             yield return Case("account: a 401 token_expired before anything was deleted renews the session and sends again", ExpiredTokenIsRenewedFirst);
             yield return Case("account: RequestDataExportAsync returns the panel's JSON as it came", ExportReturnsTheBody);
         }
@@ -49,6 +52,8 @@ namespace GamingPanel.Tests
             public readonly List<TimeSpan> Waits = new List<TimeSpan>();
             // The panel's rule: anything but the exact confirmation (the query parameter, no body) is 400 confirmation_required.
             public Func<FakeRequest, FakeResponse> Delete = r => IsConfirmed(r) ? FakeResponse.Ok(204, "") : FakeResponse.Problem(400, "confirmation_required");
+            /// <summary>POST auth/refresh; null: a new pair.</summary>
+            public Func<FakeRequest, FakeResponse> Refresh;
 
             public string PlayerFolder { get { return Path.Combine(CacheDir, "7"); } }
         }
@@ -71,6 +76,7 @@ namespace GamingPanel.Tests
             game.Server.Handler = r =>
             {
                 if (r.Method == "DELETE" && (r.Path == "player" || r.Path.StartsWith("player?"))) return game.Delete(r);
+                if (r.Path == "auth/refresh" && game.Refresh != null) return game.Refresh(r);
                 if (r.Path == "auth/refresh" || r.Path == "auth/third-party/login") return game.Server.TokenPair();
                 if (r.Path == "player/stats") return FakeResponse.Ok(200, Stats);
                 if (r.Path == "config")
@@ -232,7 +238,7 @@ namespace GamingPanel.Tests
             bool deleted = false;
             game.Delete = r =>
             {
-                if (deleted) return FakeResponse.Problem(401, ErrorCodes.InvalidToken);
+                if (deleted) return FakeResponse.Problem(401, ErrorCodes.TokenRevoked);
                 deleted = true;
                 return FakeResponse.Problem(503, "service_unavailable");
             };
@@ -245,6 +251,73 @@ namespace GamingPanel.Tests
             Check(Deletes(game).Count == 2 && Deletes(game)[1].Header("Authorization") == "Bearer access-0" && IsConfirmed(Deletes(game)[1]), "resent with its token");
             Check(game.Server.To("auth/refresh").Count == 0, "no refresh");
             CheckWiped(game);
+        }
+
+        /// <summary>
+        /// Player 7's DELETE went out with access-0 and got a 502 (it never reached the panel): the next
+        /// DeleteAccountAsync resends it with access-0, which the panel refuses with `resend` (access-0 expired meanwhile).
+        /// </summary>
+        static async Task<Game> ResendRefused(string resend, Func<FakeRequest, FakeResponse> refresh)
+        {
+            Game game = NewGame(retries: 0);
+            await Play(game);
+            game.Client.Auth.CredentialProvider = new DevCredentialProvider("tess", "Tess"); // would log in again silently
+            game.Refresh = refresh;
+            bool first = true;
+            game.Delete = r =>
+            {
+                if (first) { first = false; return FakeResponse.Problem(502, "bad_gateway"); }
+                if (r.Header("Authorization") == "Bearer access-0") return FakeResponse.Problem(401, resend);
+                return IsConfirmed(r) ? FakeResponse.Ok(204, "") : FakeResponse.Problem(400, "confirmation_required");
+            };
+            ApiError error = null;
+            try { await game.Client.DeleteAccountAsync(); } catch (ApiError e) { error = e; }
+            Check(error != null && error.Status == 502 && game.Storage.Load() != null, "the first call fails with the 502 (setup)");
+            return game;
+        }
+
+        static async Task ExpiredResendRefreshesAndSendsAgain()
+        {
+            foreach (string resend in new[] { ErrorCodes.TokenExpired, ErrorCodes.InvalidToken })
+            {
+                Game game = await ResendRefused(resend, null);
+                await game.Client.DeleteAccountAsync();
+                List<FakeRequest> deletes = Deletes(game);
+                Check(game.Server.To("auth/refresh").Count == 1, resend + ": one refresh");
+                Check(game.Server.To("auth/third-party/login").Count == 0, resend + ": no login");
+                Check(deletes.Count == 3 && deletes[1].Header("Authorization") == "Bearer access-0" &&
+                    deletes[2].Header("Authorization") != "Bearer access-0" && IsConfirmed(deletes[2]),
+                    resend + ": resent with its token, then sent again with the renewed one, got " + deletes.Count + " DELETEs");
+                CheckWiped(game); // by the 204 to the DELETE with the renewed token
+            }
+        }
+
+        static async Task ExpiredResendThenRevokedRefreshIsDone()
+        {
+            Game game = await ResendRefused(ErrorCodes.TokenExpired, r => FakeResponse.Problem(401, ErrorCodes.TokenRevoked));
+            await game.Client.DeleteAccountAsync();
+            Check(game.Server.To("auth/refresh").Count == 1, "one refresh");
+            Check(game.Server.To("auth/third-party/login").Count == 0, "no silent re-login (it would create a new account)");
+            Check(Deletes(game).Count == 2, "no DELETE after the refused refresh");
+            CheckWiped(game);
+        }
+
+        static async Task ExpiredResendThenFailedRefreshWipesNothing()
+        {
+            var refreshes = new[] { FakeResponse.Problem(401, ErrorCodes.RefreshTokenReused), FakeResponse.Problem(401, ErrorCodes.TokenExpired), FakeResponse.Offline() };
+            foreach (FakeResponse refresh in refreshes)
+            {
+                Game game = await ResendRefused(ErrorCodes.TokenExpired, r => refresh);
+                ApiError error = null;
+                try { await game.Client.DeleteAccountAsync(); } catch (ApiError e) { error = e; }
+                string expected = refresh.Network ? ErrorCodes.NetworkError : Json.GetString((Dictionary<string, object>)Json.Parse(refresh.Body), "code");
+                Check(error != null && error.Code == expected, "the refresh's " + expected + " given to the game, got " + (error == null ? "none" : error.Code));
+                Check(game.Server.To("auth/refresh").Count >= 1 && game.Server.To("auth/third-party/login").Count == 0, expected + ": refreshed, no login");
+                Check(Deletes(game).Count == 2, expected + ": no DELETE after the failed refresh");
+                Check(game.Storage.Load() != null && game.Storage.Load().RefreshToken == "refresh-0" && game.Client.Auth.HasSession, expected + ": the session kept");
+                Check(game.Client.CloudSaves.QueuedCount == 1 && game.Client.Analytics.Pending == 1 && game.Client.Shop.HasPendingPurchases, expected + ": the queues kept");
+                Check(File.Exists(Path.Combine(game.PlayerFolder, "player_stats.json")), expected + ": the cached files kept");
+            }
         }
 
         static async Task ExpiredTokenIsRenewedFirst()

@@ -124,6 +124,10 @@ struct FFakePanel
 	TArray<FGamingPanelAccountRequest> Sent;
 	TArray<FGamingPanelAccountAnswer> Script;
 	int32 Renewals = 0;
+	/** RenewWithoutLogin's answers, in order (a new token when there are none left); who asked, and with what. */
+	TArray<FGamingPanelError> RefreshScript;
+	TArray<FString> RenewedWithoutLoginFor;
+	TArray<FString> RenewedWithoutLoginFrom;
 	TArray<float> Waits;
 	int32 Wipes = 0;
 	bool bDone = false;
@@ -148,6 +152,18 @@ struct FFakePanel
 			{
 				++Renewals;
 				OnToken(true, FString(TEXT("access-renewed")), FGamingPanelError());
+			},
+			[this](const FString& Player, const FString& FailedToken, FGamingPanelAccountDeletion::FOnToken OnToken)
+			{
+				RenewedWithoutLoginFor.Add(Player);
+				RenewedWithoutLoginFrom.Add(FailedToken);
+				const int32 Index = RenewedWithoutLoginFor.Num() - 1;
+				if (Index < RefreshScript.Num())
+				{
+					OnToken(false, FString(), RefreshScript[Index]);
+					return;
+				}
+				OnToken(true, FString(TEXT("access-refreshed")), FGamingPanelError());
 			},
 			[this](float Seconds, TFunction<void()> Then)
 			{
@@ -240,7 +256,7 @@ int main()
 		FillDisk();
 		FFakePanel Panel;
 		Panel.Script.Add(Answer(502, TEXT("bad_gateway")));
-		Panel.Script.Add(Answer(401, TEXT("invalid_token")));
+		Panel.Script.Add(Answer(401, TEXT("token_revoked")));
 		TSharedRef<FGamingPanelAccountDeletion> Deletion = Panel.Deletion(0);
 		Panel.Delete(*Deletion);
 		FString Token;
@@ -248,7 +264,7 @@ int main()
 		Check("no answer left after the retries: remembered with its token", Deletion->UnconfirmedToken(FString(TEXT("7")), Token) &&
 			Token == TEXT("access-1"));
 		Panel.Delete(*Deletion, TEXT("access-2"));
-		Check("the next Delete resends with the token it went with, and its 401 counts as done",
+		Check("the next Delete resends with the token it went with, and its 401 token_revoked counts as done",
 			Panel.Sent.Num() == 2 && Panel.Sent[1].AccessToken == TEXT("access-1") && IsConfirmed(Panel.Sent[1]) && Panel.bOk && Panel.Wipes == 1 && !Player7Left());
 	}
 	{
@@ -270,6 +286,72 @@ int main()
 		Panel.Delete(*Deletion);
 		Check("401 twice with nothing sent before: the error, nothing wiped", Panel.bDone && !Panel.bOk && Panel.Error.Status == 401 &&
 			Panel.Wipes == 0 && Player7Left());
+	}
+	// A DELETE that got a 502 and never reached the panel, resent by the next Delete after its token's lifetime: the
+	// panel checks expiry before revocation, so the resend gets 401 token_expired (or invalid_token) though the account
+	// is still there.
+	for (const TCHAR* Resend : { TEXT("token_expired"), TEXT("invalid_token") })
+	{
+		FillDisk();
+		FFakePanel Panel;
+		Panel.Script.Add(Answer(502, TEXT("bad_gateway")));
+		Panel.Script.Add(Answer(401, Resend));
+		Panel.Script.Add(Answer(204));
+		TSharedRef<FGamingPanelAccountDeletion> Deletion = Panel.Deletion(0);
+		Panel.Delete(*Deletion);
+		Panel.Delete(*Deletion, TEXT("access-2"));
+		Check("401 token_expired / invalid_token on the resend: not done on its own, refreshed once without a login, for player 7",
+			Panel.RenewedWithoutLoginFor.Num() == 1 && Panel.RenewedWithoutLoginFor[0] == TEXT("7") &&
+			Panel.RenewedWithoutLoginFrom[0] == TEXT("access-1") && Panel.Renewals == 0);
+		Check("401 token_expired / invalid_token on the resend, new tokens: the DELETE sent again with them, and its 204 is done",
+			Panel.Sent.Num() == 3 && Panel.Sent[2].AccessToken == TEXT("access-refreshed") && IsConfirmed(Panel.Sent[2]) &&
+			Panel.bDone && Panel.bOk && Panel.Wipes == 1 && !Player7Left());
+	}
+	{
+		FillDisk();
+		FFakePanel Panel;
+		Panel.Script.Add(Answer(502, TEXT("bad_gateway")));
+		Panel.Script.Add(Answer(401, TEXT("token_expired")));
+		Panel.RefreshScript.Add(Answer(401, TEXT("token_revoked")).Error); // the erasure revoked the session
+		TSharedRef<FGamingPanelAccountDeletion> Deletion = Panel.Deletion(0);
+		Panel.Delete(*Deletion);
+		Panel.Delete(*Deletion, TEXT("access-2"));
+		FString Token;
+		Check("401 token_expired on the resend, the refresh answers 401 token_revoked: done, wiped, no DELETE after it",
+			Panel.RenewedWithoutLoginFor.Num() == 1 && Panel.Sent.Num() == 2 && Panel.bDone && Panel.bOk && Panel.Wipes == 1 &&
+			!Player7Left() && !Deletion->UnconfirmedToken(FString(TEXT("7")), Token));
+	}
+	{
+		const FGamingPanelError RefreshFailures[] = { Answer(0).Error, Answer(401, TEXT("refresh_token_reused")).Error,
+			Answer(401, TEXT("token_expired")).Error, Answer(503, TEXT("service_unavailable")).Error };
+		for (const FGamingPanelError& RefreshFailure : RefreshFailures)
+		{
+			FillDisk();
+			const size_t Before = Disk.Files.size();
+			FFakePanel Panel;
+			Panel.Script.Add(Answer(502, TEXT("bad_gateway")));
+			Panel.Script.Add(Answer(401, TEXT("token_expired")));
+			Panel.RefreshScript.Add(RefreshFailure);
+			TSharedRef<FGamingPanelAccountDeletion> Deletion = Panel.Deletion(0);
+			Panel.Delete(*Deletion);
+			Panel.Delete(*Deletion, TEXT("access-2"));
+			FString Token;
+			Check("401 token_expired on the resend, the refresh fails otherwise: its error, nothing wiped, the DELETE still remembered",
+				Panel.bDone && !Panel.bOk && Panel.Error.Status == RefreshFailure.Status && Panel.Error.Code == RefreshFailure.Code &&
+				Panel.Wipes == 0 && Disk.Files.size() == Before && Panel.Sent.Num() == 2 &&
+				Deletion->UnconfirmedToken(FString(TEXT("7")), Token) && Token == TEXT("access-1"));
+		}
+	}
+	{
+		FillDisk();
+		FFakePanel Panel;
+		Panel.Script.Add(Answer(0));
+		Panel.Script.Add(Answer(401, TEXT("not_logged_in")));
+		TSharedRef<FGamingPanelAccountDeletion> Deletion = Panel.Deletion(2);
+		Panel.Delete(*Deletion);
+		Check("any other 401 after a DELETE went out: the error, nothing wiped, no renewal",
+			Panel.bDone && !Panel.bOk && Panel.Error.Code == TEXT("not_logged_in") && Panel.Wipes == 0 && Player7Left() &&
+			Panel.RenewedWithoutLoginFor.Num() == 0 && Panel.Renewals == 0);
 	}
 	std::printf("unreal account deletion: %d passed, %d failed\n", Passed, Failed);
 	return Failed == 0 ? 0 : 1;

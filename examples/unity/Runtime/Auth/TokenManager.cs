@@ -26,7 +26,9 @@
 //  4. Only when the server *refuses* the session (ApiError.EndsSession: 401 invalid_token, token_expired,
 //     token_revoked, refresh_token_reused, 403 player_banned, as problem documents) is it dropped. Then, if a
 //     credential provider is set, the player is logged in again silently (Steam etc. need no input); otherwise
-//     SessionLost fires and the game shows its login screen.
+//     SessionLost fires and the game shows its login screen. The one exception is the renewal an account deletion
+//     asks for after its DELETE went out (RenewWithoutReloginAsync): the refusal goes back to the deletion as it came,
+//     with no re-login (it would create a new account) and the tokens left as they are.
 //  5. Every login and logout starts a new session generation: a refresh or login answer that arrives for an
 //     older generation (say after LogoutAsync) is discarded, never stored.
 //  6. A call that belongs to one player (a cloud-save sync, its retries and its renewal after a 401) asks for that
@@ -58,6 +60,7 @@ namespace GamingPanel
         Task<TokenSet> _exchangeInFlight; // its POST auth/refresh (retries included); a logout may need its answer
         TokenSet _logoutRenewing; // the tokens a logout renews an expired access token of: their refresh may still be resent
         int _refreshGeneration;
+        bool _refreshWithoutRelogin; // the refresh in flight ends at a refusal: no silent re-login (account deletion)
         TimeSpan _refreshEndedAt; // on Elapsed
         Task<LoginResult> _loginInFlight;
         int _loginGeneration;
@@ -245,7 +248,7 @@ namespace GamingPanel
             return RefreshAsync(cancellationToken, false);
         }
 
-        Task<TokenSet> RefreshAsync(CancellationToken cancellationToken, bool force)
+        Task<TokenSet> RefreshAsync(CancellationToken cancellationToken, bool force, bool withoutRelogin = false)
         {
             Task<TokenSet> shared;
             lock (_gate)
@@ -262,7 +265,12 @@ namespace GamingPanel
                 if (!join)
                 {
                     _refreshGeneration = _generation;
+                    _refreshWithoutRelogin = withoutRelogin;
                     _refreshInFlight = RefreshCoreAsync(_tokens, _generation);
+                }
+                else if (withoutRelogin && !_refreshInFlight.IsCompleted)
+                {
+                    _refreshWithoutRelogin = true; // joined: the running refresh must not log in silently either
                 }
                 shared = _refreshInFlight;
             }
@@ -306,6 +314,20 @@ namespace GamingPanel
             return TokenOf(await RefreshAsync(cancellationToken, true), player);
         }
 
+        /// <summary>
+        /// After a DELETE player went out and its resend got 401 token_expired/invalid_token: renews `player`'s session
+        /// with no silent re-login (after an erasure it would create a new account). The server's refusal (401
+        /// token_revoked when the erasure revoked the session) is thrown as it came, and the tokens are left as they
+        /// are; so is any other failure. Never logs in: with no session of `player` it throws not_logged_in.
+        /// </summary>
+        internal async Task<string> RenewWithoutReloginAsync(string failedAccessToken, string player, CancellationToken cancellationToken)
+        {
+            TokenSet current = _tokens;
+            if (current == null || current.PlayerId != player) throw ApiError.PlayerChanged();
+            if (current.AccessToken != failedAccessToken) return current.AccessToken;
+            return TokenOf(await RefreshAsync(cancellationToken, true, true), player);
+        }
+
         async Task<TokenSet> RefreshCoreAsync(TokenSet current, int generation)
         {
             try
@@ -333,6 +355,9 @@ namespace GamingPanel
                 lock (_gate)
                 {
                     if (generation != _generation) throw refused;
+                    // An account deletion asked for this refresh: its caller decides (a revoked session is the erasure),
+                    // and nobody is logged in again silently.
+                    if (_refreshWithoutRelogin) throw refused;
                 }
                 Debug.Log("[GamingPanel] Refresh token refused (" + refused.Code + "); starting a new session.");
                 ClearSession();

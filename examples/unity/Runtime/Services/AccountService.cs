@@ -2,8 +2,12 @@
 // exporting what the panel holds about the player.
 //
 // DELETE player?confirm=delete%20my%20account (no body: a DELETE body has no defined meaning in HTTP and proxies may
-// drop it) answers 204 and revokes every session of the player. When that answer is lost, the DELETE is sent again with the same access token, and the panel answers a revoked token
-// 401: after a DELETE went out, a 401 means the account is gone. On success (204, or that 401) everything the kit
+// drop it) answers 204 and revokes every session of the player. When that answer is lost, the DELETE is sent again
+// with the same access token, and the panel answers the revoked token 401 token_revoked: after a DELETE went out, that
+// 401 (and only that one) means the account is gone. The panel checks expiry before revocation, so a resend after the
+// token's lifetime gets 401 token_expired whether or not the first DELETE arrived: the session is then renewed with no
+// silent re-login. A refresh refused with 401 token_revoked is the erasure (done); new tokens mean the account is still
+// there (the DELETE is sent again with them); any other failure reaches the game. On success everything the kit
 // keeps on the device for the player is wiped: the session (ITokenStorage), every cached read, the cloud-save state
 // and its queued writes, the remote-config copy, the analytics queue, pending purchase keys, and the unreadable
 // copies set aside in the player's folder; the next launch starts logged out. Nothing is wiped on any other outcome.
@@ -36,7 +40,7 @@ namespace GamingPanel
         readonly GamingPanelClient _client;
         readonly object _gate = new object();
         // A DELETE that went out without an answer: the next DeleteAccountAsync of that player resends it with the same
-        // access token (the panel revoked it if the DELETE arrived), so a 401 then means the account is gone.
+        // access token (the panel revoked it if the DELETE arrived), so a 401 token_revoked then means the account is gone.
         string _unconfirmedPlayer;
         string _unconfirmedToken;
 
@@ -61,8 +65,9 @@ namespace GamingPanel
         /// <summary>
         /// Deletes the logged-in player's account on the panel, then everything the kit keeps for the player on the
         /// device; the player is logged out (SessionChanged(null)) and not logged back in silently. Completes once the
-        /// panel answered 204, or 401 to a resend after a DELETE whose answer was lost. Any other outcome throws its
-        /// ApiError unchanged (a network error, 5xx or 429 after the automatic retries; 400 confirmation_required...)
+        /// panel answered 204, or 401 token_revoked to a resend after a DELETE whose answer was lost (or to the refresh
+        /// after that resend got 401 token_expired/invalid_token). Any other outcome throws its ApiError unchanged (a
+        /// network error, 5xx or 429 after the automatic retries; 400 confirmation_required; a refresh that failed...)
         /// and wipes nothing: call it again (a DELETE already sent is then resent with its token).
         /// </summary>
         public async Task DeleteAccountAsync(CancellationToken cancellationToken = default(CancellationToken))
@@ -81,11 +86,12 @@ namespace GamingPanel
                     sent = true;
                 }
             }
-            // Before anything is sent the token may be renewed; once a DELETE went out, never (a refresh would be
-            // refused, and the silent re-login after it would create a new account).
+            // Before anything is sent the token may be renewed as for any call; once a DELETE went out, only after a 401
+            // token_expired/invalid_token and never with the silent re-login (after an erasure it would create a new account).
             if (accessToken == null) accessToken = await _client.Auth.GetAccessTokenAsync(player, cancellationToken);
 
             bool renewed = false;
+            bool renewedAfterSend = false;
             int attempt = 0;
             while (true)
             {
@@ -104,10 +110,27 @@ namespace GamingPanel
                     failure = error;
                 }
 
-                if (failure.Status == 401 && sent) break; // the DELETE that went out revoked this token: the account is gone
+                if (sent && IsRevoked(failure)) break; // the DELETE that went out revoked this token: the account is gone
+                if (sent && failure.Status == 401 && !renewedAfterSend &&
+                    (failure.Code == ErrorCodes.TokenExpired || failure.Code == ErrorCodes.InvalidToken))
+                {
+                    // Expiry is checked before revocation: this says nothing of the DELETE. Ask the refresh, never
+                    // logging in again (that would create a new account): a revoked session is the erasure.
+                    renewedAfterSend = true;
+                    try
+                    {
+                        accessToken = await _client.Auth.RenewWithoutReloginAsync(accessToken, player, cancellationToken);
+                    }
+                    catch (ApiError refresh)
+                    {
+                        if (IsRevoked(refresh)) break;
+                        throw; // the session could not be renewed: nothing is known, nothing is wiped
+                    }
+                    continue; // the account is still there: send the DELETE with the renewed token
+                }
                 bool tokenProblem = failure.Status == 401 && (failure.Code == ErrorCodes.TokenExpired ||
                     failure.Code == ErrorCodes.TokenRevoked || failure.Code == ErrorCodes.InvalidToken);
-                if (tokenProblem && !renewed)
+                if (tokenProblem && !renewed && !sent)
                 {
                     // Refused before anything was deleted: renew the session (same player only) and send once more.
                     renewed = true;
@@ -142,6 +165,12 @@ namespace GamingPanel
             }
             Debug.Log("[GamingPanel] Account deleted; wiping the player's data on this device.");
             _client.WipePlayer(player);
+        }
+
+        /// <summary>401 token_revoked: the session was revoked, as the erasure revokes every session of the player.</summary>
+        static bool IsRevoked(ApiError error)
+        {
+            return error.Status == 401 && error.Code == ErrorCodes.TokenRevoked;
         }
 
         /// <summary>No answer, 408, 429, 5xx, or a 2xx that is not the panel's 204: the same DELETE may still succeed.</summary>

@@ -17,12 +17,14 @@ struct FGamingPanelAccountDeletion::FRun
 	FOnDone OnDone;
 	FSend Send;
 	FRenew Renew;
+	FRenewWithoutLogin RenewWithoutLogin;
 	FDelay Delay;
 	int32 MaxRetries = 0;
 	TSharedRef<FUnconfirmed> Unconfirmed;
-	/** A DELETE went out and may have arrived though no answer said so: a 401 now means the account is gone. */
+	/** A DELETE went out and may have arrived though no answer said so: a 401 token_revoked now means the account is gone. */
 	bool bSent = false;
 	bool bRenewed = false;
+	bool bRenewedAfterSend = false;
 	int32 Retries = 0;
 
 	explicit FRun(TSharedRef<FUnconfirmed> InUnconfirmed) : Unconfirmed(InUnconfirmed) {}
@@ -37,6 +39,12 @@ namespace
 		Error.Code = Code;
 		Error.Detail = Detail;
 		return Error;
+	}
+
+	/** 401 token_revoked: the session was revoked, as the erasure revokes every session of the player. */
+	bool IsRevoked(const FGamingPanelError& Error)
+	{
+		return Error.Status == 401 && Error.Code == TEXT("token_revoked");
 	}
 
 	/** The DELETE may have reached the panel without its answer reaching us (a 429 comes before it is looked at). */
@@ -67,9 +75,11 @@ namespace
 	}
 }
 
-FGamingPanelAccountDeletion::FGamingPanelAccountDeletion(FSend InSend, FRenew InRenew, FDelay InDelay, int32 InMaxRetries)
+FGamingPanelAccountDeletion::FGamingPanelAccountDeletion(FSend InSend, FRenew InRenew, FRenewWithoutLogin InRenewWithoutLogin, FDelay InDelay,
+	int32 InMaxRetries)
 	: Send(MoveTemp(InSend))
 	, Renew(MoveTemp(InRenew))
+	, RenewWithoutLogin(MoveTemp(InRenewWithoutLogin))
 	, Delay(MoveTemp(InDelay))
 	, MaxRetries(InMaxRetries < 0 ? 0 : InMaxRetries)
 	, Unconfirmed(MakeShared<FUnconfirmed>())
@@ -100,8 +110,8 @@ void FGamingPanelAccountDeletion::Delete(const FString& PlayerId, const FString&
 	TSharedRef<FRun> Run = MakeShared<FRun>(Unconfirmed);
 	Run->PlayerId = PlayerId;
 	Run->AccessToken = AccessToken;
-	// Once a DELETE of this player went out unanswered, it is resent with its own token, never a renewed one: a
-	// refresh would be refused, and a silent login after it would make a new account.
+	// Once a DELETE of this player went out unanswered, it is resent with its own token; it is renewed only after a
+	// 401 token_expired / invalid_token, and never with a silent login (after an erasure it would make a new account).
 	FString Earlier;
 	if (UnconfirmedToken(PlayerId, Earlier))
 	{
@@ -112,6 +122,7 @@ void FGamingPanelAccountDeletion::Delete(const FString& PlayerId, const FString&
 	Run->OnDone = MoveTemp(OnDone);
 	Run->Send = Send;
 	Run->Renew = Renew;
+	Run->RenewWithoutLogin = RenewWithoutLogin;
 	Run->Delay = Delay;
 	Run->MaxRetries = MaxRetries;
 	Attempt(Run);
@@ -128,19 +139,10 @@ void FGamingPanelAccountDeletion::Attempt(TSharedRef<FRun> Run)
 void FGamingPanelAccountDeletion::Answered(TSharedRef<FRun> Run, const FGamingPanelAccountAnswer& Answer)
 {
 	const int32 Status = Answer.bOk ? Answer.Status : Answer.Error.Status;
-	const bool bDone = (Answer.bOk && Status == 204) || (!Answer.bOk && Status == 401 && Run->bSent);
+	const bool bDone = (Answer.bOk && Status == 204) || (!Answer.bOk && Run->bSent && IsRevoked(Answer.Error));
 	if (bDone)
 	{
-		if (Run->Unconfirmed->PlayerId == Run->PlayerId)
-		{
-			Run->Unconfirmed->PlayerId.Reset();
-			Run->Unconfirmed->AccessToken.Reset();
-		}
-		if (Run->Wipe)
-		{
-			Run->Wipe();
-		}
-		Run->OnDone(true, FGamingPanelError());
+		Done(Run);
 		return;
 	}
 	// A 2xx that is not the panel's 204 (a captive portal's page) is no answer: the DELETE may not have arrived.
@@ -148,9 +150,33 @@ void FGamingPanelAccountDeletion::Answered(TSharedRef<FRun> Run, const FGamingPa
 		? AccountError(Status, TEXT("invalid_response"), TEXT("DELETE player answered a 2xx that is not the panel's 204."))
 		: Answer.Error;
 
+	if (Run->bSent && !Run->bRenewedAfterSend && Status == 401 &&
+		(Error.Code == TEXT("token_expired") || Error.Code == TEXT("invalid_token")))
+	{
+		// Expiry is checked before revocation: this says nothing of the DELETE. Ask the refresh, with no silent login
+		// (it would make a new account): a revoked session is the erasure, new tokens mean the account is still there.
+		Run->bRenewedAfterSend = true;
+		Run->RenewWithoutLogin(Run->PlayerId, Run->AccessToken, [Run](bool bOk, const FString& NewToken, const FGamingPanelError& RenewError)
+		{
+			if (bOk)
+			{
+				Run->AccessToken = NewToken;
+				Attempt(Run);
+			}
+			else if (IsRevoked(RenewError))
+			{
+				Done(Run);
+			}
+			else
+			{
+				Run->OnDone(false, RenewError); // nothing is known of the DELETE: nothing wiped
+			}
+		});
+		return;
+	}
 	const bool bTokenProblem = Status == 401 && (Error.Code == TEXT("token_expired") || Error.Code == TEXT("token_revoked") ||
 		Error.Code == TEXT("invalid_token"));
-	if (bTokenProblem && !Run->bRenewed)
+	if (bTokenProblem && !Run->bRenewed && !Run->bSent)
 	{
 		// Refused before anything was deleted: renew the session (the same player only) and send once more.
 		Run->bRenewed = true;
@@ -185,6 +211,20 @@ void FGamingPanelAccountDeletion::Answered(TSharedRef<FRun> Run, const FGamingPa
 	}
 	Run->Retries++;
 	Run->Delay(Wait, [Run]() { Attempt(Run); });
+}
+
+void FGamingPanelAccountDeletion::Done(TSharedRef<FRun> Run)
+{
+	if (Run->Unconfirmed->PlayerId == Run->PlayerId)
+	{
+		Run->Unconfirmed->PlayerId.Reset();
+		Run->Unconfirmed->AccessToken.Reset();
+	}
+	if (Run->Wipe)
+	{
+		Run->Wipe();
+	}
+	Run->OnDone(true, FGamingPanelError());
 }
 
 // ------------------------------------------------------------------------------------------------ files

@@ -120,6 +120,13 @@ void UGamingPanelSubsystem::Initialize(FSubsystemCollectionBase& Collection)
 				OnToken(bOk, Token, Error);
 			});
 		},
+		[WeakThis](const FString& Player, const FString& FailedToken, FGamingPanelAccountDeletion::FOnToken OnToken)
+		{
+			if (UGamingPanelSubsystem* Self = WeakThis.Get())
+			{
+				Self->RenewWithoutLogin(Player, FailedToken, MoveTemp(OnToken));
+			}
+		},
 		[WeakThis](float Seconds, TFunction<void()> Then)
 		{
 			FGamingPanelHttp::Delay(Seconds, [WeakThis, Then]()
@@ -503,18 +510,30 @@ void UGamingPanelSubsystem::RefreshAnswered(int32 Generation, const FGamingPanel
 	}
 	if (Answer.bPair)
 	{
+		bRefreshWithoutLogin = false;
 		ApplyTokens(*Answer.Json);
 		FinishRefreshOf(Generation, true, FGamingPanelError());
 		return;
 	}
 	if (!Error.EndsSession())
 	{
+		bRefreshWithoutLogin = false;
 		// Offline, rate limited, server or proxy trouble (an HTML 403/404, a 408, a 2xx without tokens), after the
 		// resends: not a refusal. Keep the session; a later call tries again (not before a Retry-After has passed).
 		const FGamingPanelError Kept = Error.IsTransient() ? Error : FGamingPanelError::Network(FString::Printf(
 			TEXT("auth/refresh answered %d %s, which is not the panel refusing the session; tokens kept."), Error.Status, *Error.Code));
 		TokenRefresh->Pause(Kept);
 		FinishRefreshOf(Generation, false, Kept);
+		return;
+	}
+
+	if (bRefreshWithoutLogin)
+	{
+		// An account deletion asked for this refresh after its DELETE went out: it decides (a revoked session is the
+		// erasure). No silent login (it would make a new account); the tokens are left as they are.
+		bRefreshWithoutLogin = false;
+		UE_LOG(LogGamingPanel, Log, TEXT("Refresh token refused (%s) while deleting the account."), *Error.Code);
+		FinishRefreshOf(Generation, false, Error);
 		return;
 	}
 
@@ -571,6 +590,37 @@ void UGamingPanelSubsystem::RecoverFromUnauthorized(const FString& FailedAccessT
 	}, true);
 }
 
+void UGamingPanelSubsystem::RenewWithoutLogin(const FString& Player, const FString& FailedAccessToken, FOnAccessToken OnComplete)
+{
+	if (!HasSession() || PlayerId != Player)
+	{
+		OnComplete(false, FString(), SessionEnded(TEXT("The player whose account was being deleted is no longer logged in.")));
+		return;
+	}
+	if (AccessToken != FailedAccessToken)
+	{
+		OnComplete(true, AccessToken, FGamingPanelError()); // already renewed by another call
+		return;
+	}
+	// Marks the refresh in flight too, if one is: it ends at a refusal without logging in again.
+	bRefreshWithoutLogin = true;
+	TWeakObjectPtr<UGamingPanelSubsystem> WeakThis(this);
+	Refresh([WeakThis, Player, OnComplete](bool bOk, const FGamingPanelError& Error)
+	{
+		const UGamingPanelSubsystem* Self = WeakThis.Get();
+		if (bOk && (Self == nullptr || Self->PlayerId != Player))
+		{
+			OnComplete(false, FString(), SessionEnded(TEXT("The player whose account was being deleted is no longer logged in.")));
+			return;
+		}
+		OnComplete(bOk && Self != nullptr, Self != nullptr ? Self->AccessToken : FString(), Error);
+	}, true);
+	if (!TokenRefresh->IsInFlight())
+	{
+		bRefreshWithoutLogin = false; // answered at once (a Retry-After not yet passed): nothing is left to mark
+	}
+}
+
 void UGamingPanelSubsystem::ApplyTokens(const FJsonObject& Json)
 {
 	// Expiry from the server's durations, not timestamps: a wrong device clock cannot break it.
@@ -591,6 +641,7 @@ void UGamingPanelSubsystem::ApplyTokens(const FJsonObject& Json)
 void UGamingPanelSubsystem::ClearSession()
 {
 	++SessionGeneration; // answers still out for this session are discarded
+	bRefreshWithoutLogin = false;
 	AccessToken.Reset();
 	RefreshToken.Reset();
 	AccessExpiresAt = FDateTime();

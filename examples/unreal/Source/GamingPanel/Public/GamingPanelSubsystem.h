@@ -162,9 +162,11 @@ public:
 	 * player's pending purchase keys (the session file goes when no other player's keys are in it), and
 	 * Saved/GamingPanel/<player>/ (the cloud-save cache and queued writes, the remote-config copy, the analytics queue,
 	 * their .tmp and unreadable copies), which is never written again this run. The player is logged out with no
-	 * silent re-login. bOk once the panel answered 204, or 401 to a resend after a DELETE whose answer was lost
+	 * silent re-login. bOk once the panel answered 204, or 401 token_revoked to a resend after a DELETE whose answer
+	 * was lost, or to the refresh (with no silent login) after that resend got 401 token_expired / invalid_token
 	 * (GamingPanelAccount.h). Any other outcome reaches OnComplete unchanged (400 confirmation_required, no answer or
-	 * a 5xx after the automatic retries...) and wipes nothing; calling it again resends a DELETE that went out.
+	 * a 5xx after the automatic retries, a failed refresh...) and wipes nothing; calling it again resends a DELETE
+	 * that went out.
 	 */
 	void DeleteAccount(FOnDone OnComplete);
 
@@ -200,6 +202,11 @@ private:
 	void FinishLogin(int32 Generation, bool bOk, const FGamingPanelLoginResult& Result, const FGamingPanelError& Error);
 	void SendLogout(const FString& Token);
 	void RecoverFromUnauthorized(const FString& FailedAccessToken, FOnAccessToken OnComplete);
+	/**
+	 * Player's session renewed after FailedAccessToken got a 401 once a DELETE player went out: never logs in, answers
+	 * no other player's token, and a refusal of the refresh reaches OnComplete as it came, the tokens left as they are.
+	 */
+	void RenewWithoutLogin(const FString& Player, const FString& FailedAccessToken, FOnAccessToken OnComplete);
 	void StartCall(TSharedRef<FCall> Call);
 	void SendWithToken(TSharedRef<FCall> Call, const FString& Token, bool bMayRecover);
 	void FinishCall(TSharedRef<FCall> Call, const FGamingPanelResponse& Response);
@@ -238,6 +245,8 @@ private:
 	int32 RefreshGeneration = 0;
 	/** A Logout whose access token had expired waits for the refresh that was already out, to log out with its token. */
 	bool bLogoutAwaitsRefresh = false;
+	/** The refresh in flight was asked for by an account deletion (RenewWithoutLogin): a refusal ends it with no login. */
+	bool bRefreshWithoutLogin = false;
 
 	/** "player|offer|quantity" -> Idempotency-Key of an attempt without a definitive answer yet. */
 	TMap<FString, FString> PendingPurchaseKeys;
