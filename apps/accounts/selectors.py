@@ -20,7 +20,7 @@ from apps.accounts.markers import (
 from apps.accounts.mirror import mirror
 from apps.accounts.models import Game, GameAccess, PlatformIdentity, Player, ServerKey, hash_key
 from gamingpanel.shortcache import ShortCache
-from gamingpanel.sql import CompiledInstances, CompiledQuery, Statement, aware
+from gamingpanel.sql import CompiledInstances, CompiledQuery, Statement, aware, row_lock
 
 logger = logging.getLogger(__name__)
 
@@ -266,3 +266,20 @@ def refuse_erased(player: Player) -> Player:
     if player.erased_at is not None:
         raise PlayerErased(f"Player {player.pk}'s account was erased.", player_id=player.pk)
     return player
+
+
+# The player's row FOR SHARE: see erased_under_share_lock.
+_ERASED_AT_FOR_SHARE = CompiledQuery.compile(
+    "SELECT erased_at FROM {player} WHERE id = %s" + row_lock("FOR SHARE"),  # noqa: S608
+    player=Player,
+)
+
+
+def erased_under_share_lock(player_id: int) -> bool:
+    """Whether the player is erased (or gone), read FOR SHARE of their row to the caller's
+    commit: an erasure (which holds the row FOR NO KEY UPDATE before it clears the player's
+    data) either waits for the caller's writes and clears them too, or has committed and the
+    caller sees it. For a write about a player whose Player object was loaded earlier (a queued
+    payout, a batch whose token was checked before); `refuse_erased` reads the loaded row."""
+    row = _ERASED_AT_FOR_SHARE.row([player_id])
+    return row is None or row[0] is not None

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from apps.accounts.errors import TokenRevoked
 from apps.accounts.models import Player
+from apps.accounts.selectors import erased_under_share_lock
 from apps.analytics.errors import (
     BatchTooLarge,
     EventOutOfRange,
@@ -26,7 +27,7 @@ from apps.analytics.errors import (
 from apps.analytics.models import DirtyDay, RawEvent
 from apps.analytics.names import names_over_cap
 from gamingpanel.errors import DomainError
-from gamingpanel.sql import CompiledInsert, CompiledQuery, Statement, row_lock
+from gamingpanel.sql import CompiledInsert, Statement
 from gamingpanel.storable import (
     MAX_DEPTH,
     UnsupportedCharacter,
@@ -53,14 +54,6 @@ RECENT_DAYS = 2
 # Compiled once (gamingpanel.sql): every app records its facts through it, purchases included.
 INSERT_EVENT = CompiledInsert.compile(RawEvent)
 DIRTY_DAY = DirtyDay._meta.db_table
-# The batch's player, FOR SHARE to the batch's commit: an erasure (which holds the row FOR NO KEY
-# UPDATE, then strips the player's client events) either waits for the batch and strips it too,
-# or has committed and the batch is refused. Without it, a batch whose token was checked before
-# the erasure would insert after the erasure's update (the inserts' KEY SHARE does not wait).
-PLAYER_ERASED_AT = CompiledQuery.compile(
-    "SELECT erased_at FROM {player} WHERE id = %s" + row_lock("FOR SHARE"),  # noqa: S608
-    player=Player,
-)
 
 
 def record_server_event(
@@ -189,9 +182,10 @@ def ingest_client_events(
     player's batch is refused whole (TokenRevoked), even one whose token was checked before."""
     if len(events) + len(rejected) > settings.ANALYTICS_MAX_BATCH:
         raise BatchTooLarge(f"At most {settings.ANALYTICS_MAX_BATCH} events per batch.")
-    # One read by primary key per batch, before anything is written.
-    locked = PLAYER_ERASED_AT.row([player.pk])
-    if locked is None or locked[0] is not None:
+    # One read by primary key per batch, before anything is written, its share held to the
+    # commit: without it a batch checked before the erasure would insert after its clean-up (the
+    # inserts' KEY SHARE does not wait for the erasure's NO KEY UPDATE).
+    if erased_under_share_lock(player.pk):
         raise TokenRevoked("This account was deleted.")
     refused = [*rejected, *_rejections(events)]
     refused_at = {rejection.index for rejection in refused}

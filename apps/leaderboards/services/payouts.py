@@ -25,13 +25,14 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Player
+from apps.accounts.selectors import erased_under_share_lock
 from apps.audit.services import record_action
 from apps.inventory.services import grant_contents
 from apps.leaderboards.errors import PeriodNotClosed
 from apps.leaderboards.models import Board, BracketReward, Entry, Payout, Period
 from gamingpanel.errors import DomainError
 from gamingpanel.problems import BACKING_SERVICE_ERRORS
-from gamingpanel.sql import CompiledQuery, row_lock
+from gamingpanel.sql import CompiledQuery
 
 log = logging.getLogger(__name__)
 
@@ -72,13 +73,6 @@ class PayoutLine:
 
 # What an erased player's payout row says (last_error): skipped, for good.
 SKIPPED_ERASED = "player_erased: not paid, the player's account was erased"
-
-# The player's row, FOR SHARE while their reward is granted: an erasure (which holds it FOR NO
-# KEY UPDATE) either waits for the grant, or has committed and the payout is skipped.
-PLAYER_ERASED_AT = CompiledQuery.compile(
-    "SELECT erased_at FROM {player} WHERE id = %s" + row_lock("FOR SHARE"),  # noqa: S608
-    player=Player,
-)
 
 
 def brackets_of(period: Period) -> list[BracketReward]:
@@ -298,8 +292,8 @@ def pay_one(*, payout_id: int) -> int:
     if payout.paid_at is not None:
         return 0
     # Erased since the row was written (or an operator's retry after): skipped, and recorded.
-    locked = PLAYER_ERASED_AT.row([payout.player_id])
-    if locked is None or locked[0] is not None:
+    # The player's row shared while the reward is granted: an erasure waits for the grant.
+    if erased_under_share_lock(payout.player_id):
         if payout.last_error != SKIPPED_ERASED:
             payout.last_error = SKIPPED_ERASED
             payout.save(update_fields=["last_error"])
