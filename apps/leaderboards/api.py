@@ -51,6 +51,7 @@ from apps.leaderboards.selectors import (
 )
 from apps.leaderboards.services.submit import Submitted, submit_score
 from gamingpanel.errors import InvalidInput
+from gamingpanel.paging import set_next_page
 
 
 class IsPlayerOrGameServer(BasePermission):
@@ -123,7 +124,11 @@ class StandingsSerializer(serializers.Serializer):
     board = serializers.CharField()
     period = PeriodSerializer()
     results = EntrySerializer(many=True)
-    next = serializers.CharField(allow_null=True, help_text="Pass as `cursor` for the next page.")
+    next = serializers.CharField(
+        allow_null=True,
+        help_text="Pass as `cursor` for the next page (null: the last page). The same cursor is "
+        'in the `X-Next-Cursor` header, and `Link: <url>; rel="next"` names the next page.',
+    )
 
 
 MAX_CURSOR_LENGTH = 200
@@ -134,8 +139,8 @@ class PageQuery(serializers.Serializer):
     cursor = serializers.CharField(
         required=False,
         max_length=MAX_CURSOR_LENGTH,
-        help_text="The `next` of the previous page; leave it out for the top (empty: "
-        "`invalid_cursor`).",
+        help_text="The `next` of the previous page (or its `X-Next-Cursor` header); leave it out "
+        "for the top (empty: `invalid_cursor`). Opaque.",
     )
 
 
@@ -163,14 +168,37 @@ def period_body(period: Period) -> dict[str, Any]:
     }
 
 
-def page_response(board: Board, page: JsonPage) -> HttpResponse:
+# The answer headers of a page whose body has a `next` (docs/guide/index.md, "Pagination").
+NEXT_PAGE_HEADERS = [
+    OpenApiParameter(
+        "Link",
+        str,
+        OpenApiParameter.HEADER,
+        response=[200],
+        description='`<url>; rel="next"` when more entries follow: this request with `cursor` '
+        "replaced by `next`, its other parameters kept.",
+    ),
+    OpenApiParameter(
+        "X-Next-Cursor",
+        str,
+        OpenApiParameter.HEADER,
+        response=[200],
+        description="The next page's `cursor` (the body's `next`), when more entries follow.",
+    ),
+]
+
+
+def page_response(request: Request, board: Board, page: JsonPage) -> HttpResponse:
     """StandingsSerializer's shape around the results JSON the selector built (a test pins it
-    against the serializer)."""
-    return built_json_response(
+    against the serializer), and the next page's headers when there is one."""
+    response = built_json_response(
         {"board": board.slug, "period": period_body(page.period)},
         results=page.results_json,
         next=json.dumps(page.next_cursor),
     )
+    if page.next_cursor is not None:
+        set_next_page(response, request, page.next_cursor, request.query_params)
+    return response
 
 
 def built_json_response(fields: dict[str, Any], **built: str) -> HttpResponse:
@@ -252,7 +280,7 @@ class BoardListApi(ReadApi):
 class TopApi(ReadApi):
     @extend_schema(
         summary="The top of the open period, from a cursor",
-        parameters=[SLUG, PageQuery],
+        parameters=[SLUG, PageQuery, *NEXT_PAGE_HEADERS],
         responses={
             200: StandingsSerializer,
             **problems(e400="`validation_error`, `invalid_cursor`.", e404="`board_not_found`."),
@@ -261,7 +289,9 @@ class TopApi(ReadApi):
     def get(self, request: Request, slug: str) -> HttpResponse:
         given = page_params(request)
         board = board_for(game_id=game_of(request), slug=slug)
-        return page_response(board, open_top_entries_json(period=current_period(board), **given))
+        return page_response(
+            request, board, open_top_entries_json(period=current_period(board), **given)
+        )
 
 
 class AroundMeApi(PlayerApi):
@@ -347,7 +377,7 @@ class PeriodListApi(ReadApi):
 class StandingsApi(ReadApi):
     @extend_schema(
         summary="A closed period's final standings, from a cursor",
-        parameters=[SLUG, PageQuery],
+        parameters=[SLUG, PageQuery, *NEXT_PAGE_HEADERS],
         responses={
             200: StandingsSerializer,
             **problems(
@@ -360,7 +390,7 @@ class StandingsApi(ReadApi):
         given = page_params(request)
         board = board_for(game_id=game_of(request), slug=slug)
         period = closed_period(board=board, number=number)
-        return page_response(board, top_entries_json(period=period, **given))
+        return page_response(request, board, top_entries_json(period=period, **given))
 
 
 class SubmittedSerializer(serializers.Serializer):

@@ -32,6 +32,7 @@ from gamingpanel.idempotency import (
     MAX_IDEMPOTENCY_KEY_LENGTH,
     require_idempotency_key,
 )
+from gamingpanel.paging import set_next_page
 from gamingpanel.problems import PROBLEM_CONTENT_TYPE
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
@@ -369,10 +370,7 @@ class PurchaseListApi(PlayerApi):
         page = purchases[:limit]
         response = Response(PurchaseOutputSerializer(page, many=True).data)
         if len(purchases) > limit:
-            cursor = str(page[-1].pk)
-            url = request.build_absolute_uri(f"{request.path}?cursor={cursor}&limit={limit}")
-            response["Link"] = f'<{url}>; rel="next"'
-            response["X-Next-Cursor"] = cursor
+            set_next_page(response, request, str(page[-1].pk), {"limit": str(limit)})
         return response
 
 
