@@ -11,7 +11,9 @@
 //     few times, honouring Retry-After, with the *same* body and headers (so the same Idempotency-Key), except
 //     a keyed request answered 503 payment_provider_unavailable: that key's answer is final (ApiError.EndsPurchaseAttempt),
 //   - given the player a call belongs to, sends every attempt (retries and the one after a renewal included) with
-//     that player's session only: when another player (or nobody) is logged in by then, it stops with 401 not_logged_in.
+//     that player's session only: when another player (or nobody) is logged in by then, it stops with 401 not_logged_in,
+//   - while a DELETE of that player's account is unconfirmed (AccountService), resends it first: once the panel
+//     confirms it, the player is wiped and the call ends with 401 not_logged_in.
 using System;
 using System.Collections.Generic;
 using System.Threading;
@@ -127,6 +129,11 @@ namespace GamingPanel
         public async Task<HttpResult> SendAuthorizedAsync(string method, string path, object body,
             IDictionary<string, string> extraHeaders, bool retrySafe, string player, CancellationToken cancellationToken)
         {
+            // A DELETE of this player went out unconfirmed (this run or before a restart): finish it first. Once the
+            // panel confirms it the player is wiped and the call ends with not_logged_in; otherwise it goes on.
+            if (player != null && Auth.UnconfirmedDeletionToken(player) != null)
+                await Account.ResumeUnconfirmedAsync(player, cancellationToken);
+
             int attempt = 0;
             bool keyed = extraHeaders != null && extraHeaders.ContainsKey("Idempotency-Key");
             while (true)

@@ -29,6 +29,17 @@ namespace GamingPanel.Tests
             yield return Case("account: a 401 token_expired on the resend, then the refresh answers 401 token_revoked: done, with no silent re-login", ExpiredResendThenRevokedRefreshIsDone);
             yield return Case("account: a 401 token_expired on the resend, then the refresh fails otherwise: the error, nothing wiped, no re-login", ExpiredResendThenFailedRefreshWipesNothing);
             yield return Case("account: a 401 token_expired before anything was deleted renews the session and sends again", ExpiredTokenIsRenewedFirst);
+            yield return Case("account: a DELETE left unanswered, then the timer's refresh refused with 401 token_revoked: done (wiped, SessionLost), no login", LostAnswerThenRevokedRefreshIsDone);
+            yield return Case("account: a DELETE left unanswered, then another call's refresh refused with 401 token_revoked: done, the call fails not_logged_in, no login", LostAnswerThenAnotherCallsRefreshIsDone);
+            yield return Case("account: a refresh refused with 401 token_revoked while DeleteAccountAsync waits to resend: it completes, no DELETE after it, no login", RevokedRefreshFinishesTheWaitingDelete);
+            yield return Case("account: after a restart the unconfirmed DELETE is still kept: a refresh refused with 401 token_revoked is done, no login", RestartKeepsTheUnconfirmedDelete);
+            yield return Case("account: after a restart DeleteAccountAsync resends the DELETE with its token; its 401 token_revoked is done, no refresh, no login", RestartThenDeleteAccountResends);
+            yield return Case("account: after a restart the next call resends the DELETE first; its 401 token_revoked is done and the call fails not_logged_in", RestartThenNextCallFinishesTheDelete);
+            yield return Case("account: a 5xx or no answer to the resend keeps the unconfirmed DELETE on disk: nothing wiped, no silent re-login, a later resend finishes it", TransientResendKeepsTheDelete);
+            yield return Case("account: the unconfirmed DELETE is saved before it is sent: an app killed while it is out restarts with it", StateSavedBeforeTheDeleteGoesOut);
+            yield return Case("account: a DELETE refused as it came (403, 400) is not kept: a refused refresh logs in again as before", RefusedDeleteIsForgotten);
+            yield return Case("account: LogoutAsync while the DELETE waits to be resent forgets it: nothing resent, nothing wiped", LogoutForgetsTheUnconfirmedDelete);
+            yield return Case("account: Account.DeletionPending from the DELETE's send until the panel confirms it, after a restart too", DeletionPendingSaysSo);
             yield return Case("account: RequestDataExportAsync returns the panel's JSON as it came", ExportReturnsTheBody);
         }
 
@@ -54,6 +65,8 @@ namespace GamingPanel.Tests
             public Func<FakeRequest, FakeResponse> Delete = r => IsConfirmed(r) ? FakeResponse.Ok(204, "") : FakeResponse.Problem(400, "confirmation_required");
             /// <summary>POST auth/refresh; null: a new pair.</summary>
             public Func<FakeRequest, FakeResponse> Refresh;
+            /// <summary>What SessionLost told the game.</summary>
+            public readonly List<ApiError> Lost = new List<ApiError>();
 
             public string PlayerFolder { get { return Path.Combine(CacheDir, "7"); } }
         }
@@ -73,6 +86,31 @@ namespace GamingPanel.Tests
                 AccessToken = "access-0", RefreshToken = "refresh-0", PlayerId = "7", DisplayName = "Tess",
                 AccessExpiresAtUtc = DateTime.UtcNow.AddHours(1), RefreshExpiresAtUtc = DateTime.UtcNow.AddDays(20),
             });
+            Connect(game, retries);
+            return game;
+        }
+
+        /// <summary>
+        /// The app restarts: a new client on what the device kept (the session as ITokenStorage saved it, read back from
+        /// its JSON, or `savedSession` when given; the cache folder; PlayerPrefs), and the same panel.
+        /// </summary>
+        static Game Restart(Game old, int retries = 2, string savedSession = null)
+        {
+            var game = new Game
+            {
+                Server = old.Server, Storage = new MemoryTokenStorage(), CacheDir = old.CacheDir, GameKey = old.GameKey,
+                Delete = old.Delete, Refresh = old.Refresh,
+            };
+            TokenSet kept = old.Storage.Load();
+            if (savedSession == null && kept != null) savedSession = kept.ToJson();
+            if (savedSession != null) game.Storage.Save(TokenSet.FromJson(savedSession));
+            Connect(game, retries);
+            return game;
+        }
+
+        /// <summary>The panel (answering every read) and the game's client on game's storage and cache.</summary>
+        static void Connect(Game game, int retries)
+        {
             game.Server.Handler = r =>
             {
                 if (r.Method == "DELETE" && (r.Path == "player" || r.Path.StartsWith("player?"))) return game.Delete(r);
@@ -91,6 +129,44 @@ namespace GamingPanel.Tests
             config.maxTransientRetries = retries;
             game.Client = new GamingPanelClient(config, game.Storage, game.Server, new LocalCache(game.CacheDir));
             game.Client.Auth.Delay = (wait, ct) => { lock (game.Waits) game.Waits.Add(wait); return Task.CompletedTask; };
+            game.Client.Auth.SessionLost += error => { lock (game.Lost) game.Lost.Add(error); };
+        }
+
+        /// <summary>The ApiError `call` throws; null when it completes.</summary>
+        static async Task<ApiError> Fails(Func<Task> call)
+        {
+            try { await call(); }
+            catch (ApiError e) { return e; }
+            return null;
+        }
+
+        static int Logins(Game game)
+        {
+            return game.Server.To("auth/third-party/login").Count;
+        }
+
+        /// <summary>
+        /// Player 7 plays, with a credential provider that would log in again silently; the game asks for the deletion and
+        /// the panel erases the account at the first DELETE, whose answer is lost (no answer). From then on the panel
+        /// answers a DELETE with `resend` (401 token_revoked: the session is revoked) and refuses every refresh with 401
+        /// token_revoked. DeleteAccountAsync (no automatic resend) fails with the lost answer, and nothing is wiped.
+        /// </summary>
+        static async Task<Game> ErasedWithTheAnswerLost(Func<FakeResponse> resend = null)
+        {
+            Game game = NewGame(retries: 0);
+            await Play(game);
+            game.Client.Auth.CredentialProvider = new DevCredentialProvider("tess", "Tess");
+            bool erased = false;
+            game.Delete = r =>
+            {
+                if (erased) return resend != null ? resend() : FakeResponse.Problem(401, ErrorCodes.TokenRevoked);
+                erased = true;
+                return FakeResponse.Offline();
+            };
+            game.Refresh = r => erased ? FakeResponse.Problem(401, ErrorCodes.TokenRevoked) : game.Server.TokenPair();
+            ApiError error = await Fails(() => game.Client.DeleteAccountAsync());
+            Check(error != null && error.Code == ErrorCodes.NetworkError, "the DELETE's answer lost (setup)");
+            Check(game.Storage.Load() != null && Directory.Exists(game.PlayerFolder) && Logins(game) == 0, "nothing wiped yet (setup)");
             return game;
         }
 
@@ -331,6 +407,238 @@ namespace GamingPanel.Tests
             Check(game.Server.To("auth/refresh").Count == 1, "one refresh");
             Check(deletes.Count == 2 && deletes[1].Header("Authorization") != "Bearer access-0", "sent again with the renewed token");
             CheckWiped(game);
+        }
+
+        static async Task LostAnswerThenRevokedRefreshIsDone()
+        {
+            Game game = await ErasedWithTheAnswerLost();
+            // The session's timer (GamingPanelBootstrap: RefreshIfDueAsync) refreshes before the game resends the DELETE.
+            ApiError error = await Fails(() => game.Client.Auth.RefreshAsync(CancellationToken.None));
+            Check(game.Server.To("auth/refresh").Count == 1, "one refresh");
+            Check(Logins(game) == 0, "no silent re-login (it would create a new account), got " + Logins(game));
+            Check(error != null && error.Status == 401 && error.Code == ErrorCodes.NotLoggedIn, "the refresh ends with not_logged_in, got " + (error == null ? "none" : error.Code));
+            CheckWiped(game);
+            Check(game.Lost.Count == 1 && game.Lost[0].Code == ErrorCodes.NotLoggedIn, "SessionLost tells the game (no DeleteAccountAsync waits)");
+            Check(Deletes(game).Count == 1, "no DELETE after it");
+        }
+
+        static async Task LostAnswerThenAnotherCallsRefreshIsDone()
+        {
+            // The panel's DELETE endpoint keeps failing after the erasure, and a read with the revoked token gets 401 token_revoked.
+            Game game = await ErasedWithTheAnswerLost(() => FakeResponse.Problem(503, "service_unavailable"));
+            Func<FakeRequest, FakeResponse> panel = game.Server.Handler;
+            game.Server.Handler = r => r.Path == "player/stats" ? FakeResponse.Problem(401, ErrorCodes.TokenRevoked) : panel(r);
+
+            ApiError error = await Fails(() => game.Client.Player.GetStatsAsync());
+            Check(Logins(game) == 0, "no silent re-login, got " + Logins(game));
+            Check(game.Server.To("auth/refresh").Count == 1, "the call's refresh after its 401");
+            Check(error != null && error.Code == ErrorCodes.NotLoggedIn, "the call fails not_logged_in, got " + (error == null ? "none" : error.Code));
+            List<FakeRequest> deletes = Deletes(game);
+            Check(deletes.Count == 2 && deletes[1].Header("Authorization") == "Bearer access-0", "the call resent the DELETE first, with its token");
+            CheckWiped(game);
+            Check(game.Lost.Count == 1, "SessionLost tells the game");
+        }
+
+        static async Task RevokedRefreshFinishesTheWaitingDelete()
+        {
+            Game game = NewGame(retries: 2);
+            await Play(game);
+            game.Client.Auth.CredentialProvider = new DevCredentialProvider("tess", "Tess");
+            bool erased = false;
+            game.Delete = r =>
+            {
+                if (erased) return FakeResponse.Problem(401, ErrorCodes.TokenRevoked);
+                erased = true;
+                return FakeResponse.Offline();
+            };
+            game.Refresh = r => erased ? FakeResponse.Problem(401, ErrorCodes.TokenRevoked) : game.Server.TokenPair();
+            var waiting = new TaskCompletionSource<bool>();
+            var resend = new TaskCompletionSource<bool>();
+            game.Client.Auth.Delay = (wait, ct) => { waiting.TrySetResult(true); return resend.Task; };
+
+            Task deleting = game.Client.DeleteAccountAsync();
+            await waiting.Task; // its answer lost, the DELETE waits to be sent again
+            ApiError refresh = await Fails(() => game.Client.Auth.RefreshAsync(CancellationToken.None));
+            resend.SetResult(true);
+            ApiError error = await Fails(() => deleting);
+
+            Check(Logins(game) == 0, "no silent re-login, got " + Logins(game));
+            Check(error == null, "DeleteAccountAsync completes (the account is gone), got " + (error == null ? "" : error.Code));
+            Check(Deletes(game).Count == 1, "no DELETE after the confirmation, got " + Deletes(game).Count);
+            Check(refresh != null && refresh.Code == ErrorCodes.NotLoggedIn, "the refresh ends with not_logged_in");
+            CheckWiped(game);
+            Check(game.Lost.Count == 0, "no SessionLost: DeleteAccountAsync told the game");
+        }
+
+        static async Task RestartKeepsTheUnconfirmedDelete()
+        {
+            Game before = await ErasedWithTheAnswerLost();
+            Game game = Restart(before);
+            game.Client.Auth.CredentialProvider = new DevCredentialProvider("tess", "Tess"); // set by the game at start
+            Check(game.Client.Auth.HasSession && game.Client.Auth.PlayerId == "7", "the session is back after the restart");
+
+            ApiError error = await Fails(() => game.Client.Auth.RefreshAsync(CancellationToken.None));
+            Check(Logins(game) == 0, "no silent re-login after the restart, got " + Logins(game));
+            Check(error != null && error.Code == ErrorCodes.NotLoggedIn, "the refresh ends with not_logged_in");
+            CheckWiped(game);
+            Check(game.Lost.Count == 1, "SessionLost tells the game");
+        }
+
+        static async Task RestartThenDeleteAccountResends()
+        {
+            Game before = await ErasedWithTheAnswerLost();
+            Game game = Restart(before);
+            game.Client.Auth.CredentialProvider = new DevCredentialProvider("tess", "Tess");
+
+            await game.Client.DeleteAccountAsync();
+            List<FakeRequest> deletes = Deletes(game);
+            Check(deletes.Count == 2 && deletes[1].Header("Authorization") == "Bearer access-0" && IsConfirmed(deletes[1]), "resent with the token it went with");
+            Check(game.Server.To("auth/refresh").Count == 0 && Logins(game) == 0, "no refresh and no login");
+            CheckWiped(game);
+            Check(game.Lost.Count == 0, "no SessionLost: DeleteAccountAsync told the game");
+        }
+
+        static async Task RestartThenNextCallFinishesTheDelete()
+        {
+            Game before = await ErasedWithTheAnswerLost();
+            Game game = Restart(before);
+            game.Client.Auth.CredentialProvider = new DevCredentialProvider("tess", "Tess");
+            int reads = game.Server.To("player/stats").Count;
+
+            ApiError error = await Fails(() => game.Client.Player.GetStatsAsync());
+            Check(error != null && error.Code == ErrorCodes.NotLoggedIn, "the call fails not_logged_in, got " + (error == null ? "none" : error.Code));
+            List<FakeRequest> deletes = Deletes(game);
+            Check(deletes.Count == 2 && deletes[1].Header("Authorization") == "Bearer access-0", "the DELETE resent first, with its token");
+            Check(game.Server.To("player/stats").Count == reads, "the call itself not sent");
+            Check(game.Server.To("auth/refresh").Count == 0 && Logins(game) == 0, "no refresh and no login");
+            CheckWiped(game);
+            Check(game.Lost.Count == 1, "SessionLost tells the game");
+        }
+
+        static async Task TransientResendKeepsTheDelete()
+        {
+            foreach (FakeResponse answer in new[] { FakeResponse.Problem(503, "service_unavailable"), FakeResponse.Offline() })
+            {
+                string what = answer.Network ? "no answer" : "503";
+                bool flaky = true;
+                Game before = await ErasedWithTheAnswerLost(() => flaky ? answer : FakeResponse.Problem(401, ErrorCodes.TokenRevoked));
+                Game game = Restart(before, retries: 1);
+                game.Client.Auth.CredentialProvider = new DevCredentialProvider("tess", "Tess");
+
+                ApiError error = await Fails(() => game.Client.DeleteAccountAsync());
+                Check(error != null && error.Status == (answer.Network ? 0 : 503), what + ": DeleteAccountAsync fails with it");
+                Check(Deletes(game).Count == 3, what + ": resent, and once more after it");
+                Check(game.Storage.Load() != null && game.Storage.Load().RefreshToken == "refresh-0" && game.Client.Auth.HasSession, what + ": the session kept");
+                Check(game.Client.CloudSaves.QueuedCount == 1 && game.Client.Analytics.Pending == 1 && game.Client.Shop.HasPendingPurchases &&
+                    File.Exists(Path.Combine(game.PlayerFolder, "player_stats.json")), what + ": nothing wiped");
+
+                // Any other refusal of a refresh meanwhile: nobody logs in again silently, the tokens stay.
+                game.Refresh = r => FakeResponse.Problem(401, ErrorCodes.RefreshTokenReused);
+                ApiError refused = await Fails(() => game.Client.Auth.RefreshAsync(CancellationToken.None));
+                Check(refused != null && refused.Code == ErrorCodes.RefreshTokenReused, what + ": the refusal as it came");
+                Check(Logins(game) == 0, what + ": no silent re-login, got " + Logins(game));
+                Check(game.Client.Auth.HasSession && game.Storage.Load() != null, what + ": the tokens kept");
+
+                // Still on disk: the next launch's resend, with the token it went with, finishes it.
+                flaky = false;
+                Game next = Restart(game);
+                await next.Client.DeleteAccountAsync();
+                List<FakeRequest> deletes = Deletes(next);
+                Check(deletes.Count == 4 && deletes[3].Header("Authorization") == "Bearer access-0", what + ": resent with its token after another restart");
+                Check(Logins(next) == 0, what + ": no login");
+                CheckWiped(next);
+            }
+        }
+
+        static async Task StateSavedBeforeTheDeleteGoesOut()
+        {
+            Game game = NewGame(retries: 0);
+            await Play(game);
+            string onDisk = null;
+            bool erased = false;
+            game.Delete = r =>
+            {
+                if (erased) return FakeResponse.Problem(401, ErrorCodes.TokenRevoked);
+                onDisk = game.Storage.Load().ToJson(); // what is on disk while the DELETE is out: the app is killed now
+                erased = true;
+                return FakeResponse.Offline();
+            };
+            game.Refresh = r => erased ? FakeResponse.Problem(401, ErrorCodes.TokenRevoked) : game.Server.TokenPair();
+            await Fails(() => game.Client.DeleteAccountAsync());
+
+            Game next = Restart(game, savedSession: onDisk);
+            next.Client.Auth.CredentialProvider = new DevCredentialProvider("tess", "Tess");
+            ApiError error = await Fails(() => next.Client.Auth.RefreshAsync(CancellationToken.None));
+            Check(Logins(next) == 0, "no silent re-login after the restart, got " + Logins(next));
+            Check(error != null && error.Code == ErrorCodes.NotLoggedIn, "the refresh ends with not_logged_in");
+            CheckWiped(next);
+        }
+
+        static async Task RefusedDeleteIsForgotten()
+        {
+            foreach (FakeResponse answer in new[] { FakeResponse.Problem(403, "forbidden"), FakeResponse.Problem(400, "confirmation_required") })
+            {
+                Game game = NewGame(retries: 0);
+                await Play(game);
+                game.Client.Auth.CredentialProvider = new DevCredentialProvider("tess", "Tess");
+                game.Delete = r => answer;
+                ApiError error = await Fails(() => game.Client.DeleteAccountAsync());
+                Check(error != null && error.Status == answer.Status, answer.Status + ": given to the game");
+
+                game.Refresh = r => FakeResponse.Problem(401, ErrorCodes.RefreshTokenReused);
+                await game.Client.Auth.RefreshAsync(CancellationToken.None);
+                Check(Logins(game) == 1 && game.Client.Auth.HasSession, answer.Status + ": nothing of the DELETE is kept: a refused refresh logs in again as always");
+                Check(Directory.Exists(game.PlayerFolder), answer.Status + ": nothing wiped");
+            }
+        }
+
+        static async Task LogoutForgetsTheUnconfirmedDelete()
+        {
+            Game game = NewGame(retries: 2);
+            await Play(game);
+            game.Delete = r => Deletes(game).Count == 1 ? FakeResponse.Offline() : FakeResponse.Problem(401, ErrorCodes.TokenRevoked);
+            var waiting = new TaskCompletionSource<bool>();
+            var resend = new TaskCompletionSource<bool>();
+            game.Client.Auth.Delay = (wait, ct) => { waiting.TrySetResult(true); return resend.Task; };
+
+            Task deleting = game.Client.DeleteAccountAsync();
+            await waiting.Task;
+            await game.Client.LogoutAsync(); // revokes the session: a 401 token_revoked now says nothing of the DELETE
+            resend.SetResult(true);
+            ApiError error = await Fails(() => deleting);
+
+            Check(error != null && error.Code == ErrorCodes.NotLoggedIn, "DeleteAccountAsync ends with not_logged_in, got " + (error == null ? "none" : error.Code));
+            Check(Deletes(game).Count == 1, "nothing resent after the logout");
+            Check(game.Storage.Load() == null && Directory.Exists(game.PlayerFolder), "logged out, the player's files kept (nothing confirmed)");
+            Game next = Restart(game);
+            Check(!next.Client.Auth.HasSession, "the next launch starts logged out, with nothing to resend");
+        }
+
+        static async Task DeletionPendingSaysSo()
+        {
+            Game game = NewGame(retries: 0);
+            await Play(game);
+            Check(!game.Client.Account.DeletionPending, "none before");
+            bool erased = false;
+            bool pendingWhileOut = false;
+            game.Delete = r =>
+            {
+                pendingWhileOut = game.Client.Account.DeletionPending;
+                if (erased) return FakeResponse.Problem(401, ErrorCodes.TokenRevoked);
+                erased = true;
+                return FakeResponse.Offline();
+            };
+            await Fails(() => game.Client.DeleteAccountAsync());
+            Check(pendingWhileOut && game.Client.Account.DeletionPending, "pending while the DELETE is out and after its answer was lost");
+            Game next = Restart(game);
+            Check(next.Client.Account.DeletionPending, "pending after a restart");
+            await next.Client.DeleteAccountAsync();
+            Check(!next.Client.Account.DeletionPending, "not once confirmed");
+
+            Game refused = NewGame(retries: 0);
+            refused.Delete = r => FakeResponse.Problem(403, "forbidden");
+            await Fails(() => refused.Client.DeleteAccountAsync());
+            Check(!refused.Client.Account.DeletionPending, "not after a DELETE refused as it came");
         }
 
         static async Task ExportReturnsTheBody()

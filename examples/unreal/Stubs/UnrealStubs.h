@@ -342,6 +342,14 @@ private:
 	std::weak_ptr<ObjectType> Object;
 };
 
+template <typename ObjectType, ESPMode Mode>
+TSharedPtr<ObjectType, Mode> TWeakPtr<ObjectType, Mode>::Pin() const
+{
+	TSharedPtr<ObjectType, Mode> Pinned;
+	Pinned.Object = Object.lock();
+	return Pinned;
+}
+
 template <typename ObjectType, ESPMode Mode = ESPMode::ThreadSafe, typename... ArgTypes>
 TSharedRef<ObjectType, Mode> MakeShared(ArgTypes&&... Args)
 {

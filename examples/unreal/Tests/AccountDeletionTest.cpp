@@ -129,6 +129,13 @@ struct FFakePanel
 	TArray<FString> RenewedWithoutLoginFor;
 	TArray<FString> RenewedWithoutLoginFrom;
 	TArray<float> Waits;
+	/** Delays not run yet (bHoldDelays): a DELETE waiting to be sent again. */
+	bool bHoldDelays = false;
+	TArray<TFunction<void()>> Held;
+	/** The session file's unconfirmed DELETE (Persist's last word), and whether it held each DELETE before it was sent. */
+	FString KeptPlayer;
+	FString KeptToken;
+	TArray<int32> KeptBeforeSend; // 1: kept, 0: not (TArray<bool> is a std::vector<bool> in the stand-ins)
 	int32 Wipes = 0;
 	bool bDone = false;
 	bool bOk = false;
@@ -139,6 +146,7 @@ struct FFakePanel
 		return MakeShared<FGamingPanelAccountDeletion>(
 			[this](const FGamingPanelAccountRequest& Request, FGamingPanelAccountDeletion::FOnAnswer OnAnswer)
 			{
+				KeptBeforeSend.Add(KeptPlayer == TEXT("7") && KeptToken == Request.AccessToken ? 1 : 0);
 				Sent.Add(Request);
 				const int32 Index = Sent.Num() - 1;
 				if (!IsConfirmed(Request))
@@ -168,22 +176,57 @@ struct FFakePanel
 			[this](float Seconds, TFunction<void()> Then)
 			{
 				Waits.Add(Seconds);
+				if (bHoldDelays)
+				{
+					Held.Add(MoveTemp(Then));
+					return;
+				}
 				Then();
 			},
-			MaxRetries);
+			MaxRetries,
+			[this](const FString& Player, const FString& Token)
+			{
+				KeptPlayer = Player;
+				KeptToken = Token;
+			});
+	}
+
+	/** The app restarts: a new deletion, given back what the session file kept (as UGamingPanelSubsystem::LoadState does). */
+	TSharedRef<FGamingPanelAccountDeletion> Restarted(int32 MaxRetries)
+	{
+		TSharedRef<FGamingPanelAccountDeletion> Deletion = this->Deletion(MaxRetries);
+		Deletion->Restore(KeptPlayer, KeptToken);
+		return Deletion;
+	}
+
+	/** The subsystem's wipe of player 7's files (WipeDeletedPlayer's file part). */
+	TFunction<void()> WipeFiles()
+	{
+		return [this]()
+		{
+			++Wipes;
+			GamingPanelFiles::EraseFolder(FString(Folder7));
+			GamingPanelFiles::DeleteFile(FString(Session));
+		};
+	}
+
+	/** Resume of player 7 (the subsystem, before the player's next call while a DELETE is unconfirmed). */
+	void Resume(FGamingPanelAccountDeletion& Deletion)
+	{
+		bDone = false;
+		Deletion.Resume(FString(TEXT("7")), WipeFiles(), [this](bool bInOk, const FGamingPanelError& InError)
+		{
+			bDone = true;
+			bOk = bInOk;
+			Error = InError;
+		});
 	}
 
 	/** Runs a Delete of player 7 with the subsystem's file wipe (WipeDeletedPlayer's file part). */
 	void Delete(FGamingPanelAccountDeletion& Deletion, const TCHAR* Token = TEXT("access-1"))
 	{
 		bDone = false;
-		Deletion.Delete(FString(TEXT("7")), FString(Token),
-			[this]()
-			{
-				++Wipes;
-				GamingPanelFiles::EraseFolder(FString(Folder7));
-				GamingPanelFiles::DeleteFile(FString(Session));
-			},
+		Deletion.Delete(FString(TEXT("7")), FString(Token), WipeFiles(),
 			[this](bool bInOk, const FGamingPanelError& InError)
 			{
 				bDone = true;
@@ -352,6 +395,154 @@ int main()
 		Check("any other 401 after a DELETE went out: the error, nothing wiped, no renewal",
 			Panel.bDone && !Panel.bOk && Panel.Error.Code == TEXT("not_logged_in") && Panel.Wipes == 0 && Player7Left() &&
 			Panel.RenewedWithoutLoginFor.Num() == 0 && Panel.Renewals == 0);
+	}
+	using ERefused = FGamingPanelAccountDeletion::ERefreshRefused;
+	const FGamingPanelError Revoked = Answer(401, TEXT("token_revoked")).Error;
+	{
+		FillDisk();
+		FFakePanel Panel;
+		Panel.Script.Add(Answer(0)); // the panel erased the account; the answer was lost
+		TSharedRef<FGamingPanelAccountDeletion> Deletion = Panel.Deletion(0);
+		Check("nothing unconfirmed before the DELETE: a refused refresh logs in again as always",
+			Deletion->RefreshRefused(FString(TEXT("7")), Revoked, Panel.WipeFiles()) == ERefused::LogInAgain && Panel.Wipes == 0);
+		Panel.Delete(*Deletion);
+		Check("the DELETE is kept (player and token) where the session is kept before it is sent",
+			Panel.KeptBeforeSend.Num() == 1 && Panel.KeptBeforeSend[0] == 1);
+		Check("its answer lost: the error, nothing wiped, still kept", Panel.bDone && !Panel.bOk && Panel.Wipes == 0 &&
+			Panel.KeptPlayer == TEXT("7") && Panel.KeptToken == TEXT("access-1"));
+		const FGamingPanelError Others[] = { Answer(401, TEXT("refresh_token_reused")).Error, Answer(401, TEXT("token_expired")).Error,
+			Answer(401, TEXT("invalid_token")).Error, Answer(403, TEXT("player_banned")).Error };
+		for (const FGamingPanelError& Other : Others)
+		{
+			Check("a refresh refused otherwise meanwhile: no login, the session left as it is, nothing wiped, still kept",
+				Deletion->RefreshRefused(FString(TEXT("7")), Other, Panel.WipeFiles()) == ERefused::KeepSession && Panel.Wipes == 0 &&
+				Player7Left() && Panel.KeptPlayer == TEXT("7"));
+		}
+		Check("another player's refused refresh: logs in again as always",
+			Deletion->RefreshRefused(FString(TEXT("8")), Revoked, Panel.WipeFiles()) == ERefused::LogInAgain && Panel.Wipes == 0);
+		Check("then another call's refresh refused with 401 token_revoked: the account is gone, no login",
+			Deletion->RefreshRefused(FString(TEXT("7")), Revoked, Panel.WipeFiles()) == ERefused::Deleted);
+		FString Token;
+		Check("... wiped once (the player's files and the session file, no other player's), nothing kept, no DELETE sent",
+			Panel.Wipes == 1 && !Player7Left() && OthersKept() && Panel.KeptPlayer.IsEmpty() && Panel.KeptToken.IsEmpty() &&
+			!Deletion->UnconfirmedToken(FString(TEXT("7")), Token) && Panel.Sent.Num() == 1 && Panel.RenewedWithoutLoginFor.Num() == 0);
+	}
+	{
+		FillDisk();
+		FFakePanel Panel;
+		Panel.bHoldDelays = true;
+		Panel.Script.Add(Answer(0));
+		TSharedRef<FGamingPanelAccountDeletion> Deletion = Panel.Deletion(2);
+		Panel.Delete(*Deletion);
+		bool bJoinedDone = false;
+		bool bJoinedOk = false;
+		Deletion->Delete(FString(TEXT("7")), FString(TEXT("access-2")), Panel.WipeFiles(), [&](bool bInOk, const FGamingPanelError&)
+		{
+			bJoinedDone = true;
+			bJoinedOk = bInOk;
+		});
+		Check("a second Delete while one waits to resend joins it: one DELETE out", Panel.Sent.Num() == 1 && Panel.Held.Num() == 1 && !Panel.bDone);
+		Check("a refresh refused with 401 token_revoked while it waits: the account is gone",
+			Deletion->RefreshRefused(FString(TEXT("7")), Revoked, Panel.WipeFiles()) == ERefused::Deleted);
+		Check("... every Delete waiting hears OnDone(true), wiped once", Panel.bDone && Panel.bOk && bJoinedDone && bJoinedOk && Panel.Wipes == 1 &&
+			!Player7Left());
+		for (TFunction<void()>& Then : Panel.Held)
+		{
+			Then();
+		}
+		Check("... and its resend never goes", Panel.Sent.Num() == 1 && Panel.Wipes == 1);
+	}
+	{
+		FillDisk();
+		FFakePanel Panel;
+		Panel.Script.Add(Answer(0));                             // erased, the answer lost
+		Panel.Script.Add(Answer(401, TEXT("token_revoked")));   // the resend after the restart
+		Panel.Delete(*Panel.Deletion(0));
+		TSharedRef<FGamingPanelAccountDeletion> Restarted = Panel.Restarted(2);
+		FString Token;
+		Check("after a restart the unconfirmed DELETE is back with its token", Restarted->UnconfirmedToken(FString(TEXT("7")), Token) &&
+			Token == TEXT("access-1"));
+		Check("after a restart a refresh refused otherwise: no login, nothing wiped",
+			Restarted->RefreshRefused(FString(TEXT("7")), Answer(401, TEXT("refresh_token_reused")).Error, Panel.WipeFiles()) == ERefused::KeepSession &&
+			Panel.Wipes == 0);
+		Panel.Delete(*Restarted, TEXT("access-2"));
+		Check("after a restart Delete resends with the token it went with; its 401 token_revoked is done, no renewal",
+			Panel.Sent.Num() == 2 && Panel.Sent[1].AccessToken == TEXT("access-1") && IsConfirmed(Panel.Sent[1]) && Panel.bDone && Panel.bOk &&
+			Panel.Wipes == 1 && !Player7Left() && Panel.Renewals == 0 && Panel.RenewedWithoutLoginFor.Num() == 0 && Panel.KeptPlayer.IsEmpty());
+	}
+	{
+		FillDisk();
+		FFakePanel Panel;
+		Panel.Script.Add(Answer(0));
+		Panel.Script.Add(Answer(401, TEXT("token_revoked")));
+		Panel.Delete(*Panel.Deletion(0));
+		TSharedRef<FGamingPanelAccountDeletion> Restarted = Panel.Restarted(2);
+		Panel.Resume(*Restarted);
+		Check("after a restart the next call's Resume resends the DELETE with its token; its 401 token_revoked is done",
+			Panel.Sent.Num() == 2 && Panel.Sent[1].AccessToken == TEXT("access-1") && Panel.bDone && Panel.bOk && Panel.Wipes == 1 && !Player7Left());
+	}
+	{
+		const FGamingPanelAccountAnswer Transients[] = { Answer(503, TEXT("service_unavailable")), Answer(0), Answer(500, TEXT("server_error")) };
+		for (const FGamingPanelAccountAnswer& Transient : Transients)
+		{
+			FillDisk();
+			const size_t Before = Disk.Files.size();
+			FFakePanel Panel;
+			Panel.Script.Add(Answer(0));
+			Panel.Script.Add(Transient); // Resume after a restart
+			Panel.Script.Add(Transient); // Delete after it
+			Panel.Script.Add(Transient); // ... sent again once
+			Panel.Script.Add(Answer(401, TEXT("token_revoked")));
+			Panel.Delete(*Panel.Deletion(0));
+			TSharedRef<FGamingPanelAccountDeletion> Restarted = Panel.Restarted(1);
+			Panel.Resume(*Restarted);
+			FString Token;
+			Check("a 5xx or no answer to the resumed DELETE: the error, sent once, nothing wiped, still kept with its token",
+				Panel.bDone && !Panel.bOk && Panel.Error.Status == Transient.Error.Status && Panel.Sent.Num() == 2 && Panel.Wipes == 0 &&
+				Disk.Files.size() == Before && Panel.KeptPlayer == TEXT("7") && Panel.KeptToken == TEXT("access-1") &&
+				Restarted->UnconfirmedToken(FString(TEXT("7")), Token) && Token == TEXT("access-1"));
+			Panel.Delete(*Restarted, TEXT("access-2"));
+			Check("a 5xx or no answer to Delete's resends: the error, nothing wiped, still kept",
+				Panel.bDone && !Panel.bOk && Panel.Sent.Num() == 4 && Panel.Sent[3].AccessToken == TEXT("access-1") && Panel.Wipes == 0 &&
+				Disk.Files.size() == Before && Panel.KeptToken == TEXT("access-1"));
+			Check("... and a refused refresh meanwhile still logs in no one",
+				Restarted->RefreshRefused(FString(TEXT("7")), Answer(401, TEXT("token_expired")).Error, Panel.WipeFiles()) == ERefused::KeepSession);
+			Panel.Resume(*Panel.Restarted(0));
+			Check("the next launch's resend finishes it", Panel.Sent.Num() == 5 && Panel.Sent[4].AccessToken == TEXT("access-1") && Panel.bOk &&
+				Panel.Wipes == 1 && !Player7Left());
+		}
+	}
+	{
+		const FGamingPanelAccountAnswer Refusals[] = { Answer(403, TEXT("forbidden")), Answer(400, TEXT("confirmation_required")) };
+		for (const FGamingPanelAccountAnswer& Refusal : Refusals)
+		{
+			FillDisk();
+			FFakePanel Panel;
+			Panel.Script.Add(Refusal);
+			TSharedRef<FGamingPanelAccountDeletion> Deletion = Panel.Deletion(2);
+			Panel.Delete(*Deletion);
+			Check("a DELETE refused as it came (403, 400) is no longer kept: a refused refresh logs in again as always",
+				Panel.bDone && !Panel.bOk && Panel.KeptBeforeSend[0] == 1 && Panel.KeptPlayer.IsEmpty() &&
+				Deletion->RefreshRefused(FString(TEXT("7")), Revoked, Panel.WipeFiles()) == ERefused::LogInAgain && Panel.Wipes == 0);
+		}
+	}
+	{
+		FillDisk();
+		FFakePanel Panel;
+		Panel.bHoldDelays = true;
+		Panel.Script.Add(Answer(0));
+		Panel.Script.Add(Answer(401, TEXT("token_revoked"))); // the logout revoked the session
+		TSharedRef<FGamingPanelAccountDeletion> Deletion = Panel.Deletion(2);
+		Panel.Delete(*Deletion);
+		Deletion->Forget(FString(TEXT("7"))); // Logout while it waits to resend
+		for (TFunction<void()>& Then : Panel.Held)
+		{
+			Then();
+		}
+		FString Token;
+		Check("Forget (a logout): the Delete ends with not_logged_in, nothing kept, nothing resent, nothing wiped",
+			Panel.bDone && !Panel.bOk && Panel.Error.Code == TEXT("not_logged_in") && Panel.KeptPlayer.IsEmpty() &&
+			!Deletion->UnconfirmedToken(FString(TEXT("7")), Token) && Panel.Sent.Num() == 1 && Panel.Wipes == 0 && Player7Left());
 	}
 	std::printf("unreal account deletion: %d passed, %d failed\n", Passed, Failed);
 	return Failed == 0 ? 0 : 1;

@@ -26,9 +26,13 @@
 //  4. Only when the server *refuses* the session (ApiError.EndsSession: 401 invalid_token, token_expired,
 //     token_revoked, refresh_token_reused, 403 player_banned, as problem documents) is it dropped. Then, if a
 //     credential provider is set, the player is logged in again silently (Steam etc. need no input); otherwise
-//     SessionLost fires and the game shows its login screen. The one exception is the renewal an account deletion
-//     asks for after its DELETE went out (RenewWithoutReloginAsync): the refusal goes back to the deletion as it came,
-//     with no re-login (it would create a new account) and the tokens left as they are.
+//     SessionLost fires and the game shows its login screen. The exception: while a DELETE player of the session's
+//     player is unconfirmed (TokenSet.UnconfirmedDeletionToken, kept with the session from before it is sent until
+//     the panel answers it), nothing logs in again silently: the erasure deleted the player's identities, so a login
+//     would create a new account. A refusal with 401 token_revoked then is the erasure (every session of the player
+//     revoked): AccountService wipes the player (UnconfirmedDeletionRevoked) and the callers get not_logged_in. Any
+//     other refusal goes to the caller as it came, the tokens left as they are; so does every refusal of the renewal
+//     the deletion itself asks for (RenewWithoutReloginAsync), which decides.
 //  5. Every login and logout starts a new session generation: a refresh or login answer that arrives for an
 //     older generation (say after LogoutAsync) is discarded, never stored.
 //  6. A call that belongs to one player (a cloud-save sync, its retries and its renewal after a 401) asks for that
@@ -112,8 +116,17 @@ namespace GamingPanel
         /// <summary>Fires after every login and refresh (new tokens) and after logout (null).</summary>
         public event Action<TokenSet> SessionChanged;
 
-        /// <summary>Fires when the session is gone and could not be re-created: show the login screen.</summary>
+        /// <summary>
+        /// Fires when the session is gone and could not be re-created: show the login screen. Also when the panel
+        /// confirmed an account deletion that no DeleteAccountAsync was waiting for (401 not_logged_in, the player wiped).
+        /// </summary>
         public event Action<ApiError> SessionLost;
+
+        /// <summary>
+        /// Set by AccountService: a refresh of this player's session was refused with 401 token_revoked while a DELETE of
+        /// theirs was unconfirmed, so the panel erased the account; wipes everything kept for the player.
+        /// </summary>
+        internal Action<string> UnconfirmedDeletionRevoked;
 
         public bool HasSession { get { return _tokens != null; } }
         public string PlayerId { get { TokenSet tokens = _tokens; return tokens != null ? tokens.PlayerId : null; } }
@@ -328,6 +341,42 @@ namespace GamingPanel
             return TokenOf(await RefreshAsync(cancellationToken, true, true), player);
         }
 
+        /// <summary>The access token a still unconfirmed DELETE of `player` went with (kept with their session), or null.</summary>
+        internal string UnconfirmedDeletionToken(string player)
+        {
+            lock (_gate)
+            {
+                TokenSet tokens = _tokens;
+                return tokens != null && player != null && tokens.PlayerId == player ? tokens.UnconfirmedDeletionToken : null;
+            }
+        }
+
+        /// <summary>
+        /// Before a DELETE player of `player` goes out with `accessToken`: kept with the session and saved (ITokenStorage),
+        /// so that until the panel answers it, even after a restart, nothing logs in again silently. Throws not_logged_in
+        /// when `player` is no longer logged in (the DELETE is then not sent).
+        /// </summary>
+        internal void MarkDeletionSent(string player, string accessToken)
+        {
+            lock (_gate)
+            {
+                if (_tokens == null || _tokens.PlayerId != player) throw ApiError.PlayerChanged();
+                _tokens.UnconfirmedDeletionToken = accessToken;
+                _storage.Save(_tokens);
+            }
+        }
+
+        /// <summary>No DELETE of `player` may have reached the panel after all (each was refused as it came): forgets it.</summary>
+        internal void ClearDeletionMark(string player)
+        {
+            lock (_gate)
+            {
+                if (_tokens == null || _tokens.PlayerId != player || _tokens.UnconfirmedDeletionToken == null) return;
+                _tokens.UnconfirmedDeletionToken = null;
+                _storage.Save(_tokens);
+            }
+        }
+
         async Task<TokenSet> RefreshCoreAsync(TokenSet current, int generation)
         {
             try
@@ -352,12 +401,27 @@ namespace GamingPanel
                 }
 
                 // Rule 4: the server refused this refresh token. The session is over, unless it already ended.
+                bool deletionUnconfirmed;
                 lock (_gate)
                 {
                     if (generation != _generation) throw refused;
                     // An account deletion asked for this refresh: its caller decides (a revoked session is the erasure),
                     // and nobody is logged in again silently.
                     if (_refreshWithoutRelogin) throw refused;
+                    deletionUnconfirmed = _tokens != null && _tokens.UnconfirmedDeletionToken != null;
+                }
+                if (deletionUnconfirmed)
+                {
+                    if (refused.Status == 401 && refused.Code == ErrorCodes.TokenRevoked)
+                    {
+                        Debug.Log("[GamingPanel] Refresh token revoked while the account's deletion was unconfirmed: the account is gone.");
+                        Action<string> revoked = UnconfirmedDeletionRevoked;
+                        if (revoked != null) revoked(current.PlayerId);
+                        throw ApiError.AccountDeleted();
+                    }
+                    Debug.Log("[GamingPanel] Refresh token refused (" + refused.Code + ") while the account's deletion is unconfirmed; " +
+                        "no silent re-login (it would create a new account), tokens kept.");
+                    throw refused;
                 }
                 Debug.Log("[GamingPanel] Refresh token refused (" + refused.Code + "); starting a new session.");
                 ClearSession();
@@ -456,7 +520,7 @@ namespace GamingPanel
         }
 
         /// <summary>The shared task's outcome for one caller, who may stop waiting (OperationCanceledException) without cancelling it.</summary>
-        static async Task<T> WaitAsync<T>(Task<T> shared, CancellationToken cancellationToken)
+        internal static async Task<T> WaitAsync<T>(Task<T> shared, CancellationToken cancellationToken)
         {
             if (cancellationToken.CanBeCanceled && !shared.IsCompleted)
             {
@@ -571,7 +635,7 @@ namespace GamingPanel
             if (SessionChanged != null) SessionChanged(null);
         }
 
-        void RaiseSessionLost(ApiError error)
+        internal void RaiseSessionLost(ApiError error)
         {
             if (SessionLost != null) SessionLost(error);
         }

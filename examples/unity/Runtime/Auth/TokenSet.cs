@@ -13,6 +13,13 @@ namespace GamingPanel
         public DateTime RefreshExpiresAtUtc;
         public string PlayerId;
         public string DisplayName;
+        /// <summary>
+        /// The access token a DELETE player of this player went out with, while the panel has not confirmed the deletion
+        /// (null: none). Kept with the session, on disk before the DELETE is sent, so that after a restart the kit still
+        /// never logs in again silently and finishes the deletion (AccountService). A custom ITokenStorage must keep it
+        /// (ToJson/FromJson do).
+        /// </summary>
+        public string UnconfirmedDeletionToken;
 
         public bool AccessTokenExpired { get { return DateTime.UtcNow >= AccessExpiresAtUtc; } }
         public bool RefreshTokenExpired { get { return DateTime.UtcNow >= RefreshExpiresAtUtc; } }
@@ -36,6 +43,8 @@ namespace GamingPanel
                 RefreshExpiresAtUtc = now.AddSeconds(Json.GetLong(body, "refresh_expires_in", 2592000)),
                 PlayerId = previous != null ? previous.PlayerId : null,
                 DisplayName = previous != null ? previous.DisplayName : null,
+                // A refresh renews the session, not the deletion's state: the DELETE is still unconfirmed.
+                UnconfirmedDeletionToken = previous != null ? previous.UnconfirmedDeletionToken : null,
             };
             Dictionary<string, object> player = Json.GetObject(body, "player");
             if (player != null)
@@ -48,7 +57,7 @@ namespace GamingPanel
 
         public string ToJson()
         {
-            return Json.Serialize(new Dictionary<string, object>
+            var data = new Dictionary<string, object>
             {
                 { "access_token", AccessToken },
                 { "refresh_token", RefreshToken },
@@ -56,7 +65,9 @@ namespace GamingPanel
                 { "refresh_expires_at", ToUnix(RefreshExpiresAtUtc) },
                 { "player_id", PlayerId },
                 { "display_name", DisplayName },
-            });
+            };
+            if (UnconfirmedDeletionToken != null) data["unconfirmed_deletion_token"] = UnconfirmedDeletionToken;
+            return Json.Serialize(data);
         }
 
         public static TokenSet FromJson(string json)
@@ -71,6 +82,7 @@ namespace GamingPanel
                 RefreshExpiresAtUtc = FromUnix(Json.GetLong(data, "refresh_expires_at")),
                 PlayerId = Json.GetString(data, "player_id"),
                 DisplayName = Json.GetString(data, "display_name"),
+                UnconfirmedDeletionToken = Json.GetString(data, "unconfirmed_deletion_token"),
             };
             return string.IsNullOrEmpty(tokens.RefreshToken) ? null : tokens;
         }

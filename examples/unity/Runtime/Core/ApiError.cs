@@ -142,6 +142,16 @@ namespace GamingPanel
                 "Another player logged in, or the player logged out, while this call was out; it belongs to the session that started it.");
         }
 
+        /// <summary>
+        /// 401 not_logged_in after the panel confirmed the deletion of the player's account (AccountService): everything
+        /// the kit kept for the player on the device is wiped and nobody is logged in.
+        /// </summary>
+        internal static ApiError AccountDeleted()
+        {
+            return new ApiError(401, ErrorCodes.NotLoggedIn, "Not logged in",
+                "The player's account was deleted (the panel confirmed a DELETE player that went out earlier); its data on this device is wiped.");
+        }
+
         /// <summary>Builds the error from a non-2xx response; tolerates bodies that are not problem JSON (proxies, load balancers).</summary>
         public static ApiError FromResponse(int status, string body, string retryAfterHeader)
         {

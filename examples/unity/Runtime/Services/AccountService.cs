@@ -11,6 +11,14 @@
 // keeps on the device for the player is wiped: the session (ITokenStorage), every cached read, the cloud-save state
 // and its queued writes, the remote-config copy, the analytics queue, pending purchase keys, and the unreadable
 // copies set aside in the player's folder; the next launch starts logged out. Nothing is wiped on any other outcome.
+//
+// Until the panel answers, the DELETE is unconfirmed: the token it goes with is kept with the session and saved
+// before it is sent (TokenSet.UnconfirmedDeletionToken), and cleared only when the deletion is confirmed or every
+// DELETE sent was refused as it came (nothing may have arrived). While it is kept, in this run or after a restart,
+// nothing logs in again silently (after an erasure that would create a new account): a refresh refused with 401
+// token_revoked, for any call, counts as the deletion confirmed (TokenManager rule 4); the next authorised call first
+// resends the DELETE (one send, shared by the calls and any DeleteAccountAsync), and so does DeleteAccountAsync. A
+// deletion that went out cannot be cancelled by the kit; LoginAsync and LogoutAsync end the session it is kept with.
 using System;
 using System.Collections.Generic;
 using System.Threading;
@@ -39,14 +47,35 @@ namespace GamingPanel
 
         readonly GamingPanelClient _client;
         readonly object _gate = new object();
-        // A DELETE that went out without an answer: the next DeleteAccountAsync of that player resends it with the same
-        // access token (the panel revoked it if the DELETE arrived), so a 401 token_revoked then means the account is gone.
-        string _unconfirmedPlayer;
-        string _unconfirmedToken;
+        // The deletion under way, per player: DeleteAccountAsync and the calls that resume an unconfirmed one share it,
+        // so one DELETE of a player is out at a time.
+        readonly Dictionary<string, Deletion> _running = new Dictionary<string, Deletion>();
+
+        sealed class Deletion
+        {
+            public string Player;
+            public readonly TaskCompletionSource<bool> Done = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            /// <summary>The sends (never faults: its outcome is Done's, which callers joining at any time wait for).</summary>
+            public Task Runner;
+            /// <summary>DeleteAccountAsync calls waiting for it: they tell the game, so SessionLost does not fire.</summary>
+            public int GameCallers;
+            /// <summary>Confirmed (by its DELETE, or by a refresh refused with token_revoked) and wiped, once.</summary>
+            public volatile bool Deleted;
+        }
 
         public AccountService(GamingPanelClient client)
         {
             _client = client;
+            _client.Auth.UnconfirmedDeletionRevoked = player => Erased(player, Running(player));
+        }
+
+        /// <summary>
+        /// A DELETE of the logged-in player went out (in this run or before a restart) and the panel has not confirmed it:
+        /// nothing logs in again silently, the next authorised call resends it first, and so does DeleteAccountAsync.
+        /// </summary>
+        public bool DeletionPending
+        {
+            get { return _client.Auth.UnconfirmedDeletionToken(_client.Auth.PlayerId) != null; }
         }
 
         /// <summary>
@@ -66,40 +95,116 @@ namespace GamingPanel
         /// Deletes the logged-in player's account on the panel, then everything the kit keeps for the player on the
         /// device; the player is logged out (SessionChanged(null)) and not logged back in silently. Completes once the
         /// panel answered 204, or 401 token_revoked to a resend after a DELETE whose answer was lost (or to the refresh
-        /// after that resend got 401 token_expired/invalid_token). Any other outcome throws its ApiError unchanged (a
-        /// network error, 5xx or 429 after the automatic retries; 400 confirmation_required; a refresh that failed...)
-        /// and wipes nothing: call it again (a DELETE already sent is then resent with its token).
+        /// after that resend got 401 token_expired/invalid_token, or to any call's refresh meanwhile). Any other outcome
+        /// throws its ApiError unchanged (a network error, 5xx or 429 after the automatic retries; 400
+        /// confirmation_required; a refresh that failed...) and wipes nothing: call it again (a DELETE already sent is then
+        /// resent with its token, also after a restart). Cancelling stops this wait only: a DELETE that went out is not
+        /// cancellable, and the kit finishes it.
         /// </summary>
         public async Task DeleteAccountAsync(CancellationToken cancellationToken = default(CancellationToken))
         {
             string player = _client.Auth.PlayerId;
             if (string.IsNullOrEmpty(player))
                 throw new ApiError(401, ErrorCodes.NotLoggedIn, "Not logged in", "Log in as the player whose account is deleted.");
+            Deletion deletion = Join(player, _client.Config.maxTransientRetries, true);
+            try
+            {
+                await TokenManager.WaitAsync(deletion.Done.Task, cancellationToken);
+            }
+            finally
+            {
+                lock (_gate) deletion.GameCallers--;
+            }
+        }
 
-            string accessToken = null;
-            bool sent = false; // a DELETE went out and may have arrived though no answer said so
+        /// <summary>
+        /// Before an authorised call of `player` while a DELETE of theirs is unconfirmed: resends it (once, or joins the
+        /// deletion under way). Throws not_logged_in (ApiError.AccountDeleted) once the deletion is confirmed (the player
+        /// is wiped); returns when it is not, the DELETE still unconfirmed, for the call to go on.
+        /// </summary>
+        internal async Task ResumeUnconfirmedAsync(string player, CancellationToken cancellationToken)
+        {
+            Deletion deletion = Join(player, 0, false);
+            try
+            {
+                await TokenManager.WaitAsync(deletion.Done.Task, cancellationToken);
+            }
+            catch (ApiError error)
+            {
+                Debug.Log("[GamingPanel] The account's deletion is still unconfirmed (" + error.Code + "); the call goes on.");
+                return;
+            }
+            throw ApiError.AccountDeleted();
+        }
+
+        /// <summary>The deletion of `player` under way, joined; or a new one, started (maxRetries automatic resends).</summary>
+        Deletion Join(string player, int maxRetries, bool byGame)
+        {
+            Deletion deletion;
+            bool start = false;
             lock (_gate)
             {
-                if (_unconfirmedPlayer == player)
+                if (!_running.TryGetValue(player, out deletion))
                 {
-                    accessToken = _unconfirmedToken;
-                    sent = true;
+                    deletion = new Deletion { Player = player };
+                    _running[player] = deletion;
+                    start = true;
                 }
+                if (byGame) deletion.GameCallers++;
             }
-            // Before anything is sent the token may be renewed as for any call; once a DELETE went out, only after a 401
-            // token_expired/invalid_token and never with the silent re-login (after an erasure it would create a new account).
-            if (accessToken == null) accessToken = await _client.Auth.GetAccessTokenAsync(player, cancellationToken);
+            if (start) deletion.Runner = RunAsync(deletion, maxRetries);
+            return deletion;
+        }
+
+        Deletion Running(string player)
+        {
+            Deletion deletion;
+            lock (_gate) return _running.TryGetValue(player, out deletion) ? deletion : null;
+        }
+
+        async Task RunAsync(Deletion deletion, int maxRetries)
+        {
+            Exception failure = null;
+            try
+            {
+                await DeleteCoreAsync(deletion, maxRetries);
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+            lock (_gate)
+            {
+                Deletion current;
+                if (_running.TryGetValue(deletion.Player, out current) && current == deletion) _running.Remove(deletion.Player);
+            }
+            if (failure == null) deletion.Done.TrySetResult(true);
+            else deletion.Done.TrySetException(failure);
+        }
+
+        /// <summary>Sends the DELETE (or resends an unconfirmed one) until the panel confirms it or an outcome says to stop.</summary>
+        async Task DeleteCoreAsync(Deletion deletion, int maxRetries)
+        {
+            string player = deletion.Player;
+            // A DELETE that went out unanswered is resent with its own token. Before anything is sent the token may be
+            // renewed as for any call; once a DELETE went out, only after a 401 token_expired/invalid_token and never with
+            // the silent re-login (after an erasure it would create a new account).
+            string accessToken = _client.Auth.UnconfirmedDeletionToken(player);
+            bool sent = accessToken != null; // a DELETE went out and may have arrived though no answer said so
+            if (accessToken == null) accessToken = await _client.Auth.GetAccessTokenAsync(player, CancellationToken.None);
 
             bool renewed = false;
             bool renewedAfterSend = false;
             int attempt = 0;
             while (true)
             {
+                if (deletion.Deleted) return; // a refresh refused with token_revoked confirmed it meanwhile
+                _client.Auth.MarkDeletionSent(player, accessToken); // saved before it goes: a restart still knows
                 ApiError failure;
                 try
                 {
                     var headers = new Dictionary<string, string> { { "Authorization", "Bearer " + accessToken } };
-                    HttpResult response = await _client.Transport.SendAsync("DELETE", DeletePath, null, headers, cancellationToken);
+                    HttpResult response = await _client.Transport.SendAsync("DELETE", DeletePath, null, headers, CancellationToken.None);
                     if (response.Status == 204) break;
                     // A 2xx that is not the panel's 204 (a captive portal's page): not an answer, the DELETE may not have arrived.
                     failure = new ApiError(response.Status, ErrorCodes.InvalidResponse, "Invalid response",
@@ -109,6 +214,9 @@ namespace GamingPanel
                 {
                     failure = error;
                 }
+                if (deletion.Deleted) return;
+                // Logged out (or another player in) meanwhile: a 401 token_revoked may now be that logout's, not the erasure's.
+                if (_client.Auth.PlayerId != player) throw ApiError.PlayerChanged();
 
                 if (sent && IsRevoked(failure)) break; // the DELETE that went out revoked this token: the account is gone
                 if (sent && failure.Status == 401 && !renewedAfterSend &&
@@ -119,11 +227,12 @@ namespace GamingPanel
                     renewedAfterSend = true;
                     try
                     {
-                        accessToken = await _client.Auth.RenewWithoutReloginAsync(accessToken, player, cancellationToken);
+                        accessToken = await _client.Auth.RenewWithoutReloginAsync(accessToken, player, CancellationToken.None);
                     }
                     catch (ApiError refresh)
                     {
                         if (IsRevoked(refresh)) break;
+                        if (deletion.Deleted) return;
                         throw; // the session could not be renewed: nothing is known, nothing is wiped
                     }
                     continue; // the account is still there: send the DELETE with the renewed token
@@ -134,37 +243,48 @@ namespace GamingPanel
                 {
                     // Refused before anything was deleted: renew the session (same player only) and send once more.
                     renewed = true;
-                    accessToken = await _client.Auth.RecoverFromUnauthorizedAsync(accessToken, player, cancellationToken);
+                    _client.Auth.ClearDeletionMark(player);
+                    accessToken = await _client.Auth.RecoverFromUnauthorizedAsync(accessToken, player, CancellationToken.None);
                     continue;
                 }
-                if (!IsTransientForDelete(failure)) throw failure;
-                if (MayHaveArrived(failure))
-                {
-                    sent = true;
-                    lock (_gate)
-                    {
-                        _unconfirmedPlayer = player;
-                        _unconfirmedToken = accessToken;
-                    }
-                }
+                if (MayHaveArrived(failure)) sent = true;
+                if (!IsTransientForDelete(failure)) throw Unsent(player, sent, failure);
                 float delay = failure.RetryAfterSeconds.HasValue
                     ? failure.RetryAfterSeconds.Value
                     : (float)Math.Min(8.0, Math.Pow(2, attempt));
-                if (attempt >= _client.Config.maxTransientRetries || delay > GamingPanelClient.MaxRetryAfterSeconds) throw failure;
+                if (attempt >= maxRetries || delay > GamingPanelClient.MaxRetryAfterSeconds) throw Unsent(player, sent, failure);
                 attempt++;
-                await _client.Auth.Delay(TimeSpan.FromSeconds(delay), cancellationToken);
+                await _client.Auth.Delay(TimeSpan.FromSeconds(delay), CancellationToken.None);
             }
+            Erased(player, deletion);
+        }
 
+        /// <summary>`failure` ends this try: a DELETE that may have arrived stays unconfirmed (kept); else it is forgotten.</summary>
+        ApiError Unsent(string player, bool sent, ApiError failure)
+        {
+            if (!sent) _client.Auth.ClearDeletionMark(player);
+            return failure;
+        }
+
+        /// <summary>
+        /// The panel confirmed the deletion of `player` (`deletion`: the one under way, if any): wipes everything kept for
+        /// them, once, and tells the game by SessionLost when no DeleteAccountAsync is waiting to.
+        /// </summary>
+        void Erased(string player, Deletion deletion)
+        {
+            bool tell = true;
             lock (_gate)
             {
-                if (_unconfirmedPlayer == player)
+                if (deletion != null)
                 {
-                    _unconfirmedPlayer = null;
-                    _unconfirmedToken = null;
+                    if (deletion.Deleted) return;
+                    deletion.Deleted = true;
+                    tell = deletion.GameCallers == 0;
                 }
             }
             Debug.Log("[GamingPanel] Account deleted; wiping the player's data on this device.");
             _client.WipePlayer(player);
+            if (tell) _client.Auth.RaiseSessionLost(ApiError.AccountDeleted());
         }
 
         /// <summary>401 token_revoked: the session was revoked, as the erasure revokes every session of the player.</summary>

@@ -14,20 +14,23 @@ struct FGamingPanelAccountDeletion::FRun
 	FString PlayerId;
 	FString AccessToken;
 	TFunction<void()> Wipe;
-	FOnDone OnDone;
+	/** The Delete (and Resume) calls waiting for this run's outcome. */
+	TArray<FOnDone> Waiters;
 	FSend Send;
 	FRenew Renew;
 	FRenewWithoutLogin RenewWithoutLogin;
 	FDelay Delay;
 	int32 MaxRetries = 0;
-	TSharedRef<FUnconfirmed> Unconfirmed;
+	TSharedRef<FShared> Shared;
 	/** A DELETE went out and may have arrived though no answer said so: a 401 token_revoked now means the account is gone. */
 	bool bSent = false;
 	bool bRenewed = false;
 	bool bRenewedAfterSend = false;
 	int32 Retries = 0;
+	/** Answered (confirmed elsewhere too): whatever is still out for it (an answer, a wait, a renewal) changes nothing. */
+	bool bFinished = false;
 
-	explicit FRun(TSharedRef<FUnconfirmed> InUnconfirmed) : Unconfirmed(InUnconfirmed) {}
+	explicit FRun(TSharedRef<FShared> InShared) : Shared(InShared) {}
 };
 
 namespace
@@ -76,14 +79,15 @@ namespace
 }
 
 FGamingPanelAccountDeletion::FGamingPanelAccountDeletion(FSend InSend, FRenew InRenew, FRenewWithoutLogin InRenewWithoutLogin, FDelay InDelay,
-	int32 InMaxRetries)
+	int32 InMaxRetries, FPersist InPersist)
 	: Send(MoveTemp(InSend))
 	, Renew(MoveTemp(InRenew))
 	, RenewWithoutLogin(MoveTemp(InRenewWithoutLogin))
 	, Delay(MoveTemp(InDelay))
 	, MaxRetries(InMaxRetries < 0 ? 0 : InMaxRetries)
-	, Unconfirmed(MakeShared<FUnconfirmed>())
+	, Shared(MakeShared<FShared>())
 {
+	Shared->Persist = MoveTemp(InPersist);
 }
 
 FGamingPanelAccountRequest FGamingPanelAccountDeletion::DeleteRequest(const FString& AccessToken)
@@ -97,39 +101,161 @@ FGamingPanelAccountRequest FGamingPanelAccountDeletion::DeleteRequest(const FStr
 
 bool FGamingPanelAccountDeletion::UnconfirmedToken(const FString& PlayerId, FString& OutToken) const
 {
-	if (PlayerId.IsEmpty() || Unconfirmed->PlayerId != PlayerId)
+	if (PlayerId.IsEmpty() || Shared->PlayerId != PlayerId)
 	{
 		return false;
 	}
-	OutToken = Unconfirmed->AccessToken;
+	OutToken = Shared->AccessToken;
+	return true;
+}
+
+void FGamingPanelAccountDeletion::Restore(const FString& PlayerId, const FString& AccessToken)
+{
+	if (PlayerId.IsEmpty() || AccessToken.IsEmpty())
+	{
+		return;
+	}
+	Shared->PlayerId = PlayerId;
+	Shared->AccessToken = AccessToken;
+}
+
+void FGamingPanelAccountDeletion::Forget(const FString& PlayerId)
+{
+	if (PlayerId.IsEmpty())
+	{
+		return;
+	}
+	if (Shared->PlayerId == PlayerId)
+	{
+		Keep(*Shared, FString(), FString());
+	}
+	// A DELETE still out of a session that ended: a 401 token_revoked to it now may be that session's logout.
+	for (const TSharedRef<FRun>& Run : RunsOf(*Shared, PlayerId))
+	{
+		Finish(Run, false, AccountError(401, TEXT("not_logged_in"), TEXT("The player's session ended before the deletion was confirmed.")));
+	}
+}
+
+FGamingPanelAccountDeletion::ERefreshRefused FGamingPanelAccountDeletion::RefreshRefused(const FString& PlayerId, const FGamingPanelError& Error,
+	TFunction<void()> Wipe)
+{
+	if (PlayerId.IsEmpty() || Shared->PlayerId != PlayerId)
+	{
+		return ERefreshRefused::LogInAgain;
+	}
+	if (!IsRevoked(Error))
+	{
+		return ERefreshRefused::KeepSession; // expired, reused, banned: says nothing of the DELETE
+	}
+	// The erasure revoked every session of the player: the DELETE that went out arrived.
+	Keep(*Shared, FString(), FString());
+	if (Wipe)
+	{
+		Wipe();
+	}
+	for (const TSharedRef<FRun>& Run : RunsOf(*Shared, PlayerId))
+	{
+		Finish(Run, true, FGamingPanelError());
+	}
+	return ERefreshRefused::Deleted;
+}
+
+TArray<TSharedRef<FGamingPanelAccountDeletion::FRun>> FGamingPanelAccountDeletion::RunsOf(FShared& InShared, const FString& PlayerId)
+{
+	TArray<TSharedRef<FRun>> Runs;
+	for (int32 Index = InShared.Running.Num() - 1; Index >= 0; --Index)
+	{
+		const TSharedPtr<FRun> Run = InShared.Running[Index].Pin();
+		if (!Run.IsValid())
+		{
+			InShared.Running.RemoveAt(Index); // its callbacks were dropped (the subsystem went away)
+		}
+		else if (Run->PlayerId == PlayerId)
+		{
+			Runs.Add(Run.ToSharedRef());
+		}
+	}
+	return Runs;
+}
+
+bool FGamingPanelAccountDeletion::Join(const FString& PlayerId, FOnDone& OnDone)
+{
+	TArray<TSharedRef<FRun>> Runs = RunsOf(*Shared, PlayerId);
+	if (Runs.Num() == 0)
+	{
+		return false;
+	}
+	Runs[0]->Waiters.Add(MoveTemp(OnDone));
 	return true;
 }
 
 void FGamingPanelAccountDeletion::Delete(const FString& PlayerId, const FString& AccessToken, TFunction<void()> Wipe, FOnDone OnDone)
 {
-	TSharedRef<FRun> Run = MakeShared<FRun>(Unconfirmed);
-	Run->PlayerId = PlayerId;
-	Run->AccessToken = AccessToken;
+	if (Join(PlayerId, OnDone))
+	{
+		return; // one DELETE of a player out at a time
+	}
 	// Once a DELETE of this player went out unanswered, it is resent with its own token; it is renewed only after a
 	// 401 token_expired / invalid_token, and never with a silent login (after an erasure it would make a new account).
 	FString Earlier;
 	if (UnconfirmedToken(PlayerId, Earlier))
 	{
-		Run->AccessToken = Earlier;
-		Run->bSent = true;
+		Start(PlayerId, Earlier, true, MaxRetries, MoveTemp(Wipe), MoveTemp(OnDone));
+		return;
 	}
+	Start(PlayerId, AccessToken, false, MaxRetries, MoveTemp(Wipe), MoveTemp(OnDone));
+}
+
+void FGamingPanelAccountDeletion::Resume(const FString& PlayerId, TFunction<void()> Wipe, FOnDone OnDone)
+{
+	if (Join(PlayerId, OnDone))
+	{
+		return;
+	}
+	FString Earlier;
+	if (!UnconfirmedToken(PlayerId, Earlier))
+	{
+		OnDone(false, AccountError(401, TEXT("not_logged_in"), TEXT("No DELETE of this player is unconfirmed.")));
+		return;
+	}
+	Start(PlayerId, Earlier, true, 0, MoveTemp(Wipe), MoveTemp(OnDone));
+}
+
+void FGamingPanelAccountDeletion::Start(const FString& PlayerId, const FString& AccessToken, bool bSent, int32 Retries,
+	TFunction<void()> Wipe, FOnDone OnDone)
+{
+	TSharedRef<FRun> Run = MakeShared<FRun>(Shared);
+	Run->PlayerId = PlayerId;
+	Run->AccessToken = AccessToken;
+	Run->bSent = bSent;
 	Run->Wipe = MoveTemp(Wipe);
-	Run->OnDone = MoveTemp(OnDone);
+	Run->Waiters.Add(MoveTemp(OnDone));
 	Run->Send = Send;
 	Run->Renew = Renew;
 	Run->RenewWithoutLogin = RenewWithoutLogin;
 	Run->Delay = Delay;
-	Run->MaxRetries = MaxRetries;
+	Run->MaxRetries = Retries;
+	Shared->Running.Add(TWeakPtr<FRun>(Run));
 	Attempt(Run);
+}
+
+void FGamingPanelAccountDeletion::Keep(FShared& InShared, const FString& PlayerId, const FString& AccessToken)
+{
+	InShared.PlayerId = PlayerId;
+	InShared.AccessToken = AccessToken;
+	if (InShared.Persist)
+	{
+		InShared.Persist(PlayerId, AccessToken);
+	}
 }
 
 void FGamingPanelAccountDeletion::Attempt(TSharedRef<FRun> Run)
 {
+	if (Run->bFinished)
+	{
+		return;
+	}
+	Keep(*Run->Shared, Run->PlayerId, Run->AccessToken); // kept before it goes: after a restart too, no silent login
 	Run->Send(DeleteRequest(Run->AccessToken), [Run](const FGamingPanelAccountAnswer& Answer)
 	{
 		Answered(Run, Answer);
@@ -138,6 +264,10 @@ void FGamingPanelAccountDeletion::Attempt(TSharedRef<FRun> Run)
 
 void FGamingPanelAccountDeletion::Answered(TSharedRef<FRun> Run, const FGamingPanelAccountAnswer& Answer)
 {
+	if (Run->bFinished)
+	{
+		return;
+	}
 	const int32 Status = Answer.bOk ? Answer.Status : Answer.Error.Status;
 	const bool bDone = (Answer.bOk && Status == 204) || (!Answer.bOk && Run->bSent && IsRevoked(Answer.Error));
 	if (bDone)
@@ -158,6 +288,10 @@ void FGamingPanelAccountDeletion::Answered(TSharedRef<FRun> Run, const FGamingPa
 		Run->bRenewedAfterSend = true;
 		Run->RenewWithoutLogin(Run->PlayerId, Run->AccessToken, [Run](bool bOk, const FString& NewToken, const FGamingPanelError& RenewError)
 		{
+			if (Run->bFinished)
+			{
+				return;
+			}
 			if (bOk)
 			{
 				Run->AccessToken = NewToken;
@@ -169,7 +303,7 @@ void FGamingPanelAccountDeletion::Answered(TSharedRef<FRun> Run, const FGamingPa
 			}
 			else
 			{
-				Run->OnDone(false, RenewError); // nothing is known of the DELETE: nothing wiped
+				Fail(Run, RenewError); // nothing is known of the DELETE: nothing wiped, it stays unconfirmed
 			}
 		});
 		return;
@@ -180,11 +314,19 @@ void FGamingPanelAccountDeletion::Answered(TSharedRef<FRun> Run, const FGamingPa
 	{
 		// Refused before anything was deleted: renew the session (the same player only) and send once more.
 		Run->bRenewed = true;
+		if (Run->Shared->PlayerId == Run->PlayerId)
+		{
+			Keep(*Run->Shared, FString(), FString()); // nothing is unconfirmed: the renewal may log in as always
+		}
 		Run->Renew(Run->AccessToken, [Run](bool bOk, const FString& NewToken, const FGamingPanelError& RenewError)
 		{
+			if (Run->bFinished)
+			{
+				return;
+			}
 			if (!bOk)
 			{
-				Run->OnDone(false, RenewError);
+				Fail(Run, RenewError);
 				return;
 			}
 			Run->AccessToken = NewToken;
@@ -192,21 +334,19 @@ void FGamingPanelAccountDeletion::Answered(TSharedRef<FRun> Run, const FGamingPa
 		});
 		return;
 	}
-	if (!(Error.IsTransient() || MayHaveArrived(Status)))
-	{
-		Run->OnDone(false, Error); // 400 confirmation_required, 403...: to the game as it came
-		return;
-	}
 	if (MayHaveArrived(Status))
 	{
 		Run->bSent = true;
-		Run->Unconfirmed->PlayerId = Run->PlayerId;
-		Run->Unconfirmed->AccessToken = Run->AccessToken;
+	}
+	if (!(Error.IsTransient() || MayHaveArrived(Status)))
+	{
+		Fail(Run, Error); // 400 confirmation_required, 403...: to the game as it came
+		return;
 	}
 	const float Wait = FGamingPanelHttp::RetryDelaySeconds(Error, Run->Retries);
 	if (Run->Retries >= Run->MaxRetries || Wait > 30.f)
 	{
-		Run->OnDone(false, Error); // nothing wiped; the next Delete resends a DELETE that went out
+		Fail(Run, Error); // nothing wiped; the next Delete (or call) resends a DELETE that went out
 		return;
 	}
 	Run->Retries++;
@@ -215,16 +355,53 @@ void FGamingPanelAccountDeletion::Answered(TSharedRef<FRun> Run, const FGamingPa
 
 void FGamingPanelAccountDeletion::Done(TSharedRef<FRun> Run)
 {
-	if (Run->Unconfirmed->PlayerId == Run->PlayerId)
+	if (Run->bFinished)
 	{
-		Run->Unconfirmed->PlayerId.Reset();
-		Run->Unconfirmed->AccessToken.Reset();
+		return;
+	}
+	if (Run->Shared->PlayerId == Run->PlayerId)
+	{
+		Keep(*Run->Shared, FString(), FString());
 	}
 	if (Run->Wipe)
 	{
 		Run->Wipe();
 	}
-	Run->OnDone(true, FGamingPanelError());
+	Finish(Run, true, FGamingPanelError());
+}
+
+void FGamingPanelAccountDeletion::Fail(TSharedRef<FRun> Run, const FGamingPanelError& Error)
+{
+	// No DELETE of this run may have arrived (each was refused as it came): nothing is unconfirmed any more.
+	if (!Run->bSent && Run->Shared->PlayerId == Run->PlayerId)
+	{
+		Keep(*Run->Shared, FString(), FString());
+	}
+	Finish(Run, false, Error);
+}
+
+void FGamingPanelAccountDeletion::Finish(TSharedRef<FRun> Run, bool bOk, const FGamingPanelError& Error)
+{
+	if (Run->bFinished)
+	{
+		return;
+	}
+	Run->bFinished = true;
+	TArray<TWeakPtr<FRun>>& Running = Run->Shared->Running;
+	for (int32 Index = 0; Index < Running.Num(); ++Index)
+	{
+		if (Running[Index].Pin().Get() == &Run.Get())
+		{
+			Running.RemoveAt(Index);
+			break;
+		}
+	}
+	TArray<FOnDone> Waiters = MoveTemp(Run->Waiters);
+	Run->Waiters.Reset();
+	for (FOnDone& Waiter : Waiters)
+	{
+		Waiter(bOk, Error);
+	}
 }
 
 // ------------------------------------------------------------------------------------------------ files

@@ -39,6 +39,12 @@ namespace
 	{
 		return FGamingPanelError::Make(401, GamingPanelErrorCodes::NotLoggedIn, Detail);
 	}
+
+	/** After the panel confirmed the deletion of the player's account: everything kept for them is wiped, nobody is logged in. */
+	FGamingPanelError AccountDeleted()
+	{
+		return SessionEnded(TEXT("The player's account was deleted (the panel confirmed a DELETE player that went out earlier); its data on this device is wiped."));
+	}
 }
 
 UGamingPanelSubsystem* UGamingPanelSubsystem::Get(const UObject* WorldContextObject)
@@ -137,7 +143,14 @@ void UGamingPanelSubsystem::Initialize(FSubsystemCollectionBase& Collection)
 				}
 			});
 		},
-		GetDefault<UGamingPanelSettings>()->MaxTransientRetries);
+		GetDefault<UGamingPanelSettings>()->MaxTransientRetries,
+		[WeakThis](const FString& /*Player*/, const FString& /*Token*/)
+		{
+			if (const UGamingPanelSubsystem* Self = WeakThis.Get())
+			{
+				Self->SaveState(); // the unconfirmed DELETE goes into the session file before it is sent
+			}
+		});
 	LoadState();
 	// Refresh shortly before expiry even when the game makes no calls for a while (long matches, menus).
 	RefreshTickerHandle = FTSTicker::GetCoreTicker().AddTicker(
@@ -236,6 +249,7 @@ void UGamingPanelSubsystem::Login(TSharedPtr<IGamingPanelCredentialProvider> Pro
 					return;
 				}
 				++Self->SessionGeneration; // a new session: answers still out for an older one are discarded
+				Self->AccountDeletion->Forget(Self->PlayerId); // an unconfirmed DELETE belonged to the session that ends
 				Self->ApplyTokens(*Json);
 				FGamingPanelLoginResult Result;
 				Result.PlayerId = Self->PlayerId;
@@ -296,6 +310,7 @@ void UGamingPanelSubsystem::Logout()
 	const bool bTokenAlive = !Token.IsEmpty() && FDateTime::UtcNow() < AccessExpiresAt;
 	const bool bRefreshOut = TokenRefresh->IsInFlight() && RefreshGeneration == SessionGeneration;
 	CredentialProvider.Reset(); // logging out means: do not log back in silently
+	AccountDeletion->Forget(PlayerId); // an unconfirmed DELETE can no longer be told from this logout's revocation
 	ClearSession();             // at once; answers still out for this session are discarded (SessionGeneration)
 
 	// Whoever waits on a refresh or login of the session that just ended hears so now.
@@ -537,6 +552,23 @@ void UGamingPanelSubsystem::RefreshAnswered(int32 Generation, const FGamingPanel
 		return;
 	}
 
+	// A DELETE of this player is unconfirmed: no silent login (the erasure deleted the player's identities, a login
+	// would make a new account). 401 token_revoked is the erasure: the player is wiped (GamingPanelAccount.h).
+	switch (AccountDeletion->RefreshRefused(PlayerId, Error, WipeFor(PlayerId)))
+	{
+	case FGamingPanelAccountDeletion::ERefreshRefused::Deleted:
+		UE_LOG(LogGamingPanel, Log, TEXT("Refresh token revoked while the account's deletion was unconfirmed: the account is gone."));
+		FinishRefreshOf(Generation, false, AccountDeleted()); // the wipe answered the refresh's waiters already, if it was in flight
+		return;
+	case FGamingPanelAccountDeletion::ERefreshRefused::KeepSession:
+		UE_LOG(LogGamingPanel, Log, TEXT("Refresh token refused (%s) while the account's deletion is unconfirmed; no silent login, tokens kept."),
+			*Error.Code);
+		FinishRefreshOf(Generation, false, Error);
+		return;
+	case FGamingPanelAccountDeletion::ERefreshRefused::LogInAgain:
+		break;
+	}
+
 	// The server refused the session (expired, revoked, reused, banned): it is over.
 	UE_LOG(LogGamingPanel, Log, TEXT("Refresh token refused (%s)."), *Error.Code);
 	ClearSession();
@@ -654,21 +686,43 @@ void UGamingPanelSubsystem::ClearSession()
 
 // ------------------------------------------------------------------------------------------------ the player's account
 
-void UGamingPanelSubsystem::DeleteAccount(FOnDone OnComplete)
+TFunction<void()> UGamingPanelSubsystem::WipeFor(const FString& Player)
 {
-	if (PlayerId.IsEmpty())
-	{
-		OnComplete(false, SessionEnded(TEXT("Log in as the player whose account is deleted.")));
-		return;
-	}
-	const FString Player = PlayerId;
 	TWeakObjectPtr<UGamingPanelSubsystem> WeakThis(this);
-	const TFunction<void()> Wipe = [WeakThis, Player]()
+	return [WeakThis, Player]()
 	{
 		if (UGamingPanelSubsystem* Self = WeakThis.Get())
 		{
 			Self->WipeDeletedPlayer(Player);
 		}
+	};
+}
+
+bool UGamingPanelSubsystem::IsAccountDeletionPending() const
+{
+	FString Token;
+	return AccountDeletion.IsValid() && AccountDeletion->UnconfirmedToken(PlayerId, Token);
+}
+
+void UGamingPanelSubsystem::DeleteAccount(FOnDone InOnComplete)
+{
+	if (PlayerId.IsEmpty())
+	{
+		InOnComplete(false, SessionEnded(TEXT("Log in as the player whose account is deleted.")));
+		return;
+	}
+	const FString Player = PlayerId;
+	TWeakObjectPtr<UGamingPanelSubsystem> WeakThis(this);
+	const TFunction<void()> Wipe = WipeFor(Player);
+	// While the game waits here it hears the outcome: the wipe then does not broadcast OnSessionLost.
+	++DeleteAccountWaiters;
+	const FOnDone OnComplete = [WeakThis, InOnComplete](bool bOk, const FGamingPanelError& Error)
+	{
+		if (UGamingPanelSubsystem* Self = WeakThis.Get())
+		{
+			--Self->DeleteAccountWaiters;
+		}
+		InOnComplete(bOk, Error);
 	};
 	FString SentWith;
 	if (AccountDeletion->UnconfirmedToken(Player, SentWith))
@@ -716,7 +770,7 @@ void UGamingPanelSubsystem::WipeDeletedPlayer(const FString& Player)
 	{
 		CredentialProvider.Reset();
 		ClearSession();
-		const FGamingPanelError Ended = SessionEnded(TEXT("The account was deleted."));
+		const FGamingPanelError Ended = AccountDeleted();
 		if (TokenRefresh->IsInFlight())
 		{
 			TokenRefresh->Finish(false, Ended);
@@ -747,6 +801,10 @@ void UGamingPanelSubsystem::WipeDeletedPlayer(const FString& Player)
 	if (!GamingPanelFiles::EraseFolder(Folder))
 	{
 		UE_LOG(LogGamingPanel, Warning, TEXT("Could not delete every file of the deleted player (another program holds one); none is written again."));
+	}
+	if (DeleteAccountWaiters == 0)
+	{
+		LoseSession(AccountDeleted()); // confirmed by another call's refresh or resend: no DeleteAccount waits to say so
 	}
 }
 
@@ -790,6 +848,29 @@ void UGamingPanelSubsystem::SendAuthorized(const FString& Verb, const FString& P
 	Call->bRetrySafe = bRetrySafe;
 	Call->PinnedPlayerId = PlayerId;
 	Call->OnComplete = MoveTemp(OnComplete);
+	FString Unconfirmed;
+	if (!Call->PinnedPlayerId.IsEmpty() && AccountDeletion->UnconfirmedToken(Call->PinnedPlayerId, Unconfirmed))
+	{
+		// A DELETE of this player went out unconfirmed (this run or before a restart): finish it first. Once the panel
+		// confirms it the player is wiped and the call ends with not_logged_in; otherwise it goes on.
+		TWeakObjectPtr<UGamingPanelSubsystem> WeakThis(this);
+		AccountDeletion->Resume(Call->PinnedPlayerId, WipeFor(Call->PinnedPlayerId), [WeakThis, Call](bool bDeleted, const FGamingPanelError& Error)
+		{
+			UGamingPanelSubsystem* Self = WeakThis.Get();
+			if (Self == nullptr)
+			{
+				return;
+			}
+			if (bDeleted)
+			{
+				Call->OnComplete(FGamingPanelResponse::Failure(AccountDeleted()));
+				return;
+			}
+			UE_LOG(LogGamingPanel, Log, TEXT("The account's deletion is still unconfirmed (%s); the call goes on."), *Error.Code);
+			Self->StartCall(Call);
+		});
+		return;
+	}
 	StartCall(Call);
 }
 
@@ -1139,6 +1220,15 @@ void UGamingPanelSubsystem::SaveState() const
 		State->SetNumberField(TEXT("refresh_expires_at"), static_cast<double>(RefreshExpiresAt.ToUnixTimestamp()));
 		State->SetStringField(TEXT("player_id"), PlayerId);
 		State->SetStringField(TEXT("display_name"), DisplayName);
+		// A DELETE of the player that went out unconfirmed, kept with the session: after a restart, still no silent login.
+		FString Unconfirmed;
+		if (AccountDeletion.IsValid() && AccountDeletion->UnconfirmedToken(PlayerId, Unconfirmed))
+		{
+			TSharedRef<FJsonObject> Deletion = MakeShared<FJsonObject>();
+			Deletion->SetStringField(TEXT("player_id"), PlayerId);
+			Deletion->SetStringField(TEXT("access_token"), Unconfirmed);
+			State->SetObjectField(TEXT("unconfirmed_deletion"), Deletion);
+		}
 	}
 	TSharedRef<FJsonObject> Pending = MakeShared<FJsonObject>();
 	for (const TPair<FString, FString>& Entry : PendingPurchaseKeys)
@@ -1186,6 +1276,13 @@ void UGamingPanelSubsystem::LoadState()
 		AccessExpiresAt = FDateTime::FromUnixTimestamp(GamingPanelJson::GetInt(*State, TEXT("access_expires_at")));
 		PlayerId = GamingPanelJson::GetString(*State, TEXT("player_id"));
 		DisplayName = GamingPanelJson::GetString(*State, TEXT("display_name"));
+		if (const TSharedPtr<FJsonObject> Deletion = GamingPanelJson::GetObject(*State, TEXT("unconfirmed_deletion")))
+		{
+			if (!PlayerId.IsEmpty() && GamingPanelJson::GetString(*Deletion, TEXT("player_id")) == PlayerId)
+			{
+				AccountDeletion->Restore(PlayerId, GamingPanelJson::GetString(*Deletion, TEXT("access_token")));
+			}
+		}
 	}
 	if (const TSharedPtr<FJsonObject> Pending = GamingPanelJson::GetObject(*State, TEXT("pending_purchases")))
 	{

@@ -9,12 +9,20 @@
 // 401 token_expired whether or not the DELETE arrived: after a DELETE went out, a 401 token_expired / invalid_token
 // renews the session once with no silent login (RenewWithoutLogin): a refresh refused with 401 token_revoked is the
 // erasure (done), new tokens mean the account is still there (the DELETE is sent again with them), and any other
-// failure goes to OnDone(false). A DELETE still unanswered after the automatic retries is remembered (in memory) with
-// its token, and the next Delete of that player resends it with that token. A 401 token_expired / token_revoked /
-// invalid_token before any DELETE went out renews the session once (the account still exists). On success (204, or
-// that 401 token_revoked) Wipe runs, then OnDone(true); on anything else nothing is wiped and OnDone(false) gets the
-// error unchanged (400 confirmation_required, a 5xx or no answer after the retries, a failed refresh...). Tests/AccountDeletionTest.cpp (built and run by scripts/check_examples.sh) drives
-// it against a fake panel and fake files.
+// failure goes to OnDone(false). A 401 token_expired / token_revoked / invalid_token before any DELETE went out renews
+// the session once (the account still exists). On success (204, or that 401 token_revoked) Wipe runs, then
+// OnDone(true); on anything else nothing is wiped and OnDone(false) gets the error unchanged (400
+// confirmation_required, a 5xx or no answer after the retries, a failed refresh...).
+//
+// Until the panel answers, the DELETE is unconfirmed: the player and the token it goes with are kept, and handed to
+// Persist (the subsystem: the session file) before it is sent; they are forgotten only when the deletion is confirmed
+// or every DELETE sent was refused as it came (nothing may have arrived). Restore brings them back after a restart.
+// While they are kept nothing logs in again silently (after an erasure that would make a new account): a refresh of
+// that player's session refused with 401 token_revoked, for any call, is the erasure (RefreshRefused: Wipe, and every
+// Delete under way gets OnDone(true)); any other refusal leaves the session as it is. The next Delete, or Resume (the
+// subsystem: before the player's next call), resends the DELETE with its token; one Delete of a player runs at a time
+// (a second one joins it). A deletion that went out cannot be cancelled. Tests/AccountDeletionTest.cpp (built and run
+// by scripts/check_examples.sh) drives it against a fake panel and fake files.
 #pragma once
 
 #include "CoreMinimal.h"
@@ -62,9 +70,26 @@ public:
 	/** Runs Then after Seconds (the subsystem: the core ticker). */
 	using FDelay = TFunction<void(float Seconds, TFunction<void()> Then)>;
 	using FOnDone = TFunction<void(bool bOk, const FGamingPanelError& Error)>;
+	/**
+	 * Keeps, where the session is kept (the subsystem: the session file, written at once), that a DELETE of PlayerId went
+	 * out with AccessToken and is unconfirmed; both empty: none is. Called before every DELETE is sent.
+	 */
+	using FPersist = TFunction<void(const FString& PlayerId, const FString& AccessToken)>;
+
+	/** What a refused refresh of a player's session means (RefreshRefused). */
+	enum class ERefreshRefused : uint8
+	{
+		/** No DELETE of the player is unconfirmed: the session is over, the silent login may run as always. */
+		LogInAgain,
+		/** A DELETE of the player is unconfirmed and the refusal says nothing of it: no login, the session left as it is. */
+		KeepSession,
+		/** 401 token_revoked with a DELETE of the player unconfirmed: the account is gone; Wipe ran. */
+		Deleted,
+	};
 
 	/** MaxRetries: how often a DELETE whose answer may have been lost (or a 429) is sent again in one Delete. */
-	FGamingPanelAccountDeletion(FSend InSend, FRenew InRenew, FRenewWithoutLogin InRenewWithoutLogin, FDelay InDelay, int32 InMaxRetries);
+	FGamingPanelAccountDeletion(FSend InSend, FRenew InRenew, FRenewWithoutLogin InRenewWithoutLogin, FDelay InDelay, int32 InMaxRetries,
+		FPersist InPersist = FPersist());
 
 	/** DELETE player?confirm=delete%20my%20account (percent-encoded: a space is %20, never +), no body, with AccessToken. */
 	static FGamingPanelAccountRequest DeleteRequest(const FString& AccessToken);
@@ -76,24 +101,55 @@ public:
 	 */
 	void Delete(const FString& PlayerId, const FString& AccessToken, TFunction<void()> Wipe, FOnDone OnDone);
 
+	/**
+	 * Before a call of PlayerId while a DELETE of theirs is unconfirmed: resends it once (no automatic resend), or joins
+	 * the Delete under way. OnDone(true) once the panel confirmed it (Wipe ran); OnDone(false, Error) when it is still
+	 * unconfirmed (or none is: not_logged_in), and the call goes on.
+	 */
+	void Resume(const FString& PlayerId, TFunction<void()> Wipe, FOnDone OnDone);
+
 	/** A DELETE of PlayerId went out and no answer said what became of it: the token it went with. */
 	bool UnconfirmedToken(const FString& PlayerId, FString& OutToken) const;
 
+	/** At start: the unconfirmed DELETE the session file kept (as Persist was given it). */
+	void Restore(const FString& PlayerId, const FString& AccessToken);
+
+	/** The session of PlayerId ended without the deletion being confirmed (Logout, another login): forgets its DELETE. */
+	void Forget(const FString& PlayerId);
+
+	/**
+	 * A refresh of PlayerId's session was refused with Error (FGamingPanelError::EndsSession). With a DELETE of the
+	 * player unconfirmed, 401 token_revoked is the erasure: Wipe runs and every Delete under way gets OnDone(true).
+	 */
+	ERefreshRefused RefreshRefused(const FString& PlayerId, const FGamingPanelError& Error, TFunction<void()> Wipe);
+
 private:
-	struct FUnconfirmed
+	struct FRun;
+	/** What every run shares with this object: the unconfirmed DELETE, where it is kept, and the runs under way. */
+	struct FShared
 	{
 		FString PlayerId;
 		FString AccessToken;
+		FPersist Persist;
+		/** Held by their pending callbacks (an answer, a wait, a renewal), not by this list. */
+		TArray<TWeakPtr<FRun>> Running;
 	};
-	struct FRun;
+	/** The runs of PlayerId under way. */
+	static TArray<TSharedRef<FRun>> RunsOf(FShared& InShared, const FString& PlayerId);
+	/** Joins the Delete of PlayerId under way; false when there is none. */
+	bool Join(const FString& PlayerId, FOnDone& OnDone);
+	void Start(const FString& PlayerId, const FString& AccessToken, bool bSent, int32 Retries, TFunction<void()> Wipe, FOnDone OnDone);
 	static void Attempt(TSharedRef<FRun> Run);
 	static void Answered(TSharedRef<FRun> Run, const FGamingPanelAccountAnswer& Answer);
 	static void Done(TSharedRef<FRun> Run);
+	static void Fail(TSharedRef<FRun> Run, const FGamingPanelError& Error);
+	static void Finish(TSharedRef<FRun> Run, bool bOk, const FGamingPanelError& Error);
+	static void Keep(FShared& Shared, const FString& PlayerId, const FString& AccessToken);
 
 	FSend Send;
 	FRenew Renew;
 	FRenewWithoutLogin RenewWithoutLogin;
 	FDelay Delay;
 	int32 MaxRetries = 2;
-	TSharedRef<FUnconfirmed> Unconfirmed;
+	TSharedRef<FShared> Shared;
 };

@@ -18,7 +18,9 @@
 //    the tokens for the next try (not within 5 s of a failed refresh, so a call's retries do not multiply refreshes,
 //    and never before its Retry-After has passed).
 //    After a refusal the last credential provider logs in again silently, and OnSessionLost fires only if that is
-//    impossible.
+//    impossible. Not while a DELETE of the player's account is unconfirmed (GamingPanelAccount.h): after an erasure a
+//    login would make a new account. Then a refusal with 401 token_revoked is the erasure (the player is wiped) and any
+//    other leaves the tokens as they are; and every call of the player first resends the DELETE.
 //  - Every login and logout starts a new session generation: a refresh or login answer for an older one (say one
 //    that arrives after Logout) is discarded, never saved.
 //  - An authorised call is pinned to the player logged in when it was made: a retry or a resend after a 401 when
@@ -166,9 +168,16 @@ public:
 	 * was lost, or to the refresh (with no silent login) after that resend got 401 token_expired / invalid_token
 	 * (GamingPanelAccount.h). Any other outcome reaches OnComplete unchanged (400 confirmation_required, no answer or
 	 * a 5xx after the automatic retries, a failed refresh...) and wipes nothing; calling it again resends a DELETE
-	 * that went out.
+	 * that went out. Such a DELETE stays unconfirmed, kept in the session file from before it is sent (after a restart
+	 * too): no silent login meanwhile, a refresh refused with 401 token_revoked (any call's) is the erasure, and the
+	 * player's next call resends it first. A deletion confirmed while no DeleteAccount waits broadcasts OnSessionLost
+	 * (not_logged_in). It cannot be cancelled; Logout, or another Login, forgets it on this device.
 	 */
 	void DeleteAccount(FOnDone OnComplete);
+
+	/** A DELETE of the logged-in player's account went out (this run or before a restart) and is not confirmed yet. */
+	UFUNCTION(BlueprintPure, Category = "Gaming Panel|Account")
+	bool IsAccountDeletionPending() const;
 
 	/** GET player/data-export: what the panel holds about the player, as its JSON (not stored on the device). */
 	void RequestDataExport(FOnDataExport OnComplete);
@@ -182,7 +191,10 @@ public:
 	UFUNCTION(BlueprintPure, Category = "Gaming Panel|Auth")
 	FString GetDisplayName() const { return DisplayName; }
 
-	/** Fires when the session is gone and could not be re-created: show the login screen. */
+	/**
+	 * Fires when the session is gone and could not be re-created: show the login screen. Also when the panel confirmed
+	 * an account deletion no DeleteAccount was waiting for (401 not_logged_in; the player's data is wiped).
+	 */
 	UPROPERTY(BlueprintAssignable, Category = "Gaming Panel|Auth")
 	FGamingPanelSessionLostSignature OnSessionLost;
 
@@ -214,6 +226,8 @@ private:
 	void ClearSession();
 	/** The account of Player was deleted: forget everything kept for them, in memory and on disk (DeleteAccount). */
 	void WipeDeletedPlayer(const FString& Player);
+	/** WipeDeletedPlayer(Player), for as long as the subsystem is there. */
+	TFunction<void()> WipeFor(const FString& Player);
 	void LoseSession(const FGamingPanelError& Error);
 	bool TickRefresh(float DeltaSeconds);
 
@@ -257,4 +271,6 @@ private:
 
 	/** DeleteAccount's decisions, and the DELETE of a player still unanswered (GamingPanelAccount.h). Made in Initialize. */
 	TSharedPtr<FGamingPanelAccountDeletion> AccountDeletion;
+	/** DeleteAccount calls waiting for their outcome: while there are some, a confirmed deletion does not broadcast OnSessionLost. */
+	int32 DeleteAccountWaiters = 0;
 };
