@@ -72,11 +72,32 @@ class ExportIdentitySerializer(serializers.Serializer):
     last_login_at = serializers.DateTimeField(allow_null=True)
 
 
+class ExportSessionSerializer(serializers.Serializer):
+    platform = serializers.CharField()
+    platform_user_id = serializers.CharField(allow_blank=True)
+    opened_at = serializers.DateTimeField()
+    last_refreshed_at = serializers.DateTimeField(allow_null=True)
+    expires_at = serializers.DateTimeField()
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    revoke_reason = serializers.CharField(allow_blank=True)
+
+
+class ExportAuditEntrySerializer(serializers.Serializer):
+    action = serializers.CharField()
+    reason = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+
+
 class PlayerDataExportApi(PlayerApi):
     class OutputSerializer(serializers.Serializer):
         exported_at = serializers.DateTimeField()
         profile = ExportProfileSerializer()
         identities = ExportIdentitySerializer(many=True, help_text="Linked platform accounts.")
+        sessions = ExportSessionSerializer(
+            many=True,
+            help_text="The player's sessions (logins) still kept, oldest first: no token or "
+            "token hash.",
+        )
         stats = serializers.DictField(
             help_text="`progress` ({xp, updated_at} or null) and `values` "
             "([{key, value, updated_at}])."
@@ -93,7 +114,8 @@ class PlayerDataExportApi(PlayerApi):
         )
         analytics = serializers.DictField(
             help_text="`events`: the player's raw analytics events still kept "
-            "([{name, source, occurred_at, properties}])."
+            "([{name, source, event_id, occurred_at, properties}]); `days`: the days they were "
+            "active ([{day, events, sessions}])."
         )
         battle_pass = serializers.DictField(
             help_text="`passes` ([{season, xp, premium, premium_granted_at}]) and `claims` "
@@ -101,24 +123,35 @@ class PlayerDataExportApi(PlayerApi):
         )
         shop = serializers.DictField(
             help_text="`purchases` ([{id, offer, quantity, status, source, real_money, "
-            "price_currency, price_amount, provider, granted, created_at, completed_at, "
-            "refunded_at}])."
+            "price_currency, price_amount, provider, bought, granted, refund_shortfall, "
+            "outcome, note, created_at, completed_at, refunded_at}])."
         )
         payments = serializers.ListField(
             child=serializers.DictField(),
-            help_text="[{purchase_id, provider, status, amount, currency, created_at}]: no "
-            "provider secrets, purchase tokens or checkout links.",
+            help_text="[{purchase_id, provider, external_id, status, amount, currency, "
+            "created_at, updated_at}]: no provider secrets, purchase tokens (masked where one "
+            "is the external id), checkout links or provider notifications.",
         )
         matches = serializers.ListField(
             child=serializers.DictField(),
-            help_text="[{match_id, mode, outcome, score, stats, xp_awarded, recorded_at}].",
+            help_text="[{match_id, mode, started_at, ended_at, outcome, score, stats, "
+            "ignored_stats, xp_awarded, season_xp_awarded, level_before, level_after, counted, "
+            "recorded_at}].",
         )
         events = serializers.DictField(
             help_text="`claims`: the event rewards claimed ([{event, reward, claimed_at}])."
         )
         leaderboards = serializers.DictField(
-            help_text="`entries` ([{board, period, score, metadata, reached_at}]) and "
-            "`payouts` ([{board, period, rank, score, contents, paid_at}])."
+            help_text="`entries` ([{board, period, score, metadata, reached_at}]), "
+            "`payouts` ([{board, period, rank, score, contents, paid_at}]) and `submissions`, "
+            "the scores submitted for the player ([{board, period, submission_id, score, "
+            "from_client, created_at}])."
+        )
+        audit_log = ExportAuditEntrySerializer(
+            many=True,
+            help_text="What was done to the account and its rows (bans, grants, ended sessions, "
+            "restored saves...), oldest first: the action, its reason or note, and when; not "
+            "who did it.",
         )
 
     @extend_schema(

@@ -12,16 +12,18 @@ docs/guide/privacy.md says what each section holds and what erasure does with it
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from apps.accounts.models import Player
+from apps.accounts.models import AuthSession, Player
 from apps.accounts.ratelimit import HOUR, Budget, spend
 
 Export = Callable[[Player], Any]
@@ -61,39 +63,65 @@ def privacy_sections() -> list[PrivacySection]:
 
 
 # The sections accounts writes itself.
-RESERVED = frozenset({"exported_at", "profile", "identities"})
+RESERVED = frozenset({"exported_at", "profile", "identities", "sessions"})
 
 
 def export_player_data(player: Player) -> dict[str, Any]:
     """Everything stored about the player, one section per app, as GET player/data-export
-    answers it and the panel downloads it."""
-    data: dict[str, Any] = {
-        "exported_at": timezone.now(),
-        "profile": {
-            "player_id": player.pk,
-            "game_id": player.game_id,
-            "display_name": player.display_name,
-            "created_at": player.created_at,
-            "last_login_at": player.last_login_at,
-            "banned_until": player.banned_until,
-            "ban_reason": player.ban_reason,
-            "erased_at": player.erased_at,
-        },
-        "identities": [
-            {
-                "platform": platform,
-                "platform_user_id": platform_user_id,
-                "linked_at": created_at,
-                "last_login_at": last_login_at,
-            }
-            for platform, platform_user_id, created_at, last_login_at in player.identities.order_by(
-                "platform", "created_at"
-            ).values_list("platform", "platform_user_id", "created_at", "last_login_at")
-        ],
-    }
-    for section in privacy_sections():
-        data[section.name] = section.export(player)
+    answers it and the panel downloads it: every section read in one transaction, from one
+    snapshot on PostgreSQL (one_snapshot), so a purchase committing meanwhile is in every
+    section or in none. The player's row is read again in it (`player` may come from a cache)."""
+    with one_snapshot():
+        player = Player.objects.get(pk=player.pk)
+        data: dict[str, Any] = {
+            "exported_at": timezone.now(),
+            "profile": {
+                "player_id": player.pk,
+                "game_id": player.game_id,
+                "display_name": player.display_name,
+                "created_at": player.created_at,
+                "last_login_at": player.last_login_at,
+                "banned_until": player.banned_until,
+                "ban_reason": player.ban_reason,
+                "erased_at": player.erased_at,
+            },
+            "identities": rows(
+                player.identities.order_by("platform", "created_at"),
+                "platform",
+                "platform_user_id",
+                "last_login_at",
+                linked_at="created_at",
+            ),
+            # Never a token, its hash or the grace token: a session's history only.
+            "sessions": rows(
+                AuthSession.objects.filter(player=player).order_by("created_at", "id"),
+                "platform",
+                "platform_user_id",
+                "last_refreshed_at",
+                "expires_at",
+                "revoked_at",
+                "revoke_reason",
+                opened_at="created_at",
+            ),
+        }
+        for section in privacy_sections():
+            data[section.name] = section.export(player)
     return data
+
+
+@contextmanager
+def one_snapshot() -> Iterator[None]:
+    """A transaction whose reads all see the database as of its first one. On PostgreSQL,
+    REPEATABLE READ (and READ ONLY: an export writes nothing); SQLite's transactions are
+    serializable already. SET TRANSACTION must be a transaction's first statement, so inside a
+    caller's transaction (an atomic block around the call) the reads are that transaction's,
+    as it is (they see its writes), and no snapshot of their own."""
+    starts_transaction = not connection.in_atomic_block and connection.get_autocommit()
+    with transaction.atomic():
+        if starts_transaction and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
 
 
 def spend_export_budget(*, player_id: int) -> Budget | None:

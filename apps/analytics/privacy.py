@@ -1,5 +1,5 @@
-"""The player's raw analytics events: in the data export, and stripped on erasure
-(apps.accounts.privacy).
+"""The player's raw analytics events and active days (PlayerDay): in the data export, and the
+events stripped on erasure (apps.accounts.privacy).
 
 Erasure clears what the player's client sent of its own (a client event's free-form
 `properties` and its `event_id`, either may hold anything the game put there) and keeps the
@@ -17,12 +17,16 @@ from typing import Any
 from django.db.models import Q
 
 from apps.accounts.models import Player
-from apps.analytics.models import RawEvent
+from apps.analytics.models import PlayerDay, RawEvent
 
 
 def export(player: Player) -> dict[str, Any]:
     events = RawEvent.objects.filter(game_id=player.game_id, player=player).order_by("id")
-    return {"events": list(events.values("name", "source", "occurred_at", "properties"))}
+    days = PlayerDay.objects.filter(game_id=player.game_id, player_id=player.pk).order_by("day")
+    return {
+        "events": list(events.values("name", "source", "event_id", "occurred_at", "properties")),
+        "days": list(days.values("day", "events", "sessions")),
+    }
 
 
 def erase(player: Player) -> None:

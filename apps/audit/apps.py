@@ -23,3 +23,10 @@ class AuditConfig(AppConfig):
 
         user_login_failed.connect(login_failed, dispatch_uid="audit.login_failed")
         user_locked_out.connect(locked_out, dispatch_uid="audit.login_locked_out")
+
+        # The entries about a player, in their data export (accounts' registry,
+        # docs/guide/privacy.md). Kept on erasure: no erase.
+        from apps.accounts.privacy import register_privacy_section
+        from apps.audit import privacy
+
+        register_privacy_section("audit_log", export=privacy.export)

@@ -13,3 +13,6 @@ class CloudsaveConfig(AppConfig):
         register_privacy_section(
             "cloud_saves", export=privacy.export, erase=privacy.erase, lock=privacy.lock
         )
+        from apps.audit.privacy import register_entries_about
+
+        register_entries_about("cloud_saves", privacy.audit_entries)

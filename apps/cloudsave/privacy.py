@@ -6,14 +6,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Q
+
 from apps.accounts.models import Player
 from apps.accounts.privacy import rows
+from apps.audit.privacy import targets
 from apps.cloudsave.models import Document, DocumentVersion, SaveReceipt, SaveUsage
 
 
 def export(player: Player) -> list[dict[str, Any]]:
     documents = Document.objects.filter(player=player, deleted=False).order_by("key")
     return rows(documents, "key", "version", "value", "size", "created_at", "updated_at")
+
+
+def audit_entries(player: Player) -> Q:
+    """The audit entries about the player's documents (an operator's restore of a version)."""
+    return targets(Document, Document.objects.filter(player=player))
 
 
 def lock(player: Player) -> None:

@@ -28,3 +28,6 @@ class LeaderboardsConfig(AppConfig):
         from apps.leaderboards import privacy
 
         register_privacy_section("leaderboards", export=privacy.export, erase=privacy.erase)
+        from apps.audit.privacy import register_entries_about
+
+        register_entries_about("leaderboards", privacy.audit_entries)

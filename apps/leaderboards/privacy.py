@@ -1,19 +1,22 @@
-"""The player's leaderboard entries and payouts: in the data export, and on erasure the entries
-of open periods removed through the leaderboards' own service (remove_entry: the rank index
-follows, so every other player's rank stays right) (apps.accounts.privacy). A closed period's
-standings are final (its payouts were written from them): its entries and the payouts stay,
-under the tombstone, which has no name, and without their metadata (the game's free JSON: a
-name, a device id). The scores the player's own client submitted go too: their ids only answer
-a retry, and the erased player sends none. A game server's submissions stay until they are
-pruned (services.retention): a server's retry of one stays a retry, not a new score."""
+"""The player's leaderboard entries, payouts and submitted scores: in the data export, and on
+erasure the entries of open periods removed through the leaderboards' own service (remove_entry:
+the rank index follows, so every other player's rank stays right) (apps.accounts.privacy). A
+closed period's standings are final (its payouts were written from them): its entries and the
+payouts stay, under the tombstone, which has no name, and without their metadata (the game's
+free JSON: a name, a device id). The scores the player's own client submitted go too: their ids
+only answer a retry, and the erased player sends none. A game server's submissions stay until
+they are pruned (services.retention): a server's retry of one stays a retry, not a new score."""
 
 from __future__ import annotations
 
 from contextlib import suppress
 from typing import Any
 
+from django.db.models import Q
+
 from apps.accounts.models import Player
 from apps.accounts.privacy import rows
+from apps.audit.privacy import targets
 from apps.leaderboards.errors import PeriodClosed
 from apps.leaderboards.models import Entry, Payout, Period, Submission
 from apps.leaderboards.services.entries import remove_entry
@@ -24,6 +27,7 @@ ERASED_REASON = "player erased"
 def export(player: Player) -> dict[str, Any]:
     entries = Entry.objects.filter(player=player).order_by("period_id")
     payouts = Payout.objects.filter(player=player).order_by("id")
+    submissions = Submission.objects.filter(player=player).order_by("id")
     return {
         "entries": rows(
             entries,
@@ -42,7 +46,23 @@ def export(player: Player) -> dict[str, Any]:
             board="period__board__slug",
             period="period__number",
         ),
+        "submissions": rows(
+            submissions,
+            "submission_id",
+            "score",
+            "from_client",
+            "created_at",
+            board="board__slug",
+            period="period__number",
+        ),
     }
+
+
+def audit_entries(player: Player) -> Q:
+    """The audit entries about the player's entries (an operator's removal: the entry is gone,
+    the audit entry names its player) and payouts (a retried payment)."""
+    removed = Q(target_type=Entry._meta.label_lower, before__player_id=player.pk)
+    return removed | targets(Payout, Payout.objects.filter(player=player))
 
 
 def erase(player: Player) -> None:

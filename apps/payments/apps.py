@@ -16,3 +16,6 @@ class PaymentsConfig(AppConfig):
         from apps.payments import privacy
 
         register_privacy_section("payments", export=privacy.export, erase=privacy.erase)
+        from apps.audit.privacy import register_entries_about
+
+        register_entries_about("payments", privacy.audit_entries)

@@ -146,10 +146,12 @@ def test_the_export_has_a_section_per_app_and_no_secrets(alice, stored):
     assert body["payments"] == [
         {
             "provider": "sandbox",
+            "external_id": "",
             "status": "created",
             "amount": 199,
             "currency": "EUR",
             "created_at": body["payments"][0]["created_at"],
+            "updated_at": body["payments"][0]["updated_at"],
             "purchase_id": body["shop"]["purchases"][0]["id"],
         }
     ]
