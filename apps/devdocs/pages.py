@@ -1,14 +1,18 @@
-"""The integration guide: Markdown in docs/guide/ (readable on a code host), served as HTML.
+"""The integration guide: Markdown in docs/guide/ (readable on a code host), served as HTML,
+with the reference pages it links (docs/*.md, docs/<folder>/*.md) and the files beside them.
 
 Links are written for the repository (`tokens.md#refresh`, `../platforms.md`,
-`../../apps/devdocs/static/devdocs/login-flow.svg`) and rewritten here for the panel.
+`operations/README.md`, `../../apps/devdocs/static/devdocs/login-flow.svg`) and rewritten here
+for the panel: each is resolved from the page's own folder, as a code host does.
 """
 
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import markdown
 from django.conf import settings
@@ -37,12 +41,22 @@ GUIDE_PAGES: list[tuple[str, str]] = [
 ]
 GUIDE_TITLES = dict(GUIDE_PAGES)
 
-_GUIDE_LINK = re.compile(r'href="(?:\./)?([a-z0-9-]+)\.md(#[^"]*)?"')
-_REFERENCE_LINK = re.compile(r'href="\.\./([a-z0-9_-]+)\.md(#[^"]*)?"')
-# Seen from docs/<name>.md: a sibling reference page, or a guide page under guide/.
-_SIBLING_LINK = re.compile(r'href="(?:\./)?([a-z0-9_-]+)\.md(#[^"]*)?"')
-_INTO_GUIDE_LINK = re.compile(r'href="(?:\./)?guide/([a-z0-9-]+)\.md(#[^"]*)?"')
-_STATIC_SRC = re.compile(r'(src|href)="(?:\.\./)*apps/devdocs/static/([^"]+)"')
+# A folder of docs/ and a page's name, as URLs take them: no dot and no slash, so nothing
+# outside docs/ can be named.
+FOLDER = r"[a-z0-9_-]+"
+PAGE_NAME = r"[A-Za-z0-9_-]+"
+# Files a reference page links beside it (example Prometheus rules, a Grafana dashboard),
+# served as they are, by extension.
+FILE_TYPES = {
+    "yml": "text/plain; charset=utf-8",
+    "yaml": "text/plain; charset=utf-8",
+    "json": "application/json",
+}
+FILE_NAME = rf"{PAGE_NAME}\.(?:{'|'.join(FILE_TYPES)})"
+STATIC_PREFIX = "apps/devdocs/static/"
+
+_LINK = re.compile(r'<a href="([^"]*)"([^>]*)>(.*?)</a>', re.DOTALL)
+_IMAGE_SRC = re.compile(r'(<img\b[^>]*?\bsrc=")([^"]*)(")')
 
 
 @dataclass(frozen=True)
@@ -52,8 +66,8 @@ class RenderedPage:
     toc: str
 
 
-def render_markdown(text: str, *, reference: bool = False) -> RenderedPage:
-    """HTML of a guide page (docs/guide/) or, with `reference`, of an area's page (docs/)."""
+def render_markdown(text: str, *, folder: str = "guide") -> RenderedPage:
+    """HTML of a page of docs/<folder> ("guide", "" for docs/ itself, "operations"...)."""
     md = markdown.Markdown(
         # superfences, not fenced_code: fences inside list items (the walkthrough's steps) are
         # code blocks too, not inline code (tests/devdocs/test_docs_pages.py).
@@ -61,13 +75,8 @@ def render_markdown(text: str, *, reference: bool = False) -> RenderedPage:
         extension_configs={"toc": {"permalink": False, "toc_depth": "2-3"}},
     )
     html = md.convert(text)
-    if reference:
-        html = _INTO_GUIDE_LINK.sub(lambda m: f'href="/docs/{_page_url(m[1])}{m[2] or ""}"', html)
-        html = _SIBLING_LINK.sub(lambda m: f'href="/docs/ref/{m[1]}{m[2] or ""}"', html)
-    else:
-        html = _GUIDE_LINK.sub(lambda m: f'href="/docs/{_page_url(m[1])}{m[2] or ""}"', html)
-        html = _REFERENCE_LINK.sub(lambda m: f'href="/docs/ref/{m[1]}{m[2] or ""}"', html)
-    html = _STATIC_SRC.sub(lambda m: f'{m[1]}="{static(m[2])}"', html)
+    html = _LINK.sub(lambda m: _served_link(m, folder), html)
+    html = _IMAGE_SRC.sub(lambda m: f"{m[1]}{panel_url(m[2], folder) or m[2]}{m[3]}", html)
     title_match = re.search(r"^# (.+)$", text, flags=re.MULTILINE)
     toc = md.toc  # type: ignore[attr-defined]  # set by the toc extension, as its docs say
     return RenderedPage(title=title_match[1] if title_match else "", html=html, toc=toc)
@@ -77,6 +86,38 @@ def _page_url(page: str) -> str:
     return "" if page == "index" else page
 
 
+def panel_url(link: str, folder: str) -> str | None:
+    """Where the panel serves what `link`, written in a page of docs/<folder>, names in the
+    repository; the link itself when it is not a repository path (another site, an absolute
+    path, a #fragment); None when the panel serves nothing there (a file outside docs/)."""
+    path, hash_mark, fragment = link.partition("#")
+    if not path or path.startswith("/") or urlsplit(path).scheme:
+        return link
+    resolved = posixpath.normpath(posixpath.join("docs", folder, path))
+    suffix = f"{hash_mark}{fragment}"
+    if resolved.startswith(STATIC_PREFIX):
+        return static(resolved.removeprefix(STATIC_PREFIX)) + suffix
+    top, *parts = resolved.split("/")
+    if top != "docs":
+        return None
+    match parts:
+        case ["guide", name] if name.endswith(".md"):
+            return f"/docs/{_page_url(name.removesuffix('.md'))}{suffix}"
+        case [name] if name.endswith(".md"):
+            return f"/docs/ref/{name.removesuffix('.md')}{suffix}"
+        case [sub, name] if name.endswith(".md"):
+            return f"/docs/ref/{sub}/{name.removesuffix('.md')}{suffix}"
+        case [sub, name] if re.fullmatch(FILE_NAME, name):
+            return f"/docs/ref/{sub}/{name}"
+    return None
+
+
+def _served_link(match: re.Match[str], folder: str) -> str:
+    url = panel_url(match[1], folder)
+    # A link the panel cannot follow (a source file, .env.example) keeps its words, unlinked.
+    return match[3] if url is None else f'<a href="{url}"{match[2]}>{match[3]}</a>'
+
+
 def guide_page_path(page: str) -> Path | None:
     if page not in GUIDE_TITLES:
         return None
@@ -84,7 +125,18 @@ def guide_page_path(page: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def reference_page_path(name: str) -> Path | None:
-    """Another area's reference page (docs/<name>.md), if it has been written."""
-    path = DOCS_DIR / f"{name}.md"
+def reference_page_path(name: str, folder: str = "") -> Path | None:
+    """Another area's reference page (docs/<name>.md, or docs/<folder>/<name>.md), if it has
+    been written. The guide's pages are served under /docs/<page> only."""
+    if folder == "guide":
+        return None
+    path = DOCS_DIR / folder / f"{name}.md"
+    return path if path.is_file() else None
+
+
+def reference_file_path(folder: str, name: str) -> Path | None:
+    """A file a reference page links beside it (docs/<folder>/<name>, a FILE_NAME)."""
+    if folder == "guide" or not re.fullmatch(FILE_NAME, name):
+        return None
+    path = DOCS_DIR / folder / name
     return path if path.is_file() else None

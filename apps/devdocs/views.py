@@ -6,9 +6,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from apps.devdocs.pages import (
+    DOCS_DIR,
+    FILE_TYPES,
     GUIDE_PAGES,
     GUIDE_TITLES,
     guide_page_path,
+    reference_file_path,
     reference_page_path,
     render_markdown,
 )
@@ -21,14 +24,21 @@ def guide_page(request: HttpRequest, page: str) -> HttpResponse:
     names = [name for name, _ in GUIDE_PAGES]
     position = names.index(page)
     following = GUIDE_PAGES[position + 1] if position + 1 < len(GUIDE_PAGES) else None
-    return _render(request, path, current=page, following=following, reference=False)
+    return _render(request, path, current=page, following=following)
 
 
-def reference_page(request: HttpRequest, name: str) -> HttpResponse:
-    path = reference_page_path(name)
+def reference_page(request: HttpRequest, name: str, folder: str = "") -> HttpResponse:
+    path = reference_page_path(name, folder)
     if path is None:
         raise Http404("No such reference page.")
-    return _render(request, path, current=None, following=None, reference=True)
+    return _render(request, path, current=None, following=None)
+
+
+def reference_file(request: HttpRequest, folder: str, name: str) -> HttpResponse:
+    path = reference_file_path(folder, name)
+    if path is None:
+        raise Http404("No such file.")
+    return HttpResponse(path.read_bytes(), content_type=FILE_TYPES[path.suffix.lstrip(".")])
 
 
 def _render(
@@ -37,9 +47,9 @@ def _render(
     *,
     current: str | None,
     following: tuple | None,
-    reference: bool,
 ) -> HttpResponse:
-    rendered = render_markdown(path.read_text(encoding="utf-8"), reference=reference)
+    folder = "" if path.parent == DOCS_DIR else path.parent.relative_to(DOCS_DIR).as_posix()
+    rendered = render_markdown(path.read_text(encoding="utf-8"), folder=folder)
     context = {
         "page": rendered,
         "title": rendered.title or GUIDE_TITLES.get(current or "", path.stem),

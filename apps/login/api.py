@@ -33,10 +33,20 @@ from apps.platforms.verifiers import PLATFORMS, get_verifier
 MAX_CREDENTIAL_FIELDS = 32
 VERIFY_PROBLEMS = {
     "_400": "`validation_error`, `unsupported_platform` or `platform_not_configured`.",
-    "_401": "`invalid_credentials`: the platform refused the credential.",
-    "_403": "`not_entitled` (the platform did not confirm ownership) or `player_banned`.",
     "_503": "`platform_unavailable`: the platform is down or slow; retry later.",
 }
+# An endpoint's own 401 or 403 replaces the one its credential's layer documents (the schema's
+# GENERIC_ERRORS in apps/devdocs/schema.py), so it names that layer's codes too, in its words.
+PLATFORM_REFUSED = "`invalid_credentials`: the platform refused the credential."
+PLATFORM_NOT_CONFIRMED = (
+    "`not_entitled` (the platform did not confirm ownership) or `player_banned`."
+)
+REFUSED_GAME_KEY = "`invalid_game_key`: X-Game-Key missing or unknown."
+REFUSED_ACCESS_TOKEN = (
+    "`not_authenticated` (no token), `token_expired` (refresh, then retry once), "
+    "`invalid_token` or `token_revoked` (log in again)."
+)
+NOT_A_PLAYER_TOKEN = "`wrong_credential_kind`: a server key was sent where a player token belongs."
 REFUSED_TOKEN = (
     "`token_expired`, `token_revoked`, `invalid_token` or `refresh_token_reused` "
     "(the session is revoked)."
@@ -106,6 +116,8 @@ class LoginApi(PublicApi):
             200: OutputSerializer,
             **problems(
                 **VERIFY_PROBLEMS,
+                _401=f"{REFUSED_GAME_KEY} {PLATFORM_REFUSED}",
+                _403=PLATFORM_NOT_CONFIRMED,
                 _429="`rate_limited`: too many logins from this address or for this game.",
             ),
         },
@@ -193,6 +205,8 @@ class LinkApi(PlayerApi):
             200: IdentitiesOutput,
             **problems(
                 **VERIFY_PROBLEMS,
+                _401=f"{REFUSED_ACCESS_TOKEN} {PLATFORM_REFUSED}",
+                _403=f"{NOT_A_PLAYER_TOKEN} {PLATFORM_NOT_CONFIRMED}",
                 _409="`identity_taken` (another player has it) or `platform_already_linked`.",
                 _429="`rate_limited`: the session's budget, or too many logins and links from "
                 "this address or for this game.",

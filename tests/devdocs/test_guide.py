@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 from xml.etree import ElementTree
 
 import pytest
 from django.contrib.staticfiles import finders
 
-from apps.devdocs.pages import GUIDE_DIR, GUIDE_PAGES
+from apps.devdocs.pages import DOCS_DIR, GUIDE_DIR, GUIDE_PAGES, render_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
 DIAGRAMS = ["system-flow.svg", "login-token-flow.svg", "data-flows.svg"]
@@ -82,6 +84,11 @@ def test_every_markdown_file_in_the_guide_is_in_the_navigation():
 def test_unknown_page_is_404(client):
     assert client.get("/docs/no-such-page").status_code == 404
     assert client.get("/docs/ref/no-such-page").status_code == 404
+    assert client.get("/docs/ref/operations/no-such-page").status_code == 404
+    assert client.get("/docs/ref/operations/no-such-file.yml").status_code == 404
+    # A guide page has one address (/docs/<page>); a Markdown file is served as a page only.
+    assert client.get("/docs/ref/guide/tokens").status_code == 404
+    assert client.get("/docs/ref/operations/README.md").status_code == 404
 
 
 def test_links_between_pages_resolve(client):
@@ -105,6 +112,88 @@ def test_links_between_pages_resolve(client):
 
     assert broken == []
     assert "/docs/ref/auth" in visited and "/docs/ref/economy" in visited
+
+
+def _links(html: str) -> list[str]:
+    article = html.split("<article>", 1)[1].split("</article>", 1)[0]
+    return [
+        *re.findall(r'<a\b[^>]*\bhref="([^"]*)"', article),
+        *re.findall(r'<img\b[^>]*\bsrc="([^"]*)"', article),
+    ]
+
+
+def test_every_link_of_every_docs_page_reaches_what_it_names(client):
+    """Relative links too, resolved against the page's URL as a browser does: a repository
+    link left as written (`operations/README.md` on /docs/ref/economy) is a 404 in the panel.
+    A link's #fragment must be an id on the page it reaches."""
+    queue = [_page_url(name) for name, _ in GUIDE_PAGES]
+    visited: set[str] = set()
+    answers: dict = {}
+    broken = []
+    while queue:
+        page = queue.pop()
+        if page in visited:
+            continue
+        visited.add(page)
+        for link in _links(client.get(page).content.decode()):
+            if urlsplit(link).scheme or link.startswith("//"):
+                continue  # another site
+            target, _, fragment = urljoin(page, unescape(link)).partition("#")
+            if target not in answers:
+                answers[target] = client.get(target)
+            answer = answers[target]
+            if answer.status_code != 200:
+                broken.append(f"{page}: {link} → {target} {answer.status_code}")
+            elif answer["Content-Type"].startswith("text/html"):
+                if fragment and f'id="{fragment}"' not in answer.content.decode():
+                    broken.append(f"{page}: {link} → {target} has no #{fragment}")
+                if target.startswith("/docs/"):
+                    queue.append(target)
+
+    assert broken == []
+    assert {"/docs/ref/operations/README", "/docs/ref/design/DESIGN"} <= visited
+
+
+@pytest.mark.parametrize(
+    ("folder", "link", "served"),
+    [
+        ("guide", "tokens.md#refresh", "/docs/tokens#refresh"),
+        ("guide", "./index.md", "/docs/"),
+        ("guide", "../platforms.md#steam", "/docs/ref/platforms#steam"),
+        ("guide", "../operations/README.md", "/docs/ref/operations/README"),
+        ("", "guide/monitoring.md#logs", "/docs/monitoring#logs"),
+        ("", "economy.md", "/docs/ref/economy"),
+        ("", "design/DESIGN.md#economy-rules", "/docs/ref/design/DESIGN#economy-rules"),
+        ("", "operations/prometheus-alerts.yml", "/docs/ref/operations/prometheus-alerts.yml"),
+        ("operations", "../guide/monitoring.md", "/docs/monitoring"),
+        ("operations", "../operations.md#rotating-keys", "/docs/ref/operations#rotating-keys"),
+        ("operations", "grafana-dashboard.json", "/docs/ref/operations/grafana-dashboard.json"),
+        ("operations", "#alerts", "#alerts"),
+        ("", "https://example.com/notes.md", "https://example.com/notes.md"),
+        ("guide", "/api/v1/docs/", "/api/v1/docs/"),
+    ],
+)
+def test_a_repository_link_points_at_where_the_panel_serves_its_target(folder, link, served):
+    html = render_markdown(f"See [it]({link}).", folder=folder).html
+
+    assert f'<a href="{served}">it</a>' in html
+
+
+def test_a_link_to_a_file_the_panel_does_not_serve_keeps_only_its_text():
+    html = render_markdown(
+        "From the environment ([.env.example](../../.env.example)).", folder="operations"
+    ).html
+
+    assert html == "<p>From the environment (.env.example).</p>"
+
+
+def test_files_beside_the_reference_pages_are_served_as_they_are(client):
+    alerts = client.get("/docs/ref/operations/prometheus-alerts.yml")
+    dashboard = client.get("/docs/ref/operations/grafana-dashboard.json")
+
+    assert alerts.status_code == 200 and alerts["Content-Type"] == "text/plain; charset=utf-8"
+    assert alerts.content == (DOCS_DIR / "operations/prometheus-alerts.yml").read_bytes()
+    assert dashboard.status_code == 200 and dashboard["Content-Type"] == "application/json"
 
 
 def test_platform_reference_is_linked_and_served(client):

@@ -157,6 +157,29 @@ def test_schema_declares_the_three_credentials():
     assert validate["security"] == [{"serverKey": []}]
 
 
+def _codes(description: str) -> set[str]:
+    return set(re.findall(r"`([a-z][a-z0-9_]*)`", description))
+
+
+def test_login_and_link_name_their_credentials_refusals_beside_the_platforms():
+    """Their own 401 and 403 (the platform refused or did not confirm) replace the ones the
+    credential's layer documents, so they must name that layer's codes too."""
+    login = SCHEMA["paths"]["/api/v1/auth/third-party/login"]["post"]["responses"]
+    link = SCHEMA["paths"]["/api/v1/auth/link"]["post"]["responses"]
+    platform_403 = {"not_entitled", "player_banned"}
+
+    assert _codes(login["401"]["description"]) == {"invalid_game_key", "invalid_credentials"}
+    assert _codes(login["403"]["description"]) == platform_403
+    assert _codes(link["401"]["description"]) == {
+        "not_authenticated",
+        "token_expired",
+        "invalid_token",
+        "token_revoked",
+        "invalid_credentials",
+    }
+    assert _codes(link["403"]["description"]) == {"wrong_credential_kind", *platform_403}
+
+
 def test_config_and_saves_document_their_cache_headers_and_what_a_412_carries():
     config = SCHEMA["paths"]["/api/v1/config"]["get"]
     for status in ("200", "304"):
