@@ -41,17 +41,27 @@ class PrivacySection:
     export: Export
     erase: Erase | None = None
     lock: Lock | None = None
+    # Its erase takes locks other players' writes wait on (a leaderboard period's): it runs
+    # after every other section's, so they are held from then to the commit only.
+    erase_last: bool = False
 
 
 _sections: dict[str, PrivacySection] = {}
 
 
 def register_privacy_section(
-    name: str, *, export: Export, erase: Erase | None = None, lock: Lock | None = None
+    name: str,
+    *,
+    export: Export,
+    erase: Erase | None = None,
+    lock: Lock | None = None,
+    erase_last: bool = False,
 ) -> None:
     """Called by an app's AppConfig.ready(); one name per app. Registering the same callables
     again (a second ready() in tests) changes nothing."""
-    section = PrivacySection(name=name, export=export, erase=erase, lock=lock)
+    section = PrivacySection(
+        name=name, export=export, erase=erase, lock=lock, erase_last=erase_last
+    )
     if name in RESERVED or _sections.get(name, section) != section:
         raise ImproperlyConfigured(f"The privacy section {name!r} is already registered.")
     _sections[name] = section
@@ -60,6 +70,12 @@ def register_privacy_section(
 def privacy_sections() -> list[PrivacySection]:
     """In registration order (the apps' order in INSTALLED_APPS)."""
     return list(_sections.values())
+
+
+def erasure_order() -> list[PrivacySection]:
+    """The sections in the order an erasure clears them: registration order, those marked
+    `erase_last` after the rest."""
+    return sorted(_sections.values(), key=lambda section: section.erase_last)
 
 
 # The sections accounts writes itself.

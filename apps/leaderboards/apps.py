@@ -27,7 +27,11 @@ class LeaderboardsConfig(AppConfig):
         from apps.accounts.privacy import register_privacy_section
         from apps.leaderboards import privacy
 
-        register_privacy_section("leaderboards", export=privacy.export, erase=privacy.erase)
+        # Last: removing an open period's entry holds the period's lock, which every score
+        # submitted to that board waits for, until the erasure commits.
+        register_privacy_section(
+            "leaderboards", export=privacy.export, erase=privacy.erase, erase_last=True
+        )
         from apps.audit.privacy import register_entries_about
 
         register_entries_about("leaderboards", privacy.audit_entries)

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from apps.accounts.models import AuthSession, PlatformIdentity, Player
 from apps.accounts.operator_actions import announce_action
-from apps.accounts.privacy import privacy_sections
+from apps.accounts.privacy import erasure_order
 from apps.accounts.revocation import publish_revocations
 from apps.accounts.services.sessions import revoke_sessions
 
@@ -28,7 +28,7 @@ def erase_player(*, player: Player, actor: User | None) -> bool:
     """Erase the player's personal data; `actor` is the operator, None when the player asked.
     False, and nothing done, when the player was already erased (a retry, two at once: the
     second waits on the lock, then finds the first's)."""
-    sections = privacy_sections()
+    sections = erasure_order()
     for section in sections:
         if section.lock is not None:
             section.lock(player)
