@@ -8,8 +8,11 @@
 - Request examples with the demo game's data (from `postman_demo`) and response examples
   recorded from the demo (`manage.py record_api_examples`), where a view has none.
 - One `Problem` schema (RFC 9457) that every 4xx/5xx response of the API points at, and the
-  errors the foundation itself answers for every endpoint of a kind (bad JSON, missing or wrong
-  credential, rate limit), added where the endpoint does not already document that status.
+  errors the foundation itself answers for every endpoint of a kind (bad JSON, rate limit, the
+  backing services out of reach), added where the endpoint does not already document that status.
+- The refusals of each view's authentication and permission classes (a missing, unknown or
+  expired credential, the wrong kind of one, a banned player), derived from those classes and
+  named under their status even where the endpoint documents its own 401 or 403.
 
 The hook runs after drf-spectacular built the schema (`POSTPROCESSING_HOOKS` in settings).
 """
@@ -25,6 +28,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import get_class
 from drf_spectacular.utils import Direction
+from rest_framework.permissions import AllowAny
 from rest_framework.serializers import Serializer
 
 from apps.accounts.authentication import IsGameServer, IsPlayer
@@ -112,25 +116,13 @@ GENERIC_ERRORS: dict[str, list[tuple[int, str]]] = {
     ],
     # Refused before anything reads the body, webhooks included (gamingpanel/middleware.py).
     "sized body": [(413, "`payload_too_large`: the body is over 2.5 MB.")],
+    # A credential's 401 and 403 come from its view's classes (NestedNamesAutoSchema below).
     BEARER: [
-        (
-            401,
-            "`not_authenticated` (no token), `token_expired` (refresh, then retry once), "
-            "`invalid_token` or `token_revoked` (log in again).",
-        ),
-        (403, "`wrong_credential_kind`: a server key was sent where a player token belongs."),
         (
             429,
             "`rate_limited`: wait `Retry-After` seconds (1000 requests/hour per login session: "
             "a refresh keeps its budget).",
         ),
-    ],
-    SERVER_KEY: [
-        (401, "`not_authenticated` (no key) or `invalid_server_key` (unknown or revoked)."),
-        (403, "`wrong_credential_kind`: a player token was sent where a server key belongs."),
-    ],
-    SERVER_KEY_QUERY: [
-        (401, "`not_authenticated` (no key) or `invalid_server_key` (unknown or revoked)."),
     ],
     GAME_KEY: [
         (401, "`invalid_game_key`: X-Game-Key missing or unknown."),
@@ -183,10 +175,91 @@ class ServerKeyScheme(OpenApiAuthenticationExtension):
         return SECURITY_SCHEMES[SERVER_KEY]
 
 
+# (status, the codes, how a description names them)
+Refusal = tuple[int, tuple[str, ...], str]
+
+# What a view's authentication class refuses, by its security scheme (the extensions above map
+# each class to one). TAKEN: the endpoint takes that credential. WRONG_KIND: the view only reads
+# it to refuse it (a player endpoint still authenticates a server key, to answer
+# wrong_credential_kind), yet an unknown or expired one is refused as such first.
+TAKEN_REFUSALS: dict[str, tuple[Refusal, ...]] = {
+    BEARER: (
+        (401, ("token_expired",), "`token_expired` (refresh, then retry once)"),
+        (
+            401,
+            ("invalid_token", "token_revoked"),
+            "`invalid_token` or `token_revoked` (log in again)",
+        ),
+        (403, ("player_banned",), "`player_banned` (the player is banned)"),
+    ),
+    SERVER_KEY: ((401, ("invalid_server_key",), "`invalid_server_key` (unknown or revoked)"),),
+    SERVER_KEY_QUERY: (
+        (401, ("invalid_server_key",), "`invalid_server_key` (unknown or revoked)"),
+    ),
+}
+WRONG_KIND_REFUSALS: dict[str, tuple[Refusal, ...]] = {
+    BEARER: (
+        (
+            401,
+            ("invalid_token", "token_expired", "token_revoked"),
+            "`invalid_token`, `token_expired` or `token_revoked` (a player token was sent, and "
+            "it is not valid)",
+        ),
+        (403, ("player_banned",), "`player_banned` (a banned player's token was sent)"),
+        (
+            403,
+            ("wrong_credential_kind",),
+            "`wrong_credential_kind` (a player token was sent where a server key belongs)",
+        ),
+    ),
+    SERVER_KEY: (
+        (
+            401,
+            ("invalid_server_key",),
+            "`invalid_server_key` (a server key was sent, and it is unknown or revoked)",
+        ),
+        (
+            403,
+            ("wrong_credential_kind",),
+            "`wrong_credential_kind` (a server key was sent where a player token belongs)",
+        ),
+    ),
+}
+CREDENTIAL_NOUN = {BEARER: "token", SERVER_KEY: "key", SERVER_KEY_QUERY: "key"}
+# What a permission class refuses itself, beyond refusing a call with no credential.
+PERMISSION_REFUSALS: dict[type, tuple[Refusal, ...]] = {
+    IsPlayer: (
+        (
+            403,
+            ("permission_missing",),
+            "`permission_missing` (the token lacks the player permission)",
+        ),
+    ),
+}
+
+
+def name_refusals(responses: dict[str, Any], refusals: list[Refusal]) -> None:
+    """Name each refusal under its status: the endpoint's own 401 or 403 replaces the generic
+    one, so what it leaves unnamed is appended to it (as the 503 is in polish_operation)."""
+    missing: dict[str, list[str]] = {}
+    for status, codes, text in refusals:
+        described = responses.get(str(status), {}).get("description", "")
+        if any(f"`{code}`" not in described for code in codes):
+            texts = missing.setdefault(str(status), [])
+            if text not in texts:
+                texts.append(text)
+    for key, texts in missing.items():
+        named = ", ".join(texts) + "."
+        response = responses.setdefault(key, {})
+        own = response.get("description", "")
+        response["description"] = f"{own} Or {named}" if own else named
+
+
 class NestedNamesAutoSchema(AutoSchema):
     """Names a view's nested serializers after the view: `PurchaseApi.OutputSerializer` becomes
     the component `PurchaseApiOutput`. The house style nests `InputSerializer`/`OutputSerializer` in
     every view; named by class alone they would all be "Output" and overwrite each other.
+    Names every refusal of the view's authentication and permission classes in its 401 and 403.
     (`DEFAULT_SCHEMA_CLASS` in settings.)"""
 
     def get_serializer_name(self, serializer: Serializer, direction: Direction) -> str:
@@ -194,6 +267,46 @@ class NestedNamesAutoSchema(AutoSchema):
         if len(parts) == 1:
             return super().get_serializer_name(serializer, direction)
         return "".join(part.removesuffix("Serializer") for part in parts)
+
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        operation = super().get_operation(*args, **kwargs)
+        if operation is not None:
+            name_refusals(operation.setdefault("responses", {}), self.auth_refusals())
+        return operation
+
+    def auth_refusals(self) -> list[Refusal]:
+        """What the view answers before its handler runs (DRF's `initial()`), by its classes."""
+        taken: list[str] = []
+        wrong_kind: list[str] = []
+        for authenticator in self.view.get_authenticators():
+            scheme = OpenApiAuthenticationExtension.get_match(authenticator)
+            if scheme is None or not isinstance(scheme.name, str):
+                continue
+            # A scheme with no requirement here is one the view's permission refuses.
+            admitted = scheme.get_security_requirement(self)
+            (taken if admitted else wrong_kind).append(scheme.name)
+        permissions = self.view.get_permissions()
+        refusals: list[Refusal] = []
+        # DRF's answer when no authenticator recognised a credential and a permission refuses
+        # the anonymous call.
+        if (
+            (taken or wrong_kind)
+            and permissions
+            and not any(isinstance(permission, AllowAny) for permission in permissions)
+        ):
+            nouns = " or ".join(
+                dict.fromkeys(CREDENTIAL_NOUN.get(name, "credential") for name in taken)
+            )
+            missing = f"no {nouns}" if nouns else "no credential"
+            refusals.append((401, ("not_authenticated",), f"`not_authenticated` ({missing})"))
+        for name in taken:
+            refusals += TAKEN_REFUSALS.get(name, ())
+        for name in wrong_kind:
+            refusals += WRONG_KIND_REFUSALS.get(name, ())
+        for permission_class, refused in PERMISSION_REFUSALS.items():
+            if any(isinstance(permission, permission_class) for permission in permissions):
+                refusals += refused
+        return refusals
 
 
 @cache
@@ -267,7 +380,7 @@ def polish_operation(method: str, path: str, operation: dict[str, Any]) -> None:
     if "requestBody" in operation and not path.startswith(RAW_BODY_PATH_PREFIX):
         needs.append("body")
     for need in needs:
-        for status, description in GENERIC_ERRORS[need]:
+        for status, description in GENERIC_ERRORS.get(need, []):
             responses.setdefault(str(status), {"description": description})
     if not path.startswith(HEALTH_PATH_PREFIX):
         unavailable = responses.setdefault("503", {"description": BACKING_SERVICE_DOWN})

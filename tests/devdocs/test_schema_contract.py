@@ -4,11 +4,18 @@ and its errors, and real answers of the demo match what it documents."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from django.utils import timezone
+from rest_framework.test import APIRequestFactory
 
+from apps.accounts.models import AuthSession, Player
+from apps.accounts.services.bans import ban_player
+from apps.accounts.services.sessions import open_session, revoke_sessions
+from apps.accounts.tokens import issue_access_token
 from apps.devdocs.demo_walk import API, SCENARIOS, start_walk
 from apps.devdocs.postman import openapi_schema
 from apps.devdocs.schema import recorded_examples
@@ -175,9 +182,106 @@ def test_login_and_link_name_their_credentials_refusals_beside_the_platforms():
         "token_expired",
         "invalid_token",
         "token_revoked",
+        "invalid_server_key",  # a server key sent to a player endpoint (name_refusals)
         "invalid_credentials",
     }
-    assert _codes(link["403"]["description"]) == {"wrong_credential_kind", *platform_403}
+    assert _codes(link["403"]["description"]) == {
+        "wrong_credential_kind",
+        "permission_missing",
+        *platform_403,
+    }
+
+
+ROUTE_PARAMETER = re.compile(r"\{\w+\}")
+# Every code an API view's authentication and permission classes answer with.
+AUTH_CODES = {
+    "not_authenticated",
+    "invalid_server_key",
+    "invalid_token",
+    "token_expired",
+    "token_revoked",
+    "player_banned",
+    "permission_missing",
+    "wrong_credential_kind",
+}
+
+
+def _auth_refusal(method: str, path: str, query: str, headers: dict[str, str]) -> tuple | None:
+    """What the operation's view answers in DRF's `initial()` (authentication, then the
+    permissions, before its handler runs): (status, code), or None when it lets the call in."""
+    concrete = ROUTE_PARAMETER.sub("1", path)
+    match = resolve(concrete)
+    view = match.func.cls(**match.func.initkwargs)
+    django_request = getattr(APIRequestFactory(), method)(f"{concrete}{query}", **headers)
+    view.setup(django_request, **match.kwargs)
+    request = view.initialize_request(django_request, **match.kwargs)
+    view.request, view.headers = request, view.default_response_headers
+    try:
+        view.initial(request, **match.kwargs)
+    except Exception as refused:  # noqa: BLE001 - whatever it is, the view answers it
+        response = view.handle_exception(refused)
+        return response.status_code, response.data["code"]
+    return None
+
+
+@pytest.mark.django_db
+def test_every_refusal_of_an_operations_auth_classes_is_named_in_its_schema(
+    game, server_key, django_capture_on_commit_callbacks
+):
+    """An endpoint's own 401 or 403 replaces the schema's generic one: every code its view's
+    authentication and permission classes answer with, for any credential a caller may send,
+    must still be named under that status."""
+    now = timezone.now()
+    player = Player.objects.create(game=game, display_name="alice")
+    banned = Player.objects.create(game=game, display_name="mallory")
+    live = open_session(player=player, platform="dev", now=now)
+    ended = open_session(player=player, platform="dev", now=now)
+    doomed = open_session(player=banned, platform="dev", now=now)
+    with django_capture_on_commit_callbacks(execute=True):
+        revoke_sessions(
+            sessions=AuthSession.objects.filter(pk=ended.session.pk),
+            reason=AuthSession.RevokeReason.LOGOUT,
+        )
+        ban_player(player=banned, reason="contract test", until=None, actor=None)
+
+    def token(**claims: object) -> str:
+        return issue_access_token(
+            player_id=player.pk, game_id=game.pk, session_id=live.session.pk, **claims
+        ).token
+
+    credentials: dict[str, tuple[str, dict[str, str]]] = {
+        "no credential": ("", {}),
+        "an unknown server key": ("", {"HTTP_X_SERVER_KEY": "unknown"}),
+        "an unknown server key as ?key": ("?key=unknown", {}),
+        "the game's server key": ("", {"HTTP_X_SERVER_KEY": server_key}),
+        "the game's server key as ?key": (f"?key={server_key}", {}),
+        **{
+            description: ("", {"HTTP_AUTHORIZATION": f"Bearer {raw_token}"})
+            for description, raw_token in {
+                "a player's token": live.access_token,
+                "a malformed token": "not-a-token",
+                "an expired token": token(now=now - timedelta(hours=3)),
+                "a token of an ended session": ended.access_token,
+                "a banned player's token": doomed.access_token,
+                "a token without the player permission": token(permissions=()),
+            }.items()
+        },
+    }
+
+    unnamed, answered = [], set()
+    for method, path in OPERATIONS:
+        responses = SCHEMA["paths"][path][method]["responses"]
+        for description, (query, headers) in credentials.items():
+            refusal = _auth_refusal(method, path, query, headers)
+            if refusal is None:
+                continue
+            status, code = refusal
+            answered.add(code)
+            if f"`{code}`" not in responses.get(str(status), {}).get("description", ""):
+                unnamed.append(f"{method.upper()} {path}: {status} `{code}` ({description})")
+
+    assert answered == AUTH_CODES  # every credential above reached the refusal it is for
+    assert unnamed == []
 
 
 def test_config_and_saves_document_their_cache_headers_and_what_a_412_carries():

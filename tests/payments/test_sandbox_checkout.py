@@ -186,6 +186,17 @@ def test_paying_twice_is_refused(
     assert again.json()["code"] == "sandbox_only"
 
 
+def test_a_refused_action_says_in_words_what_cannot_be_done(client, player_client, real_offer):
+    payment_id = start(player_client, real_offer).json()["payment"]["payment_id"]
+    Payment.objects.filter(pk=payment_id).update(status=Payment.Status.FAILED)
+
+    response = pay(client, payment_id, action="cancel")
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "sandbox_only"
+    assert response.json()["detail"] == "This payment cannot be cancelled: its status is failed."
+
+
 def test_sandbox_is_refused_for_a_live_game(player_client, game, real_offer):
     game.sandbox = False
     game.save()

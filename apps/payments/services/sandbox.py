@@ -31,6 +31,12 @@ NEEDS = {
     SandboxCallback.Action.CANCEL: Payment.Status.CREATED,
     SandboxCallback.Action.REFUND: Payment.Status.SUCCEEDED,
 }
+# How a refusal names each action: "cannot be cancelled".
+DONE = {
+    SandboxCallback.Action.PAID: "paid",
+    SandboxCallback.Action.CANCEL: "cancelled",
+    SandboxCallback.Action.REFUND: "refunded",
+}
 
 
 def buyer_action(*, token: str, action: str) -> SandboxCallback:
@@ -91,7 +97,10 @@ def _request(payment: Payment, action: str, *, actor: User | None) -> tuple[Sand
     if action in BUYER_ACTIONS:
         _check_not_expired(locked)
     if locked.status != NEEDS[SandboxCallback.Action(action)]:
-        raise SandboxOnly(f"A {locked.get_status_display().lower()} payment cannot be {action}.")
+        raise SandboxOnly(
+            f"This payment cannot be {DONE[SandboxCallback.Action(action)]}: its status is "
+            f"{locked.get_status_display().lower()}."
+        )
     pending = SandboxCallback.objects.filter(payment=locked, action__in=_same_step(action))
     existing = pending.first()
     if existing is not None:
