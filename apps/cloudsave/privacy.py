@@ -10,7 +10,6 @@ from django.db.models import Q
 
 from apps.accounts.models import Player
 from apps.accounts.privacy import rows
-from apps.audit.privacy import targets
 from apps.cloudsave.models import Document, DocumentVersion, SaveReceipt, SaveUsage
 
 
@@ -20,8 +19,13 @@ def export(player: Player) -> list[dict[str, Any]]:
 
 
 def audit_entries(player: Player) -> Q:
-    """The audit entries about the player's documents (an operator's restore of a version)."""
-    return targets(Document, Document.objects.filter(player=player))
+    """The audit entries about the player's documents (an operator's restore of a version),
+    those of documents since deleted (pruned tombstones, an erasure) included: by the entry's
+    text, str(Document), which ends with the player's id (a key holds no space or "#")."""
+    return Q(
+        target_type=Document._meta.label_lower,
+        target_repr__endswith=f" of player #{player.pk}",
+    )
 
 
 def lock(player: Player) -> None:

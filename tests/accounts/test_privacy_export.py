@@ -23,6 +23,7 @@ from apps.accounts.services.bans import ban_player, end_sessions, unban_player
 from apps.analytics.models import PlayerDay, RawEvent
 from apps.audit.models import AuditLogEntry
 from apps.audit.services import record_action
+from apps.cloudsave.models import Document
 from apps.cloudsave.services import restore_version
 from apps.inventory.models import Currency
 from apps.inventory.services import Change, apply_changes, operator_adjust
@@ -332,6 +333,39 @@ def test_audit_entries_about_the_player_are_exported_without_the_operator(
     ]
     assert all(set(e) == {"action", "reason", "created_at"} for e in data["audit_log"])
     assert OPERATOR not in text
+
+
+def test_a_restored_saves_entry_stays_in_the_export_after_the_save_is_gone(
+    tokens: dict, game: Game, op
+):
+    # A save deleted by its player is pruned as a tombstone some days later; the operator's
+    # restore of it stays in the audit log, and is still the player's.
+    player = player_of(tokens)
+    alice = bearer(tokens["access_token"])
+    for precondition in ({"HTTP_IF_NONE_MATCH": "*"}, {"HTTP_IF_MATCH": '"1"'}):
+        saved = alice.put(f"{SAVES}/slot1", {"value": {"lvl": 1}}, format="json", **precondition)
+        assert saved.status_code in (200, 201), saved.content
+    restore_version(
+        actor=op, player=player, key="slot1", version=1, reason="lost progress", seen_version=2
+    )
+    # Another player's restored document, its key naming alice's id: not hers.
+    other = Player.objects.create(game=game, display_name="bob")
+    record_action(
+        actor=op,
+        game=game,
+        action="cloudsave.restore_version",
+        target=Document.objects.create(
+            game=game, player=other, key=f"x_of_player_{player.pk}", version=1, value={}, size=2
+        ),
+        reason="bob's",
+    )
+    Document.objects.filter(player=player).delete()
+
+    data, _ = exported(player)
+
+    assert [(e["action"], e["reason"]) for e in data["audit_log"]] == [
+        ("cloudsave.restore_version", "lost progress")
+    ]
 
 
 def test_the_profile_is_read_in_the_export_not_taken_from_the_callers_copy(player: Player):
