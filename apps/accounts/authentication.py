@@ -12,12 +12,12 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from apps.accounts.errors import (
+    AccountDeleted,
     InvalidGameKey,
     InvalidServerKey,
     InvalidToken,
     PermissionMissing,
     PlayerBanned,
-    TokenRevoked,
     WrongCredentialKind,
 )
 from apps.accounts.models import Game, Player, ServerKey
@@ -150,7 +150,7 @@ def authenticate_access_token(raw_token: str) -> tuple[Player, AccessClaims]:
     if player.erased_at is not None:
         # Its sessions were revoked with the erasure; this answers a token whose revocation
         # this process has not heard of yet.
-        raise TokenRevoked("This account was deleted.")
+        raise AccountDeleted()
     if player.is_banned:
         assert player.banned_until is not None  # is_banned says so
         raise PlayerBanned("This player is banned.", banned_until=player.banned_until.isoformat())

@@ -42,6 +42,15 @@ class TokenRevoked(TokenError):
     code, title = "token_revoked", "Token revoked"
 
 
+class AccountDeleted(TokenRevoked):
+    """`token_revoked` for a token of an erased player, with `"account_deleted": true`: a client
+    whose DELETE answer was lost learns the account is gone, not only this session (every other
+    token_revoked has no such member; docs/guide/errors.md)."""
+
+    def __init__(self, detail: str = "This account was deleted.") -> None:
+        super().__init__(detail, account_deleted=True)
+
+
 class RefreshTokenReused(TokenError):
     code, title = "refresh_token_reused", "Refresh token reused"
 

@@ -30,6 +30,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from rest_framework_simplejwt.utils import aware_utcnow
 
 from apps.accounts.errors import (
+    AccountDeleted,
     InvalidToken,
     PlayerBanned,
     TokenError,
@@ -259,6 +260,8 @@ def ensure_not_revoked(claims: AccessClaims) -> None:
         raise InvalidToken("Unknown session; log in again.")
     if reason == AuthSession.RevokeReason.PLAYER_BANNED:
         raise PlayerBanned("This player is banned.")
+    if reason == AuthSession.RevokeReason.PLAYER_ERASED:
+        raise AccountDeleted()
     if reason is not None:
         raise TokenRevoked("This session has ended; log in again.")
 

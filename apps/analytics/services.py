@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.accounts.errors import TokenRevoked
+from apps.accounts.errors import AccountDeleted
 from apps.accounts.models import Player
 from apps.accounts.selectors import erased_under_share_lock
 from apps.analytics.errors import (
@@ -179,14 +179,14 @@ def ingest_client_events(
     for each one that does not (`rejected` brings those the caller already refused, e.g. for
     their shape; a new name past the game's cap is one, see apps.analytics.names). An event_id
     already stored for this player (a retry) or repeated in the batch is stored once. An erased
-    player's batch is refused whole (TokenRevoked), even one whose token was checked before."""
+    player's batch is refused whole (AccountDeleted), even one whose token was checked before."""
     if len(events) + len(rejected) > settings.ANALYTICS_MAX_BATCH:
         raise BatchTooLarge(f"At most {settings.ANALYTICS_MAX_BATCH} events per batch.")
     # One read by primary key per batch, before anything is written, its share held to the
     # commit: without it a batch checked before the erasure would insert after its clean-up (the
     # inserts' KEY SHARE does not wait for the erasure's NO KEY UPDATE).
     if erased_under_share_lock(player.pk):
-        raise TokenRevoked("This account was deleted.")
+        raise AccountDeleted("This account was deleted.")
     refused = [*rejected, *_rejections(events)]
     refused_at = {rejection.index for rejection in refused}
     events = [event for event in events if event.index not in refused_at]

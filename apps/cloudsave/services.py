@@ -19,7 +19,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 from psycopg.errors import DeadlockDetected
 
-from apps.accounts.errors import PlayerErased, TokenRevoked
+from apps.accounts.errors import AccountDeleted, PlayerErased
 from apps.accounts.models import Player
 from apps.audit.services import record_action
 from apps.cloudsave.errors import (
@@ -476,7 +476,7 @@ def _first_version(player: Player, source: str) -> int:
         # Erased (or deleted) since the request's token or player was checked: nothing is
         # saved for it. The player's own token is revoked by now; a game server is told why.
         if source == Source.PLAYER:
-            raise TokenRevoked("This account was deleted.")
+            raise AccountDeleted("This account was deleted.")
         raise PlayerErased(f"Player {player.pk}'s account was erased.", player_id=player.pk)
     return (row[0] or 0) + 1
 

@@ -188,7 +188,8 @@ TAKEN_REFUSALS: dict[str, tuple[Refusal, ...]] = {
         (
             401,
             ("invalid_token", "token_revoked"),
-            "`invalid_token` or `token_revoked` (log in again)",
+            "`invalid_token` or `token_revoked` (log in again; a `token_revoked` with "
+            '`"account_deleted": true`: the player deleted the account)',
         ),
         (403, ("player_banned",), "`player_banned` (the player is banned)"),
     ),

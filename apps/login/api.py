@@ -49,7 +49,8 @@ REFUSED_ACCESS_TOKEN = (
 NOT_A_PLAYER_TOKEN = "`wrong_credential_kind`: a server key was sent where a player token belongs."
 REFUSED_TOKEN = (
     "`token_expired`, `token_revoked`, `invalid_token` or `refresh_token_reused` "
-    "(the session is revoked)."
+    "(the session is revoked); `token_revoked` with `account_deleted: true` when the player "
+    "deleted their account."
 )
 
 

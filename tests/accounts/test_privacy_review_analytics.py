@@ -13,7 +13,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from apps.accounts.errors import TokenRevoked
+from apps.accounts.errors import AccountDeleted
 from apps.accounts.models import Game, Player
 from apps.accounts.privacy import privacy_sections
 from apps.accounts.services.privacy import erase_player
@@ -162,7 +162,7 @@ def test_an_erased_players_batch_is_refused_whole(game: Game):
     # erased_at itself.
     Player.objects.filter(pk=player.pk).update(erased_at=timezone.now())
 
-    with pytest.raises(TokenRevoked, match="This account was deleted."):
+    with pytest.raises(AccountDeleted, match="This account was deleted."):
         analytics_services.ingest_client_events(
             player=player,
             events=[

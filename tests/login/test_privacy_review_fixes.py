@@ -6,7 +6,7 @@ from unittest import mock
 
 import pytest
 
-from apps.accounts.errors import TokenRevoked
+from apps.accounts.errors import AccountDeleted
 from apps.accounts.models import PlatformIdentity, Player
 from apps.accounts.services.privacy import erase_player
 from apps.login.services.identities import _attach
@@ -41,6 +41,7 @@ def test_a_link_verified_while_the_player_was_erased_is_401_and_links_nothing(
 
     body = assert_problem(response, 401, "token_revoked")
     assert body["detail"] == "This account was deleted."
+    assert body["account_deleted"] is True
     assert verifier.verify.called
     assert not PlatformIdentity.objects.filter(player_id=player.pk).exists()
     assert not PlatformIdentity.objects.filter(platform_user_id="7656119").exists()
@@ -53,6 +54,6 @@ def test_the_link_service_refuses_a_stale_player_erased_since(
     with django_capture_on_commit_callbacks(execute=True):
         erase_player(player=Player.objects.get(pk=stale.pk), actor=None)
 
-    with pytest.raises(TokenRevoked):
+    with pytest.raises(AccountDeleted):
         _attach(stale, "steam", VerifiedIdentity("7656119", "Gabe", entitlement_checked=True))
     assert not PlatformIdentity.objects.filter(player_id=stale.pk).exists()

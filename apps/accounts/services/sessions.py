@@ -21,6 +21,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.accounts.errors import (
+    AccountDeleted,
     InvalidToken,
     PlayerBanned,
     RefreshTokenReused,
@@ -129,6 +130,8 @@ def _rotate(
             and session.player.is_banned
         ):
             raise PlayerBanned("This player is banned.")
+        if session.revoke_reason == AuthSession.RevokeReason.PLAYER_ERASED:
+            raise AccountDeleted()
         # A ban that has ended (or was lifted) ended this session all the same: log in again.
         raise TokenRevoked("This session has ended; log in again.")
     if session.player.is_banned:
@@ -136,7 +139,7 @@ def _rotate(
     if session.player.erased_at is not None:
         # A login that found the player's identity just before its erasure committed may have
         # opened this session after the erasure revoked the others.
-        raise TokenRevoked("This account was deleted.")
+        raise AccountDeleted()
 
     if token.retired_at is None:
         if token.expires_at <= now:

@@ -8,11 +8,11 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from apps.accounts.errors import (
+    AccountDeleted,
     IdentityNotLinked,
     IdentityTaken,
     LastIdentity,
     PlatformAlreadyLinked,
-    TokenRevoked,
 )
 from apps.accounts.models import AuthSession, PlatformIdentity, Player
 from apps.accounts.services.sessions import revoke_sessions
@@ -44,7 +44,7 @@ def _attach(player: Player, platform: str, verified: VerifiedIdentity) -> Platfo
     if locked.erased_at is not None:
         # Erased while the platform verified the credentials (the token check passed before):
         # an identity made now would log that platform account into the tombstone for ever.
-        raise TokenRevoked("This account was deleted.")
+        raise AccountDeleted("This account was deleted.")
     move_to_new_id(game=player.game, platform=platform, identity=verified)
     lookup = {"game_id": player.game_id, "platform": platform}
     owned = PlatformIdentity.objects.filter(
