@@ -23,23 +23,31 @@ namespace GamingPanel.Tests
         {
             yield return Case("account: DeleteAccountAsync sends DELETE player?confirm=delete%20my%20account with no body; a 204 wipes every local store", DeleteWipesEverything);
             yield return Case("account: a 500 or no answer (after the retries) and a 400 confirmation_required reach the game unchanged; nothing is wiped", FailureWipesNothing);
-            yield return Case("account: a 401 token_revoked on the resend after a DELETE whose answer was lost counts as done (no refresh, no silent re-login)", UnauthorizedAfterALostAnswerIsDone);
-            yield return Case("account: a DELETE left unanswered is resent by the next DeleteAccountAsync with its token; its 401 token_revoked counts as done", NextCallResendsTheUnansweredDelete);
+            yield return Case("account: a 401 token_revoked with account_deleted on the resend after a DELETE whose answer was lost counts as done (no refresh, no silent re-login)", UnauthorizedAfterALostAnswerIsDone);
+            yield return Case("account: a DELETE left unanswered is resent by the next DeleteAccountAsync with its token; its 401 token_revoked with account_deleted counts as done", NextCallResendsTheUnansweredDelete);
             yield return Case("account: a 401 token_expired/invalid_token on the resend is not done: refreshed (no re-login), new tokens send the DELETE again", ExpiredResendRefreshesAndSendsAgain);
-            yield return Case("account: a 401 token_expired on the resend, then the refresh answers 401 token_revoked: done, with no silent re-login", ExpiredResendThenRevokedRefreshIsDone);
+            yield return Case("account: a 401 token_expired on the resend, then the refresh answers 401 token_revoked (account_deleted): done, with no silent re-login", ExpiredResendThenRevokedRefreshIsDone);
             yield return Case("account: a 401 token_expired on the resend, then the refresh fails otherwise: the error, nothing wiped, no re-login", ExpiredResendThenFailedRefreshWipesNothing);
             yield return Case("account: a 401 token_expired before anything was deleted renews the session and sends again", ExpiredTokenIsRenewedFirst);
-            yield return Case("account: a DELETE left unanswered, then the timer's refresh refused with 401 token_revoked: done (wiped, SessionLost), no login", LostAnswerThenRevokedRefreshIsDone);
-            yield return Case("account: a DELETE left unanswered, then another call's refresh refused with 401 token_revoked: done, the call fails not_logged_in, no login", LostAnswerThenAnotherCallsRefreshIsDone);
-            yield return Case("account: a refresh refused with 401 token_revoked while DeleteAccountAsync waits to resend: it completes, no DELETE after it, no login", RevokedRefreshFinishesTheWaitingDelete);
-            yield return Case("account: after a restart the unconfirmed DELETE is still kept: a refresh refused with 401 token_revoked is done, no login", RestartKeepsTheUnconfirmedDelete);
-            yield return Case("account: after a restart DeleteAccountAsync resends the DELETE with its token; its 401 token_revoked is done, no refresh, no login", RestartThenDeleteAccountResends);
-            yield return Case("account: after a restart the next call resends the DELETE first; its 401 token_revoked is done and the call fails not_logged_in", RestartThenNextCallFinishesTheDelete);
+            yield return Case("account: a DELETE left unanswered, then the timer's refresh refused with 401 token_revoked (account_deleted): done (wiped, SessionLost), no login", LostAnswerThenRevokedRefreshIsDone);
+            yield return Case("account: a DELETE left unanswered, then another call's refresh refused with 401 token_revoked (account_deleted): done, the call fails not_logged_in, no login", LostAnswerThenAnotherCallsRefreshIsDone);
+            yield return Case("account: a refresh refused with 401 token_revoked (account_deleted) while DeleteAccountAsync waits to resend: it completes, no DELETE after it, no login", RevokedRefreshFinishesTheWaitingDelete);
+            yield return Case("account: after a restart the unconfirmed DELETE is still kept: a refresh refused with 401 token_revoked (account_deleted) is done, no login", RestartKeepsTheUnconfirmedDelete);
+            yield return Case("account: after a restart DeleteAccountAsync resends the DELETE with its token; its 401 token_revoked (account_deleted) is done, no refresh, no login", RestartThenDeleteAccountResends);
+            yield return Case("account: after a restart the next call resends the DELETE first; its 401 token_revoked (account_deleted) is done and the call fails not_logged_in", RestartThenNextCallFinishesTheDelete);
             yield return Case("account: a 5xx or no answer to the resend keeps the unconfirmed DELETE on disk: nothing wiped, no silent re-login, a later resend finishes it", TransientResendKeepsTheDelete);
             yield return Case("account: the unconfirmed DELETE is saved before it is sent: an app killed while it is out restarts with it", StateSavedBeforeTheDeleteGoesOut);
             yield return Case("account: a DELETE refused as it came (403, 400) is not kept: a refused refresh logs in again as before", RefusedDeleteIsForgotten);
-            yield return Case("account: LogoutAsync while the DELETE waits to be resent forgets it: nothing resent, nothing wiped", LogoutForgetsTheUnconfirmedDelete);
+            yield return Case("account: LogoutAsync while the DELETE waits to be resent ends the run (not_logged_in): nothing resent, nothing wiped, the DELETE still pending without a session, no silent login", LogoutForgetsTheUnconfirmedDelete);
             yield return Case("account: Account.DeletionPending from the DELETE's send until the panel confirms it, after a restart too", DeletionPendingSaysSo);
+            yield return Case("account: LogoutAsync + LoginAsync as the same player while DeleteAccountAsync waits to resend: the run ends, no DELETE with the new session, nothing wiped, the login says deletion_not_done", LogoutThenLoginSamePlayerDuringResendWait);
+            yield return Case("account: LoginAsync again (same player) while DeleteAccountAsync waits to resend: the run ends, no DELETE after the login, deletion_not_done", LoginSamePlayerDuringResendWait);
+            yield return Case("account: a 401 token_revoked without account_deleted on the resend is not the erasure: nothing wiped, the session lost (SessionLost), the DELETE kept, no login", PlainRevokedResendLosesTheSession);
+            yield return Case("account: a refresh refused with 401 token_revoked without account_deleted while unconfirmed (after a refresh_token_reused): nothing wiped, the session lost, the DELETE kept", ReusedThenRevokedIsNotErasure);
+            yield return Case("account: a restart after the refresh token expired keeps the unconfirmed DELETE without a session; a login making a new player on its platform settles it as deleted (wiped), an existing other player leaves it pending", RestartAfterRefreshExpiryKeepsPending);
+            yield return Case("account: a login answering the same player settles an unconfirmed DELETE as deletion_not_done, nothing wiped, nothing resent", LoginAsTheSamePlayerIsNotDone);
+            yield return Case("account: after a restart with the DELETE's token and the session's both expired, the resend's 401 token_expired refreshes (not the expired current token) and sends again", BothTokensExpiredAfterRestart);
+            yield return Case("account: a caller that joined the deletion's refused refresh gets not_logged_in, not the raw token_revoked", JoinedRefusedRefreshIsNotLoggedIn);
             yield return Case("account: RequestDataExportAsync returns the panel's JSON as it came", ExportReturnsTheBody);
         }
 
@@ -159,15 +167,25 @@ namespace GamingPanel.Tests
             bool erased = false;
             game.Delete = r =>
             {
-                if (erased) return resend != null ? resend() : FakeResponse.Problem(401, ErrorCodes.TokenRevoked);
+                if (erased) return resend != null ? resend() : ErasedAnswer();
                 erased = true;
                 return FakeResponse.Offline();
             };
-            game.Refresh = r => erased ? FakeResponse.Problem(401, ErrorCodes.TokenRevoked) : game.Server.TokenPair();
+            game.Refresh = r => erased ? ErasedAnswer() : game.Server.TokenPair();
             ApiError error = await Fails(() => game.Client.DeleteAccountAsync());
             Check(error != null && error.Code == ErrorCodes.NetworkError, "the DELETE's answer lost (setup)");
             Check(game.Storage.Load() != null && Directory.Exists(game.PlayerFolder) && Logins(game) == 0, "nothing wiped yet (setup)");
             return game;
+        }
+
+        /// <summary>The panel's answer to a token refused because the account was erased: 401 token_revoked with account_deleted.</summary>
+        static FakeResponse ErasedAnswer()
+        {
+            return new FakeResponse
+            {
+                Status = 401,
+                Body = "{\"type\":\"/docs/errors#token_revoked\",\"title\":\"t\",\"status\":401,\"detail\":\"d\",\"code\":\"token_revoked\",\"account_deleted\":true}",
+            };
         }
 
         static bool IsConfirmed(FakeRequest r)
@@ -293,7 +311,7 @@ namespace GamingPanel.Tests
             bool deleted = false;
             game.Delete = r =>
             {
-                if (deleted) return FakeResponse.Problem(401, ErrorCodes.TokenRevoked); // every session revoked
+                if (deleted) return ErasedAnswer(); // every session revoked
                 deleted = true;
                 return FakeResponse.Offline(); // the panel deleted the account, the answer was lost
             };
@@ -314,7 +332,7 @@ namespace GamingPanel.Tests
             bool deleted = false;
             game.Delete = r =>
             {
-                if (deleted) return FakeResponse.Problem(401, ErrorCodes.TokenRevoked);
+                if (deleted) return ErasedAnswer();
                 deleted = true;
                 return FakeResponse.Problem(503, "service_unavailable");
             };
@@ -370,7 +388,7 @@ namespace GamingPanel.Tests
 
         static async Task ExpiredResendThenRevokedRefreshIsDone()
         {
-            Game game = await ResendRefused(ErrorCodes.TokenExpired, r => FakeResponse.Problem(401, ErrorCodes.TokenRevoked));
+            Game game = await ResendRefused(ErrorCodes.TokenExpired, r => ErasedAnswer());
             await game.Client.DeleteAccountAsync();
             Check(game.Server.To("auth/refresh").Count == 1, "one refresh");
             Check(game.Server.To("auth/third-party/login").Count == 0, "no silent re-login (it would create a new account)");
@@ -427,7 +445,7 @@ namespace GamingPanel.Tests
             // The panel's DELETE endpoint keeps failing after the erasure, and a read with the revoked token gets 401 token_revoked.
             Game game = await ErasedWithTheAnswerLost(() => FakeResponse.Problem(503, "service_unavailable"));
             Func<FakeRequest, FakeResponse> panel = game.Server.Handler;
-            game.Server.Handler = r => r.Path == "player/stats" ? FakeResponse.Problem(401, ErrorCodes.TokenRevoked) : panel(r);
+            game.Server.Handler = r => r.Path == "player/stats" ? ErasedAnswer() : panel(r);
 
             ApiError error = await Fails(() => game.Client.Player.GetStatsAsync());
             Check(Logins(game) == 0, "no silent re-login, got " + Logins(game));
@@ -447,11 +465,11 @@ namespace GamingPanel.Tests
             bool erased = false;
             game.Delete = r =>
             {
-                if (erased) return FakeResponse.Problem(401, ErrorCodes.TokenRevoked);
+                if (erased) return ErasedAnswer();
                 erased = true;
                 return FakeResponse.Offline();
             };
-            game.Refresh = r => erased ? FakeResponse.Problem(401, ErrorCodes.TokenRevoked) : game.Server.TokenPair();
+            game.Refresh = r => erased ? ErasedAnswer() : game.Server.TokenPair();
             var waiting = new TaskCompletionSource<bool>();
             var resend = new TaskCompletionSource<bool>();
             game.Client.Auth.Delay = (wait, ct) => { waiting.TrySetResult(true); return resend.Task; };
@@ -521,7 +539,7 @@ namespace GamingPanel.Tests
             {
                 string what = answer.Network ? "no answer" : "503";
                 bool flaky = true;
-                Game before = await ErasedWithTheAnswerLost(() => flaky ? answer : FakeResponse.Problem(401, ErrorCodes.TokenRevoked));
+                Game before = await ErasedWithTheAnswerLost(() => flaky ? answer : ErasedAnswer());
                 Game game = Restart(before, retries: 1);
                 game.Client.Auth.CredentialProvider = new DevCredentialProvider("tess", "Tess");
 
@@ -558,12 +576,12 @@ namespace GamingPanel.Tests
             bool erased = false;
             game.Delete = r =>
             {
-                if (erased) return FakeResponse.Problem(401, ErrorCodes.TokenRevoked);
+                if (erased) return ErasedAnswer();
                 onDisk = game.Storage.Load().ToJson(); // what is on disk while the DELETE is out: the app is killed now
                 erased = true;
                 return FakeResponse.Offline();
             };
-            game.Refresh = r => erased ? FakeResponse.Problem(401, ErrorCodes.TokenRevoked) : game.Server.TokenPair();
+            game.Refresh = r => erased ? ErasedAnswer() : game.Server.TokenPair();
             await Fails(() => game.Client.DeleteAccountAsync());
 
             Game next = Restart(game, savedSession: onDisk);
@@ -609,9 +627,16 @@ namespace GamingPanel.Tests
 
             Check(error != null && error.Code == ErrorCodes.NotLoggedIn, "DeleteAccountAsync ends with not_logged_in, got " + (error == null ? "none" : error.Code));
             Check(Deletes(game).Count == 1, "nothing resent after the logout");
-            Check(game.Storage.Load() == null && Directory.Exists(game.PlayerFolder), "logged out, the player's files kept (nothing confirmed)");
+            Check(!game.Client.Auth.HasSession && Directory.Exists(game.PlayerFolder), "logged out, the player's files kept (nothing confirmed)");
+            Check(game.Client.Account.DeletionPending && game.Client.Account.DeletionPendingPlayerId == "7", "the DELETE still pending, without a session");
+            TokenSet kept = game.Storage.Load();
+            Check(kept != null && !kept.HasSessionTokens && kept.UnconfirmedDeletionPlayerId == "7", "only the pending DELETE on disk, no tokens");
             Game next = Restart(game);
-            Check(!next.Client.Auth.HasSession, "the next launch starts logged out, with nothing to resend");
+            Check(!next.Client.Auth.HasSession && next.Client.Account.DeletionPending, "the next launch starts logged out, the DELETE still pending");
+            next.Client.Auth.CredentialProvider = new DevCredentialProvider("tess", "Tess");
+            ApiError call = await Fails(() => next.Client.Player.GetStatsAsync());
+            Check(call != null && call.Code == ErrorCodes.NotLoggedIn && Logins(next) == 0, "no silent login while it is pending");
+            Check(Deletes(next).Count == 1, "nothing resent after the restart");
         }
 
         static async Task DeletionPendingSaysSo()
@@ -624,7 +649,7 @@ namespace GamingPanel.Tests
             game.Delete = r =>
             {
                 pendingWhileOut = game.Client.Account.DeletionPending;
-                if (erased) return FakeResponse.Problem(401, ErrorCodes.TokenRevoked);
+                if (erased) return ErasedAnswer();
                 erased = true;
                 return FakeResponse.Offline();
             };
@@ -639,6 +664,234 @@ namespace GamingPanel.Tests
             refused.Delete = r => FakeResponse.Problem(403, "forbidden");
             await Fails(() => refused.Client.DeleteAccountAsync());
             Check(!refused.Client.Account.DeletionPending, "not after a DELETE refused as it came");
+        }
+
+        /// <summary>
+        /// A panel where the first DELETE never arrives, auth/logout revokes the token it came with (a plain 401
+        /// token_revoked from then on), and a DELETE with a live token erases the account.
+        /// </summary>
+        static Game PanelWithRevocation(out Func<bool> erased)
+        {
+            Game game = NewGame(retries: 2);
+            var revoked = new HashSet<string>();
+            bool accountErased = false;
+            int deletes = 0;
+            game.Delete = r =>
+            {
+                deletes++;
+                if (deletes == 1) return FakeResponse.Offline(); // never reached the panel
+                string token = r.Header("Authorization").Substring("Bearer ".Length);
+                if (accountErased) return ErasedAnswer();
+                lock (revoked) if (revoked.Contains(token)) return FakeResponse.Problem(401, ErrorCodes.TokenRevoked);
+                accountErased = true;
+                return FakeResponse.Ok(204, "");
+            };
+            Func<FakeRequest, FakeResponse> panel = game.Server.Handler;
+            game.Server.Handler = r =>
+            {
+                if (r.Path == "auth/logout")
+                {
+                    lock (revoked) revoked.Add(r.Header("Authorization").Substring("Bearer ".Length));
+                    return FakeResponse.Ok(204, "");
+                }
+                return panel(r);
+            };
+            erased = () => accountErased;
+            return game;
+        }
+
+        /// <summary>What PendingDeletionSettled told the game: (player, error code or "deleted").</summary>
+        static List<string> Settled(Game game)
+        {
+            var settled = new List<string>();
+            game.Client.Account.PendingDeletionSettled += (player, error) =>
+            {
+                lock (settled) settled.Add(player + ":" + (error == null ? "deleted" : error.Code));
+            };
+            return settled;
+        }
+
+        static async Task LogoutThenLoginSamePlayerDuringResendWait()
+        {
+            Func<bool> erased;
+            Game game = PanelWithRevocation(out erased);
+            await Play(game);
+            List<string> settled = Settled(game);
+            var waiting = new TaskCompletionSource<bool>();
+            var resend = new TaskCompletionSource<bool>();
+            game.Client.Auth.Delay = (wait, ct) => { waiting.TrySetResult(true); return resend.Task; };
+
+            Task deleting = game.Client.DeleteAccountAsync();
+            await waiting.Task;                // the DELETE's answer was lost; the kit waits to resend it
+            await game.Client.LogoutAsync();   // revokes access-0's session
+            Check(game.Client.Account.DeletionPending, "the DELETE still pending after the logout");
+            await game.Client.LoginAsync(new DevCredentialProvider("tess", "Tess")); // the same player 7: the account exists
+            Check(game.Client.Auth.PlayerId == "7", "player 7 again (setup)");
+            resend.SetResult(true);
+            ApiError error = await Fails(() => deleting);
+
+            Check(!erased(), "the panel never erased the account");
+            Check(error != null && error.Code == ErrorCodes.NotLoggedIn, "DeleteAccountAsync ends with not_logged_in, got " + (error == null ? "none" : error.Code));
+            Check(Deletes(game).Count == 1, "no DELETE after the logout, got " + Deletes(game).Count);
+            Check(game.Client.Auth.HasSession && Directory.Exists(game.PlayerFolder), "the new session and the player's files kept");
+            Check(settled.Count == 1 && settled[0] == "7:" + ErrorCodes.DeletionNotDone, "the login says deletion_not_done, got " + string.Join(",", settled.ToArray()));
+            Check(!game.Client.Account.DeletionPending, "nothing pending any more");
+        }
+
+        static async Task LoginSamePlayerDuringResendWait()
+        {
+            Func<bool> erased;
+            Game game = PanelWithRevocation(out erased);
+            await Play(game);
+            List<string> settled = Settled(game);
+            var waiting = new TaskCompletionSource<bool>();
+            var resend = new TaskCompletionSource<bool>();
+            game.Client.Auth.Delay = (wait, ct) => { waiting.TrySetResult(true); return resend.Task; };
+
+            Task deleting = game.Client.DeleteAccountAsync();
+            await waiting.Task;
+            await game.Client.LoginAsync(new DevCredentialProvider("tess", "Tess")); // ends the session the DELETE was sent with
+            resend.SetResult(true);
+            ApiError error = await Fails(() => deleting);
+
+            Check(Deletes(game).Count == 1, "no DELETE after the login, got " + Deletes(game).Count);
+            Check(!erased() && Directory.Exists(game.PlayerFolder) && game.Client.Auth.HasSession, "nothing erased, nothing wiped");
+            Check(error != null && error.Code == ErrorCodes.NotLoggedIn, "DeleteAccountAsync ends with not_logged_in, got " + (error == null ? "none" : error.Code));
+            Check(settled.Count == 1 && settled[0] == "7:" + ErrorCodes.DeletionNotDone, "deletion_not_done, got " + string.Join(",", settled.ToArray()));
+            await game.Client.Player.GetStatsAsync();
+            Check(Deletes(game).Count == 1, "the next call resends nothing");
+        }
+
+        static async Task PlainRevokedResendLosesTheSession()
+        {
+            Game game = await ErasedWithTheAnswerLost(() => FakeResponse.Problem(401, ErrorCodes.TokenRevoked)); // revoked by an operator, not erased
+            ApiError error = await Fails(() => game.Client.DeleteAccountAsync());
+            Check(error != null && error.Code == ErrorCodes.NotLoggedIn, "DeleteAccountAsync ends with not_logged_in, got " + (error == null ? "none" : error.Code));
+            Check(File.Exists(Path.Combine(game.PlayerFolder, "cloud_saves.json")) && File.Exists(Path.Combine(game.PlayerFolder, "player_stats.json")),
+                "nothing wiped (the queued save kept)");
+            Check(!game.Client.Auth.HasSession && Logins(game) == 0, "the session lost, no silent login");
+            Check(game.Lost.Count == 1 && game.Lost[0].Code == ErrorCodes.NotLoggedIn, "SessionLost tells the game");
+            Check(game.Client.Account.DeletionPending && game.Storage.Load() != null && game.Storage.Load().UnconfirmedDeletionPlayerId == "7",
+                "the DELETE still pending, on disk");
+        }
+
+        static async Task ReusedThenRevokedIsNotErasure()
+        {
+            Game game = NewGame(retries: 0);
+            await Play(game);
+            game.Client.Auth.CredentialProvider = new DevCredentialProvider("tess", "Tess");
+            bool sessionRevoked = false; // the panel's reuse detection revokes the session (not an erasure)
+            game.Delete = r => sessionRevoked ? FakeResponse.Problem(401, ErrorCodes.TokenRevoked) : FakeResponse.Offline(); // never arrives
+            game.Refresh = r =>
+            {
+                if (sessionRevoked) return FakeResponse.Problem(401, ErrorCodes.TokenRevoked);
+                sessionRevoked = true;
+                return FakeResponse.Problem(401, ErrorCodes.RefreshTokenReused);
+            };
+            await Fails(() => game.Client.DeleteAccountAsync());
+            ApiError first = await Fails(() => game.Client.Auth.RefreshAsync(CancellationToken.None));
+            Check(first != null && first.Code == ErrorCodes.RefreshTokenReused && game.Client.Auth.HasSession, "(setup) reused: session kept");
+            game.Client.Auth.RefreshBackoff = TimeSpan.Zero; // a later refresh
+            ApiError second = await Fails(() => game.Client.Auth.RefreshAsync(CancellationToken.None));
+            Check(second != null && second.Code == ErrorCodes.NotLoggedIn, "the revoked refresh ends with not_logged_in, got " + (second == null ? "none" : second.Code));
+            Check(File.Exists(Path.Combine(game.PlayerFolder, "cloud_saves.json")), "nothing wiped: the account was never erased");
+            Check(!game.Client.Auth.HasSession && Logins(game) == 0 && game.Lost.Count == 1, "the session lost (SessionLost), no silent login");
+            Check(game.Client.Account.DeletionPending, "the DELETE still pending");
+        }
+
+        /// <summary>Answers logins with `player` (created or not) from now on.</summary>
+        static void LoginAnswers(Game game, string player, bool created)
+        {
+            Func<FakeRequest, FakeResponse> panel = game.Server.Handler;
+            game.Server.Handler = r => r.Path != "auth/third-party/login" ? panel(r) : FakeResponse.Ok(200,
+                "{\"access_token\":\"" + game.Server.NewToken("access-") + "\",\"refresh_token\":\"" + game.Server.NewToken("refresh-") +
+                "\",\"expires_in\":7200,\"refresh_expires_in\":2592000,\"player\":{\"id\":" + player + ",\"display_name\":\"P\",\"created\":" +
+                (created ? "true" : "false") + "}}");
+        }
+
+        static async Task<Game> PendingAfterRefreshExpiry()
+        {
+            Game game = NewGame(retries: 0);
+            await game.Client.LoginAsync(new DevCredentialProvider("tess", "Tess")); // the session knows its platform
+            await Play(game);
+            game.Delete = r => FakeResponse.Offline();
+            await Fails(() => game.Client.DeleteAccountAsync());
+            Check(game.Client.Account.DeletionPending, "(setup) pending");
+            // The player comes back 31 days later: the kept session's refresh token has expired.
+            TokenSet saved = game.Storage.Load();
+            saved.RefreshExpiresAtUtc = DateTime.UtcNow.AddDays(-1);
+            saved.AccessExpiresAtUtc = DateTime.UtcNow.AddDays(-29);
+            return Restart(game, savedSession: saved.ToJson());
+        }
+
+        static async Task RestartAfterRefreshExpiryKeepsPending()
+        {
+            Game next = await PendingAfterRefreshExpiry();
+            Check(!next.Client.Auth.HasSession, "no session after the restart");
+            Check(next.Client.Account.DeletionPending && next.Client.Account.DeletionPendingPlayerId == "7", "the unconfirmed DELETE still known");
+            Check(Directory.Exists(next.PlayerFolder), "nothing wiped yet");
+            List<string> settled = Settled(next);
+
+            LoginAnswers(next, "8", false); // someone else's existing account: says nothing of the DELETE
+            await next.Client.LoginAsync(new DevCredentialProvider("sam", "Sam"));
+            Check(next.Client.Account.DeletionPending && settled.Count == 0 && Directory.Exists(next.PlayerFolder), "another existing player: still pending");
+            await next.Client.LogoutAsync();
+
+            LoginAnswers(next, "9", true); // the same platform account makes a new player: the old one was erased
+            await next.Client.LoginAsync(new DevCredentialProvider("tess", "Tess"));
+            Check(settled.Count == 1 && settled[0] == "7:deleted", "settled as deleted, got " + string.Join(",", settled.ToArray()));
+            Check(!next.Client.Account.DeletionPending, "nothing pending any more");
+            Check(!Directory.Exists(next.PlayerFolder) && !next.Client.Shop.HasPendingPurchases, "player 7's data wiped");
+            Check(next.Client.Auth.PlayerId == "9" && next.Client.Auth.HasSession && next.Storage.Load().PlayerId == "9", "the new player's session kept");
+            Check(Deletes(next).Count == 1, "nothing resent");
+        }
+
+        static async Task LoginAsTheSamePlayerIsNotDone()
+        {
+            Game next = await PendingAfterRefreshExpiry();
+            List<string> settled = Settled(next);
+            await next.Client.LoginAsync(new DevCredentialProvider("tess", "Tess")); // answers player 7
+            Check(settled.Count == 1 && settled[0] == "7:" + ErrorCodes.DeletionNotDone, "deletion_not_done, got " + string.Join(",", settled.ToArray()));
+            Check(!next.Client.Account.DeletionPending && Directory.Exists(next.PlayerFolder), "nothing pending, nothing wiped");
+            await next.Client.Player.GetStatsAsync();
+            Check(Deletes(next).Count == 1, "no DELETE sent on the kit's own after the login");
+        }
+
+        static async Task BothTokensExpiredAfterRestart()
+        {
+            Game game = NewGame(retries: 0);
+            await Play(game);
+            game.Delete = r => FakeResponse.Offline();
+            await Fails(() => game.Client.DeleteAccountAsync());          // went out with access-0, answer lost
+            await game.Client.Auth.RefreshAsync(CancellationToken.None);  // the player plays on: a refresh (the DELETE's token stays access-0)
+            string stale = game.Storage.Load().AccessToken;
+            TokenSet saved = game.Storage.Load();
+            saved.AccessExpiresAtUtc = DateTime.UtcNow.AddHours(-20);     // the next day
+            var expired = new HashSet<string> { "access-0", stale };
+            game.Delete = r => expired.Contains(r.Header("Authorization").Substring(7)) ? FakeResponse.Problem(401, ErrorCodes.TokenExpired) : FakeResponse.Ok(204, "");
+            Game next = Restart(game, savedSession: saved.ToJson());
+            ApiError error = await Fails(() => next.Client.DeleteAccountAsync());
+            Check(error == null, "the DELETE resent after a refresh, completed; got " + (error == null ? "" : error.Status + " " + error.Code));
+            Check(next.Server.To("auth/refresh").Count == 2, "refreshed after the restart");
+            CheckWiped(next);
+        }
+
+        static async Task JoinedRefusedRefreshIsNotLoggedIn()
+        {
+            Game game = await ResendRefused(ErrorCodes.TokenExpired, null);
+            Task<TokenSet> joined = null;
+            game.Refresh = r =>
+            {
+                // While the deletion's refresh is out, the session timer's refresh joins it.
+                if (joined == null) joined = game.Client.Auth.RefreshAsync(CancellationToken.None);
+                return ErasedAnswer();
+            };
+            ApiError deleting = await Fails(() => game.Client.DeleteAccountAsync());
+            Check(deleting == null, "DeleteAccountAsync completes (the account is gone), got " + (deleting == null ? "" : deleting.Code));
+            Check(joined != null && game.Server.To("auth/refresh").Count == 1, "one refresh, joined (setup)");
+            ApiError error = await Fails(() => joined);
+            Check(error != null && error.Code == ErrorCodes.NotLoggedIn, "the joined caller gets not_logged_in, got " + (error == null ? "none" : error.Code));
+            CheckWiped(game);
         }
 
         static async Task ExportReturnsTheBody()

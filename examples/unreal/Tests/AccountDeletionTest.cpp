@@ -115,6 +115,14 @@ FGamingPanelAccountAnswer Answer(int32 Status, const TCHAR* Code = TEXT(""))
 	return A;
 }
 
+/** The panel's answer to a token refused because the account was erased: 401 token_revoked with account_deleted. */
+FGamingPanelAccountAnswer Erased()
+{
+	FGamingPanelAccountAnswer A = Answer(401, TEXT("token_revoked"));
+	A.Error.bAccountDeleted = true;
+	return A;
+}
+
 /**
  * The panel: answers each DELETE with the next scripted answer, and records what was sent. Like the panel, it answers
  * 400 confirmation_required to a DELETE without the exact confirmation (in the query string, with no body).
@@ -137,6 +145,8 @@ struct FFakePanel
 	FString KeptToken;
 	TArray<int32> KeptBeforeSend; // 1: kept, 0: not (TArray<bool> is a std::vector<bool> in the stand-ins)
 	int32 Wipes = 0;
+	/** Whose session LoseSession ended (a 401 token_revoked that is not the erasure after a DELETE went out). */
+	TArray<FString> LostSessions;
 	bool bDone = false;
 	bool bOk = false;
 	FGamingPanelError Error;
@@ -188,6 +198,10 @@ struct FFakePanel
 			{
 				KeptPlayer = Player;
 				KeptToken = Token;
+			},
+			[this](const FString& Player)
+			{
+				LostSessions.Add(Player);
 			});
 	}
 
@@ -286,7 +300,7 @@ int main()
 		FillDisk();
 		FFakePanel Panel;
 		Panel.Script.Add(Answer(0));                                  // deleted, the answer lost
-		Panel.Script.Add(Answer(401, TEXT("token_revoked")));        // every session revoked
+		Panel.Script.Add(Erased());        // every session revoked
 		TSharedRef<FGamingPanelAccountDeletion> Deletion = Panel.Deletion(2);
 		Panel.Delete(*Deletion);
 		Check("401 after a lost answer: done", Panel.bDone && Panel.bOk && Panel.Wipes == 1 && !Player7Left());
@@ -299,7 +313,7 @@ int main()
 		FillDisk();
 		FFakePanel Panel;
 		Panel.Script.Add(Answer(502, TEXT("bad_gateway")));
-		Panel.Script.Add(Answer(401, TEXT("token_revoked")));
+		Panel.Script.Add(Erased());
 		TSharedRef<FGamingPanelAccountDeletion> Deletion = Panel.Deletion(0);
 		Panel.Delete(*Deletion);
 		FString Token;
@@ -307,7 +321,7 @@ int main()
 		Check("no answer left after the retries: remembered with its token", Deletion->UnconfirmedToken(FString(TEXT("7")), Token) &&
 			Token == TEXT("access-1"));
 		Panel.Delete(*Deletion, TEXT("access-2"));
-		Check("the next Delete resends with the token it went with, and its 401 token_revoked counts as done",
+		Check("the next Delete resends with the token it went with, and its 401 token_revoked (account_deleted) counts as done",
 			Panel.Sent.Num() == 2 && Panel.Sent[1].AccessToken == TEXT("access-1") && IsConfirmed(Panel.Sent[1]) && Panel.bOk && Panel.Wipes == 1 && !Player7Left());
 	}
 	{
@@ -355,12 +369,12 @@ int main()
 		FFakePanel Panel;
 		Panel.Script.Add(Answer(502, TEXT("bad_gateway")));
 		Panel.Script.Add(Answer(401, TEXT("token_expired")));
-		Panel.RefreshScript.Add(Answer(401, TEXT("token_revoked")).Error); // the erasure revoked the session
+		Panel.RefreshScript.Add(Erased().Error); // the erasure revoked the session
 		TSharedRef<FGamingPanelAccountDeletion> Deletion = Panel.Deletion(0);
 		Panel.Delete(*Deletion);
 		Panel.Delete(*Deletion, TEXT("access-2"));
 		FString Token;
-		Check("401 token_expired on the resend, the refresh answers 401 token_revoked: done, wiped, no DELETE after it",
+		Check("401 token_expired on the resend, the refresh answers 401 token_revoked (account_deleted): done, wiped, no DELETE after it",
 			Panel.RenewedWithoutLoginFor.Num() == 1 && Panel.Sent.Num() == 2 && Panel.bDone && Panel.bOk && Panel.Wipes == 1 &&
 			!Player7Left() && !Deletion->UnconfirmedToken(FString(TEXT("7")), Token));
 	}
@@ -397,7 +411,8 @@ int main()
 			Panel.RenewedWithoutLoginFor.Num() == 0 && Panel.Renewals == 0);
 	}
 	using ERefused = FGamingPanelAccountDeletion::ERefreshRefused;
-	const FGamingPanelError Revoked = Answer(401, TEXT("token_revoked")).Error;
+	const FGamingPanelError Revoked = Answer(401, TEXT("token_revoked")).Error; // a logout, an operator: not the erasure
+	const FGamingPanelError Erasure = Erased().Error;
 	{
 		FillDisk();
 		FFakePanel Panel;
@@ -420,8 +435,8 @@ int main()
 		}
 		Check("another player's refused refresh: logs in again as always",
 			Deletion->RefreshRefused(FString(TEXT("8")), Revoked, Panel.WipeFiles()) == ERefused::LogInAgain && Panel.Wipes == 0);
-		Check("then another call's refresh refused with 401 token_revoked: the account is gone, no login",
-			Deletion->RefreshRefused(FString(TEXT("7")), Revoked, Panel.WipeFiles()) == ERefused::Deleted);
+		Check("then another call's refresh refused with 401 token_revoked (account_deleted): the account is gone, no login",
+			Deletion->RefreshRefused(FString(TEXT("7")), Erasure, Panel.WipeFiles()) == ERefused::Deleted);
 		FString Token;
 		Check("... wiped once (the player's files and the session file, no other player's), nothing kept, no DELETE sent",
 			Panel.Wipes == 1 && !Player7Left() && OthersKept() && Panel.KeptPlayer.IsEmpty() && Panel.KeptToken.IsEmpty() &&
@@ -442,8 +457,8 @@ int main()
 			bJoinedOk = bInOk;
 		});
 		Check("a second Delete while one waits to resend joins it: one DELETE out", Panel.Sent.Num() == 1 && Panel.Held.Num() == 1 && !Panel.bDone);
-		Check("a refresh refused with 401 token_revoked while it waits: the account is gone",
-			Deletion->RefreshRefused(FString(TEXT("7")), Revoked, Panel.WipeFiles()) == ERefused::Deleted);
+		Check("a refresh refused with 401 token_revoked (account_deleted) while it waits: the account is gone",
+			Deletion->RefreshRefused(FString(TEXT("7")), Erasure, Panel.WipeFiles()) == ERefused::Deleted);
 		Check("... every Delete waiting hears OnDone(true), wiped once", Panel.bDone && Panel.bOk && bJoinedDone && bJoinedOk && Panel.Wipes == 1 &&
 			!Player7Left());
 		for (TFunction<void()>& Then : Panel.Held)
@@ -456,7 +471,7 @@ int main()
 		FillDisk();
 		FFakePanel Panel;
 		Panel.Script.Add(Answer(0));                             // erased, the answer lost
-		Panel.Script.Add(Answer(401, TEXT("token_revoked")));   // the resend after the restart
+		Panel.Script.Add(Erased());   // the resend after the restart
 		Panel.Delete(*Panel.Deletion(0));
 		TSharedRef<FGamingPanelAccountDeletion> Restarted = Panel.Restarted(2);
 		FString Token;
@@ -466,7 +481,7 @@ int main()
 			Restarted->RefreshRefused(FString(TEXT("7")), Answer(401, TEXT("refresh_token_reused")).Error, Panel.WipeFiles()) == ERefused::KeepSession &&
 			Panel.Wipes == 0);
 		Panel.Delete(*Restarted, TEXT("access-2"));
-		Check("after a restart Delete resends with the token it went with; its 401 token_revoked is done, no renewal",
+		Check("after a restart Delete resends with the token it went with; its 401 token_revoked (account_deleted) is done, no renewal",
 			Panel.Sent.Num() == 2 && Panel.Sent[1].AccessToken == TEXT("access-1") && IsConfirmed(Panel.Sent[1]) && Panel.bDone && Panel.bOk &&
 			Panel.Wipes == 1 && !Player7Left() && Panel.Renewals == 0 && Panel.RenewedWithoutLoginFor.Num() == 0 && Panel.KeptPlayer.IsEmpty());
 	}
@@ -474,11 +489,11 @@ int main()
 		FillDisk();
 		FFakePanel Panel;
 		Panel.Script.Add(Answer(0));
-		Panel.Script.Add(Answer(401, TEXT("token_revoked")));
+		Panel.Script.Add(Erased());
 		Panel.Delete(*Panel.Deletion(0));
 		TSharedRef<FGamingPanelAccountDeletion> Restarted = Panel.Restarted(2);
 		Panel.Resume(*Restarted);
-		Check("after a restart the next call's Resume resends the DELETE with its token; its 401 token_revoked is done",
+		Check("after a restart the next call's Resume resends the DELETE with its token; its 401 token_revoked (account_deleted) is done",
 			Panel.Sent.Num() == 2 && Panel.Sent[1].AccessToken == TEXT("access-1") && Panel.bDone && Panel.bOk && Panel.Wipes == 1 && !Player7Left());
 	}
 	{
@@ -492,7 +507,7 @@ int main()
 			Panel.Script.Add(Transient); // Resume after a restart
 			Panel.Script.Add(Transient); // Delete after it
 			Panel.Script.Add(Transient); // ... sent again once
-			Panel.Script.Add(Answer(401, TEXT("token_revoked")));
+			Panel.Script.Add(Erased());
 			Panel.Delete(*Panel.Deletion(0));
 			TSharedRef<FGamingPanelAccountDeletion> Restarted = Panel.Restarted(1);
 			Panel.Resume(*Restarted);
@@ -534,15 +549,101 @@ int main()
 		Panel.Script.Add(Answer(401, TEXT("token_revoked"))); // the logout revoked the session
 		TSharedRef<FGamingPanelAccountDeletion> Deletion = Panel.Deletion(2);
 		Panel.Delete(*Deletion);
-		Deletion->Forget(FString(TEXT("7"))); // Logout while it waits to resend
+		Deletion->EndSession(FString(TEXT("7"))); // Logout while it waits to resend
 		for (TFunction<void()>& Then : Panel.Held)
 		{
 			Then();
 		}
-		FString Token;
-		Check("Forget (a logout): the Delete ends with not_logged_in, nothing kept, nothing resent, nothing wiped",
-			Panel.bDone && !Panel.bOk && Panel.Error.Code == TEXT("not_logged_in") && Panel.KeptPlayer.IsEmpty() &&
-			!Deletion->UnconfirmedToken(FString(TEXT("7")), Token) && Panel.Sent.Num() == 1 && Panel.Wipes == 0 && Player7Left());
+		FString Player;
+		FString Platform;
+		Check("EndSession (a logout): the Delete ends with not_logged_in, nothing resent, nothing wiped",
+			Panel.bDone && !Panel.bOk && Panel.Error.Code == TEXT("not_logged_in") && Panel.Sent.Num() == 1 && Panel.Wipes == 0 && Player7Left());
+		Check("EndSession (a logout): the DELETE stays pending, kept where the session was kept",
+			Deletion->Pending(Player, Platform) && Player == TEXT("7") && Panel.KeptPlayer == TEXT("7"));
+	}
+	{
+		// A DELETE whose answer was lost, resent after the session was revoked otherwise (an operator, a logout elsewhere).
+		FillDisk();
+		FFakePanel Panel;
+		Panel.Script.Add(Answer(0));
+		Panel.Script.Add(Answer(401, TEXT("token_revoked")));
+		TSharedRef<FGamingPanelAccountDeletion> Deletion = Panel.Deletion(2);
+		Panel.Delete(*Deletion);
+		FString Player;
+		FString Platform;
+		Check("401 token_revoked without account_deleted on the resend: not done, nothing wiped",
+			Panel.bDone && !Panel.bOk && Panel.Error.Code == TEXT("not_logged_in") && Panel.Wipes == 0 && Player7Left());
+		Check("... the session lost (LoseSession for player 7), the DELETE still pending and kept",
+			Panel.LostSessions.Num() == 1 && Panel.LostSessions[0] == TEXT("7") && Deletion->Pending(Player, Platform) && Player == TEXT("7") &&
+			Panel.KeptPlayer == TEXT("7"));
+	}
+	{
+		// The renewal after a resend's 401 token_expired answered a plain 401 token_revoked: the session is over otherwise.
+		FillDisk();
+		FFakePanel Panel;
+		Panel.Script.Add(Answer(502, TEXT("bad_gateway")));
+		Panel.Script.Add(Answer(401, TEXT("token_expired")));
+		Panel.RefreshScript.Add(Revoked);
+		TSharedRef<FGamingPanelAccountDeletion> Deletion = Panel.Deletion(0);
+		Panel.Delete(*Deletion);
+		Panel.Delete(*Deletion, TEXT("access-2"));
+		FString Player;
+		FString Platform;
+		Check("the renewal refused with 401 token_revoked without account_deleted: not done, nothing wiped, the session lost, still pending",
+			Panel.bDone && !Panel.bOk && Panel.Error.Code == TEXT("not_logged_in") && Panel.Wipes == 0 && Player7Left() &&
+			Panel.LostSessions.Num() == 1 && Deletion->Pending(Player, Platform) && Player == TEXT("7"));
+	}
+	{
+		FillDisk();
+		FFakePanel Panel;
+		Panel.bHoldDelays = true;
+		Panel.Script.Add(Answer(0));
+		TSharedRef<FGamingPanelAccountDeletion> Deletion = Panel.Deletion(2);
+		Panel.Delete(*Deletion);
+		Check("a refresh refused with 401 token_revoked without account_deleted while a DELETE is unconfirmed: the session is lost",
+			Deletion->RefreshRefused(FString(TEXT("7")), Revoked, Panel.WipeFiles()) == ERefused::SessionLost);
+		for (TFunction<void()>& Then : Panel.Held)
+		{
+			Then();
+		}
+		FString Player;
+		FString Platform;
+		Check("... nothing wiped, the session lost (LoseSession), the Delete waiting ends with not_logged_in, nothing resent, the DELETE still pending",
+			Panel.LostSessions.Num() == 1 && Panel.Wipes == 0 && Player7Left() && Panel.bDone && !Panel.bOk && Panel.Error.Code == TEXT("not_logged_in") && Panel.Sent.Num() == 1 &&
+			Deletion->Pending(Player, Platform) && Player == TEXT("7"));
+		Check("401 token_revoked with account_deleted for a player with no DELETE pending: the account is gone all the same",
+			Deletion->RefreshRefused(FString(TEXT("8")), Erasure, []() {}) == ERefused::Deleted);
+	}
+	{
+		// The DELETE left pending after its session ended (a logout, an expired refresh token); the next login settles it.
+		using ESettled = FGamingPanelAccountDeletion::ESettled;
+		FillDisk();
+		FFakePanel Panel;
+		Panel.Script.Add(Answer(0));
+		TSharedRef<FGamingPanelAccountDeletion> First = Panel.Deletion(0);
+		First->Delete(FString(TEXT("7")), FString(TEXT("access-1")), Panel.WipeFiles(), [](bool, const FGamingPanelError&) {}, FString(TEXT("steam")));
+		First->EndSession(FString(TEXT("7")));
+		TSharedRef<FGamingPanelAccountDeletion> Restarted = Panel.Deletion(0);
+		Restarted->Restore(FString(TEXT("7")), FString(TEXT("access-1")), FString(TEXT("steam")));
+		FString Player;
+		FString Platform;
+		Check("after a restart with no session the DELETE is still pending, with its platform",
+			Restarted->Pending(Player, Platform) && Player == TEXT("7") && Platform == TEXT("steam"));
+		FString Old;
+		Check("a login as another existing player: says nothing, still pending",
+			Restarted->SettleAtLogin(FString(TEXT("8")), false, FString(TEXT("steam")), Old) == ESettled::Nothing && Restarted->Pending(Player, Platform));
+		Check("a login that created a player on another platform: says nothing, still pending",
+			Restarted->SettleAtLogin(FString(TEXT("9")), true, FString(TEXT("dev")), Old) == ESettled::Nothing && Restarted->Pending(Player, Platform));
+		Check("a login that created a player on the DELETE's platform: the old player was erased, forgotten",
+			Restarted->SettleAtLogin(FString(TEXT("9")), true, FString(TEXT("steam")), Old) == ESettled::Deleted && Old == TEXT("7") &&
+			!Restarted->Pending(Player, Platform) && Panel.KeptPlayer.IsEmpty());
+		Check("... and nothing sent", Panel.Sent.Num() == 1);
+
+		TSharedRef<FGamingPanelAccountDeletion> Again = Panel.Deletion(0);
+		Again->Restore(FString(TEXT("7")), FString(TEXT("access-1")), FString(TEXT("steam")));
+		Check("a login answering the same player: not done (the account exists), forgotten, nothing sent",
+			Again->SettleAtLogin(FString(TEXT("7")), false, FString(TEXT("steam")), Old) == ESettled::NotDone && Old == TEXT("7") &&
+			!Again->Pending(Player, Platform) && Panel.Sent.Num() == 1);
 	}
 	std::printf("unreal account deletion: %d passed, %d failed\n", Passed, Failed);
 	return Failed == 0 ? 0 : 1;

@@ -26,13 +26,16 @@
 //  4. Only when the server *refuses* the session (ApiError.EndsSession: 401 invalid_token, token_expired,
 //     token_revoked, refresh_token_reused, 403 player_banned, as problem documents) is it dropped. Then, if a
 //     credential provider is set, the player is logged in again silently (Steam etc. need no input); otherwise
-//     SessionLost fires and the game shows its login screen. The exception: while a DELETE player of the session's
-//     player is unconfirmed (TokenSet.UnconfirmedDeletionToken, kept with the session from before it is sent until
-//     the panel answers it), nothing logs in again silently: the erasure deleted the player's identities, so a login
-//     would create a new account. A refusal with 401 token_revoked then is the erasure (every session of the player
-//     revoked): AccountService wipes the player (UnconfirmedDeletionRevoked) and the callers get not_logged_in. Any
-//     other refusal goes to the caller as it came, the tokens left as they are; so does every refusal of the renewal
-//     the deletion itself asks for (RenewWithoutReloginAsync), which decides.
+//     SessionLost fires and the game shows its login screen. The exceptions:
+//     - 401 token_revoked with "account_deleted": true in the problem document is the panel saying the account was
+//       erased: AccountService wipes the player (AccountErased), nobody logs in again, the callers get not_logged_in.
+//     - While a DELETE player is unconfirmed (TokenSet.UnconfirmedDeletionToken, saved before it is sent and kept
+//       until the panel answers it or the game's next login settles it, also after its session ended), nothing logs
+//       in again silently: the erasure deleted the player's identities, so a login would create a new account. For
+//       the session of that player (and for the renewal the deletion asks for, RenewWithoutReloginAsync) a 401
+//       token_revoked without account_deleted ended the session for another reason (a logout elsewhere, an operator,
+//       reuse detection): the session is lost (SessionLost, not_logged_in) and the DELETE stays pending; any other
+//       refusal goes to the caller as it came, the tokens left as they are.
 //  5. Every login and logout starts a new session generation: a refresh or login answer that arrives for an
 //     older generation (say after LogoutAsync) is discarded, never stored.
 //  6. A call that belongs to one player (a cloud-save sync, its retries and its renewal after a 401) asks for that
@@ -68,8 +71,16 @@ namespace GamingPanel
         TimeSpan _refreshEndedAt; // on Elapsed
         Task<LoginResult> _loginInFlight;
         int _loginGeneration;
-        TokenSet _tokens;
+        TokenSet _tokens; // never holds the unconfirmed DELETE: that is _deletion, saved with it (PersistLocked)
         int _generation; // +1 at every login and every end of a session (rule 5)
+        DeletionMark _deletion; // a DELETE player that went out unconfirmed; outlives the session it was sent with
+
+        sealed class DeletionMark
+        {
+            public string Player;
+            public string Token;
+            public string Platform;
+        }
 
         public TokenManager(IGamingPanelTransport http, ITokenStorage storage, string gameKey, TimeSpan refreshMargin)
         {
@@ -79,11 +90,24 @@ namespace GamingPanel
             RefreshMargin = refreshMargin;
             RefreshRetryDelays = new[] { TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2) };
             Delay = (wait, ct) => Task.Delay(wait, ct);
-            _tokens = storage.Load();
-            if (_tokens != null && _tokens.RefreshTokenExpired)
+            TokenSet loaded = storage.Load();
+            if (loaded != null && loaded.UnconfirmedDeletionToken != null)
+                _deletion = new DeletionMark
+                {
+                    Player = loaded.UnconfirmedDeletionPlayerId ?? loaded.PlayerId,
+                    Token = loaded.UnconfirmedDeletionToken,
+                    Platform = loaded.UnconfirmedDeletionPlatform,
+                };
+            if (loaded != null && loaded.HasSessionTokens && !loaded.RefreshTokenExpired)
             {
-                storage.Clear();
-                _tokens = null;
+                _tokens = loaded.Copy();
+                _tokens.UnconfirmedDeletionToken = null;
+                _tokens.UnconfirmedDeletionPlayerId = null;
+                _tokens.UnconfirmedDeletionPlatform = null;
+            }
+            else if (loaded != null)
+            {
+                PersistLocked(); // the session is over; an unconfirmed DELETE stays on its own
             }
         }
 
@@ -126,7 +150,21 @@ namespace GamingPanel
         /// Set by AccountService: a refresh of this player's session was refused with 401 token_revoked while a DELETE of
         /// theirs was unconfirmed, so the panel erased the account; wipes everything kept for the player.
         /// </summary>
-        internal Action<string> UnconfirmedDeletionRevoked;
+        internal Action<string> AccountErased;
+
+        /// <summary>Set by AccountService: the session of this player ended (logout, a login, a lost session); its deletion run ends.</summary>
+        internal Action<string> SessionEnding;
+
+        /// <summary>
+        /// Set by AccountService: a login settled the unconfirmed DELETE of this player (true: the account was erased,
+        /// the login made a new player; false: the login answered the same player, the account still exists).
+        /// </summary>
+        internal Action<string, bool> DeletionSettledAtLogin;
+
+        internal int Generation { get { lock (_gate) return _generation; } }
+
+        /// <summary>The player of an unconfirmed DELETE (with or without a session), or null.</summary>
+        internal string PendingDeletionPlayerId { get { lock (_gate) return _deletion != null ? _deletion.Player : null; } }
 
         public bool HasSession { get { return _tokens != null; } }
         public string PlayerId { get { TokenSet tokens = _tokens; return tokens != null ? tokens.PlayerId : null; } }
@@ -180,8 +218,10 @@ namespace GamingPanel
 
             Dictionary<string, object> json = response.JsonObject;
             TokenSet tokens = TokenSet.FromResponse(json, null);
+            tokens.Platform = credentials.Platform;
             if (!Store(tokens, generation, true)) throw SessionEnded("The player logged out while logging in.");
             Dictionary<string, object> player = Json.GetObject(json, "player");
+            SettleDeletionAtLogin(tokens.PlayerId, Json.GetBool(player, "created"), credentials.Platform);
             return new LoginResult
             {
                 PlayerId = tokens.PlayerId,
@@ -211,6 +251,7 @@ namespace GamingPanel
             {
                 if (CredentialProvider == null)
                     throw new ApiError(401, ErrorCodes.NotLoggedIn, "Not logged in", "Call LoginAsync first.");
+                if (PendingDeletionPlayerId != null) throw NoSilentLogin();
                 await LoginAsync(CredentialProvider, cancellationToken);
             }
             TokenSet current = _tokens;
@@ -320,6 +361,7 @@ namespace GamingPanel
             if (current == null)
             {
                 if (CredentialProvider == null) throw new ApiError(401, ErrorCodes.NotLoggedIn, "Not logged in", "The session has ended.");
+                if (PendingDeletionPlayerId != null) throw NoSilentLogin();
                 await LoginAsync(CredentialProvider, cancellationToken);
                 return TokenOf(_tokens, player);
             }
@@ -329,40 +371,43 @@ namespace GamingPanel
 
         /// <summary>
         /// After a DELETE player went out and its resend got 401 token_expired/invalid_token: renews `player`'s session
-        /// with no silent re-login (after an erasure it would create a new account). The server's refusal (401
-        /// token_revoked when the erasure revoked the session) is thrown as it came, and the tokens are left as they
-        /// are; so is any other failure. Never logs in: with no session of `player` it throws not_logged_in.
+        /// with no silent re-login (after an erasure it would create a new account). A refusal is decided as rule 4
+        /// says (the erasure: wiped, not_logged_in; another 401 token_revoked: the session lost, not_logged_in); any
+        /// other is thrown as it came, the tokens left as they are. Never logs in: with no session of `player` it
+        /// throws not_logged_in.
         /// </summary>
         internal async Task<string> RenewWithoutReloginAsync(string failedAccessToken, string player, CancellationToken cancellationToken)
         {
             TokenSet current = _tokens;
             if (current == null || current.PlayerId != player) throw ApiError.PlayerChanged();
-            if (current.AccessToken != failedAccessToken) return current.AccessToken;
+            // Renewed by another call meanwhile; unless that token has expired too (then the DELETE would get 401 again).
+            if (current.AccessToken != failedAccessToken && !current.AccessTokenExpired) return current.AccessToken;
             return TokenOf(await RefreshAsync(cancellationToken, true, true), player);
         }
 
-        /// <summary>The access token a still unconfirmed DELETE of `player` went with (kept with their session), or null.</summary>
+        /// <summary>The access token a still unconfirmed DELETE of `player` went with, while `player` is logged in; or null.</summary>
         internal string UnconfirmedDeletionToken(string player)
         {
             lock (_gate)
             {
                 TokenSet tokens = _tokens;
-                return tokens != null && player != null && tokens.PlayerId == player ? tokens.UnconfirmedDeletionToken : null;
+                return tokens != null && player != null && tokens.PlayerId == player && _deletion != null && _deletion.Player == player
+                    ? _deletion.Token : null;
             }
         }
 
         /// <summary>
         /// Before a DELETE player of `player` goes out with `accessToken`: kept with the session and saved (ITokenStorage),
         /// so that until the panel answers it, even after a restart, nothing logs in again silently. Throws not_logged_in
-        /// when `player` is no longer logged in (the DELETE is then not sent).
+        /// when the session of `generation` is over (a logout or a login since): the DELETE is then not sent.
         /// </summary>
-        internal void MarkDeletionSent(string player, string accessToken)
+        internal void MarkDeletionSent(string player, string accessToken, int generation)
         {
             lock (_gate)
             {
-                if (_tokens == null || _tokens.PlayerId != player) throw ApiError.PlayerChanged();
-                _tokens.UnconfirmedDeletionToken = accessToken;
-                _storage.Save(_tokens);
+                if (_tokens == null || _tokens.PlayerId != player || generation != _generation) throw ApiError.PlayerChanged();
+                _deletion = new DeletionMark { Player = player, Token = accessToken, Platform = _tokens.Platform };
+                PersistLocked();
             }
         }
 
@@ -371,9 +416,9 @@ namespace GamingPanel
         {
             lock (_gate)
             {
-                if (_tokens == null || _tokens.PlayerId != player || _tokens.UnconfirmedDeletionToken == null) return;
-                _tokens.UnconfirmedDeletionToken = null;
-                _storage.Save(_tokens);
+                if (_deletion == null || _deletion.Player != player) return;
+                _deletion = null;
+                PersistLocked();
             }
         }
 
@@ -405,19 +450,25 @@ namespace GamingPanel
                 lock (_gate)
                 {
                     if (generation != _generation) throw refused;
-                    // An account deletion asked for this refresh: its caller decides (a revoked session is the erasure),
-                    // and nobody is logged in again silently.
-                    if (_refreshWithoutRelogin) throw refused;
-                    deletionUnconfirmed = _tokens != null && _tokens.UnconfirmedDeletionToken != null;
+                    // An account deletion asked for this refresh (RenewWithoutReloginAsync): nobody logs in again silently.
+                    deletionUnconfirmed = _refreshWithoutRelogin || (_deletion != null && _deletion.Player == current.PlayerId);
+                }
+                if (refused.AccountErased)
+                {
+                    Debug.Log("[GamingPanel] Refresh token revoked: the panel says the account was deleted.");
+                    Action<string> erased = AccountErased;
+                    if (erased != null) erased(current.PlayerId);
+                    else ForgetDeletedSession(current.PlayerId);
+                    throw ApiError.AccountDeleted();
                 }
                 if (deletionUnconfirmed)
                 {
                     if (refused.Status == 401 && refused.Code == ErrorCodes.TokenRevoked)
                     {
-                        Debug.Log("[GamingPanel] Refresh token revoked while the account's deletion was unconfirmed: the account is gone.");
-                        Action<string> revoked = UnconfirmedDeletionRevoked;
-                        if (revoked != null) revoked(current.PlayerId);
-                        throw ApiError.AccountDeleted();
+                        Debug.Log("[GamingPanel] Refresh token revoked, not by the account's deletion: the session is lost, the DELETE stays unconfirmed.");
+                        ApiError lost = ApiError.SessionLostWithDeletionPending();
+                        LoseSessionKeepingDeletion(current.PlayerId, lost);
+                        throw lost;
                     }
                     Debug.Log("[GamingPanel] Refresh token refused (" + refused.Code + ") while the account's deletion is unconfirmed; " +
                         "no silent re-login (it would create a new account), tokens kept.");
@@ -599,14 +650,21 @@ namespace GamingPanel
         /// </summary>
         bool Store(TokenSet tokens, int generation, bool newSession)
         {
+            string ended = null;
             lock (_gate)
             {
                 if (generation != _generation) return false;
-                if (newSession) _generation++;
+                if (newSession)
+                {
+                    _generation++;
+                    if (_tokens != null) ended = _tokens.PlayerId;
+                }
                 _tokens = tokens;
-                _storage.Save(tokens); // before anyone uses the new access token: see rule 2
+                PersistLocked(); // before anyone uses the new access token: see rule 2
             }
             if (SessionChanged != null) SessionChanged(tokens);
+            // After the new session is in place: what ends with the old one (a deletion run) cannot use it any more.
+            if (ended != null && SessionEnding != null) SessionEnding(ended);
             return true;
         }
 
@@ -618,21 +676,92 @@ namespace GamingPanel
         {
             lock (_gate)
             {
+                if (_deletion != null && _deletion.Player == player)
+                {
+                    _deletion = null;
+                    PersistLocked();
+                }
                 if (_tokens != null && _tokens.PlayerId != player) return;
             }
             CredentialProvider = null;
             ClearSession();
         }
 
-        void ClearSession()
+        /// <summary>
+        /// The session of `player` was refused with 401 token_revoked while a DELETE of theirs is unconfirmed, not by the
+        /// erasure: it is over (no silent re-login), SessionLost tells the game, and the DELETE stays pending for the
+        /// next login to settle.
+        /// </summary>
+        internal void LoseSessionKeepingDeletion(string player, ApiError lost)
         {
             lock (_gate)
             {
+                if (_tokens == null || _tokens.PlayerId != player) return;
+            }
+            CredentialProvider = null;
+            ClearSession();
+            RaiseSessionLost(lost);
+        }
+
+        /// <summary>
+        /// After a login as `player`: an unconfirmed DELETE is settled. The same player: the account still exists (the
+        /// DELETE never arrived). A player the login created, on the DELETE's platform: the erasure deleted the old
+        /// player's identities, so the same platform account made a new one. Anything else (an existing player, another
+        /// platform: someone else's account) says nothing of it, and it stays pending.
+        /// </summary>
+        void SettleDeletionAtLogin(string player, bool created, string platform)
+        {
+            DeletionMark mark;
+            bool deleted;
+            lock (_gate)
+            {
+                mark = _deletion;
+                if (mark == null || player == null) return;
+                if (mark.Player == player) deleted = false;
+                else if (created && (mark.Platform == null || mark.Platform == platform)) deleted = true;
+                else return;
+                _deletion = null;
+                PersistLocked();
+            }
+            Debug.Log("[GamingPanel] The login settled the unconfirmed deletion of player " + mark.Player + ": " +
+                (deleted ? "the account was deleted." : "the account still exists."));
+            Action<string, bool> settled = DeletionSettledAtLogin;
+            if (settled != null) settled(mark.Player, deleted);
+        }
+
+        void ClearSession()
+        {
+            string ended;
+            lock (_gate)
+            {
                 _generation++;
+                ended = _tokens != null ? _tokens.PlayerId : null;
                 _tokens = null;
-                _storage.Clear();
+                PersistLocked(); // an unconfirmed DELETE stays
             }
             if (SessionChanged != null) SessionChanged(null);
+            if (ended != null && SessionEnding != null) SessionEnding(ended);
+        }
+
+        /// <summary>Saves the session with the unconfirmed DELETE (or that DELETE alone), or clears the storage when neither is left. Under _gate.</summary>
+        void PersistLocked()
+        {
+            if (_tokens == null && _deletion == null)
+            {
+                _storage.Clear();
+                return;
+            }
+            TokenSet saved = _tokens != null ? _tokens.Copy() : new TokenSet();
+            saved.UnconfirmedDeletionToken = _deletion != null ? _deletion.Token : null;
+            saved.UnconfirmedDeletionPlayerId = _deletion != null ? _deletion.Player : null;
+            saved.UnconfirmedDeletionPlatform = _deletion != null ? _deletion.Platform : null;
+            _storage.Save(saved);
+        }
+
+        static ApiError NoSilentLogin()
+        {
+            return new ApiError(401, ErrorCodes.NotLoggedIn, "Not logged in",
+                "A DELETE of the account is unconfirmed: no silent login (after the erasure it would create a new account). Call LoginAsync.");
         }
 
         internal void RaiseSessionLost(ApiError error)

@@ -20,6 +20,24 @@ namespace GamingPanel
         /// (ToJson/FromJson do).
         /// </summary>
         public string UnconfirmedDeletionToken;
+        /// <summary>
+        /// The player that DELETE was of (null with a token: PlayerId). It is kept after the session ends (logout, a login,
+        /// a refused or expired refresh token): then this TokenSet holds no tokens, only the unconfirmed DELETE, until the
+        /// game's next login settles it (AccountService.PendingDeletionSettled).
+        /// </summary>
+        public string UnconfirmedDeletionPlayerId;
+        /// <summary>The platform of the login whose session sent that DELETE (null: unknown).</summary>
+        public string UnconfirmedDeletionPlatform;
+        /// <summary>The platform this session logged in with (null: unknown, e.g. saved by an older kit).</summary>
+        public string Platform;
+
+        /// <summary>Only an unconfirmed DELETE is kept, no session (no refresh token).</summary>
+        public bool HasSessionTokens { get { return !string.IsNullOrEmpty(RefreshToken); } }
+
+        internal TokenSet Copy()
+        {
+            return (TokenSet)MemberwiseClone();
+        }
 
         public bool AccessTokenExpired { get { return DateTime.UtcNow >= AccessExpiresAtUtc; } }
         public bool RefreshTokenExpired { get { return DateTime.UtcNow >= RefreshExpiresAtUtc; } }
@@ -43,8 +61,7 @@ namespace GamingPanel
                 RefreshExpiresAtUtc = now.AddSeconds(Json.GetLong(body, "refresh_expires_in", 2592000)),
                 PlayerId = previous != null ? previous.PlayerId : null,
                 DisplayName = previous != null ? previous.DisplayName : null,
-                // A refresh renews the session, not the deletion's state: the DELETE is still unconfirmed.
-                UnconfirmedDeletionToken = previous != null ? previous.UnconfirmedDeletionToken : null,
+                Platform = previous != null ? previous.Platform : null,
             };
             Dictionary<string, object> player = Json.GetObject(body, "player");
             if (player != null)
@@ -66,7 +83,13 @@ namespace GamingPanel
                 { "player_id", PlayerId },
                 { "display_name", DisplayName },
             };
-            if (UnconfirmedDeletionToken != null) data["unconfirmed_deletion_token"] = UnconfirmedDeletionToken;
+            if (Platform != null) data["platform"] = Platform;
+            if (UnconfirmedDeletionToken != null)
+            {
+                data["unconfirmed_deletion_token"] = UnconfirmedDeletionToken;
+                data["unconfirmed_deletion_player_id"] = UnconfirmedDeletionPlayerId ?? PlayerId;
+                if (UnconfirmedDeletionPlatform != null) data["unconfirmed_deletion_platform"] = UnconfirmedDeletionPlatform;
+            }
             return Json.Serialize(data);
         }
 
@@ -82,9 +105,15 @@ namespace GamingPanel
                 RefreshExpiresAtUtc = FromUnix(Json.GetLong(data, "refresh_expires_at")),
                 PlayerId = Json.GetString(data, "player_id"),
                 DisplayName = Json.GetString(data, "display_name"),
+                Platform = Json.GetString(data, "platform"),
                 UnconfirmedDeletionToken = Json.GetString(data, "unconfirmed_deletion_token"),
+                UnconfirmedDeletionPlayerId = Json.GetString(data, "unconfirmed_deletion_player_id"),
+                UnconfirmedDeletionPlatform = Json.GetString(data, "unconfirmed_deletion_platform"),
             };
-            return string.IsNullOrEmpty(tokens.RefreshToken) ? null : tokens;
+            if (tokens.UnconfirmedDeletionToken != null && tokens.UnconfirmedDeletionPlayerId == null)
+                tokens.UnconfirmedDeletionPlayerId = tokens.PlayerId; // saved by an earlier kit: the session's player
+            // No session and no unconfirmed DELETE: nothing was kept.
+            return string.IsNullOrEmpty(tokens.RefreshToken) && tokens.UnconfirmedDeletionToken == null ? null : tokens;
         }
 
         static long ToUnix(DateTime utc)

@@ -37,6 +37,8 @@ namespace GamingPanel
         public const string InvalidResponse = "invalid_response";
         public const string NotLoggedIn = "not_logged_in";
         public const string CredentialsUnavailable = "credentials_unavailable";
+        /// <summary>A DELETE of the account was left unconfirmed, and the next login answered the same player: the account still exists.</summary>
+        public const string DeletionNotDone = "deletion_not_done";
     }
 
     public class ApiError : Exception
@@ -127,6 +129,15 @@ namespace GamingPanel
         /// </summary>
         public bool IsProblemDocument { get { return !string.IsNullOrEmpty(Json.GetString(Problem, "code")); } }
 
+        /// <summary>
+        /// 401 token_revoked with "account_deleted": true: the panel refused the token because the account was erased.
+        /// Every other token_revoked (a logout, an operator, reuse detection, an unlinked identity) has no such member.
+        /// </summary>
+        public bool AccountErased
+        {
+            get { return Status == 401 && Code == ErrorCodes.TokenRevoked && Problem != null && Json.GetBool(Problem, "account_deleted"); }
+        }
+
         public static ApiError Network(string message)
         {
             return new ApiError(0, ErrorCodes.NetworkError, "Network error", message);
@@ -150,6 +161,23 @@ namespace GamingPanel
         {
             return new ApiError(401, ErrorCodes.NotLoggedIn, "Not logged in",
                 "The player's account was deleted (the panel confirmed a DELETE player that went out earlier); its data on this device is wiped.");
+        }
+
+        /// <summary>
+        /// 401 not_logged_in: the session was revoked (401 token_revoked, not by the erasure) while a DELETE of the account
+        /// is unconfirmed. Nobody logs in silently; the game's next LoginAsync settles the DELETE.
+        /// </summary>
+        internal static ApiError SessionLostWithDeletionPending()
+        {
+            return new ApiError(401, ErrorCodes.NotLoggedIn, "Not logged in",
+                "The session was revoked (not by the account's deletion) while a DELETE of the account is unconfirmed; log in again: the login settles it.");
+        }
+
+        /// <summary>409 deletion_not_done: the unconfirmed DELETE never arrived (the next login answered the same player).</summary>
+        internal static ApiError DeletionNotDone()
+        {
+            return new ApiError(409, ErrorCodes.DeletionNotDone, "Deletion not done",
+                "The account still exists: the DELETE sent earlier never reached the panel. Ask the player again before deleting.");
         }
 
         /// <summary>Builds the error from a non-2xx response; tolerates bodies that are not problem JSON (proxies, load balancers).</summary>

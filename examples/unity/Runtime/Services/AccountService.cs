@@ -2,23 +2,26 @@
 // exporting what the panel holds about the player.
 //
 // DELETE player?confirm=delete%20my%20account (no body: a DELETE body has no defined meaning in HTTP and proxies may
-// drop it) answers 204 and revokes every session of the player. When that answer is lost, the DELETE is sent again
-// with the same access token, and the panel answers the revoked token 401 token_revoked: after a DELETE went out, that
-// 401 (and only that one) means the account is gone. The panel checks expiry before revocation, so a resend after the
-// token's lifetime gets 401 token_expired whether or not the first DELETE arrived: the session is then renewed with no
-// silent re-login. A refresh refused with 401 token_revoked is the erasure (done); new tokens mean the account is still
-// there (the DELETE is sent again with them); any other failure reaches the game. On success everything the kit
-// keeps on the device for the player is wiped: the session (ITokenStorage), every cached read, the cloud-save state
-// and its queued writes, the remote-config copy, the analytics queue, pending purchase keys, and the unreadable
-// copies set aside in the player's folder; the next launch starts logged out. Nothing is wiped on any other outcome.
+// drop it) answers 204 and revokes every session of the player. A token refused because the account was erased is
+// answered 401 token_revoked with "account_deleted": true (ApiError.AccountErased): that, to the DELETE's resend (its
+// answer lost), to a refresh or to any call, is the deletion confirmed; a 401 token_revoked without it is not (a
+// logout, an operator, reuse detection). The panel checks expiry before revocation, so a resend after the token's
+// lifetime gets 401 token_expired whether or not the first DELETE arrived: the session is then renewed with no silent
+// re-login, and new tokens send the DELETE again. On success everything the kit keeps on the device for the player is
+// wiped: the session (ITokenStorage), every cached read, the cloud-save state and its queued writes, the remote-config
+// copy, the analytics queue, pending purchase keys, and the unreadable copies set aside in the player's folder; the
+// next launch starts logged out. Nothing is wiped on any other outcome.
 //
-// Until the panel answers, the DELETE is unconfirmed: the token it goes with is kept with the session and saved
-// before it is sent (TokenSet.UnconfirmedDeletionToken), and cleared only when the deletion is confirmed or every
-// DELETE sent was refused as it came (nothing may have arrived). While it is kept, in this run or after a restart,
-// nothing logs in again silently (after an erasure that would create a new account): a refresh refused with 401
-// token_revoked, for any call, counts as the deletion confirmed (TokenManager rule 4); the next authorised call first
-// resends the DELETE (one send, shared by the calls and any DeleteAccountAsync), and so does DeleteAccountAsync. A
-// deletion that went out cannot be cancelled by the kit; LoginAsync and LogoutAsync end the session it is kept with.
+// Until the panel answers, the DELETE is unconfirmed: its player and token are saved before it is sent
+// (TokenSet.UnconfirmedDeletionToken), and cleared only when the deletion is confirmed, every DELETE sent was refused
+// as it came (nothing may have arrived), or the game's next login settles it. While it is kept, in this run or after a
+// restart, nothing logs in again silently (after an erasure that would create a new account); the next authorised call
+// of its player first resends the DELETE (one send, shared by the calls and any DeleteAccountAsync), and so does
+// DeleteAccountAsync. A run belongs to the session it started on: a logout, a login, or the session refused with a
+// plain 401 token_revoked ends it (not_logged_in, nothing wiped, nothing sent after it), and the DELETE stays pending,
+// with no session if need be. The game's next LoginAsync settles it (PendingDeletionSettled): the same player means the
+// account still exists (deletion_not_done: ask the player again; the kit never resends on its own after a login); a
+// player the login created on the same platform means the old one was erased (their data is wiped).
 using System;
 using System.Collections.Generic;
 using System.Threading;
@@ -54,6 +57,10 @@ namespace GamingPanel
         sealed class Deletion
         {
             public string Player;
+            /// <summary>The session it runs for (TokenManager.Generation): no DELETE goes out with a later one.</summary>
+            public int Generation;
+            /// <summary>That session ended (logout, login, lost) before the panel confirmed it: nothing more is sent or decided.</summary>
+            public volatile bool Ended;
             public readonly TaskCompletionSource<bool> Done = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
             /// <summary>The sends (never faults: its outcome is Done's, which callers joining at any time wait for).</summary>
             public Task Runner;
@@ -66,17 +73,34 @@ namespace GamingPanel
         public AccountService(GamingPanelClient client)
         {
             _client = client;
-            _client.Auth.UnconfirmedDeletionRevoked = player => Erased(player, Running(player));
+            _client.Auth.AccountErased = player => Erased(player, Running(player));
+            _client.Auth.SessionEnding = EndRuns;
+            _client.Auth.DeletionSettledAtLogin = SettledAtLogin;
         }
 
         /// <summary>
-        /// A DELETE of the logged-in player went out (in this run or before a restart) and the panel has not confirmed it:
-        /// nothing logs in again silently, the next authorised call resends it first, and so does DeleteAccountAsync.
+        /// A DELETE went out (in this run or before a restart) and the panel has not confirmed it, whether or not its
+        /// player is still logged in: nothing logs in again silently; while its player is logged in the next authorised
+        /// call resends it first, and so does DeleteAccountAsync; otherwise the game's next LoginAsync settles it.
         /// </summary>
         public bool DeletionPending
         {
-            get { return _client.Auth.UnconfirmedDeletionToken(_client.Auth.PlayerId) != null; }
+            get { return _client.Auth.PendingDeletionPlayerId != null; }
         }
+
+        /// <summary>The player whose DELETE is unconfirmed (DeletionPending), or null.</summary>
+        public string DeletionPendingPlayerId
+        {
+            get { return _client.Auth.PendingDeletionPlayerId; }
+        }
+
+        /// <summary>
+        /// A login settled a DELETE left unconfirmed by an earlier session (player id, error): error null when the
+        /// account was erased (the login made a new player; the old player's data on the device is wiped now);
+        /// 409 deletion_not_done when the login answered the same player: the account still exists and nothing was
+        /// deleted; ask the player again (the kit never resends it on its own).
+        /// </summary>
+        public event Action<string, ApiError> PendingDeletionSettled;
 
         /// <summary>
         /// GET player/data-export (retried like any read). Not cached: the export stays out of the device's files.
@@ -94,9 +118,11 @@ namespace GamingPanel
         /// <summary>
         /// Deletes the logged-in player's account on the panel, then everything the kit keeps for the player on the
         /// device; the player is logged out (SessionChanged(null)) and not logged back in silently. Completes once the
-        /// panel answered 204, or 401 token_revoked to a resend after a DELETE whose answer was lost (or to the refresh
-        /// after that resend got 401 token_expired/invalid_token, or to any call's refresh meanwhile). Any other outcome
-        /// throws its ApiError unchanged (a network error, 5xx or 429 after the automatic retries; 400
+        /// panel answered 204, or 401 token_revoked with account_deleted (to a resend after a DELETE whose answer was
+        /// lost, to the refresh after that resend got 401 token_expired/invalid_token, or to any call's refresh
+        /// meanwhile). A logout, a login or the session revoked otherwise (401 token_revoked without account_deleted)
+        /// ends it with not_logged_in: nothing wiped, the DELETE pending until the next login settles it. Any other
+        /// outcome throws its ApiError unchanged (a network error, 5xx or 429 after the automatic retries; 400
         /// confirmation_required; a refresh that failed...) and wipes nothing: call it again (a DELETE already sent is then
         /// resent with its token, also after a restart). Cancelling stops this wait only: a DELETE that went out is not
         /// cancellable, and the kit finishes it.
@@ -142,11 +168,12 @@ namespace GamingPanel
         {
             Deletion deletion;
             bool start = false;
+            int generation = _client.Auth.Generation;
             lock (_gate)
             {
                 if (!_running.TryGetValue(player, out deletion))
                 {
-                    deletion = new Deletion { Player = player };
+                    deletion = new Deletion { Player = player, Generation = generation };
                     _running[player] = deletion;
                     start = true;
                 }
@@ -198,8 +225,9 @@ namespace GamingPanel
             int attempt = 0;
             while (true)
             {
-                if (deletion.Deleted) return; // a refresh refused with token_revoked confirmed it meanwhile
-                _client.Auth.MarkDeletionSent(player, accessToken); // saved before it goes: a restart still knows
+                if (deletion.Deleted) return; // a refresh confirmed it meanwhile
+                if (deletion.Ended) throw ApiError.PlayerChanged();
+                _client.Auth.MarkDeletionSent(player, accessToken, deletion.Generation); // saved before it goes: a restart still knows
                 ApiError failure;
                 try
                 {
@@ -215,10 +243,17 @@ namespace GamingPanel
                     failure = error;
                 }
                 if (deletion.Deleted) return;
-                // Logged out (or another player in) meanwhile: a 401 token_revoked may now be that logout's, not the erasure's.
-                if (_client.Auth.PlayerId != player) throw ApiError.PlayerChanged();
+                // Logged out or in meanwhile: the answer belongs to a session that is over.
+                if (deletion.Ended || _client.Auth.PlayerId != player) throw ApiError.PlayerChanged();
 
-                if (sent && IsRevoked(failure)) break; // the DELETE that went out revoked this token: the account is gone
+                if (failure.AccountErased) break; // the panel says the account was erased
+                if (sent && IsRevoked(failure))
+                {
+                    // Revoked otherwise (a logout elsewhere, an operator): the session is over, the DELETE stays pending.
+                    ApiError lost = ApiError.SessionLostWithDeletionPending();
+                    _client.Auth.LoseSessionKeepingDeletion(player, lost);
+                    throw lost;
+                }
                 if (sent && failure.Status == 401 && !renewedAfterSend &&
                     (failure.Code == ErrorCodes.TokenExpired || failure.Code == ErrorCodes.InvalidToken))
                 {
@@ -229,11 +264,10 @@ namespace GamingPanel
                     {
                         accessToken = await _client.Auth.RenewWithoutReloginAsync(accessToken, player, CancellationToken.None);
                     }
-                    catch (ApiError refresh)
+                    catch (ApiError)
                     {
-                        if (IsRevoked(refresh)) break;
-                        if (deletion.Deleted) return;
-                        throw; // the session could not be renewed: nothing is known, nothing is wiped
+                        if (deletion.Deleted) return; // the refresh was refused as the account was erased: wiped
+                        throw; // the session could not be renewed (or was lost): nothing wiped, the DELETE stays pending
                     }
                     continue; // the account is still there: send the DELETE with the renewed token
                 }
@@ -287,7 +321,36 @@ namespace GamingPanel
             if (tell) _client.Auth.RaiseSessionLost(ApiError.AccountDeleted());
         }
 
-        /// <summary>401 token_revoked: the session was revoked, as the erasure revokes every session of the player.</summary>
+        /// <summary>
+        /// The session of `player` ended (logout, a login, lost): its deletion run ends with not_logged_in, sends nothing
+        /// more and decides nothing (a 401 token_revoked may now be the logout's); the DELETE stays pending.
+        /// </summary>
+        void EndRuns(string player)
+        {
+            Deletion deletion;
+            lock (_gate)
+            {
+                if (!_running.TryGetValue(player, out deletion) || deletion.Deleted) return;
+                deletion.Ended = true;
+                _running.Remove(player);
+            }
+            deletion.Done.TrySetException(new ApiError(401, ErrorCodes.NotLoggedIn, "Not logged in",
+                "The session the account's deletion was sent with ended before the panel confirmed it; the next login settles it."));
+        }
+
+        /// <summary>A login settled the unconfirmed DELETE of `player` (TokenManager): wipes them when it was erased, tells the game.</summary>
+        void SettledAtLogin(string player, bool deleted)
+        {
+            if (deleted)
+            {
+                Debug.Log("[GamingPanel] The account whose deletion was unconfirmed is gone; wiping that player's data on this device.");
+                _client.WipePlayer(player);
+            }
+            Action<string, ApiError> settled = PendingDeletionSettled;
+            if (settled != null) settled(player, deleted ? null : ApiError.DeletionNotDone());
+        }
+
+        /// <summary>401 token_revoked (with or without account_deleted).</summary>
         static bool IsRevoked(ApiError error)
         {
             return error.Status == 401 && error.Code == ErrorCodes.TokenRevoked;

@@ -13,6 +13,7 @@ struct FGamingPanelAccountDeletion::FRun
 {
 	FString PlayerId;
 	FString AccessToken;
+	FString Platform;
 	TFunction<void()> Wipe;
 	/** The Delete (and Resume) calls waiting for this run's outcome. */
 	TArray<FOnDone> Waiters;
@@ -44,10 +45,16 @@ namespace
 		return Error;
 	}
 
-	/** 401 token_revoked: the session was revoked, as the erasure revokes every session of the player. */
+	/** 401 token_revoked, with or without account_deleted. */
 	bool IsRevoked(const FGamingPanelError& Error)
 	{
 		return Error.Status == 401 && Error.Code == TEXT("token_revoked");
+	}
+
+	FGamingPanelError SessionOver()
+	{
+		return AccountError(401, TEXT("not_logged_in"),
+			TEXT("The session the account's deletion was sent with ended before the panel confirmed it; the next login settles it."));
 	}
 
 	/** The DELETE may have reached the panel without its answer reaching us (a 429 comes before it is looked at). */
@@ -79,7 +86,7 @@ namespace
 }
 
 FGamingPanelAccountDeletion::FGamingPanelAccountDeletion(FSend InSend, FRenew InRenew, FRenewWithoutLogin InRenewWithoutLogin, FDelay InDelay,
-	int32 InMaxRetries, FPersist InPersist)
+	int32 InMaxRetries, FPersist InPersist, FLoseSession InLoseSession)
 	: Send(MoveTemp(InSend))
 	, Renew(MoveTemp(InRenew))
 	, RenewWithoutLogin(MoveTemp(InRenewWithoutLogin))
@@ -88,6 +95,7 @@ FGamingPanelAccountDeletion::FGamingPanelAccountDeletion(FSend InSend, FRenew In
 	, Shared(MakeShared<FShared>())
 {
 	Shared->Persist = MoveTemp(InPersist);
+	Shared->LoseSession = MoveTemp(InLoseSession);
 }
 
 FGamingPanelAccountRequest FGamingPanelAccountDeletion::DeleteRequest(const FString& AccessToken)
@@ -109,7 +117,18 @@ bool FGamingPanelAccountDeletion::UnconfirmedToken(const FString& PlayerId, FStr
 	return true;
 }
 
-void FGamingPanelAccountDeletion::Restore(const FString& PlayerId, const FString& AccessToken)
+bool FGamingPanelAccountDeletion::Pending(FString& OutPlayerId, FString& OutPlatform) const
+{
+	if (Shared->PlayerId.IsEmpty())
+	{
+		return false;
+	}
+	OutPlayerId = Shared->PlayerId;
+	OutPlatform = Shared->Platform;
+	return true;
+}
+
+void FGamingPanelAccountDeletion::Restore(const FString& PlayerId, const FString& AccessToken, const FString& Platform)
 {
 	if (PlayerId.IsEmpty() || AccessToken.IsEmpty())
 	{
@@ -117,29 +136,75 @@ void FGamingPanelAccountDeletion::Restore(const FString& PlayerId, const FString
 	}
 	Shared->PlayerId = PlayerId;
 	Shared->AccessToken = AccessToken;
+	Shared->Platform = Platform;
 }
 
-void FGamingPanelAccountDeletion::Forget(const FString& PlayerId)
+void FGamingPanelAccountDeletion::EndSession(const FString& PlayerId)
 {
 	if (PlayerId.IsEmpty())
 	{
 		return;
 	}
-	if (Shared->PlayerId == PlayerId)
-	{
-		Keep(*Shared, FString(), FString());
-	}
-	// A DELETE still out of a session that ended: a 401 token_revoked to it now may be that session's logout.
 	for (const TSharedRef<FRun>& Run : RunsOf(*Shared, PlayerId))
 	{
-		Finish(Run, false, AccountError(401, TEXT("not_logged_in"), TEXT("The player's session ended before the deletion was confirmed.")));
+		Finish(Run, false, SessionOver());
 	}
+}
+
+FGamingPanelAccountDeletion::ESettled FGamingPanelAccountDeletion::SettleAtLogin(const FString& NewPlayerId, bool bCreated,
+	const FString& Platform, FString& OutPlayerId)
+{
+	if (Shared->PlayerId.IsEmpty() || NewPlayerId.IsEmpty())
+	{
+		return ESettled::Nothing;
+	}
+	ESettled Outcome = ESettled::Nothing;
+	if (Shared->PlayerId == NewPlayerId)
+	{
+		Outcome = ESettled::NotDone;
+	}
+	else if (bCreated && (Shared->Platform.IsEmpty() || Shared->Platform == Platform))
+	{
+		Outcome = ESettled::Deleted; // the erasure deleted the old player's identities: the same platform account made a new one
+	}
+	else
+	{
+		return ESettled::Nothing; // someone else's account: says nothing of the DELETE
+	}
+	OutPlayerId = Shared->PlayerId;
+	for (const TSharedRef<FRun>& Run : RunsOf(*Shared, OutPlayerId))
+	{
+		Finish(Run, false, SessionOver());
+	}
+	Keep(*Shared, FString(), FString());
+	return Outcome;
 }
 
 FGamingPanelAccountDeletion::ERefreshRefused FGamingPanelAccountDeletion::RefreshRefused(const FString& PlayerId, const FGamingPanelError& Error,
 	TFunction<void()> Wipe)
 {
-	if (PlayerId.IsEmpty() || Shared->PlayerId != PlayerId)
+	if (PlayerId.IsEmpty())
+	{
+		return ERefreshRefused::LogInAgain;
+	}
+	if (Error.IsAccountErased())
+	{
+		// The panel says the account was erased (by the DELETE that went out, or from elsewhere).
+		if (Shared->PlayerId == PlayerId)
+		{
+			Keep(*Shared, FString(), FString());
+		}
+		if (Wipe)
+		{
+			Wipe();
+		}
+		for (const TSharedRef<FRun>& Run : RunsOf(*Shared, PlayerId))
+		{
+			Finish(Run, true, FGamingPanelError());
+		}
+		return ERefreshRefused::Deleted;
+	}
+	if (Shared->PlayerId != PlayerId)
 	{
 		return ERefreshRefused::LogInAgain;
 	}
@@ -147,17 +212,17 @@ FGamingPanelAccountDeletion::ERefreshRefused FGamingPanelAccountDeletion::Refres
 	{
 		return ERefreshRefused::KeepSession; // expired, reused, banned: says nothing of the DELETE
 	}
-	// The erasure revoked every session of the player: the DELETE that went out arrived.
-	Keep(*Shared, FString(), FString());
-	if (Wipe)
+	// Revoked, not by the erasure: the session is over (ended first, so nothing the waiters start goes out with it);
+	// the DELETE stays pending for the next login to settle.
+	if (Shared->LoseSession)
 	{
-		Wipe();
+		Shared->LoseSession(PlayerId);
 	}
 	for (const TSharedRef<FRun>& Run : RunsOf(*Shared, PlayerId))
 	{
-		Finish(Run, true, FGamingPanelError());
+		Finish(Run, false, SessionOver());
 	}
-	return ERefreshRefused::Deleted;
+	return ERefreshRefused::SessionLost;
 }
 
 TArray<TSharedRef<FGamingPanelAccountDeletion::FRun>> FGamingPanelAccountDeletion::RunsOf(FShared& InShared, const FString& PlayerId)
@@ -189,7 +254,8 @@ bool FGamingPanelAccountDeletion::Join(const FString& PlayerId, FOnDone& OnDone)
 	return true;
 }
 
-void FGamingPanelAccountDeletion::Delete(const FString& PlayerId, const FString& AccessToken, TFunction<void()> Wipe, FOnDone OnDone)
+void FGamingPanelAccountDeletion::Delete(const FString& PlayerId, const FString& AccessToken, TFunction<void()> Wipe, FOnDone OnDone,
+	const FString& Platform)
 {
 	if (Join(PlayerId, OnDone))
 	{
@@ -200,10 +266,10 @@ void FGamingPanelAccountDeletion::Delete(const FString& PlayerId, const FString&
 	FString Earlier;
 	if (UnconfirmedToken(PlayerId, Earlier))
 	{
-		Start(PlayerId, Earlier, true, MaxRetries, MoveTemp(Wipe), MoveTemp(OnDone));
+		Start(PlayerId, Earlier, Shared->Platform, true, MaxRetries, MoveTemp(Wipe), MoveTemp(OnDone));
 		return;
 	}
-	Start(PlayerId, AccessToken, false, MaxRetries, MoveTemp(Wipe), MoveTemp(OnDone));
+	Start(PlayerId, AccessToken, Platform, false, MaxRetries, MoveTemp(Wipe), MoveTemp(OnDone));
 }
 
 void FGamingPanelAccountDeletion::Resume(const FString& PlayerId, TFunction<void()> Wipe, FOnDone OnDone)
@@ -218,15 +284,16 @@ void FGamingPanelAccountDeletion::Resume(const FString& PlayerId, TFunction<void
 		OnDone(false, AccountError(401, TEXT("not_logged_in"), TEXT("No DELETE of this player is unconfirmed.")));
 		return;
 	}
-	Start(PlayerId, Earlier, true, 0, MoveTemp(Wipe), MoveTemp(OnDone));
+	Start(PlayerId, Earlier, Shared->Platform, true, 0, MoveTemp(Wipe), MoveTemp(OnDone));
 }
 
-void FGamingPanelAccountDeletion::Start(const FString& PlayerId, const FString& AccessToken, bool bSent, int32 Retries,
-	TFunction<void()> Wipe, FOnDone OnDone)
+void FGamingPanelAccountDeletion::Start(const FString& PlayerId, const FString& AccessToken, const FString& Platform, bool bSent,
+	int32 Retries, TFunction<void()> Wipe, FOnDone OnDone)
 {
 	TSharedRef<FRun> Run = MakeShared<FRun>(Shared);
 	Run->PlayerId = PlayerId;
 	Run->AccessToken = AccessToken;
+	Run->Platform = Platform;
 	Run->bSent = bSent;
 	Run->Wipe = MoveTemp(Wipe);
 	Run->Waiters.Add(MoveTemp(OnDone));
@@ -239,10 +306,11 @@ void FGamingPanelAccountDeletion::Start(const FString& PlayerId, const FString& 
 	Attempt(Run);
 }
 
-void FGamingPanelAccountDeletion::Keep(FShared& InShared, const FString& PlayerId, const FString& AccessToken)
+void FGamingPanelAccountDeletion::Keep(FShared& InShared, const FString& PlayerId, const FString& AccessToken, const FString& Platform)
 {
 	InShared.PlayerId = PlayerId;
 	InShared.AccessToken = AccessToken;
+	InShared.Platform = Platform;
 	if (InShared.Persist)
 	{
 		InShared.Persist(PlayerId, AccessToken);
@@ -255,7 +323,7 @@ void FGamingPanelAccountDeletion::Attempt(TSharedRef<FRun> Run)
 	{
 		return;
 	}
-	Keep(*Run->Shared, Run->PlayerId, Run->AccessToken); // kept before it goes: after a restart too, no silent login
+	Keep(*Run->Shared, Run->PlayerId, Run->AccessToken, Run->Platform); // kept before it goes: after a restart too, no silent login
 	Run->Send(DeleteRequest(Run->AccessToken), [Run](const FGamingPanelAccountAnswer& Answer)
 	{
 		Answered(Run, Answer);
@@ -269,10 +337,15 @@ void FGamingPanelAccountDeletion::Answered(TSharedRef<FRun> Run, const FGamingPa
 		return;
 	}
 	const int32 Status = Answer.bOk ? Answer.Status : Answer.Error.Status;
-	const bool bDone = (Answer.bOk && Status == 204) || (!Answer.bOk && Run->bSent && IsRevoked(Answer.Error));
+	const bool bDone = (Answer.bOk && Status == 204) || (!Answer.bOk && Answer.Error.IsAccountErased());
 	if (bDone)
 	{
 		Done(Run);
+		return;
+	}
+	if (!Answer.bOk && Run->bSent && IsRevoked(Answer.Error))
+	{
+		Lost(Run); // revoked otherwise (a logout elsewhere, an operator): not the erasure
 		return;
 	}
 	// A 2xx that is not the panel's 204 (a captive portal's page) is no answer: the DELETE may not have arrived.
@@ -297,9 +370,13 @@ void FGamingPanelAccountDeletion::Answered(TSharedRef<FRun> Run, const FGamingPa
 				Run->AccessToken = NewToken;
 				Attempt(Run);
 			}
-			else if (IsRevoked(RenewError))
+			else if (RenewError.IsAccountErased())
 			{
 				Done(Run);
+			}
+			else if (IsRevoked(RenewError))
+			{
+				Lost(Run);
 			}
 			else
 			{
@@ -378,6 +455,20 @@ void FGamingPanelAccountDeletion::Fail(TSharedRef<FRun> Run, const FGamingPanelE
 		Keep(*Run->Shared, FString(), FString());
 	}
 	Finish(Run, false, Error);
+}
+
+void FGamingPanelAccountDeletion::Lost(TSharedRef<FRun> Run)
+{
+	if (Run->bFinished)
+	{
+		return;
+	}
+	// The session ends first: nothing the waiters start goes out with it.
+	if (Run->Shared->LoseSession)
+	{
+		Run->Shared->LoseSession(Run->PlayerId);
+	}
+	Finish(Run, false, SessionOver());
 }
 
 void FGamingPanelAccountDeletion::Finish(TSharedRef<FRun> Run, bool bOk, const FGamingPanelError& Error)

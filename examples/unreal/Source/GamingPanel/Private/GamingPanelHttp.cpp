@@ -94,6 +94,7 @@ FGamingPanelError FGamingPanelError::FromResponse(int32 InStatus, const FString&
 	Error.Code = GamingPanelJson::GetString(*Problem, TEXT("code"), FallbackCode(InStatus));
 	Error.Title = GamingPanelJson::GetString(*Problem, TEXT("title"));
 	Error.Detail = GamingPanelJson::GetString(*Problem, TEXT("detail"));
+	Error.bAccountDeleted = GamingPanelJson::GetBool(*Problem, TEXT("account_deleted"));
 	return Error;
 }
 

@@ -150,6 +150,13 @@ void UGamingPanelSubsystem::Initialize(FSubsystemCollectionBase& Collection)
 			{
 				Self->SaveState(); // the unconfirmed DELETE goes into the session file before it is sent
 			}
+		},
+		[WeakThis](const FString& Player)
+		{
+			if (UGamingPanelSubsystem* Self = WeakThis.Get())
+			{
+				Self->LoseSessionKeepingDeletion(Player);
+			}
 		});
 	LoadState();
 	// Refresh shortly before expiry even when the game makes no calls for a while (long matches, menus).
@@ -248,15 +255,34 @@ void UGamingPanelSubsystem::Login(TSharedPtr<IGamingPanelCredentialProvider> Pro
 					Self->FinishLogin(Generation, false, FGamingPanelLoginResult(), Error);
 					return;
 				}
+				const FString Previous = Self->PlayerId;
 				++Self->SessionGeneration; // a new session: answers still out for an older one are discarded
-				Self->AccountDeletion->Forget(Self->PlayerId); // an unconfirmed DELETE belonged to the session that ends
+				Self->SessionPlatform = Provider->GetPlatform();
 				Self->ApplyTokens(*Json);
+				// Only now, with the new session in place: a deletion run of the old one ends (nothing it starts uses the old tokens).
+				Self->AccountDeletion->EndSession(Previous);
 				FGamingPanelLoginResult Result;
 				Result.PlayerId = Self->PlayerId;
 				Result.DisplayName = Self->DisplayName;
 				if (const TSharedPtr<FJsonObject> Player = GamingPanelJson::GetObject(*Json, TEXT("player")))
 				{
 					Result.bCreated = GamingPanelJson::GetBool(*Player, TEXT("created"));
+				}
+				FString Settled;
+				switch (Self->AccountDeletion->SettleAtLogin(Self->PlayerId, Result.bCreated, Self->SessionPlatform, Settled))
+				{
+				case FGamingPanelAccountDeletion::ESettled::Deleted:
+					UE_LOG(LogGamingPanel, Log, TEXT("The login settled an unconfirmed deletion: the old account is gone."));
+					Self->WipeDeletedPlayer(Settled, false);
+					Self->OnAccountDeletionSettled.Broadcast(true, FGamingPanelError());
+					break;
+				case FGamingPanelAccountDeletion::ESettled::NotDone:
+					UE_LOG(LogGamingPanel, Log, TEXT("The login settled an unconfirmed deletion: the account still exists."));
+					Self->OnAccountDeletionSettled.Broadcast(false, FGamingPanelError::Make(409, GamingPanelErrorCodes::DeletionNotDone,
+						TEXT("The account still exists: the DELETE sent earlier never reached the panel. Ask the player again before deleting.")));
+					break;
+				case FGamingPanelAccountDeletion::ESettled::Nothing:
+					break;
 				}
 				UE_LOG(LogGamingPanel, Log, TEXT("Logged in as %s"), *Result.DisplayName);
 				Self->FinishLogin(Generation, true, Result, FGamingPanelError());
@@ -309,9 +335,11 @@ void UGamingPanelSubsystem::Logout()
 	const FString SessionRefreshToken = RefreshToken;
 	const bool bTokenAlive = !Token.IsEmpty() && FDateTime::UtcNow() < AccessExpiresAt;
 	const bool bRefreshOut = TokenRefresh->IsInFlight() && RefreshGeneration == SessionGeneration;
+	const FString Player = PlayerId;
 	CredentialProvider.Reset(); // logging out means: do not log back in silently
-	AccountDeletion->Forget(PlayerId); // an unconfirmed DELETE can no longer be told from this logout's revocation
 	ClearSession();             // at once; answers still out for this session are discarded (SessionGeneration)
+	// Then a deletion run of this session ends (a 401 token_revoked may now be this logout's); its DELETE stays pending.
+	AccountDeletion->EndSession(Player);
 
 	// Whoever waits on a refresh or login of the session that just ended hears so now.
 	const FGamingPanelError Ended = SessionEnded(TEXT("Logged out."));
@@ -404,6 +432,11 @@ void UGamingPanelSubsystem::GetAccessToken(FOnAccessToken OnComplete)
 		if (!CredentialProvider.IsValid())
 		{
 			OnComplete(false, FString(), FGamingPanelError::Make(401, GamingPanelErrorCodes::NotLoggedIn, TEXT("Log in first.")));
+			return;
+		}
+		if (IsAccountDeletionPending())
+		{
+			OnComplete(false, FString(), SessionEnded(TEXT("A DELETE of the account is unconfirmed: no silent login (after the erasure it would create a new account). Call Login.")));
 			return;
 		}
 		TWeakObjectPtr<UGamingPanelSubsystem> WeakThis(this);
@@ -542,30 +575,34 @@ void UGamingPanelSubsystem::RefreshAnswered(int32 Generation, const FGamingPanel
 		return;
 	}
 
-	if (bRefreshWithoutLogin)
-	{
-		// An account deletion asked for this refresh after its DELETE went out: it decides (a revoked session is the
-		// erasure). No silent login (it would make a new account); the tokens are left as they are.
-		bRefreshWithoutLogin = false;
-		UE_LOG(LogGamingPanel, Log, TEXT("Refresh token refused (%s) while deleting the account."), *Error.Code);
-		FinishRefreshOf(Generation, false, Error);
-		return;
-	}
-
-	// A DELETE of this player is unconfirmed: no silent login (the erasure deleted the player's identities, a login
-	// would make a new account). 401 token_revoked is the erasure: the player is wiped (GamingPanelAccount.h).
+	// An account deletion asked for this refresh after its DELETE went out (RenewWithoutLogin), or a DELETE of this
+	// player is unconfirmed: no silent login (the erasure deleted the player's identities, a login would make a new
+	// account). What the refusal means is decided once, for every waiter (GamingPanelAccount.h).
+	const bool bWithoutLogin = bRefreshWithoutLogin;
+	bRefreshWithoutLogin = false;
 	switch (AccountDeletion->RefreshRefused(PlayerId, Error, WipeFor(PlayerId)))
 	{
 	case FGamingPanelAccountDeletion::ERefreshRefused::Deleted:
-		UE_LOG(LogGamingPanel, Log, TEXT("Refresh token revoked while the account's deletion was unconfirmed: the account is gone."));
+		UE_LOG(LogGamingPanel, Log, TEXT("Refresh token revoked: the panel says the account was deleted."));
 		FinishRefreshOf(Generation, false, AccountDeleted()); // the wipe answered the refresh's waiters already, if it was in flight
+		return;
+	case FGamingPanelAccountDeletion::ERefreshRefused::SessionLost:
+		UE_LOG(LogGamingPanel, Log, TEXT("Refresh token revoked, not by the account's deletion: the session is lost, the DELETE stays unconfirmed."));
+		FinishRefreshOf(Generation, false, SessionEnded(TEXT("The session was revoked while a DELETE of the account is unconfirmed.")));
 		return;
 	case FGamingPanelAccountDeletion::ERefreshRefused::KeepSession:
 		UE_LOG(LogGamingPanel, Log, TEXT("Refresh token refused (%s) while the account's deletion is unconfirmed; no silent login, tokens kept."),
 			*Error.Code);
+		TokenRefresh->Pause(Error); // as any failed refresh: not sent again at once by every call
 		FinishRefreshOf(Generation, false, Error);
 		return;
 	case FGamingPanelAccountDeletion::ERefreshRefused::LogInAgain:
+		if (bWithoutLogin)
+		{
+			TokenRefresh->Pause(Error);
+			FinishRefreshOf(Generation, false, Error);
+			return;
+		}
 		break;
 	}
 
@@ -629,9 +666,9 @@ void UGamingPanelSubsystem::RenewWithoutLogin(const FString& Player, const FStri
 		OnComplete(false, FString(), SessionEnded(TEXT("The player whose account was being deleted is no longer logged in.")));
 		return;
 	}
-	if (AccessToken != FailedAccessToken)
+	if (AccessToken != FailedAccessToken && FDateTime::UtcNow() < AccessExpiresAt)
 	{
-		OnComplete(true, AccessToken, FGamingPanelError()); // already renewed by another call
+		OnComplete(true, AccessToken, FGamingPanelError()); // already renewed by another call (and not expired too)
 		return;
 	}
 	// Marks the refresh in flight too, if one is: it ends at a refusal without logging in again.
@@ -680,6 +717,7 @@ void UGamingPanelSubsystem::ClearSession()
 	RefreshExpiresAt = FDateTime();
 	PlayerId.Reset();
 	DisplayName.Reset();
+	SessionPlatform.Reset();
 	TokenRefresh->ClearPause();
 	SaveState();
 }
@@ -700,8 +738,26 @@ TFunction<void()> UGamingPanelSubsystem::WipeFor(const FString& Player)
 
 bool UGamingPanelSubsystem::IsAccountDeletionPending() const
 {
-	FString Token;
-	return AccountDeletion.IsValid() && AccountDeletion->UnconfirmedToken(PlayerId, Token);
+	FString Player;
+	FString Platform;
+	return AccountDeletion.IsValid() && AccountDeletion->Pending(Player, Platform);
+}
+
+void UGamingPanelSubsystem::LoseSessionKeepingDeletion(const FString& Player)
+{
+	if (Player.IsEmpty() || PlayerId != Player)
+	{
+		return;
+	}
+	CredentialProvider.Reset(); // no silent login: the next Login is the game's, and settles the DELETE
+	ClearSession();             // the unconfirmed DELETE stays in the session file
+	const FGamingPanelError Lost = SessionEnded(
+		TEXT("The session was revoked (not by the account's deletion) while a DELETE of the account is unconfirmed; log in again: the login settles it."));
+	if (TokenRefresh->IsInFlight())
+	{
+		TokenRefresh->Finish(false, Lost);
+	}
+	LoseSession(Lost);
 }
 
 void UGamingPanelSubsystem::DeleteAccount(FOnDone InOnComplete)
@@ -727,7 +783,7 @@ void UGamingPanelSubsystem::DeleteAccount(FOnDone InOnComplete)
 	FString SentWith;
 	if (AccountDeletion->UnconfirmedToken(Player, SentWith))
 	{
-		AccountDeletion->Delete(Player, SentWith, Wipe, OnComplete); // resent as it went, with its token
+		AccountDeletion->Delete(Player, SentWith, Wipe, OnComplete, SessionPlatform); // resent as it went, with its token
 		return;
 	}
 	// Before anything is sent the token may be renewed (refreshed when due).
@@ -748,11 +804,11 @@ void UGamingPanelSubsystem::DeleteAccount(FOnDone InOnComplete)
 			OnComplete(false, SessionEnded(TEXT("The player whose account was to be deleted is no longer logged in.")));
 			return;
 		}
-		Self->AccountDeletion->Delete(Player, Token, Wipe, OnComplete);
+		Self->AccountDeletion->Delete(Player, Token, Wipe, OnComplete, Self->SessionPlatform);
 	});
 }
 
-void UGamingPanelSubsystem::WipeDeletedPlayer(const FString& Player)
+void UGamingPanelSubsystem::WipeDeletedPlayer(const FString& Player, bool bTell)
 {
 	UE_LOG(LogGamingPanel, Log, TEXT("Account deleted; wiping the player's data on this device."));
 	const FString Folder = FPaths::Combine(FPaths::ProjectSavedDir(), TEXT("GamingPanel"), Player);
@@ -793,7 +849,7 @@ void UGamingPanelSubsystem::WipeDeletedPlayer(const FString& Player)
 		PendingPurchaseKeys.Remove(Slot);
 	}
 	SaveState();
-	if (PendingPurchaseKeys.Num() == 0 && !HasSession() && !bStateMemoryOnly)
+	if (PendingPurchaseKeys.Num() == 0 && !HasSession() && !IsAccountDeletionPending() && !bStateMemoryOnly)
 	{
 		GamingPanelFiles::DeleteFile(StateFilePath()); // nothing left in it: no session file at the next launch
 	}
@@ -802,7 +858,7 @@ void UGamingPanelSubsystem::WipeDeletedPlayer(const FString& Player)
 	{
 		UE_LOG(LogGamingPanel, Warning, TEXT("Could not delete every file of the deleted player (another program holds one); none is written again."));
 	}
-	if (DeleteAccountWaiters == 0)
+	if (bTell && DeleteAccountWaiters == 0)
 	{
 		LoseSession(AccountDeleted()); // confirmed by another call's refresh or resend: no DeleteAccount waits to say so
 	}
@@ -1220,15 +1276,21 @@ void UGamingPanelSubsystem::SaveState() const
 		State->SetNumberField(TEXT("refresh_expires_at"), static_cast<double>(RefreshExpiresAt.ToUnixTimestamp()));
 		State->SetStringField(TEXT("player_id"), PlayerId);
 		State->SetStringField(TEXT("display_name"), DisplayName);
-		// A DELETE of the player that went out unconfirmed, kept with the session: after a restart, still no silent login.
-		FString Unconfirmed;
-		if (AccountDeletion.IsValid() && AccountDeletion->UnconfirmedToken(PlayerId, Unconfirmed))
-		{
-			TSharedRef<FJsonObject> Deletion = MakeShared<FJsonObject>();
-			Deletion->SetStringField(TEXT("player_id"), PlayerId);
-			Deletion->SetStringField(TEXT("access_token"), Unconfirmed);
-			State->SetObjectField(TEXT("unconfirmed_deletion"), Deletion);
-		}
+		State->SetStringField(TEXT("platform"), SessionPlatform);
+	}
+	// A DELETE that went out unconfirmed, with or without its session: after a restart, still no silent login, and
+	// the next login settles it.
+	FString DeletionPlayer;
+	FString PendingPlatform;
+	FString Unconfirmed;
+	if (bPersistSession && AccountDeletion.IsValid() && AccountDeletion->Pending(DeletionPlayer, PendingPlatform) &&
+		AccountDeletion->UnconfirmedToken(DeletionPlayer, Unconfirmed))
+	{
+		TSharedRef<FJsonObject> Deletion = MakeShared<FJsonObject>();
+		Deletion->SetStringField(TEXT("player_id"), DeletionPlayer);
+		Deletion->SetStringField(TEXT("access_token"), Unconfirmed);
+		Deletion->SetStringField(TEXT("platform"), PendingPlatform);
+		State->SetObjectField(TEXT("unconfirmed_deletion"), Deletion);
 	}
 	TSharedRef<FJsonObject> Pending = MakeShared<FJsonObject>();
 	for (const TPair<FString, FString>& Entry : PendingPurchaseKeys)
@@ -1276,13 +1338,13 @@ void UGamingPanelSubsystem::LoadState()
 		AccessExpiresAt = FDateTime::FromUnixTimestamp(GamingPanelJson::GetInt(*State, TEXT("access_expires_at")));
 		PlayerId = GamingPanelJson::GetString(*State, TEXT("player_id"));
 		DisplayName = GamingPanelJson::GetString(*State, TEXT("display_name"));
-		if (const TSharedPtr<FJsonObject> Deletion = GamingPanelJson::GetObject(*State, TEXT("unconfirmed_deletion")))
-		{
-			if (!PlayerId.IsEmpty() && GamingPanelJson::GetString(*Deletion, TEXT("player_id")) == PlayerId)
-			{
-				AccountDeletion->Restore(PlayerId, GamingPanelJson::GetString(*Deletion, TEXT("access_token")));
-			}
-		}
+		SessionPlatform = GamingPanelJson::GetString(*State, TEXT("platform"));
+	}
+	// Kept even when the session is not (its refresh token expired): the next login settles it.
+	if (const TSharedPtr<FJsonObject> Deletion = bPersistSession ? GamingPanelJson::GetObject(*State, TEXT("unconfirmed_deletion")) : nullptr)
+	{
+		AccountDeletion->Restore(GamingPanelJson::GetString(*Deletion, TEXT("player_id")), GamingPanelJson::GetString(*Deletion, TEXT("access_token")),
+			GamingPanelJson::GetString(*Deletion, TEXT("platform")));
 	}
 	if (const TSharedPtr<FJsonObject> Pending = GamingPanelJson::GetObject(*State, TEXT("pending_purchases")))
 	{

@@ -29,6 +29,8 @@ namespace GamingPanelErrorCodes
 	inline const TCHAR* InvalidResponse = TEXT("invalid_response");
 	inline const TCHAR* NotLoggedIn = TEXT("not_logged_in");
 	inline const TCHAR* CredentialsUnavailable = TEXT("credentials_unavailable");
+	/** A DELETE of the account was left unconfirmed and the next login answered the same player: the account still exists. */
+	inline const TCHAR* DeletionNotDone = TEXT("deletion_not_done");
 }
 
 /**

@@ -38,6 +38,7 @@
 #include "GamingPanelSubsystem.generated.h"
 
 DECLARE_DYNAMIC_MULTICAST_DELEGATE_OneParam(FGamingPanelSessionLostSignature, const FGamingPanelError&, Error);
+DECLARE_DYNAMIC_MULTICAST_DELEGATE_TwoParams(FGamingPanelDeletionSettledSignature, bool, bDeleted, const FGamingPanelError&, Error);
 
 class FGamingPanelAnalytics;
 
@@ -164,18 +165,20 @@ public:
 	 * player's pending purchase keys (the session file goes when no other player's keys are in it), and
 	 * Saved/GamingPanel/<player>/ (the cloud-save cache and queued writes, the remote-config copy, the analytics queue,
 	 * their .tmp and unreadable copies), which is never written again this run. The player is logged out with no
-	 * silent re-login. bOk once the panel answered 204, or 401 token_revoked to a resend after a DELETE whose answer
-	 * was lost, or to the refresh (with no silent login) after that resend got 401 token_expired / invalid_token
-	 * (GamingPanelAccount.h). Any other outcome reaches OnComplete unchanged (400 confirmation_required, no answer or
-	 * a 5xx after the automatic retries, a failed refresh...) and wipes nothing; calling it again resends a DELETE
-	 * that went out. Such a DELETE stays unconfirmed, kept in the session file from before it is sent (after a restart
-	 * too): no silent login meanwhile, a refresh refused with 401 token_revoked (any call's) is the erasure, and the
-	 * player's next call resends it first. A deletion confirmed while no DeleteAccount waits broadcasts OnSessionLost
-	 * (not_logged_in). It cannot be cancelled; Logout, or another Login, forgets it on this device.
+	 * silent re-login. bOk once the panel answered 204, or 401 token_revoked with account_deleted (to a resend after a
+	 * DELETE whose answer was lost, to the refresh after that resend got 401 token_expired / invalid_token, or to any
+	 * call's refresh; GamingPanelAccount.h). Any other outcome reaches OnComplete unchanged (400 confirmation_required,
+	 * no answer or a 5xx after the automatic retries, a failed refresh...) and wipes nothing; calling it again resends
+	 * a DELETE that went out. Such a DELETE stays unconfirmed, kept in the session file from before it is sent (after a
+	 * restart too, and after its session ended): no silent login meanwhile, and the player's next call resends it
+	 * first. A 401 token_revoked without account_deleted is not the erasure: the session is lost (OnSessionLost,
+	 * not_logged_in) and the DELETE stays pending. A deletion confirmed while no DeleteAccount waits broadcasts
+	 * OnSessionLost (not_logged_in). It cannot be cancelled; Logout or another Login ends the run (not_logged_in), and
+	 * the next Login settles the DELETE (OnAccountDeletionSettled).
 	 */
 	void DeleteAccount(FOnDone OnComplete);
 
-	/** A DELETE of the logged-in player's account went out (this run or before a restart) and is not confirmed yet. */
+	/** A DELETE of an account went out (this run or before a restart) and is not confirmed yet, logged in or not. */
 	UFUNCTION(BlueprintPure, Category = "Gaming Panel|Account")
 	bool IsAccountDeletionPending() const;
 
@@ -198,6 +201,15 @@ public:
 	UPROPERTY(BlueprintAssignable, Category = "Gaming Panel|Auth")
 	FGamingPanelSessionLostSignature OnSessionLost;
 
+	/**
+	 * A Login settled a DELETE left unconfirmed by an earlier session: bDeleted when the login created a player on the
+	 * DELETE's platform (the old account was erased; its data on the device is wiped now); otherwise Error is 409
+	 * deletion_not_done: the login answered the same player, the account still exists. Ask the player again; the
+	 * plugin never resends it on its own.
+	 */
+	UPROPERTY(BlueprintAssignable, Category = "Gaming Panel|Account")
+	FGamingPanelDeletionSettledSignature OnAccountDeletionSettled;
+
 private:
 	struct FCall;
 
@@ -216,7 +228,7 @@ private:
 	void RecoverFromUnauthorized(const FString& FailedAccessToken, FOnAccessToken OnComplete);
 	/**
 	 * Player's session renewed after FailedAccessToken got a 401 once a DELETE player went out: never logs in, answers
-	 * no other player's token, and a refusal of the refresh reaches OnComplete as it came, the tokens left as they are.
+	 * no other player's token; a refusal is decided by AccountDeletion->RefreshRefused (RefreshAnswered).
 	 */
 	void RenewWithoutLogin(const FString& Player, const FString& FailedAccessToken, FOnAccessToken OnComplete);
 	void StartCall(TSharedRef<FCall> Call);
@@ -224,8 +236,13 @@ private:
 	void FinishCall(TSharedRef<FCall> Call, const FGamingPanelResponse& Response);
 	void ApplyTokens(const FJsonObject& Json);
 	void ClearSession();
-	/** The account of Player was deleted: forget everything kept for them, in memory and on disk (DeleteAccount). */
-	void WipeDeletedPlayer(const FString& Player);
+	/**
+	 * The account of Player was deleted: forget everything kept for them, in memory and on disk (DeleteAccount).
+	 * bTell: OnSessionLost when no DeleteAccount waits (not when a login settled it: that session is alive).
+	 */
+	void WipeDeletedPlayer(const FString& Player, bool bTell = true);
+	/** Player's session was revoked, not by the erasure, while a DELETE of theirs is unconfirmed: lost, the DELETE kept. */
+	void LoseSessionKeepingDeletion(const FString& Player);
 	/** WipeDeletedPlayer(Player), for as long as the subsystem is there. */
 	TFunction<void()> WipeFor(const FString& Player);
 	void LoseSession(const FGamingPanelError& Error);
@@ -246,6 +263,8 @@ private:
 	FDateTime RefreshExpiresAt;
 	FString PlayerId;
 	FString DisplayName;
+	/** The platform the session logged in with (saved with it): the one an unconfirmed DELETE is settled on. */
+	FString SessionPlatform;
 
 	TSharedPtr<IGamingPanelCredentialProvider> CredentialProvider;
 	bool bLoginInFlight = false;

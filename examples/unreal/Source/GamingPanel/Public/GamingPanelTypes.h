@@ -34,6 +34,10 @@ struct GAMINGPANEL_API FGamingPanelError
 	UPROPERTY(BlueprintReadOnly, Category = "Gaming Panel")
 	float RetryAfterSeconds = -1.f;
 
+	/** The problem document's "account_deleted": true (only with 401 token_revoked: the token's account was erased). */
+	UPROPERTY(BlueprintReadOnly, Category = "Gaming Panel")
+	bool bAccountDeleted = false;
+
 	bool IsSet() const { return !Code.IsEmpty(); }
 	bool IsNetworkError() const { return Status == 0; }
 	/** No answer, 429, 5xx, or 409 request_in_progress (the first request with this Idempotency-Key is still being
@@ -42,6 +46,12 @@ struct GAMINGPANEL_API FGamingPanelError
 	bool IsTransient() const
 	{
 		return Status == 0 || Status == 429 || Status >= 500 || (Status == 409 && Code == TEXT("request_in_progress"));
+	}
+
+	/** 401 token_revoked because the account was erased; every other token_revoked (a logout, an operator, reuse detection) is not. */
+	bool IsAccountErased() const
+	{
+		return Status == 401 && Code == TEXT("token_revoked") && bAccountDeleted;
 	}
 
 	/** The server refused the session itself: 401 invalid_token, token_expired, token_revoked, refresh_token_reused, or
