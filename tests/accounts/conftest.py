@@ -16,6 +16,7 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
+from apps.accounts.mirror import mirror
 from apps.accounts.models import Game
 from apps.platforms.models import PlatformCredential
 from tests.conftest import ROOT
@@ -148,3 +149,13 @@ def start_web(transactional_db: None) -> Iterator[Callable[..., WebProcess]]:
     yield start
     for web in started:
         web.stop()
+
+
+@pytest.fixture
+def running_mirror(settings) -> Iterator[None]:  # noqa: ANN001
+    """This process's revocation mirror, started for the test (REVOCATION_MIRROR on)."""
+    settings.REVOCATION_MIRROR = True
+    mirror.stop()
+    mirror.start()
+    yield
+    mirror.stop()

@@ -5,7 +5,7 @@ token_revoked has no such member (docs/guide/errors.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from unittest import mock
 
 import pytest
@@ -110,15 +110,6 @@ def test_an_erased_player_not_yet_heard_of_says_the_account_was_deleted(tokens):
 
     assert_account_deleted(bearer(tokens["access_token"]).get(EXPORT))
     assert_account_deleted(refresh(tokens))
-
-
-@pytest.fixture
-def running_mirror(settings) -> Iterator[None]:  # noqa: ANN001
-    settings.REVOCATION_MIRROR = True
-    mirror.stop()
-    mirror.start()
-    yield
-    mirror.stop()
 
 
 @pytest.mark.postgres

@@ -4,7 +4,6 @@ could have missed one."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from unittest import mock
 
@@ -27,15 +26,6 @@ from tests.conftest import eventually
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
 SECOND = 1.0
-
-
-@pytest.fixture
-def running_mirror(settings) -> Iterator[None]:  # noqa: ANN001
-    settings.REVOCATION_MIRROR = True
-    mirror.stop()
-    mirror.start()
-    yield
-    mirror.stop()
 
 
 def session_id() -> int:
