@@ -699,8 +699,7 @@ namespace GamingPanel
                 if (_tokens == null || _tokens.PlayerId != player) return;
             }
             CredentialProvider = null;
-            ClearSession();
-            RaiseSessionLost(lost);
+            ClearSession(lost);
         }
 
         /// <summary>
@@ -729,7 +728,11 @@ namespace GamingPanel
             if (settled != null) settled(mark.Player, deleted);
         }
 
-        void ClearSession()
+        /// <summary>
+        /// Ends the session: SessionChanged(null), then SessionLost(`lost`) when given, and only then the session's waiting
+        /// calls (a deletion run ends with not_logged_in), so a game awaiting one has been told by the time it resumes.
+        /// </summary>
+        void ClearSession(ApiError lost = null)
         {
             string ended;
             lock (_gate)
@@ -740,6 +743,7 @@ namespace GamingPanel
                 PersistLocked(); // an unconfirmed DELETE stays
             }
             if (SessionChanged != null) SessionChanged(null);
+            if (lost != null) RaiseSessionLost(lost);
             if (ended != null && SessionEnding != null) SessionEnding(ended);
         }
 
