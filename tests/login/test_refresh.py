@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from apps.accounts.errors import InvalidToken
 from apps.accounts.models import AuthSession, Game, Player, SessionRefreshToken, hash_key
 from apps.accounts.services.bans import ban_player, unban_player
+from apps.accounts.services.privacy import erase_player
 from apps.accounts.services.sessions import find_refresh_token, prune_ended_sessions
 from apps.accounts.tasks import prune_sessions
 from apps.analytics.models import RawEvent
@@ -387,3 +388,35 @@ def test_a_session_of_a_platform_the_game_no_longer_accepts_ends_at_its_refresh(
     session = session_of(tokens)
     assert session.revoked_at is not None and session.revoke_reason == "operator"
     assert_problem(refresh(tokens["refresh_token"]), 401, "token_revoked")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("ended_by", "status", "code", "account_deleted"),
+    [
+        ("erasure", 401, "token_revoked", True),
+        ("ban", 403, "player_banned", None),
+        ("logout", 401, "token_revoked", None),
+    ],
+)
+def test_a_session_that_had_already_ended_says_why_though_its_platform_is_gone(
+    tokens, game, ended_by, status, code, account_deleted, django_capture_on_commit_callbacks
+):
+    player = Player.objects.get(pk=tokens["player"]["id"])
+    with django_capture_on_commit_callbacks(execute=True):
+        if ended_by == "erasure":
+            erase_player(player=player, actor=None)
+        elif ended_by == "ban":
+            ban_player(player=player, reason="cheating", until=None, actor=None)
+        else:
+            assert bearer(tokens["access_token"]).post(LOGOUT).status_code == 204
+    PlatformCredential.objects.filter(game=game, platform="dev").update(enabled=False)
+    clear_every_cache()
+
+    body = assert_problem(refresh(tokens["refresh_token"]), status, code)
+
+    assert body.get("account_deleted") is account_deleted
+    session = session_of(tokens)
+    assert session.revoke_reason == {"erasure": "player_erased", "ban": "player_banned"}.get(
+        ended_by, "logout"
+    )

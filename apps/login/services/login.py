@@ -152,18 +152,19 @@ def refresh_tokens(*, token: RefreshTokenRef) -> IssuedTokens:
     """A refresh: accounts rotates the token, a rotation is a session start for analytics. A
     session opened by a platform the game no longer accepts (its credential disabled or gone,
     the dev platform on a game out of sandbox) ends here instead: a refresh would otherwise
-    keep it alive for ever, 30 days at a time."""
+    keep it alive for ever, 30 days at a time. A session that had already ended says why it
+    did (the account erased, the player banned, a logout) as the rotation answers it."""
     game = Game.objects.get(pk=token.game_id)
     try:
         usable_credential(game=game, platform=token.platform)
     except PlatformNotConfigured:
-        revoke_sessions(
+        if revoke_sessions(
             sessions=AuthSession.objects.filter(pk=token.session_id),
             reason=AuthSession.RevokeReason.OPERATOR,
-        )
-        raise TokenRevoked(
-            f"This game no longer accepts {token.platform} logins; log in again."
-        ) from None
+        ):
+            raise TokenRevoked(
+                f"This game no longer accepts {token.platform} logins; log in again."
+            ) from None
     return refresh_session(
         token=token, on_rotation=lambda session: _record_session_start(session, kind="refresh")
     )
