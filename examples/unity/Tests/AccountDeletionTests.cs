@@ -48,6 +48,9 @@ namespace GamingPanel.Tests
             yield return Case("account: a login answering the same player settles an unconfirmed DELETE as deletion_not_done, nothing wiped, nothing resent", LoginAsTheSamePlayerIsNotDone);
             yield return Case("account: after a restart with the DELETE's token and the session's both expired, the resend's 401 token_expired refreshes (not the expired current token) and sends again", BothTokensExpiredAfterRestart);
             yield return Case("account: a caller that joined the deletion's refused refresh gets not_logged_in, not the raw token_revoked", JoinedRefusedRefreshIsNotLoggedIn);
+            yield return Case("account: a refresh refused before the DELETE went out (no silent login, or it fails): SessionLost has told the game by the time DeleteAccountAsync fails; nothing sent or wiped", RefusedRefreshBeforeTheDeleteTellsTheGameFirst);
+            yield return Case("account: a login (same player) that ends the run waiting to resend has settled the DELETE (PendingDeletionSettled, deletion_not_done) by the time DeleteAccountAsync fails", LoginEndingTheRunHasSettledIt);
+            yield return Case("account: a refresh refused with 401 token_revoked (account_deleted) while the waiting DELETE is resent: the wipe is done by the time DeleteAccountAsync completes", ConcurrentErasureIsWipedBeforeTheDeleteCompletes);
             yield return Case("account: RequestDataExportAsync returns the panel's JSON as it came", ExportReturnsTheBody);
         }
 
@@ -892,6 +895,85 @@ namespace GamingPanel.Tests
             ApiError error = await Fails(() => joined);
             Check(error != null && error.Code == ErrorCodes.NotLoggedIn, "the joined caller gets not_logged_in, got " + (error == null ? "none" : error.Code));
             CheckWiped(game);
+        }
+
+        static async Task RefusedRefreshBeforeTheDeleteTellsTheGameFirst()
+        {
+            foreach (bool provider in new[] { false, true })
+            {
+                string what = provider ? "the silent login refused" : "no credential provider";
+                Game game = NewGame();
+                await Play(game);
+                game.Client.Auth.RefreshMargin = TimeSpan.FromHours(2); // the access token (1 h left) is due: DeleteAccountAsync refreshes first
+                game.Refresh = r => FakeResponse.Problem(401, ErrorCodes.RefreshTokenReused);
+                Func<FakeRequest, FakeResponse> panel = game.Server.Handler;
+                game.Server.Handler = r => r.Path == "auth/third-party/login" ? FakeResponse.Problem(401, ErrorCodes.InvalidCredentials) : panel(r);
+                if (provider) game.Client.Auth.CredentialProvider = new DevCredentialProvider("tess", "Tess");
+
+                ApiError error = await Fails(() => game.Client.DeleteAccountAsync());
+                string told = provider ? ErrorCodes.InvalidCredentials : ErrorCodes.RefreshTokenReused;
+                int lost;
+                string first;
+                lock (game.Lost) { lost = game.Lost.Count; first = lost > 0 ? game.Lost[0].Code : ""; }
+                Check(error != null && error.Status == 401, what + ": DeleteAccountAsync fails with a 401, got " + (error == null ? "none" : error.Status + " " + error.Code));
+                Check(lost == 1 && first == told, what + ": SessionLost (" + told + ") told the game before DeleteAccountAsync failed, got " + lost + " " + first);
+                Check(Deletes(game).Count == 0 && !game.Client.Auth.HasSession && !game.Client.Account.DeletionPending, what + ": no DELETE sent, the session over, nothing pending");
+                Check(File.Exists(Path.Combine(game.PlayerFolder, "player_stats.json")), what + ": nothing wiped");
+            }
+        }
+
+        static async Task LoginEndingTheRunHasSettledIt()
+        {
+            Func<bool> erased;
+            Game game = PanelWithRevocation(out erased);
+            await Play(game);
+            List<string> settled = Settled(game);
+            var waiting = new TaskCompletionSource<bool>();
+            var resend = new TaskCompletionSource<bool>();
+            game.Client.Auth.Delay = (wait, ct) => { waiting.TrySetResult(true); return resend.Task; };
+
+            Task deleting = game.Client.DeleteAccountAsync();
+            await waiting.Task; // the DELETE's answer was lost; the kit waits to resend it
+            Task<LoginResult> login = game.Client.LoginAsync(new DevCredentialProvider("tess", "Tess")); // the same player 7
+            ApiError error = await Fails(() => deleting);
+            string seen;
+            lock (settled) seen = string.Join(",", settled.ToArray());
+            bool pending = game.Client.Account.DeletionPending;
+            await login;
+            resend.SetResult(true); // the run's wait ends: its session is over, nothing goes out
+
+            Check(error != null && error.Code == ErrorCodes.NotLoggedIn, "DeleteAccountAsync ends with not_logged_in, got " + (error == null ? "none" : error.Code));
+            Check(seen == "7:" + ErrorCodes.DeletionNotDone && !pending,
+                "the login's PendingDeletionSettled (deletion_not_done) came before DeleteAccountAsync failed, got '" + seen + "', pending " + pending);
+            Check(Deletes(game).Count == 1 && !erased() && Directory.Exists(game.PlayerFolder), "nothing resent, nothing erased or wiped");
+        }
+
+        static async Task ConcurrentErasureIsWipedBeforeTheDeleteCompletes()
+        {
+            Game game = NewGame(retries: 2);
+            await Play(game);
+            game.Client.Auth.CredentialProvider = new DevCredentialProvider("tess", "Tess");
+            bool erased = false;
+            var resend = new TaskCompletionSource<bool>();
+            var waiting = new TaskCompletionSource<bool>();
+            game.Delete = r =>
+            {
+                if (erased) return ErasedAnswer();
+                erased = true;
+                return FakeResponse.Offline();
+            };
+            // The session timer's refresh reaches the panel just as the DELETE is resent: both answers say the account is gone.
+            game.Refresh = r => { resend.TrySetResult(true); return ErasedAnswer(); };
+            game.Client.Auth.Delay = (wait, ct) => { waiting.TrySetResult(true); return resend.Task; };
+
+            Task deleting = game.Client.DeleteAccountAsync();
+            await waiting.Task;
+            Task<ApiError> refresh = Fails(() => game.Client.Auth.RefreshAsync(CancellationToken.None));
+            ApiError error = await Fails(() => deleting);
+            Check(error == null, "DeleteAccountAsync completes (the account is gone), got " + (error == null ? "" : error.Code));
+            CheckWiped(game);
+            await refresh;
+            Check(Logins(game) == 0, "no silent re-login");
         }
 
         static async Task ExportReturnsTheBody()

@@ -136,6 +136,9 @@ struct FFakePanel
 	TArray<FGamingPanelError> RefreshScript;
 	TArray<FString> RenewedWithoutLoginFor;
 	TArray<FString> RenewedWithoutLoginFrom;
+	/** RenewWithoutLogin waits, as the subsystem's waits on the token refresh in flight, until the test answers it. */
+	bool bHoldRenewals = false;
+	TArray<FGamingPanelAccountDeletion::FOnToken> HeldRenewals;
 	TArray<float> Waits;
 	/** Delays not run yet (bHoldDelays): a DELETE waiting to be sent again. */
 	bool bHoldDelays = false;
@@ -147,6 +150,13 @@ struct FFakePanel
 	int32 Wipes = 0;
 	/** Whose session LoseSession ended (a 401 token_revoked that is not the erasure after a DELETE went out). */
 	TArray<FString> LostSessions;
+	/**
+	 * LoseSession as the subsystem's LoseSessionKeepingDeletion runs it: the session cleared, the refresh in flight ended
+	 * (the held renewals answered not_logged_in), then OnSessionLost (LostSessions).
+	 */
+	bool bLoseEndsRenewals = false;
+	/** LostSessions.Num() when the last OnDone came. */
+	int32 LostWhenDone = -1;
 	bool bDone = false;
 	bool bOk = false;
 	FGamingPanelError Error;
@@ -175,6 +185,11 @@ struct FFakePanel
 			{
 				RenewedWithoutLoginFor.Add(Player);
 				RenewedWithoutLoginFrom.Add(FailedToken);
+				if (bHoldRenewals)
+				{
+					HeldRenewals.Add(MoveTemp(OnToken));
+					return;
+				}
 				const int32 Index = RenewedWithoutLoginFor.Num() - 1;
 				if (Index < RefreshScript.Num())
 				{
@@ -201,6 +216,15 @@ struct FFakePanel
 			},
 			[this](const FString& Player)
 			{
+				if (bLoseEndsRenewals)
+				{
+					TArray<FGamingPanelAccountDeletion::FOnToken> Waiting = MoveTemp(HeldRenewals);
+					HeldRenewals.Reset();
+					for (FGamingPanelAccountDeletion::FOnToken& OnToken : Waiting)
+					{
+						OnToken(false, FString(), Answer(401, TEXT("not_logged_in")).Error);
+					}
+				}
 				LostSessions.Add(Player);
 			});
 	}
@@ -243,6 +267,7 @@ struct FFakePanel
 		Deletion.Delete(FString(TEXT("7")), FString(Token), WipeFiles(),
 			[this](bool bInOk, const FGamingPanelError& InError)
 			{
+				LostWhenDone = LostSessions.Num();
 				bDone = true;
 				bOk = bInOk;
 				Error = InError;
@@ -411,6 +436,58 @@ int main()
 			Panel.RenewedWithoutLoginFor.Num() == 0 && Panel.Renewals == 0);
 	}
 	using ERefused = FGamingPanelAccountDeletion::ERefreshRefused;
+	{
+		// The subsystem's order again: the DELETE's renewal waits on the token refresh, refused with a plain 401
+		// token_revoked; LoseSession (LoseSessionKeepingDeletion) ends the refresh in flight, the renewal answered
+		// not_logged_in, before it broadcasts OnSessionLost.
+		FillDisk();
+		FFakePanel Panel;
+		Panel.bHoldRenewals = true;
+		Panel.bLoseEndsRenewals = true;
+		Panel.Script.Add(Answer(502, TEXT("bad_gateway")));
+		Panel.Script.Add(Answer(401, TEXT("token_expired")));
+		TSharedRef<FGamingPanelAccountDeletion> Deletion = Panel.Deletion(0);
+		Panel.Delete(*Deletion);
+		Panel.Delete(*Deletion, TEXT("access-2"));
+		const bool bWaiting = Panel.HeldRenewals.Num() == 1 && !Panel.bDone;
+		const ERefused Refused = Deletion->RefreshRefused(FString(TEXT("7")), Answer(401, TEXT("token_revoked")).Error, Panel.WipeFiles());
+		FString Player;
+		FString Platform;
+		Check("the renewal's refresh refused with a plain 401 token_revoked: OnSessionLost before the Delete hears not_logged_in; nothing wiped, still pending",
+			bWaiting && Refused == ERefused::SessionLost && Panel.bDone && !Panel.bOk && Panel.Error.Code == TEXT("not_logged_in") &&
+			Panel.LostSessions.Num() == 1 && Panel.LostWhenDone == 1 && Panel.Wipes == 0 && Player7Left() && Panel.Sent.Num() == 2 &&
+			Deletion->Pending(Player, Platform) && Player == TEXT("7"));
+	}
+	{
+		// The subsystem's order: the DELETE's renewal waits on the token refresh; that refresh is refused with the erasure
+		// answer, and RefreshRefused's Wipe (WipeDeletedPlayer) first ends the refresh in flight, answering its waiters (the
+		// renewal among them) not_logged_in, then deletes the files.
+		FillDisk();
+		FFakePanel Panel;
+		Panel.bHoldRenewals = true;
+		Panel.Script.Add(Answer(502, TEXT("bad_gateway")));
+		Panel.Script.Add(Answer(401, TEXT("token_expired")));
+		TSharedRef<FGamingPanelAccountDeletion> Deletion = Panel.Deletion(0);
+		Panel.Delete(*Deletion);
+		Panel.Delete(*Deletion, TEXT("access-2"));
+		const bool bWaiting = Panel.HeldRenewals.Num() == 1 && !Panel.bDone;
+		const TFunction<void()> Files = Panel.WipeFiles();
+		const FGamingPanelError Ended = Answer(401, TEXT("not_logged_in")).Error;
+		const ERefused Refused = Deletion->RefreshRefused(FString(TEXT("7")), Erased().Error, [&Panel, Files, Ended]()
+			{
+				TArray<FGamingPanelAccountDeletion::FOnToken> Waiting = MoveTemp(Panel.HeldRenewals);
+				Panel.HeldRenewals.Reset();
+				for (FGamingPanelAccountDeletion::FOnToken& OnToken : Waiting)
+				{
+					OnToken(false, FString(), Ended);
+				}
+				Files();
+			});
+		Check("the renewal's refresh refused with 401 token_revoked (account_deleted), the wipe answering the renewal not_logged_in: "
+			"the Delete hears OnDone(true), wiped once, no DELETE after it",
+			bWaiting && Refused == ERefused::Deleted && Panel.bDone && Panel.bOk && Panel.Wipes == 1 && !Player7Left() &&
+			Panel.Sent.Num() == 2 && Panel.LostSessions.Num() == 0);
+	}
 	const FGamingPanelError Revoked = Answer(401, TEXT("token_revoked")).Error; // a logout, an operator: not the erasure
 	const FGamingPanelError Erasure = Erased().Error;
 	{

@@ -173,11 +173,12 @@ namespace GamingPanel
         /// <summary>True when the access token is inside the refresh margin (or already expired).</summary>
         public bool RefreshDue
         {
-            get
-            {
-                TokenSet tokens = _tokens;
-                return tokens != null && DateTime.UtcNow >= tokens.AccessExpiresAtUtc - RefreshMargin;
-            }
+            get { return IsDue(_tokens); }
+        }
+
+        bool IsDue(TokenSet tokens)
+        {
+            return tokens != null && DateTime.UtcNow >= tokens.AccessExpiresAtUtc - RefreshMargin;
         }
 
         public async Task<LoginResult> LoginAsync(ICredentialProvider provider, CancellationToken cancellationToken)
@@ -219,9 +220,19 @@ namespace GamingPanel
             Dictionary<string, object> json = response.JsonObject;
             TokenSet tokens = TokenSet.FromResponse(json, null);
             tokens.Platform = credentials.Platform;
-            if (!Store(tokens, generation, true)) throw SessionEnded("The player logged out while logging in.");
+            string ended;
+            if (!Store(tokens, generation, true, out ended)) throw SessionEnded("The player logged out while logging in.");
             Dictionary<string, object> player = Json.GetObject(json, "player");
-            SettleDeletionAtLogin(tokens.PlayerId, Json.GetBool(player, "created"), credentials.Platform);
+            try
+            {
+                SettleDeletionAtLogin(tokens.PlayerId, Json.GetBool(player, "created"), credentials.Platform);
+            }
+            finally
+            {
+                // Only now what ends with the old session (a deletion run) is released: a game awaiting it has heard
+                // PendingDeletionSettled by the time it resumes.
+                ReleaseSessionCalls(ended);
+            }
             return new LoginResult
             {
                 PlayerId = tokens.PlayerId,
@@ -260,7 +271,7 @@ namespace GamingPanel
 
             try
             {
-                return TokenOf(await RefreshAsync(cancellationToken), player);
+                return TokenOf(await RefreshAsync(cancellationToken, false, false, true), player);
             }
             catch (ApiError error)
             {
@@ -284,7 +295,7 @@ namespace GamingPanel
             if (!RefreshDue) return;
             try
             {
-                await RefreshAsync(cancellationToken);
+                await RefreshAsync(cancellationToken, false, false, true);
             }
             catch (ApiError error)
             {
@@ -302,11 +313,16 @@ namespace GamingPanel
             return RefreshAsync(cancellationToken, false);
         }
 
-        Task<TokenSet> RefreshAsync(CancellationToken cancellationToken, bool force, bool withoutRelogin = false)
+        /// <param name="ifDue">
+        /// The caller found the access token due (GetAccessTokenAsync, RefreshIfDueAsync): when a refresh (or a login) that
+        /// ended since it looked has renewed it, that pair is the answer, and no second refresh goes out.
+        /// </param>
+        Task<TokenSet> RefreshAsync(CancellationToken cancellationToken, bool force, bool withoutRelogin = false, bool ifDue = false)
         {
             Task<TokenSet> shared;
             lock (_gate)
             {
+                if (ifDue && _tokens != null && !IsDue(_tokens)) return Task.FromResult(_tokens);
                 bool thisSession = _refreshInFlight != null && _refreshGeneration == _generation;
                 ApiError quiet = thisSession && _refreshInFlight.IsFaulted ? RetryAfterLeft(_refreshInFlight) : null;
                 // The last refresh of this session answered with a Retry-After that has not passed: nobody sends
@@ -435,7 +451,8 @@ namespace GamingPanel
                 {
                     TokenSet rotated = await exchange;
                     // Rule 5: logged out (or in again) while this was out: the pair belongs to a session that is over.
-                    if (!Store(rotated, generation, false)) throw SessionEnded("The session ended while it was being refreshed.");
+                    string none;
+                    if (!Store(rotated, generation, false, out none)) throw SessionEnded("The session ended while it was being refreshed.");
                     return rotated;
                 }
                 catch (ApiError error)
@@ -475,25 +492,34 @@ namespace GamingPanel
                     throw refused;
                 }
                 Debug.Log("[GamingPanel] Refresh token refused (" + refused.Code + "); starting a new session.");
-                ClearSession();
-                ICredentialProvider provider = CredentialProvider;
-                if (provider != null)
+                // The ended session's waiting calls (a deletion run) are released only once the game has been told how
+                // it ended: SessionLost (no credential provider, or its login failed too), or the silent login's session.
+                string ended = ForgetSession();
+                try
                 {
-                    try
+                    ICredentialProvider provider = CredentialProvider;
+                    if (provider != null)
                     {
-                        await LoginAsync(provider, CancellationToken.None);
-                        TokenSet renewed = _tokens;
-                        if (renewed == null) throw SessionEnded("The session ended.");
-                        return renewed;
+                        try
+                        {
+                            await LoginAsync(provider, CancellationToken.None);
+                            TokenSet renewed = _tokens;
+                            if (renewed == null) throw SessionEnded("The session ended.");
+                            return renewed;
+                        }
+                        catch (ApiError loginError)
+                        {
+                            if (!loginError.IsTransient && loginError.Code != ErrorCodes.NotLoggedIn) RaiseSessionLost(loginError);
+                            throw;
+                        }
                     }
-                    catch (ApiError loginError)
-                    {
-                        if (!loginError.IsTransient && loginError.Code != ErrorCodes.NotLoggedIn) RaiseSessionLost(loginError);
-                        throw;
-                    }
+                    RaiseSessionLost(refused);
+                    throw refused;
                 }
-                RaiseSessionLost(refused);
-                throw refused;
+                finally
+                {
+                    ReleaseSessionCalls(ended);
+                }
             }
             finally
             {
@@ -646,11 +672,13 @@ namespace GamingPanel
 
         /// <summary>
         /// Keeps tokens of session `generation` (a new session when newSession: a login); false, and nothing
-        /// stored, when that session has ended meanwhile (rule 5).
+        /// stored, when that session has ended meanwhile (rule 5). `ended`: the player whose session a login replaced
+        /// (or null); the caller releases that session's waiting calls (ReleaseSessionCalls) once the game has been told
+        /// what the login did.
         /// </summary>
-        bool Store(TokenSet tokens, int generation, bool newSession)
+        bool Store(TokenSet tokens, int generation, bool newSession, out string ended)
         {
-            string ended = null;
+            ended = null;
             lock (_gate)
             {
                 if (generation != _generation) return false;
@@ -663,8 +691,6 @@ namespace GamingPanel
                 PersistLocked(); // before anyone uses the new access token: see rule 2
             }
             if (SessionChanged != null) SessionChanged(tokens);
-            // After the new session is in place: what ends with the old one (a deletion run) cannot use it any more.
-            if (ended != null && SessionEnding != null) SessionEnding(ended);
             return true;
         }
 
@@ -731,8 +757,21 @@ namespace GamingPanel
         /// <summary>
         /// Ends the session: SessionChanged(null), then SessionLost(`lost`) when given, and only then the session's waiting
         /// calls (a deletion run ends with not_logged_in), so a game awaiting one has been told by the time it resumes.
+        /// (A login does the same in its order: SessionChanged, PendingDeletionSettled, then the old session's calls.)
         /// </summary>
         void ClearSession(ApiError lost = null)
+        {
+            string ended = ForgetSession();
+            if (lost != null) RaiseSessionLost(lost);
+            ReleaseSessionCalls(ended);
+        }
+
+        /// <summary>
+        /// The first half of ClearSession: the session is forgotten (in storage too; an unconfirmed DELETE stays) and
+        /// SessionChanged(null) raised. Answers the player whose session ended (or null), for ReleaseSessionCalls once
+        /// the game has been told how it ended.
+        /// </summary>
+        string ForgetSession()
         {
             string ended;
             lock (_gate)
@@ -743,7 +782,15 @@ namespace GamingPanel
                 PersistLocked(); // an unconfirmed DELETE stays
             }
             if (SessionChanged != null) SessionChanged(null);
-            if (lost != null) RaiseSessionLost(lost);
+            return ended;
+        }
+
+        /// <summary>
+        /// The session of `ended` (when not null) is over and the new one (if any) in place: what ends with it (a deletion
+        /// run: not_logged_in) is released, and cannot use it any more.
+        /// </summary>
+        void ReleaseSessionCalls(string ended)
+        {
             if (ended != null && SessionEnding != null) SessionEnding(ended);
         }
 

@@ -66,8 +66,13 @@ namespace GamingPanel
             public Task Runner;
             /// <summary>DeleteAccountAsync calls waiting for it: they tell the game, so SessionLost does not fire.</summary>
             public int GameCallers;
-            /// <summary>Confirmed (by its DELETE, or by a refresh refused with token_revoked) and wiped, once.</summary>
+            /// <summary>
+            /// Confirmed (by its DELETE, or by a refresh refused with token_revoked), once: whoever set it wipes the player and
+            /// then completes Done (Erased), maybe on another thread than the run's.
+            /// </summary>
             public volatile bool Deleted;
+            /// <summary>Done completed otherwise (RunAsync, EndRuns; under _gate): a confirmation after it tells the game by SessionLost.</summary>
+            public bool Finished;
         }
 
         public AccountService(GamingPanelClient client)
@@ -200,11 +205,17 @@ namespace GamingPanel
             {
                 failure = e;
             }
+            bool confirmed;
             lock (_gate)
             {
                 Deletion current;
                 if (_running.TryGetValue(deletion.Player, out current) && current == deletion) _running.Remove(deletion.Player);
+                confirmed = deletion.Deleted;
+                if (!confirmed) deletion.Finished = true;
             }
+            // Confirmed: Erased completes Done once the player is wiped, which may still be under way on the thread of the
+            // refresh that confirmed it (the run only saw Deleted).
+            if (confirmed) return;
             if (failure == null) deletion.Done.TrySetResult(true);
             else deletion.Done.TrySetException(failure);
         }
@@ -302,13 +313,15 @@ namespace GamingPanel
 
         /// <summary>
         /// The panel confirmed the deletion of `player` (`deletion`: the one under way, if any): wipes everything kept for
-        /// them, once, and tells the game by SessionLost when no DeleteAccountAsync is waiting to.
+        /// them, once, tells the game by SessionLost when no DeleteAccountAsync is waiting to, and only then completes the
+        /// deletion's Done, so a DeleteAccountAsync resumes with the player wiped.
         /// </summary>
         void Erased(string player, Deletion deletion)
         {
             bool tell = true;
             lock (_gate)
             {
+                if (deletion != null && deletion.Finished) deletion = null; // its callers have their outcome: told as when none runs
                 if (deletion != null)
                 {
                     if (deletion.Deleted) return;
@@ -317,8 +330,17 @@ namespace GamingPanel
                 }
             }
             Debug.Log("[GamingPanel] Account deleted; wiping the player's data on this device.");
-            _client.WipePlayer(player);
-            if (tell) _client.Auth.RaiseSessionLost(ApiError.AccountDeleted());
+            try
+            {
+                _client.WipePlayer(player);
+                if (tell) _client.Auth.RaiseSessionLost(ApiError.AccountDeleted());
+            }
+            catch (Exception e)
+            {
+                if (deletion != null) deletion.Done.TrySetException(e);
+                throw;
+            }
+            if (deletion != null) deletion.Done.TrySetResult(true);
         }
 
         /// <summary>
@@ -332,6 +354,7 @@ namespace GamingPanel
             {
                 if (!_running.TryGetValue(player, out deletion) || deletion.Deleted) return;
                 deletion.Ended = true;
+                deletion.Finished = true;
                 _running.Remove(player);
             }
             deletion.Done.TrySetException(new ApiError(401, ErrorCodes.NotLoggedIn, "Not logged in",

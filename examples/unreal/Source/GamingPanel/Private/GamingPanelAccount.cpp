@@ -30,6 +30,13 @@ struct FGamingPanelAccountDeletion::FRun
 	int32 Retries = 0;
 	/** Answered (confirmed elsewhere too): whatever is still out for it (an answer, a wait, a renewal) changes nothing. */
 	bool bFinished = false;
+	/**
+	 * RefreshRefused is deciding its outcome (the erasure: Wipe, then OnDone(true); the session lost: LoseSession, then
+	 * OnDone(false, not_logged_in)): what the subsystem answers meanwhile to what the run waits for (it ends the refresh in
+	 * flight, and the DELETE's renewal with it, with not_logged_in) sends and decides nothing, so the waiters hear the
+	 * outcome after the wipe, or after OnSessionLost.
+	 */
+	bool bDeciding = false;
 
 	explicit FRun(TSharedRef<FShared> InShared) : Shared(InShared) {}
 };
@@ -194,12 +201,14 @@ FGamingPanelAccountDeletion::ERefreshRefused FGamingPanelAccountDeletion::Refres
 		{
 			Keep(*Shared, FString(), FString());
 		}
+		const TArray<TSharedRef<FRun>> Runs = Deciding(*Shared, PlayerId);
 		if (Wipe)
 		{
 			Wipe();
 		}
-		for (const TSharedRef<FRun>& Run : RunsOf(*Shared, PlayerId))
+		for (const TSharedRef<FRun>& Run : Runs)
 		{
+			Run->bDeciding = false;
 			Finish(Run, true, FGamingPanelError());
 		}
 		return ERefreshRefused::Deleted;
@@ -212,14 +221,16 @@ FGamingPanelAccountDeletion::ERefreshRefused FGamingPanelAccountDeletion::Refres
 	{
 		return ERefreshRefused::KeepSession; // expired, reused, banned: says nothing of the DELETE
 	}
-	// Revoked, not by the erasure: the session is over (ended first, so nothing the waiters start goes out with it);
-	// the DELETE stays pending for the next login to settle.
+	// Revoked, not by the erasure: the session is over (ended first, so nothing the waiters start goes out with it, and
+	// the game has heard OnSessionLost by the time they hear not_logged_in); the DELETE stays pending for the next login.
+	const TArray<TSharedRef<FRun>> Runs = Deciding(*Shared, PlayerId);
 	if (Shared->LoseSession)
 	{
 		Shared->LoseSession(PlayerId);
 	}
-	for (const TSharedRef<FRun>& Run : RunsOf(*Shared, PlayerId))
+	for (const TSharedRef<FRun>& Run : Runs)
 	{
+		Run->bDeciding = false;
 		Finish(Run, false, SessionOver());
 	}
 	return ERefreshRefused::SessionLost;
@@ -239,6 +250,16 @@ TArray<TSharedRef<FGamingPanelAccountDeletion::FRun>> FGamingPanelAccountDeletio
 		{
 			Runs.Add(Run.ToSharedRef());
 		}
+	}
+	return Runs;
+}
+
+TArray<TSharedRef<FGamingPanelAccountDeletion::FRun>> FGamingPanelAccountDeletion::Deciding(FShared& InShared, const FString& PlayerId)
+{
+	TArray<TSharedRef<FRun>> Runs = RunsOf(InShared, PlayerId);
+	for (const TSharedRef<FRun>& Run : Runs)
+	{
+		Run->bDeciding = true;
 	}
 	return Runs;
 }
@@ -319,7 +340,7 @@ void FGamingPanelAccountDeletion::Keep(FShared& InShared, const FString& PlayerI
 
 void FGamingPanelAccountDeletion::Attempt(TSharedRef<FRun> Run)
 {
-	if (Run->bFinished)
+	if (Run->bFinished || Run->bDeciding)
 	{
 		return;
 	}
@@ -432,7 +453,7 @@ void FGamingPanelAccountDeletion::Answered(TSharedRef<FRun> Run, const FGamingPa
 
 void FGamingPanelAccountDeletion::Done(TSharedRef<FRun> Run)
 {
-	if (Run->bFinished)
+	if (Run->bFinished || Run->bDeciding)
 	{
 		return;
 	}
@@ -449,6 +470,10 @@ void FGamingPanelAccountDeletion::Done(TSharedRef<FRun> Run)
 
 void FGamingPanelAccountDeletion::Fail(TSharedRef<FRun> Run, const FGamingPanelError& Error)
 {
+	if (Run->bFinished || Run->bDeciding)
+	{
+		return;
+	}
 	// No DELETE of this run may have arrived (each was refused as it came): nothing is unconfirmed any more.
 	if (!Run->bSent && Run->Shared->PlayerId == Run->PlayerId)
 	{
@@ -459,7 +484,7 @@ void FGamingPanelAccountDeletion::Fail(TSharedRef<FRun> Run, const FGamingPanelE
 
 void FGamingPanelAccountDeletion::Lost(TSharedRef<FRun> Run)
 {
-	if (Run->bFinished)
+	if (Run->bFinished || Run->bDeciding)
 	{
 		return;
 	}
@@ -473,7 +498,7 @@ void FGamingPanelAccountDeletion::Lost(TSharedRef<FRun> Run)
 
 void FGamingPanelAccountDeletion::Finish(TSharedRef<FRun> Run, bool bOk, const FGamingPanelError& Error)
 {
-	if (Run->bFinished)
+	if (Run->bFinished || Run->bDeciding)
 	{
 		return;
 	}

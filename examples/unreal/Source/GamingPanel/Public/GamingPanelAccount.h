@@ -175,6 +175,8 @@ private:
 	};
 	/** The runs of PlayerId under way. */
 	static TArray<TSharedRef<FRun>> RunsOf(FShared& InShared, const FString& PlayerId);
+	/** The runs of PlayerId under way, marked while RefreshRefused decides their outcome (FRun::bDeciding). */
+	static TArray<TSharedRef<FRun>> Deciding(FShared& InShared, const FString& PlayerId);
 	/** Joins the Delete of PlayerId under way; false when there is none. */
 	bool Join(const FString& PlayerId, FOnDone& OnDone);
 	void Start(const FString& PlayerId, const FString& AccessToken, const FString& Platform, bool bSent, int32 Retries,
