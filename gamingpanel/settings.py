@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import environ
 from celery.schedules import crontab
@@ -122,6 +123,15 @@ DATABASE_PREPARED_PLAN_SECONDS = env.int("DATABASE_PREPARED_PLAN_SECONDS", defau
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
+# `make test` runs the suite in pytest-xdist workers, and every test empties its Redis database:
+# worker gwN uses REDIS_URL's database + N. The processes a test starts inherit the result
+# (GP_REDIS_PER_WORKER says it was applied), not the rule.
+_worker = env.ENVIRON.get("PYTEST_XDIST_WORKER") if TESTING and REDIS_URL else None
+if _worker and "GP_REDIS_PER_WORKER" not in env.ENVIRON:
+    _url = urlsplit(REDIS_URL)
+    _db = int(_url.path.strip("/") or 0) + int(_worker.removeprefix("gw"))
+    REDIS_URL = env.ENVIRON["REDIS_URL"] = urlunsplit(_url._replace(path=f"/{_db}"))
+    env.ENVIRON["GP_REDIS_PER_WORKER"] = "1"
 # Every Redis key and pub/sub channel (cache, rate limits, revocation markers and channel,
 # Celery's queues and results) carries this prefix, so deployments sharing one Redis server stay
 # apart: pub/sub ignores the DB number. Defaults to the database's name.

@@ -109,6 +109,16 @@ def _isolated_cache() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _joinable_results() -> Iterator[None]:
+    """Celery's "inside a task" flag is one global that an eager task sets and then resets to
+    what it found: two run at once in threads (the webhook and purchase race tests) can leave it
+    set, and every later `result.get()` in the process refuses ("Never call result.get() within
+    a task"). Each test starts with it clear, whichever ran before it in this process."""
+    with allow_join_result():
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _audit_minute(monkeypatch: pytest.MonkeyPatch) -> None:
     """The minute operator lock-outs are counted in (apps.audit.services) stays one minute for
     the whole test: two attempts a test makes in a row never fall either side of a minute's end.
@@ -231,10 +241,7 @@ def celery_worker_process(transactional_db: None) -> Iterator[subprocess.Popen]:
     celery_app.conf.task_default_queue = queue
     try:
         _wait_for_worker(celery_app, worker)
-        # Celery's "inside a task" flag is one global that eager tasks set and reset: two run at
-        # once in threads (the webhook race tests) can leave it set, and result.get() refuses.
-        with allow_join_result():
-            yield worker
+        yield worker
     finally:
         celery_app.conf.task_always_eager, celery_app.conf.task_default_queue = previous
         worker.terminate()

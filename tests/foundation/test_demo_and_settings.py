@@ -33,6 +33,29 @@ def _start_django(env: dict, *, then: str = "") -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.parametrize(
+    ("extra", "db"),
+    [
+        ({}, 4),  # one process: REDIS_URL as given
+        ({"PYTEST_XDIST_WORKER": "gw0"}, 4),
+        ({"PYTEST_XDIST_WORKER": "gw1"}, 5),
+        ({"PYTEST_XDIST_WORKER": "gw1", "GP_REDIS_PER_WORKER": "1"}, 4),  # a worker's child
+        ({"PYTEST_XDIST_WORKER": "gw1", "GP_TESTING": "0"}, 4),  # never outside the tests
+    ],
+)
+def test_each_test_worker_has_a_redis_database_of_its_own(extra, db):
+    result = _start_django(
+        {"GP_TESTING": "1", "DJANGO_DEBUG": "1", "REDIS_URL": "redis://127.0.0.1:6379/4", **extra},
+        then="import os; from django.conf import settings; "
+        "print(settings.REDIS_URL, settings.CACHES['default']['LOCATION'], "
+        "settings.CELERY_BROKER_URL, os.environ['REDIS_URL'])",
+    )
+
+    assert result.returncode == 0, result.stderr
+    # The processes the worker starts inherit the result in the environment.
+    assert result.stdout.split() == [f"redis://127.0.0.1:6379/{db}"] * 4
+
+
 def test_production_refuses_default_secret_and_wildcard_hosts():
     result = _start_django(
         {
