@@ -129,6 +129,11 @@ REDIS_URL = env.str("REDIS_URL", default="")
 _worker = env.ENVIRON.get("PYTEST_XDIST_WORKER") if TESTING and REDIS_URL else None
 if _worker and "GP_REDIS_PER_WORKER" not in env.ENVIRON:
     _url = urlsplit(REDIS_URL)
+    if not (_url.path.strip("/") or "0").isdigit():
+        raise ImproperlyConfigured(
+            "Tests in pytest-xdist workers need REDIS_URL as redis://host:port/<database>: "
+            "each worker takes that database + its number."
+        )
     _db = int(_url.path.strip("/") or 0) + int(_worker.removeprefix("gw"))
     REDIS_URL = env.ENVIRON["REDIS_URL"] = urlunsplit(_url._replace(path=f"/{_db}"))
     env.ENVIRON["GP_REDIS_PER_WORKER"] = "1"

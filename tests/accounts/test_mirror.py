@@ -85,11 +85,20 @@ def test_a_lost_message_makes_the_mirror_reload_from_the_database(running_mirror
     assert took < SECOND
 
 
+def cut_subscribers() -> None:
+    """A network blip for this test's pub/sub connections (those on its Redis database), not for
+    another test process's on the same server: CLIENT KILL TYPE pubsub has no database filter."""
+    client = raw_redis()
+    db = str(client.connection_pool.connection_kwargs.get("db", 0))
+    cut = [c["id"] for c in client.client_list(_type="pubsub") if c["db"] == db]
+    assert cut, "no subscriber to cut"
+    for client_id in cut:
+        client.client_kill_filter(_id=client_id)
+
+
 def test_a_message_missed_while_disconnected_is_not_lost(running_mirror, tokens):
     eventually(trusted, within=3)
-    client = raw_redis()
-
-    client.client_kill_filter(_type="pubsub")
+    cut_subscribers()
     log_out(session_id=session_id())  # published while the mirror may not be listening
 
     took = eventually(lambda: mirror.revocation(session_id()) == "logout", within=2 * SECOND)
@@ -114,7 +123,7 @@ def test_a_marker_lost_while_ready_stayed_is_written_again_when_the_mirror_reloa
     # Redis went away (every mirror lost its connection) while this revocation committed; its
     # publish and the reset of `ready` both failed: the database has it, Redis has `ready` but
     # no marker. The mirrors reload when Redis is back, before any sweep could see it missing.
-    raw_redis().client_kill_filter(_type="pubsub")
+    cut_subscribers()
     AuthSession.objects.update(revoked_at=timezone.now(), revoke_reason="logout")
     assert cache.get(READY_KEY) is not None and cache.get(marker_key(session_id())) is None
 

@@ -10,6 +10,7 @@ from apps.battlepass.models import TierClaim
 from apps.battlepass.services import add_season_xp
 from apps.inventory.models import LedgerEntry, Wallet
 from tests.conftest import in_thread
+from tests.leaderboards.helpers import wait_until_a_statement_waits_for_a_lock
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -42,7 +43,6 @@ def test_8_concurrent_claims_of_one_tier_grant_once(game, player, season):
 
 def test_a_claim_waiting_on_a_regeneration_of_its_tiers_is_tier_not_found(game, player, season):
     import threading
-    import time
     from unittest import mock
 
     from apps.battlepass import authoring
@@ -64,7 +64,7 @@ def test_a_claim_waiting_on_a_regeneration_of_its_tiers_is_tier_not_found(game, 
         regenerate = in_thread(lambda: generate_tiers(season=season, pattern=pattern, actor=None))
         assert deleted.wait(10)
         claim = in_thread(lambda: claim_tier(player=player, level=2, track="free"))
-        time.sleep(0.3)
+        wait_until_a_statement_waits_for_a_lock()
         assert not claim.done()  # waiting on the tier the regeneration deleted
         release.set()
         regenerate.result(10)

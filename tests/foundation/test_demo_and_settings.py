@@ -56,6 +56,20 @@ def test_each_test_worker_has_a_redis_database_of_its_own(extra, db):
     assert result.stdout.split() == [f"redis://127.0.0.1:6379/{db}"] * 4
 
 
+def test_a_test_worker_refuses_a_redis_url_without_a_database_number():
+    result = _start_django(
+        {
+            "GP_TESTING": "1",
+            "DJANGO_DEBUG": "1",
+            "REDIS_URL": "unix:///run/redis.sock",
+            "PYTEST_XDIST_WORKER": "gw1",
+        }
+    )
+
+    assert result.returncode != 0
+    assert "redis://host:port/<database>" in result.stderr
+
+
 def test_production_refuses_default_secret_and_wildcard_hosts():
     result = _start_django(
         {
