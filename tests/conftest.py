@@ -111,9 +111,10 @@ def _isolated_cache() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _joinable_results() -> Iterator[None]:
     """Celery's "inside a task" flag is one global that an eager task sets and then resets to
-    what it found: two run at once in threads (the webhook and purchase race tests) can leave it
-    set, and every later `result.get()` in the process refuses ("Never call result.get() within
-    a task"). Each test starts with it clear, whichever ran before it in this process."""
+    what it found: two run at once in threads (the segment sweep race in
+    tests/panel/test_segment_resume.py, the webhook races) can leave it set, and every later
+    `result.get()` in the process refuses ("Never call result.get() within a task"). Each test
+    starts with it clear, whichever ran before it in this process."""
     with allow_join_result():
         yield
 
