@@ -58,7 +58,9 @@ def offer(game: Game) -> Offer:
     )
 
 
-def paid_purchase(player: Player, offer: Offer, **payment: object) -> Purchase:
+def paid_purchase(
+    player: Player, offer: Offer, *, purchase_status: str | None = None, **payment: object
+) -> Purchase:
     purchase = Purchase.objects.create(
         game=player.game,
         player=player,
@@ -67,6 +69,7 @@ def paid_purchase(player: Player, offer: Offer, **payment: object) -> Purchase:
         price_amount=199,
         real_money=True,
         provider=str(payment.get("provider", "stripe")),
+        **({"status": purchase_status} if purchase_status else {}),
     )
     Payment.objects.create(
         game=player.game, purchase=purchase, amount=199, currency="EUR", **payment

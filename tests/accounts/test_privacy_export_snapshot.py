@@ -23,6 +23,7 @@ from apps.leaderboards.services.submit import submit_score
 from apps.payments.models import Payment
 from apps.shop.models import Offer, Purchase
 from tests.accounts.test_privacy import EXPORT
+from tests.accounts.test_privacy_export import paid_purchase
 from tests.conftest import in_thread
 from tests.shop.conftest import access_token, bearer
 
@@ -41,24 +42,13 @@ def shop(game: Game) -> Offer:
 def buy(player: Player, offer: Offer, n: int) -> None:
     """A paid purchase and all it leaves about the player, in one transaction, elsewhere."""
     with transaction.atomic():
-        purchase = Purchase.objects.create(
-            game=player.game,
-            player=player,
-            offer=offer,
-            price_currency="EUR",
-            price_amount=199,
-            real_money=True,
-            provider="stripe",
-            status=Purchase.Status.COMPLETED,
-        )
-        Payment.objects.create(
-            game=player.game,
-            purchase=purchase,
+        purchase = paid_purchase(
+            player,
+            offer,
+            purchase_status=Purchase.Status.COMPLETED,
             provider="stripe",
             external_id=f"cs_{n}",
             status=Payment.Status.SUCCEEDED,
-            amount=199,
-            currency="EUR",
         )
         apply_changes(
             player=player,
