@@ -385,6 +385,22 @@ def print_parties_table(parties_ms: dict[str, dict[str, float]], baseline: str) 
         print(f"{label:44} {cells} {whole[label]:8.3f} {whole[baseline] / whole[label]:7.2f}")
 
 
+def print_read_floor(
+    results: dict[str, LoadResult], baseline: LoadResult, *, floor: str, pipeline: str
+) -> float:
+    """What cases (c) and (d) say together: (c) costs (a)'s check plus one query's round trip,
+    (d) costs (a)'s check plus the pipeline, so a read that runs the pipeline and one query and
+    does nothing else costs (c) + (d) - (a) per request. Prints that read's share of the
+    baseline's throughput, the most any authenticated GET can reach here; answers it."""
+    per_request = 1 / results[floor].rps + 1 / results[pipeline].rps - 1 / baseline.rps
+    share = (1 / baseline.rps) / per_request
+    print(
+        f"(c) + (d) - (a): the pipeline and one query, nothing else: {share:.0%} of (a), "
+        "the most an authenticated GET with one query can reach on this machine"
+    )
+    return share
+
+
 def report_targets(results: dict[str, LoadResult], baseline: LoadResult, targets: dict) -> bool:
     """One line per target (a share of the baseline's throughput); True when all are met."""
     met = True

@@ -15,6 +15,9 @@ history row and its pruning. Writers take turns: a writer's next PUT is made WRI
 later, so one slow answer (a pause of the host) does not overlap it, which would answer 412 to
 it and to every later write of that slot.
 
+Cases (c) and (d) of bench/player_requests.py run beside them: together they give the most a
+GET that runs the pipeline and one query can reach on the machine (loadgen.print_read_floor).
+
 Targets (issue 19): config GET >= 40 % of (a), cloud-save GET >= 40 %, PUT >= 25 %.
 """
 
@@ -33,6 +36,7 @@ from loadgen import (  # noqa: E402
     add_load_arguments,
     check_once,
     measure_with,
+    print_read_floor,
     print_results,
     production_panel,
     report_targets,
@@ -41,7 +45,17 @@ from loadgen import (  # noqa: E402
     stop_server,
     wait_for_port,
 )
-from player_requests import PORT, bearer, call, get_case, log_in, plain_case  # noqa: E402
+from player_requests import (  # noqa: E402
+    FLOOR_LABEL,
+    PIPELINE_LABEL,
+    PORT,
+    bearer,
+    call,
+    get_case,
+    get_url_case,
+    log_in,
+    plain_case,
+)
 
 PLAYERS = 64
 WRITERS = 256
@@ -85,6 +99,7 @@ def run(args: argparse.Namespace) -> bool:
 
     seed_demo()
     django.setup()
+    from auth_baseline import FLOOR_VIEW, PIPELINE_VIEW
     from django.core.cache import cache
 
     server = serve_granian(port=PORT, workers=args.workers, blocking_threads=args.blocking_threads)
@@ -104,6 +119,8 @@ def run(args: argparse.Namespace) -> bool:
                 return False
         versions = [1] * WRITERS  # every slot was just created at version 1
         cases = {"(a) plain view, same JWE+JWT check": plain_case(tokens)}
+        cases[FLOOR_LABEL] = get_url_case(FLOOR_VIEW, tokens)
+        cases[PIPELINE_LABEL] = get_url_case(PIPELINE_VIEW, tokens)
         cases["GET config"] = get_case("config", tokens, **CLIENT)
         cases[f"GET player/saves/{SLOT}"] = get_case(f"player/saves/{SLOT}", tokens)
         cases["GET player/saves"] = get_case("player/saves", tokens)
@@ -119,6 +136,7 @@ def run(args: argparse.Namespace) -> bool:
 
     merged = measured.results
     plain = print_results("cloud save and remote config over HTTP", measured, args)
+    print_read_floor(merged, plain, floor=FLOOR_LABEL, pipeline=PIPELINE_LABEL)
     met = report_targets(merged, plain, TARGETS)
     errors = sum(result.errors for result in merged.values())
     print(f"errors: {errors}")

@@ -34,6 +34,7 @@ from loadgen import (  # noqa: E402
     add_load_arguments,
     check_once,
     measure_with,
+    print_read_floor,
     print_results,
     production_panel,
     seed_demo,
@@ -186,6 +187,7 @@ def run(args: argparse.Namespace) -> bool:
     )
     pipeline = merged[PIPELINE_LABEL]
     print(f"{PIPELINE_LABEL}: {pipeline.rps / plain.rps:.0%} of (a): the pipeline alone")
+    print_read_floor(merged, plain, floor=FLOOR_LABEL, pipeline=PIPELINE_LABEL)
     met = True
     for path in GETS:
         result = merged[f"GET {path}"]
