@@ -1,14 +1,18 @@
 // Runs FGamingPanelAccountDeletion and the deleted player's file wipe (Private/GamingPanelAccount.cpp) outside the
 // engine, against a fake panel (DELETE player) and fake files (IFileManager), with the wipe UGamingPanelSubsystem
-// runs on the files: the session file and Saved/GamingPanel/<player>/. Built and run with g++ (see
-// scripts/check_examples.sh); exits 1 when a check fails.
+// runs on the files: the session file and Saved/GamingPanel/<player>/. Where the deletion meets the subsystem's token
+// refresh (the DELETE's renewal and the game's calls waiting on it, the session lost or wiped while they wait), the
+// plugin's own FGamingPanelTokenRefresh (Public/GamingPanelTokenRefresh.h) is wired as the subsystem wires it
+// (FSessionRig). Built and run with g++ (see scripts/check_examples.sh); exits 1 when a check fails.
 #include "GamingPanelAccount.h"
 #include "GamingPanelHttp.h"
+#include "GamingPanelTokenRefresh.h"
 #include "HAL/FileManager.h"
 
 #include <cstdio>
 #include <map>
 #include <string>
+#include <vector>
 
 // ---------------------------------------------------------------- fake files
 
@@ -136,9 +140,8 @@ struct FFakePanel
 	TArray<FGamingPanelError> RefreshScript;
 	TArray<FString> RenewedWithoutLoginFor;
 	TArray<FString> RenewedWithoutLoginFrom;
-	/** RenewWithoutLogin waits, as the subsystem's waits on the token refresh in flight, until the test answers it. */
-	bool bHoldRenewals = false;
-	TArray<FGamingPanelAccountDeletion::FOnToken> HeldRenewals;
+	/** Set by FSessionRig: RenewWithoutLogin as the subsystem's, joining the token refresh in flight. */
+	TFunction<void(const FString& Player, FGamingPanelAccountDeletion::FOnToken OnToken)> RenewOnRefresh;
 	TArray<float> Waits;
 	/** Delays not run yet (bHoldDelays): a DELETE waiting to be sent again. */
 	bool bHoldDelays = false;
@@ -150,11 +153,8 @@ struct FFakePanel
 	int32 Wipes = 0;
 	/** Whose session LoseSession ended (a 401 token_revoked that is not the erasure after a DELETE went out). */
 	TArray<FString> LostSessions;
-	/**
-	 * LoseSession as the subsystem's LoseSessionKeepingDeletion runs it: the session cleared, the refresh in flight ended
-	 * (the held renewals answered not_logged_in), then OnSessionLost (LostSessions).
-	 */
-	bool bLoseEndsRenewals = false;
+	/** Set by FSessionRig: LoseSession as the subsystem's LoseSessionKeepingDeletion runs it, after LostSessions records it. */
+	TFunction<void(const FString& Player)> LoseOnRefresh;
 	/** LostSessions.Num() when the last OnDone came. */
 	int32 LostWhenDone = -1;
 	bool bDone = false;
@@ -185,9 +185,9 @@ struct FFakePanel
 			{
 				RenewedWithoutLoginFor.Add(Player);
 				RenewedWithoutLoginFrom.Add(FailedToken);
-				if (bHoldRenewals)
+				if (RenewOnRefresh)
 				{
-					HeldRenewals.Add(MoveTemp(OnToken));
+					RenewOnRefresh(Player, MoveTemp(OnToken));
 					return;
 				}
 				const int32 Index = RenewedWithoutLoginFor.Num() - 1;
@@ -216,16 +216,11 @@ struct FFakePanel
 			},
 			[this](const FString& Player)
 			{
-				if (bLoseEndsRenewals)
-				{
-					TArray<FGamingPanelAccountDeletion::FOnToken> Waiting = MoveTemp(HeldRenewals);
-					HeldRenewals.Reset();
-					for (FGamingPanelAccountDeletion::FOnToken& OnToken : Waiting)
-					{
-						OnToken(false, FString(), Answer(401, TEXT("not_logged_in")).Error);
-					}
-				}
 				LostSessions.Add(Player);
+				if (LoseOnRefresh)
+				{
+					LoseOnRefresh(Player);
+				}
 			});
 	}
 
@@ -271,7 +266,135 @@ struct FFakePanel
 				bDone = true;
 				bOk = bInOk;
 				Error = InError;
+				if (OnDoneHook)
+				{
+					OnDoneHook(bInOk, InError);
+				}
 			});
+	}
+
+	/** Also told each Delete's outcome, as it comes (FSessionRig records it among what the game hears). */
+	TFunction<void(bool bOk, const FGamingPanelError& Error)> OnDoneHook;
+};
+
+/**
+ * What the deletion meets of UGamingPanelSubsystem's session, wired as the subsystem wires it (GamingPanelSubsystem.cpp):
+ * the token refresh in flight is the plugin's own FGamingPanelTokenRefresh; the DELETE's renewal (RenewWithoutLogin)
+ * and the game's calls (GetAccessToken, RecoverFromUnauthorized) join it; its refusal is decided by RefreshRefused, as
+ * RefreshAnswered does; LoseSession is LoseSessionKeepingDeletion and the wipe WipeDeletedPlayer: the session forgotten
+ * (ClearSession), the files wiped, then TokenRefresh->EndSession, which tells the game (OnSessionLost) and answers the
+ * refresh's waiters. Heard: what the game hears, in order, each waiter's line saying whether the files were gone yet.
+ */
+struct FSessionRig
+{
+	FGamingPanelTokenRefresh Refresh{
+		[](const FString&, FGamingPanelTokenRefresh::FOnAnswer) {}, // the refresh's answer: the test calls RefreshRefused
+		[](float, TFunction<void()>) {},
+		[]() { return 0.0; }};
+	bool bSession = true;
+	/** DeleteAccount calls waiting (the subsystem's DeleteAccountWaiters): then a confirmed erasure tells no OnSessionLost. */
+	int32 DeleteAccountWaiters = 0;
+	TFunction<void()> Files;
+	std::vector<std::wstring> Heard;
+
+	FSessionRig(FFakePanel& Panel, TFunction<void()> InFiles) : Files(MoveTemp(InFiles))
+	{
+		Panel.RenewOnRefresh = [this](const FString&, FGamingPanelAccountDeletion::FOnToken OnToken)
+		{
+			Join([OnToken](bool bOk, const FGamingPanelError& Error)
+			{
+				OnToken(bOk, bOk ? FString(TEXT("access-refreshed")) : FString(), Error);
+			});
+		};
+		Panel.LoseOnRefresh = [this](const FString&) { LoseSessionKeepingDeletion(); };
+		Panel.OnDoneHook = [this](bool bOk, const FGamingPanelError& Error) { Record(L"Delete", bOk, Error); };
+	}
+
+	void Record(const wchar_t* Who, bool bOk, const FGamingPanelError& Error)
+	{
+		Heard.push_back(std::wstring(Who) + L": " + (bOk ? std::wstring(L"ok") : std::wstring(*Error.Code)) +
+			(Player7Left() ? L"" : L" (wiped)"));
+	}
+
+	/** The subsystem's Refresh(OnDone, bForce): joins the refresh in flight, or starts one (answered at once without a session). */
+	void Join(FGamingPanelTokenRefresh::FOnDone OnDone)
+	{
+		if (Refresh.Join(MoveTemp(OnDone), true) && !bSession)
+		{
+			Refresh.Finish(false, Answer(401, TEXT("not_logged_in")).Error);
+		}
+	}
+
+	/** A game call waiting on the refresh (RecoverFromUnauthorized after its 401). */
+	void GameCall(const wchar_t* Who)
+	{
+		const std::wstring Name = Who;
+		Join([this, Name](bool bOk, const FGamingPanelError& Error) { Record(Name.c_str(), bOk, Error); });
+	}
+
+	/** The game's OnSessionLost handler: told, and (as a game may) making a call at once. */
+	void OnSessionLost()
+	{
+		Heard.push_back(std::wstring(L"OnSessionLost") + (Player7Left() ? L"" : L" (wiped)"));
+		GameCall(L"call made when told");
+	}
+
+	/** LoseSessionKeepingDeletion: ClearSession, then EndSession telling OnSessionLost. */
+	void LoseSessionKeepingDeletion()
+	{
+		bSession = false;
+		Refresh.EndSession(Answer(401, TEXT("not_logged_in")).Error, [this]() { OnSessionLost(); });
+	}
+
+	/** WipeDeletedPlayer of the logged-in player: ClearSession, the files, then EndSession telling OnSessionLost when no DeleteAccount waits. */
+	TFunction<void()> Wipe()
+	{
+		return [this]()
+		{
+			bSession = false;
+			Files();
+			const bool bTell = DeleteAccountWaiters == 0;
+			Refresh.EndSession(Answer(401, TEXT("not_logged_in")).Error, [this, bTell]()
+			{
+				if (bTell)
+				{
+					OnSessionLost();
+				}
+			});
+		};
+	}
+
+	/** RefreshAnswered with a refusal: RefreshRefused decides, then FinishRefreshOf (the refresh, unless already ended). */
+	FGamingPanelAccountDeletion::ERefreshRefused Refused(FGamingPanelAccountDeletion& Deletion, const FGamingPanelError& Error)
+	{
+		const FGamingPanelAccountDeletion::ERefreshRefused Outcome = Deletion.RefreshRefused(FString(TEXT("7")), Error, Wipe());
+		if (Refresh.IsInFlight())
+		{
+			Refresh.Finish(false, Error);
+		}
+		return Outcome;
+	}
+
+	std::wstring Said() const
+	{
+		std::wstring Out;
+		for (const std::wstring& Line : Heard)
+		{
+			Out += (Out.empty() ? L"" : L" | ") + Line;
+		}
+		return Out;
+	}
+
+	/** Heard is exactly Expected; if not, says what was heard. */
+	bool Is(std::initializer_list<const wchar_t*> Expected) const
+	{
+		std::vector<std::wstring> Want(Expected.begin(), Expected.end());
+		if (Heard == Want)
+		{
+			return true;
+		}
+		std::printf("        heard: %ls\n", Said().c_str());
+		return false;
 	}
 };
 }
@@ -437,56 +560,90 @@ int main()
 	}
 	using ERefused = FGamingPanelAccountDeletion::ERefreshRefused;
 	{
-		// The subsystem's order again: the DELETE's renewal waits on the token refresh, refused with a plain 401
-		// token_revoked; LoseSession (LoseSessionKeepingDeletion) ends the refresh in flight, the renewal answered
-		// not_logged_in, before it broadcasts OnSessionLost.
+		// The subsystem's order: the DELETE's renewal and a game call wait on the token refresh, refused with a plain 401
+		// token_revoked; LoseSession (LoseSessionKeepingDeletion) forgets the session and ends the refresh in flight.
+		// The game hears OnSessionLost first (a call it makes then is its own), then the waiting call not_logged_in, then
+		// the Delete.
 		FillDisk();
 		FFakePanel Panel;
-		Panel.bHoldRenewals = true;
-		Panel.bLoseEndsRenewals = true;
+		FSessionRig Rig(Panel, Panel.WipeFiles());
 		Panel.Script.Add(Answer(502, TEXT("bad_gateway")));
 		Panel.Script.Add(Answer(401, TEXT("token_expired")));
 		TSharedRef<FGamingPanelAccountDeletion> Deletion = Panel.Deletion(0);
 		Panel.Delete(*Deletion);
+		Rig.Heard.clear();
 		Panel.Delete(*Deletion, TEXT("access-2"));
-		const bool bWaiting = Panel.HeldRenewals.Num() == 1 && !Panel.bDone;
-		const ERefused Refused = Deletion->RefreshRefused(FString(TEXT("7")), Answer(401, TEXT("token_revoked")).Error, Panel.WipeFiles());
+		Rig.GameCall(L"call");
+		const bool bWaiting = Rig.Refresh.IsInFlight() && Panel.RenewedWithoutLoginFor.Num() == 1 && !Panel.bDone && Rig.Heard.empty();
+		const ERefused Refused = Rig.Refused(*Deletion, Answer(401, TEXT("token_revoked")).Error);
 		FString Player;
 		FString Platform;
-		Check("the renewal's refresh refused with a plain 401 token_revoked: OnSessionLost before the Delete hears not_logged_in; nothing wiped, still pending",
+		Check("the renewal's refresh refused with a plain 401 token_revoked: the session lost, the Delete not_logged_in; nothing wiped, still pending",
 			bWaiting && Refused == ERefused::SessionLost && Panel.bDone && !Panel.bOk && Panel.Error.Code == TEXT("not_logged_in") &&
 			Panel.LostSessions.Num() == 1 && Panel.LostWhenDone == 1 && Panel.Wipes == 0 && Player7Left() && Panel.Sent.Num() == 2 &&
 			Deletion->Pending(Player, Platform) && Player == TEXT("7"));
+		Check("... the game hears OnSessionLost before the call waiting on that refresh hears not_logged_in, and the Delete after it",
+			Rig.Is({L"OnSessionLost", L"call made when told: not_logged_in", L"call: not_logged_in", L"Delete: not_logged_in"}));
+	}
+	{
+		// The same with no DELETE's renewal waiting: the DELETE's own answer is a plain 401 token_revoked (Lost) while a
+		// game call waits on a refresh.
+		FillDisk();
+		FFakePanel Panel;
+		FSessionRig Rig(Panel, Panel.WipeFiles());
+		Panel.Script.Add(Answer(0));
+		Panel.Script.Add(Answer(401, TEXT("token_revoked")));
+		Panel.bHoldDelays = true;
+		TSharedRef<FGamingPanelAccountDeletion> Deletion = Panel.Deletion(2);
+		Panel.Delete(*Deletion);
+		Rig.GameCall(L"call");
+		for (TFunction<void()>& Then : Panel.Held)
+		{
+			Then(); // the resend, answered 401 token_revoked
+		}
+		Check("the DELETE's resend answered a plain 401 token_revoked while a call waits on a refresh: OnSessionLost, then the call, then the Delete",
+			Panel.LostSessions.Num() == 1 && Panel.Wipes == 0 &&
+			Rig.Is({L"OnSessionLost", L"call made when told: not_logged_in", L"call: not_logged_in", L"Delete: not_logged_in"}));
 	}
 	{
 		// The subsystem's order: the DELETE's renewal waits on the token refresh; that refresh is refused with the erasure
-		// answer, and RefreshRefused's Wipe (WipeDeletedPlayer) first ends the refresh in flight, answering its waiters (the
-		// renewal among them) not_logged_in, then deletes the files.
+		// answer, and RefreshRefused's Wipe (WipeDeletedPlayer) forgets the session, deletes the files, then ends the
+		// refresh in flight (the renewal among its waiters): a DeleteAccount waits, so no OnSessionLost.
 		FillDisk();
 		FFakePanel Panel;
-		Panel.bHoldRenewals = true;
+		FSessionRig Rig(Panel, Panel.WipeFiles());
+		Rig.DeleteAccountWaiters = 1;
 		Panel.Script.Add(Answer(502, TEXT("bad_gateway")));
 		Panel.Script.Add(Answer(401, TEXT("token_expired")));
 		TSharedRef<FGamingPanelAccountDeletion> Deletion = Panel.Deletion(0);
 		Panel.Delete(*Deletion);
+		Rig.Heard.clear();
 		Panel.Delete(*Deletion, TEXT("access-2"));
-		const bool bWaiting = Panel.HeldRenewals.Num() == 1 && !Panel.bDone;
-		const TFunction<void()> Files = Panel.WipeFiles();
-		const FGamingPanelError Ended = Answer(401, TEXT("not_logged_in")).Error;
-		const ERefused Refused = Deletion->RefreshRefused(FString(TEXT("7")), Erased().Error, [&Panel, Files, Ended]()
-			{
-				TArray<FGamingPanelAccountDeletion::FOnToken> Waiting = MoveTemp(Panel.HeldRenewals);
-				Panel.HeldRenewals.Reset();
-				for (FGamingPanelAccountDeletion::FOnToken& OnToken : Waiting)
-				{
-					OnToken(false, FString(), Ended);
-				}
-				Files();
-			});
-		Check("the renewal's refresh refused with 401 token_revoked (account_deleted), the wipe answering the renewal not_logged_in: "
+		Rig.GameCall(L"call");
+		const bool bWaiting = Rig.Refresh.IsInFlight() && Panel.RenewedWithoutLoginFor.Num() == 1 && !Panel.bDone;
+		const ERefused Refused = Rig.Refused(*Deletion, Erased().Error);
+		Check("the renewal's refresh refused with 401 token_revoked (account_deleted), the wipe ending that refresh: "
 			"the Delete hears OnDone(true), wiped once, no DELETE after it",
 			bWaiting && Refused == ERefused::Deleted && Panel.bDone && Panel.bOk && Panel.Wipes == 1 && !Player7Left() &&
 			Panel.Sent.Num() == 2 && Panel.LostSessions.Num() == 0);
+		Check("... the call waiting on that refresh hears not_logged_in with the player already wiped, the Delete after it",
+			Rig.Is({L"call: not_logged_in (wiped)", L"Delete: ok (wiped)"}));
+	}
+	{
+		// Another call's refresh refused with the erasure answer, no DeleteAccount waiting: WipeDeletedPlayer wipes the
+		// files, tells the game (OnSessionLost), and only then the calls waiting on that refresh hear not_logged_in.
+		FillDisk();
+		FFakePanel Panel;
+		FSessionRig Rig(Panel, Panel.WipeFiles());
+		TSharedRef<FGamingPanelAccountDeletion> Deletion = Panel.Deletion(0);
+		Rig.GameCall(L"call");
+		Rig.GameCall(L"second call");
+		const ERefused Refused = Rig.Refused(*Deletion, Erased().Error);
+		Check("a call's refresh refused with 401 token_revoked (account_deleted), no DeleteAccount waiting: wiped, "
+			"OnSessionLost, then the waiting calls not_logged_in",
+			Refused == ERefused::Deleted && Panel.Wipes == 1 && !Player7Left() && OthersKept() &&
+			Rig.Is({L"OnSessionLost (wiped)", L"call made when told: not_logged_in (wiped)", L"call: not_logged_in (wiped)",
+				L"second call: not_logged_in (wiped)"}));
 	}
 	const FGamingPanelError Revoked = Answer(401, TEXT("token_revoked")).Error; // a logout, an operator: not the erasure
 	const FGamingPanelError Erasure = Erased().Error;

@@ -753,11 +753,9 @@ void UGamingPanelSubsystem::LoseSessionKeepingDeletion(const FString& Player)
 	ClearSession();             // the unconfirmed DELETE stays in the session file
 	const FGamingPanelError Lost = SessionEnded(
 		TEXT("The session was revoked (not by the account's deletion) while a DELETE of the account is unconfirmed; log in again: the login settles it."));
-	if (TokenRefresh->IsInFlight())
-	{
-		TokenRefresh->Finish(false, Lost);
-	}
-	LoseSession(Lost);
+	// OnSessionLost first, then the calls waiting on the refresh in flight hear not_logged_in (EndSession): none resumes
+	// (retries, shows an error, logs in) on a session the game has not yet been told is gone.
+	TokenRefresh->EndSession(Lost, [this, Lost]() { LoseSession(Lost); });
 }
 
 void UGamingPanelSubsystem::DeleteAccount(FOnDone InOnComplete)
@@ -821,19 +819,20 @@ void UGamingPanelSubsystem::WipeDeletedPlayer(const FString& Player, bool bTell)
 	}
 
 	// The session, as Logout forgets it (no silent re-login: the provider would make a new account), and the
-	// player's purchase keys.
-	if (PlayerId == Player)
+	// player's purchase keys. Whoever waits on the session's refresh or login hears not_logged_in only at the end, with
+	// the player wiped and the game told (OnSessionLost); they are set aside now, so a Login the game starts when told
+	// is its own and does not join the one that ended.
+	const bool bEndsSession = PlayerId == Player;
+	TArray<FOnLogin> LoginCallers;
+	if (bEndsSession)
 	{
 		CredentialProvider.Reset();
 		ClearSession();
-		const FGamingPanelError Ended = AccountDeleted();
-		if (TokenRefresh->IsInFlight())
-		{
-			TokenRefresh->Finish(false, Ended);
-		}
 		if (bLoginInFlight)
 		{
-			FinishLogin(LoginGeneration, false, FGamingPanelLoginResult(), Ended);
+			bLoginInFlight = false; // as FinishLogin: the login's own answer, when it comes, is discarded
+			LoginCallers = MoveTemp(LoginWaiters);
+			LoginWaiters.Reset();
 		}
 	}
 	TArray<FString> Slots;
@@ -858,9 +857,28 @@ void UGamingPanelSubsystem::WipeDeletedPlayer(const FString& Player, bool bTell)
 	{
 		UE_LOG(LogGamingPanel, Warning, TEXT("Could not delete every file of the deleted player (another program holds one); none is written again."));
 	}
-	if (bTell && DeleteAccountWaiters == 0)
+	// Confirmed by another call's refresh or resend: no DeleteAccount waits to say so, OnSessionLost does.
+	const bool bTellGame = bTell && DeleteAccountWaiters == 0;
+	if (!bEndsSession)
 	{
-		LoseSession(AccountDeleted()); // confirmed by another call's refresh or resend: no DeleteAccount waits to say so
+		if (bTellGame)
+		{
+			LoseSession(AccountDeleted());
+		}
+		return;
+	}
+	// OnSessionLost first, then the calls waiting on the refresh in flight, then the login's callers (not_logged_in).
+	const FGamingPanelError Ended = AccountDeleted();
+	TokenRefresh->EndSession(Ended, [this, bTellGame, Ended]()
+	{
+		if (bTellGame)
+		{
+			LoseSession(Ended);
+		}
+	});
+	for (FOnLogin& Caller : LoginCallers)
+	{
+		Caller(false, FGamingPanelLoginResult(), Ended);
 	}
 }
 

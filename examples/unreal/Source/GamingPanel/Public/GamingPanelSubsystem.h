@@ -238,10 +238,14 @@ private:
 	void ClearSession();
 	/**
 	 * The account of Player was deleted: forget everything kept for them, in memory and on disk (DeleteAccount).
-	 * bTell: OnSessionLost when no DeleteAccount waits (not when a login settled it: that session is alive).
+	 * bTell: OnSessionLost when no DeleteAccount waits (not when a login settled it: that session is alive). The calls
+	 * waiting on the session's refresh or login hear not_logged_in last: after the wipe and OnSessionLost.
 	 */
 	void WipeDeletedPlayer(const FString& Player, bool bTell = true);
-	/** Player's session was revoked, not by the erasure, while a DELETE of theirs is unconfirmed: lost, the DELETE kept. */
+	/**
+	 * Player's session was revoked, not by the erasure, while a DELETE of theirs is unconfirmed: lost, the DELETE kept.
+	 * OnSessionLost, then the calls waiting on the refresh in flight hear not_logged_in (FGamingPanelTokenRefresh::EndSession).
+	 */
 	void LoseSessionKeepingDeletion(const FString& Player);
 	/** WipeDeletedPlayer(Player), for as long as the subsystem is there. */
 	TFunction<void()> WipeFor(const FString& Player);

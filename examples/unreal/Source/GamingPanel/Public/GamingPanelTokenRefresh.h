@@ -1,5 +1,6 @@
 // Gaming Panel Unreal example: the token refresh's rules (UGamingPanelSubsystem's), without HTTP, JSON or the engine.
-// Core types only, so examples/unreal/Tests/CloudSaveQueueTest.cpp builds and runs it with g++.
+// Core types only, so examples/unreal/Tests/CloudSaveQueueTest.cpp builds and runs it with g++, and
+// Tests/AccountDeletionTest.cpp wires it as the subsystem does where a session ends while calls wait on it (EndSession).
 //
 // One refresh at a time: callers that arrive while one is out, its waits included, share its outcome (refresh tokens
 // rotate; two refreshes with one token would look like reuse to the panel). Every send of a refresh carries the same
@@ -130,13 +131,26 @@ public:
 	/** Ends the refresh in flight: every waiter gets its outcome. */
 	void Finish(bool bOk, const FGamingPanelError& Error)
 	{
-		bInFlight = false;
-		TArray<FOnDone> Done = MoveTemp(Waiters);
-		Waiters.Reset();
-		for (FOnDone& Waiter : Done)
+		TArray<FOnDone> Done = TakeWaiters();
+		AnswerWaiters(Done, bOk, Error);
+	}
+
+	/**
+	 * The session is over and the caller has forgotten it (the subsystem: ClearSession): the refresh in flight, if any,
+	 * ends with Error, but TellGame runs first (the subsystem: OnSessionLost; empty when there is nothing to tell) and
+	 * only then do its waiters (the game's calls, a deletion's renewal) hear Error. So no call resumes with not_logged_in
+	 * (and retries, shows an error, logs in) before the game knows the session is gone; the Unity kit's order
+	 * (TokenManager.ClearSession: SessionLost, then the session's waiting calls). The waiters are taken out before
+	 * TellGame runs: whatever the game starts when told is its own, never answered with this Error.
+	 */
+	void EndSession(const FGamingPanelError& Error, TFunction<void()> TellGame)
+	{
+		TArray<FOnDone> Done = TakeWaiters();
+		if (TellGame)
 		{
-			Waiter(bOk, Error);
+			TellGame();
 		}
+		AnswerWaiters(Done, false, Error);
 	}
 
 	/** A refresh ended without a pair or a refusal, the tokens kept: new ones wait (BackoffSeconds, and the Retry-After). */
@@ -152,6 +166,23 @@ public:
 	void ClearPause() { Failure = FGamingPanelError(); }
 
 private:
+	/** The refresh in flight ends: its waiters, taken out (a caller arriving after this starts a new refresh). */
+	TArray<FOnDone> TakeWaiters()
+	{
+		bInFlight = false;
+		TArray<FOnDone> Done = MoveTemp(Waiters);
+		Waiters.Reset();
+		return Done;
+	}
+
+	static void AnswerWaiters(TArray<FOnDone>& Done, bool bOk, const FGamingPanelError& Error)
+	{
+		for (FOnDone& Waiter : Done)
+		{
+			Waiter(bOk, Error);
+		}
+	}
+
 	/** One refresh's sends: held by its pending callbacks only, so it may outlive Finish (a logout's renewal). */
 	struct FRun
 	{
