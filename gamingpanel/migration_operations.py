@@ -6,6 +6,7 @@ an earlier version of a migration added the column without one."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.postgres.operations import AddIndexConcurrently
@@ -95,3 +96,38 @@ class EnsureDatabaseDefault(Operation):
 
     def describe(self) -> str:
         return f"Ensure the database default of {self.model_name}.{self.name}"
+
+
+def update_rows(
+    connection: Any, model: Any, fields: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Set `fields` of many rows of `model` (a migration's historical model) in one UPDATE on
+    `connection` (the migration's: `schema_editor.connection`): each row is its primary key,
+    then one value per field. For a data migration's batches: bulk_update builds a CASE
+    expression per row and field, which cost Django far more than the database's work (payments
+    0004 at 200,000 payments: 62 s with bulk_update, 14 s with this). Values are prepared as the
+    fields save them and cast to each column's type (a JSON value to jsonb on PostgreSQL)."""
+    if not rows:
+        return
+    meta = model._meta
+    columns = [meta.get_field(name) for name in fields]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(
+        f"{quote(field.column)} = CAST(v.column{n} AS {field.db_type(connection)})"
+        for n, field in enumerate(columns, start=2)
+    )
+    placeholders = ", ".join(["(" + ", ".join(["%s"] * (len(fields) + 1)) + ")"] * len(rows))
+    params: list[Any] = []
+    for pk, *values in rows:
+        params.append(pk)
+        params.extend(
+            field.get_db_prep_save(value, connection)
+            for field, value in zip(columns, values, strict=True)
+        )
+    table = quote(meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {assignments} FROM (VALUES {placeholders}) AS v "  # noqa: S608
+            f"WHERE {table}.{quote(meta.pk.column)} = v.column1",
+            params,
+        )

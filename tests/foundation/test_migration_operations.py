@@ -1,8 +1,9 @@
 """gamingpanel.migration_operations: the one way the migrations build an index on a big table
 (audit 0003, analytics 0007, accounts 0008, cloudsave 0006; accounts 0009 shares its leftover
 check). Run again after a stop it builds what is missing; a failed concurrent build's invalid
-leftover is built again. And the database default a column added without one is given later
-(accounts 0011, analytics 0009, multiplayer 0007)."""
+leftover is built again. The database default a column added without one is given later
+(accounts 0011, analytics 0009, multiplayer 0007). And a data migration's batch written in one
+UPDATE (payments 0004, shop 0004)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,11 @@ from django.db import IntegrityError, connection, models
 from django.db.migrations.loader import MigrationLoader
 
 from apps.accounts.models import Player
-from gamingpanel.migration_operations import AddIndexConcurrentlyOnPostgres, EnsureDatabaseDefault
+from gamingpanel.migration_operations import (
+    AddIndexConcurrentlyOnPostgres,
+    EnsureDatabaseDefault,
+    update_rows,
+)
 
 NAME = "test_player_game_again"
 
@@ -93,3 +98,37 @@ def test_a_column_added_without_its_database_default_gets_it_and_one_with_it_kee
     assert column_default("multiplayer_matchresult", "ignored_stats") == "'[]'::jsonb"
     forwards()  # a database whose column had it all along
     assert column_default("multiplayer_matchresult", "ignored_stats") == "'[]'::jsonb"
+
+
+@pytest.mark.django_db
+def test_a_batch_of_rows_is_updated_in_one_statement_each_field_as_it_saves(
+    game, player, django_assert_num_queries
+):
+    from apps.shop.models import Category, Offer, Purchase
+
+    category = Category.objects.create(game=game, name="Gold")
+    offer = Offer.objects.create(
+        game=game, category=category, name="Pile", price_currency="gold", price_amount=10
+    )
+    made = [
+        Purchase.objects.create(
+            game=game, player=player, offer=offer, price_currency="gold", price_amount=10
+        )
+        for _ in range(3)
+    ]
+    untouched = made.pop()
+    lines = [{"currency": "gold", "quantity": 7}, {"sku": 'it\'s "quoted"', "quantity": 1}]
+
+    with django_assert_num_queries(1):
+        update_rows(
+            connection,
+            Purchase,
+            ["bought", "reserved_stock", "note"],
+            [(made[0].pk, lines, 3, "first"), (made[1].pk, [], 0, "second; DROP TABLE x")],
+        )
+        update_rows(connection, Purchase, ["note"], [])  # nothing to write: no statement
+
+    first, second, third = (Purchase.objects.get(pk=p.pk) for p in (*made, untouched))
+    assert (first.bought, first.reserved_stock, first.note) == (lines, 3, "first")
+    assert (second.bought, second.reserved_stock, second.note) == ([], 0, "second; DROP TABLE x")
+    assert (third.bought, third.reserved_stock, third.note) == (untouched.bought, 0, "")

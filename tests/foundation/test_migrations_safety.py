@@ -169,7 +169,7 @@ KNOWN: dict[str, dict[str, str]] = {
         "no_db_default": "payments: reported",
         "index": "payments: reported",
         "scan": "payments: reported",
-        "data_under_lock": "payments: reported (19 min at 1M payments)",
+        "data_under_lock": "payments: reported (39 s at 1M payments, in batches; was 19 min)",
     },
     "payments.0005_payment_needs_attention": {"no_db_default": "payments: reported"},
     "payments.0006_unmatched_reversals": {
@@ -180,7 +180,7 @@ KNOWN: dict[str, dict[str, str]] = {
     "shop.0004_purchase_bought_and_reserved": {
         "no_db_default": "shop: reported",
         "scan": "shop: reported",
-        "data_under_lock": "shop: reported (19 min at 1M purchases)",
+        "data_under_lock": "shop: reported (23 s at 1M purchases, in batches; was 19 min)",
     },
 }
 
