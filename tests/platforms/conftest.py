@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 
+import jwt
 import pytest
 import responses
 
@@ -29,3 +32,30 @@ def upstream(settings) -> Iterator[responses.RequestsMock]:
     }
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         yield mock
+
+
+class Clock:
+    """A wall clock a test sets and moves; `time.time()` answers it while the fixture lives."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    """One clock for our code, the locmem cache's expiry (both read `time.time()`) and PyJWT's
+    exp/iat checks (`datetime.now()` in jwt.api_jwt), so a test can stand at any instant of a
+    token's life, to the fraction of a second."""
+    fake = Clock(time.time())
+
+    class ClockDatetime(datetime):
+        @classmethod
+        def now(cls, tz=None):  # type: ignore[override]
+            return datetime.fromtimestamp(fake.now, tz)
+
+    monkeypatch.setattr(time, "time", fake)
+    monkeypatch.setattr(jwt.api_jwt, "datetime", ClockDatetime)
+    return fake

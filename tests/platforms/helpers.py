@@ -37,6 +37,10 @@ FAKE_HOSTS = {
     "OUTBOUND_ALLOW_PRIVATE": True,
 }
 
+# Valid JSON nested deeper than Python's parser recurses (RecursionError, not ValueError): an
+# answer no platform means, which must be a 503 like any body that is not usable JSON.
+TOO_DEEP_JSON = "[" * 100_000 + "]" * 100_000
+
 # Generated once per run: 2048-bit keys take a moment each.
 PLATFORM_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 ATTACKER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)

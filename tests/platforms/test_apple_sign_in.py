@@ -140,6 +140,20 @@ def test_replayed_token_is_401(apple_keys):
     assert "already used" in caught.value.detail
 
 
+def test_a_used_token_stays_refused_to_the_end_of_its_leeway(apple_keys, clock):
+    # The token (and its nonce) is accepted until exp + 60 s: remembered at least as long,
+    # however the first use falls between two whole seconds (0.9 s past one, here).
+    clock.now = int(clock.now) + 0.9
+    exp = int(clock.now) + 100
+    credentials = login(apple_claims(exp=exp))
+    verify(credentials)
+
+    clock.now = exp + 59.95  # still inside the leeway: the token itself is valid
+    with raises_problem("invalid_credentials", 401) as caught:
+        verify(credentials)
+    assert "already used" in caught.value.detail
+
+
 def test_second_token_with_a_used_nonce_is_401(apple_keys):
     verify(login())
 

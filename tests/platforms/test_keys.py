@@ -15,6 +15,7 @@ from apps.platforms.verifiers.keys import cache_seconds, url_cache_key, verify_j
 from tests.platforms.helpers import (
     ATTACKER_KEY,
     PLATFORM_KEY,
+    TOO_DEEP_JSON,
     claims,
     expired_claims,
     hmac_token,
@@ -200,8 +201,9 @@ def test_keys_of_other_types_or_uses_are_skipped(upstream):
         {"body": "<html>", "content_type": "text/html"},
         {"json": {"keys": []}},
         {"json": ["not", "a", "key", "set"]},
+        {"body": TOO_DEEP_JSON, "content_type": "application/json"},
     ],
-    ids=["timeout", "connection", "5xx", "404", "html", "no-keys", "not-object"],
+    ids=["timeout", "connection", "5xx", "404", "html", "no-keys", "not-object", "too-deep"],
 )
 def test_key_set_that_cannot_be_fetched_is_503(upstream, answer):
     upstream.get(KEYS_URL, **answer)

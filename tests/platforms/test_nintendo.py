@@ -96,6 +96,20 @@ def test_a_token_is_accepted_once(nintendo_keys):
     assert verify(nsa_token(nsa_claims(jti="another"))).platform_user_id
 
 
+def test_a_used_token_stays_refused_to_the_end_of_its_leeway(nintendo_keys, clock):
+    # PyJWT accepts a token until exp + 60 s (the leeway); its replay mark must live as long,
+    # however the first use falls between two whole seconds (0.9 s past one, here).
+    clock.now = int(clock.now) + 0.9
+    exp = int(clock.now) + 100
+    token = nsa_token(nsa_claims(exp=exp))
+    verify(token)
+
+    clock.now = exp + 59.95  # still inside the leeway: the token itself is valid
+    with raises_problem("invalid_credentials", 401) as caught:
+        verify(token)
+    assert "already used" in caught.value.detail
+
+
 def test_a_used_token_cannot_come_back_padded(nintendo_keys):
     token = nsa_token(nsa_claims())
     verify(token)

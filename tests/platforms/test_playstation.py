@@ -16,6 +16,7 @@ from apps.platforms.verifiers.base import VerifiedIdentity
 from tests.platforms.helpers import (
     ATTACKER_KEY,
     PLATFORM_KEY,
+    TOO_DEEP_JSON,
     claims,
     expired_claims,
     jwks,
@@ -93,6 +94,13 @@ def test_user_id_claim_is_configurable(upstream):
 @pytest.mark.parametrize("status", [400, 401])
 def test_rejected_auth_code_is_401(upstream, status):
     exchange(upstream, status=status, json={"error": "invalid_grant"})
+
+    with raises_problem("invalid_credentials", 401):
+        verify({"auth_code": "ps-code"})
+
+
+def test_a_refusal_whose_body_cannot_be_parsed_is_still_401(upstream):
+    exchange(upstream, status=400, body=TOO_DEEP_JSON, content_type="application/json")
 
     with raises_problem("invalid_credentials", 401):
         verify({"auth_code": "ps-code"})

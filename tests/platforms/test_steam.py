@@ -11,7 +11,7 @@ from responses import matchers
 
 from apps.platforms.verifiers import get_verifier
 from apps.platforms.verifiers.base import VerifiedIdentity
-from tests.platforms.helpers import raises_problem
+from tests.platforms.helpers import TOO_DEEP_JSON, raises_problem
 
 pytestmark = pytest.mark.usefixtures("upstream")
 
@@ -289,6 +289,13 @@ def test_timeout_is_503_and_not_retried(upstream):
 
 def test_html_instead_of_json_is_503(upstream):
     upstream.get(AUTH_URL, body="<html>maintenance</html>", content_type="text/html")
+
+    with raises_problem("platform_unavailable", 503):
+        verify()
+
+
+def test_json_nested_too_deep_to_parse_is_503(upstream):
+    upstream.get(AUTH_URL, body=TOO_DEEP_JSON, content_type="application/json")
 
     with raises_problem("platform_unavailable", 503):
         verify()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -206,7 +207,9 @@ def first_use(
     raw = value.encode() if isinstance(value, str) else value
     key = f"platforms:seen:{kind}:{hashlib.sha256(raw).hexdigest()}"
     now = time.time()
-    first = cache.add(key, (now, holder), timeout=max(1, int(seconds)))
+    # Rounded up, never down: the cache counts whole seconds, and a mark that lapsed a fraction
+    # of a second before its credential expires would let it log in once more.
+    first = cache.add(key, (now, holder), timeout=max(1, math.ceil(seconds)))
     if first and (made := _marks_made.get()) is not None:
         made.append(key)
     if first or reuse_window <= 0:

@@ -122,7 +122,7 @@ class PlayStationVerifier:
         if response.status_code in (400, 401):
             try:
                 error = response.json().get("error")
-            except (ValueError, AttributeError):
+            except (ValueError, AttributeError, RecursionError):
                 error = None
             if error == "invalid_client":  # our client secret: every login fails until fixed
                 raise our_key_rejected(NAME, "token", response.status_code)

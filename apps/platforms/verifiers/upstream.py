@@ -138,7 +138,7 @@ def call(
 def json_body(response: requests.Response, *, platform: str, operation: str) -> Any:
     try:
         return response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than json parses
         raise unavailable(platform, operation, f"HTTP {response.status_code}, not JSON") from None
 
 
