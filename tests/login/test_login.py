@@ -397,14 +397,14 @@ def test_a_slow_platform_is_503_within_the_logins_time_budget(api_client, real_s
     assert Player.objects.count() == 0
 
 
-def single_use_verifier():
+def single_use_verifier(display_name: str | None = "Gabe"):
     """Accepts each credential once, as the Epic, Nintendo and Apple verifiers do."""
     from apps.platforms.verifiers.base import first_use
 
     def verify(config, credentials):
         if not first_use("test-token", credentials["ticket"], seconds=600):
             raise InvalidCredentials("already used")
-        return VerifiedIdentity("76561197960287930", "Gabe", entitlement_checked=True)
+        return VerifiedIdentity("76561197960287930", display_name, entitlement_checked=True)
 
     verifier = mock.Mock()
     verifier.verify.side_effect = verify
@@ -426,6 +426,25 @@ def test_a_login_the_database_failed_gives_its_single_use_token_back(api_client,
     with single_use_verifier():
         assert post_login(api_client, STEAM_BODY).status_code == 200  # the retry
         assert_problem(post_login(api_client, STEAM_BODY), 401, "invalid_credentials")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("platform_name", [None, "Gabe"])
+@pytest.mark.parametrize("bad_name", [5, "N" * 1025, "Ne\x00o"])
+def test_a_display_name_refused_does_not_spend_the_token(
+    api_client, steam, platform_name, bad_name
+):
+    """The client's name is checked before the platform vouches for the token (which spends a
+    single-use one): the client corrects its name and logs in with the same token."""
+    body = {"platform": "steam", "credentials": {"ticket": "14000000", "display_name": bad_name}}
+    with single_use_verifier(platform_name):
+        refused = post_login(api_client, body)
+        body["credentials"]["display_name"] = "Neo"
+        retried = post_login(api_client, body)
+
+    assert_problem(refused, 400, "validation_error")
+    assert retried.status_code == 200
+    assert Player.objects.get().display_name == (platform_name or "Neo")
 
 
 @pytest.mark.django_db

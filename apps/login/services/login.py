@@ -87,6 +87,9 @@ def verify_platform_user(
     (or explicitly waived by that configuration)."""
     verifier = get_verifier(platform)
     credential = usable_credential(game=game, platform=platform)
+    # Checked before the platform is asked: a verifier marks a single-use token as spent once
+    # it vouches for it, and a name refused after that would cost the client its token.
+    fallback_name = client_display_name(credentials)
     with login_deadline(settings.PLATFORM_LOGIN_DEADLINE_SECONDS):
         identity = verifier.verify(credential.verifier_config(), credentials)
     if not identity.platform_user_id:
@@ -96,7 +99,7 @@ def verify_platform_user(
     if identity.display_name is None:
         # A platform that gives no name (Epic Connect, PlayStation, Nintendo, Steam when its
         # profile call failed): the client's, unsigned and cosmetic, as the guide says.
-        identity = replace(identity, display_name=client_display_name(credentials))
+        identity = replace(identity, display_name=fallback_name)
     return identity
 
 
