@@ -49,7 +49,17 @@ def test_documented_success_is_the_idc_user_with_nick(upstream):
     assert verify() == VerifiedIdentity("987654", "Paco", entitlement_checked=True)
 
 
-@pytest.mark.parametrize("answer", [{"status": 1}, {"status": "2"}, {"result": 1}])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"status": 1},
+        {"status": "2"},
+        {"result": 1},
+        {"status": 0, "result": 1, "user": {"userid": "42"}},
+        {"status": 1, "result": 0, "user": {"userid": "42"}},
+    ],
+    ids=["status", "status-text", "result", "result-refuses", "status-refuses"],
+)
 def test_rejected_or_expired_token_is_401(upstream, answer):
     upstream.get(VERIFY_URL, json=answer)
 

@@ -108,14 +108,17 @@ class IdcGamesVerifier:
     @staticmethod
     def _check_status(config: Mapping[str, Any], body: Mapping[str, Any]) -> None:
         field = config_str(NAME, config, "status_field", "status")
-        status = value_at(body, field)
-        if status is None and field == "status":
-            status = value_at(body, "result")  # IDC's field table calls the flag `result`
-        if status is None:
+        # IDC's example answer says `status`, its field table calls the flag `result`: by default
+        # both are read, and each one present must say OK (a `status` of 0 beside a `result` of
+        # 1, USER INVALID, is a refusal).
+        fields = (field, "result") if field == "status" else (field,)
+        flags = [flag for name in fields if (flag := value_at(body, name)) is not None]
+        if not flags:
             raise unavailable(NAME, "verify", "no status field")
         ok_values = config_list(NAME, config, "ok_values") or ("0",)
         # JSON may say 0 or "0", so compare as text; true becomes "true", never "1".
-        if str(status).lower() not in {value.lower() for value in ok_values}:
+        ok = {value.lower() for value in ok_values}
+        if any(str(flag).lower() not in ok for flag in flags):
             raise InvalidCredentials("IDC Games rejected the login token.")
 
     @staticmethod
