@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import itertools
 import time
 
@@ -9,12 +10,19 @@ import pytest
 import responses
 
 from apps.platforms.verifiers import upstream as client
-from apps.platforms.verifiers.upstream import SESSION, call, login_deadline, read_limited
+from apps.platforms.verifiers.upstream import (
+    SESSION,
+    call,
+    json_body,
+    login_deadline,
+    read_limited,
+)
 from tests.platforms.helpers import raises_problem
 
 pytestmark = pytest.mark.usefixtures("upstream")
 
 URL = "https://platform.test/check"
+STEAM = {"platform": "steam", "operation": "x"}
 
 
 def test_every_call_carries_the_configured_timeout_through_the_shared_session(upstream, settings):
@@ -75,7 +83,8 @@ def test_a_call_once_the_budget_is_spent_is_503_and_never_sent(upstream):
     upstream.add_callback(responses.GET, URL, callback=slow)
 
     with login_deadline(0.25):
-        call("GET", URL, platform="steam", operation="first")
+        with raises_problem("platform_unavailable", 503):  # its answer came past the budget
+            call("GET", URL, platform="steam", operation="first")
         with raises_problem("platform_unavailable", 503):
             call("GET", URL, platform="steam", operation="second")
     assert len(upstream.calls) == 1
@@ -92,6 +101,36 @@ def test_a_streamed_body_stops_at_the_deadline(upstream, monkeypatch):
         response = call("GET", URL, stream=True, platform="apple", operation="key")
         with raises_problem("platform_unavailable", 503):
             read_limited(response, limit=100_000, platform="apple", operation="key")
+
+
+def test_every_answer_is_read_within_the_logins_budget(upstream, monkeypatch):
+    """Not only a streamed one: requests read a whole body each read bounded by the read
+    timeout alone, so an answer that trickled in held the login past its budget."""
+    upstream.get(URL, body=b"[" + b" " * 40_000 + b"]")
+    clock = itertools.chain([0.0, 0.0, 0.1, 0.2], itertools.repeat(5.0))
+    monkeypatch.setattr(client.time, "monotonic", lambda: next(clock))
+
+    with login_deadline(1.0), raises_problem("platform_unavailable", 503):
+        call("GET", URL, platform="steam", operation="check")
+
+
+def test_an_answer_larger_than_the_cap_is_503_and_one_at_it_is_read(upstream, monkeypatch):
+    monkeypatch.setattr(client, "MAX_BODY_BYTES", 50_000)
+    upstream.get(URL, body=b"[" + b" " * 49_998 + b"]")
+    upstream.get(URL + "/big", body=b"[" + b" " * 49_999 + b"]")
+
+    assert json_body(call("GET", URL, platform="steam", operation="x"), **STEAM) == []
+    with raises_problem("platform_unavailable", 503):
+        call("GET", URL + "/big", platform="steam", operation="x")
+
+
+def test_a_compressed_answer_is_capped_by_what_it_unpacks_to(upstream, monkeypatch):
+    monkeypatch.setattr(client, "MAX_BODY_BYTES", 50_000)
+    packed = gzip.compress(b"[" + b" " * 60_000 + b"]")  # about 100 bytes on the wire
+    upstream.get(URL, body=packed, headers={"Content-Encoding": "gzip"})
+
+    with raises_problem("platform_unavailable", 503):
+        call("GET", URL, platform="steam", operation="x")
 
 
 def test_a_slow_name_lookup_is_bounded_by_the_logins_budget(upstream, monkeypatch, settings):

@@ -7,6 +7,7 @@ what a 4xx means for their platform.
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from typing import Any
 
 import requests
 from django.conf import settings
+from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.util import Timeout
 
 from apps.platforms.errors import PlatformUnavailable
@@ -35,6 +37,8 @@ SESSION.mount("http://", GuardedAdapter(pool_maxsize=32, max_retries=0))
 # When the calls of one login must be done (time.monotonic()); None outside a login.
 _deadline: ContextVar[float | None] = ContextVar("platform_deadline", default=None)
 MIN_CALL_SECONDS = 0.05  # less left than this: answer 503 now rather than start a call
+# The most of an answer read into memory: a platform's answers and key sets are a few KB.
+MAX_BODY_BYTES = 1 << 20
 
 
 @contextmanager
@@ -96,13 +100,24 @@ def our_key_rejected(platform: str, operation: str, status: int) -> PlatformUnav
 
 
 def call(
-    method: str, url: str, *, platform: str, operation: str, **kwargs: Any
+    method: str,
+    url: str,
+    *,
+    platform: str,
+    operation: str,
+    stream: bool = False,
+    **kwargs: Any,
 ) -> requests.Response:
     """Send one request with the configured timeout; 503 unless the platform really answered.
 
     The URL must be https and its host must not resolve to an internal address (unless
     OUTBOUND_ALLOW_PRIVATE): a refusal is a 503 and an ALERT, since only a configuration (a
-    per-game URL, a server setting, or DNS) can send us there."""
+    per-game URL, a server setting, or DNS) can send us there.
+
+    The answer's body is read here, at most MAX_BODY_BYTES and within the login's budget (a
+    503 past either): requests would read it whole, however large, each read bounded by the
+    read timeout only, so a body that trickles in held the login past its budget. With
+    `stream=True` the caller reads it, with `read_limited`."""
     try:
         check_url(url)
         # The lookup counts against the call's connect time and the login's budget.
@@ -122,6 +137,7 @@ def call(
             # requests hands a urllib3 Timeout to its adapter, as documented; its stubs omit it.
             timeout=timeout,  # type: ignore[arg-type]
             allow_redirects=False,
+            stream=True,
             **kwargs,
         )
     except requests.RequestException as exc:
@@ -132,6 +148,10 @@ def call(
     if status == 429 or status >= 500 or 300 <= status < 400:
         response.close()
         raise unavailable(platform, operation, f"HTTP {status}")
+    if not stream:
+        body = read_limited(response, limit=MAX_BODY_BYTES, platform=platform, operation=operation)
+        # What requests reads `content`, `text` and `json()` from: the body already read.
+        response.raw = io.BytesIO(body)
     return response
 
 
@@ -152,18 +172,26 @@ def json_object(response: requests.Response, *, platform: str, operation: str) -
 def read_limited(
     response: requests.Response, *, limit: int, platform: str, operation: str
 ) -> bytes:
-    """Read a streamed body, refusing one larger than `limit` bytes (the URL came from a client)."""
+    """Read a streamed body, decompressed, refusing one larger than `limit` bytes or still
+    arriving at the login's deadline (503). Read whole, the connection goes back to the pool;
+    otherwise it is closed."""
+    raw = response.raw
     chunks: list[bytes] = []
     size = 0
     try:
-        for chunk in response.iter_content(chunk_size=8192):
-            _seconds_left(platform, operation)  # a body that trickles in stops at the deadline
+        while chunk := raw.read(8192, decode_content=True):
+            deadline = _deadline.get()  # a body that trickles in stops at the login's deadline
+            if deadline is not None and time.monotonic() > deadline:
+                raise unavailable(platform, operation, "the body still came at the deadline")
             size += len(chunk)
             if size > limit:
                 raise unavailable(platform, operation, f"body larger than {limit} bytes")
             chunks.append(chunk)
-    except requests.RequestException as exc:
-        raise unavailable(platform, operation, type(exc).__name__) from None
-    finally:
+    except (Urllib3Error, OSError) as exc:
         response.close()
+        raise unavailable(platform, operation, type(exc).__name__) from None
+    except PlatformUnavailable:
+        response.close()
+        raise
+    raw.release_conn()
     return b"".join(chunks)
