@@ -391,7 +391,7 @@ def _apply(*, player: Player, writes: list[Write], source: str, batch: bool) -> 
         document = LOCK_DOCUMENT.first([player.pk, write.key])
         if document is not None:
             existing[write.key] = document
-    _check_preconditions(writes, existing, batch=batch)
+    _check_preconditions(player, writes, existing, batch=batch)
 
     now = timezone.now()
     delta = 0
@@ -510,11 +510,27 @@ def _checked_sizes(policy: SavePolicy, writes: list[Write], source: str) -> dict
 
 
 def _check_preconditions(
-    writes: list[Write], existing: dict[str, Document], *, batch: bool
+    player: Player, writes: list[Write], existing: dict[str, Document], *, batch: bool
 ) -> None:
     stale = [w.key for w in writes if not w.precondition.holds(existing.get(w.key))]
-    if stale:
-        raise _precondition_failed(stale, existing, batch=batch)
+    if not stale:
+        return
+    absent = [w.key for w in writes if w.key not in existing]
+    if batch and absent:
+        # A refused batch names every conflict. A key that had no document when it was locked
+        # (nothing to lock) may have been created since, by a write that committed while this
+        # one waited on the lock of a later key: read again, it is a conflict too, so one merge
+        # settles the batch instead of a retry that meets a second 412.
+        existing = existing | {
+            d.key: d for d in Document.objects.filter(player_id=player.pk, key__in=absent)
+        }
+        refused = set(stale)
+        stale = [
+            w.key
+            for w in writes
+            if w.key in refused or not w.precondition.holds(existing.get(w.key))
+        ]
+    raise _precondition_failed(stale, existing, batch=batch)
 
 
 def _precondition_failed(

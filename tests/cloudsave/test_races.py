@@ -204,3 +204,59 @@ def test_a_batch_that_lost_a_create_race_names_only_the_key_another_device_creat
     assert [conflict["key"] for conflict in conflicts] == ["a"]
     assert conflicts[0]["current"]["value"] == {"by": "B"}
     assert sorted(Document.objects.filter(player=player).values_list("key", flat=True)) == ["a"]
+
+
+def test_a_stale_batch_names_a_key_another_device_created_while_it_waited(player):
+    """Device A's batch creates `a` and changes `b`; device B's batch, sent with the same base,
+    finds no `a` when it locks it, then waits on A's lock of `b`. A commits: B's 412 lists both
+    keys with A's documents, so one merge settles the conflict (it listed `b` alone, and the
+    retry came back with a second 412 for `a`)."""
+    from django.db import transaction
+
+    from apps.cloudsave.errors import PreconditionFailed
+    from apps.cloudsave.services import Precondition, Source, Write, put_document, write_batch
+    from tests.conftest import in_thread
+
+    put_document(player=player, key="b", value={"by": "first"},
+                 precondition=Precondition(create_only=True), source=Source.PLAYER,
+                 idempotency_key=None)  # fmt: skip
+    writes = [
+        Write("a", None, Precondition(create_only=True)),
+        Write("b", None, Precondition(version=1)),
+    ]
+
+    def batch_of(device: str) -> list[Write]:
+        return [Write(w.key, {"by": device}, w.precondition) for w in writes]
+
+    written, release = threading.Event(), threading.Event()
+
+    def device_a() -> None:
+        with transaction.atomic():
+            write_batch(player=player, writes=batch_of("A"), source=Source.PLAYER,
+                        idempotency_key=None)  # fmt: skip
+            written.set()
+            release.wait(10)
+
+    other = in_thread(device_a)
+    assert written.wait(10)
+    batch = in_thread(
+        lambda: write_batch(
+            player=player, writes=batch_of("B"), source=Source.PLAYER, idempotency_key=None
+        )
+    )
+    import time
+
+    time.sleep(0.3)  # B found no `a` and waits on A's lock of `b`
+    release.set()
+    other.result(timeout=10)
+
+    with pytest.raises(PreconditionFailed) as refused:
+        batch.result(timeout=10)
+    conflicts = refused.value.extra["conflicts"]
+    assert [conflict["key"] for conflict in conflicts] == ["a", "b"]
+    assert [conflict["current"]["value"] for conflict in conflicts] == [{"by": "A"}] * 2
+    assert [conflict["current"]["version"] for conflict in conflicts] == [1, 2]
+    assert sorted(Document.objects.filter(player=player).values_list("key", "version")) == [
+        ("a", 1),
+        ("b", 2),
+    ]
