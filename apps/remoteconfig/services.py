@@ -19,7 +19,7 @@ from apps.audit.services import record_action
 from apps.remoteconfig.errors import InvalidConfigRule, ReleaseNotFound
 from apps.remoteconfig.models import ConfigKey, ConfigOverride, ConfigRelease
 from apps.remoteconfig.resolver import PLATFORM, VERSION, parse_version
-from apps.remoteconfig.rules import draft_snapshot, override_snapshot
+from apps.remoteconfig.rules import compiled_rules, draft_snapshot, override_snapshot
 from apps.remoteconfig.selectors import draft_keys
 from gamingpanel.errors import Conflict
 
@@ -178,6 +178,7 @@ def rollback(
         earlier = ConfigRelease.objects.filter(game=game, version=version).first()
         if earlier is None:
             raise ReleaseNotFound(f"No release {version} of this game's config.")
+        _refuse_unreadable(earlier)
         if expected_live is not None:
             live = ConfigRelease.objects.filter(game=game).aggregate(v=Max("version"))["v"]
             if live != expected_live:
@@ -195,6 +196,27 @@ def rollback(
             note=note,
             rolled_back_to=version,
             replaced_draft=replaced,
+        )
+
+
+def _refuse_unreadable(release: ConfigRelease) -> None:
+    """A release whose rules do not all read (written past the checks: a migration, the shell)
+    is not made the draft: an override that serves nobody would be stored as one that reads
+    (`true` as a 1 % rollout, "5" as level 5) and go live at the next publish. The resolver's
+    own reading decides (compiled_rules); the operator edits the draft instead."""
+    if not isinstance(release.rules, dict):
+        raise InvalidConfigRule(f"Release {release.version}'s rules do not read: not rolled back.")
+    unreadable = compiled_rules(release.rules)[1]
+    if unreadable:
+        where = "; ".join(
+            f"{item.key}"
+            + ("" if item.position < 0 else f" override #{item.position}")
+            + f" ({', '.join(item.fields)})"
+            for item in unreadable
+        )
+        raise InvalidConfigRule(
+            f"Release {release.version} holds rules that do not read ({where}): it is not "
+            "rolled back to; set the draft as it should be and publish it instead."
         )
 
 

@@ -11,8 +11,9 @@ import pytest
 from django.utils import timezone
 
 from apps.remoteconfig import selectors
-from apps.remoteconfig.models import ConfigOverride, ConfigRelease
-from apps.remoteconfig.services import add_override, publish, set_key
+from apps.remoteconfig.errors import InvalidConfigRule
+from apps.remoteconfig.models import ConfigKey, ConfigOverride, ConfigRelease
+from apps.remoteconfig.services import add_override, publish, rollback, set_key
 from gamingpanel.shortcache import clear_every_cache
 from tests.shop.conftest import access_token, bearer
 
@@ -168,3 +169,23 @@ def test_a_key_that_does_not_read_leaves_the_others_served(
     said = [r.getMessage() for r in caplog.records if r.name == "apps.remoteconfig.selectors"]
     assert len(said) == logged  # null overrides are no overrides, as when absent
     assert all("key 'theme' has unreadable" in message for message in said)
+
+
+@pytest.mark.parametrize(("field", "stored"), UNREADABLE)
+def test_a_release_with_an_unreadable_override_is_not_rolled_back_to(game, field, stored):
+    """The draft would store it as one that reads (`true` as a 1 % rollout, "5" as level 5),
+    live at the next publish; or the copy failed (a 500 on the panel). Refused, nothing
+    changed: the draft and the releases stay as they were."""
+    release = publish_with_a_second_override(game)
+    rules = release.rules
+    rules["shop"]["overrides"][0][field] = stored
+    ConfigRelease.objects.filter(pk=release.pk).update(rules=rules)
+    set_key(game=game, actor=None, key="shop", value="edited")
+
+    with pytest.raises(InvalidConfigRule) as refused:
+        rollback(game=game, actor=None, version=release.version)
+
+    assert f"shop override #0 ({field})" in str(refused.value)
+    assert ConfigRelease.objects.filter(game=game).count() == 1
+    assert ConfigKey.objects.get(game=game, key="shop").value == "edited"
+    assert ConfigOverride.objects.filter(config_key__game=game).count() == 2
