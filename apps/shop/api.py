@@ -449,7 +449,10 @@ class ReceiptApi(PlayerApi):
                 "id: nothing is granted until an operator leaves it on one; send the receipt "
                 "again later)."
             ),
-            503: OpenApiResponse(description=PROVIDER_UNAVAILABLE),
+            503: OpenApiResponse(
+                description=f"{PROVIDER_UNAVAILABLE} `contents_unavailable`: the offer has a "
+                "line that cannot be granted; nothing is recorded, send the receipt again later."
+            ),
         },
     )
     def post(self, request: PlayerRequest) -> Response:

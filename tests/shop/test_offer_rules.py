@@ -9,9 +9,10 @@ import pytest
 from django.utils import timezone
 
 from apps.inventory.models import LedgerEntry
-from apps.shop.errors import OfferUnavailable
+from apps.shop.errors import ContentsUnavailable, OfferUnavailable
 from apps.shop.models import Category, Purchase
 from apps.shop.services import rules
+from apps.shop.services.purchase import record_store_purchase
 from gamingpanel.errors import DomainError
 from tests.shop.conftest import access_token, bearer
 from tests.shop.helpers import balance, fund, make_economy, make_offer
@@ -78,6 +79,67 @@ def test_an_offer_with_a_line_nobody_can_grant_is_503_contents_unavailable(
     assert balance(player, "gems") == 0
     assert not Purchase.objects.filter(status="completed").exists()
     assert listed == []
+
+
+@pytest.mark.parametrize(
+    "contents",
+    [
+        [{"currency": "gold", "quantity": 10}, {"sku": "potion"}],  # no quantity
+        [{"currency": "gold", "quantity": 10}, "potion"],  # not an object
+        {"currency": "gold", "quantity": 10},  # not a list
+        [{"currency": "gold", "quantity": "10"}],  # text: bought 3 times it was "101010"
+        [{"currency": "gold", "quantity": 2.5}],
+        [{"currency": "gold", "quantity": True}],
+        [{"currency": "gold", "quantity": -10}],
+    ],
+    ids=["no quantity", "not an object", "not a list", "text", "fraction", "boolean", "negative"],
+)
+@pytest.mark.parametrize("real_money", [False, True], ids=["virtual", "real money"])
+def test_an_offer_whose_lines_cannot_be_counted_is_503_contents_unavailable(
+    buyer_client, player, game, contents, real_money
+):
+    make_economy(game)
+    # Saved without the admin's validation (a script, an old row): the purchase builds what it
+    # buys from these lines before the rules are asked, which answered a 500 (or, for a text
+    # quantity, multiplied the text: 3 units of "10" gold asked the ledger for 101010 gold).
+    price = (
+        {"real_money": True, "price_currency": "USD", "price_amount": 199}
+        if real_money
+        else {"price_currency": "gems", "price_amount": 10}
+    )
+    offer = make_offer(game, contents=contents, **price)
+    fund(player, 1000, currency="gems")
+
+    response = buyer_client.post(
+        "/api/v1/shop/purchase",
+        {"offer_id": offer.pk, "quantity": 3},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="k",
+    )
+    listed = buyer_client.get("/api/v1/shop/categories").json()
+
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "contents_unavailable"
+    assert balance(player, "gems") == 1000 and balance(player, "gold") == 0
+    assert not Purchase.objects.exists()  # nothing stored against the key, nothing reserved
+    assert listed == []
+
+
+def test_a_store_purchase_of_an_offer_whose_lines_cannot_be_counted_records_nothing(player, game):
+    make_economy(game)
+    offer = make_offer(
+        game,
+        real_money=True,
+        price_currency="USD",
+        price_amount=199,
+        contents=[{"currency": "gold"}],
+    )
+
+    with pytest.raises(ContentsUnavailable):
+        record_store_purchase(player=player, offer=offer, provider="apple", key="apple:1")
+
+    assert not Purchase.objects.exists()
 
 
 @pytest.mark.parametrize(

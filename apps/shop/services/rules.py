@@ -75,11 +75,27 @@ def in_stock(sale: Sale) -> DomainError | None:
 
 def contents_available(sale: Sale) -> DomainError | None:
     """Every line must be one the shop can grant: a line of another kind (stored without the
-    admin's validation) would be paid for and never granted."""
+    admin's validation) would be paid for and never granted, and a currency or item line must
+    say how many (`counted`)."""
     for line in sale.offer.contents if isinstance(sale.offer.contents, list) else [None]:
         if not isinstance(line, dict) or not any(kind in line for kind in GRANTABLE_LINES):
-            return ContentsUnavailable("Part of this offer cannot be granted yet.")
+            return contents_unavailable()
+        if "battlepass_premium" not in line and not counted(line):
+            return contents_unavailable()
     return None
+
+
+def counted(line: dict) -> bool:
+    """A currency or item line's quantity is a whole number above zero, as the admin's
+    validation has it. One stored otherwise (by a script, an old row) cannot be multiplied by
+    the units bought: text "10" bought 3 times was "101010", a fraction was rounded down, a
+    negative one took from the player."""
+    quantity = line.get("quantity")
+    return isinstance(quantity, int) and not isinstance(quantity, bool) and quantity > 0
+
+
+def contents_unavailable() -> ContentsUnavailable:
+    return ContentsUnavailable("Part of this offer cannot be granted yet.")
 
 
 def premium_season_open(sale: Sale) -> DomainError | None:
