@@ -1,6 +1,8 @@
 """A real-money offer through the sandbox processor: 202 + checkout page, Pay, the processor's
 own signed callback, Celery fulfilment, refunds."""
 
+import time
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -107,6 +109,29 @@ def test_callback_with_a_bad_signature_is_400_and_changes_nothing(
         body,
         content_type="application/json",
         HTTP_SANDBOX_SIGNATURE="t=1,v1=deadbeef",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_signature"
+    assert not ProviderEvent.objects.exists()
+    assert Purchase.objects.get().status == "pending"
+
+
+@pytest.mark.parametrize("signature", ["v1=\u00e9", "v1=abc\u00e9"], ids=["latin-1", "hex"])
+def test_a_callback_signature_that_is_not_ascii_is_400_not_a_500(
+    player_client, player, real_offer, sandbox_callbacks, signature
+):
+    # The webhook is public: hmac.compare_digest raised TypeError on a character beyond ASCII
+    # (a header's bytes arrive as latin-1 text), a 500 instead of invalid_signature.
+    start(player_client, real_offer)
+    body = b'{"id":"sbxevt_x","type":"payment.succeeded","data":{"game_id":1}}'
+
+    response = APIClient().generic(
+        "POST",
+        "/api/v1/payments/webhooks/sandbox",
+        body,
+        content_type="application/json",
+        HTTP_SANDBOX_SIGNATURE=f"t={int(time.time())},{signature}",
     )
 
     assert response.status_code == 400

@@ -95,6 +95,31 @@ def test_bad_signature_or_stale_timestamp_is_400_and_changes_nothing(
     assert balance(player, "gems") == 0
 
 
+@pytest.mark.parametrize(
+    "signature",
+    ["v1=\u00e9", "v1=abc\u00e9", "v1=\u00e9,v1=deadbeef"],
+    ids=["latin-1", "hex then latin-1", "two signatures"],
+)
+def test_a_signature_that_is_not_ascii_is_400_not_a_500(api_client, stripe_account, signature):
+    # A header's bytes arrive as latin-1 text: the SDK's constant-time compare (hmac) raised
+    # TypeError on any character beyond ASCII, before the timestamp was even looked at, so
+    # anyone could make the public webhook answer 500 and log an error.
+    body = stripe_event("customer.created", {"id": "cus_1"})
+
+    response = api_client.generic(
+        "POST",
+        "/api/v1/payments/webhooks/stripe",
+        body,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=f"t={int(time.time())},{signature}",
+    )
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "invalid_signature"
+    assert not ProviderEvent.objects.exists()
+
+
 def test_missing_signature_header_is_400(api_client, stripe_account):
     response = api_client.post("/api/v1/payments/webhooks/stripe", {"id": "evt"}, format="json")
 

@@ -34,7 +34,9 @@ def _parse(header: str) -> tuple[int, list[str]]:
         name, _, value = part.strip().partition("=")
         if name == "t" and value.isascii() and value.isdigit():
             timestamp = int(value)
-        elif name == "v1" and value:
+        elif name == "v1" and value and value.isascii():
+            # hmac.compare_digest refuses text beyond ASCII (TypeError, a 500): a header's
+            # bytes arrive as latin-1 text, and a hex digest is ASCII, so such a value is none.
             signatures.append(value)
     if timestamp is None or not signatures:
         raise InvalidSignature("The signature header is missing or malformed.")

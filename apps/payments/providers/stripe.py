@@ -158,6 +158,10 @@ def parse_notification(*, body: bytes, headers: Mapping[str, str]) -> Notificati
     header = headers.get("Stripe-Signature", "")
     if not header:
         raise InvalidSignature("The Stripe-Signature header is missing.")
+    if not header.isascii():
+        # Stripe signs in ASCII (a timestamp and hex digests); the SDK's constant-time compare
+        # raises TypeError on text beyond it (a header's bytes arrive as latin-1 text).
+        raise InvalidSignature("The Stripe-Signature header is malformed.")
     # One Stripe account (one endpoint secret) may serve several games.
     games_by_secret: dict[str, list[int]] = {}
     for account in ProviderAccount.objects.filter(provider="stripe").order_by("-enabled", "id"):
