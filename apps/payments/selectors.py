@@ -1,17 +1,20 @@
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from django.db.models import Count, Q
 
 from apps.payments.models import Payment, ProviderAccount, ProviderEvent
 
-TOKEN_LENGTH = (32, 64)
+# What a public token can be (secrets.token_urlsafe: URL-safe base64); anything else names no
+# payment, without a query (U+0000 in a path would fail PostgreSQL's, a 500).
+TOKEN = re.compile(r"[A-Za-z0-9_-]{32,64}")
 
 
 def payment_by_token(*, token: str) -> Payment | None:
     """The payment a buyer's page names by its public token (never by its sequential id)."""
-    if not TOKEN_LENGTH[0] <= len(token) <= TOKEN_LENGTH[1]:
+    if not TOKEN.fullmatch(token):
         return None
     return (
         Payment.objects.select_related("game", "purchase__offer").filter(public_token=token).first()

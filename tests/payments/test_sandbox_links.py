@@ -34,7 +34,8 @@ def test_links_carry_a_random_token_not_the_id(player_client, real_offer):
 
 
 def test_the_id_or_a_wrong_token_finds_nothing(client, payment):
-    for guess in (str(payment.pk), payment.public_token[:-1] + "A", "x" * 43):
+    nul = payment.public_token[:-1] + "%00"  # U+0000: PostgreSQL refuses it in a query
+    for guess in (str(payment.pk), payment.public_token[:-1] + "A", "x" * 43, nul, "é" * 43):
         if guess == payment.public_token:
             continue
         assert client.get(f"/payments/sandbox/checkout/{guess}").status_code == 404
