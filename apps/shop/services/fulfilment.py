@@ -25,7 +25,7 @@ from apps.inventory.services import Change, apply_changes, changes_from_contents
 from apps.payments.providers.base import PaidAmount
 from apps.shop.models import Offer, Purchase
 from apps.shop.services.limits import release
-from apps.shop.services.rules import contents_unavailable, counted
+from apps.shop.services.rules import contents_unavailable, grantable
 from gamingpanel.errors import DomainError
 from gamingpanel.sql import Statement
 
@@ -34,17 +34,18 @@ logger = logging.getLogger(__name__)
 
 def granted_lines(offer: Offer, quantity: int) -> list[dict]:
     """What `quantity` units of the offer grant. A purchase builds its row from these before the
-    offer rules are asked, so a line that cannot be counted (not an object, or a currency or
-    item line without a whole quantity: a row saved without the admin's validation) is refused
-    here as the rules refuse it, `contents_unavailable`, before anything is written."""
+    offer rules are asked (a store receipt, never), so a line the shop cannot grant (not an
+    object, of another kind, or a currency or item line without a whole quantity: a row saved
+    without the admin's validation) is refused here as the rules refuse it, `grantable`:
+    `contents_unavailable`, before anything is written."""
     lines = []
     for line in offer.contents if isinstance(offer.contents, list) else [None]:
-        if isinstance(line, dict) and "battlepass_premium" in line:
-            lines.append(grant_line(line))  # premium_pass, quantity 1, and the v1 key
-        elif isinstance(line, dict) and counted(line):
-            lines.append({**line, "quantity": line["quantity"] * quantity})
-        else:
+        if not grantable(line):
             raise contents_unavailable()
+        if "battlepass_premium" in line:
+            lines.append(grant_line(line))  # premium_pass, quantity 1, and the v1 key
+        else:
+            lines.append({**line, "quantity": line["quantity"] * quantity})
     return lines
 
 

@@ -78,11 +78,16 @@ def contents_available(sale: Sale) -> DomainError | None:
     admin's validation) would be paid for and never granted, and a currency or item line must
     say how many (`counted`)."""
     for line in sale.offer.contents if isinstance(sale.offer.contents, list) else [None]:
-        if not isinstance(line, dict) or not any(kind in line for kind in GRANTABLE_LINES):
-            return contents_unavailable()
-        if "battlepass_premium" not in line and not counted(line):
+        if not grantable(line):
             return contents_unavailable()
     return None
+
+
+def grantable(line: object) -> bool:
+    """A line the shop can grant: a battle-pass premium, or a currency or item line `counted`."""
+    if not isinstance(line, dict) or not any(kind in line for kind in GRANTABLE_LINES):
+        return False
+    return "battlepass_premium" in line or counted(line)
 
 
 def counted(line: dict) -> bool:
