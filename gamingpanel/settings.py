@@ -492,6 +492,10 @@ if not 3600 <= CHECKOUT_EXPIRY_SECONDS <= 86400:
 # answer) this long after its purchase began: the purchase is closed and its stock and limit slot
 # freed, the key answers 503 payment_provider_unavailable (a new key buys again).
 PAYMENTS_UNOPENED_CHECKOUT_SECONDS = env.int("PAYMENTS_UNOPENED_CHECKOUT_SECONDS", default=900)
+# A checkout the buyer submitted whose processor has not decided this long after (a bank debit
+# Stripe reports days later): its purchase and payment are flagged needs_attention, with an ALERT,
+# once. Nothing is closed (the money may still come). 15 days: SEPA debits take up to 14.
+PAYMENTS_UNDECIDED_ALERT_SECONDS = env.int("PAYMENTS_UNDECIDED_ALERT_SECONDS", default=15 * 86400)
 
 # --- Multiplayer ---------------------------------------------------------------------------
 SERVER_HEARTBEAT_TTL_SECONDS = env.int("SERVER_HEARTBEAT_TTL_SECONDS", default=30)

@@ -205,6 +205,46 @@ def test_a_stripe_session_awaiting_a_delayed_payment_no_longer_expires(
     assert balance(player, "gems") == 100
 
 
+def test_a_delayed_payment_still_undecided_after_the_alert_age_is_flagged_once_not_closed(
+    api_client, player_client, player, real_offer, checkout, settings, caplog
+):
+    """Submitted, it no longer expires: if the processor's news never comes (the endpoint not
+    subscribed to the async events), nothing would end it and its reservation would be held
+    unseen. The sweeper flags it for an operator, once; the money may still come."""
+    from apps.payments.services import recovery
+
+    purchase_id = start_stripe(player_client, real_offer).json()["purchase_id"]
+    pending = stripe_event(
+        "checkout.session.completed",
+        {"id": "cs_test_1", "payment_status": "unpaid", "metadata": {"purchase_id": purchase_id}},
+        event_id="evt_pending",
+    )
+    assert post_stripe(api_client, pending).status_code == 200
+    submitted_at = Payment.objects.get().updated_at
+    alert_age = timedelta(seconds=settings.PAYMENTS_UNDECIDED_ALERT_SECONDS)
+
+    def sweep(now: datetime) -> int:
+        report = recovery.sweep(event_task=None, callback_task=None, now=now)
+        return report.undecided_payments
+
+    assert sweep(submitted_at + alert_age - timedelta(seconds=1)) == 0
+    assert not Payment.objects.get().needs_attention
+    with caplog.at_level(logging.ERROR, logger="apps.payments.services.recovery"):
+        assert sweep(submitted_at + alert_age) == 1
+    assert sweep(submitted_at + 2 * alert_age) == 0  # once
+
+    payment, purchase = Payment.objects.get(), Purchase.objects.get()
+    assert (payment.status, payment.needs_attention) == ("created", True)
+    assert (purchase.status, purchase.needs_attention) == ("pending", True)
+    assert "still undecided" in caplog.text and "ALERT payments" in caplog.text
+    succeeded = completed(purchase_id=purchase_id, event_id="evt_async").replace(
+        b"checkout.session.completed", b"checkout.session.async_payment_succeeded"
+    )
+    assert post_stripe(api_client, succeeded).status_code == 200  # the money came after all
+    assert Purchase.objects.get().status == "completed"
+    assert balance(player, "gems") == 100
+
+
 def test_a_sandbox_checkout_past_its_end_takes_no_pay_or_cancel(
     api_client, player, limited, settings
 ):

@@ -18,6 +18,9 @@ broker was down or a task gave up.
 - Purchases still pending whose payment already ended unpaid (`failed` or `expired`), left by
   releases whose failure path committed the payment and the purchase apart: closed now, their
   reservation released, with the reason the payment tells.
+- Checkouts the buyer submitted whose processor has not decided PAYMENTS_UNDECIDED_ALERT_SECONDS
+  later (a bank debit whose news never came): flagged `needs_attention`, with an ALERT, once;
+  nothing is closed, since the money may still come.
 
 Each row is touched only once it is older than PAYMENTS_SWEEP_GRACE_SECONDS, then at most
 PAYMENTS_SWEEP_MAX_ATTEMPTS times, PAYMENTS_SWEEP_BACKOFF_SECONDS × 2^n apart (capped at an
@@ -59,6 +62,7 @@ class SweepReport:
     store_finishes_requeued: int = 0
     undelivered_checkouts: int = 0
     stranded_purchases: int = 0
+    undecided_payments: int = 0
 
 
 def backoff(sweeps: int) -> timedelta:
@@ -109,6 +113,7 @@ def sweep(
     report.undelivered_checkouts = _close_undelivered_checkouts()
     report.unopened_checkouts = _close_unopened_checkouts(now=now)
     report.stranded_purchases = _close_stranded_purchases(settled_before=settled_before)
+    report.undecided_payments = _flag_undecided_payments(now=now)
     if finish_task is not None:
         report.store_finishes_requeued = _requeue_store_finishes(now=now, task=finish_task)
     if report.events_requeued or report.callbacks_requeued or report.stranded_purchases:
@@ -220,6 +225,49 @@ def _close_stranded(payment: Payment) -> None:
         payment.pk,
         payment.status,
     )
+
+
+def _flag_undecided_payments(*, now: datetime) -> int:
+    """Checkouts the buyer submitted (their end taken away: a bank debit Stripe reports
+    `checkout.session.completed` unpaid, then `async_payment_succeeded` or `_failed` days later)
+    still undecided PAYMENTS_UNDECIDED_ALERT_SECONDS after: if that news never comes (the
+    endpoint not subscribed to the async events, a delivery Stripe gave up on), nothing else
+    would end them, and the purchase would hold its stock and limit slot unseen. Flagged once,
+    the payment and its purchase, with an ALERT for an operator to ask the processor; nothing is
+    closed, since the money may still come. Read through the open payments' index."""
+    submitted_before = now - timedelta(seconds=settings.PAYMENTS_UNDECIDED_ALERT_SECONDS)
+    undecided = (
+        Payment.objects.filter(
+            provider__in=CHECKOUT_PROVIDERS,
+            status=Payment.Status.CREATED,
+            expires_at__isnull=True,
+            needs_attention=False,
+            updated_at__lte=submitted_before,
+        )
+        .exclude(checkout_url="")
+        .order_by("created_at")
+        .values_list("pk", "purchase_id")[: settings.PAYMENTS_SWEEP_BATCH]
+    )
+    flagged = 0
+    for payment_id, purchase_id in list(undecided):
+        with transaction.atomic():
+            # Still open and unflagged: its news may have come since it was read.
+            if not Payment.objects.filter(
+                pk=payment_id, status=Payment.Status.CREATED, needs_attention=False
+            ).update(needs_attention=True):
+                continue
+            purchase_outcomes().flagged(
+                purchase_id=purchase_id,
+                note="the processor has not decided the submitted payment: ask it",
+            )
+        flagged += 1
+        logger.error(
+            "ALERT payments: purchase %s: its payment %s was submitted and is still undecided "
+            "by its processor; ask the processor (flagged needs_attention)",
+            purchase_id,
+            payment_id,
+        )
+    return flagged
 
 
 def _stranded_reason(payment: Payment) -> str:
