@@ -50,7 +50,11 @@ def test_saves_racing_an_erasure_leave_no_document(game: Game):
 def test_a_purchase_racing_an_erasure_completes_or_is_refused_and_is_kept(game: Game):
     Currency.objects.create(game=game, code="gold", name="Gold")
     offer = Offer.objects.create(
-        game=game, name="Sword", price_currency="gold", price_amount=10, contents=[]
+        game=game,
+        name="Sword",
+        price_currency="gold",
+        price_amount=10,
+        contents=[{"currency": "gold", "quantity": 1}],  # one ledger entry: 10 out, 1 back
     )
     for round_ in range(ROUNDS):
         player = Player.objects.create(game=game, display_name=f"p{round_}")

@@ -115,7 +115,7 @@ def test_a_paid_purchase_flagged_instead_of_granted_can_be_refunded(operator_cli
     """Paid but not granted (the processor reported another amount): the money was taken, so
     the operator can give it back from the same table."""
     make_economy(game)
-    offer = make_offer(game, real_money=True, price_currency="USD", price_amount=199, contents=[])
+    offer = make_offer(game, real_money=True, price_currency="USD", price_amount=199)
     purchase_offer(player=player, offer_id=offer.pk, quantity=1, idempotency_key="k")
     Payment.objects.update(amount=1)  # what the sandbox will report having charged
     with TestCase.captureOnCommitCallbacks(execute=True):

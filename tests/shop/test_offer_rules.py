@@ -91,8 +91,18 @@ def test_an_offer_with_a_line_nobody_can_grant_is_503_contents_unavailable(
         [{"currency": "gold", "quantity": 2.5}],
         [{"currency": "gold", "quantity": True}],
         [{"currency": "gold", "quantity": -10}],
+        [],  # paid for, and nothing granted
     ],
-    ids=["no quantity", "not an object", "not a list", "text", "fraction", "boolean", "negative"],
+    ids=[
+        "no quantity",
+        "not an object",
+        "not a list",
+        "text",
+        "fraction",
+        "boolean",
+        "negative",
+        "no line",
+    ],
 )
 @pytest.mark.parametrize("real_money", [False, True], ids=["virtual", "real money"])
 def test_an_offer_whose_lines_cannot_be_counted_is_503_contents_unavailable(
@@ -128,8 +138,8 @@ def test_an_offer_whose_lines_cannot_be_counted_is_503_contents_unavailable(
 
 @pytest.mark.parametrize(
     "contents",
-    [[{"currency": "gold"}], [{"skin": "red", "quantity": 1}]],
-    ids=["uncounted", "another-kind"],
+    [[{"currency": "gold"}], [{"skin": "red", "quantity": 1}], []],
+    ids=["uncounted", "another-kind", "no line"],
 )
 def test_a_store_purchase_of_an_offer_whose_lines_cannot_be_granted_records_nothing(
     player, game, contents

@@ -36,10 +36,11 @@ def granted_lines(offer: Offer, quantity: int) -> list[dict]:
     """What `quantity` units of the offer grant. A purchase builds its row from these before the
     offer rules are asked (a store receipt, never), so a line the shop cannot grant (not an
     object, of another kind, or a currency or item line without a whole quantity: a row saved
-    without the admin's validation) is refused here as the rules refuse it, `grantable`:
+    without the admin's validation), or no line at all, is refused here as the rules refuse it:
     `contents_unavailable`, before anything is written."""
     lines = []
-    for line in offer.contents if isinstance(offer.contents, list) else [None]:
+    contents = offer.contents
+    for line in contents if isinstance(contents, list) and contents else [None]:
         if not grantable(line):
             raise contents_unavailable()
         if "battlepass_premium" in line:

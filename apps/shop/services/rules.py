@@ -77,7 +77,9 @@ def contents_available(sale: Sale) -> DomainError | None:
     """Every line must be one the shop can grant: a line of another kind (stored without the
     admin's validation) would be paid for and never granted, and a currency or item line must
     say how many (`counted`)."""
-    for line in sale.offer.contents if isinstance(sale.offer.contents, list) else [None]:
+    contents = sale.offer.contents
+    # No lines (a row saved without the admin's validation) would be paid for and grant nothing.
+    for line in contents if isinstance(contents, list) and contents else [None]:
         if not grantable(line):
             return contents_unavailable()
     return None
