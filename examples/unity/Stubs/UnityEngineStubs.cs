@@ -87,7 +87,15 @@ namespace UnityEngine
         static readonly System.Collections.Generic.Dictionary<string, string> Values = new System.Collections.Generic.Dictionary<string, string>();
         public static bool HasKey(string key) { lock (Values) return Values.ContainsKey(key); }
         public static string GetString(string key) { lock (Values) { string v; return Values.TryGetValue(key, out v) ? v : ""; } }
-        public static void SetString(string key, string value) { lock (Values) Values[key] = value; }
+        // Tests only (Unity has no such member): called as SetString begins, outside the lock, so a test can hold a
+        // read-modify-write of a key between its read and its write (examples/unity/Tests/RaceTests.cs).
+        internal static Action<string> BeforeSetString;
+        public static void SetString(string key, string value)
+        {
+            Action<string> before = BeforeSetString;
+            if (before != null) before(key);
+            lock (Values) Values[key] = value;
+        }
         public static void DeleteKey(string key) { lock (Values) Values.Remove(key); }
         public static void DeleteAll() { lock (Values) Values.Clear(); }
         public static void Save() { }

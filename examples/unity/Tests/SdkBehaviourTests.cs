@@ -132,6 +132,7 @@ namespace GamingPanel.Tests
             Run("analytics: after a 429 or 503 with Retry-After no flush sends before it has passed; LastError says how long is left", AnalyticsWaitsForRetryAfter);
             foreach (KeyValuePair<string, Func<Task>> offline in OfflineSaveTests.Cases()) Run(offline.Key, offline.Value);
             foreach (KeyValuePair<string, Func<Task>> account in AccountDeletionTests.Cases()) Run(account.Key, account.Value);
+            foreach (KeyValuePair<string, Func<Task>> race in RaceTests.Cases()) Run(race.Key, race.Value);
             try { if (Directory.Exists(TempRoot)) Directory.Delete(TempRoot, true); } catch (IOException) { }
             Console.WriteLine("unity sdk: " + _passed + " passed, " + _failed + " failed");
             return _failed == 0 ? 0 : 1;

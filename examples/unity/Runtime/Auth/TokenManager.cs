@@ -74,6 +74,9 @@ namespace GamingPanel
         TokenSet _tokens; // never holds the unconfirmed DELETE: that is _deletion, saved with it (PersistLocked)
         int _generation; // +1 at every login and every end of a session (rule 5)
         DeletionMark _deletion; // a DELETE player that went out unconfirmed; outlives the session it was sent with
+        long _sessionChange; // +1 at every change of _tokens after the constructor (under _gate): SessionChanged's order
+        readonly object _sessionTelling = new object(); // SessionChanged is raised under it, one change at a time
+        long _sessionTold; // the newest change SessionChanged has been raised for (under _sessionTelling)
 
         sealed class DeletionMark
         {
@@ -137,7 +140,14 @@ namespace GamingPanel
         /// <summary>Used to log in again when the refresh token is refused. Set by LoginAsync; may be set up-front.</summary>
         public ICredentialProvider CredentialProvider { get; set; }
 
-        /// <summary>Fires after every login and refresh (new tokens) and after logout (null).</summary>
+        /// <summary>
+        /// Fires after every login and refresh (new tokens) and after logout (null), on the thread that made the change.
+        /// Raised one change at a time, in the order the session changed: a change that a newer one has overtaken by the
+        /// time its turn comes (another thread's logout, or a handler that logged out or in) is not raised, nor given to
+        /// the handlers after the one that changed the session again. So the last SessionChanged a handler got is the
+        /// session now. A handler may log out or in itself; it must not block waiting for another thread's login, logout
+        /// or refresh (that one waits for the handler to return before it raises its own SessionChanged).
+        /// </summary>
         public event Action<TokenSet> SessionChanged;
 
         /// <summary>
@@ -186,15 +196,21 @@ namespace GamingPanel
             if (provider == null) throw new ArgumentNullException("provider");
             CredentialProvider = provider;
             Task<LoginResult> login;
+            Task<Task<LoginResult>> start = null;
             lock (_gate)
             {
                 if (_loginInFlight == null || _loginInFlight.IsCompleted || _loginGeneration != _generation)
                 {
-                    _loginGeneration = _generation;
-                    _loginInFlight = LoginCoreAsync(provider, _generation, cancellationToken);
+                    int generation = _generation;
+                    _loginGeneration = generation;
+                    start = new Task<Task<LoginResult>>(() => LoginCoreAsync(provider, generation, cancellationToken));
+                    _loginInFlight = start.Unwrap();
                 }
                 login = _loginInFlight;
             }
+            // Started once _gate is released: a login answered at once (a transport that completes synchronously) stores
+            // its tokens and raises SessionChanged on this thread, which must not hold _gate then (RaiseSessionChanged).
+            if (start != null) start.RunSynchronously(TaskScheduler.Default);
             return await login;
         }
 
@@ -320,6 +336,7 @@ namespace GamingPanel
         Task<TokenSet> RefreshAsync(CancellationToken cancellationToken, bool force, bool withoutRelogin = false, bool ifDue = false)
         {
             Task<TokenSet> shared;
+            Task<Task<TokenSet>> start = null;
             lock (_gate)
             {
                 if (ifDue && _tokens != null && !IsDue(_tokens)) return Task.FromResult(_tokens);
@@ -334,9 +351,16 @@ namespace GamingPanel
                      (!force && _refreshInFlight.IsFaulted && Elapsed() < _refreshEndedAt + RefreshBackoff));
                 if (!join)
                 {
-                    _refreshGeneration = _generation;
+                    TokenSet current = _tokens;
+                    int generation = _generation;
+                    _refreshGeneration = generation;
                     _refreshWithoutRelogin = withoutRelogin;
-                    _refreshInFlight = RefreshCoreAsync(_tokens, _generation);
+                    // The POST goes out now (a logout sees it at once as this refresh's); what stores and tells its answer
+                    // starts below, once _gate is released (SessionChanged is never raised under _gate).
+                    Task<TokenSet> exchange = current != null ? ExchangeAsync(current) : null;
+                    _exchangeInFlight = exchange;
+                    start = new Task<Task<TokenSet>>(() => RefreshCoreAsync(current, generation, exchange));
+                    _refreshInFlight = start.Unwrap();
                 }
                 else if (withoutRelogin && !_refreshInFlight.IsCompleted)
                 {
@@ -344,6 +368,7 @@ namespace GamingPanel
                 }
                 shared = _refreshInFlight;
             }
+            if (start != null) start.RunSynchronously(TaskScheduler.Default);
             return WaitAsync(shared, cancellationToken);
         }
 
@@ -438,15 +463,14 @@ namespace GamingPanel
             }
         }
 
-        async Task<TokenSet> RefreshCoreAsync(TokenSet current, int generation)
+        /// <param name="exchange">Its POST auth/refresh (ExchangeAsync of `current`), sent by RefreshAsync; null without a session.</param>
+        async Task<TokenSet> RefreshCoreAsync(TokenSet current, int generation, Task<TokenSet> exchange)
         {
             try
             {
                 if (current == null) throw new ApiError(401, ErrorCodes.NotLoggedIn, "Not logged in", "No session to refresh.");
 
                 ApiError refused;
-                Task<TokenSet> exchange = ExchangeAsync(current);
-                lock (_gate) _exchangeInFlight = exchange;
                 try
                 {
                     TokenSet rotated = await exchange;
@@ -679,6 +703,7 @@ namespace GamingPanel
         bool Store(TokenSet tokens, int generation, bool newSession, out string ended)
         {
             ended = null;
+            long change;
             lock (_gate)
             {
                 if (generation != _generation) return false;
@@ -688,10 +713,34 @@ namespace GamingPanel
                     if (_tokens != null) ended = _tokens.PlayerId;
                 }
                 _tokens = tokens;
+                change = ++_sessionChange;
                 PersistLocked(); // before anyone uses the new access token: see rule 2
             }
-            if (SessionChanged != null) SessionChanged(tokens);
+            RaiseSessionChanged(tokens, change);
             return true;
+        }
+
+        /// <summary>
+        /// SessionChanged(`tokens`), change number `change` (taken under _gate with the change itself): one change at a time,
+        /// in their order. Without this, a login's SessionChanged(tokens) raised outside _gate could reach the game after
+        /// a later logout's SessionChanged(null) (another thread's, or a handler's own), leaving it believing it is logged in.
+        /// A change overtaken by a newer one already raised is dropped, and so is the rest of one whose handler changed the
+        /// session again (the newer change has been given to every handler).
+        /// </summary>
+        void RaiseSessionChanged(TokenSet tokens, long change)
+        {
+            lock (_sessionTelling)
+            {
+                if (change <= _sessionTold) return;
+                _sessionTold = change;
+                Action<TokenSet> handlers = SessionChanged;
+                if (handlers == null) return;
+                foreach (Delegate handler in handlers.GetInvocationList())
+                {
+                    if (_sessionTold != change) return; // a handler changed the session again, and that has been told
+                    ((Action<TokenSet>)handler)(tokens);
+                }
+            }
         }
 
         /// <summary>
@@ -774,14 +823,16 @@ namespace GamingPanel
         string ForgetSession()
         {
             string ended;
+            long change;
             lock (_gate)
             {
                 _generation++;
                 ended = _tokens != null ? _tokens.PlayerId : null;
                 _tokens = null;
+                change = ++_sessionChange;
                 PersistLocked(); // an unconfirmed DELETE stays
             }
-            if (SessionChanged != null) SessionChanged(null);
+            RaiseSessionChanged(null, change);
             return ended;
         }
 

@@ -16,6 +16,13 @@ namespace GamingPanel
         // Players whose account was deleted (Erase): nothing is written for them again, so a late answer (a sync, a
         // read, a flush still out) cannot put their data back on the device.
         readonly HashSet<string> _erased = new HashSet<string>();
+        // Held by every write into a player's folder (Save, SetAside) from its _erased check to its last file call, by
+        // Erase while it marks the player, and by Clear while it deletes the folder: a write that found the player not
+        // erased ends before Erase returns (so before the wipe deletes the folder), and none runs while a folder goes.
+        readonly object _writing = new object();
+
+        /// <summary>Tests only: called in Save once the player is found not erased, before the folder and file are written.</summary>
+        internal Action<string, string> BeforeWrite;
 
         public LocalCache(string root = null)
         {
@@ -26,29 +33,36 @@ namespace GamingPanel
         public bool Save(string playerId, string name, string body)
         {
             if (string.IsNullOrEmpty(playerId)) return false;
-            lock (_erased) if (_erased.Contains(playerId)) return false;
             string path = PathFor(playerId, name);
-            try
+            string document = Json.Serialize(new Dictionary<string, object>
             {
-                Directory.CreateDirectory(Path.GetDirectoryName(path));
-                string document = Json.Serialize(new Dictionary<string, object>
+                { "fetched_at", DateTime.UtcNow },
+                { "body", body },
+            });
+            // The check and the write under one lock: checked alone, a write could find the player not erased, the wipe
+            // delete the folder, and the write then put the folder and a file of the deleted player back.
+            lock (_writing)
+            {
+                if (_erased.Contains(playerId)) return false;
+                Action<string, string> beforeWrite = BeforeWrite;
+                if (beforeWrite != null) beforeWrite(playerId, name);
+                try
                 {
-                    { "fetched_at", DateTime.UtcNow },
-                    { "body", body },
-                });
-                // Write a temporary file, then swap it in with one call (File.Replace over an existing copy, a
-                // rename otherwise), so a crash mid-write never leaves a half file or no file as the only copy.
-                // TryLoad reads the temporary file when the main one is missing.
-                string temporary = TemporaryPath(path);
-                File.WriteAllText(temporary, document, Encoding.UTF8);
-                if (File.Exists(path)) File.Replace(temporary, path, null);
-                else File.Move(temporary, path);
-                return true;
-            }
-            catch (Exception e)
-            {
-                Debug.LogWarning("[GamingPanel] Could not write cache " + name + ": " + e.Message);
-                return false;
+                    Directory.CreateDirectory(Path.GetDirectoryName(path));
+                    // Write a temporary file, then swap it in with one call (File.Replace over an existing copy, a
+                    // rename otherwise), so a crash mid-write never leaves a half file or no file as the only copy.
+                    // TryLoad reads the temporary file when the main one is missing.
+                    string temporary = TemporaryPath(path);
+                    File.WriteAllText(temporary, document, Encoding.UTF8);
+                    if (File.Exists(path)) File.Replace(temporary, path, null);
+                    else File.Move(temporary, path);
+                    return true;
+                }
+                catch (Exception e)
+                {
+                    Debug.LogWarning("[GamingPanel] Could not write cache " + name + ": " + e.Message);
+                    return false;
+                }
             }
         }
 
@@ -70,15 +84,19 @@ namespace GamingPanel
             string path = PathFor(playerId, name);
             if (!File.Exists(path)) path = TemporaryPath(path);
             string aside = PathFor(playerId, name + ".unreadable-" + DateTime.UtcNow.ToString("yyyyMMddHHmmss"));
-            try
+            lock (_writing)
             {
-                File.Move(path, aside);
-                return aside;
-            }
-            catch (Exception e)
-            {
-                Debug.LogWarning("[GamingPanel] Could not move the unreadable cache " + name + " aside: " + e.Message);
-                return null;
+                if (_erased.Contains(playerId)) return null; // the folder is being (or has been) wiped: nothing moves into it
+                try
+                {
+                    File.Move(path, aside);
+                    return aside;
+                }
+                catch (Exception e)
+                {
+                    Debug.LogWarning("[GamingPanel] Could not move the unreadable cache " + name + " aside: " + e.Message);
+                    return null;
+                }
             }
         }
 
@@ -163,13 +181,18 @@ namespace GamingPanel
             Action<string> cleared = Cleared;
             if (cleared != null) cleared(playerId);
             string folder = Path.Combine(_root, Safe(playerId));
-            try
+            // Not while a write is under way: it could put a file back into the folder being deleted (or make the
+            // delete fail, the folder left half full).
+            lock (_writing)
             {
-                if (Directory.Exists(folder)) Directory.Delete(folder, true);
-            }
-            catch (Exception e)
-            {
-                Debug.LogWarning("[GamingPanel] Could not clear cache: " + e.Message);
+                try
+                {
+                    if (Directory.Exists(folder)) Directory.Delete(folder, true);
+                }
+                catch (Exception e)
+                {
+                    Debug.LogWarning("[GamingPanel] Could not clear cache: " + e.Message);
+                }
             }
         }
 
@@ -180,7 +203,8 @@ namespace GamingPanel
         internal void Erase(string playerId)
         {
             if (string.IsNullOrEmpty(playerId)) return;
-            lock (_erased) _erased.Add(playerId);
+            // Waits for a write under way (it found the player not erased, and ends first); none starts after this.
+            lock (_writing) _erased.Add(playerId);
             Clear(playerId);
         }
 

@@ -25,6 +25,12 @@ namespace GamingPanel
         // did stays on the server (a completed purchase is in the balances; a checkout that gets paid is granted
         // when the processor confirms, whatever the client does).
         static readonly TimeSpan PendingLifetime = TimeSpan.FromHours(24);
+        // Every read-modify-write of the pending list (PlayerPrefs, one key per game for the whole process, so shared by
+        // every client of the game) is done under this lock. Without it a purchase completing (its key removed) at the
+        // same time as another one starting (its key added) could write back the list as it was before the other's
+        // change, losing a key that must be sent again after a restart; two taps on the same offer at once could each
+        // find no attempt and start two purchases under two keys; and the wipe of a deleted player's keys could be undone.
+        static readonly object PendingLock = new object();
 
         readonly GamingPanelClient _client;
         readonly string _pendingKey;
@@ -62,22 +68,26 @@ namespace GamingPanel
             if (playerId == null) throw new ApiError(401, ErrorCodes.NotLoggedIn, "Not logged in", "Log in before buying.");
 
             // A tap on "Buy" while an earlier identical attempt is unresolved continues that attempt.
-            List<Dictionary<string, object>> pending = LoadPending();
-            Dictionary<string, object> attempt = pending.Find(p =>
-                Json.GetString(p, "player_id") == playerId && Json.GetString(p, "offer_id") == offerId &&
-                Json.GetLong(p, "quantity") == quantity);
-            if (attempt == null)
+            Dictionary<string, object> attempt;
+            lock (PendingLock)
             {
-                attempt = new Dictionary<string, object>
+                List<Dictionary<string, object>> pending = LoadPending();
+                attempt = pending.Find(p =>
+                    Json.GetString(p, "player_id") == playerId && Json.GetString(p, "offer_id") == offerId &&
+                    Json.GetLong(p, "quantity") == quantity);
+                if (attempt == null)
                 {
-                    { "key", Guid.NewGuid().ToString() },
-                    { "player_id", playerId },
-                    { "offer_id", offerId },
-                    { "quantity", (long)quantity },
-                    { "created_at", DateTime.UtcNow },
-                };
-                pending.Add(attempt);
-                SavePending(pending);
+                    attempt = new Dictionary<string, object>
+                    {
+                        { "key", Guid.NewGuid().ToString() },
+                        { "player_id", playerId },
+                        { "offer_id", offerId },
+                        { "quantity", (long)quantity },
+                        { "created_at", DateTime.UtcNow },
+                    };
+                    pending.Add(attempt);
+                    SavePending(pending);
+                }
             }
             return await SendAsync(attempt, cancellationToken);
         }
@@ -236,21 +246,27 @@ namespace GamingPanel
         /// <summary>The player's account was deleted: their pending purchase keys go (the other players' stay).</summary>
         internal void ForgetPlayer(string playerId)
         {
-            List<Dictionary<string, object>> pending = LoadPending();
-            if (pending.RemoveAll(p => Json.GetString(p, "player_id") == playerId) == 0) return;
-            if (pending.Count == 0)
+            lock (PendingLock)
             {
-                PlayerPrefs.DeleteKey(_pendingKey);
-                PlayerPrefs.Save();
+                List<Dictionary<string, object>> pending = LoadPending();
+                if (pending.RemoveAll(p => Json.GetString(p, "player_id") == playerId) == 0) return;
+                if (pending.Count == 0)
+                {
+                    PlayerPrefs.DeleteKey(_pendingKey);
+                    PlayerPrefs.Save();
+                }
+                else SavePending(pending);
             }
-            else SavePending(pending);
         }
 
         void RemovePending(string key)
         {
-            List<Dictionary<string, object>> pending = LoadPending();
-            pending.RemoveAll(p => Json.GetString(p, "key") == key);
-            SavePending(pending);
+            lock (PendingLock)
+            {
+                List<Dictionary<string, object>> pending = LoadPending();
+                pending.RemoveAll(p => Json.GetString(p, "key") == key);
+                SavePending(pending);
+            }
         }
     }
 }
