@@ -1022,6 +1022,33 @@ def test_a_partial_refund_of_a_three_unit_purchase_is_flagged_and_keeps_the_gran
     assert event.outcome.startswith("flag Google Play partial refund")
 
 
+def test_three_units_of_a_premium_pass_grant_one_and_flag_the_purchase(
+    player_client, player, real_offer, google, play
+):
+    """A season has one pass: the store charged three, one is granted, and the purchase is
+    flagged for an operator to refund two in the store (it completed unflagged)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.battlepass.models import Season, SeasonPass
+
+    now = timezone.now()
+    season = Season.objects.create(
+        game=real_offer.game, name="S1", starts_at=now, ends_at=now + timedelta(days=30)
+    )
+    real_offer.contents = [{"battlepass_premium": season.pk}]
+    real_offer.save()
+    purchase_state(play, quantity=3)
+
+    assert redeem(player_client, real_offer).status_code == 201
+
+    purchase = Purchase.objects.get()
+    assert (purchase.status, purchase.quantity, purchase.needs_attention) == ("completed", 3, True)
+    assert "store quantity 3 of a premium pass: one granted, refund 2" in purchase.note
+    assert SeasonPass.objects.get(player=player, season=season).premium
+
+
 def test_a_full_refund_of_a_three_unit_purchase_still_reverses_it(
     api_client, player_client, player, real_offer, google, play
 ):

@@ -111,6 +111,7 @@ def _grant(
             currency=purchase.price_currency,
         )
         purchase, balances = fulfil_purchase(purchase_id=purchase.pk)
+        _flag_passes_charged_but_not_granted(purchase)
         body: dict[str, Any] = {
             "purchase_id": purchase.pk,
             "status": purchase.status,
@@ -124,6 +125,23 @@ def _grant(
             payment=payment, product_id=offer.google_product_id, consume=offer.store_consumable
         )
     return PurchaseResult(status_code, body)
+
+
+def _flag_passes_charged_but_not_granted(purchase: Purchase) -> None:
+    """A store transaction of several units of a premium-pass offer (a product the store lets a
+    buyer take more than one of) is charged that many times, and a season has one pass: the
+    pass is granted once, and the purchase flagged for an operator to refund the rest in the
+    store."""
+    extra = purchase.quantity - 1
+    if extra < 1 or not any("premium_pass" in line for line in purchase.bought):
+        return
+    note = f"store quantity {purchase.quantity} of a premium pass: one granted, refund {extra}"
+    Purchase.objects.filter(pk=purchase.pk).update(
+        needs_attention=True,
+        note=(f"{purchase.note}; {note}" if purchase.note else note)[:300],
+    )
+    purchase.needs_attention = True
+    logger.warning("shop: purchase %s: %s", purchase.pk, note)
 
 
 def _replay(player: Player, provider: str, verified: VerifiedReceipt) -> PurchaseResult | None:
