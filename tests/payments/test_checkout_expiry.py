@@ -182,25 +182,35 @@ def test_at_24_hours_stripe_ends_the_session_itself_and_its_end_is_kept(
     assert body["payment"]["expires_at"] == payment.expires_at.isoformat().replace("+00:00", "Z")
 
 
-def test_a_stripe_session_awaiting_a_delayed_payment_no_longer_expires(
-    api_client, player_client, player, real_offer, checkout
-):
-    purchase_id = start_stripe(player_client, real_offer).json()["purchase_id"]
+def submit_delayed_payment(api_client, player_client, offer) -> int:
+    """A Stripe checkout the buyer completed with a delayed payment method (a bank debit): the
+    session reported completed and unpaid. Its purchase's id."""
+    purchase_id = start_stripe(player_client, offer).json()["purchase_id"]
     pending = stripe_event(
         "checkout.session.completed",
         {"id": "cs_test_1", "payment_status": "unpaid", "metadata": {"purchase_id": purchase_id}},
         event_id="evt_pending",
     )
     assert post_stripe(api_client, pending).status_code == 200
+    return purchase_id
+
+
+def async_payment_succeeded(purchase_id: int) -> bytes:
+    return completed(purchase_id=purchase_id, event_id="evt_async").replace(
+        b"checkout.session.completed", b"checkout.session.async_payment_succeeded"
+    )
+
+
+def test_a_stripe_session_awaiting_a_delayed_payment_no_longer_expires(
+    api_client, player_client, player, real_offer, checkout
+):
+    purchase_id = submit_delayed_payment(api_client, player_client, real_offer)
 
     assert Payment.objects.get().expires_at is None
     assert ProviderEvent.objects.get().outcome == "submitted awaiting async payment"
     assert expire(timezone.now() + 3 * DAY) == 0
 
-    succeeded = completed(purchase_id=purchase_id, event_id="evt_async").replace(
-        b"checkout.session.completed", b"checkout.session.async_payment_succeeded"
-    )
-    assert post_stripe(api_client, succeeded).status_code == 200
+    assert post_stripe(api_client, async_payment_succeeded(purchase_id)).status_code == 200
     assert Purchase.objects.get().status == "completed"
     assert balance(player, "gems") == 100
 
@@ -213,13 +223,7 @@ def test_a_delayed_payment_still_undecided_after_the_alert_age_is_flagged_once_n
     unseen. The sweeper flags it for an operator, once; the money may still come."""
     from apps.payments.services import recovery
 
-    purchase_id = start_stripe(player_client, real_offer).json()["purchase_id"]
-    pending = stripe_event(
-        "checkout.session.completed",
-        {"id": "cs_test_1", "payment_status": "unpaid", "metadata": {"purchase_id": purchase_id}},
-        event_id="evt_pending",
-    )
-    assert post_stripe(api_client, pending).status_code == 200
+    purchase_id = submit_delayed_payment(api_client, player_client, real_offer)
     submitted_at = Payment.objects.get().updated_at
     alert_age = timedelta(seconds=settings.PAYMENTS_UNDECIDED_ALERT_SECONDS)
 
@@ -237,10 +241,9 @@ def test_a_delayed_payment_still_undecided_after_the_alert_age_is_flagged_once_n
     assert (payment.status, payment.needs_attention) == ("created", True)
     assert (purchase.status, purchase.needs_attention) == ("pending", True)
     assert "still undecided" in caplog.text and "ALERT payments" in caplog.text
-    succeeded = completed(purchase_id=purchase_id, event_id="evt_async").replace(
-        b"checkout.session.completed", b"checkout.session.async_payment_succeeded"
-    )
-    assert post_stripe(api_client, succeeded).status_code == 200  # the money came after all
+    assert (
+        post_stripe(api_client, async_payment_succeeded(purchase_id)).status_code == 200
+    )  # the money came after all
     assert Purchase.objects.get().status == "completed"
     assert balance(player, "gems") == 100
 
