@@ -346,9 +346,13 @@ def spend_currencies(*, game: Game) -> list[str]:
 def leaderboard_player(*, game: Game, period: Period, search: str) -> int | None:
     """The player a board page's search means: the id given, or the first in the period of the
     game's players with that display name (any case). The name is resolved to players through
-    their index, then each one's entry by the period's unique (period, player) key."""
+    their index, then each one's entry by the period's unique (period, player) key. A search
+    with U+0000 means nobody (no name holds it), asked of no database: PostgreSQL refuses the
+    character in a query (a 500)."""
     if search.isascii() and search.isdigit():
         return int(search)
+    if "\x00" in search:
+        return None
     named = Player.objects.filter(game=game, display_name__iexact=search).values("pk")
     return (
         Entry.objects.filter(period=period, player__in=named)

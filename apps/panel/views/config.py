@@ -26,7 +26,7 @@ from apps.panel.forms import UtcDateTimeField
 from apps.panel.selectors import draft_key, draft_override, release_of
 from apps.panel.views.common import invalid_form, page_context
 from apps.panel.views.confirm import Ask, ask_first, confirmed
-from apps.remoteconfig.errors import ReleaseNotFound
+from apps.remoteconfig.errors import InvalidConfigRule, ReleaseNotFound
 from apps.remoteconfig.models import ConfigKey, ConfigOverride
 from apps.remoteconfig.rules import draft_snapshot
 from apps.remoteconfig.selectors import draft_keys, releases_of
@@ -187,6 +187,8 @@ def _set_key(request: StaffRequest, game: Game) -> None:
 
 def _delete_key(request: StaffRequest, game: Game) -> HttpResponse | None:
     name = request.POST.get("key", "")
+    if "\x00" in name:  # no key holds it (KeyForm's pattern); PostgreSQL refuses it in a query
+        raise InvalidConfigRule(f"No draft key {name!r}.")
     found = draft_key(game=game, key=name)
     # Once: a second confirmation finds no such key (delete_key refuses, nothing changes).
     if found is not None and not confirmed(request):
