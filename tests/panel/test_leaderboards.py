@@ -104,6 +104,24 @@ def test_an_operator_removes_an_entry(operator_client, board):
     assert AuditLogEntry.objects.get(action="leaderboard.remove_entry").reason == "cheat"
 
 
+@pytest.mark.parametrize("action", ["end-now", "remove-entry"])
+@pytest.mark.parametrize("reason", ["a\x00b", "r" * 301])
+def test_a_reason_the_form_refuses_changes_nothing_and_says_why(
+    operator_client, board, action, reason
+):
+    ana = Player.objects.get(display_name="ana")
+    period = open_period(board=board)
+    fields = {"period": period.number, "player_id": ana.pk, "reason": reason, "confirm": "yes"}
+
+    response = operator_client.post(url(board, action), fields, follow=True)
+
+    assert response.status_code == 200
+    assert "Nothing changed: reason:" in response.content.decode()
+    assert Period.objects.get(pk=period.pk).state == "open"
+    assert Entry.objects.filter(player=ana).exists()
+    assert not AuditLogEntry.objects.filter(action__startswith="leaderboard.").exists()
+
+
 def test_the_forms_name_the_period_the_page_shows(operator_client, board):
     period = open_period(board=board)
     html = operator_client.get(url(board)).content.decode()

@@ -30,8 +30,9 @@ from apps.leaderboards.services.entries import remove_entry
 from apps.leaderboards.services.payouts import preview_payouts
 from apps.leaderboards.services.periods import close_period
 from apps.panel.access import StaffRequest, readable_game, writable_game
+from apps.panel.forms import ReasonForm
 from apps.panel.selectors import leaderboard_player, period_size
-from apps.panel.views.common import page_context
+from apps.panel.views.common import invalid_form, page_context
 from apps.panel.views.confirm import Ask, ask_first, confirmed
 from gamingpanel.errors import DomainError
 
@@ -111,7 +112,11 @@ def board_action(request: StaffRequest, game_id: int, board_id: int, action: str
     ).first()
     if period is None:
         raise Http404("No such period.")
-    reason = (request.POST.get("reason") or "").strip()[:300]
+    given = ReasonForm(request.POST)  # at most 300 characters, no U+0000 (a 500 on PostgreSQL)
+    if not given.is_valid():
+        invalid_form(request, given)
+        return redirect("panel:leaderboard", game_id=game.pk, board_id=board.pk)
+    reason = given.cleaned_data["reason"]
     try:
         asked = handler(request, game, board, period, reason)
     except DomainError as error:
