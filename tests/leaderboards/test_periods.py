@@ -437,6 +437,34 @@ def test_a_season_extended_after_its_period_was_paid_is_not_paid_again(
     assert brackets_of(again) == [own]  # one an operator set on that period itself still pays
 
 
+def test_a_season_period_ended_early_pays_the_seasons_brackets_whichever_task_runs_first(
+    season_board, make_players, game, admin_user
+):
+    now = timezone.now()
+    season = Season.objects.create(
+        game=game, name="S1", starts_at=now - timedelta(days=10), ends_at=now + timedelta(days=5)
+    )
+    winner, latecomer = make_players(2)
+    scores(season_board, [(winner, 50)])
+    ended_early = current(season_board)
+    close_period(period_id=ended_early.pk, actor=admin_user)  # End now: its payouts are queued
+    rest = current(season_board)
+    assert (rest.season, ended_early.season) == (season, season)
+    scores(season_board, [(latecomer, 1)], prefix="rest")
+    close_period(period_id=rest.pk, actor=admin_user)  # the rest of the season closes too
+
+    # The two payout tasks run in either order (a backlog taken by two workers, a retried
+    # task): the rest's first here. The season's brackets are the period ended early's.
+    assert brackets_of(rest) == []
+    pay_period(period_id=rest.pk)
+    pay_period(period_id=ended_early.pk)
+
+    assert list(Payout.objects.values_list("period_id", "player_id")) == [
+        (ended_early.pk, winner.pk)
+    ]
+    assert (gold_of(winner), gold_of(latecomer)) == (1000, 0)
+
+
 def closed_long_ago(period: Period) -> None:
     """Closed with its payout task lost (nothing queued it), longer ago than the grace."""
     close_period(period_id=period.pk)  # on_commit callbacks do not run here: no task

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Player
@@ -77,29 +77,28 @@ SKIPPED_ERASED = "player_erased: not paid, the player's account was erased"
 
 def brackets_of(period: Period) -> list[BracketReward]:
     """The period's own brackets if it has any, else the board's brackets for every period. On
-    a season board the board's are for its seasons, once each: the wait between two seasons is
-    no season, and a season extended after its period was paid (it runs on in a new period)
-    was paid already; either pays only brackets an operator set on that period itself."""
+    a season board the board's are for its seasons, once each, by the season's first period:
+    the wait between two seasons is no season, and a later period of a season (the rest of it
+    after an operator's End now, or a new period after the season was extended) is not its
+    first; either pays only brackets an operator set on that period itself. Which period is
+    first never depends on which one's payouts are written first (two tasks in either order)."""
     own = list(BracketReward.objects.filter(board_id=period.board_id, period=period))
     if own:
         return own
     if period.board.reset == Board.Reset.SEASON and (
-        period.season_id is None or _season_paid_before(period, period.season_id)
+        period.season_id is None or _season_ran_before(period, period.season_id)
     ):
         return []
     return list(BracketReward.objects.filter(board_id=period.board_id, period=None))
 
 
-def _season_paid_before(period: Period, season_id: int) -> bool:
-    return (
-        Period.objects.filter(
-            board_id=period.board_id,
-            season_id=season_id,
-            payouts_computed_at__isnull=False,
-        )
-        .exclude(pk=period.pk)
-        .exists()
-    )
+def _season_ran_before(period: Period, season_id: int) -> bool:
+    """Whether an earlier period of the board ran in this season: that one pays the season's
+    brackets, whether or not its payouts were written yet (its task may run after this one's).
+    Closed periods keep their season, so the answer never changes once the period is closed."""
+    return Period.objects.filter(
+        board_id=period.board_id, season_id=season_id, number__lt=period.number
+    ).exists()
 
 
 def payout_lines(period: Period) -> list[PayoutLine]:
@@ -139,20 +138,6 @@ def preview_payouts(*, period: Period) -> list[PayoutLine]:
     return payout_lines(period)
 
 
-def _one_season_payout_at_a_time(period: Period) -> None:
-    """Two periods of one season (extended after its close) computed at once would each find
-    the other unpaid: a transaction lock on (board, season) orders them. Not the board's row:
-    the admin saves a board and then its brackets, which reference the period this holds, and
-    the two would wait on each other. SQLite has one writer at a time anyway."""
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-            [f"leaderboards.season-payout:{period.board_id}:{period.season_id}"],
-        )
-
-
 def pay_period(*, period_id: int) -> int:
     """Write the period's payouts once, then pay each unpaid one. Returns how many this call
     paid."""
@@ -160,8 +145,6 @@ def pay_period(*, period_id: int) -> int:
         period = Period.objects.select_for_update().get(pk=period_id)
         if period.state != Period.State.CLOSED:
             raise PeriodNotClosed(f"{period} is still open.")
-        if period.payouts_computed_at is None and period.season_id is not None:
-            _one_season_payout_at_a_time(period)
         if period.payouts_computed_at is None:
             Payout.objects.bulk_create(
                 [
