@@ -61,14 +61,10 @@ def claim_event_reward(*, player: Player, event_id: int, reward_id: int) -> Rewa
         raise EventEnded(f"{event.name} ended at {event.ends_at:%Y-%m-%d %H:%M} UTC.")
     if EventRewardClaim.objects.filter(player=player, reward=reward).exists():
         raise AlreadyClaimed(f"{reward.name} is already claimed.")
-    if only_season_xp(reward.contents, reward.battlepass_xp) and not season_runs(
-        game_id=player.game_id, at=now
-    ):
+    waits_for_season = only_season_xp(reward.contents, reward.battlepass_xp)
+    if waits_for_season and not season_runs(game_id=player.game_id, at=now):
         # Claimed now it would grant nothing and be spent: it waits for the next season.
-        raise NoActiveSeason(
-            f"{reward.name} grants only battle-pass XP, and no season is running: claim it "
-            "once one runs."
-        )
+        raise _no_season(reward)
     progress = progress_of(player=player, reward=reward)
     if not progress.met:
         raise RequirementNotMet(
@@ -90,6 +86,10 @@ def claim_event_reward(*, player: Player, event_id: int, reward_id: int) -> Rewa
         season_id = add_season_xp(
             game_id=player.game_id, xp_by_player={player.pk: reward.battlepass_xp}, at=now
         )
+        if season_id is None and waits_for_season:
+            # The kept seasons (season_runs, up to 2 s old) had one that the database no longer
+            # runs (an operator ended or deleted it since): the claim is undone, not spent.
+            raise _no_season(reward)
     # The analytics fact travels with the grant's wallet lock (alone when nothing is granted).
     claimed = server_event_statement(
         game_id=player.game_id,
@@ -111,4 +111,11 @@ def claim_event_reward(*, player: Player, event_id: int, reward_id: int) -> Rewa
         claimed_at=claim.claimed_at,
         contents=reward.contents,
         battlepass_xp=reward.battlepass_xp if season_id else 0,
+    )
+
+
+def _no_season(reward: EventReward) -> NoActiveSeason:
+    return NoActiveSeason(
+        f"{reward.name} grants only battle-pass XP, and no season is running: claim it once "
+        "one runs."
     )

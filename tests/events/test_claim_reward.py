@@ -233,3 +233,24 @@ def test_a_reward_of_battle_pass_xp_only_waits_for_a_season(player_client, playe
     assert (response.status_code, response.json()["code"]) == (409, "no_active_season")
     assert not EventRewardClaim.objects.exists()  # still there to claim once a season runs
     assert not RawEvent.objects.filter(name="event_reward_claimed").exists()
+
+
+@pytest.mark.django_db
+def test_a_reward_of_battle_pass_xp_only_is_not_spent_when_the_season_ended_under_the_kept_one(
+    player_client, player, make_reward, season
+):
+    # A warm process keeps the seasons for 2 s (battlepass.selectors.DEFINITIONS_SECONDS). An
+    # operator ends the running season now (or deletes it) within them: the claim's grant,
+    # read from the database, finds no season. The reward waits for the next one, as when none
+    # runs; it was spent for 0 XP.
+    reward = make_reward(Requirement.NONE, contents=[], battlepass_xp=50)
+    assert season_runs(game_id=player.game_id)  # the definitions a warm process keeps
+    season.ends_at = timezone.now()
+    season.save()
+
+    response = claim(player_client, reward)
+
+    assert (response.status_code, response.json().get("code")) == (409, "no_active_season")
+    assert not EventRewardClaim.objects.exists()  # still there to claim once a season runs
+    assert not SeasonPass.objects.exists()
+    assert not RawEvent.objects.filter(name="event_reward_claimed").exists()
