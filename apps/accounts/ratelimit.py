@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import math
 import threading
 import time
 import zlib
@@ -168,7 +169,9 @@ def spend(*, group: str, value: str, limit: int, period_seconds: int) -> Budget 
         group=group,
         limit=limit,
         remaining=max(0, limit - count),
-        reset_seconds=max(1, int(ends_at - now)),
+        # Rounded up: a client that waits RateLimit-Reset (Retry-After) seconds is in the next
+        # window, not the fraction of a second before it ends (and refused again).
+        reset_seconds=max(1, math.ceil(ends_at - now)),
         exceeded=count > limit,
     )
 

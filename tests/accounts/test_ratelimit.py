@@ -1,3 +1,4 @@
+import math
 import time
 from types import SimpleNamespace
 
@@ -6,7 +7,7 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from apps.accounts import ratelimit
-from apps.accounts.models import Game
+from apps.accounts.models import AuthSession, Game
 from tests.accounts.conftest import LOGIN, REFRESH, assert_problem, bearer
 from tests.accounts.server_urls import WHOAMI
 
@@ -58,6 +59,32 @@ def test_over_budget_is_429_rate_limited_with_retry_after(tokens, game):
     assert_problem(response, 429, "rate_limited")
     assert budget_headers(response)[:2] == (3, 0)
     assert 0 < int(response["Retry-After"]) <= 3600
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("seconds_left", [100.5, 0.25, 7.0])
+def test_a_client_that_waits_retry_after_comes_back_in_the_next_window(
+    tokens, game, monkeypatch, seconds_left
+):
+    """Retry-After and RateLimit-Reset are rounded up: waiting them out is enough. Rounded down,
+    a client that waited as told came back the fraction of a second before the window ended
+    and was refused again."""
+    Game.objects.filter(pk=game.pk).update(rate_limit_per_hour=1)
+    session = str(AuthSession.objects.get().pk)
+    ends = ratelimit.window_end(session, ratelimit.HOUR, time.time())
+    now = [ends - seconds_left]
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: now[0]))
+    client = bearer(tokens["access_token"])
+    assert client.get(WHOAMI).status_code == 200
+
+    refused = client.get(WHOAMI)
+
+    assert_problem(refused, 429, "rate_limited")
+    wait = int(refused["Retry-After"])
+    assert budget_headers(refused)[2] == wait
+    now[0] += wait  # the client waits exactly as long as it was told
+    assert client.get(WHOAMI).status_code == 200
+    assert wait == max(1, math.ceil(seconds_left))  # and not a second longer
 
 
 @pytest.mark.django_db
