@@ -125,11 +125,13 @@ def _rotate(
         raise InvalidToken("Unknown refresh token.")
     now = timezone.now()
     if session.revoked_at is not None:
-        if (
-            session.revoke_reason == AuthSession.RevokeReason.PLAYER_BANNED
-            and session.player.is_banned
-        ):
-            raise PlayerBanned("This player is banned.")
+        if session.revoke_reason == AuthSession.RevokeReason.PLAYER_BANNED:
+            # Read again: after waiting for the lock of the ban that revoked the session,
+            # PostgreSQL hands back the session as the ban left it but the player as it was
+            # before (only the locked row is read afresh), and the ban would be missed.
+            session.player.refresh_from_db(fields=["banned_until"])
+            if session.player.is_banned:
+                raise PlayerBanned("This player is banned.")
         if session.revoke_reason == AuthSession.RevokeReason.PLAYER_ERASED:
             raise AccountDeleted()
         # A ban that has ended (or was lifted) ended this session all the same: log in again.
