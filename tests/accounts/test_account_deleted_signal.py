@@ -130,6 +130,31 @@ def test_the_mirror_says_the_account_was_deleted(running_mirror, tokens):
     assert_account_deleted(refresh(tokens))
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("ended_by", ["ban", "logout"])
+def test_a_session_that_ended_long_before_the_erasure_refreshes_as_deleted(
+    tokens, django_capture_on_commit_callbacks, settings, ended_by
+):
+    """The erasure relabels only the sessions whose access tokens may still live; a refresh
+    token lives 30 days. A banned player's device was told `player_banned` for good, and never
+    learnt that the account, and the data it keeps of it, is gone."""
+    from apps.accounts.services.privacy import erase_player
+
+    player = Player.objects.get(pk=tokens["player"]["id"])
+    with django_capture_on_commit_callbacks(execute=True):
+        if ended_by == "ban":
+            ban_player(player=player, reason="cheating", until=None, actor=None)
+        else:
+            log_out(session_id=session_id())
+    long_ago = timezone.now() - settings.ACCESS_TOKEN_LIFETIME * 2
+    AuthSession.objects.update(revoked_at=long_ago)
+    with django_capture_on_commit_callbacks(execute=True):
+        erase_player(player=player, actor=None)
+    clear_every_cache()
+
+    assert_account_deleted(refresh(tokens))
+
+
 # --- every other revocation: no member ----------------------------------------------------------
 
 

@@ -125,6 +125,10 @@ def _rotate(
         raise InvalidToken("Unknown refresh token.")
     now = timezone.now()
     if session.revoked_at is not None:
+        if session.player.erased_at is not None:
+            # However the session ended (a ban long before the erasure, a logout): the account
+            # is gone, and a device told "banned" or "log in again" would keep the player's data.
+            raise AccountDeleted()
         if session.revoke_reason == AuthSession.RevokeReason.PLAYER_BANNED:
             # Read again: after waiting for the lock of the ban that revoked the session,
             # PostgreSQL hands back the session as the ban left it but the player as it was
