@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -272,3 +273,20 @@ def make_operator(db):
         return user
 
     return make
+
+
+def wait_until_a_statement_waits_for_a_lock(timeout: float = 10.0) -> None:
+    """Until another session of this database waits for a lock (read from inside a transaction:
+    the activity view is read afresh each time)."""
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0]:
+                return
+            threading.Event().wait(0.01)
+    raise AssertionError("no statement waited for a lock")

@@ -4,34 +4,17 @@ for the session's lock, then answers as the session ended."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from rest_framework.test import APIClient
 
 from apps.accounts.models import AuthSession, Player
 from apps.accounts.services.bans import ban_player
 from tests.accounts.conftest import REFRESH, assert_problem
-from tests.conftest import in_thread
+from tests.conftest import in_thread, wait_until_a_statement_waits_for_a_lock
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def wait_until_a_statement_waits_for_a_lock(timeout: float = 10.0) -> None:
-    """Until another session of this database waits for a lock."""
-    deadline = time.monotonic() + timeout
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute("SELECT pg_stat_clear_snapshot()")
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-            )
-            if cursor.fetchone()[0]:
-                return
-            time.sleep(0.01)
-    raise AssertionError("no statement waited for a lock")
 
 
 def test_a_refresh_that_waited_for_a_ban_says_the_player_is_banned(tokens):

@@ -9,8 +9,7 @@ from apps.analytics.models import RawEvent
 from apps.battlepass.models import TierClaim
 from apps.battlepass.services import add_season_xp
 from apps.inventory.models import LedgerEntry, Wallet
-from tests.conftest import in_thread
-from tests.leaderboards.helpers import wait_until_a_statement_waits_for_a_lock
+from tests.conftest import in_thread, wait_until_a_statement_waits_for_a_lock
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

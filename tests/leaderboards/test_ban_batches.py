@@ -19,9 +19,9 @@ from apps.leaderboards import index, receivers
 from apps.leaderboards.models import Entry
 from apps.leaderboards.selectors import player_entry
 from apps.leaderboards.services.ranking import rebuild_index
-from tests.conftest import in_thread
+from tests.conftest import in_thread, wait_until_a_statement_waits_for_a_lock
 from tests.leaderboards.conftest import current
-from tests.leaderboards.helpers import scores, wait_until_a_statement_waits_for_a_lock
+from tests.leaderboards.helpers import scores
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db]
 

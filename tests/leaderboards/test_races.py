@@ -21,8 +21,8 @@ from apps.leaderboards.selectors import player_entry
 from apps.leaderboards.services.payouts import pay_period
 from apps.leaderboards.services.periods import close_period
 from apps.leaderboards.services.submit import submit_score
+from tests.conftest import wait_until_a_statement_waits_for_a_lock
 from tests.leaderboards.conftest import current
-from tests.leaderboards.helpers import wait_until_a_statement_waits_for_a_lock
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -20,7 +20,7 @@ from apps.shop.models import Offer, Purchase
 from apps.shop.services.authoring import UNSAID, StockEdit, StockMoved, stock_to_save
 from apps.shop.services.purchase import purchase_offer
 from tests.battlepass.admin_forms import form_as_shown
-from tests.leaderboards.helpers import wait_until_a_statement_waits_for_a_lock
+from tests.conftest import wait_until_a_statement_waits_for_a_lock
 from tests.panel.conftest import client_for, make_user
 from tests.shop.helpers import fund, make_economy, make_offer
 
