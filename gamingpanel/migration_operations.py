@@ -1,8 +1,9 @@
 """Operations for migrations that run on live data (docs/operations.md, "Upgrading on live
 data"): index builds for big tables, CREATE INDEX CONCURRENTLY on PostgreSQL (the table's writes
 go on while it builds; the migration must be `atomic = False`) and a plain CREATE INDEX elsewhere
-(SQLite: the demo, development, some tests); and a column's database default made sure of where
-an earlier version of a migration added the column without one."""
+(SQLite: the demo, development, some tests); a column's database default made sure of where
+an earlier version of a migration added the column without one; and a data migration's batch of
+rows written in one UPDATE (update_rows)."""
 
 from __future__ import annotations
 
