@@ -200,6 +200,15 @@ def ingest_client_events(
             anonymous.append(event)
         else:
             unique.setdefault(event.event_id, event)
+    if unique and connection.vendor == "postgresql":
+        # One batch with ids of a player at a time, to its commit: a retry sent while the first
+        # call is still storing the batch waits for it, then finds its events stored (else both
+        # look up before either commits and both answer them as accepted).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                [f"analytics-events:{player.pk}"],
+            )
     stored = set(
         RawEvent.objects.filter(
             game_id=player.game_id, player=player, event_id__in=list(unique)

@@ -278,6 +278,57 @@ def test_parallel_retries_of_a_batch_store_each_event_once(player):
     assert RawEvent.objects.filter(player=player).count() == 20
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_retry_sent_while_the_first_call_runs_is_answered_as_duplicates(player, monkeypatch):
+    """The kit retries a batch whose call timed out while that call is still storing it: the
+    retry must answer its events as duplicates, not as accepted a second time."""
+    import threading
+
+    from django.db import connection
+
+    from apps.analytics import services
+    from apps.analytics.models import EventName
+    from apps.analytics.services import ClientEvent, ingest_client_events
+
+    # Registered already: no batch here takes the game's names lock.
+    EventName.objects.create(game=player.game, name="level_up", first_seen=timezone.now().date())
+    batch = [
+        ClientEvent(name="level_up", occurred_at=timezone.now(), properties={}, event_id=f"e{n}")
+        for n in range(5)
+    ]
+    inserted = threading.Event()
+    mark_late_days = services.mark_late_days
+
+    def first_call_lingers(**kwargs: object) -> None:
+        # Called after the insert, before the commit: the first call waits here a moment.
+        if not inserted.is_set():
+            inserted.set()
+            threading.Event().wait(1)
+        mark_late_days(**kwargs)
+
+    monkeypatch.setattr(services, "mark_late_days", first_call_lingers)
+    results: dict[str, tuple[int, int]] = {}
+
+    def send(which: str) -> None:
+        try:
+            result = ingest_client_events(player=player, events=batch)
+            results[which] = (result.accepted, result.duplicates)
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=send, args=("first",))
+    first.start()
+    assert inserted.wait(10)
+    retry = threading.Thread(target=send, args=("retry",))
+    retry.start()
+    first.join(20)
+    retry.join(20)
+
+    assert results == {"first": (5, 0), "retry": (0, 5)}
+    assert RawEvent.objects.filter(player=player).count() == 5
+
+
 def post_with_deep_properties(client, depth: int) -> object:
     """A good event, then one whose properties hold `depth` nested arrays, sent as text (the
     test client's own encoder would run out of recursion first)."""
