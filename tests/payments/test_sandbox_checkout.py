@@ -97,19 +97,22 @@ def test_pay_sends_a_signed_callback_and_the_purchase_completes_once(
     assert LedgerEntry.objects.filter(reason="purchase").count() == 1
 
 
+def post_unsigned_event(*, signature: str) -> object:
+    """A sandbox webhook whose Sandbox-Signature header is `signature`, not the body's."""
+    return APIClient().generic(
+        "POST",
+        "/api/v1/payments/webhooks/sandbox",
+        b'{"id":"sbxevt_x","type":"payment.succeeded","data":{"game_id":1}}',
+        content_type="application/json",
+        HTTP_SANDBOX_SIGNATURE=signature,
+    )
+
+
 def test_callback_with_a_bad_signature_is_400_and_changes_nothing(
     player_client, player, real_offer, sandbox_callbacks
 ):
     start(player_client, real_offer)
-    body = b'{"id":"sbxevt_x","type":"payment.succeeded","data":{"game_id":1}}'
-
-    response = APIClient().generic(
-        "POST",
-        "/api/v1/payments/webhooks/sandbox",
-        body,
-        content_type="application/json",
-        HTTP_SANDBOX_SIGNATURE="t=1,v1=deadbeef",
-    )
+    response = post_unsigned_event(signature="t=1,v1=deadbeef")
 
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_signature"
@@ -124,15 +127,7 @@ def test_a_callback_signature_that_is_not_ascii_is_400_not_a_500(
     # The webhook is public: hmac.compare_digest raised TypeError on a character beyond ASCII
     # (a header's bytes arrive as latin-1 text), a 500 instead of invalid_signature.
     start(player_client, real_offer)
-    body = b'{"id":"sbxevt_x","type":"payment.succeeded","data":{"game_id":1}}'
-
-    response = APIClient().generic(
-        "POST",
-        "/api/v1/payments/webhooks/sandbox",
-        body,
-        content_type="application/json",
-        HTTP_SANDBOX_SIGNATURE=f"t={int(time.time())},{signature}",
-    )
+    response = post_unsigned_event(signature=f"t={int(time.time())},{signature}")
 
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_signature"
