@@ -341,7 +341,25 @@ def _locked_rows(
             skus=[code for kind, code in missing if kind == "item"],
         )
         held = _lock(player, codes, skus)
+    _follow_raised_limits(held.values())
     return held
+
+
+def _follow_raised_limits(rows: Iterable[_Held]) -> None:
+    """A locked row whose copy of the cap or holding limit is below the definition's takes the
+    definition's. A row made while an operator raised or removed the limit copied the old one
+    (its insert read the definition before the change committed, and the change's UPDATE of
+    every row did not see it): without this it would stay held below the new limit for good. A
+    copy above a lowered limit needs nothing here; credit_limit stops credits at the new one."""
+    for row in rows:
+        if row.limit is None or (
+            row.definition_limit is not None and row.definition_limit <= row.limit
+        ):
+            continue
+        model = Wallet if row.kind == "currency" else PlayerItem
+        field = "cap" if row.kind == "currency" else "limit"
+        model.objects.filter(pk=row.row_id).update(**{field: row.definition_limit})
+        row.limit = row.definition_limit
 
 
 def prepare_holdings(*, players: Sequence[Player], changes: Sequence[Change]) -> None:

@@ -3,14 +3,18 @@ database refuses an overfull one); an operator's change in the admin reaches eve
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection, transaction
 
 from apps.accounts.models import GameAccess
 from apps.accounts.services import set_game_access
 from apps.inventory.errors import HoldingLimitReached
 from apps.inventory.models import Currency, ItemDefinition, PlayerItem, Wallet
-from apps.inventory.services import Change, apply_changes, change_balance
+from apps.inventory.services import Change, apply_changes, change_balance, follow_currency_cap
 
 pytestmark = pytest.mark.django_db
 
@@ -157,3 +161,66 @@ def test_a_stack_size_or_kind_change_reaches_existing_holdings(operator_client, 
 
     holding = PlayerItem.objects.get(player=player, item=potion)
     assert (holding.quantity, holding.limit) == (10, 10)
+
+
+def test_a_wallet_whose_cap_copy_is_below_a_raised_cap_takes_the_raised_cap(game, player):
+    gold = Currency.objects.create(game=game, code="gold", name="Gold", cap=100)
+    gain(player, "gold", 10, "a")
+    # The copy is left at 100 as a wallet made while the cap was being raised keeps it.
+    Currency.objects.filter(pk=gold.pk).update(cap=1000)
+
+    gain(player, "gold", 500, "b")
+
+    wallet = Wallet.objects.get(player=player, currency=gold)
+    assert (wallet.balance, wallet.cap) == (510, 1000)
+
+
+def test_a_holding_whose_limit_copy_is_below_a_removed_stack_size_takes_none(game, player):
+    potion = ItemDefinition.objects.create(
+        game=game, sku="potion", name="Potion", kind=ItemDefinition.Kind.STACKABLE, max_stack=5
+    )
+    apply_changes(
+        player=player, changes=[Change("item", "potion", 5)], reason="test", idempotency_key="a"
+    )
+    ItemDefinition.objects.filter(pk=potion.pk).update(max_stack=None)
+
+    apply_changes(
+        player=player, changes=[Change("item", "potion", 95)], reason="test", idempotency_key="b"
+    )
+
+    holding = PlayerItem.objects.get(player=player, item=potion)
+    assert (holding.quantity, holding.limit) == (100, None)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_wallet_made_while_the_cap_is_raised_can_fill_to_the_new_cap(game, player):
+    gold = Currency.objects.create(game=game, code="gold", name="Gold", cap=100)
+    made = threading.Event()
+    go_on = threading.Event()
+
+    def first_grant_held_open() -> None:
+        try:
+            with transaction.atomic():
+                gain(player, "gold", 50, "first")  # reads cap 100, makes the wallet
+                made.set()
+                go_on.wait(10)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        grant = pool.submit(first_grant_held_open)
+        assert made.wait(10)
+        # The operator's change commits while the new wallet is not yet visible to it.
+        with transaction.atomic():
+            Currency.objects.filter(pk=gold.pk).update(cap=1000)
+            gold.refresh_from_db()
+            follow_currency_cap(currency=gold)
+        go_on.set()
+        grant.result()
+    assert Wallet.objects.get(player=player, currency=gold).cap == 100  # the stale copy
+
+    gain(player, "gold", 900, "after")
+
+    wallet = Wallet.objects.get(player=player, currency=gold)
+    assert (wallet.balance, wallet.cap) == (950, 1000)
