@@ -62,9 +62,12 @@ class Unreadable:
 def compiled_rules(snapshot: dict[str, Any]) -> tuple[dict[str, KeyRules], list[Unreadable]]:
     """The rules, less the overrides that do not read (which the list names): such an override
     matches nobody, where a condition read as absent would have matched everybody. A key with
-    no value is left out; a key whose overrides are not a list keeps its value alone."""
+    no value is left out; a key whose overrides are not a list keeps its value alone. Rules that
+    are not an object at all serve no key (named as key "", field "rules")."""
     rules: dict[str, KeyRules] = {}
     unreadable: list[Unreadable] = []
+    if not isinstance(snapshot, dict):
+        return rules, [Unreadable(key="", position=-1, fields=("rules",))]
     for key, entry in snapshot.items():
         if not isinstance(entry, dict) or "value" not in entry:
             # No value to serve: the key is left out (position -1: the key itself).

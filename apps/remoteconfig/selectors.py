@@ -93,6 +93,14 @@ def _report_unreadable(*, game_id: int, version: int, override: Unreadable) -> N
         _reported.clear()
     _reported.add(seen)
     # The field names only: a stored value may be anything, a secret pasted by mistake included.
+    if override.fields == ("rules",):
+        logger.error(
+            "remote config: game %s release %s has rules that are not an object; it serves no "
+            "key until a release fixes it",
+            game_id,
+            version,
+        )
+        return
     if override.position < 0:
         effect = "left out" if "value" in override.fields else "served without overrides"
         logger.error(

@@ -189,3 +189,25 @@ def test_a_release_with_an_unreadable_override_is_not_rolled_back_to(game, field
     assert ConfigRelease.objects.filter(game=game).count() == 1
     assert ConfigKey.objects.get(game=game, key="shop").value == "edited"
     assert ConfigOverride.objects.filter(config_key__game=game).count() == 2
+
+
+@pytest.mark.parametrize("stored", [["shop", "classic"], "classic", 7])
+def test_a_release_whose_rules_are_not_an_object_serves_no_key_and_says_so(
+    alice, game, stored, caplog
+):
+    """Every config read of the game was a 500 until the next publish."""
+    set_key(game=game, actor=None, key="shop", value="classic")
+    release = publish(game=game, actor=None)
+    ConfigRelease.objects.filter(pk=release.pk).update(rules=stored)
+    clear_every_cache()
+
+    with caplog.at_level(logging.ERROR, logger="apps.remoteconfig.selectors"):
+        response = alice.get(URL)
+
+    assert response.status_code == 200
+    assert response.json()["values"] == {}
+    said = [r.getMessage() for r in caplog.records if r.name == "apps.remoteconfig.selectors"]
+    assert said == [
+        f"remote config: game {game.pk} release {release.version} has rules that are not an "
+        "object; it serves no key until a release fixes it"
+    ]
