@@ -401,7 +401,9 @@ def _run_chunk(action_id: int, careful: bool = True) -> int:
         .order_by("pk")
     )
     change = _change_of(action)
-    if change is not None and chunk:
+    # Rows made up front for a grant (one statement for the chunk); a revoke makes none: a
+    # player without the row has nothing to give back, and an empty row would be kept for them.
+    if change is not None and change.delta > 0 and chunk:
         prepare_holdings(players=chunk, changes=[change])
     changed, skipped = 0, 0
     problems: list[dict] = []
@@ -485,7 +487,13 @@ def _apply_to(
         return True
     if not player.is_banned:
         return False
-    if action.bans_frozen and player.banned_until != banned_until_when_submitted:
-        return False  # banned (again) since the action was submitted: not the ban it lifts
+    if action.bans_frozen:
+        if player.banned_until != banned_until_when_submitted:
+            return False  # banned (again) since the action was submitted: not the ban it lifts
+        # The chunk read the player unlocked: read the ban again under the lock unban_player
+        # takes next anyway, so a ban another operator set since that read stays too.
+        locked = Player.objects.select_for_update(of=("self",)).filter(pk=player.pk).first()
+        if locked is None or locked.banned_until != banned_until_when_submitted:
+            return False
     unban_player(player=player, reason=action.reason, actor=actor)
     return True
