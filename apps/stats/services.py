@@ -18,10 +18,18 @@ from apps.stats.selectors import level_curve, stat_definitions
 # concurrent matches of the same players add up without a read-modify-write race.
 # A sum stops at +-MAX_STAT_TOTAL (far inside BIGINT, so adding a report never overflows it):
 # a game server reporting huge values forever saturates one player's stat instead of making
-# every later match naming that player fail.
+# every later match naming that player fail. The stored value is brought within the bound
+# before the report is added: a sum kept from before the bound (up to BIGINT's edge) would
+# otherwise overflow on the addition itself, and fail every match naming its player for good.
 MAX_STAT_TOTAL = 2**62
 _LEAST, _GREATEST = ("LEAST", "GREATEST") if connection.vendor == "postgresql" else ("MIN", "MAX")
-_SUM = f"{_LEAST}({_GREATEST}({{t}}.value + excluded.value, -{MAX_STAT_TOTAL}), {MAX_STAT_TOTAL})"
+
+
+def _bounded(sql: str) -> str:
+    return f"{_LEAST}({_GREATEST}({sql}, -{MAX_STAT_TOTAL}), {MAX_STAT_TOTAL})"
+
+
+_SUM = _bounded(_bounded("{t}.value") + " + excluded.value")
 # A `latest` stat takes a report that happened no earlier than the stored value's (`value_at`):
 # a game server's retry of an older match, arriving after a newer one, leaves the newer value.
 _NEWER = "({t}.value_at IS NULL OR excluded.value_at >= {t}.value_at)"
