@@ -10,6 +10,7 @@ from datetime import datetime
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from apps.accounts.errors import PlayerErased
 from apps.accounts.models import Player
 from apps.accounts.selectors import refuse_erased
 from apps.analytics.services import server_event_statement
@@ -110,10 +111,17 @@ POSTGRES = connection.vendor == "postgresql"
 # season's tiers (authoring.generate_tiers locks them FOR UPDATE NOWAIT, then deletes them) is
 # refused while a claim holds one, and a claim that waited on a regeneration finds its tier
 # gone. Django's foreign keys are checked only at commit, where a deleted tier was a 500.
-# SQLite serializes writes anyway.
+# In the same statement (no more round trips), the player's erased_at read with their row
+# FOR SHARE until the claim commits: the claim's inserts take only KEY SHARE on the player,
+# which an erasure's NO KEY UPDATE does not hold up, so a claim whose token was checked before
+# the erasure committed granted under the tombstone. Now an erasure either waits for the
+# claim, or has committed and the claim sees it. SQLite serializes writes anyway.
 KEY_SHARE_TIER = CompiledQuery.compile(
-    "SELECT id FROM {tier} WHERE id = %s" + (" FOR KEY SHARE" if POSTGRES else ""),  # noqa: S608
+    "SELECT player.erased_at FROM {tier} tier, {player} player"  # noqa: S608
+    " WHERE tier.id = %s AND player.id = %s"
+    + (" FOR KEY SHARE OF tier FOR SHARE OF player" if POSTGRES else ""),
     tier=Tier,
+    player=Player,
 )
 
 
@@ -126,10 +134,13 @@ def claim_tier(*, player: Player, level: int, track: str) -> TierClaimResult:
     tier = Tier.objects.filter(season=season, level=level).first()
     if tier is None:
         raise TierNotFound(f"The running season has no tier {level}.")
-    if not KEY_SHARE_TIER.rows([tier.pk]):
+    locked = KEY_SHARE_TIER.rows([tier.pk, player.pk])
+    if not locked:
         raise TierNotFound(
             f"The season's tiers changed; tier {level} is not the one read. Read them again."
         )
+    if locked[0][0] is not None:  # erased since the request's player was read
+        raise PlayerErased(f"Player {player.pk}'s account was erased.", player_id=player.pk)
     season_pass = SeasonPass.objects.filter(player=player, season=season).first()
     xp = season_pass.xp if season_pass else 0
     if xp < tier.xp_required:
