@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db.models import Q
 from django.utils.html import format_html, format_html_join
 
 from apps.accounts.admin_scoping import (
@@ -80,10 +81,16 @@ class AuditLogEntryAdmin(WholeValueSearch, ReadOnlyScopedAdmin):
     show_full_result_count = False
     paginator = CappedCountPaginator
 
+    # The entries of no game (failed sign-ins and lock-outs, two-factor resets, a deleted game's
+    # log) are no two-factor game's: every superuser reads them, list and page, a sign-in
+    # without a code included, even on a deployment with no game. A game's entries follow the
+    # game's visibility (games_for_user).
     def has_module_permission(self, request):
-        return bool(self._game_ids(request, OWNER_ROLES))
+        return request.user.is_superuser or bool(self._game_ids(request, OWNER_ROLES))
 
     def has_view_permission(self, request, obj=None):
+        if request.user.is_superuser and (obj is None or obj.game_id is None):
+            return True
         allowed = self._game_ids(request, OWNER_ROLES)
         return bool(allowed) if obj is None else obj.game_id in allowed
 
@@ -91,7 +98,10 @@ class AuditLogEntryAdmin(WholeValueSearch, ReadOnlyScopedAdmin):
         queryset = admin.ModelAdmin.get_queryset(self, request)
         if sees_every_game(request.user):
             return queryset
-        return queryset.filter(game__in=self._game_ids(request, OWNER_ROLES))
+        visible = Q(game__in=self._game_ids(request, OWNER_ROLES))
+        if request.user.is_superuser:
+            visible |= Q(game__isnull=True)
+        return queryset.filter(visible)
 
     @admin.display(description="Changes")
     def change_summary(self, entry: AuditLogEntry) -> str:
