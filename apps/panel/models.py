@@ -150,10 +150,13 @@ class SegmentAction(models.Model):
         # exclusive, as the sweep's query counts it); either no sooner than its backoff.
         failed = self.status == self.Status.FAILED
         soonest = max(now if failed else last + STALLED_AFTER, self.next_auto_resume_at or now)
-        if soonest - last > AUTO_RESUME_WITHIN:  # idle for a day by then
+        # The sweep runs from now on: a resume whose time has passed unclaimed (say the beat was
+        # down) comes at the next sweep, and only if the action moved within a day of that.
+        at = max(soonest, now)
+        if at - last > AUTO_RESUME_WITHIN:  # idle for a day by then
             return AutoResume(None, "too_old")
         due = (failed or last < now - STALLED_AFTER) and soonest <= now
-        return AutoResume(max(soonest, now), due=due)
+        return AutoResume(at, due=due)
 
     @property
     def percent_done(self) -> int:

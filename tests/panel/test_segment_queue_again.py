@@ -258,6 +258,8 @@ def test_a_moving_action_shows_no_options(operator_client, action, gold):
         {"status": "failed", "idle": timedelta(hours=1), "failure_transient": True, "wait": 1},
         {"status": "failed", "idle": timedelta(hours=1), "failure_transient": True, "wait": -1},
         {"status": "running", "idle": timedelta(hours=23, minutes=59), "wait": 5},
+        # A resume claimed but never run, its time passed while the beat was down for a day.
+        {"status": "running", "idle": timedelta(days=2), "auto_resumes": 1, "wait": -2869},
     ],
 )
 def test_the_pages_forecast_keeps_the_sweeps_rules(action, gold, state):
