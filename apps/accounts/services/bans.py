@@ -58,7 +58,15 @@ def ban_player(
     # Lock the player: a login racing the ban either sees it or has its session revoked below.
     # The player's row only (of=self): locking its game's row too would stall every write of
     # the game (each insert naming the game shares that row) for as long as a segment ban runs.
-    locked = Player.objects.select_for_update(of=("self",)).select_related("game").get(pk=player.pk)
+    # NO KEY UPDATE (a ban changes no key): a login's UPDATE, an erasure and the FOR SHARE of a
+    # score still wait for it, but not an insert naming the player (KEY SHARE), such as the
+    # session_start of a refresh that locked its session before the ban asked for it: the ban
+    # waits for that session, so with FOR UPDATE the two deadlocked and one of them failed.
+    locked = (
+        Player.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("game")
+        .get(pk=player.pk)
+    )
     refuse_erased(locked)  # a tombstone has no sessions, and nothing to ban
     if extend_only and locked.is_banned and locked.banned_until >= until:  # type: ignore[operator]
         return locked

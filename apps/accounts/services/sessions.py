@@ -125,17 +125,21 @@ def _rotate(
         raise InvalidToken("Unknown refresh token.")
     now = timezone.now()
     if session.revoked_at is not None:
+        # Read the player again: after waiting for the lock of what revoked or rewrote the
+        # session (a ban; an erasure, which also clears the platform account id of sessions
+        # that ended long before), PostgreSQL hands back the session as that left it but the
+        # player as it was before (only the locked row is read afresh): the ban, or the
+        # erasure, would be missed.
+        session.player.refresh_from_db(fields=["banned_until", "erased_at"])
         if session.player.erased_at is not None:
             # However the session ended (a ban long before the erasure, a logout): the account
             # is gone, and a device told "banned" or "log in again" would keep the player's data.
             raise AccountDeleted()
-        if session.revoke_reason == AuthSession.RevokeReason.PLAYER_BANNED:
-            # Read again: after waiting for the lock of the ban that revoked the session,
-            # PostgreSQL hands back the session as the ban left it but the player as it was
-            # before (only the locked row is read afresh), and the ban would be missed.
-            session.player.refresh_from_db(fields=["banned_until"])
-            if session.player.is_banned:
-                raise PlayerBanned("This player is banned.")
+        if (
+            session.revoke_reason == AuthSession.RevokeReason.PLAYER_BANNED
+            and session.player.is_banned
+        ):
+            raise PlayerBanned("This player is banned.")
         if session.revoke_reason == AuthSession.RevokeReason.PLAYER_ERASED:
             raise AccountDeleted()
         # A ban that has ended (or was lifted) ended this session all the same: log in again.
