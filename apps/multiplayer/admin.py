@@ -99,9 +99,18 @@ class ModeFilter(admin.SimpleListFilter):
         }
         return [(mode, mode) for mode in sorted(modes - {""})]
 
+    def has_output(self) -> bool:
+        # Django leaves out, unapplied, a filter that offers nothing: with no mode offered (no
+        # rule or server names one), ?mode__exact=duel listed every match.
+        return super().has_output() or self.value() is not None
+
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         value = self.value()
-        return queryset if value is None else queryset.filter(mode=value)
+        if value is None:
+            return queryset
+        if "\x00" in value:
+            return queryset.none()  # no mode holds U+0000 (PostgreSQL refuses it in a query)
+        return queryset.filter(mode=value)
 
 
 @admin.register(Match)

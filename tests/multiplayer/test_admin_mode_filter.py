@@ -1,0 +1,43 @@
+"""The matches list's mode filter applies whatever mode the link names: also when the user's
+games offer no mode (no XP rule or server names one), and a mode no match can hold (U+0000,
+which PostgreSQL refuses in a query) lists nothing instead of a 500."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from apps.multiplayer.models import Match, Outcome, XpRule
+from tests.accounts.admin_lists import listed, signed_in_operator
+
+URL = "/admin/multiplayer/match/"
+TABLE = "multiplayer_match"
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def duel_and_ctf(game):
+    now = timezone.now()
+    return [
+        Match.objects.create(
+            game=game, match_id=f"m-{mode}", mode=mode, started_at=now, ended_at=now
+        )
+        for mode in ("duel", "ctf")
+    ]
+
+
+def test_a_mode_filters_when_no_mode_is_offered(client, game, duel_and_ctf):
+    operator_client = signed_in_operator(client, game)
+
+    assert listed(operator_client, f"{URL}?mode__exact=duel", TABLE)[1] == [duel_and_ctf[0]]
+    assert listed(operator_client, f"{URL}?mode__exact=retired", TABLE)[1] == []
+    assert len(listed(operator_client, URL, TABLE)[1]) == 2
+
+
+@pytest.mark.parametrize("mode", ["%00", "duel%00", "a%00b"])
+def test_a_mode_with_u0000_lists_no_match(client, game, duel_and_ctf, mode):
+    XpRule.objects.create(game=game, mode="duel", outcome=Outcome.WIN, xp=10)  # a mode offered
+    operator_client = signed_in_operator(client, game)
+
+    assert listed(operator_client, f"{URL}?mode__exact={mode}", TABLE)[1] == []
