@@ -139,9 +139,13 @@ def test_leaf_without_apples_marker_is_refused(player_client, real_offer, apple,
     assert response.json()["code"] == "invalid_receipt"
 
 
-@pytest.mark.parametrize("receipt", ["not-a-jws", 12, {"jws": "x"}])
+@pytest.mark.parametrize("receipt", ["not-a-jws", 12, {"jws": "x"}, "\ud800", "a.\ud800.b"])
 def test_garbage_receipts_are_400(player_client, real_offer, apple, receipt):
-    response = redeem(player_client, receipt, real_offer)
+    body = {"provider": "apple", "offer_id": real_offer.pk, "receipt": receipt}
+    # As JSON text (a lone surrogate escaped), as a client sends it.
+    response = player_client.post(
+        "/api/v1/shop/receipts", json.dumps(body), content_type="application/json"
+    )
 
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_receipt"
@@ -227,6 +231,20 @@ def test_an_unmatched_refund_reaches_a_receipt_redeemed_meanwhile(
     assert event.status == "processed"
     assert Purchase.objects.get().status == "refunded"
     assert balance(player, "gems") == 0
+
+
+@pytest.mark.parametrize("payload", ["\ud800", "a.\ud800.b", "not-a-jws"])
+def test_a_notification_that_is_not_a_jws_is_400(api_client, apple, payload):
+    """A lone surrogate made the token's decoding raise past the check: a 500, logged each time."""
+    body = json.dumps({"signedPayload": payload})
+
+    response = api_client.post(
+        "/api/v1/payments/webhooks/apple", body, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_notification"
+    assert not ProviderEvent.objects.exists()
 
 
 def test_notification_signed_by_someone_else_is_400(api_client, apple):

@@ -365,7 +365,7 @@ def _unverified_claims(token: str, error: type[Exception]) -> dict[str, Any]:
     to verify against; nothing in them is trusted until it has."""
     try:
         claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
+    except (jwt.PyJWTError, ValueError):  # ValueError: text JSON carried, a lone surrogate…
         raise error("Not a JWS.")
     if not isinstance(claims, dict):
         raise error("Not a JWS of a JSON object.")
