@@ -39,8 +39,10 @@ def link_identity(
 
 @transaction.atomic
 def _attach(player: Player, platform: str, verified: VerifiedIdentity) -> PlatformIdentity:
-    # One link or unlink at a time per player, so "never the last one" holds under races.
-    locked = Player.objects.select_for_update().only("pk", "erased_at").get(pk=player.pk)
+    # One link or unlink at a time per player, so "never the last one" holds under races. NO
+    # KEY UPDATE (nothing here changes the player's key), as a ban's: a login's UPDATE and an
+    # erasure still wait for it, a row naming the player (a refresh's session start) does not.
+    locked = Player.objects.select_for_update(no_key=True).only("pk", "erased_at").get(pk=player.pk)
     if locked.erased_at is not None:
         # Erased while the platform verified the credentials (the token check passed before):
         # an identity made now would log that platform account into the tombstone for ever.
@@ -67,7 +69,9 @@ def _attach(player: Player, platform: str, verified: VerifiedIdentity) -> Platfo
 
 @transaction.atomic
 def unlink_identity(*, player: Player, platform: str) -> None:
-    Player.objects.select_for_update().only("pk").get(pk=player.pk)
+    # As _attach's lock. With FOR UPDATE, a refresh that had locked one of the sessions revoked
+    # below, and then inserted its session start (a key-share lock on this row), deadlocked.
+    Player.objects.select_for_update(no_key=True).only("pk").get(pk=player.pk)
     identities = list(PlatformIdentity.objects.filter(player=player))
     linked = [identity for identity in identities if identity.platform == platform]
     if not linked:
