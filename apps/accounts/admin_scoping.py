@@ -12,6 +12,7 @@ from operator import or_ as operator_or
 from typing import Any, cast
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -59,6 +60,10 @@ def audit_snapshot(obj: Model) -> dict[str, Any]:
     return snapshot
 
 
+def _query_items(request: HttpRequest) -> list[tuple[str, str]]:
+    return [(key, value) for key, values in request.GET.lists() for value in values]
+
+
 class GameScopedAdmin(admin.ModelAdmin):
     """For models with a path to their game (`game_path`, e.g. "game" or "player__game")."""
 
@@ -77,6 +82,14 @@ class GameScopedAdmin(admin.ModelAdmin):
                 set(games_for_user(request.user, roles=roles).values_list("pk", flat=True)),
             )
         return getattr(request, cache_attr)
+
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        """A list whose query string holds U+0000 (which no stored text holds, and PostgreSQL
+        refuses in a query: a 500) is Django's "invalid filter" answer, for every filter at once,
+        Django's own lookups included."""
+        if any("\x00" in key or "\x00" in value for key, value in _query_items(request)):
+            raise IncorrectLookupParameters("U+0000 in the query string.")
+        return super().get_changelist_instance(request)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         """A row's game is set when it is made and never changed: a currency, an offer or an
