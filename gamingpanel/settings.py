@@ -507,6 +507,14 @@ if MULTIPLAYER_MAX_LIVE_SERVERS < 1 or MULTIPLAYER_SERVER_RETENTION_HOURS < 1:
     raise ImproperlyConfigured(
         "MULTIPLAYER_MAX_LIVE_SERVERS and MULTIPLAYER_SERVER_RETENTION_HOURS must be at least 1."
     )
+# At most 0 no server is ever listed; at the retention or beyond, the hourly prune deletes
+# servers that are still listed (live).
+if not 1 <= SERVER_HEARTBEAT_TTL_SECONDS < MULTIPLAYER_SERVER_RETENTION_HOURS * 3600:
+    raise ImproperlyConfigured(
+        "SERVER_HEARTBEAT_TTL_SECONDS must be at least 1 and below "
+        "MULTIPLAYER_SERVER_RETENTION_HOURS * 3600 (the retention in seconds, "
+        f"{MULTIPLAYER_SERVER_RETENTION_HOURS * 3600}); it is {SERVER_HEARTBEAT_TTL_SECONDS}."
+    )
 
 # --- Analytics -----------------------------------------------------------------------------
 ANALYTICS_RAW_RETENTION_DAYS = env.int("ANALYTICS_RAW_RETENTION_DAYS", default=400)

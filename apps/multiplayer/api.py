@@ -30,7 +30,7 @@ from apps.accounts.api_base import (
 from apps.accounts.authentication import ServerKeyQueryAuthentication
 from apps.accounts.tokens import validate_access_token
 from apps.multiplayer.errors import ServerNotFound
-from apps.multiplayer.models import Outcome
+from apps.multiplayer.models import NAME, Outcome
 from apps.multiplayer.selectors import (
     live_server,
     live_servers,
@@ -42,7 +42,6 @@ from apps.multiplayer.services.registry import deregister, heartbeat
 MAX_PLAYERS_PER_MATCH = 256
 MAX_STATS_PER_PLAYER = 64
 MAX_VALUE = 10**12  # far below BIGINT, so sums of many matches never overflow
-NAME = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
 SERVER_ID = re.compile(NAME)
 MAX_SERVER_ID = 100
 

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
 from apps.accounts.models import Game, Player, ServerKey
+
+# What a game server may send as a match id, a mode, a region or a server id (the API refuses
+# anything else); an XP rule's mode is held to it too, or it would name a mode no match has.
+NAME = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
 
 
 class Outcome(models.TextChoices):
@@ -31,6 +38,17 @@ class XpRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.mode or 'any mode'} {self.outcome}: {self.xp} XP"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.mode and not re.fullmatch(NAME, self.mode):
+            raise ValidationError(
+                {
+                    "mode": "A mode is a letter or digit, then letters, digits, '.', '_', ':' or "
+                    "'-' (no spaces), as game servers send it; a rule for another mode never "
+                    "applies. Leave it blank for every mode."
+                }
+            )
 
 
 class MatchSettings(models.Model):

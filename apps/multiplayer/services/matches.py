@@ -100,10 +100,14 @@ def record_match_result(
             ) from None
         return RecordedMatch(first, _in_player_order(first.results.all()), created=False)
     banned, erased = _players_of_game(game=game, player_ids=[line.player_id for line in players])
+    # Every line is checked for undeclared stats, the erased players' too: the same body gets
+    # the same answer whoever has been erased since the server sent it.
+    players, ignored = _without_undeclared_stats(
+        game_id=game.pk, players=players, uncounted=banned | erased
+    )
     # An erased player's line is left out whole (no result, stats, XP, event progress or
     # analytics): nothing is written under the tombstone. The others' lines are recorded.
     players = [line for line in players if line.player_id not in erased]
-    players, ignored = _without_undeclared_stats(game_id=game.pk, players=players, banned=banned)
 
     # A banned player's line is recorded (the match happened; a ban does not stop the server
     # from reporting it) but gives them nothing: no stats, XP, season XP or event progress,
@@ -165,17 +169,18 @@ def record_match_result(
 
 
 def _without_undeclared_stats(
-    *, game_id: int, players: list[PlayerLine], banned: set[int]
+    *, game_id: int, players: list[PlayerLine], uncounted: set[int]
 ) -> tuple[list[PlayerLine], dict[int, list[str]]]:
     """Under the game's "ignore" rule, each line without the stats the game does not define,
     and those names per player; under "refuse" (the default) the lines as sent, and
-    apply_stats refuses an undeclared stat with 400 unknown_stat. A stat only banned players'
-    lines carry never reaches apply_stats, so it is checked here."""
+    apply_stats refuses an undeclared stat with 400 unknown_stat. A stat only uncounted lines
+    carry (banned players', recorded without stats; erased players', left out) never reaches
+    apply_stats, so it is checked here."""
     reported = {key for line in players for key in line.stats}
     if not reported:
         return players, {}
     if undeclared_stats_rule(game_id=game_id) != MatchSettings.UndeclaredStats.IGNORE:
-        counted = {key for line in players if line.player_id not in banned for key in line.stats}
+        counted = {key for line in players if line.player_id not in uncounted for key in line.stats}
         if reported - counted:
             check_stat_keys(game_id=game_id, keys=reported)
         return players, {}
