@@ -38,15 +38,6 @@ def stat_combine(*, game_id: int, key: OuterRef) -> Subquery:
     return Subquery(definitions.values("combine"))
 
 
-def player_levels(*, game_id: int, player_ids: list[int]) -> dict[int, int]:
-    """Level per player id (two queries), from XP on the current curve, so a curve an operator
-    changed applies at once; players without progress are level 1."""
-    rows = PlayerProgress.objects.filter(player_id__in=player_ids).values_list("player_id", "xp")
-    xp_by_player = {player_id: 0 for player_id in player_ids} | dict(rows)
-    curve = level_curve(game_id=game_id)
-    return {player_id: curve.level_for(xp) for player_id, xp in xp_by_player.items()}
-
-
 # One compiled query (gamingpanel.sql): the player's own row with its XP and the game's curve
 # (outer joins, as `level_columns`), and one row per stat value, by key.
 PLAYER_STATS = CompiledQuery.compile(
