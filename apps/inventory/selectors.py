@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.db.models import (
     Case,
     Count,
+    Exists,
     F,
     OuterRef,
     Q,
@@ -103,8 +104,13 @@ class Discrepancy:
 
 
 def ledger_discrepancies(*, game_id: int | None = None) -> tuple[int, list[Discrepancy]]:
-    """Recompute every balance and item count from the ledger; return how many rows were
-    checked and those that disagree (with their sum, or with their last entry's balance_after)."""
+    """Recompute every balance and item count from the ledger; return how many were checked
+    and those that disagree (with their sum, or with their last entry's balance_after).
+
+    Two reads per kind: the stored rows against their entries, and the ledger's groups (player,
+    currency or item) that have no stored row at all (a wallet or holding deleted, or never
+    made), reported as stored=0 when their sum or last balance_after is not 0: one grouped
+    query over the entries, anti-joined to the rows. Such groups count among those checked."""
     checked, found = 0, []
     for model, kind, fk, amount, code_path in (
         (Wallet, "currency", "currency", "balance", "currency__code"),
@@ -124,7 +130,42 @@ def ledger_discrepancies(*, game_id: int | None = None) -> tuple[int, list[Discr
             | (Q(last_after__isnull=False) & ~Q(**{amount: F("last_after")}))
         ).values_list("player_id", code_path, amount, "from_ledger", "last_after")
         found += [Discrepancy(p, kind, c, s, t, last_after) for p, c, s, t, last_after in bad]
+        missing = _ledger_without_row(model, fk, code_path, game_id).values_list(
+            "player_id", code_path, "from_ledger", "last_after"
+        )
+        orphans = [Discrepancy(p, kind, c, 0, t, last_after) for p, c, t, last_after in missing]
+        checked += len(orphans)
+        found += orphans
     return checked, found
+
+
+class GroupSubquery(Subquery):
+    """A subquery that names only columns its grouped query groups by (the group's last entry):
+    evaluated once per group, never added to the GROUP BY (where it would run once per row)."""
+
+    def get_group_by_cols(self) -> list:
+        return []
+
+
+def _ledger_without_row(
+    model: type[Wallet] | type[PlayerItem], fk: str, code_path: str, game_id: int | None
+) -> QuerySet[LedgerEntry]:
+    """The (player, currency or item) groups of ledger entries with no stored row, whose sum
+    or last balance_after is not 0: what such a row would have to hold."""
+    entries = LedgerEntry.objects.filter(**{f"{fk}__isnull": False})
+    if game_id is not None:
+        entries = entries.filter(game_id=game_id)
+    own = model.objects.filter(player_id=OuterRef("player_id"), **{fk: OuterRef(fk)})
+    group = LedgerEntry.objects.filter(player_id=OuterRef("player_id"), **{fk: OuterRef(fk)})
+    last = group.order_by("-id").values("balance_after")[:1]
+    return (
+        entries.filter(~Exists(own))
+        .order_by()
+        .values("player_id", fk, code_path)
+        .annotate(from_ledger=Sum("delta"), last_after=GroupSubquery(last))
+        .filter(~Q(from_ledger=0) | ~Q(last_after=0))
+        .order_by("player_id", f"{fk}_id")
+    )
 
 
 def starting_grant_amounts(*, currencies: Sequence[Currency]) -> dict[int, int]:

@@ -1,4 +1,5 @@
-"""`manage.py audit_ledger`: recompute every balance from the ledger; exit 1 on any difference."""
+"""`manage.py audit_ledger`: recompute every balance from the ledger; exit 1 on any difference
+(a player's entries of a currency or item with no wallet or holding row are checked as stored=0)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from apps.inventory.selectors import ledger_discrepancies
 
 
 class Command(BaseCommand):
-    help = "Check that every wallet balance and item count equals the sum of its ledger entries."
+    help = (
+        "Check that every wallet balance and item count equals the sum of its ledger entries "
+        "(a missing wallet or holding counts as 0)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--game", help="Only this game (slug).")
