@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
@@ -23,6 +25,30 @@ def seed(game: Game) -> None:
         admin.set_password(DEMO_ADMIN_PASSWORD)
         admin.save()
     set_game_access(user=admin, game=game, role=GameAccess.Role.OWNER)
+
+
+@dataclass(frozen=True)
+class DemoLogins:
+    """How the documented demo logins stand now. A re-seed never undoes an operator's choice:
+    a changed admin password stays, a revoked demo server key stays revoked (its hash is taken,
+    so it cannot be made again either); what seed_demo prints says so."""
+
+    admin: str  # "demo": signs in with DEMO_ADMIN_PASSWORD; "changed"; "inactive"
+    server_key: str  # "live": a live key of the demo game; "revoked"; "other_game"
+
+
+def demo_logins(game: Game) -> DemoLogins:
+    admin = get_user_model().objects.filter(username=DEMO_ADMIN_USERNAME).first()
+    if admin is None or not admin.is_active:
+        admin_state = "inactive"
+    else:
+        admin_state = "demo" if admin.check_password(DEMO_ADMIN_PASSWORD) else "changed"
+    key = ServerKey.objects.filter(key_hash=hash_key(settings.DEMO_SERVER_KEY)).first()
+    if key is None or key.game_id != game.pk:
+        key_state = "other_game"
+    else:
+        key_state = "live" if key.is_active else "revoked"
+    return DemoLogins(admin=admin_state, server_key=key_state)
 
 
 def demo_game() -> Game:

@@ -7,7 +7,7 @@ import os
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.accounts.demo import DEMO_ADMIN_PASSWORD, DEMO_ADMIN_USERNAME
+from apps.accounts.demo import DEMO_ADMIN_PASSWORD, DEMO_ADMIN_USERNAME, demo_logins
 from apps.devdocs.demo_seed import seed_demo_game
 
 
@@ -24,11 +24,22 @@ class Command(BaseCommand):
         if quiet:
             return
         port = os.environ.get("PORT", "8000")
+        logins = demo_logins(game)
+        password = {
+            "demo": DEMO_ADMIN_PASSWORD,
+            "changed": "(your own: the password was changed since the first seed and is left"
+            f" as it is; `manage.py changepassword {DEMO_ADMIN_USERNAME}` sets another)",
+        }.get(logins.admin, "(this user is inactive: reactivate it, or sign in as another)")
+        server_key = {
+            "live": f"{settings.DEMO_SERVER_KEY}   (X-Server-Key)",
+            "revoked": f"none: {settings.DEMO_SERVER_KEY} was revoked and stays revoked;"
+            " make a server key in the admin",
+        }.get(logins.server_key, f"none: {settings.DEMO_SERVER_KEY} is another game's key")
         self.stdout.write(
             self.style.SUCCESS("Demo game ready.")
             + f"\n  Panel:       http://127.0.0.1:{port}/panel/  (admin: http://127.0.0.1:{port}/admin/)"
-            + f"\n  Login:       {DEMO_ADMIN_USERNAME} / {DEMO_ADMIN_PASSWORD}"
+            + f"\n  Login:       {DEMO_ADMIN_USERNAME} / {password}"
             + f"\n  Client key:  {game.client_key}   (X-Game-Key)"
-            + f"\n  Server key:  {settings.DEMO_SERVER_KEY}   (X-Server-Key)"
+            + f"\n  Server key:  {server_key}"
             + f"\n  API docs:    http://127.0.0.1:{port}/api/v1/docs/"
         )
