@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef
 
-from apps.accounts.models import Game, GameAccess, ServerKey, hash_key
+from apps.accounts.models import Game, GameAccess, PlatformIdentity, Player, ServerKey, hash_key
 from apps.accounts.services import create_server_key, set_game_access
 
 DEMO_ADMIN_USERNAME = "admin"
@@ -25,6 +27,20 @@ def seed(game: Game) -> None:
         admin.set_password(DEMO_ADMIN_PASSWORD)
         admin.save()
     set_game_access(user=admin, game=game, role=GameAccess.Role.OWNER)
+
+
+def demo_player(game: Game, name: str, *, created_at: datetime) -> Player:
+    """The demo player of this name, made the first time: found again as the first made of the
+    game's players so named that no platform login made (a dev login may pick the same display
+    name, an operator may rename a player to it), so a re-seed finds the same one whatever else
+    is named so."""
+    found = (
+        Player.objects.filter(game=game, display_name=name)
+        .exclude(Exists(PlatformIdentity.objects.filter(player_id=OuterRef("pk"))))
+        .order_by("pk")
+        .first()
+    )
+    return found or Player.objects.create(game=game, display_name=name, created_at=created_at)
 
 
 @dataclass(frozen=True)

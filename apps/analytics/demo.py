@@ -11,10 +11,10 @@ import math
 import random
 from datetime import UTC, datetime, time, timedelta
 
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from apps.accounts.models import Game, PlatformIdentity, Player
+from apps.accounts.demo import demo_player
+from apps.accounts.models import Game, Player
 from apps.analytics.aggregation import aggregate_days
 from apps.analytics.models import EventName, RawEvent
 from apps.analytics.services import SERVER_EVENT_NAMES
@@ -48,25 +48,9 @@ def _players(game: Game, start) -> list[tuple[Player, int]]:
     for n in range(1, PLAYERS + 1):
         created_day = min(int(rng.expovariate(1 / 8)), DAYS - 1)
         created_at = datetime.combine(start + timedelta(days=created_day), time(10), tzinfo=UTC)
-        player = _demo_player(game, DEMO_NAME.format(n))
-        if player is None:
-            player = Player.objects.create(
-                game=game, display_name=DEMO_NAME.format(n), created_at=created_at
-            )
+        player = demo_player(game, DEMO_NAME.format(n), created_at=created_at)
         players.append((player, created_day))
     return players
-
-
-def _demo_player(game: Game, name: str) -> Player | None:
-    """The demo player of this name: the first made of the game's players so named that no
-    platform login made (a dev login may pick the same display name, an operator may rename a
-    player to it), so a re-seed finds the same one whatever else is named so."""
-    return (
-        Player.objects.filter(game=game, display_name=name)
-        .exclude(Exists(PlatformIdentity.objects.filter(player_id=OuterRef("pk"))))
-        .order_by("pk")
-        .first()
-    )
 
 
 def _events(

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from apps.accounts.demo import demo_player
 from apps.accounts.models import Game, Player
 from apps.leaderboards import index
 from apps.leaderboards.models import Board, BracketReward, Entry, Period
@@ -51,11 +52,11 @@ def seed(game: Game) -> None:
         )
     last_week = window_at(board, timezone.now() - timedelta(days=7))
     players = [
-        Player.objects.get_or_create(
-            game=game,
-            display_name=f"demo-{name.lower()}",
-            defaults={"created_at": last_week.starts_at - timedelta(days=1, minutes=-n)},
-        )[0]
+        demo_player(
+            game,
+            f"demo-{name.lower()}",
+            created_at=last_week.starts_at - timedelta(days=1, minutes=-n),
+        )
         for n, name in enumerate(DEMO_PLAYERS)
     ]
     if not board.periods.exists():
