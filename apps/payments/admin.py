@@ -171,7 +171,7 @@ def purchase_token(payment: Payment) -> str:
 
 def without_purchase_token(text: str, payment: Payment | None) -> str:
     """`text` with the payment's purchase token masked wherever it appears: the shop's purchase
-    key ("google_play:<token>" for a purchase without an orderId) and its stored answer."""
+    key ("google_play§<token>" for a purchase without an orderId) and its stored answer."""
     if payment is not None and (token := purchase_token(payment)):
         return text.replace(token, mask(token))
     return text

@@ -168,7 +168,7 @@ class PurchaseAdmin(WholeValueSearch, ReadOnlyScopedAdmin):
     list_select_related = ["player", "offer"]
     show_full_result_count = False
     paginator = CappedCountPaginator
-    # A Google Play purchase without an orderId is keyed by its purchase token ("google_play:
+    # A Google Play purchase without an orderId is keyed by its purchase token ("google_play§
     # <token>"), which its stored answer repeats: the player's credential, shown masked as the
     # payments admin shows it.
     fields = [

@@ -142,6 +142,9 @@ class Purchase(models.Model):
     quantity = models.PositiveIntegerField(default=1)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.SHOP)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    # A client's Idempotency-Key (printable ASCII, up to 150), or a store purchase's
+    # "<provider>§<transaction id>" (receipts.store_purchase_key), which no client key can be.
+    # No wider: a wider varchar rebuilds purchase_once_per_key (docs/operations.md).
     idempotency_key = models.CharField(max_length=200, blank=True)
     request_hash = models.CharField(max_length=64, blank=True)
     real_money = models.BooleanField(default=False)

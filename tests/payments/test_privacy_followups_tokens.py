@@ -47,7 +47,7 @@ def test_the_purchase_admin_masks_the_token_its_key_and_answer_hold(admin_client
         assert LONG_TOKEN not in page.content.decode(), (url, query)
 
     shown = admin_client.get(change).content.decode()
-    assert f"google_play:{mask(LONG_TOKEN)}" in shown  # the key, recognisable
+    assert f"google_play§{mask(LONG_TOKEN)}" in shown  # the key, recognisable
     assert f'"transaction_id": "{mask(LONG_TOKEN)}"' in shown.replace("&quot;", '"')  # the answer
     assert "Ledger entries" in shown and "purchase_id" in shown
 
@@ -67,7 +67,7 @@ def test_a_purchase_with_an_order_id_shows_its_key_as_it_is(
 
     page = admin_client.get(f"/admin/shop/purchase/{purchase.pk}/change/").content.decode()
 
-    assert "google_play:GPA.1234-5678" in page  # an order id is not a credential
+    assert "google_play§GPA.1234-5678" in page  # an order id is not a credential
 
 
 def test_a_printed_payment_names_the_token_masked(orderless, caplog):

@@ -411,10 +411,10 @@ def _package_url(account: ProviderAccount) -> str:
 
 
 # A purchase without an orderId (a promo code, some test purchases) is known by its token, which
-# may run to 500 characters: the purchase's key ("google_play:<id>") and the payment's
-# external_id hold 200. A token that fits is kept as it is (as stored before); a longer one by
-# its SHA-256, the same for every redemption of that token. Refunds find the payment by the
-# token itself (payment_reference).
+# may run to 500 characters: the purchase's key ("google_play§<id>", one separator character)
+# and the payment's external_id hold 200. A token that fits is kept as it is (as stored before);
+# a longer one by its SHA-256, the same for every redemption of that token. Refunds find the
+# payment by the token itself (payment_reference).
 MAX_TOKEN_AS_ID = 200 - len("google_play:")
 
 

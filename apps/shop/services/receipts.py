@@ -34,6 +34,20 @@ PRODUCT_FIELDS: dict[str, str] = {
     Provider.GOOGLE_PLAY: "google_product_id",
 }
 
+# A store purchase's row is keyed by its store transaction, in the column (and unique per player)
+# where the shop keeps clients' Idempotency-Keys. "§" is not printable ASCII, which every
+# Idempotency-Key is (gamingpanel.idempotency), so no client's key is ever a transaction's: a
+# player whose virtual purchase went under the key "google_play:GPA.1234-5678" still redeems
+# that order (the key was "<provider>:<id>" until 2026-12, and a client could take it first).
+# One character for the colon: a key as long as the column holds stays so (google_play's
+# MAX_TOKEN_AS_ID). Rows keyed before keep their colon: a replay finds a transaction by its
+# payment, never by this key.
+STORE_KEY_SEPARATOR = "\u00a7"
+
+
+def store_purchase_key(provider: str, transaction_id: str) -> str:
+    return f"{provider}{STORE_KEY_SEPARATOR}{transaction_id}"
+
 
 def redeem_receipt(
     *, player: Player, provider: str, offer_id: int, receipt: object
@@ -99,7 +113,7 @@ def _grant(
             player=player,
             offer=offer,
             provider=provider,
-            key=f"{provider}:{verified.transaction_id}",
+            key=store_purchase_key(provider, verified.transaction_id),
             quantity=store_quantity(verified),
         )
         payment = record_store_payment(
