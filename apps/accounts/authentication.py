@@ -81,12 +81,20 @@ class ServerKeyAuthentication(BaseAuthentication):
 class ServerKeyQueryAuthentication(ServerKeyAuthentication):
     """The server key as a `key` query parameter, for a caller that can send no header of its
     own: Photon's custom authentication sends the values a studio types into its dashboard as
-    query parameters. (Query strings are never logged: the access log names the route only.)"""
+    query parameters. (Query strings are never logged: the access log names the route only.)
+
+    Photon passes the client's own AuthValues parameters through beside the dashboard's, so a
+    client could add a `key` of its own: a request with more than one `key` is refused (taking
+    either would let a client holding some other game's server key have that game's token
+    accepted by this game's Photon app)."""
 
     header = "key"
 
     def raw_key(self, request: Request) -> str | None:
-        return request.query_params.get("key")
+        keys = request.query_params.getlist("key")
+        if len(keys) > 1:
+            raise InvalidServerKey("Send one `key` query parameter, not several.")
+        return keys[0] if keys else None
 
 
 def require_game(request: Request) -> Game:
