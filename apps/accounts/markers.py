@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import secrets
 from contextlib import suppress
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -27,7 +28,9 @@ def marker_key(session_id: int) -> str:
 
 
 def marker_seconds() -> int:
-    # After this no access token of the session is unexpired, so the marker can go.
+    """How long a revocation is remembered: after this no access token of the session is
+    unexpired (its lifetime, and a minute's margin for clocks and commits), so the marker can
+    go. The one window: the mirror and rebuild_markers() read back revocations this old."""
     return int(settings.ACCESS_TOKEN_LIFETIME.total_seconds()) + 60
 
 
@@ -51,7 +54,8 @@ def forget_markers() -> None:
 
 
 def rebuild_markers() -> None:
-    """Write a marker for every session revoked within an access token's lifetime, then `ready`.
+    """Write a marker for every session revoked within marker_seconds() (the window the mirror
+    loads too), then `ready`.
 
     A revocation committing meanwhile writes its own marker after its commit, so none is lost.
     """
@@ -62,7 +66,7 @@ def rebuild_markers() -> None:
         logger.exception("could not rebuild revocation markers")
         return
     try:
-        since = timezone.now() - settings.ACCESS_TOKEN_LIFETIME
+        since = timezone.now() - timedelta(seconds=marker_seconds())
         revoked = list(
             AuthSession.objects.filter(revoked_at__gte=since).values_list("pk", "revoke_reason")
         )
