@@ -23,18 +23,25 @@ def new_client_key() -> str:
     return f"gk_{secrets.token_urlsafe(24)}"
 
 
-ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")
+ORIGIN = re.compile(r"^(?P<site>https?://[a-z0-9.-]+)(:(?P<port>[0-9]{1,5}))?$")
+DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
 def parse_origins(text: str) -> list[str]:
     """Origins one per line (or comma-separated), as a browser sends them: scheme://host[:port],
-    no path (lower-cased). Raises ValueError naming the first that is not one."""
+    no path; lower-cased and without the scheme's default port (a browser never sends
+    https://x:443 or http://x:80, so such an entry, one saved before this rule too, is read as
+    https://x or http://x). Raises ValueError naming the first that is not one."""
     parts = [part.strip().rstrip("/").lower() for part in re.split(r"[\s,]+", text)]
-    origins = [part for part in parts if part]
-    for origin in origins:
-        if not ORIGIN.match(origin):
-            raise ValueError(f"{origin!r} is not an origin like https://game.example.com[:port]")
-    return origins
+    origins = []
+    for part in filter(None, parts):
+        if not (match := ORIGIN.match(part)):
+            raise ValueError(f"{part!r} is not an origin like https://game.example.com[:port]")
+        site, port = match["site"], match["port"]
+        if port is not None and int(port) != DEFAULT_PORTS[site.partition(":")[0]]:
+            site = f"{site}:{int(port)}"  # as a browser writes it: no leading zeros
+        origins.append(site)
+    return list(dict.fromkeys(origins))
 
 
 class Game(models.Model):
