@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
@@ -34,7 +34,7 @@ from apps.accounts.models import (
 )
 from apps.accounts.operator_login import OperatorLoginForm
 from apps.accounts.selectors import OWNER_ROLES, READ_ROLES, operator_verified, sees_every_game
-from apps.accounts.services import create_server_key, revoke_server_key
+from apps.accounts.services import create_server_key, revoke_server_key, set_game_access
 from apps.accounts.services.bans import ban_player, end_sessions, unban_player
 from gamingpanel.errors import DomainError
 
@@ -224,6 +224,14 @@ class GameAccessAdmin(GameScopedAdmin):
     write_roles = OWNER_ROLES
     list_display = ["user", "game", "role"]
     list_filter = ["game", "role"]
+
+    def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
+        """Through set_game_access, as every grant: the row, and its user made staff (the admin
+        lets only staff in, so an access saved alone was of no use)."""
+        assert isinstance(obj, GameAccess)  # this admin's model
+        if not self._can_write(request, obj):
+            raise PermissionDenied  # as GameScopedAdmin.save_model: a game this owner only reads
+        set_game_access(user=obj.user, game=obj.game, role=obj.role, access=obj)
 
 
 class PlatformIdentityInline(ScopedInline):

@@ -83,8 +83,19 @@ def _forget_server_key(key_hash: str) -> None:
 
 
 @transaction.atomic
-def set_game_access(*, user: User, game: Game, role: str) -> GameAccess:
-    access, _ = GameAccess.objects.update_or_create(user=user, game=game, defaults={"role": role})
+def set_game_access(
+    *, user: User, game: Game, role: str, access: GameAccess | None = None
+) -> GameAccess:
+    """Give `user` `role` in `game` and make them staff, without which the access is of no use.
+    `access`: the grant to write (the admin's form, a new one or one being edited, which may
+    name another user or game); otherwise the user's grant in the game, made or updated."""
+    if access is None:
+        access, _ = GameAccess.objects.update_or_create(
+            user=user, game=game, defaults={"role": role}
+        )
+    else:
+        access.user, access.game, access.role = user, game, role
+        access.save()
     if not user.is_staff:
         user.is_staff = True  # the admin only lets staff in; what they see is scoped per game
         user.save(update_fields=["is_staff"])
