@@ -87,17 +87,21 @@ def remove(*, user: User, token: str) -> None:
 
 
 def reset(*, user: User) -> bool:
-    """An operator who lost their device: every device of theirs removed (audited), so they
-    sign in with the password and set one up again; games that require a code stay hidden
-    until then. True when there was one."""
+    """An operator who lost their device: every device of theirs removed, so they sign in
+    with the password and set one up again; games that require a code stay hidden until then.
+    True, and audited, when two-factor sign-in was on (a confirmed device); an unfinished
+    setup's device alone is removed too, but two-factor sign-in was never on."""
     with transaction.atomic():
-        removed, _ = TOTPDevice.objects.filter(user=user).delete()
-        if removed:
+        # Locked first: a setup being confirmed meanwhile waits, then finds its device gone.
+        devices = TOTPDevice.objects.select_for_update().filter(user=user)
+        was_on = any(devices.values_list("confirmed", flat=True))
+        TOTPDevice.objects.filter(user=user).delete()
+        if was_on:
             announce_action(
                 actor=None, game=None, action="operator.otp_reset", target=user,
                 before={"two_factor": True}, after={"two_factor": False},
             )  # fmt: skip
-    return bool(removed)
+    return was_on
 
 
 def _refuse_unless(accepted: bool) -> None:
