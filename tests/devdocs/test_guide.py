@@ -12,32 +12,15 @@ import pytest
 from django.contrib.staticfiles import finders
 
 from apps.devdocs.pages import DOCS_DIR, GUIDE_DIR, GUIDE_PAGES, render_markdown
+from tests.foundation.test_problem_codes_documented import DRF_CODES, declared_codes
 
 ROOT = Path(__file__).resolve().parents[2]
 DIAGRAMS = ["system-flow.svg", "login-token-flow.svg", "data-flows.svg"]
 
-# How a code is declared: `status, code, title = 409, "x"`, `code, title = "x", …`,
-# `code = "x"`, `default_code = "x"`, or `code="x"` passed to problem_response.
-_CODE_PATTERNS = [
-    re.compile(r"\bcode, title = (?:\d+, )?\"([a-z0-9_]+)\""),
-    re.compile(r"\b(?:default_)?code(?:: str)?\s*=\s*\"([a-z0-9_]+)\""),
-]
-# DRF's own exceptions the handler passes through with their default code.
-DRF_CODES = {"unsupported_media_type", "not_acceptable"}
-# Codes the exception handler maps DRF's own exceptions to (gamingpanel/problems.py).
-_HANDLER_RETURNS = re.compile(r"return \"([a-z0-9_]+)\"")
-
 
 def codes_in_code_base() -> set[str]:
-    sources = [*ROOT.glob("apps/*/errors.py"), *ROOT.glob("gamingpanel/*.py")]
-    codes = set()
-    for source in sources:
-        text = source.read_text(encoding="utf-8")
-        for pattern in _CODE_PATTERNS:
-            codes.update(pattern.findall(text))
-        if source.name == "problems.py":
-            codes.update(_HANDLER_RETURNS.findall(text))
-    return codes
+    """Every problem code the source sets (one scan: tests/foundation's problem-code check)."""
+    return set(declared_codes())
 
 
 def _page_url(name: str) -> str:
