@@ -123,6 +123,10 @@ class BattlePassClaimApi(PlayerApi):
                 description="`already_claimed`, `tier_locked` (not enough season XP), "
                 "`premium_required`, `no_active_season` or `holding_limit_reached`."
             ),
+            410: OpenApiResponse(
+                description="`player_erased`: the account was erased while the claim was under "
+                "way; nothing was granted."
+            ),
         },
     )
     def post(self, request: PlayerRequest) -> Response:
