@@ -57,6 +57,9 @@ def test_first_login_creates_the_player_with_starting_grant_and_events(
     names = list(RawEvent.objects.filter(player=player).values_list("name", flat=True))
     assert sorted(names) == ["player_created", "session_start"]
     assert AuthSession.objects.filter(player=player, platform="dev").count() == 1
+    # One moment: a login across UTC midnight counts the player new on the day it was created.
+    moments = set(RawEvent.objects.filter(player=player).values_list("occurred_at", flat=True))
+    assert moments == {player.created_at}
 
 
 @pytest.mark.django_db

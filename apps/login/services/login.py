@@ -271,6 +271,7 @@ def _welcome(player: Player, platform: str) -> list[Statement]:
         player_id=player.pk,
         name="player_created",
         properties={"platform": platform},
+        occurred_at=player.created_at,  # the session's start too: one day for both facts
     )
     if not any(amount for amount in grant.values()):
         return [created]
