@@ -27,7 +27,7 @@ from apps.battlepass.models import Season, SeasonPass, Tier, TierClaim
 from apps.battlepass.selectors import running_season
 from apps.inventory.services import grant_contents
 from apps.stats.bulk import upsert
-from gamingpanel.sql import CompiledQuery
+from gamingpanel.sql import CompiledQuery, aware, row_lock
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,20 @@ def lock_premium_passes(*, player: Player, season_ids: set[int]) -> frozenset[in
     return frozenset(season for season, premium in passes if premium)
 
 
+# The season, read with the player's erased_at and their row FOR SHARE until the grant commits
+# (one statement, as the season was read alone before): the pass's insert and update take
+# only KEY SHARE on the player, which an erasure's NO KEY UPDATE does not hold up, so a grant
+# whose player was loaded before the erasure committed granted under the tombstone. Now an
+# erasure either waits for the grant, or has committed and the grant sees it.
+SEASON_FOR_PREMIUM = CompiledQuery.compile(
+    "SELECT season.ends_at, player.erased_at FROM {season} season, {player} player"  # noqa: S608
+    " WHERE season.id = %s AND season.game_id = %s AND player.id = %s"
+    + row_lock("FOR SHARE OF player"),
+    season=Season,
+    player=Player,
+)
+
+
 @transaction.atomic
 def grant_premium(*, player: Player, season_id: int, idempotency_key: str) -> bool:
     """Give the player the season's premium track; granting it again changes nothing (False:
@@ -92,15 +106,18 @@ def grant_premium(*, player: Player, season_id: int, idempotency_key: str) -> bo
     player is refused (410 player_erased): nothing is granted under the tombstone, and a
     purchase completing after the erasure is flagged the same way."""
     refuse_erased(player)
-    season = Season.objects.filter(pk=season_id, game_id=player.game_id).first()
-    if season is None:
+    found = SEASON_FOR_PREMIUM.row([season_id, player.game_id, player.pk])
+    if found is None:
         raise SeasonNotFound(f"No season {season_id} in this game.")
-    if season.ends_at <= timezone.now():
-        raise SeasonEnded(f"Season {season_id} ended at {season.ends_at.isoformat()}.")
+    ends_at, erased_at = aware(found[0]), found[1]
+    if erased_at is not None:  # erased since the player was loaded
+        raise PlayerErased(f"Player {player.pk}'s account was erased.", player_id=player.pk)
+    if ends_at <= timezone.now():
+        raise SeasonEnded(f"Season {season_id} ended at {ends_at.isoformat()}.")
     SeasonPass.objects.bulk_create(
-        [SeasonPass(player=player, season=season)], ignore_conflicts=True
+        [SeasonPass(player=player, season_id=season_id)], ignore_conflicts=True
     )
-    granted = SeasonPass.objects.filter(player=player, season=season, premium=False).update(
+    granted = SeasonPass.objects.filter(player=player, season_id=season_id, premium=False).update(
         premium=True, premium_granted_at=timezone.now(), premium_key=idempotency_key
     )
     return granted > 0

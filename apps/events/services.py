@@ -9,6 +9,7 @@ from datetime import datetime
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from apps.accounts.errors import PlayerErased
 from apps.accounts.models import Player
 from apps.accounts.selectors import refuse_erased
 from apps.analytics.services import server_event_statement
@@ -41,10 +42,17 @@ POSTGRES = connection.vendor == "postgresql"
 # The claimed reward, key-share locked until the claim commits: a claim that waited on an
 # operator's deletion of it (or of its event) finds it gone, reward_not_found. Django's foreign
 # keys are checked only at commit, where a deleted reward was a 500. SQLite serializes writes
-# anyway.
+# anyway. In the same statement (no more round trips), the player's erased_at read with their
+# row FOR SHARE until the claim commits: the claim's inserts take only KEY SHARE on the player,
+# which an erasure's NO KEY UPDATE does not hold up, so a claim whose token was checked before
+# the erasure committed granted under the tombstone. Now an erasure either waits for the claim,
+# or has committed and the claim sees it (as battlepass.services.KEY_SHARE_TIER).
 KEY_SHARE_REWARD = CompiledQuery.compile(
-    "SELECT id FROM {reward} WHERE id = %s" + (" FOR KEY SHARE" if POSTGRES else ""),  # noqa: S608
+    "SELECT player.erased_at FROM {reward} reward, {player} player"  # noqa: S608
+    " WHERE reward.id = %s AND player.id = %s"
+    + (" FOR KEY SHARE OF reward FOR SHARE OF player" if POSTGRES else ""),
     reward=EventReward,
+    player=Player,
 )
 
 
@@ -52,8 +60,10 @@ KEY_SHARE_REWARD = CompiledQuery.compile(
 def claim_event_reward(*, player: Player, event_id: int, reward_id: int) -> RewardClaim:
     refuse_erased(player)  # the API's token check refuses them first; any other caller here
     reward = reward_for_claim(player=player, event_id=event_id, reward_id=reward_id)
-    if reward is None or not KEY_SHARE_REWARD.rows([reward.pk]):
+    if reward is None or not (locked := KEY_SHARE_REWARD.rows([reward.pk, player.pk])):
         raise RewardNotFound(f"Event {event_id} has no reward {reward_id}.")
+    if locked[0][0] is not None:  # erased since the request's player was read
+        raise PlayerErased(f"Player {player.pk}'s account was erased.", player_id=player.pk)
     event, now = reward.event, timezone.now()
     if now < event.starts_at:
         raise EventNotStarted(f"{event.name} starts at {event.starts_at:%Y-%m-%d %H:%M} UTC.")

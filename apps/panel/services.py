@@ -12,7 +12,7 @@ from itertools import islice
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Coalesce
 from django.http import QueryDict
@@ -395,11 +395,7 @@ def _run_chunk(action_id: int, careful: bool = True) -> int:
         return 0
     # A member deleted since (with its game's data) is simply not there any more; one erased
     # since is skipped (nothing is written under a tombstone).
-    chunk = list(
-        Player.objects.filter(game=action.game, pk__in=members, erased_at__isnull=True)
-        .select_related("game")
-        .order_by("pk")
-    )
+    chunk = _chunk_players(action, members)
     change = _change_of(action)
     # Rows made up front for a grant (one statement for the chunk); a revoke makes none: a
     # player without the row has nothing to give back, and an empty row would be kept for them.
@@ -439,6 +435,35 @@ def _run_chunk(action_id: int, careful: bool = True) -> int:
         ]
     )  # fmt: skip
     return len(members)
+
+
+# A value move's chunk reads its players FOR SHARE until it commits, in id order (as every chunk
+# takes them): the ledger's writes take only KEY SHARE on a player, which an erasure's NO KEY
+# UPDATE does not hold up, so an erasure committing between an unlocked read of the chunk and a
+# player's grant left a ledger entry on the tombstone. Now an erasure either waits for the
+# chunk, or has committed and the chunk (its WHERE read again after the wait) leaves that
+# player out. A login of the chunk's players (its UPDATE of the player) waits for the chunk's
+# commit, as with a segment ban; a purchase or a claim (FOR SHARE too) does not.
+CHUNK_PLAYERS_FOR_SHARE = (
+    f"SELECT * FROM {connection.ops.quote_name(Player._meta.db_table)}"  # noqa: S608
+    " WHERE game_id = %s AND id = ANY(%s) AND erased_at IS NULL ORDER BY id FOR SHARE"
+)
+VALUE_MOVES = (SegmentAction.Kind.GRANT, SegmentAction.Kind.REVOKE)
+
+
+def _chunk_players(action: SegmentAction, members: list[int]) -> list[Player]:
+    """The chunk's players still there and not erased, in id order; for a value move, locked
+    (CHUNK_PLAYERS_FOR_SHARE). SQLite serialises its writes whole."""
+    if action.kind in VALUE_MOVES and connection.vendor == "postgresql":
+        players = list(Player.objects.raw(CHUNK_PLAYERS_FOR_SHARE, [action.game_id, members]))
+        for player in players:
+            player.game = action.game  # every member is of the action's game
+        return players
+    return list(
+        Player.objects.filter(game=action.game, pk__in=members, erased_at__isnull=True)
+        .select_related("game")
+        .order_by("pk")
+    )
 
 
 def _change_of(action: SegmentAction) -> Change | None:

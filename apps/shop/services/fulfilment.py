@@ -27,7 +27,7 @@ from apps.shop.models import Offer, Purchase
 from apps.shop.services.limits import release
 from apps.shop.services.rules import contents_unavailable, grantable
 from gamingpanel.errors import DomainError
-from gamingpanel.sql import Statement
+from gamingpanel.sql import CompiledInstances, Statement, row_lock
 
 logger = logging.getLogger(__name__)
 
@@ -137,6 +137,35 @@ def _completion_fact(purchase: Purchase, offer: Offer, player: Player) -> dict[s
     }
 
 
+# The purchase locked, with its offer and its player, the player's row FOR SHARE until the
+# fulfilment commits (one statement, as the ORM's select_for_update read them before): the
+# grant's writes take only KEY SHARE on the player, which an erasure's NO KEY UPDATE does not
+# hold up, so a receipt checked before the erasure committed granted under the tombstone. Now
+# an erasure either waits for the fulfilment, or has committed and grant_offer sees it (the
+# purchase is flagged, paid but not granted). Lock order: the erasure locks the player, then
+# clears its purchases' and payments' checkout links; a payment's notification takes the
+# player's share lock before the payment and the purchase (payments.services.processing), and
+# a store receipt fulfils the purchase it has just made, which no erasure sees.
+LOCK_PURCHASE = CompiledInstances.compile_joined(
+    "SELECT {columns} FROM {purchase}"  # noqa: S608 - table and column names only
+    " JOIN {offer} ON {offer}.id = {purchase}.offer_id"
+    " JOIN {player} ON {player}.id = {purchase}.player_id"
+    " WHERE {purchase}.id = %s" + row_lock("FOR UPDATE OF {purchase} FOR SHARE OF {player}"),
+    (Purchase, Offer, Player),
+    extra=0,
+    tables={"purchase": Purchase, "offer": Offer, "player": Player},
+)
+
+
+def _locked_purchase(purchase_id: int) -> Purchase:
+    found = LOCK_PURCHASE.rows([purchase_id])
+    if not found:
+        raise Purchase.DoesNotExist(f"No purchase {purchase_id}.")
+    purchase, offer, player = found[0]
+    purchase.offer, purchase.player = offer, player
+    return purchase
+
+
 @transaction.atomic
 def fulfil_purchase(
     *, purchase_id: int, paid: PaidAmount | None = None
@@ -146,11 +175,7 @@ def fulfil_purchase(
     the provider does not report it) is reconciled with the price: a mismatch is not granted.
     A grant the player cannot hold (e.g. a durable item already owned) keeps the payment and
     flags the purchase."""
-    purchase = (
-        Purchase.objects.select_for_update(of=("self",))
-        .select_related("offer", "player")
-        .get(pk=purchase_id)
-    )
+    purchase = _locked_purchase(purchase_id)
     if purchase.status in (Purchase.Status.COMPLETED, Purchase.Status.REFUNDED):
         return purchase, {}
     if purchase.status != Purchase.Status.PENDING:
