@@ -120,6 +120,10 @@ class ClaimRewardApi(PlayerApi):
                 "`no_active_season` (a reward of battle-pass XP only, while no season runs: "
                 "not spent)."
             ),
+            410: OpenApiResponse(
+                description="`player_erased`: the account was erased while the claim was under "
+                "way; nothing was granted."
+            ),
         },
     )
     def post(self, request: PlayerRequest) -> Response:
