@@ -270,8 +270,17 @@ def periods_to_pay(*, now: datetime | None = None) -> list[int]:
 
 @transaction.atomic
 def pay_one(*, payout_id: int) -> int:
-    # The row lock: a second payer waits here, then finds it paid.
-    payout = Payout.objects.select_for_update().select_related("player", "period").get(pk=payout_id)
+    # The row lock: a second payer waits here, then finds it paid. The payout's row only
+    # (of=self): FOR UPDATE of the player's row too (the ORM's default for a joined row) made
+    # every write naming the player (KEY SHARE) wait for it, so a grant that had locked the
+    # player's wallet before this payout asked for it deadlocked with it (the payout waits for
+    # the wallet, the grant's ledger entry for the player). The player's share lock below is
+    # all the erasure check needs.
+    payout = (
+        Payout.objects.select_for_update(of=("self",))
+        .select_related("player", "period")
+        .get(pk=payout_id)
+    )
     if payout.paid_at is not None:
         return 0
     # Erased since the row was written (or an operator's retry after): skipped, and recorded.
