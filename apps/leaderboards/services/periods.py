@@ -62,18 +62,29 @@ def close_period(
     actor: User | None = None,
     reason: str = "",
     now: datetime | None = None,
+    only_if_due: bool = False,
 ) -> Period | None:
     """Close the period (due, or now when an operator ends it) and open the next one. None when
-    it was closed already: a second close changes nothing. Its payouts follow in a task."""
+    it was closed already: a second close changes nothing. Its payouts follow in a task.
+    `only_if_due`: None, changing nothing, when the period's end is not past at `now` (the beat's
+    close of a period it found due, moved since by a new schedule: not ended early, least of all
+    at a clock read before the scores written in it since)."""
     with transaction.atomic():
         # FOR UPDATE waits for every submission holding the row FOR SHARE; submissions that
         # come after wait for this commit, then find the period closed and use the next one.
-        period = Period.objects.select_for_update().select_related("board").get(pk=period_id)
+        # The period's row only (of=self), the board read unlocked: an operator's save of the
+        # board (its UPDATE) then moving this period (follow_schedule) held the board and waited
+        # for the period while a close held the period and waited for the board: a deadlock.
+        period = (
+            Period.objects.select_for_update(of=("self",)).select_related("board").get(pk=period_id)
+        )
         # The time is read once the lock is held: every score in the period came before it.
         now = now or timezone.now()
         if period.state != Period.State.OPEN:
             return None
         ended_early = period.ends_at is None or period.ends_at > now
+        if ended_early and only_if_due:
+            return None
         before = {"state": period.state, "ends_at": _iso(period.ends_at)}
         if ended_early:
             period.ends_at = now
@@ -134,7 +145,10 @@ def close_due_periods(*, now: datetime | None = None) -> int:
         )
         if not due:
             break
-        closed += sum(close_period(period_id=pk, now=now) is not None for pk in due)
+        # `now` was read before these locks: a period no longer due at it is left as it is.
+        closed += sum(
+            close_period(period_id=pk, now=now, only_if_due=True) is not None for pk in due
+        )
     return closed
 
 
