@@ -385,6 +385,7 @@ def follow_currency_cap(*, currency: Currency) -> int:
     more keeps what it holds, its cap set at that (a CHECK keeps balance <= cap): it can spend,
     and receives nothing past what it held. Answers how many wallets changed."""
     wallets = Wallet.objects.filter(currency=currency)
+    _lock_in_player_order(Wallet, "currency_id", currency.pk)
     if currency.cap is None:
         return wallets.exclude(cap=None).update(cap=None)
     return wallets.update(cap=Greatest(Value(currency.cap), F("balance")))
@@ -395,10 +396,29 @@ def follow_item_limit(*, item: ItemDefinition) -> int:
     """As follow_currency_cap, for the holdings of an item whose holding limit changed (its
     stack size, or its kind: a durable item is held once)."""
     holdings = PlayerItem.objects.filter(item=item)
+    _lock_in_player_order(PlayerItem, "item_id", item.pk)
     limit = item.holding_limit
     if limit is None:
         return holdings.exclude(limit=None).update(limit=None)
     return holdings.update(limit=Greatest(Value(limit), F("quantity")))
+
+
+def _lock_in_player_order(
+    model: type[Wallet] | type[PlayerItem], column: str, definition_id: int
+) -> None:
+    """Lock the rows of one currency or item in player order before one UPDATE changes them
+    all: a move of several players' rows (a segment grant's chunk) takes them in player order,
+    while the UPDATE alone took them in the table's, and the two deadlocked. One statement,
+    nothing sent back; SQLite has no row locks (it serialises writers whole)."""
+    if connection.vendor != "postgresql":
+        return
+    table, quote = model._meta.db_table, connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM {quote(table)} WHERE {quote(column)} = %s"  # noqa: S608 - names only
+            " ORDER BY player_id FOR NO KEY UPDATE) AS locked",
+            [definition_id],
+        )
 
 
 def _create_rows(players: Sequence[Player], *, codes: list[str], skus: list[str]) -> None:
