@@ -106,11 +106,7 @@ class ModeFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         value = self.value()
-        if value is None:
-            return queryset
-        if "\x00" in value:
-            return queryset.none()  # no mode holds U+0000 (PostgreSQL refuses it in a query)
-        return queryset.filter(mode=value)
+        return queryset if value is None else queryset.filter(mode=value)
 
 
 @admin.register(Match)
