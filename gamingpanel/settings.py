@@ -521,6 +521,13 @@ ANALYTICS_RAW_RETENTION_DAYS = env.int("ANALYTICS_RAW_RETENTION_DAYS", default=4
 # How old a client event may be: a game buffers events while offline (7 days by default); each
 # lands in the aggregates of the day it happened (older than yesterday: re-aggregated next run).
 ANALYTICS_MAX_CLOCK_SKEW_SECONDS = env.int("ANALYTICS_MAX_CLOCK_SKEW_SECONDS", default=7 * 86400)
+# An event accepted that old must still be kept raw when the next runs aggregate its day.
+if ANALYTICS_RAW_RETENTION_DAYS * 86400 <= ANALYTICS_MAX_CLOCK_SKEW_SECONDS + 2 * 86400:
+    raise ImproperlyConfigured(
+        "ANALYTICS_RAW_RETENTION_DAYS must keep raw events longer than "
+        "ANALYTICS_MAX_CLOCK_SKEW_SECONDS accepts them, by more than two days: events accepted "
+        "would be pruned before they are counted."
+    )
 # Client events may be buffered offline (up to the age above) but not dated in the future.
 ANALYTICS_MAX_FUTURE_SECONDS = env.int("ANALYTICS_MAX_FUTURE_SECONDS", default=300)
 ANALYTICS_MAX_BATCH = env.int("ANALYTICS_MAX_BATCH", default=100)

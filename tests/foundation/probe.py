@@ -23,13 +23,24 @@ def configured(expression: str, **env: str) -> object:
     """The value of `expression` over `settings` in a new Python whose environment is this one's
     without DEPLOYMENT_VARIABLES, plus `env`."""
     script = f"import json; from django.conf import settings; print(json.dumps({expression}))"
+    return json.loads(_run(script, env, check=True).stdout)
+
+
+def refusal(**env: str) -> str | None:
+    """What django.setup() says when it refuses to start in such a new Python (its last line of
+    error output); None when it starts."""
+    run = _run("import django; django.setup()", env, check=False)
+    return run.stderr.strip().splitlines()[-1] if run.returncode else None
+
+
+def _run(script: str, env: dict[str, str], *, check: bool) -> subprocess.CompletedProcess[str]:
     inherited = {k: v for k, v in os.environ.items() if k not in DEPLOYMENT_VARIABLES}
-    run = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-c", script],
         cwd=ROOT,
         env={**inherited, "DJANGO_SETTINGS_MODULE": "gamingpanel.settings", **env},
         capture_output=True,
         text=True,
-        check=True,
+        check=check,
+        timeout=60,
     )
-    return json.loads(run.stdout)
