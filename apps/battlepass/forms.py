@@ -115,6 +115,17 @@ class FixedOnceClaimedFormSet(BaseInlineFormSet):
         }
         if not edited:
             return
+        # The edited rows locked FOR UPDATE (until the admin's save commits: its change view is
+        # one transaction) before their claims are read, in a statement of its own: a claim
+        # holds its row FOR KEY SHARE until it commits (battlepass.services.KEY_SHARE_TIER),
+        # which the save's UPDATE (NO KEY UPDATE) does not wait for, so a claim under way was
+        # neither seen here nor waited for, and granted the old reward under the new one. Now
+        # this waits for the claim and then sees it (the next statement reads afresh), or a
+        # claim starting now waits for the save and then reads the row as saved. Nothing is
+        # written before this, so the wait holds no lock a claim could need; SQLite serializes
+        # writes anyway.
+        rows = self.model._default_manager.select_for_update().filter(pk__in=edited)
+        list(rows.order_by("pk").values_list("pk", flat=True))  # one lock order for every save
         claimed = self.model._default_manager.filter(pk__in=edited, claims__isnull=False)
         for pk in set(claimed.values_list("pk", flat=True)):
             form = edited[pk]

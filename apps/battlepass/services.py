@@ -3,6 +3,7 @@ passes (from the shop), and tier claims (once, enforced by the database)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -133,9 +134,15 @@ POSTGRES = connection.vendor == "postgresql"
 # which an erasure's NO KEY UPDATE does not hold up, so a claim whose token was checked before
 # the erasure committed granted under the tombstone. Now an erasure either waits for the
 # claim, or has committed and the claim sees it. SQLite serializes writes anyway.
+# What the tier needs and grants is read here, from the row as locked, not from the unlocked
+# read before it: an admin's edit of the tier locks it FOR UPDATE before checking for claims
+# (battlepass.forms.FixedOnceClaimedFormSet), so a claim that waited on an edit reads the tier
+# as edited (PostgreSQL reads a row it waited on afresh), and one moved to another level is not
+# this claim's any more.
 KEY_SHARE_TIER = CompiledQuery.compile(
-    "SELECT player.erased_at FROM {tier} tier, {player} player"  # noqa: S608
-    " WHERE tier.id = %s AND player.id = %s"
+    "SELECT tier.xp_required, tier.free_reward, tier.premium_reward, player.erased_at"  # noqa: S608
+    " FROM {tier} tier, {player} player"
+    " WHERE tier.id = %s AND tier.level = %s AND player.id = %s"
     + (" FOR KEY SHARE OF tier FOR SHARE OF player" if POSTGRES else ""),
     tier=Tier,
     player=Player,
@@ -151,13 +158,17 @@ def claim_tier(*, player: Player, level: int, track: str) -> TierClaimResult:
     tier = Tier.objects.filter(season=season, level=level).first()
     if tier is None:
         raise TierNotFound(f"The running season has no tier {level}.")
-    locked = KEY_SHARE_TIER.rows([tier.pk, player.pk])
-    if not locked:
+    locked = KEY_SHARE_TIER.row([tier.pk, level, player.pk])
+    if locked is None:
         raise TierNotFound(
             f"The season's tiers changed; tier {level} is not the one read. Read them again."
         )
-    if locked[0][0] is not None:  # erased since the request's player was read
+    xp_required, free_reward, premium_reward, erased_at = locked
+    if erased_at is not None:  # erased since the request's player was read
         raise PlayerErased(f"Player {player.pk}'s account was erased.", player_id=player.pk)
+    tier.xp_required = xp_required
+    # JSONFields without a decoder: both backends hand back their text (as in selectors).
+    tier.free_reward, tier.premium_reward = json.loads(free_reward), json.loads(premium_reward)
     season_pass = SeasonPass.objects.filter(player=player, season=season).first()
     xp = season_pass.xp if season_pass else 0
     if xp < tier.xp_required:
