@@ -3,6 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db import transaction
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html_join
 
@@ -20,12 +22,31 @@ PREVIEW_LEVELS = 10
 PLAYER_SEARCH_HELP = "A player id (the player list finds players by name)."
 
 
+def _lock(definitions: QuerySet) -> None:
+    list(definitions.select_for_update().order_by("pk").values_list("pk", flat=True))  # id order
+
+
 @admin.register(StatDefinition)
 class StatDefinitionAdmin(GameScopedAdmin):
     fixed_once_saved = ("key",)
     list_display = ["key", "name", "combine", "game"]
     list_filter = ["game", "combine"]
     search_fields = ["key", "name"]
+
+    # The definitions locked FOR UPDATE before their values are collected for the cascade: a
+    # match under way holds the definitions it reports FOR KEY SHARE (stats.services.
+    # apply_stats) with its values not yet visible, so a deletion that collected first missed
+    # them and failed at commit on their foreign keys. Now it waits for the match, then
+    # collects (and deletes) its values too; a match starting meanwhile waits for the deletion.
+    def delete_model(self, request: HttpRequest, obj: Model) -> None:
+        with transaction.atomic():  # the delete view's transaction already
+            _lock(StatDefinition.objects.filter(pk=obj.pk))
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        with transaction.atomic():  # the delete action runs outside any transaction
+            _lock(StatDefinition.objects.filter(pk__in=queryset.values("pk")))
+            super().delete_queryset(request, queryset)
 
 
 @admin.register(LevelCurve)

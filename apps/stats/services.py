@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,6 +13,7 @@ from apps.stats.bulk import upsert
 from apps.stats.errors import UnknownStat
 from apps.stats.models import PlayerProgress, PlayerStat, StatDefinition
 from apps.stats.selectors import level_curve, stat_definitions
+from gamingpanel.sql import row_lock
 
 # The stored value and the reported one, combined inside the upsert by the stat's definition, so
 # concurrent matches of the same players add up without a read-modify-write race.
@@ -56,11 +57,38 @@ class LevelChange:
 def check_stat_keys(*, game_id: int, keys: set[str]) -> dict[str, StatDefinition]:
     """The game's definitions; raises UnknownStat naming every key the game does not define."""
     definitions = stat_definitions(game_id=game_id)
-    if unknown := keys - definitions.keys():
+    _refuse_unknown(keys, definitions.keys())
+    return definitions
+
+
+def _refuse_unknown(keys: set[str], defined: Iterable[str]) -> None:
+    if unknown := keys - set(defined):
         raise UnknownStat(
             f"This game defines no stat {', '.join(sorted(unknown))}.", stats=sorted(unknown)
         )
-    return definitions
+
+
+# The definitions a report names, read FOR KEY SHARE until the match commits (the read the
+# report needs anyway, so no more round trips): the values' foreign keys are checked only at
+# commit, so a definition deleted meanwhile (its cascade could not see the uncommitted values)
+# made the match fail there, a 500. Now a deletion (StatDefinitionAdmin locks the definition
+# FOR UPDATE before it collects the values to delete) waits for the match and then deletes
+# its values too; a match that comes after a deletion, or waited on one, finds no definition
+# and is refused like any undeclared stat (400 unknown_stat). SQLite serializes writes anyway.
+_KEY_SHARE = " ORDER BY id" + row_lock("FOR KEY SHARE")
+
+
+def _locked_definitions(*, game_id: int, keys: set[str]) -> dict[str, int]:
+    """The ids of the game's stats among `keys`, by key (locked in id order, as every match)."""
+    wanted = sorted(keys)
+    marks = ", ".join(["%s"] * len(wanted))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT key, id FROM {StatDefinition._meta.db_table}"  # noqa: S608
+            f" WHERE game_id = %s AND key IN ({marks}){_KEY_SHARE}",
+            [game_id, *wanted],
+        )
+        return dict(cursor.fetchall())
 
 
 def apply_stats(
@@ -75,14 +103,15 @@ def apply_stats(
     keys = {key for stats in stats_by_player.values() for key in stats}
     if not keys:
         return
-    definitions = check_stat_keys(game_id=game_id, keys=keys)
+    definitions = _locked_definitions(game_id=game_id, keys=keys)
+    _refuse_unknown(keys, definitions.keys())
     moment = timezone.now()
     # A server's clock ahead of ours must not hold a `latest` value against every later report.
     happened = min(reported_at, moment) if reported_at is not None else moment
     now = connection.ops.adapt_datetimefield_value(moment)
     value_at = connection.ops.adapt_datetimefield_value(happened)
     rows = sorted(
-        (player_id, definitions[key].pk, value, now, value_at)
+        (player_id, definitions[key], value, now, value_at)
         for player_id, stats in stats_by_player.items()
         for key, value in stats.items()
     )
