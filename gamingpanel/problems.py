@@ -12,12 +12,13 @@ from django.http import Http404, JsonResponse
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions
+from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import exception_handler, set_rollback
+from rest_framework.views import APIView, exception_handler, set_rollback
 
 from gamingpanel.errors import BadRequest, DomainError, PayloadTooLarge, ServiceUnavailable
+from gamingpanel.renderers import PROBLEM_CONTENT_TYPE
 
-PROBLEM_CONTENT_TYPE = "application/problem+json"
 logger = logging.getLogger(__name__)
 
 
@@ -106,6 +107,25 @@ def backing_service_down() -> ServiceUnavailable:
     return error
 
 
+# The challenge of a 401 from a view that names no authentication class: login's, whose
+# credential is the game's client key (X-Game-Key), no Authorization scheme (docs/guide/errors.md).
+GAME_KEY_CHALLENGE = 'GameKey realm="api"'
+
+
+def authenticate_header(context: dict) -> str:
+    """The WWW-Authenticate challenge RFC 9110 (11.6.1) wants on every 401: the view's, as DRF
+    names it for its own 401s (its first authentication class's: `Bearer` for player
+    endpoints, `ServerKey` for game-server ones), else the game key's. Never None: DRF answers
+    a 401 of its own with no challenge as a 403, and no status changes here."""
+    view, request = context.get("view"), context.get("request")
+    header = (
+        view.get_authenticate_header(request)
+        if isinstance(view, APIView) and isinstance(request, Request)
+        else None
+    )
+    return str(header) if header else GAME_KEY_CHALLENGE
+
+
 def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
     response: Response | None
     if (client_error := client_error_of(exc)) is not None:
@@ -136,4 +156,8 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
         status=response.status_code, code=code, title=title, detail=detail, **extra
     )
     response.content_type = PROBLEM_CONTENT_TYPE
+    if response.status_code == 401 and "WWW-Authenticate" not in response:
+        # One the answer already carries is kept: a refused bearer token's (with
+        # error="invalid_token", RFC 6750), or DRF's own for not_authenticated.
+        response["WWW-Authenticate"] = authenticate_header(context)
     return response

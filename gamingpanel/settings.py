@@ -276,6 +276,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Accept: application/problem+json alone gets the JSON answer, not a 406.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "gamingpanel.renderers.ProblemJsonNegotiation",
     "DEFAULT_PARSER_CLASSES": ["gamingpanel.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "gamingpanel.problems.problem_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "apps.devdocs.schema.NestedNamesAutoSchema",

@@ -75,7 +75,9 @@ class ServerKeyAuthentication(BaseAuthentication):
         return request.META.get("HTTP_X_SERVER_KEY")  # META: no parse of every header
 
     def authenticate_header(self, request: Request) -> str:
-        return self.header
+        # A 401's challenge (RFC 9110, 11.6.1): a scheme of our own, as a server key is no
+        # Authorization credential; the query-parameter variant (Photon) names the same key.
+        return 'ServerKey realm="api"'
 
 
 class ServerKeyQueryAuthentication(ServerKeyAuthentication):

@@ -33,10 +33,10 @@ from rest_framework.serializers import Serializer
 
 from apps.accounts.authentication import IsGameServer, IsPlayer
 from apps.devdocs.postman_demo import example_body
+from gamingpanel.renderers import PROBLEM_CONTENT_TYPE
 
 BEARER, SERVER_KEY, GAME_KEY = "playerToken", "serverKey", "gameKey"
 SERVER_KEY_QUERY = "serverKeyQuery"  # Photon's custom authentication sends no header of ours
-PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 EXAMPLES_FILE = Path(__file__).resolve().parent / "api_examples.json"
 
