@@ -3,6 +3,7 @@ the economy ledger and the battle pass, recorded for analytics, all in one trans
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -46,9 +47,13 @@ POSTGRES = connection.vendor == "postgresql"
 # row FOR SHARE until the claim commits: the claim's inserts take only KEY SHARE on the player,
 # which an erasure's NO KEY UPDATE does not hold up, so a claim whose token was checked before
 # the erasure committed granted under the tombstone. Now an erasure either waits for the claim,
-# or has committed and the claim sees it (as battlepass.services.KEY_SHARE_TIER).
+# or has committed and the claim sees it (as battlepass.services.KEY_SHARE_TIER). What the
+# reward asks and grants is read here too, from the row as locked: an operator's edit locks it
+# FOR UPDATE before looking for claims (battlepass.forms.FixedOnceClaimedFormSet), so a claim
+# that waited on an edit grants the reward as edited, not as the unlocked read before had it.
 KEY_SHARE_REWARD = CompiledQuery.compile(
-    "SELECT player.erased_at FROM {reward} reward, {player} player"  # noqa: S608
+    "SELECT player.erased_at, reward.requirement, reward.stat_key, reward.target,"  # noqa: S608
+    " reward.contents, reward.battlepass_xp FROM {reward} reward, {player} player"
     " WHERE reward.id = %s AND player.id = %s"
     + (" FOR KEY SHARE OF reward FOR SHARE OF player" if POSTGRES else ""),
     reward=EventReward,
@@ -60,10 +65,13 @@ KEY_SHARE_REWARD = CompiledQuery.compile(
 def claim_event_reward(*, player: Player, event_id: int, reward_id: int) -> RewardClaim:
     refuse_erased(player)  # the API's token check refuses them first; any other caller here
     reward = reward_for_claim(player=player, event_id=event_id, reward_id=reward_id)
-    if reward is None or not (locked := KEY_SHARE_REWARD.rows([reward.pk, player.pk])):
+    if reward is None or (locked := KEY_SHARE_REWARD.row([reward.pk, player.pk])) is None:
         raise RewardNotFound(f"Event {event_id} has no reward {reward_id}.")
-    if locked[0][0] is not None:  # erased since the request's player was read
+    erased_at, reward.requirement, reward.stat_key, reward.target, contents, xp = locked
+    if erased_at is not None:  # erased since the request's player was read
         raise PlayerErased(f"Player {player.pk}'s account was erased.", player_id=player.pk)
+    # A JSONField without a decoder: both backends hand back its text.
+    reward.contents, reward.battlepass_xp = json.loads(contents), xp
     event, now = reward.event, timezone.now()
     if now < event.starts_at:
         raise EventNotStarted(f"{event.name} starts at {event.starts_at:%Y-%m-%d %H:%M} UTC.")
