@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import Model, QuerySet
@@ -19,7 +20,12 @@ from apps.leaderboards import index
 from apps.leaderboards.errors import PeriodClosed
 from apps.leaderboards.models import Board, BracketReward, Entry, Payout, Period, Submission
 from apps.leaderboards.queued import pay_period
-from apps.leaderboards.selectors import boards_with_history, holds_entries, lock_for_deletion
+from apps.leaderboards.selectors import (
+    boards_with_history,
+    holds_entries,
+    lock_for_deletion,
+    lock_for_schedule_change,
+)
 from apps.leaderboards.services.entries import remove_entry
 from apps.leaderboards.services.payouts import retry_payouts
 from apps.leaderboards.services.periods import close_period, follow_schedule
@@ -39,6 +45,26 @@ class BracketInline(ScopedInline):
 # key; the open period keeps the end its schedule gave it): once a board holds entries these
 # stay as they are, and a board with other rules is a new board.
 RANKING_FIELDS = ("game", "source", "stat_key", "order", "operator", "reset", "time_zone")
+SCHEDULE_FIELDS = {"reset", "time_zone"}
+
+
+class BoardForm(forms.ModelForm):
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        # The form left the schedule editable when it was built, the board holding no score
+        # then; one may have landed since. Checked again under the locks that a first score
+        # waits for (held to the admin's commit: its save, then follow_schedule): the open
+        # period would keep the old schedule's end while the board showed the new one.
+        board = self.instance
+        changes_schedule = board.pk is not None and SCHEDULE_FIELDS & set(self.changed_data)
+        if changes_schedule and not lock_for_schedule_change(board):
+            raise forms.ValidationError(
+                "This board received its first scores while you edited it: its reset and time "
+                "zone are now fixed, as its entries and open period were windowed by them. "
+                "Reload the page to edit its other fields, or create a new board for another "
+                "schedule."
+            )
+        return self.cleaned_data
 
 
 @admin.register(Board)
@@ -47,6 +73,7 @@ class BoardAdmin(GameScopedAdmin):
     list_filter = ["game", "source", "reset"]
     search_fields = ["name", "slug"]
     inlines = [BracketInline]
+    form = BoardForm
 
     def get_readonly_fields(self, request: HttpRequest, obj: Board | None = None) -> list[str]:
         fields = list(super().get_readonly_fields(request, obj))
@@ -56,9 +83,11 @@ class BoardAdmin(GameScopedAdmin):
 
     def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
-        if change and {"reset", "time_zone"} & set(form.changed_data):
+        if change and SCHEDULE_FIELDS & set(form.changed_data):
             assert isinstance(obj, Board)
-            follow_schedule(board=obj)  # no entry yet: its open period follows the new schedule
+            # No entry yet (BoardForm.clean, under locks held since): its open period follows
+            # the new schedule.
+            follow_schedule(board=obj)
 
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
         """A board whose periods hold no score, submission or payout is deleted with them (the

@@ -26,7 +26,7 @@ from apps.leaderboards import index
 from apps.leaderboards.errors import BoardNotFound, InvalidCursor, PeriodNotFound
 from apps.leaderboards.models import Board, Entry, Payout, Period, Submission
 from apps.leaderboards.queued import rebuild_rank_index
-from apps.leaderboards.services.periods import open_period_now
+from apps.leaderboards.services.periods import MAX_PERIODS_TO_CATCH_UP, open_period_now
 from gamingpanel.queueing import enqueue
 from gamingpanel.shortcache import ShortCache
 from gamingpanel.sql import CompiledQuery, aware
@@ -107,12 +107,48 @@ def boards_with_history(boards: list[Board]) -> set[int]:
 
 
 def lock_for_deletion(boards: list[Board]) -> None:
-    """Lock the boards' rows and their periods' for the caller's transaction."""
+    """Lock the boards' rows and their periods' for the caller's transaction: the boards first
+    (as an admin save does), FOR NO KEY UPDATE, the lock an UPDATE takes. Not FOR UPDATE: a
+    close holding a period commits the next one it opened by checking its board's key (KEY
+    SHARE, which FOR UPDATE blocks) while the deletion waited for that period: a deadlock. The
+    periods a close committed meanwhile are locked too (_lock_periods)."""
     ids = [board.pk for board in boards]
-    list(Board.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
     list(
-        Period.objects.select_for_update().filter(board_id__in=ids).order_by("pk").values_list("pk")
+        Board.objects.select_for_update(no_key=True)
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("pk")
     )
+    _lock_periods(Period.objects.filter(board_id__in=ids))
+
+
+def lock_for_schedule_change(board: Board) -> bool:
+    """Before a change of the board's reset or time zone, for the caller's transaction (the
+    admin's save, then follow_schedule): the board's row FOR NO KEY UPDATE (as its UPDATE takes
+    it, and first, as a deletion does), then its open period FOR UPDATE (as a close takes it): a
+    score being written commits first, and one to come waits for the caller's commit and then
+    finds the period's new end. Whether the board holds no entry, so the change may be made: one
+    that does keeps the schedule its entries and open period were windowed by."""
+    list(Board.objects.select_for_update(no_key=True).filter(pk=board.pk).values_list("pk"))
+    _lock_periods(Period.objects.filter(board_id=board.pk, state=Period.State.OPEN))
+    return not holds_entries(board)
+
+
+def _lock_periods(periods: QuerySet[Period]) -> None:
+    """Lock the periods FOR UPDATE, in id order, and those committed while the lock waited,
+    until the periods read hold none it left out: a close that held one of them commits the
+    next period it opened (and the closed one is no longer open)."""
+    locked: set[int] = set()
+    for _ in range(MAX_PERIODS_TO_CATCH_UP):
+        locked.update(
+            periods.exclude(pk__in=locked)
+            .select_for_update()
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if set(periods.values_list("pk", flat=True)) <= locked:
+            return
+    raise RuntimeError("the board's periods kept changing")  # pragma: no cover
 
 
 def current_period(board: Board) -> Period:

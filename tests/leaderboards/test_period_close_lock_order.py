@@ -8,10 +8,10 @@ import time
 from concurrent.futures import Future
 
 import pytest
-from django.db import OperationalError, transaction
+from django.db import DatabaseError, OperationalError, transaction
 
 from apps.leaderboards.models import Board, Period
-from apps.leaderboards.selectors import lock_for_deletion
+from apps.leaderboards.selectors import boards_with_history, lock_for_deletion
 from apps.leaderboards.services.periods import close_period, follow_schedule
 from tests.conftest import in_thread, wait_until_a_statement_waits_for_a_lock
 from tests.leaderboards.conftest import current
@@ -62,34 +62,48 @@ def test_a_close_and_a_board_save_that_follows_the_schedule_do_not_deadlock(boar
     assert following.number == period.number + 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OperationalError,
-    reason="Not fixed (a third fix; see the report): a board's deletion (lock_for_deletion) "
-    "locks the board FOR UPDATE, then its periods; a close holds its period and then, at its "
-    "commit, checks the following period's foreign key (KEY SHARE on the board): a deadlock.",
-)
+def _locked(period_id: int) -> bool:
+    """Whether another transaction holds the period's row (NOWAIT: at once)."""
+    try:
+        with transaction.atomic():
+            list(Period.objects.select_for_update(nowait=True, of=("self",)).filter(pk=period_id))
+    except DatabaseError:
+        return True
+    return False
+
+
 def test_a_close_and_a_board_deletion_do_not_deadlock(board):
-    """The admin's deletion of a board with no history (one nobody scored on) holds the board
-    and then locks its periods (selectors.lock_for_deletion, in the delete view's transaction);
-    a close of its due period (the beat) locks that period, opens the following one and commits,
-    when PostgreSQL checks the new period's board (deferred foreign key: KEY SHARE on the board,
-    which the deletion's FOR UPDATE blocks)."""
+    """The admin's deletion of a board with no history (one nobody scored on) locks the board,
+    then its periods (selectors.lock_for_deletion, in the delete view's transaction), and waits
+    for the one a close of its due period (the beat) holds; the close opens the following period
+    and commits, when PostgreSQL checks the new period's board (deferred foreign key: KEY SHARE
+    on the board). The deletion locks the board FOR NO KEY UPDATE, which lets that by (FOR
+    UPDATE did not: a deadlock), then locks the period the close committed too, and deletes the
+    board with both."""
     period = current(board)
-    held, go = threading.Event(), threading.Event()
+    closed, go = threading.Event(), threading.Event()
+
+    def close_held() -> None:
+        with transaction.atomic():
+            assert close_period(period_id=period.pk) is not None
+            closed.set()  # the period held, the following one not committed yet
+            go.wait(10)
 
     def delete_board() -> None:
         with transaction.atomic():
-            list(Board.objects.select_for_update().filter(pk=board.pk).values_list("pk"))
-            held.set()  # lock_for_deletion's first statement: the board's row
-            go.wait(10)
-            lock_for_deletion([board])  # then its periods
+            lock_for_deletion([board])
+            # The following period, committed by the close while the deletion waited, is held
+            # too: no score lands in it between the history check and the delete.
+            following = Period.objects.get(board=board, state=Period.State.OPEN)
+            assert following.pk != period.pk
+            assert in_thread(lambda: _locked(following.pk)).result(10)
+            assert not boards_with_history([board])
             Board.objects.filter(pk=board.pk).delete()
 
+    closing = in_thread(close_held)
+    assert closed.wait(10)
     deleting = in_thread(delete_board)
-    assert held.wait(10)
-    closing = in_thread(lambda: close_period(period_id=period.pk))
-    wait_until_a_statement_waits_for_a_lock()  # the close's commit, for the board
+    wait_until_a_statement_waits_for_a_lock()  # the deletion, for the period
     go.set()
 
     errors = []
@@ -101,3 +115,4 @@ def test_a_close_and_a_board_deletion_do_not_deadlock(board):
     if errors:
         raise errors[0]
     assert not Board.objects.filter(pk=board.pk).exists()
+    assert not Period.objects.filter(board_id=board.pk).exists()

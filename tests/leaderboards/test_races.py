@@ -161,11 +161,11 @@ def test_two_transactions_that_find_the_period_due_both_land_in_the_next(
     both_at_the_close = threading.Barrier(2, timeout=5)
     real_close = submit.close_period
 
-    def close_when_both_are_here(*, period_id: int):
+    def close_when_both_are_here(*, period_id: int, **kwargs):
         if period_id == due.pk:
             with suppress(threading.BrokenBarrierError):
                 both_at_the_close.wait()
-        return real_close(period_id=period_id)
+        return real_close(period_id=period_id, **kwargs)
 
     monkeypatch.setattr(submit, "close_period", close_when_both_are_here)
 

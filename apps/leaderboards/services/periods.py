@@ -52,7 +52,9 @@ def open_period_now(*, board: Board) -> Period:
         period = open_period(board=board)
         if period.ends_at is None or period.ends_at > timezone.now():
             return period
-        close_period(period_id=period.pk)
+        # Only if still due once locked: a new schedule may have moved it since (follow_schedule),
+        # and it is not to be ended early here. None (closed or moved meanwhile): read it again.
+        close_period(period_id=period.pk, only_if_due=True)
     raise RuntimeError("the board's period kept changing")  # pragma: no cover
 
 
@@ -75,9 +77,7 @@ def close_period(
         # The period's row only (of=self), the board read unlocked: an operator's save of the
         # board (its UPDATE) then moving this period (follow_schedule) held the board and waited
         # for the period while a close held the period and waited for the board: a deadlock.
-        period = (
-            Period.objects.select_for_update(of=("self",)).select_related("board").get(pk=period_id)
-        )
+        period = Period.objects.select_for_update(of=("self",)).get(pk=period_id)
         # The time is read once the lock is held: every score in the period came before it.
         now = now or timezone.now()
         if period.state != Period.State.OPEN:
@@ -92,7 +92,10 @@ def close_period(
         period.closed_at = now
         period.closed_by = actor.get_username() if actor else "schedule"
         period.save(update_fields=["ends_at", "state", "closed_at", "closed_by"])
-        board = period.board
+        # The board read once the period's lock is held, not joined to its read: a save that
+        # held the period (a new reset or time zone, BoardForm) committed while this waited for
+        # it, and the next period follows the board as saved (a join read it as it was before).
+        board = period.board = Board.objects.get(pk=period.board_id)
         assert period.ends_at is not None
         window = window_at(board, period.ends_at)
         following = Period.objects.create(
