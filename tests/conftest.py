@@ -275,6 +275,39 @@ def make_operator(db):
     return make
 
 
+def while_an_erasure_waits_to_commit(player_id: int, work: Callable[[], object]) -> Future:
+    """The erasure of the player, held just before its commit (it holds the player's row), and
+    `work` started on its own thread meanwhile; once `work` waits for a lock (or after 3 s, when
+    it does not: the caller's checks then say what it did), the erasure commits. Answers `work`'s
+    future. For a write whose request checked the player before the erasure committed: its own
+    inserts take only KEY SHARE on the player, which the erasure's NO KEY UPDATE does not hold
+    up, so it must wait for the erasure on its own."""
+    from unittest import mock
+
+    from apps.accounts.services import privacy as erasure
+
+    erasing, release = threading.Event(), threading.Event()
+    announce = erasure.announce_action
+
+    def hold_before_the_commit(**kwargs: object) -> object:
+        erasing.set()
+        release.wait(10)
+        return announce(**kwargs)
+
+    with mock.patch.object(erasure, "announce_action", hold_before_the_commit):
+        erase = in_thread(
+            lambda: erasure.erase_player(player=Player.objects.get(pk=player_id), actor=None)
+        )
+        try:
+            assert erasing.wait(10)  # the erasure holds the player's row, not yet committed
+            started = in_thread(work)
+            wait_until_a_statement_waits_for_a_lock(timeout=3)
+        finally:
+            release.set()
+        assert erase.result(10) is True
+    return started
+
+
 def wait_until_a_statement_waits_for_a_lock(timeout: float = 10.0) -> None:
     """Until another session of this database waits for a lock (read from inside a transaction:
     the activity view is read afresh each time)."""

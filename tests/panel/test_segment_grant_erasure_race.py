@@ -11,11 +11,13 @@ from unittest import mock
 import pytest
 
 from apps.accounts.models import Player
-from apps.accounts.services import privacy as erasure
-from apps.accounts.services.privacy import erase_player
 from apps.inventory.models import Currency, LedgerEntry, Wallet
 from apps.panel import services
-from tests.conftest import in_thread, wait_until_a_statement_waits_for_a_lock
+from tests.conftest import (
+    in_thread,
+    wait_until_a_statement_waits_for_a_lock,
+    while_an_erasure_waits_to_commit,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -36,25 +38,9 @@ def test_a_chunk_waits_for_an_erasure_under_way_and_leaves_the_player_out(operat
     action.refresh_from_db()
     if not action.members_frozen:
         services._freeze_members(action)
-    erasing, release = threading.Event(), threading.Event()
-    announce = erasure.announce_action
-
-    def hold_before_the_commit(**kwargs):
-        erasing.set()
-        release.wait(10)
-        return announce(**kwargs)
-
-    with mock.patch.object(erasure, "announce_action", hold_before_the_commit):
-        erase = in_thread(lambda: erase_player(player=Player.objects.get(pk=erased.pk), actor=None))
-        try:
-            assert erasing.wait(10)  # the erasure holds the player's row, not yet committed
-            run = in_thread(lambda: services.run_segment_action(action_id=action.pk))
-            # The ledger's writes take only KEY SHARE on the player, which the erasure's NO KEY
-            # UPDATE does not hold up: the chunk must wait for the erasure on its own.
-            wait_until_a_statement_waits_for_a_lock(timeout=3)
-        finally:
-            release.set()
-        assert erase.result(10) is True
+    run = while_an_erasure_waits_to_commit(
+        erased.pk, lambda: services.run_segment_action(action_id=action.pk)
+    )
     done = run.result(10)
 
     assert (done.status, done.changed, done.skipped) == ("done", 1, 1)

@@ -5,21 +5,16 @@ the erasure committed; the grant's writes do not wait for an erasure."""
 
 from __future__ import annotations
 
-import threading
-from unittest import mock
-
 import pytest
 from django.db import transaction
 
 from apps.accounts.models import Player
-from apps.accounts.services import privacy as erasure
-from apps.accounts.services.privacy import erase_player
 from apps.analytics.models import RawEvent
 from apps.inventory.models import LedgerEntry, Wallet
 from apps.shop.models import Purchase
 from apps.shop.services.fulfilment import fulfil_purchase
 from apps.shop.services.purchase import record_store_purchase
-from tests.conftest import in_thread, wait_until_a_statement_waits_for_a_lock
+from tests.conftest import while_an_erasure_waits_to_commit
 from tests.shop.helpers import make_economy, make_offer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -46,25 +41,7 @@ def test_a_receipt_checked_before_an_erasure_commits_waits_for_it_and_is_not_gra
     player, gem_pack
 ):
     checked = Player.objects.get(pk=player.pk)  # the request's player, token checked
-    erasing, release = threading.Event(), threading.Event()
-    announce = erasure.announce_action
-
-    def hold_before_the_commit(**kwargs):
-        erasing.set()
-        release.wait(10)
-        return announce(**kwargs)
-
-    with mock.patch.object(erasure, "announce_action", hold_before_the_commit):
-        erase = in_thread(lambda: erase_player(player=Player.objects.get(pk=player.pk), actor=None))
-        try:
-            assert erasing.wait(10)  # the erasure holds the player's row, not yet committed
-            redeemed = in_thread(lambda: redeem(checked, gem_pack))
-            # The grant's writes take only KEY SHARE on the player, which the erasure's NO KEY
-            # UPDATE does not hold up: the fulfilment must wait for the erasure on its own.
-            wait_until_a_statement_waits_for_a_lock(timeout=3)
-        finally:
-            release.set()
-        assert erase.result(10) is True
+    redeemed = while_an_erasure_waits_to_commit(player.pk, lambda: redeem(checked, gem_pack))
     purchase = redeemed.result(10)
 
     assert purchase.status == Purchase.Status.PENDING
