@@ -159,3 +159,40 @@ def running_mirror(settings) -> Iterator[None]:  # noqa: ANN001
     mirror.start()
     yield
     mirror.stop()
+
+
+def refresh_racing(
+    refresh_token: str, other: Callable[[], object], monkeypatch: pytest.MonkeyPatch
+) -> tuple[object, object]:
+    """A refresh held once it holds its session's row lock, before it records its session start
+    (a row naming the player: a key-share lock on the player's row); `other` (in a transaction
+    of its own) started meanwhile, and once it waits for a lock (the session), the refresh goes
+    on. Answers the refresh's response and what `other` returned; a deadlock raises."""
+    import threading
+
+    from django.db import transaction
+
+    from apps.login.services import login as login_service
+    from tests.conftest import in_thread, wait_until_a_statement_waits_for_a_lock
+
+    locked, go = threading.Event(), threading.Event()
+    record = login_service._record_session_start
+
+    def held_record(session: object, *, kind: str) -> None:
+        locked.set()  # the refresh holds the session's row lock from here to its commit
+        go.wait(10)
+        record(session, kind=kind)
+
+    def in_a_transaction() -> object:
+        with transaction.atomic():
+            return other()
+
+    monkeypatch.setattr(login_service, "_record_session_start", held_record)
+    refreshing = in_thread(lambda: APIClient().post(REFRESH, {"refresh_token": refresh_token}))
+    assert locked.wait(10)
+    racing = in_thread(in_a_transaction)
+    try:
+        wait_until_a_statement_waits_for_a_lock()  # `other`, for the session the refresh holds
+    finally:
+        go.set()
+    return refreshing.result(15), racing.result(15)

@@ -15,8 +15,7 @@ from apps.accounts.models import AuthSession, Player
 from apps.accounts.services.bans import ban_player
 from apps.accounts.services.privacy import erase_player
 from apps.accounts.services.sessions import log_out
-from apps.login.services import login as login_service
-from tests.accounts.conftest import REFRESH, assert_problem
+from tests.accounts.conftest import REFRESH, assert_problem, refresh_racing
 from tests.conftest import in_thread, wait_until_a_statement_waits_for_a_lock
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -27,30 +26,13 @@ def test_a_ban_and_a_refresh_that_locked_the_session_first_do_not_deadlock(token
     the player: a key-share lock on the player's row); the ban holds the player's row and then
     waits for the session. The ban's lock must not be one the refresh's insert waits for."""
     player = Player.objects.get(pk=tokens["player"]["id"])
-    locked, go = threading.Event(), threading.Event()
-    record = login_service._record_session_start
 
-    def held_record(session: AuthSession, *, kind: str) -> None:
-        locked.set()  # the refresh holds the session's row lock from here to its commit
-        go.wait(10)
-        record(session, kind=kind)
-
-    monkeypatch.setattr(login_service, "_record_session_start", held_record)
-    refreshing = in_thread(
-        lambda: APIClient().post(REFRESH, {"refresh_token": tokens["refresh_token"]})
+    response, _ = refresh_racing(
+        tokens["refresh_token"],
+        lambda: ban_player(player=player, reason="cheating", until=None, actor=None),
+        monkeypatch,
     )
-    assert locked.wait(10)
 
-    def ban() -> None:
-        with transaction.atomic():
-            ban_player(player=player, reason="cheating", until=None, actor=None)
-
-    banning = in_thread(ban)
-    wait_until_a_statement_waits_for_a_lock()  # the ban, for the session the refresh holds
-    go.set()
-
-    response = refreshing.result(15)
-    banning.result(15)
     assert response.status_code == 200, response.content
     session = AuthSession.objects.get()
     assert session.revoke_reason == AuthSession.RevokeReason.PLAYER_BANNED

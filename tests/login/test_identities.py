@@ -274,42 +274,18 @@ def test_an_unlink_and_a_refresh_that_locked_the_session_first_do_not_deadlock(
     player: a key-share lock on the player's row); the unlink holds the player's row, then
     waits for the session to revoke it. The unlink's lock must not be one that insert waits for:
     with FOR UPDATE the two deadlocked and one of them failed."""
-    import threading
-
-    from django.db import transaction
-    from rest_framework.test import APIClient
-
     from apps.accounts.models import AuthSession
-    from apps.login.services import login as login_service
-    from tests.accounts.conftest import REFRESH
-    from tests.conftest import in_thread, wait_until_a_statement_waits_for_a_lock
+    from tests.accounts.conftest import refresh_racing
 
     bearer(tokens["access_token"]).post(LINK, STEAM)  # dev + steam
     player = Player.objects.get()
-    locked, go = threading.Event(), threading.Event()
-    record = login_service._record_session_start
 
-    def held_record(session, *, kind):
-        locked.set()  # the refresh holds the session's row lock from here to its commit
-        go.wait(10)
-        record(session, kind=kind)
-
-    monkeypatch.setattr(login_service, "_record_session_start", held_record)
-    refreshing = in_thread(
-        lambda: APIClient().post(REFRESH, {"refresh_token": tokens["refresh_token"]})
+    response, _ = refresh_racing(
+        tokens["refresh_token"],
+        lambda: unlink_identity(player=player, platform="dev"),
+        monkeypatch,
     )
-    assert locked.wait(10)
 
-    def unlink() -> None:
-        with transaction.atomic():
-            unlink_identity(player=player, platform="dev")
-
-    unlinking = in_thread(unlink)
-    wait_until_a_statement_waits_for_a_lock()  # the unlink, for the session the refresh holds
-    go.set()
-
-    response = refreshing.result(15)
-    unlinking.result(15)
     assert response.status_code == 200, response.content
     assert list(PlatformIdentity.objects.values_list("platform", flat=True)) == ["steam"]
     dev_sessions = AuthSession.objects.filter(platform="dev")
