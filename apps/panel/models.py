@@ -174,6 +174,11 @@ class SegmentMember(models.Model):
     # The player's ban when the action was submitted (actions with bans_frozen): an unban
     # leaves alone a player whose ban changed since, say one another operator banned meanwhile.
     banned_until = models.DateTimeField(null=True, blank=True)
+    # And its reason ("" when not banned): every permanent ban ends at the same moment, so a
+    # permanent ban set again since with another reason differs from the frozen one only here.
+    # NULL: not written down (members frozen before it was kept, or by the previous release
+    # during an upgrade): their unban compares the end only, as it did then.
+    ban_reason = models.CharField(max_length=300, null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -9,6 +9,7 @@ import logging
 import time
 from datetime import datetime, timedelta
 from itertools import islice
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -142,15 +143,17 @@ def _freeze_members(action: SegmentAction) -> int:
         segment_players(
             game=action.game, filters=action.filters, max_player_id=action.max_player_id
         )
-        .values_list("pk", "banned_until")
+        .values_list("pk", "banned_until", "ban_reason")
         .iterator(chunk_size=MEMBER_BATCH)
     )
     total = 0
     while batch := list(islice(rows, MEMBER_BATCH)):
         SegmentMember.objects.bulk_create(
             [
-                SegmentMember(action=action, player_id=player_id, banned_until=banned_until)
-                for player_id, banned_until in batch
+                SegmentMember(
+                    action=action, player_id=player_id, banned_until=until, ban_reason=reason
+                )
+                for player_id, until, reason in batch
             ],
             ignore_conflicts=True,  # an action submitted before members were kept, frozen twice
         )
@@ -385,11 +388,12 @@ def _run_chunk(action_id: int, careful: bool = True) -> int:
     )
     if not action.members_frozen:
         _freeze_members(action)
-    frozen_bans = dict(
+    rows = (
         action.members.filter(player_id__gt=action.last_player_id)
         .order_by("player_id")
-        .values_list("player_id", "banned_until")[:CHUNK_SIZE]
+        .values_list("player_id", "banned_until", "ban_reason")[:CHUNK_SIZE]
     )
+    frozen_bans = {player_id: FrozenBan(until, reason) for player_id, until, reason in rows}
     members = sorted(frozen_bans)
     if not members:
         return 0
@@ -476,11 +480,28 @@ def _change_of(action: SegmentAction) -> Change | None:
     return Change("item", action.target_code, delta)
 
 
+class FrozenBan(NamedTuple):
+    """A member's ban when the action was submitted (SegmentMember)."""
+
+    until: datetime | None
+    # None: not written down (members frozen before it was kept): only the end is compared.
+    reason: str | None
+
+
+def _is_the_frozen_ban(player: Player, frozen: FrozenBan) -> bool:
+    """The player's ban is still the one the action saw: its end, and its reason when that was
+    written down (every permanent ban ends at the same moment: another operator's permanent
+    ban set since differs only by its reason)."""
+    if player.banned_until != frozen.until:
+        return False
+    return frozen.reason is None or player.ban_reason == frozen.reason
+
+
 def _apply_to(
     action: SegmentAction,
     player: Player,
     change: Change | None,
-    banned_until_when_submitted: datetime | None,
+    ban_when_submitted: FrozenBan,
     savepoint: bool = True,
 ) -> bool:
     """One player's share of the action; False when there was nothing to change."""
@@ -513,12 +534,12 @@ def _apply_to(
     if not player.is_banned:
         return False
     if action.bans_frozen:
-        if player.banned_until != banned_until_when_submitted:
+        if not _is_the_frozen_ban(player, ban_when_submitted):
             return False  # banned (again) since the action was submitted: not the ban it lifts
         # The chunk read the player unlocked: read the ban again under the lock unban_player
         # takes next anyway, so a ban another operator set since that read stays too.
         locked = Player.objects.select_for_update(of=("self",)).filter(pk=player.pk).first()
-        if locked is None or locked.banned_until != banned_until_when_submitted:
+        if locked is None or not _is_the_frozen_ban(locked, ban_when_submitted):
             return False
     unban_player(player=player, reason=action.reason, actor=actor)
     return True
