@@ -36,7 +36,9 @@ def heartbeat(
     its own key, and one key cannot take over (point players at its own address) or remove
     another's servers. A server that is not live (a new id, or one gone stale) joins the list
     only while the game has fewer than MULTIPLAYER_MAX_LIVE_SERVERS live ones (409
-    too_many_servers); a live server's beat always goes through."""
+    too_many_servers); a live server's beat always goes through. registered_at is when the
+    server joined the list under its key: its first beat, or its first after it went stale or
+    passed to another key."""
     now = timezone.now()
     fields = {
         "game": game,
@@ -53,10 +55,15 @@ def heartbeat(
         "server_key": server_key,
     }
     held = _locked_entry(game=game, server_id=server_id)
-    if held is None or not _fresh(held):
-        # Joining the list: before inserting anything, so that a transaction holding this
-        # game's lock never waits on a row another one inserted while waiting for the lock.
-        _refuse_past_the_cap(game=game, server_id=server_id)
+    joining = held is None or not _settled(held)
+    if joining:
+        # Joining the list, or about to go stale: before inserting anything, so that a
+        # transaction holding this game's lock never waits on a row another one inserted while
+        # waiting for the lock. A server still live once the lock is held goes through.
+        _take_the_join_lock(game=game)
+        joining = held is None or not _fresh(held)
+        if joining:
+            _refuse_past_the_cap(game=game, server_id=server_id)
     if held is None:
         # A new id: no row to lock, and two keys registering it at once would both find none
         # (the last write winning). Inserting without overwriting makes one of them hold it;
@@ -64,11 +71,18 @@ def heartbeat(
         RegisteredServer.objects.bulk_create([RegisteredServer(**fields)], ignore_conflicts=True)
         held = _locked_entry(game=game, server_id=server_id)
     _refuse_another_keys_live_server(held, server_id=server_id, server_key=server_key)
+    key_id = server_key.pk if server_key else None
+    taken_over = held is not None and held.server_key_id != key_id
     RegisteredServer.objects.bulk_create(
         [RegisteredServer(**fields)],
         update_conflicts=True,
         unique_fields=["game", "server_id"],
-        update_fields=[*HEARTBEAT_FIELDS, "last_heartbeat_at", "server_key"],
+        update_fields=[
+            *HEARTBEAT_FIELDS,
+            "last_heartbeat_at",
+            "server_key",
+            *(["registered_at"] if joining or taken_over else []),
+        ],
     )
 
 
@@ -102,18 +116,25 @@ def prune_servers(*, batch: int = 1_000) -> int:
     return pruned
 
 
-def _refuse_past_the_cap(*, game: Game, server_id: str) -> None:
-    """A server joining the list when the game already has MULTIPLAYER_MAX_LIVE_SERVERS live
-    ones is refused. On PostgreSQL servers join one at a time per game (a transaction lock held
-    to the commit), so the bound is exact: two at once cannot both take the last place. Live
-    servers' beats never take the lock. On SQLite (the demo, tests) joins that count at the same
-    instant may each pass the bound by one."""
+def _take_the_join_lock(*, game: Game) -> None:
+    """On PostgreSQL servers join one at a time per game (a transaction lock held to the
+    commit), so two at once cannot both take the last place. A server whose last beat is more
+    than two thirds of the TTL old takes it too, even while still live: were its beat lock-free,
+    a server joining as it goes stale would not count it, and both would commit. A beat that
+    skips the lock commits long before its server could go stale (unless it runs for a third of
+    the TTL), so a join's count sees it. The bound is therefore exact on PostgreSQL. On SQLite
+    (the demo, tests) joins that count at the same instant may each pass the bound by one."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
                 [f"multiplayer.join:{game.pk}"],
             )
+
+
+def _refuse_past_the_cap(*, game: Game, server_id: str) -> None:
+    """A server joining the list when the game already has MULTIPLAYER_MAX_LIVE_SERVERS live
+    ones (itself not counted) is refused. Called holding the join lock."""
     cap = settings.MULTIPLAYER_MAX_LIVE_SERVERS
     live = RegisteredServer.objects.filter(game=game, last_heartbeat_at__gte=fresh_since())
     if live.exclude(server_id=server_id)[:cap].count() >= cap:
@@ -151,3 +172,9 @@ def _refuse_another_keys_live_server(
 
 def _fresh(server: RegisteredServer) -> bool:
     return server.last_heartbeat_at >= fresh_since()
+
+
+def _settled(server: RegisteredServer) -> bool:
+    """Live with a third of the TTL to spare: its beat may skip the join lock."""
+    spare = timedelta(seconds=settings.SERVER_HEARTBEAT_TTL_SECONDS / 3)
+    return server.last_heartbeat_at >= fresh_since() + spare
