@@ -8,7 +8,7 @@ from django.contrib.admin.helpers import ActionForm
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -320,8 +320,24 @@ class PlayerAdmin(WholeValueSearch, GameScopedAdmin):
             display_name=obj.display_name
         )
         if not saved:
-            obj.refresh_from_db()
+            obj.refresh_from_db()  # erased: the steps below see erased_at and record nothing
             messages.error(request, f"Nothing changed: Player {obj.pk}'s account was erased.")
+
+    # A save of an erased player (erased before the form was sent, or while save_model waited
+    # for the erasure's commit) changed nothing (its inline is read-only): neither the audit log
+    # nor Django's history says the operator changed what the erasure changed, and the operator
+    # is sent back to the player's page, without Django's "changed successfully".
+    def log_change(self, request: HttpRequest, obj: Model, message: Any) -> Any:
+        assert isinstance(obj, Player)  # this admin's model
+        if obj.erased_at is None:
+            return super().log_change(request, obj, message)
+        return None
+
+    def response_change(self, request: HttpRequest, obj: Model) -> HttpResponse:
+        assert isinstance(obj, Player)  # this admin's model
+        if obj.erased_at is None:
+            return super().response_change(request, obj)
+        return HttpResponseRedirect(request.get_full_path())
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return False  # players come from platform logins
