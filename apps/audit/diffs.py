@@ -31,9 +31,12 @@ class FieldChange:
 
 def field_changes(entry: AuditLogEntry) -> list[FieldChange]:
     """Each field that differs between before and after, in a stable order (fields as the
-    action recorded them, then any only one side has)."""
+    action recorded them, then any only one side has). An add (nothing before, as the admin's
+    admin_add records it) leaves out the fields it left blank: "" and None both read "—", and
+    "Ban reason: — → —" says nothing; a value set ("—" itself included) stays."""
     before = entry.before if isinstance(entry.before, dict) else {"value": entry.before}
     after = entry.after if isinstance(entry.after, dict) else {"value": entry.after}
+    adding = not before
     keys = list(dict.fromkeys([*before, *after]))
     return [
         FieldChange(
@@ -43,8 +46,12 @@ def field_changes(entry: AuditLogEntry) -> list[FieldChange]:
             after=readable_value(key, after.get(key)),
         )
         for key in keys
-        if before.get(key) != after.get(key)
+        if before.get(key) != after.get(key) and not (adding and _blank(after.get(key)))
     ]
+
+
+def _blank(value: object) -> bool:
+    return value is None or value == ""
 
 
 def changes_text(entry: AuditLogEntry) -> str:
