@@ -118,7 +118,10 @@ def generate_tiers(*, season: Season, pattern: TierPattern, actor: User | None) 
     # tier. SQLite has no row locks: writes are serialized.
     try:
         with transaction.atomic():  # a savepoint: the refused lock leaves the rest usable
-            held = Tier.objects.select_for_update(nowait=True).filter(season=locked)
+            # Of the tiers only: Tier's ordering joins the season and the game, and the game's
+            # row, held by a config edit (NO KEY UPDATE) or an insert naming the game (KEY SHARE,
+            # at its commit), refused the lock as if players were claiming.
+            held = Tier.objects.select_for_update(nowait=True, of=("self",)).filter(season=locked)
             list(held.values_list("pk", flat=True))
     except OperationalError:
         raise SeasonHasClaims(

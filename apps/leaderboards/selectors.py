@@ -129,7 +129,12 @@ def lock_for_schedule_change(board: Board) -> bool:
     score being written commits first, and one to come waits for the caller's commit and then
     finds the period's new end. Whether the board holds no entry, so the change may be made: one
     that does keeps the schedule its entries and open period were windowed by."""
-    list(Board.objects.select_for_update(no_key=True).filter(pk=board.pk).values_list("pk"))
+    # Of the board only: Board's ordering joins its game, which stays unlocked.
+    list(
+        Board.objects.select_for_update(no_key=True, of=("self",))
+        .filter(pk=board.pk)
+        .values_list("pk")
+    )
     _lock_periods(Period.objects.filter(board_id=board.pk, state=Period.State.OPEN))
     return not holds_entries(board)
 
@@ -379,7 +384,11 @@ def decode_cursor(cursor: str, *, period: Period) -> tuple[int, int, datetime, i
             raise ValueError
         reached_at = index.EPOCH + micros * index.MICROSECOND  # OverflowError past year 9999
     except (ValueError, binascii.Error, UnicodeDecodeError, OverflowError) as error:
-        raise InvalidCursor("The cursor is not one this API gave.") from error
+        # Unreadable only: a well-formed cursor this API did not give is read, not refused.
+        raise InvalidCursor(
+            "The cursor cannot be read (it is not in the form this API gives); "
+            "start again from the top."
+        ) from error
     if period_id != period.pk:
         raise InvalidCursor(
             "The cursor is of another board or period (the board may have reset since); "

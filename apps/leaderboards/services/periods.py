@@ -197,9 +197,12 @@ def follow_schedule(*, board: Board, now: datetime | None = None) -> bool:
     admin fixes both once it does): its open period ends where the new schedule puts the window
     holding now, as if the period had been opened under it. Whether the period moved."""
     with transaction.atomic():
-        # FOR UPDATE, as a close takes it: a first score waits, and then finds the new end.
+        # FOR UPDATE, as a close takes it: a first score waits, and then finds the new end. Of
+        # the period only: Period's ordering joins its board and game, which stay unlocked.
         period = (
-            Period.objects.select_for_update().filter(board=board, state=Period.State.OPEN).first()
+            Period.objects.select_for_update(of=("self",))
+            .filter(board=board, state=Period.State.OPEN)
+            .first()
         )
         if period is None or period.entries.exists():
             return False
