@@ -226,10 +226,14 @@ def int_param(request: Request, name: str, *, default: int, low: int, high: int)
 
 
 def page_params(request: Request) -> dict[str, Any]:
-    # A cursor sent is one the API gave, never "" (that is no cursor, and one left out is).
+    # A cursor sent is never "" (that is no cursor, and one left out is), nor longer than any
+    # the API gives.
     cursor = request.query_params.get("cursor")
     if cursor is not None and not 0 < len(cursor) <= MAX_CURSOR_LENGTH:
-        raise InvalidCursor("The cursor is not one this API gave; leave it out for the top.")
+        raise InvalidCursor(
+            "The cursor cannot be read (empty, or longer than any this API gives); "
+            "leave it out for the top."
+        )
     return {
         "limit": int_param(request, "limit", default=10, low=1, high=MAX_LIMIT),
         "cursor": cursor,
