@@ -105,7 +105,6 @@ class FixedOnceClaimedFormSet(BaseInlineFormSet):
     claimed_message = "Players have claimed this row: this field can no longer change."
 
     def clean(self) -> None:
-        super().clean()
         edited = {
             form.instance.pk: form
             for form in self.initial_forms
@@ -113,19 +112,32 @@ class FixedOnceClaimedFormSet(BaseInlineFormSet):
             and not form.cleaned_data.get(DELETION_FIELD_NAME)
             and set(form.changed_data) & set(self.fixed_once_claimed)
         }
+        deleted = {
+            form.instance.pk
+            for form in self.initial_forms
+            if form.instance.pk is not None and form.cleaned_data.get(DELETION_FIELD_NAME)
+        }
+        if edited or deleted:
+            # The edited rows and those to delete locked FOR UPDATE (until the admin's save
+            # commits: its change view is one transaction) before their claims are read, in a
+            # statement of its own: a claim holds its row FOR KEY SHARE until it commits
+            # (battlepass.services.KEY_SHARE_TIER), which the save's UPDATE (NO KEY UPDATE) does
+            # not wait for, so a claim under way was neither seen here nor waited for, and
+            # granted the old reward under the new one; and Django's check for protected rows
+            # (super().clean(), below) let the deletion of a row whose claim was under way by,
+            # whose DELETE then waited for the claim and failed at commit on the claim's foreign
+            # key (a 500). Now this waits for the claim and then sees it (the next statement
+            # reads afresh): the edit is refused on the field, the deletion by Django's check;
+            # or a claim starting now waits for the save and then reads the row as saved, or
+            # finds it gone. Nothing is written before this, so the wait holds no lock a claim
+            # could need; SQLite serializes writes anyway.
+            rows = self.model._default_manager.select_for_update().filter(
+                pk__in=edited.keys() | deleted
+            )
+            list(rows.order_by("pk").values_list("pk", flat=True))  # one lock order for every save
+        super().clean()
         if not edited:
             return
-        # The edited rows locked FOR UPDATE (until the admin's save commits: its change view is
-        # one transaction) before their claims are read, in a statement of its own: a claim
-        # holds its row FOR KEY SHARE until it commits (battlepass.services.KEY_SHARE_TIER),
-        # which the save's UPDATE (NO KEY UPDATE) does not wait for, so a claim under way was
-        # neither seen here nor waited for, and granted the old reward under the new one. Now
-        # this waits for the claim and then sees it (the next statement reads afresh), or a
-        # claim starting now waits for the save and then reads the row as saved. Nothing is
-        # written before this, so the wait holds no lock a claim could need; SQLite serializes
-        # writes anyway.
-        rows = self.model._default_manager.select_for_update().filter(pk__in=edited)
-        list(rows.order_by("pk").values_list("pk", flat=True))  # one lock order for every save
         claimed = self.model._default_manager.filter(pk__in=edited, claims__isnull=False)
         for pk in set(claimed.values_list("pk", flat=True)):
             form = edited[pk]
