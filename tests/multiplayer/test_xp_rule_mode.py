@@ -26,7 +26,12 @@ def test_a_mode_no_match_can_have_is_refused(game, mode):
 
 @pytest.mark.parametrize("mode", ["", "duel", "team-deathmatch", "TDM_5v5", "ranked:eu.2"])
 def test_a_mode_a_match_can_have_or_blank_is_taken(game, mode):
-    XpRule(game=game, mode=mode, outcome=Outcome.WIN, xp=10).full_clean()
+    rule = XpRule(game=game, mode=mode, outcome=Outcome.WIN, xp=10)
+
+    rule.full_clean()  # raises ValidationError for a mode it refuses
+    rule.save()
+
+    assert XpRule.objects.get(game=game).mode == mode
 
 
 def test_the_admin_refuses_a_mode_with_a_space_and_says_why(client, game):
