@@ -471,7 +471,7 @@ def _chunk_players(action: SegmentAction, members: list[int]) -> list[Player]:
 
 
 def _change_of(action: SegmentAction) -> Change | None:
-    if action.kind not in (SegmentAction.Kind.GRANT, SegmentAction.Kind.REVOKE):
+    if action.kind not in VALUE_MOVES:
         return None
     sign = 1 if action.kind == SegmentAction.Kind.GRANT else -1
     delta = sign * action.quantity
