@@ -8,6 +8,7 @@ import secrets
 from datetime import UTC, datetime
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
@@ -59,7 +60,12 @@ class Game(models.Model):
         default=False, help_text="Sandbox games accept the dev platform and sandbox payments."
     )
     rate_limit_per_hour = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Requests per hour per access token (empty: default)."
+        null=True,
+        blank=True,
+        # 0 is refused rather than read: a game of 0 requests an hour would look closed but
+        # run on the default.
+        validators=[MinValueValidator(1)],
+        help_text="Requests per hour per login session (empty: RATE_LIMIT_PER_HOUR).",
     )
     starting_grant = models.JSONField(
         default=dict,
