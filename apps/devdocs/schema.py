@@ -53,6 +53,16 @@ BACKING_SERVICE_DOWN = (
     "Retry after `Retry-After` seconds."
 )
 HEALTH_PATH_PREFIX = "/api/v1/health"
+# What any operation may answer, whatever its credential or body: DRF's content negotiation and
+# the exception handler stand in front of every view.
+EVERY_OPERATION_ERRORS = [
+    (
+        406,
+        "`not_acceptable`: `Accept` names neither `application/json` nor "
+        "`application/problem+json` (nor a wildcard covering them).",
+    ),
+    (500, "`internal_error`: a bug on the panel's side; quote its request id to support."),
+]
 
 GUIDE_LINKS = (
     "\n\nStart with the [integration guide](/docs/): login and tokens, "
@@ -383,6 +393,8 @@ def polish_operation(method: str, path: str, operation: dict[str, Any]) -> None:
     for need in needs:
         for status, description in GENERIC_ERRORS.get(need, []):
             responses.setdefault(str(status), {"description": description})
+    for status, description in EVERY_OPERATION_ERRORS:
+        responses.setdefault(str(status), {"description": description})
     if not path.startswith(HEALTH_PATH_PREFIX):
         unavailable = responses.setdefault("503", {"description": BACKING_SERVICE_DOWN})
         if "`service_unavailable`" not in unavailable.get("description", ""):

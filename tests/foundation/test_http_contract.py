@@ -206,3 +206,17 @@ def test_json_accepts_answer_as_before(accept):
     response = client(**headers).get("/api/v1/health/live")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
+
+
+@pytest.mark.django_db
+def test_every_operation_documents_and_answers_406_for_an_accept_without_json():
+    """The schema lists 406 and 500 on every operation; every operation, called with an Accept it
+    cannot answer, does answer 406 `not_acceptable` (negotiation comes before its credential)."""
+    api = client(HTTP_ACCEPT="text/html")
+    for method, path in OPERATIONS:
+        documented = SCHEMA["paths"][path][method]["responses"]
+        assert {"406", "500"} <= set(documented), (method, path)
+        url = PATH_PARAMETER.sub("1", path)
+        response = getattr(api, method)(url, {}, format="json") if method != "get" else api.get(url)
+        assert response.status_code == 406, (method, path, response.status_code)
+        assert response.json()["code"] == "not_acceptable", (method, path)

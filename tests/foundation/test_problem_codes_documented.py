@@ -53,8 +53,6 @@ NOT_IN_THE_SCHEMA = {
     # Any endpoint, answered by the foundation before or around a view (errors.md "Any endpoint").
     "bad_request": "any endpoint: too many fields, a Host the panel does not serve",
     "method_not_allowed": "any endpoint: the wrong HTTP method",
-    "not_acceptable": "any endpoint: an Accept header without JSON",
-    "internal_error": "any endpoint: a bug",
     # Reserved: declared, answered by no v1 endpoint (errors.md says so).
     "permission_denied": "reserved",
     "not_implemented": "reserved: no routed placeholder in v1",
