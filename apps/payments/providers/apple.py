@@ -43,6 +43,7 @@ from apps.payments.providers.base import (
 )
 from gamingpanel.errors import DomainError
 from gamingpanel.parsers import loads as loads_json
+from gamingpanel.storable import UNSTORABLE
 
 # Apple marks its App Store receipt-signing leaf and its WWDR intermediate with these OIDs
 # (the library checks both).
@@ -207,11 +208,14 @@ def parse_notification(*, body: bytes) -> Notification:
     decoded = _unverified_claims(signed, InvalidNotification)
     data: dict[str, Any] = decoded["data"] if isinstance(decoded.get("data"), dict) else {}
     scope = _notification_scope(decoded)
+    bundle_id = str(scope.get("bundleId"))
+    if UNSTORABLE.search(bundle_id):
+        # Read before any signature check, and no query can carry it (PostgreSQL's error, a
+        # 500): Apple's bundle ids are reverse-DNS names.
+        raise InvalidNotification("The notification's bundleId is not a bundle id.")
     # Disabled accounts verify too: disabling one stops new receipts, not the refunds of what
     # it already sold.
-    sharing = ProviderAccount.objects.filter(
-        provider="apple", config__bundle_id=str(scope.get("bundleId"))
-    )
+    sharing = ProviderAccount.objects.filter(provider="apple", config__bundle_id=bundle_id)
     account, verifier = _verifying_account(
         list(sharing.select_related("game").order_by("-enabled", "pk")), scope, signed
     )

@@ -44,6 +44,7 @@ from apps.payments.providers.base import (
 )
 from gamingpanel import crypto
 from gamingpanel.parsers import loads as loads_json
+from gamingpanel.storable import UNSTORABLE
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +132,9 @@ def parse_notification(
         data = loads_json(base64.b64decode(message["data"]))
         message_id = str(message.get("messageId") or message["message_id"])
         package = data["packageName"]
-        if not isinstance(package, str):
+        if not isinstance(package, str) or UNSTORABLE.search(package):
+            # Read before the push is authenticated: U+0000 or a lone surrogate, which no
+            # package name holds, would fail the accounts' query (a 500).
             raise TypeError
     except (ValueError, KeyError, TypeError, binascii.Error):
         raise InvalidNotification("Not a Pub/Sub push of a Play developer notification.")
@@ -373,13 +376,17 @@ def interpret(event_type: str, payload: dict[str, Any]) -> Outcome:
         if confirmation.get("voided") is not True:
             reason = confirmation.get("reason") or "not confirmed with the Play Developer API"
             return Outcome("none", note=f"{event_type} not revoked: {reason}")
-        order_id = str(voided.get("orderId") or "")
-        token = str(voided.get("purchaseToken") or "")
+        # The ids of the purchase the Play Developer API listed as voided, not the notice's
+        # own: the confirmation matched the notice's purchaseToken only, and an orderId beside
+        # it (a push authenticated by any game naming the package) would revoke that order.
+        confirmed = confirmation.get("voidedPurchase") or {}
+        order_id = str(confirmed.get("orderId") or "")
+        token = str(confirmed.get("purchaseToken") or "")
         refund_type = _refund_type(voided)
         if refund_type == PARTIAL_REFUND:
             # Some units of a multi-unit purchase: reversing the purchase would take back what
             # the player still paid for, so an operator takes back the refunded units.
-            units = (confirmation.get("voidedPurchase") or {}).get("voidedQuantity", "some")
+            units = confirmed.get("voidedQuantity", "some")
             note = f"Google Play partial refund: {units} unit(s) voided; nothing taken back, "
             note += "review the grant."
         elif refund_type not in (None, FULL_REFUND):
