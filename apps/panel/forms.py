@@ -27,7 +27,18 @@ class UtcDateTimeField(forms.DateTimeField):
 
     def to_python(self, value: Any) -> datetime | None:
         with timezone.override(UTC):
-            return super().to_python(value)
+            moment = super().to_python(value)
+        if moment is not None:
+            # An offset can carry the calendar's last or first minute past it in UTC (9999-12-31
+            # 23:59-01:00 is in the year 10000): PostgreSQL stores that instant, and every read
+            # of its row is then a 500 (Python's datetime cannot hold it).
+            try:
+                moment.astimezone(UTC)
+            except OverflowError:
+                raise forms.ValidationError(
+                    "Outside the calendar in UTC (years 1 to 9999).", code="invalid"
+                ) from None
+        return moment
 
     def prepare_value(self, value: Any) -> Any:
         with timezone.override(UTC):

@@ -343,6 +343,21 @@ def spend_currencies(*, game: Game) -> list[str]:
     return sorted(set(offered) | set(paid))
 
 
+# The most digits an id or a number typed into the panel can have: a bigint's 19.
+MAX_NUMBER_DIGITS = 19
+
+
+def typed_number(text: str) -> int:
+    """An id, a period or a version number as typed or sent back by a page: a whole number in
+    ASCII digits, else 0, which names nothing (ids and numbers start at 1). Digits past a
+    bigint's name nothing either, unread: int() refuses a string of more than 4,300 digits (a
+    ValueError, so a 500), and past 19 none names a row ("²".isdigit() is True too, and int()
+    refuses it)."""
+    if text.isascii() and text.isdigit() and len(text) <= MAX_NUMBER_DIGITS:
+        return int(text)
+    return 0
+
+
 def leaderboard_player(*, game: Game, period: Period, search: str) -> int | None:
     """The player a board page's search means: the id given, or the first in the period of the
     game's players with that display name (any case). The name is resolved to players through
@@ -350,7 +365,7 @@ def leaderboard_player(*, game: Game, period: Period, search: str) -> int | None
     with U+0000 means nobody (no name holds it), asked of no database: PostgreSQL refuses the
     character in a query (a 500)."""
     if search.isascii() and search.isdigit():
-        return int(search)
+        return typed_number(search) or None
     if "\x00" in search:
         return None
     named = Player.objects.filter(game=game, display_name__iexact=search).values("pk")

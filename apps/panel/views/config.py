@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 from apps.accounts.models import Game
 from apps.panel.access import StaffRequest, readable_game, writable_game
 from apps.panel.forms import UtcDateTimeField
-from apps.panel.selectors import draft_key, draft_override, release_of
+from apps.panel.selectors import draft_key, draft_override, release_of, typed_number
 from apps.panel.views.common import invalid_form, page_context
 from apps.panel.views.confirm import Ask, ask_first, confirmed
 from apps.remoteconfig.errors import InvalidConfigRule, ReleaseNotFound
@@ -292,9 +292,7 @@ def _rollback(request: StaffRequest, game: Game) -> HttpResponse | None:
         note=note,
         # Over the live version the confirmation showed only: sent twice, the second finds the
         # first's release live and changes nothing.
-        expected_live=int(live)
-        if (live := request.POST["live"]).isascii() and live.isdigit()
-        else 0,
+        expected_live=typed_number(request.POST["live"]),
     )
     messages.success(
         request,

@@ -13,7 +13,12 @@ from apps.accounts.selectors import READ_ROLES, games_for_user
 from apps.analytics import selectors as metrics
 from apps.panel.access import StaffRequest, readable_game
 from apps.panel.forms import DateRangeForm
-from apps.panel.selectors import live_server_count, offer_names, running_event_names
+from apps.panel.selectors import (
+    live_server_count,
+    offer_names,
+    running_event_names,
+    typed_number,
+)
 from apps.panel.views.common import page_context
 
 
@@ -26,7 +31,9 @@ def home(request: StaffRequest) -> HttpResponse:
     """The first of the user's games, or the one the game picker names (?game=<id>)."""
     chosen = request.GET.get("game", "")
     if chosen.isascii() and chosen.isdigit():
-        return redirect("panel:dashboard", game_id=readable_game(request, int(chosen)).pk)
+        # Past a bigint's digits, 0: no game (404), as for any id no game has.
+        game_id = typed_number(chosen)
+        return redirect("panel:dashboard", game_id=readable_game(request, game_id).pk)
     game = games_for_user(request.user, roles=READ_ROLES).order_by("name").first()
     if game is None:
         return render(request, "panel/no_games.html", page_context(request, None, title="Panel"))

@@ -31,7 +31,7 @@ from apps.leaderboards.services.payouts import preview_payouts
 from apps.leaderboards.services.periods import close_period
 from apps.panel.access import StaffRequest, readable_game, writable_game
 from apps.panel.forms import ReasonForm
-from apps.panel.selectors import leaderboard_player, period_size
+from apps.panel.selectors import leaderboard_player, period_size, typed_number
 from apps.panel.views.common import invalid_form, page_context
 from apps.panel.views.confirm import Ask, ask_first, confirmed
 from gamingpanel.errors import DomainError
@@ -63,9 +63,7 @@ def board_page(request: StaffRequest, game_id: int, board_id: int) -> HttpRespon
     open_one = current_period(board)
     period: Period | None = open_one
     if number := request.GET.get("period"):
-        period = Period.objects.filter(
-            board=board, number=number if number.isascii() and number.isdigit() else 0
-        ).first()
+        period = Period.objects.filter(board=board, number=typed_number(number)).first()
     if period is None:
         raise Http404("No such period.")
     search = (request.GET.get("player") or "").strip()
@@ -107,9 +105,7 @@ def board_action(request: StaffRequest, game_id: int, board_id: int, action: str
     # closed meanwhile (its schedule, another operator, a second click) is not followed by an
     # action on the next one.
     number = request.POST.get("period") or ""
-    period = Period.objects.filter(
-        board=board, number=int(number) if number.isascii() and number.isdigit() else 0
-    ).first()
+    period = Period.objects.filter(board=board, number=typed_number(number)).first()
     if period is None:
         raise Http404("No such period.")
     given = ReasonForm(request.POST)  # at most 300 characters, no U+0000 (a 500 on PostgreSQL)
@@ -183,7 +179,7 @@ def _remove_entry(
     request: StaffRequest, game: Game, board: Board, period: Period, reason: str
 ) -> HttpResponse | None:
     sent = request.POST.get("player_id") or ""
-    player_id = int(sent) if sent.isascii() and sent.isdigit() else 0
+    player_id = typed_number(sent)
     entry = (
         Entry.objects.filter(period=period, player_id=player_id).select_related("player").first()
     )
