@@ -31,6 +31,7 @@ ACTIONS = [
             "player.erase",
             "player.export",
             "player.unban",
+            "records.export",
             "session.revoke",
             "server_key.revoke",
             "inventory.grant",

@@ -89,3 +89,21 @@ def test_player_page_and_admin_show_the_audit_as_named_changes(owner_client, gam
     assert admin_page.status_code == 200
     body = admin_page.content.decode()
     assert "<th>Banned until</th><td>—</td><td>permanent</td>" in body
+
+
+@pytest.mark.parametrize("table", ["players", "purchases", "ledger"])
+def test_every_download_is_audited_with_its_table_and_filters(analyst_client, analyst, game, table):
+    rows(export(analyst_client, game, table, "?banned=yes"))
+
+    (entry,) = AuditLogEntry.objects.filter(action="records.export")
+    assert entry.game == game
+    assert entry.actor == analyst
+    assert (entry.target_type, entry.target_id) == ("accounts.game", str(game.pk))
+    assert entry.after == {"table": table, "filters": "banned=yes"}
+
+
+def test_refused_downloads_are_not_audited(analyst_client, game, other_game):
+    assert export(analyst_client, game, "players", "?banned=maybe").status_code == 400
+    assert export(analyst_client, game, "audit").status_code == 403
+    assert export(analyst_client, other_game, "players").status_code == 404
+    assert not AuditLogEntry.objects.filter(action="records.export").exists()

@@ -12,10 +12,12 @@ from collections.abc import Callable, Iterable, Iterator
 
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import BadRequest, PermissionDenied
+from django.db import transaction
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.utils import timezone
 
 from apps.accounts.models import Game
+from apps.accounts.operator_actions import announce_action
 from apps.accounts.selectors import OWNER_ROLES, user_role
 from apps.audit.diffs import changes_text, readable_value
 from apps.audit.models import AuditLogEntry
@@ -27,6 +29,10 @@ from apps.panel.views.exports import safe_cell
 from apps.shop.models import Purchase
 
 BY_ID = ("id",)
+# Every download is audited: each hands out what the game knows of its players (names, ban
+# reasons, purchases), as a single player's data export does (`player.export`).
+EXPORT_ACTION = "records.export"
+MAX_FILTERS_RECORDED = 1000
 
 
 def _players(game: Game, request: StaffRequest) -> Iterable[list]:
@@ -120,6 +126,14 @@ def export_records(
         header = next(rows)  # runs the table's own checks (the audit log's role, the filters)
     except BadRequest as refused:
         return HttpResponseBadRequest(str(refused), content_type="text/plain; charset=utf-8")
+    with transaction.atomic():
+        announce_action(
+            actor=request.user,
+            game=game,
+            action=EXPORT_ACTION,
+            target=game,
+            after={"table": table, "filters": request.GET.urlencode()[:MAX_FILTERS_RECORDED]},
+        )
     writer = csv.writer(_Echo())
     lines: Iterator[str] = (
         writer.writerow([safe_cell(value) for value in row]) for row in _with_first(header, rows)
