@@ -127,6 +127,7 @@ namespace GamingPanel.Tests
             yield return Case("cloud save: a 401 keeps every queued write for the next session", SessionOverKeepsTheQueue);
             yield return Case("cloud save: the queue survives a restart", QueueSurvivesRestart);
             yield return Case("cloud save: a save built on what the game read is a conflict when a refresh brought another device's write", RefreshThenSaveIsAConflict);
+            yield return Case("cloud save: a save or delete built on no document (read as none, or deleted here) is a conflict when a refresh brought another device's copy", NoDocumentThenRefreshIsAConflict);
             yield return Case("cloud save: another player logging in mid-sync stops it; nothing of one player reaches the other", PlayerSwitchStopsTheSync);
             yield return Case("remote config: ETag 304 keeps the copy, offline or refused serves it", ConfigCachedWithETag);
             yield return Case("remote config: the build's numeric version is sent", ConfigSendsTheBuildsNumericVersion);
@@ -261,6 +262,52 @@ namespace GamingPanel.Tests
             client.CloudSaves.Save("slot1", new Dictionary<string, object> { { "chapter", 10 } });
             SyncReport after = await client.CloudSaves.SyncAsync();
             Check(after.Written.Count == 1 && saves.Documents["slot1"].Value == "{\"chapter\":10}", "written over version 2");
+        }
+
+        static async Task NoDocumentThenRefreshIsAConflict()
+        {
+            // A first start on this device: the game finds no save and starts a new game, while a refresh in the
+            // background brings the progress the player made on another device.
+            var saves = new FakeSaves();
+            FakeServer server = Serving(saves);
+            GamingPanelClient client = NewClient(server);
+            string loaded;
+            Check(!client.CloudSaves.TryGet("slot1", out loaded), "the game finds no slot1 on this device");
+            saves.WriteElsewhere("slot1", "{\"chapter\":9}"); // the player's other device: version 1
+            await client.CloudSaves.RefreshAsync(); // brings it in, the game does not look
+            client.CloudSaves.Save("slot1", new Dictionary<string, object> { { "chapter", 1 } }); // built on no document
+            SyncReport report = await client.CloudSaves.SyncAsync();
+            List<FakeRequest> puts = server.To("player/saves/slot1");
+            Check(puts.Count == 1 && puts[0].Header("If-None-Match") == "*" && puts[0].Header("If-Match") == null,
+                "the save goes as a create (If-None-Match: *), not against the version the refresh brought");
+            Check(report.Conflicts.Count == 1 && report.Written.Count == 0 && report.Conflicts[0].Server != null &&
+                report.Conflicts[0].Server.ValueJson == "{\"chapter\":9}" && report.Conflicts[0].LocalValueJson == "{\"chapter\":1}",
+                "a conflict with both copies, not a silent overwrite");
+            Check(saves.Documents["slot1"].Key == 1 && saves.Documents["slot1"].Value == "{\"chapter\":9}", "the other device's progress is kept");
+
+            // The same for a delete of a key the game saw no document of.
+            Check(!client.CloudSaves.TryGet("slot2", out loaded), "the game finds no slot2 on this device");
+            saves.WriteElsewhere("slot2", "{\"gold\":5}");
+            await client.CloudSaves.RefreshAsync();
+            client.CloudSaves.Delete("slot2");
+            SyncReport deleted = await client.CloudSaves.SyncAsync();
+            Check(deleted.Conflicts.Exists(c => c.Key == "slot2") && saves.Documents.ContainsKey("slot2"),
+                "a delete built on no document is a conflict, the other device's slot2 is kept");
+
+            // And after the device's own delete: another device writes the key again, a refresh brings it in.
+            client.CloudSaves.Resolve("slot1", ConflictResolution.KeepServer);
+            Check(client.CloudSaves.TryGet("slot3", out loaded) == false, "no slot3 yet");
+            client.CloudSaves.Save("slot3", "mine");
+            await client.CloudSaves.SyncAsync();
+            client.CloudSaves.Delete("slot3");
+            await client.CloudSaves.SyncAsync();
+            Check(!saves.Documents.ContainsKey("slot3"), "slot3 deleted by this device");
+            saves.WriteElsewhere("slot3", "\"theirs\"");
+            await client.CloudSaves.RefreshAsync();
+            client.CloudSaves.Save("slot3", "mine again"); // built on the device's own delete
+            SyncReport again = await client.CloudSaves.SyncAsync();
+            Check(again.Conflicts.Exists(c => c.Key == "slot3") && saves.Documents["slot3"].Value == "\"theirs\"",
+                "a save after the device's own delete is a conflict with the copy written since, not an overwrite");
         }
 
         static async Task PlayerSwitchStopsTheSync()

@@ -159,6 +159,7 @@ struct FFakePanel
 		++Applied;
 		FGamingPanelSaveAnswer Done;
 		Done.bOk = true;
+		Done.Status = Request.Verb() == TEXT("DELETE") ? 204 : bExists ? 200 : 201;
 		if (Request.Verb() == TEXT("DELETE"))
 		{
 			Documents.erase(It);
@@ -658,6 +659,53 @@ void ReadThenRefreshThenSaveIsConflict()
 	Device.Queue.Save(TEXT("slot1"), TEXT("{\"chapter\":10}"));
 	FGamingPanelSyncReport After = Device.Sync(Panel);
 	Check(After.Written.Num() == 1 && Panel.Has(TEXT("slot1"), 3, TEXT("{\"chapter\":10}")), "then written over version 2");
+}
+
+void NoDocumentThenRefreshIsConflict()
+{
+	// A first start on this device: the game finds no save and starts a new game, while a refresh in the background
+	// brings the progress the player made on another device.
+	FFakePanel Panel;
+	FDevice Device;
+	FString Loaded;
+	Check(!Device.Queue.TryGet(TEXT("slot1"), Loaded), "the game finds no slot1 on this device");
+	Panel.WriteElsewhere(TEXT("slot1"), TEXT("{\"chapter\":9}")); // the other device: version 1
+	Device.Queue.Refreshed(Panel.List()); // brought in; the game does not look
+	Device.Queue.Save(TEXT("slot1"), TEXT("{\"chapter\":1}")); // built on no document
+	FGamingPanelSyncReport Report = Device.Sync(Panel);
+	Check(!Panel.Requests.empty() && Header(Panel.Requests.back(), TEXT("If-None-Match")) == TEXT("*")
+			&& Header(Panel.Requests.back(), TEXT("If-Match")) == TEXT("<absent>"),
+		"the save goes as a create (If-None-Match: *), not against the version the refresh brought");
+	Check(Report.Conflicts.Num() == 1 && Report.Written.Num() == 0 && Report.Conflicts[0].bServerHasDocument
+			&& Report.Conflicts[0].Server.ValueJson == TEXT("{\"chapter\":9}") && Report.Conflicts[0].LocalValueJson == TEXT("{\"chapter\":1}")
+			&& Panel.Has(TEXT("slot1"), 1, TEXT("{\"chapter\":9}")),
+		"a conflict with both copies, not a silent overwrite of the other device's progress");
+
+	// The same for a delete of a key the game saw no document of.
+	Check(!Device.Queue.TryGet(TEXT("slot2"), Loaded), "the game finds no slot2 on this device");
+	Panel.WriteElsewhere(TEXT("slot2"), TEXT("{\"gold\":5}"));
+	Device.Queue.Refreshed(Panel.List());
+	Device.Queue.Delete(TEXT("slot2"));
+	FGamingPanelSyncReport Deleted = Device.Sync(Panel);
+	bool bSlot2Conflict = false;
+	for (const FGamingPanelSaveConflict& Conflict : Deleted.Conflicts) bSlot2Conflict |= Conflict.Key == TEXT("slot2");
+	Check(bSlot2Conflict && Panel.Has(TEXT("slot2"), 1, TEXT("{\"gold\":5}")),
+		"a delete built on no document is a conflict, the other device's slot2 is kept");
+
+	// And after the device's own delete: another device writes the key again, a refresh brings it in.
+	Device.Queue.Save(TEXT("slot3"), TEXT("\"mine\""));
+	Device.Sync(Panel);
+	Device.Queue.Delete(TEXT("slot3"));
+	Device.Sync(Panel);
+	Check(Panel.Documents.find(L"slot3") == Panel.Documents.end(), "slot3 deleted by this device");
+	Panel.WriteElsewhere(TEXT("slot3"), TEXT("\"theirs\""));
+	Device.Queue.Refreshed(Panel.List());
+	Device.Queue.Save(TEXT("slot3"), TEXT("\"mine again\"")); // built on the device's own delete
+	FGamingPanelSyncReport Again = Device.Sync(Panel);
+	bool bSlot3Conflict = false;
+	for (const FGamingPanelSaveConflict& Conflict : Again.Conflicts) bSlot3Conflict |= Conflict.Key == TEXT("slot3");
+	Check(bSlot3Conflict && Panel.Has(TEXT("slot3"), 1, TEXT("\"theirs\"")),
+		"a save after the device's own delete is a conflict with the copy written since, not an overwrite");
 }
 
 void AnswerAfterAnotherLoginIsNotApplied()
@@ -1183,6 +1231,46 @@ void Deletes()
 }
 }
 
+void DeleteNeedsThePanels204()
+{
+	// The panel answers a delete 204 with no body. Another 2xx (an empty 200, a 200 with some JSON: a captive portal's
+	// or a proxy's) never reached it: the delete stays queued with its Idempotency-Key, the synced copy stays.
+	FGamingPanelSaveAnswer EmptyOk;
+	EmptyOk.bOk = true;
+	EmptyOk.Status = 200;
+	FGamingPanelSaveAnswer JsonOk = EmptyOk;
+	JsonOk.bHasDocument = true;
+	JsonOk.Document = {TEXT("slot1"), 7, TEXT("{}")};
+	FGamingPanelSaveAnswer Accepted = EmptyOk;
+	Accepted.Status = 202;
+	struct { const char* What; FGamingPanelSaveAnswer Answer; } Cases[] = {
+		{"an empty 200", EmptyOk}, {"a 200 with JSON", JsonOk}, {"an empty 202", Accepted},
+	};
+	for (const auto& Case : Cases)
+	{
+		FFakePanel Panel;
+		FDevice Device;
+		SyncedAtVersion1(Device, Panel);
+		Device.Queue.Delete(TEXT("slot1"));
+		const FString QueuedKey = Device.Pending(TEXT("slot1"))->IdempotencyKey;
+		Panel.bAnswerCanned = true;
+		Panel.Canned = Case.Answer;
+		FGamingPanelSyncReport Report = Device.Sync(Panel);
+		const FGamingPanelPendingSave* Now = Device.Pending(TEXT("slot1"));
+		const std::string Kept = std::string(Case.What) + " to a DELETE: not the panel's answer; the delete stays queued "
+			"with its Idempotency-Key and the synced copy stays";
+		Check(Report.bOffline && Report.StillQueued == 1 && Now && Now->bDeleted && Now->IdempotencyKey == QueuedKey
+				&& Device.Synced(TEXT("slot1")) && Device.Synced(TEXT("slot1"))->Version == 1,
+			Kept.c_str());
+		Panel.bAnswerCanned = false;
+		FGamingPanelSyncReport Back = Device.Sync(Panel);
+		const std::string Sent = std::string(Case.What) + ": the next sync deletes it with the same Idempotency-Key";
+		Check(Back.StillQueued == 0 && Panel.Documents.empty() && !Device.Synced(TEXT("slot1"))
+				&& Header(Panel.Requests.back(), TEXT("Idempotency-Key")) == QueuedKey,
+			Sent.c_str());
+	}
+}
+
 void KeysAreThePanels()
 {
 	for (const TCHAR* Key : {TEXT("a/b"), TEXT(""), TEXT("."), TEXT(".."), TEXT("slot?1"), TEXT("slot#1"), TEXT("na\u00efve")})
@@ -1221,12 +1309,14 @@ int main()
 		{"a refresh answered after the device's own write was does not put the older version back", LateRefreshKeepsTheNewerWrite},
 		{"a write queued before a refresh still goes against its own version: a conflict", RefreshThenStaleWriteIsConflict},
 		{"a save built on what the game read is a conflict when a refresh brought another device's write", ReadThenRefreshThenSaveIsConflict},
+		{"a save or delete built on no document (read as none, or deleted here) is a conflict when a refresh brought another device's copy", NoDocumentThenRefreshIsConflict},
 		{"an answer arriving after another player logged in is not applied to that player's saves", AnswerAfterAnotherLoginIsNotApplied},
 		{"a lost answer keeps the write queued and its Idempotency-Key", TransientKeepsQueueAndKey},
 		{"one sync at a time: a sync called while another runs sends nothing; a late answer never puts an older version back", OneSyncAtATime},
 		{"a value saved while its write is out builds on the written version", SavedWhileWriteOut},
 		{"the cache and the queue survive a restart (local store)", SurvivesRestart},
 		{"deletes go with If-Match; deleted on both sides is agreed", Deletes},
+		{"a delete is done only when the panel answers 204: another 2xx keeps it queued with its key", DeleteNeedsThePanels204},
 		{"only the panel's refusals end a session (not a proxy's HTML 403/404, a 408, a 2xx without tokens)", SessionEndsOnlyOnRefusals},
 		{"request_in_progress keeps a purchase key; payment_provider_unavailable ends the attempt", PurchaseKeyRules},
 		{"a 429's Retry-After reaches the game on the sync report's error", RetryAfterReachesTheGame},

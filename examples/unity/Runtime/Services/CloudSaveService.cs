@@ -136,7 +136,11 @@ namespace GamingPanel
         /// <summary>Raised for each conflict a sync finds (also listed in SyncReport.Conflicts and Conflicts).</summary>
         public event Action<SaveConflict> ConflictDetected;
 
-        /// <summary>The local value of a key: the pending write when there is one, else the synced copy.</summary>
+        /// <summary>
+        /// The local value of a key: the pending write when there is one, else the synced copy, whose version the next
+        /// Save of the key builds on (whatever a RefreshAsync brings meanwhile). When there is none, the next Save creates
+        /// the key (If-None-Match: *): a conflict if a refresh brought another device's copy.
+        /// </summary>
         public bool TryGet(string key, out string valueJson)
         {
             lock (_lock)
@@ -155,7 +159,8 @@ namespace GamingPanel
                     _readVersions[ReadSlot(key)] = synced.Version; // what the game's next save builds on
                     return true;
                 }
-                _readVersions.Remove(ReadSlot(key)); // the game saw no document: a save creates one
+                // The game saw no document: a save creates one (If-None-Match: *), whatever a refresh brings meanwhile.
+                _readVersions[ReadSlot(key)] = NoDocument;
                 valueJson = null;
                 return false;
             }
@@ -231,7 +236,7 @@ namespace GamingPanel
                     throw new InvalidOperationException("No conflict on " + key + ".");
                 SaveDocument server = pending.Server;
                 // The game decided with the server's copy in hand: what it saves next builds on that.
-                if (server != null) _readVersions[ReadSlot(key, player)] = server.Version; else _readVersions.Remove(ReadSlot(key, player));
+                _readVersions[ReadSlot(key, player)] = server != null ? server.Version : NoDocument;
                 if (resolution == ConflictResolution.KeepServer)
                 {
                     state.Pending.Remove(key);
@@ -464,8 +469,11 @@ namespace GamingPanel
         }
 
         // Per player and key, the version of the synced copy the game last read (TryGet) or wrote: a new save
-        // builds on it. Kept in memory: after a restart the game reads again before it saves.
+        // builds on it. NoDocument when what the game read (or the device last wrote) was no document: a save then
+        // creates the key (If-None-Match: *), so a copy another device wrote, brought in by a refresh since, is a 412
+        // conflict and not overwritten. Kept in memory: after a restart the game reads again before it saves.
         readonly Dictionary<string, long> _readVersions = new Dictionary<string, long>();
+        const long NoDocument = 0; // versions start at 1
         // Per player, how many writes have settled (been answered) this session: a refresh asked before one of them
         // is not kept (RefreshAsync).
         readonly Dictionary<string, long> _settledWrites = new Dictionary<string, long>();
@@ -497,12 +505,15 @@ namespace GamingPanel
                     SaveDocument synced;
                     long readVersion;
                     bool read = _readVersions.TryGetValue(ReadSlot(key, player), out readVersion);
-                    if (deleted && !state.Synced.ContainsKey(key) && !read) return; // never synced: nothing to delete
+                    bool readNone = read && readVersion == NoDocument;
+                    if (deleted && !state.Synced.ContainsKey(key) && (!read || readNone)) return; // never synced: nothing to delete
                     // Built on the version the game last read (TryGet), not on whatever a refresh has brought
-                    // since: a document another device wrote after that read makes this write a conflict.
+                    // since: a document another device wrote after that read makes this write a conflict. The game
+                    // read no document: a create (If-None-Match: *), which meets such a document as a conflict too.
                     pending = new Pending
                     {
-                        BaseVersion = read ? (long?)readVersion
+                        BaseVersion = readNone ? null
+                            : read ? (long?)readVersion
                             : state.Synced.TryGetValue(key, out synced) ? (long?)synced.Version : null,
                     };
                     state.Pending[key] = pending;
@@ -538,8 +549,8 @@ namespace GamingPanel
                 if (!older)
                 {
                     if (written != null) state.Synced[key] = written; else state.Synced.Remove(key);
-                    if (written != null) _readVersions[ReadSlot(key, player)] = written.Version; // the device's value is this one
-                    else _readVersions.Remove(ReadSlot(key, player));
+                    // The device's value is this one (after its delete, none: a save creates the key again).
+                    _readVersions[ReadSlot(key, player)] = written != null ? written.Version : NoDocument;
                 }
                 if (same) state.Pending.Remove(key);
                 else if (now != null)

@@ -60,6 +60,7 @@ namespace
 	{
 		FGamingPanelSaveAnswer Answer;
 		Answer.bOk = Response.bOk;
+		Answer.Status = Response.Status;
 		Answer.Error = Response.Error;
 		if (Response.bOk)
 		{

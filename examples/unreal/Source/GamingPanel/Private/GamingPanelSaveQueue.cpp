@@ -99,7 +99,8 @@ bool FGamingPanelSaveQueue::TryGet(const FString& Key, FString& OutValueJson) co
 		ReadVersions.Add(Key, Document->Version); // what the game's next save builds on
 		return true;
 	}
-	ReadVersions.Remove(Key); // the game saw no document: a save creates one
+	// The game saw no document: a save creates one (If-None-Match: *), whatever a refresh brings meanwhile.
+	ReadVersions.Add(Key, NoDocument);
 	return false;
 }
 
@@ -125,11 +126,13 @@ void FGamingPanelSaveQueue::Queue(const FString& Key, const FString& ValueJson, 
 	{
 		const FGamingPanelSaveDocument* Document = State.Synced.Find(Key);
 		const int64* Read = ReadVersions.Find(Key);
-		if (bDeleted && !Document && !Read) return; // never synced: nothing to delete on the server
+		const bool bReadNone = Read && *Read == NoDocument;
+		if (bDeleted && !Document && (!Read || bReadNone)) return; // never synced: nothing to delete on the server
 		// Built on the version the game last read (TryGet), not on whatever a refresh has brought since:
-		// a document another device wrote after that read makes this write a conflict.
+		// a document another device wrote after that read makes this write a conflict. The game read no
+		// document: a create (If-None-Match: *), which meets such a document as a conflict too.
 		FGamingPanelPendingSave Fresh;
-		Fresh.bHasBaseVersion = Read != nullptr || Document != nullptr;
+		Fresh.bHasBaseVersion = Read ? !bReadNone : Document != nullptr;
 		Fresh.BaseVersion = Read ? *Read : (Document ? Document->Version : 0);
 		Queued = &State.Pending.Add(Key, Fresh);
 	}
@@ -158,7 +161,7 @@ bool FGamingPanelSaveQueue::Resolve(const FString& Key, EGamingPanelConflictReso
 	const FGamingPanelSaveDocument Server = Queued->Server;
 	if (bServerHas) State.Synced.Add(Key, Server); else State.Synced.Remove(Key);
 	// The game decided with the server's copy in hand: what it saves next builds on that.
-	if (bServerHas) ReadVersions.Add(Key, Server.Version); else ReadVersions.Remove(Key);
+	ReadVersions.Add(Key, bServerHas ? Server.Version : NoDocument);
 	if (Resolution == EGamingPanelConflictResolution::KeepServer)
 	{
 		State.Pending.Remove(Key);
@@ -268,8 +271,9 @@ void FGamingPanelSaveQueue::Apply(const FGamingPanelSaveRequest& Sent, const FGa
 	// The unconfirmed earlier write (sent again, or saved over while it was out).
 	const bool bWasUnconfirmed = Now && Now->bHasUnconfirmed && Now->UnconfirmedIdempotencyKey == Sent.IdempotencyKey;
 	const int32 Status = Answer.Error.Status;
-	// A PUT is written only when the answer holds the document; a 2xx without it says nothing (never a delete).
-	const bool bWritten = Answer.bOk && (Sent.bDelete || Answer.bHasDocument);
+	// A PUT is written only when the answer holds the document, a DELETE only when it is the panel's 204; any other
+	// 2xx says nothing (an empty 200 is never read as a delete).
+	const bool bWritten = Answer.bOk && (Sent.bDelete ? Answer.Status == 204 : Answer.bHasDocument);
 	// Only the panel's own problem documents settle a write; a proxy's page with the same status does not.
 	const bool bPanelProblem = !Answer.bOk && Answer.bProblemDocument;
 	const bool bStale = bPanelProblem && (Status == 412 || (Sent.bDelete && Status == 404));
@@ -308,7 +312,7 @@ void FGamingPanelSaveQueue::Apply(const FGamingPanelSaveRequest& Sent, const FGa
 		else
 		{
 			State.Synced.Remove(Key);
-			ReadVersions.Remove(Key);
+			ReadVersions.Add(Key, NoDocument); // the device's value is none now: a save creates the key again
 		}
 		if (bSame) State.Pending.Remove(Key);
 		else if (Now && !bOlder) // that value now builds on what was just written

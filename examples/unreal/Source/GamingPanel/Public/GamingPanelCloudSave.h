@@ -5,7 +5,7 @@
 // Saved/GamingPanel/<player>/cloud_saves.json, so the queue survives a restart. Refresh() reads the player's saves
 // from the server (GET player/saves) into the synced copies, queued writes untouched. Sync() sends the pending writes
 // with If-Match (If-None-Match: * for a new key), one key at a time:
-//   - 200/201 with the document: the answer becomes the synced copy;
+//   - 200/201 with the document (a delete: 204): the answer becomes the synced copy;
 //   - 412 precondition_failed: another device wrote first. Nothing is overwritten: OnConflict gets both copies
 //     (the local value and the server's current document) and the write stays queued until Resolve();
 //   - the panel's problem document with 400, 403 (other than player_banned), 413 or 422: the write can never succeed
@@ -13,8 +13,9 @@
 //   - 401, or an answer that ends the session (FGamingPanelError::EndsSession, 403 player_banned included: bans end),
 //     or another player logged in meanwhile: nothing is dropped; the report says bNeedsLogin and the queue waits for
 //     its own player's next login;
-//   - anything else (no answer, 408, 429, 5xx, a proxy's or a portal's page, a 2xx without the document): it stays
-//     queued with its Idempotency-Key, so a write that did arrive counts once; a 2xx is never read as a delete.
+//   - anything else (no answer, 408, 429, 5xx, a proxy's or a portal's page, a 2xx without the document, a delete's
+//     2xx other than 204): it stays queued with its Idempotency-Key, so a write that did arrive counts once; a 2xx
+//     is never read as a delete.
 // A write sent without a confirmed outcome stays recorded with its key: a value saved over it does not replace that
 // attempt; the next Sync first sends it again, exactly (same value, key and If-Match), and then the newer value on
 // the version that answer returns, so the device never conflicts with its own earlier write.

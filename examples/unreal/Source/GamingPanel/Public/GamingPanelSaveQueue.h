@@ -130,6 +130,9 @@ struct GAMINGPANEL_API FGamingPanelSaveAnswer
 {
 	/** A 2xx. */
 	bool bOk = false;
+	/** The HTTP status of a 2xx: a delete is done only on the panel's 204 (another 2xx, an empty 200 say, is a
+	 *  captive portal's or a proxy's, and keeps it queued). */
+	int32 Status = 0;
 	/** Why not, when !bOk: Status 0 when no answer arrived. */
 	FGamingPanelError Error;
 	/** A 2xx PUT: the document as stored. A 412 (or a delete's 404): the problem's `current`, absent when the server has none. */
@@ -168,14 +171,16 @@ public:
 	/** Deletes locally and queues the delete of a key the server has. */
 	void Delete(const FString& Key);
 	/** The local value: the pending write when there is one, else the synced copy (whose version the next
-	 *  Save of the key then builds on, whatever a Refresh brings meanwhile). */
+	 *  Save of the key then builds on, whatever a Refresh brings meanwhile; when there is none, the next Save
+	 *  creates the key with If-None-Match: *, a conflict if a Refresh brought another device's copy). */
 	bool TryGet(const FString& Key, FString& OutValueJson) const;
 	/**
 	 * Sends every queued write not waiting on a conflict, one at a time (a key's unconfirmed earlier write first);
 	 * stops at the first answer that is not definitive. Only the panel's problem documents settle a write: 412 (and a
 	 * delete's 404) make a conflict; 400, 403 (not player_banned), 413 and 422 drop it. 401 and the answers that end a
 	 * session (FGamingPanelError::EndsSession) keep everything queued for the next login (bNeedsLogin); anything else
-	 * (no answer, 408, 429, 5xx, a proxy's page, a 2xx without the document) keeps it queued with its Idempotency-Key.
+	 * (no answer, 408, 429, 5xx, a proxy's page, a 2xx without the document, a delete's 2xx other than 204) keeps it
+	 * queued with its Idempotency-Key.
 	 * One sync at a time: called while another runs, it sends nothing and completes at once with bSyncRunning (two
 	 * syncs would send the same write twice, and one's late answer could land after the other's newer one). An answer
 	 * never replaces the synced copy with a lower version than the one the device holds.
@@ -218,8 +223,11 @@ private:
 	TFunction<FString()> NewIdempotencyKey;
 	FGamingPanelSaveState State;
 	/** Per key, the version of the synced copy the game last read (TryGet) or wrote: a new save builds on it.
-	 *  In memory: after a restart (a Reload) the game reads again before it saves. */
+	 *  NoDocument when what the game read (or the device last wrote) was no document: a save then creates the key
+	 *  (If-None-Match: *), so a copy another device wrote, brought in by a refresh since, is a 412 conflict and not
+	 *  overwritten. In memory: after a restart (a Reload) the game reads again before it saves. */
 	mutable TMap<FString, int64> ReadVersions;
+	static constexpr int64 NoDocument = 0; // versions start at 1
 	/** Moves on every Reload: an answer to a request sent before it is not applied to what was loaded after. */
 	int32 Generation = 0;
 	int64 SettledWrites = 0;
