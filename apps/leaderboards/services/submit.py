@@ -294,7 +294,11 @@ def _submit_once(
     (or to try again)."""
     now = at or timezone.now()
     sign = -1 if board.higher_is_better else 1
-    version = index.version_at(now)
+    # The clock as the write begins, not the score's moment (`at`, a match's, may be older than
+    # a removal its transaction ran into: the new entry's version would lose to the removal's,
+    # and the rank index would leave it out). Read before the statement, as the ban-following
+    # (receivers._follow_batch) needs it.
+    version = index.version_at(now if at is None else timezone.now())
     # The upsert's parameters after its row's: the sent metadata (or NULL) for each use.
     sent = [metadata_json] * (2 if board.operator == Board.Operator.LATEST else 1)
     if POSTGRES:

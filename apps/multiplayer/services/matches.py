@@ -10,7 +10,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
 
 from apps.accounts.models import Game, Player, ServerKey
 from apps.analytics.services import ServerFact, record_server_events
@@ -99,7 +98,12 @@ def record_match_result(
                 "results: send this match under a new id."
             ) from None
         return RecordedMatch(first, _in_player_order(first.results.all()), created=False)
-    banned, erased = _players_of_game(game=game, player_ids=[line.player_id for line in players])
+    # Banned or not as of the match's moment (when it arrived), the moment its stat-board scores
+    # and season XP count at: a timed ban that lapses while the players' locks are awaited
+    # neither grants the line stats and XP while its stat-board score is refused as banned.
+    banned, erased = _players_of_game(
+        game=game, player_ids=[line.player_id for line in players], at=match.recorded_at
+    )
     # Every line is checked for undeclared stats, the erased players' too: the same body gets
     # the same answer whoever has been erased since the server sent it.
     players, ignored = _without_undeclared_stats(
@@ -205,9 +209,11 @@ PLAYER_IDS = range(1, 2**63)
 _FOR_SHARE = " ORDER BY id" + row_lock("FOR SHARE")
 
 
-def _players_of_game(*, game: Game, player_ids: list[int]) -> tuple[set[int], set[int]]:
-    """Those of the players banned now, and those erased; 422 players_not_in_game when one is
-    not the game's."""
+def _players_of_game(
+    *, game: Game, player_ids: list[int], at: datetime
+) -> tuple[set[int], set[int]]:
+    """Those of the players banned at `at` (the match's moment), and those erased (now, under
+    the rows' share locks); 422 players_not_in_game when one is not the game's."""
     possible = [player_id for player_id in player_ids if player_id in PLAYER_IDS]
     rows: list[tuple[int, datetime | None, datetime | None]] = []
     if possible:
@@ -224,8 +230,7 @@ def _players_of_game(*, game: Game, player_ids: list[int]) -> tuple[set[int], se
         raise PlayersNotInGame(
             f"No player {', '.join(map(str, missing))} in this game.", player_ids=missing
         )
-    now = timezone.now()
-    banned = {player_id for player_id, until, _ in rows if until is not None and until > now}
+    banned = {player_id for player_id, until, _ in rows if until is not None and until > at}
     erased = {player_id for player_id, _, erased_at in rows if erased_at is not None}
     return banned, erased
 
