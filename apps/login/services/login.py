@@ -26,19 +26,24 @@ from apps.accounts.services.sessions import (
 )
 from apps.analytics.services import record_server_event, server_event_statement
 from apps.inventory.services import apply_changes, changes_from_contents, prepare_holdings
-from apps.platforms.errors import PlatformNotConfigured, PlatformUnavailable
+from apps.platforms.errors import PlatformNotConfigured
 from apps.platforms.selectors import usable_credential
 from apps.platforms.verifiers import PLATFORMS, VerifiedIdentity, get_verifier
 from apps.platforms.verifiers.base import client_display_name, spending_credentials
-from apps.platforms.verifiers.upstream import login_deadline
+from apps.platforms.verifiers.upstream import login_deadline, unavailable
 from gamingpanel.errors import DomainError
 from gamingpanel.metrics import LOGINS, bounded
 from gamingpanel.problems import BACKING_SERVICE_ERRORS
 from gamingpanel.sql import CompiledInsert, CompiledInstances, CompiledQuery, Statement
+from gamingpanel.storable import UNSTORABLE
 
 logger = logging.getLogger(__name__)
 
 STARTING_GRANT_KEY = "starting-grant"
+# What an identity (and a session) can store of a platform's user id.
+MAX_PLATFORM_USER_ID_LENGTH = cast(
+    int, PlatformIdentity._meta.get_field("platform_user_id").max_length
+)
 # The player's UPDATE finds the identity's player, locks it (as SELECT ... FOR UPDATE did), stamps
 # last_login_at and returns the row, compiled once (gamingpanel.sql): Django's update() returns
 # no rows. A ban committed while it waited for the lock is in the row it returns: under READ
@@ -92,8 +97,16 @@ def verify_platform_user(
     fallback_name = client_display_name(credentials)
     with login_deadline(settings.PLATFORM_LOGIN_DEADLINE_SECONDS):
         identity = verifier.verify(credential.verifier_config(), credentials)
-    if not identity.platform_user_id:
-        raise PlatformUnavailable(f"{platform} answered without a user id.")
+    if not _storable_user_id(identity.platform_user_id):
+        # An id no identity row can hold (none, over the column's length, U+0000 or a lone
+        # surrogate, as Google Play's or IDC's JSON may carry) is a malformed answer: a 503,
+        # never the 500 its insert would raise.
+        raise unavailable(platform, "identity", "a user id that cannot be stored")
+    if identity.previous_platform_user_id is not None and not _storable_user_id(
+        identity.previous_platform_user_id
+    ):
+        # No identity can be stored under it, so none can be moved from it.
+        identity = replace(identity, previous_platform_user_id=None)
     if not identity.may_play:
         raise NotEntitled(f"{platform} did not confirm that this user may play this game.")
     if identity.display_name is None:
@@ -101,6 +114,14 @@ def verify_platform_user(
         # profile call failed): the client's, unsigned and cosmetic, as the guide says.
         identity = replace(identity, display_name=fallback_name)
     return identity
+
+
+def _storable_user_id(value: object) -> bool:
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= MAX_PLATFORM_USER_ID_LENGTH
+        and not UNSTORABLE.search(value)
+    )
 
 
 @contextmanager

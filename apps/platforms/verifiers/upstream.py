@@ -140,9 +140,12 @@ def call(
             stream=True,
             **kwargs,
         )
-    except requests.RequestException as exc:
+    except (requests.RequestException, UnicodeError) as exc:
         # str(exc) carries the full URL, and Steam and IDC put secrets in the query string:
         # log the exception type only, and drop the chain so no handler prints it later.
+        # UnicodeError: a value UTF-8 (or, in a header, Latin-1) cannot encode, such as a
+        # lone surrogate a platform's JSON named the user by (IDC's userid, sent on to its
+        # profile call) or a config value outside Latin-1 in Basic auth or a Bearer header.
         raise unavailable(platform, operation, type(exc).__name__) from None
     status = response.status_code
     if status == 429 or status >= 500 or 300 <= status < 400:
