@@ -22,6 +22,7 @@ from apps.battlepass.forms import FixedOnceClaimedFormSet
 from apps.events.authoring import (
     clone_event,
     delete_events,
+    lock_for_deletion,
     repeats_deleted_with,
     reschedule_repeats,
 )
@@ -117,10 +118,16 @@ class EventAdmin(GameScopedAdmin):
 
     # An original's repeats not started go with it (delete_events): the confirmation page lists
     # them, and both the delete page and the bulk action delete through the service.
+    # The originals and the rewards that would go are locked first (lock_for_deletion; the
+    # delete page and the bulk delete each run in one transaction): a claim under way is waited
+    # for and then protects its reward here, where it was unseen and the deletion failed at
+    # commit (a 500).
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        ids, now = [obj.pk for obj in objs], timezone.now()
+        lock_for_deletion(ids, now=now)
         listed, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
         deleted: list[Any] = list(listed)  # a nested list: an item, then a list of its own
-        going = repeats_deleted_with([obj.pk for obj in objs], now=timezone.now())
+        going = repeats_deleted_with(ids, now=now)
         repeats = list(going.order_by("starts_at"))
         if repeats:
             more, more_counts, more_perms, more_protected = super().get_deleted_objects(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -75,12 +75,24 @@ def add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month, day=day)
 
 
-def nth_start(origin: Event, n: int) -> datetime:
+# The calendar's last instant (the end of year 9999): no occurrence starts or ends past it.
+LAST_MOMENT = datetime.max.replace(tzinfo=UTC)
+
+
+def nth_start(origin: Event, n: int) -> datetime | None:
     """The start of the series' n-th repeat (n = 0 is the original), in the game's time as
-    stored (UTC): weekly adds 7 days per repeat; monthly counts months from the original."""
-    if origin.recurrence == Event.Recurrence.WEEKLY:
-        return origin.starts_at + timedelta(weeks=n)
-    return add_months(origin.starts_at, n)
+    stored (UTC): weekly adds 7 days per repeat; monthly counts months from the original.
+    None past the calendar (a repeat that would start or end after year 9999): the series has
+    no such occurrence, where the date arithmetic raised and stopped the scheduler for every
+    series after it, any game's."""
+    try:
+        if origin.recurrence == Event.Recurrence.WEEKLY:
+            start = origin.starts_at + timedelta(weeks=n)
+        else:
+            start = add_months(origin.starts_at, n)
+    except (OverflowError, ValueError):  # year 10000
+        return None
+    return start if start <= LAST_MOMENT - (origin.ends_at - origin.starts_at) else None
 
 
 def schedule_repeats(*, now: datetime | None = None) -> int:
@@ -119,7 +131,11 @@ def _schedule_series(*, origin_id: int, now: datetime, horizon: datetime) -> int
     created, n = 0, origin.repeats_made
     while True:
         start = nth_start(origin, n + 1)
-        if start > horizon or (origin.repeat_until and start > origin.repeat_until):
+        if (
+            start is None
+            or start > horizon
+            or (origin.repeat_until and start > origin.repeat_until)
+        ):
             break
         n += 1
         if start + duration <= now:
@@ -263,6 +279,26 @@ def repeats_deleted_with(event_ids: Iterable[int], *, now: datetime) -> QuerySet
     return changeable_repeats(Event.objects.filter(series__in=ids).exclude(pk__in=ids), now=now)
 
 
+def lock_for_deletion(event_ids: Iterable[int], *, now: datetime) -> list[Event]:
+    """Call inside a deletion's transaction, before its claims are looked for: the originals
+    among the events (returned), then the rewards of the events and of the repeats that would
+    go with them, locked FOR UPDATE in id order (as the scheduler and a reschedule lock the
+    original first). A claim under way holds its reward FOR KEY SHARE until it commits
+    (services.KEY_SHARE_REWARD) with its row not yet visible, so a deletion that looked first
+    found no claim, then its DELETE waited for the claim and failed at commit on the claim's
+    foreign key (a 500). Now the deletion waits for the claim and then sees it (the reward is
+    protected, a repeat claimed stays); a claim starting meanwhile waits for the deletion and
+    finds its reward gone (reward_not_found). SQLite serializes writes anyway."""
+    ids = list(event_ids)
+    originals = list(
+        Event.objects.select_for_update().filter(pk__in=ids, series__isnull=True).order_by("pk")
+    )
+    going = repeats_deleted_with(ids, now=now).values_list("pk", flat=True)
+    rewards = EventReward.objects.select_for_update().filter(event_id__in=[*ids, *going])
+    list(rewards.order_by("pk").values_list("pk", flat=True))  # no join: Meta orders by event
+    return originals
+
+
 @dataclass(frozen=True)
 class Deleted:
     repeats_removed: int
@@ -281,10 +317,9 @@ def delete_events(
     now = now or timezone.now()
     ids = {event.pk for event in events}
     # Locked as the scheduler locks an original before it adds to the series: a run under way
-    # commits its repeat first (deleted here), a later one finds the original gone.
-    originals = list(
-        Event.objects.select_for_update().filter(pk__in=ids, series__isnull=True).order_by("pk")
-    )
+    # commits its repeat first (deleted here), a later one finds the original gone. The rewards
+    # too, so a claim under way protects its reward instead of failing the deletion at commit.
+    originals = lock_for_deletion(ids, now=now)
     going = dict(repeats_deleted_with(ids, now=now).values_list("pk", "series_id").order_by("pk"))
     staying = dict(
         Event.objects.filter(series__in=[origin.pk for origin in originals])
@@ -318,7 +353,7 @@ def first_occurrence_after(
     `now`; None when the series has none (start_of answers None)."""
     n = 1
     while (start := start_of(n)) is not None:
-        if start >= ended and start + duration > now:
+        if start >= ended and start > now - duration:  # not over (its end may not fit)
             return n
         n += 1
     return None
@@ -330,7 +365,7 @@ def occurrence_start(origin: Event, n: int) -> datetime | None:
     if origin.recurrence == Event.Recurrence.NONE:
         return None
     start = nth_start(origin, n)
-    if origin.repeat_until and start > origin.repeat_until:
+    if start is None or (origin.repeat_until and start > origin.repeat_until):
         return None
     return start
 
