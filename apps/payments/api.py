@@ -19,7 +19,10 @@ from apps.payments.services.events import receive_notification
 
 STORED = (
     " Verified, then stored once per event id and answered at once; the payment it reports is "
-    "processed in the background. A notification that fails verification stores nothing."
+    "processed in the background. A notification that fails verification stores nothing, nor "
+    "does one the panel cannot store as it came (400 `invalid_notification`): an event id "
+    "longer than 200 characters, U+0000 or a lone surrogate in it or anywhere in the payload, "
+    "or JSON nested more than 64 levels deep."
 )
 
 
@@ -99,8 +102,8 @@ class SignedEventSerializer(serializers.Serializer):
         ],
         errors={
             400: "`invalid_signature` (no game's webhook secret matches, or the timestamp is "
-            "outside the tolerance) or `invalid_notification` (not a JSON event with an `id` "
-            "and a `type`).",
+            "outside the tolerance) or `invalid_notification` (not a JSON object with an `id` "
+            "and a `type`, or one the panel cannot store).",
         },
     )
 )
@@ -143,9 +146,12 @@ class AppleNotificationSerializer(serializers.Serializer):
         request=AppleNotificationSerializer,
         errors={
             400: "`invalid_notification`: no `signedPayload`, a JWS that does not verify "
-            "against Apple's chain, or one without `notificationUUID` or type.",
+            "against Apple's chain, one without `notificationUUID` or type, or one the panel "
+            "cannot store.",
             409: "`payment_provider_not_configured`: the panel trusts no Apple root certificate "
             "yet (`APPLE_APP_STORE_ROOT_CERTS`).",
+            503: "`payment_provider_unavailable`: with online checks on, Apple's certificate "
+            "status (OCSP) could not be checked; Apple sends the notification again.",
         },
     )
 )
@@ -183,8 +189,14 @@ class PubSubPushSerializer(serializers.Serializer):
             )
         ],
         errors={
-            400: "`invalid_notification` (not a Pub/Sub push of a Play developer notification) "
-            "or `invalid_signature` (unknown package, or a wrong `token` for it).",
+            400: "`invalid_notification` (not a Pub/Sub push of a Play developer notification, "
+            "or one the panel cannot store) or `invalid_signature` (unknown package, or a wrong "
+            "`token` for it).",
+            409: "`payment_provider_not_configured`: Google refused the game's service account "
+            "while confirming a voided purchase; Pub/Sub delivers the push again.",
+            503: "`payment_provider_unavailable`: Google (its certificates, token endpoint or "
+            "Play Developer API) did not answer, failed, or answered a 200 that is not JSON; "
+            "nothing is stored and Pub/Sub delivers the push again.",
         },
     )
 )

@@ -40,6 +40,7 @@ from apps.payments.providers.base import (
     Outcome,
     VerifiedReceipt,
     check_account_token,
+    json_object,
 )
 from gamingpanel.errors import DomainError
 from gamingpanel.parsers import loads as loads_json
@@ -136,7 +137,8 @@ def look_up_transaction(*, account: ProviderAccount, transaction_id: str) -> str
 class _ServerApiClient(AppStoreServerAPIClient):
     """Apple's client, pointed at a base URL from the settings and given the payment timeout
     (the library fixes both per environment: the base URL in `_base_url`, the call in
-    `_execute_request`, which is a plain `requests.request`)."""
+    `_execute_request`, which is a plain `requests.request`). A 200 whose body is not a JSON
+    object is a 503: the library would fail on `null` or a number with a TypeError (a 500)."""
 
     def __init__(self, *, base_url: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -151,7 +153,7 @@ class _ServerApiClient(AppStoreServerAPIClient):
         json: Any,
         data: bytes | None,
     ) -> requests.Response:
-        return requests.request(
+        response = requests.request(
             method,
             url,
             params=params,
@@ -160,6 +162,9 @@ class _ServerApiClient(AppStoreServerAPIClient):
             data=data,
             timeout=settings.PAYMENT_HTTP_TIMEOUT,
         )
+        if response.status_code == 200:
+            json_object(response.content, who="The App Store Server API")
+        return response
 
 
 def _api_client(

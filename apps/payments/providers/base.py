@@ -7,7 +7,9 @@ from typing import Any, Literal
 import requests
 from django.conf import settings
 
-from apps.payments.errors import ProviderUnavailable, ReceiptAccountMismatch
+from apps.payments.errors import InvalidNotification, ProviderUnavailable, ReceiptAccountMismatch
+from gamingpanel.parsers import loads as loads_json
+from gamingpanel.storable import MAX_DEPTH, UNSTORABLE, has_unstorable_text, too_deep
 
 # "submitted": the buyer completed the checkout but the money follows later (a delayed payment
 # method), so the checkout no longer expires.
@@ -22,6 +24,30 @@ class Notification:
     event_type: str
     payload: dict[str, Any]
     game_id: int | None
+
+
+# ProviderEvent.event_id holds this many characters (models.py).
+MAX_EVENT_ID_LENGTH = 200
+
+
+def check_storable(event_id: str, payload: Any, *, id_name: str) -> None:
+    """A notification the panel can store as it came (`ProviderEvent`), else 400
+    `invalid_notification` before anything is stored: an id that is empty, longer than the
+    column holds or holds U+0000 or a lone surrogate, or a payload that PostgreSQL's jsonb
+    cannot hold (either character in a key or a string) or that nests deeper than MAX_DEPTH
+    (encoding it again for the database could run out of recursion). Each would be a 500 at
+    the insert. `id_name` is the provider's name of the id (`messageId`, `id`...)."""
+    if not event_id or len(event_id) > MAX_EVENT_ID_LENGTH or UNSTORABLE.search(event_id):
+        raise InvalidNotification(
+            f"The notification's {id_name} is not an id of 1 to {MAX_EVENT_ID_LENGTH} "
+            "characters without U+0000 or a lone surrogate."
+        )
+    if too_deep(payload):
+        raise InvalidNotification(
+            f"The notification nests arrays and objects more than {MAX_DEPTH} levels deep."
+        )
+    if has_unstorable_text(payload):
+        raise InvalidNotification("The notification holds U+0000 or a lone surrogate.")
 
 
 @dataclass(frozen=True)
@@ -69,6 +95,19 @@ def call(method: str, url: str, **kwargs: Any) -> requests.Response:
     if response.status_code >= 500 or response.status_code == 429:
         raise ProviderUnavailable(f"{url.split('/')[2]} answered {response.status_code}.")
     return response
+
+
+def json_object(body: bytes | str, *, who: str) -> dict[str, Any]:
+    """A provider's 200 answer read as the JSON object its API documents; anything else (an
+    HTML error page from a proxy, a truncated body, `null`, a list) is the provider failing,
+    a 503 like its 5xx, not a 500 of ours."""
+    try:
+        value = loads_json(body)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise ProviderUnavailable(f"{who} answered 200 with something that is not a JSON object.")
+    return value
 
 
 @dataclass(frozen=True)

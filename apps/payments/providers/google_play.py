@@ -41,6 +41,8 @@ from apps.payments.providers.base import (
     VerifiedReceipt,
     call,
     check_account_token,
+    check_storable,
+    json_object,
 )
 from gamingpanel import crypto
 from gamingpanel.parsers import loads as loads_json
@@ -80,7 +82,7 @@ def verify_purchase(
         raise InvalidReceipt("Google Play does not know this purchase token for this product.")
     if response.status_code != 200:
         raise ProviderUnavailable(f"Google Play answered {response.status_code}.")
-    purchase = response.json()
+    purchase = json_object(response.content, who="Google Play")
     state = purchase.get("purchaseState")
     if state != 0:
         word = {1: "cancelled", 2: "pending"}.get(state, f"in state {state}")
@@ -138,6 +140,11 @@ def parse_notification(
             raise TypeError
     except (ValueError, KeyError, TypeError, binascii.Error):
         raise InvalidNotification("Not a Pub/Sub push of a Play developer notification.")
+    payload: dict[str, Any] = {**envelope, "decoded": data}
+    # Refused before the push is authenticated or confirmed with Google: a messageId longer
+    # than the event's id holds, or U+0000 or a lone surrogate anywhere in the push, would fail
+    # the event's insert (a 500, and Pub/Sub delivering it again for days).
+    check_storable(message_id, payload, id_name="messageId")
     bearer = _bearer((headers or {}).get("Authorization", ""))
     sharing = list(
         ProviderAccount.objects.filter(provider="google_play", config__package_name=package)
@@ -154,7 +161,6 @@ def parse_notification(
     account = _account_of_purchase(sharing, data, default=authenticated[0])
     kinds = [k for k in data if k.endswith("Notification")]
     event_type = kinds[0] if kinds else "unknown"
-    payload: dict[str, Any] = {**envelope, "decoded": data}
     if event_type == "voidedPurchaseNotification":
         voided = data[event_type] if isinstance(data[event_type], dict) else {}
         event_type = f"{event_type}/{voided.get('refundType', '')}"
@@ -256,7 +262,10 @@ def push_token_claims(token: str, *, audience: str) -> Mapping[str, Any] | None:
 
 
 class _Transport(google_requests.Request):
-    """google-auth's `requests` transport, on one pooled session, with the payment timeout."""
+    """google-auth's `requests` transport, on one pooled session, with the payment timeout. A
+    200 whose body is not a JSON object (the token endpoint's and the certificates' always are)
+    is a TransportError, as no answer is: google-auth would fail on it with a TypeError (a 500),
+    and certificates that are not JSON would be cached, failing every push for an hour."""
 
     def __init__(self) -> None:
         super().__init__(session=_SESSION)
@@ -270,7 +279,7 @@ class _Transport(google_requests.Request):
         timeout: Any = None,
         **kwargs: Any,
     ) -> Any:
-        return super().__call__(
+        response = super().__call__(
             url,
             method=method,
             body=body,
@@ -278,6 +287,12 @@ class _Transport(google_requests.Request):
             timeout=settings.PAYMENT_HTTP_TIMEOUT,
             **kwargs,
         )
+        if response.status == 200:
+            try:
+                json_object(response.data, who=url.split("/")[2])
+            except ProviderUnavailable as exc:
+                raise google_errors.TransportError(str(exc)) from None
+        return response
 
 
 class _CachedResponse(google_transport.Response):
@@ -357,11 +372,16 @@ def confirm_voided(
             )
         if response.status_code != 200:
             raise ProviderUnavailable(f"Google Play answered {response.status_code}.")
-        body = response.json()
-        for entry in body.get("voidedPurchases") or []:
+        body = json_object(response.content, who="Google Play")
+        entries, pagination = body.get("voidedPurchases") or [], body.get("tokenPagination") or {}
+        if not isinstance(entries, list) or not isinstance(pagination, dict):
+            raise ProviderUnavailable(
+                "Google Play answered a voided-purchases list of another shape."
+            )
+        for entry in entries:
             if isinstance(entry, dict) and entry.get("purchaseToken") == token:
                 return {"voided": True, "voidedPurchase": entry}
-        next_page = (body.get("tokenPagination") or {}).get("nextPageToken")
+        next_page = pagination.get("nextPageToken")
         if not next_page:
             break
         params = {**listing, "token": next_page}

@@ -3,7 +3,6 @@ HTTP calls made with `requests` (stripe.RequestsClient) to STRIPE_API_BASE_URL."
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -22,6 +21,7 @@ from apps.payments.errors import (
 from apps.payments.models import Payment, ProviderAccount
 from apps.payments.providers.base import Notification, Outcome, PaidAmount
 from gamingpanel.currencies import minor_units, to_major
+from gamingpanel.parsers import loads as loads_json
 
 
 def idempotency_key(payment: Payment) -> str:
@@ -128,7 +128,14 @@ def create_checkout_session(
                 "This purchase's checkout is being opened; send the same request again in a moment."
             ) from None
         raise ProviderUnavailable(f"Stripe refused the checkout session: {_error_message(exc)}")
-    return session.to_dict()
+    # The SDK refuses a body that is not JSON, but hands back JSON of any other shape as it is
+    # (`null`, a list): without a session's id and url nothing can be stored (a 500).
+    opened = session.to_dict() if isinstance(session, stripe_sdk.StripeObject) else {}
+    if not all(isinstance(opened.get(key), str) and opened[key] for key in ("id", "url")):
+        raise ProviderUnavailable(
+            "Stripe answered 200 with something that is not a checkout session."
+        )
+    return opened
 
 
 def session_end(session: Mapping[str, Any]) -> datetime | None:
@@ -180,14 +187,15 @@ def parse_notification(*, body: bytes, headers: Mapping[str, str]) -> Notificati
 
 
 def _signed_with(body: bytes, header: str, secret: str) -> bool:
+    """The signature alone (the SDK's `WebhookSignature.verify_header`): `construct_event`
+    also builds an event of the body, failing with an AttributeError (a 500) on signed JSON that
+    is not an object and a RecursionError on JSON nested too deep; _json_object reads it."""
     try:
-        stripe_sdk.Webhook.construct_event(
+        stripe_sdk.WebhookSignature.verify_header(
             body, header, secret, tolerance=settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS
         )
     except (stripe_sdk.SignatureVerificationError, UnicodeDecodeError):
         return False
-    except ValueError:  # signed, but not JSON: _json_object says so
-        return True
     return True
 
 
@@ -267,7 +275,7 @@ def interpret(event_type: str, payload: dict[str, Any]) -> Outcome:
 
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
-        event = json.loads(body)
+        event = loads_json(body)
     except ValueError:
         raise InvalidNotification("The body is not JSON.")
     if not isinstance(event, dict):

@@ -12,7 +12,7 @@ from django.db import transaction
 from apps.payments.errors import UnknownProvider
 from apps.payments.models import ProviderEvent
 from apps.payments.providers import apple, google_play, sandbox, stripe
-from apps.payments.providers.base import Notification
+from apps.payments.providers.base import Notification, check_storable
 from apps.payments.services.queueing import enqueue_after_commit
 from apps.payments.tasks import process_provider_event
 
@@ -27,6 +27,14 @@ PARSERS: dict[str, Parser] = {
     ),
 }
 
+# What each provider calls the notification's id (ProviderEvent.event_id).
+ID_NAMES: dict[str, str] = {
+    "stripe": "id",
+    "sandbox": "id",
+    "apple": "notificationUUID",
+    "google_play": "messageId",
+}
+
 
 def receive_notification(
     *, provider: str, body: bytes, headers: Mapping[str, str], query: Mapping[str, str]
@@ -36,6 +44,9 @@ def receive_notification(
     if provider not in PARSERS:
         raise UnknownProvider(f"No provider {provider!r}.")
     notification = PARSERS[provider](body, headers, query)
+    # Every provider's id and payload, whatever its parser checked: a verified notification
+    # the row cannot hold is 400 `invalid_notification` and stores nothing, not a 500.
+    check_storable(notification.event_id, notification.payload, id_name=ID_NAMES[provider])
     with transaction.atomic():
         event, created = ProviderEvent.objects.get_or_create(
             provider=provider,
