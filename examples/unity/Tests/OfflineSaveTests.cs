@@ -138,6 +138,8 @@ namespace GamingPanel.Tests
             yield return Case("cloud save: a write retried (503, 401) after another player logged in is not sent with their session; it stays queued for its player", RetryAfterPlayerSwitchStaysWithItsPlayer);
             yield return Case("shop: a purchase retried after another player logged in is not sent with their session", PurchaseRetryStaysWithItsPlayer);
             yield return Case("cloud save: a 403 player_banned stops the sync and keeps every queued write", BanKeepsTheQueue);
+            yield return Case("cloud save: a 403 about the session or credential (permission_missing, wrong_credential_kind...) keeps every queued write; only save_key_not_writable drops one", SessionRefusalKeepsTheQueue);
+            yield return Case("cloud save: a delete's 404 is \"gone\" only as save_not_found; not_found (a wrong base URL) keeps the delete queued", DeleteGoneOnlyOnSaveNotFound);
             yield return Case("cloud save: answers that are not the panel's (HTML 200, 408, a proxy's 404) keep the write and its key", NotThePanelsAnswerKeepsTheWrite);
             yield return Case("cloud save: when the local copy cannot be written to disk, saves are kept in memory, read back and synced", DiskFailureKeepsSavesInMemory);
             yield return Case("cloud save, remote config and cached reads: an answer that arrives after another player logged in is not kept for them", AnswerAfterPlayerSwitchIsDiscarded);
@@ -749,6 +751,105 @@ namespace GamingPanel.Tests
             var saves = new FakeSaves(); // the ban is lifted; the player logs in again
             SyncReport after = await NewClient(Serving(saves), dir).CloudSaves.SyncAsync();
             Check(after.Written.Count == 2 && saves.Documents["slot1"].Value == "5" && saves.Documents["slot2"].Value == "6", "both written later");
+        }
+
+        static async Task SessionRefusalKeepsTheQueue()
+        {
+            // The panel's 403s about the session or the credential, not about the write (docs/guide/errors.md).
+            foreach (string code in new[] { ErrorCodes.PermissionMissing, ErrorCodes.WrongCredentialKind, ErrorCodes.PlayerBanned, "permission_denied" })
+            {
+                foreach (bool delete in new[] { false, true })
+                {
+                    string what = (delete ? "a DELETE" : "a PUT") + " answered 403 " + code;
+                    var saves = new FakeSaves();
+                    var server = new FakeServer();
+                    bool refusing = false;
+                    server.Handler = r => refusing ? FakeResponse.Problem(403, code) : saves.Handle(r);
+                    string dir = NewDir();
+                    GamingPanelClient client = NewClient(server, dir);
+                    client.CloudSaves.Save("slot1", 1);
+                    await client.CloudSaves.SyncAsync();
+                    if (delete) client.CloudSaves.Delete("slot1"); else client.CloudSaves.Save("slot1", 2);
+                    client.CloudSaves.Save("slot2", 6);
+
+                    refusing = true;
+                    int before = server.Requests.Count;
+                    SyncReport report = await client.CloudSaves.SyncAsync();
+                    Check(report.NeedsLogin && !report.Offline && report.Rejected.Count == 0 && report.Written.Count == 0 && report.StillQueued == 2,
+                        "the sync stops, asks for a login and drops nothing: " + what);
+                    Check(report.Error != null && report.Error.Status == 403 && report.Error.Code == code, "the report carries the refusal: " + what);
+                    Check(server.Requests.Count == before + 1, "nothing sent after it: " + what);
+                    string value;
+                    Check(delete ? !client.CloudSaves.TryGet("slot1", out value) : client.CloudSaves.TryGet("slot1", out value) && value == "2",
+                        "the device still reads its queued write: " + what);
+
+                    refusing = false; // logged in again (or the caller fixed): the queue goes, with its keys
+                    GamingPanelClient back = NewClient(server, dir);
+                    Check(back.CloudSaves.QueuedCount == 2, "still queued after a restart: " + what);
+                    SyncReport after = await back.CloudSaves.SyncAsync();
+                    List<FakeRequest> sent = server.To("player/saves/slot1");
+                    Check(after.StillQueued == 0 && after.Rejected.Count == 0 &&
+                        sent[sent.Count - 1].Header("Idempotency-Key") == sent[sent.Count - 2].Header("Idempotency-Key"),
+                        "sent in the next session with the same Idempotency-Key: " + what);
+                    Check((delete ? !saves.Documents.ContainsKey("slot1") : saves.Documents["slot1"].Value == "2") && saves.Documents["slot2"].Value == "6",
+                        "and applied: " + what);
+                }
+            }
+
+            // The one 403 about the write itself: the key is a game server's. That write is dropped, with its value.
+            var panel = new FakeSaves();
+            var refuser = new FakeServer();
+            refuser.Handler = r => r.Path == "player/saves/locked" ? FakeResponse.Problem(403, ErrorCodes.SaveKeyNotWritable) : panel.Handle(r);
+            GamingPanelClient writer = NewClient(refuser);
+            writer.CloudSaves.Save("locked", 3);
+            writer.CloudSaves.Save("slot2", 4);
+            SyncReport refused = await writer.CloudSaves.SyncAsync();
+            Check(refused.Rejected.Count == 1 && refused.Rejected[0].Key == "locked" && refused.Rejected[0].ValueJson == "3" &&
+                refused.Rejected[0].Error.Code == ErrorCodes.SaveKeyNotWritable, "403 save_key_not_writable drops that write, reported with its value");
+            Check(!refused.NeedsLogin && !refused.Offline && refused.StillQueued == 0 && panel.Documents["slot2"].Value == "4",
+                "and the sync goes on with the other writes");
+        }
+
+        static async Task DeleteGoneOnlyOnSaveNotFound()
+        {
+            // The panel's save_not_found: the key is gone there (deleted on another device meanwhile).
+            var saves = new FakeSaves();
+            var server = new FakeServer();
+            bool gone = false;
+            server.Handler = r => gone && r.Method == "DELETE" ? FakeResponse.Problem(404, ErrorCodes.SaveNotFound) : saves.Handle(r);
+            GamingPanelClient client = NewClient(server);
+            client.CloudSaves.Save("slot1", 1);
+            await client.CloudSaves.SyncAsync();
+            client.CloudSaves.Delete("slot1");
+            saves.Documents.Remove("slot1");
+            gone = true;
+            SyncReport agreed = await client.CloudSaves.SyncAsync();
+            string value;
+            Check(agreed.StillQueued == 0 && agreed.Conflicts.Count == 0 && agreed.Rejected.Count == 0 && !agreed.Offline &&
+                !client.CloudSaves.TryGet("slot1", out value), "a delete answered 404 save_not_found is agreed: gone on both sides");
+
+            // The panel's generic not_found (no such endpoint: a wrong base URL or prefix) says nothing of the document.
+            var panel = new FakeSaves();
+            var proxy = new FakeServer();
+            bool misrouted = false;
+            proxy.Handler = r => misrouted ? FakeResponse.Problem(404, "not_found") : panel.Handle(r);
+            GamingPanelClient device = NewClient(proxy);
+            device.CloudSaves.Save("slot1", 1);
+            await device.CloudSaves.SyncAsync();
+            device.CloudSaves.Delete("slot1");
+            misrouted = true;
+            SyncReport report = await device.CloudSaves.SyncAsync();
+            string read;
+            Check(report.StillQueued == 1 && report.Conflicts.Count == 0 && report.Rejected.Count == 0 && report.Offline,
+                "a delete answered 404 not_found stays queued");
+            Check(report.Error != null && report.Error.Status == 404 && report.Error.Code == "not_found", "and the report carries the 404");
+            Check(!device.CloudSaves.TryGet("slot1", out read) && panel.Documents.ContainsKey("slot1"), "the device reads it deleted; the panel still holds it");
+            misrouted = false;
+            SyncReport after = await device.CloudSaves.SyncAsync();
+            List<FakeRequest> sent = proxy.To("player/saves/slot1");
+            Check(after.StillQueued == 0 && !panel.Documents.ContainsKey("slot1") &&
+                sent[sent.Count - 1].Header("Idempotency-Key") == sent[sent.Count - 2].Header("Idempotency-Key"),
+                "the next sync deletes it, with the same Idempotency-Key");
         }
 
         static async Task NotThePanelsAnswerKeepsTheWrite()

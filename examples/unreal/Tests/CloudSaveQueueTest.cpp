@@ -450,6 +450,104 @@ void BannedKeepsQueue()
 	Check(Panel.Has(TEXT("slot1"), 2, TEXT("{\"chapter\":2}")) && Panel.Has(TEXT("slot2"), 1, TEXT("{\"gold\":5}")), "the panel has both");
 }
 
+void SessionRefusalsKeepQueue()
+{
+	// The panel's 403s about the session or the credential, not about the write (docs/guide/errors.md).
+	struct { const char* Name; const TCHAR* Code; } Codes[] = {
+		{"permission_missing", TEXT("permission_missing")},
+		{"wrong_credential_kind", TEXT("wrong_credential_kind")},
+		{"player_banned", TEXT("player_banned")},
+		{"permission_denied", TEXT("permission_denied")},
+	};
+	for (const auto& Refusal : Codes)
+	{
+		const TCHAR* Code = Refusal.Code;
+		for (const bool bDelete : {false, true})
+		{
+			const std::string What = std::string(bDelete ? "a DELETE" : "a PUT") + " answered 403 " + Refusal.Name;
+			FFakePanel Panel;
+			FDevice Device;
+			SyncedAtVersion1(Device, Panel);
+			if (bDelete) Device.Queue.Delete(TEXT("slot1"));
+			else Device.Queue.Save(TEXT("slot1"), TEXT("{\"chapter\":2}"));
+			Device.Queue.Save(TEXT("slot2"), TEXT("{\"gold\":5}"));
+			const FString QueuedKey = Device.Pending(TEXT("slot1"))->IdempotencyKey;
+			Panel.RefuseWith = 403;
+			Panel.RefuseCode = Code;
+			const size_t SentBefore = Panel.Requests.size();
+			FGamingPanelSyncReport Report = Device.Sync(Panel);
+			const std::string Stops = What + ": the sync stops, asks for a login, drops nothing and says why";
+			Check(Report.bNeedsLogin && !Report.bOffline && Report.Rejected.Num() == 0 && Report.Written.Num() == 0
+					&& Report.StillQueued == 2 && Panel.Requests.size() == SentBefore + 1
+					&& Report.Error.Status == 403 && Report.Error.Code == Code,
+				Stops.c_str());
+			const FGamingPanelPendingSave* Kept = Device.Pending(TEXT("slot1"));
+			const std::string Queued = What + ": the write stays queued as it was, in the local store too";
+			Check(Kept && Kept->bDeleted == bDelete && Kept->IdempotencyKey == QueuedKey && Kept->BaseVersion == 1
+					&& Device.Store->Stored.Pending.Num() == 2,
+				Queued.c_str());
+
+			Panel.RefuseWith = 0; // logged in again (or the caller fixed)
+			FGamingPanelSyncReport After = Device.Sync(Panel);
+			const std::string Sent = What + ": sent in the next session with the same Idempotency-Key, and applied";
+			Check(After.StillQueued == 0 && After.Rejected.Num() == 0 && Panel.Requests.size() > SentBefore + 1
+					&& Header(Panel.Requests[SentBefore + 1], TEXT("Idempotency-Key")) == QueuedKey
+					&& (bDelete ? Panel.Documents.count(L"slot1") == 0 : Panel.Has(TEXT("slot1"), 2, TEXT("{\"chapter\":2}")))
+					&& Panel.Has(TEXT("slot2"), 1, TEXT("{\"gold\":5}")),
+				Sent.c_str());
+		}
+	}
+
+	// The one 403 about the write itself: the key is a game server's. That write is dropped, with its value.
+	FFakePanel Panel;
+	FDevice Device;
+	Device.Queue.Save(TEXT("locked"), TEXT("3"));
+	Panel.RefuseWith = 403;
+	Panel.RefuseCode = TEXT("save_key_not_writable");
+	FGamingPanelSyncReport Refused = Device.Sync(Panel);
+	Check(Refused.Rejected.Num() == 1 && Refused.Rejected[0].Key == TEXT("locked") && Refused.Rejected[0].ValueJson == TEXT("3")
+			&& Refused.Rejected[0].Error.Code == TEXT("save_key_not_writable") && !Refused.bNeedsLogin && !Refused.bOffline
+			&& Refused.StillQueued == 0,
+		"403 save_key_not_writable drops that write, reported with its value");
+}
+
+void DeleteGoneOnlyOnSaveNotFound()
+{
+	{
+		// The panel's save_not_found: the key is gone there (deleted on another device meanwhile).
+		FFakePanel Panel;
+		FDevice Device;
+		SyncedAtVersion1(Device, Panel);
+		Device.Queue.Delete(TEXT("slot1"));
+		Panel.bAnswerCanned = true;
+		Panel.Canned = FFakePanel::Problem(404, TEXT("save_not_found"));
+		FGamingPanelSyncReport Agreed = Device.Sync(Panel);
+		Check(Agreed.StillQueued == 0 && Agreed.Conflicts.Num() == 0 && Agreed.Rejected.Num() == 0 && !Agreed.bOffline
+				&& !Device.Pending(TEXT("slot1")) && !Device.Synced(TEXT("slot1")),
+			"a delete answered 404 save_not_found is agreed: gone on both sides");
+	}
+
+	// The panel's generic not_found (no such endpoint: a wrong base URL or prefix) says nothing of the document.
+	FFakePanel Panel;
+	FDevice Device;
+	SyncedAtVersion1(Device, Panel);
+	Device.Queue.Delete(TEXT("slot1"));
+	const FString QueuedKey = Device.Pending(TEXT("slot1"))->IdempotencyKey;
+	Panel.bAnswerCanned = true;
+	Panel.Canned = FFakePanel::Problem(404, TEXT("not_found"));
+	FGamingPanelSyncReport Report = Device.Sync(Panel);
+	Check(Report.bOffline && !Report.bNeedsLogin && Report.StillQueued == 1 && Report.Conflicts.Num() == 0 && Report.Rejected.Num() == 0
+			&& Device.Pending(TEXT("slot1")) && Device.Pending(TEXT("slot1"))->bDeleted && Device.Synced(TEXT("slot1")),
+		"a delete answered 404 not_found stays queued (the synced copy too)");
+	Check(Report.Error.Status == 404 && Report.Error.Code == TEXT("not_found"), "and the report carries the 404");
+	Check(Panel.Has(TEXT("slot1"), 1, TEXT("{\"chapter\":1}")), "the panel still holds the document");
+	Panel.bAnswerCanned = false;
+	FGamingPanelSyncReport After = Device.Sync(Panel);
+	Check(After.StillQueued == 0 && Panel.Documents.count(L"slot1") == 0
+			&& Header(Panel.Requests.back(), TEXT("Idempotency-Key")) == QueuedKey,
+		"the next sync deletes it, with the same Idempotency-Key");
+}
+
 /** An answer that is not the panel's: Status, Code as FGamingPanelError::FromResponse makes them of a page. */
 FGamingPanelSaveAnswer NotThePanels(int32 Status, const TCHAR* Code)
 {
@@ -1303,6 +1401,8 @@ int main()
 		{"a refused write (413) is dropped and reported with its value", RefusedWriteDropped},
 		{"a 401 keeps every queued write for the next session", SessionOverKeepsQueue},
 		{"a 403 player_banned keeps every queued write, like a 401 (bans end)", BannedKeepsQueue},
+		{"a 403 about the session or credential (permission_missing, wrong_credential_kind...) keeps every queued write; only save_key_not_writable drops one", SessionRefusalsKeepQueue},
+		{"a delete's 404 is \"gone\" only as save_not_found; not_found (a wrong base URL) keeps the delete queued", DeleteGoneOnlyOnSaveNotFound},
 		{"an empty 2xx, an HTML 200, a 408 or a proxy's page keep the write and its Idempotency-Key", UnreadableAnswersKeepTheWrite},
 		{"a write whose answer was lost is sent again, exactly, before the value saved over it", LostWriteSentAgainBeforeANewerValue},
 		{"a refresh (GET player/saves) brings other devices' saves and keeps the queue", RefreshBringsOtherDevicesSaves},

@@ -31,6 +31,12 @@ namespace GamingPanel
         public const string ValidationError = "validation_error";
         public const string IdempotencyKeyReused = "idempotency_key_reused";
         public const string ReceiptAccountMismatch = "receipt_account_mismatch";
+        public const string PermissionMissing = "permission_missing";
+        public const string WrongCredentialKind = "wrong_credential_kind";
+        /// <summary>Cloud save: no such document (a delete's 404 that means the key is gone).</summary>
+        public const string SaveNotFound = "save_not_found";
+        /// <summary>Cloud save: a 403 about the write itself (a key only game servers write): the write is refused.</summary>
+        public const string SaveKeyNotWritable = "save_key_not_writable";
 
         // Made up on the client for failures that have no server answer.
         public const string NetworkError = "network_error";

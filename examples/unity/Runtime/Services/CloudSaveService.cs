@@ -9,15 +9,17 @@
 //   - 412 precondition_failed: another device wrote first. Nothing is overwritten: the conflict, with both copies
 //     (the local value and the server's current document), goes to the game (Conflicts, ConflictDetected) and stays
 //     queued until the game resolves it (keep local, keep the server's, or a merged value);
-//   - 400/403/413/422 as the panel's own problem document (with a code): the write can never succeed as it is; it is
-//     dropped and reported (Rejected) with the value it carried, so the game can keep or show it;
+//   - 400, 403 save_key_not_writable, 413, 422 as the panel's own problem document (with a code): the write can never
+//     succeed as it is; it is dropped and reported (Rejected) with the value it carried, so the game can keep or show it;
+//   - a delete's 404 save_not_found: the key is gone there too (agreed, or a conflict with a copy the device holds);
 //   - 401 (the session is over and could not be renewed), an answer that ends the session (ApiError.EndsSession,
-//     such as 403 player_banned), or another player (or nobody) logged in by the time of a request or its retry:
-//     the write stays queued for its player, the sync stops and reports NeedsLogin; the next sync after that
-//     player logs in again sends it;
-//   - anything else (no answer, 408, 429, 5xx, and any answer that is not the panel's: a captive portal's HTML 200,
-//     a proxy's 404 or 405): it stays queued with its Idempotency-Key for the next sync, which makes a write that
-//     did reach the server count once.
+//     such as 403 player_banned), any other 403 of the panel's (about the session or the credential, not the write:
+//     permission_missing, wrong_credential_kind...), or another player (or nobody) logged in by the time of a
+//     request or its retry: the write stays queued for its player, the sync stops and reports NeedsLogin with the
+//     error; the next sync after that player logs in again sends it;
+//   - anything else (no answer, 408, 429, 5xx, a 404 other than a delete's save_not_found, such as not_found for a
+//     wrong base URL, and any answer that is not the panel's: a captive portal's HTML 200, a proxy's 404 or 405): it
+//     stays queued with its Idempotency-Key for the next sync, which makes a write that did reach the server count once.
 // A write that went out and got no answer may be on the server. When the key is saved again meanwhile, that write
 // is kept as it went, and the next sync sends it again first (same body, Idempotency-Key and If-Match: the panel
 // answers a key it took with its first answer, for CLOUDSAVE_RECEIPT_DAYS) before the newer value, which then goes
@@ -84,8 +86,10 @@ namespace GamingPanel
         /// </summary>
         public bool Offline;
         /// <summary>
-        /// The session is over (401 after a renewal, or an answer that ends it, such as 403 player_banned), or another
-        /// player (or nobody) is logged in now: the writes stay queued for this sync's player; log them in again.
+        /// The session is over (401 after a renewal, or an answer that ends it, such as 403 player_banned), the panel
+        /// refused the session or credential (any 403 but save_key_not_writable: permission_missing,
+        /// wrong_credential_kind...), or another player (or nobody) is logged in now: the writes stay queued for this
+        /// sync's player; log them in again (Error says why).
         /// </summary>
         public bool NeedsLogin;
         public int StillQueued;
@@ -99,7 +103,7 @@ namespace GamingPanel
         public ApiError Error;
     }
 
-    /// <summary>A queued write the panel refused for good (its problem document with 400, 403, 413, 422): dropped from the queue, with the value it carried.</summary>
+    /// <summary>A queued write the panel refused for good (its problem document with 400, 403 save_key_not_writable, 413, 422): dropped from the queue, with the value it carried.</summary>
     public sealed class SaveRejection
     {
         public string Key;
@@ -411,17 +415,20 @@ namespace GamingPanel
             }
             catch (ApiError error)
             {
-                if (error.Status == 401 || error.EndsSession)
+                // Only the panel's own problem documents decide a write's fate.
+                bool panel = error.IsProblemDocument;
+                if (error.Status == 401 || error.EndsSession || (panel && error.Status == 403 && error.Code != ErrorCodes.SaveKeyNotWritable))
                 {
-                    // The session is over, is another player's now, or the panel ended it (a ban ends too): the
-                    // player's progress stays queued for their next session.
+                    // The session is over, is another player's now, or the panel ended it (a ban ends too), or the
+                    // panel's 403 is about the session or the credential (permission_missing, wrong_credential_kind...),
+                    // not about this write: the player's progress stays queued for their next session.
                     report.NeedsLogin = true;
                     report.Error = error;
                     return false;
                 }
-                // Only the panel's own problem documents decide a write's fate.
-                bool panel = error.IsProblemDocument;
-                if (panel && (error.Status == 412 || (pending.Deleted && error.Status == 404)))
+                // A delete's 404 means "gone there" only as the panel's save_not_found; another 404 (not_found: an
+                // unknown endpoint, a wrong base URL or prefix) says nothing about the document and keeps the delete.
+                if (panel && (error.Status == 412 || (pending.Deleted && error.Status == 404 && error.Code == ErrorCodes.SaveNotFound)))
                 {
                     SaveDocument current = SaveDocument.FromJson(Json.GetObject(error.Problem, "current"));
                     SaveConflict conflict = MarkConflict(player, key, pending, current);
@@ -433,15 +440,16 @@ namespace GamingPanel
                 }
                 if (!panel || !(error.Status == 400 || error.Status == 403 || error.Status == 413 || error.Status == 422))
                 {
-                    // No answer, 408, 429, 5xx, or not the panel's answer (a captive portal's HTML 200, a proxy's 404
-                    // or 405): the write may yet go, or may have gone. It stays queued with its Idempotency-Key. The
-                    // error (a 429's or 503's Retry-After with it) tells the game when to sync again.
+                    // No answer, 408, 429, 5xx, a 404 other than a delete's save_not_found, or not the panel's answer
+                    // (a captive portal's HTML 200, a proxy's 404 or 405): the write may yet go, or may have gone. It
+                    // stays queued with its Idempotency-Key. The error (a 429's or 503's Retry-After with it) tells the
+                    // game when to sync again.
                     report.Offline = true;
                     report.Error = error;
                     return false;
                 }
-                // 400, 403, 413, 422 from the panel: this write can never succeed as it is. Drop it, keep the synced
-                // copy, and hand its value to the game with the reason.
+                // 400, 403 save_key_not_writable, 413, 422 from the panel: this write can never succeed as it is. Drop
+                // it, keep the synced copy, and hand its value to the game with the reason.
                 lock (_lock)
                 {
                     State state = Load(player);

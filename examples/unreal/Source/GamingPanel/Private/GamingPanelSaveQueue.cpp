@@ -2,6 +2,16 @@
 // containers only, so scripts/check_examples.sh builds and runs this file with Tests/CloudSaveQueueTest.cpp.
 #include "GamingPanelSaveQueue.h"
 
+namespace
+{
+/** A delete's 404 means the document is gone only with this code; the generic not_found (no such endpoint: a wrong
+ *  base URL or prefix) says nothing about the document. */
+const TCHAR* const SaveNotFound = TEXT("save_not_found");
+/** The one 403 about the write itself (a key only game servers write); every other 403 is about the session or the
+ *  credential (player_banned, permission_missing, wrong_credential_kind...) and keeps the queue. */
+const TCHAR* const SaveKeyNotWritable = TEXT("save_key_not_writable");
+}
+
 bool FGamingPanelSaveQueue::IsValidKey(const FString& Key)
 {
 	const int32 Length = Key.Len();
@@ -276,9 +286,9 @@ void FGamingPanelSaveQueue::Apply(const FGamingPanelSaveRequest& Sent, const FGa
 	const bool bWritten = Answer.bOk && (Sent.bDelete ? Answer.Status == 204 : Answer.bHasDocument);
 	// Only the panel's own problem documents settle a write; a proxy's page with the same status does not.
 	const bool bPanelProblem = !Answer.bOk && Answer.bProblemDocument;
-	const bool bStale = bPanelProblem && (Status == 412 || (Sent.bDelete && Status == 404));
-	const bool bRefused = bPanelProblem && !Answer.Error.EndsSession()
-		&& (Status == 400 || Status == 403 || Status == 413 || Status == 422);
+	const bool bStale = bPanelProblem && (Status == 412 || (Sent.bDelete && Status == 404 && Answer.Error.Code == SaveNotFound));
+	const bool bRefused = bPanelProblem
+		&& (Status == 400 || (Status == 403 && Answer.Error.Code == SaveKeyNotWritable) || Status == 413 || Status == 422);
 	if (bWritten || bStale || bRefused)
 	{
 		// A definitive answer: the write it was for is settled.
@@ -342,8 +352,8 @@ void FGamingPanelSaveQueue::Apply(const FGamingPanelSaveRequest& Sent, const FGa
 	}
 	else if (bRefused)
 	{
-		// 400, 403, 413, 422 from the panel: this write can never succeed as it is. Drop it (the synced copy stays)
-		// and hand its value to the game with the reason. A newer value saved over it stays queued.
+		// 400, 403 save_key_not_writable, 413, 422 from the panel: this write can never succeed as it is. Drop it (the
+		// synced copy stays) and hand its value to the game with the reason. A newer value saved over it stays queued.
 		if (bSame) State.Pending.Remove(Key);
 		FGamingPanelSaveRejection Rejection;
 		Rejection.Key = Key;
@@ -352,17 +362,18 @@ void FGamingPanelSaveQueue::Apply(const FGamingPanelSaveRequest& Sent, const FGa
 		Rejection.Error = Answer.Error;
 		Report.Rejected.Add(Rejection);
 	}
-	else if (!Answer.bOk && (Status == 401 || Answer.Error.EndsSession()))
+	else if (!Answer.bOk && (Status == 401 || Answer.Error.EndsSession() || (bPanelProblem && Status == 403)))
 	{
-		// The session is over (a ban ends too) or another player logged in: the player's progress stays queued,
-		// with its Idempotency-Keys, for the player's next session.
+		// The session is over (a ban ends too), another player logged in, or the panel's 403 is about the session or
+		// the credential (permission_missing, wrong_credential_kind...), not this write: the player's progress stays
+		// queued, with its Idempotency-Keys, for the player's next session.
 		Report.bNeedsLogin = true;
 		Report.Error = Answer.Error;
 	}
 	else
 	{
-		// No answer, 408, 429, 5xx, a page that is not the panel's, a 2xx without the document: the write may or may
-		// not have arrived. It stays queued with its Idempotency-Key, so a write that did arrive counts once. The
+		// No answer, 408, 429, 5xx, a 404 other than a delete's save_not_found (not_found: a wrong base URL), a page
+		// that is not the panel's, a 2xx without the document: the write may or may not have arrived. It stays queued with its Idempotency-Key, so a write that did arrive counts once. The
 		// error (a 429's or 503's Retry-After with it) tells the game when to sync again.
 		Report.bOffline = true;
 		if (!Answer.bOk) Report.Error = Answer.Error;

@@ -31,7 +31,7 @@ struct GAMINGPANEL_API FGamingPanelSaveConflict
 
 enum class EGamingPanelConflictResolution : uint8 { KeepLocal, KeepServer, UseMerged };
 
-/** A queued write the panel refused for good (its problem document with 400, 403 other than player_banned, 413 or
+/** A queued write the panel refused for good (its problem document with 400, 403 save_key_not_writable, 413 or
  *  422): dropped from the queue, with the value it carried. */
 struct GAMINGPANEL_API FGamingPanelSaveRejection
 {
@@ -49,8 +49,9 @@ struct GAMINGPANEL_API FGamingPanelSyncReport
 	/** A write got no usable answer (none, 408, 429, 5xx, a page that is not the panel's, a 2xx without the
 	 *  document): the sync stopped there and every write stays queued with its Idempotency-Key. */
 	bool bOffline = false;
-	/** The session is over (401 after a renewal, 403 player_banned, or another player logged in): log the player in
-	 *  again; every write stays queued. */
+	/** The session is over (401 after a renewal, 403 player_banned, any other 403 of the panel's but
+	 *  save_key_not_writable: permission_missing, wrong_credential_kind..., or another player logged in): log the
+	 *  player in again; every write stays queued; Error says why. */
 	bool bNeedsLogin = false;
 	/** Another Sync was still running: this one sent nothing (the running one's report says what it did). Sync again
 	 *  once that one has completed to send what it left queued. */
@@ -139,7 +140,8 @@ struct GAMINGPANEL_API FGamingPanelSaveAnswer
 	bool bHasDocument = false;
 	FGamingPanelSaveDocument Document;
 	/** !bOk: the body is the panel's own problem document (JSON with a `code`), not a proxy's or a load balancer's
-	 *  page. Only such an answer settles a write (412, a delete's 404) or drops it (400, 403, 413, 422). */
+	 *  page. Only such an answer settles a write (412, a delete's 404 save_not_found) or drops it (400, 403
+	 *  save_key_not_writable, 413, 422). */
 	bool bProblemDocument = false;
 };
 
@@ -177,10 +179,11 @@ public:
 	/**
 	 * Sends every queued write not waiting on a conflict, one at a time (a key's unconfirmed earlier write first);
 	 * stops at the first answer that is not definitive. Only the panel's problem documents settle a write: 412 (and a
-	 * delete's 404) make a conflict; 400, 403 (not player_banned), 413 and 422 drop it. 401 and the answers that end a
-	 * session (FGamingPanelError::EndsSession) keep everything queued for the next login (bNeedsLogin); anything else
-	 * (no answer, 408, 429, 5xx, a proxy's page, a 2xx without the document, a delete's 2xx other than 204) keeps it
-	 * queued with its Idempotency-Key.
+	 * delete's 404 save_not_found) make a conflict; 400, 403 save_key_not_writable, 413 and 422 drop it. 401, the
+	 * answers that end a session (FGamingPanelError::EndsSession) and any other 403 of the panel's (about the session or
+	 * the credential: permission_missing, wrong_credential_kind...) keep everything queued for the next login
+	 * (bNeedsLogin); anything else (no answer, 408, 429, 5xx, another 404 such as not_found for a wrong base URL, a
+	 * proxy's page, a 2xx without the document, a delete's 2xx other than 204) keeps it queued with its Idempotency-Key.
 	 * One sync at a time: called while another runs, it sends nothing and completes at once with bSyncRunning (two
 	 * syncs would send the same write twice, and one's late answer could land after the other's newer one). An answer
 	 * never replaces the synced copy with a lower version than the one the device holds.
