@@ -51,18 +51,20 @@ SCHEDULE_FIELDS = {"reset", "time_zone"}
 class BoardForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         super().clean()
-        # The form left the schedule editable when it was built, the board holding no score
-        # then; one may have landed since. Checked again under the locks that a first score
-        # waits for (held to the admin's commit: its save, then follow_schedule): the open
-        # period would keep the old schedule's end while the board showed the new one.
+        # The form left the ranking fields editable when it was built, the board holding no
+        # score then; one may have landed since. Checked again under the locks that a first
+        # score waits for (held to the admin's commit: its save, then follow_schedule): the
+        # board's row (a submission checks the rules it ranks by against it, FOR SHARE), then
+        # its open period. Else the score, ranked and windowed by the old rules, would be held
+        # by a board showing the new ones, which it then locks.
         board = self.instance
-        changes_schedule = board.pk is not None and SCHEDULE_FIELDS & set(self.changed_data)
-        if changes_schedule and not lock_for_schedule_change(board):
+        changes_rules = board.pk is not None and set(RANKING_FIELDS) & set(self.changed_data)
+        if changes_rules and not lock_for_schedule_change(board):
             raise forms.ValidationError(
-                "This board received its first scores while you edited it: its reset and time "
-                "zone are now fixed, as its entries and open period were windowed by them. "
-                "Reload the page to edit its other fields, or create a new board for another "
-                "schedule."
+                "This board received its first scores while you edited it: its source, stat, "
+                "order, operator, reset and time zone are now fixed, as its entries were ranked "
+                "and its open period windowed by them. Reload the page to edit its other "
+                "fields, or create a new board for other rules."
             )
         return self.cleaned_data
 

@@ -123,12 +123,14 @@ def lock_for_deletion(boards: list[Board]) -> None:
 
 
 def lock_for_schedule_change(board: Board) -> bool:
-    """Before a change of the board's reset or time zone, for the caller's transaction (the
-    admin's save, then follow_schedule): the board's row FOR NO KEY UPDATE (as its UPDATE takes
-    it, and first, as a deletion does), then its open period FOR UPDATE (as a close takes it): a
-    score being written commits first, and one to come waits for the caller's commit and then
-    finds the period's new end. Whether the board holds no entry, so the change may be made: one
-    that does keeps the schedule its entries and open period were windowed by."""
+    """Before a change of the board's ranking rules (game, source, stat, order, operator, reset,
+    time zone), for the caller's transaction (the admin's save, then follow_schedule): the
+    board's row FOR NO KEY UPDATE (as its UPDATE takes it, and first, as a deletion does), then
+    its open period FOR UPDATE (as a close takes it): a score being written (holding both FOR
+    SHARE) commits first, and one to come waits for the caller's commit and then finds the
+    board's new rules (submit: it checks its copy's against the row) and the period's new end.
+    Whether the board holds no entry, so the change may be made: one that does keeps the rules
+    its entries were ranked and its open period windowed by."""
     # Of the board only: Board's ordering joins its game, which stays unlocked.
     list(
         Board.objects.select_for_update(no_key=True, of=("self",))

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from apps.leaderboards.errors import InvalidScore, PlayerBanned
+from apps.leaderboards.errors import BoardNotFound, InvalidScore, PlayerBanned
 from apps.leaderboards.models import Board
-from apps.leaderboards.services.submit import submit_score
+from apps.leaderboards.services.submit import MAX_RULES_REREADS, StatBoardChanged, submit_score
 from gamingpanel.shortcache import ShortCache
 
 # A game's stat boards, read by every match: a board added or changed is followed within 2 s.
@@ -35,22 +35,32 @@ def record_match_stats(
 ) -> None:
     for board in stat_boards(game_id):
         for player_id, stats in sorted(stats_by_player.items()):
-            if board.stat_key not in stats:
-                continue
-            try:
-                submit_score(
-                    board=board,
-                    player_id=player_id,
-                    score=stats[board.stat_key],
-                    submission_id=f"match:{match_id}:{player_id}",
-                    via_stat=True,
-                    # One moment for the whole match: its players' scores land in one period,
-                    # decided once. With the clock read per player, a period ending between two
-                    # of them had this match hold it shared (an earlier player) and then ask to
-                    # close it (a later one), deadlocking with another match doing the same.
-                    at=recorded_at,
-                )
-            except (PlayerBanned, InvalidScore):
-                # A banned player's match still counts for the others; a stat value past a
-                # board's range is kept in the stats but not ranked.
-                continue
+            for _ in range(MAX_RULES_REREADS + 1):
+                # The list is kept 2 s: a board found following another stat now (or none),
+                # its ranking rules changed while it held no entry, takes that stat's value.
+                if board.source != Board.Source.STAT or board.stat_key not in stats:
+                    break
+                try:
+                    submit_score(
+                        board=board,
+                        player_id=player_id,
+                        score=stats[board.stat_key],
+                        submission_id=f"match:{match_id}:{player_id}",
+                        via_stat=True,
+                        # One moment for the whole match: its players' scores land in one
+                        # period, decided once. With the clock read per player, a period ending
+                        # between two of them had this match hold it shared (an earlier player)
+                        # and then ask to close it (a later one), deadlocking with another match
+                        # doing the same.
+                        at=recorded_at,
+                    )
+                except StatBoardChanged as changed:
+                    board = changed.board
+                    continue
+                except (PlayerBanned, InvalidScore):
+                    # A banned player's match still counts for the others; a stat value past a
+                    # board's range is kept in the stats but not ranked.
+                    pass
+                except BoardNotFound:
+                    pass  # moved to another game (it held no entry) or deleted meanwhile
+                break

@@ -8,7 +8,14 @@ A score counts at its moment (a match's: when it was recorded), in the period op
 moment; a closed period never takes one more. A moment whose period closed before the score was
 written (a match recorded at 23:59:59.950, its transaction still running when the day's period
 closed) counts in the period open when it is written, from that period's start: never before it
-(it would rank first among the ties there, and read as a score of the day before)."""
+(it would rank first among the ties there, and read as a score of the day before).
+
+The board comes from a process's copy (kept 2 s: selectors.board_for, stat_boards). Its ranking
+rules (game, source, stat, order, operator) may change while it holds no entry, so the write checks
+the copy's against the board's row, held FOR SHARE (an operator's change being saved holds it
+FOR NO KEY UPDATE to its commit: the write waits, then reads the rules committed). On a mismatch
+nothing is written: the board is read again and the write redone with its rules. A score is never
+stored by rules other than the board's, which lock once it holds the score."""
 
 from __future__ import annotations
 
@@ -25,6 +32,7 @@ from apps.accounts.models import Player
 from apps.accounts.selectors import refuse_erased
 from apps.leaderboards import index
 from apps.leaderboards.errors import (
+    BoardNotFound,
     ClientSubmissionsNotAllowed,
     InvalidMetadata,
     InvalidScore,
@@ -48,10 +56,19 @@ POSTGRES = connection.vendor == "postgresql"
 LEAST, GREATEST = ("LEAST", "GREATEST") if POSTGRES else ("MIN", "MAX")
 JSONB = "::jsonb" if POSTGRES else ""
 
+# Whether the board's row has the ranking rules of the copy the write uses (parameters: game,
+# source, stat key, order, operator), with `b` the board's row.
+_SAME_RULES = (
+    '(b.game_id = %s AND b.source = %s AND b.stat_key = %s AND b."order" = %s AND b.operator = %s)'
+)
+
+# SQLite's steps, in one transaction (writes there are serialised).
 OPEN_PERIOD = CompiledQuery.compile(
-    "SELECT id, number, starts_at, ends_at FROM {period} WHERE board_id = %s AND state = 'open'"
-    + (" FOR SHARE" if POSTGRES else ""),
+    f"SELECT p.id, p.number, p.starts_at, p.ends_at, {_SAME_RULES}"
+    " FROM {period} p JOIN {board} b ON b.id = p.board_id"
+    " WHERE p.board_id = %s AND p.state = 'open'",
     period=Period,
+    board=Board,
 )
 
 # The submission row, only for a player of this game who is not banned now nor erased; nothing
@@ -137,30 +154,40 @@ UPSERTS = {
 # erasure holds the player's row (FOR NO KEY UPDATE) before it locks the periods whose entries it
 # removes, so the submission either commits first and its entry is removed with the others, or
 # waits, finds the player erased, and records nothing. A match result locks its players first too.
-_IN_ONE_STATEMENT = """
+#
+# The board's row next (`rules`, FOR SHARE, before the period, in the order an operator's change
+# locks them: selectors.lock_for_schedule_change): whether it has the rules the statement ranks
+# by. A locking read that waited for the change's commit reads the row as committed (not as at
+# the statement's start), so a score sent while the change is saved is ranked by the new rules.
+# Not the same rules: no period is live, nothing is written, and the caller reads the board.
+_IN_ONE_STATEMENT = f"""
     WITH eligible AS (
-        SELECT id FROM {player}
+        SELECT id FROM {{player}}
          WHERE id = %s AND game_id = %s AND (banned_until IS NULL OR banned_until <= %s)
            AND erased_at IS NULL
            FOR SHARE),
+    rules AS (
+        SELECT {_SAME_RULES} AS same FROM {{board}} b
+         WHERE b.id = %s AND EXISTS (SELECT 1 FROM eligible)
+           FOR SHARE),
     open_period AS (
-        SELECT id, number, ends_at FROM {period} WHERE board_id = %s AND state = 'open'),
+        SELECT id, number, ends_at FROM {{period}} WHERE board_id = %s AND state = 'open'),
     live AS (
-        SELECT p.id, p.starts_at FROM {period} p JOIN open_period o ON o.id = p.id
+        SELECT p.id, p.starts_at FROM {{period}} p JOIN open_period o ON o.id = p.id
          WHERE p.state = 'open' AND (p.ends_at IS NULL OR p.ends_at > %s)
-           AND EXISTS (SELECT 1 FROM eligible)
+           AND EXISTS (SELECT 1 FROM eligible) AND (SELECT same FROM rules)
            FOR SHARE OF p),
     recorded AS (
-        INSERT INTO {submission} (board_id, submission_id, period_id, player_id, score,
+        INSERT INTO {{submission}} (board_id, submission_id, period_id, player_id, score,
                                   from_client, created_at)
         SELECT %s, %s, live.id, eligible.id, %s, %s, GREATEST(%s, live.starts_at)
           FROM eligible, live
         ON CONFLICT DO NOTHING
         RETURNING period_id, player_id, created_at),
-    changed AS ({upsert})
+    changed AS ({{upsert}})
     SELECT open_period.id, open_period.number, open_period.ends_at,
            (SELECT count(*) FROM live), (SELECT count(*) FROM recorded),
-           (SELECT count(*) FROM eligible),
+           (SELECT count(*) FROM eligible), (SELECT same FROM rules),
            changed.score, changed.rank_key, changed.reached_at, changed.version
       FROM open_period LEFT JOIN changed ON true
 """
@@ -178,6 +205,7 @@ IN_ONE_STATEMENT = {
         submission=Submission,
         player=Player,
         entry=Entry,
+        board=Board,
     )
     for op in Board.Operator.values
     for sign in (1, -1)
@@ -187,6 +215,28 @@ ENTRY = CompiledQuery.compile(
     "SELECT score, rank_key, reached_at, version FROM {entry} WHERE period_id = %s AND player_id = %s",
     entry=Entry,
 )
+
+
+# How often a submission reads its board again after finding other ranking rules than its copy's
+# (each time an operator's change committed meanwhile, the board still empty).
+MAX_RULES_REREADS = 3
+
+
+class RulesChanged:
+    """_submit_once's answer when the board's row has other ranking rules than the copy: nothing
+    was written."""
+
+
+RULES_CHANGED = RulesChanged()
+
+
+class StatBoardChanged(Exception):  # noqa: N818 - a signal to the caller, not an error
+    """A stat submission whose board, read again, follows another stat or no stat: the caller
+    (stat_boards.record_match_stats) takes the value of the stat `board` follows now, if any."""
+
+    def __init__(self, board: Board) -> None:
+        super().__init__(board.pk)
+        self.board = board
 
 
 @dataclass(frozen=True)
@@ -248,18 +298,24 @@ def submit_score(
     moment the score counts at (default now); one match's scores all count at its moment, or
     from the start of the period open when they are written if the moment's period has closed
     since (module docstring)."""
-    if via_stat != (board.source == Board.Source.STAT):
-        raise StatBoardTakesNoScores(f"{board.name} follows the stat {board.stat_key}.")
-    if from_client and not board.allow_client_submissions:
-        raise ClientSubmissionsNotAllowed(f"{board.name} takes scores from game servers only.")
+    _check_board(board, via_stat, from_client)
     score = check_score(score)
     metadata_json = check_metadata(board, metadata)
+    rereads = 0
     # A board whose periods were not closed on time (beat down for days) has one due period per
     # missed window, each closed in turn, so a submission catches all of them up.
-    for _ in range(MAX_PERIODS_TO_CATCH_UP):
+    for _ in range(MAX_PERIODS_TO_CATCH_UP + MAX_RULES_REREADS):
         result = _submit_once(
             board, player_id, score, submission_id, metadata_json, from_client, at
         )
+        if result is RULES_CHANGED:
+            # The copy's rules are not the board's any more (module docstring): its own.
+            rereads += 1
+            if rereads > MAX_RULES_REREADS:
+                break
+            board = _board_as_committed(board, via_stat, from_client)
+            metadata_json = check_metadata(board, metadata)
+            continue
         if isinstance(result, Submitted):
             if result.improved and not result.replayed:
                 change = change_for(
@@ -277,8 +333,30 @@ def submit_score(
         else:
             # Only if still due once locked: a new schedule may have moved it since it was
             # found due (follow_schedule), and the score then lands in it. None: try again.
+            assert isinstance(result, int)
             close_period(period_id=result, only_if_due=True)
-    raise RuntimeError("the board's period kept changing")  # pragma: no cover
+    raise RuntimeError("the board's period or rules kept changing")  # pragma: no cover
+
+
+def _check_board(board: Board, via_stat: bool, from_client: bool) -> None:
+    if via_stat != (board.source == Board.Source.STAT):
+        raise StatBoardTakesNoScores(f"{board.name} follows the stat {board.stat_key}.")
+    if from_client and not board.allow_client_submissions:
+        raise ClientSubmissionsNotAllowed(f"{board.name} takes scores from game servers only.")
+
+
+def _board_as_committed(copy: Board, via_stat: bool, from_client: bool) -> Board:
+    """The board as committed, for a submission whose copy had other ranking rules: checked
+    again as the copy was. A board moved to another game (or deleted) is not the one the
+    submission named; a stat board now following another stat (or none) is the caller's to
+    take the right value for (StatBoardChanged)."""
+    board = Board.objects.select_related("game").filter(pk=copy.pk).first()
+    if board is None or board.game_id != copy.game_id:
+        raise BoardNotFound(f"This game has no leaderboard {copy.slug!r}.", board=copy.slug)
+    if via_stat and (board.source, board.stat_key) != (copy.source, copy.stat_key):
+        raise StatBoardChanged(board)
+    _check_board(board, via_stat, from_client)
+    return board
 
 
 def _submit_once(
@@ -289,9 +367,10 @@ def _submit_once(
     metadata_json: str | None,
     from_client: bool,
     at: datetime | None = None,
-) -> Submitted | int | None:
+) -> Submitted | RulesChanged | int | None:
     """The submission, or the id of a due period to close first, or None without an open one
-    (or to try again)."""
+    (or to try again), or RULES_CHANGED when the board's row has other ranking rules than
+    `board` (nothing written)."""
     now = at or timezone.now()
     sign = -1 if board.higher_is_better else 1
     # The clock as the write begins, not the score's moment (`at`, a match's, may be older than
@@ -301,18 +380,22 @@ def _submit_once(
     version = index.version_at(now if at is None else timezone.now())
     # The upsert's parameters after its row's: the sent metadata (or NULL) for each use.
     sent = [metadata_json] * (2 if board.operator == Board.Operator.LATEST else 1)
+    rules = [board.game_id, board.source, board.stat_key, board.order, board.operator]
     if POSTGRES:
         found = IN_ONE_STATEMENT[(board.operator, sign)].row(
             [player_id, board.game_id, now]
+            + [*rules, board.pk]
             + [board.pk, now, board.pk, submission_id, score, from_client, now]
             + [score, sign * score, metadata_json or "{}", version, *sent]
         )
         if found is None:
             return None
-        period_id, number, ends_at, live_count, recorded_count, eligible, *changed = found
+        period_id, number, ends_at, live_count, recorded_count, eligible, same, *changed = found
         if not eligible:
             # Not the game's, banned or erased (or the id was used before: a replay).
             return _replay(board, player_id, score, submission_id, from_client, now)
+        if not same:  # (None: the board was deleted meanwhile)
+            return RULES_CHANGED
         if not live_count:
             # Due: close it first. Or closed since this statement's snapshot (it waited for
             # the close's lock): the next one is open, try again. A due period is not locked,
@@ -326,10 +409,12 @@ def _submit_once(
         assert row is not None
         return _recorded(submission_id, period_id, number, player_id, score, row, improved)
     with transaction.atomic():
-        period = OPEN_PERIOD.row([board.pk])
+        period = OPEN_PERIOD.row([*rules, board.pk])
         if period is None:
             return None
-        period_id, number, starts_at, ends_at = period
+        period_id, number, starts_at, ends_at, same = period
+        if not same:
+            return RULES_CHANGED
         if ends_at is not None and aware(ends_at) <= now:
             return period_id
         counted_at = max(now, aware(starts_at))
