@@ -16,6 +16,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from apps.accounts.errors import PlayerErased
 from apps.accounts.models import Player
 from apps.accounts.selectors import refuse_erased
 from apps.audit.services import record_action
@@ -124,6 +125,9 @@ def claw_back(
         reference=reference,
         actor=actor,
         clamp_debits=True,
+        # A refund or chargeback reported after the erasure is processed as any other: the
+        # ledger of the erased player's purchases stays the accountant's record.
+        refuse_erased_player=False,
     )
 
 
@@ -223,8 +227,11 @@ def _apply(
     clamp_debits: bool,
     new_key: bool = False,
     along: Sequence[Statement] = (),
+    refuse_erased_player: bool = True,
 ) -> ClawBack:
-    """The one guarded ledger write behind every value move: lock, check, write."""
+    """The one guarded ledger write behind every value move: lock, check, write. A player
+    erased since `player` was loaded is refused (410 player_erased), unless
+    `refuse_erased_player` is False (a claw-back): see LOCK_SQL."""
     merged: dict[tuple[str, str], int] = defaultdict(int)
     # What each holding gives up, before anything the same operation credits to it: a price of
     # 100 gold is covered by the gold held, not by 60 gold the offer gives back.
@@ -238,7 +245,7 @@ def _apply(
         run_together(along)
         return ClawBack(entries=[])
 
-    held = _locked_rows(player, sorted(merged), along)
+    held = _locked_rows(player, sorted(merged), along, refuse_erased_player)
 
     # Look for the key only after taking the locks: a concurrent retry waits above, then sees ours.
     done = (
@@ -326,21 +333,25 @@ class _Held:
 
 
 def _locked_rows(
-    player: Player, keys: list[tuple[str, str]], along: Sequence[Statement] = ()
+    player: Player,
+    keys: list[tuple[str, str]],
+    along: Sequence[Statement] = (),
+    refuse_erased_player: bool = True,
 ) -> dict[tuple[str, str], _Held]:
     """Lock the player's wallets and holdings for these (kind, code) keys, in one statement
-    (sent with `along`); a first use creates the missing rows (cap or holding limit copied) and
+    (sent with `along`), the player's row FOR SHARE first unless `refuse_erased_player` is
+    False (LOCK_SQL); a first use creates the missing rows (cap or holding limit copied) and
     locks again."""
     codes = [code for kind, code in keys if kind == "currency"]
     skus = [code for kind, code in keys if kind == "item"]
-    held = _lock(player, codes, skus, along)
+    held = _lock(player, codes, skus, along, refuse_erased_player)
     if missing := [key for key in keys if key not in held]:
         _create_rows(
             [player],
             codes=[code for kind, code in missing if kind == "currency"],
             skus=[code for kind, code in missing if kind == "item"],
         )
-        held = _lock(player, codes, skus)
+        held = _lock(player, codes, skus, refuse_erased_player=refuse_erased_player)
     _follow_raised_limits(held.values())
     return held
 
@@ -476,13 +487,25 @@ WITH known AS (
 SELECT code FROM known
 """
 
-# Wallets first, then holdings, each in id order, in every value move: two moves that need the
-# same rows queue for them in the same order, so they never deadlock. Each locking SELECT is a
-# materialized CTE and the UNION ALL reads one after the other, so the order is the statement's,
-# not the planner's. `FOR UPDATE OF` locks the player's rows, not the shared currency and item
-# rows joined for their codes.
+# The player's row FOR SHARE, then wallets, then holdings, each in id order, in every value
+# move: two moves that need the same rows queue for them in the same order, so they never
+# deadlock. Each locking SELECT is a materialized CTE and the UNION ALL reads one after the
+# other, so the order is the statement's, not the planner's. `FOR UPDATE OF` locks the player's
+# rows, not the shared currency and item rows joined for their codes.
+# The player's row, read FOR SHARE until the move commits (in this statement: no more round
+# trips): a move's own writes take only KEY SHARE on the player, which an erasure's NO KEY
+# UPDATE (apps.accounts.services.privacy) does not hold up, so a purchase or an operator's
+# adjustment whose player was read before the erasure committed wrote under the tombstone. Now
+# an erasure either waits for the move, or has committed and the move reads its erased_at (a
+# row of kind 'player', only then) and is refused. The share lock comes first, as every move
+# that takes it earlier takes it (a claim, a fulfilment, a segment's chunk, a payout), and as
+# the erasure locks the player before anything else of theirs; an erasure never waits for a
+# wallet, a limit counter, an offer's stock or a season pass a purchase may hold while it waits
+# here. A claw-back (a refund) reads the row without the lock and is not refused.
 LOCK_SQL = """
-WITH wallets AS MATERIALIZED (
+WITH player AS MATERIALIZED (
+    SELECT p.id, p.erased_at FROM {player} p WHERE p.id = %s {lock_player}
+), wallets AS MATERIALIZED (
     SELECT 'currency' AS kind, w.id, w.balance AS amount, w.cap AS cap, c.id AS definition_id,
            c.code AS code, c.cap AS definition_limit
       FROM inventory_wallet w JOIN inventory_currency c ON c.id = w.currency_id
@@ -496,7 +519,8 @@ WITH wallets AS MATERIALIZED (
      WHERE h.player_id = %s AND i.game_id = %s AND i.sku IN ({skus})
      ORDER BY h.item_id {lock_holdings}
 )
-SELECT * FROM wallets UNION ALL SELECT * FROM holdings
+SELECT 'player', id, NULL, NULL, NULL, NULL, NULL FROM player WHERE erased_at IS NOT NULL
+UNION ALL SELECT * FROM wallets UNION ALL SELECT * FROM holdings
 """
 # The balances and counts change by their deltas in one UPDATE per table (rows locked above).
 UPDATE_SQL = (
@@ -525,12 +549,23 @@ LEDGER_COLUMNS = (
 
 
 def _lock(
-    player: Player, codes: list[str], skus: list[str], along: Sequence[Statement] = ()
+    player: Player,
+    codes: list[str],
+    skus: list[str],
+    along: Sequence[Statement] = (),
+    refuse_erased_player: bool = True,
 ) -> dict[tuple[str, str], _Held]:
-    params: list[int | str] = [player.pk, player.game_id, *codes, player.pk, player.game_id, *skus]
-    rows = run_together([*along, (_lock_query(len(codes), len(skus)), params)])[-1]
+    # The player's row, then the wallets' and the holdings' (player, game, codes).
+    params: list[int | str] = [player.pk, player.pk, player.game_id, *codes]
+    params += [player.pk, player.game_id, *skus]
+    query = _lock_query(len(codes), len(skus), share_player=refuse_erased_player)
+    rows = run_together([*along, (query, params)])[-1]
     held = {}
     for kind, row_id, amount, limit, definition_id, code, definition_limit in rows:
+        if kind == "player":  # erased: the first row, when there is one
+            if refuse_erased_player:
+                raise PlayerErased(f"Player {player.pk}'s account was erased.", player_id=player.pk)
+            continue
         definition: Currency | ItemDefinition
         # Loaded with the fields read here; any other field is deferred (loaded if asked for).
         if kind == "currency":
@@ -546,13 +581,16 @@ def _lock(
 
 
 @functools.cache
-def _lock_query(codes: int, skus: int) -> CompiledQuery:
+def _lock_query(codes: int, skus: int, *, share_player: bool = True) -> CompiledQuery:
     """LOCK_SQL for this many currency codes and item SKUs (the codes are parameters: one
     prepared statement per count of each, so a session prepares only the few shapes its value
-    moves take). Planning these CTEs on every call was most of PostgreSQL's time for a move."""
+    moves take), with the player's row FOR SHARE or, for a claw-back, only read. Planning these
+    CTEs on every call was most of PostgreSQL's time for a move."""
     # SQLite has no row locks: it serialises writers on the whole database instead.
     locks = connection.features.has_select_for_update_of
     sql = LOCK_SQL.format(
+        player=connection.ops.quote_name(Player._meta.db_table),
+        lock_player="FOR SHARE OF p" if locks and share_player else "",
         codes=", ".join(["%s"] * codes) or "NULL",
         skus=", ".join(["%s"] * skus) or "NULL",
         limit=connection.ops.quote_name("limit"),

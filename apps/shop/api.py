@@ -239,6 +239,10 @@ class PurchaseApi(PlayerApi):
                 "202 was stored, how it ended: `payment_cancelled`, `payment_failed` or "
                 "`checkout_expired` (buy again with a new key)."
             ),
+            410: OpenApiResponse(
+                description="`player_erased`: the account was erased while the purchase was on "
+                "its way (its token was checked just before); nothing was charged or granted."
+            ),
             422: OpenApiResponse(
                 description="`idempotency_key_reused`: this key came with another offer or "
                 "quantity; use a new key."
