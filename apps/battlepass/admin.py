@@ -4,6 +4,8 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -18,7 +20,12 @@ from apps.accounts.admin_scoping import (
     ScopedInline,
     WholeValueSearch,
 )
-from apps.battlepass.authoring import clone_season, generate_tiers, tier_plan
+from apps.battlepass.authoring import (
+    clone_season,
+    generate_tiers,
+    lock_for_deletion,
+    tier_plan,
+)
 from apps.battlepass.forms import ClaimedTiersFormSet, GenerateTiersForm, RisingXpFormSet
 from apps.battlepass.models import Season, SeasonPass, Tier, TierClaim
 from apps.inventory.models import Currency, ItemDefinition
@@ -73,11 +80,18 @@ class SeasonAdmin(GameScopedAdmin):
         permissions=["change"],
     )
     def clone_selected(self, request: HttpRequest, queryset) -> None:
-        copies = [
-            clone_season(season=season, actor=request.user)  # type: ignore[arg-type]
-            for season in queryset.order_by("starts_at")
-            if self.has_change_permission(request, season)
-        ]
+        # All or none: a copy that would end past the year 9999 refuses the action, and each
+        # copy is placed after the one before, so the rest would not fit either.
+        try:
+            with transaction.atomic():
+                copies = [
+                    clone_season(season=season, actor=request.user)  # type: ignore[arg-type]
+                    for season in queryset.order_by("starts_at")
+                    if self.has_change_permission(request, season)
+                ]
+        except ValidationError as error:
+            messages.error(request, f"Nothing cloned: {' '.join(error.messages)}")
+            return
         self.message_user(request, f"Cloned {len(copies)} season(s), each after the last season.")
 
     def generate_tiers_view(self, request: HttpRequest, season_id: int) -> HttpResponse:
@@ -120,6 +134,22 @@ class SeasonAdmin(GameScopedAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/battlepass/season/generate_tiers.html", context)
+
+    # The season's tiers are locked before its claims are looked for (lock_for_deletion; the
+    # delete page and the bulk delete each run in one transaction): a claim under way is waited
+    # for and then protects its tier here, where it was unseen and the deletion failed at commit
+    # on the claim's foreign key (a 500).
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        lock_for_deletion([obj.pk for obj in objs])
+        return super().get_deleted_objects(objs, request)
+
+    def delete_model(self, request: HttpRequest, obj: Model) -> None:
+        lock_for_deletion([obj.pk])  # held already when the delete page asked (same transaction)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        lock_for_deletion(queryset.values_list("pk", flat=True))
+        super().delete_queryset(request, queryset)
 
     @admin.display(boolean=True, description="Running now")
     def running_now(self, obj: Season) -> bool:

@@ -3,6 +3,7 @@ included), and generate N tiers from an XP curve and a reward pattern."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
@@ -19,18 +20,41 @@ from apps.inventory.models import MAX_LINE_QUANTITY
 MAX_TIERS = 500
 
 
+def lock_for_deletion(season_ids: Iterable[int]) -> None:
+    """Call inside a season deletion's transaction, before its claims are looked for: the
+    seasons' tiers locked FOR UPDATE in id order. A claim under way holds its tier FOR KEY SHARE
+    until it commits (services.KEY_SHARE_TIER) with its row not yet visible, so a deletion that
+    looked first found no claim, then its DELETE waited for the claim and failed at commit on
+    the claim's foreign key (a 500). Now the deletion waits for the claim and then sees it (the
+    tier is protected: "cannot delete"); a claim starting meanwhile waits for the deletion and
+    finds its tier gone (tier_not_found). SQLite serializes writes anyway."""
+    # Of the tiers only, with no join: Tier's ordering joins the season and the game.
+    tiers = Tier.objects.select_for_update(of=("self",)).filter(season_id__in=list(season_ids))
+    list(tiers.order_by("pk").values_list("pk", flat=True))
+
+
 @transaction.atomic
 def clone_season(*, season: Season, actor: User | None) -> Season:
     """A copy with the same tiers, placed right after the game's last season (seasons may not
-    overlap) and as long as the original; named "<name> (copy)"."""
+    overlap) and as long as the original; named "<name> (copy)". Refused (ValidationError,
+    nothing created) when that copy would end after the year 9999, where the date arithmetic
+    raised OverflowError (a 500)."""
     duration = season.ends_at - season.starts_at
     last_end = Season.objects.filter(game_id=season.game_id).aggregate(end=Max("ends_at"))["end"]
     starts_at = max(last_end or season.ends_at, season.ends_at)
+    try:
+        ends_at = starts_at + duration
+    except OverflowError:  # past the year 9999
+        raise ValidationError(
+            f"A copy of {season.name} would start at {starts_at:%Y-%m-%d %H:%M} UTC (after the "
+            "game's last season) and end after the year 9999; shorten it or clone an earlier "
+            "one."
+        ) from None
     copy = Season.objects.create(
         game_id=season.game_id,
         name=f"{season.name} (copy)"[:100],
         starts_at=starts_at,
-        ends_at=starts_at + duration,
+        ends_at=ends_at,
     )
     Tier.objects.bulk_create(
         [

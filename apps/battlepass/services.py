@@ -139,37 +139,69 @@ POSTGRES = connection.vendor == "postgresql"
 # (battlepass.forms.FixedOnceClaimedFormSet), so a claim that waited on an edit reads the tier
 # as edited (PostgreSQL reads a row it waited on afresh), and one moved to another level is not
 # this claim's any more.
+# Whether the player claimed the tier on this track already is read here too: a claim made
+# answers already_claimed before the tier's XP and the premium pass are judged (see
+# CLAIMED_IN_THE_LAST_ENDED).
 KEY_SHARE_TIER = CompiledQuery.compile(
     "SELECT tier.xp_required, tier.free_reward, tier.premium_reward, player.erased_at"  # noqa: S608
+    ", EXISTS (SELECT 1 FROM {claim} claim WHERE claim.tier_id = tier.id"
+    " AND claim.player_id = player.id AND claim.track = %s)"
     " FROM {tier} tier, {player} player"
     " WHERE tier.id = %s AND tier.level = %s AND player.id = %s"
     + (" FOR KEY SHARE OF tier FOR SHARE OF player" if POSTGRES else ""),
     tier=Tier,
     player=Player,
+    claim=TierClaim,
+)
+
+# Whether the player claimed this tier on this track in the game's season that ended last: asked
+# only when no season runs, so that a claim whose answer was lost and is retried after its season
+# ended (or was ended early) answers already_claimed, as docs/guide/offline.md tells clients to
+# treat as done, not no_active_season. The request names no season: a retry sent once the next
+# season runs is judged in that one.
+CLAIMED_IN_THE_LAST_ENDED = CompiledQuery.compile(
+    """
+    SELECT EXISTS (SELECT 1 FROM {claim} claim JOIN {tier} tier ON tier.id = claim.tier_id
+                    WHERE claim.player_id = %s AND claim.track = %s AND tier.level = %s
+                      AND tier.season_id = (SELECT ended.id FROM {season} ended
+                                             WHERE ended.game_id = %s AND ended.ends_at <= %s
+                                             ORDER BY ended.ends_at DESC, ended.id DESC
+                                             LIMIT 1))
+    """,
+    season=Season,
+    tier=Tier,
+    claim=TierClaim,
 )
 
 
 @transaction.atomic
 def claim_tier(*, player: Player, level: int, track: str) -> TierClaimResult:
     refuse_erased(player)  # the API's token check refuses them first; any other caller here
-    season = running_season(game_id=player.game_id)
+    now = timezone.now()
+    season = running_season(game_id=player.game_id, at=now)
     if season is None:
+        claimed = CLAIMED_IN_THE_LAST_ENDED.row([player.pk, track, level, player.game_id, now])
+        if claimed and claimed[0]:  # a retry of a claim made before its season ended
+            raise AlreadyClaimed(f"Tier {level} ({track}) is already claimed.")
         raise NoActiveSeason("No battle-pass season is running.")
-    tier = Tier.objects.filter(season=season, level=level).first()
+    season_id = season.pk
+    tier = Tier.objects.filter(season_id=season_id, level=level).first()
     if tier is None:
         raise TierNotFound(f"The running season has no tier {level}.")
-    locked = KEY_SHARE_TIER.row([tier.pk, level, player.pk])
+    locked = KEY_SHARE_TIER.row([track, tier.pk, level, player.pk])
     if locked is None:
         raise TierNotFound(
             f"The season's tiers changed; tier {level} is not the one read. Read them again."
         )
-    xp_required, free_reward, premium_reward, erased_at = locked
+    xp_required, free_reward, premium_reward, erased_at, claimed_before = locked
     if erased_at is not None:  # erased since the request's player was read
         raise PlayerErased(f"Player {player.pk}'s account was erased.", player_id=player.pk)
+    if claimed_before:  # judged before the XP and the pass: whatever changed since, it is done
+        raise AlreadyClaimed(f"Tier {level} ({track}) is already claimed.")
     tier.xp_required = xp_required
     # JSONFields without a decoder: both backends hand back their text (as in selectors).
     tier.free_reward, tier.premium_reward = json.loads(free_reward), json.loads(premium_reward)
-    season_pass = SeasonPass.objects.filter(player=player, season=season).first()
+    season_pass = SeasonPass.objects.filter(player=player, season_id=season_id).first()
     xp = season_pass.xp if season_pass else 0
     if xp < tier.xp_required:
         raise TierLocked(
@@ -190,14 +222,14 @@ def claim_tier(*, player: Player, level: int, track: str) -> TierClaimResult:
         game_id=player.game_id,
         player_id=player.pk,
         name="battlepass_tier_claimed",
-        properties={"season_id": season.pk, "level": level, "track": track},
+        properties={"season_id": season_id, "level": level, "track": track},
     )
     grant_contents(
         player=player,
         contents=contents or [],
         reason="battlepass_tier",
         idempotency_key=f"battlepass:{tier.pk}:{track}",
-        reference=f"season:{season.pk}",
+        reference=f"season:{season_id}",
         along=[claimed],
     )
-    return TierClaimResult(season_id=season.pk, level=level, track=track, granted=contents)
+    return TierClaimResult(season_id=season_id, level=level, track=track, granted=contents)

@@ -51,13 +51,20 @@ POSTGRES = connection.vendor == "postgresql"
 # reward asks and grants is read here too, from the row as locked: an operator's edit locks it
 # FOR UPDATE before looking for claims (battlepass.forms.FixedOnceClaimedFormSet), so a claim
 # that waited on an edit grants the reward as edited, not as the unlocked read before had it.
+# Whether the player claimed the reward already is read here as well (it was a query of its
+# own, after the event's window was checked): a claim made before answers already_claimed
+# whatever changed since, so a retry whose first answer was lost, sent after the event ended,
+# is told it is done (docs/guide/offline.md), not event_ended.
 KEY_SHARE_REWARD = CompiledQuery.compile(
     "SELECT player.erased_at, reward.requirement, reward.stat_key, reward.target,"  # noqa: S608
-    " reward.contents, reward.battlepass_xp FROM {reward} reward, {player} player"
+    " reward.contents, reward.battlepass_xp, EXISTS (SELECT 1 FROM {claim} claim"
+    " WHERE claim.reward_id = reward.id AND claim.player_id = player.id)"
+    " FROM {reward} reward, {player} player"
     " WHERE reward.id = %s AND player.id = %s"
     + (" FOR KEY SHARE OF reward FOR SHARE OF player" if POSTGRES else ""),
     reward=EventReward,
     player=Player,
+    claim=EventRewardClaim,
 )
 
 
@@ -67,9 +74,11 @@ def claim_event_reward(*, player: Player, event_id: int, reward_id: int) -> Rewa
     reward = reward_for_claim(player=player, event_id=event_id, reward_id=reward_id)
     if reward is None or (locked := KEY_SHARE_REWARD.row([reward.pk, player.pk])) is None:
         raise RewardNotFound(f"Event {event_id} has no reward {reward_id}.")
-    erased_at, reward.requirement, reward.stat_key, reward.target, contents, xp = locked
+    erased_at, reward.requirement, reward.stat_key, reward.target, contents, xp, claimed = locked
     if erased_at is not None:  # erased since the request's player was read
         raise PlayerErased(f"Player {player.pk}'s account was erased.", player_id=player.pk)
+    if claimed:  # before the window and the rest: a retry of a claim made is told it is done
+        raise AlreadyClaimed(f"{reward.name} is already claimed.")
     # A JSONField without a decoder: both backends hand back its text.
     reward.contents, reward.battlepass_xp = json.loads(contents), xp
     event, now = reward.event, timezone.now()
@@ -77,8 +86,6 @@ def claim_event_reward(*, player: Player, event_id: int, reward_id: int) -> Rewa
         raise EventNotStarted(f"{event.name} starts at {event.starts_at:%Y-%m-%d %H:%M} UTC.")
     if now >= event.ends_at:
         raise EventEnded(f"{event.name} ended at {event.ends_at:%Y-%m-%d %H:%M} UTC.")
-    if EventRewardClaim.objects.filter(player=player, reward=reward).exists():
-        raise AlreadyClaimed(f"{reward.name} is already claimed.")
     waits_for_season = only_season_xp(reward.contents, reward.battlepass_xp)
     if waits_for_season and not season_runs(game_id=player.game_id, at=now):
         # Claimed now it would grant nothing and be spent: it waits for the next season.
