@@ -340,7 +340,8 @@ INSERT_VERSION = CompiledInsert.compile(DocumentVersion)
 # A bounded range, not "every version up to": scanning from the first version would walk the
 # index entries of every version pruned before (dead rows until a vacuum), so each write of an
 # often written document cost more than the last. The bound loses nothing: before a write the
-# document holds at most MAX_VERSIONS_KEPT versions below the new one, whatever the setting was.
+# document holds at most MAX_VERSIONS_KEPT + 1 versions below the new one (a deletion is kept
+# besides the setting's versions), whatever the setting was.
 PRUNE_VERSIONS = CompiledQuery.compile(
     "DELETE FROM {version} WHERE document_id = %s AND version BETWEEN %s AND %s",
     version=DocumentVersion,
@@ -610,7 +611,9 @@ def _storage_full(limit: int) -> PlayerStorageFull:
 def _history(
     documents: list[Document], *, source: str, now: Any, versions_kept: int
 ) -> list[Statement]:
-    """Each written version kept, and the versions past the last `versions_kept` let go."""
+    """Each written version kept, and the versions past the last `versions_kept` let go. A
+    deletion is kept besides them, not as one of them: it holds no value to restore, and counted
+    it pushed out a value (at 1, the only one: a deleted document could not be brought back)."""
     statements: list[Statement] = []
     for document in documents:
         kept = DocumentVersion(
@@ -622,9 +625,9 @@ def _history(
             created_at=now,
         )
         statements.append(INSERT_VERSION.insert_statement(kept))
-        if document.version > versions_kept:
-            oldest_kept = document.version - MAX_VERSIONS_KEPT
-            statements.append(
-                (PRUNE_VERSIONS, [document.pk, oldest_kept, document.version - versions_kept])
-            )
+        keep = versions_kept + 1 if document.deleted else versions_kept
+        if document.version > keep:
+            # From MAX_VERSIONS_KEPT + 1 below: a deletion at the largest setting left as many.
+            oldest_kept = document.version - MAX_VERSIONS_KEPT - 1
+            statements.append((PRUNE_VERSIONS, [document.pk, oldest_kept, document.version - keep]))
     return statements

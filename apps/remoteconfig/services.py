@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -19,7 +20,12 @@ from apps.audit.services import record_action
 from apps.remoteconfig.errors import InvalidConfigRule, ReleaseNotFound
 from apps.remoteconfig.models import ConfigKey, ConfigOverride, ConfigRelease
 from apps.remoteconfig.resolver import PLATFORM, VERSION, parse_version
-from apps.remoteconfig.rules import compiled_rules, draft_snapshot, override_snapshot
+from apps.remoteconfig.rules import (
+    OVERRIDE_FIELDS,
+    compiled_rules,
+    draft_snapshot,
+    override_snapshot,
+)
 from apps.remoteconfig.selectors import draft_keys
 from gamingpanel.errors import Conflict
 
@@ -179,6 +185,7 @@ def rollback(
         if earlier is None:
             raise ReleaseNotFound(f"No release {version} of this game's config.")
         _refuse_unreadable(earlier)
+        _refuse_undraftable(earlier)
         if expected_live is not None:
             live = ConfigRelease.objects.filter(game=game).aggregate(v=Max("version"))["v"]
             if live != expected_live:
@@ -218,6 +225,64 @@ def _refuse_unreadable(release: ConfigRelease) -> None:
             f"Release {release.version} holds rules that do not read ({where}): it is not "
             "rolled back to; set the draft as it should be and publish it instead."
         )
+
+
+def _refuse_undraftable(release: ConfigRelease) -> None:
+    """A release whose rules read but which the draft cannot hold as they are (written past the
+    checks: a null value, a level below 1 or past the column, a platform name a client cannot
+    send, a salt or description past its column, a field the draft has not) is not made the
+    draft either: the copy failed on a column (a 500 on the panel) or stored an override the
+    panel refuses. The draft's own checks decide: its columns and validate_override."""
+    problems: list[str] = []
+    for key, entry in release.rules.items():
+        draft_key = ConfigKey(
+            key=key, value=entry["value"], description=entry.get("description", "")
+        )
+        bad = _unfit_fields(draft_key, exclude=["game", "value"])
+        if entry["value"] is None:
+            bad.insert(0, "value")
+        if bad:
+            problems.append(f"{key} ({', '.join(bad)})")
+        for position, item in enumerate(entry.get("overrides") or []):
+            unknown = sorted(set(item) - set(OVERRIDE_FIELDS))
+            if unknown:
+                problems.append(f"{key} override #{position} ({', '.join(unknown)})")
+                continue
+            override = ConfigOverride(**item, position=position)
+            bad = _unfit_fields(override, exclude=["config_key", "value"])
+            if item["value"] is None:
+                bad.insert(0, "value")
+            if not bad:
+                try:
+                    validate_override({name: getattr(override, name) for name in OVERRIDE_FIELDS})
+                except InvalidConfigRule as error:
+                    bad.append(str(error.detail))
+            if bad:
+                problems.append(f"{key} override #{position} ({', '.join(bad)})")
+    if problems:
+        raise InvalidConfigRule(
+            f"Release {release.version} holds rules the draft cannot take "
+            f"({'; '.join(problems)}): it is not rolled back to; set the draft as it should be "
+            "and publish it instead."
+        )
+
+
+def _unfit_fields(instance: ConfigKey | ConfigOverride, *, exclude: list[str]) -> list[str]:
+    """The fields the draft's columns refuse (null, too long, out of range, not a version);
+    a value is any JSON, so `value` is checked by the caller, not as a column that may not be
+    blank. Valid date texts are parsed on the instance, as the copy would store them."""
+    # full_clean lets None through a column that may be blank, null or not: named here.
+    nulls = {
+        field.name
+        for field in instance._meta.concrete_fields
+        if not (field.null or field.primary_key or field.name in exclude)
+        and getattr(instance, field.attname) is None
+    }
+    try:
+        instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+    except ValidationError as error:
+        return sorted(nulls | set(error.message_dict))
+    return sorted(nulls)
 
 
 def _release(
@@ -262,6 +327,7 @@ def _replace_draft(game: Game, rules: dict[str, Any]) -> None:
         config_key = ConfigKey.objects.create(
             game=game, key=key, value=entry["value"], description=entry.get("description", "")
         )
-        for position, item in enumerate(entry.get("overrides", [])):
+        # Null overrides are no overrides, as the resolver reads them (rules.compiled_rules).
+        for position, item in enumerate(entry.get("overrides") or []):
             fields = {**item, "position": position}
             ConfigOverride.objects.create(config_key=config_key, **fields)
