@@ -49,6 +49,8 @@ from gamingpanel.parsers import loads as loads_json
 from gamingpanel.storable import UNSTORABLE
 
 logger = logging.getLogger(__name__)
+# A product purchase's purchaseState other than 0 (purchased), in words (any JSON value may come).
+PURCHASE_STATES: dict[object, str] = {1: "cancelled", 2: "pending"}
 
 SCOPE = "https://www.googleapis.com/auth/androidpublisher"
 # Pub/Sub push tokens are Google-signed OIDC ID tokens with this issuer.
@@ -85,7 +87,7 @@ def verify_purchase(
     purchase = json_object(response.content, who="Google Play")
     state = purchase.get("purchaseState")
     if state != 0:
-        word = {1: "cancelled", 2: "pending"}.get(state, f"in state {state}")
+        word = PURCHASE_STATES.get(state, f"in state {state}")
         raise ReceiptNotPaid(f"The purchase is {word}.")
     if purchase.get("purchaseType") == 0 and not (
         account.game.sandbox or account.config.get("accept_test_purchases")
