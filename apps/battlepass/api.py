@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Any
-
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -10,16 +8,10 @@ from apps.accounts.api_base import TIMESTAMP, PlayerApi, PlayerRequest, StrictIn
 from apps.battlepass.models import TierClaim
 from apps.battlepass.selectors import get_progress
 from apps.battlepass.services import claim_tier
-from apps.inventory.lines import GrantLineSerializer, grant_lines
+from apps.inventory.lines import GrantLineSerializer
 
 # Reward lines in the one shape every grant has (apps.inventory.lines).
 ContentLineSerializer = GrantLineSerializer
-
-
-def content_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Stored reward lines (`contents.validate_contents`) as GrantLineSerializer answers them:
-    the code, then the quantity, whatever order an operator typed the keys in."""
-    return grant_lines(lines)
 
 
 class SeasonSerializer(serializers.Serializer):
@@ -58,9 +50,9 @@ class BattlePassProgressApi(PlayerApi):
         summary="The player's progress in the running season", responses=OutputSerializer
     )
     def get(self, request: PlayerRequest) -> Response:
-        # get_progress shapes the body in OutputSerializer's order; only the season's timestamps
-        # and the reward lines take their API form here (the serializer, for hundreds of
-        # fields, would copy the rest).
+        # get_progress shapes the body in OutputSerializer's order, the reward lines in their
+        # API form (as the season's definition keeps them); only the season's timestamps take
+        # theirs here (the serializer, for hundreds of fields, would copy the rest).
         progress = get_progress(player_id=request.user.pk, game_id=request.user.game_id)
         season = progress["season"]
         if season is not None:
@@ -69,15 +61,7 @@ class BattlePassProgressApi(PlayerApi):
                 "starts_at": TIMESTAMP.to_representation(season["starts_at"]),
                 "ends_at": TIMESTAMP.to_representation(season["ends_at"]),
             }
-        tiers = [
-            {
-                **tier,
-                "free_reward": content_lines(tier["free_reward"]),
-                "premium_reward": content_lines(tier["premium_reward"]),
-            }
-            for tier in progress["tiers"]
-        ]
-        return Response({**progress, "season": season, "tiers": tiers})
+        return Response({**progress, "season": season})
 
 
 class BattlePassClaimApi(PlayerApi):

@@ -11,6 +11,7 @@ from typing import Any, Protocol, TypeVar
 from django.utils import timezone
 
 from apps.battlepass.models import Season, SeasonPass, Tier, TierClaim
+from apps.inventory.lines import grant_lines
 from gamingpanel.shortcache import ShortCache
 from gamingpanel.sql import CompiledQuery, aware
 
@@ -53,6 +54,8 @@ DEFINITIONS_SECONDS = 2.0
 class TierDefinition:
     level: int
     xp_required: int
+    # In the form grants are answered in (inventory.lines.grant_lines), shared by every read of
+    # the kept definition: read them, never change them.
     free_reward: list[dict[str, Any]]
     premium_reward: list[dict[str, Any]]
 
@@ -120,9 +123,15 @@ def _load_definitions(*, game_id: int) -> list[SeasonDefinition]:
             )
             tiers[season_id] = []
         if level is not None:  # a season without tiers has one row, its tier columns null
-            # JSONFields without a decoder: both backends hand back their text.
+            # JSONFields without a decoder: both backends hand back their text. The lines are
+            # kept in the form every grant is answered in (apps.inventory.lines), made once per
+            # load instead of on every read of the season's tiers.
             free_reward, premium_reward = json.loads(free), json.loads(premium)
-            tiers[season_id].append(TierDefinition(level, xp_required, free_reward, premium_reward))
+            tiers[season_id].append(
+                TierDefinition(
+                    level, xp_required, grant_lines(free_reward), grant_lines(premium_reward)
+                )
+            )
     return [replace(season, tiers=tuple(tiers[key])) for key, season in seasons.items()]
 
 

@@ -7,7 +7,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from apps.accounts.api_base import TIMESTAMP, PlayerApi, PlayerRequest, StrictIntegerField
-from apps.battlepass.api import ContentLineSerializer, content_lines
+from apps.battlepass.api import ContentLineSerializer
 from apps.events.selectors import get_active_events
 from apps.events.services import claim_event_reward
 
@@ -62,7 +62,7 @@ def active_event_body(entry: dict[str, Any]) -> dict[str, Any]:
                 "claimable": line["claimable"],
                 "claimed": line["claimed"],
                 "grant": {
-                    "contents": content_lines(reward["contents"]),
+                    "contents": reward["contents"],  # in its API form (event_definitions)
                     "battlepass_xp": reward["battlepass_xp"],
                 },
             }

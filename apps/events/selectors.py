@@ -14,6 +14,7 @@ from apps.accounts.models import Player
 from apps.battlepass.selectors import season_runs
 from apps.events.models import Event, EventReward, EventRewardClaim
 from apps.events.progress import Goal, Progress, reward_progress
+from apps.inventory.lines import grant_lines
 from apps.multiplayer.selectors import match_lines, match_lines_of, match_lines_statement
 from apps.stats.selectors import stat_combine, stat_definitions
 from gamingpanel.shortcache import ShortCache
@@ -84,6 +85,9 @@ def _load_definitions(*, game_id: int) -> list[EventDefinition]:
         reward = dict(zip(REWARD_FIELDS, row[rewards_from:-1], strict=True))
         if reward["id"] is None:
             continue  # an event without rewards
+        # Kept in the form every grant is answered in (apps.inventory.lines), made once per
+        # load instead of on every read; shared by every read: never change it.
+        reward["contents"] = grant_lines(reward["contents"])
         goal = Goal(
             requirement=reward["requirement"],
             target=reward["target"],

@@ -289,9 +289,10 @@ def test_server_key_on_battlepass_is_403_wrong_credential_kind(server_client):
 
 @pytest.mark.django_db
 def test_progress_body_bytes_are_what_the_serializer_renders(player_client, game, player):
-    # The view answers the selector's dict with only the timestamps and reward lines put in
-    # their API form: the same bytes OutputSerializer gives, microseconds and "Z" included, a
-    # line's keys in the serializer's order whatever order they were stored in.
+    # The view answers the selector's dict with only the timestamps put in their API form (the
+    # kept season holds its reward lines in theirs): the same bytes OutputSerializer gives,
+    # microseconds and "Z" included, a line's keys in the serializer's order whatever order they
+    # were stored in.
     starts_at = datetime(2020, 1, 2, 3, 4, 5, 60, tzinfo=UTC)
     season = Season.objects.create(
         game=game, name="Ünïcode S1", starts_at=starts_at, ends_at=datetime(2999, 1, 1, tzinfo=UTC)
