@@ -15,6 +15,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from apps.accounts.api_base import (
+    TIMESTAMP,
     PlayerApi,
     PlayerRequest,
     StrictIntegerField,
@@ -141,10 +142,6 @@ class CategoriesApi(PlayerApi):
         # serializer, for every offer listed, cost about as much as the read.
         shop = shop_for_player(player=request.user)
         return Response([category_body(entry) for entry in shop])
-
-
-# A timestamp as DRF's DateTimeField answers it (ISO 8601 in UTC, "Z").
-TIMESTAMP = serializers.DateTimeField()
 
 
 def category_body(entry: dict) -> dict[str, Any]:
