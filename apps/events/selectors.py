@@ -173,11 +173,20 @@ def only_season_xp(contents: object, battlepass_xp: int) -> bool:
 
 
 def reward_for_claim(*, player: Player, event_id: int, reward_id: int) -> EventReward | None:
-    return (
+    """The reward a player claims, of an event switched on; of one switched off only when the
+    player claimed it already (one more query, only then), so a claim retried after an operator
+    switched the event off answers already_claimed (docs/guide/offline.md: done), not
+    reward_not_found. A claim on its way reads that again in the statement that locks the
+    reward (services.KEY_SHARE_REWARD)."""
+    reward = (
         EventReward.objects.select_related("event")
-        .filter(pk=reward_id, event_id=event_id, event__game_id=player.game_id, event__active=True)
+        .filter(pk=reward_id, event_id=event_id, event__game_id=player.game_id)
         .first()
     )
+    if reward is None or reward.event.active:
+        return reward
+    claimed = EventRewardClaim.objects.filter(player_id=player.pk, reward_id=reward.pk).exists()
+    return reward if claimed else None
 
 
 def progress_of(*, player: Player, reward: EventReward) -> Progress:

@@ -95,7 +95,7 @@ def verify_purchase(
         raise InvalidReceipt("Test purchases are not accepted for this game.")
     check_account_token(purchase.get("obfuscatedExternalAccountId"), player_id=player_id)
     return VerifiedReceipt(
-        transaction_id=str(purchase.get("orderId") or token_transaction_id(token)),
+        transaction_id=order_transaction_id(purchase.get("orderId")) or token_transaction_id(token),
         product_id=product_id,
         payment_reference=token,
         environment="test" if purchase.get("purchaseType") == 0 else "production",
@@ -192,7 +192,8 @@ def _account_of_purchase(
     ids: list[str] = []
     for kind, part in data.items():
         if kind.endswith("Notification") and isinstance(part, dict):
-            ids += [str(part[k]) for k in ("orderId", "purchaseToken") if part.get(k)]
+            ids += [order_transaction_id(part.get("orderId")), str(part.get("purchaseToken") or "")]
+    ids = [found for found in ids if found]
     if ids:
         paid_in = (
             Payment.objects.filter(
@@ -402,7 +403,8 @@ def interpret(event_type: str, payload: dict[str, Any]) -> Outcome:
         # own: the confirmation matched the notice's purchaseToken only, and an orderId beside
         # it (a push authenticated by any game naming the package) would revoke that order.
         confirmed = confirmation.get("voidedPurchase") or {}
-        order_id = str(confirmed.get("orderId") or "")
+        # As the payment stores it (verify_purchase): a long one by its SHA-256.
+        order_id = order_transaction_id(confirmed.get("orderId"))
         token = str(confirmed.get("purchaseToken") or "")
         refund_type = _refund_type(voided)
         if refund_type == PARTIAL_REFUND:
@@ -451,6 +453,18 @@ def token_transaction_id(token: str) -> str:
     if len(token) <= MAX_TOKEN_AS_ID:
         return token
     return "token-sha256:" + hashlib.sha256(token.encode()).hexdigest()
+
+
+def order_transaction_id(order_id: object) -> str:
+    """A purchase's orderId as its transaction id ("" for none). Google's are short
+    ("GPA.1234-5678-9012-34567"), but one longer than the purchase's key and the payment's id
+    hold (MAX_TOKEN_AS_ID) failed the redemption's insert (a 500, the player charged and never
+    granted, on every retry): it is known by its SHA-256, the same for every redemption and for
+    the voided-purchase notice that names it."""
+    text = str(order_id or "")
+    if len(text) <= MAX_TOKEN_AS_ID:
+        return text
+    return "order-sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
 def _product_url(account: ProviderAccount, product_id: str, token: str) -> str:

@@ -68,6 +68,11 @@ def iso_amount(amount: object, currency: object) -> object:
 # 30 minutes after it opens it).
 SESSION_LIFETIME = timedelta(hours=24)
 
+# What the payment's columns hold: a checkout session's id and url, a payment intent's id.
+MAX_SESSION_ID_LENGTH = Payment._meta.get_field("external_id").max_length or 0
+MAX_CHECKOUT_URL_LENGTH = Payment._meta.get_field("checkout_url").max_length or 0
+MAX_REFERENCE_LENGTH = Payment._meta.get_field("payment_reference").max_length or 0
+
 
 def create_checkout_session(
     *,
@@ -135,6 +140,12 @@ def create_checkout_session(
         raise ProviderUnavailable(
             "Stripe answered 200 with something that is not a checkout session."
         )
+    # Stored in the payment's columns (external_id, checkout_url): longer, the update that
+    # stores them fails (a 500) after Stripe opened the session.
+    if len(opened["id"]) > MAX_SESSION_ID_LENGTH or len(opened["url"]) > MAX_CHECKOUT_URL_LENGTH:
+        raise ProviderUnavailable(
+            "Stripe answered a checkout session whose id or url is longer than the panel stores."
+        )
     return opened
 
 
@@ -183,6 +194,9 @@ def parse_notification(*, body: bytes, headers: Mapping[str, str]) -> Notificati
     event = _json_object(body)
     if not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str):
         raise InvalidNotification("A Stripe event has an id and a type.")
+    if (part := _misshapen_part(event)) is not None:
+        # Stripe's events carry objects there: nothing of such an event can be read.
+        raise InvalidNotification(f"A Stripe event's {part} is a JSON object.")
     return Notification(event["id"], event["type"], event, _game_of(event, games_by_secret[secret]))
 
 
@@ -204,12 +218,12 @@ def _game_of(event: dict[str, Any], game_ids: list[int]) -> int:
     names (our sessions and payment intents carry it), else the one whose payment it concerns
     (a dispute or a charge carries no metadata of ours, only its payment intent: a chargeback
     of the second game's payment must reach that game's purchase, not be ignored)."""
-    obj = (event.get("data") or {}).get("object") or {}
-    named = _int((obj.get("metadata") or {}).get("game_id"))
+    obj, metadata = _event_object(event)
+    named = _int(metadata.get("game_id"))
     if named in game_ids:
         return named
-    reference = obj.get("payment_intent")
-    if len(game_ids) > 1 and isinstance(reference, str) and reference:
+    reference = _reference(obj.get("payment_intent"))
+    if len(game_ids) > 1 and reference:
         paid_in = (
             Payment.objects.filter(
                 provider="stripe", game_id__in=game_ids, payment_reference=reference
@@ -222,9 +236,50 @@ def _game_of(event: dict[str, Any], game_ids: list[int]) -> int:
     return game_ids[0]
 
 
+def _misshapen_part(event: Mapping[str, Any]) -> str | None:
+    """Which of `data`, `data.object` and its `metadata` is there (not null) and not a JSON
+    object, or None."""
+    data = event.get("data")
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        return "data"
+    obj = data.get("object")
+    if obj is None:
+        return None
+    if not isinstance(obj, dict):
+        return "data.object"
+    metadata = obj.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        return "data.object.metadata"
+    return None
+
+
+def _event_object(payload: Mapping[str, Any]) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+    """The event's `data.object` and its `metadata`, each empty when not a JSON object: the
+    webhook refuses such an event (_misshapen_part), but one stored before it did is processed
+    (ignored), not failed again and again."""
+    data = payload.get("data")
+    found = data.get("object") if isinstance(data, dict) else None
+    obj: Mapping[str, Any] = found if isinstance(found, dict) else {}
+    metadata = obj.get("metadata")
+    return obj, metadata if isinstance(metadata, dict) else {}
+
+
+def _id(value: object, *, limit: int) -> str:
+    """An id Stripe reported, if it is text a payment's column can hold; else none (""): one
+    longer is none of ours, and stored it would fail the update (the task, again and again)."""
+    return value if isinstance(value, str) and len(value) <= limit else ""
+
+
+def _reference(value: object) -> str:
+    """A payment intent's id, stored as the payment's reference (_id)."""
+    return _id(value, limit=MAX_REFERENCE_LENGTH)
+
+
 def interpret(event_type: str, payload: dict[str, Any]) -> Outcome:
-    obj = (payload.get("data") or {}).get("object") or {}
-    metadata = obj.get("metadata") or {}
+    obj, metadata = _event_object(payload)
+    session_id = _id(obj.get("id"), limit=MAX_SESSION_ID_LENGTH)
     purchase_id = _int(metadata.get("purchase_id") or obj.get("client_reference_id"))
     if event_type in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
         if obj.get("payment_status") not in ("paid", "no_payment_required"):
@@ -232,15 +287,15 @@ def interpret(event_type: str, payload: dict[str, Any]) -> Outcome:
             # expires; async_payment_succeeded or _failed ends it, days later.
             return Outcome(
                 "submitted",
-                external_id=obj.get("id", ""),
+                external_id=session_id,
                 purchase_id=purchase_id,
                 note="awaiting async payment",
             )
         return Outcome(
             "paid",
-            external_id=obj.get("id", ""),
+            external_id=session_id,
             purchase_id=purchase_id,
-            details={"payment_reference": obj.get("payment_intent") or ""},
+            details={"payment_reference": _reference(obj.get("payment_intent"))},
             # A Checkout Session always carries both; a missing total cannot match the price.
             paid=PaidAmount.reported(
                 amount=iso_amount(obj.get("amount_total"), obj.get("currency")),
@@ -248,11 +303,11 @@ def interpret(event_type: str, payload: dict[str, Any]) -> Outcome:
             ),
         )
     if event_type == "checkout.session.expired":
-        return Outcome("expired", external_id=obj.get("id", ""), purchase_id=purchase_id)
+        return Outcome("expired", external_id=session_id, purchase_id=purchase_id)
     if event_type == "checkout.session.async_payment_failed":
-        return Outcome("failed", external_id=obj.get("id", ""), purchase_id=purchase_id)
+        return Outcome("failed", external_id=session_id, purchase_id=purchase_id)
     if event_type == "charge.refunded":
-        reference = obj.get("payment_intent") or ""
+        reference = _reference(obj.get("payment_intent"))
         if obj.get("refunded"):
             return Outcome("refund", payment_reference=reference, purchase_id=purchase_id)
         refunded, amount = obj.get("amount_refunded"), obj.get("amount")
@@ -263,11 +318,11 @@ def interpret(event_type: str, payload: dict[str, Any]) -> Outcome:
             note=f"Partial refund of {refunded} of {amount}: review the grant.",
         )
     if event_type == "charge.dispute.created":
-        return Outcome("chargeback", payment_reference=obj.get("payment_intent") or "")
+        return Outcome("chargeback", payment_reference=_reference(obj.get("payment_intent")))
     if event_type == "charge.dispute.closed":
         return Outcome(
             "flag",
-            payment_reference=obj.get("payment_intent") or "",
+            payment_reference=_reference(obj.get("payment_intent")),
             note=f"Dispute closed: {obj.get('status')}; the chargeback reversal stays.",
         )
     return Outcome("none", note=f"{event_type} needs no action")
