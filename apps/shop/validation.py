@@ -52,6 +52,10 @@ def contents_errors(contents: object) -> list[str]:
             "quantity",
         }:
             errors.append(f"Line {number}: give exactly one of currency or sku, and quantity.")
+        elif not _code(line["currency"] if "currency" in line else line["sku"]):
+            # Checked before the codes are looked up: a list or an object there cannot be put
+            # in a set, and a number cannot be named in the message (both were a 500).
+            errors.append(f"Line {number}: currency or sku must be a code (text).")
         elif not _positive_int(line.get("quantity")) or line["quantity"] > MAX_LINE_QUANTITY:
             errors.append(
                 f"Line {number}: quantity must be a positive integer up to {MAX_LINE_QUANTITY:,}."
@@ -118,6 +122,11 @@ def premium_errors(offer: OfferFields) -> list[str]:
         elif offer.active and ends[season] <= now:
             errors.append(f"Line {number}: battle-pass season {season} has ended.")
     return errors
+
+
+def _code(value: object) -> bool:
+    """A currency code or an item SKU: non-empty text."""
+    return isinstance(value, str) and value != ""
 
 
 def _positive_int(value: object) -> bool:
