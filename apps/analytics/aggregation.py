@@ -132,20 +132,28 @@ def aggregate_days(
             _economy(game_id, lo, hi)
             if number == len(chunks):
                 _mau(sql, game_id, start, min(end + timedelta(days=MAU_WINDOW_DAYS - 1), today))
-                _retention(sql, game_id, start - timedelta(days=max(RETENTION_OFFSETS)), end, today)
+                _retention(sql, game_id, days_before(start, max(RETENTION_OFFSETS)), end, today)
         if on_chunk:
             on_chunk(lo, hi)
 
 
 def _raw_kept_from(today: date) -> date:
     """The oldest day whose raw events are kept: only days from it on are recomputed."""
-    return today - timedelta(days=settings.ANALYTICS_RAW_RETENTION_DAYS)
+    return days_before(today, settings.ANALYTICS_RAW_RETENTION_DAYS)
+
+
+def days_before(day: date, days: int) -> date:
+    """`days` days before `day`, or the calendar's first day: a retention longer than the
+    calendar (a "keep everything" setting of a million days) keeps every day, where
+    `day - timedelta(days)` would raise OverflowError in every aggregation and prune."""
+    return day - timedelta(days=days) if days <= (day - date.min).days else date.min
 
 
 def _chunks(start: date, end: date, size: int) -> Iterator[tuple[date, date]]:
     lo = start
     while lo <= end:
-        hi = min(lo + timedelta(days=size - 1), end)
+        # Compared first: a chunk of a billion days is past what a timedelta holds.
+        hi = end if size - 1 >= (end - lo).days else lo + timedelta(days=size - 1)
         yield lo, hi
         lo = hi + timedelta(days=1)
 
@@ -409,7 +417,7 @@ def _mau(sql: Dialect, game_id: int, lo: date, hi: date) -> None:
         ) AS s
         WHERE m.game_id = %s AND m.day = s.day
         """,
-        [game_id, _d(lo - timedelta(days=window - 1)), _d(hi), game_id, _d(lo), _d(hi), game_id],
+        [game_id, _d(days_before(lo, window - 1)), _d(hi), game_id, _d(lo), _d(hi), game_id],
     )
 
 

@@ -12,7 +12,12 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Game
-from apps.analytics.aggregation import MAU_WINDOW_DAYS, RETENTION_OFFSETS, aggregate_days
+from apps.analytics.aggregation import (
+    MAU_WINDOW_DAYS,
+    RETENTION_OFFSETS,
+    aggregate_days,
+    days_before,
+)
 from apps.analytics.models import DirtyDay, PlayerDay, RawEvent, RecentRun
 from apps.analytics.services import RECENT_DAYS, mark_late_days
 
@@ -112,11 +117,12 @@ def prune_raw_events(*, today: date | None = None) -> int:
     """Delete raw events older than the retention, and player-days PLAYER_DAYS_KEPT_PAST_RAW
     days older still, in short batches (aggregates are kept). Returns how many raw events went."""
     today = today or timezone.now().date()
-    cutoff = today - timedelta(days=settings.ANALYTICS_RAW_RETENTION_DAYS)
+    # A retention longer than the calendar keeps every day (aggregation.days_before).
+    cutoff = days_before(today, settings.ANALYTICS_RAW_RETENTION_DAYS)
     deleted = player_days = 0
     for game_id in Game.objects.order_by("pk").values_list("pk", flat=True):
         player_days += _prune_player_days(
-            game_id, before=cutoff - timedelta(days=PLAYER_DAYS_KEPT_PAST_RAW)
+            game_id, before=days_before(cutoff, PLAYER_DAYS_KEPT_PAST_RAW)
         )
         while True:
             with transaction.atomic():

@@ -246,8 +246,8 @@ def _rejections(events: Sequence[ClientEvent]) -> list[Rejection]:
     ANALYTICS_MAX_PROPERTIES_BYTES, or properties the database cannot store (U+0000, nested
     past MAX_DEPTH)."""
     now = timezone.now()
-    earliest = now - timedelta(seconds=settings.ANALYTICS_MAX_CLOCK_SKEW_SECONDS)
-    latest = now + timedelta(seconds=settings.ANALYTICS_MAX_FUTURE_SECONDS)
+    earliest = _shifted(now, -settings.ANALYTICS_MAX_CLOCK_SKEW_SECONDS)
+    latest = _shifted(now, settings.ANALYTICS_MAX_FUTURE_SECONDS)
     refused = []
     for event in events:
         problem: DomainError | None = None
@@ -276,6 +276,16 @@ def _rejections(events: Sequence[ClientEvent]) -> list[Rejection]:
         if problem is not None:
             refused.append(Rejection(index=event.index, code=problem.code, detail=str(problem)))
     return refused
+
+
+def _shifted(now: datetime, seconds: int) -> datetime:
+    """`now` moved by `seconds`, or the calendar's edge: a window of millennia (an "accept any
+    age" setting) accepts every date, where the timedelta would raise OverflowError (a 500) on
+    every batch."""
+    edge = (datetime.max if seconds > 0 else datetime.min).replace(tzinfo=UTC)
+    if abs(seconds) >= abs((edge - now).total_seconds()):
+        return edge
+    return now + timedelta(seconds=seconds)
 
 
 def _compact_size(properties: dict[str, Any]) -> int:

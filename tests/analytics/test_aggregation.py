@@ -38,6 +38,15 @@ TODAY = timezone.now().date()
 B = TODAY - timedelta(days=40)
 
 
+@pytest.fixture(autouse=True)
+def _today() -> None:
+    """TODAY (and B) as of each test, not of the import: a run crossing midnight UTC would
+    otherwise put the data and the code's own today on different days."""
+    global TODAY, B
+    TODAY = timezone.now().date()
+    B = TODAY - timedelta(days=40)
+
+
 def at(offset: int, hour: int = 12) -> datetime:
     return datetime.combine(B + timedelta(days=offset), time(hour), tzinfo=UTC)
 

@@ -13,6 +13,14 @@ from apps.inventory.selectors import economy_flows
 TODAY = timezone.now().date()
 
 
+@pytest.fixture(autouse=True)
+def _today() -> None:
+    """TODAY as of each test, not of the import: a run crossing midnight UTC would otherwise
+    put the data and the code's own today on different days."""
+    global TODAY
+    TODAY = timezone.now().date()
+
+
 def test_inventory_registers_its_selector_at_start_up():
     assert aggregation._economy_source() is economy_flows
 

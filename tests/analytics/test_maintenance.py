@@ -16,6 +16,14 @@ from apps.analytics.services import record_server_event
 TODAY = timezone.now().date()
 
 
+@pytest.fixture(autouse=True)
+def _today() -> None:
+    """TODAY as of each test, not of the import: a run crossing midnight UTC would otherwise
+    put the data and the code's own today on different days."""
+    global TODAY
+    TODAY = timezone.now().date()
+
+
 def session(player, days_ago: int) -> None:
     when = datetime.combine(TODAY - timedelta(days=days_ago), time(9), tzinfo=UTC)
     record_server_event(
@@ -218,6 +226,24 @@ def test_command_refuses_bad_arguments(db, args):
     with pytest.raises(CommandError):
         call_command("aggregate_analytics", *args, "--no-progress")
     assert not DailyMetrics.objects.exists()
+
+
+def test_command_with_an_end_in_the_calendars_first_days_is_no_traceback(db):
+    out = StringIO()
+
+    # No --from: the 30 days to --to, which start before the calendar (an OverflowError).
+    call_command("aggregate_analytics", "--to", "0001-01-05", "--no-progress", stdout=out)
+
+    assert "Aggregated 5 day(s)" in out.getvalue()
+    assert not DailyMetrics.objects.exists()  # older than the raw retention: kept as they are
+
+
+def test_command_with_chunks_longer_than_a_timedelta_runs_one_chunk(player):
+    session(player, 3)
+
+    call_command("aggregate_analytics", "--chunk-days", "1000000000", "--no-progress")
+
+    assert DailyMetrics.objects.get(game=player.game, day=TODAY - timedelta(days=3)).dau == 1
 
 
 @pytest.mark.postgres

@@ -3,13 +3,14 @@ daily metrics of a range (all games by default), with a progress bar."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from tqdm import tqdm
 
 from apps.accounts.models import Game
+from apps.analytics.aggregation import days_before
 from apps.analytics.maintenance import rebuild
 
 
@@ -37,7 +38,8 @@ class Command(BaseCommand):
     ) -> None:
         today = timezone.now().date()
         end = end or today
-        start = start or end - timedelta(days=29)
+        # An end in the calendar's first days: the range starts with the calendar.
+        start = start or days_before(end, 29)
         if start > end:
             raise CommandError("--from must not be after --to.")
         if chunk_days < 1:
