@@ -6,6 +6,8 @@ It is used only while it provably is current (docs/auth.md, "Revocation"):
 - Every change (a revoked session, a revoked server key) runs one Lua script after its commit.
   The script writes the Redis markers the per-request path reads, increments a version and
   publishes the change with that version, all at once. So messages arrive in version order.
+- The process that made a change also applies it to its own mirror once it is published
+  (`note_revoked`): its next request does not wait for the message to come back.
 - A process subscribes first, then reads the version and loads the revoked sessions from the
   database (the truth). Changes with a later version arrive through the subscription. A gap in
   the versions means a message was lost, and the mirror reloads.
@@ -22,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import Enum
@@ -135,6 +138,29 @@ class Mirror(Follower):
             if self.state.generation == since:
                 until = time.monotonic() + SERVER_KEY_SECONDS
                 self.state.server_keys[key_hash] = (server_key, until)
+
+    def note_revoked(
+        self, *, sessions: dict[int, str] | None = None, server_keys: Iterable[str] = ()
+    ) -> None:
+        """What this process itself revoked, applied here at once (call after the commit).
+
+        The change's message comes back through Redis to this process's thread like to every
+        other, but the mirror stays trusted for up to TRUST_SECONDS without it: the process that
+        answered a logout (or an erasure, a revoked key) 204 could take the same token or key
+        on its next request. The message, when it arrives, applies the same again, harmlessly
+        (as a sweep's does). Nothing is kept while the thread is not running: it loads from the
+        database when it starts."""
+        if not settings.REVOCATION_MIRROR or self._thread is None:
+            return
+        until = time.monotonic() + marker_seconds()
+        with self._changing:
+            state = self.state
+            for session_id, reason in (sessions or {}).items():
+                state.revoked[session_id] = (str(reason), until)
+            for key_hash in server_keys:
+                state.revoked_server_keys.add(key_hash)
+                state.server_keys.pop(key_hash, None)
+            state.generation += 1
 
     def _trusted(self) -> bool:
         if not settings.REVOCATION_MIRROR:

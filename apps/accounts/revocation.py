@@ -53,6 +53,11 @@ def publish_revocations(reasons: dict[int, str]) -> None:
     except Exception:
         logger.exception("revocation markers not written; forcing a rebuild from the database")
         forget_markers()
+        return
+    # Published: this process's own next request must not wait for the message to come back.
+    # (Not when the publish failed: this mirror's sweep then finds the sessions and writes
+    # their markers, which it skips for what its mirror already holds.)
+    mirror.note_revoked(sessions=reasons)
 
 
 def revocation_reason(session_id: int) -> str | None:

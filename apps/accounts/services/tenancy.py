@@ -18,7 +18,7 @@ from apps.accounts.markers import (
     forget_markers,
     server_key_cache_key,
 )
-from apps.accounts.mirror import publish
+from apps.accounts.mirror import mirror, publish
 from apps.accounts.models import Game, GameAccess, ServerKey, hash_key
 from apps.accounts.operator_actions import announce_action
 
@@ -73,6 +73,10 @@ def _forget_server_key(key_hash: str) -> None:
         publish(
             client, markers={cache_key: REVOKED_SERVER_KEY}, message={"server_keys": [key_hash]}
         )
+        # Published (its tombstone written): this process's own next request must not wait
+        # for the message to come back. Not after a failure: this mirror's sweep then writes
+        # the tombstone, which it skips for keys its mirror already holds as revoked.
+        mirror.note_revoked(server_keys=[key_hash])
     except Exception:
         logger.exception("server key revocation not published; making every mirror reload")
         forget_markers()
