@@ -47,11 +47,13 @@ MAX_PLATFORM_USER_ID_LENGTH = cast(
 # The player's UPDATE finds the identity's player, locks it (as SELECT ... FOR UPDATE did), stamps
 # last_login_at and returns the row, compiled once (gamingpanel.sql): Django's update() returns
 # no rows. A ban committed while it waited for the lock is in the row it returns: under READ
-# COMMITTED an UPDATE that waited for a row re-reads it.
+# COMMITTED an UPDATE that waited for a row re-reads it. So does an erasure: the tombstone is not
+# stamped (its time would tie it to the platform account's next login), no row comes back, and
+# the login makes a new player, as after the erasure.
 PLAYER_OF_IDENTITY_SQL = (
     "UPDATE {player} SET last_login_at = %s WHERE id = ("
     "SELECT player_id FROM {identity} WHERE game_id = %s AND platform = %s AND platform_user_id = %s"
-    ") RETURNING {columns}"
+    ") AND erased_at IS NULL RETURNING {columns}"
 )
 IDENTITY_SQL = (
     "UPDATE {identity} SET last_login_at = %s"
