@@ -133,6 +133,8 @@ namespace GamingPanel.Tests
             foreach (KeyValuePair<string, Func<Task>> offline in OfflineSaveTests.Cases()) Run(offline.Key, offline.Value);
             foreach (KeyValuePair<string, Func<Task>> account in AccountDeletionTests.Cases()) Run(account.Key, account.Value);
             foreach (KeyValuePair<string, Func<Task>> race in RaceTests.Cases()) Run(race.Key, race.Value);
+            foreach (KeyValuePair<string, Func<Task>> parity in KitParityTests.Cases()) Run(parity.Key, parity.Value);
+            KitParityTests.Cleanup();
             try { if (Directory.Exists(TempRoot)) Directory.Delete(TempRoot, true); } catch (IOException) { }
             Console.WriteLine("unity sdk: " + _passed + " passed, " + _failed + " failed");
             return _failed == 0 ? 0 : 1;

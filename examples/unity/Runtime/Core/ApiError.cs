@@ -186,7 +186,12 @@ namespace GamingPanel
                 "The account still exists: the DELETE sent earlier never reached the panel. Ask the player again before deleting.");
         }
 
-        /// <summary>Builds the error from a non-2xx response; tolerates bodies that are not problem JSON (proxies, load balancers).</summary>
+        /// <summary>
+        /// Builds the error from a non-2xx response; tolerates bodies that are not problem JSON (proxies, load balancers).
+        /// Status is always the HTTP status, as in the Unreal kit: a body whose "status" member disagrees with it (a proxy's
+        /// JSON, a problem relayed by a gateway) changes neither Status nor what the kit does (IsTransient, EndsSession...);
+        /// that member stays in Problem as it came.
+        /// </summary>
         public static ApiError FromResponse(int status, string body, string retryAfterHeader)
         {
             float? retryAfter = ParseRetryAfter(retryAfterHeader);
@@ -197,7 +202,7 @@ namespace GamingPanel
                     "The server answered " + status + " without a problem document.", null, retryAfter);
             }
             return new ApiError(
-                (int)Json.GetLong(problem, "status", status),
+                status,
                 Json.GetString(problem, "code"),
                 Json.GetString(problem, "title"),
                 Json.GetString(problem, "detail"),

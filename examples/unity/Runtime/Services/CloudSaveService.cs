@@ -268,51 +268,78 @@ namespace GamingPanel
         }
 
         /// <summary>
-        /// GET player/saves: replaces the synced copies (queued writes stay queued). Offline: the local state. The
-        /// answer is the player's who was logged in when it was asked for: when another player (or nobody) is logged
-        /// in by the time it arrives, it is not kept, and 401 not_logged_in is thrown.
+        /// GET player/saves: replaces the synced copies (queued writes stay queued). When the panel cannot be reached
+        /// (no answer, 429, 5xx) or a 2xx is not the list of saves (an empty body, a captive portal's page:
+        /// invalid_response), the synced copies as they are, FromCache with the error, and FetchedAtUtc the time the
+        /// last list was read from the panel (DateTime.MinValue when none was read yet). The answer is the player's who
+        /// was logged in when it was asked for: when another player (or nobody) is logged in by the time it arrives, it
+        /// is not kept, and 401 not_logged_in is thrown.
         /// </summary>
         public async Task<Cached<List<SaveDocument>>> RefreshAsync(CancellationToken cancellationToken = default(CancellationToken))
         {
             string player = _client.Auth.PlayerId;
             long settledBefore;
             lock (_lock) settledBefore = SettledWrites(player);
+            ApiError failure;
             try
             {
                 HttpResult response = await _client.SendAuthorizedAsync("GET", "player/saves", null, null, true, player, cancellationToken);
-                var documents = new List<SaveDocument>();
-                foreach (object item in response.JsonArray ?? new List<object>())
-                    documents.Add(SaveDocument.FromJson(item as Dictionary<string, object>));
-                lock (_lock)
+                List<object> items = ListOf(response);
+                if (items != null)
                 {
-                    if (_client.Auth.PlayerId != player) throw ApiError.PlayerChanged(); // never under another player
-                    State state = Load(player);
-                    if (SettledWrites(player) != settledBefore)
+                    var documents = new List<SaveDocument>();
+                    foreach (object item in items)
+                        documents.Add(SaveDocument.FromJson(item as Dictionary<string, object>));
+                    DateTime fetchedAt = DateTime.UtcNow;
+                    lock (_lock)
                     {
-                        // A write of this device settled while the list was on its way: the list predates it and
-                        // would put an older version back (the next save would then conflict with the device's own
-                        // write). The local copies stand; refresh again for other devices' saves.
-                        var local = new List<SaveDocument>();
-                        foreach (SaveDocument document in state.Synced.Values) local.Add(Copy(document));
-                        return new Cached<List<SaveDocument>> { Value = local, FetchedAtUtc = DateTime.UtcNow };
+                        if (_client.Auth.PlayerId != player) throw ApiError.PlayerChanged(); // never under another player
+                        State state = Load(player);
+                        if (SettledWrites(player) != settledBefore)
+                        {
+                            // A write of this device settled while the list was on its way: the list predates it and
+                            // would put an older version back (the next save would then conflict with the device's own
+                            // write). The local copies stand; refresh again for other devices' saves.
+                            var local = new List<SaveDocument>();
+                            foreach (SaveDocument document in state.Synced.Values) local.Add(Copy(document));
+                            return new Cached<List<SaveDocument>> { Value = local, FetchedAtUtc = fetchedAt };
+                        }
+                        state.Synced.Clear();
+                        foreach (SaveDocument document in documents) state.Synced[document.Key] = Copy(document);
+                        state.RefreshedAtUtc = fetchedAt;
+                        Store(state, player);
                     }
-                    state.Synced.Clear();
-                    foreach (SaveDocument document in documents) state.Synced[document.Key] = Copy(document);
-                    Store(state, player);
+                    return new Cached<List<SaveDocument>> { Value = documents, FetchedAtUtc = fetchedAt };
                 }
-                return new Cached<List<SaveDocument>> { Value = documents, FetchedAtUtc = DateTime.UtcNow };
+                // A 2xx that is not the list (an empty body, a captive portal's page) says nothing about the saves: the
+                // synced copies stay as they are and are served as the cache, as when offline.
+                failure = new ApiError(response.Status, ErrorCodes.InvalidResponse, "Invalid response",
+                    "The answer to GET player/saves is not the list of saves; the synced copies are kept.");
             }
             catch (ApiError error)
             {
                 if (!error.IsTransient) throw;
-                lock (_lock)
-                {
-                    if (_client.Auth.PlayerId != player) throw ApiError.PlayerChanged();
-                    var documents = new List<SaveDocument>();
-                    foreach (SaveDocument document in Load(player).Synced.Values) documents.Add(Copy(document));
-                    return new Cached<List<SaveDocument>> { Value = documents, FromCache = true, Error = error };
-                }
+                failure = error;
             }
+            lock (_lock)
+            {
+                if (_client.Auth.PlayerId != player) throw ApiError.PlayerChanged();
+                State state = Load(player);
+                var documents = new List<SaveDocument>();
+                foreach (SaveDocument document in state.Synced.Values) documents.Add(Copy(document));
+                return new Cached<List<SaveDocument>>
+                {
+                    Value = documents, FromCache = true, Error = failure,
+                    FetchedAtUtc = state.RefreshedAtUtc ?? DateTime.MinValue,
+                };
+            }
+        }
+
+        /// <summary>The answer's JSON array; null when the body is empty, not JSON or not an array.</summary>
+        static List<object> ListOf(HttpResult response)
+        {
+            try { return response.Json as List<object>; }
+            catch (ApiError) { return null; } // not JSON
         }
 
         /// <summary>
@@ -638,6 +665,8 @@ namespace GamingPanel
             public readonly Dictionary<string, Pending> Pending = new Dictionary<string, Pending>();
             /// <summary>The file on disk could be neither read nor moved aside: kept in memory only this session.</summary>
             public bool MemoryOnly;
+            /// <summary>When the synced copies were last read from the panel (GET player/saves); null when never.</summary>
+            public DateTime? RefreshedAtUtc;
         }
 
         /// <summary>The player's state (the logged-in player's by default): from memory, read from disk the first time.</summary>
@@ -664,6 +693,7 @@ namespace GamingPanel
             }
             Dictionary<string, object> json = Json.ParseObject(body);
             _states[player] = state;
+            state.RefreshedAtUtc = Json.GetDateTime(json, "refreshed_at");
             foreach (KeyValuePair<string, object> entry in Json.GetObject(json, "synced") ?? new Dictionary<string, object>())
                 state.Synced[entry.Key] = SaveDocument.FromJson(entry.Value as Dictionary<string, object>);
             foreach (KeyValuePair<string, object> entry in Json.GetObject(json, "pending") ?? new Dictionary<string, object>())
@@ -694,7 +724,11 @@ namespace GamingPanel
             var pending = new Dictionary<string, object>();
             foreach (KeyValuePair<string, Pending> entry in state.Pending) pending[entry.Key] = PendingJson(entry.Value);
             if (!_client.Cache.Save(player, StateCache,
-                    Json.Serialize(new Dictionary<string, object> { { "synced", synced }, { "pending", pending } })))
+                    Json.Serialize(new Dictionary<string, object>
+                    {
+                        { "synced", synced }, { "pending", pending },
+                        { "refreshed_at", state.RefreshedAtUtc.HasValue ? (object)state.RefreshedAtUtc.Value : null },
+                    })))
             {
                 Debug.LogError("[GamingPanel] Cloud save: the local copy could not be written to disk. The saves are kept in " +
                     "memory and still sync this session, but those not synced are lost if the game closes first.");

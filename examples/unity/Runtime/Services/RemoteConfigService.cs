@@ -54,7 +54,8 @@ namespace GamingPanel
         public async Task<Cached<RemoteConfigValues>> GetAsync(CancellationToken cancellationToken = default(CancellationToken))
         {
             string player = _client.Auth.PlayerId;
-            RemoteConfigValues saved = LoadCached(player);
+            DateTime savedAt;
+            RemoteConfigValues saved = LoadCached(player, out savedAt);
             var headers = new Dictionary<string, string>();
             string version = NumericVersion(ClientVersion); // a version the server refuses would fail the whole request
             if (version != null) headers["X-Client-Version"] = version;
@@ -88,20 +89,22 @@ namespace GamingPanel
                     return new Cached<RemoteConfigValues> { Value = saved, FetchedAtUtc = DateTime.UtcNow };
                 // Offline, or any refusal: the saved copy keeps the game running, and Error says why it is not fresh.
                 if (saved == null) throw;
-                return new Cached<RemoteConfigValues> { Value = saved, FromCache = true, Error = error };
+                // FetchedAtUtc: when the saved copy was read from the panel (stored with it), as for cached stats.
+                return new Cached<RemoteConfigValues> { Value = saved, FromCache = true, FetchedAtUtc = savedAt, Error = error };
             }
         }
 
         /// <summary>The saved copy without the network (first frame, or offline at start-up); null when none.</summary>
         public RemoteConfigValues LoadCached()
         {
-            return LoadCached(_client.Auth.PlayerId);
+            DateTime fetchedAt;
+            return LoadCached(_client.Auth.PlayerId, out fetchedAt);
         }
 
-        RemoteConfigValues LoadCached(string player)
+        /// <summary>The player's saved copy and when it was read from the panel; null when none.</summary>
+        RemoteConfigValues LoadCached(string player, out DateTime fetchedAt)
         {
             string body;
-            DateTime fetchedAt;
             if (!_client.Cache.TryLoad(player, ConfigCache, out body, out fetchedAt)) return null;
             Dictionary<string, object> json = Json.ParseObject(body);
             if (json == null) return null;

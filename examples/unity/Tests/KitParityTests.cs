@@ -1,0 +1,164 @@
+// Behaviour tests for what the Unity kit must answer as the Unreal kit does (run with the SDK tests by
+// scripts/check_examples.sh): the HTTP status decides an error, a cloud-save refresh whose 2xx is not the list serves
+// the synced copies as the cache, and every cached copy says when it was read from the panel.
+#if !UNITY_5_3_OR_NEWER
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Threading.Tasks;
+
+namespace GamingPanel.Tests
+{
+    static class KitParityTests
+    {
+        static readonly string TempRoot = Path.Combine(Path.GetTempPath(), "gp-unity-parity-" + Guid.NewGuid().ToString("N"));
+        const string Stats = "{\"player_id\":7,\"level\":3,\"xp\":250,\"xp_to_next_level\":50,\"stats\":{\"kills\":12}}";
+
+        public static IEnumerable<KeyValuePair<string, Func<Task>>> Cases()
+        {
+            yield return Case("errors: Status is the HTTP status; a body whose \"status\" disagrees changes nothing", ErrorStatusIsTheHttpStatus);
+            yield return Case("cloud save: a refresh answered by a 2xx that is not the list serves the synced copies as the cache, with invalid_response", RefreshNotTheListServesTheCache);
+            yield return Case("remote config and cloud save: a cached copy says when it was read from the panel (FetchedAtUtc)", CachedCopiesCarryTheirFetchTime);
+        }
+
+        public static void Cleanup()
+        {
+            try { if (Directory.Exists(TempRoot)) Directory.Delete(TempRoot, true); } catch (IOException) { }
+        }
+
+        static KeyValuePair<string, Func<Task>> Case(string name, Func<Task> test)
+        {
+            return new KeyValuePair<string, Func<Task>>(name, test);
+        }
+
+        static void Check(bool condition, string what)
+        {
+            if (!condition) throw new Exception("expected " + what);
+        }
+
+        static GamingPanelClient NewClient(IGamingPanelTransport server, string cacheDir)
+        {
+            var config = GamingPanelConfig.Create("http://panel.test/api/v1/", "demo-client-key");
+            var storage = new MemoryTokenStorage();
+            storage.Save(new TokenSet
+            {
+                AccessToken = "access", RefreshToken = "refresh", PlayerId = "7", DisplayName = "Tess",
+                AccessExpiresAtUtc = DateTime.UtcNow.AddHours(1), RefreshExpiresAtUtc = DateTime.UtcNow.AddDays(20),
+            });
+            return new GamingPanelClient(config, storage, server, new LocalCache(cacheDir));
+        }
+
+        static string NewDir()
+        {
+            return Path.Combine(TempRoot, Guid.NewGuid().ToString("N"));
+        }
+
+        /// <summary>`at` lies between `before` and `after` (a second either side: stored times keep milliseconds).</summary>
+        static bool Within(DateTime at, DateTime before, DateTime after)
+        {
+            return at >= before.AddSeconds(-1) && at <= after.AddSeconds(1);
+        }
+
+        static FakeResponse ProblemWithStatus(int httpStatus, int bodyStatus, string code)
+        {
+            return new FakeResponse
+            {
+                Status = httpStatus, RetryAfter = "0", // the kit's automatic retries go at once
+                Body = "{\"type\":\"/docs/errors#" + code + "\",\"title\":\"t\",\"status\":" + bodyStatus + ",\"detail\":\"d\",\"code\":\"" + code + "\"}",
+            };
+        }
+
+        static async Task ErrorStatusIsTheHttpStatus()
+        {
+            ApiError gateway = ApiError.FromResponse(503, "{\"status\":400,\"code\":\"maintenance\",\"title\":\"t\",\"detail\":\"d\"}", null);
+            Check(gateway.Status == 503 && gateway.IsTransient && gateway.Code == "maintenance", "a 503 whose body says 400 is a transient 503");
+            ApiError refused = ApiError.FromResponse(400, "{\"status\":503,\"code\":\"validation_error\",\"title\":\"t\",\"detail\":\"d\"}", null);
+            Check(refused.Status == 400 && !refused.IsTransient && refused.EndsPurchaseAttempt, "a 400 whose body says 503 is a 400");
+            ApiError banned = ApiError.FromResponse(502, "{\"status\":403,\"code\":\"player_banned\"}", null);
+            Check(banned.Status == 502 && !banned.EndsSession, "a 502 whose body says 403 player_banned does not end the session");
+            ApiError agrees = ApiError.FromResponse(409, "{\"status\":409,\"code\":\"insufficient_funds\"}", null);
+            Check(agrees.Status == 409 && agrees.Code == "insufficient_funds", "a body that agrees is read as it is");
+            Check(Json.GetLong(gateway.Problem, "status") == 400, "the body's own status stays in Problem");
+
+            // What the kit does: a cached read answered 503 by a proxy relaying a 400 problem serves the cache.
+            var server = new FakeServer();
+            bool down = false;
+            server.Handler = r => down ? ProblemWithStatus(503, 400, "maintenance") : FakeResponse.Ok(200, Stats);
+            GamingPanelClient client = NewClient(server, NewDir());
+            await client.Player.GetStatsAsync();
+            down = true;
+            Cached<PlayerStats> cached = await client.Player.GetStatsAsync();
+            Check(cached.FromCache && cached.Value.Level == 3 && cached.Error != null && cached.Error.Status == 503,
+                "a 503 whose body says 400: the cached stats, with the 503");
+        }
+
+        static async Task RefreshNotTheListServesTheCache()
+        {
+            var saves = new FakeSaves();
+            saves.WriteElsewhere("slot1", "{\"chapter\":4}");
+            var server = new FakeServer();
+            server.Handler = saves.Handle;
+            GamingPanelClient client = NewClient(server, NewDir());
+            DateTime before = DateTime.UtcNow;
+            Cached<List<SaveDocument>> fresh = await client.CloudSaves.RefreshAsync();
+            DateTime after = DateTime.UtcNow;
+            Check(!fresh.FromCache && fresh.Value.Count == 1, "the list from the panel");
+
+            foreach (string notTheList in new[] { "{}", "", "<html>portal</html>", "{\"results\":[]}" })
+            {
+                server.Handler = r => r.Path == "player/saves" ? FakeResponse.Ok(200, notTheList) : saves.Handle(r);
+                Cached<List<SaveDocument>> kept;
+                try { kept = await client.CloudSaves.RefreshAsync(); }
+                catch (ApiError e) { throw new Exception("expected the synced copies, not " + e + ", for a 200 of " + notTheList); }
+                Check(kept.FromCache && kept.Error != null && kept.Error.Code == ErrorCodes.InvalidResponse && kept.Error.Status == 200,
+                    "a 200 that is not the list: FromCache with invalid_response: " + notTheList);
+                Check(kept.Value.Count == 1 && kept.Value[0].Key == "slot1" && kept.Value[0].Version == 1, "the synced copies: " + notTheList);
+                Check(Within(kept.FetchedAtUtc, before, after), "the time the copies were read from the panel: " + notTheList);
+            }
+            string value;
+            Check(client.CloudSaves.TryGet("slot1", out value) && value == "{\"chapter\":4}", "the synced copy was not replaced");
+            server.Handler = r => FakeResponse.Problem(404, "not_found");
+            ApiError refused = null;
+            try { await client.CloudSaves.RefreshAsync(); } catch (ApiError e) { refused = e; }
+            Check(refused != null && refused.Status == 404, "a refusal is still thrown");
+        }
+
+        static async Task CachedCopiesCarryTheirFetchTime()
+        {
+            // Remote config: the saved copy, offline, with the time it was read.
+            var server = new FakeServer();
+            bool online = true;
+            server.Handler = r => online ? FakeResponse.Ok(200, "{\"version\":1,\"values\":{\"daily_bonus\":150}}") : FakeResponse.Offline();
+            GamingPanelClient client = NewClient(server, NewDir());
+            var config = new RemoteConfigService(client, "1.0.0", "ios");
+            DateTime before = DateTime.UtcNow;
+            Cached<RemoteConfigValues> fresh = await config.GetAsync();
+            DateTime after = DateTime.UtcNow;
+            Check(!fresh.FromCache && Within(fresh.FetchedAtUtc, before, after), "the config from the panel, read now");
+            online = false;
+            Cached<RemoteConfigValues> offline = await config.GetAsync();
+            Check(offline.FromCache && offline.Value.GetLong("daily_bonus") == 150, "offline: the saved config");
+            Check(Within(offline.FetchedAtUtc, before, after), "the saved config says when it was read, not " + offline.FetchedAtUtc.ToString("o"));
+
+            // Cloud save: the synced copies, offline, with the time the list was read; after a restart too.
+            var saves = new FakeSaves();
+            saves.WriteElsewhere("slot1", "{\"chapter\":2}");
+            server = new FakeServer();
+            server.Handler = saves.Handle;
+            string dir = NewDir();
+            client = NewClient(server, dir);
+            before = DateTime.UtcNow;
+            await client.CloudSaves.RefreshAsync();
+            after = DateTime.UtcNow;
+            saves.Online = false;
+            Cached<List<SaveDocument>> cached = await client.CloudSaves.RefreshAsync();
+            Check(cached.FromCache && cached.Value.Count == 1, "offline: the synced copies");
+            Check(Within(cached.FetchedAtUtc, before, after), "the synced copies say when they were read, not " + cached.FetchedAtUtc.ToString("o"));
+            GamingPanelClient restarted = NewClient(server, dir);
+            Cached<List<SaveDocument>> afterRestart = await restarted.CloudSaves.RefreshAsync();
+            Check(afterRestart.FromCache && afterRestart.Value.Count == 1 && Within(afterRestart.FetchedAtUtc, before, after),
+                "after a restart too, not " + afterRestart.FetchedAtUtc.ToString("o"));
+        }
+    }
+}
+#endif
