@@ -23,6 +23,7 @@ from apps.accounts.admin_scoping import (
     fixed_choices_filter,
     operator,
 )
+from apps.accounts.errors import PlayerErased
 from apps.accounts.models import (
     AuthSession,
     Game,
@@ -355,17 +356,28 @@ class PlayerAdmin(WholeValueSearch, GameScopedAdmin):
     def ban_selected(self, request: HttpRequest, queryset: QuerySet[Player]) -> None:
         form = _moderation_form(request)
         reason, until = form.cleaned_data.get("reason", ""), form.cleaned_data.get("until")
-        banned = 0
+        banned = skipped = 0
         for player in queryset:
             if not self.has_change_permission(request, player):
                 continue
             try:
                 ban_player(player=player, reason=reason, until=until, actor=operator(request))
-            except DomainError as refused:
-                self.message_user(request, refused.detail, messages.ERROR)
+            except PlayerErased:  # a tombstone (erased before, or while this ran): nothing to ban
+                skipped += 1
+                continue
+            except DomainError as refused:  # no reason, an end in the past: true of every player
+                done = f" Banned {banned} player(s) before that." if banned else ""
+                self.message_user(request, f"{refused.detail}{done}", messages.ERROR)
                 return
             banned += 1
-        self.message_user(request, f"Banned {banned} player(s).")
+        if skipped:
+            self.message_user(
+                request,
+                f"Banned {banned} player(s); skipped {skipped} erased player(s).",
+                messages.WARNING,
+            )
+        else:
+            self.message_user(request, f"Banned {banned} player(s).")
 
     @admin.action(description="Unban selected players")
     def unban_selected(self, request: HttpRequest, queryset: QuerySet[Player]) -> None:

@@ -118,6 +118,10 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
     },
 }
 
+# Marks, until polish_operation removes it, an operation whose view spends the session's budget
+# but is never refused over it (PlayerApi.refused_over_budget = False: logout): no bearer 429.
+NEVER_OVER_BUDGET = "x-gp-never-over-budget"
+
 # Errors the shared layers answer, by what an operation requires: (status, description).
 GENERIC_ERRORS: dict[str, list[tuple[int, str]]] = {
     "body": [
@@ -283,6 +287,8 @@ class NestedNamesAutoSchema(AutoSchema):
         operation = super().get_operation(*args, **kwargs)
         if operation is not None:
             name_refusals(operation.setdefault("responses", {}), self.auth_refusals())
+            if getattr(self.view, "refused_over_budget", True) is False:
+                operation[NEVER_OVER_BUDGET] = True  # read (and removed) by polish_operation
         return operation
 
     def auth_refusals(self) -> list[Refusal]:
@@ -381,6 +387,7 @@ def polish_operation(method: str, path: str, operation: dict[str, Any]) -> None:
     if (method, path) in GAME_KEY_OPERATIONS and not operation.get("security"):
         operation["security"] = [{GAME_KEY: []}]
     responses = operation.setdefault("responses", {})
+    never_over_budget = operation.pop(NEVER_OVER_BUDGET, False)
     needs = [
         name
         for name in (BEARER, SERVER_KEY, SERVER_KEY_QUERY, GAME_KEY)
@@ -392,6 +399,8 @@ def polish_operation(method: str, path: str, operation: dict[str, Any]) -> None:
         needs.append("body")
     for need in needs:
         for status, description in GENERIC_ERRORS.get(need, []):
+            if need == BEARER and status == 429 and never_over_budget:
+                continue
             responses.setdefault(str(status), {"description": description})
     for status, description in EVERY_OPERATION_ERRORS:
         responses.setdefault(str(status), {"description": description})

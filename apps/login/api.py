@@ -14,6 +14,7 @@ from apps.accounts.api_base import (
     PlayerRequest,
     PublicApi,
     PublicRequest,
+    StrictCharField,
     problems,
 )
 from apps.accounts.authentication import require_game
@@ -147,7 +148,8 @@ class LoginApi(PublicApi):
 
 class RefreshApi(PublicApi):
     class InputSerializer(serializers.Serializer):
-        refresh_token = serializers.CharField(max_length=MAX_REFRESH_TOKEN_LENGTH)
+        # Only a JSON string, as sent: not "123" for 123, and not trimmed into another token.
+        refresh_token = StrictCharField(max_length=MAX_REFRESH_TOKEN_LENGTH, trim_whitespace=False)
 
     @extend_schema(
         summary="Rotate a refresh token into a new pair",

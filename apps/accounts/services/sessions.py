@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -28,7 +28,7 @@ from apps.accounts.errors import (
     TokenExpired,
     TokenRevoked,
 )
-from apps.accounts.models import AuthSession, Player, SessionRefreshToken, hash_key
+from apps.accounts.models import AuthSession, Game, Player, SessionRefreshToken, hash_key
 from apps.accounts.revocation import publish_revocations
 from apps.accounts.tokens import issue_access_token
 from gamingpanel.sql import CompiledInsert, Statement, run_together
@@ -77,18 +77,30 @@ class RefreshTokenRef(NamedTuple):
     session_id: int
     game_id: int
     platform: str  # the session's: the one its player logged in with
+    game: Game  # the session's, read with the token
+
+
+_TOKEN_COLUMNS = ("pk", "session_id", "session__game_id", "session__platform")
+_GAME_COLUMNS = tuple(field.attname for field in Game._meta.concrete_fields)
 
 
 def find_refresh_token(raw_refresh_token: str) -> RefreshTokenRef | None:
-    """A refresh token we issued, whatever its state (live, retired, expired)."""
+    """A refresh token we issued, whatever its state (live, retired, expired), with its
+    session's game read by the same query (a join): a refresh asks the game's platform
+    credential, and a game deleted since took its sessions and tokens with it, so the token is
+    found with its game or not at all (401 invalid_token, never a 500)."""
     if not raw_refresh_token or len(raw_refresh_token) > MAX_REFRESH_TOKEN_LENGTH:
         return None
     found = (
         SessionRefreshToken.objects.filter(token_hash=hash_key(raw_refresh_token))
-        .values_list("pk", "session_id", "session__game_id", "session__platform")
+        .values_list(*_TOKEN_COLUMNS, *(f"session__game__{name}" for name in _GAME_COLUMNS))
         .first()
     )
-    return RefreshTokenRef(*found) if found else None
+    if found is None:
+        return None
+    token_id, session_id, game_id, platform, *game_values = found
+    game = Game.from_db(DEFAULT_DB_ALIAS, _GAME_COLUMNS, game_values)
+    return RefreshTokenRef(token_id, session_id, game_id, platform, game)
 
 
 def refresh_session(

@@ -179,8 +179,12 @@ def refresh_tokens(*, token: RefreshTokenRef) -> IssuedTokens:
     session opened by a platform the game no longer accepts (its credential disabled or gone,
     the dev platform on a game out of sandbox) ends here instead: a refresh would otherwise
     keep it alive for ever, 30 days at a time. A session that had already ended says why it
-    did (the account erased, the player banned, a logout) as the rotation answers it."""
-    game = Game.objects.get(pk=token.game_id)
+    did (the account erased, the player banned, a logout) as the rotation answers it.
+
+    The session's game comes with the token (accounts' find_refresh_token): no query of its
+    own. A game deleted since took the session with it, which the rotation answers as an
+    unknown token (401 invalid_token)."""
+    game = token.game
     try:
         usable_credential(game=game, platform=token.platform)
     except PlatformNotConfigured:
