@@ -7,6 +7,7 @@ missing or demo value stops start-up (see `check_production`).
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -147,6 +148,12 @@ CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default=f"gp-{DEPLOYMENT_NAME}")
 # answering without closing the connection would hold every request that reads a revocation
 # marker until the kernel gave up on the connection, minutes later.
 REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=2.0)
+# 0 makes redis-py's sockets non-blocking (every connect fails at once), a negative value is a
+# ValueError in every cache call: either way no cache call would ever reach Redis.
+if not REDIS_SOCKET_TIMEOUT > 0:
+    raise ImproperlyConfigured(
+        f"REDIS_SOCKET_TIMEOUT must be a number of seconds above 0; it is {REDIS_SOCKET_TIMEOUT}."
+    )
 # After a revocation-marker read, server-key read or rate-limit count could not reach Redis or
 # timed out, those calls skip Redis for this long in that process (apps/accounts/hotcache.py):
 # a hung Redis then delays one request per window, not every one. 0: always ask.
@@ -310,6 +317,13 @@ FIELD_ENCRYPTION_KEYS = env.list(
 
 # --- Tokens --------------------------------------------------------------------------------
 ACCESS_TOKEN_LIFETIME = timedelta(seconds=env.int("ACCESS_TOKEN_LIFETIME_SECONDS", default=7200))
+# At most 0 every access token a login or refresh issues has already expired: every call with it
+# is a 401 and the client refreshes for ever.
+if ACCESS_TOKEN_LIFETIME.total_seconds() < 1:
+    raise ImproperlyConfigured(
+        "ACCESS_TOKEN_LIFETIME_SECONDS must be at least 1; it is "
+        f"{int(ACCESS_TOKEN_LIFETIME.total_seconds())}."
+    )
 REFRESH_TOKEN_LIFETIME = timedelta(
     seconds=env.int("REFRESH_TOKEN_LIFETIME_SECONDS", default=30 * 24 * 3600)
 )
@@ -463,6 +477,13 @@ PAYMENTS_TEST_FULFILMENT_MARKER = env.str("PAYMENTS_TEST_FULFILMENT_MARKER", def
 # between tries (capped at an hour); after the last it flags the row and logs an ALERT. GRACE:
 # how old a row must be before the sweeper touches it (the normal path had its chance).
 PAYMENTS_SWEEP_INTERVAL_SECONDS = env.float("PAYMENTS_SWEEP_INTERVAL_SECONDS", default=60.0)
+# Beat's interval for the sweeper and the checkout expiry: at most 0 both are always due, and beat
+# queues them back to back without a pause, flooding the broker and the workers.
+if not PAYMENTS_SWEEP_INTERVAL_SECONDS >= 1:
+    raise ImproperlyConfigured(
+        "PAYMENTS_SWEEP_INTERVAL_SECONDS must be at least 1; it is "
+        f"{PAYMENTS_SWEEP_INTERVAL_SECONDS}."
+    )
 PAYMENTS_SWEEP_GRACE_SECONDS = env.int("PAYMENTS_SWEEP_GRACE_SECONDS", default=120)
 PAYMENTS_SWEEP_BACKOFF_SECONDS = env.int("PAYMENTS_SWEEP_BACKOFF_SECONDS", default=60)
 PAYMENTS_SWEEP_MAX_ATTEMPTS = env.int("PAYMENTS_SWEEP_MAX_ATTEMPTS", default=8)
@@ -532,13 +553,58 @@ if ANALYTICS_RAW_RETENTION_DAYS * 86400 <= ANALYTICS_MAX_CLOCK_SKEW_SECONDS + 2 
     )
 # Client events may be buffered offline (up to the age above) but not dated in the future.
 ANALYTICS_MAX_FUTURE_SECONDS = env.int("ANALYTICS_MAX_FUTURE_SECONDS", default=300)
+# At most 0 an event stamped with a device clock a moment ahead (or, below 0, stamped now) is
+# refused as event_out_of_range.
+if ANALYTICS_MAX_FUTURE_SECONDS < 1:
+    raise ImproperlyConfigured(
+        f"ANALYTICS_MAX_FUTURE_SECONDS must be at least 1; it is {ANALYTICS_MAX_FUTURE_SECONDS}."
+    )
 ANALYTICS_MAX_BATCH = env.int("ANALYTICS_MAX_BATCH", default=100)
+# At most 0 every batch, even of one event, is batch_too_large: no client event is ever stored.
+if ANALYTICS_MAX_BATCH < 1:
+    raise ImproperlyConfigured(
+        f"ANALYTICS_MAX_BATCH must be at least 1; it is {ANALYTICS_MAX_BATCH}."
+    )
 ANALYTICS_MAX_PROPERTIES_BYTES = env.int("ANALYTICS_MAX_PROPERTIES_BYTES", default=4096)
 # Distinct client event names per game: a new one past it is refused (too_many_event_names).
 ANALYTICS_MAX_EVENT_NAMES = env.int("ANALYTICS_MAX_EVENT_NAMES", default=500)
 if ANALYTICS_MAX_EVENT_NAMES < 1:
     raise ImproperlyConfigured("ANALYTICS_MAX_EVENT_NAMES must be at least 1.")
-ANALYTICS_AGGREGATION_WORK_MEM = env.str("ANALYTICS_AGGREGATION_WORK_MEM", default="256MB")
+ANALYTICS_AGGREGATION_WORK_MEM = env.str("ANALYTICS_AGGREGATION_WORK_MEM", default="256MB").strip()
+
+
+_MEMORY_UNITS = {"B": 1 / 1024, "kB": 1, "MB": 1024, "GB": 1024**2, "TB": 1024**3}
+
+
+def _work_mem_kilobytes(value: str) -> int | None:
+    """The kB PostgreSQL makes of a memory value: a number, whole or not, and a unit (B, kB, MB,
+    GB or TB, its case as PostgreSQL wants it; none: kB). As PostgreSQL does, a fraction is rounded
+    to the next smaller unit, then to kB. None when it is not such a value (PostgreSQL also takes
+    exponents and hexadecimal, which this refuses)."""
+    match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?) *(B|kB|MB|GB|TB)?", value)
+    if match is None:
+        return None
+    number, unit = float(match[1]), match[2] or "kB"
+    if number >= 2**63:  # up to inf, for a number of hundreds of digits
+        return None
+    units = list(_MEMORY_UNITS)
+    if match[2] and "." in match[1] and unit != "B":
+        smaller = units[units.index(unit) - 1]
+        number = round(number * _MEMORY_UNITS[unit] / _MEMORY_UNITS[smaller])
+        unit = smaller
+    return round(number * _MEMORY_UNITS[unit])
+
+
+# Set for each aggregation transaction (apps/analytics/aggregation.py, SET LOCAL work_mem, text in
+# the statement): a value PostgreSQL refuses would fail every day's aggregation (an ALERT, the day
+# left dirty for ever), and anything but a number and a unit would be SQL of the setting's making.
+# PostgreSQL's range: 64 kB to 2147483647 kB.
+if not 64 <= (_work_mem_kilobytes(ANALYTICS_AGGREGATION_WORK_MEM) or 0) <= 2_147_483_647:
+    raise ImproperlyConfigured(
+        "ANALYTICS_AGGREGATION_WORK_MEM must be a PostgreSQL memory size from 64kB to "
+        "2147483647kB, a number and one of the units B, kB, MB, GB, TB (as 256MB); it is "
+        f"{ANALYTICS_AGGREGATION_WORK_MEM!r}."
+    )
 ANALYTICS_DASHBOARD_DEFAULT_DAYS = env.int("ANALYTICS_DASHBOARD_DEFAULT_DAYS", default=30)
 # Repeating events (weekly, monthly) are created this many days before they start.
 EVENT_REPEAT_HORIZON_DAYS = env.int("EVENT_REPEAT_HORIZON_DAYS", default=35)
