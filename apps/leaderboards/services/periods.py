@@ -5,6 +5,7 @@ period: the closing one (committed before the close read it) or the next."""
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
@@ -14,25 +15,33 @@ from django.utils import timezone
 from apps.audit.services import record_action
 from apps.battlepass.models import Season
 from apps.leaderboards import index
+from apps.leaderboards.errors import BoardNotFound
 from apps.leaderboards.models import Board, Period
 from apps.leaderboards.queued import pay_period
 from apps.leaderboards.schedule import window_at
 from gamingpanel.queueing import enqueue
+from gamingpanel.sql import CompiledQuery, row_lock
 
 
 def open_period(*, board: Board, now: datetime | None = None) -> Period:
     """The board's open period; the first one is created here (a concurrent first use meets
-    the one-open-period constraint and reads the winner's)."""
+    the one-open-period constraint and reads the winner's). `board` may be a process's copy
+    (kept 2 s): the first period follows the board's schedule as committed, read FOR SHARE
+    (selectors.lock_for_schedule_change holds the row FOR NO KEY UPDATE to the commit of a new
+    reset or time zone, which follow_schedule cannot apply to a period not there yet), and a
+    board deleted since the copy was read is BoardNotFound, not a period of no board."""
     found = Period.objects.filter(board=board, state=Period.State.OPEN).first()
     if found is not None:
         return found
-    now = now or timezone.now()
-    window = window_at(board, now)
-    last = Period.objects.filter(board=board).order_by("-number").first()
     try:
         with transaction.atomic():
+            committed = _board_as_scheduled(board)
+            # Read once the board's lock is held: a schedule change committed before it.
+            now = now or timezone.now()
+            window = window_at(committed, now)
+            last = Period.objects.filter(board=board).order_by("-number").first()
             period = Period.objects.create(
-                board=board,
+                board=committed,
                 number=(last.number + 1) if last else 1,
                 starts_at=min(window.starts_at, now),
                 ends_at=window.ends_at,
@@ -42,6 +51,25 @@ def open_period(*, board: Board, now: datetime | None = None) -> Period:
         return Period.objects.get(board=board, state=Period.State.OPEN)
     transaction.on_commit(lambda: index.mark_empty_ready(period.pk))
     return period
+
+
+# The schedule of a board as committed, its row held FOR SHARE to the caller's commit (no lock
+# on SQLite, which serialises its writes whole).
+BOARD_SCHEDULE = CompiledQuery.compile(
+    "SELECT game_id, reset, time_zone FROM {board} WHERE id = %s"  # noqa: S608 - constants
+    + row_lock("FOR SHARE"),
+    board=Board,
+)
+
+
+def _board_as_scheduled(board: Board) -> Board:
+    """`board` (a copy) with the game, reset and time zone of its committed row."""
+    row = BOARD_SCHEDULE.row([board.pk])
+    if row is None:
+        raise BoardNotFound(f"This game has no leaderboard {board.slug!r}.", board=board.slug)
+    committed = copy.copy(board)
+    committed.game_id, committed.reset, committed.time_zone = row
+    return committed
 
 
 def open_period_now(*, board: Board) -> Period:

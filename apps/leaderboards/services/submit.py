@@ -104,14 +104,18 @@ _NEW_METADATA: dict[str, str] = {
     Board.Operator.LATEST: "excluded.metadata",
     Board.Operator.SUM: "e.metadata",
 }
-# When an existing entry changes: best only when better; latest when the score changes or
-# metadata was sent (the same score resent alone leaves the entry, its metadata included, as it
-# is); sum always. The latest's condition takes the sent metadata as a parameter of its own.
+# When an existing entry changes: best only when better; latest and sum when the score changes
+# or metadata was sent (the same score resent alone, a sum adding 0 or held at the ±MAX_TOTAL
+# clamp, leaves the entry, its metadata and version included, as it is: "improved": false).
+# These conditions take the sent metadata as a parameter of their own.
 _CHANGES: dict[str, str] = {
     Board.Operator.BEST: "WHERE excluded.rank_key < e.rank_key",
     Board.Operator.LATEST: f"WHERE excluded.score <> e.score OR %s{JSONB} IS NOT NULL",
-    Board.Operator.SUM: "",
+    Board.Operator.SUM: f"WHERE {_NEW_SCORE[Board.Operator.SUM]} <> e.score"
+    f" OR %s{JSONB} IS NOT NULL",
 }
+# How many times the upsert takes the sent metadata: its SET, and its condition if it has one.
+_SENT_USES = {operator: 1 + _CHANGES[operator].count("%s") for operator in Board.Operator.values}
 
 
 _VALUES = f"VALUES (%s, %s, %s, %s, %s, %s{JSONB}, %s)"
@@ -379,7 +383,7 @@ def _submit_once(
     # (receivers._follow_batch) needs it.
     version = index.version_at(now if at is None else timezone.now())
     # The upsert's parameters after its row's: the sent metadata (or NULL) for each use.
-    sent = [metadata_json] * (2 if board.operator == Board.Operator.LATEST else 1)
+    sent = [metadata_json] * _SENT_USES[board.operator]
     rules = [board.game_id, board.source, board.stat_key, board.order, board.operator]
     if POSTGRES:
         found = IN_ONE_STATEMENT[(board.operator, sign)].row(
