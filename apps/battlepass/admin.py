@@ -138,9 +138,11 @@ class SeasonAdmin(GameScopedAdmin):
     # The season's tiers are locked before its claims are looked for (lock_for_deletion; the
     # delete page and the bulk delete each run in one transaction): a claim under way is waited
     # for and then protects its tier here, where it was unseen and the deletion failed at commit
-    # on the claim's foreign key (a 500).
+    # on the claim's foreign key (a 500). Django shows the page of a GET outside any
+    # transaction: nothing is deleted then, and nothing is locked.
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
-        lock_for_deletion([obj.pk for obj in objs])
+        if transaction.get_connection().in_atomic_block:
+            lock_for_deletion([obj.pk for obj in objs])
         return super().get_deleted_objects(objs, request)
 
     def delete_model(self, request: HttpRequest, obj: Model) -> None:

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -121,10 +122,12 @@ class EventAdmin(GameScopedAdmin):
     # The originals and the rewards that would go are locked first (lock_for_deletion; the
     # delete page and the bulk delete each run in one transaction): a claim under way is waited
     # for and then protects its reward here, where it was unseen and the deletion failed at
-    # commit (a 500).
+    # commit (a 500). Django shows the page of a GET outside any transaction: nothing is
+    # deleted then, and nothing is locked.
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
         ids, now = [obj.pk for obj in objs], timezone.now()
-        lock_for_deletion(ids, now=now)
+        if transaction.get_connection().in_atomic_block:
+            lock_for_deletion(ids, now=now)
         listed, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
         deleted: list[Any] = list(listed)  # a nested list: an item, then a list of its own
         going = repeats_deleted_with(ids, now=now)

@@ -70,3 +70,14 @@ def test_a_season_with_no_claims_is_still_deleted(season, admin_user):
     response = client.post(url, data)
     assert response.status_code == 302
     assert not Season.objects.filter(pk=season.pk).exists()
+
+
+def test_the_delete_page_itself_shows_outside_a_transaction(season, admin_user):
+    """Django answers the page's GET outside any transaction: it locks nothing (and is no 500)."""
+    client = Client(raise_request_exception=False)
+    client.force_login(admin_user)
+
+    response = client.get(f"/admin/battlepass/season/{season.pk}/delete/")
+
+    assert response.status_code == 200
+    assert Season.objects.filter(pk=season.pk).exists()

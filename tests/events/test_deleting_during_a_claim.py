@@ -64,3 +64,15 @@ def test_deleting_an_event_whose_reward_is_being_claimed_waits_and_is_refused(
     assert "Cannot delete event" in response.content.decode()
     assert Event.objects.filter(pk=event.pk).exists()
     assert EventRewardClaim.objects.filter(player=player, reward=reward).count() == 1
+
+
+def test_the_delete_page_itself_shows_outside_a_transaction(event, make_reward, admin_user):
+    """Django answers the page's GET outside any transaction: it locks nothing (and is no 500)."""
+    make_reward(Requirement.NONE)
+    client = Client(raise_request_exception=False)
+    client.force_login(admin_user)
+
+    response = client.get(f"/admin/events/event/{event.pk}/delete/")
+
+    assert response.status_code == 200
+    assert Event.objects.filter(pk=event.pk).exists()
