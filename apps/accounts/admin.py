@@ -382,17 +382,24 @@ class PlayerAdmin(WholeValueSearch, GameScopedAdmin):
     @admin.action(description="Unban selected players")
     def unban_selected(self, request: HttpRequest, queryset: QuerySet[Player]) -> None:
         reason = _moderation_form(request).cleaned_data.get("reason", "")
-        unbanned = 0
+        unbanned = skipped = 0
         for player in queryset:
             if not self.has_change_permission(request, player):
                 continue
             try:
                 unban_player(player=player, reason=reason, actor=operator(request))
-            except DomainError as refused:  # an erased player
-                self.message_user(request, refused.detail, messages.ERROR)
-                return
+            except PlayerErased:  # a tombstone (erased before, or while this ran): nothing to lift
+                skipped += 1
+                continue
             unbanned += 1
-        self.message_user(request, f"Unbanned {unbanned} player(s).")
+        if skipped:
+            self.message_user(
+                request,
+                f"Unbanned {unbanned} player(s); skipped {skipped} erased player(s).",
+                messages.WARNING,
+            )
+        else:
+            self.message_user(request, f"Unbanned {unbanned} player(s).")
 
 
 @admin.register(AuthSession)

@@ -46,7 +46,7 @@ def test_unban_refuses_an_erased_player(erased, operator):
     assert set(AuthSession.objects.values_list("revoke_reason", flat=True)) == {"player_erased"}
 
 
-def test_the_admins_unban_says_why_it_changed_nothing(client, erased, operator):
+def test_the_admins_unban_skips_an_erased_player_and_says_so(client, erased, operator):
     client.force_login(operator)
 
     response = client.post(
@@ -57,7 +57,7 @@ def test_the_admins_unban_says_why_it_changed_nothing(client, erased, operator):
 
     assert response.status_code == 200
     shown = [str(message) for message in response.context["messages"]]
-    assert shown == [f"Player {erased.pk}'s account was erased."]
+    assert shown == ["Unbanned 0 player(s); skipped 1 erased player(s)."]
     assert not AuditLogEntry.objects.filter(action="player.unban").exists()
 
 

@@ -24,6 +24,7 @@ from apps.inventory.selectors import ledger_for_reference
 from apps.inventory.services import Change, apply_changes, changes_from_contents, claw_back
 from apps.payments.providers.base import PaidAmount
 from apps.shop.models import Offer, Purchase
+from apps.shop.selectors import ENDED, ended_outcome
 from apps.shop.services.limits import release
 from apps.shop.services.rules import contents_unavailable, grantable
 from gamingpanel.errors import DomainError
@@ -296,10 +297,42 @@ def refund_purchase(*, purchase_id: int, kind: str, note: str = "") -> Purchase:
     return purchase
 
 
+NOTE_LENGTH = Purchase._meta.get_field("note").max_length or 300
+OUTCOME_LENGTH = Purchase._meta.get_field("outcome").max_length or 40
+NOTE_SEPARATOR = " | "
+
+
 @transaction.atomic
 def flag_purchase(*, purchase_id: int, note: str) -> None:
-    """Something an operator must look at (partial refund, dispute closed, reversed refund)."""
-    Purchase.objects.filter(pk=purchase_id).update(needs_attention=True, note=note[:300])
+    """Something an operator must look at (partial refund, dispute closed, reversed refund),
+    added after what the purchase noted before (a grant refused, an earlier flag), under the
+    purchase's lock so two flags at once both stay. A failed purchase that ended before outcomes
+    were recorded keeps its outcome: its note said it (`selectors.ended_outcome`), so it is
+    written down as the outcome before the note grows."""
+    purchase = Purchase.objects.select_for_update(of=("self",)).filter(pk=purchase_id).first()
+    if purchase is None:
+        return
+    if purchase.status in ENDED and not purchase.outcome:
+        outcome = ended_outcome(purchase) or ""
+        purchase.outcome = outcome if len(outcome) <= OUTCOME_LENGTH else ""
+    purchase.needs_attention = True
+    purchase.note = appended_note(purchase.note, note)
+    purchase.save(update_fields=["needs_attention", "note", "outcome"])
+
+
+def appended_note(earlier: str, note: str) -> str:
+    """`note` after `earlier`, within the column: the newest is kept whole (up to the column),
+    the earlier one is shortened (ending in "…") to make room. A note the earlier one already
+    ends with (the same news again) is not repeated."""
+    note = note[:NOTE_LENGTH]
+    if not earlier or earlier.endswith(note):
+        return earlier or note
+    room = NOTE_LENGTH - len(note) - len(NOTE_SEPARATOR)
+    if room <= 1:
+        return note
+    if len(earlier) > room:
+        earlier = earlier[: room - 1] + "…"
+    return f"{earlier}{NOTE_SEPARATOR}{note}"
 
 
 def _grant_premium(player: Player, season_id: int, purchase: Purchase) -> bool:
