@@ -327,6 +327,13 @@ if ACCESS_TOKEN_LIFETIME.total_seconds() < 1:
 REFRESH_TOKEN_LIFETIME = timedelta(
     seconds=env.int("REFRESH_TOKEN_LIFETIME_SECONDS", default=30 * 24 * 3600)
 )
+# At most 0 every session a login or refresh opens has already expired: every refresh is refused
+# and the player logs in again each time an access token runs out.
+if REFRESH_TOKEN_LIFETIME.total_seconds() < 1:
+    raise ImproperlyConfigured(
+        "REFRESH_TOKEN_LIFETIME_SECONDS must be at least 1; it is "
+        f"{int(REFRESH_TOKEN_LIFETIME.total_seconds())}."
+    )
 REFRESH_REUSE_GRACE_SECONDS = env.int("REFRESH_REUSE_GRACE_SECONDS", default=30)
 # Ended sessions are deleted this long after their refresh token expired (prune_sessions): until
 # then a refresh with one says why it ended instead of `invalid_token`.
@@ -385,6 +392,18 @@ PLATFORM_HTTP_TIMEOUT = (
 # All platform calls of one login together (up to three in a row): a slow platform is a 503
 # within this, never three full timeouts.
 PLATFORM_LOGIN_DEADLINE_SECONDS = env.float("PLATFORM_LOGIN_DEADLINE_SECONDS", default=8.0)
+# requests (urllib3) refuses a timeout of 0 or less with a ValueError in every call: no platform
+# call would be made. A login budget of 0 or less is spent before the first call: every login
+# that asks a platform would be 503 platform_unavailable.
+for _name, _seconds in (
+    ("PLATFORM_CONNECT_TIMEOUT", PLATFORM_HTTP_TIMEOUT[0]),
+    ("PLATFORM_READ_TIMEOUT", PLATFORM_HTTP_TIMEOUT[1]),
+    ("PLATFORM_LOGIN_DEADLINE_SECONDS", PLATFORM_LOGIN_DEADLINE_SECONDS),
+):
+    if not _seconds > 0:
+        raise ImproperlyConfigured(
+            f"{_name} must be a number of seconds above 0; it is {_seconds}."
+        )
 PLATFORM_DEV_ENABLED = env.bool("PLATFORM_DEV_ENABLED", default=True)
 PLATFORM_JWKS_MIN_REFETCH_SECONDS = env.int("PLATFORM_JWKS_MIN_REFETCH_SECONDS", default=60)
 # After a failed key-set download, logins needing that set answer 503 at once for this long.
@@ -440,8 +459,24 @@ PAYMENT_HTTP_TIMEOUT = (
     env.float("PAYMENT_CONNECT_TIMEOUT", default=2.0),
     env.float("PAYMENT_READ_TIMEOUT", default=10.0),
 )
+# As the platform timeouts: 0 or less is a ValueError in every processor call and callback.
+for _name, _seconds in (
+    ("PAYMENT_CONNECT_TIMEOUT", PAYMENT_HTTP_TIMEOUT[0]),
+    ("PAYMENT_READ_TIMEOUT", PAYMENT_HTTP_TIMEOUT[1]),
+):
+    if not _seconds > 0:
+        raise ImproperlyConfigured(
+            f"{_name} must be a number of seconds above 0; it is {_seconds}."
+        )
 STRIPE_API_BASE_URL = env.str("STRIPE_API_BASE_URL", default="https://api.stripe.com")
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)
+# Below 0 every webhook and sandbox callback is refused as too old; at 0 Stripe's library skips
+# the age check (replays accepted) while the sandbox's refuses all but same-second callbacks.
+if STRIPE_WEBHOOK_TOLERANCE_SECONDS < 1:
+    raise ImproperlyConfigured(
+        "STRIPE_WEBHOOK_TOLERANCE_SECONDS must be at least 1; it is "
+        f"{STRIPE_WEBHOOK_TOLERANCE_SECONDS}."
+    )
 SANDBOX_PAYMENT_SECRET = env.str("SANDBOX_PAYMENT_SECRET", default=SECRET_KEY)
 # Checkout links and the sandbox's signed callbacks point here: by default, the local server's port.
 PUBLIC_BASE_URL = env.str(
@@ -488,6 +523,12 @@ PAYMENTS_SWEEP_GRACE_SECONDS = env.int("PAYMENTS_SWEEP_GRACE_SECONDS", default=1
 PAYMENTS_SWEEP_BACKOFF_SECONDS = env.int("PAYMENTS_SWEEP_BACKOFF_SECONDS", default=60)
 PAYMENTS_SWEEP_MAX_ATTEMPTS = env.int("PAYMENTS_SWEEP_MAX_ATTEMPTS", default=8)
 PAYMENTS_SWEEP_BATCH = env.int("PAYMENTS_SWEEP_BATCH", default=200)
+# Each sweep takes its rows [:PAYMENTS_SWEEP_BATCH]: at 0 none (nothing is ever re-queued),
+# below 0 every row but the last few, unbounded.
+if PAYMENTS_SWEEP_BATCH < 1:
+    raise ImproperlyConfigured(
+        f"PAYMENTS_SWEEP_BATCH must be at least 1; it is {PAYMENTS_SWEEP_BATCH}."
+    )
 # A leaderboard payout the economy refuses (an item owned, a cap reached) is tried again by the
 # 10-minute sweep this many times in all, then left for an operator (an ALERT log line).
 LEADERBOARD_PAYOUT_ATTEMPTS = env.int("LEADERBOARD_PAYOUT_ATTEMPTS", default=6)
@@ -515,6 +556,13 @@ if not 3600 <= CHECKOUT_EXPIRY_SECONDS <= 86400:
 # answer) this long after its purchase began: the purchase is closed and its stock and limit slot
 # freed, the key answers 503 payment_provider_unavailable (a new key buys again).
 PAYMENTS_UNOPENED_CHECKOUT_SECONDS = env.int("PAYMENTS_UNOPENED_CHECKOUT_SECONDS", default=900)
+# At most 0 the sweeper closes checkouts a purchase is opening right now (their processor has not
+# answered yet): the buyer pays a checkout whose purchase already failed.
+if PAYMENTS_UNOPENED_CHECKOUT_SECONDS < 1:
+    raise ImproperlyConfigured(
+        "PAYMENTS_UNOPENED_CHECKOUT_SECONDS must be at least 1; it is "
+        f"{PAYMENTS_UNOPENED_CHECKOUT_SECONDS}."
+    )
 # A checkout the buyer submitted whose processor has not decided this long after (a bank debit
 # Stripe reports days later): its purchase and payment are flagged needs_attention, with an ALERT,
 # once. Nothing is closed (the money may still come). 15 days: SEPA debits take up to 14.
@@ -628,6 +676,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_mutex_expire": env.int("CELERY_UNACKED_MUTEX_EXPIRE_SECONDS", default=300),
     "global_keyprefix": f"{CACHE_KEY_PREFIX}:",
 }
+# At most 0 every task still running (or a retry waiting) is handed to another worker at the next
+# restore sweep: tasks run twice.
+if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] < 1:
+    raise ImproperlyConfigured(
+        "CELERY_VISIBILITY_TIMEOUT_SECONDS must be at least 1; it is "
+        f"{CELERY_BROKER_TRANSPORT_OPTIONS['visibility_timeout']}."
+    )
 # The longest wait of a task's retries (autoretry's retry_backoff_max). A retry is a message due
 # later that a worker takes at once and holds, unacknowledged, until it is due: held past the
 # visibility timeout it is handed to another worker as well and runs twice.
@@ -659,6 +714,12 @@ CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = CELERY_BROKER_CONNECTION_TIMEOUT
 CELERY_TIMEZONE = "UTC"
 # Cloud-save Idempotency-Key receipts are forgotten after this many days (apps.cloudsave).
 CLOUDSAVE_RECEIPT_DAYS = env.int("CLOUDSAVE_RECEIPT_DAYS", default=7)
+# At most 0 the daily prune forgets every receipt, however recent: a retry of a write that
+# succeeded just before it is judged as a new write (refused on its now stale If-Match).
+if CLOUDSAVE_RECEIPT_DAYS < 1:
+    raise ImproperlyConfigured(
+        f"CLOUDSAVE_RECEIPT_DAYS must be at least 1; it is {CLOUDSAVE_RECEIPT_DAYS}."
+    )
 # Deleted cloud-save documents (tombstones) and their kept versions are pruned after this many days.
 CLOUDSAVE_TOMBSTONE_DAYS = env.int("CLOUDSAVE_TOMBSTONE_DAYS", default=30)
 if CLOUDSAVE_TOMBSTONE_DAYS < 1:

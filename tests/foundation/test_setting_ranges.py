@@ -9,6 +9,16 @@ or by an ALERT every run:
 - REDIS_SOCKET_TIMEOUT at most 0 failed every cache call.
 - ACCESS_TOKEN_LIFETIME_SECONDS at most 0 issued only expired access tokens.
 - PAYMENTS_SWEEP_INTERVAL_SECONDS below 1 had beat queue the sweeps back to back.
+- PAYMENTS_SWEEP_BATCH at most 0 swept nothing (0) or every row but the last (below 0).
+- PAYMENTS_UNOPENED_CHECKOUT_SECONDS at most 0 closed checkouts still being opened.
+- CLOUDSAVE_RECEIPT_DAYS at most 0 had the daily prune forget every Idempotency-Key receipt.
+- STRIPE_WEBHOOK_TOLERANCE_SECONDS 0 turned Stripe's age check off (replays taken) and refused
+  sandbox callbacks; below 0 refused every webhook.
+- CELERY_VISIBILITY_TIMEOUT_SECONDS at most 0 handed running tasks to a second worker.
+- REFRESH_TOKEN_LIFETIME_SECONDS at most 0 opened only expired sessions.
+- PLATFORM_/PAYMENT_CONNECT_TIMEOUT and _READ_TIMEOUT at most 0 are a ValueError in every
+  outbound call (urllib3); PLATFORM_LOGIN_DEADLINE_SECONDS at most 0 made every platform login
+  a 503.
 """
 
 from __future__ import annotations
@@ -38,6 +48,28 @@ REFUSED = [
     ("PAYMENTS_SWEEP_INTERVAL_SECONDS", "0"),
     ("PAYMENTS_SWEEP_INTERVAL_SECONDS", "-60"),
     ("PAYMENTS_SWEEP_INTERVAL_SECONDS", "0.5"),
+    ("PAYMENTS_SWEEP_BATCH", "0"),
+    ("PAYMENTS_SWEEP_BATCH", "-1"),
+    ("PAYMENTS_UNOPENED_CHECKOUT_SECONDS", "0"),
+    ("PAYMENTS_UNOPENED_CHECKOUT_SECONDS", "-900"),
+    ("CLOUDSAVE_RECEIPT_DAYS", "0"),
+    ("CLOUDSAVE_RECEIPT_DAYS", "-7"),
+    ("STRIPE_WEBHOOK_TOLERANCE_SECONDS", "0"),
+    ("STRIPE_WEBHOOK_TOLERANCE_SECONDS", "-300"),
+    ("CELERY_VISIBILITY_TIMEOUT_SECONDS", "0"),
+    ("CELERY_VISIBILITY_TIMEOUT_SECONDS", "-300"),
+    ("REFRESH_TOKEN_LIFETIME_SECONDS", "0"),
+    ("REFRESH_TOKEN_LIFETIME_SECONDS", "-2592000"),
+    ("PLATFORM_CONNECT_TIMEOUT", "0"),
+    ("PLATFORM_CONNECT_TIMEOUT", "-2"),
+    ("PLATFORM_READ_TIMEOUT", "0"),
+    ("PLATFORM_READ_TIMEOUT", "-5"),
+    ("PAYMENT_CONNECT_TIMEOUT", "0"),
+    ("PAYMENT_CONNECT_TIMEOUT", "-2"),
+    ("PAYMENT_READ_TIMEOUT", "0"),
+    ("PAYMENT_READ_TIMEOUT", "-10"),
+    ("PLATFORM_LOGIN_DEADLINE_SECONDS", "0"),
+    ("PLATFORM_LOGIN_DEADLINE_SECONDS", "-8"),
 ]
 
 
@@ -58,6 +90,17 @@ def test_the_smallest_values_that_work_start():
             REDIS_SOCKET_TIMEOUT="0.1",
             ACCESS_TOKEN_LIFETIME_SECONDS="1",
             PAYMENTS_SWEEP_INTERVAL_SECONDS="1",
+            PAYMENTS_SWEEP_BATCH="1",
+            PAYMENTS_UNOPENED_CHECKOUT_SECONDS="1",
+            CLOUDSAVE_RECEIPT_DAYS="1",
+            STRIPE_WEBHOOK_TOLERANCE_SECONDS="1",
+            CELERY_VISIBILITY_TIMEOUT_SECONDS="1",
+            REFRESH_TOKEN_LIFETIME_SECONDS="1",
+            PLATFORM_CONNECT_TIMEOUT="0.1",
+            PLATFORM_READ_TIMEOUT="0.1",
+            PAYMENT_CONNECT_TIMEOUT="0.1",
+            PAYMENT_READ_TIMEOUT="0.1",
+            PLATFORM_LOGIN_DEADLINE_SECONDS="0.1",
         )
         is None
     )
