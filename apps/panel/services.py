@@ -23,7 +23,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from apps.accounts.models import PERMANENT_BAN_UNTIL, Game, Player
-from apps.accounts.services.bans import MAX_REASON_LENGTH, ban_player, unban_player
+from apps.accounts.services.bans import ban_player, stored_reason, unban_player
 from apps.audit.services import record_action
 from apps.inventory.services import Change, apply_changes, prepare_holdings
 from apps.panel.forms import PlayerFilterForm
@@ -497,11 +497,6 @@ def _is_the_frozen_ban(player: Player, frozen: FrozenBan) -> bool:
     return frozen.reason is None or player.ban_reason == frozen.reason
 
 
-def _ban_reason(action: SegmentAction) -> str:
-    """The reason ban_player writes for the action's ban."""
-    return action.reason.strip()[:MAX_REASON_LENGTH]
-
-
 def _apply_to(
     action: SegmentAction,
     player: Player,
@@ -537,7 +532,7 @@ def _apply_to(
         )  # fmt: skip
         # The check above read the player unlocked: a ban as long or longer set since (another
         # operator's) is kept by ban_player under the player's lock, and changed nothing here.
-        return banned.banned_until == until and banned.ban_reason == _ban_reason(action)
+        return banned.banned_until == until and banned.ban_reason == stored_reason(action.reason)
     if not player.is_banned:
         return False
     if action.bans_frozen:

@@ -37,7 +37,7 @@ UNDRAFTABLE_KEYS = [
 ]
 
 
-def _rolled_back_release_is_refused(game, release: ConfigRelease, where: str) -> None:
+def assert_rollback_refused(game, release: ConfigRelease, where: str) -> None:
     set_key(game=game, actor=None, key="shop", value="edited")
 
     with pytest.raises(InvalidConfigRule) as refused:
@@ -58,7 +58,7 @@ def test_a_release_with_an_override_the_draft_cannot_hold_is_not_rolled_back_to(
     rules["shop"]["overrides"][0][field] = stored
     ConfigRelease.objects.filter(pk=release.pk).update(rules=rules)
 
-    _rolled_back_release_is_refused(game, release, "shop override #0 (")
+    assert_rollback_refused(game, release, "shop override #0 (")
 
 
 @pytest.mark.parametrize(("field", "stored"), UNDRAFTABLE_KEYS)
@@ -68,7 +68,7 @@ def test_a_release_with_a_key_the_draft_cannot_hold_is_not_rolled_back_to(game, 
     rules["shop"][field] = stored
     ConfigRelease.objects.filter(pk=release.pk).update(rules=rules)
 
-    _rolled_back_release_is_refused(game, release, f"shop ({field})")
+    assert_rollback_refused(game, release, f"shop ({field})")
 
 
 def test_null_overrides_roll_back_as_no_overrides(game):

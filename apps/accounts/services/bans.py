@@ -34,6 +34,11 @@ def ban_seen(player: Player) -> str:
     return hashlib.sha256(f"{until}\n{player.ban_reason}".encode()).hexdigest()[:16]
 
 
+def stored_reason(reason: str) -> str:
+    """A ban's reason as ban_player stores it."""
+    return (reason or "").strip()[:MAX_REASON_LENGTH]
+
+
 @transaction.atomic
 def ban_player(
     *,
@@ -49,7 +54,7 @@ def ban_player(
     keeps that ban and its reason. `seen` (an operator's confirmed ban): the `ban_seen` of the
     page that asked; if the player's ban is another now (that ban sent twice, another
     operator's since) or already this one, Conflict and nothing changes."""
-    reason = (reason or "").strip()
+    reason = stored_reason(reason)
     if not reason:
         raise InvalidInput("A ban needs a reason.")
     until = until or PERMANENT_BAN_UNTIL
@@ -71,9 +76,9 @@ def ban_player(
     if extend_only and locked.is_banned and locked.banned_until >= until:  # type: ignore[operator]
         return locked
     if seen is not None:
-        _check_seen(locked, seen=seen, until=until, reason=reason[:MAX_REASON_LENGTH])
+        _check_seen(locked, seen=seen, until=until, reason=reason)
     before = _ban_state(locked)
-    locked.banned_until, locked.ban_reason = until, reason[:MAX_REASON_LENGTH]
+    locked.banned_until, locked.ban_reason = until, reason
     locked.save(update_fields=["banned_until", "ban_reason"])
     revoke_sessions(
         sessions=AuthSession.objects.filter(player=locked),
@@ -124,7 +129,7 @@ def unban_player(*, player: Player, reason: str = "", actor: User | None) -> Pla
         target=locked,
         before=before,
         after=_ban_state(locked),
-        reason=(reason or "").strip()[:MAX_REASON_LENGTH],
+        reason=stored_reason(reason),
     )
     return locked
 
