@@ -16,6 +16,10 @@ from apps.battlepass.services import add_season_xp, grant_premium
 from apps.inventory.models import LedgerEntry, PlayerItem, Wallet
 from tests.conftest import eventually, wallet_lock_at
 
+# What a request may take beyond the stated bound on a loaded CI machine (a stall of 0.5 s
+# failed it once): the bound is the cache's, the slack the machine's.
+SLACK = 1.5
+
 PROGRESS = "/api/v1/battlepass/progress"
 CLAIM = "/api/v1/battlepass/claim"
 
@@ -372,7 +376,7 @@ def test_an_operators_edit_reaches_players_within_the_stated_bound(player_client
 
     assert tiers() == before  # this process still answers from the kept definitions
     eventually(
-        lambda: tiers() == [(1, 5), *before[1:], (9, 9000)], within=DEFINITIONS_SECONDS + 0.5
+        lambda: tiers() == [(1, 5), *before[1:], (9, 9000)], within=DEFINITIONS_SECONDS + SLACK
     )
 
 

@@ -17,6 +17,10 @@ from apps.stats.models import StatDefinition
 from tests.conftest import eventually
 from tests.events.conftest import Requirement
 
+# What a request may take beyond the stated bound on a loaded CI machine (a stall of 0.5 s
+# failed it once): the bound is the cache's, the slack the machine's.
+SLACK = 1.5
+
 URL = "/api/v1/events/active"
 SOON = timedelta(seconds=0.6)
 GOLD = {"currency": "gold", "quantity": 100}
@@ -208,7 +212,9 @@ def test_an_operators_edit_reaches_players_within_the_stated_bound(
         return [r["name"] for r in player_client.get(URL).json()[0]["rewards"]]
 
     assert names() == ["Welcome"]  # this process still answers from the kept definitions
-    eventually(lambda: names() == ["Welcome back", "Second gift"], within=DEFINITIONS_SECONDS + 0.5)
+    eventually(
+        lambda: names() == ["Welcome back", "Second gift"], within=DEFINITIONS_SECONDS + SLACK
+    )
 
 
 @pytest.mark.django_db
