@@ -2,7 +2,25 @@
 
 from __future__ import annotations
 
+from apps.accounts.errors import NotEntitled
 from gamingpanel.errors import DomainError
+
+# The four answers a verifier gives besides an identity, by what the game client should do:
+# - InvalidCredentials (401): the credential itself is bad (signature, app or audience, expiry,
+#   replay, a ticket or code the platform refused): get a fresh one from the SDK.
+# - NotEntitled (403 `not_entitled`, defined with the other login refusals and re-exported
+#   here): a valid account, and the platform's own ownership check said it does not own this
+#   game (Steam `ownsapp: false` or a refused Family Sharing borrow, Epic `owned: false`, IDC
+#   `owns_field` false): show the store page. Every platform answers it alike.
+# - PlatformUnavailable (503): no usable answer, or the platform refused *our* key or client.
+# - PlatformNotConfigured (400): the game's own config is missing or wrong.
+__all__ = [
+    "InvalidCredentials",
+    "NotEntitled",
+    "PlatformNotConfigured",
+    "PlatformUnavailable",
+    "UnsupportedPlatform",
+]
 
 
 class InvalidCredentials(DomainError):

@@ -169,10 +169,10 @@ def test_owner_passes_the_ownership_check(upstream):
     assert len(upstream.calls) == 3
 
 
-def test_non_owner_is_401(upstream):
+def test_non_owner_is_403_not_entitled(upstream):
     ownership_ok(upstream, owned=False)
 
-    with raises_problem("invalid_credentials", 401):
+    with raises_problem("not_entitled", 403):
         verify(OWNERSHIP_CONFIG, {"id_token": sign(account_claims()), "access_token": "access-1"})
 
 
@@ -382,7 +382,7 @@ def test_a_bad_reuse_window_is_not_configured(upstream, window):
 def test_a_token_refused_for_ownership_is_not_remembered(upstream):
     ownership_ok(upstream, owned=False)
     credentials = {"id_token": sign(account_claims()), "access_token": "access-1"}
-    with raises_problem("invalid_credentials", 401):
+    with raises_problem("not_entitled", 403):
         verify(OWNERSHIP_CONFIG, credentials)
 
     assert verify(EAS_CONFIG, credentials).platform_user_id == ACCOUNT

@@ -161,10 +161,10 @@ def test_verify_refusing_us_is_503_and_alerts(upstream, caplog, method, status):
     assert len(upstream.calls) == 1  # no profile lookup
 
 
-def test_owns_field_false_is_401(upstream):
+def test_owns_field_false_is_403_not_entitled(upstream):
     upstream.get(VERIFY_URL, json={**DOCUMENTED_OK, "owns": 0})
 
-    with raises_problem("invalid_credentials", 401):
+    with raises_problem("not_entitled", 403):
         verify({**CONFIG, "owns_field": "owns"})
 
 

@@ -215,10 +215,10 @@ def test_family_sharing_borrower_is_accepted_by_default(upstream):
     assert verify().platform_user_id == PLAYER  # the player, never the lender
 
 
-def test_family_sharing_borrower_is_401_when_the_game_refuses_sharing(upstream):
+def test_family_sharing_borrower_is_403_not_entitled_when_the_game_refuses_sharing(upstream):
     upstream.get(AUTH_URL, json=authenticated(ownersteamid=LENDER))
 
-    with raises_problem("invalid_credentials", 401):
+    with raises_problem("not_entitled", 403):
         verify({**CONFIG, "allow_family_sharing": False})
 
 
@@ -236,7 +236,7 @@ def test_check_ownership_refuses_a_shared_license_when_sharing_is_off(upstream):
     upstream.get(AUTH_URL, json=authenticated())
     upstream.get(OWNERSHIP_URL, json={"appownership": {"ownsapp": True, "permanent": False}})
 
-    with raises_problem("invalid_credentials", 401):
+    with raises_problem("not_entitled", 403):
         verify({**CONFIG, "check_ownership": True, "allow_family_sharing": False})
 
 
@@ -368,11 +368,7 @@ def test_ownership_check_unavailable_or_malformed_is_503(upstream, answer):
         verify({**CONFIG, "check_ownership": True})
 
 
-@pytest.mark.parametrize(
-    "params",
-    [{"result": "FAIL"}, {"steamid": "not-a-steam-id"}, {"steamid": ""}],
-    ids=["result-not-ok", "junk-steamid", "empty-steamid"],
-)
+@pytest.mark.parametrize("params", [{"result": "FAIL"}], ids=["result-not-ok"])
 def test_params_that_do_not_confirm_the_ticket_are_401(upstream, params):
     upstream.get(AUTH_URL, json=authenticated(**params))
 

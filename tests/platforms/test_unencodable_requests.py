@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from apps.platforms.verifiers import get_verifier
-from apps.platforms.verifiers.base import VerifiedIdentity
 from apps.platforms.verifiers.upstream import call
 from tests.platforms.helpers import raises_problem
 
@@ -30,17 +29,16 @@ def test_a_query_value_utf8_cannot_encode_is_503_and_never_sent(upstream):
     assert not upstream.calls
 
 
-def test_an_idc_user_id_with_a_lone_surrogate_skips_the_cosmetic_profile_call(upstream):
-    # JSON may carry "\ud800"; IDC's userid is sent on to the profile call, whose failure only
-    # leaves the name empty. (Login then refuses the id itself: tests/login.)
+def test_an_idc_user_id_with_a_lone_surrogate_is_503_before_the_profile_call(upstream):
+    # JSON may carry "\ud800"; no identity can store it, so the verifier refuses it (503) before
+    # sending it on to the profile call. (Login refuses it as well: tests/login.)
     upstream.get(IDC_VERIFY_URL, json={"status": 0, "user": {"userid": "42\ud800"}})
     upstream.get(IDC_PROFILE_URL, json={"nick": "Paco"})
 
-    identity = get_verifier("idcgames").verify(
-        {"app_id": "1234", "app_secret": "IDCAPISECRET42"}, {"token": "idctk", "uuid": "u-1"}
-    )
-
-    assert identity == VerifiedIdentity("42\ud800", None, entitlement_checked=True)
+    with raises_problem("platform_unavailable", 503):
+        get_verifier("idcgames").verify(
+            {"app_id": "1234", "app_secret": "IDCAPISECRET42"}, {"token": "idctk", "uuid": "u-1"}
+        )
     assert [c.request.url.split("?")[0] for c in upstream.calls] == [IDC_VERIFY_URL]
 
 

@@ -40,6 +40,7 @@ from apps.platforms.verifiers.base import (
     first_use,
     invalid_input,
     optional_credential,
+    platform_user_id,
     require_config,
     require_object,
     required_credential,
@@ -144,6 +145,8 @@ def verify_game_center(
         public_key.verify(signature, signed, padding.PKCS1v15(), hashes.SHA256())
     except InvalidSignature:
         raise InvalidCredentials("The Game Center signature is invalid.") from None
+    # Apple signed this id: one no identity can store is Apple's answer we cannot use (503).
+    player_id = platform_user_id(NAME, "Game Center", player_id)
     # Checked last so that made-up signatures cannot fill the cache.
     if not first_use("gc-signature", signature, seconds=max_age + LEEWAY_SECONDS):
         raise InvalidCredentials("This Game Center signature was already used.")
@@ -183,6 +186,7 @@ def verify_sign_in(config: Mapping[str, Any], credentials: Mapping[str, Any]) ->
             claimed.encode(), expected.encode()
         ):
             raise InvalidCredentials("The Sign in with Apple nonce does not match.")
+    user_id = platform_user_id(NAME, "Sign in with Apple", claims["sub"])
     # Remember the token, and the nonce it carries (sent to us or not), until it expires: with
     # the nonce optional, a token used once with its nonce would otherwise pass again without.
     seconds = min(int(claims["exp"]) - time.time() + LEEWAY_SECONDS, MAX_REPLAY_SECONDS)
@@ -192,7 +196,7 @@ def verify_sign_in(config: Mapping[str, Any], credentials: Mapping[str, Any]) ->
     if not all([first_use("siwa", value, seconds=seconds) for value in seen]):
         raise InvalidCredentials("This Sign in with Apple token was already used.")
     return VerifiedIdentity(
-        platform_user_id=claims["sub"],
+        platform_user_id=user_id,
         display_name=client_display_name(credentials),  # Apple sends it once, unsigned
         entitlement_checked=True,
     )

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from django.core.cache import cache
 
-from apps.platforms.errors import PlatformNotConfigured
+from apps.platforms.errors import PlatformNotConfigured, PlatformUnavailable
 from apps.platforms.hosts import per_game_url
 from gamingpanel.errors import InvalidInput
 from gamingpanel.storable import UNSTORABLE
@@ -23,6 +23,10 @@ logger = logging.getLogger("apps.platforms")
 
 MAX_CREDENTIAL_LENGTH = 16_384  # a JWT or a Steam ticket is a few KB; anything bigger is junk
 MAX_DISPLAY_NAME_LENGTH = 64
+# What an identity row stores of a platform's user id: PlatformIdentity.platform_user_id's
+# max_length (tests/platforms/test_consistent_refusals.py holds the two equal; the model is not
+# imported here, the verifiers load before the apps are ready).
+MAX_PLATFORM_USER_ID_LENGTH = 200
 
 
 @dataclass(frozen=True)
@@ -138,6 +142,32 @@ def value_at(data: Mapping[str, Any], path: str) -> Any:
             return None
         value = value[part]
     return value
+
+
+def platform_user_id(platform: str, operation: str, value: object) -> str:
+    """The platform's id for the user, as an identity row stores it: text (a JSON integer is
+    taken as its digits), not empty, at most MAX_PLATFORM_USER_ID_LENGTH characters, without
+    U+0000 or a lone surrogate. Anything else is an answer we cannot use: a 503 that says so,
+    checked before any further call, never a login nor the 500 its insert would raise. Retrying
+    cannot help, so it is logged as an ALERT."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value:
+        reason = "no user id, or one that is not text"
+    elif len(value) > MAX_PLATFORM_USER_ID_LENGTH:
+        reason = (
+            f"a user id of {len(value)} characters (at most {MAX_PLATFORM_USER_ID_LENGTH} "
+            "are stored)"
+        )
+    elif UNSTORABLE.search(value):
+        reason = "a user id holding U+0000 or a lone surrogate"
+    else:
+        return value
+    logger.error("ALERT %s %s named the user by %s", platform, operation, reason)
+    raise PlatformUnavailable(
+        f"{platform} answered with {reason}, which the panel cannot store; retrying will not "
+        "help, contact the game's support."
+    )
 
 
 def invalid_input(key: str, message: str) -> InvalidInput:

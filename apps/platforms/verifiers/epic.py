@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 
-from apps.platforms.errors import InvalidCredentials, PlatformNotConfigured
+from apps.platforms.errors import InvalidCredentials, NotEntitled, PlatformNotConfigured
 from apps.platforms.verifiers.base import (
     VerifiedIdentity,
     clean_display_name,
@@ -17,11 +17,18 @@ from apps.platforms.verifiers.base import (
     config_list,
     config_str,
     invalid_input,
+    platform_user_id,
     require_config,
     required_credential,
 )
 from apps.platforms.verifiers.keys import REPLAY_CONFIG, accept_once, verify_jwt
-from apps.platforms.verifiers.upstream import call, json_body, json_object, unavailable
+from apps.platforms.verifiers.upstream import (
+    call,
+    json_body,
+    json_object,
+    our_key_rejected,
+    unavailable,
+)
 
 NAME = "epic"
 JWKS_PATHS = {
@@ -94,7 +101,8 @@ class EpicVerifier:
         if mode == "connect":
             self._check_account_type(claims, account_types)
 
-        user_id = claims["sub"]
+        # Checked before the ownership calls: an id no identity can store ends the login here.
+        user_id = platform_user_id(NAME, "id token", claims["sub"])
         if catalog_item_id:
             self._check_ownership(
                 base,
@@ -145,13 +153,18 @@ class EpicVerifier:
         if response.status_code != 200:
             raise unavailable(NAME, "tokenInfo", f"HTTP {response.status_code}")
         info = json_object(response, platform=NAME, operation="tokenInfo")
-        if info.get("active") is not True:
+        if not isinstance(info.get("active"), bool):  # a malformed answer, not a refusal
+            raise unavailable(NAME, "tokenInfo", "no active flag")
+        if not info["active"]:
             raise InvalidCredentials("The epic access token is not active.")
         if not isinstance(info.get("account_id"), str):
             raise unavailable(NAME, "tokenInfo", "no account_id")
         if info["account_id"] != account_id:
             raise InvalidCredentials("The epic access token belongs to another account.")
-        if info.get("client_id", client_id) != client_id:  # a token of another game's client
+        token_client = info.get("client_id")
+        if token_client is not None and not isinstance(token_client, str):
+            raise unavailable(NAME, "tokenInfo", "a client_id that is not text")
+        if token_client is not None and token_client != client_id:  # another game's client
             raise InvalidCredentials("The epic access token was issued to another client.")
 
         response = call(
@@ -163,20 +176,31 @@ class EpicVerifier:
             operation="ownership",
         )
         if response.status_code in (401, 403):
-            raise InvalidCredentials("Epic refused the ownership check for this account.")
+            # tokenInfo has just confirmed the token live, for this account and our client: a
+            # refusal here is our client's permissions (its policy lacks ecom access), which
+            # fails every player until an operator fixes it, never the player's fault.
+            raise our_key_rejected(NAME, "ownership", response.status_code)
         if response.status_code != 200:
             raise unavailable(NAME, "ownership", f"HTTP {response.status_code}")
         records = json_body(response, platform=NAME, operation="ownership")
         if not isinstance(records, list):
             raise unavailable(NAME, "ownership", "JSON is not a list")
-        owned = any(
-            isinstance(record, dict)
-            and record.get("itemId") == item_id
-            and record.get("owned") is True
-            for record in records
-        )
+        # One record per item asked about, each {namespace, itemId, owned}: a record we cannot
+        # read, or none for our item, is a malformed answer (503), never a "not owned".
+        owned: list[bool] = []
+        for record in records:
+            if (
+                not isinstance(record, dict)
+                or not isinstance(record.get("itemId"), str)
+                or not isinstance(record.get("owned"), bool)
+            ):
+                raise unavailable(NAME, "ownership", "a record without itemId or owned")
+            if record["itemId"] == item_id:
+                owned.append(record["owned"])
         if not owned:
-            raise InvalidCredentials("This Epic account does not own the game.")
+            raise unavailable(NAME, "ownership", "no record for the catalog item")
+        if not any(owned):
+            raise NotEntitled("This Epic account does not own the game.")
 
 
 verifier = EpicVerifier()

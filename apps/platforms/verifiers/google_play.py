@@ -13,6 +13,7 @@ from apps.platforms.verifiers.base import (
     VerifiedIdentity,
     clean_display_name,
     config_str,
+    platform_user_id,
     require_config,
     required_credential,
 )
@@ -57,6 +58,7 @@ class GooglePlayVerifier:
         # Both calls must name the same player (playerId, not gamePlayerId: never mix id types).
         if me_id != player_id:
             raise InvalidCredentials("Google Play named two different players for one code.")
+        player_id = platform_user_id(NAME, "verify", player_id)  # one an identity can store
         # After Google changed a player's id, players/me names the id the game first saw
         # (`originalPlayerId`; verify's `alternate_player_id` says the same); our identity is
         # still stored under it.
@@ -94,7 +96,10 @@ class GooglePlayVerifier:
             raise our_key_rejected(NAME, f"token ({error})", response.status_code)
         if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
             raise unavailable(NAME, "token", "no access_token")
-        if GAMES_SCOPE not in str(body.get("scope", "")).split():
+        scope = body.get("scope", "")
+        if not isinstance(scope, str):  # a list's text would never hold the scope: not a 401
+            raise unavailable(NAME, "token", "a scope that is not text")
+        if GAMES_SCOPE not in scope.split():
             raise InvalidCredentials("The Google Play code was not granted the games scope.")
         return body["access_token"]
 

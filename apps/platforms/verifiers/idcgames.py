@@ -11,7 +11,12 @@ from typing import Any
 
 from django.conf import settings
 
-from apps.platforms.errors import InvalidCredentials, PlatformNotConfigured, PlatformUnavailable
+from apps.platforms.errors import (
+    InvalidCredentials,
+    NotEntitled,
+    PlatformNotConfigured,
+    PlatformUnavailable,
+)
 from apps.platforms.verifiers.base import (
     VerifiedIdentity,
     clean_display_name,
@@ -19,6 +24,7 @@ from apps.platforms.verifiers.base import (
     config_list,
     config_str,
     config_url,
+    platform_user_id,
     require_config,
     required_credential,
     value_at,
@@ -27,6 +33,17 @@ from apps.platforms.verifiers.upstream import call, json_object, our_key_rejecte
 
 NAME = "idcgames"
 TRUE_VALUES = ("true", "1", "yes")
+FALSE_VALUES = ("false", "0", "no")
+
+
+def _flag_text(value: object) -> str | None:
+    """A flag of IDC's answer as lower-case text (JSON may say 0, "0" or false alike); None
+    for one of no flag's type (an object, a list, a fraction, null)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | str):
+        return str(value).lower()
+    return None
 
 
 class IdcGamesVerifier:
@@ -84,25 +101,26 @@ class IdcGamesVerifier:
         body = json_object(response, platform=NAME, operation="verify")
 
         self._check_status(config, body)
-        user_id = value_at(body, config_str(NAME, config, "user_id_field", "user.userid"))
-        if isinstance(user_id, bool) or not isinstance(user_id, str | int) or user_id == "":
-            raise unavailable(NAME, "verify", "success without a user id")
+        # Read before the profile call: an id no identity can store ends the login here.
+        user_id = platform_user_id(
+            NAME, "verify", value_at(body, config_str(NAME, config, "user_id_field", "user.userid"))
+        )
         owns_field = config_str(NAME, config, "owns_field")
         if owns_field:
-            owns = value_at(body, owns_field)
-            if owns is None:  # a malformed answer, not a "no"
-                raise unavailable(NAME, "verify", "no ownership flag")
-            if str(owns).lower() not in TRUE_VALUES:
-                raise InvalidCredentials("IDC Games says this account may not play the game.")
+            owns = _flag_text(value_at(body, owns_field))
+            if owns in FALSE_VALUES:  # a valid account that does not own the game
+                raise NotEntitled("IDC Games says this account does not own the game.")
+            if owns not in TRUE_VALUES:  # absent or unreadable: a malformed answer, not a "no"
+                raise unavailable(NAME, "verify", "no readable ownership flag")
 
         name_field = config_str(NAME, config, "display_name_field")
         if name_field:
             name = clean_display_name(value_at(body, name_field))
         else:
-            name = self._profile_name(profile_url, str(user_id), secret)
+            name = self._profile_name(profile_url, user_id, secret)
         # IDC confirmed a session for our game id: that is the "may play" check (unconfirmed).
         return VerifiedIdentity(
-            platform_user_id=str(user_id), display_name=name, entitlement_checked=True
+            platform_user_id=user_id, display_name=name, entitlement_checked=True
         )
 
     @staticmethod
@@ -115,10 +133,13 @@ class IdcGamesVerifier:
         flags = [flag for name in fields if (flag := value_at(body, name)) is not None]
         if not flags:
             raise unavailable(NAME, "verify", "no status field")
-        ok_values = config_list(NAME, config, "ok_values") or ("0",)
         # JSON may say 0 or "0", so compare as text; true becomes "true", never "1".
+        texts = [_flag_text(flag) for flag in flags]
+        if None in texts:  # an object, a list, a fraction: a malformed answer, not a refusal
+            raise unavailable(NAME, "verify", "a status field of the wrong type")
+        ok_values = config_list(NAME, config, "ok_values") or ("0",)
         ok = {value.lower() for value in ok_values}
-        if any(str(flag).lower() not in ok for flag in flags):
+        if any(text not in ok for text in texts):
             raise InvalidCredentials("IDC Games rejected the login token.")
 
     @staticmethod

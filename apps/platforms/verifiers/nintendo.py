@@ -14,6 +14,7 @@ from apps.platforms.verifiers.base import (
     VerifiedIdentity,
     config_str,
     config_url,
+    platform_user_id,
     require_config,
     required_credential,
     value_at,
@@ -62,9 +63,10 @@ class NintendoVerifier:
         expected = config_str(NAME, config, "application_id")
         if not isinstance(application_id, str) or application_id.lower() != expected.lower():
             raise InvalidCredentials("The nintendo token was issued for another application.")
+        user_id = platform_user_id(NAME, "id token", claims["sub"])
         accept_once(token, claims, platform=NAME, config=config)
         return VerifiedIdentity(
-            platform_user_id=claims["sub"], display_name=None, entitlement_checked=True
+            platform_user_id=user_id, display_name=None, entitlement_checked=True
         )
 
 

@@ -17,6 +17,7 @@ from apps.platforms.verifiers.base import (
     config_str,
     config_url,
     invalid_input,
+    platform_user_id,
     require_config,
     require_object,
     required_credential,
@@ -85,10 +86,11 @@ class PlayStationVerifier:
         user_id = value_at(claims, config_str(NAME, config, "user_id_claim", "sub"))
         if isinstance(user_id, bool) or not isinstance(user_id, str | int) or user_id == "":
             raise InvalidCredentials("The playstation token names no user.")
+        user_id = platform_user_id(NAME, "id token", user_id)
         if not exchanged:  # a code is single-use at Sony already, and so is the token it gave us
             accept_once(id_token, claims, platform=NAME, config=config)
         return VerifiedIdentity(
-            platform_user_id=str(user_id), display_name=None, entitlement_checked=True
+            platform_user_id=user_id, display_name=None, entitlement_checked=True
         )
 
     @staticmethod

@@ -8,8 +8,7 @@ from typing import Any
 
 from django.conf import settings
 
-from apps.accounts.errors import NotEntitled
-from apps.platforms.errors import InvalidCredentials, PlatformUnavailable
+from apps.platforms.errors import InvalidCredentials, NotEntitled, PlatformUnavailable
 from apps.platforms.verifiers.base import (
     VerifiedIdentity,
     clean_display_name,
@@ -24,6 +23,9 @@ from apps.platforms.verifiers.upstream import call, json_object, our_key_rejecte
 NAME = "steam"
 TICKET = re.compile(r"[0-9A-Fa-f]+")
 STEAM_ID = re.compile(r"[0-9]{1,20}")
+# A borrower is a valid account that does not own the game: `not_entitled`, as a non-owner is
+# (the client shows the store page), never `invalid_credentials` (its ticket is fine).
+SHARING_REFUSED = "This game does not accept Steam Family Sharing: this account does not own it."
 
 
 def _get(path: str, params: dict[str, str], operation: str) -> dict[str, Any]:
@@ -83,8 +85,8 @@ class SteamVerifier:
             owner_id = str(params.get("ownersteamid", ""))
             if not STEAM_ID.fullmatch(owner_id):
                 raise unavailable(NAME, "AuthenticateUserTicket", "no ownersteamid")
-            if owner_id != steam_id:  # a Family Sharing borrower
-                raise InvalidCredentials("This game does not accept Steam Family Sharing.")
+            if owner_id != steam_id:  # a Family Sharing borrower: a valid account, no license
+                raise NotEntitled(SHARING_REFUSED)
         if check_ownership:
             self._check_ownership(key, app_id, steam_id, allow_sharing=allow_sharing)
         return VerifiedIdentity(
@@ -108,9 +110,18 @@ class SteamVerifier:
         params = payload.get("params")
         if not isinstance(params, dict):
             raise unavailable(NAME, "AuthenticateUserTicket", "neither params nor error")
-        steam_id = str(params.get("steamid", ""))
-        if params.get("result") != "OK" or not STEAM_ID.fullmatch(steam_id):
+        result = params.get("result")
+        if not isinstance(result, str):  # a malformed answer, not a refusal
+            raise unavailable(NAME, "AuthenticateUserTicket", "no result")
+        if result != "OK":
             raise InvalidCredentials("Steam did not confirm the ticket.")
+        # Steam confirmed the ticket: a steamid we cannot read (absent, not a 64-bit number,
+        # too long to store) is Steam's malformed answer, not the player's bad ticket.
+        steam_id = params.get("steamid")
+        if isinstance(steam_id, int) and not isinstance(steam_id, bool):
+            steam_id = str(steam_id)
+        if not isinstance(steam_id, str) or not STEAM_ID.fullmatch(steam_id):
+            raise unavailable(NAME, "AuthenticateUserTicket", "no usable steamid")
         if params.get("publisherbanned") is True:
             raise InvalidCredentials("This Steam account is banned from this publisher's games.")
         return {**params, "steamid": steam_id}
@@ -127,8 +138,11 @@ class SteamVerifier:
             raise unavailable(NAME, "CheckAppOwnership", "no appownership.ownsapp")
         if not ownership["ownsapp"]:
             raise NotEntitled("This Steam account does not own the game.")
-        if not allow_sharing and ownership.get("permanent") is False:
-            raise InvalidCredentials("This game does not accept Steam Family Sharing.")
+        if not allow_sharing:
+            if not isinstance(ownership.get("permanent"), bool):
+                raise unavailable(NAME, "CheckAppOwnership", "no appownership.permanent")
+            if not ownership["permanent"]:  # a shared license
+                raise NotEntitled(SHARING_REFUSED)
 
     @staticmethod
     def _persona_name(key: str, steam_id: str) -> str | None:
