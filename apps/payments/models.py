@@ -110,7 +110,9 @@ class Payment(models.Model):
     )
     provider = models.CharField(max_length=20, choices=Provider.choices)
     # Checkout session id (Stripe, sandbox) or store transaction id (Apple, Google order id).
-    external_id = models.CharField(max_length=200, blank=True)
+    # 255: the longest object id Stripe documents; a store's is shorter (apple.TRANSACTION_ID,
+    # google_play.MAX_TOKEN_AS_ID), bound by the purchase's key "<provider>§<id>".
+    external_id = models.CharField(max_length=255, blank=True)
     # The processor's id of the money movement (Stripe payment intent; Google purchase token).
     payment_reference = models.CharField(max_length=500, blank=True)
     checkout_url = models.URLField(max_length=1000, blank=True)

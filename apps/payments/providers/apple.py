@@ -50,7 +50,8 @@ from gamingpanel.storable import UNSTORABLE
 # (the library checks both).
 LEAF_OID = x509.ObjectIdentifier("1.2.840.113635.100.6.11.1")
 INTERMEDIATE_OID = x509.ObjectIdentifier("1.2.840.113635.100.6.2.1")
-# Apple's transaction ids are decimal numbers.
+# Apple's transaction ids are decimal numbers (16 digits today): a StoreKit 1 id looked up, and
+# a signed transaction's transactionId and originalTransactionId, which the payment stores.
 TRANSACTION_ID = re.compile(r"[0-9]{1,40}")
 # Signed by Apple: only these. Xcode and LocalTesting data is unsigned (the library skips the
 # signature for them), so it is never accepted.
@@ -79,14 +80,29 @@ def verify_transaction(
         raise ReceiptNotPaid("Apple revoked or refunded this transaction.")
     if not info.get("transactionId") or not info.get("productId"):
         raise InvalidReceipt("The transaction has no transactionId or productId.")
+    transaction_id = _transaction_id(info["transactionId"], name="transactionId")
+    original_id = info.get("originalTransactionId")
     check_account_token(info.get("appAccountToken"), player_id=player_id)
     return VerifiedReceipt(
-        transaction_id=str(info["transactionId"]),
+        transaction_id=transaction_id,
         product_id=str(info["productId"]),
-        payment_reference=str(info.get("originalTransactionId") or ""),
+        payment_reference=(
+            _transaction_id(original_id, name="originalTransactionId") if original_id else ""
+        ),
         environment=str(info.get("environment") or ""),
         details={"quantity": info.get("quantity", 1), "purchaseDate": info.get("purchaseDate")},
     )
+
+
+def _transaction_id(value: object, *, name: str) -> str:
+    """A signed transaction's id as the payment stores it: Apple's are decimal numbers
+    (TRANSACTION_ID). Any other (a 5,000-character one) is no store's: 400, not a 500 at the
+    purchase's insert, nor a row holding part of it that another id would share."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not TRANSACTION_ID.fullmatch(value):
+        raise InvalidReceipt(f"The transaction's {name} is not an App Store transaction id.")
+    return value
 
 
 def verify_signed_transaction(*, account: ProviderAccount, signed: str) -> dict[str, Any]:

@@ -86,6 +86,11 @@ def verify_purchase(
         raise ProviderUnavailable(f"Google Play answered {response.status_code}.")
     purchase = json_object(response.content, who="Google Play")
     state = purchase.get("purchaseState")
+    if not isinstance(state, int) or isinstance(state, bool):
+        # A ProductPurchase always has one: without it (`{}`) Google said nothing about the
+        # purchase, a 503 as its other answers that are not the resource it documents, not
+        # a player told they did not pay.
+        raise ProviderUnavailable("Google Play answered a purchase without a purchaseState.")
     if state != 0:
         word = PURCHASE_STATES.get(state, f"in state {state}")
         raise ReceiptNotPaid(f"The purchase is {word}.")
@@ -443,7 +448,7 @@ def _package_url(account: ProviderAccount) -> str:
 
 # A purchase without an orderId (a promo code, some test purchases) is known by its token, which
 # may run to 500 characters: the purchase's key ("google_play§<id>", one separator character)
-# and the payment's external_id hold 200. A token that fits is kept as it is (as stored before);
+# holds 200 (the payment's external_id 255). A token that fits is kept as it is (as stored before);
 # a longer one by its SHA-256, the same for every redemption of that token. Refunds find the
 # payment by the token itself (payment_reference).
 MAX_TOKEN_AS_ID = 200 - len("google_play:")

@@ -82,11 +82,16 @@ def process_event(*, event_pk: int) -> ProviderEvent:
     cleared = False
     payment = _find_payment(event, outcome) if outcome.action != "none" else None
     reference = outcome.external_id or outcome.payment_reference
-    if payment is None and outcome.action in REVERSALS and reference:
+    if payment is None and outcome.action in REVERSALS and len(reference) > MAX_REFERENCE_LENGTH:
+        # No payment holds an id this long, nor does any receipt redeem one (each is refused
+        # first): cut to the column it would name another transaction sharing its start.
+        event.status = ProviderEvent.Status.IGNORED
+        event.outcome = f"{outcome.action} of an id longer than any payment's; nothing to reverse"
+    elif payment is None and outcome.action in REVERSALS and reference:
         # Kept, not dropped: a receipt of this transaction redeemed later is refused, and the
         # sweeper processes it again a few times in case the payment's news was on its way.
         event.status = ProviderEvent.Status.UNMATCHED
-        event.reference = reference[:500]
+        event.reference = reference
         event.outcome = f"{outcome.action} of a payment not known yet"
     elif payment is None:
         event.status = ProviderEvent.Status.IGNORED
@@ -126,6 +131,8 @@ def mark_failed(*, event_pk: int, error: str) -> None:
 
 
 REVERSALS = ("refund", "chargeback")
+# What an unmatched reversal's reference holds (ProviderEvent.reference).
+MAX_REFERENCE_LENGTH = ProviderEvent._meta.get_field("reference").max_length or 0
 
 
 @cache
