@@ -23,6 +23,14 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 env.read_env(BASE_DIR / ".env")  # optional, git-ignored; real environment variables win
 
+
+def _refuse_below(name: str, value: float, minimum: float, why: str) -> None:
+    """Stop start-up when a setting is below the smallest value that works (NaN too), naming
+    the setting, its value, that smallest value and what a smaller one would break."""
+    if not value >= minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}; it is {value}: {why}.")
+
+
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 TESTING = env.bool("GP_TESTING", default=False)
 LOCAL_SECRET_KEY = "local-only-insecure-secret-key-change-me"
@@ -262,7 +270,27 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+# axes locks a login out once its failures reach the limit (failures >= limit): at 0 or less
+# even none do, and no operator could ever sign in.
+_refuse_below(
+    "AXES_FAILURE_LIMIT",
+    AXES_FAILURE_LIMIT,
+    1,
+    "axes locks out at failures >= the limit, so no operator could ever sign in",
+)
+_AXES_COOLOFF_MINUTES = env.int("AXES_COOLOFF_MINUTES", default=15)
+# axes counts only the failures of the last AXES_COOLOFF_TIME: at 0 none (and below 0 it deletes
+# them all), so no login is ever paused and passwords can be guessed without limit. Past a year
+# the pause is for good in practice (axes_reset_username lifts it), and from about 2000 years
+# every login's count (now - the pause) is a date before year 1: an OverflowError, a 500.
+if not 1 <= _AXES_COOLOFF_MINUTES <= 525_600:
+    raise ImproperlyConfigured(
+        "AXES_COOLOFF_MINUTES must be 1 to 525600 (a year); it is "
+        f"{_AXES_COOLOFF_MINUTES}: axes counts the failures of that many last minutes, at 0 or "
+        "less none (logins never paused: passwords guessed without limit), and far beyond a "
+        "year every login fails on a date before year 1."
+    )
+AXES_COOLOFF_TIME = timedelta(minutes=_AXES_COOLOFF_MINUTES)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_DISABLE_ACCESS_LOG = True  # successful logins: not a row each
@@ -372,8 +400,25 @@ AUTH_GAME_RATE_LIMIT_PER_MINUTE = env.int("AUTH_GAME_RATE_LIMIT_PER_MINUTE", def
 # GET player/data-export per player and hour (docs/guide/privacy.md): an export reads every row
 # the player has.
 DATA_EXPORTS_PER_HOUR = env.int("DATA_EXPORTS_PER_HOUR", default=5)
-if DATA_EXPORTS_PER_HOUR < 1:
-    raise ImproperlyConfigured("DATA_EXPORTS_PER_HOUR must be at least 1.")
+# A request is refused when its position in the window is past the limit (apps.accounts.
+# ratelimit.spend): with a limit of 0 or less the first request already is. RATELIMIT_ENABLE=0,
+# not 0, turns the limits off.
+for _name, _limit, _refused in (
+    ("RATE_LIMIT_PER_HOUR", RATE_LIMIT_PER_HOUR, "every player request"),
+    ("AUTH_RATE_LIMIT_PER_MINUTE", AUTH_RATE_LIMIT_PER_MINUTE, "every login, refresh and link"),
+    (
+        "AUTH_GAME_RATE_LIMIT_PER_MINUTE",
+        AUTH_GAME_RATE_LIMIT_PER_MINUTE,
+        "every login, refresh and link",
+    ),
+    ("DATA_EXPORTS_PER_HOUR", DATA_EXPORTS_PER_HOUR, "every data export"),
+):
+    _refuse_below(
+        _name,
+        _limit,
+        1,
+        f"{_refused} would be 429 rate_limited (RATELIMIT_ENABLE=0 turns the limits off)",
+    )
 # Behind a proxy, the META key (or dotted path of a function) holding the client address.
 RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="") or None
 RATELIMIT_USE_CACHE = "default"
@@ -381,8 +426,13 @@ RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 # Positions of a budget one Redis round trip reserves for a process (apps.accounts.ratelimit);
 # 1 asks Redis on every request.
 RATELIMIT_LEASE_SIZE = env.int("RATELIMIT_LEASE_SIZE", default=16)
-if RATELIMIT_LEASE_SIZE < 1:
-    raise ImproperlyConfigured("RATELIMIT_LEASE_SIZE must be at least 1.")
+_refuse_below(
+    "RATELIMIT_LEASE_SIZE",
+    RATELIMIT_LEASE_SIZE,
+    1,
+    "reserving no position, requests would never be counted and no limit would hold "
+    "(1 asks Redis on every request)",
+)
 
 # --- Platforms (server-to-server login verification) ---------------------------------------
 PLATFORM_HTTP_TIMEOUT = (
@@ -407,7 +457,15 @@ for _name, _seconds in (
 PLATFORM_DEV_ENABLED = env.bool("PLATFORM_DEV_ENABLED", default=True)
 PLATFORM_JWKS_MIN_REFETCH_SECONDS = env.int("PLATFORM_JWKS_MIN_REFETCH_SECONDS", default=60)
 # After a failed key-set download, logins needing that set answer 503 at once for this long.
+# 0: no backoff, every login tries the download again (below 0 the cache drops the mark at once:
+# no backoff either, while the setting reads as one).
 PLATFORM_JWKS_FAILURE_BACKOFF_SECONDS = env.int("PLATFORM_JWKS_FAILURE_BACKOFF_SECONDS", default=5)
+_refuse_below(
+    "PLATFORM_JWKS_FAILURE_BACKOFF_SECONDS",
+    PLATFORM_JWKS_FAILURE_BACKOFF_SECONDS,
+    0,
+    "below 0 there is no backoff at all; 0 is how to turn it off",
+)
 STEAM_API_BASE_URL = env.str("STEAM_API_BASE_URL", default="https://partner.steam-api.com")
 EPIC_API_BASE_URL = env.str("EPIC_API_BASE_URL", default="https://api.epicgames.dev")
 GOOGLE_OAUTH_TOKEN_URL = env.str(
@@ -521,7 +579,23 @@ if not PAYMENTS_SWEEP_INTERVAL_SECONDS >= 1:
     )
 PAYMENTS_SWEEP_GRACE_SECONDS = env.int("PAYMENTS_SWEEP_GRACE_SECONDS", default=120)
 PAYMENTS_SWEEP_BACKOFF_SECONDS = env.int("PAYMENTS_SWEEP_BACKOFF_SECONDS", default=60)
+# At most 0 a row's next sweep is due at once: it is queued again by every sweep (a minute
+# apart), on top of its task's own retries, and its attempts are spent in minutes of an outage.
+_refuse_below(
+    "PAYMENTS_SWEEP_BACKOFF_SECONDS",
+    PAYMENTS_SWEEP_BACKOFF_SECONDS,
+    1,
+    "a row would be queued again by every sweep, its attempts spent within minutes",
+)
 PAYMENTS_SWEEP_MAX_ATTEMPTS = env.int("PAYMENTS_SWEEP_MAX_ATTEMPTS", default=8)
+# At most 0 the sweeper queues nothing again: it flags every notification and callback left
+# undone with an ALERT at its first look (sweeps >= 0), and never looks at an unmatched refund.
+_refuse_below(
+    "PAYMENTS_SWEEP_MAX_ATTEMPTS",
+    PAYMENTS_SWEEP_MAX_ATTEMPTS,
+    1,
+    "the sweeper would queue nothing again, flagging every row left undone at its first look",
+)
 PAYMENTS_SWEEP_BATCH = env.int("PAYMENTS_SWEEP_BATCH", default=200)
 # Each sweep takes its rows [:PAYMENTS_SWEEP_BATCH]: at 0 none (nothing is ever re-queued),
 # below 0 every row but the last few, unbounded.
@@ -532,6 +606,14 @@ if PAYMENTS_SWEEP_BATCH < 1:
 # A leaderboard payout the economy refuses (an item owned, a cap reached) is tried again by the
 # 10-minute sweep this many times in all, then left for an operator (an ALERT log line).
 LEADERBOARD_PAYOUT_ATTEMPTS = env.int("LEADERBOARD_PAYOUT_ATTEMPTS", default=6)
+# A payout is always tried once: at most 0 its first refusal leaves it to an operator (as 1 does)
+# while the setting reads as "never tried".
+_refuse_below(
+    "LEADERBOARD_PAYOUT_ATTEMPTS",
+    LEADERBOARD_PAYOUT_ATTEMPTS,
+    1,
+    "a payout is always tried once (1: never again by the sweep)",
+)
 # A leaderboard submission id is remembered this many days (a retry within them changes nothing;
 # the id sent again after is a new score): the daily prune deletes older submissions.
 LEADERBOARD_SUBMISSION_RETENTION_DAYS = env.int("LEADERBOARD_SUBMISSION_RETENTION_DAYS", default=30)
@@ -676,17 +758,24 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_mutex_expire": env.int("CELERY_UNACKED_MUTEX_EXPIRE_SECONDS", default=300),
     "global_keyprefix": f"{CACHE_KEY_PREFIX}:",
 }
-# At most 0 every task still running (or a retry waiting) is handed to another worker at the next
-# restore sweep: tasks run twice.
-if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] < 1:
-    raise ImproperlyConfigured(
-        "CELERY_VISIBILITY_TIMEOUT_SECONDS must be at least 1; it is "
-        f"{CELERY_BROKER_TRANSPORT_OPTIONS['visibility_timeout']}."
-    )
 # The longest wait of a task's retries (autoretry's retry_backoff_max). A retry is a message due
 # later that a worker takes at once and holds, unacknowledged, until it is due: held past the
 # visibility timeout it is handed to another worker as well and runs twice.
 TASK_RETRY_BACKOFF_MAX_SECONDS = CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] * 4 // 5
+# At most 0 every task still running (or a retry waiting) is handed to another worker at the next
+# restore sweep: tasks run twice. At 1 the retry cap above is 0: Celery's waits are
+# min(cap, 2 × 2^n) (jittered), so every retry would run at once, a payment task's 8 retries
+# spent back to back within moments of an outage. 2, the smallest that works, caps them at 1 s
+# (tests/payments/test_worker_crash.py uses it, for a fast redelivery); production wants
+# minutes (300).
+_refuse_below(
+    "CELERY_VISIBILITY_TIMEOUT_SECONDS",
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"],
+    2,
+    "task retries wait at most TASK_RETRY_BACKOFF_MAX_SECONDS, four fifths of it rounded down, "
+    "which below 2 is 0: every retry would run at once, a task's retries all spent back to "
+    "back",
+)
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
     "global_keyprefix": f"{CACHE_KEY_PREFIX}:",
     # Celery's default (20 reconnects a second apart) held a web request ~19 s when Redis was
@@ -803,8 +892,22 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
 }
 
 # A segment action runs a slice of this many seconds per task, then queues the next slice:
-# every task ends well inside the visibility timeout above.
-SEGMENT_RUN_SLICE_SECONDS = env.int("SEGMENT_RUN_SLICE_SECONDS", default=60)
+# every task ends well inside the visibility timeout above. The slice ends after the chunk (500
+# players) that used it up, so it may take at most half the timeout, the other half left for
+# that chunk: a task still running at the timeout is handed to a second worker, and every
+# timeout again. 0: one chunk per task. The default is 60, or half a shorter timeout's.
+_SEGMENT_SLICE_MAX = CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] // 2
+SEGMENT_RUN_SLICE_SECONDS = env.int(
+    "SEGMENT_RUN_SLICE_SECONDS", default=min(60, _SEGMENT_SLICE_MAX)
+)
+if not 0 <= SEGMENT_RUN_SLICE_SECONDS <= _SEGMENT_SLICE_MAX:
+    raise ImproperlyConfigured(
+        f"SEGMENT_RUN_SLICE_SECONDS must be 0 to {_SEGMENT_SLICE_MAX}, half "
+        "CELERY_VISIBILITY_TIMEOUT_SECONDS; it is "
+        f"{SEGMENT_RUN_SLICE_SECONDS}: a segment task runs its slice and then the chunk under "
+        "way, and one still running at the visibility timeout is handed to a second worker "
+        "(0: one chunk per task)."
+    )
 # A segment action's member list (who it was for, one row per player) is deleted this many days
 # after the action is done (prune-segment-members, daily); its counts and refusals stay on it.
 SEGMENT_MEMBERS_KEPT_DAYS = env.int("SEGMENT_MEMBERS_KEPT_DAYS", default=30)
@@ -825,6 +928,18 @@ SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
 OTEL_EXPORTER_OTLP_ENDPOINT = env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
 OTEL_SERVICE_NAME = env.str("OTEL_SERVICE_NAME", default="gamingpanel")
 OTEL_TRACES_SAMPLE_RATE = env.float("OTEL_TRACES_SAMPLE_RATE", default=1.0)
+# Shares of requests traced, 0 (none) to 1 (all). Outside, Sentry drops every trace (a warning in
+# its own log, so tracing is silently off) and OpenTelemetry's sampler raises a ValueError when
+# a process starts its tracing (gamingpanel.observability).
+for _name, _rate in (
+    ("SENTRY_TRACES_SAMPLE_RATE", SENTRY_TRACES_SAMPLE_RATE),
+    ("OTEL_TRACES_SAMPLE_RATE", OTEL_TRACES_SAMPLE_RATE),
+):
+    if not 0 <= _rate <= 1:
+        raise ImproperlyConfigured(
+            f"{_name} must be 0 to 1 (the share of requests traced); it is {_rate}: Sentry "
+            "would drop every trace, OpenTelemetry refuse to start tracing."
+        )
 
 # --- CORS: browser builds (WebGL, HTML5) call /api/ from the origins each game lists --------
 # The game's `cors_allowed_origins` (admin) decide (apps/accounts/cors.py); CORS_ALLOWED_ORIGINS

@@ -94,7 +94,7 @@ def test_the_smallest_values_that_work_start():
             PAYMENTS_UNOPENED_CHECKOUT_SECONDS="1",
             CLOUDSAVE_RECEIPT_DAYS="1",
             STRIPE_WEBHOOK_TOLERANCE_SECONDS="1",
-            CELERY_VISIBILITY_TIMEOUT_SECONDS="1",
+            CELERY_VISIBILITY_TIMEOUT_SECONDS="2",
             REFRESH_TOKEN_LIFETIME_SECONDS="1",
             PLATFORM_CONNECT_TIMEOUT="0.1",
             PLATFORM_READ_TIMEOUT="0.1",
