@@ -92,7 +92,8 @@ class ScoreField(serializers.Field):
         "additionalProperties": True,
         "nullable": True,
         "description": "Kept with the entry: at most the board's `metadata_max_bytes` as compact "
-        "JSON (413 `metadata_too_large`); no U+0000 or lone surrogate in a key or a string (422 "
+        "JSON, each number written out in full as it is kept (`1e308` counts 309 bytes; 413 "
+        "`metadata_too_large`); no U+0000 or lone surrogate in a key or a string (422 "
         "`unsupported_character`); at most 64 levels of arrays and objects (422 "
         "`value_too_deep`).",
     }

@@ -4,6 +4,7 @@ import re
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -14,6 +15,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from apps.accounts.api_base import (
+    STRIPPED,
     TIMESTAMP,
     BoundedDictField,
     GameServerApi,
@@ -44,6 +46,31 @@ MAX_STATS_PER_PLAYER = 64
 MAX_VALUE = 10**12  # far below BIGINT, so sums of many matches never overflow
 SERVER_ID = re.compile(NAME)
 MAX_SERVER_ID = 100
+
+# What a heartbeat stores is handed to every player's client as it is: no control character
+# (C0, DEL, C1: a line break, a bell, U+0085), and no character that shows nothing or moves
+# what follows (zero-width ones, bidi overrides that show an address backwards, the line and
+# paragraph separators). Classes both Python and JSON Schema (ECMA 262) read the same way.
+UNSHOWN = (
+    r"\x00-\x1f\x7f-\x9f\xad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064"
+    r"\u2066-\u206f\ufeff"
+)
+# A host name, an address or a URL: no white space anywhere.
+ADDRESS = rf"^[^{STRIPPED}{UNSHOWN}]+\Z"
+# A mode or version: blank, or text with no white space at either end.
+LABEL = rf"^([^{STRIPPED}{UNSHOWN}]([^{UNSHOWN}]*[^{STRIPPED}{UNSHOWN}])?)?\Z"
+LABEL_MESSAGE = "No control or invisible character."
+
+
+class ShownTextField(StrictCharField):
+    """A string a heartbeat stores for players' clients: trimmed, as these fields always were
+    (a version read from a file arrives with its line break, and game servers already running
+    send it so), then refused when `pattern` does not match what is stored. The schema's pattern
+    is what is stored."""
+
+    def __init__(self, *, pattern: str, message: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.validators.append(RegexValidator(pattern, message))
 
 
 class PlayerProfileSerializer(serializers.Serializer):
@@ -289,12 +316,21 @@ class HeartbeatApi(GameServerApi):
     class InputSerializer(serializers.Serializer):
         server_id = StrictRegexField(NAME, max_length=MAX_SERVER_ID)
         region = StrictRegexField(NAME, max_length=32)
-        address = StrictCharField(max_length=255)
+        address = ShownTextField(
+            max_length=255,
+            pattern=ADDRESS,
+            message="A host name or an address: no white space inside, no control or invisible "
+            "character.",
+        )
         port = StrictIntegerField(min_value=1, max_value=65535)
         capacity = StrictIntegerField(min_value=1, max_value=1_000_000)
         players = StrictIntegerField(min_value=0)
-        mode = StrictCharField(max_length=32, allow_blank=True, default="")
-        version = StrictCharField(max_length=32, allow_blank=True, default="")
+        mode = ShownTextField(
+            max_length=32, allow_blank=True, default="", pattern=LABEL, message=LABEL_MESSAGE
+        )
+        version = ShownTextField(
+            max_length=32, allow_blank=True, default="", pattern=LABEL, message=LABEL_MESSAGE
+        )
 
         def validate(self, data: dict) -> dict:
             if data["players"] > data["capacity"]:
