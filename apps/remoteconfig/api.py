@@ -88,15 +88,15 @@ ANSWER_HEADERS = [
 
 
 def client_info(request: Request, header: str, query: str) -> list[str]:
-    """What was sent, the header first, then the query parameter: the header wins, but each one
-    sent is checked as it is (an empty one is refused, not taken as absent: a client sending
+    """What was sent, the header first, then the query parameter (its last value first, as
+    Django reads one): the header wins, but each one sent is checked as it is, every repeat of
+    the parameter included (an empty one is refused, not taken as absent: a client sending
     nothing omits it)."""
     sent = []
     raw = request_header(request, header)
     if raw is not None:
         sent.append(raw.strip(OWS))
-    if (from_query := request.query_params.get(query)) is not None:
-        sent.append(from_query)
+    sent.extend(reversed(request.query_params.getlist(query)))
     return sent
 
 

@@ -6,7 +6,7 @@ operators saving one new key at once save it twice rather than fail."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -40,11 +40,17 @@ def _lock_config(game: Game) -> None:
     Game.objects.select_for_update(no_key=True).filter(pk=game.pk).values_list("pk").first()
 
 
+def is_key(key: object) -> bool:
+    """A draft key's name: 1 to 64 letters, digits, '_', '.' or '-' (the model's pattern, whose
+    `$` also takes a final line feed, is laxer)."""
+    return isinstance(key, str) and 1 <= len(key) <= 64 and set(key) <= KEY_CHARS
+
+
 @transaction.atomic
 def set_key(
     *, game: Game, actor: User | None, key: str, value: Any, description: str = ""
 ) -> ConfigKey:
-    if not 1 <= len(key) <= 64 or not set(key) <= KEY_CHARS:
+    if not is_key(key):
         raise InvalidConfigRule("A key is 1 to 64 letters, digits, '_', '.' or '-'.")
     _lock_config(game)
     found = ConfigKey.objects.filter(game=game, key=key).first()
@@ -101,6 +107,12 @@ def validate_override(fields: dict[str, Any]) -> None:
     ):
         raise InvalidConfigRule("min_level must not be above max_level.")
     after, before = fields.get("created_after"), fields.get("created_before")
+    for name, moment in (("created_after", after), ("created_before", before)):
+        if isinstance(moment, datetime) and not _storable_instant(moment):
+            raise InvalidConfigRule(
+                f"{name} is an instant with a time zone, within the calendar in UTC (years 1 "
+                "to 9999)."
+            )
     if isinstance(after, datetime) and isinstance(before, datetime) and after >= before:
         raise InvalidConfigRule("created_after must be before created_before.")
     for name in ("min_level", "max_level"):
@@ -117,6 +129,20 @@ def validate_override(fields: dict[str, Any]) -> None:
             "platforms are names such as ios, android, windows: lower-case letters, digits, "
             "'_' or '-', at most 20 each."
         )
+
+
+def _storable_instant(moment: datetime) -> bool:
+    """Aware, and in the calendar once in UTC. A naive one names no instant (nor compares with
+    an aware one: a TypeError); one an offset carries past 9999-12-31 or before 0001-01-01 in
+    UTC is stored by PostgreSQL, and every read of its row is then a DataError (a 500 on the
+    config page, and every publish fails reading the draft)."""
+    if moment.utcoffset() is None:
+        return False
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
 
 
 @transaction.atomic
@@ -230,15 +256,21 @@ def _refuse_unreadable(release: ConfigRelease) -> None:
 def _refuse_undraftable(release: ConfigRelease) -> None:
     """A release whose rules read but which the draft cannot hold as they are (written past the
     checks: a null value, a level below 1 or past the column, a platform name a client cannot
-    send, a salt or description past its column, a field the draft has not) is not made the
-    draft either: the copy failed on a column (a 500 on the panel) or stored an override the
-    panel refuses. The draft's own checks decide: its columns and validate_override."""
+    send, a salt or description past its column, a field the draft has not, a key name set_key
+    refuses, an instant an offset carries out of the calendar in UTC) is not made the draft
+    either: the copy failed on a column (a 500 on the panel), stored a row no read can load
+    (every later read of the draft, publish included, a 500) or stored an override the panel
+    refuses. The draft's own checks decide: its columns, is_key and validate_override."""
     problems: list[str] = []
     for key, entry in release.rules.items():
-        draft_key = ConfigKey(
-            key=key, value=entry["value"], description=entry.get("description", "")
-        )
-        bad = _unfit_fields(draft_key, exclude=["game", "value"])
+        description = entry.get("description", "")
+        draft_key = ConfigKey(key=key, value=entry["value"], description=description)
+        unfit = set(_unfit_fields(draft_key, exclude=["game", "value"]))
+        if not is_key(key):
+            unfit.add("key")  # "shop\n": the model's pattern takes it, set_key does not
+        if description is not None and not isinstance(description, str):
+            unfit.add("description")  # a number or a list: the copy stored its text
+        bad = sorted(unfit)
         if entry["value"] is None:
             bad.insert(0, "value")
         if bad:
