@@ -58,6 +58,7 @@ ACTIONS = [
             "segment.ban",
             "segment.unban",
             "segment.resume",
+            "segment.stop",
         }
     )
 ]

@@ -13,6 +13,10 @@ from django.utils import timezone
 
 from apps.accounts.models import Game
 
+# The `failure` of a run stopped because the operator it acts as may no longer do it: deactivated,
+# deleted, no longer staff, or without a role that changes the game (owner or operator).
+LOST_AUTHORITY = "operator_lost_access"
+
 # A running action that has not moved for this long stopped without saying so: longer than a
 # slice (SEGMENT_RUN_SLICE_SECONDS) plus the task's retries (about a minute of backoff).
 STALLED_AFTER = timedelta(minutes=10)
@@ -65,6 +69,20 @@ class SegmentAction(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_by_name = models.CharField(max_length=150)
+    # Whom the run acts as when not its submitter: the operator who queued it again after it
+    # stopped because the one it acted as lost the role that allows it (LOST_AUTHORITY).
+    run_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Each chunk checks that the operator it acts as still may do it (services.lost_authority):
+    # an action submitted by an operator who could (through the panel). One submitted by code
+    # for a user without that role (a shell, a script; the panel never does) is not held to it.
+    # True for the actions submitted before it was kept (all of them through the panel).
+    checks_operator = models.BooleanField(default=True, db_default=True)
+    # An unban that undoes a segment ban: it lifts only the bans that run placed, still in place.
+    undoes = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # The form's key: a resubmitted form finds this row and changes nothing.
     idempotency_key = models.CharField(max_length=64)
     kind = models.CharField(max_length=10, choices=Kind.choices)

@@ -14,7 +14,7 @@ from typing import NamedTuple
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import Exists, F, OuterRef, Q, Value
+from django.db.models import Exists, F, Max, OuterRef, Q, Value
 from django.db.models.functions import Coalesce
 from django.http import QueryDict
 from django.utils import timezone
@@ -22,21 +22,24 @@ from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from apps.accounts.models import PERMANENT_BAN_UNTIL, Game, Player
+from apps.accounts.models import PERMANENT_BAN_UNTIL, Game, GameAccess, Player
+from apps.accounts.selectors import WRITE_ROLES
 from apps.accounts.services.bans import ban_player, stored_reason, unban_player
+from apps.audit.models import AuditLogEntry
 from apps.audit.services import record_action
 from apps.inventory.services import Change, apply_changes, prepare_holdings
 from apps.panel.forms import PlayerFilterForm
 from apps.panel.models import (
     AUTO_RESUME_WITHIN,
     AUTO_RESUMES,
+    LOST_AUTHORITY,
     STALLED_AFTER,
     SegmentAction,
     SegmentMember,
     auto_resume_wait,
 )
 from apps.panel.selectors import players_matching
-from gamingpanel.errors import DomainError
+from gamingpanel.errors import Conflict, DomainError
 
 logger = logging.getLogger(__name__)
 
@@ -86,14 +89,21 @@ def submit_segment_action(
     change: Change | None = None,
     ban_until: datetime | None = None,
     max_player_id: int | None = None,
+    undoes: SegmentAction | None = None,
 ) -> tuple[SegmentAction, bool]:
     """Record the action (or find the one this form already submitted); the caller queues its
     run (`apps.panel.tasks.run_segment_action`). Returns the action and whether it is new.
     `max_player_id`: the newest player when the form was shown (its count), so players who
-    joined while the operator wrote the reason are not part of it."""
+    joined while the operator wrote the reason are not part of it.
+    `undoes` (an unban): the segment ban it undoes. Its players are that run's, not a filter's,
+    and it lifts only the bans that run placed and that are still in place (`_placed_by`): a
+    player that run found banned as long already (by hand, say) keeps that ban."""
     existing = SegmentAction.objects.filter(game=game, idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing, False
+    if undoes is not None:
+        _check_undoable(undoes, game=game, kind=kind)
+        filters, max_player_id = {}, undoes.max_player_id
     last = last_player_id(game=game)
     if max_player_id is not None:
         last = min(last, max_player_id)
@@ -112,6 +122,10 @@ def submit_segment_action(
                 quantity=abs(change.delta) if change else 0,
                 ban_until=ban_until,
                 reason=reason,
+                undoes=undoes,
+                # Submitted through the panel (whose pages let in only an operator who may):
+                # held to that. By code with no such operator (a shell, a script): not.
+                checks_operator=not why_not_allowed(actor, game),
             )
             action.total = _freeze_members(action)
             record_action(
@@ -127,6 +141,23 @@ def submit_segment_action(
     return action, True
 
 
+def _check_undoable(undone: SegmentAction, *, game: Game, kind: str) -> None:
+    """Only a segment ban of this game is undone, by an unban, once its run is not going (a
+    run still going would place bans after the undo walked past their players), and while its
+    player list is kept (SEGMENT_MEMBERS_KEPT_DAYS after it is done)."""
+    if kind != SegmentAction.Kind.UNBAN or undone.kind != SegmentAction.Kind.BAN:
+        raise Conflict("Only a segment ban is undone, and by an unban.")
+    if undone.game_id != game.pk:
+        raise Conflict("That segment ban is of another game.")
+    if undone.status in (SegmentAction.Status.QUEUED, SegmentAction.Status.RUNNING):
+        raise Conflict("That segment ban is still running: undo it once it has stopped.")
+    if undone.total and not undone.members.exists():
+        raise Conflict(
+            "That segment ban's player list was deleted (SEGMENT_MEMBERS_KEPT_DAYS after it "
+            "finished): its bans are lifted from each player's page."
+        )
+
+
 MEMBER_BATCH = 5_000
 
 
@@ -139,13 +170,18 @@ def last_player_id(*, game: Game) -> int:
 def _freeze_members(action: SegmentAction) -> int:
     """Write down the players the filter picks now, with their bans; the run walks this list.
     Read and written a batch at a time, so a game of millions never sits in memory. How many."""
-    rows = (
-        segment_players(
+    if action.undoes_id is not None:
+        # An undo: the players of the ban it undoes (the run sorts out whose ban that was).
+        picked = Player.objects.filter(
+            game=action.game,
+            pk__in=SegmentMember.objects.filter(action_id=action.undoes_id).values("player_id"),
+            erased_at__isnull=True,
+        ).order_by("pk")
+    else:
+        picked = segment_players(
             game=action.game, filters=action.filters, max_player_id=action.max_player_id
         )
-        .values_list("pk", "banned_until", "ban_reason")
-        .iterator(chunk_size=MEMBER_BATCH)
-    )
+    rows = picked.values_list("pk", "banned_until", "ban_reason").iterator(chunk_size=MEMBER_BATCH)
     total = 0
     while batch := list(islice(rows, MEMBER_BATCH)):
         SegmentMember.objects.bulk_create(
@@ -216,6 +252,8 @@ def _described(action: SegmentAction) -> dict:
         described["quantity"] = action.quantity
     if action.ban_until:
         described["banned_until"] = action.ban_until.isoformat()
+    if action.undoes_id:
+        described["undoes"] = action.undoes_id
     return described
 
 
@@ -244,6 +282,9 @@ def run_segment_action(*, action_id: int, seconds: float | None = None) -> Segme
             taken = _run_chunk(action_id, careful=False)
         except _Refused:
             taken = _run_chunk(action_id, careful=True)
+        if taken == STOPPED:  # the operator it acts as may no longer: stopped, and said why
+            action.refresh_from_db()
+            return action
         if not taken:
             break
         if deadline is not None and time.monotonic() >= deadline:
@@ -327,11 +368,14 @@ def queue_segment_action_again(*, action_id: int, actor: User) -> SegmentAction 
     """An operator's Queue again, before the caller queues the run: the action starts its
     automatic resumes afresh (the count to 0, no backoff) and its idle clock again (should the
     queue be unreachable, the sweep starts it as it would a just-stopped one). One audit entry
-    `segment.resume` by the operator. None (nothing recorded) for a finished action."""
+    `segment.resume` by the operator. None (nothing recorded) for a finished action.
+    If the operator the run acts as may no longer do it (`lost_authority`; it stopped, or will
+    at its next chunk), the run acts as `actor` from now on: the caller let only an operator who
+    may change the game in (panel.access.writable_game), who takes it over, as its audit says."""
     with transaction.atomic():
         action = (
             SegmentAction.objects.select_for_update(of=("self",))
-            .select_related("game")
+            .select_related("game", "created_by", "run_by")
             .get(pk=action_id)
         )
         if action.status == SegmentAction.Status.DONE:
@@ -343,22 +387,35 @@ def queue_segment_action_again(*, action_id: int, actor: User) -> SegmentAction 
             "last_moved": action.last_moved.isoformat(),
             "automatic_resumes": action.auto_resumes,
         }
+        taken_over = lost_authority(action)
+        reason = "Queue again by an operator; automatic resumes start again from 0"
+        after = {**before, "automatic_resumes": 0}
+        if taken_over:
+            before["acting_as"] = getattr(acting_operator(action), "username", None)
+            action.run_by = actor
+            action.checks_operator = not why_not_allowed(actor, action.game)
+            after["acting_as"] = actor.get_username()
+            reason = f"{reason}; it acts as {actor.get_username()} from now on ({taken_over})"
         action.auto_resumes = 0
         action.next_auto_resume_at = None
         action.progressed_at = timezone.now()
-        action.save(update_fields=["auto_resumes", "next_auto_resume_at", "progressed_at"])
+        action.save(
+            update_fields=[
+                "auto_resumes",
+                "next_auto_resume_at",
+                "progressed_at",
+                "run_by",
+                "checks_operator",
+            ]
+        )
         record_action(
             actor=actor,
             game=action.game,
             action="segment.resume",
             target=action,
             before=before,
-            after={
-                **before,
-                "last_moved": action.progressed_at.isoformat(),
-                "automatic_resumes": 0,
-            },
-            reason="Queue again by an operator; automatic resumes start again from 0",
+            after={**after, "last_moved": action.progressed_at.isoformat()},
+            reason=reason[:300],
         )
     return action
 
@@ -376,16 +433,112 @@ class _Refused(Exception):
     """A player's change was refused in a chunk run without savepoints."""
 
 
+# What _run_chunk answers for a run it stopped: the operator it acts as may no longer.
+STOPPED = -1
+
+
+def acting_operator(action: SegmentAction) -> User | None:
+    """Whom the run acts as: the operator who queued it again after it stopped for
+    LOST_AUTHORITY, else its submitter (None once that user was deleted)."""
+    return action.run_by if action.run_by_id else action.created_by
+
+
+def _user_row_sql(lock: bool) -> str:
+    table = connection.ops.quote_name(User._meta.db_table)
+    return (
+        f"SELECT is_active, is_staff, is_superuser FROM {table} WHERE id = %s"  # noqa: S608
+        + (" FOR SHARE" if lock else "")
+    )
+
+
+def _role_sql(lock: bool) -> str:
+    table = connection.ops.quote_name(GameAccess._meta.db_table)
+    return (
+        f"SELECT role FROM {table} WHERE user_id = %s AND game_id = %s"  # noqa: S608
+        + (" FOR SHARE" if lock else "")
+    )
+
+
+def lost_authority(action: SegmentAction, *, lock: bool = False) -> str:
+    """Why the operator the run acts as may no longer do what it does ("" if they still may, or
+    if the action is not held to a role: `checks_operator`). With `lock` (a chunk, on
+    PostgreSQL) the user's row and their role's are read FOR SHARE until the chunk commits: a
+    deactivation or a change of the role waits for the chunk, and the next chunk sees it
+    (without the lock, one committing while a chunk ran would let that chunk finish)."""
+    if not action.checks_operator:
+        return ""
+    user = acting_operator(action)
+    if user is None:
+        return f"{action.created_by_name}'s account was deleted"
+    return why_not_allowed(user, action.game, lock=lock)
+
+
+def why_not_allowed(user: User, game: Game, *, lock: bool = False) -> str:
+    """Why `user` may not change `game` from the panel ("" if they may): deleted, deactivated,
+    no longer staff (the panel lets only staff in), or without a role in the game that changes
+    it (owner or operator; a superuser has every role). `lock`: see lost_authority."""
+    lock = lock and connection.vendor == "postgresql"
+    name = user.get_username()
+    with connection.cursor() as cursor:
+        cursor.execute(_user_row_sql(lock), [user.pk])
+        row = cursor.fetchone()
+        if row is None:
+            return f"{name}'s account was deleted"
+        is_active, is_staff, is_superuser = row
+        if not is_active:
+            return f"{name}'s account was deactivated"
+        if not is_staff:
+            return f"{name} is no longer staff"
+        if is_superuser:
+            return ""
+        cursor.execute(_role_sql(lock), [user.pk, game.pk])
+        role = cursor.fetchone()
+    if role is None or role[0] not in WRITE_ROLES:
+        held = f"is {role[0]}" if role else "has no role"
+        return f"{name} {held} in {game}, not owner or operator"
+    return ""
+
+
+def _stop_for_lost_authority(action: SegmentAction, why: str) -> None:
+    """Under the action's lock, in the chunk's transaction: the run stops (FAILED, not an
+    outage: the sweep leaves it), with why on the page and in the audit log. Players it reached
+    keep their change. An operator who may do it takes it over with Queue again."""
+    before = {"status": action.status, "processed": action.processed, "changed": action.changed}
+    action.status = SegmentAction.Status.FAILED
+    action.failure = LOST_AUTHORITY
+    action.failure_transient = False
+    action.save(update_fields=["status", "failure", "failure_transient"])
+    record_action(
+        actor=None,
+        game=action.game,
+        action="segment.stop",
+        target=action,
+        before=before,
+        after={"status": action.status, "failure": LOST_AUTHORITY},
+        reason=(
+            f"Stopped after {action.processed} of {action.total} player(s): {why}. Queue again "
+            "by an operator who may continues it as theirs."
+        )[:300],
+    )
+    logger.warning("segment action %s stopped: %s", action.pk, why)
+
+
 @transaction.atomic
 def _run_chunk(action_id: int, careful: bool = True) -> int:
     """The next players after the action's last one: each player's change in a savepoint (a
     refusal, say a cap, skips that player only); the progress in the same transaction, so a
-    crash redoes the whole chunk or none of it. Returns how many players it took."""
+    crash redoes the whole chunk or none of it. Returns how many players it took, or STOPPED:
+    the operator it acts as may no longer do it (checked at every chunk, `lost_authority`)."""
     action = (
         SegmentAction.objects.select_for_update(of=("self",))
-        .select_related("game", "created_by")
+        .select_related("game", "created_by", "run_by")
         .get(pk=action_id)
     )
+    if action.status == SegmentAction.Status.FAILED and action.failure == LOST_AUTHORITY:
+        return STOPPED  # another run of it stopped it meanwhile
+    if why := lost_authority(action, lock=True):
+        _stop_for_lost_authority(action, why)
+        return STOPPED
     if not action.members_frozen:
         _freeze_members(action)
     rows = (
@@ -401,6 +554,7 @@ def _run_chunk(action_id: int, careful: bool = True) -> int:
     # since is skipped (nothing is written under a tombstone).
     chunk = _chunk_players(action, members)
     change = _change_of(action)
+    placed = _placed_by(action.undoes_id, chunk) if action.undoes_id else None
     # Rows made up front for a grant (one statement for the chunk); a revoke makes none: a
     # player without the row has nothing to give back, and an empty row would be kept for them.
     if change is not None and change.delta > 0 and chunk:
@@ -411,7 +565,9 @@ def _run_chunk(action_id: int, careful: bool = True) -> int:
         try:
             # In a careful run each player's change has its own savepoint (apply_changes',
             # ban_player's): a refusal (a cap, too little to revoke) undoes that player's only.
-            if _apply_to(action, player, change, frozen_bans[player.pk], savepoint=careful):
+            if _apply_to(
+                action, player, change, frozen_bans[player.pk], savepoint=careful, placed=placed
+            ):
                 changed += 1
             else:
                 skipped += 1
@@ -463,11 +619,54 @@ def _chunk_players(action: SegmentAction, members: list[int]) -> list[Player]:
         for player in players:
             player.game = action.game  # every member is of the action's game
         return players
-    return list(
-        Player.objects.filter(game=action.game, pk__in=members, erased_at__isnull=True)
-        .select_related("game")
-        .order_by("pk")
+    players = Player.objects.filter(game=action.game, pk__in=members, erased_at__isnull=True)
+    if action.undoes_id:
+        # An undo reads whose ban is the undone run's (_placed_by) from the bans' history: the
+        # chunk's players locked first (as unban_player locks each, in id order), so no ban
+        # or unban of theirs commits between that read and the unban.
+        players = players.select_for_update(of=("self",))
+    return list(players.select_related("game").order_by("pk"))
+
+
+PLAYER_LABEL = Player._meta.label_lower
+BAN_EVENTS = ("player.ban", "player.unban")
+
+
+def _placed_by(ban_action_id: int, players: list[Player]) -> dict[int, FrozenBan]:
+    """Which of these players have the ban the segment run `ban_action_id` placed, still, each
+    with the ban they had before that run (written down with its members): their
+    last ban or unban in the audit log (every ban and unban writes one, in its transaction) is
+    that run's ban (its entry names the run, ban_player's `segment_action`). A ban set by hand,
+    also one equal to the run's (a permanent ban with the same reason), or one set again after
+    the run's was lifted, names no run or is later: not the run's. Two queries for the chunk,
+    on the audit log's per-target index, and one for the bans before."""
+    if not players:
+        return {}
+    last = (
+        AuditLogEntry.objects.filter(
+            target_type=PLAYER_LABEL,
+            target_id__in=[str(player.pk) for player in players],
+            action__in=BAN_EVENTS,
+        )
+        .values("target_id")
+        .annotate(last=Max("pk"))
+        .values("last")
     )
+    placed = [
+        int(target_id)
+        for target_id in AuditLogEntry.objects.filter(
+            pk__in=last, action="player.ban", after__segment_action=ban_action_id
+        ).values_list("target_id", flat=True)
+    ]
+    if not placed:
+        return {}
+    before = SegmentMember.objects.filter(action_id=ban_action_id, player_id__in=placed)
+    return {
+        player_id: FrozenBan(until, reason)
+        for player_id, until, reason in before.values_list(
+            "player_id", "banned_until", "ban_reason"
+        )
+    }
 
 
 def _change_of(action: SegmentAction) -> Change | None:
@@ -503,9 +702,11 @@ def _apply_to(
     change: Change | None,
     ban_when_submitted: FrozenBan,
     savepoint: bool = True,
+    placed: dict[int, FrozenBan] | None = None,
 ) -> bool:
-    """One player's share of the action; False when there was nothing to change."""
-    actor = action.created_by
+    """One player's share of the action; False when there was nothing to change. `placed` (an
+    undo): the players whose ban is still the undone run's, with the ban each had before it."""
+    actor = acting_operator(action)
     if change is not None:
         # The key is the action's: a player's chunk commits with the progress past that player,
         # so no earlier call can have used it (the unique key would refuse it anyway).
@@ -528,13 +729,15 @@ def _apply_to(
             return False
         banned = ban_player(
             player=player, reason=action.reason, until=action.ban_until, actor=actor,
-            extend_only=True,
+            extend_only=True, segment_action=action.pk,
         )  # fmt: skip
         # The check above read the player unlocked: a ban as long or longer set since (another
         # operator's) is kept by ban_player under the player's lock, and changed nothing here.
         return banned.banned_until == until and banned.ban_reason == stored_reason(action.reason)
     if not player.is_banned:
         return False
+    if placed is not None and player.pk not in placed:
+        return False  # an undo: not the ban the undone run placed (one by hand, one set since)
     if action.bans_frozen:
         if not _is_the_frozen_ban(player, ban_when_submitted):
             return False  # banned (again) since the action was submitted: not the ban it lifts
@@ -543,5 +746,23 @@ def _apply_to(
         locked = Player.objects.select_for_update(of=("self",)).filter(pk=player.pk).first()
         if locked is None or not _is_the_frozen_ban(locked, ban_when_submitted):
             return False
+    if placed is not None and _restore_ban_before(action, player, placed[player.pk], actor):
+        return True
     unban_player(player=player, reason=action.reason, actor=actor)
+    return True
+
+
+def _restore_ban_before(
+    action: SegmentAction, player: Player, before: FrozenBan, actor: User | None
+) -> bool:
+    """An undo of a segment ban that lengthened a shorter ban (say a week's, by hand): that ban
+    comes back, unless it has ended since. False: there was none to restore (lifted instead)."""
+    if before.until is None or before.until <= timezone.now():
+        return False
+    ban_player(
+        player=player,
+        reason=before.reason or f"restored by segment #{action.pk}: {action.reason}",
+        until=before.until,
+        actor=actor,
+    )
     return True

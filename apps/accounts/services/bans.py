@@ -22,9 +22,12 @@ from gamingpanel.errors import Conflict, InvalidInput
 MAX_REASON_LENGTH = 300
 
 
-def _ban_state(player: Player) -> dict[str, Any]:
+def _ban_state(player: Player, *, segment_action: int | None = None) -> dict[str, Any]:
     until = player.banned_until
-    return {"banned_until": until.isoformat() if until else None, "ban_reason": player.ban_reason}
+    state = {"banned_until": until.isoformat() if until else None, "ban_reason": player.ban_reason}
+    if segment_action is not None:
+        state["segment_action"] = segment_action  # the ban's origin: that segment run placed it
+    return state
 
 
 def ban_seen(player: Player) -> str:
@@ -48,12 +51,15 @@ def ban_player(
     actor: User | None,
     extend_only: bool = False,
     seen: str | None = None,
+    segment_action: int | None = None,
 ) -> Player:
     """Ban until `until` (None: until unbanned). Ends every session of the player at once.
     `extend_only` (a ban of many players at once): a player already banned as long or longer
     keeps that ban and its reason. `seen` (an operator's confirmed ban): the `ban_seen` of the
     page that asked; if the player's ban is another now (that ban sent twice, another
-    operator's since) or already this one, Conflict and nothing changes."""
+    operator's since) or already this one, Conflict and nothing changes. `segment_action`: the
+    segment run placing it, named in the ban's audit entry (`after["segment_action"]`): the
+    ban's origin, which an undo of that run reads (a ban set by hand names none)."""
     reason = stored_reason(reason)
     if not reason:
         raise InvalidInput("A ban needs a reason.")
@@ -95,7 +101,7 @@ def ban_player(
         action="player.ban",
         target=locked,
         before=before,
-        after=_ban_state(locked),
+        after=_ban_state(locked, segment_action=segment_action),
         reason=locked.ban_reason,
     )
     return locked

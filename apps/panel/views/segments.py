@@ -30,6 +30,7 @@ from apps.panel.services import (
 from apps.panel.tasks import run_segment_action
 from apps.panel.views.common import page_context
 from apps.panel.views.confirm import Ask, ask_first, confirmed
+from gamingpanel.errors import DomainError
 from gamingpanel.queueing import enqueue
 
 # A ban or a revoke of a segment asks first (views/confirm.py); a grant or an unban takes
@@ -178,6 +179,9 @@ def segment_run(request: StaffRequest, game_id: int, run_id: int) -> HttpRespons
     action = SegmentAction.objects.filter(game=game, pk=run_id).first()
     if action is None:
         raise Http404("No such segment action.")
+    if request.method == "POST" and "undo" in request.POST:
+        writable_game(request, game_id)
+        return undo_segment_ban(request, game, action)
     if request.method == "POST":
         writable_game(request, game_id)
         # It resumes where it stopped (nothing twice), its automatic resumes counted afresh.
@@ -208,6 +212,34 @@ def segment_run(request: StaffRequest, game_id: int, run_id: int) -> HttpRespons
         auto_resume_waits=auto_resume_waits(),
     )
     return render(request, "panel/segment_run.html", context)
+
+
+def undo_segment_ban(request: StaffRequest, game: Game, action: SegmentAction) -> HttpResponse:
+    """Undo a segment ban (POST `undo` on its page, with a `reason` and, optionally, the form's
+    `idempotency_key`): an unban of that run's players that lifts only the bans it placed and
+    that are still in place (a ban by hand, or one set since, stays; a shorter ban it
+    lengthened comes back). Sent twice, it finds the first undo."""
+    reason = request.POST.get("reason", "").strip()
+    back = redirect("panel:segment-run", game_id=game.pk, run_id=action.pk)
+    if not reason:
+        messages.error(request, "An undo needs a reason.")
+        return back
+    key = request.POST.get("idempotency_key", "").strip()[:64] or f"undo-{action.pk}"
+    try:
+        undo, created = submit_segment_action(
+            game=game, actor=request.user, idempotency_key=key, kind=SegmentAction.Kind.UNBAN,
+            filters={}, reason=reason[:300], undoes=action,
+        )  # fmt: skip
+    except DomainError as error:
+        messages.error(request, error.detail)
+        return back
+    if not created:
+        messages.info(request, "That undo was already submitted; nothing changed.")
+    elif enqueue(run_segment_action, undo.pk, then=REQUEUE):
+        messages.success(request, f"Undoing segment ban #{action.pk} for {undo.total} player(s).")
+    else:
+        messages.warning(request, NOT_QUEUED)
+    return redirect("panel:segment-run", game_id=game.pk, run_id=undo.pk)
 
 
 def auto_resume_waits() -> str:
