@@ -19,6 +19,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from apps.accounts.api_base import (
     BoundedListField,
@@ -261,10 +262,7 @@ def document_response(body: dict[str, Any] | None, request: Request, status: int
     else:
         response = Response(body, status=status)
     response["ETag"] = etag
-    # Versions are small numbers every player's documents share ("1", "2"…) under one URL for
-    # everyone: a browser's cache (a web build) must ask every time and keep each caller's
-    # copy apart, or it could answer one player's If-None-Match with another player's save.
-    return callers_own(response)
+    return response
 
 
 def callers_own(response: Response) -> Response:
@@ -273,6 +271,21 @@ def callers_own(response: Response) -> Response:
     response["Cache-Control"] = "private, no-cache"
     patch_vary_headers(response, ("Authorization", "X-Server-Key"))
     return response
+
+
+# Every answer of a cloud-save endpoint is the caller's own, whatever its status: a document
+# or a list, a batch's documents, a delete's 204, a 304, a 412 carrying the `current` document
+# and every other problem. Versions are small numbers every player's documents share ("1",
+# "2"…) under one URL for everyone, so a browser's cache (a web build) must ask every time and
+# keep each caller's copy apart, or it could answer one player's If-None-Match with another
+# player's save. Set here, once per answer, so no answer of these views goes without it (a
+# batch write's 200 once did). (A comment, not a docstring: drf-spectacular would publish a
+# docstring as every view's description.)
+class CallersOwnAnswers(APIView):
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        return callers_own(super().finalize_response(request, response, *args, **kwargs))
 
 
 def result_response(result: WriteResult, request: Request) -> Response:
@@ -306,13 +319,13 @@ def put_value(request: Request) -> Any:
     return check_storable(given.validated_data["value"], "value")
 
 
-class PlayerSavesApi(PlayerApi):
+class PlayerSavesApi(CallersOwnAnswers, PlayerApi):
     @extend_schema(
         summary="The player's saved documents",
         responses={200: DocumentSerializer(many=True)},
     )
     def get(self, request: PlayerRequest) -> Response:
-        return callers_own(Response(documents_of(player_id=request.user.pk)))
+        return Response(documents_of(player_id=request.user.pk))
 
     @extend_schema(
         summary="Write several documents at once, all or none",
@@ -340,7 +353,7 @@ class PlayerSavesApi(PlayerApi):
         return result_response(result, request)
 
 
-class PlayerSaveApi(PlayerApi):
+class PlayerSaveApi(CallersOwnAnswers, PlayerApi):
     @extend_schema(
         summary="One saved document, with its version as ETag",
         parameters=[KEY_PARAM, IF_NONE_MATCH_READ, ETAG],
@@ -422,7 +435,7 @@ def _same_game_player(game_id: int, player_id: int) -> Player:
     return refuse_erased(player)
 
 
-class PublicSavesApi(PlayerApi):
+class PublicSavesApi(CallersOwnAnswers, PlayerApi):
     @extend_schema(
         summary="Another player's public documents (the game's public keys)",
         responses={
@@ -435,10 +448,10 @@ class PublicSavesApi(PlayerApi):
         documents = public_documents_of(
             game_id=request.user.game_id, player_id=player_id, public_keys=keys
         )
-        return callers_own(Response(documents))
+        return Response(documents)
 
 
-class PublicSaveApi(PlayerApi):
+class PublicSaveApi(CallersOwnAnswers, PlayerApi):
     @extend_schema(
         summary="One public document of another player",
         parameters=[KEY_PARAM, IF_NONE_MATCH_READ, ETAG],
@@ -469,7 +482,7 @@ PLAYER_PARAM = OpenApiParameter(
 )
 
 
-class ServerSavesApi(GameServerApi):
+class ServerSavesApi(CallersOwnAnswers, GameServerApi):
     @extend_schema(
         summary="A player's documents, for a game server",
         parameters=[PLAYER_PARAM],
@@ -480,7 +493,7 @@ class ServerSavesApi(GameServerApi):
     )
     def get(self, request: ServerRequest, player_id: int) -> Response:
         player = _same_game_player(request.user.game_id, player_id)
-        return callers_own(Response(documents_of(player_id=player.pk)))
+        return Response(documents_of(player_id=player.pk))
 
     @extend_schema(
         summary="Write several of a player's documents at once (server-only keys too)",
@@ -510,7 +523,7 @@ class ServerSavesApi(GameServerApi):
         return result_response(result, request)
 
 
-class ServerSaveApi(GameServerApi):
+class ServerSaveApi(CallersOwnAnswers, GameServerApi):
     @extend_schema(
         summary="One of a player's documents, for a game server",
         parameters=[PLAYER_PARAM, KEY_PARAM, IF_NONE_MATCH_READ],

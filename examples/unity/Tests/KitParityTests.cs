@@ -1,6 +1,7 @@
 // Behaviour tests for what the Unity kit must answer as the Unreal kit does (run with the SDK tests by
-// scripts/check_examples.sh): the HTTP status decides an error, a cloud-save refresh whose 2xx is not the list serves
-// the synced copies as the cache, and every cached copy says when it was read from the panel.
+// scripts/check_examples.sh): the HTTP status decides an error, a cloud-save refresh whose 2xx is not the list (an
+// array with an item that is not a document included) serves the synced copies as the cache, and every cached copy
+// says when it was read from the panel.
 #if !UNITY_5_3_OR_NEWER
 using System;
 using System.Collections.Generic;
@@ -19,6 +20,7 @@ namespace GamingPanel.Tests
             yield return Case("errors: Status is the HTTP status; a body whose \"status\" disagrees changes nothing", ErrorStatusIsTheHttpStatus);
             yield return Case("cloud save: a refresh answered by a 2xx that is not the list serves the synced copies as the cache, with invalid_response", RefreshNotTheListServesTheCache);
             yield return Case("remote config and cloud save: a cached copy says when it was read from the panel (FetchedAtUtc)", CachedCopiesCarryTheirFetchTime);
+            yield return Case("cloud save: a list with an item that is not a document is not the list: the synced copies as the cache, with invalid_response", RefreshListWithAnItemThatIsNotADocument);
         }
 
         public static void Cleanup()
@@ -121,6 +123,63 @@ namespace GamingPanel.Tests
             ApiError refused = null;
             try { await client.CloudSaves.RefreshAsync(); } catch (ApiError e) { refused = e; }
             Check(refused != null && refused.Status == 404, "a refusal is still thrown");
+        }
+
+        // The same bodies as examples/unreal/Tests/CloudSaveQueueTest.cpp's NotDocuments: both kits read a list alike.
+        static readonly string[] NotDocuments =
+        {
+            "[1]", "[null]", "[\"slot1\"]", "[[]]", "[true]",
+            "[{\"version\":2,\"value\":{}}]",                                  // no key
+            "[{\"key\":7,\"version\":2,\"value\":{}}]",                       // a key that is not a string
+            "[{\"key\":\"\",\"version\":2,\"value\":{}}]",                     // ... nor a save key
+            "[{\"key\":\"a/b\",\"version\":2,\"value\":{}}]",
+            "[{\"key\":\"slot1\",\"value\":{}}]",                               // no version
+            "[{\"key\":\"slot1\",\"version\":null,\"value\":{}}]",
+            "[{\"key\":\"slot1\",\"version\":\"2\",\"value\":{}}]",             // a version that is not a number
+            "[{\"key\":\"slot1\",\"version\":0,\"value\":{}}]",               // ... nor a whole number of at least 1
+            "[{\"key\":\"slot1\",\"version\":-2,\"value\":{}}]",
+            "[{\"key\":\"slot1\",\"version\":1.5,\"value\":{}}]",
+            "[{\"key\":\"slot1\",\"version\":2}]",                             // no value
+            "[{\"key\":\"slot1\",\"version\":2,\"value\":null}]",
+            // One good document beside a bad item, or a key listed twice: nothing of it is applied.
+            "[{\"key\":\"slot1\",\"version\":2,\"value\":{\"chapter\":9}},{}]",
+            "[{\"key\":\"slot1\",\"version\":2,\"value\":{\"chapter\":9}},{\"key\":\"slot1\",\"version\":3,\"value\":1}]",
+        };
+
+        static async Task RefreshListWithAnItemThatIsNotADocument()
+        {
+            var saves = new FakeSaves();
+            saves.WriteElsewhere("slot1", "{\"chapter\":4}");
+            var server = new FakeServer();
+            server.Handler = saves.Handle;
+            GamingPanelClient client = NewClient(server, NewDir());
+            DateTime before = DateTime.UtcNow;
+            await client.CloudSaves.RefreshAsync();
+            DateTime after = DateTime.UtcNow;
+
+            foreach (string body in NotDocuments)
+            {
+                server.Handler = r => r.Path == "player/saves" ? FakeResponse.Ok(200, body) : saves.Handle(r);
+                Cached<List<SaveDocument>> kept;
+                try { kept = await client.CloudSaves.RefreshAsync(); }
+                catch (Exception e) { throw new Exception("expected the synced copies, not " + e.GetType().Name + " " + e.Message + ", for " + body); }
+                Check(kept.FromCache && kept.Error != null && kept.Error.Code == ErrorCodes.InvalidResponse && kept.Error.Status == 200,
+                    "FromCache with invalid_response for " + body);
+                Check(kept.Value.Count == 1 && kept.Value[0].Key == "slot1" && kept.Value[0].Version == 1 && kept.Value[0].ValueJson == "{\"chapter\":4}",
+                    "the synced copy as it was, for " + body);
+                Check(Within(kept.FetchedAtUtc, before, after), "the time the synced copies were read, for " + body);
+            }
+            string value;
+            Check(client.CloudSaves.TryGet("slot1", out value) && value == "{\"chapter\":4}", "the synced copy was not replaced");
+
+            // What the panel sends is read as before: fields it may add are ignored, updated_at is optional, 2.0 is 2.
+            server.Handler = r => r.Path == "player/saves"
+                ? FakeResponse.Ok(200, "[{\"key\":\"slot1\",\"version\":2.0,\"value\":{\"chapter\":5},\"extra\":[1]},{\"key\":\"b\",\"version\":1,\"value\":false}]")
+                : saves.Handle(r);
+            Cached<List<SaveDocument>> read = await client.CloudSaves.RefreshAsync();
+            Check(!read.FromCache && read.Error == null && read.Value.Count == 2, "a list of documents is applied");
+            Check(client.CloudSaves.TryGet("slot1", out value) && value == "{\"chapter\":5}", "slot1 from the list");
+            Check(client.CloudSaves.TryGet("b", out value) && value == "false", "b from the list");
         }
 
         static async Task CachedCopiesCarryTheirFetchTime()

@@ -1034,10 +1034,13 @@ namespace GamingPanel.Tests
                 return listedAtVersion1;
             };
 
-            await client.CloudSaves.RefreshAsync();
+            Cached<List<SaveDocument>> late = await client.CloudSaves.RefreshAsync();
 
             string value;
             Check(client.CloudSaves.TryGet("slot1", out value) && value == "2", "the device's own newer write is read, not the list's version 1");
+            // The list was not applied: the copies were never read from a list on this device (as the Unreal kit says).
+            Check(!late.FromCache && late.FetchedAtUtc == DateTime.MinValue,
+                "the copies' fetch time is not moved by a list that was not applied, not " + late.FetchedAtUtc.ToString("o"));
             server.Handler = panel;
             client.CloudSaves.Save("slot1", 3);
             SyncReport report = await client.CloudSaves.SyncAsync();

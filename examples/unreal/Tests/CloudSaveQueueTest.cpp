@@ -708,6 +708,143 @@ void RefreshBringsOtherDevicesSaves()
 	Check(!Device.Reads(TEXT("slot2"), TEXT("{\"chapter\":2}")) && !Device.Synced(TEXT("slot2")), "a key deleted elsewhere goes");
 }
 
+/** A list item as FGamingPanelCloudSave reads a document the panel sends: an object with key, version and value. */
+FGamingPanelSaveListItem Item(const TCHAR* Key, double Version, const TCHAR* ValueJson)
+{
+	FGamingPanelSaveListItem Read;
+	Read.bObject = true;
+	Read.bKeyIsString = true;
+	Read.Key = Key;
+	Read.bVersionIsNumber = true;
+	Read.Version = Version;
+	Read.bHasValue = true;
+	Read.ValueJson = ValueJson;
+	return Read;
+}
+
+TArray<FGamingPanelSaveListItem> ItemsOf(const TArray<FGamingPanelSaveDocument>& Documents)
+{
+	TArray<FGamingPanelSaveListItem> Items;
+	for (const FGamingPanelSaveDocument& Document : Documents)
+		Items.Add(Item(*Document.Key, static_cast<double>(Document.Version), *Document.ValueJson));
+	return Items;
+}
+
+/** The items of examples/unity/Tests/KitParityTests.cs's NotDocuments, as the JSON reads them: both kits read a list
+ *  alike. Each makes the whole answer not the list of saves. */
+std::vector<std::pair<const char*, TArray<FGamingPanelSaveListItem>>> NotDocuments()
+{
+	std::vector<std::pair<const char*, TArray<FGamingPanelSaveListItem>>> Lists;
+	auto One = [&Lists](const char* Name, const FGamingPanelSaveListItem& Bad)
+	{
+		TArray<FGamingPanelSaveListItem> Items;
+		Items.Add(Bad);
+		Lists.emplace_back(Name, Items);
+	};
+	One("[1], [null], [\"slot1\"], [[]], [true]: not an object", FGamingPanelSaveListItem());
+	FGamingPanelSaveListItem Bad = Item(TEXT("slot1"), 2, TEXT("{}"));
+	Bad.bKeyIsString = false, Bad.Key = FString();
+	One("no key, or a key that is not a string", Bad);
+	One("an empty key", Item(TEXT(""), 2, TEXT("{}")));
+	One("a key that is not a save key", Item(TEXT("a/b"), 2, TEXT("{}")));
+	Bad = Item(TEXT("slot1"), 2, TEXT("{}"));
+	Bad.bVersionIsNumber = false, Bad.Version = 0;
+	One("no version, a null one or a string", Bad);
+	One("version 0", Item(TEXT("slot1"), 0, TEXT("{}")));
+	One("version -2", Item(TEXT("slot1"), -2, TEXT("{}")));
+	One("version 1.5", Item(TEXT("slot1"), 1.5, TEXT("{}")));
+	One("version 2^64", Item(TEXT("slot1"), 18446744073709551616.0, TEXT("{}")));
+	Bad = Item(TEXT("slot1"), 2, TEXT("{}"));
+	Bad.bHasValue = false, Bad.ValueJson = FString();
+	One("no value, or a null one", Bad);
+	TArray<FGamingPanelSaveListItem> GoodThenBad;
+	GoodThenBad.Add(Item(TEXT("slot1"), 2, TEXT("{\"chapter\":9}")));
+	GoodThenBad.Add(FGamingPanelSaveListItem());
+	Lists.emplace_back("a document beside an item that is not one", GoodThenBad);
+	TArray<FGamingPanelSaveListItem> Twice;
+	Twice.Add(Item(TEXT("slot1"), 2, TEXT("{\"chapter\":9}")));
+	Twice.Add(Item(TEXT("slot1"), 3, TEXT("1")));
+	Lists.emplace_back("a key listed twice", Twice);
+	return Lists;
+}
+
+void ListWithAnItemThatIsNotADocument()
+{
+	FFakePanel Panel;
+	FDevice Device;
+	SyncedAtVersion1(Device, Panel);
+	TArray<FGamingPanelSaveDocument> Handed;
+	Check(Device.Queue.ListAnswered(true, ItemsOf(Panel.List()), Device.Queue.SettledWriteCount(), 1000, Handed)
+			== EGamingPanelSaveListOutcome::Applied, "the panel's list is applied");
+
+	for (const auto& Listed : NotDocuments())
+	{
+		const int32 WritesBefore = Device.Store->Writes;
+		TArray<FGamingPanelSaveDocument> Documents;
+		Check(!FGamingPanelSaveQueue::DocumentsOfList(Listed.second, Documents), Listed.first);
+		const EGamingPanelSaveListOutcome Outcome = Device.Queue.ListAnswered(true, Listed.second, Device.Queue.SettledWriteCount(), 2000, Handed);
+		if (!Check(Outcome == EGamingPanelSaveListOutcome::NotTheList, "not the list of saves")) std::printf("        for %s\n", Listed.first);
+		if (!Check(Handed.Num() == 1 && Handed[0].Key == TEXT("slot1") && Handed[0].Version == 1 && Handed[0].ValueJson == TEXT("{\"chapter\":1}"),
+				"the synced copies handed to the game as they were"))
+			std::printf("        for %s\n", Listed.first);
+		Check(Device.Synced(TEXT("slot1")) && Device.Synced(TEXT("slot1"))->Version == 1 && Device.Store->Writes == WritesBefore,
+			"the synced copy kept, nothing written");
+		Check(Device.Queue.RefreshedAtUnixSeconds() == 1000, "the time the copies were read stays that of the list applied");
+	}
+	Check(Device.Queue.ListAnswered(false, TArray<FGamingPanelSaveListItem>(), Device.Queue.SettledWriteCount(), 2000, Handed)
+			== EGamingPanelSaveListOutcome::NotTheList && Handed.Num() == 1 && Device.Queue.RefreshedAtUnixSeconds() == 1000,
+		"a body that is not an array is not the list either");
+
+	// What the panel sends is read as before: 2.0 is 2 (its other fields, updated_at among them, are not needed).
+	TArray<FGamingPanelSaveListItem> Good;
+	Good.Add(Item(TEXT("slot1"), 2.0, TEXT("{\"chapter\":5}")));
+	Good.Add(Item(TEXT("b"), 1, TEXT("false")));
+	Check(Device.Queue.ListAnswered(true, Good, Device.Queue.SettledWriteCount(), 3000, Handed) == EGamingPanelSaveListOutcome::Applied
+			&& Handed.Num() == 2 && Device.Reads(TEXT("slot1"), TEXT("{\"chapter\":5}")) && Device.Synced(TEXT("slot1"))->Version == 2
+			&& Device.Reads(TEXT("b"), TEXT("false")),
+		"a list of documents is applied");
+	TArray<FGamingPanelSaveListItem> Empty;
+	Check(Device.Queue.ListAnswered(true, Empty, Device.Queue.SettledWriteCount(), 4000, Handed) == EGamingPanelSaveListOutcome::Applied
+			&& Handed.Num() == 0 && Device.Queue.SyncedDocuments().Num() == 0,
+		"an empty list is a list: the player has no saves");
+}
+
+void RefreshKeepsWhenTheCopiesWereRead()
+{
+	FFakePanel Panel;
+	TSharedRef<FMemoryStore> Disk = MakeShared<FMemoryStore>();
+	{
+		FDevice Device(Disk);
+		Check(Device.Queue.RefreshedAtUnixSeconds() == 0, "never read on this device: 0");
+		SyncedAtVersion1(Device, Panel);
+		Check(Device.Queue.RefreshedAtUnixSeconds() == 0, "a write's answer is not a read of the list");
+		TArray<FGamingPanelSaveDocument> Handed;
+		Device.Queue.ListAnswered(true, ItemsOf(Panel.List()), Device.Queue.SettledWriteCount(), 1700000000, Handed);
+		Check(Device.Queue.RefreshedAtUnixSeconds() == 1700000000 && Disk->Stored.RefreshedAtUnixSeconds == 1700000000,
+			"a list applied: the time it was read, in the store");
+
+		// Offline (or a portal's page), the copies the game is served are the ones read then.
+		Device.Queue.ListAnswered(false, TArray<FGamingPanelSaveListItem>(), Device.Queue.SettledWriteCount(), 1700000600, Handed);
+		Check(Device.Queue.RefreshedAtUnixSeconds() == 1700000000, "not the list: still the time of the last list");
+
+		// A list asked for before the device's own write was answered is not applied: its time is not kept either.
+		const int64 Asked = Device.Queue.SettledWriteCount();
+		const TArray<FGamingPanelSaveListItem> Before = ItemsOf(Panel.List());
+		Device.Queue.Save(TEXT("slot1"), TEXT("{\"chapter\":2}"));
+		Device.Sync(Panel);
+		Check(Device.Queue.ListAnswered(true, Before, Asked, 1700000900, Handed) == EGamingPanelSaveListOutcome::Outdated
+				&& Device.Queue.RefreshedAtUnixSeconds() == 1700000000 && Handed.Num() == 1 && Handed[0].Version == 2,
+			"an outdated list: the local copies, the time of the last list applied");
+	} // the game quits
+	{
+		FDevice After(Disk);
+		Check(After.Queue.RefreshedAtUnixSeconds() == 1700000000, "after a restart, the time the copies were read");
+		TArray<FGamingPanelSaveDocument> Handed;
+		After.Queue.ListAnswered(true, ItemsOf(Panel.List()), After.Queue.SettledWriteCount(), 1700003600, Handed);
+		Check(After.Queue.RefreshedAtUnixSeconds() == 1700003600, "the next list read moves it");
+	}
+}
+
 void LateRefreshKeepsTheNewerWrite()
 {
 	FFakePanel Panel;
@@ -1407,6 +1544,8 @@ int main()
 		{"a write whose answer was lost is sent again, exactly, before the value saved over it", LostWriteSentAgainBeforeANewerValue},
 		{"a refresh (GET player/saves) brings other devices' saves and keeps the queue", RefreshBringsOtherDevicesSaves},
 		{"a refresh answered after the device's own write was does not put the older version back", LateRefreshKeepsTheNewerWrite},
+		{"a list with an item that is not a document (or not an array) is not the list: the synced copies stay, handed as the cache", ListWithAnItemThatIsNotADocument},
+		{"the synced copies keep the time they were read from the panel, across a restart (GetFetchedAtUtc)", RefreshKeepsWhenTheCopiesWereRead},
 		{"a write queued before a refresh still goes against its own version: a conflict", RefreshThenStaleWriteIsConflict},
 		{"a save built on what the game read is a conflict when a refresh brought another device's write", ReadThenRefreshThenSaveIsConflict},
 		{"a save or delete built on no document (read as none, or deleted here) is a conflict when a refresh brought another device's copy", NoDocumentThenRefreshIsConflict},

@@ -269,8 +269,8 @@ namespace GamingPanel
 
         /// <summary>
         /// GET player/saves: replaces the synced copies (queued writes stay queued). When the panel cannot be reached
-        /// (no answer, 429, 5xx) or a 2xx is not the list of saves (an empty body, a captive portal's page:
-        /// invalid_response), the synced copies as they are, FromCache with the error, and FetchedAtUtc the time the
+        /// (no answer, 429, 5xx) or a 2xx is not the list of saves (an empty body, a captive portal's page, an array
+        /// with an item that is not a document, see DocumentsOfList: invalid_response), the synced copies as they are, FromCache with the error, and FetchedAtUtc the time the
         /// last list was read from the panel (DateTime.MinValue when none was read yet). The answer is the player's who
         /// was logged in when it was asked for: when another player (or nobody) is logged in by the time it arrives, it
         /// is not kept, and 401 not_logged_in is thrown.
@@ -284,12 +284,9 @@ namespace GamingPanel
             try
             {
                 HttpResult response = await _client.SendAuthorizedAsync("GET", "player/saves", null, null, true, player, cancellationToken);
-                List<object> items = ListOf(response);
-                if (items != null)
+                List<SaveDocument> documents = DocumentsOfList(ListOf(response));
+                if (documents != null)
                 {
-                    var documents = new List<SaveDocument>();
-                    foreach (object item in items)
-                        documents.Add(SaveDocument.FromJson(item as Dictionary<string, object>));
                     DateTime fetchedAt = DateTime.UtcNow;
                     lock (_lock)
                     {
@@ -299,10 +296,11 @@ namespace GamingPanel
                         {
                             // A write of this device settled while the list was on its way: the list predates it and
                             // would put an older version back (the next save would then conflict with the device's own
-                            // write). The local copies stand; refresh again for other devices' saves.
+                            // write). The local copies stand; refresh again for other devices' saves. They were not
+                            // read now: FetchedAtUtc stays the time of the last list applied, as the Unreal kit's.
                             var local = new List<SaveDocument>();
                             foreach (SaveDocument document in state.Synced.Values) local.Add(Copy(document));
-                            return new Cached<List<SaveDocument>> { Value = local, FetchedAtUtc = fetchedAt };
+                            return new Cached<List<SaveDocument>> { Value = local, FetchedAtUtc = state.RefreshedAtUtc ?? DateTime.MinValue };
                         }
                         state.Synced.Clear();
                         foreach (SaveDocument document in documents) state.Synced[document.Key] = Copy(document);
@@ -311,8 +309,9 @@ namespace GamingPanel
                     }
                     return new Cached<List<SaveDocument>> { Value = documents, FetchedAtUtc = fetchedAt };
                 }
-                // A 2xx that is not the list (an empty body, a captive portal's page) says nothing about the saves: the
-                // synced copies stay as they are and are served as the cache, as when offline.
+                // A 2xx that is not the list (an empty body, a captive portal's page, an array with an item that is not a
+                // document) says nothing about the saves: the synced copies stay as they are and are served as the cache,
+                // as when offline.
                 failure = new ApiError(response.Status, ErrorCodes.InvalidResponse, "Invalid response",
                     "The answer to GET player/saves is not the list of saves; the synced copies are kept.");
             }
@@ -341,6 +340,42 @@ namespace GamingPanel
             try { return response.Json as List<object>; }
             catch (ApiError) { return null; } // not JSON
         }
+
+        /// <summary>
+        /// The documents of a GET player/saves answer, or null when it is not the list of saves: not an array, or an
+        /// item that is not a document as the panel sends one (an object with a `key` that is a save key, listed once,
+        /// a `version` that is a whole number of at least 1, and a `value` that is not null). One such item makes the
+        /// whole answer not the panel's list: read without it, the list would take that key's synced copy away. The
+        /// Unreal kit reads a list the same way (FGamingPanelSaveQueue::DocumentsOfList).
+        /// </summary>
+        internal static List<SaveDocument> DocumentsOfList(List<object> items)
+        {
+            if (items == null) return null;
+            var documents = new List<SaveDocument>();
+            var keys = new HashSet<string>();
+            foreach (object item in items)
+            {
+                var json = item as Dictionary<string, object>;
+                if (json == null) return null;
+                object key, version, value;
+                if (!json.TryGetValue("key", out key) || !(key is string) || !IsValidKey((string)key) || !keys.Add((string)key)) return null;
+                if (!json.TryGetValue("version", out version) || !IsVersion(version)) return null;
+                if (!json.TryGetValue("value", out value) || value == null) return null;
+                documents.Add(SaveDocument.FromJson(json));
+            }
+            return documents;
+        }
+
+        /// <summary>A whole number of at least 1 (as JSON has it: 3, or 3.0), at most 2^53.</summary>
+        static bool IsVersion(object version)
+        {
+            if (version is long) return (long)version >= 1 && (long)version <= MaxVersion;
+            if (!(version is double)) return false;
+            double number = (double)version;
+            return number >= 1 && number <= MaxVersion && Math.Floor(number) == number;
+        }
+
+        const long MaxVersion = 9007199254740992; // 2^53: the largest whole number every JSON reader keeps exactly
 
         /// <summary>
         /// Sends every queued write that is not waiting on a conflict. Never overwrites another device's write. One sync

@@ -37,6 +37,25 @@ namespace
 		return !Out.Key.IsEmpty();
 	}
 
+	/** One item of GET player/saves as its JSON reads: what FGamingPanelSaveQueue::DocumentsOfList decides on. */
+	FGamingPanelSaveListItem ListItemOf(const TSharedPtr<FJsonValue>& Item)
+	{
+		FGamingPanelSaveListItem Read;
+		const TSharedPtr<FJsonObject> Object = Item.IsValid() && Item->Type == EJson::Object ? Item->AsObject() : nullptr;
+		Read.bObject = Object.IsValid();
+		if (!Read.bObject) return Read;
+		const TSharedPtr<FJsonValue> Key = Object->TryGetField(TEXT("key"));
+		Read.bKeyIsString = Key.IsValid() && Key->Type == EJson::String;
+		if (Read.bKeyIsString) Read.Key = Key->AsString();
+		const TSharedPtr<FJsonValue> Version = Object->TryGetField(TEXT("version"));
+		Read.bVersionIsNumber = Version.IsValid() && Version->Type == EJson::Number;
+		if (Read.bVersionIsNumber) Read.Version = Version->AsNumber();
+		const TSharedPtr<FJsonValue> Value = Object->TryGetField(TEXT("value"));
+		Read.bHasValue = Value.IsValid() && !Value->IsNull();
+		if (Read.bHasValue) Read.ValueJson = ToJsonText(Value);
+		return Read;
+	}
+
 	/** A value a save can hold: any JSON but null (the panel refuses "value": null). */
 	TSharedPtr<FJsonValue> StorableValue(const FString& ValueJson)
 	{
@@ -111,6 +130,7 @@ namespace
 			default:
 				return false;
 			}
+			OutState.RefreshedAtUnixSeconds = GamingPanelJson::GetInt(*Saved, TEXT("refreshed_at_unix"));
 			const TSharedPtr<FJsonObject>* SyncedJson = nullptr;
 			if (Saved->TryGetObjectField(TEXT("synced"), SyncedJson) && SyncedJson && SyncedJson->IsValid())
 			{
@@ -183,6 +203,10 @@ namespace
 			}
 			Saved->SetObjectField(TEXT("synced"), SyncedJson);
 			Saved->SetObjectField(TEXT("pending"), PendingJson);
+			if (State.RefreshedAtUnixSeconds > 0)
+			{
+				Saved->SetNumberField(TEXT("refreshed_at_unix"), static_cast<double>(State.RefreshedAtUnixSeconds));
+			}
 			if (!GamingPanelFiles::SaveText(FGamingPanelHttp::ToJsonString(Saved), Path()))
 			{
 				UE_LOG(LogGamingPanel, Warning, TEXT("Could not save the cloud-save queue."));
@@ -354,26 +378,25 @@ void FGamingPanelCloudSave::Refresh(FOnRefreshed OnComplete)
 			if (Response.bOk)
 			{
 				const TSharedPtr<FJsonValue> Parsed = FGamingPanelHttp::ParseJson(Response.Body);
-				if (!Parsed.IsValid() || Parsed->Type != EJson::Array)
+				const bool bIsArray = Parsed.IsValid() && Parsed->Type == EJson::Array;
+				TArray<FGamingPanelSaveListItem> Items;
+				if (bIsArray)
 				{
-					// Not the list (an empty body, someone else's JSON): it says nothing about the saves, so the synced
-					// copies stay as they are.
-					OnComplete(true, Self->Queue.SyncedDocuments(), true, FGamingPanelError::Make(Response.Status,
+					for (const TSharedPtr<FJsonValue>& Item : Parsed->AsArray()) Items.Add(ListItemOf(Item));
+				}
+				TArray<FGamingPanelSaveDocument> Documents;
+				const EGamingPanelSaveListOutcome Outcome = Self->Queue.ListAnswered(bIsArray, Items, SettledWhenAsked,
+					FDateTime::UtcNow().ToUnixTimestamp(), Documents);
+				if (Outcome == EGamingPanelSaveListOutcome::NotTheList)
+				{
+					// Not the list (an empty body, someone else's JSON, an item that is not a document): it says nothing
+					// about the saves, so the synced copies stay as they are, served as the cache.
+					OnComplete(true, Documents, true, FGamingPanelError::Make(Response.Status,
 						GamingPanelErrorCodes::InvalidResponse, TEXT("player/saves answered without the list of saves.")));
 					return;
 				}
-				TArray<FGamingPanelSaveDocument> Documents;
-				for (const TSharedPtr<FJsonValue>& Item : Parsed->AsArray())
-				{
-					FGamingPanelSaveDocument Document;
-					if (Item.IsValid() && Item->Type == EJson::Object && ReadDocument(Item->AsObject(), Document)) Documents.Add(Document);
-				}
-				if (!Self->Queue.Refreshed(Documents, SettledWhenAsked))
-				{
-					// A write of this device was answered while the list was on its way: the local copies stand.
-					OnComplete(true, Self->Queue.SyncedDocuments(), false, FGamingPanelError());
-					return;
-				}
+				// Applied, or Outdated (a write of this device was answered while the list was on its way: the local
+				// copies stand).
 				OnComplete(true, Documents, false, FGamingPanelError());
 				return;
 			}
@@ -381,6 +404,13 @@ void FGamingPanelCloudSave::Refresh(FOnRefreshed OnComplete)
 			if (bTransient) OnComplete(true, Self->Queue.SyncedDocuments(), true, Response.Error);
 			else OnComplete(false, TArray<FGamingPanelSaveDocument>(), false, Response.Error);
 		});
+}
+
+FDateTime FGamingPanelCloudSave::GetFetchedAtUtc()
+{
+	Load();
+	const int64 ReadAt = Queue.RefreshedAtUnixSeconds();
+	return ReadAt > 0 ? FDateTime::FromUnixTimestamp(ReadAt) : FDateTime();
 }
 
 // ------------------------------------------------------------------------------------------------ remote config

@@ -79,13 +79,56 @@ void FGamingPanelSaveQueue::Delete(const FString& Key)
 	Queue(Key, FString(), true);
 }
 
-bool FGamingPanelSaveQueue::Refreshed(const TArray<FGamingPanelSaveDocument>& ServerDocuments, int64 SettledWhenAsked)
+bool FGamingPanelSaveQueue::Refreshed(const TArray<FGamingPanelSaveDocument>& ServerDocuments, int64 SettledWhenAsked, int64 ReadAtUnixSeconds)
 {
 	if (SettledWhenAsked >= 0 && SettledWhenAsked != SettledWrites) return false;
 	State.Synced.Empty();
 	for (const FGamingPanelSaveDocument& Document : ServerDocuments) State.Synced.Add(Document.Key, Document);
+	State.RefreshedAtUnixSeconds = ReadAtUnixSeconds;
 	Store->Write(State);
 	return true;
+}
+
+bool FGamingPanelSaveQueue::DocumentsOfList(const TArray<FGamingPanelSaveListItem>& Items, TArray<FGamingPanelSaveDocument>& OutDocuments)
+{
+	// 2^53: the largest whole number every JSON reader keeps exactly (the panel's versions stay far below it).
+	constexpr double MaxVersion = 9007199254740992.0;
+	TArray<FGamingPanelSaveDocument> Documents;
+	TMap<FString, bool> Listed;
+	for (const FGamingPanelSaveListItem& Item : Items)
+	{
+		if (!Item.bObject || !Item.bKeyIsString || !IsValidKey(Item.Key) || Listed.Contains(Item.Key)) return false;
+		const bool bWhole = Item.bVersionIsNumber && Item.Version >= 1.0 && Item.Version <= MaxVersion
+			&& static_cast<double>(static_cast<int64>(Item.Version)) == Item.Version;
+		if (!bWhole || !Item.bHasValue) return false;
+		Listed.Add(Item.Key, true);
+		FGamingPanelSaveDocument Document;
+		Document.Key = Item.Key;
+		Document.Version = static_cast<int64>(Item.Version);
+		Document.ValueJson = Item.ValueJson;
+		Documents.Add(Document);
+	}
+	OutDocuments = Documents;
+	return true;
+}
+
+EGamingPanelSaveListOutcome FGamingPanelSaveQueue::ListAnswered(bool bIsArray, const TArray<FGamingPanelSaveListItem>& Items,
+	int64 SettledWhenAsked, int64 NowUnixSeconds, TArray<FGamingPanelSaveDocument>& OutDocuments)
+{
+	TArray<FGamingPanelSaveDocument> Documents;
+	if (!bIsArray || !DocumentsOfList(Items, Documents))
+	{
+		// Not the list (an empty body, a portal's page, someone else's JSON): it says nothing about the saves.
+		OutDocuments = SyncedDocuments();
+		return EGamingPanelSaveListOutcome::NotTheList;
+	}
+	if (!Refreshed(Documents, SettledWhenAsked, NowUnixSeconds))
+	{
+		OutDocuments = SyncedDocuments();
+		return EGamingPanelSaveListOutcome::Outdated;
+	}
+	OutDocuments = Documents;
+	return EGamingPanelSaveListOutcome::Applied;
 }
 
 TArray<FGamingPanelSaveDocument> FGamingPanelSaveQueue::SyncedDocuments() const

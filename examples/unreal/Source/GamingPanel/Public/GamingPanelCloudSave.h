@@ -3,7 +3,9 @@
 // FGamingPanelCloudSave keeps, per player and key, the last synced document (value and version) and at most one
 // pending write per key (the newest value, the version it was made from, an Idempotency-Key), in
 // Saved/GamingPanel/<player>/cloud_saves.json, so the queue survives a restart. Refresh() reads the player's saves
-// from the server (GET player/saves) into the synced copies, queued writes untouched. Sync() sends the pending writes
+// from the server (GET player/saves) into the synced copies, queued writes untouched, and keeps the time it read them
+// (GetFetchedAtUtc(), in the same file); a list with an item that is not a document replaces nothing (the Unity kit
+// reads it the same way: FGamingPanelSaveQueue::DocumentsOfList). Sync() sends the pending writes
 // with If-Match (If-None-Match: * for a new key), one key at a time:
 //   - 200/201 with the document (a delete: 204): the answer becomes the synced copy;
 //   - 412 precondition_failed: another device wrote first. Nothing is overwritten: OnConflict gets both copies
@@ -65,11 +67,19 @@ public:
 	void Sync(FOnSynced OnComplete);
 	/**
 	 * GET player/saves: replaces the synced copies with the server's (saves made on another device appear; queued
-	 * writes stay queued). Call it after login and after Sync. Offline, or an answer that is not the list: the last
-	 * synced copies, bFromCache. Fails with not_logged_in when no player is logged in, or when the player changed
-	 * before the answer arrived (the answer is then discarded).
+	 * writes stay queued). Call it after login and after Sync. Offline (no answer, 429, 5xx), or a 2xx that is not the
+	 * list (not a JSON array, or an item that is not a document: FGamingPanelSaveQueue::DocumentsOfList; Error
+	 * invalid_response): the last synced copies, bFromCache, with GetFetchedAtUtc() saying how old they are. Fails
+	 * with not_logged_in when no player is logged in, or when the player changed before the answer arrived (the answer
+	 * is then discarded).
 	 */
 	void Refresh(FOnRefreshed OnComplete);
+	/**
+	 * When the synced copies were last read from the panel (the last Refresh whose list was applied), kept in
+	 * cloud_saves.json so it survives a restart; FDateTime() (0001-01-01, as the Unity kit's DateTime.MinValue) when
+	 * they never were on this device. The Unity kit's FetchedAtUtc: offline, how stale the cached saves are.
+	 */
+	FDateTime GetFetchedAtUtc();
 	/** The game's answer to a conflict; the write (if any) goes with the next Sync. False for a merged value that is not JSON or is null. */
 	bool Resolve(const FString& Key, EGamingPanelConflictResolution Resolution, const FString& MergedValueJson = FString());
 	/** Keys waiting for the game's decision. */

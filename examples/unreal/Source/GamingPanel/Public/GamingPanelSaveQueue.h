@@ -95,6 +95,39 @@ struct GAMINGPANEL_API FGamingPanelSaveState
 {
 	TMap<FString, FGamingPanelSaveDocument> Synced;
 	TMap<FString, FGamingPanelPendingSave> Pending;
+	/** When the synced copies were last read from the panel (a GET player/saves list applied), in Unix seconds; 0 when
+	 *  never on this device. Offline, it says how old the copies the game is served are (the Unity kit's
+	 *  FetchedAtUtc). */
+	int64 RefreshedAtUnixSeconds = 0;
+};
+
+/** One item of a GET player/saves answer as its JSON reads (FGamingPanelCloudSave fills it from the body; the queue
+ *  decides what it is: FGamingPanelSaveQueue::DocumentsOfList). */
+struct GAMINGPANEL_API FGamingPanelSaveListItem
+{
+	/** A JSON object: nothing below is read otherwise. */
+	bool bObject = false;
+	/** `key` is a JSON string: Key. */
+	bool bKeyIsString = false;
+	FString Key;
+	/** `version` is a JSON number: Version. */
+	bool bVersionIsNumber = false;
+	double Version = 0;
+	/** `value` is there and is not JSON null: ValueJson, its JSON text. */
+	bool bHasValue = false;
+	FString ValueJson;
+};
+
+/** What a 2xx to GET player/saves did (FGamingPanelSaveQueue::ListAnswered). */
+enum class EGamingPanelSaveListOutcome : uint8
+{
+	/** The list replaced the synced copies; RefreshedAtUnixSeconds() is when it was read. */
+	Applied,
+	/** A write of this device was answered while the list was on its way: not applied, the local copies stand. */
+	Outdated,
+	/** Not the panel's list of saves (not a JSON array, or an item that is not a document): nothing changed; the
+	 *  synced copies are served as the cache, with invalid_response. */
+	NotTheList,
 };
 
 /** Where the queue keeps its state: written after every change, read when the queue (re)loads. */
@@ -203,7 +236,26 @@ public:
 	 * SettledWriteCount() when the list was asked for: if a write of this device was answered since, the list
 	 * predates it (it would put an older version back), so it is not applied and false is answered.
 	 */
-	bool Refreshed(const TArray<FGamingPanelSaveDocument>& ServerDocuments, int64 SettledWhenAsked = -1);
+	bool Refreshed(const TArray<FGamingPanelSaveDocument>& ServerDocuments, int64 SettledWhenAsked = -1, int64 ReadAtUnixSeconds = 0);
+	/**
+	 * The documents of a GET player/saves answer; false when an item is not a document as the panel sends one: an
+	 * object with a `key` that is a save key (IsValidKey), listed once, a `version` that is a whole number of at least
+	 * 1, and a `value` that is not null (`updated_at` and other fields are not needed). The panel never lists anything
+	 * else, so one such item makes the whole answer not its list: read without that item, the list would take the key's
+	 * synced copy away. The Unity kit reads a list the same way (CloudSaveService.DocumentsOfList).
+	 */
+	static bool DocumentsOfList(const TArray<FGamingPanelSaveListItem>& Items, TArray<FGamingPanelSaveDocument>& OutDocuments);
+	/**
+	 * A 2xx to GET player/saves: bIsArray false when the body is not a JSON array, Items its items otherwise. The list of
+	 * documents is applied as Refreshed (read at NowUnixSeconds); anything else changes nothing (NotTheList), nor does
+	 * a list asked for before one of the device's writes was answered (Outdated). OutDocuments: what the game is
+	 * handed, the list when applied, else the synced copies.
+	 */
+	EGamingPanelSaveListOutcome ListAnswered(bool bIsArray, const TArray<FGamingPanelSaveListItem>& Items, int64 SettledWhenAsked,
+		int64 NowUnixSeconds, TArray<FGamingPanelSaveDocument>& OutDocuments);
+	/** When the synced copies were last read from the panel (a list applied), Unix seconds; 0 when never on this
+	 *  device. Kept by the store, so it survives a restart. */
+	int64 RefreshedAtUnixSeconds() const { return State.RefreshedAtUnixSeconds; }
 	/** How many writes have been answered as written since the queue was made (see Refreshed). */
 	int64 SettledWriteCount() const { return SettledWrites; }
 	/** The synced copies, as the last sync or refresh left them. */
