@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal
 from typing import Any
 
 from gamingpanel.errors import DomainError
@@ -107,3 +108,31 @@ def check_storable(value: Any, what: str) -> Any:
             "stores neither. Leave the character out (or encode it, e.g. as base64)."
         )
     return value
+
+
+def stored_json(value: Any) -> tuple[str, int]:
+    """The value as compact JSON text (UTF-8, no ASCII escapes), and its size in bytes as
+    PostgreSQL's jsonb keeps it, which every size limit counts. jsonb writes numbers out in plain
+    decimal, so `1e308` (6 bytes sent) is stored and read back as 309 digits: counted as sent, a
+    client could keep fifty times a limit."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    size = len(text.encode())
+    # Only a number in exponent form grows; JSON writes each one with "e+" or "e-".
+    if "e+" in text or "e-" in text:
+        size += _plain_decimal_growth(value)
+    return text, size
+
+
+def _plain_decimal_growth(value: Any) -> int:
+    """How many bytes longer the value's numbers are in plain decimal than as JSON wrote them
+    (float.__repr__, as the json module does). Iterative: values nest up to MAX_DEPTH levels."""
+    growth, pending = 0, [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, float) and "e" in (written := repr(item)):
+            growth += max(len(format(Decimal(written), "f")) - len(written), 0)
+    return growth

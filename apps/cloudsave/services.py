@@ -5,12 +5,10 @@ byte count and the version history in the same transaction. A refusal changes no
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -50,6 +48,7 @@ from gamingpanel.sql import (
     row_lock,
     run_together,
 )
+from gamingpanel.storable import stored_json
 
 Source = DocumentVersion.Source
 MAX_BATCH_WRITES = 25
@@ -91,31 +90,9 @@ class WriteResult:
 
 
 def encoded_size(value: Any) -> int:
-    """Bytes of a value as it is counted against the limits: compact JSON in UTF-8, with each
-    number as PostgreSQL's jsonb keeps it. jsonb writes numbers out in plain decimal, so `1e308`
-    (6 bytes sent) is stored and read back as 309 digits: counted as sent, a player could keep
-    fifty times the game's limit."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    size = len(text.encode())
-    # Only a number in exponent form grows; JSON writes each one with "e+" or "e-".
-    if "e+" in text or "e-" in text:
-        size += _plain_decimal_growth(value)
-    return size
-
-
-def _plain_decimal_growth(value: Any) -> int:
-    """How many bytes longer the value's numbers are in plain decimal than as JSON wrote them
-    (float.__repr__, as the json module does). Iterative: values nest up to 64 levels."""
-    growth, pending = 0, [value]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, dict):
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
-        elif isinstance(item, float) and "e" in (written := repr(item)):
-            growth += max(len(format(Decimal(written), "f")) - len(written), 0)
-    return growth
+    """Bytes of a value as it is counted against the limits: as jsonb keeps it
+    (gamingpanel.storable.stored_json)."""
+    return stored_json(value)[1]
 
 
 def put_document(

@@ -19,10 +19,8 @@ stored by rules other than the board's, which lock once it holds the score."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from functools import partial
 from typing import Any
 
@@ -51,7 +49,7 @@ from apps.leaderboards.services.periods import (
 )
 from apps.leaderboards.services.ranking import change_for
 from gamingpanel.sql import CompiledQuery, aware
-from gamingpanel.storable import check_storable
+from gamingpanel.storable import check_storable, stored_json
 
 POSTGRES = connection.vendor == "postgresql"
 LEAST, GREATEST = ("LEAST", "GREATEST") if POSTGRES else ("MIN", "MAX")
@@ -266,8 +264,8 @@ def check_metadata(board: Board, metadata: Any) -> str | None:
     if not isinstance(metadata, dict):
         raise InvalidMetadata("Send metadata as a JSON object, or leave it out.")
     check_storable(metadata, "metadata")
-    text = json.dumps(metadata, separators=(",", ":"), ensure_ascii=False)
-    size = len(text.encode()) + _widening(metadata)
+    # Counted as stored: each number written out in full (gamingpanel.storable.stored_json).
+    text, size = stored_json(metadata)
     if metadata and size > board.metadata_max_bytes:  # `{}` is no metadata, on any board
         raise MetadataTooLarge(
             f"Metadata of {size} bytes; this board takes at most {board.metadata_max_bytes}.",
@@ -275,22 +273,6 @@ def check_metadata(board: Board, metadata: Any) -> str | None:
             size=size,
         )
     return text
-
-
-def _widening(value: Any) -> int:
-    """How many bytes more the value's fractional numbers take written out in full than as
-    json.dumps writes them: PostgreSQL keeps a JSON number as a numeric and writes it so (`1e308`,
-    6 bytes sent, is kept and shown as 309 digits). The metadata limit counts what is kept and
-    shown on every top page, on every database. (Whole numbers json.dumps already writes out; the
-    value is at most 64 levels deep: check_storable.)"""
-    if isinstance(value, float):
-        written = repr(value)  # json.dumps' form of a finite float
-        return len(format(Decimal(written), "f")) - len(written)
-    if isinstance(value, dict):
-        return sum(_widening(item) for item in value.values())
-    if isinstance(value, list):
-        return sum(_widening(item) for item in value)
-    return 0
 
 
 def check_score(score: Any) -> int:
