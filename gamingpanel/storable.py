@@ -116,7 +116,8 @@ def stored_json(value: Any) -> tuple[str, int]:
     decimal, so `1e308` (6 bytes sent) is stored and read back as 309 digits: counted as sent, a
     client could keep fifty times a limit."""
     text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    size = len(text.encode())
+    # A lone surrogate is counted, not an error here: check_storable refuses it.
+    size = len(text.encode(errors="surrogatepass"))
     # Only a number in exponent form grows; JSON writes each one with "e+" or "e-".
     if "e+" in text or "e-" in text:
         size += _plain_decimal_growth(value)

@@ -4,7 +4,6 @@ knows (logins, purchases, matches, claims); clients send their own events in bat
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -33,6 +32,7 @@ from gamingpanel.storable import (
     UnsupportedCharacter,
     ValueTooDeep,
     has_unstorable_text,
+    stored_json,
     too_deep,
 )
 
@@ -290,12 +290,12 @@ def _shifted(now: datetime, seconds: int) -> datetime:
 
 def _compact_size(properties: dict[str, Any]) -> int:
     """UTF-8 bytes of the compact JSON, as the guide and the kits count them ("é" is 2 bytes,
-    not the 6 of its \\u00e9 escape); 0 for a value too deep to encode (too_deep refuses it)."""
+    not the 6 of its \\u00e9 escape), each number as it is stored (gamingpanel.storable: `1e308`
+    is kept as 309 digits); 0 for a value too deep to encode (too_deep refuses it)."""
     try:
-        compact = json.dumps(properties, separators=(",", ":"), ensure_ascii=False)
+        return stored_json(properties)[1]
     except (RecursionError, TypeError, ValueError):
         return 0
-    return len(compact.encode(errors="surrogatepass"))  # a lone surrogate: refused after
 
 
 def _over_cap(events: Iterable[ClientEvent]) -> list[Rejection]:

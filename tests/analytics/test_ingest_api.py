@@ -204,6 +204,21 @@ def test_properties_are_measured_in_utf8_bytes_as_the_kits_count_them(player_cli
     assert RawEvent.objects.count() == 1
 
 
+def test_properties_are_measured_with_each_number_as_it_is_stored(player_client):
+    """jsonb keeps `1e308` as its 309 digits: counted as sent (7 bytes), fourteen of them would
+    store 4.3 KB under the 4,096-byte limit."""
+    fits = {"n": [1e308] * 13}  # 4037 bytes stored
+    too_big = {"n": [1e308] * 14}  # 4347 bytes stored, 105 sent
+
+    response = post(player_client, [event(properties=fits), event(properties=too_big)])
+
+    assert response.status_code == 207
+    assert [r["index"] for r in response.json()["rejected"]] == [1]
+    assert response.json()["rejected"][0]["code"] == "properties_too_large"
+    assert "4347 bytes" in response.json()["rejected"][0]["detail"]
+    assert RawEvent.objects.count() == 1
+
+
 @pytest.mark.parametrize(
     "properties", [{"note": "a\u0000b"}, {"k\u0000": 1}, {"a": [{"b": "\u0000"}]}]
 )
