@@ -183,26 +183,33 @@ def fulfil_purchase(
         # Paid after the checkout was closed (it expired, or failed): its stock and limit slot
         # went back, so an operator decides (grant or refund) rather than a grant nothing was
         # reserved for. The money is kept on the payment, and said aloud: someone paid.
+        alert = f"Paid after the purchase was {purchase.status}; not granted."
+        # The note the closing left says how it ended, which its outcome keeps (an old row's
+        # outcome is read from that note first): replaced. A flag or an operator's note since
+        # (needs_attention) stays, the alert after it.
+        keep_outcome(purchase)
+        earlier = purchase.note if purchase.needs_attention else ""
         purchase.needs_attention = True
-        purchase.note = f"Paid after the purchase was {purchase.status}; not granted."[:300]
-        purchase.save(update_fields=["needs_attention", "note"])
-        logger.error("ALERT purchase %s: %s Grant or refund it.", purchase.pk, purchase.note)
+        purchase.note = appended_note(earlier, alert)
+        purchase.save(update_fields=["needs_attention", "note", "outcome"])
+        logger.error("ALERT purchase %s: %s Grant or refund it.", purchase.pk, alert)
         return purchase, {}
     if paid is not None and not paid.matches(
         amount=purchase.price_amount, currency=purchase.price_currency
     ):
         price = f"{purchase.price_amount} {purchase.price_currency.upper()}"
+        alert = f"Paid {paid} but the price is {price}; not granted."
         purchase.needs_attention = True
-        purchase.note = f"Paid {paid} but the price is {price}; not granted."[:300]
+        purchase.note = appended_note(purchase.note, alert)
         purchase.save(update_fields=["needs_attention", "note"])
-        logger.error("ALERT purchase %s: %s", purchase.pk, purchase.note)
+        logger.error("ALERT purchase %s: %s", purchase.pk, alert)
         return purchase, {}
     try:
         with transaction.atomic():
             grant = grant_offer(purchase=purchase, player=purchase.player)
     except DomainError as error:
         purchase.needs_attention = True
-        purchase.note = f"Paid but not granted: {error.detail}"[:300]
+        purchase.note = appended_note(purchase.note, f"Paid but not granted: {error.detail}")
         purchase.save(update_fields=["needs_attention", "note"])
         return purchase, {}
     _pause_for_crash_test()
@@ -212,9 +219,10 @@ def fulfil_purchase(
         # player had meanwhile bought otherwise): the rest is granted, the pass was already
         # there, so an operator refunds or compensates.
         seasons = ", ".join(str(season) for season in grant.premium_held)
+        held = f"Paid for the premium pass of season {seasons}, already held."
         purchase.needs_attention = True
-        purchase.note = f"Paid for the premium pass of season {seasons}, already held."[:300]
-        logger.warning("purchase %s: %s", purchase.pk, purchase.note)
+        purchase.note = appended_note(purchase.note, held)
+        logger.warning("purchase %s: %s", purchase.pk, held)
     purchase.save(update_fields=["status", "completed_at", "granted", "needs_attention", "note"])
     return purchase, grant.balances
 
@@ -231,7 +239,7 @@ def close_unpaid(*, purchase_id: int, status: str, note: str = "", outcome: str 
         return purchase
     release(purchase=purchase, offer=purchase.offer)
     purchase.status = status
-    purchase.note = note[:300]
+    purchase.note = appended_note(purchase.note, note)  # a flag or operator's note stays
     purchase.outcome = outcome
     purchase.save(update_fields=["status", "note", "outcome"])
     return purchase
@@ -274,7 +282,9 @@ def refund_purchase(*, purchase_id: int, kind: str, note: str = "") -> Purchase:
     purchase.refunded_at = timezone.now()
     purchase.refund_shortfall = shortfall
     purchase.needs_attention = purchase.needs_attention or bool(shortfall)
-    purchase.note = (note or kind)[:300]
+    # After what was noted before (why it was flagged, an operator's words), which the refund
+    # does not answer: an operator reads both.
+    purchase.note = appended_note(purchase.note, note or kind)
     purchase.save(
         update_fields=["status", "refunded_at", "refund_shortfall", "needs_attention", "note"]
     )
@@ -312,12 +322,19 @@ def flag_purchase(*, purchase_id: int, note: str) -> None:
     purchase = Purchase.objects.select_for_update(of=("self",)).filter(pk=purchase_id).first()
     if purchase is None:
         return
-    if purchase.status in ENDED and not purchase.outcome:
-        outcome = ended_outcome(purchase) or ""
-        purchase.outcome = outcome if len(outcome) <= OUTCOME_LENGTH else ""
+    keep_outcome(purchase)
     purchase.needs_attention = True
     purchase.note = appended_note(purchase.note, note)
     purchase.save(update_fields=["needs_attention", "note", "outcome"])
+
+
+def keep_outcome(purchase: Purchase) -> None:
+    """Before a failed purchase's note changes: one that ended before outcomes were recorded
+    said its outcome in its note (`selectors.ended_outcome`), so it is written down as the
+    outcome first (the caller saves `outcome`)."""
+    if purchase.status in ENDED and not purchase.outcome:
+        outcome = ended_outcome(purchase) or ""
+        purchase.outcome = outcome if len(outcome) <= OUTCOME_LENGTH else ""
 
 
 def appended_note(earlier: str, note: str) -> str:

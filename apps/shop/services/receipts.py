@@ -24,7 +24,7 @@ from apps.payments.services.receipts import (
 from apps.shop.errors import NotARealMoneyOffer, StoreProductAmbiguous
 from apps.shop.models import Offer, Purchase
 from apps.shop.selectors import offer_in_game, offers_with_store_product
-from apps.shop.services.fulfilment import fulfil_purchase
+from apps.shop.services.fulfilment import appended_note, fulfil_purchase
 from apps.shop.services.purchase import PurchaseResult, record_store_purchase, store_response
 
 logger = logging.getLogger(__name__)
@@ -150,10 +150,9 @@ def _flag_passes_charged_but_not_granted(purchase: Purchase) -> None:
     if extra < 1 or not any("premium_pass" in line for line in purchase.bought):
         return
     note = f"store quantity {purchase.quantity} of a premium pass: one granted, refund {extra}"
-    Purchase.objects.filter(pk=purchase.pk).update(
-        needs_attention=True,
-        note=(f"{purchase.note}; {note}" if purchase.note else note)[:300],
-    )
+    # After what fulfilment noted (the newest kept whole: the column's end cut it off before).
+    purchase.note = appended_note(purchase.note, note)
+    Purchase.objects.filter(pk=purchase.pk).update(needs_attention=True, note=purchase.note)
     purchase.needs_attention = True
     logger.warning("shop: purchase %s: %s", purchase.pk, note)
 
