@@ -226,7 +226,9 @@ class PurchaseApi(PlayerApi):
             409: OpenApiResponse(
                 description="`insufficient_funds` (with `needed` and `available`), "
                 "`offer_unavailable` (inactive, outside its dates, in a category not shown, or "
-                "sold out: `reason` `sold_out`), `purchase_limit_reached` (with "
+                "sold out: `reason` `sold_out`; fewer units left than the quantity asked, some "
+                "left (with `reason` `not_enough_stock` and `remaining_stock`, how many): buy "
+                "that many or fewer with a new key), `purchase_limit_reached` (with "
                 "`remaining_purchases`; also a season's premium pass already had), "
                 "`holding_limit_reached`, `season_ended` (the premium pass's season ended "
                 "in the instant before the purchase), `payment_provider_not_configured` (real "

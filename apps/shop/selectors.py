@@ -15,17 +15,28 @@ from apps.shop.errors import OfferNotFound, PurchaseNotFound
 from apps.shop.models import Category, Offer, OfferPurchaseCount, Purchase
 from apps.shop.services import rules
 from gamingpanel.shortcache import ShortCache
-from gamingpanel.sql import CompiledInstances, CompiledQuery, Statement
+from gamingpanel.sql import CompiledInstances, CompiledQuery, Statement, row_lock
 
 # One compiled query (gamingpanel.sql): every purchase starts here. Every column of the offer
 # and of its category (the rules ask whether the category is shown) is read, so the offer rules
 # see them as the ORM would load them.
-OFFER_IN_GAME = CompiledInstances.compile_joined(
-    """
+_OFFER_IN_GAME = """
     SELECT {columns}
       FROM {offer} LEFT JOIN {category} ON {category}.id = {offer}.category_id
      WHERE {offer}.id = %s AND {offer}.game_id = %s
-    """,
+    """
+OFFER_IN_GAME = CompiledInstances.compile_joined(
+    _OFFER_IN_GAME,
+    (Offer, Category),
+    extra=0,
+    tables={"offer": Offer, "category": Category},
+)
+# The same read in a purchase's transaction, the offer held FOR KEY SHARE until it commits
+# (services.purchase.purchase_offer): an admin save, which reads it FOR UPDATE, waits for the
+# purchases under way, and a purchase waits for a save under way and then reads what it saved.
+# Purchases do not wait on each other: a stock UPDATE takes no key lock.
+OFFER_FOR_SALE = CompiledInstances.compile_joined(
+    _OFFER_IN_GAME + row_lock("FOR KEY SHARE OF {offer}"),
     (Offer, Category),
     extra=0,
     tables={"offer": Offer, "category": Category},
@@ -34,7 +45,16 @@ OFFER_IN_GAME = CompiledInstances.compile_joined(
 
 def find_offer(*, game_id: int, offer_id: int) -> Offer | None:
     """The game's offer with this id, its `category` loaded, or None (one query)."""
-    found = OFFER_IN_GAME.rows([offer_id, game_id])
+    return _offer_of(OFFER_IN_GAME.rows([offer_id, game_id]))
+
+
+def find_offer_for_sale(*, game_id: int, offer_id: int) -> Offer | None:
+    """find_offer for a purchase, inside its transaction: the offer held until it commits, so
+    an operator's save either waits for it or is what it reads (one query)."""
+    return _offer_of(OFFER_FOR_SALE.rows([offer_id, game_id]))
+
+
+def _offer_of(found: list[tuple[Any, ...]]) -> Offer | None:
     if not found:
         return None
     offer, category = found[0]

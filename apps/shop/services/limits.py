@@ -53,7 +53,12 @@ def reserve(*, player: Player, offer: Offer, quantity: int) -> Reservation:
             stock=F("stock") - quantity
         )
         if not taken:
-            raise rules.sold_out()
+            # Refused, so one more read costs no sale: how many are left says whether the offer
+            # is sold out or a smaller quantity can still be bought.
+            left = Offer.objects.filter(pk=offer.pk).values_list("stock", flat=True).first()
+            # None: made unlimited by plain SQL since the purchase read it (a save through the
+            # services waits for the purchase), which a retry buys.
+            raise rules.stock_refusal(left if left is not None else 0)
     return Reservation(
         stock=quantity if offer.stock is not None else 0,
         slots=quantity if counter is not None else 0,

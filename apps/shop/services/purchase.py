@@ -20,7 +20,7 @@ from apps.payments.models import Payment
 from apps.payments.services import checkout
 from apps.shop.errors import OfferNotFound
 from apps.shop.models import Offer, Purchase
-from apps.shop.selectors import find_offer
+from apps.shop.selectors import find_offer_for_sale
 from apps.shop.services.fulfilment import (
     close_unpaid,
     completion_statement,
@@ -59,16 +59,25 @@ def purchase_offer(
     """The first answer for a key is stored and returned again for the same key (failures too),
     so a retried request never charges twice; the same key with another body is a 422."""
     fingerprint = request_fingerprint(offer_id=offer_id, quantity=quantity)
-    offer = find_offer(game_id=player.game_id, offer_id=offer_id)
+    offer: Offer | None = None
     try:
-        if offer is None:
-            raise OfferNotFound(f"No offer {offer_id} in this game.")
-        if offer.price_amount * quantity > MAX_AMOUNT:
-            # Only an offer priced before authoring was bounded can get here; no balance holds it.
-            raise InsufficientFunds("No balance can hold the price of this many units.")
-        if offer.real_money:
-            return _buy_with_money(player, offer, quantity, idempotency_key, fingerprint)
-        return _buy_with_virtual(player, offer, quantity, idempotency_key, fingerprint)
+        with transaction.atomic():
+            # First statement: the offer, held FOR KEY SHARE until the purchase commits. Every
+            # rule is judged, and the price taken, on the offer as it is in this transaction:
+            # an admin save (which reads the offer FOR UPDATE) waits for the purchases under
+            # way, and one under way makes this read wait and then see what it saved. Purchases
+            # do not wait on each other (their stock UPDATEs take no key lock).
+            offer = find_offer_for_sale(game_id=player.game_id, offer_id=offer_id)
+            if offer is None:
+                raise OfferNotFound(f"No offer {offer_id} in this game.")
+            if offer.price_amount * quantity > MAX_AMOUNT:
+                # Only an offer priced before authoring was bounded gets here; no balance holds it.
+                raise InsufficientFunds("No balance can hold the price of this many units.")
+            if not offer.real_money:
+                return _buy_with_virtual(player, offer, quantity, idempotency_key, fingerprint)
+            purchase = _reserve_with_money(player, offer, quantity, idempotency_key, fingerprint)
+        # The processor is called outside any transaction: no row lock waits on the network.
+        return _open_checkout(purchase)
     except CheckoutInProgress:
         raise  # the purchase stands, its checkout being opened by the other request
     except IntegrityError:
@@ -90,38 +99,38 @@ def purchase_offer(
 def _buy_with_virtual(
     player: Player, offer: Offer, quantity: int, key: str, fingerprint: str
 ) -> PurchaseResult:
+    """Inside the purchase's transaction (purchase_offer)."""
     total = offer.price_amount * quantity
-    with transaction.atomic():
-        # First statement of the transaction: a concurrent request with the same key blocks on
-        # this insert until we commit, then fails on the unique key and replays our answer.
-        # The row is written complete; any refusal below rolls it back with everything else.
-        purchase = Purchase(
-            game_id=player.game_id,
-            player=player,
-            offer=offer,
-            quantity=quantity,
-            idempotency_key=key,
-            request_hash=fingerprint,
-            price_currency=offer.price_currency,
-            price_amount=total,
-            status=Purchase.Status.COMPLETED,
-            completed_at=timezone.now(),
-            granted=(lines := granted_lines(offer, quantity)),
-            bought=lines,
-            response_status=201,
-        )
-        INSERT_PURCHASE.insert(purchase)
-        reserve(player=player, offer=offer, quantity=quantity)
-        debit = Change("currency", offer.price_currency, -total)
-        balances = grant_offer(
-            purchase=purchase,
-            player=player,
-            debit=debit,
-            new_purchase=True,
-            # The analytics fact runs just before the wallet locks, in the same round trip:
-            # the locks are held for no more statements, and the purchase makes one trip fewer.
-            along=[completion_statement(purchase=purchase, offer=offer, player=player)],
-        ).balances
+    # A concurrent request with the same key blocks on this insert until we commit, then fails
+    # on the unique key and replays our answer. The row is written complete; any refusal below
+    # rolls it back with everything else.
+    purchase = Purchase(
+        game_id=player.game_id,
+        player=player,
+        offer=offer,
+        quantity=quantity,
+        idempotency_key=key,
+        request_hash=fingerprint,
+        price_currency=offer.price_currency,
+        price_amount=total,
+        status=Purchase.Status.COMPLETED,
+        completed_at=timezone.now(),
+        granted=(lines := granted_lines(offer, quantity)),
+        bought=lines,
+        response_status=201,
+    )
+    INSERT_PURCHASE.insert(purchase)
+    reserve(player=player, offer=offer, quantity=quantity)
+    debit = Change("currency", offer.price_currency, -total)
+    balances = grant_offer(
+        purchase=purchase,
+        player=player,
+        debit=debit,
+        new_purchase=True,
+        # The analytics fact runs just before the wallet locks, in the same round trip: the
+        # locks are held for no more statements, and the purchase makes one trip fewer.
+        along=[completion_statement(purchase=purchase, offer=offer, player=player)],
+    ).balances
     return PurchaseResult(201, _completed_body(purchase, balances))
 
 
@@ -138,37 +147,37 @@ def virtual_purchase_body(
     return {"purchase_id": purchase_id, "status": status, "balances": balances, "granted": granted}
 
 
-def _buy_with_money(
+def _reserve_with_money(
     player: Player, offer: Offer, quantity: int, key: str, fingerprint: str
-) -> PurchaseResult:
+) -> Purchase:
+    """Inside the purchase's transaction (purchase_offer): the purchase, its stock and limit
+    slot held, and its payment; the checkout opens after the commit."""
     provider = checkout.provider_for(game=player.game)
-    with transaction.atomic():
-        purchase = Purchase.objects.create(
-            game_id=player.game_id,
-            player=player,
-            offer=offer,
-            quantity=quantity,
-            idempotency_key=key,
-            request_hash=fingerprint,
-            real_money=True,
-            provider=provider,
-            price_currency=offer.price_currency,
-            price_amount=offer.price_amount * quantity,
-            bought=granted_lines(offer, quantity),
-        )
-        reserved = reserve(player=player, offer=offer, quantity=quantity)
-        Purchase.objects.filter(pk=purchase.pk).update(
-            reserved_stock=reserved.stock, reserved_slots=reserved.slots
-        )
-        checkout.create_payment(
-            game_id=player.game_id,
-            purchase_id=purchase.pk,
-            provider=provider,
-            amount=purchase.price_amount,
-            currency=purchase.price_currency,
-        )
-    # The processor is called outside any transaction: no row lock waits on the network.
-    return _open_checkout(purchase)
+    purchase = Purchase.objects.create(
+        game_id=player.game_id,
+        player=player,
+        offer=offer,
+        quantity=quantity,
+        idempotency_key=key,
+        request_hash=fingerprint,
+        real_money=True,
+        provider=provider,
+        price_currency=offer.price_currency,
+        price_amount=offer.price_amount * quantity,
+        bought=granted_lines(offer, quantity),
+    )
+    reserved = reserve(player=player, offer=offer, quantity=quantity)
+    Purchase.objects.filter(pk=purchase.pk).update(
+        reserved_stock=reserved.stock, reserved_slots=reserved.slots
+    )
+    checkout.create_payment(
+        game_id=player.game_id,
+        purchase_id=purchase.pk,
+        provider=provider,
+        amount=purchase.price_amount,
+        currency=purchase.price_currency,
+    )
+    return purchase
 
 
 def _open_checkout(purchase: Purchase) -> PurchaseResult:

@@ -69,7 +69,7 @@ def in_shown_category(sale: Sale) -> DomainError | None:
 def in_stock(sale: Sale) -> DomainError | None:
     stock = sale.offer.stock
     if stock is not None and stock < max(sale.quantity, 1):
-        return sold_out()
+        return stock_refusal(stock)
     return None
 
 
@@ -200,6 +200,19 @@ def remaining_purchases(*, offer: Offer, bought: int) -> int | None:
 
 def sold_out() -> OfferUnavailable:
     return OfferUnavailable("This offer is sold out.", reason="sold_out")
+
+
+def stock_refusal(remaining: int) -> OfferUnavailable:
+    """Fewer units left than asked for: `sold_out` when none are, else `not_enough_stock`
+    with how many are (`remaining_stock`), so a client does not say "sold out" while a smaller
+    quantity can still be bought."""
+    if remaining < 1:
+        return sold_out()
+    return OfferUnavailable(
+        f"Only {remaining} of this offer left.",
+        reason="not_enough_stock",
+        remaining_stock=remaining,
+    )
 
 
 def category_visible(category: Category, now: datetime) -> bool:
