@@ -619,13 +619,13 @@ def _chunk_players(action: SegmentAction, members: list[int]) -> list[Player]:
         for player in players:
             player.game = action.game  # every member is of the action's game
         return players
-    players = Player.objects.filter(game=action.game, pk__in=members, erased_at__isnull=True)
+    chunk = Player.objects.filter(game=action.game, pk__in=members, erased_at__isnull=True)
     if action.undoes_id:
         # An undo reads whose ban is the undone run's (_placed_by) from the bans' history: the
         # chunk's players locked first (as unban_player locks each, in id order), so no ban
         # or unban of theirs commits between that read and the unban.
-        players = players.select_for_update(of=("self",))
-    return list(players.select_related("game").order_by("pk"))
+        chunk = chunk.select_for_update(of=("self",))
+    return list(chunk.select_related("game").order_by("pk"))
 
 
 PLAYER_LABEL = Player._meta.label_lower

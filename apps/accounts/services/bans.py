@@ -24,7 +24,10 @@ MAX_REASON_LENGTH = 300
 
 def _ban_state(player: Player, *, segment_action: int | None = None) -> dict[str, Any]:
     until = player.banned_until
-    state = {"banned_until": until.isoformat() if until else None, "ban_reason": player.ban_reason}
+    state: dict[str, Any] = {
+        "banned_until": until.isoformat() if until else None,
+        "ban_reason": player.ban_reason,
+    }
     if segment_action is not None:
         state["segment_action"] = segment_action  # the ban's origin: that segment run placed it
     return state
