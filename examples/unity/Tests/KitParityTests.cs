@@ -1,7 +1,8 @@
 // Behaviour tests for what the Unity kit must answer as the Unreal kit does (run with the SDK tests by
 // scripts/check_examples.sh): the HTTP status decides an error, a cloud-save refresh whose 2xx is not the list (an
-// array with an item that is not a document included) serves the synced copies as the cache, and every cached copy
-// says when it was read from the panel.
+// array with an item that is not a document included) serves the synced copies as the cache, every cached copy
+// says when it was read from the panel, and remote config reads its answers as the Unreal kit's
+// FGamingPanelRemoteConfigCache does (Tests/CloudSaveQueueTest.cpp there).
 #if !UNITY_5_3_OR_NEWER
 using System;
 using System.Collections.Generic;
@@ -21,6 +22,9 @@ namespace GamingPanel.Tests
             yield return Case("cloud save: a refresh answered by a 2xx that is not the list serves the synced copies as the cache, with invalid_response", RefreshNotTheListServesTheCache);
             yield return Case("remote config and cloud save: a cached copy says when it was read from the panel (FetchedAtUtc)", CachedCopiesCarryTheirFetchTime);
             yield return Case("cloud save: a list with an item that is not a document is not the list: the synced copies as the cache, with invalid_response", RefreshListWithAnItemThatIsNotADocument);
+            yield return Case("remote config: a 304 moves the copy's fetch time, kept across a restart (FetchedAtUtc)", ConfigNotModifiedMovesTheFetchTime);
+            yield return Case("remote config: a 200 that is not the config (not an object, values or version missing or of another type) keeps the copy and its time, with invalid_response", ConfigNotTheConfigKeepsTheCopy);
+            yield return Case("remote config: a 429 or 503 with a long Retry-After serves the copy with RetryAfterSeconds, copy and time unchanged", ConfigRetryAfterServesTheCopy);
         }
 
         public static void Cleanup()
@@ -217,6 +221,132 @@ namespace GamingPanel.Tests
             Cached<List<SaveDocument>> afterRestart = await restarted.CloudSaves.RefreshAsync();
             Check(afterRestart.FromCache && afterRestart.Value.Count == 1 && Within(afterRestart.FetchedAtUtc, before, after),
                 "after a restart too, not " + afterRestart.FetchedAtUtc.ToString("o"));
+        }
+
+        const string ConfigBody = "{\"version\":1,\"values\":{\"daily_bonus\":150}}";
+        static readonly DateTime LongAgo = new DateTime(2020, 1, 2, 3, 4, 5, DateTimeKind.Utc);
+
+        /// <summary>Makes player 7's saved config say it was read LongAgo (as a copy from an earlier session would).</summary>
+        static void AgeConfigCopy(string cacheDir)
+        {
+            string file = Path.Combine(Path.Combine(cacheDir, "7"), "remote_config.json");
+            Dictionary<string, object> document = Json.ParseObject(File.ReadAllText(file));
+            document["fetched_at"] = LongAgo;
+            File.WriteAllText(file, Json.Serialize(document));
+        }
+
+        static FakeServer ConfigServer(Func<FakeRequest, FakeResponse> handler)
+        {
+            var server = new FakeServer();
+            server.Handler = handler;
+            return server;
+        }
+
+        static FakeResponse ConfigWithETag()
+        {
+            FakeResponse ok = FakeResponse.Ok(200, ConfigBody);
+            ok.Headers = new Dictionary<string, string> { { "etag", "\"1-abc\"" } };
+            return ok;
+        }
+
+        static async Task ConfigNotModifiedMovesTheFetchTime()
+        {
+            string dir = NewDir();
+            bool online = true;
+            FakeServer server = ConfigServer(r =>
+            {
+                if (!online) return FakeResponse.Offline();
+                return r.Header("If-None-Match") == "\"1-abc\"" ? new FakeResponse { Status = 304 } : ConfigWithETag();
+            });
+            var config = new RemoteConfigService(NewClient(server, dir), "1.0.0", "ios");
+            Check(config.FetchedAtUtc == DateTime.MinValue, "no copy: DateTime.MinValue");
+            await config.GetAsync();
+            AgeConfigCopy(dir); // the copy was read in an earlier session
+            Check(config.FetchedAtUtc == LongAgo, "the saved copy's time, without the network: " + config.FetchedAtUtc.ToString("o"));
+
+            DateTime before = DateTime.UtcNow;
+            Cached<RemoteConfigValues> confirmed = await config.GetAsync();
+            DateTime after = DateTime.UtcNow;
+            Check(server.To("config")[1].Header("If-None-Match") == "\"1-abc\"", "the ETag is sent back");
+            Check(!confirmed.FromCache && confirmed.Error == null && confirmed.Value.GetLong("daily_bonus") == 150
+                && Within(confirmed.FetchedAtUtc, before, after), "a 304: the copy, current, read now");
+            Check(Within(config.FetchedAtUtc, before, after), "the 304's time is kept with the copy, not " + config.FetchedAtUtc.ToString("o"));
+
+            online = false;
+            var restarted = new RemoteConfigService(NewClient(server, dir), "1.0.0", "ios");
+            Cached<RemoteConfigValues> offline = await restarted.GetAsync();
+            Check(offline.FromCache && offline.Value.GetLong("daily_bonus") == 150 && offline.Value.ETag == "\"1-abc\"", "after a restart, offline: the copy");
+            Check(Within(offline.FetchedAtUtc, before, after), "after a restart, the time the 304 confirmed it, not " + offline.FetchedAtUtc.ToString("o"));
+            Check(Within(restarted.FetchedAtUtc, before, after), "FetchedAtUtc after a restart, not " + restarted.FetchedAtUtc.ToString("o"));
+        }
+
+        static async Task ConfigNotTheConfigKeepsTheCopy()
+        {
+            string[] notConfig =
+            {
+                "", "<html>portal</html>", "[]", "\"config\"", "null", "{}",
+                "{\"values\":{\"daily_bonus\":1}}", // no version
+                "{\"version\":\"2\",\"values\":{\"daily_bonus\":1}}",
+                "{\"version\":null,\"values\":{\"daily_bonus\":1}}",
+                "{\"version\":true,\"values\":{\"daily_bonus\":1}}",
+                "{\"version\":1.5,\"values\":{\"daily_bonus\":1}}",
+                "{\"version\":-1,\"values\":{\"daily_bonus\":1}}",
+                "{\"version\":2}", // no values
+                "{\"version\":2,\"values\":[1]}",
+                "{\"version\":2,\"values\":null}",
+                "{\"version\":2,\"values\":\"daily_bonus\"}",
+            };
+            string dir = NewDir();
+            string body = ConfigBody;
+            FakeServer server = ConfigServer(r => FakeResponse.Ok(200, body));
+            var config = new RemoteConfigService(NewClient(server, dir), "1.0.0", "ios");
+            await config.GetAsync();
+            AgeConfigCopy(dir);
+            foreach (string answer in notConfig)
+            {
+                body = answer;
+                Cached<RemoteConfigValues> kept;
+                try { kept = await config.GetAsync(); }
+                catch (Exception e) { throw new Exception("expected the saved copy, not " + e.GetType().Name + " " + e.Message + ", for " + answer); }
+                Check(kept.FromCache && kept.Error != null && kept.Error.Code == ErrorCodes.InvalidResponse && kept.Error.Status == 200,
+                    "FromCache with invalid_response for " + answer);
+                Check(kept.Value.GetLong("daily_bonus") == 150 && kept.Value.Version == 1 && kept.FetchedAtUtc == LongAgo,
+                    "the saved copy and its time, unchanged, for " + answer);
+                Check(config.LoadCached().GetLong("daily_bonus") == 150 && config.FetchedAtUtc == LongAgo, "nothing written for " + answer);
+            }
+
+            // Without a saved copy there is nothing to serve: the error.
+            body = "{\"values\":{\"daily_bonus\":1}}";
+            ApiError refused = null;
+            try { await new RemoteConfigService(NewClient(server, NewDir()), "1.0.0", "ios").GetAsync(); }
+            catch (ApiError e) { refused = e; }
+            Check(refused != null && refused.Code == ErrorCodes.InvalidResponse, "no copy: invalid_response");
+
+            // What the panel sends is read as before: 2.0 is 2, fields it may add are ignored.
+            body = "{\"version\":2.0,\"values\":{\"daily_bonus\":200},\"extra\":[1]}";
+            Cached<RemoteConfigValues> read = await config.GetAsync();
+            Check(!read.FromCache && read.Error == null && read.Value.Version == 2 && read.Value.GetLong("daily_bonus") == 200, "the config is applied");
+        }
+
+        static async Task ConfigRetryAfterServesTheCopy()
+        {
+            string dir = NewDir();
+            FakeResponse answer = ConfigWithETag();
+            FakeServer server = ConfigServer(r => answer);
+            var config = new RemoteConfigService(NewClient(server, dir), "1.0.0", "ios");
+            await config.GetAsync();
+            AgeConfigCopy(dir);
+            foreach (int status in new[] { 429, 503 })
+            {
+                answer = FakeResponse.Problem(status, status == 429 ? "rate_limited" : "service_unavailable", "120");
+                int sent = server.To("config").Count;
+                Cached<RemoteConfigValues> kept = await config.GetAsync();
+                Check(server.To("config").Count == sent + 1, status + ": a Retry-After over 30 s is not waited (sent once)");
+                Check(kept.FromCache && kept.Error != null && kept.Error.Status == status && kept.Error.RetryAfterSeconds == 120f,
+                    status + ": the copy, with the error and its RetryAfterSeconds");
+                Check(kept.Value.GetLong("daily_bonus") == 150 && kept.FetchedAtUtc == LongAgo && config.FetchedAtUtc == LongAgo,
+                    status + ": the copy and its time unchanged");
+            }
         }
     }
 }

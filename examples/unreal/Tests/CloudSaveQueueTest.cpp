@@ -10,9 +10,13 @@
 // RetryDelaySeconds: a Retry-After in full), the client version remote config sends, and the token refresh
 // (FGamingPanelTokenRefresh, Public/GamingPanelTokenRefresh.h: one refresh in flight, its resends and waits) against a
 // fake POST auth/refresh and a fake clock, driven as UGamingPanelSubsystem::Refresh and RefreshAnswered drive it.
+// And remote config's offline copy (FGamingPanelRemoteConfigCache, Public/GamingPanelRemoteConfigCache.h: If-None-Match,
+// a 304 moving the copy's fetch time, a 2xx that is not the config, 429/503) against a fake GET config and an in-memory
+// remote_config.json, driven as FGamingPanelRemoteConfig::Fetch drives it.
 // Built and run by scripts/check_examples.sh with g++; exits 1 when a check fails.
 #include "GamingPanelSaveQueue.h"
 #include "GamingPanelCloudSave.h"
+#include "GamingPanelRemoteConfigCache.h"
 #include "GamingPanelTokenRefresh.h"
 
 #include <cstdio>
@@ -1527,6 +1531,196 @@ void KeysAreThePanels()
 		"a queued write under a key the panel does not take is dropped on load; the others stay");
 }
 
+/** remote_config.json, in memory: what survives a restart. */
+struct FConfigDisk : IGamingPanelConfigStore
+{
+	bool bHas = false;
+	FGamingPanelConfigCopy Stored;
+	int32 Writes = 0;
+
+	bool Read(FGamingPanelConfigCopy& OutCopy) override
+	{
+		if (!bHas) return false;
+		OutCopy = Stored;
+		return true;
+	}
+
+	void Write(const FGamingPanelConfigCopy& Copy) override
+	{
+		Stored = Copy;
+		bHas = true;
+		++Writes;
+	}
+};
+
+/** GET config as the panel answers it: 200 with {"version","values"} and an ETag, 304 while If-None-Match names it. */
+struct FConfigPanel
+{
+	bool bOnline = true;
+	int64 Release = 1;
+	FString ValuesJson = TEXT("{\"daily_bonus\":150}");
+	bool bCanned = false; // every request gets Canned (a portal's page, a 429...)
+	FGamingPanelConfigAnswer Canned;
+	std::vector<TMap<FString, FString>> Requests;
+
+	FString ETag() const { return FString(L"\"" + std::to_wstring(Release) + L"-abc\""); }
+
+	FGamingPanelConfigAnswer Answer(const TMap<FString, FString>& Headers)
+	{
+		Requests.push_back(Headers);
+		FGamingPanelConfigAnswer Answer;
+		if (!bOnline)
+		{
+			Answer.Error.Code = TEXT("network_error");
+			return Answer;
+		}
+		if (bCanned) return Canned;
+		const FString* IfNoneMatch = Headers.Find(TEXT("If-None-Match"));
+		if (IfNoneMatch && *IfNoneMatch == ETag())
+		{
+			Answer.Status = 304;
+			Answer.Error.Status = 304;
+			Answer.Error.Code = TEXT("http_304");
+			return Answer;
+		}
+		Answer.bOk = true;
+		Answer.Status = 200;
+		Answer.ETag = ETag();
+		Answer.bObject = Answer.bValuesIsObject = Answer.bVersionIsNumber = true;
+		Answer.ValuesJson = ValuesJson;
+		Answer.Version = static_cast<double>(Release);
+		return Answer;
+	}
+};
+
+/** One FGamingPanelRemoteConfig::Fetch: the saved copy read, the request made from it, the answer decided at Now. */
+FGamingPanelConfigOutcome FetchConfig(FConfigDisk& Disk, FConfigPanel& Panel, int64 Now)
+{
+	FGamingPanelConfigCopy Saved;
+	const bool bHasSaved = Disk.Read(Saved);
+	const TMap<FString, FString> Headers = FGamingPanelRemoteConfigCache::Headers(TEXT("1.4.2"), TEXT("windows"), bHasSaved ? &Saved : nullptr);
+	return FGamingPanelRemoteConfigCache::Answered(Disk, bHasSaved ? &Saved : nullptr, Panel.Answer(Headers), Now);
+}
+
+FString RequestHeader(const TMap<FString, FString>& Headers, const TCHAR* Name)
+{
+	const FString* Value = Headers.Find(Name);
+	return Value ? *Value : FString(TEXT("<absent>"));
+}
+
+void ConfigNotModifiedMovesTheFetchTime()
+{
+	FConfigPanel Panel;
+	FConfigDisk Disk;
+	FGamingPanelConfigOutcome First = FetchConfig(Disk, Panel, 1700000000);
+	Check(First.bOk && !First.bFromCache && First.Copy.ValuesJson == TEXT("{\"daily_bonus\":150}") && First.Copy.Version == 1
+			&& RequestHeader(Panel.Requests[0], TEXT("If-None-Match")) == TEXT("<absent>")
+			&& RequestHeader(Panel.Requests[0], TEXT("X-Client-Version")) == TEXT("1.4.2"),
+		"a first fetch: no If-None-Match, the config from the panel");
+	Check(Disk.bHas && Disk.Stored.ETag == Panel.ETag() && Disk.Stored.FetchedAtUnixSeconds == 1700000000,
+		"the copy kept with its ETag and the time it was read");
+
+	FGamingPanelConfigOutcome Confirmed = FetchConfig(Disk, Panel, 1700003600);
+	Check(RequestHeader(Panel.Requests[1], TEXT("If-None-Match")) == Panel.ETag(), "the saved ETag is sent back");
+	Check(Confirmed.bOk && !Confirmed.bFromCache && !Confirmed.Error.IsSet() && Confirmed.Copy.ValuesJson == TEXT("{\"daily_bonus\":150}")
+			&& Confirmed.Copy.FetchedAtUnixSeconds == 1700003600,
+		"a 304: the copy, current, read now");
+	Check(Disk.Stored.FetchedAtUnixSeconds == 1700003600 && Disk.Stored.ETag == Panel.ETag() && Disk.Stored.Version == 1,
+		"the 304's time is kept with the copy (a restart reads it)");
+
+	// The game quits; it starts again offline: the copy, with the time the 304 confirmed it.
+	Panel.bOnline = false;
+	FGamingPanelConfigOutcome Offline = FetchConfig(Disk, Panel, 1700090000);
+	Check(Offline.bOk && Offline.bFromCache && Offline.Error.Code == TEXT("network_error")
+			&& Offline.Copy.FetchedAtUnixSeconds == 1700003600 && Disk.Stored.FetchedAtUnixSeconds == 1700003600,
+		"offline after a restart: the copy and the time it was last read");
+
+	// A new release: If-None-Match no longer names it, a 200 replaces the copy.
+	Panel.bOnline = true;
+	Panel.Release = 2;
+	Panel.ValuesJson = TEXT("{\"daily_bonus\":200}");
+	FGamingPanelConfigOutcome Newer = FetchConfig(Disk, Panel, 1700100000);
+	Check(Newer.bOk && !Newer.bFromCache && Disk.Stored.ValuesJson == TEXT("{\"daily_bonus\":200}") && Disk.Stored.Version == 2
+			&& Disk.Stored.ETag == Panel.ETag() && Disk.Stored.FetchedAtUnixSeconds == 1700100000,
+		"a new release replaces the copy, its ETag and time");
+}
+
+void ConfigNotTheConfigKeepsTheCopy()
+{
+	struct { const char* What; bool bObject; bool bValues; bool bVersion; double Version; } Cases[] = {
+		{"not a JSON object (empty, a portal's page, an array)", false, false, false, 0},
+		{"no values", true, false, true, 2},
+		{"values not an object (an array, null, text)", true, false, true, 2},
+		{"no version (or null, text, a boolean)", true, true, false, 0},
+		{"a version that is not whole", true, true, true, 1.5},
+		{"a version below 0", true, true, true, -1},
+	};
+	for (const auto& Case : Cases)
+	{
+		FConfigPanel Panel;
+		FConfigDisk Disk;
+		FetchConfig(Disk, Panel, 1700000000);
+		const int32 Writes = Disk.Writes;
+		Panel.bCanned = true;
+		Panel.Canned = FGamingPanelConfigAnswer();
+		Panel.Canned.bOk = true;
+		Panel.Canned.Status = 200;
+		Panel.Canned.ETag = TEXT("\"9-zzz\"");
+		Panel.Canned.bObject = Case.bObject;
+		Panel.Canned.bValuesIsObject = Case.bValues;
+		Panel.Canned.ValuesJson = Case.bValues ? TEXT("{\"daily_bonus\":1}") : TEXT("");
+		Panel.Canned.bVersionIsNumber = Case.bVersion;
+		Panel.Canned.Version = Case.Version;
+		FGamingPanelConfigOutcome Kept = FetchConfig(Disk, Panel, 1700003600);
+		const std::string Served = std::string(Case.What) + ": the saved copy, bFromCache, invalid_response (status 200)";
+		Check(Kept.bOk && Kept.bFromCache && Kept.Error.Code == TEXT("invalid_response") && Kept.Error.Status == 200
+				&& Kept.Copy.ValuesJson == TEXT("{\"daily_bonus\":150}") && Kept.Copy.FetchedAtUnixSeconds == 1700000000,
+			Served.c_str());
+		const std::string Unchanged = std::string(Case.What) + ": nothing written (copy, ETag and time as they were)";
+		Check(Disk.Writes == Writes && Disk.Stored.ValuesJson == TEXT("{\"daily_bonus\":150}") && Disk.Stored.ETag == TEXT("\"1-abc\"")
+				&& Disk.Stored.FetchedAtUnixSeconds == 1700000000,
+			Unchanged.c_str());
+
+		FConfigDisk Empty;
+		FGamingPanelConfigOutcome None = FetchConfig(Empty, Panel, 1700003600);
+		const std::string Failed = std::string(Case.What) + ", no copy: failed with invalid_response, nothing written";
+		Check(!None.bOk && None.Error.Code == TEXT("invalid_response") && !Empty.bHas, Failed.c_str());
+	}
+	// What the panel sends is read as before: 2.0 is 2 (a JSON number), 0 before the first publish.
+	FConfigPanel Panel;
+	FConfigDisk Disk;
+	Panel.Release = 0;
+	Check(FetchConfig(Disk, Panel, 1700000000).bOk && Disk.Stored.Version == 0, "version 0 (nothing published yet) is the config");
+	FGamingPanelConfigAnswer Whole;
+	Whole.bObject = Whole.bValuesIsObject = Whole.bVersionIsNumber = true;
+	Whole.Version = 2.0;
+	Check(FGamingPanelRemoteConfigCache::IsConfig(Whole), "2.0 is a whole number");
+}
+
+void ConfigRetryAfterServesTheCopy()
+{
+	for (int32 Status : {429, 503})
+	{
+		FConfigPanel Panel;
+		FConfigDisk Disk;
+		FetchConfig(Disk, Panel, 1700000000);
+		Panel.bCanned = true;
+		Panel.Canned = FGamingPanelConfigAnswer();
+		Panel.Canned.Status = Status;
+		Panel.Canned.Error = Answer(Status, Status == 429 ? TEXT("rate_limited") : TEXT("service_unavailable"));
+		Panel.Canned.Error.RetryAfterSeconds = 120.f; // over the subsystem's 30 s: handed back, not waited
+		FGamingPanelConfigOutcome Kept = FetchConfig(Disk, Panel, 1700003600);
+		const std::string What = std::to_string(Status) + ": the copy, bFromCache, with the error and its RetryAfterSeconds; copy and time unchanged";
+		Check(Kept.bOk && Kept.bFromCache && Kept.Error.Status == Status && Kept.Error.RetryAfterSeconds == 120.f
+				&& Kept.Copy.FetchedAtUnixSeconds == 1700000000 && Disk.Stored.FetchedAtUnixSeconds == 1700000000 && Disk.Writes == 1,
+			What.c_str());
+		FConfigDisk Empty;
+		FGamingPanelConfigOutcome None = FetchConfig(Empty, Panel, 1700003600);
+		Check(!None.bOk && None.Error.Status == Status && None.Error.RetryAfterSeconds == 120.f, "no copy: the error, with RetryAfterSeconds");
+	}
+	Check(FGamingPanelHttp::RetryDelaySeconds(Answer(429, TEXT("rate_limited")), 0) == 1.f, "a 429 without Retry-After: the subsystem's 1 s backoff");
+}
+
 int main()
 {
 	struct { const char* Name; void (*Run)(); } Cases[] = {
@@ -1567,6 +1761,9 @@ int main()
 		{"refresh: a resend waiting out a Retry-After is not sent once a logout ended the session", NoResendAfterTheSessionChanged},
 		{"refresh: when the same refresh token is sent again, and after how long", RefreshResendRules},
 		{"remote config sends the build's version in the server's form, or none", ClientVersionInTheServersForm},
+		{"remote config: a 304 moves the copy's fetch time, kept across a restart (GetFetchedAtUtc)", ConfigNotModifiedMovesTheFetchTime},
+		{"remote config: a 2xx that is not the config (not an object, values or version missing or of another type) keeps the copy and its time, invalid_response", ConfigNotTheConfigKeepsTheCopy},
+		{"remote config: a 429 or 503 (Retry-After handed back) serves the copy with the error, copy and time unchanged", ConfigRetryAfterServesTheCopy},
 		{"save keys are the panel's: 1 to 64 of [A-Za-z0-9_.-], not '.' or '..'", KeysAreThePanels},
 	};
 	int CasesFailed = 0;

@@ -1,7 +1,10 @@
 // Gaming Panel Unity example: remote config with an offline copy.
 //
-// GET config answers every key resolved for this player, with an ETag. The last answer is kept on disk with its ETag:
-// the next fetch sends If-None-Match and a 304 keeps the copy; offline (network error, 429, 5xx) the copy is used.
+// GET config answers every key resolved for this player, with an ETag. The last answer is kept on disk with its ETag
+// and the time it was read from the panel (FetchedAtUtc, across restarts): the next fetch sends If-None-Match and a
+// 304 keeps the copy, read now (its time moves, on disk too); offline (network error, 429 or 503 after the automatic
+// retries, 5xx), on any refusal, or on a 2xx that is not the config (IsConfig: invalid_response) the copy is used,
+// unchanged, with the error. The Unreal kit decides the same (FGamingPanelRemoteConfigCache).
 // The client tells the server its build (X-Client-Version, Application.version) and platform (X-Client-Platform),
 // which overrides may target. The config is the player's who is logged in when it is asked for: when another player
 // (or nobody) is logged in by the time the answer arrives, neither it nor the saved copy is kept or answered for them.
@@ -48,7 +51,9 @@ namespace GamingPanel
         public string Platform { get; set; }
 
         /// <summary>
-        /// The config, from the server when it answers (a 304 keeps the saved copy), else the saved copy. 401
+        /// The config, from the server when it answers (a 304 keeps the saved copy, read now), else the saved copy,
+        /// FromCache with the error: no answer, 429 or 503 (after the automatic retries; RetryAfterSeconds when the panel
+        /// said one), any refusal, or a 2xx that is not the config (see IsConfig: invalid_response). 401
         /// not_logged_in when another player (or nobody) is logged in by the time the answer arrives.
         /// </summary>
         public async Task<Cached<RemoteConfigValues>> GetAsync(CancellationToken cancellationToken = default(CancellationToken))
@@ -65,33 +70,79 @@ namespace GamingPanel
             {
                 HttpResult response = await _client.SendAuthorizedAsync("GET", "config", null, headers, true, player, cancellationToken);
                 Dictionary<string, object> json = response.JsonObject;
-                Dictionary<string, object> values = json == null ? null : Json.GetObject(json, "values");
-                if (values == null) // a 2xx that is not the config (an empty body, a captive portal's page): keep the copy
+                long releaseVersion;
+                if (!IsConfig(json, out releaseVersion)) // a 2xx that is not the config (an empty body, a captive portal's page): keep the copy
                     throw new ApiError(response.Status, ErrorCodes.InvalidResponse, "Invalid response",
                         "The answer to GET config is not the panel's config; the saved copy is kept.");
                 var config = new RemoteConfigValues
                 {
-                    Version = Json.GetLong(json, "version"),
+                    Version = releaseVersion,
                     ETag = response.Header("ETag"),
-                    Values = values,
+                    Values = Json.GetObject(json, "values"),
                 };
                 if (_client.Auth.PlayerId != player) throw ApiError.PlayerChanged(); // never kept under another player
-                _client.Cache.Save(player, ConfigCache, Json.Serialize(new Dictionary<string, object>
-                {
-                    { "version", config.Version }, { "etag", config.ETag }, { "values", config.Values },
-                }));
+                Keep(player, config);
                 return new Cached<RemoteConfigValues> { Value = config, FetchedAtUtc = DateTime.UtcNow };
             }
             catch (ApiError error)
             {
                 if (_client.Auth.PlayerId != player) throw ApiError.PlayerChanged(); // nor is this player's copy theirs
                 if (error.Status == 304 && saved != null)
+                {
+                    // Still current: written again, so the copy says it was read from the panel now (after a restart too).
+                    Keep(player, saved);
                     return new Cached<RemoteConfigValues> { Value = saved, FetchedAtUtc = DateTime.UtcNow };
+                }
                 // Offline, or any refusal: the saved copy keeps the game running, and Error says why it is not fresh.
                 if (saved == null) throw;
                 // FetchedAtUtc: when the saved copy was read from the panel (stored with it), as for cached stats.
                 return new Cached<RemoteConfigValues> { Value = saved, FromCache = true, FetchedAtUtc = savedAt, Error = error };
             }
+        }
+
+        /// <summary>
+        /// When the logged-in player's saved copy was last read from the panel (its 200, or a 304 confirming it), kept
+        /// with the copy across restarts; DateTime.MinValue when there is none. The Unreal kit's GetFetchedAtUtc().
+        /// </summary>
+        public DateTime FetchedAtUtc
+        {
+            get
+            {
+                DateTime fetchedAt;
+                return LoadCached(_client.Auth.PlayerId, out fetchedAt) != null ? fetchedAt : DateTime.MinValue;
+            }
+        }
+
+        /// <summary>
+        /// The panel's config: a JSON object whose "values" is an object and whose "version" is a whole number of at
+        /// least 0 (the Unreal kit's FGamingPanelRemoteConfigCache::IsConfig). Anything else a 2xx brings (not an object,
+        /// a field missing or of another type) is not the panel's answer: the saved copy is kept, invalid_response.
+        /// </summary>
+        public static bool IsConfig(Dictionary<string, object> json, out long version)
+        {
+            version = 0;
+            if (json == null || Json.GetObject(json, "values") == null) return false;
+            object raw;
+            if (!json.TryGetValue("version", out raw)) return false;
+            if (raw is long)
+            {
+                version = (long)raw;
+                return version >= 0;
+            }
+            if (!(raw is double)) return false; // a string, a bool, null: not the release number
+            double number = (double)raw;
+            if (number < 0 || number > 9007199254740992.0 || number != Math.Floor(number)) return false;
+            version = (long)number;
+            return true;
+        }
+
+        /// <summary>Writes the copy for the player (LocalCache stamps it with the time it was read: now).</summary>
+        void Keep(string player, RemoteConfigValues config)
+        {
+            _client.Cache.Save(player, ConfigCache, Json.Serialize(new Dictionary<string, object>
+            {
+                { "version", config.Version }, { "etag", config.ETag }, { "values", config.Values },
+            }));
         }
 
         /// <summary>The saved copy without the network (first frame, or offline at start-up); null when none.</summary>
@@ -107,12 +158,13 @@ namespace GamingPanel
             string body;
             if (!_client.Cache.TryLoad(player, ConfigCache, out body, out fetchedAt)) return null;
             Dictionary<string, object> json = Json.ParseObject(body);
-            if (json == null) return null;
+            Dictionary<string, object> values = Json.GetObject(json, "values");
+            if (values == null) return null; // not a copy this kit wrote: none (its ETag is not sent either)
             return new RemoteConfigValues
             {
                 Version = Json.GetLong(json, "version"),
                 ETag = Json.GetString(json, "etag"),
-                Values = Json.GetObject(json, "values") ?? new Dictionary<string, object>(),
+                Values = values,
             };
         }
 

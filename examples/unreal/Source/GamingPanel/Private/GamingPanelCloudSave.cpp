@@ -415,6 +415,76 @@ FDateTime FGamingPanelCloudSave::GetFetchedAtUtc()
 
 // ------------------------------------------------------------------------------------------------ remote config
 
+namespace
+{
+	/** remote_config.json: {"etag", "version", "fetched_at_unix", "values"}; a copy without an object `values` is none. */
+	class FConfigFile : public IGamingPanelConfigStore
+	{
+	public:
+		explicit FConfigFile(const FString& InPath) : Path(InPath) {}
+
+		virtual bool Read(FGamingPanelConfigCopy& OutCopy) override
+		{
+			FString Text;
+			if (!GamingPanelFiles::LoadText(Text, Path)) return false;
+			const TSharedPtr<FJsonValue> Parsed = FGamingPanelHttp::ParseJson(Text);
+			const TSharedPtr<FJsonObject> Saved = Parsed.IsValid() && Parsed->Type == EJson::Object ? Parsed->AsObject() : nullptr;
+			if (!Saved.IsValid()) return false;
+			const TSharedPtr<FJsonValue> Values = Saved->TryGetField(TEXT("values"));
+			if (!Values.IsValid() || Values->Type != EJson::Object) return false;
+			OutCopy.ValuesJson = ToJsonText(Values);
+			OutCopy.ETag = GamingPanelJson::GetString(*Saved, TEXT("etag"));
+			OutCopy.Version = GamingPanelJson::GetInt(*Saved, TEXT("version"));
+			OutCopy.FetchedAtUnixSeconds = GamingPanelJson::GetInt(*Saved, TEXT("fetched_at_unix")); // 0: an older plugin's copy
+			return true;
+		}
+
+		virtual void Write(const FGamingPanelConfigCopy& Copy) override
+		{
+			const TSharedPtr<FJsonValue> Values = FGamingPanelHttp::ParseJson(Copy.ValuesJson);
+			TSharedRef<FJsonObject> ToSave = MakeShared<FJsonObject>();
+			ToSave->SetStringField(TEXT("etag"), Copy.ETag);
+			ToSave->SetNumberField(TEXT("version"), static_cast<double>(Copy.Version));
+			if (Copy.FetchedAtUnixSeconds > 0) ToSave->SetNumberField(TEXT("fetched_at_unix"), static_cast<double>(Copy.FetchedAtUnixSeconds));
+			ToSave->SetField(TEXT("values"), Values.IsValid() ? Values : MakeShared<FJsonValueNull>());
+			if (!GamingPanelFiles::SaveText(FGamingPanelHttp::ToJsonString(ToSave), Path))
+			{
+				UE_LOG(LogGamingPanel, Warning, TEXT("Could not save the remote config."));
+			}
+		}
+
+	private:
+		FString Path;
+	};
+
+	TSharedPtr<FJsonObject> ValuesOf(const FGamingPanelConfigCopy& Copy)
+	{
+		const TSharedPtr<FJsonValue> Values = FGamingPanelHttp::ParseJson(Copy.ValuesJson);
+		return Values.IsValid() && Values->Type == EJson::Object ? Values->AsObject() : nullptr;
+	}
+
+	/** The HTTP answer as FGamingPanelRemoteConfigCache reads it. */
+	FGamingPanelConfigAnswer ConfigAnswerOf(const FGamingPanelResponse& Response)
+	{
+		FGamingPanelConfigAnswer Answer;
+		Answer.bOk = Response.bOk;
+		Answer.Status = Response.bOk ? Response.Status : Response.Error.Status;
+		Answer.Error = Response.Error;
+		Answer.ETag = Response.ETag;
+		const TSharedPtr<FJsonObject> Body = Response.bOk && Response.Json.IsValid() && Response.Json->Type == EJson::Object
+			? Response.Json->AsObject() : nullptr;
+		Answer.bObject = Body.IsValid();
+		if (!Answer.bObject) return Answer;
+		const TSharedPtr<FJsonValue> Values = Body->TryGetField(TEXT("values"));
+		Answer.bValuesIsObject = Values.IsValid() && Values->Type == EJson::Object;
+		if (Answer.bValuesIsObject) Answer.ValuesJson = ToJsonText(Values);
+		const TSharedPtr<FJsonValue> Version = Body->TryGetField(TEXT("version"));
+		Answer.bVersionIsNumber = Version.IsValid() && Version->Type == EJson::Number;
+		if (Answer.bVersionIsNumber) Answer.Version = Version->AsNumber();
+		return Answer;
+	}
+}
+
 FGamingPanelRemoteConfig::FGamingPanelRemoteConfig(UGamingPanelSubsystem* InSubsystem, const FString& InClientVersion,
 	const FString& InPlatform)
 	: Subsystem(InSubsystem)
@@ -430,37 +500,39 @@ FString FGamingPanelRemoteConfig::CachePath() const
 
 TSharedPtr<FJsonObject> FGamingPanelRemoteConfig::LoadCached(FString* OutETag) const
 {
-	FString Text;
-	if (!GamingPanelFiles::LoadText(Text, CachePath())) return nullptr;
-	const TSharedPtr<FJsonValue> Parsed = FGamingPanelHttp::ParseJson(Text);
-	const TSharedPtr<FJsonObject> Saved = Parsed.IsValid() ? Parsed->AsObject() : nullptr;
-	if (!Saved.IsValid()) return nullptr;
-	if (OutETag) *OutETag = GamingPanelJson::GetString(*Saved, TEXT("etag"));
-	const TSharedPtr<FJsonObject>* Values = nullptr;
-	return Saved->TryGetObjectField(TEXT("values"), Values) && Values ? *Values : nullptr;
+	FConfigFile File(CachePath());
+	FGamingPanelConfigCopy Copy;
+	if (!File.Read(Copy)) return nullptr;
+	if (OutETag) *OutETag = Copy.ETag;
+	return ValuesOf(Copy);
+}
+
+FDateTime FGamingPanelRemoteConfig::GetFetchedAtUtc() const
+{
+	FConfigFile File(CachePath());
+	FGamingPanelConfigCopy Copy;
+	if (!File.Read(Copy) || Copy.FetchedAtUnixSeconds <= 0) return FDateTime();
+	return FDateTime::FromUnixTimestamp(Copy.FetchedAtUnixSeconds);
 }
 
 void FGamingPanelRemoteConfig::Fetch(FOnConfig OnComplete)
 {
 	UGamingPanelSubsystem* Panel = Subsystem.Get();
-	FString SavedETag;
-	const TSharedPtr<FJsonObject> Saved = LoadCached(&SavedETag);
-	if (!Panel)
-	{
-		OnComplete(Saved.IsValid(), Saved, true, FGamingPanelError::Network(TEXT("No Gaming Panel subsystem.")));
-		return;
-	}
-	TMap<FString, FString> Headers;
-	if (!ClientVersion.IsEmpty()) Headers.Add(TEXT("X-Client-Version"), ClientVersion);
-	if (!Platform.IsEmpty()) Headers.Add(TEXT("X-Client-Platform"), Platform);
-	if (Saved.IsValid() && !SavedETag.IsEmpty()) Headers.Add(TEXT("If-None-Match"), SavedETag);
-	TSharedRef<FGamingPanelRemoteConfig> Self = AsShared();
 	// The config of the player logged in now, saved in that player's folder: an answer arriving after another player
 	// logged in (or out) is neither saved nor handed out.
+	const TSharedRef<FConfigFile> File = MakeShared<FConfigFile>(CachePath());
+	FGamingPanelConfigCopy Saved;
+	const bool bHasSaved = File->Read(Saved);
+	if (!Panel)
+	{
+		OnComplete(bHasSaved, bHasSaved ? ValuesOf(Saved) : nullptr, true, FGamingPanelError::Network(TEXT("No Gaming Panel subsystem.")));
+		return;
+	}
+	const TMap<FString, FString> Headers = FGamingPanelRemoteConfigCache::Headers(ClientVersion, Platform, bHasSaved ? &Saved : nullptr);
+	TSharedRef<FGamingPanelRemoteConfig> Self = AsShared();
 	const FString Player = Panel->GetPlayerId();
-	const FString SavePath = CachePath();
 	Panel->SendAuthorized(TEXT("GET"), TEXT("config"), nullptr, Headers, true,
-		[Self, Player, SavePath, Saved, OnComplete](const FGamingPanelResponse& Response)
+		[Self, Player, File, bHasSaved, Saved, OnComplete](const FGamingPanelResponse& Response)
 		{
 			const UGamingPanelSubsystem* Now = Self->Subsystem.Get();
 			if (!Now || Now->GetPlayerId() != Player)
@@ -469,40 +541,10 @@ void FGamingPanelRemoteConfig::Fetch(FOnConfig OnComplete)
 					TEXT("The player changed while the config was fetched: fetch it again.")));
 				return;
 			}
-			const TSharedPtr<FJsonObject> Body = Response.bOk ? Response.JsonObject() : nullptr;
-			const TSharedPtr<FJsonObject>* Values = nullptr;
-			if (Response.bOk && !(Body.IsValid() && Body->TryGetObjectField(TEXT("values"), Values) && Values && Values->IsValid()))
-			{
-				// A 2xx without the config's values (an empty body, a captive portal's page) is not the panel's answer:
-				// the saved copy stays, as when offline.
-				const FGamingPanelError NotConfig = FGamingPanelError::Make(Response.Status, GamingPanelErrorCodes::InvalidResponse,
-					TEXT("The answer to GET config is not the panel's config; the saved copy is kept."));
-				if (Saved.IsValid()) OnComplete(true, Saved, true, NotConfig);
-				else OnComplete(false, nullptr, false, NotConfig);
-				return;
-			}
-			if (Response.bOk)
-			{
-				TSharedPtr<FJsonObject> Resolved = *Values;
-				TSharedRef<FJsonObject> ToSave = MakeShared<FJsonObject>();
-				ToSave->SetStringField(TEXT("etag"), Response.ETag);
-				ToSave->SetObjectField(TEXT("values"), Resolved);
-				GamingPanelFiles::SaveText(FGamingPanelHttp::ToJsonString(ToSave), SavePath);
-				OnComplete(true, Resolved, false, FGamingPanelError());
-				return;
-			}
-			if (Saved.IsValid() && Response.Error.Status == 304)
-			{
-				OnComplete(true, Saved, false, FGamingPanelError()); // unchanged: the saved copy is current
-			}
-			else if (Saved.IsValid())
-			{
-				// Offline, or any refusal: the saved copy keeps the game running, and Error says why it is not fresh.
-				OnComplete(true, Saved, true, Response.Error);
-			}
-			else
-			{
-				OnComplete(false, nullptr, false, Response.Error);
-			}
+			// A 200 that is the config replaces the copy; a 304 keeps it, read now; anything else (a 2xx that is not the
+			// config: invalid_response, no answer, 429/503 after the retries, a refusal) serves the copy with the error.
+			const FGamingPanelConfigOutcome Outcome = FGamingPanelRemoteConfigCache::Answered(*File, bHasSaved ? &Saved : nullptr,
+				ConfigAnswerOf(Response), FDateTime::UtcNow().ToUnixTimestamp());
+			OnComplete(Outcome.bOk, Outcome.bOk ? ValuesOf(Outcome.Copy) : nullptr, Outcome.bFromCache, Outcome.Error);
 		});
 }

@@ -28,8 +28,12 @@
 // class gives it the subsystem's HTTP and the JSON file. Each request goes with the loaded player's token only
 // (UGamingPanelSubsystem::SendAuthorized pins a call to its player), and a Refresh answer is kept only while the player
 // who asked is still logged in.
-// FGamingPanelRemoteConfig fetches GET config with the saved ETag (If-None-Match): 304 keeps the saved copy, and
-// offline or on any refusal the saved copy is used, with the error beside it. An answer that arrives after another
+// FGamingPanelRemoteConfig fetches GET config with the saved ETag (If-None-Match): 304 keeps the saved copy (and
+// moves the time it was read to now), and offline, on any refusal, or on a 2xx that is not the config (invalid_response)
+// the saved copy is used, with the error beside it. The copy is kept with the time it was read from the panel
+// (GetFetchedAtUtc(), in remote_config.json across restarts). The decisions are FGamingPanelRemoteConfigCache's
+// (GamingPanelRemoteConfigCache.h, engine-independent and run by scripts/check_examples.sh), as the Unity kit's
+// RemoteConfigService makes them. An answer that arrives after another
 // player logged in (or the player logged out) is discarded (not_logged_in), never saved in the new player's folder.
 // It sends the build's version cut to the form the server takes (NumericVersion). Both files are replaced in one step
 // (GamingPanelFiles in GamingPanelHttp.h).
@@ -38,6 +42,7 @@
 
 #include "CoreMinimal.h"
 #include "GamingPanelHttp.h"
+#include "GamingPanelRemoteConfigCache.h"
 #include "GamingPanelSaveQueue.h"
 
 class UGamingPanelSubsystem;
@@ -102,8 +107,10 @@ private:
 class GAMINGPANEL_API FGamingPanelRemoteConfig : public TSharedFromThis<FGamingPanelRemoteConfig>
 {
 public:
-	/** Values: the resolved keys; bFromCache when the server could not be reached or refused (Error says why): the saved
-	 *  copy. bOk false with not_logged_in when the player changed while the request was out (nothing saved). */
+	/** Values: the resolved keys; bFromCache when the server could not be reached, refused, or answered a 2xx that is not
+	 *  the config (not a JSON object with `values` an object and `version` a whole number: invalid_response), Error
+	 *  saying why: the saved copy, unchanged (GetFetchedAtUtc() says how old it is). A 304 is the saved copy, current
+	 *  (not bFromCache). bOk false with not_logged_in when the player changed while the request was out (nothing saved). */
 	using FOnConfig = TFunction<void(bool bOk, const TSharedPtr<FJsonObject>& Values, bool bFromCache, const FGamingPanelError& Error)>;
 
 	/**
@@ -152,6 +159,12 @@ public:
 	void Fetch(FOnConfig OnComplete);
 	/** The saved copy without the network, or nullptr. */
 	TSharedPtr<FJsonObject> LoadCached(FString* OutETag = nullptr) const;
+	/**
+	 * When the logged-in player's saved copy was last read from the panel (its 200, or a 304 confirming it), kept in
+	 * remote_config.json so it survives a restart; FDateTime() (0001-01-01, as the Unity kit's DateTime.MinValue) when
+	 * there is no copy or it was saved without one. The Unity kit's FetchedAtUtc: offline, how stale the config is.
+	 */
+	FDateTime GetFetchedAtUtc() const;
 
 private:
 	FString CachePath() const;
