@@ -5,6 +5,7 @@ byte count and the version history in the same transaction. A refusal changes no
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -219,7 +220,7 @@ def _once(
             receipt = SaveReceipt(player=player, idempotency_key=key, request_hash=fingerprint)
             INSERT_RECEIPT.insert(receipt)
             result = answer()
-            body = _BODY.get_db_prep_save(result.body, connection)
+            body = _BODY.get_db_prep_save(_kept_answer(result.body), connection)
             STORE_ANSWER.execute([result.status, body, receipt.pk])
             return result
     except IntegrityError:
@@ -230,7 +231,22 @@ def _once(
             raise IdempotencyKeyReused(
                 "This Idempotency-Key was used with a different request; use a new key."
             ) from None
-        return WriteResult(first.status, first.body)
+        return WriteResult(first.status, _replayed_answer(first.body))
+
+
+def _kept_answer(body: Any) -> str | None:
+    """The answer's body as the receipt keeps it: its JSON text, held as a JSON string. A jsonb
+    object keeps neither its keys' order (shortest first) nor a number's spelling (`1e+20` comes
+    back as an integer), so a body stored as an object was replayed equal but not byte-identical
+    to the first answer; a string comes back as it went in. No statement more: the same UPDATE
+    stores it."""
+    return None if body is None else json.dumps(body, ensure_ascii=False)
+
+
+def _replayed_answer(stored: Any) -> Any:
+    """The first answer's body again, its keys in their first order. A receipt stored before the
+    body was kept as text holds the object itself (jsonb's order): answered as it is."""
+    return json.loads(stored) if isinstance(stored, str) else stored
 
 
 def prune_receipts(*, now: datetime | None = None, batch: int = 5_000) -> int:

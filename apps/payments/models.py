@@ -205,7 +205,7 @@ class ProviderEvent(models.Model):
 
     game = models.ForeignKey(Game, on_delete=models.CASCADE, null=True, related_name="+")
     provider = models.CharField(max_length=20, choices=Provider.choices)
-    event_id = models.CharField(max_length=200)
+    event_id = models.CharField(max_length=255)
     event_type = models.CharField(max_length=100)
     payload = models.JSONField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)

@@ -49,14 +49,14 @@ NOT_AN_OBJECT = ["<html><body>Bad gateway</body></html>", '{"purchaseState": 0',
 UNSTORABLE = ["v\x00", "v\ud800"]
 
 
-# What the event row's id holds (varchar(200)).
+# What the event row's id holds (varchar(255)).
 MAX_EVENT_ID_LENGTH = ProviderEvent._meta.get_field("event_id").max_length
 
 
 def test_the_id_limit_checked_is_the_event_rows_column():
     from apps.payments.providers.base import MAX_EVENT_ID_LENGTH as checked
 
-    assert checked == MAX_EVENT_ID_LENGTH == 200
+    assert checked == MAX_EVENT_ID_LENGTH == 255
 
 
 def test_a_push_with_a_message_id_as_long_as_the_column_is_stored(
@@ -83,7 +83,7 @@ def test_an_authenticated_push_whose_message_id_the_row_cannot_hold_is_400(
     message_id,
 ):
     """Authenticated by the game's push token: the insert failed (value too long for
-    varchar(200), or U+0000 in text), a 500 Pub/Sub delivers again for days."""
+    varchar(255), or U+0000 in text), a 500 Pub/Sub delivers again for days."""
     body = rtdn({"packageName": "com.example.game", "testNotification": {}}, message_id=message_id)
 
     response = post_rtdn(api_client, body)
@@ -159,7 +159,7 @@ def test_a_push_nested_deeper_than_the_panel_stores_is_400(
 
 
 @pytest.mark.parametrize(
-    "event_id", ["evt_" + "x" * MAX_EVENT_ID_LENGTH, "evt_\x00"], ids=["204-chars", "nul"]
+    "event_id", ["evt_" + "x" * MAX_EVENT_ID_LENGTH, "evt_\x00"], ids=["259-chars", "nul"]
 )
 def test_a_signed_stripe_event_whose_id_the_row_cannot_hold_is_400(
     api_client, stripe_account, event_id

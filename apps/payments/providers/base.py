@@ -26,8 +26,8 @@ class Notification:
     game_id: int | None
 
 
-# ProviderEvent.event_id holds this many characters (models.py).
-MAX_EVENT_ID_LENGTH = 200
+# ProviderEvent.event_id holds this many characters (models.py): Stripe documents ids up to 255.
+MAX_EVENT_ID_LENGTH = 255
 
 
 def check_storable(event_id: str, payload: Any, *, id_name: str) -> None:
