@@ -738,6 +738,24 @@ if not 64 <= (_work_mem_kilobytes(ANALYTICS_AGGREGATION_WORK_MEM) or 0) <= 2_147
 ANALYTICS_DASHBOARD_DEFAULT_DAYS = env.int("ANALYTICS_DASHBOARD_DEFAULT_DAYS", default=30)
 # Repeating events (weekly, monthly) are created this many days before they start.
 EVENT_REPEAT_HORIZON_DAYS = env.int("EVENT_REPEAT_HORIZON_DAYS", default=35)
+# Remote config's sizes, counted as PostgreSQL keeps the JSON (gamingpanel.storable.stored_json):
+# one value (a key's default or an override's) and a whole release (every key with its overrides,
+# as publish stores it). Unbounded, a draft too large for jsonb made publish a 500, and every
+# client's GET config serialises the resolved answer.
+REMOTE_CONFIG_MAX_VALUE_BYTES = env.int("REMOTE_CONFIG_MAX_VALUE_BYTES", default=65_536)
+REMOTE_CONFIG_MAX_RELEASE_BYTES = env.int("REMOTE_CONFIG_MAX_RELEASE_BYTES", default=1_048_576)
+_refuse_below(
+    "REMOTE_CONFIG_MAX_VALUE_BYTES",
+    REMOTE_CONFIG_MAX_VALUE_BYTES,
+    1,
+    "every remote-config value would be refused (the shortest JSON, 0, is 1 byte)",
+)
+_refuse_below(
+    "REMOTE_CONFIG_MAX_RELEASE_BYTES",
+    REMOTE_CONFIG_MAX_RELEASE_BYTES,
+    1,
+    "no remote-config key could be saved, nor any release published",
+)
 
 # --- Celery --------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")

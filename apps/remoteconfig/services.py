@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -28,6 +29,7 @@ from apps.remoteconfig.rules import (
 )
 from apps.remoteconfig.selectors import draft_keys
 from gamingpanel.errors import Conflict
+from gamingpanel.storable import stored_json
 
 KEY_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 LEVEL_LIMIT = 2_147_483_647  # the columns' (PositiveIntegerField) largest value
@@ -46,12 +48,49 @@ def is_key(key: object) -> bool:
     return isinstance(key, str) and 1 <= len(key) <= 64 and set(key) <= KEY_CHARS
 
 
+def value_too_large(value: Any) -> str | None:
+    """Why a value (a key's default or an override's) is too large to set, or None: its size as
+    stored, against REMOTE_CONFIG_MAX_VALUE_BYTES."""
+    size, limit = stored_json(value)[1], settings.REMOTE_CONFIG_MAX_VALUE_BYTES
+    if size <= limit:
+        return None
+    return (
+        f"value of {size:,} bytes as stored, over the limit of {limit:,} "
+        "(REMOTE_CONFIG_MAX_VALUE_BYTES)"
+    )
+
+
+def release_too_large(rules: object) -> str | None:
+    """Why rules (a release, or the draft as publish would store it) are too large, or None:
+    their size as stored, against REMOTE_CONFIG_MAX_RELEASE_BYTES."""
+    size, limit = stored_json(rules)[1], settings.REMOTE_CONFIG_MAX_RELEASE_BYTES
+    if size <= limit:
+        return None
+    return (
+        f"{size:,} bytes as stored, over the limit of {limit:,} for a whole release "
+        "(REMOTE_CONFIG_MAX_RELEASE_BYTES)"
+    )
+
+
+def _refuse_large_value(value: Any, what: str) -> None:
+    if reason := value_too_large(value):
+        raise InvalidConfigRule(f"{what}: a {reason}. Set a shorter one.")
+
+
+def _refuse_large_draft(game: Game) -> None:
+    """Call after a change that grew the draft, in its transaction: the draft as publish would
+    store it past the release limit undoes the change (nothing of it is kept)."""
+    if reason := release_too_large(draft_snapshot(draft_keys(game_id=game.pk))):
+        raise InvalidConfigRule(f"The draft would be {reason}; shorten or delete other keys first.")
+
+
 @transaction.atomic
 def set_key(
     *, game: Game, actor: User | None, key: str, value: Any, description: str = ""
 ) -> ConfigKey:
     if not is_key(key):
         raise InvalidConfigRule("A key is 1 to 64 letters, digits, '_', '.' or '-'.")
+    _refuse_large_value(value, f"The value of {key}")
     _lock_config(game)
     found = ConfigKey.objects.filter(game=game, key=key).first()
     before = {"value": found.value, "description": found.description} if found else {}
@@ -59,6 +98,9 @@ def set_key(
         found = ConfigKey(game=game, key=key)
     found.value, found.description, found.updated_at = value, description, timezone.now()
     found.save()
+    # A draft already past the limit (lowered since) may still shrink: only growth is refused.
+    if not before or stored_json([value, description])[1] > stored_json(list(before.values()))[1]:
+        _refuse_large_draft(game)
     record_action(
         actor=actor,
         game=game,
@@ -94,6 +136,8 @@ def delete_key(*, game: Game, actor: User | None, key: str) -> None:
 
 def validate_override(fields: dict[str, Any]) -> None:
     """The rules an override must keep, whoever writes it (panel form, admin, rollback)."""
+    if "value" in fields:
+        _refuse_large_value(fields["value"], "The override's value")
     for name in ("min_client_version", "max_client_version"):
         if fields.get(name) and not VERSION.fullmatch(fields[name]):
             raise InvalidConfigRule(f"{name} is a version like 1.4.2.")
@@ -153,6 +197,7 @@ def add_override(*, game: Game, actor: User | None, key: str, **fields: Any) -> 
         raise InvalidConfigRule(f"No draft key {key!r}.")
     validate_override(fields)
     override = ConfigOverride.objects.create(config_key=config_key, **fields)
+    _refuse_large_draft(game)
     record_action(
         actor=actor,
         game=game,
@@ -190,6 +235,7 @@ def publish(*, game: Game, actor: User | None, note: str = "") -> ConfigRelease:
     """The draft as it is becomes the next release: clients see it within 2 s."""
     _lock_config(game)
     rules = draft_snapshot(draft_keys(game_id=game.pk))
+    _refuse_large_rules(rules)
     return _release(game=game, actor=actor, rules=rules, note=note, rolled_back_to=None)
 
 
@@ -230,6 +276,25 @@ def rollback(
             rolled_back_to=version,
             replaced_draft=replaced,
         )
+
+
+def _refuse_large_rules(rules: dict[str, Any]) -> None:
+    """A draft holding a value or making a release past its limit (set before the limit was
+    lowered) is not published: each key and override over it is named."""
+    large = []
+    for key, entry in rules.items():
+        if reason := value_too_large(entry["value"]):
+            large.append(f"{key} ({reason})")
+        for position, item in enumerate(entry["overrides"]):
+            if reason := value_too_large(item["value"]):
+                large.append(f"{key} override #{position} ({reason})")
+    if large:
+        raise InvalidConfigRule(
+            f"The draft holds values too large to publish: {'; '.join(large)}. Shorten them, "
+            "then publish."
+        )
+    if reason := release_too_large(rules):
+        raise InvalidConfigRule(f"The draft is {reason}: shorten or delete keys, then publish.")
 
 
 def _refuse_unreadable(release: ConfigRelease) -> None:
@@ -273,6 +338,8 @@ def _refuse_undraftable(release: ConfigRelease) -> None:
         bad = sorted(unfit)
         if entry["value"] is None:
             bad.insert(0, "value")
+        elif reason := value_too_large(entry["value"]):
+            bad.insert(0, reason)
         if bad:
             problems.append(f"{key} ({', '.join(bad)})")
         for position, item in enumerate(entry.get("overrides") or []):
@@ -291,6 +358,8 @@ def _refuse_undraftable(release: ConfigRelease) -> None:
                     bad.append(str(error.detail))
             if bad:
                 problems.append(f"{key} override #{position} ({', '.join(bad)})")
+    if reason := release_too_large(release.rules):
+        problems.append(f"the whole release: {reason}")
     if problems:
         raise InvalidConfigRule(
             f"Release {release.version} holds rules the draft cannot take "

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 
 from apps.analytics import selectors as metrics
 from apps.panel.access import StaffRequest, readable_game
@@ -89,7 +89,12 @@ def export_csv(request: StaffRequest, game_id: int, table: str) -> HttpResponse:
     game = readable_game(request, game_id)
     if table not in TABLES:
         raise Http404("No such table.")
-    days = DateRangeForm(request.GET or None).day_range()
+    form = DateRangeForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        # A file of other days than asked (the last 30, as the dashboard falls back to) would be
+        # read as the asked ones: a range that cannot be read is refused, nothing is exported.
+        return HttpResponseBadRequest(_refusal(form), content_type="text/plain; charset=utf-8")
+    days = form.day_range()
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     filename = f"{game.slug}-{table}-{days.start}-{days.end}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -97,6 +102,15 @@ def export_csv(request: StaffRequest, game_id: int, table: str) -> HttpResponse:
     for row in TABLES[table](game.pk, days):
         writer.writerow([safe_cell(value) for value in row])
     return response
+
+
+def _refusal(form: DateRangeForm) -> str:
+    reasons = [
+        f"{form[name].label}: {error}" if name in form.fields else str(error)
+        for name, errors in form.errors.items()
+        for error in errors
+    ]
+    return "Nothing exported: the date range cannot be read. " + " ".join(reasons)
 
 
 def _decimal(value: float | None) -> Decimal | str:
