@@ -7,20 +7,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
-    Exists,
     F,
-    OuterRef,
-    Q,
     QuerySet,
-    Subquery,
     Sum,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import TruncDate
 
 from apps.accounts.models import Game, Player
 from apps.inventory.models import Currency, ItemDefinition, LedgerEntry, PlayerItem, Wallet
@@ -107,65 +104,79 @@ def ledger_discrepancies(*, game_id: int | None = None) -> tuple[int, list[Discr
     """Recompute every balance and item count from the ledger; return how many were checked
     and those that disagree (with their sum, or with their last entry's balance_after).
 
-    Two reads per kind: the stored rows against their entries, and the ledger's groups (player,
-    currency or item) that have no stored row at all (a wallet or holding deleted, or never
-    made), reported as stored=0 when their sum or last balance_after is not 0: one grouped
-    query over the entries, anti-joined to the rows. Such groups count among those checked."""
+    Two reads per kind: how many rows are stored, then (AUDIT_SQL) the ledger grouped once by
+    (player, currency or item), joined to the stored rows, and the groups that have no stored
+    row at all (a wallet or holding deleted, or never made), reported as stored=0 when their
+    sum or last balance_after is not 0. Such groups count among those checked. No subquery runs
+    per row: a correlated sum per row rescanned the player's whole ledger for each of its rows."""
     checked, found = 0, []
-    for model, kind, fk, amount, code_path in (
-        (Wallet, "currency", "currency", "balance", "currency__code"),
-        (PlayerItem, "item", "item", "quantity", "item__sku"),
+    quote = connection.ops.quote_name
+    for model, kind, fk, definition, code in (
+        (Wallet, "currency", "currency_id", Currency, "code"),
+        (PlayerItem, "item", "item_id", ItemDefinition, "sku"),
     ):
-        entries = LedgerEntry.objects.filter(player_id=OuterRef("player_id"), **{fk: OuterRef(fk)})
-        total = entries.order_by().values(fk).annotate(total=Sum("delta")).values("total")
-        last = entries.order_by("-id").values("balance_after")[:1]
-        rows = model.objects.annotate(
-            from_ledger=Coalesce(Subquery(total), Value(0)), last_after=Subquery(last)
-        )
+        rows = model.objects.all()
         if game_id is not None:
             rows = rows.filter(player__game_id=game_id)
         checked += rows.count()
-        bad = rows.filter(
-            ~Q(**{amount: F("from_ledger")})
-            | (Q(last_after__isnull=False) & ~Q(**{amount: F("last_after")}))
-        ).values_list("player_id", code_path, amount, "from_ledger", "last_after")
-        found += [Discrepancy(p, kind, c, s, t, last_after) for p, c, s, t, last_after in bad]
-        missing = _ledger_without_row(model, fk, code_path, game_id).values_list(
-            "player_id", code_path, "from_ledger", "last_after"
+        sql = AUDIT_SQL.format(
+            ledger=quote(LedgerEntry._meta.db_table),
+            rows=quote(model._meta.db_table),
+            definitions=quote(definition._meta.db_table),
+            players=quote(Player._meta.db_table),
+            fk=quote(fk),
+            code=quote(code),
+            amount=quote("balance" if kind == "currency" else "quantity"),
+            ledger_game="AND game_id = %s" if game_id is not None else "",
+            player_game="AND p.game_id = %s" if game_id is not None else "",
         )
-        orphans = [Discrepancy(p, kind, c, 0, t, last_after) for p, c, t, last_after in missing]
-        checked += len(orphans)
-        found += orphans
+        params = [] if game_id is None else [game_id, game_id]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            for has_row, player_id, code_, stored, total, last_after, _ in cursor.fetchall():
+                checked += 0 if has_row else 1
+                found.append(
+                    Discrepancy(
+                        player_id,
+                        kind,
+                        code_,
+                        int(stored),
+                        int(total),
+                        None if last_after is None else int(last_after),
+                    )
+                )
     return checked, found
 
 
-class GroupSubquery(Subquery):
-    """A subquery that names only columns its grouped query groups by (the group's last entry):
-    evaluated once per group, never added to the GROUP BY (where it would run once per row)."""
-
-    def get_group_by_cols(self) -> list:
-        return []
-
-
-def _ledger_without_row(
-    model: type[Wallet] | type[PlayerItem], fk: str, code_path: str, game_id: int | None
-) -> QuerySet[LedgerEntry]:
-    """The (player, currency or item) groups of ledger entries with no stored row, whose sum
-    or last balance_after is not 0: what such a row would have to hold."""
-    entries = LedgerEntry.objects.filter(**{f"{fk}__isnull": False})
-    if game_id is not None:
-        entries = entries.filter(game_id=game_id)
-    own = model.objects.filter(player_id=OuterRef("player_id"), **{fk: OuterRef(fk)})
-    group = LedgerEntry.objects.filter(player_id=OuterRef("player_id"), **{fk: OuterRef(fk)})
-    last = group.order_by("-id").values("balance_after")[:1]
-    return (
-        entries.filter(~Exists(own))
-        .order_by()
-        .values("player_id", fk, code_path)
-        .annotate(from_ledger=Sum("delta"), last_after=GroupSubquery(last))
-        .filter(~Q(from_ledger=0) | ~Q(last_after=0))
-        .order_by("player_id", f"{fk}_id")
-    )
+# One kind's audit: the ledger grouped once (sum, newest entry) by player and currency or item,
+# then the stored rows that disagree with their group (a row without entries must hold 0), and
+# the groups without a stored row that do not net to 0 (their last balance_after too). The CTE
+# is read twice and so computed once (PostgreSQL materializes it); the anti-join is a join, not
+# a subquery per group.
+AUDIT_SQL = """
+WITH sums AS (
+    SELECT player_id, {fk} AS ref_id, SUM(delta) AS total, MAX(id) AS last_id
+      FROM {ledger}
+     WHERE {fk} IS NOT NULL {ledger_game}
+     GROUP BY player_id, {fk}
+)
+SELECT 1, r.player_id, d.{code}, r.{amount}, COALESCE(s.total, 0), e.balance_after, r.{fk}
+  FROM {rows} r
+  JOIN {players} p ON p.id = r.player_id {player_game}
+  JOIN {definitions} d ON d.id = r.{fk}
+  LEFT JOIN sums s ON s.player_id = r.player_id AND s.ref_id = r.{fk}
+  LEFT JOIN {ledger} e ON e.id = s.last_id
+ WHERE r.{amount} <> COALESCE(s.total, 0)
+    OR (e.balance_after IS NOT NULL AND r.{amount} <> e.balance_after)
+UNION ALL
+SELECT 0, s.player_id, d.{code}, 0, s.total, e.balance_after, s.ref_id
+  FROM sums s
+  JOIN {definitions} d ON d.id = s.ref_id
+  JOIN {ledger} e ON e.id = s.last_id
+  LEFT JOIN {rows} r ON r.player_id = s.player_id AND r.{fk} = s.ref_id
+ WHERE r.id IS NULL AND (s.total <> 0 OR e.balance_after <> 0)
+ ORDER BY 2, 7
+"""
 
 
 def starting_grant_amounts(*, currencies: Sequence[Currency]) -> dict[int, int]:
