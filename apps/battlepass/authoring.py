@@ -12,7 +12,7 @@ from django.db import OperationalError, transaction
 from django.db.models import Max
 
 from apps.audit.services import record_action
-from apps.battlepass.contents import validate_contents
+from apps.battlepass.contents import above_holding_limits, item_totals, validate_contents
 from apps.battlepass.errors import SeasonHasClaims
 from apps.battlepass.models import Season, Tier
 from apps.inventory.models import MAX_LINE_QUANTITY
@@ -132,9 +132,19 @@ def generate_tiers(*, season: Season, pattern: TierPattern, actor: User | None) 
     plan = tier_plan(pattern)
     if plan[-1]["xp_required"] > 2**31 - 1:
         raise ValidationError("That curve needs more XP than a tier can hold; lower the growth.")
+    peaks: dict[str, int] = {}  # the most of each item one tier's track grants
     for tier in plan:
-        validate_contents(tier["free_reward"])
-        validate_contents(tier["premium_reward"])
+        for track in ("free_reward", "premium_reward"):
+            validate_contents(tier[track])
+            for sku, quantity in item_totals(tier[track]).items():
+                peaks[sku] = max(peaks.get(sku, 0), quantity)
+    # A tier of more than a player may hold could never be claimed (holding_limit_reached, for
+    # every player): a reward growth carried a stack past its max_stack unseen.
+    if above := above_holding_limits(peaks, game_id=season.game_id):
+        raise ValidationError(
+            f"Some tiers would grant {'; '.join(above)}: no player could claim them. Lower the "
+            "quantity or its growth."
+        )
     locked = Season.objects.select_for_update().get(pk=season.pk)
     # The tiers locked too, without waiting: a claim in progress holds its tier
     # (services.KEY_SHARE_TIER) and is as good as made (waiting for it would deadlock on the

@@ -7,7 +7,12 @@ from django.db import models
 from django.db.models import F, Q
 
 from apps.accounts.models import Game, Player
-from apps.battlepass.contents import check_codes_defined, validate_contents
+from apps.battlepass.contents import (
+    check_codes_defined,
+    check_holding_limits,
+    no_lines_if_empty,
+    validate_contents,
+)
 
 
 class Season(models.Model):
@@ -59,6 +64,9 @@ class Tier(models.Model):
         return f"{self.season} tier {self.level}"
 
     def clean(self) -> None:
+        # Left empty, a track grants no lines (before the save: never a 500 or {}).
+        self.free_reward = no_lines_if_empty(self.free_reward)
+        self.premium_reward = no_lines_if_empty(self.premium_reward)
         try:
             game_id = self.season.game_id  # the admin's inline sets a new season unsaved
         except Season.DoesNotExist:
@@ -67,6 +75,8 @@ class Tier(models.Model):
             return
         check_codes_defined(self.free_reward, game_id=game_id, field="free_reward")
         check_codes_defined(self.premium_reward, game_id=game_id, field="premium_reward")
+        check_holding_limits(self.free_reward, game_id=game_id, field="free_reward")
+        check_holding_limits(self.premium_reward, game_id=game_id, field="premium_reward")
 
 
 class SeasonPass(models.Model):

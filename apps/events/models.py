@@ -9,7 +9,12 @@ from django.db import models
 from django.db.models import F, Q
 
 from apps.accounts.models import Game, Player
-from apps.battlepass.contents import check_codes_defined, validate_contents
+from apps.battlepass.contents import (
+    check_codes_defined,
+    check_holding_limits,
+    no_lines_if_empty,
+    validate_contents,
+)
 from apps.stats.selectors import stat_definitions
 
 
@@ -116,6 +121,7 @@ class EventReward(models.Model):
         return f"{self.event}: {self.name}"
 
     def clean(self) -> None:
+        self.contents = no_lines_if_empty(self.contents)  # before the save: never a 500 or {}
         if self.requirement == self.Requirement.STAT and not self.stat_key:
             raise ValidationError({"stat_key": "A stat requirement names its stat."})
         if not self.contents and not self.battlepass_xp:
@@ -127,6 +133,7 @@ class EventReward(models.Model):
         if game_id is None:
             return
         check_codes_defined(self.contents, game_id=game_id)
+        check_holding_limits(self.contents, game_id=game_id)
         if self.requirement == self.Requirement.STAT and self.stat_key not in stat_definitions(
             game_id=game_id
         ):
