@@ -12,7 +12,11 @@ from django.db import models
 from django.db.models import F, Q
 
 from apps.accounts.models import Game, Player
-from apps.battlepass.contents import check_codes_defined, validate_contents
+from apps.battlepass.contents import (
+    check_codes_defined,
+    check_holding_limits,
+    validate_contents,
+)
 from apps.battlepass.models import Season
 from apps.stats.models import StatDefinition
 
@@ -287,6 +291,8 @@ class BracketReward(models.Model):
             raise ValidationError({"contents": "A bracket grants something."})
         if board is not None and board.game_id is not None:
             check_codes_defined(self.contents, game_id=board.game_id)
+            # More of an item than a player may hold would fail every payout of the bracket.
+            check_holding_limits(self.contents, game_id=board.game_id)
 
 
 class Payout(models.Model):

@@ -217,6 +217,25 @@ def add_form_with_bracket(client: Client, game, **bracket: object) -> dict[str, 
     return data
 
 
+def test_a_bracket_granting_more_than_a_player_may_hold_is_refused(board, game):
+    """The potion stacks to 99: a prize of 60 + 60 potions would fail every payout."""
+    inventory_demo.seed(game)
+    bracket = BracketReward(
+        board=board,
+        position=1,
+        rank_from=1,
+        rank_to=1,
+        contents=[{"sku": "potion", "quantity": 60}, {"sku": "potion", "quantity": 60}],
+    )
+
+    with pytest.raises(ValidationError) as refused:
+        bracket.full_clean()
+
+    assert "120 potion, above what a player may hold (99)" in str(refused.value.message_dict)
+    bracket.contents = [{"sku": "potion", "quantity": 99}]
+    bracket.full_clean()  # up to the stack: taken
+
+
 def test_the_add_form_checks_its_brackets_against_the_games_codes(operator_client, game):
     inventory_demo.seed(game)
     data = add_form_with_bracket(
