@@ -35,16 +35,18 @@ def test_a_reward_of_more_of_an_item_than_a_player_may_hold_is_refused(event, co
 
 
 def test_a_reward_up_to_the_holding_limit_is_accepted(event):
-    reward(
-        event,
-        contents=[
-            {"sku": "sword", "quantity": 1},
-            {"sku": "potion", "quantity": 98},
-            {"sku": "potion", "quantity": 1},
-            {"sku": "xp-boost", "quantity": 10**6},  # no limit
-            {"currency": "gold", "quantity": 10**9},
-        ],
-    ).full_clean()
+    contents = [
+        {"sku": "sword", "quantity": 1},
+        {"sku": "potion", "quantity": 98},
+        {"sku": "potion", "quantity": 1},
+        {"sku": "xp-boost", "quantity": 10**6},  # no limit
+        {"currency": "gold", "quantity": 10**9},
+    ]
+    accepted = reward(event, contents=contents)
+
+    accepted.full_clean()  # a refusal raises ValidationError
+
+    assert accepted.contents == contents
 
 
 def test_the_event_form_refuses_a_reward_above_the_holding_limit(operator_client, event):  # noqa: F811
