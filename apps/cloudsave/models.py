@@ -175,6 +175,10 @@ class SaveReceipt(models.Model):
     request_hash = models.CharField(max_length=64)
     status = models.PositiveSmallIntegerField(default=0)
     body = models.JSONField(null=True)
+    # The same answer as its JSON text, which a replay answers byte for byte: jsonb keeps neither
+    # an object's key order nor a number's spelling. `body` stays the object, which a process of
+    # the previous release replays (during a deploy); null on the receipts it wrote.
+    answer_text = models.TextField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -220,8 +220,8 @@ def _once(
             receipt = SaveReceipt(player=player, idempotency_key=key, request_hash=fingerprint)
             INSERT_RECEIPT.insert(receipt)
             result = answer()
-            body = _BODY.get_db_prep_save(_kept_answer(result.body), connection)
-            STORE_ANSWER.execute([result.status, body, receipt.pk])
+            body = _BODY.get_db_prep_save(result.body, connection)
+            STORE_ANSWER.execute([result.status, body, _answer_text(result.body), receipt.pk])
             return result
     except IntegrityError:
         first = SaveReceipt.objects.filter(player=player, idempotency_key=key).first()
@@ -231,22 +231,21 @@ def _once(
             raise IdempotencyKeyReused(
                 "This Idempotency-Key was used with a different request; use a new key."
             ) from None
-        return WriteResult(first.status, _replayed_answer(first.body))
+        return WriteResult(first.status, _replayed_answer(first))
 
 
-def _kept_answer(body: Any) -> str | None:
-    """The answer's body as the receipt keeps it: its JSON text, held as a JSON string. A jsonb
-    object keeps neither its keys' order (shortest first) nor a number's spelling (`1e+20` comes
-    back as an integer), so a body stored as an object was replayed equal but not byte-identical
-    to the first answer; a string comes back as it went in. No statement more: the same UPDATE
-    stores it."""
+def _answer_text(body: Any) -> str | None:
+    """The answer's JSON text, kept beside its object (SaveReceipt.answer_text): a jsonb object
+    keeps neither its keys' order (shortest first) nor a number's spelling (`1e+20` comes back
+    as an integer), so a replay of the object alone was equal but not byte-identical to the
+    first answer. No statement more: the same UPDATE stores both."""
     return None if body is None else json.dumps(body, ensure_ascii=False)
 
 
-def _replayed_answer(stored: Any) -> Any:
-    """The first answer's body again, its keys in their first order. A receipt stored before the
-    body was kept as text holds the object itself (jsonb's order): answered as it is."""
-    return json.loads(stored) if isinstance(stored, str) else stored
+def _replayed_answer(first: SaveReceipt) -> Any:
+    """The first answer's body again, its keys in their first order; a receipt the previous
+    release wrote has no text, and is answered as its object (jsonb's order)."""
+    return first.body if first.answer_text is None else json.loads(first.answer_text)
 
 
 def prune_receipts(*, now: datetime | None = None, batch: int = 5_000) -> int:
@@ -368,7 +367,8 @@ PRUNED_VERSION = CompiledQuery.compile(
 )
 INSERT_RECEIPT = CompiledInsert.compile(SaveReceipt)
 STORE_ANSWER = CompiledQuery.compile(
-    "UPDATE {receipt} SET status = %s, body = %s WHERE id = %s", receipt=SaveReceipt
+    "UPDATE {receipt} SET status = %s, body = %s, answer_text = %s WHERE id = %s",
+    receipt=SaveReceipt,
 )
 _VALUE = Document._meta.get_field("value")
 _BODY = SaveReceipt._meta.get_field("body")

@@ -4,6 +4,8 @@ their first order (jsonb keeps an object's keys shortest first) and each number 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from apps.cloudsave.models import SaveKey
@@ -105,3 +107,22 @@ def test_a_servers_replayed_put_delete_and_batch_are_byte_identical(server_clien
         first, again = twice(send)
         assert again.content == first.content
         assert again.get("ETag") == first.get("ETag")
+
+
+def test_the_receipt_keeps_the_answer_as_an_object_too(alice):
+    """A process of the previous release (during a deploy) replays the receipt's `body`: it is
+    still the answer as an object; the text beside it is what this release replays."""
+    from apps.cloudsave.models import SaveReceipt
+
+    first = alice.put(
+        f"{URL}/slot1",
+        {"value": VALUE},
+        format="json",
+        HTTP_IF_NONE_MATCH="*",
+        HTTP_IDEMPOTENCY_KEY="kept",
+    )
+
+    receipt = SaveReceipt.objects.get(idempotency_key__endswith=":kept")
+    assert first.status_code == 201
+    assert receipt.body == first.json()
+    assert receipt.answer_text is not None and json.loads(receipt.answer_text) == first.json()
