@@ -11,7 +11,7 @@ from apps.accounts.models import Game, Player
 from apps.battlepass.models import Season
 from apps.inventory.models import Currency, ItemDefinition, Wallet
 from apps.inventory.services import change_balance
-from apps.shop.models import Category, Offer
+from apps.shop.models import Category, Offer, Purchase
 
 
 def make_economy(game: Game) -> None:
@@ -68,3 +68,24 @@ def premium_pass_offer(game: Game) -> tuple[Season, Offer]:
         contents=[{"battlepass_premium": season.pk}, {"currency": "gems", "quantity": 10}],
     )
     return season, offer
+
+
+def make_gem_pack(game: Game) -> Offer:
+    """A real-money offer of 100 gems for 1.99 USD, with the game's economy."""
+    make_economy(game)
+    return make_offer(
+        game,
+        real_money=True,
+        price_currency="USD",
+        price_amount=199,
+        contents=[{"currency": "gems", "quantity": 100}],
+    )
+
+
+def start_purchase(player: Player, offer: Offer, key: str = "k") -> Purchase:
+    """A real-money purchase started (202, its checkout open), as stored."""
+    from apps.shop.services.purchase import purchase_offer
+
+    result = purchase_offer(player=player, offer_id=offer.pk, quantity=1, idempotency_key=key)
+    assert result.status_code == 202, result.body
+    return Purchase.objects.get(pk=result.body["purchase_id"])

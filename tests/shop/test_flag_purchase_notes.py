@@ -13,29 +13,18 @@ from apps.payments.providers.base import PaidAmount
 from apps.shop.models import Purchase
 from apps.shop.selectors import ended_outcome
 from apps.shop.services.fulfilment import NOTE_LENGTH, flag_purchase, fulfil_purchase
-from apps.shop.services.purchase import purchase_offer
 from tests.conftest import in_thread, wait_until_a_statement_waits_for_a_lock
-from tests.shop.helpers import make_economy, make_offer
+from tests.shop.helpers import make_gem_pack, start_purchase
 
 REVERSED = "Apple reversed a refund: re-grant by hand."
 
 
 @pytest.fixture
 def gem_pack(game):
-    make_economy(game)
-    return make_offer(
-        game,
-        real_money=True,
-        price_currency="USD",
-        price_amount=199,
-        contents=[{"currency": "gems", "quantity": 100}],
-    )
+    return make_gem_pack(game)
 
 
-def start(player, offer, key: str = "k") -> Purchase:
-    result = purchase_offer(player=player, offer_id=offer.pk, quantity=1, idempotency_key=key)
-    assert result.status_code == 202, result.body
-    return Purchase.objects.get(pk=result.body["purchase_id"])
+start = start_purchase
 
 
 @pytest.mark.django_db

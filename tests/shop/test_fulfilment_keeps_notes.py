@@ -19,9 +19,14 @@ from apps.shop.services.fulfilment import (
     fulfil_purchase,
     refund_purchase,
 )
-from apps.shop.services.purchase import purchase_offer
 from apps.shop.services.receipts import _flag_passes_charged_but_not_granted
-from tests.shop.helpers import make_economy, make_offer, premium_pass_offer
+from tests.shop.helpers import (
+    make_economy,
+    make_gem_pack,
+    make_offer,
+    premium_pass_offer,
+    start_purchase,
+)
 
 pytestmark = pytest.mark.django_db
 OPERATOR = "Ticket 42: the player was told we would look."
@@ -29,20 +34,10 @@ OPERATOR = "Ticket 42: the player was told we would look."
 
 @pytest.fixture
 def gem_pack(game):
-    make_economy(game)
-    return make_offer(
-        game,
-        real_money=True,
-        price_currency="USD",
-        price_amount=199,
-        contents=[{"currency": "gems", "quantity": 100}],
-    )
+    return make_gem_pack(game)
 
 
-def start(player, offer, key: str = "k") -> Purchase:
-    result = purchase_offer(player=player, offer_id=offer.pk, quantity=1, idempotency_key=key)
-    assert result.status_code == 202, result.body
-    return Purchase.objects.get(pk=result.body["purchase_id"])
+start = start_purchase
 
 
 def noted(purchase: Purchase, note: str, **fields) -> None:
