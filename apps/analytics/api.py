@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from django.conf import settings
@@ -21,10 +22,14 @@ class EventSerializer(serializers.Serializer):
         "varies (a level, an id) in `properties`, not in the name.",
     )
     occurred_at = serializers.DateTimeField(
+        # The guide's rule, whatever TIME_ZONE is: a time without an offset is UTC.
+        default_timezone=UTC,
         help_text="When it happened (not when it was sent): at most "
         f"{settings.ANALYTICS_MAX_CLOCK_SKEW_SECONDS // 86400} days back (the "
         "`ANALYTICS_MAX_CLOCK_SKEW_SECONDS` setting) and "
-        f"{settings.ANALYTICS_MAX_FUTURE_SECONDS} seconds ahead."
+        f"{settings.ANALYTICS_MAX_FUTURE_SECONDS} seconds ahead. Send it with its offset "
+        "(`2026-11-25T10:00:00Z`, `…+02:00`): a time without one (`2026-11-25T10:00:00`, or a "
+        "date alone) is read as UTC, so a device's local time sent that way lands hours off.",
     )
     properties = serializers.DictField(
         required=False,

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -15,7 +16,7 @@ def event(name: str = "level_up", **extra: object) -> dict:
     return {"name": name, "occurred_at": timezone.now().isoformat(), "properties": {}, **extra}
 
 
-def post(client, events: list) -> object:
+def post(client, events: list) -> Any:
     return client.post(URL, {"events": events}, format="json")
 
 
@@ -157,7 +158,7 @@ def test_an_offline_players_week_old_events_land_in_their_days_aggregates(player
         (event(occurred_at="yesterday"), "occurred_at"),
         (event(properties=[1, 2]), "properties"),
         (event(event_id="has space"), "event_id"),
-        (event(name=7), "name"),
+        (event(name=7), "name"),  # type: ignore[arg-type]
         ("not an event", "non_field_errors"),
     ],
 )
@@ -315,7 +316,7 @@ def test_a_retry_sent_while_the_first_call_runs_is_answered_as_duplicates(player
     inserted = threading.Event()
     mark_late_days = services.mark_late_days
 
-    def first_call_lingers(**kwargs: object) -> None:
+    def first_call_lingers(**kwargs: Any) -> None:
         # Called after the insert, before the commit: the first call waits here a moment.
         if not inserted.is_set():
             inserted.set()
@@ -344,7 +345,7 @@ def test_a_retry_sent_while_the_first_call_runs_is_answered_as_duplicates(player
     assert RawEvent.objects.filter(player=player).count() == 5
 
 
-def post_with_deep_properties(client, depth: int) -> object:
+def post_with_deep_properties(client, depth: int) -> Any:
     """A good event, then one whose properties hold `depth` nested arrays, sent as text (the
     test client's own encoder would run out of recursion first)."""
     fine, deep = event(event_id="ok"), event(event_id="deep", properties={"d": "DEEP"})
@@ -388,3 +389,29 @@ def test_oversized_properties_are_encoded_once_before_the_other_checks(player_cl
     assert response.status_code == 207
     assert response.json()["rejected"][0]["code"] == "properties_too_large"
     assert sum(1 for call in dumps.call_args_list if call.args and call.args[0] == many) == 1
+
+
+@pytest.mark.parametrize("time_zone", ["UTC", "America/New_York"])
+def test_a_time_sent_without_an_offset_is_read_as_utc_as_the_guide_says(
+    player_client, player, settings, time_zone
+):
+    """docs/analytics.md: "one sent without (…, or a date alone) is read as UTC"; the rule is
+    the API's, not the server's TIME_ZONE."""
+    settings.TIME_ZONE = time_zone
+    an_hour_ago = (timezone.now() - timedelta(hours=1)).replace(microsecond=0)
+    naive = an_hour_ago.astimezone(UTC).replace(tzinfo=None).isoformat()
+
+    response = post(player_client, [event(occurred_at=naive)])
+
+    assert (response.status_code, response.json()) == (202, {"accepted": 1, "duplicates": 0})
+    stored = RawEvent.objects.get(player=player)
+    assert stored.occurred_at == an_hour_ago
+    assert stored.day == an_hour_ago.astimezone(UTC).date()
+
+
+def test_the_schema_states_that_a_time_without_an_offset_is_utc():
+    from apps.analytics.api import EventSerializer
+
+    help_text = str(EventSerializer().fields["occurred_at"].help_text)
+
+    assert "without one" in help_text and "read as UTC" in help_text
