@@ -674,6 +674,13 @@ ANALYTICS_RAW_RETENTION_DAYS = env.int("ANALYTICS_RAW_RETENTION_DAYS", default=4
 # How old a client event may be: a game buffers events while offline (7 days by default); each
 # lands in the aggregates of the day it happened (older than yesterday: re-aggregated next run).
 ANALYTICS_MAX_CLOCK_SKEW_SECONDS = env.int("ANALYTICS_MAX_CLOCK_SKEW_SECONDS", default=7 * 86400)
+_refuse_below(
+    "ANALYTICS_MAX_CLOCK_SKEW_SECONDS",
+    ANALYTICS_MAX_CLOCK_SKEW_SECONDS,
+    60,
+    "an event reaches the panel a moment after it happens, so below a minute (and at 0 or "
+    "below, every time but the future) nearly every client event is refused as event_out_of_range",
+)
 # An event accepted that old must still be kept raw when the next runs aggregate its day.
 if ANALYTICS_RAW_RETENTION_DAYS * 86400 <= ANALYTICS_MAX_CLOCK_SKEW_SECONDS + 2 * 86400:
     raise ImproperlyConfigured(
@@ -696,6 +703,12 @@ if ANALYTICS_MAX_BATCH < 1:
         f"ANALYTICS_MAX_BATCH must be at least 1; it is {ANALYTICS_MAX_BATCH}."
     )
 ANALYTICS_MAX_PROPERTIES_BYTES = env.int("ANALYTICS_MAX_PROPERTIES_BYTES", default=4096)
+_refuse_below(
+    "ANALYTICS_MAX_PROPERTIES_BYTES",
+    ANALYTICS_MAX_PROPERTIES_BYTES,
+    2,
+    "every client event would be refused as properties_too_large (no properties, {}, is 2 bytes)",
+)
 # Distinct client event names per game: a new one past it is refused (too_many_event_names).
 ANALYTICS_MAX_EVENT_NAMES = env.int("ANALYTICS_MAX_EVENT_NAMES", default=500)
 if ANALYTICS_MAX_EVENT_NAMES < 1:
@@ -735,7 +748,16 @@ if not 64 <= (_work_mem_kilobytes(ANALYTICS_AGGREGATION_WORK_MEM) or 0) <= 2_147
         "2147483647kB, a number and one of the units B, kB, MB, GB, TB (as 256MB); it is "
         f"{ANALYTICS_AGGREGATION_WORK_MEM!r}."
     )
+# The longest range the dashboard and its CSV exports read (apps/panel/forms.py refuses more).
+ANALYTICS_DASHBOARD_MAX_DAYS = 366
 ANALYTICS_DASHBOARD_DEFAULT_DAYS = env.int("ANALYTICS_DASHBOARD_DEFAULT_DAYS", default=30)
+# At 0 or below the default range ended before it began (an empty dashboard and CSV); past the
+# longest range, the default was read as no form would let an operator ask.
+if not 1 <= ANALYTICS_DASHBOARD_DEFAULT_DAYS <= ANALYTICS_DASHBOARD_MAX_DAYS:
+    raise ImproperlyConfigured(
+        f"ANALYTICS_DASHBOARD_DEFAULT_DAYS must be from 1 to {ANALYTICS_DASHBOARD_MAX_DAYS} (the "
+        f"longest range the dashboard reads); it is {ANALYTICS_DASHBOARD_DEFAULT_DAYS}."
+    )
 # Repeating events (weekly, monthly) are created this many days before they start.
 EVENT_REPEAT_HORIZON_DAYS = env.int("EVENT_REPEAT_HORIZON_DAYS", default=35)
 # Remote config's sizes, counted as PostgreSQL keeps the JSON (gamingpanel.storable.stored_json):

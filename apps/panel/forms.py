@@ -12,7 +12,7 @@ from apps.inventory.services import Change
 from apps.panel.selectors import PlayerFilters
 from apps.platforms.models import PlatformCredential
 
-MAX_RANGE_DAYS = 366
+MAX_RANGE_DAYS = settings.ANALYTICS_DASHBOARD_MAX_DAYS
 
 
 class UtcDateTimeField(forms.DateTimeField):

@@ -21,6 +21,10 @@ test_setting_ranges.py:
 - PLATFORM_JWKS_FAILURE_BACKOFF_SECONDS below 0 is no backoff at all (0 is the documented off).
 - SENTRY_/OTEL_TRACES_SAMPLE_RATE outside 0..1: Sentry drops every trace, OpenTelemetry's
   sampler raises when tracing starts.
+- ANALYTICS_MAX_CLOCK_SKEW_SECONDS below a minute refuses nearly every client event (at 0 or
+  below, all but future ones); ANALYTICS_MAX_PROPERTIES_BYTES below 2 refuses every event (`{}`
+  is 2 bytes); ANALYTICS_DASHBOARD_DEFAULT_DAYS at 0 or below made an empty dashboard and CSV,
+  past 366 a range no form lets an operator ask for.
 """
 
 from __future__ import annotations
@@ -67,6 +71,15 @@ REFUSED = [
     ("SENTRY_TRACES_SAMPLE_RATE", "1.5"),
     ("OTEL_TRACES_SAMPLE_RATE", "-1"),
     ("OTEL_TRACES_SAMPLE_RATE", "100"),
+    ("ANALYTICS_MAX_CLOCK_SKEW_SECONDS", "0"),
+    ("ANALYTICS_MAX_CLOCK_SKEW_SECONDS", "-3600"),
+    ("ANALYTICS_MAX_CLOCK_SKEW_SECONDS", "59"),
+    ("ANALYTICS_MAX_PROPERTIES_BYTES", "1"),
+    ("ANALYTICS_MAX_PROPERTIES_BYTES", "0"),
+    ("ANALYTICS_DASHBOARD_DEFAULT_DAYS", "0"),
+    ("ANALYTICS_DASHBOARD_DEFAULT_DAYS", "-7"),
+    ("ANALYTICS_DASHBOARD_DEFAULT_DAYS", "367"),
+    ("ANALYTICS_DASHBOARD_DEFAULT_DAYS", "2000"),
 ]
 
 
@@ -97,6 +110,9 @@ def test_the_smallest_values_that_work_start():
             PLATFORM_JWKS_FAILURE_BACKOFF_SECONDS="0",  # documented: no backoff
             SENTRY_TRACES_SAMPLE_RATE="0",
             OTEL_TRACES_SAMPLE_RATE="0",
+            ANALYTICS_MAX_CLOCK_SKEW_SECONDS="60",
+            ANALYTICS_MAX_PROPERTIES_BYTES="2",
+            ANALYTICS_DASHBOARD_DEFAULT_DAYS="1",
         )
         is None
     )
@@ -109,6 +125,7 @@ def test_the_largest_bounded_values_start():
             SEGMENT_RUN_SLICE_SECONDS="150",
             SENTRY_TRACES_SAMPLE_RATE="1",
             OTEL_TRACES_SAMPLE_RATE="1",
+            ANALYTICS_DASHBOARD_DEFAULT_DAYS="366",
             RATE_LIMIT_PER_HOUR=str(10**9),  # as the benches set
         )
         is None
