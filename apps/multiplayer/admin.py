@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -16,7 +17,14 @@ from apps.accounts.admin_scoping import (
     WholeValueSearch,
 )
 from apps.accounts.selectors import READ_ROLES
-from apps.multiplayer.models import Match, MatchResult, MatchSettings, RegisteredServer, XpRule
+from apps.multiplayer.models import (
+    NAME,
+    Match,
+    MatchResult,
+    MatchSettings,
+    RegisteredServer,
+    XpRule,
+)
 
 
 def _fresh_since() -> datetime:
@@ -97,7 +105,9 @@ class ModeFilter(admin.SimpleListFilter):
             *XpRule.objects.filter(game__in=games).values_list("mode", flat=True),
             *RegisteredServer.objects.filter(game__in=games).values_list("mode", flat=True),
         }
-        return [(mode, mode) for mode in sorted(modes - {""})]
+        # A heartbeat's mode may be any label ("Team Deathmatch"); only one a match result can
+        # send lists any match.
+        return [(mode, mode) for mode in sorted(modes) if re.fullmatch(NAME, mode)]
 
     def has_output(self) -> bool:
         # Django leaves out, unapplied, a filter that offers nothing: with no mode offered (no

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from apps.multiplayer.models import Match, Outcome, XpRule
+from apps.multiplayer.models import Match, Outcome, RegisteredServer, XpRule
 from tests.accounts.admin_lists import listed, signed_in_operator
 
 URL = "/admin/multiplayer/match/"
@@ -44,3 +44,27 @@ def test_a_mode_with_u0000_is_the_invalid_filter_answer(client, game, duel_and_c
     response = operator_client.get(f"{URL}?mode__exact={mode}")
 
     assert response.status_code == 302 and response["Location"].endswith("?e=1")
+
+
+def test_a_server_mode_no_match_can_have_is_not_offered(client, game, duel_and_ctf):
+    """A heartbeat takes any label as its mode; a match result only a name: "Team Deathmatch"
+    was offered, and listed no match."""
+    now = timezone.now()
+    for server_id, mode in [("eu-1", "Team Deathmatch"), ("eu-2", "ctf")]:
+        RegisteredServer.objects.create(
+            game=game,
+            server_id=server_id,
+            region="eu",
+            address="10.0.0.1",
+            port=7777,
+            capacity=10,
+            mode=mode,
+            registered_at=now,
+            last_heartbeat_at=now,
+        )
+    operator_client = signed_in_operator(client, game)
+
+    cl = operator_client.get(URL).context["cl"]
+    [modes] = [spec for spec in cl.filter_specs if spec.title == "mode"]
+
+    assert [choice["display"] for choice in modes.choices(cl)][1:] == ["ctf"]

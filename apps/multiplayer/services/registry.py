@@ -96,6 +96,15 @@ def deregister(*, game: Game, server_id: str, server_key: ServerKey | None = Non
     return bool(deleted)
 
 
+def deregister_servers_of_key(*, server_key_id: int) -> int:
+    """A revoked key's servers leave the list at once, as if each had deregistered: with the
+    key revoked they can neither validate a player's token nor post a match result, so players
+    must not be sent to them, and their places under MULTIPLAYER_MAX_LIVE_SERVERS are free.
+    Runs in the revocation's transaction (apps.multiplayer.receivers). Answers how many went."""
+    deleted, _ = RegisteredServer.objects.filter(server_key_id=server_key_id).delete()
+    return deleted
+
+
 def prune_servers(*, batch: int = 1_000) -> int:
     """Delete servers not heard from for MULTIPLAYER_SERVER_RETENTION_HOURS (hourly, from
     beat): long off the list, they are kept that long only for the admin's view of what
