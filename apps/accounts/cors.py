@@ -3,6 +3,8 @@ set in the admin), checked by django-cors-headers through its `check_request_ena
 
 - A preflight (OPTIONS with Access-Control-Request-Method) names no game: browsers send no
   X-Game-Key or token with it. It is answered for an origin that some game lists.
+- An origin of CORS_ALLOWED_ORIGINS is answered for every game, compared as a game's are
+  (parse_origins: lower-cased, without the scheme's default port).
 - Any other request is answered with Access-Control-Allow-Origin only when the game it was
   identified with (X-Game-Key at login, the token's game, the server key's game) lists the
   origin. A request that named no game (a refused token, refresh) gets it when some game lists
@@ -14,11 +16,13 @@ so CORS here decides which pages may read answers, not who is signed in.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 from corsheaders.middleware import CorsMiddleware
 from corsheaders.signals import check_request_enabled
+from django.conf import settings
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import patch_vary_headers
@@ -52,10 +56,30 @@ def games_by_origin() -> dict[str, frozenset[int]]:
     return _origins.get_or_load("all", load) or {}
 
 
+def configured_origins() -> frozenset[str]:
+    """CORS_ALLOWED_ORIGINS as a browser sends them. django-cors-headers compares its entries
+    with the Origin header as typed, so `https://Play.example.com` or `https://x.example:443`
+    would never match: each is read as a game's origins are."""
+    return _parsed_origins(tuple(settings.CORS_ALLOWED_ORIGINS))
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed_origins(entries: tuple[str, ...]) -> frozenset[str]:
+    found: set[str] = set()
+    for entry in entries:
+        try:
+            found.update(parse_origins(entry))
+        except ValueError:
+            continue  # not an origin parse_origins reads ("null"): django-cors-headers' own rule
+    return frozenset(found)
+
+
 def origin_allowed(request: HttpRequest) -> bool:
     if not request.path_info.startswith("/api/"):
         return False  # the panel and the admin are same-origin only
     origin = request.META.get("HTTP_ORIGIN", "").lower()
+    if origin in configured_origins():
+        return True  # allowed for every game
     games = games_by_origin().get(origin)
     if not games:
         return False

@@ -44,3 +44,35 @@ def test_an_origin_stored_with_its_default_port_applies(game):
     )
 
     assert answer["Access-Control-Allow-Origin"] == "https://play.example.com"
+
+
+@pytest.mark.parametrize(
+    "configured",
+    ["https://launcher.example:443", "https://Launcher.Example", "HTTPS://launcher.example/"],
+)
+def test_a_deployment_wide_origin_is_read_as_a_games_is(settings, game, configured):
+    """CORS_ALLOWED_ORIGINS typed with the default port, capitals or a final slash is the
+    origin a browser sends, as a game's origins are: django-cors-headers alone compares the
+    host and port as typed, so the first two never matched."""
+    settings.CORS_ALLOWED_ORIGINS = [configured]
+
+    preflight = APIClient().options(
+        LOGIN,
+        HTTP_ORIGIN="https://launcher.example",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="x-game-key,content-type",
+    )
+    refused = APIClient().post(
+        LOGIN,
+        {},
+        format="json",
+        HTTP_X_GAME_KEY="alpha-client-key",
+        HTTP_ORIGIN="https://launcher.example",
+    )
+
+    assert preflight["Access-Control-Allow-Origin"] == "https://launcher.example"
+    assert refused["Access-Control-Allow-Origin"] == "https://launcher.example"
+    other = APIClient().options(
+        LOGIN, HTTP_ORIGIN="https://other.example", HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST"
+    )
+    assert "Access-Control-Allow-Origin" not in other
