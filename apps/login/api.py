@@ -20,7 +20,7 @@ from apps.accounts.api_base import (
 from apps.accounts.authentication import require_game
 from apps.accounts.errors import InvalidToken
 from apps.accounts.models import PlatformIdentity
-from apps.accounts.ratelimit import enforce, spend_address_budget, spend_game_budget
+from apps.accounts.ratelimit import enforce, spend_address_budget, spend_game_budget, tightest
 from apps.accounts.selectors import identities_of
 from apps.accounts.services.sessions import (
     MAX_REFRESH_TOKEN_LENGTH,
@@ -218,9 +218,14 @@ class LinkApi(PlayerApi):
     )
     def post(self, request: PlayerRequest) -> Response:
         # A link asks the platform as a login does (the studio's keys, up to the login deadline):
-        # it spends the same address and game budgets, not only the session's.
-        enforce(spend_address_budget(request))
-        enforce(spend_game_budget(game_id=request.user.game_id))
+        # it spends the same address and game budgets, not only the session's. The answer shows
+        # the tightest of them, so a 429's RateLimit-* headers agree with its Retry-After.
+        address_budget = spend_address_budget(request)
+        request.rate_budget = tightest(request.rate_budget, address_budget)
+        enforce(address_budget)
+        game_budget = spend_game_budget(game_id=request.user.game_id)
+        request.rate_budget = tightest(request.rate_budget, game_budget)
+        enforce(game_budget)
         given = PlatformCredentialsInput(data=request.data)
         given.is_valid(raise_exception=True)
         link_identity(player=request.user, **given.validated_data)

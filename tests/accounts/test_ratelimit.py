@@ -171,6 +171,26 @@ def test_links_spend_the_login_budgets_of_the_address_and_the_game(login, settin
 
 
 @pytest.mark.django_db
+def test_a_link_refused_by_the_address_budget_shows_that_budget(login, settings):
+    """The 429's RateLimit-* headers are the exceeded budget's, as its Retry-After is, not the
+    session's (which had hundreds left and reset in up to an hour)."""
+    client = bearer(login("alice")["access_token"])
+    client.defaults["REMOTE_ADDR"] = "10.0.0.9"
+    settings.AUTH_RATE_LIMIT_PER_MINUTE = 1
+    steam = {"platform": "steam", "credentials": {"ticket": "14000000"}}
+
+    spent = client.post("/api/v1/auth/link", steam, format="json")
+    refused = client.post("/api/v1/auth/link", steam, format="json")
+
+    assert spent.json()["code"] == "platform_not_configured"
+    assert budget_headers(spent)[:2] == (1, 0)  # the tightest budget it spent
+    assert_problem(refused, 429, "rate_limited")
+    limit, remaining, reset = budget_headers(refused)
+    assert (limit, remaining) == (1, 0)
+    assert reset == int(refused["Retry-After"]) <= 60
+
+
+@pytest.mark.django_db
 def test_refreshes_are_limited_per_address(login, settings):
     first = login("alice")
     second = login("bob")
