@@ -363,9 +363,23 @@ if REFRESH_TOKEN_LIFETIME.total_seconds() < 1:
         f"{int(REFRESH_TOKEN_LIFETIME.total_seconds())}."
     )
 REFRESH_REUSE_GRACE_SECONDS = env.int("REFRESH_REUSE_GRACE_SECONDS", default=30)
+# 0 is no grace. Below it, no retry would ever be honoured; past an hour a stolen refresh token
+# is honoured as a lost answer's retry that long (and past timedelta's range every refresh 500s).
+if not 0 <= REFRESH_REUSE_GRACE_SECONDS <= 3600:
+    raise ImproperlyConfigured(
+        "REFRESH_REUSE_GRACE_SECONDS must be from 0 to 3600 (a lost answer's retry comes within "
+        f"seconds); it is {REFRESH_REUSE_GRACE_SECONDS}."
+    )
 # Ended sessions are deleted this long after their refresh token expired (prune_sessions): until
 # then a refresh with one says why it ended instead of `invalid_token`.
 ENDED_SESSIONS_KEPT_DAYS = env.int("ENDED_SESSIONS_KEPT_DAYS", default=7)
+# Below 0 the daily prune deleted live sessions (their players logged out); past a century, the
+# prune's cutoff falls before the calendar's first day and the task fails every day.
+if not 0 <= ENDED_SESSIONS_KEPT_DAYS <= 36_500:
+    raise ImproperlyConfigured(
+        "ENDED_SESSIONS_KEPT_DAYS must be from 0 to 36500 (a negative value deletes live "
+        f"sessions); it is {ENDED_SESSIONS_KEPT_DAYS}."
+    )
 # Each web process mirrors revoked sessions and live server keys, kept current by Redis pub/sub,
 # so a token check costs no round trip (apps/accounts/mirror.py). Needs REDIS_URL.
 REVOCATION_MIRROR = env.bool("REVOCATION_MIRROR", default=not TESTING) and bool(REDIS_URL)
@@ -659,6 +673,18 @@ MULTIPLAYER_SERVER_RETENTION_HOURS = env.int("MULTIPLAYER_SERVER_RETENTION_HOURS
 if MULTIPLAYER_MAX_LIVE_SERVERS < 1 or MULTIPLAYER_SERVER_RETENTION_HOURS < 1:
     raise ImproperlyConfigured(
         "MULTIPLAYER_MAX_LIVE_SERVERS and MULTIPLAYER_SERVER_RETENTION_HOURS must be at least 1."
+    )
+# The cap is a LIMIT in PostgreSQL (a bigint: larger made every server-info a 500); past a
+# century the hourly prune's cutoff falls before the calendar's first day and the task fails.
+if MULTIPLAYER_MAX_LIVE_SERVERS > 2**63 - 1:
+    raise ImproperlyConfigured(
+        f"MULTIPLAYER_MAX_LIVE_SERVERS must be at most {2**63 - 1} (PostgreSQL's largest "
+        f"LIMIT); it is {MULTIPLAYER_MAX_LIVE_SERVERS}."
+    )
+if MULTIPLAYER_SERVER_RETENTION_HOURS > 876_000:
+    raise ImproperlyConfigured(
+        "MULTIPLAYER_SERVER_RETENTION_HOURS must be at most 876000 (a century); it is "
+        f"{MULTIPLAYER_SERVER_RETENTION_HOURS}."
     )
 # At most 0 no server is ever listed; at the retention or beyond, the hourly prune deletes
 # servers that are still listed (live).

@@ -25,6 +25,11 @@ test_setting_ranges.py:
   below, all but future ones); ANALYTICS_MAX_PROPERTIES_BYTES below 2 refuses every event (`{}`
   is 2 bytes); ANALYTICS_DASHBOARD_DEFAULT_DAYS at 0 or below made an empty dashboard and CSV,
   past 366 a range no form lets an operator ask for.
+- REFRESH_REUSE_GRACE_SECONDS below 0 or past an hour (a stolen refresh token honoured as a retry
+  that long; past timedelta's range every refresh was a 500); ENDED_SESSIONS_KEPT_DAYS below 0
+  (the daily prune deleted live sessions) or past a century (the prune failed every day);
+  MULTIPLAYER_MAX_LIVE_SERVERS past a bigint (every server-info a 500) and
+  MULTIPLAYER_SERVER_RETENTION_HOURS past a century (the hourly prune failed).
 """
 
 from __future__ import annotations
@@ -80,6 +85,15 @@ REFUSED = [
     ("ANALYTICS_DASHBOARD_DEFAULT_DAYS", "-7"),
     ("ANALYTICS_DASHBOARD_DEFAULT_DAYS", "367"),
     ("ANALYTICS_DASHBOARD_DEFAULT_DAYS", "2000"),
+    ("REFRESH_REUSE_GRACE_SECONDS", "-1"),
+    ("REFRESH_REUSE_GRACE_SECONDS", "3601"),
+    ("REFRESH_REUSE_GRACE_SECONDS", "1000000000000"),
+    ("ENDED_SESSIONS_KEPT_DAYS", "-31"),
+    ("ENDED_SESSIONS_KEPT_DAYS", "36501"),
+    ("ENDED_SESSIONS_KEPT_DAYS", "1000000"),
+    ("MULTIPLAYER_MAX_LIVE_SERVERS", str(2**63)),
+    ("MULTIPLAYER_SERVER_RETENTION_HOURS", "876001"),
+    ("MULTIPLAYER_SERVER_RETENTION_HOURS", "100000000"),
 ]
 
 
@@ -113,6 +127,8 @@ def test_the_smallest_values_that_work_start():
             ANALYTICS_MAX_CLOCK_SKEW_SECONDS="60",
             ANALYTICS_MAX_PROPERTIES_BYTES="2",
             ANALYTICS_DASHBOARD_DEFAULT_DAYS="1",
+            REFRESH_REUSE_GRACE_SECONDS="0",
+            ENDED_SESSIONS_KEPT_DAYS="0",
         )
         is None
     )
@@ -126,6 +142,10 @@ def test_the_largest_bounded_values_start():
             SENTRY_TRACES_SAMPLE_RATE="1",
             OTEL_TRACES_SAMPLE_RATE="1",
             ANALYTICS_DASHBOARD_DEFAULT_DAYS="366",
+            REFRESH_REUSE_GRACE_SECONDS="3600",
+            ENDED_SESSIONS_KEPT_DAYS="36500",
+            MULTIPLAYER_MAX_LIVE_SERVERS=str(2**63 - 1),
+            MULTIPLAYER_SERVER_RETENTION_HOURS="876000",
             RATE_LIMIT_PER_HOUR=str(10**9),  # as the benches set
         )
         is None
