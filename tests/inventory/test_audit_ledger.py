@@ -43,6 +43,19 @@ def test_audit_can_be_limited_to_one_game(holdings, other_game, capsys):
     assert "OK: 0 balances" in capsys.readouterr().out
 
 
+def test_an_unknown_game_exits_2_saying_nothing_was_audited(holdings, player, capsys):
+    """A mistyped slug is told apart from a ledger that does not balance (exit 1), even when
+    the ledger does not balance."""
+    Wallet.objects.filter(player=player).update(balance=31)
+
+    with pytest.raises(CommandError) as failure:
+        call_command("audit_ledger", "--game", "no-such-game")
+
+    assert failure.value.returncode == 2
+    assert str(failure.value) == "No game with slug 'no-such-game': nothing was audited."
+    assert "MISMATCH" not in capsys.readouterr().out
+
+
 def test_audit_reports_a_deleted_wallet_whose_ledger_is_not_zero(holdings, player, capsys):
     Wallet.objects.filter(player=player).delete()  # the ledger still sums to 30 gold
 
@@ -71,7 +84,7 @@ def test_audit_reports_a_holding_never_made(holdings, player, capsys):
 def test_audit_reports_a_missing_row_by_its_last_balance_after(holdings, player, capsys):
     """A row-less group whose deltas sum to 0 but whose last entry says a balance was left."""
     gold = Wallet.objects.get(player=player).currency
-    entry = LedgerEntry.objects.filter(player=player, currency=gold).order_by("id").first()
+    entry = LedgerEntry.objects.filter(player=player, currency=gold).earliest("id")
     LedgerEntry.objects.create(
         game_id=entry.game_id,
         player=player,
