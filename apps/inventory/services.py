@@ -279,11 +279,16 @@ def _apply(
         if delta == 0:
             continue
         new_amount = row.amount + delta
-        # Without a cap, the column's range is the limit: past it the write would fail as a 500.
-        cap = row.credit_limit
-        limit = MAX_AMOUNT if cap is None else min(cap, MAX_AMOUNT)
-        if delta > 0 and new_amount > limit:
-            raise HoldingLimitReached(f"{code} would reach {new_amount}, above its limit {limit}.")
+        if delta > 0 and new_amount > row.room and row.limit != row.definition_limit:
+            # Copy and definition disagree: the lock may have waited for an operator's raise or
+            # removal (the definition and every copy, one transaction), locked the new copy and
+            # read the definition as it was. Refuse only on the limit as committed (one query,
+            # on this refusal path only).
+            _follow_current_limit(row)
+        if delta > 0 and new_amount > row.room:
+            raise HoldingLimitReached(
+                f"{code} would reach {new_amount}, above its limit {row.room}."
+            )
         writes.append((row, delta))
         entries.append(
             {
@@ -331,6 +336,13 @@ class _Held:
             return max(cap, self.amount)
         return self.limit
 
+    @property
+    def room(self) -> int:
+        """The most a credit may bring the row to: without a cap, the column's range (past it
+        the write would fail as a 500)."""
+        cap = self.credit_limit
+        return MAX_AMOUNT if cap is None else min(cap, MAX_AMOUNT)
+
 
 def _locked_rows(
     player: Player,
@@ -361,16 +373,39 @@ def _follow_raised_limits(rows: Iterable[_Held]) -> None:
     definition's. A row made while an operator raised or removed the limit copied the old one
     (its insert read the definition before the change committed, and the change's UPDATE of
     every row did not see it): without this it would stay held below the new limit for good. A
-    copy above a lowered limit needs nothing here; credit_limit stops credits at the new one."""
+    copy above a lowered limit needs nothing here; credit_limit stops credits at the new one.
+    The limit raised to is read again first (rare: only a copy below the definition's): a lock
+    that waited for an operator's lowering (the definition and every copy, one transaction)
+    locked the copy as lowered but read the definition as it was when its statement began, and
+    raising the copy to that old limit let the move credit past the new one."""
     for row in rows:
-        if row.limit is None or (
-            row.definition_limit is not None and row.definition_limit <= row.limit
-        ):
-            continue
-        model = Wallet if row.kind == "currency" else PlayerItem
-        field = "cap" if row.kind == "currency" else "limit"
-        model.objects.filter(pk=row.row_id).update(**{field: row.definition_limit})
-        row.limit = row.definition_limit
+        if _below_definition(row):
+            _follow_current_limit(row)
+
+
+def _follow_current_limit(row: _Held) -> None:
+    """The definition's limit as committed now onto `row`, and its copy raised to it if below."""
+    row.definition_limit = _current_limit(row.definition)
+    if not _below_definition(row):
+        return
+    model = Wallet if row.kind == "currency" else PlayerItem
+    field = "cap" if row.kind == "currency" else "limit"
+    model.objects.filter(pk=row.row_id).update(**{field: row.definition_limit})
+    row.limit = row.definition_limit
+
+
+def _below_definition(row: _Held) -> bool:
+    """Whether the row's copy of the limit is below the definition's (None: no limit)."""
+    return row.limit is not None and (
+        row.definition_limit is None or row.definition_limit > row.limit
+    )
+
+
+def _current_limit(definition: Currency | ItemDefinition) -> int | None:
+    """The currency's cap or the item's holding limit as committed now (a statement of its own)."""
+    if isinstance(definition, Currency):
+        return Currency.objects.values_list("cap", flat=True).get(pk=definition.pk)
+    return ItemDefinition.objects.only("kind", "max_stack").get(pk=definition.pk).holding_limit
 
 
 def prepare_holdings(*, players: Sequence[Player], changes: Sequence[Change]) -> None:

@@ -13,8 +13,15 @@ from django.db import connection, transaction
 from apps.accounts.models import GameAccess
 from apps.accounts.services import set_game_access
 from apps.inventory.errors import HoldingLimitReached
-from apps.inventory.models import Currency, ItemDefinition, PlayerItem, Wallet
-from apps.inventory.services import Change, apply_changes, change_balance, follow_currency_cap
+from apps.inventory.models import Currency, ItemDefinition, LedgerEntry, PlayerItem, Wallet
+from apps.inventory.services import (
+    Change,
+    apply_changes,
+    change_balance,
+    follow_currency_cap,
+    follow_item_limit,
+)
+from tests.conftest import in_thread, wait_until_a_statement_waits_for_a_lock
 
 pytestmark = pytest.mark.django_db
 
@@ -224,3 +231,66 @@ def test_a_wallet_made_while_the_cap_is_raised_can_fill_to_the_new_cap(game, pla
 
     wallet = Wallet.objects.get(player=player, currency=gold)
     assert (wallet.balance, wallet.cap) == (950, 1000)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("kind", ["currency", "item"])
+def test_a_credit_waiting_on_a_lowered_limit_stops_at_it(game, player, kind):
+    """The credit's lock waited for the operator's change (the definition's new limit and
+    every copy, one transaction): it locks the copy as changed but read the definition as it
+    was when its statement began, and raising the copy to that old limit let it through."""
+    if kind == "currency":
+        gold = Currency.objects.create(game=game, code="gold", name="Gold", cap=1000)
+        code, pk = gold.code, gold.pk
+    else:
+        potion = ItemDefinition.objects.create(
+            game=game, sku="potion", name="Potion", kind="stackable", max_stack=1000
+        )
+        code, pk = potion.sku, potion.pk
+    apply_changes(player=player, changes=[Change(kind, code, 50)], reason="t", idempotency_key="a")
+
+    with transaction.atomic():  # as the admin's save: the definition, then every copy
+        if kind == "currency":
+            Currency.objects.filter(pk=pk).update(cap=100)
+            follow_currency_cap(currency=Currency.objects.get(pk=pk))
+        else:
+            ItemDefinition.objects.filter(pk=pk).update(max_stack=100)
+            follow_item_limit(item=ItemDefinition.objects.get(pk=pk))
+        credit = in_thread(
+            lambda: apply_changes(
+                player=player, changes=[Change(kind, code, 500)], reason="t", idempotency_key="b"
+            )
+        )
+        wait_until_a_statement_waits_for_a_lock()  # the credit, for the copy the change holds
+
+    with pytest.raises(HoldingLimitReached):
+        credit.result(15)
+    if kind == "currency":
+        wallet = Wallet.objects.get(player=player)
+        held = (wallet.balance, wallet.cap)
+    else:
+        holding = PlayerItem.objects.get(player=player)
+        held = (holding.quantity, holding.limit)
+    assert held == (50, 100)
+    assert LedgerEntry.objects.filter(player=player).count() == 1  # the first grant only
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("new_cap", [1000, None])
+def test_a_credit_waiting_on_a_raised_cap_fills_to_it(game, player, new_cap):
+    """The credit's lock waited for the operator's raise (or removal): it read the old cap, and
+    refused a credit the cap committed before its lock allows."""
+    gold = Currency.objects.create(game=game, code="gold", name="Gold", cap=100)
+    gain(player, "gold", 50, "a")
+
+    with transaction.atomic():  # as the admin's save: the cap, then every wallet
+        Currency.objects.filter(pk=gold.pk).update(cap=new_cap)
+        follow_currency_cap(currency=Currency.objects.get(pk=gold.pk))
+        credit = in_thread(lambda: gain(player, "gold", 500, "b"))
+        wait_until_a_statement_waits_for_a_lock()  # the credit, for the wallet the raise holds
+
+    credit.result(15)
+    wallet = Wallet.objects.get(player=player, currency=gold)
+    assert (wallet.balance, wallet.cap) == (550, new_cap)
