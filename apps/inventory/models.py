@@ -8,7 +8,9 @@ from django.db import models
 from django.db.models import F, Q
 
 from apps.accounts.models import Game, Player
+from gamingpanel.errors import DomainError
 from gamingpanel.identifiers import refuse_renaming
+from gamingpanel.storable import check_storable
 
 # The most a balance, holding or ledger delta can be: the range of their BIGINT columns.
 MAX_AMOUNT = 2**63 - 1
@@ -77,8 +79,21 @@ class ItemDefinition(models.Model):
         return self.sku
 
     def clean(self) -> None:
+        """The sku is fixed once saved, and the properties are a JSON object the database can
+        store: the player's inventory answers them as an object (an empty field, or null, is
+        none: {}), and U+0000, a lone surrogate or nesting past MAX_DEPTH would fail the save."""
         super().clean()
         refuse_renaming(self, "sku")
+        if self.properties is None:
+            self.properties = {}
+        if not isinstance(self.properties, dict):
+            raise ValidationError(
+                {"properties": 'A JSON object, e.g. {"damage": 5}, or {} for none.'}
+            )
+        try:
+            check_storable(self.properties, "properties")
+        except DomainError as refused:
+            raise ValidationError({"properties": refused.detail}) from None
 
     @property
     def holding_limit(self) -> int | None:
