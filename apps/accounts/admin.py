@@ -2,10 +2,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -15,6 +19,7 @@ from django.utils.html import format_html
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.accounts.admin_scoping import (
+    AuditedAdmin,
     CappedCountPaginator,
     GameScopedAdmin,
     ReadOnlyScopedAdmin,
@@ -461,3 +466,41 @@ class PlatformIdentityAdmin(WholeValueSearch, ReadOnlyScopedAdmin):
 # `manage.py reset_two_factor <username>`.
 if admin.site.is_registered(TOTPDevice):
     admin.site.unregister(TOTPDevice)
+
+
+# The deployment's own rows, edited by superusers through the stock admins of Django and axes:
+# an operator added, given a new password or made superuser, a group's permissions, a login
+# lock-out lifted (deleting its attempt). Each lands in the audit log as the games' rows do
+# (naming no game); a password only as a digest of its hash.
+class AuditedUserAdmin(AuditedAdmin, UserAdmin):
+    digest_only = ("password",)
+
+
+class AuditedGroupAdmin(AuditedAdmin, GroupAdmin):
+    pass
+
+
+class AuditedAccessAttemptAdmin(AuditedAdmin, AccessAttemptAdmin):
+    pass
+
+
+class AuditedAccessLogAdmin(AuditedAdmin, AccessLogAdmin):
+    pass
+
+
+class AuditedAccessFailureLogAdmin(AuditedAdmin, AccessFailureLogAdmin):
+    pass
+
+
+for _model, _audited_admin in (
+    (User, AuditedUserAdmin),
+    (Group, AuditedGroupAdmin),
+    (AccessAttempt, AuditedAccessAttemptAdmin),
+    (AccessLog, AuditedAccessLogAdmin),
+    (AccessFailureLog, AuditedAccessFailureLogAdmin),
+):
+    # Importing their admin modules (above) registered the stock admins (axes' only with
+    # AXES_ENABLE_ADMIN): each is replaced by its audited self, none added.
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+        admin.site.register(_model, _audited_admin)

@@ -53,18 +53,104 @@ def audit_snapshot(obj: Model) -> dict[str, Any]:
     for field in obj._meta.concrete_fields:
         if field.name.endswith(ENCRYPTED_SUFFIX):
             stored = getattr(obj, field.attname) or ""
-            digest = hashlib.sha256(stored.encode()).hexdigest()[:12]
-            snapshot[field.name.removesuffix(ENCRYPTED_SUFFIX)] = (
-                f"set ({digest})" if stored else ""
-            )
+            snapshot[field.name.removesuffix(ENCRYPTED_SUFFIX)] = _digest(stored)
     return snapshot
+
+
+def _digest(stored: str) -> str:
+    """Which value is stored, as a short digest ("" for none): enough to see it change."""
+    return f"set ({hashlib.sha256(stored.encode()).hexdigest()[:12]})" if stored else ""
 
 
 def _query_items(request: HttpRequest) -> list[tuple[str, str]]:
     return [(key, value) for key, values in request.GET.lists() for value in values]
 
 
-class GameScopedAdmin(admin.ModelAdmin):
+class AuditedAdmin(admin.ModelAdmin):
+    """Every add, change and delete made through this admin lands in the audit log too, with the
+    row before and after, beside Django's own LogEntry (which only superusers read, and which
+    names no game). GameScopedAdmin's rows name their game; another model's entries name none
+    (the deployment's own: operators, groups, login lock-outs), read by superusers."""
+
+    # Fields whose value must never be written down (a password's hash): shown as a digest of
+    # what is stored, as an encrypted field is, so a change is seen and nothing of it kept.
+    digest_only: tuple[str, ...] = ()
+
+    def _game_of(self, obj: Model) -> Any:
+        return None
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None:
+            self._remember_before(request, obj)
+        return obj
+
+    def _remember_before(self, request: HttpRequest, obj: Model) -> None:
+        audited = cast(AuditedRequest, request)
+        if not hasattr(audited, "_audit_before"):
+            audited._audit_before = {}
+        audited._audit_before[obj.pk] = self.snapshot_for_audit(obj)
+
+    def log_addition(self, request: HttpRequest, obj: Model, message: Any) -> Any:
+        after = self.snapshot_for_audit(obj)
+        self._audit(request, obj, "admin_add", before={}, after=after)
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request: HttpRequest, obj: Model, message: Any) -> Any:
+        before = getattr(request, "_audit_before", {}).get(obj.pk, {})
+        after = self.snapshot_for_audit(obj)
+        if before != after:
+            self._audit(request, obj, "admin_change", before=before, after=after)
+        return super().log_change(request, obj, message)
+
+    def response_action(self, request: HttpRequest, queryset: QuerySet) -> Any:
+        """Django's bulk delete in one transaction: it logs each deletion (our audit entries) and
+        then deletes, with no transaction around the two, so a delete that failed left entries
+        for deletions that never happened. Other actions keep their own transactions (a bulk
+        ban commits, and revokes sessions, player by player; an action that queues a task
+        queues it after its change is saved)."""
+        if "delete_selected" not in request.POST.getlist("action"):
+            return super().response_action(request, queryset)
+        with transaction.atomic(using=router.db_for_write(self.model)):
+            return super().response_action(request, queryset)
+
+    def log_deletions(self, request: HttpRequest, queryset: QuerySet) -> Any:
+        for obj in queryset:
+            before = self.snapshot_for_audit(obj)  # what a deleted event granted, say
+            self._audit(request, obj, "admin_delete", before=before, after={})
+        return super().log_deletions(request, queryset)
+
+    def snapshot_for_audit(self, obj: Model) -> dict[str, Any]:
+        """The row and the rows its inlines edit (an event's rewards, a season's tiers, a
+        board's brackets), each by its verbose name: a change made only in an inline shows."""
+        snapshot = audit_snapshot(obj)
+        for name in self.digest_only:
+            snapshot[name] = _digest(str(getattr(obj, name) or ""))
+        for inline in self.inlines:
+            model = inline.model
+            links = [
+                field
+                for field in model._meta.concrete_fields
+                if field.many_to_one
+                and field.related_model is self.model
+                and inline.fk_name in (None, field.name)
+            ]
+            if len(links) == 1:
+                rows = model._default_manager.filter(**{links[0].name: obj}).order_by("pk")
+                snapshot[str(model._meta.verbose_name_plural)] = [audit_snapshot(r) for r in rows]
+        return snapshot
+
+    def _audit(self, request: HttpRequest, obj: Model, action: str, **change: Any) -> None:
+        announce_action(
+            actor=operator(request),
+            game=self._game_of(obj),
+            action=action,
+            target=obj,
+            **change,
+        )
+
+
+class GameScopedAdmin(AuditedAdmin):
     """For models with a path to their game (`game_path`, e.g. "game" or "player__game")."""
 
     game_path = "game"
@@ -120,76 +206,6 @@ class GameScopedAdmin(admin.ModelAdmin):
     def _game_id_of(self, obj: Model) -> int | None:
         game = self._game_of(obj)
         return None if game is None else game.pk
-
-    # Every add, change and delete made in the admin lands in the audit log too, with the row
-    # before and after, beside Django's own LogEntry.
-    def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
-        obj = super().get_object(request, object_id, from_field)
-        if obj is not None:
-            self._remember_before(request, obj)
-        return obj
-
-    def _remember_before(self, request: HttpRequest, obj: Model) -> None:
-        audited = cast(AuditedRequest, request)
-        if not hasattr(audited, "_audit_before"):
-            audited._audit_before = {}
-        audited._audit_before[obj.pk] = self.snapshot_for_audit(obj)
-
-    def log_addition(self, request: HttpRequest, obj: Model, message: Any) -> Any:
-        after = self.snapshot_for_audit(obj)
-        self._audit(request, obj, "admin_add", before={}, after=after)
-        return super().log_addition(request, obj, message)
-
-    def log_change(self, request: HttpRequest, obj: Model, message: Any) -> Any:
-        before = getattr(request, "_audit_before", {}).get(obj.pk, {})
-        after = self.snapshot_for_audit(obj)
-        if before != after:
-            self._audit(request, obj, "admin_change", before=before, after=after)
-        return super().log_change(request, obj, message)
-
-    def response_action(self, request: HttpRequest, queryset: QuerySet) -> Any:
-        """Django's bulk delete in one transaction: it logs each deletion (our audit entries) and
-        then deletes, with no transaction around the two, so a delete that failed left entries
-        for deletions that never happened. Other actions keep their own transactions (a bulk
-        ban commits, and revokes sessions, player by player; an action that queues a task
-        queues it after its change is saved)."""
-        if "delete_selected" not in request.POST.getlist("action"):
-            return super().response_action(request, queryset)
-        with transaction.atomic(using=router.db_for_write(self.model)):
-            return super().response_action(request, queryset)
-
-    def log_deletions(self, request: HttpRequest, queryset: QuerySet) -> Any:
-        for obj in queryset:
-            before = self.snapshot_for_audit(obj)  # what a deleted event granted, say
-            self._audit(request, obj, "admin_delete", before=before, after={})
-        return super().log_deletions(request, queryset)
-
-    def snapshot_for_audit(self, obj: Model) -> dict[str, Any]:
-        """The row and the rows its inlines edit (an event's rewards, a season's tiers, a
-        board's brackets), each by its verbose name: a change made only in an inline shows."""
-        snapshot = audit_snapshot(obj)
-        for inline in self.inlines:
-            model = inline.model
-            links = [
-                field
-                for field in model._meta.concrete_fields
-                if field.many_to_one
-                and field.related_model is self.model
-                and inline.fk_name in (None, field.name)
-            ]
-            if len(links) == 1:
-                rows = model._default_manager.filter(**{links[0].name: obj}).order_by("pk")
-                snapshot[str(model._meta.verbose_name_plural)] = [audit_snapshot(r) for r in rows]
-        return snapshot
-
-    def _audit(self, request: HttpRequest, obj: Model, action: str, **change: Any) -> None:
-        announce_action(
-            actor=operator(request),
-            game=self._game_of(obj),
-            action=action,
-            target=obj,
-            **change,
-        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         queryset = super().get_queryset(request)
