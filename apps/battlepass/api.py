@@ -13,6 +13,8 @@ from apps.inventory.lines import GrantLineSerializer
 # Reward lines in the one shape every grant has (apps.inventory.lines).
 ContentLineSerializer = GrantLineSerializer
 
+MAX_ID = 2**63 - 1  # ids are BIGINTs: a larger number names no row (and SQLite cannot bind it)
+
 
 class SeasonSerializer(serializers.Serializer):
     id = serializers.IntegerField()
@@ -76,6 +78,14 @@ class BattlePassClaimApi(PlayerApi):
             help_text="Deprecated: send `tier` (the same number). One of the two is required.",
         )
         track = serializers.ChoiceField(choices=TierClaim.Track.choices)
+        season_id = StrictIntegerField(
+            min_value=1,
+            max_value=MAX_ID,
+            required=False,
+            help_text="The season whose progress the client read (`season.id`). Optional; when "
+            "sent, a claim that reaches the server once another season runs is refused "
+            "(`season_not_running`) instead of claiming that season's tier.",
+        )
 
         def validate(self, data: dict) -> dict:
             tier, level = data.get("tier"), data.pop("level", None)
@@ -102,10 +112,15 @@ class BattlePassClaimApi(PlayerApi):
                 description="`validation_error`, or `unknown_currency`/`unknown_item` when the "
                 "tier's reward names something the economy does not define."
             ),
-            404: OpenApiResponse(description="`tier_not_found` in the running season."),
+            404: OpenApiResponse(
+                description="`tier_not_found` in the running season, or `season_not_found` "
+                "(the season the claim names is no season of this game)."
+            ),
             409: OpenApiResponse(
                 description="`already_claimed`, `tier_locked` (not enough season XP), "
-                "`premium_required`, `no_active_season` or `holding_limit_reached`."
+                "`premium_required`, `no_active_season`, `season_not_running` (with `season_id` "
+                "and `running_season_id`: the season the claim names is not the running one) or "
+                "`holding_limit_reached`."
             ),
             410: OpenApiResponse(
                 description="`player_erased`: the account was erased while the claim was under "
@@ -117,5 +132,10 @@ class BattlePassClaimApi(PlayerApi):
         given = self.InputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
-        result = claim_tier(player=request.user, level=data["tier"], track=data["track"])
+        result = claim_tier(
+            player=request.user,
+            level=data["tier"],
+            track=data["track"],
+            season_id=data.get("season_id"),
+        )
         return Response(self.OutputSerializer(result).data, status=201)

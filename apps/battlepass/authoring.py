@@ -27,10 +27,17 @@ def lock_for_deletion(season_ids: Iterable[int]) -> None:
     looked first found no claim, then its DELETE waited for the claim and failed at commit on
     the claim's foreign key (a 500). Now the deletion waits for the claim and then sees it (the
     tier is protected: "cannot delete"); a claim starting meanwhile waits for the deletion and
-    finds its tier gone (tier_not_found). SQLite serializes writes anyway."""
+    finds its tier gone (tier_not_found). The seasons are locked too, for the passes being
+    added to them. SQLite serializes writes anyway."""
+    season_ids = list(season_ids)
     # Of the tiers only, with no join: Tier's ordering joins the season and the game.
-    tiers = Tier.objects.select_for_update(of=("self",)).filter(season_id__in=list(season_ids))
+    tiers = Tier.objects.select_for_update(of=("self",)).filter(season_id__in=season_ids)
     list(tiers.order_by("pk").values_list("pk", flat=True))
+    # The seasons themselves as well: a pass being added (season XP, a premium grant) holds its
+    # season FOR KEY SHARE until it commits (services.RUNNING_SEASONS_KEY_SHARED), its row not
+    # yet visible, so the deletion waits for it and then finds the pass (protected).
+    seasons = Season.objects.select_for_update(of=("self",)).filter(pk__in=season_ids)
+    list(seasons.order_by("pk").values_list("pk", flat=True))
 
 
 @transaction.atomic
@@ -145,7 +152,9 @@ def generate_tiers(*, season: Season, pattern: TierPattern, actor: User | None) 
             f"Some tiers would grant {'; '.join(above)}: no player could claim them. Lower the "
             "quantity or its growth."
         )
-    locked = Season.objects.select_for_update().get(pk=season.pk)
+    # NO KEY UPDATE: two regenerations of one season take turns, but season XP and premium
+    # passes being added to it (which hold it FOR KEY SHARE, services) are not held up.
+    locked = Season.objects.select_for_update(no_key=True).get(pk=season.pk)
     # The tiers locked too, without waiting: a claim in progress holds its tier
     # (services.KEY_SHARE_TIER) and is as good as made (waiting for it would deadlock on the
     # claim's own foreign-key check), and a claim starting now waits for this, then finds no

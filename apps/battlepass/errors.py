@@ -13,6 +13,10 @@ class SeasonEnded(DomainError):
     status, code, title = 409, "season_ended", "The battle-pass season has ended"
 
 
+class SeasonNotRunning(DomainError):
+    status, code, title = 409, "season_not_running", "The named season is not the one running"
+
+
 class TierNotFound(DomainError):
     status, code, title = 404, "tier_not_found", "No such tier in the running season"
 

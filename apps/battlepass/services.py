@@ -7,6 +7,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from typing import NamedTuple
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -21,11 +23,12 @@ from apps.battlepass.errors import (
     PremiumRequired,
     SeasonEnded,
     SeasonNotFound,
+    SeasonNotRunning,
     TierLocked,
     TierNotFound,
 )
 from apps.battlepass.models import Season, SeasonPass, Tier, TierClaim
-from apps.battlepass.selectors import running_season
+from apps.battlepass.selectors import latest_running, running_season
 from apps.inventory.services import grant_contents
 from apps.stats.bulk import upsert
 from gamingpanel.sql import CompiledQuery, aware, row_lock
@@ -39,6 +42,28 @@ class TierClaimResult:
     granted: list[dict]
 
 
+class SeasonWindow(NamedTuple):
+    id: int
+    starts_at: datetime
+    ends_at: datetime
+
+
+# The game's seasons running at an instant, key-share locked until the caller commits. A pass's
+# insert checks its season only at commit (Django's foreign keys are deferred) and takes no lock
+# on it before, so an operator's deletion of the season (which finds no pass, as the insert is
+# not committed) went ahead, and the match result or the claim failed at commit on the pass's
+# foreign key (a 500). Now a deletion, which locks the season FOR UPDATE before it looks for
+# passes (authoring.lock_for_deletion), waits for the grant and then sees its pass (the season
+# is protected), or has committed and the grant finds no season. An edit of the season's window
+# (NO KEY UPDATE) is not held up. SQLite serializes writes anyway.
+RUNNING_SEASONS_KEY_SHARED = CompiledQuery.compile(
+    "SELECT season.id, season.starts_at, season.ends_at FROM {season} season"  # noqa: S608
+    " WHERE season.game_id = %s AND season.starts_at <= %s AND season.ends_at > %s"
+    + row_lock("FOR KEY SHARE"),
+    season=Season,
+)
+
+
 @transaction.atomic(savepoint=False)  # part of the caller's match or claim, all or nothing
 def add_season_xp(
     *, game_id: int, xp_by_player: Mapping[int, int], at: datetime | None = None
@@ -48,28 +73,48 @@ def add_season_xp(
     returns the season id, or None when no season runs (the XP then only counts towards
     levels)."""
     xp_by_player = {p: xp for p, xp in xp_by_player.items() if xp > 0}
-    season = running_season(game_id=game_id, at=at)
+    at = at or timezone.now()
+    windows = [
+        SeasonWindow(pk, aware(starts_at), aware(ends_at))
+        for pk, starts_at, ends_at in RUNNING_SEASONS_KEY_SHARED.rows([game_id, at, at])
+    ]
+    season = latest_running(windows, at)
     if season is None or not xp_by_player:
-        return season.pk if season else None
+        return season.id if season else None
     upsert(
         model=SeasonPass,
         columns=["player_id", "season_id", "xp", "premium", "premium_key"],
-        rows=sorted((p, season.pk, xp, False, "") for p, xp in xp_by_player.items()),
+        rows=sorted((p, season.id, xp, False, "") for p, xp in xp_by_player.items()),
         conflict=["player_id", "season_id"],
         assignments="xp = {t}.xp + excluded.xp",
     )
-    return season.pk
+    return season.id
+
+
+@lru_cache(maxsize=16)
+def _seasons_key_shared(count: int) -> CompiledQuery:
+    """A compiled query per number of seasons asked: which of them are the game's, each
+    key-share locked until the caller commits (in id order)."""
+    among = ", ".join(["%s"] * count)
+    # Only placeholders are interpolated; every id is a parameter.
+    return CompiledQuery.compile(
+        "SELECT season.id FROM {season} season"  # noqa: S608
+        f" WHERE season.game_id = %s AND season.id IN ({among}) ORDER BY season.id"
+        + row_lock("FOR KEY SHARE"),
+        season=Season,
+    )
 
 
 def lock_premium_passes(*, player: Player, season_ids: set[int]) -> frozenset[int]:
     """Call inside a purchase's transaction: of these seasons (of the player's game), those whose
     premium track the player already has. Their passes are locked (made if none), so two
     purchases of one premium pass by one player are judged one after the other."""
-    seasons = list(
-        Season.objects.filter(pk__in=season_ids, game_id=player.game_id).values_list(
-            "pk", flat=True
-        )
-    )
+    if not season_ids:
+        return frozenset()
+    ids = sorted(season_ids)
+    # Key-share locked, as for season XP (RUNNING_SEASONS_KEY_SHARED): a deletion of one of
+    # them waits for the purchase and then sees its pass.
+    seasons = [pk for (pk,) in _seasons_key_shared(len(ids)).rows([player.game_id, *ids])]
     if not seasons:
         return frozenset()
     SeasonPass.objects.bulk_create(
@@ -89,10 +134,12 @@ def lock_premium_passes(*, player: Player, season_ids: set[int]) -> frozenset[in
 # only KEY SHARE on the player, which an erasure's NO KEY UPDATE does not hold up, so a grant
 # whose player was loaded before the erasure committed granted under the tombstone. Now an
 # erasure either waits for the grant, or has committed and the grant sees it.
+# The season is key-share locked too, as for season XP (RUNNING_SEASONS_KEY_SHARED): a deletion
+# of it waits for the grant and then sees its pass.
 SEASON_FOR_PREMIUM = CompiledQuery.compile(
     "SELECT season.ends_at, player.erased_at FROM {season} season, {player} player"  # noqa: S608
     " WHERE season.id = %s AND season.game_id = %s AND player.id = %s"
-    + row_lock("FOR SHARE OF player"),
+    + row_lock("FOR SHARE OF player FOR KEY SHARE OF season"),
     season=Season,
     player=Player,
 )
@@ -157,8 +204,9 @@ KEY_SHARE_TIER = CompiledQuery.compile(
 # Whether the player claimed this tier on this track in the game's season that ended last: asked
 # only when no season runs, so that a claim whose answer was lost and is retried after its season
 # ended (or was ended early) answers already_claimed, as docs/guide/offline.md tells clients to
-# treat as done, not no_active_season. The request names no season: a retry sent once the next
-# season runs is judged in that one.
+# treat as done, not no_active_season. Only for a request that names no season (one that does is
+# judged in its own, _not_the_running_season): a retry sent once the next season runs is judged in
+# that one.
 CLAIMED_IN_THE_LAST_ENDED = CompiledQuery.compile(
     """
     SELECT EXISTS (SELECT 1 FROM {claim} claim JOIN {tier} tier ON tier.id = claim.tier_id
@@ -175,10 +223,20 @@ CLAIMED_IN_THE_LAST_ENDED = CompiledQuery.compile(
 
 
 @transaction.atomic
-def claim_tier(*, player: Player, level: int, track: str) -> TierClaimResult:
+def claim_tier(
+    *, player: Player, level: int, track: str, season_id: int | None = None
+) -> TierClaimResult:
+    """Claim the tier `level` of the running season on `track`. `season_id`, when the client
+    names the season it read its progress in, must be the running one: a claim sent as one
+    season ended and the next started is refused (season_not_running), not granted in a season
+    the player never saw, unless it was made in the named season already (already_claimed)."""
     refuse_erased(player)  # the API's token check refuses them first; any other caller here
     now = timezone.now()
     season = running_season(game_id=player.game_id, at=now)
+    if season_id is not None and (season is None or season.pk != season_id):
+        raise _not_the_running_season(
+            player=player, season_id=season_id, level=level, track=track, running=season, at=now
+        )
     if season is None:
         claimed = CLAIMED_IN_THE_LAST_ENDED.row([player.pk, track, level, player.game_id, now])
         if claimed and claimed[0]:  # a retry of a claim made before its season ended
@@ -233,3 +291,37 @@ def claim_tier(*, player: Player, level: int, track: str) -> TierClaimResult:
         along=[claimed],
     )
     return TierClaimResult(season_id=season_id, level=level, track=track, granted=contents)
+
+
+def _not_the_running_season(
+    *,
+    player: Player,
+    season_id: int,
+    level: int,
+    track: str,
+    running: Season | None,
+    at: datetime,
+) -> Exception:
+    """What a claim naming a season other than the running one is answered (one or two
+    queries, only then): season_not_found for no season of the player's game, already_claimed
+    for a claim made in it (a retry whose answer was lost), else season_not_running."""
+    named = Season.objects.filter(pk=season_id, game_id=player.game_id).first()
+    if named is None:
+        return SeasonNotFound(f"No season {season_id} in this game.")
+    claimed = TierClaim.objects.filter(
+        player=player, track=track, tier__season_id=season_id, tier__level=level
+    )
+    if claimed.exists():
+        return AlreadyClaimed(f"Tier {level} ({track}) is already claimed.")
+    if named.starts_at > at:
+        when = f"it starts at {named.starts_at.isoformat()}"
+    elif named.ends_at <= at:
+        when = f"it ended at {named.ends_at.isoformat()}"
+    else:  # overlapping windows: the one that started last runs (selectors.latest_running)
+        when = "a season that started after it runs in its place"
+    running_now = f"season {running.pk} runs" if running else "no season runs"
+    return SeasonNotRunning(
+        f"Season {season_id} is not running ({when}); {running_now}. Read your progress again.",
+        season_id=season_id,
+        running_season_id=running.pk if running else None,
+    )

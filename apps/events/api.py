@@ -7,11 +7,9 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from apps.accounts.api_base import TIMESTAMP, PlayerApi, PlayerRequest, StrictIntegerField
-from apps.battlepass.api import ContentLineSerializer
+from apps.battlepass.api import MAX_ID, ContentLineSerializer
 from apps.events.selectors import get_active_events
 from apps.events.services import claim_event_reward
-
-MAX_ID = 2**63 - 1
 
 
 class RequirementSerializer(serializers.Serializer):
