@@ -786,6 +786,13 @@ if not 1 <= ANALYTICS_DASHBOARD_DEFAULT_DAYS <= ANALYTICS_DASHBOARD_MAX_DAYS:
     )
 # Repeating events (weekly, monthly) are created this many days before they start.
 EVENT_REPEAT_HORIZON_DAYS = env.int("EVENT_REPEAT_HORIZON_DAYS", default=35)
+# At 0 or below a repeat was made only once it had started (players saw it late, its start gone);
+# past the calendar's end (millions of days) the task failed every run and no series repeated.
+if not 1 <= EVENT_REPEAT_HORIZON_DAYS <= 3650:
+    raise ImproperlyConfigured(
+        "EVENT_REPEAT_HORIZON_DAYS must be from 1 to 3650 (ten years); it is "
+        f"{EVENT_REPEAT_HORIZON_DAYS}."
+    )
 # Remote config's sizes, counted as PostgreSQL keeps the JSON (gamingpanel.storable.stored_json):
 # one value (a key's default or an override's) and a whole release (every key with its overrides,
 # as publish stores it). Unbounded, a draft too large for jsonb made publish a 500, and every

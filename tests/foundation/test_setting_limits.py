@@ -30,6 +30,8 @@ test_setting_ranges.py:
   (the daily prune deleted live sessions) or past a century (the prune failed every day);
   MULTIPLAYER_MAX_LIVE_SERVERS past a bigint (every server-info a 500) and
   MULTIPLAYER_SERVER_RETENTION_HOURS past a century (the hourly prune failed).
+- EVENT_REPEAT_HORIZON_DAYS at 0 or below (a repeat made only once it had started) or past ten
+  years (millions of days: the task failed every run, and no series repeated).
 """
 
 from __future__ import annotations
@@ -94,6 +96,10 @@ REFUSED = [
     ("MULTIPLAYER_MAX_LIVE_SERVERS", str(2**63)),
     ("MULTIPLAYER_SERVER_RETENTION_HOURS", "876001"),
     ("MULTIPLAYER_SERVER_RETENTION_HOURS", "100000000"),
+    ("EVENT_REPEAT_HORIZON_DAYS", "0"),
+    ("EVENT_REPEAT_HORIZON_DAYS", "-7"),
+    ("EVENT_REPEAT_HORIZON_DAYS", "3651"),
+    ("EVENT_REPEAT_HORIZON_DAYS", "3000000"),
 ]
 
 
@@ -129,6 +135,7 @@ def test_the_smallest_values_that_work_start():
             ANALYTICS_DASHBOARD_DEFAULT_DAYS="1",
             REFRESH_REUSE_GRACE_SECONDS="0",
             ENDED_SESSIONS_KEPT_DAYS="0",
+            EVENT_REPEAT_HORIZON_DAYS="1",
         )
         is None
     )
@@ -146,6 +153,7 @@ def test_the_largest_bounded_values_start():
             ENDED_SESSIONS_KEPT_DAYS="36500",
             MULTIPLAYER_MAX_LIVE_SERVERS=str(2**63 - 1),
             MULTIPLAYER_SERVER_RETENTION_HOURS="876000",
+            EVENT_REPEAT_HORIZON_DAYS="3650",
             RATE_LIMIT_PER_HOUR=str(10**9),  # as the benches set
         )
         is None
