@@ -204,6 +204,15 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(max_length=300, required=False)
 
 
+class UndoForm(forms.Form):
+    """Undo a segment ban (its run's page). Read through a form, not from the POST as it came:
+    U+0000 in either field was a 500 on PostgreSQL."""
+
+    reason = forms.CharField(max_length=300)
+    # A script's own key; the page sends none (one undo per ban: undo-<id>).
+    idempotency_key = forms.CharField(max_length=64, required=False)
+
+
 class GrantForm(forms.Form):
     """Grant or revoke one currency or item through the ledger."""
 

@@ -205,3 +205,23 @@ class SegmentMember(models.Model):
 
     def __str__(self) -> str:
         return f"player {self.player_id} of segment action #{self.action_id}"
+
+
+class OperatorKey(models.Model):
+    """A panel form's idempotency key, held by the one action it names (a grant or revoke on a
+    player's page): the same form sent again replays that action; the key sent with another
+    action (another player, currency, amount or direction) is refused, and the first stays."""
+
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=64)
+    # What the key's first action was (gamingpanel.idempotency.request_fingerprint).
+    fingerprint = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["game", "key"], name="operator_key_once_per_game")
+        ]
+
+    def __str__(self) -> str:
+        return f"operator key {self.key} of {self.game}"

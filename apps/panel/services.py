@@ -34,12 +34,14 @@ from apps.panel.models import (
     AUTO_RESUMES,
     LOST_AUTHORITY,
     STALLED_AFTER,
+    OperatorKey,
     SegmentAction,
     SegmentMember,
     auto_resume_wait,
 )
 from apps.panel.selectors import players_matching
 from gamingpanel.errors import Conflict, DomainError
+from gamingpanel.idempotency import IdempotencyKeyReused, request_fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +80,27 @@ def segment_players(*, game: Game, filters: dict[str, str], max_player_id: int |
     return players
 
 
+KEY_REUSED = (
+    "That form's key was already used for another action, which stays as it was. Open the page "
+    "again for a new form."
+)
+
+
+def claim_operator_key(*, game: Game, key: str, action: dict[str, object]) -> bool:
+    """Call in the transaction of the action the panel form's `key` names, before doing it:
+    True the first time, False when the form is sent again for the same `action` (the caller's
+    own key then replays it); another action under the key is refused (IdempotencyKeyReused).
+    Two sent at once: the unique key makes the second wait for the first's commit (a rollback
+    frees the key), then read what it claimed."""
+    fingerprint = request_fingerprint(action)
+    claim, created = OperatorKey.objects.get_or_create(
+        game=game, key=key, defaults={"fingerprint": fingerprint}
+    )
+    if claim.fingerprint != fingerprint:
+        raise IdempotencyKeyReused(KEY_REUSED)
+    return created
+
+
 def submit_segment_action(
     *,
     game: Game,
@@ -98,9 +121,16 @@ def submit_segment_action(
     `undoes` (an unban): the segment ban it undoes. Its players are that run's, not a filter's,
     and it lifts only the bans that run placed and that are still in place (`_placed_by`): a
     player that run found banned as long already (by hand, say) keeps that ban."""
+    asked: dict[str, object] = {
+        "kind": kind,
+        "filters": {} if undoes is not None else filters,
+        "target": (change.kind, change.code, abs(change.delta)) if change else ("", "", 0),
+        "ban_until": ban_until,
+        "undoes": undoes.pk if undoes is not None else None,
+    }
     existing = SegmentAction.objects.filter(game=game, idempotency_key=idempotency_key).first()
     if existing is not None:
-        return existing, False
+        return _sent_again(existing, asked), False
     if undoes is not None:
         _check_undoable(undoes, game=game, kind=kind)
         filters, max_player_id = {}, undoes.max_player_id
@@ -137,8 +167,24 @@ def submit_segment_action(
                 reason=reason,
             )
     except IntegrityError:  # the same form submitted twice at once: the other one won
-        return SegmentAction.objects.get(game=game, idempotency_key=idempotency_key), False
+        existing = SegmentAction.objects.get(game=game, idempotency_key=idempotency_key)
+        return _sent_again(existing, asked), False
     return action, True
+
+
+def _sent_again(action: SegmentAction, asked: dict[str, object]) -> SegmentAction:
+    """The action the form's key already names, if it is the one `asked` again; another action
+    under the key is refused (IdempotencyKeyReused), the first left as it is."""
+    submitted = {
+        "kind": action.kind,
+        "filters": action.filters,
+        "target": (action.target_kind, action.target_code, action.quantity),
+        "ban_until": action.ban_until,
+        "undoes": action.undoes_id,
+    }
+    if submitted != asked:
+        raise IdempotencyKeyReused(KEY_REUSED)
+    return action
 
 
 def _check_undoable(undone: SegmentAction, *, game: Game, kind: str) -> None:

@@ -118,6 +118,7 @@ SMALL_TABLES = frozenset(
         "multiplayer.matchsettings",
         "multiplayer.registeredserver",
         "panel.segmentaction",
+        "panel.operatorkey",
         "payments.provideraccount",
         "platforms.platformcredential",
         "remoteconfig.configkey",

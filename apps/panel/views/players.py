@@ -54,6 +54,7 @@ from apps.panel.selectors import (
     sessions_to_end,
     spend_currencies,
 )
+from apps.panel.services import claim_operator_key
 from apps.panel.views.common import invalid_form, page_context
 from apps.panel.views.confirm import ask_on_player_page, confirmed
 from apps.panel.views.saves import restore_save
@@ -299,13 +300,20 @@ def _grant(request: StaffRequest, game: Game, player: Player) -> HttpResponse | 
             ],
             button=f"Revoke {taken} {code}",
         )
-    result = operator_adjust(
-        actor=request.user,
-        player=player,
-        change=change,
-        note=note,
-        idempotency_key=f"panel:{form.cleaned_data['idempotency_key']}",
-    )
+    key = form.cleaned_data["idempotency_key"]
+    with transaction.atomic():
+        # The key names this change to this player: the ledger's own key is per player, so
+        # without the claim the form's key sent for another player (or another change of the
+        # same) applied that too.
+        action = {"grant": player.pk, "kind": change.kind, "code": change.code}
+        claim_operator_key(game=game, key=key, action={**action, "delta": change.delta})
+        result = operator_adjust(
+            actor=request.user,
+            player=player,
+            change=change,
+            note=note,
+            idempotency_key=f"panel:{key}",
+        )
     entries = result.entries
     if result.replayed:
         messages.info(request, "That form was already submitted; nothing changed.")

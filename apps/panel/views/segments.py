@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Game
 from apps.panel.access import StaffRequest, readable_game, writable_game
-from apps.panel.forms import PlayerFilterForm, SegmentActionForm
+from apps.panel.forms import PlayerFilterForm, SegmentActionForm, UndoForm
 from apps.panel.models import AUTO_RESUMES, SegmentAction, auto_resume_wait
 from apps.panel.selectors import grant_targets
 from apps.panel.services import (
@@ -28,7 +28,7 @@ from apps.panel.services import (
     submit_segment_action,
 )
 from apps.panel.tasks import run_segment_action
-from apps.panel.views.common import page_context
+from apps.panel.views.common import invalid_form, page_context
 from apps.panel.views.confirm import Ask, ask_first, confirmed
 from gamingpanel.errors import DomainError
 from gamingpanel.queueing import enqueue
@@ -66,17 +66,21 @@ def segment_action(request: StaffRequest, game_id: int) -> HttpResponse:
             if form.cleaned_data["kind"] in ASKS_FIRST and not confirmed(request):
                 return ask_segment(request, game, form, filter_form, filters)
             # Once: the form's key; a confirmation sent twice finds the action it started.
-            action, created = submit_segment_action(
-                game=game,
-                actor=request.user,
-                idempotency_key=form.cleaned_data["idempotency_key"],
-                kind=form.cleaned_data["kind"],
-                filters=filters,
-                reason=form.cleaned_data["reason"].strip(),
-                change=form.change(),
-                ban_until=form.cleaned_data.get("ban_until"),
-                max_player_id=form.cleaned_data.get("max_player_id"),
-            )
+            try:
+                action, created = submit_segment_action(
+                    game=game,
+                    actor=request.user,
+                    idempotency_key=form.cleaned_data["idempotency_key"],
+                    kind=form.cleaned_data["kind"],
+                    filters=filters,
+                    reason=form.cleaned_data["reason"].strip(),
+                    change=form.change(),
+                    ban_until=form.cleaned_data.get("ban_until"),
+                    max_player_id=form.cleaned_data.get("max_player_id"),
+                )
+            except DomainError as error:  # the key already names another action
+                messages.error(request, f"Nothing changed: {error.detail}")
+                return redirect(reverse("panel:segment", args=[game.pk]) + _query(filters))
             if created:
                 if enqueue(run_segment_action, action.pk, then=REQUEUE):
                     messages.success(request, f"Started for {action.total} player(s).")
@@ -160,9 +164,13 @@ def ask_segment(
         f"Reason, kept on each player's change and in the audit log: “{data['reason'].strip()}”.",
         "It runs in the background; its progress page follows.",
     ]
-    back = reverse("panel:segment", args=[game.pk]) + (f"?{urlencode(filters)}" if filters else "")
+    back = reverse("panel:segment", args=[game.pk]) + _query(filters)
     ask = Ask(question=question, facts=facts, button=button, back=back, back_label="Segment action")
     return ask_first(request, game, ask, section="players")
+
+
+def _query(filters: dict[str, str]) -> str:
+    return f"?{urlencode(filters)}" if filters else ""
 
 
 def shown_newest_player(form: SegmentActionForm) -> int | None:
@@ -219,16 +227,16 @@ def undo_segment_ban(request: StaffRequest, game: Game, action: SegmentAction) -
     `idempotency_key`): an unban of that run's players that lifts only the bans it placed and
     that are still in place (a ban by hand, or one set since, stays; a shorter ban it
     lengthened comes back). Sent twice, it finds the first undo."""
-    reason = request.POST.get("reason", "").strip()
+    form = UndoForm(request.POST)
     back = redirect("panel:segment-run", game_id=game.pk, run_id=action.pk)
-    if not reason:
-        messages.error(request, "An undo needs a reason.")
+    if not form.is_valid():
+        invalid_form(request, form)
         return back
-    key = request.POST.get("idempotency_key", "").strip()[:64] or f"undo-{action.pk}"
+    key = form.cleaned_data["idempotency_key"] or f"undo-{action.pk}"
     try:
         undo, created = submit_segment_action(
             game=game, actor=request.user, idempotency_key=key, kind=SegmentAction.Kind.UNBAN,
-            filters={}, reason=reason[:300], undoes=action,
+            filters={}, reason=form.cleaned_data["reason"], undoes=action,
         )  # fmt: skip
     except DomainError as error:
         messages.error(request, error.detail)
