@@ -35,9 +35,11 @@ from apps.remoteconfig.services import (
     add_override,
     delete_key,
     delete_override,
+    is_key,
     publish,
     rollback,
     set_key,
+    value_too_large,
 )
 from gamingpanel.errors import DomainError
 from gamingpanel.parsers import loads
@@ -132,7 +134,17 @@ def unpublished_changes(keys: list[ConfigKey], live: dict) -> bool:
 
 @staff_member_required
 def config_page(request: StaffRequest, game_id: int) -> HttpResponse:
-    game = readable_game(request, game_id)
+    return _config_page(request, readable_game(request, game_id))
+
+
+def _config_page(
+    request: StaffRequest,
+    game: Game,
+    key_form: KeyForm | None = None,
+    override_form: OverrideForm | None = None,
+) -> HttpResponse:
+    """The page; after a refused key or override, with that form as sent and why beside each
+    field it names (the draft is unchanged)."""
     keys = draft_keys(game_id=game.pk)
     releases = releases_of(game_id=game.pk)
     live = releases[0].rules if releases else {}
@@ -145,11 +157,23 @@ def config_page(request: StaffRequest, game_id: int) -> HttpResponse:
         # A rollback makes the draft the release it goes back to: say what it would replace.
         unpublished=unpublished_changes(keys, live),
         releases=releases,
-        key_form=KeyForm(),
+        key_form=key_form or KeyForm(),
         # One "add an override" form per key, each with ids of its own.
-        keyed_forms=[(key, OverrideForm(auto_id=f"override-{key.pk}-%s")) for key in keys],
+        keyed_forms=[(key, _override_form(key, override_form)) for key in keys],
     )
     return render(request, "panel/config.html", context)
+
+
+def _override_form(key: ConfigKey, refused: OverrideForm | None) -> OverrideForm:
+    """The key's "add an override" form (its hidden `key` the key's name: the one key input the
+    form sends): the refused one if it was for this key, else an empty one."""
+    if refused is None or refused.data.get("key") != key.key:
+        return OverrideForm(auto_id=_override_ids(key), initial={"key": key.key})
+    return refused
+
+
+def _override_ids(key: ConfigKey) -> str:
+    return f"override-{key.pk}-%s"
 
 
 @require_POST
@@ -177,12 +201,31 @@ def _ask(request: StaffRequest, game: Game, **ask: Any) -> HttpResponse:
     )
 
 
-def _set_key(request: StaffRequest, game: Game) -> None:
+def _set_key(request: StaffRequest, game: Game) -> HttpResponse | None:
     form = KeyForm(request.POST)
     if not form.is_valid():
-        return invalid_form(request, form)
-    set_key(game=game, actor=request.user, **form.cleaned_data)
+        invalid_form(request, form)
+        return _config_page(request, game, key_form=form)
+    try:
+        set_key(game=game, actor=request.user, **form.cleaned_data)
+    except InvalidConfigRule as error:
+        return _refused(request, game, form, error)
     messages.success(request, f"Draft key {form.cleaned_data['key']} saved; publish to go live.")
+    return None
+
+
+def _refused(
+    request: StaffRequest, game: Game, form: KeyForm | OverrideForm, error: InvalidConfigRule
+) -> HttpResponse:
+    """remoteconfig refused a form that read well: the page again with the form as sent, why
+    beside the value when it is the value's size (above the form otherwise), and in the page's
+    message."""
+    messages.error(request, f"Nothing changed: {error.detail}")
+    too_large = value_too_large(form.cleaned_data["value"]) is not None
+    form.add_error("value" if too_large else None, error.detail)
+    if isinstance(form, KeyForm):
+        return _config_page(request, game, key_form=form)
+    return _config_page(request, game, override_form=form)
 
 
 def _delete_key(request: StaffRequest, game: Game) -> HttpResponse | None:
@@ -209,14 +252,22 @@ def _delete_key(request: StaffRequest, game: Game) -> HttpResponse | None:
     return None
 
 
-def _add_override(request: StaffRequest, game: Game) -> None:
-    form = OverrideForm(request.POST)
+def _add_override(request: StaffRequest, game: Game) -> HttpResponse | None:
+    # The ids of the key's form on the page, before validating: each error names its field's.
+    name = request.POST.get("key", "")
+    found = draft_key(game=game, key=name) if is_key(name) else None
+    form = OverrideForm(request.POST, auto_id=_override_ids(found) if found else "id_%s")
     if not form.is_valid():
-        return invalid_form(request, form)
-    add_override(
-        game=game, actor=request.user, key=form.cleaned_data["key"], **form.override_fields()
-    )
+        invalid_form(request, form)
+        return _config_page(request, game, override_form=form)
+    try:
+        add_override(
+            game=game, actor=request.user, key=form.cleaned_data["key"], **form.override_fields()
+        )
+    except InvalidConfigRule as error:
+        return _refused(request, game, form, error)
     messages.success(request, "Override added to the draft; publish to go live.")
+    return None
 
 
 def _delete_override(request: StaffRequest, game: Game) -> HttpResponse | None:
