@@ -257,11 +257,12 @@ def prune_segment_members(*, now: datetime | None = None) -> int:
     what. Deleted MEMBER_PRUNE_BATCH players at a time, each batch its own statement, walking
     the (action, player) key. Returns how many rows went."""
     now = now or timezone.now()
+    try:
+        kept_since = now - timedelta(days=settings.SEGMENT_MEMBERS_KEPT_DAYS)
+    except OverflowError:  # kept longer than the calendar reaches back: none is due
+        return 0
     done = (
-        SegmentAction.objects.filter(
-            status=SegmentAction.Status.DONE,
-            finished_at__lt=now - timedelta(days=settings.SEGMENT_MEMBERS_KEPT_DAYS),
-        )
+        SegmentAction.objects.filter(status=SegmentAction.Status.DONE, finished_at__lt=kept_since)
         .filter(Exists(SegmentMember.objects.filter(action=OuterRef("pk"))))
         .order_by("pk")
         .values_list("pk", flat=True)

@@ -113,3 +113,16 @@ def test_the_daily_beat_task_prunes(operator, game, players, gold, settings):
     assert isinstance(entry["schedule"], crontab)  # daily at a fixed time: survives restarts
     assert tasks.prune_done_segment_members.delay().get() == 7
     assert members(action) == 0
+
+
+@pytest.mark.parametrize("days", [800_000, 10**10])
+def test_lists_kept_longer_than_the_calendar_reaches_are_never_due(
+    operator, game, players, gold, settings, days
+):
+    """SEGMENT_MEMBERS_KEPT_DAYS past what a date can go back (year 1) kept the daily prune
+    failing (an OverflowError every night): now nothing is due, and nothing is deleted."""
+    settings.SEGMENT_MEMBERS_KEPT_DAYS = days
+    action = granted(operator, game, "k", finished_days_ago=3)
+
+    assert services.prune_segment_members() == 0
+    assert members(action) == 7
