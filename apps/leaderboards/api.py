@@ -273,7 +273,7 @@ class BoardListApi(ReadApi):
                     "operator": board.operator,
                     "reset": board.reset,
                     "time_zone": board.time_zone,
-                    "client_submissions": board.allow_client_submissions,
+                    "client_submissions": board.takes_client_submissions,
                     "period": period_body(period),
                     "period_ends_at": period_body(period)["ends_at"],
                 }

@@ -4,6 +4,7 @@ per period and player)."""
 
 from __future__ import annotations
 
+import functools
 import zoneinfo
 
 from django.core.exceptions import ValidationError
@@ -26,13 +27,18 @@ MAX_TOTAL = 2**62
 METADATA_LIMIT_CAP = 4096
 
 
+@functools.cache
+def iana_time_zones() -> frozenset[str]:
+    """The IANA names this host's zoneinfo knows. Not every name ZoneInfo() reads: `localtime`
+    is the host's own setting (another host may have another), the `right/` copies count leap
+    seconds (midnight in right/Europe/Madrid reads as 22:00 UTC, not 23:00), `posix/` and
+    `posixrules` are copies; available_timezones() leaves all but `localtime` out."""
+    return frozenset(zoneinfo.available_timezones() - {"localtime"})
+
+
 def validate_time_zone(value: str) -> None:
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
-        raise ValidationError(
-            f"Unknown time zone {value!r} (an IANA name, e.g. Europe/Madrid)."
-        ) from error
+    if value not in iana_time_zones():
+        raise ValidationError(f"Unknown time zone {value!r} (an IANA name, e.g. Europe/Madrid).")
 
 
 class Board(models.Model):
@@ -104,6 +110,13 @@ class Board(models.Model):
             raise ValidationError({"stat_key": "A stat board names its stat."})
         if self.source == self.Source.SERVER and self.stat_key:
             raise ValidationError({"stat_key": "Only a stat board names a stat."})
+        if self.source == self.Source.STAT and self.allow_client_submissions:
+            raise ValidationError(
+                {
+                    "allow_client_submissions": "A stat board's scores come from match results: "
+                    "players submit none of their own."
+                }
+            )
         if (
             self.source == self.Source.STAT
             and self.game_id
@@ -116,6 +129,12 @@ class Board(models.Model):
     @property
     def higher_is_better(self) -> bool:
         return self.order == self.Order.HIGHER
+
+    @property
+    def takes_client_submissions(self) -> bool:
+        """Whether players may submit their own scores: a stat board takes only match results,
+        whatever its flag (one saved before clean() refused the flag there)."""
+        return self.source == self.Source.SERVER and self.allow_client_submissions
 
 
 class Period(models.Model):
@@ -223,6 +242,10 @@ class Submission(models.Model):
         return self.submission_id
 
 
+# What decides who a bracket pays and what: a change to one of these is a change of payouts.
+BRACKET_PAYOUT_FIELDS = ("period_id", "position", "rank_from", "rank_to", "top_percent", "contents")
+
+
 class BracketReward(models.Model):
     """What a rank range earns when a period closes: ranks `rank_from`..`rank_to`, or the top
     `top_percent` % of the ranked players. A player gets the first bracket (by position) they
@@ -287,12 +310,43 @@ class BracketReward(models.Model):
         board = self.board if self.board_id or BracketReward.board.is_cached(self) else None
         if period is not None and board is not None and period.board_id != board.pk:
             raise ValidationError({"period": "A period of this board."})
+        self._check_payouts_not_written(period)
         if not self.contents:
             raise ValidationError({"contents": "A bracket grants something."})
         if board is not None and board.game_id is not None:
             check_codes_defined(self.contents, game_id=board.game_id)
             # More of an item than a player may hold would fail every payout of the bracket.
             check_holding_limits(self.contents, game_id=board.game_id)
+
+    def _check_payouts_not_written(self, period: Period | None) -> None:
+        """A period's payouts are written once, when it has closed (services.payouts): a bracket
+        added to such a period, changed, or moved off it would pay nothing, or no longer say
+        what was paid. Saved unchanged (the board's form saves every inline row), it is taken."""
+        stored = (
+            BracketReward.objects.filter(pk=self.pk).values(*BRACKET_PAYOUT_FIELDS).first()
+            if self.pk is not None and not self._state.adding
+            else None
+        )
+        if stored is not None and all(
+            getattr(self, name) == stored[name] for name in BRACKET_PAYOUT_FIELDS
+        ):
+            return
+        periods = {period.pk if period is not None else None}
+        if stored is not None:
+            periods.add(stored["period_id"])
+        paid = (
+            Period.objects.filter(pk__in=periods - {None}, payouts_computed_at__isnull=False)
+            .order_by("number")
+            .first()
+        )
+        if paid is not None:
+            raise ValidationError(
+                {
+                    "period": f"Period {paid.number}'s payouts were written when it closed: a "
+                    "bracket added or changed for it now would pay nothing. Set brackets on the "
+                    "open period (or on the board, for every period to come)."
+                }
+            )
 
 
 class Payout(models.Model):

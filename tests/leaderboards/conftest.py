@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 import pytest
 
@@ -14,7 +15,7 @@ from apps.leaderboards.services.periods import open_period
 def make_board(game: Game) -> Callable[..., Board]:
     def make(slug: str = "high", **fields: object) -> Board:
         return Board.objects.create(
-            game=fields.pop("game", game), slug=slug, name=slug.title(), **fields
+            game=cast(Game, fields.pop("game", game)), slug=slug, name=slug.title(), **fields
         )
 
     return make

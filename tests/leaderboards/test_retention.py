@@ -5,11 +5,13 @@ sent again after it is a new score."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from celery import current_app
 from celery.schedules import crontab
 from django.conf import settings
+from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -22,6 +24,10 @@ from apps.leaderboards.tasks import prune_submissions as prune_task
 pytestmark = pytest.mark.django_db
 
 DAY = timedelta(days=1)
+
+
+def override_retention(days: int) -> Any:
+    return override_settings(LEADERBOARD_SUBMISSION_RETENTION_DAYS=days)
 
 
 def aged(submission_id: str, age: timedelta) -> None:
@@ -130,3 +136,16 @@ def test_the_prune_runs_daily_from_beat():
     assert isinstance(entry["schedule"], crontab)
     assert entry["options"]["expires"] == 86400
     assert entry["task"] in current_app.tasks
+
+
+@pytest.mark.parametrize("days", [800_000, 999_999_999, 10**12])
+def test_a_retention_longer_than_the_calendar_keeps_every_submission(board, player, days):
+    """A studio keeping ids "for ever" (a retention of a million days) reaches past year 1: the
+    daily prune keeps everything instead of failing every night (OverflowError)."""
+    submit_score(board=board, player_id=player.pk, score=1, submission_id="kept")
+    aged("kept", 2_000 * 365 * DAY)  # about year 30: as old as a datetime can show
+
+    with override_retention(days):
+        assert prune_submissions() == 0
+
+    assert Submission.objects.filter(submission_id="kept").exists()

@@ -22,9 +22,13 @@ def prune_submissions(*, now: datetime | None = None, batch: int = 5_000) -> int
     loaded whole. Each batch starts where the last one ended, not at the index's start among the
     entries of the rows just deleted. A submission is never changed once written, so a row
     found old is still old when deleted."""
-    cutoff = (now or timezone.now()) - timedelta(
-        days=settings.LEADERBOARD_SUBMISSION_RETENTION_DAYS
-    )
+    try:
+        cutoff = (now or timezone.now()) - timedelta(
+            days=settings.LEADERBOARD_SUBMISSION_RETENTION_DAYS
+        )
+    except OverflowError:
+        # A retention reaching past the year 1 (ids kept "for ever"): nothing is that old.
+        return 0
     old = Submission.objects.filter(created_at__lt=cutoff)
     pruned = 0
     since: datetime | None = None
