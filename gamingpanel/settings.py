@@ -639,6 +639,12 @@ LEADERBOARD_INDEX_CHECK_LARGE_ENTRIES = env.int(
     "LEADERBOARD_INDEX_CHECK_LARGE_ENTRIES", default=100_000
 )
 LEADERBOARD_INDEX_CHECK_LARGE_MINUTES = env.int("LEADERBOARD_INDEX_CHECK_LARGE_MINUTES", default=10)
+# Past a year Redis refused the claim's expiry (far enough) and large boards were never checked.
+if not 0 <= LEADERBOARD_INDEX_CHECK_LARGE_MINUTES <= 525_600:
+    raise ImproperlyConfigured(
+        "LEADERBOARD_INDEX_CHECK_LARGE_MINUTES must be from 0 (every round) to 525600 (a year); "
+        f"it is {LEADERBOARD_INDEX_CHECK_LARGE_MINUTES}."
+    )
 # How long a real-money checkout (Stripe, sandbox) may wait to be paid, counted from its purchase:
 # then the purchase expires and gives back its stock and limit slot (apps.payments.tasks.
 # expire_checkouts). 24 h is Stripe's own session lifetime (its default, sent as no expires_at);

@@ -32,6 +32,8 @@ test_setting_ranges.py:
   MULTIPLAYER_SERVER_RETENTION_HOURS past a century (the hourly prune failed).
 - EVENT_REPEAT_HORIZON_DAYS at 0 or below (a repeat made only once it had started) or past ten
   years (millions of days: the task failed every run, and no series repeated).
+- LEADERBOARD_INDEX_CHECK_LARGE_MINUTES below 0 or past a year (Redis refused the expiry of a
+  check's claim, and large boards' rank indexes were never checked).
 """
 
 from __future__ import annotations
@@ -100,6 +102,9 @@ REFUSED = [
     ("EVENT_REPEAT_HORIZON_DAYS", "-7"),
     ("EVENT_REPEAT_HORIZON_DAYS", "3651"),
     ("EVENT_REPEAT_HORIZON_DAYS", "3000000"),
+    ("LEADERBOARD_INDEX_CHECK_LARGE_MINUTES", "-1"),
+    ("LEADERBOARD_INDEX_CHECK_LARGE_MINUTES", "525601"),
+    ("LEADERBOARD_INDEX_CHECK_LARGE_MINUTES", "100000000000000"),
 ]
 
 
@@ -136,6 +141,7 @@ def test_the_smallest_values_that_work_start():
             REFRESH_REUSE_GRACE_SECONDS="0",
             ENDED_SESSIONS_KEPT_DAYS="0",
             EVENT_REPEAT_HORIZON_DAYS="1",
+            LEADERBOARD_INDEX_CHECK_LARGE_MINUTES="0",
         )
         is None
     )
@@ -154,6 +160,7 @@ def test_the_largest_bounded_values_start():
             MULTIPLAYER_MAX_LIVE_SERVERS=str(2**63 - 1),
             MULTIPLAYER_SERVER_RETENTION_HOURS="876000",
             EVENT_REPEAT_HORIZON_DAYS="3650",
+            LEADERBOARD_INDEX_CHECK_LARGE_MINUTES="525600",
             RATE_LIMIT_PER_HOUR=str(10**9),  # as the benches set
         )
         is None
