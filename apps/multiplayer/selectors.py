@@ -201,4 +201,9 @@ def with_profile(check: TokenCheck, *, game_id: int) -> dict[str, Any]:
     profile = public_profile(game_id=game_id, player_id=check.claims.player_id)
     if profile is None:
         return {"valid": False, "reason": "invalid_token"}  # as auth/validate for a gone player
+    if profile["banned"]:
+        # A ban revokes every session of the player, and each process hears of it within a
+        # moment: in that moment the token still checks, but the profile read shows the ban. A
+        # server must not let the player in (Photon, a join) on `valid` alone.
+        return {"valid": False, "reason": "player_banned"}
     return {**check.as_dict(), "player": profile}

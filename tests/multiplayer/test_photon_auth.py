@@ -4,14 +4,17 @@ check auth/validate makes."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.accounts.models import Player
 from apps.accounts.services import create_server_key
 from apps.accounts.services.bans import ban_player
+from gamingpanel.shortcache import clear_every_cache
 from tests.accounts.conftest import bearer
 
 URL = "/api/v1/multiplayer/photon/authenticate"
@@ -77,3 +80,18 @@ def test_no_token_is_result_3_and_a_bad_key_is_the_servers_401(tokens, game):
     refused = ask(key="sk_wrong", token=tokens["access_token"])
     assert (refused.status_code, refused.json()["code"]) == (401, "invalid_server_key")
     assert ask(token=tokens["access_token"]).status_code == 401  # no key at all
+
+
+def test_a_ban_not_yet_heard_of_by_the_token_check_is_refused(tokens, game):
+    """The ban committed, its revocation not yet heard of (no on-commit hooks ran): the token
+    still checks, the profile shows the ban, and Photon is told to refuse the player."""
+    key = create_server_key(game=game, name="photon").raw_key
+    Player.objects.filter(pk=tokens["player"]["id"]).update(
+        banned_until=timezone.now() + timedelta(days=1)
+    )
+    clear_every_cache()
+
+    assert ask(key=key, token=tokens["access_token"]).json() == {
+        "ResultCode": 2,
+        "Message": "player_banned",
+    }

@@ -178,3 +178,20 @@ def test_a_deleted_players_token_is_not_valid(server_client, player):
     body = server_client.post(URL, {"token": token}, format="json").json()
 
     assert body["valid"] is False and "player" not in body
+
+
+@pytest.mark.django_db
+def test_a_ban_not_yet_heard_of_by_the_token_check_is_refused_from_the_profile(
+    server_client, player
+):
+    """Between a ban's commit and its revocation reaching this process, the token checks as
+    valid; the profile, read fresh, shows the ban: the answer is not valid, player_banned (a
+    server admitting players on `valid` alone let the banned player in)."""
+    token = access_token(player)
+    # The ban as stored, its revocation of the player's sessions not yet heard of.
+    Player.objects.filter(pk=player.pk).update(banned_until=timezone.now() + timedelta(days=1))
+    clear_every_cache()
+
+    body = server_client.post(URL, {"token": token}, format="json").json()
+
+    assert body == {"valid": False, "reason": "player_banned"}
