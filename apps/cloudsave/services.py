@@ -9,7 +9,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -41,6 +41,7 @@ from apps.cloudsave.models import (
 from apps.cloudsave.policy import SavePolicy, save_policy
 from apps.cloudsave.selectors import document_body, old_tombstone_ids
 from gamingpanel.idempotency import IdempotencyKeyReused, request_fingerprint
+from gamingpanel.retention import kept_since
 from gamingpanel.sql import (
     CompiledInsert,
     CompiledInstances,
@@ -253,7 +254,9 @@ def prune_receipts(*, now: datetime | None = None, batch: int = 5_000) -> int:
     they hold whole documents, and a retry comes within seconds or hours, not weeks. A key sent
     again after that is a new write, judged by its If-Match like any other. Deleted in batches
     so no statement holds many rows locked; answers how many went."""
-    cutoff = (now or timezone.now()) - timedelta(days=settings.CLOUDSAVE_RECEIPT_DAYS)
+    cutoff = kept_since(settings.CLOUDSAVE_RECEIPT_DAYS, now=now)
+    if cutoff is None:
+        return 0
     pruned = 0
     while True:
         ids = list(
@@ -281,7 +284,9 @@ def prune_tombstones(*, now: datetime | None = None, batch: int = 1_000) -> int:
     the prune's commit and finds no document, so it creates one above `pruned_version`. A
     batch that still meets a deadlock (a player deleted meanwhile, who locks the kept versions
     first) is rolled back and left to the next day. Answers how many documents went."""
-    cutoff = (now or timezone.now()) - timedelta(days=settings.CLOUDSAVE_TOMBSTONE_DAYS)
+    cutoff = kept_since(settings.CLOUDSAVE_TOMBSTONE_DAYS, now=now)
+    if cutoff is None:
+        return 0
     pruned, after = 0, 0
     while ids := old_tombstone_ids(after=after, cutoff=cutoff, batch=batch):
         try:
@@ -309,7 +314,7 @@ def _forget_tombstones(gone: list[tuple[Any, ...]]) -> None:
     # Player order: two runs at once (a task redelivered) never deadlock on the usage rows.
     run_together(
         [
-            (UNCOUNT_TOMBSTONES, [count, highest, highest, player_id])
+            (UNCOUNT_TOMBSTONES, [count, count, highest, highest, player_id])
             for player_id, (count, highest) in sorted(per_player.items())
         ]
     )
@@ -349,8 +354,11 @@ DELETE_TOMBSTONES = CompiledQuery.compile(
     f" AND deleted = %s AND updated_at < %s{_SKIP_LOCKED}) RETURNING id, player_id, version",
     document=Document,
 )
+# Never below 0 (the table's check): a count short of the player's documents (documents a
+# process of the release before the count was kept wrote while cloudsave.0004 ran) failed the
+# batch's delete on the check every night, and the prune never went past it.
 UNCOUNT_TOMBSTONES = CompiledQuery.compile(
-    "UPDATE {usage} SET documents = documents - %s,"
+    "UPDATE {usage} SET documents = CASE WHEN documents > %s THEN documents - %s ELSE 0 END,"
     " pruned_version = CASE WHEN pruned_version < %s THEN %s ELSE pruned_version END"
     " WHERE player_id = %s",
     usage=SaveUsage,

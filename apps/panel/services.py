@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 from itertools import islice
 from typing import NamedTuple
 
@@ -42,6 +42,7 @@ from apps.panel.models import (
 from apps.panel.selectors import players_matching
 from gamingpanel.errors import Conflict, DomainError
 from gamingpanel.idempotency import IdempotencyKeyReused, request_fingerprint
+from gamingpanel.retention import kept_since
 
 logger = logging.getLogger(__name__)
 
@@ -257,12 +258,11 @@ def prune_segment_members(*, now: datetime | None = None) -> int:
     what. Deleted MEMBER_PRUNE_BATCH players at a time, each batch its own statement, walking
     the (action, player) key. Returns how many rows went."""
     now = now or timezone.now()
-    try:
-        kept_since = now - timedelta(days=settings.SEGMENT_MEMBERS_KEPT_DAYS)
-    except OverflowError:  # kept longer than the calendar reaches back: none is due
+    since = kept_since(settings.SEGMENT_MEMBERS_KEPT_DAYS, now=now)
+    if since is None:  # kept longer than the calendar reaches back: none is due
         return 0
     done = (
-        SegmentAction.objects.filter(status=SegmentAction.Status.DONE, finished_at__lt=kept_since)
+        SegmentAction.objects.filter(status=SegmentAction.Status.DONE, finished_at__lt=since)
         .filter(Exists(SegmentMember.objects.filter(action=OuterRef("pk"))))
         .order_by("pk")
         .values_list("pk", flat=True)

@@ -5,12 +5,12 @@ writes: kept for ever they would grow by the day and slow each insert."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
-from django.utils import timezone
 
 from apps.leaderboards.models import Submission
+from gamingpanel.retention import kept_since
 
 
 def prune_submissions(*, now: datetime | None = None, batch: int = 5_000) -> int:
@@ -22,12 +22,8 @@ def prune_submissions(*, now: datetime | None = None, batch: int = 5_000) -> int
     loaded whole. Each batch starts where the last one ended, not at the index's start among the
     entries of the rows just deleted. A submission is never changed once written, so a row
     found old is still old when deleted."""
-    try:
-        cutoff = (now or timezone.now()) - timedelta(
-            days=settings.LEADERBOARD_SUBMISSION_RETENTION_DAYS
-        )
-    except OverflowError:
-        # A retention reaching past the year 1 (ids kept "for ever"): nothing is that old.
+    cutoff = kept_since(settings.LEADERBOARD_SUBMISSION_RETENTION_DAYS, now=now)
+    if cutoff is None:  # ids kept "for ever": nothing is that old
         return 0
     old = Submission.objects.filter(created_at__lt=cutoff)
     pruned = 0
