@@ -8,6 +8,7 @@ import time
 
 import pytest
 import responses
+from requests.adapters import HTTPAdapter
 
 from apps.platforms.verifiers import upstream as client
 from apps.platforms.verifiers.upstream import (
@@ -38,8 +39,9 @@ def test_every_call_carries_the_configured_timeout_through_the_shared_session(up
 def test_the_session_is_one_pooled_client_that_never_retries():
     for prefix in ("https://", "http://"):
         adapter = SESSION.get_adapter(prefix + "platform.test")
+        assert isinstance(adapter, HTTPAdapter)
         assert adapter.max_retries.total == 0
-        assert adapter._pool_maxsize >= 8
+        assert adapter.poolmanager.connection_pool_kw["maxsize"] >= 8
 
 
 def test_a_redirect_is_not_followed_and_is_503(upstream):
@@ -173,3 +175,44 @@ def test_a_connection_waits_for_its_name_at_most_its_connect_timeout(monkeypatch
     with pytest.raises(ConnectTimeoutError):
         connection._new_conn()
     assert time.monotonic() - started < 0.6
+
+
+@pytest.fixture
+def cookies_left_behind():
+    """Whatever a test leaves in the shared session's jar is dropped after it."""
+    yield SESSION.cookies
+    SESSION.cookies.clear()
+
+
+def test_a_cookie_a_platform_sets_is_never_sent_with_another_login(upstream, cookies_left_behind):
+    """The one session serves every game and player: a cookie one answer set (a PHP session
+    of IDC's login endpoint) must not ride with the next call, another player's or game's."""
+    upstream.get(URL, json={}, headers={"Set-Cookie": "PHPSESSID=first-player; Path=/"})
+
+    call("GET", URL, platform="idcgames", operation="verify")
+    call("GET", URL, platform="idcgames", operation="verify")
+
+    assert [sent.request.headers.get("Cookie") for sent in upstream.calls] == [None, None]
+    assert not list(cookies_left_behind)
+
+
+def test_a_netrc_on_the_server_never_adds_or_replaces_an_authorization(
+    upstream, tmp_path, monkeypatch
+):
+    """requests would send a netrc entry's password to every platform it matches (a `default`
+    entry: all of them), and put it in place of the Bearer token a call sets itself."""
+    netrc = tmp_path / "netrc"
+    netrc.write_text("default login deploy password hunter2\n")
+    monkeypatch.setenv("NETRC", str(netrc))
+    upstream.get(URL, json={})
+
+    call("GET", URL, platform="steam", operation="x")
+    bearer = {"Authorization": "Bearer ya29.player"}
+    call("GET", URL, headers=bearer, platform="google_play", operation="verify")
+    call("GET", URL, auth=("ps-client", "ps-secret"), platform="playstation", operation="token")
+
+    assert [sent.request.headers.get("Authorization") for sent in upstream.calls] == [
+        None,
+        "Bearer ya29.player",
+        "Basic cHMtY2xpZW50OnBzLXNlY3JldA==",  # base64("ps-client:ps-secret")
+    ]

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 
 import requests
@@ -32,6 +33,23 @@ logger = logging.getLogger("apps.platforms")
 SESSION = requests.Session()
 SESSION.mount("https://", GuardedAdapter(pool_maxsize=32, max_retries=0))
 SESSION.mount("http://", GuardedAdapter(pool_maxsize=32, max_retries=0))
+# No cookie is kept or sent: the session serves every game and player, so a cookie one answer
+# set (IDC's PHP session, say) would otherwise ride with the next login's calls, another
+# player's or another game's. No domain is allowed, so the jar takes none.
+SESSION.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+
+
+class _NoNetrc(requests.auth.AuthBase):
+    """Adds nothing. As the session's auth it stops requests from reading the server's netrc
+    (`~/.netrc`, `$NETRC`), which would send an entry's password to the platforms it matches
+    and put it in place of the Bearer token a call sets; a call's own `auth` still wins.
+    (`trust_env` stays on: proxies from the environment are honoured.)"""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return request
+
+
+SESSION.auth = _NoNetrc()
 
 
 # When the calls of one login must be done (time.monotonic()); None outside a login.
