@@ -137,6 +137,25 @@ def test_stale_or_future_timestamp_is_401(upstream, age_seconds):
     assert not upstream.calls
 
 
+@pytest.mark.parametrize("max_age", [-300, 0, 86401, 10**17, "300s"])
+def test_a_max_age_outside_a_second_to_a_day_is_platform_not_configured(upstream, max_age):
+    """Below a second every signature would be refused as expired (the player told to fetch
+    another, in vain); past a day, longer than a used signature is remembered."""
+    with raises_problem("platform_not_configured", 400) as caught:
+        verify(signed_in(), {**CONFIG, "max_age_seconds": max_age})
+    assert "max_age_seconds" in caught.value.detail
+    assert not upstream.calls
+
+
+def test_a_max_age_of_a_day_admits_a_signature_made_an_hour_ago(upstream):
+    serve_certificate(upstream)
+    an_hour_ago = int((time.time() - 3600) * 1000)
+
+    identity = verify(signed_in(timestamp=an_hour_ago), {**CONFIG, "max_age_seconds": 86400})
+
+    assert identity.platform_user_id == "T:_team1"
+
+
 def test_replayed_signature_is_401(upstream):
     serve_certificate(upstream)
     credentials = signed_in()

@@ -346,3 +346,44 @@ def test_a_sign_in_with_apple_sub_too_long_to_store_is_503_and_leaves_the_token_
         apple.verify({"identity_token": token, "nonce": apple.NONCE})
     with raises_problem("platform_unavailable", 503):  # not "already used": nothing was spent
         apple.verify({"identity_token": token, "nonce": apple.NONCE})
+
+
+# --- a required setting of blanks only: 400 platform_not_configured, nothing sent -----------
+
+APPLE_TOKEN = {"identity_token": sign(apple.apple_claims())}
+
+
+@pytest.mark.parametrize(
+    ("platform", "config", "blank", "credentials"),
+    [
+        ("steam", steam.CONFIG, {"app_id": "  "}, {"ticket": steam.TICKET}),
+        ("steam", steam.CONFIG, {"identity": " "}, {"ticket": steam.TICKET}),
+        ("epic", epic.CONFIG, {"deployment_id": " "}, {"id_token": sign(epic.epic_claims())}),
+        ("google_play", google.CONFIG, {"application_id": "\t"}, google.CODE),
+        ("idcgames", idc.CONFIG, {"app_id": " "}, idc.CREDENTIALS),
+        ("apple", apple.CONFIG, {"client_ids": " "}, APPLE_TOKEN),
+        ("apple", apple.CONFIG, {"client_ids": [" ", ""]}, APPLE_TOKEN),
+        ("nintendo", nintendo.CONFIG, {"application_id": " "}, {"id_token": "a.b.c"}),
+        ("playstation", playstation.TOKEN_ONLY_CONFIG, {"issuer": " "}, {"id_token": "a.b.c"}),
+    ],
+    ids=[
+        "steam-app-id",
+        "steam-identity",
+        "epic-deployment",
+        "google-application",
+        "idc-app-id",
+        "apple-client-ids-text",
+        "apple-client-ids-list",
+        "nintendo-application",
+        "playstation-issuer",
+    ],
+)
+def test_a_required_setting_of_blanks_only_is_not_configured_and_nothing_is_sent(
+    upstream, platform, config, blank, credentials
+):
+    """Read, the setting is stripped to nothing: the platform would be asked with an empty app
+    id (every player refused as a 401, or a 503), instead of the game being told to set it."""
+    with raises_problem("platform_not_configured", 400) as caught:
+        get_verifier(platform).verify({**config, **blank}, credentials)
+    assert next(iter(blank)) in caught.value.detail
+    assert not upstream.calls

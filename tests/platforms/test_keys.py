@@ -220,10 +220,23 @@ def test_key_set_that_cannot_be_fetched_is_503(upstream, answer):
         ("max-age=5", 60),
         ("max-age=999999", 86400),
         ("no-cache", 3600),
+        ("max-age=" + "9" * 5000, 86400),  # more digits than int() reads
+        ("max-age=" + "0" * 5000 + "120", 120),
     ],
 )
 def test_cache_time_follows_max_age_within_bounds(header, seconds):
     assert cache_seconds(header) == seconds
+
+
+def test_a_key_set_whose_max_age_is_too_long_to_read_is_used_and_kept_a_day(upstream):
+    upstream.get(
+        KEYS_URL,
+        json=jwks(("key-1", PLATFORM_KEY)),
+        headers={"Cache-Control": "max-age=" + "9" * 5000},
+    )
+
+    assert check(sign(good_claims()))["sub"] == "user-1"
+    assert cache.get(url_cache_key("jwks", KEYS_URL)) is not None
 
 
 EC_KEY = ec.generate_private_key(ec.SECP256R1())

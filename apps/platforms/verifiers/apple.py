@@ -110,6 +110,12 @@ def verify_game_center(
         settings.APPLE_GAME_CENTER_KEY_HOSTS
     )
     max_age = config_int(NAME, config, "max_age_seconds", 300)
+    # At most a day, as long as a replay mark is kept (MAX_REPLAY_SECONDS); below 1 every
+    # signature would be refused as expired, the player told to fetch another, in vain.
+    if not 1 <= max_age <= MAX_REPLAY_SECONDS:
+        raise PlatformNotConfigured(
+            f"apple config 'max_age_seconds' must be from 1 to {MAX_REPLAY_SECONDS} seconds."
+        )
     anchors = _certificates(
         config_str(NAME, config, "trust_anchor"), "trust_anchor"
     ) or _default_anchors(settings.APPLE_GAME_CENTER_TRUST_ANCHORS_FILE)

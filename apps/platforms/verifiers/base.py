@@ -61,7 +61,13 @@ class Verifier(Protocol):
 
 
 def _is_blank(value: object) -> bool:
-    return value is None or value == "" or value == [] or value == {}
+    """None, {}, text of blanks only, or a list of such texts: what config_str and config_list
+    read as nothing (they strip), so a required key holding it is missing, not sent empty."""
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, list):
+        return all(isinstance(item, str) and not item.strip() for item in value)
+    return value is None or value == {}
 
 
 def require_config(platform: str, config: Mapping[str, Any], keys: tuple[str, ...]) -> None:

@@ -37,7 +37,12 @@ def cache_seconds(cache_control: str | None) -> int:
     match = re.search(r"max-age\s*=\s*(\d+)", cache_control or "", flags=re.IGNORECASE)
     if match is None:
         return DEFAULT_CACHE_SECONDS
-    return min(max(int(match[1]), MIN_CACHE_SECONDS), MAX_CACHE_SECONDS)
+    # Any value of more digits is past the cap, and int() refuses one of over 4,300 digits
+    # (a ValueError: a 500 for every login needing the download, never cached).
+    digits = match[1].lstrip("0") or "0"
+    if len(digits) > len(str(MAX_CACHE_SECONDS)):
+        return MAX_CACHE_SECONDS
+    return min(max(int(digits), MIN_CACHE_SECONDS), MAX_CACHE_SECONDS)
 
 
 def url_cache_key(kind: str, url: str) -> str:
