@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 import socket
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +34,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
-from urllib3.util import connection
+from urllib3.util import connection, parse_url
 
 logger = logging.getLogger("gamingpanel.outbound")
 
@@ -90,12 +91,23 @@ def _ip_literal(host: str) -> IPAddress | None:
         return None
 
 
+# A host name as it is connected to: labels of letters, digits, hyphens (and underscores), dots
+# between. Python's URL parser takes any character in a host, where requests (urllib3) ends the
+# host at a backslash: "https://evil.test\.example.com/" read as a host under example.com was
+# sent to evil.test.
+HOST_NAME = re.compile(
+    r"[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)*"
+)
+
+
 def check_url(url: str, *, hosts: Sequence[str] | None = None) -> str:
     """The URL's host when it is `https`, names a host (on `hosts`, when given) and no user
-    info, and is not an internal IP literal; else RefusedDestination saying why."""
+    info, and is not an internal IP literal; else RefusedDestination saying why. The host is
+    the one requests connects to: a URL the two parsers read differently is refused."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+        connected_to = (parse_url(url).host or "").strip("[]").rstrip(".").lower()
     except ValueError:
         raise RefusedDestination("it is not a valid URL") from None
     if parts.scheme.lower() != "https":
@@ -105,6 +117,8 @@ def check_url(url: str, *, hosts: Sequence[str] | None = None) -> str:
         raise RefusedDestination("it names no host")
     if parts.username is not None or parts.password is not None:
         raise RefusedDestination("it must not carry a user name or password")
+    if (_ip_literal(host) is None and not HOST_NAME.fullmatch(host)) or connected_to != host:
+        raise RefusedDestination(f"{host!r} is not a host name")
     if hosts is not None and not host_matches(host, hosts):
         allowed = ", ".join(hosts) or "none"
         raise RefusedDestination(f"the host {host} is not an allowed host ({allowed})")

@@ -405,3 +405,34 @@ def test_the_admin_page_shows_why_and_saves_nothing(admin_client, game, guarded,
     assert response.status_code == 200  # the form again, not a redirect
     assert "jwks_url: the host 169.254.169.254 is not an allowed host" in response.content.decode()
     assert not PlatformCredential.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        # Python's parser reads these hosts as under example.com; requests connects to evil.test.
+        "https://evil.test\\.example.com/jwks",
+        "https://evil.test\\\\keys.example.com/jwks",
+        "https://evil.test%5c.example.com/jwks",
+        "https://evil.test%2f.example.com/jwks",
+        "https://keys.example.com /jwks",
+    ],
+)
+def test_a_host_requests_would_read_otherwise_is_refused(url):
+    """A per-game URL's host is checked as requests connects to it: a backslash (or an escape)
+    in the host made the allow-list check pass for a URL sent to another host, with the
+    platform's secret."""
+    with pytest.raises(RefusedDestination, match="not a host name|not a valid URL"):
+        check_url(url, hosts=["*.example.com"])
+
+
+def test_hosts_of_every_shape_that_connect_as_read_pass():
+    assert check_url("https://Keys.Example.com./jwks", hosts=["*.example.com"]) == (
+        "keys.example.com"
+    )
+    assert check_url("https://a_b.example.com:8443/x", hosts=["*.example.com"]) == (
+        "a_b.example.com"
+    )
+    assert check_url("https://[2606:4700::1111]/x", hosts=["2606:4700::1111"]) == (
+        "2606:4700::1111"
+    )
