@@ -470,6 +470,12 @@ for _name, _seconds in (
         )
 PLATFORM_DEV_ENABLED = env.bool("PLATFORM_DEV_ENABLED", default=True)
 PLATFORM_JWKS_MIN_REFETCH_SECONDS = env.int("PLATFORM_JWKS_MIN_REFETCH_SECONDS", default=60)
+_refuse_below(
+    "PLATFORM_JWKS_MIN_REFETCH_SECONDS",
+    PLATFORM_JWKS_MIN_REFETCH_SECONDS,
+    1,
+    "at 0 or below there is no limit: every login naming a made-up key id downloads the key set",
+)
 # After a failed key-set download, logins needing that set answer 503 at once for this long.
 # 0: no backoff, every login tries the download again (below 0 the cache drops the mark at once:
 # no backoff either, while the setting reads as one).

@@ -34,6 +34,8 @@ test_setting_ranges.py:
   years (millions of days: the task failed every run, and no series repeated).
 - LEADERBOARD_INDEX_CHECK_LARGE_MINUTES below 0 or past a year (Redis refused the expiry of a
   check's claim, and large boards' rank indexes were never checked).
+- PLATFORM_JWKS_MIN_REFETCH_SECONDS at 0 or below: no refetch limit, so every login naming a
+  made-up key id downloads the platform's key set.
 """
 
 from __future__ import annotations
@@ -105,6 +107,8 @@ REFUSED = [
     ("LEADERBOARD_INDEX_CHECK_LARGE_MINUTES", "-1"),
     ("LEADERBOARD_INDEX_CHECK_LARGE_MINUTES", "525601"),
     ("LEADERBOARD_INDEX_CHECK_LARGE_MINUTES", "100000000000000"),
+    ("PLATFORM_JWKS_MIN_REFETCH_SECONDS", "0"),
+    ("PLATFORM_JWKS_MIN_REFETCH_SECONDS", "-60"),
 ]
 
 
@@ -142,6 +146,7 @@ def test_the_smallest_values_that_work_start():
             ENDED_SESSIONS_KEPT_DAYS="0",
             EVENT_REPEAT_HORIZON_DAYS="1",
             LEADERBOARD_INDEX_CHECK_LARGE_MINUTES="0",
+            PLATFORM_JWKS_MIN_REFETCH_SECONDS="1",
         )
         is None
     )
