@@ -54,3 +54,21 @@ def test_hand_read_json_refuses_infinity_only_when_strict():
     assert loads("1e400") == float("inf")  # webhooks: read as the sender wrote it
     with pytest.raises(ValueError, match="Number out of range"):
         loads("[1e400]", strict=True)
+
+
+@pytest.mark.parametrize("body", [b'{"a": 1, "a": 1}', b'[{"x": {"b": 1, "c": 2, "b": 3}}]'])
+def test_an_object_naming_a_member_twice_is_refused(body):
+    # DRF keeps the last: `{"quantity": 1, "quantity": 100}` meant what a proxy reading the first
+    # did not.
+    assert outcome(DrfJSONParser(), body)[0] == "ok"
+    verdict, detail = outcome(JSONParser(), body)
+    assert verdict == "refused" and "Duplicate name" in detail
+    with pytest.raises(ValueError, match="Duplicate name"):
+        loads(body, strict=True)
+    assert loads(body) is not None  # webhooks: read as the sender wrote it
+
+
+def test_hand_read_strict_json_reads_bytes_and_refuses_a_bom_in_text_as_json_does():
+    assert loads('{"a": [1, "é"]}'.encode("utf-16"), strict=True) == {"a": [1, "é"]}
+    with pytest.raises(ValueError, match="BOM"):
+        loads('\ufeff{"a": 1}', strict=True)
