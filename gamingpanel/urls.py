@@ -2,15 +2,10 @@ from importlib import import_module
 
 from django.contrib import admin
 from django.urls import URLPattern, include, path
-from drf_spectacular.views import (
-    SpectacularAPIView,
-    SpectacularRedocView,
-    SpectacularSwaggerSplitView,
-)
 
 from apps.accounts.operator_login import OperatorPasswordChangeView
 from gamingpanel.monitoring import metrics_view
-from gamingpanel.views import HealthApi, LivenessApi
+from gamingpanel.views import HealthApi, LivenessApi, RedocView, SchemaView, SwaggerView
 
 # Each app's urls.py lists its routes by the prefix they sit under (`api_routes`: "auth/",
 # "player/"...; "config" for a route alone, whose own route is then ""). Routes of several apps
@@ -51,10 +46,10 @@ def api_routes_by_prefix() -> dict[str, list[URLPattern]]:
         path("health", HealthApi.as_view(), name="health"),
         # Liveness (no dependency): what a container's health check asks.
         path("health/live", LivenessApi.as_view(), name="health-live"),
-        path("schema/", SpectacularAPIView.as_view(), name="schema"),
+        path("schema/", SchemaView.as_view(), name="schema"),
         # Swagger UI's start-up script from its own URL (?script), not inline: the pages' CSP.
-        path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
-        path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+        path("docs/", SwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+        path("redoc/", RedocView.as_view(url_name="schema"), name="redoc"),
     ]
     return grouped
 

@@ -1,19 +1,28 @@
-"""Project-level endpoints: readiness (health) and liveness, and the placeholder for
-routed-but-unbuilt endpoints."""
+"""Project-level endpoints: readiness (health) and liveness, the API reference (the schema and
+its two pages), and the placeholder for routed-but-unbuilt endpoints."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.core.cache import cache
 from django.db import connection
 from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
 from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from apps.accounts.api_base import PublicApi
 from gamingpanel.errors import NotImplementedYet
+from gamingpanel.renderers import PROBLEM_CONTENT_TYPE
 
 logger = logging.getLogger(__name__)
 
@@ -94,3 +103,33 @@ def not_implemented_view(summary: str, method: str = "get") -> type[PublicApi]:
     return type(
         f"NotImplemented{summary.title().replace(' ', '')}", (PublicApi,), {method: decorated}
     )
+
+
+class ProblemErrors(APIView):
+    """For the API reference's views, whose renderers are not JSON (YAML, an HTML page, a
+    script): their errors (405, 406...) are problem JSON as every API error is. Rendered by the
+    view's own renderer, a problem came as YAML or as plain text ("405 Method Not Allowed")
+    labelled application/problem+json."""
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        if getattr(response, "exception", False):
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = PROBLEM_CONTENT_TYPE
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+class SchemaView(ProblemErrors, SpectacularAPIView):
+    pass
+
+
+class SwaggerView(ProblemErrors, SpectacularSwaggerSplitView):
+    # An HTML page (or its script) answers GET and HEAD. DRF's OPTIONS answer is the view's
+    # description rendered through the page's template, which that template cannot render (a
+    # 500); ReDoc's answered its whole page.
+    http_method_names = ["get", "head"]
+
+
+class RedocView(ProblemErrors, SpectacularRedocView):
+    http_method_names = ["get", "head"]
