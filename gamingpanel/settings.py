@@ -76,8 +76,11 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "gamingpanel.middleware.RequestIdMiddleware",
     "gamingpanel.access.AccessLogMiddleware",  # one access line and latency sample a request
-    "apps.accounts.cors.GameCorsMiddleware",  # /api/ only; origins per game (django-cors-headers)
+    # Outside CORS: a preflight, which CORS answers itself, carries nosniff, the referrer policy
+    # and the frame refusal as every answer does.
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "apps.accounts.cors.GameCorsMiddleware",  # /api/ only; origins per game (django-cors-headers)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Sessions, operators, messages and CSRF for the panel and the admin only: /api/ skips them.
     "gamingpanel.middleware.PanelSessionMiddleware",
@@ -86,7 +89,6 @@ MIDDLEWARE = [
     "gamingpanel.middleware.PanelAuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): signed in with a code
     "gamingpanel.middleware.PanelMessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "gamingpanel.security.PageCspMiddleware",  # Content-Security-Policy on HTML answers
     "gamingpanel.middleware.ApiProblemMiddleware",
     "gamingpanel.pages.PageUnavailableMiddleware",  # PostgreSQL/Redis down: the 503 page

@@ -230,3 +230,15 @@ def test_an_origin_added_in_the_admin_applies_within_its_bound(origins, monkeypa
     applied = preflight(new_origin).headers.get("Access-Control-Allow-Origin")
 
     assert (kept, applied) == (None, new_origin)
+
+
+def test_a_preflight_carries_the_security_headers_every_answer_does(origins):
+    """CORS answers a preflight itself: inside it, Django's security and frame middleware never
+    saw that answer, which went out without nosniff, a referrer policy or X-Frame-Options."""
+    answer = preflight(PLAY)
+
+    assert answer["Access-Control-Allow-Origin"] == PLAY
+    assert answer["X-Content-Type-Options"] == "nosniff"
+    assert answer["X-Frame-Options"] == "DENY"
+    assert answer["Referrer-Policy"]
+    assert answer["Cross-Origin-Opener-Policy"]
