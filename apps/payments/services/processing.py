@@ -166,11 +166,29 @@ def _find_payment(event: ProviderEvent, outcome: Outcome) -> Payment | None:
     for field, value in (
         ("external_id", outcome.external_id),
         ("payment_reference", outcome.payment_reference),
-        ("purchase_id", outcome.purchase_id),
     ):
         if value and (found := payments.filter(**{field: value}).first()) is not None:
             return found
-    return None
+    if not outcome.purchase_id:
+        return None
+    found = payments.filter(purchase_id=outcome.purchase_id).first()
+    if found is None or _names_another_transaction(found, outcome):
+        return None
+    return found
+
+
+def _names_another_transaction(payment: Payment, outcome: Outcome) -> bool:
+    """A purchase id is a small number any other integration of the processor account may put
+    in its own checkouts (Stripe's `client_reference_id`, another deployment's metadata), and
+    the account's endpoint receives their events too: a notification whose checkout or money
+    movement is not the one the payment already holds is about someone else's purchase."""
+    return any(
+        theirs and ours and theirs != ours
+        for theirs, ours in (
+            (outcome.external_id, payment.external_id),
+            (outcome.payment_reference, payment.payment_reference),
+        )
+    )
 
 
 # Notifications whose "failed" is the buyer's cancel, not a failed payment. Only the sandbox
