@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import F
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from apps.accounts.models import Player
@@ -75,3 +76,26 @@ def release(*, purchase: Purchase, offer: Offer) -> None:
         ).update(count=F("count") - purchase.reserved_slots)
     if purchase.reserved_stock:
         Offer.objects.filter(pk=offer.pk).update(stock=F("stock") + purchase.reserved_stock)
+
+
+def count_store_purchase(*, player: Player, offer: Offer, quantity: int) -> None:
+    """A store purchase (a receipt), inside its transaction: the store has charged, so no rule
+    refuses it, but it is a purchase like any other. It counts towards the player's limit and
+    takes the stock (down to none, never below), so the catalogue stops listing what the player
+    may no longer buy and a later purchase is refused: a once-per-player pack bought in the
+    App Store was otherwise listed and sold again. Counter, season passes, then offer: the order
+    `reserve` takes them (the grant locks the passes again, already held), so a receipt and a
+    purchase of one premium-pass offer by one player wait for each other, never deadlock."""
+    if offer.per_player_limit is not None:
+        OfferPurchaseCount.objects.bulk_create(
+            [OfferPurchaseCount(player=player, offer=offer)], ignore_conflicts=True
+        )
+        OfferPurchaseCount.objects.filter(player=player, offer=offer).update(
+            count=F("count") + quantity
+        )
+    if offer.stock is not None:
+        if premium := rules.premium_season_ids(offer):
+            lock_premium_passes(player=player, season_ids=premium)
+        Offer.objects.filter(pk=offer.pk, stock__isnull=False).update(
+            stock=Greatest(F("stock") - quantity, 0)
+        )

@@ -25,6 +25,7 @@ from apps.shop.errors import NotARealMoneyOffer, StoreProductAmbiguous
 from apps.shop.models import Offer, Purchase
 from apps.shop.selectors import offer_in_game, offers_with_store_product
 from apps.shop.services.fulfilment import appended_note, fulfil_purchase
+from apps.shop.services.limits import count_store_purchase
 from apps.shop.services.purchase import PurchaseResult, record_store_purchase, store_response
 
 logger = logging.getLogger(__name__)
@@ -116,6 +117,7 @@ def _grant(
             key=store_purchase_key(provider, verified.transaction_id),
             quantity=store_quantity(verified),
         )
+        count_store_purchase(player=player, offer=offer, quantity=purchase.quantity)
         payment = record_store_payment(
             game_id=player.game_id,
             purchase_id=purchase.pk,
