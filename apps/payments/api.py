@@ -14,15 +14,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.api_base import PublicApi
+from apps.payments.providers.base import MAX_EVENT_ID_LENGTH
 from apps.payments.providers.sandbox import SIGNATURE_HEADER as SANDBOX_SIGNATURE_HEADER
 from apps.payments.services.events import receive_notification
+from gamingpanel.storable import MAX_DEPTH
 
 STORED = (
     " Verified, then stored once per event id and answered at once; the payment it reports is "
     "processed in the background. A notification that fails verification stores nothing, nor "
     "does one the panel cannot store as it came (400 `invalid_notification`): an event id "
-    "longer than 200 characters, U+0000 or a lone surrogate in it or anywhere in the payload, "
-    "or JSON nested more than 64 levels deep."
+    f"longer than {MAX_EVENT_ID_LENGTH} characters, U+0000 or a lone surrogate in it or "
+    f"anywhere in the payload, or JSON nested more than {MAX_DEPTH} levels deep."
 )
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from apps.inventory.models import LedgerEntry
 from apps.payments.models import ProviderEvent
+from apps.payments.providers.base import MAX_EVENT_ID_LENGTH
 from apps.shop.models import Purchase
 from tests.payments.conftest import post_stripe, stripe_event
 from tests.shop.helpers import balance
@@ -67,3 +68,15 @@ def test_a_signed_event_with_a_256_character_id_is_400_and_stores_nothing(
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_notification"
     assert not ProviderEvent.objects.exists()
+
+
+@pytest.mark.parametrize("provider", ["stripe", "sandbox", "apple", "google-play"])
+def test_the_webhooks_schema_states_the_id_limit_the_webhook_keeps(api_client, provider):
+    # The schema said 200 characters while the webhook took 255: a client (or a proxy rule)
+    # written from it refused Stripe's longest ids.
+    schema = api_client.get("/api/v1/schema/?format=json").json()
+    [path] = [p for p in schema["paths"] if p.endswith(f"/payments/webhooks/{provider}")]
+    description = schema["paths"][path]["post"]["description"]
+
+    assert f"longer than {MAX_EVENT_ID_LENGTH} characters" in description
+    assert "200 characters" not in description
