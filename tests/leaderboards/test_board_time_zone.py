@@ -27,6 +27,9 @@ def test_a_time_zone_that_is_not_an_iana_name_is_refused(game, zone):
 
 @pytest.mark.parametrize("zone", ["UTC", "Europe/Madrid", "America/Santiago", "Etc/GMT+5"])
 def test_an_iana_time_zone_is_taken(game, zone):
-    Board(
-        game=game, slug="daily", name="Daily", reset=Board.Reset.DAILY, time_zone=zone
-    ).full_clean()
+    board = Board(game=game, slug="daily", name="Daily", reset=Board.Reset.DAILY, time_zone=zone)
+
+    board.full_clean()  # raises ValidationError when refused
+    board.save()
+
+    assert Board.objects.values_list("time_zone", flat=True).get(pk=board.pk) == zone
