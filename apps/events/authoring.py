@@ -16,7 +16,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from apps.audit.services import record_action
-from apps.events.models import Event, EventReward
+from apps.events.models import Event, EventReward, changeable_repeats
 
 REWARD_FIELDS = (
     "name",
@@ -262,14 +262,6 @@ def reschedule_repeats(
             },
         )
     return Rescheduled(moved=len(moved), removed=len(removed))
-
-
-def changeable_repeats(repeats: QuerySet[Event], *, now: datetime) -> QuerySet[Event]:
-    """Those of `repeats` a change to their original may move or delete: not started, none of
-    their rewards claimed. A repeat that started or was claimed is what players saw: it stays."""
-    return repeats.filter(occurrence__isnull=False, starts_at__gt=now).exclude(
-        rewards__claims__isnull=False
-    )
 
 
 def repeats_deleted_with(event_ids: Iterable[int], *, now: datetime) -> QuerySet[Event]:

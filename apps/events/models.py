@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
 
 from apps.accounts.models import Game, Player
 from apps.battlepass.contents import (
@@ -80,6 +81,39 @@ class Event(models.Model):
                 raise ValidationError(
                     {"recurrence": "A repeating event must end before its next repeat starts."}
                 )
+        # The scheduler repeats originals only: a repeat's own schedule would be ignored.
+        if self.series_id is not None and (
+            self.recurrence != self.Recurrence.NONE or self.repeat_until is not None
+        ):
+            raise ValidationError(
+                {"recurrence": "A repeat follows its original's schedule: change the original."}
+            )
+        if self.active and self.starts_at and self.ends_at:
+            self._refuse_a_second_live_copy()
+
+    def _refuse_a_second_live_copy(self) -> None:
+        """Two events of one series running at once would each be claimable: the scheduler
+        never makes such a pair (authoring._schedule_series), nor may an operator's edit."""
+        at_once = Event.objects.filter(
+            active=True, starts_at__lt=self.ends_at, ends_at__gt=self.starts_at
+        ).exclude(pk=self.pk)
+        if self.series_id is not None:
+            copies = at_once.filter(Q(pk=self.series_id) | Q(series_id=self.series_id))
+        elif self.pk is not None:
+            # An original's new schedule moves its changeable repeats after what stays
+            # (authoring.reschedule_repeats): only the repeats that stay can clash.
+            repeats = Event.objects.filter(series_id=self.pk)
+            moved = changeable_repeats(repeats, now=timezone.now()).values("pk")
+            copies = at_once.filter(series_id=self.pk).exclude(pk__in=moved)
+        else:
+            return
+        clash = copies.order_by("starts_at").first()
+        if clash is not None:
+            raise ValidationError(
+                f"Another event of this series runs then ({clash.name}, from "
+                f"{clash.starts_at:%Y-%m-%d %H:%M} UTC): both would be claimable. Move this one "
+                "or switch the other off."
+            )
 
 
 class EventReward(models.Model):
@@ -156,3 +190,11 @@ class EventRewardClaim(models.Model):
 
     def __str__(self) -> str:
         return f"{self.player_id} claimed {self.reward_id}"
+
+
+def changeable_repeats(repeats: QuerySet[Event], *, now: datetime) -> QuerySet[Event]:
+    """Those of `repeats` a change to their original may move or delete: not started, none of
+    their rewards claimed. A repeat that started or was claimed is what players saw: it stays."""
+    return repeats.filter(occurrence__isnull=False, starts_at__gt=now).exclude(
+        rewards__claims__isnull=False
+    )
