@@ -214,14 +214,14 @@ def _open_checkout(purchase: Purchase) -> PurchaseResult:
             # A retry of this purchase opened the checkout while this attempt's call failed
             # (a timeout after the processor had made the session): the buyer holds that
             # checkout, so the purchase stands and this attempt answers it too.
-            return _pending(purchase, opened)
+            return store_pending_answer(purchase, opened)
         # Failed here; or another attempt (or the sweeper) closed it first, which ends the
         # purchase and stores the key's answer (its own error, not this one).
         raise
-    return _pending(purchase, payment)
+    return store_pending_answer(purchase, payment)
 
 
-def _pending(purchase: Purchase, payment: Payment) -> PurchaseResult:
+def store_pending_answer(purchase: Purchase, payment: Payment) -> PurchaseResult:
     """A purchase waiting for its payment, with the checkout to pay it (stored for its key)."""
     body = {
         "purchase_id": purchase.pk,
