@@ -198,7 +198,7 @@ def opened_never_answered(player, offer, monkeypatch) -> Payment:
         raise Crash("worker killed right after the checkout opened")
 
     with monkeypatch.context() as patch:
-        patch.setattr(purchase_service, "_pending", dies)
+        patch.setattr(purchase_service, "store_pending_answer", dies)
         with pytest.raises(Crash):
             purchase_offer(player=player, offer_id=offer.pk, quantity=1, idempotency_key="k")
     payment = Payment.objects.get()
