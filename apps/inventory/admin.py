@@ -4,15 +4,19 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core import signing
 from django.core.exceptions import PermissionDenied
+from django.db import connection, transaction
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from apps.accounts.admin_scoping import (
@@ -26,7 +30,7 @@ from apps.accounts.admin_scoping import (
 from apps.accounts.models import Player
 from apps.accounts.selectors import WRITE_ROLES, games_for_user
 from apps.inventory.models import Currency, ItemDefinition, LedgerEntry, PlayerItem, Wallet
-from apps.inventory.selectors import starting_grant_amounts
+from apps.inventory.selectors import operator_key_uses, starting_grant_amounts
 from apps.inventory.services import (
     Change,
     follow_currency_cap,
@@ -103,9 +107,47 @@ class GrantForm(forms.Form):
         label="Amount", help_text="Positive grants, negative revokes (never below zero)."
     )
     note = forms.CharField(label="Reason", max_length=300)
-    # One submission, one ledger change; the form sets a UUID, and "operator:<nonce>" fits the
-    # ledger key column.
-    nonce = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    # One form, one ledger change: the page signs a UUID with the operator it is shown to and
+    # when (form_key); the ledger key is "operator:<UUID>".
+    nonce = forms.CharField(widget=forms.HiddenInput, max_length=128)
+
+
+# A form's key names one change to one player, as the panel's OperatorKey does: sent again for
+# that change it replays it; sent for another (another player, code, amount or direction) it is
+# refused and the first stands. The ledger's own key is per player, so without this the form's
+# key sent again for another player applied that too. The key is signed with the operator and
+# the time it was shown: its earlier use is then among that operator's ledger entries since
+# then (operator_key_uses, an indexed read however big the ledger), and a form is good for
+# GRANT_FORM_MAX_AGE (CLOCK_SKEW: between the server that showed it and the one writing).
+GRANT_FORM_MAX_AGE = timedelta(days=1)
+CLOCK_SKEW = timedelta(minutes=5)
+_FORM_KEYS = signing.Signer(salt="apps.inventory.admin.grant")
+FORM_KEY_INVALID = (
+    "This form is older than a day, or was not shown to you: nothing changed. Open Grant or "
+    "revoke again for a new one."
+)
+FORM_KEY_REUSED = (
+    "That form was already used for another grant or revoke, which stays as it was: nothing "
+    "changed. Open Grant or revoke again for a new one."
+)
+
+
+def form_key(user_id: int) -> str:
+    """A new form's key, for this operator, shown now."""
+    return _FORM_KEYS.sign(f"{user_id}.{uuid.uuid4().hex}.{int(timezone.now().timestamp())}")
+
+
+def read_form_key(signed: str, user_id: int) -> tuple[str, datetime] | None:
+    """The form's UUID and when it was shown, if it was shown to this operator less than
+    GRANT_FORM_MAX_AGE ago; None otherwise (made up, another operator's, or too old)."""
+    try:
+        owner, nonce, shown = _FORM_KEYS.unsign(signed).split(".")
+    except (signing.BadSignature, ValueError):
+        return None
+    shown_at = datetime.fromtimestamp(int(shown), tz=UTC)
+    if owner != str(user_id) or timezone.now() - shown_at > GRANT_FORM_MAX_AGE:
+        return None
+    return nonce, shown_at
 
 
 @admin.register(Wallet)
@@ -150,7 +192,7 @@ class WalletAdmin(WholeValueSearch, ReadOnlyScopedAdmin):
                 initial={
                     "player": request.GET.get("player"),
                     "code": request.GET.get("code"),
-                    "nonce": uuid.uuid4().hex,
+                    "nonce": form_key(operator(request).pk),
                 }
             )
         context = {
@@ -168,14 +210,30 @@ class WalletAdmin(WholeValueSearch, ReadOnlyScopedAdmin):
         if player is None:
             form.add_error("player", "No such player in a game you may change.")
             return False
+        actor = operator(request)
+        read = read_form_key(data["nonce"], actor.pk)
+        if read is None:
+            form.add_error(None, FORM_KEY_INVALID)
+            return False
+        nonce, shown_at = read
+        key = f"operator:{nonce}"
+        asked = (player.pk, data["kind"], data["code"], data["delta"])
         try:
-            result = operator_adjust(
-                actor=operator(request),
-                player=player,
-                change=Change(data["kind"], data["code"], data["delta"]),
-                note=data["note"],
-                idempotency_key=f"operator:{data['nonce']}",
-            )
+            with transaction.atomic():
+                _hold_form_key(key)
+                used = operator_key_uses(
+                    actor_id=actor.pk, operation_key=key, since=shown_at - CLOCK_SKEW
+                )
+                if used and used != [asked]:
+                    form.add_error(None, FORM_KEY_REUSED)
+                    return False
+                result = operator_adjust(
+                    actor=actor,
+                    player=player,
+                    change=Change(data["kind"], data["code"], data["delta"]),
+                    note=data["note"],
+                    idempotency_key=key,
+                )
         except DomainError as error:
             form.add_error(None, error.detail)
             return False
@@ -190,6 +248,15 @@ class WalletAdmin(WholeValueSearch, ReadOnlyScopedAdmin):
         else:
             self.message_user(request, f"Done: {data['delta']:+d} {data['code']} for {player}.")
         return True
+
+
+def _hold_form_key(key: str) -> None:
+    """Until the transaction ends, the one form key: the same form sent twice at once (for two
+    players, say) is looked up and applied one after the other, the second seeing the first's
+    entries. SQLite serialises writers on the whole database instead."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
 
 
 @admin.register(PlayerItem)

@@ -90,6 +90,21 @@ def ledger_for_reference(*, player_id: int, reference: str) -> QuerySet[LedgerEn
     )
 
 
+def operator_key_uses(
+    *, actor_id: int, operation_key: str, since: datetime
+) -> list[tuple[int, str, str, int]]:
+    """What the operator already did under a form's key: (player id, "currency" or "item", code,
+    delta) per ledger entry written since `since` (the form's showing), through the actor's or
+    the time's index. The ledger's own key is per player: this finds the key's use on anyone."""
+    entries = LedgerEntry.objects.filter(
+        actor_id=actor_id, operation_key=operation_key, created_at__gte=since
+    ).values_list("player_id", "currency__code", "item__sku", "delta")
+    return [
+        (player_id, "currency" if code is not None else "item", code or sku, delta)
+        for player_id, code, sku, delta in entries.order_by("id")
+    ]
+
+
 @dataclass(frozen=True)
 class Discrepancy:
     player_id: int
