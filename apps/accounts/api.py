@@ -147,6 +147,12 @@ class PlayerDataExportApi(PlayerApi):
             "the scores submitted for the player ([{board, period, submission_id, score, "
             "from_client, created_at}])."
         )
+        segment_actions = serializers.ListField(
+            child=serializers.DictField(),
+            help_text="The operators' segment actions that picked the player, while their "
+            "player lists are kept: [{segment_action, kind, submitted_at, banned_until, "
+            "ban_reason}] (the player's ban when the action was submitted; cleared on erasure).",
+        )
         audit_log = ExportAuditEntrySerializer(
             many=True,
             help_text="What was done to the account and its rows (bans, grants, ended sessions, "

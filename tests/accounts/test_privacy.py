@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from apps.accounts.api import PlayerDataExportApi
 from apps.accounts.models import AuthSession, Game, PlatformIdentity, Player
 from apps.accounts.privacy import privacy_sections
 from apps.accounts.services.privacy import ERASE_ACTION, erase_player
@@ -109,6 +110,14 @@ def stored(tokens: dict, alice: APIClient, game: Game, settings) -> Player:
         payment=payment,
     )
     return player
+
+
+def test_the_export_schema_describes_every_registered_section():
+    """The OpenAPI answer of the export lists each app's section (the Postman run and the
+    studios' generated clients read it), however the section was registered."""
+    described = set(PlayerDataExportApi.OutputSerializer().fields)
+
+    assert {section.name for section in privacy_sections()} <= described
 
 
 def test_the_export_has_a_section_per_app_and_no_secrets(alice, stored):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -117,7 +118,7 @@ def test_a_notification_processed_while_the_erasure_runs_loses_its_payload(
     inside = threading.Event()
     real_apply, real_erase = processing._apply, erasure_races.erase_player
 
-    def slow_apply(*args: object, **kwargs: object) -> str:
+    def slow_apply(*args: Any, **kwargs: Any) -> str:
         inside.set()
         time.sleep(0.5)  # the erasure runs now, unless this event holds the buyer's row
         return real_apply(*args, **kwargs)
