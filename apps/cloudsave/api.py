@@ -96,7 +96,9 @@ IF_NONE_MATCH_READ = OpenApiParameter(
     "If-None-Match",
     str,
     OpenApiParameter.HEADER,
-    description="The ETag the device holds: 304 with no body while it is still the version.",
+    description="The ETag the device holds: 304 with no body while it is still the version "
+    '(compared weakly: `W/"3"` names `"3"`; a list may hold it; `*`: any document). What is not '
+    "an entity tag (`3` unquoted) names nothing: 200 with the document.",
 )
 IDEMPOTENCY = OpenApiParameter(
     "Idempotency-Key",
@@ -526,7 +528,7 @@ class ServerSavesApi(CallersOwnAnswers, GameServerApi):
 class ServerSaveApi(CallersOwnAnswers, GameServerApi):
     @extend_schema(
         summary="One of a player's documents, for a game server",
-        parameters=[PLAYER_PARAM, KEY_PARAM, IF_NONE_MATCH_READ],
+        parameters=[PLAYER_PARAM, KEY_PARAM, IF_NONE_MATCH_READ, ETAG],
         responses={
             200: DocumentSerializer,
             304: OpenApiResponse(description="The server's copy is current."),

@@ -44,7 +44,9 @@ IF_NONE_MATCH = OpenApiParameter(
     "If-None-Match",
     str,
     OpenApiParameter.HEADER,
-    description="The ETag of the copy the client holds: 304 with no body while it is current.",
+    description="The ETag of the copy the client holds: 304 with no body while it is current "
+    '(compared weakly: `W/"…"` names the same copy; a list may hold it; `*`: any). What is not an '
+    "entity tag (the ETag without its quotes) names nothing: 200 with the copy.",
 )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -26,7 +28,7 @@ def bob(bob_player: Player) -> APIClient:
     return bearer(access_token(bob_player))
 
 
-def put(client: APIClient, key: str, value: object, **headers: str):
+def put(client: APIClient, key: str, value: object, **headers: Any):
     return client.put(f"{URL}/{key}", {"value": value}, format="json", **headers)
 
 
