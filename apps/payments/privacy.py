@@ -151,7 +151,7 @@ def _payment_of(event: ProviderEvent) -> int | None:
         return None
     if outcome.action == "none":
         return None
-    payment = processing._find_payment(event, outcome)
+    payment = processing.find_payment(event, outcome)
     return payment.pk if payment is not None else None
 
 

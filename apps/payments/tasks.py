@@ -16,7 +16,8 @@ from apps.payments.errors import ProviderUnavailable
 from apps.payments.models import Payment
 from apps.payments.providers import google_play
 from apps.payments.selectors import enabled_account
-from apps.payments.services import callbacks, expiry, processing, recovery
+from apps.payments.services import callbacks, expiry, processing, recovery, store_finish
+from apps.payments.services.store_finish import STORE_FINISH
 from gamingpanel.queueing import prune_task
 
 logger = logging.getLogger(__name__)
@@ -64,9 +65,6 @@ def expire_checkouts() -> int:
     return expiry.expire_checkouts()
 
 
-STORE_FINISH = "store_finish"  # Payment.details: what Google Play is to be told, and how
-
-
 @shared_task(
     bind=True, acks_late=True, ignore_result=True, autoretry_for=(ProviderUnavailable,), **RETRY
 )
@@ -75,10 +73,14 @@ def finish_google_purchase(
 ) -> None:
     """Consume (or acknowledge) a granted Google Play purchase, as its payment's details say
     (tasks queued before they said so carry the product and the kind). Once done, the payment
-    no longer owes it; until then the sweeper queues this again."""
+    no longer owes it; until then the sweeper queues this again. A purchase no longer granted
+    or paid when the task runs (refunded meanwhile) is not finished: nothing is owed."""
     payment = Payment.objects.get(pk=payment_pk)
     if payment.store_finish_due_at is None and product_id is None:
         return  # done already
+    if reason := store_finish.withheld_reason(payment_id=payment_pk):
+        store_finish.withhold(payment_id=payment_pk, reason=reason)
+        return
     owed = payment.details.get(STORE_FINISH) or {}
     product_id = product_id or owed.get("product_id")
     consume = owed.get("consume", False) if consume is None else consume

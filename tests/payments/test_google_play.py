@@ -928,6 +928,7 @@ def test_the_sweeper_sends_an_owed_consume_with_backoff_then_alerts_when_googles
             )
 
     due = payment.store_finish_due_at
+    assert due is not None
     assert sweep_at(due - timedelta(seconds=1)).store_finishes_requeued == 0
     assert sweep_at(due).store_finishes_requeued == 1
     assert sweep_at(due + timedelta(seconds=30)).store_finishes_requeued == 0  # backing off

@@ -80,7 +80,7 @@ def process_event(*, event_pk: int) -> ProviderEvent:
         return event
     outcome = INTERPRETERS[event.provider](event.event_type, event.payload)
     cleared = False
-    payment = _find_payment(event, outcome) if outcome.action != "none" else None
+    payment = find_payment(event, outcome) if outcome.action != "none" else None
     reference = outcome.external_id or outcome.payment_reference
     if payment is None and outcome.action in REVERSALS and len(reference) > MAX_REFERENCE_LENGTH:
         # No payment holds an id this long, nor does any receipt redeem one (each is refused
@@ -100,7 +100,7 @@ def process_event(*, event_pk: int) -> ProviderEvent:
         # Before the payment's and purchase's rows are touched, as the erasure locks the player
         # before it clears their payments: neither waits on the other holding what it needs.
         erased = _buyer_erased(payment)
-        note = _apply(event, outcome, payment) or outcome.note
+        note = _apply(event, outcome, payment, erased=erased) or outcome.note
         event.status = ProviderEvent.Status.PROCESSED
         event.outcome = f"{outcome.action} {note}".strip()[:200]
         if erased:
@@ -157,7 +157,7 @@ def _buyer_erased(payment: Payment) -> bool:
     return row is None or row[0] is not None
 
 
-def _find_payment(event: ProviderEvent, outcome: Outcome) -> Payment | None:
+def find_payment(event: ProviderEvent, outcome: Outcome) -> Payment | None:
     """By each id the notification carries, in turn: a refund can name the money movement
     (Stripe's payment intent) before the payment has learnt it, and still carry our purchase."""
     if event.game_id is None:
@@ -207,7 +207,9 @@ def closing_reason(event: ProviderEvent, outcome: Outcome) -> str:
     return closing.PAYMENT_FAILED
 
 
-def _apply(event: ProviderEvent, outcome: Outcome, payment: Payment) -> str:
+def _apply(
+    event: ProviderEvent, outcome: Outcome, payment: Payment, *, erased: bool = False
+) -> str:
     """Returns what the purchase side said, when it did not do as told (or "")."""
     purchase_id, purchases = payment.purchase_id, _purchase_outcomes()
     if outcome.action == "paid":
@@ -215,6 +217,8 @@ def _apply(event: ProviderEvent, outcome: Outcome, payment: Payment) -> str:
         # after this one read the payment keeps its status (the UPDATE waits for that row and
         # reads it again), and nothing is granted.
         reference = outcome.details.get("payment_reference") or payment.payment_reference
+        if (early := _reversal_received_first(event, payment, reference)) is not None:
+            return _reverse_before_grant(early, payment, reference, erased=erased)
         reversed_first = (Payment.Status.REFUNDED, Payment.Status.DISPUTED)
         succeeded = (
             Payment.objects.filter(pk=payment.pk)
@@ -255,3 +259,52 @@ def _apply(event: ProviderEvent, outcome: Outcome, payment: Payment) -> str:
     elif outcome.action == "flag":
         purchases.flagged(purchase_id=purchase_id, note=outcome.note)
     return ""
+
+
+def _reversal_received_first(
+    event: ProviderEvent, payment: Payment, reference: str
+) -> ProviderEvent | None:
+    """A refund or chargeback of this payment processed before its news came, kept `unmatched`
+    under the id it named (a dispute names only the payment intent, which the payment learns
+    from this very news), locked. Read before the payment's row is written, so the event's lock
+    is taken before the payment's, as processing that event takes them."""
+    ids = [found for found in (payment.external_id, reference) if found]
+    if not ids:
+        return None
+    return (
+        ProviderEvent.objects.select_for_update()
+        .filter(provider=event.provider, status=ProviderEvent.Status.UNMATCHED, reference__in=ids)
+        .exclude(pk=event.pk)
+        .order_by("pk")
+        .first()
+    )
+
+
+def _reverse_before_grant(
+    early: ProviderEvent, payment: Payment, reference: str, *, erased: bool
+) -> str:
+    """The money went back before the payment's news came: the purchase is reversed, never
+    granted (as a store receipt whose refund came first is refused), and the early reversal is
+    processed here, with its payment, rather than left to the sweeper, which may have given up
+    on it."""
+    kind = INTERPRETERS[early.provider](early.event_type, early.payload).action
+    kind = kind if kind in REVERSALS else "refund"
+    status = Payment.Status.REFUNDED if kind == "refund" else Payment.Status.DISPUTED
+    Payment.objects.filter(pk=payment.pk).update(
+        status=status, payment_reference=reference, updated_at=timezone.now()
+    )
+    payment.status, payment.payment_reference = status, reference
+    _purchase_outcomes().reversed(
+        purchase_id=payment.purchase_id, kind=kind, note=f"{kind} received before the payment"
+    )
+    early.status = ProviderEvent.Status.PROCESSED
+    early.outcome = f"{kind} received before the payment; applied when it was paid"
+    early.payment = payment
+    early.attempts += 1
+    early.processed_at = timezone.now()
+    fields = ["status", "outcome", "payment", "attempts", "processed_at"]
+    if erased:
+        early.payload = {}
+    early.save(update_fields=[*fields, "payload"] if erased else fields)
+    PAYMENT_EVENTS.labels(early.provider, early.status).inc()
+    return f"paid, but the payment was {status} before; not granted"

@@ -20,8 +20,10 @@ from apps.payments.models import Payment, Provider
 from apps.payments.providers import apple, google_play
 from apps.payments.providers.base import VerifiedReceipt
 from apps.payments.selectors import enabled_account, reversed_before_known
+from apps.payments.services import store_finish
 from apps.payments.services.queueing import enqueue_after_commit
-from apps.payments.tasks import STORE_FINISH, finish_google_purchase
+from apps.payments.services.store_finish import STORE_FINISH
+from apps.payments.tasks import finish_google_purchase
 
 STORES = (Provider.APPLE, Provider.GOOGLE_PLAY)
 
@@ -87,13 +89,17 @@ def record_store_payment(
 def finish_with_store_after_commit(*, payment: Payment, product_id: str, consume: bool) -> None:
     """Google Play wants a granted purchase consumed or acknowledged within three days: a task,
     once committed. The payment row says it is owed until the task has done it, so a broker
-    that was down or a task out of retries is followed up by the sweeper."""
+    that was down or a task out of retries is followed up by the sweeper. A purchase the shop
+    did not grant is never finished: Google's automatic refund of unacknowledged purchases
+    gives the buyer their money back, and the payment and purchase are flagged for an operator
+    (services/store_finish.py)."""
     if payment.provider != Provider.GOOGLE_PLAY:
         return
-    payment.details = {
-        **payment.details,
-        STORE_FINISH: {"product_id": product_id, "consume": consume},
-    }
+    owed = {"product_id": product_id, "consume": consume}
+    if reason := store_finish.withheld_reason(payment_id=payment.pk):
+        store_finish.withhold(payment_id=payment.pk, reason=reason, owed=owed)
+        return
+    payment.details = {**payment.details, STORE_FINISH: owed}
     payment.store_finish_due_at = timezone.now() + timedelta(
         seconds=settings.PAYMENTS_SWEEP_GRACE_SECONDS
     )
