@@ -1,3 +1,4 @@
+import datetime
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from unittest import mock
@@ -290,3 +291,98 @@ def test_an_unlink_and_a_refresh_that_locked_the_session_first_do_not_deadlock(
     assert list(PlatformIdentity.objects.values_list("platform", flat=True)) == ["steam"]
     dev_sessions = AuthSession.objects.filter(platform="dev")
     assert {s.revoke_reason for s in dev_sessions} == {AuthSession.RevokeReason.IDENTITY_UNLINKED}
+
+
+def _committed_after(work, during):
+    """Run `work` in a transaction on its own connection and hold it, its locks taken, until
+    `during(done, release)` lets it commit (release.set()); `during`'s result is given back."""
+    import threading
+
+    from django.db import transaction
+
+    from tests.conftest import in_thread
+
+    held, release = threading.Event(), threading.Event()
+
+    def hold():
+        with transaction.atomic():
+            work()
+            held.set()
+            release.wait(10)
+
+    done = in_thread(hold)
+    assert held.wait(10)
+    try:
+        return during(done, release)
+    finally:
+        release.set()
+        done.result(10)
+
+
+def _log_in_while_held(game):
+    """A steam login started while the other transaction holds its locks: it must wait."""
+    import time
+
+    from apps.login.services.login import log_in
+    from tests.conftest import in_thread
+
+    def during(done, release):
+        login = in_thread(lambda: log_in(game=game, platform="steam", credentials={"ticket": "1"}))
+        time.sleep(0.3)
+        assert not login.done()  # waiting for the player's lock
+        release.set()
+        done.result(10)
+        return login.result(10)
+
+    return during
+
+
+LONG_AGO = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_login_waiting_on_an_unlink_leaves_the_old_player_untouched(tokens, steam):
+    """The login read the identity's player before the unlink committed, then waited for that
+    player's lock: the account is no longer that player's, so it must not stamp it."""
+    bearer(tokens["access_token"]).post(LINK, STEAM)  # dev + steam
+    Player.objects.update(last_login_at=LONG_AGO)
+    alice = Player.objects.get()
+
+    result = _committed_after(
+        lambda: unlink_identity(player=alice, platform="steam"), _log_in_while_held(alice.game)
+    )
+
+    assert result.created and result.player.pk != alice.pk
+    alice.refresh_from_db()
+    assert alice.last_login_at == LONG_AGO  # not stamped by a login that is no longer hers
+    assert PlatformIdentity.objects.get(platform="steam").player_id == result.player.pk
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_login_waiting_while_the_account_moves_to_another_player_logs_in_to_that_one(
+    tokens, steam
+):
+    """Unlinked from alice and linked to bob while a login of it waited on alice: it logs in to
+    bob, the account's owner now, and leaves alice as she was."""
+    from apps.login.services.identities import link_identity
+
+    bearer(tokens["access_token"]).post(LINK, STEAM)  # alice: dev + steam
+    Player.objects.update(last_login_at=LONG_AGO)
+    alice = Player.objects.get()
+    bob = Player.objects.create(game=alice.game, display_name="bob", last_login_at=LONG_AGO)
+
+    def move():
+        unlink_identity(player=alice, platform="steam")
+        link_identity(player=bob, platform="steam", credentials={"ticket": "2"})
+
+    result = _committed_after(move, _log_in_while_held(alice.game))
+
+    assert not result.created and result.player.pk == bob.pk
+    assert Player.objects.count() == 2  # the login's own new player rolled back
+    alice.refresh_from_db()
+    bob.refresh_from_db()
+    assert alice.last_login_at == LONG_AGO
+    assert bob.last_login_at is not None and bob.last_login_at > LONG_AGO
+    assert PlatformIdentity.objects.get(platform="steam").player_id == bob.pk

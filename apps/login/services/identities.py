@@ -71,7 +71,11 @@ def _attach(player: Player, platform: str, verified: VerifiedIdentity) -> Platfo
 def unlink_identity(*, player: Player, platform: str) -> None:
     # As _attach's lock. With FOR UPDATE, a refresh that had locked one of the sessions revoked
     # below, and then inserted its session start (a key-share lock on this row), deadlocked.
-    Player.objects.select_for_update(no_key=True).only("pk").get(pk=player.pk)
+    locked = Player.objects.select_for_update(no_key=True).only("pk", "erased_at").get(pk=player.pk)
+    if locked.erased_at is not None:
+        # Erased since the token check: the identities went with it, and "not linked" (404)
+        # would hide from the client that its account is gone.
+        raise AccountDeleted("This account was deleted.")
     identities = list(PlatformIdentity.objects.filter(player=player))
     linked = [identity for identity in identities if identity.platform == platform]
     if not linked:

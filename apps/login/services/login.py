@@ -46,10 +46,11 @@ MAX_PLATFORM_USER_ID_LENGTH = cast(
 )
 # The player's UPDATE finds the identity's player, locks it (as SELECT ... FOR UPDATE did), stamps
 # last_login_at and returns the row, compiled once (gamingpanel.sql): Django's update() returns
-# no rows. A ban committed while it waited for the lock is in the row it returns: under READ
-# COMMITTED an UPDATE that waited for a row re-reads it. So does an erasure: the tombstone is not
-# stamped (its time would tie it to the platform account's next login), no row comes back, and
-# the login makes a new player, as after the erasure.
+# no rows. SQLite runs it, then the identity's UPDATE; PostgreSQL runs STAMP_BOTH below. A ban
+# committed while it waited for the lock is in the row it returns: under READ COMMITTED a row
+# lock that waited re-reads the row. So does an erasure: the tombstone is not stamped (its time
+# would tie it to the platform account's next login), no row comes back, and the login makes a
+# new player, as after the erasure.
 PLAYER_OF_IDENTITY_SQL = (
     "UPDATE {player} SET last_login_at = %s WHERE id = ("
     "SELECT player_id FROM {identity} WHERE game_id = %s AND platform = %s AND platform_user_id = %s"
@@ -62,17 +63,24 @@ IDENTITY_SQL = (
 TABLES = {"player": Player, "identity": PlatformIdentity}
 STAMP_PLAYER = CompiledInstances.compile(PLAYER_OF_IDENTITY_SQL, Player, **TABLES)
 STAMP_IDENTITY = CompiledQuery.compile(IDENTITY_SQL, **TABLES)
-# PostgreSQL runs both in one round trip. The identity's UPDATE reads the player's result, so it
-# runs after it: the player is locked before its identity, as link and unlink lock them. The
-# player is returned only if its identity was still there to stamp: the player's id was read
-# before the lock was waited for, and an unlink committing meanwhile deletes the identity but
-# leaves the player row as it was (so the player's UPDATE goes on). The login then finds no
-# identity and makes a new player, as it would have had it started after the unlink.
+# PostgreSQL runs both in one round trip, and stamps the player only once its identity is stamped.
+# The player is locked first, as link and unlink lock it before its identity; but its id was read
+# before the lock was waited for, and an unlink committing meanwhile deleted the identity and left
+# the player row as it was. Stamping the player first (as the single UPDATE above does) then
+# stamped a player the account no longer belonged to. So: lock the player (a lock that waited
+# re-reads the row, for a ban or an erasure as above), stamp the identity only if it is still
+# there and still that player's (an UPDATE that meets a row deleted or moved meanwhile skips it),
+# and only then stamp and return the player. Nothing comes back otherwise, and the login goes on
+# as it would have had it started after the unlink: no identity, a new player, or the account's
+# new owner if another player linked it meanwhile (the insert's unique conflict).
 STAMP_BOTH = CompiledInstances.compile(
-    # Only the two statements above are interpolated; every value is a parameter.
-    f"WITH stamped AS ({PLAYER_OF_IDENTITY_SQL}), identity_stamped AS ("  # noqa: S608
-    f"{IDENTITY_SQL} AND EXISTS (SELECT 1 FROM stamped) RETURNING 1)"
-    " SELECT * FROM stamped WHERE EXISTS (SELECT 1 FROM identity_stamped)",
+    # Only the identity's statement above is interpolated; every value is a parameter.
+    "WITH locked AS (SELECT id FROM {player} WHERE id = ("  # noqa: S608
+    "SELECT player_id FROM {identity} WHERE game_id = %s AND platform = %s AND platform_user_id = %s"
+    ") AND erased_at IS NULL FOR NO KEY UPDATE), identity_stamped AS ("
+    f"{IDENTITY_SQL} AND player_id IN (SELECT id FROM locked) RETURNING player_id)"
+    " UPDATE {player} SET last_login_at = %s"
+    " WHERE id IN (SELECT player_id FROM identity_stamped) RETURNING {columns}",
     Player,
     **TABLES,
 )
@@ -281,7 +289,7 @@ def _stamp_returning_player(lookup: dict[str, Any], now: datetime) -> Player | N
         lookup["platform_user_id"],
     ]
     if connection.vendor == "postgresql":
-        return cast(Player | None, STAMP_BOTH.first(params * 2))
+        return cast(Player | None, STAMP_BOTH.first([*params[1:], *params, params[0]]))
     if (player := STAMP_PLAYER.first(params)) is not None:
         STAMP_IDENTITY.execute(params)
     return cast(Player | None, player)
