@@ -33,6 +33,7 @@ from apps.shop.models import Category, Offer, Purchase
 from apps.shop.selectors import offer_counts
 from apps.shop.services import rules
 from apps.shop.services.authoring import clone_offer
+from apps.shop.services.limits import limit_saved
 
 
 @admin.register(Category)
@@ -104,6 +105,13 @@ class OfferAdmin(ContentsEditorMixin, GameScopedAdmin):
             kwargs["widget"] = CurrencyCodeInput(list(dict.fromkeys(codes)))
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
+    def save_model(self, request: Any, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "per_player_limit" in form.changed_data:
+            # A limit set on an offer that sold already counts those sales (in the catalogue as
+            # in a purchase), in this save's transaction.
+            limit_saved(offer_id=obj.pk, limit=obj.per_player_limit)
+
     @admin.action(
         description="Clone the selected offers (copies start inactive)", permissions=["change"]
     )
@@ -129,7 +137,7 @@ class OfferAdmin(ContentsEditorMixin, GameScopedAdmin):
             },
             "contents": offer.contents,
             "remaining_purchases": offer.per_player_limit,
-            "available_until": offer.available_until.isoformat() if offer.available_until else None,
+            "available_until": ends.isoformat() if (ends := rules.sale_end(offer)) else None,
         }
         # A first unit for a player who bought none yet, as the catalogue asks the rules.
         refused = rules.refusal(rules.Sale(offer=offer, quantity=1, bought=0, now=timezone.now()))

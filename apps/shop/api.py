@@ -125,7 +125,9 @@ class CategoriesApi(PlayerApi):
             remaining_purchases = serializers.IntegerField(allow_null=True)
             stock = serializers.IntegerField(source="offer.stock", allow_null=True)
             available_until = serializers.DateTimeField(
-                source="offer.available_until", allow_null=True
+                allow_null=True,
+                help_text="When the offer stops selling: its own end, or its category's if the "
+                "category stops being shown first. Null: no end set.",
             )
             store_products = serializers.SerializerMethodField()
 
@@ -169,7 +171,7 @@ def offer_body(entry: dict) -> dict[str, Any]:
         "contents": grant_lines(offer.contents),
         "remaining_purchases": entry["remaining_purchases"],
         "stock": offer.stock,
-        "available_until": TIMESTAMP.to_representation(offer.available_until),
+        "available_until": TIMESTAMP.to_representation(entry["available_until"]),
         "store_products": store_products(offer),
     }
 

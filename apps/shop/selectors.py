@@ -154,6 +154,7 @@ def shop_for_player(*, player: Player) -> list[dict]:
             {
                 "offer": offer,
                 "remaining_purchases": rules.remaining_purchases(offer=offer, bought=count),
+                "available_until": rules.sale_end(offer),
             }
         )
     return shop

@@ -1,6 +1,12 @@
 """Per-player limits and stock: reserved when a purchase starts, released if it never pays.
 `reserve` is where a purchase asks the offer rules (`rules.check`), with the player's count
-read under its row lock."""
+read under its row lock.
+
+A limit counts every purchase the player made of the offer, whenever the limit was set: the
+player's counter (OfferPurchaseCount) is kept only while the offer has a limit, so the first
+one made for a player and an offer starts from the purchases they made before (`COUNTED`), and
+an operator who adds a limit in the admin makes every buyer's at once (`limit_saved`),
+so the catalogue counts them too."""
 
 from __future__ import annotations
 
@@ -14,6 +20,44 @@ from apps.accounts.models import Player
 from apps.battlepass.services import lock_premium_passes
 from apps.shop.models import Offer, OfferPurchaseCount, Purchase
 from apps.shop.services import rules
+from gamingpanel.sql import CompiledQuery
+
+# The purchases that count towards a limit, as the counter counts them as they happen: paid or
+# being paid (a refund frees no slot; a checkout that ended unpaid, or a refused purchase, holds
+# none). A checkout opened while the offer had no limit took no slot (`reserved_slots` 0): it
+# counts once paid, as a store purchase counts from the start (the store has charged).
+_STATUS, _SOURCE = Purchase.Status, Purchase.Source
+COUNTED = (
+    f"(status = '{_STATUS.COMPLETED}'"
+    f" OR (status = '{_STATUS.REFUNDED}'"
+    f" AND (completed_at IS NOT NULL OR source = '{_SOURCE.RECEIPT}'))"
+    f" OR (status = '{_STATUS.PENDING}'"
+    f" AND (reserved_slots > 0 OR source = '{_SOURCE.RECEIPT}')))"
+)
+# A player's counter, made (if there is none) with what they bought of the offer before: one
+# statement, in place of an empty row's insert, that sums nothing once the counter exists. The
+# purchase being made (already inserted in this transaction) is left out: it adds its own
+# units. A second purchase making the same counter at once waits on the unique key, then finds
+# it made.
+START_COUNT = CompiledQuery.compile(
+    'INSERT INTO {count} (player_id, offer_id, "count")'  # noqa: S608 - a fixed condition only
+    " SELECT CAST(%s AS BIGINT), CAST(%s AS BIGINT),"
+    " (SELECT COALESCE(SUM(quantity), 0) FROM {purchase}"
+    f" WHERE player_id = %s AND offer_id = %s AND id <> %s AND {COUNTED})"
+    " WHERE NOT EXISTS (SELECT 1 FROM {count} WHERE player_id = %s AND offer_id = %s)"
+    " ON CONFLICT (player_id, offer_id) DO NOTHING",
+    count=OfferPurchaseCount,
+    purchase=Purchase,
+)
+# Every buyer's counter at once, for a limit an operator has just set (limit_saved).
+START_COUNTS = CompiledQuery.compile(
+    'INSERT INTO {count} (player_id, offer_id, "count")'  # noqa: S608 - a fixed condition only
+    " SELECT player_id, offer_id, SUM(quantity) FROM {purchase}"
+    f" WHERE offer_id = %s AND {COUNTED} GROUP BY player_id, offer_id"
+    " ON CONFLICT (player_id, offer_id) DO NOTHING",
+    count=OfferPurchaseCount,
+    purchase=Purchase,
+).unprepared()  # an operator's save, seldom: nothing to plan once
 
 
 @dataclass(frozen=True)
@@ -24,15 +68,14 @@ class Reservation:
     slots: int
 
 
-def reserve(*, player: Player, offer: Offer, quantity: int) -> Reservation:
-    """Call inside the purchase's transaction (the caller's atomic block): checks the offer
-    rules, then takes a limit slot and the stock. A purchase that waits for payment records
-    what was taken (Purchase.reserved_stock, reserved_slots) for `release`."""
+def reserve(*, player: Player, offer: Offer, quantity: int, purchase_id: int) -> Reservation:
+    """Call inside the purchase's transaction (the caller's atomic block), after inserting the
+    purchase (`purchase_id`): checks the offer rules, then takes a limit slot and the stock. A
+    purchase that waits for payment records what was taken (Purchase.reserved_stock,
+    reserved_slots) for `release`."""
     counter = None
     if offer.per_player_limit is not None:
-        OfferPurchaseCount.objects.bulk_create(
-            [OfferPurchaseCount(player=player, offer=offer)], ignore_conflicts=True
-        )
+        start_count(player_id=player.pk, offer_id=offer.pk, purchase_id=purchase_id)
         # The counter row is what serialises two purchases of one limited offer by one player.
         counter = OfferPurchaseCount.objects.select_for_update().get(player=player, offer=offer)
     bought = counter.count if counter is not None else 0
@@ -78,7 +121,34 @@ def release(*, purchase: Purchase, offer: Offer) -> None:
         Offer.objects.filter(pk=offer.pk).update(stock=F("stock") + purchase.reserved_stock)
 
 
-def count_store_purchase(*, player: Player, offer: Offer, quantity: int) -> None:
+def start_count(*, player_id: int, offer_id: int, purchase_id: int) -> None:
+    """Make the player's counter for a limited offer if there is none, with what they bought of
+    it before (every purchase but `purchase_id`, the one being made)."""
+    START_COUNT.execute(
+        [player_id, offer_id, player_id, offer_id, purchase_id, player_id, offer_id]
+    )
+
+
+def limit_saved(*, offer_id: int, limit: int | None) -> None:
+    """An operator has changed the offer's limit, in the save's transaction, which holds the
+    offer's row FOR UPDATE (no purchase of it is under way, and none starts before it commits).
+
+    Set: every player who bought the offer before has a counter with what they bought, so the
+    catalogue lists it to them as a purchase would judge it. Counters that exist are left as
+    they are: they have counted every purchase since they were made (and this waits on none of
+    their row locks). Removed: the counters go, since purchases stop counting while the offer
+    has no limit; a limit set again starts them from every purchase, those made meanwhile too.
+    A counter an expiring checkout is giving a slot back to at that moment is skipped (waiting
+    for it, which waits for the offer, would deadlock): it is as right as the expiry leaves it."""
+    Offer.objects.select_for_update().filter(pk=offer_id).values_list("pk").first()
+    if limit is not None:
+        START_COUNTS.execute([offer_id])
+        return
+    free = OfferPurchaseCount.objects.select_for_update(skip_locked=True).filter(offer_id=offer_id)
+    OfferPurchaseCount.objects.filter(pk__in=list(free.values_list("pk", flat=True))).delete()
+
+
+def count_store_purchase(*, player: Player, offer: Offer, quantity: int, purchase_id: int) -> None:
     """A store purchase (a receipt), inside its transaction: the store has charged, so no rule
     refuses it, but it is a purchase like any other. It counts towards the player's limit and
     takes the stock (down to none, never below), so the catalogue stops listing what the player
@@ -86,10 +156,11 @@ def count_store_purchase(*, player: Player, offer: Offer, quantity: int) -> None
     App Store was otherwise listed and sold again. Counter, season passes, then offer: the order
     `reserve` takes them (the grant locks the passes again, already held), so a receipt and a
     purchase of one premium-pass offer by one player wait for each other, never deadlock."""
-    if offer.per_player_limit is not None:
-        OfferPurchaseCount.objects.bulk_create(
-            [OfferPurchaseCount(player=player, offer=offer)], ignore_conflicts=True
-        )
+    # The limit is read again here, not from `offer` (read before the store was asked): the
+    # purchase's row, inserted already, holds the offer FOR KEY SHARE, so an operator's save
+    # of a limit has committed (and is seen) or waits for this one (and counts it).
+    if Offer.objects.filter(pk=offer.pk, per_player_limit__isnull=False).exists():
+        start_count(player_id=player.pk, offer_id=offer.pk, purchase_id=purchase_id)
         OfferPurchaseCount.objects.filter(player=player, offer=offer).update(
             count=F("count") + quantity
         )

@@ -120,7 +120,7 @@ def _buy_with_virtual(
         response_status=201,
     )
     INSERT_PURCHASE.insert(purchase)
-    reserve(player=player, offer=offer, quantity=quantity)
+    reserve(player=player, offer=offer, quantity=quantity, purchase_id=purchase.pk)
     debit = Change("currency", offer.price_currency, -total)
     balances = grant_offer(
         purchase=purchase,
@@ -166,7 +166,7 @@ def _reserve_with_money(
         price_amount=offer.price_amount * quantity,
         bought=granted_lines(offer, quantity),
     )
-    reserved = reserve(player=player, offer=offer, quantity=quantity)
+    reserved = reserve(player=player, offer=offer, quantity=quantity, purchase_id=purchase.pk)
     Purchase.objects.filter(pk=purchase.pk).update(
         reserved_stock=reserved.stock, reserved_slots=reserved.slots
     )

@@ -117,7 +117,9 @@ def _grant(
             key=store_purchase_key(provider, verified.transaction_id),
             quantity=store_quantity(verified),
         )
-        count_store_purchase(player=player, offer=offer, quantity=purchase.quantity)
+        count_store_purchase(
+            player=player, offer=offer, quantity=purchase.quantity, purchase_id=purchase.pk
+        )
         payment = record_store_payment(
             game_id=player.game_id,
             purchase_id=purchase.pk,

@@ -215,6 +215,14 @@ def stock_refusal(remaining: int) -> OfferUnavailable:
     )
 
 
+def sale_end(offer: Offer) -> datetime | None:
+    """When the offer stops selling (None: no end set): its own window's end, or its category's
+    if the category stops being shown first (`in_shown_category`)."""
+    category = offer.category if offer.category_id is not None else None
+    ends = [offer.available_until, category.visible_until if category is not None else None]
+    return min((end for end in ends if end is not None), default=None)
+
+
 def category_visible(category: Category, now: datetime) -> bool:
     return (
         category.active
