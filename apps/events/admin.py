@@ -75,10 +75,6 @@ class EventRewardInline(ContentsEditorMixin, ScopedInline):
     formset = ClaimedRewardsFormSet
 
 
-# An original's fields that decide when its repeats run.
-SCHEDULE_FIELDS = {"starts_at", "ends_at", "recurrence", "repeat_until"}
-
-
 @admin.register(Event)
 class EventAdmin(GameScopedAdmin):
     list_display = ["name", "game", "starts_at", "ends_at", "state", "active", "recurrence"]
@@ -108,7 +104,9 @@ class EventAdmin(GameScopedAdmin):
         assert isinstance(obj, Event)
         before = Event.objects.filter(pk=obj.pk).first() if change else None
         super().save_model(request, obj, form, change)
-        if before and obj.series_id is None and SCHEDULE_FIELDS & set(form.changed_data):
+        # Compared as Event.clean compares them (not the form's changed_data): its check of the
+        # series' live copies leaves out the repeats not started only when they move here.
+        if before and obj.series_id is None and before.schedule() != obj.schedule():
             # The repeats made of the old schedule follow the new one (those not started).
             done = reschedule_repeats(origin=obj, actor=operator(request), before=before)
             if done.moved or done.removed:

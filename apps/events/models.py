@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -17,6 +18,10 @@ from apps.battlepass.contents import (
     validate_contents,
 )
 from apps.stats.selectors import stat_definitions
+
+# An original's fields that decide when its repeats run: saved with any of them changed, its
+# repeats not started follow the new schedule (authoring.reschedule_repeats, from the admin).
+SCHEDULE_FIELDS = ("starts_at", "ends_at", "recurrence", "repeat_until")
 
 
 class Event(models.Model):
@@ -72,6 +77,10 @@ class Event(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def schedule(self) -> tuple[Any, ...]:
+        """SCHEDULE_FIELDS' values, to compare with the original as it was."""
+        return tuple(getattr(self, name) for name in SCHEDULE_FIELDS)
+
     def clean(self) -> None:
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
             raise ValidationError({"ends_at": "An event ends after it starts."})
@@ -88,6 +97,17 @@ class Event(models.Model):
             raise ValidationError(
                 {"recurrence": "A repeat follows its original's schedule: change the original."}
             )
+        # Before its start, repeat_until would stop a series that never repeated: a mistyped
+        # date, taken silently (the scheduler just made no repeat, and a reschedule removed
+        # every upcoming one).
+        if self.starts_at and self.repeat_until and self.repeat_until < self.starts_at:
+            start = f"{self.starts_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+            raise ValidationError(
+                {
+                    "repeat_until": f"Repeat until is earlier than the event's start ({start}): "
+                    "set it on or after the start, or leave it empty to keep repeating."
+                }
+            )
         if self.active and self.starts_at and self.ends_at:
             self._refuse_a_second_live_copy()
 
@@ -100,11 +120,16 @@ class Event(models.Model):
         if self.series_id is not None:
             copies = at_once.filter(Q(pk=self.series_id) | Q(series_id=self.series_id))
         elif self.pk is not None:
-            # An original's new schedule moves its changeable repeats after what stays
-            # (authoring.reschedule_repeats): only the repeats that stay can clash.
-            repeats = Event.objects.filter(series_id=self.pk)
-            moved = changeable_repeats(repeats, now=timezone.now()).values("pk")
-            copies = at_once.filter(series_id=self.pk).exclude(pk__in=moved)
+            copies = at_once.filter(series_id=self.pk)
+            stored = Event.objects.filter(pk=self.pk).values_list(*SCHEDULE_FIELDS).first()
+            if stored != self.schedule():
+                # An original's new schedule moves its changeable repeats after what stays
+                # (authoring.reschedule_repeats): only the repeats that stay can clash. With its
+                # schedule as it was (switched back on, renamed) nothing moves: any repeat can,
+                # one moved onto its window while it was off among them.
+                repeats = Event.objects.filter(series_id=self.pk)
+                moved = changeable_repeats(repeats, now=timezone.now()).values("pk")
+                copies = copies.exclude(pk__in=moved)
         else:
             return
         clash = copies.order_by("starts_at").first()
