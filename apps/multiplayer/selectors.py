@@ -158,20 +158,22 @@ def live_server(*, game_id: int, server_id: str) -> dict[str, Any]:
 # reaches every token check within this. (A ban ends the player's sessions at once, so the
 # token itself is refused sooner.)
 PROFILE_SECONDS = 1.0
-ProfileRow = tuple[str, datetime | None, int]  # display name, banned until, level
+ProfileRow = tuple[str, datetime | None, bool, int]  # display name, banned until, erased, level
 _profiles: ShortCache[ProfileRow] = ShortCache(seconds=PROFILE_SECONDS)
 
 
-def public_profile(*, game_id: int, player_id: int) -> dict[str, Any] | None:
-    """The profile a game server gets with a valid token (one query: the player, its XP and
-    the game's level curve, at most once per PROFILE_SECONDS per process); None when the
-    player is gone."""
-    row = _profiles.get_or_load(
+def _profile_of(*, game_id: int, player_id: int) -> ProfileRow | None:
+    """What the profile a game server gets with a valid token is made of (one query: the
+    player, its XP and the game's level curve, at most once per PROFILE_SECONDS per process);
+    None when the player is gone."""
+    return _profiles.get_or_load(
         (game_id, player_id), lambda: _profile_row(game_id=game_id, player_id=player_id)
     )
-    if row is None:
-        return None
-    display_name, banned_until, level = row
+
+
+def _public(row: ProfileRow) -> dict[str, Any]:
+    """The public profile a game server gets with a valid token (PlayerProfileSerializer)."""
+    display_name, banned_until, _erased, level = row
     return {
         "display_name": display_name,
         "level": level,
@@ -180,7 +182,7 @@ def public_profile(*, game_id: int, player_id: int) -> dict[str, Any] | None:
 
 
 def _profile_row(*, game_id: int, player_id: int) -> ProfileRow | None:
-    """The player's public fields and level: two compiled queries, one round trip."""
+    """The player's public fields, erasure and level: two compiled queries, one round trip."""
     player_rows, level_rows = run_together(
         [
             public_fields_statement(game_id=game_id, player_id=player_id),
@@ -190,17 +192,22 @@ def _profile_row(*, game_id: int, player_id: int) -> ProfileRow | None:
     public = public_fields_of(player_rows)
     if public is None:
         return None
-    display_name, banned_until = public
-    return display_name, banned_until, level_from_rows(level_rows)
+    return *public, level_from_rows(level_rows)
 
 
 def with_profile(check: TokenCheck, *, game_id: int) -> dict[str, Any]:
     """A token check's answer, plus the player's public profile when the token is valid."""
     if check.claims is None:  # not valid
         return check.as_dict()
-    profile = public_profile(game_id=game_id, player_id=check.claims.player_id)
-    if profile is None:
+    row = _profile_of(game_id=game_id, player_id=check.claims.player_id)
+    if row is None:
         return {"valid": False, "reason": "invalid_token"}  # as auth/validate for a gone player
+    if row[2]:
+        # Erased since the token check's copy of the player was read, the revocation of its
+        # sessions not yet heard of here: refused as the token check refuses it once it has
+        # (token_revoked), never valid with the tombstone's profile.
+        return {"valid": False, "reason": "token_revoked"}
+    profile = _public(row)
     if profile["banned"]:
         # A ban revokes every session of the player, and each process hears of it within a
         # moment: in that moment the token still checks, but the profile read shows the ban. A

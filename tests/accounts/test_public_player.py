@@ -44,5 +44,5 @@ def test_public_fields_are_the_name_and_an_aware_ban(game, other_game, player):
         ]
     )
 
-    assert public_fields_of(rows) == (player.display_name, BANNED_UNTIL)
+    assert public_fields_of(rows) == (player.display_name, BANNED_UNTIL, False)
     assert public_fields_of(elsewhere) is None

@@ -9,12 +9,33 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from apps.accounts.errors import InvalidServerKey
 from apps.accounts.models import Game, ServerKey
 from apps.multiplayer.errors import ServerIdTaken, TooManyServers
 from apps.multiplayer.models import RegisteredServer
 from apps.multiplayer.selectors import fresh_since
+from gamingpanel.sql import CompiledQuery, run_together
 
 HEARTBEAT_FIELDS = ["region", "address", "port", "capacity", "players", "mode", "version"]
+
+# A revocation deletes the key's servers as of its statement (deregister_servers_of_key), so a
+# beat authenticated before the revocation reached its process (each process's mirror hears of
+# it within a moment), or a first beat not yet committed (its row unseen), put a server back on
+# the list under the revoked key, where players were sent until it went stale. Now each beat
+# holds its key's lock shared until it commits, taken before any other lock, and then reads the
+# key's revocation; the revocation's deletion takes it exclusively first. So a revocation either
+# waits for the beats under way and then deletes their rows, or is waited for and then refuses
+# the beat (401 invalid_server_key). Not a row lock on the key: the last-used stamp of every
+# request (an UPDATE of the key's row) would wait for the fleet's beats. Sent together, in one
+# round trip: the read, a statement of its own, sees a revocation committed during the wait.
+KEY_LOCK_SHARED = CompiledQuery.compile(
+    "SELECT pg_advisory_xact_lock_shared(hashtextextended(%s, 0))"
+)
+KEY_LOCK = CompiledQuery.compile("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))")
+KEY_REVOKED_AT = CompiledQuery.compile(
+    "SELECT revoked_at FROM {key} WHERE id = %s",  # noqa: S608
+    key=ServerKey,
+)
 
 
 @transaction.atomic
@@ -39,6 +60,8 @@ def heartbeat(
     too_many_servers); a live server's beat always goes through. registered_at is when the
     server joined the list under its key: its first beat, or its first after it went stale or
     passed to another key."""
+    if server_key is not None:
+        _refuse_a_revoked_key(server_key)
     now = timezone.now()
     fields = {
         "game": game,
@@ -100,7 +123,12 @@ def deregister_servers_of_key(*, server_key_id: int) -> int:
     """A revoked key's servers leave the list at once, as if each had deregistered: with the
     key revoked they can neither validate a player's token nor post a match result, so players
     must not be sent to them, and their places under MULTIPLAYER_MAX_LIVE_SERVERS are free.
-    Runs in the revocation's transaction (apps.multiplayer.receivers). Answers how many went."""
+    Runs in the revocation's transaction (apps.multiplayer.receivers), after the key's row was
+    updated: the key's lock, taken exclusively first, waits for its beats under way, whose rows
+    the deletion then sees, and makes a beat starting now wait and see the revocation
+    (KEY_LOCK_SHARED). Answers how many went."""
+    if connection.vendor == "postgresql":
+        KEY_LOCK.rows([_key_lock_name(server_key_id)])
     deleted, _ = RegisteredServer.objects.filter(server_key_id=server_key_id).delete()
     return deleted
 
@@ -123,6 +151,22 @@ def prune_servers(*, batch: int = 1_000) -> int:
         after = ids[-1]
         pruned += silent.filter(pk__in=ids).delete()[0]
     return pruned
+
+
+def _refuse_a_revoked_key(server_key: ServerKey) -> None:
+    """Call first in a beat's transaction: a key revoked since the request was authenticated is
+    refused, and a revocation starting now waits for the beat (KEY_LOCK_SHARED)."""
+    read = (KEY_REVOKED_AT, [server_key.pk])
+    if connection.vendor == "postgresql":
+        _lock, found = run_together([(KEY_LOCK_SHARED, [_key_lock_name(server_key.pk)]), read])
+    else:  # SQLite serializes writes
+        found = run_together([read])[0]
+    if not found or found[0][0] is not None:
+        raise InvalidServerKey("The X-Server-Key is unknown or revoked.")
+
+
+def _key_lock_name(server_key_id: int) -> str:
+    return f"multiplayer.key:{server_key_id}"
 
 
 def _take_the_join_lock(*, game: Game) -> None:
