@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from apps.accounts.api_base import (
     STRIPPED,
     TIMESTAMP,
+    AccessTokenField,
     BoundedDictField,
     GameServerApi,
     PlayerApi,
@@ -30,7 +31,7 @@ from apps.accounts.api_base import (
     query_filters,
 )
 from apps.accounts.authentication import ServerKeyQueryAuthentication
-from apps.accounts.tokens import validate_access_token
+from apps.accounts.tokens import MAX_TOKEN_LENGTH, validate_access_token
 from apps.multiplayer.errors import ServerNotFound
 from apps.multiplayer.models import NAME, Outcome
 from apps.multiplayer.selectors import (
@@ -40,6 +41,7 @@ from apps.multiplayer.selectors import (
 )
 from apps.multiplayer.services.matches import PlayerLine, record_match_result
 from apps.multiplayer.services.registry import deregister, heartbeat
+from gamingpanel.errors import InvalidInput
 
 MAX_PLAYERS_PER_MATCH = 256
 MAX_STATS_PER_PLAYER = 64
@@ -103,6 +105,8 @@ class ValidateTokenApi(TokenValidationApi):
 
 
 STAT_KEY = re.compile(r"[-a-zA-Z0-9_]{1,64}")
+# validate-token's body field, for Photon's query parameter: the same limit and the same refusals.
+PHOTON_TOKEN = AccessTokenField()
 
 
 class PhotonAuthApi(GameServerApi):
@@ -116,7 +120,9 @@ class PhotonAuthApi(GameServerApi):
 
     class OutputSerializer(serializers.Serializer):
         ResultCode = serializers.IntegerField(  # noqa: N815 - Photon's field names
-            help_text="1: the player may join; 2: refused (`Message` says why); 3: no token."
+            help_text="1: the player may join; 2: refused (`Message` says why); 3: no usable "
+            "`token` parameter (none, several, or not a token string: over "
+            f"{MAX_TOKEN_LENGTH} characters or with white space at either end)."
         )
         UserId = serializers.CharField(  # noqa: N815
             required=False, help_text="The player's id: Photon's user id for this player."
@@ -132,16 +138,38 @@ class PhotonAuthApi(GameServerApi):
         parameters=[
             OpenApiParameter("key", str, required=True, description="The game's server key."),
             OpenApiParameter(
-                "token", str, required=False, description="The player's access token."
+                "token",
+                str,
+                required=False,
+                description=f"The player's access token, once (at most {MAX_TOKEN_LENGTH} "
+                "characters, as validate-token's `token`).",
             ),
         ],
         request=None,
         responses={200: OutputSerializer, **problems(_401="`invalid_server_key`.")},
     )
     def get(self, request: ServerRequest) -> Response:
-        token = request.query_params.get("token", "")
-        if not token:
+        sent = request.query_params.getlist("token")
+        if not sent or sent == [""]:
             return Response({"ResultCode": 3, "Message": "Send the player's access token."})
+        # One token, checked as validate-token checks its body's `token` (as a repeated `key` is
+        # refused too), never the last of several. A refusal stays a 200 in Photon's shape (3:
+        # invalid parameters): Photon takes another status for an unreachable service, and lets
+        # the player in unless the dashboard's "Reject all clients if not available" is on.
+        if len(sent) > 1:
+            return Response(
+                {"ResultCode": 3, "Message": "Send one `token` query parameter, not several."}
+            )
+        try:
+            token = PHOTON_TOKEN.to_internal_value(sent[0])
+        except serializers.ValidationError:
+            return Response(
+                {
+                    "ResultCode": 3,
+                    "Message": f"The token is a string of at most {MAX_TOKEN_LENGTH} characters "
+                    "with no white space at either end.",
+                }
+            )
         check = with_profile(
             validate_access_token(token, game_id=request.user.game_id),
             game_id=request.user.game_id,
@@ -160,7 +188,12 @@ class PhotonAuthApi(GameServerApi):
         summary="Photon custom authentication, when the client sends AuthPostData",
         parameters=[
             OpenApiParameter("key", str, required=True, description="The game's server key."),
-            OpenApiParameter("token", str, required=True, description="The player's token."),
+            OpenApiParameter(
+                "token",
+                str,
+                required=True,
+                description=f"The player's token, once (at most {MAX_TOKEN_LENGTH} characters).",
+            ),
         ],
         request=None,
         responses={200: OutputSerializer, **problems(_401="`invalid_server_key`.")},
@@ -397,25 +430,49 @@ class DeregisterApi(GameServerApi):
         return Response(status=204)
 
 
+class QueryIntegerField(serializers.IntegerField):
+    """A whole number in a query parameter, in ASCII digits only: DRF's IntegerField also takes
+    `1.0`, ` 5`, `+5` and `٥` (Python's int reads any script's digits), none of which the
+    schema's integer is."""
+
+    def to_internal_value(self, data: object) -> int:
+        if not isinstance(data, str) or not data.isascii() or not data.isdigit():
+            self.fail("invalid")
+        try:
+            return int(data)
+        except ValueError:  # more digits than Python converts
+            self.fail("invalid")
+
+
 class ServerInfoApi(PlayerApi):
     class FilterSerializer(serializers.Serializer):
-        # Empty values mean "not given" (as v1 read them): no id, no filter.
-        # The id as a heartbeat takes it, as sent: " eu-1 " is not eu-1.
+        # Empty values mean "not given" (as v1 read them): no id, no filter. Each is taken as
+        # sent, as a heartbeat takes it: " eu-1 " is not eu-1, nor " eu-west " eu-west.
         id = StrictRegexField(
             NAME,
             max_length=MAX_SERVER_ID,
             required=False,
             allow_blank=True,
             help_text="One server, answered as an object (not a list); 404 `server_not_found` "
-            "when it is gone or stale. Empty: the list.",
+            "when it is gone or stale, or not in the `region` or `mode` given. Empty: the list.",
         )
-        region = serializers.CharField(
-            max_length=32, required=False, allow_blank=True, default="", help_text="Empty: any."
+        region = StrictRegexField(
+            NAME,
+            max_length=32,
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="A region as a heartbeat sends it. Empty: any.",
         )
-        mode = serializers.CharField(
-            max_length=32, required=False, allow_blank=True, default="", help_text="Empty: any."
+        mode = StrictRegexField(
+            LABEL,
+            max_length=32,
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="A mode as a heartbeat stores it. Empty: any.",
         )
-        limit = serializers.IntegerField(
+        limit = QueryIntegerField(
             min_value=1,
             required=False,
             help_text="At most this many servers, the best candidates (most free slots) first. "
@@ -433,19 +490,41 @@ class ServerInfoApi(PlayerApi):
                 "one server (an object; `server-info/{server_id}` answers the same).",
             ),
             400: OpenApiResponse(
-                description="`validation_error` (see `errors`): an id no heartbeat takes "
-                "(letters, digits, `.`, `_`, `:` and `-`, from a letter or digit, at most 100 "
-                "characters, as sent: no surrounding spaces), region or mode over 32 characters, "
-                "`limit` not a whole number of at least 1."
+                description="`validation_error` (see `errors`): an id or region no heartbeat "
+                "takes (letters, digits, `.`, `_`, `:` and `-`, from a letter or digit, at most "
+                "100 and 32 characters, as sent: no surrounding spaces), a mode no heartbeat "
+                "stores (over 32 characters, white space at either end, a control or invisible "
+                "character), `limit` not a whole number of at least 1 in digits (`1.0`, `+1`: "
+                "refused), or a parameter sent more than once."
             ),
-            404: OpenApiResponse(description="`server_not_found` (with `?id=`): gone or stale."),
+            404: OpenApiResponse(
+                description="`server_not_found` (with `?id=`): gone or stale, or not in the "
+                "`region` or of the `mode` also given."
+            ),
         },
     )
     def get(self, request: PlayerRequest) -> Response:
+        params = request.query_params
+        if params and (
+            repeated := sorted(
+                name
+                for name, values in params.lists()
+                if len(values) > 1 and name in SERVER_INFO_FILTERS
+            )
+        ):
+            # DRF would take the last one: a client's query builder that appends is a bug to see.
+            raise InvalidInput("See errors.", errors={name: ["Send it once."] for name in repeated})
         filters = query_filters(self.FilterSerializer, request)
         game_id = request.user.game_id
         if filters.get("id"):
-            return Response(server_body(live_server(game_id=game_id, server_id=filters["id"])))
+            # The filters given narrow the one server as they narrow the list.
+            server = live_server(
+                game_id=game_id,
+                server_id=filters["id"],
+                region=filters["region"],
+                mode=filters["mode"],
+            )
+            return Response(server_body(server))
         servers = live_servers(
             game_id=game_id,
             region=filters["region"],
@@ -453,6 +532,10 @@ class ServerInfoApi(PlayerApi):
             limit=filters.get("limit"),
         )
         return Response([server_body(server) for server in servers])
+
+
+# The parameters ServerInfoApi takes, named once (building the serializer's fields copies them).
+SERVER_INFO_FILTERS = frozenset(ServerInfoApi.FilterSerializer().fields)
 
 
 class ServerDetailApi(PlayerApi):

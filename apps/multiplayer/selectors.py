@@ -147,10 +147,19 @@ def live_server_count(*, game_id: int) -> int:
     ).count()
 
 
-def live_server(*, game_id: int, server_id: str) -> dict[str, Any]:
-    found = live_servers(game_id=game_id, server_id=server_id, limit=1)
+def live_server(
+    *, game_id: int, server_id: str, region: str = "", mode: str = ""
+) -> dict[str, Any]:
+    """The live server with this id (one query), in `region` and of `mode` when they are given:
+    404 server_not_found when there is none (gone, stale, or elsewhere)."""
+    found = live_servers(game_id=game_id, server_id=server_id, region=region, mode=mode, limit=1)
     if not found:
-        raise ServerNotFound(f"No live server {server_id!r} in this game.")
+        narrowed = "".join(
+            f" {name} {value!r}"
+            for name, value in (("in region", region), ("of mode", mode))
+            if value
+        )
+        raise ServerNotFound(f"No live server {server_id!r}{narrowed} in this game.")
     return found[0]
 
 
