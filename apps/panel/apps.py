@@ -10,4 +10,6 @@ class PanelConfig(AppConfig):
         from apps.accounts.privacy import register_privacy_section
         from apps.panel import privacy
 
-        register_privacy_section("segment_actions", export=privacy.export, erase=privacy.erase)
+        register_privacy_section(
+            "segment_actions", export=privacy.export, erase=privacy.erase, lock=privacy.lock
+        )

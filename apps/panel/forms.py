@@ -7,6 +7,7 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 
+from apps.accounts.models import PERMANENT_BAN_UNTIL
 from apps.analytics.selectors import DayRange
 from apps.inventory.services import Change
 from apps.panel.selectors import PlayerFilters
@@ -289,6 +290,8 @@ class SegmentActionForm(forms.Form):
             data["ban_until"] = None  # filled in, then another action picked: not part of it
         elif until is not None and until <= timezone.now():
             self.add_error("ban_until", "A ban must end in the future.")
+        elif until is not None and until >= PERMANENT_BAN_UNTIL:
+            data["ban_until"] = None  # past "until unbanned" is that (services.submit_...)
         return data
 
     def change(self) -> Change | None:

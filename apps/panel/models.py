@@ -16,6 +16,9 @@ from apps.accounts.models import Game
 # The `failure` of a run stopped because the operator it acts as may no longer do it: deactivated,
 # deleted, no longer staff, or without a role that changes the game (owner or operator).
 LOST_AUTHORITY = "operator_lost_access"
+# The `failure` of a segment ban an undo was submitted for while it was stopped partway: it
+# never runs again (the rest of its players would be banned after the undo walked past them).
+UNDONE = "undone"
 
 # A running action that has not moved for this long stopped without saying so: longer than a
 # slice (SEGMENT_RUN_SLICE_SECONDS) plus the task's retries (about a minute of backoff).

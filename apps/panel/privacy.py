@@ -14,11 +14,38 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 
 from apps.accounts.models import Player
 from apps.accounts.privacy import rows
 from apps.panel.models import SegmentAction, SegmentMember
+
+# A game's segment freezes against its erasures (pg_advisory_xact_lock, to the commit): a
+# freeze copies members' bans from an unlocked read, then reads again, under this lock held
+# exclusively, which of them were erased since (services._drop_erased_bans); every erasure holds
+# it shared from before it locks the player (`lock`), so erasures never wait for each other.
+MEMBERS_LOCK = "SELECT pg_advisory_xact_lock{}(hashtextextended(%s, 0))"
+
+
+def _members_lock_key(game_id: int) -> str:
+    return f"segment-members:{game_id}"
+
+
+def hold_against_erasures(game_id: int) -> None:
+    """A segment freeze, to its commit: an erasure of the game's players under way is waited
+    for, one that starts later waits for the commit (and then sees the action's members)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(MEMBERS_LOCK.format(""), [_members_lock_key(game_id)])
+
+
+def lock(player: Player) -> None:
+    """The erasure, before the player's row: a segment freeze committing meanwhile is waited
+    for (its members then cleared by `erase`), or waits for this erasure's commit."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(MEMBERS_LOCK.format("_shared"), [_members_lock_key(player.game_id)])
 
 
 def _memberships(player: Player) -> QuerySet[SegmentMember]:

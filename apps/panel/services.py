@@ -34,11 +34,13 @@ from apps.panel.models import (
     AUTO_RESUMES,
     LOST_AUTHORITY,
     STALLED_AFTER,
+    UNDONE,
     OperatorKey,
     SegmentAction,
     SegmentMember,
     auto_resume_wait,
 )
+from apps.panel.privacy import hold_against_erasures
 from apps.panel.selectors import players_matching
 from gamingpanel.errors import Conflict, DomainError
 from gamingpanel.idempotency import IdempotencyKeyReused, request_fingerprint
@@ -122,6 +124,11 @@ def submit_segment_action(
     `undoes` (an unban): the segment ban it undoes. Its players are that run's, not a filter's,
     and it lifts only the bans that run placed and that are still in place (`_placed_by`): a
     player that run found banned as long already (by hand, say) keeps that ban."""
+    if ban_until is not None and ban_until >= PERMANENT_BAN_UNTIL:
+        # An end typed past "until unbanned" (9999-12-31 12:00) is that: as a later end it
+        # would count as longer than a permanent ban, which only ever lengthens, and replace a
+        # permanent ban by hand (fraud) with this action's reason.
+        ban_until = None
     asked: dict[str, object] = {
         "kind": kind,
         "filters": {} if undoes is not None else filters,
@@ -140,6 +147,8 @@ def submit_segment_action(
         last = min(last, max_player_id)
     try:
         with transaction.atomic():
+            if undoes is not None:
+                _hold_undone(undoes, game=game, kind=kind)
             action = SegmentAction.objects.create(
                 game=game,
                 created_by=actor,
@@ -205,6 +214,17 @@ def _check_undoable(undone: SegmentAction, *, game: Game, kind: str) -> None:
         )
 
 
+def _hold_undone(undone: SegmentAction, *, game: Game, kind: str) -> None:
+    """In the undo's transaction: the ban checked again under its row lock (a Queue again or
+    the sweep starting it since the first check waits for the undo, whose chunk check then
+    stops it), and a ban stopped partway marked UNDONE, not an outage: the sweep no longer
+    resumes it, and a run of it stops at its next chunk (`_run_chunk`)."""
+    locked = SegmentAction.objects.select_for_update(of=("self",)).get(pk=undone.pk)
+    _check_undoable(locked, game=game, kind=kind)
+    if locked.status != SegmentAction.Status.DONE:
+        SegmentAction.objects.filter(pk=locked.pk).update(failure=UNDONE, failure_transient=False)
+
+
 MEMBER_BATCH = 5_000
 
 
@@ -230,7 +250,11 @@ def _freeze_members(action: SegmentAction) -> int:
         )
     rows = picked.values_list("pk", "banned_until", "ban_reason").iterator(chunk_size=MEMBER_BATCH)
     total = 0
+    with_a_ban: list[int] = []
     while batch := list(islice(rows, MEMBER_BATCH)):
+        with_a_ban.extend(
+            player_id for player_id, until, reason in batch if until is not None or reason
+        )
         SegmentMember.objects.bulk_create(
             [
                 SegmentMember(
@@ -241,10 +265,30 @@ def _freeze_members(action: SegmentAction) -> int:
             ignore_conflicts=True,  # an action submitted before members were kept, frozen twice
         )
         total += len(batch)
+    _drop_erased_bans(action, with_a_ban)
     action.members_frozen = action.bans_frozen = True
     action.total = total
     action.save(update_fields=["members_frozen", "bans_frozen", "total"])
     return total
+
+
+def _drop_erased_bans(action: SegmentAction, with_a_ban: list[int]) -> None:
+    """The members' bans were copied from an unlocked read: a player's erasure committing
+    meanwhile cleared the copies of the actions it saw, not this one's (not committed yet).
+    So, under the game's members lock (apps.panel.privacy.hold_against_erasures: an erasure
+    under way is waited for, one starting later waits for this commit and then clears this
+    action's copies itself), the players copied with a ban are read again and the copies of
+    those erased since are dropped. No player row is locked, and nothing while the members are
+    written: only this last read and the commit hold the game's erasures."""
+    if not with_a_ban:
+        return  # nothing personal was copied
+    hold_against_erasures(action.game_id)
+    for start in range(0, len(with_a_ban), MEMBER_BATCH):
+        batch = with_a_ban[start : start + MEMBER_BATCH]
+        erased = Player.objects.filter(pk__in=batch, erased_at__isnull=False)
+        SegmentMember.objects.filter(action=action, player_id__in=erased.values("pk")).update(
+            banned_until=None, ban_reason=None
+        )
 
 
 MEMBER_PRUNE_BATCH = 10_000
@@ -261,9 +305,15 @@ def prune_segment_members(*, now: datetime | None = None) -> int:
     since = kept_since(settings.SEGMENT_MEMBERS_KEPT_DAYS, now=now)
     if since is None:  # kept longer than the calendar reaches back: none is due
         return 0
+    # A ban an undo still walks is kept: the undo reads each player's ban from before it there
+    # (_placed_by), and without it would lift nothing.
+    undoing = SegmentAction.objects.filter(undoes=OuterRef("pk")).exclude(
+        status=SegmentAction.Status.DONE
+    )
     done = (
         SegmentAction.objects.filter(status=SegmentAction.Status.DONE, finished_at__lt=since)
         .filter(Exists(SegmentMember.objects.filter(action=OuterRef("pk"))))
+        .exclude(Exists(undoing))
         .order_by("pk")
         .values_list("pk", flat=True)
     )
@@ -293,7 +343,9 @@ def _prune_members_of(action_id: int) -> int:
 
 
 def _described(action: SegmentAction) -> dict:
-    described = {"players": action.total, "filters": action.filters or "all players"}
+    # An undo's players are those of the ban it undoes, not every player (its filters are none).
+    picked = f"the players of segment ban #{action.undoes_id}" if action.undoes_id else None
+    described = {"players": action.total, "filters": action.filters or picked or "all players"}
     if action.target_code:
         described[action.target_kind] = action.target_code
         described["quantity"] = action.quantity
@@ -415,7 +467,8 @@ def queue_segment_action_again(*, action_id: int, actor: User) -> SegmentAction 
     """An operator's Queue again, before the caller queues the run: the action starts its
     automatic resumes afresh (the count to 0, no backoff) and its idle clock again (should the
     queue be unreachable, the sweep starts it as it would a just-stopped one). One audit entry
-    `segment.resume` by the operator. None (nothing recorded) for a finished action.
+    `segment.resume` by the operator. None (nothing recorded) for a finished action, or a ban
+    undone after it stopped partway (it never runs again: `_hold_undone`).
     If the operator the run acts as may no longer do it (`lost_authority`; it stopped, or will
     at its next chunk), the run acts as `actor` from now on: the caller let only an operator who
     may change the game in (panel.access.writable_game), who takes it over, as its audit says."""
@@ -427,6 +480,8 @@ def queue_segment_action_again(*, action_id: int, actor: User) -> SegmentAction 
         )
         if action.status == SegmentAction.Status.DONE:
             return None
+        if action.kind == SegmentAction.Kind.BAN and _undone(action):
+            return None  # undone partway: it never runs again
         before = {
             "status": action.status,
             "failure": action.failure,
@@ -570,6 +625,35 @@ def _stop_for_lost_authority(action: SegmentAction, why: str) -> None:
     logger.warning("segment action %s stopped: %s", action.pk, why)
 
 
+def _undone(action: SegmentAction) -> bool:
+    """An undo of this segment ban was submitted (it stopped partway, then was undone): the
+    rest of its players are not banned after the undo walked past them. One query a chunk, on
+    the `undoes` index."""
+    return SegmentAction.objects.filter(undoes_id=action.pk).exists()
+
+
+def _stop_undone(action: SegmentAction) -> None:
+    """Under the action's lock: the ban stops for good (FAILED with UNDONE, not an outage)."""
+    before = {"status": action.status, "processed": action.processed, "changed": action.changed}
+    action.status = SegmentAction.Status.FAILED
+    action.failure = UNDONE
+    action.failure_transient = False
+    action.save(update_fields=["status", "failure", "failure_transient"])
+    record_action(
+        actor=None,
+        game=action.game,
+        action="segment.stop",
+        target=action,
+        before=before,
+        after={"status": action.status, "failure": UNDONE},
+        reason=(
+            f"Stopped after {action.processed} of {action.total} player(s): this ban was "
+            "undone, so the rest of its players are not banned."
+        ),
+    )
+    logger.warning("segment action %s stopped: undone", action.pk)
+
+
 @transaction.atomic
 def _run_chunk(action_id: int, careful: bool = True) -> int:
     """The next players after the action's last one: each player's change in a savepoint (a
@@ -581,8 +665,11 @@ def _run_chunk(action_id: int, careful: bool = True) -> int:
         .select_related("game", "created_by", "run_by")
         .get(pk=action_id)
     )
-    if action.status == SegmentAction.Status.FAILED and action.failure == LOST_AUTHORITY:
+    if action.status == SegmentAction.Status.FAILED and action.failure in (LOST_AUTHORITY, UNDONE):
         return STOPPED  # another run of it stopped it meanwhile
+    if action.kind == SegmentAction.Kind.BAN and _undone(action):
+        _stop_undone(action)
+        return STOPPED
     if why := lost_authority(action, lock=True):
         _stop_for_lost_authority(action, why)
         return STOPPED
