@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from gamingpanel.errors import DomainError
 
 
@@ -57,6 +59,13 @@ class RefreshTokenReused(TokenError):
 
 class PlayerBanned(DomainError):
     status, code, title = 403, "player_banned", "Player banned"
+
+    @classmethod
+    def until(cls, banned_until: datetime) -> PlayerBanned:
+        """The refusal of a login or a refresh, with `banned_until`: when the ban ends, ISO 8601
+        in UTC (`PERMANENT_BAN_UNTIL`, `9999-12-31T00:00:00+00:00`, for a permanent ban), so a
+        client shows a ban alike whichever of the two found it (docs/auth.md)."""
+        return cls("This player is banned.", banned_until=banned_until.astimezone(UTC).isoformat())
 
 
 class NotEntitled(DomainError):

@@ -149,19 +149,21 @@ def _rotate(
             raise AccountDeleted()
         if (
             session.revoke_reason == AuthSession.RevokeReason.PLAYER_BANNED
+            and (until := session.player.banned_until) is not None
             and session.player.is_banned
         ):
-            raise PlayerBanned("This player is banned.")
+            raise PlayerBanned.until(until)  # the ban as login states it
         if session.revoke_reason == AuthSession.RevokeReason.PLAYER_ERASED:
             raise AccountDeleted()
         # A ban that has ended (or was lifted) ended this session all the same: log in again.
         raise TokenRevoked("This session has ended; log in again.")
-    if session.player.is_banned:
-        raise PlayerBanned("This player is banned.")
     if session.player.erased_at is not None:
         # A login that found the player's identity just before its erasure committed may have
-        # opened this session after the erasure revoked the others.
+        # opened this session after the erasure revoked the others. Before the ban, as above:
+        # the account is gone, whatever ban it had.
         raise AccountDeleted()
+    if (until := session.player.banned_until) is not None and session.player.is_banned:
+        raise PlayerBanned.until(until)
 
     if token.retired_at is None:
         if token.expires_at <= now:

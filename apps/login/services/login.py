@@ -26,7 +26,7 @@ from apps.accounts.services.sessions import (
 )
 from apps.analytics.services import record_server_event, server_event_statement
 from apps.inventory.services import apply_changes, changes_from_contents, prepare_holdings
-from apps.platforms.errors import PlatformNotConfigured
+from apps.platforms.errors import PlatformNotConfigured, UnsupportedPlatform
 from apps.platforms.selectors import usable_credential
 from apps.platforms.verifiers import PLATFORMS, VerifiedIdentity, get_verifier
 from apps.platforms.verifiers.base import client_display_name, spending_credentials
@@ -168,7 +168,7 @@ def _open_for_identity(*, game: Game, platform: str, identity: VerifiedIdentity)
     player, created = _find_or_create_player(game, platform, identity, now)
     player.game = game
     if (until := player.banned_until) is not None and player.is_banned:
-        raise PlayerBanned("This player is banned.", banned_until=until.isoformat())
+        raise PlayerBanned.until(until)
     facts = _welcome(player, platform) if created else []
     # The session-start fact travels with the refresh token's insert: one round trip fewer.
     fact = _session_start(player.game_id, player.pk, platform, kind="login", occurred_at=now)
@@ -185,9 +185,10 @@ def _open_for_identity(*, game: Game, platform: str, identity: VerifiedIdentity)
 def refresh_tokens(*, token: RefreshTokenRef) -> IssuedTokens:
     """A refresh: accounts rotates the token, a rotation is a session start for analytics. A
     session opened by a platform the game no longer accepts (its credential disabled or gone,
-    the dev platform on a game out of sandbox) ends here instead: a refresh would otherwise
-    keep it alive for ever, 30 days at a time. A session that had already ended says why it
-    did (the account erased, the player banned, a logout) as the rotation answers it.
+    the dev platform on a game out of sandbox, a platform this server no longer supports, which
+    is no 400 unsupported_platform for a token sent as issued) ends here instead: a refresh
+    would otherwise keep it alive for ever, 30 days at a time. A session that had already ended
+    says why it did (the account erased, the player banned, a logout) as the rotation answers it.
 
     The session's game comes with the token (accounts' find_refresh_token): no query of its
     own. A game deleted since took the session with it, which the rotation answers as an
@@ -195,7 +196,7 @@ def refresh_tokens(*, token: RefreshTokenRef) -> IssuedTokens:
     game = token.game
     try:
         usable_credential(game=game, platform=token.platform)
-    except PlatformNotConfigured:
+    except (PlatformNotConfigured, UnsupportedPlatform):  # off for this game, or for all
         if revoke_sessions(
             sessions=AuthSession.objects.filter(pk=token.session_id),
             reason=AuthSession.RevokeReason.OPERATOR,
@@ -259,10 +260,12 @@ def move_to_new_id(*, game: Game, platform: str, identity: VerifiedIdentity) -> 
     stored = PlatformIdentity.objects.filter(
         game=game, platform=platform, platform_user_id=previous
     )
-    # The player is locked before its identity, as login, link and unlink lock them. A racing
-    # login that moved it first leaves nothing here to move.
+    # The player is locked before its identity, as login, link and unlink lock them, and in
+    # their mode: NO KEY UPDATE (a move changes no key of the player). A racing login or link
+    # still waits here, and one that moved it first leaves nothing here to move; a row naming
+    # the player (a refresh's session start, a key-share lock) does not wait for this login.
     player = (
-        Player.objects.select_for_update()
+        Player.objects.select_for_update(no_key=True)
         .filter(pk__in=stored.values("player_id"))
         .only("pk")
         .first()
