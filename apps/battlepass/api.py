@@ -109,8 +109,9 @@ class BattlePassClaimApi(PlayerApi):
         responses={
             201: OutputSerializer,
             400: OpenApiResponse(
-                description="`validation_error`, or `unknown_currency`/`unknown_item` when the "
-                "tier's reward names something the economy does not define."
+                description="`validation_error`, `malformed_json`, or `unknown_currency`/"
+                "`unknown_item` when the tier's reward names something the economy does not "
+                "define."
             ),
             404: OpenApiResponse(
                 description="`tier_not_found` in the running season, or `season_not_found` "

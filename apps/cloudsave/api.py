@@ -145,12 +145,24 @@ NOT_WRITABLE = (
     "`save_key_not_writable`: the game's rule for this key lets only game servers write it (or "
     "the game takes declared keys only)."
 )
-BAD_WRITE = (
-    "`validation_error`, `malformed_json`, `invalid_save_key`, `invalid_precondition` (an "
-    "If-Match that is not a version, an If-None-Match other than `*`, an empty one, or both "
-    "headers), `idempotency_key_required` (an Idempotency-Key that is empty, too long or not "
-    "printable ASCII)."
+# A key the game does not take (it declares its keys) may still be deleted: its documents were
+# written while it was taken (cloudsave.services._checked_sizes).
+NOT_DELETABLE = (
+    "`save_key_not_writable`: the game's rule for this key lets only game servers write it."
 )
+BAD_IDEMPOTENCY_KEY = (
+    "`idempotency_key_required` (an Idempotency-Key that is empty, too long or not printable ASCII)"
+)
+BAD_PRECONDITION = (
+    "`invalid_save_key`, `invalid_precondition` (an If-Match that is not a version, an "
+    "If-None-Match other than `*`, an empty one, or both headers)"
+)
+BAD_WRITE = f"`validation_error`, `malformed_json`, {BAD_PRECONDITION}, {BAD_IDEMPOTENCY_KEY}."
+# A batch names its keys and versions in its body (a key or a version the body's rules refuse is
+# a `validation_error`) and reads no If-Match or If-None-Match.
+BAD_BATCH = f"`validation_error`, `malformed_json`, {BAD_IDEMPOTENCY_KEY}."
+# A delete reads no body: what it is sent with is never parsed.
+BAD_DELETE = f"{BAD_PRECONDITION}, {BAD_IDEMPOTENCY_KEY}."
 REUSED_OR_UNSTORABLE = (
     "`idempotency_key_reused`: this key came with another body; `unsupported_character`: the "
     "value holds U+0000 or a lone surrogate in a key or a string, which the panel cannot store; "
@@ -336,7 +348,7 @@ class PlayerSavesApi(CallersOwnAnswers, PlayerApi):
         responses={
             200: BatchOutputSerializer,
             **problems(
-                _400=BAD_WRITE,
+                _400=BAD_BATCH,
                 _403=NOT_WRITABLE,
                 _412=STALE_BATCH,
                 _413=TOO_LARGE,
@@ -408,8 +420,8 @@ class PlayerSaveApi(CallersOwnAnswers, PlayerApi):
         responses={
             204: OpenApiResponse(description="Deleted; its version rose by one."),
             **problems(
-                _400=BAD_WRITE,
-                _403=NOT_WRITABLE,
+                _400=BAD_DELETE,
+                _403=NOT_DELETABLE,
                 _404="`save_not_found`: no such document.",
                 _412=STALE,
                 _422="`idempotency_key_reused`: this key came with another request.",
@@ -504,7 +516,7 @@ class ServerSavesApi(CallersOwnAnswers, GameServerApi):
         responses={
             200: BatchOutputSerializer,
             **problems(
-                _400=BAD_WRITE,
+                _400=BAD_BATCH,
                 _403="`save_key_not_writable`: the game takes declared keys only.",
                 _404="`player_not_found` in this game.",
                 _410=ERASED,
@@ -584,8 +596,7 @@ class ServerSaveApi(CallersOwnAnswers, GameServerApi):
         responses={
             204: OpenApiResponse(description="Deleted; its version rose by one."),
             **problems(
-                _400=BAD_WRITE,
-                _403="`save_key_not_writable`: the game takes declared keys only.",
+                _400=BAD_DELETE,
                 _404="`player_not_found` in this game, or `save_not_found`.",
                 _410=ERASED,
                 _412=STALE,

@@ -438,17 +438,30 @@ SUBMITTED = {
         "LEADERBOARD_SUBMISSION_RETENTION_DAYS; nothing changed now.",
     ),
 }
-SUBMIT_PROBLEMS = problems(
-    e400="`validation_error` (a submission id with white space at either end included), "
-    "`invalid_score`, `invalid_metadata`.",
-    e403="`client_submissions_not_allowed`, `player_banned`.",
-    e404="`board_not_found`, `player_not_found`.",
-    e410="`player_erased`: the player's account was erased; nothing was recorded.",
-    e409="`submission_id_reused` (another player or score, within the id's retention), "
-    "`board_fed_by_stat`.",
-    e413="`metadata_too_large` (with `limit` and `size`).",
-    e422="`unsupported_character`: the metadata holds U+0000 or a lone surrogate in a key or a "
-    "string, which the panel cannot store; `value_too_deep`: it nests more than 64 levels.",
+
+
+def submit_problems(forbidden: str) -> dict[int, OpenApiResponse]:
+    """A submission's errors; `forbidden`, its 403, is the server's or the client's."""
+    return problems(
+        e400="`validation_error` (a submission id with white space at either end included), "
+        "`malformed_json`, `invalid_score`, `invalid_metadata`.",
+        e403=forbidden,
+        e404="`board_not_found`, `player_not_found`.",
+        e410="`player_erased`: the player's account was erased; nothing was recorded.",
+        e409="`submission_id_reused` (another player or score, within the id's retention), "
+        "`board_fed_by_stat`.",
+        e413="`metadata_too_large` (with `limit` and `size`); `payload_too_large`: the body is "
+        "over 2.5 MB.",
+        e422="`unsupported_character`: the metadata holds U+0000 or a lone surrogate in a key or "
+        "a string, which the panel cannot store; `value_too_deep`: it nests more than 64 levels.",
+    )
+
+
+# A game server's submission is never refused as a client's (client_submissions_not_allowed).
+SERVER_SUBMIT_PROBLEMS = submit_problems("`player_banned`: the player is banned.")
+CLIENT_SUBMIT_PROBLEMS = submit_problems(
+    "`client_submissions_not_allowed`: the board takes scores from game servers only; "
+    "`player_banned`."
 )
 
 
@@ -467,7 +480,7 @@ class ServerScoreApi(GameServerApi):
         summary="Submit a player's score (game server; once per submission id)",
         parameters=[SLUG],
         request=InputSerializer,
-        responses={**SUBMITTED, **SUBMIT_PROBLEMS},
+        responses={**SUBMITTED, **SERVER_SUBMIT_PROBLEMS},
     )
     def post(self, request: ServerRequest, slug: str) -> Response:
         given = self.InputSerializer(data=request.data)
@@ -482,7 +495,7 @@ class ClientScoreApi(PlayerApi):
         summary="Submit the player's own score (only where the board allows it)",
         parameters=[SLUG],
         request=ClientScoreInput,
-        responses={**SUBMITTED, **SUBMIT_PROBLEMS},
+        responses={**SUBMITTED, **CLIENT_SUBMIT_PROBLEMS},
     )
     def post(self, request: PlayerRequest, slug: str) -> Response:
         given = ClientScoreInput(data=request.data)

@@ -33,7 +33,8 @@ from apps.platforms.verifiers import PLATFORMS, get_verifier
 
 MAX_CREDENTIAL_FIELDS = 32
 VERIFY_PROBLEMS = {
-    "_400": "`validation_error`, `unsupported_platform` or `platform_not_configured`.",
+    "_400": "`validation_error`, `malformed_json`, `unsupported_platform` or "
+    "`platform_not_configured`.",
     "_503": "`platform_unavailable`: the platform is down or slow; retry later.",
 }
 # An endpoint's own 401 or 403 replaces the one its credential's layer documents (the schema's
@@ -157,7 +158,7 @@ class RefreshApi(PublicApi):
         responses={
             200: TokenPairOutput,
             **problems(
-                _400="`validation_error`.",
+                _400="`validation_error` or `malformed_json`.",
                 _401=REFUSED_TOKEN,
                 _403="`player_banned`.",
                 _429="`rate_limited`: too many refreshes from this address or for this game.",
@@ -242,6 +243,8 @@ class UnlinkApi(PlayerApi):
         responses={
             200: IdentitiesOutput,
             **problems(
+                _400="`validation_error`, `malformed_json` or `unsupported_platform` (a name "
+                "that is no platform's).",
                 _404="`identity_not_linked`.",
                 _409="`last_identity`: a player keeps at least one identity.",
             ),

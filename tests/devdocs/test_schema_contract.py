@@ -45,8 +45,10 @@ NOT_CODES = {
     "token",
     "before_id",
     "limit",
+    "mode",
     "occurred_at",
     "reason",
+    "region",
     "sold_out",
 }
 PROBLEM = "application/problem+json"
