@@ -243,6 +243,15 @@ class ProviderEvent(models.Model):
         return f"{self.provider} {self.event_type} {self.event_id}"
 
 
+# An `unmatched` event that is no reversal (a partial refund, a refund's reversal: a purchase
+# to review once its payment is known) begins its outcome so. Receipts are refused, and a
+# payment's news reverses its purchase, for the unmatched reversals only (UNMATCHED_REVERSAL).
+UNMATCHED_REVIEW = "flag "
+UNMATCHED_REVERSAL = Q(status=ProviderEvent.Status.UNMATCHED) & ~Q(
+    outcome__startswith=UNMATCHED_REVIEW
+)
+
+
 class SandboxCallback(models.Model):
     """The sandbox processor's outbox: a signed callback it owes our webhook (the buyer paid or
     cancelled, an operator refunded), written in the transaction that asked for it and

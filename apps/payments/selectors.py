@@ -5,7 +5,7 @@ from collections.abc import Sequence
 
 from django.db.models import Count, Q
 
-from apps.payments.models import Payment, ProviderAccount, ProviderEvent
+from apps.payments.models import UNMATCHED_REVERSAL, Payment, ProviderAccount, ProviderEvent
 
 # What a public token can be (secrets.token_urlsafe: URL-safe base64); anything else names no
 # payment, without a query (U+0000 in a path would fail PostgreSQL's, a 500).
@@ -48,11 +48,12 @@ def payment_by_external_id(*, game_id: int, provider: str, external_id: str) -> 
 
 def reversed_before_known(*, provider: str, references: list[str]) -> bool:
     """Whether the provider reported a refund or chargeback of one of these transactions before
-    any payment of ours had it (store transaction ids are global: any game's notification)."""
+    any payment of ours had it (store transaction ids are global: any game's notification). A
+    partial refund kept unmatched is not one: the receipt is granted, and the refund flags it."""
     references = [reference for reference in references if reference]
     return bool(references) and (
         ProviderEvent.objects.filter(
-            provider=provider, status=ProviderEvent.Status.UNMATCHED, reference__in=references
+            UNMATCHED_REVERSAL, provider=provider, reference__in=references
         ).exists()
     )
 

@@ -36,6 +36,8 @@ from apps.payments.errors import (
 )
 from apps.payments.models import Payment, ProviderAccount
 from apps.payments.providers.base import (
+    REFUND_NEWS_SIGNED,
+    REFUND_UNDONE,
     Notification,
     Outcome,
     VerifiedReceipt,
@@ -237,9 +239,8 @@ def parse_notification(*, body: bytes) -> Notification:
     # Disabled accounts verify too: disabling one stops new receipts, not the refunds of what
     # it already sold.
     sharing = ProviderAccount.objects.filter(provider="apple", config__bundle_id=bundle_id)
-    account, verifier = _verifying_account(
-        list(sharing.select_related("game").order_by("-enabled", "pk")), scope, signed
-    )
+    accounts = list(sharing.select_related("game").order_by("-enabled", "pk"))
+    account, verifier = _verifying_account(accounts, scope, signed)
     if signed_transaction := data.get("signedTransactionInfo"):
         _verified(
             lambda: verifier.verify_and_decode_signed_transaction(signed_transaction),
@@ -250,10 +251,28 @@ def parse_notification(*, body: bytes) -> Notification:
     event_id = decoded.get("notificationUUID")
     if not event_id or not event_type:
         raise InvalidNotification("The notification has no notificationUUID or type.")
-    game_id = account.game_id if account is not None else None
     if account is not None:
-        game_id = _game_of_transaction(account, data.get("transactionInfo"))
-    return Notification(str(event_id), event_type, {**received, "decoded": decoded}, game_id)
+        account = _account_of_transaction(account, accounts, data.get("transactionInfo"))
+    return Notification(
+        str(event_id),
+        event_type,
+        {**received, "decoded": decoded},
+        account.game_id if account is not None else None,
+        ignored=_refused_environment(account, scope.get("environment")),
+    )
+
+
+def _refused_environment(account: ProviderAccount | None, environment: object) -> str:
+    """Why a notification is ignored for the game it reaches: a Sandbox one (the environment
+    its verifier checked) for a game that accepts no Sandbox transactions, as its receipts are
+    refused (_environment). Its refund must not reach a production payment sharing the
+    transaction id, nor, kept `unmatched`, refuse a production receipt of it."""
+    if account is None or environment != "Sandbox" or _accepts_sandbox(account):
+        return ""
+    return (
+        "Sandbox notification ignored: this game accepts no Sandbox transactions "
+        "(game sandbox off, no accept_sandbox)."
+    )
 
 
 def _verifying_account(
@@ -281,24 +300,24 @@ def _checked(verifier: SignedDataVerifier, signed: str) -> SignedDataVerifier:
     return verifier
 
 
-def _game_of_transaction(account: ProviderAccount, info: object) -> int:
-    """Games may share an app (its bundle id): the game whose payment the signed transaction
-    is, else the account's own. A refund of the second game's purchase reaches it rather than
-    being looked up, and ignored, in the first."""
+def _account_of_transaction(
+    account: ProviderAccount, sharing: list[ProviderAccount], info: object
+) -> ProviderAccount:
+    """Games may share an app (its bundle id, each game's account in `sharing`): the account of
+    the game whose payment the signed transaction is, else the verifying one. A refund of the
+    second game's purchase reaches it rather than being looked up, and ignored, in the first."""
     transaction_id = str(info.get("transactionId") or "") if isinstance(info, dict) else ""
     if not transaction_id:
-        return account.game_id
-    sharing = ProviderAccount.objects.filter(
-        provider="apple", config__bundle_id=account.config.get("bundle_id")
-    ).values_list("game_id", flat=True)
+        return account
+    games = {shared.game_id: shared for shared in sharing}
     paid_in = (
         Payment.objects.filter(
-            provider="apple", game_id__in=list(sharing), external_id=transaction_id
+            provider="apple", game_id__in=list(games), external_id=transaction_id
         )
         .values_list("game_id", flat=True)
         .first()
     )
-    return paid_in if paid_in is not None else account.game_id
+    return games[paid_in] if paid_in is not None else account
 
 
 def _notification_scope(decoded: Mapping[str, Any]) -> dict[str, Any]:
@@ -343,14 +362,22 @@ def _notification_verifier(
 
 
 def interpret(event_type: str, payload: dict[str, Any]) -> Outcome:
-    info = ((payload.get("decoded") or {}).get("data") or {}).get("transactionInfo") or {}
+    decoded = payload.get("decoded") or {}
+    info = (decoded.get("data") or {}).get("transactionInfo") or {}
     transaction_id = str(info.get("transactionId") or "")
     kind = event_type.split("/")[0]
-    if kind in ("REFUND", "REVOKE"):
-        return Outcome("refund", external_id=transaction_id, note=event_type)
-    if kind == "REFUND_REVERSED":
+    if kind in ("REFUND", "REVOKE", "REFUND_REVERSED"):
+        # A refund and its reversal may be processed in either order (each its own task, and
+        # Apple retries either): the one Apple signed last decides (processing._older_refund_news).
+        signed = decoded.get("signedDate")
+        ordered = {REFUND_NEWS_SIGNED: signed} if isinstance(signed, int) else {}
+        if kind != "REFUND_REVERSED":
+            return Outcome("refund", external_id=transaction_id, note=event_type, details=ordered)
         return Outcome(
-            "flag", external_id=transaction_id, note="Apple reversed a refund: re-grant by hand."
+            "flag",
+            external_id=transaction_id,
+            note="Apple reversed a refund: re-grant by hand.",
+            details={**ordered, REFUND_UNDONE: True},
         )
     return Outcome("none", note=f"{event_type} needs no action")
 

@@ -24,6 +24,10 @@ class Notification:
     event_type: str
     payload: dict[str, Any]
     game_id: int | None
+    # Why nothing is to be done with it, decided as it is verified (an App Store Sandbox
+    # notification for a game that accepts no Sandbox transaction): stored `ignored` with this
+    # as its outcome, never processed. Empty: processed.
+    ignored: str = ""
 
 
 # ProviderEvent.event_id holds this many characters (models.py): Stripe documents ids up to 255.
@@ -84,6 +88,13 @@ class Outcome:
     # "paid" only: what was charged, reconciled with the purchase's price before any grant;
     # None when the processor does not report it.
     paid: PaidAmount | None = None
+
+
+# Outcome.details of a refund, or of a refund's reversal ("flag"), that says when the provider
+# signed it (an int, in its clock: Apple's signedDate, milliseconds): the latest applied wins.
+REFUND_NEWS_SIGNED = "refund_news_signed"
+# Outcome.details of a "flag" that is a refund's reversal (Apple's REFUND_REVERSED).
+REFUND_UNDONE = "refund_undone"
 
 
 def call(method: str, url: str, **kwargs: Any) -> requests.Response:

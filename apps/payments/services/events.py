@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from django.db import transaction
+from django.utils import timezone
 
 from apps.payments.errors import UnknownProvider
 from apps.payments.models import ProviderEvent
@@ -15,6 +16,7 @@ from apps.payments.providers import apple, google_play, sandbox, stripe
 from apps.payments.providers.base import Notification, check_storable
 from apps.payments.services.queueing import enqueue_after_commit
 from apps.payments.tasks import process_provider_event
+from gamingpanel.metrics import PAYMENT_EVENTS
 
 Parser = Callable[[bytes, Mapping[str, str], Mapping[str, str]], Notification]
 
@@ -47,6 +49,16 @@ def receive_notification(
     # Every provider's id and payload, whatever its parser checked: a verified notification
     # the row cannot hold is 400 `invalid_notification` and stores nothing, not a 500.
     check_storable(notification.event_id, notification.payload, id_name=ID_NAMES[provider])
+    # One the provider's parser found nothing to do with is stored as such, never queued.
+    settled = (
+        {
+            "status": ProviderEvent.Status.IGNORED,
+            "outcome": notification.ignored[:200],
+            "processed_at": timezone.now(),
+        }
+        if notification.ignored
+        else {}
+    )
     with transaction.atomic():
         event, created = ProviderEvent.objects.get_or_create(
             provider=provider,
@@ -55,8 +67,14 @@ def receive_notification(
                 "game_id": notification.game_id,
                 "event_type": notification.event_type[:100],
                 "payload": notification.payload,
+                **settled,
             },
         )
-        if created or event.status in (ProviderEvent.Status.RECEIVED, ProviderEvent.Status.FAILED):
+        if created and settled:
+            PAYMENT_EVENTS.labels(provider, ProviderEvent.Status.IGNORED).inc()
+        elif created or event.status in (
+            ProviderEvent.Status.RECEIVED,
+            ProviderEvent.Status.FAILED,
+        ):
             enqueue_after_commit(process_provider_event, event.pk)
     return event, created

@@ -13,12 +13,18 @@ from django.db.models import ForeignKey, Model
 from django.utils import timezone
 
 from apps.accounts.models import Player
-from apps.payments.models import Payment, ProviderEvent
+from apps.payments.models import UNMATCHED_REVIEW, Payment, ProviderEvent
+from apps.payments.payloads import keep_what_is_read
 from apps.payments.providers import apple, google_play, sandbox, stripe
-from apps.payments.providers.base import Outcome, PaidAmount
+from apps.payments.providers.base import (
+    REFUND_NEWS_SIGNED,
+    REFUND_UNDONE,
+    Outcome,
+    PaidAmount,
+)
 from apps.payments.services import closing
 from gamingpanel.logging import scrub
-from gamingpanel.metrics import PAYMENT_EVENTS, UNKNOWN
+from gamingpanel.metrics import PAYMENT_EVENTS
 from gamingpanel.sql import CompiledQuery, row_lock
 
 INTERPRETERS: dict[str, Callable[[str, dict[str, Any]], Outcome]] = {
@@ -82,17 +88,20 @@ def process_event(*, event_pk: int) -> ProviderEvent:
     cleared = False
     payment = find_payment(event, outcome) if outcome.action != "none" else None
     reference = outcome.external_id or outcome.payment_reference
-    if payment is None and outcome.action in REVERSALS and len(reference) > MAX_REFERENCE_LENGTH:
+    if payment is None and outcome.action in KEPT and len(reference) > MAX_REFERENCE_LENGTH:
         # No payment holds an id this long, nor does any receipt redeem one (each is refused
         # first): cut to the column it would name another transaction sharing its start.
         event.status = ProviderEvent.Status.IGNORED
         event.outcome = f"{outcome.action} of an id longer than any payment's; nothing to reverse"
-    elif payment is None and outcome.action in REVERSALS and reference:
-        # Kept, not dropped: a receipt of this transaction redeemed later is refused, and the
-        # sweeper processes it again a few times in case the payment's news was on its way.
+    elif payment is None and outcome.action in KEPT and reference:
+        # Kept, not dropped: a receipt of this transaction redeemed later is refused (a
+        # reversal's; a flag's is granted), the payment's own news applies it (_apply), and
+        # the sweeper processes it again a few times in case the payment's news was on its way.
         event.status = ProviderEvent.Status.UNMATCHED
         event.reference = reference
         event.outcome = f"{outcome.action} of a payment not known yet"
+        if outcome.action == "flag":
+            event.outcome = f"{UNMATCHED_REVIEW}of a payment not known yet: {outcome.note}"[:200]
     elif payment is None:
         event.status = ProviderEvent.Status.IGNORED
         event.outcome = outcome.note or "no payment of ours matches this notification"
@@ -119,18 +128,47 @@ def process_event(*, event_pk: int) -> ProviderEvent:
 @transaction.atomic
 def mark_failed(*, event_pk: int, error: str) -> None:
     """The event's retries ran out. `error` (an exception's text, often a provider's answer)
-    is stored scrubbed: the admin lists it, and a provider's error can quote a key or token."""
-    failed = (
-        ProviderEvent.objects.filter(pk=event_pk)
+    is stored scrubbed: the admin lists it, and a provider's error can quote a key or token.
+    One about an erased buyer's payment that came after the erasure keeps only what processing
+    reads of its payload, as the erasure leaves the buyer's pending ones (apps.payments.privacy):
+    it is still processed again (the sweeper, the processor sending it again)."""
+    event = (
+        ProviderEvent.objects.select_for_update()
         .exclude(status=ProviderEvent.Status.PROCESSED)
-        .update(status=ProviderEvent.Status.FAILED, outcome=scrub(error)[:200])
+        .filter(pk=event_pk)
+        .first()
     )
-    if failed:
-        provider = ProviderEvent.objects.filter(pk=event_pk).values_list("provider", flat=True)
-        PAYMENT_EVENTS.labels(provider.first() or UNKNOWN, ProviderEvent.Status.FAILED).inc()
+    if event is None:
+        return
+    event.status, event.outcome = ProviderEvent.Status.FAILED, scrub(error)[:200]
+    fields = ["status", "outcome"]
+    # The event's lock, then the buyer's (FOR SHARE), as processing takes them.
+    if event.payload and (payment := matched_payment(event)) and _buyer_erased(payment):
+        keep_what_is_read(event, INTERPRETERS[event.provider], save=False)
+        fields += ["payload", "needs_attention"]
+    event.save(update_fields=fields)
+    PAYMENT_EVENTS.labels(event.provider, event.status).inc()
+
+
+def matched_payment(event: ProviderEvent) -> Payment | None:
+    """The payment processing would apply the event to, as it finds it; None when none, or when
+    the interpreter cannot read the payload (processing fails on it too)."""
+    interpret = INTERPRETERS.get(event.provider)
+    if interpret is None or not isinstance(event.payload, dict):
+        return None
+    try:
+        outcome = interpret(event.event_type, event.payload)
+    except Exception:  # a payload processing cannot read either: no payment is known to be its
+        return None
+    if outcome.action == "none":
+        return None
+    return find_payment(event, outcome)
 
 
 REVERSALS = ("refund", "chargeback")
+# Kept `unmatched` when no payment has their ids yet: reversals, and the news an operator
+# reviews (a partial refund), which would be lost if the payment was not known when it came.
+KEPT = (*REVERSALS, "flag")
 # What an unmatched reversal's reference holds (ProviderEvent.reference).
 MAX_REFERENCE_LENGTH = ProviderEvent._meta.get_field("reference").max_length or 0
 
@@ -212,30 +250,16 @@ def _apply(
 ) -> str:
     """Returns what the purchase side said, when it did not do as told (or "")."""
     purchase_id, purchases = payment.purchase_id, _purchase_outcomes()
+    if REFUND_NEWS_SIGNED in outcome.details and (stale := _older_refund_news(outcome, payment)):
+        return stale
     if outcome.action == "paid":
-        # Checked where it is written: a refund or chargeback another event's task committed
-        # after this one read the payment keeps its status (the UPDATE waits for that row and
-        # reads it again), and nothing is granted.
         reference = outcome.details.get("payment_reference") or payment.payment_reference
-        if (early := _reversal_received_first(event, payment, reference)) is not None:
-            return _reverse_before_grant(early, payment, reference, erased=erased)
-        reversed_first = (Payment.Status.REFUNDED, Payment.Status.DISPUTED)
-        succeeded = (
-            Payment.objects.filter(pk=payment.pk)
-            .exclude(status__in=reversed_first)
-            .update(
-                status=Payment.Status.SUCCEEDED,
-                payment_reference=reference,
-                updated_at=timezone.now(),
-            )
-        )
-        if not succeeded:
-            # The refund's news came first: the money went back, nothing is granted.
-            status = Payment.objects.values_list("status", flat=True).get(pk=payment.pk)
-            return f"paid, but the payment was {status} before; not granted"
-        payment.status, payment.payment_reference = Payment.Status.SUCCEEDED, reference
-        # The processor did take the money, so the payment succeeded even if it is not granted.
-        return purchases.paid(purchase_id=purchase_id, paid=outcome.paid)
+        early = _received_first(event, payment, reference)
+        said = _paid(outcome, payment, reference, early, erased=erased)
+        for review in early:
+            if review.outcome.startswith(UNMATCHED_REVIEW):
+                _review_received_first(review, payment, erased=erased)
+        return said
     elif outcome.action in ("refund", "chargeback"):
         status = Payment.Status.REFUNDED if outcome.action == "refund" else Payment.Status.DISPUTED
         Payment.objects.filter(pk=payment.pk).update(status=status, updated_at=timezone.now())
@@ -257,27 +281,102 @@ def _apply(
             reason=reason,
         )
     elif outcome.action == "flag":
+        if outcome.details.get(REFUND_UNDONE) and payment.status != Payment.Status.REFUNDED:
+            # Its refund was never applied here (processed later, it is older: _older_refund_news).
+            return "of a refund not applied; nothing taken back, nothing to re-grant"
         purchases.flagged(purchase_id=purchase_id, note=outcome.note)
     return ""
 
 
-def _reversal_received_first(
-    event: ProviderEvent, payment: Payment, reference: str
-) -> ProviderEvent | None:
-    """A refund or chargeback of this payment processed before its news came, kept `unmatched`
-    under the id it named (a dispute names only the payment intent, which the payment learns
-    from this very news), locked. Read before the payment's row is written, so the event's lock
-    is taken before the payment's, as processing that event takes them."""
+def _older_refund_news(outcome: Outcome, payment: Payment) -> str:
+    """A refund, or a refund's reversal, that the provider signed before the one last applied
+    to the payment: what it says is no longer so (a REFUND processed after its REFUND_REVERSED
+    would take back what the buyer paid for after all), so nothing is done; returns why. Else
+    "", and the payment remembers when this one was signed (its row locked to the event's
+    commit: a concurrent one of the same payment waits, then compares with this)."""
+    signed = outcome.details[REFUND_NEWS_SIGNED]
+    details, status = (
+        Payment.objects.select_for_update().values_list("details", "status").get(pk=payment.pk)
+    )
+    applied = details.get(REFUND_NEWS_SIGNED)
+    if isinstance(applied, int) and applied > signed:
+        return "signed before the refund news already applied; superseded, nothing done"
+    Payment.objects.filter(pk=payment.pk).update(
+        details={**details, REFUND_NEWS_SIGNED: signed}, updated_at=timezone.now()
+    )
+    payment.status = status
+    return ""
+
+
+def _paid(
+    outcome: Outcome,
+    payment: Payment,
+    reference: str,
+    early: list[ProviderEvent],
+    *,
+    erased: bool,
+) -> str:
+    """The payment's "paid" news: granted, unless a reversal came first."""
+    purchase_id, purchases = payment.purchase_id, _purchase_outcomes()
+    reversals = [found for found in early if not found.outcome.startswith(UNMATCHED_REVIEW)]
+    if reversals:
+        return _reverse_before_grant(reversals[0], payment, reference, erased=erased)
+    # Checked where it is written: a refund or chargeback another event's task committed
+    # after this one read the payment keeps its status (the UPDATE waits for that row and
+    # reads it again), and nothing is granted.
+    reversed_first = (Payment.Status.REFUNDED, Payment.Status.DISPUTED)
+    succeeded = (
+        Payment.objects.filter(pk=payment.pk)
+        .exclude(status__in=reversed_first)
+        .update(
+            status=Payment.Status.SUCCEEDED,
+            payment_reference=reference,
+            updated_at=timezone.now(),
+        )
+    )
+    if not succeeded:
+        # The refund's news came first: the money went back, nothing is granted.
+        status = Payment.objects.values_list("status", flat=True).get(pk=payment.pk)
+        return f"paid, but the payment was {status} before; not granted"
+    payment.status, payment.payment_reference = Payment.Status.SUCCEEDED, reference
+    # The processor did take the money, so the payment succeeded even if it is not granted.
+    return purchases.paid(purchase_id=purchase_id, paid=outcome.paid)
+
+
+def _received_first(event: ProviderEvent, payment: Payment, reference: str) -> list[ProviderEvent]:
+    """The news of this payment processed before its own came, kept `unmatched` under the id it
+    named (a dispute names only the payment intent, which the payment learns from this very
+    news), locked, oldest first: refunds and chargebacks, and flags (UNMATCHED_REVIEW). Read
+    before the payment's row is written, so the events' locks are taken before the payment's,
+    as processing those events takes them."""
     ids = [found for found in (payment.external_id, reference) if found]
     if not ids:
-        return None
-    return (
+        return []
+    return list(
         ProviderEvent.objects.select_for_update()
         .filter(provider=event.provider, status=ProviderEvent.Status.UNMATCHED, reference__in=ids)
         .exclude(pk=event.pk)
         .order_by("pk")
-        .first()
     )
+
+
+def _review_received_first(review: ProviderEvent, payment: Payment, *, erased: bool) -> None:
+    """A flag (a partial refund) processed before the payment's news came: applied now, with
+    its payment, rather than left to the sweeper, which may have given up on it."""
+    note = INTERPRETERS[review.provider](review.event_type, review.payload).note
+    _purchase_outcomes().flagged(
+        purchase_id=payment.purchase_id, note=f"{note} (received before the payment)"
+    )
+    review.status = ProviderEvent.Status.PROCESSED
+    review.outcome = f"flag received before the payment, applied when it was paid: {note}"[:200]
+    review.payment = payment
+    review.attempts += 1
+    review.processed_at = timezone.now()
+    fields = ["status", "outcome", "payment", "attempts", "processed_at"]
+    if erased:
+        review.payload = {}
+    review.save(update_fields=[*fields, "payload"] if erased else fields)
+    PAYMENT_EVENTS.labels(review.provider, review.status).inc()
 
 
 def _reverse_before_grant(
