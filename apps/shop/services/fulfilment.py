@@ -220,6 +220,13 @@ def fulfil_purchase(
         # there, so an operator refunds or compensates.
         seasons = ", ".join(str(season) for season in grant.premium_held)
         held = f"Paid for the premium pass of season {seasons}, already held."
+        # Not granted by this purchase: a refund of it (what the operator does) leaves the pass
+        # alone, and its shortfall does not ask for the pass another purchase granted back.
+        purchase.granted = [
+            line
+            for line in purchase.granted
+            if PREMIUM not in line or int(line[PREMIUM]) not in grant.premium_held
+        ]
         purchase.needs_attention = True
         purchase.note = appended_note(purchase.note, held)
         logger.warning("purchase %s: %s", purchase.pk, held)
@@ -270,10 +277,13 @@ def refund_purchase(*, purchase_id: int, kind: str, note: str = "") -> Purchase:
         shortfall = result.shortfall + [
             {**line, "note": "premium pass is not revoked automatically"}
             for line in purchase.granted
-            if "battlepass_premium" in line
+            if PREMIUM in line
         ]
-    elif purchase.status == Purchase.Status.PENDING and purchase.source == Purchase.Source.SHOP:
-        # Only shop purchases reserved stock and a limit slot; store receipts took neither.
+    elif purchase.status == Purchase.Status.PENDING:
+        # Never granted (a checkout, or a store purchase the shop could not grant, which Google
+        # refunds): what it took goes back, as it recorded it (`limits.release`). A granted one
+        # keeps its limit slot and its stock (`limits.COUNTED`); a failed or expired one gave
+        # them back when it closed.
         release(purchase=purchase, offer=purchase.offer)
     # Revenue counted only completed purchases: a refund of one that never completed (paid after
     # it expired or failed, an amount that did not match) returns money that was never counted.

@@ -1,4 +1,5 @@
-"""Per-player limits and stock: reserved when a purchase starts, released if it never pays.
+"""Per-player limits and stock: reserved when a purchase starts (taken by a store purchase),
+released if it ends unpaid or is refunded before it was granted.
 `reserve` is where a purchase asks the offer rules (`rules.check`), with the player's count
 read under its row lock.
 
@@ -13,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import F
-from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from apps.accounts.models import Player
@@ -22,17 +22,17 @@ from apps.shop.models import Offer, OfferPurchaseCount, Purchase
 from apps.shop.services import rules
 from gamingpanel.sql import CompiledQuery
 
-# The purchases that count towards a limit, as the counter counts them as they happen: paid or
-# being paid (a refund frees no slot; a checkout that ended unpaid, or a refused purchase, holds
-# none). A checkout opened while the offer had no limit took no slot (`reserved_slots` 0): it
-# counts once paid, as a store purchase counts from the start (the store has charged).
-_STATUS, _SOURCE = Purchase.Status, Purchase.Source
+# The purchases that count towards a limit, as the counter counts them as they happen: granted
+# (a refund of a granted purchase frees no slot), or not granted yet while they hold the slot
+# they took (`reserved_slots`: a checkout, or a store purchase the shop could not grant, whose
+# refund gives it back in `fulfilment.refund_purchase`); a checkout that ended unpaid, or a
+# refused purchase, holds none. A checkout opened (or a store purchase made) while the offer had
+# no limit took no slot: it counts once granted.
+_STATUS = Purchase.Status
 COUNTED = (
     f"(status = '{_STATUS.COMPLETED}'"
-    f" OR (status = '{_STATUS.REFUNDED}'"
-    f" AND (completed_at IS NOT NULL OR source = '{_SOURCE.RECEIPT}'))"
-    f" OR (status = '{_STATUS.PENDING}'"
-    f" AND (reserved_slots > 0 OR source = '{_SOURCE.RECEIPT}')))"
+    f" OR (status = '{_STATUS.REFUNDED}' AND completed_at IS NOT NULL)"
+    f" OR (status = '{_STATUS.PENDING}' AND reserved_slots > 0))"
 )
 # A player's counter, made (if there is none) with what they bought of the offer before: one
 # statement, in place of an empty row's insert, that sums nothing once the counter exists. The
@@ -110,7 +110,8 @@ def reserve(*, player: Player, offer: Offer, quantity: int, purchase_id: int) ->
 
 
 def release(*, purchase: Purchase, offer: Offer) -> None:
-    """Give back what `reserve` took for a purchase that was never paid: what it recorded, not
+    """Give back what `reserve` (or `count_store_purchase`) took for a purchase that was never
+    granted (a checkout closed unpaid, a refund before the grant): what it recorded, not
     what the offer's stock or limit would take now (a limit added or stock set since took
     nothing from this purchase). Stock made unlimited since stays unlimited."""
     if purchase.reserved_slots:
@@ -148,14 +149,19 @@ def limit_saved(*, offer_id: int, limit: int | None) -> None:
     OfferPurchaseCount.objects.filter(pk__in=list(free.values_list("pk", flat=True))).delete()
 
 
-def count_store_purchase(*, player: Player, offer: Offer, quantity: int, purchase_id: int) -> None:
+def count_store_purchase(
+    *, player: Player, offer: Offer, quantity: int, purchase_id: int
+) -> Reservation:
     """A store purchase (a receipt), inside its transaction: the store has charged, so no rule
     refuses it, but it is a purchase like any other. It counts towards the player's limit and
     takes the stock (down to none, never below), so the catalogue stops listing what the player
     may no longer buy and a later purchase is refused: a once-per-player pack bought in the
-    App Store was otherwise listed and sold again. Counter, season passes, then offer: the order
+    App Store was otherwise listed and sold again. What it took is recorded on the purchase as a
+    checkout's reservation is (`reserved_stock`, `reserved_slots`), for `release` to give back
+    if it is refunded before it was granted. Counter, season passes, then offer: the order
     `reserve` takes them (the grant locks the passes again, already held), so a receipt and a
     purchase of one premium-pass offer by one player wait for each other, never deadlock."""
+    slots = stock = 0
     # The limit is read again here, not from `offer` (read before the store was asked): the
     # purchase's row, inserted already, holds the offer FOR KEY SHARE, so an operator's save
     # of a limit has committed (and is seen) or waits for this one (and counts it).
@@ -164,9 +170,30 @@ def count_store_purchase(*, player: Player, offer: Offer, quantity: int, purchas
         OfferPurchaseCount.objects.filter(player=player, offer=offer).update(
             count=F("count") + quantity
         )
+        slots = quantity
     if offer.stock is not None:
         if premium := rules.premium_season_ids(offer):
             lock_premium_passes(player=player, season_ids=premium)
-        Offer.objects.filter(pk=offer.pk, stock__isnull=False).update(
-            stock=Greatest(F("stock") - quantity, 0)
-        )
+        stock = _take_stock(offer_id=offer.pk, quantity=quantity)
+    if slots or stock:
+        Purchase.objects.filter(pk=purchase_id).update(reserved_stock=stock, reserved_slots=slots)
+    return Reservation(stock=stock, slots=slots)
+
+
+def _take_stock(*, offer_id: int, quantity: int) -> int:
+    """Up to `quantity` units of the offer's stock, never below none: how many were taken."""
+    if Offer.objects.filter(pk=offer_id, stock__gte=quantity).update(stock=F("stock") - quantity):
+        return quantity
+    # Fewer left than the store sold (or unlimited since): what is left, under the row lock the
+    # UPDATE would take (no key lock: purchases under way hold the offer FOR KEY SHARE).
+    left = (
+        Offer.objects.select_for_update(no_key=True)
+        .filter(pk=offer_id, stock__isnull=False)
+        .values_list("stock", flat=True)
+        .first()
+    )
+    if not left:
+        return 0
+    taken = min(left, quantity)
+    Offer.objects.filter(pk=offer_id).update(stock=F("stock") - taken)
+    return taken

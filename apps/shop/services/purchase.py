@@ -14,6 +14,7 @@ from apps.accounts.api_base import TIMESTAMP
 from apps.accounts.models import Player
 from apps.inventory.errors import InsufficientFunds
 from apps.inventory.models import MAX_AMOUNT
+from apps.inventory.selectors import balances
 from apps.inventory.services import Change
 from apps.payments.errors import CheckoutInProgress
 from apps.payments.models import Payment
@@ -71,8 +72,7 @@ def purchase_offer(
             if offer is None:
                 raise OfferNotFound(f"No offer {offer_id} in this game.")
             if offer.price_amount * quantity > MAX_AMOUNT:
-                # Only an offer priced before authoring was bounded gets here; no balance holds it.
-                raise InsufficientFunds("No balance can hold the price of this many units.")
+                raise _beyond_any_balance(player, offer, quantity)
             if not offer.real_money:
                 return _buy_with_virtual(player, offer, quantity, idempotency_key, fingerprint)
             purchase = _reserve_with_money(player, offer, quantity, idempotency_key, fingerprint)
@@ -94,6 +94,25 @@ def purchase_offer(
         if offer is not None and error.status == 409:
             _remember_failure(player, offer, quantity, idempotency_key, fingerprint, error)
         raise
+
+
+def _beyond_any_balance(player: Player, offer: Offer, quantity: int) -> InsufficientFunds:
+    """The refusal of a total price no balance can hold (past MAX_AMOUNT): only an offer priced
+    before authoring was bounded gets there. It is `insufficient_funds` as clients have always
+    been answered, with the `needed` and `available` that code carries: the total and what the
+    player holds of the currency (a real-money price is paid from no balance: 0). Read on this
+    refusal only, never on a purchase."""
+    needed = offer.price_amount * quantity
+    available = 0
+    if not offer.real_money:
+        held = balances(player=player, codes=[offer.price_currency])
+        available = held.get(offer.price_currency, 0)
+    return InsufficientFunds(
+        f"Needs {needed} {offer.price_currency}, has {available}: no balance can hold the "
+        "price of this many units.",
+        needed=needed,
+        available=available,
+    )
 
 
 def _buy_with_virtual(
