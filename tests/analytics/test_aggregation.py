@@ -10,6 +10,7 @@ Day B is 40 days ago. Players:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -34,53 +35,83 @@ from apps.analytics.services import record_server_event
 from apps.inventory.models import Currency
 from apps.inventory.services import Change, apply_changes
 
-TODAY = timezone.now().date()
-B = TODAY - timedelta(days=40)
+
+@pytest.fixture
+def today() -> date:
+    """The UTC day as the test starts, never as the module was collected: a run collected
+    before midnight and run after it would otherwise put the data on the day before the code's
+    own today."""
+    return timezone.now().date()
 
 
-@pytest.fixture(autouse=True)
-def _today() -> None:
-    """TODAY (and B) as of each test, not of the import: a run crossing midnight UTC would
-    otherwise put the data and the code's own today on different days."""
-    global TODAY, B
-    TODAY = timezone.now().date()
-    B = TODAY - timedelta(days=40)
+@pytest.fixture
+def b(today: date) -> date:
+    """Day B of the data set: 40 days before the test's today."""
+    return today - timedelta(days=40)
 
 
-def at(offset: int, hour: int = 12) -> datetime:
-    return datetime.combine(B + timedelta(days=offset), time(hour), tzinfo=UTC)
+@pytest.fixture
+def at(b: date) -> Callable[..., datetime]:
+    """`at(offset, hour=12)`: that hour, UTC, of day B + offset."""
+
+    def moment(offset: int, hour: int = 12) -> datetime:
+        return datetime.combine(b + timedelta(days=offset), time(hour), tzinfo=UTC)
+
+    return moment
 
 
-def day(offset: int) -> date:
-    return B + timedelta(days=offset)
+@pytest.fixture
+def day(b: date) -> Callable[[int], date]:
+    """`day(offset)`: day B + offset."""
+
+    def of(offset: int) -> date:
+        return b + timedelta(days=offset)
+
+    return of
 
 
-def fact(player: Player, name: str, offset: int, **properties: object) -> None:
-    record_server_event(
-        game_id=player.game_id,
-        player_id=player.pk,
-        name=name,
-        properties=properties,
-        occurred_at=at(offset),
-    )
+@pytest.fixture
+def fact(at: Callable[..., datetime]) -> Callable[..., None]:
+    """`fact(player, name, offset, **properties)`: a server fact at noon of day B + offset."""
+
+    def record(player: Player, name: str, offset: int, **properties: object) -> None:
+        record_server_event(
+            game_id=player.game_id,
+            player_id=player.pk,
+            name=name,
+            properties=properties,
+            occurred_at=at(offset),
+        )
+
+    return record
 
 
-def client_event(player: Player, name: str, offset: int) -> None:
-    RawEvent.objects.create(
-        game_id=player.game_id,
-        player=player,
-        source=RawEvent.Source.CLIENT,
-        name=name,
-        occurred_at=at(offset),
-        day=day(offset),
-    )
+@pytest.fixture
+def client_event(
+    at: Callable[..., datetime], day: Callable[[int], date]
+) -> Callable[[Player, str, int], None]:
+    """`client_event(player, name, offset)`: a client event at noon of day B + offset."""
+
+    def record(player: Player, name: str, offset: int) -> None:
+        RawEvent.objects.create(
+            game_id=player.game_id,
+            player=player,
+            source=RawEvent.Source.CLIENT,
+            name=name,
+            occurred_at=at(offset),
+            day=day(offset),
+        )
+
+    return record
 
 
 USD_499 = {"currency": "USD", "amount": 499, "real_money": True}
 
 
 @pytest.fixture
-def players(game: Game) -> dict[str, Player]:
+def players(
+    game: Game, fact: Callable[..., None], client_event: Callable[[Player, str, int], None]
+) -> dict[str, Player]:
     p1, p2, p3, p4 = (Player.objects.create(game=game, display_name=f"p{n}") for n in range(1, 5))
     fact(p1, "player_created", 0)
     fact(p1, "session_start", 0)
@@ -106,15 +137,27 @@ def players(game: Game) -> dict[str, Player]:
     return {"p1": p1, "p2": p2, "p3": p3, "p4": p4}
 
 
-def metrics(game: Game) -> dict[int, DailyMetrics]:
-    return {(m.day - B).days: m for m in DailyMetrics.objects.filter(game=game)}
+@pytest.fixture
+def metrics(b: date) -> Callable[[Game], dict[int, DailyMetrics]]:
+    """`metrics(game)`: the game's daily metrics by their day's offset from day B."""
+
+    def read(game: Game) -> dict[int, DailyMetrics]:
+        return {(m.day - b).days: m for m in DailyMetrics.objects.filter(game=game)}
+
+    return read
 
 
-def retention(game: Game) -> dict[tuple[int, int], int]:
-    return {
-        ((c.cohort_day - B).days, c.day_offset): c.retained
-        for c in RetentionCell.objects.filter(game=game)
-    }
+@pytest.fixture
+def retention(b: date) -> Callable[[Game], dict[tuple[int, int], int]]:
+    """`retention(game)`: retained players by (cohort day's offset from day B, day offset)."""
+
+    def read(game: Game) -> dict[tuple[int, int], int]:
+        return {
+            ((c.cohort_day - b).days, c.day_offset): c.retained
+            for c in RetentionCell.objects.filter(game=game)
+        }
+
+    return read
 
 
 def snapshot(game: Game) -> list:
@@ -135,7 +178,7 @@ def _fields(model: type) -> list[str]:
     ]
 
 
-def test_dau_sessions_and_new_players_per_day(game, players):
+def test_dau_sessions_and_new_players_per_day(game, players, day, metrics):
     aggregate_days(game_id=game.pk, start=day(0), end=day(40))
 
     m = metrics(game)
@@ -146,7 +189,7 @@ def test_dau_sessions_and_new_players_per_day(game, players):
     assert len(m) == 41  # one row per day, zero when nothing happened
 
 
-def test_mau_counts_distinct_players_in_the_30_days_to_each_day(game, players):
+def test_mau_counts_distinct_players_in_the_30_days_to_each_day(game, players, day, metrics):
     aggregate_days(game_id=game.pk, start=day(0), end=day(40))
 
     m = metrics(game)
@@ -154,7 +197,7 @@ def test_mau_counts_distinct_players_in_the_30_days_to_each_day(game, players):
     assert {d: m[d].mau for d in expected} == expected
 
 
-def test_retention_cohorts_by_creation_day(game, players):
+def test_retention_cohorts_by_creation_day(game, players, day, retention):
     aggregate_days(game_id=game.pk, start=day(0), end=day(40))
 
     cells = retention(game)
@@ -177,11 +220,11 @@ def test_retention_cohorts_by_creation_day(game, players):
     assert not any(cohort > 1 for cohort, _ in cells)  # p4 was not created in the range
 
 
-def test_revenue_paying_users_and_refunds_per_currency(game, players):
+def test_revenue_paying_users_and_refunds_per_currency(game, players, b, day, metrics):
     aggregate_days(game_id=game.pk, start=day(0), end=day(40))
 
     rows = {
-        ((r.day - B).days, r.currency, r.real_money): (
+        ((r.day - b).days, r.currency, r.real_money): (
             r.purchases,
             r.gross,
             r.refunds,
@@ -201,7 +244,7 @@ def test_revenue_paying_users_and_refunds_per_currency(game, players):
     assert (m[1].purchases, m[1].paying_users, m[1].refunds) == (1, 1, 1)
 
 
-def test_a_refund_does_not_make_a_player_active(game):
+def test_a_refund_does_not_make_a_player_active(game, day, fact, metrics, retention):
     churned = Player.objects.create(game=game, display_name="gone")
     fact(churned, "player_created", 0)
     fact(churned, "purchase_completed", 0, offer_id="o1", purchase_id=1, **USD_499)
@@ -214,7 +257,7 @@ def test_a_refund_does_not_make_a_player_active(game):
     assert retention(game)[(0, 7)] == 0
 
 
-def test_matches_count_distinct_match_ids(game, players):
+def test_matches_count_distinct_match_ids(game, players, day, metrics):
     aggregate_days(game_id=game.pk, start=day(0), end=day(40))
 
     m = metrics(game)
@@ -222,11 +265,11 @@ def test_matches_count_distinct_match_ids(game, players):
     assert sum(row.matches for row in m.values()) == 2
 
 
-def test_top_offers_per_day_and_currency(game, players):
+def test_top_offers_per_day_and_currency(game, players, b, day):
     aggregate_days(game_id=game.pk, start=day(0), end=day(40))
 
     rows = {
-        ((o.day - B).days, o.offer_id, o.currency): (o.purchases, o.amount)
+        ((o.day - b).days, o.offer_id, o.currency): (o.purchases, o.amount)
         for o in OfferDay.objects.filter(game=game)
     }
     assert rows == {
@@ -236,7 +279,7 @@ def test_top_offers_per_day_and_currency(game, players):
     }
 
 
-def test_sources_and_sinks_come_from_the_ledger(game, player):
+def test_sources_and_sinks_come_from_the_ledger(game, player, today):
     Currency.objects.create(game=game, code="gold", name="Gold")
     apply_changes(
         player=player,
@@ -251,16 +294,16 @@ def test_sources_and_sinks_come_from_the_ledger(game, player):
         player=player, changes=[Change("currency", "gold", -30)], reason="shop", idempotency_key="c"
     )
 
-    aggregate_days(game_id=game.pk, start=TODAY, end=TODAY)
+    aggregate_days(game_id=game.pk, start=today, end=today)
 
     rows = {
         (e.currency, e.reason): (e.source, e.sink, e.entries)
-        for e in EconomyDay.objects.filter(game=game, day=TODAY)
+        for e in EconomyDay.objects.filter(game=game, day=today)
     }
     assert rows == {("gold", "grant"): (125, 0, 2), ("gold", "shop"): (0, 30, 1)}
 
 
-def test_the_games_own_events_per_day_and_name(game, players):
+def test_the_games_own_events_per_day_and_name(game, players, b, day, client_event):
     p1, p2 = players["p1"], players["p2"]
     client_event(p1, "level_up", 30)  # a second one by the same player that day
     client_event(p2, "level_up", 30)
@@ -269,14 +312,14 @@ def test_the_games_own_events_per_day_and_name(game, players):
     aggregate_days(game_id=game.pk, start=day(0), end=day(40))
 
     rows = {
-        ((row.day - B).days, row.name): (row.events, row.players)
+        ((row.day - b).days, row.name): (row.events, row.players)
         for row in ClientEventDay.objects.filter(game=game)
     }
     # Only what clients send: the panel's own facts (sessions, purchases, matches) are not here.
     assert rows == {(30, "level_up"): (3, 2), (31, "tutorial_step"): (1, 1)}
 
 
-def test_rerunning_a_range_gives_the_same_numbers(game, players):
+def test_rerunning_a_range_gives_the_same_numbers(game, players, day):
     aggregate_days(game_id=game.pk, start=day(0), end=day(40))
     first = snapshot(game)
 
@@ -286,7 +329,7 @@ def test_rerunning_a_range_gives_the_same_numbers(game, players):
     assert snapshot(game) == first
 
 
-def test_rerunning_a_range_deletes_the_rows_whose_sources_are_gone(game, players):
+def test_rerunning_a_range_deletes_the_rows_whose_sources_are_gone(game, players, day):
     aggregate_days(game_id=game.pk, start=day(0), end=day(40))
     first = snapshot(game)
     # Written before a rule change (a refund used to make a player active), or from sources
@@ -303,7 +346,7 @@ def test_rerunning_a_range_deletes_the_rows_whose_sources_are_gone(game, players
     assert snapshot(game) == first
 
 
-def test_mau_falls_to_zero_when_the_last_player_day_is_gone(game, player):
+def test_mau_falls_to_zero_when_the_last_player_day_is_gone(game, player, day, metrics):
     PlayerDay.objects.create(game_id=game.pk, player_id=player.pk, day=day(3), events=1)
     DailyMetrics.objects.create(game=game, day=day(3), dau=1, mau=1)  # counted it once
 
@@ -313,7 +356,7 @@ def test_mau_falls_to_zero_when_the_last_player_day_is_gone(game, player):
     assert {m.mau for m in metrics(game).values()} == {0}
 
 
-def test_a_deleted_players_days_still_count_after_a_rerun(game, players):
+def test_a_deleted_players_days_still_count_after_a_rerun(game, players, day, fact, metrics):
     gone = Player.objects.create(game=game, display_name="gone")
     fact(gone, "session_start", 3)
     aggregate_days(game_id=game.pk, start=day(0), end=day(40))
@@ -333,7 +376,9 @@ def test_player_days_are_indexed_by_game_and_day(db):
     assert ["game_id", "day"] in indexes
 
 
-def test_a_late_event_reaggregates_its_day_and_the_cohorts_it_touches(game, players):
+def test_a_late_event_reaggregates_its_day_and_the_cohorts_it_touches(
+    game, players, day, fact, metrics, retention
+):
     aggregate_days(game_id=game.pk, start=day(0), end=day(40))
     before = metrics(game)
 
@@ -350,23 +395,25 @@ def test_a_late_event_reaggregates_its_day_and_the_cohorts_it_touches(game, play
     assert not DirtyDay.objects.filter(game=game).exists()
 
 
-def test_an_event_for_yesterday_stored_after_the_days_last_run_is_counted_the_next_day(game):
+def test_an_event_for_yesterday_stored_after_the_days_last_run_is_counted_the_next_day(game, today):
     player = Player.objects.create(game=game, display_name="late")
-    aggregate_recent(today=TODAY)  # the last run of today
+    aggregate_recent(today=today)  # the last run of today
     record_server_event(
         game_id=game.pk,
         player_id=player.pk,
         name="session_start",
-        occurred_at=datetime.combine(TODAY - timedelta(days=1), time(23, 50), tzinfo=UTC),
+        occurred_at=datetime.combine(today - timedelta(days=1), time(23, 50), tzinfo=UTC),
     )
     assert not DirtyDay.objects.exists()  # yesterday is recent: not marked
 
-    aggregate_recent(today=TODAY + timedelta(days=1))
+    aggregate_recent(today=today + timedelta(days=1))
 
-    assert DailyMetrics.objects.get(game=game, day=TODAY - timedelta(days=1)).dau == 1
+    assert DailyMetrics.objects.get(game=game, day=today - timedelta(days=1)).dau == 1
 
 
-def test_aggregation_stays_inside_its_game(game, other_game, players, other_player):
+def test_aggregation_stays_inside_its_game(
+    game, other_game, players, other_player, at, day, metrics
+):
     record_server_event(
         game_id=other_game.pk, player_id=other_player.pk, name="session_start", occurred_at=at(0)
     )
@@ -378,7 +425,7 @@ def test_aggregation_stays_inside_its_game(game, other_game, players, other_play
     assert not RevenueDay.objects.filter(game=other_game).exists()
 
 
-def test_bad_purchase_properties_do_not_break_aggregation(game, player):
+def test_bad_purchase_properties_do_not_break_aggregation(game, player, day, fact, metrics):
     fact(player, "purchase_completed", 0, currency="USD", amount="lots", real_money="yes")
     fact(player, "purchase_completed", 0, amount=5)  # no currency: counted, not in revenue
 
@@ -389,13 +436,13 @@ def test_bad_purchase_properties_do_not_break_aggregation(game, player):
     assert (row.currency, row.real_money, row.gross) == ("USD", False, 0)
 
 
-def test_days_after_today_are_not_aggregated(game, player):
-    aggregate_days(game_id=game.pk, start=TODAY, end=TODAY + timedelta(days=3))
+def test_days_after_today_are_not_aggregated(game, player, today):
+    aggregate_days(game_id=game.pk, start=today, end=today + timedelta(days=3))
 
-    assert list(DailyMetrics.objects.filter(game=game).values_list("day", flat=True)) == [TODAY]
+    assert list(DailyMetrics.objects.filter(game=game).values_list("day", flat=True)) == [today]
 
 
-def test_bulk_server_facts_count_like_single_ones(game, player, other_player):
+def test_bulk_server_facts_count_like_single_ones(game, player, other_player, at, day, metrics):
     from apps.analytics.services import ServerFact, record_server_events
 
     late = at(0)

@@ -3,6 +3,8 @@ from, and without one the aggregation refuses to run rather than show an empty e
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from django.utils import timezone
 
@@ -10,34 +12,30 @@ from apps.analytics import aggregation
 from apps.analytics.models import DailyMetrics, EconomyDay
 from apps.inventory.selectors import economy_flows
 
-TODAY = timezone.now().date()
 
-
-@pytest.fixture(autouse=True)
-def _today() -> None:
-    """TODAY as of each test, not of the import: a run crossing midnight UTC would otherwise
-    put the data and the code's own today on different days."""
-    global TODAY
-    TODAY = timezone.now().date()
+@pytest.fixture
+def today() -> date:
+    """The UTC day as the test starts, never as the module was collected."""
+    return timezone.now().date()
 
 
 def test_inventory_registers_its_selector_at_start_up():
     assert aggregation._economy_source() is economy_flows
 
 
-def test_aggregation_without_a_source_fails_and_writes_nothing(game, monkeypatch):
+def test_aggregation_without_a_source_fails_and_writes_nothing(game, monkeypatch, today):
     monkeypatch.setattr(aggregation, "_economy_sources", [])
 
     with pytest.raises(aggregation.NoEconomySource):
-        aggregation.aggregate_days(game_id=game.pk, start=TODAY, end=TODAY)
+        aggregation.aggregate_days(game_id=game.pk, start=today, end=today)
 
     assert not DailyMetrics.objects.exists()  # the day's transaction rolled back
     assert not EconomyDay.objects.exists()
 
 
-def test_a_registered_source_is_what_the_aggregation_stores(game, monkeypatch):
+def test_a_registered_source_is_what_the_aggregation_stores(game, monkeypatch, today):
     class Flow:
-        day, currency, reason, source, sink, entries = TODAY, "gold", "quest", 12, 5, 3
+        day, currency, reason, source, sink, entries = today, "gold", "quest", 12, 5, 3
 
     asked = []
 
@@ -48,9 +46,9 @@ def test_a_registered_source_is_what_the_aggregation_stores(game, monkeypatch):
     monkeypatch.setattr(aggregation, "_economy_sources", [])
     aggregation.register_economy_source(source)
 
-    aggregation.aggregate_days(game_id=game.pk, start=TODAY, end=TODAY)
+    aggregation.aggregate_days(game_id=game.pk, start=today, end=today)
 
-    assert asked == [(game.pk, TODAY, TODAY)]
+    assert asked == [(game.pk, today, today)]
     assert list(
         EconomyDay.objects.values_list("currency", "reason", "source", "sink", "entries")
     ) == [("gold", "quest", 12, 5, 3)]

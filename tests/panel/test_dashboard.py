@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from django.test import Client
@@ -16,8 +16,14 @@ from apps.events.models import Event
 from apps.multiplayer.models import RegisteredServer
 from tests.panel.conftest import client_for
 
-TODAY = timezone.now().date()
 ONE_DAY = timedelta(days=1)
+
+
+@pytest.fixture
+def today() -> date:
+    """The UTC day as the test starts, never as the module was collected: a run collected
+    before midnight and run after it would otherwise expect the day before the dashboard's."""
+    return timezone.now().date()
 
 
 def url(game, suffix: str = "") -> str:
@@ -25,10 +31,10 @@ def url(game, suffix: str = "") -> str:
 
 
 @pytest.fixture
-def activity(game, player):
+def activity(game, player, today):
     """Two days of facts: alice logs in today and yesterday, buys for 4.99 USD today."""
     for days_ago in (0, 1):
-        when = datetime.combine(TODAY - timedelta(days=days_ago), time(8), tzinfo=UTC)
+        when = datetime.combine(today - timedelta(days=days_ago), time(8), tzinfo=UTC)
         record_server_event(
             game_id=game.pk, player_id=player.pk, name="session_start", occurred_at=when
         )
@@ -45,9 +51,9 @@ def activity(game, player):
             source=RawEvent.Source.CLIENT,
             name=name,
             occurred_at=timezone.now(),
-            day=TODAY,
+            day=today,
         )
-    aggregate_days(game_id=game.pk, start=TODAY - timedelta(days=1), end=TODAY)
+    aggregate_days(game_id=game.pk, start=today - timedelta(days=1), end=today)
 
 
 def test_anonymous_is_sent_to_the_admin_login(game):
@@ -97,9 +103,9 @@ def test_a_bad_date_range_falls_back_to_the_default_not_a_500(operator_client, g
         assert len(response.context["series"]) == 30
 
 
-def test_a_chosen_range_is_used(operator_client, game, activity):
-    start = TODAY - timedelta(days=6)
-    response = operator_client.get(url(game) + f"?start={start}&end={TODAY}")
+def test_a_chosen_range_is_used(operator_client, game, activity, today):
+    start = today - timedelta(days=6)
+    response = operator_client.get(url(game) + f"?start={start}&end={today}")
 
     assert [row.day for row in response.context["series"]][0] == start
     assert len(response.context["series"]) == 7
@@ -123,16 +129,16 @@ def test_another_games_pages_are_404_not_403(operator_client, other_game, other_
         assert operator_client.get(path).status_code == 404, path
 
 
-def test_csv_export_of_the_daily_table(analyst_client, game, activity):
-    response = analyst_client.get(url(game, "export/daily.csv") + f"?start={TODAY}&end={TODAY}")
+def test_csv_export_of_the_daily_table(analyst_client, game, activity, today):
+    response = analyst_client.get(url(game, "export/daily.csv") + f"?start={today}&end={today}")
 
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
-    assert f'filename="alpha-daily-{TODAY}-{TODAY}.csv"' in response["Content-Disposition"]
+    assert f'filename="alpha-daily-{today}-{today}.csv"' in response["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert len(rows) == 1
     assert (rows[0]["day"], rows[0]["dau"], rows[0]["purchases"], rows[0]["paying_users"]) == (
-        str(TODAY),
+        str(today),
         "1",
         "1",
         "1",
@@ -158,7 +164,9 @@ def test_revenue_csv_has_minor_units_and_arpdau(analyst_client, game, activity):
     ]
 
 
-def test_a_refund_days_negative_averages_are_exported_as_numbers(analyst_client, game, player):
+def test_a_refund_days_negative_averages_are_exported_as_numbers(
+    analyst_client, game, player, today
+):
     record_server_event(game_id=game.pk, player_id=player.pk, name="session_start")
     record_server_event(
         game_id=game.pk,
@@ -166,7 +174,7 @@ def test_a_refund_days_negative_averages_are_exported_as_numbers(analyst_client,
         name="purchase_refunded",
         properties={"offer_id": "7", "currency": "USD", "amount": 499, "real_money": True},
     )
-    aggregate_days(game_id=game.pk, start=TODAY, end=TODAY)
+    aggregate_days(game_id=game.pk, start=today, end=today)
 
     body = analyst_client.get(url(game, "export/revenue.csv")).content.decode()
 
@@ -174,7 +182,7 @@ def test_a_refund_days_negative_averages_are_exported_as_numbers(analyst_client,
     assert (row["net_minor"], row["arpdau_minor"]) == ("-499", "-499.00")
 
 
-def test_the_client_events_csv_holds_every_name(analyst_client, game, player):
+def test_the_client_events_csv_holds_every_name(analyst_client, game, player, today):
     names = [f"step_{n:04d}" for n in range(1005)]
     RawEvent.objects.bulk_create(
         RawEvent(
@@ -183,11 +191,11 @@ def test_the_client_events_csv_holds_every_name(analyst_client, game, player):
             source=RawEvent.Source.CLIENT,
             name=name,
             occurred_at=timezone.now(),
-            day=TODAY,
+            day=today,
         )
         for name in names
     )
-    aggregate_days(game_id=game.pk, start=TODAY, end=TODAY)
+    aggregate_days(game_id=game.pk, start=today, end=today)
 
     body = analyst_client.get(url(game, "export/client-events.csv")).content.decode()
 
@@ -205,7 +213,7 @@ def test_client_events_csv(analyst_client, game, activity):
 
 
 def test_a_virtual_currency_with_an_upper_case_code_is_not_shown_as_cents(
-    operator_client, game, player
+    operator_client, game, player, today
 ):
     record_server_event(
         game_id=game.pk,
@@ -213,7 +221,7 @@ def test_a_virtual_currency_with_an_upper_case_code_is_not_shown_as_cents(
         name="purchase_completed",
         properties={"offer_id": "9", "currency": "GEM", "amount": 120, "real_money": False},
     )
-    aggregate_days(game_id=game.pk, start=TODAY, end=TODAY)
+    aggregate_days(game_id=game.pk, start=today, end=today)
 
     page = operator_client.get(url(game)).content.decode()
 
@@ -224,14 +232,14 @@ def test_unknown_export_is_404(analyst_client, game):
     assert analyst_client.get(url(game, "export/passwords.csv")).status_code == 404
 
 
-def test_csv_cells_that_look_like_formulas_are_defused(analyst_client, game, player):
+def test_csv_cells_that_look_like_formulas_are_defused(analyst_client, game, player, today):
     record_server_event(
         game_id=game.pk,
         player_id=player.pk,
         name="purchase_completed",
         properties={"offer_id": "=HYPERLINK(1)", "currency": "USD", "amount": 1},
     )
-    aggregate_days(game_id=game.pk, start=TODAY, end=TODAY)
+    aggregate_days(game_id=game.pk, start=today, end=today)
 
     body = analyst_client.get(url(game, "export/offers.csv")).content.decode()
 
