@@ -605,24 +605,12 @@ def _stop_for_lost_authority(action: SegmentAction, why: str) -> None:
     """Under the action's lock, in the chunk's transaction: the run stops (FAILED, not an
     outage: the sweep leaves it), with why on the page and in the audit log. Players it reached
     keep their change. An operator who may do it takes it over with Queue again."""
-    before = {"status": action.status, "processed": action.processed, "changed": action.changed}
-    action.status = SegmentAction.Status.FAILED
-    action.failure = LOST_AUTHORITY
-    action.failure_transient = False
-    action.save(update_fields=["status", "failure", "failure_transient"])
-    record_action(
-        actor=None,
-        game=action.game,
-        action="segment.stop",
-        target=action,
-        before=before,
-        after={"status": action.status, "failure": LOST_AUTHORITY},
-        reason=(
-            f"Stopped after {action.processed} of {action.total} player(s): {why}. Queue again "
-            "by an operator who may continues it as theirs."
-        )[:300],
+    _stop_for_good(
+        action,
+        failure=LOST_AUTHORITY,
+        why=why,
+        reason=f"{why}. Queue again by an operator who may continues it as theirs.",
     )
-    logger.warning("segment action %s stopped: %s", action.pk, why)
 
 
 def _undone(action: SegmentAction) -> bool:
@@ -634,9 +622,20 @@ def _undone(action: SegmentAction) -> bool:
 
 def _stop_undone(action: SegmentAction) -> None:
     """Under the action's lock: the ban stops for good (FAILED with UNDONE, not an outage)."""
+    _stop_for_good(
+        action,
+        failure=UNDONE,
+        why="undone",
+        reason="this ban was undone, so the rest of its players are not banned.",
+    )
+
+
+def _stop_for_good(action: SegmentAction, *, failure: str, why: str, reason: str) -> None:
+    """Under the action's lock: the run stops as FAILED with `failure`, not an outage (the
+    sweep leaves it), audited as `segment.stop` by the system with how far it got and why."""
     before = {"status": action.status, "processed": action.processed, "changed": action.changed}
     action.status = SegmentAction.Status.FAILED
-    action.failure = UNDONE
+    action.failure = failure
     action.failure_transient = False
     action.save(update_fields=["status", "failure", "failure_transient"])
     record_action(
@@ -645,13 +644,10 @@ def _stop_undone(action: SegmentAction) -> None:
         action="segment.stop",
         target=action,
         before=before,
-        after={"status": action.status, "failure": UNDONE},
-        reason=(
-            f"Stopped after {action.processed} of {action.total} player(s): this ban was "
-            "undone, so the rest of its players are not banned."
-        ),
+        after={"status": action.status, "failure": failure},
+        reason=f"Stopped after {action.processed} of {action.total} player(s): {reason}"[:300],
     )
-    logger.warning("segment action %s stopped: undone", action.pk)
+    logger.warning("segment action %s stopped: %s", action.pk, why)
 
 
 @transaction.atomic

@@ -367,16 +367,12 @@ def _review_received_first(review: ProviderEvent, payment: Payment, *, erased: b
     _purchase_outcomes().flagged(
         purchase_id=payment.purchase_id, note=f"{note} (received before the payment)"
     )
-    review.status = ProviderEvent.Status.PROCESSED
-    review.outcome = f"flag received before the payment, applied when it was paid: {note}"[:200]
-    review.payment = payment
-    review.attempts += 1
-    review.processed_at = timezone.now()
-    fields = ["status", "outcome", "payment", "attempts", "processed_at"]
-    if erased:
-        review.payload = {}
-    review.save(update_fields=[*fields, "payload"] if erased else fields)
-    PAYMENT_EVENTS.labels(review.provider, review.status).inc()
+    _processed_with(
+        review,
+        payment,
+        outcome=f"flag received before the payment, applied when it was paid: {note}",
+        erased=erased,
+    )
 
 
 def _reverse_before_grant(
@@ -396,8 +392,20 @@ def _reverse_before_grant(
     _purchase_outcomes().reversed(
         purchase_id=payment.purchase_id, kind=kind, note=f"{kind} received before the payment"
     )
+    _processed_with(
+        early,
+        payment,
+        outcome=f"{kind} received before the payment; applied when it was paid",
+        erased=erased,
+    )
+    return f"paid, but the payment was {status} before; not granted"
+
+
+def _processed_with(early: ProviderEvent, payment: Payment, *, outcome: str, erased: bool) -> None:
+    """News received before its payment's, applied with it now: processed, against the
+    payment, its payload cleared if the buyer was erased (as any event processed for them)."""
     early.status = ProviderEvent.Status.PROCESSED
-    early.outcome = f"{kind} received before the payment; applied when it was paid"
+    early.outcome = outcome[:200]
     early.payment = payment
     early.attempts += 1
     early.processed_at = timezone.now()
@@ -406,4 +414,3 @@ def _reverse_before_grant(
         early.payload = {}
     early.save(update_fields=[*fields, "payload"] if erased else fields)
     PAYMENT_EVENTS.labels(early.provider, early.status).inc()
-    return f"paid, but the payment was {status} before; not granted"
