@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from apps.accounts.api_base import TIMESTAMP, PlayerApi, PlayerRequest, StrictIntegerField
 from apps.battlepass.api import MAX_ID, ContentLineSerializer
+from apps.events.models import EventReward
 from apps.events.selectors import get_active_events
 from apps.events.services import claim_event_reward
 
@@ -19,8 +20,14 @@ class RequirementSerializer(serializers.Serializer):
 
     def to_representation(self, reward: object) -> dict:
         body = super().to_representation(reward)
-        body["stat"] = body["stat"] or None
+        body["stat"] = requirement_stat(body["kind"], body["stat"])
         return body
+
+
+def requirement_stat(kind: str, stat_key: str | None) -> str | None:
+    """The stat a requirement counts: a stat requirement's key, none for the others (a reward
+    switched from a stat to matches won keeps the key in its row, unused)."""
+    return stat_key or None if kind == EventReward.Requirement.STAT else None
 
 
 class GrantSerializer(serializers.Serializer):
@@ -53,7 +60,7 @@ def active_event_body(entry: dict[str, Any]) -> dict[str, Any]:
                 "name": reward["name"],
                 "requirement": {
                     "kind": reward["requirement"],
-                    "stat": reward["stat_key"] or None,
+                    "stat": requirement_stat(reward["requirement"], reward["stat_key"]),
                     "target": reward["target"],
                 },
                 "progress": line["progress"],

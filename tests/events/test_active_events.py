@@ -403,3 +403,26 @@ def test_active_events_body_bytes_are_what_the_serializer_renders(
         '{"currency":"gold","quantity":100}],"battlepass_xp":0}}]}]'
     ).encode()
     assert response.content == body % (event.pk, login.pk, lap.pk)
+
+
+@pytest.mark.django_db
+def test_a_requirement_names_a_stat_only_when_it_is_a_stat(
+    player_client, game, player, event, make_reward, lap_and_kills
+):
+    """A reward first set up on a stat and then switched to matches won keeps the stat's key in
+    its row (the admin only requires one for a stat): the answer, and the schema's serializer
+    alike, do not show it as the requirement's stat, which would tell a client to count kills
+    for a win target."""
+    switched = make_reward(Requirement.MATCHES_WON, target=2, stat_key="kills", position=1)
+    on_a_stat = make_reward(Requirement.STAT, target=5, stat_key="kills", position=2)
+
+    response = player_client.get(URL)
+
+    (listed,) = response.json()
+    requirements = {reward["id"]: reward["requirement"] for reward in listed["rewards"]}
+    assert requirements[switched.pk] == {"kind": "matches_won", "stat": None, "target": 2}
+    assert requirements[on_a_stat.pk] == {"kind": "stat", "stat": "kills", "target": 5}
+    serialized = ActiveEventsApi.OutputSerializer(
+        get_active_events(player_id=player.pk, game_id=game.pk), many=True
+    ).data
+    assert response.content == JSONRenderer().render(serialized)
