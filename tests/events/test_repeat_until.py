@@ -65,7 +65,11 @@ def test_the_start_is_said_in_utc_whatever_zone_it_was_given_in(game):
 
 @pytest.mark.parametrize("until", [START, START + timedelta(days=30), None])
 def test_repeat_until_at_or_after_the_start_or_empty_is_taken(game, until):
-    weekly(game, repeat_until=until).full_clean()
+    event = weekly(game, repeat_until=until)
+
+    event.full_clean()  # raises ValidationError when refused
+
+    assert event.repeat_until == until
 
 
 def test_a_schedule_that_stops_at_its_start_makes_no_repeat(game, economy, settings):
